@@ -1,0 +1,32 @@
+"""Flink SQL as a sqlglot dialect, registered under the name "flink"."""
+from __future__ import annotations
+
+from sqlglot import tokens
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokens import TokenType
+
+from sqlstream.dialect.generator import FlinkGenerator
+from sqlstream.dialect.parser import FlinkParser
+
+
+class Flink(Dialect):
+    """Flink SQL: backtick identifiers, single-quoted strings, `||` concatenation."""
+
+    class Tokenizer(tokens.Tokenizer):
+        IDENTIFIERS = ["`"]
+        QUOTES = ["'"]
+        STRING_ESCAPES = ["'"]
+        KEYWORDS = {
+            **tokens.Tokenizer.KEYWORDS,
+            "STRING": TokenType.TEXT,
+            "BYTES": TokenType.VARBINARY,
+            "TIMESTAMP_LTZ": TokenType.TIMESTAMPLTZ,
+            "EXPLAIN": TokenType.VAR,
+        }
+        COMMANDS = tokens.Tokenizer.COMMANDS - {TokenType.SHOW, TokenType.EXECUTE}
+
+    Parser = FlinkParser
+    Generator = FlinkGenerator
+
+
+__all__ = ["Flink"]

@@ -1,0 +1,180 @@
+"""Flink SQL parser: the base sqlglot parser plus Flink's DDL, window TVFs and client statements."""
+from __future__ import annotations
+
+from sqlglot import exp, parser
+from sqlglot.tokens import TokenType
+
+from sqlstream.dialect import expressions as fx
+
+WINDOW_TVFS = ("TUMBLE", "HOP", "CUMULATE", "SESSION")
+
+
+class FlinkParser(parser.Parser):
+    """Parses Flink SQL; constructs it does not know raise ParseError instead of becoming a Command."""
+
+    CONSTRAINT_PARSERS = {
+        **parser.Parser.CONSTRAINT_PARSERS,
+        "WATERMARK": lambda self: self.expression(
+            exp.WatermarkColumnConstraint(
+                this=self._match(TokenType.FOR) and self._parse_column(),
+                expression=self._match(TokenType.ALIAS) and self._parse_disjunction(),
+            )
+        ),
+        "METADATA": lambda self: self._parse_metadata_constraint(),
+    }
+
+    SCHEMA_UNNAMED_CONSTRAINTS = {*parser.Parser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
+
+    FUNC_TOKENS = {*parser.Parser.FUNC_TOKENS, TokenType.SESSION}
+
+    FUNCTION_PARSERS = {
+        **parser.Parser.FUNCTION_PARSERS,
+        **{name: (lambda self, name=name: self._parse_window_function(name)) for name in WINDOW_TVFS},
+        "DESCRIPTOR": lambda self: self.expression(
+            fx.Descriptor(expressions=self._parse_csv(self._parse_column))
+        ),
+    }
+
+    STATEMENT_WORDS = ("SHOW", "EXPLAIN", "SET", "RESET", "DESCRIBE", "DESC", "STOP", "EXECUTE", "BEGIN", "END")
+
+    def _parse_statement(self) -> exp.Expr | None:
+        if not self._curr:
+            return None
+        word = self._curr.text.upper()
+        if word in self.STATEMENT_WORDS and self._curr.token_type != TokenType.STRING:
+            handler = getattr(self, "_parse_flink_" + ("describe" if word == "DESC" else word.lower()))
+            start = self._curr
+            self._advance()
+            stmt = handler()
+            if stmt is not None:
+                return stmt
+            self._retreat(self._tokens.index(start))
+        stmt = super()._parse_statement()
+        if isinstance(stmt, exp.Command):
+            self.raise_error(f"Unsupported statement '{stmt.name}'", self._prev)
+        return stmt
+
+    # ---- client statements -------------------------------------------------------------
+    def _parse_flink_show(self) -> exp.Expr:
+        what = self._curr
+        if not what or what.text.upper() not in ("TABLES", "VIEWS", "FUNCTIONS", "JOBS", "CATALOGS",
+                                                 "DATABASES", "CURRENT", "MODULES"):
+            self.raise_error("Expected TABLES, VIEWS, FUNCTIONS or JOBS after SHOW")
+        self._advance()
+        return self.expression(fx.ShowStatement(this=exp.var(what.text.upper())))
+
+    def _parse_flink_explain(self) -> exp.Expr:
+        self._match_text_seq("PLAN", "FOR")
+        if self._match_text_seq("CHANGELOG_MODE") or self._match_text_seq("ESTIMATED_COST"):
+            while self._match(TokenType.COMMA):
+                self._advance()
+        inner = self._parse_statement()
+        if inner is None:
+            self.raise_error("Expected a statement after EXPLAIN")
+        return self.expression(fx.ExplainStatement(this=inner))
+
+    def _parse_flink_set(self) -> exp.Expr:
+        if not self._curr or self._curr.token_type == TokenType.SEMICOLON:
+            return self.expression(fx.SetStatement())
+        key = self._parse_string() or self._parse_var(any_token=True)
+        if key is None:
+            self.raise_error("Expected a quoted configuration key after SET")
+        if not self._match(TokenType.EQ):
+            self.raise_error("Expected '=' after the SET key")
+        value = self._parse_string() or self._parse_primary()
+        if value is None:
+            self.raise_error("Expected a quoted value after '='")
+        return self.expression(fx.SetStatement(this=key, expression=value))
+
+    def _parse_flink_reset(self) -> exp.Expr:
+        key = self._parse_string()
+        return self.expression(fx.ResetStatement(this=key))
+
+    def _parse_flink_describe(self) -> exp.Expr:
+        self._match_text_seq("EXTENDED")
+        table = self._parse_table_parts()
+        if table is None:
+            self.raise_error("Expected a table name after DESCRIBE")
+        return self.expression(fx.DescribeStatement(this=table))
+
+    def _parse_flink_stop(self) -> exp.Expr:
+        if not self._match_text_seq("JOB"):
+            self.raise_error("Expected JOB after STOP")
+        job = self._parse_string()
+        if job is None:
+            self.raise_error("Expected a quoted job id after STOP JOB")
+        savepoint = self._match_text_seq("WITH", "SAVEPOINT")
+        return self.expression(fx.StopJobStatement(this=job, savepoint=savepoint or None))
+
+    def _parse_flink_execute(self) -> exp.Expr:
+        if not self._match_text_seq("STATEMENT", "SET", "BEGIN"):
+            self.raise_error("Expected STATEMENT SET BEGIN after EXECUTE")
+        first = super()._parse_statement() if self._curr else None
+        if first is not None and not isinstance(first, exp.Insert):
+            self.raise_error("Only INSERT INTO statements may appear in a STATEMENT SET")
+        return self.expression(fx.StatementSetBegin(this=first))
+
+    def _parse_flink_begin(self) -> exp.Expr | None:
+        if not self._match_text_seq("STATEMENT", "SET"):
+            return None
+        return self.expression(fx.StatementSetBegin())
+
+    def _parse_flink_end(self) -> exp.Expr:
+        return self.expression(fx.StatementSetEnd())
+
+    # ---- DDL -------------------------------------------------------------------------
+    def _parse_metadata_constraint(self) -> exp.Expr:
+        key = self._parse_string() if self._match(TokenType.FROM) else None
+        virtual = self._match_text_seq("VIRTUAL")
+        return exp.ColumnConstraint(kind=exp.Var(this="METADATA"), this=key,
+                                    expression=exp.true() if virtual else exp.false())
+
+    def _parse_types(self, *args, **kwargs) -> exp.Expr | None:
+        # ROW<a INT, b STRING> and ROW(a INT, b STRING) are Flink's struct types.
+        if self._curr and self._curr.text.upper() == "ROW" and self._next and \
+                self._next.token_type in (TokenType.LT, TokenType.L_PAREN):
+            index = self._index
+            self._advance()
+            closing = TokenType.GT if self._match(TokenType.LT) else (
+                TokenType.R_PAREN if self._match(TokenType.L_PAREN) else None)
+            fields = self._parse_csv(self._parse_struct_field) if closing else None
+            if closing and fields and self._match(closing):
+                return exp.DataType(this=exp.DType.STRUCT, expressions=fields, nested=True)
+            self._retreat(index)
+        return super()._parse_types(*args, **kwargs)
+
+    def _parse_struct_field(self) -> exp.Expr | None:
+        name = self._parse_id_var(any_token=True)
+        kind = self._parse_types()
+        if name is None or kind is None:
+            return None
+        return exp.ColumnDef(this=name, kind=kind)
+
+    # ---- window TVFs / legacy group windows ---------------------------------------------
+    def _parse_window_function(self, name: str) -> exp.Expr:
+        if not self._match(TokenType.TABLE, advance=False) and not self._is_named_table_arg():
+            # legacy group window: TUMBLE(ts, INTERVAL ..) inside GROUP BY
+            args = self._parse_csv(self._parse_lambda)
+            return self.expression(exp.Anonymous(this=name, expressions=args))
+        args = self._parse_csv(self._parse_tvf_argument)
+        return self.expression(fx.WindowTVF(this=exp.var(name), expressions=args))
+
+    def _is_named_table_arg(self) -> bool:
+        return bool(self._curr and self._next and self._curr.text.upper() == "DATA"
+                    and self._next.token_type == TokenType.FARROW)
+
+    def _parse_tvf_argument(self) -> exp.Expr | None:
+        if self._curr and self._next and self._next.token_type == TokenType.FARROW:
+            pname = self._curr.text.upper()
+            self._advance(2)
+            value = self._parse_tvf_argument()
+            return self.expression(exp.Kwarg(this=exp.var(pname), expression=value))
+        if self._match(TokenType.TABLE):
+            table = self._parse_table_parts()
+            partition = None
+            if self._match(TokenType.PARTITION_BY):
+                # several keys must be parenthesized: PARTITION BY (a, b), a single one need not
+                partition = (self._parse_wrapped_csv(self._parse_column)
+                             if self._match(TokenType.L_PAREN, advance=False) else [self._parse_column()])
+            return self.expression(fx.TableArgument(this=table, partition_by=partition))
+        return self._parse_lambda()

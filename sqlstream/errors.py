@@ -1,0 +1,56 @@
+"""One error hierarchy: every failure a user can cause is a SqlStreamError with a clear message."""
+from __future__ import annotations
+
+
+class SqlStreamError(Exception):
+    """Base of all errors reported to users (never shown as a bare traceback)."""
+
+
+class SqlError(SqlStreamError):
+    """A statement that does not parse, naming the line, column and what was expected."""
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None,
+                 expected: str | None = None, sql: str | None = None):
+        self.line, self.col, self.expected, self.sql = line, col, expected, sql
+        self.detail = message
+        where = f"line {line}, column {col}: " if line is not None else ""
+        super().__init__(f"SQL parse error at {where}{message}")
+
+    def caret(self) -> str:
+        """The offending source line with a caret under the column."""
+        if self.sql is None or self.line is None:
+            return ""
+        lines = self.sql.splitlines()
+        if not 1 <= self.line <= len(lines):
+            return ""
+        return lines[self.line - 1] + "\n" + " " * max(0, (self.col or 1) - 1) + "^"
+
+
+class ValidationError(SqlStreamError):
+    """A statement that parses but is invalid: unknown table/column, type mismatch, unsupported plan."""
+
+
+class OptionError(SqlStreamError):
+    """A bad WITH (...) option: unknown key (the valid ones are listed) or a bad value."""
+
+    def __init__(self, message: str, valid: list[str] | None = None):
+        self.valid = sorted(valid or [])
+        if valid:
+            message += "\nValid options are: " + ", ".join(self.valid)
+        super().__init__(message)
+
+
+class FormatError(SqlStreamError):
+    """A record that cannot be decoded; names where it came from (file:line, topic/partition/offset)."""
+
+    def __init__(self, message: str, location: str):
+        self.location = location
+        super().__init__(f"{message} (at {location})")
+
+
+class ConnectorError(SqlStreamError):
+    """A source or sink that cannot be opened or written (missing file, unreachable broker...)."""
+
+
+class ExecutionError(SqlStreamError):
+    """A failure while running a job (evaluation errors, overflow, ...)."""
