@@ -1,0 +1,74 @@
+"""Connector interfaces: Source/SplitReader and Sink/SinkWriter (two-phase commit shaped)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from sqlstream.types import FlinkType
+
+
+@dataclass
+class TableSchema:
+    """What a connector is asked to read or write: column names and Flink types, plus metadata columns."""
+
+    names: list[str]
+    types: list[FlinkType]
+    metadata: dict[str, str] = field(default_factory=dict)  # column -> metadata key
+    primary_key: list[str] = field(default_factory=list)
+
+    def arrow(self) -> pa.Schema:
+        return pa.schema([pa.field(n, t.to_arrow()) for n, t in zip(self.names, self.types)])
+
+
+class SplitReader:
+    """Reads one split. `poll` never blocks long; `position` is the offset after the last returned row."""
+
+    finished: bool = False
+
+    def poll(self, max_rows: int) -> pa.RecordBatch | None:
+        raise NotImplementedError
+
+    def position(self) -> Any:
+        return None
+
+    def close(self) -> None:
+        pass
+
+    def metrics(self) -> dict:
+        return {}
+
+
+class Source:
+    bounded: bool = True
+
+    def splits(self) -> list[str]:
+        return ["0"]
+
+    def reader(self, split: str, position: Any = None) -> SplitReader:
+        raise NotImplementedError
+
+
+class SinkWriter:
+    def write(self, batch: pa.RecordBatch) -> None:
+        raise NotImplementedError
+
+    def prepare_commit(self, checkpoint_id: int) -> Any:
+        return None
+
+    def commit(self, committable: Any) -> None:
+        pass
+
+    def abort(self, committable: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Sink:
+    accepts_updates: bool = False
+
+    def writer(self) -> SinkWriter:
+        raise NotImplementedError

@@ -1,0 +1,211 @@
+"""filesystem connector: a file or a folder of files (json or csv); sink writes part files committed by rename."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import numpy as np
+import pyarrow as pa
+
+from connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema
+from connectors.formats import csv as csv_format
+from connectors.formats import json as json_format
+from connectors.lines import LineFile, non_blank, strip_newline
+from connectors.options import Options
+from sqlstream.errors import ConnectorError, OptionError
+
+FORMATS = ("json", "csv")
+OPTIONS = ["connector", "path", "format", "source.monitor-interval", "sink.rolling-policy.file-size",
+           "sink.rolling-policy.rollover-interval", "sink.rolling-policy.check-interval",
+           "partition.default-name", "sink.parallelism", "source.path.regex-pattern"] + \
+    json_format.FORMAT_OPTIONS + csv_format.FORMAT_OPTIONS
+
+
+def make_decoder(opts: Options, schema: TableSchema):
+    fmt = opts.require("format")
+    if fmt == "json":
+        return json_format.JsonDecoder.from_options(opts, schema)
+    if fmt == "csv":
+        return csv_format.CsvDecoder.from_options(opts, schema)
+    raise OptionError(f"Table '{opts.table}': format '{fmt}' is not supported by the filesystem connector; "
+                      f"use one of: {', '.join(FORMATS)}")
+
+
+def list_files(path: str) -> list[str]:
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    if os.path.isfile(path):
+        return [path]
+    if os.path.isdir(path):
+        out = []
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+            out += [os.path.join(root, f) for f in sorted(files) if not f.startswith((".", "_"))]
+        return out
+    raise ConnectorError(f"File or directory '{path}' does not exist")
+
+
+class FileSplitReader(SplitReader):
+    """Reads the files of a table in order; position = (file, byte offset of the current block, rows served)."""
+
+    def __init__(self, files: list[str], decoder, position=None):
+        self.files, self.decoder = files, decoder
+        self.file_idx, self.block_offset, self.block_line, self.served = 0, 0, 0, 0
+        if position:
+            self.file_idx, self.block_offset, self.block_line, self.served = position
+        self.reader: LineFile | None = None
+        self.block: pa.RecordBatch | None = None
+        self.pos_in_block = 0
+        self.finished = False
+        self.rows_read = 0
+
+    def _next_block(self) -> bool:
+        while self.file_idx < len(self.files):
+            if self.reader is None:
+                self.reader = LineFile(self.files[self.file_idx], self.block_offset, self.block_line)
+            start_offset, start_line = self.reader.offset, self.reader.line_no
+            got = self.reader.next_block()
+            if got is None:
+                self.reader.close()
+                self.reader = None
+                self.file_idx += 1
+                self.block_offset = self.block_line = self.served = 0
+                continue
+            lines, first, _after = got
+            keep = non_blank(lines)
+            idx = np.flatnonzero(keep)
+            if len(idx) < len(lines):
+                lines = lines.filter(pa.array(keep))
+            path = self.files[self.file_idx]
+            batch = self.decoder.decode(lines, lambda i, idx=idx, first=first, path=path:
+                                        f"{path}:{first + int(idx[i]) + 1}")
+            self.block_offset, self.block_line = start_offset, start_line
+            skip = self.served
+            self.block, self.pos_in_block = batch, skip
+            return True
+        return False
+
+    def poll(self, max_rows: int) -> pa.RecordBatch | None:
+        while self.block is None or self.pos_in_block >= self.block.num_rows:
+            if self.block is not None:
+                self.served = 0
+                self.block = None
+            if not self._next_block():
+                self.finished = True
+                return None
+        n = min(max_rows, self.block.num_rows - self.pos_in_block)
+        out = self.block.slice(self.pos_in_block, n)
+        self.pos_in_block += n
+        self.served = self.pos_in_block
+        self.rows_read += n
+        return out
+
+    def position(self):
+        return [self.file_idx, self.block_offset, self.block_line, self.served]
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def metrics(self) -> dict:
+        return {"records_skipped": getattr(self.decoder, "skipped", 0)}
+
+
+class FileSystemSource(Source):
+    bounded = True
+
+    def __init__(self, path: str, decoder):
+        self.path, self.decoder = path, decoder
+
+    def reader(self, split: str, position=None) -> SplitReader:
+        return FileSplitReader(list_files(self.path), self.decoder, position)
+
+
+class FileSystemSinkWriter(SinkWriter):
+    """Writes rows to an in-progress part file; the file becomes visible (renamed) when committed."""
+
+    def __init__(self, directory: str, fmt: str, schema: TableSchema, delimiter: str):
+        self.dir, self.fmt, self.schema, self.delimiter = directory, fmt, schema, delimiter
+        os.makedirs(self.dir, exist_ok=True)
+        self.part = 0
+        self.prefix = f"part-{uuid.uuid4()}"
+        self.current: tuple[str, object] | None = None
+
+    def _open(self):
+        if self.current is None:
+            final = os.path.join(self.dir, f"{self.prefix}-0-{self.part}")
+            tmp = os.path.join(self.dir, f".{self.prefix}-0-{self.part}.inprogress")
+            self.current = (final, tmp, open(tmp, "wb"))
+        return self.current[2]
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        batch = pa.RecordBatch.from_arrays(batch.columns[1:], names=batch.schema.names[1:])
+        if self.fmt == "json":
+            lines = json_format.encode_json_lines(batch, self.schema.names, self.schema.types)
+        else:
+            lines = csv_format.encode_csv_lines(batch, self.schema.names, self.delimiter)
+        f = self._open()
+        f.write(("\n".join(lines.to_pylist()) + "\n").encode())
+
+    def prepare_commit(self, checkpoint_id: int):
+        if self.current is None:
+            return []
+        final, tmp, f = self.current
+        f.flush()
+        os.fsync(f.fileno())
+        f.close()
+        self.current = None
+        self.part += 1
+        return [(tmp, final)]
+
+    def commit(self, committable) -> None:
+        for tmp, final in committable or []:
+            if os.path.exists(tmp):
+                os.replace(tmp, final)
+
+    def abort(self, committable) -> None:
+        for tmp, _ in committable or []:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def close(self) -> None:
+        self.commit(self.prepare_commit(-1))
+
+
+class FileSystemSink(Sink):
+    accepts_updates = False
+
+    def __init__(self, path: str, fmt: str, schema: TableSchema, delimiter: str = ","):
+        self.path, self.fmt, self.schema, self.delimiter = path, fmt, schema, delimiter
+
+    def writer(self) -> SinkWriter:
+        path = self.path[len("file://"):] if self.path.startswith("file://") else self.path
+        return FileSystemSinkWriter(path, self.fmt, self.schema, self.delimiter)
+
+
+def create_source(table: str, options: dict, schema: TableSchema) -> Source:
+    opts = Options(table, "filesystem", options, OPTIONS)
+    path = opts.require("path")
+    decoder = make_decoder(opts, schema)
+    opts.get("source.monitor-interval")
+    opts.get("source.path.regex-pattern")
+    opts.finish()
+    list_files(path)
+    return FileSystemSource(path, decoder)
+
+
+def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:
+    opts = Options(table, "filesystem", options, OPTIONS)
+    path = opts.require("path")
+    fmt = opts.require("format")
+    if fmt not in FORMATS:
+        raise OptionError(f"Table '{table}': format '{fmt}' is not supported by the filesystem connector; use one "
+                          f"of: {', '.join(FORMATS)}")
+    for k in list(options):
+        if k.startswith(("json.", "csv.", "sink.", "partition.")):
+            opts.get(k)
+    delim = options.get("csv.field-delimiter", ",")
+    opts.finish()
+    return FileSystemSink(path, fmt, schema, delim)

@@ -1,0 +1,240 @@
+"""JSON format: a batch of JSON documents -> one Arrow batch, decoded by DuckDB (no per-record Python).
+
+Error policy as in Flink: a malformed record (bad JSON, not an object, a value of the wrong type) fails
+the job naming where it came from, or with 'json.ignore-parse-errors' is skipped and counted.
+"""
+from __future__ import annotations
+
+import json as _json
+import threading
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.base import TableSchema
+from connectors.options import Options
+from sqlstream.errors import FormatError, OptionError
+from sqlstream.types import FlinkType
+
+FORMAT_OPTIONS = ["json.ignore-parse-errors", "json.fail-on-missing-field", "json.timestamp-format.standard",
+                  "json.map-null-key.mode", "json.map-null-key.literal", "json.encode.decimal-as-plain-number",
+                  "json.encode.ignore-null-fields"]
+
+_local = threading.local()
+
+
+def duck() -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per thread, single-threaded so results keep arrival order."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = duckdb.connect()
+        con.execute("SET threads=1")
+        _local.con = con
+    return con
+
+
+def duck_type(t: FlinkType) -> str:
+    n = t.name
+    simple = {"TINYINT": "TINYINT", "SMALLINT": "SMALLINT", "INT": "INTEGER", "BIGINT": "BIGINT",
+              "FLOAT": "FLOAT", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN", "CHAR": "VARCHAR",
+              "VARCHAR": "VARCHAR", "DATE": "DATE", "TIME": "TIME", "TIMESTAMP": "TIMESTAMP",
+              "TIMESTAMP_LTZ": "TIMESTAMP", "BINARY": "BLOB", "VARBINARY": "BLOB"}
+    if n in simple:
+        return simple[n]
+    if n == "DECIMAL":
+        return f"DECIMAL({t.precision},{t.scale})"
+    if n == "ARRAY":
+        return duck_type(t.children[0]) + "[]"
+    if n == "MAP":
+        return f"MAP({duck_type(t.children[0])}, {duck_type(t.children[1])})"
+    if n == "ROW":
+        return "STRUCT(" + ", ".join(f'"{f}" {duck_type(c)}' for f, c in zip(t.field_names, t.children)) + ")"
+    raise OptionError(f"JSON format does not support type {t}")
+
+
+def _structure(t: FlinkType):
+    if t.name == "ROW":
+        return {f: _structure(c) for f, c in zip(t.field_names, t.children)}
+    if t.name == "ARRAY":
+        return [_structure(t.children[0])]
+    return duck_type(t)
+
+
+class JsonDecoder:
+    """Decodes JSON documents into the table's physical columns."""
+
+    def __init__(self, schema: TableSchema, ignore_parse_errors: bool = False,
+                 fail_on_missing_field: bool = False, timestamp_standard: str = "SQL"):
+        if ignore_parse_errors and fail_on_missing_field:
+            raise OptionError("fail-on-missing-field and ignore-parse-errors shouldn't both be true.")
+        self.schema = schema
+        self.ignore_errors = ignore_parse_errors
+        self.fail_on_missing = fail_on_missing_field
+        self.structure = _json.dumps({n: _structure(t) for n, t in zip(schema.names, schema.types)})
+        self.targets = [t.to_arrow() for t in schema.types]
+        self.skipped = 0
+
+    @classmethod
+    def from_options(cls, opts: Options, schema: TableSchema, prefix: str = "json.") -> "JsonDecoder":
+        std = opts.get_choice(prefix + "timestamp-format.standard", ("SQL", "ISO-8601"), "SQL")
+        opts.get(prefix + "map-null-key.mode")
+        opts.get(prefix + "map-null-key.literal")
+        opts.get(prefix + "encode.decimal-as-plain-number")
+        opts.get(prefix + "encode.ignore-null-fields")
+        return cls(schema, opts.get_bool(prefix + "ignore-parse-errors"),
+                   opts.get_bool(prefix + "fail-on-missing-field"), std)
+
+    def decode(self, docs: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:
+        """Decode documents (a string array); `where(i)` names document i's origin for error messages."""
+        if len(docs) == 0:
+            return self._empty()
+        con = duck()
+        tbl = pa.table({"line": docs})
+        query = f"SELECT unnest(from_json(line, $s)) FROM tbl"
+        try:
+            out = con.sql(query, params={"s": self.structure}).to_arrow_table()
+        except duckdb.Error:
+            return self._decode_checked(docs, where)
+        batch = self._to_batch(out)
+        bad = self._bad_rows(docs, batch)
+        if bad is None:
+            return batch
+        return self._apply_policy(docs, batch, bad, where, "value of the wrong type or missing field")
+
+    def _decode_checked(self, docs: pa.Array, where) -> pa.RecordBatch:
+        con = duck()
+        tbl = pa.table({"line": docs})
+        valid = con.sql("SELECT json_valid(line) AND json_type(line) = 'OBJECT' FROM tbl").to_arrow_table()
+        ok = np.asarray(pc.fill_null(valid.column(0), False).to_numpy(zero_copy_only=False))
+        bad_idx = np.flatnonzero(~ok)
+        if len(bad_idx) and not self.ignore_errors:
+            i = int(bad_idx[0])
+            raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}': malformed JSON",
+                              where(i))
+        self.skipped += len(bad_idx)
+        good = docs.filter(pa.array(ok))
+        return self.decode(good, lambda i: where(int(np.flatnonzero(ok)[i])))
+
+    def _bad_rows(self, docs: pa.Array, batch: pa.RecordBatch) -> np.ndarray | None:
+        """Rows where a present, non-null JSON value did not decode (DuckDB turns those into NULL)."""
+        bad = None
+        con = duck()
+        for i, name in enumerate(self.schema.names):
+            col = batch.column(i)
+            if col.null_count == 0 and not self.fail_on_missing:
+                continue
+            nulls = np.flatnonzero(np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False)))
+            if len(nulls) == 0:
+                continue
+            sub = pa.table({"line": docs.take(pa.array(nulls))})
+            path = "$." + _json.dumps(name)
+            res = con.sql("SELECT json_type(line, $p) FROM sub", params={"p": path}).to_arrow_table().column(0)
+            types = res.to_pylist()
+            for r, jt in zip(nulls, types):
+                problem = (jt is not None and jt != "NULL") or (jt is None and self.fail_on_missing)
+                if problem:
+                    if bad is None:
+                        bad = np.zeros(len(docs), dtype=bool)
+                    bad[r] = True
+        return bad
+
+    def _apply_policy(self, docs, batch, bad: np.ndarray, where, reason: str) -> pa.RecordBatch:
+        idx = np.flatnonzero(bad)
+        if not self.ignore_errors:
+            i = int(idx[0])
+            raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}': {reason}", where(i))
+        self.skipped += len(idx)
+        return batch.filter(pa.array(~bad))
+
+    def _to_batch(self, out: pa.Table) -> pa.RecordBatch:
+        cols = []
+        for i, (name, target) in enumerate(zip(self.schema.names, self.targets)):
+            c = out.column(i).combine_chunks()
+            if c.type != target:
+                if pa.types.is_timestamp(target) and target.tz is not None:
+                    c = pc.cast(pc.cast(pc.cast(c, pa.timestamp(target.unit), safe=False), pa.int64()), target)
+                else:
+                    c = pc.cast(c, target, safe=False)
+            cols.append(c)
+        return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
+
+    def _empty(self) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays([pa.array([], t) for t in self.targets], names=self.schema.names)
+
+
+def _snippet(s: str | None, limit: int = 120) -> str:
+    s = s or ""
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+# ---- encoding -----------------------------------------------------------------------------------
+def encode_json_lines(batch: pa.RecordBatch, names: list[str], types: list[FlinkType],
+                      extra: dict[str, pa.Array] | None = None) -> pa.Array:
+    """One JSON object per row, built column-wise (TIMESTAMP as 'yyyy-MM-dd HH:mm:ss.SSS')."""
+    parts: list = []
+    n = batch.num_rows
+    first = True
+    cols = list(zip(names, [batch.column(i) for i in range(len(names))], types))
+    for name, arr in (extra or {}).items():
+        cols.append((name, arr, None))
+    for name, arr, t in cols:
+        key = ("{" if first else ", ") + _json.dumps(name) + ": "
+        first = False
+        parts.append(pa.scalar(key))
+        parts.append(json_values(arr, t))
+    parts.append(pa.scalar("}"))
+    arrays = [p if isinstance(p, pa.Array) else p for p in parts]
+    if n == 0:
+        return pa.array([], pa.string())
+    return pc.binary_join_element_wise(*arrays, "")
+
+
+def json_values(arr: pa.Array, t: FlinkType | None) -> pa.Array:
+    """JSON text of each value (null -> 'null')."""
+    from runtime.expressions import format_double, format_timestamp
+    at = arr.type
+    if pa.types.is_string(at) or pa.types.is_large_string(at):
+        s = _escape(arr)
+        s = pc.binary_join_element_wise('"', s, '"', "")
+    elif pa.types.is_boolean(at):
+        s = pc.cast(arr, pa.string())
+    elif pa.types.is_integer(at):
+        s = pc.cast(arr, pa.string())
+    elif pa.types.is_floating(at):
+        s = _json_float(arr)
+    elif pa.types.is_decimal(at):
+        s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
+    elif pa.types.is_timestamp(at):
+        s = pc.binary_join_element_wise('"', format_timestamp(arr), '"', "")
+    elif pa.types.is_date(at) or pa.types.is_time(at):
+        s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
+    else:
+        s = pa.array([None if v is None else _json.dumps(v, default=str) for v in arr.to_pylist()], pa.string())
+    return pc.fill_null(s, "null")
+
+
+def _json_float(arr: pa.Array) -> pa.Array:
+    vals = arr.to_numpy(zero_copy_only=False)
+    s = pc.cast(arr, pa.string())
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(np.asarray(vals, dtype=np.float64))
+    if bad.any():
+        py = s.to_pylist()
+        for i in np.flatnonzero(bad):
+            v = vals[i]
+            if v is None or (isinstance(v, float) and np.isnan(v) and not arr[i].is_valid):
+                continue
+            py[i] = '"NaN"' if np.isnan(v) else ('"Infinity"' if v > 0 else '"-Infinity"')
+        s = pa.array(py, pa.string())
+    return s
+
+
+def _escape(s: pa.Array) -> pa.Array:
+    if pc.any(pc.match_substring_regex(s, r"[\x00-\x1f]")).as_py():
+        return pa.array([None if v is None else _json.dumps(v, ensure_ascii=False)[1:-1] for v in s.to_pylist()],
+                        pa.string())
+    s = pc.replace_substring(s, "\\", "\\\\")
+    return pc.replace_substring(s, '"', '\\"')

@@ -1,0 +1,86 @@
+"""print sink (the changelog as Flink prints it: +I[a, b]) and blackhole sink (discards, for benchmarks)."""
+from __future__ import annotations
+
+import sys
+
+import pyarrow as pa
+
+from connectors.base import Sink, SinkWriter, TableSchema
+from connectors.options import Options
+
+PRINT_OPTIONS = ["connector", "print-identifier", "standard-error", "sink.parallelism"]
+BLACKHOLE_OPTIONS = ["connector"]
+
+
+def flink_row_strings(batch: pa.RecordBatch) -> list[str]:
+    """'+I[v1, v2]' per row, values formatted as Flink's print connector does."""
+    from runtime.changelog import OP_NAMES
+    from runtime.expressions import format_double, format_timestamp
+    cols = []
+    for i in range(1, batch.num_columns):
+        if batch.schema.names[i] == "_wm":
+            continue
+        a = batch.column(i)
+        if pa.types.is_timestamp(a.type):
+            a = format_timestamp(a)
+        elif pa.types.is_floating(a.type):
+            a = format_double(a)
+        elif pa.types.is_boolean(a.type):
+            a = pa.compute.cast(a, pa.string())
+        cols.append(a.to_pylist())
+    ops = batch.column(0).to_pylist()
+    out = []
+    for r, op in enumerate(ops):
+        vals = ["<NULL>" if c[r] is None else str(c[r]) for c in cols]
+        out.append(f"{OP_NAMES[op]}[{', '.join(vals)}]")
+    return out
+
+
+class PrintWriter(SinkWriter):
+    def __init__(self, identifier: str | None, stderr: bool):
+        self.prefix = f"{identifier}> " if identifier else ""
+        self.stream = sys.stderr if stderr else sys.stdout
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self.stream.write("".join(self.prefix + s + "\n" for s in flink_row_strings(batch)))
+            self.stream.flush()
+
+
+class PrintSink(Sink):
+    accepts_updates = True
+
+    def __init__(self, identifier, stderr):
+        self.identifier, self.stderr = identifier, stderr
+
+    def writer(self) -> SinkWriter:
+        return PrintWriter(self.identifier, self.stderr)
+
+
+class BlackholeWriter(SinkWriter):
+    def __init__(self):
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+
+
+class BlackholeSink(Sink):
+    accepts_updates = True
+
+    def writer(self) -> SinkWriter:
+        return BlackholeWriter()
+
+
+def create_print(table: str, options: dict, schema: TableSchema) -> Sink:
+    opts = Options(table, "print", options, PRINT_OPTIONS)
+    ident = opts.get("print-identifier")
+    err = opts.get_bool("standard-error")
+    opts.get("sink.parallelism")
+    opts.finish()
+    return PrintSink(ident, err)
+
+
+def create_blackhole(table: str, options: dict, schema: TableSchema) -> Sink:
+    Options(table, "blackhole", options, BLACKHOLE_OPTIONS).finish()
+    return BlackholeSink()

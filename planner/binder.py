@@ -1,0 +1,650 @@
+"""sqlglot statement trees -> logical plans: resolves names and types, tracks time attributes."""
+from __future__ import annotations
+
+import itertools
+
+from sqlglot import exp
+
+from planner import logical as L
+from planner.expr import Call, Expr, Lit, Ref
+from planner.functions import aggregate_type
+from planner.scalar_binder import Scope, ScopeField, ScalarBinder, _where, cast, coerce_to, interval_value
+from sqlstream.catalog import Catalog, TableDef, ViewDef
+from sqlstream.dialect import expressions as fx
+from sqlstream.errors import ValidationError
+from sqlstream.types import BIGINT, INT, FlinkType, common_type
+
+WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
+LEGACY_PROPS = {"START": "window_start", "END": "window_end", "ROWTIME": "window_time"}
+
+
+class Relation:
+    """A bound FROM item: its plan node and the scope its columns are visible under."""
+
+    def __init__(self, node: L.Node, scope: Scope, tvf: L.WindowTableFunction | None = None):
+        self.node, self.scope, self.tvf = node, scope, tvf
+
+
+def _fields_scope(node: L.Node, qualifier: str | None) -> Scope:
+    return Scope([ScopeField(qualifier, f.name, f.type) for f in node.fields])
+
+
+def project(node: L.Node, exprs: list[Expr], names: list[str], condition: Expr | None = None) -> L.Calc:
+    fields = [L.Field(n, e.type) for n, e in zip(names, exprs)]
+    return L.Calc(fields, node.changelog, input=node, projections=exprs, condition=condition)
+
+
+def identity(node: L.Node) -> list[Expr]:
+    return [Ref(f.type, i, f.name) for i, f in enumerate(node.fields)]
+
+
+class Binder:
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    # ---- statements -------------------------------------------------------------------------
+    def bind_query(self, q: exp.Expr) -> L.Node:
+        if isinstance(q, exp.Subquery):
+            return self.bind_query(q.this)
+        if isinstance(q, exp.Union):
+            return self._bind_union(q)
+        if isinstance(q, (exp.Intersect, exp.Except)):
+            raise ValidationError(f"{_where(q)}{type(q).__name__.upper()} is not supported yet")
+        if isinstance(q, exp.Select):
+            return self._bind_select(q)
+        if isinstance(q, exp.Values):
+            raise ValidationError(f"{_where(q)}VALUES is not supported yet")
+        raise ValidationError(f"{_where(q)}Unsupported query: {q.sql(dialect='flink')[:80]}")
+
+    def bind_insert(self, ins: exp.Insert) -> L.Sink:
+        target = ins.this
+        cols = None
+        if isinstance(target, exp.Schema):
+            cols = [c.name for c in target.expressions]
+            target = target.this
+        name = target.name
+        tdef = self.catalog.lookup(name)
+        if isinstance(tdef, ViewDef):
+            raise ValidationError(f"Cannot INSERT INTO view '{name}'")
+        query = self.bind_query(ins.expression)
+        writable = [c for c in tdef.columns if c.kind == "physical" or (c.kind == "metadata" and not c.virtual)]
+        if cols is not None:
+            for c in cols:
+                if not any(w.name == c for w in writable):
+                    raise ValidationError(f"Unknown target column '{c}' in table '{name}'")
+        targets = [w for w in writable if cols is None or w.name in cols]
+        if len(query.fields) != len(targets):
+            raise ValidationError(
+                f"Column types of query result and sink for '{name}' do not match.\n"
+                f"Cause: Different number of columns.\n\nQuery schema: "
+                f"[{', '.join(f'{f.name}: {f.type}' for f in query.fields)}]\nSink schema:  "
+                f"[{', '.join(f'{c.name}: {c.type}' for c in targets)}]")
+        exprs: list[Expr] = []
+        for i, (f, c) in enumerate(zip(query.fields, targets)):
+            r: Expr = Ref(f.type, i, f.name)
+            if f.type.without_time_attr().with_nullable(True) != c.type.with_nullable(True):
+                if common_type(f.type, c.type) is None and not (c.type.is_string or f.type.name == "NULL"):
+                    raise ValidationError(
+                        f"Column types of query result and sink for '{name}' do not match: "
+                        f"column '{c.name}' is {c.type} but the query produces {f.type.without_time_attr()}")
+                r = cast(r, c.type)
+            exprs.append(r)
+        if cols is not None:
+            full = []
+            for c in writable:
+                if c.name in cols:
+                    full.append(exprs[[t.name for t in targets].index(c.name)])
+                else:
+                    full.append(Lit(c.type.with_nullable(True), None))
+            exprs, targets = full, writable
+        node = project(query, exprs, [c.name for c in targets])
+        fields = [L.Field(c.name, c.type) for c in targets]
+        return L.Sink(fields, query.changelog, input=node, table=name, connector=tdef.connector,
+                      options=dict(tdef.options), columns=fields, primary_key=list(tdef.primary_key))
+
+    # ---- FROM ---------------------------------------------------------------------------------
+    def _bind_from(self, sel: exp.Select) -> Relation:
+        frm = sel.args.get("from_") or sel.args.get("from")
+        if frm is None:
+            raise ValidationError(f"{_where(sel)}SELECT without FROM is not supported yet")
+        if sel.args.get("joins"):
+            raise ValidationError(f"{_where(sel)}JOIN is not supported yet")
+        return self._bind_from_item(frm.this)
+
+    def _bind_from_item(self, item: exp.Expr) -> Relation:
+        alias = item.alias or None
+        if isinstance(item, exp.Table):
+            inner = item.this
+            if isinstance(inner, exp.Anonymous) and inner.name.upper() == "TABLE" and len(inner.expressions) == 1:
+                inner = inner.expressions[0]
+            if isinstance(inner, (fx.WindowTVF, exp.Anonymous)):
+                return self._bind_tvf_call(inner, alias)
+            if isinstance(inner, exp.Func) and not isinstance(inner, exp.Identifier):
+                raise ValidationError(f"{_where(item)}Unsupported table function {inner.sql(dialect='flink')}")
+            name = item.name
+            return self._bind_named(name, alias or name, item)
+        if isinstance(item, exp.Subquery):
+            node = self.bind_query(item.this)
+            return Relation(node, _fields_scope(node, alias))
+        if isinstance(item, fx.WindowTVF):
+            return self._bind_tvf_call(item, alias)
+        if isinstance(item, exp.Lateral) or isinstance(item, exp.Unnest):
+            raise ValidationError(f"{_where(item)}LATERAL/UNNEST is not supported yet")
+        raise ValidationError(f"{_where(item)}Unsupported FROM item: {item.sql(dialect='flink')[:80]}")
+
+    def _bind_named(self, name: str, qualifier: str, where: exp.Expr) -> Relation:
+        try:
+            obj = self.catalog.lookup(name)
+        except ValidationError as e:
+            raise ValidationError(f"{_where(where)}{e}") from None
+        if isinstance(obj, ViewDef):
+            node = self.bind_query(obj.query)
+            return Relation(node, _fields_scope(node, qualifier))
+        node = self.bind_table(obj)
+        return Relation(node, _fields_scope(node, qualifier))
+
+    def bind_table(self, t: TableDef) -> L.Node:
+        """Scan -> computed columns -> watermark assigner, in the table's declared column order."""
+        stored = [c for c in t.columns if c.kind != "computed"]
+        scan_fields = [L.Field(c.name, c.type) for c in stored]
+        changelog = L.INSERT_ONLY
+        from connectors.registry import changelog_mode_of
+        changelog = changelog_mode_of(t)
+        node: L.Node = L.Scan(scan_fields, changelog, table=t.name, connector=t.connector,
+                              options=dict(t.options), columns=list(scan_fields), primary_key=list(t.primary_key))
+        if any(c.kind == "computed" for c in t.columns) or [c.name for c in t.columns] != [f.name for f in scan_fields]:
+            scope = Scope.of([f.name for f in scan_fields], [f.type for f in scan_fields], t.name)
+            binder = ScalarBinder(scope)
+            exprs, names = [], []
+            for c in t.columns:
+                if c.kind == "computed":
+                    e = binder.bind(c.expr)
+                    c.type = e.type
+                else:
+                    i = [f.name for f in scan_fields].index(c.name)
+                    e = Ref(scan_fields[i].type, i, c.name)
+                exprs.append(e)
+                names.append(c.name)
+            node = project(node, exprs, names)
+        if t.watermark_column is not None:
+            idx = node.names.index(t.watermark_column)
+            rt = node.fields[idx].type
+            if not (rt.is_timestamp and rt.precision <= 3):
+                raise ValidationError(
+                    f"Invalid data type of time field for watermark definition. The field must be of type "
+                    f"TIMESTAMP(p) or TIMESTAMP_LTZ(p), the supported precision 'p' is from 0 to 3, but the "
+                    f"time field type is {rt}")
+            scope = Scope.of(node.names, [f.type for f in node.fields], t.name)
+            wm = ScalarBinder(scope).bind(t.watermark_expr)
+            if not (wm.type.is_timestamp):
+                raise ValidationError(f"Watermark strategy {t.watermark_expr.sql(dialect='flink')} must be of "
+                                      f"type TIMESTAMP or TIMESTAMP_LTZ but is of type '{wm.type}'")
+            fields = list(node.fields)
+            fields[idx] = L.Field(fields[idx].name, rt.as_rowtime())
+            node = L.WatermarkAssigner(fields, node.changelog, input=node, rowtime=idx, watermark=wm)
+        return node
+
+    def _bind_tvf_call(self, call: exp.Expr, alias: str | None) -> Relation:
+        if not isinstance(call, fx.WindowTVF):
+            raise ValidationError(f"{_where(call)}Unsupported table function {call.sql(dialect='flink')[:60]}")
+        kind = call.this.name.upper()
+        args = list(call.expressions)
+        named = {a.this.name.upper(): a.expression for a in args if isinstance(a, exp.Kwarg)}
+        positional = [a for a in args if not isinstance(a, exp.Kwarg)]
+        order = {"TUMBLE": ["DATA", "TIMECOL", "SIZE", "OFFSET"],
+                 "HOP": ["DATA", "TIMECOL", "SLIDE", "SIZE", "OFFSET"],
+                 "CUMULATE": ["DATA", "TIMECOL", "STEP", "SIZE", "OFFSET"],
+                 "SESSION": ["DATA", "TIMECOL", "GAP"]}[kind]
+        params = dict(zip(order, positional))
+        params.update(named)
+        table_arg = params.get("DATA")
+        if not isinstance(table_arg, fx.TableArgument):
+            raise ValidationError(f"{_where(call)}{kind} expects TABLE <name> as its first argument")
+        rel = self._bind_named(table_arg.this.name, alias or table_arg.this.name, table_arg)
+        desc = params.get("TIMECOL")
+        if not isinstance(desc, fx.Descriptor) or len(desc.expressions) != 1:
+            raise ValidationError(f"{_where(call)}{kind} expects DESCRIPTOR(<time column>) as its second argument")
+        tcol = desc.expressions[0].name
+        ti = rel.scope.resolve(tcol, None, desc)
+        ttype = rel.node.fields[ti].type
+        if ttype.time_attr != "rowtime":
+            raise ValidationError(
+                f"{_where(desc)}The window function {kind}(TABLE {table_arg.this.name}, DESCRIPTOR({tcol}), ...) "
+                f"requires the timecol to be a time attribute type, but is {ttype}.")
+
+        def ms(key: str) -> int:
+            v = params.get(key)
+            if not isinstance(v, exp.Interval):
+                raise ValidationError(f"{_where(call)}{kind} expects an INTERVAL for {key.lower()}")
+            return interval_value(v)[0]
+        partition = ()
+        if kind == "TUMBLE":
+            spec = L.WindowSpec("TUMBLE", ti, size=ms("SIZE"), offset=ms("OFFSET") if "OFFSET" in params else 0)
+        elif kind == "HOP":
+            spec = L.WindowSpec("HOP", ti, size=ms("SIZE"), slide=ms("SLIDE"))
+            if spec.size % spec.slide:
+                raise ValidationError(f"{_where(call)}HOP window requires size to be an integral multiple of slide")
+        elif kind == "CUMULATE":
+            spec = L.WindowSpec("CUMULATE", ti, size=ms("SIZE"), step=ms("STEP"))
+            if spec.size % spec.step:
+                raise ValidationError(f"{_where(call)}CUMULATE window requires max size to be an integral "
+                                      f"multiple of step")
+        else:
+            if table_arg.args.get("partition_by"):
+                partition = tuple(rel.scope.resolve(c.name, None, c) for c in table_arg.args["partition_by"])
+            spec = L.WindowSpec("SESSION", ti, gap=ms("GAP"), partition=partition)
+        ws_type = FlinkType("TIMESTAMP", 3, nullable=False)
+        wt_type = FlinkType(ttype.name, 3, nullable=False, time_attr="rowtime")
+        fields = [L.Field(f.name, f.type.without_time_attr() if i == ti else f.type)
+                  for i, f in enumerate(rel.node.fields)]
+        fields += [L.Field("window_start", ws_type), L.Field("window_end", ws_type),
+                   L.Field("window_time", wt_type)]
+        tvf = L.WindowTableFunction(fields, rel.node.changelog, input=rel.node, window=spec)
+        return Relation(tvf, _fields_scope(tvf, alias or table_arg.this.name), tvf=tvf)
+
+    # ---- SELECT -------------------------------------------------------------------------------
+    def _bind_select(self, sel: exp.Select) -> L.Node:
+        for key in ("order", "limit", "offset"):
+            if sel.args.get(key):
+                raise ValidationError(f"{_where(sel.args[key])}{key.upper()} BY/LIMIT is not supported on "
+                                      f"unbounded streams yet" if key == "order" else
+                                      f"{_where(sel.args[key])}{key.upper()} is not supported yet")
+        if sel.args.get("distinct"):
+            raise ValidationError(f"{_where(sel)}SELECT DISTINCT is not supported yet")
+        if sel.args.get("windows") or any(isinstance(e, exp.Window) for e in sel.find_all(exp.Window)):
+            raise ValidationError(f"{_where(sel)}OVER windows are not supported yet")
+        rel = self._bind_from(sel)
+        where = sel.args.get("where")
+        group = sel.args.get("group")
+        having = sel.args.get("having")
+        has_agg = bool(group) or any(_contains_agg(e) for e in sel.expressions) or having is not None
+        if has_agg:
+            return self._bind_aggregate(sel, rel, where, group, having)
+        node, scope = rel.node, rel.scope
+        binder = ScalarBinder(scope)
+        cond = self._bind_condition(binder, where) if where is not None else None
+        exprs, names = self._bind_projection(sel, binder, scope)
+        if rel.tvf is not None and rel.tvf.window.kind == "SESSION":
+            raise ValidationError(f"{_where(sel)}SESSION window table function without aggregation is not "
+                                  f"supported yet")
+        return project(node, exprs, names, cond)
+
+    def _bind_condition(self, binder: ScalarBinder, where: exp.Expr) -> Expr:
+        node = where.this if isinstance(where, (exp.Where, exp.Having)) else where
+        c = binder.bind(node)
+        if c.type.name not in ("BOOLEAN", "NULL"):
+            raise ValidationError(f"{_where(node)}Filter condition must be BOOLEAN, not {c.type}")
+        return c
+
+    def _bind_projection(self, sel: exp.Select, binder: ScalarBinder, scope: Scope):
+        exprs, names = [], []
+        for i, item in enumerate(sel.expressions):
+            if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
+                qual = item.table if isinstance(item, exp.Column) else None
+                for j, f in enumerate(scope.fields):
+                    if qual and f.qualifier != qual:
+                        continue
+                    exprs.append(Ref(f.type, j, f.name))
+                    names.append(f.name)
+                continue
+            e = binder.bind(item)
+            exprs.append(e)
+            names.append(_output_name(item, len(names)))
+        dup = [n for n in names if names.count(n) > 1]
+        if dup:
+            names = _dedupe(names)
+        return exprs, names
+
+    # ---- aggregation -------------------------------------------------------------------------
+    def _bind_aggregate(self, sel, rel: Relation, where, group, having) -> L.Node:
+        group_items = list(group.expressions) if group else []
+        sets_spec = _grouping_sets(group) if group else None
+        legacy = [g for g in group_items if isinstance(g, exp.Anonymous)
+                  and g.name.upper() in ("TUMBLE", "HOP", "SESSION")]
+        tvf = rel.tvf
+        scope = rel.scope
+        names_in_group = {g.name for g in group_items if isinstance(g, exp.Column)}
+        window_agg = tvf is not None and {"window_start", "window_end"} <= names_in_group
+        if tvf is not None and not window_agg and tvf.window.kind == "SESSION":
+            raise ValidationError(f"{_where(sel)}SESSION window aggregation must group by window_start and "
+                                  f"window_end")
+        input_node = rel.node
+        if window_agg:
+            input_node = tvf.input
+            scope = Scope(rel.scope.fields[:len(tvf.input.fields)])
+        if input_node.updating and (window_agg or legacy):
+            raise ValidationError(
+                "StreamPhysicalWindowAggregate doesn't support consuming update and delete changes which "
+                "is produced by an updating input (window aggregation requires an insert-only input)")
+        binder = ScalarBinder(scope)
+        cond = self._bind_condition(binder, where) if where is not None else None
+        spec: L.WindowSpec | None = None
+        key_nodes: list[exp.Expr] = []
+        props: list[str] = []
+        for g in group_items:
+            if g in legacy:
+                spec = self._legacy_window(g, scope, input_node)
+                continue
+            if window_agg and isinstance(g, exp.Column) and g.name in WINDOW_COLUMNS:
+                props.append(g.name)
+                continue
+            if isinstance(g, (exp.GroupingSets, exp.Rollup, exp.Cube)):
+                continue
+            key_nodes.append(g)
+        if window_agg:
+            spec = tvf.window
+        extra_keys = []
+        if sets_spec is not None:
+            for s in sets_spec["all"]:
+                if not any(s == k for k in key_nodes) and not (window_agg and isinstance(s, exp.Column)
+                                                               and s.name in WINDOW_COLUMNS):
+                    extra_keys.append(s)
+        key_nodes = key_nodes + extra_keys
+        # pre-aggregation projection: keys, then aggregate arguments
+        pre: list[Expr] = [binder.bind(k) for k in key_nodes]
+        pre_keys = [str(e) for e in pre]
+        aggs: list[L.AggCall] = []
+        agg_index: dict[str, int] = {}
+        nkeys = len(pre)
+        has_sets = sets_spec is not None
+        window_props = list(WINDOW_COLUMNS) if spec is not None else []
+        nprops = len(window_props) + (1 if has_sets else 0)
+
+        def arg_index(e: Expr) -> int:
+            s = str(e)
+            for i, p in enumerate(pre):
+                if str(p) == s:
+                    return i
+            pre.append(e)
+            return len(pre) - 1
+
+        def agg_hook(node: exp.Expr) -> Expr:
+            filt = None
+            if isinstance(node, exp.Filter):
+                filt = node.expression.this if isinstance(node.expression, exp.Where) else node.expression
+                node = node.this
+            name, distinct, arg_nodes = _agg_parts(node)
+            args = [binder.bind(a) for a in arg_nodes]
+            if any(_contains_agg(a) for a in arg_nodes):
+                raise ValidationError(f"{_where(node)}Aggregate calls cannot be nested")
+            try:
+                t = aggregate_type(name, [a.type for a in args], distinct)
+            except ValidationError as e:
+                raise ValidationError(f"{_where(node)}{e}") from None
+            idx = tuple(arg_index(a) for a in args)
+            fidx = arg_index(self._bind_condition(binder, filt)) if filt is not None else None
+            call = L.AggCall(name, idx, t, distinct, fidx)
+            key = str(call)
+            if key not in agg_index:
+                agg_index[key] = len(aggs)
+                aggs.append(call)
+            return Ref(t, nkeys + nprops + agg_index[key], key)
+
+        key_types = [e.type.with_nullable(True) if has_sets else e.type for e in pre[:nkeys]]
+
+        def group_hook(node: exp.Expr) -> Expr | None:
+            if isinstance(node, exp.Anonymous):
+                fname = node.name.upper()
+                parts = fname.split("_")
+                if len(parts) == 2 and parts[0] in ("TUMBLE", "HOP", "SESSION") and parts[1] in LEGACY_PROPS:
+                    if spec is None or not legacy:
+                        raise ValidationError(f"{_where(node)}{fname} requires a GROUP BY {parts[0]}(...) window")
+                    prop = LEGACY_PROPS[parts[1]]
+                    i = nkeys + window_props.index(prop)
+                    return Ref(_prop_type(prop, spec, input_node), i, prop)
+            if isinstance(node, (exp.GroupingId, exp.Grouping)) or (
+                    isinstance(node, exp.Anonymous) and node.name.upper() in ("GROUPING_ID", "GROUPING")):
+                return self._grouping_id(node, key_nodes, sets_spec, nkeys + len(window_props), key_nodes, binder)
+            if window_agg and isinstance(node, exp.Column) and node.name in props and not node.table:
+                i = nkeys + window_props.index(node.name)
+                return Ref(_prop_type(node.name, spec, input_node), i, node.name)
+            if window_agg and isinstance(node, exp.Column) and node.name == "window_time" and not node.table:
+                i = nkeys + window_props.index("window_time")
+                return Ref(_prop_type("window_time", spec, input_node), i, "window_time")
+            if _contains_agg(node) or isinstance(node, (exp.Literal, exp.Star)):
+                return None
+            try:
+                e = ScalarBinder(scope).bind(node)
+            except ValidationError:
+                return None
+            s = str(e)
+            for i, k in enumerate(pre_keys):
+                if k == s:
+                    return Ref(key_types[i], i, _output_name(node, i))
+            if isinstance(node, exp.Column):
+                raise ValidationError(f"{_where(node)}Expression '{node.sql(dialect='flink')}' is not being grouped")
+            return None
+
+        post_binder = ScalarBinder(Scope([]), agg_hook=agg_hook, group_hook=group_hook)
+        out_exprs, out_names = self._bind_projection(sel, post_binder, Scope([]))
+        having_cond = self._bind_condition(post_binder, having) if having is not None else None
+        # build: input -> pre Calc -> aggregate -> post Calc
+        pre_names = [f"$f{i}" for i in range(len(pre))]
+        pre_calc = project(input_node, pre, pre_names, cond)
+        prop_fields = []
+        for p in window_props:
+            prop_fields.append(L.Field(p, _prop_type(p, spec, input_node)))
+        if has_sets:
+            prop_fields.append(L.Field("$grouping_set", INT.with_nullable(False)))
+        fields = [L.Field(pre_names[i], key_types[i]) for i in range(nkeys)] + prop_fields + \
+                 [L.Field(str(a), a.type) for a in aggs]
+        grouping_sets = None
+        if has_sets:
+            grouping_sets = []
+            for s in sets_spec["sets"]:
+                members = []
+                for m in s:
+                    for i, k in enumerate(key_nodes):
+                        if k == m:
+                            members.append(i)
+                grouping_sets.append(sorted(set(members)))
+        if spec is not None:
+            agg: L.Node = L.WindowAggregate(fields, L.INSERT_ONLY, input=pre_calc, window=spec,
+                                            keys=list(range(nkeys)), aggs=aggs, grouping_sets=grouping_sets)
+            if spec.partition:
+                agg.window = L.WindowSpec(spec.kind, spec.time_index, spec.size, spec.slide, spec.step,
+                                          spec.gap, spec.offset, tuple(arg_index(Ref(input_node.fields[p].type, p,
+                                                                                  input_node.fields[p].name))
+                                                                       for p in spec.partition))
+            tpos = arg_index(Ref(input_node.fields[spec.time_index].type, spec.time_index,
+                                 input_node.fields[spec.time_index].name))
+            agg.window = L.WindowSpec(agg.window.kind, tpos, spec.size, spec.slide, spec.step, spec.gap,
+                                      spec.offset, agg.window.partition)
+            pre_calc.projections = pre
+            pre_calc.fields = [L.Field(f"$f{i}", e.type) for i, e in enumerate(pre)]
+        else:
+            mode = "I,UB,UA" if not input_node.updating else L.RETRACT
+            agg = L.GroupAggregate(fields, mode, input=pre_calc, keys=list(range(nkeys)), aggs=aggs,
+                                   grouping_sets=grouping_sets)
+            pre_calc.projections = pre
+            pre_calc.fields = [L.Field(f"$f{i}", e.type) for i, e in enumerate(pre)]
+        return project(agg, out_exprs, out_names, having_cond)
+
+    def _legacy_window(self, g: exp.Anonymous, scope: Scope, node: L.Node) -> L.WindowSpec:
+        kind = g.name.upper()
+        args = g.expressions
+        col = args[0]
+        if not isinstance(col, exp.Column):
+            raise ValidationError(f"{_where(g)}{kind} expects a time attribute column as its first argument")
+        ti = scope.resolve(col.name, col.table or None, col)
+        if node.fields[ti].type.time_attr != "rowtime":
+            raise ValidationError(f"{_where(g)}Window can only be defined on a time attribute column, but is type "
+                                  f"of {node.fields[ti].type}")
+        iv = [interval_value(a)[0] if isinstance(a, exp.Interval) else None for a in args[1:]]
+        if None in iv or not iv:
+            raise ValidationError(f"{_where(g)}{kind} expects INTERVAL arguments")
+        if kind == "TUMBLE":
+            return L.WindowSpec("TUMBLE", ti, size=iv[0])
+        if kind == "HOP":
+            return L.WindowSpec("HOP", ti, slide=iv[0], size=iv[1])
+        return L.WindowSpec("SESSION", ti, gap=iv[0])
+
+    def _grouping_id(self, node, key_nodes, sets_spec, gs_index, _keys, binder) -> Expr:
+        if sets_spec is None:
+            return Lit(BIGINT.with_nullable(False), 0)
+        args = list(node.expressions)
+        ids = []
+        for s in sets_spec["sets"]:
+            v = 0
+            for a in args:
+                v = (v << 1) | (0 if any(a == m for m in s) else 1)
+            ids.append(v)
+        t = BIGINT.with_nullable(False) if isinstance(node, exp.GroupingId) or node.name.upper() == "GROUPING_ID" \
+            else INT.with_nullable(False)
+        return Call(t, "GROUPING_ID", (Ref(INT.with_nullable(False), gs_index, "$grouping_set"),
+                                       Lit(t, tuple(ids))))
+
+    # ---- UNION ALL ----------------------------------------------------------------------------
+    def _bind_union(self, u: exp.Union) -> L.Node:
+        if u.args.get("distinct"):
+            raise ValidationError(f"{_where(u)}UNION (distinct) is not supported yet; use UNION ALL")
+        left, right = self.bind_query(u.this), self.bind_query(u.expression)
+        if len(left.fields) != len(right.fields):
+            raise ValidationError(f"{_where(u)}Column count mismatch in UNION ALL: {len(left.fields)} vs "
+                                  f"{len(right.fields)}")
+        types = []
+        for a, b in zip(left.fields, right.fields):
+            c = common_type(a.type, b.type)
+            if c is None:
+                raise ValidationError(f"{_where(u)}Type mismatch in UNION ALL: column '{a.name}' is {a.type} on "
+                                      f"the left and {b.type} on the right")
+            if a.type.time_attr == "rowtime" and b.type.time_attr == "rowtime":
+                c = c.as_rowtime()
+            types.append(c)
+        kids = []
+        for side in (left, right):
+            exprs = []
+            for i, (f, t) in enumerate(zip(side.fields, types)):
+                r = Ref(f.type, i, f.name)
+                exprs.append(r if f.type.without_time_attr() == t.without_time_attr() else coerce_to(r, t))
+            kids.append(project(side, exprs, left.names) if any(not isinstance(e, Ref) for e in exprs) else side)
+        kids = [_flatten_union(k) for k in kids]
+        flat = [c for k in kids for c in (k.children if isinstance(k, L.Union) else [k])]
+        mode = L.INSERT_ONLY if all(not k.updating for k in flat) else L.RETRACT
+        return L.Union([L.Field(n, t) for n, t in zip(left.names, types)], mode, children=flat)
+
+
+def _flatten_union(n: L.Node) -> L.Node:
+    return n
+
+
+def _prop_type(prop: str, spec: L.WindowSpec, node: L.Node) -> FlinkType:
+    rt = node.fields[spec.time_index].type
+    if prop == "window_time":
+        return FlinkType(rt.name, 3, nullable=False, time_attr="rowtime")
+    return FlinkType("TIMESTAMP", 3, nullable=False)
+
+
+def _contains_agg(e: exp.Expr) -> bool:
+    from planner.functions import AGGREGATES
+    for n in e.walk():
+        if isinstance(n, exp.AggFunc) or isinstance(n, exp.Filter):
+            return True
+        if isinstance(n, exp.Anonymous) and n.name.upper() in AGGREGATES:
+            return True
+    return False
+
+
+def _agg_parts(node: exp.Expr) -> tuple[str, bool, list[exp.Expr]]:
+    if isinstance(node, exp.Anonymous):
+        return node.name.upper(), False, list(node.expressions)
+    name = {"Count": "COUNT", "Sum": "SUM", "Avg": "AVG", "Min": "MIN", "Max": "MAX",
+            "Stddev": "STDDEV_SAMP", "StddevPop": "STDDEV_POP", "StddevSamp": "STDDEV_SAMP",
+            "Variance": "VAR_SAMP", "VariancePop": "VAR_POP", "FirstValue": "FIRST_VALUE",
+            "LastValue": "LAST_VALUE", "GroupConcat": "LISTAGG", "LogicalAnd": "BOOL_AND",
+            "LogicalOr": "BOOL_OR", "ArrayAgg": "ARRAY_AGG"}.get(type(node).__name__)
+    if name is None:
+        raise ValidationError(f"{_where(node)}Unsupported aggregate function {node.sql(dialect='flink')}")
+    this = node.this
+    distinct = False
+    if isinstance(this, exp.Distinct):
+        distinct = True
+        args = list(this.expressions)
+    elif isinstance(this, exp.Star) or this is None:
+        args = []
+    else:
+        args = [this] + [e for e in (node.expressions or []) if isinstance(node, exp.Count) is False]
+    if name == "COUNT" and len(args) > 1:
+        raise ValidationError(f"{_where(node)}COUNT with several arguments is not supported")
+    return name, distinct, args
+
+
+def _grouping_sets(group: exp.Group) -> dict | None:
+    """Expand GROUPING SETS / ROLLUP / CUBE (combined with plain keys) into a list of key sets."""
+    plain, multi = [], []
+    for g in group.expressions:
+        if isinstance(g, exp.GroupingSets):
+            sets = []
+            for s in g.expressions:
+                if isinstance(s, exp.Tuple):
+                    sets.append(list(s.expressions))
+                elif isinstance(s, exp.Paren):
+                    sets.append([s.this])
+                else:
+                    sets.append([s])
+            multi.append(sets)
+        elif isinstance(g, exp.Rollup):
+            cols = list(g.expressions)
+            multi.append([cols[:i] for i in range(len(cols), -1, -1)])
+        elif isinstance(g, exp.Cube):
+            cols = list(g.expressions)
+            multi.append([[c for c, keep in zip(cols, mask) if keep]
+                          for mask in itertools.product([1, 0], repeat=len(cols))])
+        else:
+            plain.append(g)
+    for key in ("grouping_sets", "rollup", "cube"):
+        v = group.args.get(key)
+        if not v:
+            continue
+        for g in (v if isinstance(v, list) else [v]):
+            if isinstance(g, exp.GroupingSets):
+                sets = []
+                for s in g.expressions:
+                    if isinstance(s, exp.Tuple):
+                        sets.append(list(s.expressions))
+                    elif isinstance(s, exp.Paren):
+                        sets.append([s.this])
+                    else:
+                        sets.append([s])
+                multi.append(sets)
+            elif isinstance(g, exp.Rollup):
+                cols = list(g.expressions)
+                multi.append([cols[:i] for i in range(len(cols), -1, -1)])
+            elif isinstance(g, exp.Cube):
+                cols = list(g.expressions)
+                multi.append([[c for c, keep in zip(cols, mask) if keep]
+                              for mask in itertools.product([1, 0], repeat=len(cols))])
+    if not multi:
+        return None
+    combos = [[]]
+    for sets in multi:
+        combos = [c + s for c in combos for s in sets]
+    all_items = []
+    for c in combos:
+        for x in c:
+            if not any(x == y for y in all_items):
+                all_items.append(x)
+    non_window_plain = [p for p in plain if not (isinstance(p, exp.Column) and p.name in WINDOW_COLUMNS)]
+    sets = [non_window_plain + c for c in combos]
+    return {"sets": sets, "all": all_items}
+
+
+def _output_name(item: exp.Expr, position: int) -> str:
+    if isinstance(item, exp.Alias):
+        return item.alias
+    if isinstance(item, exp.Column):
+        return item.name
+    return f"EXPR${position}"
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            out.append(f"{n}{seen[n] - 1}")
+        else:
+            seen[n] = 1
+            out.append(n)
+    return out

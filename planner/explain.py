@@ -1,0 +1,48 @@
+"""Text rendering of a plan: one operator per line, indented by depth, with each edge's changelog mode."""
+from __future__ import annotations
+
+from planner import logical as L
+
+
+def describe(node: L.Node) -> str:
+    names = node.names
+    if isinstance(node, L.Scan):
+        return f"TableSourceScan(table=[{node.table}], connector=[{node.connector}], fields=[{', '.join(names)}])"
+    if isinstance(node, L.Calc):
+        parts = []
+        if node.condition is not None:
+            parts.append(f"where=[{node.condition}]")
+        parts.append("select=[" + ", ".join(f"{e} AS {n}" if str(e).split(':')[-1] != n else str(e)
+                                            for e, n in zip(node.projections, names)) + "]")
+        return f"Calc({', '.join(parts)})"
+    if isinstance(node, L.WatermarkAssigner):
+        return f"WatermarkAssigner(rowtime=[{names[node.rowtime]}], watermark=[{node.watermark}])"
+    if isinstance(node, L.WindowAggregate):
+        keys = ", ".join(f"${k}" for k in node.keys)
+        aggs = ", ".join(str(a) for a in node.aggs)
+        gs = f", groupingSets=[{node.grouping_sets}]" if node.grouping_sets else ""
+        return f"WindowAggregate(groupBy=[{keys}], window=[{node.window} on ${node.window.time_index}], " \
+               f"select=[{aggs}]{gs})"
+    if isinstance(node, L.GroupAggregate):
+        keys = ", ".join(f"${k}" for k in node.keys)
+        aggs = ", ".join(str(a) for a in node.aggs)
+        gs = f", groupingSets=[{node.grouping_sets}]" if node.grouping_sets else ""
+        return f"GroupAggregate(groupBy=[{keys}], select=[{aggs}]{gs})"
+    if isinstance(node, L.WindowTableFunction):
+        return f"WindowTableFunction(window=[{node.window} on ${node.window.time_index}])"
+    if isinstance(node, L.Union):
+        return f"Union(all=[true], fields=[{', '.join(names)}])"
+    if isinstance(node, L.Sink):
+        return f"Sink(table=[{node.table}], connector=[{node.connector}], fields=[{', '.join(names)}])"
+    return type(node).__name__
+
+
+def explain(node: L.Node) -> str:
+    lines: list[str] = []
+
+    def visit(n: L.Node, depth: int) -> None:
+        lines.append("  " * depth + ("+- " if depth else "") + describe(n) + f", changelogMode=[{n.changelog}]")
+        for c in n.inputs():
+            visit(c, depth + 1)
+    visit(node, 0)
+    return "\n".join(lines)

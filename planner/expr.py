@@ -1,0 +1,89 @@
+"""Typed scalar expressions: a small, serializable IR the runtime evaluates over Arrow batches."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlstream.types import FlinkType
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    type: FlinkType
+
+    def children(self) -> tuple["Expr", ...]:
+        return ()
+
+
+@dataclass(frozen=True, eq=False)
+class Ref(Expr):
+    """A column of the input, by position."""
+
+    index: int
+    name: str
+
+    def __str__(self) -> str:
+        return f"${self.index}:{self.name}"
+
+
+@dataclass(frozen=True, eq=False)
+class Lit(Expr):
+    """A constant. Intervals are milliseconds (day-time) or months (year-month)."""
+
+    value: Any
+
+    def __str__(self) -> str:
+        if isinstance(self.value, str):
+            return "'" + self.value.replace("'", "''") + "'"
+        return "NULL" if self.value is None else str(self.value)
+
+
+@dataclass(frozen=True, eq=False)
+class Call(Expr):
+    """A function or operator call; `fn` names an entry of the runtime's function table."""
+
+    fn: str
+    args: tuple[Expr, ...]
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def __str__(self) -> str:
+        if self.fn == "CAST":
+            return f"CAST({self.args[0]} AS {self.type.without_time_attr()})"
+        return f"{self.fn}({', '.join(str(a) for a in self.args)})"
+
+
+def refs(e: Expr) -> set[int]:
+    """Input column positions an expression reads."""
+    if isinstance(e, Ref):
+        return {e.index}
+    out: set[int] = set()
+    for c in e.children():
+        out |= refs(c)
+    return out
+
+
+def remap(e: Expr, mapping: dict[int, int]) -> Expr:
+    """The same expression over a re-ordered input (old position -> new position)."""
+    if isinstance(e, Ref):
+        return Ref(e.type, mapping[e.index], e.name)
+    if isinstance(e, Call):
+        return Call(e.type, e.fn, tuple(remap(a, mapping) for a in e.args))
+    return e
+
+
+def substitute(e: Expr, exprs: list[Expr]) -> Expr:
+    """Inline: replace Ref(i) by exprs[i] (used to merge two Calcs)."""
+    if isinstance(e, Ref):
+        return exprs[e.index]
+    if isinstance(e, Call):
+        return Call(e.type, e.fn, tuple(substitute(a, exprs) for a in e.args))
+    return e
+
+
+def is_deterministic(e: Expr) -> bool:
+    if isinstance(e, Call) and e.fn in ("RAND", "UUID", "NOW", "CURRENT_TIMESTAMP", "PROCTIME",
+                                        "LOCALTIMESTAMP", "CURRENT_DATE", "UNIX_TIMESTAMP"):
+        return False
+    return all(is_deterministic(c) for c in e.children())

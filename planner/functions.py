@@ -1,0 +1,300 @@
+"""Result types of built-in functions and operators, following Flink's type inference rules."""
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlstream.errors import ValidationError
+from sqlstream.types import (BIGINT, BOOLEAN, DOUBLE, INT, INTEGERS, STRING, FlinkType, common_type)
+
+MAX_PRECISION = 38
+MIN_ADJUSTED_SCALE = 6
+
+
+def adjust_decimal(precision: int, scale: int, nullable: bool = True) -> FlinkType:
+    """Flink's rule for DECIMAL results wider than 38 digits: keep integer digits, shrink the scale."""
+    if precision <= MAX_PRECISION:
+        return FlinkType("DECIMAL", max(precision, 1), scale, nullable)
+    digits = precision - scale
+    scale = max(MAX_PRECISION - digits, min(scale, MIN_ADJUSTED_SCALE))
+    return FlinkType("DECIMAL", MAX_PRECISION, scale, nullable)
+
+
+def _nullable(args: list[FlinkType]) -> bool:
+    return any(a.nullable for a in args)
+
+
+def _require(name: str, args: list[FlinkType], ok: bool) -> None:
+    if not ok:
+        sig = ", ".join(str(a.without_time_attr()) for a in args)
+        raise ValidationError(f"Cannot apply '{name}' to arguments of type '{name}({sig})'")
+
+
+def _numeric_pair(name: str, args: list[FlinkType]) -> None:
+    _require(name, args, len(args) == 2 and all(a.is_numeric or a.name == "NULL" for a in args))
+
+
+def _wider_integer(a: FlinkType, b: FlinkType) -> str:
+    return max(a.name, b.name, key=INTEGERS.index)
+
+
+def plus_minus(name: str, args: list[FlinkType]) -> FlinkType:
+    a, b = args
+    n = _nullable(args)
+    if a.is_temporal and b.is_interval:
+        return a.without_time_attr().with_nullable(n)
+    if a.is_interval and b.is_temporal and name == "+":
+        return b.without_time_attr().with_nullable(n)
+    if a.is_interval and b.is_interval:
+        return a.with_nullable(n)
+    if name == "-" and a.is_timestamp and b.is_timestamp:
+        return FlinkType("INTERVAL_DAY_TIME", nullable=n)
+    _numeric_pair(name, args)
+    return _arith(a, b, n, "add")
+
+
+def _arith(a: FlinkType, b: FlinkType, n: bool, kind: str) -> FlinkType:
+    if a.name == "NULL":
+        a = b
+    if b.name == "NULL":
+        b = a
+    if a.is_approx or b.is_approx:
+        return FlinkType("DOUBLE" if "DOUBLE" in (a.name, b.name) or a.is_decimal or b.is_decimal
+                         else "FLOAT", nullable=n)
+    if a.is_integer and b.is_integer:
+        return FlinkType(_wider_integer(a, b), nullable=n)
+    (p1, s1), (p2, s2) = a.decimal_precision_scale(), b.decimal_precision_scale()
+    if kind == "add":
+        s = max(s1, s2)
+        return adjust_decimal(max(p1 - s1, p2 - s2) + s + 1, s, n)
+    if kind == "mul":
+        return adjust_decimal(p1 + p2 + 1, s1 + s2, n)
+    # divide
+    s = max(MIN_ADJUSTED_SCALE, s1 + p2 + 1)
+    return adjust_decimal(p1 - s1 + s2 + s, s, n)
+
+
+def times(name: str, args: list[FlinkType]) -> FlinkType:
+    a, b = args
+    if a.is_interval and b.is_numeric:
+        return a.with_nullable(_nullable(args))
+    if b.is_interval and a.is_numeric:
+        return b.with_nullable(_nullable(args))
+    _numeric_pair(name, args)
+    return _arith(a, b, _nullable(args), "mul")
+
+
+def divide(name: str, args: list[FlinkType]) -> FlinkType:
+    _numeric_pair(name, args)
+    return _arith(args[0], args[1], _nullable(args), "div")
+
+
+def mod(name: str, args: list[FlinkType]) -> FlinkType:
+    _require(name, args, len(args) == 2 and all(a.is_integer or a.is_decimal or a.name == "NULL"
+                                                for a in args))
+    return args[1].with_nullable(_nullable(args))
+
+
+def comparison(name: str, args: list[FlinkType]) -> FlinkType:
+    a, b = args
+    comparable = (common_type(a, b) is not None or (a.is_string and b.is_temporal)
+                  or (a.is_temporal and b.is_string) or (a.is_numeric and b.is_string)
+                  or (a.is_string and b.is_numeric))
+    _require(name, args, comparable)
+    return BOOLEAN.with_nullable(_nullable(args))
+
+
+def boolean_op(name: str, args: list[FlinkType]) -> FlinkType:
+    _require(name, args, all(a.name in ("BOOLEAN", "NULL") for a in args))
+    return BOOLEAN.with_nullable(_nullable(args))
+
+
+def not_null_boolean(name: str, args: list[FlinkType]) -> FlinkType:
+    return BOOLEAN.with_nullable(False)
+
+
+def same_as_first(name: str, args: list[FlinkType]) -> FlinkType:
+    return args[0].without_time_attr().with_nullable(_nullable(args))
+
+
+def _string_of(args: list[FlinkType]) -> FlinkType:
+    return STRING.with_nullable(_nullable(args))
+
+
+def string_fn(arity: tuple[int, int], arg_check: Callable[[list[FlinkType]], bool] | None = None):
+    def typer(name: str, args: list[FlinkType]) -> FlinkType:
+        _require(name, args, arity[0] <= len(args) <= arity[1])
+        if arg_check is not None:
+            _require(name, args, arg_check(args))
+        return _string_of(args)
+    return typer
+
+
+def _first_is_string(args: list[FlinkType]) -> bool:
+    return args[0].is_string or args[0].name == "NULL"
+
+
+def returns(t: FlinkType, arity: tuple[int, int] = (0, 99), keep_null: bool = True,
+            check: Callable[[list[FlinkType]], bool] | None = None):
+    def typer(name: str, args: list[FlinkType]) -> FlinkType:
+        _require(name, args, arity[0] <= len(args) <= arity[1] and (check is None or check(args)))
+        return t.with_nullable(_nullable(args) if keep_null else t.nullable)
+    return typer
+
+
+def round_fn(name: str, args: list[FlinkType]) -> FlinkType:
+    a = args[0]
+    _require(name, args, a.is_numeric and 1 <= len(args) <= 2)
+    if not a.is_decimal:
+        return a.with_nullable(_nullable(args)).without_time_attr()
+    return a.with_nullable(_nullable(args))
+
+
+def round_decimal_type(a: FlinkType, r: int) -> FlinkType:
+    p, s = a.precision, a.scale
+    if r >= s:
+        return a
+    if r < 0:
+        return FlinkType("DECIMAL", min(MAX_PRECISION, 1 + p - s), 0, a.nullable)
+    return FlinkType("DECIMAL", 1 + p - s + r, r, a.nullable)
+
+
+def floor_ceil(name: str, args: list[FlinkType]) -> FlinkType:
+    a = args[0]
+    if a.is_temporal:
+        return a.without_time_attr()
+    _require(name, args, a.is_numeric)
+    if a.is_decimal:
+        return FlinkType("DECIMAL", min(MAX_PRECISION, a.precision - a.scale + (1 if a.scale else 0)), 0,
+                         a.nullable)
+    return a
+
+
+def coalesce(name: str, args: list[FlinkType]) -> FlinkType:
+    t = args[0]
+    for a in args[1:]:
+        c = common_type(t, a)
+        _require(name, args, c is not None)
+        t = c
+    return t.with_nullable(all(a.nullable for a in args)).without_time_attr()
+
+
+def common_of(name: str, args: list[FlinkType]) -> FlinkType:
+    t = args[0]
+    for a in args[1:]:
+        c = common_type(t, a)
+        _require(name, args, c is not None)
+        t = c
+    return t.with_nullable(any(a.nullable for a in args)).without_time_attr()
+
+
+def concat(name: str, args: list[FlinkType]) -> FlinkType:
+    _require(name, args, all(a.is_string or a.name == "NULL" for a in args))
+    return STRING.with_nullable(_nullable(args))
+
+
+def ts_like_first(name: str, args: list[FlinkType]) -> FlinkType:
+    t = args[-1] if name == "TIMESTAMPADD" else args[0]
+    _require(name, args, t.is_temporal)
+    return t.without_time_attr().with_nullable(_nullable(args))
+
+
+_TS3 = FlinkType("TIMESTAMP", 3)
+_LTZ3 = FlinkType("TIMESTAMP_LTZ", 3)
+
+SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
+    "+": plus_minus, "-": plus_minus, "*": times, "/": divide, "MOD": mod, "%": mod,
+    "NEGATE": same_as_first,
+    "=": comparison, "<>": comparison, "<": comparison, "<=": comparison, ">": comparison,
+    ">=": comparison, "IS_DISTINCT_FROM": lambda n, a: BOOLEAN.with_nullable(False),
+    "IS_NOT_DISTINCT_FROM": lambda n, a: BOOLEAN.with_nullable(False),
+    "AND": boolean_op, "OR": boolean_op, "NOT": boolean_op,
+    "IS_NULL": not_null_boolean, "IS_NOT_NULL": not_null_boolean,
+    "IS_TRUE": not_null_boolean, "IS_FALSE": not_null_boolean,
+    "IS_NOT_TRUE": not_null_boolean, "IS_NOT_FALSE": not_null_boolean,
+    "IN": lambda n, a: BOOLEAN.with_nullable(_nullable(a)),
+    "LIKE": returns(BOOLEAN, (2, 3), check=_first_is_string),
+    "SIMILAR": returns(BOOLEAN, (2, 2), check=_first_is_string),
+    "COALESCE": coalesce, "IFNULL": coalesce, "NULLIF": lambda n, a: a[0].with_nullable(True),
+    "CASE": common_of, "IF": common_of, "GREATEST": common_of, "LEAST": common_of,
+    # math
+    "ABS": same_as_first, "SIGN": same_as_first, "ROUND": round_fn, "TRUNCATE": round_fn,
+    "FLOOR": floor_ceil, "CEIL": floor_ceil,
+    "POWER": returns(DOUBLE, (2, 2)), "SQRT": returns(DOUBLE, (1, 1)), "EXP": returns(DOUBLE, (1, 1)),
+    "LN": returns(DOUBLE, (1, 1)), "LOG10": returns(DOUBLE, (1, 1)), "LOG2": returns(DOUBLE, (1, 1)),
+    "LOG": returns(DOUBLE, (1, 2)), "SIN": returns(DOUBLE, (1, 1)), "COS": returns(DOUBLE, (1, 1)),
+    "TAN": returns(DOUBLE, (1, 1)), "RAND": returns(DOUBLE, (0, 1), keep_null=False),
+    "PI": returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False),
+    # strings
+    "UPPER": string_fn((1, 1), _first_is_string), "LOWER": string_fn((1, 1), _first_is_string),
+    "TRIM": string_fn((1, 2)), "LTRIM": string_fn((1, 2)), "RTRIM": string_fn((1, 2)),
+    "BTRIM": string_fn((1, 2)),
+    "CHAR_LENGTH": returns(INT, (1, 1), check=_first_is_string),
+    "SUBSTRING": string_fn((2, 3), _first_is_string), "CONCAT": concat, "||": concat,
+    "CONCAT_WS": lambda n, a: STRING.with_nullable(a[0].nullable),
+    "REPLACE": string_fn((3, 3)), "POSITION": returns(INT, (2, 2)), "LOCATE": returns(INT, (2, 3)),
+    "INITCAP": string_fn((1, 1)), "LPAD": string_fn((3, 3)), "RPAD": string_fn((3, 3)),
+    "REGEXP_EXTRACT": string_fn((2, 3)), "REGEXP_REPLACE": string_fn((3, 3)),
+    "REGEXP": returns(BOOLEAN, (2, 2)), "SPLIT_INDEX": string_fn((3, 3)),
+    "REVERSE": string_fn((1, 1)), "REPEAT": string_fn((2, 2)), "LEFT": string_fn((2, 2)),
+    "RIGHT": string_fn((2, 2)), "MD5": string_fn((1, 1)), "SHA256": string_fn((1, 1)),
+    "ASCII": returns(INT, (1, 1)), "CHR": string_fn((1, 1)),
+    "JSON_VALUE": string_fn((2, 2)),
+    # temporal
+    "DATE_FORMAT": string_fn((2, 2)),
+    "TO_TIMESTAMP": returns(_TS3, (1, 2)),
+    "TO_TIMESTAMP_LTZ": returns(_LTZ3, (1, 2)),
+    "TO_DATE": returns(FlinkType("DATE"), (1, 2)),
+    "FLOOR_TO": ts_like_first, "CEIL_TO": ts_like_first,
+    "EXTRACT": returns(BIGINT, (2, 2)),
+    "TIMESTAMPADD": ts_like_first, "TIMESTAMPDIFF": returns(INT, (3, 3)),
+    "UNIX_TIMESTAMP": returns(BIGINT, (0, 2)), "FROM_UNIXTIME": string_fn((1, 2)),
+    "CURRENT_TIMESTAMP": returns(_LTZ3.with_nullable(False), (0, 0), keep_null=False),
+    "NOW": returns(_LTZ3.with_nullable(False), (0, 0), keep_null=False),
+    "LOCALTIMESTAMP": returns(_TS3.with_nullable(False), (0, 0), keep_null=False),
+    "CURRENT_DATE": returns(FlinkType("DATE", nullable=False), (0, 0), keep_null=False),
+    "PROCTIME": returns(FlinkType("TIMESTAMP_LTZ", 3, nullable=False, time_attr="proctime"), (0, 0),
+                        keep_null=False),
+    "CAST": None,  # typed by the binder (target type)
+    "HASH_CODE": returns(INT, (1, 1)),
+}
+for _unit in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR",
+              "MINUTE", "SECOND"):
+    SCALAR_TYPERS[_unit] = returns(BIGINT, (1, 1))
+
+AGGREGATES = ("COUNT", "SUM", "AVG", "MIN", "MAX", "SUM0", "FIRST_VALUE", "LAST_VALUE",
+              "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP", "LISTAGG", "BOOL_AND", "BOOL_OR")
+
+
+def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> FlinkType:
+    """Flink's result type of an aggregate function (AVG of INT is INT, SUM of DECIMAL is DECIMAL(38, s))."""
+    if name == "COUNT":
+        return BIGINT.with_nullable(False)
+    if not args:
+        raise ValidationError(f"{name} requires an argument")
+    a = args[0].without_time_attr()
+    if name in ("SUM", "SUM0"):
+        _require(name, args, a.is_numeric)
+        t = FlinkType("DECIMAL", 38, a.scale) if a.is_decimal else a
+        return t.with_nullable(name == "SUM")
+    if name == "AVG":
+        _require(name, args, a.is_numeric)
+        if a.is_decimal:
+            return FlinkType("DECIMAL", 38, max(6, a.scale))
+        return a.with_nullable(True)
+    if name in ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE"):
+        return args[0].with_nullable(True)
+    if name in ("STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP"):
+        _require(name, args, a.is_numeric)
+        return a.with_nullable(True) if not a.is_integer else a.with_nullable(True)
+    if name == "LISTAGG":
+        return STRING
+    if name in ("BOOL_AND", "BOOL_OR"):
+        return BOOLEAN
+    raise ValidationError(f"Unknown aggregate function {name}")
+
+
+def scalar_type(name: str, args: list[FlinkType]) -> FlinkType:
+    typer = SCALAR_TYPERS.get(name)
+    if typer is None:
+        raise ValidationError(f"No match found for function signature {name}(...): unknown function")
+    return typer(name, args)

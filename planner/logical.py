@@ -1,0 +1,202 @@
+"""Logical plan nodes: each knows its output fields and the changelog mode of its output edge."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from planner.expr import Expr
+from sqlstream.types import FlinkType
+
+INSERT_ONLY = "I"
+RETRACT = "I,UB,UA,D"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FlinkType
+
+
+@dataclass(eq=False)
+class Node:
+    fields: list[Field]
+    changelog: str  # INSERT_ONLY or an updating mode such as "I,UB,UA" / RETRACT
+
+    def inputs(self) -> list["Node"]:
+        return []
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def updating(self) -> bool:
+        return self.changelog != INSERT_ONLY
+
+    @property
+    def rowtime_index(self) -> int | None:
+        for i, f in enumerate(self.fields):
+            if f.type.time_attr == "rowtime":
+                return i
+        return None
+
+
+@dataclass(eq=False)
+class Scan(Node):
+    """Reads a table through its connector; `columns` are the physical columns read."""
+
+    table: str = ""
+    connector: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+    columns: list[Field] = field(default_factory=list)
+    primary_key: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Calc(Node):
+    """Projection and filter in one vectorized pass."""
+
+    input: Node = None
+    projections: list[Expr] = field(default_factory=list)
+    condition: Expr | None = None
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(eq=False)
+class WatermarkAssigner(Node):
+    """Per-row watermark: max rowtime seen before the row minus the WATERMARK delay expression."""
+
+    input: Node = None
+    rowtime: int = 0
+    watermark: Expr = None
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """TUMBLE/HOP/CUMULATE/SESSION over the rowtime column `time_index` (sizes in milliseconds)."""
+
+    kind: str
+    time_index: int
+    size: int = 0
+    slide: int = 0
+    step: int = 0
+    gap: int = 0
+    offset: int = 0
+    partition: tuple[int, ...] = ()
+
+    def __str__(self) -> str:
+        k = self.kind
+        if k == "TUMBLE":
+            return f"TUMBLE(size={self.size}ms)"
+        if k == "HOP":
+            return f"HOP(slide={self.slide}ms, size={self.size}ms)"
+        if k == "CUMULATE":
+            return f"CUMULATE(step={self.step}ms, max_size={self.size}ms)"
+        return f"SESSION(gap={self.gap}ms)"
+
+
+@dataclass(frozen=True)
+class AggCall:
+    """One aggregate: function over input columns, optional DISTINCT and FILTER column."""
+
+    fn: str
+    args: tuple[int, ...]
+    type: FlinkType
+    distinct: bool = False
+    filter: int | None = None
+    name: str = ""
+
+    def __str__(self) -> str:
+        a = ", ".join(f"${i}" for i in self.args) or "*"
+        s = f"{self.fn}({'DISTINCT ' if self.distinct else ''}{a})"
+        if self.filter is not None:
+            s += f" FILTER ${self.filter}"
+        return s
+
+
+@dataclass(eq=False)
+class WindowAggregate(Node):
+    """Aggregation per (keys, window); emits insert-only rows when the watermark closes a window.
+
+    Output layout: keys..., aggs..., window_start, window_end, window_time (the binder projects them
+    into the user's order afterwards).
+    """
+
+    input: Node = None
+    window: WindowSpec = None
+    keys: list[int] = field(default_factory=list)
+    aggs: list[AggCall] = field(default_factory=list)
+    grouping_sets: list[list[int]] | None = None
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(eq=False)
+class WindowTableFunction(Node):
+    """A window TVF used without aggregation: appends window_start, window_end, window_time to rows."""
+
+    input: Node = None
+    window: WindowSpec = None
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(eq=False)
+class GroupAggregate(Node):
+    """Non-windowed GROUP BY: updating output (-U/+U per change, -D when a group empties)."""
+
+    input: Node = None
+    keys: list[int] = field(default_factory=list)
+    aggs: list[AggCall] = field(default_factory=list)
+    grouping_sets: list[list[int]] | None = None
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(eq=False)
+class Union(Node):
+    """UNION ALL of inputs with identical field types."""
+
+    children: list[Node] = field(default_factory=list)
+
+    def inputs(self):
+        return list(self.children)
+
+
+@dataclass(eq=False)
+class Sink(Node):
+    """Writes its input to a connector (INSERT INTO) or to the client (SELECT)."""
+
+    input: Node = None
+    table: str = ""
+    connector: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    columns: list[Field] = field(default_factory=list)
+    primary_key: list[str] = field(default_factory=list)
+
+    def inputs(self):
+        return [self.input]
+
+
+def walk(node: Node):
+    """Nodes of a plan, children before parents, each once."""
+    seen: set[int] = set()
+    order: list[Node] = []
+
+    def visit(n: Node):
+        if id(n) in seen:
+            return
+        seen.add(id(n))
+        for c in n.inputs():
+            visit(c)
+        order.append(n)
+    visit(node)
+    return order

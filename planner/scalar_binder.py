@@ -1,0 +1,545 @@
+"""Binds sqlglot scalar expressions to typed IR over a scope of named, typed columns."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlglot import exp
+
+from planner.expr import Call, Expr, Lit, Ref
+from planner.functions import AGGREGATES, round_decimal_type, scalar_type
+from sqlstream.errors import ValidationError
+from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, FlinkType, common_type, from_sqlglot
+
+UNIT_MS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
+YEAR_MONTH = {"YEAR": 12, "MONTH": 1}
+
+
+@dataclass
+class ScopeField:
+    qualifier: str | None
+    name: str
+    type: FlinkType
+
+
+class Scope:
+    """The columns visible to an expression, with optional table qualifiers."""
+
+    def __init__(self, fields: list[ScopeField]):
+        self.fields = fields
+
+    @staticmethod
+    def of(names: list[str], types: list[FlinkType], qualifier: str | None = None) -> "Scope":
+        return Scope([ScopeField(qualifier, n, t) for n, t in zip(names, types)])
+
+    def resolve(self, name: str, qualifier: str | None, node: exp.Expr | None = None) -> int:
+        hits = [i for i, f in enumerate(self.fields)
+                if f.name == name and (qualifier is None or f.qualifier == qualifier)]
+        if len(hits) == 1:
+            return hits[0]
+        where = _where(node)
+        full = f"{qualifier}.{name}" if qualifier else name
+        if not hits:
+            ci = [f.name for f in self.fields if f.name.lower() == name.lower()]
+            hint = f" Did you mean '{ci[0]}'?" if ci else ""
+            avail = ", ".join(dict.fromkeys(f.name for f in self.fields))
+            raise ValidationError(f"{where}Column '{full}' not found in any table.{hint} "
+                                  f"Available columns: [{avail}]")
+        raise ValidationError(f"{where}Column '{full}' is ambiguous")
+
+
+def _where(node: exp.Expr | None) -> str:
+    meta = getattr(node, "meta", None) or {}
+    if "line" in meta:
+        return f"At line {meta['line']}, column {meta.get('col', '?')}: "
+    if node is not None:
+        for sub in node.walk():
+            m = getattr(sub, "meta", None) or {}
+            if "line" in m:
+                return f"At line {m['line']}, column {m.get('col', '?')}: "
+    return ""
+
+
+def interval_value(node: exp.Interval) -> tuple[int, FlinkType]:
+    """INTERVAL literal -> (milliseconds or months, type)."""
+    text = node.this.name if node.this is not None else ""
+    unit = node.args.get("unit")
+    if isinstance(unit, exp.IntervalSpan):
+        start, end = unit.this.name.upper(), unit.expression.name.upper()
+        return _span_value(text, start, end), FlinkType("INTERVAL_DAY_TIME", nullable=False)
+    uname = (unit.name if unit is not None else "").upper().rstrip("S") or "SECOND"
+    uname = re.sub(r"\(.*\)$", "", uname)
+    try:
+        num = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        raise ValidationError(f"{_where(node)}Illegal interval literal '{text}' for unit {uname}")
+    if uname in YEAR_MONTH:
+        return int(num * YEAR_MONTH[uname]), FlinkType("INTERVAL_YEAR_MONTH", nullable=False)
+    if uname not in UNIT_MS:
+        raise ValidationError(f"{_where(node)}Unsupported interval unit {uname}")
+    return int(num * UNIT_MS[uname]), FlinkType("INTERVAL_DAY_TIME", nullable=False)
+
+
+def _span_value(text: str, start: str, end: str) -> int:
+    m = re.fullmatch(r"\s*(-?)(\d+)(?:[ :](\d+))?(?::(\d+))?(?::(\d+(?:\.\d+)?))?\s*", text)
+    if not m:
+        raise ValidationError(f"Illegal interval literal '{text}' for {start} TO {end}")
+    order = ["DAY", "HOUR", "MINUTE", "SECOND"]
+    parts = [p for p in m.groups()[1:] if p is not None]
+    units = order[order.index(start):order.index(end) + 1]
+    total = sum(decimal.Decimal(p) * UNIT_MS[u] for p, u in zip(parts, units))
+    return int(-total if m.group(1) else total)
+
+
+def literal(node: exp.Literal) -> Lit:
+    if node.is_string:
+        s = node.this
+        return Lit(FlinkType("CHAR", max(len(s), 1), nullable=False), s)
+    text = node.this
+    if re.fullmatch(r"-?\d+", text):
+        v = int(text)
+        t = INT if -2**31 <= v < 2**31 else BIGINT
+        if not -2**63 <= v < 2**63:
+            p = len(text.lstrip("-"))
+            return Lit(FlinkType("DECIMAL", p, 0, nullable=False), decimal.Decimal(text))
+        return Lit(t.with_nullable(False), v)
+    if "e" in text.lower():
+        return Lit(DOUBLE.with_nullable(False), float(text))
+    d = decimal.Decimal(text)
+    digits = text.lstrip("-")
+    scale = len(digits.split(".")[1]) if "." in digits else 0
+    precision = max(len(digits.replace(".", "")), scale, 1)
+    return Lit(FlinkType("DECIMAL", precision, scale, nullable=False), d)
+
+
+def cast(e: Expr, to: FlinkType, safe: bool = False) -> Expr:
+    if e.type.without_time_attr() == to:
+        return e
+    return Call(to, "TRY_CAST" if safe else "CAST", (e,))
+
+
+def coerce_to(e: Expr, t: FlinkType) -> Expr:
+    """Implicit cast of one operand to a common type (numeric widening, NULL)."""
+    target = t.with_nullable(e.type.nullable)
+    if e.type.without_time_attr().with_nullable(target.nullable) == target:
+        return e
+    if isinstance(e, Lit) and e.value is None:
+        return Lit(t.with_nullable(True), None)
+    return Call(target, "CAST", (e,))
+
+
+class ScalarBinder:
+    """Turns a sqlglot expression into IR. `agg_hook` binds aggregate calls (None: aggregates not allowed)."""
+
+    def __init__(self, scope: Scope, agg_hook: Callable[[exp.Expr], Expr] | None = None,
+                 group_hook: Callable[[exp.Expr], Expr | None] | None = None):
+        self.scope = scope
+        self.agg_hook = agg_hook
+        self.group_hook = group_hook
+
+    def bind(self, node: exp.Expr) -> Expr:
+        if self.group_hook is not None:
+            hit = self.group_hook(node)
+            if hit is not None:
+                return hit
+        method = getattr(self, "_" + type(node).__name__.lower(), None)
+        if method is not None:
+            return method(node)
+        if isinstance(node, exp.AggFunc) or (isinstance(node, exp.Anonymous)
+                                              and node.name.upper() in AGGREGATES):
+            return self._aggregate(node)
+        if isinstance(node, exp.Func):
+            return self._function(node)
+        raise ValidationError(f"{_where(node)}Unsupported expression: {node.sql(dialect='flink')}")
+
+    # ---- leaves --------------------------------------------------------------------------
+    def _column(self, node: exp.Column) -> Expr:
+        name = node.name
+        if not node.table and name.upper() in ("LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
+                                                "CURRENT_ROW_TIMESTAMP") and \
+                not any(f.name == name for f in self.scope.fields):
+            fn = name.upper()
+            return Call(scalar_type(fn if fn != "CURRENT_ROW_TIMESTAMP" else "CURRENT_TIMESTAMP", []),
+                        fn, ())
+        i = self.scope.resolve(name, node.table or None, node)
+        return Ref(self.scope.fields[i].type, i, name)
+
+    def _literal(self, node: exp.Literal) -> Expr:
+        return literal(node)
+
+    def _null(self, node) -> Expr:
+        return Lit(NULL, None)
+
+    def _boolean(self, node: exp.Boolean) -> Expr:
+        return Lit(BOOLEAN.with_nullable(False), bool(node.this))
+
+    def _interval(self, node: exp.Interval) -> Expr:
+        v, t = interval_value(node)
+        return Lit(t, v)
+
+    def _paren(self, node) -> Expr:
+        return self.bind(node.this)
+
+    def _alias(self, node) -> Expr:
+        return self.bind(node.this)
+
+    # ---- operators -----------------------------------------------------------------------
+    def call(self, fn: str, args: list[Expr], node: exp.Expr | None = None) -> Expr:
+        try:
+            t = scalar_type(fn, [a.type for a in args])
+        except ValidationError as e:
+            raise ValidationError(f"{_where(node)}{e}") from None
+        return Call(t, fn, tuple(args))
+
+    def _binary(self, fn: str, node: exp.Expr) -> Expr:
+        a, b = self.bind(node.this), self.bind(node.expression)
+        return self.call(fn, [a, b], node)
+
+    def _add(self, n):
+        return self._binary("+", n)
+
+    def _sub(self, n):
+        return self._binary("-", n)
+
+    def _mul(self, n):
+        return self._binary("*", n)
+
+    def _div(self, n):
+        return self._binary("/", n)
+
+    def _intdiv(self, n):
+        return self._binary("/", n)
+
+    def _mod(self, n):
+        return self._binary("MOD", n)
+
+    def _dpipe(self, n):
+        return self._binary("||", n)
+
+    def _neg(self, n):
+        a = self.bind(n.this)
+        if isinstance(a, Lit) and isinstance(a.value, (int, float, decimal.Decimal)):
+            return Lit(a.type, -a.value)
+        return self.call("NEGATE", [a], n)
+
+    def _comparison(self, fn: str, node: exp.Expr) -> Expr:
+        a, b = self.bind(node.this), self.bind(node.expression)
+        a, b = self._unify(a, b, fn, node)
+        return self.call(fn, [a, b], node)
+
+    def _unify(self, a: Expr, b: Expr, fn: str, node) -> tuple[Expr, Expr]:
+        if a.type.is_temporal and b.type.is_string:
+            return a, cast(b, a.type.without_time_attr())
+        if b.type.is_temporal and a.type.is_string:
+            return cast(a, b.type.without_time_attr()), b
+        if a.type.is_numeric and b.type.is_string:
+            return a, cast(b, a.type.without_time_attr())
+        if b.type.is_numeric and a.type.is_string:
+            return cast(a, b.type.without_time_attr()), b
+        c = common_type(a.type, b.type)
+        if c is None:
+            raise ValidationError(f"{_where(node)}Cannot apply '{fn}' to arguments of type "
+                                  f"'{a.type.without_time_attr()} {fn} {b.type.without_time_attr()}'")
+        return coerce_to(a, c), coerce_to(b, c)
+
+    def _eq(self, n):
+        return self._comparison("=", n)
+
+    def _neq(self, n):
+        return self._comparison("<>", n)
+
+    def _gt(self, n):
+        return self._comparison(">", n)
+
+    def _gte(self, n):
+        return self._comparison(">=", n)
+
+    def _lt(self, n):
+        return self._comparison("<", n)
+
+    def _lte(self, n):
+        return self._comparison("<=", n)
+
+    def _nullsafeeq(self, n):
+        return self._comparison("IS_NOT_DISTINCT_FROM", n)
+
+    def _nullsafeneq(self, n):
+        return self._comparison("IS_DISTINCT_FROM", n)
+
+    def _and(self, n):
+        return self._binary("AND", n)
+
+    def _or(self, n):
+        return self._binary("OR", n)
+
+    def _not(self, n):
+        inner = n.this
+        if isinstance(inner, exp.Is):
+            e = self._is(inner)
+            flip = {"IS_NULL": "IS_NOT_NULL", "IS_TRUE": "IS_NOT_TRUE", "IS_FALSE": "IS_NOT_FALSE"}
+            return Call(e.type, flip[e.fn], e.args)
+        return self.call("NOT", [self.bind(inner)], n)
+
+    def _is(self, n):
+        target = n.expression
+        a = self.bind(n.this)
+        if isinstance(target, exp.Null):
+            return self.call("IS_NULL", [a], n)
+        if isinstance(target, exp.Boolean):
+            return self.call("IS_TRUE" if target.this else "IS_FALSE", [a], n)
+        raise ValidationError(f"{_where(n)}Unsupported IS predicate: {n.sql(dialect='flink')}")
+
+    def _between(self, n):
+        x = self.bind(n.this)
+        lo, hi = self.bind(n.args["low"]), self.bind(n.args["high"])
+        x1, lo = self._unify(x, lo, ">=", n)
+        x2, hi = self._unify(x, hi, "<=", n)
+        return self.call("AND", [self.call(">=", [x1, lo], n), self.call("<=", [x2, hi], n)], n)
+
+    def _in(self, n):
+        if n.args.get("query") is not None:
+            raise ValidationError(f"{_where(n)}IN (subquery) is not supported yet")
+        x = self.bind(n.this)
+        vals = [self.bind(v) for v in n.expressions]
+        t = x.type
+        for v in vals:
+            c = common_type(t, v.type)
+            if c is None:
+                raise ValidationError(f"{_where(n)}Values in IN list must have a type compatible with "
+                                      f"{x.type.without_time_attr()}")
+            t = c
+        return Call(BOOLEAN.with_nullable(x.type.nullable), "IN",
+                    (coerce_to(x, t),) + tuple(coerce_to(v, t) for v in vals))
+
+    def _like(self, n):
+        args = [self.bind(n.this), self.bind(n.expression)]
+        esc = n.args.get("escape")
+        if esc is not None:
+            args.append(self.bind(esc))
+        return self.call("LIKE", args, n)
+
+    def _escape(self, n):
+        like = n.this
+        args = [self.bind(like.this), self.bind(like.expression), self.bind(n.expression)]
+        return self.call("LIKE", args, n)
+
+    def _similarto(self, n):
+        return self._binary("SIMILAR", n)
+
+    def _case(self, n):
+        subject = self.bind(n.this) if n.this is not None else None
+        conds, vals = [], []
+        for w in n.args.get("ifs") or []:
+            c = self.bind(w.this)
+            if subject is not None:
+                s, v = self._unify(subject, c, "=", w)
+                c = self.call("=", [s, v], w)
+            conds.append(c)
+            vals.append(self.bind(w.args["true"]))
+        default = n.args.get("default")
+        els = self.bind(default) if default is not None else Lit(NULL, None)
+        return self._conditional(conds, vals, els, n)
+
+    def _conditional(self, conds: list[Expr], vals: list[Expr], els: Expr, node) -> Expr:
+        t = vals[0].type
+        for v in vals[1:] + [els]:
+            c = common_type(t, v.type)
+            if c is None:
+                raise ValidationError(f"{_where(node)}Incompatible types in CASE/IF branches: "
+                                      f"{t.without_time_attr()} and {v.type.without_time_attr()}")
+            t = c
+        nullable = any(v.type.nullable for v in vals + [els])
+        t = t.with_nullable(nullable).without_time_attr()
+        args: list[Expr] = []
+        for c, v in zip(conds, vals):
+            args += [c, coerce_to(v, t)]
+        args.append(coerce_to(els, t))
+        return Call(t, "CASE", tuple(args))
+
+    def _if(self, n):
+        return self._conditional([self.bind(n.this)], [self.bind(n.args["true"])],
+                                 self.bind(n.args["false"]) if n.args.get("false") is not None
+                                 else Lit(NULL, None), n)
+
+    def _coalesce(self, n):
+        args = [self.bind(n.this)] + [self.bind(e) for e in n.expressions]
+        t = self.call("COALESCE", args, n).type
+        return Call(t, "COALESCE", tuple(coerce_to(a, t) for a in args))
+
+    def _nullif(self, n):
+        a, b = self.bind(n.this), self.bind(n.expression)
+        a2, b2 = self._unify(a, b, "NULLIF", n)
+        return Call(a.type.without_time_attr().with_nullable(True), "NULLIF", (a, b2))
+
+    def _greatest(self, n):
+        args = [self.bind(n.this)] + [self.bind(e) for e in n.expressions]
+        t = self.call("GREATEST", args, n).type
+        return Call(t, "GREATEST", tuple(coerce_to(a, t) for a in args))
+
+    def _least(self, n):
+        args = [self.bind(n.this)] + [self.bind(e) for e in n.expressions]
+        t = self.call("LEAST", args, n).type
+        return Call(t, "LEAST", tuple(coerce_to(a, t) for a in args))
+
+    def _cast(self, n, safe: bool = False):
+        to = from_sqlglot(n.args["to"])
+        inner = n.this
+        if isinstance(inner, exp.Literal) and inner.is_string and to.is_temporal:
+            return Lit(to.with_nullable(False), _temporal_literal(inner.this, to, n))
+        a = self.bind(inner)
+        ok = _castable(a.type, to)
+        if not ok:
+            raise ValidationError(f"{_where(n)}Cast function cannot convert value of type "
+                                  f"{a.type.without_time_attr()} to type {to}")
+        return cast(a, to.with_nullable(a.type.nullable or safe), safe)
+
+    def _trycast(self, n):
+        return self._cast(n, safe=True)
+
+    # ---- functions -----------------------------------------------------------------------
+    def _aggregate(self, node: exp.Expr) -> Expr:
+        if self.agg_hook is None:
+            raise ValidationError(f"{_where(node)}Aggregate function {node.sql(dialect='flink')} is not "
+                                  f"allowed here")
+        return self.agg_hook(node)
+
+    def _filter(self, node):
+        return self._aggregate(node)
+
+    def _function(self, node: exp.Func) -> Expr:
+        name, args = _function_parts(node)
+        bound = [self.bind(a) if isinstance(a, exp.Expr) else a for a in args]
+        if name in ("ROUND", "TRUNCATE"):
+            return self._bind_round(name, bound, node)
+        if name in ("FLOOR", "CEIL") and isinstance(node.args.get("to"), exp.Var):
+            unit = node.args["to"].name.upper()
+            x = bound[0]
+            return Call(x.type.without_time_attr(), name + "_TO", (x, Lit(NULL, unit)))
+        if name == "EXTRACT":
+            unit = node.this.name.upper()
+            x = self.bind(node.expression)
+            return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
+        if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):
+            return self._timestamp_unit_fn(name, node)
+        if name == "TO_TIMESTAMP_LTZ" and len(bound) == 1:
+            bound.append(Lit(INT.with_nullable(False), 3))
+        if name == "TRIM" and isinstance(node, exp.Trim):
+            pos = (node.args.get("position") or "BOTH").upper()
+            chars = self.bind(node.expression) if node.expression is not None else Lit(
+                FlinkType("CHAR", 1, nullable=False), " ")
+            fn = {"LEADING": "LTRIM", "TRAILING": "RTRIM"}.get(pos, "TRIM")
+            x = self.bind(node.this)
+            return self.call(fn, [x, chars], node)
+        if name == "SUBSTRING" and len(bound) == 3 and bound[2] is None:
+            bound = bound[:2]
+        bound = [b for b in bound if b is not None]
+        return self.call(name, bound, node)
+
+    def _bind_round(self, name: str, args: list[Expr], node) -> Expr:
+        x = args[0]
+        r = args[1] if len(args) > 1 else Lit(INT.with_nullable(False), 0)
+        if x.type.is_decimal:
+            if not isinstance(r, Lit):
+                raise ValidationError(f"{_where(node)}{name} of DECIMAL needs a constant scale")
+            t = round_decimal_type(x.type, int(r.value)) if name == "ROUND" else x.type
+            return Call(t.with_nullable(x.type.nullable), name, (x, r))
+        return self.call(name, [x, r], node)
+
+    def _timestamp_unit_fn(self, name: str, node) -> Expr:
+        if isinstance(node, exp.TimestampDiff):
+            unit = node.args["unit"].name.upper()
+            a, b = self.bind(node.this), self.bind(node.expression)
+            return Call(INT.with_nullable(a.type.nullable or b.type.nullable), name, (Lit(NULL, unit), a, b))
+        raw = node.expressions
+        unit = raw[0].name.upper()
+        rest = [self.bind(a) for a in raw[1:]]
+        t = self.call(name, [Lit(NULL, unit)] + rest, node).type
+        return Call(t, name, (Lit(NULL, unit), *rest))
+
+
+def _temporal_literal(text: str, to: FlinkType, node) -> object:
+    try:
+        if to.name == "DATE":
+            return dt.date.fromisoformat(text.strip())
+        if to.name == "TIME":
+            return dt.time.fromisoformat(text.strip())
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'") from None
+
+
+def _castable(a: FlinkType, to: FlinkType) -> bool:
+    if a.name == "NULL" or a.name == to.name:
+        return True
+    if a.is_string or to.is_string:
+        return True
+    if a.is_numeric and (to.is_numeric or to.name == "BOOLEAN"):
+        return True
+    if a.name == "BOOLEAN" and to.is_numeric:
+        return True
+    if a.is_temporal and to.is_temporal:
+        return True
+    if a.is_numeric and to.is_timestamp or a.is_timestamp and to.is_numeric:
+        return True
+    return False
+
+
+_NAME_FIXES = {"LENGTH": "CHAR_LENGTH", "POW": "POWER", "STRPOSITION": "POSITION", "PAD": None,
+               "CURRENTTIMESTAMP": "CURRENT_TIMESTAMP", "CURRENTDATE": "CURRENT_DATE",
+               "DAYOFMONTH": "DAYOFMONTH", "REGEXPEXTRACT": "REGEXP_EXTRACT",
+               "REGEXPREPLACE": "REGEXP_REPLACE", "CONCATWS": "CONCAT_WS", "TIMESTAMPDIFF": "TIMESTAMPDIFF",
+               "STDDEV": "STDDEV_SAMP", "CEILING": "CEIL", "SUBSTR": "SUBSTRING", "UCASE": "UPPER",
+               "LCASE": "LOWER", "REGEXPLIKE": "REGEXP", "RLIKE": "REGEXP", "SHA2": "SHA256"}
+
+
+def _function_parts(node: exp.Func) -> tuple[str, list]:
+    """(Flink function name, ordered argument nodes) for a parsed function call."""
+    if isinstance(node, exp.Anonymous):
+        return node.name.upper(), list(node.expressions)
+    cls = type(node).__name__.upper()
+    if isinstance(node, exp.Pad):
+        return ("LPAD" if node.args.get("is_left") else "RPAD"), [
+            node.this, node.expression, node.args.get("fill_pattern")]
+    if isinstance(node, exp.StrPosition):
+        return "POSITION", [node.args["substr"], node.this]
+    if isinstance(node, exp.Log):
+        if node.expression is None:
+            return "LN", [node.this]
+        base = node.this
+        if isinstance(base, exp.Literal) and base.this == "10":
+            return "LOG10", [node.expression]
+        return "LOG", [node.this, node.expression]
+    if isinstance(node, exp.Substring):
+        return "SUBSTRING", [node.this, node.args.get("start"), node.args.get("length")]
+    if isinstance(node, exp.ConcatWs):
+        return "CONCAT_WS", list(node.expressions)
+    if isinstance(node, exp.Concat):
+        return "CONCAT", list(node.expressions)
+    if isinstance(node, exp.Replace):
+        return "REPLACE", [node.this, node.expression, node.args.get("replacement")]
+    if isinstance(node, exp.RegexpExtract):
+        return "REGEXP_EXTRACT", [a for a in (node.this, node.expression, node.args.get("position"))
+                                  if a is not None]
+    if isinstance(node, exp.RegexpReplace):
+        return "REGEXP_REPLACE", [node.this, node.expression, node.args.get("replacement")]
+    if isinstance(node, exp.Round):
+        return "ROUND", [a for a in (node.this, node.args.get("decimals")) if a is not None]
+    if isinstance(node, exp.Initcap):
+        return "INITCAP", [node.this]
+    name = node.sql_name() if hasattr(node, "sql_name") else cls
+    name = _NAME_FIXES.get(cls, _NAME_FIXES.get(name, name)) or name
+    args = []
+    for key in node.arg_types:
+        v = node.args.get(key)
+        if v is None or isinstance(v, (bool, str)):
+            continue
+        if key in ("to",) and isinstance(v, exp.Var):
+            continue
+        if isinstance(v, list):
+            args.extend(v)
+        else:
+            args.append(v)
+    return name, args

@@ -1,0 +1,158 @@
+"""Grouped aggregation over Arrow tables with Flink's result semantics (AVG of INT truncates, DECIMAL scale)."""
+from __future__ import annotations
+
+import decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from planner.logical import AggCall
+from sqlstream.errors import ExecutionError
+
+_CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
+
+
+def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_names: list[str]) -> dict[str, pa.Array]:
+    """Per aggregate, the (filtered) argument column it aggregates, named `$a{i}`."""
+    out = {}
+    for i, a in enumerate(aggs):
+        if a.args:
+            col = table_cols[arg_names[a.args[0]]]
+            if a.fn in ("SUM", "AVG", "SUM0") and pa.types.is_decimal(col.type):
+                col = pc.cast(col, pa.decimal128(38, col.type.scale))
+            elif a.fn in ("SUM", "AVG", "SUM0", "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP") and \
+                    pa.types.is_integer(col.type):
+                col = pc.cast(col, pa.int64())
+        else:
+            n = len(next(iter(table_cols.values()))) if table_cols else 0
+            col = pa.array(np.ones(n, dtype=np.bool_))
+        if a.filter is not None:
+            keep = pc.fill_null(table_cols[arg_names[a.filter]], False)
+            col = pc.if_else(keep, col, pa.scalar(None, col.type))
+        out[f"$a{i}"] = col
+    return out
+
+
+def aggregation_specs(aggs: list[AggCall]) -> list[tuple]:
+    """pyarrow group_by aggregation list computing the partial values each AggCall needs."""
+    specs = []
+    only_valid = pc.CountOptions(mode="only_valid")
+    for i, a in enumerate(aggs):
+        c = f"$a{i}"
+        if a.fn == "COUNT":
+            specs.append((c, "count_distinct" if a.distinct else "count", only_valid))
+        elif a.fn in ("SUM", "SUM0", "AVG"):
+            if a.distinct:
+                specs.append((c, "distinct", only_valid))
+            else:
+                specs.append((c, "sum", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)))
+                specs.append((c, "count", only_valid))
+        elif a.fn in ("MIN", "MAX"):
+            specs.append((c, a.fn.lower(), pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)))
+        elif a.fn in ("FIRST_VALUE", "LAST_VALUE"):
+            specs.append((c, "first" if a.fn == "FIRST_VALUE" else "last",
+                          pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)))
+        elif a.fn in ("STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP"):
+            ddof = 0 if a.fn.endswith("POP") else 1
+            kind = "stddev" if a.fn.startswith("STDDEV") else "variance"
+            specs.append((c, kind, pc.VarianceOptions(ddof=ddof, min_count=1 + ddof)))
+        elif a.fn == "LISTAGG":
+            specs.append((c, "list"))
+        elif a.fn in ("BOOL_AND", "BOOL_OR"):
+            specs.append((c, "all" if a.fn == "BOOL_AND" else "any",
+                          pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)))
+        else:
+            raise ExecutionError(f"aggregate {a.fn} is not supported in window aggregation")
+    return specs
+
+
+def finalize(result: pa.Table, aggs: list[AggCall]) -> list[pa.Array]:
+    """Turn the group_by result columns into one Flink-typed array per AggCall."""
+    out = []
+    for i, a in enumerate(aggs):
+        c = f"$a{i}"
+        t = a.type.to_arrow()
+        if a.fn == "COUNT":
+            v = result.column(f"{c}_count_distinct" if a.distinct else f"{c}_count")
+            out.append(pc.cast(v, t))
+            continue
+        if a.fn in ("SUM", "SUM0", "AVG"):
+            if a.distinct:
+                lists = result.column(f"{c}_distinct").combine_chunks()
+                flat = pc.list_flatten(lists)
+                parents = pc.list_parent_indices(lists)
+                sub = pa.table({"g": parents, "v": flat}).group_by("g").aggregate(
+                    [("v", "sum", pc.ScalarAggregateOptions(min_count=1)), ("v", "count")])
+                s = np.full(len(lists), None, dtype=object)
+                cnt = np.zeros(len(lists), dtype=np.int64)
+                g = sub.column("g").to_numpy()
+                s[g] = np.array(sub.column("v_sum").to_pylist(), dtype=object)
+                cnt[g] = sub.column("v_count").to_numpy()
+                total = pa.array(list(s), type=flat.type if len(flat) else result.schema.field(f"{c}_distinct").type.value_type)
+                count = pa.array(cnt)
+            else:
+                total = result.column(f"{c}_sum").combine_chunks()
+                count = result.column(f"{c}_count").combine_chunks()
+            if a.fn == "SUM":
+                out.append(_cast_sum(total, a))
+            elif a.fn == "SUM0":
+                out.append(pc.fill_null(_cast_sum(total, a), 0))
+            else:
+                out.append(average(total, count, a))
+            continue
+        if a.fn in ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE"):
+            name = {"MIN": "min", "MAX": "max", "FIRST_VALUE": "first", "LAST_VALUE": "last"}[a.fn]
+            out.append(pc.cast(result.column(f"{c}_{name}"), t))
+            continue
+        if a.fn.startswith(("STDDEV", "VAR")):
+            kind = "stddev" if a.fn.startswith("STDDEV") else "variance"
+            v = result.column(f"{c}_{kind}")
+            if a.type.is_integer:
+                v = pc.cast(pc.trunc(v), t, safe=False)
+            out.append(pc.cast(v, t, safe=False))
+            continue
+        if a.fn == "LISTAGG":
+            lists = result.column(f"{c}_list").combine_chunks()
+            out.append(pa.array([",".join(x for x in v if x is not None) if v and any(x is not None for x in v)
+                                 else None for v in lists.to_pylist()], pa.string()))
+            continue
+        if a.fn in ("BOOL_AND", "BOOL_OR"):
+            out.append(result.column(f"{c}_{'all' if a.fn == 'BOOL_AND' else 'any'}"))
+            continue
+        raise ExecutionError(f"aggregate {a.fn} is not supported")
+    return [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in out]
+
+
+def _cast_sum(total: pa.Array, a: AggCall) -> pa.Array:
+    t = a.type.to_arrow()
+    if isinstance(total, pa.ChunkedArray):
+        total = total.combine_chunks()
+    return pc.cast(total, t, safe=False)
+
+
+def average(total: pa.Array, count: pa.Array, a: AggCall) -> pa.Array:
+    """AVG as Flink computes it: integer types truncate, DECIMAL rounds HALF_UP to the result scale."""
+    t = a.type
+    if isinstance(total, pa.ChunkedArray):
+        total = total.combine_chunks()
+    if isinstance(count, pa.ChunkedArray):
+        count = count.combine_chunks()
+    cnt = count.to_numpy(zero_copy_only=False).astype(np.int64)
+    if t.is_integer:
+        s = total.to_numpy(zero_copy_only=False)
+        valid = np.asarray(pc.is_valid(total).to_numpy(zero_copy_only=False)) & (cnt > 0)
+        s = np.where(valid, s, 0).astype(np.int64)
+        c = np.where(cnt > 0, cnt, 1)
+        q = np.floor_divide(s, c)
+        q += ((np.remainder(s, c) != 0) & ((s < 0) ^ (c < 0))).astype(np.int64)
+        return pa.array(q, pa.int64(), mask=~valid).cast(t.to_arrow(), safe=False)
+    if t.is_decimal:
+        quant = decimal.Decimal(1).scaleb(-t.scale)
+        vals = []
+        for s, c in zip(total.to_pylist(), cnt):
+            vals.append(None if s is None or c == 0 else
+                        _CTX.divide(decimal.Decimal(s), decimal.Decimal(int(c))).quantize(quant, context=_CTX))
+        return pa.array(vals, t.to_arrow())
+    s = pc.cast(total, pa.float64())
+    return pc.cast(pc.divide(s, pc.cast(pa.array(np.where(cnt > 0, cnt, np.nan)), pa.float64())), t.to_arrow())

@@ -1,0 +1,227 @@
+"""Builds operators from a logical plan and drives it: poll sources -> push batches -> advance watermarks.
+
+Single-threaded and deterministic: sources are polled round-robin, each batch flows to the sinks before
+the next is read, and a watermark moves on only after the rows that produced it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from connectors import registry
+from connectors.base import SinkWriter, TableSchema
+from planner import logical as L
+from runtime.changelog import INSERT, make_batch, strip_wm
+from runtime.operator import Operator
+from runtime.operators.calc import CalcOperator
+from runtime.operators.group_aggregate import GroupAggregateOperator
+from runtime.operators.session_window_aggregate import SessionWindowAggregateOperator
+from runtime.operators.union import UnionOperator
+from runtime.operators.watermark_assigner import WatermarkAssignerOperator
+from runtime.operators.window_aggregate import WindowAggregateOperator
+from runtime.operators.window_table_function import WindowTableFunctionOperator
+from runtime.state import StateBackend
+from sqlstream.errors import SqlStreamError, ValidationError
+
+MIN_WM = -(2 ** 63)
+MAX_WM = 2 ** 63 - 1
+
+
+def build_operator(node: L.Node) -> Operator | None:
+    names = node.names
+    types = [f.type for f in node.fields]
+    if isinstance(node, L.Calc):
+        return CalcOperator(node.projections, node.condition, names)
+    if isinstance(node, L.WatermarkAssigner):
+        return WatermarkAssignerOperator(node.watermark, names)
+    if isinstance(node, L.WindowAggregate):
+        cls = SessionWindowAggregateOperator if node.window.kind == "SESSION" else WindowAggregateOperator
+        return cls(node.window, node.keys, node.aggs, node.grouping_sets, names, types)
+    if isinstance(node, L.GroupAggregate):
+        return GroupAggregateOperator(node.keys, node.aggs, node.grouping_sets, names, types,
+                                      [f.type for f in node.input.fields], node.input.updating)
+    if isinstance(node, L.WindowTableFunction):
+        return WindowTableFunctionOperator(node.window, names)
+    if isinstance(node, L.Union):
+        return UnionOperator(len(node.children), names)
+    return None
+
+
+@dataclass
+class SourceRuntime:
+    node: L.Scan
+    readers: list
+    rows: int = 0
+
+
+@dataclass
+class JobStats:
+    rows_in: int = 0
+    rows_out: int = 0
+    started: float = field(default_factory=time.monotonic)
+    late_dropped: int = 0
+    skipped: int = 0
+
+    def summary(self) -> str:
+        secs = time.monotonic() - self.started
+        parts = [f"rows in: {self.rows_in}", f"rows out: {self.rows_out}",
+                 f"late rows dropped: {self.late_dropped}"]
+        if self.skipped:
+            parts.append(f"malformed records skipped: {self.skipped}")
+        parts.append(f"duration: {secs:.2f}s")
+        return "Job finished: " + ", ".join(parts)
+
+
+class Job:
+    """A running dataflow: one or more sinks (INSERT INTO targets or a SELECT's result collector)."""
+
+    def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], batch_size: int = 65536):
+        self.batch_size = batch_size
+        self.sinks = sinks
+        self.ops: dict[int, Operator] = {}
+        self.nodes: dict[int, L.Node] = {}
+        self.consumers: dict[int, list[tuple[int, int]]] = {}
+        self.out_wm: dict[int, int] = {}
+        self.in_wm: dict[int, list[int]] = {}
+        self.sources: list[SourceRuntime] = []
+        self.writers: dict[int, SinkWriter] = {}
+        self.stats = JobStats()
+        self.cancelled = False
+        self.state: dict[int, StateBackend] = {}
+        for root, writer in sinks:
+            self._add(root)
+            self.writers[id(root)] = writer
+        for nid, node in self.nodes.items():
+            self.out_wm[nid] = MIN_WM
+            self.in_wm[nid] = [MIN_WM] * len(node.inputs())
+
+    def _add(self, node: L.Node) -> None:
+        if id(node) in self.nodes:
+            return
+        self.nodes[id(node)] = node
+        for i, child in enumerate(node.inputs()):
+            self._add(child)
+            self.consumers.setdefault(id(child), []).append((id(node), i))
+        if isinstance(node, L.Scan):
+            schema = TableSchema(node.names, [f.type for f in node.fields])
+            source = registry.create_source(node.connector, node.table, node.options, schema)
+            readers = [source.reader(s) for s in source.splits()]
+            self.sources.append(SourceRuntime(node, readers))
+            return
+        if isinstance(node, L.Sink):
+            return
+        op = build_operator(node)
+        if op is None:
+            raise ValidationError(f"no runtime operator for plan node {type(node).__name__}")
+        backend = StateBackend(f"{type(node).__name__}-{len(self.ops)}")
+        op.open(backend)
+        self.state[id(node)] = backend
+        self.ops[id(node)] = op
+
+    # ---- data flow ----------------------------------------------------------------------------
+    def _push(self, nid: int, batches: list[pa.RecordBatch]) -> None:
+        for cid, idx in self.consumers.get(nid, []):
+            for b in batches:
+                if b.num_rows == 0:
+                    continue
+                if cid in self.writers:
+                    self.stats.rows_out += b.num_rows
+                    self.writers[cid].write(strip_wm(b))
+                    continue
+                op = self.ops[cid]
+                out = op.on_batch(b, idx)
+                if out:
+                    self._push(cid, out)
+                wm = op.take_watermark()
+                if wm is not None:
+                    self._advance(cid, wm)
+
+    def _advance(self, nid: int, wm: int) -> None:
+        if wm <= self.out_wm[nid]:
+            return
+        self.out_wm[nid] = wm
+        for cid, idx in self.consumers.get(nid, []):
+            if cid in self.writers:
+                continue
+            self.in_wm[cid][idx] = max(self.in_wm[cid][idx], wm)
+            op = self.ops[cid]
+            if isinstance(op, UnionOperator):
+                op.on_input_watermark(idx, wm)
+            combined = min(self.in_wm[cid])
+            if isinstance(op, WatermarkAssignerOperator):
+                if combined == MAX_WM:
+                    self._advance(cid, MAX_WM)
+                continue
+            if combined > self.out_wm[cid]:
+                out = op.on_watermark(combined)
+                if out:
+                    self._push(cid, out)
+                self._advance(cid, combined)
+
+    # ---- driving --------------------------------------------------------------------------------
+    def step(self) -> bool:
+        """Poll every source once; False when all are finished."""
+        active = False
+        for src in self.sources:
+            for reader in src.readers:
+                if reader.finished:
+                    continue
+                active = True
+                batch = reader.poll(self.batch_size)
+                if batch is None or batch.num_rows == 0:
+                    continue
+                src.rows += batch.num_rows
+                self.stats.rows_in += batch.num_rows
+                names = src.node.names
+                cb = make_batch(INSERT, [batch.column(i) for i in range(batch.num_columns)], names)
+                self._push(id(src.node), [cb])
+        return active
+
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        try:
+            while not self.cancelled and not should_stop():
+                if not self.step():
+                    break
+            if not self.cancelled and not should_stop():
+                self.finish()
+        finally:
+            self._collect_metrics()
+
+    def finish(self) -> None:
+        """End of bounded input: a final MAX watermark fires every window, then operators and sinks close."""
+        for src in self.sources:
+            self._advance(id(src.node), MAX_WM)
+        for nid, op in self.ops.items():
+            out = op.close()
+            if out:
+                self._push(nid, out)
+        for w in self.writers.values():
+            w.close()
+
+    def _collect_metrics(self) -> None:
+        self.stats.late_dropped = sum(op.metrics().get("late_records_dropped", 0) for op in self.ops.values())
+        self.stats.skipped = sum(r.metrics().get("records_skipped", 0) for s in self.sources for r in s.readers)
+
+    @property
+    def bounded(self) -> bool:
+        return all(getattr(r, "finished", False) is not None for s in self.sources for r in s.readers)
+
+    def close(self) -> None:
+        for s in self.sources:
+            for r in s.readers:
+                r.close()
+
+
+def check_sink_accepts(root: L.Node, table: str, accepts_updates: bool) -> None:
+    if root.updating and not accepts_updates:
+        raise ValidationError(
+            f"Table sink '{table}' doesn't support consuming update changes which is produced by an updating "
+            f"query (changelog mode [{root.changelog}]); use a sink that accepts updates (print, upsert-kafka) "
+            f"or make the query insert-only (e.g. a window aggregation)")
+
+
+__all__ = ["Job", "check_sink_accepts", "SqlStreamError", "np"]

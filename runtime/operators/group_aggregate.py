@@ -1,0 +1,381 @@
+"""Non-windowed GROUP BY with Flink's per-record changelog: +I for a new group, -U/+U when its result
+changes (nothing when it does not), -D when its last row is retracted.
+
+Rows are processed as Flink does, one at a time in arrival order, but computed for a whole batch at once:
+rows are sorted by group, accumulators are running (segmented) sums/extrema seeded with the group's state,
+and each row's before/after result decides what it emits. The output is identical for any batch size.
+"""
+from __future__ import annotations
+
+import decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from planner.logical import AggCall
+from runtime.aggregates import average
+from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
+    row_watermarks
+from runtime.keys import KeyIndex
+from runtime.operator import Operator
+from runtime.operators.window_aggregate import expand_grouping_sets
+from runtime.state import StateBackend
+from sqlstream.errors import ValidationError
+from sqlstream.types import FlinkType
+
+SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX")
+
+
+# ---- numeric views of Arrow arrays -------------------------------------------------------------
+def to_numeric(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, str]:
+    """(values, valid, kind): kind 'i' exact int64 (ints, decimals unscaled, timestamps), 'f' float64, 'o' object."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False))
+    t = arr.type
+    if pa.types.is_decimal(t):
+        if t.precision > 18:
+            arr = pc.cast(arr, pa.decimal128(38, t.scale))
+        words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)
+        return words[arr.offset:arr.offset + len(arr), 0].copy() * valid, valid, "i"
+    if pa.types.is_floating(t):
+        return np.nan_to_num(pc.fill_null(arr, 0).to_numpy(zero_copy_only=False).astype(np.float64),
+                             nan=np.nan), valid, "f"
+    if pa.types.is_integer(t) or pa.types.is_boolean(t):
+        return pc.fill_null(pc.cast(arr, pa.int64()), 0).to_numpy(zero_copy_only=False), valid, "i"
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_duration(t):
+        return pc.fill_null(pc.cast(arr, pa.int64()), 0).to_numpy(zero_copy_only=False), valid, "i"
+    return np.array(arr.to_pylist(), dtype=object), valid, "o"
+
+
+def from_numeric(values: np.ndarray, valid: np.ndarray, t: pa.DataType) -> pa.Array:
+    mask = ~valid
+    if pa.types.is_decimal(t):
+        v = values.astype(np.int64)
+        words = np.empty((len(v), 2), dtype=np.int64)
+        words[:, 0] = v
+        words[:, 1] = v >> 63
+        bitmap = pa.array(valid).buffers()[1] if mask.any() else None
+        arr = pa.Array.from_buffers(pa.decimal128(38, t.scale), len(v), [bitmap, pa.py_buffer(words.tobytes())])
+        return arr.cast(t) if t.precision != 38 else arr
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+        base = pa.int32() if pa.types.is_date32(t) or pa.types.is_time32(t) else pa.int64()
+        return pa.array(values.astype(np.int64), pa.int64(), mask=mask).cast(base).view(t) \
+            if base == pa.int64() else pa.array(values.astype(np.int32), pa.int32(), mask=mask).view(t)
+    if values.dtype == object:
+        return pa.array([v if ok else None for v, ok in zip(values, valid)], t)
+    return pa.array(values, mask=mask).cast(t, safe=False)
+
+
+# ---- segmented running accumulation ------------------------------------------------------------
+def seg_accumulate(ufunc, x: np.ndarray, starts: np.ndarray, seeds: np.ndarray, identity) -> np.ndarray:
+    """r[i] = ufunc-accumulation of seed and x over the sub-segment holding i, in row order."""
+    n = len(x)
+    if n == 0:
+        return x.copy()
+    start_idx = np.flatnonzero(starts)
+    seg = np.cumsum(starts) - 1
+    lens = np.diff(np.append(start_idx, n))
+    width = int(lens.max()) + 1
+    if len(start_idx) * width <= 4 * n + 4096:
+        m = np.full((len(start_idx), width), identity, dtype=x.dtype)
+        m[:, 0] = seeds[start_idx]
+        pos = np.arange(n) - start_idx[seg] + 1
+        m[seg, pos] = x
+        acc = ufunc.accumulate(m, axis=1)
+        return acc[seg, pos]
+    out = np.empty_like(x)
+    for a, ln in zip(start_idx, lens):
+        out[a:a + ln] = ufunc.accumulate(np.concatenate(([seeds[a]], x[a:a + ln])))[1:]
+    return out
+
+
+class _AggState:
+    """Accumulator arrays of one aggregate, indexed by group id."""
+
+    def __init__(self, call: AggCall, kind: str):
+        self.call, self.kind = call, kind
+        dtype = {"i": np.int64, "f": np.float64, "o": object}[kind]
+        self.sum = np.zeros(0, dtype=dtype)
+        self.nn = np.zeros(0, dtype=np.int64)
+        self.ext = np.zeros(0, dtype=dtype)
+        self.ext_valid = np.zeros(0, dtype=bool)
+
+    def grow(self, size: int) -> None:
+        if len(self.nn) >= size:
+            return
+        new = max(size, 2 * len(self.nn), 64)
+        for name in ("sum", "nn", "ext", "ext_valid"):
+            old = getattr(self, name)
+            arr = np.zeros(new, dtype=old.dtype)
+            if old.dtype == object:
+                arr[:] = 0 if name == "sum" else None
+            arr[:len(old)] = old
+            setattr(self, name, arr)
+
+    def clear(self, gids: np.ndarray) -> None:
+        self.sum[gids] = 0
+        self.nn[gids] = 0
+        self.ext_valid[gids] = False
+
+
+class GroupAggregateOperator(Operator):
+    name = "GroupAggregate"
+
+    def __init__(self, keys: list[int], aggs: list[AggCall], grouping_sets: list[list[int]] | None,
+                 out_names: list[str], out_types: list[FlinkType], input_types: list[FlinkType],
+                 input_updating: bool):
+        for a in aggs:
+            if a.fn not in SUPPORTED:
+                raise ValidationError(f"Aggregate function {a.fn} is not supported in a non-windowed GROUP BY yet")
+            if input_updating and a.fn in ("MIN", "MAX"):
+                raise ValidationError(f"{a.fn} over an updating input (retractions) is not supported yet")
+            if a.distinct and (input_updating or a.fn != "COUNT"):
+                raise ValidationError(f"{a.fn}(DISTINCT ..) is only supported as COUNT(DISTINCT ..) over an "
+                                      f"insert-only input")
+        self.keys, self.aggs, self.sets = keys, aggs, grouping_sets
+        self.out_names, self.out_types, self.input_types = out_names, out_types, input_types
+        self.index = KeyIndex()
+        self.count = np.zeros(0, dtype=np.int64)
+        self.states: list[_AggState | None] = [None] * len(aggs)
+        self.distinct_seen: list[set] = [set() for _ in aggs]
+
+    def open(self, state: StateBackend) -> None:
+        state.register("groups", self)
+
+    # ---- state interface -------------------------------------------------------------------
+    def snapshot(self) -> pa.Table:
+        live = [g for g, k in enumerate(self.index.keys) if k is not None]
+        return pa.table({"key": pa.array([repr(self.index.keys[g]) for g in live], pa.string()),
+                         "count": pa.array(self.count[live] if live else [], pa.int64())})
+
+    def restore(self, table: pa.Table) -> None:
+        raise NotImplementedError("restoring GROUP BY state is not supported yet")
+
+    def size_bytes(self) -> int:
+        total = self.count.nbytes
+        for s in self.states:
+            if s is not None:
+                total += s.sum.nbytes + s.nn.nbytes + s.ext.nbytes
+        return total + 100 * len(self.index.ids)
+
+    # ---- processing --------------------------------------------------------------------------
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        n = batch.num_rows
+        if n == 0:
+            return []
+        cols = data_columns(batch)
+        ops = ops_of(batch)
+        wm = row_watermarks(batch)
+        if self.sets is not None:
+            return self._with_grouping_sets(batch)
+        key_cols = [cols[i] for i in self.keys]
+        gids, _ = self.index.lookup(key_cols, n)
+        size = len(self.index)
+        if len(self.count) < size:
+            grown = np.zeros(max(size, 2 * len(self.count), 64), dtype=np.int64)
+            grown[:len(self.count)] = self.count
+            self.count = grown
+        sign = np.where((ops == INSERT) | (ops == UPDATE_AFTER), 1, -1).astype(np.int64)
+        order = np.argsort(gids, kind="stable")
+        sg = gids[order]
+        ss = sign[order]
+        first = np.r_[True, sg[1:] != sg[:-1]]
+        prev_count = self.count[sg]
+        c_after = prev_count + seg_accumulate(np.add, ss, first, np.zeros(n, dtype=np.int64), 0)
+        c_before = c_after - ss
+        resets = np.r_[False, (c_after[:-1] == 0) & ~first[1:]]
+        sub_first = first | resets
+        seeded = first & (prev_count > 0)
+
+        after_cols, before_cols = [], []
+        for j, call in enumerate(self.aggs):
+            a, b = self._run_agg(j, call, cols, order, sg, ss, first, sub_first, seeded, size)
+            after_cols.append(a)
+            before_cols.append(b)
+
+        # emission per row, in arrival order
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = np.arange(n)
+        cb, ca = c_before[inv], c_after[inv]
+        same = np.ones(n, dtype=bool)
+        for a, b in zip(after_cols, before_cols):
+            a_r, b_r = a.take(pa.array(inv)), b.take(pa.array(inv))
+            eq = pc.equal(a_r, b_r)
+            both_null = pc.and_(pc.is_null(a_r), pc.is_null(b_r))
+            eqn = np.asarray(pc.fill_null(pc.or_kleene(eq, both_null), False).to_numpy(zero_copy_only=False))
+            same &= eqn
+        ins = (cb <= 0) & (ca > 0)
+        upd = (cb > 0) & (ca > 0) & ~same
+        dele = (cb > 0) & (ca <= 0)
+        per_row = ins.astype(np.int64) + 2 * upd + dele
+        rows = np.repeat(np.arange(n), per_row)
+        kinds = np.empty(len(rows), dtype=np.int8)
+        use_before = np.zeros(len(rows), dtype=bool)
+        pos = np.cumsum(per_row) - per_row
+        kinds[pos[ins]] = INSERT
+        kinds[pos[dele]] = DELETE
+        use_before[pos[dele]] = True
+        kinds[pos[upd]] = UPDATE_BEFORE
+        use_before[pos[upd]] = True
+        kinds[pos[upd] + 1] = UPDATE_AFTER
+
+        # state: last row of each group in the batch
+        last = np.r_[first[1:], True]
+        g_last = sg[last]
+        self.count[g_last] = c_after[last]
+        emptied = g_last[c_after[last] <= 0]
+        if len(emptied):
+            self.count[emptied] = 0
+            for s in self.states:
+                if s is not None:
+                    s.clear(emptied)
+        if len(rows) == 0:
+            return []
+        out = []
+        take_rows = pa.array(rows)
+        for i in self.keys:
+            out.append(cols[i].take(take_rows))
+        src_sorted = inv[rows]
+        idx = pa.array(np.where(use_before, src_sorted + n, src_sorted))
+        for a, b in zip(after_cols, before_cols):
+            out.append(pa.concat_arrays([a, b]).take(idx))
+        out = [o.cast(t.to_arrow()) if o.type != t.to_arrow() else o for o, t in zip(out, self.out_types)]
+        return [make_batch(kinds, out, self.out_names, wm=None if wm is None else wm[rows])]
+
+    def _run_agg(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded, size):
+        """(after, before) result arrays of aggregate j, in group-sorted row order."""
+        n = len(order)
+        if call.args:
+            arg = cols[call.args[0]]
+        else:
+            arg = pa.array(np.ones(len(order), dtype=np.int64))
+        if call.filter is not None:
+            keep = pc.fill_null(cols[call.filter], False)
+            arg = pc.if_else(keep, arg, pa.scalar(None, arg.type))
+        vals, valid, kind = to_numeric(arg)
+        st = self.states[j]
+        if st is None:
+            st = self.states[j] = _AggState(call, kind)
+        st.grow(size)
+        v, ok = vals[order], valid[order]
+        out_t = call.type.to_arrow()
+        if call.distinct:
+            return self._run_distinct(j, call, arg, order, sg, first, seeded, st, out_t)
+        nn_seed = np.where(seeded, st.nn[sg], 0)
+        nn_after = seg_accumulate(np.add, np.where(ok, ss, 0), sub_first, nn_seed, 0)
+        nn_before = nn_after - np.where(ok, ss, 0)
+        if call.fn == "COUNT":
+            after, before = nn_after, nn_before
+            self._store(st, "nn", sg, first, nn_after)
+            return from_numeric(after, np.ones(n, bool), out_t), from_numeric(before, np.ones(n, bool), out_t)
+        if call.fn in ("MIN", "MAX"):
+            return self._run_extreme(call, st, v, ok, sg, first, sub_first, seeded, out_t)
+        zero = 0 if kind != "f" else 0.0
+        contrib = np.where(ok, v * ss, zero) if kind != "o" else np.array(
+            [x * s if k else 0 for x, s, k in zip(v, ss, ok)], dtype=object)
+        sum_seed = np.where(seeded, st.sum[sg], zero)
+        sum_after = seg_accumulate(np.add, contrib, sub_first, sum_seed, zero)
+        sum_before = sum_after - contrib
+        self._store(st, "nn", sg, first, nn_after)
+        self._store(st, "sum", sg, first, sum_after)
+        in_t = arg.type
+        if call.fn in ("SUM", "SUM0"):
+            def res(s, c):
+                valid_out = c > 0 if call.fn == "SUM" else np.ones(len(c), bool)
+                return self._sum_array(s, valid_out, in_t, out_t)
+            return res(sum_after, nn_after), res(sum_before, nn_before)
+
+        def avg(s, c):
+            total = self._sum_array(s, c > 0, in_t, pa.decimal128(38, in_t.scale) if pa.types.is_decimal(in_t)
+                                    else (pa.float64() if kind == "f" else pa.int64()))
+            return average(total, pa.array(c), call)
+        return avg(sum_after, nn_after), avg(sum_before, nn_before)
+
+    @staticmethod
+    def _sum_array(s: np.ndarray, valid: np.ndarray, in_t: pa.DataType, out_t: pa.DataType) -> pa.Array:
+        if pa.types.is_decimal(in_t):
+            return from_numeric(s, valid, pa.decimal128(38, in_t.scale)).cast(out_t)
+        return from_numeric(s, valid, out_t)
+
+    @staticmethod
+    def _store(st: _AggState, name: str, sg: np.ndarray, first: np.ndarray, running: np.ndarray) -> None:
+        last = np.r_[first[1:], True]
+        getattr(st, name)[sg[last]] = running[last]
+
+    def _run_extreme(self, call, st, v, ok, sg, first, sub_first, seeded, out_t):
+        n = len(v)
+        seeds_valid = seeded & st.ext_valid[sg]
+        seed_vals = st.ext[sg]
+        pool = np.concatenate([v[ok], seed_vals[seeds_valid]]) if v.dtype == object else None
+        if v.dtype == object:
+            uniq = np.unique(pool) if len(pool) else np.array([], dtype=object)
+            lookup = {x: i for i, x in enumerate(uniq.tolist())}
+            rv = np.array([lookup[x] if k else -1 for x, k in zip(v, ok)], dtype=np.int64)
+            rs = np.array([lookup[x] if k else -1 for x, k in zip(seed_vals, seeds_valid)], dtype=np.int64)
+            back = uniq
+        else:
+            rv, rs, back = v, seed_vals, None
+        big = np.iinfo(np.int64).max if rv.dtype.kind == "i" else np.inf
+        if call.fn == "MAX":
+            none, fn = (-big if rv.dtype.kind != "i" else np.iinfo(np.int64).min), np.maximum
+        else:
+            none, fn = big, np.minimum
+        x = np.where(ok if back is None else rv >= 0, rv, none)
+        seeds = np.where(seeds_valid if back is None else rs >= 0, rs, none)
+        run = seg_accumulate(fn, x.astype(rv.dtype), sub_first, seeds.astype(rv.dtype), none)
+        prev_run = np.empty_like(run)
+        prev_run[1:] = run[:-1]
+        prev_run[first] = seeds[first]
+        after_valid = run != none
+        before_valid = prev_run != none
+        last = np.r_[first[1:], True]
+        g = sg[last]
+        if back is None:
+            st.ext[g] = run[last]
+            conv_after, conv_before = run, prev_run
+        else:
+            st.ext[g] = np.array([back[r] if r != none else None for r in run[last]], dtype=object)
+            conv_after = np.array([back[r] if r != none else None for r in run], dtype=object)
+            conv_before = np.array([back[r] if r != none else None for r in prev_run], dtype=object)
+        st.ext_valid[g] = after_valid[last]
+        return from_numeric(conv_after, after_valid, out_t), from_numeric(conv_before, before_valid, out_t)
+
+    def _run_distinct(self, j, call, arg, order, sg, first, seeded, st, out_t):
+        values = arg.to_pylist()
+        seen = self.distinct_seen[j]
+        new = np.zeros(len(order), dtype=np.int64)
+        for pos, r in enumerate(order):
+            x = values[r]
+            if x is None:
+                continue
+            key = (int(sg[pos]), x)
+            if key not in seen:
+                seen.add(key)
+                new[pos] = 1
+        seed = np.where(seeded, st.nn[sg], 0)
+        after = seg_accumulate(np.add, new, first, seed, 0)
+        before = after - new
+        self._store(st, "nn", sg, first, after)
+        ones = np.ones(len(order), bool)
+        return from_numeric(after, ones, out_t), from_numeric(before, ones, out_t)
+
+    def _with_grouping_sets(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        cols = data_columns(batch)
+        names = [f"c{i}" for i in range(len(cols))]
+        table = pa.table(dict(zip(names, cols)))
+        table = table.append_column("$op", batch.column(0))
+        expanded = expand_grouping_sets(table, [names[i] for i in self.keys], self.sets)
+        gs = expanded.column("$gs").combine_chunks()
+        new_cols = [expanded.column(nm).combine_chunks() for nm in names] + [gs]
+        inner = GroupAggregateOperator.__new__(GroupAggregateOperator)
+        if not hasattr(self, "_inner"):
+            inner.__init__(self.keys + [len(cols)], self.aggs, None,
+                           self.out_names[:len(self.keys)] + ["$gs"] + self.out_names[len(self.keys) + 1:],
+                           self.out_types, self.input_types, False)
+            self._inner = inner
+        ops = expanded.column("$op").combine_chunks()
+        sub = make_batch(ops, new_cols, names + ["$gs"])
+        outs = self._inner.on_batch(sub)
+        return outs

@@ -1,0 +1,192 @@
+"""SESSION window aggregation: per-key merging windows, aggregated when the watermark passes their end.
+
+A row opens the window [ts, ts + gap) and merges with every open session of its key that it overlaps.
+A session is open until the watermark reaches end - 1; a row whose own window is already behind the
+watermark and merges with no open session is late and dropped (Flink's merging window semantics).
+Membership is decided row by row in arrival order (it depends on earlier rows); the aggregation itself
+runs vectorized over the buffered rows when a session fires.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from planner.logical import AggCall, WindowSpec
+from runtime.aggregates import aggregation_specs, finalize, prepare_inputs
+from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from runtime.operator import Operator
+from runtime.operators.window_aggregate import MIN_WM, expand_grouping_sets, rowtime_ms
+from runtime.state import StateBackend
+from sqlstream.types import FlinkType
+
+
+class SessionState:
+    """Open sessions per key, the union-find of merged session ids, and the buffered rows."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple, list[int]] = {}
+        self.bounds: dict[int, list[int]] = {}   # sid -> [start, end]
+        self.key_of: dict[int, tuple] = {}
+        self.parent: dict[int, int] = {}
+        self.rows: list[pa.Table] = []
+        self.next_sid = 0
+
+    def find(self, sid: int) -> int:
+        root = sid
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while sid != root:
+            nxt = self.parent.get(sid, sid)
+            self.parent[sid] = root
+            sid = nxt
+        return root
+
+    def snapshot(self) -> pa.Table:
+        sids = list(self.bounds)
+        meta = pa.table({"sid": pa.array(sids, pa.int64()),
+                         "start": pa.array([self.bounds[s][0] for s in sids], pa.int64()),
+                         "end": pa.array([self.bounds[s][1] for s in sids], pa.int64()),
+                         "key": pa.array([repr(self.key_of[s]) for s in sids], pa.string())})
+        return meta
+
+    def restore(self, table: pa.Table) -> None:
+        raise NotImplementedError("restoring session window state is not supported yet")
+
+    def size_bytes(self) -> int:
+        return sum(t.nbytes for t in self.rows) + 64 * len(self.bounds)
+
+
+class SessionWindowAggregateOperator(Operator):
+    name = "SessionWindowAggregate"
+
+    def __init__(self, window: WindowSpec, keys: list[int], aggs: list[AggCall],
+                 grouping_sets: list[list[int]] | None, out_names: list[str], out_types: list[FlinkType]):
+        self.window, self.keys, self.aggs, self.sets = window, keys, aggs, grouping_sets
+        self.out_names, self.out_types = out_names, out_types
+        self.state = SessionState()
+        self.late_dropped = 0
+        self.last_wm = MIN_WM
+
+    def open(self, state: StateBackend) -> None:
+        state.register("sessions", self.state)
+
+    def _needed(self) -> list[int]:
+        cols = list(self.keys)
+        for a in self.aggs:
+            cols += list(a.args) + ([a.filter] if a.filter is not None else [])
+        return sorted(set(cols))
+
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        cols = data_columns(batch)
+        n = batch.num_rows
+        ts, valid = rowtime_ms(cols[self.window.time_index])
+        wm = row_watermarks(batch)
+        if wm is None:
+            wm = np.full(n, MIN_WM, dtype=np.int64)
+        key_lists = [cols[i].to_pylist() for i in self.keys]
+        keys = list(zip(*key_lists)) if key_lists else [()] * n
+        gap = self.window.gap
+        st = self.state
+        sids = np.full(n, -1, dtype=np.int64)
+        for i in range(n):
+            if not valid[i]:
+                continue
+            t, w, k = int(ts[i]), int(wm[i]), keys[i]
+            lo, hi = t, t + gap
+            live = st.open.get(k)
+            merged = []
+            if live:
+                for sid in live:
+                    s, e = st.bounds[sid]
+                    if e - 1 > w and s < hi and lo < e:
+                        merged.append(sid)
+            if not merged:
+                if hi - 1 <= w:
+                    self.late_dropped += 1
+                    continue
+                sid = st.next_sid
+                st.next_sid += 1
+                st.bounds[sid] = [lo, hi]
+                st.key_of[sid] = k
+                st.open.setdefault(k, []).append(sid)
+                sids[i] = sid
+                continue
+            target = merged[0]
+            b = st.bounds[target]
+            b[0], b[1] = min(b[0], lo), max(b[1], hi)
+            for other in merged[1:]:
+                ob = st.bounds.pop(other)
+                b[0], b[1] = min(b[0], ob[0]), max(b[1], ob[1])
+                st.parent[other] = target
+                st.key_of.pop(other, None)
+                st.open[k].remove(other)
+            sids[i] = target
+        keep = np.flatnonzero(sids >= 0)
+        if len(keep):
+            take = pa.array(keep)
+            data = {f"c{i}": cols[i].take(take) for i in self._needed()}
+            data["$sid"] = pa.array(sids[keep])
+            st.rows.append(pa.table(data))
+        return []
+
+    def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
+        prev, self.last_wm = self.last_wm, wm
+        st = self.state
+        fired = [sid for sid, (s, e) in st.bounds.items() if e - 1 <= wm]
+        if not fired or not st.rows:
+            for sid in fired:
+                self._forget(sid)
+            return []
+        table = pa.concat_tables(st.rows)
+        raw = table.column("$sid").to_numpy()
+        uniq, inv = np.unique(raw, return_inverse=True)
+        roots = np.array([st.find(int(s)) for s in uniq], dtype=np.int64)[inv]
+        fired_arr = pa.array(np.array(fired, dtype=np.int64))
+        is_fired = pc.is_in(pa.array(roots), value_set=fired_arr)
+        mask = np.asarray(is_fired.to_numpy(zero_copy_only=False))
+        rest = table.filter(pa.array(~mask))
+        st.rows = [rest.set_column(rest.schema.get_field_index("$sid"), "$sid", pa.array(roots[~mask]))] \
+            if rest.num_rows else []
+        done = table.filter(pa.array(mask))
+        done = done.set_column(done.schema.get_field_index("$sid"), "$sid", pa.array(roots[mask]))
+        bounds = {sid: tuple(st.bounds[sid]) for sid in fired}
+        for sid in fired:
+            self._forget(sid)
+        return [self._aggregate(done, bounds, prev)]
+
+    def _forget(self, sid: int) -> None:
+        st = self.state
+        k = st.key_of.pop(sid, None)
+        st.bounds.pop(sid, None)
+        if k is not None and k in st.open:
+            st.open[k].remove(sid)
+            if not st.open[k]:
+                del st.open[k]
+
+    def _aggregate(self, table: pa.Table, bounds: dict[int, tuple], prev_wm: int) -> pa.RecordBatch:
+        key_names = [f"c{i}" for i in self.keys]
+        if self.sets is not None:
+            table = expand_grouping_sets(table, key_names, self.sets)
+        names = {f"c{i}": table.column(f"c{i}").combine_chunks() for i in self._needed()}
+        inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(self._needed(), default=-1) + 1)])
+        group_cols = ["$sid"] + key_names + (["$gs"] if self.sets is not None else [])
+        work = pa.table({**{c: table.column(c) for c in group_cols}, **inputs})
+        result = work.group_by(group_cols, use_threads=False).aggregate(aggregation_specs(self.aggs))
+        sid = result.column("$sid").to_numpy()
+        start = np.array([bounds[s][0] for s in sid], dtype=np.int64)
+        end = np.array([bounds[s][1] for s in sid], dtype=np.int64)
+        order = np.lexsort((start, end))
+        result = result.take(pa.array(order))
+        start, end = start[order], end[order]
+        arrays = [result.column(k).combine_chunks() for k in key_names]
+        arrays += [pa.array(start).cast(pa.timestamp("ms")), pa.array(end).cast(pa.timestamp("ms")),
+                   pa.array(end - 1).cast(pa.timestamp("ms"))]
+        if self.sets is not None:
+            arrays.append(result.column("$gs").combine_chunks())
+        arrays += finalize(result, self.aggs)
+        arrays = [a.cast(t.to_arrow()) if a.type != t.to_arrow() else a for a, t in zip(arrays, self.out_types)]
+        return make_batch(INSERT, arrays, self.out_names, wm=np.full(result.num_rows, prev_wm, dtype=np.int64))
+
+    def metrics(self) -> dict:
+        return {"late_records_dropped": self.late_dropped, "state_bytes": self.state.size_bytes()}

@@ -1,0 +1,29 @@
+"""Vectorized window assignment: for each row, the windows (start, end) it belongs to, in milliseconds."""
+from __future__ import annotations
+
+import numpy as np
+
+from planner.logical import WindowSpec
+
+
+def assign(spec: WindowSpec, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row index, window start, window end) for every (row, window) pair; rows may repeat (HOP, CUMULATE)."""
+    n = len(ts)
+    rows = np.arange(n)
+    if spec.kind == "TUMBLE":
+        start = ts - np.mod(ts - spec.offset, spec.size)
+        return rows, start, start + spec.size
+    if spec.kind == "HOP":
+        k = spec.size // spec.slide
+        last = ts - np.mod(ts, spec.slide)
+        starts = last[:, None] - spec.slide * np.arange(k)[None, :]
+        return np.repeat(rows, k), starts.ravel(), starts.ravel() + spec.size
+    if spec.kind == "CUMULATE":
+        k = spec.size // spec.step
+        start = ts - np.mod(ts, spec.size)
+        ends = start[:, None] + spec.step * np.arange(1, k + 1)[None, :]
+        keep = ends > ts[:, None]
+        r = np.repeat(rows, k).reshape(n, k)[keep]
+        s = np.repeat(start, k).reshape(n, k)[keep]
+        return r, s, ends[keep]
+    raise ValueError(f"window kind {spec.kind} is not assigned per row")

@@ -1,0 +1,155 @@
+"""Tables, views and functions known to a session, built from CREATE statements."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from sqlstream.errors import ValidationError
+from sqlstream.types import FlinkType, from_sqlglot
+
+
+@dataclass
+class ColumnDef:
+    """A table column: physical, computed (`c AS expr`) or metadata (`c T METADATA [FROM 'k'] [VIRTUAL]`)."""
+
+    name: str
+    type: FlinkType | None
+    kind: str = "physical"
+    expr: exp.Expr | None = None
+    metadata_key: str | None = None
+    virtual: bool = False
+
+
+@dataclass
+class TableDef:
+    name: str
+    columns: list[ColumnDef]
+    options: dict[str, str]
+    watermark_column: str | None = None
+    watermark_expr: exp.Expr | None = None
+    primary_key: list[str] = field(default_factory=list)
+    temporary: bool = False
+    ddl: str = ""
+
+    @property
+    def connector(self) -> str:
+        return self.options.get("connector", "")
+
+    def column(self, name: str) -> ColumnDef | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def physical_columns(self) -> list[ColumnDef]:
+        return [c for c in self.columns if c.kind == "physical"]
+
+
+@dataclass
+class ViewDef:
+    name: str
+    query: exp.Expr
+    temporary: bool = False
+    sql: str = ""
+
+
+class Catalog:
+    """Name -> table or view. Identifiers are case-sensitive, as in Flink."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, TableDef] = {}
+        self.views: dict[str, ViewDef] = {}
+
+    def add_table(self, t: TableDef, if_not_exists: bool = False) -> None:
+        if t.name in self.tables or t.name in self.views:
+            if if_not_exists:
+                return
+            raise ValidationError(f"Table or view '{t.name}' already exists")
+        self.tables[t.name] = t
+
+    def add_view(self, v: ViewDef, if_not_exists: bool = False) -> None:
+        if v.name in self.tables or v.name in self.views:
+            if if_not_exists:
+                return
+            raise ValidationError(f"Table or view '{v.name}' already exists")
+        self.views[v.name] = v
+
+    def drop(self, name: str, kind: str, if_exists: bool) -> None:
+        store = self.tables if kind == "TABLE" else self.views
+        if name not in store:
+            if if_exists:
+                return
+            raise ValidationError(f"{kind.title()} '{name}' does not exist")
+        del store[name]
+
+    def lookup(self, name: str) -> TableDef | ViewDef:
+        if name in self.tables:
+            return self.tables[name]
+        if name in self.views:
+            return self.views[name]
+        known = sorted(self.tables) + sorted(self.views)
+        hint = f" Known tables and views: {', '.join(known)}." if known else " No tables are defined yet."
+        raise ValidationError(f"Object '{name}' not found.{hint}")
+
+
+def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
+    """Build a TableDef from a parsed CREATE TABLE statement."""
+    schema = create.this
+    if not isinstance(schema, exp.Schema):
+        raise ValidationError("CREATE TABLE needs a column list")
+    name = schema.this.name
+    columns: list[ColumnDef] = []
+    wm_col = wm_expr = None
+    pk: list[str] = []
+    for item in schema.expressions:
+        if isinstance(item, exp.WatermarkColumnConstraint):
+            wm_col, wm_expr = item.this.name, item.expression
+            continue
+        if isinstance(item, exp.PrimaryKey):
+            pk = [e.name for e in item.expressions]
+            continue
+        if not isinstance(item, exp.ColumnDef):
+            raise ValidationError(f"Unsupported table element: {item.sql()}")
+        cname = item.name
+        kind = item.args.get("kind")
+        ctype = from_sqlglot(kind) if kind is not None else None
+        col = ColumnDef(cname, ctype)
+        for cons in item.args.get("constraints") or []:
+            k = cons.args.get("kind")
+            if isinstance(k, exp.ComputedColumnConstraint):
+                col.kind, col.expr = "computed", k.this
+            elif isinstance(k, exp.Var) and k.name == "METADATA":
+                col.kind = "metadata"
+                col.metadata_key = cons.this.name if cons.this is not None else cname
+                col.virtual = cons.expression == exp.true()
+            elif isinstance(k, exp.NotNullColumnConstraint):
+                if col.type is not None:
+                    col.type = col.type.with_nullable(False)
+            elif isinstance(k, exp.PrimaryKeyColumnConstraint):
+                pk = [cname]
+        if col.kind != "computed" and col.type is None:
+            raise ValidationError(f"Column '{cname}' needs a data type")
+        columns.append(col)
+    names = [c.name for c in columns]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ValidationError(f"Duplicate column name(s) in table '{name}': {', '.join(sorted(dup))}")
+    if wm_col is not None and wm_col not in names:
+        raise ValidationError(f"The rowtime attribute field '{wm_col}' is not defined in the table schema, "
+                              f"at line {getattr(create, 'meta', {}).get('line', '?')}. "
+                              f"Available fields: [{', '.join(names)}]")
+    for k in pk:
+        if k not in names:
+            raise ValidationError(f"Primary key column '{k}' is not defined in table '{name}'")
+        c = next(c for c in columns if c.name == k)
+        if c.type is not None:
+            c.type = c.type.with_nullable(False)
+    options = {}
+    props = create.args.get("properties")
+    for p in (props.expressions if props else []):
+        if not isinstance(p, exp.Property):
+            raise ValidationError(f"Unsupported table option: {p.sql()}")
+        key = p.this.name if hasattr(p.this, "name") else str(p.this)
+        val = p.args["value"]
+        options[key] = val.name if isinstance(val, (exp.Literal, exp.Var, exp.Identifier)) else val.sql()
+    temporary = bool(create.args.get("temporary")) or "TEMPORARY" in sql.upper().split("TABLE")[0]
+    return TableDef(name, columns, options, wm_col, wm_expr, pk, temporary, sql)

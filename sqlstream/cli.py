@@ -1,0 +1,74 @@
+"""Command line: `sqlstream run job.sql`, `sqlstream -f job.sql`, and `sqlstream` for the interactive shell."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from sqlstream.errors import SqlError, SqlStreamError
+
+
+def _report(e: BaseException) -> int:
+    if isinstance(e, SqlError):
+        sys.stderr.write(f"ERROR: {e}\n")
+        caret = e.caret()
+        if caret:
+            sys.stderr.write(caret + "\n")
+    elif isinstance(e, SqlStreamError):
+        sys.stderr.write(f"ERROR: {e}\n")
+    else:
+        sys.stderr.write(f"ERROR: internal error: {type(e).__name__}: {e}\n")
+        if os.environ.get("SQLSTREAM_DEBUG"):
+            import traceback
+            traceback.print_exc()
+    return 1
+
+
+def run_file(path: str, fmt: str, batch_size: int | None) -> int:
+    from sqlstream.script import ScriptRunner
+    try:
+        with open(path, encoding="utf-8") as f:
+            sql = f.read()
+    except OSError as e:
+        sys.stderr.write(f"ERROR: cannot read SQL file '{path}': {e.strerror}\n")
+        return 1
+    try:
+        ScriptRunner(fmt=fmt, batch_size=batch_size).run(sql)
+    except BrokenPipeError:
+        return 0
+    except (SqlStreamError, Exception) as e:  # every failure becomes a message, never a traceback
+        return _report(e)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "run":
+        p = argparse.ArgumentParser(prog="sqlstream run", description="Run a Flink SQL file.")
+        p.add_argument("file")
+        p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+        p.add_argument("--batch-size", type=int, default=None, help="rows per batch (results do not depend on it)")
+        a = p.parse_args(argv[1:])
+        return run_file(a.file, a.format, a.batch_size)
+    p = argparse.ArgumentParser(prog="sqlstream", description="Streaming SQL with Flink semantics. "
+                                "`sqlstream run FILE.sql` runs a file; without arguments an interactive shell.")
+    p.add_argument("-f", "--file", help="run a SQL file non-interactively (same as `sqlstream run`)")
+    p.add_argument("-i", "--init", help="SQL file to run before the prompt")
+    p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
+    p.add_argument("--history", default=None, help="history file (default ~/.sqlstream_history)")
+    a = p.parse_args(argv)
+    if a.file:
+        return run_file(a.file, a.format, None)
+    if not sys.stdin.isatty():
+        from sqlstream.script import ScriptRunner
+        try:
+            ScriptRunner(fmt=a.format).run(sys.stdin.read())
+        except Exception as e:
+            return _report(e)
+        return 0
+    sys.stderr.write("The interactive shell is not available yet; use `sqlstream run FILE.sql`.\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

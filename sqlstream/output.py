@@ -1,0 +1,100 @@
+"""Writes a SELECT's changelog to the terminal as it is produced: table, csv or jsonl."""
+from __future__ import annotations
+
+import sys
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.base import SinkWriter
+from connectors.formats.json import encode_json_lines, json_values
+from runtime.changelog import OP_NAMES
+from runtime.expressions import format_double, format_timestamp
+from sqlstream.types import FlinkType
+
+FORMATS = ("table", "csv", "jsonl")
+
+
+def display_strings(arr: pa.Array) -> list[str]:
+    if pa.types.is_timestamp(arr.type):
+        arr = format_timestamp(arr)
+    elif pa.types.is_floating(arr.type):
+        arr = format_double(arr)
+    elif pa.types.is_boolean(arr.type):
+        arr = pc.utf8_upper(pc.cast(arr, pa.string()))
+    elif not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        try:
+            arr = pc.cast(arr, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return ["<NULL>" if v is None else str(v) for v in arr.to_pylist()]
+    return ["<NULL>" if v is None else v for v in arr.to_pylist()]
+
+
+class ResultWriter(SinkWriter):
+    """Prints rows of the final SELECT; `op` is the RowKind string (+I, -U, +U, -D)."""
+
+    def __init__(self, names: list[str], types: list[FlinkType], fmt: str = "table", stream=None):
+        self.names, self.types, self.fmt = names, types, fmt
+        self.stream = stream or sys.stdout
+        self.widths = [max(len(n), min(_width(t), 30)) for n, t in zip(names, types)]
+        self.header_done = False
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        ops = pa.array([OP_NAMES[o] for o in range(4)]).take(pc.cast(batch.column(0), pa.int32()))
+        data = pa.RecordBatch.from_arrays(batch.columns[1:], names=self.names)
+        if self.fmt == "jsonl":
+            lines = encode_json_lines(data, self.names, self.types, extra={"op": ops})
+            self.stream.write("\n".join(lines.to_pylist()) + "\n")
+        elif self.fmt == "csv":
+            if not self.header_done:
+                self.stream.write(",".join(["op"] + self.names) + "\n")
+                self.header_done = True
+            cols = [display_strings(c) for c in data.columns]
+            out = []
+            for r, op in enumerate(ops.to_pylist()):
+                vals = [_csv_field("" if c[r] == "<NULL>" else c[r]) for c in cols]
+                out.append(",".join([op] + vals))
+            self.stream.write("\n".join(out) + "\n")
+        else:
+            self._table(ops, data)
+        self.rows += batch.num_rows
+        self.stream.flush()
+
+    def _table(self, ops: pa.Array, data: pa.RecordBatch) -> None:
+        if not self.header_done:
+            border = "+----+" + "+".join("-" * (w + 2) for w in self.widths) + "+"
+            head = "| op |" + "|".join(f" {n:>{w}} " for n, w in zip(self.names, self.widths)) + "|"
+            self.stream.write(border + "\n" + head + "\n" + border + "\n")
+            self.header_done = True
+        cols = [display_strings(c) for c in data.columns]
+        out = []
+        for r, op in enumerate(ops.to_pylist()):
+            cells = [f" {c[r]:>{w}} " for c, w in zip(cols, self.widths)]
+            out.append(f"| {op} |" + "|".join(cells) + "|")
+        self.stream.write("\n".join(out) + "\n")
+
+    def close(self) -> None:
+        if self.fmt == "table" and self.header_done:
+            border = "+----+" + "+".join("-" * (w + 2) for w in self.widths) + "+"
+            self.stream.write(border + "\n")
+            self.stream.write(f"Received a total of {self.rows} row{'s' if self.rows != 1 else ''}\n")
+            self.stream.flush()
+
+
+def _width(t: FlinkType) -> int:
+    if t.is_timestamp:
+        return 23
+    if t.is_integer:
+        return 11
+    if t.is_decimal:
+        return t.precision + 2
+    return 12
+
+
+def _csv_field(s: str) -> str:
+    if any(ch in s for ch in ',"\n'):
+        return '"' + s.replace('"', '""') + '"'
+    return s

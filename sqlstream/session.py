@@ -1,0 +1,220 @@
+"""Runs statements: DDL -> catalog, SET -> config, INSERT/SELECT -> plan -> job, EXPLAIN -> plan text."""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from planner import logical as L
+from planner.binder import Binder
+from planner.explain import explain
+from planner.functions import AGGREGATES, SCALAR_TYPERS
+from sqlstream.catalog import Catalog, ViewDef, table_from_create
+from sqlstream.config import Config
+from sqlstream.dialect import Flink
+from sqlstream.dialect import expressions as fx
+from sqlstream.errors import SqlError, SqlStreamError, ValidationError
+
+_FLINK = Flink()
+
+
+def parse_script(sql: str) -> list[exp.Expr]:
+    """Parse a script of ';'-separated statements; errors name line, column and what was expected."""
+    try:
+        stmts = _FLINK.parse(sql)
+    except ParseError as e:
+        raise _sql_error(e, sql) from None
+    except TokenError as e:
+        raise SqlError(str(e), sql=sql) from None
+    return [s for s in stmts if s is not None]
+
+
+def _sql_error(e: ParseError, sql: str) -> SqlError:
+    info = e.errors[0] if e.errors else {}
+    desc = info.get("description") or str(e)
+    token = (info.get("highlight") or "").strip()
+    m = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>", desc)
+    if m:
+        desc = f"Expected an expression to complete {m.group(2).upper()}"
+    elif desc.startswith("Invalid expression / Unexpected token"):
+        desc = f"Unexpected token '{token}'" if token else "Unexpected token"
+    elif desc.startswith("Expecting"):
+        desc = f"Expected '{desc[len('Expecting'):].strip()}'" + (f" but found '{token}'" if token else "")
+    elif token and token not in desc:
+        desc = f"{desc} (near '{token}')"
+    return SqlError(desc, info.get("line"), info.get("col"), desc, sql)
+
+
+@dataclass
+class Result:
+    """What a statement produced: a message, rows to show, or a plan to run."""
+
+    kind: str  # "ok" | "rows" | "query" | "insert"
+    message: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[list] = field(default_factory=list)
+    plan: L.Node | None = None
+
+
+class Session:
+    def __init__(self) -> None:
+        self.catalog = Catalog()
+        self.config = Config()
+        self.binder = Binder(self.catalog)
+        self.in_statement_set = False
+
+    # ---- statements ---------------------------------------------------------------------------
+    def execute(self, stmt: exp.Expr, sql: str = "") -> Result:
+        if isinstance(stmt, exp.Create):
+            return self._create(stmt, sql)
+        if isinstance(stmt, exp.Drop):
+            kind = (stmt.args.get("kind") or "TABLE").upper()
+            if kind not in ("TABLE", "VIEW"):
+                raise ValidationError(f"DROP {kind} is not supported")
+            self.catalog.drop(stmt.this.name, kind, bool(stmt.args.get("exists")))
+            return Result("ok", f"[INFO] Execute statement succeeded.")
+        if isinstance(stmt, fx.SetStatement):
+            if stmt.this is None:
+                cfg = self.config.effective()
+                return Result("rows", columns=["key", "value"], rows=[[k, v] for k, v in sorted(cfg.items())])
+            self.config.set(stmt.this.name, stmt.expression.name)
+            return Result("ok", "[INFO] Execute statement succeeded.")
+        if isinstance(stmt, fx.ResetStatement):
+            self.config.reset(stmt.this.name if stmt.this is not None else None)
+            return Result("ok", "[INFO] Execute statement succeeded.")
+        if isinstance(stmt, fx.ShowStatement):
+            return self._show(stmt.this.name)
+        if isinstance(stmt, fx.DescribeStatement):
+            return self._describe(stmt.this.name)
+        if isinstance(stmt, fx.ExplainStatement):
+            plan = self.plan(stmt.this)
+            return Result("ok", "== Physical Plan ==\n" + explain(plan))
+        if isinstance(stmt, exp.Insert):
+            return Result("insert", plan=self.plan(stmt))
+        if isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except)):
+            return Result("query", plan=self.plan(stmt))
+        if isinstance(stmt, fx.StatementSetBegin):
+            self.in_statement_set = True
+            if stmt.this is not None:
+                return Result("insert", plan=self.plan(stmt.this))
+            return Result("ok", "")
+        if isinstance(stmt, fx.StatementSetEnd):
+            self.in_statement_set = False
+            return Result("ok", "")
+        if isinstance(stmt, fx.StopJobStatement):
+            raise ValidationError("STOP JOB is only available in the interactive shell")
+        raise ValidationError(f"Unsupported statement: {stmt.sql(dialect=_FLINK)[:80]}")
+
+    def plan(self, stmt: exp.Expr) -> L.Node:
+        """Bind a query or INSERT into a logical plan, checking the sink accepts its changelog."""
+        if isinstance(stmt, exp.Insert):
+            sink = self.binder.bind_insert(stmt)
+            from connectors import registry
+            from connectors.base import TableSchema
+            s = registry.create_sink(sink.connector, sink.table, sink.options,
+                                     TableSchema(sink.names, [f.type for f in sink.fields]))
+            if sink.input.updating and not s.accepts_updates:
+                raise ValidationError(
+                    f"Table sink '{sink.table}' doesn't support consuming update changes which is produced by "
+                    f"node {type(_producer(sink.input)).__name__} (changelog mode [{sink.input.changelog}]). "
+                    f"Write updating results to a sink that accepts them (print, upsert-kafka) or use a window "
+                    f"aggregation, which is insert-only.")
+            return sink
+        return self.binder.bind_query(stmt)
+
+    def _create(self, stmt: exp.Create, sql: str) -> Result:
+        kind = (stmt.args.get("kind") or "").upper()
+        exists = bool(stmt.args.get("exists"))
+        temporary = any(isinstance(p, exp.TemporaryProperty)
+                        for p in (stmt.args.get("properties").expressions if stmt.args.get("properties") else []))
+        if kind == "TABLE":
+            if stmt.expression is not None:
+                raise ValidationError("CREATE TABLE AS SELECT is not supported yet")
+            t = table_from_create(stmt, sql)
+            t.temporary = temporary
+            self.catalog.add_table(t, exists)
+            return Result("ok", "[INFO] Execute statement succeeded.")
+        if kind == "VIEW":
+            name = stmt.this.name
+            query = stmt.expression
+            cols = stmt.this.expressions if isinstance(stmt.this, exp.Schema) else None
+            self.binder.bind_query(query)  # validate now, as Flink does
+            if cols:
+                raise ValidationError("CREATE VIEW with a column list is not supported yet")
+            self.catalog.add_view(ViewDef(name, query, temporary, sql), exists)
+            return Result("ok", "[INFO] Execute statement succeeded.")
+        if kind == "FUNCTION":
+            raise ValidationError("CREATE FUNCTION is not supported yet")
+        raise ValidationError(f"CREATE {kind} is not supported")
+
+    def _show(self, what: str) -> Result:
+        if what == "TABLES":
+            return Result("rows", columns=["table name"], rows=[[n] for n in sorted(self.catalog.tables)] +
+                          [[n] for n in sorted(self.catalog.views)])
+        if what == "VIEWS":
+            return Result("rows", columns=["view name"], rows=[[n] for n in sorted(self.catalog.views)])
+        if what == "FUNCTIONS":
+            names = sorted(set(k for k in SCALAR_TYPERS if re.fullmatch(r"[A-Z_0-9]+", k)) | set(AGGREGATES) |
+                           {"TUMBLE", "HOP", "CUMULATE", "SESSION"})
+            return Result("rows", columns=["function name"], rows=[[n] for n in names])
+        if what == "JOBS":
+            return Result("rows", columns=["job id", "job name", "status", "start time"], rows=[])
+        if what in ("CATALOGS",):
+            return Result("rows", columns=["catalog name"], rows=[["default_catalog"]])
+        if what in ("DATABASES",):
+            return Result("rows", columns=["database name"], rows=[["default_database"]])
+        raise ValidationError(f"SHOW {what} is not supported")
+
+    def _describe(self, name: str) -> Result:
+        obj = self.catalog.lookup(name)
+        rows = []
+        if isinstance(obj, ViewDef):
+            plan = self.binder.bind_query(obj.query)
+            for f in plan.fields:
+                rows.append([f.name, str(f.type.with_nullable(True)).replace(" NOT NULL", ""),
+                             "FALSE" if not f.type.nullable else "TRUE", None, None, None])
+            return Result("rows", columns=["name", "type", "null", "key", "extras", "watermark"], rows=rows)
+        plan = self.binder.bind_table(obj)
+        for c, f in zip(obj.columns, plan.fields):
+            t = f.type
+            base = str(t.with_nullable(True).without_time_attr())
+            if t.time_attr == "rowtime":
+                base += " *ROWTIME*"
+            extras = None
+            if c.kind == "computed":
+                extras = f"AS {c.expr.sql(dialect=_FLINK)}"
+            elif c.kind == "metadata":
+                extras = "METADATA" + (f" FROM '{c.metadata_key}'" if c.metadata_key != c.name else "") + \
+                         (" VIRTUAL" if c.virtual else "")
+            key = f"PRI({', '.join(obj.primary_key)})" if c.name in obj.primary_key else None
+            wm = obj.watermark_expr.sql(dialect=_FLINK) if obj.watermark_column == c.name else None
+            rows.append([c.name, base, "FALSE" if not t.nullable else "TRUE", key, extras, wm])
+        return Result("rows", columns=["name", "type", "null", "key", "extras", "watermark"], rows=rows)
+
+
+def _producer(node: L.Node) -> L.Node:
+    while isinstance(node, L.Calc) and node.input is not None and node.input.updating:
+        node = node.input
+    return node
+
+
+def format_rows(columns: list[str], rows: list[list], out: TextIO = sys.stdout) -> None:
+    """Print a small result (SHOW, DESCRIBE) as a bordered table."""
+    cells = [["<NULL>" if v is None else str(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out.write(border + "\n")
+    out.write("|" + "|".join(f" {c:<{w}} " for c, w in zip(columns, widths)) + "|\n")
+    out.write(border + "\n")
+    for r in cells:
+        out.write("|" + "|".join(f" {v:<{w}} " for v, w in zip(r, widths)) + "|\n")
+    if cells:
+        out.write(border + "\n")
+    out.write(f"{len(cells)} row{'s' if len(cells) != 1 else ''} in set\n")
+
+
+__all__ = ["Session", "Result", "parse_script", "format_rows", "SqlStreamError"]
