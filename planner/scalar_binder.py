@@ -52,14 +52,16 @@ class Scope:
 
 
 def _where(node: exp.Expr | None) -> str:
-    meta = getattr(node, "meta", None) or {}
-    if "line" in meta:
-        return f"At line {meta['line']}, column {meta.get('col', '?')}: "
-    if node is not None:
-        for sub in node.walk():
-            m = getattr(sub, "meta", None) or {}
-            if "line" in m:
-                return f"At line {m['line']}, column {m.get('col', '?')}: "
+    """'At line L, column C: ' for the first token of a node (sqlglot records each token's end column)."""
+    if node is None:
+        return ""
+    for sub in node.walk():
+        m = getattr(sub, "meta", None) or {}
+        if "line" in m:
+            col = m.get("col", 0)
+            if "start" in m and "end" in m:
+                col = col - (m["end"] - m["start"])
+            return f"At line {m['line']}, column {col}: "
     return ""
 
 
@@ -128,7 +130,29 @@ def coerce_to(e: Expr, t: FlinkType) -> Expr:
         return e
     if isinstance(e, Lit) and e.value is None:
         return Lit(t.with_nullable(True), None)
+    if isinstance(e, Lit) and _foldable(e.type, t):
+        value = e.value
+        if t.is_approx:
+            value = float(value)
+        elif t.is_decimal:
+            value = decimal.Decimal(value)
+        return Lit(target, value)
     return Call(target, "CAST", (e,))
+
+
+def _foldable(a: FlinkType, t: FlinkType) -> bool:
+    """Casts of literals the binder can do itself without changing the value."""
+    if a.is_string and t.is_string:
+        return t.name == "VARCHAR" or len_ok(a, t)
+    if a.is_integer and (t.is_integer or t.is_approx or t.is_decimal):
+        return True
+    if a.is_decimal and (t.is_approx or t.is_decimal and t.scale >= a.scale):
+        return True
+    return a.is_approx and t.is_approx
+
+
+def len_ok(a: FlinkType, t: FlinkType) -> bool:
+    return t.name == "CHAR" and a.precision == t.precision
 
 
 class ScalarBinder:
@@ -147,7 +171,10 @@ class ScalarBinder:
                 return hit
         method = getattr(self, "_" + type(node).__name__.lower(), None)
         if method is not None:
-            return method(node)
+            out = method(node)
+            if node.args.get("negate") is True and not isinstance(node, exp.Func):
+                out = self.call("NOT", [out], node)
+            return out
         if isinstance(node, exp.AggFunc) or (isinstance(node, exp.Anonymous)
                                               and node.name.upper() in AGGREGATES):
             return self._aggregate(node)
@@ -410,7 +437,13 @@ class ScalarBinder:
         return self._aggregate(node)
 
     def _function(self, node: exp.Func) -> Expr:
+        if isinstance(node, exp.Extract):
+            unit = node.this.name.upper()
+            x = self.bind(node.expression)
+            return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         name, args = _function_parts(node)
+        if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):
+            return self._timestamp_unit_fn(name, node)
         bound = [self.bind(a) if isinstance(a, exp.Expr) else a for a in args]
         if name in ("ROUND", "TRUNCATE"):
             return self._bind_round(name, bound, node)

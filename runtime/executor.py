@@ -29,6 +29,7 @@ from sqlstream.errors import SqlStreamError, ValidationError
 
 MIN_WM = -(2 ** 63)
 MAX_WM = 2 ** 63 - 1
+ROUND_ROWS = 4096
 
 
 def build_operator(node: L.Node) -> Operator | None:
@@ -164,21 +165,29 @@ class Job:
 
     # ---- driving --------------------------------------------------------------------------------
     def step(self) -> bool:
-        """Poll every source once; False when all are finished."""
+        """Give every source split one round; False when all are finished.
+
+        With several splits, each round reads up to ROUND_ROWS rows per split whatever the batch size,
+        so how sources interleave (and so every result) never depends on the batch size.
+        """
         active = False
+        many = sum(len(s.readers) for s in self.sources) > 1
         for src in self.sources:
             for reader in src.readers:
+                quota = ROUND_ROWS if many else self.batch_size
+                while quota > 0 and not reader.finished:
+                    active = True
+                    batch = reader.poll(min(self.batch_size, quota))
+                    if batch is None or batch.num_rows == 0:
+                        break
+                    quota -= batch.num_rows
+                    src.rows += batch.num_rows
+                    self.stats.rows_in += batch.num_rows
+                    cb = make_batch(INSERT, [batch.column(i) for i in range(batch.num_columns)], src.node.names)
+                    self._push(id(src.node), [cb])
                 if reader.finished:
                     continue
                 active = True
-                batch = reader.poll(self.batch_size)
-                if batch is None or batch.num_rows == 0:
-                    continue
-                src.rows += batch.num_rows
-                self.stats.rows_in += batch.num_rows
-                names = src.node.names
-                cb = make_batch(INSERT, [batch.column(i) for i in range(batch.num_columns)], names)
-                self._push(id(src.node), [cb])
         return active
 
     def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:

@@ -37,6 +37,8 @@ def _as_array(v, t: FlinkType, n: int) -> pa.Array:
 
 
 def _scalar(e: Lit) -> pa.Scalar:
+    if e.type.name == "NULL" and e.value is not None:
+        return pa.scalar(e.value)  # a symbol such as a time unit
     t = e.type.to_arrow() if e.type.name != "NULL" else pa.null()
     if e.value is None:
         return pa.scalar(None, t)
@@ -95,7 +97,7 @@ def _arith(op: str):
         if op == "*":
             return pc.multiply(a, b)
         if rt.is_integer:
-            return _int_divide(a, b, target)
+            return _int_divide(a, b, target, n)
         return pc.divide(a, b)
     return impl
 
@@ -108,18 +110,15 @@ def _cast_to(v, target: pa.DataType):
     return pc.cast(v, target, safe=False)
 
 
-def _int_divide(a, b, target):
-    a = _full(a, max(len(a) if not isinstance(a, pa.Scalar) else 1, 1))
-    an = np.asarray(pc.fill_null(_full(a, len(a)), 0).to_numpy(zero_copy_only=False))
-    bn_arr = b if not isinstance(b, pa.Scalar) else _full(b, len(a))
-    if isinstance(a, pa.Scalar):
-        an = np.full(len(bn_arr), an)
-    bn = np.asarray(pc.fill_null(bn_arr, 1).to_numpy(zero_copy_only=False))
+def _int_divide(a, b, target, n):
+    """Integer division truncating toward zero (Java semantics); division by zero is an error."""
+    a, b = _full(a, n, target), _full(b, n, target)
+    an = np.asarray(pc.fill_null(a, 0).to_numpy(zero_copy_only=False))
+    bn = np.asarray(pc.fill_null(b, 1).to_numpy(zero_copy_only=False))
     if np.any(bn == 0):
         raise ExecutionError("Division by zero (integer division '/')")
-    q = np.trunc(an / bn).astype(an.dtype) if an.dtype.kind == "f" else _trunc_div(an, bn)
-    mask = pc.or_(pc.is_null(a), pc.is_null(bn_arr))
-    return pa.array(q, target, mask=np.asarray(mask.to_numpy(zero_copy_only=False)))
+    mask = np.asarray(pc.or_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False))
+    return pa.array(_trunc_div(an, bn), target, mask=mask)
 
 
 def _trunc_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -131,9 +130,10 @@ def _trunc_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _decimal_arith(op, a, b, ta, tb, rt, n):
     if op == "/":
         return _decimal_divide(a, b, rt, n)
-    wide = pa.decimal128(38, max(_scale(ta), _scale(tb)) if op in "+-" else _scale(ta))
     if op in "+-":
-        a, b = _to_decimal(a, ta, wide), _to_decimal(b, tb, wide)
+        s = max(_scale(ta), _scale(tb))
+        a = _to_decimal(a, ta, pa.decimal128(min(37, _prec(ta) - _scale(ta) + s), s))
+        b = _to_decimal(b, tb, pa.decimal128(min(37, _prec(tb) - _scale(tb) + s), s))
         r = pc.add(a, b) if op == "+" else pc.subtract(a, b)
     else:
         a = _to_decimal(a, ta, pa.decimal128(min(38, _prec(ta)), _scale(ta)))

@@ -30,7 +30,19 @@ def parse_script(sql: str) -> list[exp.Expr]:
         raise _sql_error(e, sql) from None
     except TokenError as e:
         raise SqlError(str(e), sql=sql) from None
-    return [s for s in stmts if s is not None]
+    out = [s for s in stmts if s is not None and not isinstance(s, exp.Semicolon)]
+    for s in out:
+        if not isinstance(s, SUPPORTED_STATEMENTS):
+            meta = next((n.meta for n in s.walk() if getattr(n, "meta", None)), {})
+            raise SqlError(f"Unsupported statement {type(s).__name__.upper()}; expected CREATE, DROP, SET, RESET, "
+                           f"SHOW, DESCRIBE, EXPLAIN, INSERT or SELECT", meta.get("line"), meta.get("col"), sql=sql)
+    return out
+
+
+SUPPORTED_STATEMENTS = (exp.Create, exp.Drop, exp.Insert, exp.Select, exp.Union, exp.Intersect, exp.Except,
+                        exp.Subquery, exp.Values, fx.SetStatement, fx.ResetStatement, fx.ShowStatement,
+                        fx.DescribeStatement, fx.ExplainStatement, fx.StopJobStatement, fx.StatementSetBegin,
+                        fx.StatementSetEnd)
 
 
 def _sql_error(e: ParseError, sql: str) -> SqlError:
@@ -46,7 +58,10 @@ def _sql_error(e: ParseError, sql: str) -> SqlError:
         desc = f"Expected '{desc[len('Expecting'):].strip()}'" + (f" but found '{token}'" if token else "")
     elif token and token not in desc:
         desc = f"{desc} (near '{token}')"
-    return SqlError(desc, info.get("line"), info.get("col"), desc, sql)
+    col = info.get("col")
+    if col is not None and token:
+        col = max(1, col - len(token) + 1)
+    return SqlError(desc, info.get("line"), col, desc, sql)
 
 
 @dataclass

@@ -107,7 +107,7 @@ class JsonDecoder:
     def _decode_checked(self, docs: pa.Array, where) -> pa.RecordBatch:
         con = duck()
         tbl = pa.table({"line": docs})
-        valid = con.sql("SELECT json_valid(line) AND json_type(line) = 'OBJECT' FROM tbl").to_arrow_table()
+        valid = con.sql("SELECT CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END FROM tbl").to_arrow_table()
         ok = np.asarray(pc.fill_null(valid.column(0), False).to_numpy(zero_copy_only=False))
         bad_idx = np.flatnonzero(~ok)
         if len(bad_idx) and not self.ignore_errors:

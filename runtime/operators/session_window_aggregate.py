@@ -67,6 +67,7 @@ class SessionWindowAggregateOperator(Operator):
         self.state = SessionState()
         self.late_dropped = 0
         self.last_wm = MIN_WM
+        self.seq = 0
 
     def open(self, state: StateBackend) -> None:
         state.register("sessions", self.state)
@@ -123,10 +124,13 @@ class SessionWindowAggregateOperator(Operator):
                 st.open[k].remove(other)
             sids[i] = target
         keep = np.flatnonzero(sids >= 0)
+        seq0 = self.seq
+        self.seq += n
         if len(keep):
             take = pa.array(keep)
             data = {f"c{i}": cols[i].take(take) for i in self._needed()}
             data["$sid"] = pa.array(sids[keep])
+            data["$rn"] = pa.array(seq0 + keep)
             st.rows.append(pa.table(data))
         return []
 
@@ -171,12 +175,13 @@ class SessionWindowAggregateOperator(Operator):
         names = {f"c{i}": table.column(f"c{i}").combine_chunks() for i in self._needed()}
         inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(self._needed(), default=-1) + 1)])
         group_cols = ["$sid"] + key_names + (["$gs"] if self.sets is not None else [])
-        work = pa.table({**{c: table.column(c) for c in group_cols}, **inputs})
-        result = work.group_by(group_cols, use_threads=False).aggregate(aggregation_specs(self.aggs))
+        work = pa.table({**{c: table.column(c) for c in group_cols}, "$rn": table.column("$rn"), **inputs})
+        result = work.group_by(group_cols, use_threads=False).aggregate(
+            aggregation_specs(self.aggs) + [("$rn", "min")])
         sid = result.column("$sid").to_numpy()
         start = np.array([bounds[s][0] for s in sid], dtype=np.int64)
         end = np.array([bounds[s][1] for s in sid], dtype=np.int64)
-        order = np.lexsort((start, end))
+        order = np.lexsort((result.column("$rn_min").to_numpy(), end))
         result = result.take(pa.array(order))
         start, end = start[order], end[order]
         arrays = [result.column(k).combine_chunks() for k in key_names]

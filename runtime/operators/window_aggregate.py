@@ -80,6 +80,7 @@ class WindowAggregateOperator(Operator):
         self.buffer = WindowBuffer()
         self.late_dropped = 0
         self.last_wm = MIN_WM
+        self.seq = 0  # arrival number of the next row: fired groups are emitted in first-arrival order
 
     def open(self, state: StateBackend) -> None:
         state.register("window_rows", self.buffer)
@@ -108,6 +109,8 @@ class WindowAggregateOperator(Operator):
         data = {f"c{i}": cols[i].take(take) for i in self._needed()}
         data["$ws"] = pa.array(start[keep])
         data["$we"] = pa.array(end[keep])
+        data["$rn"] = pa.array(self.seq + kept_rows)
+        self.seq += n
         self.buffer.add(pa.table(data), end[keep])
         return []
 
@@ -126,9 +129,10 @@ class WindowAggregateOperator(Operator):
         names = {f"c{i}": table.column(f"c{i}").combine_chunks() for i in self._needed()}
         inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(self._needed(), default=-1) + 1)])
         group_cols = ["$we", "$ws"] + key_names + (["$gs"] if self.sets is not None else [])
-        work = pa.table({**{c: table.column(c) for c in group_cols}, **inputs})
-        result = work.group_by(group_cols, use_threads=False).aggregate(aggregation_specs(self.aggs))
-        result = result.sort_by([("$we", "ascending")])
+        work = pa.table({**{c: table.column(c) for c in group_cols}, "$rn": table.column("$rn"), **inputs})
+        result = work.group_by(group_cols, use_threads=False).aggregate(
+            aggregation_specs(self.aggs) + [("$rn", "min")])
+        result = result.sort_by([("$we", "ascending"), ("$rn_min", "ascending")])
         we = result.column("$we").combine_chunks()
         ws = result.column("$ws").combine_chunks()
         arrays = [result.column(k).combine_chunks() for k in key_names]

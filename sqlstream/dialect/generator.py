@@ -10,6 +10,13 @@ def _csv(gen: generator.Generator, nodes) -> str:
     return ", ".join(gen.sql(n) for n in nodes or [])
 
 
+def _partition_sql(gen: generator.Generator, e) -> str:
+    keys = e.args.get("partition_by")
+    if not keys:
+        return ""
+    return " PARTITION BY " + (_csv(gen, keys) if len(keys) == 1 else f"({_csv(gen, keys)})")
+
+
 class FlinkGenerator(generator.Generator):
     """Generates Flink SQL; our own node classes are listed in TRANSFORMS (no auto-discovery for them)."""
 
@@ -23,8 +30,7 @@ class FlinkGenerator(generator.Generator):
 
     TRANSFORMS = {
         **generator.Generator.TRANSFORMS,
-        fx.TableArgument: lambda self, e: "TABLE " + self.sql(e, "this") + (
-            " PARTITION BY " + _csv(self, e.args["partition_by"]) if e.args.get("partition_by") else ""),
+        fx.TableArgument: lambda self, e: "TABLE " + self.sql(e, "this") + _partition_sql(self, e),
         fx.Descriptor: lambda self, e: f"DESCRIPTOR({_csv(self, e.expressions)})",
         fx.WindowTVF: lambda self, e: f"{e.this.name}({_csv(self, e.expressions)})",
         fx.ShowStatement: lambda self, e: f"SHOW {e.this.name}",

@@ -30,6 +30,8 @@ class FlinkParser(parser.Parser):
     FUNCTION_PARSERS = {
         **parser.Parser.FUNCTION_PARSERS,
         **{name: (lambda self, name=name: self._parse_window_function(name)) for name in WINDOW_TVFS},
+        "TIMESTAMPADD": lambda self: self._parse_unit_function("TIMESTAMPADD"),
+        "TIMESTAMPDIFF": lambda self: self._parse_unit_function("TIMESTAMPDIFF"),
         "DESCRIPTOR": lambda self: self.expression(
             fx.Descriptor(expressions=self._parse_csv(self._parse_column))
         ),
@@ -149,6 +151,14 @@ class FlinkParser(parser.Parser):
         if name is None or kind is None:
             return None
         return exp.ColumnDef(this=name, kind=kind)
+
+    def _parse_unit_function(self, name: str) -> exp.Expr:
+        """TIMESTAMPADD(unit, n, ts) / TIMESTAMPDIFF(unit, a, b): Flink puts the time unit first."""
+        unit = self._parse_var(any_token=True)
+        if unit is None or not self._match(TokenType.COMMA):
+            self.raise_error(f"Expected a time unit and ',' in {name}")
+        args = self._parse_csv(self._parse_lambda)
+        return self.expression(exp.Anonymous(this=name, expressions=[unit, *args]))
 
     # ---- window TVFs / legacy group windows ---------------------------------------------
     def _parse_window_function(self, name: str) -> exp.Expr:

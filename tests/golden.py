@@ -1,0 +1,61 @@
+"""Runs golden cases (case.sql + gen.json + Flink's expected.jsonl) through sqlstream in-process."""
+from __future__ import annotations
+
+import decimal
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SQLSTREAM_SHARED", REPO.parent / "shared"))
+ORACLE = SHARED / "flink-oracle"
+CONFORMANCE = SHARED / "conformance"
+GOLDEN = REPO / "tests" / "golden"
+
+if str(ORACLE) not in sys.path:
+    sys.path.insert(0, str(ORACLE))
+
+
+def oracle():
+    import compare  # noqa: F401  (the oracle's comparator: changelog applied, multiset compared)
+    import gen  # noqa: F401
+    return compare, gen
+
+
+def case_dirs(root: Path) -> list[Path]:
+    if not root.exists():
+        return []
+    return sorted(p.parent for p in root.rglob("case.sql") if (p.parent / "expected.jsonl").exists())
+
+
+def case_sql(case: Path) -> str:
+    _, gen = oracle()
+    spec = json.loads((case / "gen.json").read_text())
+    data = gen.ensure_data(spec, os.environ.get("ORACLE_DATA_ROOT", "/tmp/oracle_scratch/data"))
+    return (case / "case.sql").read_text().replace("${DATA}", data.rstrip("/"))
+
+
+def run_sql(sql: str, batch_size: int | None = None) -> list[dict]:
+    from sqlstream.script import ScriptRunner
+    out, err = io.StringIO(), io.StringIO()
+    ScriptRunner(out=out, err=err, fmt="jsonl", batch_size=batch_size).run(sql)
+    return [json.loads(ln, parse_float=decimal.Decimal) for ln in out.getvalue().splitlines() if ln.strip()]
+
+
+def expected(case: Path) -> tuple[list[dict], list[str], list[str]]:
+    meta = json.loads((case / "meta.json").read_text())
+    cols = [c["name"] for c in meta["columns"]]
+    types = [c["type"] for c in meta["columns"]]
+    rows = [json.loads(ln, parse_float=decimal.Decimal)
+            for ln in (case / "expected.jsonl").read_text().splitlines() if ln.strip()]
+    return rows, cols, types
+
+
+def check_case(case: Path, batch_size: int | None = None) -> None:
+    compare, _ = oracle()
+    rows, cols, types = expected(case)
+    actual = run_sql(case_sql(case), batch_size)
+    ok, msg = compare.compare_rows(rows, actual, cols, types)
+    assert ok, f"{case.name}: {msg}"

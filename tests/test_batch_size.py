@@ -1,0 +1,35 @@
+"""Results never depend on batch size: the same jobs at batch sizes 1, 7 and 10 000 give identical changelogs."""
+import decimal
+import math
+
+import pytest
+
+from tests.golden import CONFORMANCE, GOLDEN, case_dirs, case_sql, run_sql
+
+CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(GOLDEN)
+         if c.name in {"late_tvf_tumble", "tvf_hop", "tvf_session_partition", "agg_having_retract",
+                       "legacy_session", "tvf_cumulate", "tvf_grouping_sets", "union_all", "late_hop",
+                       "late_session", "filter_then_window", "agg_over_agg", "late_cumulate"}]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    if isinstance(a, decimal.Decimal) and isinstance(b, decimal.Decimal):
+        return a == b or math.isclose(float(a), float(b), rel_tol=1e-12)
+    return a == b
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_identical_output_for_any_batch_size(case):
+    sql = case_sql(case)
+    runs = {size: run_sql(sql, batch_size=size) for size in (1, 7, 10_000)}
+    reference = runs[10_000]
+    assert reference, "the job produced no rows"
+    for size in (1, 7):
+        rows = runs[size]
+        assert len(rows) == len(reference), f"batch size {size}: {len(rows)} rows vs {len(reference)}"
+        for i, (r, ref) in enumerate(zip(rows, reference)):
+            assert r.keys() == ref.keys()
+            assert all(_same(r[k], ref[k]) for k in r), f"batch size {size}, row {i + 1}: {r} != {ref}"

@@ -1,0 +1,229 @@
+"""Bad input gets a clear error that says what is wrong and where; nothing is silently lost."""
+import io
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from sqlstream.errors import FormatError, OptionError, SqlError, ValidationError
+from sqlstream.script import ScriptRunner
+
+ORDERS_DDL = """CREATE TABLE orders (
+  order_id BIGINT,
+  user_id STRING,
+  amount DOUBLE,
+  quantity INT,
+  ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = '{fmt}'{extra});
+"""
+
+GOOD_JSON = [
+    '{"order_id": 1, "user_id": "u1", "amount": 10.5, "quantity": 2, "ts": "2024-03-01 09:00:00.000"}',
+    '{"order_id": 2, "user_id": "u2", "amount": 20.0, "quantity": 3, "ts": "2024-03-01 09:00:01.000"}',
+]
+
+
+def run(sql: str, batch_size: int | None = None) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    ScriptRunner(out=out, err=err, fmt="jsonl", batch_size=batch_size).run(sql)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def json_file(tmp_path):
+    def make(lines: list[str]) -> str:
+        p = tmp_path / "orders.json"
+        p.write_text("\n".join(lines) + "\n")
+        return str(p)
+    return make
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    def make(lines: list[str]) -> str:
+        p = tmp_path / "orders.csv"
+        p.write_text("\n".join(lines) + "\n")
+        return str(p)
+    return make
+
+
+def ddl(path: str, fmt: str = "json", extra: str = "") -> str:
+    return ORDERS_DDL.format(path=path, fmt=fmt, extra=extra)
+
+
+def test_unknown_table(json_file):
+    with pytest.raises(ValidationError, match=r"Object 'nope' not found\. Known tables and views: orders"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT * FROM nope;")
+
+
+def test_unknown_column_names_position_and_alternatives(json_file):
+    with pytest.raises(ValidationError) as e:
+        run(ddl(json_file(GOOD_JSON)) + "SELECT order_id,\n  amout FROM orders;")
+    msg = str(e.value)
+    assert "Column 'amout' not found in any table" in msg
+    assert "At line 10, column 3" in msg
+    assert "Available columns: [order_id, user_id, amount, quantity, ts]" in msg
+
+
+def test_column_case_hint(json_file):
+    with pytest.raises(ValidationError, match="Did you mean 'user_id'"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT USER_ID FROM orders;")
+
+
+def test_function_argument_type_mismatch(json_file):
+    with pytest.raises(ValidationError, match=r"Cannot apply 'UPPER' to arguments of type 'UPPER\(BIGINT\)'"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT UPPER(order_id) FROM orders;")
+
+
+def test_comparison_type_mismatch(json_file):
+    with pytest.raises(ValidationError, match=r"Cannot apply '=' to arguments of type 'BOOLEAN = TIMESTAMP\(3\)'"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT order_id FROM orders WHERE (amount > 1) = ts;")
+
+
+def test_unknown_function(json_file):
+    with pytest.raises(ValidationError, match="No match found for function signature FROBNICATE"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT FROBNICATE(amount) FROM orders;")
+
+
+def test_unknown_connector_lists_available(json_file):
+    with pytest.raises(OptionError) as e:
+        run("CREATE TABLE t (a INT) WITH ('connector' = 'kafkaa');\nSELECT * FROM t;")
+    assert "Could not find any factory for identifier 'kafkaa'" in str(e.value)
+    assert "datagen, filesystem" in str(e.value)
+
+
+def test_unknown_option_lists_valid_ones(json_file):
+    with pytest.raises(OptionError) as e:
+        run(ddl(json_file(GOOD_JSON), extra=", 'json.ignore-parse-error' = 'true'") + "SELECT * FROM orders;")
+    msg = str(e.value)
+    assert "Unsupported options found for connector 'filesystem' of table 'orders': json.ignore-parse-error" in msg
+    assert "json.ignore-parse-errors" in msg.split("Valid options are:")[1]
+
+
+def test_missing_required_option():
+    with pytest.raises(OptionError, match="connector 'filesystem' requires option 'path'"):
+        run("CREATE TABLE t (a INT) WITH ('connector' = 'filesystem', 'format' = 'json');\nSELECT * FROM t;")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(Exception, match="does not exist"):
+        run(ddl(str(tmp_path / "nowhere.json")) + "SELECT * FROM orders;")
+
+
+def test_malformed_json_fails_naming_file_and_line(json_file):
+    path = json_file(GOOD_JSON + ['{"order_id": 3, "user_id": "u3", "amount": ', GOOD_JSON[0]])
+    with pytest.raises(FormatError) as e:
+        run(ddl(path) + "SELECT order_id FROM orders;")
+    assert f"{path}:3" in str(e.value)
+    assert "Failed to deserialize JSON" in str(e.value)
+
+
+def test_malformed_json_skipped_and_counted_with_ignore_parse_errors(json_file):
+    path = json_file(GOOD_JSON + ["not json at all", '[1, 2]', GOOD_JSON[0]])
+    out, err = run(ddl(path, extra=", 'json.ignore-parse-errors' = 'true'") + "SELECT order_id FROM orders;")
+    assert [line.count('"order_id"') for line in out.splitlines()] == [1, 1, 1]
+    assert "malformed records skipped: 2" in err
+
+
+def test_json_value_of_wrong_type_is_an_error(json_file):
+    bad = '{"order_id": 3, "user_id": "u3", "amount": 1.5, "quantity": "three", "ts": "2024-03-01 09:00:02.000"}'
+    path = json_file(GOOD_JSON + [bad])
+    with pytest.raises(FormatError) as e:
+        run(ddl(path) + "SELECT order_id FROM orders;")
+    assert f"{path}:3" in str(e.value)
+    assert '"quantity": "three"' in str(e.value)
+
+
+def test_json_wrong_type_skipped_with_ignore_parse_errors(json_file):
+    bad = '{"order_id": 3, "user_id": "u3", "amount": 1.5, "quantity": "three", "ts": "2024-03-01 09:00:02.000"}'
+    out, err = run(ddl(json_file(GOOD_JSON + [bad]), extra=", 'json.ignore-parse-errors' = 'true'")
+                   + "SELECT order_id FROM orders;")
+    assert len(out.splitlines()) == 2
+    assert "malformed records skipped: 1" in err
+
+
+def test_missing_json_field_is_null_unless_fail_on_missing_field(json_file):
+    path = json_file(['{"order_id": 1, "ts": "2024-03-01 09:00:00.000"}'])
+    out, _ = run(ddl(path) + "SELECT order_id, user_id FROM orders;")
+    assert '"user_id": null' in out
+    with pytest.raises(FormatError, match="missing field"):
+        run(ddl(path, extra=", 'json.fail-on-missing-field' = 'true'") + "SELECT order_id FROM orders;")
+
+
+def test_malformed_csv_row_fails_naming_line(csv_file):
+    path = csv_file(["1,u1,10.5,2,2024-03-01 09:00:00.000", "2,u2,20.0", "3,u3,1.0,1,2024-03-01 09:00:01.000"])
+    with pytest.raises(FormatError) as e:
+        run(ddl(path, "csv") + "SELECT order_id FROM orders;")
+    assert f"{path}:2" in str(e.value)
+    assert "wrong number of fields" in str(e.value)
+
+
+def test_malformed_csv_skipped_with_ignore_parse_errors(csv_file):
+    path = csv_file(["1,u1,10.5,2,2024-03-01 09:00:00.000", "2,u2,20.0", "x,u3,1.0,1,2024-03-01 09:00:01.000",
+                     "4,u4,2.0,1,2024-03-01 09:00:02.000"])
+    out, err = run(ddl(path, "csv", ", 'csv.ignore-parse-errors' = 'true'") + "SELECT order_id FROM orders;")
+    assert [l for l in out.splitlines()] == ['{"order_id": 1, "op": "+I"}', '{"order_id": 4, "op": "+I"}']
+    assert "malformed records skipped: 2" in err
+
+
+def test_csv_field_of_wrong_type_fails(csv_file):
+    path = csv_file(["1,u1,10.5,2,2024-03-01 09:00:00.000", "2,u2,abc,2,2024-03-01 09:00:00.000"])
+    with pytest.raises(FormatError, match=rf"{path}:2.*|does not match its column type"):
+        run(ddl(path, "csv") + "SELECT order_id FROM orders;")
+
+
+def test_window_tvf_needs_a_time_attribute(tmp_path):
+    sql = ("CREATE TABLE t (a INT, ts TIMESTAMP(3)) WITH ('connector' = 'datagen', 'number-of-rows' = '1');\n"
+           "SELECT * FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE));")
+    with pytest.raises(ValidationError, match="requires the timecol to be a time attribute type"):
+        run(sql)
+
+
+def test_updating_result_into_insert_only_sink_is_rejected(json_file, tmp_path):
+    sql = ddl(json_file(GOOD_JSON)) + (
+        f"CREATE TABLE out (user_id STRING, cnt BIGINT) WITH ('connector' = 'filesystem', "
+        f"'path' = '{tmp_path}/out', 'format' = 'json');\n"
+        "INSERT INTO out SELECT user_id, COUNT(*) FROM orders GROUP BY user_id;")
+    with pytest.raises(ValidationError, match="doesn't support consuming update changes"):
+        run(sql)
+
+
+def test_window_aggregation_over_updating_input_is_rejected(json_file):
+    sql = ddl(json_file(GOOD_JSON)) + (
+        "CREATE VIEW v AS SELECT user_id, MAX(ts) AS ts FROM orders GROUP BY user_id;\n"
+        "SELECT user_id, TUMBLE_START(ts, INTERVAL '1' MINUTE) FROM orders "
+        "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), user_id;")
+    run(sql)  # the insert-only form is fine
+    with pytest.raises(ValidationError, match="time attribute|doesn't support consuming update"):
+        run(ddl(json_file(GOOD_JSON)) +
+            "SELECT COUNT(*) FROM (SELECT user_id, MAX(ts) AS ts FROM orders GROUP BY user_id) "
+            "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE);")
+
+
+def test_ungrouped_column_is_rejected(json_file):
+    with pytest.raises(ValidationError, match="Expression 'amount' is not being grouped"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT user_id, amount FROM orders GROUP BY user_id;")
+
+
+def test_aggregate_in_where_is_rejected(json_file):
+    with pytest.raises(ValidationError, match="Aggregate function COUNT.* is not allowed here"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT user_id FROM orders WHERE COUNT(*) > 1;")
+
+
+def test_cli_reports_errors_without_traceback(tmp_path):
+    job = tmp_path / "bad.sql"
+    job.write_text("CREATE TABLE t (a INT) WITH ('connector' = 'datagen');\nSELECT a FROM t WHERE;\n")
+    p = subprocess.run([sys.executable, "-m", "sqlstream.cli", "run", str(job)], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert "Traceback" not in p.stderr
+    assert "ERROR: SQL parse error at line 2" in p.stderr
+    assert "SELECT a FROM t WHERE;\n" in p.stderr and "^" in p.stderr
+
+
+def test_cli_missing_sql_file(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "sqlstream.cli", "run", str(tmp_path / "none.sql")],
+                       capture_output=True, text=True)
+    assert p.returncode == 1
+    assert "cannot read SQL file" in p.stderr and "Traceback" not in p.stderr
