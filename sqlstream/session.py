@@ -30,7 +30,8 @@ def parse_script(sql: str) -> list[exp.Expr]:
         raise _sql_error(e, sql) from None
     except TokenError as e:
         raise SqlError(str(e), sql=sql) from None
-    out = [s for s in stmts if s is not None and not isinstance(s, exp.Semicolon)]
+    out = [fx.StatementSetEnd() if type(s).__name__ == "EndStatement" else s
+           for s in stmts if s is not None and not isinstance(s, exp.Semicolon)]
     for s in out:
         if not isinstance(s, SUPPORTED_STATEMENTS):
             meta = next((n.meta for n in s.walk() if getattr(n, "meta", None)), {})
