@@ -17,6 +17,16 @@ class TableSchema:
     types: list[FlinkType]
     metadata: dict[str, str] = field(default_factory=dict)  # column -> metadata key
     primary_key: list[str] = field(default_factory=list)
+    physical_names: list[str] | None = None  # all physical columns, when `names` is a projection of them
+    physical_types: list[FlinkType] | None = None
+
+    @property
+    def all_names(self) -> list[str]:
+        return self.physical_names if self.physical_names is not None else self.names
+
+    @property
+    def all_types(self) -> list[FlinkType]:
+        return self.physical_types if self.physical_types is not None else self.types
 
     def arrow(self) -> pa.Schema:
         return pa.schema([pa.field(n, t.to_arrow()) for n, t in zip(self.names, self.types)])

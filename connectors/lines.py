@@ -1,8 +1,12 @@
-"""Reads text files as batches of lines without copying: numpy finds newlines, Arrow wraps the bytes.
+"""Reads text files as batches of lines without copying: the file is memory-mapped, numpy finds the newlines
+and an Arrow string array is laid over the mapped bytes.
 
-Each line keeps its trailing newline (JSON ignores it; CSV strips it), so a block is one zero-copy array.
+Each line keeps its trailing newline (JSON ignores it; CSV strips it).
 """
 from __future__ import annotations
+
+import mmap
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -16,50 +20,66 @@ class LineFile:
 
     def __init__(self, path: str, offset: int = 0, line_no: int = 0):
         self.path, self.offset, self.line_no = path, offset, line_no
-        self.f = open(path, "rb")
-        self.f.seek(offset)
-        self.carry = b""
-        self.eof = False
+        self.size = os.path.getsize(path)
+        self.file = open(path, "rb")
+        self.map = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ) if self.size else None
+        self.buf = pa.py_buffer(self.map) if self.map is not None else pa.py_buffer(b"")
+        self.bytes = np.frombuffer(self.buf, dtype=np.uint8)
+        self.released = 0  # bytes before this offset were handed back to the OS (keeps RSS flat)
 
     def next_block(self) -> tuple[pa.Array, int, np.ndarray] | None:
         """(lines, number of the first line (0-based), byte offset just after each line) or None at EOF."""
-        while not self.eof:
-            data = self.f.read(CHUNK)
-            if not data:
-                self.eof = True
-                if self.carry:
-                    data, self.carry = self.carry + b"\n", b""
-                    return self._lines(data, virtual_newline=True)
-                return None
-            data = self.carry + data
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                self.carry = data
-                continue
-            self.carry = data[cut + 1:]
-            return self._lines(data[:cut + 1])
-        return None
-
-    def _lines(self, data: bytes, virtual_newline: bool = False):
-        buf = np.frombuffer(data, dtype=np.uint8)
-        nl = np.flatnonzero(buf == 10)
-        offsets = np.concatenate(([0], nl + 1)).astype(np.int64)
-        arr = pa.LargeStringArray.from_buffers(len(nl), pa.py_buffer(offsets), pa.py_buffer(data))
+        start = self.offset
+        self._release(start)
+        if start >= self.size:
+            return None
+        end = min(start + CHUNK, self.size)
+        nl = np.flatnonzero(self.bytes[start:end] == 10) + start
+        while len(nl) == 0 and end < self.size:
+            end = min(end + CHUNK, self.size)
+            nl = np.flatnonzero(self.bytes[start:end] == 10) + start
+        if len(nl) == 0:
+            data = self.buf.slice(start).to_pybytes() + b"\n"
+            arr = pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], np.int64)),
+                                                   pa.py_buffer(data))
+            after = np.array([self.size], dtype=np.int64)
+        else:
+            offsets = np.concatenate(([start], nl + 1)).astype(np.int64)
+            arr = pa.LargeStringArray.from_buffers(len(nl), pa.py_buffer(offsets), self.buf)
+            after = nl + 1
         first = self.line_no
-        self.line_no += len(nl)
-        after = self.offset + nl + 1
-        if virtual_newline:
-            after[-1] -= 1
-        self.offset = int(after[-1]) if len(after) else self.offset
+        self.line_no += len(arr)
+        self.offset = int(after[-1])
         return arr, first, after
 
+    def _release(self, upto: int) -> None:
+        """Drop mapped pages of lines already handed out and decoded (they are re-read if needed)."""
+        upto -= upto % mmap.PAGESIZE
+        if self.map is not None and upto - self.released >= CHUNK and hasattr(mmap, "MADV_DONTNEED"):
+            self.map.madvise(mmap.MADV_DONTNEED, self.released, upto - self.released)
+            self.released = upto
+
     def close(self) -> None:
-        self.f.close()
+        self.bytes = None
+        self.buf = None
+        try:
+            if self.map is not None:
+                self.map.close()
+        except BufferError:
+            pass  # an Arrow array still points into the mapping; it is freed with it
+        self.file.close()
 
 
 def non_blank(lines: pa.Array) -> np.ndarray:
-    """Mask of lines holding more than whitespace."""
-    return np.asarray(pc.match_substring_regex(lines, r"\S").to_numpy(zero_copy_only=False))
+    """Mask of lines holding more than whitespace (only short lines are looked at)."""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
+    lengths = np.diff(offsets)
+    keep = np.ones(len(lines), dtype=bool)
+    short = np.flatnonzero(lengths <= 8)
+    if len(short):
+        sub = lines.take(pa.array(short))
+        keep[short] = np.asarray(pc.match_substring_regex(sub, r"\S").to_numpy(zero_copy_only=False))
+    return keep
 
 
 def strip_newline(lines: pa.Array) -> pa.Array:

@@ -108,7 +108,9 @@ class Job:
             self._add(child)
             self.consumers.setdefault(id(child), []).append((id(node), i))
         if isinstance(node, L.Scan):
-            schema = TableSchema(node.names, [f.type for f in node.fields])
+            schema = TableSchema(node.names, [f.type for f in node.fields],
+                                 physical_names=[f.name for f in node.columns],
+                                 physical_types=[f.type for f in node.columns])
             source = registry.create_source(node.connector, node.table, node.options, schema)
             readers = [source.reader(s) for s in source.splits()]
             self.sources.append(SourceRuntime(node, readers))

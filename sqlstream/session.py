@@ -13,6 +13,7 @@ from planner import logical as L
 from planner.binder import Binder
 from planner.explain import explain
 from planner.functions import AGGREGATES, SCALAR_TYPERS
+from planner.rules import optimize
 from sqlstream.catalog import Catalog, ViewDef, table_from_create
 from sqlstream.config import Config
 from sqlstream.dialect import Flink
@@ -139,8 +140,8 @@ class Session:
                     f"node {type(_producer(sink.input)).__name__} (changelog mode [{sink.input.changelog}]). "
                     f"Write updating results to a sink that accepts them (print, upsert-kafka) or use a window "
                     f"aggregation, which is insert-only.")
-            return sink
-        return self.binder.bind_query(stmt)
+            return optimize(sink)
+        return optimize(self.binder.bind_query(stmt))
 
     def _create(self, stmt: exp.Create, sql: str) -> Result:
         kind = (stmt.args.get("kind") or "").upper()

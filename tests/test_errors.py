@@ -131,7 +131,7 @@ def test_json_value_of_wrong_type_is_an_error(json_file):
     bad = '{"order_id": 3, "user_id": "u3", "amount": 1.5, "quantity": "three", "ts": "2024-03-01 09:00:02.000"}'
     path = json_file(GOOD_JSON + [bad])
     with pytest.raises(FormatError) as e:
-        run(ddl(path) + "SELECT order_id FROM orders;")
+        run(ddl(path) + "SELECT order_id, quantity FROM orders;")
     assert f"{path}:3" in str(e.value)
     assert '"quantity": "three"' in str(e.value)
 
@@ -139,7 +139,7 @@ def test_json_value_of_wrong_type_is_an_error(json_file):
 def test_json_wrong_type_skipped_with_ignore_parse_errors(json_file):
     bad = '{"order_id": 3, "user_id": "u3", "amount": 1.5, "quantity": "three", "ts": "2024-03-01 09:00:02.000"}'
     out, err = run(ddl(json_file(GOOD_JSON + [bad]), extra=", 'json.ignore-parse-errors' = 'true'")
-                   + "SELECT order_id FROM orders;")
+                   + "SELECT order_id, quantity FROM orders;")
     assert len(out.splitlines()) == 2
     assert "malformed records skipped: 1" in err
 
@@ -149,7 +149,7 @@ def test_missing_json_field_is_null_unless_fail_on_missing_field(json_file):
     out, _ = run(ddl(path) + "SELECT order_id, user_id FROM orders;")
     assert '"user_id": null' in out
     with pytest.raises(FormatError, match="missing field"):
-        run(ddl(path, extra=", 'json.fail-on-missing-field' = 'true'") + "SELECT order_id FROM orders;")
+        run(ddl(path, extra=", 'json.fail-on-missing-field' = 'true'") + "SELECT order_id, user_id FROM orders;")
 
 
 def test_malformed_csv_row_fails_naming_line(csv_file):
@@ -170,8 +170,9 @@ def test_malformed_csv_skipped_with_ignore_parse_errors(csv_file):
 
 def test_csv_field_of_wrong_type_fails(csv_file):
     path = csv_file(["1,u1,10.5,2,2024-03-01 09:00:00.000", "2,u2,abc,2,2024-03-01 09:00:00.000"])
-    with pytest.raises(FormatError, match=rf"{path}:2.*|does not match its column type"):
-        run(ddl(path, "csv") + "SELECT order_id FROM orders;")
+    with pytest.raises(FormatError, match="does not match its column type") as e:
+        run(ddl(path, "csv") + "SELECT order_id, amount FROM orders;")
+    assert f"{path}:2" in str(e.value)
 
 
 def test_window_tvf_needs_a_time_attribute(tmp_path):

@@ -39,9 +39,10 @@ class CsvDecoder:
 
     def decode(self, lines: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:
         n = len(lines)
-        names = self.schema.names
+        names = self.schema.all_names
         if n == 0:
-            return pa.RecordBatch.from_arrays([pa.array([], t.to_arrow()) for t in self.schema.types], names=names)
+            return pa.RecordBatch.from_arrays([pa.array([], t.to_arrow()) for t in self.schema.types],
+                                              names=self.schema.names)
         if self.allow_comments:
             keep = pc.invert(pc.starts_with(lines, "#"))
             lines = lines.filter(keep)
@@ -68,7 +69,7 @@ class CsvDecoder:
             if bad_rows else np.arange(n)
         self.skipped += len(bad_rows)
         cols, bad = [], np.zeros(table.num_rows, dtype=bool)
-        for name, t in zip(names, self.schema.types):
+        for name, t in zip(self.schema.names, self.schema.types):
             raw = table.column(name).combine_chunks()
             col, failed = _convert(raw, t)
             bad |= failed
@@ -81,7 +82,7 @@ class CsvDecoder:
             self.skipped += int(bad.sum())
             keep = pa.array(~bad)
             cols = [c.filter(keep) for c in cols]
-        return pa.RecordBatch.from_arrays(cols, names=names)
+        return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
 
 
 def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:

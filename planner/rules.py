@@ -1,0 +1,88 @@
+"""Plan rewrites, one function each, applied after binding."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from planner import logical as L
+from planner.expr import Expr, refs, remap, substitute
+
+
+def optimize(root: L.Node) -> L.Node:
+    root = merge_calcs(root)
+    root, _ = prune_columns(root, list(range(len(root.fields))))
+    return root
+
+
+def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, int]]:
+    """Projection pushdown: drop columns nobody reads, down to the scan (which then decodes fewer fields).
+
+    Returns the rewritten node and where each needed output column moved to.
+    Filters are not pushed below a WatermarkAssigner: rows a filter removes still advance the watermark.
+    """
+    if isinstance(node, L.Scan):
+        keep = sorted(set(needed))
+        fields = [node.fields[i] for i in keep]
+        return replace(node, fields=fields), {old: new for new, old in enumerate(keep)}
+    if isinstance(node, L.Calc):
+        keep = sorted(set(needed))
+        projections = [node.projections[i] for i in keep]
+        child_needed = set()
+        for e in projections:
+            child_needed |= refs(e)
+        if node.condition is not None:
+            child_needed |= refs(node.condition)
+        child, m = prune_columns(node.input, sorted(child_needed))
+        new = L.Calc([node.fields[i] for i in keep], node.changelog, input=child,
+                     projections=[remap(e, m) for e in projections],
+                     condition=remap(node.condition, m) if node.condition is not None else None)
+        return new, {old: new_i for new_i, old in enumerate(keep)}
+    if isinstance(node, L.WatermarkAssigner):
+        child_needed = set(needed) | {node.rowtime} | refs(node.watermark)
+        child, m = prune_columns(node.input, sorted(child_needed))
+        order = sorted(m, key=m.get)
+        fields = [node.fields[i] for i in order]
+        new = L.WatermarkAssigner(fields, node.changelog, input=child, rowtime=m[node.rowtime],
+                                  watermark=remap(node.watermark, m))
+        return new, m
+    # operators that read all of their input: keep their outputs, prune below them
+    kids = []
+    for c in node.inputs():
+        pruned, _ = prune_columns(c, list(range(len(c.fields))))
+        kids.append(pruned)
+    if isinstance(node, L.Union):
+        new = replace(node, children=kids)
+    elif kids:
+        new = replace(node, input=kids[0])
+    else:
+        new = node
+    return new, {i: i for i in range(len(node.fields))}
+
+
+def merge_calcs(node: L.Node) -> L.Node:
+    """Calc over Calc becomes one Calc (one pass over the batch instead of two)."""
+    kids = [merge_calcs(c) for c in node.inputs()]
+    if isinstance(node, L.Union):
+        node = replace(node, children=kids)
+    elif kids:
+        node = replace(node, input=kids[0])
+    if isinstance(node, L.Calc) and isinstance(node.input, L.Calc):
+        inner = node.input
+        if all(_cheap(e) for e in inner.projections):
+            projections = [substitute(e, inner.projections) for e in node.projections]
+            cond = substitute(node.condition, inner.projections) if node.condition is not None else None
+            if inner.condition is not None:
+                cond = inner.condition if cond is None else _and(inner.condition, cond)
+            return L.Calc(node.fields, node.changelog, input=inner.input, projections=projections, condition=cond)
+    return node
+
+
+def _cheap(e: Expr) -> bool:
+    """Inlining must not evaluate an expensive or non-deterministic expression twice."""
+    from planner.expr import Lit, Ref
+    return isinstance(e, (Ref, Lit))
+
+
+def _and(a: Expr, b: Expr) -> Expr:
+    from planner.expr import Call
+    from sqlstream.types import BOOLEAN
+    return Call(BOOLEAN.with_nullable(a.type.nullable or b.type.nullable), "AND", (a, b))
