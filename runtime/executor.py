@@ -57,6 +57,7 @@ class SourceRuntime:
     node: L.Scan
     readers: list
     rows: int = 0
+    source: object = None
 
 
 @dataclass
@@ -80,8 +81,10 @@ class JobStats:
 class Job:
     """A running dataflow: one or more sinks (INSERT INTO targets or a SELECT's result collector)."""
 
-    def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], batch_size: int = 65536):
+    def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], batch_size: int = 65536,
+                 round_rows: int = ROUND_ROWS):
         self.batch_size = batch_size
+        self.round_rows = round_rows
         self.sinks = sinks
         self.ops: dict[int, Operator] = {}
         self.nodes: dict[int, L.Node] = {}
@@ -99,6 +102,7 @@ class Job:
         for nid, node in self.nodes.items():
             self.out_wm[nid] = MIN_WM
             self.in_wm[nid] = [MIN_WM] * len(node.inputs())
+        self.uids = operator_uids([root for root, _ in sinks])
 
     def _add(self, node: L.Node) -> None:
         if id(node) in self.nodes:
@@ -113,7 +117,7 @@ class Job:
                                  physical_types=[f.type for f in node.columns])
             source = registry.create_source(node.connector, node.table, node.options, schema)
             readers = [source.reader(s) for s in source.splits()]
-            self.sources.append(SourceRuntime(node, readers))
+            self.sources.append(SourceRuntime(node, readers, source=source))
             return
         if isinstance(node, L.Sink):
             return
@@ -176,7 +180,7 @@ class Job:
         many = sum(len(s.readers) for s in self.sources) > 1
         for src in self.sources:
             for reader in src.readers:
-                quota = ROUND_ROWS if many else self.batch_size
+                quota = self.round_rows if many else self.batch_size
                 while quota > 0 and not reader.finished:
                     active = True
                     batch = reader.poll(min(self.batch_size, quota))
@@ -213,6 +217,44 @@ class Job:
         for w in self.writers.values():
             w.close()
 
+    # ---- snapshots ------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """A consistent cut between two steps: source positions, operator state (Arrow IPC) and watermarks."""
+        by_uid = {self.uids[nid]: nid for nid in self.nodes}
+        return {
+            "version": 1,
+            "positions": {self.uids[id(s.node)]: [r.position() for r in s.readers] for s in self.sources},
+            "operators": {self.uids[nid]: b.snapshot() for nid, b in self.state.items()},
+            "watermarks": {uid: [self.out_wm[nid], list(self.in_wm[nid])] for uid, nid in by_uid.items()},
+        }
+
+    def restore(self, snap: dict, allow_non_restored_state: bool = False) -> None:
+        """Resume from a snapshot of the same plan; a changed operator is an error naming it."""
+        by_uid = {self.uids[nid]: nid for nid in self.nodes}
+        unknown = set(snap["operators"]) - {self.uids[nid] for nid in self.state}
+        if unknown and not allow_non_restored_state:
+            raise ValidationError(f"Cannot restore: the snapshot has state for operator(s) {', '.join(sorted(unknown))} "
+                                  f"that the new plan does not have (the query changed). Use "
+                                  f"--allow-non-restored-state to drop that state.")
+        for uid, blobs in snap["operators"].items():
+            if uid in unknown:
+                continue
+            try:
+                self.state[by_uid[uid]].restore(blobs)
+            except (ValueError, KeyError, pa.ArrowInvalid) as e:
+                raise ValidationError(f"Cannot restore the state of operator {uid}: {e}") from None
+        for src in self.sources:
+            positions = snap["positions"].get(self.uids[id(src.node)])
+            if positions is None:
+                continue
+            for r in src.readers:
+                r.close()
+            src.readers = [src.source.reader(split, pos) for split, pos in zip(src.source.splits(), positions)]
+        for uid, (out, ins) in snap["watermarks"].items():
+            nid = by_uid.get(uid)
+            if nid is not None:
+                self.out_wm[nid], self.in_wm[nid] = out, list(ins)
+
     def _collect_metrics(self) -> None:
         self.stats.late_dropped = sum(op.metrics().get("late_records_dropped", 0) for op in self.ops.values())
         self.stats.skipped = sum(r.metrics().get("records_skipped", 0) for s in self.sources for r in s.readers)
@@ -225,6 +267,16 @@ class Job:
         for s in self.sources:
             for r in s.readers:
                 r.close()
+
+
+def operator_uids(roots: list[L.Node]) -> dict[int, str]:
+    """Stable operator ids derived from the plan: position in a deterministic walk plus the operator kind."""
+    out: dict[int, str] = {}
+    for root in roots:
+        for node in L.walk(root):
+            if id(node) not in out:
+                out[id(node)] = f"{len(out):03d}-{type(node).__name__}"
+    return out
 
 
 def check_sink_accepts(root: L.Node, table: str, accepts_updates: bool) -> None:

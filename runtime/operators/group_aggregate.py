@@ -146,12 +146,50 @@ class GroupAggregateOperator(Operator):
 
     # ---- state interface -------------------------------------------------------------------
     def snapshot(self) -> pa.Table:
-        live = [g for g, k in enumerate(self.index.keys) if k is not None]
-        return pa.table({"key": pa.array([repr(self.index.keys[g]) for g in live], pa.string()),
-                         "count": pa.array(self.count[live] if live else [], pa.int64())})
+        """Live groups as rows: key columns, the record count and every accumulator."""
+        if self.sets is not None:
+            return self._inner.snapshot() if hasattr(self, "_inner") else pa.table({"count": pa.array([], pa.int64())})
+        live = np.array([g for g, k in enumerate(self.index.keys) if k is not None], dtype=np.int64)
+        keys = [self.index.keys[g] for g in live]
+        cols: dict[str, pa.Array] = {}
+        for i, ki in enumerate(self.keys):
+            cols[f"k{i}"] = pa.array([k[i] for k in keys], self.input_types[ki].to_arrow())
+        cols["count"] = pa.array(self.count[live] if len(live) else [], pa.int64())
+        for j, st in enumerate(self.states):
+            if st is None:
+                continue
+            for name in ("sum", "nn", "ext", "ext_valid"):
+                arr = getattr(st, name)[live] if len(live) else getattr(st, name)[:0]
+                cols[f"a{j}_{name}"] = pa.array(list(arr)) if arr.dtype == object else pa.array(arr)
+        for j, seen in enumerate(self.distinct_seen):
+            if seen:
+                raise NotImplementedError("snapshot of COUNT(DISTINCT) state is not supported yet")
+        return pa.table(cols)
 
     def restore(self, table: pa.Table) -> None:
-        raise NotImplementedError("restoring GROUP BY state is not supported yet")
+        if self.sets is not None:
+            if not hasattr(self, "_inner"):
+                self._make_inner()
+            self._inner.restore(table)
+            return
+        n = table.num_rows
+        key_cols = [table.column(f"k{i}").to_pylist() for i in range(len(self.keys))]
+        self.index = KeyIndex()
+        for r in range(n):
+            self.index._add(tuple(c[r] for c in key_cols))
+        self.count = np.asarray(table.column("count").to_numpy(zero_copy_only=False), dtype=np.int64).copy()
+        for j, call in enumerate(self.aggs):
+            if f"a{j}_sum" not in table.column_names:
+                continue
+            vals = table.column(f"a{j}_sum")
+            kind = "f" if pa.types.is_floating(vals.type) else ("i" if pa.types.is_integer(vals.type) else "o")
+            st = _AggState(call, kind)
+            for name in ("sum", "nn", "ext", "ext_valid"):
+                col = table.column(f"a{j}_{name}")
+                arr = np.array(col.to_pylist(), dtype=object) if getattr(st, name).dtype == object else \
+                    np.asarray(col.to_numpy(zero_copy_only=False)).astype(getattr(st, name).dtype)
+                setattr(st, name, arr)
+            self.states[j] = st
 
     def size_bytes(self) -> int:
         total = self.count.nbytes
@@ -361,6 +399,15 @@ class GroupAggregateOperator(Operator):
         ones = np.ones(len(order), bool)
         return from_numeric(after, ones, out_t), from_numeric(before, ones, out_t)
 
+    def _make_inner(self) -> None:
+        """Grouping sets run as one aggregation keyed by (keys, grouping set index) over expanded rows."""
+        from sqlstream.types import INT
+        n_in = len(self.input_types)
+        self._inner = GroupAggregateOperator(
+            self.keys + [n_in], self.aggs, None,
+            self.out_names[:len(self.keys)] + ["$gs"] + self.out_names[len(self.keys) + 1:],
+            self.out_types, self.input_types + [INT], False)
+
     def _with_grouping_sets(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         names = [f"c{i}" for i in range(len(cols))]
@@ -369,12 +416,8 @@ class GroupAggregateOperator(Operator):
         expanded = expand_grouping_sets(table, [names[i] for i in self.keys], self.sets)
         gs = expanded.column("$gs").combine_chunks()
         new_cols = [expanded.column(nm).combine_chunks() for nm in names] + [gs]
-        inner = GroupAggregateOperator.__new__(GroupAggregateOperator)
         if not hasattr(self, "_inner"):
-            inner.__init__(self.keys + [len(cols)], self.aggs, None,
-                           self.out_names[:len(self.keys)] + ["$gs"] + self.out_names[len(self.keys) + 1:],
-                           self.out_types, self.input_types, False)
-            self._inner = inner
+            self._make_inner()
         ops = expanded.column("$op").combine_chunks()
         sub = make_batch(ops, new_cols, names + ["$gs"])
         outs = self._inner.on_batch(sub)

@@ -16,7 +16,7 @@ from planner.logical import AggCall, WindowSpec
 from runtime.aggregates import aggregation_specs, finalize, prepare_inputs
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
-from runtime.operators.window_aggregate import MIN_WM, expand_grouping_sets, rowtime_ms
+from runtime.operators.window_aggregate import MIN_WM, Counters, expand_grouping_sets, rowtime_ms
 from runtime.state import StateBackend
 from sqlstream.types import FlinkType
 
@@ -31,6 +31,7 @@ class SessionState:
         self.parent: dict[int, int] = {}
         self.rows: list[pa.Table] = []
         self.next_sid = 0
+        self.key_names: list[str] = []
 
     def find(self, sid: int) -> int:
         root = sid
@@ -43,15 +44,34 @@ class SessionState:
         return root
 
     def snapshot(self) -> pa.Table:
-        sids = list(self.bounds)
-        meta = pa.table({"sid": pa.array(sids, pa.int64()),
-                         "start": pa.array([self.bounds[s][0] for s in sids], pa.int64()),
-                         "end": pa.array([self.bounds[s][1] for s in sids], pa.int64()),
-                         "key": pa.array([repr(self.key_of[s]) for s in sids], pa.string())})
-        return meta
+        """Buffered rows with their (resolved) session id and that session's bounds; keys are in the rows."""
+        if not self.rows:
+            return pa.table({"$sid": pa.array([], pa.int64()), "$start": pa.array([], pa.int64()),
+                             "$end": pa.array([], pa.int64())}).replace_schema_metadata(
+                {"next_sid": str(self.next_sid)})
+        rows = pa.concat_tables(self.rows)
+        roots = np.array([self.find(int(x)) for x in rows.column("$sid").to_pylist()], dtype=np.int64)
+        rows = rows.set_column(rows.schema.get_field_index("$sid"), "$sid", pa.array(roots))
+        rows = rows.append_column("$start", pa.array([self.bounds[r][0] for r in roots], pa.int64()))
+        rows = rows.append_column("$end", pa.array([self.bounds[r][1] for r in roots], pa.int64()))
+        return rows.replace_schema_metadata({"next_sid": str(self.next_sid)})
 
     def restore(self, table: pa.Table) -> None:
-        raise NotImplementedError("restoring session window state is not supported yet")
+        key_names = self.key_names
+        self.__init__()
+        self.key_names = key_names
+        self.next_sid = int((table.schema.metadata or {}).get(b"next_sid", b"0"))
+        if table.num_rows == 0:
+            return
+        sids = table.column("$sid").to_pylist()
+        starts, ends = table.column("$start").to_pylist(), table.column("$end").to_pylist()
+        keys = list(zip(*[table.column(k).to_pylist() for k in key_names])) if key_names else [()] * len(sids)
+        for sid, st, en, k in zip(sids, starts, ends, keys):
+            if sid not in self.bounds:
+                self.bounds[sid] = [st, en]
+                self.key_of[sid] = k
+                self.open.setdefault(k, []).append(sid)
+        self.rows = [table.drop_columns(["$start", "$end"]).replace_schema_metadata(None)]
 
     def size_bytes(self) -> int:
         return sum(t.nbytes for t in self.rows) + 64 * len(self.bounds)
@@ -65,12 +85,14 @@ class SessionWindowAggregateOperator(Operator):
         self.window, self.keys, self.aggs, self.sets = window, keys, aggs, grouping_sets
         self.out_names, self.out_types = out_names, out_types
         self.state = SessionState()
+        self.state.key_names = [f"c{i}" for i in keys]
         self.late_dropped = 0
         self.last_wm = MIN_WM
         self.seq = 0
 
     def open(self, state: StateBackend) -> None:
         state.register("sessions", self.state)
+        state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
 
     def _needed(self) -> list[int]:
         cols = list(self.keys)

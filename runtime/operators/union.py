@@ -24,5 +24,17 @@ class UnionOperator(Operator):
             wm = np.minimum(wm, others)
         return [make_batch(batch.column(0), data_columns(batch), self.names, wm)]
 
+    def open(self, state) -> None:
+        state.register("input_watermarks", self)
+
+    def snapshot(self) -> pa.Table:
+        return pa.table({"watermark": pa.array(self.input_wm, pa.int64())})
+
+    def restore(self, table: pa.Table) -> None:
+        self.input_wm = [int(v) for v in table.column("watermark").to_pylist()]
+
+    def size_bytes(self) -> int:
+        return 8 * len(self.input_wm)
+
     def on_input_watermark(self, input: int, wm: int) -> None:
         self.input_wm[input] = max(self.input_wm[input], wm)

@@ -27,6 +27,7 @@ class WatermarkState:
 
     def restore(self, table: pa.Table) -> None:
         self.current = int(table.column("watermark")[0].as_py())
+        self.restored = True
 
     def size_bytes(self) -> int:
         return 8
@@ -54,6 +55,9 @@ class WatermarkAssignerOperator(Operator):
         return [make_batch(batch.column(0), cols, self.names, wm=running[:-1])]
 
     def take_watermark(self) -> int | None:
+        if getattr(self.state, "restored", False):
+            self.state.restored = False
+            self.emitted = self.state.current  # downstream state already reflects it
         if self.state.current > self.emitted:
             self.emitted = self.state.current
             return self.emitted

@@ -37,6 +37,23 @@ def expand_grouping_sets(table: pa.Table, key_names: list[str], sets: list[list[
     return pa.concat_tables(parts)
 
 
+class Counters:
+    """A few integer fields of an operator, snapshotted as a one-row table."""
+
+    def __init__(self, owner, names: tuple[str, ...]):
+        self.owner, self.names = owner, names
+
+    def snapshot(self) -> pa.Table:
+        return pa.table({n: pa.array([int(getattr(self.owner, n))], pa.int64()) for n in self.names})
+
+    def restore(self, table: pa.Table) -> None:
+        for n in self.names:
+            setattr(self.owner, n, int(table.column(n)[0].as_py()))
+
+    def size_bytes(self) -> int:
+        return 8 * len(self.names)
+
+
 class WindowBuffer:
     """Rows of unfired windows, kept per window end (ms) as Arrow tables."""
 
@@ -64,7 +81,7 @@ class WindowBuffer:
     def restore(self, table: pa.Table) -> None:
         self.by_end.clear()
         if table.num_rows:
-            self.add(table, table.column("$we").to_numpy())
+            self.add(table.replace_schema_metadata(None), table.column("$we").to_numpy())
 
     def size_bytes(self) -> int:
         return sum(t.nbytes for ts in self.by_end.values() for t in ts)
@@ -84,6 +101,7 @@ class WindowAggregateOperator(Operator):
 
     def open(self, state: StateBackend) -> None:
         state.register("window_rows", self.buffer)
+        state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
 
     def _needed(self) -> list[int]:
         cols = list(self.keys)
