@@ -34,7 +34,7 @@ def lines(out: io.StringIO) -> list[str]:
 
 @pytest.mark.golden
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-@pytest.mark.parametrize("steps", [2, 17])
+@pytest.mark.parametrize("steps", [2, 6])
 def test_restored_job_continues_exactly(case, steps):
     sql = case_sql(case)
     job, out = build_job(sql, batch_size=13)
