@@ -20,6 +20,11 @@ FIELD_OPTIONS = ["kind", "min", "max", "max-past", "length", "start", "end", "nu
 class FieldGen:
     def __init__(self, name: str, t: FlinkType, opts: dict[str, str]):
         self.name, self.t = name, t
+        unknown = sorted(k for k in opts if k not in FIELD_OPTIONS)
+        if unknown:
+            raise OptionError(f"Unsupported options found for connector 'datagen': "
+                              f"{', '.join(f'fields.{name}.{k}' for k in unknown)}",
+                              [f"fields.{name}.{o}" for o in FIELD_OPTIONS] + TABLE_OPTIONS)
         self.kind = opts.get("kind", "random")
         if self.kind not in ("random", "sequence"):
             raise OptionError(f"fields.{name}.kind must be 'random' or 'sequence', got '{self.kind}'")

@@ -10,7 +10,23 @@ from planner.expr import Expr, refs, remap, substitute
 def optimize(root: L.Node) -> L.Node:
     root = merge_calcs(root)
     root, _ = prune_columns(root, list(range(len(root.fields))))
-    return root
+    return drop_identity_calcs(root)
+
+
+def drop_identity_calcs(node: L.Node) -> L.Node:
+    """A Calc that passes its input through unchanged (left behind by pruning) is removed."""
+    from planner.expr import Ref
+    kids = [drop_identity_calcs(c) for c in node.inputs()]
+    if isinstance(node, L.Union):
+        node = replace(node, children=kids)
+    elif kids:
+        node = replace(node, input=kids[0])
+    if isinstance(node, L.Calc) and node.condition is None and \
+            len(node.projections) == len(node.input.fields) and \
+            all(isinstance(e, Ref) and e.index == i for i, e in enumerate(node.projections)) and \
+            node.names == node.input.names and all(a.type == b.type for a, b in zip(node.fields, node.input.fields)):
+        return node.input
+    return node
 
 
 def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, int]]:

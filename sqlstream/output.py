@@ -22,12 +22,29 @@ def display_strings(arr: pa.Array) -> list[str]:
         arr = format_double(arr)
     elif pa.types.is_boolean(arr.type):
         arr = pc.utf8_upper(pc.cast(arr, pa.string()))
+    elif pa.types.is_nested(arr.type):
+        return ["<NULL>" if v is None else _flink_text(v, arr.type) for v in arr.to_pylist()]
     elif not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         try:
             arr = pc.cast(arr, pa.string())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return ["<NULL>" if v is None else str(v) for v in arr.to_pylist()]
     return ["<NULL>" if v is None else v for v in arr.to_pylist()]
+
+
+def _flink_text(v, t: pa.DataType) -> str:
+    """Nested values as Flink prints them: [a, b], {k=1}, (5, hi)."""
+    if v is None:
+        return "NULL"
+    if pa.types.is_map(t):
+        return "{" + ", ".join(f"{_flink_text(k, t.key_type)}={_flink_text(x, t.item_type)}" for k, x in v) + "}"
+    if pa.types.is_struct(t):
+        return "(" + ", ".join(_flink_text(v[f.name], f.type) for f in t) + ")"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return "[" + ", ".join(_flink_text(x, t.value_type) for x in v) + "]"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    return str(v)
 
 
 class ResultWriter(SinkWriter):

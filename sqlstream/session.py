@@ -175,8 +175,9 @@ class Session:
         if what == "VIEWS":
             return Result("rows", columns=["view name"], rows=[[n] for n in sorted(self.catalog.views)])
         if what == "FUNCTIONS":
-            names = sorted(set(k for k in SCALAR_TYPERS if re.fullmatch(r"[A-Z_0-9]+", k)) | set(AGGREGATES) |
-                           {"TUMBLE", "HOP", "CUMULATE", "SESSION"})
+            from runtime.expressions import FUNCTIONS
+            scalars = {k for k in SCALAR_TYPERS if re.fullmatch(r"[A-Z_0-9]+", k) and (k in FUNCTIONS or k == "IF")}
+            names = sorted(scalars | set(AGGREGATES) | {"TUMBLE", "HOP", "CUMULATE", "SESSION"})
             return Result("rows", columns=["function name"], rows=[[n] for n in names])
         if what == "JOBS":
             return Result("rows", columns=["job id", "job name", "status", "start time"], rows=[])
@@ -203,12 +204,12 @@ class Session:
                 base += " *ROWTIME*"
             extras = None
             if c.kind == "computed":
-                extras = f"AS {c.expr.sql(dialect=_FLINK)}"
+                extras = f"AS {c.expr.sql(dialect=_FLINK, identify=True)}"
             elif c.kind == "metadata":
                 extras = "METADATA" + (f" FROM '{c.metadata_key}'" if c.metadata_key != c.name else "") + \
                          (" VIRTUAL" if c.virtual else "")
             key = f"PRI({', '.join(obj.primary_key)})" if c.name in obj.primary_key else None
-            wm = obj.watermark_expr.sql(dialect=_FLINK) if obj.watermark_column == c.name else None
+            wm = obj.watermark_expr.sql(dialect=_FLINK, identify=True) if obj.watermark_column == c.name else None
             rows.append([c.name, base, "FALSE" if not t.nullable else "TRUE", key, extras, wm])
         return Result("rows", columns=["name", "type", "null", "key", "extras", "watermark"], rows=rows)
 

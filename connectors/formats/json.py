@@ -212,8 +212,26 @@ def json_values(arr: pa.Array, t: FlinkType | None) -> pa.Array:
     elif pa.types.is_date(at) or pa.types.is_time(at):
         s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
     else:
-        s = pa.array([None if v is None else _json.dumps(v, default=str) for v in arr.to_pylist()], pa.string())
+        s = pa.array([None if v is None else _json.dumps(_plain(v, at), default=str) for v in arr.to_pylist()],
+                     pa.string())
     return pc.fill_null(s, "null")
+
+
+def _plain(v, t: pa.DataType):
+    """Nested values as the oracle writes them: MAP -> object, ROW -> list of field values."""
+    if v is None:
+        return None
+    if pa.types.is_map(t):
+        return {str(k): _plain(x, t.item_type) for k, x in v}
+    if pa.types.is_struct(t):
+        return [_plain(v[f.name], f.type) for f in t]
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return [_plain(x, t.value_type) for x in v]
+    if pa.types.is_timestamp(t):
+        return v.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (v.microsecond // 1000)
+    if pa.types.is_decimal(t):
+        return str(v)
+    return v
 
 
 def _json_float(arr: pa.Array) -> pa.Array:
