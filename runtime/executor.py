@@ -73,7 +73,7 @@ class JobStats:
         parts = [f"rows in: {self.rows_in}", f"rows out: {self.rows_out}",
                  f"late rows dropped: {self.late_dropped}"]
         if self.skipped:
-            parts.append(f"malformed records skipped: {self.skipped}")
+            parts.append(f"records with parse errors: {self.skipped} (unparseable rows skipped, bad fields NULL)")
         parts.append(f"duration: {secs:.2f}s")
         return "Job finished: " + ", ".join(parts)
 

@@ -59,3 +59,19 @@ def check_case(case: Path, batch_size: int | None = None) -> None:
     actual = run_sql(case_sql(case), batch_size)
     ok, msg = compare.compare_rows(rows, actual, cols, types)
     assert ok, f"{case.name}: {msg}"
+
+
+GOLDEN_STATIC = REPO / "tests" / "golden_static"
+
+
+def static_case_sql(case: Path) -> str:
+    """case.sql of a case whose input files ship in its data/ folder."""
+    return (case / "case.sql").read_text().replace("${DATA}", str(case / "data"))
+
+
+def check_static_case(case: Path, batch_size: int | None = None) -> None:
+    compare, _ = oracle()
+    rows, cols, types = expected(case)
+    actual = run_sql(static_case_sql(case), batch_size)
+    ok, msg = compare.compare_rows(rows, actual, cols, types)
+    assert ok, f"{case.name}: {msg}"

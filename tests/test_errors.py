@@ -124,7 +124,7 @@ def test_malformed_json_skipped_and_counted_with_ignore_parse_errors(json_file):
     path = json_file(GOOD_JSON + ["not json at all", '[1, 2]', GOOD_JSON[0]])
     out, err = run(ddl(path, extra=", 'json.ignore-parse-errors' = 'true'") + "SELECT order_id FROM orders;")
     assert [line.count('"order_id"') for line in out.splitlines()] == [1, 1, 1]
-    assert "malformed records skipped: 2" in err
+    assert "records with parse errors: 2" in err
 
 
 def test_json_value_of_wrong_type_is_an_error(json_file):
@@ -136,12 +136,13 @@ def test_json_value_of_wrong_type_is_an_error(json_file):
     assert '"quantity": "three"' in str(e.value)
 
 
-def test_json_wrong_type_skipped_with_ignore_parse_errors(json_file):
+def test_json_wrong_type_is_null_with_ignore_parse_errors(json_file):
+    """As Flink (tests/golden_static/json_ignore_errors): the field is NULL, the row is kept and counted."""
     bad = '{"order_id": 3, "user_id": "u3", "amount": 1.5, "quantity": "three", "ts": "2024-03-01 09:00:02.000"}'
     out, err = run(ddl(json_file(GOOD_JSON + [bad]), extra=", 'json.ignore-parse-errors' = 'true'")
                    + "SELECT order_id, quantity FROM orders;")
-    assert len(out.splitlines()) == 2
-    assert "malformed records skipped: 1" in err
+    assert out.splitlines()[-1] == '{"order_id": 3, "quantity": null, "op": "+I"}'
+    assert "records with parse errors: 1" in err
 
 
 def test_missing_json_field_is_null_unless_fail_on_missing_field(json_file):
@@ -160,12 +161,17 @@ def test_malformed_csv_row_fails_naming_line(csv_file):
     assert "wrong number of fields" in str(e.value)
 
 
-def test_malformed_csv_skipped_with_ignore_parse_errors(csv_file):
+def test_malformed_csv_with_ignore_parse_errors(csv_file):
+    """As Flink (tests/golden_static/csv_ignore_rows): missing fields and bad values are NULL, extra fields drop
+    the row; every such record is counted."""
     path = csv_file(["1,u1,10.5,2,2024-03-01 09:00:00.000", "2,u2,20.0", "x,u3,1.0,1,2024-03-01 09:00:01.000",
-                     "4,u4,2.0,1,2024-03-01 09:00:02.000"])
-    out, err = run(ddl(path, "csv", ", 'csv.ignore-parse-errors' = 'true'") + "SELECT order_id FROM orders;")
-    assert [l for l in out.splitlines()] == ['{"order_id": 1, "op": "+I"}', '{"order_id": 4, "op": "+I"}']
-    assert "malformed records skipped: 2" in err
+                     "4,u4,2.0,1,2024-03-01 09:00:02.000,extra", "5,u5,1.0,1,2024-03-01 09:00:03.000"])
+    out, err = run(ddl(path, "csv", ", 'csv.ignore-parse-errors' = 'true'") + "SELECT order_id, amount FROM orders;")
+    assert out.splitlines() == ['{"order_id": 1, "amount": 10.5, "op": "+I"}',
+                                '{"order_id": 2, "amount": 20.0, "op": "+I"}',
+                                '{"order_id": null, "amount": 1.0, "op": "+I"}',
+                                '{"order_id": 5, "amount": 1.0, "op": "+I"}']
+    assert "records with parse errors: 3" in err
 
 
 def test_csv_field_of_wrong_type_fails(csv_file):

@@ -10,3 +10,15 @@ CASES = case_dirs(GOLDEN)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_case(case):
     check_case(case)
+
+
+from tests.golden import GOLDEN_STATIC, check_static_case  # noqa: E402
+
+STATIC = case_dirs(GOLDEN_STATIC)
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("case", STATIC, ids=[c.name for c in STATIC])
+@pytest.mark.parametrize("batch_size", [1, 10_000])
+def test_golden_static_case(case, batch_size):
+    check_static_case(case, batch_size)

@@ -38,66 +38,83 @@ class CsvDecoder:
                    opts.get_bool(prefix + "ignore-parse-errors"), opts.get_bool(prefix + "allow-comments"))
 
     def decode(self, lines: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:
+        """Lines -> batch. As Flink: too few fields are NULL-padded, too many fields drop the row (with
+        ignore-parse-errors) and values that do not convert become NULL; without the option each is an error."""
         n = len(lines)
         names = self.schema.all_names
         if n == 0:
             return pa.RecordBatch.from_arrays([pa.array([], t.to_arrow()) for t in self.schema.types],
                                               names=self.schema.names)
+        index = np.arange(n)
         if self.allow_comments:
-            keep = pc.invert(pc.starts_with(lines, "#"))
-            lines = lines.filter(keep)
-        lines = pc.utf8_rtrim(lines, characters="\r\n")
-        blob = "\n".join(lines.to_pylist()).encode() + b"\n"
-        bad_rows: list[int] = []
+            keep = np.asarray(pc.invert(pc.starts_with(lines, "#")).to_numpy(zero_copy_only=False))
+            lines, index = lines.filter(pa.array(keep)), index[keep]
+        text = pc.utf8_rtrim(lines, characters="\r\n").to_pylist()
+        table, bad = self._parse(text)
+        short = [(i, cols) for i, cols in bad if cols < len(names)]
+        long_ = [i for i, cols in bad if cols > len(names)]
+        if bad and not self.ignore_errors:
+            i = bad[0][0]
+            raise FormatError(f"Failed to deserialize CSV row '{text[i]}': wrong number of fields "
+                              f"(expected {len(names)}, found {bad[0][1]})", where(int(index[i])))
+        self.skipped += len(long_)
+        rows = np.array(sorted(set(range(len(text))) - {i for i, _ in bad}), dtype=np.int64)
+        if short:
+            padded = [text[i] + self.delimiter * (len(names) - c) for i, c in short]
+            extra, _ = self._parse(padded)
+            missing = np.zeros((len(short), len(names)), dtype=bool)
+            for j, (_, c) in enumerate(short):
+                missing[j, c:] = True
+            extra = pa.table({nm: pc.if_else(pa.array(missing[:, k]), pa.scalar(None, pa.string()),
+                                             extra.column(nm)) for k, nm in enumerate(names)})
+            table = pa.concat_tables([table, extra])
+            rows = np.concatenate([rows, np.array([i for i, _ in short], dtype=np.int64)])
+            order = np.argsort(rows, kind="stable")
+            table, rows = table.take(pa.array(order)), rows[order]
+        cols, failed_rows = [], np.zeros(table.num_rows, dtype=bool)
+        for name, t in zip(self.schema.names, self.schema.types):
+            col, failed = _convert(table.column(name).combine_chunks(), t)
+            if failed.any() and not self.ignore_errors:
+                r = int(np.flatnonzero(failed)[0])
+                raise FormatError(f"Failed to deserialize CSV row '{text[rows[r]]}': field '{name}' does not "
+                                  f"match its column type {t}", where(int(index[rows[r]])))
+            failed_rows |= failed
+            cols.append(col)
+        self.skipped += int(failed_rows.sum()) + len(short)
+        return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
+
+    def _parse(self, text: list[str]) -> tuple[pa.Table, list[tuple[int, int]]]:
+        """Parse lines as all-string columns; rows with the wrong field count are returned separately."""
+        bad: list[tuple[int, int]] = []
 
         def on_invalid(row):
-            bad_rows.append(row.number)
+            bad.append((row.number - 1, row.actual_columns))
             return "skip"
+        names = self.schema.all_names
         parse = pacsv.ParseOptions(delimiter=self.delimiter, quote_char=self.quote or False,
                                    escape_char=self.escape or False, invalid_row_handler=on_invalid,
-                                   newlines_in_values=False)
+                                   newlines_in_values=False, ignore_empty_lines=False)
         read = pacsv.ReadOptions(column_names=names, autogenerate_column_names=False, use_threads=False)
         conv = pacsv.ConvertOptions(column_types={nm: pa.string() for nm in names},
                                     null_values=[self.null_literal] if self.null_literal else [],
                                     strings_can_be_null=self.null_literal is not None,
                                     quoted_strings_can_be_null=False)
+        blob = ("\n".join(text) + "\n").encode()
         table = pacsv.read_csv(pa.py_buffer(blob), read_options=read, parse_options=parse, convert_options=conv)
-        if bad_rows and not self.ignore_errors:
-            i = bad_rows[0] - 1
-            raise FormatError(f"Failed to deserialize CSV row '{lines[i].as_py()}': wrong number of fields", where(i))
-        line_no = np.array([i for i in range(n) if (i + 1) not in set(bad_rows)], dtype=np.int64) \
-            if bad_rows else np.arange(n)
-        self.skipped += len(bad_rows)
-        cols, bad = [], np.zeros(table.num_rows, dtype=bool)
-        for name, t in zip(self.schema.names, self.schema.types):
-            raw = table.column(name).combine_chunks()
-            col, failed = _convert(raw, t)
-            bad |= failed
-            cols.append(col)
-        if bad.any():
-            if not self.ignore_errors:
-                i = int(line_no[np.flatnonzero(bad)[0]])
-                raise FormatError(f"Failed to deserialize CSV row '{lines[i].as_py()}': a field does not match "
-                                  f"its column type", where(i))
-            self.skipped += int(bad.sum())
-            keep = pa.array(~bad)
-            cols = [c.filter(keep) for c in cols]
-        return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
+        return table, bad
 
 
 def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
     target = t.to_arrow()
     if t.is_string:
         return raw, np.zeros(len(raw), dtype=bool)
-    empty = pc.equal(pc.utf8_trim_whitespace(raw), "")
-    raw = pc.if_else(empty, pa.scalar(None, pa.string()), raw)
     try:
         if t.name == "BOOLEAN":
             low = pc.utf8_lower(raw)
             out = pc.if_else(pc.equal(low, "true"), True, pc.if_else(pc.equal(low, "false"), False, None))
             failed = pc.and_(pc.is_valid(raw), pc.is_null(out))
             return out, np.asarray(failed.to_numpy(zero_copy_only=False))
-        return pc.cast(pc.utf8_trim_whitespace(raw), target), np.zeros(len(raw), dtype=bool)
+        return pc.cast(raw, target), np.zeros(len(raw), dtype=bool)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         vals, failed = [], np.zeros(len(raw), dtype=bool)
         for i, v in enumerate(raw.to_pylist()):
@@ -105,7 +122,7 @@ def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
                 vals.append(None)
                 continue
             try:
-                vals.append(pc.cast(pa.array([v.strip()]), target)[0].as_py())
+                vals.append(pc.cast(pa.array([v]), target)[0].as_py())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 vals.append(None)
                 failed[i] = True

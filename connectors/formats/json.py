@@ -102,7 +102,12 @@ class JsonDecoder:
         bad = self._bad_rows(docs, batch)
         if bad is None:
             return batch
-        return self._apply_policy(docs, batch, bad, where, "value of the wrong type or missing field")
+        if not self.ignore_errors:
+            i = int(np.flatnonzero(bad)[0])
+            raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}': value of the wrong type "
+                              f"or missing field", where(i))
+        self.skipped += int(bad.sum())  # as Flink: the field that does not convert is NULL, the row stays
+        return batch
 
     def _decode_checked(self, docs: pa.Array, where) -> pa.RecordBatch:
         con = duck()
@@ -140,14 +145,6 @@ class JsonDecoder:
                         bad = np.zeros(len(docs), dtype=bool)
                     bad[r] = True
         return bad
-
-    def _apply_policy(self, docs, batch, bad: np.ndarray, where, reason: str) -> pa.RecordBatch:
-        idx = np.flatnonzero(bad)
-        if not self.ignore_errors:
-            i = int(idx[0])
-            raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}': {reason}", where(i))
-        self.skipped += len(idx)
-        return batch.filter(pa.array(~bad))
 
     def _to_batch(self, out: pa.Table) -> pa.RecordBatch:
         cols = []
@@ -235,8 +232,9 @@ def _plain(v, t: pa.DataType):
 
 
 def _json_float(arr: pa.Array) -> pa.Array:
+    from runtime.expressions import format_double
     vals = arr.to_numpy(zero_copy_only=False)
-    s = pc.cast(arr, pa.string())
+    s = format_double(arr)
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(np.asarray(vals, dtype=np.float64))
     if bad.any():

@@ -18,6 +18,7 @@ from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
 from runtime.operators.window_aggregate import MIN_WM, Counters, expand_grouping_sets, rowtime_ms
 from runtime.state import StateBackend
+from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 
 
@@ -104,6 +105,8 @@ class SessionWindowAggregateOperator(Operator):
         cols = data_columns(batch)
         n = batch.num_rows
         ts, valid = rowtime_ms(cols[self.window.time_index])
+        if not valid.all():
+            raise ExecutionError("RowTime field should not be null, please convert it to a non-null long value.")
         wm = row_watermarks(batch)
         if wm is None:
             wm = np.full(n, MIN_WM, dtype=np.int64)

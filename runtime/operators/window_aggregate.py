@@ -11,6 +11,7 @@ from runtime.aggregates import aggregation_specs, finalize, prepare_inputs
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
 from runtime.state import StateBackend
+from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 
 MIN_WM = -(2 ** 63)
@@ -113,6 +114,8 @@ class WindowAggregateOperator(Operator):
         cols = data_columns(batch)
         n = batch.num_rows
         ts, valid = rowtime_ms(cols[self.window.time_index])
+        if not valid.all():
+            raise ExecutionError("RowTime field should not be null, please convert it to a non-null long value.")
         wm = row_watermarks(batch)
         if wm is None:
             wm = np.full(n, MIN_WM, dtype=np.int64)
