@@ -55,17 +55,24 @@ def make_data(path: str, rows: int, keys: int, seed: int = 7) -> None:
     os.replace(path + ".tmp", path)
 
 
-def run_one(path: str, query: str) -> dict:
-    from sqlstream.script import ScriptRunner
+def run_one(path: str, query: str, checkpoint_interval: str | None = None) -> dict:
+    from sqlstream.script import ScriptRunner, RestoreOptions
     import io
+    import tempfile
     sql = DDL.format(path=path) + QUERIES[query][1] + ";"
+    if checkpoint_interval:
+        folder = tempfile.mkdtemp(prefix="sqlstream_ckpt_")
+        sql = (f"SET 'execution.checkpointing.interval' = '{checkpoint_interval}';\n"
+               f"SET 'execution.checkpointing.dir' = '{folder}';\n") + sql
     err = io.StringIO()
     t0 = time.perf_counter()
-    ScriptRunner(out=io.StringIO(), err=err).run(sql)
+    ScriptRunner(out=io.StringIO(), err=err, restore=RestoreOptions(fresh=True)).run(sql)
     secs = time.perf_counter() - t0
+    checkpoints = int(err.getvalue().split("checkpoints: ")[1].split(",")[0]) if checkpoint_interval else 0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     rows_in = int(err.getvalue().split("rows in: ")[1].split(",")[0])
-    return {"query": query, "rows": rows_in, "seconds": secs, "events_per_s": rows_in / secs, "peak_rss": rss}
+    return {"query": query, "rows": rows_in, "seconds": secs, "events_per_s": rows_in / secs, "peak_rss": rss,
+            "checkpoints": checkpoints}
 
 
 def main() -> int:
@@ -74,11 +81,13 @@ def main() -> int:
     ap.add_argument("--keys", type=int, default=10_000)
     ap.add_argument("--queries", default="filter,tumble,hop")
     ap.add_argument("--data", default="/tmp/sqlstream_bench")
+    ap.add_argument("--checkpoint-interval", default=None,
+                    help="also run each query with checkpoints at this interval (e.g. '1 s') and report the overhead")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     a = ap.parse_args()
     path = os.path.join(a.data, f"events_{a.rows}_{a.keys}.json")
     if a.one:
-        print(json.dumps(run_one(path, a.one)))
+        print(json.dumps(run_one(path, a.one, a.checkpoint_interval)))
         return 0
     os.makedirs(a.data, exist_ok=True)
     if not os.path.exists(path):
@@ -86,15 +95,24 @@ def main() -> int:
         make_data(path, a.rows, a.keys)
     print(f"{'query':<46} {'events':>10} {'seconds':>8} {'events/s':>12} {'peak RSS':>10}")
     for q in a.queries.split(","):
-        p = subprocess.run([sys.executable, "-m", "benchmarks.core", "--rows", str(a.rows), "--keys", str(a.keys),
-                            "--data", a.data, "--one", q], capture_output=True, text=True,
-                           env={**os.environ, "OMP_NUM_THREADS": "1"})
-        if p.returncode != 0:
-            print(f"{q}: failed\n{p.stderr}", file=sys.stderr)
-            continue
-        r = json.loads(p.stdout.strip().splitlines()[-1])
-        print(f"{QUERIES[q][0]:<46} {r['rows']:>10,} {r['seconds']:>8.2f} {r['events_per_s']:>12,.0f} "
-              f"{r['peak_rss'] / 2**20:>8.0f} MB")
+        runs = [None] + ([a.checkpoint_interval] if a.checkpoint_interval else [])
+        base = None
+        for interval in runs:
+            cmd = [sys.executable, "-m", "benchmarks.core", "--rows", str(a.rows), "--keys", str(a.keys),
+                   "--data", a.data, "--one", q] + (["--checkpoint-interval", interval] if interval else [])
+            p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            if p.returncode != 0:
+                print(f"{q}: failed\n{p.stderr}", file=sys.stderr)
+                continue
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            label = QUERIES[q][0] if interval is None else f"  + checkpoints every {interval} ({r['checkpoints']})"
+            extra = ""
+            if interval is None:
+                base = r["events_per_s"]
+            elif base:
+                extra = f"  overhead {100 * (1 - r['events_per_s'] / base):.1f}%"
+            print(f"{label:<46} {r['rows']:>10,} {r['seconds']:>8.2f} {r['events_per_s']:>12,.0f} "
+                  f"{r['peak_rss'] / 2**20:>8.0f} MB{extra}")
     return 0
 
 

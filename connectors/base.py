@@ -80,5 +80,9 @@ class SinkWriter:
 class Sink:
     accepts_updates: bool = False
 
-    def writer(self) -> SinkWriter:
+    def writer(self, job: str = "job") -> SinkWriter:
+        """A writer for one job; `job` (a stable fingerprint) names its files, transactions, etc."""
         raise NotImplementedError
+
+    def recover(self, job: str, committables: list) -> None:
+        """After a restore: commit what the last checkpoint prepared, drop what later attempts left behind."""

@@ -15,6 +15,7 @@ from connectors.options import Options
 from sqlstream.errors import ConnectorError, OptionError
 
 FORMATS = ("json", "csv")
+SINK_FORMATS = ("json", "csv", "debezium-json")
 OPTIONS = ["connector", "path", "format", "source.monitor-interval", "sink.rolling-policy.file-size",
            "sink.rolling-policy.rollover-interval", "sink.rolling-policy.check-interval",
            "partition.default-name", "sink.parallelism", "source.path.regex-pattern"] + \
@@ -122,30 +123,37 @@ class FileSystemSource(Source):
 
 
 class FileSystemSinkWriter(SinkWriter):
-    """Writes rows to an in-progress part file; the file becomes visible (renamed) when committed."""
+    """Writes rows to in-progress part files; a file becomes visible (renamed) only when committed.
 
-    def __init__(self, directory: str, fmt: str, schema: TableSchema, delimiter: str):
+    Without checkpointing the job commits at its end; with checkpointing at every completed checkpoint, so
+    readers never see uncommitted rows and a restored job writes no row twice.
+    """
+
+    def __init__(self, directory: str, fmt: str, schema: TableSchema, delimiter: str, job: str):
         self.dir, self.fmt, self.schema, self.delimiter = directory, fmt, schema, delimiter
         os.makedirs(self.dir, exist_ok=True)
         self.part = 0
-        self.prefix = f"part-{uuid.uuid4()}"
-        self.current: tuple[str, object] | None = None
+        self.prefix = f"part-{job[:12]}-{uuid.uuid4().hex[:8]}"
+        self.current: tuple[str, str, object] | None = None
 
     def _open(self):
         if self.current is None:
-            final = os.path.join(self.dir, f"{self.prefix}-0-{self.part}")
-            tmp = os.path.join(self.dir, f".{self.prefix}-0-{self.part}.inprogress")
+            final = os.path.join(self.dir, f"{self.prefix}-{self.part}")
+            tmp = os.path.join(self.dir, f".{self.prefix}-{self.part}.inprogress")
             self.current = (final, tmp, open(tmp, "wb"))
         return self.current[2]
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        batch = pa.RecordBatch.from_arrays(batch.columns[1:], names=batch.schema.names[1:])
+        ops = batch.column(0)
+        data = pa.RecordBatch.from_arrays(batch.columns[1:], names=batch.schema.names[1:])
         if self.fmt == "json":
-            lines = json_format.encode_json_lines(batch, self.schema.names, self.schema.types)
+            lines = json_format.encode_json_lines(data, self.schema.names, self.schema.types)
+        elif self.fmt == "debezium-json":
+            lines = json_format.encode_debezium_lines(ops, data, self.schema.names, self.schema.types)
         else:
-            lines = csv_format.encode_csv_lines(batch, self.schema.names, self.delimiter)
+            lines = csv_format.encode_csv_lines(data, self.schema.names, self.delimiter)
         f = self._open()
         f.write(("\n".join(lines.to_pylist()) + "\n").encode())
 
@@ -158,7 +166,7 @@ class FileSystemSinkWriter(SinkWriter):
         f.close()
         self.current = None
         self.part += 1
-        return [(tmp, final)]
+        return [[tmp, final]]
 
     def commit(self, committable) -> None:
         for tmp, final in committable or []:
@@ -175,14 +183,25 @@ class FileSystemSinkWriter(SinkWriter):
 
 
 class FileSystemSink(Sink):
-    accepts_updates = False
-
     def __init__(self, path: str, fmt: str, schema: TableSchema, delimiter: str = ","):
         self.path, self.fmt, self.schema, self.delimiter = path, fmt, schema, delimiter
+        self.accepts_updates = fmt == "debezium-json"
 
-    def writer(self) -> SinkWriter:
-        path = self.path[len("file://"):] if self.path.startswith("file://") else self.path
-        return FileSystemSinkWriter(path, self.fmt, self.schema, self.delimiter)
+    @property
+    def directory(self) -> str:
+        return self.path[len("file://"):] if self.path.startswith("file://") else self.path
+
+    def writer(self, job: str = "job") -> SinkWriter:
+        return FileSystemSinkWriter(self.directory, self.fmt, self.schema, self.delimiter, job)
+
+    def recover(self, job: str, committables: list) -> None:
+        for tmp, final in committables or []:
+            if os.path.exists(tmp):
+                os.replace(tmp, final)
+        if os.path.isdir(self.directory):
+            for name in os.listdir(self.directory):
+                if name.startswith(f".part-{job[:12]}-") and name.endswith(".inprogress"):
+                    os.remove(os.path.join(self.directory, name))
 
 
 def create_source(table: str, options: dict, schema: TableSchema) -> Source:
@@ -200,11 +219,11 @@ def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:
     opts = Options(table, "filesystem", options, OPTIONS)
     path = opts.require("path")
     fmt = opts.require("format")
-    if fmt not in FORMATS:
-        raise OptionError(f"Table '{table}': format '{fmt}' is not supported by the filesystem connector; use one "
-                          f"of: {', '.join(FORMATS)}")
+    if fmt not in SINK_FORMATS:
+        raise OptionError(f"Table '{table}': format '{fmt}' is not supported by the filesystem sink; use one "
+                          f"of: {', '.join(SINK_FORMATS)}")
     for k in list(options):
-        if k.startswith(("json.", "csv.", "sink.", "partition.")):
+        if k.startswith(("json.", "csv.", "sink.", "partition.", "debezium-json.")):
             opts.get(k)
     delim = options.get("csv.field-delimiter", ",")
     opts.finish()

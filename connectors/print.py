@@ -53,7 +53,7 @@ class PrintSink(Sink):
     def __init__(self, identifier, stderr):
         self.identifier, self.stderr = identifier, stderr
 
-    def writer(self) -> SinkWriter:
+    def writer(self, job: str = "job") -> SinkWriter:
         return PrintWriter(self.identifier, self.stderr)
 
 
@@ -68,7 +68,7 @@ class BlackholeWriter(SinkWriter):
 class BlackholeSink(Sink):
     accepts_updates = True
 
-    def writer(self) -> SinkWriter:
+    def writer(self, job: str = "job") -> SinkWriter:
         return BlackholeWriter()
 
 

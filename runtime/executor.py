@@ -103,6 +103,7 @@ class Job:
             self.out_wm[nid] = MIN_WM
             self.in_wm[nid] = [MIN_WM] * len(node.inputs())
         self.uids = operator_uids([root for root, _ in sinks])
+        self.fingerprint = plan_fingerprint([root for root, _ in sinks])
 
     def _add(self, node: L.Node) -> None:
         if id(node) in self.nodes:
@@ -196,17 +197,23 @@ class Job:
                 active = True
         return active
 
-    def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+    def run(self, should_stop: Callable[[], bool] = lambda: False,
+            on_step: Callable[[], None] | None = None, before_finish: Callable[[], None] | None = None) -> bool:
+        """Run until the sources end (True) or `should_stop` says so (False)."""
         try:
             while not self.cancelled and not should_stop():
                 if not self.step():
                     break
-            if not self.cancelled and not should_stop():
-                self.finish()
+                if on_step is not None:
+                    on_step()
+            if self.cancelled or should_stop():
+                return False
+            self.finish(before_close=before_finish)
+            return True
         finally:
             self._collect_metrics()
 
-    def finish(self) -> None:
+    def finish(self, before_close: Callable[[], None] | None = None) -> None:
         """End of bounded input: a final MAX watermark fires every window, then operators and sinks close."""
         for src in self.sources:
             self._advance(id(src.node), MAX_WM)
@@ -214,8 +221,17 @@ class Job:
             out = op.close()
             if out:
                 self._push(nid, out)
+        self.finished = True
+        if before_close is not None:
+            before_close()
         for w in self.writers.values():
             w.close()
+
+    def sink_writers(self) -> dict[str, SinkWriter]:
+        return {self.uids[nid]: w for nid, w in self.writers.items()}
+
+    def state_sizes(self) -> dict[str, int]:
+        return {self.uids[nid]: b.size_bytes() for nid, b in self.state.items() if b.tables}
 
     # ---- snapshots ------------------------------------------------------------------------------
     def snapshot(self) -> dict:
@@ -223,6 +239,7 @@ class Job:
         by_uid = {self.uids[nid]: nid for nid in self.nodes}
         return {
             "version": 1,
+            "finished": bool(getattr(self, "finished", False)),
             "positions": {self.uids[id(s.node)]: [r.position() for r in s.readers] for s in self.sources},
             "operators": {self.uids[nid]: b.snapshot() for nid, b in self.state.items()},
             "watermarks": {uid: [self.out_wm[nid], list(self.in_wm[nid])] for uid, nid in by_uid.items()},
@@ -267,6 +284,20 @@ class Job:
         for s in self.sources:
             for r in s.readers:
                 r.close()
+
+
+def plan_fingerprint(roots: list[L.Node]) -> str:
+    """Stable id of a job: the same statements over the same tables give the same fingerprint."""
+    import hashlib
+    import json
+    from planner.explain import explain
+    parts = []
+    for r in roots:
+        parts.append(explain(r))
+        for n in L.walk(r):
+            if isinstance(n, (L.Scan, L.Sink)):
+                parts.append(json.dumps([n.table, n.connector, sorted(n.options.items())]))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 def operator_uids(roots: list[L.Node]) -> dict[int, str]:

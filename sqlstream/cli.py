@@ -24,7 +24,7 @@ def _report(e: BaseException) -> int:
     return 1
 
 
-def run_file(path: str, fmt: str, batch_size: int | None) -> int:
+def run_file(path: str, fmt: str, batch_size: int | None, restore=None) -> int:
     from sqlstream.script import ScriptRunner
     try:
         with open(path, encoding="utf-8") as f:
@@ -33,7 +33,7 @@ def run_file(path: str, fmt: str, batch_size: int | None) -> int:
         sys.stderr.write(f"ERROR: cannot read SQL file '{path}': {e.strerror}\n")
         return 1
     try:
-        ScriptRunner(fmt=fmt, batch_size=batch_size).run(sql)
+        ScriptRunner(fmt=fmt, batch_size=batch_size, restore=restore).run(sql)
     except BrokenPipeError:
         return 0
     except (SqlStreamError, Exception) as e:  # every failure becomes a message, never a traceback
@@ -48,8 +48,29 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("file")
         p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
         p.add_argument("--batch-size", type=int, default=None, help="rows per batch (results do not depend on it)")
+        p.add_argument("--from-checkpoint", "--from-savepoint", dest="from_path", metavar="PATH",
+                       help="restore from this checkpoint or savepoint folder")
+        p.add_argument("--fresh", action="store_true", help="ignore checkpoints of earlier runs of this job")
+        p.add_argument("--allow-non-restored-state", action="store_true",
+                       help="restore even if some saved operator state no longer matches the query")
         a = p.parse_args(argv[1:])
-        return run_file(a.file, a.format, a.batch_size)
+        from sqlstream.script import RestoreOptions
+        return run_file(a.file, a.format, a.batch_size,
+                        RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state))
+    if argv and argv[0] == "savepoint":
+        p = argparse.ArgumentParser(prog="sqlstream savepoint",
+                                    description="Ask a running `sqlstream run` process for a savepoint.")
+        p.add_argument("pid", type=int)
+        p.add_argument("--stop", action="store_true", help="stop the job after the savepoint")
+        a = p.parse_args(argv[1:])
+        import signal
+        try:
+            os.kill(a.pid, signal.SIGTERM if a.stop else signal.SIGUSR1)
+        except ProcessLookupError:
+            sys.stderr.write(f"ERROR: no process {a.pid}\n")
+            return 1
+        sys.stderr.write(f"savepoint requested from process {a.pid}; its stderr reports where it was written\n")
+        return 0
     p = argparse.ArgumentParser(prog="sqlstream", description="Streaming SQL with Flink semantics. "
                                 "`sqlstream run FILE.sql` runs a file; without arguments an interactive shell.")
     p.add_argument("-f", "--file", help="run a SQL file non-interactively (same as `sqlstream run`)")

@@ -1,25 +1,49 @@
 """Runs a .sql script: statements in order; all INSERTs run as one job (a statement set), the last SELECT
-streams its changelog to stdout; a short job summary goes to stderr."""
+streams its changelog to stdout; a short job summary goes to stderr.
+
+With 'execution.checkpointing.interval' and 'execution.checkpointing.dir' set, the job checkpoints
+periodically, resumes from its newest completed checkpoint when run again, writes a savepoint on SIGTERM
+(and on SIGUSR1 without stopping), and its file sinks commit exactly once.
+"""
 from __future__ import annotations
 
+import os
 import signal
 import sys
+from dataclasses import dataclass
 from typing import TextIO
 
+from connectors import registry
+from connectors.base import TableSchema
+from connectors.options import parse_duration_ms
 from planner import logical as L
+from runtime.checkpoint import CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack
 from runtime.executor import Job
+from sqlstream.errors import ValidationError
 from sqlstream.output import ResultWriter
 from sqlstream.session import Result, Session, format_rows, parse_script
 
 
+@dataclass
+class RestoreOptions:
+    """How a run treats earlier state: resume automatically, from a given path, or start fresh."""
+
+    from_path: str | None = None
+    fresh: bool = False
+    allow_non_restored_state: bool = False
+
+
 class ScriptRunner:
     def __init__(self, session: Session | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-                 fmt: str = "table", batch_size: int | None = None, summary: bool = True):
+                 fmt: str = "table", batch_size: int | None = None, summary: bool = True,
+                 restore: RestoreOptions | None = None):
         self.session = session or Session()
         self.out, self.err, self.fmt = out, err, fmt
         self.batch_size = batch_size
         self.summary = summary
+        self.restore = restore or RestoreOptions()
         self.stop_requested = False
+        self.savepoint_requested = False
 
     def run(self, sql: str) -> None:
         stmts = parse_script(sql)
@@ -50,42 +74,151 @@ class ScriptRunner:
         from sqlglot import exp
         return isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except))
 
+    # ---- one job --------------------------------------------------------------------------------
     def _run_job(self, inserts: list[L.Sink], query: L.Node | None) -> None:
-        from connectors import registry
-        from connectors.base import TableSchema
-        sinks = []
+        cfg = self.session.config
+        roots: list[L.Node] = list(inserts)
+        result_root = None
+        if query is not None:
+            result_root = L.Sink(query.fields, query.changelog, input=query, table="<result>", connector="collect")
+            roots.append(result_root)
+        from runtime.executor import plan_fingerprint
+        fingerprint = plan_fingerprint(roots)
+        sinks, sink_objects = [], {}
         for s in inserts:
             sink = registry.create_sink(s.connector, s.table, s.options,
                                         TableSchema(s.names, [f.type for f in s.fields]))
-            sinks.append((s, sink.writer()))
-        if query is not None:
-            writer = ResultWriter(query.names, [f.type for f in query.fields], self.fmt, self.out)
-            root = L.Sink(query.fields, query.changelog, input=query, table="<result>", connector="collect")
-            sinks.append((root, writer))
-        batch = self.batch_size or self.session.config.get_int("sqlstream.batch-size", 65536)
+            sinks.append((s, sink.writer(fingerprint)))
+            sink_objects[id(s)] = sink
+        if result_root is not None:
+            sinks.append((result_root, ResultWriter(query.names, [f.type for f in query.fields], self.fmt, self.out)))
+        batch = self.batch_size or cfg.get_int("sqlstream.batch-size", 65536)
         job = Job(sinks, batch_size=batch)
+
+        interval = cfg.get("execution.checkpointing.interval")
+        ckpt_dir = cfg.get("execution.checkpointing.dir")
+        interval_ms = parse_duration_ms(interval) if interval else 0
+        storage = LocalCheckpointStorage(os.path.join(_strip_file(ckpt_dir), fingerprint)) if ckpt_dir else None
+        if interval_ms and storage is None:
+            raise ValidationError("'execution.checkpointing.interval' is set but 'execution.checkpointing.dir' is "
+                                  "not: set the directory checkpoints are written to")
+        coordinator = None
+        if storage is not None:
+            coordinator = CheckpointCoordinator(job, storage, interval_ms,
+                                                cfg.get_int("execution.checkpointing.num-retained", 1),
+                                                first_id=_next_id(storage))
+        if self._restore(job, storage, sink_objects, fingerprint):
+            job.close()
+            return
+
         previous = {}
 
         def request_stop(signum, frame):
             self.stop_requested = True
-        for sig in (signal.SIGINT, signal.SIGTERM):
+
+        def request_savepoint(signum, frame):
+            self.savepoint_requested = True
+        for sig, handler in ((signal.SIGINT, request_stop), (signal.SIGTERM, request_stop),
+                             (getattr(signal, "SIGUSR1", None), request_savepoint)):
+            if sig is None:
+                continue
             try:
-                previous[sig] = signal.signal(sig, request_stop)
+                previous[sig] = signal.signal(sig, handler)
             except ValueError:
-                pass
+                pass  # not the main thread: the caller stops the job
+
+        def on_step():
+            if coordinator is None:
+                return
+            if self.savepoint_requested:
+                self.savepoint_requested = False
+                self._savepoint(coordinator, ckpt_dir)
+            coordinator.maybe_checkpoint()
+
+        def before_finish():
+            if coordinator is not None:
+                coordinator.checkpoint()  # the final, committing checkpoint of a bounded job
         try:
-            job.run(should_stop=lambda: self.stop_requested)
-            if self.stop_requested:
-                for w in job.writers.values():
-                    w.close()
+            finished = job.run(should_stop=lambda: self.stop_requested, on_step=on_step,
+                               before_finish=before_finish)
+            if not finished:
+                if coordinator is not None and self.stop_requested:
+                    self._savepoint(coordinator, ckpt_dir)
+                else:
+                    for w in job.writers.values():
+                        w.close()
         finally:
             job.close()
             for sig, h in previous.items():
                 signal.signal(sig, h)
         if self.summary:
-            stopped = " (stopped)" if self.stop_requested else ""
-            self.err.write(job.stats.summary() + stopped + "\n")
-            self.err.flush()
+            self._summary(job, coordinator)
+
+    def _restore(self, job: Job, storage: LocalCheckpointStorage | None, sink_objects: dict, fingerprint: str) -> bool:
+        """Restore state if asked or if a completed checkpoint of this job exists. True if already finished."""
+        path = self.restore.from_path or self.session.config.get("execution.savepoint.path")
+        if path is None and storage is not None and not self.restore.fresh:
+            path = storage.latest()
+        if path is None or self.restore.fresh and not self.restore.from_path:
+            for nid, sink in sink_objects.items():
+                sink.recover(fingerprint, [])
+            return False
+        try:
+            manifest, files = read_checkpoint(path)
+        except FileNotFoundError as e:
+            raise ValidationError(str(e)) from None
+        job.restore(unpack(manifest, files), self.restore.allow_non_restored_state)
+        committed = manifest.get("committables", {})
+        for nid, sink in sink_objects.items():
+            sink.recover(fingerprint, committed.get(job.uids[nid]) or [])
+        kind = manifest.get("kind", "checkpoint")
+        self.err.write(f"restored from {kind} {manifest.get('checkpoint_id')} ({path})\n")
+        if manifest.get("finished"):
+            self.err.write("the job had already finished at that checkpoint; nothing to do\n")
+            return True
+        return False
+
+    def _savepoint(self, coordinator: CheckpointCoordinator, ckpt_dir: str | None) -> None:
+        target = self.session.config.get("execution.checkpointing.savepoint-dir") or \
+            os.path.join(_strip_file(ckpt_dir), "savepoints")
+        location = coordinator.checkpoint(savepoint_dir=target)
+        self.err.write(f"savepoint written to {location}\n")
+        self.err.flush()
+
+    def _summary(self, job: Job, coordinator: CheckpointCoordinator | None) -> None:
+        stopped = " (stopped)" if self.stop_requested else ""
+        line = job.stats.summary() + stopped
+        if coordinator is not None:
+            line += f", checkpoints: {coordinator.completed}"
+        sizes = job.state_sizes()
+        if sizes:
+            line += ", state: " + ", ".join(f"{uid} {_human(n)}" for uid, n in sizes.items())
+        self.err.write(line + "\n")
+        self.err.flush()
 
 
-__all__ = ["ScriptRunner", "Result"]
+def _strip_file(path: str | None) -> str:
+    if path is None:
+        return ""
+    return path[len("file://"):] if path.startswith("file://") else path
+
+
+def _next_id(storage: LocalCheckpointStorage) -> int:
+    latest = storage.latest()
+    highest = 0
+    if os.path.isdir(storage.root):
+        for d in os.listdir(storage.root):
+            if d.startswith("chk-") and d[4:].isdigit():
+                highest = max(highest, int(d[4:]))
+    return max(highest, int(os.path.basename(latest)[4:]) if latest else 0) + 1
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+__all__ = ["ScriptRunner", "RestoreOptions", "Result"]

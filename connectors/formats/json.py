@@ -189,6 +189,16 @@ def encode_json_lines(batch: pa.RecordBatch, names: list[str], types: list[Flink
     return pc.binary_join_element_wise(*arrays, "")
 
 
+def encode_debezium_lines(ops: pa.Array, batch: pa.RecordBatch, names: list[str],
+                          types: list[FlinkType]) -> pa.Array:
+    """Debezium JSON as Flink writes it: +I/+U -> {"before":null,"after":..,"op":"c"}, -U/-D -> "d"."""
+    rows = encode_json_lines(batch, names, types)
+    adds = pc.is_in(ops, value_set=pa.array([0, 2], pa.int8()))
+    after = pc.binary_join_element_wise('{"before": null, "after": ', rows, ', "op": "c"}', "")
+    before = pc.binary_join_element_wise('{"before": ', rows, ', "after": null, "op": "d"}', "")
+    return pc.if_else(adds, after, before)
+
+
 def json_values(arr: pa.Array, t: FlinkType | None) -> pa.Array:
     """JSON text of each value (null -> 'null')."""
     from runtime.expressions import format_double, format_timestamp
