@@ -32,7 +32,7 @@ MAX_WM = 2 ** 63 - 1
 ROUND_ROWS = 4096
 
 
-def build_operator(node: L.Node) -> Operator | None:
+def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     names = node.names
     types = [f.type for f in node.fields]
     if isinstance(node, L.Calc):
@@ -43,8 +43,11 @@ def build_operator(node: L.Node) -> Operator | None:
         cls = SessionWindowAggregateOperator if node.window.kind == "SESSION" else WindowAggregateOperator
         return cls(node.window, node.keys, node.aggs, node.grouping_sets, names, types)
     if isinstance(node, L.GroupAggregate):
+        ttl = (config or {}).get("table.exec.state.ttl")
+        from connectors.options import parse_duration_ms
         return GroupAggregateOperator(node.keys, node.aggs, node.grouping_sets, names, types,
-                                      [f.type for f in node.input.fields], node.input.updating)
+                                      [f.type for f in node.input.fields], node.input.updating,
+                                      ttl_ms=parse_duration_ms(ttl) if ttl else 0)
     if isinstance(node, L.WindowTableFunction):
         return WindowTableFunctionOperator(node.window, names)
     if isinstance(node, L.Union):
@@ -82,7 +85,8 @@ class Job:
     """A running dataflow: one or more sinks (INSERT INTO targets or a SELECT's result collector)."""
 
     def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], batch_size: int = 65536,
-                 round_rows: int = ROUND_ROWS):
+                 round_rows: int = ROUND_ROWS, config: dict | None = None):
+        self.config = config or {}
         self.batch_size = batch_size
         self.round_rows = round_rows
         self.sinks = sinks
@@ -122,7 +126,7 @@ class Job:
             return
         if isinstance(node, L.Sink):
             return
-        op = build_operator(node)
+        op = build_operator(node, self.config)
         if op is None:
             raise ValidationError(f"no runtime operator for plan node {type(node).__name__}")
         backend = StateBackend(f"{type(node).__name__}-{len(self.ops)}")

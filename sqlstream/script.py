@@ -93,7 +93,7 @@ class ScriptRunner:
         if result_root is not None:
             sinks.append((result_root, ResultWriter(query.names, [f.type for f in query.fields], self.fmt, self.out)))
         batch = self.batch_size or cfg.get_int("sqlstream.batch-size", 65536)
-        job = Job(sinks, batch_size=batch)
+        job = Job(sinks, batch_size=batch, config=cfg.effective())
 
         interval = cfg.get("execution.checkpointing.interval")
         ckpt_dir = cfg.get("execution.checkpointing.dir")

@@ -125,7 +125,7 @@ class GroupAggregateOperator(Operator):
 
     def __init__(self, keys: list[int], aggs: list[AggCall], grouping_sets: list[list[int]] | None,
                  out_names: list[str], out_types: list[FlinkType], input_types: list[FlinkType],
-                 input_updating: bool):
+                 input_updating: bool, ttl_ms: int = 0, clock=None):
         for a in aggs:
             if a.fn not in SUPPORTED:
                 raise ValidationError(f"Aggregate function {a.fn} is not supported in a non-windowed GROUP BY yet")
@@ -138,6 +138,11 @@ class GroupAggregateOperator(Operator):
         self.out_names, self.out_types, self.input_types = out_names, out_types, input_types
         self.index = KeyIndex()
         self.count = np.zeros(0, dtype=np.int64)
+        self.ttl_ms = ttl_ms
+        import time
+        self.clock = clock or (lambda: int(time.time() * 1000))
+        self.last_access = np.zeros(0, dtype=np.int64)
+        self.expired = 0
         self.states: list[_AggState | None] = [None] * len(aggs)
         self.distinct_seen: list[set] = [set() for _ in aggs]
 
@@ -209,8 +214,17 @@ class GroupAggregateOperator(Operator):
         if self.sets is not None:
             return self._with_grouping_sets(batch)
         key_cols = [cols[i] for i in self.keys]
+        now = self.clock()
+        if self.ttl_ms > 0:
+            self._expire(now)
         gids, _ = self.index.lookup(key_cols, n)
         size = len(self.index)
+        if self.ttl_ms > 0:
+            if len(self.last_access) < size:
+                grown = np.zeros(max(size, 2 * len(self.last_access), 64), dtype=np.int64)
+                grown[:len(self.last_access)] = self.last_access
+                self.last_access = grown
+            self.last_access[gids] = now
         if len(self.count) < size:
             grown = np.zeros(max(size, 2 * len(self.count), 64), dtype=np.int64)
             grown[:len(self.count)] = self.count
@@ -244,6 +258,8 @@ class GroupAggregateOperator(Operator):
             both_null = pc.and_(pc.is_null(a_r), pc.is_null(b_r))
             eqn = np.asarray(pc.fill_null(pc.or_kleene(eq, both_null), False).to_numpy(zero_copy_only=False))
             same &= eqn
+        if self.ttl_ms > 0:
+            same[:] = False  # as Flink: with state TTL an unchanged result is still sent (-U/+U)
         ins = (cb <= 0) & (ca > 0)
         upd = (cb > 0) & (ca > 0) & ~same
         dele = (cb > 0) & (ca <= 0)
@@ -281,6 +297,26 @@ class GroupAggregateOperator(Operator):
             out.append(pa.concat_arrays([a, b]).take(idx))
         out = [o.cast(t.to_arrow()) if o.type != t.to_arrow() else o for o, t in zip(out, self.out_types)]
         return [make_batch(kinds, out, self.out_names, wm=None if wm is None else wm[rows])]
+
+    def _expire(self, now: int) -> None:
+        """table.exec.state.ttl: forget groups not accessed for ttl (processing time), as Flink does."""
+        live = len(self.index)
+        if live == 0:
+            return
+        idle = np.flatnonzero((self.last_access[:live] < now - self.ttl_ms) & (self.count[:live] != 0))
+        idle = np.array([g for g in idle if self.index.keys[g] is not None], dtype=np.int64)
+        if len(idle) == 0:
+            return
+        self.count[idle] = 0
+        for s in self.states:
+            if s is not None:
+                s.grow(live)
+                s.clear(idle)
+        self.index.release(idle)
+        self.expired += len(idle)
+
+    def metrics(self) -> dict:
+        return {"state_bytes": self.size_bytes(), "expired_keys": self.expired}
 
     def _run_agg(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded, size):
         """(after, before) result arrays of aggregate j, in group-sorted row order."""
