@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from connectors import datagen, filesystem, print as print_connector
+from connectors import datagen, filesystem, kafka, print as print_connector
 from connectors.base import Sink, Source, TableSchema
 from sqlstream.errors import OptionError
 
@@ -23,6 +23,10 @@ CONNECTORS: dict[str, ConnectorSpec] = {
                                                                  "fields.#.length", "fields.#.start", "fields.#.end",
                                                                  "fields.#.null-rate", "fields.#.max-past"],
                              datagen.create_source),
+    "kafka": ConnectorSpec("kafka", kafka.OPTIONS, kafka.create_source, kafka.create_sink),
+    "upsert-kafka": ConnectorSpec("upsert-kafka", kafka.OPTIONS,
+                                  lambda t, o, s: kafka.create_source(t, o, s, upsert=True),
+                                  lambda t, o, s: kafka.create_sink(t, o, s, upsert=True)),
     "print": ConnectorSpec("print", print_connector.PRINT_OPTIONS, sink=print_connector.create_print),
     "blackhole": ConnectorSpec("blackhole", print_connector.BLACKHOLE_OPTIONS, sink=print_connector.create_blackhole),
 }
@@ -56,4 +60,6 @@ def create_sink(name: str, table: str, options: dict, schema: TableSchema) -> Si
 def changelog_mode_of(table) -> str:
     """Changelog mode a table's connector produces when read."""
     spec(table.connector, table.name)
+    if table.connector in ("kafka", "upsert-kafka"):
+        return kafka.changelog_mode(table.options)
     return "I"

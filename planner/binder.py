@@ -150,8 +150,13 @@ class Binder:
         changelog = L.INSERT_ONLY
         from connectors.registry import changelog_mode_of
         changelog = changelog_mode_of(t)
+        metadata = {c.name: c.metadata_key for c in t.columns if c.kind == "metadata"}
         node: L.Node = L.Scan(scan_fields, changelog, table=t.name, connector=t.connector,
-                              options=dict(t.options), columns=list(scan_fields), primary_key=list(t.primary_key))
+                              options=dict(t.options), columns=list(scan_fields), primary_key=list(t.primary_key),
+                              metadata=metadata)
+        if changelog == "I,UA,D":
+            keys = [[f.name for f in scan_fields].index(k) for k in t.primary_key]
+            node = L.ChangelogNormalize(scan_fields, L.RETRACT, input=node, keys=keys)
         if any(c.kind == "computed" for c in t.columns) or [c.name for c in t.columns] != [f.name for f in scan_fields]:
             scope = Scope.of([f.name for f in scan_fields], [f.type for f in scan_fields], t.name)
             binder = ScalarBinder(scope)

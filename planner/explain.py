@@ -30,6 +30,8 @@ def describe(node: L.Node) -> str:
         return f"GroupAggregate(groupBy=[{keys}], select=[{aggs}]{gs})"
     if isinstance(node, L.WindowTableFunction):
         return f"WindowTableFunction(window=[{node.window} on ${node.window.time_index}])"
+    if isinstance(node, L.ChangelogNormalize):
+        return f"ChangelogNormalize(key=[{', '.join(names[k] for k in node.keys)}])"
     if isinstance(node, L.Union):
         return f"Union(all=[true], fields=[{', '.join(names)}])"
     if isinstance(node, L.Sink):

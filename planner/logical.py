@@ -50,6 +50,18 @@ class Scan(Node):
     options: dict[str, str] = field(default_factory=dict)
     columns: list[Field] = field(default_factory=list)
     primary_key: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)  # column -> connector metadata key
+
+
+@dataclass(eq=False)
+class ChangelogNormalize(Node):
+    """Turns an upsert stream (upsert-kafka) into a retract changelog keyed by the primary key."""
+
+    input: Node = None
+    keys: list[int] = field(default_factory=list)
+
+    def inputs(self):
+        return [self.input]
 
 
 @dataclass(eq=False)

@@ -13,7 +13,8 @@ from sqlstream.errors import ExecutionError
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
 
 
-def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_names: list[str]) -> dict[str, pa.Array]:
+def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_names: list[str],
+                   n: int | None = None) -> dict[str, pa.Array]:
     """Per aggregate, the (filtered) argument column it aggregates, named `$a{i}`."""
     out = {}
     for i, a in enumerate(aggs):
@@ -25,8 +26,8 @@ def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_nam
                     pa.types.is_integer(col.type):
                 col = pc.cast(col, pa.int64())
         else:
-            n = len(next(iter(table_cols.values()))) if table_cols else 0
-            col = pa.array(np.ones(n, dtype=np.bool_))
+            rows = n if n is not None else len(next(iter(table_cols.values())))
+            col = pa.array(np.ones(rows, dtype=np.bool_))
         if a.filter is not None:
             keep = pc.fill_null(table_cols[arg_names[a.filter]], False)
             col = pc.if_else(keep, col, pa.scalar(None, col.type))

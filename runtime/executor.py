@@ -38,7 +38,9 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.Calc):
         return CalcOperator(node.projections, node.condition, names)
     if isinstance(node, L.WatermarkAssigner):
-        return WatermarkAssignerOperator(node.watermark, names)
+        from connectors.options import parse_duration_ms
+        idle = (config or {}).get("table.exec.source.idle-timeout")
+        return WatermarkAssignerOperator(node.watermark, names, parse_duration_ms(idle) if idle else 0)
     if isinstance(node, L.WindowAggregate):
         cls = SessionWindowAggregateOperator if node.window.kind == "SESSION" else WindowAggregateOperator
         return cls(node.window, node.keys, node.aggs, node.grouping_sets, names, types)
@@ -52,6 +54,9 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return WindowTableFunctionOperator(node.window, names)
     if isinstance(node, L.Union):
         return UnionOperator(len(node.children), names)
+    if isinstance(node, L.ChangelogNormalize):
+        from runtime.operators.changelog_normalize import ChangelogNormalizeOperator
+        return ChangelogNormalizeOperator(node.keys, names, [f.type.to_arrow() for f in node.fields])
     return None
 
 
@@ -108,6 +113,26 @@ class Job:
             self.in_wm[nid] = [MIN_WM] * len(node.inputs())
         self.uids = operator_uids([root for root, _ in sinks])
         self.fingerprint = plan_fingerprint([root for root, _ in sinks])
+        self.assigners: list[WatermarkAssignerOperator] = []
+        for src in self.sources:
+            for op in self._split_assigners(id(src.node)):
+                op.set_splits(len(src.readers))
+                idle = src.node.options.get("scan.watermark.idle-timeout")
+                if idle:
+                    from connectors.options import parse_duration_ms
+                    op.idle_timeout_ms = parse_duration_ms(idle)
+                self.assigners.append(op)
+
+    def _split_assigners(self, nid: int) -> list[WatermarkAssignerOperator]:
+        """Watermark assigners reached from a source through stateless Calcs (they see which split a row is from)."""
+        found = []
+        for cid, _ in self.consumers.get(nid, []):
+            op = self.ops.get(cid)
+            if isinstance(op, WatermarkAssignerOperator):
+                found.append(op)
+            elif isinstance(op, CalcOperator):
+                found += self._split_assigners(cid)
+        return found
 
     def _add(self, node: L.Node) -> None:
         if id(node) in self.nodes:
@@ -117,7 +142,8 @@ class Job:
             self._add(child)
             self.consumers.setdefault(id(child), []).append((id(node), i))
         if isinstance(node, L.Scan):
-            schema = TableSchema(node.names, [f.type for f in node.fields],
+            schema = TableSchema(node.names, [f.type for f in node.fields], metadata=dict(node.metadata),
+                                 primary_key=list(node.primary_key),
                                  physical_names=[f.name for f in node.columns],
                                  physical_types=[f.type for f in node.columns])
             source = registry.create_source(node.connector, node.table, node.options, schema)
@@ -135,7 +161,7 @@ class Job:
         self.ops[id(node)] = op
 
     # ---- data flow ----------------------------------------------------------------------------
-    def _push(self, nid: int, batches: list[pa.RecordBatch]) -> None:
+    def _push(self, nid: int, batches: list[pa.RecordBatch], split: int | None = None) -> None:
         for cid, idx in self.consumers.get(nid, []):
             for b in batches:
                 if b.num_rows == 0:
@@ -145,9 +171,12 @@ class Job:
                     self.writers[cid].write(strip_wm(b))
                     continue
                 op = self.ops[cid]
-                out = op.on_batch(b, idx)
+                if split is not None and isinstance(op, WatermarkAssignerOperator):
+                    out = op.on_split_batch(b, split)
+                else:
+                    out = op.on_batch(b, idx)
                 if out:
-                    self._push(cid, out)
+                    self._push(cid, out, split if isinstance(op, CalcOperator) else None)
                 wm = op.take_watermark()
                 if wm is not None:
                     self._advance(cid, wm)
@@ -184,7 +213,7 @@ class Job:
         active = False
         many = sum(len(s.readers) for s in self.sources) > 1
         for src in self.sources:
-            for reader in src.readers:
+            for r, reader in enumerate(src.readers):
                 quota = self.round_rows if many else self.batch_size
                 while quota > 0 and not reader.finished:
                     active = True
@@ -194,11 +223,20 @@ class Job:
                     quota -= batch.num_rows
                     src.rows += batch.num_rows
                     self.stats.rows_in += batch.num_rows
-                    cb = make_batch(INSERT, [batch.column(i) for i in range(batch.num_columns)], src.node.names)
-                    self._push(id(src.node), [cb])
+                    if batch.schema.names[0] == "_op":
+                        cb = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)],
+                                        src.node.names)
+                    else:
+                        cb = make_batch(INSERT, [batch.column(i) for i in range(batch.num_columns)], src.node.names)
+                    self._push(id(src.node), [cb], split=r if len(src.readers) > 1 else None)
                 if reader.finished:
                     continue
                 active = True
+        for op in self.assigners:
+            op.check_idle()
+            wm = op.take_watermark()
+            if wm is not None:
+                self._advance(next(n for n, o in self.ops.items() if o is op), wm)
         return active
 
     def run(self, should_stop: Callable[[], bool] = lambda: False,

@@ -115,6 +115,8 @@ def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
         col = ColumnDef(cname, ctype)
         for cons in item.args.get("constraints") or []:
             k = cons.args.get("kind")
+            if isinstance(k, exp.ColumnConstraint):  # METADATA [FROM ..] [VIRTUAL] arrives wrapped once more
+                cons, k = k, k.args.get("kind")
             if isinstance(k, exp.ComputedColumnConstraint):
                 col.kind, col.expr = "computed", k.this
             elif isinstance(k, exp.Var) and k.name == "METADATA":

@@ -86,8 +86,11 @@ class ScriptRunner:
         fingerprint = plan_fingerprint(roots)
         sinks, sink_objects = [], {}
         for s in inserts:
+            tdef = self.session.catalog.lookup(s.table)
+            meta = {c.name: c.metadata_key for c in tdef.columns if c.kind == "metadata"}
             sink = registry.create_sink(s.connector, s.table, s.options,
-                                        TableSchema(s.names, [f.type for f in s.fields]))
+                                        TableSchema(s.names, [f.type for f in s.fields], metadata=meta,
+                                                    primary_key=list(tdef.primary_key)))
             sinks.append((s, sink.writer(fingerprint)))
             sink_objects[id(s)] = sink
         if result_root is not None:

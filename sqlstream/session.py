@@ -132,8 +132,11 @@ class Session:
             sink = self.binder.bind_insert(stmt)
             from connectors import registry
             from connectors.base import TableSchema
+            tdef = self.catalog.lookup(sink.table)
+            meta = {c.name: c.metadata_key for c in tdef.columns if c.kind == "metadata"}
             s = registry.create_sink(sink.connector, sink.table, sink.options,
-                                     TableSchema(sink.names, [f.type for f in sink.fields]))
+                                     TableSchema(sink.names, [f.type for f in sink.fields], metadata=meta,
+                                                 primary_key=list(tdef.primary_key)))
             if sink.input.updating and not s.accepts_updates:
                 raise ValidationError(
                     f"Table sink '{sink.table}' doesn't support consuming update changes which is produced by "

