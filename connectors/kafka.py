@@ -248,7 +248,7 @@ class KafkaSplitReader(SplitReader):
         limit = max_rows
         if self.stop is not None:
             limit = min(limit, self.stop - self.next_offset)
-        msgs = self.consumer.consume(num_messages=max(1, limit), timeout=0.05)
+        msgs = self.consumer.consume(num_messages=max(1, limit), timeout=0.01)
         msgs = [m for m in msgs if m.error() is None]
         if not msgs:
             return None
@@ -393,7 +393,8 @@ class KafkaSource(Source):
     def partitions(self) -> list[tuple[str, int]]:
         if self._partitions is None:
             ck = _kafka()
-            admin = ck.admin.AdminClient({"bootstrap.servers": self.cfg.client["bootstrap.servers"]})
+            from confluent_kafka.admin import AdminClient
+            admin = AdminClient({"bootstrap.servers": self.cfg.client["bootstrap.servers"], "log_level": 3})
             try:
                 md = admin.list_topics(timeout=10)
             except ck.KafkaException as e:
@@ -464,7 +465,8 @@ class KafkaSinkWriter(SinkWriter):
                               f"yet; use 'at-least-once' (flushed at every checkpoint)")
         conf = {"bootstrap.servers": cfg.client["bootstrap.servers"], "linger.ms": 5,
                 "batch.num.messages": 10000, "queue.buffering.max.messages": 1_000_000,
-                "queue.buffering.max.kbytes": 1 << 20, "partitioner": "murmur2_random", "log_level": 3}
+                "queue.buffering.max.kbytes": 1 << 20, "partitioner": "murmur2_random", "log_level": 3,
+                "on_delivery": self._delivered, "delivery.report.only.error": True}
         conf.update({k: v for k, v in cfg.client.items() if k != "bootstrap.servers"})
         self.producer = ck.Producer(conf)
         self.topic = cfg.topics[0] if cfg.topics else None
@@ -513,6 +515,18 @@ class KafkaSinkWriter(SinkWriter):
             headers = data.column(data.schema.get_field_index(meta["headers"])).to_pylist()
         produce = self.producer.produce
         part = self._partitions_for(n, keys)
+        plain = part is None and "timestamp" not in meta and "headers" not in meta
+        if plain and not self.cfg.upsert and not (ops != 0).any():
+            topic = self.topic
+            for value, key in zip(values, keys):
+                try:
+                    produce(topic, value, key)
+                except BufferError:
+                    self.producer.poll(0.05)
+                    produce(topic, value, key)
+            self.producer.poll(0)
+            self._raise()
+            return
         for i in range(n):
             op = ops[i]
             if op == 1:
@@ -529,7 +543,7 @@ class KafkaSinkWriter(SinkWriter):
                 kw["headers"] = headers[i]
             while True:
                 try:
-                    produce(self.topic, value=value, key=keys[i], on_delivery=self._delivered, **kw)
+                    produce(self.topic, value=value, key=keys[i], **kw)
                     break
                 except BufferError:
                     self.producer.poll(0.05)

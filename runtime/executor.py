@@ -29,7 +29,7 @@ from sqlstream.errors import SqlStreamError, ValidationError
 
 MIN_WM = -(2 ** 63)
 MAX_WM = 2 ** 63 - 1
-ROUND_ROWS = 4096
+ROUND_ROWS = 65536
 
 
 def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
