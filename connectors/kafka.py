@@ -308,9 +308,10 @@ class KafkaSplitReader(SplitReader):
                 cols[name] = kdec.column(j)
         if self.cfg.upsert:
             ops = pa.array(np.where(tombstone, 3, 2).astype(np.int8))
-        meta = self.schema.metadata
-        for col, key in meta.items():
-            cols[col] = self._metadata(key, msgs)
+        wanted = set(self.schema.names)
+        for col, key in self.schema.metadata.items():
+            if col in wanted:
+                cols[col] = self._metadata(key, msgs)
         out = [cols[name] if name in cols else pa.nulls(n, t.to_arrow())
                for name, t in zip(self.schema.names, self.schema.types)]
         out = [c.cast(t.to_arrow()) if c.type != t.to_arrow() else c for c, t in zip(out, self.schema.types)]

@@ -38,8 +38,8 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
     if isinstance(node, L.Scan):
         keep = sorted(set(needed))
         fields = [node.fields[i] for i in keep]
-        meta = {k: v for k, v in node.metadata.items() if k in {f.name for f in fields}}
-        return replace(node, fields=fields, metadata=meta), {old: new for new, old in enumerate(keep)}
+        # metadata keeps every metadata column: the connector must know which columns are not in the payload
+        return replace(node, fields=fields), {old: new for new, old in enumerate(keep)}
     if isinstance(node, L.Calc):
         keep = sorted(set(needed))
         projections = [node.projections[i] for i in keep]

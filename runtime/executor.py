@@ -269,6 +269,21 @@ class Job:
         for w in self.writers.values():
             w.close()
 
+    def watermark_status(self) -> list[str]:
+        """Which source splits hold the watermark back, and for how long they have been silent."""
+        import time as _time
+        lines = []
+        for src in self.sources:
+            names = src.source.splits() if src.source is not None else []
+            for op in self._split_assigners(id(src.node)):
+                for split, wm in op.holding_back():
+                    silent = _time.monotonic() - op.last_active[split]
+                    name = names[split] if split < len(names) else str(split)
+                    shown = "no watermark yet" if wm == MIN_WM else f"watermark {wm}"
+                    lines.append(f"{src.node.table} split {name} holds the watermark back ({shown}, "
+                                 f"no data for {silent:.1f}s)")
+        return lines
+
     def sink_writers(self) -> dict[str, SinkWriter]:
         return {self.uids[nid]: w for nid, w in self.writers.items()}
 

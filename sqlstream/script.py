@@ -197,6 +197,9 @@ class ScriptRunner:
         if sizes:
             line += ", state: " + ", ".join(f"{uid} {_human(n)}" for uid, n in sizes.items())
         self.err.write(line + "\n")
+        if not getattr(job, "finished", False):
+            for status in job.watermark_status():
+                self.err.write("  " + status + "\n")
         self.err.flush()
 
 

@@ -212,3 +212,5 @@ def test_idle_partition_holds_the_watermark_back_until_idle_timeout(broker):
             assert [r["n"] for r in produced] == [1] * 9, "windows close once partition 1 is idle"
         else:
             assert produced == [], "partition 1 has no data and holds the watermark back"
+            status = job.watermark_status()
+            assert len(status) == 1 and "split two/1 holds the watermark back (no watermark yet" in status[0]
