@@ -107,9 +107,49 @@ class Binder:
         frm = sel.args.get("from_") or sel.args.get("from")
         if frm is None:
             raise ValidationError(f"{_where(sel)}SELECT without FROM is not supported yet")
-        if sel.args.get("joins"):
-            raise ValidationError(f"{_where(sel)}JOIN is not supported yet")
-        return self._bind_from_item(frm.this)
+        rel = self._bind_from_item(frm.this)
+        for join in sel.args.get("joins") or []:
+            rel = self._bind_join(rel, join)
+        return rel
+
+    def _bind_join(self, left: Relation, join: exp.Join) -> Relation:
+        side = (join.args.get("side") or "").upper()
+        kind = (join.args.get("kind") or "").upper()
+        if kind in ("SEMI", "ANTI") or join.args.get("method"):
+            raise ValidationError(f"{_where(join)}{kind or join.args.get('method')} JOIN is not supported yet")
+        if isinstance(join.this, exp.Lateral) or isinstance(join.this, exp.Unnest):
+            raise ValidationError(f"{_where(join)}LATERAL/UNNEST joins are not supported yet")
+        jtype = side if side in ("LEFT", "RIGHT", "FULL") else "INNER"
+        right = self._bind_from_item(join.this)
+        nl = len(left.node.fields)
+        scope = Scope(left.scope.fields + right.scope.fields)
+        if join.args.get("using"):
+            raise ValidationError(f"{_where(join)}JOIN .. USING is not supported yet; use ON")
+        on = join.args.get("on")
+        lkeys, rkeys, rest = [], [], []
+        if on is not None:
+            cond = ScalarBinder(scope).bind(on)
+            for c in _conjuncts(cond):
+                pair = _equi_pair(c, nl)
+                if pair is not None:
+                    lkeys.append(pair[0])
+                    rkeys.append(pair[1] - nl)
+                else:
+                    rest.append(c)
+        elif kind != "CROSS" and jtype != "INNER":
+            raise ValidationError(f"{_where(join)}{jtype} JOIN needs an ON condition")
+        condition = None
+        for c in rest:
+            condition = c if condition is None else Call(c.type, "AND", (condition, c))
+        lf = [L.Field(f.name, f.type.with_nullable(True) if jtype in ("RIGHT", "FULL") else f.type)
+              for f in left.node.fields]
+        rf = [L.Field(f.name, f.type.with_nullable(True) if jtype in ("LEFT", "FULL") else f.type)
+              for f in right.node.fields]
+        updating = left.node.updating or right.node.updating or jtype != "INNER"
+        node = L.Join(lf + rf, L.RETRACT if updating else L.INSERT_ONLY, left=left.node, right=right.node,
+                      kind=jtype, left_keys=lkeys, right_keys=rkeys, condition=condition)
+        fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
+        return Relation(node, Scope(fields))
 
     def _bind_from_item(self, item: exp.Expr) -> Relation:
         alias = item.alias or None
@@ -256,10 +296,14 @@ class Binder:
                                       f"{_where(sel.args[key])}{key.upper()} is not supported yet")
         if sel.args.get("distinct"):
             raise ValidationError(f"{_where(sel)}SELECT DISTINCT is not supported yet")
-        if sel.args.get("windows") or any(isinstance(e, exp.Window) for e in sel.find_all(exp.Window)):
-            raise ValidationError(f"{_where(sel)}OVER windows are not supported yet")
-        rel = self._bind_from(sel)
-        where = sel.args.get("where")
+        topn = self._try_top_n(sel)
+        if topn is not None:
+            rel, where = topn
+        else:
+            if sel.args.get("windows") or any(e.find(exp.Window) for e in sel.expressions):
+                return self._bind_over(sel)
+            rel = self._bind_from(sel)
+            where = sel.args.get("where")
         group = sel.args.get("group")
         having = sel.args.get("having")
         has_agg = bool(group) or any(_contains_agg(e) for e in sel.expressions) or having is not None
@@ -273,6 +317,76 @@ class Binder:
             raise ValidationError(f"{_where(sel)}SESSION window table function without aggregation is not "
                                   f"supported yet")
         return project(node, exprs, names, cond)
+
+    # ---- Top-N / deduplication ---------------------------------------------------------------------
+    def _try_top_n(self, sel: exp.Select):
+        """SELECT .. FROM (SELECT .., ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) AS rn FROM ..) WHERE rn <= N."""
+        frm = sel.args.get("from_") or sel.args.get("from")
+        if frm is None or sel.args.get("joins") or not isinstance(frm.this, exp.Subquery):
+            return None
+        inner = frm.this.this
+        if not isinstance(inner, exp.Select):
+            return None
+        rank_pos = [i for i, e in enumerate(inner.expressions)
+                    if isinstance(e, exp.Alias) and isinstance(e.this, exp.Window)
+                    and isinstance(e.this.this, exp.RowNumber)]
+        if len(rank_pos) != 1:
+            return None
+        win_alias = inner.expressions[rank_pos[0]]
+        rn_name = win_alias.alias
+        window = win_alias.this
+        where = sel.args.get("where")
+        conds = _sql_conjuncts(where.this) if where is not None else []
+        limit, rest = None, []
+        for c in conds:
+            n = _rank_limit(c, rn_name)
+            if n is not None and limit is None:
+                limit = n
+            else:
+                rest.append(c)
+        if limit is None:
+            raise ValidationError(f"{_where(window)}ROW_NUMBER() is only supported for Top-N and deduplication: "
+                                  f"filter the subquery with {rn_name} <= N")
+        partition = list(window.args.get("partition_by") or [])
+        order = window.args.get("order")
+        if order is None:
+            raise ValidationError(f"{_where(window)}Top-N needs ORDER BY in the OVER clause")
+        ordered = list(order.expressions)
+        base = inner.copy()
+        placeholder = exp.alias_(exp.cast(exp.Literal.number(0), "BIGINT"), "$rank")
+        projections = [placeholder if i == rank_pos[0] else e for i, e in enumerate(base.expressions)]
+        extra = [exp.alias_(p.copy(), f"$p{i}") for i, p in enumerate(partition)] + \
+                [exp.alias_(o.this.copy(), f"$o{i}") for i, o in enumerate(ordered)]
+        base.set("expressions", projections + extra)
+        node = self.bind_query(base)
+        n_vis = len(node.fields) - len(extra)
+        rank_at = node.names.index("$rank")
+        pidx = list(range(n_vis, n_vis + len(partition)))
+        oidx = [(n_vis + len(partition) + i, bool(o.args.get("desc"))) for i, o in enumerate(ordered)]
+        from sqlstream.types import BIGINT
+        rank_field = L.Field(rn_name, BIGINT.with_nullable(False))
+        rank = L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=pidx, order=oidx,
+                      limit=limit, with_rank=True)
+        exprs, names = [], []
+        for j in range(n_vis):
+            if j == rank_at:
+                exprs.append(Ref(rank_field.type, len(node.fields), rn_name))
+                names.append(rn_name)
+            else:
+                exprs.append(Ref(node.fields[j].type, j, node.fields[j].name))
+                names.append(node.fields[j].name)
+        out = project(rank, exprs, names)
+        alias = frm.this.alias or None
+        new_where = None
+        if rest:
+            combined = rest[0]
+            for c in rest[1:]:
+                combined = exp.and_(combined, c)
+            new_where = exp.Where(this=combined)
+        return Relation(out, _fields_scope(out, alias)), new_where
+
+    def _bind_over(self, sel: exp.Select) -> L.Node:
+        raise ValidationError(f"{_where(sel)}OVER aggregations are not supported yet")
 
     def _bind_condition(self, binder: ScalarBinder, where: exp.Expr) -> Expr:
         node = where.this if isinstance(where, (exp.Where, exp.Having)) else where
@@ -527,6 +641,55 @@ class Binder:
         flat = [c for k in kids for c in (k.children if isinstance(k, L.Union) else [k])]
         mode = L.INSERT_ONLY if all(not k.updating for k in flat) else L.RETRACT
         return L.Union([L.Field(n, t) for n, t in zip(left.names, types)], mode, children=flat)
+
+
+def _sql_conjuncts(e: exp.Expr) -> list[exp.Expr]:
+    if isinstance(e, exp.And):
+        return _sql_conjuncts(e.this) + _sql_conjuncts(e.expression)
+    if isinstance(e, exp.Paren):
+        return _sql_conjuncts(e.this)
+    return [e]
+
+
+def _rank_limit(c: exp.Expr, rn: str) -> int | None:
+    """N of `rn <= N`, `rn < N`, `rn = 1`, `N >= rn`, `rn BETWEEN 1 AND N`."""
+    def is_rn(e):
+        return isinstance(e, exp.Column) and e.name == rn and not e.table
+
+    def num(e):
+        return int(e.this) if isinstance(e, exp.Literal) and not e.is_string and e.this.isdigit() else None
+    if isinstance(c, exp.Between) and is_rn(c.this) and num(c.args["low"]) == 1:
+        return num(c.args["high"])
+    pairs = {exp.LTE: 0, exp.LT: -1, exp.EQ: 0}
+    for cls, adj in pairs.items():
+        if isinstance(c, cls) and is_rn(c.this) and num(c.expression) is not None:
+            n = num(c.expression) + adj
+            return n if cls is not exp.EQ or n == 1 else None
+    flipped = {exp.GTE: 0, exp.GT: -1}
+    for cls, adj in flipped.items():
+        if isinstance(c, cls) and is_rn(c.expression) and num(c.this) is not None:
+            return num(c.this) + adj
+    return None
+
+
+def _conjuncts(e: Expr) -> list[Expr]:
+    if isinstance(e, Call) and e.fn == "AND":
+        return _conjuncts(e.args[0]) + _conjuncts(e.args[1])
+    return [e]
+
+
+def _equi_pair(e: Expr, n_left: int) -> tuple[int, int] | None:
+    """(left column, right column) of an equality between one column of each side with the same type."""
+    if not (isinstance(e, Call) and e.fn == "=" and all(isinstance(a, Ref) for a in e.args)):
+        return None
+    a, b = e.args
+    if a.type.without_time_attr().with_nullable(True) != b.type.without_time_attr().with_nullable(True):
+        return None
+    if a.index < n_left <= b.index:
+        return a.index, b.index
+    if b.index < n_left <= a.index:
+        return b.index, a.index
+    return None
 
 
 def _flatten_union(n: L.Node) -> L.Node:

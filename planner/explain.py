@@ -30,6 +30,14 @@ def describe(node: L.Node) -> str:
         return f"GroupAggregate(groupBy=[{keys}], select=[{aggs}]{gs})"
     if isinstance(node, L.WindowTableFunction):
         return f"WindowTableFunction(window=[{node.window} on ${node.window.time_index}])"
+    if isinstance(node, L.Join):
+        keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
+        cond = f", where=[{node.condition}]" if node.condition is not None else ""
+        return f"Join(joinType=[{node.kind}], keys=[{keys}]{cond})"
+    if isinstance(node, L.Rank):
+        order = ", ".join(f"${i} {'DESC' if d else 'ASC'}" for i, d in node.order)
+        return f"Rank(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], orderBy=[{order}], " \
+               f"rankRange=[1, {node.limit}])"
     if isinstance(node, L.ChangelogNormalize):
         return f"ChangelogNormalize(key=[{', '.join(names[k] for k in node.keys)}])"
     if isinstance(node, L.Union):

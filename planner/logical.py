@@ -174,6 +174,50 @@ class GroupAggregate(Node):
 
 
 @dataclass(eq=False)
+class Join(Node):
+    """Regular join on equality keys (+ an optional condition over the joined row); keeps both sides in state."""
+
+    left: Node = None
+    right: Node = None
+    kind: str = "INNER"  # INNER | LEFT | RIGHT | FULL
+    left_keys: list[int] = field(default_factory=list)
+    right_keys: list[int] = field(default_factory=list)
+    condition: Expr | None = None
+
+    def inputs(self):
+        return [self.left, self.right]
+
+
+@dataclass(eq=False)
+class Rank(Node):
+    """ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) <= limit: Top-N and deduplication (updating)."""
+
+    input: Node = None
+    partition: list[int] = field(default_factory=list)
+    order: list[tuple[int, bool]] = field(default_factory=list)  # (column, descending)
+    limit: int = 1
+    with_rank: bool = False
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(eq=False)
+class OverAggregate(Node):
+    """Aggregates over a window of preceding rows per partition, ordered by rowtime; rows emitted by watermark."""
+
+    input: Node = None
+    partition: list[int] = field(default_factory=list)
+    time_index: int = 0
+    frame: str = "ROWS"  # ROWS | RANGE
+    preceding: int | None = None  # rows or milliseconds; None = unbounded
+    aggs: list[AggCall] = field(default_factory=list)
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(eq=False)
 class Union(Node):
     """UNION ALL of inputs with identical field types."""
 

@@ -17,10 +17,7 @@ def drop_identity_calcs(node: L.Node) -> L.Node:
     """A Calc that passes its input through unchanged (left behind by pruning) is removed."""
     from planner.expr import Ref
     kids = [drop_identity_calcs(c) for c in node.inputs()]
-    if isinstance(node, L.Union):
-        node = replace(node, children=kids)
-    elif kids:
-        node = replace(node, input=kids[0])
+    node = _with_inputs(node, kids)
     if isinstance(node, L.Calc) and node.condition is None and \
             len(node.projections) == len(node.input.fields) and \
             all(isinstance(e, Ref) and e.index == i for i, e in enumerate(node.projections)) and \
@@ -66,22 +63,24 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
     for c in node.inputs():
         pruned, _ = prune_columns(c, list(range(len(c.fields))))
         kids.append(pruned)
-    if isinstance(node, L.Union):
-        new = replace(node, children=kids)
-    elif kids:
-        new = replace(node, input=kids[0])
-    else:
-        new = node
+    new = _with_inputs(node, kids)
     return new, {i: i for i in range(len(node.fields))}
+
+
+def _with_inputs(node: L.Node, kids: list[L.Node]) -> L.Node:
+    if isinstance(node, L.Union):
+        return replace(node, children=kids)
+    if isinstance(node, L.Join):
+        return replace(node, left=kids[0], right=kids[1])
+    if kids:
+        return replace(node, input=kids[0])
+    return node
 
 
 def merge_calcs(node: L.Node) -> L.Node:
     """Calc over Calc becomes one Calc (one pass over the batch instead of two)."""
     kids = [merge_calcs(c) for c in node.inputs()]
-    if isinstance(node, L.Union):
-        node = replace(node, children=kids)
-    elif kids:
-        node = replace(node, input=kids[0])
+    node = _with_inputs(node, kids)
     if isinstance(node, L.Calc) and isinstance(node.input, L.Calc):
         inner = node.input
         if all(_cheap(e) for e in inner.projections):

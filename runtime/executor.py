@@ -54,6 +54,15 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return WindowTableFunctionOperator(node.window, names)
     if isinstance(node, L.Union):
         return UnionOperator(len(node.children), names)
+    if isinstance(node, L.Join):
+        from runtime.operators.join import JoinOperator
+        return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
+                            [f.type.to_arrow() for f in node.left.fields], [f.type.to_arrow() for f in node.right.fields],
+                            names, [f.type.to_arrow() for f in node.fields])
+    if isinstance(node, L.Rank):
+        from runtime.operators.rank import RankOperator
+        return RankOperator(node.partition, node.order, node.limit, names,
+                            [f.type.to_arrow() for f in node.input.fields], append_only=not node.input.updating)
     if isinstance(node, L.ChangelogNormalize):
         from runtime.operators.changelog_normalize import ChangelogNormalizeOperator
         return ChangelogNormalizeOperator(node.keys, names, [f.type.to_arrow() for f in node.fields])

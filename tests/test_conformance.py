@@ -5,16 +5,7 @@ from tests.golden import CONFORMANCE, case_dirs, check_case
 
 # Features of later milestones; these cases are expected to fail until they land (strict: a pass is reported).
 NOT_YET = {
-    "dedup_last_rowtime": "deduplication (ROW_NUMBER) is not implemented yet",
-    "join_interval": "interval joins are not implemented yet",
-    "join_regular_inner": "regular joins are not implemented yet",
-    "join_window_inner": "window joins are not implemented yet",
-    "nexmark_q19": "Top-N is not implemented yet",
-    "nexmark_q5": "joins are not implemented yet",
-    "nexmark_q8": "window joins are not implemented yet",
     "over_rows": "OVER aggregation is not implemented yet",
-    "topn_per_key": "Top-N is not implemented yet",
-    "window_topn_tvf": "window Top-N is not implemented yet",
 }
 
 CASES = case_dirs(CONFORMANCE)

@@ -1,0 +1,124 @@
+"""Top-N and deduplication (ROW_NUMBER() <= N per partition): keeps each partition's rows sorted and emits
+Flink's changelog per rank position (-U old / +U new for a position that changes hands, +I for a new
+position, -D for a position that empties). Ties keep arrival order."""
+from __future__ import annotations
+
+import bisect
+import functools
+
+import numpy as np
+import pyarrow as pa
+
+from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from runtime.operator import Operator
+from runtime.state import StateBackend
+
+
+@functools.total_ordering
+class _Desc:
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def __eq__(self, other):
+        return self.v == other.v
+
+    def __lt__(self, other):
+        return self.v > other.v
+
+
+class RankState:
+    def __init__(self, op: "RankOperator"):
+        self.op = op
+
+    def snapshot(self) -> pa.Table:
+        entries = [e for rows in self.op.partitions.values() for e in rows]
+        cols = {f"c{i}": pa.array([e[2][i] for e in entries], t) for i, t in enumerate(self.op.types)}
+        cols["$seq"] = pa.array([e[1] for e in entries], pa.int64())
+        return pa.table(cols).replace_schema_metadata({"seq": str(self.op.seq)})
+
+    def restore(self, table: pa.Table) -> None:
+        op = self.op
+        cols = [table.column(f"c{i}").to_pylist() for i in range(len(op.types))]
+        op.partitions = {}
+        for row, seq in zip(zip(*cols), table.column("$seq").to_pylist()):
+            bisect.insort(op.partitions.setdefault(op._pkey(row), []), (op._skey(row), seq, row))
+        op.seq = int((table.schema.metadata or {}).get(b"seq", b"0"))
+
+    def size_bytes(self) -> int:
+        return sum(len(r) for r in self.op.partitions.values()) * 16 * max(1, len(self.op.types))
+
+
+class RankOperator(Operator):
+    name = "Rank"
+
+    def __init__(self, partition: list[int], order: list[tuple[int, bool]], limit: int, names: list[str],
+                 types: list[pa.DataType], append_only: bool = False):
+        self.partition, self.order, self.limit = partition, order, limit
+        self.append_only = append_only
+        self.names, self.types = names, types  # input types; output adds the rank (BIGINT)
+        self.partitions: dict[tuple, list[tuple]] = {}
+        self.seq = 0
+
+    def open(self, state: StateBackend) -> None:
+        state.register("ranked_rows", RankState(self))
+
+    def _pkey(self, row: tuple) -> tuple:
+        return tuple(row[i] for i in self.partition)
+
+    def _skey(self, row: tuple) -> tuple:
+        key = []
+        for i, desc in self.order:
+            v = row[i]
+            # Flink: NULLS FIRST for ASC, NULLS LAST for DESC
+            key.append((0, None) if v is None and not desc else ((2, None) if v is None else (1, _Desc(v) if desc else v)))
+        return tuple(key)
+
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        cols = data_columns(batch)
+        rows = list(zip(*[c.to_pylist() for c in cols]))
+        out_rows, out_ops, out_rank = [], [], []
+        n = self.limit
+
+        def emit(op, row, rank):
+            out_rows.append(row), out_ops.append(op), out_rank.append(rank)
+        for op, row in zip(batch.column(0).to_pylist(), rows):
+            part = self.partitions.setdefault(self._pkey(row), [])
+            before = part[:n]
+            if op in (INSERT, UPDATE_AFTER):
+                entry = (self._skey(row), self.seq, row)
+                self.seq += 1
+                pos = bisect.bisect_right(part, entry)
+                part.insert(pos, entry)
+                if self.append_only and len(part) > n:
+                    del part[n:]  # an insert-only input never brings a lower row back into the top N
+                if pos >= n:
+                    continue
+            else:
+                skey = self._skey(row)
+                pos = next((i for i, e in enumerate(part) if e[0] == skey and e[2] == row), None)
+                if pos is None:
+                    continue
+                del part[pos]
+                if pos >= n:
+                    continue
+            after = part[:n]
+            for k in range(pos, max(len(before), len(after))):
+                old = before[k][2] if k < len(before) else None
+                new = after[k][2] if k < len(after) else None
+                if old is not None and new is not None:
+                    if old != new:
+                        emit(UPDATE_BEFORE, old, k + 1)
+                        emit(UPDATE_AFTER, new, k + 1)
+                elif new is not None:
+                    emit(INSERT, new, k + 1)
+                elif old is not None:
+                    emit(DELETE, old, k + 1)
+            if not part:
+                del self.partitions[self._pkey(row)]
+        if not out_rows:
+            return []
+        arrays = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(self.types)]
+        arrays.append(pa.array(out_rank, pa.int64()))
+        return [make_batch(np.array(out_ops, dtype=np.int8), arrays, self.names)]
