@@ -386,7 +386,91 @@ class Binder:
         return Relation(out, _fields_scope(out, alias)), new_where
 
     def _bind_over(self, sel: exp.Select) -> L.Node:
-        raise ValidationError(f"{_where(sel)}OVER aggregations are not supported yet")
+        """SELECT .., AGG(..) OVER (PARTITION BY .. ORDER BY rowtime ROWS|RANGE BETWEEN .. PRECEDING AND
+        CURRENT ROW): input columns pass through, one column per aggregate is appended."""
+        if sel.args.get("group") or sel.args.get("having"):
+            raise ValidationError(f"{_where(sel)}OVER aggregation cannot be combined with GROUP BY")
+        rel = self._bind_from(sel)
+        node, scope = rel.node, rel.scope
+        binder = ScalarBinder(scope)
+        where = sel.args.get("where")
+        if where is not None:
+            node = project(node, identity(node), node.names, self._bind_condition(binder, where))
+        named = {w.this.name: w for w in (sel.args.get("windows") or [])}
+        spec_key, spec = None, None
+        calls: list[exp.Window] = [w for e in sel.expressions for w in e.find_all(exp.Window)]
+        for w in calls:
+            d = named.get(w.alias) if w.args.get("alias") is not None and not w.args.get("partition_by") \
+                and not w.args.get("order") else w
+            if d is None:
+                raise ValidationError(f"{_where(w)}Window '{w.alias}' is not defined")
+            key = (tuple(p.sql() for p in d.args.get("partition_by") or []),
+                   d.args["order"].sql() if d.args.get("order") else "", d.args["spec"].sql() if d.args.get("spec") else "")
+            if spec_key is not None and key != spec_key:
+                raise ValidationError(f"{_where(w)}All OVER aggregates of a SELECT must use the same window")
+            spec_key, spec = key, d
+        partition = [binder.bind(p) for p in spec.args.get("partition_by") or []]
+        order = spec.args.get("order")
+        if order is None or len(order.expressions) != 1:
+            raise ValidationError(f"{_where(spec)}OVER windows need ORDER BY on one time attribute")
+        ordered = order.expressions[0]
+        time_expr = binder.bind(ordered.this)
+        if not isinstance(time_expr, Ref) or time_expr.type.time_attr != "rowtime" or ordered.args.get("desc"):
+            raise ValidationError(f"{_where(ordered)}OVER windows can only be ordered by a rowtime attribute in "
+                                  f"ascending order")
+        frame, preceding = "RANGE", None
+        wspec = spec.args.get("spec")
+        if wspec is not None:
+            frame = wspec.args.get("kind", "ROWS").upper()
+            start = wspec.args.get("start")
+            end = wspec.args.get("end")
+            if str(end).upper() != "CURRENT ROW":
+                raise ValidationError(f"{_where(wspec)}OVER windows must end at CURRENT ROW")
+            if isinstance(start, exp.Interval):
+                preceding = interval_value(start)[0]
+            elif isinstance(start, exp.Literal):
+                preceding = int(start.this)
+            elif str(start).upper() != "UNBOUNDED":
+                raise ValidationError(f"{_where(wspec)}Unsupported OVER frame start {start}")
+            if frame == "ROWS" and isinstance(start, exp.Interval) or frame == "RANGE" and isinstance(start, exp.Literal):
+                raise ValidationError(f"{_where(wspec)}ROWS frames take a row count, RANGE frames an INTERVAL")
+        pre = identity(node)
+        n_in = len(pre)
+
+        def arg_index(e: Expr) -> int:
+            for i, p in enumerate(pre):
+                if str(p) == str(e):
+                    return i
+            pre.append(e)
+            return len(pre) - 1
+        pidx = [arg_index(p) for p in partition]
+        aggs: list[L.AggCall] = []
+
+        def over_hook(n: exp.Expr) -> Expr | None:
+            if not isinstance(n, exp.Window):
+                return None
+            name, distinct, arg_nodes = _agg_parts(n.this)
+            if distinct:
+                raise ValidationError(f"{_where(n)}DISTINCT is not supported in OVER aggregates")
+            args = [binder.bind(a) for a in arg_nodes]
+            t = aggregate_type(name, [a.type for a in args])
+            aggs.append(L.AggCall(name, tuple(arg_index(a) for a in args), t))
+            return Ref(t, -len(aggs), name)  # fixed up below once the input width is known
+        post = ScalarBinder(scope, group_hook=over_hook)
+        out_exprs, out_names = self._bind_projection(sel, post, scope)
+        pre_calc = project(node, pre, [f"$f{i}" if i >= n_in else node.names[i] for i in range(len(pre))])
+        fields = list(pre_calc.fields) + [L.Field(f"$agg{i}", a.type) for i, a in enumerate(aggs)]
+        over = L.OverAggregate(fields, L.INSERT_ONLY, input=pre_calc, partition=pidx, time_index=time_expr.index,
+                               frame=frame, preceding=preceding, aggs=aggs)
+        width = len(pre)
+
+        def fix(e: Expr) -> Expr:
+            if isinstance(e, Ref) and e.index < 0:
+                return Ref(e.type, width + (-e.index - 1), e.name)
+            if isinstance(e, Call):
+                return Call(e.type, e.fn, tuple(fix(a) for a in e.args))
+            return e
+        return project(over, [fix(e) for e in out_exprs], out_names)
 
     def _bind_condition(self, binder: ScalarBinder, where: exp.Expr) -> Expr:
         node = where.this if isinstance(where, (exp.Where, exp.Having)) else where

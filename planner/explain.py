@@ -34,6 +34,12 @@ def describe(node: L.Node) -> str:
         keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
         cond = f", where=[{node.condition}]" if node.condition is not None else ""
         return f"Join(joinType=[{node.kind}], keys=[{keys}]{cond})"
+    if isinstance(node, L.OverAggregate):
+        bound = "UNBOUNDED" if node.preceding is None else (
+            f"{node.preceding}" if node.frame == "ROWS" else f"{node.preceding}ms")
+        return f"OverAggregate(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], " \
+               f"orderBy=[${node.time_index}], {node.frame} BETWEEN {bound} PRECEDING AND CURRENT ROW, " \
+               f"select=[{', '.join(str(a) for a in node.aggs)}])"
     if isinstance(node, L.Rank):
         order = ", ".join(f"${i} {'DESC' if d else 'ASC'}" for i, d in node.order)
         return f"Rank(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], orderBy=[{order}], " \

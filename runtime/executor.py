@@ -59,6 +59,10 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
                             [f.type.to_arrow() for f in node.left.fields], [f.type.to_arrow() for f in node.right.fields],
                             names, [f.type.to_arrow() for f in node.fields])
+    if isinstance(node, L.OverAggregate):
+        from runtime.operators.over_aggregate import OverAggregateOperator
+        return OverAggregateOperator(node.partition, node.time_index, node.frame, node.preceding, node.aggs, names,
+                                     [f.type.to_arrow() for f in node.fields])
     if isinstance(node, L.Rank):
         from runtime.operators.rank import RankOperator
         return RankOperator(node.partition, node.order, node.limit, names,

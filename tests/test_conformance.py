@@ -5,7 +5,6 @@ from tests.golden import CONFORMANCE, case_dirs, check_case
 
 # Features of later milestones; these cases are expected to fail until they land (strict: a pass is reported).
 NOT_YET = {
-    "over_rows": "OVER aggregation is not implemented yet",
 }
 
 CASES = case_dirs(CONFORMANCE)

@@ -1,0 +1,153 @@
+"""OVER aggregation on rowtime (ROWS/RANGE .. PRECEDING AND CURRENT ROW), as Flink's rowtime over functions:
+rows wait until the watermark passes them and are then processed per partition in (timestamp, arrival)
+order; a row whose timestamp is not after the last processed timestamp of its partition is late and dropped.
+RANGE frames give rows with the same timestamp (peers) the same result."""
+from __future__ import annotations
+
+import decimal
+from collections import deque
+
+import numpy as np
+import pyarrow as pa
+
+from planner.logical import AggCall
+from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from runtime.operator import Operator
+from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
+from runtime.state import StateBackend
+from sqlstream.types import FlinkType
+
+_CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
+
+
+def aggregate(call: AggCall, values: list) -> object:
+    """One aggregate over the argument values of a frame, with Flink's result semantics."""
+    if call.fn == "COUNT":
+        return len(values) if not call.args else sum(v is not None for v in values)
+    vals = [v for v in values if v is not None]
+    if call.fn in ("SUM", "SUM0"):
+        return sum(vals) if vals else (0 if call.fn == "SUM0" else None)
+    if call.fn == "MIN":
+        return min(vals) if vals else None
+    if call.fn == "MAX":
+        return max(vals) if vals else None
+    if call.fn == "AVG":
+        if not vals:
+            return None
+        total, n = sum(vals), len(vals)
+        t: FlinkType = call.type
+        if t.is_integer:
+            q = abs(total) // n
+            return q if total >= 0 else -q
+        if t.is_decimal:
+            return _CTX.divide(decimal.Decimal(total), decimal.Decimal(n)).quantize(
+                decimal.Decimal(1).scaleb(-t.scale), context=_CTX)
+        return total / n
+    if call.fn in ("FIRST_VALUE", "LAST_VALUE"):
+        return (vals[0] if call.fn == "FIRST_VALUE" else vals[-1]) if vals else None
+    raise ValueError(f"OVER aggregate {call.fn} is not supported")
+
+
+class OverState:
+    def __init__(self, op: "OverAggregateOperator"):
+        self.op = op
+
+    def snapshot(self) -> pa.Table:
+        raise NotImplementedError("snapshot of OVER aggregation state is not supported yet")
+
+    def restore(self, table: pa.Table) -> None:
+        raise NotImplementedError("restore of OVER aggregation state is not supported yet")
+
+    def size_bytes(self) -> int:
+        return sum(len(b) for b in self.op.pending.values()) * 64
+
+
+class OverAggregateOperator(Operator):
+    name = "OverAggregate"
+
+    def __init__(self, partition: list[int], time_index: int, frame: str, preceding: int | None,
+                 aggs: list[AggCall], names: list[str], types: list[pa.DataType]):
+        self.partition, self.time_index, self.frame, self.preceding = partition, time_index, frame, preceding
+        self.aggs, self.names, self.types = aggs, names, types
+        self.pending: dict[tuple, list[tuple]] = {}   # key -> [(ts, seq, row)] waiting for the watermark
+        self.last_ts: dict[tuple, int] = {}           # key -> last processed timestamp
+        self.history: dict[tuple, deque] = {}         # key -> processed (ts, row) inside the frame
+        self.seq = 0
+        self.late_dropped = 0
+
+    def open(self, state: StateBackend) -> None:
+        state.register("over", OverState(self))
+
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        cols = data_columns(batch)
+        ts, valid = rowtime_ms(cols[self.time_index])
+        wm = row_watermarks(batch)
+        if wm is None:
+            wm = np.full(batch.num_rows, MIN_WM, dtype=np.int64)
+        rows = list(zip(*[c.to_pylist() for c in cols]))
+        for i, row in enumerate(rows):
+            key = tuple(row[p] for p in self.partition)
+            t, w = int(ts[i]), int(wm[i])
+            buf = self.pending.get(key)
+            triggered = self.last_ts.get(key, MIN_WM)
+            if buf:  # rows of this key the watermark had already passed were processed before this row
+                ready = [e[0] for e in buf if e[0] <= w]
+                if ready:
+                    triggered = max(triggered, max(ready))
+            if not valid[i] or t <= triggered:
+                self.late_dropped += 1
+                continue
+            self.pending.setdefault(key, []).append((t, self.seq, row))
+            self.seq += 1
+        return []
+
+    def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
+        out_rows: list[tuple] = []
+        for key in list(self.pending):
+            buf = self.pending[key]
+            ready = sorted(e for e in buf if e[0] <= wm)
+            if not ready:
+                continue
+            rest = [e for e in buf if e[0] > wm]
+            if rest:
+                self.pending[key] = rest
+            else:
+                del self.pending[key]
+            out_rows += self._process(key, ready)
+        if not out_rows:
+            return []
+        arrays = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(self.types)]
+        return [make_batch(INSERT, arrays, self.names)]
+
+    def _process(self, key: tuple, ready: list[tuple]) -> list[tuple]:
+        hist = self.history.setdefault(key, deque())
+        out = []
+        i = 0
+        while i < len(ready):
+            t = ready[i][0]
+            peers = [e for e in ready[i:] if e[0] == t]
+            i += len(peers)
+            if self.frame == "RANGE":
+                for e in peers:
+                    hist.append((t, e[2]))
+                if self.preceding is not None:
+                    while hist and hist[0][0] < t - self.preceding:
+                        hist.popleft()
+                frame = [r for _, r in hist]
+                values = self._aggregates(frame)
+                out += [e[2] + values for e in peers]
+            else:
+                for e in peers:
+                    hist.append((t, e[2]))
+                    if self.preceding is not None:
+                        while len(hist) > self.preceding + 1:
+                            hist.popleft()
+                    out.append(e[2] + self._aggregates([r for _, r in hist]))
+            self.last_ts[key] = t
+        return out
+
+    def _aggregates(self, frame: list[tuple]) -> tuple:
+        return tuple(aggregate(a, [r[a.args[0]] for r in frame] if a.args else frame) for a in self.aggs)
+
+    def metrics(self) -> dict:
+        return {"late_records_dropped": self.late_dropped}
