@@ -6,10 +6,13 @@ import pytest
 
 from tests.golden import CONFORMANCE, GOLDEN, case_dirs, case_sql, run_sql
 
-CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(GOLDEN)
+CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "more-sql") + case_dirs(GOLDEN)
          if c.name in {"late_tvf_tumble", "tvf_hop", "tvf_session_partition", "agg_having_retract",
                        "legacy_session", "tvf_cumulate", "tvf_grouping_sets", "union_all", "late_hop",
-                       "late_session", "filter_then_window", "agg_over_agg", "late_cumulate"}]
+                       "late_session", "filter_then_window", "agg_over_agg", "late_cumulate",
+                       "join_interval", "join_regular_inner", "join_window_inner", "nexmark_q5", "nexmark_q8",
+                       "nexmark_q19", "topn_per_key", "dedup_last_rowtime", "window_topn_tvf", "over_rows",
+                       "join_left_outer", "join_full_outer_cond", "join_right_dim", "join_updating_input"}]
 
 
 def _same(a, b) -> bool:

@@ -10,10 +10,12 @@ from sqlstream.output import ResultWriter
 from sqlstream.session import Session, parse_script
 from tests.golden import CONFORMANCE, GOLDEN, case_dirs, case_sql
 
-CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(GOLDEN)
+CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "more-sql") + case_dirs(GOLDEN)
          if c.name in {"tvf_tumble_basic", "tvf_hop", "tvf_session_partition", "legacy_session", "agg_group_basic",
                        "agg_having_retract", "agg_over_agg", "group_rollup", "late_tvf_tumble", "late_session",
-                       "union_all", "tvf_grouping_sets", "late_cumulate", "window_rollup_cube"}]
+                       "union_all", "tvf_grouping_sets", "late_cumulate", "window_rollup_cube",
+                       "join_regular_inner", "join_left_outer", "join_full_outer_cond", "topn_per_key",
+                       "dedup_last_rowtime", "over_rows", "nexmark_q5", "join_updating_input"}]
 
 
 def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:
@@ -25,7 +27,7 @@ def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:
     out = io.StringIO()
     writer = ResultWriter(plan.names, [f.type for f in plan.fields], "jsonl", out)
     root = L.Sink(plan.fields, plan.changelog, input=plan, table="<result>", connector="collect")
-    return Job([(root, writer)], batch_size=batch_size, round_rows=50), out
+    return Job([(root, writer)], batch_size=batch_size, round_rows=20), out
 
 
 def lines(out: io.StringIO) -> list[str]:

@@ -1,7 +1,9 @@
 """OVER aggregation on rowtime (ROWS/RANGE .. PRECEDING AND CURRENT ROW), as Flink's rowtime over functions:
 rows wait until the watermark passes them and are then processed per partition in (timestamp, arrival)
-order; a row whose timestamp is not after the last processed timestamp of its partition is late and dropped.
-RANGE frames give rows with the same timestamp (peers) the same result."""
+order. Late rows are dropped: with an unbounded frame a row at or behind the watermark; with a bounded frame a
+row not after the last processed timestamp of its partition (a RANGE partition's state, including that
+timestamp, is dropped once the watermark passes 1.5 frames after its newest row, as Flink's cleanup timer
+does). RANGE frames give rows with the same timestamp (peers) the same result."""
 from __future__ import annotations
 
 import decimal
@@ -53,10 +55,39 @@ class OverState:
         self.op = op
 
     def snapshot(self) -> pa.Table:
-        raise NotImplementedError("snapshot of OVER aggregation state is not supported yet")
+        """Rows waiting for the watermark and rows still inside a frame; a partition's last processed
+        timestamp is the newest of its frame rows."""
+        op = self.op
+        n_in = len(op.types) - len(op.aggs)
+        entries = [(1, t, seq, row) for buf in op.pending.values() for t, seq, row in buf]
+        entries += [(0, t, -1, row) for hist in op.history.values() for t, row in hist]
+        cols = {f"c{i}": pa.array([e[3][i] for e in entries], op.types[i]) for i in range(n_in)}
+        cols["$pending"] = pa.array([e[0] == 1 for e in entries], pa.bool_())
+        cols["$ts"] = pa.array([e[1] for e in entries], pa.int64())
+        cols["$seq"] = pa.array([e[2] for e in entries], pa.int64())
+        cols["$cleanup"] = pa.array([op.cleanup_at.get(tuple(e[3][p] for p in op.partition)) for e in entries],
+                                    pa.int64())
+        return pa.table(cols).replace_schema_metadata({"seq": str(op.seq), "late": str(op.late_dropped)})
 
     def restore(self, table: pa.Table) -> None:
-        raise NotImplementedError("restore of OVER aggregation state is not supported yet")
+        op = self.op
+        n_in = len(op.types) - len(op.aggs)
+        cols = [table.column(f"c{i}").to_pylist() for i in range(n_in)]
+        op.pending, op.history, op.last_ts, op.cleanup_at = {}, {}, {}, {}
+        for row, pend, t, seq, due in zip(zip(*cols), table.column("$pending").to_pylist(),
+                                          table.column("$ts").to_pylist(), table.column("$seq").to_pylist(),
+                                          table.column("$cleanup").to_pylist()):
+            key = tuple(row[p] for p in op.partition)
+            if due is not None:
+                op.cleanup_at[key] = due
+            if pend:
+                op.pending.setdefault(key, []).append((t, seq, row))
+            else:
+                op.history.setdefault(key, deque()).append((t, row))
+                op.last_ts[key] = max(op.last_ts.get(key, MIN_WM), t)
+        meta = table.schema.metadata or {}
+        op.seq = int(meta.get(b"seq", b"0"))
+        op.late_dropped = int(meta.get(b"late", b"0"))
 
     def size_bytes(self) -> int:
         return sum(len(b) for b in self.op.pending.values()) * 64
@@ -72,6 +103,8 @@ class OverAggregateOperator(Operator):
         self.pending: dict[tuple, list[tuple]] = {}   # key -> [(ts, seq, row)] waiting for the watermark
         self.last_ts: dict[tuple, int] = {}           # key -> last processed timestamp
         self.history: dict[tuple, deque] = {}         # key -> processed (ts, row) inside the frame
+        self.cleanup_at: dict[tuple, int] = {}        # key -> watermark at which RANGE state is dropped
+        self.deferred: list[tuple] = []                # outputs produced while advancing one partition
         self.seq = 0
         self.late_dropped = 0
 
@@ -88,34 +121,48 @@ class OverAggregateOperator(Operator):
         for i, row in enumerate(rows):
             key = tuple(row[p] for p in self.partition)
             t, w = int(ts[i]), int(wm[i])
-            buf = self.pending.get(key)
-            triggered = self.last_ts.get(key, MIN_WM)
-            if buf:  # rows of this key the watermark had already passed were processed before this row
-                ready = [e[0] for e in buf if e[0] <= w]
-                if ready:
-                    triggered = max(triggered, max(ready))
-            if not valid[i] or t <= triggered:
+            # what the watermark before this row had already done to this partition (timers fire in order)
+            self.deferred += self._advance(key, w)
+            # unbounded frames judge lateness by the watermark, bounded ones by the partition's progress
+            limit = w if self.preceding is None else self.last_ts.get(key, MIN_WM)
+            if not valid[i] or t <= limit:
                 self.late_dropped += 1
                 continue
             self.pending.setdefault(key, []).append((t, self.seq, row))
             self.seq += 1
+            if self.frame == "RANGE" and self.preceding is not None:
+                # Flink's cleanup timer: the partition's state is dropped once the watermark passes it
+                due = self.cleanup_at.get(key)
+                if due is None or due < t + self.preceding + 1:
+                    self.cleanup_at[key] = t + int(self.preceding * 1.5) + 1
         return []
 
-    def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
-        out_rows: list[tuple] = []
-        for key in list(self.pending):
-            buf = self.pending[key]
+    def _advance(self, key: tuple, wm: int) -> list[tuple]:
+        out = []
+        buf = self.pending.get(key)
+        if buf:
             ready = sorted(e for e in buf if e[0] <= wm)
-            if not ready:
-                continue
-            rest = [e for e in buf if e[0] > wm]
-            if rest:
-                self.pending[key] = rest
-            else:
-                del self.pending[key]
-            out_rows += self._process(key, ready)
+            if ready:
+                rest = [e for e in buf if e[0] > wm]
+                if rest:
+                    self.pending[key] = rest
+                else:
+                    del self.pending[key]
+                out = self._process(key, ready)
+        due = self.cleanup_at.get(key)
+        if due is not None and due <= wm and key not in self.pending:
+            del self.cleanup_at[key]
+            self.history.pop(key, None)
+            self.last_ts.pop(key, None)
+        return out
+
+    def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
+        out_rows, self.deferred = self.deferred, []  # (ts, seq, output row), emitted in timer order
+        for key in set(self.pending) | set(self.cleanup_at):
+            out_rows += self._advance(key, wm)
         if not out_rows:
             return []
+        out_rows = [r for _, _, r in sorted(out_rows, key=lambda e: (e[0], e[1]))]
         arrays = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(self.types)]
         return [make_batch(INSERT, arrays, self.names)]
 
@@ -135,14 +182,14 @@ class OverAggregateOperator(Operator):
                         hist.popleft()
                 frame = [r for _, r in hist]
                 values = self._aggregates(frame)
-                out += [e[2] + values for e in peers]
+                out += [(e[0], e[1], e[2] + values) for e in peers]
             else:
                 for e in peers:
                     hist.append((t, e[2]))
                     if self.preceding is not None:
                         while len(hist) > self.preceding + 1:
                             hist.popleft()
-                    out.append(e[2] + self._aggregates([r for _, r in hist]))
+                    out.append((e[0], e[1], e[2] + self._aggregates([r for _, r in hist])))
             self.last_ts[key] = t
         return out
 

@@ -14,6 +14,6 @@ CREATE TABLE orders (
 ) WITH ('connector' = 'filesystem', 'path' = '${DATA}/orders.json', 'format' = 'json');
 
 SELECT order_id, product, ts,
-       SUM(amount) OVER (PARTITION BY product ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running,
+       SUM(amount) OVER (PARTITION BY product ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_total,
        COUNT(coupon) OVER (PARTITION BY product ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS coupons
 FROM orders WHERE product IS NOT NULL;
