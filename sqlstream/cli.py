@@ -83,12 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     if not sys.stdin.isatty():
         from sqlstream.script import ScriptRunner
         try:
-            ScriptRunner(fmt=a.format).run(sys.stdin.read())
+            sql = ""
+            if a.init:
+                with open(a.init, encoding="utf-8") as f:
+                    sql = f.read() + "\n"
+            ScriptRunner(fmt=a.format).run(sql + sys.stdin.read())
         except Exception as e:
             return _report(e)
         return 0
-    sys.stderr.write("The interactive shell is not available yet; use `sqlstream run FILE.sql`.\n")
-    return 2
+    from sqlstream.shell import main_shell
+    try:
+        return main_shell(a.init, a.history)
+    except (SqlStreamError, OSError) as e:
+        return _report(e)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ class ScriptRunner:
         self.restore = restore or RestoreOptions()
         self.stop_requested = False
         self.savepoint_requested = False
+        self.savepoint_on_stop = True  # SIGTERM on `run` stops with a savepoint; the shell's STOP JOB chooses
+        self.current_job: Job | None = None
 
     def run(self, sql: str) -> None:
         stmts = parse_script(sql)
@@ -75,13 +77,19 @@ class ScriptRunner:
         return isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except))
 
     # ---- one job --------------------------------------------------------------------------------
-    def _run_job(self, inserts: list[L.Sink], query: L.Node | None) -> None:
+    def _run_job_with_writer(self, root: L.Sink, writer) -> None:
+        """Run a query whose rows go to a given writer (the shell's display modes)."""
+        self._run_job([], None, result=(root, writer))
+
+    def _run_job(self, inserts: list[L.Sink], query: L.Node | None, result=None) -> None:
         cfg = self.session.config
         roots: list[L.Node] = list(inserts)
         result_root = None
         if query is not None:
             result_root = L.Sink(query.fields, query.changelog, input=query, table="<result>", connector="collect")
             roots.append(result_root)
+        if result is not None:
+            roots.append(result[0])
         from runtime.executor import plan_fingerprint
         fingerprint = plan_fingerprint(roots)
         sinks, sink_objects = [], {}
@@ -95,8 +103,11 @@ class ScriptRunner:
             sink_objects[id(s)] = sink
         if result_root is not None:
             sinks.append((result_root, ResultWriter(query.names, [f.type for f in query.fields], self.fmt, self.out)))
+        if result is not None:
+            sinks.append(result)
         batch = self.batch_size or cfg.get_int("sqlstream.batch-size", 65536)
         job = Job(sinks, batch_size=batch, config=cfg.effective())
+        self.current_job = job
 
         interval = cfg.get("execution.checkpointing.interval")
         ckpt_dir = cfg.get("execution.checkpointing.dir")
@@ -145,7 +156,7 @@ class ScriptRunner:
             finished = job.run(should_stop=lambda: self.stop_requested, on_step=on_step,
                                before_finish=before_finish)
             if not finished:
-                if coordinator is not None and self.stop_requested:
+                if coordinator is not None and self.stop_requested and self.savepoint_on_stop:
                     self._savepoint(coordinator, ckpt_dir)
                 else:
                     for w in job.writers.values():

@@ -1,0 +1,329 @@
+"""Interactive SQL shell: multi-line statements ending with ';', history, highlighting, completion from the
+live catalog, Flink's result modes, background INSERT jobs (SHOW JOBS, STOP JOB), Ctrl-C to cancel a query."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+from typing import TextIO
+
+from planner import logical as L
+from sqlstream.errors import SqlError, SqlStreamError
+from sqlstream.jobs import JobManager
+from sqlstream.output import ResultWriter, display_strings
+from sqlstream.session import Session, format_rows, parse_script
+
+PROMPT = "Flink SQL> "
+CONTINUATION = "         > "
+HELP = """Statements end with ';' and may span lines.
+
+  CREATE TABLE | VIEW ..., DROP TABLE | VIEW ...   define tables over Kafka, files, datagen
+  SELECT ...                                       run a query; Ctrl-C stops it
+  INSERT INTO ... SELECT ...                       start a background job
+  SHOW TABLES | VIEWS | FUNCTIONS | JOBS;          list what exists
+  DESCRIBE t;  EXPLAIN SELECT ...;                 inspect a table or a plan
+  STOP JOB '<id>' [WITH SAVEPOINT];                stop a background job
+  SET 'key' = 'value';  SET;  RESET ['key'];       configuration (SET; lists it)
+  SET 'sql-client.execution.result-mode' = 'table' | 'changelog' | 'tableau';
+  HELP;  QUIT;  (or Ctrl-D)
+"""
+
+KEYWORDS = ["SELECT", "FROM", "WHERE", "GROUP BY", "HAVING", "ORDER BY", "INSERT INTO", "CREATE TABLE",
+            "CREATE TEMPORARY TABLE", "CREATE VIEW", "CREATE TEMPORARY VIEW", "DROP TABLE", "DROP VIEW", "WITH",
+            "WATERMARK FOR", "PRIMARY KEY", "NOT ENFORCED", "METADATA", "VIRTUAL", "TABLE", "DESCRIPTOR",
+            "INTERVAL", "SECOND", "MINUTE", "HOUR", "DAY", "AS", "AND", "OR", "NOT", "NULL", "IS", "IN", "LIKE",
+            "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "CAST", "JOIN", "LEFT JOIN", "RIGHT JOIN",
+            "FULL JOIN", "ON", "UNION ALL", "OVER", "PARTITION BY", "ROWS BETWEEN", "RANGE BETWEEN", "PRECEDING",
+            "CURRENT ROW", "SHOW TABLES", "SHOW VIEWS", "SHOW FUNCTIONS", "SHOW JOBS", "DESCRIBE", "EXPLAIN",
+            "SET", "RESET", "STOP JOB", "WITH SAVEPOINT", "HELP", "QUIT", "BIGINT", "INT", "STRING", "DOUBLE",
+            "DECIMAL", "BOOLEAN", "TIMESTAMP", "TIMESTAMP_LTZ", "DATE", "ARRAY", "MAP", "ROW"]
+
+
+def statement_complete(text: str) -> bool:
+    """True when the text holds at least one ';' outside quotes and comments, and nothing but space after it."""
+    in_quote, last_semicolon, i = None, -1, 0
+    while i < len(text):
+        c = text[i]
+        if in_quote:
+            if c == in_quote:
+                in_quote = None
+        elif c in ("'", "`", '"'):
+            in_quote = c
+        elif text.startswith("--", i):
+            j = text.find("\n", i)
+            i = len(text) if j < 0 else j
+            continue
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            i = len(text) if j < 0 else j + 2
+            continue
+        elif c == ";":
+            last_semicolon = i
+        i += 1
+    if in_quote:
+        return False
+    stripped = text.strip().rstrip(";").strip().upper()
+    if stripped in ("QUIT", "EXIT", "HELP") and not text.strip().endswith(";"):
+        return True
+    return last_semicolon >= 0 and not text[last_semicolon + 1:].strip()
+
+
+class Shell:
+    def __init__(self, session: Session | None = None, out: TextIO | None = None, history: str | None = None):
+        self.session = session or Session()
+        self.out = out or sys.stdout
+        self.jobs = JobManager(self.session)
+        self.history = history or os.path.expanduser("~/.sqlstream_history")
+
+    # ---- the prompt ----------------------------------------------------------------------------
+    def prompt_session(self, input=None, output=None):
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.lexers import PygmentsLexer
+        from pygments.lexers.sql import SqlLexer
+
+        from sqlstream.completion import SqlCompleter
+        keys = KeyBindings()
+
+        @keys.add("enter")
+        def _(event):
+            buf = event.current_buffer
+            if statement_complete(buf.text):
+                buf.validate_and_handle()
+            else:
+                buf.insert_text("\n")
+        try:
+            history = FileHistory(self.history)
+        except OSError:
+            history = None
+        return PromptSession(message=PROMPT, multiline=True, key_bindings=keys, lexer=PygmentsLexer(SqlLexer),
+                             completer=SqlCompleter(self.session), complete_while_typing=False, history=history,
+                             prompt_continuation=lambda width, line, soft: CONTINUATION, input=input, output=output)
+
+    def loop(self, input=None, output=None) -> int:
+        session = self.prompt_session(input, output)
+        self.out.write("sqlstream interactive shell. Statements end with ';'. HELP; for help, QUIT; to leave.\n\n")
+        while True:
+            try:
+                text = session.prompt()
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            if not self.execute_text(text):
+                break
+        self.out.write("Goodbye!\n")
+        return 0
+
+    # ---- statements ------------------------------------------------------------------------------
+    def execute_text(self, text: str) -> bool:
+        """Run every statement in `text`; False when the user asked to quit."""
+        bare = text.strip().rstrip(";").strip().upper()
+        if bare in ("QUIT", "EXIT"):
+            return False
+        if bare == "HELP":
+            self.out.write(HELP)
+            return True
+        if not text.strip():
+            return True
+        try:
+            stmts = parse_script(text)
+        except SqlError as e:
+            self._error(e)
+            return True
+        inserts: list[L.Sink] = []
+        for stmt in stmts:
+            try:
+                self._execute(stmt, text, inserts)
+            except (SqlStreamError, KeyError, ValueError) as e:
+                self._error(e)
+                return True
+            except Exception as e:  # an engine bug must not end the session or lose what was typed
+                self._error(e)
+                return True
+        if inserts:
+            self._submit(inserts)
+        return True
+
+    def _execute(self, stmt, text: str, inserts: list) -> None:
+        from sqlstream.dialect import expressions as fx
+        if isinstance(stmt, fx.ShowStatement) and stmt.this.name == "JOBS":
+            format_rows(["job id", "job name", "status", "start time", "rows in", "rows out", "watermark"],
+                        self.jobs.rows(), self.out)
+            return
+        if isinstance(stmt, fx.StopJobStatement):
+            self.out.write("[INFO] " + self.jobs.stop(stmt.this.name, bool(stmt.args.get("savepoint"))) + "\n")
+            return
+        res = self.session.execute(stmt, text)
+        if res.kind == "insert":
+            inserts.append(res.plan)
+        elif res.kind == "query":
+            self._run_query(res.plan)
+        elif res.kind == "rows":
+            format_rows(res.columns, res.rows, self.out)
+        elif res.message:
+            self.out.write(res.message + "\n")
+
+    def _submit(self, inserts: list[L.Sink]) -> None:
+        info = self.jobs.submit(inserts)
+        self.out.write(f"[INFO] Submitting SQL update statement to the cluster...\n"
+                       f"[INFO] SQL update statement has been successfully submitted to the cluster:\n"
+                       f"Job ID: {info.id}\n")
+
+    def _run_query(self, plan: L.Node) -> None:
+        """Run a SELECT in the foreground; Ctrl-C cancels it and returns to the prompt."""
+        from sqlstream.script import ScriptRunner
+        mode = self.session.config.get("sql-client.execution.result-mode", "table").lower()
+        names, types = plan.names, [f.type for f in plan.fields]
+        writer = MaterializedView(names, self.out) if mode == "table" else (
+            ChangelogPrinter(names, self.out) if mode == "changelog" else ResultWriter(names, types, "table", self.out))
+        runner = ScriptRunner(self.session, out=self.out, err=_Discard(), fmt="table", summary=False)
+        root = L.Sink(plan.fields, plan.changelog, input=plan, table="<result>", connector="collect")
+        error: list[BaseException] = []
+
+        def run():
+            try:
+                runner._run_job_with_writer(root, writer)
+            except BaseException as e:  # shown at the prompt
+                error.append(e)
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        try:
+            while t.is_alive():
+                t.join(0.1)
+                if isinstance(writer, MaterializedView):
+                    writer.refresh()
+        except KeyboardInterrupt:
+            runner.stop_requested = True
+            t.join(10)
+            if isinstance(writer, MaterializedView):
+                writer.refresh(final=True)
+            self.out.write("[INFO] Query cancelled.\n")
+            if error:
+                raise error[0]
+            return
+        if isinstance(writer, MaterializedView):
+            writer.refresh(final=True)
+        if error:
+            raise error[0]
+
+    def _error(self, e: BaseException) -> None:
+        if isinstance(e, SqlError):
+            self.out.write(f"[ERROR] {e}\n")
+            caret = e.caret()
+            if caret:
+                self.out.write(caret + "\n")
+        elif isinstance(e, KeyError):
+            self.out.write(f"[ERROR] {e.args[0]}\n")
+        else:
+            self.out.write(f"[ERROR] {e}\n")
+
+
+class _Discard:
+    def write(self, s):
+        return len(s)
+
+    def flush(self):
+        pass
+
+
+class ChangelogPrinter:
+    """'changelog' mode: one line per change, with its RowKind."""
+
+    def __init__(self, names: list[str], out: TextIO):
+        self.names, self.out = names, out
+        self.out.write(" op | " + " | ".join(names) + "\n")
+
+    def write(self, batch) -> None:
+        from runtime.changelog import OP_NAMES
+        cols = [display_strings(batch.column(i)) for i in range(1, batch.num_columns)]
+        for r, op in enumerate(batch.column(0).to_pylist()):
+            self.out.write(f" {OP_NAMES[op]} | " + " | ".join(c[r] for c in cols) + "\n")
+        self.out.flush()
+
+    def prepare_commit(self, checkpoint_id):
+        return None
+
+    def commit(self, c):
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class MaterializedView:
+    """'table' mode: the result as a table kept up to date as -U/+U/-D arrive, redrawn in place."""
+
+    MAX_ROWS = 40
+
+    def __init__(self, names: list[str], out: TextIO):
+        self.names, self.out = names, out
+        self.rows: list[list[str]] = []
+        self.lock = threading.Lock()
+        self.changed = False
+        self.drawn_lines = 0
+        self.last_draw = 0.0
+        self.tty = getattr(out, "isatty", lambda: False)()
+
+    def write(self, batch) -> None:
+        cols = [display_strings(batch.column(i)) for i in range(1, batch.num_columns)]
+        with self.lock:
+            for r, op in enumerate(batch.column(0).to_pylist()):
+                row = [c[r] for c in cols]
+                if op in (0, 2):
+                    self.rows.append(row)
+                else:
+                    try:
+                        self.rows.remove(row)
+                    except ValueError:
+                        pass
+            self.changed = True
+
+    def refresh(self, final: bool = False) -> None:
+        if not self.tty and not final:
+            return
+        now = time.monotonic()
+        with self.lock:
+            if not self.changed and not final:
+                return
+            if not final and now - self.last_draw < 0.3:
+                return
+            rows = list(self.rows)
+            self.changed = False
+        widths = [max([len(n)] + [len(r[i]) for r in rows[: self.MAX_ROWS]]) for i, n in enumerate(self.names)]
+        border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+        lines = [border, "|" + "|".join(f" {n:>{w}} " for n, w in zip(self.names, widths)) + "|", border]
+        lines += ["|" + "|".join(f" {v:>{w}} " for v, w in zip(r, widths)) + "|" for r in rows[: self.MAX_ROWS]]
+        lines.append(border)
+        more = f" (showing {self.MAX_ROWS})" if len(rows) > self.MAX_ROWS else ""
+        status = f"{len(rows)} row{'s' if len(rows) != 1 else ''} in result{more}; updated {time.strftime('%H:%M:%S')}"
+        lines.append(status + ("" if final else "; Ctrl-C to stop"))
+        if self.tty and self.drawn_lines:
+            self.out.write(f"\x1b[{self.drawn_lines}F\x1b[J")
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
+        self.drawn_lines = len(lines)
+        self.last_draw = now
+
+    def prepare_commit(self, checkpoint_id):
+        return None
+
+    def commit(self, c):
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def main_shell(init: str | None, history: str | None) -> int:
+    shell = Shell(history=history)
+    if init:
+        with open(init, encoding="utf-8") as f:
+            shell.execute_text(f.read())
+    return shell.loop()
+
+
+__all__ = ["Shell", "statement_complete", "main_shell", "re"]

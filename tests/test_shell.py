@@ -1,0 +1,169 @@
+"""The interactive shell: statements through prompt-toolkit's pipe input, completion, and an end-to-end
+session in a real terminal (tmux) covering the shell tour of the README."""
+import io
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from sqlstream.completion import SqlCompleter
+from sqlstream.session import Session, parse_script
+from sqlstream.shell import Shell, statement_complete
+
+ORDERS = ("CREATE TABLE orders (order_id BIGINT, user_id STRING, amount DOUBLE, ts TIMESTAMP(3), "
+          "WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH ('connector' = 'filesystem', "
+          "'path' = 'sql_examples/data/orders.json', 'format' = 'json');")
+
+
+def test_statement_complete():
+    assert not statement_complete("SELECT 1")
+    assert statement_complete("SELECT 1;")
+    assert not statement_complete("SELECT ';'")
+    assert not statement_complete("SELECT 1; -- done\nSELECT")
+    assert statement_complete("SELECT 1 -- a comment; not the end\n;")
+    assert statement_complete("quit")
+
+
+def run_shell(text: str, tmp_path) -> str:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+    out = io.StringIO()
+    shell = Shell(out=out, history=str(tmp_path / "history"))
+    with create_pipe_input() as pipe:
+        pipe.send_text(text)
+        shell.loop(input=pipe, output=DummyOutput())
+    return out.getvalue()
+
+
+def test_pipe_session_multiline_statements_and_results(tmp_path):
+    out = run_shell(ORDERS.replace(", ts", ",\n ts") + "\r"
+                    "SET 'sql-client.execution.result-mode' = 'tableau';\r"
+                    "SELECT user_id, COUNT(*) AS n\rFROM orders GROUP BY user_id HAVING COUNT(*) > 30;\r"
+                    "SHOW TABLES;\rQUIT;\r", tmp_path)
+    assert "[INFO] Execute statement succeeded." in out
+    assert "| +U |         u001 |          31 |" in out, "HAVING lets the first qualifying update through"
+    assert "| orders " in out
+    assert out.rstrip().endswith("Goodbye!")
+    assert (tmp_path / "history").exists()
+
+
+def test_errors_show_a_caret_and_the_session_goes_on(tmp_path):
+    out = run_shell("SELECT a FROM t WHERE;\rSELECT nope FROM nowhere;\rSHOW VIEWS;\rQUIT;\r", tmp_path)
+    assert "[ERROR] SQL parse error at line 1, column 17" in out
+    assert "SELECT a FROM t WHERE;\n                ^" in out
+    assert "Object 'nowhere' not found" in out
+    assert "view name" in out
+
+
+def test_changelog_mode_and_help(tmp_path):
+    out = run_shell(ORDERS + "\rSET 'sql-client.execution.result-mode' = 'changelog';\r"
+                    "SELECT user_id, COUNT(*) AS n FROM orders WHERE user_id = 'u010' GROUP BY user_id;\rHELP;\rQUIT;\r",
+                    tmp_path)
+    assert " +I | u010 | 1" in out and " -U | u010 | 1" in out and " +U | u010 | 2" in out
+    assert "STOP JOB '<id>'" in out
+
+
+def test_completion_knows_the_catalog():
+    s = Session()
+    for st in parse_script(ORDERS + "CREATE VIEW big AS SELECT order_id, amount FROM orders WHERE amount > 100;"):
+        s.execute(st)
+    c = SqlCompleter(s)
+    assert ("amount", "column of orders") in c.candidates("SELECT amo", "amo")
+    assert ("orders", "table") in c.candidates("SELECT * FROM ord", "ord")
+    assert ("big", "view") in c.candidates("SELECT * FROM b", "b")
+    assert ("o.user_id", "column") in c.candidates("SELECT * FROM orders o WHERE o.us", "o.us")
+    assert ("DATE_FORMAT", "function") in c.candidates("SELECT DATE_F", "DATE_F")
+    options = [k for k, _ in c.candidates("CREATE TABLE x (a INT) WITH ('connector' = 'kafka', 'scan.st", "'scan.st")]
+    assert "'scan.startup.mode'" in options and "'scan.startup.timestamp-millis'" in options
+    assert [k for k, _ in c.candidates("CREATE TABLE x (a INT) WITH ('conn", "'conn")] == ["'connector'"]
+
+
+# ---- end to end in a terminal ---------------------------------------------------------------------------
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Terminal:
+    def __init__(self, tmp_path):
+        self.sock = str(tmp_path / "tmux.sock")
+        self.name = "s" + uuid.uuid4().hex[:6]
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.t0 = time.time()
+        subprocess.run(["tmux", "-S", self.sock, "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50",
+                        f"cd {repo} && sqlstream --history {tmp_path}/hist; sleep 5"], check=True)
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        args = ["tmux", "-S", self.sock, "send-keys", "-t", self.name] + (["-l"] if literal else []) + list(keys)
+        subprocess.run(args, check=True)
+
+    def type(self, text: str) -> None:
+        self.keys(text.replace(";", "\\;"), literal=True)
+        self.keys("Enter")
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "-S", self.sock, "capture-pane", "-t", self.name, "-p"], capture_output=True,
+                              text=True).stdout
+
+    def wait_for(self, text: str, timeout: float = 10) -> str:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} did not appear; screen:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", self.sock, "kill-server"], capture_output=True)
+
+
+@needs_tmux
+def test_end_to_end_in_a_terminal(tmp_path):
+    term = Terminal(tmp_path)
+    try:
+        term.wait_for("Flink SQL>")
+        startup = time.time() - term.t0
+        assert startup < 5, f"prompt after {startup:.2f}s"
+        # a multi-line CREATE TABLE
+        term.type("CREATE TABLE gen (")
+        term.type("  id BIGINT, v INT, reading DOUBLE,")
+        term.type("  ts AS LOCALTIMESTAMP, WATERMARK FOR ts AS ts")
+        term.type(") WITH ('connector' = 'datagen', 'rows-per-second' = '200', 'fields.v.min' = '1', "
+                  "'fields.v.max' = '3');")
+        term.wait_for("[INFO] Execute statement succeeded.")
+        # completion of a column name from the catalog
+        term.keys("SELECT rea", literal=True)
+        term.keys("Tab")
+        term.wait_for("Flink SQL> SELECT reading")
+        term.keys("C-u")
+        # a windowed SELECT over datagen in table mode, updated in place, then cancelled with Ctrl-C
+        term.type("SELECT window_start, v, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE gen, DESCRIPTOR(ts), "
+                  "INTERVAL '1' SECOND)) GROUP BY window_start, window_end, v;")
+        term.wait_for("rows in result", timeout=15)
+        first = term.screen()
+        time.sleep(2.5)
+        later = term.wait_for("Ctrl-C to stop")
+        assert later != first, "the table view updates"
+        term.keys("C-c")
+        term.wait_for("Query cancelled")
+        # a background INSERT, listed by SHOW JOBS and stopped by STOP JOB
+        term.type("CREATE TABLE sink (v INT, c BIGINT) WITH ('connector' = 'blackhole');")
+        term.type("INSERT INTO sink SELECT v, COUNT(*) FROM gen GROUP BY v;")
+        screen = term.wait_for("Job ID: ")
+        job = screen.split("Job ID: ")[-1].split()[0]
+        term.type("SHOW JOBS;")
+        term.wait_for(f"| {job} | insert-into_sink | RUNNING")
+        term.type(f"STOP JOB '{job}';")
+        term.wait_for(f"Job '{job}' stopped")
+        term.type("SHOW JOBS;")
+        term.wait_for(f"| {job} | insert-into_sink | CANCELED")
+        # a syntax error with its caret
+        term.type("SELECT v FROM gen WHERE;")
+        screen = term.wait_for("[ERROR] SQL parse error at line 1, column 19")
+        assert "SELECT v FROM gen WHERE;\n                  ^" in screen
+        term.type("QUIT;")
+        term.wait_for("Goodbye!")
+    finally:
+        term.close()
