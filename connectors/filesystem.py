@@ -10,7 +10,7 @@ import pyarrow as pa
 from connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema
 from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
-from connectors.lines import LineFile, non_blank, strip_newline
+from connectors.lines import LineFile, non_blank
 from connectors.options import Options
 from sqlstream.errors import ConnectorError, OptionError
 

@@ -7,7 +7,6 @@ handled by the format's ignore-parse-errors policy.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -18,7 +17,7 @@ import pyarrow.compute as pc
 from connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema
 from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
-from connectors.options import Options, parse_duration_ms
+from connectors.options import Options
 from sqlstream.errors import ConnectorError, FormatError, OptionError
 from sqlstream.types import FlinkType
 

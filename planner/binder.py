@@ -821,51 +821,42 @@ def _agg_parts(node: exp.Expr) -> tuple[str, bool, list[exp.Expr]]:
     return name, distinct, args
 
 
+def _key_sets(g: exp.Expr) -> list[list[exp.Expr]] | None:
+    """The key sets one GROUP BY item stands for (None for a plain key)."""
+    if isinstance(g, exp.GroupingSets):
+        sets = []
+        for s in g.expressions:
+            if isinstance(s, exp.Tuple):
+                sets.append(list(s.expressions))
+            elif isinstance(s, exp.Paren):
+                sets.append([s.this])
+            else:
+                sets.append([s])
+        return sets
+    if isinstance(g, exp.Rollup):
+        cols = list(g.expressions)
+        return [cols[:i] for i in range(len(cols), -1, -1)]
+    if isinstance(g, exp.Cube):
+        cols = list(g.expressions)
+        return [[c for c, keep in zip(cols, mask) if keep] for mask in itertools.product([1, 0], repeat=len(cols))]
+    return None
+
+
 def _grouping_sets(group: exp.Group) -> dict | None:
     """Expand GROUPING SETS / ROLLUP / CUBE (combined with plain keys) into a list of key sets."""
     plain, multi = [], []
     for g in group.expressions:
-        if isinstance(g, exp.GroupingSets):
-            sets = []
-            for s in g.expressions:
-                if isinstance(s, exp.Tuple):
-                    sets.append(list(s.expressions))
-                elif isinstance(s, exp.Paren):
-                    sets.append([s.this])
-                else:
-                    sets.append([s])
-            multi.append(sets)
-        elif isinstance(g, exp.Rollup):
-            cols = list(g.expressions)
-            multi.append([cols[:i] for i in range(len(cols), -1, -1)])
-        elif isinstance(g, exp.Cube):
-            cols = list(g.expressions)
-            multi.append([[c for c, keep in zip(cols, mask) if keep]
-                          for mask in itertools.product([1, 0], repeat=len(cols))])
-        else:
+        sets = _key_sets(g)
+        if sets is None:
             plain.append(g)
-    for key in ("grouping_sets", "rollup", "cube"):
+        else:
+            multi.append(sets)
+    for key in ("grouping_sets", "rollup", "cube"):  # where sqlglot keeps them apart from the plain keys
         v = group.args.get(key)
-        if not v:
-            continue
-        for g in (v if isinstance(v, list) else [v]):
-            if isinstance(g, exp.GroupingSets):
-                sets = []
-                for s in g.expressions:
-                    if isinstance(s, exp.Tuple):
-                        sets.append(list(s.expressions))
-                    elif isinstance(s, exp.Paren):
-                        sets.append([s.this])
-                    else:
-                        sets.append([s])
+        for g in (v if isinstance(v, list) else [v]) if v else []:
+            sets = _key_sets(g)
+            if sets is not None:
                 multi.append(sets)
-            elif isinstance(g, exp.Rollup):
-                cols = list(g.expressions)
-                multi.append([cols[:i] for i in range(len(cols), -1, -1)])
-            elif isinstance(g, exp.Cube):
-                cols = list(g.expressions)
-                multi.append([[c for c, keep in zip(cols, mask) if keep]
-                              for mask in itertools.product([1, 0], repeat=len(cols))])
     if not multi:
         return None
     combos = [[]]

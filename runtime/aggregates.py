@@ -157,3 +157,12 @@ def average(total: pa.Array, count: pa.Array, a: AggCall) -> pa.Array:
         return pa.array(vals, t.to_arrow())
     s = pc.cast(total, pa.float64())
     return pc.cast(pc.divide(s, pc.cast(pa.array(np.where(cnt > 0, cnt, np.nan)), pa.float64())), t.to_arrow())
+
+
+def aggregate_rows(table: pa.Table, group_cols: list[str], needed: list[int], aggs: list[AggCall]) -> pa.Table:
+    """Group buffered rows (columns c<i>, plus `$rn` arrival numbers) and compute every AggCall's partials;
+    `$rn_min` orders the groups by first arrival."""
+    names = {f"c{i}": table.column(f"c{i}").combine_chunks() for i in needed}
+    inputs = prepare_inputs(names, aggs, [f"c{i}" for i in range(max(needed, default=-1) + 1)], table.num_rows)
+    work = pa.table({**{c: table.column(c) for c in group_cols}, "$rn": table.column("$rn"), **inputs})
+    return work.group_by(group_cols, use_threads=False).aggregate(aggregation_specs(aggs) + [("$rn", "min")])

@@ -540,8 +540,6 @@ def _date_format(e, args, n):
     if "\x00F" in f:
         head, _, tail = f.partition("\x00F")
         digits, tail = int(tail[0]), tail[1:]
-        secs = pc.strftime(v, format=head + "%S")
-        base = pc.utf8_slice_codeunits(secs, 0, -1 * 0 or None)
         ms = pc.cast(pc.divide(pc.cast(pc.cast(v, pa.timestamp("ms")), pa.int64()), 1), pa.int64())
         frac = pc.utf8_lpad(pc.cast(pc.subtract(ms, pc.multiply(pc.divide(ms, 1000), 1000)), pa.string()), 3, "0")
         frac = pc.utf8_slice_codeunits(frac, 0, digits)

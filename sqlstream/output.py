@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import SinkWriter
-from connectors.formats.json import encode_json_lines, json_values
+from connectors.formats.json import encode_json_lines
 from runtime.changelog import OP_NAMES
 from runtime.expressions import format_double, format_timestamp
 from sqlstream.types import FlinkType

@@ -93,7 +93,7 @@ class Session:
             if kind not in ("TABLE", "VIEW"):
                 raise ValidationError(f"DROP {kind} is not supported")
             self.catalog.drop(stmt.this.name, kind, bool(stmt.args.get("exists")))
-            return Result("ok", f"[INFO] Execute statement succeeded.")
+            return Result("ok", "[INFO] Execute statement succeeded.")
         if isinstance(stmt, fx.SetStatement):
             if stmt.this is None:
                 cfg = self.config.effective()

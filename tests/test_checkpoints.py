@@ -1,7 +1,6 @@
 """Fault tolerance: killed with SIGKILL at random points and restarted, a job's committed output equals an
 uninterrupted run exactly; savepoints stop and resume a job; a torn checkpoint is never restored."""
 import collections
-import json
 import os
 import random
 import signal
@@ -129,7 +128,7 @@ def test_savepoint_on_sigterm_then_resume(tmp_path, data):
     p = start(job, "--from-savepoint", savepoint)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 0, err
-    assert f"restored from savepoint" in err
+    assert "restored from savepoint" in err
     assert committed(folder) == expected
 
 

@@ -2,11 +2,10 @@
 import io
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
-from sqlstream.errors import FormatError, OptionError, SqlError, ValidationError
+from sqlstream.errors import FormatError, OptionError, ValidationError
 from sqlstream.script import ScriptRunner
 
 ORDERS_DDL = """CREATE TABLE orders (

@@ -93,8 +93,8 @@ class JsonDecoder:
         if len(docs) == 0:
             return self._empty()
         con = duck()
-        tbl = pa.table({"line": docs})
-        query = f"SELECT unnest(from_json(line, $s)) FROM tbl"
+        tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
+        query = "SELECT unnest(from_json(line, $s)) FROM tbl"
         try:
             out = con.sql(query, params={"s": self.structure}).to_arrow_table()
         except duckdb.Error:
@@ -112,7 +112,7 @@ class JsonDecoder:
 
     def _decode_checked(self, docs: pa.Array, where) -> pa.RecordBatch:
         con = duck()
-        tbl = pa.table({"line": docs})
+        tbl = pa.table({"line": docs})  # noqa: F841  (read by DuckDB by name)
         valid = con.sql("SELECT CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END FROM tbl").to_arrow_table()
         ok = np.asarray(pc.fill_null(valid.column(0), False).to_numpy(zero_copy_only=False))
         bad_idx = np.flatnonzero(~ok)
@@ -137,7 +137,7 @@ class JsonDecoder:
             nulls = np.flatnonzero(np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False)))
             if len(nulls) == 0:
                 continue
-            sub = pa.table({"line": docs.take(pa.array(nulls))})
+            sub = pa.table({"line": docs.take(pa.array(nulls))})  # noqa: F841  (read by DuckDB by name)
             path = "$." + _json.dumps(name)
             res = con.sql("SELECT json_type(line, $p) FROM sub", params={"p": path}).to_arrow_table().column(0)
             types = res.to_pylist()
@@ -204,7 +204,7 @@ def encode_debezium_lines(ops: pa.Array, batch: pa.RecordBatch, names: list[str]
 
 def json_values(arr: pa.Array, t: FlinkType | None) -> pa.Array:
     """JSON text of each value (null -> 'null')."""
-    from runtime.expressions import format_double, format_timestamp
+    from runtime.expressions import format_timestamp
     at = arr.type
     if pa.types.is_string(at) or pa.types.is_large_string(at):
         s = _escape(arr)

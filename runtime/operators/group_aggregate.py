@@ -7,8 +7,6 @@ and each row's before/after result decides what it emits. The output is identica
 """
 from __future__ import annotations
 
-import decimal
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -320,7 +318,6 @@ class GroupAggregateOperator(Operator):
 
     def _run_agg(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded, size):
         """(after, before) result arrays of aggregate j, in group-sorted row order."""
-        n = len(order)
         if call.args:
             arg = cols[call.args[0]]
         else:
@@ -343,7 +340,8 @@ class GroupAggregateOperator(Operator):
         if call.fn == "COUNT":
             after, before = nn_after, nn_before
             self._store(st, "nn", sg, first, nn_after)
-            return from_numeric(after, np.ones(n, bool), out_t), from_numeric(before, np.ones(n, bool), out_t)
+            ones = np.ones(len(order), bool)
+            return from_numeric(after, ones, out_t), from_numeric(before, ones, out_t)
         if call.fn in ("MIN", "MAX"):
             return self._run_extreme(call, st, v, ok, sg, first, sub_first, seeded, out_t)
         zero = 0 if kind != "f" else 0.0
@@ -379,7 +377,6 @@ class GroupAggregateOperator(Operator):
         getattr(st, name)[sg[last]] = running[last]
 
     def _run_extreme(self, call, st, v, ok, sg, first, sub_first, seeded, out_t):
-        n = len(v)
         seeds_valid = seeded & st.ext_valid[sg]
         seed_vals = st.ext[sg]
         pool = np.concatenate([v[ok], seed_vals[seeds_valid]]) if v.dtype == object else None

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from planner.logical import AggCall, WindowSpec
-from runtime.aggregates import aggregation_specs, finalize, prepare_inputs
+from runtime.aggregates import aggregate_rows, finalize
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
 from runtime.operators.window_aggregate import MIN_WM, Counters, expand_grouping_sets, rowtime_ms
@@ -197,13 +197,8 @@ class SessionWindowAggregateOperator(Operator):
         key_names = [f"c{i}" for i in self.keys]
         if self.sets is not None:
             table = expand_grouping_sets(table, key_names, self.sets)
-        names = {f"c{i}": table.column(f"c{i}").combine_chunks() for i in self._needed()}
-        inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(self._needed(), default=-1) + 1)],
-                                table.num_rows)
         group_cols = ["$sid"] + key_names + (["$gs"] if self.sets is not None else [])
-        work = pa.table({**{c: table.column(c) for c in group_cols}, "$rn": table.column("$rn"), **inputs})
-        result = work.group_by(group_cols, use_threads=False).aggregate(
-            aggregation_specs(self.aggs) + [("$rn", "min")])
+        result = aggregate_rows(table, group_cols, self._needed(), self.aggs)
         sid = result.column("$sid").to_numpy()
         start = np.array([bounds[s][0] for s in sid], dtype=np.int64)
         end = np.array([bounds[s][1] for s in sid], dtype=np.int64)

@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 
 from planner.logical import AggCall, WindowSpec
 from runtime import windows
-from runtime.aggregates import aggregation_specs, finalize, prepare_inputs
+from runtime.aggregates import aggregate_rows, finalize
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
 from runtime.state import StateBackend
@@ -147,13 +147,8 @@ class WindowAggregateOperator(Operator):
         key_names = [f"c{i}" for i in self.keys]
         if self.sets is not None:
             table = expand_grouping_sets(table, key_names, self.sets)
-        names = {f"c{i}": table.column(f"c{i}").combine_chunks() for i in self._needed()}
-        inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(self._needed(), default=-1) + 1)],
-                                table.num_rows)
         group_cols = ["$we", "$ws"] + key_names + (["$gs"] if self.sets is not None else [])
-        work = pa.table({**{c: table.column(c) for c in group_cols}, "$rn": table.column("$rn"), **inputs})
-        result = work.group_by(group_cols, use_threads=False).aggregate(
-            aggregation_specs(self.aggs) + [("$rn", "min")])
+        result = aggregate_rows(table, group_cols, self._needed(), self.aggs)
         result = result.sort_by([("$we", "ascending"), ("$rn_min", "ascending")])
         we = result.column("$we").combine_chunks()
         ws = result.column("$ws").combine_chunks()

@@ -1,7 +1,6 @@
 """Window TVF without aggregation: appends window_start, window_end, window_time (HOP/CUMULATE repeat rows)."""
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 
 from planner.logical import WindowSpec
