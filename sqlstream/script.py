@@ -64,6 +64,8 @@ class ScriptRunner:
                     self._run_job([], res.plan)
             elif res.kind == "rows":
                 format_rows(res.columns, res.rows, self.out)
+                if res.message:
+                    self.out.write(res.message + "\n")
             elif res.message:
                 # keep stdout machine-readable for csv/jsonl: informational lines go to stderr
                 (self.out if self.fmt == "table" or stmt.key in ("explainstatement",) else self.err).write(

@@ -214,7 +214,17 @@ class Session:
             key = f"PRI({', '.join(obj.primary_key)})" if c.name in obj.primary_key else None
             wm = obj.watermark_expr.sql(dialect=_FLINK, identify=True) if obj.watermark_column == c.name else None
             rows.append([c.name, base, "FALSE" if not t.nullable else "TRUE", key, extras, wm])
-        return Result("rows", columns=["name", "type", "null", "key", "extras", "watermark"], rows=rows)
+        res = Result("rows", columns=["name", "type", "null", "key", "extras", "watermark"], rows=rows)
+        res.message = "Options:\n" + "\n".join(f"  '{k}' = '{_mask(k, v)}'" for k, v in sorted(obj.options.items()))
+        return res
+
+
+SECRET_WORDS = ("password", "secret", "sasl.jaas.config", "token", "credential", "private")
+
+
+def _mask(key: str, value: str) -> str:
+    """Connector options that hold secrets are shown as ******."""
+    return "******" if any(w in key.lower() for w in SECRET_WORDS) else value
 
 
 def _producer(node: L.Node) -> L.Node:

@@ -164,6 +164,8 @@ class Shell:
             self._run_query(res.plan)
         elif res.kind == "rows":
             format_rows(res.columns, res.rows, self.out)
+            if res.message:
+                self.out.write(res.message + "\n")
         elif res.message:
             self.out.write(res.message + "\n")
 
@@ -178,7 +180,7 @@ class Shell:
         from sqlstream.script import ScriptRunner
         mode = self.session.config.get("sql-client.execution.result-mode", "table").lower()
         names, types = plan.names, [f.type for f in plan.fields]
-        writer = MaterializedView(names, self.out) if mode == "table" else (
+        writer = MaterializedView(names, self.out, lambda: _watermark(runner)) if mode == "table" else (
             ChangelogPrinter(names, self.out) if mode == "changelog" else ResultWriter(names, types, "table", self.out))
         runner = ScriptRunner(self.session, out=self.out, err=_Discard(), fmt="table", summary=False)
         root = L.Sink(plan.fields, plan.changelog, input=plan, table="<result>", connector="collect")
@@ -222,6 +224,18 @@ class Shell:
             self.out.write(f"[ERROR] {e}\n")
 
 
+def _watermark(runner) -> str | None:
+    job = runner.current_job
+    if job is None or not job.assigners:
+        return None
+    current = min(op.state.current for op in job.assigners)
+    if current <= -(2 ** 63):
+        return None
+    if current >= 2 ** 63 - 1:
+        return "end of input"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(current / 1000)) + ".%03d" % (current % 1000)
+
+
 class _Discard:
     def write(self, s):
         return len(s)
@@ -259,8 +273,9 @@ class MaterializedView:
 
     MAX_ROWS = 40
 
-    def __init__(self, names: list[str], out: TextIO):
+    def __init__(self, names: list[str], out: TextIO, watermark=lambda: None):
         self.names, self.out = names, out
+        self.watermark = watermark
         self.rows: list[list[str]] = []
         self.lock = threading.Lock()
         self.changed = False
@@ -300,6 +315,9 @@ class MaterializedView:
         lines.append(border)
         more = f" (showing {self.MAX_ROWS})" if len(rows) > self.MAX_ROWS else ""
         status = f"{len(rows)} row{'s' if len(rows) != 1 else ''} in result{more}; updated {time.strftime('%H:%M:%S')}"
+        wm = self.watermark()
+        if wm:
+            status += f"; watermark {wm}"
         lines.append(status + ("" if final else "; Ctrl-C to stop"))
         if self.tty and self.drawn_lines:
             self.out.write(f"\x1b[{self.drawn_lines}F\x1b[J")

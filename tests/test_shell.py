@@ -167,3 +167,29 @@ def test_end_to_end_in_a_terminal(tmp_path):
         term.wait_for("Goodbye!")
     finally:
         term.close()
+
+
+def test_describe_masks_secrets(tmp_path):
+    out = run_shell("CREATE TABLE k (a INT) WITH ('connector' = 'kafka', 'topic' = 't', "
+                    "'properties.bootstrap.servers' = 'b:9092', 'properties.sasl.jaas.config' = 'user=x password=y', "
+                    "'properties.ssl.key.password' = 'hunter2', 'format' = 'json');\rDESCRIBE k;\rQUIT;\r", tmp_path)
+    assert "'properties.sasl.jaas.config' = '******'" in out
+    assert "'properties.ssl.key.password' = '******'" in out
+    assert "'topic' = 't'" in out
+    assert "hunter2" not in out and "password=y" not in out
+
+
+def test_stop_job_with_savepoint_from_the_shell(tmp_path):
+    from sqlstream.jobs import JobManager
+    shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"))
+    shell.execute_text(f"SET 'execution.checkpointing.dir' = '{tmp_path}/ck';"
+                       "CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '100');"
+                       "CREATE TABLE sink (v INT, c BIGINT) WITH ('connector' = 'print');"
+                       "INSERT INTO sink SELECT v, COUNT(*) FROM gen GROUP BY v;")
+    job_id = next(iter(shell.jobs.jobs))
+    time.sleep(0.5)
+    assert isinstance(shell.jobs, JobManager)
+    shell.execute_text(f"STOP JOB '{job_id}' WITH SAVEPOINT;")
+    out = shell.out.getvalue()
+    assert f"Job '{job_id}' stopped; savepoint written to {tmp_path}/ck/savepoints/savepoint-" in out
+    assert shell.jobs.jobs[job_id].status == "CANCELED"
