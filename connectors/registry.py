@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from connectors import datagen, filesystem, kafka, print as print_connector
+from connectors import datagen, filesystem, kafka, nexmark, print as print_connector
 from connectors.base import Sink, Source, TableSchema
 from sqlstream.errors import OptionError
 
@@ -27,6 +27,7 @@ CONNECTORS: dict[str, ConnectorSpec] = {
     "upsert-kafka": ConnectorSpec("upsert-kafka", kafka.OPTIONS,
                                   lambda t, o, s: kafka.create_source(t, o, s, upsert=True),
                                   lambda t, o, s: kafka.create_sink(t, o, s, upsert=True)),
+    "nexmark": ConnectorSpec("nexmark", nexmark.OPTIONS, nexmark.create_source),
     "print": ConnectorSpec("print", print_connector.PRINT_OPTIONS, sink=print_connector.create_print),
     "blackhole": ConnectorSpec("blackhole", print_connector.BLACKHOLE_OPTIONS, sink=print_connector.create_blackhole),
 }

@@ -255,6 +255,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "PROCTIME": returns(FlinkType("TIMESTAMP_LTZ", 3, nullable=False, time_attr="proctime"), (0, 0),
                         keep_null=False),
     "CAST": None,  # typed by the binder (target type)
+    "FIELD": None,  # ROW field access, typed by the binder
     "HASH_CODE": returns(INT, (1, 1)),
 }
 for _unit in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR",

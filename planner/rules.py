@@ -8,6 +8,7 @@ from planner.expr import Expr, refs, remap, substitute
 
 
 def optimize(root: L.Node) -> L.Node:
+    root = push_filters_into_joins(root)
     root = merge_calcs(root)
     root, _ = prune_columns(root, list(range(len(root.fields))))
     return drop_identity_calcs(root)
@@ -75,6 +76,32 @@ def _with_inputs(node: L.Node, kids: list[L.Node]) -> L.Node:
     if kids:
         return replace(node, input=kids[0])
     return node
+
+
+def push_filters_into_joins(node: L.Node) -> L.Node:
+    """WHERE over an INNER join (e.g. `FROM a, b WHERE a.k = b.k AND ..`): equalities between the two sides
+    become join keys, other conjuncts the join condition, so the join never forms the cross product."""
+    from planner.binder import _conjuncts, _equi_pair
+    kids = [push_filters_into_joins(c) for c in node.inputs()]
+    node = _with_inputs(node, kids)
+    if not (isinstance(node, L.Calc) and node.condition is not None and isinstance(node.input, L.Join)
+            and node.input.kind == "INNER"):
+        return node
+    join = node.input
+    n_left = len(join.left.fields)
+    lkeys, rkeys, rest = list(join.left_keys), list(join.right_keys), []
+    for c in _conjuncts(node.condition):
+        pair = _equi_pair(c, n_left)
+        if pair is not None:
+            lkeys.append(pair[0])
+            rkeys.append(pair[1] - n_left)
+        else:
+            rest.append(c)
+    cond = join.condition
+    for c in rest:
+        cond = c if cond is None else _and(cond, c)
+    new_join = replace(join, left_keys=lkeys, right_keys=rkeys, condition=cond)
+    return L.Calc(node.fields, node.changelog, input=new_join, projections=node.projections, condition=None)
 
 
 def merge_calcs(node: L.Node) -> L.Node:

@@ -191,8 +191,17 @@ class ScalarBinder:
             fn = name.upper()
             return Call(scalar_type(fn if fn != "CURRENT_ROW_TIMESTAMP" else "CURRENT_TIMESTAMP", []),
                         fn, ())
+        if node.table and not any(f.qualifier == node.table for f in self.scope.fields):
+            row_col = [i for i, f in enumerate(self.scope.fields) if f.name == node.table and f.type.name == "ROW"]
+            if row_col:  # `r.x`: field x of the ROW column r
+                col = self.scope.fields[row_col[0]]
+                return _field_access(Ref(col.type, row_col[0], col.name), name, node)
         i = self.scope.resolve(name, node.table or None, node)
         return Ref(self.scope.fields[i].type, i, name)
+
+    def _dot(self, node: exp.Dot) -> Expr:
+        base = self.bind(node.this)
+        return _field_access(base, node.expression.name, node)
 
     def _literal(self, node: exp.Literal) -> Expr:
         return literal(node)
@@ -491,6 +500,16 @@ class ScalarBinder:
         rest = [self.bind(a) for a in raw[1:]]
         t = self.call(name, [Lit(NULL, unit)] + rest, node).type
         return Call(t, name, (Lit(NULL, unit), *rest))
+
+
+def _field_access(base: Expr, name: str, node) -> Expr:
+    if base.type.name != "ROW":
+        raise ValidationError(f"{_where(node)}'{name}' is not a field: {base.type} is not a ROW type")
+    if name not in base.type.field_names:
+        raise ValidationError(f"{_where(node)}Field '{name}' not found in {base.type}; fields are "
+                              f"{', '.join(base.type.field_names)}")
+    t = base.type.children[base.type.field_names.index(name)]
+    return Call(t.with_nullable(True), "FIELD", (base, Lit(NULL, name)))
 
 
 def _temporal_literal(text: str, to: FlinkType, node) -> object:

@@ -978,6 +978,12 @@ def _java_hash(s: str) -> int:
     return h - (1 << 32) if h >= 1 << 31 else h
 
 
+def _field(e, args, n):
+    """A field of a ROW (struct) column; NULL where the row itself is NULL."""
+    rows = _full(args[0], n)
+    return pc.struct_field(rows, [rows.type.get_field_index(args[1].as_py())])
+
+
 LAZY = {"CASE", "GROUPING_ID"}
 
 FUNCTIONS = {
@@ -1019,7 +1025,7 @@ FUNCTIONS = {
     "UNIX_TIMESTAMP": _unix_timestamp, "FROM_UNIXTIME": _from_unixtime,
     "CURRENT_TIMESTAMP": _now, "NOW": _now, "LOCALTIMESTAMP": _now, "PROCTIME": _now,
     "CURRENT_DATE": lambda e, a, n: pa.scalar(dt.date.today()),
-    "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code,
+    "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code, "FIELD": _field,
 }
 for _u in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
            "SECOND"):
