@@ -63,8 +63,17 @@ class NexmarkConfig:
         self.cycle = self.person + self.auction + self.bid
 
 
+def _spread(struct: pa.StructArray, sel: np.ndarray, n: int) -> pa.Array:
+    """A struct built for the rows `sel` only, placed at those rows of an n-row column (NULL elsewhere)."""
+    idx = np.zeros(n, dtype=np.int64)
+    idx[sel] = np.arange(len(sel))
+    missing = np.ones(n, dtype=bool)
+    missing[sel] = False
+    return struct.take(pa.array(idx, mask=missing))
+
+
 def generate(cfg: NexmarkConfig, start: int, n: int, names: list[str]) -> pa.RecordBatch:
-    """Events start .. start+n-1 (vectorized); only the requested top-level columns are built."""
+    """Events start .. start+n-1 (vectorized); each event type's fields are built for its own rows only."""
     rng = np.random.default_rng([cfg.seed, start])
     idx = np.arange(start, start + n, dtype=np.int64)
     cycle, pos = idx // cfg.cycle, idx % cfg.cycle
@@ -72,60 +81,59 @@ def generate(cfg: NexmarkConfig, start: int, n: int, names: list[str]) -> pa.Rec
     ts = cfg.base + (idx * 1000 / cfg.rate).astype(np.int64)
     if cfg.ooo:
         ts = ts - rng.integers(0, cfg.ooo + 1, n)
-    ts_arr = pa.array(ts).cast(pa.timestamp("ms"))
     persons_before = cycle * cfg.person + np.minimum(pos, cfg.person)
     auctions_before = cycle * cfg.auction + np.clip(pos - cfg.person, 0, cfg.auction)
-    last_person = FIRST_ID + np.maximum(persons_before - 1, 0)
-    last_auction = FIRST_ID + np.maximum(auctions_before - 1, 0)
     cols = {"event_type": pa.array(etype)}
     if "person" in names:
-        mask = etype != 0
-        pid = FIRST_ID + persons_before
-        name = pc.binary_join_element_wise(_pick(rng, FIRST_NAMES, n), _pick(rng, LAST_NAMES, n), " ")
-        email = pc.binary_join_element_wise(_letters(rng, n, 7), _letters(rng, n, 5), "@")
-        card = pc.binary_join_element_wise(*[pc.utf8_lpad(pc.cast(pa.array(rng.integers(0, 10000, n)),
+        sel = np.flatnonzero(etype == 0)
+        k = len(sel)
+        name = pc.binary_join_element_wise(_pick(rng, FIRST_NAMES, k), _pick(rng, LAST_NAMES, k), " ")
+        email = pc.binary_join_element_wise(_letters(rng, k, 7), _letters(rng, k, 5), "@")
+        card = pc.binary_join_element_wise(*[pc.utf8_lpad(pc.cast(pa.array(rng.integers(0, 10000, k)),
                                                                    pa.string()), 4, "0") for _ in range(4)], " ")
-        fields = [pa.array(pid), name, pc.binary_join_element_wise(email, ".com", ""), card,
-                  _pick(rng, CITIES, n), _pick(rng, STATES, n), ts_arr, _letters(rng, n, 8)]
-        cols["person"] = pa.StructArray.from_arrays(
-            fields, names=["id", "name", "emailAddress", "creditCard", "city", "state", "dateTime", "extra"],
-            mask=pa.array(mask))
+        fields = [pa.array(FIRST_ID + persons_before[sel]), name, pc.binary_join_element_wise(email, ".com", ""),
+                  card, _pick(rng, CITIES, k), _pick(rng, STATES, k), pa.array(ts[sel]).cast(pa.timestamp("ms")),
+                  _letters(rng, k, 8)]
+        cols["person"] = _spread(pa.StructArray.from_arrays(
+            fields, names=["id", "name", "emailAddress", "creditCard", "city", "state", "dateTime", "extra"]), sel, n)
     if "auction" in names:
-        mask = etype != 1
-        aid = FIRST_ID + auctions_before
-        hot = rng.random(n) < cfg.hot_seller
-        seller = np.where(hot, np.maximum(FIRST_ID, (last_person // 100) * 100),
-                          last_person - rng.integers(0, cfg.active, n))
-        seller = np.maximum(seller, FIRST_ID)
-        initial = rng.integers(1, 100, n) * 100
-        expires = ts + rng.integers(10_000, 60_000, n)
-        fields = [pa.array(aid), _letters(rng, n, 7), _letters(rng, n, 10), pa.array(initial),
-                  pa.array(initial + rng.integers(1, 50, n) * 100), ts_arr, pa.array(expires).cast(pa.timestamp("ms")),
-                  pa.array(seller), pa.array(10 + rng.integers(0, 5, n)), _letters(rng, n, 8)]
-        cols["auction"] = pa.StructArray.from_arrays(
+        sel = np.flatnonzero(etype == 1)
+        k = len(sel)
+        last_person = FIRST_ID + np.maximum(persons_before[sel] - 1, 0)
+        hot = rng.random(k) < cfg.hot_seller
+        seller = np.where(hot, (last_person // 100) * 100, last_person - rng.integers(0, cfg.active, k))
+        initial = rng.integers(1, 100, k) * 100
+        t = ts[sel]
+        fields = [pa.array(FIRST_ID + auctions_before[sel]), _letters(rng, k, 7), _letters(rng, k, 10),
+                  pa.array(initial), pa.array(initial + rng.integers(1, 50, k) * 100),
+                  pa.array(t).cast(pa.timestamp("ms")),
+                  pa.array(t + rng.integers(10_000, 60_000, k)).cast(pa.timestamp("ms")),
+                  pa.array(np.maximum(seller, FIRST_ID)), pa.array(10 + rng.integers(0, 5, k)), _letters(rng, k, 8)]
+        cols["auction"] = _spread(pa.StructArray.from_arrays(
             fields, names=["id", "itemName", "description", "initialBid", "reserve", "dateTime", "expires", "seller",
-                           "category", "extra"], mask=pa.array(mask))
+                           "category", "extra"]), sel, n)
     if "bid" in names:
-        mask = etype != 2
-        hot_a = rng.random(n) < cfg.hot_auction
-        auction = np.where(hot_a, np.maximum(FIRST_ID, (last_auction // 100) * 100),
-                           last_auction - rng.integers(0, cfg.in_flight, n))
-        hot_b = rng.random(n) < cfg.hot_bidder
-        bidder = np.where(hot_b, np.maximum(FIRST_ID, (last_person // 100) * 100 + 1),
-                          last_person - rng.integers(0, cfg.active, n))
-        price = (10 ** (2.0 + 5.0 * rng.random(n))).astype(np.int64)
-        chan_idx = rng.integers(0, len(CHANNELS) + 1, n)
+        sel = np.flatnonzero(etype == 2)
+        k = len(sel)
+        last_auction = FIRST_ID + np.maximum(auctions_before[sel] - 1, 0)
+        last_person = FIRST_ID + np.maximum(persons_before[sel] - 1, 0)
+        hot_a = rng.random(k) < cfg.hot_auction
+        auction = np.where(hot_a, (last_auction // 100) * 100, last_auction - rng.integers(0, cfg.in_flight, k))
+        hot_b = rng.random(k) < cfg.hot_bidder
+        bidder = np.where(hot_b, (last_person // 100) * 100 + 1, last_person - rng.integers(0, cfg.active, k))
+        price = (10 ** (2.0 + 5.0 * rng.random(k))).astype(np.int64)
+        chan_idx = rng.integers(0, len(CHANNELS) + 1, k)
         channel = pa.array(CHANNELS + ["channel-"]).take(pa.array(chan_idx))
-        channel_id = pc.cast(pa.array(rng.integers(0, 1000, n)), pa.string())
-        other = chan_idx == len(CHANNELS)
-        channel = pc.if_else(pa.array(other), pc.binary_join_element_wise(channel, channel_id, ""), channel)
-        url = pc.binary_join_element_wise("https://www.nexmark.com/", _letters(rng, n, 4), "/", _letters(rng, n, 5),
+        channel_id = pc.cast(pa.array(rng.integers(0, 1000, k)), pa.string())
+        other = pa.array(chan_idx == len(CHANNELS))
+        channel = pc.if_else(other, pc.binary_join_element_wise(channel, channel_id, ""), channel)
+        url = pc.binary_join_element_wise("https://www.nexmark.com/", _letters(rng, k, 4), "/", _letters(rng, k, 5),
                                           "/item.htm?query=1", "")
-        url = pc.if_else(pa.array(other), pc.binary_join_element_wise(url, "&channel_id=", channel_id, ""), url)
+        url = pc.if_else(other, pc.binary_join_element_wise(url, "&channel_id=", channel_id, ""), url)
         fields = [pa.array(np.maximum(auction, FIRST_ID)), pa.array(np.maximum(bidder, FIRST_ID)), pa.array(price),
-                  channel, url, ts_arr, _letters(rng, n, 8)]
-        cols["bid"] = pa.StructArray.from_arrays(
-            fields, names=["auction", "bidder", "price", "channel", "url", "dateTime", "extra"], mask=pa.array(mask))
+                  channel, url, pa.array(ts[sel]).cast(pa.timestamp("ms")), _letters(rng, k, 8)]
+        cols["bid"] = _spread(pa.StructArray.from_arrays(
+            fields, names=["auction", "bidder", "price", "channel", "url", "dateTime", "extra"]), sel, n)
     return pa.RecordBatch.from_arrays([cols[c] for c in names], names=names)
 
 

@@ -166,3 +166,27 @@ def aggregate_rows(table: pa.Table, group_cols: list[str], needed: list[int], ag
     inputs = prepare_inputs(names, aggs, [f"c{i}" for i in range(max(needed, default=-1) + 1)], table.num_rows)
     work = pa.table({**{c: table.column(c) for c in group_cols}, "$rn": table.column("$rn"), **inputs})
     return work.group_by(group_cols, use_threads=False).aggregate(aggregation_specs(aggs) + [("$rn", "min")])
+
+
+MERGEABLE = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX")
+_MERGE = {"count": ("sum", None), "sum": ("sum", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)),
+          "min": ("min", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)),
+          "max": ("max", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1))}
+
+
+def merge_partials(partials: pa.Table, group_cols: list[str]) -> pa.Table:
+    """Combine partial aggregates (columns `<arg>_count|_sum|_min|_max` and `$rn`) of the same groups; the
+    result has the column names `finalize` reads, plus `$rn_min`."""
+    specs, rename = [], {}
+    for c in partials.column_names:
+        if c in group_cols:
+            continue
+        if c == "$rn":
+            specs.append(("$rn", "min"))
+            rename["$rn_min"] = "$rn_min"
+            continue
+        fn, opts = _MERGE[c.rsplit("_", 1)[1]]
+        specs.append((c, fn, opts) if opts is not None else (c, fn))
+        rename[f"{c}_{fn}"] = c
+    merged = partials.group_by(group_cols, use_threads=False).aggregate(specs)
+    return merged.rename_columns([rename.get(c, c) for c in merged.column_names])

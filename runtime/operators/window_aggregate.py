@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 
 from planner.logical import AggCall, WindowSpec
 from runtime import windows
-from runtime.aggregates import aggregate_rows, finalize
+from runtime.aggregates import MERGEABLE, aggregate_rows, finalize, merge_partials
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
 from runtime.state import StateBackend
@@ -99,10 +99,13 @@ class WindowAggregateOperator(Operator):
         self.late_dropped = 0
         self.last_wm = MIN_WM
         self.seq = 0  # arrival number of the next row: fired groups are emitted in first-arrival order
+        # COUNT/SUM/AVG/MIN/MAX may keep per-batch partial aggregates instead of rows (merged when a window
+        # fires); the first batch decides whether that pays off (None: not decided yet)
+        self.partial = None if all(a.fn in MERGEABLE and not a.distinct for a in aggs) else False
 
     def open(self, state: StateBackend) -> None:
         state.register("window_rows", self.buffer)
-        state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
+        state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped", "partial_mode")))
 
     def _needed(self) -> list[int]:
         cols = list(self.keys)
@@ -132,8 +135,30 @@ class WindowAggregateOperator(Operator):
         data["$we"] = pa.array(end[keep])
         data["$rn"] = pa.array(self.seq + kept_rows)
         self.seq += n
-        self.buffer.add(pa.table(data), end[keep])
+        table = pa.table(data)
+        if self.partial is not False:
+            key_names = [f"c{i}" for i in self.keys]
+            expanded = expand_grouping_sets(table, key_names, self.sets) if self.sets is not None else table
+            partial = aggregate_rows(expanded, self._group_cols(), self._needed(), self.aggs)
+            if self.partial is None:
+                self.partial = partial.num_rows <= expanded.num_rows // 2
+            if self.partial:
+                partial = partial.rename_columns([c if c != "$rn_min" else "$rn" for c in partial.column_names])
+                self.buffer.add(partial, partial.column("$we").to_numpy())
+                return []
+        self.buffer.add(table, end[keep])
         return []
+
+    @property
+    def partial_mode(self) -> int:
+        return {None: -1, False: 0, True: 1}[self.partial]
+
+    @partial_mode.setter
+    def partial_mode(self, v: int) -> None:
+        self.partial = {-1: None, 0: False, 1: True}[int(v)]
+
+    def _group_cols(self) -> list[str]:
+        return ["$we", "$ws"] + [f"c{i}" for i in self.keys] + (["$gs"] if self.sets is not None else [])
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         prev, self.last_wm = self.last_wm, wm
@@ -145,10 +170,13 @@ class WindowAggregateOperator(Operator):
 
     def _aggregate(self, table: pa.Table, prev_wm: int) -> pa.RecordBatch:
         key_names = [f"c{i}" for i in self.keys]
-        if self.sets is not None:
-            table = expand_grouping_sets(table, key_names, self.sets)
-        group_cols = ["$we", "$ws"] + key_names + (["$gs"] if self.sets is not None else [])
-        result = aggregate_rows(table, group_cols, self._needed(), self.aggs)
+        group_cols = self._group_cols()
+        if self.partial:
+            result = merge_partials(table, group_cols)
+        else:
+            if self.sets is not None:
+                table = expand_grouping_sets(table, key_names, self.sets)
+            result = aggregate_rows(table, group_cols, self._needed(), self.aggs)
         result = result.sort_by([("$we", "ascending"), ("$rn_min", "ascending")])
         we = result.column("$we").combine_chunks()
         ws = result.column("$ws").combine_chunks()
