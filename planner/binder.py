@@ -252,7 +252,7 @@ class Binder:
         tcol = desc.expressions[0].name
         ti = rel.scope.resolve(tcol, None, desc)
         ttype = rel.node.fields[ti].type
-        if ttype.time_attr != "rowtime":
+        if ttype.time_attr not in ("rowtime", "proctime"):
             raise ValidationError(
                 f"{_where(desc)}The window function {kind}(TABLE {table_arg.this.name}, DESCRIPTOR({tcol}), ...) "
                 f"requires the timecol to be a time attribute type, but is {ttype}.")
@@ -278,6 +278,12 @@ class Binder:
             if table_arg.args.get("partition_by"):
                 partition = tuple(rel.scope.resolve(c.name, None, c) for c in table_arg.args["partition_by"])
             spec = L.WindowSpec("SESSION", ti, gap=ms("GAP"), partition=partition)
+        if ttype.time_attr == "proctime":
+            if kind == "SESSION":
+                raise ValidationError(f"{_where(call)}SESSION windows on a processing-time attribute are not "
+                                      f"supported yet")
+            spec = L.WindowSpec(spec.kind, spec.time_index, spec.size, spec.slide, spec.step, spec.gap, spec.offset,
+                                spec.partition, proctime=True)
         ws_type = FlinkType("TIMESTAMP", 3, nullable=False)
         wt_type = FlinkType(ttype.name, 3, nullable=False, time_attr="rowtime")
         fields = [L.Field(f.name, f.type.without_time_attr() if i == ti else f.type)
@@ -648,11 +654,11 @@ class Binder:
                 agg.window = L.WindowSpec(spec.kind, spec.time_index, spec.size, spec.slide, spec.step,
                                           spec.gap, spec.offset, tuple(arg_index(Ref(input_node.fields[p].type, p,
                                                                                   input_node.fields[p].name))
-                                                                       for p in spec.partition))
+                                                                       for p in spec.partition), spec.proctime)
             tpos = arg_index(Ref(input_node.fields[spec.time_index].type, spec.time_index,
                                  input_node.fields[spec.time_index].name))
             agg.window = L.WindowSpec(agg.window.kind, tpos, spec.size, spec.slide, spec.step, spec.gap,
-                                      spec.offset, agg.window.partition)
+                                      spec.offset, agg.window.partition, spec.proctime)
             pre_calc.projections = pre
             pre_calc.fields = [L.Field(f"$f{i}", e.type) for i, e in enumerate(pre)]
         else:
@@ -670,16 +676,19 @@ class Binder:
         if not isinstance(col, exp.Column):
             raise ValidationError(f"{_where(g)}{kind} expects a time attribute column as its first argument")
         ti = scope.resolve(col.name, col.table or None, col)
-        if node.fields[ti].type.time_attr != "rowtime":
+        proctime = node.fields[ti].type.time_attr == "proctime"
+        if node.fields[ti].type.time_attr != "rowtime" and not proctime:
             raise ValidationError(f"{_where(g)}Window can only be defined on a time attribute column, but is type "
                                   f"of {node.fields[ti].type}")
         iv = [interval_value(a)[0] if isinstance(a, exp.Interval) else None for a in args[1:]]
         if None in iv or not iv:
             raise ValidationError(f"{_where(g)}{kind} expects INTERVAL arguments")
+        if kind == "SESSION" and proctime:
+            raise ValidationError(f"{_where(g)}SESSION windows on a processing-time attribute are not supported yet")
         if kind == "TUMBLE":
-            return L.WindowSpec("TUMBLE", ti, size=iv[0])
+            return L.WindowSpec("TUMBLE", ti, size=iv[0], proctime=proctime)
         if kind == "HOP":
-            return L.WindowSpec("HOP", ti, slide=iv[0], size=iv[1])
+            return L.WindowSpec("HOP", ti, slide=iv[0], size=iv[1], proctime=proctime)
         return L.WindowSpec("SESSION", ti, gap=iv[0])
 
     def _grouping_id(self, node, key_nodes, sets_spec, gs_index, _keys, binder) -> Expr:

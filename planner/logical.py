@@ -100,9 +100,12 @@ class WindowSpec:
     gap: int = 0
     offset: int = 0
     partition: tuple[int, ...] = ()
+    proctime: bool = False  # windows over a PROCTIME() attribute fire by the wall clock, not the watermark
 
     def __str__(self) -> str:
         k = self.kind
+        if self.proctime:
+            return "proctime " + WindowSpec(k, self.time_index, self.size, self.slide, self.step, self.gap).__str__()
         if k == "TUMBLE":
             return f"TUMBLE(size={self.size}ms)"
         if k == "HOP":

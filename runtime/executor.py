@@ -194,6 +194,15 @@ class Job:
                 if wm is not None:
                     self._advance(cid, wm)
 
+    def _processing_time(self) -> None:
+        now = int(time.time() * 1000)
+        for nid, op in self.ops.items():
+            fire = getattr(op, "on_processing_time", None)
+            if fire is not None:
+                out = fire(now)
+                if out:
+                    self._push(nid, out)
+
     def _advance(self, nid: int, wm: int) -> None:
         if wm <= self.out_wm[nid]:
             return
@@ -245,6 +254,7 @@ class Job:
                 if reader.finished:
                     continue
                 active = True
+        self._processing_time()
         for op in self.assigners:
             op.check_idle()
             wm = op.take_watermark()

@@ -15,6 +15,7 @@ from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 
 MIN_WM = -(2 ** 63)
+MAX_WM = 2 ** 63 - 1
 
 
 def rowtime_ms(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +121,7 @@ class WindowAggregateOperator(Operator):
         if not valid.all():
             raise ExecutionError("RowTime field should not be null, please convert it to a non-null long value.")
         wm = row_watermarks(batch)
-        if wm is None:
+        if wm is None or self.window.proctime:  # processing time: no row is late
             wm = np.full(n, MIN_WM, dtype=np.int64)
         rows, start, end = windows.assign(self.window, ts)
         keep = (end - 1 > wm[rows]) & valid[rows]
@@ -160,7 +161,19 @@ class WindowAggregateOperator(Operator):
     def _group_cols(self) -> list[str]:
         return ["$we", "$ws"] + [f"c{i}" for i in self.keys] + (["$gs"] if self.sets is not None else [])
 
+    def on_processing_time(self, now_ms: int) -> list[pa.RecordBatch]:
+        """Processing-time windows close when the wall clock passes their end."""
+        return self._fire(now_ms) if self.window.proctime else []
+
+    def close(self) -> list[pa.RecordBatch]:
+        return self._fire(MAX_WM) if self.window.proctime else []
+
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
+        if self.window.proctime:
+            return []
+        return self._fire(wm)
+
+    def _fire(self, wm: int) -> list[pa.RecordBatch]:
         prev, self.last_wm = self.last_wm, wm
         ends, tables = self.buffer.pop_until(wm)
         if not tables:
