@@ -36,6 +36,7 @@ class SplitReader:
     """Reads one split. `poll` never blocks long; `position` is the offset after the last returned row."""
 
     finished: bool = False
+    paced: bool = False  # data arrives over time (a rate, a broker): a short poll means "nothing more yet"
 
     def poll(self, max_rows: int) -> pa.RecordBatch | None:
         raise NotImplementedError

@@ -88,6 +88,7 @@ class DatagenReader(SplitReader):
     def __init__(self, schema: TableSchema, fields: list[FieldGen], rows_per_second: float, total: int | None,
                  seed: int, position=None):
         self.schema, self.fields, self.rps, self.total = schema, fields, rows_per_second, total
+        self.paced = rows_per_second > 0
         self.emitted = int(position or 0)
         self.rng = np.random.default_rng([seed, self.emitted])
         self.started = time.monotonic()

@@ -224,6 +224,8 @@ def value_columns(cfg: KafkaConfig, physical: list[str]) -> list[str]:
 class KafkaSplitReader(SplitReader):
     """One partition: polls a batch of messages and decodes it at once; position = next offset to read."""
 
+    paced = True
+
     def __init__(self, cfg: KafkaConfig, schema: TableSchema, topic: str, partition: int, start: int,
                  stop: int | None, key_decoder, value_decoder, value_names: list[str]):
         ck = _kafka()

@@ -239,10 +239,13 @@ class Job:
                 quota = self.round_rows if many else self.batch_size
                 while quota > 0 and not reader.finished:
                     active = True
-                    batch = reader.poll(min(self.batch_size, quota))
+                    asked = min(self.batch_size, quota)
+                    batch = reader.poll(asked)
                     if batch is None or batch.num_rows == 0:
                         break
                     quota -= batch.num_rows
+                    if getattr(reader, "paced", False) and batch.num_rows < asked:
+                        quota = 0  # nothing more available right now: let the job check timers and stop requests
                     src.rows += batch.num_rows
                     self.stats.rows_in += batch.num_rows
                     if batch.schema.names[0] == "_op":

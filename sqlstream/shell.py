@@ -193,6 +193,17 @@ class Shell:
                 error.append(e)
         t = threading.Thread(target=run, daemon=True)
         t.start()
+        if isinstance(writer, MaterializedView) and self.out is sys.stdout and sys.stdout.isatty():
+            self._full_screen(writer, t)
+            runner.stop_requested = True
+            t.join(10)
+            writer.tty = False
+            writer.refresh(final=True)
+            self.out.write("[INFO] Query cancelled.\n" if t.is_alive() or not writer.done else
+                           "[INFO] Query finished.\n")
+            if error:
+                raise error[0]
+            return
         try:
             while t.is_alive():
                 t.join(0.1)
@@ -211,6 +222,48 @@ class Shell:
             writer.refresh(final=True)
         if error:
             raise error[0]
+
+    def _full_screen(self, view: "MaterializedView", job: threading.Thread) -> None:
+        """The result as a full-screen table: updated in place, paged with arrows/PgUp/PgDn, left with q."""
+        from prompt_toolkit.application import Application
+        from prompt_toolkit.key_binding import KeyBindings
+        from prompt_toolkit.layout import Layout, Window
+        from prompt_toolkit.layout.controls import FormattedTextControl
+        keys = KeyBindings()
+        offset = [0]
+        page = [20]
+
+        @keys.add("q")
+        @keys.add("c-c")
+        def _(event):
+            event.app.exit()
+
+        @keys.add("down")
+        def _(event):
+            offset[0] += 1
+
+        @keys.add("up")
+        def _(event):
+            offset[0] = max(0, offset[0] - 1)
+
+        @keys.add("pagedown")
+        def _(event):
+            offset[0] += page[0]
+
+        @keys.add("pageup")
+        def _(event):
+            offset[0] = max(0, offset[0] - page[0])
+
+        def text():
+            from prompt_toolkit.application import get_app
+            page[0] = max(1, get_app().output.get_size().rows - 7)
+            view.done = not job.is_alive()
+            lines, total = view.render(offset[0], page[0])
+            offset[0] = min(offset[0], max(0, total - page[0]))
+            return "\n".join(lines)
+        app = Application(layout=Layout(Window(FormattedTextControl(text))), key_bindings=keys, full_screen=True,
+                          refresh_interval=0.3)
+        app.run()
 
     def _error(self, e: BaseException) -> None:
         if isinstance(e, SqlError):
@@ -281,7 +334,25 @@ class MaterializedView:
         self.changed = False
         self.drawn_lines = 0
         self.last_draw = 0.0
+        self.done = False
         self.tty = getattr(out, "isatty", lambda: False)()
+
+    def render(self, offset: int, height: int) -> tuple[list[str], int]:
+        """Lines of the full-screen view: the table from row `offset`, at most `height` rows, and a status."""
+        with self.lock:
+            rows = list(self.rows)
+        shown = rows[offset:offset + height]
+        widths = [max([len(n)] + [len(r[i]) for r in shown]) for i, n in enumerate(self.names)]
+        border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+        lines = [border, "|" + "|".join(f" {n:>{w}} " for n, w in zip(self.names, widths)) + "|", border]
+        lines += ["|" + "|".join(f" {v:>{w}} " for v, w in zip(r, widths)) + "|" for r in shown]
+        lines.append(border)
+        wm = self.watermark()
+        status = (f"{len(rows)} rows in result (rows {offset + 1 if rows else 0}-{offset + len(shown)}); "
+                  f"updated {time.strftime('%H:%M:%S')}" + (f"; watermark {wm}" if wm else "") +
+                  ("; finished" if self.done else ""))
+        lines += [status, "q or Ctrl-C to stop and leave; Up/Down/PgUp/PgDn to page"]
+        return lines, len(rows)
 
     def write(self, batch) -> None:
         cols = [display_strings(batch.column(i)) for i in range(1, batch.num_columns)]

@@ -193,3 +193,17 @@ def test_stop_job_with_savepoint_from_the_shell(tmp_path):
     out = shell.out.getvalue()
     assert f"Job '{job_id}' stopped; savepoint written to {tmp_path}/ck/savepoints/savepoint-" in out
     assert shell.jobs.jobs[job_id].status == "CANCELED"
+
+
+def test_materialized_view_pages_and_applies_the_changelog():
+    import pyarrow as pa
+    from runtime.changelog import make_batch
+    from sqlstream.shell import MaterializedView
+    view = MaterializedView(["k", "n"], io.StringIO(), watermark=lambda: "2024-03-01 09:00:00.000")
+    view.write(make_batch(0, [pa.array([f"k{i:02d}" for i in range(30)]), pa.array(list(range(30)))], ["k", "n"]))
+    view.write(make_batch(pa.array([1, 2, 3], pa.int8()), [pa.array(["k00", "k00", "k01"]), pa.array([0, 100, 1])],
+                          ["k", "n"]))
+    lines, total = view.render(offset=10, height=5)
+    assert total == 29, "-U/+U replaced k00, -D removed k01"
+    assert lines[3:8] == [f"| k{i:02d} | {i:>2} |" for i in range(12, 17)]
+    assert "29 rows in result (rows 11-15)" in lines[-2] and "watermark 2024-03-01 09:00:00.000" in lines[-2]
