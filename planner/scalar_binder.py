@@ -455,7 +455,7 @@ class ScalarBinder:
             return self._timestamp_unit_fn(name, node)
         bound = [self.bind(a) if isinstance(a, exp.Expr) else a for a in args]
         if name in ("ROUND", "TRUNCATE"):
-            return self._bind_round(name, bound, node)
+            return self._bind_round(name, [b for b in bound if b is not None], node)
         if name in ("FLOOR", "CEIL") and isinstance(node.args.get("to"), exp.Var):
             unit = node.args["to"].name.upper()
             x = bound[0]
@@ -544,7 +544,9 @@ _NAME_FIXES = {"LENGTH": "CHAR_LENGTH", "POW": "POWER", "STRPOSITION": "POSITION
                "DAYOFMONTH": "DAYOFMONTH", "REGEXPEXTRACT": "REGEXP_EXTRACT",
                "REGEXPREPLACE": "REGEXP_REPLACE", "CONCATWS": "CONCAT_WS", "TIMESTAMPDIFF": "TIMESTAMPDIFF",
                "STDDEV": "STDDEV_SAMP", "CEILING": "CEIL", "SUBSTR": "SUBSTRING", "UCASE": "UPPER",
-               "LCASE": "LOWER", "REGEXPLIKE": "REGEXP", "RLIKE": "REGEXP", "SHA2": "SHA256"}
+               "LCASE": "LOWER", "REGEXPLIKE": "REGEXP", "RLIKE": "REGEXP", "SHA2": "SHA256",
+               "DAY_OF_WEEK": "DAYOFWEEK", "DAY_OF_YEAR": "DAYOFYEAR", "DAY_OF_MONTH": "DAYOFMONTH",
+               "WEEK_OF_YEAR": "WEEK", "TRUNC": "TRUNCATE", "WEEKOFYEAR": "WEEK", "DAYOFWEEK": "DAYOFWEEK", "DAYOFYEAR": "DAYOFYEAR"}
 
 
 def _function_parts(node: exp.Func) -> tuple[str, list]:
