@@ -112,9 +112,33 @@ class Binder:
             rel = self._bind_join(rel, join)
         return rel
 
+    def _bind_unnest(self, left: Relation, un: exp.Unnest) -> Relation:
+        if len(un.expressions) != 1:
+            raise ValidationError(f"{_where(un)}UNNEST takes one array")
+        arr = ScalarBinder(left.scope).bind(un.expressions[0])
+        if arr.type.name not in ("ARRAY", "MAP"):
+            raise ValidationError(f"{_where(un)}UNNEST needs an ARRAY or MAP, got {arr.type}")
+        alias = un.args.get("alias")
+        qual = alias.name if alias is not None and alias.name else None
+        cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
+        if arr.type.name == "ARRAY":
+            elem_types = [arr.type.children[0].with_nullable(True)]
+        else:
+            elem_types = [arr.type.children[0], arr.type.children[1].with_nullable(True)]
+        names = cols or (["f0"] if len(elem_types) == 1 else ["f0", "f1"])
+        if len(names) != len(elem_types):
+            raise ValidationError(f"{_where(un)}UNNEST of {arr.type} gives {len(elem_types)} column(s), "
+                                  f"the alias names {len(names)}")
+        fields = list(left.node.fields) + [L.Field(n, t) for n, t in zip(names, elem_types)]
+        node = L.Unnest(fields, left.node.changelog, input=left.node, array=arr)
+        scope = Scope(left.scope.fields + [ScopeField(qual, n, t) for n, t in zip(names, elem_types)])
+        return Relation(node, scope)
+
     def _bind_join(self, left: Relation, join: exp.Join) -> Relation:
         side = (join.args.get("side") or "").upper()
         kind = (join.args.get("kind") or "").upper()
+        if isinstance(join.this, exp.Unnest):
+            return self._bind_unnest(left, join.this)
         if kind in ("SEMI", "ANTI") or join.args.get("method"):
             raise ValidationError(f"{_where(join)}{kind or join.args.get('method')} JOIN is not supported yet")
         if isinstance(join.this, exp.Lateral) or isinstance(join.this, exp.Unnest):
@@ -301,7 +325,14 @@ class Binder:
                                       f"unbounded streams yet" if key == "order" else
                                       f"{_where(sel.args[key])}{key.upper()} is not supported yet")
         if sel.args.get("distinct"):
-            raise ValidationError(f"{_where(sel)}SELECT DISTINCT is not supported yet")
+            if sel.args.get("group") or any(_contains_agg(e) for e in sel.expressions):
+                raise ValidationError(f"{_where(sel)}SELECT DISTINCT with GROUP BY or aggregates is not supported yet")
+            inner = sel.copy()
+            inner.set("distinct", None)
+            sub = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("$distinct")))
+            node = self.bind_query(inner)
+            cols = [exp.column(n, quoted=True) for n in node.names]
+            return self.bind_query(exp.select(*cols).from_(sub).group_by(*[c.copy() for c in cols]))
         topn = self._try_top_n(sel)
         if topn is not None:
             rel, where = topn
@@ -709,7 +740,12 @@ class Binder:
     # ---- UNION ALL ----------------------------------------------------------------------------
     def _bind_union(self, u: exp.Union) -> L.Node:
         if u.args.get("distinct"):
-            raise ValidationError(f"{_where(u)}UNION (distinct) is not supported yet; use UNION ALL")
+            all_ = u.copy()
+            all_.set("distinct", False)
+            node = self._bind_union(all_)
+            sub = exp.Subquery(this=all_, alias=exp.TableAlias(this=exp.to_identifier("$union")))
+            cols = [exp.column(n, quoted=True) for n in node.names]
+            return self.bind_query(exp.select(*cols).from_(sub).group_by(*[c.copy() for c in cols]))
         left, right = self.bind_query(u.this), self.bind_query(u.expression)
         if len(left.fields) != len(right.fields):
             raise ValidationError(f"{_where(u)}Column count mismatch in UNION ALL: {len(left.fields)} vs "

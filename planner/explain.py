@@ -40,6 +40,8 @@ def describe(node: L.Node) -> str:
         return f"OverAggregate(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], " \
                f"orderBy=[${node.time_index}], {node.frame} BETWEEN {bound} PRECEDING AND CURRENT ROW, " \
                f"select=[{', '.join(str(a) for a in node.aggs)}])"
+    if isinstance(node, L.Unnest):
+        return f"Unnest(array=[{node.array}])"
     if isinstance(node, L.Rank):
         order = ", ".join(f"${i} {'DESC' if d else 'ASC'}" for i, d in node.order)
         return f"Rank(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], orderBy=[{order}], " \

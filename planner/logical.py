@@ -192,6 +192,18 @@ class Join(Node):
 
 
 @dataclass(eq=False)
+class Unnest(Node):
+    """CROSS JOIN UNNEST(array): one output row per element (input columns + the element); rows with an
+    empty or NULL array disappear, as in Flink."""
+
+    input: Node = None
+    array: Expr = None
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(eq=False)
 class Rank(Node):
     """ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) <= limit: Top-N and deduplication (updating)."""
 

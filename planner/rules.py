@@ -59,6 +59,17 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
         new = L.WatermarkAssigner(fields, node.changelog, input=child, rowtime=m[node.rowtime],
                                   watermark=remap(node.watermark, m))
         return new, m
+    if isinstance(node, L.Unnest):
+        n_in = len(node.input.fields)
+        child_needed = sorted({i for i in needed if i < n_in} | refs(node.array))
+        child, m = prune_columns(node.input, child_needed)
+        order = sorted(m, key=m.get)
+        fields = [node.input.fields[i] for i in order] + node.fields[n_in:]
+        new = L.Unnest(fields, node.changelog, input=child, array=remap(node.array, m))
+        out = {old: m[old] for old in m}
+        for j in range(len(node.fields) - n_in):
+            out[n_in + j] = len(order) + j
+        return new, out
     # operators that read all of their input: keep their outputs, prune below them
     kids = []
     for c in node.inputs():

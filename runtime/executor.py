@@ -63,6 +63,9 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         from runtime.operators.over_aggregate import OverAggregateOperator
         return OverAggregateOperator(node.partition, node.time_index, node.frame, node.preceding, node.aggs, names,
                                      [f.type.to_arrow() for f in node.fields])
+    if isinstance(node, L.Unnest):
+        from runtime.operators.unnest import UnnestOperator
+        return UnnestOperator(node.array, names)
     if isinstance(node, L.Rank):
         from runtime.operators.rank import RankOperator
         return RankOperator(node.partition, node.order, node.limit, names,
