@@ -39,8 +39,9 @@ def identity(node: L.Node) -> list[Expr]:
 
 
 class Binder:
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, functions: dict | None = None):
         self.catalog = catalog
+        self.functions = functions if functions is not None else {}
 
     # ---- statements -------------------------------------------------------------------------
     def bind_query(self, q: exp.Expr) -> L.Node:

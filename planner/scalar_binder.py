@@ -10,7 +10,7 @@ from typing import Callable
 from sqlglot import exp
 
 from planner.expr import Call, Expr, Lit, Ref
-from planner.functions import AGGREGATES, round_decimal_type, scalar_type
+from planner.functions import AGGREGATES, SCALAR_TYPERS as SCALAR_FUNCTIONS, round_decimal_type, scalar_type
 from sqlstream.errors import ValidationError
 from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, FlinkType, common_type, from_sqlglot
 
@@ -224,6 +224,9 @@ class ScalarBinder:
 
     # ---- operators -----------------------------------------------------------------------
     def call(self, fn: str, args: list[Expr], node: exp.Expr | None = None) -> Expr:
+        from sqlstream.udf import REGISTRY
+        if fn in REGISTRY and fn not in SCALAR_FUNCTIONS:
+            return Call(REGISTRY[fn].result_type, "UDF:" + fn, tuple(args))
         try:
             t = scalar_type(fn, [a.type for a in args])
         except ValidationError as e:

@@ -56,6 +56,12 @@ def _eval(e: Expr, cols, n):
     if isinstance(e, Lit):
         return _scalar(e)
     impl = FUNCTIONS.get(e.fn)
+    if impl is None and e.fn.startswith("UDF:"):
+        from sqlstream.udf import REGISTRY
+        fn = REGISTRY.get(e.fn[4:])
+        if fn is None:
+            raise ExecutionError(f"Python function {e.fn[4:]} is not registered in this process")
+        return fn([_full(_eval(a, cols, n), n) for a in e.args], n)
     if impl is None:
         raise ExecutionError(f"function {e.fn} is not implemented")
     if e.fn in LAZY:

@@ -81,8 +81,14 @@ class Session:
     def __init__(self) -> None:
         self.catalog = Catalog()
         self.config = Config()
-        self.binder = Binder(self.catalog)
+        self.functions: dict = {}
+        self.binder = Binder(self.catalog, self.functions)
         self.in_statement_set = False
+
+    def register_function(self, name: str, fn) -> None:
+        """Register a Python function declared with @sqlstream.udf.udf under a SQL name."""
+        from sqlstream import udf
+        self.functions[name.upper()] = udf.register(name, fn)
 
     # ---- statements ---------------------------------------------------------------------------
     def execute(self, stmt: exp.Expr, sql: str = "") -> Result:
@@ -168,7 +174,18 @@ class Session:
             self.catalog.add_view(ViewDef(name, query, temporary, sql), exists)
             return Result("ok", "[INFO] Execute statement succeeded.")
         if kind == "FUNCTION":
-            raise ValidationError("CREATE FUNCTION is not supported yet")
+            lang = [p for p in (stmt.args.get("properties").expressions if stmt.args.get("properties") else [])
+                    if isinstance(p, exp.LanguageProperty)]
+            if lang and lang[0].this.name.upper() != "PYTHON":
+                raise ValidationError(f"Only LANGUAGE PYTHON functions are supported, not {lang[0].this.name}")
+            if not isinstance(stmt.expression, exp.Literal):
+                raise ValidationError("CREATE FUNCTION needs AS 'module.function'")
+            from sqlstream import udf
+            name = stmt.this.name.upper()
+            if name in self.functions and not exists:
+                raise ValidationError(f"Function '{stmt.this.name}' already exists")
+            self.functions[name] = udf.load(name, stmt.expression.name)
+            return Result("ok", "[INFO] Execute statement succeeded.")
         raise ValidationError(f"CREATE {kind} is not supported")
 
     def _show(self, what: str) -> Result:
@@ -180,7 +197,7 @@ class Session:
         if what == "FUNCTIONS":
             from runtime.expressions import FUNCTIONS
             scalars = {k for k in SCALAR_TYPERS if re.fullmatch(r"[A-Z_0-9]+", k) and (k in FUNCTIONS or k == "IF")}
-            names = sorted(scalars | set(AGGREGATES) | {"TUMBLE", "HOP", "CUMULATE", "SESSION"})
+            names = sorted(scalars | set(AGGREGATES) | {"TUMBLE", "HOP", "CUMULATE", "SESSION"} | set(self.functions))
             return Result("rows", columns=["function name"], rows=[[n] for n in names])
         if what == "JOBS":
             return Result("rows", columns=["job id", "job name", "status", "start time"], rows=[])
