@@ -337,6 +337,8 @@ class Binder:
         topn = self._try_top_n(sel)
         if topn is not None:
             rel, where = topn
+        elif sel.args.get("where") is not None and _subquery_conjuncts(sel.args["where"].this):
+            rel, where = self._bind_semi_anti(sel)
         else:
             if sel.args.get("windows") or any(e.find(exp.Window) for e in sel.expressions):
                 return self._bind_over(sel)
@@ -422,6 +424,38 @@ class Binder:
                 combined = exp.and_(combined, c)
             new_where = exp.Where(this=combined)
         return Relation(out, _fields_scope(out, alias)), new_where
+
+    def _bind_semi_anti(self, sel: exp.Select):
+        """`x [NOT] IN (SELECT y ..)` conjuncts of WHERE become SEMI/ANTI joins on x = y."""
+        rel = self._bind_from(sel)
+        rest = []
+        for c in _sql_conjuncts(sel.args["where"].this):
+            neg = isinstance(c, exp.Not) and isinstance(c.this, exp.In) and c.this.args.get("query") is not None
+            inn = c.this if neg else c
+            if not (isinstance(inn, exp.In) and inn.args.get("query") is not None):
+                rest.append(c)
+                continue
+            x = ScalarBinder(rel.scope).bind(inn.this)
+            sub = self.bind_query(inn.args["query"].this if isinstance(inn.args["query"], exp.Subquery)
+                                  else inn.args["query"])
+            if len(sub.fields) != 1:
+                raise ValidationError(f"{_where(inn)}The IN subquery must return exactly one column")
+            if not isinstance(x, Ref):
+                raise ValidationError(f"{_where(inn)}IN (subquery) needs a column on its left side")
+            if common_type(x.type, sub.fields[0].type) is None:
+                raise ValidationError(f"{_where(inn)}IN compares {x.type} with {sub.fields[0].type}")
+            kind = "ANTI" if neg else "SEMI"
+            changelog = L.RETRACT if (rel.node.updating or sub.updating or kind == "ANTI") else L.INSERT_ONLY
+            node = L.Join(list(rel.node.fields), changelog, left=rel.node, right=sub, kind=kind,
+                          left_keys=[x.index], right_keys=[0])
+            rel = Relation(node, rel.scope)
+        where = None
+        if rest:
+            combined = rest[0]
+            for c in rest[1:]:
+                combined = exp.and_(combined, c)
+            where = exp.Where(this=combined)
+        return rel, where
 
     def _bind_over(self, sel: exp.Select) -> L.Node:
         """SELECT .., AGG(..) OVER (PARTITION BY .. ORDER BY rowtime ROWS|RANGE BETWEEN .. PRECEDING AND
@@ -771,6 +805,14 @@ class Binder:
         flat = [c for k in kids for c in (k.children if isinstance(k, L.Union) else [k])]
         mode = L.INSERT_ONLY if all(not k.updating for k in flat) else L.RETRACT
         return L.Union([L.Field(n, t) for n, t in zip(left.names, types)], mode, children=flat)
+
+
+def _subquery_conjuncts(e: exp.Expr) -> bool:
+    for c in _sql_conjuncts(e):
+        inn = c.this if isinstance(c, exp.Not) else c
+        if isinstance(inn, exp.In) and inn.args.get("query") is not None:
+            return True
+    return False
 
 
 def _sql_conjuncts(e: exp.Expr) -> list[exp.Expr]:

@@ -12,7 +12,8 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "late_session", "filter_then_window", "agg_over_agg", "late_cumulate",
                        "join_interval", "join_regular_inner", "join_window_inner", "nexmark_q5", "nexmark_q8",
                        "nexmark_q19", "topn_per_key", "dedup_last_rowtime", "window_topn_tvf", "over_rows",
-                       "join_left_outer", "join_full_outer_cond", "join_right_dim", "join_updating_input"}]
+                       "join_left_outer", "join_full_outer_cond", "join_right_dim", "join_updating_input",
+                       "semi_anti_in"}]
 
 
 def _same(a, b) -> bool:

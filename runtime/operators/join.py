@@ -70,6 +70,7 @@ class JoinOperator(Operator):
         self.names, self.out_types = names, out_types
         self.sides = (JoinSide(names[:len(left_types)], left_types), JoinSide(names[len(left_types):], right_types))
         self.preserved = (kind in ("LEFT", "FULL"), kind in ("RIGHT", "FULL"))
+        self.semi_anti = kind in ("SEMI", "ANTI")
 
     def open(self, state: StateBackend) -> None:
         state.register("left_rows", _SideState(self, 0))
@@ -107,6 +108,9 @@ class JoinOperator(Operator):
             matched = [e for e, good in zip(entries, ok[pos:pos + len(entries)]) if good]
             pos += len(entries)
             k = self._key(row, s)
+            if self.semi_anti:
+                self._semi_anti(s, row, op, k, matched, mine, out_rows, out_ops)
+                continue
             if op in (INSERT, UPDATE_AFTER):
                 for e in matched:
                     if self.preserved[o] and e[1] == 0:
@@ -135,6 +139,40 @@ class JoinOperator(Operator):
             return []
         arrays = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(self.out_types)]
         return [make_batch(np.array(out_ops, dtype=np.int8), arrays, self.names)]
+
+    def _semi_anti(self, s, row, op, k, matched, mine, out_rows, out_ops) -> None:
+        """SEMI emits a left row while it has a match, ANTI while it has none (left columns only)."""
+        semi = self.kind == "SEMI"
+        add = op in (INSERT, UPDATE_AFTER)
+        if s == 0:
+            if add:
+                mine.rows.setdefault(k, []).append([row, len(matched)])
+                if bool(matched) == semi:
+                    out_rows.append(row), out_ops.append(INSERT)
+            else:
+                stored = mine.rows.get(k, [])
+                for i, e in enumerate(stored):
+                    if e[0] == row:
+                        del stored[i]
+                        break
+                if bool(matched) == semi:
+                    out_rows.append(row), out_ops.append(DELETE)
+            return
+        if add:
+            mine.rows.setdefault(k, []).append([row, 0])
+        else:
+            stored = mine.rows.get(k, [])
+            for i, e in enumerate(stored):
+                if e[0] == row:
+                    del stored[i]
+                    break
+        for e in matched:  # left rows whose match count crosses zero change their membership
+            before = e[1]
+            e[1] += 1 if add else -1
+            if before == 0 and e[1] == 1:
+                out_rows.append(e[0]), out_ops.append(INSERT if semi else DELETE)
+            elif before == 1 and e[1] == 0:
+                out_rows.append(e[0]), out_ops.append(DELETE if semi else INSERT)
 
     def _check(self, pairs: list[tuple]) -> list[bool]:
         if self.condition is None or not pairs:
