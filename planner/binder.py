@@ -50,7 +50,7 @@ class Binder:
         if isinstance(q, exp.Union):
             return self._bind_union(q)
         if isinstance(q, (exp.Intersect, exp.Except)):
-            raise ValidationError(f"{_where(q)}{type(q).__name__.upper()} is not supported yet")
+            return self._bind_intersect_except(q)
         if isinstance(q, exp.Select):
             return self._bind_select(q)
         if isinstance(q, exp.Values):
@@ -771,6 +771,27 @@ class Binder:
             else INT.with_nullable(False)
         return Call(t, "GROUPING_ID", (Ref(INT.with_nullable(False), gs_index, "$grouping_set"),
                                        Lit(t, tuple(ids))))
+
+    def _bind_intersect_except(self, q: exp.Expr) -> L.Node:
+        """INTERSECT / EXCEPT (distinct): the distinct left rows with (SEMI) or without (ANTI) an equal right row."""
+        kind = "SEMI" if isinstance(q, exp.Intersect) else "ANTI"
+        if q.args.get("distinct") is False:
+            raise ValidationError(f"{_where(q)}{type(q).__name__.upper()} ALL is not supported yet")
+        left_q = exp.Subquery(this=q.this.copy(), alias=exp.TableAlias(this=exp.to_identifier("$left")))
+        left_node = self.bind_query(q.this)
+        cols = [exp.column(n, quoted=True) for n in left_node.names]
+        left = self.bind_query(exp.select(*cols).from_(left_q).group_by(*[c.copy() for c in cols]))
+        right = self.bind_query(q.expression)
+        if len(right.fields) != len(left.fields):
+            raise ValidationError(f"{_where(q)}Column count mismatch in {type(q).__name__.upper()}: "
+                                  f"{len(left.fields)} vs {len(right.fields)}")
+        for a, b in zip(left.fields, right.fields):
+            if common_type(a.type, b.type) is None:
+                raise ValidationError(f"{_where(q)}Type mismatch in {type(q).__name__.upper()}: column '{a.name}' "
+                                      f"is {a.type} on the left and {b.type} on the right")
+        keys = list(range(len(left.fields)))
+        return L.Join(list(left.fields), L.RETRACT, left=left, right=right, kind=kind, left_keys=keys,
+                      right_keys=keys)
 
     # ---- UNION ALL ----------------------------------------------------------------------------
     def _bind_union(self, u: exp.Union) -> L.Node:
