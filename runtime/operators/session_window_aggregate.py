@@ -14,11 +14,10 @@ import pyarrow.compute as pc
 
 from planner.logical import AggCall, WindowSpec
 from runtime.aggregates import aggregate_rows, finalize
-from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from runtime.changelog import INSERT, data_columns, make_batch
 from runtime.operator import Operator
-from runtime.operators.window_aggregate import MIN_WM, Counters, expand_grouping_sets, rowtime_ms
+from runtime.operators.window_aggregate import MIN_WM, Counters, event_times, expand_grouping_sets, needed_columns
 from runtime.state import StateBackend
-from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 
 
@@ -96,28 +95,18 @@ class SessionWindowAggregateOperator(Operator):
         state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
 
     def _needed(self) -> list[int]:
-        cols = list(self.keys)
-        for a in self.aggs:
-            cols += list(a.args) + ([a.filter] if a.filter is not None else [])
-        return sorted(set(cols))
+        return needed_columns(self.keys, self.aggs)
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         n = batch.num_rows
-        ts, valid = rowtime_ms(cols[self.window.time_index])
-        if not valid.all():
-            raise ExecutionError("RowTime field should not be null, please convert it to a non-null long value.")
-        wm = row_watermarks(batch)
-        if wm is None:
-            wm = np.full(n, MIN_WM, dtype=np.int64)
+        ts, wm = event_times(batch, self.window.time_index)
         key_lists = [cols[i].to_pylist() for i in self.keys]
         keys = list(zip(*key_lists)) if key_lists else [()] * n
         gap = self.window.gap
         st = self.state
         sids = np.full(n, -1, dtype=np.int64)
         for i in range(n):
-            if not valid[i]:
-                continue
             t, w, k = int(ts[i]), int(wm[i]), keys[i]
             lo, hi = t, t + gap
             live = st.open.get(k)

@@ -27,6 +27,25 @@ def rowtime_ms(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(pc.fill_null(ints, 0).to_numpy(zero_copy_only=False)), valid
 
 
+def needed_columns(keys: list[int], aggs: list[AggCall]) -> list[int]:
+    """Input columns a window aggregation keeps: the keys and every aggregate's argument and filter."""
+    cols = list(keys)
+    for a in aggs:
+        cols += list(a.args) + ([a.filter] if a.filter is not None else [])
+    return sorted(set(cols))
+
+
+def event_times(batch: pa.RecordBatch, time_index: int, proctime: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(rowtime ms, watermark before each row) of a batch; a NULL rowtime is an error, as in Flink."""
+    ts, valid = rowtime_ms(data_columns(batch)[time_index])
+    if not valid.all():
+        raise ExecutionError("RowTime field should not be null, please convert it to a non-null long value.")
+    wm = row_watermarks(batch)
+    if wm is None or proctime:  # processing time: no row is late
+        wm = np.full(batch.num_rows, MIN_WM, dtype=np.int64)
+    return ts, wm
+
+
 def expand_grouping_sets(table: pa.Table, key_names: list[str], sets: list[list[int]]) -> pa.Table:
     """Flink's Expand: one copy of the rows per grouping set, absent keys NULL, plus `$gs` = set index."""
     parts = []
@@ -109,22 +128,14 @@ class WindowAggregateOperator(Operator):
         state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped", "partial_mode")))
 
     def _needed(self) -> list[int]:
-        cols = list(self.keys)
-        for a in self.aggs:
-            cols += list(a.args) + ([a.filter] if a.filter is not None else [])
-        return sorted(set(cols))
+        return needed_columns(self.keys, self.aggs)
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         n = batch.num_rows
-        ts, valid = rowtime_ms(cols[self.window.time_index])
-        if not valid.all():
-            raise ExecutionError("RowTime field should not be null, please convert it to a non-null long value.")
-        wm = row_watermarks(batch)
-        if wm is None or self.window.proctime:  # processing time: no row is late
-            wm = np.full(n, MIN_WM, dtype=np.int64)
+        ts, wm = event_times(batch, self.window.time_index, self.window.proctime)
         rows, start, end = windows.assign(self.window, ts)
-        keep = (end - 1 > wm[rows]) & valid[rows]
+        keep = end - 1 > wm[rows]
         kept_rows = rows[keep]
         if len(kept_rows) < len(rows):
             self.late_dropped += n - len(np.unique(kept_rows))
