@@ -430,6 +430,9 @@ class Binder:
         rel = self._bind_from(sel)
         rest = []
         for c in _sql_conjuncts(sel.args["where"].this):
+            if isinstance(c, exp.Exists) or isinstance(c, exp.Not) and isinstance(c.this, exp.Exists):
+                rel = self._bind_exists(rel, c.this if isinstance(c, exp.Not) else c, isinstance(c, exp.Not))
+                continue
             neg = isinstance(c, exp.Not) and isinstance(c.this, exp.In) and c.this.args.get("query") is not None
             inn = c.this if neg else c
             if not (isinstance(inn, exp.In) and inn.args.get("query") is not None):
@@ -456,6 +459,67 @@ class Binder:
                 combined = exp.and_(combined, c)
             where = exp.Where(this=combined)
         return rel, where
+
+    def _bind_exists(self, rel: Relation, exists: exp.Exists, negated: bool) -> Relation:
+        """`[NOT] EXISTS (SELECT .. WHERE inner.a = outer.b AND ..)`: the equality correlations become the keys of
+        a SEMI/ANTI join; the subquery's other conjuncts filter its rows first."""
+        sub = exists.this.this if isinstance(exists.this, exp.Subquery) else exists.this
+        if not isinstance(sub, exp.Select) or (sub.args.get("from_") or sub.args.get("from")) is None:
+            raise ValidationError(f"{_where(exists)}EXISTS needs a SELECT .. FROM subquery")
+        if sub.args.get("group") or sub.args.get("having") or any(_contains_agg(e) for e in sub.expressions):
+            raise ValidationError(f"{_where(exists)}EXISTS over an aggregating subquery is not supported yet")
+        inner_scope = self._bind_from(sub).scope
+
+        def side(e: exp.Expr) -> str:
+            """'inner', 'outer' or 'mixed': where the columns of a subquery expression resolve."""
+            where = set()
+            for col in e.find_all(exp.Column):
+                q = col.table or None
+                if any(f.name == col.name and (q is None or f.qualifier == q) for f in inner_scope.fields):
+                    where.add("inner")
+                elif any(f.name == col.name and (q is None or f.qualifier == q) for f in rel.scope.fields):
+                    where.add("outer")
+                else:
+                    where.add("inner")  # let binding the subquery report the unknown column
+            return where.pop() if len(where) == 1 else ("inner" if not where else "mixed")
+
+        local, inner_keys, outer_keys = [], [], []
+        cond = sub.args.get("where")
+        for c in _sql_conjuncts(cond.this) if cond is not None else []:
+            if side(c) == "inner":
+                local.append(c)
+                continue
+            if isinstance(c, exp.EQ) and {side(c.this), side(c.expression)} == {"inner", "outer"}:
+                a, b = (c.this, c.expression) if side(c.this) == "inner" else (c.expression, c.this)
+                inner_keys.append(a)
+                outer_keys.append(b)
+                continue
+            raise ValidationError(f"{_where(c)}EXISTS supports only equality correlation "
+                                  f"(inner.column = outer.column); got {c.sql()}")
+        if not inner_keys:
+            raise ValidationError(f"{_where(exists)}Uncorrelated EXISTS is not supported yet: correlate the "
+                                  f"subquery with the outer query by an equality")
+        inner = sub.copy()
+        inner.set("expressions", [exp.alias_(k.copy(), f"$k{i}") for i, k in enumerate(inner_keys)])
+        inner.set("distinct", None)
+        where = None
+        for c in local:
+            where = c.copy() if where is None else exp.and_(where, c.copy())
+        inner.set("where", exp.Where(this=where) if where is not None else None)
+        right = self.bind_query(inner)
+        left_keys = []
+        for k, f in zip(outer_keys, right.fields):
+            x = ScalarBinder(rel.scope).bind(k)
+            if not isinstance(x, Ref):
+                raise ValidationError(f"{_where(k)}EXISTS correlation needs an outer column, got {k.sql()}")
+            if common_type(x.type, f.type) is None:
+                raise ValidationError(f"{_where(k)}EXISTS correlation compares {x.type} with {f.type}")
+            left_keys.append(x.index)
+        kind = "ANTI" if negated else "SEMI"
+        changelog = L.RETRACT if (rel.node.updating or right.updating or negated) else L.INSERT_ONLY
+        node = L.Join(list(rel.node.fields), changelog, left=rel.node, right=right, kind=kind,
+                      left_keys=left_keys, right_keys=list(range(len(left_keys))))
+        return Relation(node, rel.scope)
 
     def _bind_over(self, sel: exp.Select) -> L.Node:
         """SELECT .., AGG(..) OVER (PARTITION BY .. ORDER BY rowtime ROWS|RANGE BETWEEN .. PRECEDING AND
@@ -831,7 +895,7 @@ class Binder:
 def _subquery_conjuncts(e: exp.Expr) -> bool:
     for c in _sql_conjuncts(e):
         inn = c.this if isinstance(c, exp.Not) else c
-        if isinstance(inn, exp.In) and inn.args.get("query") is not None:
+        if isinstance(inn, exp.In) and inn.args.get("query") is not None or isinstance(inn, exp.Exists):
             return True
     return False
 

@@ -180,6 +180,10 @@ class ScalarBinder:
             return self._aggregate(node)
         if isinstance(node, exp.Func):
             return self._function(node)
+        if isinstance(node, (exp.Subquery, exp.Select, exp.Exists)):
+            raise ValidationError(f"{_where(node)}Subqueries are supported as [NOT] IN (SELECT ..) and [NOT] EXISTS "
+                                  f"(SELECT ..) conditions ANDed into WHERE, and in FROM; not here: "
+                                  f"{node.sql(dialect='flink')}")
         raise ValidationError(f"{_where(node)}Unsupported expression: {node.sql(dialect='flink')}")
 
     # ---- leaves --------------------------------------------------------------------------
