@@ -450,7 +450,7 @@ class Binder:
             kind = "ANTI" if neg else "SEMI"
             changelog = L.RETRACT if (rel.node.updating or sub.updating or kind == "ANTI") else L.INSERT_ONLY
             node = L.Join(list(rel.node.fields), changelog, left=rel.node, right=sub, kind=kind,
-                          left_keys=[x.index], right_keys=[0])
+                          left_keys=[x.index], right_keys=[0], null_aware=neg)
             rel = Relation(node, rel.scope)
         where = None
         if rest:
@@ -855,7 +855,7 @@ class Binder:
                                       f"is {a.type} on the left and {b.type} on the right")
         keys = list(range(len(left.fields)))
         return L.Join(list(left.fields), L.RETRACT, left=left, right=right, kind=kind, left_keys=keys,
-                      right_keys=keys)
+                      right_keys=keys, nulls_equal=True)
 
     # ---- UNION ALL ----------------------------------------------------------------------------
     def _bind_union(self, u: exp.Union) -> L.Node:

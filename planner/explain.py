@@ -33,7 +33,8 @@ def describe(node: L.Node) -> str:
     if isinstance(node, L.Join):
         keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
         cond = f", where=[{node.condition}]" if node.condition is not None else ""
-        return f"Join(joinType=[{node.kind}], keys=[{keys}]{cond})"
+        nulls = ", nullAware=[true]" if node.null_aware else ", nullsEqual=[true]" if node.nulls_equal else ""
+        return f"Join(joinType=[{node.kind}], keys=[{keys}]{cond}{nulls})"
     if isinstance(node, L.OverAggregate):
         bound = "UNBOUNDED" if node.preceding is None else (
             f"{node.preceding}" if node.frame == "ROWS" else f"{node.preceding}ms")

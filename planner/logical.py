@@ -186,6 +186,8 @@ class Join(Node):
     left_keys: list[int] = field(default_factory=list)
     right_keys: list[int] = field(default_factory=list)
     condition: Expr | None = None
+    null_aware: bool = False  # NOT IN: a NULL on either side makes the comparison unknown, blocking the row
+    nulls_equal: bool = False  # INTERSECT / EXCEPT: NULL keys match each other
 
     def inputs(self):
         return [self.left, self.right]

@@ -58,7 +58,7 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         from runtime.operators.join import JoinOperator
         return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
                             [f.type.to_arrow() for f in node.left.fields], [f.type.to_arrow() for f in node.right.fields],
-                            names, [f.type.to_arrow() for f in node.fields])
+                            names, [f.type.to_arrow() for f in node.fields], node.null_aware, node.nulls_equal)
     if isinstance(node, L.OverAggregate):
         from runtime.operators.over_aggregate import OverAggregateOperator
         return OverAggregateOperator(node.partition, node.time_index, node.frame, node.preceding, node.aggs, names,

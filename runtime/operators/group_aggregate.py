@@ -26,6 +26,16 @@ SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX")
 
 
 # ---- numeric views of Arrow arrays -------------------------------------------------------------
+def numeric_kind(t: pa.DataType) -> str:
+    """The accumulator kind to_numeric gives values of type t."""
+    if pa.types.is_floating(t):
+        return "f"
+    if (pa.types.is_decimal(t) or pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_timestamp(t)
+            or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_duration(t)):
+        return "i"
+    return "o"
+
+
 def to_numeric(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, str]:
     """(values, valid, kind): kind 'i' exact int64 (ints, decimals unscaled, timestamps), 'f' float64, 'o' object."""
     if isinstance(arr, pa.ChunkedArray):
@@ -184,8 +194,7 @@ class GroupAggregateOperator(Operator):
         for j, call in enumerate(self.aggs):
             if f"a{j}_sum" not in table.column_names:
                 continue
-            vals = table.column(f"a{j}_sum")
-            kind = "f" if pa.types.is_floating(vals.type) else ("i" if pa.types.is_integer(vals.type) else "o")
+            kind = numeric_kind(self.input_types[call.args[0]].to_arrow()) if call.args else "i"
             st = _AggState(call, kind)
             for name in ("sum", "nn", "ext", "ext_valid"):
                 col = table.column(f"a{j}_{name}")

@@ -52,6 +52,8 @@ class _SideState:
         s.rows = {}
         for row, a in zip(zip(*cols), assoc):
             s.rows.setdefault(self.op._key(row, self.side), []).append([row, a])
+        if self.side == 1:
+            self.op.recount_right()
 
     def size_bytes(self) -> int:
         return self.op.sides[self.side].size_bytes()
@@ -62,8 +64,10 @@ class JoinOperator(Operator):
 
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
-                 out_types: list[pa.DataType]):
+                 out_types: list[pa.DataType], null_aware: bool = False, nulls_equal: bool = False):
         self.kind = kind
+        self.null_aware, self.nulls_equal = null_aware, nulls_equal
+        self.right_count = self.right_null_count = 0
         self.keys = (left_keys, right_keys)
         self.condition = condition
         self.types = (left_types, right_types)
@@ -78,7 +82,7 @@ class JoinOperator(Operator):
 
     def _key(self, row: tuple, side: int) -> tuple | None:
         k = tuple(row[i] for i in self.keys[side])
-        return None if any(v is None for v in k) else k
+        return None if not self.nulls_equal and any(v is None for v in k) else k
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input
@@ -108,6 +112,9 @@ class JoinOperator(Operator):
             matched = [e for e, good in zip(entries, ok[pos:pos + len(entries)]) if good]
             pos += len(entries)
             k = self._key(row, s)
+            if self.null_aware:
+                self._null_aware_anti(s, row, op, k, matched, mine, out_rows, out_ops)
+                continue
             if self.semi_anti:
                 self._semi_anti(s, row, op, k, matched, mine, out_rows, out_ops)
                 continue
@@ -174,6 +181,52 @@ class JoinOperator(Operator):
             elif before == 1 and e[1] == 0:
                 out_rows.append(e[0]), out_ops.append(DELETE if semi else INSERT)
 
+    def _null_aware_anti(self, s, row, op, k, matched, mine, out_rows, out_ops) -> None:
+        """NOT IN: a left row passes while the right side is empty, or, for a non-NULL key, while no right row
+        has its key or a NULL key. Each left entry counts its keyed matches; the NULL cases come from counters."""
+        add = op in (INSERT, UPDATE_AFTER)
+        if s == 0:
+            blocked = self.right_count if k is None else len(matched) + self.right_null_count
+            if add:
+                mine.rows.setdefault(k, []).append([row, len(matched)])
+            else:
+                _remove(mine.rows, k, row)
+            if blocked == 0:
+                out_rows.append(row), out_ops.append(INSERT if add else DELETE)
+            return
+        delta = 1 if add else -1
+        if add:
+            mine.rows.setdefault(k, []).append([row, 0])
+        else:
+            _remove(mine.rows, k, row)
+        old_count, old_nulls = self.right_count, self.right_null_count
+        self.right_count += delta
+        if k is None:
+            self.right_null_count += delta
+
+        def flip(e: list, before: int, after: int) -> None:
+            if (before == 0) != (after == 0):
+                out_rows.append(e[0]), out_ops.append(INSERT if after == 0 else DELETE)
+        for e in matched:
+            before = e[1] + old_nulls
+            e[1] += delta
+            flip(e, before, e[1] + old_nulls)
+        left = self.sides[0].rows
+        if k is None and (old_nulls == 0) != (self.right_null_count == 0):
+            for key, entries in left.items():
+                if key is not None:
+                    for e in entries:
+                        flip(e, e[1] + old_nulls, e[1] + self.right_null_count)
+        if (old_count == 0) != (self.right_count == 0):
+            for e in left.get(None, []):
+                flip(e, old_count, self.right_count)
+
+    def recount_right(self) -> None:
+        """The NULL-aware counters, rebuilt from the right side's state after a restore."""
+        rows = self.sides[1].rows
+        self.right_count = sum(len(es) for es in rows.values())
+        self.right_null_count = len(rows.get(None, []))
+
     def _check(self, pairs: list[tuple]) -> list[bool]:
         if self.condition is None or not pairs:
             return [True] * len(pairs)
@@ -188,3 +241,13 @@ class JoinOperator(Operator):
 
 
 __all__ = ["JoinOperator", "UPDATE_BEFORE"]
+
+
+def _remove(rows: dict, k, row: tuple) -> None:
+    stored = rows.get(k, [])
+    for i, e in enumerate(stored):
+        if e[0] == row:
+            del stored[i]
+            break
+    if not stored and k in rows:
+        del rows[k]

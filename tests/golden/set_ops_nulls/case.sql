@@ -1,0 +1,22 @@
+-- set_ops_nulls: INTERSECT and EXCEPT treat NULLs as equal
+
+CREATE TABLE orders (
+  order_id BIGINT,
+  user_id STRING,
+  product STRING,
+  amount DOUBLE,
+  price DECIMAL(10, 2),
+  quantity INT,
+  status STRING,
+  coupon STRING,
+  ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '${DATA}/orders.json', 'format' = 'json');
+
+(SELECT coupon, quantity FROM orders WHERE amount > 100
+ EXCEPT
+ SELECT coupon, quantity FROM orders WHERE status = 'CANCELLED')
+UNION ALL
+(SELECT user_id, quantity FROM orders WHERE amount < 100
+ INTERSECT
+ SELECT user_id, quantity FROM orders WHERE status = 'CANCELLED');
