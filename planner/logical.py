@@ -42,6 +42,16 @@ class Node:
 
 
 @dataclass(eq=False)
+class SingleInput(Node):
+    """A node over one input."""
+
+    input: Node = None
+
+    def inputs(self):
+        return [self.input]
+
+
+@dataclass(eq=False)
 class Scan(Node):
     """Reads a table through its connector; `columns` are the physical columns read."""
 
@@ -54,38 +64,26 @@ class Scan(Node):
 
 
 @dataclass(eq=False)
-class ChangelogNormalize(Node):
+class ChangelogNormalize(SingleInput):
     """Turns an upsert stream (upsert-kafka) into a retract changelog keyed by the primary key."""
 
-    input: Node = None
     keys: list[int] = field(default_factory=list)
-
-    def inputs(self):
-        return [self.input]
 
 
 @dataclass(eq=False)
-class Calc(Node):
+class Calc(SingleInput):
     """Projection and filter in one vectorized pass."""
 
-    input: Node = None
     projections: list[Expr] = field(default_factory=list)
     condition: Expr | None = None
 
-    def inputs(self):
-        return [self.input]
-
 
 @dataclass(eq=False)
-class WatermarkAssigner(Node):
+class WatermarkAssigner(SingleInput):
     """Per-row watermark: max rowtime seen before the row minus the WATERMARK delay expression."""
 
-    input: Node = None
     rowtime: int = 0
     watermark: Expr = None
-
-    def inputs(self):
-        return [self.input]
 
 
 @dataclass(frozen=True)
@@ -135,45 +133,33 @@ class AggCall:
 
 
 @dataclass(eq=False)
-class WindowAggregate(Node):
+class WindowAggregate(SingleInput):
     """Aggregation per (keys, window); emits insert-only rows when the watermark closes a window.
 
     Output layout: keys..., aggs..., window_start, window_end, window_time (the binder projects them
     into the user's order afterwards).
     """
 
-    input: Node = None
     window: WindowSpec = None
     keys: list[int] = field(default_factory=list)
     aggs: list[AggCall] = field(default_factory=list)
     grouping_sets: list[list[int]] | None = None
 
-    def inputs(self):
-        return [self.input]
-
 
 @dataclass(eq=False)
-class WindowTableFunction(Node):
+class WindowTableFunction(SingleInput):
     """A window TVF used without aggregation: appends window_start, window_end, window_time to rows."""
 
-    input: Node = None
     window: WindowSpec = None
-
-    def inputs(self):
-        return [self.input]
 
 
 @dataclass(eq=False)
-class GroupAggregate(Node):
+class GroupAggregate(SingleInput):
     """Non-windowed GROUP BY: updating output (-U/+U per change, -D when a group empties)."""
 
-    input: Node = None
     keys: list[int] = field(default_factory=list)
     aggs: list[AggCall] = field(default_factory=list)
     grouping_sets: list[list[int]] | None = None
-
-    def inputs(self):
-        return [self.input]
 
 
 @dataclass(eq=False)
@@ -194,44 +180,32 @@ class Join(Node):
 
 
 @dataclass(eq=False)
-class Unnest(Node):
+class Unnest(SingleInput):
     """CROSS JOIN UNNEST(array): one output row per element (input columns + the element); rows with an
     empty or NULL array disappear, as in Flink."""
 
-    input: Node = None
     array: Expr = None
-
-    def inputs(self):
-        return [self.input]
 
 
 @dataclass(eq=False)
-class Rank(Node):
+class Rank(SingleInput):
     """ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) <= limit: Top-N and deduplication (updating)."""
 
-    input: Node = None
     partition: list[int] = field(default_factory=list)
     order: list[tuple[int, bool]] = field(default_factory=list)  # (column, descending)
     limit: int = 1
     with_rank: bool = False
 
-    def inputs(self):
-        return [self.input]
-
 
 @dataclass(eq=False)
-class OverAggregate(Node):
+class OverAggregate(SingleInput):
     """Aggregates over a window of preceding rows per partition, ordered by rowtime; rows emitted by watermark."""
 
-    input: Node = None
     partition: list[int] = field(default_factory=list)
     time_index: int = 0
     frame: str = "ROWS"  # ROWS | RANGE
     preceding: int | None = None  # rows or milliseconds; None = unbounded
     aggs: list[AggCall] = field(default_factory=list)
-
-    def inputs(self):
-        return [self.input]
 
 
 @dataclass(eq=False)
@@ -245,18 +219,14 @@ class Union(Node):
 
 
 @dataclass(eq=False)
-class Sink(Node):
+class Sink(SingleInput):
     """Writes its input to a connector (INSERT INTO) or to the client (SELECT)."""
 
-    input: Node = None
     table: str = ""
     connector: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     columns: list[Field] = field(default_factory=list)
     primary_key: list[str] = field(default_factory=list)
-
-    def inputs(self):
-        return [self.input]
 
 
 def walk(node: Node):
