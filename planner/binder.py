@@ -417,13 +417,7 @@ class Binder:
                 names.append(node.fields[j].name)
         out = project(rank, exprs, names)
         alias = frm.this.alias or None
-        new_where = None
-        if rest:
-            combined = rest[0]
-            for c in rest[1:]:
-                combined = exp.and_(combined, c)
-            new_where = exp.Where(this=combined)
-        return Relation(out, _fields_scope(out, alias)), new_where
+        return Relation(out, _fields_scope(out, alias)), _where_clause(rest)
 
     def _bind_semi_anti(self, sel: exp.Select):
         """`x [NOT] IN (SELECT y ..)` conjuncts of WHERE become SEMI/ANTI joins on x = y."""
@@ -452,13 +446,7 @@ class Binder:
             node = L.Join(list(rel.node.fields), changelog, left=rel.node, right=sub, kind=kind,
                           left_keys=[x.index], right_keys=[0], null_aware=neg)
             rel = Relation(node, rel.scope)
-        where = None
-        if rest:
-            combined = rest[0]
-            for c in rest[1:]:
-                combined = exp.and_(combined, c)
-            where = exp.Where(this=combined)
-        return rel, where
+        return rel, _where_clause(rest)
 
     def _bind_exists(self, rel: Relation, exists: exp.Exists, negated: bool) -> Relation:
         """`[NOT] EXISTS (SELECT .. WHERE inner.a = outer.b AND ..)`: the equality correlations become the keys of
@@ -502,10 +490,7 @@ class Binder:
         inner = sub.copy()
         inner.set("expressions", [exp.alias_(k.copy(), f"$k{i}") for i, k in enumerate(inner_keys)])
         inner.set("distinct", None)
-        where = None
-        for c in local:
-            where = c.copy() if where is None else exp.and_(where, c.copy())
-        inner.set("where", exp.Where(this=where) if where is not None else None)
+        inner.set("where", _where_clause([c.copy() for c in local]))
         right = self.bind_query(inner)
         left_keys = []
         for k, f in zip(outer_keys, right.fields):
@@ -898,6 +883,16 @@ def _subquery_conjuncts(e: exp.Expr) -> bool:
         if isinstance(inn, exp.In) and inn.args.get("query") is not None or isinstance(inn, exp.Exists):
             return True
     return False
+
+
+def _where_clause(conjuncts: list[exp.Expr]) -> exp.Where | None:
+    """The WHERE clause ANDing the conjuncts, or None when there are none."""
+    if not conjuncts:
+        return None
+    combined = conjuncts[0]
+    for c in conjuncts[1:]:
+        combined = exp.and_(combined, c)
+    return exp.Where(this=combined)
 
 
 def _sql_conjuncts(e: exp.Expr) -> list[exp.Expr]:

@@ -128,13 +128,7 @@ class JoinOperator(Operator):
                     emit(INSERT, row, nulls[o], s)
                 mine.rows.setdefault(k, []).append([row, len(matched)])
             else:
-                stored = mine.rows.get(k, [])
-                for i, e in enumerate(stored):
-                    if e[0] == row:
-                        del stored[i]
-                        break
-                if not stored and k in mine.rows:
-                    del mine.rows[k]
+                _remove(mine.rows, k, row)
                 for e in matched:
                     emit(op if self.kind == "INNER" else DELETE, row, e[0], s)
                     e[1] -= 1
@@ -157,22 +151,14 @@ class JoinOperator(Operator):
                 if bool(matched) == semi:
                     out_rows.append(row), out_ops.append(INSERT)
             else:
-                stored = mine.rows.get(k, [])
-                for i, e in enumerate(stored):
-                    if e[0] == row:
-                        del stored[i]
-                        break
+                _remove(mine.rows, k, row)
                 if bool(matched) == semi:
                     out_rows.append(row), out_ops.append(DELETE)
             return
         if add:
             mine.rows.setdefault(k, []).append([row, 0])
         else:
-            stored = mine.rows.get(k, [])
-            for i, e in enumerate(stored):
-                if e[0] == row:
-                    del stored[i]
-                    break
+            _remove(mine.rows, k, row)
         for e in matched:  # left rows whose match count crosses zero change their membership
             before = e[1]
             e[1] += 1 if add else -1
@@ -244,6 +230,7 @@ __all__ = ["JoinOperator", "UPDATE_BEFORE"]
 
 
 def _remove(rows: dict, k, row: tuple) -> None:
+    """Drops one stored copy of a retracted row, and its key once no row is left under it."""
     stored = rows.get(k, [])
     for i, e in enumerate(stored):
         if e[0] == row:
