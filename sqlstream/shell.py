@@ -9,6 +9,7 @@ import threading
 import time
 from typing import TextIO
 
+from connectors.base import SinkWriter
 from planner import logical as L
 from sqlstream.errors import SqlError, SqlStreamError
 from sqlstream.jobs import JobManager
@@ -297,7 +298,7 @@ class _Discard:
         pass
 
 
-class ChangelogPrinter:
+class ChangelogPrinter(SinkWriter):
     """'changelog' mode: one line per change, with its RowKind."""
 
     def __init__(self, names: list[str], out: TextIO):
@@ -311,17 +312,8 @@ class ChangelogPrinter:
             self.out.write(f" {OP_NAMES[op]} | " + " | ".join(c[r] for c in cols) + "\n")
         self.out.flush()
 
-    def prepare_commit(self, checkpoint_id):
-        return None
 
-    def commit(self, c):
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class MaterializedView:
+class MaterializedView(SinkWriter):
     """'table' mode: the result as a table kept up to date as -U/+U/-D arrive, redrawn in place."""
 
     MAX_ROWS = 40
@@ -396,15 +388,6 @@ class MaterializedView:
         self.out.flush()
         self.drawn_lines = len(lines)
         self.last_draw = now
-
-    def prepare_commit(self, checkpoint_id):
-        return None
-
-    def commit(self, c):
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def main_shell(init: str | None, history: str | None) -> int:

@@ -13,23 +13,17 @@ import sys
 import time
 
 from benchmarks.nexmark.queries import DDL, QUERIES, UNSUPPORTED
+from connectors.base import SinkWriter
 
 
-class Counter:
+class Counter(SinkWriter):
+    """Counts result rows and keeps none."""
+
     def __init__(self):
         self.rows = 0
 
     def write(self, batch):
         self.rows += batch.num_rows
-
-    def prepare_commit(self, cid):
-        return None
-
-    def commit(self, c):
-        pass
-
-    def close(self):
-        pass
 
 
 def run_one(query: str, events: int, rate: int) -> dict:
