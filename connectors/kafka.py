@@ -420,25 +420,24 @@ class KafkaSource(Source):
                          "group.id": self.cfg.client.get("group.id", "sqlstream-offsets"), "log_level": 3})
         try:
             lo, hi = c.get_watermark_offsets(ck.TopicPartition(topic, partition), timeout=10)
-            start = {"earliest-offset": lo, "latest-offset": hi}.get(self.cfg.startup, lo)
-            if self.cfg.startup == "specific-offsets":
-                start = self.cfg.startup_offsets.get(partition, lo)
-            elif self.cfg.startup == "group-offsets":
-                committed = c.committed([ck.TopicPartition(topic, partition)], timeout=10)[0].offset
-                start = committed if committed >= 0 else lo
-            elif self.cfg.startup == "timestamp":
-                start = self._offset_for_time(c, topic, partition, self.cfg.startup_ts, hi)
-            stop = None
-            if self.cfg.bounded == "latest-offset":
-                stop = hi
-            elif self.cfg.bounded == "specific-offsets":
-                stop = self.cfg.bounded_offsets.get(partition, hi)
-            elif self.cfg.bounded == "group-offsets":
-                committed = c.committed([ck.TopicPartition(topic, partition)], timeout=10)[0].offset
-                stop = committed if committed >= 0 else hi
-            elif self.cfg.bounded == "timestamp":
-                stop = self._offset_for_time(c, topic, partition, self.cfg.bounded_ts, hi)
-            return start, stop
+
+            def offset(mode: str, specific: dict, ts, fallback: int) -> int | None:
+                """The offset a scan.startup.mode / scan.bounded.mode names; None for 'unbounded'."""
+                if mode == "earliest-offset":
+                    return lo
+                if mode == "latest-offset":
+                    return hi
+                if mode == "specific-offsets":
+                    return specific.get(partition, fallback)
+                if mode == "group-offsets":
+                    committed = c.committed([ck.TopicPartition(topic, partition)], timeout=10)[0].offset
+                    return committed if committed >= 0 else fallback
+                if mode == "timestamp":
+                    return self._offset_for_time(c, topic, partition, ts, hi)
+                return None
+            start = offset(self.cfg.startup, self.cfg.startup_offsets, self.cfg.startup_ts, lo)
+            stop = offset(self.cfg.bounded, self.cfg.bounded_offsets, self.cfg.bounded_ts, hi)
+            return (lo if start is None else start), stop
         finally:
             c.close()
 

@@ -169,22 +169,22 @@ def floor_ceil(name: str, args: list[FlinkType]) -> FlinkType:
     return a
 
 
-def coalesce(name: str, args: list[FlinkType]) -> FlinkType:
+def _widest(name: str, args: list[FlinkType]) -> FlinkType:
     t = args[0]
     for a in args[1:]:
         c = common_type(t, a)
         _require(name, args, c is not None)
         t = c
-    return t.with_nullable(all(a.nullable for a in args)).without_time_attr()
+    return t.without_time_attr()
+
+
+def coalesce(name: str, args: list[FlinkType]) -> FlinkType:
+    """NULL only when every argument may be NULL."""
+    return _widest(name, args).with_nullable(all(a.nullable for a in args))
 
 
 def common_of(name: str, args: list[FlinkType]) -> FlinkType:
-    t = args[0]
-    for a in args[1:]:
-        c = common_type(t, a)
-        _require(name, args, c is not None)
-        t = c
-    return t.with_nullable(any(a.nullable for a in args)).without_time_attr()
+    return _widest(name, args).with_nullable(any(a.nullable for a in args))
 
 
 def concat(name: str, args: list[FlinkType]) -> FlinkType:
