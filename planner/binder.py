@@ -6,7 +6,7 @@ import itertools
 from sqlglot import exp
 
 from planner import logical as L
-from planner.expr import Call, Expr, Lit, Ref
+from planner.expr import Call, Expr, Lit, Ref, and_expr
 from planner.functions import aggregate_type
 from planner.scalar_binder import Scope, ScopeField, ScalarBinder, _where, cast, coerce_to, interval_value
 from sqlstream.catalog import Catalog, TableDef, ViewDef
@@ -151,21 +151,11 @@ class Binder:
         if join.args.get("using"):
             raise ValidationError(f"{_where(join)}JOIN .. USING is not supported yet; use ON")
         on = join.args.get("on")
-        lkeys, rkeys, rest = [], [], []
+        lkeys, rkeys, condition = [], [], None
         if on is not None:
-            cond = ScalarBinder(scope).bind(on)
-            for c in _conjuncts(cond):
-                pair = _equi_pair(c, nl)
-                if pair is not None:
-                    lkeys.append(pair[0])
-                    rkeys.append(pair[1] - nl)
-                else:
-                    rest.append(c)
+            lkeys, rkeys, condition = split_equi_keys(ScalarBinder(scope).bind(on), nl)
         elif kind != "CROSS" and jtype != "INNER":
             raise ValidationError(f"{_where(join)}{jtype} JOIN needs an ON condition")
-        condition = None
-        for c in rest:
-            condition = c if condition is None else Call(c.type, "AND", (condition, c))
         lf = [L.Field(f.name, f.type.with_nullable(True) if jtype in ("RIGHT", "FULL") else f.type)
               for f in left.node.fields]
         rf = [L.Field(f.name, f.type.with_nullable(True) if jtype in ("LEFT", "FULL") else f.type)
@@ -928,6 +918,20 @@ def _conjuncts(e: Expr) -> list[Expr]:
     if isinstance(e, Call) and e.fn == "AND":
         return _conjuncts(e.args[0]) + _conjuncts(e.args[1])
     return [e]
+
+
+def split_equi_keys(cond: Expr, n_left: int) -> tuple[list[int], list[int], Expr | None]:
+    """Equalities between a left and a right column become join keys (right keys relative to the right
+    input); the other conjuncts stay as the join condition."""
+    lkeys, rkeys, rest = [], [], None
+    for c in _conjuncts(cond):
+        pair = _equi_pair(c, n_left)
+        if pair is not None:
+            lkeys.append(pair[0])
+            rkeys.append(pair[1] - n_left)
+        else:
+            rest = c if rest is None else and_expr(rest, c)
+    return lkeys, rkeys, rest
 
 
 def _equi_pair(e: Expr, n_left: int) -> tuple[int, int] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlstream.types import FlinkType
+from sqlstream.types import BOOLEAN, FlinkType
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,3 +87,8 @@ def is_deterministic(e: Expr) -> bool:
                                         "LOCALTIMESTAMP", "CURRENT_DATE", "UNIX_TIMESTAMP"):
         return False
     return all(is_deterministic(c) for c in e.children())
+
+
+def and_expr(a: Expr, b: Expr) -> Expr:
+    """a AND b, NULL-able when either side is."""
+    return Call(BOOLEAN.with_nullable(a.type.nullable or b.type.nullable), "AND", (a, b))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from planner import logical as L
-from planner.expr import Expr, refs, remap, substitute
+from planner.expr import Expr, and_expr, refs, remap, substitute
 
 
 def optimize(root: L.Node) -> L.Node:
@@ -92,7 +92,7 @@ def _with_inputs(node: L.Node, kids: list[L.Node]) -> L.Node:
 def push_filters_into_joins(node: L.Node) -> L.Node:
     """WHERE over an INNER join (e.g. `FROM a, b WHERE a.k = b.k AND ..`): equalities between the two sides
     become join keys, other conjuncts the join condition, so the join never forms the cross product."""
-    from planner.binder import _conjuncts, _equi_pair
+    from planner.binder import split_equi_keys
     kids = [push_filters_into_joins(c) for c in node.inputs()]
     node = _with_inputs(node, kids)
     if not (isinstance(node, L.Calc) and node.condition is not None and isinstance(node.input, L.Join)
@@ -100,18 +100,12 @@ def push_filters_into_joins(node: L.Node) -> L.Node:
         return node
     join = node.input
     n_left = len(join.left.fields)
-    lkeys, rkeys, rest = list(join.left_keys), list(join.right_keys), []
-    for c in _conjuncts(node.condition):
-        pair = _equi_pair(c, n_left)
-        if pair is not None:
-            lkeys.append(pair[0])
-            rkeys.append(pair[1] - n_left)
-        else:
-            rest.append(c)
+    lkeys, rkeys, rest = split_equi_keys(node.condition, n_left)
     cond = join.condition
-    for c in rest:
-        cond = c if cond is None else _and(cond, c)
-    new_join = replace(join, left_keys=lkeys, right_keys=rkeys, condition=cond)
+    if rest is not None:
+        cond = rest if cond is None else and_expr(cond, rest)
+    new_join = replace(join, left_keys=list(join.left_keys) + lkeys, right_keys=list(join.right_keys) + rkeys,
+                       condition=cond)
     return L.Calc(node.fields, node.changelog, input=new_join, projections=node.projections, condition=None)
 
 
@@ -125,7 +119,7 @@ def merge_calcs(node: L.Node) -> L.Node:
             projections = [substitute(e, inner.projections) for e in node.projections]
             cond = substitute(node.condition, inner.projections) if node.condition is not None else None
             if inner.condition is not None:
-                cond = inner.condition if cond is None else _and(inner.condition, cond)
+                cond = inner.condition if cond is None else and_expr(inner.condition, cond)
             return L.Calc(node.fields, node.changelog, input=inner.input, projections=projections, condition=cond)
     return node
 
@@ -134,9 +128,3 @@ def _cheap(e: Expr) -> bool:
     """Inlining must not evaluate an expensive or non-deterministic expression twice."""
     from planner.expr import Lit, Ref
     return isinstance(e, (Ref, Lit))
-
-
-def _and(a: Expr, b: Expr) -> Expr:
-    from planner.expr import Call
-    from sqlstream.types import BOOLEAN
-    return Call(BOOLEAN.with_nullable(a.type.nullable or b.type.nullable), "AND", (a, b))
