@@ -77,9 +77,15 @@ class SinkWriter:
     def close(self) -> None:
         pass
 
+    def cancel(self) -> None:
+        """The job stops without a final checkpoint: output since the last checkpoint is not committed (the
+        restored job writes it again); sinks without two-phase commit just close."""
+        self.close()
+
 
 class Sink:
     accepts_updates: bool = False
+    needs_checkpoints: bool = False  # commits only on checkpoints: an unbounded job must enable them
 
     def writer(self, job: str = "job") -> SinkWriter:
         """A writer for one job; `job` (a stable fingerprint) names its files, transactions, etc."""

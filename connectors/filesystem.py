@@ -181,6 +181,9 @@ class FileSystemSinkWriter(SinkWriter):
     def close(self) -> None:
         self.commit(self.prepare_commit(-1))
 
+    def cancel(self) -> None:
+        self.abort(self.prepare_commit(-1))
+
 
 class FileSystemSink(Sink):
     def __init__(self, path: str, fmt: str, schema: TableSchema, delimiter: str = ","):

@@ -18,6 +18,8 @@ import shutil
 import time
 from typing import Protocol
 
+import pyarrow as pa
+
 MANIFEST = "_manifest.json"
 
 
@@ -133,8 +135,38 @@ def pack(snapshot: dict) -> tuple[dict, dict[str, bytes]]:
     return manifest, files
 
 
+def pack_committables(committables: dict, files: dict[str, bytes]) -> dict:
+    """Sink committables as JSON; Arrow tables in them (messages a sink stages, write-ahead) become IPC files."""
+    def walk(value, path: str):
+        if isinstance(value, pa.Table):
+            fname = f"{path}.arrow"
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, value.schema) as w:
+                w.write_table(value)
+            files[fname] = sink.getvalue().to_pybytes()
+            return {"$arrow": fname}
+        if isinstance(value, dict):
+            return {k: walk(v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, f"{path}.{i}") for i, v in enumerate(value)]
+        return value
+    return {uid: walk(c, f"{uid}.committable") for uid, c in committables.items()}
+
+
+def unpack_committables(committables: dict, files: dict[str, bytes]) -> dict:
+    def walk(value):
+        if isinstance(value, dict):
+            if set(value) == {"$arrow"}:
+                return pa.ipc.open_stream(files[value["$arrow"]]).read_all()
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+    return {uid: walk(c) for uid, c in (committables or {}).items()}
+
+
 def unpack(manifest: dict, files: dict[str, bytes]) -> dict:
-    snap = {k: v for k, v in manifest.items() if k not in ("operators", "state_files")}
+    snap = {k: v for k, v in manifest.items() if k not in ("operators", "state_files", "committables")}
     snap["operators"] = {uid: {t: files[f] for t, f in tables.items()} for uid, tables in manifest["operators"].items()}
     return snap
 
@@ -163,7 +195,9 @@ class CheckpointCoordinator:
         snap = self.job.snapshot()
         committables = {uid: w.prepare_commit(cid) for uid, w in self.job.sink_writers().items()}
         manifest, files = pack(snap)
-        manifest.update({"checkpoint_id": cid, "job": self.job.fingerprint, "committables": committables,
+        stored = pack_committables(committables, files)
+        manifest["state_files"] = sorted(files)
+        manifest.update({"checkpoint_id": cid, "job": self.job.fingerprint, "committables": stored,
                          "timestamp": time.time(), "kind": "savepoint" if savepoint_dir else "checkpoint"})
         if savepoint_dir:
             location = LocalCheckpointStorage(savepoint_dir).write(f"savepoint-{cid}", files, manifest)

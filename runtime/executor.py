@@ -233,13 +233,15 @@ class Job:
         """Give every source split one round; False when all are finished.
 
         With several splits, each round reads up to ROUND_ROWS rows per split whatever the batch size,
-        so how sources interleave (and so every result) never depends on the batch size.
+        so how sources interleave (and so every result) never depends on the batch size. A paced split (a
+        broker) reads one batch per round: its interleaving already depends on arrival, and short rounds keep
+        checkpoints, timers and stop requests responsive.
         """
         active = False
         many = sum(len(s.readers) for s in self.sources) > 1
         for src in self.sources:
             for r, reader in enumerate(src.readers):
-                quota = self.round_rows if many else self.batch_size
+                quota = self.round_rows if many and not reader.paced else self.batch_size
                 while quota > 0 and not reader.finished:
                     active = True
                     asked = min(self.batch_size, quota)

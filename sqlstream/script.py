@@ -17,7 +17,8 @@ from connectors import registry
 from connectors.base import TableSchema
 from connectors.options import parse_duration_ms
 from planner import logical as L
-from runtime.checkpoint import CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack
+from runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
+                                unpack_committables)
 from runtime.executor import Job
 from sqlstream.errors import ValidationError
 from sqlstream.output import ResultWriter
@@ -118,6 +119,14 @@ class ScriptRunner:
         if interval_ms and storage is None:
             raise ValidationError("'execution.checkpointing.interval' is set but 'execution.checkpointing.dir' is "
                                   "not: set the directory checkpoints are written to")
+        if not interval_ms and not all(src.source is None or src.source.bounded for src in job.sources):
+            for s in inserts:
+                if sink_objects[id(s)].needs_checkpoints:
+                    job.close()
+                    raise ValidationError(f"Table '{s.table}' commits its output on checkpoints "
+                                          f"('sink.delivery-guarantee' = 'exactly-once') but the job reads an "
+                                          f"unbounded source without them: set 'execution.checkpointing.interval' "
+                                          f"and 'execution.checkpointing.dir'")
         coordinator = None
         if storage is not None:
             coordinator = CheckpointCoordinator(job, storage, interval_ms,
@@ -162,7 +171,7 @@ class ScriptRunner:
                     self._savepoint(coordinator, ckpt_dir)
                 else:
                     for w in job.writers.values():
-                        w.close()
+                        w.cancel() if coordinator is not None else w.close()
         finally:
             job.close()
             for sig, h in previous.items():
@@ -184,7 +193,7 @@ class ScriptRunner:
         except FileNotFoundError as e:
             raise ValidationError(str(e)) from None
         job.restore(unpack(manifest, files), self.restore.allow_non_restored_state)
-        committed = manifest.get("committables", {})
+        committed = unpack_committables(manifest.get("committables"), files)
         for nid, sink in sink_objects.items():
             sink.recover(fingerprint, committed.get(job.uids[nid]) or [])
         kind = manifest.get("kind", "checkpoint")

@@ -1,0 +1,252 @@
+"""The kafka source: partitions are splits read with `assign` (no consumer-group rebalancing), positions are
+offsets, and each poll is decoded into one Arrow batch. A malformed message fails the job naming topic,
+partition and offset, or is handled by the format's ignore-parse-errors policy."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.base import Source, SplitReader, TableSchema
+from connectors.formats import csv as csv_format
+from connectors.kafka.codecs import RawCodec, decoder
+from connectors.kafka.config import KafkaConfig, METADATA, confluent, value_columns
+from sqlstream.errors import ConnectorError, FormatError, OptionError
+
+
+class KafkaSplitReader(SplitReader):
+    """One partition: polls a batch of messages and decodes it at once; position = next offset to read."""
+
+    paced = True
+
+    def __init__(self, cfg: KafkaConfig, schema: TableSchema, topic: str, partition: int, start: int,
+                 stop: int | None, key_decoder, value_decoder, value_names: list[str]):
+        ck = confluent()
+        self.cfg, self.schema, self.topic, self.partition = cfg, schema, topic, partition
+        self.key_decoder, self.value_decoder, self.value_names = key_decoder, value_decoder, value_names
+        conf = {"bootstrap.servers": cfg.client["bootstrap.servers"], "enable.auto.commit": False,
+                "group.id": cfg.client.get("group.id", f"sqlstream-{uuid.uuid4().hex[:8]}"),
+                "enable.partition.eof": False, "fetch.wait.max.ms": 20, "queued.min.messages": 100000,
+                "fetch.max.bytes": 64 << 20, "max.partition.fetch.bytes": 16 << 20, "log_level": 3}
+        conf.update({k: v for k, v in cfg.client.items() if k not in ("bootstrap.servers",)})
+        self.consumer = ck.Consumer(conf)
+        self.next_offset = start
+        self.stop = stop
+        self.consumer.assign([ck.TopicPartition(topic, partition, start)])
+        self.finished = stop is not None and start >= stop
+        self.rows = 0
+
+    def poll(self, max_rows: int) -> pa.RecordBatch | None:
+        if self.finished:
+            return None
+        limit = max_rows
+        if self.stop is not None:
+            limit = min(limit, self.stop - self.next_offset)
+        msgs = self.consumer.consume(num_messages=max(1, limit), timeout=0.01)
+        msgs = [m for m in msgs if m.error() is None]
+        if not msgs:
+            return None
+        if self.stop is not None:
+            msgs = [m for m in msgs if m.offset() < self.stop]
+        if not msgs:
+            self.finished = True
+            return None
+        batch = self._decode(msgs)
+        self.next_offset = msgs[-1].offset() + 1
+        if self.stop is not None and self.next_offset >= self.stop:
+            self.finished = True
+        self.rows += len(msgs)
+        return batch
+
+    def _decode(self, msgs, decoded_values: pa.RecordBatch | None = None) -> pa.RecordBatch:
+        offsets = [m.offset() for m in msgs]
+
+        def where(i: int) -> str:
+            return f"topic '{self.topic}' partition {self.partition} offset {offsets[i]}"
+        values = [m.value() for m in msgs]
+        n = len(msgs)
+        ops = None
+        tombstone = np.array([v is None for v in values])
+        vals_arr = pa.array([b"" if v is None else v for v in values], pa.binary())
+        docs = pc.cast(vals_arr, pa.string()) if not isinstance(self.value_decoder, RawCodec) else vals_arr
+        cols: dict[str, pa.Array] = {}
+        if self.value_names:
+            live = ~tombstone
+            sub = docs.filter(pa.array(live)) if tombstone.any() else docs
+            live_idx = np.flatnonzero(live)
+            decoded = decoded_values if decoded_values is not None else \
+                self.value_decoder.decode(sub, lambda i: where(int(live_idx[i])))
+            if getattr(self.value_decoder, "changelog", False):
+                ops = decoded.column(0)
+                for j, name in enumerate(self.value_names):
+                    cols[name] = decoded.column(j + 1)
+                n = decoded.num_rows
+            else:
+                if decoded.num_rows != len(sub):
+                    kept = getattr(self.value_decoder, "last_kept", None)
+                    if kept is None:
+                        raise FormatError("a message could not be decoded", where(0))
+                    drop = set(live_idx[~kept].tolist())
+                    return self._decode([m for i, m in enumerate(msgs) if i not in drop], decoded_values=decoded)
+                for j, name in enumerate(self.value_names):
+                    col = decoded.column(j)
+                    if tombstone.any():
+                        full = pa.nulls(len(msgs), col.type)
+                        col = pc.if_else(pa.array(live), _scatter(col, live_idx, len(msgs)), full)
+                    cols[name] = col
+        if self.key_decoder is not None:
+            keys = pa.array([m.key() or b"" for m in msgs], pa.binary())
+            kdocs = pc.cast(keys, pa.string()) if not isinstance(self.key_decoder, RawCodec) else keys
+            kdec = self.key_decoder.decode(kdocs, where)
+            for j, name in enumerate(self.cfg.key_fields):
+                cols[name] = kdec.column(j)
+        if self.cfg.upsert:
+            ops = pa.array(np.where(tombstone, 3, 2).astype(np.int8))
+        wanted = set(self.schema.names)
+        for col, key in self.schema.metadata.items():
+            if col in wanted:
+                cols[col] = self._metadata(key, msgs)
+        out = [cols[name] if name in cols else pa.nulls(n, t.to_arrow())
+               for name, t in zip(self.schema.names, self.schema.types)]
+        out = [c.cast(t.to_arrow()) if c.type != t.to_arrow() else c for c, t in zip(out, self.schema.types)]
+        if ops is not None:
+            return pa.RecordBatch.from_arrays([ops] + out, names=["_op"] + self.schema.names)
+        return pa.RecordBatch.from_arrays(out, names=self.schema.names)
+
+    def _metadata(self, key: str, msgs) -> pa.Array:
+        if key == "topic":
+            return pa.array([m.topic() for m in msgs], pa.string())
+        if key == "partition":
+            return pa.array([m.partition() for m in msgs], pa.int32())
+        if key == "offset":
+            return pa.array([m.offset() for m in msgs], pa.int64())
+        if key == "timestamp":
+            return pa.array([m.timestamp()[1] for m in msgs], pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+        if key == "timestamp-type":
+            names = {0: "NoTimestampType", 1: "CreateTime", 2: "LogAppendTime"}
+            return pa.array([names.get(m.timestamp()[0], "NoTimestampType") for m in msgs], pa.string())
+        if key == "headers":
+            return pa.array([list(m.headers() or []) for m in msgs], pa.map_(pa.string(), pa.binary()))
+        if key == "leader-epoch":
+            return pa.array([m.leader_epoch() if hasattr(m, "leader_epoch") else None for m in msgs], pa.int32())
+        raise OptionError(f"Unknown kafka metadata key '{key}'; available: {', '.join(METADATA)}")
+
+    def position(self):
+        return self.next_offset
+
+    def close(self) -> None:
+        try:
+            self.consumer.close()
+        except Exception:
+            pass
+
+    def metrics(self) -> dict:
+        skipped = getattr(self.value_decoder, "skipped", 0) + (getattr(self.key_decoder, "skipped", 0)
+                                                               if self.key_decoder is not None else 0)
+        return {"records_skipped": skipped}
+
+
+def _scatter(col: pa.Array, idx: np.ndarray, n: int) -> pa.Array:
+    pos = np.full(n, 0, dtype=np.int64)
+    pos[idx] = np.arange(len(idx))
+    return col.take(pa.array(pos)) if len(col) else pa.nulls(n, col.type)
+
+
+class KafkaSource(Source):
+    def __init__(self, cfg: KafkaConfig, schema: TableSchema):
+        self.cfg, self.schema = cfg, schema
+        self.bounded = cfg.bounded != "unbounded"
+        types = dict(zip(schema.all_names, schema.all_types))
+        types.update(zip(schema.names, schema.types))
+        all_physical = [n for n in schema.all_names if n not in schema.metadata]
+        projected = [n for n in schema.names if n not in schema.metadata]
+        value_full = value_columns(cfg, all_physical) if cfg.key_format else all_physical
+        self.key_decoder = None
+        if cfg.key_format:
+            knames = [k[len(cfg.key_prefix):] if k.startswith(cfg.key_prefix) else k for k in cfg.key_fields]
+            self.key_decoder = decoder(cfg.key_format, cfg, knames, [types[k] for k in cfg.key_fields], "key.")
+        prefix = "value." if cfg.key_format else ""
+        keyed = set(cfg.key_fields) if cfg.key_format else set()
+        if cfg.value_format == "csv":
+            wanted = [n for n in value_full if n in projected and n not in keyed]
+            vs = TableSchema(wanted, [types[n] for n in wanted], physical_names=value_full,
+                             physical_types=[types[n] for n in value_full])
+            self.value_names = wanted
+            self.value_decoder = csv_format.CsvDecoder.from_options(cfg.opts, vs, prefix + "csv.")
+        else:
+            self.value_names = [n for n in value_full if n in projected and n not in keyed]
+            if cfg.value_format == "raw":
+                self.value_names = value_full
+            self.value_decoder = decoder(cfg.value_format, cfg, self.value_names,
+                                          [types[n] for n in self.value_names], prefix) if self.value_names else None
+        self._partitions: list[tuple[str, int]] | None = None
+
+    @property
+    def changelog(self) -> bool:
+        return self.cfg.upsert or self.cfg.value_format == "debezium-json"
+
+    def partitions(self) -> list[tuple[str, int]]:
+        if self._partitions is None:
+            ck = confluent()
+            from confluent_kafka.admin import AdminClient
+            admin = AdminClient({"bootstrap.servers": self.cfg.client["bootstrap.servers"], "log_level": 3})
+            try:
+                md = admin.list_topics(timeout=10)
+            except ck.KafkaException as e:
+                raise ConnectorError(f"Kafka at '{self.cfg.client['bootstrap.servers']}' is not reachable: {e}") \
+                    from None
+            topics = self.cfg.topics or sorted(t for t in md.topics if re.fullmatch(self.cfg.pattern, t))
+            out = []
+            for t in topics:
+                if t not in md.topics or md.topics[t].error is not None:
+                    raise ConnectorError(f"Topic '{t}' of table '{self.cfg.table}' does not exist")
+                out += [(t, p) for p in sorted(md.topics[t].partitions)]
+            self._partitions = out
+        return self._partitions
+
+    def splits(self) -> list[str]:
+        return [f"{t}/{p}" for t, p in self.partitions()]
+
+    def _bounds(self, topic: str, partition: int) -> tuple[int, int | None]:
+        ck = confluent()
+        c = ck.Consumer({"bootstrap.servers": self.cfg.client["bootstrap.servers"],
+                         "group.id": self.cfg.client.get("group.id", "sqlstream-offsets"), "log_level": 3})
+        try:
+            lo, hi = c.get_watermark_offsets(ck.TopicPartition(topic, partition), timeout=10)
+
+            def offset(mode: str, specific: dict, ts, fallback: int) -> int | None:
+                """The offset a scan.startup.mode / scan.bounded.mode names; None for 'unbounded'."""
+                if mode == "earliest-offset":
+                    return lo
+                if mode == "latest-offset":
+                    return hi
+                if mode == "specific-offsets":
+                    return specific.get(partition, fallback)
+                if mode == "group-offsets":
+                    committed = c.committed([ck.TopicPartition(topic, partition)], timeout=10)[0].offset
+                    return committed if committed >= 0 else fallback
+                if mode == "timestamp":
+                    return self._offset_for_time(c, topic, partition, ts, hi)
+                return None
+            start = offset(self.cfg.startup, self.cfg.startup_offsets, self.cfg.startup_ts, lo)
+            stop = offset(self.cfg.bounded, self.cfg.bounded_offsets, self.cfg.bounded_ts, hi)
+            return (lo if start is None else start), stop
+        finally:
+            c.close()
+
+    @staticmethod
+    def _offset_for_time(c, topic, partition, ts, default):
+        ck = confluent()
+        res = c.offsets_for_times([ck.TopicPartition(topic, partition, ts)], timeout=10)[0]
+        return res.offset if res.offset >= 0 else default
+
+    def reader(self, split: str, position=None) -> SplitReader:
+        topic, _, part = split.rpartition("/")
+        start, stop = self._bounds(topic, int(part))
+        if position is not None:
+            start = int(position)
+        return KafkaSplitReader(self.cfg, self.schema, topic, int(part), start, stop, self.key_decoder,
+                                self.value_decoder, self.value_names)
