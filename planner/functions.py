@@ -256,6 +256,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
                         keep_null=False),
     "CAST": None,  # typed by the binder (target type)
     "FIELD": None,  # ROW field access, typed by the binder
+    "ELEMENT": None,  # arr[i] / map[key], typed by the binder
     "HASH_CODE": returns(INT, (1, 1)),
 }
 for _unit in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR",

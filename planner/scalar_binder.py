@@ -207,6 +207,17 @@ class ScalarBinder:
         base = self.bind(node.this)
         return _field_access(base, node.expression.name, node)
 
+    def _bracket(self, node: exp.Bracket) -> Expr:
+        base = self.bind(node.this)
+        if len(node.expressions) != 1 or base.type.name not in ("ARRAY", "MAP"):
+            raise ValidationError(f"{_where(node)}Element access [..] needs an ARRAY or MAP and one index, got "
+                                  f"{base.type}: {node.sql(dialect='flink')}")
+        key = self.bind(node.expressions[0])
+        if base.type.name == "ARRAY" and not key.type.is_numeric:
+            raise ValidationError(f"{_where(node)}An ARRAY index must be an integer, got {key.type}")
+        value = base.type.children[0] if base.type.name == "ARRAY" else base.type.children[1]
+        return Call(value.with_nullable(True), "ELEMENT", (base, key))
+
     def _literal(self, node: exp.Literal) -> Expr:
         return literal(node)
 

@@ -990,6 +990,26 @@ def _field(e, args, n):
     return pc.struct_field(rows, [rows.type.get_field_index(args[1].as_py())])
 
 
+def _element(e, args, n):
+    """`arr[i]` (1-based) and `map[key]`: NULL where the index is out of range or the key is absent."""
+    container = _full(args[0], n)
+    if pa.types.is_map(container.type):
+        if isinstance(args[1], pa.Scalar):
+            if not args[1].is_valid:
+                return pa.nulls(n, container.type.item_type)
+            return pc.map_lookup(container, args[1].cast(container.type.key_type), "first")
+        keys = _full(args[1], n).to_pylist()
+        out = [None if m is None or k is None else next((v for mk, v in m if mk == k), None)
+               for m, k in zip(container.to_pylist(), keys)]
+        return pa.array(out, container.type.item_type)
+    idx = pc.cast(_full(args[1], n, pa.int64()), pa.int64())
+    lengths = pc.list_value_length(container)
+    ok = pc.fill_null(pc.and_(pc.greater_equal(idx, 1), pc.less_equal(idx, lengths)), False)
+    starts = pa.array(np.asarray(container.offsets)[:-1].astype(np.int64))
+    pos = pc.if_else(ok, pc.subtract(pc.add(starts, idx), 1), pa.scalar(None, pa.int64()))
+    return container.values.take(pos)
+
+
 LAZY = {"CASE", "GROUPING_ID"}
 
 FUNCTIONS = {
@@ -1031,7 +1051,7 @@ FUNCTIONS = {
     "UNIX_TIMESTAMP": _unix_timestamp, "FROM_UNIXTIME": _from_unixtime,
     "CURRENT_TIMESTAMP": _now, "NOW": _now, "LOCALTIMESTAMP": _now, "PROCTIME": _now,
     "CURRENT_DATE": lambda e, a, n: pa.scalar(dt.date.today()),
-    "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code, "FIELD": _field,
+    "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code, "FIELD": _field, "ELEMENT": _element,
 }
 for _u in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
            "SECOND"):

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import TableSchema
+from connectors.formats import avro as avro_format
 from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
 from connectors.kafka.config import KafkaConfig
@@ -19,6 +20,8 @@ def decoder(fmt: str, cfg: KafkaConfig, names: list[str], types: list[FlinkType]
         return json_format.JsonDecoder.from_options(cfg.opts, schema, prefix + "json.")
     if fmt == "csv":
         return csv_format.CsvDecoder.from_options(cfg.opts, schema, prefix + "csv.")
+    if fmt == "avro":
+        return avro_format.AvroDecoder.from_options(cfg.opts, schema, prefix + "avro.")
     if fmt == "raw":
         if len(names) != 1:
             raise OptionError(f"Table '{cfg.table}': the raw format needs exactly one column, got {len(names)}")
@@ -30,6 +33,8 @@ def decoder(fmt: str, cfg: KafkaConfig, names: list[str], types: list[FlinkType]
 
 class RawCodec:
     """The message bytes as one STRING or BYTES column."""
+
+    binary_input = True
 
     def __init__(self, t: FlinkType):
         self.t = t

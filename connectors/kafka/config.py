@@ -8,7 +8,7 @@ from connectors.base import TableSchema
 from connectors.options import Options
 from sqlstream.errors import ConnectorError, OptionError
 
-FORMATS = ("json", "csv", "raw", "debezium-json")
+FORMATS = ("json", "csv", "raw", "avro", "debezium-json")
 OPTIONS = ["connector", "topic", "topic-pattern", "properties.bootstrap.servers", "properties.group.id",
            "scan.startup.mode", "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
            "scan.bounded.mode", "scan.bounded.timestamp-millis", "scan.bounded.specific-offsets",
@@ -70,7 +70,8 @@ def parse(table: str, options: dict, schema: TableSchema, upsert: bool) -> Kafka
     name = "upsert-kafka" if upsert else "kafka"
     opts = Options(table, name, options, OPTIONS, prefixes=("properties.", "json.", "csv.", "raw.", "key.json.",
                                                             "value.json.", "key.csv.", "value.csv.", "key.raw.",
-                                                            "value.raw.", "debezium-json.", "value.debezium-json."))
+                                                            "value.raw.", "debezium-json.", "value.debezium-json.", "avro.",
+                                                            "key.avro.", "value.avro."))
     topic = opts.get("topic")
     pattern = opts.get("topic-pattern")
     if not topic and not pattern:

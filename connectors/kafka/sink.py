@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import Sink, SinkWriter, TableSchema
+from connectors.formats import avro as avro_format
 from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
 from connectors.kafka.config import KafkaConfig, confluent, value_columns
@@ -50,6 +51,8 @@ class KafkaSinkWriter(SinkWriter):
             out = json_format.encode_json_lines(cols, out_names, types)
         elif fmt == "csv":
             out = csv_format.encode_csv_lines(cols, out_names)
+        elif fmt == "avro":
+            out = avro_format.encode_avro(cols, out_names, types)
         elif fmt == "raw":
             out = cols.column(0)
         else:

@@ -11,8 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import Source, SplitReader, TableSchema
+from connectors.formats import avro as avro_format
 from connectors.formats import csv as csv_format
-from connectors.kafka.codecs import RawCodec, decoder
+from connectors.kafka.codecs import decoder
 from connectors.kafka.config import KafkaConfig, METADATA, confluent, value_columns
 from sqlstream.errors import ConnectorError, FormatError, OptionError
 
@@ -71,7 +72,7 @@ class KafkaSplitReader(SplitReader):
         ops = None
         tombstone = np.array([v is None for v in values])
         vals_arr = pa.array([b"" if v is None else v for v in values], pa.binary())
-        docs = pc.cast(vals_arr, pa.string()) if not isinstance(self.value_decoder, RawCodec) else vals_arr
+        docs = vals_arr if getattr(self.value_decoder, "binary_input", False) else pc.cast(vals_arr, pa.string())
         cols: dict[str, pa.Array] = {}
         if self.value_names:
             live = ~tombstone
@@ -99,7 +100,7 @@ class KafkaSplitReader(SplitReader):
                     cols[name] = col
         if self.key_decoder is not None:
             keys = pa.array([m.key() or b"" for m in msgs], pa.binary())
-            kdocs = pc.cast(keys, pa.string()) if not isinstance(self.key_decoder, RawCodec) else keys
+            kdocs = keys if getattr(self.key_decoder, "binary_input", False) else pc.cast(keys, pa.string())
             kdec = self.key_decoder.decode(kdocs, where)
             for j, name in enumerate(self.cfg.key_fields):
                 cols[name] = kdec.column(j)
@@ -176,6 +177,12 @@ class KafkaSource(Source):
                              physical_types=[types[n] for n in value_full])
             self.value_names = wanted
             self.value_decoder = csv_format.CsvDecoder.from_options(cfg.opts, vs, prefix + "csv.")
+        elif cfg.value_format == "avro":  # a datum holds every value column, read or not
+            self.value_names = [n for n in value_full if n in projected and n not in keyed]
+            full = TableSchema(value_full, [types[n] for n in value_full])
+            self.value_decoder = avro_format.AvroDecoder.from_options(
+                cfg.opts, TableSchema(self.value_names, [types[n] for n in self.value_names]), prefix + "avro.",
+                full)
         else:
             self.value_names = [n for n in value_full if n in projected and n not in keyed]
             if cfg.value_format == "raw":
