@@ -187,6 +187,18 @@ def common_of(name: str, args: list[FlinkType]) -> FlinkType:
     return _widest(name, args).with_nullable(any(a.nullable for a in args))
 
 
+def array_value(name: str, args: list[FlinkType]) -> FlinkType:
+    """ARRAY[a, b, ..]: the elements' common type."""
+    _require(name, args, len(args) > 0)
+    return FlinkType("ARRAY", children=(common_of(name, args),), nullable=False)
+
+
+def map_value(name: str, args: list[FlinkType]) -> FlinkType:
+    """MAP[k1, v1, k2, v2, ..]: the common type of the keys and of the values."""
+    _require(name, args, len(args) >= 2 and len(args) % 2 == 0)
+    return FlinkType("MAP", children=(common_of(name, args[0::2]), common_of(name, args[1::2])), nullable=False)
+
+
 def concat(name: str, args: list[FlinkType]) -> FlinkType:
     _require(name, args, all(a.is_string or a.name == "NULL" for a in args))
     return STRING.with_nullable(_nullable(args))
@@ -214,6 +226,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "IN": lambda n, a: BOOLEAN.with_nullable(_nullable(a)),
     "LIKE": returns(BOOLEAN, (2, 3), check=_first_is_string),
     "SIMILAR": returns(BOOLEAN, (2, 2), check=_first_is_string),
+    "ARRAY": array_value, "MAP": map_value,
     "COALESCE": coalesce, "IFNULL": coalesce, "NULLIF": lambda n, a: a[0].with_nullable(True),
     "CASE": common_of, "IF": common_of, "GREATEST": common_of, "LEAST": common_of,
     # math

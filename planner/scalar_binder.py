@@ -208,6 +208,10 @@ class ScalarBinder:
         return _field_access(base, node.expression.name, node)
 
     def _bracket(self, node: exp.Bracket) -> Expr:
+        head = node.this
+        if isinstance(head, exp.Column) and not head.table and head.name.upper() == "MAP" and \
+                not any(f.name == head.name for f in self.scope.fields):  # MAP[k1, v1, ..]: a value constructor
+            return self.call("MAP", [self.bind(a) for a in node.expressions], node)
         base = self.bind(node.this)
         if len(node.expressions) != 1 or base.type.name not in ("ARRAY", "MAP"):
             raise ValidationError(f"{_where(node)}Element access [..] needs an ARRAY or MAP and one index, got "

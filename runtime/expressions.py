@@ -990,6 +990,34 @@ def _field(e, args, n):
     return pc.struct_field(rows, [rows.type.get_field_index(args[1].as_py())])
 
 
+def _interleave(arrays: list[pa.Array], n: int) -> pa.Array:
+    """Row-major values of k columns: row 0's k values, then row 1's, ..."""
+    k = len(arrays)
+    order = (np.arange(k)[None, :] * n + np.arange(n)[:, None]).ravel()
+    return pa.concat_arrays(arrays).take(pa.array(order))
+
+
+def _array_value(e, args, n):
+    t = e.type.children[0].to_arrow()
+    values = _interleave([_full(_cast_to(a, t), n, t) for a in args], n)
+    offsets = pa.array(np.arange(0, n * len(args) + 1, len(args), dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, values, type=e.type.to_arrow())
+
+
+def _map_value(e, args, n):
+    kt, vt = e.type.children[0].to_arrow(), e.type.children[1].to_arrow()
+    keys = _interleave([_full(_cast_to(a, kt), n, kt) for a in args[0::2]], n)
+    items = _interleave([_full(_cast_to(a, vt), n, vt) for a in args[1::2]], n)
+    pairs = len(args) // 2
+    counts = np.full(n, pairs, dtype=np.int32)
+    if keys.null_count:  # Arrow maps have no NULL keys; a lookup by NULL is NULL anyway
+        valid = np.asarray(keys.is_valid().to_numpy(zero_copy_only=False))
+        counts = valid.reshape(n, pairs).sum(axis=1).astype(np.int32)
+        keys, items = keys.filter(pa.array(valid)), items.filter(pa.array(valid))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    return pa.MapArray.from_arrays(offsets, keys, items, type=e.type.to_arrow())
+
+
 def _element(e, args, n):
     """`arr[i]` (1-based) and `map[key]`: NULL where the index is out of range or the key is absent."""
     container = _full(args[0], n)
@@ -1052,6 +1080,7 @@ FUNCTIONS = {
     "CURRENT_TIMESTAMP": _now, "NOW": _now, "LOCALTIMESTAMP": _now, "PROCTIME": _now,
     "CURRENT_DATE": lambda e, a, n: pa.scalar(dt.date.today()),
     "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code, "FIELD": _field, "ELEMENT": _element,
+    "ARRAY": _array_value, "MAP": _map_value,
 }
 for _u in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
            "SECOND"):
