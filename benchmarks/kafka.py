@@ -84,7 +84,7 @@ FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY key
         print(f"{name:<42} {n:>10,} in {secs:6.2f}s  {n / secs:>10,.0f} msgs/s  ({out:,} rows out)")
 
 
-def latency(broker: Broker, rate: int, seconds: float) -> None:
+def latency(broker: Broker, rate: int, seconds: float, linger: int = 5) -> None:
     from confluent_kafka import Consumer, Producer, TopicPartition
     broker.create_topic("lat_in", 1)
     broker.create_topic("lat_out", 1)
@@ -92,7 +92,7 @@ def latency(broker: Broker, rate: int, seconds: float) -> None:
   'properties.bootstrap.servers' = '{broker.bootstrap}', 'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
 CREATE TABLE out (id BIGINT, sent BIGINT) WITH ('connector' = 'kafka', 'topic' = 'lat_out',
   'properties.bootstrap.servers' = '{broker.bootstrap}', 'format' = 'json', 'sink.delivery-guarantee' = 'none',
-  'properties.linger.ms' = '0');
+  'properties.linger.ms' = '{linger}');
 INSERT INTO out SELECT id, sent FROM src WHERE id >= 0;"""
     import subprocess
     import sys
@@ -149,6 +149,8 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--latency-rate", type=int, default=10_000)
     ap.add_argument("--latency-seconds", type=float, default=5)
+    ap.add_argument("--sink-linger-ms", type=int, default=5,
+                    help="the latency job's sink linger (the connector's default is 5 ms; 0 sends tiny requests)")
     ap.add_argument("--only", choices=("throughput", "latency"))
     a = ap.parse_args()
     if a.only is None:  # each part in its own process and broker: latency is not measured behind the
@@ -156,7 +158,8 @@ def main() -> int:
         import sys
         for part in ("throughput", "latency"):
             subprocess.run([sys.executable, "-m", "benchmarks.kafka", "--only", part, "--messages", str(a.messages),
-                            "--latency-rate", str(a.latency_rate), "--latency-seconds", str(a.latency_seconds)],
+                            "--latency-rate", str(a.latency_rate), "--latency-seconds", str(a.latency_seconds),
+                            "--sink-linger-ms", str(a.sink_linger_ms)],
                            check=True)
         return 0
     broker = Broker()
@@ -164,7 +167,7 @@ def main() -> int:
         if a.only == "throughput":
             throughput(broker, a.messages)
         else:
-            latency(broker, a.latency_rate, a.latency_seconds)
+            latency(broker, a.latency_rate, a.latency_seconds, a.sink_linger_ms)
     finally:
         broker.stop()
     return 0

@@ -18,6 +18,9 @@ from connectors.kafka.config import KafkaConfig, METADATA, confluent, value_colu
 from sqlstream.errors import ConnectorError, FormatError, OptionError
 
 
+WAIT_S = 0.005  # how long an empty poll waits for a message; a batch poll never waits for a full batch
+
+
 class KafkaSplitReader(SplitReader):
     """One partition: polls a batch of messages and decodes it at once; position = next offset to read."""
 
@@ -46,7 +49,11 @@ class KafkaSplitReader(SplitReader):
         limit = max_rows
         if self.stop is not None:
             limit = min(limit, self.stop - self.next_offset)
-        msgs = self.consumer.consume(num_messages=max(1, limit), timeout=0.01)
+        msgs = self.consumer.consume(num_messages=max(1, limit), timeout=0)
+        if not msgs:  # wait briefly for the first message only, then take what has queued behind it
+            msgs = self.consumer.consume(num_messages=1, timeout=WAIT_S)
+            if msgs and limit > 1:
+                msgs += self.consumer.consume(num_messages=limit - 1, timeout=0)
         msgs = [m for m in msgs if m.error() is None]
         if not msgs:
             return None
