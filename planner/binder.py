@@ -145,6 +145,8 @@ class Binder:
         if isinstance(join.this, exp.Lateral) or isinstance(join.this, exp.Unnest):
             raise ValidationError(f"{_where(join)}LATERAL/UNNEST joins are not supported yet")
         jtype = side if side in ("LEFT", "RIGHT", "FULL") else "INNER"
+        if isinstance(join.this, exp.Table) and join.this.args.get("version") is not None:
+            return self._bind_temporal_join(left, join, jtype)
         right = self._bind_from_item(join.this)
         nl = len(left.node.fields)
         scope = Scope(left.scope.fields + right.scope.fields)
@@ -163,6 +165,54 @@ class Binder:
         updating = left.node.updating or right.node.updating or jtype != "INNER"
         node = L.Join(lf + rf, L.RETRACT if updating else L.INSERT_ONLY, left=left.node, right=right.node,
                       kind=jtype, left_keys=lkeys, right_keys=rkeys, condition=condition)
+        fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
+        return Relation(node, Scope(fields))
+
+    def _bind_temporal_join(self, left: Relation, join: exp.Join, jtype: str) -> Relation:
+        """`JOIN t FOR SYSTEM_TIME AS OF l.rowtime ON l.k = t.pk`: t is a versioned table (a primary key and an
+        event-time attribute); the left side must be append-only."""
+        table = join.this
+        version = table.args["version"]
+        time = ScalarBinder(left.scope).bind(version.expression)
+        if not isinstance(time, Ref) or time.type.time_attr is None:
+            raise ValidationError(f"{_where(version)}FOR SYSTEM_TIME AS OF needs a time attribute of the left "
+                                  f"table, got {version.expression.sql(dialect='flink')}")
+        if time.type.time_attr != "rowtime":
+            raise ValidationError(f"{_where(version)}Processing-time temporal joins (lookup joins) are not "
+                                  f"supported; join AS OF the left table's event-time attribute")
+        if jtype not in ("INNER", "LEFT"):
+            raise ValidationError(f"{_where(join)}Temporal joins are INNER or LEFT joins, not {jtype}")
+        if left.node.updating:
+            raise ValidationError(f"{_where(join)}The left input of an event-time temporal join must be "
+                                  f"append-only, but it produces updates")
+        bare = table.copy()
+        bare.set("version", None)
+        right = self._bind_from_item(bare)
+        name = table.name
+        pk = list(getattr(self.catalog.lookup(name), "primary_key", []))  # a view has none
+        if not pk:
+            raise ValidationError(f"{_where(table)}Temporal Table Join requires primary key in versioned table, but "
+                                  f"no primary key can be found in '{name}'")
+        rtimes = [i for i, f in enumerate(right.node.fields) if f.type.time_attr == "rowtime"]
+        if not rtimes:
+            raise ValidationError(f"{_where(table)}Event-time temporal table join requires both sides to have an "
+                                  f"event-time attribute; '{name}' has no WATERMARK")
+        on = join.args.get("on")
+        if on is None:
+            raise ValidationError(f"{_where(join)}A temporal join needs an ON condition with the primary key of "
+                                  f"'{name}'")
+        nl = len(left.node.fields)
+        scope = Scope(left.scope.fields + right.scope.fields)
+        lkeys, rkeys, condition = split_equi_keys(ScalarBinder(scope).bind(on), nl)
+        rnames = [right.node.fields[k].name for k in rkeys]
+        if not set(pk) <= set(rnames):
+            raise ValidationError(f"{_where(join)}Temporal table join requires an equality condition on the "
+                                  f"primary key ({', '.join(pk)}) of the versioned table '{name}'")
+        rf = [L.Field(f.name, f.type.without_time_attr().with_nullable(True) if jtype == "LEFT"
+                      else f.type.without_time_attr()) for f in right.node.fields]
+        node = L.TemporalJoin(list(left.node.fields) + rf, L.INSERT_ONLY, left=left.node, right=right.node,
+                              kind=jtype, left_keys=lkeys, right_keys=rkeys, condition=condition,
+                              left_time=time.index, right_time=rtimes[0])
         fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
         return Relation(node, Scope(fields))
 

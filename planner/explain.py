@@ -30,6 +30,11 @@ def describe(node: L.Node) -> str:
         return f"GroupAggregate(groupBy=[{keys}], select=[{aggs}]{gs})"
     if isinstance(node, L.WindowTableFunction):
         return f"WindowTableFunction(window=[{node.window} on ${node.window.time_index}])"
+    if isinstance(node, L.TemporalJoin):
+        keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
+        cond = f", where=[{node.condition}]" if node.condition is not None else ""
+        return f"TemporalJoin(joinType=[{node.kind}], keys=[{keys}], leftTime=[${node.left_time}], " \
+               f"rightTime=[${node.right_time}]{cond})"
     if isinstance(node, L.Join):
         keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
         cond = f", where=[{node.condition}]" if node.condition is not None else ""

@@ -180,6 +180,15 @@ class Join(Node):
 
 
 @dataclass(eq=False)
+class TemporalJoin(Join):
+    """Event-time temporal join (`JOIN versioned FOR SYSTEM_TIME AS OF left.rowtime`): each left row, once the
+    watermark passes its time, joins the version of the right row (by key) valid at that time."""
+
+    left_time: int = 0  # rowtime column of the left input
+    right_time: int = 0  # rowtime column of the right (versioned) input
+
+
+@dataclass(eq=False)
 class Unnest(SingleInput):
     """CROSS JOIN UNNEST(array): one output row per element (input columns + the element); rows with an
     empty or NULL array disappear, as in Flink."""

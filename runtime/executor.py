@@ -54,6 +54,11 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return WindowTableFunctionOperator(node.window, names)
     if isinstance(node, L.Union):
         return UnionOperator(len(node.children), names)
+    if isinstance(node, L.TemporalJoin):
+        from runtime.operators.temporal_join import TemporalJoinOperator
+        return TemporalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
+                                    node.condition, [f.type.to_arrow() for f in node.left.fields],
+                                    [f.type.to_arrow() for f in node.right.fields], names)
     if isinstance(node, L.Join):
         from runtime.operators.join import JoinOperator
         return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,

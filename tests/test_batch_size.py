@@ -13,7 +13,7 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "join_interval", "join_regular_inner", "join_window_inner", "nexmark_q5", "nexmark_q8",
                        "nexmark_q19", "topn_per_key", "dedup_last_rowtime", "window_topn_tvf", "over_rows",
                        "join_left_outer", "join_full_outer_cond", "join_right_dim", "join_updating_input",
-                       "semi_anti_in", "semi_anti_exists", "element_access",
+                       "semi_anti_in", "semi_anti_exists", "element_access", "temporal_join",
                        "not_in_nulls", "set_ops_nulls"}]
 
 

@@ -236,6 +236,26 @@ def test_subquery_under_or_is_rejected_clearly(json_file):
             "WHERE EXISTS (SELECT 1 FROM orders p WHERE p.user_id = o.user_id) OR o.amount > 1;")
 
 
+def test_temporal_join_needs_a_versioned_table_joined_on_its_key(json_file):
+    path = json_file(GOOD_JSON)
+    rates = ("CREATE TABLE rates (user_id STRING, rate DOUBLE, ts TIMESTAMP(3){pk}{wm}) WITH ("
+             f"'connector' = 'filesystem', 'path' = '{path}', 'format' = 'json');")
+    wm = ", WATERMARK FOR ts AS ts"
+    query = ("SELECT o.order_id, r.rate FROM orders AS o JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r "
+             "ON o.{lk} = r.{rk};")
+    with pytest.raises(ValidationError, match="requires primary key in versioned table"):
+        run(ddl(path) + rates.format(pk="", wm=wm) + query.format(lk="user_id", rk="user_id"))
+    with pytest.raises(ValidationError, match="has no WATERMARK"):
+        run(ddl(path) + rates.format(pk=", PRIMARY KEY (user_id) NOT ENFORCED", wm="") +
+            query.format(lk="user_id", rk="user_id"))
+    with pytest.raises(ValidationError, match=r"equality condition on the primary key \(user_id\)"):
+        run(ddl(path) + rates.format(pk=", PRIMARY KEY (user_id) NOT ENFORCED", wm=wm) +
+            query.format(lk="amount", rk="rate"))
+    with pytest.raises(ValidationError, match=r"At line \d+, column \d+: FOR SYSTEM_TIME AS OF needs a time attribute of the left table"):
+        run(ddl(path) + rates.format(pk=", PRIMARY KEY (user_id) NOT ENFORCED", wm=wm) +
+            query.format(lk="user_id", rk="user_id").replace("AS OF o.ts", "AS OF o.amount"))
+
+
 def test_cli_reports_errors_without_traceback(tmp_path):
     job = tmp_path / "bad.sql"
     job.write_text("CREATE TABLE t (a INT) WITH ('connector' = 'datagen');\nSELECT a FROM t WHERE;\n")

@@ -214,19 +214,22 @@ class JoinOperator(Operator):
         self.right_null_count = len(rows.get(None, []))
 
     def _check(self, pairs: list[tuple]) -> list[bool]:
-        if self.condition is None or not pairs:
-            return [True] * len(pairs)
-        types = list(self.types[0]) + list(self.types[1])
-        joined = [left + right for left, right in pairs]
-        cols = [pa.array([r[j] for r in joined], t) for j, t in enumerate(types)]
-        mask = evaluate(self.condition, cols, len(joined))
-        return [bool(v) for v in mask.to_pylist()]
+        return check_pairs(self.condition, list(self.types[0]) + list(self.types[1]), pairs)
 
     def metrics(self) -> dict:
         return {"state_bytes": self.sides[0].size_bytes() + self.sides[1].size_bytes()}
 
 
-__all__ = ["JoinOperator", "UPDATE_BEFORE"]
+__all__ = ["JoinOperator", "UPDATE_BEFORE", "check_pairs"]
+
+
+def check_pairs(condition: Expr | None, types: list[pa.DataType], pairs: list[tuple]) -> list[bool]:
+    """The extra join condition over (left row, right row) pairs, in one vectorized evaluation."""
+    if condition is None or not pairs:
+        return [True] * len(pairs)
+    joined = [left + right for left, right in pairs]
+    cols = [pa.array([r[j] for r in joined], t) for j, t in enumerate(types)]
+    return [bool(v) for v in evaluate(condition, cols, len(joined)).to_pylist()]
 
 
 def _remove(rows: dict, k, row: tuple) -> None:
