@@ -365,6 +365,7 @@ class Binder:
                 raise ValidationError(f"{_where(sel.args[key])}{key.upper()} BY/LIMIT is not supported on "
                                       f"unbounded streams yet" if key == "order" else
                                       f"{_where(sel.args[key])}{key.upper()} is not supported yet")
+        sel = self._lift_scalar_subqueries(sel)
         if sel.args.get("distinct"):
             if sel.args.get("group") or any(_contains_agg(e) for e in sel.expressions):
                 raise ValidationError(f"{_where(sel)}SELECT DISTINCT with GROUP BY or aggregates is not supported yet")
@@ -397,6 +398,47 @@ class Binder:
             raise ValidationError(f"{_where(sel)}SESSION window table function without aggregation is not "
                                   f"supported yet")
         return project(node, exprs, names, cond)
+
+    def _lift_scalar_subqueries(self, sel: exp.Select) -> exp.Select:
+        """`(SELECT AGG(..) FROM ..)` used as a value becomes a column of a one-row relation LEFT JOINed ON TRUE
+        (NULL until the aggregate has a row, then updated as it changes, as in Flink)."""
+        found = []
+        aggregating = bool(sel.args.get("group")) or any(_contains_agg(e) for e in sel.expressions)
+        clauses = [sel.args.get("where")] + ([] if aggregating else list(sel.expressions))
+        for clause in [sel.args.get("having")] + ([list(sel.expressions)] if aggregating else []):
+            for c in clause if isinstance(clause, list) else [clause] if clause is not None else []:
+                sq = next((q for q in c.find_all(exp.Subquery)
+                           if not isinstance(q.parent, (exp.In, exp.Exists))), None)
+                if sq is not None:
+                    raise ValidationError(f"{_where(sq)}Scalar subqueries are supported in WHERE, and in SELECT "
+                                          f"without aggregation; not in HAVING or next to aggregates yet")
+        for clause in clauses:
+            for sq in clause.find_all(exp.Subquery) if clause is not None else []:
+                if isinstance(sq.parent, (exp.In, exp.Exists, exp.From, exp.Join)) or \
+                        any(isinstance(a, exp.Subquery) for a in _ancestors(sq, clause)):
+                    continue
+                found.append(sq)
+        if not found:
+            return sel
+        sel = sel.copy()
+        for n, sq in enumerate([s for s in sel.find_all(exp.Subquery) if any(s == f for f in found)]):
+            inner = sq.this
+            if not isinstance(inner, exp.Select) or len(inner.expressions) != 1 or inner.args.get("group") or \
+                    not _contains_agg(inner.expressions[0]):
+                raise ValidationError(f"{_where(sq)}A scalar subquery must be one aggregate without GROUP BY "
+                                      f"(so that it has one row), e.g. (SELECT MAX(x) FROM t)")
+            try:
+                self.bind_query(inner)
+            except ValidationError as e:
+                raise ValidationError(f"{_where(sq)}Correlated scalar subqueries are not supported yet ({e})") \
+                    from None
+            name = f"$sq{n}"
+            value = inner.copy()
+            value.set("expressions", [exp.alias_(inner.expressions[0].copy(), "$v", quoted=True)])
+            sq.replace(exp.column("$v", table=name, quoted=True))
+            sel = sel.join(exp.Subquery(this=value, alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True))),
+                           on=exp.true(), join_type="left", copy=False)
+        return sel
 
     # ---- Top-N / deduplication ---------------------------------------------------------------------
     def _try_top_n(self, sel: exp.Select):
@@ -646,8 +688,8 @@ class Binder:
             if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
                 qual = item.table if isinstance(item, exp.Column) else None
                 for j, f in enumerate(scope.fields):
-                    if qual and f.qualifier != qual:
-                        continue
+                    if qual and f.qualifier != qual or not qual and (f.qualifier or "").startswith("$sq"):
+                        continue  # `*` does not show the columns lifted scalar subqueries add
                     exprs.append(Ref(f.type, j, f.name))
                     names.append(f.name)
                 continue
@@ -1009,9 +1051,20 @@ def _prop_type(prop: str, spec: L.WindowSpec, node: L.Node) -> FlinkType:
     return FlinkType("TIMESTAMP", 3, nullable=False)
 
 
+def _ancestors(node: exp.Expr, stop: exp.Expr):
+    """The nodes between `node` (exclusive) and `stop` (inclusive)."""
+    p = node.parent
+    while p is not None:
+        yield p
+        if p is stop:
+            return
+        p = p.parent
+
+
 def _contains_agg(e: exp.Expr) -> bool:
+    """An aggregate call in `e` itself (those inside a subquery belong to the subquery)."""
     from planner.functions import AGGREGATES
-    for n in e.walk():
+    for n in e.walk(prune=lambda x: x is not e and isinstance(x, (exp.Subquery, exp.Select))):
         if isinstance(n, exp.AggFunc) or isinstance(n, exp.Filter):
             return True
         if isinstance(n, exp.Anonymous) and n.name.upper() in AGGREGATES:

@@ -256,6 +256,18 @@ def test_temporal_join_needs_a_versioned_table_joined_on_its_key(json_file):
             query.format(lk="user_id", rk="user_id").replace("AS OF o.ts", "AS OF o.amount"))
 
 
+def test_scalar_subqueries_outside_their_supported_forms_are_rejected(json_file):
+    path = json_file(GOOD_JSON)
+    with pytest.raises(ValidationError, match="must be one aggregate without GROUP BY"):
+        run(ddl(path) + "SELECT order_id FROM orders WHERE amount > (SELECT amount FROM orders);")
+    with pytest.raises(ValidationError, match="Correlated scalar subqueries are not supported yet"):
+        run(ddl(path) + "SELECT order_id FROM orders o "
+            "WHERE amount > (SELECT AVG(p.amount) FROM orders p WHERE p.user_id = o.user_id);")
+    with pytest.raises(ValidationError, match="not in HAVING"):
+        run(ddl(path) + "SELECT user_id, COUNT(*) FROM orders GROUP BY user_id "
+            "HAVING COUNT(*) > (SELECT COUNT(*) FROM orders) / 2;")
+
+
 def test_cli_reports_errors_without_traceback(tmp_path):
     job = tmp_path / "bad.sql"
     job.write_text("CREATE TABLE t (a INT) WITH ('connector' = 'datagen');\nSELECT a FROM t WHERE;\n")
