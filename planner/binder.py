@@ -907,19 +907,18 @@ class Binder:
         """INTERSECT / EXCEPT (distinct): the distinct left rows with (SEMI) or without (ANTI) an equal right row."""
         kind = "SEMI" if isinstance(q, exp.Intersect) else "ANTI"
         if q.args.get("distinct") is False:
-            raise ValidationError(f"{_where(q)}{type(q).__name__.upper()} ALL is not supported yet")
+            left, right = self.bind_query(q.this), self.bind_query(q.expression)
+            _check_set_op_inputs(q, left, right)
+            keys = list(range(len(left.fields)))
+            return L.SetOpAll(list(left.fields), L.RETRACT, left=left, right=right,
+                              kind="INTERSECT" if kind == "SEMI" else "EXCEPT", left_keys=keys, right_keys=keys,
+                              nulls_equal=True)
         left_q = exp.Subquery(this=q.this.copy(), alias=exp.TableAlias(this=exp.to_identifier("$left")))
         left_node = self.bind_query(q.this)
         cols = [exp.column(n, quoted=True) for n in left_node.names]
         left = self.bind_query(exp.select(*cols).from_(left_q).group_by(*[c.copy() for c in cols]))
         right = self.bind_query(q.expression)
-        if len(right.fields) != len(left.fields):
-            raise ValidationError(f"{_where(q)}Column count mismatch in {type(q).__name__.upper()}: "
-                                  f"{len(left.fields)} vs {len(right.fields)}")
-        for a, b in zip(left.fields, right.fields):
-            if common_type(a.type, b.type) is None:
-                raise ValidationError(f"{_where(q)}Type mismatch in {type(q).__name__.upper()}: column '{a.name}' "
-                                      f"is {a.type} on the left and {b.type} on the right")
+        _check_set_op_inputs(q, left, right)
         keys = list(range(len(left.fields)))
         return L.Join(list(left.fields), L.RETRACT, left=left, right=right, kind=kind, left_keys=keys,
                       right_keys=keys, nulls_equal=True)
@@ -1049,6 +1048,16 @@ def _prop_type(prop: str, spec: L.WindowSpec, node: L.Node) -> FlinkType:
     if prop == "window_time":
         return FlinkType(rt.name, 3, nullable=False, time_attr="rowtime")
     return FlinkType("TIMESTAMP", 3, nullable=False)
+
+
+def _check_set_op_inputs(q: exp.Expr, left: L.Node, right: L.Node) -> None:
+    op = type(q).__name__.upper()
+    if len(right.fields) != len(left.fields):
+        raise ValidationError(f"{_where(q)}Column count mismatch in {op}: {len(left.fields)} vs {len(right.fields)}")
+    for a, b in zip(left.fields, right.fields):
+        if common_type(a.type, b.type) is None:
+            raise ValidationError(f"{_where(q)}Type mismatch in {op}: column '{a.name}' is {a.type} on the left "
+                                  f"and {b.type} on the right")
 
 
 def _ancestors(node: exp.Expr, stop: exp.Expr):

@@ -189,6 +189,12 @@ class TemporalJoin(Join):
 
 
 @dataclass(eq=False)
+class SetOpAll(Join):
+    """INTERSECT ALL / EXCEPT ALL (kind "INTERSECT" / "EXCEPT"): each row as many times as min(left, right) /
+    max(0, left - right) copies of it; NULLs equal. A join on all columns that counts instead of pairing."""
+
+
+@dataclass(eq=False)
 class Unnest(SingleInput):
     """CROSS JOIN UNNEST(array): one output row per element (input columns + the element); rows with an
     empty or NULL array disappear, as in Flink."""

@@ -54,6 +54,9 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return WindowTableFunctionOperator(node.window, names)
     if isinstance(node, L.Union):
         return UnionOperator(len(node.children), names)
+    if isinstance(node, L.SetOpAll):
+        from runtime.operators.set_op_all import SetOpAllOperator
+        return SetOpAllOperator(node.kind, names, [f.type.to_arrow() for f in node.fields])
     if isinstance(node, L.TemporalJoin):
         from runtime.operators.temporal_join import TemporalJoinOperator
         return TemporalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
