@@ -163,8 +163,14 @@ class Binder:
         rf = [L.Field(f.name, f.type.with_nullable(True) if jtype in ("LEFT", "FULL") else f.type)
               for f in right.node.fields]
         updating = left.node.updating or right.node.updating or jtype != "INNER"
-        node = L.Join(lf + rf, L.RETRACT if updating else L.INSERT_ONLY, left=left.node, right=right.node,
-                      kind=jtype, left_keys=lkeys, right_keys=rkeys, condition=condition)
+        bounds = interval_bounds(condition, nl) if not (left.node.updating or right.node.updating) else None
+        if bounds is not None:  # an interval join: append-only, state bounded by the watermark
+            node = L.IntervalJoin(lf + rf, L.INSERT_ONLY, left=left.node, right=right.node, kind=jtype,
+                                  left_keys=lkeys, right_keys=rkeys, condition=condition, left_time=bounds[0],
+                                  right_time=bounds[1], lower=bounds[2], upper=bounds[3])
+        else:
+            node = L.Join(lf + rf, L.RETRACT if updating else L.INSERT_ONLY, left=left.node, right=right.node,
+                          kind=jtype, left_keys=lkeys, right_keys=rkeys, condition=condition)
         fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
         return Relation(node, Scope(fields))
 
@@ -1023,6 +1029,48 @@ def split_equi_keys(cond: Expr, n_left: int) -> tuple[list[int], list[int], Expr
         else:
             rest = c if rest is None else and_expr(rest, c)
     return lkeys, rkeys, rest
+
+
+def interval_bounds(cond: Expr | None, n_left: int) -> tuple[int, int, int, int] | None:
+    """(left rowtime, right rowtime, lower, upper) when the condition bounds right.rowtime - left.rowtime to
+    [lower, upper] ms (e.g. `r.ts BETWEEN l.ts - INTERVAL '5' SECOND AND l.ts + INTERVAL '1' MINUTE`)."""
+    def linear(e: Expr) -> tuple[int, int] | None:
+        """(rowtime column, offset ms) of `col`, `col + interval` or `col - interval`."""
+        if isinstance(e, Ref) and e.type.time_attr == "rowtime":
+            return e.index, 0
+        if isinstance(e, Call) and e.fn in ("+", "-") and isinstance(e.args[1], Lit) and \
+                e.args[1].type.name == "INTERVAL_DAY_TIME" and isinstance(e.args[0], Ref) and \
+                e.args[0].type.time_attr == "rowtime":
+            return e.args[0].index, e.args[1].value if e.fn == "+" else -e.args[1].value
+        return None
+    if cond is None:
+        return None
+    flip = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
+    times, lower, upper = set(), None, None
+    for c in _conjuncts(cond):
+        if not (isinstance(c, Call) and c.fn in flip):
+            continue
+        a, b = linear(c.args[0]), linear(c.args[1])
+        if a is None or b is None or (a[0] < n_left) == (b[0] < n_left):
+            continue
+        op = c.fn
+        if a[0] < n_left:  # l + oa OP r + ob  <=>  r - l flip(OP) oa - ob
+            (lt, lo), (rt, ro), op = a, b, flip[op]
+            bound = lo - ro
+        else:  # r + oa OP l + ob  <=>  r - l OP ob - oa
+            (rt, ro), (lt, lo) = a, b
+            bound = lo - ro
+        times.add((lt, rt))
+        if op in (">=", ">"):
+            v = bound + (1 if op == ">" else 0)
+            lower = v if lower is None else max(lower, v)
+        else:
+            v = bound - (1 if op == "<" else 0)
+            upper = v if upper is None else min(upper, v)
+    if lower is None or upper is None or len(times) != 1:
+        return None
+    lt, rt = times.pop()
+    return lt, rt - n_left, lower, upper
 
 
 def _equi_pair(e: Expr, n_left: int) -> tuple[int, int] | None:

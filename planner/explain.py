@@ -30,6 +30,10 @@ def describe(node: L.Node) -> str:
         return f"GroupAggregate(groupBy=[{keys}], select=[{aggs}]{gs})"
     if isinstance(node, L.WindowTableFunction):
         return f"WindowTableFunction(window=[{node.window} on ${node.window.time_index}])"
+    if isinstance(node, L.IntervalJoin):
+        keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
+        return f"IntervalJoin(joinType=[{node.kind}], keys=[{keys}], rightTime - leftTime in " \
+               f"[{node.lower}, {node.upper}] ms, where=[{node.condition}])"
     if isinstance(node, L.SetOpAll):
         return f"{node.kind}All(all=[true])"
     if isinstance(node, L.TemporalJoin):

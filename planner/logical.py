@@ -189,6 +189,18 @@ class TemporalJoin(Join):
 
 
 @dataclass(eq=False)
+class IntervalJoin(Join):
+    """A join whose condition bounds right.rowtime - left.rowtime to [lower, upper] ms: rows are kept only while
+    the other side can still bring a match, and outer joins pad a row once its interval has passed the
+    watermark, so the result is append-only."""
+
+    left_time: int = 0
+    right_time: int = 0
+    lower: int = 0
+    upper: int = 0
+
+
+@dataclass(eq=False)
 class SetOpAll(Join):
     """INTERSECT ALL / EXCEPT ALL (kind "INTERSECT" / "EXCEPT"): each row as many times as min(left, right) /
     max(0, left - right) copies of it; NULLs equal. A join on all columns that counts instead of pairing."""

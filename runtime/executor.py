@@ -54,6 +54,12 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return WindowTableFunctionOperator(node.window, names)
     if isinstance(node, L.Union):
         return UnionOperator(len(node.children), names)
+    if isinstance(node, L.IntervalJoin):
+        from runtime.operators.interval_join import IntervalJoinOperator
+        return IntervalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
+                                    node.lower, node.upper, node.condition,
+                                    [f.type.to_arrow() for f in node.left.fields],
+                                    [f.type.to_arrow() for f in node.right.fields], names)
     if isinstance(node, L.SetOpAll):
         from runtime.operators.set_op_all import SetOpAllOperator
         return SetOpAllOperator(node.kind, names, [f.type.to_arrow() for f in node.fields])
@@ -198,6 +204,8 @@ class Job:
                 if split is not None and isinstance(op, WatermarkAssignerOperator):
                     out = op.on_split_batch(b, split)
                 else:
+                    if op.wants_input_watermarks:
+                        op.input_watermarks = self.in_wm[cid]
                     out = op.on_batch(b, idx)
                 if out:
                     self._push(cid, out, split if isinstance(op, CalcOperator) else None)

@@ -16,6 +16,7 @@ from runtime.state import StateBackend
 
 class Operator:
     name = "Operator"
+    wants_input_watermarks = False  # if set, `input_watermarks` holds each input's watermark during on_batch
 
     def open(self, state: StateBackend) -> None:
         """Declare state tables; called once before the first batch (and before restore)."""
