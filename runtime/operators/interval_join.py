@@ -111,11 +111,15 @@ class IntervalJoinOperator(Operator):
         # candidate pairs: kept rows of the other side still open when each row arrives
         other = self.kept[o].rows
         pairs, owners = [], []
+        lower, upper = self.lower, self.upper
         for i, row in enumerate(rows):
             if None in keys[i] or not valid[i]:
                 continue
-            for e in other.get(keys[i], []):
-                if max(self.wm, int(before[i])) <= self._closes_at(o, e[0]):
+            t, now = int(times[i]), max(self.wm, int(before[i]))
+            # the other side's rows within the interval of this one, and still kept when it arrives
+            lo, hi = (t + lower, t + upper) if s == 0 else (t - upper, t - lower)
+            for e in other.get(keys[i], ()):
+                if lo <= e[0] <= hi and now <= self._closes_at(o, e[0]):
                     pairs.append((row, e[2]) if s == 0 else (e[2], row))
                     owners.append((i, e))
         ok = check_pairs(self.condition, self.types[0] + self.types[1], pairs)
