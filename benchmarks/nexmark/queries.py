@@ -75,7 +75,10 @@ WHERE rownum <= 1""",
     "q11": """SELECT B.bidder, COUNT(*) AS bid_count, window_start AS starttime, window_end AS endtime
 FROM TABLE(SESSION(TABLE bid PARTITION BY bidder, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND)) B
 GROUP BY B.bidder, window_start, window_end""",
-    "q12": None,
+    "q12": """CREATE TEMPORARY VIEW bid_p AS SELECT *, PROCTIME() AS p_time FROM bid;
+SELECT bidder, COUNT(*) AS bid_count, window_start AS starttime, window_end AS endtime
+FROM TABLE(TUMBLE(TABLE bid_p, DESCRIPTOR(p_time), INTERVAL '10' SECOND))
+GROUP BY bidder, window_start, window_end""",
     "q13": None,
     "q14": """SELECT auction, bidder, 0.908 * price AS price,
        CASE WHEN HOUR(`dateTime`) >= 8 AND HOUR(`dateTime`) <= 18 THEN 'dayTime'
@@ -90,7 +93,20 @@ FROM bid WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000""",
     COUNT(DISTINCT bidder) AS total_bidders,
     COUNT(DISTINCT auction) AS total_auctions
 FROM bid GROUP BY DATE_FORMAT(`dateTime`, 'yyyy-MM-dd')""",
-    "q16": None,
+    "q16": """SELECT channel, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') AS `day`,
+    MAX(DATE_FORMAT(`dateTime`, 'HH:mm')) AS `minute`, COUNT(*) AS total_bids,
+    COUNT(*) FILTER (WHERE price < 10000) AS rank1_bids,
+    COUNT(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
+    COUNT(*) FILTER (WHERE price >= 1000000) AS rank3_bids,
+    COUNT(DISTINCT bidder) AS total_bidders,
+    COUNT(DISTINCT bidder) FILTER (WHERE price < 10000) AS rank1_bidders,
+    COUNT(DISTINCT bidder) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bidders,
+    COUNT(DISTINCT bidder) FILTER (WHERE price >= 1000000) AS rank3_bidders,
+    COUNT(DISTINCT auction) AS total_auctions,
+    COUNT(DISTINCT auction) FILTER (WHERE price < 10000) AS rank1_auctions,
+    COUNT(DISTINCT auction) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_auctions,
+    COUNT(DISTINCT auction) FILTER (WHERE price >= 1000000) AS rank3_auctions
+FROM bid GROUP BY channel, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd')""",
     "q17": """SELECT auction, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') AS `day`, COUNT(*) AS total_bids,
     COUNT(*) FILTER (WHERE price < 10000) AS rank1_bids,
     COUNT(*) FILTER (WHERE price >= 10000 AND price < 1000000) AS rank2_bids,
@@ -123,7 +139,5 @@ FROM bid""",
 UNSUPPORTED = {
     "q6": "needs OVER (PARTITION BY seller ROWS 10 PRECEDING) over an updating join result",
     "q10": "writes partitioned files (filesystem sink with PARTITIONED BY) - not supported yet",
-    "q12": "processing-time windows (PROCTIME) are not supported yet",
     "q13": "needs a lookup join against a bounded side input",
-    "q16": "needs COUNT(DISTINCT ..) FILTER (WHERE ..) in a non-windowed aggregation",
 }
