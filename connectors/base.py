@@ -17,6 +17,7 @@ class TableSchema:
     types: list[FlinkType]
     metadata: dict[str, str] = field(default_factory=dict)  # column -> metadata key
     primary_key: list[str] = field(default_factory=list)
+    partition_keys: list[str] = field(default_factory=list)  # PARTITIONED BY: values live in the path
     physical_names: list[str] | None = None  # all physical columns, when `names` is a projection of them
     physical_types: list[FlinkType] | None = None
 

@@ -6,7 +6,9 @@ import uuid
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from connectors import partitions
 from connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema
 from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
@@ -78,6 +80,8 @@ class FileSplitReader(SplitReader):
             if len(idx) < len(lines):
                 lines = lines.filter(pa.array(keep))
             path = self.files[self.file_idx]
+            if hasattr(self.decoder, "path"):
+                self.decoder.path = path  # partition values come from the file's folders
             batch = self.decoder.decode(lines, lambda i, idx=idx, first=first, path=path:
                                         f"{path}:{first + int(idx[i]) + 1}")
             self.block_offset, self.block_line = start_offset, start_line
@@ -129,44 +133,62 @@ class FileSystemSinkWriter(SinkWriter):
     readers never see uncommitted rows and a restored job writes no row twice.
     """
 
-    def __init__(self, directory: str, fmt: str, schema: TableSchema, delimiter: str, job: str):
+    def __init__(self, directory: str, fmt: str, schema: TableSchema, delimiter: str, job: str,
+                 default_partition: str = partitions.DEFAULT_NAME):
         self.dir, self.fmt, self.schema, self.delimiter = directory, fmt, schema, delimiter
+        self.default_partition = default_partition
+        keys = set(schema.partition_keys)
+        self.names = [n for n in schema.names if n not in keys]  # partition values are in the path only
+        self.types = [t for n, t in zip(schema.names, schema.types) if n not in keys]
         os.makedirs(self.dir, exist_ok=True)
         self.part = 0
         self.prefix = f"part-{job[:12]}-{uuid.uuid4().hex[:8]}"
-        self.current: tuple[str, str, object] | None = None
+        self.current: dict[str, tuple[str, str, object]] = {}  # partition folder -> (final, in-progress, file)
 
-    def _open(self):
-        if self.current is None:
-            final = os.path.join(self.dir, f"{self.prefix}-{self.part}")
-            tmp = os.path.join(self.dir, f".{self.prefix}-{self.part}.inprogress")
-            self.current = (final, tmp, open(tmp, "wb"))
-        return self.current[2]
+    def _open(self, folder: str):
+        if folder not in self.current:
+            where = os.path.join(self.dir, folder)
+            os.makedirs(where, exist_ok=True)
+            final = os.path.join(where, f"{self.prefix}-{self.part}")
+            tmp = os.path.join(where, f".{self.prefix}-{self.part}.inprogress")
+            self.current[folder] = (final, tmp, open(tmp, "wb"))
+        return self.current[folder][2]
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        ops = batch.column(0)
         data = pa.RecordBatch.from_arrays(batch.columns[1:], names=batch.schema.names[1:])
+        if not self.schema.partition_keys:
+            self._write(batch.column(0), data, "")
+            return
+        folders = partitions.partition_dirs(data, self.schema.partition_keys, self.default_partition)
+        folder_arr = pa.array(folders)
+        for folder in dict.fromkeys(folders):
+            mask = pc.equal(folder_arr, folder)
+            self._write(batch.column(0).filter(mask), data.filter(mask), folder)
+
+    def _write(self, ops: pa.Array, data: pa.RecordBatch, folder: str) -> None:
+        data = pa.RecordBatch.from_arrays([data.column(data.schema.get_field_index(n)) for n in self.names],
+                                          names=self.names)
         if self.fmt == "json":
-            lines = json_format.encode_json_lines(data, self.schema.names, self.schema.types)
+            lines = json_format.encode_json_lines(data, self.names, self.types)
         elif self.fmt == "debezium-json":
-            lines = json_format.encode_debezium_lines(ops, data, self.schema.names, self.schema.types)
+            lines = json_format.encode_debezium_lines(ops, data, self.names, self.types)
         else:
-            lines = csv_format.encode_csv_lines(data, self.schema.names, self.delimiter)
-        f = self._open()
-        f.write(("\n".join(lines.to_pylist()) + "\n").encode())
+            lines = csv_format.encode_csv_lines(data, self.names, self.delimiter)
+        self._open(folder).write(("\n".join(lines.to_pylist()) + "\n").encode())
 
     def prepare_commit(self, checkpoint_id: int):
-        if self.current is None:
-            return []
-        final, tmp, f = self.current
-        f.flush()
-        os.fsync(f.fileno())
-        f.close()
-        self.current = None
-        self.part += 1
-        return [[tmp, final]]
+        out = []
+        for final, tmp, f in self.current.values():
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+            out.append([tmp, final])
+        if self.current:
+            self.part += 1
+        self.current = {}
+        return out
 
     def commit(self, committable) -> None:
         for tmp, final in committable or []:
@@ -186,8 +208,10 @@ class FileSystemSinkWriter(SinkWriter):
 
 
 class FileSystemSink(Sink):
-    def __init__(self, path: str, fmt: str, schema: TableSchema, delimiter: str = ","):
+    def __init__(self, path: str, fmt: str, schema: TableSchema, delimiter: str = ",",
+                 default_partition: str = partitions.DEFAULT_NAME):
         self.path, self.fmt, self.schema, self.delimiter = path, fmt, schema, delimiter
+        self.default_partition = default_partition
         self.accepts_updates = fmt == "debezium-json"
 
     @property
@@ -195,27 +219,62 @@ class FileSystemSink(Sink):
         return self.path[len("file://"):] if self.path.startswith("file://") else self.path
 
     def writer(self, job: str = "job") -> SinkWriter:
-        return FileSystemSinkWriter(self.directory, self.fmt, self.schema, self.delimiter, job)
+        return FileSystemSinkWriter(self.directory, self.fmt, self.schema, self.delimiter, job,
+                                    self.default_partition)
 
     def recover(self, job: str, committables: list) -> None:
         for tmp, final in committables or []:
             if os.path.exists(tmp):
                 os.replace(tmp, final)
-        if os.path.isdir(self.directory):
-            for name in os.listdir(self.directory):
+        for root, _, files in os.walk(self.directory):
+            for name in files:
                 if name.startswith(f".part-{job[:12]}-") and name.endswith(".inprogress"):
-                    os.remove(os.path.join(self.directory, name))
+                    os.remove(os.path.join(root, name))
 
 
 def create_source(table: str, options: dict, schema: TableSchema) -> Source:
     opts = Options(table, "filesystem", options, OPTIONS)
     path = opts.require("path")
-    decoder = make_decoder(opts, schema)
+    keys = set(schema.partition_keys)
+    in_files = TableSchema([n for n in schema.names if n not in keys],
+                           [t for n, t in zip(schema.names, schema.types) if n not in keys],
+                           physical_names=[n for n in schema.all_names if n not in keys],
+                           physical_types=[t for n, t in zip(schema.all_names, schema.all_types) if n not in keys])
+    decoder = make_decoder(opts, in_files if keys else schema)
+    if keys:
+        decoder = PartitionedDecoder(decoder, schema, path,
+                                     options.get("partition.default-name", partitions.DEFAULT_NAME))
     opts.get("source.monitor-interval")
     opts.get("source.path.regex-pattern")
     opts.finish()
     list_files(path)
     return FileSystemSource(path, decoder)
+
+
+class PartitionedDecoder:
+    """Decodes a file's lines, then adds the partition columns its folders name."""
+
+    def __init__(self, inner, schema: TableSchema, root: str, default_name: str):
+        self.inner, self.schema, self.default_name = inner, schema, default_name
+        self.root = root[len("file://"):] if root.startswith("file://") else root
+        self.path = ""
+
+    @property
+    def skipped(self) -> int:
+        return getattr(self.inner, "skipped", 0)
+
+    def decode(self, lines: pa.Array, where) -> pa.RecordBatch:
+        batch = self.inner.decode(lines, where)
+        values = partitions.values_from_path(self.path, self.root, self.schema.partition_keys, self.default_name)
+        cols = []
+        for name, t in zip(self.schema.names, self.schema.types):
+            if name in self.schema.partition_keys:
+                v = values.get(name)
+                text = pa.array([v] * batch.num_rows, pa.string())
+                cols.append(text if t.to_arrow() == pa.string() else pc.cast(text, t.to_arrow()))
+            else:
+                cols.append(batch.column(batch.schema.get_field_index(name)))
+        return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
 
 
 def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:
@@ -229,5 +288,6 @@ def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:
         if k.startswith(("json.", "csv.", "sink.", "partition.", "debezium-json.")):
             opts.get(k)
     delim = options.get("csv.field-delimiter", ",")
+    default_partition = options.get("partition.default-name", partitions.DEFAULT_NAME)
     opts.finish()
-    return FileSystemSink(path, fmt, schema, delim)
+    return FileSystemSink(path, fmt, schema, delim, default_partition)

@@ -264,6 +264,7 @@ class Binder:
         metadata = {c.name: c.metadata_key for c in t.columns if c.kind == "metadata"}
         node: L.Node = L.Scan(scan_fields, changelog, table=t.name, connector=t.connector,
                               options=dict(t.options), columns=list(scan_fields), primary_key=list(t.primary_key),
+                              partition_keys=list(t.partition_keys),
                               metadata=metadata)
         if changelog == "I,UA,D":
             keys = [[f.name for f in scan_fields].index(k) for k in t.primary_key]

@@ -61,6 +61,7 @@ class Scan(Node):
     columns: list[Field] = field(default_factory=list)
     primary_key: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)  # column -> connector metadata key
+    partition_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(eq=False)

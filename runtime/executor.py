@@ -173,7 +173,7 @@ class Job:
             self.consumers.setdefault(id(child), []).append((id(node), i))
         if isinstance(node, L.Scan):
             schema = TableSchema(node.names, [f.type for f in node.fields], metadata=dict(node.metadata),
-                                 primary_key=list(node.primary_key),
+                                 primary_key=list(node.primary_key), partition_keys=list(node.partition_keys),
                                  physical_names=[f.name for f in node.columns],
                                  physical_types=[f.type for f in node.columns])
             source = registry.create_source(node.connector, node.table, node.options, schema)

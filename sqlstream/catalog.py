@@ -30,6 +30,7 @@ class TableDef:
     watermark_expr: exp.Expr | None = None
     primary_key: list[str] = field(default_factory=list)
     temporary: bool = False
+    partition_keys: list[str] = field(default_factory=list)
     ddl: str = ""
 
     @property
@@ -145,13 +146,19 @@ def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
         c = next(c for c in columns if c.name == k)
         if c.type is not None:
             c.type = c.type.with_nullable(False)
-    options = {}
+    options, partition_keys = {}, []
     props = create.args.get("properties")
     for p in (props.expressions if props else []):
+        if isinstance(p, exp.PartitionedByProperty):
+            partition_keys = [c.name for c in p.this.expressions]
+            for k in partition_keys:
+                if k not in names:
+                    raise ValidationError(f"Partition column '{k}' is not defined in table '{name}'")
+            continue
         if not isinstance(p, exp.Property):
             raise ValidationError(f"Unsupported table option: {p.sql()}")
         key = p.this.name if hasattr(p.this, "name") else str(p.this)
         val = p.args["value"]
         options[key] = val.name if isinstance(val, (exp.Literal, exp.Var, exp.Identifier)) else val.sql()
     temporary = bool(create.args.get("temporary")) or "TEMPORARY" in sql.upper().split("TABLE")[0]
-    return TableDef(name, columns, options, wm_col, wm_expr, pk, temporary, sql)
+    return TableDef(name, columns, options, wm_col, wm_expr, pk, temporary, ddl=sql, partition_keys=partition_keys)

@@ -101,7 +101,8 @@ class ScriptRunner:
             meta = {c.name: c.metadata_key for c in tdef.columns if c.kind == "metadata"}
             sink = registry.create_sink(s.connector, s.table, s.options,
                                         TableSchema(s.names, [f.type for f in s.fields], metadata=meta,
-                                                    primary_key=list(tdef.primary_key)))
+                                                    primary_key=list(tdef.primary_key),
+                                                 partition_keys=list(tdef.partition_keys)))
             sinks.append((s, sink.writer(fingerprint)))
             sink_objects[id(s)] = sink
         if result_root is not None:

@@ -142,7 +142,8 @@ class Session:
             meta = {c.name: c.metadata_key for c in tdef.columns if c.kind == "metadata"}
             s = registry.create_sink(sink.connector, sink.table, sink.options,
                                      TableSchema(sink.names, [f.type for f in sink.fields], metadata=meta,
-                                                 primary_key=list(tdef.primary_key)))
+                                                 primary_key=list(tdef.primary_key),
+                                                 partition_keys=list(tdef.partition_keys)))
             if sink.input.updating and not s.accepts_updates:
                 raise ValidationError(
                     f"Table sink '{sink.table}' doesn't support consuming update changes which is produced by "
