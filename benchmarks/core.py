@@ -1,6 +1,7 @@
 """Core engine throughput: events/s and peak memory over a JSON file, end to end (decode included).
 
     python -m benchmarks.core [--rows 5000000] [--keys 10000] [--queries filter,tumble,hop]
+    python -m benchmarks.core --rows 1000000 --queries interval_join,regular_join   # 1M rows per side
 
 Each query runs in its own process into a blackhole sink; peak RSS is that process's maximum.
 """
@@ -27,13 +28,24 @@ QUERIES = {
             "INSERT INTO sink_agg SELECT key, window_start, window_end, COUNT(*), SUM(val) "
             "FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '2' SECOND, INTERVAL '10' SECOND)) "
             "GROUP BY key, window_start, window_end"),
+    "interval_join": ("interval join (self, key+val, +-1 s)",
+                      "INSERT INTO sink_join SELECT a.key, a.val, b.ts FROM events a JOIN events_b b "
+                      "ON a.key = b.key AND a.val = b.val "
+                      "AND b.ts BETWEEN a.ts - INTERVAL '1' SECOND AND a.ts + INTERVAL '1' SECOND"),
+    "regular_join": ("regular join (self, key+val)",
+                     "INSERT INTO sink_join SELECT a.key, a.val, b.ts FROM events a JOIN events_b b "
+                     "ON a.key = b.key AND a.val = b.val"),
 }
 
 DDL = """
 CREATE TABLE events (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
 WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json');
+CREATE TABLE events_b (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json');
 CREATE TABLE sink_filter (key STRING, v2 BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'blackhole');
+CREATE TABLE sink_join (key STRING, val BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'blackhole');
 CREATE TABLE sink_agg (key STRING, ws TIMESTAMP(3), we TIMESTAMP(3), cnt BIGINT, total BIGINT)
 WITH ('connector' = 'blackhole');
 """
