@@ -195,7 +195,7 @@ class Binder:
         bare.set("version", None)
         right = self._bind_from_item(bare)
         name = table.name
-        pk = list(getattr(self.catalog.lookup(name), "primary_key", []))  # a view has none
+        pk = list(getattr(self.catalog.lookup(name), "primary_key", [])) or _versioned_view_key(right.node)
         if not pk:
             raise ValidationError(f"{_where(table)}Temporal Table Join requires primary key in versioned table, but "
                                   f"no primary key can be found in '{name}'")
@@ -1097,6 +1097,28 @@ def _prop_type(prop: str, spec: L.WindowSpec, node: L.Node) -> FlinkType:
     if prop == "window_time":
         return FlinkType(rt.name, 3, nullable=False, time_attr="rowtime")
     return FlinkType("TIMESTAMP", 3, nullable=False)
+
+
+def _versioned_view_key(node: L.Node) -> list[str]:
+    """The key of a versioned view: keep-last deduplication on rowtime (ROW_NUMBER() OVER (PARTITION BY k
+    ORDER BY rowtime DESC) = 1) under projections; its partition columns, by the names the view shows."""
+    shown = [f.name for f in node.fields]
+    while isinstance(node, L.Calc):
+        node = node.input
+    if not (isinstance(node, L.Rank) and node.limit == 1 and len(node.order) == 1 and node.order[0][1]):
+        return []
+
+    def column(i: int) -> Ref | None:
+        """The input column a partition/order position stands for (the binder adds them as projections)."""
+        e = node.input.projections[i] if isinstance(node.input, L.Calc) else Ref(node.input.fields[i].type, i,
+                                                                                   node.input.fields[i].name)
+        return e if isinstance(e, Ref) else None
+    order = column(node.order[0][0])
+    keys = [column(i) for i in node.partition]
+    if order is None or order.type.time_attr != "rowtime" or any(k is None for k in keys):
+        return []
+    names = [k.name for k in keys]
+    return names if all(k in shown for k in names) else []
 
 
 def _check_set_op_inputs(q: exp.Expr, left: L.Node, right: L.Node) -> None:

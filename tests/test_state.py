@@ -16,7 +16,8 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "union_all", "tvf_grouping_sets", "late_cumulate", "window_rollup_cube",
                        "join_regular_inner", "join_left_outer", "join_full_outer_cond", "topn_per_key",
                        "dedup_last_rowtime", "over_rows", "nexmark_q5", "join_updating_input", "not_in_nulls",
-                       "set_ops_all", "temporal_join", "join_interval", "join_interval_outer"}]
+                       "set_ops_all", "temporal_join", "join_interval", "join_interval_outer",
+                       "temporal_join_view"}]
 
 
 def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:

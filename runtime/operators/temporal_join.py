@@ -2,7 +2,8 @@
 
 Left rows wait in state until the watermark (the minimum of both inputs) reaches their time; then, in time
 order, each joins the version of its key's right row with the largest time at or before the left row's time.
-A version that is a retraction (-U/-D), or no version at all, is no match: INNER drops the row, LEFT pads it
+A version that is a deletion (-D), or no version at all, is no match (-U is skipped: the right side is read
+as the upsert stream of a versioned table): INNER drops the row, LEFT pads it
 with NULLs. Right versions are kept per key and time (a later row with the same time replaces the earlier one);
 versions older than the one valid at the watermark are dropped when that key's left rows are emitted. Left
 rows are never late: one behind the watermark is emitted at the next watermark advance.
@@ -15,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from planner.expr import Expr
-from runtime.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
+from runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from runtime.operator import Operator
 from runtime.operators.join import check_pairs
 from runtime.operators.window_aggregate import rowtime_ms
@@ -129,6 +130,8 @@ class TemporalJoinOperator(Operator):
         ops = batch.column(0).to_numpy(zero_copy_only=False)
         for t, ok, op, row in zip(times, valid, ops, rows):
             key = tuple(row[i] for i in self.right_keys)
+            if op == UPDATE_BEFORE:
+                continue  # a versioned table is an upsert stream: the +U that follows is the new version
             if ok and None not in key:
                 self.right.put(key, int(t), op in (INSERT, UPDATE_AFTER), row)
         return []
