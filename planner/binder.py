@@ -183,11 +183,10 @@ class Binder:
         if not isinstance(time, Ref) or time.type.time_attr is None:
             raise ValidationError(f"{_where(version)}FOR SYSTEM_TIME AS OF needs a time attribute of the left "
                                   f"table, got {version.expression.sql(dialect='flink')}")
-        if time.type.time_attr != "rowtime":
-            raise ValidationError(f"{_where(version)}Processing-time temporal joins (lookup joins) are not "
-                                  f"supported; join AS OF the left table's event-time attribute")
         if jtype not in ("INNER", "LEFT"):
             raise ValidationError(f"{_where(join)}Temporal joins are INNER or LEFT joins, not {jtype}")
+        if time.type.time_attr == "proctime":
+            return self._bind_lookup_join(left, join, jtype)
         if left.node.updating:
             raise ValidationError(f"{_where(join)}The left input of an event-time temporal join must be "
                                   f"append-only, but it produces updates")
@@ -219,6 +218,39 @@ class Binder:
         node = L.TemporalJoin(list(left.node.fields) + rf, L.INSERT_ONLY, left=left.node, right=right.node,
                               kind=jtype, left_keys=lkeys, right_keys=rkeys, condition=condition,
                               left_time=time.index, right_time=rtimes[0])
+        fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
+        return Relation(node, Scope(fields))
+
+    def _bind_lookup_join(self, left: Relation, join: exp.Join, jtype: str) -> Relation:
+        """`JOIN dim FOR SYSTEM_TIME AS OF l.proctime ON l.k = dim.k`: a lookup into a table whose connector
+        can look rows up (filesystem: the file, loaded once)."""
+        table = join.this
+        tdef = self.catalog.lookup(table.name)
+        if not hasattr(tdef, "connector") or tdef.connector not in LOOKUP_CONNECTORS:
+            raise ValidationError(f"{_where(table)}'{table.name}' cannot be looked up: processing-time temporal "
+                                  f"joins need a table whose connector supports lookups "
+                                  f"({', '.join(LOOKUP_CONNECTORS)})")
+        bare = table.copy()
+        bare.set("version", None)
+        right = self._bind_from_item(bare)
+        scan = right.node
+        while not isinstance(scan, L.Scan):
+            if not isinstance(scan, L.WatermarkAssigner):
+                raise ValidationError(f"{_where(table)}A lookup table cannot have computed columns yet")
+            scan = scan.input
+        on = join.args.get("on")
+        nl = len(left.node.fields)
+        scope = Scope(left.scope.fields + right.scope.fields)
+        lkeys, rkeys, condition = split_equi_keys(ScalarBinder(scope).bind(on), nl) if on is not None \
+            else ([], [], None)
+        if not lkeys:
+            raise ValidationError(f"{_where(join)}A lookup join needs an equality between a column of the left "
+                                  f"side and a column of '{table.name}'")
+        rf = [L.Field(f.name, f.type.without_time_attr().with_nullable(True) if jtype == "LEFT"
+                      else f.type.without_time_attr()) for f in right.node.fields]
+        node = L.LookupJoin(list(left.node.fields) + rf, left.node.changelog, input=left.node, kind=jtype,
+                            table=scan.table, connector=scan.connector, options=dict(scan.options),
+                            columns=list(scan.fields), left_keys=lkeys, right_keys=rkeys, condition=condition)
         fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
         return Relation(node, Scope(fields))
 
@@ -1097,6 +1129,9 @@ def _prop_type(prop: str, spec: L.WindowSpec, node: L.Node) -> FlinkType:
     if prop == "window_time":
         return FlinkType(rt.name, 3, nullable=False, time_attr="rowtime")
     return FlinkType("TIMESTAMP", 3, nullable=False)
+
+
+LOOKUP_CONNECTORS = ("filesystem",)
 
 
 def _versioned_view_key(node: L.Node) -> list[str]:

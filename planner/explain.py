@@ -30,6 +30,10 @@ def describe(node: L.Node) -> str:
         return f"GroupAggregate(groupBy=[{keys}], select=[{aggs}]{gs})"
     if isinstance(node, L.WindowTableFunction):
         return f"WindowTableFunction(window=[{node.window} on ${node.window.time_index}])"
+    if isinstance(node, L.LookupJoin):
+        keys = ", ".join(f"${a}={node.table}.{node.columns[b].name}" for a, b in zip(node.left_keys, node.right_keys))
+        cond = f", where=[{node.condition}]" if node.condition is not None else ""
+        return f"LookupJoin(table=[{node.table}], joinType=[{node.kind}], lookup=[{keys}]{cond})"
     if isinstance(node, L.IntervalJoin):
         keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
         return f"IntervalJoin(joinType=[{node.kind}], keys=[{keys}], rightTime - leftTime in " \

@@ -190,6 +190,21 @@ class TemporalJoin(Join):
 
 
 @dataclass(eq=False)
+class LookupJoin(SingleInput):
+    """Processing-time temporal join (`JOIN dim FOR SYSTEM_TIME AS OF l.proctime`): each input row looks up the
+    rows of a lookup table with equal keys when it arrives; the table is not a stream of the job."""
+
+    kind: str = "INNER"  # INNER | LEFT
+    table: str = ""
+    connector: str = ""
+    options: dict[str, str] = field(default_factory=dict)
+    columns: list[Field] = field(default_factory=list)  # the lookup table's columns (the right side)
+    left_keys: list[int] = field(default_factory=list)
+    right_keys: list[int] = field(default_factory=list)
+    condition: Expr | None = None  # over left + right columns
+
+
+@dataclass(eq=False)
 class IntervalJoin(Join):
     """A join whose condition bounds right.rowtime - left.rowtime to [lower, upper] ms: rows are kept only while
     the other side can still bring a match, and outer joins pad a row once its interval has passed the

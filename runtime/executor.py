@@ -54,6 +54,9 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return WindowTableFunctionOperator(node.window, names)
     if isinstance(node, L.Union):
         return UnionOperator(len(node.children), names)
+    if isinstance(node, L.LookupJoin):
+        from runtime.operators.lookup_join import LookupJoinOperator
+        return LookupJoinOperator(node, names)
     if isinstance(node, L.IntervalJoin):
         from runtime.operators.interval_join import IntervalJoinOperator
         return IntervalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
