@@ -6,7 +6,7 @@ import itertools
 from sqlglot import exp
 
 from planner import logical as L
-from planner.expr import Call, Expr, Lit, Ref, and_expr
+from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
 from planner.functions import aggregate_type
 from planner.scalar_binder import Scope, ScopeField, ScalarBinder, _where, cast, coerce_to, interval_value
 from sqlstream.catalog import Catalog, TableDef, ViewDef
@@ -243,14 +243,39 @@ class Binder:
         scope = Scope(left.scope.fields + right.scope.fields)
         lkeys, rkeys, condition = split_equi_keys(ScalarBinder(scope).bind(on), nl) if on is not None \
             else ([], [], None)
-        if not lkeys:
-            raise ValidationError(f"{_where(join)}A lookup join needs an equality between a column of the left "
-                                  f"side and a column of '{table.name}'")
+        computed, rest = [], []  # `f(left columns) = dim.col`: the left side computes the lookup key
+        for c in _conjuncts(condition) if condition is not None else []:
+            pairs = ((c.args[0], c.args[1]), (c.args[1], c.args[0])) if isinstance(c, Call) and c.fn == "=" else ()
+            sides = [(a, b) for a, b in pairs if isinstance(b, Ref) and b.index >= nl and refs(a)
+                     and max(refs(a)) < nl]
+            if sides:
+                computed.append(sides[0])
+            else:
+                rest.append(c)
+        if computed:
+            condition = None
+            for c in rest:
+                condition = c if condition is None else and_expr(condition, c)
+        if not lkeys and not computed:
+            raise ValidationError(f"{_where(join)}A lookup join needs an equality between the left side and a "
+                                  f"column of '{table.name}'")
         rf = [L.Field(f.name, f.type.without_time_attr().with_nullable(True) if jtype == "LEFT"
                       else f.type.without_time_attr()) for f in right.node.fields]
-        node = L.LookupJoin(list(left.node.fields) + rf, left.node.changelog, input=left.node, kind=jtype,
+        below = left.node
+        if computed:
+            below = project(left.node, identity(left.node) + [a for a, _ in computed],
+                            left.node.names + [f"$lookup{i}" for i in range(len(computed))])
+            lkeys = lkeys + list(range(nl, nl + len(computed)))
+            rkeys = rkeys + [b.index - nl for _, b in computed]
+            if condition is not None:  # the condition's right columns move past the computed keys
+                condition = remap(condition, {i: i if i < nl else i + len(computed) for i in refs(condition)})
+        node = L.LookupJoin(list(below.fields) + rf, left.node.changelog, input=below, kind=jtype,
                             table=scan.table, connector=scan.connector, options=dict(scan.options),
                             columns=list(scan.fields), left_keys=lkeys, right_keys=rkeys, condition=condition)
+        if computed:  # drop the computed keys again
+            keep = list(range(nl)) + list(range(nl + len(computed), len(node.fields)))
+            node = project(node, [Ref(node.fields[i].type, i, node.fields[i].name) for i in keep],
+                           [node.fields[i].name for i in keep])
         fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
         return Relation(node, Scope(fields))
 

@@ -28,6 +28,10 @@ def test_lookup_join_gives_each_row_its_dimension_row():
     for batch in (None, 1, 7):
         got = sorted((r["order_id"], r["user_id"], r["name"], r["country"]) for r in run_sql(sql, batch))
         assert got == expected
+    computed = sql.replace("ON o.user_id = u.user_id", "ON LOWER(o.user_id) = u.user_id AND u.name IS NOT NULL")
+    assert computed != sql
+    got = sorted((r["order_id"], r["user_id"], r["name"], r["country"]) for r in run_sql(computed))
+    assert got == expected, "a lookup key computed from the left row (LOWER of an already lower-case id)"
     inner = sql.replace("LEFT JOIN users FOR", "JOIN users FOR")
     assert sorted((r["order_id"], r["user_id"], r["name"], r["country"]) for r in run_sql(inner)) == \
         [e for e in expected if e[2] is not None]
@@ -35,7 +39,7 @@ def test_lookup_join_gives_each_row_its_dimension_row():
 
 def test_lookup_needs_a_lookup_connector_and_an_equality():
     sql = case_sql(CASE)
-    with pytest.raises(ValidationError, match="needs an equality between a column of the left side"):
+    with pytest.raises(ValidationError, match="needs an equality between the left side and a column of .users."):
         run_sql(sql.replace("ON o.user_id = u.user_id", "ON o.amount > 1"))
     users_ddl = re.search(r"CREATE TABLE users \(.*?\) WITH \([^;]*\);", sql, re.S).group(0)
     generated = sql.replace(users_ddl, "CREATE TABLE users (user_id STRING, name STRING, country STRING) "

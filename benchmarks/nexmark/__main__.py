@@ -26,6 +26,17 @@ class Counter(SinkWriter):
         self.rows += batch.num_rows
 
 
+def side_input() -> str:
+    """q13's side input: 10 000 lines `key,value` (key 0..9999), written once."""
+    import tempfile
+    path = os.path.join(tempfile.gettempdir(), "nexmark_side_input.csv")
+    if not os.path.exists(path):
+        with open(path + ".tmp", "w") as f:
+            f.write("".join(f"{k},{k * 7 % 10000}\n" for k in range(10000)))
+        os.replace(path + ".tmp", path)
+    return path
+
+
 def run_one(query: str, events: int, rate: int) -> dict:
     import io
     from planner import logical as L
@@ -35,9 +46,10 @@ def run_one(query: str, events: int, rate: int) -> dict:
     sql = DDL.format(events=events, rate=rate)
     for stmt in parse_script(sql):
         runner.session.execute(stmt, sql)
-    *setup, last = parse_script(QUERIES[query])  # a query may define views first
+    text = QUERIES[query].replace("${SIDE_INPUT}", side_input())
+    *setup, last = parse_script(text)  # a query may define tables and views first
     for stmt in setup:
-        runner.session.execute(stmt, QUERIES[query])
+        runner.session.execute(stmt, text)
     plan = runner.session.plan(last)
     root = L.Sink(plan.fields, plan.changelog, input=plan, table="<blackhole>", connector="collect")
     counter = Counter()

@@ -79,7 +79,11 @@ GROUP BY B.bidder, window_start, window_end""",
 SELECT bidder, COUNT(*) AS bid_count, window_start AS starttime, window_end AS endtime
 FROM TABLE(TUMBLE(TABLE bid_p, DESCRIPTOR(p_time), INTERVAL '10' SECOND))
 GROUP BY bidder, window_start, window_end""",
-    "q13": None,
+    "q13": """CREATE TABLE side_input (key BIGINT, `value` STRING)
+WITH ('connector' = 'filesystem', 'path' = '${SIDE_INPUT}', 'format' = 'csv');
+CREATE TEMPORARY VIEW bid_p AS SELECT *, PROCTIME() AS p_time FROM bid;
+SELECT B.auction, B.bidder, B.price, B.`dateTime`, S.`value`
+FROM bid_p B JOIN side_input FOR SYSTEM_TIME AS OF B.p_time AS S ON MOD(B.auction, 10000) = S.key""",
     "q14": """SELECT auction, bidder, 0.908 * price AS price,
        CASE WHEN HOUR(`dateTime`) >= 8 AND HOUR(`dateTime`) <= 18 THEN 'dayTime'
             WHEN HOUR(`dateTime`) <= 6 OR HOUR(`dateTime`) >= 20 THEN 'nightTime'
@@ -140,5 +144,4 @@ UNSUPPORTED = {
     "q6": "needs OVER (PARTITION BY seller ROWS 10 PRECEDING) over an updating join result",
     "q10": "measures writing partitioned files; this runner counts a SELECT's rows (PARTITIONED BY file sinks "
            "themselves work: tests/test_partitions.py)",
-    "q13": "needs a lookup join against a bounded side input",
 }
