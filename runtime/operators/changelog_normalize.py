@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
+from runtime.rows import batch_rows, columns
 from runtime.state import StateBackend
 
 
@@ -45,7 +46,7 @@ class ChangelogNormalizeOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         ops = batch.column(0).to_pylist()
-        rows = list(zip(*[c.to_pylist() for c in cols]))
+        rows = batch_rows(cols, batch.num_rows)
         wm = row_watermarks(batch)
         out_rows, out_ops, out_src = [], [], []
         last = self.state.rows
@@ -66,6 +67,6 @@ class ChangelogNormalizeOperator(Operator):
                     del last[k]
         if not out_rows:
             return []
-        arrays = [pa.array([r[j] for r in out_rows], c.type) for j, c in enumerate(cols)]
+        arrays = columns(out_rows, [c.type for c in cols])
         return [make_batch(np.array(out_ops, dtype=np.int8), arrays, self.names,
                            None if wm is None else wm[np.array(out_src)])]

@@ -17,6 +17,7 @@ import pyarrow as pa
 from planner.expr import Expr
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
+from runtime.rows import batch_rows, columns, rows_table, table_rows
 from runtime.operators.join import check_pairs
 from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from runtime.state import StateBackend
@@ -31,17 +32,15 @@ class _Kept:
 
     def snapshot(self) -> pa.Table:
         entries = [e for es in self.rows.values() for e in es]
-        cols = {f"c{i}": pa.array([e[2][i] for e in entries], t) for i, t in enumerate(self.types)}
-        cols["$time"] = pa.array([e[0] for e in entries], pa.int64())
-        cols["$seq"] = pa.array([e[1] for e in entries], pa.int64())
-        cols["$matched"] = pa.array([e[3] for e in entries], pa.bool_())
-        return pa.table(cols)
+        return rows_table([e[2] for e in entries], self.types, {
+            "$time": pa.array([e[0] for e in entries], pa.int64()),
+            "$seq": pa.array([e[1] for e in entries], pa.int64()),
+            "$matched": pa.array([e[3] for e in entries], pa.bool_())})
 
     def restore(self, table: pa.Table) -> None:
-        cols = [table.column(f"c{i}").to_pylist() for i in range(len(self.types))]
         self.rows = {}
         for t, seq, row, m in zip(table.column("$time").to_pylist(), table.column("$seq").to_pylist(),
-                                  zip(*cols), table.column("$matched").to_pylist()):
+                                  table_rows(table, len(self.types)), table.column("$matched").to_pylist()):
             self.rows.setdefault(tuple(row[i] for i in self.keys), []).append([t, seq, row, m])
 
     def size_bytes(self) -> int:
@@ -101,7 +100,7 @@ class IntervalJoinOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input
         cols = data_columns(batch)
-        rows = list(zip(*[c.to_pylist() for c in cols])) if cols else [()] * batch.num_rows
+        rows = batch_rows(cols, batch.num_rows)
         times, valid = rowtime_ms(cols[self.times[s]])
         # the watermark in force before each row: this input's (carried per row) and the other's
         row_wm = row_watermarks(batch)
@@ -152,8 +151,7 @@ class IntervalJoinOperator(Operator):
     def _emit(self, out: list[tuple]) -> list[pa.RecordBatch]:
         if not out:
             return []
-        types = self.types[0] + self.types[1]
-        cols = [pa.array([r[j] for r in out], t) for j, t in enumerate(types)]
+        cols = columns(out, self.types[0] + self.types[1])
         return [make_batch(pa.array(np.full(len(out), INSERT, dtype=np.int8)), cols, self.names)]
 
     def metrics(self) -> dict:

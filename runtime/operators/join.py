@@ -15,6 +15,7 @@ from planner.expr import Expr
 from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from runtime.expressions import evaluate
 from runtime.operator import Operator
+from runtime.rows import batch_rows, columns, rows_table, table_rows
 from runtime.state import StateBackend
 
 
@@ -26,13 +27,9 @@ class JoinSide:
         self.rows: dict[tuple, list[list]] = {}
 
     def snapshot(self) -> pa.Table:
-        entries = [(k, e) for k, es in self.rows.items() for e in es]
-        cols = {f"c{i}": pa.array([e[0][i] for _, e in entries], t) for i, t in enumerate(self.types)}
-        cols["$assoc"] = pa.array([e[1] for _, e in entries], pa.int64())
-        return pa.table(cols)
-
-    def restore(self, table: pa.Table) -> None:
-        raise RuntimeError("JoinSide.restore needs the key columns; use JoinOperator.restore_side")
+        entries = [e for es in self.rows.values() for e in es]
+        return rows_table([e[0] for e in entries], self.types, {"$assoc": pa.array([e[1] for e in entries],
+                                                                                   pa.int64())})
 
     def size_bytes(self) -> int:
         return sum(len(es) for es in self.rows.values()) * 16 * max(1, len(self.types))
@@ -47,10 +44,9 @@ class _SideState:
 
     def restore(self, table: pa.Table) -> None:
         s = self.op.sides[self.side]
-        cols = [table.column(f"c{i}").to_pylist() for i in range(len(s.types))]
         assoc = table.column("$assoc").to_pylist()
         s.rows = {}
-        for row, a in zip(zip(*cols), assoc):
+        for row, a in zip(table_rows(table, len(s.types)), assoc):
             s.rows.setdefault(self.op._key(row, self.side), []).append([row, a])
         if self.side == 1:
             self.op.recount_right()
@@ -87,7 +83,7 @@ class JoinOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input
         cols = data_columns(batch)
-        rows = list(zip(*[c.to_pylist() for c in cols])) if cols else [()] * batch.num_rows
+        rows = batch_rows(cols, batch.num_rows)
         ops = batch.column(0).to_pylist()
         mine, other = self.sides[s], self.sides[o]
         # candidate pairs for the whole batch, then one vectorized check of the extra condition
@@ -138,8 +134,7 @@ class JoinOperator(Operator):
                     emit(DELETE, row, nulls[o], s)
         if not out_rows:
             return []
-        arrays = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(self.out_types)]
-        return [make_batch(np.array(out_ops, dtype=np.int8), arrays, self.names)]
+        return [make_batch(np.array(out_ops, dtype=np.int8), columns(out_rows, self.out_types), self.names)]
 
     def _semi_anti(self, s, row, op, k, matched, mine, out_rows, out_ops) -> None:
         """SEMI emits a left row while it has a match, ANTI while it has none (left columns only)."""
@@ -228,8 +223,7 @@ def check_pairs(condition: Expr | None, types: list[pa.DataType], pairs: list[tu
     if condition is None or not pairs:
         return [True] * len(pairs)
     joined = [left + right for left, right in pairs]
-    cols = [pa.array([r[j] for r in joined], t) for j, t in enumerate(types)]
-    return [bool(v) for v in evaluate(condition, cols, len(joined)).to_pylist()]
+    return [bool(v) for v in evaluate(condition, columns(joined, types), len(joined)).to_pylist()]
 
 
 def _remove(rows: dict, k, row: tuple) -> None:

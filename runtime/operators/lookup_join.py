@@ -9,6 +9,7 @@ from connectors.base import TableSchema
 from planner import logical as L
 from runtime.changelog import data_columns, make_batch
 from runtime.operator import Operator
+from runtime.rows import batch_rows, columns
 from runtime.operators.join import check_pairs
 
 
@@ -23,7 +24,7 @@ def load_table(node: L.LookupJoin) -> list[tuple]:
             while not reader.finished:
                 batch = reader.poll(65536)
                 if batch is not None and batch.num_rows:
-                    rows += list(zip(*[c.to_pylist() for c in batch.columns]))
+                    rows += batch_rows(batch.columns, batch.num_rows)
         finally:
             reader.close()
     return rows
@@ -45,7 +46,7 @@ class LookupJoinOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
-        rows = list(zip(*[c.to_pylist() for c in cols])) if cols else [()] * batch.num_rows
+        rows = batch_rows(cols, batch.num_rows)
         ops = batch.column(0).to_pylist()
         pairs, owners = [], []
         for i, row in enumerate(rows):
@@ -65,6 +66,5 @@ class LookupJoinOperator(Operator):
             out_ops += [ops[i]] * len(found)
         if not out_rows:
             return []
-        types = self.left_types + self.right_types
-        out = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(types)]
+        out = columns(out_rows, self.left_types + self.right_types)
         return [make_batch(pa.array(out_ops, pa.int8()), out, self.names)]

@@ -15,6 +15,7 @@ import pyarrow as pa
 from planner.logical import AggCall
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
+from runtime.rows import batch_rows, columns, rows_table, table_rows
 from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from runtime.state import StateBackend
 from sqlstream.types import FlinkType
@@ -61,20 +62,19 @@ class OverState:
         n_in = len(op.types) - len(op.aggs)
         entries = [(1, t, seq, row) for buf in op.pending.values() for t, seq, row in buf]
         entries += [(0, t, -1, row) for hist in op.history.values() for t, row in hist]
-        cols = {f"c{i}": pa.array([e[3][i] for e in entries], op.types[i]) for i in range(n_in)}
-        cols["$pending"] = pa.array([e[0] == 1 for e in entries], pa.bool_())
-        cols["$ts"] = pa.array([e[1] for e in entries], pa.int64())
-        cols["$seq"] = pa.array([e[2] for e in entries], pa.int64())
-        cols["$cleanup"] = pa.array([op.cleanup_at.get(tuple(e[3][p] for p in op.partition)) for e in entries],
-                                    pa.int64())
-        return pa.table(cols).replace_schema_metadata({"seq": str(op.seq), "late": str(op.late_dropped)})
+        table = rows_table([e[3] for e in entries], op.types[:n_in], {
+            "$pending": pa.array([e[0] == 1 for e in entries], pa.bool_()),
+            "$ts": pa.array([e[1] for e in entries], pa.int64()),
+            "$seq": pa.array([e[2] for e in entries], pa.int64()),
+            "$cleanup": pa.array([op.cleanup_at.get(tuple(e[3][p] for p in op.partition)) for e in entries],
+                                 pa.int64())})
+        return table.replace_schema_metadata({"seq": str(op.seq), "late": str(op.late_dropped)})
 
     def restore(self, table: pa.Table) -> None:
         op = self.op
         n_in = len(op.types) - len(op.aggs)
-        cols = [table.column(f"c{i}").to_pylist() for i in range(n_in)]
         op.pending, op.history, op.last_ts, op.cleanup_at = {}, {}, {}, {}
-        for row, pend, t, seq, due in zip(zip(*cols), table.column("$pending").to_pylist(),
+        for row, pend, t, seq, due in zip(table_rows(table, n_in), table.column("$pending").to_pylist(),
                                           table.column("$ts").to_pylist(), table.column("$seq").to_pylist(),
                                           table.column("$cleanup").to_pylist()):
             key = tuple(row[p] for p in op.partition)
@@ -117,7 +117,7 @@ class OverAggregateOperator(Operator):
         wm = row_watermarks(batch)
         if wm is None:
             wm = np.full(batch.num_rows, MIN_WM, dtype=np.int64)
-        rows = list(zip(*[c.to_pylist() for c in cols]))
+        rows = batch_rows(cols, batch.num_rows)
         for i, row in enumerate(rows):
             key = tuple(row[p] for p in self.partition)
             t, w = int(ts[i]), int(wm[i])
@@ -163,8 +163,7 @@ class OverAggregateOperator(Operator):
         if not out_rows:
             return []
         out_rows = [r for _, _, r in sorted(out_rows, key=lambda e: (e[0], e[1]))]
-        arrays = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(self.types)]
-        return [make_batch(INSERT, arrays, self.names)]
+        return [make_batch(INSERT, columns(out_rows, self.types), self.names)]
 
     def _process(self, key: tuple, ready: list[tuple]) -> list[tuple]:
         hist = self.history.setdefault(key, deque())

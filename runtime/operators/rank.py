@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from runtime.operator import Operator
+from runtime.rows import batch_rows, columns, rows_table, table_rows
 from runtime.state import StateBackend
 
 
@@ -34,15 +35,14 @@ class RankState:
 
     def snapshot(self) -> pa.Table:
         entries = [e for rows in self.op.partitions.values() for e in rows]
-        cols = {f"c{i}": pa.array([e[2][i] for e in entries], t) for i, t in enumerate(self.op.types)}
-        cols["$seq"] = pa.array([e[1] for e in entries], pa.int64())
-        return pa.table(cols).replace_schema_metadata({"seq": str(self.op.seq)})
+        table = rows_table([e[2] for e in entries], self.op.types, {"$seq": pa.array([e[1] for e in entries],
+                                                                                       pa.int64())})
+        return table.replace_schema_metadata({"seq": str(self.op.seq)})
 
     def restore(self, table: pa.Table) -> None:
         op = self.op
-        cols = [table.column(f"c{i}").to_pylist() for i in range(len(op.types))]
         op.partitions = {}
-        for row, seq in zip(zip(*cols), table.column("$seq").to_pylist()):
+        for row, seq in zip(table_rows(table, len(op.types)), table.column("$seq").to_pylist()):
             bisect.insort(op.partitions.setdefault(op._pkey(row), []), (op._skey(row), seq, row))
         op.seq = int((table.schema.metadata or {}).get(b"seq", b"0"))
 
@@ -77,7 +77,7 @@ class RankOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
-        rows = list(zip(*[c.to_pylist() for c in cols]))
+        rows = batch_rows(cols, batch.num_rows)
         out_rows, out_ops, out_rank = [], [], []
         n = self.limit
 
@@ -119,6 +119,6 @@ class RankOperator(Operator):
                 del self.partitions[self._pkey(row)]
         if not out_rows:
             return []
-        arrays = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(self.types)]
+        arrays = columns(out_rows, self.types)
         arrays.append(pa.array(out_rank, pa.int64()))
         return [make_batch(np.array(out_ops, dtype=np.int8), arrays, self.names)]

@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
 from runtime.operator import Operator
+from runtime.rows import batch_rows, columns, rows_table, table_rows
 from runtime.state import StateBackend
 
 
@@ -19,14 +20,12 @@ class _Counts:
 
     def snapshot(self) -> pa.Table:
         rows = list(self.rows)
-        cols = {f"c{i}": pa.array([r[i] for r in rows], t) for i, t in enumerate(self.types)}
-        cols["$left"] = pa.array([self.rows[r][0] for r in rows], pa.int64())
-        cols["$right"] = pa.array([self.rows[r][1] for r in rows], pa.int64())
-        return pa.table(cols)
+        return rows_table(rows, self.types, {"$left": pa.array([self.rows[r][0] for r in rows], pa.int64()),
+                                             "$right": pa.array([self.rows[r][1] for r in rows], pa.int64())})
 
     def restore(self, table: pa.Table) -> None:
-        cols = [table.column(f"c{i}").to_pylist() for i in range(len(self.types))]
-        self.rows = {row: [l, r] for row, l, r in zip(zip(*cols), table.column("$left").to_pylist(),
+        self.rows = {row: [l, r] for row, l, r in zip(table_rows(table, len(self.types)),
+                                                         table.column("$left").to_pylist(),
                                                          table.column("$right").to_pylist())}
 
     def size_bytes(self) -> int:
@@ -48,7 +47,7 @@ class SetOpAllOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = [c.cast(t) if c.type != t else c for c, t in zip(data_columns(batch), self.types)]
-        rows = list(zip(*[c.to_pylist() for c in cols])) if cols else [()] * batch.num_rows
+        rows = batch_rows(cols, batch.num_rows)
         ops = batch.column(0).to_numpy(zero_copy_only=False)
         out_rows, out_ops = [], []
         for op, row in zip(ops, rows):
@@ -63,8 +62,7 @@ class SetOpAllOperator(Operator):
             out_ops += [INSERT if delta > 0 else DELETE] * abs(delta)
         if not out_rows:
             return []
-        out = [pa.array([r[j] for r in out_rows], t) for j, t in enumerate(self.types)]
-        return [make_batch(pa.array(np.array(out_ops, dtype=np.int8)), out, self.names)]
+        return [make_batch(pa.array(np.array(out_ops, dtype=np.int8)), columns(out_rows, self.types), self.names)]
 
     def metrics(self) -> dict:
         return {"state_bytes": self.counts.size_bytes()}

@@ -18,19 +18,10 @@ import pyarrow as pa
 from planner.expr import Expr
 from runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from runtime.operator import Operator
+from runtime.rows import batch_rows, columns, rows_table, table_rows
 from runtime.operators.join import check_pairs
 from runtime.operators.window_aggregate import rowtime_ms
 from runtime.state import StateBackend
-
-
-def _table(rows: list[tuple], types: list[pa.DataType], extra: dict[str, pa.Array]) -> pa.Table:
-    cols = {f"c{i}": pa.array([r[i] for r in rows], t) for i, t in enumerate(types)}
-    cols.update(extra)
-    return pa.table(cols)
-
-
-def _rows(table: pa.Table, n: int) -> list[tuple]:
-    return list(zip(*[table.column(f"c{i}").to_pylist() for i in range(n)])) if n else [()] * table.num_rows
 
 
 class _LeftBuffer:
@@ -41,11 +32,11 @@ class _LeftBuffer:
         self.rows: list[tuple[int, tuple]] = []
 
     def snapshot(self) -> pa.Table:
-        return _table([r for _, r in self.rows], self.types, {"$time": pa.array([t for t, _ in self.rows],
+        return rows_table([r for _, r in self.rows], self.types, {"$time": pa.array([t for t, _ in self.rows],
                                                                                  pa.int64())})
 
     def restore(self, table: pa.Table) -> None:
-        self.rows = list(zip(table.column("$time").to_pylist(), _rows(table, len(self.types))))
+        self.rows = list(zip(table.column("$time").to_pylist(), table_rows(table, len(self.types))))
 
     def size_bytes(self) -> int:
         return len(self.rows) * 16 * max(1, len(self.types))
@@ -89,14 +80,14 @@ class _Versions:
 
     def snapshot(self) -> pa.Table:
         flat = [(t, acc, row) for times, rows in self.by_key.values() for t in times for acc, row in [rows[t]]]
-        return _table([r for _, _, r in flat], self.types, {
+        return rows_table([r for _, _, r in flat], self.types, {
             "$time": pa.array([t for t, _, _ in flat], pa.int64()),
             "$accumulate": pa.array([a for _, a, _ in flat], pa.bool_())})
 
     def restore(self, table: pa.Table) -> None:
         self.by_key = {}
         for t, acc, row in zip(table.column("$time").to_pylist(), table.column("$accumulate").to_pylist(),
-                               _rows(table, len(self.types))):
+                               table_rows(table, len(self.types))):
             self.put(tuple(row[i] for i in self.keys), t, acc, row)
 
     def size_bytes(self) -> int:
@@ -122,7 +113,7 @@ class TemporalJoinOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
-        rows = list(zip(*[c.to_pylist() for c in cols])) if cols else [()] * batch.num_rows
+        rows = batch_rows(cols, batch.num_rows)
         times, valid = rowtime_ms(cols[self.left_time if input == 0 else self.right_time])
         if input == 0:
             self.left.rows.extend((int(t), r) for t, ok, r in zip(times, valid, rows) if ok)
@@ -159,8 +150,7 @@ class TemporalJoinOperator(Operator):
             self.right.expire(key, wm)
         if not out:
             return []
-        types = self.left_types + self.right_types
-        cols = [pa.array([r[j] for r in out], t) for j, t in enumerate(types)]
+        cols = columns(out, self.left_types + self.right_types)
         return [make_batch(pa.array(np.full(len(out), INSERT, dtype=np.int8)), cols, self.names)]
 
     def _check(self, pairs: list[tuple[tuple, tuple]]) -> list[bool]:
