@@ -2,69 +2,74 @@
 the table is when the row arrives. A file-backed table is read once, when the job starts, into a hash index."""
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors import registry
 from connectors.base import TableSchema
 from planner import logical as L
 from runtime.changelog import data_columns, make_batch
+from runtime.expressions import evaluate
 from runtime.operator import Operator
-from runtime.rows import batch_rows, columns
-from runtime.operators.join import check_pairs
+from runtime.rows import batch_rows
 
 
-def load_table(node: L.LookupJoin) -> list[tuple]:
-    """Every row of the lookup table, read through its connector."""
+def load_table(node: L.LookupJoin) -> pa.Table:
+    """The whole lookup table, read through its connector."""
     schema = TableSchema([f.name for f in node.columns], [f.type for f in node.columns])
     source = registry.create_source(node.connector, node.table, node.options, schema)
-    rows: list[tuple] = []
+    batches: list[pa.RecordBatch] = []
     for split in source.splits():
         reader = source.reader(split)
         try:
             while not reader.finished:
                 batch = reader.poll(65536)
                 if batch is not None and batch.num_rows:
-                    rows += batch_rows(batch.columns, batch.num_rows)
+                    batches.append(batch)
         finally:
             reader.close()
-    return rows
+    return pa.Table.from_batches(batches, schema.arrow()) if batches else schema.arrow().empty_table()
 
 
 class LookupJoinOperator(Operator):
+    """Keys are looked up in a hash index of row numbers; the joined rows are then gathered column-wise
+    (`take`) and the extra condition is evaluated once per batch."""
+
     name = "LookupJoin"
 
     def __init__(self, node: L.LookupJoin, names: list[str]):
         self.kind, self.condition, self.names = node.kind, node.condition, names
-        self.left_keys, self.right_keys = node.left_keys, node.right_keys
-        self.left_types = [f.type.to_arrow() for f in node.input.fields]
-        self.right_types = [f.type.to_arrow() for f in node.columns]
-        self.index: dict[tuple, list[tuple]] = {}
-        for row in load_table(node):
-            key = tuple(row[i] for i in self.right_keys)
+        self.left_keys = node.left_keys
+        table = load_table(node).combine_chunks()
+        self.right = [table.column(i).combine_chunks() if table.num_rows else pa.array([], t)
+                      for i, t in enumerate(table.schema.types)]
+        self.index: dict[tuple, list[int]] = {}
+        for j, key in enumerate(batch_rows([self.right[k] for k in node.right_keys], table.num_rows)):
             if None not in key:
-                self.index.setdefault(key, []).append(row)
+                self.index.setdefault(key, []).append(j)
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
-        cols = data_columns(batch)
-        rows = batch_rows(cols, batch.num_rows)
-        ops = batch.column(0).to_pylist()
-        pairs, owners = [], []
-        for i, row in enumerate(rows):
-            for match in self.index.get(tuple(row[k] for k in self.left_keys), ()):
-                pairs.append((row, match))
-                owners.append(i)
-        ok = check_pairs(self.condition, self.left_types + self.right_types, pairs)
-        joined: list[list[tuple]] = [[] for _ in rows]
-        for good, (left, right), i in zip(ok, pairs, owners):
-            if good:
-                joined[i].append(left + right)
-        pad = tuple([None] * len(self.right_types))
-        out_rows, out_ops = [], []
-        for i, row in enumerate(rows):
-            found = joined[i] or ([row + pad] if self.kind == "LEFT" else [])
-            out_rows += found
-            out_ops += [ops[i]] * len(found)
-        if not out_rows:
+        left = data_columns(batch)
+        left_idx, right_idx = [], []
+        for i, key in enumerate(batch_rows([left[k] for k in self.left_keys], batch.num_rows)):
+            for j in self.index.get(key, ()):
+                left_idx.append(i)
+                right_idx.append(j)
+        li, ri = np.array(left_idx, dtype=np.int64), np.array(right_idx, dtype=np.int64)
+        cols = [c.take(li) for c in left] + [c.take(ri) for c in self.right]
+        if self.condition is not None and len(li):
+            ok = np.asarray(pc.fill_null(evaluate(self.condition, cols, len(li)), False)
+                            .to_numpy(zero_copy_only=False), dtype=bool)
+            li, ri = li[ok], ri[ok]
+            cols = [c.filter(pa.array(ok)) for c in cols]
+        if self.kind == "LEFT":  # rows without a match, NULL-padded, in their place
+            unmatched = np.flatnonzero(np.bincount(li, minlength=batch.num_rows) == 0)
+            cols = [pa.concat_arrays([c, lc.take(unmatched)]) for c, lc in zip(cols, left)] + \
+                [pa.concat_arrays([c, pa.nulls(len(unmatched), c.type)]) for c in cols[len(left):]]
+            order = np.argsort(np.concatenate([li, unmatched]), kind="stable")
+            li = np.concatenate([li, unmatched])[order]
+            cols = [c.take(order) for c in cols]
+        if not len(li):
             return []
-        out = columns(out_rows, self.left_types + self.right_types)
-        return [make_batch(pa.array(out_ops, pa.int8()), out, self.names)]
+        return [make_batch(batch.column(0).take(li), cols, self.names)]
