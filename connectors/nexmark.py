@@ -1,19 +1,18 @@
-"""nexmark connector: the Nexmark auction stream (persons, auctions, bids) generated with numpy, one Arrow
-batch at a time, deterministic for a seed. Schema and options follow Flink's Nexmark benchmark:
+"""nexmark connector: the Nexmark auction stream (persons, auctions, bids), deterministic for a seed and
+generated with numpy straight into Arrow buffers. Schema and options follow Flink's Nexmark benchmark:
 
     event_type INT, person ROW<..>, auction ROW<..>, bid ROW<..>  (one of the three rows is set per event)
 
-Event time advances by 1/rate seconds per event ('first-event.rate'); events are produced as fast as asked
-for. Out of every (person + auction + bid proportion) events, the first `person.proportion` are persons, the
-next `auction.proportion` auctions, the rest bids. A share of bids goes to a few hot auctions and bidders.
+Every value of event i is a hash of (seed, i, field), so the stream is the same whatever the batch size or the
+position a restored job resumes from. Event time advances by 1/rate seconds per event ('first-event.rate');
+events are produced as fast as asked for. Out of every (person + auction + bid proportion) events, the first
+`person.proportion` are persons, the next `auction.proportion` auctions, the rest bids. A share of auctions
+and bids goes to a few hot sellers, auctions and bidders.
 """
 from __future__ import annotations
 
-import string
-
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from connectors.base import Source, SplitReader, TableSchema
 from connectors.options import Options
@@ -24,22 +23,128 @@ OPTIONS = ["connector", "first-event.rate", "next-event.rate", "events.num", "pe
            "hot-bidder.ratio", "hot-seller.ratio", "base-time", "num-in-flight-auctions", "num-active-people"]
 FIRST_NAMES = ["Peter", "Paul", "Luke", "John", "Saul", "Vicky", "Kate", "Julie", "Sarah", "Deiter", "Walter"]
 LAST_NAMES = ["Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"]
-CITIES = ["Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland", "Bend", "Redmond", "Seattle", "Kent",
-          "Cheyenne"]
-STATES = ["AZ", "CA", "ID", "OR", "WA", "WY"]
+FULL_NAMES = pa.array([f"{a} {b}" for a in FIRST_NAMES for b in LAST_NAMES])
+CITIES = pa.array(["Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland", "Bend", "Redmond", "Seattle",
+                   "Kent", "Cheyenne"])
+STATES = pa.array(["AZ", "CA", "ID", "OR", "WA", "WY"])
 CHANNELS = ["Google", "Facebook", "Baidu", "Apple"]
+CHANNEL_NAMES = pa.array(CHANNELS + [f"channel-{i:03d}" for i in range(1000)])
 FIRST_ID = 1000
-LETTERS = np.frombuffer(string.ascii_lowercase.encode(), dtype=np.uint8)
+# strings are drawn from pools: 65 536 random 8-letter words and the 4-digit numbers, each row one machine word
+WORDS = np.random.default_rng(0).integers(97, 123, (1 << 16) * 8, dtype=np.uint8).view(np.uint64)
+# bid prices from 100 to 10 million, evenly spread on a log scale
+PRICES = (10 ** (2.0 + 5.0 * np.arange(1 << 16) / (1 << 16))).astype(np.int64)
+DIGITS4 = np.array([f"{i:04d}" for i in range(10000)], dtype="S4").view(np.uint32)
 
 
-def _letters(rng: np.random.Generator, n: int, length: int) -> pa.Array:
-    raw = LETTERS[rng.integers(0, 26, n * length)]
-    offsets = np.arange(0, (n + 1) * length, length, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(raw.tobytes()))
+def _hash(seed: int, idx: np.ndarray, salt: int) -> np.ndarray:
+    """splitmix64 of (seed, event index, salt): 64 independent-looking bits per event and salt."""
+    x = idx.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64((seed * 0x632BE5AB + salt * 0x85157AF5)
+                                                                         & 0xFFFFFFFFFFFFFFFF)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
-def _pick(rng: np.random.Generator, words: list[str], n: int) -> pa.Array:
-    return pa.array(words).take(pa.array(rng.integers(0, len(words), n)))
+class _Bits:
+    """Random values for a set of events, taken 16 bits at a time from hashes of (seed, event, salt)."""
+
+    def __init__(self, seed: int, idx: np.ndarray, salt: int):
+        self.seed, self.idx, self.salt = seed, idx, salt * 64
+        self.words: list[np.ndarray] = []
+
+    def take(self) -> np.ndarray:
+        """16 random bits per event (a uint16 view)."""
+        if not self.words:
+            self.salt += 1
+            self.words = list(_hash(self.seed, self.idx, self.salt).view(np.uint16).reshape(-1, 4).T)
+        return self.words.pop()
+
+    def below(self, m: int) -> np.ndarray:
+        """Values in [0, m), m <= 65536."""
+        return self.take().astype(np.int64) * m >> 16
+
+    def chance(self, p: float) -> np.ndarray:
+        return self.take() < p * 65536
+
+
+def _letters(bits: _Bits, width: int) -> np.ndarray:
+    """A (rows, width) byte matrix of random lowercase words, width <= 8."""
+    return WORDS[bits.take()].view(np.uint8).reshape(-1, 8)[:, :width]
+
+
+def _digits(values: np.ndarray, width: int) -> np.ndarray:
+    """A (rows, width) byte matrix: values < 10**width as zero-padded decimal, width <= 4."""
+    return DIGITS4[values].view(np.uint8).reshape(-1, 4)[:, 4 - width:]
+
+
+class _Text:
+    """Fixed-width strings: the bytes of their pieces side by side, one row per string. A piece is a byte
+    matrix or a constant string."""
+
+    def __init__(self, *pieces):
+        k = next(len(p) for p in pieces if not isinstance(p, str))
+        widths = [len(p) if isinstance(p, str) else p.shape[1] for p in pieces]
+        template = np.zeros(sum(widths), dtype=np.uint8)
+        at, fill = 0, []
+        for p, w in zip(pieces, widths):
+            if isinstance(p, str):
+                template[at:at + w] = np.frombuffer(p.encode(), dtype=np.uint8)
+            else:
+                fill.append((at, w, p))
+            at += w
+        # the constant pieces copied as whole rows; the varying pieces are written over them
+        self.mat = np.tile(template, (k, 1)) if len(fill) < len(pieces) else np.empty((k, len(template)), np.uint8)
+        for at, w, p in fill:
+            self.mat[:, at:at + w] = p
+
+    def data_and_lengths(self) -> tuple[np.ndarray, np.ndarray]:
+        k, width = self.mat.shape
+        return self.mat.ravel(), np.full(k, width, dtype=np.int32)
+
+
+def _pick(words: pa.Array, idx: np.ndarray) -> pa.Array:
+    """Strings chosen from a small dictionary."""
+    return words.take(pa.array(idx))
+
+
+def _spread(fields: dict, sel: np.ndarray, n: int) -> pa.StructArray:
+    """A struct of n rows whose rows `sel` hold `fields` and the rest are NULL. Fields built for the rows `sel`
+    only are spread out: numbers scattered, strings given offsets that make the other rows empty. Fields
+    built for all n rows (cheaper when most rows are selected) are used as they are."""
+    dense = len(sel) != n and all(len(v) == n if isinstance(v, pa.Array) else
+                                  (v.mat if isinstance(v, _Text) else v[0]).shape[0] == n for v in fields.values())
+    children = []
+    for value in fields.values():
+        if isinstance(value, (_Text, pa.StringArray)):
+            if dense:
+                children.append(value if isinstance(value, pa.Array) else pa.StringArray.from_buffers(
+                    n, pa.py_buffer(np.arange(0, (n + 1) * value.mat.shape[1], value.mat.shape[1], dtype=np.int32)),
+                    pa.py_buffer(value.mat.ravel())))
+                continue
+            if isinstance(value, _Text):
+                data, lens = value.data_and_lengths()
+            else:
+                offsets = np.frombuffer(value.buffers()[1], dtype=np.int32)[:len(value) + 1]
+                data, lens = value.buffers()[2], np.diff(offsets)
+            full = np.zeros(n + 1, dtype=np.int32)
+            full[sel + 1] = lens
+            np.cumsum(full, out=full)
+            children.append(pa.StringArray.from_buffers(n, pa.py_buffer(full), pa.py_buffer(data)))
+        else:
+            values, arrow_type = value
+            if not dense:
+                full = np.zeros(n, dtype=np.int64)
+                full[sel] = values
+                values = full
+            children.append(pa.array(values).view(arrow_type))
+    missing = np.ones(n, dtype=bool)
+    missing[sel] = False
+    return pa.StructArray.from_arrays(children, names=list(fields), mask=pa.array(missing))
+
+
+TS = pa.timestamp("ms")
+I64 = pa.int64()
 
 
 class NexmarkConfig:
@@ -60,80 +165,100 @@ class NexmarkConfig:
         self.active = opts.get_int("num-active-people", 1000)
         if min(self.person, self.auction, self.bid) < 1 or self.rate <= 0:
             raise OptionError("nexmark: proportions must be >= 1 and the event rate > 0")
+        if not (1 <= self.in_flight <= 65536 and 1 <= self.active <= 65536 and 0 <= self.ooo < 65536):
+            raise OptionError("nexmark: num-in-flight-auctions and num-active-people must be in 1 .. 65536, "
+                              "max-out-of-order in 0 .. 65535 ms")
         self.cycle = self.person + self.auction + self.bid
 
 
-def _spread(struct: pa.StructArray, sel: np.ndarray, n: int) -> pa.Array:
-    """A struct built for the rows `sel` only, placed at those rows of an n-row column (NULL elsewhere)."""
-    idx = np.zeros(n, dtype=np.int64)
-    idx[sel] = np.arange(len(sel))
-    missing = np.ones(n, dtype=bool)
-    missing[sel] = False
-    return struct.take(pa.array(idx, mask=missing))
+def _person(cfg: NexmarkConfig, idx: np.ndarray, ts: np.ndarray, before: np.ndarray) -> dict:
+    bits = _Bits(cfg.seed, idx, 1)
+    return {
+        "id": (FIRST_ID + before, I64),
+        "name": _pick(FULL_NAMES, bits.below(len(FULL_NAMES))),
+        "emailAddress": _Text(_letters(bits, 7), "@", _letters(bits, 5), ".com"),
+        "creditCard": _Text(_digits(bits.below(10000), 4), " ", _digits(bits.below(10000), 4), " ",
+                            _digits(bits.below(10000), 4), " ", _digits(bits.below(10000), 4)),
+        "city": _pick(CITIES, bits.below(len(CITIES))),
+        "state": _pick(STATES, bits.below(len(STATES))),
+        "dateTime": (ts, TS),
+        "extra": _Text(_letters(bits, 8)),
+    }
+
+
+def _auction(cfg: NexmarkConfig, idx: np.ndarray, ts: np.ndarray, before: np.ndarray,
+             persons_before: np.ndarray) -> dict:
+    bits = _Bits(cfg.seed, idx, 2)
+    last_person = FIRST_ID + np.maximum(persons_before - 1, 0)
+    seller = np.where(bits.chance(cfg.hot_seller), (last_person // 100) * 100,
+                      last_person - bits.below(cfg.active))
+    initial = (1 + bits.below(99)) * 100
+    return {
+        "id": (FIRST_ID + before, I64),
+        "itemName": _Text(_letters(bits, 7)),
+        "description": _Text(_letters(bits, 5), _letters(bits, 5)),
+        "initialBid": (initial, I64),
+        "reserve": (initial + (1 + bits.below(49)) * 100, I64),
+        "dateTime": (ts, TS),
+        "expires": (ts + 10_000 + bits.below(50_000), TS),
+        "seller": (np.maximum(seller, FIRST_ID), I64),
+        "category": (10 + bits.below(5), I64),
+        "extra": _Text(_letters(bits, 8)),
+    }
+
+
+def _bid(cfg: NexmarkConfig, idx: np.ndarray, ts: np.ndarray, auctions_before: np.ndarray,
+         persons_before: np.ndarray) -> dict:
+    bits = _Bits(cfg.seed, idx, 3)
+    last_auction = FIRST_ID + np.maximum(auctions_before - 1, 0)
+    last_person = FIRST_ID + np.maximum(persons_before - 1, 0)
+    auction = np.where(bits.chance(cfg.hot_auction), (last_auction // 100) * 100,
+                       last_auction - bits.below(cfg.in_flight))
+    bidder = np.where(bits.chance(cfg.hot_bidder), (last_person // 100) * 100 + 1,
+                      last_person - bits.below(cfg.active))
+    price = PRICES[bits.take()]
+    # one bid in five comes through one of 1000 numbered channels, the rest through the four named ones
+    chan = bits.below(len(CHANNELS) + 1)
+    channel_id = bits.below(1000)
+    chan = np.where(chan == len(CHANNELS), len(CHANNELS) + channel_id, chan)
+    url = _Text("https://www.nexmark.com/", _letters(bits, 4), "/", _letters(bits, 5),
+                "/item.htm?query=1&channel_id=", _digits(channel_id, 3))
+    return {
+        "auction": (np.maximum(auction, FIRST_ID), I64),
+        "bidder": (np.maximum(bidder, FIRST_ID), I64),
+        "price": (price, I64),
+        "channel": _pick(CHANNEL_NAMES, chan),
+        "url": url,
+        "dateTime": (ts, TS),
+        "extra": _Text(_letters(bits, 8)),
+    }
 
 
 def generate(cfg: NexmarkConfig, start: int, n: int, names: list[str]) -> pa.RecordBatch:
-    """Events start .. start+n-1 (vectorized); each event type's fields are built for its own rows only."""
-    rng = np.random.default_rng([cfg.seed, start])
+    """Events start .. start+n-1; each event type's fields are built for its own rows only, and only for the
+    columns asked for."""
     idx = np.arange(start, start + n, dtype=np.int64)
-    cycle, pos = idx // cfg.cycle, idx % cfg.cycle
-    etype = np.where(pos < cfg.person, 0, np.where(pos < cfg.person + cfg.auction, 1, 2)).astype(np.int32)
+    cycle, pos = np.divmod(idx, cfg.cycle)
+    etype = (pos >= cfg.person).astype(np.int32) + (pos >= cfg.person + cfg.auction)
     ts = cfg.base + (idx * 1000 / cfg.rate).astype(np.int64)
     if cfg.ooo:
-        ts = ts - rng.integers(0, cfg.ooo + 1, n)
-    persons_before = cycle * cfg.person + np.minimum(pos, cfg.person)
-    auctions_before = cycle * cfg.auction + np.clip(pos - cfg.person, 0, cfg.auction)
+        ts = ts - _Bits(cfg.seed, idx, 0).below(cfg.ooo + 1)
     cols = {"event_type": pa.array(etype)}
-    if "person" in names:
-        sel = np.flatnonzero(etype == 0)
-        k = len(sel)
-        name = pc.binary_join_element_wise(_pick(rng, FIRST_NAMES, k), _pick(rng, LAST_NAMES, k), " ")
-        email = pc.binary_join_element_wise(_letters(rng, k, 7), _letters(rng, k, 5), "@")
-        card = pc.binary_join_element_wise(*[pc.utf8_lpad(pc.cast(pa.array(rng.integers(0, 10000, k)),
-                                                                   pa.string()), 4, "0") for _ in range(4)], " ")
-        fields = [pa.array(FIRST_ID + persons_before[sel]), name, pc.binary_join_element_wise(email, ".com", ""),
-                  card, _pick(rng, CITIES, k), _pick(rng, STATES, k), pa.array(ts[sel]).cast(pa.timestamp("ms")),
-                  _letters(rng, k, 8)]
-        cols["person"] = _spread(pa.StructArray.from_arrays(
-            fields, names=["id", "name", "emailAddress", "creditCard", "city", "state", "dateTime", "extra"]), sel, n)
-    if "auction" in names:
-        sel = np.flatnonzero(etype == 1)
-        k = len(sel)
-        last_person = FIRST_ID + np.maximum(persons_before[sel] - 1, 0)
-        hot = rng.random(k) < cfg.hot_seller
-        seller = np.where(hot, (last_person // 100) * 100, last_person - rng.integers(0, cfg.active, k))
-        initial = rng.integers(1, 100, k) * 100
-        t = ts[sel]
-        fields = [pa.array(FIRST_ID + auctions_before[sel]), _letters(rng, k, 7), _letters(rng, k, 10),
-                  pa.array(initial), pa.array(initial + rng.integers(1, 50, k) * 100),
-                  pa.array(t).cast(pa.timestamp("ms")),
-                  pa.array(t + rng.integers(10_000, 60_000, k)).cast(pa.timestamp("ms")),
-                  pa.array(np.maximum(seller, FIRST_ID)), pa.array(10 + rng.integers(0, 5, k)), _letters(rng, k, 8)]
-        cols["auction"] = _spread(pa.StructArray.from_arrays(
-            fields, names=["id", "itemName", "description", "initialBid", "reserve", "dateTime", "expires", "seller",
-                           "category", "extra"]), sel, n)
-    if "bid" in names:
-        sel = np.flatnonzero(etype == 2)
-        k = len(sel)
-        last_auction = FIRST_ID + np.maximum(auctions_before[sel] - 1, 0)
-        last_person = FIRST_ID + np.maximum(persons_before[sel] - 1, 0)
-        hot_a = rng.random(k) < cfg.hot_auction
-        auction = np.where(hot_a, (last_auction // 100) * 100, last_auction - rng.integers(0, cfg.in_flight, k))
-        hot_b = rng.random(k) < cfg.hot_bidder
-        bidder = np.where(hot_b, (last_person // 100) * 100 + 1, last_person - rng.integers(0, cfg.active, k))
-        price = (10 ** (2.0 + 5.0 * rng.random(k))).astype(np.int64)
-        chan_idx = rng.integers(0, len(CHANNELS) + 1, k)
-        channel = pa.array(CHANNELS + ["channel-"]).take(pa.array(chan_idx))
-        channel_id = pc.cast(pa.array(rng.integers(0, 1000, k)), pa.string())
-        other = pa.array(chan_idx == len(CHANNELS))
-        channel = pc.if_else(other, pc.binary_join_element_wise(channel, channel_id, ""), channel)
-        url = pc.binary_join_element_wise("https://www.nexmark.com/", _letters(rng, k, 4), "/", _letters(rng, k, 5),
-                                          "/item.htm?query=1", "")
-        url = pc.if_else(other, pc.binary_join_element_wise(url, "&channel_id=", channel_id, ""), url)
-        fields = [pa.array(np.maximum(auction, FIRST_ID)), pa.array(np.maximum(bidder, FIRST_ID)), pa.array(price),
-                  channel, url, pa.array(ts[sel]).cast(pa.timestamp("ms")), _letters(rng, k, 8)]
-        cols["bid"] = _spread(pa.StructArray.from_arrays(
-            fields, names=["auction", "bidder", "price", "channel", "url", "dateTime", "extra"]), sel, n)
+    wanted = [t for t, name in enumerate(("person", "auction", "bid")) if name in names]
+    for t in wanted:
+        sel = np.flatnonzero(etype == t)
+        # bids are most events: build them for every row rather than gather and scatter
+        rows = slice(None) if t == 2 else sel
+        c, p = cycle[rows], pos[rows]
+        persons_before = c * cfg.person + np.minimum(p, cfg.person)
+        if t == 0:
+            cols["person"] = _spread(_person(cfg, idx[rows], ts[rows], persons_before), sel, n)
+            continue
+        auctions_before = c * cfg.auction + np.clip(p - cfg.person, 0, cfg.auction)
+        if t == 1:
+            cols["auction"] = _spread(_auction(cfg, idx[rows], ts[rows], auctions_before, persons_before), sel, n)
+        else:
+            cols["bid"] = _spread(_bid(cfg, idx[rows], ts[rows], auctions_before, persons_before), sel, n)
     return pa.RecordBatch.from_arrays([cols[c] for c in names], names=names)
 
 

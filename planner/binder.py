@@ -551,8 +551,10 @@ class Binder:
         oidx = [(n_vis + len(partition) + i, bool(o.args.get("desc"))) for i, o in enumerate(ordered)]
         from sqlstream.types import BIGINT
         rank_field = L.Field(rn_name, BIGINT.with_nullable(False))
+        keep_last = limit == 1 and len(oidx) == 1 and oidx[0][1] and not node.updating \
+            and node.fields[oidx[0][0]].type.time_attr in ("rowtime", "proctime")
         rank = L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=pidx, order=oidx,
-                      limit=limit, with_rank=True)
+                      limit=limit, with_rank=True, newest_wins_ties=keep_last)
         exprs, names = [], []
         for j in range(n_vis):
             if j == rank_at:
@@ -1296,13 +1298,15 @@ def _output_name(item: exp.Expr, position: int) -> str:
 
 
 def _dedupe(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+    """Unique output names as Flink (Calcite) makes them: a repeated name gets the first free suffix 0, 1, .."""
+    used: set[str] = set()
     out = []
     for n in names:
-        if n in seen:
-            seen[n] += 1
-            out.append(f"{n}{seen[n] - 1}")
-        else:
-            seen[n] = 1
-            out.append(n)
+        if n in used:
+            j = 0
+            while f"{n}{j}" in used:
+                j += 1
+            n = f"{n}{j}"
+        used.add(n)
+        out.append(n)
     return out

@@ -238,6 +238,9 @@ class Rank(SingleInput):
     order: list[tuple[int, bool]] = field(default_factory=list)  # (column, descending)
     limit: int = 1
     with_rank: bool = False
+    # keep-last deduplication (ROW_NUMBER() OVER (.. ORDER BY time attribute DESC) = 1 on an insert-only
+    # input): as in Flink, a row replaces the kept one when its time is not older, so a tie goes to the newer row
+    newest_wins_ties: bool = False
 
 
 @dataclass(eq=False)

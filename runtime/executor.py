@@ -71,6 +71,12 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return TemporalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
                                     node.condition, [f.type.to_arrow() for f in node.left.fields],
                                     [f.type.to_arrow() for f in node.right.fields], names)
+    if isinstance(node, L.Join) and node.kind == "INNER" and not node.null_aware \
+            and not node.left.updating and not node.right.updating:
+        from runtime.operators.append_join import AppendJoinOperator
+        return AppendJoinOperator(node.left_keys, node.right_keys, node.condition,
+                                  [f.type.to_arrow() for f in node.left.fields],
+                                  [f.type.to_arrow() for f in node.right.fields], names, node.nulls_equal)
     if isinstance(node, L.Join):
         from runtime.operators.join import JoinOperator
         return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
@@ -86,7 +92,8 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.Rank):
         from runtime.operators.rank import RankOperator
         return RankOperator(node.partition, node.order, node.limit, names,
-                            [f.type.to_arrow() for f in node.input.fields], append_only=not node.input.updating)
+                            [f.type.to_arrow() for f in node.input.fields], append_only=not node.input.updating,
+                            newest_wins_ties=node.newest_wins_ties)
     if isinstance(node, L.ChangelogNormalize):
         from runtime.operators.changelog_normalize import ChangelogNormalizeOperator
         return ChangelogNormalizeOperator(node.keys, names, [f.type.to_arrow() for f in node.fields])
@@ -108,6 +115,7 @@ class JobStats:
     started: float = field(default_factory=time.monotonic)
     late_dropped: int = 0
     skipped: int = 0
+    read_at: float = 0.0  # perf_counter() when the newest source batch was read: a sink's write minus it is latency
 
     def summary(self) -> str:
         secs = time.monotonic() - self.started
@@ -141,6 +149,8 @@ class Job:
         for root, writer in sinks:
             self._add(root)
             self.writers[id(root)] = writer
+            if hasattr(writer, "attach"):
+                writer.attach(self.stats)
         for nid, node in self.nodes.items():
             self.out_wm[nid] = MIN_WM
             self.in_wm[nid] = [MIN_WM] * len(node.inputs())
@@ -272,6 +282,7 @@ class Job:
                         quota = 0  # nothing more available right now: let the job check timers and stop requests
                     src.rows += batch.num_rows
                     self.stats.rows_in += batch.num_rows
+                    self.stats.read_at = time.perf_counter()
                     if batch.schema.names[0] == "_op":
                         cb = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)],
                                         src.node.names)

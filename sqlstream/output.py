@@ -63,7 +63,7 @@ class ResultWriter(SinkWriter):
         ops = pa.array([OP_NAMES[o] for o in range(4)]).take(pc.cast(batch.column(0), pa.int32()))
         data = pa.RecordBatch.from_arrays(batch.columns[1:], names=self.names)
         if self.fmt == "jsonl":
-            lines = encode_json_lines(data, self.names, self.types, extra={"op": ops})
+            lines = encode_json_lines(data, self.names, self.types, extra={"op": ops}, rows_as_lists=True)
             self.stream.write("\n".join(lines.to_pylist()) + "\n")
         elif self.fmt == "csv":
             if not self.header_done:

@@ -1,7 +1,15 @@
 """Nexmark runner: python -m benchmarks.nexmark [--queries q0,q5] [--events N]
 
-Each supported query reads the generated stream and its rows are counted (a blackhole); the table shows
-events, seconds, events/s and peak RSS per query (each query in its own process)."""
+Each supported query reads the generated stream into a blackhole; the table shows events, seconds, events/s,
+result rows, peak RSS and p50/p99 latency (from reading a source batch to its results reaching the sink,
+weighted by rows), each query in its own process.
+
+    --write-json DIR            write the stream as JSON lines (what other engines are fed)
+    --check-flink PY            run each query on the same JSON input on Flink (PY: a PyFlink interpreter) and
+                                on sqlstream, and compare the final results (--events defaults to 100 000)
+    --compare-flink PY          throughput of both engines on the same JSON files, run alternately, with the
+                                ratio per query; Flink's startup (JVM, environment, a one-row job) apart
+"""
 from __future__ import annotations
 
 import argparse
@@ -10,25 +18,52 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
-from benchmarks.nexmark.queries import DDL, QUERIES, UNSUPPORTED
+import numpy as np
+
+from benchmarks.nexmark.queries import QUERIES, UNSUPPORTED, files_ddl, generator_ddl
 from connectors.base import SinkWriter
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ORACLE = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "flink-oracle"))
+# not comparable with Flink: processing time decides q12's windows; Flink's filesystem tables have no lookup (q13)
+# Flink emits these results as upserts (+U without -U) keyed by the Top-N partition: its final result is the
+# last row per key
+UPSERT_KEYS = {"q9": ["id"]}
+NOT_COMPARABLE = {"q12": "processing-time windows: results depend on timing",
+                  "q13": "Flink's filesystem connector has no lookup source"}
 
 
 class Counter(SinkWriter):
-    """Counts result rows and keeps none."""
+    """Counts result rows and keeps none; notes each batch's latency since its source batch was read."""
 
     def __init__(self):
         self.rows = 0
+        self.stats = None
+        self.latency: list[float] = []
+        self.weight: list[int] = []
+
+    def attach(self, stats) -> None:
+        self.stats = stats
 
     def write(self, batch):
         self.rows += batch.num_rows
+        if batch.num_rows and self.stats is not None and self.stats.read_at:
+            self.latency.append(time.perf_counter() - self.stats.read_at)
+            self.weight.append(batch.num_rows)
+
+    def percentile(self, q: float) -> float | None:
+        if not self.latency:
+            return None
+        order = np.argsort(self.latency)
+        cum = np.cumsum(np.asarray(self.weight)[order])
+        return float(np.asarray(self.latency)[order][np.searchsorted(cum, q * cum[-1])])
 
 
 def side_input() -> str:
     """q13's side input: 10 000 lines `key,value` (key 0..9999), written once."""
-    import tempfile
     path = os.path.join(tempfile.gettempdir(), "nexmark_side_input.csv")
     if not os.path.exists(path):
         with open(path + ".tmp", "w") as f:
@@ -37,54 +72,187 @@ def side_input() -> str:
     return path
 
 
-def run_one(query: str, events: int, rate: int) -> dict:
+def script(query: str, events: int, rate: int, data: str | None) -> str:
+    ddl = files_ddl(data) if data else generator_ddl(events, rate)
+    return ddl + "\n" + QUERIES[query].replace("${SIDE_INPUT}", side_input()) + ";\n"
+
+
+def run_one(query: str, events: int, rate: int, data: str | None = None, out: str | None = None) -> dict:
+    """One query on sqlstream, from the generator or (data) the JSON files; `out` collects the changelog as
+    JSON lines in the oracle's format."""
     import io
     from planner import logical as L
+    from sqlstream.output import ResultWriter
     from sqlstream.script import ScriptRunner
     from sqlstream.session import parse_script
     runner = ScriptRunner(out=io.StringIO(), err=io.StringIO(), summary=False)
-    sql = DDL.format(events=events, rate=rate)
-    for stmt in parse_script(sql):
-        runner.session.execute(stmt, sql)
-    text = QUERIES[query].replace("${SIDE_INPUT}", side_input())
-    *setup, last = parse_script(text)  # a query may define tables and views first
+    text = script(query, events, rate, data)
+    *setup, last = parse_script(text)
     for stmt in setup:
         runner.session.execute(stmt, text)
     plan = runner.session.plan(last)
     root = L.Sink(plan.fields, plan.changelog, input=plan, table="<blackhole>", connector="collect")
     counter = Counter()
+    sink = counter
+    if out:
+        sink = ResultWriter(plan.names, [f.type for f in plan.fields], "jsonl", open(out, "w"))
     t = time.perf_counter()
-    runner._run_job_with_writer(root, counter)
+    runner._run_job_with_writer(root, sink)
     secs = time.perf_counter() - t
+    if out:
+        sink.stream.close()
+    p50, p99 = counter.percentile(0.5), counter.percentile(0.99)
     return {"query": query, "events": events, "seconds": secs, "events_per_s": events / secs,
-            "rows": counter.rows, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+            "rows": counter.rows, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "p50_ms": None if p50 is None else p50 * 1000, "p99_ms": None if p99 is None else p99 * 1000}
+
+
+def in_process(args: list[str]) -> dict:
+    """Runs `--one` in a fresh process (peak RSS per query) and returns its result line."""
+    p = subprocess.run([sys.executable, "-m", "benchmarks.nexmark", *args], capture_output=True, text=True,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    if p.returncode != 0:
+        raise RuntimeError((p.stderr.strip().splitlines() or ["?"])[-1][:200])
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def on_flink(pyflink: str, query: str, data: str, mode: str, out: str | None = None) -> dict:
+    """One query on Flink (benchmarks/nexmark/flink_job.py in the PyFlink interpreter)."""
+    spec = {"oracle": ORACLE, "script": script(query, 0, 0, data), "mode": mode, "out": out}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(spec, f)
+    try:
+        p = subprocess.run([pyflink, os.path.join(HERE, "flink_job.py"), f.name], capture_output=True, text=True)
+    finally:
+        os.unlink(f.name)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        err = [ln for ln in p.stderr.splitlines() if "Exception" in ln or "Error" in ln]
+        raise RuntimeError((err or p.stderr.strip().splitlines() or ["?"])[-1][:300])
+    return json.loads(lines[-1])
+
+
+def write_json(events: int, rate: int, out_dir: str) -> str:
+    """The generated stream as JSON lines in out_dir (kept when it already holds this many events)."""
+    from benchmarks.nexmark.queries import COLUMNS
+    from sqlstream.script import ScriptRunner
+    marker = os.path.join(out_dir, "_events")
+    if os.path.exists(marker) and open(marker).read() == f"{events} {rate}":
+        return out_dir
+    os.makedirs(out_dir, exist_ok=True)
+    for name in os.listdir(out_dir):
+        os.unlink(os.path.join(out_dir, name))
+    sql = (f"CREATE TABLE gen ({COLUMNS}) WITH ('connector' = 'nexmark', 'events.num' = '{events}', "
+           f"'first-event.rate' = '{rate}');\n"
+           f"CREATE TABLE files ({COLUMNS}) WITH ('connector' = 'filesystem', 'path' = '{out_dir}', "
+           f"'format' = 'json');\nINSERT INTO files SELECT * FROM gen;\n")
+    import io
+    ScriptRunner(out=io.StringIO(), err=sys.stderr, summary=False).run(sql)
+    with open(marker, "w") as f:
+        f.write(f"{events} {rate}")
+    return out_dir
+
+
+def check_flink(pyflink: str, queries: list[str], events: int, rate: int, data: str) -> int:
+    """Final results of sqlstream and Flink on the same input, compared as the oracle compares them."""
+    sys.path.insert(0, ORACLE)
+    import compare
+    failed = 0
+    print(f"{'query':<6} {'flink rows':>10} {'result':<}")
+    for q in queries:
+        if QUERIES.get(q) is None or q in NOT_COMPARABLE:
+            print(f"{q:<6} {'':>10} skipped: {UNSUPPORTED.get(q) or NOT_COMPARABLE.get(q)}")
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            expected_path, actual_path = os.path.join(tmp, "flink.jsonl"), os.path.join(tmp, "ours.jsonl")
+            try:
+                flink = on_flink(pyflink, q, data, "collect", expected_path)
+                in_process(["--one", q, "--events", str(events), "--rate", str(rate), "--data", data,
+                            "--out", actual_path])
+            except RuntimeError as e:
+                print(f"{q:<6} {'':>10} FAILED to run: {e}")
+                failed += 1
+                continue
+            expected = compare.parse_output(open(expected_path).read())
+            if q in UPSERT_KEYS:
+                expected = upserted(expected, UPSERT_KEYS[q])
+            actual = compare.parse_output(open(actual_path).read())
+            ok, msg = compare.compare_rows(expected, actual, flink["columns"], flink["types"])
+        failed += not ok
+        print(f"{q:<6} {len(expected):>10} {'match' if ok else 'DIFFERENT'}: {msg}", flush=True)
+    return 1 if failed else 0
+
+
+def upserted(rows: list[dict], key: list[str]) -> list[dict]:
+    """An upsert changelog's final rows, as inserts."""
+    final: dict[tuple, dict] = {}
+    for r in rows:
+        k = tuple(r[c] for c in key)
+        if r["op"] in ("+I", "+U"):
+            final[k] = {**r, "op": "+I"}
+        else:
+            final.pop(k, None)
+    return list(final.values())
+
+
+def compare_flink(pyflink: str, queries: list[str], events: int, rate: int, data: str) -> None:
+    print(f"{'query':<6} {'sqlstream ev/s':>15} {'flink ev/s':>12} {'ratio':>7} {'flink startup':>14}")
+    for q in queries:
+        if QUERIES.get(q) is None or q == "q13":
+            print(f"{q:<6} skipped: {UNSUPPORTED.get(q) or NOT_COMPARABLE.get(q)}")
+            continue
+        try:
+            flink = on_flink(pyflink, q, data, "blackhole")
+            ours = in_process(["--one", q, "--events", str(events), "--rate", str(rate), "--data", data])
+        except RuntimeError as e:
+            print(f"{q:<6} failed: {e}")
+            continue
+        flink_rate = events / flink["job_s"]
+        print(f"{q:<6} {ours['events_per_s']:>15,.0f} {flink_rate:>12,.0f} {ours['events_per_s'] / flink_rate:>6.2f}x "
+              f"{flink['startup_s']:>12.1f} s", flush=True)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--queries", default=",".join(QUERIES))
-    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--events", type=int)
     ap.add_argument("--rate", type=int, default=10_000_000, help="event-time rate of the generator (events/s)")
+    ap.add_argument("--write-json", metavar="DIR")
+    ap.add_argument("--check-flink", metavar="PYFLINK_PYTHON")
+    ap.add_argument("--compare-flink", metavar="PYFLINK_PYTHON")
     ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    queries = a.queries.split(",")
     if a.one:
-        print(json.dumps(run_one(a.one, a.events, a.rate)))
+        print(json.dumps(run_one(a.one, a.events, a.rate, a.data, a.out)))
         return 0
-    print(f"{'query':<6} {'events':>11} {'seconds':>8} {'events/s':>12} {'rows out':>10} {'peak RSS':>9}")
-    for q in a.queries.split(","):
+    if a.write_json:
+        write_json(a.events or 1_000_000, a.rate, a.write_json)
+        return 0
+    if a.check_flink or a.compare_flink:
+        events = a.events or (100_000 if a.check_flink else 1_000_000)
+        data = write_json(events, a.rate, os.path.join(tempfile.gettempdir(), f"nexmark-json-{events}-{a.rate}"))
+        if a.check_flink:
+            return check_flink(a.check_flink, queries, events, a.rate, data)
+        compare_flink(a.compare_flink, queries, events, a.rate, data)
+        return 0
+    events = a.events or 1_000_000
+    print(f"{'query':<6} {'events':>11} {'seconds':>8} {'events/s':>12} {'rows out':>10} {'peak RSS':>9} "
+          f"{'p50 ms':>8} {'p99 ms':>8}")
+    for q in queries:
         if QUERIES.get(q) is None:
             print(f"{q:<6} not supported: {UNSUPPORTED.get(q, 'unknown query')}")
             continue
-        p = subprocess.run([sys.executable, "-m", "benchmarks.nexmark", "--one", q, "--events", str(a.events),
-                            "--rate", str(a.rate)], capture_output=True, text=True,
-                           env={**os.environ, "OMP_NUM_THREADS": "1"})
-        if p.returncode != 0:
-            err = (p.stderr.strip().splitlines() or ["?"])[-1]
-            print(f"{q:<6} failed: {err[:150]}")
+        try:
+            r = in_process(["--one", q, "--events", str(events), "--rate", str(a.rate)])
+        except RuntimeError as e:
+            print(f"{q:<6} failed: {e}")
             continue
-        r = json.loads(p.stdout.strip().splitlines()[-1])
+        lat = " ".join(f"{'-' if r[k] is None else format(r[k], '.1f'):>8}" for k in ("p50_ms", "p99_ms"))
         print(f"{q:<6} {r['events']:>11,} {r['seconds']:>8.2f} {r['events_per_s']:>12,.0f} {r['rows']:>10,} "
-              f"{r['peak_rss'] / 2**20:>7.0f} MB", flush=True)
+              f"{r['peak_rss'] / 2**20:>7.0f} MB {lat}", flush=True)
     return 0
 
 

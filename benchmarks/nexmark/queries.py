@@ -1,20 +1,14 @@
 """Nexmark q0-q22 in Flink SQL (written from the benchmark's description), over Flink's nexmark DDL."""
 
-DDL = """
-CREATE TABLE nexmark (
-    event_type INT,
+COLUMNS = """event_type INT,
     person ROW<id BIGINT, name VARCHAR, emailAddress VARCHAR, creditCard VARCHAR, city VARCHAR, state VARCHAR,
                `dateTime` TIMESTAMP(3), extra VARCHAR>,
     auction ROW<id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT, reserve BIGINT,
                 `dateTime` TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra VARCHAR>,
     bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, `dateTime` TIMESTAMP(3),
-            extra VARCHAR>,
-    `dateTime` AS CASE WHEN event_type = 0 THEN person.`dateTime`
-                       WHEN event_type = 1 THEN auction.`dateTime`
-                       ELSE bid.`dateTime` END,
-    WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND
-) WITH ('connector' = 'nexmark', 'first-event.rate' = '{rate}', 'events.num' = '{events}');
+            extra VARCHAR>"""
 
+VIEWS = """
 CREATE VIEW person AS SELECT person.id, person.name, person.emailAddress, person.creditCard, person.city,
     person.state, `dateTime`, person.extra FROM nexmark WHERE event_type = 0;
 CREATE VIEW auction AS SELECT auction.id, auction.itemName, auction.description, auction.initialBid,
@@ -23,6 +17,28 @@ CREATE VIEW auction AS SELECT auction.id, auction.itemName, auction.description,
 CREATE VIEW bid AS SELECT bid.auction, bid.bidder, bid.price, bid.channel, bid.url, `dateTime`, bid.extra
     FROM nexmark WHERE event_type = 2;
 """
+
+
+def ddl(with_clause: str) -> str:
+    """Flink's nexmark table (one row per event, event time computed from the event's own row) and views."""
+    return f"""CREATE TABLE nexmark (
+    {COLUMNS},
+    `dateTime` AS CASE WHEN event_type = 0 THEN person.`dateTime`
+                       WHEN event_type = 1 THEN auction.`dateTime`
+                       ELSE bid.`dateTime` END,
+    WATERMARK FOR `dateTime` AS `dateTime` - INTERVAL '4' SECOND
+) WITH ({with_clause});
+{VIEWS}"""
+
+
+def generator_ddl(events: int, rate: int) -> str:
+    return ddl(f"'connector' = 'nexmark', 'first-event.rate' = '{rate}', 'events.num' = '{events}'")
+
+
+def files_ddl(path: str) -> str:
+    """The same table over the stream written as JSON lines (what Flink is fed in the comparison)."""
+    return ddl(f"'connector' = 'filesystem', 'path' = '{path}', 'format' = 'json'")
+
 
 QUERIES = {
     "q0": "SELECT auction, bidder, price, `dateTime`, extra FROM bid",

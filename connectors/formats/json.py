@@ -172,8 +172,10 @@ def _snippet(s: str | None, limit: int = 120) -> str:
 
 # ---- encoding -----------------------------------------------------------------------------------
 def encode_json_lines(batch: pa.RecordBatch, names: list[str], types: list[FlinkType],
-                      extra: dict[str, pa.Array] | None = None) -> pa.Array:
-    """One JSON object per row, built column-wise (TIMESTAMP as 'yyyy-MM-dd HH:mm:ss.SSS')."""
+                      extra: dict[str, pa.Array] | None = None, rows_as_lists: bool = False) -> pa.Array:
+    """One JSON object per row, built column-wise (TIMESTAMP as 'yyyy-MM-dd HH:mm:ss.SSS'). A ROW value is an
+    object, as Flink's json format writes it, or with `rows_as_lists` a list of field values, as Flink's
+    collected results print it."""
     parts: list = []
     n = batch.num_rows
     first = True
@@ -184,7 +186,7 @@ def encode_json_lines(batch: pa.RecordBatch, names: list[str], types: list[Flink
         key = ("{" if first else ", ") + _json.dumps(name) + ": "
         first = False
         parts.append(pa.scalar(key))
-        parts.append(json_values(arr, t))
+        parts.append(json_values(arr, t, rows_as_lists))
     parts.append(pa.scalar("}"))
     arrays = [p if isinstance(p, pa.Array) else p for p in parts]
     if n == 0:
@@ -202,7 +204,7 @@ def encode_debezium_lines(ops: pa.Array, batch: pa.RecordBatch, names: list[str]
     return pc.if_else(adds, after, before)
 
 
-def json_values(arr: pa.Array, t: FlinkType | None) -> pa.Array:
+def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False) -> pa.Array:
     """JSON text of each value (null -> 'null')."""
     from runtime.expressions import format_timestamp
     at = arr.type
@@ -223,6 +225,14 @@ def json_values(arr: pa.Array, t: FlinkType | None) -> pa.Array:
         s = pa.array([None if v is None else '"' + v.hex() + '"' for v in arr.to_pylist()], pa.string())
     elif pa.types.is_date(at) or pa.types.is_time(at):
         s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
+    elif pa.types.is_struct(at) and not rows_as_lists and len(arr):
+        parts = []
+        for i, f in enumerate(at):
+            parts.append(("{" if i == 0 else ", ") + _json.dumps(f.name) + ": ")
+            child = pc.struct_field(arr, [i])
+            parts.append(json_values(child, t.children[i] if t is not None else None))
+        s = pc.binary_join_element_wise(*parts, "}", "") if parts else pa.array(["{}"] * len(arr))
+        s = pc.if_else(arr.is_valid(), s, pa.scalar(None, pa.string()))
     else:
         s = pa.array([None if v is None else _json.dumps(_plain(v, at), default=str) for v in arr.to_pylist()],
                      pa.string())

@@ -1,6 +1,7 @@
 """Top-N and deduplication (ROW_NUMBER() <= N per partition): keeps each partition's rows sorted and emits
 Flink's changelog per rank position (-U old / +U new for a position that changes hands, +I for a new
-position, -D for a position that empties). Ties keep arrival order."""
+position, -D for a position that empties). Ties keep arrival order, except in keep-last deduplication, where
+the newer row wins a tie (entries carry the negated arrival number)."""
 from __future__ import annotations
 
 import bisect
@@ -54,8 +55,9 @@ class RankOperator(Operator):
     name = "Rank"
 
     def __init__(self, partition: list[int], order: list[tuple[int, bool]], limit: int, names: list[str],
-                 types: list[pa.DataType], append_only: bool = False):
+                 types: list[pa.DataType], append_only: bool = False, newest_wins_ties: bool = False):
         self.partition, self.order, self.limit = partition, order, limit
+        self.tie_sign = -1 if newest_wins_ties else 1
         self.append_only = append_only
         self.names, self.types = names, types  # input types; output adds the rank (BIGINT)
         self.partitions: dict[tuple, list[tuple]] = {}
@@ -87,7 +89,7 @@ class RankOperator(Operator):
             part = self.partitions.setdefault(self._pkey(row), [])
             before = part[:n]
             if op in (INSERT, UPDATE_AFTER):
-                entry = (self._skey(row), self.seq, row)
+                entry = (self._skey(row), self.tie_sign * self.seq, row)
                 self.seq += 1
                 pos = bisect.bisect_right(part, entry)
                 part.insert(pos, entry)

@@ -1,0 +1,71 @@
+"""Runs one Nexmark query on Apache Flink; started with a PyFlink interpreter by the runner (never imported by
+the engine). Flink runs as the oracle runs it: streaming mode, parallelism 1, UTC, a watermark per event.
+
+    PYFLINK_PYTHON flink_job.py SPEC.json
+
+SPEC: {"oracle": flink-oracle folder, "script": DDL + query (the last statement), "mode": "collect" | "blackhole",
+"out": where collect mode writes the changelog as JSON lines}. Prints one JSON line: startup_s (JVM, table
+environment and a one-row job, i.e. what every job pays before reading input), job_s (the query, submit to
+finish), rows, columns and types (collect mode).
+"""
+import json
+import os
+import sys
+import time
+
+
+def sink_columns(t_env, query: str) -> str:
+    """The query's columns as blackhole sink DDL (time attributes become plain timestamps)."""
+    schema = t_env.sql_query(query)._j_table.getResolvedSchema()
+    cols = []
+    for c in schema.getColumns():
+        t = c.getDataType().toString().replace(" *ROWTIME*", "").replace(" *PROCTIME*", "")
+        t = t.replace("TIMESTAMP_LTZ(3) NOT NULL", "TIMESTAMP_LTZ(3)")
+        cols.append("`%s` %s" % (c.getName(), t))
+    return ", ".join(cols)
+
+
+def main() -> int:
+    with open(sys.argv[1]) as f:
+        spec = json.load(f)
+    sys.path.insert(0, spec["oracle"])
+    import run_flink
+    from sqlfile import dump_row, split_statements
+    t0 = time.perf_counter()
+    t_env = run_flink.make_env()
+    t_env.execute_sql("CREATE TABLE warmup_sink (x INT) WITH ('connector' = 'blackhole')")
+    t_env.execute_sql("INSERT INTO warmup_sink VALUES (1)").wait()
+    startup = time.perf_counter() - t0
+    *setup, query = split_statements(spec["script"])
+    for stmt in setup:
+        t_env.execute_sql(stmt)
+    rows, cols, types = 0, [], []
+    t1 = time.perf_counter()
+    if spec["mode"] == "blackhole":
+        t_env.execute_sql("CREATE TABLE result_sink (%s) WITH ('connector' = 'blackhole')"
+                          % sink_columns(t_env, query))
+        t1 = time.perf_counter()
+        t_env.execute_sql("INSERT INTO result_sink " + query).wait()
+    else:
+        from pyflink.java_gateway import get_gateway
+        res = t_env.execute_sql(query)
+        schema = res._j_table_result.getResolvedSchema()
+        cols = [c.getName() for c in schema.getColumns()]
+        types = [c.getDataType().toString() for c in schema.getColumns()]
+        text = get_gateway().jvm.oracle.OracleCollect.drain(res._j_table_result)
+        with open(spec["out"], "w") as out:
+            for line in text.splitlines():
+                if line:
+                    obj = json.loads(line)
+                    out.write(dump_row({k: obj[k] for k in cols + ["op"]}) + "\n")
+                    rows += 1
+    job = time.perf_counter() - t1
+    print(json.dumps({"startup_s": startup, "job_s": job, "rows": rows, "columns": cols, "types": types}),
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # the gateway JVM is not waited for
