@@ -1,0 +1,180 @@
+"""Top-1 and deduplication over an insert-only input (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) = 1),
+column-wise. Each partition keeps only its best row. A batch is ranked together with the kept rows of the
+partitions it touches; a row takes over when it beats every earlier row of its partition (a segmented running
+maximum of its rank), and emits -U for the row it replaces and +U for itself, or +I for a new partition, in
+arrival order: exactly the changelog of the per-row Top-N operator, whatever the batch size.
+
+Ties keep the earlier row, except in keep-last deduplication, where the newer row wins (Flink replaces the
+kept row when the new one's time is not older). The state table has the per-row Top-N's layout.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from runtime.keys import KeyIndex
+from runtime.operator import Operator
+from runtime.state import StateBackend
+
+
+def sort_positions(cols: list[pa.Array], desc: list[bool]) -> np.ndarray:
+    """Dense position of each row in the ORDER BY (0 = first), NULLs first for ASC and last for DESC as in Flink."""
+    n = len(cols[0])
+    keys = []
+    for col, d in zip(cols, desc):
+        key = ("", "descending", "at_end") if d else ("", "ascending", "at_start")
+        r = pc.rank(col, sort_keys=[key], tiebreaker="dense")
+        keys.append(np.asarray(r, dtype=np.int64))
+    if len(keys) == 1:
+        return keys[0] - 1
+    order = np.lexsort(keys[::-1])
+    sorted_keys = np.stack([k[order] for k in keys])
+    new = np.r_[True, (sorted_keys[:, 1:] != sorted_keys[:, :-1]).any(axis=0)] if n else np.zeros(0, bool)
+    pos = np.empty(n, dtype=np.int64)
+    pos[order] = np.cumsum(new) - 1
+    return pos
+
+
+def _rows_equal(a: list[pa.Array], b: list[pa.Array]) -> np.ndarray:
+    """Row-wise equality of two column lists, NULL equal to NULL."""
+    same = np.ones(len(a[0]), dtype=bool)
+    for x, y in zip(a, b):
+        eq = pc.fill_null(pc.equal(x, y), False)
+        both_null = pc.and_(pc.is_null(x), pc.is_null(y))
+        same &= np.asarray(pc.or_(eq, both_null))
+    return same
+
+
+class _Top1State:
+    def __init__(self, op: "Top1Operator"):
+        self.op = op
+
+    def snapshot(self) -> pa.Table:
+        op = self.op
+        refs = op.best[op.best >= 0]
+        rows = op.rows.take(pa.array(refs)) if op.rows is not None else None
+        cols = {f"c{i}": (rows.column(i) if rows is not None else pa.array([], t)) for i, t in enumerate(op.types)}
+        sign = -1 if op.newest_wins_ties else 1  # as the per-row operator stores arrival numbers
+        cols["$seq"] = pa.array(sign * op.seq_of[refs] if len(refs) else np.zeros(0, np.int64), pa.int64())
+        return pa.table(cols).replace_schema_metadata({"seq": str(op.seq)})
+
+    def restore(self, table: pa.Table) -> None:
+        op = self.op
+        op.index, op.best, op.rows, op.seq_of = KeyIndex(), np.zeros(0, np.int64), None, np.zeros(0, np.int64)
+        op.seq = int((table.schema.metadata or {}).get(b"seq", b"0"))
+        if table.num_rows:
+            rows = pa.table({f"c{i}": table.column(f"c{i}") for i in range(len(op.types))}).combine_chunks()
+            gids, _ = op.index.lookup([rows.column(i) for i in op.partition], rows.num_rows)
+            op.best = np.full(len(op.index), -1, np.int64)
+            op.best[gids] = np.arange(rows.num_rows)
+            op.rows = rows
+            op.seq_of = np.abs(np.asarray(table.column("$seq"), dtype=np.int64))
+
+    def size_bytes(self) -> int:
+        return (self.op.rows.nbytes if self.op.rows is not None else 0) + self.op.best.nbytes
+
+
+class Top1Operator(Operator):
+    name = "Rank"
+
+    def __init__(self, partition: list[int], order: list[tuple[int, bool]], names: list[str],
+                 types: list[pa.DataType], newest_wins_ties: bool = False):
+        self.partition, self.order = partition, order
+        self.names, self.types = names, types  # input types; output adds the rank (always 1)
+        self.newest_wins_ties = newest_wins_ties
+        self.index = KeyIndex()
+        self.best = np.zeros(0, np.int64)  # partition id -> row of `rows` holding its kept row (-1: none)
+        self.rows: pa.Table | None = None  # kept rows, plus replaced ones until compaction
+        self.seq_of = np.zeros(0, np.int64)  # arrival number of each row of `rows`
+        self.seq = 0
+
+    def open(self, state: StateBackend) -> None:
+        state.register("ranked_rows", _Top1State(self))
+
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        cols = data_columns(batch)
+        n = batch.num_rows
+        table = pa.Table.from_arrays(cols, names=[f"c{i}" for i in range(len(cols))])
+        gids, _ = self.index.lookup([cols[i] for i in self.partition], n)
+        if len(self.best) < len(self.index):
+            self.best = np.concatenate([self.best, np.full(len(self.index) - len(self.best), -1, np.int64)])
+        touched = np.unique(gids)
+        kept_gids = touched[self.best[touched] >= 0]
+        kept = self.rows.take(pa.array(self.best[kept_gids])) if len(kept_gids) else table.slice(0, 0)
+        # candidates: the kept rows of the touched partitions (before the batch), then the batch in arrival order
+        cand = pa.concat_tables([kept, table]).combine_chunks()
+        m = len(kept_gids)
+        group = np.concatenate([kept_gids, gids])
+        arrival = np.concatenate([np.full(m, -1, np.int64), np.arange(n)])
+        score = -sort_positions([cand.column(i) for i, _ in self.order], [d for _, d in self.order])
+        by_group = np.lexsort((arrival, group))
+        g, s = group[by_group], score[by_group]
+        first = np.r_[True, g[1:] != g[:-1]]
+        # best score of the earlier rows of the same partition: a segmented running maximum
+        seg = np.cumsum(first) - 1
+        span = int(s.max() - s.min()) + 1 if len(s) else 1
+        running = np.maximum.accumulate(s - s.min() + seg * span)
+        before = np.r_[np.int64(-1), running[:-1]] - seg * span + s.min()
+        wins = first | ((s >= before) if self.newest_wins_ties else (s > before))
+        is_new = arrival[by_group] >= 0
+        # each winner replaces the previous winner of its partition (a kept row or an earlier batch row)
+        win_pos = np.flatnonzero(wins)
+        prev = np.r_[-1, win_pos[:-1]]
+        prev[first[win_pos]] = -1
+        new_wins = is_new[win_pos]
+        w, p = by_group[win_pos[new_wins]], prev[new_wins]
+        p = np.where(p >= 0, by_group[np.maximum(p, 0)], -1)
+        emitted = np.argsort(arrival[w], kind="stable")
+        w, p = w[emitted], p[emitted]
+        out = self._emit(cand, w, p)
+        # keep the last winner of each touched partition
+        gw = g[win_pos]
+        final = by_group[win_pos[np.r_[gw[1:] != gw[:-1], True]]]
+        final = final[arrival[final] >= 0]
+        if len(final):
+            winners = cand.take(pa.array(final))
+            base = self.rows.num_rows if self.rows is not None else 0
+            self.rows = winners if self.rows is None else pa.concat_tables([self.rows, winners])
+            self.best[group[final]] = base + np.arange(len(final))
+            self.seq_of = np.concatenate([self.seq_of, self.seq + arrival[final]])
+            if self.rows.num_rows > 2 * max(len(self.index), 1024) or self.rows.column(0).num_chunks > 32:
+                self._compact()
+        self.seq += n
+        return out
+
+    def _emit(self, cand: pa.Table, w: np.ndarray, p: np.ndarray) -> list[pa.RecordBatch]:
+        if not len(w):
+            return []
+        has_prev = p >= 0
+        if has_prev.any():
+            same = np.zeros(len(w), dtype=bool)
+            idx = np.flatnonzero(has_prev)
+            same[idx] = _rows_equal([c.take(pa.array(p[idx])) for c in cand.columns],
+                                    [c.take(pa.array(w[idx])) for c in cand.columns])
+            w, p, has_prev = w[~same], p[~same], has_prev[~same]
+            if not len(w):
+                return []
+        counts = 1 + has_prev
+        starts = np.cumsum(counts) - counts
+        take = np.repeat(w, counts)
+        ops = np.full(len(take), INSERT, np.int8)
+        old = starts[has_prev]
+        take[old] = p[has_prev]
+        ops[old] = UPDATE_BEFORE
+        ops[old + 1] = UPDATE_AFTER
+        rows = cand.take(pa.array(take))
+        arrays = [c.combine_chunks() for c in rows.columns] + [pa.array(np.ones(len(take), np.int64))]
+        return [make_batch(ops, arrays, self.names)]
+
+    def _compact(self) -> None:
+        """Drops replaced rows: `rows` becomes the kept rows only."""
+        live = np.flatnonzero(self.best >= 0)
+        refs = self.best[live]
+        self.rows = self.rows.take(pa.array(refs)).combine_chunks()
+        self.seq_of = self.seq_of[refs]
+        self.best[live] = np.arange(len(live))
+
+    def metrics(self) -> dict:
+        return {"state_bytes": _Top1State(self).size_bytes()}
