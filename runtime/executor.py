@@ -71,10 +71,9 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         return TemporalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
                                     node.condition, [f.type.to_arrow() for f in node.left.fields],
                                     [f.type.to_arrow() for f in node.right.fields], names)
-    if isinstance(node, L.Join) and node.kind == "INNER" and not node.null_aware \
-            and not node.left.updating and not node.right.updating:
-        from runtime.operators.append_join import AppendJoinOperator
-        return AppendJoinOperator(node.left_keys, node.right_keys, node.condition,
+    if isinstance(node, L.Join) and node.kind == "INNER" and not node.null_aware:
+        from runtime.operators.inner_join import InnerJoinOperator
+        return InnerJoinOperator(node.left_keys, node.right_keys, node.condition,
                                   [f.type.to_arrow() for f in node.left.fields],
                                   [f.type.to_arrow() for f in node.right.fields], names, node.nulls_equal)
     if isinstance(node, L.Join):

@@ -2,7 +2,9 @@
 the conversions both ways, and the state-table layout (columns c0..cN plus the operator's own columns)."""
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def batch_rows(cols: list[pa.Array], n: int) -> list[tuple]:
@@ -24,3 +26,13 @@ def rows_table(rows: list[tuple], types: list[pa.DataType], extra: dict[str, pa.
 def table_rows(table: pa.Table, n: int) -> list[tuple]:
     """The rows of a state table written by rows_table with n row columns."""
     return batch_rows([table.column(f"c{i}") for i in range(n)], table.num_rows)
+
+
+def rows_equal(a: list[pa.Array], b: list[pa.Array]) -> np.ndarray:
+    """Row-wise equality of two column lists, NULL equal to NULL."""
+    same = np.ones(len(a[0]), dtype=bool)
+    for x, y in zip(a, b):
+        eq = pc.fill_null(pc.equal(x, y), False)
+        both_null = pc.and_(pc.is_null(x), pc.is_null(y))
+        same &= np.asarray(pc.or_(eq, both_null))
+    return same

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from runtime.keys import KeyIndex
 from runtime.operator import Operator
+from runtime.rows import rows_equal
 from runtime.state import StateBackend
 
 
@@ -35,16 +36,6 @@ def sort_positions(cols: list[pa.Array], desc: list[bool]) -> np.ndarray:
     pos = np.empty(n, dtype=np.int64)
     pos[order] = np.cumsum(new) - 1
     return pos
-
-
-def _rows_equal(a: list[pa.Array], b: list[pa.Array]) -> np.ndarray:
-    """Row-wise equality of two column lists, NULL equal to NULL."""
-    same = np.ones(len(a[0]), dtype=bool)
-    for x, y in zip(a, b):
-        eq = pc.fill_null(pc.equal(x, y), False)
-        both_null = pc.and_(pc.is_null(x), pc.is_null(y))
-        same &= np.asarray(pc.or_(eq, both_null))
-    return same
 
 
 class _Top1State:
@@ -151,7 +142,7 @@ class Top1Operator(Operator):
         if has_prev.any():
             same = np.zeros(len(w), dtype=bool)
             idx = np.flatnonzero(has_prev)
-            same[idx] = _rows_equal([c.take(pa.array(p[idx])) for c in cand.columns],
+            same[idx] = rows_equal([c.take(pa.array(p[idx])) for c in cand.columns],
                                     [c.take(pa.array(w[idx])) for c in cand.columns])
             w, p, has_prev = w[~same], p[~same], has_prev[~same]
             if not len(w):

@@ -1,0 +1,229 @@
+"""INNER equi-join, column-wise, over insert-only or updating inputs. An INNER join needs no per-row match
+counts (nothing is NULL-padded): a row pairs with the other side's live rows and the pair carries the row's
+own change (+I, -U, +U, -D). Each side keeps its rows as Arrow segments, each with its rows' key ids sorted (a
+sorted run) and a live mask. A batch is matched against the other side's runs with binary search, the pairs
+are gathered with `take`, and the extra condition is evaluated once per batch. A retraction marks the earliest
+live identical row of its key dead. Runs are merged as they grow (as in an LSM tree), dropping dead rows, so a
+probe searches O(log n) runs and appending stays cheap.
+
+Pairs come out in the order of the per-row join (probe row, then the other side's rows in arrival order), so
+results never depend on the batch size. The state tables have the per-row join's layout (c0..cN, $assoc).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from planner.expr import Expr
+from runtime.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
+from runtime.expressions import evaluate
+from runtime.keys import KeyIndex
+from runtime.operator import Operator
+from runtime.rows import rows_equal
+from runtime.state import StateBackend
+
+
+class _Run:
+    """Some rows of one side: their columns, arrival numbers, key ids (sorted, with row positions) and liveness."""
+
+    def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray):
+        self.table, self.ids, self.gids = table, ids, gids
+        self.order = np.argsort(gids, kind="stable")
+        self.sorted = gids[self.order]
+        self.live = np.ones(len(ids), dtype=bool)
+        self.dead = 0
+
+    def __len__(self) -> int:
+        return len(self.ids) - self.dead
+
+    def probe(self, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probe row, row position in this run) for every live row with an equal key id."""
+        lo = np.searchsorted(self.sorted, gids, "left")
+        counts = np.searchsorted(self.sorted, gids, "right") - lo
+        total = int(counts.sum())
+        if total == 0:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        probe = np.repeat(np.arange(len(gids)), counts)
+        starts = np.cumsum(counts) - counts
+        within = np.arange(total) - np.repeat(starts, counts)
+        pos = self.order[np.repeat(lo, counts) + within]
+        if self.dead:
+            alive = self.live[pos]
+            probe, pos = probe[alive], pos[alive]
+        return probe, pos
+
+    def alive(self) -> "_Run":
+        if not self.dead:
+            return self
+        keep = np.flatnonzero(self.live)
+        return _Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep])
+
+
+def _merged(a: _Run, b: _Run) -> _Run:
+    a, b = a.alive(), b.alive()
+    table = pa.concat_tables([a.table, b.table]).combine_chunks()
+    return _Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]))
+
+
+class _Side:
+    def __init__(self, names: list[str], types: list[pa.DataType]):
+        self.names, self.types = names, types
+        self.runs: list[_Run] = []
+        self.next_id = 0
+
+    def append(self, table: pa.Table, gids: np.ndarray) -> _Run:
+        run = _Run(table, self.next_id + np.arange(table.num_rows), gids)
+        self.next_id += table.num_rows
+        self.runs.append(run)
+        return run
+
+    def settle(self) -> None:
+        """Drops empty runs and merges a run into the one before it once it is at least half its size."""
+        self.runs = [r for r in self.runs if len(r)]
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            b = self.runs.pop()
+            self.runs[-1] = _merged(self.runs[-1], b)
+
+    def snapshot(self) -> pa.Table:
+        runs = [r.alive() for r in self.runs]
+        if runs:
+            t = pa.concat_tables([r.table for r in runs])
+            t = t.take(pa.array(np.argsort(np.concatenate([r.ids for r in runs]), kind="stable")))
+        else:
+            t = pa.table({n: pa.array([], ty) for n, ty in zip(self.names, self.types)})
+        cols = {f"c{i}": t.column(i) for i in range(t.num_columns)}
+        cols["$assoc"] = pa.array(np.zeros(t.num_rows, dtype=np.int64))
+        return pa.table(cols)
+
+    def size_bytes(self) -> int:
+        return sum(r.table.nbytes + r.gids.nbytes * 4 for r in self.runs)
+
+
+class _SideState:
+    def __init__(self, op: "InnerJoinOperator", side: int):
+        self.op, self.side = op, side
+
+    def snapshot(self) -> pa.Table:
+        return self.op.sides[self.side].snapshot()
+
+    def restore(self, table: pa.Table) -> None:
+        s = self.op.sides[self.side]
+        s.runs, s.next_id = [], 0
+        n = len(s.types)
+        data = pa.table({name: table.column(f"c{i}") for i, name in enumerate(s.names[:n])}).combine_chunks()
+        if data.num_rows:
+            gids, valid = self.op._key_ids(data.columns, self.side, data.num_rows)
+            s.append(data.filter(pa.array(valid)), gids[valid])
+
+    def size_bytes(self) -> int:
+        return self.op.sides[self.side].size_bytes()
+
+
+class InnerJoinOperator(Operator):
+    name = "Join"
+
+    def __init__(self, left_keys: list[int], right_keys: list[int], condition: Expr | None,
+                 left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
+                 nulls_equal: bool = False):
+        self.keys = (left_keys, right_keys)
+        self.condition = condition
+        self.names = names
+        self.nulls_equal = nulls_equal
+        self.index = KeyIndex()  # shared: equal keys on both sides get the same id
+        n_left = len(left_types)
+        self.sides = (_Side(names[:n_left], left_types), _Side(names[n_left:], right_types))
+
+    def open(self, state: StateBackend) -> None:
+        state.register("left_rows", _SideState(self, 0))
+        state.register("right_rows", _SideState(self, 1))
+
+    def _key_ids(self, cols: list, side: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Key id per row, and which rows can match (a NULL key matches nothing unless NULLs are equal)."""
+        keys = [cols[i] for i in self.keys[side]]
+        gids, _ = self.index.lookup(keys, n)
+        valid = np.ones(n, dtype=bool)
+        if not self.nulls_equal:
+            for k in keys:
+                if k.null_count:
+                    valid &= np.asarray(pc.is_valid(k))
+        return gids, valid
+
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        s, o = input, 1 - input
+        cols = data_columns(batch)
+        n = batch.num_rows
+        gids, valid = self._key_ids(cols, s, n)
+        mine = pa.Table.from_arrays(cols, names=self.sides[s].names)
+        ops = np.asarray(batch.column(0), dtype=np.int8)
+        if not valid.all():  # a NULL key joins nothing and is not kept
+            keep = np.flatnonzero(valid)
+            mine, gids, ops = mine.take(pa.array(keep)), gids[keep], ops[keep]
+        out = self._matches(mine, gids, ops, s, o)
+        self._apply(mine, gids, ops, self.sides[s])
+        return out
+
+    def _apply(self, rows: pa.Table, gids: np.ndarray, ops: np.ndarray, side: _Side) -> None:
+        """Adds the batch's inserted rows to its side, then retracts: each -U/-D kills the earliest live
+        identical row of its key that arrived before it."""
+        adds = (ops == INSERT) | (ops == UPDATE_AFTER)
+        if adds.all():
+            side.append(rows, gids)
+            side.settle()
+            return
+        add_at = np.flatnonzero(adds)
+        new_run = side.append(rows.take(pa.array(add_at)), gids[add_at]) if len(add_at) else None
+        dels = np.flatnonzero(~adds)
+        del_rows = rows.take(pa.array(dels))
+        # candidates per retraction: live rows of the same key and identical values, earliest first
+        cands = []
+        for run in side.runs:
+            probe, pos = run.probe(gids[dels])
+            if not len(probe):
+                continue
+            same = rows_equal([c.take(pa.array(probe)) for c in del_rows.columns],
+                               [c.take(pa.array(pos)) for c in run.table.columns])
+            probe, pos = probe[same], pos[same]
+            # a row added by this batch can only be retracted by a later row of the batch
+            before = dels[probe] > (add_at[pos] if run is new_run else -1)
+            for d, p, rid in zip(probe[before].tolist(), pos[before].tolist(), run.ids[pos[before]].tolist()):
+                cands.append((d, rid, run, p))
+        cands.sort(key=lambda c: (c[0], c[1]))
+        done_del, taken = set(), set()
+        for d, rid, run, p in cands:
+            if d in done_del or rid in taken:
+                continue
+            done_del.add(d)
+            taken.add(rid)
+            run.live[p] = False
+            run.dead += 1
+        side.settle()
+
+    def _matches(self, mine: pa.Table, gids: np.ndarray, ops: np.ndarray, s: int, o: int) -> list[pa.RecordBatch]:
+        probes, ids, parts = [], [], []
+        for run in self.sides[o].runs:
+            probe, pos = run.probe(gids)
+            if len(probe):
+                probes.append(probe)
+                ids.append(run.ids[pos])
+                parts.append(run.table.take(pa.array(pos)))
+        if not probes:
+            return []
+        probe, row = np.concatenate(probes), np.concatenate(ids)
+        order = np.lexsort((row, probe))  # per probe row, the other side's rows in arrival order
+        other = (parts[0] if len(parts) == 1 else pa.concat_tables(parts)).take(pa.array(order))
+        mine_rows = mine.take(pa.array(probe[order]))
+        out_ops = ops[probe[order]]
+        left, right = (mine_rows, other) if s == 0 else (other, mine_rows)
+        out_cols = [c.combine_chunks() for c in left.columns + right.columns]
+        if self.condition is not None:
+            keep = pc.fill_null(evaluate(self.condition, out_cols, len(order)), False)
+            if not pc.all(keep).as_py():
+                out_cols = [pc.filter(c, keep) for c in out_cols]
+                out_ops = out_ops[np.asarray(keep)]
+        if not len(out_cols[0]):
+            return []
+        return [make_batch(out_ops, out_cols, self.names)]
+
+    def metrics(self) -> dict:
+        return {"state_bytes": self.sides[0].size_bytes() + self.sides[1].size_bytes()}
