@@ -27,9 +27,9 @@ from runtime.state import StateBackend
 class _Run:
     """Some rows of one side: their columns, arrival numbers, key ids (sorted, with row positions) and liveness."""
 
-    def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray):
+    def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray, order: np.ndarray | None = None):
         self.table, self.ids, self.gids = table, ids, gids
-        self.order = np.argsort(gids, kind="stable")
+        self.order = np.argsort(gids, kind="stable") if order is None else order
         self.sorted = gids[self.order]
         self.live = np.ones(len(ids), dtype=bool)
         self.dead = 0
@@ -57,13 +57,18 @@ class _Run:
         if not self.dead:
             return self
         keep = np.flatnonzero(self.live)
-        return _Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep])
+        new_pos = np.cumsum(self.live) - 1
+        order = new_pos[self.order[self.live[self.order]]]  # still sorted by key
+        return _Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order)
 
 
 def _merged(a: _Run, b: _Run) -> _Run:
     a, b = a.alive(), b.alive()
     table = pa.concat_tables([a.table, b.table]).combine_chunks()
-    return _Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]))
+    # two sorted runs: a stable sort of their concatenation merges them (and keeps a's rows first on ties)
+    both = np.concatenate([a.order, b.order + len(a.ids)])
+    order = both[np.argsort(np.concatenate([a.sorted, b.sorted]), kind="stable")]
+    return _Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]), order)
 
 
 class _Side:
@@ -131,6 +136,10 @@ class InnerJoinOperator(Operator):
         self.names = names
         self.nulls_equal = nulls_equal
         self.index = KeyIndex()  # shared: equal keys on both sides get the same id
+        # one integer or temporal key of the same type on both sides is its own id
+        lt, rt = [left_types[i] for i in left_keys], [right_types[i] for i in right_keys]
+        self.direct = len(lt) == 1 and lt == rt and not nulls_equal and (
+            pa.types.is_integer(lt[0]) or pa.types.is_timestamp(lt[0]) or pa.types.is_date(lt[0]))
         n_left = len(left_types)
         self.sides = (_Side(names[:n_left], left_types), _Side(names[n_left:], right_types))
 
@@ -141,7 +150,13 @@ class InnerJoinOperator(Operator):
     def _key_ids(self, cols: list, side: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Key id per row, and which rows can match (a NULL key matches nothing unless NULLs are equal)."""
         keys = [cols[i] for i in self.keys[side]]
-        gids, _ = self.index.lookup(keys, n)
+        keys = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in keys]
+        if self.direct:
+            k = keys[0].cast(pa.int64()) if pa.types.is_integer(keys[0].type) else keys[0].view(
+                pa.int64() if pa.types.is_timestamp(keys[0].type) or keys[0].type == pa.date64() else pa.int32())
+            gids = np.asarray(pc.fill_null(k, 0), dtype=np.int64)
+        else:
+            gids, _ = self.index.lookup(keys, n)
         valid = np.ones(n, dtype=bool)
         if not self.nulls_equal:
             for k in keys:
