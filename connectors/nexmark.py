@@ -47,30 +47,31 @@ def _hash(seed: int, idx: np.ndarray, salt: int) -> np.ndarray:
 
 
 class _Bits:
-    """Random values for a set of events, taken 16 bits at a time from hashes of (seed, event, salt)."""
+    """Random values for a set of events: 16-bit word i of an event comes from hash i // 4 of (seed, event,
+    salt), so each field draws from its own fixed words whichever other fields are built."""
 
     def __init__(self, seed: int, idx: np.ndarray, salt: int):
         self.seed, self.idx, self.salt = seed, idx, salt * 64
-        self.words: list[np.ndarray] = []
+        self.hashes: dict[int, np.ndarray] = {}
 
-    def take(self) -> np.ndarray:
+    def word(self, i: int) -> np.ndarray:
         """16 random bits per event (a uint16 view)."""
-        if not self.words:
-            self.salt += 1
-            self.words = list(_hash(self.seed, self.idx, self.salt).view(np.uint16).reshape(-1, 4).T)
-        return self.words.pop()
+        h = self.hashes.get(i // 4)
+        if h is None:
+            h = self.hashes[i // 4] = _hash(self.seed, self.idx, self.salt + i // 4 + 1).view(np.uint16)
+        return h.reshape(-1, 4)[:, i % 4]
 
-    def below(self, m: int) -> np.ndarray:
+    def below(self, i: int, m: int) -> np.ndarray:
         """Values in [0, m), m <= 65536."""
-        return self.take().astype(np.int64) * m >> 16
+        return self.word(i).astype(np.int64) * m >> 16
 
-    def chance(self, p: float) -> np.ndarray:
-        return self.take() < p * 65536
+    def chance(self, i: int, p: float) -> np.ndarray:
+        return self.word(i) < p * 65536
 
 
-def _letters(bits: _Bits, width: int) -> np.ndarray:
-    """A (rows, width) byte matrix of random lowercase words, width <= 8."""
-    return WORDS[bits.take()].view(np.uint8).reshape(-1, 8)[:, :width]
+def _letters(bits: _Bits, i: int, width: int) -> np.ndarray:
+    """A (rows, width) byte matrix of random lowercase words (from word i), width <= 8."""
+    return WORDS[bits.word(i)].view(np.uint8).reshape(-1, 8)[:, :width]
 
 
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
@@ -171,78 +172,94 @@ class NexmarkConfig:
         self.cycle = self.person + self.auction + self.bid
 
 
+# Each builder returns {field: function making its values}, so only the ROW fields a query reads are made.
 def _person(cfg: NexmarkConfig, idx: np.ndarray, ts: np.ndarray, before: np.ndarray) -> dict:
     bits = _Bits(cfg.seed, idx, 1)
     return {
-        "id": (FIRST_ID + before, I64),
-        "name": _pick(FULL_NAMES, bits.below(len(FULL_NAMES))),
-        "emailAddress": _Text(_letters(bits, 7), "@", _letters(bits, 5), ".com"),
-        "creditCard": _Text(_digits(bits.below(10000), 4), " ", _digits(bits.below(10000), 4), " ",
-                            _digits(bits.below(10000), 4), " ", _digits(bits.below(10000), 4)),
-        "city": _pick(CITIES, bits.below(len(CITIES))),
-        "state": _pick(STATES, bits.below(len(STATES))),
-        "dateTime": (ts, TS),
-        "extra": _Text(_letters(bits, 8)),
+        "id": lambda: (FIRST_ID + before, I64),
+        "name": lambda: _pick(FULL_NAMES, bits.below(0, len(FULL_NAMES))),
+        "emailAddress": lambda: _Text(_letters(bits, 1, 7), "@", _letters(bits, 2, 5), ".com"),
+        "creditCard": lambda: _Text(_digits(bits.below(3, 10000), 4), " ", _digits(bits.below(4, 10000), 4), " ",
+                                    _digits(bits.below(5, 10000), 4), " ", _digits(bits.below(6, 10000), 4)),
+        "city": lambda: _pick(CITIES, bits.below(7, len(CITIES))),
+        "state": lambda: _pick(STATES, bits.below(8, len(STATES))),
+        "dateTime": lambda: (ts, TS),
+        "extra": lambda: _Text(_letters(bits, 9, 8)),
     }
 
 
 def _auction(cfg: NexmarkConfig, idx: np.ndarray, ts: np.ndarray, before: np.ndarray,
              persons_before: np.ndarray) -> dict:
     bits = _Bits(cfg.seed, idx, 2)
-    last_person = FIRST_ID + np.maximum(persons_before - 1, 0)
-    seller = np.where(bits.chance(cfg.hot_seller), (last_person // 100) * 100,
-                      last_person - bits.below(cfg.active))
-    initial = (1 + bits.below(99)) * 100
+
+    def seller():
+        last_person = FIRST_ID + np.maximum(persons_before - 1, 0)
+        chosen = np.where(bits.chance(0, cfg.hot_seller), (last_person // 100) * 100,
+                          last_person - bits.below(1, cfg.active))
+        return np.maximum(chosen, FIRST_ID), I64
+
+    def initial():
+        return (1 + bits.below(2, 99)) * 100
     return {
-        "id": (FIRST_ID + before, I64),
-        "itemName": _Text(_letters(bits, 7)),
-        "description": _Text(_letters(bits, 5), _letters(bits, 5)),
-        "initialBid": (initial, I64),
-        "reserve": (initial + (1 + bits.below(49)) * 100, I64),
-        "dateTime": (ts, TS),
-        "expires": (ts + 10_000 + bits.below(50_000), TS),
-        "seller": (np.maximum(seller, FIRST_ID), I64),
-        "category": (10 + bits.below(5), I64),
-        "extra": _Text(_letters(bits, 8)),
+        "id": lambda: (FIRST_ID + before, I64),
+        "itemName": lambda: _Text(_letters(bits, 3, 7)),
+        "description": lambda: _Text(_letters(bits, 4, 5), _letters(bits, 5, 5)),
+        "initialBid": lambda: (initial(), I64),
+        "reserve": lambda: (initial() + (1 + bits.below(6, 49)) * 100, I64),
+        "dateTime": lambda: (ts, TS),
+        "expires": lambda: (ts + 10_000 + bits.below(7, 50_000), TS),
+        "seller": seller,
+        "category": lambda: (10 + bits.below(8, 5), I64),
+        "extra": lambda: _Text(_letters(bits, 9, 8)),
     }
 
 
 def _bid(cfg: NexmarkConfig, idx: np.ndarray, ts: np.ndarray, auctions_before: np.ndarray,
          persons_before: np.ndarray) -> dict:
     bits = _Bits(cfg.seed, idx, 3)
-    last_auction = FIRST_ID + np.maximum(auctions_before - 1, 0)
-    last_person = FIRST_ID + np.maximum(persons_before - 1, 0)
-    auction = np.where(bits.chance(cfg.hot_auction), (last_auction // 100) * 100,
-                       last_auction - bits.below(cfg.in_flight))
-    bidder = np.where(bits.chance(cfg.hot_bidder), (last_person // 100) * 100 + 1,
-                      last_person - bits.below(cfg.active))
-    price = PRICES[bits.take()]
-    # one bid in five comes through one of 1000 numbered channels, the rest through the four named ones
-    chan = bits.below(len(CHANNELS) + 1)
-    channel_id = bits.below(1000)
-    chan = np.where(chan == len(CHANNELS), len(CHANNELS) + channel_id, chan)
-    url = _Text("https://www.nexmark.com/", _letters(bits, 4), "/", _letters(bits, 5),
-                "/item.htm?query=1&channel_id=", _digits(channel_id, 3))
+
+    def auction():
+        last = FIRST_ID + np.maximum(auctions_before - 1, 0)
+        chosen = np.where(bits.chance(0, cfg.hot_auction), (last // 100) * 100, last - bits.below(1, cfg.in_flight))
+        return np.maximum(chosen, FIRST_ID), I64
+
+    def bidder():
+        last = FIRST_ID + np.maximum(persons_before - 1, 0)
+        chosen = np.where(bits.chance(2, cfg.hot_bidder), (last // 100) * 100 + 1, last - bits.below(3, cfg.active))
+        return np.maximum(chosen, FIRST_ID), I64
+
+    def channel():
+        # one bid in five comes through one of 1000 numbered channels, the rest through the four named ones
+        chan = bits.below(5, len(CHANNELS) + 1)
+        return _pick(CHANNEL_NAMES, np.where(chan == len(CHANNELS), len(CHANNELS) + bits.below(6, 1000), chan))
     return {
-        "auction": (np.maximum(auction, FIRST_ID), I64),
-        "bidder": (np.maximum(bidder, FIRST_ID), I64),
-        "price": (price, I64),
-        "channel": _pick(CHANNEL_NAMES, chan),
-        "url": url,
-        "dateTime": (ts, TS),
-        "extra": _Text(_letters(bits, 8)),
+        "auction": auction,
+        "bidder": bidder,
+        "price": lambda: (PRICES[bits.word(4)], I64),
+        "channel": channel,
+        "url": lambda: _Text("https://www.nexmark.com/", _letters(bits, 7, 4), "/", _letters(bits, 8, 5),
+                             "/item.htm?query=1&channel_id=", _digits(bits.below(6, 1000), 3)),
+        "dateTime": lambda: (ts, TS),
+        "extra": lambda: _Text(_letters(bits, 9, 8)),
     }
 
 
-def generate(cfg: NexmarkConfig, start: int, n: int, names: list[str]) -> pa.RecordBatch:
+FIELDS = {"person": ["id", "name", "emailAddress", "creditCard", "city", "state", "dateTime", "extra"],
+          "auction": ["id", "itemName", "description", "initialBid", "reserve", "dateTime", "expires", "seller",
+                      "category", "extra"],
+          "bid": ["auction", "bidder", "price", "channel", "url", "dateTime", "extra"]}
+
+
+def generate(cfg: NexmarkConfig, start: int, n: int, names: list[str],
+             fields: dict[str, list[str]] | None = None) -> pa.RecordBatch:
     """Events start .. start+n-1; each event type's fields are built for its own rows only, and only for the
-    columns asked for."""
+    columns asked for (and of a ROW column, only the `fields` named for it)."""
     idx = np.arange(start, start + n, dtype=np.int64)
     cycle, pos = np.divmod(idx, cfg.cycle)
     etype = (pos >= cfg.person).astype(np.int32) + (pos >= cfg.person + cfg.auction)
     ts = cfg.base + (idx * 1000 / cfg.rate).astype(np.int64)
     if cfg.ooo:
-        ts = ts - _Bits(cfg.seed, idx, 0).below(cfg.ooo + 1)
+        ts = ts - _Bits(cfg.seed, idx, 0).below(0, cfg.ooo + 1)
     cols = {"event_type": pa.array(etype)}
     wanted = [t for t, name in enumerate(("person", "auction", "bid")) if name in names]
     for t in wanted:
@@ -252,19 +269,22 @@ def generate(cfg: NexmarkConfig, start: int, n: int, names: list[str]) -> pa.Rec
         c, p = cycle[rows], pos[rows]
         persons_before = c * cfg.person + np.minimum(p, cfg.person)
         if t == 0:
-            cols["person"] = _spread(_person(cfg, idx[rows], ts[rows], persons_before), sel, n)
-            continue
-        auctions_before = c * cfg.auction + np.clip(p - cfg.person, 0, cfg.auction)
-        if t == 1:
-            cols["auction"] = _spread(_auction(cfg, idx[rows], ts[rows], auctions_before, persons_before), sel, n)
+            builders = _person(cfg, idx[rows], ts[rows], persons_before)
         else:
-            cols["bid"] = _spread(_bid(cfg, idx[rows], ts[rows], auctions_before, persons_before), sel, n)
+            auctions_before = c * cfg.auction + np.clip(p - cfg.person, 0, cfg.auction)
+            make = _auction if t == 1 else _bid
+            builders = make(cfg, idx[rows], ts[rows], auctions_before, persons_before)
+        name = ("person", "auction", "bid")[t]
+        chosen = (fields or {}).get(name) or list(builders)
+        cols[name] = _spread({f: builders[f]() for f in chosen}, sel, n)
     return pa.RecordBatch.from_arrays([cols[c] for c in names], names=names)
 
 
 class NexmarkReader(SplitReader):
     def __init__(self, cfg: NexmarkConfig, schema: TableSchema, position=None):
         self.cfg, self.schema = cfg, schema
+        # the fields of each ROW column the table (or, after pruning, the query) reads
+        self.fields = {n: list(t.field_names) for n, t in zip(schema.names, schema.types) if t.name == "ROW"}
         self.next = int(position or 0)
         self.finished = cfg.total is not None and self.next >= cfg.total
 
@@ -272,7 +292,7 @@ class NexmarkReader(SplitReader):
         if self.finished:
             return None
         n = max_rows if self.cfg.total is None else min(max_rows, self.cfg.total - self.next)
-        batch = generate(self.cfg, self.next, n, self.schema.names)
+        batch = generate(self.cfg, self.next, n, self.schema.names, self.fields)
         types = [t.to_arrow() for t in self.schema.types]
         batch = pa.RecordBatch.from_arrays([c.cast(t) if c.type != t else c for c, t in zip(batch.columns, types)],
                                            names=self.schema.names)
@@ -303,4 +323,11 @@ def create_source(table: str, options: dict, schema: TableSchema) -> Source:
     if unknown:
         raise OptionError(f"Table '{table}': the nexmark connector produces event_type, person, auction and bid; "
                           f"unknown column(s) {', '.join(unknown)}")
+    for name, t in zip(schema.names, schema.types):
+        if name != "event_type":
+            known = list(FIELDS[name])
+            bad = [f for f in t.field_names if f not in known] if t.name == "ROW" else [str(t)]
+            if bad:
+                raise OptionError(f"Table '{table}': nexmark column {name} is ROW<{', '.join(known)}> (or some of "
+                                  f"these fields); not {', '.join(bad)}")
     return NexmarkSource(cfg, schema)

@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from planner import logical as L
-from planner.expr import Expr, and_expr, refs, remap, substitute
+from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap, substitute
 
 
 def optimize(root: L.Node) -> L.Node:
     root = push_filters_into_joins(root)
     root = merge_calcs(root)
     root, _ = prune_columns(root, list(range(len(root.fields))))
+    root = prune_row_fields(root)
     return drop_identity_calcs(root)
 
 
@@ -77,6 +78,67 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
         kids.append(pruned)
     new = _with_inputs(node, kids)
     return new, {i: i for i in range(len(node.fields))}
+
+
+# sources that build only the ROW fields they are asked for (formats that decode by position, such as avro,
+# must read whole rows)
+ROW_FIELD_PRUNING = {"nexmark"}
+
+
+def prune_row_fields(node: L.Node, usage: dict[int, set[str] | None] | None = None) -> L.Node:
+    """Nested projection pushdown: a ROW column of a scan whose every use (through Calcs and watermark
+    assigners) reads fields of it by name is narrowed to those fields, so the source does not make the rest.
+
+    `usage` maps an output column to the ROW fields read from it, or None when it is used whole."""
+    if usage is None:
+        usage = {i: None for i in range(len(node.fields))}
+    if isinstance(node, L.Scan):
+        if node.connector not in ROW_FIELD_PRUNING:
+            return node
+        fields = list(node.fields)
+        for i, names in usage.items():
+            t = fields[i].type
+            if names is None or t.name != "ROW":
+                continue
+            keep = [j for j, f in enumerate(t.field_names) if f in names]
+            fields[i] = L.Field(fields[i].name, replace(t, children=tuple(t.children[j] for j in keep),
+                                                          field_names=tuple(t.field_names[j] for j in keep)))
+        if fields == node.fields:
+            return node
+        narrowed = {f.name: f for f in fields}
+        return replace(node, fields=fields, columns=[narrowed.get(c.name, c) for c in node.columns])
+    if isinstance(node, (L.Calc, L.WatermarkAssigner)):
+        below: dict[int, set[str] | None] = {}
+
+        def use(i: int, names: set[str] | None) -> None:
+            if i in below and below[i] is None or names is None:
+                below[i] = None
+            else:
+                below[i] = below.get(i, set()) | names
+
+        def visit(e: Expr) -> None:
+            if isinstance(e, Call) and e.fn == "FIELD" and isinstance(e.args[0], Ref) and isinstance(e.args[1], Lit):
+                use(e.args[0].index, {e.args[1].value})
+                return
+            if isinstance(e, Ref):
+                use(e.index, None)
+            for c in e.children():
+                visit(c)
+        if isinstance(node, L.Calc):
+            for j, e in enumerate(node.projections):
+                if isinstance(e, Ref):
+                    use(e.index, usage.get(j, set()))  # passed through: used as its consumers use it
+                else:
+                    visit(e)
+            if node.condition is not None:
+                visit(node.condition)
+        else:
+            for i, names in usage.items():
+                use(i, names)
+            use(node.rowtime, None)
+            visit(node.watermark)
+        return _with_inputs(node, [prune_row_fields(node.input, below)])
+    return _with_inputs(node, [prune_row_fields(c) for c in node.inputs()])
 
 
 def _with_inputs(node: L.Node, kids: list[L.Node]) -> L.Node:
