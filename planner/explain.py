@@ -72,10 +72,28 @@ def describe(node: L.Node) -> str:
 
 
 def explain(node: L.Node) -> str:
+    """The plan as a tree; a subplan with several consumers is printed once as [n]:.. and then as Reused."""
     lines: list[str] = []
+    parents: dict[int, int] = {}
+
+    def count(n: L.Node) -> None:
+        parents[id(n)] = parents.get(id(n), 0) + 1
+        if parents[id(n)] == 1:
+            for c in n.inputs():
+                count(c)
+    count(node)
+    refs: dict[int, int] = {}
 
     def visit(n: L.Node, depth: int) -> None:
-        lines.append("  " * depth + ("+- " if depth else "") + describe(n) + f", changelogMode=[{n.changelog}]")
+        prefix = "  " * depth + ("+- " if depth else "")
+        if id(n) in refs:
+            lines.append(prefix + f"Reused(reference_id=[{refs[id(n)]}])")
+            return
+        label = ""
+        if parents[id(n)] > 1:
+            refs[id(n)] = len(refs) + 1
+            label = f"[{refs[id(n)]}]:"
+        lines.append(prefix + label + describe(n) + f", changelogMode=[{n.changelog}]")
         for c in n.inputs():
             visit(c, depth + 1)
     visit(node, 0)

@@ -12,7 +12,35 @@ def optimize(root: L.Node) -> L.Node:
     root = merge_calcs(root)
     root, _ = prune_columns(root, list(range(len(root.fields))))
     root = prune_row_fields(root)
-    return drop_identity_calcs(root)
+    return reuse_subplans(drop_identity_calcs(root))
+
+
+def reuse_subplans(root: L.Node) -> L.Node:
+    """Identical subtrees become one node with several consumers (as Flink's sub-plan reuse does), so a
+    query that states the same aggregation twice (nexmark q5) reads and aggregates once."""
+    import dataclasses
+    seen: dict[str, L.Node] = {}
+    keys: dict[int, str] = {}
+
+    def walk(node: L.Node) -> L.Node:
+        kids = [walk(c) for c in node.inputs()]
+        node = _with_inputs(node, kids) if kids else node
+        parts = [type(node).__name__]
+        for f in dataclasses.fields(node):
+            v = getattr(node, f.name)
+            if isinstance(v, L.Node):
+                parts.append(f"{f.name}=#{keys[id(v)]}")
+            elif isinstance(v, list) and v and isinstance(v[0], L.Node):
+                parts.append(f"{f.name}=[" + ",".join(keys[id(c)] for c in v) + "]")
+            else:
+                parts.append(f"{f.name}={v!r}")
+        key = "|".join(parts)
+        if key in seen:
+            return seen[key]
+        seen[key] = node
+        keys[id(node)] = str(len(seen))
+        return node
+    return walk(root)
 
 
 def drop_identity_calcs(node: L.Node) -> L.Node:

@@ -271,9 +271,14 @@ class Job:
         """
         active = False
         many = sum(len(s.readers) for s in self.sources) > 1
+        # where a subplan feeds several consumers, the order in which they see rows follows the batches: a
+        # round is then pushed as one batch, so it follows rounds, whatever the batch size
+        shared = any(len(c) > 1 for c in self.consumers.values())
         for src in self.sources:
             for r, reader in enumerate(src.readers):
-                quota = self.round_rows if many and not reader.paced else self.batch_size
+                paced = getattr(reader, "paced", False)
+                quota = self.round_rows if (many or shared) and not paced else self.batch_size
+                held: list[pa.RecordBatch] = []
                 while quota > 0 and not reader.finished:
                     active = True
                     asked = min(self.batch_size, quota)
@@ -281,17 +286,17 @@ class Job:
                     if batch is None or batch.num_rows == 0:
                         break
                     quota -= batch.num_rows
-                    if getattr(reader, "paced", False) and batch.num_rows < asked:
+                    if paced and batch.num_rows < asked:
                         quota = 0  # nothing more available right now: let the job check timers and stop requests
                     src.rows += batch.num_rows
                     self.stats.rows_in += batch.num_rows
                     self.stats.read_at = time.perf_counter()
-                    if batch.schema.names[0] == "_op":
-                        cb = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)],
-                                        src.node.names)
+                    if shared and not paced:
+                        held.append(batch)
                     else:
-                        cb = make_batch(INSERT, [batch.column(i) for i in range(batch.num_columns)], src.node.names)
-                    self._push(id(src.node), [cb], split=r if len(src.readers) > 1 else None)
+                        self._push_source(src, r, batch)
+                if held:
+                    self._push_source(src, r, held[0] if len(held) == 1 else pa.concat_batches(held))
                 if reader.finished:
                     continue
                 active = True
@@ -302,6 +307,13 @@ class Job:
             if wm is not None:
                 self._advance(next(n for n, o in self.ops.items() if o is op), wm)
         return active
+
+    def _push_source(self, src: SourceRuntime, split: int, batch: pa.RecordBatch) -> None:
+        if batch.schema.names[0] == "_op":
+            cb = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)], src.node.names)
+        else:
+            cb = make_batch(INSERT, [batch.column(i) for i in range(batch.num_columns)], src.node.names)
+        self._push(id(src.node), [cb], split=split if len(src.readers) > 1 else None)
 
     def run(self, should_stop: Callable[[], bool] = lambda: False,
             on_step: Callable[[], None] | None = None, before_finish: Callable[[], None] | None = None) -> bool:

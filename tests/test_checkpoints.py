@@ -81,12 +81,17 @@ def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(tmp_pat
     folder = tmp_path / "killed"
     job = write_job(folder, data)
     restored = 0
-    for attempt in range(5):
+    delays = [rng.uniform(0.7, 1.8) for _ in range(5)]
+    slow_retries = 3
+    while delays:
         p = start(job)
-        time.sleep(rng.uniform(0.7, 1.8))
+        time.sleep(delays.pop(0))
         p.send_signal(signal.SIGKILL)
         _, err = p.communicate()
         restored += "restored from checkpoint" in err
+        if not delays and slow_retries and not list(folder.rglob("_manifest.json")):
+            slow_retries -= 1
+            delays.append(3.0)  # a slow machine: no attempt lived to its first checkpoint yet
     p = start(job)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 0, err

@@ -34,7 +34,8 @@ class WatermarkState:
         owner = getattr(self, "owner", None)
         if splits and owner is not None and len(owner.splits) == len(splits.split(",")):
             owner.splits = [int(w) for w in splits.split(",")]
-        self.restored = True
+        if owner is not None:
+            owner.emitted = self.current  # downstream state already reflects it
 
     def size_bytes(self) -> int:
         return 8
@@ -125,9 +126,6 @@ class WatermarkAssignerOperator(Operator):
         return [make_batch(batch.column(0), cols, self.names, wm=running[:-1])]
 
     def take_watermark(self) -> int | None:
-        if getattr(self.state, "restored", False):
-            self.state.restored = False
-            self.emitted = self.state.current  # downstream state already reflects it
         if self.state.current > self.emitted:
             self.emitted = self.state.current
             return self.emitted
