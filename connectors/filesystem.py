@@ -48,6 +48,13 @@ def list_files(path: str) -> list[str]:
     raise ConnectorError(f"File or directory '{path}' does not exist")
 
 
+def text_lines(lines: pa.Array) -> memoryview:
+    """Strings as newline-terminated UTF-8 lines, straight from the Arrow buffers."""
+    joined = pc.binary_join_element_wise(lines, "\n", "")
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset:joined.offset + len(joined) + 1]
+    return memoryview(joined.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
+
+
 class FileSplitReader(SplitReader):
     """Reads the files of a table in order; position = (file, byte offset of the current block, rows served)."""
 
@@ -161,11 +168,9 @@ class FileSystemSinkWriter(SinkWriter):
         if not self.schema.partition_keys:
             self._write(batch.column(0), data, "")
             return
-        folders = partitions.partition_dirs(data, self.schema.partition_keys, self.default_partition)
-        folder_arr = pa.array(folders)
-        for folder in dict.fromkeys(folders):
-            mask = pc.equal(folder_arr, folder)
-            self._write(batch.column(0).filter(mask), data.filter(mask), folder)
+        for folder, rows in partitions.partition_groups(data, self.schema.partition_keys, self.default_partition):
+            take = pa.array(rows)
+            self._write(batch.column(0).take(take), data.take(take), folder)
 
     def _write(self, ops: pa.Array, data: pa.RecordBatch, folder: str) -> None:
         data = pa.RecordBatch.from_arrays([data.column(data.schema.get_field_index(n)) for n in self.names],
@@ -176,7 +181,7 @@ class FileSystemSinkWriter(SinkWriter):
             lines = json_format.encode_debezium_lines(ops, data, self.names, self.types)
         else:
             lines = csv_format.encode_csv_lines(data, self.names, self.delimiter)
-        self._open(folder).write(("\n".join(lines.to_pylist()) + "\n").encode())
+        self._open(folder).write(text_lines(lines))
 
     def prepare_commit(self, checkpoint_id: int):
         out = []

@@ -32,7 +32,8 @@ ORACLE = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "flink-
 # Flink emits these results as upserts (+U without -U) keyed by the Top-N partition: its final result is the
 # last row per key
 UPSERT_KEYS = {"q9": ["id"]}
-NOT_COMPARABLE = {"q12": "processing-time windows: results depend on timing",
+NOT_COMPARABLE = {"q10": "writes partitioned files rather than returning rows",
+                  "q12": "processing-time windows: results depend on timing",
                   "q13": "Flink's filesystem connector has no lookup source"}
 
 
@@ -72,9 +73,10 @@ def side_input() -> str:
     return path
 
 
-def script(query: str, events: int, rate: int, data: str | None) -> str:
+def script(query: str, events: int, rate: int, data: str | None, output: str = "") -> str:
     ddl = files_ddl(data) if data else generator_ddl(events, rate)
-    return ddl + "\n" + QUERIES[query].replace("${SIDE_INPUT}", side_input()) + ";\n"
+    text = QUERIES[query].replace("${SIDE_INPUT}", side_input()).replace("${OUTPUT}", output)
+    return ddl + "\n" + text + ";\n"
 
 
 def run_one(query: str, events: int, rate: int, data: str | None = None, out: str | None = None) -> dict:
@@ -85,6 +87,8 @@ def run_one(query: str, events: int, rate: int, data: str | None = None, out: st
     from sqlstream.output import ResultWriter
     from sqlstream.script import ScriptRunner
     from sqlstream.session import parse_script
+    if "INSERT INTO" in QUERIES[query]:
+        return run_insert(query, events, rate, data)
     runner = ScriptRunner(out=io.StringIO(), err=io.StringIO(), summary=False)
     text = script(query, events, rate, data)
     *setup, last = parse_script(text)
@@ -105,6 +109,28 @@ def run_one(query: str, events: int, rate: int, data: str | None = None, out: st
     return {"query": query, "events": events, "seconds": secs, "events_per_s": events / secs,
             "rows": counter.rows, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "p50_ms": None if p50 is None else p50 * 1000, "p99_ms": None if p99 is None else p99 * 1000}
+
+
+def run_insert(query: str, events: int, rate: int, data: str | None) -> dict:
+    """A query that writes a table (q10: partitioned files), into a temporary folder."""
+    import io
+    import shutil
+    from sqlstream.script import ScriptRunner
+    out = tempfile.mkdtemp(prefix=f"nexmark_{query}_")
+    err = io.StringIO()
+    try:
+        t = time.perf_counter()
+        ScriptRunner(out=io.StringIO(), err=err).run(script(query, events, rate, data, output=out))
+        secs = time.perf_counter() - t
+        files = sum(len(f) for _, _, f in os.walk(out))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    if "rows out: " not in err.getvalue():
+        raise RuntimeError(err.getvalue().strip().splitlines()[-1] if err.getvalue().strip() else "no summary")
+    rows = int(err.getvalue().split("rows out: ")[1].split(",")[0])
+    return {"query": query, "events": events, "seconds": secs, "events_per_s": events / secs, "rows": rows,
+            "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "p50_ms": None, "p99_ms": None,
+            "files": files}
 
 
 def in_process(args: list[str]) -> dict:
@@ -198,7 +224,7 @@ def upserted(rows: list[dict], key: list[str]) -> list[dict]:
 def compare_flink(pyflink: str, queries: list[str], events: int, rate: int, data: str) -> None:
     print(f"{'query':<6} {'sqlstream ev/s':>15} {'flink ev/s':>12} {'ratio':>7} {'flink startup':>14}")
     for q in queries:
-        if QUERIES.get(q) is None or q == "q13":
+        if QUERIES.get(q) is None or q in ("q10", "q13"):
             print(f"{q:<6} skipped: {UNSUPPORTED.get(q) or NOT_COMPARABLE.get(q)}")
             continue
         try:
