@@ -52,3 +52,20 @@ def test_same_changelog_as_the_per_row_operator(seed):
     for size in (1, 4, 100):
         assert run(top1, batches(size)) == expected
     assert run(top1, batches(3), restore_at=len(batches(3)) // 2) == expected
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_top_n_skipping_hopeless_rows_changes_nothing(seed):
+    """Top-N over an insert-only input skips rows that cannot beat a full partition's N-th row; its changelog
+    equals that of the operator that processes every row."""
+    rng = random.Random(seed)
+    n, limit, desc = rng.randint(1, 80), rng.randint(2, 4), rng.random() < 0.5
+    rows = [(rng.randint(0, 3), rng.choice([None, 1, 2, 2, 3, 5, 8]), rng.choice(["a", "b"])) for _ in range(n)]
+
+    def batches(size):
+        return [make_batch(INSERT, [pa.array([r[j] for r in rows[i:i + size]], t) for j, t in enumerate(TYPES)],
+                           NAMES[:3]) for i in range(0, n, size)]
+    expected = run(lambda: RankOperator([0], [(1, desc)], limit, NAMES, TYPES), batches(1))
+    for size in (1, 5, 100):
+        assert run(lambda: RankOperator([0], [(1, desc)], limit, NAMES, TYPES, append_only=True),
+                   batches(size)) == expected

@@ -9,8 +9,10 @@ import functools
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from runtime.keys import KeyIndex
 from runtime.operator import Operator
 from runtime.rows import batch_rows, columns, rows_table, table_rows
 from runtime.state import StateBackend
@@ -62,6 +64,15 @@ class RankOperator(Operator):
         self.names, self.types = names, types  # input types; output adds the rank (BIGINT)
         self.partitions: dict[tuple, list[tuple]] = {}
         self.seq = 0
+        # insert-only input ordered by one numeric column: per partition, the value a row must beat to enter
+        # a full top N (NaN while the partition is not full), to skip rows that would change nothing
+        col = order[0][0] if len(order) == 1 else None
+        self.floor_col = col if append_only and col is not None and newest_wins_ties is False and (
+            pa.types.is_integer(types[col]) or pa.types.is_floating(types[col])) else None
+        self.floor_index = KeyIndex()
+        self.floor_dtype = np.int64 if col is not None and pa.types.is_integer(types[col]) else np.float64
+        self.floor = np.zeros(0, self.floor_dtype)
+        self.has_floor = np.zeros(0, bool)
 
     def open(self, state: StateBackend) -> None:
         state.register("ranked_rows", RankState(self))
@@ -77,7 +88,44 @@ class RankOperator(Operator):
             key.append((0, None) if v is None and not desc else ((2, None) if v is None else (1, _Desc(v) if desc else v)))
         return tuple(key)
 
+    def _skip_hopeless(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Drops rows no better than the N-th row of their (full) partition: they would never enter the top N."""
+        cols = data_columns(batch)
+        gids, _ = self.floor_index.lookup([cols[i] for i in self.partition], batch.num_rows)
+        grow = len(self.floor_index) - len(self.floor)
+        if grow > 0:
+            self.floor = np.concatenate([self.floor, np.zeros(grow, self.floor_dtype)])
+            self.has_floor = np.concatenate([self.has_floor, np.zeros(grow, bool)])
+        col = cols[self.floor_col]
+        values = np.asarray(pc.fill_null(col, 0), dtype=self.floor_dtype)
+        floor = self.floor[gids]
+        hopeless = self.has_floor[gids] & np.asarray(pc.is_valid(col))  # NULLs and NaN always go the long way
+        with np.errstate(invalid="ignore"):
+            hopeless &= (values <= floor) if self.order[0][1] else (values >= floor)
+        return batch if not hopeless.any() else batch.filter(pa.array(~hopeless))
+
+    def _note_floors(self, touched: set) -> None:
+        n, col = self.limit, self.floor_col
+        for pkey in touched:
+            part = self.partitions.get(pkey)
+            gid = self.floor_index.ids.get(pkey)
+            if gid is None or part is None or len(part) < n:
+                continue
+            v = part[n - 1][2][col]
+            if v is not None and v == v:  # not NULL or NaN
+                self.floor[gid], self.has_floor[gid] = v, True
+
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        floors = self.floor_col is not None and batch.num_rows > 0
+        if floors:
+            batch = self._skip_hopeless(batch)
+        out = self._on_batch(batch)
+        if floors:
+            self._note_floors({tuple(r) for r in zip(*[batch.column(1 + i).to_pylist() for i in self.partition])}
+                              if self.partition else {()})
+        return out
+
+    def _on_batch(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         rows = batch_rows(cols, batch.num_rows)
         out_rows, out_ops, out_rank = [], [], []
