@@ -164,7 +164,12 @@ class Binder:
               for f in right.node.fields]
         updating = left.node.updating or right.node.updating or jtype != "INNER"
         bounds = interval_bounds(condition, nl) if not (left.node.updating or right.node.updating) else None
-        if bounds is not None:  # an interval join: append-only, state bounded by the watermark
+        ends = _window_join_ends(left.node, right.node, lkeys, rkeys)
+        if ends is not None:  # a window join: each window joined once it closes
+            node = L.WindowJoin(lf + rf, L.INSERT_ONLY, left=left.node, right=right.node, kind=jtype,
+                                left_keys=lkeys, right_keys=rkeys, condition=condition, left_end=ends[0],
+                                right_end=ends[1])
+        elif bounds is not None:  # an interval join: append-only, state bounded by the watermark
             node = L.IntervalJoin(lf + rf, L.INSERT_ONLY, left=left.node, right=right.node, kind=jtype,
                                   left_keys=lkeys, right_keys=rkeys, condition=condition, left_time=bounds[0],
                                   right_time=bounds[1], lower=bounds[2], upper=bounds[3])
@@ -1295,6 +1300,21 @@ def _output_name(item: exp.Expr, position: int) -> str:
     if isinstance(item, exp.Column):
         return item.name
     return f"EXPR${position}"
+
+
+def _window_join_ends(left: L.Node, right: L.Node, lkeys: list[int], rkeys: list[int]) -> tuple[int, int] | None:
+    """The window_end columns of a join of two windowed inputs (the same windows) on equal window_start and
+    window_end, as Flink plans a window join; None for any other join."""
+    from planner.windowing import same_windows, window_bounds
+    if left.updating or right.updating:
+        return None
+    lw, rw = window_bounds(left), window_bounds(right)
+    if lw is None or rw is None or not same_windows(lw[2], rw[2]):
+        return None
+    pairs = set(zip(lkeys, rkeys))
+    if (lw[0], rw[0]) in pairs and (lw[1], rw[1]) in pairs:
+        return lw[1], rw[1]
+    return None
 
 
 def _dedupe(names: list[str]) -> list[str]:

@@ -34,6 +34,11 @@ def describe(node: L.Node) -> str:
         keys = ", ".join(f"${a}={node.table}.{node.columns[b].name}" for a, b in zip(node.left_keys, node.right_keys))
         cond = f", where=[{node.condition}]" if node.condition is not None else ""
         return f"LookupJoin(table=[{node.table}], joinType=[{node.kind}], lookup=[{keys}]{cond})"
+    if isinstance(node, L.WindowJoin):
+        keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
+        cond = f", where=[{node.condition}]" if node.condition is not None else ""
+        return f"WindowJoin(joinType=[{node.kind}], keys=[{keys}], windowEnd=[${node.left_end}, " \
+               f"${node.right_end}]{cond})"
     if isinstance(node, L.IntervalJoin):
         keys = ", ".join(f"${a}=${b}" for a, b in zip(node.left_keys, node.right_keys))
         return f"IntervalJoin(joinType=[{node.kind}], keys=[{keys}], rightTime - leftTime in " \

@@ -137,7 +137,7 @@ class AggCall:
 class WindowAggregate(SingleInput):
     """Aggregation per (keys, window); emits insert-only rows when the watermark closes a window.
 
-    Output layout: keys..., aggs..., window_start, window_end, window_time (the binder projects them
+    Output layout: keys..., window_start, window_end, window_time, aggs... (the binder projects them
     into the user's order afterwards).
     """
 
@@ -214,6 +214,16 @@ class IntervalJoin(Join):
     right_time: int = 0
     lower: int = 0
     upper: int = 0
+
+
+@dataclass(eq=False)
+class WindowJoin(Join):
+    """A join of two windowed inputs on equal window_start and window_end (plus keys): each window's rows are
+    joined when the watermark closes it, outer joins pad then, and the window's rows are dropped; late rows
+    are dropped. The result is append-only."""
+
+    left_end: int = 0  # window_end column of the left input
+    right_end: int = 0
 
 
 @dataclass(eq=False)

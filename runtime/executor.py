@@ -57,6 +57,11 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.LookupJoin):
         from runtime.operators.lookup_join import LookupJoinOperator
         return LookupJoinOperator(node, names)
+    if isinstance(node, L.WindowJoin):
+        from runtime.operators.window_join import WindowJoinOperator
+        return WindowJoinOperator(node.kind, node.left_keys, node.right_keys, node.condition, node.left_end,
+                                  node.right_end, [f.type.to_arrow() for f in node.left.fields],
+                                  [f.type.to_arrow() for f in node.right.fields], names)
     if isinstance(node, L.IntervalJoin):
         from runtime.operators.interval_join import IntervalJoinOperator
         return IntervalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,

@@ -17,7 +17,8 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "join_regular_inner", "join_left_outer", "join_full_outer_cond", "topn_per_key",
                        "dedup_last_rowtime", "over_rows", "nexmark_q5", "join_updating_input", "not_in_nulls",
                        "set_ops_all", "temporal_join", "join_interval", "join_interval_outer",
-                       "temporal_join_view", "join_window_inner", "nexmark_q8", "dedup_last_ties"}]
+                       "temporal_join_view", "join_window_inner", "nexmark_q8", "dedup_last_ties",
+                       "join_window_full_outer", "join_window_tvf_left"}]
 
 
 def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:

@@ -1,0 +1,39 @@
+"""Window properties carried through a plan: which output columns of a node are the window_start and
+window_end of the window its rows belong to (rows of a window TVF, results of a window aggregation, and
+projections or filters of those). Operators over such columns can work window by window, as Flink's
+window join does."""
+from __future__ import annotations
+
+from planner import logical as L
+from planner.expr import Ref
+
+
+def window_bounds(node: L.Node) -> tuple[int, int, L.WindowSpec] | None:
+    """(window_start column, window_end column, window) of a node's rows, or None."""
+    if isinstance(node, L.WindowTableFunction):
+        n = len(node.input.fields)
+        return (n, n + 1, node.window) if _closes_by_watermark(node.window) else None
+    if isinstance(node, L.WindowAggregate):  # keys..., window_start, window_end, window_time, aggregates...
+        k = len(node.keys)
+        if node.names[k:k + 2] == ["window_start", "window_end"] and _closes_by_watermark(node.window):
+            return k, k + 1, node.window
+        return None
+    if isinstance(node, L.Calc):
+        inner = window_bounds(node.input)
+        if inner is None:
+            return None
+        ws = next((j for j, e in enumerate(node.projections) if isinstance(e, Ref) and e.index == inner[0]), None)
+        we = next((j for j, e in enumerate(node.projections) if isinstance(e, Ref) and e.index == inner[1]), None)
+        return (ws, we, inner[2]) if ws is not None and we is not None else None
+    if isinstance(node, L.WatermarkAssigner):
+        return window_bounds(node.input)
+    return None
+
+
+def _closes_by_watermark(window: L.WindowSpec) -> bool:
+    """Windows whose bounds are final when a row gets them (not SESSION) and that close by event time."""
+    return window.kind in ("TUMBLE", "HOP", "CUMULATE") and not window.proctime
+
+
+def same_windows(a: L.WindowSpec, b: L.WindowSpec) -> bool:
+    return (a.kind, a.size, a.slide, a.step, a.offset) == (b.kind, b.size, b.slide, b.step, b.offset)
