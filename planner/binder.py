@@ -558,8 +558,14 @@ class Binder:
         rank_field = L.Field(rn_name, BIGINT.with_nullable(False))
         keep_last = limit == 1 and len(oidx) == 1 and oidx[0][1] and not node.updating \
             and node.fields[oidx[0][0]].type.time_attr in ("rowtime", "proctime")
-        rank = L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=pidx, order=oidx,
-                      limit=limit, with_rank=True, newest_wins_ties=keep_last)
+        from planner.windowing import window_columns
+        wcols = window_columns(node) if not node.updating else None
+        if wcols is not None and set(pidx) & wcols[0] and set(pidx) & wcols[1]:  # window Top-N
+            rank = L.WindowRank(list(node.fields) + [rank_field], L.INSERT_ONLY, input=node, partition=pidx,
+                                order=oidx, limit=limit, with_rank=True, window_end=min(set(pidx) & wcols[1]))
+        else:
+            rank = L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=pidx, order=oidx,
+                          limit=limit, with_rank=True, newest_wins_ties=keep_last)
         exprs, names = [], []
         for j in range(n_vis):
             if j == rank_at:

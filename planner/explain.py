@@ -65,7 +65,8 @@ def describe(node: L.Node) -> str:
         return f"Unnest(array=[{node.array}])"
     if isinstance(node, L.Rank):
         order = ", ".join(f"${i} {'DESC' if d else 'ASC'}" for i, d in node.order)
-        return f"Rank(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], orderBy=[{order}], " \
+        kind = "WindowRank" if isinstance(node, L.WindowRank) else "Rank"
+        return f"{kind}(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], orderBy=[{order}], " \
                f"rankRange=[1, {node.limit}])"
     if isinstance(node, L.ChangelogNormalize):
         return f"ChangelogNormalize(key=[{', '.join(names[k] for k in node.keys)}])"

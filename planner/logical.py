@@ -254,6 +254,14 @@ class Rank(SingleInput):
 
 
 @dataclass(eq=False)
+class WindowRank(Rank):
+    """Top-N per window (the PARTITION BY holds window_start and window_end of a windowed insert-only input):
+    each window's rows are ranked once when the watermark closes it; the result is append-only."""
+
+    window_end: int = 0  # window_end column of the input
+
+
+@dataclass(eq=False)
 class OverAggregate(SingleInput):
     """Aggregates over a window of preceding rows per partition, ordered by rowtime; rows emitted by watermark."""
 

@@ -10,23 +10,29 @@ from planner.expr import Ref
 
 def window_bounds(node: L.Node) -> tuple[int, int, L.WindowSpec] | None:
     """(window_start column, window_end column, window) of a node's rows, or None."""
+    cols = window_columns(node)
+    return (min(cols[0]), min(cols[1]), cols[2]) if cols is not None else None
+
+
+def window_columns(node: L.Node) -> tuple[set[int], set[int], L.WindowSpec] | None:
+    """(every column holding window_start, every column holding window_end, window) of a node's rows."""
     if isinstance(node, L.WindowTableFunction):
         n = len(node.input.fields)
-        return (n, n + 1, node.window) if _closes_by_watermark(node.window) else None
+        return ({n}, {n + 1}, node.window) if _closes_by_watermark(node.window) else None
     if isinstance(node, L.WindowAggregate):  # keys..., window_start, window_end, window_time, aggregates...
         k = len(node.keys)
         if node.names[k:k + 2] == ["window_start", "window_end"] and _closes_by_watermark(node.window):
-            return k, k + 1, node.window
+            return {k}, {k + 1}, node.window
         return None
     if isinstance(node, L.Calc):
-        inner = window_bounds(node.input)
+        inner = window_columns(node.input)
         if inner is None:
             return None
-        ws = next((j for j, e in enumerate(node.projections) if isinstance(e, Ref) and e.index == inner[0]), None)
-        we = next((j for j, e in enumerate(node.projections) if isinstance(e, Ref) and e.index == inner[1]), None)
-        return (ws, we, inner[2]) if ws is not None and we is not None else None
+        ws = {j for j, e in enumerate(node.projections) if isinstance(e, Ref) and e.index in inner[0]}
+        we = {j for j, e in enumerate(node.projections) if isinstance(e, Ref) and e.index in inner[1]}
+        return (ws, we, inner[2]) if ws and we else None
     if isinstance(node, L.WatermarkAssigner):
-        return window_bounds(node.input)
+        return window_columns(node.input)
     return None
 
 

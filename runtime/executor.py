@@ -93,6 +93,10 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.Unnest):
         from runtime.operators.unnest import UnnestOperator
         return UnnestOperator(node.array, names)
+    if isinstance(node, L.WindowRank):
+        from runtime.operators.window_rank import WindowRankOperator
+        return WindowRankOperator(node.partition, node.order, node.limit, node.window_end, names,
+                                  [f.type.to_arrow() for f in node.input.fields])
     if isinstance(node, L.Rank) and node.limit == 1 and not node.input.updating:
         from runtime.operators.top1 import Top1Operator
         return Top1Operator(node.partition, node.order, names, [f.type.to_arrow() for f in node.input.fields],

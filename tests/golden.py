@@ -67,7 +67,6 @@ def check_case(case: Path, batch_size: int | None = None) -> None:
 # Cases whose final rows match Flink's but which we still compute as an updating result where Flink's planner
 # keeps windows and emits inserts only (tests/test_golden.py checks each still is, so the list stays true).
 UPDATING_WHERE_FLINK_APPENDS = {
-    "window_topn_tvf": "ROW_NUMBER() per window on a window TVF is planned as a regular Top-N, not a window Top-N",
     "nexmark_q5": "GROUP BY window_start, window_end over a window aggregation is a regular aggregation here, "
                   "a cascaded window aggregation in Flink",
 }
