@@ -27,6 +27,8 @@ def describe(node: L.Node) -> str:
         keys = ", ".join(f"${k}" for k in node.keys)
         aggs = ", ".join(str(a) for a in node.aggs)
         gs = f", groupingSets=[{node.grouping_sets}]" if node.grouping_sets else ""
+        if node.window_end is not None:
+            return f"WindowGroupAggregate(groupBy=[{keys}], windowEnd=[${node.window_end}], select=[{aggs}]{gs})"
         return f"GroupAggregate(groupBy=[{keys}], select=[{aggs}]{gs})"
     if isinstance(node, L.WindowTableFunction):
         return f"WindowTableFunction(window=[{node.window} on ${node.window.time_index}])"

@@ -156,11 +156,16 @@ class WindowTableFunction(SingleInput):
 
 @dataclass(eq=False)
 class GroupAggregate(SingleInput):
-    """Non-windowed GROUP BY: updating output (-U/+U per change, -D when a group empties)."""
+    """Non-windowed GROUP BY: updating output (-U/+U per change, -D when a group empties).
+
+    With `window_end` set, the keys hold window_start and window_end of a windowed insert-only input (a
+    window aggregation cascaded on another, as Flink plans it): each window's groups are aggregated once, when
+    the watermark closes the window, and the output is insert-only."""
 
     keys: list[int] = field(default_factory=list)
     aggs: list[AggCall] = field(default_factory=list)
     grouping_sets: list[list[int]] | None = None
+    window_end: int | None = None  # key column holding the window end
 
 
 @dataclass(eq=False)

@@ -44,6 +44,12 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.WindowAggregate):
         cls = SessionWindowAggregateOperator if node.window.kind == "SESSION" else WindowAggregateOperator
         return cls(node.window, node.keys, node.aggs, node.grouping_sets, names, types)
+    if isinstance(node, L.GroupAggregate) and node.window_end is not None:
+        from runtime.operators.window_group_aggregate import WindowGroupAggregateOperator
+        return WindowGroupAggregateOperator(
+            node.window_end, lambda: GroupAggregateOperator(node.keys, node.aggs, None, names, types,
+                                                            [f.type for f in node.input.fields], False),
+            node.input.names, len(node.keys))
     if isinstance(node, L.GroupAggregate):
         ttl = (config or {}).get("table.exec.state.ttl")
         from connectors.options import parse_duration_ms

@@ -59,17 +59,9 @@ def check_case(case: Path, batch_size: int | None = None) -> None:
     actual = run_sql(case_sql(case), batch_size)
     ok, msg = compare.compare_rows(rows, actual, cols, types)
     assert ok, f"{case.name}: {msg}"
-    if flink_appends(case) and case.name not in UPDATING_WHERE_FLINK_APPENDS:
+    if flink_appends(case):
         updates = sorted({r["op"] for r in actual} - {"+I"})
         assert not updates, f"{case.name}: Flink's result is insert-only, ours has {', '.join(updates)} rows"
-
-
-# Cases whose final rows match Flink's but which we still compute as an updating result where Flink's planner
-# keeps windows and emits inserts only (tests/test_golden.py checks each still is, so the list stays true).
-UPDATING_WHERE_FLINK_APPENDS = {
-    "nexmark_q5": "GROUP BY window_start, window_end over a window aggregation is a regular aggregation here, "
-                  "a cascaded window aggregation in Flink",
-}
 
 
 def flink_appends(case: Path) -> bool:
