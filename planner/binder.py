@@ -660,9 +660,15 @@ class Binder:
                 raise ValidationError(f"{_where(k)}EXISTS correlation compares {x.type} with {f.type}")
             left_keys.append(x.index)
         kind = "ANTI" if negated else "SEMI"
+        right_keys = list(range(len(left_keys)))
+        ends = _window_join_ends(rel.node, right, left_keys, right_keys)
+        if ends is not None:  # a window semi/anti join: decided per window when it closes
+            node = L.WindowJoin(list(rel.node.fields), L.INSERT_ONLY, left=rel.node, right=right, kind=kind,
+                                left_keys=left_keys, right_keys=right_keys, left_end=ends[0], right_end=ends[1])
+            return Relation(node, rel.scope)
         changelog = L.RETRACT if (rel.node.updating or right.updating or negated) else L.INSERT_ONLY
         node = L.Join(list(rel.node.fields), changelog, left=rel.node, right=right, kind=kind,
-                      left_keys=left_keys, right_keys=list(range(len(left_keys))))
+                      left_keys=left_keys, right_keys=right_keys)
         return Relation(node, rel.scope)
 
     def _bind_over(self, sel: exp.Select) -> L.Node:

@@ -1,5 +1,5 @@
 """Window join: two windowed inputs joined on equal window_start and window_end (plus keys), as Flink's window
-join. Rows wait in state per window end; when the watermark closes a window (window_end - 1 <= watermark) its
+join (INNER, LEFT, RIGHT, FULL; SEMI and ANTI from [NOT] EXISTS). Rows wait in state per window end; when the watermark closes a window (window_end - 1 <= watermark) its
 rows of both sides are joined column-wise, outer joins pad the rows that found no match, the result is
 emitted as inserts and the window's rows are dropped. A row whose window has already closed is late and
 dropped. The state therefore holds only open windows.
@@ -91,6 +91,11 @@ class WindowJoinOperator(Operator):
             keep = np.asarray(pc.fill_null(evaluate(self.condition, cols, len(li)), False))
             li, ri = li[keep], ri[keep]
             cols = [pc.filter(c, pa.array(keep)) for c in cols]
+        if self.kind in ("SEMI", "ANTI"):  # left rows with (without) a match, in arrival order
+            matched = np.unique(li)
+            rows = matched if self.kind == "SEMI" else np.setdiff1d(np.arange(left.num_rows), matched)
+            out = [c.combine_chunks() for c in left.take(pa.array(rows)).columns]
+            return [make_batch(INSERT, out, self.names)] if len(rows) else []
         parts = [cols]
         if self.kind in ("LEFT", "FULL"):
             alone = np.setdiff1d(np.arange(left.num_rows), li)
