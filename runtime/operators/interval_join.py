@@ -6,45 +6,90 @@ still bring a match: a left row at t until the watermark passes t + upper, a rig
 t - lower. When a row of an outer side leaves unmatched, it is emitted NULL-padded, so the result is
 append-only (no retractions, unlike a regular outer join). A row whose interval the watermark has already
 passed when it arrives is joined with what is kept and, if outer and unmatched, padded at once.
+
+Computed column-wise, in the order a row-at-a-time join gives (tests/reference_interval_join.py).
+Each side keeps its rows in one Arrow table with parallel arrays (time, arrival number, matched, key id,
+alive). For a batch, the watermark in force at each row is a running maximum; candidate pairs come from a
+key-sorted view of the other side's live rows, filtered by the time interval and by whether the other row is
+still kept when the row arrives, then by the extra condition. Rows that leave during the batch are found by a
+binary search of their close time in the running watermark, and every output row gets a sort key (the row
+before which it appears, its phase, its order within the phase), so one lexsort yields the per-row order.
 """
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from planner.expr import Expr
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from runtime.expressions import evaluate
+from runtime.keys import KeyIndex
 from runtime.operator import Operator
-from runtime.rows import batch_rows, columns, rows_table, table_rows
-from runtime.operators.join import check_pairs
 from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from runtime.state import StateBackend
 
 
-class _Kept:
-    """One side's kept rows by key: key -> list of [time ms, arrival seq, row, matched]."""
+class _Side:
+    """One side's rows: kept ones (alive) and, until compaction, rows that left or were never kept."""
 
-    def __init__(self, types: list[pa.DataType], keys: list[int]):
-        self.types, self.keys = types, keys
-        self.rows: dict[tuple, list[list]] = {}
+    def __init__(self, types: list[pa.DataType]):
+        self.types = types
+        self.table = pa.table({f"c{i}": pa.array([], t) for i, t in enumerate(types)})
+        self.time = np.zeros(0, np.int64)
+        self.seq = np.zeros(0, np.int64)
+        self.matched = np.zeros(0, bool)
+        self.gid = np.zeros(0, np.int64)
+        self.alive = np.zeros(0, bool)
+
+    def append(self, table: pa.Table, time, seq, matched, gid, alive) -> int:
+        base = self.table.num_rows
+        self.table = pa.concat_tables([self.table, table])
+        self.time = np.concatenate([self.time, time])
+        self.seq = np.concatenate([self.seq, seq])
+        self.matched = np.concatenate([self.matched, matched])
+        self.gid = np.concatenate([self.gid, gid])
+        self.alive = np.concatenate([self.alive, alive])
+        return base
+
+    def compact(self) -> None:
+        keep = np.flatnonzero(self.alive)
+        self.table = self.table.take(pa.array(keep)).combine_chunks()
+        for name in ("time", "seq", "matched", "gid", "alive"):
+            setattr(self, name, getattr(self, name)[keep])
+
+
+class _SideState:
+    """A side's kept rows in the per-row operator's layout (c0..cN, $time, $seq, $matched, $wm)."""
+
+    def __init__(self, op: "IntervalJoinOperator", side: int):
+        self.op, self.side = op, side
 
     def snapshot(self) -> pa.Table:
-        entries = [e for es in self.rows.values() for e in es]
-        return rows_table([e[2] for e in entries], self.types, {
-            "$time": pa.array([e[0] for e in entries], pa.int64()),
-            "$seq": pa.array([e[1] for e in entries], pa.int64()),
-            "$matched": pa.array([e[3] for e in entries], pa.bool_())})
+        s = self.op.sides[self.side]
+        live = np.flatnonzero(s.alive)
+        t = s.table.take(pa.array(live))
+        return t.append_column("$time", pa.array(s.time[live])) \
+            .append_column("$seq", pa.array(s.seq[live])) \
+            .append_column("$matched", pa.array(s.matched[live])) \
+            .append_column("$wm", pa.array(np.full(len(live), self.op.wm, np.int64)))
 
     def restore(self, table: pa.Table) -> None:
-        self.rows = {}
-        for t, seq, row, m in zip(table.column("$time").to_pylist(), table.column("$seq").to_pylist(),
-                                  table_rows(table, len(self.types)), table.column("$matched").to_pylist()):
-            self.rows.setdefault(tuple(row[i] for i in self.keys), []).append([t, seq, row, m])
+        op = self.op
+        s = op.sides[self.side] = _Side(op.types[self.side])
+        if not table.num_rows:
+            return
+        op.wm = max(op.wm, table.column("$wm")[0].as_py())
+        data = table.select([f"c{i}" for i in range(len(s.types))]).combine_chunks()
+        gid = op.index.lookup([data.column(k).combine_chunks() for k in op.keys[self.side]], data.num_rows)[0]
+        seq = np.asarray(table.column("$seq"), dtype=np.int64)
+        s.append(data, np.asarray(table.column("$time"), dtype=np.int64), seq,
+                 np.asarray(table.column("$matched"), dtype=bool), gid, np.ones(data.num_rows, bool))
+        op.seq = max(op.seq, int(seq.max()))
 
     def size_bytes(self) -> int:
-        return sum(len(es) for es in self.rows.values()) * 16 * (len(self.types) + 3)
+        s = self.op.sides[self.side]
+        return s.table.nbytes + len(s.time) * 33
 
 
 class IntervalJoinOperator(Operator):
@@ -59,126 +104,126 @@ class IntervalJoinOperator(Operator):
         self.times = (left_time, right_time)
         self.lower, self.upper = lower, upper
         self.types = (left_types, right_types)
-        self.kept = (_Kept(left_types, left_keys), _Kept(right_types, right_keys))
+        self.sides = [_Side(left_types), _Side(right_types)]
         self.outer = (kind in ("LEFT", "FULL"), kind in ("RIGHT", "FULL"))
+        self.index = KeyIndex()
         self.wm = MIN_WM
         self.seq = 0
-        self.expiry: list[tuple] = []  # heap of (closes_at, side, seq, key, entry)
         self.input_watermarks = [MIN_WM, MIN_WM]
 
     def open(self, state: StateBackend) -> None:
-        state.register("left_rows", _KeptState(self, 0))
-        state.register("right_rows", _KeptState(self, 1))
+        state.register("left_rows", _SideState(self, 0))
+        state.register("right_rows", _SideState(self, 1))
 
-    def _closes_at(self, side: int, t: int) -> int:
-        """The watermark after which no row of the other side can match a row of `side` at time t."""
+    def _closes_at(self, side: int, t: np.ndarray) -> np.ndarray:
+        """The watermark after which no row of the other side can match rows of `side` at times t."""
         return t + self.upper if side == 0 else t - self.lower
-
-    def _pad(self, side: int, row: tuple) -> tuple:
-        nulls = tuple([None] * len(self.types[1 - side]))
-        return row + nulls if side == 0 else nulls + row
-
-    def _keep(self, side: int, key: tuple, entry: list) -> None:
-        self.kept[side].rows.setdefault(key, []).append(entry)
-        heapq.heappush(self.expiry, (self._closes_at(side, entry[0]), side, entry[1], key, entry))
-
-    def _advance(self, wm: int, out: list[tuple]) -> None:
-        """Watermark `wm`: rows whose interval it has passed leave (outer ones unmatched are padded), in the
-        order they close, so the output is the same however the watermark advanced."""
-        if wm <= self.wm:
-            return
-        self.wm = wm
-        while self.expiry and self.expiry[0][0] < wm:
-            _, side, _, key, entry = heapq.heappop(self.expiry)
-            rows = self.kept[side].rows
-            rows[key].remove(entry)
-            if not rows[key]:
-                del rows[key]
-            if self.outer[side] and not entry[3]:
-                out.append(self._pad(side, entry[2]))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input
+        n = batch.num_rows
         cols = data_columns(batch)
-        rows = batch_rows(cols, batch.num_rows)
         times, valid = rowtime_ms(cols[self.times[s]])
-        # the watermark in force before each row: this input's (carried per row) and the other's
         row_wm = row_watermarks(batch)
-        other_wm = self.input_watermarks[o]
-        before = np.minimum(row_wm, other_wm) if row_wm is not None else np.full(len(rows), self.wm)
-        keys = [tuple(row[k] for k in self.keys[s]) for row in rows]
-        # candidate pairs: kept rows of the other side still open when each row arrives
-        other = self.kept[o].rows
-        pairs, owners = [], []
-        lower, upper = self.lower, self.upper
-        for i, row in enumerate(rows):
-            if None in keys[i] or not valid[i]:
-                continue
-            t, now = int(times[i]), max(self.wm, int(before[i]))
-            # the other side's rows within the interval of this one, and still kept when it arrives
-            lo, hi = (t + lower, t + upper) if s == 0 else (t - upper, t - lower)
-            for e in other.get(keys[i], ()):
-                if lo <= e[0] <= hi and now <= self._closes_at(o, e[0]):
-                    pairs.append((row, e[2]) if s == 0 else (e[2], row))
-                    owners.append((i, e))
-        ok = check_pairs(self.condition, self.types[0] + self.types[1], pairs)
-        joined: list[list[tuple]] = [[] for _ in rows]
-        for good, pair, (i, e) in zip(ok, pairs, owners):
-            if good:
-                joined[i].append(pair[0] + pair[1])
-                e[3] = True
-        out: list[tuple] = []
-        for i, row in enumerate(rows):
-            self._advance(int(before[i]), out)
-            out += joined[i]
-            if not valid[i] or None in keys[i]:
-                if self.outer[s]:
-                    out.append(self._pad(s, row))
-                continue
-            t = int(times[i])
-            if self.wm < self._closes_at(s, t):
-                self.seq += 1
-                self._keep(s, keys[i], [t, self.seq, row, bool(joined[i])])
-            elif self.outer[s] and not joined[i]:
-                out.append(self._pad(s, row))
-        return self._emit(out)
+        before = np.minimum(row_wm, self.input_watermarks[o]) if row_wm is not None else np.full(n, self.wm)
+        now = np.maximum(self.wm, np.maximum.accumulate(before))  # the watermark in force at each row
+        keys = [cols[k] for k in self.keys[s]]
+        gid = self.index.lookup(keys, n)[0]
+        ok = valid.copy()
+        for k in keys:
+            if k.null_count:
+                ok &= np.asarray(pc.is_valid(k))
+        mine, other = self.sides[s], self.sides[o]
+        # candidate pairs: the other side's live rows with the same key, in the interval, still kept
+        live = np.flatnonzero(other.alive)
+        by_key = live[np.argsort(other.gid[live], kind="stable")]
+        sorted_gid = other.gid[by_key]
+        rows = np.flatnonzero(ok)
+        lo = np.searchsorted(sorted_gid, gid[rows], "left")
+        counts = np.searchsorted(sorted_gid, gid[rows], "right") - lo
+        pi = np.repeat(rows, counts)
+        within = np.arange(len(pi)) - np.repeat(np.cumsum(counts) - counts, counts)
+        pj = by_key[np.repeat(lo, counts) + within]
+        t_i, t_j = times[pi], other.time[pj]
+        low, high = (t_i + self.lower, t_i + self.upper) if s == 0 else (t_i - self.upper, t_i - self.lower)
+        inside = (low <= t_j) & (t_j <= high) & (now[pi] <= self._closes_at(o, t_j))
+        pi, pj = pi[inside], pj[inside]
+        if self.condition is not None and len(pi):
+            mine_rows = [c.take(pa.array(pi)) for c in cols]
+            other_rows = [c.combine_chunks() for c in other.table.take(pa.array(pj)).columns]
+            joined = mine_rows + other_rows if s == 0 else other_rows + mine_rows
+            good = np.asarray(pc.fill_null(evaluate(self.condition, joined, len(pi)), False))
+            pi, pj = pi[good], pj[good]
+        other.matched[pj] = True
+        hits = np.bincount(pi, minlength=n) > 0
+        # this batch's rows join their side; rows still open are kept
+        kept = ok & (now < self._closes_at(s, times))
+        seq = self.seq + np.cumsum(kept)
+        self.seq += int(kept.sum())
+        base = mine.append(pa.table({f"c{i}": c for i, c in enumerate(cols)}), times, seq, hits.copy(), gid, kept)
+        # rows that leave during the batch: before the first row whose watermark passes their close time
+        events = []  # (slot, phase, order1, order2, order3, left store row, right store row)
+        for side in (0, 1):
+            sd = self.sides[side]
+            cand = np.flatnonzero(sd.alive)
+            close = self._closes_at(side, sd.time[cand])
+            slot = np.searchsorted(now, close, "right")
+            if side == s:  # a row kept by this batch can only leave after it arrived
+                new = cand >= base
+                slot[new] = np.maximum(slot[new], cand[new] - base + 1)
+            leaves = slot < n
+            gone = cand[leaves]
+            sd.alive[gone] = False
+            pad = leaves & self.outer[side] & ~sd.matched[cand]
+            idx = cand[pad]
+            if len(idx):
+                events.append((slot[pad], np.zeros(len(idx)), close[pad], np.full(len(idx), side),
+                               sd.seq[idx], idx if side == 0 else -1, idx if side == 1 else -1))
+        mine_at = base + pi
+        events.append((pi, np.ones(len(pi)), other.seq[pj], np.zeros(len(pi)), np.zeros(len(pi)),
+                       mine_at if s == 0 else pj, pj if s == 0 else mine_at))
+        if self.outer[s]:  # rows padded on arrival: NULL key, or already closed and unmatched
+            now_pad = np.flatnonzero(~ok | (~kept & ~hits))
+            events.append((now_pad, np.full(len(now_pad), 2), np.zeros(len(now_pad)), np.zeros(len(now_pad)),
+                           np.zeros(len(now_pad)), base + now_pad if s == 0 else -1, base + now_pad if s == 1 else -1))
+        self.wm = max(self.wm, int(now[-1])) if n else self.wm
+        out = self._assemble(events)
+        for sd in self.sides:
+            if len(sd.alive) > 2 * max(int(sd.alive.sum()), 1024):
+                sd.compact()
+        return out
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
-        out: list[tuple] = []
-        self._advance(wm, out)
-        return self._emit(out)
-
-    def _emit(self, out: list[tuple]) -> list[pa.RecordBatch]:
-        if not out:
+        if wm <= self.wm:
             return []
-        cols = columns(out, self.types[0] + self.types[1])
-        return [make_batch(pa.array(np.full(len(out), INSERT, dtype=np.int8)), cols, self.names)]
+        self.wm = wm
+        events = []
+        for side in (0, 1):
+            sd = self.sides[side]
+            cand = np.flatnonzero(sd.alive)
+            close = self._closes_at(side, sd.time[cand])
+            leaves = close < wm
+            sd.alive[cand[leaves]] = False
+            pad = leaves & self.outer[side] & ~sd.matched[cand]
+            idx = cand[pad]
+            if len(idx):
+                events.append((np.zeros(len(idx)), np.zeros(len(idx)), close[pad], np.full(len(idx), side),
+                               sd.seq[idx], idx if side == 0 else -1, idx if side == 1 else -1))
+        return self._assemble(events)
+
+    def _assemble(self, events: list[tuple]) -> list[pa.RecordBatch]:
+        """Output rows from (left row, right row) store positions (-1: NULLs), in the order of their keys."""
+        parts = [[np.broadcast_to(np.asarray(x), (len(e[0]),)) for x in e] for e in events if len(e[0])]
+        if not parts:
+            return []
+        slot, phase, a, b, c, left, right = (np.concatenate([p[k] for p in parts]) for k in range(7))
+        order = np.lexsort((c, b, a, phase, slot))
+        left, right = left[order].astype(np.int64), right[order].astype(np.int64)
+        cols = []
+        for side, at in ((0, left), (1, right)):
+            take = pa.array(at, mask=at < 0)
+            cols += [c.combine_chunks().take(take) for c in self.sides[side].table.columns]
+        return [make_batch(INSERT, cols, self.names)]
 
     def metrics(self) -> dict:
-        return {"state_bytes": self.kept[0].size_bytes() + self.kept[1].size_bytes()}
-
-
-class _KeptState:
-    """A side's kept rows as a state table; a restore also rebuilds the expiry heap."""
-
-    def __init__(self, op: IntervalJoinOperator, side: int):
-        self.op, self.side = op, side
-
-    def snapshot(self) -> pa.Table:
-        t = self.op.kept[self.side].snapshot()
-        return t.append_column("$wm", pa.array([self.op.wm] * t.num_rows, pa.int64()))
-
-    def restore(self, table: pa.Table) -> None:
-        op, kept = self.op, self.op.kept[self.side]
-        if table.num_rows:
-            op.wm = max(op.wm, table.column("$wm")[0].as_py())
-        kept.restore(table.drop_columns(["$wm"]))
-        op.expiry = [e for e in op.expiry if e[1] != self.side]
-        for key, entries in kept.rows.items():
-            for entry in entries:
-                op.expiry.append((op._closes_at(self.side, entry[0]), self.side, entry[1], key, entry))
-                op.seq = max(op.seq, entry[1])
-        heapq.heapify(op.expiry)
-
-    def size_bytes(self) -> int:
-        return self.op.kept[self.side].size_bytes()
+        return {"state_bytes": _SideState(self, 0).size_bytes() + _SideState(self, 1).size_bytes()}
