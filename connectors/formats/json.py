@@ -127,27 +127,30 @@ class JsonDecoder:
         return out
 
     def _bad_rows(self, docs: pa.Array, batch: pa.RecordBatch) -> np.ndarray | None:
-        """Rows where a present, non-null JSON value did not decode (DuckDB turns those into NULL)."""
-        bad = None
-        con = duck()
-        for i, name in enumerate(self.schema.names):
-            col = batch.column(i)
-            if col.null_count == 0 and not self.fail_on_missing:
-                continue
-            nulls = np.flatnonzero(np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False)))
-            if len(nulls) == 0:
-                continue
-            sub = pa.table({"line": docs.take(pa.array(nulls))})  # noqa: F841  (read by DuckDB by name)
-            path = "$." + _json.dumps(name)
-            res = con.sql("SELECT json_type(line, $p) FROM sub", params={"p": path}).to_arrow_table().column(0)
-            types = res.to_pylist()
-            for r, jt in zip(nulls, types):
-                problem = (jt is not None and jt != "NULL") or (jt is None and self.fail_on_missing)
-                if problem:
-                    if bad is None:
-                        bad = np.zeros(len(docs), dtype=bool)
-                    bad[r] = True
-        return bad
+        """Rows where a present, non-null JSON value did not decode (DuckDB turns those into NULL). The rows
+        with a NULL in any column are looked at once, every such column's JSON type in one pass."""
+        cols = [i for i in range(len(self.schema.names))
+                if batch.column(i).null_count or self.fail_on_missing]
+        if not cols:
+            return None
+        null_masks = [np.asarray(pc.is_null(batch.column(i)).to_numpy(zero_copy_only=False)) for i in cols]
+        rows = np.flatnonzero(np.logical_or.reduce(null_masks))
+        if len(rows) == 0:
+            return None
+        sub = pa.table({"line": docs.take(pa.array(rows))})  # noqa: F841  (read by DuckDB by name)
+        paths = ["$." + _json.dumps(self.schema.names[i]) for i in cols]
+        types = duck().sql("SELECT json_type(line, $p) FROM sub", params={"p": paths}).to_arrow_table().column(0)
+        types = types.combine_chunks()
+        bad = np.zeros(len(docs), dtype=bool)
+        for j, mask in enumerate(null_masks):
+            jt = pc.list_element(types, j)
+            # a value that is present and not JSON null, or (with fail-on-missing-field) a missing one
+            problem = pc.fill_null(pc.not_equal(jt, "NULL"), False)
+            if self.fail_on_missing:
+                problem = pc.or_(problem, pc.is_null(jt))
+            problem = np.asarray(problem.to_numpy(zero_copy_only=False), dtype=bool) & mask[rows]
+            bad[rows[problem]] = True
+        return bad if bad.any() else None
 
     def _to_batch(self, out: pa.Table) -> pa.RecordBatch:
         cols = []
