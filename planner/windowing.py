@@ -31,8 +31,24 @@ def window_columns(node: L.Node) -> tuple[set[int], set[int], L.WindowSpec] | No
         ws = {j for j, e in enumerate(node.projections) if isinstance(e, Ref) and e.index in inner[0]}
         we = {j for j, e in enumerate(node.projections) if isinstance(e, Ref) and e.index in inner[1]}
         return (ws, we, inner[2]) if ws and we else None
-    if isinstance(node, L.WatermarkAssigner):
+    if isinstance(node, (L.WatermarkAssigner, L.WindowRank)):  # rows pass through (a rank is appended)
         return window_columns(node.input)
+    if isinstance(node, L.WindowJoin):
+        left = window_columns(node.left)
+        if node.kind in ("SEMI", "ANTI"):
+            return left
+        right = window_columns(node.right)
+        if left is None or right is None:
+            return None
+        n = len(node.left.fields)
+        return left[0] | {n + i for i in right[0]}, left[1] | {n + i for i in right[1]}, left[2]
+    if isinstance(node, L.GroupAggregate) and node.window_end is not None:  # keys come first, as they were
+        inner = window_columns(node.input)
+        if inner is None:
+            return None
+        k = len(node.keys)
+        ws, we = {i for i in inner[0] if i < k}, {i for i in inner[1] if i < k}
+        return (ws, we, inner[2]) if ws and we else None
     return None
 
 

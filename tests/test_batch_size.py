@@ -13,7 +13,7 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "join_interval", "join_regular_inner", "join_window_inner", "nexmark_q5", "nexmark_q8",
                        "nexmark_q19", "dedup_last_ties", "join_duplicate_names", "topn_per_key", "join_window_full_outer",
                        "join_window_tvf_left", "window_topn_after_agg", "window_dedup_first", "window_agg_cascaded",
-                       "join_window_semi_anti",
+                       "join_window_semi_anti", "window_stacked",
                        "dedup_last_rowtime", "window_topn_tvf", "over_rows",
                        "join_left_outer", "join_full_outer_cond", "join_right_dim", "join_updating_input",
                        "semi_anti_in", "semi_anti_exists", "element_access", "temporal_join",

@@ -19,7 +19,8 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "set_ops_all", "temporal_join", "join_interval", "join_interval_outer",
                        "temporal_join_view", "join_window_inner", "nexmark_q8", "dedup_last_ties",
                        "join_window_full_outer", "join_window_tvf_left", "window_topn_tvf", "window_topn_after_agg",
-                       "window_dedup_first", "window_agg_cascaded", "join_window_semi_anti"}]
+                       "window_dedup_first", "window_agg_cascaded", "join_window_semi_anti",
+                       "window_stacked"}]
 
 
 def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:
