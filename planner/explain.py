@@ -7,7 +7,12 @@ from planner import logical as L
 def describe(node: L.Node) -> str:
     names = node.names
     if isinstance(node, L.Scan):
-        return f"TableSourceScan(table=[{node.table}], connector=[{node.connector}], fields=[{', '.join(names)}])"
+        from planner.rules import ROW_FIELD_PRUNING
+        shown = names
+        if node.connector in ROW_FIELD_PRUNING:  # ROW columns show the fields the source is asked to make
+            shown = [f"{f.name}<{', '.join(f.type.field_names)}>" if f.type.name == "ROW" else f.name
+                     for f in node.fields]
+        return f"TableSourceScan(table=[{node.table}], connector=[{node.connector}], fields=[{', '.join(shown)}])"
     if isinstance(node, L.Calc):
         parts = []
         if node.condition is not None:

@@ -99,6 +99,8 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
         for j in range(len(node.fields) - n_in):
             out[n_in + j] = len(order) + j
         return new, out
+    if type(node) in (L.Join, L.WindowJoin, L.IntervalJoin) and not node.null_aware and not node.nulls_equal:
+        return _prune_join(node, needed)
     # operators that read all of their input: keep their outputs, prune below them
     kids = []
     for c in node.inputs():
@@ -167,6 +169,40 @@ def prune_row_fields(node: L.Node, usage: dict[int, set[str] | None] | None = No
             visit(node.watermark)
         return _with_inputs(node, [prune_row_fields(node.input, below)])
     return _with_inputs(node, [prune_row_fields(c) for c in node.inputs()])
+
+
+def _prune_join(node: L.Join, needed: list[int]) -> tuple[L.Node, dict[int, int]]:
+    """A join needs from each side the columns read above it plus its keys, condition and time columns."""
+    nl = len(node.left.fields)
+    semi = node.kind in ("SEMI", "ANTI")
+    cond = refs(node.condition) if node.condition is not None else set()
+    left_need = {i for i in needed if i < nl} | set(node.left_keys) | {i for i in cond if i < nl}
+    right_need = ({i - nl for i in needed if i >= nl} if not semi else set()) | set(node.right_keys) | \
+        {i - nl for i in cond if i >= nl}
+    if isinstance(node, L.WindowJoin):
+        left_need.add(node.left_end)
+        right_need.add(node.right_end)
+    if isinstance(node, L.IntervalJoin):
+        left_need.add(node.left_time)
+        right_need.add(node.right_time)
+    left, ml = prune_columns(node.left, sorted(left_need))
+    right, mr = prune_columns(node.right, sorted(right_need))
+    nl2 = len(left.fields)
+    joined = dict(ml)
+    joined.update({nl + old: nl2 + new for old, new in mr.items()})
+    lorder = sorted(ml, key=ml.get)
+    fields = [node.fields[i] for i in lorder]
+    if not semi:
+        fields += [node.fields[nl + i] for i in sorted(mr, key=mr.get)]
+    extra = {}
+    if isinstance(node, L.WindowJoin):
+        extra = {"left_end": ml[node.left_end], "right_end": mr[node.right_end]}
+    if isinstance(node, L.IntervalJoin):
+        extra = {"left_time": ml[node.left_time], "right_time": mr[node.right_time]}
+    new = replace(node, fields=fields, left=left, right=right, left_keys=[ml[k] for k in node.left_keys],
+                  right_keys=[mr[k] for k in node.right_keys],
+                  condition=remap(node.condition, joined) if node.condition is not None else None, **extra)
+    return new, (dict(ml) if semi else joined)
 
 
 def _with_inputs(node: L.Node, kids: list[L.Node]) -> L.Node:
