@@ -893,12 +893,30 @@ def _regexp(e, args, n):
 
 
 def _split_index(e, args, n):
+    sep, idx = args[1], args[2]
+    if isinstance(sep, pa.Scalar) and isinstance(idx, pa.Scalar) and sep.is_valid and idx.is_valid \
+            and sep.as_py() and idx.as_py() >= 0:
+        return _split_index_columns(_full(args[0], n), sep.as_py(), idx.as_py())
+
     def f(x, sep, idx):
         if None in (x, sep, idx) or idx < 0:
             return None
         parts = x.split(sep) if sep else list(x)
         return parts[idx] if idx < len(parts) else None
     return _per_unique(e, args, n, f)
+
+
+def _split_index_columns(strings: pa.Array, sep: str, idx: int) -> pa.Array:
+    """SPLIT_INDEX with a constant separator and index: one split of the whole column, then the idx-th token
+    of each row (NULL where a row has fewer tokens)."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    parts = pc.split_pattern(strings, sep)
+    offsets = np.asarray(parts.offsets)
+    has = (offsets[1:] - offsets[:-1]) > idx
+    at = np.where(has, offsets[:-1] + idx, 0)
+    tokens = parts.values.take(pa.array(at)) if len(parts.values) else pa.nulls(len(strings), pa.string())
+    return pc.if_else(pc.and_(pa.array(has), parts.is_valid()), tokens, pa.scalar(None, pa.string()))
 
 
 def _per_unique(e, args, n, fn):
