@@ -75,3 +75,22 @@ class KeyIndex:
                 del self.ids[key]
                 self.keys[g] = None
                 self.free.append(g)
+
+
+def equal_pairs(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, p) with ids[i] == sorted_ids[p], for ids probing a sorted array; pairs grouped by i, p
+    ascending within each i. The hash-join step of the column-wise joins."""
+    lo = np.searchsorted(sorted_ids, ids, "left")
+    counts = np.searchsorted(sorted_ids, ids, "right") - lo
+    probe = np.repeat(np.arange(len(ids)), counts)
+    within = np.arange(len(probe)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return probe, np.repeat(lo, counts) + within
+
+
+def non_null_keys(keys: list[pa.Array], n: int) -> np.ndarray:
+    """Rows whose key columns are all non-NULL (a NULL key joins nothing)."""
+    valid = np.ones(n, dtype=bool)
+    for k in keys:
+        if k.null_count:
+            valid &= np.asarray(pc.is_valid(k))
+    return valid

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from planner.expr import Expr
 from runtime.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
 from runtime.expressions import evaluate
-from runtime.keys import KeyIndex
+from runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from runtime.operator import Operator
 from runtime.rows import rows_equal
 from runtime.state import StateBackend
@@ -39,15 +39,8 @@ class _Run:
 
     def probe(self, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probe row, row position in this run) for every live row with an equal key id."""
-        lo = np.searchsorted(self.sorted, gids, "left")
-        counts = np.searchsorted(self.sorted, gids, "right") - lo
-        total = int(counts.sum())
-        if total == 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        probe = np.repeat(np.arange(len(gids)), counts)
-        starts = np.cumsum(counts) - counts
-        within = np.arange(total) - np.repeat(starts, counts)
-        pos = self.order[np.repeat(lo, counts) + within]
+        probe, at = equal_pairs(self.sorted, gids)
+        pos = self.order[at]
         if self.dead:
             alive = self.live[pos]
             probe, pos = probe[alive], pos[alive]
@@ -157,12 +150,7 @@ class InnerJoinOperator(Operator):
             gids = np.asarray(pc.fill_null(k, 0), dtype=np.int64)
         else:
             gids, _ = self.index.lookup(keys, n)
-        valid = np.ones(n, dtype=bool)
-        if not self.nulls_equal:
-            for k in keys:
-                if k.null_count:
-                    valid &= np.asarray(pc.is_valid(k))
-        return gids, valid
+        return gids, (np.ones(n, dtype=bool) if self.nulls_equal else non_null_keys(keys, n))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input

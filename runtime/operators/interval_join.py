@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from planner.expr import Expr
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.expressions import evaluate
-from runtime.keys import KeyIndex
+from runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from runtime.operator import Operator
 from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from runtime.state import StateBackend
@@ -129,21 +129,15 @@ class IntervalJoinOperator(Operator):
         now = np.maximum(self.wm, np.maximum.accumulate(before))  # the watermark in force at each row
         keys = [cols[k] for k in self.keys[s]]
         gid = self.index.lookup(keys, n)[0]
-        ok = valid.copy()
-        for k in keys:
-            if k.null_count:
-                ok &= np.asarray(pc.is_valid(k))
+        ok = valid & non_null_keys(keys, n)
         mine, other = self.sides[s], self.sides[o]
         # candidate pairs: the other side's live rows with the same key, in the interval, still kept
         live = np.flatnonzero(other.alive)
         by_key = live[np.argsort(other.gid[live], kind="stable")]
         sorted_gid = other.gid[by_key]
         rows = np.flatnonzero(ok)
-        lo = np.searchsorted(sorted_gid, gid[rows], "left")
-        counts = np.searchsorted(sorted_gid, gid[rows], "right") - lo
-        pi = np.repeat(rows, counts)
-        within = np.arange(len(pi)) - np.repeat(np.cumsum(counts) - counts, counts)
-        pj = by_key[np.repeat(lo, counts) + within]
+        pi, at = equal_pairs(sorted_gid, gid[rows])
+        pi, pj = rows[pi], by_key[at]
         t_i, t_j = times[pi], other.time[pj]
         low, high = (t_i + self.lower, t_i + self.upper) if s == 0 else (t_i - self.upper, t_i - self.lower)
         inside = (low <= t_j) & (t_j <= high) & (now[pi] <= self._closes_at(o, t_j))

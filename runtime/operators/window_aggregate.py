@@ -91,8 +91,26 @@ class WindowBuffer:
         for a, b in zip(bounds[:-1], bounds[1:]):
             self.by_end.setdefault(int(sorted_ends[a]), []).append(table.slice(a, b - a))
 
+    def add_open(self, table: pa.Table, ends: np.ndarray, wm: int) -> int:
+        """Keeps the rows whose window is still open at watermark wm, their window end in `$we`; returns how
+        many rows were late (their window had closed)."""
+        open_ = ends - 1 > wm
+        late = len(ends) - int(open_.sum())
+        if late:
+            table, ends = table.filter(pa.array(open_)), ends[open_]
+        self.add(table.append_column("$we", pa.array(ends)), ends)
+        return late
+
+    def closed(self, wm: int) -> list[int]:
+        """Ends of the held windows that watermark wm closes (end - 1 <= wm), oldest first."""
+        return sorted(e for e in self.by_end if e - 1 <= wm)
+
+    def pop_window(self, end: int) -> pa.Table | None:
+        tables = self.by_end.pop(end, None)
+        return pa.concat_tables(tables).combine_chunks() if tables else None
+
     def pop_until(self, wm: int) -> tuple[list[int], list[pa.Table]]:
-        ends = sorted(e for e in self.by_end if e - 1 <= wm)
+        ends = self.closed(wm)
         return ends, [t for e in ends for t in self.by_end.pop(e)]
 
     def snapshot(self) -> pa.Table:

@@ -36,18 +36,14 @@ class WindowGroupAggregateOperator(Operator):
         cols = data_columns(batch)
         ends, _ = rowtime_ms(cols[self.window_end])
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
-        open_ = ends - 1 > self.last_wm
-        if not open_.all():
-            self.late_dropped += int((~open_).sum())
-            table, ends = table.filter(pa.array(open_)), ends[open_]
-        self.buffer.add(table.append_column("$we", pa.array(ends)), ends)
+        self.late_dropped += self.buffer.add_open(table, ends, self.last_wm)
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         self.last_wm = max(self.last_wm, wm)
         out = []
-        for end in sorted(e for e in self.buffer.by_end if e - 1 <= wm):  # oldest window first
-            table = pa.concat_tables(self.buffer.by_end.pop(end)).combine_chunks()
+        for end in self.buffer.closed(wm):  # oldest window first
+            table = self.buffer.pop_window(end)
             cols = [table.column(f"c{i}").combine_chunks() for i in range(len(self.input_names))]
             rows = make_batch(INSERT, cols, self.input_names)
             agg = self.make_aggregate()

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from planner.expr import Expr
 from runtime.changelog import INSERT, data_columns, make_batch
 from runtime.expressions import evaluate
-from runtime.keys import KeyIndex
+from runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from runtime.operator import Operator
 from runtime.operators.watermark_assigner import MIN_WM
 from runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
@@ -44,30 +44,25 @@ class WindowJoinOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         ends, _ = rowtime_ms(cols[self.ends[input]])
-        open_ = ends - 1 > self.last_wm
-        if not open_.all():
-            self.late_dropped += int((~open_).sum())
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
-        if not open_.all():
-            table, ends = table.filter(pa.array(open_)), ends[open_]
-        self.buffers[input].add(table.append_column("$we", pa.array(ends)), ends)
+        self.late_dropped += self.buffers[input].add_open(table, ends, self.last_wm)
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         """Joins each closed window on its own, oldest first (so output order never depends on how many
         windows one watermark closes)."""
         self.last_wm = max(self.last_wm, wm)
-        left, right = self.buffers[0].by_end, self.buffers[1].by_end
         out = []
-        for end in sorted(e for e in set(left) | set(right) if e - 1 <= wm):
-            out += self._join(self._side(left.pop(end, []), 0), self._side(right.pop(end, []), 1))
+        for end in sorted(set(self.buffers[0].closed(wm)) | set(self.buffers[1].closed(wm))):
+            out += self._join(self._side(self.buffers[0].pop_window(end), 0),
+                              self._side(self.buffers[1].pop_window(end), 1))
         return out
 
-    def _side(self, tables: list[pa.Table], side: int) -> pa.Table:
-        n = len(self.types[side])
-        if not tables:
+    def _side(self, table: pa.Table | None, side: int) -> pa.Table:
+        """A window's rows of one side (its data columns), empty when the side had none."""
+        if table is None:
             return pa.table({f"c{i}": pa.array([], t) for i, t in enumerate(self.types[side])})
-        return pa.concat_tables(tables).select([f"c{i}" for i in range(n)]).combine_chunks()
+        return table.select([f"c{i}" for i in range(len(self.types[side]))])
 
     def _join(self, left: pa.Table, right: pa.Table) -> list[pa.RecordBatch]:
         """Pairs with equal keys (NULL keys match nothing), then the condition, then the outer padding; pairs in
@@ -77,15 +72,11 @@ class WindowJoinOperator(Operator):
         rk = [right.column(i).combine_chunks() for i in self.keys[1]]
         lg = index.lookup(lk, left.num_rows)[0] if left.num_rows else np.zeros(0, np.int64)
         rg = index.lookup(rk, right.num_rows)[0] if right.num_rows else np.zeros(0, np.int64)
-        lvalid, rvalid = _no_nulls(lk, left.num_rows), _no_nulls(rk, right.num_rows)
         order = np.argsort(rg, kind="stable")
-        order = order[rvalid[order]]
-        sorted_g = rg[order]
-        lo = np.searchsorted(sorted_g, lg, "left")
-        counts = np.where(lvalid, np.searchsorted(sorted_g, lg, "right") - lo, 0)
-        li = np.repeat(np.arange(left.num_rows), counts)
-        within = np.arange(len(li)) - np.repeat(np.cumsum(counts) - counts, counts)
-        ri = order[np.repeat(lo, counts) + within]
+        order = order[non_null_keys(rk, right.num_rows)[order]]
+        probing = np.flatnonzero(non_null_keys(lk, left.num_rows))
+        li, at = equal_pairs(rg[order], lg[probing])
+        li, ri = probing[li], order[at]
         cols = [c.combine_chunks() for c in left.take(pa.array(li)).columns + right.take(pa.array(ri)).columns]
         if self.condition is not None and len(li):
             keep = np.asarray(pc.fill_null(evaluate(self.condition, cols, len(li)), False))
@@ -115,11 +106,3 @@ class WindowJoinOperator(Operator):
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped,
                 "state_bytes": self.buffers[0].size_bytes() + self.buffers[1].size_bytes()}
-
-
-def _no_nulls(keys: list[pa.Array], n: int) -> np.ndarray:
-    valid = np.ones(n, dtype=bool)
-    for k in keys:
-        if k.null_count:
-            valid &= np.asarray(pc.is_valid(k))
-    return valid

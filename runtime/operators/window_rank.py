@@ -41,18 +41,14 @@ class WindowRankOperator(Operator):
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
         table = table.append_column("$seq", pa.array(self.seq + np.arange(n)))
         self.seq += n
-        open_ = ends - 1 > self.last_wm
-        if not open_.all():
-            self.late_dropped += int((~open_).sum())
-            table, ends = table.filter(pa.array(open_)), ends[open_]
-        self.buffer.add(table.append_column("$we", pa.array(ends)), ends)
+        self.late_dropped += self.buffer.add_open(table, ends, self.last_wm)
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         self.last_wm = max(self.last_wm, wm)
         out = []
-        for end in sorted(e for e in self.buffer.by_end if e - 1 <= wm):  # oldest window first
-            out += self._rank(pa.concat_tables(self.buffer.by_end.pop(end)).combine_chunks())
+        for end in self.buffer.closed(wm):  # oldest window first
+            out += self._rank(self.buffer.pop_window(end))
         return out
 
     def _rank(self, table: pa.Table) -> list[pa.RecordBatch]:
