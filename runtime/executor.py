@@ -172,6 +172,9 @@ class Job:
         for nid, node in self.nodes.items():
             self.out_wm[nid] = MIN_WM
             self.in_wm[nid] = [MIN_WM] * len(node.inputs())
+        # where a subplan feeds several consumers, the order in which they see rows follows the batches: each
+        # source round is then pushed as one batch, so it follows rounds, whatever the batch size
+        self.branches = any(len(c) > 1 for c in self.consumers.values())
         self.uids = operator_uids([root for root, _ in sinks])
         self.fingerprint = plan_fingerprint([root for root, _ in sinks])
         self.assigners: list[WatermarkAssignerOperator] = []
@@ -286,13 +289,10 @@ class Job:
         """
         active = False
         many = sum(len(s.readers) for s in self.sources) > 1
-        # where a subplan feeds several consumers, the order in which they see rows follows the batches: a
-        # round is then pushed as one batch, so it follows rounds, whatever the batch size
-        shared = any(len(c) > 1 for c in self.consumers.values())
         for src in self.sources:
             for r, reader in enumerate(src.readers):
                 paced = getattr(reader, "paced", False)
-                quota = self.round_rows if (many or shared) and not paced else self.batch_size
+                quota = self.round_rows if (many or self.branches) and not paced else self.batch_size
                 held: list[pa.RecordBatch] = []
                 while quota > 0 and not reader.finished:
                     active = True
@@ -306,7 +306,7 @@ class Job:
                     src.rows += batch.num_rows
                     self.stats.rows_in += batch.num_rows
                     self.stats.read_at = time.perf_counter()
-                    if shared and not paced:
+                    if self.branches and not paced:
                         held.append(batch)
                     else:
                         self._push_source(src, r, batch)

@@ -88,8 +88,9 @@ class RankOperator(Operator):
             key.append((0, None) if v is None and not desc else ((2, None) if v is None else (1, _Desc(v) if desc else v)))
         return tuple(key)
 
-    def _skip_hopeless(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Drops rows no better than the N-th row of their (full) partition: they would never enter the top N."""
+    def _skip_hopeless(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, np.ndarray]:
+        """Drops rows no better than the N-th row of their (full) partition: they would never enter the top N.
+        Also returns the partitions the remaining rows touch."""
         cols = data_columns(batch)
         gids, _ = self.floor_index.lookup([cols[i] for i in self.partition], batch.num_rows)
         grow = len(self.floor_index) - len(self.floor)
@@ -102,14 +103,14 @@ class RankOperator(Operator):
         hopeless = self.has_floor[gids] & np.asarray(pc.is_valid(col))  # NULLs and NaN always go the long way
         with np.errstate(invalid="ignore"):
             hopeless &= (values <= floor) if self.order[0][1] else (values >= floor)
-        return batch if not hopeless.any() else batch.filter(pa.array(~hopeless))
+        touched = np.unique(gids[~hopeless])
+        return (batch if not hopeless.any() else batch.filter(pa.array(~hopeless))), touched
 
-    def _note_floors(self, touched: set) -> None:
+    def _note_floors(self, touched: np.ndarray) -> None:
         n, col = self.limit, self.floor_col
-        for pkey in touched:
-            part = self.partitions.get(pkey)
-            gid = self.floor_index.ids.get(pkey)
-            if gid is None or part is None or len(part) < n:
+        for gid in touched.tolist():
+            part = self.partitions.get(self.floor_index.keys[gid])
+            if part is None or len(part) < n:
                 continue
             v = part[n - 1][2][col]
             if v is not None and v == v:  # not NULL or NaN
@@ -118,11 +119,10 @@ class RankOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         floors = self.floor_col is not None and batch.num_rows > 0
         if floors:
-            batch = self._skip_hopeless(batch)
+            batch, touched = self._skip_hopeless(batch)
         out = self._on_batch(batch)
         if floors:
-            self._note_floors({tuple(r) for r in zip(*[batch.column(1 + i).to_pylist() for i in self.partition])}
-                              if self.partition else {()})
+            self._note_floors(touched)
         return out
 
     def _on_batch(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
