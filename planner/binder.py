@@ -8,6 +8,7 @@ from sqlglot import exp
 from planner import logical as L
 from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
 from planner.functions import aggregate_type
+from planner.match_binder import bind_match_recognize
 from planner.scalar_binder import Scope, ScopeField, ScalarBinder, _where, cast, coerce_to, interval_value
 from sqlstream.catalog import Catalog, TableDef, ViewDef
 from sqlstream.dialect import expressions as fx
@@ -109,6 +110,12 @@ class Binder:
         if frm is None:
             raise ValidationError(f"{_where(sel)}SELECT without FROM is not supported yet")
         rel = self._bind_from_item(frm.this)
+        if sel.args.get("match") is not None:
+            if sel.args.get("joins"):
+                raise ValidationError(f"{_where(sel.args['match'])}MATCH_RECOGNIZE cannot be combined with joins "
+                                      f"in one FROM clause; join its result in an outer query")
+            node, scope = bind_match_recognize(rel.node, rel.scope, sel.args["match"])
+            rel = Relation(node, scope)
         for join in sel.args.get("joins") or []:
             rel = self._bind_join(rel, join)
         return rel

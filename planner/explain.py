@@ -68,6 +68,15 @@ def describe(node: L.Node) -> str:
         return f"OverAggregate(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], " \
                f"orderBy=[${node.time_index}], {node.frame} BETWEEN {bound} PRECEDING AND CURRENT ROW, " \
                f"select=[{', '.join(str(a) for a in node.aggs)}])"
+    if isinstance(node, L.MatchRecognize):
+        skip = " ".join(x for x in node.skip if x)
+        within = f", within=[{node.within}ms]" if node.within else ""
+        defines = ", ".join(f"{v} AS {c}" for v, (c, _) in node.defines.items())
+        measures = ", ".join(f"{f.name}={m}" for f, m in zip(node.fields[len(node.partition):], node.measures))
+        slots = ", ".join(f"${len(node.input.fields) + i}={s}" for i, s in enumerate(node.measure_slots))
+        return f"Match(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], orderBy=[${node.time_index}], " \
+               f"pattern=[{' '.join(str(t) for t in node.pattern)}]{within}, after=[SKIP {skip}], " \
+               f"define=[{defines}], measures=[{measures}], slots=[{slots}])"
     if isinstance(node, L.Unnest):
         return f"Unnest(array=[{node.array}])"
     if isinstance(node, L.Rank):

@@ -277,6 +277,45 @@ class OverAggregate(SingleInput):
     aggs: list[AggCall] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MatchSlot:
+    """A value a MATCH_RECOGNIZE expression reads from the rows of a (partial) match: the `offset`-th last or
+    first row of pattern variable `var` (None: every row), an aggregate over them, or the match's rowtime."""
+
+    kind: str  # last | first | agg | rowtime
+    var: str | None = None
+    column: int | None = None  # input column (None for COUNT(*))
+    offset: int = 0
+    fn: str = ""
+    type: FlinkType = None
+
+    def __str__(self) -> str:
+        v = f"{self.var}." if self.var else ""
+        arg = f"{v}${self.column}" if self.column is not None else f"{v}*"
+        if self.kind == "agg":
+            return f"{self.fn}({arg})"
+        if self.kind == "rowtime":
+            return "MATCH_ROWTIME()"
+        return f"{self.kind.upper()}({arg}, {self.offset})"
+
+
+@dataclass(eq=False)
+class MatchRecognize(SingleInput):
+    """MATCH_RECOGNIZE: rows per partition in rowtime order run through the PATTERN's automaton (Flink's CEP
+    NFA); each match gives one row of the partition keys and MEASURES. DEFINE conditions and measures read the
+    current row (input columns) and then `slots` (positions after the input's)."""
+
+    partition: list[int] = field(default_factory=list)
+    time_index: int = 0
+    order: list[tuple[int, bool]] = field(default_factory=list)  # further ORDER BY columns: (column, descending)
+    pattern: list = field(default_factory=list)  # planner.match_pattern.PatternTerm
+    skip: tuple[str, str | None] = ("TO NEXT ROW", None)
+    within: int = 0  # ms; 0 = no time limit
+    defines: dict = field(default_factory=dict)  # var -> (condition Expr, [MatchSlot])
+    measures: list = field(default_factory=list)  # Exprs over the measure slots
+    measure_slots: list = field(default_factory=list)
+
+
 @dataclass(eq=False)
 class Union(Node):
     """UNION ALL of inputs with identical field types."""

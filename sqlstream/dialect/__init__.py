@@ -22,6 +22,7 @@ class Flink(Dialect):
             "BYTES": TokenType.VARBINARY,
             "TIMESTAMP_LTZ": TokenType.TIMESTAMPLTZ,
             "EXPLAIN": TokenType.VAR,
+            "MATCH_RECOGNIZE": TokenType.MATCH_RECOGNIZE,
         }
         COMMANDS = tokens.Tokenizer.COMMANDS - {TokenType.SHOW, TokenType.EXECUTE}
 

@@ -69,3 +69,9 @@ class StatementSetEnd(exp.Expression):
     """`END` closing a statement set."""
 
     arg_types = {}
+
+
+class MatchRecognize(exp.MatchRecognize):
+    """`MATCH_RECOGNIZE (..)` with Flink's `WITHIN INTERVAL ..` after the PATTERN."""
+
+    arg_types = {**exp.MatchRecognize.arg_types, "within": False}

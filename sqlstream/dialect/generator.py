@@ -45,7 +45,16 @@ class FlinkGenerator(generator.Generator):
             if e.this else "BEGIN STATEMENT SET",
         fx.StatementSetEnd: lambda self, e: "END",
         exp.Kwarg: lambda self, e: f"{e.this.name} => {self.sql(e, 'expression')}",
+        fx.MatchRecognize: lambda self, e: self.match_recognize_sql(e),
     }
+
+    def match_recognize_sql(self, expression: fx.MatchRecognize) -> str:
+        sql = self.matchrecognize_sql(expression)
+        within = expression.args.get("within")
+        if within is None:
+            return sql
+        pattern = f"PATTERN ({self.sql(expression, 'pattern')})"
+        return sql.replace(pattern, f"{pattern} WITHIN {self.sql(within)}", 1)
 
     def property_sql(self, expression: exp.Property) -> str:
         key = expression.this

@@ -124,6 +124,58 @@ class FlinkParser(parser.Parser):
     def _parse_flink_end(self) -> exp.Expr:
         return self.expression(fx.StatementSetEnd())
 
+    # ---- MATCH_RECOGNIZE -------------------------------------------------------------------
+    def _parse_match_recognize(self) -> exp.Expr | None:
+        if not self._match(TokenType.MATCH_RECOGNIZE):
+            return None
+        self._match_l_paren()
+        partition = self._parse_partition_by()
+        order = self._parse_order()
+        measures = self._parse_csv(self._parse_match_recognize_measure) if self._match_text_seq("MEASURES") else None
+        rows = None
+        if self._match_text_seq("ONE", "ROW", "PER", "MATCH"):
+            rows = exp.var("ONE ROW PER MATCH")
+        elif self._match_text_seq("ALL", "ROWS", "PER", "MATCH"):
+            rows = exp.var("ALL ROWS PER MATCH")
+        after = None
+        if self._match_text_seq("AFTER", "MATCH", "SKIP"):
+            if self._match_text_seq("PAST", "LAST", "ROW"):
+                after = exp.var("AFTER MATCH SKIP PAST LAST ROW")
+            elif self._match_text_seq("TO", "NEXT", "ROW"):
+                after = exp.var("AFTER MATCH SKIP TO NEXT ROW")
+            elif self._match_text_seq("TO", "FIRST") or self._match_text_seq("TO", "LAST"):
+                direction = self._prev.text.upper()
+                target = self._parse_id_var(any_token=False)
+                if target is None:
+                    self.raise_error(f"Expected a pattern variable after AFTER MATCH SKIP TO {direction}")
+                after = exp.var(f"AFTER MATCH SKIP TO {direction} {target.name}")
+            else:
+                self.raise_error("Expected PAST LAST ROW, TO NEXT ROW, TO FIRST <var> or TO LAST <var>")
+        if not self._match_text_seq("PATTERN"):
+            self.raise_error("Expected PATTERN in MATCH_RECOGNIZE")
+        pattern = self._parse_pattern_text()
+        within = self._parse_interval() if self._match_text_seq("WITHIN") else None
+        if not self._match_text_seq("DEFINE"):
+            self.raise_error("Expected DEFINE in MATCH_RECOGNIZE")
+        define = self._parse_csv(self._parse_name_as_expression)
+        self._match_r_paren()
+        return self.expression(fx.MatchRecognize(
+            partition_by=partition, order=order, measures=measures, rows=rows, after=after, pattern=pattern,
+            within=within, define=define, alias=self._parse_table_alias()))
+
+    def _parse_pattern_text(self) -> exp.Expr:
+        """PATTERN (..): the row pattern's text, parsed by planner.match_pattern."""
+        self._match_l_paren()
+        depth, start, end = 1, self._curr, None
+        while self._curr and depth:
+            depth += {TokenType.L_PAREN: 1, TokenType.R_PAREN: -1}.get(self._curr.token_type, 0)
+            if depth:
+                end = self._curr
+            self._advance()
+        if depth or end is None:
+            self.raise_error("Expected a row pattern and ')' after PATTERN (")
+        return exp.var(self._find_sql(start, end))
+
     # ---- DDL -------------------------------------------------------------------------
     def _parse_metadata_constraint(self) -> exp.Expr:
         key = self._parse_string() if self._match(TokenType.FROM) else None

@@ -1,0 +1,2 @@
+CREATE TABLE ticker (symbol STRING, price INT, volume INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector'='filesystem','path'='${DATA}/ticker.json','format'='json');
+SELECT * FROM ticker MATCH_RECOGNIZE (PARTITION BY symbol ORDER BY ts MEASURES FIRST(A.ts) AS s, COUNT(A.price) AS n, AVG(A.price) AS av PATTERN (A+? B) DEFINE A AS AVG(A.price) < 20, B AS B.price >= 20) AS T;

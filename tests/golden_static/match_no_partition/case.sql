@@ -1,0 +1,2 @@
+CREATE TABLE ticker (symbol STRING, price INT, volume INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector'='filesystem','path'='${DATA}/ticker.json','format'='json');
+SELECT * FROM ticker MATCH_RECOGNIZE (ORDER BY ts MEASURES FIRST(A.symbol) AS s1, B.symbol AS s2, A.price AS p1, B.price AS p2 AFTER MATCH SKIP PAST LAST ROW PATTERN (A B) DEFINE A AS A.price > 25, B AS B.symbol <> A.symbol) AS T;

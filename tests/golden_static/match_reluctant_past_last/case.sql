@@ -1,0 +1,2 @@
+CREATE TABLE ticker (symbol STRING, price INT, volume INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector'='filesystem','path'='${DATA}/ticker.json','format'='json');
+SELECT * FROM ticker MATCH_RECOGNIZE (PARTITION BY symbol ORDER BY ts MEASURES FIRST(A.price) AS a_first, LAST(A.price) AS a_last, COUNT(A.price) AS n, B.price AS b_price AFTER MATCH SKIP PAST LAST ROW PATTERN (A+? B) DEFINE A AS A.price < 100, B AS B.price > LAST(A.price, 1)) AS T;

@@ -1,0 +1,2 @@
+CREATE TABLE ticker (symbol STRING, price INT, volume INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector'='filesystem','path'='${DATA}/ticker.json','format'='json');
+SELECT symbol, s, e, n FROM ticker MATCH_RECOGNIZE (PARTITION BY symbol ORDER BY ts MEASURES FIRST(A.ts) AS s, LAST(ts) AS e, COUNT(*) AS n AFTER MATCH SKIP PAST LAST ROW PATTERN (A B* C) DEFINE A AS A.volume > 60, B AS B.volume < 60, C AS C.volume > 60) AS T;

@@ -1,0 +1,2 @@
+CREATE TABLE ticker (symbol STRING, price INT, volume INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector'='filesystem','path'='${DATA}/ticker.json','format'='json');
+SELECT * FROM ticker MATCH_RECOGNIZE (PARTITION BY symbol ORDER BY ts MEASURES A.price AS ap, LAST(B.price) AS bp, COUNT(B.price) AS nb AFTER MATCH SKIP TO LAST B PATTERN (A B{2}) DEFINE B AS B.price > A.price) AS T;

@@ -1,0 +1,2 @@
+CREATE TABLE ticker (symbol STRING, price INT, volume INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector'='filesystem','path'='${DATA}/ticker.json','format'='json');
+SELECT * FROM ticker MATCH_RECOGNIZE (PARTITION BY symbol ORDER BY ts MEASURES FIRST(A.ts) AS t0, LAST(C.ts) AS t1, COUNT(B.price) AS nb, SUM(B.volume) AS vol PATTERN (A B+? C) WITHIN INTERVAL '3' SECOND DEFINE A AS A.price < 15, B AS B.price >= 15 OR B.volume > 50, C AS C.price < A.price) AS T;
