@@ -8,7 +8,7 @@ from planner import logical as L
 from runtime.executor import Job
 from sqlstream.output import ResultWriter
 from sqlstream.session import Session, parse_script
-from tests.golden import CONFORMANCE, GOLDEN, case_dirs, case_sql
+from tests.golden import CONFORMANCE, GOLDEN, GOLDEN_STATIC, case_dirs, case_sql, static_case_sql
 
 CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "more-sql") + case_dirs(GOLDEN)
          if c.name in {"tvf_tumble_basic", "tvf_hop", "tvf_session_partition", "legacy_session", "agg_group_basic",
@@ -20,7 +20,7 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "temporal_join_view", "join_window_inner", "nexmark_q8", "dedup_last_ties",
                        "join_window_full_outer", "join_window_tvf_left", "window_topn_tvf", "window_topn_after_agg",
                        "window_dedup_first", "window_agg_cascaded", "join_window_semi_anti",
-                       "window_stacked"}]
+                       "window_stacked", "match_fraud_small_then_large", "match_v_shape_orders"}]
 
 
 def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:
@@ -87,3 +87,27 @@ def test_changed_query_fails_to_restore_naming_the_operator(tmp_path):
     with pytest.raises(ValidationError, match="099-Mystery"):
         other.restore(snap)
     other.restore(snap, allow_non_restored_state=True)
+
+
+MATCH_CASES = [c for c in case_dirs(GOLDEN_STATIC) if c.name.startswith("match_") and (c / "expected.jsonl").stat().st_size]
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("case", MATCH_CASES, ids=[c.name for c in MATCH_CASES])
+@pytest.mark.parametrize("steps", [2, 6])
+def test_restored_match_recognize_continues_exactly(case, steps):
+    """Pending rows, partial matches (with the rows they hold) and finished matches waiting to be emitted."""
+    sql = static_case_sql(case)
+    job, out = build_job(sql, batch_size=13)
+    for _ in range(steps):
+        job.step()
+    snap = json.loads(json.dumps(snap_to_jsonable(job.snapshot())))
+    before = len(lines(out))
+    job.run()
+    uninterrupted_tail = lines(out)[before:]
+
+    restored, out2 = build_job(sql, batch_size=13)
+    restored.restore(snap_from_jsonable(snap))
+    restored.run()
+    assert lines(out2) == uninterrupted_tail
+    assert uninterrupted_tail, "the split point should leave work to do"
