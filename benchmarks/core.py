@@ -35,6 +35,15 @@ QUERIES = {
     "regular_join": ("regular join (self, key+val)",
                      "INSERT INTO sink_join SELECT a.key, a.val, b.ts FROM events a JOIN events_b b "
                      "ON a.key = b.key AND a.val = b.val"),
+    "match_simple": ("MATCH_RECOGNIZE three low then a high, per key",
+                     "INSERT INTO sink_match SELECT * FROM events MATCH_RECOGNIZE (PARTITION BY key ORDER BY ts "
+                     "MEASURES FIRST(L.ts) AS t0, H.val AS high AFTER MATCH SKIP PAST LAST ROW "
+                     "PATTERN (L{3} H) WITHIN INTERVAL '5' SECOND DEFINE L AS L.val < 300, H AS H.val > 900) AS m"),
+    "match_v_shape": ("MATCH_RECOGNIZE V-shape (navigating DEFINE), per key",
+                      "INSERT INTO sink_match SELECT * FROM events MATCH_RECOGNIZE (PARTITION BY key ORDER BY ts "
+                      "MEASURES FIRST(D.ts) AS t0, LAST(U.val) AS high AFTER MATCH SKIP PAST LAST ROW "
+                      "PATTERN (S D+ U) DEFINE D AS D.val < COALESCE(LAST(D.val, 1), S.val), "
+                      "U AS U.val > LAST(D.val)) AS m"),
 }
 
 DDL = """
@@ -46,6 +55,7 @@ CREATE TABLE events_b (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
 WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json');
 CREATE TABLE sink_filter (key STRING, v2 BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'blackhole');
 CREATE TABLE sink_join (key STRING, val BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'blackhole');
+CREATE TABLE sink_match (key STRING, t0 TIMESTAMP(3), high BIGINT) WITH ('connector' = 'blackhole');
 CREATE TABLE sink_agg (key STRING, ws TIMESTAMP(3), we TIMESTAMP(3), cnt BIGINT, total BIGINT)
 WITH ('connector' = 'blackhole');
 """

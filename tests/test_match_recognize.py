@@ -90,3 +90,13 @@ def test_default_skip_is_to_next_row(ddl):
     rows = [json.loads(ln) for ln in out.splitlines()]
     assert [(r["a_first"], r["n"], r["b"]) for r in rows] == [
         (10, 2, 11), (12, 2, 13), (11, 2, 14), (13, 3, 15), (14, 2, 15), (9, 2, 16)]
+
+
+def test_vectorized_and_row_conditions_agree(monkeypatch):
+    """Navigating DEFINE conditions run row by row when they are simple; the vectorized path must agree."""
+    from pathlib import Path
+
+    from runtime.operators import match_recognize
+    from tests.golden import GOLDEN, check_case
+    monkeypatch.setattr(match_recognize, "compile_row", lambda e: None)
+    check_case(Path(GOLDEN / "match_v_shape_orders"), 7)

@@ -20,6 +20,7 @@ from runtime.nfa import Automaton, Event, Matcher, Partial, SkipError, Step
 from runtime.operator import Operator
 from runtime.operators.over_aggregate import aggregate
 from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
+from runtime.row_eval import compile_row
 from runtime.rows import batch_rows, columns, rows_table, table_rows
 from runtime.state import StateBackend
 from sqlstream.errors import SqlStreamError
@@ -108,6 +109,7 @@ class MatchRecognizeOperator(Operator):
         self.n_in = len(types)
         self.local_defs = {v: c for v, (c, slots) in node.defines.items() if not slots}
         self.slot_defs = {v: (c, slots) for v, (c, slots) in node.defines.items() if slots}
+        self.row_defs = {v: f for v, (c, _) in self.slot_defs.items() if (f := compile_row(c)) is not None}
         self.measures, self.measure_slots = node.measures, node.measure_slots
         self.names, self.out_types = names, out_types
         self.pending: dict[tuple, list[tuple]] = {}  # key -> [(ts, sort key, seq, Event)]
@@ -213,6 +215,11 @@ class MatchRecognizeOperator(Operator):
                 continue
             rows = [ev.row + tuple(_slot_value(s, p.rows() + [(ev, var)], self.time_index) for s in slots)
                     for p in cands]
+            fn = self.row_defs.get(var)
+            if fn is not None:
+                for p, r in zip(cands, rows):
+                    out[(id(p), var)] = fn(r) is True
+                continue
             types = self.types + [s.type.to_arrow() for s in slots]
             result = _truth(evaluate(cond, columns(rows, types), len(rows)))
             for p, r in zip(cands, result):
