@@ -142,6 +142,36 @@ class Binder:
         scope = Scope(left.scope.fields + [ScopeField(qual, n, t) for n, t in zip(names, elem_types)])
         return Relation(node, scope)
 
+    def _bind_lateral_table(self, left: Relation, join: exp.Join, side: str) -> Relation:
+        """[LEFT] JOIN LATERAL TABLE(f(args)) [AS T(c1, ..)] [ON TRUE]: a Python table function per row."""
+        from sqlstream.udf import REGISTRY, PythonTableFunction
+        lat = join.this
+        call = lat.this
+        if isinstance(call, exp.Anonymous) and call.name.upper() == "TABLE" and len(call.expressions) == 1:
+            call = call.expressions[0]
+        if not isinstance(call, exp.Anonymous):
+            raise ValidationError(f"{_where(lat)}LATERAL TABLE needs a registered table function call, got "
+                                  f"{call.sql(dialect='flink')[:60]}")
+        fn = REGISTRY.get(call.name.upper())
+        if not isinstance(fn, PythonTableFunction):
+            raise ValidationError(f"{_where(call)}No table function named '{call.name}'; register one with "
+                                  f"CREATE FUNCTION .. AS 'module.f' for a function declared with @udtf")
+        if side not in ("", "LEFT") or side == "LEFT" and join.args.get("on") != exp.true():
+            raise ValidationError(f"{_where(join)}A LATERAL TABLE join is INNER or LEFT JOIN .. ON TRUE")
+        args = [ScalarBinder(left.scope).bind(a) for a in call.expressions]
+        alias = lat.args.get("alias")
+        names = [c.name for c in alias.columns] if alias is not None and alias.columns else \
+            [f"f{i}" for i in range(len(fn.result_types))]
+        if len(names) != len(fn.result_types):
+            raise ValidationError(f"{_where(lat)}{call.name} returns {len(fn.result_types)} column(s), the alias "
+                                  f"names {len(names)}")
+        outer = side == "LEFT"
+        types = [t.with_nullable(True) if outer else t for t in fn.result_types]
+        fields = list(left.node.fields) + [L.Field(n, t) for n, t in zip(names, types)]
+        node = L.Correlate(fields, left.node.changelog, input=left.node, function=fn.name, args=args, left=outer)
+        qual = alias.name if alias is not None and alias.name else None
+        return Relation(node, Scope(left.scope.fields + [ScopeField(qual, n, t) for n, t in zip(names, types)]))
+
     def _bind_join(self, left: Relation, join: exp.Join) -> Relation:
         side = (join.args.get("side") or "").upper()
         kind = (join.args.get("kind") or "").upper()
@@ -149,7 +179,9 @@ class Binder:
             return self._bind_unnest(left, join.this)
         if kind in ("SEMI", "ANTI") or join.args.get("method"):
             raise ValidationError(f"{_where(join)}{kind or join.args.get('method')} JOIN is not supported yet")
-        if isinstance(join.this, exp.Lateral) or isinstance(join.this, exp.Unnest):
+        if isinstance(join.this, exp.Lateral):
+            return self._bind_lateral_table(left, join, side)
+        if isinstance(join.this, exp.Unnest):
             raise ValidationError(f"{_where(join)}LATERAL/UNNEST joins are not supported yet")
         jtype = side if side in ("LEFT", "RIGHT", "FULL") else "INNER"
         if isinstance(join.this, exp.Table) and join.this.args.get("version") is not None:

@@ -68,6 +68,9 @@ def describe(node: L.Node) -> str:
         return f"OverAggregate(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], " \
                f"orderBy=[${node.time_index}], {node.frame} BETWEEN {bound} PRECEDING AND CURRENT ROW, " \
                f"select=[{', '.join(str(a) for a in node.aggs)}])"
+    if isinstance(node, L.Correlate):
+        return f"Correlate(invocation=[{node.function}({', '.join(str(a) for a in node.args)})], " \
+               f"joinType=[{'LEFT' if node.left else 'INNER'}])"
     if isinstance(node, L.MatchRecognize):
         skip = " ".join(x for x in node.skip if x)
         within = f", within=[{node.within}ms]" if node.within else ""

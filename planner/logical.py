@@ -246,6 +246,16 @@ class Unnest(SingleInput):
 
 
 @dataclass(eq=False)
+class Correlate(SingleInput):
+    """`LATERAL TABLE(f(..))`: a Python table function's rows for each input row, after the input's columns;
+    LEFT keeps a row the function gives nothing for, padded with NULLs. The changelog passes through."""
+
+    function: str = ""
+    args: list[Expr] = field(default_factory=list)
+    left: bool = False
+
+
+@dataclass(eq=False)
 class Rank(SingleInput):
     """ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) <= limit: Top-N and deduplication (updating)."""
 

@@ -96,6 +96,10 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         from runtime.operators.over_aggregate import OverAggregateOperator
         return OverAggregateOperator(node.partition, node.time_index, node.frame, node.preceding, node.aggs, names,
                                      [f.type.to_arrow() for f in node.fields])
+    if isinstance(node, L.Correlate):
+        from runtime.operators.correlate import CorrelateOperator
+        return CorrelateOperator(node.function, node.args, node.left, names,
+                                 [f.type.to_arrow() for f in node.fields[len(node.input.fields):]])
     if isinstance(node, L.MatchRecognize):
         from runtime.operators.match_recognize import MatchRecognizeOperator
         return MatchRecognizeOperator(node, names, [f.type.to_arrow() for f in node.input.fields],

@@ -1,4 +1,4 @@
-"""Python user-defined scalar functions.
+"""Python user-defined scalar and table functions.
 
     from sqlstream.udf import udf
 
@@ -8,12 +8,21 @@
     @udf(result_type="BIGINT", vectorized=True)          # vectorized form: Arrow arrays in, an Arrow array out
     def double_it(x): return pyarrow.compute.multiply(x, 2)
 
+    @udtf(result_types=["STRING", "INT"])                 # table function, row form: yields rows per row
+    def split_words(s): yield from ((w, len(w)) for w in (s or "").split())
+
+    @udtf(result_types=["STRING"], vectorized=True)      # vectorized: (parent row indices, output arrays)
+    def words(s): ...
+
 Registered with `CREATE [TEMPORARY] FUNCTION add_tax AS 'module.add_tax' [LANGUAGE PYTHON]` or
-`Session.register_function("add_tax", add_tax)`.
+`Session.register_function("add_tax", add_tax)`; table functions are called as
+`FROM t, LATERAL TABLE(split_words(s)) AS w(word, len)` or `LEFT JOIN LATERAL TABLE(..) AS w ON TRUE`.
 """
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -59,11 +68,58 @@ class PythonFunction:
                                  f"{e}") from None
 
 
-def udf(result_type: str, vectorized: bool = False):
-    """Declare a Python function's SQL result type (and whether it takes Arrow arrays)."""
+@dataclass
+class PythonTableFunction:
+    """A table function: each input row gives zero or more rows of `result_types` (columns f0, f1, ..)."""
+
+    name: str
+    fn: Callable
+    result_types: list[FlinkType]
+    vectorized: bool = False
+
+    def __call__(self, args: list[pa.Array], n: int) -> tuple[pa.Array, list[pa.Array]]:
+        """(index of the input row each output row came from, the output columns)."""
+        targets = [t.to_arrow() for t in self.result_types]
+        if self.vectorized:
+            try:
+                parents, out = self.fn(*args)
+            except Exception as e:
+                raise ExecutionError(f"Python table function {self.name} failed on a batch of {n} rows: "
+                                     f"{type(e).__name__}: {e}") from None
+            out = [c if isinstance(c, (pa.Array, pa.ChunkedArray)) else pa.array(c) for c in out]
+            parents = pa.array(parents, pa.int64())
+            if len(out) != len(targets) or any(len(c) != len(parents) for c in out):
+                raise ExecutionError(f"Python table function {self.name} must return (row indices, "
+                                     f"{len(targets)} column(s) of the same length)")
+            return parents, [c.cast(t) if c.type != t else c for c, t in zip(out, targets)]
+        columns = [a.to_pylist() for a in args]
+        parents, rows = [], []
+        one = len(targets) == 1
+        for i, row in enumerate(zip(*columns) if columns else [()] * n):
+            try:
+                for r in self.fn(*row) or ():
+                    rows.append((r,) if one and not isinstance(r, (tuple, list)) else tuple(r))
+                    parents.append(i)
+            except Exception as e:
+                raise ExecutionError(f"Python table function {self.name} failed on row {list(row)}: "
+                                     f"{type(e).__name__}: {e}") from None
+        try:
+            out = [pa.array([r[j] for r in rows], t) for j, t in enumerate(targets)]
+        except (pa.ArrowInvalid, pa.ArrowTypeError, IndexError) as e:
+            raise ExecutionError(f"Python table function {self.name} returned a row that is not "
+                                 f"({', '.join(map(str, self.result_types))}): {e}") from None
+        return pa.array(parents, pa.int64()), out
+
+
+def _parse_type(text: str) -> FlinkType:
     import sqlglot
     from sqlstream.dialect import Flink
-    t = from_sqlglot(sqlglot.parse_one(f"CAST(x AS {result_type})", read=Flink).args["to"])
+    return from_sqlglot(sqlglot.parse_one(f"CAST(x AS {text})", read=Flink).args["to"])
+
+
+def udf(result_type: str, vectorized: bool = False):
+    """Declare a Python function's SQL result type (and whether it takes Arrow arrays)."""
+    t = _parse_type(result_type)
 
     def wrap(fn):
         fn.__sqlstream_udf__ = (t, vectorized)
@@ -71,9 +127,21 @@ def udf(result_type: str, vectorized: bool = False):
     return wrap
 
 
-def load(name: str, path: str) -> PythonFunction:
+def udtf(result_types: list[str] | str, vectorized: bool = False):
+    """Declare a Python table function's SQL column types (and whether it takes Arrow arrays)."""
+    types = [_parse_type(t) for t in ([result_types] if isinstance(result_types, str) else result_types)]
+
+    def wrap(fn):
+        fn.__sqlstream_udtf__ = (types, vectorized)
+        return fn
+    return wrap
+
+
+def load(name: str, path: str) -> PythonFunction | PythonTableFunction:
     """Import `module.attr` and check it was declared with @udf."""
     module, _, attr = path.rpartition(".")
+    if os.getcwd() not in sys.path:  # a job's own modules sit beside it, as with `python -m`
+        sys.path.append(os.getcwd())
     try:
         fn = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError, ValueError) as e:
@@ -81,10 +149,12 @@ def load(name: str, path: str) -> PythonFunction:
     return register(name, fn)
 
 
-def register(name: str, fn: Callable) -> PythonFunction:
+def register(name: str, fn: Callable) -> PythonFunction | PythonTableFunction:
+    table = getattr(fn, "__sqlstream_udtf__", None)
     spec = getattr(fn, "__sqlstream_udf__", None)
-    if spec is None:
-        raise ValidationError(f"Python function for {name} must be declared with @sqlstream.udf.udf(result_type=...)")
-    f = PythonFunction(name.upper(), fn, spec[0], spec[1])
+    if spec is None and table is None:
+        raise ValidationError(f"Python function for {name} must be declared with @sqlstream.udf.udf(result_type=...) "
+                              f"or @sqlstream.udf.udtf(result_types=[...])")
+    f = PythonTableFunction(name.upper(), fn, *table) if table else PythonFunction(name.upper(), fn, *spec)
     REGISTRY[f.name] = f
     return f

@@ -1,9 +1,10 @@
 """Python functions used by tests/test_udf.py."""
 from decimal import Decimal
 
+import numpy as np
 import pyarrow.compute as pc
 
-from sqlstream.udf import udf
+from sqlstream.udf import udf, udtf
 
 
 @udf(result_type="DECIMAL(12, 2)")
@@ -25,3 +26,25 @@ def fails_on_seven(q):
 
 def undeclared(x):
     return x
+
+
+@udtf(result_types=["STRING", "INT"])
+def split_words(s):
+    for w in (s or "").split():
+        yield w, len(w)
+
+
+@udtf(result_types="BIGINT", vectorized=True)
+def up_to(n):
+    """0..n-1 for each row (nothing for NULL or n <= 0), computed for the whole batch."""
+    counts = np.nan_to_num(np.asarray(n.to_numpy(zero_copy_only=False), dtype=float), nan=0).clip(0).astype(int)
+    parents = np.repeat(np.arange(len(counts)), counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return parents, [np.arange(len(parents)) - starts]
+
+
+@udtf(result_types=["INT"])
+def fails_on_three(n):
+    if n == 3:
+        raise ValueError("three is not allowed")
+    yield n
