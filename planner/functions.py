@@ -251,7 +251,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "REVERSE": string_fn((1, 1)), "REPEAT": string_fn((2, 2)), "LEFT": string_fn((2, 2)),
     "RIGHT": string_fn((2, 2)), "MD5": string_fn((1, 1)), "SHA256": string_fn((1, 1)),
     "ASCII": returns(INT, (1, 1)), "CHR": string_fn((1, 1)),
-    "JSON_VALUE": string_fn((2, 2)),
+    "JSON_VALUE": string_fn((2, 2)), "JSON_QUERY": string_fn((2, 2)), "JSON_EXISTS": returns(BOOLEAN, (2, 2)),
     # temporal
     "DATE_FORMAT": string_fn((2, 2)),
     "TO_TIMESTAMP": returns(_TS3, (1, 2)),

@@ -963,26 +963,62 @@ def _chr(e, args, n):
     return _per_row(e, args, n, lambda x: None if x is None else chr(x % 256))
 
 
-def _json_value(e, args, n):
-    import json
+_MISSING = object()
 
-    def f(x, path):
-        if x is None or path is None:
-            return None
+
+def _json_path(text, path):
+    """The value at a JSON path (`$`, `.key`, `[i]`) of a JSON text, _MISSING if the text does not parse or the
+    path leads nowhere; numbers are Decimals so they keep the digits they were written with."""
+    import decimal
+    import json
+    if text is None or path is None:
+        return _MISSING
+    try:
+        obj = json.loads(text, parse_float=decimal.Decimal)
+    except ValueError:
+        return _MISSING
+    for key, idx in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path):
         try:
-            obj = json.loads(x)
-        except ValueError:
+            obj = obj[key] if key else obj[int(idx)]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return obj
+
+
+def _json_text(obj) -> str:
+    """Compact JSON with object keys sorted, as Flink writes JSON_QUERY's result."""
+    import json
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_json_text(v)}" for k, v in sorted(obj.items())) + "}"
+    if isinstance(obj, list):
+        return "[" + ",".join(_json_text(v) for v in obj) + "]"
+    if obj is None or isinstance(obj, bool):
+        return json.dumps(obj)
+    if isinstance(obj, str):
+        return json.dumps(obj, ensure_ascii=False)
+    return str(obj)
+
+
+def _json_value(e, args, n):
+    def f(x, path):
+        obj = _json_path(x, path)
+        if obj is _MISSING or obj is None or isinstance(obj, (dict, list)):
             return None
-        for part in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path):
-            key, idx = part
-            try:
-                obj = obj[key] if key else obj[int(idx)]
-            except (KeyError, IndexError, TypeError):
-                return None
-        if isinstance(obj, (dict, list)):
-            return None
-        return None if obj is None else (("true" if obj else "false") if isinstance(obj, bool) else str(obj))
+        return ("true" if obj else "false") if isinstance(obj, bool) else str(obj)
     return _per_unique(e, args, n, f)
+
+
+def _json_query(e, args, n):
+    """JSON_QUERY(doc, path): the object or array at the path as JSON text; NULL for scalars, misses and
+    malformed documents (Flink's default WITHOUT ARRAY WRAPPER, NULL ON EMPTY, NULL ON ERROR)."""
+    def f(x, path):
+        obj = _json_path(x, path)
+        return _json_text(obj) if isinstance(obj, (dict, list)) else None
+    return _per_unique(e, args, n, f)
+
+
+def _json_exists(e, args, n):
+    return _per_unique(e, args, n, lambda x, path: None if x is None else _json_path(x, path) is not _MISSING)
 
 
 def _grouping_id(e, cols, n):
@@ -1089,7 +1125,7 @@ FUNCTIONS = {
     "REGEXP_REPLACE": _regexp_replace, "REGEXP": _regexp, "SPLIT_INDEX": _split_index,
     "REVERSE": _reverse, "REPEAT": _repeat, "LEFT": _left, "RIGHT": _right,
     "MD5": _hash("md5"), "SHA256": _hash("sha256"), "ASCII": _ascii, "CHR": _chr,
-    "JSON_VALUE": _json_value,
+    "JSON_VALUE": _json_value, "JSON_QUERY": _json_query, "JSON_EXISTS": _json_exists,
     "DATE_FORMAT": _date_format, "TO_TIMESTAMP": _to_timestamp, "TO_TIMESTAMP_LTZ": _to_timestamp_ltz,
     "TO_DATE": lambda e, a, n: _cast_array(_full(a[0], n), FlinkType("?"), e.type, False),
     "FLOOR_TO": _floor_to(pc.floor_temporal), "CEIL_TO": _floor_to(pc.ceil_temporal),
