@@ -43,7 +43,11 @@ def lines(out: io.StringIO) -> list[str]:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 @pytest.mark.parametrize("steps", [2, 6])
 def test_restored_job_continues_exactly(case, steps):
-    sql = case_sql(case)
+    check_restore(case_sql(case), steps)
+
+
+def check_restore(sql: str, steps: int) -> None:
+    """Snapshot after `steps` steps; a job restored from it writes exactly the uninterrupted job's tail."""
     job, out = build_job(sql, batch_size=13)
     for _ in range(steps):
         job.step()
@@ -97,17 +101,4 @@ MATCH_CASES = [c for c in case_dirs(GOLDEN_STATIC) if c.name.startswith("match_"
 @pytest.mark.parametrize("steps", [2, 6])
 def test_restored_match_recognize_continues_exactly(case, steps):
     """Pending rows, partial matches (with the rows they hold) and finished matches waiting to be emitted."""
-    sql = static_case_sql(case)
-    job, out = build_job(sql, batch_size=13)
-    for _ in range(steps):
-        job.step()
-    snap = json.loads(json.dumps(snap_to_jsonable(job.snapshot())))
-    before = len(lines(out))
-    job.run()
-    uninterrupted_tail = lines(out)[before:]
-
-    restored, out2 = build_job(sql, batch_size=13)
-    restored.restore(snap_from_jsonable(snap))
-    restored.run()
-    assert lines(out2) == uninterrupted_tail
-    assert uninterrupted_tail, "the split point should leave work to do"
+    check_restore(static_case_sql(case), steps)
