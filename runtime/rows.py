@@ -36,3 +36,19 @@ def rows_equal(a: list[pa.Array], b: list[pa.Array]) -> np.ndarray:
         both_null = pc.and_(pc.is_null(x), pc.is_null(y))
         same &= np.asarray(pc.or_(eq, both_null))
     return same
+
+
+def pop_ready(pending: dict, key, wm: int, order=None) -> list[tuple]:
+    """Entries (timestamp first) of `pending[key]` the watermark `wm` has passed, in (timestamp, ..) order;
+    the rest stay, and an emptied key is dropped."""
+    buf = pending.get(key)
+    if not buf:
+        return []
+    ready = sorted((e for e in buf if e[0] <= wm), key=order)
+    if ready:
+        rest = [e for e in buf if e[0] > wm]
+        if rest:
+            pending[key] = rest
+        else:
+            del pending[key]
+    return ready

@@ -21,7 +21,7 @@ from runtime.operator import Operator
 from runtime.operators.over_aggregate import aggregate
 from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from runtime.row_eval import compile_row
-from runtime.rows import batch_rows, columns, rows_table, table_rows
+from runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
 from runtime.state import StateBackend
 from sqlstream.errors import SqlStreamError
 
@@ -170,19 +170,11 @@ class MatchRecognizeOperator(Operator):
         out = []
         if matcher is None:
             matcher = self.matchers[key] = Matcher(self.automaton, self.skip, self.within)
-        if buf:
-            ready = sorted((e for e in buf if e[0] <= wm), key=lambda e: e[:3])
-            if ready:
-                rest = [e for e in buf if e[0] > wm]
-                if rest:
-                    self.pending[key] = rest
-                else:
-                    del self.pending[key]
-                for t, _, _, ev in ready:
-                    ev.id = (t, self.position)
-                    self.position += 1
-                    out += self._matches(key, matcher.advance_time(t))
-                    out += self._matches(key, self._feed(matcher, ev))
+        for t, _, _, ev in pop_ready(self.pending, key, wm, order=lambda e: e[:3]):
+            ev.id = (t, self.position)
+            self.position += 1
+            out += self._matches(key, matcher.advance_time(t))
+            out += self._matches(key, self._feed(matcher, ev))
         out += self._matches(key, matcher.advance_time(wm))
         if matcher.empty:
             del self.matchers[key]
@@ -235,9 +227,6 @@ class MatchRecognizeOperator(Operator):
         values = [evaluate(m, cols, n) for m in self.measures]
         out = [c.cast(t) if c.type != t else c for c, t in zip(keys + values, self.out_types)]
         return make_batch(INSERT, out, self.names)
-
-    def close(self) -> list[pa.RecordBatch]:
-        return []
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped}

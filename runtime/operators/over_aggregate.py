@@ -15,7 +15,7 @@ import pyarrow as pa
 from planner.logical import AggCall
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
-from runtime.rows import batch_rows, columns, rows_table, table_rows
+from runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
 from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from runtime.state import StateBackend
 from sqlstream.types import FlinkType
@@ -138,17 +138,8 @@ class OverAggregateOperator(Operator):
         return []
 
     def _advance(self, key: tuple, wm: int) -> list[tuple]:
-        out = []
-        buf = self.pending.get(key)
-        if buf:
-            ready = sorted(e for e in buf if e[0] <= wm)
-            if ready:
-                rest = [e for e in buf if e[0] > wm]
-                if rest:
-                    self.pending[key] = rest
-                else:
-                    del self.pending[key]
-                out = self._process(key, ready)
+        ready = pop_ready(self.pending, key, wm)
+        out = self._process(key, ready) if ready else []
         due = self.cleanup_at.get(key)
         if due is not None and due <= wm and key not in self.pending:
             del self.cleanup_at[key]
