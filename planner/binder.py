@@ -1263,16 +1263,27 @@ def _ancestors(node: exp.Expr, stop: exp.Expr):
 
 def _contains_agg(e: exp.Expr) -> bool:
     """An aggregate call in `e` itself (those inside a subquery belong to the subquery)."""
-    from planner.functions import AGGREGATES
+    from planner.functions import is_aggregate
     for n in e.walk(prune=lambda x: x is not e and isinstance(x, (exp.Subquery, exp.Select))):
         if isinstance(n, exp.AggFunc) or isinstance(n, exp.Filter):
             return True
-        if isinstance(n, exp.Anonymous) and n.name.upper() in AGGREGATES:
+        if isinstance(n, exp.Anonymous) and is_aggregate(n.name):
             return True
     return False
 
 
 def _agg_parts(node: exp.Expr) -> tuple[str, bool, list[exp.Expr]]:
+    """(name, DISTINCT?, argument nodes); a Python aggregate function's name is `UDAF:<NAME>` (it may shadow a
+    built-in name sqlglot knows, such as MEDIAN)."""
+    from sqlstream.udf import python_aggregate
+    fname = node.name.upper() if isinstance(node, exp.Anonymous) else \
+        (node.sql_name() if isinstance(node, exp.Func) else "")
+    if python_aggregate(fname) is not None:
+        args = list(node.expressions) if isinstance(node, exp.Anonymous) else \
+            [a for a in [node.this, *(node.expressions or [])] if a is not None]
+        if any(isinstance(a, exp.Distinct) for a in args):
+            raise ValidationError(f"{_where(node)}DISTINCT is not supported for Python aggregate functions")
+        return "UDAF:" + fname, False, args
     if isinstance(node, exp.Anonymous):
         return node.name.upper(), False, list(node.expressions)
     name = {"Count": "COUNT", "Sum": "SUM", "Avg": "AVG", "Min": "MIN", "Max": "MAX",

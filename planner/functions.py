@@ -280,8 +280,20 @@ AGGREGATES = ("COUNT", "SUM", "AVG", "MIN", "MAX", "SUM0", "FIRST_VALUE", "LAST_
               "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP", "LISTAGG", "BOOL_AND", "BOOL_OR")
 
 
+def is_aggregate(name: str) -> bool:
+    """A built-in aggregate or a registered Python aggregate function."""
+    from sqlstream.udf import python_aggregate
+    return name.upper() in AGGREGATES or python_aggregate(name) is not None
+
+
 def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> FlinkType:
     """Flink's result type of an aggregate function (AVG of INT is INT, SUM of DECIMAL is DECIMAL(38, s))."""
+    from sqlstream.udf import python_aggregate
+    py = python_aggregate(name) if name.startswith("UDAF:") else None
+    if py is not None:
+        if distinct:
+            raise ValidationError(f"DISTINCT is not supported for Python aggregate function {py.name}")
+        return py.result_type.with_nullable(True)
     if name == "COUNT":
         return BIGINT.with_nullable(False)
     if not args:

@@ -10,7 +10,7 @@ from typing import Callable
 from sqlglot import exp
 
 from planner.expr import Call, Expr, Lit, Ref
-from planner.functions import AGGREGATES, SCALAR_TYPERS as SCALAR_FUNCTIONS, round_decimal_type, scalar_type
+from planner.functions import SCALAR_TYPERS as SCALAR_FUNCTIONS, is_aggregate, round_decimal_type, scalar_type
 from sqlstream.errors import ValidationError
 from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, FlinkType, common_type, from_sqlglot
 
@@ -175,8 +175,7 @@ class ScalarBinder:
             if node.args.get("negate") is True and not isinstance(node, exp.Func):
                 out = self.call("NOT", [out], node)
             return out
-        if isinstance(node, exp.AggFunc) or (isinstance(node, exp.Anonymous)
-                                              and node.name.upper() in AGGREGATES):
+        if isinstance(node, exp.AggFunc) or (isinstance(node, exp.Anonymous) and is_aggregate(node.name)):
             return self._aggregate(node)
         if isinstance(node, exp.Func):
             return self._function(node)

@@ -18,6 +18,9 @@ def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_nam
     """Per aggregate, the (filtered) argument column it aggregates, named `$a{i}`."""
     out = {}
     for i, a in enumerate(aggs):
+        if a.fn.startswith("UDAF:"):  # every argument is collected per group, in row order
+            for k, j in enumerate(a.args[1:], 1):
+                out[f"$a{i}_arg{k}"] = _filtered(table_cols[arg_names[j]], a, table_cols, arg_names)
         if a.args:
             col = table_cols[arg_names[a.args[0]]]
             if a.fn in ("SUM", "AVG", "SUM0") and pa.types.is_decimal(col.type):
@@ -28,11 +31,16 @@ def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_nam
         else:
             rows = n if n is not None else len(next(iter(table_cols.values())))
             col = pa.array(np.ones(rows, dtype=np.bool_))
-        if a.filter is not None:
-            keep = pc.fill_null(table_cols[arg_names[a.filter]], False)
-            col = pc.if_else(keep, col, pa.scalar(None, col.type))
-        out[f"$a{i}"] = col
+        out[f"$a{i}"] = _filtered(col, a, table_cols, arg_names)
     return out
+
+
+def _filtered(col: pa.Array, a: AggCall, table_cols: dict[str, pa.Array], arg_names: list[str]) -> pa.Array:
+    """NULL where the aggregate's FILTER (WHERE ..) rejects the row."""
+    if a.filter is None:
+        return col
+    keep = pc.fill_null(table_cols[arg_names[a.filter]], False)
+    return pc.if_else(keep, col, pa.scalar(None, col.type))
 
 
 def aggregation_specs(aggs: list[AggCall]) -> list[tuple]:
@@ -60,6 +68,8 @@ def aggregation_specs(aggs: list[AggCall]) -> list[tuple]:
             specs.append((c, kind, pc.VarianceOptions(ddof=ddof, min_count=1 + ddof)))
         elif a.fn == "LISTAGG":
             specs.append((c, "list"))
+        elif a.fn.startswith("UDAF:"):
+            specs += [(c, "list")] + [(f"{c}_arg{k}", "list") for k in range(1, len(a.args))]
         elif a.fn in ("BOOL_AND", "BOOL_OR"):
             specs.append((c, "all" if a.fn == "BOOL_AND" else "any",
                           pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)))
@@ -120,6 +130,10 @@ def finalize(result: pa.Table, aggs: list[AggCall]) -> list[pa.Array]:
             continue
         if a.fn in ("BOOL_AND", "BOOL_OR"):
             out.append(result.column(f"{c}_{'all' if a.fn == 'BOOL_AND' else 'any'}"))
+            continue
+        if a.fn.startswith("UDAF:"):
+            lists = [result.column(f"{c}_list")] + [result.column(f"{c}_arg{k}_list") for k in range(1, len(a.args))]
+            out.append(python_aggregate_for(a).over_groups(lists))
             continue
         raise ExecutionError(f"aggregate {a.fn} is not supported")
     return [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in out]
@@ -190,3 +204,11 @@ def merge_partials(partials: pa.Table, group_cols: list[str]) -> pa.Table:
         rename[f"{c}_{fn}"] = c
     merged = partials.group_by(group_cols, use_threads=False).aggregate(specs)
     return merged.rename_columns([rename.get(c, c) for c in merged.column_names])
+
+
+def python_aggregate_for(a: AggCall):
+    from sqlstream.udf import python_aggregate
+    f = python_aggregate(a.fn)
+    if f is None:
+        raise ExecutionError(f"Python aggregate function {a.fn[5:]} is not registered in this process")
+    return f

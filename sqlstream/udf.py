@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sqlstream.errors import ExecutionError, ValidationError
 from sqlstream.types import FlinkType, from_sqlglot
 
-REGISTRY: dict[str, "PythonFunction"] = {}  # name -> function, read by the runtime when it evaluates a call
+REGISTRY: dict[str, object] = {}  # name -> function, read by the runtime when it evaluates a call
 
 
 @dataclass
@@ -111,6 +112,81 @@ class PythonTableFunction:
         return pa.array(parents, pa.int64()), out
 
 
+def python_aggregate(name: str) -> PythonAggregateFunction | None:
+    """The registered Python aggregate function of a SQL name (or of an AggCall's `UDAF:NAME`), if any."""
+    f = REGISTRY.get(name[5:] if name.startswith("UDAF:") else name.upper())
+    return f if isinstance(f, PythonAggregateFunction) else None
+
+
+@dataclass
+class PythonAggregateFunction:
+    """An aggregate function: an accumulator class (create_accumulator, accumulate, optional retract,
+    get_value), or with `vectorized` a function of one group's argument arrays returning its value."""
+
+    name: str
+    impl: object
+    result_type: FlinkType
+    vectorized: bool = False
+
+    @property
+    def can_retract(self) -> bool:
+        return not self.vectorized and hasattr(self.impl, "retract")
+
+    def create(self):
+        return self._call("create_accumulator", ())
+
+    def accumulate(self, acc, args: tuple) -> None:
+        self._call("accumulate", (acc, *args))
+
+    def retract(self, acc, args: tuple) -> None:
+        self._call("retract", (acc, *args))
+
+    def value(self, acc):
+        return self._call("get_value", (acc,))
+
+    def _call(self, method: str, args: tuple):
+        try:
+            return getattr(self.impl, method)(*args)
+        except Exception as e:
+            shown = list(args[1:]) if method in ("accumulate", "retract") else ""
+            raise ExecutionError(f"Python aggregate function {self.name}.{method} failed"
+                                 f"{f' on row {shown}' if shown != '' else ''}: {type(e).__name__}: {e}") from None
+
+    def over_rows(self, rows: list[tuple]):
+        """The value over one group's argument tuples."""
+        if self.vectorized:
+            n_args = len(rows[0]) if rows else 0
+            return self.over_arrays([pa.array([r[i] for r in rows]) for i in range(n_args)])
+        acc = self.create()
+        for r in rows:
+            self.accumulate(acc, r)
+        return self.value(acc)
+
+    def over_arrays(self, arrays: list[pa.Array]):
+        if not self.vectorized:
+            columns = [a.to_pylist() for a in arrays]
+            return self.over_rows(list(zip(*columns)))
+        try:
+            v = self.impl(*arrays)
+        except Exception as e:
+            raise ExecutionError(f"Python aggregate function {self.name} failed on a group of "
+                                 f"{len(arrays[0]) if arrays else 0} rows: {type(e).__name__}: {e}") from None
+        return v.as_py() if isinstance(v, pa.Scalar) else v
+
+    def over_groups(self, lists: list[pa.Array]) -> pa.Array:
+        """One value per group from one list column per argument (the group's values, in row order)."""
+        lists = [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in lists]
+        parts = [pc.list_flatten(x) for x in lists]
+        offsets = pc.subtract(lists[0].offsets, lists[0].offsets[0]).to_numpy()
+        values = [self.over_arrays([p.slice(offsets[g], offsets[g + 1] - offsets[g]) for p in parts])
+                  for g in range(len(lists[0]))]
+        try:
+            return pa.array(values, self.result_type.to_arrow())
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise ExecutionError(f"Python aggregate function {self.name} returned a value that is not "
+                                 f"{self.result_type}: {e}") from None
+
+
 def _parse_type(text: str) -> FlinkType:
     import sqlglot
     from sqlstream.dialect import Flink
@@ -137,7 +213,7 @@ def udtf(result_types: list[str] | str, vectorized: bool = False):
     return wrap
 
 
-def load(name: str, path: str) -> PythonFunction | PythonTableFunction:
+def load(name: str, path: str):
     """Import `module.attr` and check it was declared with @udf."""
     module, _, attr = path.rpartition(".")
     if os.getcwd() not in sys.path:  # a job's own modules sit beside it, as with `python -m`
@@ -149,12 +225,33 @@ def load(name: str, path: str) -> PythonFunction | PythonTableFunction:
     return register(name, fn)
 
 
-def register(name: str, fn: Callable) -> PythonFunction | PythonTableFunction:
+def udaf(result_type: str, vectorized: bool = False):
+    """Declare a Python aggregate function's SQL result type: an accumulator class, or with `vectorized` a
+    function of one group's argument arrays."""
+    t = _parse_type(result_type)
+
+    def wrap(impl):
+        impl.__sqlstream_udaf__ = (t, vectorized)
+        return impl
+    return wrap
+
+
+def register(name: str, fn: Callable) -> PythonFunction | PythonTableFunction | PythonAggregateFunction:
     table = getattr(fn, "__sqlstream_udtf__", None)
     spec = getattr(fn, "__sqlstream_udf__", None)
-    if spec is None and table is None:
-        raise ValidationError(f"Python function for {name} must be declared with @sqlstream.udf.udf(result_type=...) "
-                              f"or @sqlstream.udf.udtf(result_types=[...])")
-    f = PythonTableFunction(name.upper(), fn, *table) if table else PythonFunction(name.upper(), fn, *spec)
+    agg = getattr(fn, "__sqlstream_udaf__", None)
+    if spec is None and table is None and agg is None:
+        raise ValidationError(f"Python function for {name} must be declared with @sqlstream.udf.udf(result_type=...), "
+                              f"@sqlstream.udf.udtf(result_types=[...]) or @sqlstream.udf.udaf(result_type=...)")
+    if agg is not None:
+        impl = fn if agg[1] else fn()  # an accumulator class is instantiated once
+        for method in ([] if agg[1] else ["create_accumulator", "accumulate", "get_value"]):
+            if not hasattr(impl, method):
+                raise ValidationError(f"Python aggregate function {name} needs a {method} method")
+        f = PythonAggregateFunction(name.upper(), impl, agg[0], agg[1])
+    elif table:
+        f = PythonTableFunction(name.upper(), fn, *table)
+    else:
+        f = PythonFunction(name.upper(), fn, *spec)
     REGISTRY[f.name] = f
     return f

@@ -115,3 +115,91 @@ def test_table_function_errors_name_function_and_row():
         run(ORDERS_USERS + "SELECT k FROM o LEFT JOIN LATERAL TABLE(up_to(order_id)) AS T(k) ON k > 1;")
     with pytest.raises(ValidationError, match="returns 2 column"):
         run(ORDERS_USERS + "SELECT w FROM o, LATERAL TABLE(split_words(user_id)) AS T(w);")
+
+
+UDAFS = ("CREATE TABLE w (order_id BIGINT, user_id STRING, amount DOUBLE, quantity INT, ts TIMESTAMP(3), "
+         "WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH ('connector' = 'filesystem', "
+         "'path' = 'sql_examples/data/orders.json', 'format' = 'json');"
+         "CREATE FUNCTION wavg AS 'tests.udfs.sample.WeightedAvg';"
+         "CREATE FUNCTION median AS 'tests.udfs.sample.median';"
+         "CREATE FUNCTION count_no_retract AS 'tests.udfs.sample.CountNoRetract';")
+
+
+def _duck(sql: str) -> list[tuple]:
+    import duckdb
+    return duckdb.sql(sql.replace("ORDERS", "read_json('sql_examples/data/orders.json', columns={'order_id': "
+                                  "'BIGINT', 'user_id': 'VARCHAR', 'amount': 'DOUBLE', 'quantity': 'INTEGER', "
+                                  "'ts': 'TIMESTAMP'})")).fetchall()
+
+
+def _final(rows: list[dict], key: str) -> dict:
+    """The changelog applied: the last value per key, keys whose row was deleted dropped."""
+    out = {}
+    for r in rows:
+        if r["op"] in ("+I", "+U"):
+            out[r[key]] = r
+        elif r["op"] == "-D":
+            out.pop(r[key], None)
+    return out
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 10_000])
+def test_python_aggregate_in_group_by_gives_the_changelog(batch_size):
+    rows = run_batched(UDAFS + "SELECT user_id, wavg(amount, quantity) AS w, COUNT(*) AS n FROM w GROUP BY user_id;",
+                       batch_size)
+    expected = {u: v for u, v in _duck("SELECT user_id, SUM(amount * quantity) / SUM(CASE WHEN amount IS NOT NULL THEN quantity END) FROM ORDERS "
+                                       "GROUP BY user_id")}
+    final = _final(rows, "user_id")
+    assert set(final) == set(expected)
+    for u, r in final.items():
+        assert r["w"] == pytest.approx(expected[u], rel=1e-9)
+    # one change per row: +I for a group's first row, then -U/+U pairs
+    assert sum(r["op"] == "+I" for r in rows) == len(expected)
+    assert sum(r["op"] == "+U" for r in rows) == sum(r["op"] == "-U" for r in rows) > 300
+
+
+def test_python_aggregate_retracts_over_an_updating_input():
+    sql = (UDAFS + "SELECT MOD(n, 2) AS parity, wavg(CAST(n AS DOUBLE), 1) AS w FROM "
+           "(SELECT user_id, COUNT(*) AS n FROM w GROUP BY user_id) GROUP BY MOD(n, 2);")
+    final = _final(run_batched(sql, 7), "parity")
+    expected = dict(_duck("SELECT n % 2, AVG(n) FROM (SELECT user_id, COUNT(*) AS n FROM ORDERS GROUP BY user_id) "
+                          "GROUP BY n % 2"))
+    assert {p: r["w"] for p, r in final.items()} == pytest.approx(expected)
+    with pytest.raises(ValidationError, match="COUNT_NO_RETRACT needs a retract"):
+        run(UDAFS + "SELECT count_no_retract(n) FROM (SELECT user_id, COUNT(*) AS n FROM w GROUP BY user_id);")
+
+
+@pytest.mark.parametrize("batch_size", [1, 10_000])
+def test_python_aggregates_in_a_window_aggregation(batch_size):
+    rows = run_batched(UDAFS + "SELECT window_start, median(amount) AS med, wavg(amount, quantity) AS w "
+                       "FROM TABLE(TUMBLE(TABLE w, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) "
+                       "GROUP BY window_start, window_end;", batch_size)
+    expected = {str(ws)[:19]: (med, wv) for ws, med, wv in _duck(
+        "SELECT time_bucket(INTERVAL 1 MINUTE, ts), MEDIAN(amount), SUM(amount * quantity) / SUM(CASE WHEN amount IS NOT NULL THEN quantity END) "
+        "FROM ORDERS GROUP BY 1")}
+    assert {r["window_start"][:19]: (r["med"], r["w"]) for r in rows} == {
+        k: (pytest.approx(m), pytest.approx(w)) for k, (m, w) in expected.items()}
+    assert {r["op"] for r in rows} == {"+I"}
+
+
+def test_python_aggregate_over_a_rows_frame():
+    rows = run(UDAFS + "SELECT order_id, median(amount) OVER (PARTITION BY user_id ORDER BY ts "
+               "ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS m FROM w WHERE user_id = 'u001';")
+    mine = sorted((json.loads(line) for line in open("sql_examples/data/orders.json")),
+                  key=lambda r: r["ts"])
+    amounts = [r["amount"] for r in mine if r["user_id"] == "u001"]
+    import statistics
+    expected = [statistics.median([a for a in amounts[max(0, i - 2):i + 1] if a is not None]) for i in
+                range(len(amounts))]
+    assert [r["m"] for r in rows] == pytest.approx(expected)
+
+
+def test_python_aggregate_restores_its_accumulators():
+    from tests.test_state import check_restore
+    check_restore(UDAFS + "SELECT user_id, wavg(amount, quantity) AS w FROM w GROUP BY user_id;", 3)
+
+
+def test_python_aggregate_failure_names_function_and_row():
+    with pytest.raises(ExecutionError,
+                       match=r"Python aggregate function WAVG.accumulate failed on row \['u\d+', 1\]: TypeError"):
+        run(UDAFS + "SELECT wavg(user_id, 1) FROM w GROUP BY order_id;")

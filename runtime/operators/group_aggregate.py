@@ -7,19 +7,21 @@ and each row's before/after result decides what it emits. The output is identica
 """
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from planner.logical import AggCall
-from runtime.aggregates import average
+from runtime.aggregates import average, python_aggregate_for
 from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
     row_watermarks
 from runtime.keys import KeyIndex
 from runtime.operator import Operator
 from runtime.operators.window_aggregate import expand_grouping_sets
 from runtime.state import StateBackend
-from sqlstream.errors import ValidationError
+from sqlstream.errors import ExecutionError, ValidationError
 from sqlstream.types import FlinkType
 
 SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX")
@@ -128,6 +130,20 @@ class _AggState:
         self.ext_valid[gids] = False
 
 
+class _PythonAccumulators:
+    """Accumulators of a Python aggregate function, by group id."""
+
+    def __init__(self, fn):
+        self.fn, self.accs = fn, {}
+
+    def grow(self, size: int) -> None:
+        pass
+
+    def clear(self, gids: np.ndarray) -> None:
+        for g in gids:
+            self.accs.pop(int(g), None)
+
+
 class GroupAggregateOperator(Operator):
     name = "GroupAggregate"
 
@@ -135,6 +151,12 @@ class GroupAggregateOperator(Operator):
                  out_names: list[str], out_types: list[FlinkType], input_types: list[FlinkType],
                  input_updating: bool, ttl_ms: int = 0, clock=None):
         for a in aggs:
+            if a.fn.startswith("UDAF:"):
+                fn = python_aggregate_for(a)
+                if input_updating and not fn.can_retract:
+                    raise ValidationError(f"Python aggregate function {fn.name} needs a retract(accumulator, ..) "
+                                          f"method to consume an updating input")
+                continue
             if a.fn not in SUPPORTED:
                 raise ValidationError(f"Aggregate function {a.fn} is not supported in a non-windowed GROUP BY yet")
             if input_updating and a.fn in ("MIN", "MAX"):
@@ -169,6 +191,9 @@ class GroupAggregateOperator(Operator):
             cols[f"k{i}"] = pa.array([k[i] for k in keys], self.input_types[ki].to_arrow())
         cols["count"] = pa.array(self.count[live] if len(live) else [], pa.int64())
         for j, st in enumerate(self.states):
+            if isinstance(st, _PythonAccumulators):
+                cols[f"a{j}_acc"] = pa.array([pickle.dumps(st.accs.get(int(g))) for g in live], pa.binary())
+                continue
             if st is None:
                 continue
             for name in ("sum", "nn", "ext", "ext_valid"):
@@ -192,6 +217,10 @@ class GroupAggregateOperator(Operator):
             self.index._add(tuple(c[r] for c in key_cols))
         self.count = np.asarray(table.column("count").to_numpy(zero_copy_only=False), dtype=np.int64).copy()
         for j, call in enumerate(self.aggs):
+            if f"a{j}_acc" in table.column_names:
+                st = self.states[j] = _PythonAccumulators(python_aggregate_for(call))
+                st.accs = {g: pickle.loads(b) for g, b in enumerate(table.column(f"a{j}_acc").to_pylist())}
+                continue
             if f"a{j}_sum" not in table.column_names:
                 continue
             kind = numeric_kind(self.input_types[call.args[0]].to_arrow()) if call.args else "i"
@@ -206,8 +235,10 @@ class GroupAggregateOperator(Operator):
     def size_bytes(self) -> int:
         total = self.count.nbytes
         for s in self.states:
-            if s is not None:
+            if isinstance(s, _AggState):
                 total += s.sum.nbytes + s.nn.nbytes + s.ext.nbytes
+            elif s is not None:
+                total += 64 * len(s.accs)
         return total + 100 * len(self.index.ids)
 
     # ---- processing --------------------------------------------------------------------------
@@ -327,6 +358,8 @@ class GroupAggregateOperator(Operator):
 
     def _run_agg(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded, size):
         """(after, before) result arrays of aggregate j, in group-sorted row order."""
+        if call.fn.startswith("UDAF:"):
+            return self._run_python(j, call, cols, order, sg, ss, first, sub_first, seeded)
         if call.args:
             arg = cols[call.args[0]]
         else:
@@ -373,6 +406,39 @@ class GroupAggregateOperator(Operator):
                                     else (pa.float64() if kind == "f" else pa.int64()))
             return average(total, pa.array(c), call)
         return avg(sum_after, nn_after), avg(sum_before, nn_before)
+
+    def _run_python(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded):
+        """A Python aggregate function, row by row in group order: accumulate or retract, value before/after."""
+        st = self.states[j]
+        if st is None:
+            st = self.states[j] = _PythonAccumulators(python_aggregate_for(call))
+        fn = st.fn
+        take = pa.array(order)
+        args = list(zip(*[cols[i].take(take).to_pylist() for i in call.args])) if call.args else [()] * len(order)
+        keep = pc.fill_null(cols[call.filter].take(take), False).to_pylist() if call.filter is not None else None
+        after, before = [], []
+        acc = None
+        last = len(order) - 1
+        for k in range(len(order)):
+            g = int(sg[k])
+            if first[k]:
+                acc = st.accs.get(g) if seeded[k] else None
+            if sub_first[k] and not (first[k] and seeded[k]):
+                acc = None  # the group emptied earlier in this batch: start again
+            if acc is None:
+                acc = fn.create()
+            before.append(fn.value(acc))
+            if keep is None or keep[k]:
+                (fn.accumulate if ss[k] > 0 else fn.retract)(acc, args[k])
+            after.append(fn.value(acc))
+            if k == last or first[k + 1]:
+                st.accs[g] = acc
+        t = call.type.to_arrow()
+        try:
+            return pa.array(after, t), pa.array(before, t)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise ExecutionError(f"Python aggregate function {fn.name} returned a value that is not {call.type}: "
+                                 f"{e}") from None
 
     @staticmethod
     def _sum_array(s: np.ndarray, valid: np.ndarray, in_t: pa.DataType, out_t: pa.DataType) -> pa.Array:

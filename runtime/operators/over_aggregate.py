@@ -27,6 +27,9 @@ def aggregate(call: AggCall, values: list) -> object:
     """One aggregate over the argument values of a frame, with Flink's result semantics."""
     if call.fn == "COUNT":
         return len(values) if not call.args else sum(v is not None for v in values)
+    if call.fn.startswith("UDAF:"):  # values are argument tuples
+        from runtime.aggregates import python_aggregate_for
+        return python_aggregate_for(call).over_rows(values)
     vals = [v for v in values if v is not None]
     if call.fn in ("SUM", "SUM0"):
         return sum(vals) if vals else (0 if call.fn == "SUM0" else None)
@@ -184,7 +187,8 @@ class OverAggregateOperator(Operator):
         return out
 
     def _aggregates(self, frame: list[tuple]) -> tuple:
-        return tuple(aggregate(a, [r[a.args[0]] for r in frame] if a.args else frame) for a in self.aggs)
+        return tuple(aggregate(a, [tuple(r[i] for i in a.args) for r in frame] if a.fn.startswith("UDAF:") else
+                               [r[a.args[0]] for r in frame] if a.args else frame) for a in self.aggs)
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped}

@@ -4,7 +4,7 @@ from decimal import Decimal
 import numpy as np
 import pyarrow.compute as pc
 
-from sqlstream.udf import udf, udtf
+from sqlstream.udf import udaf, udf, udtf
 
 
 @udf(result_type="DECIMAL(12, 2)")
@@ -48,3 +48,43 @@ def fails_on_three(n):
     if n == 3:
         raise ValueError("three is not allowed")
     yield n
+
+
+@udaf(result_type="DOUBLE")
+class WeightedAvg:
+    """SUM(value * weight) / SUM(weight); retractable, so it also works over updating inputs."""
+
+    def create_accumulator(self):
+        return [0.0, 0]
+
+    def accumulate(self, acc, value, weight):
+        if value is not None and weight is not None:
+            acc[0] += value * weight
+            acc[1] += weight
+
+    def retract(self, acc, value, weight):
+        if value is not None and weight is not None:
+            acc[0] -= value * weight
+            acc[1] -= weight
+
+    def get_value(self, acc):
+        return acc[0] / acc[1] if acc[1] else None
+
+
+@udaf(result_type="DOUBLE", vectorized=True)
+def median(values):
+    """The median of one group's non-NULL values, from its Arrow array."""
+    v = np.sort(np.asarray(values.drop_null().to_numpy(zero_copy_only=False), dtype=float))
+    return float(np.median(v)) if len(v) else None
+
+
+@udaf(result_type="BIGINT")
+class CountNoRetract:
+    def create_accumulator(self):
+        return [0]
+
+    def accumulate(self, acc, value):
+        acc[0] += 1
+
+    def get_value(self, acc):
+        return acc[0]
