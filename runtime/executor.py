@@ -32,6 +32,13 @@ MAX_WM = 2 ** 63 - 1
 ROUND_ROWS = 65536
 
 
+def _state_ttl(config: dict | None) -> int:
+    """table.exec.state.ttl in ms (0: state is kept forever), for the operators of unbounded state."""
+    from connectors.options import parse_duration_ms
+    ttl = (config or {}).get("table.exec.state.ttl")
+    return parse_duration_ms(ttl) if ttl else 0
+
+
 def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     names = node.names
     types = [f.type for f in node.fields]
@@ -51,11 +58,9 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
                                                             [f.type for f in node.input.fields], False),
             node.input.names, len(node.keys))
     if isinstance(node, L.GroupAggregate):
-        ttl = (config or {}).get("table.exec.state.ttl")
-        from connectors.options import parse_duration_ms
         return GroupAggregateOperator(node.keys, node.aggs, node.grouping_sets, names, types,
                                       [f.type for f in node.input.fields], node.input.updating,
-                                      ttl_ms=parse_duration_ms(ttl) if ttl else 0)
+                                      ttl_ms=_state_ttl(config))
     if isinstance(node, L.WindowTableFunction):
         return WindowTableFunctionOperator(node.window, names)
     if isinstance(node, L.Union):
@@ -86,12 +91,14 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         from runtime.operators.inner_join import InnerJoinOperator
         return InnerJoinOperator(node.left_keys, node.right_keys, node.condition,
                                   [f.type.to_arrow() for f in node.left.fields],
-                                  [f.type.to_arrow() for f in node.right.fields], names, node.nulls_equal)
+                                  [f.type.to_arrow() for f in node.right.fields], names, node.nulls_equal,
+                                  ttl_ms=_state_ttl(config))
     if isinstance(node, L.Join):
         from runtime.operators.join import JoinOperator
         return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
                             [f.type.to_arrow() for f in node.left.fields], [f.type.to_arrow() for f in node.right.fields],
-                            names, [f.type.to_arrow() for f in node.fields], node.null_aware, node.nulls_equal)
+                            names, [f.type.to_arrow() for f in node.fields], node.null_aware, node.nulls_equal,
+                            ttl_ms=_state_ttl(config))
     if isinstance(node, L.OverAggregate):
         from runtime.operators.over_aggregate import OverAggregateOperator
         return OverAggregateOperator(node.partition, node.time_index, node.frame, node.preceding, node.aggs, names,

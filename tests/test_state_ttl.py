@@ -1,4 +1,5 @@
-"""table.exec.state.ttl: idle keys of a non-windowed aggregation expire (processing time), as in Flink."""
+"""table.exec.state.ttl: idle keys of a non-windowed aggregation and rows of regular joins expire (processing
+time), as in Flink."""
 import pyarrow as pa
 
 from planner.logical import AggCall
@@ -50,3 +51,74 @@ def test_without_ttl_state_is_kept():
     op.on_batch(batch(["a"]))
     clock.now += 10 ** 9
     assert changelog(op.on_batch(batch(["a"]))) == ["-U[a, 1]", "+U[a, 2]"]
+
+
+def join_rows(batches) -> list[str]:
+    out = []
+    for b in batches:
+        for i in range(b.num_rows):
+            vals = [b.column(j)[i].as_py() for j in range(1, b.num_columns)]
+            out.append(f"{OP_NAMES[b.column(0)[i].as_py()]}{vals}")
+    return out
+
+
+def side(keys, vals):
+    return make_batch(0, [pa.array(keys), pa.array(vals)], ["k", "v"])
+
+
+def join(kind: str, ttl_ms: int, clock):
+    t = [pa.string(), pa.int64()]
+    names = ["k", "v", "k0", "v0"]
+    if kind == "INNER":
+        from runtime.operators.inner_join import InnerJoinOperator
+        return InnerJoinOperator([0], [0], None, t, t, names, ttl_ms=ttl_ms, clock=clock)
+    from runtime.operators.join import JoinOperator
+    return JoinOperator(kind, [0], [0], None, t, t, names, t + t, ttl_ms=ttl_ms, clock=clock)
+
+
+def test_inner_join_rows_expire_after_the_ttl():
+    clock = Clock()
+    op = join("INNER", 1_000, clock)
+    assert join_rows(op.on_batch(side(["a"], [1]), 0)) == []
+    clock.now += 500
+    assert join_rows(op.on_batch(side(["a"], [10]), 1)) == ["+I['a', 1, 'a', 10]"]
+    clock.now += 600  # the left row is 1 100 ms old, the right one 600 ms
+    assert join_rows(op.on_batch(side(["a"], [2]), 0)) == ["+I['a', 2, 'a', 10]"]
+    assert join_rows(op.on_batch(side(["a"], [11]), 1)) == ["+I['a', 2, 'a', 11]"]
+
+
+def test_outer_join_rows_expire_silently_and_a_match_renews_them():
+    clock = Clock()
+    op = join("LEFT", 1_000, clock)
+    assert join_rows(op.on_batch(side(["a"], [1]), 0)) == ["+I['a', 1, None, None]"]
+    clock.now += 800
+    # the match rewrites the left row's match count, so its TTL starts over
+    assert join_rows(op.on_batch(side(["a"], [10]), 1)) == ["-D['a', 1, None, None]", "+I['a', 1, 'a', 10]"]
+    clock.now += 900  # both rows written 900 ms ago: alive; the new match renews the right row
+    assert join_rows(op.on_batch(side(["a"], [2]), 0)) == ["+I['a', 2, 'a', 10]"]
+    clock.now += 150  # the first left row (written 1 050 ms ago) is gone, and nothing is emitted for it
+    assert join_rows(op.on_batch(side(["a"], [11]), 1)) == ["+I['a', 2, 'a', 11]"]
+
+
+def test_join_without_ttl_keeps_rows():
+    clock = Clock()
+    op = join("LEFT", 0, clock)
+    op.on_batch(side(["a"], [1]), 0)
+    clock.now += 10 ** 9
+    assert join_rows(op.on_batch(side(["a"], [10]), 1)) == ["-D['a', 1, None, None]", "+I['a', 1, 'a', 10]"]
+
+
+def test_state_ttl_setting_reaches_the_joins():
+    from runtime.executor import build_operator
+    from sqlstream.session import Session, parse_script
+    sql = ("CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');"
+           "SELECT * FROM t a JOIN t b ON a.k = b.k;")
+    s = Session()
+    stmts = parse_script(sql)
+    s.execute(stmts[0], sql)
+    plan = s.plan(stmts[1])
+    from planner import logical as L
+    plan = next(n for n in L.walk(plan) if type(n) is L.Join)
+    for kind in ("INNER", "LEFT"):
+        plan.kind = kind
+        assert build_operator(plan, {"table.exec.state.ttl": "1 h"}).ttl_ms == 3_600_000

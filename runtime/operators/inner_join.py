@@ -27,8 +27,10 @@ from runtime.state import StateBackend
 class _Run:
     """Some rows of one side: their columns, arrival numbers, key ids (sorted, with row positions) and liveness."""
 
-    def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray, order: np.ndarray | None = None):
+    def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray, order: np.ndarray | None = None,
+                 written: np.ndarray | None = None):
         self.table, self.ids, self.gids = table, ids, gids
+        self.written = np.zeros(len(ids), dtype=np.int64) if written is None else written  # ms, for state TTL
         self.order = np.argsort(gids, kind="stable") if order is None else order
         self.sorted = gids[self.order]
         self.live = np.ones(len(ids), dtype=bool)
@@ -52,7 +54,14 @@ class _Run:
         keep = np.flatnonzero(self.live)
         new_pos = np.cumsum(self.live) - 1
         order = new_pos[self.order[self.live[self.order]]]  # still sorted by key
-        return _Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order)
+        return _Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order, self.written[keep])
+
+    def expire(self, cutoff: int) -> None:
+        """table.exec.state.ttl: rows written before `cutoff` are gone (never matched again, nothing emitted)."""
+        old = self.live & (self.written < cutoff)
+        if old.any():
+            self.live &= ~old
+            self.dead += int(old.sum())
 
 
 def _merged(a: _Run, b: _Run) -> _Run:
@@ -61,7 +70,8 @@ def _merged(a: _Run, b: _Run) -> _Run:
     # two sorted runs: a stable sort of their concatenation merges them (and keeps a's rows first on ties)
     both = np.concatenate([a.order, b.order + len(a.ids)])
     order = both[np.argsort(np.concatenate([a.sorted, b.sorted]), kind="stable")]
-    return _Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]), order)
+    return _Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]), order,
+                np.concatenate([a.written, b.written]))
 
 
 class _Side:
@@ -70,8 +80,9 @@ class _Side:
         self.runs: list[_Run] = []
         self.next_id = 0
 
-    def append(self, table: pa.Table, gids: np.ndarray) -> _Run:
-        run = _Run(table, self.next_id + np.arange(table.num_rows), gids)
+    def append(self, table: pa.Table, gids: np.ndarray, now: int = 0) -> _Run:
+        run = _Run(table, self.next_id + np.arange(table.num_rows), gids,
+                   written=np.full(table.num_rows, now, dtype=np.int64))
         self.next_id += table.num_rows
         self.runs.append(run)
         return run
@@ -92,6 +103,10 @@ class _Side:
             t = pa.table({n: pa.array([], ty) for n, ty in zip(self.names, self.types)})
         cols = {f"c{i}": t.column(i) for i in range(t.num_columns)}
         cols["$assoc"] = pa.array(np.zeros(t.num_rows, dtype=np.int64))
+        written = np.concatenate([r.written for r in runs]) if runs else np.zeros(0, dtype=np.int64)
+        if runs:
+            written = written[np.argsort(np.concatenate([r.ids for r in runs]), kind="stable")]
+        cols["$written"] = pa.array(written, pa.int64())
         return pa.table(cols)
 
     def size_bytes(self) -> int:
@@ -112,10 +127,17 @@ class _SideState:
         data = pa.table({name: table.column(f"c{i}") for i, name in enumerate(s.names[:n])}).combine_chunks()
         if data.num_rows:
             gids, valid = self.op._key_ids(data.columns, self.side, data.num_rows)
-            s.append(data.filter(pa.array(valid)), gids[valid])
+            run = s.append(data.filter(pa.array(valid)), gids[valid])
+            if "$written" in table.column_names:
+                run.written = np.asarray(table.column("$written").to_numpy(zero_copy_only=False))[valid]
 
     def size_bytes(self) -> int:
         return self.op.sides[self.side].size_bytes()
+
+
+def _wall_clock() -> int:
+    import time
+    return int(time.time() * 1000)
 
 
 class InnerJoinOperator(Operator):
@@ -123,8 +145,10 @@ class InnerJoinOperator(Operator):
 
     def __init__(self, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
-                 nulls_equal: bool = False):
+                 nulls_equal: bool = False, ttl_ms: int = 0, clock=None):
         self.keys = (left_keys, right_keys)
+        self.ttl_ms = ttl_ms
+        self.clock = clock or _wall_clock
         self.condition = condition
         self.names = names
         self.nulls_equal = nulls_equal
@@ -154,6 +178,12 @@ class InnerJoinOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input
+        self.now = self.clock()
+        if self.ttl_ms > 0:
+            for side in self.sides:
+                for run in side.runs:
+                    run.expire(self.now - self.ttl_ms)
+                side.settle()
         cols = data_columns(batch)
         n = batch.num_rows
         gids, valid = self._key_ids(cols, s, n)
@@ -171,11 +201,11 @@ class InnerJoinOperator(Operator):
         identical row of its key that arrived before it."""
         adds = (ops == INSERT) | (ops == UPDATE_AFTER)
         if adds.all():
-            side.append(rows, gids)
+            side.append(rows, gids, self.now)
             side.settle()
             return
         add_at = np.flatnonzero(adds)
-        new_run = side.append(rows.take(pa.array(add_at)), gids[add_at]) if len(add_at) else None
+        new_run = side.append(rows.take(pa.array(add_at)), gids[add_at], self.now) if len(add_at) else None
         dels = np.flatnonzero(~adds)
         del_rows = rows.take(pa.array(dels))
         # candidates per retraction: live rows of the same key and identical values, earliest first

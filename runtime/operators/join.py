@@ -8,6 +8,8 @@ bookkeeping per row is plain Python (rows are tuples).
 """
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import pyarrow as pa
 
@@ -20,16 +22,48 @@ from runtime.state import StateBackend
 
 
 class JoinSide:
-    """Rows of one input by join key: key -> list of [row tuple, number of matching rows on the other side]."""
+    """Rows of one input by join key: key -> list of [row tuple, number of matching rows on the other side,
+    time written (ms, for state TTL)]; `written` lists entries oldest first so expired ones are found fast."""
 
     def __init__(self, names: list[str], types: list[pa.DataType]):
         self.names, self.types = names, types
         self.rows: dict[tuple, list[list]] = {}
+        self.written: deque = deque()  # (time written, key, entry), kept only with a state TTL
+        self.track = False
+
+    def add(self, k, row: tuple, assoc: int, now: int) -> None:
+        entry = [row, assoc, now]
+        self.rows.setdefault(k, []).append(entry)
+        if self.track:
+            self.written.append((now, k, entry))
+
+    def touch(self, k, entry: list, now: int) -> None:
+        """An entry whose match count changed was written again: its TTL starts over (as Flink's OnCreateAndWrite)."""
+        if entry[2] != now:
+            entry[2] = now
+            if self.track:
+                self.written.append((now, k, entry))
+
+    def expire(self, cutoff: int) -> None:
+        while self.written and self.written[0][0] < cutoff:
+            t, k, entry = self.written.popleft()
+            if entry[2] != t:
+                continue  # written again later; a newer item stands for it
+            stored = self.rows.get(k)
+            if stored is None:
+                continue
+            for i, e in enumerate(stored):
+                if e is entry:
+                    del stored[i]
+                    break
+            if not stored:
+                del self.rows[k]
 
     def snapshot(self) -> pa.Table:
         entries = [e for es in self.rows.values() for e in es]
-        return rows_table([e[0] for e in entries], self.types, {"$assoc": pa.array([e[1] for e in entries],
-                                                                                   pa.int64())})
+        return rows_table([e[0] for e in entries], self.types, {
+            "$assoc": pa.array([e[1] for e in entries], pa.int64()),
+            "$written": pa.array([e[2] for e in entries], pa.int64())})
 
     def size_bytes(self) -> int:
         return sum(len(es) for es in self.rows.values()) * 16 * max(1, len(self.types))
@@ -45,9 +79,11 @@ class _SideState:
     def restore(self, table: pa.Table) -> None:
         s = self.op.sides[self.side]
         assoc = table.column("$assoc").to_pylist()
-        s.rows = {}
-        for row, a in zip(table_rows(table, len(s.types)), assoc):
-            s.rows.setdefault(self.op._key(row, self.side), []).append([row, a])
+        written = table.column("$written").to_pylist() if "$written" in table.column_names else [0] * len(assoc)
+        s.rows, s.written = {}, deque()
+        entries = sorted(zip(written, range(len(assoc)), table_rows(table, len(s.types)), assoc))
+        for w, _, row, a in entries:
+            s.add(self.op._key(row, self.side), row, a, w)
         if self.side == 1:
             self.op.recount_right()
 
@@ -60,8 +96,12 @@ class JoinOperator(Operator):
 
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
-                 out_types: list[pa.DataType], null_aware: bool = False, nulls_equal: bool = False):
+                 out_types: list[pa.DataType], null_aware: bool = False, nulls_equal: bool = False,
+                 ttl_ms: int = 0, clock=None):
         self.kind = kind
+        self.ttl_ms = ttl_ms
+        self.clock = clock or _wall_clock
+        self.now = 0
         self.null_aware, self.nulls_equal = null_aware, nulls_equal
         self.right_count = self.right_null_count = 0
         self.keys = (left_keys, right_keys)
@@ -70,6 +110,8 @@ class JoinOperator(Operator):
         self.names, self.out_types = names, out_types
         self.sides = (JoinSide(names[:len(left_types)], left_types), JoinSide(names[len(left_types):], right_types))
         self.preserved = (kind in ("LEFT", "FULL"), kind in ("RIGHT", "FULL"))
+        for side in self.sides:
+            side.track = ttl_ms > 0 and not null_aware
         self.semi_anti = kind in ("SEMI", "ANTI")
 
     def open(self, state: StateBackend) -> None:
@@ -82,6 +124,10 @@ class JoinOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input
+        self.now = now = self.clock()
+        if self.ttl_ms > 0 and not self.null_aware:  # NOT IN's counters need every right row
+            for side in self.sides:
+                side.expire(now - self.ttl_ms)
         cols = data_columns(batch)
         rows = batch_rows(cols, batch.num_rows)
         ops = batch.column(0).to_pylist()
@@ -119,15 +165,17 @@ class JoinOperator(Operator):
                     if self.preserved[o] and e[1] == 0:
                         emit(DELETE, e[0], nulls[s], o)
                     e[1] += 1
+                    other.touch(k, e, now)
                     emit(op if self.kind == "INNER" else INSERT, row, e[0], s)
                 if not matched and self.preserved[s]:
                     emit(INSERT, row, nulls[o], s)
-                mine.rows.setdefault(k, []).append([row, len(matched)])
+                mine.add(k, row, len(matched), now)
             else:
                 _remove(mine.rows, k, row)
                 for e in matched:
                     emit(op if self.kind == "INNER" else DELETE, row, e[0], s)
                     e[1] -= 1
+                    other.touch(k, e, now)
                     if self.preserved[o] and e[1] == 0:
                         emit(INSERT, e[0], nulls[s], o)
                 if not matched and self.preserved[s]:
@@ -142,7 +190,7 @@ class JoinOperator(Operator):
         add = op in (INSERT, UPDATE_AFTER)
         if s == 0:
             if add:
-                mine.rows.setdefault(k, []).append([row, len(matched)])
+                mine.add(k, row, len(matched), self.now)
                 if bool(matched) == semi:
                     out_rows.append(row), out_ops.append(INSERT)
             else:
@@ -151,7 +199,7 @@ class JoinOperator(Operator):
                     out_rows.append(row), out_ops.append(DELETE)
             return
         if add:
-            mine.rows.setdefault(k, []).append([row, 0])
+            mine.add(k, row, 0, self.now)
         else:
             _remove(mine.rows, k, row)
         for e in matched:  # left rows whose match count crosses zero change their membership
@@ -169,7 +217,7 @@ class JoinOperator(Operator):
         if s == 0:
             blocked = self.right_count if k is None else len(matched) + self.right_null_count
             if add:
-                mine.rows.setdefault(k, []).append([row, len(matched)])
+                mine.add(k, row, len(matched), self.now)
             else:
                 _remove(mine.rows, k, row)
             if blocked == 0:
@@ -177,7 +225,7 @@ class JoinOperator(Operator):
             return
         delta = 1 if add else -1
         if add:
-            mine.rows.setdefault(k, []).append([row, 0])
+            mine.add(k, row, 0, self.now)
         else:
             _remove(mine.rows, k, row)
         old_count, old_nulls = self.right_count, self.right_null_count
@@ -216,6 +264,11 @@ class JoinOperator(Operator):
 
 
 __all__ = ["JoinOperator", "UPDATE_BEFORE", "check_pairs"]
+
+
+def _wall_clock() -> int:
+    import time
+    return int(time.time() * 1000)
 
 
 def check_pairs(condition: Expr | None, types: list[pa.DataType], pairs: list[tuple]) -> list[bool]:
