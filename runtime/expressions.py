@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import re
 import time
 
@@ -955,6 +956,90 @@ def _hash(name):
     return impl
 
 
+def _sha2(e, args, n):
+    import hashlib
+    bits = args[1].as_py() if isinstance(args[1], pa.Scalar) else None
+    algo = {224: "sha224", 256: "sha256", 384: "sha384", 512: "sha512"}.get(bits)
+    if algo is None:  # an unsupported or non-constant length gives NULL, as in Flink
+        return pa.nulls(n, pa.string())
+    return _hash(algo)(e, args[:1], n)
+
+
+def _to_base64(e, args, n):
+    import base64
+    return _per_unique(e, args, n, lambda x: None if x is None else base64.b64encode(x.encode()).decode())
+
+
+def _from_base64(e, args, n):
+    import base64
+    import binascii
+
+    def f(x):
+        if x is None:
+            return None
+        try:
+            return base64.b64decode(x).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            return None
+    return _per_unique(e, args, n, f)
+
+
+def _hex_bin(base: str):
+    def impl(e, args, n):
+        v = _full(args[0], n)
+        if pa.types.is_string(v.type) or pa.types.is_large_string(v.type):
+            if base == "b":
+                raise ExecutionError("BIN takes an integer")
+            return _per_unique(e, [v], n, lambda x: None if x is None else x.encode().hex().upper())
+        mask = (1 << 64) - 1  # Java's Long.toHexString / toBinaryString of the two's complement
+        return _per_unique(e, [pc.cast(v, pa.int64())], n,
+                           lambda x: None if x is None else format(x & mask, "X" if base == "x" else "b"))
+    return impl
+
+
+def _char_class(test):
+    def impl(e, args, n):
+        return pc.fill_null(_per_unique(e, args, n, lambda x: x is not None and x != "" and bool(test(x))), False)
+    return impl
+
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _float_fn(fn):
+    """A numpy function of DOUBLE values, NULL where the input is NULL."""
+    def impl(e, args, n):
+        v = pc.cast(_full(args[0], n), pa.float64())
+        x = np.asarray(pc.fill_null(v, 0.0).to_numpy(zero_copy_only=False), dtype=np.float64)
+        with np.errstate(all="ignore"):
+            out = fn(x)
+        return pa.array(out, pa.float64(), mask=np.asarray(pc.is_null(v).to_numpy(zero_copy_only=False)))
+    return impl
+
+
+def _atan2(e, args, n):
+    y, x = (pc.cast(_full(a, n), pa.float64()) for a in args)
+    return pc.atan2(y, x)
+
+
+def _cardinality(e, args, n):
+    return pc.cast(pc.list_value_length(_full(args[0], n)), pa.int32())
+
+
+def _array_contains(e, args, n):
+    """True when the array holds the value; a NULL value looks for a NULL element (false for a NULL array)."""
+    lists = _full(args[0], n)
+    needle = _full(args[1], n)
+    flat = pc.list_flatten(lists)
+    parents = pc.list_parent_indices(lists)
+    wanted = needle.take(parents)
+    hit = pc.fill_null(pc.equal(flat, wanted.cast(flat.type) if wanted.type != flat.type else wanted), False)
+    hit = pc.or_(hit, pc.and_(pc.is_null(flat), pc.is_null(wanted)))
+    out = np.zeros(n, dtype=bool)
+    out[np.asarray(parents.filter(hit).to_numpy(zero_copy_only=False), dtype=np.int64)] = True
+    return pa.array(out)
+
+
 def _ascii(e, args, n):
     return _per_row(e, args, n, lambda x: None if x is None else (ord(x[0]) if x else 0))
 
@@ -1125,6 +1210,15 @@ FUNCTIONS = {
     "REGEXP_REPLACE": _regexp_replace, "REGEXP": _regexp, "SPLIT_INDEX": _split_index,
     "REVERSE": _reverse, "REPEAT": _repeat, "LEFT": _left, "RIGHT": _right,
     "MD5": _hash("md5"), "SHA256": _hash("sha256"), "ASCII": _ascii, "CHR": _chr,
+    "SHA1": _hash("sha1"), "SHA224": _hash("sha224"), "SHA384": _hash("sha384"), "SHA512": _hash("sha512"),
+    "SHA2": _sha2, "TO_BASE64": _to_base64, "FROM_BASE64": _from_base64, "HEX": _hex_bin("x"), "BIN": _hex_bin("b"),
+    "IS_DIGIT": _char_class(str.isdigit), "IS_ALPHA": _char_class(str.isalpha),
+    "IS_DECIMAL": _char_class(_DECIMAL_TEXT.fullmatch),
+    "ACOS": _float_fn(np.arccos), "ASIN": _float_fn(np.arcsin), "ATAN": _float_fn(np.arctan),
+    "COSH": _float_fn(np.cosh), "SINH": _float_fn(np.sinh), "TANH": _float_fn(np.tanh),
+    "COT": _float_fn(lambda x: 1.0 / np.tan(x)), "DEGREES": _float_fn(np.degrees),
+    "RADIANS": _float_fn(np.radians), "ATAN2": _atan2, "E": lambda e, a, n: pa.scalar(math.e),
+    "CARDINALITY": _cardinality, "ARRAY_CONTAINS": _array_contains,
     "JSON_VALUE": _json_value, "JSON_QUERY": _json_query, "JSON_EXISTS": _json_exists,
     "DATE_FORMAT": _date_format, "TO_TIMESTAMP": _to_timestamp, "TO_TIMESTAMP_LTZ": _to_timestamp_ltz,
     "TO_DATE": lambda e, a, n: _cast_array(_full(a[0], n), FlinkType("?"), e.type, False),
