@@ -16,6 +16,7 @@ from connectors import registry
 from connectors.base import SinkWriter, TableSchema
 from planner import logical as L
 from runtime.changelog import INSERT, make_batch, strip_wm
+from runtime.memory import tune_allocator
 from runtime.operator import Operator
 from runtime.operators.calc import CalcOperator
 from runtime.operators.group_aggregate import GroupAggregateOperator
@@ -165,6 +166,7 @@ class Job:
 
     def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], batch_size: int = 65536,
                  round_rows: int = ROUND_ROWS, config: dict | None = None):
+        tune_allocator()
         self.config = config or {}
         self.batch_size = batch_size
         self.round_rows = round_rows
