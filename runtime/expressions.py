@@ -866,7 +866,93 @@ def _pad(left: bool):
     return impl
 
 
+def _re2_pattern(pattern: str, idx: int) -> str | None:
+    """`pattern` with its capture groups named g1..gN for Arrow's RE2 `extract_regex`, when that is exact:
+    group `idx` takes part in every match (RE2 gives "" for a group that did not take part, Java NULL) and the
+    pattern uses nothing RE2 lacks (lookaround, back-references, possessive or atomic groups)."""
+    try:
+        from re import _constants as C, _parser as P
+    except ImportError:
+        return None
+    if "(?P" in pattern or "(?<" in pattern.replace("(?<=", "").replace("(?<!", ""):
+        return None
+    try:
+        tree = P.parse(pattern)
+    except Exception:
+        return None
+    if idx < 0 or idx > tree.state.groups - 1:
+        return None
+    unsupported = {C.ASSERT, C.ASSERT_NOT, C.GROUPREF, C.GROUPREF_EXISTS}
+    for name in ("POSSESSIVE_REPEAT", "ATOMIC_GROUP", "GROUPREF_IGNORE", "GROUPREF_LOC_IGNORE", "GROUPREF_UNI_IGNORE"):
+        if hasattr(C, name):
+            unsupported.add(getattr(C, name))
+    found = {"ok": idx == 0}
+
+    def walk(items, optional: bool) -> bool:
+        for op, av in items:
+            if op in unsupported:
+                return False
+            if op == C.SUBPATTERN:
+                group, _, _, sub = av
+                if group == idx and not optional:
+                    found["ok"] = True
+                if not walk(sub, optional):
+                    return False
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+                lo, _, sub = av
+                if not walk(sub, optional or lo == 0):
+                    return False
+            elif op == C.BRANCH:
+                for alt in av[1]:
+                    if not walk(alt, True):
+                        return False
+        return True
+    if not walk(tree, False) or not found["ok"]:
+        return None
+    out, k, i, in_class = [], 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "^":
+                out.append("[^")
+                i += 2
+            else:
+                out.append("[")
+                i += 1
+            if pattern[i:i + 1] == "]":  # a leading ] is a literal
+                out.append("]")
+                i += 1
+            continue
+        elif ch == "(" and pattern[i + 1:i + 2] != "?":
+            k += 1
+            out.append(f"(?P<g{k}>")
+            i += 1
+            continue
+        out.append(ch)
+        i += 1
+    named = "".join(out) if idx else f"(?P<g0>{''.join(out)})"
+    try:
+        pc.extract_regex(pa.array([], pa.string()), named)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return named
+
+
 def _regexp_extract(e, args, n):
+    pattern, idx = args[1], args[2] if len(args) > 2 else pa.scalar(1)
+    if isinstance(pattern, pa.Scalar) and isinstance(idx, pa.Scalar) and pattern.is_valid and idx.is_valid:
+        named = _re2_pattern(pattern.as_py(), idx.as_py())
+        if named is not None:  # the whole batch in one RE2 pass
+            found = pc.extract_regex(_full(args[0], n), named)
+            return pc.struct_field(found, [f"g{idx.as_py()}"])
+
     def f(x, pattern, idx=1):
         if None in (x, pattern, idx):
             return None

@@ -1,0 +1,44 @@
+"""REGEXP_EXTRACT runs in one RE2 pass over the batch where that is exact; it must agree with the per-string
+Java-style path (NULL for no match, for a group that did not take part, or for a missing group)."""
+import random
+
+import pyarrow as pa
+import pytest
+
+from planner.expr import Call, Lit, Ref
+from runtime import expressions
+from sqlstream.types import INT, STRING
+
+PATTERNS = [("(&|^)channel_id=([^&]*)", 2), ("(&|^)channel_id=([^&]*)", 1), ("a(b)?c", 1), ("(a|b)+", 1),
+            (r"(\d+)-(\d+)", 2), (r"[(]x(y)", 1), (r"(?:a)(b)", 1), ("b(a*)", 1), ("(c)", 0), ("(x)", 3)]
+
+
+def strings(seed: int, n: int = 400) -> list:
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(n):
+        if rnd.random() < 0.05:
+            out.append(None)
+            continue
+        parts = [rnd.choice(["a", "b", "c", "&", "channel_id=", "7", "-", "12", "(x", "y", "=", "ab"])
+                 for _ in range(rnd.randint(0, 8))]
+        out.append("".join(parts))
+    return out
+
+
+@pytest.mark.parametrize("pattern,idx", PATTERNS)
+def test_batch_path_agrees_with_the_per_string_path(pattern, idx, monkeypatch):
+    values = pa.array(strings(hash((pattern, idx)) % 1000), pa.string())
+    call = Call(STRING, "REGEXP_EXTRACT", (Ref(STRING, 0, "s"), Lit(STRING, pattern), Lit(INT, idx)))
+    fast = expressions.evaluate(call, [values], len(values)).to_pylist()
+    monkeypatch.setattr(expressions, "_re2_pattern", lambda p, i: None)
+    slow = expressions.evaluate(call, [values], len(values)).to_pylist()
+    assert fast == slow
+    assert any(v is not None for v in slow) or idx == 3
+
+
+def test_batch_path_is_used_only_where_exact():
+    assert expressions._re2_pattern("(&|^)channel_id=([^&]*)", 2) is not None
+    assert expressions._re2_pattern("a(b)?c", 1) is None      # an optional group: Java gives NULL, RE2 ""
+    assert expressions._re2_pattern("(a)|(b)", 2) is None     # an alternative
+    assert expressions._re2_pattern("x(?=y)(z)", 1) is None   # lookahead: not in RE2
