@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -69,6 +70,8 @@ class RankOperator(Operator):
         col = order[0][0] if len(order) == 1 else None
         self.floor_col = col if append_only and col is not None and newest_wins_ties is False and (
             pa.types.is_integer(types[col]) or pa.types.is_floating(types[col])) else None
+        if col is not None and (pa.types.is_integer(types[col]) or pa.types.is_floating(types[col])):
+            self._skey = self._numeric_key  # one number per row instead of a tuple of wrappers
         self.floor_index = KeyIndex()
         self.floor_dtype = np.int64 if col is not None and pa.types.is_integer(types[col]) else np.float64
         self.floor = np.zeros(0, self.floor_dtype)
@@ -87,6 +90,15 @@ class RankOperator(Operator):
             # Flink: NULLS FIRST for ASC, NULLS LAST for DESC
             key.append((0, None) if v is None and not desc else ((2, None) if v is None else (1, _Desc(v) if desc else v)))
         return tuple(key)
+
+    def _numeric_key(self, row: tuple):
+        """The sort key of a single numeric ORDER BY column: the value (negated for DESC), NULLs first for
+        ASC and last for DESC as in Flink."""
+        i, desc = self.order[0]
+        v = row[i]
+        if v is None:
+            return math.inf if desc else -math.inf
+        return -v if desc else v
 
     def _skip_hopeless(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, np.ndarray]:
         """Drops rows no better than the N-th row of their (full) partition: they would never enter the top N.
