@@ -80,23 +80,35 @@ def from_numeric(values: np.ndarray, valid: np.ndarray, t: pa.DataType) -> pa.Ar
 
 # ---- segmented running accumulation ------------------------------------------------------------
 def seg_accumulate(ufunc, x: np.ndarray, starts: np.ndarray, seeds: np.ndarray, identity) -> np.ndarray:
-    """r[i] = ufunc-accumulation of seed and x over the sub-segment holding i, in row order."""
+    """r[i] = ufunc-accumulation of seed and x over the sub-segment holding i, in row order.
+
+    Segments up to a length that keeps the padding within budget are accumulated together as the rows of one
+    matrix; the few longer ones (a hot key) one by one. The order of operations within a segment is the
+    sequential one, so floating sums come out as a row-at-a-time loop would give them."""
     n = len(x)
     if n == 0:
         return x.copy()
     start_idx = np.flatnonzero(starts)
     seg = np.cumsum(starts) - 1
     lens = np.diff(np.append(start_idx, n))
-    width = int(lens.max()) + 1
-    if len(start_idx) * width <= 4 * n + 4096:
-        m = np.full((len(start_idx), width), identity, dtype=x.dtype)
-        m[:, 0] = seeds[start_idx]
-        pos = np.arange(n) - start_idx[seg] + 1
-        m[seg, pos] = x
-        acc = ufunc.accumulate(m, axis=1)
-        return acc[seg, pos]
+    budget = 4 * n + 4096
+    sizes, counts = np.unique(lens, return_counts=True)
+    fits = np.cumsum(counts) * (sizes + 1) <= budget  # matrix cells if every segment up to that size joins
+    cap = int(sizes[fits].max()) if fits.any() else 0
     out = np.empty_like(x)
-    for a, ln in zip(start_idx, lens):
+    small = lens <= cap
+    if small.any():
+        rows = np.flatnonzero(small)
+        row_of_seg = np.full(len(start_idx), -1, dtype=np.int64)
+        row_of_seg[rows] = np.arange(len(rows))
+        m = np.full((len(rows), cap + 1), identity, dtype=x.dtype)
+        m[:, 0] = seeds[start_idx[rows]]
+        in_small = small[seg]
+        r = row_of_seg[seg[in_small]]
+        pos = (np.arange(n) - start_idx[seg] + 1)[in_small]
+        m[r, pos] = x[in_small]
+        out[in_small] = ufunc.accumulate(m, axis=1)[r, pos]
+    for a, ln in zip(start_idx[~small].tolist(), lens[~small].tolist()):
         out[a:a + ln] = ufunc.accumulate(np.concatenate(([seeds[a]], x[a:a + ln])))[1:]
     return out
 
@@ -128,6 +140,54 @@ class _AggState:
         self.sum[gids] = 0
         self.nn[gids] = 0
         self.ext_valid[gids] = False
+
+
+class _SeenPairs:
+    """The (group id, value) pairs a COUNT(DISTINCT ..) has counted. Integer values that fit 32 bits (with
+    group ids below 2**31) are int64 codes in sorted runs, merged as they grow; other values a Python set."""
+
+    def __init__(self):
+        self.runs: list[np.ndarray] = []
+        self.other: set = set()
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.runs) + len(self.other)
+
+    def first_seen(self, gids: np.ndarray, values: pa.Array) -> np.ndarray:
+        """1 for each row that is the first with a pair not counted before (and counts it), else 0."""
+        n = len(gids)
+        new = np.zeros(n, dtype=np.int64)
+        valid = np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
+        coded = np.zeros(n, dtype=bool)
+        if pa.types.is_integer(values.type):
+            v = np.asarray(pc.fill_null(values, 0).to_numpy(zero_copy_only=False)).astype(np.int64)
+            coded = valid & (v >= -(1 << 31)) & (v < (1 << 31)) & (gids < (1 << 31))
+            at = np.flatnonzero(coded)
+            codes = (gids[at] << 32) | (v[at] + (1 << 31))
+            uniq, first = np.unique(codes, return_index=True)
+            fresh = np.ones(len(uniq), dtype=bool)
+            for run in self.runs:
+                i = np.searchsorted(run, uniq)
+                fresh &= ~((i < len(run)) & (run[np.minimum(i, len(run) - 1)] == uniq))
+            new[at[first[fresh]]] = 1
+            self._add(uniq[fresh])
+        rest = np.flatnonzero(valid & ~coded)
+        if len(rest):
+            py = values.take(pa.array(rest)).to_pylist()
+            for pos, x in zip(rest.tolist(), py):
+                key = (int(gids[pos]), x)
+                if key not in self.other:
+                    self.other.add(key)
+                    new[pos] = 1
+        return new
+
+    def _add(self, codes: np.ndarray) -> None:
+        if not len(codes):
+            return
+        self.runs.append(codes)
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            b = self.runs.pop()
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], b]), kind="stable")
 
 
 class _PythonAccumulators:
@@ -174,7 +234,7 @@ class GroupAggregateOperator(Operator):
         self.last_access = np.zeros(0, dtype=np.int64)
         self.expired = 0
         self.states: list[_AggState | None] = [None] * len(aggs)
-        self.distinct_seen: list[set] = [set() for _ in aggs]
+        self.distinct_seen: list[_SeenPairs] = [_SeenPairs() for _ in aggs]
 
     def open(self, state: StateBackend) -> None:
         state.register("groups", self)
@@ -200,7 +260,7 @@ class GroupAggregateOperator(Operator):
                 arr = getattr(st, name)[live] if len(live) else getattr(st, name)[:0]
                 cols[f"a{j}_{name}"] = pa.array(list(arr)) if arr.dtype == object else pa.array(arr)
         for j, seen in enumerate(self.distinct_seen):
-            if seen:
+            if len(seen):
                 raise NotImplementedError("snapshot of COUNT(DISTINCT) state is not supported yet")
         return pa.table(cols)
 
@@ -489,17 +549,7 @@ class GroupAggregateOperator(Operator):
         return from_numeric(conv_after, after_valid, out_t), from_numeric(conv_before, before_valid, out_t)
 
     def _run_distinct(self, j, call, arg, order, sg, first, seeded, st, out_t):
-        values = arg.to_pylist()
-        seen = self.distinct_seen[j]
-        new = np.zeros(len(order), dtype=np.int64)
-        for pos, r in enumerate(order):
-            x = values[r]
-            if x is None:
-                continue
-            key = (int(sg[pos]), x)
-            if key not in seen:
-                seen.add(key)
-                new[pos] = 1
+        new = self.distinct_seen[j].first_seen(sg, arg.take(pa.array(order)))
         seed = np.where(seeded, st.nn[sg], 0)
         after = seg_accumulate(np.add, new, first, seed, 0)
         before = after - new
