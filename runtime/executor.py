@@ -123,6 +123,10 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         from runtime.operators.top1 import Top1Operator
         return Top1Operator(node.partition, node.order, names, [f.type.to_arrow() for f in node.input.fields],
                             node.newest_wins_ties)
+    if isinstance(node, L.Rank) and not node.input.updating and not node.newest_wins_ties:
+        from runtime.operators.rank_append import AppendRankOperator
+        return AppendRankOperator(node.partition, node.order, node.limit, names,
+                                  [f.type.to_arrow() for f in node.input.fields])
     if isinstance(node, L.Rank):
         from runtime.operators.rank import RankOperator
         return RankOperator(node.partition, node.order, node.limit, names,
