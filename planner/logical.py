@@ -317,6 +317,7 @@ class MatchRecognize(SingleInput):
 
     partition: list[int] = field(default_factory=list)
     time_index: int = 0
+    proctime: bool = False  # ordered by a PROCTIME() attribute: rows are matched as they arrive
     order: list[tuple[int, bool]] = field(default_factory=list)  # further ORDER BY columns: (column, descending)
     pattern: list = field(default_factory=list)  # planner.match_pattern.PatternTerm
     skip: tuple[str, str | None] = ("TO NEXT ROW", None)

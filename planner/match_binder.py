@@ -39,9 +39,6 @@ def bind_match_recognize(node: L.Node, scope: Scope, mr: exp.Expr) -> tuple[L.No
     if first is None or not isinstance(first, Ref) or first.type.time_attr is None or keys[0].args.get("desc"):
         raise ValidationError(f"{where}You must specify either rowtime or proctime for order by as the first one "
                               f"(ascending).")
-    if first.type.time_attr != "rowtime":
-        raise ValidationError(f"{_where(keys[0])}MATCH_RECOGNIZE ordered by processing time is not supported; "
-                              f"order by a rowtime attribute")
     more = []
     for k in keys[1:]:
         e = binder.bind(k.this)
@@ -81,6 +78,7 @@ def bind_match_recognize(node: L.Node, scope: Scope, mr: exp.Expr) -> tuple[L.No
         is_rowtime = isinstance(e, Ref) and e.index >= n_in and measure_slots[e.index - n_in].kind == "rowtime"
         fields.append(L.Field(name, e.type if is_rowtime else e.type.without_time_attr()))
     out = L.MatchRecognize(fields, L.INSERT_ONLY, input=base, partition=partition, time_index=first.index,
+                           proctime=first.type.time_attr == "proctime",
                            order=more, pattern=pattern, skip=skip, within=within, defines=defines,
                            measures=measures, measure_slots=measure_slots)
     alias = mr.alias or None

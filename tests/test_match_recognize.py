@@ -100,3 +100,20 @@ def test_vectorized_and_row_conditions_agree(monkeypatch):
     from tests.golden import GOLDEN, check_case
     monkeypatch.setattr(match_recognize, "compile_row", lambda e: None)
     check_case(Path(GOLDEN / "match_v_shape_orders"), 7)
+
+
+def test_ordered_by_processing_time_matches_rows_as_they_arrive(tmp_path):
+    """ORDER BY a PROCTIME() attribute: rows are matched in arrival order with no wait for a watermark; on
+    rows that arrive in time order the matches are those ordered by their rowtime."""
+    import json
+    p = tmp_path / "t.json"
+    p.write_text("".join(f'{{"sym": "{s}", "price": {v}, "ts": "{t}"}}\n' for s, v, t in ROWS))
+    ddl = (f"CREATE TABLE t (sym STRING, price INT, ts TIMESTAMP(3), pt AS PROCTIME(), "
+           f"WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', 'path' = '{p}', "
+           f"'format' = 'json');\n")
+    body = ("MATCH_RECOGNIZE (PARTITION BY sym ORDER BY {order} MEASURES FIRST(A.price) AS a_first, "
+            "COUNT(A.price) AS n, B.price AS b PATTERN (A+? B) DEFINE A AS A.price < 100, "
+            "B AS B.price > LAST(A.price, 1)) AS T;")
+    by_time = [json.loads(x) for x in run(ddl + "SELECT * FROM t " + body.format(order="ts"))[0].splitlines()]
+    by_arrival = [json.loads(x) for x in run(ddl + "SELECT * FROM t " + body.format(order="pt"))[0].splitlines()]
+    assert by_arrival == by_time and len(by_time) == 6

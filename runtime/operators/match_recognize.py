@@ -103,6 +103,7 @@ class MatchRecognizeOperator(Operator):
 
     def __init__(self, node, names: list[str], types: list[pa.DataType], out_types: list[pa.DataType]):
         self.partition, self.time_index, self.order = node.partition, node.time_index, node.order
+        self.proctime = node.proctime
         self.automaton = Automaton(node.pattern)
         self.skip, self.within = node.skip, node.within
         self.types = types
@@ -141,6 +142,8 @@ class MatchRecognizeOperator(Operator):
         if wm is None:
             wm = np.full(n, MIN_WM, dtype=np.int64)
         local = self.local_conditions(cols, n)
+        if self.proctime:
+            return self._arrivals(batch_rows(cols, n), ts, local)
         for i, row in enumerate(batch_rows(cols, n)):
             key = self.key_of(row)
             t, w = int(ts[i]), int(wm[i])
@@ -152,7 +155,26 @@ class MatchRecognizeOperator(Operator):
             self.seq += 1
         return []
 
+    def _arrivals(self, rows: list[tuple], ts: np.ndarray, local: list[dict]) -> list[pa.RecordBatch]:
+        """Processing time: each row is matched when it arrives, in arrival order; WITHIN counts wall-clock time."""
+        found = []
+        for i, row in enumerate(rows):
+            key = self.key_of(row)
+            matcher = self.matchers.get(key)
+            if matcher is None:
+                matcher = self.matchers[key] = Matcher(self.automaton, self.skip, self.within)
+            t = int(ts[i])
+            ev = Event(t, self.position, row, local[i])
+            self.position += 1
+            found += self._matches(key, matcher.advance_time(t))
+            found += self._matches(key, self._feed(matcher, ev))
+            if matcher.empty:
+                del self.matchers[key]
+        return [self._output([(key, rows) for _, key, rows in found])] if found else []
+
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
+        if self.proctime:
+            return []
         found, self.deferred = self.deferred, []
         keys = set(self.pending) | (set(self.matchers) if self.within else set())
         for key in keys:
