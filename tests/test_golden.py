@@ -23,3 +23,15 @@ STATIC = case_dirs(GOLDEN_STATIC)
 def test_golden_static_case(case, batch_size):
     check_static_case(case, batch_size)
 
+
+
+GOLDEN_UDF = case_dirs(GOLDEN.parent / "golden_udf")
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("case", GOLDEN_UDF, ids=[c.name for c in GOLDEN_UDF])
+@pytest.mark.parametrize("batch_size", [1, 7, 10_000])
+def test_golden_python_function_case(case, batch_size):
+    """Python scalar, table and aggregate functions (tests/udfs/golden.py), expectations from Flink running the
+    same functions (tests/tools/run_flink_udf.py)."""
+    check_case(case, batch_size)
