@@ -35,6 +35,13 @@ QUERIES = {
     "regular_join": ("regular join (self, key+val)",
                      "INSERT INTO sink_join SELECT a.key, a.val, b.ts FROM events a JOIN events_b b "
                      "ON a.key = b.key AND a.val = b.val"),
+    "over_rows": ("OVER ROWS 10 PRECEDING COUNT/SUM/MAX per key",
+                  "INSERT INTO sink_over SELECT key, val, COUNT(*) OVER w, SUM(val) OVER w, MAX(val) OVER w "
+                  "FROM events WINDOW w AS (PARTITION BY key ORDER BY ts ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)"),
+    "over_range": ("OVER RANGE 5 s PRECEDING COUNT/AVG/MIN per key",
+                   "INSERT INTO sink_over SELECT key, val, COUNT(*) OVER w, AVG(val) OVER w, MIN(val) OVER w "
+                   "FROM events WINDOW w AS (PARTITION BY key ORDER BY ts "
+                   "RANGE BETWEEN INTERVAL '5' SECOND PRECEDING AND CURRENT ROW)"),
     "match_simple": ("MATCH_RECOGNIZE three low then a high, per key",
                      "INSERT INTO sink_match SELECT * FROM events MATCH_RECOGNIZE (PARTITION BY key ORDER BY ts "
                      "MEASURES FIRST(L.ts) AS t0, H.val AS high AFTER MATCH SKIP PAST LAST ROW "
@@ -55,6 +62,7 @@ CREATE TABLE events_b (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
 WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json');
 CREATE TABLE sink_filter (key STRING, v2 BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'blackhole');
 CREATE TABLE sink_join (key STRING, val BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'blackhole');
+CREATE TABLE sink_over (key STRING, val BIGINT, c BIGINT, s BIGINT, m BIGINT) WITH ('connector' = 'blackhole');
 CREATE TABLE sink_match (key STRING, t0 TIMESTAMP(3), high BIGINT) WITH ('connector' = 'blackhole');
 CREATE TABLE sink_agg (key STRING, ws TIMESTAMP(3), we TIMESTAMP(3), cnt BIGINT, total BIGINT)
 WITH ('connector' = 'blackhole');
