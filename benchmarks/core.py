@@ -38,6 +38,10 @@ QUERIES = {
     "over_rows": ("OVER ROWS 10 PRECEDING COUNT/SUM/MAX per key",
                   "INSERT INTO sink_over SELECT key, val, COUNT(*) OVER w, SUM(val) OVER w, MAX(val) OVER w "
                   "FROM events WINDOW w AS (PARTITION BY key ORDER BY ts ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)"),
+    "over_unbounded": ("OVER UNBOUNDED PRECEDING COUNT/SUM/MAX per key",
+                       "INSERT INTO sink_over SELECT key, val, COUNT(*) OVER w, SUM(val) OVER w, MAX(val) OVER w "
+                       "FROM events WINDOW w AS (PARTITION BY key ORDER BY ts "
+                       "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"),
     "over_range": ("OVER RANGE 5 s PRECEDING COUNT/AVG/MIN per key",
                    "INSERT INTO sink_over SELECT key, val, COUNT(*) OVER w, AVG(val) OVER w, MIN(val) OVER w "
                    "FROM events WINDOW w AS (PARTITION BY key ORDER BY ts "
