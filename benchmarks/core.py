@@ -35,6 +35,9 @@ QUERIES = {
     "regular_join": ("regular join (self, key+val)",
                      "INSERT INTO sink_join SELECT a.key, a.val, b.ts FROM events a JOIN events_b b "
                      "ON a.key = b.key AND a.val = b.val"),
+    "left_join": ("LEFT join (self, key+val)",
+                  "INSERT INTO sink_join SELECT a.key, a.val, b.ts FROM events a LEFT JOIN events_b b "
+                  "ON a.key = b.key AND a.val = b.val"),
     "over_rows": ("OVER ROWS 10 PRECEDING COUNT/SUM/MAX per key",
                   "INSERT INTO sink_over SELECT key, val, COUNT(*) OVER w, SUM(val) OVER w, MAX(val) OVER w "
                   "FROM events WINDOW w AS (PARTITION BY key ORDER BY ts ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)"),

@@ -94,6 +94,12 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
                                   [f.type.to_arrow() for f in node.left.fields],
                                   [f.type.to_arrow() for f in node.right.fields], names, node.nulls_equal,
                                   ttl_ms=_state_ttl(config))
+    if isinstance(node, L.Join) and node.kind in ("LEFT", "RIGHT", "FULL") and not node.null_aware \
+            and not node.nulls_equal and not node.left.updating and not node.right.updating:
+        from runtime.operators.outer_join import OuterJoinOperator
+        return OuterJoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
+                                 [f.type.to_arrow() for f in node.left.fields],
+                                 [f.type.to_arrow() for f in node.right.fields], names, ttl_ms=_state_ttl(config))
     if isinstance(node, L.Join):
         from runtime.operators.join import JoinOperator
         return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,

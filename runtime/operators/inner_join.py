@@ -28,9 +28,10 @@ class _Run:
     """Some rows of one side: their columns, arrival numbers, key ids (sorted, with row positions) and liveness."""
 
     def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray, order: np.ndarray | None = None,
-                 written: np.ndarray | None = None):
+                 written: np.ndarray | None = None, assoc: np.ndarray | None = None):
         self.table, self.ids, self.gids = table, ids, gids
         self.written = np.zeros(len(ids), dtype=np.int64) if written is None else written  # ms, for state TTL
+        self.assoc = np.zeros(len(ids), dtype=np.int64) if assoc is None else assoc  # matches (outer joins)
         self.order = np.argsort(gids, kind="stable") if order is None else order
         self.sorted = gids[self.order]
         self.live = np.ones(len(ids), dtype=bool)
@@ -54,7 +55,8 @@ class _Run:
         keep = np.flatnonzero(self.live)
         new_pos = np.cumsum(self.live) - 1
         order = new_pos[self.order[self.live[self.order]]]  # still sorted by key
-        return _Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order, self.written[keep])
+        return _Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order, self.written[keep],
+                    self.assoc[keep])
 
     def expire(self, cutoff: int) -> None:
         """table.exec.state.ttl: rows written before `cutoff` are gone (never matched again, nothing emitted)."""
@@ -71,7 +73,7 @@ def _merged(a: _Run, b: _Run) -> _Run:
     both = np.concatenate([a.order, b.order + len(a.ids)])
     order = both[np.argsort(np.concatenate([a.sorted, b.sorted]), kind="stable")]
     return _Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]), order,
-                np.concatenate([a.written, b.written]))
+                np.concatenate([a.written, b.written]), np.concatenate([a.assoc, b.assoc]))
 
 
 class _Side:
@@ -102,10 +104,12 @@ class _Side:
         else:
             t = pa.table({n: pa.array([], ty) for n, ty in zip(self.names, self.types)})
         cols = {f"c{i}": t.column(i) for i in range(t.num_columns)}
-        cols["$assoc"] = pa.array(np.zeros(t.num_rows, dtype=np.int64))
         written = np.concatenate([r.written for r in runs]) if runs else np.zeros(0, dtype=np.int64)
+        assoc = np.concatenate([r.assoc for r in runs]) if runs else np.zeros(0, dtype=np.int64)
         if runs:
-            written = written[np.argsort(np.concatenate([r.ids for r in runs]), kind="stable")]
+            by_arrival = np.argsort(np.concatenate([r.ids for r in runs]), kind="stable")
+            written, assoc = written[by_arrival], assoc[by_arrival]
+        cols["$assoc"] = pa.array(assoc, pa.int64())
         cols["$written"] = pa.array(written, pa.int64())
         return pa.table(cols)
 
@@ -130,6 +134,7 @@ class _SideState:
             run = s.append(data.filter(pa.array(valid)), gids[valid])
             if "$written" in table.column_names:
                 run.written = np.asarray(table.column("$written").to_numpy(zero_copy_only=False))[valid]
+            run.assoc = np.asarray(table.column("$assoc").to_numpy(zero_copy_only=False), dtype=np.int64)[valid]
 
     def size_bytes(self) -> int:
         return self.op.sides[self.side].size_bytes()
