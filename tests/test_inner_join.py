@@ -51,19 +51,23 @@ def run(make, inputs, size, restore_at=None):
     return out
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_same_changelog_as_the_per_row_join(seed):
-    rng = random.Random(seed)
-    updating = (rng.random() < 0.7, rng.random() < 0.7)
-    streams = [changelog(rng, rng.randint(5, 40), updating[s]) for s in (0, 1)]
-    inputs = []  # each side's changelog cut into pieces, interleaved
-    cuts = [0, 0]
+def interleaved(rng: random.Random, streams: list[list]) -> list[tuple]:
+    """Each side's changelog cut into pieces of 1 to 12 rows, the pieces of both sides interleaved."""
+    inputs, cuts = [], [0, 0]
     while cuts[0] < len(streams[0]) or cuts[1] < len(streams[1]):
         side = rng.randrange(2)
         step = rng.randint(1, 12)
         if cuts[side] < len(streams[side]):
             inputs.append((side, streams[side][cuts[side]:cuts[side] + step]))
             cuts[side] += step
+    return inputs
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_same_changelog_as_the_per_row_join(seed):
+    rng = random.Random(seed)
+    updating = (rng.random() < 0.7, rng.random() < 0.7)
+    inputs = interleaved(rng, [changelog(rng, rng.randint(5, 40), updating[s]) for s in (0, 1)])
     condition = Call(BOOLEAN, ">=", (Ref(BIGINT, 1, "v"), Ref(BIGINT, 4, "v2"))) if rng.random() < 0.5 else None
     nulls_equal = rng.random() < 0.2
     keys = ([0], [0]) if rng.random() < 0.6 else ([0, 2], [0, 2])

@@ -9,21 +9,14 @@ from planner.expr import Call, Ref
 from runtime.operators.join import JoinOperator
 from runtime.operators.outer_join import OuterJoinOperator
 from sqlstream.types import BIGINT, BOOLEAN
-from tests.test_inner_join import NAMES, TYPES, changelog, run
+from tests.test_inner_join import NAMES, TYPES, changelog, interleaved, run
 
 
 @pytest.mark.parametrize("seed", range(40))
 @pytest.mark.parametrize("kind", ["LEFT", "RIGHT", "FULL"])
 def test_same_changelog_as_the_per_row_join(seed, kind):
     rng = random.Random(seed)
-    streams = [changelog(rng, rng.randint(5, 40), False) for _ in (0, 1)]
-    inputs, cuts = [], [0, 0]
-    while cuts[0] < len(streams[0]) or cuts[1] < len(streams[1]):
-        side = rng.randrange(2)
-        step = rng.randint(1, 12)
-        if cuts[side] < len(streams[side]):
-            inputs.append((side, streams[side][cuts[side]:cuts[side] + step]))
-            cuts[side] += step
+    inputs = interleaved(rng, [changelog(rng, rng.randint(5, 40), False) for _ in (0, 1)])
     condition = Call(BOOLEAN, ">=", (Ref(BIGINT, 1, "v"), Ref(BIGINT, 4, "v2"))) if rng.random() < 0.5 else None
     keys = ([0], [0]) if rng.random() < 0.6 else ([0, 2], [0, 2])
     expected = run(lambda: JoinOperator(kind, *keys, condition, TYPES, TYPES, NAMES, TYPES + TYPES), inputs, 1)

@@ -181,14 +181,18 @@ class InnerJoinOperator(Operator):
             gids, _ = self.index.lookup(keys, n)
         return gids, (np.ones(n, dtype=bool) if self.nulls_equal else non_null_keys(keys, n))
 
-    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
-        s, o = input, 1 - input
+    def tick(self) -> None:
+        """Reads the clock for this batch; with a state TTL, rows not written for that long are gone."""
         self.now = self.clock()
         if self.ttl_ms > 0:
             for side in self.sides:
                 for run in side.runs:
                     run.expire(self.now - self.ttl_ms)
                 side.settle()
+
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        s, o = input, 1 - input
+        self.tick()
         cols = data_columns(batch)
         n = batch.num_rows
         gids, valid = self._key_ids(cols, s, n)

@@ -26,12 +26,7 @@ class OuterJoinOperator(InnerJoinOperator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input
-        self.now = self.clock()
-        if self.ttl_ms > 0:
-            for side in self.sides:
-                for run in side.runs:
-                    run.expire(self.now - self.ttl_ms)
-                side.settle()
+        self.tick()
         cols = data_columns(batch)
         n = batch.num_rows
         if n == 0:

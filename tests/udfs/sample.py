@@ -50,25 +50,8 @@ def fails_on_three(n):
     yield n
 
 
-@udaf(result_type="DOUBLE")
-class WeightedAvg:
-    """SUM(value * weight) / SUM(weight); retractable, so it also works over updating inputs."""
-
-    def create_accumulator(self):
-        return [0.0, 0]
-
-    def accumulate(self, acc, value, weight):
-        if value is not None and weight is not None:
-            acc[0] += value * weight
-            acc[1] += weight
-
-    def retract(self, acc, value, weight):
-        if value is not None and weight is not None:
-            acc[0] -= value * weight
-            acc[1] -= weight
-
-    def get_value(self, acc):
-        return acc[0] / acc[1] if acc[1] else None
+# SUM(value * weight) / SUM(weight), retractable: the accumulator class the golden cases run on Flink too
+from tests.udfs.golden import weighted_avg as WeightedAvg  # noqa: E402
 
 
 @udaf(result_type="DOUBLE", vectorized=True)
