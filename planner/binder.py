@@ -370,6 +370,17 @@ class Binder:
         if changelog == "I,UA,D":
             keys = [[f.name for f in scan_fields].index(k) for k in t.primary_key]
             node = L.ChangelogNormalize(scan_fields, L.RETRACT, input=node, keys=keys)
+        return self._computed_and_watermark(t, node, scan_fields)
+
+    def check_schema(self, t: TableDef) -> None:
+        """Resolve a table's computed columns and watermark as Flink does at CREATE TABLE, so that an unknown
+        function or a wrong type fails there rather than at the first query."""
+        scan_fields = [L.Field(c.name, c.type) for c in t.columns if c.kind != "computed"]
+        scan = L.Scan(scan_fields, L.INSERT_ONLY, table=t.name, connector=t.connector, options=dict(t.options),
+                      columns=list(scan_fields))
+        self._computed_and_watermark(t, scan, scan_fields)
+
+    def _computed_and_watermark(self, t: TableDef, node: L.Node, scan_fields: list[L.Field]) -> L.Node:
         if any(c.kind == "computed" for c in t.columns) or [c.name for c in t.columns] != [f.name for f in scan_fields]:
             scope = Scope.of([f.name for f in scan_fields], [f.type for f in scan_fields], t.name)
             binder = ScalarBinder(scope)

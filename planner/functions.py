@@ -205,9 +205,16 @@ def concat(name: str, args: list[FlinkType]) -> FlinkType:
 
 
 def ts_like_first(name: str, args: list[FlinkType]) -> FlinkType:
+    """FLOOR/CEIL(x TO unit) and TIMESTAMPADD(unit, n, x): the type of x (the unit is not an argument)."""
     t = args[-1] if name == "TIMESTAMPADD" else args[0]
     _require(name, args, t.is_temporal)
     return t.without_time_attr().with_nullable(_nullable(args))
+
+
+def overlay(name: str, args: list[FlinkType]) -> FlinkType:
+    _require(name, args, len(args) in (3, 4) and args[0].is_string and args[1].is_string
+             and all(a.is_integer or a.name == "NULL" for a in args[2:]))
+    return STRING.with_nullable(_nullable(args))
 
 
 _TS3 = FlinkType("TIMESTAMP", 3)
@@ -251,7 +258,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "INITCAP": string_fn((1, 1)), "LPAD": string_fn((3, 3)), "RPAD": string_fn((3, 3)),
     "REGEXP_EXTRACT": string_fn((2, 3)), "REGEXP_REPLACE": string_fn((3, 3)),
     "REGEXP": returns(BOOLEAN, (2, 2)), "SPLIT_INDEX": string_fn((3, 3)),
-    "REVERSE": string_fn((1, 1)), "REPEAT": string_fn((2, 2)), "LEFT": string_fn((2, 2)),
+    "OVERLAY": overlay, "REVERSE": string_fn((1, 1)), "REPEAT": string_fn((2, 2)), "LEFT": string_fn((2, 2)),
     "RIGHT": string_fn((2, 2)), "MD5": string_fn((1, 1)), "SHA256": string_fn((1, 1)),
     "ASCII": returns(INT, (1, 1)), "CHR": string_fn((1, 1)),
     "SHA1": string_fn((1, 1)), "SHA224": string_fn((1, 1)), "SHA384": string_fn((1, 1)),
@@ -264,18 +271,19 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "ARRAY_CONTAINS": returns(BOOLEAN.with_nullable(False), (2, 2), keep_null=False),
     "JSON_VALUE": string_fn((2, 2)), "JSON_QUERY": string_fn((2, 2)), "JSON_EXISTS": returns(BOOLEAN, (2, 2)),
     # temporal
-    "DATE_FORMAT": string_fn((2, 2)),
-    "TO_TIMESTAMP": returns(_TS3, (1, 2)),
-    "TO_TIMESTAMP_LTZ": returns(_LTZ3, (1, 2)),
-    "TO_DATE": returns(FlinkType("DATE"), (1, 2)),
+    "DATE_FORMAT": returns(STRING, (2, 2), keep_null=False),
+    "TO_TIMESTAMP": returns(_TS3, (1, 2), keep_null=False),
+    "TO_TIMESTAMP_LTZ": returns(_LTZ3, (1, 2), keep_null=False),
+    "TO_DATE": returns(FlinkType("DATE"), (1, 2), keep_null=False),
     "FLOOR_TO": ts_like_first, "CEIL_TO": ts_like_first,
     "EXTRACT": returns(BIGINT, (2, 2)),
-    "TIMESTAMPADD": ts_like_first, "TIMESTAMPDIFF": returns(INT, (3, 3)),
-    "UNIX_TIMESTAMP": returns(BIGINT, (0, 2)), "FROM_UNIXTIME": string_fn((1, 2)),
+    "TIMESTAMPADD": ts_like_first, "TIMESTAMPDIFF": returns(INT, (2, 2)),
+    "UNIX_TIMESTAMP": returns(BIGINT, (0, 2)), "FROM_UNIXTIME": returns(STRING, (1, 2), keep_null=False),
     "CURRENT_TIMESTAMP": returns(_LTZ3.with_nullable(False), (0, 0), keep_null=False),
     "NOW": returns(_LTZ3.with_nullable(False), (0, 0), keep_null=False),
     "LOCALTIMESTAMP": returns(_TS3.with_nullable(False), (0, 0), keep_null=False),
     "CURRENT_DATE": returns(FlinkType("DATE", nullable=False), (0, 0), keep_null=False),
+    "CURRENT_TIME": returns(FlinkType("TIME", 0, nullable=False), (0, 0), keep_null=False),
     "PROCTIME": returns(FlinkType("TIMESTAMP_LTZ", 3, nullable=False, time_attr="proctime"), (0, 0),
                         keep_null=False),
     "CAST": None,  # typed by the binder (target type)
@@ -331,8 +339,22 @@ def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> 
     raise ValidationError(f"Unknown aggregate function {name}")
 
 
+def _family(t: FlinkType) -> str:
+    """Calcite's type family name, as Flink's 'No match found for function signature' message shows it."""
+    if t.is_string:
+        return "CHARACTER"
+    if t.is_numeric:
+        return "NUMERIC"
+    if t.is_timestamp:
+        return "TIMESTAMP"
+    if t.is_interval:
+        return "INTERVAL_DAY_TIME" if t.name == "INTERVAL_DAY_TIME" else "INTERVAL_YEAR_MONTH"
+    return t.name
+
+
 def scalar_type(name: str, args: list[FlinkType]) -> FlinkType:
     typer = SCALAR_TYPERS.get(name)
     if typer is None:
-        raise ValidationError(f"No match found for function signature {name}(...): unknown function")
+        families = ", ".join(f"<{_family(a)}>" for a in args)
+        raise ValidationError(f"No match found for function signature {name}({families})")
     return typer(name, args)

@@ -4,8 +4,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+import zoneinfo
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
+
+import numpy as np
 
 from sqlglot import exp
 
@@ -13,6 +18,52 @@ from planner.expr import Call, Expr, Lit, Ref
 from planner.functions import SCALAR_TYPERS as SCALAR_FUNCTIONS, is_aggregate, round_decimal_type, scalar_type
 from sqlstream.errors import ValidationError
 from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, FlinkType, common_type, from_sqlglot
+
+_LTZ3 = FlinkType("TIMESTAMP_LTZ", 3)
+
+_SESSION_ZONE: ContextVar[str] = ContextVar("table.local-time-zone", default="UTC")
+
+
+@contextmanager
+def local_time_zone(zone: str) -> Iterator[None]:
+    """Bind statements under the session time zone ('table.local-time-zone'): it becomes part of the plan."""
+    token = _SESSION_ZONE.set(zone_id(zone))
+    try:
+        yield
+    finally:
+        _SESSION_ZONE.reset(token)
+
+
+def zone_id(zone: str) -> str:
+    """A zone name as the runtime reads it: region ids ('America/Los_Angeles', 'UTC') or offsets ('GMT+08:00')."""
+    m = re.fullmatch(r"(?:GMT|UTC)?([+-])(\d{1,2})(?::?(\d{2}))?", zone.strip())
+    if m:
+        return f"{m.group(1)}{int(m.group(2)):02d}:{m.group(3) or '00'}"
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"Invalid time zone '{zone}' in 'table.local-time-zone': use a full name such as "
+                              f"'America/Los_Angeles' or an offset such as 'GMT+08:00'") from None
+    return zone
+
+
+def session_zone() -> str:
+    return _SESSION_ZONE.get()
+
+
+def _tzinfo(zone: str) -> dt.tzinfo:
+    if zone[:1] in "+-":
+        sign = -1 if zone[0] == "-" else 1
+        hours, minutes = zone[1:].split(":")
+        return dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes)))
+    return zoneinfo.ZoneInfo(zone)
+
+
+# functions that read a TIMESTAMP's wall clock: a TIMESTAMP_LTZ argument is seen in the session time zone
+LOCAL_TIME_ARGUMENTS = {"YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR",
+                        "MINUTE", "SECOND", "DATE_FORMAT"}
+# functions whose result depends on the session time zone itself: the zone is their last argument
+ZONED_FUNCTIONS = {"FROM_UNIXTIME", "UNIX_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"}
 
 UNIT_MS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 YEAR_MONTH = {"YEAR": 12, "MONTH": 1}
@@ -163,6 +214,23 @@ class ScalarBinder:
         self.scope = scope
         self.agg_hook = agg_hook
         self.group_hook = group_hook
+        self.zone = session_zone()
+
+    # ---- the session time zone -------------------------------------------------------------
+    def _zone(self) -> Lit:
+        return Lit(NULL, self.zone)
+
+    def to_local(self, e: Expr) -> Expr:
+        """A TIMESTAMP_LTZ as the wall clock in the session zone (TIMESTAMP); other values unchanged."""
+        if e.type.name != "TIMESTAMP_LTZ":
+            return e
+        t = FlinkType("TIMESTAMP", e.type.precision, nullable=e.type.nullable)
+        return Call(t, "LTZ_TO_LOCAL", (e, self._zone()))
+
+    def to_instant(self, e: Expr, precision: int) -> Expr:
+        """A wall-clock TIMESTAMP(p) in the session zone as a TIMESTAMP_LTZ(p)."""
+        t = FlinkType("TIMESTAMP_LTZ", precision, nullable=e.type.nullable)
+        return Call(t, "LOCAL_TO_LTZ", (e, self._zone()))
 
     def bind(self, node: exp.Expr) -> Expr:
         if self.group_hook is not None:
@@ -192,8 +260,9 @@ class ScalarBinder:
                                                 "CURRENT_ROW_TIMESTAMP") and \
                 not any(f.name == name for f in self.scope.fields):
             fn = name.upper()
-            return Call(scalar_type(fn if fn != "CURRENT_ROW_TIMESTAMP" else "CURRENT_TIMESTAMP", []),
-                        fn, ())
+            if fn == "CURRENT_ROW_TIMESTAMP":
+                return Call(scalar_type("CURRENT_TIMESTAMP", []), fn, ())
+            return self.call(fn, [], node)
         if node.table and not any(f.qualifier == node.table for f in self.scope.fields):
             row_col = [i for i, f in enumerate(self.scope.fields) if f.name == node.table and f.type.name == "ROW"]
             if row_col:  # `r.x`: field x of the ROW column r
@@ -245,10 +314,14 @@ class ScalarBinder:
         from sqlstream.udf import REGISTRY
         if fn in REGISTRY and fn not in SCALAR_FUNCTIONS:
             return Call(REGISTRY[fn].result_type, "UDF:" + fn, tuple(args))
+        if fn in LOCAL_TIME_ARGUMENTS:
+            args = [self.to_local(a) for a in args]
         try:
             t = scalar_type(fn, [a.type for a in args])
         except ValidationError as e:
             raise ValidationError(f"{_where(node)}{e}") from None
+        if fn in ZONED_FUNCTIONS:
+            args = [*args, self._zone()]
         return Call(t, fn, tuple(args))
 
     def _binary(self, fn: str, node: exp.Expr) -> Expr:
@@ -352,6 +425,13 @@ class ScalarBinder:
     def _between(self, n):
         x = self.bind(n.this)
         lo, hi = self.bind(n.args["low"]), self.bind(n.args["high"])
+        asymmetric = self._within(x, lo, hi, n)
+        if not n.args.get("symmetric"):
+            return asymmetric
+        return self.call("OR", [asymmetric, self._within(x, hi, lo, n)], n)
+
+    def _within(self, x: Expr, lo: Expr, hi: Expr, n) -> Expr:
+        """lo <= x AND x <= hi."""
         x1, lo = self._unify(x, lo, ">=", n)
         x2, hi = self._unify(x, hi, "<=", n)
         return self.call("AND", [self.call(">=", [x1, lo], n), self.call("<=", [x2, hi], n)], n)
@@ -445,13 +525,23 @@ class ScalarBinder:
         to = from_sqlglot(n.args["to"])
         inner = n.this
         if isinstance(inner, exp.Literal) and inner.is_string and to.is_temporal:
-            return Lit(to.with_nullable(False), _temporal_literal(inner.this, to, n))
+            value = _temporal_literal(inner.this, to, n)
+            if to.name == "TIMESTAMP_LTZ":  # the wall clock in the session zone
+                value = value.replace(tzinfo=_tzinfo(self.zone)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+            return Lit(to.with_nullable(False), value)
         a = self.bind(inner)
         ok = _castable(a.type, to)
         if not ok:
             raise ValidationError(f"{_where(n)}Cast function cannot convert value of type "
                                   f"{a.type.without_time_attr()} to type {to}")
-        return cast(a, to.with_nullable(a.type.nullable or safe), safe)
+        to = to.with_nullable(a.type.nullable or safe)
+        if a.type.name == "TIMESTAMP_LTZ" and to.name != "TIMESTAMP_LTZ" and not to.is_numeric:
+            return cast(self.to_local(a), to, safe)
+        if to.name == "TIMESTAMP_LTZ" and a.type.name != "TIMESTAMP_LTZ" and not a.type.is_numeric \
+                and a.type.name != "NULL":
+            local = cast(a, FlinkType("TIMESTAMP", to.precision, nullable=to.nullable), safe)
+            return self.to_instant(local, to.precision)
+        return cast(a, to, safe)
 
     def _trycast(self, n):
         return self._cast(n, safe=True)
@@ -469,7 +559,7 @@ class ScalarBinder:
     def _function(self, node: exp.Func) -> Expr:
         if isinstance(node, exp.Extract):
             unit = node.this.name.upper()
-            x = self.bind(node.expression)
+            x = self.to_local(self.bind(node.expression))
             return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         name, args = _function_parts(node)
         if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):
@@ -480,6 +570,8 @@ class ScalarBinder:
         if name in ("FLOOR", "CEIL") and isinstance(node.args.get("to"), exp.Var):
             unit = node.args["to"].name.upper()
             x = bound[0]
+            if x.type.name == "TIMESTAMP_LTZ":  # rounded on the session zone's wall clock
+                return Call(x.type.without_time_attr(), name + "_TO", (x, Lit(NULL, unit), self._zone()))
             return Call(x.type.without_time_attr(), name + "_TO", (x, Lit(NULL, unit)))
         if name == "EXTRACT":
             unit = node.this.name.upper()
@@ -487,6 +579,9 @@ class ScalarBinder:
             return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):
             return self._timestamp_unit_fn(name, node)
+        if name == "TO_TIMESTAMP_LTZ" and bound and bound[0].type.is_string:  # Flink reads the string as UTC
+            utc = self.call("TO_TIMESTAMP", bound, node)
+            return Call(_LTZ3.with_nullable(True), "CAST", (utc,))
         if name == "TO_TIMESTAMP_LTZ" and len(bound) == 1:
             bound.append(Lit(INT.with_nullable(False), 3))
         if name == "TRIM" and isinstance(node, exp.Trim):
@@ -519,7 +614,7 @@ class ScalarBinder:
         raw = node.expressions
         unit = raw[0].name.upper()
         rest = [self.bind(a) for a in raw[1:]]
-        t = self.call(name, [Lit(NULL, unit)] + rest, node).type
+        t = self.call(name, rest, node).type
         return Call(t, name, (Lit(NULL, unit), *rest))
 
 
@@ -539,7 +634,11 @@ def _temporal_literal(text: str, to: FlinkType, node) -> object:
             return dt.date.fromisoformat(text.strip())
         if to.name == "TIME":
             return dt.time.fromisoformat(text.strip())
-        return dt.datetime.fromisoformat(text.strip())
+        value = dt.datetime.fromisoformat(text.strip()[:26])
+        nanos = re.search(r"\.\d{7,9}\s*$", text)
+        if nanos and to.precision > 6:  # beyond Python's microseconds
+            return np.datetime64(value.replace(microsecond=0).isoformat() + nanos.group(0).strip(), "ns")
+        return value
     except ValueError:
         raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'") from None
 
@@ -602,6 +701,8 @@ def _function_parts(node: exp.Func) -> tuple[str, list]:
         return "REGEXP_REPLACE", [node.this, node.expression, node.args.get("replacement")]
     if isinstance(node, exp.Round):
         return "ROUND", [a for a in (node.this, node.args.get("decimals")) if a is not None]
+    if isinstance(node, exp.Overlay):
+        return "OVERLAY", [node.this, node.expression, node.args.get("from_"), node.args.get("for_")]
     if isinstance(node, exp.Initcap):
         return "INITCAP", [node.this]
     name = node.sql_name() if hasattr(node, "sql_name") else cls

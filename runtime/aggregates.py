@@ -25,9 +25,11 @@ def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_nam
             col = table_cols[arg_names[a.args[0]]]
             if a.fn in ("SUM", "AVG", "SUM0") and pa.types.is_decimal(col.type):
                 col = pc.cast(col, pa.decimal128(38, col.type.scale))
-            elif a.fn in ("SUM", "AVG", "SUM0", "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP") and \
-                    pa.types.is_integer(col.type):
+            elif a.fn in ("SUM", "AVG", "SUM0") and pa.types.is_integer(col.type):
                 col = pc.cast(col, pa.int64())
+            elif a.fn in VARIANCES:
+                col = pc.cast(col, pa.int64() if pa.types.is_integer(col.type) else pa.float64())
+                out[f"$a{i}_sq"] = _filtered(pc.multiply(col, col), a, table_cols, arg_names)
         else:
             rows = n if n is not None else len(next(iter(table_cols.values())))
             col = pa.array(np.ones(rows, dtype=np.bool_))
@@ -62,10 +64,9 @@ def aggregation_specs(aggs: list[AggCall]) -> list[tuple]:
         elif a.fn in ("FIRST_VALUE", "LAST_VALUE"):
             specs.append((c, "first" if a.fn == "FIRST_VALUE" else "last",
                           pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)))
-        elif a.fn in ("STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP"):
-            ddof = 0 if a.fn.endswith("POP") else 1
-            kind = "stddev" if a.fn.startswith("STDDEV") else "variance"
-            specs.append((c, kind, pc.VarianceOptions(ddof=ddof, min_count=1 + ddof)))
+        elif a.fn in VARIANCES:
+            specs += [(c, "sum", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)), (c, "count", only_valid),
+                      (f"{c}_sq", "sum", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1))]
         elif a.fn == "LISTAGG":
             specs.append((c, "list"))
         elif a.fn.startswith("UDAF:"):
@@ -116,12 +117,11 @@ def finalize(result: pa.Table, aggs: list[AggCall]) -> list[pa.Array]:
             name = {"MIN": "min", "MAX": "max", "FIRST_VALUE": "first", "LAST_VALUE": "last"}[a.fn]
             out.append(pc.cast(result.column(f"{c}_{name}"), t))
             continue
-        if a.fn.startswith(("STDDEV", "VAR")):
-            kind = "stddev" if a.fn.startswith("STDDEV") else "variance"
-            v = result.column(f"{c}_{kind}")
-            if a.type.is_integer:
-                v = pc.cast(pc.trunc(v), t, safe=False)
-            out.append(pc.cast(v, t, safe=False))
+        if a.fn in VARIANCES:
+            total, count, squares = (result.column(f"{c}_sum"), result.column(f"{c}_count"),
+                                     result.column(f"{c}_sq_sum"))
+            out.append(variance(a, *(x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x
+                                     for x in (total, count, squares))))
             continue
         if a.fn == "LISTAGG":
             lists = result.column(f"{c}_list").combine_chunks()
@@ -137,6 +137,42 @@ def finalize(result: pa.Table, aggs: list[AggCall]) -> list[pa.Array]:
             continue
         raise ExecutionError(f"aggregate {a.fn} is not supported")
     return [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in out]
+
+
+VARIANCES = ("STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP")
+
+
+def variance(a: AggCall, total: pa.Array, count: pa.Array, squares: pa.Array,
+             integer_arithmetic: bool = False) -> pa.Array:
+    """STDDEV_POP/STDDEV_SAMP/VAR_POP/VAR_SAMP from SUM(x), COUNT(x) and SUM(x * x), by the formula Flink
+    rewrites them into: (SUM(x*x) - SUM(x)*SUM(x) / COUNT(x)) / COUNT(x) [- 1], then POWER(.., 0.5) for STDDEV.
+    An integer result truncates the DOUBLE value (window and group aggregation: VAR_SAMP of 1 and 2 is 0); with
+    `integer_arithmetic` (Flink's OVER aggregation) the formula itself runs on integers, so it is 1."""
+    cnt = np.asarray(count.to_numpy(zero_copy_only=False)).astype(np.int64)
+    valid = np.asarray(pc.is_valid(total).to_numpy(zero_copy_only=False)) & (cnt > 0)
+    sample = a.fn.endswith("SAMP")
+    if sample:
+        valid &= cnt > 1
+    divisor = np.where(valid, cnt - 1 if sample else cnt, 1)
+    safe_cnt = np.where(cnt > 0, cnt, 1)
+    if integer_arithmetic and pa.types.is_integer(total.type):
+        s = np.where(valid, np.asarray(pc.fill_null(total, 0).to_numpy(zero_copy_only=False)), 0).astype(np.int64)
+        sq = np.where(valid, np.asarray(pc.fill_null(squares, 0).to_numpy(zero_copy_only=False)), 0).astype(np.int64)
+        var = _java_div(sq - _java_div(s * s, safe_cnt), divisor)
+    else:
+        s = np.asarray(pc.fill_null(pc.cast(total, pa.float64()), 0.0).to_numpy(zero_copy_only=False))
+        sq = np.asarray(pc.fill_null(pc.cast(squares, pa.float64()), 0.0).to_numpy(zero_copy_only=False))
+        var = (sq - s * s / safe_cnt) / divisor
+    result = np.power(var.astype(np.float64), 0.5) if a.fn.startswith("STDDEV") else var
+    if a.type.is_integer:
+        result = np.trunc(np.nan_to_num(result.astype(np.float64))).astype(np.int64)
+    return pa.array(result, mask=~valid).cast(a.type.to_arrow(), safe=False)
+
+
+def _java_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer division truncating toward zero."""
+    q = np.floor_divide(a, b)
+    return q + ((np.remainder(a, b) != 0) & ((a < 0) ^ (b < 0)))
 
 
 def _cast_sum(total: pa.Array, a: AggCall) -> pa.Array:

@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from planner.expr import Call, Expr, Lit, Ref
+from runtime.java_datetime import format_local, parse_local
+from runtime.time_zones import from_local, to_local
 from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 
@@ -371,6 +373,8 @@ def _cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool =
         if pa.types.is_null(st):
             return pa.nulls(len(v), target)
         if to.is_string:
+            if pa.types.is_timestamp(st) and src.is_timestamp:
+                return format_timestamp(v, src.precision)
             return _to_string(v)
         if pa.types.is_string(st) or pa.types.is_large_string(st):
             return _from_string(v, to, safe)
@@ -468,11 +472,15 @@ def format_double(v: pa.Array) -> pa.Array:
     return s
 
 
-def format_timestamp(v: pa.Array) -> pa.Array:
-    """'yyyy-MM-dd HH:mm:ss[.fff]' as Flink prints TIMESTAMP values."""
+def format_timestamp(v: pa.Array, precision: int | None = None) -> pa.Array:
+    """'yyyy-MM-dd HH:mm:ss[.fff]' as Flink prints TIMESTAMP values: with `precision`, exactly that many
+    fraction digits (CAST(TIMESTAMP(p) AS STRING)); without, as many as the Arrow unit holds."""
     if v.type.tz is not None:
         v = pc.cast(pc.cast(v, pa.int64()), pa.timestamp(v.type.unit))
-    return pc.cast(v, pa.string())  # 'yyyy-MM-dd HH:mm:ss.SSS' for milliseconds, ~20x faster than strftime
+    if precision is None:
+        return pc.cast(v, pa.string())  # 'yyyy-MM-dd HH:mm:ss.SSS' for milliseconds, ~20x faster than strftime
+    text = pc.cast(pc.cast(v, pa.timestamp("ns")), pa.string())  # always 9 fraction digits
+    return pc.utf8_slice_codeunits(text, 0, 20 + precision if precision else 19)
 
 
 def _from_string(v, to: FlinkType, safe: bool):
@@ -494,92 +502,66 @@ def _from_string(v, to: FlinkType, safe: bool):
 
 
 def _parse_timestamp(s: pa.Array, to: FlinkType, fmt: str | None = None) -> pa.Array:
+    """Strings as TIMESTAMPs: Flink's 'yyyy-MM-dd HH:mm:ss[.fff]' form (single-digit fields accepted, as Java's
+    Timestamp.valueOf does) or a DateTimeFormatter pattern; NULL where a string does not parse."""
     target = to.to_arrow()
     if fmt is None:
-        t = pc.cast(s, pa.timestamp("ns"))
+        t = _parse_default(s)
     else:
-        t = pc.strptime(s, format=java_to_strptime(fmt), unit="ns", error_is_null=True)
+        t = parse_local(s, fmt)
+        if t.null_count > s.null_count:  # Flink falls back to the default form when the pattern fails
+            t = pc.coalesce(t, _parse_default(s))
     t = pc.cast(t, pa.timestamp(target.unit), safe=False)
     if target.tz is not None:
         t = pc.cast(pc.cast(t, pa.int64()), target)
     return t
 
 
-_JAVA_FMT = [("yyyy", "%Y"), ("yy", "%y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("hh", "%I"),
-             ("mm", "%M"), ("ss", "%S"), ("a", "%p"), ("EEEE", "%A"), ("EEE", "%a"), ("MMMM", "%B"),
-             ("MMM", "%b"), ("D", "%j")]
+def _parse_default(s: pa.Array) -> pa.Array:
+    s = pc.utf8_trim_whitespace(s)
+    return pc.coalesce(parse_local(s, "y-M-d H:m:s"), _parse_fraction(s), parse_local(s, "y-M-d"))
 
 
-def java_to_strptime(fmt: str) -> str:
-    out, i = [], 0
-    while i < len(fmt):
-        if fmt[i] == "'":
-            j = fmt.find("'", i + 1)
-            j = len(fmt) if j < 0 else j
-            out.append(fmt[i + 1:j])
-            i = j + 1
-            continue
-        if fmt.startswith("SSS", i):
-            n = 0
-            while i < len(fmt) and fmt[i] == "S":
-                n += 1
-                i += 1
-            out.append("\x00F%d" % n)
-            continue
-        for j, p in _JAVA_FMT:
-            if fmt.startswith(j, i):
-                out.append(p)
-                i += len(j)
-                break
-        else:
-            out.append(fmt[i].replace("%", "%%"))
-            i += 1
-    return "".join(out)
+def _parse_fraction(s: pa.Array) -> pa.Array:
+    """'y-M-d H:m:s.f' with 1 to 9 fraction digits."""
+    parts = pc.extract_regex(s, r"^(?P<head>\d+-\d{1,2}-\d{1,2} \d{1,2}:\d{1,2}:\d{1,2})\.(?P<frac>\d{1,9})$")
+    head = parse_local(pc.struct_field(parts, [0]), "y-M-d H:m:s")
+    frac = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, [1]), 9, "0"), 0, 9)
+    nanos = pc.cast(pc.cast(frac, pa.int64()), pa.duration("ns"))
+    return pc.add(head, nanos)
 
 
 def _date_format(e, args, n):
-    v, fmt = _full(args[0], n), args[1].as_py()
-    if pa.types.is_string(v.type):
-        v = _parse_timestamp(v, FlinkType("TIMESTAMP", 3))
-    if v.type.tz is not None:
-        v = pc.cast(pc.cast(v, pa.int64()), pa.timestamp(v.type.unit))
-    f = java_to_strptime(fmt)
-    if "\x00F" in f:
-        head, _, tail = f.partition("\x00F")
-        digits, tail = int(tail[0]), tail[1:]
-        ms = pc.cast(pc.divide(pc.cast(pc.cast(v, pa.timestamp("ms")), pa.int64()), 1), pa.int64())
-        frac = pc.utf8_lpad(pc.cast(pc.subtract(ms, pc.multiply(pc.divide(ms, 1000), 1000)), pa.string()), 3, "0")
-        frac = pc.utf8_slice_codeunits(frac, 0, digits)
-        whole = pc.strftime(pc.cast(pc.floor_temporal(v, unit="second"), pa.timestamp("s")), format=head)
-        return pc.binary_join_element_wise(whole, frac, pc.strftime(pc.cast(v, pa.timestamp("s")),
-                                                                    format=tail) if tail else "", "")
-    return pc.strftime(pc.cast(pc.floor_temporal(v, unit="second"), pa.timestamp("s")), format=f)
+    """DATE_FORMAT(TIMESTAMP, pattern) formats with DateTimeFormatter; DATE_FORMAT(STRING, pattern) parses the
+    string as a TIMESTAMP and formats with SimpleDateFormat, as Flink does."""
+    v, fmt = _full(args[0], n), args[1]
+    if not fmt.is_valid:
+        return pa.nulls(n, pa.string())
+    simple = pa.types.is_string(v.type)
+    if simple:  # read as SimpleDateFormat 'yyyy-MM-dd HH:mm:ss' does: a matching prefix, no fraction
+        v = parse_local(v, "yyyy-MM-dd HH:mm:ss", lenient=True)
+    return format_local(v, fmt.as_py(), simple=simple)
 
 
 def _to_timestamp(e, args, n):
     s = _full(args[0], n)
     fmt = args[1].as_py() if len(args) > 1 else None
-    try:
-        if fmt is None:
-            return _parse_timestamp(s, e.type)
-        return _parse_timestamp(s, e.type, fmt)
-    except pa.ArrowInvalid:
-        out = []
-        for x in s.to_pylist():
-            try:
-                out.append(None if x is None else dt.datetime.fromisoformat(x.strip()))
-            except ValueError:
-                out.append(None)
-        return pa.array(out, e.type.to_arrow())
+    return _parse_timestamp(s, e.type, fmt)
 
 
 def _to_timestamp_ltz(e, args, n):
     v = _full(args[0], n)
     precision = args[1].as_py() if len(args) > 1 else 3
-    if pa.types.is_string(v.type):
-        return _parse_timestamp(v, e.type)
     ms = pc.cast(v, pa.int64()) if precision == 3 else pc.multiply(pc.cast(v, pa.int64()), 1000)
     return pc.cast(ms, pa.timestamp("ms", tz="UTC"))
+
+
+def _ltz_to_local(e, args, n):
+    return pc.cast(to_local(_full(args[0], n), args[1].as_py()), e.type.to_arrow())
+
+
+def _local_to_ltz(e, args, n):
+    return pc.cast(from_local(_full(args[0], n), args[1].as_py()), e.type.to_arrow())
 
 
 _UNIT_ARROW = {"MILLISECOND": "millisecond", "SECOND": "second", "MINUTE": "minute", "HOUR": "hour",
@@ -587,31 +569,72 @@ _UNIT_ARROW = {"MILLISECOND": "millisecond", "SECOND": "second", "MINUTE": "minu
 
 
 def _floor_to(fn):
+    """FLOOR/CEIL(x TO unit); for a TIMESTAMP_LTZ (a third argument names the session zone) on the wall clock
+    there, shifted back by the offset of the original instant as Flink does (so across a clock change the
+    result keeps the input's offset)."""
     def impl(e, args, n):
         v = _full(args[0], n)
         unit = _UNIT_ARROW[args[1].as_py()]
         kw = {"week_starts_monday": True} if unit == "week" else {}
-        return fn(v, unit=unit, **kw)
+        if len(args) < 3:
+            return fn(v, unit=unit, **kw)
+        local = to_local(v, args[2].as_py())
+        offset = pc.subtract(pc.cast(local, pa.int64()), pc.cast(v, pa.int64()))
+        rounded = pc.cast(fn(local, unit=unit, **kw), pa.int64())
+        return pc.cast(pc.subtract(rounded, offset), v.type)
     return impl
+
+
+_SUBSECOND_DIVISOR = {"MILLISECOND": 1_000_000, "MICROSECOND": 1_000, "NANOSECOND": 1}
 
 
 def _extract_unit(unit: str, v: pa.Array) -> pa.Array:
     u = unit.upper()
     if u == "DAYOFWEEK" or u == "DOW":
-        r = pc.add(pc.day_of_week(v, count_from_zero=False, week_start=7), 0)
+        r = pc.day_of_week(v, count_from_zero=False, week_start=7)
     elif u in ("DAYOFMONTH", "DAY"):
         r = pc.day(v)
     elif u in ("DAYOFYEAR", "DOY"):
         r = pc.day_of_year(v)
     elif u == "WEEK":
         r = pc.iso_week(v)
+    elif u == "ISODOW":
+        r = pc.day_of_week(v, count_from_zero=False, week_start=1)
+    elif u == "ISOYEAR":
+        r = pc.iso_year(v)
     elif u == "EPOCH":
-        r = pc.divide(pc.cast(pc.cast(v, pa.timestamp("s")), pa.int64()), 1)
-    elif u == "MILLISECOND":
-        r = pc.add(pc.millisecond(v), pc.multiply(pc.second(v), 1000))
+        return _epoch_seconds(v)
+    elif u in _SUBSECOND_DIVISOR:  # the part of the second, in that unit (negative before 1970, as in Flink)
+        ns = np.asarray(pc.fill_null(_epoch_nanos(v), 0).to_numpy(zero_copy_only=False))
+        frac = np.fmod(ns, 1_000_000_000)
+        return pa.array(_trunc_div(frac, np.int64(_SUBSECOND_DIVISOR[u])), pa.int64(), mask=_null_mask(v))
+    elif u in ("CENTURY", "MILLENNIUM", "DECADE"):
+        years = np.asarray(pc.fill_null(pc.year(v), 1).to_numpy(zero_copy_only=False)).astype(np.int64)
+        r = {"CENTURY": (years + 99) // 100, "MILLENNIUM": (years + 999) // 1000, "DECADE": years // 10}[u]
+        return pa.array(r, pa.int64(), mask=_null_mask(v))
     else:
         r = getattr(pc, u.lower())(v)
     return pc.cast(r, pa.int64())
+
+
+def _null_mask(v: pa.Array) -> np.ndarray:
+    return np.asarray(pc.is_null(v).to_numpy(zero_copy_only=False))
+
+
+def _epoch_nanos(v: pa.Array) -> pa.Array:
+    """Nanoseconds since 1970-01-01 00:00 of TIMESTAMP / DATE values (wall clock for TIMESTAMP)."""
+    if pa.types.is_date(v.type):
+        v = pc.cast(v, pa.timestamp("s"))
+    unit = v.type.unit
+    scale = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[unit]
+    raw = pc.cast(pc.cast(v, pa.timestamp(unit)) if v.type.tz else v, pa.int64())
+    return pc.multiply(raw, scale) if scale != 1 else raw
+
+
+def _epoch_seconds(v: pa.Array) -> pa.Array:
+    """Whole seconds since the epoch, truncated toward zero as Flink does."""
+    ns = np.asarray(pc.fill_null(_epoch_nanos(v), 0).to_numpy(zero_copy_only=False))
+    return pa.array(_trunc_div(ns, np.int64(1_000_000_000)), pa.int64(), mask=_null_mask(v))
 
 
 def _extract(e, args, n):
@@ -662,24 +685,45 @@ def _timestampdiff(e, args, n):
 
 
 def _now(e, args, n):
-    now = int(time.time() * 1000)
-    return pa.array(np.full(n, now, dtype=np.int64)).cast(e.type.to_arrow())
+    """The current instant; LOCALTIMESTAMP, CURRENT_DATE and CURRENT_TIME read it in the session zone."""
+    now = pa.array(np.full(n, time.time_ns() // 1_000_000, dtype=np.int64)).cast(pa.timestamp("ms", tz="UTC"))
+    if e.fn in ("CURRENT_TIMESTAMP", "NOW", "PROCTIME", "CURRENT_ROW_TIMESTAMP"):
+        return now.cast(e.type.to_arrow())
+    local = to_local(now, args[-1].as_py())
+    if e.fn == "CURRENT_DATE":
+        return pc.cast(pc.floor_temporal(local, unit="day"), pa.date32())
+    if e.fn == "CURRENT_TIME":
+        since_midnight = pc.subtract(pc.cast(local, pa.int64()), pc.cast(pc.floor_temporal(local, unit="day"),
+                                                                          pa.int64()))
+        return pc.cast(pc.cast(since_midnight, pa.int32()), pa.time32("ms")).cast(e.type.to_arrow())
+    return local.cast(e.type.to_arrow())
+
+
+LONG_MIN = -(1 << 63)
 
 
 def _unix_timestamp(e, args, n):
+    """UNIX_TIMESTAMP([s [, pattern]]): seconds since the epoch of a wall clock in the session zone, parsed as
+    SimpleDateFormat does (a matching prefix is enough); Long.MIN_VALUE where it cannot parse."""
+    *args, zone = args
     if not args:
-        return pa.scalar(int(time.time()), pa.int64())
+        return pa.scalar(time.time_ns() // 1_000_000_000, pa.int64())
     s = _full(args[0], n)
     fmt = args[1].as_py() if len(args) > 1 else "yyyy-MM-dd HH:mm:ss"
-    t = pc.strptime(s, format=java_to_strptime(fmt), unit="s", error_is_null=True)
-    return pc.cast(t, pa.int64())
+    local = parse_local(s, fmt, lenient=True)
+    instants = pc.cast(from_local(pc.cast(local, pa.timestamp("ms")), zone.as_py(), repeated="latest"), pa.int64())
+    secs = pa.array(np.floor_divide(np.asarray(pc.fill_null(instants, 0).to_numpy(zero_copy_only=False)), 1000))
+    parsed = pc.if_else(pc.is_valid(instants), secs, pa.scalar(LONG_MIN, pa.int64()))
+    return pc.if_else(pc.is_valid(s), parsed, pa.scalar(None, pa.int64()))
 
 
 def _from_unixtime(e, args, n):
+    """FROM_UNIXTIME(seconds [, pattern]): the wall clock in the session zone, formatted as SimpleDateFormat does."""
+    *args, zone = args
     v = _full(args[0], n)
     fmt = args[1].as_py() if len(args) > 1 else "yyyy-MM-dd HH:mm:ss"
-    t = pc.cast(pc.cast(v, pa.int64()), pa.timestamp("s"))
-    return pc.strftime(t, format=java_to_strptime(fmt))
+    instants = pc.cast(pc.cast(v, pa.int64()), pa.timestamp("s", tz="UTC"))
+    return format_local(to_local(instants, zone.as_py()), fmt, simple=True)
 
 
 # ---- math ------------------------------------------------------------------------------------
@@ -946,14 +990,14 @@ def _re2_pattern(pattern: str, idx: int) -> str | None:
 
 
 def _regexp_extract(e, args, n):
-    pattern, idx = args[1], args[2] if len(args) > 2 else pa.scalar(1)
+    pattern, idx = args[1], args[2] if len(args) > 2 else pa.scalar(0)  # no index: the whole match
     if isinstance(pattern, pa.Scalar) and isinstance(idx, pa.Scalar) and pattern.is_valid and idx.is_valid:
         named = _re2_pattern(pattern.as_py(), idx.as_py())
         if named is not None:  # the whole batch in one RE2 pass
             found = pc.extract_regex(_full(args[0], n), named)
             return pc.struct_field(found, [f"g{idx.as_py()}"])
 
-    def f(x, pattern, idx=1):
+    def f(x, pattern, idx=0):
         if None in (x, pattern, idx):
             return None
         try:
@@ -1015,6 +1059,22 @@ def _per_unique(e, args, n, fn):
     enc = pc.dictionary_encode(first)
     uniq = [fn(x, *rest) for x in enc.dictionary.to_pylist()]
     return pa.array(uniq, e.type.to_arrow()).take(enc.indices)
+
+
+def _overlay(e, args, n):
+    """OVERLAY(s PLACING r FROM p [FOR l]): s's first p-1 characters, r, then s from character p + l (l defaults
+    to r's length). As in Flink, a start outside 1..CHAR_LENGTH(s) leaves s as it is and a length <= 0 drops
+    the rest of s."""
+    def f(x, r, start, length=None):
+        if None in (x, r, start) or (len(args) > 3 and length is None):
+            return None
+        if start < 1 or start > len(x):
+            return x
+        length = len(r) if length is None else length
+        return x[:start - 1] + r + (x[start - 1 + length:] if length > 0 else "")
+    if all(isinstance(a, pa.Scalar) for a in args[1:]):
+        return _per_unique(e, args, n, f)
+    return _per_row(e, args, n, f)
 
 
 def _reverse(e, args, n):
@@ -1294,7 +1354,7 @@ FUNCTIONS = {
     "REPLACE": _replace, "POSITION": _position, "LOCATE": _locate, "INITCAP": _initcap,
     "LPAD": _pad(True), "RPAD": _pad(False), "REGEXP_EXTRACT": _regexp_extract,
     "REGEXP_REPLACE": _regexp_replace, "REGEXP": _regexp, "SPLIT_INDEX": _split_index,
-    "REVERSE": _reverse, "REPEAT": _repeat, "LEFT": _left, "RIGHT": _right,
+    "OVERLAY": _overlay, "REVERSE": _reverse, "REPEAT": _repeat, "LEFT": _left, "RIGHT": _right,
     "MD5": _hash("md5"), "SHA256": _hash("sha256"), "ASCII": _ascii, "CHR": _chr,
     "SHA1": _hash("sha1"), "SHA224": _hash("sha224"), "SHA384": _hash("sha384"), "SHA512": _hash("sha512"),
     "SHA2": _sha2, "TO_BASE64": _to_base64, "FROM_BASE64": _from_base64, "HEX": _hex_bin("x"), "BIN": _hex_bin("b"),
@@ -1311,8 +1371,8 @@ FUNCTIONS = {
     "FLOOR_TO": _floor_to(pc.floor_temporal), "CEIL_TO": _floor_to(pc.ceil_temporal),
     "EXTRACT": _extract, "TIMESTAMPADD": _timestampadd, "TIMESTAMPDIFF": _timestampdiff,
     "UNIX_TIMESTAMP": _unix_timestamp, "FROM_UNIXTIME": _from_unixtime,
-    "CURRENT_TIMESTAMP": _now, "NOW": _now, "LOCALTIMESTAMP": _now, "PROCTIME": _now,
-    "CURRENT_DATE": lambda e, a, n: pa.scalar(dt.date.today()),
+    "CURRENT_TIMESTAMP": _now, "NOW": _now, "LOCALTIMESTAMP": _now, "PROCTIME": _now, "CURRENT_DATE": _now,
+    "CURRENT_TIME": _now, "CURRENT_ROW_TIMESTAMP": _now, "LTZ_TO_LOCAL": _ltz_to_local, "LOCAL_TO_LTZ": _local_to_ltz,
     "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code, "FIELD": _field, "ELEMENT": _element,
     "ARRAY": _array_value, "MAP": _map_value,
 }

@@ -14,6 +14,7 @@ from planner.binder import Binder
 from planner.explain import explain
 from planner.functions import AGGREGATES, SCALAR_TYPERS
 from planner.rules import optimize
+from planner.scalar_binder import local_time_zone
 from sqlstream.catalog import Catalog, ViewDef, table_from_create
 from sqlstream.config import Config
 from sqlstream.dialect import Flink
@@ -92,6 +93,10 @@ class Session:
 
     # ---- statements ---------------------------------------------------------------------------
     def execute(self, stmt: exp.Expr, sql: str = "") -> Result:
+        with local_time_zone(self.config.get("table.local-time-zone")):
+            return self._execute(stmt, sql)
+
+    def _execute(self, stmt: exp.Expr, sql: str = "") -> Result:
         if isinstance(stmt, exp.Create):
             return self._create(stmt, sql)
         if isinstance(stmt, exp.Drop):
@@ -162,6 +167,7 @@ class Session:
             if stmt.expression is not None:
                 raise ValidationError("CREATE TABLE AS SELECT is not supported yet")
             t = table_from_create(stmt, sql)
+            self.binder.check_schema(t)
             t.temporary = temporary
             self.catalog.add_table(t, exists)
             return Result("ok", "[INFO] Execute statement succeeded.")

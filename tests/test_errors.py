@@ -76,6 +76,25 @@ def test_function_argument_type_mismatch(json_file):
         run(ddl(json_file(GOOD_JSON)) + "SELECT UPPER(order_id) FROM orders;")
 
 
+def test_unknown_function_in_computed_column_fails_at_create():
+    """Flink resolves computed columns at CREATE TABLE: 'No match found for function signature NO_SUCH_FN(<CHARACTER>)'
+    at the call's position, before any query reads the table (nothing is registered)."""
+    sql = ("CREATE TABLE t (k STRING, ts TIMESTAMP(3), c AS NO_SUCH_FN(k))\n"
+           "WITH ('connector' = 'filesystem', 'path' = '/nonexistent.json', 'format' = 'json');\n")
+    from sqlstream.session import Session
+    session = Session()
+    with pytest.raises(ValidationError,
+                       match=r"At line 1, column 49: No match found for function signature NO_SUCH_FN\(<CHARACTER>\)"):
+        ScriptRunner(session=session, out=io.StringIO(), err=io.StringIO(), fmt="jsonl").run(sql)
+    assert "t" not in session.catalog.tables
+
+
+def test_wrong_watermark_in_computed_column_fails_at_create():
+    with pytest.raises(ValidationError, match=r"Invalid data type of time field for watermark definition"):
+        run("CREATE TABLE t (k STRING, c AS CAST(k AS TIMESTAMP(6)), WATERMARK FOR c AS c)\n"
+            "WITH ('connector' = 'filesystem', 'path' = '/nonexistent.json', 'format' = 'json');\n")
+
+
 def test_comparison_type_mismatch(json_file):
     with pytest.raises(ValidationError, match=r"Cannot apply '=' to arguments of type 'BOOLEAN = TIMESTAMP\(3\)'"):
         run(ddl(json_file(GOOD_JSON)) + "SELECT order_id FROM orders WHERE (amount > 1) = ts;")

@@ -15,11 +15,13 @@ import numpy as np
 import pyarrow as pa
 
 from planner.logical import AggCall
+from runtime.aggregates import VARIANCES, variance
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
 from runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
 from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from runtime.state import StateBackend
+from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
@@ -53,7 +55,13 @@ def aggregate(call: AggCall, values: list) -> object:
         return total / n
     if call.fn in ("FIRST_VALUE", "LAST_VALUE"):
         return (vals[0] if call.fn == "FIRST_VALUE" else vals[-1]) if vals else None
-    raise ValueError(f"OVER aggregate {call.fn} is not supported")
+    if call.fn in VARIANCES:
+        integer = all(isinstance(v, int) for v in vals)
+        arrow = pa.int64() if integer else pa.float64()
+        total = pa.array([sum(vals) if vals else None], arrow)
+        squares = pa.array([sum(v * v for v in vals) if vals else None], arrow)
+        return variance(call, total, pa.array([len(vals)]), squares, integer_arithmetic=True)[0].as_py()
+    raise ExecutionError(f"OVER aggregate {call.fn} is not supported")
 
 
 class OverState:

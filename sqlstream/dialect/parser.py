@@ -37,6 +37,11 @@ class FlinkParser(parser.Parser):
         ),
     }
 
+    TYPE_LITERAL_PARSERS = {
+        **parser.Parser.TYPE_LITERAL_PARSERS,
+        exp.DType.TIMESTAMP: lambda self, this, _: self._timestamp_literal(this),
+    }
+
     STATEMENT_WORDS = ("SHOW", "EXPLAIN", "SET", "RESET", "DESCRIBE", "DESC", "STOP", "EXECUTE", "BEGIN", "END")
 
     def _parse_statement(self) -> exp.Expr | None:
@@ -196,6 +201,15 @@ class FlinkParser(parser.Parser):
                 return exp.DataType(this=exp.DType.STRUCT, expressions=fields, nested=True)
             self._retreat(index)
         return super()._parse_types(*args, **kwargs)
+
+    def _timestamp_literal(self, this: exp.Expr) -> exp.Expr:
+        """TIMESTAMP '..' has the precision of its fraction digits (TIMESTAMP(0) without any), as in Flink."""
+        text = this.name if isinstance(this, exp.Literal) else ""
+        frac = text.strip().partition(".")[2] if ":" in text else ""
+        precision = len(frac) if frac.isdigit() else 0
+        to = exp.DataType(this=exp.DType.TIMESTAMP,
+                          expressions=[exp.DataTypeParam(this=exp.Literal.number(precision))])
+        return self.expression(exp.Cast(this=this, to=to))
 
     def _parse_struct_field(self) -> exp.Expr | None:
         name = self._parse_id_var(any_token=True)

@@ -1,11 +1,14 @@
 """Run golden cases whose input files ship inside the case (tests/golden_static/<case>/data) on Apache Flink.
 
 Uses ../shared/flink-oracle (same Flink settings and collector as run_flink.py); only the data comes from the
-case folder instead of a generator. Needs a PyFlink virtualenv:
+case folder instead of a generator. A case may start with `SET 'key' = 'value';` statements (such as
+'table.local-time-zone'): PyFlink's executeSql does not take SET, so they become the job's configuration, and
+meta.json records them under "session_settings". Needs a PyFlink virtualenv:
 
     /tmp/flink/bin/python tests/tools/run_flink_static.py tests/golden_static/<case> [...]
 """
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -14,10 +17,23 @@ sys.path.insert(0, os.path.abspath(ORACLE))
 
 import gen  # noqa: E402
 import run_flink  # noqa: E402
+from sqlfile import split_statements  # noqa: E402
+
+SET = re.compile(r"\s*SET\s+'([^']+)'\s*=\s*'([^']*)'\s*$", re.IGNORECASE)
+
+
+def session_settings(case: str) -> dict:
+    with open(os.path.join(case, "case.sql")) as f:
+        return {m.group(1): m.group(2) for m in map(SET.match, split_statements(f.read())) if m}
+
+
+def without_set(sql: str) -> list:
+    return [s for s in split_statements(sql) if not SET.match(s)]
 
 
 def main(cases):
     ok = True
+    run_flink.split_statements = without_set
     for case in cases:
         case = os.path.abspath(case)
         data = os.path.join(case, "data")
@@ -26,8 +42,9 @@ def main(cases):
             with open(os.path.join(case, "gen.json"), "w") as f:
                 f.write('{"generator": "static", "params": {}}\n')
         try:
-            out = run_flink.run_case_once(case, "unused")
-            meta = run_flink.write_outputs(case, out, {})
+            settings = session_settings(case)
+            out = run_flink.run_case_once(case, "unused", extra_conf=settings)
+            meta = run_flink.write_outputs(case, out, {"session_settings": settings} if settings else {})
             print(f"{os.path.basename(case):30s} ok {meta['result_kind']} rows={meta['changelog_rows']}")
         except Exception as e:  # report and continue with the next case
             ok = False
