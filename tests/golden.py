@@ -1,6 +1,7 @@
 """Runs golden cases (case.sql + gen.json + Flink's expected.jsonl) through sqlstream in-process."""
 from __future__ import annotations
 
+import collections
 import decimal
 import io
 import json
@@ -38,10 +39,29 @@ def case_sql(case: Path) -> str:
 
 
 def run_sql(sql: str, batch_size: int | None = None) -> list[dict]:
+    """The changelog of the script's last query; fails if a -U/-D retracts a row that is not live."""
     from sqlstream.script import ScriptRunner
     out, err = io.StringIO(), io.StringIO()
     ScriptRunner(out=out, err=err, fmt="jsonl", batch_size=batch_size).run(sql)
-    return [json.loads(ln, parse_float=decimal.Decimal) for ln in out.getvalue().splitlines() if ln.strip()]
+    rows = [json.loads(ln, parse_float=decimal.Decimal) for ln in out.getvalue().splitlines() if ln.strip()]
+    check_changelog(rows, f"batch size {batch_size}")
+    return rows
+
+
+def check_changelog(rows: list[dict], label: str = "") -> None:
+    """Every -U/-D must equal, value for value (as printed), a row added before and not yet retracted: a
+    consumer that applies the changelog (a downstream GROUP BY, a debezium `before` image) relies on it."""
+    live: collections.Counter = collections.Counter()
+    for i, row in enumerate(rows):
+        key = json.dumps({k: v for k, v in row.items() if k != "op"}, sort_keys=True, default=str)
+        if row["op"] in ("+I", "+U"):
+            live[key] += 1
+        elif live[key] > 0:
+            live[key] -= 1
+        else:
+            near = [k for k, c in live.items() if c > 0]
+            raise AssertionError(f"{label}: changelog row {i + 1} {row['op']} {key} retracts no live row"
+                                 f" ({len(near)} live rows, e.g. {near[:3]})")
 
 
 def expected(case: Path) -> tuple[list[dict], list[str], list[str]]:

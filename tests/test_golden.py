@@ -1,7 +1,7 @@
 """sqlstream's own golden cases: expected.jsonl produced by Apache Flink 2.3 through ../shared/flink-oracle."""
 import pytest
 
-from tests.golden import GOLDEN, case_dirs, check_case
+from tests.golden import CONFORMANCE, GOLDEN, case_dirs, check_case, check_changelog, expected
 
 CASES = case_dirs(GOLDEN)
 
@@ -35,3 +35,17 @@ def test_golden_python_function_case(case, batch_size):
     """Python scalar, table and aggregate functions (tests/udfs/golden.py), expectations from Flink running the
     same functions (tests/tools/run_flink_udf.py)."""
     check_case(case, batch_size)
+
+
+def test_changelog_checker():
+    """The checker accepts every changelog Flink produced and rejects a -U/-D that differs from the live row
+    in one digit."""
+    for case in case_dirs(GOLDEN) + case_dirs(CONFORMANCE) + STATIC + GOLDEN_UDF:
+        check_changelog(expected(case)[0], case.name)
+    rows = [{"k": "fig", "s": 65.97, "op": "+I"}, {"k": "fig", "s": 65.97, "op": "-U"},
+            {"k": "fig", "s": 130.0, "op": "+U"}, {"k": "fig", "s": 130.0, "op": "-D"}]
+    check_changelog(rows)
+    with pytest.raises(AssertionError, match="retracts no live row"):
+        check_changelog(rows[:1] + [{"k": "fig", "s": 65.96999999999997, "op": "-U"}])
+    with pytest.raises(AssertionError, match="retracts no live row"):
+        check_changelog(rows + [{"k": "fig", "s": 130.0, "op": "-D"}])

@@ -113,6 +113,16 @@ def seg_accumulate(ufunc, x: np.ndarray, starts: np.ndarray, seeds: np.ndarray, 
     return out
 
 
+def preceding(running: np.ndarray, first: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The running value before each row: the previous row's, or the seed at a segment's first row. A row's
+    `before` is taken from here rather than undone from its `after` (x + v - v need not be x in floating
+    point), so a -U/-D carries exactly the values emitted before."""
+    out = np.empty_like(running)
+    out[1:] = running[:-1]
+    out[first] = seeds[first]
+    return out
+
+
 class _AggState:
     """Accumulator arrays of one aggregate, indexed by group id."""
 
@@ -451,7 +461,7 @@ class GroupAggregateOperator(Operator):
             [x * s if k else 0 for x, s, k in zip(v, ss, ok)], dtype=object)
         sum_seed = np.where(seeded, st.sum[sg], zero)
         sum_after = seg_accumulate(np.add, contrib, sub_first, sum_seed, zero)
-        sum_before = sum_after - contrib
+        sum_before = preceding(sum_after, first, sum_seed)
         self._store(st, "nn", sg, first, nn_after)
         self._store(st, "sum", sg, first, sum_after)
         in_t = arg.type
@@ -531,9 +541,7 @@ class GroupAggregateOperator(Operator):
         x = np.where(ok if back is None else rv >= 0, rv, none)
         seeds = np.where(seeds_valid if back is None else rs >= 0, rs, none)
         run = seg_accumulate(fn, x.astype(rv.dtype), sub_first, seeds.astype(rv.dtype), none)
-        prev_run = np.empty_like(run)
-        prev_run[1:] = run[:-1]
-        prev_run[first] = seeds[first]
+        prev_run = preceding(run, first, seeds)
         after_valid = run != none
         before_valid = prev_run != none
         last = np.r_[first[1:], True]
