@@ -152,6 +152,8 @@ class ScriptRunner:
                 previous[sig] = signal.signal(sig, handler)
             except ValueError:
                 pass  # not the main thread: the caller stops the job
+        if coordinator is not None:
+            self._announce(interval if interval_ms else None, storage.root, signals=bool(previous))
 
         def on_step():
             if coordinator is None:
@@ -203,6 +205,15 @@ class ScriptRunner:
             self.err.write("the job had already finished at that checkpoint; nothing to do\n")
             return True
         return False
+
+    def _announce(self, interval: str | None, where: str, signals: bool) -> None:
+        """Say once that a checkpointed job runs (its signals are handled from here on), where its checkpoints
+        go and how to take a savepoint of it."""
+        line = f"Job running: {f'checkpoints every {interval}' if interval else 'no periodic checkpoints'} in {where}"
+        if signals:
+            line += f"; `sqlstream savepoint {os.getpid()}` writes a savepoint (--stop, or SIGTERM: and stops the job)"
+        self.err.write(line + "\n")
+        self.err.flush()
 
     def _savepoint(self, coordinator: CheckpointCoordinator, ckpt_dir: str | None) -> None:
         target = self.session.config.get("execution.checkpointing.savepoint-dir") or \

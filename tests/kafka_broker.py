@@ -6,6 +6,8 @@ import socket
 import subprocess
 import time
 
+from tests.cli_job import PATIENCE_S
+
 
 def tansu_binary() -> str | None:
     try:
@@ -34,13 +36,13 @@ class Broker:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         from confluent_kafka.admin import AdminClient
         self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
-        deadline = time.time() + 20
+        deadline = time.monotonic() + PATIENCE_S
         while True:
             try:
                 self.admin.list_topics(timeout=1)
                 break
             except Exception:
-                if time.time() > deadline or self.proc.poll() is not None:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
                     self.stop()
                     raise RuntimeError("tansu did not start")
                 time.sleep(0.05)
@@ -67,19 +69,24 @@ class Broker:
             p.poll(0)
         p.flush()
 
-    def consume_all(self, topic: str, idle_s: float = 1.0) -> list:
-        """Every message of a topic (all partitions, from the start), until none arrives for idle_s."""
-        from confluent_kafka import Consumer, TopicPartition
-        md = self.admin.list_topics(topic, timeout=5)
+    def consume_all(self, topic: str, **conf) -> list:
+        """Every message of a topic (all partitions, from the start) up to the end each partition has when read:
+        the consumer's end-of-partition event, not a pause in arrivals, says when a partition is done."""
+        from confluent_kafka import Consumer, KafkaError, TopicPartition
+        md = self.admin.list_topics(topic, timeout=PATIENCE_S)
+        partitions = sorted(md.topics[topic].partitions)
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "reader", "enable.auto.commit": False,
-                      "log_level": 0})
-        c.assign([TopicPartition(topic, p, 0) for p in md.topics[topic].partitions])
-        out, last = [], time.time()
-        while time.time() - last < idle_s:
-            batch = [m for m in c.consume(1000, timeout=0.1) if m.error() is None]
-            if batch:
-                out += batch
-                last = time.time()
+                      "enable.partition.eof": True, "log_level": 0, **conf})
+        c.assign([TopicPartition(topic, p, 0) for p in partitions])
+        out, ended = [], set()
+        deadline = time.monotonic() + PATIENCE_S
+        while len(ended) < len(partitions):
+            assert time.monotonic() < deadline, f"topic {topic}: partitions {sorted(ended)} of {partitions} read"
+            for m in c.consume(1000, timeout=0.1):
+                if m.error() is None:
+                    out.append(m)
+                elif m.error().code() == KafkaError._PARTITION_EOF:
+                    ended.add(m.partition())
         c.close()
         return out
 

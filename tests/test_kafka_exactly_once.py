@@ -10,9 +10,6 @@ producer, re-producing an uncommitted checkpoint, skipping a committed one) are 
 import collections
 import json
 import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,9 +18,9 @@ import pytest
 
 from benchmarks.core import make_data
 from runtime.checkpoint import LocalCheckpointStorage, read_checkpoint, unpack_committables
+from tests.cli_job import PATIENCE_S, CliJob, latest_checkpoint_id
 
 pytestmark = pytest.mark.kafka
-REPO = Path(__file__).resolve().parent.parent
 ROWS, PARTITIONS = 200_000, 4
 
 JOB = """
@@ -77,25 +74,10 @@ def write_job(folder: Path, broker, bounds: str, prefix: str, interval: str = "3
     return job
 
 
-def start(job: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "sqlstream.cli", "run", str(job)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def read_committed(broker, topic: str) -> list[tuple]:
     """Every committed message of a topic as (partition, key, value), in partition order."""
-    from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "verify", "isolation.level": "read_committed",
-                  "enable.auto.commit": False, "log_level": 0})
-    c.assign([TopicPartition(topic, q, 0) for q in range(2)])
-    out, last = [], time.time()
-    while time.time() - last < 1.0:
-        batch = [m for m in c.consume(5000, timeout=0.1) if m.error() is None]
-        if batch:
-            out += [(m.partition(), m.key(), m.value()) for m in batch]
-            last = time.time()
-    c.close()
-    return out
+    return [(m.partition(), m.key(), m.value())
+            for m in broker.consume_all(topic, **{"isolation.level": "read_committed"})]
 
 
 def outputs(broker, prefix: str) -> tuple[collections.Counter, dict]:
@@ -120,25 +102,38 @@ def open_transaction(broker, folder: Path, prefix: str) -> bool:
     latest = LocalCheckpointStorage(str(jobs[0])).latest() if jobs else None
     if latest is None:
         return False
-    manifest, files = read_checkpoint(latest)
+    try:
+        manifest, files = read_checkpoint(latest)
+    except FileNotFoundError:
+        return True  # superseded and removed while being read: look again
     for c in unpack_committables(manifest["committables"], files).values():
         if not c:
             continue
         reader = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": c["transactional_id"],
                            "log_level": 0})
         topic = f"{prefix}_{c['transactional_id'].rsplit('-', 1)[1]}"
-        marker = reader.committed([TopicPartition(topic, 0)], timeout=5)[0]
+        marker = reader.committed([TopicPartition(topic, 0)], timeout=PATIENCE_S)[0]
         reader.close()
         if marker.offset != c["marker"]:
             return True
     return False
 
 
+def frozen_between_transactions(p: CliJob, broker, folder: Path) -> bool:
+    """True with the job frozen while none of its transactions is open (or once it has exited); otherwise the
+    job goes on. Frozen, it cannot begin a transaction between this answer and a kill."""
+    if not p.freeze():
+        return True
+    if not open_transaction(broker, folder, "killed"):
+        return True
+    p.thaw()
+    return False
+
+
 def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker, events_topic, tmp_path):
     reference = write_job(tmp_path / "reference", broker, events_topic, "ref")
-    p = start(reference)
-    _, err = p.communicate(timeout=300)
-    assert p.returncode == 0, err
+    rc, _, err = CliJob(reference).finish()
+    assert rc == 0, err
     expected_windowed, expected_table = outputs(broker, "ref")
     assert sum(expected_windowed.values()) > 1000 and len(expected_table) == 500
 
@@ -146,22 +141,27 @@ def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker,
     rng = random.Random(seed)
     folder = tmp_path / "killed"
     job = write_job(folder, broker, events_topic, "killed")
-    restored = 0
+    checkpoints = folder / "checkpoints"
+    killed = 0
     for attempt in range(5):
-        p = start(job)
-        time.sleep(rng.uniform(0.8, 2.5))
-        deadline = time.time() + 20
-        while open_transaction(broker, folder, "killed"):
-            assert time.time() < deadline, f"seed {seed}: a transaction stayed open for 20 s"
-            time.sleep(0.002)
-        p.send_signal(signal.SIGKILL)
-        _, err = p.communicate()
-        restored += "restored from checkpoint" in err
-    p = start(job)
-    _, err = p.communicate(timeout=300)
-    assert p.returncode == 0, err
-    assert "restored from checkpoint" in err, f"seed {seed}: the final run did not resume"
-    assert restored >= 1, f"seed {seed}: no kill landed after a checkpoint"
+        # killed after 0-2 checkpoints of its own (the first attempt after at least one), at a random point of
+        # the work after it, and only while no transaction is open (see the module docstring)
+        target = latest_checkpoint_id(checkpoints) + (rng.randint(0, 2) if attempt else 1)
+        p = CliJob(job)
+        p.wait_for(lambda: latest_checkpoint_id(checkpoints) >= target or p.exited(),
+                   f"seed {seed}: checkpoint {target}")
+        time.sleep(rng.uniform(0, 0.3))  # only moves the kill point: nothing waits on it
+        p.wait_for(lambda: frozen_between_transactions(p, broker, folder), f"seed {seed}: no transaction open")
+        if p.exited():
+            rc, _, err = p.finish()
+            assert rc == 0, err
+            break
+        p.kill()
+        p.finish()
+        killed += 1
+    rc, _, err = CliJob(job).finish()
+    assert rc == 0, err
+    assert "restored from checkpoint" in err, f"seed {seed}: the final run did not resume ({killed} kills)"
     got_windowed, got_table = outputs(broker, "killed")
     missing, extra = expected_windowed - got_windowed, got_windowed - expected_windowed
     assert not missing and not extra, (f"seed {seed}: {sum(missing.values())} windowed rows missing, "

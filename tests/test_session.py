@@ -125,9 +125,9 @@ def test_late_rows_are_counted_in_the_job_summary():
 
 def test_processing_time_window_over_proctime():
     out, _ = run("""CREATE TABLE g (v INT, pt AS PROCTIME()) WITH ('connector' = 'datagen', 'number-of-rows' = '300',
-        'rows-per-second' = '300', 'fields.v.min' = '1', 'fields.v.max' = '2');
+        'rows-per-second' = '200', 'fields.v.min' = '1', 'fields.v.max' = '2');
         SELECT window_start, v, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE g, DESCRIPTOR(pt), INTERVAL '1' SECOND))
         GROUP BY window_start, window_end, v;""", "jsonl")
     rows = [json.loads(line) for line in out.splitlines()]
     assert sum(r["n"] for r in rows) == 300, "every row lands in exactly one processing-time window"
-    assert len({r["window_start"] for r in rows}) >= 2, "a second of wall clock closes windows while rows arrive"
+    assert len({r["window_start"] for r in rows}) >= 2, "rows paced over 1.5 s span two 1-second windows or more"
