@@ -101,19 +101,38 @@ class Terminal:
         self.keys(text.replace(";", "\\;"), literal=True)
         self.keys("Enter")
 
-    def screen(self) -> str:
-        return subprocess.run(["tmux", "-S", self.sock, "capture-pane", "-t", self.name, "-p"], capture_output=True,
-                              text=True).stdout
+    def screen(self, history: bool = False) -> str:
+        """The visible screen, or with `history` everything the pane has shown."""
+        return subprocess.run(["tmux", "-S", self.sock, "capture-pane", "-t", self.name, "-p"] +
+                              (["-S", "-"] if history else []), capture_output=True, text=True).stdout
 
-    def wait_until(self, condition, what: str) -> str:
+    def wait_until(self, condition, what: str, history: bool = False) -> str:
         """The first screen for which `condition` holds."""
         seen = []
-        wait_until(lambda: condition(seen.append(self.screen()) or seen[-1]), what,
+        wait_until(lambda: condition(seen.append(self.screen(history)) or seen[-1]), what,
                    describe=lambda: f"; screen:\n{seen[-1]}")
         return seen[-1]
 
     def wait_for(self, text: str) -> str:
         return self.wait_until(lambda screen: text in screen, f"{text!r} on the screen")
+
+    def prompts(self) -> int:
+        """How many prompts the shell has shown so far."""
+        return sum(line.startswith("Flink SQL>") for line in self.screen(history=True).splitlines())
+
+    def wait_for_prompt(self, after: int) -> str:
+        """Wait until the shell waits for input at a prompt newer than the first `after` ones. Keys typed
+        while a statement still runs would be echoed by the terminal into the shell's drawing."""
+        def waiting(screen: str) -> bool:
+            lines = [line.rstrip() for line in screen.splitlines() if line.strip()]
+            return lines[-1] == "Flink SQL>" and sum(line.startswith("Flink SQL>") for line in lines) > after
+        return self.wait_until(waiting, "a new prompt", history=True)
+
+    def statement(self, text: str) -> str:
+        """Type the (last line of a) statement at the waiting prompt; the screen once the shell waits again."""
+        before = self.prompts()
+        self.type(text)
+        return self.wait_for_prompt(before)
 
     def shell_cpu_seconds(self) -> float:
         """CPU time used so far by the sqlstream process in the pane (unlike wall-clock time, the same on a
@@ -143,8 +162,8 @@ def test_end_to_end_in_a_terminal(tmp_path):
         term.type("CREATE TABLE gen (")
         term.type("  id BIGINT, v INT, reading DOUBLE,")
         term.type("  ts AS LOCALTIMESTAMP, WATERMARK FOR ts AS ts")
-        term.type(") WITH ('connector' = 'datagen', 'rows-per-second' = '200', 'fields.v.min' = '1', "
-                  "'fields.v.max' = '3');")
+        term.statement(") WITH ('connector' = 'datagen', 'rows-per-second' = '200', 'fields.v.min' = '1', "
+                       "'fields.v.max' = '3');")
         term.wait_for("[INFO] Execute statement succeeded.")
         # completion of a column name from the catalog
         term.keys("SELECT rea", literal=True)
@@ -152,6 +171,7 @@ def test_end_to_end_in_a_terminal(tmp_path):
         term.wait_for("Flink SQL> SELECT reading")
         term.keys("C-u")
         # a windowed SELECT over datagen in table mode, updated in place, then cancelled with Ctrl-C
+        before = term.prompts()
         term.type("SELECT window_start, v, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE gen, DESCRIPTOR(ts), "
                   "INTERVAL '1' SECOND)) GROUP BY window_start, window_end, v;")
         first = table_rows(term.wait_for("rows in result"))
@@ -159,21 +179,18 @@ def test_end_to_end_in_a_terminal(tmp_path):
                         "the table view updates its rows")
         term.keys("C-c")
         term.wait_for("Query cancelled")
+        term.wait_for_prompt(before)
         # a background INSERT, listed by SHOW JOBS and stopped by STOP JOB
-        term.type("CREATE TABLE sink (v INT, c BIGINT) WITH ('connector' = 'blackhole');")
-        term.type("INSERT INTO sink SELECT v, COUNT(*) FROM gen GROUP BY v;")
-        screen = term.wait_for("Job ID: ")
+        term.statement("CREATE TABLE sink (v INT, c BIGINT) WITH ('connector' = 'blackhole');")
+        screen = term.statement("INSERT INTO sink SELECT v, COUNT(*) FROM gen GROUP BY v;")
         job = screen.split("Job ID: ")[-1].split()[0]
-        term.type("SHOW JOBS;")
-        term.wait_for(f"| {job} | insert-into_sink | RUNNING")
-        term.type(f"STOP JOB '{job}';")
-        term.wait_for(f"Job '{job}' stopped")
-        term.type("SHOW JOBS;")
-        term.wait_for(f"| {job} | insert-into_sink | CANCELED")
+        assert f"| {job} | insert-into_sink | RUNNING" in term.statement("SHOW JOBS;")
+        assert f"Job '{job}' stopped" in term.statement(f"STOP JOB '{job}';")
+        assert f"| {job} | insert-into_sink | CANCELED" in term.statement("SHOW JOBS;")
         # a syntax error with its caret
-        term.type("SELECT v FROM gen WHERE;")
-        term.wait_for("[ERROR] SQL parse error at line 1, column 19")
-        term.wait_for("SELECT v FROM gen WHERE;\n                  ^")  # the caret may be drawn a moment later
+        screen = term.statement("SELECT v FROM gen WHERE;")
+        assert "[ERROR] SQL parse error at line 1, column 19" in screen
+        assert "SELECT v FROM gen WHERE;\n                  ^" in screen
         term.type("QUIT;")
         term.wait_for("Goodbye!")
     finally:
