@@ -9,7 +9,8 @@ from planner import logical as L
 from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
 from planner.functions import aggregate_type
 from planner.match_binder import bind_match_recognize
-from planner.scalar_binder import Scope, ScopeField, ScalarBinder, _where, cast, coerce_to, interval_value
+from planner.scalar_binder import (Scope, ScopeField, ScalarBinder, _where, cast, coerce_to, interval_value,
+                                   session_zone)
 from sqlstream.catalog import Catalog, TableDef, ViewDef
 from sqlstream.dialect import expressions as fx
 from sqlstream.errors import ValidationError
@@ -440,6 +441,7 @@ class Binder:
             raise ValidationError(
                 f"{_where(desc)}The window function {kind}(TABLE {table_arg.this.name}, DESCRIPTOR({tcol}), ...) "
                 f"requires the timecol to be a time attribute type, but is {ttype}.")
+        _require_utc_windows(ttype, desc)
 
         def ms(key: str) -> int:
             v = params.get(key)
@@ -1012,6 +1014,7 @@ class Binder:
         if node.fields[ti].type.time_attr != "rowtime" and not proctime:
             raise ValidationError(f"{_where(g)}Window can only be defined on a time attribute column, but is type "
                                   f"of {node.fields[ti].type}")
+        _require_utc_windows(node.fields[ti].type, g)
         iv = [interval_value(a)[0] if isinstance(a, exp.Interval) else None for a in args[1:]]
         if None in iv or not iv:
             raise ValidationError(f"{_where(g)}{kind} expects INTERVAL arguments")
@@ -1418,3 +1421,17 @@ def _dedupe(names: list[str]) -> list[str]:
         used.add(n)
         out.append(n)
     return out
+
+
+UTC_ZONES = ("UTC", "GMT", "Etc/UTC", "Etc/GMT", "UCT", "Zulu", "+00:00", "-00:00")
+
+
+def _require_utc_windows(time_type: FlinkType, node: exp.Expr) -> None:
+    """Flink assigns windows over a TIMESTAMP_LTZ time attribute on the session zone's wall clock (window_start
+    and window_end in local time); windows here are assigned in UTC, so any other zone is refused rather than
+    giving other windows."""
+    zone = session_zone()
+    if time_type.name == "TIMESTAMP_LTZ" and zone not in UTC_ZONES:
+        raise ValidationError(f"{_where(node)}Windows on a TIMESTAMP_LTZ time attribute in the session time zone "
+                              f"'{zone}' are not supported yet (Flink assigns them on that zone's wall clock). "
+                              f"Use SET 'table.local-time-zone' = 'UTC', or a TIMESTAMP(3) rowtime column.")

@@ -10,13 +10,17 @@ from connectors.base import SinkWriter
 from connectors.formats.json import encode_json_lines
 from runtime.changelog import OP_NAMES
 from runtime.expressions import format_double, format_timestamp
+from runtime.time_zones import to_local
 from sqlstream.types import FlinkType
 
 FORMATS = ("table", "csv", "jsonl")
 
 
-def display_strings(arr: pa.Array) -> list[str]:
+def display_strings(arr: pa.Array, zone: str = "UTC") -> list[str]:
+    """Values as Flink's SQL client shows them; TIMESTAMP_LTZ on the wall clock of the session zone."""
     if pa.types.is_timestamp(arr.type):
+        if arr.type.tz is not None and zone != "UTC":
+            arr = to_local(arr, zone)
         arr = format_timestamp(arr)
     elif pa.types.is_floating(arr.type):
         arr = format_double(arr)
@@ -50,8 +54,11 @@ def _flink_text(v, t: pa.DataType) -> str:
 class ResultWriter(SinkWriter):
     """Prints rows of the final SELECT; `op` is the RowKind string (+I, -U, +U, -D)."""
 
-    def __init__(self, names: list[str], types: list[FlinkType], fmt: str = "table", stream=None):
+    def __init__(self, names: list[str], types: list[FlinkType], fmt: str = "table", stream=None, zone: str = "UTC"):
+        """jsonl keeps TIMESTAMP_LTZ in UTC (the engine's contract with the Flink oracle); table and csv show it
+        in the session `zone`, as Flink's SQL client does."""
         self.names, self.types, self.fmt = names, types, fmt
+        self.zone = zone
         self.stream = stream or sys.stdout
         self.widths = [max(len(n), min(_width(t), 30)) for n, t in zip(names, types)]
         self.header_done = False
@@ -69,7 +76,7 @@ class ResultWriter(SinkWriter):
             if not self.header_done:
                 self.stream.write(",".join(["op"] + self.names) + "\n")
                 self.header_done = True
-            cols = [display_strings(c) for c in data.columns]
+            cols = [display_strings(c, self.zone) for c in data.columns]
             out = []
             for r, op in enumerate(ops.to_pylist()):
                 vals = [_csv_field("" if c[r] == "<NULL>" else c[r]) for c in cols]
@@ -86,7 +93,7 @@ class ResultWriter(SinkWriter):
             head = "| op |" + "|".join(f" {n:>{w}} " for n, w in zip(self.names, self.widths)) + "|"
             self.stream.write(border + "\n" + head + "\n" + border + "\n")
             self.header_done = True
-        cols = [display_strings(c) for c in data.columns]
+        cols = [display_strings(c, self.zone) for c in data.columns]
         out = []
         for r, op in enumerate(ops.to_pylist()):
             cells = [f" {c[r]:>{w}} " for c, w in zip(cols, self.widths)]

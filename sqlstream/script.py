@@ -17,6 +17,7 @@ from connectors import registry
 from connectors.base import TableSchema
 from connectors.options import parse_duration_ms
 from planner import logical as L
+from planner.scalar_binder import zone_id
 from runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
                                 unpack_committables)
 from runtime.executor import Job
@@ -106,7 +107,9 @@ class ScriptRunner:
             sinks.append((s, sink.writer(fingerprint)))
             sink_objects[id(s)] = sink
         if result_root is not None:
-            sinks.append((result_root, ResultWriter(query.names, [f.type for f in query.fields], self.fmt, self.out)))
+            zone = zone_id(self.session.config.get("table.local-time-zone"))
+            sinks.append((result_root, ResultWriter(query.names, [f.type for f in query.fields], self.fmt, self.out,
+                                                    zone)))
         if result is not None:
             sinks.append(result)
         batch = self.batch_size or cfg.get_int("sqlstream.batch-size", 65536)

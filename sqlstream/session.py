@@ -14,7 +14,7 @@ from planner.binder import Binder
 from planner.explain import explain
 from planner.functions import AGGREGATES, SCALAR_TYPERS
 from planner.rules import optimize
-from planner.scalar_binder import local_time_zone
+from planner.scalar_binder import local_time_zone, zone_id
 from sqlstream.catalog import Catalog, ViewDef, table_from_create
 from sqlstream.config import Config
 from sqlstream.dialect import Flink
@@ -109,6 +109,8 @@ class Session:
             if stmt.this is None:
                 cfg = self.config.effective()
                 return Result("rows", columns=["key", "value"], rows=[[k, v] for k, v in sorted(cfg.items())])
+            if stmt.this.name == "table.local-time-zone":
+                zone_id(stmt.expression.name)  # refuse an unknown zone here, not at every later statement
             self.config.set(stmt.this.name, stmt.expression.name)
             return Result("ok", "[INFO] Execute statement succeeded.")
         if isinstance(stmt, fx.ResetStatement):

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from connectors.base import SinkWriter
 from planner import logical as L
+from planner.scalar_binder import zone_id
 from sqlstream.errors import SqlError, SqlStreamError
 from sqlstream.jobs import JobManager
 from sqlstream.output import ResultWriter, display_strings
@@ -181,8 +182,10 @@ class Shell:
         from sqlstream.script import ScriptRunner
         mode = self.session.config.get("sql-client.execution.result-mode", "table").lower()
         names, types = plan.names, [f.type for f in plan.fields]
-        writer = MaterializedView(names, self.out, lambda: _watermark(runner)) if mode == "table" else (
-            ChangelogPrinter(names, self.out) if mode == "changelog" else ResultWriter(names, types, "table", self.out))
+        zone = zone_id(self.session.config.get("table.local-time-zone"))
+        writer = MaterializedView(names, self.out, lambda: _watermark(runner), zone) if mode == "table" else (
+            ChangelogPrinter(names, self.out, zone) if mode == "changelog" else
+            ResultWriter(names, types, "table", self.out, zone))
         runner = ScriptRunner(self.session, out=self.out, err=_Discard(), fmt="table", summary=False)
         root = L.Sink(plan.fields, plan.changelog, input=plan, table="<result>", connector="collect")
         error: list[BaseException] = []
@@ -301,13 +304,13 @@ class _Discard:
 class ChangelogPrinter(SinkWriter):
     """'changelog' mode: one line per change, with its RowKind."""
 
-    def __init__(self, names: list[str], out: TextIO):
-        self.names, self.out = names, out
+    def __init__(self, names: list[str], out: TextIO, zone: str = "UTC"):
+        self.names, self.out, self.zone = names, out, zone
         self.out.write(" op | " + " | ".join(names) + "\n")
 
     def write(self, batch) -> None:
         from runtime.changelog import OP_NAMES
-        cols = [display_strings(batch.column(i)) for i in range(1, batch.num_columns)]
+        cols = [display_strings(batch.column(i), self.zone) for i in range(1, batch.num_columns)]
         for r, op in enumerate(batch.column(0).to_pylist()):
             self.out.write(f" {OP_NAMES[op]} | " + " | ".join(c[r] for c in cols) + "\n")
         self.out.flush()
@@ -318,8 +321,8 @@ class MaterializedView(SinkWriter):
 
     MAX_ROWS = 40
 
-    def __init__(self, names: list[str], out: TextIO, watermark=lambda: None):
-        self.names, self.out = names, out
+    def __init__(self, names: list[str], out: TextIO, watermark=lambda: None, zone: str = "UTC"):
+        self.names, self.out, self.zone = names, out, zone
         self.watermark = watermark
         self.rows: list[list[str]] = []
         self.lock = threading.Lock()
@@ -347,7 +350,7 @@ class MaterializedView(SinkWriter):
         return lines, len(rows)
 
     def write(self, batch) -> None:
-        cols = [display_strings(batch.column(i)) for i in range(1, batch.num_columns)]
+        cols = [display_strings(batch.column(i), self.zone) for i in range(1, batch.num_columns)]
         with self.lock:
             for r, op in enumerate(batch.column(0).to_pylist()):
                 row = [c[r] for c in cols]

@@ -302,3 +302,30 @@ def test_cli_missing_sql_file(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 1
     assert "cannot read SQL file" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_window_on_ltz_rowtime_outside_utc_is_refused_not_shifted(tmp_path):
+    """Flink puts window boundaries on the session zone's wall clock for a TIMESTAMP_LTZ time attribute; windows
+    here are UTC, so another zone is a planning error rather than other windows."""
+    data = tmp_path / "t.json"
+    data.write_text('{"ms": 1704067200000}\n')
+    ddl = (f"CREATE TABLE t (ms BIGINT, ts AS TO_TIMESTAMP_LTZ(ms, 3), WATERMARK FOR ts AS ts)\n"
+           f"WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');\n")
+    query = ("SELECT window_start, COUNT(*) AS c FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' DAY))\n"
+             "GROUP BY window_start, window_end;\n")
+    with pytest.raises(ValidationError, match="session time zone 'America/Los_Angeles' are not supported yet"):
+        run("SET 'table.local-time-zone' = 'America/Los_Angeles';\n" + ddl + query)
+    with pytest.raises(ValidationError, match="are not supported yet"):
+        run("SET 'table.local-time-zone' = 'Asia/Tokyo';\n" + ddl +
+            "SELECT TUMBLE_START(ts, INTERVAL '1' HOUR) AS s, COUNT(*) AS c FROM t GROUP BY TUMBLE(ts, INTERVAL '1' HOUR);\n")
+    out, _ = run("SET 'table.local-time-zone' = 'UTC';\n" + ddl + query)
+    assert '"window_start": "2024-01-01 00:00:00.000", "c": 1' in out
+
+
+def test_invalid_session_time_zone_is_a_clear_error(tmp_path):
+    data = tmp_path / "t.json"
+    data.write_text('{"ms": 0}\n')
+    with pytest.raises(ValidationError, match="Invalid time zone 'Mars/Olympus' in 'table.local-time-zone'"):
+        run("SET 'table.local-time-zone' = 'Mars/Olympus';\n"
+            f"CREATE TABLE t (ms BIGINT) WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');\n"
+            "SELECT HOUR(TO_TIMESTAMP_LTZ(ms, 3)) AS h FROM t;\n")
