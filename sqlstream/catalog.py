@@ -54,42 +54,75 @@ class ViewDef:
 
 
 class Catalog:
-    """Name -> table or view. Identifiers are case-sensitive, as in Flink."""
+    """Name -> table or view. Identifiers are case-sensitive, as in Flink.
+
+    As in Flink, a temporary object lives beside the permanent ones and shadows a permanent object of the same
+    name; `tables` and `views` are what statements see.
+    """
 
     def __init__(self) -> None:
-        self.tables: dict[str, TableDef] = {}
-        self.views: dict[str, ViewDef] = {}
+        self.permanent: dict[str, TableDef | ViewDef] = {}
+        self.temporary: dict[str, TableDef | ViewDef] = {}
+
+    def _visible(self) -> dict[str, TableDef | ViewDef]:
+        return {**self.permanent, **self.temporary}
+
+    @property
+    def tables(self) -> dict[str, TableDef]:
+        return {n: o for n, o in self._visible().items() if isinstance(o, TableDef)}
+
+    @property
+    def views(self) -> dict[str, ViewDef]:
+        return {n: o for n, o in self._visible().items() if isinstance(o, ViewDef)}
 
     def add_table(self, t: TableDef, if_not_exists: bool = False) -> None:
-        if t.name in self.tables or t.name in self.views:
-            if if_not_exists:
-                return
-            raise ValidationError(f"Table or view '{t.name}' already exists")
-        self.tables[t.name] = t
+        self._add(t, "table", if_not_exists)
 
     def add_view(self, v: ViewDef, if_not_exists: bool = False) -> None:
-        if v.name in self.tables or v.name in self.views:
+        self._add(v, "view", if_not_exists)
+
+    def _add(self, obj: TableDef | ViewDef, kind: str, if_not_exists: bool) -> None:
+        store = self.temporary if obj.temporary else self.permanent
+        if obj.name in store:
             if if_not_exists:
                 return
-            raise ValidationError(f"Table or view '{v.name}' already exists")
-        self.views[v.name] = v
+            if obj.temporary:
+                raise ValidationError(f"Temporary {kind} '{_identifier(obj.name, quoted=True)}' already exists")
+            raise ValidationError(f"Table or view '{obj.name}' already exists")
+        store[obj.name] = obj
 
-    def drop(self, name: str, kind: str, if_exists: bool) -> None:
-        store = self.tables if kind == "TABLE" else self.views
-        if name not in store:
-            if if_exists:
-                return
-            raise ValidationError(f"{kind.title()} '{name}' does not exist")
-        del store[name]
+    def drop(self, name: str, kind: str, if_exists: bool, temporary: bool = False) -> None:
+        """DROP [TEMPORARY] TABLE|VIEW: Flink's rules, including that a temporary object must be dropped
+        (with DROP TEMPORARY ..) before a permanent one of the same name."""
+        cls = TableDef if kind == "TABLE" else ViewDef
+        if temporary:
+            if isinstance(self.temporary.get(name), cls):
+                del self.temporary[name]
+            elif not if_exists:
+                raise ValidationError(f"Temporary table or view with identifier '{_identifier(name)}' does not "
+                                      f"exist.")
+            return
+        if isinstance(self.temporary.get(name), cls):
+            raise ValidationError(f"Temporary {kind.lower()} with identifier '{_identifier(name, quoted=True)}' "
+                                  f"exists. Drop it first before removing the permanent {kind.lower()}.")
+        if isinstance(self.permanent.get(name), cls):
+            del self.permanent[name]
+        elif not if_exists:
+            raise ValidationError(f"{kind.title()} with identifier '{_identifier(name)}' does not exist.")
 
     def lookup(self, name: str) -> TableDef | ViewDef:
-        if name in self.tables:
-            return self.tables[name]
-        if name in self.views:
-            return self.views[name]
+        visible = self._visible()
+        if name in visible:
+            return visible[name]
         known = sorted(self.tables) + sorted(self.views)
         hint = f" Known tables and views: {', '.join(known)}." if known else " No tables are defined yet."
         raise ValidationError(f"Object '{name}' not found.{hint}")
+
+
+def _identifier(name: str, quoted: bool = False) -> str:
+    """A name as Flink spells it in messages: catalog.database.name."""
+    parts = ("default_catalog", "default_database", name)
+    return ".".join(f"`{p}`" for p in parts) if quoted else ".".join(parts)
 
 
 def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
@@ -106,6 +139,7 @@ def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
             wm_col, wm_expr = item.this.name, item.expression
             continue
         if isinstance(item, exp.PrimaryKey):
+            _check_not_enforced(item)
             pk = [e.name for e in item.expressions]
             continue
         if not isinstance(item, exp.ColumnDef):
@@ -125,9 +159,10 @@ def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
                 col.metadata_key = cons.this.name if cons.this is not None else cname
                 col.virtual = cons.expression == exp.true()
             elif isinstance(k, exp.NotNullColumnConstraint):
-                if col.type is not None:
-                    col.type = col.type.with_nullable(False)
+                if col.type is not None:  # `NULL` arrives as NotNullColumnConstraint(allow_null=True)
+                    col.type = col.type.with_nullable(bool(k.args.get("allow_null")))
             elif isinstance(k, exp.PrimaryKeyColumnConstraint):
+                _check_not_enforced(k)
                 pk = [cname]
         if col.kind != "computed" and col.type is None:
             raise ValidationError(f"Column '{cname}' needs a data type")
@@ -155,10 +190,26 @@ def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
                 if k not in names:
                     raise ValidationError(f"Partition column '{k}' is not defined in table '{name}'")
             continue
+        if isinstance(p, exp.TemporaryProperty):
+            continue
         if not isinstance(p, exp.Property):
             raise ValidationError(f"Unsupported table option: {p.sql()}")
         key = p.this.name if hasattr(p.this, "name") else str(p.this)
         val = p.args["value"]
         options[key] = val.name if isinstance(val, (exp.Literal, exp.Var, exp.Identifier)) else val.sql()
-    temporary = bool(create.args.get("temporary")) or "TEMPORARY" in sql.upper().split("TABLE")[0]
+    temporary = is_temporary(create)
     return TableDef(name, columns, options, wm_col, wm_expr, pk, temporary, ddl=sql, partition_keys=partition_keys)
+
+
+def is_temporary(create: exp.Create) -> bool:
+    props = create.args.get("properties")
+    return any(isinstance(p, exp.TemporaryProperty) for p in (props.expressions if props else []))
+
+
+def _check_not_enforced(constraint: exp.Expr) -> None:
+    """Flink accepts a primary key only as NOT ENFORCED: it does not own the data, so cannot check it."""
+    if not any(str(o).upper() == "NOT ENFORCED" for o in constraint.args.get("options") or []):
+        raise ValidationError(
+            "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint. ENFORCED/NOT ENFORCED controls if "
+            "the constraint checks are performed on the incoming/outgoing data. Flink does not own the data "
+            "therefore the only supported mode is the NOT ENFORCED mode. Write PRIMARY KEY (..) NOT ENFORCED.")

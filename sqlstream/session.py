@@ -15,7 +15,7 @@ from planner.explain import explain
 from planner.functions import AGGREGATES, SCALAR_TYPERS
 from planner.rules import optimize
 from planner.scalar_binder import local_time_zone, zone_id
-from sqlstream.catalog import Catalog, ViewDef, table_from_create
+from sqlstream.catalog import Catalog, ViewDef, is_temporary, table_from_create
 from sqlstream.config import Config
 from sqlstream.dialect import Flink
 from sqlstream.dialect import expressions as fx
@@ -46,6 +46,14 @@ SUPPORTED_STATEMENTS = (exp.Create, exp.Drop, exp.Insert, exp.Select, exp.Union,
                         exp.Subquery, exp.Values, fx.SetStatement, fx.ResetStatement, fx.ShowStatement,
                         fx.DescribeStatement, fx.ExplainStatement, fx.StopJobStatement, fx.StatementSetBegin,
                         fx.StatementSetEnd)
+
+
+def drop_target(stmt: exp.Drop) -> str:
+    """The name a DROP statement names (sqlglot 30.18 moved it from `this` to a `tables` list)."""
+    tables = stmt.args.get("tables") or ([stmt.this] if stmt.this is not None else [])
+    if len(tables) != 1:
+        raise ValidationError("DROP names exactly one table or view")
+    return tables[0].name
 
 
 def _sql_error(e: ParseError, sql: str) -> SqlError:
@@ -103,7 +111,8 @@ class Session:
             kind = (stmt.args.get("kind") or "TABLE").upper()
             if kind not in ("TABLE", "VIEW"):
                 raise ValidationError(f"DROP {kind} is not supported")
-            self.catalog.drop(stmt.this.name, kind, bool(stmt.args.get("exists")))
+            self.catalog.drop(drop_target(stmt), kind, bool(stmt.args.get("exists")),
+                              bool(stmt.args.get("temporary")))
             return Result("ok", "[INFO] Execute statement succeeded.")
         if isinstance(stmt, fx.SetStatement):
             if stmt.this is None:
@@ -163,8 +172,7 @@ class Session:
     def _create(self, stmt: exp.Create, sql: str) -> Result:
         kind = (stmt.args.get("kind") or "").upper()
         exists = bool(stmt.args.get("exists"))
-        temporary = any(isinstance(p, exp.TemporaryProperty)
-                        for p in (stmt.args.get("properties").expressions if stmt.args.get("properties") else []))
+        temporary = is_temporary(stmt)
         if kind == "TABLE":
             if stmt.expression is not None:
                 raise ValidationError("CREATE TABLE AS SELECT is not supported yet")
