@@ -33,6 +33,14 @@ class TableSchema:
         return pa.schema([pa.field(n, t.to_arrow()) for n, t in zip(self.names, self.types)])
 
 
+def rows_batch(columns: list[pa.Array], names: list[str], num_rows: int) -> pa.RecordBatch:
+    """A batch of `num_rows` rows. A query that reads no column of a table (`SELECT COUNT(*)`, `SELECT 'k'`)
+    still needs to know how many rows there are: with no columns, the batch keeps the row count alone."""
+    if columns:
+        return pa.RecordBatch.from_arrays(columns, names=names)
+    return pa.RecordBatch.from_arrays([pa.nulls(num_rows)], names=["_"]).select([])
+
+
 class SplitReader:
     """Reads one split. `poll` never blocks long; `position` is the offset after the last returned row."""
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors import partitions
-from connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema
+from connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema, rows_batch
 from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
 from connectors.lines import LineFile, non_blank
@@ -279,7 +279,7 @@ class PartitionedDecoder:
                 cols.append(text if t.to_arrow() == pa.string() else pc.cast(text, t.to_arrow()))
             else:
                 cols.append(batch.column(batch.schema.get_field_index(name)))
-        return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
+        return rows_batch(cols, self.schema.names, batch.num_rows)
 
 
 def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:

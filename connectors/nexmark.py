@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from connectors.base import Source, SplitReader, TableSchema
+from connectors.base import Source, SplitReader, TableSchema, rows_batch
 from connectors.options import Options
 from sqlstream.errors import OptionError
 
@@ -277,7 +277,7 @@ def generate(cfg: NexmarkConfig, start: int, n: int, names: list[str],
         name = ("person", "auction", "bid")[t]
         chosen = (fields or {}).get(name) or list(builders)
         cols[name] = _spread({f: builders[f]() for f in chosen}, sel, n)
-    return pa.RecordBatch.from_arrays([cols[c] for c in names], names=names)
+    return rows_batch([cols[c] for c in names], names, n)
 
 
 class NexmarkReader(SplitReader):
@@ -294,8 +294,8 @@ class NexmarkReader(SplitReader):
         n = max_rows if self.cfg.total is None else min(max_rows, self.cfg.total - self.next)
         batch = generate(self.cfg, self.next, n, self.schema.names, self.fields)
         types = [t.to_arrow() for t in self.schema.types]
-        batch = pa.RecordBatch.from_arrays([c.cast(t) if c.type != t else c for c, t in zip(batch.columns, types)],
-                                           names=self.schema.names)
+        batch = rows_batch([c.cast(t) if c.type != t else c for c, t in zip(batch.columns, types)],
+                           self.schema.names, n)
         self.next += n
         if self.cfg.total is not None and self.next >= self.cfg.total:
             self.finished = True

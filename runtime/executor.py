@@ -351,10 +351,11 @@ class Job:
         return active
 
     def _push_source(self, src: SourceRuntime, split: int, batch: pa.RecordBatch) -> None:
-        if batch.schema.names[0] == "_op":
+        if batch.num_columns and batch.schema.names[0] == "_op":
             cb = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)], src.node.names)
-        else:
-            cb = make_batch(INSERT, [batch.column(i) for i in range(batch.num_columns)], src.node.names)
+        else:  # a scan that reads no column still passes on how many rows it read
+            ops = np.full(batch.num_rows, INSERT, dtype=np.int8)
+            cb = make_batch(ops, [batch.column(i) for i in range(batch.num_columns)], src.node.names)
         self._push(id(src.node), [cb], split=split if len(src.readers) > 1 else None)
 
     def run(self, should_stop: Callable[[], bool] = lambda: False,

@@ -219,3 +219,29 @@ def test_idle_partition_holds_the_watermark_back_until_idle_timeout(broker):
                "nine windows closed once partition 1 is idle")
     job.close()
     assert [json.loads(line)["n"] for line in out.getvalue().splitlines()] == [1] * 9
+
+
+def test_queries_that_read_no_column(broker):
+    """COUNT(*) and constants read no column: the messages are still decoded (a changelog's kinds count)."""
+    broker.create_topic("noproj", 1)
+    broker.produce("noproj", [(0, None, b'{"v": 1}'), (0, None, b'{"v": 2}'), (0, None, b'{"v": 3}')])
+    out, _ = run(kafka_table("t", broker, "noproj", ", 'format' = 'json'", "  v INT") +
+                 "SELECT COUNT(*) AS n FROM t;")
+    assert rows(out)[-1]["n"] == 3
+    out, _ = run(kafka_table("t", broker, "noproj", ", 'format' = 'json'", "  v INT") + "SELECT 'k' AS k FROM t;")
+    assert [r["k"] for r in rows(out)] == ["k"] * 3
+    out, _ = run(kafka_table("t", broker, "noproj", ", 'format' = 'json'", "  v INT,\n  p INT METADATA FROM "
+                             "'partition' VIRTUAL") + "SELECT p FROM t;")
+    assert [r["p"] for r in rows(out)] == [0] * 3
+    broker.create_topic("noproj_csv", 1)
+    broker.produce("noproj_csv", [(0, None, b"1,a"), (0, None, b'2,"b,c"')])
+    out, _ = run(kafka_table("c", broker, "noproj_csv", ", 'format' = 'csv'", "  id INT,\n  name STRING") +
+                 "SELECT COUNT(*) AS n FROM c;")
+    assert rows(out)[-1]["n"] == 2
+    broker.create_topic("noproj_cdc", 1)
+    events = [{"before": None, "after": {"id": 1}, "op": "c"}, {"before": None, "after": {"id": 2}, "op": "c"},
+              {"before": {"id": 1}, "after": {"id": 1}, "op": "u"}, {"before": {"id": 2}, "after": None, "op": "d"}]
+    broker.produce("noproj_cdc", [(0, None, json.dumps(e).encode()) for e in events])
+    out, _ = run(kafka_table("cdc", broker, "noproj_cdc", ", 'format' = 'debezium-json'", "  id INT") +
+                 "SELECT COUNT(*) AS n FROM cdc;")
+    assert rows(out)[-1]["n"] == 1, "one row is live after c, c, u, d"

@@ -113,3 +113,11 @@ def test_malformed_datum_fails_naming_topic_partition_offset(broker):
     broker.produce("avro_bad", [(0, None, datum(RECORDS[0])), (0, None, b"\x02\x02\xff")])
     with pytest.raises(FormatError, match="topic 'avro_bad' partition 0 offset 1"):
         run(kafka_table("b", broker, "avro_bad", ", 'format' = 'avro'", COLUMNS) + SELECT.format(t="b"))
+
+
+def test_count_reads_no_column_of_the_datum(broker):
+    broker.create_topic("avro_count", 1)
+    broker.produce("avro_count", [(0, None, datum(r)) for r in RECORDS])
+    out, _ = run(kafka_table("a", broker, "avro_count", ", 'format' = 'avro'", COLUMNS) +
+                 "SELECT COUNT(*) AS n FROM a;")
+    assert rows(out)[-1]["n"] == 3

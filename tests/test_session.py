@@ -88,7 +88,8 @@ DATAGEN = """CREATE TABLE g (
   id BIGINT, n INT, name STRING, score DOUBLE
 ) WITH ('connector' = 'datagen', 'number-of-rows' = '1000', 'rows-per-second' = '0', {extra}
   'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '1000',
-  'fields.n.min' = '5', 'fields.n.max' = '9', 'fields.name.length' = '4');
+  'fields.n.min' = '5', 'fields.n.max' = '9', 'fields.name.length' = '4', 'fields.score.min' = '0',
+  'fields.score.max' = '1');
 SELECT COUNT(*) AS cnt, MIN(id) AS lo, MAX(id) AS hi, MIN(n) AS nmin, MAX(n) AS nmax,
        MIN(CHAR_LENGTH(name)) AS l1, MAX(CHAR_LENGTH(name)) AS l2, SUM(score) AS total FROM g;
 """

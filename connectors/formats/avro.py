@@ -13,7 +13,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from connectors.base import TableSchema
+from connectors.base import TableSchema, rows_batch
 from sqlstream.errors import FormatError, OptionError
 from sqlstream.types import FlinkType
 
@@ -167,7 +167,7 @@ class AvroDecoder:
                 cols.append(prim.cast(tmp[2]).cast(t.to_arrow()))
             else:
                 cols.append(pa.array(values, t.to_arrow()))
-        return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
+        return rows_batch(cols, self.schema.names, len(records))
 
 
 def encode_avro(batch: pa.RecordBatch, names: list[str], types: list[FlinkType]) -> pa.Array:

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.base import TableSchema
+from connectors.base import TableSchema, rows_batch
 from connectors.options import Options
 from sqlstream.errors import FormatError
 from sqlstream.types import FlinkType
@@ -43,8 +43,7 @@ class CsvDecoder:
         n = len(lines)
         names = self.schema.all_names
         if n == 0:
-            return pa.RecordBatch.from_arrays([pa.array([], t.to_arrow()) for t in self.schema.types],
-                                              names=self.schema.names)
+            return rows_batch([pa.array([], t.to_arrow()) for t in self.schema.types], self.schema.names, 0)
         index = np.arange(n)
         if self.allow_comments:
             keep = np.asarray(pc.invert(pc.starts_with(lines, "#")).to_numpy(zero_copy_only=False))
@@ -81,7 +80,7 @@ class CsvDecoder:
             failed_rows |= failed
             cols.append(col)
         self.skipped += int(failed_rows.sum()) + len(short)
-        return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
+        return rows_batch(cols, self.schema.names, table.num_rows)
 
     def _parse(self, text: list[str]) -> tuple[pa.Table, list[tuple[int, int]]]:
         """Parse lines as all-string columns; rows with the wrong field count are returned separately."""

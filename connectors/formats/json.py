@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import TableSchema
+from connectors.base import TableSchema, rows_batch
 from connectors.options import Options
 from sqlstream.errors import FormatError, OptionError
 from sqlstream.types import FlinkType
@@ -92,6 +92,8 @@ class JsonDecoder:
         self.last_kept = None  # mask of the documents that became rows, when some were skipped
         if len(docs) == 0:
             return self._empty()
+        if not self.schema.names:
+            return self._count_documents(docs, where)
         con = duck()
         tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
         query = "SELECT unnest(from_json(line, $s)) FROM tbl"
@@ -110,10 +112,11 @@ class JsonDecoder:
         self.skipped += int(bad.sum())  # as Flink: the field that does not convert is NULL, the row stays
         return batch
 
-    def _decode_checked(self, docs: pa.Array, where) -> pa.RecordBatch:
-        con = duck()
+    def _objects(self, docs: pa.Array, where) -> np.ndarray:
+        """Mask of the documents that are JSON objects; the others fail the job or are skipped and counted."""
         tbl = pa.table({"line": docs})  # noqa: F841  (read by DuckDB by name)
-        valid = con.sql("SELECT CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END FROM tbl").to_arrow_table()
+        valid = duck().sql("SELECT CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END "
+                           "FROM tbl").to_arrow_table()
         ok = np.asarray(pc.fill_null(valid.column(0), False).to_numpy(zero_copy_only=False))
         bad_idx = np.flatnonzero(~ok)
         if len(bad_idx) and not self.ignore_errors:
@@ -121,10 +124,42 @@ class JsonDecoder:
             raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}': malformed JSON",
                               where(i))
         self.skipped += len(bad_idx)
-        good = docs.filter(pa.array(ok))
-        out = self.decode(good, lambda i: where(int(np.flatnonzero(ok)[i])))
+        return ok
+
+    def _decode_checked(self, docs: pa.Array, where) -> pa.RecordBatch:
+        """DuckDB failed on the batch: drop (or fail on) what is not a JSON object, or else what DuckDB cannot
+        read one document at a time, and decode the rest. `last_kept` tells which documents became rows."""
+        ok = self._objects(docs, where)
+        if ok.all():
+            ok = np.array([self._readable(docs.slice(i, 1)) for i in range(len(docs))], dtype=bool)
+            if ok.all():
+                raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[0].as_py())}'", where(0))
+            if not self.ignore_errors:
+                i = int(np.flatnonzero(~ok)[0])
+                raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}'", where(i))
+            self.skipped += int((~ok).sum())
+        kept_idx = np.flatnonzero(ok)
+        out = self.decode(docs.filter(pa.array(ok)), lambda i: where(int(kept_idx[i])))
+        if self.last_kept is not None:  # the kept documents were filtered once more
+            ok = ok.copy()
+            ok[kept_idx[~self.last_kept]] = False
         self.last_kept = ok
         return out
+
+    def _readable(self, doc: pa.Array) -> bool:
+        tbl = pa.table({"line": doc})  # noqa: F841  (read by DuckDB by name)
+        try:
+            duck().sql("SELECT unnest(from_json(line, $s)) FROM tbl", params={"s": self.structure}).fetchall()
+        except duckdb.Error:
+            return False
+        return True
+
+    def _count_documents(self, docs: pa.Array, where) -> pa.RecordBatch:
+        """No column is read: the documents are still checked, and each good one is a row."""
+        ok = self._objects(docs, where)
+        if not ok.all():
+            self.last_kept = ok
+        return rows_batch([], [], int(ok.sum()))
 
     def _bad_rows(self, docs: pa.Array, batch: pa.RecordBatch) -> np.ndarray | None:
         """Rows where a present, non-null JSON value did not decode (DuckDB turns those into NULL). The rows
@@ -165,7 +200,7 @@ class JsonDecoder:
         return pa.RecordBatch.from_arrays(cols, names=self.schema.names)
 
     def _empty(self) -> pa.RecordBatch:
-        return pa.RecordBatch.from_arrays([pa.array([], t) for t in self.targets], names=self.schema.names)
+        return rows_batch([pa.array([], t) for t in self.targets], self.schema.names, 0)
 
 
 def _snippet(s: str | None, limit: int = 120) -> str:

@@ -50,7 +50,9 @@ class DebeziumJsonDecoder:
 
     def __init__(self, schema: TableSchema, ignore_parse_errors: bool):
         row = FlinkType("ROW", children=tuple(schema.types), field_names=tuple(schema.names))
-        envelope = TableSchema(["before", "after", "op"], [row, row, FlinkType.of("STRING")])
+        # with no column read, only each event's kind is decoded
+        images = ["before", "after"] if schema.names else []
+        envelope = TableSchema(images + ["op"], [row] * len(images) + [FlinkType.of("STRING")])
         self.inner = json_format.JsonDecoder(envelope, ignore_parse_errors)
         self.schema = schema
         self.changelog = True
@@ -61,8 +63,7 @@ class DebeziumJsonDecoder:
 
     def decode(self, docs: pa.Array, where) -> pa.RecordBatch:
         env = self.inner.decode(docs, where)
-        op = env.column(2).to_pylist()
-        before, after = env.column(0), env.column(1)
+        op = env.column("op").to_pylist()
         take_before, take_after, kinds = [], [], []
         for i, o in enumerate(op):
             if o in ("c", "r"):
@@ -82,6 +83,7 @@ class DebeziumJsonDecoder:
         for pos, i in take_after:
             src_idx[pos] = i
         cols = []
+        before, after = (env.column("before"), env.column("after")) if self.schema.names else (None, None)
         for j, name in enumerate(self.schema.names):
             b = pc.struct_field(before, [j]) if len(before) else pa.array([], self.schema.types[j].to_arrow())
             a = pc.struct_field(after, [j]) if len(after) else pa.array([], self.schema.types[j].to_arrow())

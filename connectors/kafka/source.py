@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import Source, SplitReader, TableSchema
+from connectors.base import Source, SplitReader, TableSchema, rows_batch
 from connectors.formats import avro as avro_format
 from connectors.formats import csv as csv_format
 from connectors.kafka.codecs import decoder
@@ -81,7 +81,7 @@ class KafkaSplitReader(SplitReader):
         vals_arr = pa.array([b"" if v is None else v for v in values], pa.binary())
         docs = vals_arr if getattr(self.value_decoder, "binary_input", False) else pc.cast(vals_arr, pa.string())
         cols: dict[str, pa.Array] = {}
-        if self.value_names:
+        if self.value_decoder is not None:
             live = ~tombstone
             sub = docs.filter(pa.array(live)) if tombstone.any() else docs
             live_idx = np.flatnonzero(live)
@@ -122,7 +122,7 @@ class KafkaSplitReader(SplitReader):
         out = [c.cast(t.to_arrow()) if c.type != t.to_arrow() else c for c, t in zip(out, self.schema.types)]
         if ops is not None:
             return pa.RecordBatch.from_arrays([ops] + out, names=["_op"] + self.schema.names)
-        return pa.RecordBatch.from_arrays(out, names=self.schema.names)
+        return rows_batch(out, self.schema.names, n)
 
     def _metadata(self, key: str, msgs) -> pa.Array:
         if key == "topic":
@@ -194,8 +194,9 @@ class KafkaSource(Source):
             self.value_names = [n for n in value_full if n in projected and n not in keyed]
             if cfg.value_format == "raw":
                 self.value_names = value_full
+            # with no value column read the messages are still decoded: bad ones fail, changelog kinds count
             self.value_decoder = decoder(cfg.value_format, cfg, self.value_names,
-                                          [types[n] for n in self.value_names], prefix) if self.value_names else None
+                                         [types[n] for n in self.value_names], prefix)
         self._partitions: list[tuple[str, int]] | None = None
 
     @property
