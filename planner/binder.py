@@ -452,14 +452,15 @@ class Binder:
         if kind == "TUMBLE":
             spec = L.WindowSpec("TUMBLE", ti, size=ms("SIZE"), offset=ms("OFFSET") if "OFFSET" in params else 0)
         elif kind == "HOP":
-            spec = L.WindowSpec("HOP", ti, size=ms("SIZE"), slide=ms("SLIDE"))
-            if spec.size % spec.slide:
-                raise ValidationError(f"{_where(call)}HOP window requires size to be an integral multiple of slide")
+            spec = L.WindowSpec("HOP", ti, size=ms("SIZE"), slide=ms("SLIDE"),
+                                offset=ms("OFFSET") if "OFFSET" in params else 0)
         elif kind == "CUMULATE":
-            spec = L.WindowSpec("CUMULATE", ti, size=ms("SIZE"), step=ms("STEP"))
+            spec = L.WindowSpec("CUMULATE", ti, size=ms("SIZE"), step=ms("STEP"),
+                                offset=ms("OFFSET") if "OFFSET" in params else 0)
             if spec.size % spec.step:
-                raise ValidationError(f"{_where(call)}CUMULATE window requires max size to be an integral "
-                                      f"multiple of step")
+                raise ValidationError(f"{_where(call)}CUMULATE table function based aggregate requires maxSize "
+                                      f"must be an integral multiple of step, but got maxSize {spec.size} ms and "
+                                      f"step {spec.step} ms.")
         else:
             if table_arg.args.get("partition_by"):
                 partition = tuple(rel.scope.resolve(c.name, None, c) for c in table_arg.args["partition_by"])
@@ -874,6 +875,10 @@ class Binder:
             key_nodes.append(g)
         if window_agg:
             spec = tvf.window
+            if spec.kind == "HOP" and spec.size % spec.slide:  # rows of such windows are fine, aggregating is not
+                raise ValidationError(f"{_where(sel)}HOP table function based aggregate requires size must be an "
+                                      f"integral multiple of slide, but got size {spec.size} ms and slide "
+                                      f"{spec.slide} ms")
         extra_keys = []
         if sets_spec is not None:
             for s in sets_spec["all"]:

@@ -7,20 +7,26 @@ from planner.logical import WindowSpec
 
 
 def assign(spec: WindowSpec, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row index, window start, window end) for every (row, window) pair; rows may repeat (HOP, CUMULATE)."""
+    """(row index, window start, window end) for every (row, window) pair; rows may repeat (HOP, CUMULATE).
+
+    Window starts are aligned to `offset` modulo the slide (HOP) or the size (TUMBLE, CUMULATE), as Flink's
+    window start with offset."""
     n = len(ts)
     rows = np.arange(n)
     if spec.kind == "TUMBLE":
         start = ts - np.mod(ts - spec.offset, spec.size)
         return rows, start, start + spec.size
     if spec.kind == "HOP":
-        k = spec.size // spec.slide
-        last = ts - np.mod(ts, spec.slide)
+        # the windows whose start lies in (ts - size, ts]: ceil(size / slide) candidates, of which the oldest
+        # holds the row only when the size is not a multiple of the slide (and none when slide > size)
+        k = -(-spec.size // spec.slide)
+        last = ts - np.mod(ts - spec.offset, spec.slide)
         starts = last[:, None] - spec.slide * np.arange(k)[None, :]
-        return np.repeat(rows, k), starts.ravel(), starts.ravel() + spec.size
+        keep = starts + spec.size > ts[:, None]
+        return np.repeat(rows, k).reshape(n, k)[keep], starts[keep], starts[keep] + spec.size
     if spec.kind == "CUMULATE":
         k = spec.size // spec.step
-        start = ts - np.mod(ts, spec.size)
+        start = ts - np.mod(ts - spec.offset, spec.size)
         ends = start[:, None] + spec.step * np.arange(1, k + 1)[None, :]
         keep = ends > ts[:, None]
         r = np.repeat(rows, k).reshape(n, k)[keep]

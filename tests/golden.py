@@ -103,3 +103,6 @@ def check_static_case(case: Path, batch_size: int | None = None) -> None:
     actual = run_sql(static_case_sql(case), batch_size)
     ok, msg = compare.compare_rows(rows, actual, cols, types)
     assert ok, f"{case.name}: {msg}"
+    if flink_appends(case):
+        updates = sorted({r["op"] for r in actual} - {"+I"})
+        assert not updates, f"{case.name}: Flink's result is insert-only, ours has {', '.join(updates)} rows"

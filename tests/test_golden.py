@@ -19,7 +19,7 @@ STATIC = case_dirs(GOLDEN_STATIC)
 
 @pytest.mark.golden
 @pytest.mark.parametrize("case", STATIC, ids=[c.name for c in STATIC])
-@pytest.mark.parametrize("batch_size", [1, 10_000])
+@pytest.mark.parametrize("batch_size", [1, 7, 10_000])
 def test_golden_static_case(case, batch_size):
     check_static_case(case, batch_size)
 

@@ -46,9 +46,9 @@ def test_restored_job_continues_exactly(case, steps):
     check_restore(case_sql(case), steps)
 
 
-def check_restore(sql: str, steps: int) -> None:
+def check_restore(sql: str, steps: int, batch_size: int = 13) -> None:
     """Snapshot after `steps` steps; a job restored from it writes exactly the uninterrupted job's tail."""
-    job, out = build_job(sql, batch_size=13)
+    job, out = build_job(sql, batch_size=batch_size)
     for _ in range(steps):
         job.step()
     snap = json.loads(json.dumps(snap_to_jsonable(job.snapshot())))
@@ -56,7 +56,7 @@ def check_restore(sql: str, steps: int) -> None:
     job.run()
     uninterrupted_tail = lines(out)[before:]
 
-    restored, out2 = build_job(sql, batch_size=13)
+    restored, out2 = build_job(sql, batch_size=batch_size)
     restored.restore(snap_from_jsonable(snap))
     restored.run()
     assert lines(out2) == uninterrupted_tail
@@ -102,3 +102,14 @@ MATCH_CASES = [c for c in case_dirs(GOLDEN_STATIC) if c.name.startswith("match_"
 def test_restored_match_recognize_continues_exactly(case, steps):
     """Pending rows, partial matches (with the rows they hold) and finished matches waiting to be emitted."""
     check_restore(static_case_sql(case), steps)
+
+
+WINDOW_CASES = [c for c in case_dirs(GOLDEN_STATIC) if c.name.startswith(("session_", "hop_", "cumulate_"))]
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("case", WINDOW_CASES, ids=[c.name for c in WINDOW_CASES])
+@pytest.mark.parametrize("steps", [2, 5])
+def test_restored_window_continues_exactly(case, steps):
+    """Small hand-made inputs (sessions one gap apart, uneven HOPs, offsets): snapshots every few rows."""
+    check_restore(static_case_sql(case), steps, batch_size=2)

@@ -1,6 +1,7 @@
 """SESSION window aggregation: per-key merging windows, aggregated when the watermark passes their end.
 
-A row opens the window [ts, ts + gap) and merges with every open session of its key that it overlaps.
+A row opens the window [ts, ts + gap) and merges with every open session of its key that it intersects: as in
+Flink, windows intersect when one ends where the other starts, so rows exactly one gap apart share a session.
 A session is open until the watermark reaches end - 1; a row whose own window is already behind the
 watermark and merges with no open session is late and dropped (Flink's merging window semantics).
 Membership is decided row by row in arrival order (it depends on earlier rows); the aggregation itself
@@ -114,7 +115,7 @@ class SessionWindowAggregateOperator(Operator):
             if live:
                 for sid in live:
                     s, e = st.bounds[sid]
-                    if e - 1 > w and s < hi and lo < e:
+                    if e - 1 > w and s <= hi and lo <= e:
                         merged.append(sid)
             if not merged:
                 if hi - 1 <= w:

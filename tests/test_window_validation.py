@@ -1,0 +1,28 @@
+"""Window shapes Flink accepts only in some queries: rejected where Flink rejects them, with Flink's message."""
+import pytest
+
+from sqlstream.errors import ValidationError
+from tests.golden import GOLDEN_STATIC, run_sql
+
+EVENTS = (GOLDEN_STATIC / "hop_tvf_uneven_rows" / "data" / "events.json").as_posix()
+DDL = ("CREATE TABLE events (k STRING, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) "
+       f"WITH ('connector'='filesystem','path'='{EVENTS}','format'='json');\n")
+
+
+def test_aggregating_a_hop_whose_size_is_not_a_multiple_of_the_slide_is_rejected():
+    sql = DDL + ("SELECT window_start, COUNT(*) FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '20' SECOND, "
+                 "INTERVAL '50' SECOND)) GROUP BY window_start, window_end;")
+    with pytest.raises(ValidationError, match="HOP table function based aggregate requires size must be an "
+                                              "integral multiple of slide, but got size 50000 ms and slide 20000 ms"):
+        run_sql(sql)
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT k, window_start FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '20' SECOND, "
+    "INTERVAL '50' SECOND))",
+    "SELECT window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '20' SECOND, "
+    "INTERVAL '50' SECOND)) GROUP BY window_start, window_end"])
+def test_a_cumulate_whose_size_is_not_a_multiple_of_the_step_is_rejected(query):
+    with pytest.raises(ValidationError, match="CUMULATE table function based aggregate requires maxSize must be an "
+                                              "integral multiple of step, but got maxSize 50000 ms and step 20000 ms"):
+        run_sql(DDL + query + ";")
