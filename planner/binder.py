@@ -581,16 +581,22 @@ class Binder:
         window = win_alias.this
         where = sel.args.get("where")
         conds = _sql_conjuncts(where.this) if where is not None else []
-        limit, rest = None, []
+        first, limit, rest = 1, None, []
         for c in conds:
-            n = _rank_limit(c, rn_name)
-            if n is not None and limit is None:
-                limit = n
-            else:
+            bounds = _rank_bounds(c, rn_name)
+            if bounds is None:
                 rest.append(c)
+                continue
+            first = max(first, bounds[0])
+            limit = bounds[1] if limit is None or bounds[1] is not None and bounds[1] < limit else limit
         if limit is None:
-            raise ValidationError(f"{_where(window)}ROW_NUMBER() is only supported for Top-N and deduplication: "
-                                  f"filter the subquery with {rn_name} <= N")
+            raise ValidationError(f"{_where(window)}Rank end is not specified. Currently rank only support TopN, "
+                                  f"which means the rank end must be specified: filter the subquery with "
+                                  f"{rn_name} <= N (or {rn_name} BETWEEN M AND N)")
+        if limit < 1:
+            raise ValidationError(f"{_where(window)}Rank end should not less than zero, but now is {limit}")
+        if first > 1:  # a rank range: the top `limit` are ranked, rows ranked before `first` filtered out
+            rest.append(exp.GTE(this=exp.column(rn_name), expression=exp.Literal.number(first)))
         partition = list(window.args.get("partition_by") or [])
         order = window.args.get("order")
         if order is None:
@@ -1127,24 +1133,30 @@ def _sql_conjuncts(e: exp.Expr) -> list[exp.Expr]:
     return [e]
 
 
-def _rank_limit(c: exp.Expr, rn: str) -> int | None:
-    """N of `rn <= N`, `rn < N`, `rn = 1`, `N >= rn`, `rn BETWEEN 1 AND N`."""
+def _rank_bounds(c: exp.Expr, rn: str) -> tuple[int, int | None] | None:
+    """(lowest, highest or None) row number a conjunct on the row number `rn` admits: `rn <= N`, `rn < N`,
+    `rn = N`, `rn >= M`, `rn > M`, `rn BETWEEN M AND N`, or the same with the operands swapped; None when the
+    conjunct is not such a bound (it stays a filter)."""
     def is_rn(e):
         return isinstance(e, exp.Column) and e.name == rn and not e.table
 
     def num(e):
         return int(e.this) if isinstance(e, exp.Literal) and not e.is_string and e.this.isdigit() else None
-    if isinstance(c, exp.Between) and is_rn(c.this) and num(c.args["low"]) == 1:
-        return num(c.args["high"])
-    pairs = {exp.LTE: 0, exp.LT: -1, exp.EQ: 0}
-    for cls, adj in pairs.items():
-        if isinstance(c, cls) and is_rn(c.this) and num(c.expression) is not None:
-            n = num(c.expression) + adj
-            return n if cls is not exp.EQ or n == 1 else None
-    flipped = {exp.GTE: 0, exp.GT: -1}
-    for cls, adj in flipped.items():
-        if isinstance(c, cls) and is_rn(c.expression) and num(c.this) is not None:
-            return num(c.this) + adj
+    if isinstance(c, exp.Between) and is_rn(c.this) and not c.args.get("symmetric"):
+        low, high = num(c.args["low"]), num(c.args["high"])
+        return (max(low, 1), high) if low is not None and high is not None else None
+    swapped = {exp.LTE: exp.GTE, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.GT: exp.LT, exp.EQ: exp.EQ}
+    for cls in swapped:
+        if not isinstance(c, cls):
+            continue
+        if is_rn(c.this) and num(c.expression) is not None:
+            op, n = cls, num(c.expression)
+        elif is_rn(c.expression) and num(c.this) is not None:
+            op, n = swapped[cls], num(c.this)
+        else:
+            return None
+        return {exp.LTE: (1, n), exp.LT: (1, n - 1), exp.EQ: (max(n, 1), n), exp.GTE: (max(n, 1), None),
+                exp.GT: (n + 1, None)}[op]
     return None
 
 

@@ -104,12 +104,15 @@ def test_restored_match_recognize_continues_exactly(case, steps):
     check_restore(static_case_sql(case), steps)
 
 
-WINDOW_CASES = [c for c in case_dirs(GOLDEN_STATIC) if c.name.startswith(("session_", "hop_", "cumulate_"))]
+SMALL_CASES = [c for c in case_dirs(GOLDEN_STATIC)
+               if c.name.startswith(("session_", "hop_", "cumulate_", "topn_", "window_", "dedup_"))
+               and (c / "expected.jsonl").stat().st_size]
 
 
 @pytest.mark.golden
-@pytest.mark.parametrize("case", WINDOW_CASES, ids=[c.name for c in WINDOW_CASES])
+@pytest.mark.parametrize("case", SMALL_CASES, ids=[c.name for c in SMALL_CASES])
 @pytest.mark.parametrize("steps", [2, 5])
-def test_restored_window_continues_exactly(case, steps):
-    """Small hand-made inputs (sessions one gap apart, uneven HOPs, offsets): snapshots every few rows."""
+def test_restored_small_case_continues_exactly(case, steps):
+    """Small hand-made inputs (sessions one gap apart, uneven HOPs, offsets, rank ranges, deduplication):
+    snapshots every few rows."""
     check_restore(static_case_sql(case), steps, batch_size=2)

@@ -1,4 +1,4 @@
-"""Window shapes Flink accepts only in some queries: rejected where Flink rejects them, with Flink's message."""
+"""Window shapes and rank ranges Flink rejects: rejected here too, with Flink's message."""
 import pytest
 
 from sqlstream.errors import ValidationError
@@ -26,3 +26,15 @@ def test_a_cumulate_whose_size_is_not_a_multiple_of_the_step_is_rejected(query):
     with pytest.raises(ValidationError, match="CUMULATE table function based aggregate requires maxSize must be an "
                                               "integral multiple of step, but got maxSize 50000 ms and step 20000 ms"):
         run_sql(DDL + query + ";")
+
+
+TOPN = "SELECT k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM events) WHERE "
+
+
+@pytest.mark.parametrize("cond, message", [
+    ("rn > 1", "Rank end is not specified"),
+    ("rn >= 2 OR rn <= 3", "Rank end is not specified"),
+    ("rn < 1", "Rank end should not less than zero, but now is 0")])
+def test_a_top_n_without_a_positive_rank_end_is_rejected(cond, message):
+    with pytest.raises(ValidationError, match=message):
+        run_sql(DDL + TOPN + cond + ";")

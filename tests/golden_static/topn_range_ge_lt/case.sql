@@ -1,0 +1,3 @@
+-- topn_range_ge_lt: Top-N with a rank range: rn >= 2 AND rn < 4
+CREATE TABLE scores (k STRING, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector'='filesystem','path'='${DATA}/scores.json','format'='json');
+SELECT k, v, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM scores) WHERE rn >= 2 AND rn < 4;
