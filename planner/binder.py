@@ -615,13 +615,18 @@ class Binder:
         oidx = [(n_vis + len(partition) + i, bool(o.args.get("desc"))) for i, o in enumerate(ordered)]
         from sqlstream.types import BIGINT
         rank_field = L.Field(rn_name, BIGINT.with_nullable(False))
-        keep_last = limit == 1 and len(oidx) == 1 and oidx[0][1] and not node.updating \
+        time_order = len(oidx) == 1 and not node.updating and first == 1 and limit == 1 \
             and node.fields[oidx[0][0]].type.time_attr in ("rowtime", "proctime")
+        keep_last = time_order and oidx[0][1]
         from planner.windowing import window_columns
         wcols = window_columns(node) if not node.updating else None
         if wcols is not None and set(pidx) & wcols[0] and set(pidx) & wcols[1]:  # window Top-N
             rank = L.WindowRank(list(node.fields) + [rank_field], L.INSERT_ONLY, input=node, partition=pidx,
                                 order=oidx, limit=limit, with_rank=True, window_end=min(set(pidx) & wcols[1]))
+        elif time_order and not keep_last:
+            rank = L.FirstRowDeduplicate(list(node.fields) + [rank_field], L.INSERT_ONLY, input=node, partition=pidx,
+                                         order=oidx, limit=1, with_rank=True,
+                                         rowtime=node.fields[oidx[0][0]].type.time_attr == "rowtime")
         else:
             rank = L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=pidx, order=oidx,
                           limit=limit, with_rank=True, newest_wins_ties=keep_last)

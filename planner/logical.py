@@ -277,6 +277,15 @@ class WindowRank(Rank):
 
 
 @dataclass(eq=False)
+class FirstRowDeduplicate(Rank):
+    """Keep-first deduplication on a time attribute (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY time ASC) = 1
+    over an insert-only input): insert-only, as Flink's. On rowtime a key's row is final once the watermark
+    reaches its time, and later or late rows never replace it; on proctime the first row of a key is final."""
+
+    rowtime: bool = True
+
+
+@dataclass(eq=False)
 class OverAggregate(SingleInput):
     """Aggregates over a window of preceding rows per partition, ordered by rowtime; rows emitted by watermark."""
 

@@ -125,6 +125,10 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         from runtime.operators.window_rank import WindowRankOperator
         return WindowRankOperator(node.partition, node.order, node.limit, node.window_end, names,
                                   [f.type.to_arrow() for f in node.input.fields])
+    if isinstance(node, L.FirstRowDeduplicate):
+        from runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
+        return FirstRowDeduplicateOperator(node.partition, node.order[0][0], node.rowtime, names,
+                                           [f.type.to_arrow() for f in node.input.fields])
     if isinstance(node, L.Rank) and node.limit == 1 and not node.input.updating:
         from runtime.operators.top1 import Top1Operator
         return Top1Operator(node.partition, node.order, names, [f.type.to_arrow() for f in node.input.fields],
