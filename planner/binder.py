@@ -618,11 +618,15 @@ class Binder:
         time_order = len(oidx) == 1 and not node.updating and first == 1 and limit == 1 \
             and node.fields[oidx[0][0]].type.time_attr in ("rowtime", "proctime")
         keep_last = time_order and oidx[0][1]
-        from planner.windowing import window_columns
+        from planner.windowing import is_window_rowtime, window_columns
         wcols = window_columns(node) if not node.updating else None
         if wcols is not None and set(pidx) & wcols[0] and set(pidx) & wcols[1]:  # window Top-N
+            # keep-last window deduplication: of rows with equal times, the newer is kept (Flink's window dedup)
+            window_keep_last = first == 1 and limit == 1 and len(oidx) == 1 and oidx[0][1] \
+                and is_window_rowtime(node, oidx[0][0])
             rank = L.WindowRank(list(node.fields) + [rank_field], L.INSERT_ONLY, input=node, partition=pidx,
-                                order=oidx, limit=limit, with_rank=True, window_end=min(set(pidx) & wcols[1]))
+                                order=oidx, limit=limit, with_rank=True, window_end=min(set(pidx) & wcols[1]),
+                                newest_wins_ties=window_keep_last)
         elif time_order and not keep_last:
             rank = L.FirstRowDeduplicate(list(node.fields) + [rank_field], L.INSERT_ONLY, input=node, partition=pidx,
                                          order=oidx, limit=1, with_rank=True,
@@ -998,7 +1002,10 @@ class Binder:
         if spec is not None:
             agg: L.Node = L.WindowAggregate(fields, L.INSERT_ONLY, input=pre_calc, window=spec,
                                             keys=list(range(nkeys)), aggs=aggs, grouping_sets=grouping_sets)
-            if spec.partition:
+            if spec.kind == "SESSION" and not window_agg:  # legacy GROUP BY SESSION: sessions per group key
+                spec = L.WindowSpec(spec.kind, spec.time_index, gap=spec.gap, partition=tuple(range(nkeys)))
+                agg.window = spec
+            elif spec.partition:
                 agg.window = L.WindowSpec(spec.kind, spec.time_index, spec.size, spec.slide, spec.step,
                                           spec.gap, spec.offset, tuple(arg_index(Ref(input_node.fields[p].type, p,
                                                                                   input_node.fields[p].name))

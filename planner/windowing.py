@@ -52,6 +52,21 @@ def window_columns(node: L.Node) -> tuple[set[int], set[int], L.WindowSpec] | No
     return None
 
 
+def is_window_rowtime(node: L.Node, i: int) -> bool:
+    """Whether column i of a node's rows is, through projections, the rowtime a window TVF assigned its
+    windows on (the DESCRIPTOR column, which the TVF's rows carry as a plain timestamp, or window_time)."""
+    while isinstance(node, (L.Calc, L.WatermarkAssigner)):
+        if isinstance(node, L.Calc):
+            e = node.projections[i]
+            if not isinstance(e, Ref):
+                return False
+            i = e.index
+        node = node.input
+    if not isinstance(node, L.WindowTableFunction) or node.window.proctime:
+        return False
+    return i in (node.window.time_index, len(node.input.fields) + 2)
+
+
 def _closes_by_watermark(window: L.WindowSpec) -> bool:
     """Windows whose bounds are final when a row gets them (not SESSION) and that close by event time."""
     return window.kind in ("TUMBLE", "HOP", "CUMULATE") and not window.proctime

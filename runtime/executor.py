@@ -124,7 +124,7 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.WindowRank):
         from runtime.operators.window_rank import WindowRankOperator
         return WindowRankOperator(node.partition, node.order, node.limit, node.window_end, names,
-                                  [f.type.to_arrow() for f in node.input.fields])
+                                  [f.type.to_arrow() for f in node.input.fields], node.newest_wins_ties)
     if isinstance(node, L.FirstRowDeduplicate):
         from runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
         return FirstRowDeduplicateOperator(node.partition, node.order[0][0], node.rowtime, names,

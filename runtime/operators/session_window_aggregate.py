@@ -1,6 +1,7 @@
-"""SESSION window aggregation: per-key merging windows, aggregated when the watermark passes their end.
+"""SESSION window aggregation: merging windows per PARTITION BY key, aggregated per group key when the
+watermark passes their end.
 
-A row opens the window [ts, ts + gap) and merges with every open session of its key that it intersects: as in
+A row opens the window [ts, ts + gap) and merges with every open session of its partition that it intersects: as in
 Flink, windows intersect when one ends where the other starts, so rows exactly one gap apart share a session.
 A session is open until the watermark reaches end - 1; a row whose own window is already behind the
 watermark and merges with no open session is late and dropped (Flink's merging window semantics).
@@ -85,8 +86,11 @@ class SessionWindowAggregateOperator(Operator):
                  grouping_sets: list[list[int]] | None, out_names: list[str], out_types: list[FlinkType]):
         self.window, self.keys, self.aggs, self.sets = window, keys, aggs, grouping_sets
         self.out_names, self.out_types = out_names, out_types
+        # sessions are per PARTITION BY key (the group keys of a legacy GROUP BY SESSION), then aggregated per
+        # group key: without PARTITION BY a session spans every key
+        self.session_keys = list(window.partition)
         self.state = SessionState()
-        self.state.key_names = [f"c{i}" for i in keys]
+        self.state.key_names = [f"c{i}" for i in self.session_keys]
         self.late_dropped = 0
         self.last_wm = MIN_WM
         self.seq = 0
@@ -96,13 +100,13 @@ class SessionWindowAggregateOperator(Operator):
         state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
 
     def _needed(self) -> list[int]:
-        return needed_columns(self.keys, self.aggs)
+        return sorted(set(needed_columns(self.keys, self.aggs)) | set(self.session_keys))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         n = batch.num_rows
         ts, wm = event_times(batch, self.window.time_index)
-        key_lists = [cols[i].to_pylist() for i in self.keys]
+        key_lists = [cols[i].to_pylist() for i in self.session_keys]
         keys = list(zip(*key_lists)) if key_lists else [()] * n
         gap = self.window.gap
         st = self.state
@@ -184,17 +188,20 @@ class SessionWindowAggregateOperator(Operator):
                 del st.open[k]
 
     def _aggregate(self, table: pa.Table, bounds: dict[int, tuple], prev_wm: int) -> pa.RecordBatch:
+        """Aggregates per (window_start, window_end, group key): sessions of different partitions with equal
+        bounds share a group when the group keys do not tell them apart, as in Flink."""
         key_names = [f"c{i}" for i in self.keys]
+        sid = table.column("$sid").to_numpy()
+        uniq, inv = np.unique(sid, return_inverse=True)
+        table = table.append_column("$ws", pa.array(np.array([bounds[s][0] for s in uniq], np.int64)[inv]))
+        table = table.append_column("$we", pa.array(np.array([bounds[s][1] for s in uniq], np.int64)[inv]))
         if self.sets is not None:
             table = expand_grouping_sets(table, key_names, self.sets)
-        group_cols = ["$sid"] + key_names + (["$gs"] if self.sets is not None else [])
+        group_cols = ["$ws", "$we"] + key_names + (["$gs"] if self.sets is not None else [])
         result = aggregate_rows(table, group_cols, self._needed(), self.aggs)
-        sid = result.column("$sid").to_numpy()
-        start = np.array([bounds[s][0] for s in sid], dtype=np.int64)
-        end = np.array([bounds[s][1] for s in sid], dtype=np.int64)
-        order = np.lexsort((result.column("$rn_min").to_numpy(), end))
+        order = np.lexsort((result.column("$rn_min").to_numpy(), result.column("$we").to_numpy()))
         result = result.take(pa.array(order))
-        start, end = start[order], end[order]
+        start, end = result.column("$ws").to_numpy(), result.column("$we").to_numpy()
         arrays = [result.column(k).combine_chunks() for k in key_names]
         arrays += [pa.array(start).cast(pa.timestamp("ms")), pa.array(end).cast(pa.timestamp("ms")),
                    pa.array(end - 1).cast(pa.timestamp("ms"))]

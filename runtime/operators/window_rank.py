@@ -2,7 +2,8 @@
 insert-only input, as Flink's window rank. Rows wait per window end; when the watermark closes a window its
 rows are ranked column-wise (one sort by partition, ORDER BY keys and arrival) and the top N of each partition
 are emitted as inserts with their row number; the window's rows are then dropped, and a row whose window has
-closed is late and dropped.
+closed is late and dropped. Ties keep arrival order, except in keep-last window deduplication (ORDER BY the
+window's rowtime DESC, rn = 1), where the newer row wins as in Flink.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ class WindowRankOperator(Operator):
     name = "WindowRank"
 
     def __init__(self, partition: list[int], order: list[tuple[int, bool]], limit: int, window_end: int,
-                 names: list[str], types: list[pa.DataType]):
+                 names: list[str], types: list[pa.DataType], newest_wins_ties: bool = False):
         self.partition, self.order, self.limit, self.window_end = partition, order, limit, window_end
+        self.tie_sign = -1 if newest_wins_ties else 1  # keep-last window deduplication: a tie goes to the newer row
         self.names, self.types = names, types  # input types; the output adds the row number
         self.buffer = WindowBuffer()
         self.last_wm = MIN_WM
@@ -58,7 +60,7 @@ class WindowRankOperator(Operator):
         pos = sort_positions([cols[i] for i, _ in self.order], [d for _, d in self.order]) if self.order \
             else np.zeros(n, np.int64)
         seq = np.asarray(table.column("$seq"), dtype=np.int64)
-        order = np.lexsort((seq, pos, part))  # per partition: ORDER BY, ties in arrival order
+        order = np.lexsort((self.tie_sign * seq, pos, part))  # per partition: ORDER BY, then arrival order
         g = part[order]
         first = np.r_[True, g[1:] != g[:-1]]
         starts = np.maximum.accumulate(np.where(first, np.arange(n), 0))
