@@ -21,6 +21,10 @@ def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_nam
         if a.fn.startswith("UDAF:"):  # every argument is collected per group, in row order
             for k, j in enumerate(a.args[1:], 1):
                 out[f"$a{i}_arg{k}"] = _filtered(table_cols[arg_names[j]], a, table_cols, arg_names)
+        if a.fn == "LISTAGG" and len(a.args) > 1:  # the separator: the group's last row with a value gives it
+            sep = table_cols[arg_names[a.args[1]]]
+            out[f"$a{i}_sep"] = _filtered(pc.if_else(pc.is_valid(table_cols[arg_names[a.args[0]]]), sep,
+                                                     pa.scalar(None, sep.type)), a, table_cols, arg_names)
         if a.args:
             col = table_cols[arg_names[a.args[0]]]
             if a.fn in ("SUM", "AVG", "SUM0") and pa.types.is_decimal(col.type):
@@ -69,6 +73,8 @@ def aggregation_specs(aggs: list[AggCall]) -> list[tuple]:
                       (f"{c}_sq", "sum", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1))]
         elif a.fn == "LISTAGG":
             specs.append((c, "list"))
+            if len(a.args) > 1:
+                specs.append((f"{c}_sep", "last", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)))
         elif a.fn.startswith("UDAF:"):
             specs += [(c, "list")] + [(f"{c}_arg{k}", "list") for k in range(1, len(a.args))]
         elif a.fn in ("BOOL_AND", "BOOL_OR"):
@@ -124,9 +130,11 @@ def finalize(result: pa.Table, aggs: list[AggCall]) -> list[pa.Array]:
                                      for x in (total, count, squares))))
             continue
         if a.fn == "LISTAGG":
-            lists = result.column(f"{c}_list").combine_chunks()
-            out.append(pa.array([",".join(x for x in v if x is not None) if v and any(x is not None for x in v)
-                                 else None for v in lists.to_pylist()], pa.string()))
+            lists = result.column(f"{c}_list").combine_chunks().to_pylist()
+            seps = result.column(f"{c}_sep_last").to_pylist() if len(a.args) > 1 else [","] * len(lists)
+            out.append(pa.array([(sep if sep is not None else ",").join(x for x in v if x is not None)
+                                 if v and any(x is not None for x in v) else None
+                                 for v, sep in zip(lists, seps)], pa.string()))
             continue
         if a.fn in ("BOOL_AND", "BOOL_OR"):
             out.append(result.column(f"{c}_{'all' if a.fn == 'BOOL_AND' else 'any'}"))

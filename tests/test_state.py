@@ -20,7 +20,9 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "temporal_join_view", "join_window_inner", "nexmark_q8", "dedup_last_ties",
                        "join_window_full_outer", "join_window_tvf_left", "window_topn_tvf", "window_topn_after_agg",
                        "window_dedup_first", "window_agg_cascaded", "join_window_semi_anti",
-                       "window_stacked", "match_fraud_small_then_large", "match_v_shape_orders"}]
+                       "window_stacked", "match_fraud_small_then_large", "match_v_shape_orders",
+                       "agg_retract_over_group", "agg_retract_over_dedup", "agg_retract_over_join",
+                       "agg_listagg_first_last", "changelog_sum_double_regroup"}]
 
 
 def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:

@@ -21,10 +21,11 @@ from runtime.keys import KeyIndex
 from runtime.operator import Operator
 from runtime.operators.window_aggregate import expand_grouping_sets
 from runtime.state import StateBackend
+from runtime.value_aggregates import ValueAggregate
 from sqlstream.errors import ExecutionError, ValidationError
 from sqlstream.types import FlinkType
 
-SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX")
+SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LISTAGG")
 
 
 # ---- numeric views of Arrow arrays -------------------------------------------------------------
@@ -229,12 +230,11 @@ class GroupAggregateOperator(Operator):
                 continue
             if a.fn not in SUPPORTED:
                 raise ValidationError(f"Aggregate function {a.fn} is not supported in a non-windowed GROUP BY yet")
-            if input_updating and a.fn in ("MIN", "MAX"):
-                raise ValidationError(f"{a.fn} over an updating input (retractions) is not supported yet")
-            if a.distinct and (input_updating or a.fn != "COUNT"):
-                raise ValidationError(f"{a.fn}(DISTINCT ..) is only supported as COUNT(DISTINCT ..) over an "
-                                      f"insert-only input")
+            if a.distinct and a.fn != "COUNT":
+                raise ValidationError(f"{a.fn}(DISTINCT ..) is not supported in a non-windowed GROUP BY yet; "
+                                      f"COUNT(DISTINCT ..) is")
         self.keys, self.aggs, self.sets = keys, aggs, grouping_sets
+        self.input_updating = input_updating
         self.out_names, self.out_types, self.input_types = out_names, out_types, input_types
         self.index = KeyIndex()
         self.count = np.zeros(0, dtype=np.int64)
@@ -243,7 +243,7 @@ class GroupAggregateOperator(Operator):
         self.clock = clock or (lambda: int(time.time() * 1000))
         self.last_access = np.zeros(0, dtype=np.int64)
         self.expired = 0
-        self.states: list[_AggState | None] = [None] * len(aggs)
+        self.states: list[_AggState | _PythonAccumulators | ValueAggregate | None] = [None] * len(aggs)
         self.distinct_seen: list[_SeenPairs] = [_SeenPairs() for _ in aggs]
 
     def open(self, state: StateBackend) -> None:
@@ -263,6 +263,9 @@ class GroupAggregateOperator(Operator):
         for j, st in enumerate(self.states):
             if isinstance(st, _PythonAccumulators):
                 cols[f"a{j}_acc"] = pa.array([pickle.dumps(st.accs.get(int(g))) for g in live], pa.binary())
+                continue
+            if isinstance(st, ValueAggregate):
+                cols.update(st.snapshot_columns(live, self._value_type(self.aggs[j]), f"a{j}"))
                 continue
             if st is None:
                 continue
@@ -291,9 +294,13 @@ class GroupAggregateOperator(Operator):
                 st = self.states[j] = _PythonAccumulators(python_aggregate_for(call))
                 st.accs = {g: pickle.loads(b) for g, b in enumerate(table.column(f"a{j}_acc").to_pylist())}
                 continue
+            if f"a{j}_values" in table.column_names:
+                st = self.states[j] = ValueAggregate(self._value_fn(call))
+                st.restore_columns(table, f"a{j}")
+                continue
             if f"a{j}_sum" not in table.column_names:
                 continue
-            kind = numeric_kind(self.input_types[call.args[0]].to_arrow()) if call.args else "i"
+            kind = self._kind(call)
             st = _AggState(call, kind)
             for name in ("sum", "nn", "ext", "ext_valid"):
                 col = table.column(f"a{j}_{name}")
@@ -307,6 +314,8 @@ class GroupAggregateOperator(Operator):
         for s in self.states:
             if isinstance(s, _AggState):
                 total += s.sum.nbytes + s.nn.nbytes + s.ext.nbytes
+            elif isinstance(s, ValueAggregate):
+                total += s.size_bytes()
             elif s is not None:
                 total += 64 * len(s.accs)
         return total + 100 * len(self.index.ids)
@@ -430,6 +439,8 @@ class GroupAggregateOperator(Operator):
         """(after, before) result arrays of aggregate j, in group-sorted row order."""
         if call.fn.startswith("UDAF:"):
             return self._run_python(j, call, cols, order, sg, ss, first, sub_first, seeded)
+        if self._value_fn(call) is not None:
+            return self._run_values(j, call, cols, order, sg, ss, first, sub_first, seeded)
         if call.args:
             arg = cols[call.args[0]]
         else:
@@ -437,6 +448,8 @@ class GroupAggregateOperator(Operator):
         if call.filter is not None:
             keep = pc.fill_null(cols[call.filter], False)
             arg = pc.if_else(keep, arg, pa.scalar(None, arg.type))
+        if call.fn in ("FIRST_VALUE", "LAST_VALUE", "LISTAGG"):
+            return self._run_appended(j, call, arg, cols, order, sg, first, sub_first, seeded, size)
         vals, valid, kind = to_numeric(arg)
         st = self.states[j]
         if st is None:
@@ -476,6 +489,97 @@ class GroupAggregateOperator(Operator):
                                     else (pa.float64() if kind == "f" else pa.int64()))
             return average(total, pa.array(c), call)
         return avg(sum_after, nn_after), avg(sum_before, nn_before)
+
+    def _value_fn(self, call: AggCall) -> str | None:
+        """The ValueAggregate that computes `call`, if it needs one: aggregates that must take a value back
+        when an updating input retracts it."""
+        if not self.input_updating:
+            return None
+        if call.fn in ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LISTAGG"):
+            return call.fn
+        return "COUNT" if call.fn == "COUNT" and call.distinct else None
+
+    def _value_type(self, call: AggCall) -> pa.DataType:
+        return self.input_types[call.args[0]].to_arrow()
+
+    def _kind(self, call: AggCall) -> str:
+        if call.fn in ("FIRST_VALUE", "LAST_VALUE", "LISTAGG"):
+            return "o"
+        return numeric_kind(self.input_types[call.args[0]].to_arrow()) if call.args else "i"
+
+    def _run_values(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded):
+        """An aggregate over an updating input that keeps its values (per-value counts or occurrences)."""
+        st = self.states[j]
+        if st is None:
+            st = self.states[j] = ValueAggregate(self._value_fn(call))
+        take = pa.array(order)
+        arg = cols[call.args[0]]
+        if call.filter is not None:
+            arg = pc.if_else(pc.fill_null(cols[call.filter], False), arg, pa.scalar(None, arg.type))
+        values = arg.take(take).to_pylist()
+        seps = cols[call.args[1]].take(take).to_pylist() if call.fn == "LISTAGG" and len(call.args) > 1 else None
+        after, before = st.run(sg, ss, values, seps, sub_first & ~(first & seeded))
+        t = call.type.to_arrow()
+        return pa.array(after, t), pa.array(before, t)
+
+    def _run_appended(self, j, call: AggCall, arg, cols, order, sg, first, sub_first, seeded, size):
+        """FIRST_VALUE, LAST_VALUE and LISTAGG over an insert-only input (NULLs skipped): the group keeps only
+        its current result. FIRST/LAST_VALUE pick the row by a segmented running min/max of row positions."""
+        st = self.states[j]
+        if st is None:
+            st = self.states[j] = _AggState(call, "o")
+        st.grow(size)
+        n = len(order)
+        vs = arg.take(pa.array(order))
+        ok = np.asarray(pc.is_valid(vs).to_numpy(zero_copy_only=False), dtype=bool)
+        seed_ok = first & seeded & st.ext_valid[sg]  # segments that start from the group's kept result
+        t = call.type.to_arrow()
+        if call.fn == "LISTAGG":
+            return self._run_listagg(st, call, cols, order, vs, sg, first, sub_first, seed_ok, t)
+        pos = np.arange(n, dtype=np.int64)
+        if call.fn == "FIRST_VALUE":
+            # the first valid row of the segment, unless the kept result comes first
+            none = np.int64(n)
+            run = seg_accumulate(np.minimum, np.where(ok, pos, none), sub_first,
+                                 np.where(seed_ok, np.int64(-1), none), none)
+        else:
+            none = np.int64(-2)
+            run = seg_accumulate(np.maximum, np.where(ok, pos, none), sub_first,
+                                 np.where(seed_ok, np.int64(-1), none), none)
+        prev = preceding(run, first, np.where(seed_ok, np.int64(-1), none))
+        # position -1 means the kept result: index n + (the row's segment start) in the pool below
+        seeds = pa.array([st.ext[g] if okay else None for g, okay in zip(sg[first].tolist(), seed_ok[first].tolist())],
+                         t)
+        seed_slot = np.cumsum(first) - 1
+        pool = pa.concat_arrays([vs.cast(t), seeds])
+
+        def pick(r):
+            idx = np.where(r == -1, n + seed_slot, r)
+            missing = r == none
+            return pool.take(pa.array(np.where(missing, 0, idx), mask=missing))
+        after, before = pick(run), pick(prev)
+        last = np.r_[first[1:], True]
+        kept = after.filter(pa.array(last)).to_pylist()
+        g = sg[last]
+        st.ext[g] = np.array(kept + [None], dtype=object)[:-1]
+        st.ext_valid[g] = [v is not None for v in kept]
+        return after, before
+
+    def _run_listagg(self, st, call, cols, order, vs, sg, first, sub_first, seed_ok, t):
+        """LISTAGG over an insert-only input: each row appends its value (and the separator) to the result."""
+        seps = cols[call.args[1]].take(pa.array(order)).to_pylist() if len(call.args) > 1 else None
+        after, before = [], []
+        cur = None
+        for k, (v, g) in enumerate(zip(vs.to_pylist(), sg.tolist())):
+            if sub_first[k]:
+                cur = st.ext[g] if seed_ok[k] else None
+            before.append(cur)
+            if v is not None:
+                cur = v if cur is None else cur + (seps[k] if seps is not None and seps[k] is not None else ",") + v
+            after.append(cur)
+            if k + 1 == len(order) or first[k + 1]:
+                st.ext[g], st.ext_valid[g] = cur, cur is not None
+        return pa.array(after, t), pa.array(before, t)
 
     def _run_python(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded):
         """A Python aggregate function, row by row in group order: accumulate or retract, value before/after."""
@@ -572,7 +676,7 @@ class GroupAggregateOperator(Operator):
         self._inner = GroupAggregateOperator(
             self.keys + [n_in], self.aggs, None,
             self.out_names[:len(self.keys)] + ["$gs"] + self.out_names[len(self.keys) + 1:],
-            self.out_types, self.input_types + [INT], False)
+            self.out_types, self.input_types + [INT], self.input_updating)
 
     def _with_grouping_sets(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
