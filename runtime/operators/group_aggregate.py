@@ -684,6 +684,10 @@ class GroupAggregateOperator(Operator):
         table = pa.table(dict(zip(names, cols)))
         table = table.append_column("$op", batch.column(0))
         expanded = expand_grouping_sets(table, [names[i] for i in self.keys], self.sets)
+        # row by row, each row's copies in set order (as Flink's Expand): the changelog order then does not
+        # depend on the batch size
+        row_major = np.arange(expanded.num_rows).reshape(len(self.sets), table.num_rows).T.ravel()
+        expanded = expanded.take(pa.array(row_major))
         gs = expanded.column("$gs").combine_chunks()
         new_cols = [expanded.column(nm).combine_chunks() for nm in names] + [gs]
         if not hasattr(self, "_inner"):
