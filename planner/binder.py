@@ -205,6 +205,10 @@ class Binder:
         updating = left.node.updating or right.node.updating or jtype != "INNER"
         bounds = interval_bounds(condition, nl) if not (left.node.updating or right.node.updating) else None
         ends = _window_join_ends(left.node, right.node, lkeys, rkeys)
+        if ends is not None and (left.node.updating or right.node.updating):
+            raise ValidationError(f"{_where(join)}StreamPhysicalWindowJoin doesn't support consuming update and "
+                                  f"delete changes which is produced by an updating input (a window join needs "
+                                  f"insert-only inputs)")
         if ends is not None:  # a window join: each window joined once it closes
             node = L.WindowJoin(lf + rf, L.INSERT_ONLY, left=left.node, right=right.node, kind=jtype,
                                 left_keys=lkeys, right_keys=rkeys, condition=condition, left_end=ends[0],
@@ -619,7 +623,11 @@ class Binder:
             and node.fields[oidx[0][0]].type.time_attr in ("rowtime", "proctime")
         keep_last = time_order and oidx[0][1]
         from planner.windowing import is_window_rowtime, window_columns
-        wcols = window_columns(node) if not node.updating else None
+        wcols = window_columns(node)
+        if wcols is not None and set(pidx) & wcols[0] and set(pidx) & wcols[1] and node.updating:
+            raise ValidationError(f"{_where(window)}StreamPhysicalWindowRank doesn't support consuming update and "
+                                  f"delete changes which is produced by an updating input (a window Top-N needs "
+                                  f"an insert-only input)")
         if wcols is not None and set(pidx) & wcols[0] and set(pidx) & wcols[1]:  # window Top-N
             # keep-last window deduplication: of rows with equal times, the newer is kept (Flink's window dedup)
             window_keep_last = first == 1 and limit == 1 and len(oidx) == 1 and oidx[0][1] \
@@ -729,7 +737,8 @@ class Binder:
             left_keys.append(x.index)
         kind = "ANTI" if negated else "SEMI"
         right_keys = list(range(len(left_keys)))
-        ends = _window_join_ends(rel.node, right, left_keys, right_keys)
+        ends = _window_join_ends(rel.node, right, left_keys, right_keys) \
+            if not (rel.node.updating or right.updating) else None
         if ends is not None:  # a window semi/anti join: decided per window when it closes
             node = L.WindowJoin(list(rel.node.fields), L.INSERT_ONLY, left=rel.node, right=right, kind=kind,
                                 left_keys=left_keys, right_keys=right_keys, left_end=ends[0], right_end=ends[1])
@@ -746,6 +755,10 @@ class Binder:
             raise ValidationError(f"{_where(sel)}OVER aggregation cannot be combined with GROUP BY")
         rel = self._bind_from(sel)
         node, scope = rel.node, rel.scope
+        if node.updating:
+            raise ValidationError(f"{_where(sel)}StreamPhysicalOverAggregate doesn't support consuming update and "
+                                  f"delete changes which is produced by an updating input (OVER aggregation needs "
+                                  f"an insert-only input)")
         binder = ScalarBinder(scope)
         where = sel.args.get("where")
         if where is not None:
@@ -1426,8 +1439,6 @@ def _window_join_ends(left: L.Node, right: L.Node, lkeys: list[int], rkeys: list
     """The window_end columns of a join of two windowed inputs (the same windows) on equal window_start and
     window_end, as Flink plans a window join; None for any other join."""
     from planner.windowing import same_windows, window_bounds
-    if left.updating or right.updating:
-        return None
     lw, rw = window_bounds(left), window_bounds(right)
     if lw is None or rw is None or not same_windows(lw[2], rw[2]):
         return None

@@ -329,3 +329,22 @@ def test_invalid_session_time_zone_is_a_clear_error(tmp_path):
         run("SET 'table.local-time-zone' = 'Mars/Olympus';\n"
             f"CREATE TABLE t (ms BIGINT) WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');\n"
             "SELECT HOUR(TO_TIMESTAMP_LTZ(ms, 3)) AS h FROM t;\n")
+
+
+@pytest.mark.parametrize("query, operator", [
+    ("SELECT user_id, COUNT(*) OVER (PARTITION BY user_id ORDER BY ts) FROM d", "OverAggregate"),
+    ("SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY amount DESC) AS r"
+     " FROM TABLE(TUMBLE(TABLE d, DESCRIPTOR(ts), INTERVAL '1' MINUTE))) WHERE r <= 2", "WindowRank"),
+    ("SELECT a.user_id FROM (SELECT * FROM TABLE(TUMBLE(TABLE d, DESCRIPTOR(ts), INTERVAL '1' MINUTE))) a JOIN "
+     "(SELECT * FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '1' MINUTE))) b ON a.user_id = b.user_id "
+     "AND a.window_start = b.window_start AND a.window_end = b.window_end", "WindowJoin"),
+])
+def test_operators_that_need_insert_only_input_reject_an_updating_one(json_file, query, operator):
+    """As Flink: OVER aggregation, window Top-N and window joins cannot take back a row, so an updating input
+    (here a keep-last deduplication on rowtime) is rejected rather than its retractions ignored."""
+    ddl = ORDERS_DDL.format(path=json_file(GOOD_JSON), fmt="json", extra="")
+    dedup = ("CREATE VIEW d AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY ts DESC)"
+             " AS rn FROM orders) WHERE rn = 1;\n")
+    with pytest.raises(ValidationError, match=f"StreamPhysical{operator} doesn't support consuming update and "
+                                              f"delete changes"):
+        run(ddl + dedup + query + ";")
