@@ -84,7 +84,7 @@ def substitute(e: Expr, exprs: list[Expr]) -> Expr:
 
 def is_deterministic(e: Expr) -> bool:
     if isinstance(e, Call) and e.fn in ("RAND", "UUID", "NOW", "CURRENT_TIMESTAMP", "PROCTIME",
-                                        "LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_ROW_TIMESTAMP",
+                                        "LOCALTIMESTAMP", "LOCALTIME", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_ROW_TIMESTAMP",
                                         "UNIX_TIMESTAMP"):
         return False
     return all(is_deterministic(c) for c in e.children())

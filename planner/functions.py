@@ -284,6 +284,8 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "LOCALTIMESTAMP": returns(_TS3.with_nullable(False), (0, 0), keep_null=False),
     "CURRENT_DATE": returns(FlinkType("DATE", nullable=False), (0, 0), keep_null=False),
     "CURRENT_TIME": returns(FlinkType("TIME", 0, nullable=False), (0, 0), keep_null=False),
+    "LOCALTIME": returns(FlinkType("TIME", 0, nullable=False), (0, 0), keep_null=False),
+    "CONVERT_TZ": returns(STRING, (3, 3), keep_null=False),
     "PROCTIME": returns(FlinkType("TIMESTAMP_LTZ", 3, nullable=False, time_attr="proctime"), (0, 0),
                         keep_null=False),
     "CAST": None,  # typed by the binder (target type)

@@ -63,7 +63,8 @@ def _tzinfo(zone: str) -> dt.tzinfo:
 LOCAL_TIME_ARGUMENTS = {"YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR",
                         "MINUTE", "SECOND", "DATE_FORMAT"}
 # functions whose result depends on the session time zone itself: the zone is their last argument
-ZONED_FUNCTIONS = {"FROM_UNIXTIME", "UNIX_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"}
+ZONED_FUNCTIONS = {"FROM_UNIXTIME", "UNIX_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
+                   "LOCALTIME"}
 
 UNIT_MS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 YEAR_MONTH = {"YEAR": 12, "MONTH": 1}
@@ -122,6 +123,12 @@ def interval_value(node: exp.Interval) -> tuple[int, FlinkType]:
     unit = node.args.get("unit")
     if isinstance(unit, exp.IntervalSpan):
         start, end = unit.this.name.upper(), unit.expression.name.upper()
+        if (start, end) == ("YEAR", "MONTH"):
+            m = re.fullmatch(r"\s*([+-]?)(\d+)-(\d+)\s*", text)
+            if not m:
+                raise ValidationError(f"{_where(node)}Illegal interval literal '{text}' for YEAR TO MONTH")
+            months = int(m.group(2)) * 12 + int(m.group(3))
+            return (-months if m.group(1) == "-" else months), FlinkType("INTERVAL_YEAR_MONTH", nullable=False)
         return _span_value(text, start, end), FlinkType("INTERVAL_DAY_TIME", nullable=False)
     uname = (unit.name if unit is not None else "").upper().rstrip("S") or "SECOND"
     uname = re.sub(r"\(.*\)$", "", uname)
@@ -256,7 +263,7 @@ class ScalarBinder:
     # ---- leaves --------------------------------------------------------------------------
     def _column(self, node: exp.Column) -> Expr:
         name = node.name
-        if not node.table and name.upper() in ("LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
+        if not node.table and name.upper() in ("LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "LOCALTIME",
                                                 "CURRENT_ROW_TIMESTAMP") and \
                 not any(f.name == name for f in self.scope.fields):
             fn = name.upper()
@@ -579,9 +586,10 @@ class ScalarBinder:
             return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):
             return self._timestamp_unit_fn(name, node)
-        if name == "TO_TIMESTAMP_LTZ" and bound and bound[0].type.is_string:  # Flink reads the string as UTC
-            utc = self.call("TO_TIMESTAMP", bound, node)
-            return Call(_LTZ3.with_nullable(True), "CAST", (utc,))
+        if name == "TO_TIMESTAMP_LTZ" and bound and bound[0].type.is_string:  # in the zone given, else UTC
+            local = self.call("TO_TIMESTAMP", bound[:2], node)
+            zone = bound[2] if len(bound) > 2 else Lit(NULL, "UTC")
+            return Call(_LTZ3.with_nullable(True), "LOCAL_TO_LTZ", (local, zone))
         if name == "TO_TIMESTAMP_LTZ" and len(bound) == 1:
             bound.append(Lit(INT.with_nullable(False), 3))
         if name == "TRIM" and isinstance(node, exp.Trim):
@@ -678,6 +686,8 @@ def _function_parts(node: exp.Func) -> tuple[str, list]:
         return ("LPAD" if node.args.get("is_left") else "RPAD"), [
             node.this, node.expression, node.args.get("fill_pattern")]
     if isinstance(node, exp.StrPosition):
+        if node.args.get("position") is not None:  # LOCATE(sub, s, from)
+            return "LOCATE", [node.args["substr"], node.this, node.args["position"]]
         return "POSITION", [node.args["substr"], node.this]
     if isinstance(node, exp.Log):
         if node.expression is None:

@@ -287,6 +287,11 @@ def _is(kind):
 def _in(e, args, n):
     x = _full(args[0], n)
     vals = [v for v in args[1:]]
+    if not all(isinstance(v, pa.Scalar) for v in vals):  # columns in the list: x = v1 OR x = v2 ..., 3-valued
+        r = pc.equal(x, _full(vals[0], n, x.type))
+        for v in vals[1:]:
+            r = pc.or_kleene(r, pc.equal(x, _full(v, n, x.type)))
+        return r
     value_set = pa.array([v.as_py() for v in vals], x.type)
     r = pc.is_in(x, value_set=value_set)
     has_null = any(not v.is_valid for v in vals)
@@ -320,7 +325,9 @@ def _convert_escape(p: str, esc: str) -> str:
 
 
 def _similar(e, args, n):
-    return _regexp_match(_full(args[0], n), args[1].as_py(), full=True)
+    """SIMILAR TO: a regular expression in which % is any string and _ any character, matching the whole value."""
+    pattern = re.sub(r"(\\.)|%|_", lambda m: m.group(1) or (".*" if m.group(0) == "%" else "."), args[1].as_py())
+    return _regexp_match(_full(args[0], n), pattern, full=True)
 
 
 def _regexp_match(s, pattern, full=False):
@@ -375,6 +382,9 @@ def _cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool =
         if to.is_string:
             if pa.types.is_timestamp(st) and src.is_timestamp:
                 return format_timestamp(v, src.precision)
+            if pa.types.is_time(st) and src.name == "TIME":  # HH:mm:ss[.f..] with TIME(p)'s digits
+                text = pc.cast(pc.cast(v, pa.time64("ns")), pa.string())
+                return pc.utf8_slice_codeunits(text, 0, 9 + src.precision if src.precision else 8)
             return _to_string(v)
         if pa.types.is_string(st) or pa.types.is_large_string(st):
             return _from_string(v, to, safe)
@@ -401,6 +411,15 @@ def _cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool =
             return pc.cast(pc.floor_temporal(v, unit="day"), pa.date32(), safe=False)
         if to.is_timestamp and pa.types.is_date(st):
             return pc.cast(pc.cast(v, pa.timestamp("ms")), target)
+        if to.name == "TIME" and pa.types.is_timestamp(st):  # the time of day, cut to TIME(p)'s precision
+            if st.unit in ("s", "ms"):
+                millis = pc.cast(pc.cast(pc.cast(v, pa.time32("ms"), safe=False), pa.int32()), pa.int64())
+            else:
+                nanos = pc.cast(pc.cast(pc.cast(v, pa.time64("ns"), safe=False), pa.int64()), pa.int64())
+                millis = pc.divide(nanos, 1_000_000)
+            step = 10 ** (3 - min(to.precision, 3))
+            cut = pc.multiply(pc.divide(millis, step), step)
+            return pc.cast(pc.cast(cut, pa.int32()), pa.time32("ms")).cast(target)
         return pc.cast(v, target, safe=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as ex:
         if safe:
@@ -556,6 +575,16 @@ def _to_timestamp_ltz(e, args, n):
     return pc.cast(ms, pa.timestamp("ms", tz="UTC"))
 
 
+def _to_date(e, args, n):
+    """TO_DATE(s [, pattern]): with a pattern, parsed as SimpleDateFormat does (leniently: 29/02/2023 is March 1st)."""
+    s = _full(args[0], n)
+    if len(args) < 2:
+        return _cast_array(s, FlinkType("?"), e.type, False)
+    if not args[1].is_valid:
+        return pa.nulls(n, pa.date32())
+    return pc.cast(pc.floor_temporal(parse_local(s, args[1].as_py(), lenient=True), unit="day"), pa.date32())
+
+
 def _ltz_to_local(e, args, n):
     return pc.cast(to_local(_full(args[0], n), args[1].as_py()), e.type.to_arrow())
 
@@ -575,7 +604,7 @@ def _floor_to(fn):
     def impl(e, args, n):
         v = _full(args[0], n)
         unit = _UNIT_ARROW[args[1].as_py()]
-        kw = {"week_starts_monday": True} if unit == "week" else {}
+        kw = {"week_starts_monday": False} if unit == "week" else {}  # Flink's weeks start on Sunday
         if len(args) < 3:
             return fn(v, unit=unit, **kw)
         local = to_local(v, args[2].as_py())
@@ -692,11 +721,28 @@ def _now(e, args, n):
     local = to_local(now, args[-1].as_py())
     if e.fn == "CURRENT_DATE":
         return pc.cast(pc.floor_temporal(local, unit="day"), pa.date32())
-    if e.fn == "CURRENT_TIME":
+    if e.fn in ("CURRENT_TIME", "LOCALTIME"):
         since_midnight = pc.subtract(pc.cast(local, pa.int64()), pc.cast(pc.floor_temporal(local, unit="day"),
                                                                           pa.int64()))
         return pc.cast(pc.cast(since_midnight, pa.int32()), pa.time32("ms")).cast(e.type.to_arrow())
     return local.cast(e.type.to_arrow())
+
+
+def _convert_tz(e, args, n):
+    """CONVERT_TZ('yyyy-MM-dd HH:mm:ss', from_zone, to_zone): the same instant on the other zone's wall clock."""
+    s, src, dst = _full(args[0], n), args[1], args[2]
+    if not (isinstance(src, pa.Scalar) and isinstance(dst, pa.Scalar)):
+        raise ExecutionError("CONVERT_TZ needs constant time zones")
+    if not src.is_valid or not dst.is_valid:
+        return pa.nulls(n, pa.string())
+    local = pc.cast(_parse_default(s), pa.timestamp("ms"))
+    moved = to_local(from_local(local, zone_name(src.as_py()), repeated="latest"), zone_name(dst.as_py()))
+    return format_local(moved, "yyyy-MM-dd HH:mm:ss")
+
+
+def zone_name(zone: str) -> str:
+    m = re.fullmatch(r"(?:GMT|UTC)?([+-])(\d{1,2})(?::?(\d{2}))?", zone.strip())
+    return f"{m.group(1)}{int(m.group(2)):02d}:{m.group(3) or '00'}" if m else zone
 
 
 LONG_MIN = -(1 << 63)
@@ -1012,10 +1058,11 @@ def _regexp_extract(e, args, n):
 
 def _regexp_replace(e, args, n):
     s, p, r = args
-    if isinstance(p, pa.Scalar) and isinstance(r, pa.Scalar):
-        rep = re.sub(r"\$(\d)", r"\\\1", r.as_py())
-        return pc.replace_substring_regex(_full(s, n), p.as_py(), rep)
-    return _per_row(e, args, n, lambda x, y, z: None if None in (x, y, z) else re.sub(y, z, x))
+    if isinstance(p, pa.Scalar) and isinstance(r, pa.Scalar):  # the replacement is literal text, as in Flink
+        if not p.is_valid or not r.is_valid:
+            return pa.nulls(n, pa.string())
+        return pc.replace_substring_regex(_full(s, n), p.as_py(), r.as_py().replace("\\", "\\\\"))
+    return _per_row(e, args, n, lambda x, y, z: None if None in (x, y, z) else re.sub(y, lambda m: z, x))
 
 
 def _regexp(e, args, n):
@@ -1259,7 +1306,7 @@ def _grouping_id(e, cols, n):
 
 
 def _hash_code(e, args, n):
-    return _per_unique(e, args, n, lambda x: None if x is None else _java_hash(x))
+    return _per_unique(e, args, n, lambda x: None if x is None else abs(_java_hash(x)))
 
 
 def _java_hash(s: str) -> int:
@@ -1367,12 +1414,12 @@ FUNCTIONS = {
     "CARDINALITY": _cardinality, "ARRAY_CONTAINS": _array_contains,
     "JSON_VALUE": _json_value, "JSON_QUERY": _json_query, "JSON_EXISTS": _json_exists,
     "DATE_FORMAT": _date_format, "TO_TIMESTAMP": _to_timestamp, "TO_TIMESTAMP_LTZ": _to_timestamp_ltz,
-    "TO_DATE": lambda e, a, n: _cast_array(_full(a[0], n), FlinkType("?"), e.type, False),
+    "TO_DATE": _to_date,
     "FLOOR_TO": _floor_to(pc.floor_temporal), "CEIL_TO": _floor_to(pc.ceil_temporal),
     "EXTRACT": _extract, "TIMESTAMPADD": _timestampadd, "TIMESTAMPDIFF": _timestampdiff,
     "UNIX_TIMESTAMP": _unix_timestamp, "FROM_UNIXTIME": _from_unixtime,
     "CURRENT_TIMESTAMP": _now, "NOW": _now, "LOCALTIMESTAMP": _now, "PROCTIME": _now, "CURRENT_DATE": _now,
-    "CURRENT_TIME": _now, "CURRENT_ROW_TIMESTAMP": _now, "LTZ_TO_LOCAL": _ltz_to_local, "LOCAL_TO_LTZ": _local_to_ltz,
+    "CURRENT_TIME": _now, "LOCALTIME": _now, "CURRENT_ROW_TIMESTAMP": _now, "CONVERT_TZ": _convert_tz, "LTZ_TO_LOCAL": _ltz_to_local, "LOCAL_TO_LTZ": _local_to_ltz,
     "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code, "FIELD": _field, "ELEMENT": _element,
     "ARRAY": _array_value, "MAP": _map_value,
 }

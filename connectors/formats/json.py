@@ -261,8 +261,11 @@ def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False)
         s = pc.binary_join_element_wise('"', format_timestamp(arr), '"', "")
     elif pa.types.is_binary(at) or pa.types.is_large_binary(at):
         s = pa.array([None if v is None else '"' + v.hex() + '"' for v in arr.to_pylist()], pa.string())
-    elif pa.types.is_date(at) or pa.types.is_time(at):
+    elif pa.types.is_date(at):
         s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
+    elif pa.types.is_time(at):  # HH:mm:ss, with a fraction only when there is one (as java.time prints it)
+        text = pc.replace_substring_regex(pc.cast(arr, pa.string()), r"\.0+$", "")
+        s = pc.binary_join_element_wise('"', text, '"', "")
     elif pa.types.is_struct(at) and not rows_as_lists and len(arr):
         parts = []
         for i, f in enumerate(at):
