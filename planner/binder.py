@@ -619,6 +619,11 @@ class Binder:
         oidx = [(n_vis + len(partition) + i, bool(o.args.get("desc"))) for i, o in enumerate(ordered)]
         from sqlstream.types import BIGINT
         rank_field = L.Field(rn_name, BIGINT.with_nullable(False))
+        # Flink's Top-N changelog depends on whether the row number is read above it: per position (-U/+U) when
+        # it is (or when the range has an offset), per row (-D of the row that leaves, +I of the one that enters)
+        # when it is not
+        with_rank = first > 1 or _reads_column([a for k, a in sel.args.items() if k not in ("where", "from_", "from")]
+                                               + rest, rn_name)
         time_order = len(oidx) == 1 and not node.updating and first == 1 and limit == 1 \
             and node.fields[oidx[0][0]].type.time_attr in ("rowtime", "proctime")
         keep_last = time_order and oidx[0][1]
@@ -641,7 +646,7 @@ class Binder:
                                          rowtime=node.fields[oidx[0][0]].type.time_attr == "rowtime")
         else:
             rank = L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=pidx, order=oidx,
-                          limit=limit, with_rank=True, newest_wins_ties=keep_last)
+                          limit=limit, with_rank=with_rank, newest_wins_ties=keep_last)
         exprs, names = [], []
         for j in range(n_vis):
             if j == rank_at:
@@ -1137,6 +1142,16 @@ def _subquery_conjuncts(e: exp.Expr) -> bool:
         inn = c.this if isinstance(c, exp.Not) else c
         if isinstance(inn, exp.In) and inn.args.get("query") is not None or isinstance(inn, exp.Exists):
             return True
+    return False
+
+
+def _reads_column(parts: list, name: str) -> bool:
+    """Whether any of these clause parts (expressions or lists of them) reads the column `name` or `*`."""
+    for part in parts:
+        for e in part if isinstance(part, list) else [part]:
+            if isinstance(e, exp.Expr) and any(isinstance(x, exp.Star) or isinstance(x, exp.Column) and
+                                               (x.name == name or isinstance(x.this, exp.Star)) for x in e.walk()):
+                return True
     return False
 
 

@@ -136,12 +136,12 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.Rank) and not node.input.updating and not node.newest_wins_ties:
         from runtime.operators.rank_append import AppendRankOperator
         return AppendRankOperator(node.partition, node.order, node.limit, names,
-                                  [f.type.to_arrow() for f in node.input.fields])
+                                  [f.type.to_arrow() for f in node.input.fields], node.with_rank)
     if isinstance(node, L.Rank):
         from runtime.operators.rank import RankOperator
         return RankOperator(node.partition, node.order, node.limit, names,
                             [f.type.to_arrow() for f in node.input.fields], append_only=not node.input.updating,
-                            newest_wins_ties=node.newest_wins_ties)
+                            newest_wins_ties=node.newest_wins_ties, with_rank=node.with_rank)
     if isinstance(node, L.ChangelogNormalize):
         from runtime.operators.changelog_normalize import ChangelogNormalizeOperator
         return ChangelogNormalizeOperator(node.keys, names, [f.type.to_arrow() for f in node.fields])

@@ -1,7 +1,9 @@
 """Top-N and deduplication (ROW_NUMBER() <= N per partition): keeps each partition's rows sorted and emits
 Flink's changelog per rank position (-U old / +U new for a position that changes hands, +I for a new
-position, -D for a position that empties). Ties keep arrival order, except in keep-last deduplication, where
-the newer row wins a tie (entries carry the negated arrival number)."""
+position, -D for a position that empties) when the row number is read downstream; when it is not, per row,
+as Flink's Top-N without row number: -D for each row that leaves the top N, then +I for each that enters.
+Ties keep arrival order, except in keep-last deduplication, where the newer row wins a tie (entries carry
+the negated arrival number)."""
 from __future__ import annotations
 
 import bisect
@@ -58,8 +60,10 @@ class RankOperator(Operator):
     name = "Rank"
 
     def __init__(self, partition: list[int], order: list[tuple[int, bool]], limit: int, names: list[str],
-                 types: list[pa.DataType], append_only: bool = False, newest_wins_ties: bool = False):
+                 types: list[pa.DataType], append_only: bool = False, newest_wins_ties: bool = False,
+                 with_rank: bool = True):
         self.partition, self.order, self.limit = partition, order, limit
+        self.with_rank = with_rank
         self.tie_sign = -1 if newest_wins_ties else 1
         self.append_only = append_only
         self.names, self.types = names, types  # input types; output adds the rank (BIGINT)
@@ -166,7 +170,16 @@ class RankOperator(Operator):
                 if pos >= n:
                     continue
             after = part[:n]
-            for k in range(pos, max(len(before), len(after))):
+            if not self.with_rank:
+                kept = {e[1] for e in after}
+                for k, e in enumerate(before):
+                    if e[1] not in kept:
+                        emit(DELETE, e[2], k + 1)
+                was = {e[1] for e in before}
+                for k, e in enumerate(after):
+                    if e[1] not in was:
+                        emit(INSERT, e[2], k + 1)
+            for k in range(pos, max(len(before), len(after)) if self.with_rank else 0):
                 old = before[k][2] if k < len(before) else None
                 new = after[k][2] if k < len(after) else None
                 if old is not None and new is not None:

@@ -3,7 +3,8 @@
 number, so the per-row step touches only small Python values. Output rows are gathered from the store with one
 `take`; a position whose row changes to an identical one emits nothing, as in the row-tuple operator.
 
-Same changelog as RankOperator: -U/+U for a position that changes hands, +I for a new one."""
+Same changelog as RankOperator: -U/+U for a position that changes hands, +I for a new one; or, when the row
+number is not read downstream, -D for the row pushed out of the top N, then +I for the one that entered."""
 from __future__ import annotations
 
 import bisect
@@ -12,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from runtime.operators.rank import RankOperator
 from runtime.rows import batch_rows, rows_equal
 from runtime.state import StateBackend
@@ -47,8 +48,8 @@ class _StoreState:
 class AppendRankOperator(RankOperator):
     """RankOperator for insert-only input."""
 
-    def __init__(self, partition, order, limit, names, types):
-        super().__init__(partition, order, limit, names, types, append_only=True)
+    def __init__(self, partition, order, limit, names, types, with_rank: bool = True):
+        super().__init__(partition, order, limit, names, types, append_only=True, with_rank=with_rank)
         self.parts: dict[int, list[tuple]] = {}  # partition id -> best entries (sort key, arrival, store row)
         self.store = pa.table({n: pa.array([], t) for n, t in zip(names[:len(types)], types)})
         self.live = 0
@@ -112,6 +113,18 @@ class AppendRankOperator(RankOperator):
                 continue
             old = [e[2] for e in part[pos:]]
             part.insert(pos, entry)
+            if not self.with_rank:
+                if len(part) > limit:
+                    out_ops.append(DELETE)
+                    out_refs.append(part[limit][2])
+                    out_rank.append(limit)
+                    del part[limit:]
+                else:
+                    self.live += 1
+                out_ops.append(INSERT)
+                out_refs.append(entry[2])
+                out_rank.append(pos + 1)
+                continue
             if len(part) > limit:
                 del part[limit:]
             else:
