@@ -22,7 +22,8 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "window_dedup_first", "window_agg_cascaded", "join_window_semi_anti",
                        "window_stacked", "match_fraud_small_then_large", "match_v_shape_orders",
                        "agg_retract_over_group", "agg_retract_over_dedup", "agg_retract_over_join",
-                       "agg_listagg_first_last", "changelog_sum_double_regroup"}]
+                       "agg_listagg_first_last", "changelog_sum_double_regroup",
+                       "dedup_first_late", "legacy_hop_uneven", "topn_range_shop"}]
 
 
 def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:
