@@ -104,13 +104,15 @@ class WindowSpec:
     def __str__(self) -> str:
         k = self.kind
         if self.proctime:
-            return "proctime " + WindowSpec(k, self.time_index, self.size, self.slide, self.step, self.gap).__str__()
+            return "proctime " + WindowSpec(k, self.time_index, self.size, self.slide, self.step, self.gap,
+                                            self.offset).__str__()
+        offset = f", offset={self.offset}ms" if self.offset else ""  # shown only when set: ids of other plans stay
         if k == "TUMBLE":
-            return f"TUMBLE(size={self.size}ms)"
+            return f"TUMBLE(size={self.size}ms{offset})"
         if k == "HOP":
-            return f"HOP(slide={self.slide}ms, size={self.size}ms)"
+            return f"HOP(slide={self.slide}ms, size={self.size}ms{offset})"
         if k == "CUMULATE":
-            return f"CUMULATE(step={self.step}ms, max_size={self.size}ms)"
+            return f"CUMULATE(step={self.step}ms, max_size={self.size}ms{offset})"
         return f"SESSION(gap={self.gap}ms)"
 
 

@@ -38,3 +38,22 @@ TOPN = "SELECT k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v
 def test_a_top_n_without_a_positive_rank_end_is_rejected(cond, message):
     with pytest.raises(ValidationError, match=message):
         run_sql(DDL + TOPN + cond + ";")
+
+
+@pytest.mark.parametrize("tvf, shown", [
+    ("TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '5' SECOND)",
+     "TUMBLE(size=10000ms, offset=5000ms)"),
+    ("HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '20' SECOND, INTERVAL '60' SECOND, INTERVAL '5' SECOND)",
+     "HOP(slide=20000ms, size=60000ms, offset=5000ms)"),
+    ("CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '20' SECOND, INTERVAL '60' SECOND, INTERVAL '5' SECOND)",
+     "CUMULATE(step=20000ms, max_size=60000ms, offset=5000ms)"),
+    ("TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND)", "TUMBLE(size=10000ms)")])
+def test_explain_shows_a_window_offset(tvf, shown):
+    """The plan text names operators in savepoints: windows that differ only in their offset are different."""
+    import io
+
+    from sqlstream.script import ScriptRunner
+    out = io.StringIO()
+    ScriptRunner(out=out, err=io.StringIO(), fmt="jsonl").run(
+        DDL + f"EXPLAIN SELECT window_start, COUNT(*) FROM TABLE({tvf}) GROUP BY window_start, window_end;")
+    assert f"window=[{shown} on $" in out.getvalue()
