@@ -9,8 +9,8 @@ from planner import logical as L
 from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
 from planner.functions import aggregate_type
 from planner.match_binder import bind_match_recognize
-from planner.scalar_binder import (Scope, ScopeField, ScalarBinder, _where, cast, coerce_to, interval_value,
-                                   session_zone)
+from planner.scalar_binder import (Scope, ScopeField, ScalarBinder, _statement_text, _where, cast, coerce_to,
+                                   interval_value, session_zone)
 from sqlstream.catalog import Catalog, TableDef, ViewDef
 from sqlstream.dialect import expressions as fx
 from sqlstream.errors import ValidationError
@@ -1107,19 +1107,21 @@ class Binder:
         if u.args.get("distinct"):
             all_ = u.copy()
             all_.set("distinct", False)
+            all_.meta.update(written="UNION", sql=_statement_text(u))  # errors name what the user wrote
             node = self._bind_union(all_)
             sub = exp.Subquery(this=all_, alias=exp.TableAlias(this=exp.to_identifier("$union")))
             cols = [exp.column(n, quoted=True) for n in node.names]
             return self.bind_query(exp.select(*cols).from_(sub).group_by(*[c.copy() for c in cols]))
         left, right = self.bind_query(u.this), self.bind_query(u.expression)
+        op = u.meta.get("written", "UNION ALL")
         if len(left.fields) != len(right.fields):
-            raise ValidationError(f"{_where(u)}Column count mismatch in UNION ALL: {len(left.fields)} vs "
+            raise ValidationError(f"{_where(u)}Column count mismatch in {op}: {len(left.fields)} vs "
                                   f"{len(right.fields)}")
         types = []
         for a, b in zip(left.fields, right.fields):
             c = common_type(a.type, b.type)
             if c is None:
-                raise ValidationError(f"{_where(u)}Type mismatch in UNION ALL: column '{a.name}' is {a.type} on "
+                raise ValidationError(f"{_where(u)}Type mismatch in {op}: column '{a.name}' is {a.type} on "
                                       f"the left and {b.type} on the right")
             if a.type.time_attr == "rowtime" and b.type.time_attr == "rowtime":
                 c = c.as_rowtime()
@@ -1313,7 +1315,7 @@ def _versioned_view_key(node: L.Node) -> list[str]:
 
 
 def _check_set_op_inputs(q: exp.Expr, left: L.Node, right: L.Node) -> None:
-    op = type(q).__name__.upper()
+    op = type(q).__name__.upper() + ("" if q.args.get("distinct") else " ALL")
     if len(right.fields) != len(left.fields):
         raise ValidationError(f"{_where(q)}Column count mismatch in {op}: {len(left.fields)} vs {len(right.fields)}")
     for a, b in zip(left.fields, right.fields):

@@ -104,17 +104,34 @@ class Scope:
 
 
 def _where(node: exp.Expr | None) -> str:
-    """'At line L, column C: ' for the first token of a node (sqlglot records each token's end column)."""
+    """'At line L, column C: ' for the first token of a node (1-based, from the statement's text when the parser
+    kept it; sqlglot records each token's end and its character offsets, and a token may span lines)."""
     if node is None:
         return ""
     for sub in node.walk():
         m = getattr(sub, "meta", None) or {}
         if "line" in m:
-            col = m.get("col", 0)
+            sql = _statement_text(sub)
+            if sql is not None and "start" in m and m["start"] < len(sql):
+                start = m["start"]
+                line = sql.count("\n", 0, start) + 1
+                col = start - sql.rfind("\n", 0, start)
+                return f"At line {line}, column {col}: "
+            col = m.get("col", 1)
             if "start" in m and "end" in m:
                 col = col - (m["end"] - m["start"])
-            return f"At line {m['line']}, column {col}: "
+            return f"At line {m['line']}, column {max(1, col)}: "
     return ""
+
+
+def _statement_text(node: exp.Expr) -> str | None:
+    """The text a statement was parsed from, which the session keeps in its root's meta."""
+    while node is not None:
+        sql = (getattr(node, "_meta", None) or {}).get("sql")
+        if sql is not None:
+            return sql
+        node = node.parent
+    return None
 
 
 def interval_value(node: exp.Interval) -> tuple[int, FlinkType]:

@@ -41,9 +41,19 @@ def run_file(path: str, fmt: str, batch_size: int | None, restore=None) -> int:
     return 0
 
 
+COMMANDS = """commands:
+  (none)                 the interactive shell (or statements from stdin when it is not a terminal)
+  run FILE.sql           run a SQL file: INSERTs as one job, the last SELECT's rows to stdout
+  savepoint PID          ask a running `sqlstream run` process for a savepoint (--stop: then stop it)
+
+`sqlstream COMMAND --help` describes a command's options."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    from sqlstream import signals
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "run":
+        signals.install()  # first of all: a signal while the job is starting is kept, not fatal
         p = argparse.ArgumentParser(prog="sqlstream run", description="Run a Flink SQL file.")
         p.add_argument("file")
         p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
@@ -59,25 +69,25 @@ def main(argv: list[str] | None = None) -> int:
                         RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state))
     if argv and argv[0] == "savepoint":
         p = argparse.ArgumentParser(prog="sqlstream savepoint",
-                                    description="Ask a running `sqlstream run` process for a savepoint.")
+                                    description="Ask a running `sqlstream run` process for a savepoint and wait "
+                                                "for it to be written.")
         p.add_argument("pid", type=int)
-        p.add_argument("--stop", action="store_true", help="stop the job after the savepoint")
+        p.add_argument("--stop", action="store_true", help="stop the job once the savepoint is written")
+        p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the answer (default 60)")
         a = p.parse_args(argv[1:])
-        import signal
-        try:
-            os.kill(a.pid, signal.SIGTERM if a.stop else signal.SIGUSR1)
-        except ProcessLookupError:
-            sys.stderr.write(f"ERROR: no process {a.pid}\n")
-            return 1
-        sys.stderr.write(f"savepoint requested from process {a.pid}; its stderr reports where it was written\n")
-        return 0
-    p = argparse.ArgumentParser(prog="sqlstream", description="Streaming SQL with Flink semantics. "
-                                "`sqlstream run FILE.sql` runs a file; without arguments an interactive shell.")
+        from sqlstream.savepoint_client import request_savepoint
+        return request_savepoint(a.pid, a.stop, a.timeout)
+    from sqlstream import __version__
+    p = argparse.ArgumentParser(prog="sqlstream", description="Streaming SQL with Flink semantics.",
+                                epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-f", "--file", help="run a SQL file non-interactively (same as `sqlstream run`)")
     p.add_argument("-i", "--init", help="SQL file to run before the prompt")
     p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
     p.add_argument("--history", default=None, help="history file (default ~/.sqlstream_history)")
+    p.add_argument("--version", action="version", version=f"sqlstream {__version__}")
     a = p.parse_args(argv)
+    if a.file or not sys.stdin.isatty():
+        signals.install()
     if a.file:
         return run_file(a.file, a.format, None)
     if not sys.stdin.isatty():

@@ -8,6 +8,16 @@ from prompt_toolkit.completion import Completer, Completion
 
 from sqlstream.session import Session
 
+KEYWORDS = ["SELECT", "FROM", "WHERE", "GROUP BY", "HAVING", "ORDER BY", "INSERT INTO", "CREATE TABLE",
+            "CREATE TEMPORARY TABLE", "CREATE VIEW", "CREATE TEMPORARY VIEW", "DROP TABLE", "DROP VIEW", "WITH",
+            "WATERMARK FOR", "PRIMARY KEY", "NOT ENFORCED", "METADATA", "VIRTUAL", "TABLE", "DESCRIPTOR",
+            "INTERVAL", "SECOND", "MINUTE", "HOUR", "DAY", "AS", "AND", "OR", "NOT", "NULL", "IS", "IN", "LIKE",
+            "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "CAST", "JOIN", "LEFT JOIN", "RIGHT JOIN",
+            "FULL JOIN", "ON", "UNION ALL", "OVER", "PARTITION BY", "ROWS BETWEEN", "RANGE BETWEEN", "PRECEDING",
+            "CURRENT ROW", "SHOW TABLES", "SHOW VIEWS", "SHOW FUNCTIONS", "SHOW JOBS", "DESCRIBE", "EXPLAIN",
+            "SET", "RESET", "STOP JOB", "DESCRIBE JOB", "WITH SAVEPOINT", "HELP", "QUIT", "EXIT", "BIGINT", "INT",
+            "STRING", "DOUBLE", "DECIMAL", "BOOLEAN", "TIMESTAMP", "TIMESTAMP_LTZ", "DATE", "ARRAY", "MAP", "ROW"]
+
 WORD = re.compile(r"[\w.`'$-]*$")
 
 
@@ -46,9 +56,8 @@ class SqlCompleter(Completer):
             for c in self._columns(name):
                 if c.lower().startswith(low):
                     out.append((c, f"column of {name}"))
-        from sqlstream.shell import KEYWORDS
         out += [(k, "keyword") for k in KEYWORDS if k.lower().startswith(low) and word]
-        out += [(f, "function") for f in self._functions() if f.lower().startswith(low) and word]
+        out += [(f, "function") for f in self.session.function_names() if f.lower().startswith(low) and word]
         seen, unique = set(), []
         for c in out:
             if c[0] not in seen:
@@ -96,8 +105,3 @@ class SqlCompleter(Completer):
             except Exception:
                 return []
         return []
-
-    @staticmethod
-    def _functions() -> list[str]:
-        from planner.functions import AGGREGATES, SCALAR_TYPERS
-        return sorted({k for k in SCALAR_TYPERS if k.isidentifier()} | set(AGGREGATES))

@@ -8,8 +8,11 @@ import uuid
 from dataclasses import dataclass, field
 
 from planner import logical as L
+from sqlstream.errors import SqlStreamError, ValidationError
 from sqlstream.script import ScriptRunner
 from sqlstream.session import Session
+
+ERROR_WIDTH = 60  # SHOW JOBS shortens a failure's reason to this; DESCRIBE JOB shows all of it
 
 
 @dataclass
@@ -23,7 +26,7 @@ class JobInfo:
     error: str | None = None
     log: io.StringIO = field(default_factory=io.StringIO)
 
-    def row(self) -> list:
+    def row(self, full_error: bool = False) -> list:
         job = self.runner.current_job
         rows_in = job.stats.rows_in if job is not None else 0
         rows_out = job.stats.rows_out if job is not None else 0
@@ -32,46 +35,88 @@ class JobInfo:
             current = min(op.state.current for op in job.assigners)
             if current > -(2 ** 63):
                 wm = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(current / 1000))
+        error = self.error
+        if error is not None and not full_error:
+            first = error.splitlines()[0] if error.splitlines() else error
+            error = first if len(first) <= ERROR_WIDTH and first == error else first[:ERROR_WIDTH - 3] + "..."
         return [self.id, self.name, self.status, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)),
-                rows_in, rows_out, wm]
+                rows_in, rows_out, wm, error]
+
+
+def failure_text(e: BaseException) -> str:
+    """A failure as the user sees it: our errors by their message, anything else named by its type."""
+    return str(e) if isinstance(e, SqlStreamError) else f"internal error: {type(e).__name__}: {e}"
 
 
 class JobManager:
-    """Starts INSERT jobs in background threads and tracks them for SHOW JOBS / STOP JOB."""
+    """Starts INSERT jobs in background threads and tracks them for SHOW JOBS / DESCRIBE JOB / STOP JOB.
 
-    def __init__(self, session: Session):
+    `on_failure(info)` is called (from the job's thread) when a job fails, so the shell can say so at once."""
+
+    def __init__(self, session: Session, on_failure=None):
         self.session = session
         self.jobs: dict[str, JobInfo] = {}
+        self.on_failure = on_failure
 
     def submit(self, inserts: list[L.Sink]) -> JobInfo:
         job_id = uuid.uuid4().hex[:8]
         info = JobInfo(job_id, "insert-into_" + ",".join(s.table for s in inserts), runner=None)  # type: ignore
         info.runner = ScriptRunner(self.session, out=info.log, err=info.log, fmt="jsonl")
+        info.runner.savepoint_on_stop = False
 
         def run():
             try:
                 info.runner._run_job(inserts, None)
                 info.status = "CANCELED" if info.runner.stop_requested else "FINISHED"
-            except Exception as e:  # reported by SHOW JOBS, never a traceback in the prompt
-                info.status, info.error = "FAILED", str(e)
+            except Exception as e:  # shown by SHOW JOBS / DESCRIBE JOB and on the shell, never a traceback
+                info.status, info.error = "FAILED", failure_text(e)
+                if self.on_failure is not None:
+                    self.on_failure(info)
         info.thread = threading.Thread(target=run, name=f"job-{job_id}", daemon=True)
         self.jobs[job_id] = info
         info.thread.start()
         return info
 
-    def stop(self, job_id: str, savepoint: bool = False) -> str:
+    def get(self, job_id: str) -> JobInfo:
         info = self.jobs.get(job_id)
         if info is None:
-            raise KeyError(f"Job '{job_id}' not found. Running jobs: {', '.join(self.jobs) or 'none'}")
+            raise ValidationError(f"Job '{job_id}' not found. Jobs of this session: {', '.join(self.jobs) or 'none'}")
+        return info
+
+    def stop(self, job_id: str, savepoint: bool = False) -> str:
+        info = self.get(job_id)
         if info.status != "RUNNING":
             return f"Job '{job_id}' is already {info.status}"
-        if savepoint and not self.session.config.get("execution.checkpointing.dir"):
-            raise ValueError("STOP JOB .. WITH SAVEPOINT needs SET 'execution.checkpointing.dir' = '...'")
-        info.runner.savepoint_on_stop = savepoint
-        info.runner.stop_requested = True
+        if not savepoint:
+            info.runner.stop_requested = True
+            info.thread.join(timeout=30)
+            return f"Job '{job_id}' stopped"
+        if not (self.session.config.get("execution.checkpointing.dir") or
+                self.session.config.get("execution.checkpointing.savepoint-dir")):
+            raise ValidationError("Savepoint directory is not configured, can't stop job with savepoint: SET "
+                                  "'execution.checkpointing.dir' before starting a job to take savepoints of it")
+        req = info.runner.request_savepoint(stop=True)
+        while not req.done.wait(0.05):
+            if not info.thread.is_alive():
+                raise ValidationError(f"Job '{job_id}' ended ({info.status}) before taking the savepoint")
+        if req.error:
+            raise ValidationError(f"Job '{job_id}' was not stopped: {req.error}")
         info.thread.join(timeout=30)
-        where = [ln for ln in info.log.getvalue().splitlines() if "savepoint written to" in ln]
-        return f"Job '{job_id}' stopped" + (f"; {where[-1]}" if where else "")
+        return f"Job '{job_id}' stopped; savepoint written to {req.location}"
+
+    def stop_all(self) -> list[str]:
+        """Stop every running job (the session is ending); one line per job saying what was stopped."""
+        lines = []
+        for info in self.jobs.values():
+            if info.status == "RUNNING" and info.thread.is_alive():
+                lines.append(f"Stopping job '{info.id}' ({info.name})")
+                info.runner.stop_requested = True
+        for info in self.jobs.values():
+            info.thread.join(timeout=30)
+        return lines
+
+    def describe(self, job_id: str) -> list:
+        return self.get(job_id).row(full_error=True)
 
     def rows(self) -> list[list]:
         return [j.row() for j in self.jobs.values()]

@@ -14,6 +14,12 @@ from runtime.time_zones import to_local
 from sqlstream.types import FlinkType
 
 FORMATS = ("table", "csv", "jsonl")
+MAX_WIDTH = 60  # a wider value is cut with a visible "..." so one long string cannot flood the table
+
+
+def fit(text: str, width: int) -> str:
+    """The text if it fits the column, else its start and '...' (a visibly shortened value, never a broken border)."""
+    return text if len(text) <= width else text[:max(0, width - 3)] + "..."
 
 
 def display_strings(arr: pa.Array, zone: str = "UTC") -> list[str]:
@@ -60,7 +66,7 @@ class ResultWriter(SinkWriter):
         self.names, self.types, self.fmt = names, types, fmt
         self.zone = zone
         self.stream = stream or sys.stdout
-        self.widths = [max(len(n), min(_width(t), 30)) for n, t in zip(names, types)]
+        self.widths = [max(len(n), min(_width(t), 30)) for n, t in zip(names, types)]  # grown by the values
         self.header_done = False
         self.rows = 0
 
@@ -88,22 +94,30 @@ class ResultWriter(SinkWriter):
         self.stream.flush()
 
     def _table(self, ops: pa.Array, data: pa.RecordBatch) -> None:
-        if not self.header_done:
-            border = "+----+" + "+".join("-" * (w + 2) for w in self.widths) + "+"
-            head = "| op |" + "|".join(f" {n:>{w}} " for n, w in zip(self.names, self.widths)) + "|"
-            self.stream.write(border + "\n" + head + "\n" + border + "\n")
-            self.header_done = True
         cols = [display_strings(c, self.zone) for c in data.columns]
+        needed = [min(MAX_WIDTH, max(map(len, c), default=0)) for c in cols]
+        if any(n > w for n, w in zip(needed, self.widths)):
+            # rows stream out, so a wider value starts a new section with wider columns: borders stay whole
+            if self.header_done:
+                self.stream.write(self._border() + "\n")
+                self.header_done = False
+            self.widths = [max(n, w) for n, w in zip(needed, self.widths)]
+        if not self.header_done:
+            head = "| op |" + "|".join(f" {fit(n, w):>{w}} " for n, w in zip(self.names, self.widths)) + "|"
+            self.stream.write(self._border() + "\n" + head + "\n" + self._border() + "\n")
+            self.header_done = True
         out = []
         for r, op in enumerate(ops.to_pylist()):
-            cells = [f" {c[r]:>{w}} " for c, w in zip(cols, self.widths)]
+            cells = [f" {fit(c[r], w):>{w}} " for c, w in zip(cols, self.widths)]
             out.append(f"| {op} |" + "|".join(cells) + "|")
         self.stream.write("\n".join(out) + "\n")
 
+    def _border(self) -> str:
+        return "+----+" + "+".join("-" * (w + 2) for w in self.widths) + "+"
+
     def close(self) -> None:
         if self.fmt == "table" and self.header_done:
-            border = "+----+" + "+".join("-" * (w + 2) for w in self.widths) + "+"
-            self.stream.write(border + "\n")
+            self.stream.write(self._border() + "\n")
             self.stream.write(f"Received a total of {self.rows} row{'s' if self.rows != 1 else ''}\n")
             self.stream.flush()
 
@@ -115,6 +129,8 @@ def _width(t: FlinkType) -> int:
         return 11
     if t.is_decimal:
         return t.precision + 2
+    if t.name in ("FLOAT", "DOUBLE"):
+        return 20  # the shortest text that reads back the same value has up to 17 significant digits
     return 12
 
 

@@ -8,9 +8,9 @@ periodically, resumes from its newest completed checkpoint when run again, write
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from connectors import registry
@@ -21,8 +21,10 @@ from planner.scalar_binder import zone_id
 from runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
                                 unpack_committables)
 from runtime.executor import Job
+from sqlstream import signals
 from sqlstream.errors import ValidationError
 from sqlstream.output import ResultWriter
+from sqlstream.dialect import expressions as fx
 from sqlstream.session import Result, Session, format_rows, parse_script
 
 
@@ -35,6 +37,25 @@ class RestoreOptions:
     allow_non_restored_state: bool = False
 
 
+NO_SAVEPOINT_DIR = ("Savepoint directory is not configured, can't take a savepoint: the job was started without "
+                    "'execution.checkpointing.dir' (SET it before the job starts)")
+
+
+@dataclass
+class SavepointRequest:
+    """A savepoint asked for while the job runs (by a signal or STOP JOB .. WITH SAVEPOINT), with its answer."""
+
+    stop: bool
+    done: threading.Event = field(default_factory=threading.Event)
+    location: str | None = None
+    error: str | None = None
+
+    def answer(self, location: str | None = None, error: str | None = None) -> None:
+        self.location, self.error = location, error
+        signals.announce(signals.SAVEPOINT_WRITTEN + location if location else signals.SAVEPOINT_FAILED + error)
+        self.done.set()
+
+
 class ScriptRunner:
     def __init__(self, session: Session | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                  fmt: str = "table", batch_size: int | None = None, summary: bool = True,
@@ -45,12 +66,49 @@ class ScriptRunner:
         self.summary = summary
         self.restore = restore or RestoreOptions()
         self.stop_requested = False
-        self.savepoint_requested = False
-        self.savepoint_on_stop = True  # SIGTERM on `run` stops with a savepoint; the shell's STOP JOB chooses
+        self.savepoint_requests: list[SavepointRequest] = []
+        self.savepoint_on_stop = True  # SIGTERM on `run` stops with a savepoint if it can; the shell's STOP JOB not
+        self.stopped_with_savepoint = False
+        self.signals_handled = False  # this runner's job answers SIGTERM/SIGUSR1/SIGUSR2 (the process's main thread)
         self.current_job: Job | None = None
 
+    def request_savepoint(self, stop: bool = False) -> SavepointRequest:
+        """Ask the running job for a savepoint (and to stop once it is written); the request tells the outcome."""
+        req = SavepointRequest(stop)
+        self.savepoint_requests.append(req)
+        return req
+
+    def _on_signal(self, what: str) -> None:
+        if what == signals.STOP:
+            self.stop_requested = True
+        else:
+            self.request_savepoint(stop=what == signals.SAVEPOINT_AND_STOP)
+
+    def _fail_pending_savepoints(self, reason: str) -> None:
+        while self.savepoint_requests:
+            self._savepoint_failed(self.savepoint_requests.pop(0), reason)
+
+    def _savepoint_failed(self, req: SavepointRequest, reason: str) -> None:
+        self.err.write(f"ERROR: {signals.SAVEPOINT_FAILED}{reason}\n")
+        self.err.flush()
+        req.answer(error=reason)
+
     def run(self, sql: str) -> None:
+        previous = signals.install()
+        self.signals_handled = bool(previous)
+        signals.listen(self._on_signal)
+        try:
+            self._run_script(sql)
+        finally:
+            self._fail_pending_savepoints("no job is running")
+            signals.unlisten()
+            signals.restore(previous)
+
+    def _run_script(self, sql: str) -> None:
         stmts = parse_script(sql)
+        quit_at = next((i for i, s in enumerate(stmts) if isinstance(s, fx.ClientCommand) and s.this.name == "QUIT"),
+                       None)
+        stmts = stmts if quit_at is None else stmts[:quit_at]
         inserts: list[L.Sink] = []
         queries = [i for i, s in enumerate(stmts) if self._is_query(s)]
         last_query = queries[-1] if queries else None
@@ -87,6 +145,7 @@ class ScriptRunner:
 
     def _run_job(self, inserts: list[L.Sink], query: L.Node | None, result=None) -> None:
         cfg = self.session.config
+        self.stopped_with_savepoint = False
         roots: list[L.Node] = list(inserts)
         result_root = None
         if query is not None:
@@ -140,31 +199,26 @@ class ScriptRunner:
             job.close()
             return
 
-        previous = {}
-
-        def request_stop(signum, frame):
-            self.stop_requested = True
-
-        def request_savepoint(signum, frame):
-            self.savepoint_requested = True
-        for sig, handler in ((signal.SIGINT, request_stop), (signal.SIGTERM, request_stop),
-                             (getattr(signal, "SIGUSR1", None), request_savepoint)):
-            if sig is None:
-                continue
-            try:
-                previous[sig] = signal.signal(sig, handler)
-            except ValueError:
-                pass  # not the main thread: the caller stops the job
+        savepoint_dir = self._savepoint_dir(ckpt_dir)
         if coordinator is not None:
-            self._announce(interval if interval_ms else None, storage.root, signals=bool(previous))
+            self._announce(interval if interval_ms else None, storage.root, signals=self.signals_handled)
 
         def on_step():
-            if coordinator is None:
-                return
-            if self.savepoint_requested:
-                self.savepoint_requested = False
-                self._savepoint(coordinator, ckpt_dir)
-            coordinator.maybe_checkpoint()
+            while self.savepoint_requests:
+                req = self.savepoint_requests.pop(0)
+                if coordinator is None:
+                    self._savepoint_failed(req, NO_SAVEPOINT_DIR)
+                    continue
+                try:
+                    location = self._savepoint(coordinator, savepoint_dir)
+                except Exception as e:  # the job goes on: a failed savepoint must not stop it as if it succeeded
+                    self._savepoint_failed(req, f"{type(e).__name__}: {e}" if not str(e) else str(e))
+                    continue
+                req.answer(location=location)
+                if req.stop:
+                    self.stopped_with_savepoint = self.stop_requested = True
+            if coordinator is not None:
+                coordinator.maybe_checkpoint()
 
         def before_finish():
             if coordinator is not None:
@@ -172,16 +226,17 @@ class ScriptRunner:
         try:
             finished = job.run(should_stop=lambda: self.stop_requested, on_step=on_step,
                                before_finish=before_finish)
-            if not finished:
+            if not finished and not self.stopped_with_savepoint:
                 if coordinator is not None and self.stop_requested and self.savepoint_on_stop:
-                    self._savepoint(coordinator, ckpt_dir)
+                    self._savepoint(coordinator, savepoint_dir)
                 else:
+                    if self.stop_requested and self.savepoint_on_stop:
+                        self.err.write("stopping without a savepoint: 'execution.checkpointing.dir' is not set\n")
                     for w in job.writers.values():
                         w.cancel() if coordinator is not None else w.close()
         finally:
             job.close()
-            for sig, h in previous.items():
-                signal.signal(sig, h)
+            self._fail_pending_savepoints("the job ended before taking it")
         if self.summary:
             self._summary(job, coordinator)
 
@@ -218,12 +273,19 @@ class ScriptRunner:
         self.err.write(line + "\n")
         self.err.flush()
 
-    def _savepoint(self, coordinator: CheckpointCoordinator, ckpt_dir: str | None) -> None:
-        target = self.session.config.get("execution.checkpointing.savepoint-dir") or \
-            os.path.join(_strip_file(ckpt_dir), "savepoints")
+    def _savepoint_dir(self, ckpt_dir: str | None) -> str | None:
+        """Where this job's savepoints go, fixed when it starts (Flink's key, or its older name)."""
+        cfg = self.session.config
+        target = cfg.get("execution.checkpointing.savepoint-dir") or cfg.get("state.savepoints.dir")
+        if target:
+            return _strip_file(target)
+        return os.path.join(_strip_file(ckpt_dir), "savepoints") if ckpt_dir else None
+
+    def _savepoint(self, coordinator: CheckpointCoordinator, target: str) -> str:
         location = coordinator.checkpoint(savepoint_dir=target)
-        self.err.write(f"savepoint written to {location}\n")
+        self.err.write(f"{signals.SAVEPOINT_WRITTEN}{location}\n")
         self.err.flush()
+        return location
 
     def _summary(self, job: Job, coordinator: CheckpointCoordinator | None) -> None:
         stopped = " (stopped)" if self.stop_requested else ""

@@ -8,9 +8,10 @@ from typing import TextIO
 
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
 from planner import logical as L
-from planner.binder import Binder
+from planner.binder import LEGACY_PROPS, Binder
 from planner.explain import explain
 from planner.functions import AGGREGATES, SCALAR_TYPERS
 from planner.rules import optimize
@@ -22,6 +23,22 @@ from sqlstream.dialect import expressions as fx
 from sqlstream.errors import SqlError, SqlStreamError, ValidationError
 
 _FLINK = Flink()
+
+HELP = """Statements end with ';' and may span lines.
+
+  CREATE TABLE | VIEW ..., DROP TABLE | VIEW ...   define tables over Kafka, files, datagen
+  SELECT ...                                       run a query; Ctrl-C stops it
+  INSERT INTO ... SELECT ...                       start a background job
+  SHOW TABLES | VIEWS | FUNCTIONS | JOBS;          list what exists
+  DESCRIBE t;  DESCRIBE JOB '<id>';  EXPLAIN ...;  inspect a table, a job or a plan
+  STOP JOB '<id>' [WITH SAVEPOINT];                stop a background job
+  SET 'key' = 'value';  SET;  RESET ['key'];       configuration (SET; lists it)
+  SET 'sql-client.execution.result-mode' = 'table' | 'changelog' | 'tableau';
+  HELP;  QUIT;  EXIT;  (or Ctrl-D)
+"""
+
+# Flink's columns of SHOW JOBS / DESCRIBE JOB, then sqlstream's own
+JOB_COLUMNS = ["job id", "job name", "status", "start time", "rows in", "rows out", "watermark", "error"]
 
 
 def parse_script(sql: str) -> list[exp.Expr]:
@@ -35,16 +52,33 @@ def parse_script(sql: str) -> list[exp.Expr]:
     out = [fx.StatementSetEnd() if type(s).__name__ == "EndStatement" else s
            for s in stmts if s is not None and not isinstance(s, exp.Semicolon)]
     for s in out:
+        s.meta["sql"] = sql
         if not isinstance(s, SUPPORTED_STATEMENTS):
-            meta = next((n.meta for n in s.walk() if getattr(n, "meta", None)), {})
-            raise SqlError(f"Unsupported statement {type(s).__name__.upper()}; expected CREATE, DROP, SET, RESET, "
-                           f"SHOW, DESCRIBE, EXPLAIN, INSERT or SELECT", meta.get("line"), meta.get("col"), sql=sql)
+            starts = _statement_starts(sql)
+            start = starts[out.index(s)] if len(starts) == len(out) else 0
+            line, col = position(sql, start)
+            first = s.sql(dialect=_FLINK).split()[0] if s.sql(dialect=_FLINK).split() else type(s).__name__
+            raise SqlError(f"Unsupported statement '{first}'; expected CREATE, DROP, SET, RESET, "
+                           f"SHOW, DESCRIBE, EXPLAIN, INSERT or SELECT", line, col, sql=sql)
     return out
+
+
+def _statement_starts(sql: str) -> list[int]:
+    """Offset of each statement's first token."""
+    starts, at_start = [], True
+    for tok in _FLINK.tokenize(sql):
+        if tok.token_type == TokenType.SEMICOLON:
+            at_start = True
+        elif at_start:
+            starts.append(tok.start)
+            at_start = False
+    return starts
 
 
 SUPPORTED_STATEMENTS = (exp.Create, exp.Drop, exp.Insert, exp.Select, exp.Union, exp.Intersect, exp.Except,
                         exp.Subquery, exp.Values, fx.SetStatement, fx.ResetStatement, fx.ShowStatement,
-                        fx.DescribeStatement, fx.ExplainStatement, fx.StopJobStatement, fx.StatementSetBegin,
+                        fx.DescribeStatement, fx.ExplainStatement, fx.StopJobStatement,
+                        fx.DescribeJobStatement, fx.ClientCommand, fx.StatementSetBegin,
                         fx.StatementSetEnd)
 
 
@@ -56,30 +90,67 @@ def drop_target(stmt: exp.Drop) -> str:
     return tables[0].name
 
 
+# sqlglot's node names, as the SQL words a user typed
+SQL_WORDS = {"GT": ">", "GTE": ">=", "LT": "<", "LTE": "<=", "EQ": "=", "NEQ": "<>", "NULLSAFEEQ": "<=>",
+             "ADD": "+", "SUB": "-", "MUL": "*", "DIV": "/", "MOD": "%", "NEG": "-", "DPIPE": "||",
+             "BITWISEAND": "&", "BITWISEOR": "|", "BITWISEXOR": "^", "ORDER": "ORDER BY", "GROUP": "GROUP BY",
+             "ORDERED": "ORDER BY", "ILIKE": "ILIKE", "SIMILARTO": "SIMILAR TO", "IS": "IS", "ALIAS": "AS",
+             "PAREN": "(", "TRYCAST": "TRY_CAST", "PARTITIONEDBYPROPERTY": "PARTITIONED BY",
+             "WATERMARKCOLUMNCONSTRAINT": "WATERMARK FOR", "PRIMARYKEY": "PRIMARY KEY",
+             "MATCHRECOGNIZE": "MATCH_RECOGNIZE", "WINDOWSPEC": "OVER", "WINDOW": "OVER", "SUBQUERY": "(SELECT ..)"}
+
+
+def sql_word(node_name: str) -> str:
+    """The SQL a user wrote for a sqlglot node name (`GT` -> `>`), or the name itself when it is a keyword."""
+    return SQL_WORDS.get(node_name.upper(), node_name.upper())
+
+
+def _token_text(m: re.Match) -> str:
+    return "the end of the statement" if "SENTINEL" in m.group(1) else f"'{m.group(2)}'"
+
+
 def _sql_error(e: ParseError, sql: str) -> SqlError:
     info = e.errors[0] if e.errors else {}
     desc = info.get("description") or str(e)
     token = (info.get("highlight") or "").strip()
+    desc = re.sub(r"<Token token_type: (TokenType\.\w+), text: (.*?), line: \d+, col: \d+, start: \d+, "
+                  r"end: \d+, comments: \[.*?\]>", _token_text, desc)
     m = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>", desc)
     if m:
-        desc = f"Expected an expression to complete {m.group(2).upper()}"
+        desc = f"Expected an expression to complete {sql_word(m.group(2))}"
     elif desc.startswith("Invalid expression / Unexpected token"):
         desc = f"Unexpected token '{token}'" if token else "Unexpected token"
     elif desc.startswith("Expecting"):
         desc = f"Expected '{desc[len('Expecting'):].strip()}'" + (f" but found '{token}'" if token else "")
     elif token and token not in desc:
         desc = f"{desc} (near '{token}')"
-    col = info.get("col")
-    if col is not None and token:
-        col = max(1, col - len(token) + 1)
-    return SqlError(desc, info.get("line"), col, desc, sql)
+    line, col = info.get("line"), info.get("col")
+    if line is not None and col is not None and token:
+        line, col = _token_start(sql, line, col, token)
+    return SqlError(desc, line, col, desc, sql)
+
+
+def _token_start(sql: str, line: int, end_col: int, token: str) -> tuple[int, int]:
+    """Line and column (1-based) where a token starts, given where it ends (a token may span lines)."""
+    lines = sql.splitlines() or [""]
+    end = sum(len(ln) + 1 for ln in lines[:line - 1]) + end_col - 1
+    start = sql.rfind(token, 0, end + 1) if token else -1
+    if start < 0:
+        return line, max(1, end_col)
+    return position(sql, start)
+
+
+def position(sql: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character offset in the text."""
+    offset = max(0, min(offset, len(sql)))
+    return sql.count("\n", 0, offset) + 1, offset - (sql.rfind("\n", 0, offset) + 1) + 1
 
 
 @dataclass
 class Result:
     """What a statement produced: a message, rows to show, or a plan to run."""
 
-    kind: str  # "ok" | "rows" | "query" | "insert"
+    kind: str  # "ok" | "rows" | "query" | "insert" | "quit"
     message: str = ""
     columns: list[str] = field(default_factory=list)
     rows: list[list] = field(default_factory=list)
@@ -144,8 +215,11 @@ class Session:
         if isinstance(stmt, fx.StatementSetEnd):
             self.in_statement_set = False
             return Result("ok", "")
-        if isinstance(stmt, fx.StopJobStatement):
-            raise ValidationError("STOP JOB is only available in the interactive shell")
+        if isinstance(stmt, fx.ClientCommand):
+            return Result("quit") if stmt.this.name == "QUIT" else Result("ok", HELP.rstrip("\n"))
+        if isinstance(stmt, (fx.StopJobStatement, fx.DescribeJobStatement)):
+            raise ValidationError(f"Job '{stmt.this.name}' not found: no job runs in the background here (INSERT "
+                                  f"statements of a script run in the foreground, until they finish)")
         raise ValidationError(f"Unsupported statement: {stmt.sql(dialect=_FLINK)[:80]}")
 
     def plan(self, stmt: exp.Expr) -> L.Node:
@@ -205,6 +279,15 @@ class Session:
             return Result("ok", "[INFO] Execute statement succeeded.")
         raise ValidationError(f"CREATE {kind} is not supported")
 
+    def function_names(self) -> list[str]:
+        """Every function a query may call: what SHOW FUNCTIONS lists and Tab completes, one list for both."""
+        from runtime.expressions import FUNCTIONS
+        from sqlstream.dialect.parser import WINDOW_TVFS
+        scalars = {k for k in SCALAR_TYPERS if re.fullmatch(r"[A-Z_0-9]+", k) and (k in FUNCTIONS or k == "IF")}
+        legacy_windows = {f"{w}_{p}" for w in ("TUMBLE", "HOP", "SESSION") for p in LEGACY_PROPS}
+        return sorted(scalars | set(AGGREGATES) | set(WINDOW_TVFS) | legacy_windows | {"ROW_NUMBER"} |
+                      set(self.functions))
+
     def _show(self, what: str) -> Result:
         if what == "TABLES":
             return Result("rows", columns=["table name"], rows=[[n] for n in sorted(self.catalog.tables)] +
@@ -212,12 +295,9 @@ class Session:
         if what == "VIEWS":
             return Result("rows", columns=["view name"], rows=[[n] for n in sorted(self.catalog.views)])
         if what == "FUNCTIONS":
-            from runtime.expressions import FUNCTIONS
-            scalars = {k for k in SCALAR_TYPERS if re.fullmatch(r"[A-Z_0-9]+", k) and (k in FUNCTIONS or k == "IF")}
-            names = sorted(scalars | set(AGGREGATES) | {"TUMBLE", "HOP", "CUMULATE", "SESSION"} | set(self.functions))
-            return Result("rows", columns=["function name"], rows=[[n] for n in names])
+            return Result("rows", columns=["function name"], rows=[[n] for n in self.function_names()])
         if what == "JOBS":
-            return Result("rows", columns=["job id", "job name", "status", "start time"], rows=[])
+            return Result("rows", columns=JOB_COLUMNS, rows=[])
         if what in ("CATALOGS",):
             return Result("rows", columns=["catalog name"], rows=[["default_catalog"]])
         if what in ("DATABASES",):
@@ -269,7 +349,7 @@ def _producer(node: L.Node) -> L.Node:
 
 def format_rows(columns: list[str], rows: list[list], out: TextIO = sys.stdout) -> None:
     """Print a small result (SHOW, DESCRIBE) as a bordered table."""
-    cells = [["<NULL>" if v is None else str(v) for v in r] for r in rows]
+    cells = [["<NULL>" if v is None else " ".join(str(v).splitlines()) for v in r] for r in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     out.write(border + "\n")
@@ -282,4 +362,4 @@ def format_rows(columns: list[str], rows: list[list], out: TextIO = sys.stdout) 
     out.write(f"{len(cells)} row{'s' if len(cells) != 1 else ''} in set\n")
 
 
-__all__ = ["Session", "Result", "parse_script", "format_rows", "SqlStreamError"]
+__all__ = ["Session", "Result", "parse_script", "format_rows", "SqlStreamError", "HELP", "JOB_COLUMNS"]

@@ -12,35 +12,14 @@ from typing import TextIO
 from connectors.base import SinkWriter
 from planner import logical as L
 from planner.scalar_binder import zone_id
+from sqlstream.dialect import expressions as fx
 from sqlstream.errors import SqlError, SqlStreamError
 from sqlstream.jobs import JobManager
-from sqlstream.output import ResultWriter, display_strings
-from sqlstream.session import Session, format_rows, parse_script
+from sqlstream.output import MAX_WIDTH, ResultWriter, display_strings, fit
+from sqlstream.session import JOB_COLUMNS, Session, format_rows, parse_script
 
 PROMPT = "Flink SQL> "
 CONTINUATION = "         > "
-HELP = """Statements end with ';' and may span lines.
-
-  CREATE TABLE | VIEW ..., DROP TABLE | VIEW ...   define tables over Kafka, files, datagen
-  SELECT ...                                       run a query; Ctrl-C stops it
-  INSERT INTO ... SELECT ...                       start a background job
-  SHOW TABLES | VIEWS | FUNCTIONS | JOBS;          list what exists
-  DESCRIBE t;  EXPLAIN SELECT ...;                 inspect a table or a plan
-  STOP JOB '<id>' [WITH SAVEPOINT];                stop a background job
-  SET 'key' = 'value';  SET;  RESET ['key'];       configuration (SET; lists it)
-  SET 'sql-client.execution.result-mode' = 'table' | 'changelog' | 'tableau';
-  HELP;  QUIT;  (or Ctrl-D)
-"""
-
-KEYWORDS = ["SELECT", "FROM", "WHERE", "GROUP BY", "HAVING", "ORDER BY", "INSERT INTO", "CREATE TABLE",
-            "CREATE TEMPORARY TABLE", "CREATE VIEW", "CREATE TEMPORARY VIEW", "DROP TABLE", "DROP VIEW", "WITH",
-            "WATERMARK FOR", "PRIMARY KEY", "NOT ENFORCED", "METADATA", "VIRTUAL", "TABLE", "DESCRIPTOR",
-            "INTERVAL", "SECOND", "MINUTE", "HOUR", "DAY", "AS", "AND", "OR", "NOT", "NULL", "IS", "IN", "LIKE",
-            "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "CAST", "JOIN", "LEFT JOIN", "RIGHT JOIN",
-            "FULL JOIN", "ON", "UNION ALL", "OVER", "PARTITION BY", "ROWS BETWEEN", "RANGE BETWEEN", "PRECEDING",
-            "CURRENT ROW", "SHOW TABLES", "SHOW VIEWS", "SHOW FUNCTIONS", "SHOW JOBS", "DESCRIBE", "EXPLAIN",
-            "SET", "RESET", "STOP JOB", "WITH SAVEPOINT", "HELP", "QUIT", "BIGINT", "INT", "STRING", "DOUBLE",
-            "DECIMAL", "BOOLEAN", "TIMESTAMP", "TIMESTAMP_LTZ", "DATE", "ARRAY", "MAP", "ROW"]
 
 
 def statement_complete(text: str) -> bool:
@@ -76,7 +55,8 @@ class Shell:
     def __init__(self, session: Session | None = None, out: TextIO | None = None, history: str | None = None):
         self.session = session or Session()
         self.out = out or sys.stdout
-        self.jobs = JobManager(self.session)
+        self.jobs = JobManager(self.session, on_failure=self._job_failed)
+        self.app = None  # the prompt while it is shown: messages from jobs are printed above it
         self.history = history or os.path.expanduser("~/.sqlstream_history")
 
     # ---- the prompt ----------------------------------------------------------------------------
@@ -107,6 +87,7 @@ class Shell:
 
     def loop(self, input=None, output=None) -> int:
         session = self.prompt_session(input, output)
+        self.app = session.app
         self.out.write("sqlstream interactive shell. Statements end with ';'. HELP; for help, QUIT; to leave.\n\n")
         while True:
             try:
@@ -117,18 +98,37 @@ class Shell:
                 break
             if not self.execute_text(text):
                 break
-        self.out.write("Goodbye!\n")
+        self.app = None
+        self.quit()
         return 0
+
+    def quit(self) -> None:
+        """Leave the session: say which running jobs are being stopped, stop them, then say goodbye."""
+        for line in self.jobs.stop_all():
+            self.out.write(f"[INFO] {line}\n")
+            self.out.flush()
+        self.out.write("Goodbye!\n")
+
+    def _job_failed(self, info) -> None:
+        """A background job failed: say so at once, above the prompt if one is shown."""
+        self._notify(f"[ERROR] Job '{info.id}' ({info.name}) failed: {info.error}\n")
+
+    def _notify(self, text: str) -> None:
+        app = self.app
+        if app is not None and app.is_running and app.loop is not None:
+            from prompt_toolkit.application import run_in_terminal
+
+            def write():
+                self.out.write(text)
+                self.out.flush()
+            app.loop.call_soon_threadsafe(lambda: run_in_terminal(write))
+        else:
+            self.out.write(text)
+            self.out.flush()
 
     # ---- statements ------------------------------------------------------------------------------
     def execute_text(self, text: str) -> bool:
         """Run every statement in `text`; False when the user asked to quit."""
-        bare = text.strip().rstrip(";").strip().upper()
-        if bare in ("QUIT", "EXIT"):
-            return False
-        if bare == "HELP":
-            self.out.write(HELP)
-            return True
         if not text.strip():
             return True
         try:
@@ -138,6 +138,10 @@ class Shell:
             return True
         inserts: list[L.Sink] = []
         for stmt in stmts:
+            if isinstance(stmt, fx.ClientCommand) and stmt.this.name == "QUIT":
+                if inserts:
+                    self._submit(inserts)
+                return False
             try:
                 self._execute(stmt, text, inserts)
             except (SqlStreamError, KeyError, ValueError) as e:
@@ -151,10 +155,11 @@ class Shell:
         return True
 
     def _execute(self, stmt, text: str, inserts: list) -> None:
-        from sqlstream.dialect import expressions as fx
         if isinstance(stmt, fx.ShowStatement) and stmt.this.name == "JOBS":
-            format_rows(["job id", "job name", "status", "start time", "rows in", "rows out", "watermark"],
-                        self.jobs.rows(), self.out)
+            format_rows(JOB_COLUMNS, self.jobs.rows(), self.out)
+            return
+        if isinstance(stmt, fx.DescribeJobStatement):
+            format_rows(JOB_COLUMNS, [self.jobs.describe(stmt.this.name)], self.out)
             return
         if isinstance(stmt, fx.StopJobStatement):
             self.out.write("[INFO] " + self.jobs.stop(stmt.this.name, bool(stmt.args.get("savepoint"))) + "\n")
@@ -337,11 +342,7 @@ class MaterializedView(SinkWriter):
         with self.lock:
             rows = list(self.rows)
         shown = rows[offset:offset + height]
-        widths = [max([len(n)] + [len(r[i]) for r in shown]) for i, n in enumerate(self.names)]
-        border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-        lines = [border, "|" + "|".join(f" {n:>{w}} " for n, w in zip(self.names, widths)) + "|", border]
-        lines += ["|" + "|".join(f" {v:>{w}} " for v, w in zip(r, widths)) + "|" for r in shown]
-        lines.append(border)
+        lines = _bordered(self.names, shown)
         wm = self.watermark()
         status = (f"{len(rows)} rows in result (rows {offset + 1 if rows else 0}-{offset + len(shown)}); "
                   f"updated {time.strftime('%H:%M:%S')}" + (f"; watermark {wm}" if wm else "") +
@@ -374,11 +375,7 @@ class MaterializedView(SinkWriter):
                 return
             rows = list(self.rows)
             self.changed = False
-        widths = [max([len(n)] + [len(r[i]) for r in rows[: self.MAX_ROWS]]) for i, n in enumerate(self.names)]
-        border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
-        lines = [border, "|" + "|".join(f" {n:>{w}} " for n, w in zip(self.names, widths)) + "|", border]
-        lines += ["|" + "|".join(f" {v:>{w}} " for v, w in zip(r, widths)) + "|" for r in rows[: self.MAX_ROWS]]
-        lines.append(border)
+        lines = _bordered(self.names, rows[: self.MAX_ROWS])
         more = f" (showing {self.MAX_ROWS})" if len(rows) > self.MAX_ROWS else ""
         status = f"{len(rows)} row{'s' if len(rows) != 1 else ''} in result{more}; updated {time.strftime('%H:%M:%S')}"
         wm = self.watermark()
@@ -391,6 +388,16 @@ class MaterializedView(SinkWriter):
         self.out.flush()
         self.drawn_lines = len(lines)
         self.last_draw = now
+
+
+def _bordered(names: list[str], rows: list[list[str]]) -> list[str]:
+    """A table whose columns fit the header and the values shown (up to MAX_WIDTH, then cut visibly)."""
+    widths = [min(MAX_WIDTH, max([len(n)] + [len(r[i]) for r in rows])) for i, n in enumerate(names)]
+    border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    lines = [border, "|" + "|".join(f" {fit(n, w):>{w}} " for n, w in zip(names, widths)) + "|", border]
+    lines += ["|" + "|".join(f" {fit(v, w):>{w}} " for v, w in zip(r, widths)) + "|" for r in rows]
+    lines.append(border)
+    return lines
 
 
 def main_shell(init: str | None, history: str | None) -> int:

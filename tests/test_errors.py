@@ -348,3 +348,72 @@ def test_operators_that_need_insert_only_input_reject_an_updating_one(json_file,
     with pytest.raises(ValidationError, match=f"StreamPhysical{operator} doesn't support consuming update and "
                                               f"delete changes"):
         run(ddl + dedup + query + ";")
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sqlstream.cli", *args], input=stdin, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_piped_statements_accept_what_the_shell_accepts():
+    p = cli(stdin="SHOW TABLES;\nHELP;\nEXIT;\nSHOW VIEWS;\n")
+    assert p.returncode == 0, p.stderr
+    assert "table name" in p.stdout and "STOP JOB '<id>'" in p.stdout
+    assert "view name" not in p.stdout, "nothing runs after EXIT"
+    p = cli(stdin="SHOW JOBS;\nquit\n")
+    assert p.returncode == 0 and "| job id | job name | status | start time |" in p.stdout, p.stderr
+
+
+def test_sql_file_accepts_help_and_quit(tmp_path):
+    job = tmp_path / "job.sql"
+    job.write_text("HELP;\nSHOW TABLES;\nQUIT;\nSELECT nothing;\n")
+    for args in (["-f", str(job)], ["run", str(job)]):
+        p = cli(*args)
+        assert p.returncode == 0, p.stderr
+        assert "HELP;  QUIT;" in p.stdout and "table name" in p.stdout
+
+
+def test_top_level_help_lists_the_commands_and_there_is_a_version():
+    from sqlstream import __version__
+    p = cli("--help")
+    assert p.returncode == 0
+    for command in ("run FILE.sql", "savepoint PID"):
+        assert command in p.stdout, command
+    p = cli("--version")
+    assert p.returncode == 0 and p.stdout.strip() == f"sqlstream {__version__}"
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("SELECT a FROM t WHERE a >;", "Expected an expression to complete >"),
+    ("SELECT a FROM t WHERE a BETWEEN 1;", "Expected an expression to complete BETWEEN"),
+    ("SELECT a FROM t ORDER BY;", "Expected an expression to complete ORDER BY"),
+    ("INSERT INTO;", "Expected table name but got the end of the statement"),
+])
+def test_parse_errors_speak_sql_not_parser_internals(sql, message):
+    from sqlstream.errors import SqlError
+    from sqlstream.session import parse_script
+    with pytest.raises(SqlError) as e:
+        parse_script(sql)
+    assert message in str(e.value)
+    assert "Token" not in str(e.value) and "class" not in str(e.value)
+
+
+def test_a_misspelled_statement_keyword_is_pointed_at():
+    from sqlstream.errors import SqlError
+    from sqlstream.session import parse_script
+    for sql in ("SELEC x FROM t", "SELEC * FROM t", "SELECT 1;\n  selec x, y FROM t"):
+        with pytest.raises(SqlError) as e:
+            parse_script(sql)
+        line = sql.splitlines()[-1]
+        assert e.value.line == len(sql.splitlines()) and line[e.value.col - 1:].lower().startswith("selec"), sql
+        assert "did you mean SELECT?" in str(e.value)
+
+
+def test_positions_are_one_based_and_inside_the_text(json_file):
+    path = json_file(GOOD_JSON)
+    sql = ddl(path) + "SELECT order_id FROM orders WHERE 'ab\ncd' + 1 > 0;"
+    with pytest.raises(ValidationError, match=r"At line 9, column 35: Cannot apply '\+'"):
+        run(sql)
+    sql = ddl(path) + "SELECT order_id FROM orders UNION SELECT user_id FROM orders;"
+    with pytest.raises(ValidationError, match="Type mismatch in UNION:"):
+        run(sql)

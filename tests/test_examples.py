@@ -82,3 +82,11 @@ def test_statement_set_writes_both_sinks(tmp_path):
         WHERE status IS NOT NULL AND product IS NOT NULL GROUP BY 1""").fetchall())
     assert by_window == expected
     assert not list(tmp_path.rglob(".*inprogress")), "no uncommitted part files are left"
+
+
+def test_the_readme_first_command_prints_a_whole_table():
+    p = run_cli(REPO / "sql_examples" / "01_orders_per_minute.sql", fmt="table")
+    assert p.returncode == 0, p.stderr
+    table = [ln for ln in p.stdout.splitlines() if ln.startswith(("+", "|"))]
+    assert len(table) > 5 and len({len(ln) for ln in table}) == 1, "\n".join(table)
+    assert "265.6698529411765 |" in p.stdout

@@ -67,7 +67,8 @@ def test_show_functions_lists_what_is_implemented():
     assert {"TUMBLE", "COUNT", "DATE_FORMAT", "REGEXP_EXTRACT", "TO_TIMESTAMP_LTZ"} <= names
     scalars = names - {"TUMBLE", "HOP", "CUMULATE", "SESSION", "COUNT", "SUM", "AVG", "MIN", "MAX", "SUM0",
                        "FIRST_VALUE", "LAST_VALUE", "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP", "LISTAGG",
-                       "BOOL_AND", "BOOL_OR", "function name", "IF"}
+                       "BOOL_AND", "BOOL_OR", "function name", "IF", "ROW_NUMBER"}
+    scalars = {n for n in scalars if not n.endswith(("_START", "_END", "_ROWTIME"))}
     assert scalars <= set(FUNCTIONS), f"listed but not implemented: {sorted(scalars - set(FUNCTIONS))}"
 
 

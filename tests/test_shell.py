@@ -207,20 +207,107 @@ def test_describe_masks_secrets(tmp_path):
     assert "hunter2" not in out and "password=y" not in out
 
 
+def wait_until(condition, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def started(shell: Shell, job_id: str) -> None:
+    """Wait until a background job has read rows (it is running, not just submitted)."""
+    info = shell.jobs.jobs[job_id]
+    wait_until(lambda: info.runner.current_job is not None and info.runner.current_job.stats.rows_in > 0,
+               f"job {job_id} to read rows")
+
+
+GEN_JOB = ("CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '100');"
+           "CREATE TABLE sink (v INT, c BIGINT) WITH ('connector' = 'blackhole');"
+           "INSERT INTO sink SELECT v, COUNT(*) FROM gen GROUP BY v;")
+
+
 def test_stop_job_with_savepoint_from_the_shell(tmp_path):
     from sqlstream.jobs import JobManager
     shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"))
-    shell.execute_text(f"SET 'execution.checkpointing.dir' = '{tmp_path}/ck';"
-                       "CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '100');"
-                       "CREATE TABLE sink (v INT, c BIGINT) WITH ('connector' = 'print');"
-                       "INSERT INTO sink SELECT v, COUNT(*) FROM gen GROUP BY v;")
+    shell.execute_text(f"SET 'execution.checkpointing.dir' = '{tmp_path}/ck';" + GEN_JOB)
     job_id = next(iter(shell.jobs.jobs))
-    wait_until(lambda: shell.jobs.jobs[job_id].row()[4] > 0, "the job reading rows (SHOW JOBS: rows in)")
+    started(shell, job_id)
     assert isinstance(shell.jobs, JobManager)
     shell.execute_text(f"STOP JOB '{job_id}' WITH SAVEPOINT;")
     out = shell.out.getvalue()
     assert f"Job '{job_id}' stopped; savepoint written to {tmp_path}/ck/savepoints/savepoint-" in out
     assert shell.jobs.jobs[job_id].status == "CANCELED"
+
+
+def test_stop_with_savepoint_of_a_job_that_cannot_take_one_is_an_error_and_it_keeps_running(tmp_path):
+    shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"))
+    shell.execute_text(GEN_JOB)
+    job_id = next(iter(shell.jobs.jobs))
+    started(shell, job_id)
+    shell.execute_text(f"STOP JOB '{job_id}' WITH SAVEPOINT;")
+    assert "[ERROR] Savepoint directory is not configured, can't stop job with savepoint" in shell.out.getvalue()
+    # configured only after the job started: the job itself has nowhere to write it
+    shell.execute_text(f"SET 'execution.checkpointing.dir' = '{tmp_path}/ck';STOP JOB '{job_id}' WITH SAVEPOINT;")
+    out = shell.out.getvalue()
+    assert f"[ERROR] Job '{job_id}' was not stopped: Savepoint directory is not configured" in out
+    assert "stopped; savepoint written" not in out and not (tmp_path / "ck").exists()
+    assert shell.jobs.jobs[job_id].status == "RUNNING" and shell.jobs.jobs[job_id].thread.is_alive()
+    shell.execute_text(f"STOP JOB '{job_id}';")
+    assert f"[INFO] Job '{job_id}' stopped" in shell.out.getvalue()
+    assert shell.jobs.jobs[job_id].status == "CANCELED"
+
+
+def test_a_failed_background_job_says_why_at_once_in_show_jobs_and_describe_job(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"v": 1}\n{"v": oops}\n')
+    shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"))
+    shell.execute_text(f"CREATE TABLE src (v INT) WITH ('connector' = 'filesystem', 'path' = '{bad}', "
+                       f"'format' = 'json');CREATE TABLE sink (v INT) WITH ('connector' = 'blackhole');"
+                       f"INSERT INTO sink SELECT v FROM src;")
+    job_id = next(iter(shell.jobs.jobs))
+    info = shell.jobs.jobs[job_id]
+    wait_until(lambda: not info.thread.is_alive(), "the job to end")
+    out = shell.out.getvalue()
+    assert f"[ERROR] Job '{job_id}' (insert-into_sink) failed: Failed to deserialize JSON" in out
+    shell.execute_text("SHOW JOBS;")
+    row = [ln for ln in shell.out.getvalue().splitlines() if ln.startswith(f"| {job_id} ")][-1]
+    assert "| FAILED |" in row and "Failed to deserialize JSON" in row and "error" in shell.out.getvalue()
+    shell.execute_text(f"DESCRIBE JOB '{job_id}';")
+    lines = shell.out.getvalue().splitlines()
+    header = [ln for ln in lines if ln.startswith("| job id ")][-1]
+    assert [c.strip() for c in header.strip("|").split("|")][:4] == ["job id", "job name", "status", "start time"]
+    assert f"(at {bad}:2)" in lines[-3], "DESCRIBE JOB shows the whole reason"
+    shell.execute_text("DESCRIBE JOB 'nope';")
+    assert "[ERROR] Job 'nope' not found" in shell.out.getvalue()
+
+
+def test_quitting_says_which_running_jobs_it_stops(tmp_path):
+    shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"))
+    shell.execute_text(GEN_JOB)
+    job_id = next(iter(shell.jobs.jobs))
+    started(shell, job_id)
+    assert shell.execute_text("QUIT;") is False
+    shell.quit()
+    out = shell.out.getvalue()
+    assert f"[INFO] Stopping job '{job_id}' (insert-into_sink)" in out and out.rstrip().endswith("Goodbye!")
+    assert shell.jobs.jobs[job_id].status == "CANCELED" and not shell.jobs.jobs[job_id].thread.is_alive()
+
+
+def test_help_and_quit_are_statements_like_any_other(tmp_path):
+    out = run_shell("SHOW VIEWS; HELP; QUIT;\rSHOW TABLES;\r", tmp_path)
+    assert "view name" in out and "STOP JOB '<id>'" in out
+    assert "table name" not in out, "nothing runs after QUIT"
+
+
+def test_completion_offers_every_function_including_window_functions():
+    s = Session()
+    c = SqlCompleter(s)
+    for prefix, name in [("TUM", "TUMBLE"), ("HO", "HOP"), ("SESS", "SESSION"), ("CUMU", "CUMULATE"),
+                         ("TUMBLE_S", "TUMBLE_START"), ("ROW_N", "ROW_NUMBER")]:
+        assert (name, "function") in c.candidates(f"SELECT * FROM TABLE({prefix}", prefix), name
+    listed = {r[0] for r in s.execute(parse_script("SHOW FUNCTIONS")[0]).rows}
+    completed = {w for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for w, _ in c.candidates(f"SELECT {ch}", ch)}
+    assert listed <= completed, f"not completed: {sorted(listed - completed)}"
 
 
 def test_materialized_view_pages_and_applies_the_changelog():
@@ -235,3 +322,71 @@ def test_materialized_view_pages_and_applies_the_changelog():
     assert total == 29, "-U/+U replaced k00, -D removed k01"
     assert lines[3:8] == [f"| k{i:02d} | {i:>2} |" for i in range(12, 17)]
     assert "29 rows in result (rows 11-15)" in lines[-2] and "watermark 2024-03-01 09:00:00.000" in lines[-2]
+
+
+@needs_tmux
+def test_a_job_failing_under_the_prompt_is_reported_and_quit_names_running_jobs(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"v": 1}\n{"v": oops}\n')
+    term = Terminal(tmp_path)
+    try:
+        term.wait_for("Flink SQL>")
+        term.type(f"CREATE TABLE src (v INT) WITH ('connector' = 'filesystem', 'path' = '{bad}', 'format' = 'json');")
+        term.type("CREATE TABLE sink (v INT) WITH ('connector' = 'blackhole');")
+        term.type("INSERT INTO sink SELECT v FROM src;")
+        term.wait_for("failed: Failed to deserialize JSON")
+        term.type("CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '10');")
+        term.type("INSERT INTO sink SELECT v FROM gen;")
+        deadline = time.time() + 10
+        while term.screen().count("Job ID: ") < 2:  # the second job's id
+            assert time.time() < deadline, term.screen()
+            time.sleep(0.1)
+        job = term.screen().split("Job ID: ")[-1].split()[0]
+        term.type("QUIT;")
+        term.wait_for(f"[INFO] Stopping job '{job}' (insert-into_sink)")
+        term.wait_for("Goodbye!")
+    finally:
+        term.close()
+
+
+def test_every_table_renderer_keeps_its_borders_whole_with_wide_values():
+    import pyarrow as pa
+    from runtime.changelog import make_batch
+    from sqlstream.output import MAX_WIDTH, ResultWriter
+    from sqlstream.session import format_rows
+    from sqlstream.shell import MaterializedView
+    from sqlstream.types import FlinkType
+
+    def whole(text: str) -> list[str]:
+        table = [ln for ln in text.splitlines() if ln.startswith(("+", "|"))]
+        assert len({len(ln) for ln in table}) == 1, "\n".join(table)
+        return table
+
+    out = io.StringIO()
+    writer = ResultWriter(["k", "x"], [FlinkType("STRING"), FlinkType("DOUBLE")], "table", out)
+    writer.write(make_batch(0, [pa.array(["a"]), pa.array([1.5])], ["k", "x"]))
+    writer.write(make_batch(0, [pa.array(["a much longer key than the first"]), pa.array([265.6698529411765])],
+                            ["k", "x"]))
+    writer.write(make_batch(0, [pa.array(["z" * 100]), pa.array([-1.2345678901234567e-100])], ["k", "x"]))
+    writer.close()
+    text = out.getvalue()
+    lines = [ln for ln in text.splitlines() if ln.startswith(("+", "|"))]
+    assert sum(ln.startswith("| op |") for ln in lines) == 3, "a wider value starts a section with wider columns"
+    header = ""
+    for i, ln in enumerate(lines):  # each row as wide as its header, each border as a row beside it
+        header = ln if ln.startswith("| op |") else header
+        neighbours = [lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines) and lines[j].startswith("|")]
+        assert len(ln) == len(header) if ln.startswith("|") else len(ln) in {len(n) for n in neighbours}, \
+            "\n".join(lines)
+    assert "a much longer key than the first" in text and "265.6698529411765" in text
+    assert "z" * (MAX_WIDTH - 3) + "..." in text and "-1.2345678901234567E-100" in text
+
+    view = MaterializedView(["k"], io.StringIO())
+    view.write(make_batch(0, [pa.array(["short", "y" * 80])], ["k"]))
+    whole("\n".join(view.render(0, 10)[0]))
+    view.refresh(final=True)
+    whole(view.out.getvalue())
+
+    out = io.StringIO()
+    format_rows(["job id", "error"], [["j1", "first line\nsecond line"]], out)
+    assert "first line second line" in "\n".join(whole(out.getvalue()))

@@ -53,6 +53,18 @@ class DescribeStatement(exp.Expression):
     arg_types = {"this": True}
 
 
+class DescribeJobStatement(exp.Expression):
+    """`DESCRIBE JOB 'id'`."""
+
+    arg_types = {"this": True}
+
+
+class ClientCommand(exp.Expression):
+    """`HELP`, `QUIT` or `EXIT`: commands of the client rather than SQL."""
+
+    arg_types = {"this": True}
+
+
 class StopJobStatement(exp.Expression):
     """`STOP JOB 'id' [WITH SAVEPOINT]`."""
 

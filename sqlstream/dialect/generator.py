@@ -39,6 +39,8 @@ class FlinkGenerator(generator.Generator):
             f"SET {self.sql(e, 'this')} = {self.sql(e, 'expression')}",
         fx.ResetStatement: lambda self, e: "RESET" + (f" {self.sql(e, 'this')}" if e.this else ""),
         fx.DescribeStatement: lambda self, e: f"DESCRIBE {self.sql(e, 'this')}",
+        fx.DescribeJobStatement: lambda self, e: f"DESCRIBE JOB {self.sql(e, 'this')}",
+        fx.ClientCommand: lambda self, e: e.this.name,
         fx.StopJobStatement: lambda self, e: f"STOP JOB {self.sql(e, 'this')}" + (
             " WITH SAVEPOINT" if e.args.get("savepoint") else ""),
         fx.StatementSetBegin: lambda self, e: "EXECUTE STATEMENT SET BEGIN " + self.sql(e, "this")

@@ -1,6 +1,8 @@
 """Flink SQL parser: the base sqlglot parser plus Flink's DDL, window TVFs and client statements."""
 from __future__ import annotations
 
+import difflib
+
 from sqlglot import exp, parser
 from sqlglot.tokens import TokenType
 
@@ -42,12 +44,26 @@ class FlinkParser(parser.Parser):
         exp.DType.TIMESTAMP: lambda self, this, _: self._timestamp_literal(this),
     }
 
-    STATEMENT_WORDS = ("SHOW", "EXPLAIN", "SET", "RESET", "DESCRIBE", "DESC", "STOP", "EXECUTE", "BEGIN", "END")
+    STATEMENT_WORDS = ("SHOW", "EXPLAIN", "SET", "RESET", "DESCRIBE", "DESC", "STOP", "EXECUTE", "BEGIN", "END",
+                       "HELP", "QUIT", "EXIT")
+    STATEMENT_STARTS = ("SELECT", "INSERT", "CREATE", "DROP", "WITH", "VALUES", *STATEMENT_WORDS)
+
+    # a word followed by one of these cannot begin an expression: it was meant as a statement keyword (SELEC x)
+    NOT_AFTER_AN_EXPRESSION_START = {TokenType.VAR, TokenType.NUMBER, TokenType.STRING, TokenType.IDENTIFIER,
+                                     TokenType.FROM}
 
     def _parse_statement(self) -> exp.Expr | None:
         if not self._curr:
             return None
         word = self._curr.text.upper()
+        if self._curr.token_type == TokenType.VAR and word not in self.STATEMENT_WORDS and self._next and \
+                (self._next.token_type in self.NOT_AFTER_AN_EXPRESSION_START or
+                 self._next.token_type == TokenType.STAR and self._index + 2 < len(self._tokens) and
+                 self._tokens[self._index + 2].token_type == TokenType.FROM):
+            close = difflib.get_close_matches(word, self.STATEMENT_STARTS, n=1)
+            self.raise_error(f"Unknown statement '{self._curr.text}'" + (f"; did you mean {close[0]}?" if close else
+                             "; expected " + ", ".join(self.STATEMENT_STARTS[:5]) + ", SET, SHOW, ..."),
+                             self._curr)
         if word in self.STATEMENT_WORDS and self._curr.token_type != TokenType.STRING:
             handler = getattr(self, "_parse_flink_" + ("describe" if word == "DESC" else word.lower()))
             start = self._curr
@@ -56,9 +72,10 @@ class FlinkParser(parser.Parser):
             if stmt is not None:
                 return stmt
             self._retreat(self._tokens.index(start))
+        first = self._curr
         stmt = super()._parse_statement()
         if isinstance(stmt, exp.Command):
-            self.raise_error(f"Unsupported statement '{stmt.name}'", self._prev)
+            self.raise_error(f"Unsupported statement '{stmt.name}'", first)
         return stmt
 
     # ---- client statements -------------------------------------------------------------
@@ -97,7 +114,19 @@ class FlinkParser(parser.Parser):
         key = self._parse_string()
         return self.expression(fx.ResetStatement(this=key))
 
+    def _parse_flink_help(self) -> exp.Expr:
+        return self.expression(fx.ClientCommand(this=exp.var("HELP")))
+
+    def _parse_flink_quit(self) -> exp.Expr:
+        return self.expression(fx.ClientCommand(this=exp.var("QUIT")))
+
+    _parse_flink_exit = _parse_flink_quit
+
     def _parse_flink_describe(self) -> exp.Expr:
+        if self._curr and self._curr.text.upper() == "JOB" and self._next and \
+                self._next.token_type == TokenType.STRING:
+            self._advance()
+            return self.expression(fx.DescribeJobStatement(this=self._parse_string()))
         self._match_text_seq("EXTENDED")
         table = self._parse_table_parts()
         if table is None:

@@ -1,0 +1,107 @@
+"""Savepoints asked of a running `sqlstream run` process: written and reported, or refused loudly where they were
+asked for (never a success that did not happen); a signal while the job is still starting is not lost."""
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runtime.checkpoint import read_checkpoint
+from sqlstream import signals
+
+REPO = Path(__file__).resolve().parent.parent
+
+JOB = """{settings}
+CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '200', 'fields.v.min' = '1',
+  'fields.v.max' = '5');
+SELECT v, COUNT(*) AS n FROM gen GROUP BY v;
+"""
+CHECKPOINTS = "SET 'execution.checkpointing.interval' = '10 min';\nSET 'execution.checkpointing.dir' = '{dir}';"
+
+
+def start(tmp_path: Path, settings: str = "") -> subprocess.Popen:
+    job = tmp_path / "job.sql"
+    job.write_text(JOB.format(settings=settings))
+    return subprocess.Popen([sys.executable, "-m", "sqlstream.cli", "run", str(job), "--format", "jsonl"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_output(p: subprocess.Popen, timeout: float = 60) -> str:
+    """The job's first row on stdout: it is running."""
+    ready, _, _ = select.select([p.stdout], [], [], timeout)
+    assert ready, "the job printed no row"
+    return p.stdout.readline()
+
+
+def savepoint(pid: int, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sqlstream.cli", "savepoint", str(pid), *extra], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_savepoint_without_a_checkpoint_dir_is_an_error_and_the_job_goes_on(tmp_path):
+    p = start(tmp_path)
+    try:
+        wait_for_output(p)
+        r = savepoint(p.pid)
+        assert r.returncode == 1, r.stderr
+        assert "Savepoint directory is not configured" in r.stderr and "requested" not in r.stderr
+        r = savepoint(p.pid, "--stop")
+        assert r.returncode == 1 and "keeps running" in r.stderr, r.stderr
+        assert p.poll() is None, "a refused stop-with-savepoint leaves the job running"
+        wait_for_output(p)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "ERROR: savepoint failed: Savepoint directory is not configured" in err
+    assert "stopping without a savepoint: 'execution.checkpointing.dir' is not set" in err
+
+
+def test_savepoint_command_waits_for_the_savepoint_and_stop_stops(tmp_path):
+    p = start(tmp_path, CHECKPOINTS.format(dir=tmp_path / "ck"))
+    try:
+        wait_for_output(p)
+        r = savepoint(p.pid)
+        assert r.returncode == 0, r.stderr
+        location = r.stderr.split("savepoint written to ")[1].split()[0]
+        manifest, _ = read_checkpoint(location)
+        assert manifest["kind"] == "savepoint"
+        r = savepoint(p.pid, "--stop")
+        assert r.returncode == 0, r.stderr
+        assert "is stopping" in r.stderr
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err
+    second = r.stderr.split("savepoint written to ")[1].split(";")[0]
+    assert f"savepoint written to {second}" in err and read_checkpoint(second)[0]["kind"] == "savepoint"
+
+
+def test_sigterm_while_the_job_starts_still_writes_a_savepoint(tmp_path):
+    p = start(tmp_path, CHECKPOINTS.format(dir=tmp_path / "ck"))
+    events = signals.events_path(p.pid)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(events):  # the handlers are installed: the job itself has not started yet
+        assert time.monotonic() < deadline and p.poll() is None, "the process never installed its handlers"
+        time.sleep(0.005)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    location = err.split("savepoint written to ")[1].split()[0]
+    assert read_checkpoint(location)[0]["kind"] == "savepoint"
+
+
+def test_savepoint_command_refuses_a_process_that_is_not_a_job():
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        r = savepoint(other.pid)
+        assert r.returncode == 1 and "is not a running `sqlstream run` job" in r.stderr, r.stderr
+        assert other.poll() is None, "nothing was sent to it"
+    finally:
+        other.kill()
+        other.wait()
+    r = savepoint(other.pid)
+    assert r.returncode == 1 and f"no process {other.pid}" in r.stderr
