@@ -45,6 +45,8 @@ COMMANDS = """commands:
   (none)                 the interactive shell (or statements from stdin when it is not a terminal)
   run FILE.sql           run a SQL file: INSERTs as one job, the last SELECT's rows to stdout
   savepoint PID          ask a running `sqlstream run` process for a savepoint (--stop: then stop it)
+  kafka topics|create|produce|consume
+                         list and create topics, produce records from a file, read a topic
 
 `sqlstream COMMAND --help` describes a command's options."""
 
@@ -77,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         a = p.parse_args(argv[1:])
         from sqlstream.savepoint_client import request_savepoint
         return request_savepoint(a.pid, a.stop, a.timeout)
+    if argv and argv[0] == "kafka":
+        from sqlstream.kafka_tool import main as kafka_main
+        return kafka_main(argv[1:])
     from sqlstream import __version__
     p = argparse.ArgumentParser(prog="sqlstream", description="Streaming SQL with Flink semantics.",
                                 epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,6 +1,7 @@
 -- The upsert-kafka example from Flink's documentation (with 'json' in place of 'avro'): page views per
--- region kept up to date in a compacted topic keyed by region. Needs a broker at localhost:9092 and topics
--- 'pageviews' and 'pageviews_per_region'.
+-- region kept up to date in a compacted topic keyed by region. Needs a broker at localhost:9092;
+-- sql_examples/kafka/setup.sh creates the topics 'pageviews' (with records) and 'pageviews_per_region'. Read the
+-- result with `sqlstream kafka consume pageviews_per_region --keys`.
 
 CREATE TABLE pageviews_per_region (
   user_region STRING,
