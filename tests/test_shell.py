@@ -207,13 +207,6 @@ def test_describe_masks_secrets(tmp_path):
     assert "hunter2" not in out and "password=y" not in out
 
 
-def wait_until(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
 def started(shell: Shell, job_id: str) -> None:
     """Wait until a background job has read rows (it is running, not just submitted)."""
     info = shell.jobs.jobs[job_id]
@@ -331,20 +324,17 @@ def test_a_job_failing_under_the_prompt_is_reported_and_quit_names_running_jobs(
     term = Terminal(tmp_path)
     try:
         term.wait_for("Flink SQL>")
-        term.type(f"CREATE TABLE src (v INT) WITH ('connector' = 'filesystem', 'path' = '{bad}', 'format' = 'json');")
-        term.type("CREATE TABLE sink (v INT) WITH ('connector' = 'blackhole');")
-        term.type("INSERT INTO sink SELECT v FROM src;")
-        term.wait_for("failed: Failed to deserialize JSON")
-        term.type("CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '10');")
-        term.type("INSERT INTO sink SELECT v FROM gen;")
-        deadline = time.time() + 10
-        while term.screen().count("Job ID: ") < 2:  # the second job's id
-            assert time.time() < deadline, term.screen()
-            time.sleep(0.1)
-        job = term.screen().split("Job ID: ")[-1].split()[0]
+        term.statement(f"CREATE TABLE src (v INT) WITH ('connector' = 'filesystem', 'path' = '{bad}', "
+                       f"'format' = 'json');")
+        term.statement("CREATE TABLE sink (v INT) WITH ('connector' = 'blackhole');")
+        term.statement("INSERT INTO sink SELECT v FROM src;")
+        term.wait_until(lambda screen: "failed: Failed to deserialize JSON" in screen, "the failure", history=True)
+        term.statement("CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '10');")
+        screen = term.statement("INSERT INTO sink SELECT v FROM gen;")
+        job = screen.split("Job ID: ")[-1].split()[0]  # the second job's id
         term.type("QUIT;")
-        term.wait_for(f"[INFO] Stopping job '{job}' (insert-into_sink)")
-        term.wait_for("Goodbye!")
+        term.wait_until(lambda screen: f"[INFO] Stopping job '{job}' (insert-into_sink)" in screen and
+                        "Goodbye!" in screen, "the jobs QUIT stops, then goodbye", history=True)
     finally:
         term.close()
 
