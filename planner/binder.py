@@ -1365,7 +1365,11 @@ def _agg_parts(node: exp.Expr) -> tuple[str, bool, list[exp.Expr]]:
             "LastValue": "LAST_VALUE", "GroupConcat": "LISTAGG", "LogicalAnd": "BOOL_AND",
             "LogicalOr": "BOOL_OR", "ArrayAgg": "ARRAY_AGG"}.get(type(node).__name__)
     if name is None:
-        raise ValidationError(f"{_where(node)}Unsupported aggregate function {node.sql(dialect='flink')}")
+        text = node.sql(dialect="flink")
+        written = {"ApproxDistinct": "APPROX_COUNT_DISTINCT"}.get(type(node).__name__)  # sqlglot's name is not Flink's
+        if written and "(" in text:
+            text = written + text[text.index("("):]
+        raise ValidationError(f"{_where(node)}Unsupported aggregate function {text}")
     this = node.this
     distinct = False
     if isinstance(this, exp.Distinct):

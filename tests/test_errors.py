@@ -409,6 +409,11 @@ def test_a_misspelled_statement_keyword_is_pointed_at():
         assert "did you mean SELECT?" in str(e.value)
 
 
+def test_an_unsupported_function_is_named_as_written(json_file):
+    with pytest.raises(ValidationError, match=r"Unsupported aggregate function APPROX_COUNT_DISTINCT\(user_id\)"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT APPROX_COUNT_DISTINCT(user_id) FROM orders;")
+
+
 def test_positions_are_one_based_and_inside_the_text(json_file):
     path = json_file(GOOD_JSON)
     sql = ddl(path) + "SELECT order_id FROM orders WHERE 'ab\ncd' + 1 > 0;"
