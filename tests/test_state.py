@@ -1,4 +1,5 @@
 """Operator state round-trips through snapshot/restore: a job restored mid-stream continues exactly."""
+import decimal
 import io
 import json
 
@@ -8,7 +9,7 @@ from planner import logical as L
 from runtime.executor import Job
 from sqlstream.output import ResultWriter
 from sqlstream.session import Session, parse_script
-from tests.golden import CONFORMANCE, GOLDEN, GOLDEN_STATIC, case_dirs, case_sql, static_case_sql
+from tests.golden import CONFORMANCE, GOLDEN, GOLDEN_STATIC, case_dirs, case_sql, check_changelog, static_case_sql
 
 CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "more-sql") + case_dirs(GOLDEN)
          if c.name in {"tvf_tumble_basic", "tvf_hop", "tvf_session_partition", "legacy_session", "agg_group_basic",
@@ -22,7 +23,7 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "window_dedup_first", "window_agg_cascaded", "join_window_semi_anti",
                        "window_stacked", "match_fraud_small_then_large", "match_v_shape_orders",
                        "agg_retract_over_group", "agg_retract_over_dedup", "agg_retract_over_join",
-                       "agg_listagg_first_last", "changelog_sum_double_regroup",
+                       "agg_listagg_first_last", "changelog_sum_double_regroup", "group_count_distinct",
                        "dedup_first_late", "legacy_hop_uneven", "topn_range_shop"}]
 
 
@@ -63,6 +64,7 @@ def check_restore(sql: str, steps: int, batch_size: int = 13) -> None:
     restored.restore(snap_from_jsonable(snap))
     restored.run()
     assert lines(out2) == uninterrupted_tail
+    check_changelog([json.loads(ln, parse_float=decimal.Decimal) for ln in lines(out)], "batch size 13")
     assert uninterrupted_tail, "the split point should leave work to do"
 
 

@@ -192,6 +192,17 @@ class _SeenPairs:
                     new[pos] = 1
         return new
 
+    def snapshot_column(self, live: np.ndarray, value_type: pa.DataType) -> pa.Array:
+        """The values counted for each live group (group ids ascending), as one list per group."""
+        codes = np.concatenate(self.runs) if self.runs else np.zeros(0, np.int64)
+        pairs = list(zip((codes >> 32).tolist(), ((codes & 0xFFFFFFFF) - (1 << 31)).tolist())) + list(self.other)
+        row = {g: r for r, g in enumerate(live.tolist())}
+        per_group: list[list] = [[] for _ in range(len(live))]
+        for g, v in pairs:
+            if g in row:
+                per_group[row[g]].append(v)
+        return pa.array(per_group, pa.list_(value_type))
+
     def _add(self, codes: np.ndarray) -> None:
         if not len(codes):
             return
@@ -274,7 +285,7 @@ class GroupAggregateOperator(Operator):
                 cols[f"a{j}_{name}"] = pa.array(list(arr)) if arr.dtype == object else pa.array(arr)
         for j, seen in enumerate(self.distinct_seen):
             if len(seen):
-                raise NotImplementedError("snapshot of COUNT(DISTINCT) state is not supported yet")
+                cols[f"a{j}_distinct"] = seen.snapshot_column(live, self._value_type(self.aggs[j]))
         return pa.table(cols)
 
     def restore(self, table: pa.Table) -> None:
@@ -294,6 +305,11 @@ class GroupAggregateOperator(Operator):
                 st = self.states[j] = _PythonAccumulators(python_aggregate_for(call))
                 st.accs = {g: pickle.loads(b) for g, b in enumerate(table.column(f"a{j}_acc").to_pylist())}
                 continue
+            if f"a{j}_distinct" in table.column_names:
+                lists = table.column(f"a{j}_distinct").combine_chunks()
+                self.distinct_seen[j] = _SeenPairs()
+                self.distinct_seen[j].first_seen(np.asarray(pc.list_parent_indices(lists), dtype=np.int64),
+                                                 pc.list_flatten(lists))
             if f"a{j}_values" in table.column_names:
                 st = self.states[j] = ValueAggregate(self._value_fn(call))
                 st.restore_columns(table, f"a{j}")
