@@ -269,6 +269,19 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "IS_DECIMAL": returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False),
     "CARDINALITY": returns(INT, (1, 1)),
     "ARRAY_CONTAINS": returns(BOOLEAN.with_nullable(False), (2, 2), keep_null=False),
+    "STARTS_WITH": returns(BOOLEAN, (2, 2)), "ENDS_WITH": returns(BOOLEAN, (2, 2)),
+    "REGEXP_COUNT": returns(INT, (2, 2)), "REGEXP_INSTR": returns(INT, (2, 2)),
+    "REGEXP_SUBSTR": returns(STRING, (2, 2), keep_null=False), "TRANSLATE": string_fn((3, 3)),
+    "URL_ENCODE": returns(STRING, (1, 1), keep_null=False), "URL_DECODE": returns(STRING, (1, 1), keep_null=False),
+    "UUID": returns(FlinkType("CHAR", 36, nullable=False), (0, 0), keep_null=False),
+    "SPLIT": lambda n, a: (_require(n, a, len(a) == 2 and all(x.is_string or x.name == "NULL" for x in a))
+                           or FlinkType("ARRAY", children=(STRING,), nullable=_nullable(a))),
+    "STR_TO_MAP": lambda n, a: (_require(n, a, 1 <= len(a) <= 3 and all(x.is_string or x.name == "NULL" for x in a))
+                                or FlinkType("MAP", children=(STRING, STRING))),
+    "ARRAY_TO_STRING": lambda n, a: (_require(n, a, 2 <= len(a) <= 3 and a[0].name == "ARRAY")
+                                     or STRING.with_nullable(_nullable(a))),
+    "ELT": lambda n, a: (_require(n, a, len(a) >= 2 and (a[0].is_integer or a[0].name == "NULL"))
+                         or common_of(n, a[1:]).with_nullable(True)),
     "JSON_VALUE": string_fn((2, 2)), "JSON_QUERY": string_fn((2, 2)), "JSON_EXISTS": returns(BOOLEAN, (2, 2)),
     # temporal
     "DATE_FORMAT": returns(STRING, (2, 2), keep_null=False),

@@ -616,6 +616,10 @@ class ScalarBinder:
             fn = {"LEADING": "LTRIM", "TRAILING": "RTRIM"}.get(pos, "TRIM")
             x = self.bind(node.this)
             return self.call(fn, [x, chars], node)
+        if name == "ELT" and len(bound) > 2:  # the values share one type
+            t = common_type_of([b.type for b in bound[1:]])
+            if t is not None:
+                bound = bound[:1] + [coerce_to(b, t) for b in bound[1:]]
         if name == "SUBSTRING" and len(bound) == 3 and bound[2] is None:
             bound = bound[:2]
         bound = [b for b in bound if b is not None]
@@ -641,6 +645,15 @@ class ScalarBinder:
         rest = [self.bind(a) for a in raw[1:]]
         t = self.call(name, rest, node).type
         return Call(t, name, (Lit(NULL, unit), *rest))
+
+
+def common_type_of(types: list[FlinkType]) -> FlinkType | None:
+    t = types[0]
+    for x in types[1:]:
+        t = common_type(t, x)
+        if t is None:
+            return None
+    return t
 
 
 def _field_access(base: Expr, name: str, node) -> Expr:

@@ -1124,6 +1124,128 @@ def _overlay(e, args, n):
     return _per_row(e, args, n, f)
 
 
+def _starts_ends(fn):
+    def impl(e, args, n):
+        s, affix = _full(args[0], n), args[1]
+        if isinstance(affix, pa.Scalar):
+            return pa.nulls(n, pa.bool_()) if not affix.is_valid else fn(s, pattern=affix.as_py())
+        return _per_row(e, args, n, lambda x, y: None if None in (x, y) else
+                        (x.startswith(y) if fn is pc.starts_with else x.endswith(y)))
+    return impl
+
+
+def _regex_scalar(args, n, what: str):
+    pattern = args[1]
+    if not isinstance(pattern, pa.Scalar):
+        raise ExecutionError(f"{what} needs a constant regular expression")
+    return _full(args[0], n), (pattern.as_py() if pattern.is_valid else None)
+
+
+def _regexp_count(e, args, n):
+    s, pattern = _regex_scalar(args, n, "REGEXP_COUNT")
+    if pattern is None:
+        return pa.nulls(n, pa.int32())
+    return pc.cast(pc.count_substring_regex(s, pattern), pa.int32())
+
+
+def _regexp_instr(e, args, n):
+    """1-based position of the first match, 0 when there is none."""
+    s, pattern = _regex_scalar(args, n, "REGEXP_INSTR")
+    if pattern is None:
+        return pa.nulls(n, pa.int32())
+    return pc.cast(pc.add(pc.find_substring_regex(s, pattern), 1), pa.int32())
+
+
+def _regexp_substr(e, args, n):
+    """The first match, NULL when there is none."""
+    s, pattern = _regex_scalar(args, n, "REGEXP_SUBSTR")
+    if pattern is None:
+        return pa.nulls(n, pa.string())
+    return _regexp_extract(e, [s, pa.scalar(pattern), pa.scalar(0)], n)
+
+
+def _translate(e, args, n):
+    """Each character of `from` replaced by the one at the same place in `to`, or removed when `to` is shorter."""
+    def f(x, src, dst):
+        if None in (x, src, dst):
+            return None
+        table = {ord(c): (dst[i] if i < len(dst) else None) for i, c in reversed(list(enumerate(src)))}
+        return x.translate(table)
+    return _per_unique(e, args, n, f)
+
+
+def _split(e, args, n):
+    s, sep = _full(args[0], n), args[1]
+    if not isinstance(sep, pa.Scalar):
+        return _per_row(e, args, n, lambda x, d: None if None in (x, d) else (x.split(d) if d else list(x)))
+    if not sep.is_valid:
+        return pa.nulls(n, e.type.to_arrow())
+    if sep.as_py() == "":  # every character
+        return _per_unique(e, [s], n, lambda x: None if x is None else list(x))
+    parts = pc.split_pattern(s, pattern=sep.as_py())
+    empty = pc.fill_null(pc.equal(s, ""), False)  # '' splits into no parts, as in Flink
+    if not pc.any(empty).as_py():
+        return parts
+    return pc.if_else(empty, pa.scalar([], parts.type), parts)
+
+
+def _str_to_map(e, args, n):
+    """STR_TO_MAP(text [, pair delimiter [, key-value delimiter]]): both delimiters are Java regular expressions."""
+    def f(x, pairs=",", kv="="):
+        if None in (x, pairs, kv):
+            return None
+        out = []
+        for item in re.split(pairs, x):
+            k, *v = re.split(kv, item, maxsplit=1)
+            out.append((k, v[0] if v else None))
+        return out
+    return _per_unique(e, args, n, f)
+
+
+def _array_to_string(e, args, n):
+    """ARRAY_JOIN(array, delimiter [, null replacement]): NULL elements are skipped unless replaced."""
+    def f(arr, sep, repl=None):
+        if arr is None or sep is None:
+            return None
+        items = [repl if x is None else x for x in arr]
+        return sep.join(str(x) for x in items if x is not None)
+    return _per_row(e, args, n, f)
+
+
+def _elt(e, args, n):
+    idx = pc.cast(_full(args[0], n), pa.int64())
+    t = e.type.to_arrow()
+    values = [_full(_cast_to(a, t), n, t) for a in args[1:]]
+    out = pa.nulls(n, t)
+    for k, v in enumerate(values, 1):
+        out = pc.if_else(pc.fill_null(pc.equal(idx, k), False), v, out)
+    return out
+
+
+def _uuid(e, args, n):
+    import uuid
+    return pa.array([str(uuid.uuid4()) for _ in range(n)], pa.string())
+
+
+def _url_encode(e, args, n):
+    """As java.net.URLEncoder (UTF-8): letters, digits and . - * _ kept, space as +, the rest %XX."""
+    from urllib.parse import quote_plus
+    return _per_unique(e, args, n, lambda x: None if x is None else quote_plus(x, safe="*").replace("~", "%7E"))
+
+
+def _url_decode(e, args, n):
+    from urllib.parse import unquote_plus
+
+    def f(x):
+        if x is None or re.search(r"%(?![0-9A-Fa-f]{2})", x):  # a broken escape fails in Java's URLDecoder
+            return None
+        try:
+            return unquote_plus(x, errors="strict")
+        except UnicodeDecodeError:
+            return None
+    return _per_unique(e, args, n, f)
+
+
 def _reverse(e, args, n):
     return pc.utf8_reverse(_full(args[0], n))
 
@@ -1401,7 +1523,10 @@ FUNCTIONS = {
     "REPLACE": _replace, "POSITION": _position, "LOCATE": _locate, "INITCAP": _initcap,
     "LPAD": _pad(True), "RPAD": _pad(False), "REGEXP_EXTRACT": _regexp_extract,
     "REGEXP_REPLACE": _regexp_replace, "REGEXP": _regexp, "SPLIT_INDEX": _split_index,
-    "OVERLAY": _overlay, "REVERSE": _reverse, "REPEAT": _repeat, "LEFT": _left, "RIGHT": _right,
+    "OVERLAY": _overlay, "STARTS_WITH": _starts_ends(pc.starts_with), "ENDS_WITH": _starts_ends(pc.ends_with),
+    "REGEXP_COUNT": _regexp_count, "REGEXP_INSTR": _regexp_instr, "REGEXP_SUBSTR": _regexp_substr,
+    "TRANSLATE": _translate, "SPLIT": _split, "STR_TO_MAP": _str_to_map, "ARRAY_TO_STRING": _array_to_string,
+    "ELT": _elt, "UUID": _uuid, "URL_ENCODE": _url_encode, "URL_DECODE": _url_decode, "REVERSE": _reverse, "REPEAT": _repeat, "LEFT": _left, "RIGHT": _right,
     "MD5": _hash("md5"), "SHA256": _hash("sha256"), "ASCII": _ascii, "CHR": _chr,
     "SHA1": _hash("sha1"), "SHA224": _hash("sha224"), "SHA384": _hash("sha384"), "SHA512": _hash("sha512"),
     "SHA2": _sha2, "TO_BASE64": _to_base64, "FROM_BASE64": _from_base64, "HEX": _hex_bin("x"), "BIN": _hex_bin("b"),

@@ -36,7 +36,8 @@ def run(data, frame: str, batch_size: int) -> list[dict]:
            f"SECOND) WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');"
            f"SELECT k, ts, i, x, COUNT(*) OVER w AS c, COUNT(i) OVER w AS ci, SUM(i) OVER w AS si, "
            f"SUM(x) OVER w AS sx, AVG(i) OVER w AS ai, AVG(x) OVER w AS ax, MIN(x) OVER w AS mnx, "
-           f"MAX(i) OVER w AS mxi FROM e WINDOW w AS (PARTITION BY k ORDER BY ts {frame});")
+           f"MAX(i) OVER w AS mxi, VAR_SAMP(i) OVER w AS vsi, STDDEV_POP(x) OVER w AS sdx "
+           f"FROM e WINDOW w AS (PARTITION BY k ORDER BY ts {frame});")
     out = io.StringIO()
     ScriptRunner(out=out, err=io.StringIO(), fmt="jsonl", batch_size=batch_size).run(sql)
     return [json.loads(line) for line in out.getvalue().splitlines()]

@@ -132,9 +132,9 @@ class OverAggregateOperator(Operator):
         self.deferred: list[tuple] = []                # outputs produced while advancing one partition
         # COUNT/SUM/AVG/MIN/MAX over integer or floating arguments are computed for a whole release at once;
         # unbounded frames then keep per-partition accumulators (running) instead of every row
-        self.fast = all(a.fn in ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX") and not a.distinct and all(
+        self.fast = all(a.fn in ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX") + VARIANCES and not a.distinct and all(
             pa.types.is_integer(types[i]) or pa.types.is_floating(types[i]) for i in a.args) for a in aggs)
-        self.running: dict[tuple, list] = {}           # key -> per aggregate [rows, non-null, sum, min, max]
+        self.running: dict[tuple, list] = {}  # key -> per aggregate [rows, non-null, sum, min, max, sum of squares]
         self.last_row: dict[tuple, tuple] = {}
         self.pending_min: dict[tuple, int] = {}        # key -> earliest pending timestamp
         self.released: dict[tuple, list] = {}          # key -> released rows not yet computed (fast path)
@@ -251,7 +251,7 @@ class OverAggregateOperator(Operator):
         last_peer = np.searchsorted(t_new, t_new, side="right") - 1  # RANGE: peers share the last peer's frame
         if self.preceding is None:
             hi = last_peer if self.frame == "RANGE" else np.arange(m)
-            seeds = self.running.get(key) or [[0, 0, 0, None, None] for _ in self.aggs]
+            seeds = self.running.get(key) or [[0, 0, 0, None, None, 0] for _ in self.aggs]
             values, seeds = self._running(rows_new, hi, seeds)
             self.running[key], self.last_row[key] = seeds, rows_new[-1]
         else:
@@ -286,8 +286,13 @@ class OverAggregateOperator(Operator):
         return vals, valid
 
     def _finish(self, a: AggCall, rows: np.ndarray, nn: np.ndarray, total: np.ndarray, mn: np.ndarray,
-                mx: np.ndarray) -> list:
-        """Per frame, the aggregate's value with Flink's semantics from its count, sum and extrema."""
+                mx: np.ndarray, squares: np.ndarray) -> list:
+        """Per frame, the aggregate's value with Flink's semantics from its count, sum, extrema and sum of
+        squares."""
+        if a.fn in VARIANCES:
+            valid = nn > 0
+            return variance(a, pa.array(total, mask=~valid), pa.array(nn), pa.array(squares, mask=~valid),
+                            integer_arithmetic=True).to_pylist()
         if a.fn == "COUNT":
             return (nn if a.args else rows).tolist()
         if a.fn in ("MIN", "MAX"):
@@ -318,7 +323,8 @@ class OverAggregateOperator(Operator):
             total = np.add.reduceat(pad(np.where(valid, vals, 0), 0), bounds)[0::2]
             mn = np.minimum.reduceat(pad(np.where(valid, vals, hi_fill), hi_fill), bounds)[0::2]
             mx = np.maximum.reduceat(pad(np.where(valid, vals, lo_fill), lo_fill), bounds)[0::2]
-            out.append(self._finish(a, hi - lo + 1, nn, total, mn, mx))
+            squares = np.add.reduceat(pad(np.where(valid, vals * vals, 0), 0), bounds)[0::2]
+            out.append(self._finish(a, hi - lo + 1, nn, total, mn, mx, squares))
         return out
 
     def _running(self, rows: list[tuple], hi: np.ndarray, seeds: list) -> tuple[list[list], list]:
@@ -326,9 +332,11 @@ class OverAggregateOperator(Operator):
         out, new_seeds = [], []
         for a, seed in zip(self.aggs, seeds):
             vals, valid = self._arg(a, rows)
-            s_rows, s_nn, s_sum, s_min, s_max = seed
+            s_rows, s_nn, s_sum, s_min, s_max = seed[:5]
+            s_sq = seed[5] if len(seed) > 5 else 0
             nn = s_nn + np.cumsum(valid.astype(np.int64))
             total = np.cumsum(np.concatenate([[s_sum], np.where(valid, vals, 0)]).astype(vals.dtype))[1:]
+            squares = np.cumsum(np.concatenate([[s_sq], np.where(valid, vals * vals, 0)]).astype(vals.dtype))[1:]
             if vals.dtype == np.int64:
                 fill_hi, fill_lo = np.iinfo(np.int64).max, np.iinfo(np.int64).min
             else:
@@ -338,10 +346,11 @@ class OverAggregateOperator(Operator):
             mx = np.maximum.accumulate(np.concatenate([[fill_lo if s_max is None else s_max],
                                                        np.where(valid, vals, fill_lo)]).astype(vals.dtype))[1:]
             count = s_rows + np.arange(1, len(rows) + 1)
-            out.append(self._finish(a, count[hi], nn[hi], total[hi], mn[hi], mx[hi]))
+            out.append(self._finish(a, count[hi], nn[hi], total[hi], mn[hi], mx[hi], squares[hi]))
             last = len(rows) - 1
             new_seeds.append([int(count[last]), int(nn[last]), total[last].item(),
-                              mn[last].item() if nn[last] else None, mx[last].item() if nn[last] else None])
+                              mn[last].item() if nn[last] else None, mx[last].item() if nn[last] else None,
+                              squares[last].item()])
         return out, new_seeds
 
     def _aggregates(self, frame: list[tuple]) -> tuple:
