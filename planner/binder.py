@@ -1,6 +1,8 @@
 """sqlglot statement trees -> logical plans: resolves names and types, tracks time attributes."""
 from __future__ import annotations
 
+import dataclasses
+
 import itertools
 
 from sqlglot import exp
@@ -8,6 +10,7 @@ from sqlglot import exp
 from planner import logical as L
 from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
 from planner.functions import aggregate_type
+from planner.hints import check_query_hints, table_options
 from planner.match_binder import bind_match_recognize
 from planner.scalar_binder import (Scope, ScopeField, ScalarBinder, _statement_text, _where, cast, coerce_to,
                                    interval_value, session_zone)
@@ -67,8 +70,11 @@ class Binder:
             target = target.this
         name = target.name
         tdef = self.catalog.lookup(name)
+        hinted = table_options(target, tdef)
         if isinstance(tdef, ViewDef):
             raise ValidationError(f"Cannot INSERT INTO view '{name}'")
+        if hinted is not None:
+            tdef = dataclasses.replace(tdef, options=hinted)
         query = self.bind_query(ins.expression)
         writable = [c for c in tdef.columns if c.kind == "physical" or (c.kind == "metadata" and not c.virtual)]
         if cols is not None:
@@ -354,10 +360,11 @@ class Binder:
             obj = self.catalog.lookup(name)
         except ValidationError as e:
             raise ValidationError(f"{_where(where)}{e}") from None
+        hinted = table_options(where, obj) if isinstance(where, exp.Table) else None
         if isinstance(obj, ViewDef):
             node = self.bind_query(obj.query)
             return Relation(node, _fields_scope(node, qualifier))
-        node = self.bind_table(obj)
+        node = self.bind_table(obj if hinted is None else dataclasses.replace(obj, options=hinted))
         return Relation(node, _fields_scope(node, qualifier))
 
     def bind_table(self, t: TableDef) -> L.Node:
@@ -486,6 +493,7 @@ class Binder:
 
     # ---- SELECT -------------------------------------------------------------------------------
     def _bind_select(self, sel: exp.Select) -> L.Node:
+        check_query_hints(sel)
         for key in ("order", "limit", "offset"):
             if sel.args.get(key):
                 raise ValidationError(f"{_where(sel.args[key])}{key.upper()} BY/LIMIT is not supported on "

@@ -131,6 +131,8 @@ def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
     if not isinstance(schema, exp.Schema):
         raise ValidationError("CREATE TABLE needs a column list")
     name = schema.this.name
+    if schema.this.args.get("hints"):
+        raise ValidationError(f"CREATE TABLE '{name}' takes no hint: put options in WITH (..)")
     columns: list[ColumnDef] = []
     wm_col = wm_expr = None
     pk: list[str] = []

@@ -87,3 +87,18 @@ def test_not_enforced_primary_key_forms():
     execute(s, f"CREATE TABLE t (a INT PRIMARY KEY NOT ENFORCED, b INT) {GEN};")
     assert s.catalog.lookup("t").primary_key == ["a"]
     assert describe(s, "t")["a"][1:3] == ["FALSE", "PRI(a)"]
+
+
+def test_result_types_follow_declared_nullability_as_flink():
+    """The golden case null_column: Flink's result types (meta.json), NOT NULL where Flink says so and only there."""
+    import json
+    from pathlib import Path
+
+    from tests.golden import GOLDEN_STATIC, static_case_sql
+    case = Path(GOLDEN_STATIC) / "null_column"
+    s = Session()
+    *ddl, query = parse_script(static_case_sql(case))
+    for stmt in ddl:
+        s.execute(stmt)
+    flink = [(c["name"], c["type"]) for c in json.loads((case / "meta.json").read_text())["columns"]]
+    assert [(f.name, str(f.type)) for f in s.plan(query).fields] == flink

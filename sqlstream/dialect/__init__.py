@@ -25,6 +25,8 @@ class Flink(Dialect):
             "MATCH_RECOGNIZE": TokenType.MATCH_RECOGNIZE,
         }
         COMMANDS = tokens.Tokenizer.COMMANDS - {TokenType.SHOW, TokenType.EXECUTE}
+        # `/*+ .. */` after a table name is a table hint (`t /*+ OPTIONS('k' = 'v') */`), not a comment
+        TOKENS_PRECEDING_HINT = {*tokens.Tokenizer.TOKENS_PRECEDING_HINT, TokenType.VAR, TokenType.IDENTIFIER}
 
     Parser = FlinkParser
     Generator = FlinkGenerator

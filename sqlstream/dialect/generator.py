@@ -74,5 +74,16 @@ class FlinkGenerator(generator.Generator):
             return out
         return super().columnconstraint_sql(expression)
 
+    def table_sql(self, expression: exp.Table, sep: str = " AS ") -> str:
+        """A table hint goes right after the table name, before its alias (Flink's order)."""
+        hints, alias = expression.args.get("hints"), expression.args.get("alias")
+        if not hints:
+            return super().table_sql(expression, sep)
+        bare = expression.copy()
+        bare.set("hints", None)
+        bare.set("alias", None)
+        sql = f"{super().table_sql(bare, sep)} {' '.join(self.sql(h).strip() for h in hints)}"
+        return sql + (f"{sep}{self.sql(alias)}" if alias else "")
+
     def strposition_sql(self, expression: exp.StrPosition) -> str:
         return f"POSITION({self.sql(expression, 'substr')} IN {self.sql(expression, 'this')})"

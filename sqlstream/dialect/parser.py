@@ -210,6 +210,42 @@ class FlinkParser(parser.Parser):
             self.raise_error("Expected a row pattern and ')' after PATTERN (")
         return exp.var(self._find_sql(start, end))
 
+    # ---- table hints ---------------------------------------------------------------------------
+    # Flink writes a table hint right after the table name: `FROM t /*+ OPTIONS('k' = 'v') */ [AS] x`,
+    # `INSERT INTO t /*+ OPTIONS(..) */ ..`, `TABLE t /*+ OPTIONS(..) */` in a window TVF: they become the Table's
+    # "hints". The base parser asks for a table's hints later (after its alias): it gets these back.
+    _hinted_table: exp.Expr | None = None
+
+    def _parse_hint_tokens(self) -> list[exp.Expr]:
+        hints = []
+        while self._match(TokenType.HINT):
+            token = self._prev
+            text = token.comments[0] if token.comments else None
+            if text is None and self._curr and self._curr.comments:  # a hint spanning lines comes out detached
+                text = self._curr.comments[0]
+                self._curr.comments = self._curr.comments[1:]
+                token.comments = [text]
+            self._prev_comments = []  # the hint's text is not a comment of the next expression
+            hint = exp.maybe_parse(text or "", into=exp.Hint, dialect=self.dialect)
+            start = token.col - len(token.text) + 1 if "\n" not in token.text else token.col
+            hint.meta.update(line=token.line, col=max(1, start))
+            hints.append(hint)
+        return hints
+
+    def _parse_table_parts(self, *args, **kwargs) -> exp.Expr:
+        table = super()._parse_table_parts(*args, **kwargs)
+        if table is not None:
+            hints = self._parse_hint_tokens()
+            if hints:
+                table.set("hints", hints)
+            self._hinted_table = table
+        return table
+
+    def _parse_table_hints(self) -> list[exp.Expr] | None:
+        table, self._hinted_table = self._hinted_table, None
+        own = table.args.get("hints") if table is not None else None
+        return [*(own or []), *(super()._parse_table_hints() or [])] or None
+
     # ---- DDL -------------------------------------------------------------------------
     def _parse_metadata_constraint(self) -> exp.Expr:
         key = self._parse_string() if self._match(TokenType.FROM) else None
@@ -276,6 +312,9 @@ class FlinkParser(parser.Parser):
             return self.expression(exp.Kwarg(this=exp.var(pname), expression=value))
         if self._match(TokenType.TABLE):
             table = self._parse_table_parts()
+            if table.args.get("hints"):
+                self.raise_error("A hint cannot follow TABLE <name> in a window function (Flink's parser rejects "
+                                 "it too); put OPTIONS on the table in a view or subquery")
             partition = None
             if self._match(TokenType.PARTITION_BY):
                 # several keys must be parenthesized: PARTITION BY (a, b), a single one need not

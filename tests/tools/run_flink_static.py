@@ -31,6 +31,22 @@ def without_set(sql: str) -> list:
     return [s for s in split_statements(sql) if not SET.match(s)]
 
 
+def keep_hints(split):
+    """The oracle's statement splitter drops comments, and with them `/*+ .. */` hints: keep those."""
+    def split_keeping_hints(sql):
+        hints = []
+
+        def stash(m):
+            hints.append(m.group(0))
+            return f"__sqlstream_hint_{len(hints) - 1}__"
+        parts = split(re.sub(r"/\*\+.*?\*/", stash, sql, flags=re.S))
+        return [re.sub(r"__sqlstream_hint_(\d+)__", lambda m: hints[int(m.group(1))], p) for p in parts]
+    return split_keeping_hints
+
+
+run_flink.split_statements = keep_hints(run_flink.split_statements)
+
+
 def main(cases):
     ok = True
     run_flink.split_statements = without_set
