@@ -27,10 +27,6 @@ def session_settings(case: str) -> dict:
         return {m.group(1): m.group(2) for m in map(SET.match, split_statements(f.read())) if m}
 
 
-def without_set(sql: str) -> list:
-    return [s for s in split_statements(sql) if not SET.match(s)]
-
-
 def keep_hints(split):
     """The oracle's statement splitter drops comments, and with them `/*+ .. */` hints: keep those."""
     def split_keeping_hints(sql):
@@ -44,7 +40,8 @@ def keep_hints(split):
     return split_keeping_hints
 
 
-run_flink.split_statements = keep_hints(run_flink.split_statements)
+def without_set(sql: str) -> list:
+    return [s for s in keep_hints(split_statements)(sql) if not SET.match(s)]
 
 
 def main(cases):
