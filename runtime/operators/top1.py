@@ -20,13 +20,30 @@ from runtime.rows import rows_equal
 from runtime.state import StateBackend
 
 
+def _per_key_null_placement() -> bool:
+    """Newer pyarrow takes the NULL placement in each sort key (and deprecates the separate option)."""
+    try:
+        pc.rank(pa.array([1]), sort_keys=[("", "ascending", "at_start")])
+        return True
+    except (ValueError, TypeError):
+        return False
+
+
+PER_KEY_NULLS = _per_key_null_placement()
+
+
+def _dense_rank(col: pa.Array, order: str, nulls: str) -> pa.Array:
+    if PER_KEY_NULLS:
+        return pc.rank(col, sort_keys=[("", order, nulls)], tiebreaker="dense")
+    return pc.rank(col, sort_keys=order, null_placement=nulls, tiebreaker="dense")
+
+
 def sort_positions(cols: list[pa.Array], desc: list[bool]) -> np.ndarray:
     """Dense position of each row in the ORDER BY (0 = first), NULLs first for ASC and last for DESC as in Flink."""
     n = len(cols[0])
     keys = []
     for col, d in zip(cols, desc):
-        key = ("", "descending", "at_end") if d else ("", "ascending", "at_start")
-        r = pc.rank(col, sort_keys=[key], tiebreaker="dense")
+        r = _dense_rank(col, "descending" if d else "ascending", "at_end" if d else "at_start")
         keys.append(np.asarray(r, dtype=np.int64))
     if len(keys) == 1:
         return keys[0] - 1
