@@ -122,3 +122,18 @@ def test_state_ttl_setting_reaches_the_joins():
     for kind in ("INNER", "LEFT"):
         plan.kind = kind
         assert build_operator(plan, {"table.exec.state.ttl": "1 h"}).ttl_ms == 3_600_000
+
+
+def test_count_distinct_forgets_the_values_of_an_expired_key():
+    """An expired key's distinct values go with it: neither the key itself nor a new key that takes over its
+    slot counts them again."""
+    clock = Clock()
+    distinct = AggCall("COUNT", (1,), BIGINT.with_nullable(False), distinct=True)
+    op = GroupAggregateOperator([0], [distinct], None, ["k", "n"], [STRING, BIGINT.with_nullable(False)],
+                                [STRING, BIGINT], False, ttl_ms=1_000, clock=clock)
+
+    def rows(keys, values):
+        return make_batch(0, [pa.array(keys), pa.array(values, pa.int64())], ["k", "v"])
+    assert changelog(op.on_batch(rows(["a", "a"], [1, 2]))) == ["+I[a, 1]", "-U[a, 1]", "+U[a, 2]"]
+    clock.now += 2_000
+    assert changelog(op.on_batch(rows(["b", "a"], [1, 2]))) == ["+I[b, 1]", "+I[a, 1]"]

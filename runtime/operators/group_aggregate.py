@@ -192,6 +192,14 @@ class _SeenPairs:
                     new[pos] = 1
         return new
 
+    def forget(self, gids: np.ndarray) -> None:
+        """Drops the pairs of groups that are gone (expired by the state TTL): their ids get reused."""
+        if not len(self):
+            return
+        self.runs = [r for r in (run[~np.isin(run >> 32, gids)] for run in self.runs) if len(r)]
+        gone = set(gids.tolist())
+        self.other = {p for p in self.other if p[0] not in gone}
+
     def snapshot_column(self, live: np.ndarray, value_type: pa.DataType) -> pa.Array:
         """The values counted for each live group (group ids ascending), as one list per group."""
         codes = np.concatenate(self.runs) if self.runs else np.zeros(0, np.int64)
@@ -445,6 +453,8 @@ class GroupAggregateOperator(Operator):
             if s is not None:
                 s.grow(live)
                 s.clear(idle)
+        for seen in self.distinct_seen:
+            seen.forget(idle)
         self.index.release(idle)
         self.expired += len(idle)
 
