@@ -643,6 +643,9 @@ class ScalarBinder:
         raw = node.expressions
         unit = raw[0].name.upper()
         rest = [self.bind(a) for a in raw[1:]]
+        if name == "TIMESTAMPADD" and len(rest) == 2 and rest[1].type.name == "DATE" and unit in UNIT_MS \
+                and unit != "DAY":  # a time of day added to a DATE gives a TIMESTAMP, as in Flink
+            rest[1] = cast(rest[1], FlinkType("TIMESTAMP", 6, nullable=rest[1].type.nullable))
         t = self.call(name, rest, node).type
         return Call(t, name, (Lit(NULL, unit), *rest))
 

@@ -681,11 +681,24 @@ _UNIT_MS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_00
 
 
 def _timestampadd(e, args, n):
+    """TIMESTAMPADD(unit, k, x) for a TIMESTAMP, a DATE (whole days or months; the binder makes a DATE with a
+    time unit a TIMESTAMP) or a TIME (wrapping around midnight)."""
     unit, k, ts = args[0].as_py(), _full(args[1], n), _full(args[2], n)
     if unit in ("MONTH", "YEAR", "QUARTER"):
         months = pc.multiply(pc.cast(k, pa.int64()), {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[unit])
+        if pa.types.is_time(ts.type):
+            return ts
         return _add_months(ts, months, 1, e.type, n)
     ms = pc.multiply(pc.cast(k, pa.int64()), _UNIT_MS[unit])
+    if pa.types.is_date(ts.type):
+        days = pc.cast(pc.divide(ms, 86_400_000), pa.int32())
+        return pc.cast(pc.add(pc.cast(ts, pa.int32()), days), pa.date32())
+    if pa.types.is_time(ts.type):
+        of_day = pc.cast(pc.cast(pc.cast(ts, pa.time32("ms")), pa.int32()), pa.int64())
+        wrapped = np.mod(np.asarray(pc.fill_null(pc.add(of_day, ms), 0).to_numpy(zero_copy_only=False)),
+                         86_400_000)
+        out = pa.array(wrapped.astype(np.int32), pa.int32(), mask=_null_mask(pc.add(of_day, ms)))
+        return pc.cast(out, pa.time32("ms")).cast(e.type.to_arrow())
     return pc.add(ts, pc.cast(ms, pa.duration("ms")).cast(pa.duration(ts.type.unit)))
 
 

@@ -76,6 +76,7 @@ class ResultWriter(SinkWriter):
         ops = pa.array([OP_NAMES[o] for o in range(4)]).take(pc.cast(batch.column(0), pa.int32()))
         data = pa.RecordBatch.from_arrays(batch.columns[1:], names=self.names)
         if self.fmt == "jsonl":
+            data = _millisecond_timestamps(data)
             lines = encode_json_lines(data, self.names, self.types, extra={"op": ops}, rows_as_lists=True)
             self.stream.write("\n".join(lines.to_pylist()) + "\n")
         elif self.fmt == "csv":
@@ -120,6 +121,17 @@ class ResultWriter(SinkWriter):
             self.stream.write(self._border() + "\n")
             self.stream.write(f"Received a total of {self.rows} row{'s' if self.rows != 1 else ''}\n")
             self.stream.flush()
+
+
+def _millisecond_timestamps(data: pa.RecordBatch) -> pa.RecordBatch:
+    """jsonl writes TIMESTAMPs as 'yyyy-MM-dd HH:mm:ss.SSS' whatever their precision (the contract the Flink
+    oracle's output follows); finer values are cut to the millisecond (CAST to STRING keeps every digit)."""
+    cols = list(data.columns)
+    for i, c in enumerate(cols):
+        if pa.types.is_timestamp(c.type) and c.type.unit in ("us", "ns"):
+            cut = pc.floor_temporal(c, unit="millisecond")
+            cols[i] = pc.cast(cut, pa.timestamp("ms", tz=c.type.tz))
+    return pa.RecordBatch.from_arrays(cols, names=data.schema.names)
 
 
 def _width(t: FlinkType) -> int:
