@@ -7,7 +7,8 @@ row is emitted every later row of that key is ignored: a row that is not late ha
 watermark, hence never earlier than an emitted row, so only the pending rows can change. On proctime the first row
 of each key is emitted at once and the others are ignored.
 
-Batches are handled column-wise: the best candidate per key is one lexsort over the pending rows and the batch.
+Batches are handled column-wise: one lexsort of the batch finds each key's best row, compared with the key's
+waiting row through per-key arrays; rows live in an Arrow row store, compacted as replaced rows accumulate.
 """
 from __future__ import annotations
 
@@ -20,31 +21,35 @@ from runtime.operator import Operator
 from runtime.operators.window_aggregate import MIN_WM, Counters, event_times
 from runtime.state import StateBackend
 
+NONE = np.iinfo(np.int64).max  # no row waits for this key
+
 
 class _Pending:
-    """Rows waiting for the watermark, with their arrival number (key ids are recomputed on restore)."""
+    """Rows waiting for the watermark, with their time and arrival number (key ids are recomputed on restore)."""
 
     def __init__(self, op: "FirstRowDeduplicateOperator"):
         self.op = op
 
     def snapshot(self) -> pa.Table:
         op = self.op
-        if op.pending is not None:
-            return op.pending.drop_columns(["$gid"])
-        cols = {f"c{i}": pa.array([], t) for i, t in enumerate(op.types)}
-        return pa.table({**cols, "$ts": pa.array([], pa.int64()), "$seq": pa.array([], pa.int64())})
+        gids = op._pending_ids()
+        rows = op.store.take(pa.array(op.pend_ref[gids], pa.int64()))
+        return rows.append_column("$ts", pa.array(op.pend_ts[gids])).append_column(
+            "$seq", pa.array(op.pend_seq[gids]))
 
     def restore(self, table: pa.Table) -> None:
         op = self.op
         table = table.replace_schema_metadata(None).combine_chunks()
-        if not table.num_rows:
-            op.pending = None
-            return
-        gids = op._key_ids([table.column(f"c{i}") for i in op.partition], table.num_rows)
-        op.pending = table.append_column("$gid", pa.array(gids))
+        op.store = table.select([f"c{i}" for i in range(len(op.types))])
+        if table.num_rows:
+            gids = op._key_ids([table.column(f"c{i}") for i in op.partition], table.num_rows)
+            op.pend_ts[gids] = np.asarray(table.column("$ts"), dtype=np.int64)
+            op.pend_seq[gids] = np.asarray(table.column("$seq"), dtype=np.int64)
+            op.pend_ref[gids] = np.arange(table.num_rows)
 
     def size_bytes(self) -> int:
-        return self.op.pending.nbytes if self.op.pending is not None else 0
+        op = self.op
+        return op.store.nbytes + op.pend_ts.nbytes + op.pend_seq.nbytes + op.pend_ref.nbytes
 
 
 class _Emitted:
@@ -72,6 +77,7 @@ class _Emitted:
 
 class FirstRowDeduplicateOperator(Operator):
     name = "Deduplicate"
+    compact_above = 65536  # replaced rows the row store may hold beyond twice the waiting ones
 
     def __init__(self, partition: list[int], time_index: int, rowtime: bool, names: list[str],
                  types: list[pa.DataType]):
@@ -79,7 +85,11 @@ class FirstRowDeduplicateOperator(Operator):
         self.names, self.types = names, types  # input types; the output adds the row number (always 1)
         self.index = KeyIndex()
         self.emitted = np.zeros(0, bool)  # key id -> its row was emitted
-        self.pending: pa.Table | None = None  # c0.., $ts, $seq, $gid: one waiting row per key
+        # key id -> its waiting row: time (NONE: none waits), arrival number, row of `store`
+        self.pend_ts = np.zeros(0, np.int64)
+        self.pend_seq = np.zeros(0, np.int64)
+        self.pend_ref = np.zeros(0, np.int64)
+        self.store = pa.table({f"c{i}": pa.array([], t) for i, t in enumerate(types)})
         self.seq = 0
         self.last_wm = MIN_WM
         self.late_dropped = 0
@@ -91,9 +101,16 @@ class FirstRowDeduplicateOperator(Operator):
 
     def _key_ids(self, cols: list[pa.Array], n: int) -> np.ndarray:
         gids, _ = self.index.lookup(cols, n)
-        if len(self.emitted) < len(self.index):
-            self.emitted = np.concatenate([self.emitted, np.zeros(len(self.index) - len(self.emitted), bool)])
+        grow = len(self.index) - len(self.emitted)
+        if grow > 0:
+            self.emitted = np.concatenate([self.emitted, np.zeros(grow, bool)])
+            self.pend_ts = np.concatenate([self.pend_ts, np.full(grow, NONE, np.int64)])
+            self.pend_seq = np.concatenate([self.pend_seq, np.zeros(grow, np.int64)])
+            self.pend_ref = np.concatenate([self.pend_ref, np.full(grow, -1, np.int64)])
         return gids
+
+    def _pending_ids(self) -> np.ndarray:
+        return np.flatnonzero(self.pend_ref >= 0)
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         n = batch.num_rows
@@ -110,15 +127,30 @@ class FirstRowDeduplicateOperator(Operator):
         seq0, self.seq = self.seq, self.seq + n
         if not len(idx):
             return []
-        take = pa.array(idx)
-        new = pa.table({**{f"c{i}": c.take(take) for i, c in enumerate(cols)}, "$ts": pa.array(ts[idx]),
-                        "$seq": pa.array(seq0 + idx), "$gid": pa.array(gids[idx])})
-        cand = new if self.pending is None else pa.concat_tables([self.pending, new]).combine_chunks()
-        g = np.asarray(cand.column("$gid"), dtype=np.int64)
-        order = np.lexsort((np.asarray(cand.column("$seq")), np.asarray(cand.column("$ts")), g))
+        g, t = gids[idx], ts[idx]
+        order = np.lexsort((idx, t, g))
         best = order[np.r_[True, g[order][1:] != g[order][:-1]]]  # per key: earliest time, then first arrival
-        self.pending = cand.take(pa.array(best))
+        # a waiting row arrived earlier, so it stays unless the batch's best is strictly earlier
+        best = best[t[best] < self.pend_ts[g[best]]]
+        if not len(best):
+            return []
+        rows = idx[best]
+        base = self.store.num_rows
+        winners = pa.Table.from_arrays([c.take(pa.array(rows)) for c in cols], names=self.store.column_names)
+        self.store = pa.concat_tables([self.store, winners])
+        keys = g[best]
+        self.pend_ts[keys], self.pend_seq[keys] = t[best], seq0 + rows
+        self.pend_ref[keys] = base + np.arange(len(rows))
+        if self.store.num_rows > 2 * len(self._pending_ids()) + self.compact_above or \
+                self.store.column(0).num_chunks > 64:
+            self._compact()
         return []
+
+    def _compact(self) -> None:
+        """Drops replaced and emitted rows from the row store."""
+        gids = self._pending_ids()
+        self.store = self.store.take(pa.array(self.pend_ref[gids])).combine_chunks()
+        self.pend_ref[gids] = np.arange(len(gids))
 
     def _first_arrivals(self, batch: pa.RecordBatch, cols: list[pa.Array], gids: np.ndarray) -> list[pa.RecordBatch]:
         idx = np.flatnonzero(~self.emitted[gids])
@@ -135,18 +167,15 @@ class FirstRowDeduplicateOperator(Operator):
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         prev, self.last_wm = self.last_wm, max(self.last_wm, wm)
-        if self.pending is None:
+        due = np.flatnonzero((self.pend_ts <= wm) & (self.pend_ref >= 0))  # the final watermark is NONE itself
+        if not len(due):
             return []
-        ts = np.asarray(self.pending.column("$ts"), dtype=np.int64)
-        due = ts <= wm
-        if not due.any():
-            return []
-        fired = self.pending.filter(pa.array(due))
-        self.pending = self.pending.filter(pa.array(~due)) if not due.all() else None
-        fired = fired.take(pa.array(np.lexsort((np.asarray(fired.column("$seq")), ts[due]))))
-        self.emitted[np.asarray(fired.column("$gid"), dtype=np.int64)] = True
-        n = fired.num_rows
-        arrays = [fired.column(f"c{i}").combine_chunks() for i in range(len(self.types))]
+        due = due[np.lexsort((self.pend_seq[due], self.pend_ts[due]))]  # Flink's timer order: by time
+        rows = self.store.take(pa.array(self.pend_ref[due]))
+        self.emitted[due] = True
+        self.pend_ts[due], self.pend_ref[due] = NONE, -1
+        n = rows.num_rows
+        arrays = [rows.column(i).combine_chunks() for i in range(len(self.types))]
         return [make_batch(INSERT, arrays + [pa.array(np.ones(n, np.int64))], self.names,
                            wm=np.full(n, prev, dtype=np.int64))]
 
