@@ -71,14 +71,15 @@ class LineFile:
 
 
 def non_blank(lines: pa.Array) -> np.ndarray:
-    """Mask of lines holding more than whitespace (only short lines are looked at)."""
+    """Mask of lines holding more than whitespace (only short lines are looked at, as bytes: a line of invalid
+    UTF-8 is not blank)."""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
     lengths = np.diff(offsets)
     keep = np.ones(len(lines), dtype=bool)
     short = np.flatnonzero(lengths <= 8)
     if len(short):
-        sub = lines.take(pa.array(short))
-        keep[short] = np.asarray(pc.match_substring_regex(sub, r"\S").to_numpy(zero_copy_only=False))
+        sub = lines.take(pa.array(short)).view(pa.large_binary())
+        keep[short] = np.asarray(pc.match_substring_regex(sub, r"[^\s]").to_numpy(zero_copy_only=False))
     return keep
 
 

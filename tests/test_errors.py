@@ -145,6 +145,58 @@ def test_malformed_json_skipped_and_counted_with_ignore_parse_errors(json_file):
     assert "records with parse errors: 2" in err
 
 
+BAD_UTF8_JSON = b'{"order_id": 3, "user_id": "u\xff\xfe3", "amount": 1.0, "quantity": 1, "ts": "2024-03-01 09:00:02.000"}'
+
+
+def bytes_file(tmp_path, name: str, lines: list[bytes]) -> str:
+    p = tmp_path / name
+    p.write_bytes(b"\n".join(lines) + b"\n")
+    return str(p)
+
+
+def test_invalid_utf8_json_fails_naming_file_and_line(tmp_path):
+    path = bytes_file(tmp_path, "orders.json", [GOOD_JSON[0].encode(), BAD_UTF8_JSON, GOOD_JSON[1].encode()])
+    with pytest.raises(FormatError) as e:
+        run(ddl(path) + "SELECT order_id FROM orders;")
+    assert f"{path}:2" in str(e.value)
+    assert "Failed to deserialize JSON" in str(e.value) and "invalid UTF-8" in str(e.value)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, None])
+def test_invalid_utf8_json_skipped_and_counted_with_ignore_parse_errors(tmp_path, batch_size):
+    lines = [GOOD_JSON[0].encode(), BAD_UTF8_JSON, b'\xc3', GOOD_JSON[1].encode(), BAD_UTF8_JSON]
+    path = bytes_file(tmp_path, "orders.json", lines)
+    out, err = run(ddl(path, extra=", 'json.ignore-parse-errors' = 'true'") + "SELECT order_id FROM orders;",
+                   batch_size=batch_size)
+    assert out.splitlines() == ['{"order_id": 1, "op": "+I"}', '{"order_id": 2, "op": "+I"}']
+    assert "records with parse errors: 3" in err
+
+
+def test_invalid_utf8_json_counted_when_no_column_is_read(tmp_path):
+    path = bytes_file(tmp_path, "orders.json", [GOOD_JSON[0].encode(), BAD_UTF8_JSON])
+    out, err = run(ddl(path, extra=", 'json.ignore-parse-errors' = 'true'") + "SELECT COUNT(*) AS n FROM orders;")
+    assert '"n": 1,' in out.splitlines()[-1]
+    assert "records with parse errors: 1" in err
+
+
+def test_invalid_utf8_csv_fails_naming_line(tmp_path):
+    path = bytes_file(tmp_path, "orders.csv", [b"1,u1,10.5,2,2024-03-01 09:00:00.000",
+                                               b"2,u\xff2,20.0,1,2024-03-01 09:00:01.000"])
+    with pytest.raises(FormatError) as e:
+        run(ddl(path, "csv") + "SELECT order_id FROM orders;")
+    assert f"{path}:2" in str(e.value)
+    assert "Failed to deserialize CSV" in str(e.value) and "invalid UTF-8" in str(e.value)
+
+
+def test_invalid_utf8_csv_skipped_and_counted_with_ignore_parse_errors(tmp_path):
+    path = bytes_file(tmp_path, "orders.csv", [b"1,u1,10.5,2,2024-03-01 09:00:00.000",
+                                               b"2,u\xff2,20.0,1,2024-03-01 09:00:01.000",
+                                               b"3,u3,1.0,1,2024-03-01 09:00:02.000"])
+    out, err = run(ddl(path, "csv", ", 'csv.ignore-parse-errors' = 'true'") + "SELECT order_id FROM orders;")
+    assert out.splitlines() == ['{"order_id": 1, "op": "+I"}', '{"order_id": 3, "op": "+I"}']
+    assert "records with parse errors: 1" in err
+
+
 def test_json_value_of_wrong_type_is_an_error(json_file):
     bad = '{"order_id": 3, "user_id": "u3", "amount": 1.5, "quantity": "three", "ts": "2024-03-01 09:00:02.000"}'
     path = json_file(GOOD_JSON + [bad])

@@ -10,6 +10,7 @@ import pyarrow.csv as pacsv
 
 from connectors.base import TableSchema, rows_batch
 from connectors.options import Options
+from connectors.utf8 import reject_invalid_utf8
 from sqlstream.errors import FormatError
 from sqlstream.types import FlinkType
 
@@ -40,6 +41,7 @@ class CsvDecoder:
     def decode(self, lines: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:
         """Lines -> batch. As Flink: too few fields are NULL-padded, too many fields drop the row (with
         ignore-parse-errors) and values that do not convert become NULL; without the option each is an error."""
+        self.last_kept = None  # mask of the lines that became rows, when some were dropped
         n = len(lines)
         names = self.schema.all_names
         if n == 0:
@@ -48,6 +50,10 @@ class CsvDecoder:
         if self.allow_comments:
             keep = np.asarray(pc.invert(pc.starts_with(lines, "#")).to_numpy(zero_copy_only=False))
             lines, index = lines.filter(pa.array(keep)), index[keep]
+        valid = reject_invalid_utf8(lines, lambda i: where(int(index[i])), self.ignore_errors, "CSV")
+        if valid is not None:
+            self.skipped += int((~valid).sum())
+            lines, index = lines.filter(pa.array(valid)), index[valid]
         text = pc.utf8_rtrim(lines, characters="\r\n").to_pylist()
         table, bad = self._parse(text)
         short = [(i, cols) for i, cols in bad if cols < len(names)]
@@ -80,6 +86,9 @@ class CsvDecoder:
             failed_rows |= failed
             cols.append(col)
         self.skipped += int(failed_rows.sum()) + len(short)
+        if table.num_rows < n:
+            self.last_kept = np.zeros(n, dtype=bool)
+            self.last_kept[index[rows]] = True
         return rows_batch(cols, self.schema.names, table.num_rows)
 
     def _parse(self, text: list[str]) -> tuple[pa.Table, list[tuple[int, int]]]:

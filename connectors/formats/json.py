@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from connectors.base import TableSchema, rows_batch
 from connectors.options import Options
+from connectors.utf8 import reject_invalid_utf8
 from sqlstream.errors import FormatError, OptionError
 from sqlstream.types import FlinkType
 
@@ -92,6 +93,10 @@ class JsonDecoder:
         self.last_kept = None  # mask of the documents that became rows, when some were skipped
         if len(docs) == 0:
             return self._empty()
+        valid = reject_invalid_utf8(docs, where, self.ignore_errors, "JSON")
+        if valid is not None:
+            self.skipped += int((~valid).sum())
+            return self._decode_kept(docs, valid, where)
         if not self.schema.names:
             return self._count_documents(docs, where)
         con = duck()
@@ -138,6 +143,10 @@ class JsonDecoder:
                 i = int(np.flatnonzero(~ok)[0])
                 raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}'", where(i))
             self.skipped += int((~ok).sum())
+        return self._decode_kept(docs, ok, where)
+
+    def _decode_kept(self, docs: pa.Array, ok: np.ndarray, where) -> pa.RecordBatch:
+        """Decode the documents `ok` keeps; `last_kept` tells which documents became rows."""
         kept_idx = np.flatnonzero(ok)
         out = self.decode(docs.filter(pa.array(ok)), lambda i: where(int(kept_idx[i])))
         if self.last_kept is not None:  # the kept documents were filtered once more

@@ -10,6 +10,7 @@ from connectors.formats import avro as avro_format
 from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
 from connectors.kafka.config import KafkaConfig
+from connectors.utf8 import replace_invalid_utf8
 from sqlstream.errors import FormatError, OptionError
 from sqlstream.types import FlinkType
 
@@ -41,7 +42,7 @@ class RawCodec:
         self.skipped = 0
 
     def decode(self, docs: pa.Array, where) -> pa.RecordBatch:
-        arr = docs if self.t.name in ("BINARY", "VARBINARY") else pc.cast(docs, pa.string())
+        arr = docs if self.t.name in ("BINARY", "VARBINARY") else replace_invalid_utf8(docs)
         return pa.RecordBatch.from_arrays([arr], names=["value"])
 
 

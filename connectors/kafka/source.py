@@ -14,6 +14,7 @@ from connectors.base import Source, SplitReader, TableSchema, rows_batch
 from connectors.formats import avro as avro_format
 from connectors.formats import csv as csv_format
 from connectors.kafka.codecs import decoder
+from connectors.utf8 import as_text
 from connectors.kafka.config import KafkaConfig, METADATA, confluent, value_columns
 from sqlstream.errors import ConnectorError, FormatError, OptionError
 
@@ -79,7 +80,7 @@ class KafkaSplitReader(SplitReader):
         ops = None
         tombstone = np.array([v is None for v in values])
         vals_arr = pa.array([b"" if v is None else v for v in values], pa.binary())
-        docs = vals_arr if getattr(self.value_decoder, "binary_input", False) else pc.cast(vals_arr, pa.string())
+        docs = vals_arr if getattr(self.value_decoder, "binary_input", False) else as_text(vals_arr)
         cols: dict[str, pa.Array] = {}
         if self.value_decoder is not None:
             live = ~tombstone
@@ -107,7 +108,7 @@ class KafkaSplitReader(SplitReader):
                     cols[name] = col
         if self.key_decoder is not None:
             keys = pa.array([m.key() or b"" for m in msgs], pa.binary())
-            kdocs = keys if getattr(self.key_decoder, "binary_input", False) else pc.cast(keys, pa.string())
+            kdocs = keys if getattr(self.key_decoder, "binary_input", False) else as_text(keys)
             kdec = self.key_decoder.decode(kdocs, where)
             for j, name in enumerate(self.cfg.key_fields):
                 cols[name] = kdec.column(j)
