@@ -124,6 +124,33 @@ def test_malformed_message_fails_naming_topic_partition_offset(broker):
     assert "records with parse errors: 1" in err
 
 
+def test_invalid_utf8_message_is_a_malformed_record(broker):
+    """Invalid UTF-8 fails naming topic/partition/offset, or is skipped and counted under ignore-parse-errors;
+    the rows kept line up with their own offsets."""
+    broker.create_topic("badutf8", 1)
+    broker.produce("badutf8", [(0, None, b'{"v": 1, "s": "a"}'), (0, None, b'{"v": 2, "s": "b\xff"}'),
+                               (0, None, b'{"v": 3, "s": "c"}')])
+    cols = "  v INT,\n  s STRING,\n  off BIGINT METADATA FROM 'offset' VIRTUAL"
+    with pytest.raises(FormatError, match="invalid UTF-8.*topic 'badutf8' partition 0 offset 1"):
+        run(kafka_table("b", broker, "badutf8", ", 'format' = 'json'", cols) + "SELECT v FROM b;")
+    out, err = run(kafka_table("b", broker, "badutf8", ", 'format' = 'json', 'json.ignore-parse-errors' = 'true'",
+                               cols) + "SELECT v, s, off FROM b;")
+    assert [(r["v"], r["s"], r["off"]) for r in rows(out)] == [(1, "a", 0), (3, "c", 2)]
+    assert "records with parse errors: 1" in err
+
+    broker.create_topic("badutf8csv", 1)
+    broker.produce("badutf8csv", [(0, None, b"1,a"), (0, None, b"2,\xc3"), (0, None, b"3,c")])
+    with pytest.raises(FormatError, match="invalid UTF-8.*topic 'badutf8csv' partition 0 offset 1"):
+        run(kafka_table("c", broker, "badutf8csv", ", 'format' = 'csv'", cols) + "SELECT v FROM c;")
+    out, err = run(kafka_table("c", broker, "badutf8csv", ", 'format' = 'csv', 'csv.ignore-parse-errors' = 'true'",
+                               cols) + "SELECT v, s, off FROM c;")
+    assert [(r["v"], r["s"], r["off"]) for r in rows(out)] == [(1, "a", 0), (3, "c", 2)]
+    assert "records with parse errors: 1" in err
+
+    out, _ = run(kafka_table("r", broker, "badutf8csv", ", 'format' = 'raw'", "  line STRING") + "SELECT line FROM r;")
+    assert [r["line"] for r in rows(out)] == ["1,a", "2,\ufffd", "3,c"]
+
+
 def test_debezium_json_changelog(broker):
     broker.create_topic("cdc", 1)
     events = [
