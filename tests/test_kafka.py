@@ -151,6 +151,20 @@ def test_invalid_utf8_message_is_a_malformed_record(broker):
     assert [r["line"] for r in rows(out)] == ["1,a", "2,\ufffd", "3,c"]
 
 
+def test_invalid_utf8_debezium_event_is_skipped_under_ignore_parse_errors(broker):
+    broker.create_topic("badcdc", 1)
+    broker.produce("badcdc", [(0, None, b'{"before": null, "after": {"id": 1, "name": "a"}, "op": "c"}'),
+                              (0, None, b'{"before": null, "after": {"id": 2, "name": "\xff"}, "op": "c"}'),
+                              (0, None, b'{"before": null, "after": {"id": 3, "name": "c"}, "op": "c"}')])
+    cols = "  id INT,\n  name STRING"
+    with pytest.raises(FormatError, match="invalid UTF-8.*topic 'badcdc' partition 0 offset 1"):
+        run(kafka_table("d", broker, "badcdc", ", 'format' = 'debezium-json'", cols) + "SELECT * FROM d;")
+    out, err = run(kafka_table("d", broker, "badcdc", ", 'format' = 'debezium-json', "
+                               "'debezium-json.ignore-parse-errors' = 'true'", cols) + "SELECT * FROM d;")
+    assert [(r["id"], r["name"]) for r in rows(out)] == [(1, "a"), (3, "c")]
+    assert "records with parse errors: 1" in err
+
+
 def test_debezium_json_changelog(broker):
     broker.create_topic("cdc", 1)
     events = [
