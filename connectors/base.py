@@ -100,5 +100,11 @@ class Sink:
         """A writer for one job; `job` (a stable fingerprint) names its files, transactions, etc."""
         raise NotImplementedError
 
+    def rollback(self, job: str, checkpoint_id: int) -> str | None:
+        """A restore fell back past newer checkpoints: take back what they committed, saying what was done.
+
+        None when committed output cannot be taken back (it will be written again)."""
+        return None
+
     def recover(self, job: str, committables: list) -> None:
         """After a restore: commit what the last checkpoint prepared, drop what later attempts left behind."""

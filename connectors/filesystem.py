@@ -1,7 +1,9 @@
 """filesystem connector: a file or a folder of files (json or csv); sink writes part files committed by rename."""
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import uuid
 
 import numpy as np
@@ -14,7 +16,7 @@ from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
 from connectors.lines import LineFile, non_blank
 from connectors.options import Options
-from sqlstream.errors import ConnectorError, OptionError
+from sqlstream.errors import ConnectorError, OptionError, storage_error
 
 FORMATS = ("json", "csv")
 SINK_FORMATS = ("json", "csv", "debezium-json")
@@ -137,28 +139,42 @@ class FileSystemSinkWriter(SinkWriter):
     """Writes rows to in-progress part files; a file becomes visible (renamed) only when committed.
 
     Without checkpointing the job commits at its end; with checkpointing at every completed checkpoint, so
-    readers never see uncommitted rows and a restored job writes no row twice.
+    readers never see uncommitted rows and a restored job writes no row twice. A committed file's name ends in
+    the checkpoint that committed it (`-chk<n>`), so output of checkpoints a restore falls back past can be
+    taken back (`FileSystemSink.rollback`).
     """
 
     def __init__(self, directory: str, fmt: str, schema: TableSchema, delimiter: str, job: str,
-                 default_partition: str = partitions.DEFAULT_NAME):
+                 default_partition: str = partitions.DEFAULT_NAME, table: str = ""):
         self.dir, self.fmt, self.schema, self.delimiter = directory, fmt, schema, delimiter
         self.default_partition = default_partition
+        self.table = table
         keys = set(schema.partition_keys)
         self.names = [n for n in schema.names if n not in keys]  # partition values are in the path only
         self.types = [t for n, t in zip(schema.names, schema.types) if n not in keys]
-        os.makedirs(self.dir, exist_ok=True)
+        self._io("the output folder", self.dir, lambda: os.makedirs(self.dir, exist_ok=True))
         self.part = 0
         self.prefix = f"part-{job[:12]}-{uuid.uuid4().hex[:8]}"
-        self.current: dict[str, tuple[str, str, object]] = {}  # partition folder -> (final, in-progress, file)
+        self.current: dict[str, tuple[str, str, object]] = {}  # partition folder -> (folder path, in-progress, file)
+
+    def _io(self, what: str, where: str, action):
+        """Run a file operation; an OSError becomes a StorageError naming the table, the path and the cause."""
+        try:
+            return action()
+        except OSError as e:
+            raise storage_error(e, f"{what} of sink table '{self.table}'", where) from None
 
     def _open(self, folder: str):
         if folder not in self.current:
             where = os.path.join(self.dir, folder)
-            os.makedirs(where, exist_ok=True)
-            final = os.path.join(where, f"{self.prefix}-{self.part}")
             tmp = os.path.join(where, f".{self.prefix}-{self.part}.inprogress")
-            self.current[folder] = (final, tmp, open(tmp, "wb"))
+
+            def create():
+                os.makedirs(where, exist_ok=True)
+                f = open(tmp, "wb")
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # tells `recover` of another run that a writer owns it
+                return f
+            self.current[folder] = (where, tmp, self._io("a part file", where, create))
         return self.current[folder][2]
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -181,15 +197,19 @@ class FileSystemSinkWriter(SinkWriter):
             lines = json_format.encode_debezium_lines(ops, data, self.names, self.types)
         else:
             lines = csv_format.encode_csv_lines(data, self.names, self.delimiter)
-        self._open(folder).write(text_lines(lines))
+        f = self._open(folder)
+        self._io("a part file", os.path.dirname(f.name), lambda: f.write(text_lines(lines)))
 
     def prepare_commit(self, checkpoint_id: int):
         out = []
-        for final, tmp, f in self.current.values():
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
-            out.append([tmp, final])
+        suffix = f"-chk{checkpoint_id}" if checkpoint_id >= 0 else ""
+        for where, tmp, f in self.current.values():
+            def flush(f=f):
+                f.flush()
+                os.fsync(f.fileno())
+                f.close()
+            self._io("a part file", where, flush)
+            out.append([tmp, os.path.join(where, f"{self.prefix}-{self.part}{suffix}")])
         if self.current:
             self.part += 1
         self.current = {}
@@ -198,7 +218,11 @@ class FileSystemSinkWriter(SinkWriter):
     def commit(self, committable) -> None:
         for tmp, final in committable or []:
             if os.path.exists(tmp):
-                os.replace(tmp, final)
+                self._io("a part file", os.path.dirname(final), lambda: os.replace(tmp, final))
+            elif not os.path.exists(final):
+                raise ConnectorError(f"Sink table '{self.table}': the in-progress part file '{tmp}' vanished before "
+                                     f"its commit (removed by another process?); its rows are not in "
+                                     f"'{self.dir}'")
 
     def abort(self, committable) -> None:
         for tmp, _ in committable or []:
@@ -214,9 +238,10 @@ class FileSystemSinkWriter(SinkWriter):
 
 class FileSystemSink(Sink):
     def __init__(self, path: str, fmt: str, schema: TableSchema, delimiter: str = ",",
-                 default_partition: str = partitions.DEFAULT_NAME):
+                 default_partition: str = partitions.DEFAULT_NAME, table: str = ""):
         self.path, self.fmt, self.schema, self.delimiter = path, fmt, schema, delimiter
         self.default_partition = default_partition
+        self.table = table
         self.accepts_updates = fmt == "debezium-json"
 
     @property
@@ -225,7 +250,7 @@ class FileSystemSink(Sink):
 
     def writer(self, job: str = "job") -> SinkWriter:
         return FileSystemSinkWriter(self.directory, self.fmt, self.schema, self.delimiter, job,
-                                    self.default_partition)
+                                    self.default_partition, self.table)
 
     def recover(self, job: str, committables: list) -> None:
         for tmp, final in committables or []:
@@ -234,7 +259,31 @@ class FileSystemSink(Sink):
         for root, _, files in os.walk(self.directory):
             for name in files:
                 if name.startswith(f".part-{job[:12]}-") and name.endswith(".inprogress"):
+                    _remove_unless_written(os.path.join(root, name))
+
+    def rollback(self, job: str, checkpoint_id: int) -> str:
+        """Remove this job's part files committed by checkpoints after `checkpoint_id` (a restore fell back to it)."""
+        pattern = re.compile(rf"part-{re.escape(job[:12])}-[0-9a-f]+-\d+-chk(\d+)")
+        removed = 0
+        for root, _, files in os.walk(self.directory):
+            for name in files:
+                m = pattern.fullmatch(name)
+                if m and int(m.group(1)) > checkpoint_id:
                     os.remove(os.path.join(root, name))
+                    removed += 1
+        return f"removed {removed} part file(s) committed after checkpoint {checkpoint_id}"
+
+
+def _remove_unless_written(path: str) -> None:
+    """Remove a part file a dead attempt left in progress; one a live writer holds (flock) stays."""
+    try:
+        with open(path, "rb") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.remove(path)
+    except BlockingIOError:
+        pass
+    except FileNotFoundError:
+        pass
 
 
 def create_source(table: str, options: dict, schema: TableSchema) -> Source:
@@ -295,4 +344,4 @@ def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:
     delim = options.get("csv.field-delimiter", ",")
     default_partition = options.get("partition.default-name", partitions.DEFAULT_NAME)
     opts.finish()
-    return FileSystemSink(path, fmt, schema, delim, default_partition)
+    return FileSystemSink(path, fmt, schema, delim, default_partition, table)

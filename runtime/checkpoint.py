@@ -8,19 +8,65 @@ Layout under the checkpoint directory (one folder per job fingerprint):
 The manifest is written last, to a temporary name, fsynced and renamed: the rename is the commit point, so a
 folder without `_manifest.json` is a torn checkpoint and is never restored. Sinks commit their pending output
 only after that rename (two-phase commit), and a restore re-commits what the manifest lists (idempotently).
+
+The manifest records the size and CRC32 of every file of the checkpoint and a SHA-256 of its own body, so a
+flipped byte, a truncated file or an edited position is found on restore instead of restoring wrong state;
+`newest_valid` then falls back to the newest retained checkpoint that is intact. `_history.json` beside the
+checkpoints says that the job once completed a checkpoint or savepoint (its sinks hold committed output), so
+a run that finds nothing to restore there refuses to start over silently.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import time
+import zlib
 from typing import Protocol
 
 import pyarrow as pa
 
+from sqlstream.errors import CheckpointError, storage_error
+
 MANIFEST = "_manifest.json"
+HISTORY = "_history.json"
+
+
+def _canonical(manifest: dict) -> bytes:
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+
+
+def seal_manifest(manifest: dict, files: dict[str, bytes]) -> bytes:
+    """The manifest file's bytes: the manifest with every file's [size, crc32] and a SHA-256 of the whole."""
+    body = {**manifest, "checksums": {name: [len(data), zlib.crc32(data)] for name, data in files.items()}}
+    body.pop("checksum", None)
+    return json.dumps({**body, "checksum": hashlib.sha256(_canonical(body)).hexdigest()}).encode()
+
+
+def open_manifest(raw: bytes, location: str) -> dict:
+    """The manifest of a checkpoint folder, or CheckpointError saying why it cannot be trusted."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise CheckpointError(f"{MANIFEST} is truncated or not JSON") from None
+    if not isinstance(body, dict) or "checksum" not in body:
+        raise CheckpointError(f"{MANIFEST} has no checksum (damaged, or written by an older sqlstream)")
+    claimed = body.pop("checksum")
+    if hashlib.sha256(_canonical(body)).hexdigest() != claimed:
+        raise CheckpointError(f"{MANIFEST} does not match its checksum (it was changed or damaged)")
+    return body
+
+
+def verify_file(manifest: dict, name: str, data: bytes) -> None:
+    size, crc = manifest["checksums"].get(name, (None, None))
+    if size is None:
+        raise CheckpointError(f"{name} is not covered by the manifest's checksums")
+    if len(data) != size:
+        raise CheckpointError(f"{name} has {len(data)} bytes, the checkpoint wrote {size}")
+    if zlib.crc32(data) != crc:
+        raise CheckpointError(f"{name} does not match its checksum (damaged)")
 
 
 class CheckpointStorage(Protocol):
@@ -53,26 +99,67 @@ class LocalCheckpointStorage:
         if root.startswith("file://"):
             root = root[len("file://"):]
         self.root = root
-        os.makedirs(root, exist_ok=True)
+        try:
+            os.makedirs(root, exist_ok=True)
+        except OSError as e:
+            raise storage_error(e, "checkpoints", root) from None
 
     def write(self, name: str, files: dict[str, bytes], manifest: dict) -> str:
         folder = os.path.join(self.root, name)
-        if os.path.exists(folder):
-            shutil.rmtree(folder)  # a torn leftover of an earlier attempt with the same number
-        os.makedirs(folder)
-        for fname, data in files.items():
-            with open(os.path.join(folder, fname), "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        tmp = os.path.join(folder, MANIFEST + ".tmp")
-        with open(tmp, "w") as f:
-            json.dump(manifest, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, os.path.join(folder, MANIFEST))
+        fname = MANIFEST
+        if os.path.exists(os.path.join(folder, MANIFEST)):
+            raise CheckpointError(f"Cannot write {name}: '{folder}' already holds a completed checkpoint")
+        try:
+            if os.path.exists(folder):
+                shutil.rmtree(folder)  # a torn leftover of an earlier attempt with the same number
+            os.makedirs(folder)
+            for fname, data in files.items():
+                _write_synced(os.path.join(folder, fname), data)
+            fname = MANIFEST
+            tmp = os.path.join(folder, MANIFEST + ".tmp")
+            _write_synced(tmp, seal_manifest(manifest, files))
+            os.replace(tmp, os.path.join(folder, MANIFEST))
+        except OSError as e:
+            raise storage_error(e, f"{name} ({fname})", self.root) from None
         _fsync_dir(folder)
         return folder
+
+    def note_history(self, **facts) -> None:
+        """Record that this job completed a checkpoint or savepoint (its sinks hold committed output)."""
+        path = os.path.join(self.root, HISTORY)
+        try:
+            history = self.history() or {}
+            history.update(facts)
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(history, f)
+            os.replace(tmp, path)
+        except OSError as e:
+            raise storage_error(e, HISTORY, self.root) from None
+
+    def history(self) -> dict | None:
+        """What `note_history` recorded, or None for a job that never completed a checkpoint here."""
+        path = os.path.join(self.root, HISTORY)
+        if not os.path.exists(path):
+            return None
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}  # damaged, but it exists: the job ran here
+
+    def newest_valid(self) -> tuple[str | None, dict, dict[str, bytes], list[tuple[str, str]]]:
+        """(location, manifest, files) of the newest checkpoint that reads back intact, and the newer ones
+        skipped with the reason; (None, {}, {}, skipped) when none is intact."""
+        skipped = []
+        for location in reversed(self.completed()):
+            try:
+                manifest, files = read_checkpoint(location)
+            except CheckpointError as e:
+                skipped.append((location, str(e)))
+                continue
+            return location, manifest, files, skipped
+        return None, {}, {}, skipped
 
     def completed(self) -> list[str]:
         """Completed checkpoint folders, oldest first."""
@@ -103,19 +190,38 @@ class LocalCheckpointStorage:
                 shutil.rmtree(os.path.join(self.root, d), ignore_errors=True)
 
 
+def _write_synced(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def read_checkpoint(location: str) -> tuple[dict, dict[str, bytes]]:
-    """(manifest, state files) of a completed checkpoint or savepoint folder."""
+    """(manifest, state files) of a completed checkpoint or savepoint folder, every checksum verified.
+
+    Raises CheckpointError naming the folder and what is wrong with it.
+    """
     if location.startswith("file://"):
         location = location[len("file://"):]
     path = os.path.join(location, MANIFEST)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"'{location}' holds no completed checkpoint (no {MANIFEST})")
-    with open(path) as f:
-        manifest = json.load(f)
-    files = {}
-    for fname in manifest.get("state_files", []):
-        with open(os.path.join(location, fname), "rb") as f:
-            files[fname] = f.read()
+    try:
+        if not os.path.exists(path):
+            raise CheckpointError(f"no {MANIFEST} (not a completed checkpoint)")
+        with open(path, "rb") as f:
+            manifest = open_manifest(f.read(), location)
+        files = {}
+        for fname in manifest.get("state_files", []):
+            try:
+                with open(os.path.join(location, fname), "rb") as f:
+                    files[fname] = f.read()
+            except FileNotFoundError:
+                raise CheckpointError(f"{fname} is missing") from None
+            verify_file(manifest, fname, files[fname])
+    except CheckpointError as e:
+        raise CheckpointError(f"checkpoint '{location}' cannot be restored: {e}") from None
+    except OSError as e:
+        raise CheckpointError(f"checkpoint '{location}' cannot be read: {e.strerror} ({e.filename})") from None
     return manifest, files
 
 
@@ -166,7 +272,7 @@ def unpack_committables(committables: dict, files: dict[str, bytes]) -> dict:
 
 
 def unpack(manifest: dict, files: dict[str, bytes]) -> dict:
-    snap = {k: v for k, v in manifest.items() if k not in ("operators", "state_files", "committables")}
+    snap = {k: v for k, v in manifest.items() if k not in ("operators", "state_files", "committables", "checksums")}
     snap["operators"] = {uid: {t: files[f] for t, f in tables.items()} for uid, tables in manifest["operators"].items()}
     return snap
 
@@ -200,9 +306,15 @@ class CheckpointCoordinator:
         manifest.update({"checkpoint_id": cid, "job": self.job.fingerprint, "committables": stored,
                          "timestamp": time.time(), "kind": "savepoint" if savepoint_dir else "checkpoint"})
         if savepoint_dir:
-            location = LocalCheckpointStorage(savepoint_dir).write(f"savepoint-{cid}", files, manifest)
+            # savepoints of every job under a checkpoint dir share one folder: the job id keeps their names apart
+            location = LocalCheckpointStorage(savepoint_dir).write(f"savepoint-{self.job.fingerprint[:8]}-{cid}",
+                                                                   files, manifest)
         else:
             location = self.storage.write(f"chk-{cid}", files, manifest)
+        if savepoint_dir:
+            self.storage.note_history(checkpoint=cid, savepoint=location)
+        elif not self.completed:
+            self.storage.note_history(checkpoint=cid)
         for uid, w in self.job.sink_writers().items():
             w.commit(committables.get(uid))
         if not savepoint_dir:

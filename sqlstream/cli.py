@@ -24,14 +24,21 @@ def _report(e: BaseException) -> int:
     return 1
 
 
-def run_file(path: str, fmt: str, batch_size: int | None, restore=None) -> int:
-    from sqlstream.script import ScriptRunner
+def _batch_size(text: str) -> int:
+    from sqlstream.config import check_int
+    from sqlstream.errors import ValidationError
     try:
-        with open(path, encoding="utf-8") as f:
-            sql = f.read()
-    except OSError as e:
-        sys.stderr.write(f"ERROR: cannot read SQL file '{path}': {e.strerror}\n")
-        return 1
+        return check_int("sqlstream.batch-size", text, "the batch size")
+    except ValidationError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def run_file(path: str, fmt: str, batch_size: int | None, restore=None) -> int:
+    from sqlstream.script import ScriptRunner, read_sql
+    try:
+        sql = read_sql(path)
+    except SqlStreamError as e:
+        return _report(e)
     try:
         ScriptRunner(fmt=fmt, batch_size=batch_size, restore=restore).run(sql)
     except BrokenPipeError:
@@ -44,7 +51,8 @@ def run_file(path: str, fmt: str, batch_size: int | None, restore=None) -> int:
 COMMANDS = """commands:
   (none)                 the interactive shell (or statements from stdin when it is not a terminal)
   run FILE.sql           run a SQL file: INSERTs as one job, the last SELECT's rows to stdout
-  savepoint PID          ask a running `sqlstream run` process for a savepoint (--stop: then stop it)
+  savepoint JOB|PID      ask a running job (its id, its checkpoint folder, or its process) for a savepoint
+                         (--stop: then stop it)
   kafka topics|create|produce|consume
                          list and create topics, produce records from a file, read a topic
 
@@ -59,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         p = argparse.ArgumentParser(prog="sqlstream run", description="Run a Flink SQL file.")
         p.add_argument("file")
         p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
-        p.add_argument("--batch-size", type=int, default=None, help="rows per batch (results do not depend on it)")
+        p.add_argument("--batch-size", type=_batch_size, default=None,
+                       help="rows per batch, 1 or more (results do not depend on it)")
         p.add_argument("--from-checkpoint", "--from-savepoint", dest="from_path", metavar="PATH",
                        help="restore from this checkpoint or savepoint folder")
         p.add_argument("--fresh", action="store_true", help="ignore checkpoints of earlier runs of this job")
@@ -73,12 +82,15 @@ def main(argv: list[str] | None = None) -> int:
         p = argparse.ArgumentParser(prog="sqlstream savepoint",
                                     description="Ask a running `sqlstream run` process for a savepoint and wait "
                                                 "for it to be written.")
-        p.add_argument("pid", type=int)
+        p.add_argument("job", metavar="JOB_ID|CHECKPOINT_DIR|PID",
+                       help="the job's id (printed when it starts), its checkpoint folder or the "
+                            "'execution.checkpointing.dir' it runs under, or the process id of a `sqlstream run`")
         p.add_argument("--stop", action="store_true", help="stop the job once the savepoint is written")
         p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the answer (default 60)")
         a = p.parse_args(argv[1:])
-        from sqlstream.savepoint_client import request_savepoint
-        return request_savepoint(a.pid, a.stop, a.timeout)
+        from sqlstream.savepoint_client import request_savepoint, resolve_target
+        pid = resolve_target(a.job)
+        return 1 if pid is None else request_savepoint(pid, a.stop, a.timeout)
     if argv and argv[0] == "kafka":
         from sqlstream.kafka_tool import main as kafka_main
         return kafka_main(argv[1:])
@@ -96,13 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.file:
         return run_file(a.file, a.format, None)
     if not sys.stdin.isatty():
-        from sqlstream.script import ScriptRunner
+        from sqlstream.script import ScriptRunner, read_sql
         try:
-            sql = ""
-            if a.init:
-                with open(a.init, encoding="utf-8") as f:
-                    sql = f.read() + "\n"
-            ScriptRunner(fmt=a.format).run(sql + sys.stdin.read())
+            sql = read_sql(a.init) + "\n" if a.init else ""
+            ScriptRunner(fmt=a.format).run(sql + read_sql(None))
         except Exception as e:
             return _report(e)
         return 0

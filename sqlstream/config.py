@@ -1,5 +1,33 @@
-"""Session configuration: Flink keys users SET, plus sqlstream's own, with defaults."""
+"""Session configuration: Flink keys users SET, plus sqlstream's own, with defaults.
+
+Numeric and duration settings are checked when they are SET (and on the command line), so a value that
+cannot work (a batch size of 0 or -1 would never finish a batch) is refused at once, naming the valid range.
+"""
 from __future__ import annotations
+
+from sqlstream.errors import ValidationError
+
+INT_MAX = 2 ** 31 - 1
+INT_RANGES = {
+    "sqlstream.batch-size": (1, INT_MAX),
+    "execution.checkpointing.num-retained": (1, INT_MAX),
+    "parallelism.default": (1, 32768),
+}
+DURATIONS = ("execution.checkpointing.interval", "table.exec.state.ttl", "table.exec.source.idle-timeout",
+             "pipeline.auto-watermark-interval")
+
+
+def check_int(key: str, value, name: str | None = None) -> int:
+    """`value` as an int within the valid range of setting `key`, or a ValidationError naming the range."""
+    lo, hi = INT_RANGES[key]
+    shown = name or f"Configuration '{key}'"
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise ValidationError(f"{shown} must be an integer from {lo} to {hi}, got '{value}'") from None
+    if not lo <= n <= hi:
+        raise ValidationError(f"{shown} must be from {lo} to {hi}, got {n}")
+    return n
 
 DEFAULTS = {
     "sqlstream.batch-size": "65536",
@@ -16,6 +44,16 @@ class Config:
         self.values: dict[str, str] = {}
 
     def set(self, key: str, value: str) -> None:
+        if key in INT_RANGES:
+            check_int(key, value)
+        elif key in DURATIONS:
+            from connectors.options import parse_duration_ms
+            from sqlstream.errors import OptionError
+            try:
+                parse_duration_ms(value)
+            except OptionError as e:
+                raise ValidationError(f"Configuration '{key}': {e} (a duration such as '10 s', '500 ms', "
+                                      f"'5 min')") from None
         self.values[key] = value
 
     def reset(self, key: str | None = None) -> None:
@@ -29,10 +67,13 @@ class Config:
 
     def get_int(self, key: str, default: int) -> int:
         v = self.get(key)
+        if v is None:
+            return default
+        if key in INT_RANGES:
+            return check_int(key, v)
         try:
-            return int(v) if v is not None else default
+            return int(v)
         except ValueError:
-            from sqlstream.errors import ValidationError
             raise ValidationError(f"Configuration '{key}' must be an integer, got '{v}'") from None
 
     def effective(self) -> dict[str, str]:

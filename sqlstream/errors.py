@@ -54,3 +54,25 @@ class ConnectorError(SqlStreamError):
 
 class ExecutionError(SqlStreamError):
     """A failure while running a job (evaluation errors, overflow, ...)."""
+
+
+class CheckpointError(SqlStreamError):
+    """A checkpoint folder that cannot be used: held by a running job, corrupt, or with nothing to restore."""
+
+
+class StorageError(SqlStreamError):
+    """A file or folder the job must write cannot be written (full disk, no permission, a file in the way)."""
+
+
+def storage_error(e: OSError, writing: str, where: str) -> StorageError:
+    """A StorageError saying what was being written, where, and why, from the OSError that stopped it."""
+    import errno
+    reasons = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+               errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
+               errno.EROFS: "the file system is read-only",
+               errno.ENOTDIR: "a file is in the way where a folder is needed",
+               errno.EEXIST: "a file is in the way where a folder is needed",
+               errno.EISDIR: "a folder is in the way where a file is needed"}
+    reason = reasons.get(e.errno, e.strerror or str(e))
+    path = f" ('{e.filename}')" if e.filename and str(e.filename) != where else ""
+    return StorageError(f"Cannot write {writing} in '{where}': {reason}{path}")

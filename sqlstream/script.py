@@ -21,8 +21,10 @@ from planner.scalar_binder import zone_id
 from runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
                                 unpack_committables)
 from runtime.executor import Job
+from runtime.job_lock import JobLock
 from sqlstream import signals
-from sqlstream.errors import ValidationError
+from sqlstream.config import check_int
+from sqlstream.errors import CheckpointError, SqlStreamError, StorageError, ValidationError
 from sqlstream.output import ResultWriter
 from sqlstream.dialect import expressions as fx
 from sqlstream.session import Result, Session, format_rows, parse_script
@@ -62,7 +64,8 @@ class ScriptRunner:
                  restore: RestoreOptions | None = None):
         self.session = session or Session()
         self.out, self.err, self.fmt = out, err, fmt
-        self.batch_size = batch_size
+        self.batch_size = None if batch_size is None else check_int("sqlstream.batch-size", batch_size,
+                                                                    "The batch size")
         self.summary = summary
         self.restore = restore or RestoreOptions()
         self.stop_requested = False
@@ -155,6 +158,26 @@ class ScriptRunner:
             roots.append(result[0])
         from runtime.executor import plan_fingerprint
         fingerprint = plan_fingerprint(roots)
+        interval = cfg.get("execution.checkpointing.interval")
+        ckpt_dir = cfg.get("execution.checkpointing.dir")
+        interval_ms = parse_duration_ms(interval) if interval else 0
+        if interval_ms and not ckpt_dir:
+            raise ValidationError("'execution.checkpointing.interval' is set but 'execution.checkpointing.dir' is "
+                                  "not: set the directory checkpoints are written to")
+        storage = LocalCheckpointStorage(os.path.join(_strip_file(ckpt_dir), fingerprint)) if ckpt_dir else None
+        lock = JobLock(storage.root, fingerprint) if storage is not None else None
+        try:
+            self._run_locked(inserts, query, result, roots, result_root, fingerprint, storage, interval_ms, ckpt_dir)
+        except StorageError as e:
+            raise StorageError(f"{e}. {_restart_hint(storage)}") from None
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _run_locked(self, inserts, query, result, roots, result_root, fingerprint, storage, interval_ms,
+                    ckpt_dir) -> None:
+        """Run one job; its checkpoint folder (if any) is locked for this process."""
+        cfg = self.session.config
         sinks, sink_objects = [], {}
         for s in inserts:
             tdef = self.session.catalog.lookup(s.table)
@@ -171,17 +194,10 @@ class ScriptRunner:
                                                     zone)))
         if result is not None:
             sinks.append(result)
-        batch = self.batch_size or cfg.get_int("sqlstream.batch-size", 65536)
+        batch = self.batch_size if self.batch_size is not None else cfg.get_int("sqlstream.batch-size", 65536)
         job = Job(sinks, batch_size=batch, config=cfg.effective())
         self.current_job = job
 
-        interval = cfg.get("execution.checkpointing.interval")
-        ckpt_dir = cfg.get("execution.checkpointing.dir")
-        interval_ms = parse_duration_ms(interval) if interval else 0
-        storage = LocalCheckpointStorage(os.path.join(_strip_file(ckpt_dir), fingerprint)) if ckpt_dir else None
-        if interval_ms and storage is None:
-            raise ValidationError("'execution.checkpointing.interval' is set but 'execution.checkpointing.dir' is "
-                                  "not: set the directory checkpoints are written to")
         if not interval_ms and not all(src.source is None or src.source.bounded for src in job.sources):
             for s in inserts:
                 if sink_objects[id(s)].needs_checkpoints:
@@ -201,7 +217,9 @@ class ScriptRunner:
 
         savepoint_dir = self._savepoint_dir(ckpt_dir)
         if coordinator is not None:
-            self._announce(interval if interval_ms else None, storage.root, signals=self.signals_handled)
+            interval = cfg.get("execution.checkpointing.interval")
+            self._announce(interval if interval_ms else None, storage.root, fingerprint,
+                           signals=self.signals_handled)
 
         def on_step():
             while self.savepoint_requests:
@@ -241,35 +259,63 @@ class ScriptRunner:
             self._summary(job, coordinator)
 
     def _restore(self, job: Job, storage: LocalCheckpointStorage | None, sink_objects: dict, fingerprint: str) -> bool:
-        """Restore state if asked or if a completed checkpoint of this job exists. True if already finished."""
-        path = self.restore.from_path or self.session.config.get("execution.savepoint.path")
-        if path is None and storage is not None and not self.restore.fresh:
-            path = storage.latest()
-        if path is None or self.restore.fresh and not self.restore.from_path:
-            for nid, sink in sink_objects.items():
+        """Restore state if asked or if a completed checkpoint of this job exists. True if already finished.
+
+        Damaged checkpoints are skipped (with a warning naming each) for the newest intact one; the output
+        newer checkpoints committed is taken back where the sink can. A job that committed output here
+        before but has nothing to restore stops instead of starting over (`--fresh` says to start over).
+        """
+        explicit = self.restore.from_path or self.session.config.get("execution.savepoint.path")
+        path, skipped = None, []
+        if self.restore.fresh and not self.restore.from_path:
+            pass  # starting over on purpose
+        elif explicit:
+            manifest, files = read_checkpoint(explicit)
+            path = explicit
+        elif storage is not None:
+            path, manifest, files, skipped = storage.newest_valid()
+            for location, why in skipped:
+                self.err.write(f"WARNING: {why}; skipped it\n")
+            if path is None and (skipped or storage.history() is not None and sink_objects):
+                raise CheckpointError(self._nothing_to_restore(storage, skipped, fingerprint))
+        if path is None:
+            for sink in sink_objects.values():
                 sink.recover(fingerprint, [])
             return False
-        try:
-            manifest, files = read_checkpoint(path)
-        except FileNotFoundError as e:
-            raise ValidationError(str(e)) from None
+        restored_id = manifest.get("checkpoint_id")
         job.restore(unpack(manifest, files), self.restore.allow_non_restored_state)
         committed = unpack_committables(manifest.get("committables"), files)
         for nid, sink in sink_objects.items():
+            if skipped:
+                done = sink.rollback(fingerprint, restored_id)
+                self.err.write(f"WARNING: sink table '{job.nodes[nid].table}': " + (
+                    done if done is not None else f"rows committed after checkpoint {restored_id} cannot be taken "
+                                                  f"back and are written again") + "\n")
             sink.recover(fingerprint, committed.get(job.uids[nid]) or [])
         kind = manifest.get("kind", "checkpoint")
-        self.err.write(f"restored from {kind} {manifest.get('checkpoint_id')} ({path})\n")
+        self.err.write(f"restored from {kind} {restored_id} ({path})\n")
         if manifest.get("finished"):
             self.err.write("the job had already finished at that checkpoint; nothing to do\n")
             return True
         return False
 
-    def _announce(self, interval: str | None, where: str, signals: bool) -> None:
+    @staticmethod
+    def _nothing_to_restore(storage: LocalCheckpointStorage, skipped: list, fingerprint: str) -> str:
+        history = storage.history() or {}
+        why = "; ".join(reason for _, reason in skipped) or "its checkpoints are gone"
+        savepoint = history.get("savepoint")
+        resume = f"resume with --from-savepoint {savepoint}, or " if savepoint else ""
+        return (f"Job {fingerprint} ran before and committed output (checkpoint folder '{storage.root}'), but "
+                f"nothing there can be restored: {why}. Starting over would write its output again: "
+                f"{resume}run with --fresh to start over (clear the sinks' output first if it must not repeat), "
+                f"or restore a copy with --from-checkpoint PATH")
+
+    def _announce(self, interval: str | None, where: str, job_id: str, signals: bool) -> None:
         """Say once that a checkpointed job runs (its signals are handled from here on), where its checkpoints
         go and how to take a savepoint of it."""
         line = f"Job running: {f'checkpoints every {interval}' if interval else 'no periodic checkpoints'} in {where}"
         if signals:
-            line += f"; `sqlstream savepoint {os.getpid()}` writes a savepoint (--stop, or SIGTERM: and stops the job)"
+            line += f"; `sqlstream savepoint {job_id}` writes a savepoint (--stop, or SIGTERM: and stops the job)"
         self.err.write(line + "\n")
         self.err.flush()
 
@@ -302,6 +348,42 @@ class ScriptRunner:
         self.err.flush()
 
 
+MAX_SQL_BYTES = 64 * 1024 * 1024
+
+
+def read_sql(path: str | None) -> str:
+    """The text of a SQL file (stdin for None): at most MAX_SQL_BYTES of UTF-8, else a clear error."""
+    try:
+        if path is None:
+            raw = sys.stdin.buffer.read(MAX_SQL_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(MAX_SQL_BYTES + 1)
+    except OSError as e:
+        raise SqlStreamError(f"cannot read SQL file '{path}': {e.strerror}") from None
+    name = "standard input" if path is None else f"SQL file '{path}'"
+    if len(raw) > MAX_SQL_BYTES:
+        raise SqlStreamError(f"{name} is larger than {MAX_SQL_BYTES // (1024 * 1024)} MB: not a SQL script")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SqlStreamError(f"{name} is not UTF-8 text: byte 0x{raw[e.start]:02x} at line {line}, column "
+                             f"{col} (save it as UTF-8)") from None
+
+
+def _restart_hint(storage: LocalCheckpointStorage | None) -> str:
+    """What running the job again after fixing a storage failure does."""
+    if storage is None:
+        return "The job does not checkpoint ('execution.checkpointing.dir'): after fixing that, a rerun starts from " \
+               "the beginning"
+    latest = storage.latest()
+    if latest is None:
+        return "No checkpoint completed yet: after fixing that, run the job again; it starts from the beginning"
+    return f"After fixing that, run the job again: it resumes from its last checkpoint ({latest})"
+
+
 def _strip_file(path: str | None) -> str:
     if path is None:
         return ""
@@ -326,4 +408,4 @@ def _human(n: int) -> str:
     return f"{n:.1f} TB"
 
 
-__all__ = ["ScriptRunner", "RestoreOptions", "Result"]
+__all__ = ["ScriptRunner", "RestoreOptions", "Result", "read_sql"]

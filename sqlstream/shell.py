@@ -403,8 +403,8 @@ def _bordered(names: list[str], rows: list[list[str]]) -> list[str]:
 def main_shell(init: str | None, history: str | None) -> int:
     shell = Shell(history=history)
     if init:
-        with open(init, encoding="utf-8") as f:
-            shell.execute_text(f.read())
+        from sqlstream.script import read_sql
+        shell.execute_text(read_sql(init))
     return shell.loop()
 
 

@@ -429,7 +429,7 @@ def test_top_level_help_lists_the_commands_and_there_is_a_version():
     from sqlstream import __version__
     p = cli("--help")
     assert p.returncode == 0
-    for command in ("run FILE.sql", "savepoint PID", "kafka topics|create|produce|consume"):
+    for command in ("run FILE.sql", "savepoint JOB|PID", "kafka topics|create|produce|consume"):
         assert command in p.stdout, command
     p = cli("--version")
     assert p.returncode == 0 and p.stdout.strip() == f"sqlstream {__version__}"
