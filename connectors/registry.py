@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from connectors import datagen, filesystem, kafka, nexmark, print as print_connector
+from connectors import datagen, filesystem, kafka, nexmark, print as print_connector, values
 from connectors.base import Sink, Source, TableSchema
 from sqlstream.errors import OptionError
 
@@ -30,17 +30,23 @@ CONNECTORS: dict[str, ConnectorSpec] = {
     "nexmark": ConnectorSpec("nexmark", nexmark.OPTIONS, nexmark.create_source),
     "print": ConnectorSpec("print", print_connector.PRINT_OPTIONS, sink=print_connector.create_print),
     "blackhole": ConnectorSpec("blackhole", print_connector.BLACKHOLE_OPTIONS, sink=print_connector.create_blackhole),
+    values.NAME: ConnectorSpec(values.NAME, ["rows"], values.create_source),
 }
+
+
+def available() -> list[str]:
+    """The connectors a WITH clause may name (not the planner's own source of VALUES rows)."""
+    return sorted(n for n in CONNECTORS if n != values.NAME)
 
 
 def spec(name: str, table: str) -> ConnectorSpec:
     if not name:
         raise OptionError(f"Table options of '{table}' do not contain an option key 'connector'. "
-                          f"Available connectors: {', '.join(sorted(CONNECTORS))}")
+                          f"Available connectors: {', '.join(available())}")
     c = CONNECTORS.get(name)
     if c is None:
         raise OptionError(f"Could not find any factory for identifier '{name}' (table '{table}'). "
-                          f"Available connectors: {', '.join(sorted(CONNECTORS))}")
+                          f"Available connectors: {', '.join(available())}")
     return c
 
 

@@ -7,6 +7,7 @@ import itertools
 
 from sqlglot import exp
 
+from connectors import values as values_source
 from planner import logical as L
 from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
 from planner.functions import aggregate_type
@@ -28,6 +29,13 @@ class Relation:
 
     def __init__(self, node: L.Node, scope: Scope, tvf: L.WindowTableFunction | None = None):
         self.node, self.scope, self.tvf = node, scope, tvf
+
+
+def _row_numbers(count: int) -> L.Scan:
+    """The planner's source of `count` rows numbered from 0 (VALUES, SELECT without FROM)."""
+    f = L.Field(values_source.ROW, BIGINT.with_nullable(False))
+    return L.Scan([f], L.INSERT_ONLY, table="<values>", connector=values_source.NAME, options={"rows": str(count)},
+                  columns=[f])
 
 
 def _fields_scope(node: L.Node, qualifier: str | None) -> Scope:
@@ -59,7 +67,7 @@ class Binder:
         if isinstance(q, exp.Select):
             return self._bind_select(q)
         if isinstance(q, exp.Values):
-            raise ValidationError(f"{_where(q)}VALUES is not supported yet")
+            return self._bind_values(q)
         raise ValidationError(f"{_where(q)}Unsupported query: {q.sql(dialect='flink')[:80]}")
 
     def bind_insert(self, ins: exp.Insert) -> L.Sink:
@@ -114,8 +122,10 @@ class Binder:
     # ---- FROM ---------------------------------------------------------------------------------
     def _bind_from(self, sel: exp.Select) -> Relation:
         frm = sel.args.get("from_") or sel.args.get("from")
-        if frm is None:
-            raise ValidationError(f"{_where(sel)}SELECT without FROM is not supported yet")
+        if frm is None:  # SELECT 1 + 1: one row, as in Flink
+            if sel.args.get("joins"):
+                raise ValidationError(f"{_where(sel)}JOIN without FROM")
+            return Relation(_row_numbers(1), Scope([]))
         rel = self._bind_from_item(frm.this)
         if sel.args.get("match") is not None:
             if sel.args.get("joins"):
@@ -351,9 +361,40 @@ class Binder:
             return Relation(node, _fields_scope(node, alias))
         if isinstance(item, fx.WindowTVF):
             return self._bind_tvf_call(item, alias)
+        if isinstance(item, exp.Values):
+            node = self._bind_values(item)
+            return Relation(node, _fields_scope(node, alias))
         if isinstance(item, exp.Lateral) or isinstance(item, exp.Unnest):
             raise ValidationError(f"{_where(item)}LATERAL/UNNEST is not supported yet")
         raise ValidationError(f"{_where(item)}Unsupported FROM item: {item.sql(dialect='flink')[:80]}")
+
+    def _bind_values(self, v: exp.Values) -> L.Node:
+        """VALUES (..), (..): each column an expression over the row number, typed as the common type of its
+        rows; named by the alias's column list, else EXPR$0, EXPR$1, .. as in Flink."""
+        rows = [t.expressions if isinstance(t, exp.Tuple) else [t] for t in v.expressions]
+        width = len(rows[0])
+        if any(len(r) != width for r in rows):
+            raise ValidationError(f"{_where(v)}Values passed to VALUES operator must have compatible types: every "
+                                  f"row needs {width} value{'s' if width != 1 else ''}")
+        alias = v.args.get("alias")
+        names = [c.name for c in alias.columns] if alias is not None and alias.columns else \
+            [f"EXPR${j}" for j in range(width)]
+        if len(names) != width:
+            raise ValidationError(f"{_where(v)}List of column aliases must have same degree as table; table has "
+                                  f"{width} columns, whereas alias list has {len(names)} columns")
+        node = _row_numbers(len(rows))
+        binder = ScalarBinder(Scope.of([values_source.ROW], [BIGINT.with_nullable(False)]))
+        row = exp.column(values_source.ROW, quoted=True)
+        exprs = []
+        for j in range(width):
+            if len(rows) == 1:
+                exprs.append(binder.bind(rows[0][j]))
+                continue
+            case = exp.Case(ifs=[exp.If(this=exp.EQ(this=row.copy(), expression=exp.Literal.number(i)),
+                                        true=r[j].copy()) for i, r in enumerate(rows[:-1])],
+                            default=rows[-1][j].copy())
+            exprs.append(binder.bind(case))
+        return project(node, exprs, names)
 
     def _bind_named(self, name: str, qualifier: str, where: exp.Expr) -> Relation:
         try:

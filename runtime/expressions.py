@@ -80,7 +80,7 @@ def _full(v, n: int, t: pa.DataType | None = None) -> pa.Array:
     if isinstance(v, pa.Scalar):
         if not v.is_valid:
             return pa.nulls(n, t or v.type)
-        return pa.array([v.as_py()], v.type).take(pa.array(np.zeros(n, dtype=np.int32)))
+        return pa.repeat(v, n)  # keeps nanoseconds, which a Python datetime would drop
     if isinstance(v, pa.ChunkedArray):
         return v.combine_chunks()
     return v

@@ -97,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     from sqlstream import __version__
     p = argparse.ArgumentParser(prog="sqlstream", description="Streaming SQL with Flink semantics.",
                                 epilog=COMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-f", "--file", help="run a SQL file non-interactively (same as `sqlstream run`)")
+    p.add_argument("-f", "--file", help="run a SQL file statement by statement as Flink's SQL client does, printing "
+                                        "each statement's result ([INFO] .., [ERROR] .., tables); statements "
+                                        "piped on stdin run the same way")
+    p.add_argument("--continue-on-error", action="store_true",
+                   help="with -f or piped statements: go on past a failing statement (the exit code is still 1)")
     p.add_argument("-i", "--init", help="SQL file to run before the prompt")
     p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
     p.add_argument("--history", default=None, help="history file (default ~/.sqlstream_history)")
@@ -105,16 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.file or not sys.stdin.isatty():
         signals.install()
-    if a.file:
-        return run_file(a.file, a.format, None)
-    if not sys.stdin.isatty():
-        from sqlstream.script import ScriptRunner, read_sql
+    if a.file or not sys.stdin.isatty():
+        from sqlstream.client import run_client_script
+        from sqlstream.script import read_sql
         try:
-            sql = read_sql(a.init) + "\n" if a.init else ""
-            ScriptRunner(fmt=a.format).run(sql + read_sql(None))
+            sql = (read_sql(a.init) + "\n" if a.init else "") + read_sql(a.file)
+            return run_client_script(sql, sys.stdout, a.continue_on_error)
+        except BrokenPipeError:
+            return 0
         except Exception as e:
             return _report(e)
-        return 0
     from sqlstream.shell import main_shell
     try:
         return main_shell(a.init, a.history)

@@ -139,7 +139,7 @@ class ScriptRunner:
     @staticmethod
     def _is_query(stmt) -> bool:
         from sqlglot import exp
-        return isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except))
+        return isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except, exp.Values))
 
     # ---- one job --------------------------------------------------------------------------------
     def _run_job_with_writer(self, root: L.Sink, writer) -> None:

@@ -205,7 +205,7 @@ class Session:
             return Result("ok", "== Physical Plan ==\n" + explain(plan))
         if isinstance(stmt, exp.Insert):
             return Result("insert", plan=self.plan(stmt))
-        if isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except)):
+        if isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except, exp.Values)):
             return Result("query", plan=self.plan(stmt))
         if isinstance(stmt, fx.StatementSetBegin):
             self.in_statement_set = True
@@ -256,12 +256,12 @@ class Session:
             self.catalog.add_table(t, exists)
             return Result("ok", "[INFO] Execute statement succeeded.")
         if kind == "VIEW":
-            name = stmt.this.name
+            name = (stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this).name
             query = stmt.expression
             cols = stmt.this.expressions if isinstance(stmt.this, exp.Schema) else None
-            self.binder.bind_query(query)  # validate now, as Flink does
+            node = self.binder.bind_query(query)  # validate now, as Flink does
             if cols:
-                raise ValidationError("CREATE VIEW with a column list is not supported yet")
+                query = _renamed(query, node.names, [c.name for c in cols], name)
             self.catalog.add_view(ViewDef(name, query, temporary, sql), exists)
             return Result("ok", "[INFO] Execute statement succeeded.")
         if kind == "FUNCTION":
@@ -339,6 +339,16 @@ SECRET_WORDS = ("password", "secret", "sasl.jaas.config", "token", "credential",
 def _mask(key: str, value: str) -> str:
     """Connector options that hold secrets are shown as ******."""
     return "******" if any(w in key.lower() for w in SECRET_WORDS) else value
+
+
+def _renamed(query: exp.Expr, names: list[str], aliases: list[str], view: str) -> exp.Expr:
+    """A view's query with its columns renamed by the view's column list: CREATE VIEW v (a, b) AS .."""
+    if len(aliases) != len(names):
+        raise ValidationError(f"VIEW definition and input fields not match:\n\tDef fields: {aliases}.\n\t"
+                              f"Input fields: {names}.")
+    inner = query.this if isinstance(query, exp.Subquery) and not query.alias else query
+    sub = exp.Subquery(this=inner.copy(), alias=exp.TableAlias(this=exp.to_identifier(f"${view}")))
+    return exp.select(*[exp.column(n, quoted=True).as_(a, quoted=True) for n, a in zip(names, aliases)]).from_(sub)
 
 
 def _producer(node: L.Node) -> L.Node:

@@ -408,21 +408,55 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 
 
 def test_piped_statements_accept_what_the_shell_accepts():
-    p = cli(stdin="SHOW TABLES;\nHELP;\nEXIT;\nSHOW VIEWS;\n")
+    p = cli(stdin="CREATE TABLE t (a INT) WITH ('connector' = 'datagen');\nSHOW TABLES;\nHELP;\nEXIT;\nSHOW VIEWS;\n")
     assert p.returncode == 0, p.stderr
     assert "table name" in p.stdout and "STOP JOB '<id>'" in p.stdout
-    assert "view name" not in p.stdout, "nothing runs after EXIT"
+    assert p.stdout.startswith("[INFO] Execute statement succeeded.\n"), p.stdout
+    assert "view name" not in p.stdout and "Empty set" not in p.stdout, "nothing runs after EXIT"
     p = cli(stdin="SHOW JOBS;\nquit\n")
-    assert p.returncode == 0 and "| job id | job name | status | start time |" in p.stdout, p.stderr
+    assert p.returncode == 0 and p.stdout.startswith("Empty set"), p.stderr
 
 
 def test_sql_file_accepts_help_and_quit(tmp_path):
     job = tmp_path / "job.sql"
-    job.write_text("HELP;\nSHOW TABLES;\nQUIT;\nSELECT nothing;\n")
+    job.write_text("HELP;\nCREATE VIEW v AS SELECT 1;\nSHOW VIEWS;\nQUIT;\nSELECT nothing;\n")
     for args in (["-f", str(job)], ["run", str(job)]):
         p = cli(*args)
         assert p.returncode == 0, p.stderr
-        assert "HELP;  QUIT;" in p.stdout and "table name" in p.stdout
+        assert "HELP;  QUIT;" in p.stdout and "view name" in p.stdout
+
+
+def test_sql_file_prints_each_result_as_flinks_client_and_stops_at_an_error(tmp_path):
+    job = tmp_path / "job.sql"
+    job.write_text("SET sql-client.execution.result-mode = tableau;\n"
+                   "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS T(id, s);\n"
+                   "SELECT nope FROM T;\n"
+                   "SELECT 1 + 1 AS two;\n")
+    p = cli("-f", str(job))
+    assert p.returncode == 1
+    out = p.stdout
+    assert out.startswith("[INFO] Execute statement succeeded.\n"), out
+    assert "| op |" in out and "|  +I |" not in out and "Received a total of 2 rows" in out
+    assert "[ERROR] Could not execute SQL statement. Reason:\nValidationError: At line 3, column 18: Object 'T' not found" in out
+    assert "two" not in out, "the script stops at the first failing statement"
+    p = cli("-f", str(job), "--continue-on-error")
+    assert p.returncode == 1 and "[ERROR] Could not execute SQL statement." in p.stdout
+    assert "| op |         two |" in p.stdout and "Received a total of 1 row\n" in p.stdout
+
+
+def test_statement_sets_take_only_inserts_and_end_needs_a_begin(tmp_path):
+    out = tmp_path / "out"
+    job = tmp_path / "job.sql"
+    job.write_text(f"CREATE TABLE sink (id INT) WITH ('connector' = 'filesystem', 'path' = '{out}', "
+                   f"'format' = 'csv');\n"
+                   "END;\nBEGIN STATEMENT SET;\nSELECT 1;\nCREATE VIEW v AS SELECT 1;\n"
+                   "INSERT INTO sink VALUES (1), (2);\nINSERT INTO sink SELECT 3;\nEND;\nSELECT * FROM sink;\n")
+    p = cli("-f", str(job), "--continue-on-error")
+    assert p.stdout.count("No Statement Set to submit. 'END' statement should be used after 'BEGIN STATEMENT "
+                          "SET'.") == 1, p.stdout
+    assert p.stdout.count("Only 'INSERT/CREATE TABLE AS' statement is allowed in Statement Set") == 2
+    assert "[INFO] Complete execution of the SQL update statement." in p.stdout
+    assert "Received a total of 3 rows" in p.stdout
 
 
 def test_top_level_help_lists_the_commands_and_there_is_a_version():

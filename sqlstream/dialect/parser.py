@@ -100,18 +100,30 @@ class FlinkParser(parser.Parser):
     def _parse_flink_set(self) -> exp.Expr:
         if not self._curr or self._curr.token_type == TokenType.SEMICOLON:
             return self.expression(fx.SetStatement())
-        key = self._parse_string() or self._parse_var(any_token=True)
+        key = self._parse_string() or self._parse_raw_text(TokenType.EQ)
         if key is None:
             self.raise_error("Expected a quoted configuration key after SET")
         if not self._match(TokenType.EQ):
             self.raise_error("Expected '=' after the SET key")
-        value = self._parse_string() or self._parse_primary()
+        value = self._parse_string() or self._parse_raw_text()
         if value is None:
             self.raise_error("Expected a quoted value after '='")
         return self.expression(fx.SetStatement(this=key, expression=value))
 
+    def _parse_raw_text(self, stop: TokenType | None = None) -> exp.Expr | None:
+        """The text of the tokens up to `stop`, ';' or the end, as written: Flink's client takes
+        `SET sql-client.execution.result-mode = tableau` unquoted."""
+        first = last = None
+        while self._curr and self._curr.token_type not in (TokenType.SEMICOLON, stop):
+            first = first or self._curr
+            last = self._curr
+            self._advance()
+        if first is None:
+            return None
+        return exp.Literal.string(self.sql[first.start:last.end + 1])
+
     def _parse_flink_reset(self) -> exp.Expr:
-        key = self._parse_string()
+        key = self._parse_string() or self._parse_raw_text()
         return self.expression(fx.ResetStatement(this=key))
 
     def _parse_flink_help(self) -> exp.Expr:
