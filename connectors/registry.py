@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from connectors import datagen, filesystem, kafka, nexmark, print as print_connector, values
+from connectors import datagen, faker, filesystem, kafka, nexmark, print as print_connector, values
 from connectors.base import Sink, Source, TableSchema
 from sqlstream.errors import OptionError
 
@@ -23,6 +23,8 @@ CONNECTORS: dict[str, ConnectorSpec] = {
                                                                  "fields.#.length", "fields.#.start", "fields.#.end",
                                                                  "fields.#.null-rate", "fields.#.max-past"],
                              datagen.create_source),
+    "faker": ConnectorSpec("faker", faker.TABLE_OPTIONS + ["fields.#.expression", "fields.#.null-rate",
+                                                           "fields.#.length"], faker.create_source),
     "kafka": ConnectorSpec("kafka", kafka.OPTIONS, kafka.create_source, kafka.create_sink),
     "upsert-kafka": ConnectorSpec("upsert-kafka", kafka.OPTIONS,
                                   lambda t, o, s: kafka.create_source(t, o, s, upsert=True),

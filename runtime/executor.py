@@ -156,6 +156,20 @@ class SourceRuntime:
     source: object = None
 
 
+@dataclass(frozen=True)
+class RunLimits:
+    """Bounds a run puts on a job without touching its SQL (`sqlstream run --max-rows-in/--max-rows-out`).
+
+    max_rows_in: each source table ends after this many rows, as a bounded source does (a final watermark fires
+    every window); max_rows_out: the job stops once its sinks got this many rows; unthrottled: sources ignore
+    their 'rows-per-second' (data generators run at full speed).
+    """
+
+    max_rows_in: int | None = None
+    max_rows_out: int | None = None
+    unthrottled: bool = False
+
+
 @dataclass
 class JobStats:
     rows_in: int = 0
@@ -179,9 +193,10 @@ class Job:
     """A running dataflow: one or more sinks (INSERT INTO targets or a SELECT's result collector)."""
 
     def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], batch_size: int = 65536,
-                 round_rows: int = ROUND_ROWS, config: dict | None = None):
+                 round_rows: int = ROUND_ROWS, config: dict | None = None, limits: RunLimits | None = None):
         tune_allocator()
         self.config = config or {}
+        self.limits = limits or RunLimits()
         self.batch_size = batch_size
         self.round_rows = round_rows
         self.sinks = sinks
@@ -241,7 +256,10 @@ class Job:
                                  primary_key=list(node.primary_key), partition_keys=list(node.partition_keys),
                                  physical_names=[f.name for f in node.columns],
                                  physical_types=[f.type for f in node.columns])
-            source = registry.create_source(node.connector, node.table, node.options, schema)
+            options = node.options
+            if self.limits.unthrottled and "rows-per-second" in options:
+                options = {**options, "rows-per-second": "0"}
+            source = registry.create_source(node.connector, node.table, options, schema)
             readers = [source.reader(s) for s in source.splits()]
             self.sources.append(SourceRuntime(node, readers, source=source))
             return
@@ -320,7 +338,11 @@ class Job:
         """
         active = False
         many = sum(len(s.readers) for s in self.sources) > 1
+        cap = self.limits.max_rows_in
         for src in self.sources:
+            if cap is not None and src.rows >= cap:
+                for reader in src.readers:
+                    reader.finished = True
             for r, reader in enumerate(src.readers):
                 paced = getattr(reader, "paced", False)
                 quota = self.round_rows if (many or self.branches) and not paced else self.batch_size
@@ -328,6 +350,11 @@ class Job:
                 while quota > 0 and not reader.finished:
                     active = True
                     asked = min(self.batch_size, quota)
+                    if cap is not None:
+                        asked = min(asked, cap - src.rows)
+                        if asked <= 0:
+                            reader.finished = True
+                            break
                     batch = reader.poll(asked)
                     if batch is None or batch.num_rows == 0:
                         break
@@ -365,6 +392,10 @@ class Job:
     def run(self, should_stop: Callable[[], bool] = lambda: False,
             on_step: Callable[[], None] | None = None, before_finish: Callable[[], None] | None = None) -> bool:
         """Run until the sources end (True) or `should_stop` says so (False)."""
+        most = self.limits.max_rows_out
+        if most is not None:
+            asked = should_stop
+            should_stop = lambda: asked() or self.stats.rows_out >= most  # noqa: E731
         try:
             while not self.cancelled and not should_stop():
                 if not self.step():

@@ -33,14 +33,20 @@ def _batch_size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def run_file(path: str, fmt: str, batch_size: int | None, restore=None) -> int:
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of rows, 1 or more, got '{text}'")
+    return int(text)
+
+
+def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=None) -> int:
     from sqlstream.script import ScriptRunner, read_sql
     try:
         sql = read_sql(path)
     except SqlStreamError as e:
         return _report(e)
     try:
-        ScriptRunner(fmt=fmt, batch_size=batch_size, restore=restore).run(sql)
+        ScriptRunner(fmt=fmt, batch_size=batch_size, restore=restore, limits=limits).run(sql)
     except BrokenPipeError:
         return 0
     except (SqlStreamError, Exception) as e:  # every failure becomes a message, never a traceback
@@ -74,10 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--fresh", action="store_true", help="ignore checkpoints of earlier runs of this job")
         p.add_argument("--allow-non-restored-state", action="store_true",
                        help="restore even if some saved operator state no longer matches the query")
+        p.add_argument("--max-rows-in", type=_count, metavar="N",
+                       help="each source table ends after N rows, as a bounded table does: windows fire, the job "
+                            "finishes (bounds an unbounded job without editing its SQL)")
+        p.add_argument("--max-rows-out", type=_count, metavar="N",
+                       help="stop each job once its sinks (or the SELECT's result) got N rows")
+        p.add_argument("--unthrottled", action="store_true",
+                       help="sources ignore their 'rows-per-second': data generators run at full speed")
         a = p.parse_args(argv[1:])
-        from sqlstream.script import RestoreOptions
+        from sqlstream.script import RestoreOptions, RunLimits
         return run_file(a.file, a.format, a.batch_size,
-                        RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state))
+                        RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state),
+                        RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled))
     if argv and argv[0] == "savepoint":
         p = argparse.ArgumentParser(prog="sqlstream savepoint",
                                     description="Ask a running `sqlstream run` process for a savepoint and wait "

@@ -20,7 +20,7 @@ from planner import logical as L
 from planner.scalar_binder import zone_id
 from runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
                                 unpack_committables)
-from runtime.executor import Job
+from runtime.executor import Job, RunLimits
 from runtime.job_lock import JobLock
 from sqlstream import signals
 from sqlstream.config import check_int
@@ -61,8 +61,9 @@ class SavepointRequest:
 class ScriptRunner:
     def __init__(self, session: Session | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                  fmt: str = "table", batch_size: int | None = None, summary: bool = True,
-                 restore: RestoreOptions | None = None):
+                 restore: RestoreOptions | None = None, limits: RunLimits | None = None):
         self.session = session or Session()
+        self.limits = limits or RunLimits()
         self.out, self.err, self.fmt = out, err, fmt
         self.batch_size = None if batch_size is None else check_int("sqlstream.batch-size", batch_size,
                                                                     "The batch size")
@@ -195,7 +196,7 @@ class ScriptRunner:
         if result is not None:
             sinks.append(result)
         batch = self.batch_size if self.batch_size is not None else cfg.get_int("sqlstream.batch-size", 65536)
-        job = Job(sinks, batch_size=batch, config=cfg.effective())
+        job = Job(sinks, batch_size=batch, config=cfg.effective(), limits=self.limits)
         self.current_job = job
 
         if not interval_ms and not all(src.source is None or src.source.bounded for src in job.sources):
@@ -408,4 +409,4 @@ def _human(n: int) -> str:
     return f"{n:.1f} TB"
 
 
-__all__ = ["ScriptRunner", "RestoreOptions", "Result", "read_sql"]
+__all__ = ["ScriptRunner", "RestoreOptions", "RunLimits", "Result", "read_sql"]
