@@ -36,6 +36,20 @@ EXTERNAL = {
                                 "parse it either; it also reads Kafka topics"),
 }
 
+# script -> what it needs that sqlstream does not do yet (strict: a fix must move it out of here)
+NOT_YET = {
+    "agg01a_group_by_window": "TUMBLE_PROCTIME",
+    "agg12_lag": "WITH (common table expressions), LAG over a processing-time order",
+    "f06a_order_by": "ORDER BY a time attribute",
+    "f06b_order_by_window": "ORDER BY a time attribute",
+    "f08_statement_sets": "the parquet format",
+    "f09_convert_timezones": "CONVERT_TZ with a column as time zone",
+    "j06_lateral_join": "LATERAL (subquery)",
+    "o03_current_watermark": "CURRENT_WATERMARK",
+    "o05_expanding_arrays": "lookup joins into faker tables",
+    "u01_python_udfs": "PyFlink's @udf decorator",
+}
+
 
 def scripts() -> list[str]:
     return sorted(f[:-4] for f in os.listdir(COOKBOOK) if f.endswith(".sql"))
@@ -261,7 +275,8 @@ def check_u01_python_udfs(rows, err):
         assert r["tmp_conv"] == pytest.approx(r["tmp"] * 9 / 5 + 32 if us else r["tmp"], rel=1e-5)
 
 
-@pytest.mark.parametrize("name", scripts())
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=NOT_YET[n], strict=True))
+                                  if n in NOT_YET else n for n in scripts()])
 def test_recipe(name):
     proc = run(name)
     if name in EXTERNAL:
