@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from planner import logical as L
+from sqlstream.deep import deep_thread, run_deep
 from sqlstream.errors import SqlStreamError, ValidationError
 from sqlstream.script import ScriptRunner
 from sqlstream.session import Session
@@ -66,15 +67,14 @@ class JobManager:
 
         def run():
             try:
-                info.runner._run_job(inserts, None)
+                run_deep(info.runner._run_job, inserts, None)
                 info.status = "CANCELED" if info.runner.stop_requested else "FINISHED"
             except Exception as e:  # shown by SHOW JOBS / DESCRIBE JOB and on the shell, never a traceback
                 info.status, info.error = "FAILED", failure_text(e)
                 if self.on_failure is not None:
                     self.on_failure(info)
-        info.thread = threading.Thread(target=run, name=f"job-{job_id}", daemon=True)
         self.jobs[job_id] = info
-        info.thread.start()
+        info.thread = deep_thread(run, name=f"job-{job_id}", daemon=True)
         return info
 
     def get(self, job_id: str) -> JobInfo:

@@ -24,6 +24,7 @@ from runtime.executor import Job, RunLimits
 from runtime.job_lock import JobLock
 from sqlstream import signals
 from sqlstream.config import check_int
+from sqlstream.deep import run_deep
 from sqlstream.errors import CheckpointError, SqlStreamError, StorageError, ValidationError
 from sqlstream.output import ResultWriter
 from sqlstream.dialect import expressions as fx
@@ -102,7 +103,7 @@ class ScriptRunner:
         self.signals_handled = bool(previous)
         signals.listen(self._on_signal)
         try:
-            self._run_script(sql)
+            run_deep(self._run_script, sql)  # the job too: setting up a deep plan recurses as deeply
         finally:
             self._fail_pending_savepoints("no job is running")
             signals.unlisten()

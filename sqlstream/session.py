@@ -20,6 +20,7 @@ from sqlstream.catalog import Catalog, ViewDef, is_temporary, table_from_create
 from sqlstream.config import Config
 from sqlstream.dialect import Flink
 from sqlstream.dialect import expressions as fx
+from sqlstream.deep import check_nesting, run_deep
 from sqlstream.errors import SqlError, SqlStreamError, ValidationError
 
 _FLINK = Flink()
@@ -43,8 +44,14 @@ JOB_COLUMNS = ["job id", "job name", "status", "start time", "rows in", "rows ou
 
 def parse_script(sql: str) -> list[exp.Expr]:
     """Parse a script of ';'-separated statements; errors name line, column and what was expected."""
+    return run_deep(_parse_script, sql)
+
+
+def _parse_script(sql: str) -> list[exp.Expr]:
     try:
-        stmts = _FLINK.parse(sql)
+        tokens = _FLINK.tokenize(sql)
+        check_nesting(sql, tokens)
+        stmts = _FLINK.parser().parse(tokens, sql)
     except ParseError as e:
         raise _sql_error(e, sql) from None
     except TokenError as e:
@@ -172,6 +179,9 @@ class Session:
 
     # ---- statements ---------------------------------------------------------------------------
     def execute(self, stmt: exp.Expr, sql: str = "") -> Result:
+        return run_deep(self._execute_in_zone, stmt, sql)
+
+    def _execute_in_zone(self, stmt: exp.Expr, sql: str) -> Result:
         with local_time_zone(self.config.get("table.local-time-zone")):
             return self._execute(stmt, sql)
 

@@ -12,6 +12,7 @@ from typing import TextIO
 from connectors.base import SinkWriter
 from planner import logical as L
 from planner.scalar_binder import zone_id
+from sqlstream.deep import deep_thread, run_deep
 from sqlstream.dialect import expressions as fx
 from sqlstream.errors import SqlError, SqlStreamError
 from sqlstream.jobs import JobManager
@@ -197,11 +198,10 @@ class Shell:
 
         def run():
             try:
-                runner._run_job_with_writer(root, writer)
+                run_deep(runner._run_job_with_writer, root, writer)
             except BaseException as e:  # shown at the prompt
                 error.append(e)
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
+        t = deep_thread(run, "query", daemon=True)
         if isinstance(writer, MaterializedView) and self.out is sys.stdout and sys.stdout.isatty():
             self._full_screen(writer, t)
             runner.stop_requested = True
