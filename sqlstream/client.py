@@ -22,9 +22,6 @@ from sqlstream.session import HELP, Session, format_rows, parse_script
 SUCCEEDED = "[INFO] Execute statement succeeded."
 DML_DONE = "[INFO] Complete execution of the SQL update statement."
 ERROR_HEAD = "[ERROR] Could not execute SQL statement. Reason:"
-ONLY_INSERT = ("Only 'INSERT/CREATE TABLE AS' statement is allowed in Statement Set or use 'END' statement to "
-               "submit Statement Set.")
-NO_SET = "No Statement Set to submit. 'END' statement should be used after 'BEGIN STATEMENT SET'."
 
 
 def split_statements(sql: str) -> list[str]:
@@ -126,15 +123,15 @@ class Outcome:
 class _Collect(SinkWriter):
     """Keeps a query's changelog as display strings (op first)."""
 
-    def __init__(self, zone: str):
-        self.zone, self.rows = zone, []
+    def __init__(self, zone: str, types: list):
+        self.zone, self.types, self.rows = zone, types, []
 
     def write(self, batch) -> None:
         if batch.num_rows == 0:
             return
         from runtime.changelog import OP_NAMES
         ops = [OP_NAMES[o] for o in batch.column(0).to_pylist()]
-        cols = [display_strings(c, self.zone) for c in batch.columns[1:]]
+        cols = [display_strings(c, self.zone, t) for c, t in zip(batch.columns[1:], self.types)]
         for r, op in enumerate(ops):
             self.rows.append([op] + [c[r] for c in cols])
 
@@ -174,11 +171,10 @@ class ClientScript:
             return Outcome("quit") if stmt.this.name == "QUIT" else Outcome("info", HELP.rstrip("\n"))
         if self.statement_set is not None:
             return self._in_statement_set(stmt, text)
-        if isinstance(stmt, fx.StatementSetBegin) and stmt.this is None:
-            self.statement_set = []
+        if isinstance(stmt, fx.StatementSetBegin):  # BEGIN STATEMENT SET, or EXECUTE STATEMENT SET BEGIN INSERT ..
+            res = self.session.execute(stmt, text)
+            self.statement_set = [res.plan] if stmt.this is not None else []
             return Outcome("info", SUCCEEDED)
-        if isinstance(stmt, fx.StatementSetEnd):
-            raise ValidationError(NO_SET)
         res = self.session.execute(stmt, text)
         if res.kind == "insert":
             self._run([res.plan], None)
@@ -196,17 +192,16 @@ class ClientScript:
         return Outcome("info", res.message or SUCCEEDED)
 
     def _in_statement_set(self, stmt, text: str) -> Outcome:
-        from sqlglot import exp
+        """BEGIN STATEMENT SET; .. END;: the INSERTs are kept and run as one job at END (the session checks that
+        nothing else comes in between)."""
+        res = self.session.execute(stmt, text)
         if isinstance(stmt, fx.StatementSetEnd):
             inserts, self.statement_set = self.statement_set, None
-            self.session.in_statement_set = False
             if not inserts:
                 return Outcome("info", SUCCEEDED)
             self._run(inserts, None)
             return Outcome("info", DML_DONE)
-        if not isinstance(stmt, exp.Insert):
-            raise ValidationError(ONLY_INSERT)
-        self.statement_set.append(self.session.plan(stmt))
+        self.statement_set.append(res.plan)
         return Outcome("info", SUCCEEDED)
 
     def _run(self, inserts: list[L.Sink], query: L.Node | None) -> list[list[str]]:
@@ -218,7 +213,7 @@ class ClientScript:
         zone = zone_id(self.session.config.get("table.local-time-zone"))
         writer = None
         if query is not None:
-            writer = _Collect(zone) if self.out is None else \
+            writer = _Collect(zone, [f.type for f in query.fields]) if self.out is None else \
                 ResultWriter(query.names, [f.type for f in query.fields], "table", self.out, zone)
         previous = signals.install()
         signals.listen(runner._on_signal)  # Ctrl-C / SIGTERM stop this job, as they stop `sqlstream run`

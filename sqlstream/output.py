@@ -22,8 +22,10 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[:max(0, width - 3)] + "..."
 
 
-def display_strings(arr: pa.Array, zone: str = "UTC") -> list[str]:
+def display_strings(arr: pa.Array, zone: str = "UTC", ftype: FlinkType | None = None) -> list[str]:
     """Values as Flink's SQL client shows them; TIMESTAMP_LTZ on the wall clock of the session zone."""
+    if pa.types.is_duration(arr.type) or ftype is not None and ftype.name == "INTERVAL_YEAR_MONTH":
+        return ["<NULL>" if v is None else interval_text(v, ftype) for v in pc.cast(arr, pa.int64()).to_pylist()]
     if pa.types.is_timestamp(arr.type):
         if arr.type.tz is not None and zone != "UTC":
             arr = to_local(arr, zone)
@@ -39,7 +41,25 @@ def display_strings(arr: pa.Array, zone: str = "UTC") -> list[str]:
             arr = pc.cast(arr, pa.string())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return ["<NULL>" if v is None else str(v) for v in arr.to_pylist()]
-    return ["<NULL>" if v is None else v for v in arr.to_pylist()]
+    out = ["<NULL>" if v is None else v for v in arr.to_pylist()]
+    if ftype is not None and ftype.precision is not None and (ftype.is_timestamp or ftype.name == "TIME"):
+        out = [v if v == "<NULL>" else _fraction(v, ftype.precision) for v in out]
+    return out
+
+
+def _fraction(text: str, precision: int) -> str:
+    """A TIME or TIMESTAMP shown with its type's digits of fraction, as Flink does: TIMESTAMP(0) has none."""
+    whole, _, frac = text.partition(".")
+    return whole if precision == 0 else f"{whole}.{frac.ljust(precision, '0')[:precision]}"
+
+
+def interval_text(v: int, ftype: FlinkType | None) -> str:
+    """An interval as Flink prints it: +1 00:00:00.000 (days to milliseconds), +1-00 (years and months)."""
+    sign, v = ("-" if v < 0 else "+"), abs(v)
+    if ftype is not None and ftype.name == "INTERVAL_YEAR_MONTH":
+        return f"{sign}{v // 12}-{v % 12:02d}"
+    days, ms = divmod(v, 86_400_000)
+    return f"{sign}{days} {ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 def _flink_text(v, t: pa.DataType) -> str:
@@ -83,7 +103,7 @@ class ResultWriter(SinkWriter):
             if not self.header_done:
                 self.stream.write(",".join(["op"] + self.names) + "\n")
                 self.header_done = True
-            cols = [display_strings(c, self.zone) for c in data.columns]
+            cols = [display_strings(c, self.zone, t) for c, t in zip(data.columns, self.types)]
             out = []
             for r, op in enumerate(ops.to_pylist()):
                 vals = [_csv_field("" if c[r] == "<NULL>" else c[r]) for c in cols]
@@ -95,7 +115,7 @@ class ResultWriter(SinkWriter):
         self.stream.flush()
 
     def _table(self, ops: pa.Array, data: pa.RecordBatch) -> None:
-        cols = [display_strings(c, self.zone) for c in data.columns]
+        cols = [display_strings(c, self.zone, t) for c, t in zip(data.columns, self.types)]
         needed = [min(MAX_WIDTH, max(map(len, c), default=0)) for c in cols]
         if any(n > w for n, w in zip(needed, self.widths)):
             # rows stream out, so a wider value starts a new section with wider columns: borders stay whole

@@ -38,6 +38,11 @@ HELP = """Statements end with ';' and may span lines.
   HELP;  QUIT;  EXIT;  (or Ctrl-D)
 """
 
+# Flink's messages for statement sets
+STATEMENT_SET_ONLY_INSERT = ("Only 'INSERT/CREATE TABLE AS' statement is allowed in Statement Set or use 'END' "
+                             "statement to submit Statement Set.")
+NO_STATEMENT_SET = "No Statement Set to submit. 'END' statement should be used after 'BEGIN STATEMENT SET'."
+
 # Flink's columns of SHOW JOBS / DESCRIBE JOB, then sqlstream's own
 JOB_COLUMNS = ["job id", "job name", "status", "start time", "rows in", "rows out", "watermark", "error"]
 
@@ -186,6 +191,10 @@ class Session:
             return self._execute(stmt, sql)
 
     def _execute(self, stmt: exp.Expr, sql: str = "") -> Result:
+        if self.in_statement_set and not isinstance(stmt, (exp.Insert, fx.StatementSetEnd, fx.ClientCommand)):
+            raise ValidationError(STATEMENT_SET_ONLY_INSERT)
+        if isinstance(stmt, fx.StatementSetEnd) and not self.in_statement_set:
+            raise ValidationError(NO_STATEMENT_SET)
         if isinstance(stmt, exp.Create):
             return self._create(stmt, sql)
         if isinstance(stmt, exp.Drop):

@@ -57,6 +57,7 @@ class Shell:
         self.session = session or Session()
         self.out = out or sys.stdout
         self.jobs = JobManager(self.session, on_failure=self._job_failed)
+        self.statement_set: list[L.Sink] = []  # INSERTs between BEGIN STATEMENT SET and END
         self.app = None  # the prompt while it is shown: messages from jobs are printed above it
         self.history = history or os.path.expanduser("~/.sqlstream_history")
 
@@ -166,6 +167,18 @@ class Shell:
             self.out.write("[INFO] " + self.jobs.stop(stmt.this.name, bool(stmt.args.get("savepoint"))) + "\n")
             return
         res = self.session.execute(stmt, text)
+        if isinstance(stmt, fx.StatementSetEnd):  # END: the statement set's INSERTs run as one job
+            pending, self.statement_set = self.statement_set, []
+            if pending:
+                inserts.extend(pending)
+            else:
+                self.out.write("[INFO] Execute statement succeeded.\n")
+            return
+        if self.session.in_statement_set:  # BEGIN STATEMENT SET and the INSERTs after it wait for END
+            if res.kind == "insert":
+                self.statement_set.append(res.plan)
+            self.out.write("[INFO] Execute statement succeeded.\n")
+            return
         if res.kind == "insert":
             inserts.append(res.plan)
         elif res.kind == "query":

@@ -380,3 +380,21 @@ def test_every_table_renderer_keeps_its_borders_whole_with_wide_values():
     out = io.StringIO()
     format_rows(["job id", "error"], [["j1", "first line\nsecond line"]], out)
     assert "first line second line" in "\n".join(whole(out.getvalue()))
+
+
+def test_a_statement_set_typed_over_several_prompts_runs_its_inserts_as_one_job(tmp_path):
+    out_dir = tmp_path / "out"
+    shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"))
+    shell.execute_text(f"CREATE TABLE sink (id INT) WITH ('connector' = 'filesystem', 'path' = '{out_dir}', "
+                       f"'format' = 'csv');")
+    shell.execute_text("END;")
+    shell.execute_text("BEGIN STATEMENT SET;")
+    shell.execute_text("SELECT 1;")
+    shell.execute_text("INSERT INTO sink VALUES (1), (2);")
+    shell.execute_text("INSERT INTO sink SELECT 3;")
+    assert not shell.jobs.jobs, "nothing runs before END"
+    shell.execute_text("END;")
+    out = shell.out.getvalue()
+    assert "No Statement Set to submit. 'END' statement should be used after 'BEGIN STATEMENT SET'." in out
+    assert "Only 'INSERT/CREATE TABLE AS' statement is allowed in Statement Set" in out
+    assert out.count("Job ID: ") == 1 and len(shell.jobs.jobs) == 1

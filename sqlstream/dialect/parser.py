@@ -27,6 +27,15 @@ class FlinkParser(parser.Parser):
 
     SCHEMA_UNNAMED_CONSTRAINTS = {*parser.Parser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
 
+    PROPERTY_PARSERS = {
+        **parser.Parser.PROPERTY_PARSERS,
+        "PARTITIONED BY": lambda self: self._parse_flink_partitioned_by(),
+        "PARTITIONED_BY": lambda self: self._parse_flink_partitioned_by(),
+        "TBLPROPERTIES": lambda self: self.raise_error(
+            "TBLPROPERTIES is Hive's syntax, not Flink's: give table options as WITH ('key' = 'value')",
+            self._prev),
+    }
+
     FUNC_TOKENS = {*parser.Parser.FUNC_TOKENS, TokenType.SESSION}
 
     FUNCTION_PARSERS = {
@@ -109,6 +118,19 @@ class FlinkParser(parser.Parser):
         if value is None:
             self.raise_error("Expected a quoted value after '='")
         return self.expression(fx.SetStatement(this=key, expression=value))
+
+    def _parse_flink_partitioned_by(self) -> exp.Expr:
+        """PARTITIONED BY (a, b) names columns of the table; a typed partition column is Hive's syntax."""
+        start = self._index
+        prop = self._parse_partitioned_by()
+        for col in prop.this.expressions if isinstance(prop.this, exp.Schema) else []:
+            if isinstance(col, exp.ColumnDef) and col.args.get("kind") is not None:
+                names = [i for i in range(start, self._index) if self._tokens[i].text == col.name]
+                token = self._tokens[names[0] + 1] if names else self._prev  # the type after the name
+                self.raise_error(f"Encountered \"{token.text}\": PARTITIONED BY takes the names of columns "
+                                 f"declared in the table, as PARTITIONED BY ({col.name}); a typed partition "
+                                 f"column is Hive's syntax", token)
+        return prop
 
     def _parse_raw_text(self, stop: TokenType | None = None) -> exp.Expr | None:
         """The text of the tokens up to `stop`, ';' or the end, as written: Flink's client takes

@@ -5,7 +5,8 @@ values, so formatting may differ; an error by the names it mentions).
 The .q format: `#` lines outside a statement are comments; a statement runs to a line ending with ';'; the
 lines after it, up to a line `!ok`, `!info` or `!error`, are what Flink printed (`!output` may separate the two).
 
-`python -m tests.sql_client.runner [FILE.q ...] [-v]` prints the per-file numbers (and with -v every failure).
+`python -m tests.sql_client.runner [FILE.q ...] [-v] [-s]` prints the per-file numbers (with -v every failure,
+with -s the skipped statements by reason).
 """
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ JAR = "JAR files: user code for the JVM (ADD/REMOVE/SHOW JARS), nothing a Python
 JAVA_UDF = "a Java function class from Flink's test jar (LowerUDF, UpperUDF, ...): JVM user code"
 HIVE = "Hive: a Hive catalog/module/dialect from Flink's Hive connector, not shipped with Flink itself"
 VALUES_SOURCE = "reads Flink's test-only 'values' connector (from Flink's test jars, it has no data to read here)"
-BATCH = "batch execution mode: the result of a bounded batch job ('execution.runtime-mode' = 'batch')"
 CLUSTER = "cluster job submission: the script sets or checks the Flink cluster's deployment (job ids, REST " \
           "endpoint, application mode)"
 TABLEAU_WIDTH = "SQL client display setting: column width truncation of the interactive client's tableau view"
@@ -132,6 +132,18 @@ def _split_row(ln: str) -> list[str]:
     return [c.strip() for c in inner.split("|")]
 
 
+def final_rows(changelog: list[list[str]]) -> list[list[str]]:
+    """A changelog applied: the rows a batch query over the same input returns (Flink's batch mode prints
+    these, with no op column)."""
+    rows: list[list[str]] = []
+    for op, *values in changelog:
+        if op in ("+I", "+U"):
+            rows.append(values)
+        elif values in rows:
+            rows.remove(values)
+    return rows
+
+
 def same_value(ours: str, theirs: str) -> bool:
     a, b = ours.strip(), theirs.strip()
     if a == b or a.lower() == b.lower():
@@ -204,15 +216,45 @@ def run_file(name: str) -> FileReport:
     cases = parse_q(os.path.join(HERE, name + ".q"))
     report = FileReport(name)
     client = ClientScript(batch_size=None)
+    mentioned: set[str] = set()  # configuration keys the script SETs or RESETs
     with tempfile.TemporaryDirectory(prefix=f"sqlclient_{name}_") as tmp:
         for c in cases:
             c.skip = _skip_reason(c, client)
             if c.skip:
                 report.skipped.append(c)
                 continue
+            m = re.match(r"\s*(?:set|reset)\s+'?([^'=;\s]+)", c.sql, re.I)
+            if m:
+                mentioned.add(m.group(1))
             outcome = client.execute(substitute(c.sql, tmp))
-            report.verdicts.append(judge(c, outcome))
+            if _norm(c.sql) == "set;" and outcome.kind == "rows":
+                report.verdicts.append(judge_set_listing(c, outcome, mentioned))
+            else:
+                report.verdicts.append(judge(c, outcome))
     return report
+
+
+# `SET;` lists the session configuration, which in Flink's test includes the cluster's deployment settings and
+# the test harness's own defaults; those rows are not compared.
+CLUSTER_KEYS = ("$internal.", "execution.attached", "execution.shutdown-on-attached-exit", "execution.target",
+                "execution.state-recovery.", "jobmanager.", "rest.", "pipeline.jars", "pipeline.classpaths")
+
+
+def judge_set_listing(c: Case, o, mentioned: set[str]) -> Verdict:
+    """The keys the script SET or RESET: set in Flink's listing means the same value in ours; absent means
+    absent or back at sqlstream's default in ours."""
+    from sqlstream.config import DEFAULTS
+    table = parse_table(c.output)
+    theirs = {r[0]: r[1] for r in table[1]} if table else {}
+    ours = {r[0]: r[1] for r in o.rows}
+    for key in sorted(mentioned):
+        if key.startswith(CLUSTER_KEYS):
+            continue
+        if key in theirs and not same_value(ours.get(key, "<unset>"), theirs[key]):
+            return Verdict(c, False, f"'{key}' is {ours.get(key, '<unset>')!r}, Flink lists {theirs[key]!r}")
+        if key not in theirs and ours.get(key) not in (None, DEFAULTS.get(key)):
+            return Verdict(c, False, f"'{key}' is still {ours[key]!r}; Flink no longer lists it")
+    return Verdict(c, True)
 
 
 def _skip_reason(c: Case, client) -> str | None:
@@ -225,9 +267,6 @@ def _skip_reason(c: Case, client) -> str | None:
         return JAR
     if re.search(r"'hive|hive'|\bhive\b", c.sql, re.I) and c.expect != "error":
         return HIVE
-    mode = client.session.config.get("execution.runtime-mode", "streaming").lower()
-    if mode == "batch" and c.expect == "ok" and c.output.startswith("+-") and "| op |" not in c.output:
-        return BATCH
     return None
 
 
@@ -245,7 +284,7 @@ def judge(c: Case, o) -> Verdict:
     if table is not None:
         header, rows = table
         if o.kind == "changelog":
-            ours = o.rows if header[:1] == ["op"] else [r[1:] for r in o.rows]
+            ours = o.rows if header[:1] == ["op"] else final_rows(o.rows)
         elif o.kind == "rows":
             ours = o.rows
         else:
@@ -296,6 +335,16 @@ def summary(reports: list[FileReport]) -> str:
     return "\n".join(out)
 
 
+def skip_summary(reports: list[FileReport]) -> str:
+    """How many statements were skipped, by reason."""
+    counts: dict[str, list[str]] = {}
+    for r in reports:
+        for c in r.skipped:
+            counts.setdefault(c.skip, []).append(f"{r.file}.q:{c.line}")
+    return "\n".join(f"{len(where):>3}  {why}\n     {', '.join(where)}" for why, where in
+                     sorted(counts.items(), key=lambda kv: -len(kv[1])))
+
+
 def failures(reports: list[FileReport]) -> str:
     out = []
     for r in reports:
@@ -311,4 +360,6 @@ if __name__ == "__main__":
     reports = run_all([os.path.basename(a)[:-2] if a.endswith(".q") else a for a in args] or FILES)
     if "-v" in sys.argv:
         print(failures(reports))
+    if "-s" in sys.argv:
+        print(skip_summary(reports))
     print(summary(reports))
