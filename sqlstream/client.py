@@ -14,6 +14,7 @@ from typing import TextIO
 from connectors.base import SinkWriter
 from planner import logical as L
 from planner.scalar_binder import zone_id
+from sqlstream.deep import run_deep
 from sqlstream.dialect import expressions as fx
 from sqlstream.errors import SqlError, SqlStreamError, ValidationError
 from sqlstream.output import ResultWriter, display_strings
@@ -219,10 +220,10 @@ class ClientScript:
         signals.listen(runner._on_signal)  # Ctrl-C / SIGTERM stop this job, as they stop `sqlstream run`
         try:
             if writer is None:
-                runner._run_job(inserts, None)
+                run_deep(runner._run_job, inserts, None)  # setting up a deep plan recurses as deeply as planning
             else:
                 root = L.Sink(query.fields, query.changelog, input=query, table="<result>", connector="collect")
-                runner._run_job(inserts, None, result=(root, writer))
+                run_deep(runner._run_job, inserts, None, (root, writer))
         finally:
             signals.unlisten()
             signals.restore(previous)
