@@ -221,7 +221,8 @@ class Session:
             return self._describe(stmt.this.name)
         if isinstance(stmt, fx.ExplainStatement):
             plan = self.plan(stmt.this)
-            return Result("ok", "== Physical Plan ==\n" + explain(plan))
+            details = stmt.args["details"].name.split(", ") if stmt.args.get("details") else []
+            return Result("ok", "== Physical Plan ==\n" + explain(plan) + explain_details(plan, details))
         if isinstance(stmt, exp.Insert):
             return Result("insert", plan=self.plan(stmt))
         if isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except, exp.Values)):
@@ -368,6 +369,31 @@ def _renamed(query: exp.Expr, names: list[str], aliases: list[str], view: str) -
     inner = query.this if isinstance(query, exp.Subquery) and not query.alias else query
     sub = exp.Subquery(this=inner.copy(), alias=exp.TableAlias(this=exp.to_identifier(f"${view}")))
     return exp.select(*[exp.column(n, quoted=True).as_(a, quoted=True) for n, a in zip(names, aliases)]).from_(sub)
+
+
+def explain_details(plan: L.Node, details: list[str]) -> str:
+    """The sections EXPLAIN's detail keywords ask for, as far as sqlstream has them (the plan always shows each
+    node's changelog mode; there is no cost model and no plan advice)."""
+    out = ""
+    if "ESTIMATED_COST" in details:
+        out += "\n\n== Estimated Cost ==\nNone: sqlstream has no cost model"
+    if "PLAN_ADVICE" in details:
+        out += "\n\n== Plan Advice ==\nNo available advice"
+    if "JSON_EXECUTION_PLAN" in details:
+        import json
+        from planner.explain import describe
+        nodes, ids = [], {}
+
+        def visit(n: L.Node) -> int:
+            if id(n) not in ids:
+                inputs = [visit(c) for c in n.inputs()]
+                ids[id(n)] = len(ids) + 1
+                nodes.append({"id": ids[id(n)], "type": type(n).__name__, "contents": describe(n),
+                              "changelog_mode": n.changelog, "predecessors": [{"id": i} for i in inputs]})
+            return ids[id(n)]
+        visit(plan)
+        out += "\n\n== Physical Execution Plan ==\n" + json.dumps({"nodes": nodes}, indent=2)
+    return out
 
 
 def _producer(node: L.Node) -> L.Node:

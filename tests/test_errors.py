@@ -508,3 +508,15 @@ def test_positions_are_one_based_and_inside_the_text(json_file):
     sql = ddl(path) + "SELECT order_id FROM orders UNION SELECT user_id FROM orders;"
     with pytest.raises(ValidationError, match="Type mismatch in UNION:"):
         run(sql)
+
+
+def test_explain_accepts_flinks_detail_keywords_and_says_what_it_has():
+    from sqlstream.client import ClientScript
+    c = ClientScript()
+    c.execute("CREATE TABLE orders (u BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'datagen');")
+    o = c.execute("EXPLAIN CHANGELOG_MODE, ESTIMATED_COST, PLAN_ADVICE, JSON_EXECUTION_PLAN SELECT u FROM orders;")
+    assert o.ok, o.error
+    assert "changelogMode=[I]" in o.message and "sqlstream has no cost model" in o.message
+    assert "No available advice" in o.message and '"type": "Scan"' in o.message
+    o = c.execute("EXPLAIN PLAN FOR SELECT u FROM orders;")
+    assert o.ok and "Estimated Cost" not in o.message and "TableSourceScan(table=[orders]" in o.message

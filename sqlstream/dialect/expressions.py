@@ -30,9 +30,9 @@ class ShowStatement(exp.Expression):
 
 
 class ExplainStatement(exp.Expression):
-    """`EXPLAIN [PLAN FOR] <statement>`."""
+    """`EXPLAIN [PLAN FOR] [ESTIMATED_COST, CHANGELOG_MODE, JSON_EXECUTION_PLAN, PLAN_ADVICE] <statement>`."""
 
-    arg_types = {"this": True}
+    arg_types = {"this": True, "details": False}
 
 
 class SetStatement(exp.Expression):

@@ -34,7 +34,8 @@ class FlinkGenerator(generator.Generator):
         fx.Descriptor: lambda self, e: f"DESCRIPTOR({_csv(self, e.expressions)})",
         fx.WindowTVF: lambda self, e: f"{e.this.name}({_csv(self, e.expressions)})",
         fx.ShowStatement: lambda self, e: f"SHOW {e.this.name}",
-        fx.ExplainStatement: lambda self, e: f"EXPLAIN {self.sql(e, 'this')}",
+        fx.ExplainStatement: lambda self, e: "EXPLAIN " + (f"{e.args['details'].name} " if e.args.get("details")
+                                                             else "") + self.sql(e, "this"),
         fx.SetStatement: lambda self, e: "SET" if not e.this else
             f"SET {self.sql(e, 'this')} = {self.sql(e, 'expression')}",
         fx.ResetStatement: lambda self, e: "RESET" + (f" {self.sql(e, 'this')}" if e.this else ""),

@@ -96,15 +96,21 @@ class FlinkParser(parser.Parser):
         self._advance()
         return self.expression(fx.ShowStatement(this=exp.var(what.text.upper())))
 
+    EXPLAIN_DETAILS = ("ESTIMATED_COST", "CHANGELOG_MODE", "JSON_EXECUTION_PLAN", "PLAN_ADVICE")
+
     def _parse_flink_explain(self) -> exp.Expr:
         self._match_text_seq("PLAN", "FOR")
-        if self._match_text_seq("CHANGELOG_MODE") or self._match_text_seq("ESTIMATED_COST"):
-            while self._match(TokenType.COMMA):
-                self._advance()
+        details = []
+        while self._curr and self._curr.text.upper() in self.EXPLAIN_DETAILS:
+            details.append(self._curr.text.upper())
+            self._advance()
+            if not self._match(TokenType.COMMA):
+                break
         inner = self._parse_statement()
         if inner is None:
             self.raise_error("Expected a statement after EXPLAIN")
-        return self.expression(fx.ExplainStatement(this=inner))
+        return self.expression(fx.ExplainStatement(this=inner, details=exp.var(", ".join(details)) if details
+                                                   else None))
 
     def _parse_flink_set(self) -> exp.Expr:
         if not self._curr or self._curr.token_type == TokenType.SEMICOLON:

@@ -280,6 +280,8 @@ def judge(c: Case, o) -> Verdict:
         return Verdict(c, False, "sqlstream failed: " + error_text(o.error).split("\n")[0][:300])
     if c.expect == "info":
         return Verdict(c, True)
+    if re.match(r"\s*explain\b", c.sql, re.I):
+        return _same_plan_subject(c, o)
     table = parse_table(c.output)
     if table is not None:
         header, rows = table
@@ -295,6 +297,21 @@ def judge(c: Case, o) -> Verdict:
     if " ".join(ours.split()) == " ".join(c.output.split()):
         return Verdict(c, True)
     return Verdict(c, False, f"text differs: {ours[:200]!r} vs {c.output[:200]!r}")
+
+
+def _same_plan_subject(c: Case, o) -> Verdict:
+    """EXPLAIN prints the engine's own plan (Flink's is Calcite's optimizer plan, with its costs): it must
+    succeed, show each requested section, and read and write the tables Flink's plan does."""
+    text = o.message if o.kind == "info" else "\n".join(" ".join(r) for r in o.rows)
+    tables = set(re.findall(r"table=\[\[[^\]]*?, (\w+)\]\]", c.output)) | \
+        set(re.findall(r"table=\[[\w`]+\.[\w`]+\.`?(\w+)`?\]", c.output))
+    missing = [t for t in sorted(tables) if t not in text]
+    if missing:
+        return Verdict(c, False, f"the plan does not read or write {missing}: {text[:200]!r}")
+    for word, section in (("json_execution_plan", "Physical Execution Plan"), ("plan_advice", "Advice")):
+        if word in c.sql.lower() and section.lower() not in text.lower():
+            return Verdict(c, False, f"EXPLAIN {word.upper()} shows no '{section}' section")
+    return Verdict(c, True)
 
 
 def _same_error(c: Case, ours: str) -> Verdict:
