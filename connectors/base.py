@@ -59,6 +59,10 @@ class SplitReader:
     def metrics(self) -> dict:
         return {}
 
+    def outage(self) -> str | None:
+        """What the reader is waiting for while its system is unreachable (it keeps retrying), else None."""
+        return None
+
 
 class Source:
     bounded: bool = True
@@ -82,6 +86,11 @@ class SinkWriter:
 
     def abort(self, committable: Any) -> None:
         pass
+
+    def outage(self) -> str | None:
+        """Called every few hundred ms: serve pending events (raising if the writer has failed, so the job fails
+        now rather than at its next write) and say what the writer is waiting for, else None."""
+        return None
 
     def close(self) -> None:
         pass

@@ -31,6 +31,7 @@ from sqlstream.errors import SqlStreamError, ValidationError
 MIN_WM = -(2 ** 63)
 MAX_WM = 2 ** 63 - 1
 ROUND_ROWS = 65536
+CHECK_CONNECTORS_S = 0.2
 
 
 def _state_ttl(config: dict | None) -> int:
@@ -208,6 +209,8 @@ class Job:
         self.sources: list[SourceRuntime] = []
         self.writers: dict[int, SinkWriter] = {}
         self.stats = JobStats()
+        self.outages: list[str] = []  # what sources and sinks wait for (an unreachable broker), for the status
+        self._connectors_checked = 0.0
         self.cancelled = False
         self.state: dict[int, StateBackend] = {}
         for root, writer in sinks:
@@ -374,12 +377,24 @@ class Job:
                     continue
                 active = True
         self._processing_time()
+        self._check_connectors()
         for op in self.assigners:
             op.check_idle()
             wm = op.take_watermark()
             if wm is not None:
                 self._advance(next(n for n, o in self.ops.items() if o is op), wm)
         return active
+
+    def _check_connectors(self) -> None:
+        """Let readers and writers serve their events every CHECK_CONNECTORS_S (a sink whose delivery failed
+        fails the job here) and note what they wait for."""
+        now = time.monotonic()
+        if now - self._connectors_checked < CHECK_CONNECTORS_S:
+            return
+        self._connectors_checked = now
+        found = [c.outage() for c in [r for s in self.sources for r in s.readers] + list(self.writers.values())
+                 if hasattr(c, "outage")]
+        self.outages = list(dict.fromkeys(o for o in found if o))
 
     def _push_source(self, src: SourceRuntime, split: int, batch: pa.RecordBatch) -> None:
         if batch.num_columns and batch.schema.names[0] == "_op":

@@ -37,6 +37,8 @@ class JobInfo:
             if current > -(2 ** 63):
                 wm = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(current / 1000))
         error = self.error
+        if error is None and self.status == "RUNNING" and job is not None and job.outages:
+            error = "; ".join(job.outages)
         if error is not None and not full_error:
             first = error.splitlines()[0] if error.splitlines() else error
             error = first if len(first) <= ERROR_WIDTH and first == error else first[:ERROR_WIDTH - 3] + "..."

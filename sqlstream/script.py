@@ -26,6 +26,7 @@ from sqlstream import signals
 from sqlstream.config import check_int
 from sqlstream.deep import run_deep
 from sqlstream.errors import CheckpointError, SqlStreamError, StorageError, ValidationError
+from sqlstream.job_log import job_log
 from sqlstream.output import ResultWriter
 from sqlstream.dialect import expressions as fx
 from sqlstream.session import Result, Session, format_rows, parse_script
@@ -169,7 +170,9 @@ class ScriptRunner:
         storage = LocalCheckpointStorage(os.path.join(_strip_file(ckpt_dir), fingerprint)) if ckpt_dir else None
         lock = JobLock(storage.root, fingerprint) if storage is not None else None
         try:
-            self._run_locked(inserts, query, result, roots, result_root, fingerprint, storage, interval_ms, ckpt_dir)
+            with job_log(self.err):
+                self._run_locked(inserts, query, result, roots, result_root, fingerprint, storage, interval_ms,
+                                 ckpt_dir)
         except StorageError as e:
             raise StorageError(f"{e}. {_restart_hint(storage)}") from None
         finally:

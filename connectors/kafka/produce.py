@@ -4,19 +4,38 @@ from __future__ import annotations
 import pyarrow as pa
 
 from connectors.kafka.config import KafkaConfig
+from sqlstream.errors import OptionError
 
 
 MESSAGES = pa.schema([("key", pa.binary()), ("value", pa.binary()), ("partition", pa.int32()),
                       ("timestamp", pa.int64()), ("headers", pa.map_(pa.string(), pa.binary()))])
 
 
-def producer_conf(cfg: KafkaConfig, **extra) -> dict:
-    """Batched producing (large queues, 5 ms linger); the table's `properties.*` override these."""
-    conf = {"bootstrap.servers": cfg.client["bootstrap.servers"], "linger.ms": 5,
-            "batch.num.messages": 10000, "queue.buffering.max.messages": 1_000_000,
-            "queue.buffering.max.kbytes": 1 << 20, "partitioner": "murmur2_random", "log_level": 3}
-    conf.update(extra)
-    conf.update({k: v for k, v in cfg.client.items() if k != "bootstrap.servers"})
+# Flink's producers use the Kafka client's default, 2 minutes (librdkafka's own is 5)
+DELIVERY_TIMEOUT_MS = 120_000
+PRODUCER_DEFAULTS = {"linger.ms": 5, "batch.num.messages": 10000, "queue.buffering.max.messages": 1_000_000,
+                     "queue.buffering.max.kbytes": 1 << 20, "partitioner": "murmur2_random"}
+
+
+def delivery_timeout_ms(cfg: KafkaConfig) -> int | None:
+    """How long a message may wait for its broker before the sink fails: 'properties.delivery.timeout.ms'
+    (librdkafka's alias 'message.timeout.ms'), by default DELIVERY_TIMEOUT_MS."""
+    for key in ("delivery.timeout.ms", "message.timeout.ms"):
+        if key in cfg.client:
+            try:
+                return int(cfg.client[key])
+            except ValueError:
+                raise OptionError(f"Table '{cfg.table}': 'properties.{key}' must be a number of milliseconds, "
+                                  f"got '{cfg.client[key]}'") from None
+    return None
+
+
+def producer_defaults(cfg: KafkaConfig, transactional: bool = False) -> dict:
+    """Batched producing (large queues, 5 ms linger) and Flink's delivery timeout; the table's `properties.*`
+    override these. A transactional producer keeps librdkafka's, which fits its transaction timeout."""
+    conf = dict(PRODUCER_DEFAULTS)
+    if not transactional and delivery_timeout_ms(cfg) is None:
+        conf["delivery.timeout.ms"] = DELIVERY_TIMEOUT_MS
     return conf
 
 

@@ -14,8 +14,10 @@ from connectors.base import Sink, SinkWriter, TableSchema
 from connectors.formats import avro as avro_format
 from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
+from connectors.kafka import clients
+from connectors.kafka.clients import BrokerHealth
 from connectors.kafka.config import KafkaConfig, confluent, value_columns
-from connectors.kafka.produce import MESSAGES, produce_messages, producer_conf
+from connectors.kafka.produce import MESSAGES, DELIVERY_TIMEOUT_MS, delivery_timeout_ms, produce_messages, producer_defaults
 from connectors.kafka.transactions import TransactionalProducer, transactional_id
 from sqlstream.errors import ConnectorError, OptionError
 from sqlstream.types import FlinkType
@@ -34,13 +36,15 @@ class KafkaSinkWriter(SinkWriter):
         self.partitions = None
         self.rr = 0
         self.errors: list[str] = []
+        self.failed = 0
         self.exactly_once = cfg.delivery == "exactly-once"
         self.staged: list[pa.Table] = []
+        self.health = BrokerHealth(f"Kafka sink '{cfg.table}'", cfg.client["bootstrap.servers"])
         if self.exactly_once:
-            self.transactions = TransactionalProducer(cfg, self.topic, transactional_id(cfg))
+            self.transactions = TransactionalProducer(cfg, self.topic, transactional_id(cfg), self.health)
         else:
-            self.producer = confluent().Producer(producer_conf(cfg, on_delivery=self._delivered,
-                                                               **{"delivery.report.only.error": True}))
+            self.producer = clients.producer(cfg, self.health, producer_defaults(cfg), on_delivery=self._delivered,
+                                             **{"delivery.report.only.error": True})
 
     # ---- encoding -------------------------------------------------------------------------------
     def _encode(self, fmt: str, batch: pa.RecordBatch, names: list[str], types: list[FlinkType],
@@ -91,7 +95,11 @@ class KafkaSinkWriter(SinkWriter):
         if self.cfg.partitioner == "default":
             return pa.nulls(n, pa.int32())
         if self.partitions is None:
-            md = self.transactions.metadata() if self.exactly_once else self.producer.list_topics(self.topic, 10)
+            try:
+                md = self.transactions.metadata() if self.exactly_once else self.producer.list_topics(self.topic, 10)
+            except confluent().KafkaException as e:
+                raise ConnectorError(f"Kafka sink '{self.cfg.table}': cannot read the partitions of topic "
+                                     f"'{self.topic}' within 10 s: {self.health.cause(str(e))}") from None
             self.partitions = len(md.topics[self.topic].partitions)
         if self.cfg.partitioner == "fixed":
             return pa.array(np.zeros(n, dtype=np.int32))
@@ -111,12 +119,25 @@ class KafkaSinkWriter(SinkWriter):
         self._raise()
 
     def _delivered(self, err, msg) -> None:
-        if err is not None:
-            self.errors.append(f"{err} (topic '{msg.topic()}')")
+        if err is None:
+            return
+        self.failed += 1
+        if not self.errors:
+            self.errors.append(undelivered(self.cfg, self.health, err, msg.topic()))
 
     def _raise(self) -> None:
         if self.errors:
-            raise ConnectorError(f"Kafka sink '{self.cfg.table}' failed to deliver messages: {self.errors[0]}")
+            more = f" ({self.failed} messages not delivered)" if self.failed > 1 else ""
+            raise ConnectorError(self.errors[0] + more)
+
+    def outage(self) -> str | None:
+        """Serves the producer's events: a failed delivery fails the job now, not at the next write; while
+        the broker is unreachable, says what the sink waits for."""
+        if self.exactly_once:
+            return self.transactions.outage()
+        self.producer.poll(0)
+        self._raise()
+        return self.health.status()
 
     def prepare_commit(self, checkpoint_id: int):
         """at-least-once: everything written so far is acknowledged before the checkpoint completes;
@@ -141,13 +162,27 @@ class KafkaSinkWriter(SinkWriter):
             return
         self.producer.flush()
         self._raise()
+        self.producer = None  # its delivery callback refers back to this writer: release both now
 
     def cancel(self) -> None:
         if self.exactly_once:
             self.staged = []
             self.transactions.close()
-        else:
+        elif self.producer is not None:
             self.close()
+
+
+def undelivered(cfg: KafkaConfig, health: BrokerHealth, err, topic: str) -> str:
+    """Why a message was not delivered, with what to do about it."""
+    if err.name() == "_MSG_TIMED_OUT":
+        timeout = delivery_timeout_ms(cfg)
+        setting = (f"'properties.delivery.timeout.ms' = {timeout} ms" if timeout is not None else
+                   "the delivery timeout" if cfg.delivery == "exactly-once" else
+                   f"'properties.delivery.timeout.ms' (default {DELIVERY_TIMEOUT_MS} ms)")
+        reason = f": {health.cause()}" if health.last_error else ""
+        return (f"Kafka sink '{cfg.table}': messages to topic '{topic}' not delivered within {setting}{reason}. "
+                f"The job can be restarted from its last checkpoint")
+    return f"Kafka sink '{cfg.table}' failed to deliver messages to topic '{topic}': {err.str()}"
 
 
 class KafkaSink(Sink):

@@ -4,6 +4,7 @@ partition and offset, or is handled by the format's ignore-parse-errors policy."
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import numpy as np
@@ -13,12 +14,15 @@ import pyarrow.compute as pc
 from connectors.base import Source, SplitReader, TableSchema, rows_batch
 from connectors.formats import avro as avro_format
 from connectors.formats import csv as csv_format
+from connectors.kafka import clients
+from connectors.kafka.clients import BrokerHealth
 from connectors.kafka.codecs import decoder
 from connectors.utf8 import as_text
 from connectors.kafka.config import KafkaConfig, METADATA, confluent, value_columns
 from sqlstream.errors import ConnectorError, FormatError, OptionError
 
 
+METADATA_TIMEOUT_S = 10  # how long starting a reader waits for the broker's topic list and offsets
 WAIT_S = 0.005  # how long an empty poll waits for a message; a batch poll never waits for a full batch
 
 
@@ -28,16 +32,15 @@ class KafkaSplitReader(SplitReader):
     paced = True
 
     def __init__(self, cfg: KafkaConfig, schema: TableSchema, topic: str, partition: int, start: int,
-                 stop: int | None, key_decoder, value_decoder, value_names: list[str]):
+                 stop: int | None, key_decoder, value_decoder, value_names: list[str], health: BrokerHealth):
         ck = confluent()
         self.cfg, self.schema, self.topic, self.partition = cfg, schema, topic, partition
         self.key_decoder, self.value_decoder, self.value_names = key_decoder, value_decoder, value_names
-        conf = {"bootstrap.servers": cfg.client["bootstrap.servers"], "enable.auto.commit": False,
-                "group.id": cfg.client.get("group.id", f"sqlstream-{uuid.uuid4().hex[:8]}"),
-                "enable.partition.eof": False, "fetch.wait.max.ms": 20, "queued.min.messages": 100000,
-                "fetch.max.bytes": 64 << 20, "max.partition.fetch.bytes": 16 << 20, "log_level": 3}
-        conf.update({k: v for k, v in cfg.client.items() if k not in ("bootstrap.servers",)})
-        self.consumer = ck.Consumer(conf)
+        self.health = health
+        self.consumer = clients.consumer(cfg, health, {
+            "group.id": f"sqlstream-{uuid.uuid4().hex[:8]}", "fetch.wait.max.ms": 20,
+            "queued.min.messages": 100000, "fetch.max.bytes": 64 << 20, "max.partition.fetch.bytes": 16 << 20},
+            **{"enable.auto.commit": False, "enable.partition.eof": False})
         self.next_offset = start
         self.stop = stop
         self.consumer.assign([ck.TopicPartition(topic, partition, start)])
@@ -58,6 +61,8 @@ class KafkaSplitReader(SplitReader):
         msgs = [m for m in msgs if m.error() is None]
         if not msgs:
             return None
+        if self.health.down_since is not None:
+            self.health.up()
         if self.stop is not None:
             msgs = [m for m in msgs if m.offset() < self.stop]
         if not msgs:
@@ -146,6 +151,10 @@ class KafkaSplitReader(SplitReader):
     def position(self):
         return self.next_offset
 
+    def outage(self) -> str | None:
+        """What the reader waits for while its broker is unreachable (it keeps retrying); None when reading."""
+        return self.health.status()
+
     def close(self) -> None:
         try:
             self.consumer.close()
@@ -199,6 +208,7 @@ class KafkaSource(Source):
             self.value_decoder = decoder(cfg.value_format, cfg, self.value_names,
                                          [types[n] for n in self.value_names], prefix)
         self._partitions: list[tuple[str, int]] | None = None
+        self.health = BrokerHealth(f"Kafka source '{cfg.table}'", cfg.client["bootstrap.servers"])
 
     @property
     def changelog(self) -> bool:
@@ -207,13 +217,16 @@ class KafkaSource(Source):
     def partitions(self) -> list[tuple[str, int]]:
         if self._partitions is None:
             ck = confluent()
-            from confluent_kafka.admin import AdminClient
-            admin = AdminClient({"bootstrap.servers": self.cfg.client["bootstrap.servers"], "log_level": 3})
-            try:
-                md = admin.list_topics(timeout=10)
-            except ck.KafkaException as e:
-                raise ConnectorError(f"Kafka at '{self.cfg.client['bootstrap.servers']}' is not reachable: {e}") \
-                    from None
+            admin = clients.admin(self.cfg, self.health)
+            deadline = time.monotonic() + METADATA_TIMEOUT_S
+            while True:  # in short waits, serving the client's errors: a failed login will not heal
+                try:
+                    md = admin.list_topics(timeout=1)
+                    break
+                except ck.KafkaException as e:
+                    admin.poll(0)
+                    if self.health.last_code == "_AUTHENTICATION" or time.monotonic() > deadline:
+                        raise self._unreachable("list its topics", e) from None
             topics = self.cfg.topics or sorted(t for t in md.topics if re.fullmatch(self.cfg.pattern, t))
             out = []
             for t in topics:
@@ -228,10 +241,9 @@ class KafkaSource(Source):
 
     def _bounds(self, topic: str, partition: int) -> tuple[int, int | None]:
         ck = confluent()
-        c = ck.Consumer({"bootstrap.servers": self.cfg.client["bootstrap.servers"],
-                         "group.id": self.cfg.client.get("group.id", "sqlstream-offsets"), "log_level": 3})
+        c = clients.consumer(self.cfg, self.health, {"group.id": "sqlstream-offsets"})
         try:
-            lo, hi = c.get_watermark_offsets(ck.TopicPartition(topic, partition), timeout=10)
+            lo, hi = c.get_watermark_offsets(ck.TopicPartition(topic, partition), timeout=METADATA_TIMEOUT_S)
 
             def offset(mode: str, specific: dict, ts, fallback: int) -> int | None:
                 """The offset a scan.startup.mode / scan.bounded.mode names; None for 'unbounded'."""
@@ -242,7 +254,8 @@ class KafkaSource(Source):
                 if mode == "specific-offsets":
                     return specific.get(partition, fallback)
                 if mode == "group-offsets":
-                    committed = c.committed([ck.TopicPartition(topic, partition)], timeout=10)[0].offset
+                    committed = c.committed([ck.TopicPartition(topic, partition)],
+                                            timeout=METADATA_TIMEOUT_S)[0].offset
                     return committed if committed >= 0 else fallback
                 if mode == "timestamp":
                     return self._offset_for_time(c, topic, partition, ts, hi)
@@ -250,13 +263,20 @@ class KafkaSource(Source):
             start = offset(self.cfg.startup, self.cfg.startup_offsets, self.cfg.startup_ts, lo)
             stop = offset(self.cfg.bounded, self.cfg.bounded_offsets, self.cfg.bounded_ts, hi)
             return (lo if start is None else start), stop
+        except ck.KafkaException as e:
+            raise self._unreachable(f"read the offsets of partition {partition} of topic '{topic}'", e) from None
         finally:
             c.close()
+
+    def _unreachable(self, what: str, e: Exception) -> ConnectorError:
+        error = e.args[0].str() if e.args and hasattr(e.args[0], "str") else str(e)
+        return ConnectorError(f"Kafka source '{self.cfg.table}': cannot {what}: "
+                              f"{self.health.cause(error)}")
 
     @staticmethod
     def _offset_for_time(c, topic, partition, ts, default):
         ck = confluent()
-        res = c.offsets_for_times([ck.TopicPartition(topic, partition, ts)], timeout=10)[0]
+        res = c.offsets_for_times([ck.TopicPartition(topic, partition, ts)], timeout=METADATA_TIMEOUT_S)[0]
         return res.offset if res.offset >= 0 else default
 
     def reader(self, split: str, position=None) -> SplitReader:
@@ -265,4 +285,4 @@ class KafkaSource(Source):
         if position is not None:
             start = int(position)
         return KafkaSplitReader(self.cfg, self.schema, topic, int(part), start, stop, self.key_decoder,
-                                self.value_decoder, self.value_names)
+                                self.value_decoder, self.value_names, self.health)

@@ -14,8 +14,10 @@ import time
 
 import pyarrow as pa
 
+from connectors.kafka import clients
+from connectors.kafka.clients import BrokerHealth
 from connectors.kafka.config import KafkaConfig, confluent
-from connectors.kafka.produce import produce_messages, producer_conf
+from connectors.kafka.produce import produce_messages, producer_defaults
 from sqlstream.errors import ConnectorError, OptionError
 
 TIMEOUT_S = 30
@@ -32,8 +34,9 @@ def transactional_id(cfg: KafkaConfig) -> str:
 class TransactionalProducer:
     """A transactional producer for one sink, started lazily (starting it fences any earlier one)."""
 
-    def __init__(self, cfg: KafkaConfig, topic: str, txn_id: str):
+    def __init__(self, cfg: KafkaConfig, topic: str, txn_id: str, health: BrokerHealth | None = None):
         self.cfg, self.topic, self.txn_id = cfg, topic, txn_id
+        self.health = health or BrokerHealth(f"Kafka sink '{cfg.table}'", cfg.client["bootstrap.servers"])
         self.last_marker = 0
         self._producer = None
         self._marker_reader = None
@@ -43,14 +46,20 @@ class TransactionalProducer:
     def producer(self):
         if self._producer is None:
             ck = confluent()
-            conf = producer_conf(self.cfg, on_delivery=self._delivered, **{"delivery.report.only.error": True})
-            conf["transactional.id"] = self.txn_id
-            p = ck.Producer(conf)
-            try:
-                p.init_transactions(TIMEOUT_S)
-            except ck.KafkaException as e:
-                raise ConnectorError(f"Kafka sink '{self.cfg.table}': cannot start transactions as "
-                                     f"'{self.txn_id}': {e}") from None
+            p = clients.producer(self.cfg, self.health, producer_defaults(self.cfg, transactional=True),
+                                 on_delivery=self._delivered,
+                                 **{"delivery.report.only.error": True, "transactional.id": self.txn_id})
+            deadline = time.monotonic() + TIMEOUT_S
+            while True:  # in short waits, serving the client's errors: a failed login will not heal
+                try:
+                    p.init_transactions(1)
+                    break
+                except ck.KafkaException as e:
+                    p.poll(0)
+                    if (not e.args[0].retriable() or self.health.last_code == "_AUTHENTICATION" or
+                            time.monotonic() > deadline):
+                        raise ConnectorError(f"Kafka sink '{self.cfg.table}': cannot start transactions as "
+                                             f"'{self.txn_id}': {self.health.cause(e.args[0].str())}") from None
             self._producer = p
         return self._producer
 
@@ -58,9 +67,8 @@ class TransactionalProducer:
     def marker_reader(self):
         """A consumer that never subscribes: it carries the marker group's metadata and reads its offset."""
         if self._marker_reader is None:
-            self._marker_reader = confluent().Consumer({"bootstrap.servers": self.cfg.client["bootstrap.servers"],
-                                                        "group.id": self.txn_id, "enable.auto.commit": False,
-                                                        "log_level": 3})
+            self._marker_reader = clients.consumer(self.cfg, self.health,
+                                                   **{"group.id": self.txn_id, "enable.auto.commit": False})
         return self._marker_reader
 
     def metadata(self):
@@ -110,8 +118,15 @@ class TransactionalProducer:
         self.commit(committable)
         return True
 
+    def outage(self) -> str | None:
+        if self._producer is not None:
+            self._producer.poll(0)
+        return self.health.status()
+
     def close(self) -> None:
         if self._producer is not None:
             self._producer.flush(TIMEOUT_S)
+            self._producer = None  # its delivery callback refers back to this object: release both now
         if self._marker_reader is not None:
             self._marker_reader.close()
+            self._marker_reader = None
