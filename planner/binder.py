@@ -15,7 +15,7 @@ from planner.hints import check_query_hints, table_options
 from planner.match_binder import bind_match_recognize
 from planner.scalar_binder import (Scope, ScopeField, ScalarBinder, _statement_text, _where, cast, coerce_to,
                                    interval_value, session_zone)
-from sqlstream.catalog import Catalog, TableDef, ViewDef
+from sqlstream.catalog import CatalogManager, TableDef, ViewDef
 from sqlstream.dialect import expressions as fx
 from sqlstream.errors import ValidationError
 from sqlstream.types import BIGINT, INT, FlinkType, common_type
@@ -52,7 +52,7 @@ def identity(node: L.Node) -> list[Expr]:
 
 
 class Binder:
-    def __init__(self, catalog: Catalog, functions: dict | None = None):
+    def __init__(self, catalog: CatalogManager, functions: dict | None = None):
         self.catalog = catalog
         self.functions = functions if functions is not None else {}
 
@@ -76,8 +76,8 @@ class Binder:
         if isinstance(target, exp.Schema):
             cols = [c.name for c in target.expressions]
             target = target.this
-        name = target.name
-        tdef = self.catalog.lookup(name)
+        tdef = self.catalog.lookup(target)
+        name = tdef.qualified_name
         hinted = table_options(target, tdef)
         if isinstance(tdef, ViewDef):
             raise ValidationError(f"Cannot INSERT INTO view '{name}'")
@@ -259,7 +259,7 @@ class Binder:
         bare.set("version", None)
         right = self._bind_from_item(bare)
         name = table.name
-        pk = list(getattr(self.catalog.lookup(name), "primary_key", [])) or _versioned_view_key(right.node)
+        pk = list(getattr(self.catalog.lookup(bare), "primary_key", [])) or _versioned_view_key(right.node)
         if not pk:
             raise ValidationError(f"{_where(table)}Temporal Table Join requires primary key in versioned table, but "
                                   f"no primary key can be found in '{name}'")
@@ -290,7 +290,7 @@ class Binder:
         """`JOIN dim FOR SYSTEM_TIME AS OF l.proctime ON l.k = dim.k`: a lookup into a table whose connector
         can look rows up (filesystem: the file, loaded once)."""
         table = join.this
-        tdef = self.catalog.lookup(table.name)
+        tdef = self.catalog.lookup(table)
         if not hasattr(tdef, "connector") or tdef.connector not in LOOKUP_CONNECTORS:
             raise ValidationError(f"{_where(table)}'{table.name}' cannot be looked up: processing-time temporal "
                                   f"joins need a table whose connector supports lookups "
@@ -354,8 +354,7 @@ class Binder:
                 return self._bind_tvf_call(inner, alias)
             if isinstance(inner, exp.Func) and not isinstance(inner, exp.Identifier):
                 raise ValidationError(f"{_where(item)}Unsupported table function {inner.sql(dialect='flink')}")
-            name = item.name
-            return self._bind_named(name, alias or name, item)
+            return self._bind_named(item, alias or item.name, item)
         if isinstance(item, exp.Subquery):
             node = self.bind_query(item.this)
             return Relation(node, _fields_scope(node, alias))
@@ -396,7 +395,7 @@ class Binder:
             exprs.append(binder.bind(case))
         return project(node, exprs, names)
 
-    def _bind_named(self, name: str, qualifier: str, where: exp.Expr) -> Relation:
+    def _bind_named(self, name: exp.Expr, qualifier: str, where: exp.Expr) -> Relation:
         try:
             obj = self.catalog.lookup(name)
         except ValidationError as e:
@@ -416,7 +415,7 @@ class Binder:
         from connectors.registry import changelog_mode_of
         changelog = changelog_mode_of(t)
         metadata = {c.name: c.metadata_key for c in t.columns if c.kind == "metadata"}
-        node: L.Node = L.Scan(scan_fields, changelog, table=t.name, connector=t.connector,
+        node: L.Node = L.Scan(scan_fields, changelog, table=t.qualified_name, connector=t.connector,
                               options=dict(t.options), columns=list(scan_fields), primary_key=list(t.primary_key),
                               partition_keys=list(t.partition_keys),
                               metadata=metadata)
@@ -482,7 +481,7 @@ class Binder:
         table_arg = params.get("DATA")
         if not isinstance(table_arg, fx.TableArgument):
             raise ValidationError(f"{_where(call)}{kind} expects TABLE <name> as its first argument")
-        rel = self._bind_named(table_arg.this.name, alias or table_arg.this.name, table_arg)
+        rel = self._bind_named(table_arg.this, alias or table_arg.this.name, table_arg)
         desc = params.get("TIMECOL")
         if not isinstance(desc, fx.Descriptor) or len(desc.expressions) != 1:
             raise ValidationError(f"{_where(call)}{kind} expects DESCRIPTOR(<time column>) as its second argument")

@@ -71,7 +71,8 @@ def table_options(table: exp.Expr, obj: TableDef | ViewDef) -> dict[str, str] | 
     if not items:
         return None
     if isinstance(obj, ViewDef):
-        raise ValidationError(f"{_where(items[0][0])}View '`default_catalog`.`default_database`.`{obj.name}`' "
+        ident = obj.identifier.quoted() if obj.identifier else f"`default_catalog`.`default_database`.`{obj.name}`"
+        raise ValidationError(f"{_where(items[0][0])}View '{ident}' "
                               f"cannot be enriched with new options. Hints can only be applied to tables.")
     hinted = None
     for hint, item in items:

@@ -185,7 +185,7 @@ class ScriptRunner:
         cfg = self.session.config
         sinks, sink_objects = [], {}
         for s in inserts:
-            tdef = self.session.catalog.lookup(s.table)
+            tdef = self.session.catalog.by_qualified_name(s.table)
             meta = {c.name: c.metadata_key for c in tdef.columns if c.kind == "metadata"}
             sink = registry.create_sink(s.connector, s.table, s.options,
                                         TableSchema(s.names, [f.type for f in s.fields], metadata=meta,

@@ -16,7 +16,9 @@ from planner.explain import explain
 from planner.functions import AGGREGATES, SCALAR_TYPERS
 from planner.rules import optimize
 from planner.scalar_binder import local_time_zone, zone_id
-from sqlstream.catalog import Catalog, ViewDef, is_temporary, table_from_create
+from sqlstream import catalog_ddl, show
+from sqlstream.catalog import (CatalogManager, TableDef, ViewDef, check_table, is_temporary, like_clause,
+                               table_from_create)
 from sqlstream.config import Config
 from sqlstream.dialect import Flink
 from sqlstream.dialect import expressions as fx
@@ -91,15 +93,16 @@ SUPPORTED_STATEMENTS = (exp.Create, exp.Drop, exp.Insert, exp.Select, exp.Union,
                         exp.Subquery, exp.Values, fx.SetStatement, fx.ResetStatement, fx.ShowStatement,
                         fx.DescribeStatement, fx.ExplainStatement, fx.StopJobStatement,
                         fx.DescribeJobStatement, fx.ClientCommand, fx.StatementSetBegin,
-                        fx.StatementSetEnd)
+                        fx.StatementSetEnd, fx.UseStatement, fx.CatalogStatement, fx.AlterTableStatement,
+                        fx.AlterFunctionStatement, fx.CreateSystemFunction, fx.DropObject)
 
 
-def drop_target(stmt: exp.Drop) -> str:
+def drop_target(stmt: exp.Drop) -> exp.Table:
     """The name a DROP statement names (sqlglot 30.18 moved it from `this` to a `tables` list)."""
     tables = stmt.args.get("tables") or ([stmt.this] if stmt.this is not None else [])
     if len(tables) != 1:
         raise ValidationError("DROP names exactly one table or view")
-    return tables[0].name
+    return tables[0]
 
 
 # sqlglot's node names, as the SQL words a user typed
@@ -171,7 +174,8 @@ class Result:
 
 class Session:
     def __init__(self) -> None:
-        self.catalog = Catalog()
+        self.catalog = CatalogManager()
+        self.modules = catalog_ddl.ModuleManager()
         self.config = Config()
         self.functions: dict = {}
         self.binder = Binder(self.catalog, self.functions)
@@ -198,12 +202,11 @@ class Session:
         if isinstance(stmt, exp.Create):
             return self._create(stmt, sql)
         if isinstance(stmt, exp.Drop):
-            kind = (stmt.args.get("kind") or "TABLE").upper()
-            if kind not in ("TABLE", "VIEW"):
-                raise ValidationError(f"DROP {kind} is not supported")
-            self.catalog.drop(drop_target(stmt), kind, bool(stmt.args.get("exists")),
-                              bool(stmt.args.get("temporary")))
-            return Result("ok", "[INFO] Execute statement succeeded.")
+            return self._drop(stmt)
+        if isinstance(stmt, (fx.UseStatement, fx.CatalogStatement, fx.DropObject)):
+            return self._catalog_statement(stmt)
+        if isinstance(stmt, fx.AlterTableStatement):
+            return self._alter(stmt)
         if isinstance(stmt, fx.SetStatement):
             if stmt.this is None:
                 cfg = self.config.effective()
@@ -216,9 +219,13 @@ class Session:
             self.config.reset(stmt.this.name if stmt.this is not None else None)
             return Result("ok", "[INFO] Execute statement succeeded.")
         if isinstance(stmt, fx.ShowStatement):
-            return self._show(stmt.this.name)
+            return self._show(stmt)
         if isinstance(stmt, fx.DescribeStatement):
-            return self._describe(stmt.this.name)
+            if stmt.args.get("kind") is not None:
+                name = stmt.this.name
+                rows = show.describe_catalog(name, self.catalog.catalog(name), bool(stmt.args.get("extended")))
+                return Result("rows", columns=["info name", "info value"], rows=rows)
+            return self._describe(stmt.this)
         if isinstance(stmt, fx.ExplainStatement):
             plan = self.plan(stmt.this)
             details = stmt.args["details"].name.split(", ") if stmt.args.get("details") else []
@@ -248,7 +255,7 @@ class Session:
             sink = self.binder.bind_insert(stmt)
             from connectors import registry
             from connectors.base import TableSchema
-            tdef = self.catalog.lookup(sink.table)
+            tdef = self.catalog.by_qualified_name(sink.table)
             meta = {c.name: c.metadata_key for c in tdef.columns if c.kind == "metadata"}
             s = registry.create_sink(sink.connector, sink.table, sink.options,
                                      TableSchema(sink.names, [f.type for f in sink.fields], metadata=meta,
@@ -269,20 +276,40 @@ class Session:
         temporary = is_temporary(stmt)
         if kind == "TABLE":
             if stmt.expression is not None:
-                raise ValidationError("CREATE TABLE AS SELECT is not supported yet")
+                return self._create_table_as(stmt, sql)
+            target = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
             t = table_from_create(stmt, sql)
+            like = like_clause(stmt)
+            if like is not None:
+                from sqlstream.table_ddl import merge_like
+                base = self.catalog.lookup(like.this)
+                if isinstance(base, ViewDef):
+                    raise ValidationError(f"Source table '{base.identifier}' of the LIKE clause can not be a VIEW")
+                t = merge_like(t, base, like)
+            elif not isinstance(stmt.this, exp.Schema):
+                raise ValidationError("CREATE TABLE needs a column list, a LIKE clause or AS SELECT")
+            check_table(t, stmt)
             self.binder.check_schema(t)
             t.temporary = temporary
-            self.catalog.add_table(t, exists)
+            self.catalog.add_table(t, exists, name=target)
             return Result("ok", "[INFO] Execute statement succeeded.")
         if kind == "VIEW":
-            name = (stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this).name
+            target = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
             query = stmt.expression
-            cols = stmt.this.expressions if isinstance(stmt.this, exp.Schema) else None
-            node = self.binder.bind_query(query)  # validate now, as Flink does
-            if cols:
-                query = _renamed(query, node.names, [c.name for c in cols], name)
-            self.catalog.add_view(ViewDef(name, query, temporary, sql), exists)
+            cols = [c.name for c in stmt.this.expressions] if isinstance(stmt.this, exp.Schema) else None
+            plan = self.binder.bind_query(query)  # validate now, as Flink does
+            if cols is not None and len(cols) != len(plan.fields):
+                raise ValidationError(f"VIEW definition and input fields not match:\n\tDef fields: "
+                                      f"[{', '.join(cols)}].\n\tInput fields: [{', '.join(plan.names)}].")
+            props = stmt.args.get("properties")
+            comment = next((p.this.name for p in (props.expressions if props else [])
+                            if isinstance(p, exp.SchemaCommentProperty)), None)
+            if cols is not None:
+                query = _renamed(query, plan.names, cols, target.name)
+            self.catalog.add_view(ViewDef(target.name, query, temporary, sql, cols, comment), exists, name=target)
+            return Result("ok", "[INFO] Execute statement succeeded.")
+        if kind in ("DATABASE", "SCHEMA"):
+            catalog_ddl.create_database(self.catalog, stmt)
             return Result("ok", "[INFO] Execute statement succeeded.")
         if kind == "FUNCTION":
             lang = [p for p in (stmt.args.get("properties").expressions if stmt.args.get("properties") else [])
@@ -308,49 +335,227 @@ class Session:
         return sorted(scalars | set(AGGREGATES) | set(WINDOW_TVFS) | legacy_windows | {"ROW_NUMBER"} |
                       set(self.functions))
 
-    def _show(self, what: str) -> Result:
+    def _show(self, stmt: fx.ShowStatement) -> Result:
+        what = stmt.this.name
+        cm = self.catalog
+        target = stmt.args.get("target")
+        keep = show.name_filter(stmt)
         if what == "TABLES":
-            return Result("rows", columns=["table name"], rows=[[n] for n in sorted(self.catalog.tables)] +
-                          [[n] for n in sorted(self.catalog.views)])
+            return Result("rows", columns=["table name"], rows=[[n] for n in show.show_objects(cm, stmt, None)])
         if what == "VIEWS":
-            return Result("rows", columns=["view name"], rows=[[n] for n in sorted(self.catalog.views)])
-        if what == "FUNCTIONS":
-            return Result("rows", columns=["function name"], rows=[[n] for n in self.function_names()])
+            return Result("rows", columns=["view name"], rows=[[n] for n in show.show_objects(cm, stmt, ViewDef)])
+        if what in ("FUNCTIONS", "USER FUNCTIONS"):
+            names = sorted(self.functions) if what == "USER FUNCTIONS" else self.function_names()
+            return Result("rows", columns=["function name"], rows=[[n] for n in names if keep(n)])
         if what == "JOBS":
             return Result("rows", columns=JOB_COLUMNS, rows=[])
-        if what in ("CATALOGS",):
-            return Result("rows", columns=["catalog name"], rows=[["default_catalog"]])
-        if what in ("DATABASES",):
-            return Result("rows", columns=["database name"], rows=[["default_database"]])
+        if what == "CATALOGS":
+            return Result("rows", columns=["catalog name"], rows=[[n] for n in sorted(cm.catalogs) if keep(n)])
+        if what == "DATABASES":
+            return Result("rows", columns=["database name"], rows=[[n] for n in show.show_databases(cm, stmt)])
+        if what == "CURRENT CATALOG":
+            return Result("rows", columns=["current catalog name"], rows=[[cm.current_catalog]])
+        if what == "CURRENT DATABASE":
+            return Result("rows", columns=["current database name"], rows=[[cm.current_database]])
+        if what == "MODULES":
+            return Result("rows", columns=["module name"], rows=[[n] for n in self.modules.used])
+        if what == "FULL MODULES":
+            return Result("rows", columns=["module name", "used"],
+                          rows=[[n, "TRUE" if used else "FALSE"] for n, used in self.modules.full()])
+        if what == "COLUMNS":
+            res = self._describe(target)
+            res.rows = [r for r in res.rows if keep(r[0])]
+            res.message = ""
+            return res
+        if what == "CREATE CATALOG":
+            name = target.name
+            return Result("rows", columns=["result"], rows=[[show.show_create_catalog(name, cm.catalog(name))]])
+        if what == "CREATE TABLE":
+            t = show.object_for_show(cm, target, "TABLE")
+            return Result("rows", columns=["result"], rows=[[show.show_create_table(t, _quoted_sql)]])
+        if what == "CREATE VIEW":
+            v = show.object_for_show(cm, target, "VIEW")
+            names = self.binder.bind_query(v.query).names
+            expanded = show.expanded_query(v.query if v.columns is None else v.query.args["from_"].this.this, cm,
+                                           lambda t: self.binder.bind_query(exp.select("*").from_(t.copy())).names)
+            return Result("rows", columns=["result"], rows=[[show.show_create_view(v, names, expanded)]])
         raise ValidationError(f"SHOW {what} is not supported")
 
-    def _describe(self, name: str) -> Result:
-        obj = self.catalog.lookup(name)
-        rows = []
+    def _describe(self, name: exp.Expr) -> Result:
+        try:
+            obj = show.object_for_show(self.catalog, name, "")
+        except ValidationError:
+            raise
         if isinstance(obj, ViewDef):
-            plan = self.binder.bind_query(obj.query)
-            for f in plan.fields:
-                rows.append([f.name, str(f.type.with_nullable(True)).replace(" NOT NULL", ""),
-                             "FALSE" if not f.type.nullable else "TRUE", None, None, None])
-            return Result("rows", columns=["name", "type", "null", "key", "extras", "watermark"], rows=rows)
+            fields = self.binder.bind_query(obj.query).fields
+            columns, rows = show.describe_rows(obj, fields, _quoted_sql)
+            return Result("rows", columns=columns, rows=rows)
         plan = self.binder.bind_table(obj)
-        for c, f in zip(obj.columns, plan.fields):
-            t = f.type
-            base = str(t.with_nullable(True).without_time_attr())
-            if t.time_attr == "rowtime":
-                base += " *ROWTIME*"
-            extras = None
-            if c.kind == "computed":
-                extras = f"AS {c.expr.sql(dialect=_FLINK, identify=True)}"
-            elif c.kind == "metadata":
-                extras = "METADATA" + (f" FROM '{c.metadata_key}'" if c.metadata_key != c.name else "") + \
-                         (" VIRTUAL" if c.virtual else "")
-            key = f"PRI({', '.join(obj.primary_key)})" if c.name in obj.primary_key else None
-            wm = obj.watermark_expr.sql(dialect=_FLINK, identify=True) if obj.watermark_column == c.name else None
-            rows.append([c.name, base, "FALSE" if not t.nullable else "TRUE", key, extras, wm])
-        res = Result("rows", columns=["name", "type", "null", "key", "extras", "watermark"], rows=rows)
+        columns, rows = show.describe_rows(obj, plan.fields, _quoted_sql)
+        res = Result("rows", columns=columns, rows=rows)
         res.message = "Options:\n" + "\n".join(f"  '{k}' = '{_mask(k, v)}'" for k, v in sorted(obj.options.items()))
         return res
+
+    # ---- catalogs, databases, modules, ALTER ---------------------------------------------------
+    def _catalog_statement(self, stmt: exp.Expr) -> Result:
+        cm = self.catalog
+        ok = Result("ok", "[INFO] Execute statement succeeded.")
+        if isinstance(stmt, fx.UseStatement):
+            kind = stmt.args["kind"].name
+            if kind == "CATALOG":
+                catalog_ddl.use_catalog(cm, stmt.this.name)
+            elif kind == "MODULES":
+                self.modules.use([e.name for e in stmt.this.expressions])
+                return Result("ok", "[INFO] Use modules succeeded!")
+            else:
+                catalog_ddl.use_database(cm, stmt.this)
+            return ok
+        if isinstance(stmt, fx.DropObject):
+            if stmt.args["kind"].name == "CATALOG":
+                catalog_ddl.drop_catalog(cm, stmt.this.name, bool(stmt.args.get("exists")))
+                return ok
+            return self._drop_function(stmt.this.name, bool(stmt.args.get("exists")), "SYSTEM")
+        action = stmt.args["action"].name
+        if action == "CREATE CATALOG":
+            catalog_ddl.create_catalog(cm, stmt)
+        elif action == "ALTER CATALOG":
+            catalog_ddl.alter_catalog(cm, stmt)
+        elif action == "ALTER DATABASE":
+            catalog_ddl.alter_database(cm, stmt)
+        elif action == "LOAD MODULE":
+            self.modules.load(stmt.this.name, catalog_ddl.options_of(stmt.args.get("options")))
+            return Result("ok", "[INFO] Load module succeeded!")
+        elif action == "UNLOAD MODULE":
+            self.modules.unload(stmt.this.name)
+            return Result("ok", "[INFO] Unload module succeeded!")
+        return ok
+
+    def _drop(self, stmt: exp.Drop) -> Result:
+        kind = (stmt.args.get("kind") or "TABLE").upper()
+        exists, temporary = bool(stmt.args.get("exists")), bool(stmt.args.get("temporary"))
+        if kind in ("DATABASE", "SCHEMA"):
+            catalog_ddl.drop_database(self.catalog, stmt)
+        elif kind == "FUNCTION":
+            return self._drop_function(drop_target(stmt), exists, "TEMPORARY" if temporary else "CATALOG")
+        elif kind in ("TABLE", "VIEW"):
+            self.catalog.drop(drop_target(stmt), kind, exists, temporary)
+        else:
+            raise ValidationError(f"DROP {kind} is not supported")
+        return Result("ok", "[INFO] Execute statement succeeded.")
+
+    def _drop_function(self, name, if_exists: bool, kind: str) -> Result:
+        """DROP [TEMPORARY [SYSTEM]] FUNCTION: functions registered in this session by name."""
+        bare = name if isinstance(name, str) else name.name
+        if bare.upper() in self.functions:
+            del self.functions[bare.upper()]
+        elif not if_exists:
+            if kind == "SYSTEM":
+                raise ValidationError(f"Could not drop temporary system function. A function named '{bare}' "
+                                      f"doesn't exist.")
+            ident = self.catalog.identifier(name if isinstance(name, exp.Expr) else [name])
+            if kind == "TEMPORARY":
+                raise ValidationError(f"Temporary catalog function {ident.quoted()} doesn't exist")
+            raise ValidationError(f"Function {ident.database}.{ident.name} does not exist in Catalog "
+                                  f"{ident.catalog}.")
+        return Result("ok", "[INFO] Execute statement succeeded.")
+
+    def _alter(self, stmt: fx.AlterTableStatement) -> Result:
+        from sqlstream.table_ddl import alter_table
+        cm = self.catalog
+        kind = stmt.args["kind"].name
+        ident = cm.identifier(stmt.this)
+        obj = cm.get_permanent(ident)
+        cls = TableDef if kind == "TABLE" else ViewDef
+        ok = Result("ok", "[INFO] Execute statement succeeded.")
+        if not isinstance(obj, cls):
+            if stmt.args.get("exists"):
+                return ok
+            raise ValidationError(f"{kind.title()} {ident.quoted()} doesn't exist or is a temporary "
+                                  f"{kind.lower()}.")
+        action = stmt.args["action"].name
+        db = cm.database(ident.catalog, ident.database)
+        if action == "RENAME":
+            new = cm.identifier(stmt.args["target"])
+            if (new.catalog, new.database) != (ident.catalog, ident.database):
+                raise ValidationError(f"The catalog and database of the new name {new.quoted()} must be those of "
+                                      f"{ident.quoted()}")
+            if new.name in db.objects:
+                raise ValidationError(f"Could not execute ALTER {kind} {ident} RENAME TO {new}: Table (or view) "
+                                      f"{new.database}.{new.name} already exists in Catalog {new.catalog}.")
+            del db.objects[ident.name]
+            obj.name, obj.identifier = new.name, new
+            db.objects[new.name] = obj
+            return ok
+        if action == "AS":
+            self.binder.bind_query(stmt.args["expression"])
+            obj.query, obj.columns = stmt.args["expression"], None
+            return ok
+        altered = alter_table(obj, stmt)
+        check_table(altered)
+        self.binder.check_schema(altered)
+        db.objects[ident.name] = altered
+        return ok
+
+    def _create_table_as(self, stmt: exp.Create, sql: str) -> Result:
+        """CREATE [OR REPLACE] TABLE t [(columns)] WITH (..) AS SELECT: the table gets the query's columns (after
+        any declared ones), then an INSERT fills it."""
+        from sqlstream.types import common_type
+        if is_temporary(stmt):
+            raise ValidationError("CREATE TABLE AS SELECT syntax does not support to create temporary table yet.")
+        target = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
+        ident = self.catalog.identifier(target)
+        query = stmt.expression
+        existing = self.catalog.get(ident)
+        if existing is not None and stmt.args.get("exists") and not stmt.args.get("replace"):
+            insert = exp.Insert(this=target.copy(), expression=query)
+            return Result("insert", plan=self.plan(insert))
+        plan = self.binder.bind_query(query)
+        declared = table_from_create(stmt, sql)
+        columns = [c for c in declared.columns if c.name not in plan.names]
+        from sqlstream.catalog import ColumnDef
+        for i, f in enumerate(plan.fields):
+            own = declared.column(f.name)
+            if own is None:
+                columns.append(ColumnDef(f.name, f.type.without_time_attr()))
+                continue
+            if own.type is not None and common_type(own.type.with_nullable(True),
+                                                    f.type.without_time_attr().with_nullable(True)) is None:
+                raise ValidationError(f"Incompatible types for sink column '{f.name}' at position {i}. The source "
+                                      f"column has type '{f.type.without_time_attr()}', while the target column "
+                                      f"has type '{own.type}'.")
+            columns.append(own)
+        declared.columns = columns
+        check_table(declared, stmt)
+        if existing is not None and not stmt.args.get("replace"):
+            raise ValidationError(f"Could not execute CreateTable in path {ident.quoted()}: Table (or view) "
+                                  f"{ident.database}.{ident.name} already exists in Catalog {ident.catalog}.")
+        previous = self.catalog.get_permanent(ident)
+        self.catalog.add_table(declared, name=target, replace=True)
+        try:
+            insert = exp.Insert(this=exp.Schema(this=target.copy(), expressions=[
+                exp.to_identifier(n, quoted=True) for n in plan.names]), expression=query)
+            return Result("insert", plan=self.plan(insert))
+        except Exception:
+            db = self.catalog.database(ident.catalog, ident.database)
+            if previous is None:
+                db.objects.pop(ident.name, None)
+            else:
+                db.objects[ident.name] = previous
+            raise
+
+
+def _quoted_sql(e: exp.Expr) -> str:
+    """An expression as Flink prints it in DESCRIBE and SHOW CREATE TABLE: identifiers in backticks, interval
+    units singular (`INTERVAL '1' SECONDS` is `INTERVAL '1' SECOND`)."""
+    e = e.copy()
+    for iv in e.find_all(exp.Interval):
+        unit = iv.args.get("unit")
+        if isinstance(unit, exp.Var) and unit.name.upper() in _PLURAL_UNITS:
+            iv.set("unit", exp.var(unit.name.upper()[:-1]))
+    return e.sql(dialect=_FLINK, identify=True)
+
+
+_PLURAL_UNITS = {"SECONDS", "MINUTES", "HOURS", "DAYS", "MONTHS", "YEARS", "MILLISECONDS"}
 
 
 SECRET_WORDS = ("password", "secret", "sasl.jaas.config", "token", "credential", "private")

@@ -24,9 +24,58 @@ class WindowTVF(exp.Expression, exp.Func):
 
 
 class ShowStatement(exp.Expression):
-    """`SHOW TABLES|VIEWS|FUNCTIONS|JOBS`."""
+    """`SHOW <what> [FROM|IN name] [[NOT] [I]LIKE 'pattern']`: what is listed (TABLES, VIEWS, COLUMNS, CREATE
+    TABLE, CURRENT CATALOG, ..), the object or database it is about, and an optional name filter."""
 
-    arg_types = {"this": True}
+    arg_types = {"this": True, "target": False, "like": False, "not_like": False, "ilike": False}
+
+
+class UseStatement(exp.Expression):
+    """`USE [CATALOG] name` or `USE MODULES m, ..`: `kind` is DATABASE, CATALOG or MODULES."""
+
+    arg_types = {"this": True, "kind": True}
+
+
+class CatalogStatement(exp.Expression):
+    """CREATE | DROP | ALTER CATALOG and LOAD | UNLOAD MODULE: `action` says which; `options` are WITH (..),
+    `reset` the keys of ALTER CATALOG .. RESET (..)."""
+
+    arg_types = {"this": True, "action": True, "exists": False, "options": False, "comment": False,
+                 "reset": False}
+
+
+class AlterTableStatement(exp.Expression):
+    """`ALTER TABLE|VIEW [IF EXISTS] name <action>`: `kind` TABLE or VIEW, `action` one of RENAME, SET, RESET,
+    RENAME_COLUMN, ADD, MODIFY, DROP_COLUMNS, DROP_PRIMARY_KEY, DROP_CONSTRAINT, DROP_WATERMARK, AS, COMMENT;
+    `items` the columns/constraints/watermark of ADD and MODIFY, `names` the columns or keys it names."""
+
+    arg_types = {"this": True, "kind": True, "action": True, "exists": False, "target": False, "items": False,
+                 "names": False, "options": False, "expression": False}
+
+
+class ColumnPosition(exp.Expression):
+    """`FIRST` or `AFTER col` after a column in ALTER TABLE ADD/MODIFY."""
+
+    arg_types = {"this": True, "after": False}
+
+
+class AlterFunctionStatement(exp.Expression):
+    """`ALTER [TEMPORARY|TEMPORARY SYSTEM] FUNCTION [IF EXISTS] f AS 'class' [LANGUAGE ..]`."""
+
+    arg_types = {"this": True, "expression": True, "temporary": False, "system": False, "exists": False,
+                 "language": False}
+
+
+class CreateSystemFunction(exp.Expression):
+    """`CREATE TEMPORARY SYSTEM FUNCTION [IF NOT EXISTS] f AS 'class' [LANGUAGE ..]`."""
+
+    arg_types = {"this": True, "expression": True, "exists": False, "language": False}
+
+
+class DropObject(exp.Expression):
+    """`DROP CATALOG [IF EXISTS] c` and `DROP TEMPORARY SYSTEM FUNCTION [IF EXISTS] f`: `kind` says which."""
+
+    arg_types = {"this": True, "kind": True, "exists": False}
 
 
 class ExplainStatement(exp.Expression):
@@ -48,9 +97,9 @@ class ResetStatement(exp.Expression):
 
 
 class DescribeStatement(exp.Expression):
-    """`DESCRIBE|DESC t`."""
+    """`DESCRIBE|DESC [EXTENDED] t`, or `DESCRIBE CATALOG [EXTENDED] c` (kind CATALOG)."""
 
-    arg_types = {"this": True}
+    arg_types = {"this": True, "kind": False, "extended": False}
 
 
 class DescribeJobStatement(exp.Expression):

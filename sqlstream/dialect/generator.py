@@ -33,7 +33,19 @@ class FlinkGenerator(generator.Generator):
         fx.TableArgument: lambda self, e: "TABLE " + self.sql(e, "this") + _partition_sql(self, e),
         fx.Descriptor: lambda self, e: f"DESCRIPTOR({_csv(self, e.expressions)})",
         fx.WindowTVF: lambda self, e: f"{e.this.name}({_csv(self, e.expressions)})",
-        fx.ShowStatement: lambda self, e: f"SHOW {e.this.name}",
+        fx.ShowStatement: lambda self, e: f"SHOW {e.this.name}" + (f" {self.sql(e, 'target')}" if e.args.get(
+            "target") else "") + (f" LIKE {self.sql(e, 'like')}" if e.args.get("like") else ""),
+        fx.UseStatement: lambda self, e: f"USE {e.args['kind'].name} {self.sql(e, 'this')}",
+        fx.CatalogStatement: lambda self, e: f"{e.args['action'].name} {self.sql(e, 'this')}",
+        fx.AlterTableStatement: lambda self, e: f"ALTER {e.args['kind'].name} {self.sql(e, 'this')} "
+                                                f"{e.args['action'].name}",
+        fx.AlterFunctionStatement: lambda self, e: f"ALTER FUNCTION {self.sql(e, 'this')} AS "
+                                                   f"{self.sql(e, 'expression')}",
+        fx.CreateSystemFunction: lambda self, e: f"CREATE TEMPORARY SYSTEM FUNCTION {self.sql(e, 'this')} AS "
+                                                 f"{self.sql(e, 'expression')}",
+        fx.DropObject: lambda self, e: f"DROP {e.args['kind'].name} {self.sql(e, 'this')}",
+        fx.ColumnPosition: lambda self, e: self.sql(e, "this") + (
+            f" AFTER {self.sql(e, 'after')}" if e.args.get("after") else " FIRST"),
         fx.ExplainStatement: lambda self, e: "EXPLAIN " + (f"{e.args['details'].name} " if e.args.get("details")
                                                              else "") + self.sql(e, "this"),
         fx.SetStatement: lambda self, e: "SET" if not e.this else

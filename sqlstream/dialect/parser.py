@@ -25,6 +25,11 @@ class FlinkParser(parser.Parser):
         "METADATA": lambda self: self._parse_metadata_constraint(),
     }
 
+    PROPERTY_PARSERS = {
+        **parser.Parser.PROPERTY_PARSERS,
+        "LIKE": lambda self: self._parse_flink_like(),
+    }
+
     SCHEMA_UNNAMED_CONSTRAINTS = {*parser.Parser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
 
     PROPERTY_PARSERS = {
@@ -54,8 +59,8 @@ class FlinkParser(parser.Parser):
     }
 
     STATEMENT_WORDS = ("SHOW", "EXPLAIN", "SET", "RESET", "DESCRIBE", "DESC", "STOP", "EXECUTE", "BEGIN", "END",
-                       "HELP", "QUIT", "EXIT")
-    STATEMENT_STARTS = ("SELECT", "INSERT", "CREATE", "DROP", "WITH", "VALUES", *STATEMENT_WORDS)
+                       "HELP", "QUIT", "EXIT", "USE", "LOAD", "UNLOAD", "ALTER", "CREATE", "DROP")
+    STATEMENT_STARTS = ("SELECT", "INSERT", "WITH", "VALUES", *STATEMENT_WORDS)
 
     # a word followed by one of these cannot begin an expression: it was meant as a statement keyword (SELEC x)
     NOT_AFTER_AN_EXPRESSION_START = {TokenType.VAR, TokenType.NUMBER, TokenType.STRING, TokenType.IDENTIFIER,
@@ -88,13 +93,282 @@ class FlinkParser(parser.Parser):
         return stmt
 
     # ---- client statements -------------------------------------------------------------
+    SHOW_WORDS = ("TABLES", "VIEWS", "FUNCTIONS", "JOBS", "CATALOGS", "DATABASES", "MODULES", "COLUMNS")
+
     def _parse_flink_show(self) -> exp.Expr:
-        what = self._curr
-        if not what or what.text.upper() not in ("TABLES", "VIEWS", "FUNCTIONS", "JOBS", "CATALOGS",
-                                                 "DATABASES", "CURRENT", "MODULES"):
-            self.raise_error("Expected TABLES, VIEWS, FUNCTIONS or JOBS after SHOW")
-        self._advance()
-        return self.expression(fx.ShowStatement(this=exp.var(what.text.upper())))
+        word = self._curr.text.upper() if self._curr else ""
+        target = None
+        if word == "CURRENT":
+            self._advance()
+            if not self._match_texts(("CATALOG", "DATABASE")):
+                self.raise_error("Expected CATALOG or DATABASE after SHOW CURRENT")
+            return self.expression(fx.ShowStatement(this=exp.var(f"CURRENT {self._prev.text.upper()}")))
+        if word == "CREATE":
+            self._advance()
+            if not self._match_texts(("TABLE", "VIEW", "CATALOG")):
+                self.raise_error("Expected TABLE, VIEW or CATALOG after SHOW CREATE")
+            kind = self._prev.text.upper()
+            target = self._parse_table_parts()
+            return self.expression(fx.ShowStatement(this=exp.var(f"CREATE {kind}"), target=target))
+        if word in ("FULL", "USER"):
+            self._advance()
+            nxt = "MODULES" if word == "FULL" else "FUNCTIONS"
+            if not self._match_text_seq(nxt):
+                self.raise_error(f"Expected {nxt} after SHOW {word}")
+            what = f"{word} {nxt}"
+        elif word in self.SHOW_WORDS:
+            self._advance()
+            what = word
+        else:
+            self.raise_error("Expected TABLES, VIEWS, COLUMNS, FUNCTIONS, CATALOGS, DATABASES, MODULES, JOBS, "
+                             "CURRENT CATALOG|DATABASE or CREATE TABLE|VIEW|CATALOG after SHOW")
+        if self._match_texts(("FROM", "IN")):
+            target = self._parse_table_parts()
+        elif what == "COLUMNS":
+            self.raise_error("Expected FROM or IN after SHOW COLUMNS")
+        not_like = bool(self._match(TokenType.NOT))
+        like = ilike = None
+        if self._match(TokenType.LIKE):
+            like = self._parse_string()
+        elif self._match(TokenType.ILIKE):
+            ilike = self._parse_string()
+        elif not_like:
+            self.raise_error("Expected LIKE or ILIKE after NOT")
+        if (self._prev.token_type in (TokenType.LIKE, TokenType.ILIKE)) and like is None and ilike is None:
+            self.raise_error("Expected a quoted pattern after LIKE")
+        return self.expression(fx.ShowStatement(this=exp.var(what), target=target, like=like or ilike,
+                                                not_like=not_like or None, ilike=True if ilike else None))
+
+    def _parse_flink_use(self) -> exp.Expr:
+        if self._match_text_seq("CATALOG"):
+            return self.expression(fx.UseStatement(this=self._parse_single_name("catalog"),
+                                                   kind=exp.var("CATALOG")))
+        if self._match_text_seq("MODULES"):
+            names = self._parse_csv(lambda: self._parse_single_name("module"))
+            return self.expression(fx.UseStatement(this=exp.Tuple(expressions=names), kind=exp.var("MODULES")))
+        return self.expression(fx.UseStatement(this=self._parse_table_parts(), kind=exp.var("DATABASE")))
+
+    def _parse_single_name(self, what: str) -> exp.Expr:
+        """A one-part name (catalog, module): an identifier, not a string, with no dots."""
+        if not self._curr or self._curr.token_type in (TokenType.STRING, TokenType.SEMICOLON):
+            found = f"\"{self._curr.text}\"" if self._curr else "the end of the statement"
+            self.raise_error(f"Encountered {found}: expected a {what} name (an identifier)")
+        name = self._parse_id_var(any_token=True)
+        if name is None:
+            self.raise_error(f"Expected a {what} name")
+        if self._curr and self._curr.token_type == TokenType.DOT:
+            self.raise_error(f"Encountered \".\": a {what} name has a single part")
+        return name
+
+    def _parse_flink_options(self) -> list[exp.Expr]:
+        """WITH ('k' = 'v', ..) or the bare ('k' = 'v', ..) of ALTER .. SET."""
+        self._match_l_paren()
+        props = []
+        while self._curr and self._curr.token_type != TokenType.R_PAREN:
+            key = self._parse_string()
+            if key is None or not self._match(TokenType.EQ):
+                self.raise_error("Expected 'key' = 'value'")
+            value = self._parse_string()
+            if value is None:
+                self.raise_error("Expected a quoted value after '='")
+            props.append(exp.Property(this=key, value=value))
+            if not self._match(TokenType.COMMA):
+                break
+        self._match_r_paren()
+        return props
+
+    def _parse_flink_keys(self) -> list[exp.Expr]:
+        """('k1', 'k2') of RESET."""
+        self._match_l_paren()
+        keys = []
+        while self._curr and self._curr.token_type != TokenType.R_PAREN:
+            key = self._parse_string()
+            if key is None:
+                self.raise_error("Expected a quoted key")
+            keys.append(key)
+            if not self._match(TokenType.COMMA):
+                break
+        self._match_r_paren()
+        return keys
+
+    def _parse_flink_create(self) -> exp.Expr | None:
+        if self._match_text_seq("CATALOG"):
+            exists = self._match_text_seq("IF", "NOT", "EXISTS")
+            name = self._parse_single_name("catalog")
+            comment = self._parse_string() if self._match(TokenType.COMMENT) else None
+            options = self._parse_flink_options() if self._match(TokenType.WITH) else []
+            self._expect_statement_end()
+            return self.expression(fx.CatalogStatement(this=name, action=exp.var("CREATE CATALOG"),
+                                                       exists=exists or None, options=options, comment=comment))
+        if self._match_text_seq("TEMPORARY", "SYSTEM", "FUNCTION"):
+            exists = self._match_text_seq("IF", "NOT", "EXISTS")
+            name = self._parse_id_var(any_token=True)
+            cls, lang = self._parse_function_class()
+            return self.expression(fx.CreateSystemFunction(this=name, expression=cls, exists=exists or None,
+                                                           language=lang))
+        return None
+
+    def _parse_function_class(self) -> tuple[exp.Expr, exp.Expr | None]:
+        if not self._match(TokenType.ALIAS):
+            self.raise_error("Expected AS 'identifier' of the function")
+        cls = self._parse_string()
+        if cls is None:
+            self.raise_error("Expected a quoted function identifier after AS")
+        lang = self._parse_id_var(any_token=True) if self._match_text_seq("LANGUAGE") else None
+        return cls, lang
+
+    def _expect_statement_end(self) -> None:
+        if self._curr and self._curr.token_type != TokenType.SEMICOLON:
+            self.raise_error(f"Encountered \"{self._curr.text}\"")
+
+    def _parse_flink_drop(self) -> exp.Expr | None:
+        if self._match_text_seq("CATALOG"):
+            exists = self._match_text_seq("IF", "EXISTS")
+            return self.expression(fx.DropObject(this=self._parse_single_name("catalog"), kind=exp.var("CATALOG"),
+                                                 exists=exists or None))
+        if self._match_text_seq("TEMPORARY", "SYSTEM", "FUNCTION"):
+            exists = self._match_text_seq("IF", "EXISTS")
+            return self.expression(fx.DropObject(this=self._parse_id_var(any_token=True),
+                                                 kind=exp.var("SYSTEM FUNCTION"), exists=exists or None))
+        return None
+
+    def _parse_flink_load(self) -> exp.Expr:
+        if not self._match_text_seq("MODULE"):
+            self.raise_error("Expected MODULE after LOAD")
+        name = self._parse_single_name("module")
+        options = self._parse_flink_options() if self._match(TokenType.WITH) else []
+        return self.expression(fx.CatalogStatement(this=name, action=exp.var("LOAD MODULE"), options=options))
+
+    def _parse_flink_unload(self) -> exp.Expr:
+        if not self._match_text_seq("MODULE"):
+            self.raise_error("Expected MODULE after UNLOAD")
+        return self.expression(fx.CatalogStatement(this=self._parse_single_name("module"),
+                                                   action=exp.var("UNLOAD MODULE")))
+
+    def _parse_flink_alter(self) -> exp.Expr | None:
+        if self._match_text_seq("CATALOG"):
+            name = self._parse_single_name("catalog")
+            if self._match(TokenType.SET):
+                return self.expression(fx.CatalogStatement(this=name, action=exp.var("ALTER CATALOG"),
+                                                           options=self._parse_flink_options()))
+            if self._match_text_seq("RESET"):
+                return self.expression(fx.CatalogStatement(this=name, action=exp.var("ALTER CATALOG"),
+                                                           reset=self._parse_flink_keys()))
+            if self._match(TokenType.COMMENT):
+                return self.expression(fx.CatalogStatement(this=name, action=exp.var("ALTER CATALOG"),
+                                                           comment=self._parse_string()))
+            self.raise_error("Expected SET, RESET or COMMENT after ALTER CATALOG name")
+        if self._match(TokenType.DATABASE) or self._match_text_seq("DATABASE"):
+            name = self._parse_table_parts()
+            if not self._match(TokenType.SET):
+                self.raise_error("Expected SET after ALTER DATABASE name")
+            return self.expression(fx.CatalogStatement(this=name, action=exp.var("ALTER DATABASE"),
+                                                       options=self._parse_flink_options()))
+        temporary = self._match(TokenType.TEMPORARY) or self._match_text_seq("TEMPORARY")
+        system = temporary and self._match_text_seq("SYSTEM")
+        if self._match(TokenType.FUNCTION) or self._match_text_seq("FUNCTION"):
+            exists = self._match_text_seq("IF", "EXISTS")
+            name = self._parse_table_parts()
+            cls, lang = self._parse_function_class()
+            return self.expression(fx.AlterFunctionStatement(this=name, expression=cls, temporary=temporary or None,
+                                                             system=system or None, exists=exists or None,
+                                                             language=lang))
+        if temporary:
+            self.raise_error("Expected FUNCTION after ALTER TEMPORARY")
+        if self._match(TokenType.TABLE):
+            kind = "TABLE"
+        elif self._match(TokenType.VIEW):
+            kind = "VIEW"
+        else:
+            self.raise_error("Expected TABLE, VIEW, FUNCTION, DATABASE or CATALOG after ALTER")
+        exists = self._match_text_seq("IF", "EXISTS")
+        name = self._parse_table_parts()
+
+        def alter(action: str, **args) -> exp.Expr:
+            return self.expression(fx.AlterTableStatement(this=name, kind=exp.var(kind), action=exp.var(action),
+                                                          exists=exists or None, **args))
+        if kind == "VIEW" and self._match(TokenType.ALIAS):
+            return alter("AS", expression=self._parse_select())
+        if self._match_text_seq("RENAME", "TO"):
+            return alter("RENAME", target=self._parse_table_parts())
+        if kind == "VIEW":
+            self.raise_error("Expected RENAME TO or AS after ALTER VIEW name")
+        if self._match(TokenType.SET):
+            return alter("SET", options=self._parse_flink_options())
+        if self._match_text_seq("RESET"):
+            return alter("RESET", names=self._parse_flink_keys())
+        if self._match_text_seq("RENAME"):
+            old = self._parse_id_var(any_token=True)
+            if not self._match_text_seq("TO"):
+                self.raise_error("Expected TO in ALTER TABLE .. RENAME column TO new_name")
+            return alter("RENAME_COLUMN", names=[old, self._parse_id_var(any_token=True)])
+        if self._match_texts(("ADD", "MODIFY")):
+            action = self._prev.text.upper()
+            if self._match(TokenType.L_PAREN):
+                items = self._parse_csv(self._parse_alter_item)
+                self._match_r_paren()
+            else:
+                items = [self._parse_alter_item()]
+            return alter(action, items=items)
+        if self._match(TokenType.DROP):
+            if self._match(TokenType.PRIMARY_KEY) or self._match_text_seq("PRIMARY", "KEY"):
+                return alter("DROP_PRIMARY_KEY")
+            if self._match(TokenType.CONSTRAINT):
+                return alter("DROP_CONSTRAINT", names=[self._parse_id_var(any_token=True)])
+            if self._match_text_seq("WATERMARK"):
+                return alter("DROP_WATERMARK")
+            if self._match(TokenType.L_PAREN):
+                cols = self._parse_csv(lambda: self._parse_id_var(any_token=True))
+                self._match_r_paren()
+            else:
+                cols = [self._parse_id_var(any_token=True)]
+            return alter("DROP_COLUMNS", names=cols)
+        self.raise_error("Expected ADD, MODIFY, DROP, RENAME, SET or RESET after ALTER TABLE name")
+        return None
+
+    def _parse_alter_item(self) -> exp.Expr:
+        if self._curr and self._next and self._next.token_type == TokenType.ALIAS and \
+                self._curr.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+            # `c AS expr [COMMENT '..']`: parsed here so that a trailing FIRST/AFTER is not read as an alias
+            name = self._parse_id_var(any_token=True)
+            self._advance()
+            constraints = [exp.ColumnConstraint(kind=exp.ComputedColumnConstraint(this=self._parse_disjunction()))]
+            if self._match(TokenType.COMMENT):
+                constraints.append(exp.ColumnConstraint(kind=exp.CommentColumnConstraint(this=self._parse_string())))
+            item = exp.ColumnDef(this=name, constraints=constraints)
+        else:
+            item = self._parse_constraint() or self._parse_field_def()
+        if item is None:
+            self.raise_error("Expected a column, a PRIMARY KEY or a WATERMARK")
+        parsed = item.args.get("position") if isinstance(item, exp.ColumnDef) else None
+        if parsed is not None:  # the base parser reads `FIRST` / `AFTER c` after a column definition itself
+            item.set("position", None)
+            after = parsed.this
+            return self.expression(fx.ColumnPosition(this=item, after=exp.to_identifier(after.name)
+                                                     if after is not None else None))
+        if self._match_text_seq("FIRST"):
+            return self.expression(fx.ColumnPosition(this=item))
+        if self._match_text_seq("AFTER"):
+            return self.expression(fx.ColumnPosition(this=item, after=self._parse_id_var(any_token=True)))
+        return item
+
+    def _parse_flink_like(self) -> exp.Expr:
+        """`LIKE source [(INCLUDING|EXCLUDING|OVERWRITING <feature> ..)]` of CREATE TABLE."""
+        table = self._parse_table_parts(schema=True)
+        options = []
+        if self._match(TokenType.L_PAREN):
+            while self._match_texts(("INCLUDING", "EXCLUDING", "OVERWRITING")):
+                strategy = self._prev.text.upper()
+                feature = self._curr.text.upper() if self._curr else ""
+                allowed = ("ALL", "CONSTRAINTS", "GENERATED", "METADATA", "OPTIONS", "PARTITIONS", "WATERMARKS")
+                if feature not in allowed or (strategy == "OVERWRITING" and feature in ("ALL", "CONSTRAINTS",
+                                                                                         "PARTITIONS")):
+                    self.raise_error(f"Expected one of {', '.join(allowed)} after {strategy}")
+                self._advance()
+                options.append(exp.Property(this=exp.var(strategy), value=exp.var(feature)))
+            if not self._match(TokenType.R_PAREN):
+                self.raise_error("Expected INCLUDING, EXCLUDING or OVERWRITING in LIKE options")
+        return self.expression(exp.LikeProperty(this=table, expressions=options))
 
     EXPLAIN_DETAILS = ("ESTIMATED_COST", "CHANGELOG_MODE", "JSON_EXECUTION_PLAN", "PLAN_ADVICE")
 
@@ -167,11 +441,15 @@ class FlinkParser(parser.Parser):
                 self._next.token_type == TokenType.STRING:
             self._advance()
             return self.expression(fx.DescribeJobStatement(this=self._parse_string()))
-        self._match_text_seq("EXTENDED")
+        if self._match_text_seq("CATALOG"):
+            extended = self._match_text_seq("EXTENDED")
+            return self.expression(fx.DescribeStatement(this=self._parse_single_name("catalog"),
+                                                        kind=exp.var("CATALOG"), extended=extended or None))
+        extended = self._match_text_seq("EXTENDED")
         table = self._parse_table_parts()
         if table is None:
             self.raise_error("Expected a table name after DESCRIBE")
-        return self.expression(fx.DescribeStatement(this=table))
+        return self.expression(fx.DescribeStatement(this=table, extended=extended or None))
 
     def _parse_flink_stop(self) -> exp.Expr:
         if not self._match_text_seq("JOB"):
