@@ -78,6 +78,9 @@ class SinkWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         raise NotImplementedError
 
+    def end_input(self) -> None:
+        """Bounded input ended (Flink's endInput): the final checkpoint follows and must commit everything."""
+
     def prepare_commit(self, checkpoint_id: int) -> Any:
         return None
 

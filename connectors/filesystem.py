@@ -4,6 +4,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import time
 import uuid
 
 import numpy as np
@@ -16,12 +17,15 @@ from connectors.formats import csv as csv_format
 from connectors.formats import json as json_format
 from connectors.lines import LineFile, non_blank
 from connectors.options import Options
+from connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, commit_file, compaction_bins,
+                                    hide_rolled_back, recover_in_progress)
 from sqlstream.errors import ConnectorError, OptionError, storage_error
 
 FORMATS = ("json", "csv")
-SINK_FORMATS = ("json", "csv", "debezium-json")
+SINK_FORMATS = ("json", "csv", "debezium-json", "raw")
 OPTIONS = ["connector", "path", "format", "source.monitor-interval", "sink.rolling-policy.file-size",
            "sink.rolling-policy.rollover-interval", "sink.rolling-policy.check-interval",
+           "sink.rolling-policy.inactivity-interval", "auto-compaction", "compaction.file-size",
            "partition.default-name", "sink.parallelism", "source.path.regex-pattern"] + \
     json_format.FORMAT_OPTIONS + csv_format.FORMAT_OPTIONS
 
@@ -50,11 +54,12 @@ def list_files(path: str) -> list[str]:
     raise ConnectorError(f"File or directory '{path}' does not exist")
 
 
-def text_lines(lines: pa.Array) -> memoryview:
-    """Strings as newline-terminated UTF-8 lines, straight from the Arrow buffers."""
+def text_lines(lines: pa.Array) -> tuple[memoryview, np.ndarray]:
+    """Strings as newline-terminated UTF-8 lines, straight from the Arrow buffers, and where each line ends."""
     joined = pc.binary_join_element_wise(lines, "\n", "")
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset:joined.offset + len(joined) + 1]
-    return memoryview(joined.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
+    text = memoryview(joined.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
+    return text, (offsets[1:] - offsets[0]).astype(np.int64)
 
 
 class FileSplitReader(SplitReader):
@@ -136,26 +141,33 @@ class FileSystemSource(Source):
 
 
 class FileSystemSinkWriter(SinkWriter):
-    """Writes rows to in-progress part files; a file becomes visible (renamed) only when committed.
+    """Writes rows to hidden part files; a file becomes visible (renamed) only when a checkpoint commits it.
 
-    Without checkpointing the job commits at its end; with checkpointing at every completed checkpoint, so
-    readers never see uncommitted rows and a restored job writes no row twice. A committed file's name ends in
-    the checkpoint that committed it (`-chk<n>`), so output of checkpoints a restore falls back past can be
-    taken back (`FileSystemSink.rollback`).
+    Without checkpointing the job commits at its end; with checkpointing at completed checkpoints, so readers
+    never see uncommitted rows and a restored job writes no row twice. Files roll as Flink's rolling policy says
+    (`part_files.RollingPolicy`); an in-progress file open across checkpoints is recorded in each with its length.
+    A committed file's name ends in the checkpoint that committed it (`-chk<n>`), so output of checkpoints a
+    restore falls back past can be taken back (`FileSystemSink.rollback`).
     """
 
     def __init__(self, directory: str, fmt: str, schema: TableSchema, delimiter: str, job: str,
-                 default_partition: str = partitions.DEFAULT_NAME, table: str = ""):
+                 default_partition: str = partitions.DEFAULT_NAME, table: str = "",
+                 policy: RollingPolicy | None = None):
         self.dir, self.fmt, self.schema, self.delimiter = directory, fmt, schema, delimiter
         self.default_partition = default_partition
         self.table = table
+        self.policy = policy or RollingPolicy()
         keys = set(schema.partition_keys)
         self.names = [n for n in schema.names if n not in keys]  # partition values are in the path only
         self.types = [t for n, t in zip(schema.names, schema.types) if n not in keys]
         self._io("the output folder", self.dir, lambda: os.makedirs(self.dir, exist_ok=True))
         self.part = 0
         self.prefix = f"part-{job[:12]}-{uuid.uuid4().hex[:8]}"
-        self.current: dict[str, tuple[str, str, object]] = {}  # partition folder -> (folder path, in-progress, file)
+        self.current: dict[str, PartFile] = {}  # partition folder -> its in-progress file
+        self.rolled: list[PartFile] = []  # closed since the last checkpoint, committed by the next one
+        self.recorded: set[str] = set()  # in-progress files a checkpoint holds a length of
+        self.held: dict[str, object] = {}  # rolled files' open handles, until committed or aborted
+        self.last_check_ms = _now_ms()
 
     def _io(self, what: str, where: str, action):
         """Run a file operation; an OSError becomes a StorageError naming the table, the path and the cause."""
@@ -164,84 +176,168 @@ class FileSystemSinkWriter(SinkWriter):
         except OSError as e:
             raise storage_error(e, f"{what} of sink table '{self.table}'", where) from None
 
-    def _open(self, folder: str):
+    def _open(self, folder: str, now: float) -> PartFile:
         if folder not in self.current:
             where = os.path.join(self.dir, folder)
-            tmp = os.path.join(where, f".{self.prefix}-{self.part}.inprogress")
+            part = PartFile(where, f"{self.prefix}-{self.part}", None, now, now)
+            self.part += 1
 
             def create():
                 os.makedirs(where, exist_ok=True)
-                f = open(tmp, "wb")
+                f = open(part.in_progress, "wb")
                 fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # tells `recover` of another run that a writer owns it
                 return f
-            self.current[folder] = (where, tmp, self._io("a part file", where, create))
-        return self.current[folder][2]
+            part.handle = self._io("a part file", where, create)
+            self.current[folder] = part
+        return self.current[folder]
+
+    def _roll(self, folder: str) -> None:
+        """End the folder's in-progress file; the next checkpoint commits it. Its handle (and lock) is kept
+        until then, so that no other run's clean-up takes it."""
+        part = self.current.pop(folder)
+
+        def sync():
+            part.handle.flush()
+            os.fsync(part.handle.fileno())
+        self._io("a part file", part.folder, sync)
+        self.rolled.append(part)
+        self.held[part.in_progress] = part.handle
+
+    def _roll_on_time(self, now: float) -> None:
+        for folder in [f for f, part in self.current.items() if self.policy.on_processing_time(part, now)]:
+            self._roll(folder)
+        self.last_check_ms = now
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
+        now = _now_ms()
+        if now - self.last_check_ms >= self.policy.check_ms:
+            self._roll_on_time(now)
         data = pa.RecordBatch.from_arrays(batch.columns[1:], names=batch.schema.names[1:])
         if not self.schema.partition_keys:
-            self._write(batch.column(0), data, "")
+            self._write(batch.column(0), data, "", now)
             return
         for folder, rows in partitions.partition_groups(data, self.schema.partition_keys, self.default_partition):
             take = pa.array(rows)
-            self._write(batch.column(0).take(take), data.take(take), folder)
+            self._write(batch.column(0).take(take), data.take(take), folder, now)
 
-    def _write(self, ops: pa.Array, data: pa.RecordBatch, folder: str) -> None:
+    def _write(self, ops: pa.Array, data: pa.RecordBatch, folder: str, now: float) -> None:
         data = pa.RecordBatch.from_arrays([data.column(data.schema.get_field_index(n)) for n in self.names],
                                           names=self.names)
         if self.fmt == "json":
             lines = json_format.encode_json_lines(data, self.names, self.types)
         elif self.fmt == "debezium-json":
             lines = json_format.encode_debezium_lines(ops, data, self.names, self.types)
+        elif self.fmt == "raw":
+            lines = data.column(0)
         else:
             lines = csv_format.encode_csv_lines(data, self.names, self.delimiter)
-        f = self._open(folder)
-        self._io("a part file", os.path.dirname(f.name), lambda: f.write(text_lines(lines)))
+        text, ends = text_lines(lines)
+        done = 0
+        while done < len(text):
+            # as Flink checks before each record: a file rolls once a record took it past the file size
+            part = self._open(folder, now)
+            over = int(np.searchsorted(ends, done + self.policy.file_size - part.size, side="right"))
+            upto = len(text) if over >= len(ends) else int(ends[over])
+            chunk = text[done:upto]
+            self._io("a part file", part.folder, lambda: part.handle.write(chunk))
+            part.size += len(chunk)
+            part.written_ms = now
+            done = upto
+            if self.policy.on_event(part):
+                self._roll(folder)
+
+    def end_input(self) -> None:
+        """Bounded input ended: every in-progress file rolls, so the final checkpoint commits all rows."""
+        for folder in list(self.current):
+            self._roll(folder)
 
     def prepare_commit(self, checkpoint_id: int):
-        out = []
-        suffix = f"-chk{checkpoint_id}" if checkpoint_id >= 0 else ""
-        for where, tmp, f in self.current.values():
-            def flush(f=f):
+        """Roll what the policy says, then list the files this checkpoint commits and the lengths of those
+        that stay in progress: `{"files": [[sources, final], ...], "in_progress": [[path, length, final]]}`."""
+        now = _now_ms()
+        for folder, part in list(self.current.items()):
+            if checkpoint_id < 0 or self.policy.on_checkpoint(part) or self.policy.on_processing_time(part, now):
+                self._roll(folder)
+        in_progress = []
+        for part in self.current.values():
+            def flush(f=part.handle):
                 f.flush()
                 os.fsync(f.fileno())
-                f.close()
-            self._io("a part file", where, flush)
-            out.append([tmp, os.path.join(where, f"{self.prefix}-{self.part}{suffix}")])
-        if self.current:
-            self.part += 1
-        self.current = {}
-        return out
+            self._io("a part file", part.folder, flush)
+            in_progress.append([part.in_progress, part.size, part.final(checkpoint_id)])
+            self.recorded.add(part.in_progress)
+        files = []
+        if self.policy.compaction_size is None:
+            files = [[[part.in_progress], part.final(checkpoint_id)] for part in self.rolled]
+        else:
+            by_folder: dict[str, list[PartFile]] = {}
+            for part in self.rolled:
+                by_folder.setdefault(part.folder, []).append(part)
+            for parts in by_folder.values():
+                for members in compaction_bins([p.size for p in parts], self.policy.compaction_size):
+                    files.append([[parts[i].in_progress for i in members],
+                                  parts[members[0]].final(checkpoint_id, COMPACTED_PREFIX)])
+        self.recorded.difference_update(p.in_progress for p in self.rolled)
+        self.rolled = []
+        return {"files": files, "in_progress": in_progress}
 
     def commit(self, committable) -> None:
-        for tmp, final in committable or []:
-            if os.path.exists(tmp):
-                self._io("a part file", os.path.dirname(final), lambda: os.replace(tmp, final))
-            elif not os.path.exists(final):
-                raise ConnectorError(f"Sink table '{self.table}': the in-progress part file '{tmp}' vanished before "
-                                     f"its commit (removed by another process?); its rows are not in "
+        for sources, final in committed_files(committable):
+            if not os.path.exists(final) and not all(os.path.exists(s) for s in sources):
+                raise ConnectorError(f"Sink table '{self.table}': an in-progress part file of '{final}' vanished "
+                                     f"before its commit (removed by another process?); its rows are not in "
                                      f"'{self.dir}'")
+            self._io("a part file", os.path.dirname(final), lambda: commit_file(sources, final))
+            self._release(sources)
 
     def abort(self, committable) -> None:
-        for tmp, _ in committable or []:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        for sources, _ in committed_files(committable):
+            for src in sources:
+                if os.path.exists(src):
+                    os.remove(src)
+            self._release(sources)
+
+    def _release(self, sources: list[str]) -> None:
+        for src in sources:
+            handle = self.held.pop(src, None)
+            if handle is not None:
+                handle.close()
 
     def close(self) -> None:
         self.commit(self.prepare_commit(-1))
 
     def cancel(self) -> None:
-        self.abort(self.prepare_commit(-1))
+        """Stop without committing; an in-progress file a checkpoint recorded stays for the restore to cut."""
+        for folder in list(self.current):
+            self._roll(folder)
+        self.abort({"files": [[[p.in_progress], ""] for p in self.rolled if p.in_progress not in self.recorded]})
+        self._release(list(self.held))
+        self.rolled = []
+
+
+def committed_files(committable) -> list:
+    """[[sources, final], ...] of a committable; a list of [in-progress, final] pairs is the older form."""
+    if not committable:
+        return []
+    if isinstance(committable, list):
+        return [[[tmp], final] for tmp, final in committable]
+    return committable.get("files", [])
+
+
+def _now_ms() -> float:
+    return time.monotonic() * 1000
 
 
 class FileSystemSink(Sink):
     def __init__(self, path: str, fmt: str, schema: TableSchema, delimiter: str = ",",
-                 default_partition: str = partitions.DEFAULT_NAME, table: str = ""):
+                 default_partition: str = partitions.DEFAULT_NAME, table: str = "",
+                 policy: RollingPolicy | None = None):
         self.path, self.fmt, self.schema, self.delimiter = path, fmt, schema, delimiter
         self.default_partition = default_partition
         self.table = table
+        self.policy = policy or RollingPolicy()
         self.accepts_updates = fmt == "debezium-json"
 
     @property
@@ -250,26 +346,32 @@ class FileSystemSink(Sink):
 
     def writer(self, job: str = "job") -> SinkWriter:
         return FileSystemSinkWriter(self.directory, self.fmt, self.schema, self.delimiter, job,
-                                    self.default_partition, self.table)
+                                    self.default_partition, self.table, self.policy)
 
-    def recover(self, job: str, committables: list) -> None:
-        for tmp, final in committables or []:
-            if os.path.exists(tmp):
-                os.replace(tmp, final)
+    def recover(self, job: str, committables) -> None:
+        for sources, final in committed_files(committables):
+            if os.path.exists(final) or all(os.path.exists(s) for s in sources):
+                commit_file(sources, final)
+        if isinstance(committables, dict):
+            for path, length, final in committables.get("in_progress", []):
+                recover_in_progress(path, length, final)
         for root, _, files in os.walk(self.directory):
             for name in files:
-                if name.startswith(f".part-{job[:12]}-") and name.endswith(".inprogress"):
+                if name.startswith((f".part-{job[:12]}-", f".{COMPACTED_PREFIX}part-{job[:12]}-")) and \
+                        name.endswith((".inprogress", ".compacting")):
                     _remove_unless_written(os.path.join(root, name))
 
     def rollback(self, job: str, checkpoint_id: int) -> str:
-        """Remove this job's part files committed by checkpoints after `checkpoint_id` (a restore fell back to it)."""
-        pattern = re.compile(rf"part-{re.escape(job[:12])}-[0-9a-f]+-\d+-chk(\d+)")
+        """Take back this job's part files committed by checkpoints after `checkpoint_id` (a restore fell back
+        to it): merged ones are removed, others hidden again for `recover` to cut back or remove."""
+        pattern = re.compile(rf"({COMPACTED_PREFIX})?part-{re.escape(job[:12])}-[0-9a-f]+-\d+-chk(\d+)")
         removed = 0
         for root, _, files in os.walk(self.directory):
             for name in files:
                 m = pattern.fullmatch(name)
-                if m and int(m.group(1)) > checkpoint_id:
-                    os.remove(os.path.join(root, name))
+                if m and int(m.group(2)) > checkpoint_id:
+                    path = os.path.join(root, name)
+                    os.remove(path) if m.group(1) else hide_rolled_back(path)
                     removed += 1
         return f"removed {removed} part file(s) committed after checkpoint {checkpoint_id}"
 
@@ -341,7 +443,13 @@ def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:
     for k in list(options):
         if k.startswith(("json.", "csv.", "sink.", "partition.", "debezium-json.")):
             opts.get(k)
+    if fmt == "raw":
+        written = [t for n, t in zip(schema.names, schema.types) if n not in set(schema.partition_keys)]
+        if len(written) != 1 or written[0].to_arrow() not in (pa.string(), pa.large_string()):
+            raise OptionError(f"Table '{table}': the 'raw' format writes a single STRING column per line; the "
+                              f"table has {len(written)} column(s) outside PARTITIONED BY")
+    policy = RollingPolicy.from_options(opts)
     delim = options.get("csv.field-delimiter", ",")
     default_partition = options.get("partition.default-name", partitions.DEFAULT_NAME)
     opts.finish()
-    return FileSystemSink(path, fmt, schema, delim, default_partition, table)
+    return FileSystemSink(path, fmt, schema, delim, default_partition, table, policy)

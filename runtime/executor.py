@@ -433,6 +433,8 @@ class Job:
             if out:
                 self._push(nid, out)
         self.finished = True
+        for w in self.writers.values():
+            w.end_input()
         if before_close is not None:
             before_close()
         for w in self.writers.values():

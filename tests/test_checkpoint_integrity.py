@@ -199,7 +199,7 @@ def test_a_run_starting_beside_a_live_writer_of_the_same_job_leaves_its_part_fil
     live.write(pa.record_batch([pa.array([0], pa.int8()), pa.array([1], pa.int32())], names=["_op", "a"]))
     dead = sink.writer("job0123456789ab")
     dead.write(pa.record_batch([pa.array([0], pa.int8()), pa.array([9], pa.int32())], names=["_op", "a"]))
-    dead.current[""][2].close()  # its process died: the file is no longer held
+    dead.current[""].handle.close()  # its process died: the file is no longer held
     sink.recover("job0123456789ab", [])
     live.close()
     lines = [ln for f in (tmp_path / "out").glob("part-*") for ln in f.read_text().splitlines()]
