@@ -17,7 +17,8 @@ def _report(e: BaseException) -> int:
     elif isinstance(e, SqlStreamError):
         sys.stderr.write(f"ERROR: {e}\n")
     else:
-        sys.stderr.write(f"ERROR: internal error: {type(e).__name__}: {e}\n")
+        from sqlstream.secrets import redact
+        sys.stderr.write(redact(f"ERROR: internal error: {type(e).__name__}: {e}") + "\n")
         if os.environ.get("SQLSTREAM_DEBUG"):
             import traceback
             traceback.print_exc()

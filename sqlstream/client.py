@@ -18,6 +18,7 @@ from sqlstream.deep import run_deep
 from sqlstream.dialect import expressions as fx
 from sqlstream.errors import SqlError, SqlStreamError, ValidationError
 from sqlstream.output import ResultWriter, display_strings
+from sqlstream.secrets import redact
 from sqlstream.session import HELP, Session, format_rows, parse_script
 
 SUCCEEDED = "[INFO] Execute statement succeeded."
@@ -249,7 +250,7 @@ def error_text(e: BaseException) -> str:
         return f"ValidationError: {e.args[0]}"
     if isinstance(e, SqlStreamError):
         return f"{type(e).__name__}: {e}"
-    return f"InternalError: {type(e).__name__}: {e}"
+    return redact(f"InternalError: {type(e).__name__}: {e}")
 
 
 def print_outcome(o: Outcome, out: TextIO, zone_names=None) -> None:

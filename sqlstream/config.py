@@ -6,6 +6,7 @@ cannot work (a batch size of 0 or -1 would never finish a batch) is refused at o
 from __future__ import annotations
 
 from sqlstream.errors import ValidationError
+from sqlstream.secrets import is_secret, remember
 
 INT_MAX = 2 ** 31 - 1
 INT_RANGES = {
@@ -54,6 +55,8 @@ class Config:
             except OptionError as e:
                 raise ValidationError(f"Configuration '{key}': {e} (a duration such as '10 s', '500 ms', "
                                       f"'5 min')") from None
+        if is_secret(key):
+            remember(value)
         self.values[key] = value
 
     def reset(self, key: str | None = None) -> None:

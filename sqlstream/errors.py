@@ -3,7 +3,11 @@ from __future__ import annotations
 
 
 class SqlStreamError(Exception):
-    """Base of all errors reported to users (never shown as a bare traceback)."""
+    """Base of all errors reported to users (never shown as a bare traceback); secret values never shown."""
+
+    def __str__(self) -> str:
+        from sqlstream.secrets import redact
+        return redact(super().__str__())
 
 
 class SqlError(SqlStreamError):
@@ -12,18 +16,29 @@ class SqlError(SqlStreamError):
     def __init__(self, message: str, line: int | None = None, col: int | None = None,
                  expected: str | None = None, sql: str | None = None):
         self.line, self.col, self.expected, self.sql = line, col, expected, sql
+        if sql:  # a secret option's value is not echoed (the offending token may be that value)
+            from sqlstream.secrets import MASK, secret_values
+            for value in sorted(secret_values(sql), key=len, reverse=True):
+                if value:
+                    message = message.replace(value, MASK)
         self.detail = message
         where = f"line {line}, column {col}: " if line is not None else ""
         super().__init__(f"SQL parse error at {where}{message}")
 
     def caret(self) -> str:
-        """The offending source line with a caret under the column."""
+        """The offending source line with a caret under the column; secret option values masked."""
         if self.sql is None or self.line is None:
             return ""
-        lines = self.sql.splitlines()
+        from sqlstream.secrets import mask_spans, secret_spans, shift_offset
+        lines = self.sql.splitlines(keepends=True)
         if not 1 <= self.line <= len(lines):
             return ""
-        return lines[self.line - 1] + "\n" + " " * max(0, (self.col or 1) - 1) + "^"
+        start = sum(len(ln) for ln in lines[:self.line - 1])
+        at = start + max(0, (self.col or 1) - 1)
+        masked, shifts = mask_spans(self.sql, secret_spans(self.sql))
+        line_start, at = shift_offset(start, shifts), shift_offset(at, shifts)
+        line = masked[line_start:].splitlines()[0] if masked[line_start:] else ""
+        return line + "\n" + " " * max(0, at - line_start) + "^"
 
 
 class ValidationError(SqlStreamError):

@@ -8,6 +8,8 @@ import logging
 import threading
 from typing import TextIO
 
+from sqlstream.secrets import redact
+
 LOGGER = "sqlstream"
 
 
@@ -21,7 +23,7 @@ class _JobStreamHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(f"{record.levelname}: {record.getMessage()}\n")
+            self.stream.write(redact(f"{record.levelname}: {record.getMessage()}") + "\n")
             self.stream.flush()
         except Exception:  # a closed stream must not fail the job
             self.handleError(record)

@@ -11,6 +11,7 @@ from planner import logical as L
 from sqlstream.deep import deep_thread, run_deep
 from sqlstream.errors import SqlStreamError, ValidationError
 from sqlstream.script import ScriptRunner
+from sqlstream.secrets import redact
 from sqlstream.session import Session
 
 ERROR_WIDTH = 60  # SHOW JOBS shortens a failure's reason to this; DESCRIBE JOB shows all of it
@@ -48,7 +49,7 @@ class JobInfo:
 
 def failure_text(e: BaseException) -> str:
     """A failure as the user sees it: our errors by their message, anything else named by its type."""
-    return str(e) if isinstance(e, SqlStreamError) else f"internal error: {type(e).__name__}: {e}"
+    return str(e) if isinstance(e, SqlStreamError) else redact(f"internal error: {type(e).__name__}: {e}")
 
 
 class JobManager:

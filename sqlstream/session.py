@@ -23,6 +23,7 @@ from sqlstream.config import Config
 from sqlstream.dialect import Flink
 from sqlstream.dialect import expressions as fx
 from sqlstream.deep import check_nesting, run_deep
+from sqlstream.secrets import mask_value, remember_sql
 from sqlstream.errors import SqlError, SqlStreamError, ValidationError
 
 _FLINK = Flink()
@@ -55,6 +56,7 @@ def parse_script(sql: str) -> list[exp.Expr]:
 
 
 def _parse_script(sql: str) -> list[exp.Expr]:
+    remember_sql(sql)
     try:
         tokens = _FLINK.tokenize(sql)
         check_nesting(sql, tokens)
@@ -210,7 +212,8 @@ class Session:
         if isinstance(stmt, fx.SetStatement):
             if stmt.this is None:
                 cfg = self.config.effective()
-                return Result("rows", columns=["key", "value"], rows=[[k, v] for k, v in sorted(cfg.items())])
+                return Result("rows", columns=["key", "value"],
+                              rows=[[k, mask_value(k, v)] for k, v in sorted(cfg.items())])
             if stmt.this.name == "table.local-time-zone":
                 zone_id(stmt.expression.name)  # refuse an unknown zone here, not at every later statement
             self.config.set(stmt.this.name, stmt.expression.name)
@@ -393,7 +396,8 @@ class Session:
         plan = self.binder.bind_table(obj)
         columns, rows = show.describe_rows(obj, plan.fields, _quoted_sql)
         res = Result("rows", columns=columns, rows=rows)
-        res.message = "Options:\n" + "\n".join(f"  '{k}' = '{_mask(k, v)}'" for k, v in sorted(obj.options.items()))
+        res.message = "Options:\n" + "\n".join(f"  '{k}' = '{mask_value(k, v)}'"
+                                                for k, v in sorted(obj.options.items()))
         return res
 
     # ---- catalogs, databases, modules, ALTER ---------------------------------------------------
@@ -556,14 +560,6 @@ def _quoted_sql(e: exp.Expr) -> str:
 
 
 _PLURAL_UNITS = {"SECONDS", "MINUTES", "HOURS", "DAYS", "MONTHS", "YEARS", "MILLISECONDS"}
-
-
-SECRET_WORDS = ("password", "secret", "sasl.jaas.config", "token", "credential", "private")
-
-
-def _mask(key: str, value: str) -> str:
-    """Connector options that hold secrets are shown as ******."""
-    return "******" if any(w in key.lower() for w in SECRET_WORDS) else value
 
 
 def _renamed(query: exp.Expr, names: list[str], aliases: list[str], view: str) -> exp.Expr:

@@ -17,6 +17,7 @@ from sqlstream.dialect import expressions as fx
 from sqlstream.errors import SqlError, SqlStreamError
 from sqlstream.jobs import JobManager
 from sqlstream.output import MAX_WIDTH, ResultWriter, display_strings, fit
+from sqlstream.secrets import redact
 from sqlstream.session import JOB_COLUMNS, Session, format_rows, parse_script
 
 PROMPT = "Flink SQL> "
@@ -64,12 +65,12 @@ class Shell:
     # ---- the prompt ----------------------------------------------------------------------------
     def prompt_session(self, input=None, output=None):
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.history import FileHistory
         from prompt_toolkit.key_binding import KeyBindings
         from prompt_toolkit.lexers import PygmentsLexer
         from pygments.lexers.sql import SqlLexer
 
         from sqlstream.completion import SqlCompleter
+        from sqlstream.history import PrivateHistory
         keys = KeyBindings()
 
         @keys.add("enter")
@@ -80,7 +81,7 @@ class Shell:
             else:
                 buf.insert_text("\n")
         try:
-            history = FileHistory(self.history)
+            history = PrivateHistory(self.history)
         except OSError:
             history = None
         return PromptSession(message=PROMPT, multiline=True, key_bindings=keys, lexer=PygmentsLexer(SqlLexer),
@@ -294,9 +295,9 @@ class Shell:
             if caret:
                 self.out.write(caret + "\n")
         elif isinstance(e, KeyError):
-            self.out.write(f"[ERROR] {e.args[0]}\n")
+            self.out.write(redact(f"[ERROR] {e.args[0]}") + "\n")
         else:
-            self.out.write(f"[ERROR] {e}\n")
+            self.out.write(redact(f"[ERROR] {e}") + "\n")
 
 
 def _watermark(runner) -> str | None:

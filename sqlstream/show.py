@@ -7,6 +7,7 @@ from sqlstream.catalog import (CatalogManager, ColumnDef, ObjectIdentifier, Tabl
                                name_parts)
 from sqlstream.catalog_ddl import database_path
 from sqlstream.errors import ValidationError
+from sqlstream.secrets import mask_value
 from sqlstream.types import MAX_VARCHAR, FlinkType
 
 DESCRIBE_COLUMNS = ["name", "type", "null", "key", "extras", "watermark"]
@@ -115,7 +116,9 @@ def _column_ddl(c: ColumnDef, quote) -> str:
 
 
 def _options_ddl(options: dict[str, str]) -> str:
-    return "WITH (\n" + ",\n".join(f"  '{k}' = {_quote_text(v)}" for k, v in sorted(options.items())) + "\n)\n"
+    """WITH (..) as Flink prints it, secret values masked."""
+    return "WITH (\n" + ",\n".join(f"  '{k}' = {_quote_text(mask_value(k, v))}"
+                                    for k, v in sorted(options.items())) + "\n)\n"
 
 
 def show_create_table(t: TableDef, quote) -> str:
@@ -198,7 +201,7 @@ def describe_catalog(name: str, catalog, extended: bool) -> list[list[str]]:
     rows = [["name", name], ["type", catalog.options.get("type", catalog.type_name)],
             ["comment", catalog.comment or ""]]
     if extended:
-        rows += [[f"option:{k}", v] for k, v in sorted(catalog.options.items()) if k != "type"]
+        rows += [[f"option:{k}", mask_value(k, v)] for k, v in sorted(catalog.options.items()) if k != "type"]
     return rows
 
 
