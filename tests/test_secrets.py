@@ -166,7 +166,7 @@ def test_job_log_records_mask_secrets():
     import logging
 
     from sqlstream.job_log import job_log
-    parse_script("SET 'properties.sasl.password' = 'sasl-pass-2';")
+    parse_script(KAFKA)
     out = io.StringIO()
     with job_log(out):
         logging.getLogger("sqlstream.kafka").warning("auth failed for sasl-pass-2 and jaas-pass-1")
