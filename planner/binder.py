@@ -89,7 +89,8 @@ class Binder:
             for c in cols:
                 if not any(w.name == c for w in writable):
                     raise ValidationError(f"Unknown target column '{c}' in table '{name}'")
-        targets = [w for w in writable if cols is None or w.name in cols]
+        static = self._static_partition(target, tdef)
+        targets = [w for w in writable if (cols is None or w.name in cols) and w.name not in static]
         if len(query.fields) != len(targets):
             raise ValidationError(
                 f"Column types of query result and sink for '{name}' do not match.\n"
@@ -106,10 +107,12 @@ class Binder:
                         f"column '{c.name}' is {c.type} but the query produces {f.type.without_time_attr()}")
                 r = cast(r, c.type)
             exprs.append(r)
-        if cols is not None:
+        if cols is not None or static:
             full = []
             for c in writable:
-                if c.name in cols:
+                if c.name in static:
+                    full.append(static[c.name])
+                elif cols is None or c.name in cols:
                     full.append(exprs[[t.name for t in targets].index(c.name)])
                 else:
                     full.append(Lit(c.type.with_nullable(True), None))
@@ -367,6 +370,24 @@ class Binder:
             raise ValidationError(f"{_where(item)}LATERAL/UNNEST is not supported yet")
         raise ValidationError(f"{_where(item)}Unsupported FROM item: {item.sql(dialect='flink')[:80]}")
 
+    def _static_partition(self, target: exp.Expr, tdef: TableDef) -> dict[str, Expr]:
+        """`INSERT INTO t PARTITION (k = 'v', ..)`: the partition columns given as constants (the query supplies the
+        other columns), each cast to its column's type."""
+        spec = target.args.get("partition")
+        if spec is None:
+            return {}
+        out = {}
+        for item in spec.expressions:
+            if not isinstance(item, exp.EQ) or not isinstance(item.this, exp.Column):
+                raise ValidationError(f"{_where(item)}A static partition is written `column = constant`")
+            col = tdef.column(item.this.name)
+            if col is None or col.name not in tdef.partition_keys:
+                raise ValidationError(f"{_where(item)}'{item.this.name}' is not a partition column of table "
+                                      f"'{tdef.name}' (partition keys: {', '.join(tdef.partition_keys) or 'none'})")
+            value = ScalarBinder(Scope([])).bind(item.expression)
+            out[col.name] = value if value.type == col.type else cast(value, col.type)
+        return out
+
     def _bind_values(self, v: exp.Values) -> L.Node:
         """VALUES (..), (..): each column an expression over the row number, typed as the common type of its
         rows; named by the alias's column list, else EXPR$0, EXPR$1, .. as in Flink."""
@@ -424,13 +445,14 @@ class Binder:
             node = L.ChangelogNormalize(scan_fields, L.RETRACT, input=node, keys=keys)
         return self._computed_and_watermark(t, node, scan_fields)
 
-    def check_schema(self, t: TableDef) -> None:
+    def check_schema(self, t: TableDef) -> L.Node:
         """Resolve a table's computed columns and watermark as Flink does at CREATE TABLE, so that an unknown
-        function or a wrong type fails there rather than at the first query."""
+        function or a wrong type fails there rather than at the first query. The connector is not consulted
+        (as in Flink, CREATE TABLE and DESCRIBE do not need it); returns the table's schema as a plan."""
         scan_fields = [L.Field(c.name, c.type) for c in t.columns if c.kind != "computed"]
         scan = L.Scan(scan_fields, L.INSERT_ONLY, table=t.name, connector=t.connector, options=dict(t.options),
                       columns=list(scan_fields))
-        self._computed_and_watermark(t, scan, scan_fields)
+        return self._computed_and_watermark(t, scan, scan_fields)
 
     def _computed_and_watermark(self, t: TableDef, node: L.Node, scan_fields: list[L.Field]) -> L.Node:
         if any(c.kind == "computed" for c in t.columns) or [c.name for c in t.columns] != [f.name for f in scan_fields]:

@@ -393,7 +393,7 @@ class Session:
             fields = self.binder.bind_query(obj.query).fields
             columns, rows = show.describe_rows(obj, fields, _quoted_sql)
             return Result("rows", columns=columns, rows=rows)
-        plan = self.binder.bind_table(obj)
+        plan = self.binder.check_schema(obj)
         columns, rows = show.describe_rows(obj, plan.fields, _quoted_sql)
         res = Result("rows", columns=columns, rows=rows)
         res.message = "Options:\n" + "\n".join(f"  '{k}' = '{mask_value(k, v)}'"
@@ -410,7 +410,6 @@ class Session:
                 catalog_ddl.use_catalog(cm, stmt.this.name)
             elif kind == "MODULES":
                 self.modules.use([e.name for e in stmt.this.expressions])
-                return Result("ok", "[INFO] Use modules succeeded!")
             else:
                 catalog_ddl.use_database(cm, stmt.this)
             return ok
@@ -428,10 +427,10 @@ class Session:
             catalog_ddl.alter_database(cm, stmt)
         elif action == "LOAD MODULE":
             self.modules.load(stmt.this.name, catalog_ddl.options_of(stmt.args.get("options")))
-            return Result("ok", "[INFO] Load module succeeded!")
+            return ok
         elif action == "UNLOAD MODULE":
             self.modules.unload(stmt.this.name)
-            return Result("ok", "[INFO] Unload module succeeded!")
+            return ok
         return ok
 
     def _drop(self, stmt: exp.Drop) -> Result:

@@ -25,15 +25,11 @@ class FlinkParser(parser.Parser):
         "METADATA": lambda self: self._parse_metadata_constraint(),
     }
 
-    PROPERTY_PARSERS = {
-        **parser.Parser.PROPERTY_PARSERS,
-        "LIKE": lambda self: self._parse_flink_like(),
-    }
-
     SCHEMA_UNNAMED_CONSTRAINTS = {*parser.Parser.SCHEMA_UNNAMED_CONSTRAINTS, "WATERMARK"}
 
     PROPERTY_PARSERS = {
         **parser.Parser.PROPERTY_PARSERS,
+        "LIKE": lambda self: self._parse_flink_like(),
         "PARTITIONED BY": lambda self: self._parse_flink_partitioned_by(),
         "PARTITIONED_BY": lambda self: self._parse_flink_partitioned_by(),
         "TBLPROPERTIES": lambda self: self.raise_error(
