@@ -188,6 +188,20 @@ class Session:
         from sqlstream import udf
         self.functions[name.upper()] = udf.register(name, fn)
 
+    def _load_used_functions(self, stmt: exp.Expr) -> None:
+        """Import the declared Python functions this statement calls (CREATE FUNCTION does not import)."""
+        from sqlstream import udf
+        declared = {n for n, f in self.functions.items() if isinstance(f, udf.DeclaredFunction)}
+        if not declared:
+            return
+        for node in stmt.walk():
+            if isinstance(node, exp.Func):
+                name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).upper()
+                if name in declared:
+                    f = self.functions[name]
+                    self.functions[name] = udf.load(f.name, f.path, self.config.get("python.files"))
+                    declared.discard(name)
+
     # ---- statements ---------------------------------------------------------------------------
     def execute(self, stmt: exp.Expr, sql: str = "") -> Result:
         return run_deep(self._execute_in_zone, stmt, sql)
@@ -197,6 +211,7 @@ class Session:
             return self._execute(stmt, sql)
 
     def _execute(self, stmt: exp.Expr, sql: str = "") -> Result:
+        self._load_used_functions(stmt)
         if self.in_statement_set and not isinstance(stmt, (exp.Insert, fx.StatementSetEnd, fx.ClientCommand)):
             raise ValidationError(STATEMENT_SET_ONLY_INSERT)
         if isinstance(stmt, fx.StatementSetEnd) and not self.in_statement_set:
@@ -325,7 +340,7 @@ class Session:
             name = stmt.this.name.upper()
             if name in self.functions and not exists:
                 raise ValidationError(f"Function '{stmt.this.name}' already exists")
-            self.functions[name] = udf.load(name, stmt.expression.name)
+            self.functions[name] = udf.declare(name, stmt.expression.name)  # imported at first use
             return Result("ok", "[INFO] Execute statement succeeded.")
         raise ValidationError(f"CREATE {kind} is not supported")
 

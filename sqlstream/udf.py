@@ -20,7 +20,6 @@ Registered with `CREATE [TEMPORARY] FUNCTION add_tax AS 'module.add_tax' [LANGUA
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from dataclasses import dataclass
@@ -213,16 +212,87 @@ def udtf(result_types: list[str] | str, vectorized: bool = False):
     return wrap
 
 
-def load(name: str, path: str):
-    """Import `module.attr` and check it was declared with @udf."""
+@dataclass
+class DeclaredFunction:
+    """A function CREATE FUNCTION declared: its module is imported when a statement first uses it, not before
+    (a rejected or unused declaration runs no code)."""
+
+    name: str
+    path: str
+
+
+def declare(name: str, path: str) -> DeclaredFunction:
     module, _, attr = path.rpartition(".")
-    if os.getcwd() not in sys.path:  # a job's own modules sit beside it, as with `python -m`
-        sys.path.append(os.getcwd())
+    if not module or not attr or not all(p.isidentifier() for p in path.split(".")):
+        raise ValidationError(f"CREATE FUNCTION {name} needs AS 'module.function' naming a Python module and a "
+                              f"function in it, got '{path}'")
+    return DeclaredFunction(name, path)
+
+
+def python_path(setting: str | None) -> list[str]:
+    """The folders 'python.files' adds to the module path (Flink's option: comma-separated .py files, folders
+    or .zip archives; a file's folder is added)."""
+    out = []
+    for entry in (setting or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        path = os.path.abspath(os.path.expanduser(entry))
+        if not os.path.exists(path):
+            raise ValidationError(f"'python.files' names '{entry}', which does not exist")
+        folder = os.path.dirname(path) if os.path.isfile(path) and path.endswith(".py") else path
+        if folder not in out:
+            out.append(folder)
+    return out
+
+
+def load(name: str, path: str, python_files: str | None = None):
+    """Import `module.attr` (from 'python.files' or the installed packages, never implicitly from the current
+    folder) and check it was declared with @udf, @udtf or @udaf. Importing runs the module's code."""
+    module, _, attr = path.rpartition(".")
     try:
-        fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError) as e:
+        mod = _import(module, python_path(python_files))
+        fn = getattr(mod, attr)
+    except (ImportError, AttributeError) as e:
         raise ValidationError(f"Cannot load Python function '{path}' for {name}: {e}") from None
+    except ValidationError:
+        raise
+    except (Exception, SystemExit) as e:  # the module's own code failed while it was imported
+        raise ValidationError(f"Cannot load Python function '{path}' for {name}: importing '{module}' failed: "
+                              f"{type(e).__name__}: {e}") from None
     return register(name, fn)
+
+
+def _import(module: str, folders: list[str]):
+    """The module, its top-level package found in `folders` or on sys.path without the current folder (a module
+    already imported by the program that embeds sqlstream is used as it is)."""
+    import importlib.util
+    from importlib.machinery import PathFinder
+    top = module.split(".")[0]
+    for folder in reversed(folders):  # the module's own imports of its neighbours resolve there first
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    if top not in sys.modules:
+        allowed = folders + [p for p in sys.path if not _is_current_folder(p) and p not in folders]
+        spec = PathFinder.find_spec(top, allowed)
+        if spec is None:
+            if PathFinder.find_spec(top, [os.getcwd()]) is not None:
+                raise ImportError(f"module '{top}' is in the current folder, which Python functions are not "
+                                  f"imported from: SET 'python.files' = '<its .py file or folder>'")
+            raise ImportError(f"No module named '{top}' in 'python.files' or the installed packages (SET "
+                              f"'python.files' = '<a .py file or folder>,..' names where to import from)")
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[top] = loaded
+        try:
+            spec.loader.exec_module(loaded)
+        except BaseException:
+            sys.modules.pop(top, None)
+            raise
+    return importlib.import_module(module)
+
+
+def _is_current_folder(entry: str) -> bool:
+    return entry in ("", ".") or os.path.abspath(entry) == os.getcwd()
 
 
 def udaf(result_type: str, vectorized: bool = False):

@@ -47,11 +47,11 @@ def test_failing_function_names_itself_and_the_row():
             "SELECT fails_on_seven(quantity) FROM orders;")
 
 
-def test_bad_registrations():
+def test_bad_registrations_fail_when_the_function_is_first_used():
     with pytest.raises(ValidationError, match="must be declared with @sqlstream.udf.udf"):
-        run("CREATE FUNCTION u AS 'tests.udfs.sample.undeclared';")
+        run("CREATE FUNCTION u AS 'tests.udfs.sample.undeclared'; SELECT u(1);")
     with pytest.raises(ValidationError, match="Cannot load Python function 'nope.missing'"):
-        run("CREATE FUNCTION m AS 'nope.missing';")
+        run("CREATE FUNCTION m AS 'nope.missing'; SELECT m(1);")
 
 
 def _orders() -> list[dict]:
