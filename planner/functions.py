@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from planner.flink_functions import not_supported
 from sqlstream.errors import ValidationError
 from sqlstream.types import (BIGINT, BOOLEAN, DOUBLE, INT, INTEGERS, STRING, FlinkType, common_type)
 
@@ -133,6 +134,10 @@ def _first_is_string(args: list[FlinkType]) -> bool:
     return args[0].is_string or args[0].name == "NULL"
 
 
+def _string_then_integers(args: list[FlinkType]) -> bool:
+    return _first_is_string(args) and all(a.is_integer or a.name == "NULL" for a in args[1:])
+
+
 def returns(t: FlinkType, arity: tuple[int, int] = (0, 99), keep_null: bool = True,
             check: Callable[[list[FlinkType]], bool] | None = None):
     def typer(name: str, args: list[FlinkType]) -> FlinkType:
@@ -252,7 +257,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "TRIM": string_fn((1, 2)), "LTRIM": string_fn((1, 2)), "RTRIM": string_fn((1, 2)),
     "BTRIM": string_fn((1, 2)),
     "CHAR_LENGTH": returns(INT, (1, 1), check=_first_is_string),
-    "SUBSTRING": string_fn((2, 3), _first_is_string), "CONCAT": concat, "||": concat,
+    "SUBSTRING": string_fn((2, 3), _string_then_integers), "CONCAT": concat, "||": concat,
     "CONCAT_WS": lambda n, a: STRING.with_nullable(a[0].nullable),
     "REPLACE": string_fn((3, 3)), "POSITION": returns(INT, (2, 2)), "LOCATE": returns(INT, (2, 3)),
     "INITCAP": string_fn((1, 1)), "LPAD": string_fn((3, 3)), "RPAD": string_fn((3, 3)),
@@ -278,7 +283,8 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
                            or FlinkType("ARRAY", children=(STRING,), nullable=_nullable(a))),
     "STR_TO_MAP": lambda n, a: (_require(n, a, 1 <= len(a) <= 3 and all(x.is_string or x.name == "NULL" for x in a))
                                 or FlinkType("MAP", children=(STRING, STRING))),
-    "ARRAY_TO_STRING": lambda n, a: (_require(n, a, 2 <= len(a) <= 3 and a[0].name == "ARRAY")
+    "ARRAY_TO_STRING": lambda n, a: (_require(n, a, 2 <= len(a) <= 3 and a[0].name in ("ARRAY", "NULL")
+                                              and all(x.is_string or x.name == "NULL" for x in a[1:]))
                                      or STRING.with_nullable(_nullable(a))),
     "ELT": lambda n, a: (_require(n, a, len(a) >= 2 and (a[0].is_integer or a[0].name == "NULL"))
                          or common_of(n, a[1:]).with_nullable(True)),
@@ -351,7 +357,7 @@ def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> 
         return STRING
     if name in ("BOOL_AND", "BOOL_OR"):
         return BOOLEAN
-    raise ValidationError(f"Unknown aggregate function {name}")
+    raise ValidationError(not_supported(name) or f"Unknown aggregate function {name}")
 
 
 def _family(t: FlinkType) -> str:
@@ -370,6 +376,9 @@ def _family(t: FlinkType) -> str:
 def scalar_type(name: str, args: list[FlinkType]) -> FlinkType:
     typer = SCALAR_TYPERS.get(name)
     if typer is None:
+        missing = not_supported(name)
+        if missing:
+            raise ValidationError(missing)
         families = ", ".join(f"<{_family(a)}>" for a in args)
         raise ValidationError(f"No match found for function signature {name}({families})")
     return typer(name, args)

@@ -13,6 +13,7 @@ from sqlglot.tokens import TokenType
 from planner import logical as L
 from planner.binder import LEGACY_PROPS, Binder
 from planner.explain import explain
+from planner.flink_functions import SHOW_FUNCTIONS
 from planner.functions import AGGREGATES, SCALAR_TYPERS
 from planner.rules import optimize
 from planner.scalar_binder import local_time_zone, zone_id
@@ -363,7 +364,8 @@ class Session:
         if what == "VIEWS":
             return Result("rows", columns=["view name"], rows=[[n] for n in show.show_objects(cm, stmt, ViewDef)])
         if what in ("FUNCTIONS", "USER FUNCTIONS"):
-            names = sorted(self.functions) if what == "USER FUNCTIONS" else self.function_names()
+            names = sorted(self.functions) if what == "USER FUNCTIONS" else \
+                sorted(set(SHOW_FUNCTIONS) | set(self.functions))
             return Result("rows", columns=["function name"], rows=[[n] for n in names if keep(n)])
         if what == "JOBS":
             return Result("rows", columns=JOB_COLUMNS, rows=[])
