@@ -83,8 +83,8 @@ def describe_rows(obj: TableDef | ViewDef, fields, quote) -> tuple[list[str], li
 def serializable_type(t: FlinkType) -> str:
     """A type as SHOW CREATE TABLE writes it (Flink's serializable form: STRING is VARCHAR(2147483647))."""
     n = t.name
-    if n == "VARCHAR" and t.precision == MAX_VARCHAR:
-        s = f"VARCHAR({MAX_VARCHAR})"
+    if n in ("VARCHAR", "VARBINARY") and t.precision == MAX_VARCHAR:
+        s = f"{n}({MAX_VARCHAR})"
     elif n == "TIMESTAMP_LTZ":
         s = f"TIMESTAMP({t.precision}) WITH LOCAL TIME ZONE"
     elif n == "ARRAY":

@@ -188,6 +188,8 @@ def alter_table(t: TableDef, stmt: fx.AlterTableStatement) -> TableDef:
             raise _fail(f"The column `{old}` does not exist in the base table.")
         if t.column(new) is not None:
             raise _fail(f"The column `{new}` already existed in table schema.")
+        if old in t.partition_keys:
+            raise _fail(f"The column `{old}` is used as the partition keys.")
         out = copy.deepcopy(t)
         out.column(old).name = new
         _rename_references(out, old, new)

@@ -100,6 +100,8 @@ class FlinkType:
         n = self.name
         if n == "VARCHAR" and self.precision == MAX_VARCHAR:
             s = "STRING"
+        elif n == "VARBINARY" and self.precision == MAX_VARCHAR:
+            s = "BYTES"
         elif n in ("CHAR", "VARCHAR", "BINARY", "VARBINARY"):
             s = f"{n}({self.precision})"
         elif n == "DECIMAL":

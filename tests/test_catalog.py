@@ -184,3 +184,18 @@ def test_modules():
         execute(s, "USE MODULES core, core;")
     execute(s, "UNLOAD MODULE core;")
     assert execute(s, "SHOW MODULES;").rows == []
+
+
+def test_types_and_filters_as_flink_shows_them():
+    s = Session()
+    execute(s, "CREATE TABLE p (b BYTES, ltz TIMESTAMP_LTZ(3), part STRING) PARTITIONED BY (part) "
+               "WITH ('connector' = 'filesystem', 'path' = '/tmp/x', 'format' = 'csv');")
+    assert [r[1] for r in execute(s, "DESCRIBE p;").rows] == ["BYTES", "TIMESTAMP_LTZ(3)", "STRING"]
+    assert "`b` VARBINARY(2147483647),\n  `ltz` TIMESTAMP(3) WITH LOCAL TIME ZONE," in show_create(s, "TABLE p")
+    assert "PARTITIONED BY (`part`)\nWITH (" in show_create(s, "TABLE p")
+    with pytest.raises(ValidationError, match="The column `part` is used as the partition keys."):
+        execute(s, "ALTER TABLE p RENAME part TO q;")
+    with pytest.raises(SqlStreamError, match="ILIKE"):
+        execute(s, "SHOW TABLES ILIKE 'P%';")
+    assert execute(s, "SHOW DATABASES ILIKE 'DEF%';").rows == [["default_database"]]
+    assert execute(s, "SHOW COLUMNS FROM p NOT LIKE '%t';").rows[0][0] == "b"

@@ -127,6 +127,8 @@ class FlinkParser(parser.Parser):
         if self._match(TokenType.LIKE):
             like = self._parse_string()
         elif self._match(TokenType.ILIKE):
+            if what in ("TABLES", "VIEWS", "COLUMNS"):
+                self.raise_error(f"Encountered \"ILIKE\": SHOW {what} takes [NOT] LIKE", self._prev)
             ilike = self._parse_string()
         elif not_like:
             self.raise_error("Expected LIKE or ILIKE after NOT")
