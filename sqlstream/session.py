@@ -17,13 +17,14 @@ from planner.flink_functions import SHOW_FUNCTIONS
 from planner.functions import AGGREGATES, SCALAR_TYPERS
 from planner.rules import optimize
 from planner.scalar_binder import local_time_zone, zone_id
-from sqlstream import catalog_ddl, show
+from sqlstream import catalog_ddl, function_catalog, show
 from sqlstream.catalog import (CatalogManager, TableDef, ViewDef, check_table, is_temporary, like_clause,
                                table_from_create)
 from sqlstream.config import Config
 from sqlstream.dialect import Flink
 from sqlstream.dialect import expressions as fx
 from sqlstream.deep import check_nesting, run_deep
+from sqlstream.function_catalog import FunctionCatalog, FunctionDef
 from sqlstream.secrets import mask_value, remember_sql
 from sqlstream.errors import SqlError, SqlStreamError, ValidationError
 
@@ -181,6 +182,7 @@ class Session:
         self.modules = catalog_ddl.ModuleManager()
         self.config = Config()
         self.functions: dict = {}
+        self.user_functions = FunctionCatalog()
         self.binder = Binder(self.catalog, self.functions)
         self.in_statement_set = False
 
@@ -188,6 +190,8 @@ class Session:
         """Register a Python function declared with @sqlstream.udf.udf under a SQL name."""
         from sqlstream import udf
         self.functions[name.upper()] = udf.register(name, fn)
+        self.user_functions.create(FunctionDef(name, getattr(fn, "__qualname__", name), "PYTHON", "SYSTEM",
+                                               runnable=self.functions[name.upper()]), True)
 
     def _load_used_functions(self, stmt: exp.Expr) -> None:
         """Import the declared Python functions this statement calls (CREATE FUNCTION does not import)."""
@@ -225,6 +229,14 @@ class Session:
             return self._catalog_statement(stmt)
         if isinstance(stmt, fx.AlterTableStatement):
             return self._alter(stmt)
+        if isinstance(stmt, fx.CreateSystemFunction):
+            function_catalog.create_function(self, stmt.this.name, stmt.expression.name,
+                                             stmt.args["language"].name.upper() if stmt.args.get("language") else
+                                             None, "SYSTEM", bool(stmt.args.get("exists")))
+            return Result("ok", "[INFO] Execute statement succeeded.")
+        if isinstance(stmt, fx.AlterFunctionStatement):
+            function_catalog.alter_function(self, stmt)
+            return Result("ok", "[INFO] Execute statement succeeded.")
         if isinstance(stmt, fx.SetStatement):
             if stmt.this is None:
                 cfg = self.config.effective()
@@ -240,6 +252,13 @@ class Session:
         if isinstance(stmt, fx.ShowStatement):
             return self._show(stmt)
         if isinstance(stmt, fx.DescribeStatement):
+            if stmt.args.get("kind") is not None and stmt.args["kind"].name == "FUNCTION":
+                name = stmt.this.name.upper()
+                builtins = set(self.function_names()) - set(self.functions)
+                builtin = None if name not in builtins else "AGGREGATE" if name in AGGREGATES else "SCALAR"
+                rows = function_catalog.describe_function(self, stmt.this, bool(stmt.args.get("extended")),
+                                                          builtin)
+                return Result("rows", columns=["info name", "info value"], rows=rows)
             if stmt.args.get("kind") is not None:
                 name = stmt.this.name
                 rows = show.describe_catalog(name, self.catalog.catalog(name), bool(stmt.args.get("extended")))
@@ -331,17 +350,12 @@ class Session:
             catalog_ddl.create_database(self.catalog, stmt)
             return Result("ok", "[INFO] Execute statement succeeded.")
         if kind == "FUNCTION":
-            lang = [p for p in (stmt.args.get("properties").expressions if stmt.args.get("properties") else [])
-                    if isinstance(p, exp.LanguageProperty)]
-            if lang and lang[0].this.name.upper() != "PYTHON":
-                raise ValidationError(f"Only LANGUAGE PYTHON functions are supported, not {lang[0].this.name}")
+            props = stmt.args.get("properties").expressions if stmt.args.get("properties") else []
+            lang = [p.this.name.upper() for p in props if isinstance(p, exp.LanguageProperty)]
             if not isinstance(stmt.expression, exp.Literal):
                 raise ValidationError("CREATE FUNCTION needs AS 'module.function'")
-            from sqlstream import udf
-            name = stmt.this.name.upper()
-            if name in self.functions and not exists:
-                raise ValidationError(f"Function '{stmt.this.name}' already exists")
-            self.functions[name] = udf.declare(name, stmt.expression.name)  # imported at first use
+            function_catalog.create_function(self, stmt.this, stmt.expression.name, lang[0] if lang else None,
+                                             "TEMPORARY" if temporary else "CATALOG", exists)
             return Result("ok", "[INFO] Execute statement succeeded.")
         raise ValidationError(f"CREATE {kind} is not supported")
 
@@ -364,7 +378,7 @@ class Session:
         if what == "VIEWS":
             return Result("rows", columns=["view name"], rows=[[n] for n in show.show_objects(cm, stmt, ViewDef)])
         if what in ("FUNCTIONS", "USER FUNCTIONS"):
-            names = sorted(self.functions) if what == "USER FUNCTIONS" else \
+            names = function_catalog.show_user_functions(self, target) if what == "USER FUNCTIONS" else \
                 sorted(set(SHOW_FUNCTIONS) | set(self.functions))
             return Result("rows", columns=["function name"], rows=[[n] for n in names if keep(n)])
         if what == "JOBS":
@@ -464,19 +478,8 @@ class Session:
         return Result("ok", "[INFO] Execute statement succeeded.")
 
     def _drop_function(self, name, if_exists: bool, kind: str) -> Result:
-        """DROP [TEMPORARY [SYSTEM]] FUNCTION: functions registered in this session by name."""
-        bare = name if isinstance(name, str) else name.name
-        if bare.upper() in self.functions:
-            del self.functions[bare.upper()]
-        elif not if_exists:
-            if kind == "SYSTEM":
-                raise ValidationError(f"Could not drop temporary system function. A function named '{bare}' "
-                                      f"doesn't exist.")
-            ident = self.catalog.identifier(name if isinstance(name, exp.Expr) else [name])
-            if kind == "TEMPORARY":
-                raise ValidationError(f"Temporary catalog function {ident.quoted()} doesn't exist")
-            raise ValidationError(f"Function {ident.database}.{ident.name} does not exist in Catalog "
-                                  f"{ident.catalog}.")
+        """DROP [TEMPORARY [SYSTEM]] FUNCTION."""
+        function_catalog.drop_function(self, name, kind, if_exists)
         return Result("ok", "[INFO] Execute statement succeeded.")
 
     def _alter(self, stmt: fx.AlterTableStatement) -> Result:

@@ -52,6 +52,39 @@ def test_bad_registrations_fail_when_the_function_is_first_used():
         run("CREATE FUNCTION u AS 'tests.udfs.sample.undeclared'; SELECT u(1);")
     with pytest.raises(ValidationError, match="Cannot load Python function 'nope.missing'"):
         run("CREATE FUNCTION m AS 'nope.missing'; SELECT m(1);")
+    with pytest.raises(ValidationError, match="Cannot load Python function 'nope.missing'"):
+        run("CREATE FUNCTION m AS 'nope.missing' LANGUAGE PYTHON; SELECT m(1);")
+
+
+def test_a_jvm_function_is_a_definition_that_cannot_be_called():
+    """As in Flink, a catalog function's class is loaded when it is used: a Flink script's CREATE FUNCTION of a
+    Java class runs (the function is listed, altered, dropped), and calling it says why it cannot run."""
+    from sqlstream.client import ClientScript
+    c = ClientScript()
+    for sql in ("CREATE FUNCTION lower_j AS 'com.example.LowerUDF' LANGUAGE JAVA;",
+                "CREATE TEMPORARY FUNCTION t_j AS 'LowerUDF';",
+                "CREATE FUNCTION py AS 'tests.udfs.sample.split_words';"):
+        assert c.execute(sql).ok, sql
+    o = c.execute("SHOW USER FUNCTIONS;")
+    assert o.rows == [["lower_j"], ["py"], ["t_j"]], o.rows
+    o = c.execute("SELECT lower_j('A');")
+    assert not o.ok and "Cannot instantiate user-defined function 'default_catalog.default_database.lower_j': " \
+        "its class 'com.example.LowerUDF' is a Java class" in str(o.error)
+    o = c.execute("DESCRIBE FUNCTION t_j;")
+    assert not o.ok and "Cannot instantiate user-defined function" in str(o.error)
+    o = c.execute("DESCRIBE FUNCTION py;")
+    assert o.rows == [["is system function", "false"], ["is temporary", "false"],
+                      ["class name", "tests.udfs.sample.split_words"], ["function language", "PYTHON"],
+                      ["resource uris", "[]"]], o.rows
+    assert c.execute("ALTER FUNCTION lower_j AS 'tests.udfs.sample.split_words';").ok
+    assert c.execute("DESCRIBE FUNCTION lower_j;").ok
+    o = c.execute("ALTER TEMPORARY FUNCTION t_j AS 'X';")
+    assert "Alter temporary catalog function is not supported" in str(o.error)
+    assert c.execute("DROP TEMPORARY FUNCTION t_j;").ok and c.execute("DROP FUNCTION lower_j;").ok
+    o = c.execute("DROP FUNCTION lower_j;")
+    assert "Function default_database.lower_j does not exist in Catalog default_catalog." in str(o.error)
+    o = c.execute("SELECT lower_j('A');")
+    assert "No match found for function signature" in str(o.error)
 
 
 def _orders() -> list[dict]:

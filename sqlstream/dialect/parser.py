@@ -443,6 +443,13 @@ class FlinkParser(parser.Parser):
             extended = self._match_text_seq("EXTENDED")
             return self.expression(fx.DescribeStatement(this=self._parse_single_name("catalog"),
                                                         kind=exp.var("CATALOG"), extended=extended or None))
+        if self._match(TokenType.FUNCTION) or self._match_text_seq("FUNCTION"):
+            extended = self._match_text_seq("EXTENDED")
+            name = self._parse_table_parts()
+            if name is None:
+                self.raise_error("Expected a function name after DESCRIBE FUNCTION")
+            return self.expression(fx.DescribeStatement(this=name, kind=exp.var("FUNCTION"),
+                                                        extended=extended or None))
         extended = self._match_text_seq("EXTENDED")
         table = self._parse_table_parts()
         if table is None:

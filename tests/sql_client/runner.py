@@ -51,6 +51,12 @@ skip("set", "create function func1 as 'LowerUDF' LANGUAGE JAVA;", JAVA_UDF)
 skip("set", "SELECT id, func1(str) FROM (VALUES (1, 'Hello World')) AS T(id, str) ;", JAVA_UDF)
 skip("set", "reset 'table.resources.download-dir';", JAR + " (the folder jars are downloaded to)")
 skip("select", "SELECT UPPER(str), id FROM src;", VALUES_SOURCE)
+skip("function", "SELECT id, func1(str) FROM (VALUES (1, 'Hello World'), (2, 'Hi')) as T(id, str);", JAVA_UDF)
+skip("function", "SELECT id, upperudf(str) FROM (VALUES (1, 'hello world'), (2, 'hi')) as T(id, str);", JAR)
+for s in ("describe function temp_upperudf;", "describe function extended temp_upperudf;",
+          "desc function temp_upperudf;", "desc function extended temp_upperudf;",
+          "describe function `c1`.`db`.temp_upperudf;"):
+    skip("function", s, JAR + " (the function was created from one: USING JAR)")
 
 
 @dataclass
