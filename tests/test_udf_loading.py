@@ -60,7 +60,8 @@ def test_rejected_and_unused_declarations_run_no_code(tmp_path):
     with pytest.raises(ValidationError, match="already exists"):
         run("CREATE FUNCTION f AS 'udf_rejected.plus_one';", s)
     with pytest.raises(ValidationError, match="needs AS 'module.function'"):
-        run("CREATE FUNCTION g AS 'udf_rejected';", s)
+        run("CREATE FUNCTION g AS 'udf_rejected' LANGUAGE PYTHON;", s)
+    run("CREATE FUNCTION h AS 'udf_rejected';", s)  # no LANGUAGE and no module path: a JVM class, as in Flink
     assert imported(tmp_path, "udf_rejected") == 0
 
 
