@@ -225,6 +225,69 @@ def overlay(name: str, args: list[FlinkType]) -> FlinkType:
 _TS3 = FlinkType("TIMESTAMP", 3)
 _LTZ3 = FlinkType("TIMESTAMP_LTZ", 3)
 
+
+def _array_arg(name: str, args: list[FlinkType], arity: tuple[int, int]) -> FlinkType:
+    _require(name, args, arity[0] <= len(args) <= arity[1] and args[0].name in ("ARRAY", "NULL"))
+    return args[0]
+
+
+def same_array(arity: tuple[int, int], more_arrays: bool = False):
+    """An ARRAY like the first argument (NULL when it is)."""
+    def typer(name: str, args: list[FlinkType]) -> FlinkType:
+        a = _array_arg(name, args, arity)
+        if more_arrays:
+            _require(name, args, all(x.name in ("ARRAY", "NULL") for x in args[1:]))
+        return a.without_time_attr().with_nullable(a.nullable or more_arrays and _nullable(args))
+    return typer
+
+
+def array_element(name: str, args: list[FlinkType]) -> FlinkType:
+    a = _array_arg(name, args, (1, 1))
+    return a.children[0].with_nullable(True) if a.name == "ARRAY" else a
+
+
+def _map_arg(name: str, args: list[FlinkType], arity: tuple[int, int]) -> FlinkType:
+    _require(name, args, arity[0] <= len(args) <= arity[1] and args[0].name == "MAP")
+    return args[0]
+
+
+def map_part(part: str):
+    def typer(name: str, args: list[FlinkType]) -> FlinkType:
+        m = _map_arg(name, args, (1, 1))
+        k, v = m.children
+        if part == "keys":
+            child = k
+        elif part == "values":
+            child = v
+        else:
+            child = FlinkType("ROW", children=(k, v), field_names=("key", "value"))
+        return FlinkType("ARRAY", children=(child,), nullable=m.nullable)
+    return typer
+
+
+def map_from_arrays(name: str, args: list[FlinkType]) -> FlinkType:
+    _require(name, args, len(args) == 2 and all(a.name == "ARRAY" for a in args))
+    return FlinkType("MAP", children=(args[0].children[0], args[1].children[0]), nullable=_nullable(args))
+
+
+def map_union(name: str, args: list[FlinkType]) -> FlinkType:
+    m = _map_arg(name, args, (1, 99))
+    _require(name, args, all(a.name == "MAP" for a in args))
+    return m.with_nullable(_nullable(args))
+
+
+COLLECTION_TYPERS = {
+    "ARRAY_APPEND": same_array((2, 2)), "ARRAY_PREPEND": same_array((2, 2)),
+    "ARRAY_CONCAT": same_array((1, 99), more_arrays=True), "ARRAY_DISTINCT": same_array((1, 1)),
+    "ARRAY_REMOVE": same_array((2, 2)), "ARRAY_REVERSE": same_array((1, 1)), "ARRAY_SLICE": same_array((2, 3)),
+    "ARRAY_SORT": same_array((1, 3)), "ARRAY_UNION": same_array((2, 2), more_arrays=True),
+    "ARRAY_EXCEPT": same_array((2, 2), more_arrays=True), "ARRAY_INTERSECT": same_array((2, 2), more_arrays=True),
+    "ARRAY_POSITION": lambda n, a: _array_arg(n, a, (2, 2)) and INT.with_nullable(_nullable(a)),
+    "ARRAY_MAX": array_element, "ARRAY_MIN": array_element,
+    "MAP_KEYS": map_part("keys"), "MAP_VALUES": map_part("values"), "MAP_ENTRIES": map_part("entries"),
+    "MAP_FROM_ARRAYS": map_from_arrays, "MAP_UNION": map_union,
+}
+
 SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "+": plus_minus, "-": plus_minus, "*": times, "/": divide, "MOD": mod, "%": mod,
     "NEGATE": same_as_first,
@@ -273,7 +336,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "IS_ALPHA": returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False),
     "IS_DECIMAL": returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False),
     "CARDINALITY": returns(INT, (1, 1)),
-    "ARRAY_CONTAINS": returns(BOOLEAN.with_nullable(False), (2, 2), keep_null=False),
+    "ARRAY_CONTAINS": lambda n, a: _array_arg(n, a, (2, 2)) and BOOLEAN.with_nullable(a[0].nullable),
     "STARTS_WITH": returns(BOOLEAN, (2, 2)), "ENDS_WITH": returns(BOOLEAN, (2, 2)),
     "REGEXP_COUNT": returns(INT, (2, 2)), "REGEXP_INSTR": returns(INT, (2, 2)),
     "REGEXP_SUBSTR": returns(STRING, (2, 2), keep_null=False), "TRANSLATE": string_fn((3, 3)),
@@ -288,6 +351,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
                                      or STRING.with_nullable(_nullable(a))),
     "ELT": lambda n, a: (_require(n, a, len(a) >= 2 and (a[0].is_integer or a[0].name == "NULL"))
                          or common_of(n, a[1:]).with_nullable(True)),
+    **COLLECTION_TYPERS,
     "JSON_VALUE": string_fn((2, 2)), "JSON_QUERY": string_fn((2, 2)), "JSON_EXISTS": returns(BOOLEAN, (2, 2)),
     # temporal
     "DATE_FORMAT": returns(STRING, (2, 2), keep_null=False),

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from planner.expr import Call, Expr, Lit, Ref
 from runtime.java_datetime import format_local, parse_local
+from runtime.collection_functions import FUNCTIONS as COLLECTION_FUNCTIONS
 from runtime.time_zones import from_local, to_local
 from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
@@ -1351,11 +1352,14 @@ def _atan2(e, args, n):
 
 
 def _cardinality(e, args, n):
-    return pc.cast(pc.list_value_length(_full(args[0], n)), pa.int32())
+    values = _full(args[0], n)
+    if pa.types.is_map(values.type):  # a map is a list of entries
+        values = pa.ListArray.from_arrays(values.offsets, values.keys, mask=pc.is_null(values))
+    return pc.cast(pc.list_value_length(values), pa.int32())
 
 
 def _array_contains(e, args, n):
-    """True when the array holds the value; a NULL value looks for a NULL element (false for a NULL array)."""
+    """True when the array holds the value; a NULL value looks for a NULL element; NULL for a NULL array."""
     lists = _full(args[0], n)
     needle = _full(args[1], n)
     flat = pc.list_flatten(lists)
@@ -1365,7 +1369,7 @@ def _array_contains(e, args, n):
     hit = pc.or_(hit, pc.and_(pc.is_null(flat), pc.is_null(wanted)))
     out = np.zeros(n, dtype=bool)
     out[np.asarray(parents.filter(hit).to_numpy(zero_copy_only=False), dtype=np.int64)] = True
-    return pa.array(out)
+    return pa.array(out, mask=np.asarray(pc.is_null(lists).to_numpy(zero_copy_only=False), dtype=bool))
 
 
 def _ascii(e, args, n):
@@ -1561,6 +1565,7 @@ FUNCTIONS = {
     "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code, "FIELD": _field, "ELEMENT": _element,
     "ARRAY": _array_value, "MAP": _map_value,
 }
+FUNCTIONS.update(COLLECTION_FUNCTIONS)
 for _u in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
            "SECOND"):
     FUNCTIONS[_u] = _unit_fn(_u)
