@@ -266,6 +266,7 @@ class Session:
             return self._describe(stmt.this)
         if isinstance(stmt, fx.ExplainStatement):
             plan = self.plan(stmt.this)
+            check_sources(plan)  # as Flink's EXPLAIN creates the table sources: their options are checked
             details = stmt.args["details"].name.split(", ") if stmt.args.get("details") else []
             return Result("ok", "== Physical Plan ==\n" + explain(plan) + explain_details(plan, details))
         if isinstance(stmt, exp.Insert):
@@ -589,6 +590,32 @@ def _renamed(query: exp.Expr, names: list[str], aliases: list[str], view: str) -
     inner = query.this if isinstance(query, exp.Subquery) and not query.alias else query
     sub = exp.Subquery(this=inner.copy(), alias=exp.TableAlias(this=exp.to_identifier(f"${view}")))
     return exp.select(*[exp.column(n, quoted=True).as_(a, quoted=True) for n, a in zip(names, aliases)]).from_(sub)
+
+
+def check_sources(plan: L.Node) -> None:
+    """Create each table source of a plan, which checks its options (an option the connector does not take is
+    an error), without reading anything: a missing file or an unreachable broker is the job's to report."""
+    from connectors import registry
+    from connectors.base import TableSchema
+    from sqlstream.errors import ConnectorError, StorageError
+    seen: set[int] = set()
+
+    def visit(n: L.Node) -> None:
+        if id(n) in seen:
+            return
+        seen.add(id(n))
+        if isinstance(n, L.Scan):
+            schema = TableSchema(n.names, [f.type for f in n.fields], metadata=dict(n.metadata),
+                                 primary_key=list(n.primary_key), partition_keys=list(n.partition_keys),
+                                 physical_names=[f.name for f in n.columns],
+                                 physical_types=[f.type for f in n.columns])
+            try:
+                registry.create_source(n.connector, n.table, n.options, schema)
+            except (ConnectorError, StorageError, OSError):
+                pass
+        for c in n.inputs():
+            visit(c)
+    visit(plan)
 
 
 def explain_details(plan: L.Node, details: list[str]) -> str:

@@ -11,7 +11,7 @@ import pytest
 from tests.sql_client import runner
 
 # applicable statements passing, per file (raise as things improve)
-FLOORS = {"table": 97, "view": 45, "set": 18, "statement_set": 22, "function": 37, "misc": 0, "select": 35,
+FLOORS = {"table": 98, "view": 45, "set": 18, "statement_set": 22, "function": 37, "misc": 0, "select": 35,
           "insert": 10, "catalog_database": 133, "module": 14}
 
 
