@@ -47,12 +47,21 @@ class FieldGen:
         self.kind = opts.get("kind", "random")
         if self.kind not in ("random", "sequence"):
             raise OptionError(f"fields.{name}.kind must be 'random' or 'sequence', got '{self.kind}'")
-        self.min, self.max = opts.get("min"), opts.get("max")
-        self.start, self.end = opts.get("start"), opts.get("end")
+        number = _int if t.is_integer else _float
+        self.min, self.max = (None if opts.get(k) is None else number(opts.get(k), f"fields.{name}.{k}")
+                              for k in ("min", "max"))
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise OptionError(f"Table '{table}': fields.{name}.min must not be greater than fields.{name}.max: "
+                              f"lower bound ({opts.get('min')}) must be strictly less than upper bound "
+                              f"({opts.get('max')})")
+        self.start, self.end = (None if opts.get(k) is None else _int(opts.get(k), f"fields.{name}.{k}")
+                                for k in ("start", "end"))
         default_length = t.precision if t.is_string and t.precision not in (None, 2147483647) else DEFAULT_LENGTH
         self.length = _int(opts.get("length", default_length), f"fields.{name}.length")
+        if self.length <= 0 and t.is_string:
+            raise OptionError(f"Table '{table}': fields.{name}.length must be positive: length ({self.length})")
         self.var_len = opts.get("var-len", "false").lower() == "true"
-        self.null_rate = float(opts.get("null-rate", 0))
+        self.null_rate = _float(opts.get("null-rate", 0), f"fields.{name}.null-rate")
         self.max_past = _int(opts.get("max-past", 0), f"fields.{name}.max-past")
         if self.kind == "sequence":
             for key in ("start", "end"):
@@ -68,12 +77,12 @@ class FieldGen:
     def count(self) -> int | None:
         if self.kind != "sequence":
             return None
-        return int(self.end) - int(self.start) + 1
+        return self.end - self.start + 1
 
     def values(self, seed: int, first: int, n: int, cache: dict) -> pa.Array:
         """Rows first .. first+n-1 of this column; `cache` keeps the reader's last block of it."""
         if self.kind == "sequence":
-            vals = np.arange(int(self.start) + first, int(self.start) + first + n, dtype=np.int64)
+            vals = np.arange(self.start + first, self.start + first + n, dtype=np.int64)
             if self.t.is_string:
                 return pc.cast(pa.array(vals), pa.string())
             return pa.array(vals).cast(self.t.to_arrow())
@@ -92,13 +101,13 @@ class FieldGen:
         t, n = self.t, BLOCK
         if t.is_integer:
             lo, hi = INTEGER_RANGE[t.name]
-            lo = _int(self.min, f"fields.{self.name}.min") if self.min is not None else lo
-            hi = _int(self.max, f"fields.{self.name}.max") if self.max is not None else hi
+            lo = self.min if self.min is not None else lo
+            hi = self.max if self.max is not None else hi
             arr = pa.array(rng.integers(lo, hi, n, dtype=np.int64, endpoint=True)).cast(t.to_arrow())
         elif t.is_approx or t.is_decimal:
             lo, hi = FLOAT_RANGE[t.name if t.is_approx else "DECIMAL"]
-            lo = float(self.min) if self.min is not None else lo
-            hi = float(self.max) if self.max is not None else hi
+            lo = self.min if self.min is not None else lo
+            hi = self.max if self.max is not None else hi
             if t.is_decimal:
                 largest = 10.0 ** (t.precision - t.scale) - 10.0 ** -t.scale
                 lo, hi = max(-largest, lo), min(largest, hi)
@@ -135,6 +144,13 @@ class FieldGen:
 def _int(text, key: str) -> int:
     try:
         return int(text)
+    except (TypeError, ValueError):
+        raise OptionError(f"Could not parse value '{text}' for key '{key}'.") from None
+
+
+def _float(text, key: str) -> float:
+    try:
+        return float(text)
     except (TypeError, ValueError):
         raise OptionError(f"Could not parse value '{text}' for key '{key}'.") from None
 
@@ -190,9 +206,10 @@ def create_source(table: str, options: dict, schema: TableSchema) -> Source:
     physical = list(zip(schema.all_names, schema.all_types))
     valid = TABLE_OPTIONS + [f"fields.{n}.{o}" for n, _ in physical for o in FIELD_OPTIONS]
     opts = Options(table, "datagen", options, valid)
-    rps = float(opts.get("rows-per-second", "10000"))
-    total = opts.get_int("number-of-rows")
-    seed = opts.get_int("seed", default_seed(table))
+    rps = _float(opts.get("rows-per-second", "10000"), "rows-per-second")
+    total = opts.get("number-of-rows")
+    total = None if total is None else _int(total, "number-of-rows")
+    seed = _int(opts.get("seed", default_seed(table)), "seed")
     opts.get("scan.parallelism")
     every = [FieldGen(table, n, t, opts.with_prefix(f"fields.{n}."), stream)
              for stream, (n, t) in enumerate(physical)]

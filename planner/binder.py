@@ -538,6 +538,7 @@ class Binder:
             if table_arg.args.get("partition_by"):
                 partition = tuple(rel.scope.resolve(c.name, None, c) for c in table_arg.args["partition_by"])
             spec = L.WindowSpec("SESSION", ti, gap=ms("GAP"), partition=partition)
+        _require_positive_window(spec, call)
         if ttype.time_attr == "proctime":
             if kind == "SESSION":
                 raise ValidationError(f"{_where(call)}SESSION windows on a processing-time attribute are not "
@@ -1036,8 +1037,9 @@ class Binder:
                 fname = node.name.upper()
                 parts = fname.split("_")
                 if len(parts) == 2 and parts[0] in ("TUMBLE", "HOP", "SESSION") and parts[1] in LEGACY_PROPS:
-                    if spec is None or not legacy:
-                        raise ValidationError(f"{_where(node)}{fname} requires a GROUP BY {parts[0]}(...) window")
+                    if spec is None or not legacy or not _same_group_window(node, legacy[0], scope):
+                        raise ValidationError(f"{_where(node)}Call to auxiliary group function '{fname}' must have "
+                                              f"matching call to group function '${parts[0]}' in GROUP BY clause")
                     prop = LEGACY_PROPS[parts[1]]
                     i = nkeys + window_props.index(prop)
                     return Ref(_prop_type(prop, spec, input_node), i, prop)
@@ -1132,9 +1134,16 @@ class Binder:
         if kind == "SESSION" and proctime:
             raise ValidationError(f"{_where(g)}SESSION windows on a processing-time attribute are not supported yet")
         if kind == "TUMBLE":
+            if iv[0] <= 0:
+                raise ValidationError(f"{_where(g)}TumblingWindowAssigner parameters must satisfy size > 0")
             return L.WindowSpec("TUMBLE", ti, size=iv[0], proctime=proctime)
         if kind == "HOP":
+            if len(iv) < 2 or iv[0] <= 0 or iv[1] <= 0:
+                raise ValidationError(f"{_where(g)}SlidingWindowAssigner parameters must satisfy slide > 0 and "
+                                      f"size > 0")
             return L.WindowSpec("HOP", ti, slide=iv[0], size=iv[1], proctime=proctime)
+        if iv[0] <= 0:
+            raise ValidationError(f"{_where(g)}SessionWindowAssigner parameters must satisfy 0 < size")
         return L.WindowSpec("SESSION", ti, gap=iv[0])
 
     def _grouping_id(self, node, key_nodes, sets_spec, gs_index, _keys, binder) -> Expr:
@@ -1290,6 +1299,38 @@ def split_equi_keys(cond: Expr, n_left: int) -> tuple[list[int], list[int], Expr
         else:
             rest = c if rest is None else and_expr(rest, c)
     return lkeys, rkeys, rest
+
+
+def _require_positive_window(spec: L.WindowSpec, call: exp.Expr) -> None:
+    """Window sizes, slides, steps and gaps must be positive (Flink's messages)."""
+    k = spec.kind
+    if k == "TUMBLE" and spec.size <= 0:
+        msg = f"size to be positive, but got {spec.size} ms."
+    elif k == "HOP" and (spec.slide <= 0 or spec.size <= 0):
+        msg = f"slide and size to be positive, but got slide {spec.slide} ms and size {spec.size} ms."
+    elif k == "CUMULATE" and (spec.size <= 0 or spec.step <= 0):
+        msg = f"maxSize and step to be positive, but got maxSize {spec.size} ms and step {spec.step} ms."
+    elif k == "SESSION" and spec.gap <= 0:
+        msg = f"gap to be positive, but got gap {spec.gap} ms."
+    else:
+        return
+    raise ValidationError(f"{_where(call)}{k} table function based aggregate requires {msg}")
+
+
+def _same_group_window(aux: exp.Anonymous, group: exp.Anonymous, scope: Scope) -> bool:
+    """TUMBLE_START(ts, INTERVAL ..) and its kin name the GROUP BY's window: same kind, column and intervals."""
+    a, b = aux.expressions, group.expressions
+    if aux.name.upper().split("_")[0] != group.name.upper() or len(a) != len(b) or not a:
+        return False
+    if not isinstance(a[0], exp.Column):
+        return False
+    if scope.resolve(a[0].name, a[0].table or None, a[0]) != scope.resolve(b[0].name, b[0].table or None, b[0]):
+        return False
+    for x, y in zip(a[1:], b[1:]):
+        if not (isinstance(x, exp.Interval) and isinstance(y, exp.Interval)) or \
+                interval_value(x)[0] != interval_value(y)[0]:
+            return False
+    return True
 
 
 def interval_bounds(cond: Expr | None, n_left: int) -> tuple[int, int, int, int] | None:

@@ -1,6 +1,7 @@
 """datagen: which DDL is valid and what a column holds never depend on the query's projection, the batch size or
 a restore; default random ranges are Flink's; each table has its own default seed."""
 import json
+import re
 
 import pytest
 
@@ -82,3 +83,31 @@ def test_each_table_has_its_own_default_seed():
     c = rows(TABLE.format(name="a", extra="'seed' = '7',") + "SELECT v, s FROM a;")
     d = rows(TABLE.format(name="b", extra="'seed' = '7',") + "SELECT v, s FROM b;")
     assert c == d and c != a, "an explicit seed gives the same rows whatever the table is called"
+
+
+@pytest.mark.parametrize("options, message", [
+    ("'rows-per-second' = 'abc'", "Could not parse value 'abc' for key 'rows-per-second'."),
+    ("'number-of-rows' = 'abc'", "Could not parse value 'abc' for key 'number-of-rows'."),
+    ("'fields.v.null-rate' = 'abc'", "Could not parse value 'abc' for key 'fields.v.null-rate'."),
+    ("'fields.v.min' = 'abc'", "Could not parse value 'abc' for key 'fields.v.min'."),
+    ("'fields.d.max' = 'abc'", "Could not parse value 'abc' for key 'fields.d.max'."),
+    ("'fields.v.kind' = 'sequence', 'fields.v.start' = 'abc', 'fields.v.end' = '3'",
+     "Could not parse value 'abc' for key 'fields.v.start'."),
+    ("'fields.v.min' = '10', 'fields.v.max' = '1'", "lower bound (10) must be strictly less than upper bound (1)"),
+    ("'fields.d.min' = '5.5', 'fields.d.max' = '1'", "lower bound (5.5) must be strictly less than upper bound (1)"),
+    ("'fields.s.length' = '-3'", "length (-3)"),
+])
+def test_option_values_that_do_not_fit_are_rejected_before_running(options, message):
+    """Flink 2.3's messages (min > max and a negative length fail Flink's job when it runs); before, these were
+    internal ValueErrors or silently accepted."""
+    with pytest.raises(OptionError, match=re.escape(message)):
+        run_sql(f"""CREATE TABLE g (v INT, d DOUBLE, s STRING) WITH ('connector' = 'datagen',
+            'number-of-rows' = '3', {options}); SELECT v FROM g;""")
+
+
+@pytest.mark.parametrize("options, expected", [
+    ("'number-of-rows' = '-10'", []),
+    ("'number-of-rows' = '2', 'fields.v.null-rate' = '5'", [{"v": None}, {"v": None}])])
+def test_option_values_flink_accepts_give_flinks_rows(options, expected):
+    """Flink 2.3 runs these: a negative row count gives no row, a null rate above 1 gives only NULLs."""
+    assert rows(f"CREATE TABLE g (v INT) WITH ('connector' = 'datagen', {options}); SELECT v FROM g;") == expected

@@ -16,12 +16,7 @@ class FlinkParser(parser.Parser):
 
     CONSTRAINT_PARSERS = {
         **parser.Parser.CONSTRAINT_PARSERS,
-        "WATERMARK": lambda self: self.expression(
-            exp.WatermarkColumnConstraint(
-                this=self._match(TokenType.FOR) and self._parse_column(),
-                expression=self._match(TokenType.ALIAS) and self._parse_disjunction(),
-            )
-        ),
+        "WATERMARK": lambda self: self._parse_watermark(),
         "METADATA": lambda self: self._parse_metadata_constraint(),
     }
 
@@ -576,7 +571,41 @@ class FlinkParser(parser.Parser):
         return exp.ColumnConstraint(kind=exp.Var(this="METADATA"), this=key,
                                     expression=exp.true() if virtual else exp.false())
 
+    def _parse_schema(self, *args, **kwargs) -> exp.Expr | None:
+        outer, self._watermarks = getattr(self, "_watermarks", None), []
+        try:
+            return super()._parse_schema(*args, **kwargs)
+        finally:
+            self._watermarks = outer
+
+    def _parse_watermark(self) -> exp.Expr:
+        """WATERMARK FOR col AS expr; a table has at most one, as in Flink."""
+        token = self._prev
+        seen = getattr(self, "_watermarks", None)
+        if seen:
+            self.raise_error("Multiple WATERMARK declarations are not supported yet.", token)
+        if seen is not None:
+            seen.append(token)
+        return self.expression(exp.WatermarkColumnConstraint(
+            this=self._match(TokenType.FOR) and self._parse_column(),
+            expression=self._match(TokenType.ALIAS) and self._parse_disjunction()))
+
+    INTEGER_TYPE_WORDS = {"TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT"}
+
+    def _parse_interval(self, *args, **kwargs) -> exp.Expr | None:
+        start = self._curr
+        interval = super()._parse_interval(*args, **kwargs)
+        if isinstance(interval, exp.Interval) and interval.args.get("unit") is None and start is not None \
+                and start.token_type == TokenType.INTERVAL:
+            self.raise_error(f"Encountered \"{self._curr.text if self._curr else '<EOF>'}\": INTERVAL "
+                             f"'{interval.this.name}' needs a unit, such as INTERVAL '{interval.this.name}' SECOND")
+        return interval
+
     def _parse_types(self, *args, **kwargs) -> exp.Expr | None:
+        if self._curr and self._curr.text.upper() in self.INTEGER_TYPE_WORDS and self._next and \
+                self._next.token_type == TokenType.L_PAREN:
+            self._advance()
+            self.raise_error(f"Encountered \"(\": {self._prev.text.upper()} takes no precision or length")
         # ROW<a INT, b STRING> and ROW(a INT, b STRING) are Flink's struct types.
         if self._curr and self._curr.text.upper() == "ROW" and self._next and \
                 self._next.token_type in (TokenType.LT, TokenType.L_PAREN):
