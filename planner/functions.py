@@ -276,6 +276,23 @@ def map_union(name: str, args: list[FlinkType]) -> FlinkType:
     return m.with_nullable(_nullable(args))
 
 
+def _strings(args: list[FlinkType]) -> bool:
+    return all(a.is_string or a.name == "NULL" for a in args)
+
+
+TEXT_TYPERS = {
+    "PARSE_URL": returns(STRING, (2, 3), check=_strings),
+    "PRINTF": lambda n, a: returns(STRING, (1, 99), check=_first_is_string)(n, a).with_nullable(a[0].nullable),
+    "INET_ATON": returns(BIGINT.with_nullable(True), (1, 1), keep_null=False, check=_strings),
+    "INET_NTOA": returns(STRING.with_nullable(True), (1, 1), keep_null=False,
+                         check=lambda a: a[0].is_integer or a[0].name == "NULL"),
+    "JSON_STRING": returns(STRING, (1, 1)),
+    "JSON_QUOTE": returns(STRING, (1, 1), check=_strings), "JSON_UNQUOTE": returns(STRING, (1, 1), check=_strings),
+    "JSON_OBJECT": returns(STRING.with_nullable(False), keep_null=False),
+    "JSON_ARRAY": returns(STRING.with_nullable(False), keep_null=False),
+    "IS_JSON": returns(BOOLEAN.with_nullable(False), (2, 2), keep_null=False),
+}
+
 COLLECTION_TYPERS = {
     "ARRAY_APPEND": same_array((2, 2)), "ARRAY_PREPEND": same_array((2, 2)),
     "ARRAY_CONCAT": same_array((1, 99), more_arrays=True), "ARRAY_DISTINCT": same_array((1, 1)),
@@ -351,7 +368,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
                                      or STRING.with_nullable(_nullable(a))),
     "ELT": lambda n, a: (_require(n, a, len(a) >= 2 and (a[0].is_integer or a[0].name == "NULL"))
                          or common_of(n, a[1:]).with_nullable(True)),
-    **COLLECTION_TYPERS,
+    **COLLECTION_TYPERS, **TEXT_TYPERS,
     "JSON_VALUE": string_fn((2, 2)), "JSON_QUERY": string_fn((2, 2)), "JSON_EXISTS": returns(BOOLEAN, (2, 2)),
     # temporal
     "DATE_FORMAT": returns(STRING, (2, 2), keep_null=False),

@@ -444,7 +444,34 @@ class ScalarBinder:
             return self.call("IS_NULL", [a], n)
         if isinstance(target, exp.Boolean):
             return self.call("IS_TRUE" if target.this else "IS_FALSE", [a], n)
+        if isinstance(target, exp.JSON):
+            kind = target.this.name if isinstance(target.this, exp.Expr) else target.this or "VALUE"
+            kind = str(kind).upper()
+            return self.call("IS_JSON", [a, Lit(NULL, kind)], n)
         raise ValidationError(f"{_where(n)}Unsupported IS predicate: {n.sql(dialect='flink')}")
+
+    def _jsonobject(self, n: exp.JSONObject) -> Expr:
+        """JSON_OBJECT([KEY] k VALUE v, .. [NULL|ABSENT ON NULL]); a nested JSON_OBJECT/JSON_ARRAY goes in as JSON."""
+        args: list[Expr] = []
+        for pair in n.expressions:
+            if not isinstance(pair, exp.JSONKeyValue):
+                raise ValidationError(f"{_where(n)}JSON_OBJECT takes KEY 'name' VALUE value pairs: "
+                                      f"{n.sql(dialect='flink')}")
+            args += [self.bind(pair.this), self.bind(pair.expression)]
+        raw = tuple(_is_json_builder(p.expression) for p in n.expressions)
+        absent = "ABSENT" if "ABSENT" in str(n.args.get("null_handling") or "").upper() else "NULL"
+        return self._json_build("JSON_OBJECT", absent, raw, args, n)
+
+    def _jsonarray(self, n: exp.JSONArray) -> Expr:
+        """JSON_ARRAY(v, .. [NULL|ABSENT ON NULL]): ABSENT ON NULL unless told otherwise, as in Flink."""
+        values = list(n.expressions)
+        absent = "NULL" if "NULL ON" in str(n.args.get("null_handling") or "").upper() else "ABSENT"
+        return self._json_build("JSON_ARRAY", absent, tuple(_is_json_builder(v) for v in values),
+                                [self.bind(v) for v in values], n)
+
+    def _json_build(self, fn: str, absent: str, raw: tuple, args: list[Expr], n) -> Expr:
+        t = self.call(fn, args, n).type
+        return Call(t, fn, (Lit(NULL, absent), Lit(NULL, raw), *args))
 
     def _between(self, n):
         x = self.bind(n.this)
@@ -648,6 +675,11 @@ class ScalarBinder:
             rest[1] = cast(rest[1], FlinkType("TIMESTAMP", 6, nullable=rest[1].type.nullable))
         t = self.call(name, rest, node).type
         return Call(t, name, (Lit(NULL, unit), *rest))
+
+
+def _is_json_builder(node) -> bool:
+    return isinstance(node, (exp.JSONObject, exp.JSONArray)) or \
+        isinstance(node, exp.Anonymous) and node.name.upper() == "JSON_ARRAY"
 
 
 def common_type_of(types: list[FlinkType]) -> FlinkType | None:

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from planner.expr import Call, Expr, Lit, Ref
 from runtime.java_datetime import format_local, parse_local
 from runtime.collection_functions import FUNCTIONS as COLLECTION_FUNCTIONS
+from runtime.text_functions import FUNCTIONS as TEXT_FUNCTIONS
 from runtime.time_zones import from_local, to_local
 from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
@@ -1566,6 +1567,7 @@ FUNCTIONS = {
     "ARRAY": _array_value, "MAP": _map_value,
 }
 FUNCTIONS.update(COLLECTION_FUNCTIONS)
+FUNCTIONS.update(TEXT_FUNCTIONS)
 for _u in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
            "SECOND"):
     FUNCTIONS[_u] = _unit_fn(_u)

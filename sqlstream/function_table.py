@@ -29,6 +29,8 @@ def canonical(name: str) -> str:
             continue
     else:
         return name
+    if isinstance(node, (exp.JSONObject, exp.JSONArray)):  # bound by their own binder rules
+        return name
     if isinstance(node, exp.Func) and not isinstance(node, exp.AggFunc):
         return _function_parts(node)[0]
     if isinstance(node, exp.AggFunc):

@@ -42,6 +42,9 @@ class FlinkParser(parser.Parser):
         "DESCRIPTOR": lambda self: self.expression(
             fx.Descriptor(expressions=self._parse_csv(self._parse_column))
         ),
+        "JSON_ARRAY": lambda self: self.expression(exp.JSONArray(
+            expressions=self._parse_csv(self._parse_bitwise),
+            null_handling=self._parse_on_handling("NULL", "NULL", "ABSENT"))),
     }
 
     TYPE_LITERAL_PARSERS = {
