@@ -43,6 +43,8 @@ def duck_type(t: FlinkType) -> str:
               "FLOAT": "FLOAT", "DOUBLE": "DOUBLE", "BOOLEAN": "BOOLEAN", "CHAR": "VARCHAR",
               "VARCHAR": "VARCHAR", "DATE": "DATE", "TIME": "TIME", "TIMESTAMP": "TIMESTAMP",
               "TIMESTAMP_LTZ": "TIMESTAMP", "BINARY": "BLOB", "VARBINARY": "BLOB"}
+    if n in ("TIMESTAMP", "TIMESTAMP_LTZ") and t.precision is not None and t.precision > 6:
+        return "TIMESTAMP_NS"  # keeps nanoseconds
     if n in simple:
         return simple[n]
     if n == "DECIMAL":
