@@ -301,6 +301,10 @@ def judge(c: Case, o) -> Verdict:
             ours = o.rows
         else:
             return Verdict(c, False, f"expected a table, got: {o.message[:200]!r}")
+        theirs_names = [h for h in header if h != "op"]
+        if rows and [n.lower() for n in o.columns] != [n.lower() for n in theirs_names] and \
+                not all(same_value(a, b) for a, b in zip(o.columns, theirs_names)):
+            return Verdict(c, False, f"columns {o.columns} instead of {theirs_names}")
         why = same_rows(ours, rows)
         return Verdict(c, why is None, why or "")
     ours = o.message if o.kind == "info" else ""
