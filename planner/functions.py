@@ -291,6 +291,15 @@ TEXT_TYPERS = {
     "JSON_OBJECT": returns(STRING.with_nullable(False), keep_null=False),
     "JSON_ARRAY": returns(STRING.with_nullable(False), keep_null=False),
     "IS_JSON": returns(BOOLEAN.with_nullable(False), (2, 2), keep_null=False),
+    "TYPEOF": returns(STRING.with_nullable(False), (1, 1), keep_null=False),
+    "ENCODE": returns(FlinkType("VARBINARY", 2147483647), (2, 2), check=_strings),
+    "DECODE": returns(STRING, (2, 2), check=lambda a: a[0].name in ("BINARY", "VARBINARY", "NULL")
+                      and _strings(a[1:])),
+    "UNHEX": returns(FlinkType("VARBINARY", 2147483647).with_nullable(True), (1, 1), keep_null=False,
+                     check=_strings),
+    "REGEXP_EXTRACT_ALL": lambda n, a: (_require(n, a, 2 <= len(a) <= 3 and _strings(a[:2])
+                                                 and all(x.is_integer or x.name == "NULL" for x in a[2:]))
+                                        or FlinkType("ARRAY", children=(STRING,), nullable=_nullable(a))),
 }
 
 COLLECTION_TYPERS = {

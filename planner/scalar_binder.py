@@ -17,7 +17,7 @@ from sqlglot import exp
 from planner.expr import Call, Expr, Lit, Ref
 from planner.functions import SCALAR_TYPERS as SCALAR_FUNCTIONS, is_aggregate, round_decimal_type, scalar_type
 from sqlstream.errors import ValidationError
-from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, FlinkType, common_type, from_sqlglot
+from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, STRING, FlinkType, common_type, from_sqlglot
 
 _LTZ3 = FlinkType("TIMESTAMP_LTZ", 3)
 
@@ -643,6 +643,9 @@ class ScalarBinder:
             fn = {"LEADING": "LTRIM", "TRAILING": "RTRIM"}.get(pos, "TRIM")
             x = self.bind(node.this)
             return self.call(fn, [x, chars], node)
+        if name == "TYPEOF":  # the argument's type, known when planning
+            scalar_type(name, [b.type for b in bound])
+            return Lit(STRING.with_nullable(False), str(bound[0].type))
         if name == "ELT" and len(bound) > 2:  # the values share one type
             t = common_type_of([b.type for b in bound[1:]])
             if t is not None:

@@ -324,7 +324,64 @@ def _json_build(builder):
     return impl
 
 
+# ---- bytes and regular expressions --------------------------------------------------------------
+CHARSETS = {"US-ASCII": "ascii", "ISO-8859-1": "latin-1", "UTF-8": "utf-8", "UTF-16BE": "utf-16-be",
+            "UTF-16LE": "utf-16-le", "UTF-16": "utf-16"}
+
+
+def _charset(name: str) -> str:
+    codec = CHARSETS.get(name.upper())
+    if codec is None:
+        raise ExecutionError(f"Unsupported character set '{name}': use one of {', '.join(CHARSETS)}")
+    return codec
+
+
+def encode(text, charset):
+    if text is None or charset is None:
+        return None
+    codec = _charset(charset)
+    if codec == "utf-16":  # Java writes a byte order mark and big-endian units
+        return b"\xfe\xff" + text.encode("utf-16-be", errors="replace")
+    return text.encode(codec, errors="replace")
+
+
+def decode(data, charset):
+    if data is None or charset is None:
+        return None
+    codec = _charset(charset)
+    if codec == "utf-16" and not data.startswith((b"\xfe\xff", b"\xff\xfe")):
+        codec = "utf-16-be"  # Java reads UTF-16 without a byte order mark as big-endian
+    return data.decode(codec, errors="replace")
+
+
+def unhex(text):
+    """UNHEX: pairs of hex digits as bytes (of an odd length, the first digit is dropped and a zero byte leads);
+    NULL for a non-hex digit."""
+    if text is None:
+        return None
+    try:
+        return b"\x00" + bytes.fromhex(text[1:]) if len(text) % 2 else bytes.fromhex(text)
+    except ValueError:
+        return None
+
+
+def regexp_extract_all(text, pattern, group=1):
+    if None in (text, pattern, group):
+        return None
+    try:
+        rx = re.compile(pattern)
+    except re.error as ex:
+        raise ExecutionError(f"REGEXP_EXTRACT_ALL: invalid regular expression {pattern!r}: {ex}") from None
+    if not 0 <= group <= rx.groups:
+        raise ExecutionError(f"REGEXP_EXTRACT_ALL: group {group} is beyond the {rx.groups} group(s) of "
+                             f"{pattern!r}")
+    return [m.group(group) for m in rx.finditer(text)]
+
+
 FUNCTIONS = {
+    "ENCODE": lambda e, a, n: _rows(e, a, n, encode), "DECODE": lambda e, a, n: _rows(e, a, n, decode),
+    "UNHEX": lambda e, a, n: _rows(e, a, n, unhex),
+    "REGEXP_EXTRACT_ALL": lambda e, a, n: _rows(e, a, n, regexp_extract_all),
     "PARSE_URL": lambda e, a, n: _rows(e, a, n, parse_url),
     "PRINTF": lambda e, a, n: _rows(e, a, n, lambda *v: printf(*v, bits=tuple(
         INTEGER_BITS.get(x.type.name, 64) for x in e.args[1:]))),
