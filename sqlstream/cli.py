@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         from sqlstream.script import read_sql
         try:
             sql = (read_sql(a.init) + "\n" if a.init else "") + read_sql(a.file)
-            return run_client_script(sql, sys.stdout, a.continue_on_error)
+            return run_client_script(sql, sys.stdout, a.continue_on_error, fmt=a.format)
         except BrokenPipeError:
             return 0
         except Exception as e:

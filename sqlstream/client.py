@@ -141,12 +141,14 @@ class _Collect(SinkWriter):
 class ClientScript:
     """Executes statements one at a time on one session, keeping Flink's client state (statement sets)."""
 
-    def __init__(self, session: Session | None = None, batch_size: int | None = None, out: TextIO | None = None):
+    def __init__(self, session: Session | None = None, batch_size: int | None = None, out: TextIO | None = None,
+                 fmt: str = "table"):
         """With `out`, a query's rows are printed there as they are produced (an unbounded query shows its rows
-        while it runs); without, they are collected into the outcome."""
+        while it runs), as a table with the op column or as csv or jsonl (`fmt`); without, they are collected
+        into the outcome."""
         self.session = session or Session()
         self.batch_size = batch_size
-        self.out = out
+        self.out, self.fmt = out, fmt
         self.statement_set: list[L.Sink] | None = None
 
     def execute(self, text: str) -> Outcome:
@@ -216,7 +218,7 @@ class ClientScript:
         writer = None
         if query is not None:
             writer = _Collect(zone, [f.type for f in query.fields]) if self.out is None else \
-                ResultWriter(query.names, [f.type for f in query.fields], "table", self.out, zone)
+                ResultWriter(query.names, [f.type for f in query.fields], self.fmt, self.out, zone)
         previous = signals.install()
         signals.listen(runner._on_signal)  # Ctrl-C / SIGTERM stop this job, as they stop `sqlstream run`
         try:
@@ -228,7 +230,7 @@ class ClientScript:
         finally:
             signals.unlisten()
             signals.restore(previous)
-        if isinstance(writer, ResultWriter) and writer.rows == 0:
+        if isinstance(writer, ResultWriter) and writer.rows == 0 and self.fmt == "table":
             self.out.write("Empty set\n")
         return writer.rows if isinstance(writer, _Collect) else []
 
@@ -288,15 +290,18 @@ def _print_changelog(o: Outcome, out: TextIO) -> None:
 
 
 def run_client_script(sql: str, out: TextIO = sys.stdout, continue_on_error: bool = False,
-                      batch_size: int | None = None) -> int:
-    """Run every statement of a script in order, printing each result; 1 if a statement failed, else 0."""
-    client = ClientScript(batch_size=batch_size, out=out)
+                      batch_size: int | None = None, fmt: str = "table", err: TextIO = sys.stderr) -> int:
+    """Run every statement of a script in order, printing each result; 1 if a statement failed, else 0.
+
+    With csv or jsonl, stdout holds the queries' rows only: every other result goes to `err`."""
+    client = ClientScript(batch_size=batch_size, out=out, fmt=fmt)
     failed = False
     for at, text in statement_spans(sql):
         o = client.execute(in_place(sql, at, text))
         if o.kind == "quit":
             break
-        print_outcome(o, out)
+        if fmt == "table" or o.kind not in ("printed",):
+            print_outcome(o, out if fmt == "table" else err)
         if not o.ok:
             failed = True
             if not continue_on_error:

@@ -1,5 +1,6 @@
 """Bad input gets a clear error that says what is wrong and where; nothing is silently lost."""
 import io
+import json
 import subprocess
 import sys
 
@@ -520,3 +521,13 @@ def test_explain_accepts_flinks_detail_keywords_and_says_what_it_has():
     assert "No available advice" in o.message and '"type": "Scan"' in o.message
     o = c.execute("EXPLAIN PLAN FOR SELECT u FROM orders;")
     assert o.ok and "Estimated Cost" not in o.message and "TableSourceScan(table=[orders]" in o.message
+
+
+def test_sql_file_rows_as_jsonl_keep_stdout_for_rows(tmp_path):
+    job = tmp_path / "job.sql"
+    job.write_text("CREATE TABLE t (a INT) WITH ('connector' = 'datagen', 'number-of-rows' = '2', "
+                   "'fields.a.kind' = 'sequence', 'fields.a.start' = '1', 'fields.a.end' = '2');\nSELECT a FROM t;\n")
+    p = cli("-f", str(job), "--format", "jsonl")
+    assert p.returncode == 0, p.stderr
+    assert [json.loads(line) for line in p.stdout.splitlines()] == [{"a": 1, "op": "+I"}, {"a": 2, "op": "+I"}]
+    assert "[INFO] Execute statement succeeded." in p.stderr
