@@ -16,6 +16,7 @@ from connectors import registry
 from connectors.base import SinkWriter, TableSchema
 from planner import logical as L
 from runtime.changelog import INSERT, make_batch, strip_wm
+from runtime.constraint_enforcer import NotNullEnforcer
 from runtime.memory import tune_allocator
 from runtime.operator import Operator
 from runtime.operators.calc import CalcOperator
@@ -213,9 +214,14 @@ class Job:
         self._connectors_checked = 0.0
         self.cancelled = False
         self.state: dict[int, StateBackend] = {}
+        self.enforcers: dict[int, NotNullEnforcer] = {}
         for root, writer in sinks:
             self._add(root)
             self.writers[id(root)] = writer
+            if isinstance(root, L.Sink) and root.connector != "collect":  # a table, not a query's result
+                enforcer = NotNullEnforcer.for_sink(root.fields, self.config)
+                if enforcer is not None:
+                    self.enforcers[id(root)] = enforcer
             if hasattr(writer, "attach"):
                 writer.attach(self.stats)
         for nid, node in self.nodes.items():
@@ -283,8 +289,14 @@ class Job:
                 if b.num_rows == 0:
                     continue
                 if cid in self.writers:
-                    self.stats.rows_out += b.num_rows
-                    self.writers[cid].write(strip_wm(b))
+                    b, error = strip_wm(b), None
+                    if cid in self.enforcers:
+                        b, error = self.enforcers[cid].apply(b)
+                    if b.num_rows:
+                        self.stats.rows_out += b.num_rows
+                        self.writers[cid].write(b)
+                    if error is not None:
+                        raise error
                     continue
                 op = self.ops[cid]
                 if split is not None and isinstance(op, WatermarkAssignerOperator):

@@ -199,3 +199,23 @@ def test_types_and_filters_as_flink_shows_them():
         execute(s, "SHOW TABLES ILIKE 'P%';")
     assert execute(s, "SHOW DATABASES ILIKE 'DEF%';").rows == [["default_database"]]
     assert execute(s, "SHOW COLUMNS FROM p NOT LIKE '%t';").rows[0][0] == "b"
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 10000])
+def test_not_null_sink_column_is_enforced_as_flink(tmp_path, batch_size):
+    """Flink 2.3: the job fails at the first NULL for a NOT NULL column, after the rows before it are written;
+    with 'table.exec.sink.not-null-enforcer' = 'DROP' such rows are left out."""
+    def job(path: str, setting: str = "") -> str:
+        return (setting + f"CREATE TABLE snk (a INT NOT NULL, b STRING NOT NULL) WITH ('connector' = 'filesystem', "
+                f"'path' = '{path}', 'format' = 'csv');\nINSERT INTO snk SELECT a, b FROM (VALUES (1, 'a'), "
+                f"(2, CAST(NULL AS STRING)), (3, 'c')) AS t(a, b);")
+
+    def rows(path) -> list[str]:
+        return sorted(ln for f in path.iterdir() if not f.name.startswith(".") for ln in f.read_text().split())
+
+    out = io.StringIO()
+    with pytest.raises(SqlStreamError, match="Column 'b' is NOT NULL, however, a null value is being written"):
+        ScriptRunner(out=out, err=io.StringIO(), fmt="table", batch_size=batch_size).run(job(f"{tmp_path}/e"))
+    ScriptRunner(out=out, err=io.StringIO(), fmt="table", batch_size=batch_size).run(
+        job(f"{tmp_path}/d", "SET 'table.exec.sink.not-null-enforcer' = 'DROP';\n"))
+    assert rows(tmp_path / "d") == ["1,a", "3,c"]
