@@ -381,22 +381,26 @@ def add_schema_item(t: TableDef, item: exp.Expr) -> None:
         t.primary_key = [e.name for e in item.expressions]
         t.primary_key_name = constraint_name
         return
+    if isinstance(item, exp.UniqueColumnConstraint) or (isinstance(item, exp.Constraint) and any(
+            isinstance(e, exp.UniqueColumnConstraint) for e in item.expressions)):
+        raise ValidationError("UNIQUE constraint is not supported yet")
     if not isinstance(item, exp.ColumnDef):
-        raise ValidationError(f"Unsupported table element: {item.sql()}")
-    col, pk = column_from_def(item)
+        raise ValidationError(f"Unsupported table element: {item.sql(dialect='flink')}")
+    col, pk, pk_name = column_from_def(item)
     if pk:
         if t.primary_key:
             raise ValidationError("Duplicate primary key definition")
-        t.primary_key = [col.name]
+        t.primary_key, t.primary_key_name = [col.name], pk_name
     t.columns.append(col)
 
 
-def column_from_def(item: exp.ColumnDef) -> tuple[ColumnDef, bool]:
-    """A column definition and whether it declares itself the primary key (`c INT PRIMARY KEY NOT ENFORCED`)."""
+def column_from_def(item: exp.ColumnDef) -> tuple[ColumnDef, bool, str | None]:
+    """A column definition, whether it declares itself the primary key (`c INT [CONSTRAINT n] PRIMARY KEY NOT
+    ENFORCED`) and that constraint's name."""
     cname = item.name
     kind = item.args.get("kind")
     col = ColumnDef(cname, from_sqlglot(kind) if kind is not None else None)
-    pk = False
+    pk, pk_name = False, None
     for cons in item.args.get("constraints") or []:
         k = cons.args.get("kind")
         if isinstance(k, exp.ColumnConstraint):  # METADATA [FROM ..] [VIRTUAL] arrives wrapped once more
@@ -412,36 +416,40 @@ def column_from_def(item: exp.ColumnDef) -> tuple[ColumnDef, bool]:
                 col.type = col.type.with_nullable(bool(k.args.get("allow_null")))
         elif isinstance(k, exp.PrimaryKeyColumnConstraint):
             _check_not_enforced(k)
-            pk = True
+            pk, pk_name = True, cons.this.name if cons.this is not None else None
+        elif isinstance(k, exp.UniqueColumnConstraint):
+            raise ValidationError("UNIQUE constraint is not supported yet")
         elif isinstance(k, exp.CommentColumnConstraint):
             col.comment = k.this.name
     if col.kind != "computed" and col.type is None:
         raise ValidationError(f"Column '{cname}' needs a data type")
-    return col, pk
+    return col, pk, pk_name
 
 
 def check_table(t: TableDef, create: exp.Expr | None = None) -> None:
     """Schema rules Flink checks when a table is created or altered; primary key columns become NOT NULL."""
     names = [c.name for c in t.columns]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise ValidationError(f"Duplicate column name(s) in table '{t.name}': {', '.join(sorted(dup))}")
+    listed = ", ".join(f"'{n}'" for n in names)
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            kind = {"computed": "computed", "metadata": "metadata"}.get(t.columns[i].kind, "regular")
+            raise ValidationError(f"A {kind} Column named '{n}' already exists in the table.")
     if t.watermark_column is not None and t.watermark_column not in names:
-        line = getattr(create, "meta", {}).get("line", "?") if create is not None else "?"
         raise ValidationError(f"The rowtime attribute field '{t.watermark_column}' is not defined in the table "
-                              f"schema, at line {line}. Available fields: [{', '.join(names)}]")
+                              f"schema. Available fields: [{listed}]")
     for k in t.primary_key:
         if k not in names:
-            raise ValidationError(f"Primary key column '{k}' is not defined in table '{t.name}'")
+            raise ValidationError(f"Primary key column '{k}' is not defined in the schema (columns: [{listed}])")
         c = next(c for c in t.columns if c.name == k)
         if c.kind != "physical":
-            raise ValidationError(f"Invalid primary key '{t.pk_constraint_name}'. Column '{k}' is not a physical "
-                                  f"column.")
+            raise ValidationError(f"Could not create a PRIMARY KEY with column '{k}'.\nA PRIMARY KEY constraint "
+                                  f"must be declared on physical columns.")
         if c.type is not None:
             c.type = c.type.with_nullable(False)
     for k in t.partition_keys:
         if k not in names:
-            raise ValidationError(f"Partition column '{k}' is not defined in table '{t.name}'")
+            raise ValidationError(f"Partition column '{k}' not defined in the table schema. Available columns: "
+                                  f"[{listed}]")
 
 
 def is_temporary(create: exp.Create) -> bool:

@@ -321,9 +321,13 @@ class Session:
             like = like_clause(stmt)
             if like is not None:
                 from sqlstream.table_ddl import merge_like
-                base = self.catalog.lookup(like.this)
+                source = self.catalog.identifier(like.this)
+                base = self.catalog.get(source)
+                if base is None:
+                    raise ValidationError(f"Source table '{source.quoted()}' of the LIKE clause not found in the "
+                                          f"catalog")
                 if isinstance(base, ViewDef):
-                    raise ValidationError(f"Source table '{base.identifier}' of the LIKE clause can not be a VIEW")
+                    raise ValidationError(f"Source table '{source.quoted()}' of the LIKE clause can not be a VIEW")
                 t = merge_like(t, base, like)
             elif not isinstance(stmt.this, exp.Schema):
                 raise ValidationError("CREATE TABLE needs a column list, a LIKE clause or AS SELECT")
@@ -337,6 +341,9 @@ class Session:
             query = stmt.expression
             cols = [c.name for c in stmt.this.expressions] if isinstance(stmt.this, exp.Schema) else None
             plan = self.binder.bind_query(query)  # validate now, as Flink does
+            for i, c in enumerate(cols or []):
+                if c in cols[:i]:
+                    raise ValidationError(f"A column with the same name `{c}` has been defined.")
             if cols is not None and len(cols) != len(plan.fields):
                 raise ValidationError(f"VIEW definition and input fields not match:\n\tDef fields: "
                                       f"[{', '.join(cols)}].\n\tInput fields: [{', '.join(plan.names)}].")

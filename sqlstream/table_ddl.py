@@ -116,7 +116,7 @@ def _schema_change(t: TableDef, items: list[exp.Expr], modify: bool) -> TableDef
         position = raw if isinstance(raw, fx.ColumnPosition) else None
         item = raw.this if position is not None else raw
         if isinstance(item, exp.ColumnDef):
-            col, pk = column_from_def(item)
+            col, pk, pk_name = column_from_def(item)
             exists = out.column(col.name) is not None
             if modify and not exists:
                 raise _fail(f"Column `{col.name}` does not exist in the table.")
@@ -125,7 +125,7 @@ def _schema_change(t: TableDef, items: list[exp.Expr], modify: bool) -> TableDef
                     raise _fail(f"Try to add a column `{col.name}` which already exists in the table.")
                 raise _fail(f"Column `{col.name}` already exists in the table.")
             if pk:
-                _set_primary_key(out, [col.name], None, modify)
+                _set_primary_key(out, [col.name], pk_name, modify)
             if modify and position is None:  # MODIFY without a position keeps the column where it was
                 out.columns = [col if c.name == col.name else c for c in out.columns]
                 continue

@@ -219,3 +219,24 @@ def test_not_null_sink_column_is_enforced_as_flink(tmp_path, batch_size):
     ScriptRunner(out=out, err=io.StringIO(), fmt="table", batch_size=batch_size).run(
         job(f"{tmp_path}/d", "SET 'table.exec.sink.not-null-enforcer' = 'DROP';\n"))
     assert rows(tmp_path / "d") == ["1,a", "3,c"]
+
+
+@pytest.mark.parametrize("ddl, message", [
+    ("CREATE TABLE t (a INT, b INT, UNIQUE (a) NOT ENFORCED)", "UNIQUE constraint is not supported yet"),
+    ("CREATE TABLE t (a INT, c AS a + 1, PRIMARY KEY (c) NOT ENFORCED)",
+     "A PRIMARY KEY constraint must be declared on physical columns"),
+    ("CREATE TABLE t (a INT, a STRING)", "A regular Column named 'a' already exists in the table."),
+    ("CREATE TABLE t (a INT PRIMARY KEY NOT ENFORCED, b INT, PRIMARY KEY (b) NOT ENFORCED)",
+     "Duplicate primary key definition"),
+])
+def test_schema_errors_as_flink(ddl, message):
+    with pytest.raises(ValidationError, match=message):
+        execute(Session(), f"{ddl} {GEN};")
+
+
+def test_column_primary_key_keeps_its_constraint_name():
+    s = Session()
+    execute(s, f"CREATE TABLE t (a INT CONSTRAINT pk PRIMARY KEY NOT ENFORCED, b INT) {GEN};")
+    assert "CONSTRAINT `pk` PRIMARY KEY (`a`) NOT ENFORCED" in show_create(s, "TABLE t")
+    with pytest.raises(ValidationError, match="of the LIKE clause not found in the catalog"):
+        execute(s, "CREATE TABLE u (x INT) LIKE nope;")
