@@ -35,7 +35,9 @@ def make_decoder(opts: Options, schema: TableSchema):
     if fmt == "json":
         return json_format.JsonDecoder.from_options(opts, schema)
     if fmt == "csv":
-        return csv_format.CsvDecoder.from_options(opts, schema)
+        decoder = csv_format.CsvDecoder.from_options(opts, schema)
+        decoder.records_span_lines = True
+        return decoder
     raise OptionError(f"Table '{opts.table}': format '{fmt}' is not supported by the filesystem connector; "
                       f"use one of: {', '.join(FORMATS)}")
 
@@ -89,7 +91,8 @@ class FileSplitReader(SplitReader):
                 self.block_offset = self.block_line = self.served = 0
                 continue
             lines, first, _after = got
-            keep = non_blank(lines)
+            keep = np.ones(len(lines), dtype=bool) if getattr(self.decoder, "records_span_lines", False) \
+                else non_blank(lines)  # a CSV decoder drops blank lines itself, except inside quoted values
             idx = np.flatnonzero(keep)
             if len(idx) < len(lines):
                 lines = lines.filter(pa.array(keep))
@@ -418,6 +421,10 @@ class PartitionedDecoder:
     @property
     def skipped(self) -> int:
         return getattr(self.inner, "skipped", 0)
+
+    @property
+    def records_span_lines(self) -> bool:
+        return getattr(self.inner, "records_span_lines", False)
 
     def decode(self, lines: pa.Array, where) -> pa.RecordBatch:
         batch = self.inner.decode(lines, where)

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.base import TableSchema, rows_batch
+from connectors.lines import non_blank
 from connectors.options import Options
 from connectors.utf8 import reject_invalid_utf8
 from sqlstream.errors import FormatError
@@ -27,6 +28,7 @@ class CsvDecoder:
         self.delimiter, self.quote, self.escape = delimiter, quote, escape
         self.null_literal, self.ignore_errors, self.allow_comments = null_literal, ignore_parse_errors, allow_comments
         self.skipped = 0
+        self.records_span_lines = False  # a file's quoted value may hold newlines; a Kafka message is one record
 
     @classmethod
     def from_options(cls, opts: Options, schema: TableSchema, prefix: str = "csv.") -> "CsvDecoder":
@@ -55,6 +57,11 @@ class CsvDecoder:
             self.skipped += int((~valid).sum())
             lines, index = lines.filter(pa.array(valid)), index[valid]
         text = pc.utf8_rtrim(lines, characters="\r\n").to_pylist()
+        blank = ~non_blank(lines) if self.records_span_lines else np.zeros(len(text), dtype=bool)
+        if self.quote and pc.any(pc.not_equal(pc.bit_wise_and(pc.count_substring(lines, self.quote), 1), 0)).as_py():
+            text, index = self._records(text, index, blank, where)
+        elif blank.any():
+            text, index = [t for t, b in zip(text, blank) if not b], index[~blank]
         table, bad = self._parse(text)
         short = [(i, cols) for i, cols in bad if cols < len(names)]
         long_ = [i for i, cols in bad if cols > len(names)]
@@ -91,6 +98,29 @@ class CsvDecoder:
             self.last_kept[index[rows]] = True
         return rows_batch(cols, self.schema.names, table.num_rows)
 
+    def _records(self, text: list[str], index: np.ndarray, blank: np.ndarray,
+                 where) -> tuple[list[str], np.ndarray]:
+        """Some line holds an odd number of quote characters: a quoted value runs on over the next lines (one
+        record, as Flink's CSV reader reads a file) or is never closed. An unclosed quote is a malformed record:
+        in a file it runs to the end of the data (as in Flink, whose parser looks for the quote until the end
+        of the file), in a Kafka message to the end of the message."""
+        records, first, i = [], [], 0
+        while i < len(text):
+            j, open_ = i, _ends_quoted(text[i], False, self)
+            while open_ and self.records_span_lines and j + 1 < len(text):
+                j += 1
+                open_ = _ends_quoted(text[j], True, self)
+            if open_:
+                if not self.ignore_errors:
+                    raise FormatError(f"Failed to deserialize CSV row '{_snippet(text[i])}': Missing closing quote "
+                                      f"for value", where(int(index[i])))
+                self.skipped += 1
+            elif j > i or not blank[i]:  # a blank line is no record, unless inside a quoted value
+                records.append("\n".join(text[i:j + 1]))
+                first.append(i)
+            i = j + 1
+        return records, index[np.array(first, dtype=np.int64)]
+
     def _parse(self, text: list[str]) -> tuple[pa.Table, list[tuple[int, int]]]:
         """Parse lines as all-string columns; rows with the wrong field count are returned separately."""
         bad: list[tuple[int, int]] = []
@@ -107,9 +137,47 @@ class CsvDecoder:
                                     null_values=[self.null_literal] if self.null_literal else [],
                                     strings_can_be_null=self.null_literal is not None,
                                     quoted_strings_can_be_null=False)
+        newline = next((c for c in NEWLINE_STANDS_IN if not any(c in t for t in text)), None) \
+            if any("\n" in t for t in text) else None
+        if newline:  # one record per physical line keeps pyarrow's row numbers those of the records
+            text = [t.replace("\n", newline) for t in text]
         blob = ("\n".join(text) + "\n").encode()
+        read.block_size = max(read.block_size, len(blob) + 1)  # a record never straddles pyarrow's blocks
         table = pacsv.read_csv(pa.py_buffer(blob), read_options=read, parse_options=parse, convert_options=conv)
+        if newline:
+            table = pa.table({nm: pc.replace_substring(table.column(nm), newline, "\n") for nm in names})
         return table, bad
+
+
+NEWLINE_STANDS_IN = ("\x1e", "\x1f", "\x1d", "\x1c")
+
+
+def _snippet(s: str, limit: int = 120) -> str:
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _ends_quoted(line: str, quoted: bool, fmt: CsvDecoder) -> bool:
+    """Whether a line ends inside a quoted value, given whether it starts inside one. A quote opens a value
+    only at the start of a field; two quotes inside a quoted value are one quote character."""
+    q, esc, delim = fmt.quote, fmt.escape, fmt.delimiter
+    at_start, i, n = not quoted, 0, len(line)
+    while i < n:
+        c = line[i]
+        if esc and c == esc:
+            i += 2
+            at_start = False
+            continue
+        if quoted:
+            if c == q:
+                if i + 1 < n and line[i + 1] == q:
+                    i += 2
+                    continue
+                quoted = False
+        elif c == q and at_start:
+            quoted = True
+        at_start = c == delim and not quoted
+        i += 1
+    return quoted
 
 
 def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
