@@ -36,6 +36,7 @@ class RawCodec:
     """The message bytes as one STRING or BYTES column."""
 
     binary_input = True
+    null_message_is_row = True  # as Flink's raw format: a message without a value is a row holding NULL
 
     def __init__(self, t: FlinkType):
         self.t = t

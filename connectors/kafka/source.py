@@ -83,7 +83,11 @@ class KafkaSplitReader(SplitReader):
         values = [m.value() for m in msgs]
         n = len(msgs)
         ops = None
-        tombstone = np.array([v is None for v in values])
+        tombstone = np.array([v is None for v in values], dtype=bool)
+        if tombstone.any() and not self.cfg.upsert and self.value_decoder is not None and \
+                not getattr(self.value_decoder, "null_message_is_row", False):
+            # as Flink's json, csv, avro and debezium-json formats: a message without a value is no row
+            return self._decode([m for m, t in zip(msgs, tombstone) if not t])
         vals_arr = pa.array([b"" if v is None else v for v in values], pa.binary())
         docs = vals_arr if getattr(self.value_decoder, "binary_input", False) else as_text(vals_arr)
         cols: dict[str, pa.Array] = {}
