@@ -13,9 +13,15 @@ INT_RANGES = {
     "sqlstream.batch-size": (1, INT_MAX),
     "execution.checkpointing.num-retained": (1, INT_MAX),
     "parallelism.default": (1, 32768),
+    "restart-strategy.fixed-delay.attempts": (0, INT_MAX),
+    "restart-strategy.failure-rate.max-failures-per-interval": (0, INT_MAX),
+    "restart-strategy.exponential-delay.attempts-before-reset-backoff": (0, INT_MAX),
 }
 DURATIONS = ("execution.checkpointing.interval", "table.exec.state.ttl", "table.exec.source.idle-timeout",
-             "pipeline.auto-watermark-interval")
+             "pipeline.auto-watermark-interval", "restart-strategy.fixed-delay.delay",
+             "restart-strategy.failure-rate.failure-rate-interval", "restart-strategy.failure-rate.delay",
+             "restart-strategy.exponential-delay.initial-backoff", "restart-strategy.exponential-delay.max-backoff",
+             "restart-strategy.exponential-delay.reset-backoff-threshold")
 
 
 def check_int(key: str, value, name: str | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -22,6 +23,7 @@ from runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, r
                                 unpack_committables)
 from runtime.executor import Job, RunLimits
 from runtime.job_lock import JobLock
+from runtime.restart import RestartStrategy
 from sqlstream import signals
 from sqlstream.config import check_int
 from sqlstream.deep import run_deep
@@ -72,6 +74,8 @@ class ScriptRunner:
         self.summary = summary
         self.restore = restore or RestoreOptions()
         self.stop_requested = False
+        self.job_running = False  # the current attempt got past planning and restore: a failure may restart it
+        self.failed_writers: list = []
         self.savepoint_requests: list[SavepointRequest] = []
         self.savepoint_on_stop = True  # SIGTERM on `run` stops with a savepoint if it can; the shell's STOP JOB not
         self.stopped_with_savepoint = False
@@ -169,15 +173,46 @@ class ScriptRunner:
                                   "not: set the directory checkpoints are written to")
         storage = LocalCheckpointStorage(os.path.join(_strip_file(ckpt_dir), fingerprint)) if ckpt_dir else None
         lock = JobLock(storage.root, fingerprint) if storage is not None else None
+        restarts = RestartStrategy(cfg.effective())
+        restarts.check()
         try:
             with job_log(self.err):
-                self._run_locked(inserts, query, result, roots, result_root, fingerprint, storage, interval_ms,
-                                 ckpt_dir)
+                while True:
+                    self.job_running, self.failed_writers = False, []
+                    try:
+                        self._run_locked(inserts, query, result, roots, result_root, fingerprint, storage,
+                                         interval_ms, ckpt_dir)
+                        break
+                    except Exception as e:
+                        delay = restarts.next_delay() if self.job_running and not self.stop_requested else None
+                        if delay is None or not self._wait_to_restart(e, delay, restarts, storage):
+                            raise
         except StorageError as e:
             raise StorageError(f"{e}. {_restart_hint(storage)}") from None
         finally:
             if lock is not None:
                 lock.release()
+
+    def _wait_to_restart(self, failure: Exception, delay: float, restarts: RestartStrategy,
+                         storage: LocalCheckpointStorage | None) -> bool:
+        """Say why and when the failed job restarts, abort what its sinks left open, and wait; False if a stop
+        was requested meanwhile."""
+        from sqlstream.jobs import failure_text
+        where = "its last checkpoint" if storage is not None else "the beginning (checkpointing is off)"
+        self.err.write(f"WARNING: the job failed: {failure_text(failure)}\nWARNING: restarting from {where} in "
+                       f"{delay:.1f} s ({restarts.describe()})\n")
+        self.err.flush()
+        for w in self.failed_writers:
+            try:
+                w.cancel()
+            except Exception:  # the failed attempt's output is written again from the checkpoint anyway
+                pass
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline:
+            if self.stop_requested:
+                return False
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return not self.stop_requested
 
     def _run_locked(self, inserts, query, result, roots, result_root, fingerprint, storage, interval_ms,
                     ckpt_dir) -> None:
@@ -247,8 +282,13 @@ class ScriptRunner:
             if coordinator is not None:
                 coordinator.checkpoint()  # the final, committing checkpoint of a bounded job
         try:
-            finished = job.run(should_stop=lambda: self.stop_requested, on_step=on_step,
-                               before_finish=before_finish)
+            self.job_running = True
+            try:
+                finished = job.run(should_stop=lambda: self.stop_requested, on_step=on_step,
+                                   before_finish=before_finish)
+            except Exception:
+                self.failed_writers = list(job.writers.values())
+                raise
             if not finished and not self.stopped_with_savepoint:
                 if coordinator is not None and self.stop_requested and self.savepoint_on_stop:
                     self._savepoint(coordinator, savepoint_dir)

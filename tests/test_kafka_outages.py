@@ -6,7 +6,7 @@ import io
 import pytest
 
 from sqlstream.shell import Shell
-from tests.cli_job import CliJob, wait_until
+from tests.cli_job import CliJob, latest_checkpoint_id, wait_until
 from tests.kafka_broker import Broker, Proxy, free_port, tansu_binary
 
 pytestmark = [pytest.mark.kafka,
@@ -73,6 +73,43 @@ def test_a_source_whose_broker_goes_away_waits_says_so_and_resumes(tmp_path):
         assert "librdkafka" not in log, "connection failures are reported once, not line by line"
         shell.execute_text(f"STOP JOB '{job_id}';")
         assert info.status == "CANCELED"
+    finally:
+        proxy.cut()
+        broker.stop()
+
+
+def test_a_sink_that_fails_while_its_broker_is_away_restarts_from_its_last_checkpoint(tmp_path):
+    """Flink's restart strategy: the sink fails after 'properties.delivery.timeout.ms', the job restarts from its
+    last checkpoint, and once the broker is back every row reaches the topic (at-least-once)."""
+    proxy_port = free_port()
+    broker = Broker(advertised_port=proxy_port)
+    proxy = Proxy(proxy_port, broker.port)
+    try:
+        broker.create_topic("restarted", 1)
+        job = tmp_path / "job.sql"
+        job.write_text(f"""SET 'execution.checkpointing.interval' = '200 ms';
+SET 'execution.checkpointing.dir' = '{tmp_path}/ck';
+SET 'restart-strategy.type' = 'fixed-delay';
+SET 'restart-strategy.fixed-delay.attempts' = '3';
+SET 'restart-strategy.fixed-delay.delay' = '100 ms';
+CREATE TABLE src (v BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '100',
+  'fields.v.kind' = 'sequence', 'fields.v.start' = '1', 'fields.v.end' = '400');
+CREATE TABLE out (v BIGINT) WITH ('connector' = 'kafka', 'topic' = 'restarted', 'format' = 'json',
+  'properties.bootstrap.servers' = '{broker.bootstrap}', 'properties.delivery.timeout.ms' = '2000');
+INSERT INTO out SELECT v FROM src;""")
+        run = CliJob(job)
+        run.wait_for(lambda: latest_checkpoint_id(tmp_path / "ck") >= 1, "a first checkpoint")
+        proxy.cut()
+        run.wait_for_stderr("WARNING: restarting from its last checkpoint in 0.1 s (restart 1 of 3, "
+                            "'restart-strategy.type' = fixed-delay)")
+        proxy.restore()
+        rc, _, err = run.finish()
+        assert rc == 0, err
+        assert "WARNING: the job failed: Kafka sink 'out': messages to topic 'restarted' not delivered within " \
+               "'properties.delivery.timeout.ms' = 2000 ms" in err
+        assert "restored from checkpoint" in err
+        values = [int(m.value().split(b":")[1].rstrip(b"}")) for m in broker.consume_all("restarted")]
+        assert sorted(set(values)) == list(range(1, 401)), "at-least-once: every row, some twice"
     finally:
         proxy.cut()
         broker.stop()

@@ -135,6 +135,8 @@ class KafkaSinkWriter(SinkWriter):
         the broker is unreachable, says what the sink waits for."""
         if self.exactly_once:
             return self.transactions.outage()
+        if self.producer is None:
+            return None
         self.producer.poll(0)
         self._raise()
         return self.health.status()
@@ -160,15 +162,22 @@ class KafkaSinkWriter(SinkWriter):
             self.commit(self.prepare_commit(-1))
             self.transactions.close()
             return
-        self.producer.flush()
+        if self.producer is None:
+            return
+        try:
+            self.producer.flush()
+        finally:
+            self.producer = None  # its delivery callback refers back to this writer: release both now
         self._raise()
-        self.producer = None  # its delivery callback refers back to this writer: release both now
 
     def cancel(self) -> None:
         if self.exactly_once:
             self.staged = []
             self.transactions.close()
-        elif self.producer is not None:
+        elif self.errors and self.producer is not None:  # failed: drop what waits for the broker
+            self.producer.purge()
+            self.producer = None
+        else:
             self.close()
 
 
