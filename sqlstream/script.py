@@ -27,7 +27,7 @@ from runtime.restart import RestartStrategy
 from sqlstream import signals
 from sqlstream.config import check_int
 from sqlstream.deep import run_deep
-from sqlstream.errors import CheckpointError, SqlStreamError, StorageError, ValidationError
+from sqlstream.errors import CheckpointError, ConnectorError, SqlStreamError, StorageError, ValidationError
 from sqlstream.job_log import job_log
 from sqlstream.output import ResultWriter
 from sqlstream.dialect import expressions as fx
@@ -184,7 +184,9 @@ class ScriptRunner:
                                          interval_ms, ckpt_dir)
                         break
                     except Exception as e:
-                        delay = restarts.next_delay() if self.job_running and not self.stop_requested else None
+                        # a job restarts from a failure while running, or from an unreachable system as it starts
+                        restartable = self.job_running or isinstance(e, ConnectorError)
+                        delay = restarts.next_delay() if restartable and not self.stop_requested else None
                         if delay is None or not self._wait_to_restart(e, delay, restarts, storage):
                             raise
         except StorageError as e:

@@ -1,7 +1,7 @@
 """Every Kafka client the connector creates is configured here, from one place: the table's `properties.*`
 (security settings included, Flink's JAAS credentials translated), librdkafka's logs routed through Python
-logging, and the broker's reachability tracked so that an outage is reported in seconds instead of 10 log
-lines a second on stderr.
+logging, rate-limited, and the broker's reachability tracked so that an outage is reported once, within
+seconds, naming the broker and what to check, and shows in the job's status while it lasts.
 
 A client's events (errors, logs, statistics) are served by its poll/consume/flush calls, so they arrive on
 the job's thread."""
