@@ -55,9 +55,13 @@ class Binder:
     def __init__(self, catalog: CatalogManager, functions: dict | None = None):
         self.catalog = catalog
         self.functions = functions if functions is not None else {}
+        self.ctes: list[dict[str, exp.Expr]] = []  # WITH scopes, innermost last: name -> query (an inline view)
 
     # ---- statements -------------------------------------------------------------------------
     def bind_query(self, q: exp.Expr) -> L.Node:
+        with_ = q.args.get("with_") if isinstance(q, exp.Query) else None
+        if with_ is not None:
+            return self._bind_with(q, with_)
         if isinstance(q, exp.Subquery):
             return self.bind_query(q.this)
         if isinstance(q, exp.Union):
@@ -69,6 +73,33 @@ class Binder:
         if isinstance(q, exp.Values):
             return self._bind_values(q)
         raise ValidationError(f"{_where(q)}Unsupported query: {q.sql(dialect='flink')[:80]}")
+
+    def _bind_with(self, q: exp.Query, with_: exp.With) -> L.Node:
+        """WITH name [(cols)] AS (query), ..: each name is an inline view for the query and the later CTEs."""
+        if with_.args.get("recursive"):
+            raise ValidationError(f"{_where(with_)}WITH RECURSIVE is not supported")
+        body = q.copy()
+        body.set("with_", None)
+        scope: dict[str, exp.Expr] = {}
+        self.ctes.append(scope)
+        try:
+            for cte in with_.expressions:
+                query = cte.this
+                cols = cte.args["alias"].columns if cte.args.get("alias") is not None else []
+                if cols:
+                    query = exp.select(*[exp.alias_(exp.column(n, quoted=True), c.name, quoted=True)
+                                         for n, c in zip(self.bind_query(query).names, cols)]).from_(
+                        exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier("$cte"))))
+                scope[cte.alias] = query
+            return self.bind_query(body)
+        finally:
+            self.ctes.pop()
+
+    def _cte(self, name: str) -> exp.Expr | None:
+        for scope in reversed(self.ctes):
+            if name in scope:
+                return scope[name]
+        return None
 
     def bind_insert(self, ins: exp.Insert) -> L.Sink:
         target = ins.this
@@ -417,6 +448,14 @@ class Binder:
         return project(node, exprs, names)
 
     def _bind_named(self, name: exp.Expr, qualifier: str, where: exp.Expr) -> Relation:
+        simple = isinstance(name, exp.Table) and not name.args.get("db") and not name.args.get("catalog")
+        cte = self._cte(name.name) if simple else None
+        if cte is not None:
+            if where.args.get("hints"):
+                raise ValidationError(f"{_where(where)}Hints can only be applied to tables: '{name.name}' is a WITH "
+                                      f"query")
+            node = self.bind_query(cte)
+            return Relation(node, _fields_scope(node, qualifier))
         try:
             obj = self.catalog.lookup(name)
         except ValidationError as e:
@@ -557,11 +596,12 @@ class Binder:
     # ---- SELECT -------------------------------------------------------------------------------
     def _bind_select(self, sel: exp.Select) -> L.Node:
         check_query_hints(sel)
-        for key in ("order", "limit", "offset"):
-            if sel.args.get(key):
-                raise ValidationError(f"{_where(sel.args[key])}{key.upper()} BY/LIMIT is not supported on "
-                                      f"unbounded streams yet" if key == "order" else
-                                      f"{_where(sel.args[key])}{key.upper()} is not supported yet")
+        if sel.args.get("offset"):
+            raise ValidationError(f"{_where(sel.args['offset'])}OFFSET is not supported yet")
+        if sel.args.get("limit"):
+            return self._bind_limit(sel)
+        if sel.args.get("order"):
+            return self._bind_temporal_sort(sel)
         sel = self._lift_scalar_subqueries(sel)
         if sel.args.get("distinct"):
             if sel.args.get("group") or any(_contains_agg(e) for e in sel.expressions):
@@ -595,6 +635,64 @@ class Binder:
             raise ValidationError(f"{_where(sel)}SESSION window table function without aggregation is not "
                                   f"supported yet")
         return project(node, exprs, names, cond)
+
+    def _order_keys(self, order: exp.Order, node: L.Node) -> list[tuple[int, bool]]:
+        """ORDER BY items as (output column, descending): each names a column of the SELECT's result."""
+        keys = []
+        for o in order.expressions:
+            e = o.this
+            name = e.name if isinstance(e, exp.Column) and not e.table else None
+            if isinstance(e, exp.Literal) and not e.is_string and int(e.this) - 1 in range(len(node.names)):
+                keys.append((int(e.this) - 1, bool(o.args.get("desc"))))
+                continue
+            if name is None or name not in node.names:
+                raise ValidationError(f"{_where(o)}ORDER BY supports only columns of the SELECT list yet: "
+                                      f"'{e.sql(dialect='flink')}' is not one")
+            keys.append((node.names.index(name), bool(o.args.get("desc"))))
+        return keys
+
+    def _bind_temporal_sort(self, sel: exp.Select) -> L.Node:
+        """ORDER BY on a stream: Flink allows it when the first key is a time attribute, ascending."""
+        order = sel.args["order"]
+        inner = sel.copy()
+        inner.set("order", None)
+        node = self.bind_query(inner)
+        keys = self._order_keys(order, node)
+        first, desc = keys[0]
+        attr = node.fields[first].type.time_attr
+        if attr is None or desc:
+            raise ValidationError(f"{_where(order)}Sort on a non-time-attribute field is not supported. (ORDER BY "
+                                  f"on a stream needs a time attribute ascending as its first key, or a LIMIT)")
+        if node.updating:
+            raise ValidationError(f"{_where(order)}ORDER BY a time attribute needs an insert-only input")
+        return L.TemporalSort(list(node.fields), L.INSERT_ONLY, input=node, time_index=first,
+                              rowtime=attr == "rowtime", keys=keys[1:])
+
+    def _bind_limit(self, sel: exp.Select) -> L.Node:
+        """[ORDER BY ..] LIMIT n on a stream: Flink's global Top-N, ROW_NUMBER() OVER (ORDER BY ..) <= n over the
+        query's rows (an updating result when ordered by anything but a time attribute)."""
+        limit = sel.args["limit"]
+        n = limit.expression if isinstance(limit, exp.Limit) else limit
+        if not isinstance(n, exp.Literal) or n.is_string:
+            raise ValidationError(f"{_where(limit)}LIMIT needs a whole number")
+        order = sel.args.get("order")
+        inner = sel.copy()
+        inner.set("order", None)
+        inner.set("limit", None)
+        node = self.bind_query(inner)
+        if order is None:
+            raise ValidationError(f"{_where(limit)}LIMIT without ORDER BY is not supported on streams yet")
+        keys = self._order_keys(order, node)
+        alias = exp.TableAlias(this=exp.to_identifier("$limited"))
+        cols = [exp.column(c, quoted=True) for c in node.names]
+        over = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
+            exp.Ordered(this=cols[i].copy(), desc=d) for i, d in keys]))
+        ranked = exp.select(*[c.copy() for c in cols], exp.alias_(over, "$rn", quoted=True)).from_(
+            exp.Subquery(this=inner, alias=alias))
+        outer = exp.select(*[c.copy() for c in cols]).from_(
+            exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("$ranked")))).where(
+            exp.LTE(this=exp.column("$rn", quoted=True), expression=n.copy()))
+        return self.bind_query(outer)
 
     def _lift_scalar_subqueries(self, sel: exp.Select) -> exp.Select:
         """`(SELECT AGG(..) FROM ..)` used as a value becomes a column of a one-row relation LEFT JOINed ON TRUE

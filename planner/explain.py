@@ -82,6 +82,9 @@ def describe(node: L.Node) -> str:
                f"define=[{defines}], measures=[{measures}], slots=[{slots}])"
     if isinstance(node, L.Unnest):
         return f"Unnest(array=[{node.array}])"
+    if isinstance(node, L.TemporalSort):
+        keys = "".join(f", ${i} {'DESC' if d else 'ASC'}" for i, d in node.keys)
+        return f"TemporalSort(orderBy=[${node.time_index} ASC{keys}])"
     if isinstance(node, L.FirstRowDeduplicate):
         return f"Deduplicate(keep=[FirstRow], key=[{', '.join(f'${i}' for i in node.partition)}], " \
                f"order=[{'ROWTIME' if node.rowtime else 'PROCTIME'}])"

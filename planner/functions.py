@@ -397,6 +397,9 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "CONVERT_TZ": returns(STRING, (3, 3), keep_null=False),
     "PROCTIME": returns(FlinkType("TIMESTAMP_LTZ", 3, nullable=False, time_attr="proctime"), (0, 0),
                         keep_null=False),
+    "CURRENT_WATERMARK": lambda name, args: (
+        _require(name, args, len(args) == 1 and args[0].is_timestamp and args[0].time_attr == "rowtime")
+        or FlinkType(args[0].name, 3, nullable=True)),
     "CAST": None,  # typed by the binder (target type)
     "FIELD": None,  # ROW field access, typed by the binder
     "ELEMENT": None,  # arr[i] / map[key], typed by the binder

@@ -288,6 +288,17 @@ class FirstRowDeduplicate(Rank):
 
 
 @dataclass(eq=False)
+class TemporalSort(SingleInput):
+    """ORDER BY a time attribute ascending [, more keys] on a stream: on rowtime, rows wait until the watermark
+    passes them and come out in (time, keys) order, late rows dropped; on proctime, each arrival is sorted by
+    the other keys."""
+
+    time_index: int = 0
+    rowtime: bool = True
+    keys: list[tuple[int, bool]] = field(default_factory=list)  # (column, descending) after the time
+
+
+@dataclass(eq=False)
 class OverAggregate(SingleInput):
     """Aggregates over a window of preceding rows per partition, ordered by rowtime; rows emitted by watermark."""
 

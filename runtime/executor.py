@@ -127,6 +127,9 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
         from runtime.operators.window_rank import WindowRankOperator
         return WindowRankOperator(node.partition, node.order, node.limit, node.window_end, names,
                                   [f.type.to_arrow() for f in node.input.fields], node.newest_wins_ties)
+    if isinstance(node, L.TemporalSort):
+        from runtime.operators.temporal_sort import TemporalSortOperator
+        return TemporalSortOperator(node.time_index, node.rowtime, node.keys, names, [t.to_arrow() for t in types])
     if isinstance(node, L.FirstRowDeduplicate):
         from runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
         return FirstRowDeduplicateOperator(node.partition, node.order[0][0], node.rowtime, names,

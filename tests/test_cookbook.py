@@ -40,12 +40,9 @@ EXTERNAL = {
 NOT_YET = {
     "agg01a_group_by_window": "TUMBLE_PROCTIME",
     "agg12_lag": "WITH (common table expressions), LAG over a processing-time order",
-    "f06a_order_by": "ORDER BY a time attribute",
-    "f06b_order_by_window": "ORDER BY a time attribute",
     "f08_statement_sets": "the parquet format",
     "f09_convert_timezones": "CONVERT_TZ with a column as time zone",
     "j06_lateral_join": "LATERAL (subquery)",
-    "o03_current_watermark": "CURRENT_WATERMARK",
     "o05_expanding_arrays": "lookup joins into faker tables",
     "u01_python_udfs": "PyFlink's @udf decorator",
 }
