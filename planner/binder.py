@@ -956,8 +956,8 @@ class Binder:
             raise ValidationError(f"{_where(spec)}OVER windows need ORDER BY on one time attribute")
         ordered = order.expressions[0]
         time_expr = binder.bind(ordered.this)
-        if not isinstance(time_expr, Ref) or time_expr.type.time_attr != "rowtime" or ordered.args.get("desc"):
-            raise ValidationError(f"{_where(ordered)}OVER windows can only be ordered by a rowtime attribute in "
+        if not isinstance(time_expr, Ref) or time_expr.type.time_attr is None or ordered.args.get("desc"):
+            raise ValidationError(f"{_where(ordered)}OVER windows can only be ordered by a time attribute in "
                                   f"ascending order")
         frame, preceding = "RANGE", None
         wspec = spec.args.get("spec")
@@ -1002,7 +1002,8 @@ class Binder:
         pre_calc = project(node, pre, [f"$f{i}" if i >= n_in else node.names[i] for i in range(len(pre))])
         fields = list(pre_calc.fields) + [L.Field(f"$agg{i}", a.type) for i, a in enumerate(aggs)]
         over = L.OverAggregate(fields, L.INSERT_ONLY, input=pre_calc, partition=pidx, time_index=time_expr.index,
-                               frame=frame, preceding=preceding, aggs=aggs)
+                               frame=frame, preceding=preceding, aggs=aggs,
+                               rowtime=time_expr.type.time_attr == "rowtime")
         width = len(pre)
 
         def fix(e: Expr) -> Expr:
@@ -1568,6 +1569,8 @@ def _agg_parts(node: exp.Expr) -> tuple[str, bool, list[exp.Expr]]:
         return "UDAF:" + fname, False, args
     if isinstance(node, exp.Anonymous):
         return node.name.upper(), False, list(node.expressions)
+    if isinstance(node, exp.Lag):
+        return "LAG", False, [a for a in (node.this, node.args.get("offset"), node.args.get("default")) if a is not None]
     name = {"Count": "COUNT", "Sum": "SUM", "Avg": "AVG", "Min": "MIN", "Max": "MAX",
             "Stddev": "STDDEV_SAMP", "StddevPop": "STDDEV_POP", "StddevSamp": "STDDEV_SAMP",
             "Variance": "VAR_SAMP", "VariancePop": "VAR_POP", "FirstValue": "FIRST_VALUE",

@@ -66,7 +66,7 @@ def describe(node: L.Node) -> str:
         bound = "UNBOUNDED" if node.preceding is None else (
             f"{node.preceding}" if node.frame == "ROWS" else f"{node.preceding}ms")
         return f"OverAggregate(partitionBy=[{', '.join(f'${i}' for i in node.partition)}], " \
-               f"orderBy=[${node.time_index}], {node.frame} BETWEEN {bound} PRECEDING AND CURRENT ROW, " \
+               f"orderBy=[${node.time_index}{'' if node.rowtime else ' PROCTIME'}], {node.frame} BETWEEN {bound} PRECEDING AND CURRENT ROW, " \
                f"select=[{', '.join(str(a) for a in node.aggs)}])"
     if isinstance(node, L.Correlate):
         return f"Correlate(invocation=[{node.function}({', '.join(str(a) for a in node.args)})], " \

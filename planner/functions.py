@@ -443,6 +443,9 @@ def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> 
         return a.with_nullable(True)
     if name in ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE"):
         return args[0].with_nullable(True)
+    if name == "LAG":
+        _require(name, args, len(args) == 1 or args[1].is_integer and len(args) <= 3)
+        return a.with_nullable(True)
     if name in ("STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP"):
         _require(name, args, a.is_numeric)
         return a.with_nullable(True) if not a.is_integer else a.with_nullable(True)

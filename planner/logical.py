@@ -307,6 +307,7 @@ class OverAggregate(SingleInput):
     frame: str = "ROWS"  # ROWS | RANGE
     preceding: int | None = None  # rows or milliseconds; None = unbounded
     aggs: list[AggCall] = field(default_factory=list)
+    rowtime: bool = True  # False: ordered by a processing-time attribute (each row at once, in arrival order)
 
 
 @dataclass(frozen=True)

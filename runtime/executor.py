@@ -111,7 +111,7 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.OverAggregate):
         from runtime.operators.over_aggregate import OverAggregateOperator
         return OverAggregateOperator(node.partition, node.time_index, node.frame, node.preceding, node.aggs, names,
-                                     [f.type.to_arrow() for f in node.fields])
+                                     [f.type.to_arrow() for f in node.fields], rowtime=node.rowtime)
     if isinstance(node, L.Correlate):
         from runtime.operators.correlate import CorrelateOperator
         return CorrelateOperator(node.function, node.args, node.left, names,

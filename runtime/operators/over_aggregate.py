@@ -3,7 +3,12 @@ rows wait until the watermark passes them and are then processed per partition i
 order. Late rows are dropped: with an unbounded frame a row at or behind the watermark; with a bounded frame a
 row not after the last processed timestamp of its partition (a RANGE partition's state, including that
 timestamp, is dropped once the watermark passes 1.5 frames after its newest row, as Flink's cleanup timer
-does). RANGE frames give rows with the same timestamp (peers) the same result."""
+does). RANGE frames give rows with the same timestamp (peers) the same result.
+
+Ordered by a processing-time attribute, each row is processed when it arrives, in arrival order (as Flink's
+proctime over functions, which never wait): frames count rows, and a RANGE frame's interval is measured on the
+wall clock. LAG(x [, k [, default]]) is the value k rows before the current one in the partition (its frame's
+k-th row from the end, as Flink's LAG accumulator sees its input)."""
 from __future__ import annotations
 
 import decimal
@@ -53,6 +58,10 @@ def aggregate(call: AggCall, values: list) -> object:
             return _CTX.divide(decimal.Decimal(total), decimal.Decimal(n)).quantize(
                 decimal.Decimal(1).scaleb(-t.scale), context=_CTX)
         return total / n
+    if call.fn == "LAG":  # values are argument tuples (value, offset, default)
+        offset = values[-1][1] if len(call.args) > 1 else 1
+        default = values[-1][2] if len(call.args) > 2 else None
+        return values[-1 - offset][0] if len(values) > offset else default
     if call.fn in ("FIRST_VALUE", "LAST_VALUE"):
         return (vals[0] if call.fn == "FIRST_VALUE" else vals[-1]) if vals else None
     if call.fn in VARIANCES:
@@ -122,8 +131,9 @@ class OverAggregateOperator(Operator):
     name = "OverAggregate"
 
     def __init__(self, partition: list[int], time_index: int, frame: str, preceding: int | None,
-                 aggs: list[AggCall], names: list[str], types: list[pa.DataType]):
+                 aggs: list[AggCall], names: list[str], types: list[pa.DataType], rowtime: bool = True):
         self.partition, self.time_index, self.frame, self.preceding = partition, time_index, frame, preceding
+        self.rowtime = rowtime
         self.aggs, self.names, self.types = aggs, names, types
         self.pending: dict[tuple, list[tuple]] = {}   # key -> [(ts, seq, row)] waiting for the watermark
         self.last_ts: dict[tuple, int] = {}           # key -> last processed timestamp
@@ -145,6 +155,8 @@ class OverAggregateOperator(Operator):
         state.register("over", OverState(self))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        if not self.rowtime:
+            return self._on_arrival(batch)
         cols = data_columns(batch)
         ts, valid = rowtime_ms(cols[self.time_index])
         wm = row_watermarks(batch)
@@ -172,6 +184,21 @@ class OverAggregateOperator(Operator):
                 if due is None or due < t + self.preceding + 1:
                     self.cleanup_at[key] = t + int(self.preceding * 1.5) + 1
         return []
+
+    def _on_arrival(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        """Processing time: every row at once, its frame in arrival order (RANGE intervals on the wall clock)."""
+        import time
+        now = int(time.time() * 1000)
+        by_key: dict[tuple, list[tuple]] = {}
+        for row in batch_rows(data_columns(batch), batch.num_rows):
+            t = now if self.frame == "RANGE" and self.preceding is not None else self.seq
+            by_key.setdefault(tuple(row[p] for p in self.partition), []).append((t, self.seq, row))
+            self.seq += 1
+        out = [r for key, ready in by_key.items() for r in self._process(key, ready)]
+        if not out:
+            return []
+        out.sort(key=operator.itemgetter(1))
+        return [make_batch(INSERT, columns([r for _, _, r in out], self.types), self.names)]
 
     def _advance(self, key: tuple, wm: int) -> list[tuple]:
         first = self.pending_min.get(key)
@@ -354,7 +381,8 @@ class OverAggregateOperator(Operator):
         return out, new_seeds
 
     def _aggregates(self, frame: list[tuple]) -> tuple:
-        return tuple(aggregate(a, [tuple(r[i] for i in a.args) for r in frame] if a.fn.startswith("UDAF:") else
+        return tuple(aggregate(a, [tuple(r[i] for i in a.args) for r in frame] if a.fn.startswith("UDAF:") or
+                               a.fn == "LAG" else
                                [r[a.args[0]] for r in frame] if a.args else frame) for a in self.aggs)
 
     def metrics(self) -> dict:
