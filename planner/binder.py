@@ -448,7 +448,8 @@ class Binder:
         return project(node, exprs, names)
 
     def _bind_named(self, name: exp.Expr, qualifier: str, where: exp.Expr) -> Relation:
-        simple = isinstance(name, exp.Table) and not name.args.get("db") and not name.args.get("catalog")
+        simple = isinstance(name, exp.Identifier) or isinstance(name, exp.Table) and not name.args.get("db") \
+            and not name.args.get("catalog")
         cte = self._cte(name.name) if simple else None
         if cte is not None:
             if where.args.get("hints"):
