@@ -21,7 +21,7 @@ from sqlstream.errors import ValidationError
 from sqlstream.types import BIGINT, INT, FlinkType, common_type
 
 WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
-LEGACY_PROPS = {"START": "window_start", "END": "window_end", "ROWTIME": "window_time"}
+LEGACY_PROPS = {"START": "window_start", "END": "window_end", "ROWTIME": "window_time", "PROCTIME": "window_time"}
 
 
 class Relation:
@@ -193,6 +193,64 @@ class Binder:
         scope = Scope(left.scope.fields + [ScopeField(qual, n, t) for n, t in zip(names, elem_types)])
         return Relation(node, scope)
 
+    def _bind_lateral_subquery(self, left: Relation, join: exp.Join, side: str) -> Relation:
+        """`, LATERAL (SELECT .. FROM r WHERE r.k = l.k [AND ..] [ORDER BY .. LIMIT n])`: decorrelated as Flink
+        does, into a join on the correlated keys with the subquery computed once for all keys (its LIMIT a
+        Top-N per key)."""
+        lat = join.this
+        query = lat.this.this if isinstance(lat.this, exp.Subquery) else lat.this
+        if not isinstance(query, exp.Select) or query.args.get("group") or query.args.get("joins") or \
+                query.args.get("offset"):
+            raise ValidationError(f"{_where(lat)}LATERAL supports a SELECT .. FROM one table WHERE .. [ORDER BY .. "
+                                  f"LIMIT n] correlated by equalities yet")
+        outer = {f.qualifier for f in left.scope.fields if f.qualifier}
+        inner = {query.args["from_"].this.alias_or_name} if query.args.get("from_") else set()
+        outer -= inner
+
+        def correlated(e: exp.Expr) -> bool:
+            return any(c.table in outer for c in e.find_all(exp.Column))
+        keys, rest = [], []
+        for c in _sql_conjuncts(query.args["where"].this) if query.args.get("where") else []:
+            if isinstance(c, exp.EQ) and correlated(c.expression) != correlated(c.this):
+                keys.append((c.this, c.expression) if correlated(c.expression) else (c.expression, c.this))
+            elif correlated(c):
+                raise ValidationError(f"{_where(c)}LATERAL subqueries are correlated only by equalities yet")
+            else:
+                rest.append(c)
+        if not keys or any(correlated(e) for e in query.expressions):
+            raise ValidationError(f"{_where(lat)}A LATERAL subquery needs an equality with the outer query in its "
+                                  f"WHERE clause, and only there")
+        key_names = [f"$lateral_key{i}" for i in range(len(keys))]
+        body = exp.select(*[e.copy() for e in query.expressions],
+                          *[exp.alias_(k.copy(), n, quoted=True) for (k, _), n in zip(keys, key_names)])
+        body.set("from_", query.args["from_"].copy())
+        if rest:
+            body.set("where", _where_clause([c.copy() for c in rest]))
+        if query.args.get("limit") or query.args.get("order"):
+            if not query.args.get("limit"):
+                raise ValidationError(f"{_where(query)}ORDER BY in a LATERAL subquery needs a LIMIT")
+            n = query.args["limit"].expression
+            rn = exp.Window(this=exp.RowNumber(), partition_by=[k.copy() for k, _ in keys],
+                            order=query.args["order"].copy() if query.args.get("order") else None)
+            ranked = body.copy().select(exp.alias_(rn, "$rn", quoted=True))
+            names = [e.alias_or_name for e in query.expressions] + key_names
+            body = exp.select(*[exp.column(c, quoted=True) for c in names]).from_(
+                exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("$ranked")))).where(
+                exp.LTE(this=exp.column("$rn", quoted=True), expression=n.copy()))
+        alias = lat.args.get("alias")
+        qualifier = alias.name if alias is not None and alias.name else "$lateral"
+        on = exp.and_(*[exp.EQ(this=o.copy(), expression=exp.column(n, table=qualifier, quoted=True))
+                        for (_, o), n in zip(keys, key_names)])
+        sub = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(qualifier)))
+        if side not in ("", "LEFT"):
+            raise ValidationError(f"{_where(join)}A LATERAL subquery join is INNER or LEFT")
+        rewritten = exp.Join(this=sub, on=on, side=side or None)
+        rel = self._bind_join(left, rewritten)
+        keep = [i for i, f in enumerate(rel.scope.fields) if f.name not in key_names]
+        node = project(rel.node, [Ref(rel.node.fields[i].type, i, rel.node.names[i]) for i in keep],
+                       [rel.node.names[i] for i in keep])
+        return Relation(node, Scope([rel.scope.fields[i] for i in keep]))
+
     def _bind_lateral_table(self, left: Relation, join: exp.Join, side: str) -> Relation:
         """[LEFT] JOIN LATERAL TABLE(f(args)) [AS T(c1, ..)] [ON TRUE]: a Python table function per row."""
         from sqlstream.udf import REGISTRY, PythonTableFunction
@@ -230,6 +288,8 @@ class Binder:
             return self._bind_unnest(left, join.this)
         if kind in ("SEMI", "ANTI") or join.args.get("method"):
             raise ValidationError(f"{_where(join)}{kind or join.args.get('method')} JOIN is not supported yet")
+        if isinstance(join.this, exp.Lateral) and isinstance(join.this.this, (exp.Subquery, exp.Select)):
+            return self._bind_lateral_subquery(left, join, side)
         if isinstance(join.this, exp.Lateral):
             return self._bind_lateral_table(left, join, side)
         if isinstance(join.this, exp.Unnest):
@@ -1141,6 +1201,10 @@ class Binder:
                         raise ValidationError(f"{_where(node)}Call to auxiliary group function '{fname}' must have "
                                               f"matching call to group function '${parts[0]}' in GROUP BY clause")
                     prop = LEGACY_PROPS[parts[1]]
+                    attr = input_node.fields[spec.time_index].type.time_attr
+                    if parts[1] in ("ROWTIME", "PROCTIME") and (attr == "proctime") != (parts[1] == "PROCTIME"):
+                        raise ValidationError(f"{_where(node)}{fname} needs a window on a "
+                                              f"{parts[1].lower()} attribute; this window is on {attr}")
                     i = nkeys + window_props.index(prop)
                     return Ref(_prop_type(prop, spec, input_node), i, prop)
             if isinstance(node, (exp.GroupingId, exp.Grouping)) or (
@@ -1496,7 +1560,7 @@ def _flatten_union(n: L.Node) -> L.Node:
 def _prop_type(prop: str, spec: L.WindowSpec, node: L.Node) -> FlinkType:
     rt = node.fields[spec.time_index].type
     if prop == "window_time":
-        return FlinkType(rt.name, 3, nullable=False, time_attr="rowtime")
+        return FlinkType(rt.name, 3, nullable=False, time_attr=rt.time_attr or "rowtime")
     return FlinkType("TIMESTAMP", 3, nullable=False)
 
 

@@ -744,14 +744,31 @@ def _now(e, args, n):
 
 
 def _convert_tz(e, args, n):
-    """CONVERT_TZ('yyyy-MM-dd HH:mm:ss', from_zone, to_zone): the same instant on the other zone's wall clock."""
+    """CONVERT_TZ('yyyy-MM-dd HH:mm:ss', from_zone, to_zone): the same instant on the other zone's wall clock.
+    Zones may be columns: the rows are converted per distinct pair of zones."""
     s, src, dst = _full(args[0], n), args[1], args[2]
-    if not (isinstance(src, pa.Scalar) and isinstance(dst, pa.Scalar)):
-        raise ExecutionError("CONVERT_TZ needs constant time zones")
-    if not src.is_valid or not dst.is_valid:
+    if isinstance(src, pa.Scalar) and isinstance(dst, pa.Scalar):
+        if not src.is_valid or not dst.is_valid:
+            return pa.nulls(n, pa.string())
+        return _convert_tz_const(s, src.as_py(), dst.as_py())
+    src, dst = _full(src, n), _full(dst, n)
+    pairs = pc.dictionary_encode(pc.binary_join_element_wise(src, dst, "\x00"))  # NULL where a zone is
+    codes = pairs.indices.fill_null(-1)
+    parts, positions = [pa.nulls(pairs.indices.null_count, pa.string())], [pc.indices_nonzero(pc.equal(codes, -1))]
+    for code, pair in enumerate(pairs.dictionary.to_pylist()):
+        where = pc.indices_nonzero(pc.equal(codes, code))
+        positions.append(where)
+        zone_from, zone_to = pair.split("\x00")
+        parts.append(_convert_tz_const(s.take(where), zone_from, zone_to))
+    if not parts:
         return pa.nulls(n, pa.string())
+    order = pc.sort_indices(pa.concat_arrays(positions))
+    return pa.concat_arrays(parts).take(order)
+
+
+def _convert_tz_const(s: pa.Array, src: str, dst: str) -> pa.Array:
     local = pc.cast(_parse_default(s), pa.timestamp("ms"))
-    moved = to_local(from_local(local, zone_name(src.as_py()), repeated="latest"), zone_name(dst.as_py()))
+    moved = to_local(from_local(local, zone_name(src), repeated="latest"), zone_name(dst))
     return format_local(moved, "yyyy-MM-dd HH:mm:ss")
 
 

@@ -38,10 +38,7 @@ EXTERNAL = {
 
 # script -> what it needs that sqlstream does not do yet (strict: a fix must move it out of here)
 NOT_YET = {
-    "agg01a_group_by_window": "TUMBLE_PROCTIME",
     "f08_statement_sets": "the parquet format",
-    "f09_convert_timezones": "CONVERT_TZ with a column as time zone",
-    "j06_lateral_join": "LATERAL (subquery)",
     "o05_expanding_arrays": "lookup joins into faker tables",
     "u01_python_udfs": "PyFlink's @udf decorator",
 }
