@@ -27,7 +27,9 @@ ROWS = 200
 
 # script -> (what the message must name, why the script cannot run here)
 EXTERNAL = {
-    "agg09_cdc_materialized_view": ("postgres-cdc", "reads a PostgreSQL database through Debezium CDC"),
+    # the table's password is 'postgres', and secrets are masked wherever they appear: '******-cdc'
+    "agg09_cdc_materialized_view": ("-cdc' (table 'accident_claims')",
+                                    "reads a PostgreSQL database through the postgres-cdc connector"),
     "f08_statement_sets": ("localhost:9092", "writes to a Kafka broker (and to S3)"),
     "j03_kafka_join": ("localhost:9092", "reads Kafka topics"),
     "j04_lookup_joins": ("ENFORCED", "Flink rejects its `user_id INT PRIMARY KEY` as published (no NOT "
@@ -199,8 +201,8 @@ def check_f07_views(rows, err):
 def check_f09_convert_timezones(rows, err):
     from zoneinfo import ZoneInfo
     assert len(rows) == ROWS
-    for r in rows:
-        local = ts(r["iot_timestamp"]).replace(tzinfo=ZoneInfo(r["device_timezone"]))
+    for r in rows:  # CONVERT_TZ reads and writes 'yyyy-MM-dd HH:mm:ss': the milliseconds are dropped
+        local = ts(r["iot_timestamp"]).replace(microsecond=0, tzinfo=ZoneInfo(r["device_timezone"]))
         utc = local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
         assert ts(r["iot_timestamp_utc"]) == utc and r["status_code"] in ("OK", "KO", "WARNING")
 
