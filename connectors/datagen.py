@@ -32,6 +32,7 @@ FLOAT_RANGE = {"FLOAT": (float(np.finfo(np.float32).smallest_subnormal), float(n
                "DECIMAL": (5e-324, float(np.finfo(np.float64).max))}
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 DEFAULT_LENGTH = 100
+COLLECTION_LENGTH = 3  # Flink's default size of a generated ARRAY or MAP
 
 
 class FieldGen:
@@ -39,6 +40,13 @@ class FieldGen:
 
     def __init__(self, table: str, name: str, t: FlinkType, opts: dict[str, str], stream: int):
         self.name, self.t, self.stream = name, t, stream
+        self.children: list[FieldGen] = []
+        if t.name in ("ARRAY", "MAP", "ROW"):  # nested generators: fields.a.element.*, fields.m.key|value.*,
+            parts = {"ARRAY": ["element"], "MAP": ["key", "value"]}.get(t.name, list(t.field_names))  # fields.r.x.*
+            for i, (part, child) in enumerate(zip(parts, t.children)):
+                sub = {k[len(part) + 1:]: v for k, v in opts.items() if k.startswith(part + ".")}
+                self.children.append(FieldGen(table, f"{name}.{part}", child, sub, (stream + 1) * 1_000_003 + i))
+            opts = {k: v for k, v in opts.items() if not any(k.startswith(p + ".") for p in parts)}
         unknown = sorted(k for k in opts if k not in FIELD_OPTIONS)
         if unknown:
             raise OptionError(f"Unsupported options found for connector 'datagen' of table '{table}': "
@@ -70,6 +78,10 @@ class FieldGen:
                                       f"generator.")
             if not (t.is_integer or t.is_string or t.is_decimal or t.is_approx):
                 raise OptionError(f"datagen cannot generate a sequence of type {t} (field '{name}')")
+        elif t.name in ("ARRAY", "MAP", "ROW"):
+            if opts.get("kind", "random") != "random":
+                raise OptionError(f"datagen generates {t.name} field '{name}' randomly only")
+            self.length = _int(opts.get("length", COLLECTION_LENGTH), f"fields.{name}.length")
         elif not (t.is_integer or t.is_decimal or t.is_approx or t.is_string or t.is_timestamp
                   or t.name in ("BOOLEAN", "DATE")):
             raise OptionError(f"datagen cannot generate values of type {t} (field '{name}')")
@@ -81,6 +93,8 @@ class FieldGen:
 
     def values(self, seed: int, first: int, n: int, cache: dict) -> pa.Array:
         """Rows first .. first+n-1 of this column; `cache` keeps the reader's last block of it."""
+        if self.children:
+            return self._nested(seed, first, n, cache)
         if self.kind == "sequence":
             vals = np.arange(self.start + first, self.start + first + n, dtype=np.int64)
             if self.t.is_string:
@@ -96,6 +110,26 @@ class FieldGen:
             parts.append(cache[self.stream][1].slice(lo, take))
             row += take
         return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+    def _nested(self, seed: int, first: int, n: int, cache: dict) -> pa.Array:
+        """An ARRAY or MAP of `length` entries per row (entry j of row i is entry i * length + j of its
+        generator), or a ROW of its fields' values."""
+        t = self.t
+        if t.name == "ROW":
+            arrays = [c.values(seed, first, n, cache) for c in self.children]
+            arr = pa.StructArray.from_arrays(arrays, fields=[pa.field(f, a.type) for f, a in
+                                                             zip(t.field_names, arrays)])
+        else:
+            k = self.length
+            offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+            parts = [c.values(seed, first * k, n * k, cache) for c in self.children]
+            arr = pa.ListArray.from_arrays(offsets, parts[0]) if t.name == "ARRAY" else \
+                pa.MapArray.from_arrays(offsets, parts[0], parts[1])
+        arr = arr.cast(t.to_arrow())
+        if self.null_rate > 0:
+            mask = np.random.default_rng([seed, self.stream, first, n]).random(n) < self.null_rate
+            arr = pc.if_else(pa.array(mask), pa.scalar(None, arr.type), arr)
+        return arr
 
     def _random_block(self, rng: np.random.Generator) -> pa.Array:
         t, n = self.t, BLOCK

@@ -176,3 +176,23 @@ def create_source(table: str, options: dict, schema: TableSchema) -> Source:
     by_name = {f.path: f for f in every}
     chosen = [by_name[n] for n in schema.names]
     return FakerSource(schema, chosen, [streams[n] for n in schema.names], rps, total, seed)
+
+
+class FakerLookup:
+    """flink-faker as a lookup table: every key finds one row, its key columns the looked-up values and the
+    other columns generated (the generator runs on, unpaced, across lookups)."""
+
+    def __init__(self, table: str, options: dict, schema: TableSchema):
+        unpaced = {k: v for k, v in options.items() if k not in ("number-of-rows",)} | {"rows-per-second": "0"}
+        self.reader = create_source(table, unpaced, schema).reader("0")
+        self.types = [t.to_arrow() for t in schema.types]
+
+    def rows(self, n: int) -> list[pa.Array]:
+        batches = []
+        while n > 0:
+            batch = self.reader.poll(n)
+            batches.append(batch)
+            n -= batch.num_rows
+        if not batches:
+            return [pa.array([], t) for t in self.types]
+        return [pa.concat_arrays([b.column(i) for b in batches]) for i in range(len(self.types))]

@@ -204,6 +204,7 @@ def _python_faker(method: str, *call_args) -> Gen:
         f.seed_instance(int(rng.integers(0, 2 ** 31)))
         pool = pa.array([str(getattr(f, method)(*call_args)) for _ in range(POOL)], pa.string())
         return pool.take(pa.array(rng.integers(0, POOL, n)))
+    gen.faker_method = method
     return gen
 
 
@@ -361,6 +362,52 @@ EXPRESSIONS: dict[str, Gen] = {
     "hitchhikersguidetothegalaxy.location": _choice(W.HHGTTG_LOCATIONS),
     "hitchhikersguidetothegalaxy.locations": _choice(W.HHGTTG_LOCATIONS),
 }
+
+
+def markdown() -> str:
+    """FAKER.md: the supported expressions, one line each, as written in flink-faker tables."""
+    lines = ["# Java Faker expressions the `faker` connector supports", "",
+             "Generated from `connectors/faker_expressions.py` (`EXPRESSIONS`); a test keeps it true. Write them as",
+             "flink-faker does, `'fields.<f>.expression' = '#{Name.fullName}'`; case and underscores in the name",
+             "do not matter (`#{name.full_name}` is the same). Any other expression is an error naming it.", "",
+             "| expression | arguments | values |", "|---|---|---|"]
+    for key in sorted(EXPRESSIONS):
+        args, what = DOCS.get(key, ("", "a pick from a word list" if key not in PYTHON_FAKER else
+                                     f"the Python faker library's `{PYTHON_FAKER[key]}()` (a seeded pool)"))
+        lines.append(f"| `{key}` | {args} | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+DOCS = {
+    "number.numberbetween": ("'min','max'", "an integer, min inclusive, max exclusive"),
+    "number.randomdouble": ("'decimals','min','max'", "a double with at most that many decimals"),
+    "number.randomnumber": ("['digits']", "a non-negative integer of up to that many digits"),
+    "number.randomdigit": ("", "0 to 9"),
+    "date.past": ("'atMost',['atLeast',]'UNIT'", "a TIMESTAMP that long before now (UNIT: SECONDS, MINUTES, HOURS, "
+                                                 "DAYS, MILLISECONDS, ..)"),
+    "date.future": ("'atMost',['atLeast',]'UNIT'", "a TIMESTAMP that long after now"),
+    "date.birthday": ("['minAge','maxAge']", "a DATE 18 to 65 (or minAge to maxAge) years ago"),
+    "options.option": ("'a','b',..", "one of the arguments"),
+    "bool.bool": ("", "true or false"),
+    "regexify": ("'regex'", "a string matching the regular expression (groups, alternatives, classes, "
+                            "quantifiers)"),
+    "internet.uuid": ("", "a random UUID"),
+    "internet.publicipv4address": ("", "an IPv4 address outside the private and reserved ranges"),
+    "internet.ipv4address": ("", "an IPv4 address"),
+    "name.fullname": ("", "first and last name (the Python faker library's en_US names)"),
+    "name.name": ("", "first and last name"),
+    "name.firstname": ("", "a first name (en_US)"),
+    "name.lastname": ("", "a last name (en_US)"),
+    "address.city": ("", "a city name in the en_US forms"),
+    "address.fulladdress": ("", "street address, city, state abbreviation and ZIP code"),
+    "address.streetaddress": ("", "number and street"),
+    "address.zipcode": ("", "a five-digit ZIP code"),
+    "currency.code": ("", "an ISO 4217 code"),
+    "currency.name": ("", "a currency's name"),
+    "commerce.productname": ("", "adjective, material and product"),
+    "superhero.name": ("", "a made-up hero name"),
+}
+PYTHON_FAKER = {k: g.faker_method for k, g in EXPRESSIONS.items() if hasattr(g, "faker_method")}
 
 
 def generator(ph: Placeholder, expression: str) -> Gen:

@@ -1,4 +1,5 @@
-"""filesystem connector: a file or a folder of files (json or csv); sink writes part files committed by rename."""
+"""filesystem connector: a file or a folder of files (json, csv; parquet and orc in parquet_files.py); sink writes
+part files committed by rename."""
 from __future__ import annotations
 
 import fcntl
@@ -21,8 +22,8 @@ from connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, co
                                     hide_rolled_back, recover_in_progress)
 from sqlstream.errors import ConnectorError, OptionError, storage_error
 
-FORMATS = ("json", "csv")
-SINK_FORMATS = ("json", "csv", "debezium-json", "raw")
+FORMATS = ("json", "csv", "parquet", "orc")
+SINK_FORMATS = ("json", "csv", "debezium-json", "raw", "parquet", "orc")
 OPTIONS = ["connector", "path", "format", "source.monitor-interval", "sink.rolling-policy.file-size",
            "sink.rolling-policy.rollover-interval", "sink.rolling-policy.check-interval",
            "sink.rolling-policy.inactivity-interval", "auto-compaction", "compaction.file-size",
@@ -40,6 +41,17 @@ def make_decoder(opts: Options, schema: TableSchema):
         return decoder
     raise OptionError(f"Table '{opts.table}': format '{fmt}' is not supported by the filesystem connector; "
                       f"use one of: {', '.join(FORMATS)}")
+
+
+def local_path(path: str, table: str) -> str:
+    """A local path of a 'path' option (file:// or none); another scheme names a file system not shipped."""
+    if path.startswith("file://"):
+        return path[len("file://"):]
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", path)
+    if m:
+        raise ConnectorError(f"Table '{table}': path '{path}' is on the '{m.group(1)}' file system, which sqlstream "
+                             f"does not ship (it reads and writes local files: a path or a file:// URI)")
+    return path
 
 
 def list_files(path: str) -> list[str]:
@@ -348,8 +360,11 @@ class FileSystemSink(Sink):
         return self.path[len("file://"):] if self.path.startswith("file://") else self.path
 
     def writer(self, job: str = "job") -> SinkWriter:
-        return FileSystemSinkWriter(self.directory, self.fmt, self.schema, self.delimiter, job,
-                                    self.default_partition, self.table, self.policy)
+        cls = FileSystemSinkWriter
+        if self.fmt in ("parquet", "orc"):
+            from connectors.parquet_files import BulkSinkWriter as cls
+        return cls(self.directory, self.fmt, self.schema, self.delimiter, job, self.default_partition, self.table,
+                   self.policy)
 
     def recover(self, job: str, committables) -> None:
         for sources, final in committed_files(committables):
@@ -399,6 +414,19 @@ def create_source(table: str, options: dict, schema: TableSchema) -> Source:
                            [t for n, t in zip(schema.names, schema.types) if n not in keys],
                            physical_names=[n for n in schema.all_names if n not in keys],
                            physical_types=[t for n, t in zip(schema.all_names, schema.all_types) if n not in keys])
+    local_path(path, table)
+    fmt = options.get("format")
+    if fmt in ("parquet", "orc"):
+        from connectors.parquet_files import BulkSource
+        opts.require("format")
+        for k in [k for k in options if k.startswith(fmt + ".")]:
+            opts.get(k)
+        opts.get("source.monitor-interval")
+        opts.get("source.path.regex-pattern")
+        opts.get("partition.default-name")
+        opts.finish()
+        list_files(path)
+        return BulkSource(path, fmt, schema, options.get("partition.default-name", partitions.DEFAULT_NAME))
     decoder = make_decoder(opts, in_files if keys else schema)
     if keys:
         decoder = PartitionedDecoder(decoder, schema, path,
@@ -455,7 +483,12 @@ def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:
         if len(written) != 1 or written[0].to_arrow() not in (pa.string(), pa.large_string()):
             raise OptionError(f"Table '{table}': the 'raw' format writes a single STRING column per line; the "
                               f"table has {len(written)} column(s) outside PARTITIONED BY")
+    for k in [k for k in options if k.startswith(("parquet.", "orc."))]:
+        opts.get(k)
+    local_path(path, table)
     policy = RollingPolicy.from_options(opts)
+    if fmt in ("parquet", "orc") and policy.compaction_size is not None:
+        raise OptionError(f"Table '{table}': 'auto-compaction' is not supported for the {fmt} format yet")
     delim = options.get("csv.field-delimiter", ",")
     default_partition = options.get("partition.default-name", partitions.DEFAULT_NAME)
     opts.finish()

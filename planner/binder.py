@@ -338,7 +338,12 @@ class Binder:
         event-time attribute); the left side must be append-only."""
         table = join.this
         version = table.args["version"]
-        time = ScalarBinder(left.scope).bind(version.expression)
+        try:
+            time = ScalarBinder(left.scope).bind(version.expression)
+        except ValidationError:
+            if self._right_proctime(table, version.expression):
+                return self._bind_lookup_join(left, join, jtype)  # processing time: now, whichever side says it
+            raise
         if not isinstance(time, Ref) or time.type.time_attr is None:
             raise ValidationError(f"{_where(version)}FOR SYSTEM_TIME AS OF needs a time attribute of the left "
                                   f"table, got {version.expression.sql(dialect='flink')}")
@@ -380,6 +385,15 @@ class Binder:
         fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
         return Relation(node, Scope(fields))
 
+    def _right_proctime(self, table: exp.Table, e: exp.Expr) -> bool:
+        """`FOR SYSTEM_TIME AS OF proctime` naming the looked-up table's own processing-time attribute."""
+        if not isinstance(e, exp.Column) or e.table and e.table != table.alias_or_name:
+            return False
+        bare = table.copy()
+        bare.set("version", None)
+        right = self._bind_from_item(bare)
+        return any(f.name == e.name and f.type.time_attr == "proctime" for f in right.node.fields)
+
     def _bind_lookup_join(self, left: Relation, join: exp.Join, jtype: str) -> Relation:
         """`JOIN dim FOR SYSTEM_TIME AS OF l.proctime ON l.k = dim.k`: a lookup into a table whose connector
         can look rows up (filesystem: the file, loaded once)."""
@@ -394,6 +408,10 @@ class Binder:
         right = self._bind_from_item(bare)
         scan = right.node
         while not isinstance(scan, L.Scan):
+            if isinstance(scan, L.Calc) and scan.condition is None and all(
+                    isinstance(p, Ref) or isinstance(p, Call) and p.fn == "PROCTIME" for p in scan.projections):
+                scan = scan.input  # a PROCTIME() column: the time of the lookup, computed after it
+                continue
             if not isinstance(scan, L.WatermarkAssigner):
                 raise ValidationError(f"{_where(table)}A lookup table cannot have computed columns yet")
             scan = scan.input
@@ -428,9 +446,27 @@ class Binder:
             rkeys = rkeys + [b.index - nl for _, b in computed]
             if condition is not None:  # the condition's right columns move past the computed keys
                 condition = remap(condition, {i: i if i < nl else i + len(computed) for i in refs(condition)})
-        node = L.LookupJoin(list(below.fields) + rf, left.node.changelog, input=below, kind=jtype,
-                            table=scan.table, connector=scan.connector, options=dict(scan.options),
-                            columns=list(scan.fields), left_keys=lkeys, right_keys=rkeys, condition=condition)
+        right_names = [f.name for f in right.node.fields]
+        stored = [f.name for f in scan.fields]
+        if right_names != stored:  # PROCTIME() columns: the join reads the stored ones, a Calc adds the time
+            at = {name: i for i, name in enumerate(stored)}
+            rkeys = [at[right_names[k]] for k in rkeys]
+            width = len(below.fields)
+            if condition is not None:
+                condition = remap(condition, {i: i if i < width else width + at[right_names[i - width]]
+                                              for i in refs(condition)})
+            joined = L.LookupJoin(list(below.fields) + [rf[right_names.index(n)] for n in stored],
+                                  left.node.changelog, input=below, kind=jtype, table=scan.table,
+                                  connector=scan.connector, options=dict(scan.options), columns=list(scan.fields),
+                                  left_keys=lkeys, right_keys=rkeys, condition=condition)
+            proctime = FlinkType("TIMESTAMP_LTZ", 3, nullable=False, time_attr="proctime")
+            exprs = identity(below) + [Ref(joined.fields[width + at[n]].type, width + at[n], n) if n in at
+                                       else Call(proctime, "PROCTIME", ()) for n in right_names]
+            node = project(joined, exprs, below.names + right_names)
+        else:
+            node = L.LookupJoin(list(below.fields) + rf, left.node.changelog, input=below, kind=jtype,
+                                table=scan.table, connector=scan.connector, options=dict(scan.options),
+                                columns=list(scan.fields), left_keys=lkeys, right_keys=rkeys, condition=condition)
         if computed:  # drop the computed keys again
             keep = list(range(nl)) + list(range(nl + len(computed), len(node.fields)))
             node = project(node, [Ref(node.fields[i].type, i, node.fields[i].name) for i in keep],
@@ -1564,7 +1600,7 @@ def _prop_type(prop: str, spec: L.WindowSpec, node: L.Node) -> FlinkType:
     return FlinkType("TIMESTAMP", 3, nullable=False)
 
 
-LOOKUP_CONNECTORS = ("filesystem",)
+LOOKUP_CONNECTORS = ("filesystem", "faker")
 
 
 def _versioned_view_key(node: L.Node) -> list[str]:

@@ -40,14 +40,19 @@ def _count(text: str) -> int:
     return int(text)
 
 
-def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=None) -> int:
+def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=None,
+             python_files: str | None = None) -> int:
     from sqlstream.script import ScriptRunner, read_sql
+    from sqlstream.session import Session
     try:
         sql = read_sql(path)
     except SqlStreamError as e:
         return _report(e)
     try:
-        ScriptRunner(fmt=fmt, batch_size=batch_size, restore=restore, limits=limits).run(sql)
+        session = Session()
+        if python_files:
+            session.config.set("python.files", python_files)
+        ScriptRunner(session, fmt=fmt, batch_size=batch_size, restore=restore, limits=limits).run(sql)
     except BrokenPipeError:
         return 0
     except (SqlStreamError, Exception) as e:  # every failure becomes a message, never a traceback
@@ -88,11 +93,14 @@ def main(argv: list[str] | None = None) -> int:
                        help="stop each job once its sinks (or the SELECT's result) got N rows")
         p.add_argument("--unthrottled", action="store_true",
                        help="sources ignore their 'rows-per-second': data generators run at full speed")
+        p.add_argument("-pyfs", "--pyFiles", dest="python_files", metavar="FILES",
+                       help="Python files or folders the job's Python functions are imported from (comma-separated;"
+                            " Flink's SQL client option, the same as SET 'python.files')")
         a = p.parse_args(argv[1:])
         from sqlstream.script import RestoreOptions, RunLimits
         return run_file(a.file, a.format, a.batch_size,
                         RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state),
-                        RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled))
+                        RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled), a.python_files)
     if argv and argv[0] == "savepoint":
         p = argparse.ArgumentParser(prog="sqlstream savepoint",
                                     description="Ask a running `sqlstream run` process for a savepoint and wait "

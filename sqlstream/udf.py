@@ -285,6 +285,19 @@ def _import(module: str, folders: list[str]):
         sys.modules[top] = loaded
         try:
             spec.loader.exec_module(loaded)
+        except ModuleNotFoundError as e:
+            if not (e.name or "").split(".")[0] == "pyflink" or "pyflink" in sys.modules:
+                sys.modules.pop(top, None)
+                raise
+            from sqlstream import pyflink_compat  # a file written for PyFlink: its declarations, without PyFlink
+            pyflink_compat.install()
+            loaded = importlib.util.module_from_spec(spec)
+            sys.modules[top] = loaded
+            try:
+                spec.loader.exec_module(loaded)
+            except BaseException:
+                sys.modules.pop(top, None)
+                raise
         except BaseException:
             sys.modules.pop(top, None)
             raise

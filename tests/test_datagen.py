@@ -111,3 +111,24 @@ def test_option_values_that_do_not_fit_are_rejected_before_running(options, mess
 def test_option_values_flink_accepts_give_flinks_rows(options, expected):
     """Flink 2.3 runs these: a negative row count gives no row, a null rate above 1 gives only NULLs."""
     assert rows(f"CREATE TABLE g (v INT) WITH ('connector' = 'datagen', {options}); SELECT v FROM g;") == expected
+
+
+def test_collections_and_rows():
+    """ARRAY and MAP have 3 entries unless 'length' says otherwise; nested fields take their own options
+    (fields.a.element.*, fields.m.key.*, fields.r.<field>.*), as Flink 2.3's datagen gives them."""
+    import io
+    import json
+    from sqlstream.script import ScriptRunner
+    out = io.StringIO()
+    ScriptRunner(out=out, err=io.StringIO(), fmt="jsonl", summary=False).run(
+        "CREATE TABLE g (a ARRAY<INT>, m MAP<STRING, INT>, r ROW<x INT, y STRING>, b ARRAY<STRING>) WITH ("
+        "'connector' = 'datagen', 'number-of-rows' = '50', 'fields.b.length' = '2', 'fields.r.x.min' = '1', "
+        "'fields.r.x.max' = '5', 'fields.a.element.min' = '0', 'fields.a.element.max' = '9', "
+        "'fields.m.key.length' = '4');\n"
+        "SELECT CARDINALITY(a) AS na, CARDINALITY(m) AS nm, r.x AS x, CHAR_LENGTH(r.y) AS ny, CARDINALITY(b) AS nb, "
+        "CHAR_LENGTH(b[1]) AS lb, a FROM g;")
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(rows) == 50
+    assert {(r["na"], r["nb"], r["ny"], r["lb"]) for r in rows} == {(3, 2, 100, 100)}
+    assert all(1 <= r["nm"] <= 3 and 1 <= r["x"] <= 5 and all(0 <= v <= 9 for v in r["a"]) for r in rows)
+    assert len({r["x"] for r in rows}) > 1

@@ -131,3 +131,9 @@ def test_missing_expression_and_unknown_option():
 def test_value_that_does_not_fit_the_type():
     with pytest.raises(OptionError, match="not INT"):
         rows("c INT", "'fields.c.expression' = '#{Name.fullName}'")
+
+
+def test_faker_md_lists_every_supported_expression():
+    import os
+    with open(os.path.join(os.path.dirname(__file__), "..", "FAKER.md")) as f:
+        assert f.read() == fe.markdown(), "FAKER.md is stale: regenerate it with connectors.faker_expressions.markdown()"

@@ -47,7 +47,7 @@ def test_hint_spanning_lines_and_first_options_hint_wins():
 def test_hinted_options_are_validated_like_with_options():
     with pytest.raises(OptionError, match="Unsupported options found for connector 'datagen' of table 'g': nope"):
         run_sql(GEN + "SELECT id FROM g /*+ OPTIONS('nope' = '1') */;")
-    with pytest.raises(OptionError, match="'number-of-rows' must be an integer, got 'x'"):
+    with pytest.raises(OptionError, match="Could not parse value 'x' for key 'number-of-rows'"):
         run_sql(GEN + "SELECT id FROM g /*+ OPTIONS('number-of-rows' = 'x') */;")
 
 

@@ -40,7 +40,13 @@ class LookupJoinOperator(Operator):
 
     def __init__(self, node: L.LookupJoin, names: list[str]):
         self.kind, self.condition, self.names = node.kind, node.condition, names
-        self.left_keys = node.left_keys
+        self.left_keys, self.right_keys = node.left_keys, node.right_keys
+        self.generated = None
+        if node.connector == "faker":  # rows are made for the keys looked up, not read
+            from connectors.faker import FakerLookup
+            self.generated = FakerLookup(node.table, node.options, TableSchema(
+                [f.name for f in node.columns], [f.type for f in node.columns]))
+            return
         table = load_table(node).combine_chunks()
         self.right = [table.column(i).combine_chunks() if table.num_rows else pa.array([], t)
                       for i, t in enumerate(table.schema.types)]
@@ -51,12 +57,24 @@ class LookupJoinOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         left = data_columns(batch)
+        if self.generated is not None:
+            self.right = self.generated.rows(batch.num_rows)
+            for lk, rk in zip(self.left_keys, self.right_keys):
+                self.right[rk] = left[lk].cast(self.right[rk].type)
+            valid = np.ones(batch.num_rows, bool)
+            for lk in self.left_keys:
+                valid &= np.asarray(left[lk].is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            return self._joined(batch, left, np.flatnonzero(valid), np.flatnonzero(valid))
         left_idx, right_idx = [], []
         for i, key in enumerate(batch_rows([left[k] for k in self.left_keys], batch.num_rows)):
             for j in self.index.get(key, ()):
                 left_idx.append(i)
                 right_idx.append(j)
         li, ri = np.array(left_idx, dtype=np.int64), np.array(right_idx, dtype=np.int64)
+        return self._joined(batch, left, li, ri)
+
+    def _joined(self, batch: pa.RecordBatch, left: list[pa.Array], li: np.ndarray, ri: np.ndarray):
+        """Left rows li joined with right rows ri; then the extra condition and, for LEFT, the unmatched rows."""
         cols = [c.take(li) for c in left] + [c.take(ri) for c in self.right]
         if self.condition is not None and len(li):
             ok = np.asarray(pc.fill_null(evaluate(self.condition, cols, len(li)), False)
