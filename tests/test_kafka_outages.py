@@ -113,3 +113,19 @@ INSERT INTO out SELECT v FROM src;""")
     finally:
         proxy.cut()
         broker.stop()
+
+
+def test_a_sink_with_nothing_more_to_write_still_fails_once_its_messages_time_out(broker, tmp_path):
+    """Its rows came and the source went quiet: no write or checkpoint flushes the producer, yet the job fails
+    (before, it ran on with the rows lost)."""
+    broker.create_topic("quiet", 1)
+    broker.produce("quiet", [(0, None, b'{"v": 1}'), (0, None, b'{"v": 2}')])
+    job = tmp_path / "job.sql"
+    job.write_text(f"""CREATE TABLE src (v INT) WITH ('connector' = 'kafka', 'topic' = 'quiet', 'format' = 'json',
+  'properties.bootstrap.servers' = '{broker.bootstrap}', 'scan.startup.mode' = 'earliest-offset');
+CREATE TABLE out (v INT) WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json',
+  'properties.bootstrap.servers' = '127.0.0.1:{free_port()}', 'properties.delivery.timeout.ms' = '1000');
+INSERT INTO out SELECT v FROM src;""")
+    rc, _, err = CliJob(job).finish()
+    assert rc == 1 and "ERROR: Kafka sink 'out': messages to topic 't' not delivered within " \
+                       "'properties.delivery.timeout.ms' = 1000 ms" in err and "(2 messages not delivered)" in err
