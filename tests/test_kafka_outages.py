@@ -129,3 +129,21 @@ INSERT INTO out SELECT v FROM src;""")
     rc, _, err = CliJob(job).finish()
     assert rc == 1 and "ERROR: Kafka sink 'out': messages to topic 't' not delivered within " \
                        "'properties.delivery.timeout.ms' = 1000 ms" in err and "(2 messages not delivered)" in err
+
+
+def test_librdkafka_lines_go_through_logging_once_per_kind(caplog):
+    """The same line (up to its numbers) is logged once per 30 s with the table named; connection failures,
+    which the broker's status reports, are debug output."""
+    import logging
+
+    from connectors.kafka.clients import BrokerHealth
+    health = BrokerHealth("Kafka source 'q'", "127.0.0.1:9")
+    with caplog.at_level(logging.DEBUG, logger="sqlstream.kafka"):
+        for i in range(100):
+            health.on_log(logging.WARNING, "PROTOERR", f"127.0.0.1:9/1: Protocol parse failure at {i}")
+            health.on_log(logging.ERROR, "FAIL", f"127.0.0.1:9/1: Connect failed (after {i}ms in state CONNECT)")
+    records = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert records == [
+        (logging.WARNING, "Kafka source 'q': librdkafka PROTOERR: 127.0.0.1:9/1: Protocol parse failure at 0"),
+        (logging.DEBUG, "Kafka source 'q': librdkafka FAIL: 127.0.0.1:9/1: Connect failed (after 0ms in state "
+                        "CONNECT)")]

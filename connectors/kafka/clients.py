@@ -92,10 +92,9 @@ class BrokerHealth:
         if first:
             self.down_since = now
         self.problem = f"waiting for Kafka broker {self.servers} ({self.last_error}); retrying"
-        waited = "" if first else f" for {now - self.down_since:.0f} s"
-        RATE_LIMITED.log(logging.WARNING, (self.what, "down"),
-                         f"{self.what}: {'still ' if not first else ''}{self.problem}{waited}. "
-                         f"{self.hint(code).capitalize()}")
+        shown = self.problem if first else (f"still waiting for Kafka broker {self.servers} after "
+                                            f"{now - self.down_since:.0f} s ({self.last_error}); retrying")
+        RATE_LIMITED.log(logging.WARNING, (self.what, "down"), f"{self.what}: {shown}. {self.hint(code).capitalize()}")
 
     def up(self) -> None:
         if self.down_since is not None:
