@@ -266,7 +266,7 @@ class Session:
             return self._describe(stmt.this)
         if isinstance(stmt, fx.ExplainStatement):
             plan = self.plan(stmt.this)
-            check_sources(plan)  # as Flink's EXPLAIN creates the table sources: their options are checked
+            check_sources(plan)  # as Flink's EXPLAIN creates the table sources: unknown option keys are errors
             details = stmt.args["details"].name.split(", ") if stmt.args.get("details") else []
             return Result("ok", "== Physical Plan ==\n" + explain(plan) + explain_details(plan, details))
         if isinstance(stmt, exp.Insert):
@@ -600,11 +600,12 @@ def _renamed(query: exp.Expr, names: list[str], aliases: list[str], view: str) -
 
 
 def check_sources(plan: L.Node) -> None:
-    """Create each table source of a plan, which checks its options (an option the connector does not take is
-    an error), without reading anything: a missing file or an unreachable broker is the job's to report."""
+    """Create each table source of a plan, as Flink's EXPLAIN does, so that an option key its connector does not
+    know is an error there too. Nothing is read: a missing file or an unreachable broker, and what sqlstream's
+    connectors refuse beyond unknown keys, stay the job's to report."""
     from connectors import registry
     from connectors.base import TableSchema
-    from sqlstream.errors import ConnectorError, StorageError
+    from sqlstream.errors import OptionError
     seen: set[int] = set()
 
     def visit(n: L.Node) -> None:
@@ -618,7 +619,10 @@ def check_sources(plan: L.Node) -> None:
                                  physical_types=[f.type for f in n.columns])
             try:
                 registry.create_source(n.connector, n.table, n.options, schema)
-            except (ConnectorError, StorageError, OSError):
+            except OptionError as e:
+                if str(e).startswith("Unsupported options found"):
+                    raise
+            except (SqlStreamError, OSError):
                 pass
         for c in n.inputs():
             visit(c)
