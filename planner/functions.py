@@ -380,7 +380,8 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     **COLLECTION_TYPERS, **TEXT_TYPERS,
     "JSON_VALUE": string_fn((2, 2)), "JSON_QUERY": string_fn((2, 2)), "JSON_EXISTS": returns(BOOLEAN, (2, 2)),
     # temporal
-    "DATE_FORMAT": returns(STRING, (2, 2), keep_null=False),
+    "DATE_FORMAT": returns(STRING, (2, 2), keep_null=False,
+                           check=lambda a: a[1].is_string or a[1].name == "NULL"),  # the format is text
     "TO_TIMESTAMP": returns(_TS3, (1, 2), keep_null=False),
     "TO_TIMESTAMP_LTZ": returns(_LTZ3, (1, 2), keep_null=False),
     "TO_DATE": returns(FlinkType("DATE"), (1, 2), keep_null=False),
@@ -469,7 +470,64 @@ def _family(t: FlinkType) -> str:
     return t.name
 
 
+# Flink's argument forms of the functions whose implementation needs these types (the families as its messages
+# name them: CHARACTER/STRING text, INTEGER exact integers, NUMERIC numbers); an untyped NULL fits none
+_C, _I, _N = "CHARACTER", "INTEGER", "NUMERIC"
+SIGNATURES: dict[str, list[tuple[str, ...]]] = {
+    "LOCATE": [(_C, _C), (_C, _C, _I)], "POSITION": [("STRING", "STRING")],
+    "LPAD": [(_C, _I, _C)], "RPAD": [(_C, _I, _C)], "REPEAT": [(_C, _I)], "LEFT": [(_C, _I)],
+    "RIGHT": [(_C, _I)], "ROUND": [(_N, _I), (_N,)], "TRUNCATE": [(_N, _I), (_N,)],
+    "SPLIT_INDEX": [(_C, _I, _I), (_C, _C, _I)], "REPLACE": [(_C, _C, _C)], "INITCAP": [(_C,)],
+    "REGEXP_EXTRACT": [(_C, _C, _I), (_C, _C)], "REGEXP_REPLACE": [(_C, _C, _C)], "REGEXP": [(_C, _C)],
+    "REGEXP_COUNT": [(_C, _C)], "REGEXP_INSTR": [(_C, _C)], "REGEXP_SUBSTR": [(_C, _C)],
+    "TRANSLATE": [("STRING", "STRING", "STRING")], "STARTS_WITH": [(_C, _C)], "ENDS_WITH": [(_C, _C)],
+    "TO_DATE": [(_C,), (_C, _C)], "TO_TIMESTAMP": [(_C,), (_C, _C)],
+    "TO_TIMESTAMP_LTZ": [(_N,), (_N, _I), (_C,), (_C, _C), (_C, _C, _C)],
+    "UNIX_TIMESTAMP": [(), (_C,), (_C, _C)], "FROM_UNIXTIME": [(_I,), (_I, _C)],
+    **{f: [("STRING",)] for f in ("MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512", "TO_BASE64",
+                                  "FROM_BASE64", "URL_ENCODE", "URL_DECODE")},
+    "ASCII": [(_C,)], "CHR": [(_I,)], "HEX": [(_I,), (_C,)],
+    **{f: [(_C,), (_C, _C)] for f in ("TRIM", "LTRIM", "RTRIM", "BTRIM")},
+    "LIKE": [("STRING", "STRING"), ("STRING", "STRING", "STRING")], "SIMILAR": [("STRING", "STRING")],
+    "JSON_VALUE": [(_C, _C)], "JSON_QUERY": [(_C, _C)], "JSON_EXISTS": [(_C, _C)],
+    "HASH_CODE": [(_C,)],  # Flink also hashes BOOLEAN, NUMERIC, TIMESTAMP and TIME values; sqlstream text only
+}
+
+
+def _fits(t: FlinkType, family: str) -> bool:
+    if family in (_C, "STRING"):
+        return t.is_string
+    if family == _I:
+        return t.is_integer
+    if family == _N:
+        return t.is_numeric
+    return t.name == family
+
+
+def calcite_type(t: FlinkType) -> str:
+    """A type as Flink's validator prints it in an argument list."""
+    t = t.without_time_attr().with_nullable(True)
+    return {"STRING": "VARCHAR(2147483647)", "INT": "INTEGER"}.get(str(t), str(t))
+
+
+def check_signature(name: str, args: list[FlinkType]) -> None:
+    """Refuse a call whose arguments fit none of Flink's forms of the function, with Flink's message."""
+    forms = SIGNATURES.get(name)
+    if forms is not None and any(a.name == "NULL" for a in args):
+        raise ValidationError(f"Illegal use of 'NULL' in {name}(..): give the NULL a type, as CAST(NULL AS "
+                              f"STRING)")
+    if forms is None or any(len(f) == len(args) and all(_fits(a, x) for a, x in zip(args, f)) for f in forms):
+        return
+    if not any(len(f) == len(args) for f in forms):
+        return  # the arity is the typer's to judge, with its own message
+    given = ", ".join(f"<{calcite_type(a)}>" for a in args)
+    supported = " | ".join(f"'{name}({', '.join(f'<{x}>' for x in f)})'" for f in forms)
+    raise ValidationError(f"Cannot apply '{name}' to arguments of type '{name}({given})'. Supported form(s): "
+                          f"{supported}")
+
+
 def scalar_type(name: str, args: list[FlinkType]) -> FlinkType:
+    check_signature(name, args)
     typer = SCALAR_TYPERS.get(name)
     if typer is None:
         missing = not_supported(name)

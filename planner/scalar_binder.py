@@ -15,7 +15,8 @@ import numpy as np
 from sqlglot import exp
 
 from planner.expr import Call, Expr, Lit, Ref
-from planner.functions import SCALAR_TYPERS as SCALAR_FUNCTIONS, is_aggregate, round_decimal_type, scalar_type
+from planner.functions import (SCALAR_TYPERS as SCALAR_FUNCTIONS, calcite_type, check_signature, is_aggregate,
+                               round_decimal_type, scalar_type)
 from sqlstream.errors import ValidationError
 from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, STRING, FlinkType, common_type, from_sqlglot
 
@@ -65,6 +66,10 @@ LOCAL_TIME_ARGUMENTS = {"YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFM
 # functions whose result depends on the session time zone itself: the zone is their last argument
 ZONED_FUNCTIONS = {"FROM_UNIXTIME", "UNIX_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
                    "LOCALTIME"}
+
+# arguments the runtime reads once per call, not per row (Flink also takes them per row)
+CONSTANT_ARGUMENTS = {"DATE_FORMAT": (1,), "TO_TIMESTAMP": (1,), "TO_DATE": (1,), "FROM_UNIXTIME": (1,),
+                      "UNIX_TIMESTAMP": (1,), "TO_TIMESTAMP_LTZ": (1, 2)}
 
 UNIT_MS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 YEAR_MONTH = {"YEAR": 12, "MONTH": 1}
@@ -135,35 +140,74 @@ def _statement_text(node: exp.Expr) -> str | None:
 
 
 def interval_value(node: exp.Interval) -> tuple[int, FlinkType]:
-    """INTERVAL literal -> (milliseconds or months, type)."""
+    """INTERVAL literal -> (milliseconds or months, type). A quoted value's leading field has at most its unit's
+    precision in digits (2 unless given, as in `SECOND(3)`), as Flink checks."""
     text = node.this.name if node.this is not None else ""
+    quoted = node.this is not None and node.this.is_string and "line" in node.this.meta  # not INTERVAL 5 DAY
     unit = node.args.get("unit")
     if isinstance(unit, exp.IntervalSpan):
-        start, end = unit.this.name.upper(), unit.expression.name.upper()
+        (start, precision), (end, _) = _unit(unit.this), _unit(unit.expression)
         if (start, end) == ("YEAR", "MONTH"):
             m = re.fullmatch(r"\s*([+-]?)(\d+)-(\d+)\s*", text)
             if not m:
                 raise ValidationError(f"{_where(node)}Illegal interval literal '{text}' for YEAR TO MONTH")
+            _check_leading(node, m.group(1) + m.group(2), "YEAR", precision)
             months = int(m.group(2)) * 12 + int(m.group(3))
             return (-months if m.group(1) == "-" else months), FlinkType("INTERVAL_YEAR_MONTH", nullable=False)
-        return _span_value(text, start, end), FlinkType("INTERVAL_DAY_TIME", nullable=False)
-    uname = (unit.name if unit is not None else "").upper().rstrip("S") or "SECOND"
-    uname = re.sub(r"\(.*\)$", "", uname)
+        return _span_value(node, text, start, end, precision), FlinkType("INTERVAL_DAY_TIME", nullable=False)
+    uname, precision = _unit(unit)
     try:
         num = decimal.Decimal(text.strip())
     except decimal.InvalidOperation:
         raise ValidationError(f"{_where(node)}Illegal interval literal '{text}' for unit {uname}")
+    if not num.is_finite():
+        raise ValidationError(f"{_where(node)}Illegal interval literal '{text}' for unit {uname}")
+    if quoted:
+        m = re.fullmatch(r"\s*([+-]?)(\d*)(?:\.\d*)?\s*", text)
+        _check_leading(node, (m.group(1) + m.group(2)) if m else text, uname, precision)
     if uname in YEAR_MONTH:
-        return int(num * YEAR_MONTH[uname]), FlinkType("INTERVAL_YEAR_MONTH", nullable=False)
+        return _in_range(node, int(num * YEAR_MONTH[uname])), FlinkType("INTERVAL_YEAR_MONTH", nullable=False)
     if uname not in UNIT_MS:
         raise ValidationError(f"{_where(node)}Unsupported interval unit {uname}")
-    return int(num * UNIT_MS[uname]), FlinkType("INTERVAL_DAY_TIME", nullable=False)
+    return _in_range(node, int(num * UNIT_MS[uname])), FlinkType("INTERVAL_DAY_TIME", nullable=False)
 
 
-def _span_value(text: str, start: str, end: str) -> int:
+def _unit(unit: exp.Expr | None) -> tuple[str, int]:
+    """An interval unit's name (singular) and leading precision: `SECOND` is (SECOND, 2), `DAY(3)` (DAY, 3)."""
+    if unit is None:
+        return "SECOND", 2
+    if isinstance(unit, exp.Func) and not isinstance(unit, exp.Anonymous):  # DAY(3) parses as a call
+        name, arg = unit.key.upper(), unit.this
+        precision = int(arg.name) if isinstance(arg, exp.Literal) and arg.name.isdigit() else 2
+    else:
+        name, precision = unit.name.upper(), 2
+    m = re.fullmatch(r"(\w+?)S?\s*(?:\((\d+).*\))?", name)
+    if m is None:
+        return name, precision
+    return m.group(1), int(m.group(2)) if m.group(2) else precision
+
+
+def _check_leading(node: exp.Interval, value: str, unit: str, precision: int) -> None:
+    """Flink's check of an interval's leading field against its precision."""
+    digits = value.lstrip("+-").lstrip("0")
+    if len(digits) > precision:
+        raise ValidationError(f"{_where(node)}Interval field value {int(value):,} exceeds precision of "
+                              f"{unit}({precision}) field")
+
+
+def _in_range(node: exp.Interval, value: int) -> int:
+    """An interval fits a BIGINT of milliseconds (or months), as every interval in Flink does."""
+    if not -2 ** 63 <= value < 2 ** 63:
+        raise ValidationError(f"{_where(node)}Interval {node.sql(dialect='flink')} is out of range: its value "
+                              f"does not fit in a BIGINT")
+    return value
+
+
+def _span_value(node: exp.Interval, text: str, start: str, end: str, precision: int) -> int:
     m = re.fullmatch(r"\s*(-?)(\d+)(?:[ :](\d+))?(?::(\d+))?(?::(\d+(?:\.\d+)?))?\s*", text)
     if not m:
-        raise ValidationError(f"Illegal interval literal '{text}' for {start} TO {end}")
+        raise ValidationError(f"{_where(node)}Illegal interval literal '{text}' for {start} TO {end}")
+    _check_leading(node, m.group(1) + m.group(2), start, precision)
     order = ["DAY", "HOUR", "MINUTE", "SECOND"]
     parts = [p for p in m.groups()[1:] if p is not None]
     units = order[order.index(start):order.index(end) + 1]
@@ -338,6 +382,10 @@ class ScalarBinder:
         from sqlstream.udf import REGISTRY
         if fn in REGISTRY and fn not in SCALAR_FUNCTIONS:
             return Call(REGISTRY[fn].result_type, "UDF:" + fn, tuple(args))
+        for i in CONSTANT_ARGUMENTS.get(fn, ()):
+            if i < len(args) and not isinstance(args[i], Lit):
+                raise ValidationError(f"{_where(node)}sqlstream needs argument {i + 1} of {fn} (a format or a "
+                                      f"precision) as a constant, not a column or an expression")
         if fn in LOCAL_TIME_ARGUMENTS:
             args = [self.to_local(a) for a in args]
         try:
@@ -532,6 +580,14 @@ class ScalarBinder:
         return self._conditional(conds, vals, els, n)
 
     def _conditional(self, conds: list[Expr], vals: list[Expr], els: Expr, node) -> Expr:
+        for c in conds:
+            if c.type.name not in ("BOOLEAN", "NULL"):
+                if isinstance(node, exp.If) and not isinstance(node, exp.Case):
+                    given = ", ".join(f"<{calcite_type(e.type)}>" for e in (c, vals[0], els))
+                    raise ValidationError(f"{_where(node)}Cannot apply 'IF' to arguments of type 'IF({given})'. "
+                                          f"The condition must be a BOOLEAN")
+                raise ValidationError(f"{_where(node)}A CASE WHEN condition must be a BOOLEAN, got "
+                                      f"{c.type.without_time_attr()}")
         t = vals[0].type
         for v in vals[1:] + [els]:
             c = common_type(t, v.type)
@@ -656,6 +712,10 @@ class ScalarBinder:
         return self.call(name, bound, node)
 
     def _bind_round(self, name: str, args: list[Expr], node) -> Expr:
+        try:
+            check_signature(name, [a.type for a in args])
+        except ValidationError as e:
+            raise ValidationError(f"{_where(node)}{e}") from None
         x = args[0]
         r = args[1] if len(args) > 1 else Lit(INT.with_nullable(False), 0)
         if x.type.is_decimal:

@@ -78,7 +78,26 @@ def _parse_script(sql: str) -> list[exp.Expr]:
             first = s.sql(dialect=_FLINK).split()[0] if s.sql(dialect=_FLINK).split() else type(s).__name__
             raise SqlError(f"Unsupported statement '{first}'; expected CREATE, DROP, SET, RESET, "
                            f"SHOW, DESCRIBE, EXPLAIN, INSERT or SELECT", line, col, sql=sql)
+        if isinstance(s, exp.Create) and (s.args.get("kind") or "").upper() == "VIEW" and s.expression is None:
+            ends = _statement_ends(sql)
+            line, col = position(sql, ends[out.index(s)] if len(ends) == len(out) else len(sql.rstrip()))
+            raise SqlError("Expected a query after CREATE VIEW .. AS but found the end of the statement", line, col,
+                           sql=sql)
     return out
+
+
+def _statement_ends(sql: str) -> list[int]:
+    """Offset just after each statement's last token."""
+    ends, open_ = [], False
+    for tok in _FLINK.tokenize(sql):
+        if tok.token_type == TokenType.SEMICOLON:
+            open_ = False
+        elif not open_:
+            ends.append(tok.end + 1)
+            open_ = True
+        else:
+            ends[-1] = tok.end + 1
+    return ends
 
 
 def _statement_starts(sql: str) -> list[int]:

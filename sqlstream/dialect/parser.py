@@ -86,6 +86,23 @@ class FlinkParser(parser.Parser):
             self.raise_error(f"Unsupported statement '{stmt.name}'", first)
         return stmt
 
+    def _parse_column_def(self, this, computed_column: bool = True):
+        column = super()._parse_column_def(this, computed_column)
+        if isinstance(column, exp.ColumnDef) and any(
+                isinstance(c.args.get("kind"), exp.ComputedColumnConstraint) and c.args["kind"].this is None
+                for c in column.args.get("constraints") or []):
+            self.raise_error("Expected an expression for the computed column after AS")
+        return column
+
+    def _parse_watermark(self) -> exp.Expr:
+        """WATERMARK FOR rowtime AS expression (both words required, as in Flink's grammar)."""
+        if not self._match(TokenType.FOR):
+            self.raise_error("Expecting FOR")
+        column = self._parse_column()
+        if not self._match(TokenType.ALIAS):
+            self.raise_error("Expecting AS")
+        return self.expression(exp.WatermarkColumnConstraint(this=column, expression=self._parse_disjunction()))
+
     # ---- client statements -------------------------------------------------------------
     SHOW_WORDS = ("TABLES", "VIEWS", "FUNCTIONS", "JOBS", "CATALOGS", "DATABASES", "MODULES", "COLUMNS")
 
