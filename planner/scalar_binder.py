@@ -164,7 +164,9 @@ def interval_value(node: exp.Interval) -> tuple[int, FlinkType]:
         raise ValidationError(f"{_where(node)}Illegal interval literal '{text}' for unit {uname}")
     if quoted:
         m = re.fullmatch(r"\s*([+-]?)(\d*)(?:\.\d*)?\s*", text)
-        _check_leading(node, (m.group(1) + m.group(2)) if m else text, uname, precision)
+        if m is None:
+            raise ValidationError(f"{_where(node)}Illegal interval literal format '{text}' for INTERVAL {uname}")
+        _check_leading(node, m.group(1) + m.group(2), uname, precision)
     if uname in YEAR_MONTH:
         return _in_range(node, int(num * YEAR_MONTH[uname])), FlinkType("INTERVAL_YEAR_MONTH", nullable=False)
     if uname not in UNIT_MS:
@@ -385,7 +387,7 @@ class ScalarBinder:
         for i in CONSTANT_ARGUMENTS.get(fn, ()):
             if i < len(args) and not isinstance(args[i], Lit):
                 raise ValidationError(f"{_where(node)}sqlstream needs argument {i + 1} of {fn} (a format or a "
-                                      f"precision) as a constant, not a column or an expression")
+                                      f"precision) as a literal, not a column or an expression")
         if fn in LOCAL_TIME_ARGUMENTS:
             args = [self.to_local(a) for a in args]
         try:

@@ -59,6 +59,28 @@ EVENTS = "CREATE TABLE events (k STRING, v INT, ts TIMESTAMP(3)) WITH ('connecto
     # Flink: Cannot apply 'DATE_FORMAT' to arguments of type 'DATE_FORMAT(<TIMESTAMP(3)>, <DECIMAL(3, 2)>)'
     (EVENTS + "SELECT DATE_FORMAT(ts, 3.14) FROM events;", ValidationError,
      "Cannot apply 'DATE_FORMAT' to arguments of type 'DATE_FORMAT(TIMESTAMP(3), DECIMAL(3, 2)"),
+    # Flink: SQL parse failed. Encountered ","
+    ("CREATE TABLE t (order_id AS, b INT) WITH ('connector' = 'datagen');", SqlError,
+     "line 1, column 28: Expected an expression for the computed column after AS"),
+    # Flink 2.3's messages, word for word
+    (EVENTS + "SELECT LOCATE('l', k, 'x') FROM events;", ValidationError,
+     "Cannot apply 'LOCATE' to arguments of type 'LOCATE(<CHAR(1)>, <VARCHAR(2147483647)>, <CHAR(1)>)'. "
+     "Supported form(s): 'LOCATE(<CHARACTER>, <CHARACTER>)' | 'LOCATE(<CHARACTER>, <CHARACTER>, <INTEGER>)'"),
+    (EVENTS + "SELECT RPAD(k, 3, 4) FROM events;", ValidationError,
+     "Cannot apply 'RPAD' to arguments of type 'RPAD(<VARCHAR(2147483647)>, <INTEGER>, <INTEGER>)'. "
+     "Supported form(s): 'RPAD(<CHARACTER>, <INTEGER>, <CHARACTER>)'"),
+    (EVENTS + "SELECT ROUND(CAST(v AS DECIMAL(5, 2)), TIMESTAMP '2024-01-01 00:00:00') FROM events;",
+     ValidationError, "Supported form(s): 'ROUND(<NUMERIC>, <INTEGER>)' | 'ROUND(<NUMERIC>)'"),
+    (EVENTS + "SELECT MD5(v) FROM events;", ValidationError,
+     "Cannot apply 'MD5' to arguments of type 'MD5(<INTEGER>)'. Supported form(s): 'MD5(<STRING>)'"),
+    (EVENTS + "SELECT RTRIM(k, NULL) FROM events;", ValidationError, "Illegal use of 'NULL'"),
+    (EVENTS + "SELECT IF(k, 1, 2) FROM events;", ValidationError,
+     "Cannot apply 'IF' to arguments of type 'IF(<VARCHAR(2147483647)>, <INTEGER>, <INTEGER>)'"),
+    (EVENTS + "SELECT CASE WHEN v THEN 1 END FROM events;", ValidationError,
+     "A CASE WHEN condition must be a BOOLEAN, got INT"),
+    # Flink reads a per-row format; sqlstream says it needs a literal (it was an AttributeError at run time)
+    (EVENTS + "SELECT DATE_FORMAT(ts, k) FROM events;", ValidationError,
+     "sqlstream needs argument 2 of DATE_FORMAT (a format or a precision) as a literal"),
 ])
 def test_found_by_fuzzing(sql, error, message):
     with pytest.raises(error) as e:

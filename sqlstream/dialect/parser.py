@@ -94,15 +94,6 @@ class FlinkParser(parser.Parser):
             self.raise_error("Expected an expression for the computed column after AS")
         return column
 
-    def _parse_watermark(self) -> exp.Expr:
-        """WATERMARK FOR rowtime AS expression (both words required, as in Flink's grammar)."""
-        if not self._match(TokenType.FOR):
-            self.raise_error("Expecting FOR")
-        column = self._parse_column()
-        if not self._match(TokenType.ALIAS):
-            self.raise_error("Expecting AS")
-        return self.expression(exp.WatermarkColumnConstraint(this=column, expression=self._parse_disjunction()))
-
     # ---- client statements -------------------------------------------------------------
     SHOW_WORDS = ("TABLES", "VIEWS", "FUNCTIONS", "JOBS", "CATALOGS", "DATABASES", "MODULES", "COLUMNS")
 
@@ -606,9 +597,12 @@ class FlinkParser(parser.Parser):
             self.raise_error("Multiple WATERMARK declarations are not supported yet.", token)
         if seen is not None:
             seen.append(token)
-        return self.expression(exp.WatermarkColumnConstraint(
-            this=self._match(TokenType.FOR) and self._parse_column(),
-            expression=self._match(TokenType.ALIAS) and self._parse_disjunction()))
+        if not self._match(TokenType.FOR):
+            self.raise_error("Expecting FOR")
+        column = self._parse_column()
+        if not self._match(TokenType.ALIAS):  # both words are required, as in Flink's grammar
+            self.raise_error("Expecting AS")
+        return self.expression(exp.WatermarkColumnConstraint(this=column, expression=self._parse_disjunction()))
 
     INTEGER_TYPE_WORDS = {"TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT"}
 
