@@ -61,23 +61,32 @@ def _leave() -> None:
 
 
 def deep_thread(target: Callable[[], None], name: str, daemon: bool = False) -> threading.Thread:
-    """A thread (not started) that runs `target` with a large stack and the raised recursion limit."""
+    """A started thread that runs `target` with a large stack and the raised recursion limit (where the system
+    refuses such a stack, with the default stack and limit: deeply nested SQL then fails with a NestingError)."""
     ctx = contextvars.copy_context()
 
-    def run() -> None:
+    def run(raise_limit: bool) -> None:
         _local.deep = True
-        _enter()
+        if raise_limit:
+            _enter()
         try:
             ctx.run(target)
         finally:
-            _leave()
+            if raise_limit:
+                _leave()
     with _limit_lock:  # the stack size applies to threads created while it is set
-        old = threading.stack_size(STACK_BYTES)
+        old = threading.stack_size()
         try:
-            t = threading.Thread(target=run, name=name, daemon=daemon)
+            threading.stack_size(STACK_BYTES)
+            t = threading.Thread(target=run, args=(True,), name=name, daemon=daemon)
             t.start()
+            return t
+        except (RuntimeError, ValueError):
+            pass
         finally:
             threading.stack_size(old)
+    t = threading.Thread(target=run, args=(False,), name=name, daemon=daemon)
+    t.start()
     return t
 
 
