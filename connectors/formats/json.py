@@ -320,7 +320,7 @@ def _json_float(arr: pa.Array) -> pa.Array:
         py = s.to_pylist()
         for i in np.flatnonzero(bad):
             v = vals[i]
-            if v is None or (isinstance(v, float) and np.isnan(v) and not arr[i].is_valid):
+            if v is None or not arr[i].is_valid:  # a NULL FLOAT reads back as a numpy NaN
                 continue
             py[i] = '"NaN"' if np.isnan(v) else ('"Infinity"' if v > 0 else '"-Infinity"')
         s = pa.array(py, pa.string())
