@@ -7,6 +7,7 @@ An INSERT (or a statement set's END) runs to completion before the next statemen
 """
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -42,6 +43,27 @@ def statement_spans(sql: str) -> list[tuple[int, str]]:
         start = end + 1
     out.append((start, sql[start:]))
     return [(at, text) for at, text in out if _has_code(text)]
+
+
+SET_BLOCK = re.compile(r"(?:\s|--[^\n]*\n|/\*.*?\*/)*(?:EXPLAIN|EXECUTE)\b[\w\s,]*?\bSTATEMENT\s+SET\s+BEGIN\b",
+                       re.I | re.S)
+BLOCK_END = re.compile(r"(?:\s|--[^\n]*\n|/\*.*?\*/)*END\s*;?\s*", re.I | re.S)
+
+
+def statement_blocks(spans: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """Statements grouped as Flink's client reads them: `EXECUTE|EXPLAIN STATEMENT SET BEGIN ..; ..; END;` is
+    one statement, so a failure inside it stops the whole block (no INSERT of it runs on its own)."""
+    blocks, i = [], 0
+    while i < len(spans):
+        j = i + 1
+        opens = SET_BLOCK.match(spans[i][1])
+        if opens and not BLOCK_END.fullmatch(spans[i][1][opens.end():]):  # not `.. BEGIN END;` in one piece
+            while j < len(spans) and not BLOCK_END.fullmatch(spans[j][1]):
+                j += 1
+            j = min(j + 1, len(spans))  # through the END
+        blocks.append(spans[i:j])
+        i = j
+    return blocks
 
 
 def in_place(sql: str, at: int, text: str) -> str:
@@ -150,6 +172,12 @@ class ClientScript:
         self.batch_size = batch_size
         self.out, self.fmt = out, fmt
         self.statement_set: list[L.Sink] | None = None
+
+    def abandon_statement_set(self) -> None:
+        """Forget a statement set a failed statement left open (its INSERTs are not run)."""
+        self.statement_set = None
+        self.session.in_statement_set = False
+        self.session.explained_set = None
 
     def execute(self, text: str) -> Outcome:
         """Run one statement's text (one statement, with or without its ';')."""
@@ -296,12 +324,17 @@ def run_client_script(sql: str, out: TextIO = sys.stdout, continue_on_error: boo
     With csv or jsonl, stdout holds the queries' rows only: every other result goes to `err`."""
     client = ClientScript(batch_size=batch_size, out=out, fmt=fmt)
     failed = False
-    for at, text in statement_spans(sql):
-        o = client.execute(in_place(sql, at, text))
-        if o.kind == "quit":
-            break
-        if fmt == "table" or o.kind not in ("printed",):
-            print_outcome(o, out if fmt == "table" else err)
+    for block in statement_blocks(statement_spans(sql)):
+        for at, text in block:
+            o = client.execute(in_place(sql, at, text))
+            if o.kind == "quit":
+                return 1 if failed else 0
+            if fmt == "table" or o.kind not in ("printed",):
+                print_outcome(o, out if fmt == "table" else err)
+            if not o.ok:
+                if SET_BLOCK.match(block[0][1]):  # the rest of a failed EXECUTE/EXPLAIN STATEMENT SET never runs
+                    client.abandon_statement_set()
+                break
         if not o.ok:
             failed = True
             if not continue_on_error:

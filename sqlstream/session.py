@@ -204,6 +204,8 @@ class Session:
         self.user_functions = FunctionCatalog()
         self.binder = Binder(self.catalog, self.functions)
         self.in_statement_set = False
+        self.explained_set: list | None = None  # EXPLAIN STATEMENT SET BEGIN ..: its INSERTs' plans until END
+        self.explained_details: list[str] = []
 
     def register_function(self, name: str, fn) -> None:
         """Register a Python function declared with @sqlstream.udf.udf under a SQL name."""
@@ -287,8 +289,16 @@ class Session:
             plan = self.plan(stmt.this)
             check_sources(plan)  # as Flink's EXPLAIN creates the table sources: unknown option keys are errors
             details = stmt.args["details"].name.split(", ") if stmt.args.get("details") else []
+            if stmt.args.get("statement_set"):  # the INSERTs up to END are explained, never run
+                self.in_statement_set, self.explained_set, self.explained_details = True, [plan], details
+                return Result("ok", "")
             return Result("ok", "== Physical Plan ==\n" + explain(plan) + explain_details(plan, details))
         if isinstance(stmt, exp.Insert):
+            if self.explained_set is not None:
+                plan = self.plan(stmt)
+                check_sources(plan)
+                self.explained_set.append(plan)
+                return Result("ok", "")
             return Result("insert", plan=self.plan(stmt))
         if isinstance(stmt, (exp.Select, exp.Union, exp.Subquery, exp.Intersect, exp.Except, exp.Values)):
             return Result("query", plan=self.plan(stmt))
@@ -299,6 +309,10 @@ class Session:
             return Result("ok", "")
         if isinstance(stmt, fx.StatementSetEnd):
             self.in_statement_set = False
+            if self.explained_set is not None:
+                plans, self.explained_set = self.explained_set, None
+                return Result("ok", "== Physical Plan ==\n" + "\n\n".join(
+                    explain(p) + explain_details(p, self.explained_details) for p in plans))
             return Result("ok", "")
         if isinstance(stmt, fx.ClientCommand):
             return Result("quit") if stmt.this.name == "QUIT" else Result("ok", HELP.rstrip("\n"))

@@ -173,7 +173,7 @@ class Shell:
             if pending:
                 inserts.extend(pending)
             else:
-                self.out.write("[INFO] Execute statement succeeded.\n")
+                self.out.write((res.message or "[INFO] Execute statement succeeded.") + "\n")
             return
         if self.session.in_statement_set:  # BEGIN STATEMENT SET and the INSERTs after it wait for END
             if res.kind == "insert":

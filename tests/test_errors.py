@@ -531,3 +531,21 @@ def test_sql_file_rows_as_jsonl_keep_stdout_for_rows(tmp_path):
     assert p.returncode == 0, p.stderr
     assert [json.loads(line) for line in p.stdout.splitlines()] == [{"a": 1, "op": "+I"}, {"a": 2, "op": "+I"}]
     assert "[INFO] Execute statement succeeded." in p.stderr
+
+
+def test_a_statement_set_block_is_one_statement_explained_or_run_whole(tmp_path):
+    out = tmp_path / "out"
+    job = tmp_path / "job.sql"
+    job.write_text(f"CREATE TABLE sink (id INT) WITH ('connector' = 'filesystem', 'path' = '{out}', "
+                   f"'format' = 'csv');\n"
+                   "EXPLAIN STATEMENT SET BEGIN\nINSERT INTO sink SELECT 1;\nINSERT INTO sink SELECT 2;\nEND;\n"
+                   "EXECUTE STATEMENT SET BEGIN\nINSERT INTO nope SELECT 1;\nINSERT INTO sink SELECT 3;\nEND;\n"
+                   "EXPLAIN STATEMENT SET BEGIN\nEND;\n"
+                   "SELECT * FROM sink;\n")
+    p = cli("-f", str(job), "--continue-on-error")
+    assert p.stdout.count("Sink(table=[sink]") == 2, p.stdout
+    assert "Object 'nope' not found" in p.stdout
+    assert "Only INSERT INTO statements may appear in a STATEMENT SET" in p.stdout
+    assert "No Statement Set to submit" not in p.stdout, "the failed block's END belongs to it"
+    assert f"File or directory '{out}' does not exist" in p.stdout, \
+        "nothing was written: the explained set is not run, the failed one neither"

@@ -81,7 +81,7 @@ class DropObject(exp.Expression):
 class ExplainStatement(exp.Expression):
     """`EXPLAIN [PLAN FOR] [ESTIMATED_COST, CHANGELOG_MODE, JSON_EXECUTION_PLAN, PLAN_ADVICE] <statement>`."""
 
-    arg_types = {"this": True, "details": False}
+    arg_types = {"this": True, "details": False, "statement_set": False}
 
 
 class SetStatement(exp.Expression):

@@ -47,7 +47,8 @@ class FlinkGenerator(generator.Generator):
         fx.ColumnPosition: lambda self, e: self.sql(e, "this") + (
             f" AFTER {self.sql(e, 'after')}" if e.args.get("after") else " FIRST"),
         fx.ExplainStatement: lambda self, e: "EXPLAIN " + (f"{e.args['details'].name} " if e.args.get("details")
-                                                             else "") + self.sql(e, "this"),
+                                                             else "") +
+        ("STATEMENT SET BEGIN " if e.args.get("statement_set") else "") + self.sql(e, "this"),
         fx.SetStatement: lambda self, e: "SET" if not e.this else
             f"SET {self.sql(e, 'this')} = {self.sql(e, 'expression')}",
         fx.ResetStatement: lambda self, e: "RESET" + (f" {self.sql(e, 'this')}" if e.this else ""),

@@ -384,6 +384,12 @@ class FlinkParser(parser.Parser):
             self._advance()
             if not self._match(TokenType.COMMA):
                 break
+        if self._match_text_seq("STATEMENT", "SET", "BEGIN"):  # EXPLAIN STATEMENT SET BEGIN INSERT ..; ..; END
+            first = super()._parse_statement() if self._curr else None
+            if not isinstance(first, exp.Insert):
+                self.raise_error("Only INSERT INTO statements may appear in a STATEMENT SET")
+            return self.expression(fx.ExplainStatement(this=first, statement_set=True,
+                                                       details=exp.var(", ".join(details)) if details else None))
         inner = self._parse_statement()
         if inner is None:
             self.raise_error("Expected a statement after EXPLAIN")
