@@ -62,42 +62,27 @@ def redact(text: str) -> str:
 
 
 # ---- secrets written in SQL text ------------------------------------------------------------------------------
+_TOKEN = re.compile(r"""(?P<skip>\s+|--[^\n]*|/\*(?!\+).*?(?:\*/|\Z))
+                      |(?P<str>'(?:[^']|'')*(?P<str_end>')?)
+                      |(?P<ident>`(?:[^`]|``)*(?P<ident_end>`)?|"(?:[^"]|"")*(?P<dq_end>")?)
+                      |(?P<word>[\w.$-]+)
+                      |(?P<sym>.)""", re.S | re.X)
+
+
 def _lex(sql: str) -> list[tuple[str, int, int]]:
     """(kind, start, end) of the SQL's words, quoted strings, quoted identifiers and symbols, without comments.
 
     A string without its closing quote runs to the end of the text (kind 'open')."""
-    out, i, n = [], 0, len(sql)
-    while i < n:
-        c = sql[i]
-        if c.isspace():
-            i += 1
-        elif sql.startswith("--", i):
-            j = sql.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif sql.startswith("/*", i) and not sql.startswith("/*+", i):
-            j = sql.find("*/", i + 2)
-            i = n if j < 0 else j + 2
-        elif c in "'`\"":
-            j = i + 1
-            while j < n:
-                if sql[j] == c:
-                    if j + 1 < n and sql[j + 1] == c:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            kind = ("str" if c == "'" else "ident") if j < n else "open"
-            out.append((kind, i, min(j + 1, n)))
-            i = j + 1
-        elif c.isalnum() or c in "_.$-":
-            j = i
-            while j < n and (sql[j].isalnum() or sql[j] in "_.$-"):
-                j += 1
-            out.append(("word", i, j))
-            i = j
-        else:
-            out.append(("sym", i, i + 1))
-            i += 1
+    out = []
+    for m in _TOKEN.finditer(sql):
+        kind = m.lastgroup if m.lastgroup in ("skip", "word", "sym") else None
+        if m.group("skip") is not None:
+            continue
+        if m.group("str") is not None:
+            kind = "str" if m.group("str_end") else "open"
+        elif m.group("ident") is not None:
+            kind = "ident" if m.group("ident_end") or m.group("dq_end") else "open"
+        out.append((kind, m.start(), m.end()))
     return out
 
 
