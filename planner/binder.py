@@ -1319,6 +1319,10 @@ class Binder:
     def _legacy_window(self, g: exp.Anonymous, scope: Scope, node: L.Node) -> L.WindowSpec:
         kind = g.name.upper()
         args = g.expressions
+        least = {"HOP": 3}.get(kind, 2)
+        if len(args) < least:
+            raise ValidationError(f"{_where(g)}Invalid number of arguments to function '{kind}'. Was expecting "
+                                  f"{least} arguments")
         col = args[0]
         if not isinstance(col, exp.Column):
             raise ValidationError(f"{_where(g)}{kind} expects a time attribute column as its first argument")

@@ -198,7 +198,10 @@ def run(sql: str, folder: str, capture: Capture) -> str | None:
 
 def fuzz(count: int, seed: int, report) -> dict:
     capture = Capture()
-    sys.stdout = sys.stderr = capture
+    sys.stdout = sys.stderr = capture  # before sqlstream is imported: its writers bind sys.stdout then
+    sys.path.insert(0, str(ROOT))  # this tree's modules, also once the current folder is the scratch one
+    import sqlstream.cli  # noqa: F401
+    import sqlstream.session  # noqa: F401
     rng = random.Random(seed)
     started = {"at": time.monotonic(), "input": None}
     done = threading.Event()

@@ -78,6 +78,9 @@ EVENTS = "CREATE TABLE events (k STRING, v INT, ts TIMESTAMP(3)) WITH ('connecto
      "Cannot apply 'IF' to arguments of type 'IF(<VARCHAR(2147483647)>, <INTEGER>, <INTEGER>)'"),
     (EVENTS + "SELECT CASE WHEN v THEN 1 END FROM events;", ValidationError,
      "A CASE WHEN condition must be a BOOLEAN, got INT"),
+    # a script cut after `GROUP BY HOP(` (sqlglot takes the call without arguments)
+    (EVENTS + "SELECT COUNT(*) FROM events GROUP BY HOP(", ValidationError,
+     "Invalid number of arguments to function 'HOP'. Was expecting 3 arguments"),
     # Flink reads a per-row format; sqlstream says it needs a literal (it was an AttributeError at run time)
     (EVENTS + "SELECT DATE_FORMAT(ts, k) FROM events;", ValidationError,
      "sqlstream needs argument 2 of DATE_FORMAT (a format or a precision) as a literal"),
