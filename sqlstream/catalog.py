@@ -321,12 +321,6 @@ def name_parts(name) -> list[str]:
     return str(name).split(".") if "." in str(name) else [str(name)]
 
 
-def _identifier(name: str, quoted: bool = False) -> str:
-    """A name as Flink spells it in messages: catalog.database.name."""
-    ident = ObjectIdentifier(DEFAULT_CATALOG, DEFAULT_DATABASE, name)
-    return ident.quoted() if quoted else str(ident)
-
-
 def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
     """Build a TableDef from a parsed CREATE TABLE statement (without what a LIKE clause brings)."""
     schema = create.this

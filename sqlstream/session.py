@@ -457,10 +457,7 @@ class Session:
         raise ValidationError(f"SHOW {what} is not supported")
 
     def _describe(self, name: exp.Expr) -> Result:
-        try:
-            obj = show.object_for_show(self.catalog, name, "")
-        except ValidationError:
-            raise
+        obj = show.object_for_show(self.catalog, name, "")
         if isinstance(obj, ViewDef):
             fields = self.binder.bind_query(obj.query).fields
             columns, rows = show.describe_rows(obj, fields, _quoted_sql)
