@@ -344,6 +344,9 @@ def table_from_create(create: exp.Create, sql: str = "") -> TableDef:
             continue
         if not isinstance(p, exp.Property):
             raise ValidationError(f"Unsupported table option: {p.sql()}")
+        if "value" not in p.args:  # a keyword as the key: USING='json' parses as a file format
+            raise ValidationError("Unsupported table option: a keyword where a quoted key is expected; table "
+                                  "options are 'key' = 'value' pairs of string literals")
         key = p.this.name if hasattr(p.this, "name") else str(p.this)
         val = p.args["value"]
         options[key] = val.name if isinstance(val, (exp.Literal, exp.Var, exp.Identifier)) else val.sql()

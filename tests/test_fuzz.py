@@ -78,6 +78,9 @@ EVENTS = "CREATE TABLE events (k STRING, v INT, ts TIMESTAMP(3)) WITH ('connecto
      "Cannot apply 'IF' to arguments of type 'IF(<VARCHAR(2147483647)>, <INTEGER>, <INTEGER>)'"),
     (EVENTS + "SELECT CASE WHEN v THEN 1 END FROM events;", ValidationError,
      "A CASE WHEN condition must be a BOOLEAN, got INT"),
+    # a keyword as an option key: sqlglot reads USING='json' as a file format property
+    ("CREATE TABLE t (a INT) WITH ('connector' = 'datagen', USING = 'json');", ValidationError,
+     "table options are 'key' = 'value' pairs of string literals"),
     # a script cut after `GROUP BY HOP(` (sqlglot takes the call without arguments)
     (EVENTS + "SELECT COUNT(*) FROM events GROUP BY HOP(", ValidationError,
      "Invalid number of arguments to function 'HOP'. Was expecting 3 arguments"),
