@@ -1,6 +1,7 @@
 """CSV format: lines -> Arrow batch with pyarrow's CSV reader (no header, Flink's csv.* options)."""
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import numpy as np
@@ -9,6 +10,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.base import TableSchema, rows_batch
+from connectors.formats import json as json_format
+from connectors.formats import json_flink
 from connectors.lines import non_blank
 from connectors.options import Options
 from connectors.utf8 import reject_invalid_utf8
@@ -63,16 +66,20 @@ class CsvDecoder:
         elif blank.any():
             text, index = [t for t, b in zip(text, blank) if not b], index[~blank]
         table, bad = self._parse(text)
-        short = [(i, cols) for i, cols in bad if cols < len(names)]
-        long_ = [i for i, cols in bad if cols > len(names)]
-        if bad and not self.ignore_errors:
-            i = bad[0][0]
+        # one empty value after the last field (a trailing delimiter) is allowed, as by Flink's CSV parser
+        trailing = {i for i, cols in bad if cols == len(names) + 1 and text[i].endswith(self.delimiter)}
+        short = [(i, cols) for i, cols in bad if cols < len(names)] + [(i, len(names)) for i in sorted(trailing)]
+        long_ = [i for i, cols in bad if cols > len(names) and i not in trailing]
+        wrong = [(i, cols) for i, cols in bad if i not in trailing]
+        if wrong and not self.ignore_errors:
+            i = wrong[0][0]
             raise FormatError(f"Failed to deserialize CSV row '{text[i]}': wrong number of fields "
-                              f"(expected {len(names)}, found {bad[0][1]})", where(int(index[i])))
+                              f"(expected {len(names)}, found {wrong[0][1]})", where(int(index[i])))
         self.skipped += len(long_)
         rows = np.array(sorted(set(range(len(text))) - {i for i, _ in bad}), dtype=np.int64)
         if short:
-            padded = [text[i] + self.delimiter * (len(names) - c) for i, c in short]
+            padded = [text[i][:-len(self.delimiter)] if i in trailing else text[i] + self.delimiter * (len(names) - c)
+                      for i, c in short]
             extra, _ = self._parse(padded)
             missing = np.zeros((len(short), len(names)), dtype=bool)
             for j, (_, c) in enumerate(short):
@@ -92,7 +99,7 @@ class CsvDecoder:
                                   f"match its column type {t}", where(int(index[rows[r]])))
             failed_rows |= failed
             cols.append(col)
-        self.skipped += int(failed_rows.sum()) + len(short)
+        self.skipped += int(failed_rows.sum()) + len(short) - len(trailing)
         if table.num_rows < n:
             self.last_kept = np.zeros(n, dtype=bool)
             self.last_kept[index[rows]] = True
@@ -180,29 +187,89 @@ def _ends_quoted(line: str, quoted: bool, fmt: CsvDecoder) -> bool:
     return quoted
 
 
+JAVA_SPACE = "".join(chr(c) for c in range(33))  # what Java's String.trim() removes
+# text Arrow casts exactly as Java parses it; other text takes Java's rules one value at a time
+PLAIN = {"INTEGER": r"^-?\d{1,18}$", "FLOAT": r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$", "DECIMAL": r"^-?\d+(\.\d+)?$",
+         "TIMESTAMP": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$", "DATE": r"^\d{4}-\d{2}-\d{2}$"}
+SQL_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _kind(t: FlinkType) -> str | None:
+    if t.is_integer:
+        return "INTEGER"
+    if t.is_approx:
+        return "FLOAT"
+    if t.name in ("DECIMAL", "TIMESTAMP", "DATE"):
+        return t.name
+    return None
+
+
 def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
+    """A column of CSV text -> values of type `t` as Flink's CSV format converts them (Java's parse methods on
+    the trimmed text: '+5' and ' 42' are integers, '3.7' and '' are not; BOOLEAN is true for 'true' in any case
+    and false for anything else; DECIMAL rounds half up and is NULL when too wide) and the mask of the values
+    that do not convert (an error, or NULL under ignore-parse-errors)."""
     target = t.to_arrow()
     if t.is_string:
         return raw, np.zeros(len(raw), dtype=bool)
-    try:
-        if t.name == "BOOLEAN":
-            low = pc.utf8_lower(raw)
-            out = pc.if_else(pc.equal(low, "true"), True, pc.if_else(pc.equal(low, "false"), False, None))
-            failed = pc.and_(pc.is_valid(raw), pc.is_null(out))
-            return out, np.asarray(failed.to_numpy(zero_copy_only=False))
-        return pc.cast(raw, target), np.zeros(len(raw), dtype=bool)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        vals, failed = [], np.zeros(len(raw), dtype=bool)
-        for i, v in enumerate(raw.to_pylist()):
-            if v is None:
-                vals.append(None)
-                continue
-            try:
-                vals.append(pc.cast(pa.array([v]), target)[0].as_py())
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                vals.append(None)
-                failed[i] = True
-        return pa.array(vals, target), failed
+    if t.name == "BOOLEAN":
+        text = pc.utf8_lower(pc.utf8_trim(raw, characters=JAVA_SPACE))
+        return pc.equal(text, "true"), np.zeros(len(raw), dtype=bool)
+    kind = _kind(t)
+    if kind is None:
+        try:
+            return pc.cast(raw, target), np.zeros(len(raw), dtype=bool)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            vals, failed = _convert_each(raw, lambda v: pc.cast(pa.array([v]), target)[0].as_py())
+            return pa.array(vals, target), failed
+    text = raw if kind in ("DATE",) else pc.utf8_trim(raw, characters=JAVA_SPACE)
+    plain = pc.fill_null(pc.match_substring_regex(text, PLAIN[kind]), False)
+    if pc.all(pc.or_(plain, pc.is_null(text))).as_py():
+        try:
+            return _cast_plain(text, t), np.zeros(len(raw), dtype=bool)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # out of range, or a date Arrow refuses: each value by Java's rules
+    vals, failed = _convert_each(text, lambda v: _java_value(v, t, kind))
+    return json_format.arrow_values(vals, t), failed
+
+
+def _cast_plain(text: pa.Array, t: FlinkType) -> pa.Array:
+    target = t.to_arrow()
+    if t.name == "TIMESTAMP":
+        nanos = pc.cast(pc.cast(text, pa.timestamp("ns")), pa.int64()).to_numpy(zero_copy_only=False)
+        unit = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[target.unit]
+        missing = np.asarray(pc.is_null(text).to_numpy(zero_copy_only=False), dtype=bool)
+        return pa.array(np.floor_divide(np.nan_to_num(nanos).astype(np.int64), unit), pa.int64(),
+                        mask=missing).cast(pa.timestamp(target.unit)).cast(target)
+    return pc.cast(text, target)
+
+
+def _convert_each(text: pa.Array, convert) -> tuple[list, np.ndarray]:
+    vals, failed = [], np.zeros(len(text), dtype=bool)
+    for i, v in enumerate(text.to_pylist()):
+        if v is None:
+            vals.append(None)
+            continue
+        try:
+            vals.append(convert(v))
+        except (json_flink.FieldError, ValueError, ArithmeticError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            vals.append(None)
+            failed[i] = True
+    return vals, failed
+
+
+def _java_value(v: str, t: FlinkType, kind: str):
+    """One trimmed CSV value by Java's rules (Integer.parseInt, Double.parseDouble, new BigDecimal,
+    java.sql.Date.valueOf, the SQL timestamp pattern)."""
+    if kind != "DATE":  # the JSON format's rules for text are Java's parse methods too
+        return json_flink.convert(v, t)
+    m = SQL_DATE.fullmatch(v)
+    if not m:
+        raise json_flink.FieldError(f"'{v}' is no date")
+    y, mo, d = (int(g) for g in m.groups())
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        raise json_flink.FieldError(f"'{v}' is no date")
+    return json_flink._days_from_civil(y, mo, 1) + d - 1  # lenient, as java.sql.Date: Feb 30 is Mar 1
 
 
 def encode_csv_lines(batch: pa.RecordBatch, names: list[str], delimiter: str = ",") -> pa.Array:

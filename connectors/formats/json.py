@@ -1,11 +1,14 @@
-"""JSON format: a batch of JSON documents -> one Arrow batch, decoded by DuckDB (no per-record Python).
+"""JSON format: a batch of JSON documents -> one Arrow batch, decoded by DuckDB; the few documents DuckDB may read
+otherwise than Flink (found by one regular expression over the batch) take Flink's rules one by one (json_flink).
 
-Error policy as in Flink: a malformed record (bad JSON, not an object, a value of the wrong type) fails
-the job naming where it came from, or with 'json.ignore-parse-errors' is skipped and counted.
+Error policy as in Flink: a malformed record (bad JSON, not one object) fails the job naming where it came from,
+or with 'json.ignore-parse-errors' is skipped and counted; a value that does not convert fails the job, or under
+the option is NULL and the row stays (counted).
 """
 from __future__ import annotations
 
 import json as _json
+import re
 import threading
 from typing import Callable
 
@@ -15,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import TableSchema, rows_batch
+from connectors.formats import json_flink
 from connectors.options import Options
 from connectors.utf8 import reject_invalid_utf8
 from sqlstream.errors import FormatError, OptionError
@@ -78,6 +82,14 @@ class JsonDecoder:
         self.fail_on_missing = fail_on_missing_field
         self.structure = _json.dumps({n: _structure(t) for n, t in zip(schema.names, schema.types)})
         self.targets = [t.to_arrow() for t in schema.types]
+        self.standard = timestamp_standard
+        self.paths = ["$." + _json.dumps(n) for n in schema.names]
+        self.suspicious = _suspicious_pattern(schema)
+        temporal = [(n, t.name) for n, t in zip(schema.names, schema.types) if t.name in ("TIMESTAMP", "DATE")]
+        if temporal:  # a date or timestamp whose text is not the plain pattern DuckDB parses as Flink does
+            sep = "T" if timestamp_standard == "ISO-8601" else " "
+            self.suspicious += "|" + "|".join(re.escape(_json.dumps(n)) + r'\s*:\s*"' + _not_plain(kind, sep)
+                                              for n, kind in temporal)
         self.skipped = 0
 
     @classmethod
@@ -109,15 +121,78 @@ class JsonDecoder:
         except duckdb.Error:
             return self._decode_checked(docs, where)
         batch = self._to_batch(out)
-        bad = self._bad_rows(docs, batch)
-        if bad is None:
+        slow = self._needs_flink_rules(docs, batch)
+        if slow is None:
             return batch
-        if not self.ignore_errors:
-            i = int(np.flatnonzero(bad)[0])
-            raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}': value of the wrong type "
-                              f"or missing field", where(i))
-        self.skipped += int(bad.sum())  # as Flink: the field that does not convert is NULL, the row stays
-        return batch
+        fast_idx = np.flatnonzero(~slow)
+        return self._with_flink_rules(docs, batch.filter(pa.array(~slow)), fast_idx, np.flatnonzero(slow), where)
+
+    def _needs_flink_rules(self, docs: pa.Array, batch: pa.RecordBatch) -> np.ndarray | None:
+        """Documents DuckDB's reading may differ from Flink's for: not one object, a trailing comma, a value of
+        another JSON type than its column's (DuckDB rounds 3.7 into an INT, takes true as 1, writes 4.50 as 4.5
+        into a STRING), a date or time not in the plain pattern, a value DuckDB turned into NULL, a missing
+        field under fail-on-missing-field. These take Flink's rules one by one; the rest stay as decoded.
+        Found with one regular expression over the text (a false alarm costs only the slower path) and a look at
+        the JSON types of the rows holding NULLs."""
+        def mask(arr) -> np.ndarray:
+            return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+        slow = mask(pc.match_substring_regex(docs, self.suspicious))
+        nulls = [j for j in range(len(self.schema.names)) if batch.column(j).null_count or self.fail_on_missing]
+        if nulls:
+            null_masks = [mask(pc.is_null(batch.column(j))) for j in nulls]
+            rows = np.flatnonzero(np.logical_or.reduce(null_masks) & ~slow)
+            if len(rows):
+                sub = pa.table({"line": docs.take(pa.array(rows))})  # noqa: F841  (read by DuckDB by name)
+                paths = [self.paths[j] for j in nulls]
+                types = duck().sql("SELECT json_type(line, $p) FROM sub", params={"p": paths}).to_arrow_table()
+                types = types.column(0).combine_chunks()
+                for k, null_mask in enumerate(null_masks):
+                    jt = pc.list_element(types, k)
+                    lost = pc.fill_null(pc.not_equal(jt, "NULL"), self.fail_on_missing)
+                    slow[rows[mask(lost) & null_mask[rows]]] = True
+        return slow if slow.any() else None
+
+    def _with_flink_rules(self, docs: pa.Array, fast: pa.RecordBatch, fast_idx: np.ndarray, slow_idx: np.ndarray,
+                          where) -> pa.RecordBatch:
+        """Rows for the documents `fast_idx` (as decoded) and `slow_idx` (converted one by one by Flink's rules)
+        in document order. A document that is not one JSON object fails the job or is skipped and counted; a
+        value that does not convert fails the job or is NULL (the row stays, counted), as in Flink."""
+        values: list[list] = [[] for _ in self.schema.names]
+        kept = []
+        for i in slow_idx.tolist():
+            text = docs[i].as_py()
+            try:
+                doc = json_flink.parse_document(text)
+            except json_flink.Malformed as e:
+                if not self.ignore_errors:
+                    raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': {e}", where(i)) from None
+                self.skipped += 1
+                continue
+            row, failed = [], False
+            for name, t in zip(self.schema.names, self.schema.types):
+                if self.fail_on_missing and name not in doc:
+                    raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': Could not find field with "
+                                      f"name '{name}'.", where(i))
+                try:
+                    row.append(json_flink.convert(doc.get(name), t, self.standard, self.ignore_errors))
+                except (json_flink.FieldError, ValueError, OverflowError, ArithmeticError) as e:
+                    if not self.ignore_errors:
+                        raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': Fail to deserialize at "
+                                          f"field: {name}: {e}", where(i)) from None
+                    row.append(None)
+                    failed = True
+            self.skipped += failed
+            kept.append(i)
+            for j, v in enumerate(row):
+                values[j].append(v)
+        slow_cols = [arrow_values(vals, t) for vals, t in zip(values, self.schema.types)]
+        idx = np.concatenate([fast_idx, np.array(kept, dtype=np.int64)])
+        order = pa.array(np.argsort(idx, kind="stable"))
+        cols = [pa.concat_arrays([fast.column(j), slow_cols[j]]).take(order) for j in range(len(slow_cols))]
+        if len(idx) < len(docs):
+            self.last_kept = np.zeros(len(docs), dtype=bool)
+            self.last_kept[idx] = True
+        return rows_batch(cols, self.schema.names, len(idx))
 
     def _objects(self, docs: pa.Array, where) -> np.ndarray:
         """Mask of the documents that are JSON objects; the others fail the job or are skipped and counted."""
@@ -134,18 +209,16 @@ class JsonDecoder:
         return ok
 
     def _decode_checked(self, docs: pa.Array, where) -> pa.RecordBatch:
-        """DuckDB failed on the batch: drop (or fail on) what is not a JSON object, or else what DuckDB cannot
-        read one document at a time, and decode the rest. `last_kept` tells which documents became rows."""
-        ok = self._objects(docs, where)
+        """DuckDB failed on the batch: the documents it cannot read one at a time take Flink's rules, the rest
+        are decoded together. `last_kept` tells which documents became rows."""
+        ok = np.array([self._readable(docs.slice(i, 1)) for i in range(len(docs))], dtype=bool)
         if ok.all():
-            ok = np.array([self._readable(docs.slice(i, 1)) for i in range(len(docs))], dtype=bool)
-            if ok.all():
-                raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[0].as_py())}'", where(0))
-            if not self.ignore_errors:
-                i = int(np.flatnonzero(~ok)[0])
-                raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[i].as_py())}'", where(i))
-            self.skipped += int((~ok).sum())
-        return self._decode_kept(docs, ok, where)
+            raise FormatError(f"Failed to deserialize JSON '{_snippet(docs[0].as_py())}'", where(0))
+        readable = np.flatnonzero(ok)
+        fast = self.decode(docs.filter(pa.array(ok)), lambda i: where(int(readable[i])))
+        fast_idx = readable if self.last_kept is None else readable[self.last_kept]
+        self.last_kept = None
+        return self._with_flink_rules(docs, fast, fast_idx, np.flatnonzero(~ok), where)
 
     def _decode_kept(self, docs: pa.Array, ok: np.ndarray, where) -> pa.RecordBatch:
         """Decode the documents `ok` keeps; `last_kept` tells which documents became rows."""
@@ -172,32 +245,6 @@ class JsonDecoder:
             self.last_kept = ok
         return rows_batch([], [], int(ok.sum()))
 
-    def _bad_rows(self, docs: pa.Array, batch: pa.RecordBatch) -> np.ndarray | None:
-        """Rows where a present, non-null JSON value did not decode (DuckDB turns those into NULL). The rows
-        with a NULL in any column are looked at once, every such column's JSON type in one pass."""
-        cols = [i for i in range(len(self.schema.names))
-                if batch.column(i).null_count or self.fail_on_missing]
-        if not cols:
-            return None
-        null_masks = [np.asarray(pc.is_null(batch.column(i)).to_numpy(zero_copy_only=False)) for i in cols]
-        rows = np.flatnonzero(np.logical_or.reduce(null_masks))
-        if len(rows) == 0:
-            return None
-        sub = pa.table({"line": docs.take(pa.array(rows))})  # noqa: F841  (read by DuckDB by name)
-        paths = ["$." + _json.dumps(self.schema.names[i]) for i in cols]
-        types = duck().sql("SELECT json_type(line, $p) FROM sub", params={"p": paths}).to_arrow_table().column(0)
-        types = types.combine_chunks()
-        bad = np.zeros(len(docs), dtype=bool)
-        for j, mask in enumerate(null_masks):
-            jt = pc.list_element(types, j)
-            # a value that is present and not JSON null, or (with fail-on-missing-field) a missing one
-            problem = pc.fill_null(pc.not_equal(jt, "NULL"), False)
-            if self.fail_on_missing:
-                problem = pc.or_(problem, pc.is_null(jt))
-            problem = np.asarray(problem.to_numpy(zero_copy_only=False), dtype=bool) & mask[rows]
-            bad[rows[problem]] = True
-        return bad if bad.any() else None
-
     def _to_batch(self, out: pa.Table) -> pa.RecordBatch:
         cols = []
         for i, (name, target) in enumerate(zip(self.schema.names, self.targets)):
@@ -214,8 +261,111 @@ class JsonDecoder:
         return rows_batch([pa.array([], t) for t in self.targets], self.schema.names, 0)
 
 
+# how a value begins that DuckDB may read otherwise than Flink (another JSON type than the column's)
+SUSPICIOUS_VALUE = {"INTEGER": r'(?:true|false|"|-?\d+[.eE]|\[|\{)', "FLOAT": r"(?:true|false|\[|\{)",
+                    "BOOLEAN": r'(?:[-\d"\[{])', "STRING": r"(?:-?\d+[.eE]|\[|\{)",
+                    "TEMPORAL": r"(?:[-\dtf\[{])", "OBJECT": r"(?:[^{n\s])", "ARRAY": r"(?:[^\[n\s])"}
+# a document that does not begin as an object, or a trailing comma DuckDB forgives
+SUSPICIOUS_DOCUMENT = r"^\s*[^\s{]|,\s*[}\]]"
+
+
+def _not_plain(kind: str, sep: str) -> str:
+    """A regular expression for date or timestamp text (after its opening quote) that departs from the plain
+    'yyyy-MM-dd[ HH:mm:ss[.f{1,9}]]' DuckDB parses as Flink does (a T, a date alone, a longer or signed year,
+    no seconds, a zone..): the first character where it departs, for one pass without look-ahead."""
+    digit = (r"\d", r"[^\d]")
+
+    def lit(c: str) -> tuple[str, str]:
+        return re.escape(c), "[^" + re.escape(c) + "]"
+    tokens = [digit] * 4 + [lit("-")] + [digit] * 2 + [lit("-")] + [digit] * 2
+    if kind == "TIMESTAMP":
+        tokens += [lit(sep)] + [digit] * 2 + [lit(":")] + [digit] * 2 + [lit(":")] + [digit] * 2
+    alts, prefix = [], ""
+    for cls, other in tokens:
+        alts.append(prefix + other)
+        prefix += cls
+    if kind == "TIMESTAMP":
+        alts += [prefix + r'[^".]', prefix + r"\.(?:[^\d]|\d{10})", prefix + r'\.\d{1,9}[^\d"]']
+    else:
+        alts.append(prefix + r'[^"]')
+    return "(?:" + "|".join(alts) + ")"
+
+
+def _suspicious_kind(t: FlinkType) -> str:
+    if t.is_integer:
+        return "INTEGER"
+    if t.is_approx or t.is_decimal:
+        return "FLOAT"
+    if t.is_string:
+        return "STRING"
+    if t.name in ("TIMESTAMP", "TIMESTAMP_LTZ", "DATE", "TIME"):
+        return "TEMPORAL"
+    if t.name in ("ROW", "MAP"):
+        return "OBJECT"
+    if t.name == "ARRAY":
+        return "ARRAY"
+    return "BOOLEAN" if t.name == "BOOLEAN" else "STRING"
+
+
+def _suspicious_pattern(schema: TableSchema) -> str:
+    """One regular expression for the documents whose values may need Flink's rules: a top-level or nested
+    field (by name) beginning as another JSON type, an array element of another type."""
+    by_kind: dict[str, set[str]] = {}
+    arrays: list[str] = []
+
+    def visit(name: str, t: FlinkType) -> None:
+        key = re.escape(_json.dumps(name))
+        by_kind.setdefault(_suspicious_kind(t), set()).add(key)
+        if t.name == "ROW":
+            for f, c in zip(t.field_names, t.children):
+                visit(f, c)
+        elif t.name in ("ARRAY", "MAP"):
+            item = t.children[-1]
+            kind = _suspicious_kind(item)
+            if kind not in ("OBJECT", "ARRAY"):
+                opening = r"\[[^\]]*?" if t.name == "ARRAY" else r"\{[^}]*?:\s*"
+                arrays.append(key + r"\s*:\s*" + opening + SUSPICIOUS_VALUE[kind])
+            if item.name == "ROW":
+                for f, c in zip(item.field_names, item.children):
+                    visit(f, c)
+    for n, t in zip(schema.names, schema.types):
+        visit(n, t)
+    parts = [SUSPICIOUS_DOCUMENT] + ["(?:" + "|".join(sorted(names)) + r")\s*:\s*" + SUSPICIOUS_VALUE[kind]
+                                     for kind, names in by_kind.items()] + arrays
+    return "|".join(parts)
+
+
+def arrow_values(values: list, t: FlinkType) -> pa.Array:
+    """Values converted by json_flink (temporal ones as integers in the Arrow unit) as an Arrow array."""
+    target = t.to_arrow()
+    n = t.name
+    if n in ("TIMESTAMP", "TIMESTAMP_LTZ"):
+        return pa.array(values, pa.int64()).cast(pa.timestamp(target.unit)).cast(target)
+    if n == "DATE":
+        return pa.array(values, pa.int32()).cast(target)
+    if n == "TIME":
+        return pa.array(values, pa.int32() if pa.types.is_time32(target) else pa.int64()).cast(target)
+    if n == "ROW":
+        mask = pa.array([v is None for v in values])
+        children = [arrow_values([None if v is None else v[f] for v in values], c) for f, c in zip(t.field_names, t.children)]
+        return pa.StructArray.from_arrays(children, fields=list(target), mask=mask)
+    if n in ("ARRAY", "MAP"):
+        offsets, flat = [0], []
+        for v in values:
+            flat += v or []
+            offsets.append(len(flat))
+        off = pa.array(offsets, pa.int32())
+        mask = pa.array([v is None for v in values])
+        if n == "MAP":
+            keys = arrow_values([k for k, _ in flat], t.children[0])
+            items = arrow_values([x for _, x in flat], t.children[1])
+            return pa.MapArray.from_arrays(off, keys, items, mask=mask).cast(target)
+        return pa.ListArray.from_arrays(off, arrow_values(flat, t.children[0]), mask=mask).cast(target)
+    return pa.array(values, target)
+
+
 def _snippet(s: str | None, limit: int = 120) -> str:
-    s = s or ""
+    s = (s or "").rstrip("\r\n")
     return s if len(s) <= limit else s[:limit] + "..."
 
 
