@@ -1,11 +1,15 @@
-"""Connector registry: name -> factories. A new connector is one module plus one entry here."""
+"""Connector registry: name -> factories. A new connector is one module plus one loader here.
+
+Connectors are known by name and imported only when a table uses one, so a job that reads a file does not pay
+for Kafka, avro, faker or nexmark at start-up."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Callable
 
-from connectors import datagen, faker, filesystem, kafka, nexmark, print as print_connector, values
 from connectors.base import Sink, Source, TableSchema
+from connectors.values import NAME as VALUES
 from sqlstream.errors import OptionError
 
 
@@ -17,39 +21,89 @@ class ConnectorSpec:
     sink: Callable[[str, dict, TableSchema], Sink] | None = None
 
 
-CONNECTORS: dict[str, ConnectorSpec] = {
-    "filesystem": ConnectorSpec("filesystem", filesystem.OPTIONS, filesystem.create_source, filesystem.create_sink),
-    "datagen": ConnectorSpec("datagen", datagen.TABLE_OPTIONS + ["fields.#.kind", "fields.#.min", "fields.#.max",
-                                                                 "fields.#.length", "fields.#.start", "fields.#.end",
-                                                                 "fields.#.null-rate", "fields.#.max-past"],
-                             datagen.create_source),
-    "faker": ConnectorSpec("faker", faker.TABLE_OPTIONS + ["fields.#.expression", "fields.#.null-rate",
-                                                           "fields.#.length"], faker.create_source),
-    "kafka": ConnectorSpec("kafka", kafka.OPTIONS, kafka.create_source, kafka.create_sink),
-    "upsert-kafka": ConnectorSpec("upsert-kafka", kafka.OPTIONS,
-                                  lambda t, o, s: kafka.create_source(t, o, s, upsert=True),
-                                  lambda t, o, s: kafka.create_sink(t, o, s, upsert=True)),
-    "nexmark": ConnectorSpec("nexmark", nexmark.OPTIONS, nexmark.create_source),
-    "print": ConnectorSpec("print", print_connector.PRINT_OPTIONS, sink=print_connector.create_print),
-    "blackhole": ConnectorSpec("blackhole", print_connector.BLACKHOLE_OPTIONS, sink=print_connector.create_blackhole),
-    values.NAME: ConnectorSpec(values.NAME, ["rows"], values.create_source),
+def _filesystem() -> ConnectorSpec:
+    from connectors import filesystem
+    return ConnectorSpec("filesystem", filesystem.OPTIONS, filesystem.create_source, filesystem.create_sink)
+
+
+def _datagen() -> ConnectorSpec:
+    from connectors import datagen
+    return ConnectorSpec("datagen", datagen.TABLE_OPTIONS + ["fields.#.kind", "fields.#.min", "fields.#.max",
+                                                             "fields.#.length", "fields.#.start", "fields.#.end",
+                                                             "fields.#.null-rate", "fields.#.max-past"],
+                         datagen.create_source)
+
+
+def _faker() -> ConnectorSpec:
+    from connectors import faker
+    return ConnectorSpec("faker", faker.TABLE_OPTIONS + ["fields.#.expression", "fields.#.null-rate",
+                                                         "fields.#.length"], faker.create_source)
+
+
+def _kafka() -> ConnectorSpec:
+    from connectors import kafka
+    return ConnectorSpec("kafka", kafka.OPTIONS, kafka.create_source, kafka.create_sink)
+
+
+def _upsert_kafka() -> ConnectorSpec:
+    from connectors import kafka
+    return ConnectorSpec("upsert-kafka", kafka.OPTIONS,
+                         lambda t, o, s: kafka.create_source(t, o, s, upsert=True),
+                         lambda t, o, s: kafka.create_sink(t, o, s, upsert=True))
+
+
+def _nexmark() -> ConnectorSpec:
+    from connectors import nexmark
+    return ConnectorSpec("nexmark", nexmark.OPTIONS, nexmark.create_source)
+
+
+def _print() -> ConnectorSpec:
+    from connectors import print as print_connector
+    return ConnectorSpec("print", print_connector.PRINT_OPTIONS, sink=print_connector.create_print)
+
+
+def _blackhole() -> ConnectorSpec:
+    from connectors import print as print_connector
+    return ConnectorSpec("blackhole", print_connector.BLACKHOLE_OPTIONS, sink=print_connector.create_blackhole)
+
+
+def _values() -> ConnectorSpec:
+    from connectors import values
+    return ConnectorSpec(VALUES, ["rows"], values.create_source)
+
+
+LOADERS: dict[str, Callable[[], ConnectorSpec]] = {
+    "filesystem": _filesystem,
+    "datagen": _datagen,
+    "faker": _faker,
+    "kafka": _kafka,
+    "upsert-kafka": _upsert_kafka,
+    "nexmark": _nexmark,
+    "print": _print,
+    "blackhole": _blackhole,
+    VALUES: _values,
 }
 
 
 def available() -> list[str]:
     """The connectors a WITH clause may name (not the planner's own source of VALUES rows)."""
-    return sorted(n for n in CONNECTORS if n != values.NAME)
+    return sorted(n for n in LOADERS if n != VALUES)
+
+
+@cache
+def load(name: str) -> ConnectorSpec:
+    """The connector's factories and options, importing its module on first use."""
+    return LOADERS[name]()
 
 
 def spec(name: str, table: str) -> ConnectorSpec:
     if not name:
         raise OptionError(f"Table options of '{table}' do not contain an option key 'connector'. "
                           f"Available connectors: {', '.join(available())}")
-    c = CONNECTORS.get(name)
-    if c is None:
+    if name not in LOADERS:
         raise OptionError(f"Could not find any factory for identifier '{name}' (table '{table}'). "
                           f"Available connectors: {', '.join(available())}")
-    return c
+    return load(name)
 
 
 def create_source(name: str, table: str, options: dict, schema: TableSchema) -> Source:
@@ -70,5 +124,6 @@ def changelog_mode_of(table) -> str:
     """Changelog mode a table's connector produces when read."""
     spec(table.connector, table.name)
     if table.connector in ("kafka", "upsert-kafka"):
+        from connectors import kafka
         return kafka.changelog_mode(table.options)
     return "I"

@@ -75,10 +75,10 @@ class SqlCompleter(Completer):
             last = body.rstrip()
             if not last.endswith("'") or last.endswith("= '"):
                 return None
-        from connectors.registry import CONNECTORS
+        from connectors import registry
         conn = re.search(r"'connector'\s*=\s*'([\w-]+)'", body)
-        if conn and conn.group(1) in CONNECTORS:
-            return sorted(o for o in CONNECTORS[conn.group(1)].options if "#" not in o)
+        if conn and conn.group(1) in registry.LOADERS:
+            return sorted(o for o in registry.load(conn.group(1)).options if "#" not in o)
         return ["connector"] if "'connector'" not in body else []
 
     def _statement_tables(self, statement: str) -> list[str]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json as _json
 import re
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,6 +23,9 @@ from connectors.utf8 import reject_invalid_utf8
 from sqlstream.errors import FormatError, OptionError
 from sqlstream.types import FlinkType
 
+if TYPE_CHECKING:
+    import duckdb
+
 FORMAT_OPTIONS = ["json.ignore-parse-errors", "json.fail-on-missing-field", "json.timestamp-format.standard",
                   "json.map-null-key.mode", "json.map-null-key.literal", "json.encode.decimal-as-plain-number",
                   "json.encode.ignore-null-fields"]
@@ -32,13 +34,20 @@ _local = threading.local()
 
 
 def duck() -> duckdb.DuckDBPyConnection:
-    """One DuckDB connection per thread, single-threaded so results keep arrival order."""
+    """One DuckDB connection per thread, single-threaded so results keep arrival order. DuckDB is imported
+    here, when a job first decodes JSON, not when a job that never does starts."""
     con = getattr(_local, "con", None)
     if con is None:
+        import duckdb
         con = duckdb.connect()
         con.execute("SET threads=1")
         _local.con = con
     return con
+
+
+def _duck_error() -> type[Exception]:
+    import duckdb
+    return duckdb.Error
 
 
 def duck_type(t: FlinkType) -> str:
@@ -118,7 +127,7 @@ class JsonDecoder:
         query = "SELECT unnest(from_json(line, $s)) FROM tbl"
         try:
             out = con.sql(query, params={"s": self.structure}).to_arrow_table()
-        except duckdb.Error:
+        except _duck_error():
             return self._decode_checked(docs, where)
         batch = self._to_batch(out)
         slow = self._needs_flink_rules(docs, batch)
@@ -234,7 +243,7 @@ class JsonDecoder:
         tbl = pa.table({"line": doc})  # noqa: F841  (read by DuckDB by name)
         try:
             duck().sql("SELECT unnest(from_json(line, $s)) FROM tbl", params={"s": self.structure}).fetchall()
-        except duckdb.Error:
+        except _duck_error():
             return False
         return True
 

@@ -1,0 +1,45 @@
+"""A job that reads a file imports only what it uses: no Kafka, avro, faker or shell modules at start-up."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "connectors.kafka", "connectors.nexmark",
+          "connectors.datagen", "connectors.faker")
+PROBE = ("import sys, json\n"
+         "from sqlstream.cli import main\n"
+         "rc = main(['run', sys.argv[1]])\n"
+         "sys.stderr.write('MODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
+         "sys.exit(rc)\n")
+
+
+def _modules_after(job: str) -> set[str]:
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run([sys.executable, "-c", PROBE, job], capture_output=True, text=True, env=env,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert "+I[3, n3]" in p.stdout
+    line = next(x for x in p.stderr.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line[len("MODULES "):]))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_file_job_imports_no_unused_connector(tmp_path, fmt):
+    data = tmp_path / f"data.{fmt}"
+    rows = [(i, f"n{i}") for i in range(10)]
+    data.write_text("".join(json.dumps({"id": i, "name": n}) + "\n" if fmt == "json" else f"{i},{n}\n"
+                            for i, n in rows))
+    job = tmp_path / "job.sql"
+    job.write_text(f"CREATE TABLE src (id INT, name STRING) WITH ('connector' = 'filesystem', "
+                   f"'path' = '{data}', 'format' = '{fmt}');\n"
+                   "CREATE TABLE out_t (id INT, name STRING) WITH ('connector' = 'print');\n"
+                   "INSERT INTO out_t SELECT id, name FROM src WHERE id > 2;\n")
+    modules = _modules_after(str(job))
+    loaded = sorted(m for m in modules if m.split(".")[0] in UNUSED or m in UNUSED
+                    or any(m.startswith(u + ".") for u in UNUSED))
+    assert loaded == []
+    if fmt == "csv":
+        assert "duckdb" not in modules  # JSON decoding uses DuckDB; a CSV job never starts it
