@@ -1304,7 +1304,6 @@ def _hash(name):
 
 
 def _sha2(e, args, n):
-    import hashlib
     bits = args[1].as_py() if isinstance(args[1], pa.Scalar) else None
     algo = {224: "sha224", 256: "sha256", 384: "sha384", 512: "sha512"}.get(bits)
     if algo is None:  # an unsupported or non-constant length gives NULL, as in Flink

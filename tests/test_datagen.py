@@ -117,7 +117,6 @@ def test_collections_and_rows():
     """ARRAY and MAP have 3 entries unless 'length' says otherwise; nested fields take their own options
     (fields.a.element.*, fields.m.key.*, fields.r.<field>.*), as Flink 2.3's datagen gives them."""
     import io
-    import json
     from sqlstream.script import ScriptRunner
     out = io.StringIO()
     ScriptRunner(out=out, err=io.StringIO(), fmt="jsonl", summary=False).run(

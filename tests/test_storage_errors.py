@@ -63,7 +63,7 @@ def test_full_disk_under_a_sink_then_restart_from_the_last_checkpoint(tmp_path, 
     (folder / "out").symlink_to(small_tmpfs)
     rc, err = _run(job)
     assert rc == 1 and "internal error" not in err, err
-    assert f"Cannot write a part file of sink table" in err and str(folder / "out") in err, err
+    assert "Cannot write a part file of sink table" in err and str(folder / "out") in err, err
     assert "no space left on the device" in err and "run the job again" in err, err
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_tmpfs)], check=True)
     rc, err = _run(job)

@@ -345,7 +345,9 @@ class OverAggregateOperator(Operator):
             big = np.iinfo(np.int64) if vals.dtype == np.int64 else None
             hi_fill = big.max if big is not None else np.inf
             lo_fill = big.min if big is not None else -np.inf
-            pad = lambda x, fill: np.append(x, fill)  # reduceat needs every end bound to be an index
+
+            def pad(x, fill):  # reduceat needs every end bound to be an index
+                return np.append(x, fill)
             nn = np.add.reduceat(pad(valid.astype(np.int64), 0), bounds)[0::2]
             total = np.add.reduceat(pad(np.where(valid, vals, 0), 0), bounds)[0::2]
             mn = np.minimum.reduceat(pad(np.where(valid, vals, hi_fill), hi_fill), bounds)[0::2]

@@ -24,7 +24,7 @@ class _Counts:
                                              "$right": pa.array([self.rows[r][1] for r in rows], pa.int64())})
 
     def restore(self, table: pa.Table) -> None:
-        self.rows = {row: [l, r] for row, l, r in zip(table_rows(table, len(self.types)),
+        self.rows = {row: [left, right] for row, left, right in zip(table_rows(table, len(self.types)),
                                                          table.column("$left").to_pylist(),
                                                          table.column("$right").to_pylist())}
 

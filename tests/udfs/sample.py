@@ -51,7 +51,7 @@ def fails_on_three(n):
 
 
 # SUM(value * weight) / SUM(weight), retractable: the accumulator class the golden cases run on Flink too
-from tests.udfs.golden import weighted_avg as WeightedAvg  # noqa: E402
+from tests.udfs.golden import weighted_avg as WeightedAvg  # noqa: E402, F401
 
 
 @udaf(result_type="DOUBLE", vectorized=True)
