@@ -58,6 +58,17 @@ def run(name: str) -> subprocess.CompletedProcess:
                           cwd=COOKBOOK, env=env, capture_output=True, text=True, timeout=600)
 
 
+def kafka_listening() -> bool:
+    """Something answers on localhost:9092, where the Kafka recipes look for their broker (they would run on it
+    instead of failing)."""
+    import socket
+    try:
+        socket.create_connection(("localhost", 9092), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def rows_of(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
@@ -274,6 +285,8 @@ def check_u01_python_udfs(rows, err):
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=NOT_YET[n], strict=True))
                                   if n in NOT_YET else n for n in scripts()])
 def test_recipe(name):
+    if EXTERNAL.get(name, ("",))[0] == "localhost:9092" and kafka_listening():
+        pytest.skip("a broker listens on localhost:9092: the Kafka recipe would run on it")
     proc = run(name)
     if name in EXTERNAL:
         named, why = EXTERNAL[name]
