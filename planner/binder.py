@@ -107,6 +107,8 @@ class Binder:
         if isinstance(target, exp.Schema):
             cols = [c.name for c in target.expressions]
             target = target.this
+        if not isinstance(target, (exp.Table, exp.Identifier)):
+            raise ValidationError(f"{_where(ins)}INSERT INTO needs a table name before its query")
         tdef = self.catalog.lookup(target)
         name = tdef.qualified_name
         hinted = table_options(target, tdef)
@@ -666,13 +668,17 @@ class Binder:
         elif kind == "CUMULATE":
             spec = L.WindowSpec("CUMULATE", ti, size=ms("SIZE"), step=ms("STEP"),
                                 offset=ms("OFFSET") if "OFFSET" in params else 0)
+            _require_positive_window(spec, call)
             if spec.size % spec.step:
                 raise ValidationError(f"{_where(call)}CUMULATE table function based aggregate requires maxSize "
                                       f"must be an integral multiple of step, but got maxSize {spec.size} ms and "
                                       f"step {spec.step} ms.")
         else:
             if table_arg.args.get("partition_by"):
-                partition = tuple(rel.scope.resolve(c.name, None, c) for c in table_arg.args["partition_by"])
+                columns = table_arg.args["partition_by"]
+                if not all(isinstance(c, exp.Column) for c in columns):
+                    raise ValidationError(f"{_where(call)}SESSION's PARTITION BY takes column names")
+                partition = tuple(rel.scope.resolve(c.name, None, c) for c in columns)
             spec = L.WindowSpec("SESSION", ti, gap=ms("GAP"), partition=partition)
         _require_positive_window(spec, call)
         if ttype.time_attr == "proctime":
@@ -1042,11 +1048,17 @@ class Binder:
                 and not w.args.get("order") else w
             if d is None:
                 raise ValidationError(f"{_where(w)}Window '{w.alias}' is not defined")
+            if not isinstance(d, exp.Window):
+                raise ValidationError(f"{_where(w)}OVER needs a window: OVER (PARTITION BY .. ORDER BY ..) or "
+                                      f"the name of one defined in WINDOW")
             key = (tuple(p.sql() for p in d.args.get("partition_by") or []),
                    d.args["order"].sql() if d.args.get("order") else "", d.args["spec"].sql() if d.args.get("spec") else "")
             if spec_key is not None and key != spec_key:
                 raise ValidationError(f"{_where(w)}All OVER aggregates of a SELECT must use the same window")
             spec_key, spec = key, d
+        if spec is None:
+            raise ValidationError(f"{_where(sel)}A WINDOW clause defines windows for OVER aggregates, and this "
+                                  f"SELECT has none")
         partition = [binder.bind(p) for p in spec.args.get("partition_by") or []]
         order = spec.args.get("order")
         if order is None or len(order.expressions) != 1:

@@ -213,6 +213,8 @@ def ts_like_first(name: str, args: list[FlinkType]) -> FlinkType:
     """FLOOR/CEIL(x TO unit) and TIMESTAMPADD(unit, n, x): the type of x (the unit is not an argument)."""
     t = args[-1] if name == "TIMESTAMPADD" else args[0]
     _require(name, args, t.is_temporal)
+    if name == "TIMESTAMPADD":  # the count of units is a whole number
+        _require(name, args, len(args) >= 2 and (args[-2].is_integer or args[-2].name == "NULL"))
     return t.without_time_attr().with_nullable(_nullable(args))
 
 

@@ -158,8 +158,8 @@ class _Navigation:
             raise ValidationError(f"{_where(n)}{name} takes a column and an optional offset")
         offset = 1 if name in ("PREV", "NEXT") else 0
         if len(args) == 2:
-            if not (isinstance(args[1], exp.Literal) and not args[1].is_string):
-                raise ValidationError(f"{_where(n)}The offset of {name} must be a number literal")
+            if not (isinstance(args[1], exp.Literal) and not args[1].is_string and args[1].this.isdigit()):
+                raise ValidationError(f"{_where(n)}The offset of {name} must be a whole number literal")
             offset = int(args[1].this)
         var = self._variable(args[0])
         if name in ("PREV", "NEXT"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlstream.errors import SqlError, ValidationError
+from sqlstream.errors import SqlError, SqlStreamError, ValidationError
 from sqlstream.session import Session, parse_script
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,8 @@ def plan(sql: str) -> None:
 
 
 EVENTS = "CREATE TABLE events (k STRING, v INT, ts TIMESTAMP(3)) WITH ('connector' = 'datagen');\n"
+TIMED = ("CREATE TABLE events (k STRING, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) "
+         "WITH ('connector' = 'datagen');\n")
 
 
 @pytest.mark.parametrize("sql,error,message", [
@@ -81,6 +83,19 @@ EVENTS = "CREATE TABLE events (k STRING, v INT, ts TIMESTAMP(3)) WITH ('connecto
     # a keyword as an option key: sqlglot reads USING='json' as a file format property
     ("CREATE TABLE t (a INT) WITH ('connector' = 'datagen', USING = 'json');", ValidationError,
      "table options are 'key' = 'value' pairs of string literals"),
+    (EVENTS + "SELECT window_start, COUNT(*) FROM TABLE(SESSION(TABLE events PARTITION BY , DESCRIPTOR(ts), "
+              "INTERVAL '5' SECOND)) GROUP BY window_start, window_end;", SqlStreamError, ""),
+    (TIMED + "SELECT window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '0' SECOND, "
+              "INTERVAL '60' SECOND)) GROUP BY window_start, window_end;", ValidationError,
+     "CUMULATE table function based aggregate requires maxSize and step to be positive, but got maxSize 60000 ms "
+     "and step 0 ms."),
+    (EVENTS + "SELECT k, COUNT(*) FROM events GROUP WINDOW k;", ValidationError,
+     "A WINDOW clause defines windows for OVER aggregates"),
+    (EVENTS + "SELECT TIMESTAMPADD(QUARTER, TIMESTAMP '2024-01-01 00:00:00', ts) FROM events;", ValidationError,
+     "Cannot apply 'TIMESTAMPADD'"),
+    (TIMED + "SELECT * FROM events MATCH_RECOGNIZE (ORDER BY ts MEASURES LAST(A.v, 3.14) AS x PATTERN (A) "
+              "DEFINE A AS v > 0);", ValidationError, "The offset of LAST must be a whole number literal"),
+    (EVENTS + "INSERT INTO SELECT events k, v, ts;", SqlStreamError, ""),
     # a script cut after `GROUP BY HOP(` (sqlglot takes the call without arguments)
     (EVENTS + "SELECT COUNT(*) FROM events GROUP BY HOP(", ValidationError,
      "Invalid number of arguments to function 'HOP'. Was expecting 3 arguments"),
