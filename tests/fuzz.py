@@ -239,7 +239,7 @@ def fuzz(count: int, seed: int, report) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=600)
+    p.add_argument("--count", type=int, default=1500)
     p.add_argument("--seed", type=int, default=14)
     a = p.parse_args()
     report = sys.__stdout__
