@@ -152,9 +152,23 @@ def test_every_checkpoint_damaged_is_a_clear_error(tmp_path, data):
     assert committed(folder) == before
 
 
-def test_stopped_with_a_savepoint_then_rerun_without_it_is_refused(tmp_path, data):
+UNBOUNDED_JOB = """
+SET 'execution.checkpointing.interval' = '10 min';
+SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
+CREATE TABLE events (key INT, val BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '1000',
+  'fields.key.min' = '1', 'fields.key.max' = '5');
+CREATE TABLE totals (key INT, total BIGINT) WITH ('connector' = 'filesystem', 'path' = '{dir}/out',
+  'format' = 'debezium-json');
+INSERT INTO totals SELECT key, SUM(val) FROM events GROUP BY key;
+"""
+
+
+def test_stopped_with_a_savepoint_then_rerun_without_it_is_refused(tmp_path):
+    """The job never ends by itself, so the SIGTERM always finds it running, however slow the machine."""
     folder = tmp_path / "savepointed"
-    job = write_job(folder, data, interval="10 min", batch=200)
+    folder.mkdir()
+    job = folder / "job.sql"
+    job.write_text(UNBOUNDED_JOB.format(dir=folder))
     p = start(job)
     p.wait_for_stderr("Job running: checkpoints every 10 min")
     p.signal(signal.SIGTERM)
