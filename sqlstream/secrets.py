@@ -50,14 +50,15 @@ def remember(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    """`text` with every remembered secret value replaced by MASK."""
+    """`text` with every remembered secret value replaced by MASK where it stands as a whole word: a password
+    'postgres' is masked in `user:postgres@host`, but the connector name 'postgres-cdc' stays readable."""
     if not _known or not text:
         return text
     with _known_lock:
         known = sorted(_known, key=len, reverse=True)
     for v in known:
         if v in text:
-            text = text.replace(v, MASK)
+            text = re.sub(r"(?<![\w-])" + re.escape(v) + r"(?![\w-])", MASK, text)
     return text
 
 

@@ -28,8 +28,8 @@ ROWS = 200
 
 # script -> (what the message must name, why the script cannot run here)
 EXTERNAL = {
-    # the table's password is 'postgres', and secrets are masked wherever they appear: '******-cdc'
-    "agg09_cdc_materialized_view": ("-cdc' (table 'accident_claims')",
+    # the table's password is 'postgres': masked where it stands alone, never inside the connector's name
+    "agg09_cdc_materialized_view": ("'postgres-cdc' (table 'accident_claims')",
                                     "reads a PostgreSQL database through the postgres-cdc connector"),
     "f08_statement_sets": ("'s3' file system", "writes to S3 (and to a Kafka broker)"),
     "j03_kafka_join": ("localhost:9092", "reads Kafka topics"),

@@ -175,3 +175,9 @@ def test_job_log_records_mask_secrets():
     with job_log(out):
         logging.getLogger("sqlstream.kafka").warning("auth failed for sasl-pass-2 and jaas-pass-1")
     assert out.getvalue() == "WARNING: auth failed for ****** and ******\n"
+
+
+def test_a_remembered_secret_is_masked_as_a_whole_word_only():
+    secrets.remember("Pgsecret7")
+    text = secrets.redact("table 'Pgsecret7-cdc' failed for jdbc:pg://u:Pgsecret7@db (Pgsecret7x); pw Pgsecret7")
+    assert text == "table 'Pgsecret7-cdc' failed for jdbc:pg://u:******@db (Pgsecret7x); pw ******"
