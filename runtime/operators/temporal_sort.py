@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
 from runtime.operator import Operator
+from runtime.operators.top1 import PER_KEY_NULLS
 from runtime.operators.window_aggregate import MIN_WM, Counters, event_times
 from runtime.state import StateBackend
 
@@ -50,6 +51,8 @@ class TemporalSortOperator(Operator):
 
     def _order(self, table, first: list[tuple[str, str]]) -> pa.Array:
         keys = first + [(f"c{i}", "descending" if d else "ascending") for i, d in self.keys] + [(SEQ, "ascending")]
+        if PER_KEY_NULLS:
+            return pc.sort_indices(table, sort_keys=[(name, order, "at_start") for name, order in keys])
         return pc.sort_indices(table, sort_keys=keys, null_placement="at_start")
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
