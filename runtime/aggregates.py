@@ -168,13 +168,29 @@ def variance(a: AggCall, total: pa.Array, count: pa.Array, squares: pa.Array,
         sq = np.where(valid, np.asarray(pc.fill_null(squares, 0).to_numpy(zero_copy_only=False)), 0).astype(np.int64)
         var = _java_div(sq - _java_div(s * s, safe_cnt), divisor)
     else:
-        s = np.asarray(pc.fill_null(pc.cast(total, pa.float64()), 0.0).to_numpy(zero_copy_only=False))
-        sq = np.asarray(pc.fill_null(pc.cast(squares, pa.float64()), 0.0).to_numpy(zero_copy_only=False))
+        s = np.asarray(pc.fill_null(pc.cast(total, pa.float64(), safe=False), 0.0).to_numpy(zero_copy_only=False))
+        sq = np.asarray(pc.fill_null(pc.cast(squares, pa.float64(), safe=False), 0.0)
+                        .to_numpy(zero_copy_only=False))
         var = (sq - s * s / safe_cnt) / divisor
     result = np.power(var.astype(np.float64), 0.5) if a.fn.startswith("STDDEV") else var
-    if a.type.is_integer:
+    if a.type.is_integer and not (integer_arithmetic and pa.types.is_integer(total.type)):
+        result = java_double_to_integer(result, a.type.to_arrow())
+    elif a.type.is_integer:
         result = np.trunc(np.nan_to_num(result.astype(np.float64))).astype(np.int64)
     return pa.array(result, mask=~valid).cast(a.type.to_arrow(), safe=False)
+
+
+def java_double_to_integer(values: np.ndarray, arrow_type: pa.DataType) -> np.ndarray:
+    """Java's (int) / (long) cast of a double, as Flink's CAST of the DOUBLE formula does: NaN is 0, the
+    fraction is cut, and a value past the type's range is its bound (VAR_POP of large INTs is 2147483647)."""
+    info = np.iinfo(arrow_type.to_pandas_dtype())
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=np.inf, neginf=-np.inf)
+    out = np.zeros(len(v), np.int64)
+    inside = (v > info.min) & (v < info.max)
+    out[inside] = np.trunc(v[inside]).astype(np.int64)
+    out[v >= info.max] = info.max
+    out[v <= info.min] = info.min
+    return out
 
 
 def _java_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -213,7 +229,7 @@ def average(total: pa.Array, count: pa.Array, a: AggCall) -> pa.Array:
             vals.append(None if s is None or c == 0 else
                         _CTX.divide(decimal.Decimal(s), decimal.Decimal(int(c))).quantize(quant, context=_CTX))
         return pa.array(vals, t.to_arrow())
-    s = pc.cast(total, pa.float64())
+    s = pc.cast(total, pa.float64(), safe=False)  # sums past 2**53 round, as Java's long-to-double does
     return pc.cast(pc.divide(s, pc.cast(pa.array(np.where(cnt > 0, cnt, np.nan)), pa.float64())), t.to_arrow())
 
 

@@ -1,0 +1,3 @@
+-- agg_large_int_stats: AVG/STDDEV/VAR over large BIGINT and INT values in a window (sums past 2**53, integer results past INT: Java casts clamp them)
+CREATE TABLE events (k STRING, v INT, b BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector'='filesystem','path'='${DATA}/events.json','format'='json');
+SELECT window_start, k, AVG(b) AS avg_b, STDDEV_POP(CAST(b AS DOUBLE)) AS sd_b, STDDEV_SAMP(v) AS sd_v, VAR_POP(v) AS vp_v, AVG(CAST(v AS DOUBLE)) AS avg_v FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, k;
