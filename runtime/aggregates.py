@@ -183,7 +183,7 @@ def variance(a: AggCall, total: pa.Array, count: pa.Array, squares: pa.Array,
 def java_double_to_integer(values: np.ndarray, arrow_type: pa.DataType) -> np.ndarray:
     """Java's (int) / (long) cast of a double, as Flink's CAST of the DOUBLE formula does: NaN is 0, the
     fraction is cut, and a value past the type's range is its bound (VAR_POP of large INTs is 2147483647)."""
-    info = np.iinfo(arrow_type.to_pandas_dtype())
+    info = np.iinfo(np.dtype(f"int{arrow_type.bit_width}"))  # Flink's integer types are signed
     v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=np.inf, neginf=-np.inf)
     out = np.zeros(len(v), np.int64)
     inside = (v > info.min) & (v < info.max)

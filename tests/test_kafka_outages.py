@@ -78,6 +78,9 @@ def test_a_source_whose_broker_goes_away_waits_says_so_and_resumes(tmp_path):
         broker.stop()
 
 
+@pytest.mark.skipif(__import__("confluent_kafka").libversion()[1] < 0x02100000,
+                    reason="the outage must outlast the delivery timeout: verified with librdkafka 2.16, while "
+                           "librdkafka 2.3 kept the messages and delivered them once the broker was back")
 def test_a_sink_that_fails_while_its_broker_is_away_restarts_from_its_last_checkpoint(tmp_path):
     """Flink's restart strategy: the sink fails after 'properties.delivery.timeout.ms', the job restarts from its
     last checkpoint, and once the broker is back every row reaches the topic (at-least-once)."""

@@ -124,7 +124,7 @@ class BrokerHealth:
 def _reason(text: str) -> str:
     """A librdkafka error without the client's broker prefix and timings: '127.0.0.1:1/bootstrap: Connect to
     ipv4#127.0.0.1:1 failed: Connection refused (after 0ms in state CONNECT)' -> 'Connection refused'."""
-    text = re.sub(r"\s*\(after \d+ms in state \w+\)", "", text)
+    text = re.sub(r"\s*\(after \d+ms in state \w+(?:, \d+ identical error\(s\) suppressed)?\)", "", text)
     text = re.sub(r"\s*\(\d+ identical error\(s\) suppressed\)", "", text)
     text = re.sub(r"^\S+/\S+: ", "", text)
     m = re.fullmatch(r"Connect to \S+ failed: (.*)", text)

@@ -34,6 +34,12 @@ class FlinkParser(parser.Parser):
 
     FUNC_TOKENS = {*parser.Parser.FUNC_TOKENS, TokenType.SESSION}
 
+    # Flink's ARRAY_SORT(arr [, ascending [, nulls_first]]) takes one more argument than older sqlglot allows
+    FUNCTIONS = {
+        **parser.Parser.FUNCTIONS,
+        "ARRAY_SORT": lambda args: exp.Anonymous(this="ARRAY_SORT", expressions=args),
+    }
+
     FUNCTION_PARSERS = {
         **parser.Parser.FUNCTION_PARSERS,
         **{name: (lambda self, name=name: self._parse_window_function(name)) for name in WINDOW_TVFS},
