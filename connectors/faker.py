@@ -16,9 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import faker_expressions as fe
-from connectors.base import Source, SplitReader, TableSchema, rows_batch
-from connectors.options import Options
+from sqlstream.connectors import faker_expressions as fe
+from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
+from sqlstream.connectors.options import Options
 from sqlstream.errors import OptionError
 from sqlstream.types import FlinkType
 

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import faker_words as W
+from sqlstream.connectors import faker_words as W
 from sqlstream.errors import OptionError
 
 POOL = 1024  # distinct values drawn from the Python faker library per placeholder
@@ -284,7 +284,7 @@ def _superhero_name(rng, n, args):
 
 def _regexify(rng, n, args):
     _args(args, "regexify", (1,))
-    from connectors.faker_regex import generate
+    from sqlstream.connectors.faker_regex import generate
     return generate(args[0], rng, n)
 
 

@@ -12,13 +12,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import partitions
-from connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema, rows_batch
-from connectors.formats import csv as csv_format
-from connectors.formats import json as json_format
-from connectors.lines import LineFile, non_blank
-from connectors.options import Options
-from connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, commit_file, compaction_bins,
+from sqlstream.connectors import partitions
+from sqlstream.connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema, rows_batch
+from sqlstream.connectors.formats import csv as csv_format
+from sqlstream.connectors.formats import json as json_format
+from sqlstream.connectors.lines import LineFile, non_blank
+from sqlstream.connectors.options import Options
+from sqlstream.connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, commit_file, compaction_bins,
                                     hide_rolled_back, recover_in_progress)
 from sqlstream.errors import ConnectorError, OptionError, storage_error
 
@@ -362,7 +362,7 @@ class FileSystemSink(Sink):
     def writer(self, job: str = "job") -> SinkWriter:
         cls = FileSystemSinkWriter
         if self.fmt in ("parquet", "orc"):
-            from connectors.parquet_files import BulkSinkWriter as cls
+            from sqlstream.connectors.parquet_files import BulkSinkWriter as cls
         return cls(self.directory, self.fmt, self.schema, self.delimiter, job, self.default_partition, self.table,
                    self.policy)
 
@@ -417,7 +417,7 @@ def create_source(table: str, options: dict, schema: TableSchema) -> Source:
     local_path(path, table)
     fmt = options.get("format")
     if fmt in ("parquet", "orc"):
-        from connectors.parquet_files import BulkSource
+        from sqlstream.connectors.parquet_files import BulkSource
         opts.require("format")
         for k in [k for k in options if k.startswith(fmt + ".")]:
             opts.get(k)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from connectors.base import Source, SplitReader, TableSchema, rows_batch
-from connectors.options import Options
+from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
+from sqlstream.connectors.options import Options
 from sqlstream.errors import OptionError
 
 OPTIONS = ["connector", "first-event.rate", "next-event.rate", "events.num", "person.proportion",

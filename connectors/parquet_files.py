@@ -10,9 +10,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import partitions
-from connectors.base import Source, SplitReader, TableSchema, rows_batch
-from connectors.filesystem import FileSystemSinkWriter, list_files
+from sqlstream.connectors import partitions
+from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
+from sqlstream.connectors.filesystem import FileSystemSinkWriter, list_files
 from sqlstream.errors import ConnectorError
 
 BULK_FORMATS = ("parquet", "orc")

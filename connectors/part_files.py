@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from connectors.options import Options, parse_duration_ms
+from sqlstream.connectors.options import Options, parse_duration_ms
 from sqlstream.errors import OptionError
 
 MIB = 1024 * 1024

@@ -5,8 +5,8 @@ import sys
 
 import pyarrow as pa
 
-from connectors.base import Sink, SinkWriter, TableSchema
-from connectors.options import Options
+from sqlstream.connectors.base import Sink, SinkWriter, TableSchema
+from sqlstream.connectors.options import Options
 
 PRINT_OPTIONS = ["connector", "print-identifier", "standard-error", "sink.parallelism"]
 BLACKHOLE_OPTIONS = ["connector"]
@@ -14,8 +14,8 @@ BLACKHOLE_OPTIONS = ["connector"]
 
 def flink_row_strings(batch: pa.RecordBatch) -> list[str]:
     """'+I[v1, v2]' per row, values formatted as Flink's print connector does."""
-    from runtime.changelog import OP_NAMES
-    from runtime.expressions import format_double, format_timestamp
+    from sqlstream.runtime.changelog import OP_NAMES
+    from sqlstream.runtime.expressions import format_double, format_timestamp
     cols = []
     for i in range(1, batch.num_columns):
         if batch.schema.names[i] == "_wm":

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Callable
 
-from connectors.base import Sink, Source, TableSchema
-from connectors.values import NAME as VALUES
+from sqlstream.connectors.base import Sink, Source, TableSchema
+from sqlstream.connectors.values import NAME as VALUES
 from sqlstream.errors import OptionError
 
 
@@ -22,12 +22,12 @@ class ConnectorSpec:
 
 
 def _filesystem() -> ConnectorSpec:
-    from connectors import filesystem
+    from sqlstream.connectors import filesystem
     return ConnectorSpec("filesystem", filesystem.OPTIONS, filesystem.create_source, filesystem.create_sink)
 
 
 def _datagen() -> ConnectorSpec:
-    from connectors import datagen
+    from sqlstream.connectors import datagen
     return ConnectorSpec("datagen", datagen.TABLE_OPTIONS + ["fields.#.kind", "fields.#.min", "fields.#.max",
                                                              "fields.#.length", "fields.#.start", "fields.#.end",
                                                              "fields.#.null-rate", "fields.#.max-past"],
@@ -35,40 +35,40 @@ def _datagen() -> ConnectorSpec:
 
 
 def _faker() -> ConnectorSpec:
-    from connectors import faker
+    from sqlstream.connectors import faker
     return ConnectorSpec("faker", faker.TABLE_OPTIONS + ["fields.#.expression", "fields.#.null-rate",
                                                          "fields.#.length"], faker.create_source)
 
 
 def _kafka() -> ConnectorSpec:
-    from connectors import kafka
+    from sqlstream.connectors import kafka
     return ConnectorSpec("kafka", kafka.OPTIONS, kafka.create_source, kafka.create_sink)
 
 
 def _upsert_kafka() -> ConnectorSpec:
-    from connectors import kafka
+    from sqlstream.connectors import kafka
     return ConnectorSpec("upsert-kafka", kafka.OPTIONS,
                          lambda t, o, s: kafka.create_source(t, o, s, upsert=True),
                          lambda t, o, s: kafka.create_sink(t, o, s, upsert=True))
 
 
 def _nexmark() -> ConnectorSpec:
-    from connectors import nexmark
+    from sqlstream.connectors import nexmark
     return ConnectorSpec("nexmark", nexmark.OPTIONS, nexmark.create_source)
 
 
 def _print() -> ConnectorSpec:
-    from connectors import print as print_connector
+    from sqlstream.connectors import print as print_connector
     return ConnectorSpec("print", print_connector.PRINT_OPTIONS, sink=print_connector.create_print)
 
 
 def _blackhole() -> ConnectorSpec:
-    from connectors import print as print_connector
+    from sqlstream.connectors import print as print_connector
     return ConnectorSpec("blackhole", print_connector.BLACKHOLE_OPTIONS, sink=print_connector.create_blackhole)
 
 
 def _values() -> ConnectorSpec:
-    from connectors import values
+    from sqlstream.connectors import values
     return ConnectorSpec(VALUES, ["rows"], values.create_source)
 
 
@@ -124,6 +124,6 @@ def changelog_mode_of(table) -> str:
     """Changelog mode a table's connector produces when read."""
     spec(table.connector, table.name)
     if table.connector in ("kafka", "upsert-kafka"):
-        from connectors import kafka
+        from sqlstream.connectors import kafka
         return kafka.changelog_mode(table.options)
     return "I"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.base import Source, SplitReader, TableSchema, rows_batch
+from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
 
 NAME = "<values>"  # not a connector users name in a WITH clause: the planner's own
 ROW = "$row"

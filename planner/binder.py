@@ -7,13 +7,13 @@ import itertools
 
 from sqlglot import exp
 
-from connectors import values as values_source
-from planner import logical as L
-from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
-from planner.functions import aggregate_type
-from planner.hints import check_query_hints, table_options
-from planner.match_binder import bind_match_recognize
-from planner.scalar_binder import (Scope, ScopeField, ScalarBinder, _statement_text, _where, cast, coerce_to,
+from sqlstream.connectors import values as values_source
+from sqlstream.planner import logical as L
+from sqlstream.planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
+from sqlstream.planner.functions import aggregate_type
+from sqlstream.planner.hints import check_query_hints, table_options
+from sqlstream.planner.match_binder import bind_match_recognize
+from sqlstream.planner.scalar_binder import (Scope, ScopeField, ScalarBinder, _statement_text, _where, cast, coerce_to,
                                    interval_value, session_zone)
 from sqlstream.catalog import CatalogManager, TableDef, ViewDef
 from sqlstream.dialect import expressions as fx
@@ -571,7 +571,7 @@ class Binder:
         stored = [c for c in t.columns if c.kind != "computed"]
         scan_fields = [L.Field(c.name, c.type) for c in stored]
         changelog = L.INSERT_ONLY
-        from connectors.registry import changelog_mode_of
+        from sqlstream.connectors.registry import changelog_mode_of
         changelog = changelog_mode_of(t)
         metadata = {c.name: c.metadata_key for c in t.columns if c.kind == "metadata"}
         node: L.Node = L.Scan(scan_fields, changelog, table=t.qualified_name, connector=t.connector,
@@ -899,7 +899,7 @@ class Binder:
         time_order = len(oidx) == 1 and not node.updating and first == 1 and limit == 1 \
             and node.fields[oidx[0][0]].type.time_attr in ("rowtime", "proctime")
         keep_last = time_order and oidx[0][1]
-        from planner.windowing import is_window_rowtime, window_columns
+        from sqlstream.planner.windowing import is_window_rowtime, window_columns
         wcols = window_columns(node)
         if wcols is not None and set(pidx) & wcols[0] and set(pidx) & wcols[1] and node.updating:
             raise ValidationError(f"{_where(window)}StreamPhysicalWindowRank doesn't support consuming update and "
@@ -1663,7 +1663,7 @@ def _ancestors(node: exp.Expr, stop: exp.Expr):
 
 def _contains_agg(e: exp.Expr) -> bool:
     """An aggregate call in `e` itself (those inside a subquery belong to the subquery)."""
-    from planner.functions import is_aggregate
+    from sqlstream.planner.functions import is_aggregate
     for n in e.walk(prune=lambda x: x is not e and isinstance(x, (exp.Subquery, exp.Select))):
         if isinstance(n, exp.AggFunc) or isinstance(n, exp.Filter):
             return True
@@ -1775,7 +1775,7 @@ def _output_name(item: exp.Expr, position: int) -> str:
 def _cascaded_window_end(node: L.Node, keys: list[Expr]) -> int | None:
     """The key position of window_end when a GROUP BY over a windowed insert-only input groups by its
     window_start and window_end (a window aggregation in Flink); None otherwise."""
-    from planner.windowing import window_columns
+    from sqlstream.planner.windowing import window_columns
     wc = window_columns(node) if not node.updating else None
     if wc is None:
         return None
@@ -1788,7 +1788,7 @@ def _cascaded_window_end(node: L.Node, keys: list[Expr]) -> int | None:
 def _window_join_ends(left: L.Node, right: L.Node, lkeys: list[int], rkeys: list[int]) -> tuple[int, int] | None:
     """The window_end columns of a join of two windowed inputs (the same windows) on equal window_start and
     window_end, as Flink plans a window join; None for any other join."""
-    from planner.windowing import same_windows, window_bounds
+    from sqlstream.planner.windowing import same_windows, window_bounds
     lw, rw = window_bounds(left), window_bounds(right)
     if lw is None or rw is None or not same_windows(lw[2], rw[2]):
         return None

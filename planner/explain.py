@@ -1,13 +1,13 @@
 """Text rendering of a plan: one operator per line, indented by depth, with each edge's changelog mode."""
 from __future__ import annotations
 
-from planner import logical as L
+from sqlstream.planner import logical as L
 
 
 def describe(node: L.Node) -> str:
     names = node.names
     if isinstance(node, L.Scan):
-        from planner.rules import ROW_FIELD_PRUNING
+        from sqlstream.planner.rules import ROW_FIELD_PRUNING
         shown = names
         if node.connector in ROW_FIELD_PRUNING:  # ROW columns show the fields the source is asked to make
             shown = [f"{f.name}<{', '.join(f.type.field_names)}>" if f.type.name == "ROW" else f.name

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from planner.flink_functions import not_supported
+from sqlstream.planner.flink_functions import not_supported
 from sqlstream.errors import ValidationError
 from sqlstream.types import (BIGINT, BOOLEAN, DOUBLE, INT, INTEGERS, STRING, FlinkType, common_type)
 

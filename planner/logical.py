@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner.expr import Expr
+from sqlstream.planner.expr import Expr
 from sqlstream.types import FlinkType
 
 INSERT_ONLY = "I"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from planner import logical as L
-from planner.expr import Call, Expr, Ref
-from planner.functions import aggregate_type
-from planner.match_pattern import parse_pattern
-from planner.scalar_binder import Scope, ScopeField, ScalarBinder, _where, interval_value
+from sqlstream.planner import logical as L
+from sqlstream.planner.expr import Call, Expr, Ref
+from sqlstream.planner.functions import aggregate_type
+from sqlstream.planner.match_pattern import parse_pattern
+from sqlstream.planner.scalar_binder import Scope, ScopeField, ScalarBinder, _where, interval_value
 from sqlstream.errors import ValidationError
 from sqlstream.types import TIMESTAMP3, FlinkType
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from planner import logical as L
-from planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap, substitute
+from sqlstream.planner import logical as L
+from sqlstream.planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap, substitute
 
 
 def optimize(root: L.Node) -> L.Node:
@@ -45,7 +45,7 @@ def reuse_subplans(root: L.Node) -> L.Node:
 
 def drop_identity_calcs(node: L.Node) -> L.Node:
     """A Calc that passes its input through unchanged (left behind by pruning) is removed."""
-    from planner.expr import Ref
+    from sqlstream.planner.expr import Ref
     kids = [drop_identity_calcs(c) for c in node.inputs()]
     node = _with_inputs(node, kids)
     if isinstance(node, L.Calc) and node.condition is None and \
@@ -218,7 +218,7 @@ def _with_inputs(node: L.Node, kids: list[L.Node]) -> L.Node:
 def push_filters_into_joins(node: L.Node) -> L.Node:
     """WHERE over an INNER join (e.g. `FROM a, b WHERE a.k = b.k AND ..`): equalities between the two sides
     become join keys, other conjuncts the join condition, so the join never forms the cross product."""
-    from planner.binder import split_equi_keys
+    from sqlstream.planner.binder import split_equi_keys
     kids = [push_filters_into_joins(c) for c in node.inputs()]
     node = _with_inputs(node, kids)
     if not (isinstance(node, L.Calc) and node.condition is not None and isinstance(node.input, L.Join)
@@ -252,5 +252,5 @@ def merge_calcs(node: L.Node) -> L.Node:
 
 def _cheap(e: Expr) -> bool:
     """Inlining must not evaluate an expensive or non-deterministic expression twice."""
-    from planner.expr import Lit, Ref
+    from sqlstream.planner.expr import Lit, Ref
     return isinstance(e, (Ref, Lit))

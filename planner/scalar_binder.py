@@ -14,8 +14,8 @@ import numpy as np
 
 from sqlglot import exp
 
-from planner.expr import Call, Expr, Lit, Ref
-from planner.functions import (SCALAR_TYPERS as SCALAR_FUNCTIONS, calcite_type, check_signature, is_aggregate,
+from sqlstream.planner.expr import Call, Expr, Lit, Ref
+from sqlstream.planner.functions import (SCALAR_TYPERS as SCALAR_FUNCTIONS, calcite_type, check_signature, is_aggregate,
                                round_decimal_type, scalar_type)
 from sqlstream.errors import ValidationError
 from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, STRING, FlinkType, common_type, from_sqlglot

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.logical import AggCall
+from sqlstream.planner.logical import AggCall
 from sqlstream.errors import ExecutionError
 
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)

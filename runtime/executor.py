@@ -12,21 +12,21 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
-from connectors import registry
-from connectors.base import SinkWriter, TableSchema
-from planner import logical as L
-from runtime.changelog import INSERT, make_batch, strip_wm
-from runtime.constraint_enforcer import NotNullEnforcer
-from runtime.memory import tune_allocator
-from runtime.operator import Operator
-from runtime.operators.calc import CalcOperator
-from runtime.operators.group_aggregate import GroupAggregateOperator
-from runtime.operators.session_window_aggregate import SessionWindowAggregateOperator
-from runtime.operators.union import UnionOperator
-from runtime.operators.watermark_assigner import WatermarkAssignerOperator
-from runtime.operators.window_aggregate import WindowAggregateOperator
-from runtime.operators.window_table_function import WindowTableFunctionOperator
-from runtime.state import StateBackend
+from sqlstream.connectors import registry
+from sqlstream.connectors.base import SinkWriter, TableSchema
+from sqlstream.planner import logical as L
+from sqlstream.runtime.changelog import INSERT, make_batch, strip_wm
+from sqlstream.runtime.constraint_enforcer import NotNullEnforcer
+from sqlstream.runtime.memory import tune_allocator
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.calc import CalcOperator
+from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
+from sqlstream.runtime.operators.session_window_aggregate import SessionWindowAggregateOperator
+from sqlstream.runtime.operators.union import UnionOperator
+from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
+from sqlstream.runtime.operators.window_aggregate import WindowAggregateOperator
+from sqlstream.runtime.operators.window_table_function import WindowTableFunctionOperator
+from sqlstream.runtime.state import StateBackend
 from sqlstream.errors import SqlStreamError, ValidationError
 
 MIN_WM = -(2 ** 63)
@@ -37,7 +37,7 @@ CHECK_CONNECTORS_S = 0.2
 
 def _state_ttl(config: dict | None) -> int:
     """table.exec.state.ttl in ms (0: state is kept forever), for the operators of unbounded state."""
-    from connectors.options import parse_duration_ms
+    from sqlstream.connectors.options import parse_duration_ms
     ttl = (config or {}).get("table.exec.state.ttl")
     return parse_duration_ms(ttl) if ttl else 0
 
@@ -48,14 +48,14 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.Calc):
         return CalcOperator(node.projections, node.condition, names)
     if isinstance(node, L.WatermarkAssigner):
-        from connectors.options import parse_duration_ms
+        from sqlstream.connectors.options import parse_duration_ms
         idle = (config or {}).get("table.exec.source.idle-timeout")
         return WatermarkAssignerOperator(node.watermark, names, parse_duration_ms(idle) if idle else 0)
     if isinstance(node, L.WindowAggregate):
         cls = SessionWindowAggregateOperator if node.window.kind == "SESSION" else WindowAggregateOperator
         return cls(node.window, node.keys, node.aggs, node.grouping_sets, names, types)
     if isinstance(node, L.GroupAggregate) and node.window_end is not None:
-        from runtime.operators.window_group_aggregate import WindowGroupAggregateOperator
+        from sqlstream.runtime.operators.window_group_aggregate import WindowGroupAggregateOperator
         return WindowGroupAggregateOperator(
             node.window_end, lambda: GroupAggregateOperator(node.keys, node.aggs, None, names, types,
                                                             [f.type for f in node.input.fields], False),
@@ -69,86 +69,86 @@ def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
     if isinstance(node, L.Union):
         return UnionOperator(len(node.children), names)
     if isinstance(node, L.LookupJoin):
-        from runtime.operators.lookup_join import LookupJoinOperator
+        from sqlstream.runtime.operators.lookup_join import LookupJoinOperator
         return LookupJoinOperator(node, names)
     if isinstance(node, L.WindowJoin):
-        from runtime.operators.window_join import WindowJoinOperator
+        from sqlstream.runtime.operators.window_join import WindowJoinOperator
         return WindowJoinOperator(node.kind, node.left_keys, node.right_keys, node.condition, node.left_end,
                                   node.right_end, [f.type.to_arrow() for f in node.left.fields],
                                   [f.type.to_arrow() for f in node.right.fields], names)
     if isinstance(node, L.IntervalJoin):
-        from runtime.operators.interval_join import IntervalJoinOperator
+        from sqlstream.runtime.operators.interval_join import IntervalJoinOperator
         return IntervalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
                                     node.lower, node.upper, node.condition,
                                     [f.type.to_arrow() for f in node.left.fields],
                                     [f.type.to_arrow() for f in node.right.fields], names)
     if isinstance(node, L.SetOpAll):
-        from runtime.operators.set_op_all import SetOpAllOperator
+        from sqlstream.runtime.operators.set_op_all import SetOpAllOperator
         return SetOpAllOperator(node.kind, names, [f.type.to_arrow() for f in node.fields])
     if isinstance(node, L.TemporalJoin):
-        from runtime.operators.temporal_join import TemporalJoinOperator
+        from sqlstream.runtime.operators.temporal_join import TemporalJoinOperator
         return TemporalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
                                     node.condition, [f.type.to_arrow() for f in node.left.fields],
                                     [f.type.to_arrow() for f in node.right.fields], names)
     if isinstance(node, L.Join) and node.kind == "INNER" and not node.null_aware:
-        from runtime.operators.inner_join import InnerJoinOperator
+        from sqlstream.runtime.operators.inner_join import InnerJoinOperator
         return InnerJoinOperator(node.left_keys, node.right_keys, node.condition,
                                   [f.type.to_arrow() for f in node.left.fields],
                                   [f.type.to_arrow() for f in node.right.fields], names, node.nulls_equal,
                                   ttl_ms=_state_ttl(config))
     if isinstance(node, L.Join) and node.kind in ("LEFT", "RIGHT", "FULL") and not node.null_aware \
             and not node.nulls_equal and not node.left.updating and not node.right.updating:
-        from runtime.operators.outer_join import OuterJoinOperator
+        from sqlstream.runtime.operators.outer_join import OuterJoinOperator
         return OuterJoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
                                  [f.type.to_arrow() for f in node.left.fields],
                                  [f.type.to_arrow() for f in node.right.fields], names, ttl_ms=_state_ttl(config))
     if isinstance(node, L.Join):
-        from runtime.operators.join import JoinOperator
+        from sqlstream.runtime.operators.join import JoinOperator
         return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
                             [f.type.to_arrow() for f in node.left.fields], [f.type.to_arrow() for f in node.right.fields],
                             names, [f.type.to_arrow() for f in node.fields], node.null_aware, node.nulls_equal,
                             ttl_ms=_state_ttl(config))
     if isinstance(node, L.OverAggregate):
-        from runtime.operators.over_aggregate import OverAggregateOperator
+        from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
         return OverAggregateOperator(node.partition, node.time_index, node.frame, node.preceding, node.aggs, names,
                                      [f.type.to_arrow() for f in node.fields], rowtime=node.rowtime)
     if isinstance(node, L.Correlate):
-        from runtime.operators.correlate import CorrelateOperator
+        from sqlstream.runtime.operators.correlate import CorrelateOperator
         return CorrelateOperator(node.function, node.args, node.left, names,
                                  [f.type.to_arrow() for f in node.fields[len(node.input.fields):]])
     if isinstance(node, L.MatchRecognize):
-        from runtime.operators.match_recognize import MatchRecognizeOperator
+        from sqlstream.runtime.operators.match_recognize import MatchRecognizeOperator
         return MatchRecognizeOperator(node, names, [f.type.to_arrow() for f in node.input.fields],
                                       [f.type.to_arrow() for f in node.fields])
     if isinstance(node, L.Unnest):
-        from runtime.operators.unnest import UnnestOperator
+        from sqlstream.runtime.operators.unnest import UnnestOperator
         return UnnestOperator(node.array, names)
     if isinstance(node, L.WindowRank):
-        from runtime.operators.window_rank import WindowRankOperator
+        from sqlstream.runtime.operators.window_rank import WindowRankOperator
         return WindowRankOperator(node.partition, node.order, node.limit, node.window_end, names,
                                   [f.type.to_arrow() for f in node.input.fields], node.newest_wins_ties)
     if isinstance(node, L.TemporalSort):
-        from runtime.operators.temporal_sort import TemporalSortOperator
+        from sqlstream.runtime.operators.temporal_sort import TemporalSortOperator
         return TemporalSortOperator(node.time_index, node.rowtime, node.keys, names, [t.to_arrow() for t in types])
     if isinstance(node, L.FirstRowDeduplicate):
-        from runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
+        from sqlstream.runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
         return FirstRowDeduplicateOperator(node.partition, node.order[0][0], node.rowtime, names,
                                            [f.type.to_arrow() for f in node.input.fields])
     if isinstance(node, L.Rank) and node.limit == 1 and not node.input.updating:
-        from runtime.operators.top1 import Top1Operator
+        from sqlstream.runtime.operators.top1 import Top1Operator
         return Top1Operator(node.partition, node.order, names, [f.type.to_arrow() for f in node.input.fields],
                             node.newest_wins_ties)
     if isinstance(node, L.Rank) and not node.input.updating and not node.newest_wins_ties:
-        from runtime.operators.rank_append import AppendRankOperator
+        from sqlstream.runtime.operators.rank_append import AppendRankOperator
         return AppendRankOperator(node.partition, node.order, node.limit, names,
                                   [f.type.to_arrow() for f in node.input.fields], node.with_rank)
     if isinstance(node, L.Rank):
-        from runtime.operators.rank import RankOperator
+        from sqlstream.runtime.operators.rank import RankOperator
         return RankOperator(node.partition, node.order, node.limit, names,
                             [f.type.to_arrow() for f in node.input.fields], append_only=not node.input.updating,
                             newest_wins_ties=node.newest_wins_ties, with_rank=node.with_rank)
     if isinstance(node, L.ChangelogNormalize):
-        from runtime.operators.changelog_normalize import ChangelogNormalizeOperator
+        from sqlstream.runtime.operators.changelog_normalize import ChangelogNormalizeOperator
         return ChangelogNormalizeOperator(node.keys, names, [f.type.to_arrow() for f in node.fields])
     return None
 
@@ -241,7 +241,7 @@ class Job:
                 op.set_splits(len(src.readers))
                 idle = src.node.options.get("scan.watermark.idle-timeout")
                 if idle:
-                    from connectors.options import parse_duration_ms
+                    from sqlstream.connectors.options import parse_duration_ms
                     op.idle_timeout_ms = parse_duration_ms(idle)
                 self.assigners.append(op)
 
@@ -533,7 +533,7 @@ def plan_fingerprint(roots: list[L.Node]) -> str:
     """Stable id of a job: the same statements over the same tables give the same fingerprint."""
     import hashlib
     import json
-    from planner.explain import explain
+    from sqlstream.planner.explain import explain
     parts = []
     for r in roots:
         parts.append(explain(r))

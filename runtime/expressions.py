@@ -11,11 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.expr import Call, Expr, Lit, Ref
-from runtime.java_datetime import format_local, parse_local
-from runtime.collection_functions import FUNCTIONS as COLLECTION_FUNCTIONS
-from runtime.text_functions import FUNCTIONS as TEXT_FUNCTIONS
-from runtime.time_zones import from_local, to_local
+from sqlstream.planner.expr import Call, Expr, Lit, Ref
+from sqlstream.runtime.java_datetime import format_local, parse_local
+from sqlstream.runtime.collection_functions import FUNCTIONS as COLLECTION_FUNCTIONS
+from sqlstream.runtime.text_functions import FUNCTIONS as TEXT_FUNCTIONS
+from sqlstream.runtime.time_zones import from_local, to_local
 from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 

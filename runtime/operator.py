@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from runtime.state import StateBackend
+from sqlstream.runtime.state import StateBackend
 
 
 class Operator:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import time
 
-from connectors.options import parse_duration_ms
+from sqlstream.connectors.options import parse_duration_ms
 from sqlstream.errors import OptionError, ValidationError
 
 TYPES = {"none": "none", "off": "none", "disable": "none", "fixed-delay": "fixed-delay",

@@ -12,9 +12,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from connectors.base import SinkWriter
-from planner import logical as L
-from planner.scalar_binder import zone_id
+from sqlstream.connectors.base import SinkWriter
+from sqlstream.planner import logical as L
+from sqlstream.planner.scalar_binder import zone_id
 from sqlstream.deep import run_deep
 from sqlstream.dialect import expressions as fx
 from sqlstream.errors import SqlError, SqlStreamError, ValidationError
@@ -153,7 +153,7 @@ class _Collect(SinkWriter):
     def write(self, batch) -> None:
         if batch.num_rows == 0:
             return
-        from runtime.changelog import OP_NAMES
+        from sqlstream.runtime.changelog import OP_NAMES
         ops = [OP_NAMES[o] for o in batch.column(0).to_pylist()]
         cols = [display_strings(c, self.zone, t) for c, t in zip(batch.columns[1:], self.types)]
         for r, op in enumerate(ops):

@@ -75,7 +75,7 @@ class SqlCompleter(Completer):
             last = body.rstrip()
             if not last.endswith("'") or last.endswith("= '"):
                 return None
-        from connectors import registry
+        from sqlstream.connectors import registry
         conn = re.search(r"'connector'\s*=\s*'([\w-]+)'", body)
         if conn and conn.group(1) in registry.LOADERS:
             return sorted(o for o in registry.load(conn.group(1)).options if "#" not in o)

@@ -54,7 +54,7 @@ class Config:
         if key in INT_RANGES:
             check_int(key, value)
         elif key in DURATIONS:
-            from connectors.options import parse_duration_ms
+            from sqlstream.connectors.options import parse_duration_ms
             from sqlstream.errors import OptionError
             try:
                 parse_duration_ms(value)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
-from planner.binder import LEGACY_PROPS
-from planner.flink_functions import SQL_FUNCTIONS
-from planner.functions import AGGREGATES, SCALAR_TYPERS
-from planner.scalar_binder import _function_parts
+from sqlstream.planner.binder import LEGACY_PROPS
+from sqlstream.planner.flink_functions import SQL_FUNCTIONS
+from sqlstream.planner.functions import AGGREGATES, SCALAR_TYPERS
+from sqlstream.planner.scalar_binder import _function_parts
 from sqlstream.dialect import Flink
 from sqlstream.dialect.parser import WINDOW_TVFS
 
@@ -39,7 +39,7 @@ def canonical(name: str) -> str:
 
 
 def supported(name: str) -> bool:
-    from runtime.expressions import FUNCTIONS
+    from sqlstream.runtime.expressions import FUNCTIONS
     bound = canonical(name)
     legacy = {f"{w}_{p}" for w in ("TUMBLE", "HOP", "SESSION") for p in LEGACY_PROPS}
     return (bound in SCALAR_TYPERS and (bound in FUNCTIONS or bound == "IF")) or bound in AGGREGATES or \

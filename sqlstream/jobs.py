@@ -7,7 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from planner import logical as L
+from sqlstream.planner import logical as L
 from sqlstream.deep import deep_thread, run_deep
 from sqlstream.errors import SqlStreamError, ValidationError
 from sqlstream.script import ScriptRunner

@@ -6,11 +6,11 @@ import sys
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import SinkWriter
-from connectors.formats.json import encode_json_lines
-from runtime.changelog import OP_NAMES
-from runtime.expressions import format_double, format_timestamp
-from runtime.time_zones import to_local
+from sqlstream.connectors.base import SinkWriter
+from sqlstream.connectors.formats.json import encode_json_lines
+from sqlstream.runtime.changelog import OP_NAMES
+from sqlstream.runtime.expressions import format_double, format_timestamp
+from sqlstream.runtime.time_zones import to_local
 from sqlstream.types import FlinkType
 
 FORMATS = ("table", "csv", "jsonl")

@@ -16,7 +16,7 @@ from sqlstream import signals
 
 def resolve_target(target: str) -> int | None:
     """The PID of the one live job `target` names (job id, checkpoint folder, or PID); None after saying why."""
-    from runtime.job_lock import find_job_folders, live_holder
+    from sqlstream.runtime.job_lock import find_job_folders, live_holder
     folders = find_job_folders(target)
     if not folders and target.isdigit():
         return int(target)

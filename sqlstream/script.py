@@ -14,16 +14,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from connectors import registry
-from connectors.base import TableSchema
-from connectors.options import parse_duration_ms
-from planner import logical as L
-from planner.scalar_binder import zone_id
-from runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
+from sqlstream.connectors import registry
+from sqlstream.connectors.base import TableSchema
+from sqlstream.connectors.options import parse_duration_ms
+from sqlstream.planner import logical as L
+from sqlstream.planner.scalar_binder import zone_id
+from sqlstream.runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
                                 unpack_committables)
-from runtime.executor import Job, RunLimits
-from runtime.job_lock import JobLock
-from runtime.restart import RestartStrategy
+from sqlstream.runtime.executor import Job, RunLimits
+from sqlstream.runtime.job_lock import JobLock
+from sqlstream.runtime.restart import RestartStrategy
 from sqlstream import signals
 from sqlstream.config import check_int
 from sqlstream.deep import run_deep
@@ -163,7 +163,7 @@ class ScriptRunner:
             roots.append(result_root)
         if result is not None:
             roots.append(result[0])
-        from runtime.executor import plan_fingerprint
+        from sqlstream.runtime.executor import plan_fingerprint
         fingerprint = plan_fingerprint(roots)
         interval = cfg.get("execution.checkpointing.interval")
         ckpt_dir = cfg.get("execution.checkpointing.dir")

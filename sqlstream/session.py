@@ -10,13 +10,13 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
-from planner import logical as L
-from planner.binder import LEGACY_PROPS, Binder
-from planner.explain import explain
-from planner.flink_functions import SHOW_FUNCTIONS
-from planner.functions import AGGREGATES, SCALAR_TYPERS
-from planner.rules import optimize
-from planner.scalar_binder import local_time_zone, zone_id
+from sqlstream.planner import logical as L
+from sqlstream.planner.binder import LEGACY_PROPS, Binder
+from sqlstream.planner.explain import explain
+from sqlstream.planner.flink_functions import SHOW_FUNCTIONS
+from sqlstream.planner.functions import AGGREGATES, SCALAR_TYPERS
+from sqlstream.planner.rules import optimize
+from sqlstream.planner.scalar_binder import local_time_zone, zone_id
 from sqlstream import catalog_ddl, function_catalog, show
 from sqlstream.catalog import (CatalogManager, TableDef, ViewDef, check_table, is_temporary, like_clause,
                                table_from_create)
@@ -325,8 +325,8 @@ class Session:
         """Bind a query or INSERT into a logical plan, checking the sink accepts its changelog."""
         if isinstance(stmt, exp.Insert):
             sink = self.binder.bind_insert(stmt)
-            from connectors import registry
-            from connectors.base import TableSchema
+            from sqlstream.connectors import registry
+            from sqlstream.connectors.base import TableSchema
             tdef = self.catalog.by_qualified_name(sink.table)
             meta = {c.name: c.metadata_key for c in tdef.columns if c.kind == "metadata"}
             s = registry.create_sink(sink.connector, sink.table, sink.options,
@@ -402,7 +402,7 @@ class Session:
 
     def function_names(self) -> list[str]:
         """Every function a query may call: what SHOW FUNCTIONS lists and Tab completes, one list for both."""
-        from runtime.expressions import FUNCTIONS
+        from sqlstream.runtime.expressions import FUNCTIONS
         from sqlstream.dialect.parser import WINDOW_TVFS
         scalars = {k for k in SCALAR_TYPERS if re.fullmatch(r"[A-Z_0-9]+", k) and (k in FUNCTIONS or k == "IF")}
         legacy_windows = {f"{w}_{p}" for w in ("TUMBLE", "HOP", "SESSION") for p in LEGACY_PROPS}
@@ -633,8 +633,8 @@ def check_sources(plan: L.Node) -> None:
     """Create each table source of a plan, as Flink's EXPLAIN does, so that an option key its connector does not
     know is an error there too. Nothing is read: a missing file or an unreachable broker, and what sqlstream's
     connectors refuse beyond unknown keys, stay the job's to report."""
-    from connectors import registry
-    from connectors.base import TableSchema
+    from sqlstream.connectors import registry
+    from sqlstream.connectors.base import TableSchema
     from sqlstream.errors import OptionError
     seen: set[int] = set()
 
@@ -669,7 +669,7 @@ def explain_details(plan: L.Node, details: list[str]) -> str:
         out += "\n\n== Plan Advice ==\nNo available advice"
     if "JSON_EXECUTION_PLAN" in details:
         import json
-        from planner.explain import describe
+        from sqlstream.planner.explain import describe
         nodes, ids = [], {}
 
         def visit(n: L.Node) -> int:

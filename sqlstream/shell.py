@@ -9,9 +9,9 @@ import threading
 import time
 from typing import TextIO
 
-from connectors.base import SinkWriter
-from planner import logical as L
-from planner.scalar_binder import zone_id
+from sqlstream.connectors.base import SinkWriter
+from sqlstream.planner import logical as L
+from sqlstream.planner.scalar_binder import zone_id
 from sqlstream.deep import deep_thread, run_deep
 from sqlstream.dialect import expressions as fx
 from sqlstream.errors import SqlError, SqlStreamError
@@ -328,7 +328,7 @@ class ChangelogPrinter(SinkWriter):
         self.out.write(" op | " + " | ".join(names) + "\n")
 
     def write(self, batch) -> None:
-        from runtime.changelog import OP_NAMES
+        from sqlstream.runtime.changelog import OP_NAMES
         cols = [display_strings(batch.column(i), self.zone) for i in range(1, batch.num_columns)]
         for r, op in enumerate(batch.column(0).to_pylist()):
             self.out.write(f" {OP_NAMES[op]} | " + " | ".join(c[r] for c in cols) + "\n")

@@ -123,7 +123,7 @@ class CliJob:
 
 def latest_checkpoint_id(checkpoints: Path) -> int:
     """The id of the newest completed checkpoint under a job's `execution.checkpointing.dir` (0: none yet)."""
-    from runtime.checkpoint import LocalCheckpointStorage
+    from sqlstream.runtime.checkpoint import LocalCheckpointStorage
     best = 0
     for root in checkpoints.iterdir() if checkpoints.exists() else []:
         latest = LocalCheckpointStorage(str(root)).latest()

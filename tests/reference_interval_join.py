@@ -16,13 +16,13 @@ import heapq
 import numpy as np
 import pyarrow as pa
 
-from planner.expr import Expr
-from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
-from runtime.operator import Operator
-from runtime.rows import batch_rows, columns, rows_table, table_rows
-from runtime.operators.join import check_pairs
-from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
-from runtime.state import StateBackend
+from sqlstream.planner.expr import Expr
+from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
+from sqlstream.runtime.operators.join import check_pairs
+from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
+from sqlstream.runtime.state import StateBackend
 
 
 class _Kept:

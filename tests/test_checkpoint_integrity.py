@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.checkpoint import LocalCheckpointStorage, read_checkpoint
+from sqlstream.runtime.checkpoint import LocalCheckpointStorage, read_checkpoint
 from sqlstream.errors import CheckpointError
 from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
 
@@ -205,8 +205,8 @@ def test_a_run_starting_beside_a_live_writer_of_the_same_job_leaves_its_part_fil
     must not take the rows of a writer that is still running."""
     import pyarrow as pa
 
-    from connectors.base import TableSchema
-    from connectors.filesystem import FileSystemSink
+    from sqlstream.connectors.base import TableSchema
+    from sqlstream.connectors.filesystem import FileSystemSink
     from sqlstream.types import from_arrow
     sink = FileSystemSink(str(tmp_path / "out"), "json", TableSchema(["a"], [from_arrow(pa.int32())]), table="o")
     live = sink.writer("job0123456789ab")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.core import make_data
-from runtime.checkpoint import LocalCheckpointStorage, read_checkpoint
+from sqlstream.runtime.checkpoint import LocalCheckpointStorage, read_checkpoint
 from tests.cli_job import CliJob, latest_checkpoint_id
 
 JOB = """

@@ -3,8 +3,8 @@ that is never closed (a malformed record, skipped and counted or an error naming
 import pyarrow as pa
 import pytest
 
-from connectors.base import TableSchema
-from connectors.formats.csv import CsvDecoder
+from sqlstream.connectors.base import TableSchema
+from sqlstream.connectors.formats.csv import CsvDecoder
 from sqlstream.errors import FormatError
 from sqlstream.types import FlinkType
 from tests.golden import run_sql

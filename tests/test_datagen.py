@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from connectors import datagen
-from connectors.base import TableSchema
+from sqlstream.connectors import datagen
+from sqlstream.connectors.base import TableSchema
 from sqlstream.errors import OptionError
 from sqlstream.types import FlinkType
 from tests.golden import run_sql

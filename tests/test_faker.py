@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from connectors import faker_expressions as fe
+from sqlstream.connectors import faker_expressions as fe
 from sqlstream.errors import OptionError
 from sqlstream.script import ScriptRunner
 
@@ -136,4 +136,4 @@ def test_value_that_does_not_fit_the_type():
 def test_faker_md_lists_every_supported_expression():
     import os
     with open(os.path.join(os.path.dirname(__file__), "..", "FAKER.md")) as f:
-        assert f.read() == fe.markdown(), "FAKER.md is stale: regenerate it with connectors.faker_expressions.markdown()"
+        assert f.read() == fe.markdown(), "FAKER.md is stale: regenerate it with sqlstream.connectors.faker_expressions.markdown()"

@@ -5,9 +5,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from runtime.changelog import INSERT, data_columns, make_batch
-from runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import INSERT, data_columns, make_batch
+from sqlstream.runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
+from sqlstream.runtime.state import StateBackend
 
 NAMES = ["k", "v", "ts", "rn"]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.flink_functions import SHOW_FUNCTIONS
+from sqlstream.planner.flink_functions import SHOW_FUNCTIONS
 from sqlstream.function_table import supported, table
 from sqlstream.script import ScriptRunner
 from sqlstream.errors import ValidationError

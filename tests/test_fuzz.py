@@ -117,7 +117,7 @@ def test_intervals_flink_accepts(interval, ms):
     """Flink 2.3's values for these literals (its plan shows each as milliseconds)."""
     from sqlglot import exp
 
-    from planner.scalar_binder import interval_value
+    from sqlstream.planner.scalar_binder import interval_value
     (stmt,) = parse_script(f"SELECT INTERVAL {interval};")
     assert interval_value(stmt.find(exp.Interval))[0] == ms
 

@@ -6,11 +6,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from planner.expr import Call, Ref
-from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
-from runtime.operators.inner_join import InnerJoinOperator
-from runtime.operators.join import JoinOperator
-from runtime.state import StateBackend
+from sqlstream.planner.expr import Call, Ref
+from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
+from sqlstream.runtime.operators.inner_join import InnerJoinOperator
+from sqlstream.runtime.operators.join import JoinOperator
+from sqlstream.runtime.state import StateBackend
 from sqlstream.types import BIGINT, BOOLEAN
 
 TYPES = [pa.int64(), pa.int64(), pa.string()]

@@ -7,11 +7,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from planner.expr import Call, Ref
-from runtime.changelog import INSERT, make_batch
-from runtime.operators.interval_join import IntervalJoinOperator as IntervalJoinColumnsOperator
+from sqlstream.planner.expr import Call, Ref
+from sqlstream.runtime.changelog import INSERT, make_batch
+from sqlstream.runtime.operators.interval_join import IntervalJoinOperator as IntervalJoinColumnsOperator
 from tests.reference_interval_join import IntervalJoinOperator
-from runtime.state import StateBackend
+from sqlstream.runtime.state import StateBackend
 from sqlstream.types import BIGINT, BOOLEAN
 
 TYPES = [pa.int64(), pa.timestamp("ms"), pa.int64()]

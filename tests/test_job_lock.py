@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runtime.job_lock import live_holder
+from sqlstream.runtime.job_lock import live_holder
 from tests.cli_job import REPO, CliJob, wait_until
 from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
 
@@ -116,7 +116,7 @@ def test_a_stale_answer_file_does_not_make_another_process_a_target(tmp_path):
 
 def test_a_job_in_the_shell_holds_the_folder_too(tmp_path):
     """Two runs in one process (the shell's background jobs) are refused the same way (flock is per open file)."""
-    from runtime.job_lock import JobLock
+    from sqlstream.runtime.job_lock import JobLock
     from sqlstream.errors import CheckpointError
     first = JobLock(str(tmp_path), "job1")
     try:

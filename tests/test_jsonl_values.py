@@ -1,7 +1,7 @@
 """jsonl output of values whose Arrow form hides a NULL: a NULL FLOAT reads back from numpy as NaN."""
 import pyarrow as pa
 
-from connectors.formats.json import json_values
+from sqlstream.connectors.formats.json import json_values
 
 
 def test_null_float_is_null_not_nan():

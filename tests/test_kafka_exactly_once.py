@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from benchmarks.core import make_data
-from runtime.checkpoint import LocalCheckpointStorage, read_checkpoint, unpack_committables
+from sqlstream.runtime.checkpoint import LocalCheckpointStorage, read_checkpoint, unpack_committables
 from tests.cli_job import PATIENCE_S, CliJob, latest_checkpoint_id
 
 pytestmark = pytest.mark.kafka
@@ -171,8 +171,8 @@ def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker,
 
 # ---- the commit phase, step by step ------------------------------------------------------------------
 def sink_config(broker, topic: str, prefix: str):
-    from connectors.base import TableSchema
-    from connectors.kafka.config import parse
+    from sqlstream.connectors.base import TableSchema
+    from sqlstream.connectors.kafka.config import parse
     from sqlstream.types import FlinkType
     schema = TableSchema(["v"], [FlinkType.of("STRING")])
     return parse("t", {"connector": "kafka", "topic": topic, "properties.bootstrap.servers": broker.bootstrap,
@@ -181,7 +181,7 @@ def sink_config(broker, topic: str, prefix: str):
 
 
 def staged(values: list[bytes]) -> pa.Table:
-    from connectors.kafka.produce import MESSAGES
+    from sqlstream.connectors.kafka.produce import MESSAGES
     n = len(values)
     return pa.Table.from_arrays([pa.nulls(n, pa.binary()), pa.array(values, pa.binary()), pa.nulls(n, pa.int32()),
                                  pa.nulls(n, pa.int64()), pa.nulls(n, MESSAGES.field("headers").type)],
@@ -189,7 +189,7 @@ def staged(values: list[bytes]) -> pa.Table:
 
 
 def test_recovery_commits_an_uncommitted_checkpoint_once_and_skips_a_committed_one(broker):
-    from connectors.kafka.transactions import TransactionalProducer, transactional_id
+    from sqlstream.connectors.kafka.transactions import TransactionalProducer, transactional_id
     broker.create_topic("eos_steps", 2)
     cfg = sink_config(broker, "eos_steps", "steps")
     first = TransactionalProducer(cfg, "eos_steps", transactional_id(cfg))
@@ -209,7 +209,7 @@ def test_recovery_commits_an_uncommitted_checkpoint_once_and_skips_a_committed_o
 
 def test_restarting_fences_the_crashed_producer(broker):
     from confluent_kafka import KafkaException
-    from connectors.kafka.transactions import TransactionalProducer, transactional_id
+    from sqlstream.connectors.kafka.transactions import TransactionalProducer, transactional_id
     broker.create_topic("eos_fence", 2)
     cfg = sink_config(broker, "eos_fence", "fence")
     crashed = TransactionalProducer(cfg, "eos_fence", transactional_id(cfg))

@@ -139,7 +139,7 @@ def test_librdkafka_lines_go_through_logging_once_per_kind(caplog):
     which the broker's status reports, are debug output."""
     import logging
 
-    from connectors.kafka.clients import BrokerHealth
+    from sqlstream.connectors.kafka.clients import BrokerHealth
     health = BrokerHealth("Kafka source 'q'", "127.0.0.1:9")
     with caplog.at_level(logging.DEBUG, logger="sqlstream.kafka"):
         for i in range(100):

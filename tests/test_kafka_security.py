@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import TableSchema
-from connectors.kafka.clients import BrokerHealth, client_conf
-from connectors.kafka.config import parse
-from connectors.kafka.java_properties import translate
+from sqlstream.connectors.base import TableSchema
+from sqlstream.connectors.kafka.clients import BrokerHealth, client_conf
+from sqlstream.connectors.kafka.config import parse
+from sqlstream.connectors.kafka.java_properties import translate
 from sqlstream.errors import ConnectorError, OptionError
 from sqlstream.script import ScriptRunner
 from sqlstream.types import INT
@@ -108,7 +108,7 @@ def test_a_java_only_property_is_a_clear_error_when_the_table_is_used():
 
 
 def test_a_property_librdkafka_does_not_know_is_a_clear_error():
-    from connectors.kafka.clients import consumer
+    from sqlstream.connectors.kafka.clients import consumer
     with pytest.raises(ConnectorError, match=r"Table 't': invalid Kafka client configuration: No such configuration "
                                              r"property: \"no.such.setting\" \(from 'properties.no.such.setting'\)"):
         consumer(_cfg(**{"no.such.setting": "1"}), BrokerHealth("Kafka source 't'", "b:9092"), {"group.id": "g"})

@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from planner.match_pattern import parse_pattern
-from runtime.nfa import Automaton
+from sqlstream.planner.match_pattern import parse_pattern
+from sqlstream.runtime.nfa import Automaton
 from sqlstream.errors import SqlStreamError
 from sqlstream.script import ScriptRunner
 
@@ -96,7 +96,7 @@ def test_vectorized_and_row_conditions_agree(monkeypatch):
     """Navigating DEFINE conditions run row by row when they are simple; the vectorized path must agree."""
     from pathlib import Path
 
-    from runtime.operators import match_recognize
+    from sqlstream.runtime.operators import match_recognize
     from tests.golden import GOLDEN, check_case
     monkeypatch.setattr(match_recognize, "compile_row", lambda e: None)
     check_case(Path(GOLDEN / "match_v_shape_orders"), 7)

@@ -2,8 +2,8 @@
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.nexmark import NexmarkConfig, generate
-from connectors.options import Options, OptionError
+from sqlstream.connectors.nexmark import NexmarkConfig, generate
+from sqlstream.connectors.options import Options, OptionError
 import pytest
 
 NAMES = ["event_type", "person", "auction", "bid"]
@@ -80,8 +80,8 @@ def test_stream_written_as_json_reads_back_identically(tmp_path):
     import json
     from benchmarks.nexmark.__main__ import write_json
     from benchmarks.nexmark.queries import COLUMNS
-    from connectors.base import SinkWriter
-    from planner import logical as L
+    from sqlstream.connectors.base import SinkWriter
+    from sqlstream.planner import logical as L
     from sqlstream.script import ScriptRunner
     from sqlstream.session import parse_script
     write_json(3000, 10_000_000, str(tmp_path / "json"))

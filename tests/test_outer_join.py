@@ -5,9 +5,9 @@ import random
 
 import pytest
 
-from planner.expr import Call, Ref
-from runtime.operators.join import JoinOperator
-from runtime.operators.outer_join import OuterJoinOperator
+from sqlstream.planner.expr import Call, Ref
+from sqlstream.runtime.operators.join import JoinOperator
+from sqlstream.runtime.operators.outer_join import OuterJoinOperator
 from sqlstream.types import BIGINT, BOOLEAN
 from tests.test_inner_join import NAMES, TYPES, changelog, interleaved, run
 

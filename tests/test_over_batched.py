@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from runtime.operators.over_aggregate import OverAggregateOperator
+from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
 from sqlstream.script import ScriptRunner
 
 FRAMES = ["ROWS BETWEEN 3 PRECEDING AND CURRENT ROW", "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",

@@ -6,10 +6,10 @@ import os
 import pyarrow as pa
 import pytest
 
-from connectors import registry
-from connectors.base import TableSchema
-from connectors.filesystem import FileSystemSink
-from connectors.part_files import RollingPolicy, compaction_bins
+from sqlstream.connectors import registry
+from sqlstream.connectors.base import TableSchema
+from sqlstream.connectors.filesystem import FileSystemSink
+from sqlstream.connectors.part_files import RollingPolicy, compaction_bins
 from sqlstream.errors import OptionError
 from sqlstream.types import from_arrow
 
@@ -174,7 +174,7 @@ def test_bad_rolling_options_are_rejected(tmp_path, option, value, message):
 
 
 def test_rolling_options_in_flink_units():
-    from connectors.options import Options
+    from sqlstream.connectors.options import Options
     opts = Options("t", "filesystem", {"sink.rolling-policy.file-size": "1 kb",
                                        "sink.rolling-policy.rollover-interval": "2 min",
                                        "sink.rolling-policy.check-interval": "10 s"}, [])

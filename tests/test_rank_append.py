@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from runtime.changelog import make_batch
-from runtime.operators.rank import RankOperator
-from runtime.operators.rank_append import AppendRankOperator
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import make_batch
+from sqlstream.runtime.operators.rank import RankOperator
+from sqlstream.runtime.operators.rank_append import AppendRankOperator
+from sqlstream.runtime.state import StateBackend
 
 TYPES = [pa.string(), pa.int64(), pa.float64(), pa.string()]
 NAMES = ["k", "price", "score", "tag", "rn"]

@@ -6,8 +6,8 @@ import zlib
 import pyarrow as pa
 import pytest
 
-from planner.expr import Call, Lit, Ref
-from runtime import expressions
+from sqlstream.planner.expr import Call, Lit, Ref
+from sqlstream.runtime import expressions
 from sqlstream.types import INT, STRING
 
 PATTERNS = [("(&|^)channel_id=([^&]*)", 2), ("(&|^)channel_id=([^&]*)", 1), ("a(b)?c", 1), ("(a|b)+", 1),

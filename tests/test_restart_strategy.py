@@ -1,7 +1,7 @@
 """Flink's restart strategies: how many restarts, after how long, with Flink's option names and defaults."""
 import pytest
 
-from runtime.restart import RestartStrategy
+from sqlstream.runtime.restart import RestartStrategy
 from sqlstream.config import Config
 from sqlstream.errors import ValidationError
 

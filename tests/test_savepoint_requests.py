@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from runtime.checkpoint import read_checkpoint
+from sqlstream.runtime.checkpoint import read_checkpoint
 from sqlstream import signals
 
 REPO = Path(__file__).resolve().parent.parent

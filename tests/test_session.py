@@ -62,7 +62,7 @@ def test_show_and_describe():
 
 
 def test_completion_offers_only_what_is_implemented():
-    from runtime.expressions import FUNCTIONS
+    from sqlstream.runtime.expressions import FUNCTIONS
     names = set(Session().function_names())
     assert {"TUMBLE", "COUNT", "DATE_FORMAT", "REGEXP_EXTRACT", "TO_TIMESTAMP_LTZ"} <= names
     scalars = names - {"TUMBLE", "HOP", "CUMULATE", "SESSION", "COUNT", "SUM", "AVG", "MIN", "MAX", "SUM0",

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "connectors.kafka", "connectors.nexmark",
-          "connectors.datagen", "connectors.faker")
+UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "sqlstream.connectors.kafka",
+          "sqlstream.connectors.nexmark", "sqlstream.connectors.datagen", "sqlstream.connectors.faker")
 PROBE = ("import sys, json\n"
          "from sqlstream.cli import main\n"
          "rc = main(['run', sys.argv[1]])\n"
@@ -43,3 +43,6 @@ def test_a_file_job_imports_no_unused_connector(tmp_path, fmt):
     assert loaded == []
     if fmt == "csv":
         assert "duckdb" not in modules  # JSON decoding uses DuckDB; a CSV job never starts it
+    # one import root: the engine's layers load as sqlstream.planner/runtime/connectors, never as top-level names
+    assert not modules & {"planner", "runtime", "connectors"}
+    assert {"sqlstream.planner", "sqlstream.runtime", "sqlstream.connectors"} <= modules

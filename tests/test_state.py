@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from planner import logical as L
-from runtime.executor import Job
+from sqlstream.planner import logical as L
+from sqlstream.runtime.executor import Job
 from sqlstream.output import ResultWriter
 from sqlstream.session import Session, parse_script
 from tests.golden import CONFORMANCE, GOLDEN, GOLDEN_STATIC, case_dirs, case_sql, check_changelog, static_case_sql

@@ -2,9 +2,9 @@
 time), as in Flink."""
 import pyarrow as pa
 
-from planner.logical import AggCall
-from runtime.changelog import OP_NAMES, make_batch
-from runtime.operators.group_aggregate import GroupAggregateOperator
+from sqlstream.planner.logical import AggCall
+from sqlstream.runtime.changelog import OP_NAMES, make_batch
+from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
 from sqlstream.types import BIGINT, STRING
 
 
@@ -70,9 +70,9 @@ def join(kind: str, ttl_ms: int, clock):
     t = [pa.string(), pa.int64()]
     names = ["k", "v", "k0", "v0"]
     if kind == "INNER":
-        from runtime.operators.inner_join import InnerJoinOperator
+        from sqlstream.runtime.operators.inner_join import InnerJoinOperator
         return InnerJoinOperator([0], [0], None, t, t, names, ttl_ms=ttl_ms, clock=clock)
-    from runtime.operators.join import JoinOperator
+    from sqlstream.runtime.operators.join import JoinOperator
     return JoinOperator(kind, [0], [0], None, t, t, names, t + t, ttl_ms=ttl_ms, clock=clock)
 
 
@@ -109,7 +109,7 @@ def test_join_without_ttl_keeps_rows():
 
 
 def test_state_ttl_setting_reaches_the_joins():
-    from runtime.executor import build_operator
+    from sqlstream.runtime.executor import build_operator
     from sqlstream.session import Session, parse_script
     sql = ("CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');"
            "SELECT * FROM t a JOIN t b ON a.k = b.k;")
@@ -117,7 +117,7 @@ def test_state_ttl_setting_reaches_the_joins():
     stmts = parse_script(sql)
     s.execute(stmts[0], sql)
     plan = s.plan(stmts[1])
-    from planner import logical as L
+    from sqlstream.planner import logical as L
     plan = next(n for n in L.walk(plan) if type(n) is L.Join)
     for kind in ("INNER", "LEFT"):
         plan.kind = kind

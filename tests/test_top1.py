@@ -5,10 +5,10 @@ import random
 import pyarrow as pa
 import pytest
 
-from runtime.changelog import INSERT, make_batch
-from runtime.operators.rank import RankOperator
-from runtime.operators.top1 import Top1Operator
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import INSERT, make_batch
+from sqlstream.runtime.operators.rank import RankOperator
+from sqlstream.runtime.operators.top1 import Top1Operator
+from sqlstream.runtime.state import StateBackend
 
 NAMES = ["k", "v", "s", "rk"]
 TYPES = [pa.int64(), pa.int64(), pa.string()]

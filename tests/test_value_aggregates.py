@@ -4,7 +4,7 @@ LAST_VALUE and LISTAGG; a checkpoint restores them exactly."""
 import numpy as np
 import pyarrow as pa
 
-from runtime.value_aggregates import ValueAggregate
+from sqlstream.runtime.value_aggregates import ValueAggregate
 
 
 def run(fn, changes, seps=None, agg=None):

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from benchmarks.nexmark.queries import QUERIES, UNSUPPORTED, files_ddl, generator_ddl
-from connectors.base import SinkWriter
+from sqlstream.connectors.base import SinkWriter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORACLE = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "flink-oracle"))
@@ -85,7 +85,7 @@ def run_one(query: str, events: int, rate: int, data: str | None = None, out: st
     """One query on sqlstream, from the generator or (data) the JSON files; `out` collects the changelog as
     JSON lines in the oracle's format."""
     import io
-    from planner import logical as L
+    from sqlstream.planner import logical as L
     from sqlstream.output import ResultWriter
     from sqlstream.script import ScriptRunner
     from sqlstream.session import parse_script
@@ -244,8 +244,8 @@ def compare_flink(pyflink: str, queries: list[str], events: int, rate: int, data
 
 
 def generator_speed(events: int, rate: int, batch: int = 65_536) -> None:
-    from connectors.nexmark import FIELDS, NexmarkConfig, generate
-    from connectors.options import Options
+    from sqlstream.connectors.nexmark import FIELDS, NexmarkConfig, generate
+    from sqlstream.connectors.options import Options
     cfg = NexmarkConfig(Options("nexmark", "nexmark", {"connector": "nexmark", "first-event.rate": str(rate)},
                                 ["connector", "first-event.rate"]))
     for label, names, fields in (("whole stream, every field", ["event_type", "person", "auction", "bid"], FIELDS),

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from connectors.base import TableSchema, rows_batch
+from sqlstream.connectors.base import TableSchema, rows_batch
 from sqlstream.errors import FormatError, OptionError
 from sqlstream.types import FlinkType
 

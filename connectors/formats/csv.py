@@ -9,12 +9,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.base import TableSchema, rows_batch
-from connectors.formats import json as json_format
-from connectors.formats import json_flink
-from connectors.lines import non_blank
-from connectors.options import Options
-from connectors.utf8 import reject_invalid_utf8
+from sqlstream.connectors.base import TableSchema, rows_batch
+from sqlstream.connectors.formats import json as json_format
+from sqlstream.connectors.formats import json_flink
+from sqlstream.connectors.lines import non_blank
+from sqlstream.connectors.options import Options
+from sqlstream.connectors.utf8 import reject_invalid_utf8
 from sqlstream.errors import FormatError
 from sqlstream.types import FlinkType
 
@@ -273,7 +273,7 @@ def _java_value(v: str, t: FlinkType, kind: str):
 
 
 def encode_csv_lines(batch: pa.RecordBatch, names: list[str], delimiter: str = ",") -> pa.Array:
-    from runtime.expressions import format_double, format_timestamp
+    from sqlstream.runtime.expressions import format_double, format_timestamp
     parts = []
     for i, _ in enumerate(names):
         arr = batch.column(i)

@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import TableSchema, rows_batch
-from connectors.formats import json_flink
-from connectors.options import Options
-from connectors.utf8 import reject_invalid_utf8
+from sqlstream.connectors.base import TableSchema, rows_batch
+from sqlstream.connectors.formats import json_flink
+from sqlstream.connectors.options import Options
+from sqlstream.connectors.utf8 import reject_invalid_utf8
 from sqlstream.errors import FormatError, OptionError
 from sqlstream.types import FlinkType
 
@@ -414,7 +414,7 @@ def encode_debezium_lines(ops: pa.Array, batch: pa.RecordBatch, names: list[str]
 
 def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False) -> pa.Array:
     """JSON text of each value (null -> 'null')."""
-    from runtime.expressions import format_timestamp
+    from sqlstream.runtime.expressions import format_timestamp
     at = arr.type
     if pa.types.is_string(at) or pa.types.is_large_string(at):
         s = _escape(arr)
@@ -470,7 +470,7 @@ def _plain(v, t: pa.DataType):
 
 
 def _json_float(arr: pa.Array) -> pa.Array:
-    from runtime.expressions import format_double
+    from sqlstream.runtime.expressions import format_double
     vals = arr.to_numpy(zero_copy_only=False)
     s = format_double(arr)
     with np.errstate(invalid="ignore"):

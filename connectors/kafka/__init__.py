@@ -2,11 +2,11 @@
 guarantees, and the codecs the connector adds to the shared formats."""
 from __future__ import annotations
 
-from connectors.base import Sink, Source, TableSchema
-from connectors.kafka.config import OPTIONS, parse
-from connectors.kafka.sink import KafkaSink
-from connectors.kafka.source import KafkaSource
-from connectors.kafka.transactions import transactional_id
+from sqlstream.connectors.base import Sink, Source, TableSchema
+from sqlstream.connectors.kafka.config import OPTIONS, parse
+from sqlstream.connectors.kafka.sink import KafkaSink
+from sqlstream.connectors.kafka.source import KafkaSource
+from sqlstream.connectors.kafka.transactions import transactional_id
 from sqlstream.errors import OptionError
 
 __all__ = ["OPTIONS", "create_source", "create_sink", "changelog_mode"]

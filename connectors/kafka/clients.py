@@ -13,7 +13,7 @@ import re
 import threading
 import time
 
-from connectors.kafka.config import KafkaConfig, confluent
+from sqlstream.connectors.kafka.config import KafkaConfig, confluent
 from sqlstream.errors import ConnectorError
 
 LOG = logging.getLogger("sqlstream.kafka")

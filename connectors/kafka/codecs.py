@@ -5,12 +5,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import TableSchema
-from connectors.formats import avro as avro_format
-from connectors.formats import csv as csv_format
-from connectors.formats import json as json_format
-from connectors.kafka.config import KafkaConfig
-from connectors.utf8 import replace_invalid_utf8
+from sqlstream.connectors.base import TableSchema
+from sqlstream.connectors.formats import avro as avro_format
+from sqlstream.connectors.formats import csv as csv_format
+from sqlstream.connectors.formats import json as json_format
+from sqlstream.connectors.kafka.config import KafkaConfig
+from sqlstream.connectors.utf8 import replace_invalid_utf8
 from sqlstream.errors import FormatError, OptionError
 from sqlstream.types import FlinkType
 

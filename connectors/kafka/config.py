@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from connectors.base import TableSchema
-from connectors.kafka.java_properties import translate
-from connectors.options import Options
+from sqlstream.connectors.base import TableSchema
+from sqlstream.connectors.kafka.java_properties import translate
+from sqlstream.connectors.options import Options
 from sqlstream.errors import ConnectorError, OptionError
 
 FORMATS = ("json", "csv", "raw", "avro", "debezium-json")

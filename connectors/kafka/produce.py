@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from connectors.kafka.config import KafkaConfig
+from sqlstream.connectors.kafka.config import KafkaConfig
 from sqlstream.errors import OptionError
 
 

@@ -10,15 +10,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import Sink, SinkWriter, TableSchema
-from connectors.formats import avro as avro_format
-from connectors.formats import csv as csv_format
-from connectors.formats import json as json_format
-from connectors.kafka import clients
-from connectors.kafka.clients import BrokerHealth
-from connectors.kafka.config import KafkaConfig, confluent, value_columns
-from connectors.kafka.produce import MESSAGES, DELIVERY_TIMEOUT_MS, delivery_timeout_ms, produce_messages, producer_defaults
-from connectors.kafka.transactions import TransactionalProducer, transactional_id
+from sqlstream.connectors.base import Sink, SinkWriter, TableSchema
+from sqlstream.connectors.formats import avro as avro_format
+from sqlstream.connectors.formats import csv as csv_format
+from sqlstream.connectors.formats import json as json_format
+from sqlstream.connectors.kafka import clients
+from sqlstream.connectors.kafka.clients import BrokerHealth
+from sqlstream.connectors.kafka.config import KafkaConfig, confluent, value_columns
+from sqlstream.connectors.kafka.produce import MESSAGES, DELIVERY_TIMEOUT_MS, delivery_timeout_ms, produce_messages, producer_defaults
+from sqlstream.connectors.kafka.transactions import TransactionalProducer, transactional_id
 from sqlstream.errors import ConnectorError, OptionError
 from sqlstream.types import FlinkType
 

@@ -11,14 +11,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import Source, SplitReader, TableSchema, rows_batch
-from connectors.formats import avro as avro_format
-from connectors.formats import csv as csv_format
-from connectors.kafka import clients
-from connectors.kafka.clients import BrokerHealth
-from connectors.kafka.codecs import decoder
-from connectors.utf8 import as_text
-from connectors.kafka.config import KafkaConfig, METADATA, confluent, value_columns
+from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
+from sqlstream.connectors.formats import avro as avro_format
+from sqlstream.connectors.formats import csv as csv_format
+from sqlstream.connectors.kafka import clients
+from sqlstream.connectors.kafka.clients import BrokerHealth
+from sqlstream.connectors.kafka.codecs import decoder
+from sqlstream.connectors.utf8 import as_text
+from sqlstream.connectors.kafka.config import KafkaConfig, METADATA, confluent, value_columns
 from sqlstream.errors import ConnectorError, FormatError, OptionError
 
 

@@ -14,10 +14,10 @@ import time
 
 import pyarrow as pa
 
-from connectors.kafka import clients
-from connectors.kafka.clients import BrokerHealth
-from connectors.kafka.config import KafkaConfig, confluent
-from connectors.kafka.produce import produce_messages, producer_defaults
+from sqlstream.connectors.kafka import clients
+from sqlstream.connectors.kafka.clients import BrokerHealth
+from sqlstream.connectors.kafka.config import KafkaConfig, confluent
+from sqlstream.connectors.kafka.produce import produce_messages, producer_defaults
 from sqlstream.errors import ConnectorError, OptionError
 
 TIMEOUT_S = 30

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.expr import Call, Expr, Ref
-from runtime.changelog import data_columns, has_wm, make_batch, row_watermarks
-from runtime.expressions import evaluate
-from runtime.operator import Operator
+from sqlstream.planner.expr import Call, Expr, Ref
+from sqlstream.runtime.changelog import data_columns, has_wm, make_batch, row_watermarks
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.operator import Operator
 
 
 class CalcOperator(Operator):
@@ -74,7 +74,7 @@ def _replace(e: Expr, slot: int) -> Expr:
 def _append_watermark(batch: pa.RecordBatch, t: pa.DataType) -> pa.RecordBatch:
     """The batch with the watermark before each row as a TIMESTAMP(3) data column just before `_wm`."""
     import numpy as np
-    from runtime.operators.window_aggregate import MIN_WM
+    from sqlstream.runtime.operators.window_aggregate import MIN_WM
     wm = row_watermarks(batch)
     values = np.full(batch.num_rows, MIN_WM, np.int64) if wm is None else wm
     col = pa.array(values, pa.int64(), mask=values == MIN_WM).cast(pa.timestamp("ms")).cast(t)

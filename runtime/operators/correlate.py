@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from planner.expr import Expr
-from runtime.changelog import data_columns, make_batch, row_watermarks
-from runtime.expressions import evaluate
-from runtime.operator import Operator
+from sqlstream.planner.expr import Expr
+from sqlstream.runtime.changelog import data_columns, make_batch, row_watermarks
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.operator import Operator
 from sqlstream.errors import ExecutionError
 
 

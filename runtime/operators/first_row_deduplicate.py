@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
-from runtime.keys import KeyIndex
-from runtime.operator import Operator
-from runtime.operators.window_aggregate import MIN_WM, Counters, event_times
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.window_aggregate import MIN_WM, Counters, event_times
+from sqlstream.runtime.state import StateBackend
 
 NONE = np.iinfo(np.int64).max  # no row waits for this key
 

@@ -13,15 +13,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.logical import AggCall
-from runtime.aggregates import average, python_aggregate_for
-from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
+from sqlstream.planner.logical import AggCall
+from sqlstream.runtime.aggregates import average, python_aggregate_for
+from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
     row_watermarks
-from runtime.keys import KeyIndex
-from runtime.operator import Operator
-from runtime.operators.window_aggregate import expand_grouping_sets
-from runtime.state import StateBackend
-from runtime.value_aggregates import ValueAggregate
+from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.window_aggregate import expand_grouping_sets
+from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.value_aggregates import ValueAggregate
 from sqlstream.errors import ExecutionError, ValidationError
 from sqlstream.types import FlinkType
 

@@ -15,13 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.expr import Expr
-from runtime.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
-from runtime.expressions import evaluate
-from runtime.keys import KeyIndex, equal_pairs, non_null_keys
-from runtime.operator import Operator
-from runtime.rows import rows_equal
-from runtime.state import StateBackend
+from sqlstream.planner.expr import Expr
+from sqlstream.runtime.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import rows_equal
+from sqlstream.runtime.state import StateBackend
 
 
 class _Run:

@@ -13,12 +13,12 @@ from collections import deque
 import numpy as np
 import pyarrow as pa
 
-from planner.expr import Expr
-from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
-from runtime.expressions import evaluate
-from runtime.operator import Operator
-from runtime.rows import batch_rows, columns, rows_table, table_rows
-from runtime.state import StateBackend
+from sqlstream.planner.expr import Expr
+from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
+from sqlstream.runtime.state import StateBackend
 
 
 class JoinSide:

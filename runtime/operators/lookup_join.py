@@ -6,13 +6,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import registry
-from connectors.base import TableSchema
-from planner import logical as L
-from runtime.changelog import data_columns, make_batch
-from runtime.expressions import evaluate
-from runtime.operator import Operator
-from runtime.rows import batch_rows
+from sqlstream.connectors import registry
+from sqlstream.connectors.base import TableSchema
+from sqlstream.planner import logical as L
+from sqlstream.runtime.changelog import data_columns, make_batch
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import batch_rows
 
 
 def load_table(node: L.LookupJoin) -> pa.Table:
@@ -43,7 +43,7 @@ class LookupJoinOperator(Operator):
         self.left_keys, self.right_keys = node.left_keys, node.right_keys
         self.generated = None
         if node.connector == "faker":  # rows are made for the keys looked up, not read
-            from connectors.faker import FakerLookup
+            from sqlstream.connectors.faker import FakerLookup
             self.generated = FakerLookup(node.table, node.options, TableSchema(
                 [f.name for f in node.columns], [f.type for f in node.columns]))
             return

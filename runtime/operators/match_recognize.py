@@ -13,16 +13,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.logical import AggCall, MatchSlot
-from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
-from runtime.expressions import evaluate
-from runtime.nfa import Automaton, Event, Matcher, Partial, SkipError, Step
-from runtime.operator import Operator
-from runtime.operators.over_aggregate import aggregate
-from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
-from runtime.row_eval import compile_row
-from runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
-from runtime.state import StateBackend
+from sqlstream.planner.logical import AggCall, MatchSlot
+from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.nfa import Automaton, Event, Matcher, Partial, SkipError, Step
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.over_aggregate import aggregate
+from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
+from sqlstream.runtime.row_eval import compile_row
+from sqlstream.runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
+from sqlstream.runtime.state import StateBackend
 from sqlstream.errors import SqlStreamError
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runtime.changelog import DELETE, INSERT, data_columns, make_batch
-from runtime.expressions import evaluate
-from runtime.operators.inner_join import InnerJoinOperator
+from sqlstream.runtime.changelog import DELETE, INSERT, data_columns, make_batch
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.operators.inner_join import InnerJoinOperator
 
 
 class OuterJoinOperator(InnerJoinOperator):

@@ -19,13 +19,13 @@ from collections import deque
 import numpy as np
 import pyarrow as pa
 
-from planner.logical import AggCall
-from runtime.aggregates import VARIANCES, variance
-from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
-from runtime.operator import Operator
-from runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
-from runtime.operators.window_aggregate import MIN_WM, rowtime_ms
-from runtime.state import StateBackend
+from sqlstream.planner.logical import AggCall
+from sqlstream.runtime.aggregates import VARIANCES, variance
+from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
+from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
+from sqlstream.runtime.state import StateBackend
 from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 
@@ -37,7 +37,7 @@ def aggregate(call: AggCall, values: list) -> object:
     if call.fn == "COUNT":
         return len(values) if not call.args else sum(v is not None for v in values)
     if call.fn.startswith("UDAF:"):  # values are argument tuples
-        from runtime.aggregates import python_aggregate_for
+        from sqlstream.runtime.aggregates import python_aggregate_for
         return python_aggregate_for(call).over_rows(values)
     vals = [v for v in values if v is not None]
     if call.fn in ("SUM", "SUM0"):

@@ -14,11 +14,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
-from runtime.keys import KeyIndex
-from runtime.operator import Operator
-from runtime.rows import batch_rows, columns, rows_table, table_rows
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
+from sqlstream.runtime.state import StateBackend
 
 
 @functools.total_ordering

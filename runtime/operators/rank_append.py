@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
-from runtime.operators.rank import RankOperator
-from runtime.rows import batch_rows, rows_equal
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.operators.rank import RankOperator
+from sqlstream.runtime.rows import batch_rows, rows_equal
+from sqlstream.runtime.state import StateBackend
 
 
 class _StoreState:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from runtime.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
-from runtime.operator import Operator
-from runtime.rows import batch_rows, columns, rows_table, table_rows
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
+from sqlstream.runtime.state import StateBackend
 
 
 class _Counts:

@@ -15,13 +15,13 @@ import bisect
 import numpy as np
 import pyarrow as pa
 
-from planner.expr import Expr
-from runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
-from runtime.operator import Operator
-from runtime.rows import batch_rows, columns, rows_table, table_rows
-from runtime.operators.join import check_pairs
-from runtime.operators.window_aggregate import rowtime_ms
-from runtime.state import StateBackend
+from sqlstream.planner.expr import Expr
+from sqlstream.runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
+from sqlstream.runtime.operators.join import check_pairs
+from sqlstream.runtime.operators.window_aggregate import rowtime_ms
+from sqlstream.runtime.state import StateBackend
 
 
 class _LeftBuffer:

@@ -8,11 +8,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
-from runtime.operator import Operator
-from runtime.operators.top1 import PER_KEY_NULLS
-from runtime.operators.window_aggregate import MIN_WM, Counters, event_times
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.top1 import PER_KEY_NULLS
+from sqlstream.runtime.operators.window_aggregate import MIN_WM, Counters, event_times
+from sqlstream.runtime.state import StateBackend
 
 TS, SEQ = "$ts", "$seq"
 

@@ -13,11 +13,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
-from runtime.keys import KeyIndex
-from runtime.operator import Operator
-from runtime.rows import rows_equal
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.rows import rows_equal
+from sqlstream.runtime.state import StateBackend
 
 
 def _per_key_null_placement() -> bool:

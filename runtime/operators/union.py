@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from runtime.changelog import data_columns, make_batch, row_watermarks
-from runtime.operator import Operator
+from sqlstream.runtime.changelog import data_columns, make_batch, row_watermarks
+from sqlstream.runtime.operator import Operator
 
 MIN_WM = -(2 ** 63)
 

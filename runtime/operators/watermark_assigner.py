@@ -9,11 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.expr import Expr
-from runtime.changelog import data_columns, make_batch
-from runtime.expressions import evaluate
-from runtime.operator import Operator
-from runtime.state import StateBackend
+from sqlstream.planner.expr import Expr
+from sqlstream.runtime.changelog import data_columns, make_batch
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.state import StateBackend
 
 MIN_WM = -(2 ** 63)
 MAX_WM = 2 ** 63 - 1

@@ -5,12 +5,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.logical import AggCall, WindowSpec
-from runtime import windows
-from runtime.aggregates import MERGEABLE, aggregate_rows, finalize, merge_partials
-from runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
-from runtime.operator import Operator
-from runtime.state import StateBackend
+from sqlstream.planner.logical import AggCall, WindowSpec
+from sqlstream.runtime import windows
+from sqlstream.runtime.aggregates import MERGEABLE, aggregate_rows, finalize, merge_partials
+from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.state import StateBackend
 from sqlstream.errors import ExecutionError
 from sqlstream.types import FlinkType
 

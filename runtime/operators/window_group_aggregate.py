@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from runtime.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
-from runtime.keys import KeyIndex
-from runtime.operator import Operator
-from runtime.operators.watermark_assigner import MIN_WM
-from runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
-from runtime.state import StateBackend
+from sqlstream.runtime.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
+from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.watermark_assigner import MIN_WM
+from sqlstream.runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
+from sqlstream.runtime.state import StateBackend
 
 
 class WindowGroupAggregateOperator(Operator):

@@ -10,14 +10,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from planner.expr import Expr
-from runtime.changelog import INSERT, data_columns, make_batch
-from runtime.expressions import evaluate
-from runtime.keys import KeyIndex, equal_pairs, non_null_keys
-from runtime.operator import Operator
-from runtime.operators.watermark_assigner import MIN_WM
-from runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
-from runtime.state import StateBackend
+from sqlstream.planner.expr import Expr
+from sqlstream.runtime.changelog import INSERT, data_columns, make_batch
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.watermark_assigner import MIN_WM
+from sqlstream.runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
+from sqlstream.runtime.state import StateBackend
 
 
 class WindowJoinOperator(Operator):

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from planner.logical import WindowSpec
-from runtime import windows
-from runtime.changelog import data_columns, make_batch, row_watermarks
-from runtime.operator import Operator
-from runtime.operators.window_aggregate import rowtime_ms
+from sqlstream.planner.logical import WindowSpec
+from sqlstream.runtime import windows
+from sqlstream.runtime.changelog import data_columns, make_batch, row_watermarks
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.window_aggregate import rowtime_ms
 
 
 class WindowTableFunctionOperator(Operator):
