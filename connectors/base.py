@@ -6,7 +6,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from sqlstream.types import FlinkType
+from sqlstream.core.types import FlinkType
 
 
 @dataclass

@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 
 from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
 from sqlstream.connectors.options import Options
-from sqlstream.errors import OptionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import OptionError
+from sqlstream.core.types import FlinkType
 
 TABLE_OPTIONS = ["connector", "rows-per-second", "number-of-rows", "scan.parallelism", "seed"]
 FIELD_OPTIONS = ["kind", "min", "max", "max-past", "length", "start", "end", "null-rate", "var-len"]

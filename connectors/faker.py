@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 from sqlstream.connectors import faker_expressions as fe
 from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
 from sqlstream.connectors.options import Options
-from sqlstream.errors import OptionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import OptionError
+from sqlstream.core.types import FlinkType
 
 TABLE_OPTIONS = ["connector", "rows-per-second", "number-of-rows", "seed", "scan.parallelism"]
 FIELD_OPTIONS = ["expression", "null-rate", "length"]

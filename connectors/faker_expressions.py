@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.connectors import faker_words as W
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 POOL = 1024  # distinct values drawn from the Python faker library per placeholder
 

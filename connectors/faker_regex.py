@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 REPEAT_CAP = 8
 DIGITS = list(string.digits)

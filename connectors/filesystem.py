@@ -20,7 +20,7 @@ from sqlstream.connectors.lines import LineFile, non_blank
 from sqlstream.connectors.options import Options
 from sqlstream.connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, commit_file, compaction_bins,
                                     hide_rolled_back, recover_in_progress)
-from sqlstream.errors import ConnectorError, OptionError, storage_error
+from sqlstream.core.errors import ConnectorError, OptionError, storage_error
 
 FORMATS = ("json", "csv", "parquet", "orc")
 SINK_FORMATS = ("json", "csv", "debezium-json", "raw", "parquet", "orc")

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
 from sqlstream.connectors.options import Options
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 OPTIONS = ["connector", "first-event.rate", "next-event.rate", "events.num", "person.proportion",
            "auction.proportion", "bid.proportion", "seed", "max-out-of-order", "hot-auction.ratio",

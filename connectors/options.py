@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 
 class Options:

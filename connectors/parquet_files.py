@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from sqlstream.connectors import partitions
 from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
 from sqlstream.connectors.filesystem import FileSystemSinkWriter, list_files
-from sqlstream.errors import ConnectorError
+from sqlstream.core.errors import ConnectorError
 
 BULK_FORMATS = ("parquet", "orc")
 

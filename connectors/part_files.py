@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from sqlstream.connectors.options import Options, parse_duration_ms
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 MIB = 1024 * 1024
 UNITS = {"": 1, "b": 1, "bytes": 1, "k": 1024, "kb": 1024, "kibibytes": 1024, "m": MIB, "mb": MIB,

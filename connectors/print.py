@@ -14,8 +14,8 @@ BLACKHOLE_OPTIONS = ["connector"]
 
 def flink_row_strings(batch: pa.RecordBatch) -> list[str]:
     """'+I[v1, v2]' per row, values formatted as Flink's print connector does."""
-    from sqlstream.runtime.changelog import OP_NAMES
-    from sqlstream.runtime.expressions import format_double, format_timestamp
+    from sqlstream.core.changelog import OP_NAMES
+    from sqlstream.core.formatting import format_double, format_timestamp
     cols = []
     for i in range(1, batch.num_columns):
         if batch.schema.names[i] == "_wm":

@@ -10,7 +10,7 @@ from typing import Callable
 
 from sqlstream.connectors.base import Sink, Source, TableSchema
 from sqlstream.connectors.values import NAME as VALUES
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.errors import FormatError
+from sqlstream.core.errors import FormatError
 
 
 def as_text(arr: pa.Array) -> pa.Array:

@@ -8,8 +8,8 @@ import itertools
 from sqlglot import exp
 
 from sqlstream.connectors import values as values_source
-from sqlstream.planner import logical as L
-from sqlstream.planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
+from sqlstream.plan import logical as L
+from sqlstream.plan.expr import Call, Expr, Lit, Ref, and_expr, refs, remap
 from sqlstream.planner.functions import aggregate_type
 from sqlstream.planner.hints import check_query_hints, table_options
 from sqlstream.planner.match_binder import bind_match_recognize
@@ -17,8 +17,8 @@ from sqlstream.planner.scalar_binder import (Scope, ScopeField, ScalarBinder, _s
                                    interval_value, session_zone)
 from sqlstream.catalog import CatalogManager, TableDef, ViewDef
 from sqlstream.dialect import expressions as fx
-from sqlstream.errors import ValidationError
-from sqlstream.types import BIGINT, INT, FlinkType, common_type
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import BIGINT, INT, FlinkType, common_type
 
 WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
 LEGACY_PROPS = {"START": "window_start", "END": "window_end", "ROWTIME": "window_time", "PROCTIME": "window_time"}
@@ -255,7 +255,7 @@ class Binder:
 
     def _bind_lateral_table(self, left: Relation, join: exp.Join, side: str) -> Relation:
         """[LEFT] JOIN LATERAL TABLE(f(args)) [AS T(c1, ..)] [ON TRUE]: a Python table function per row."""
-        from sqlstream.udf import REGISTRY, PythonTableFunction
+        from sqlstream.core.udf import REGISTRY, PythonTableFunction
         lat = join.this
         call = lat.this
         if isinstance(call, exp.Anonymous) and call.name.upper() == "TABLE" and len(call.expressions) == 1:
@@ -889,7 +889,7 @@ class Binder:
         rank_at = node.names.index("$rank")
         pidx = list(range(n_vis, n_vis + len(partition)))
         oidx = [(n_vis + len(partition) + i, bool(o.args.get("desc"))) for i, o in enumerate(ordered)]
-        from sqlstream.types import BIGINT
+        from sqlstream.core.types import BIGINT
         rank_field = L.Field(rn_name, BIGINT.with_nullable(False))
         # Flink's Top-N changelog depends on whether the row number is read above it: per position (-U/+U) when
         # it is (or when the range has an offset), per row (-D of the row that leaves, +I of the one that enters)
@@ -1675,7 +1675,7 @@ def _contains_agg(e: exp.Expr) -> bool:
 def _agg_parts(node: exp.Expr) -> tuple[str, bool, list[exp.Expr]]:
     """(name, DISTINCT?, argument nodes); a Python aggregate function's name is `UDAF:<NAME>` (it may shadow a
     built-in name sqlglot knows, such as MEDIAN)."""
-    from sqlstream.udf import python_aggregate
+    from sqlstream.core.udf import python_aggregate
     fname = node.name.upper() if isinstance(node, exp.Anonymous) else \
         (node.sql_name() if isinstance(node, exp.Func) else "")
     if python_aggregate(fname) is not None:

@@ -1,7 +1,7 @@
 """Text rendering of a plan: one operator per line, indented by depth, with each edge's changelog mode."""
 from __future__ import annotations
 
-from sqlstream.planner import logical as L
+from sqlstream.plan import logical as L
 
 
 def describe(node: L.Node) -> str:

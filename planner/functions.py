@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Callable
 
 from sqlstream.planner.flink_functions import not_supported
-from sqlstream.errors import ValidationError
-from sqlstream.types import (BIGINT, BOOLEAN, DOUBLE, INT, INTEGERS, STRING, FlinkType, common_type)
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import (BIGINT, BOOLEAN, DOUBLE, INT, INTEGERS, STRING, FlinkType, common_type)
 
 MAX_PRECISION = 38
 MIN_ADJUSTED_SCALE = 6
@@ -418,13 +418,13 @@ AGGREGATES = ("COUNT", "SUM", "AVG", "MIN", "MAX", "SUM0", "FIRST_VALUE", "LAST_
 
 def is_aggregate(name: str) -> bool:
     """A built-in aggregate or a registered Python aggregate function."""
-    from sqlstream.udf import python_aggregate
+    from sqlstream.core.udf import python_aggregate
     return name.upper() in AGGREGATES or python_aggregate(name) is not None
 
 
 def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> FlinkType:
     """Flink's result type of an aggregate function (AVG of INT is INT, SUM of DECIMAL is DECIMAL(38, s))."""
-    from sqlstream.udf import python_aggregate
+    from sqlstream.core.udf import python_aggregate
     py = python_aggregate(name) if name.startswith("UDAF:") else None
     if py is not None:
         if distinct:

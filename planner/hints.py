@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlstream.catalog import TableDef, ViewDef
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 # hints Flink knows that change how a plan runs, not what it returns; sqlstream has no use for them
 UNSUPPORTED = {

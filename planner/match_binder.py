@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from sqlstream.planner import logical as L
-from sqlstream.planner.expr import Call, Expr, Ref
+from sqlstream.plan import logical as L
+from sqlstream.plan.expr import Call, Expr, Ref
 from sqlstream.planner.functions import aggregate_type
-from sqlstream.planner.match_pattern import parse_pattern
+from sqlstream.plan.match_pattern import parse_pattern
 from sqlstream.planner.scalar_binder import Scope, ScopeField, ScalarBinder, _where, interval_value
-from sqlstream.errors import ValidationError
-from sqlstream.types import TIMESTAMP3, FlinkType
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import TIMESTAMP3, FlinkType
 
 AGGREGATES = {exp.Count: "COUNT", exp.Sum: "SUM", exp.Avg: "AVG", exp.Min: "MIN", exp.Max: "MAX"}
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlstream.planner import logical as L
-from sqlstream.planner.expr import Call, Expr, Lit, Ref, and_expr, refs, remap, substitute
+from sqlstream.plan import logical as L
+from sqlstream.plan.expr import Call, Expr, Lit, Ref, and_expr, refs, remap, substitute
 
 
 def optimize(root: L.Node) -> L.Node:
@@ -45,7 +45,7 @@ def reuse_subplans(root: L.Node) -> L.Node:
 
 def drop_identity_calcs(node: L.Node) -> L.Node:
     """A Calc that passes its input through unchanged (left behind by pruning) is removed."""
-    from sqlstream.planner.expr import Ref
+    from sqlstream.plan.expr import Ref
     kids = [drop_identity_calcs(c) for c in node.inputs()]
     node = _with_inputs(node, kids)
     if isinstance(node, L.Calc) and node.condition is None and \
@@ -252,5 +252,5 @@ def merge_calcs(node: L.Node) -> L.Node:
 
 def _cheap(e: Expr) -> bool:
     """Inlining must not evaluate an expensive or non-deterministic expression twice."""
-    from sqlstream.planner.expr import Lit, Ref
+    from sqlstream.plan.expr import Lit, Ref
     return isinstance(e, (Ref, Lit))

@@ -14,11 +14,11 @@ import numpy as np
 
 from sqlglot import exp
 
-from sqlstream.planner.expr import Call, Expr, Lit, Ref
+from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.planner.functions import (SCALAR_TYPERS as SCALAR_FUNCTIONS, calcite_type, check_signature, is_aggregate,
                                round_decimal_type, scalar_type)
-from sqlstream.errors import ValidationError
-from sqlstream.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, STRING, FlinkType, common_type, from_sqlglot
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, STRING, FlinkType, common_type, from_sqlglot
 
 _LTZ3 = FlinkType("TIMESTAMP_LTZ", 3)
 
@@ -381,7 +381,7 @@ class ScalarBinder:
 
     # ---- operators -----------------------------------------------------------------------
     def call(self, fn: str, args: list[Expr], node: exp.Expr | None = None) -> Expr:
-        from sqlstream.udf import REGISTRY
+        from sqlstream.core.udf import REGISTRY
         if fn in REGISTRY and fn not in SCALAR_FUNCTIONS:
             return Call(REGISTRY[fn].result_type, "UDF:" + fn, tuple(args))
         for i in CONSTANT_ARGUMENTS.get(fn, ()):

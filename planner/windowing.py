@@ -4,8 +4,8 @@ projections or filters of those). Operators over such columns can work window by
 window join does."""
 from __future__ import annotations
 
-from sqlstream.planner import logical as L
-from sqlstream.planner.expr import Ref
+from sqlstream.plan import logical as L
+from sqlstream.plan.expr import Ref
 
 
 def window_bounds(node: L.Node) -> tuple[int, int, L.WindowSpec] | None:

@@ -7,8 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.logical import AggCall
-from sqlstream.errors import ExecutionError
+from sqlstream.plan.logical import AggCall
+from sqlstream.core.errors import ExecutionError
 
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
 
@@ -267,7 +267,7 @@ def merge_partials(partials: pa.Table, group_cols: list[str]) -> pa.Table:
 
 
 def python_aggregate_for(a: AggCall):
-    from sqlstream.udf import python_aggregate
+    from sqlstream.core.udf import python_aggregate
     f = python_aggregate(a.fn)
     if f is None:
         raise ExecutionError(f"Python aggregate function {a.fn[5:]} is not registered in this process")

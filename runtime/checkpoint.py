@@ -28,7 +28,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from sqlstream.errors import CheckpointError, storage_error
+from sqlstream.core.errors import CheckpointError, storage_error
 
 MANIFEST = "_manifest.json"
 HISTORY = "_history.json"

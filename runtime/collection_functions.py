@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.errors import ExecutionError
+from sqlstream.core.errors import ExecutionError
 
 
 def _full(v, n: int, t: pa.DataType | None = None) -> pa.Array:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.errors import ExecutionError, ValidationError
+from sqlstream.core.errors import ExecutionError, ValidationError
 
 MODES = ("ERROR", "DROP")
 

@@ -14,8 +14,8 @@ import pyarrow as pa
 
 from sqlstream.connectors import registry
 from sqlstream.connectors.base import SinkWriter, TableSchema
-from sqlstream.planner import logical as L
-from sqlstream.runtime.changelog import INSERT, make_batch, strip_wm
+from sqlstream.plan import logical as L
+from sqlstream.core.changelog import INSERT, make_batch, strip_wm
 from sqlstream.runtime.constraint_enforcer import NotNullEnforcer
 from sqlstream.runtime.memory import tune_allocator
 from sqlstream.runtime.operator import Operator
@@ -27,7 +27,7 @@ from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOper
 from sqlstream.runtime.operators.window_aggregate import WindowAggregateOperator
 from sqlstream.runtime.operators.window_table_function import WindowTableFunctionOperator
 from sqlstream.runtime.state import StateBackend
-from sqlstream.errors import SqlStreamError, ValidationError
+from sqlstream.core.errors import SqlStreamError, ValidationError
 
 MIN_WM = -(2 ** 63)
 MAX_WM = 2 ** 63 - 1

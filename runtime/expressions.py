@@ -11,13 +11,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.expr import Call, Expr, Lit, Ref
+from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.runtime.java_datetime import format_local, parse_local
 from sqlstream.runtime.collection_functions import FUNCTIONS as COLLECTION_FUNCTIONS
 from sqlstream.runtime.text_functions import FUNCTIONS as TEXT_FUNCTIONS
 from sqlstream.runtime.time_zones import from_local, to_local
-from sqlstream.errors import ExecutionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import ExecutionError
+from sqlstream.core.formatting import format_double, format_timestamp
+from sqlstream.core.types import FlinkType
 
 _DEC_CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
 
@@ -62,7 +63,7 @@ def _eval(e: Expr, cols, n):
         return _scalar(e)
     impl = FUNCTIONS.get(e.fn)
     if impl is None and e.fn.startswith("UDF:"):
-        from sqlstream.udf import REGISTRY
+        from sqlstream.core.udf import REGISTRY
         fn = REGISTRY.get(e.fn[4:])
         if fn is None:
             raise ExecutionError(f"Python function {e.fn[4:]} is not registered in this process")
@@ -461,47 +462,6 @@ def _to_string(v: pa.Array) -> pa.Array:
     if pa.types.is_timestamp(t):
         return format_timestamp(v)
     return pc.cast(v, pa.string())
-
-
-def format_double(v: pa.Array) -> pa.Array:
-    """Java's Double.toString for the common range (7.0 not 7; 1.0E10 for large magnitudes)."""
-    s = pc.cast(v, pa.string())
-    needs_dot = pc.invert(pc.match_substring_regex(s, r"[.eEnN]"))
-    s = pc.if_else(pc.fill_null(needs_dot, False), pc.binary_join_element_wise(s, ".0", ""), s)
-    vals = v.to_numpy(zero_copy_only=False)
-    with np.errstate(invalid="ignore"):
-        odd = np.abs(vals) >= 1e7
-        odd |= (np.abs(vals) < 1e-3) & (vals != 0)
-    if np.any(odd & ~np.isnan(vals)):
-        py = s.to_pylist()
-        for i in np.flatnonzero(odd):
-            x = vals[i]
-            if x != x or np.isinf(x):
-                py[i] = "NaN" if x != x else ("Infinity" if x > 0 else "-Infinity")
-                continue
-            m, ex = f"{x:.17e}".split("e")
-            r = repr(float(x))
-            mant = decimal.Decimal(r).normalize()
-            digits = mant.as_tuple()
-            exp_ = len(digits.digits) + digits.exponent - 1
-            coef = (mant.scaleb(-exp_)).normalize()
-            cs = format(coef, "f")
-            if "." not in cs:
-                cs += ".0"
-            py[i] = f"{cs}E{exp_}"
-        s = pa.array(py, pa.string())
-    return s
-
-
-def format_timestamp(v: pa.Array, precision: int | None = None) -> pa.Array:
-    """'yyyy-MM-dd HH:mm:ss[.fff]' as Flink prints TIMESTAMP values: with `precision`, exactly that many
-    fraction digits (CAST(TIMESTAMP(p) AS STRING)); without, as many as the Arrow unit holds."""
-    if v.type.tz is not None:
-        v = pc.cast(pc.cast(v, pa.int64()), pa.timestamp(v.type.unit))
-    if precision is None:
-        return pc.cast(v, pa.string())  # 'yyyy-MM-dd HH:mm:ss.SSS' for milliseconds, ~20x faster than strftime
-    text = pc.cast(pc.cast(v, pa.timestamp("ns")), pa.string())  # always 9 fraction digits
-    return pc.utf8_slice_codeunits(text, 0, 20 + precision if precision else 19)
 
 
 def _from_string(v, to: FlinkType, safe: bool):

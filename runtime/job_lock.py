@@ -13,7 +13,7 @@ import socket
 import tempfile
 import time
 
-from sqlstream.errors import CheckpointError, storage_error
+from sqlstream.core.errors import CheckpointError, storage_error
 
 LOCK_FILE = "_job.lock"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlstream.planner.match_pattern import UNBOUNDED, PatternTerm
+from sqlstream.plan.match_pattern import UNBOUNDED, PatternTerm
 
 TAKE, PROCEED = "take", "proceed"
 TRUE = ("true",)

@@ -8,7 +8,7 @@ import random
 import time
 
 from sqlstream.connectors.options import parse_duration_ms
-from sqlstream.errors import OptionError, ValidationError
+from sqlstream.core.errors import OptionError, ValidationError
 
 TYPES = {"none": "none", "off": "none", "disable": "none", "fixed-delay": "fixed-delay",
          "fixeddelay": "fixed-delay", "failure-rate": "failure-rate", "failurerate": "failure-rate",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import operator
 from typing import Callable
 
-from sqlstream.planner.expr import Call, Expr, Lit, Ref
+from sqlstream.plan.expr import Call, Expr, Lit, Ref
 
 _COMPARE = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
             ">=": operator.ge}

@@ -14,7 +14,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.errors import ExecutionError
+from sqlstream.core.errors import ExecutionError
 
 INTEGER_BITS = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "INTEGER": 32, "BIGINT": 64}
 URL_PROTOCOLS = {"http", "https", "ftp", "file", "jar", "mailto", "netdoc"}  # java.net.URL's handlers

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.errors import ExecutionError
+from sqlstream.core.errors import ExecutionError
 
 
 def to_local(instants: pa.Array, zone: str) -> pa.Array:

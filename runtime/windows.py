@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sqlstream.planner.logical import WindowSpec
+from sqlstream.plan.logical import WindowSpec
 
 
 def assign(spec: WindowSpec, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from sqlstream.errors import ValidationError
-from sqlstream.types import FlinkType, from_sqlglot
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import FlinkType, from_sqlglot
 
 DEFAULT_CATALOG = "default_catalog"
 DEFAULT_DATABASE = "default_database"

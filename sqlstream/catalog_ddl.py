@@ -5,7 +5,7 @@ from sqlglot import exp
 
 from sqlstream.catalog import CATALOG_TYPES, CatalogManager, Database, name_parts
 from sqlstream.dialect import expressions as fx
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 
 def options_of(props: list[exp.Expr] | None) -> dict[str, str]:

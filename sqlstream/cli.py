@@ -5,7 +5,7 @@ import argparse
 import os
 import sys
 
-from sqlstream.errors import SqlError, SqlStreamError
+from sqlstream.core.errors import SqlError, SqlStreamError
 
 
 def _report(e: BaseException) -> int:
@@ -17,7 +17,7 @@ def _report(e: BaseException) -> int:
     elif isinstance(e, SqlStreamError):
         sys.stderr.write(f"ERROR: {e}\n")
     else:
-        from sqlstream.secrets import redact
+        from sqlstream.core.secrets import redact
         sys.stderr.write(redact(f"ERROR: internal error: {type(e).__name__}: {e}") + "\n")
         if os.environ.get("SQLSTREAM_DEBUG"):
             import traceback
@@ -27,7 +27,7 @@ def _report(e: BaseException) -> int:
 
 def _batch_size(text: str) -> int:
     from sqlstream.config import check_int
-    from sqlstream.errors import ValidationError
+    from sqlstream.core.errors import ValidationError
     try:
         return check_int("sqlstream.batch-size", text, "the batch size")
     except ValidationError as e:

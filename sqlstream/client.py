@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from sqlstream.connectors.base import SinkWriter
-from sqlstream.planner import logical as L
+from sqlstream.plan import logical as L
 from sqlstream.planner.scalar_binder import zone_id
 from sqlstream.deep import run_deep
 from sqlstream.dialect import expressions as fx
-from sqlstream.errors import SqlError, SqlStreamError, ValidationError
+from sqlstream.core.errors import SqlError, SqlStreamError, ValidationError
 from sqlstream.output import ResultWriter, display_strings
-from sqlstream.secrets import redact
+from sqlstream.core.secrets import redact
 from sqlstream.session import HELP, Session, format_rows, parse_script
 
 SUCCEEDED = "[INFO] Execute statement succeeded."
@@ -153,7 +153,7 @@ class _Collect(SinkWriter):
     def write(self, batch) -> None:
         if batch.num_rows == 0:
             return
-        from sqlstream.runtime.changelog import OP_NAMES
+        from sqlstream.core.changelog import OP_NAMES
         ops = [OP_NAMES[o] for o in batch.column(0).to_pylist()]
         cols = [display_strings(c, self.zone, t) for c, t in zip(batch.columns[1:], self.types)]
         for r, op in enumerate(ops):

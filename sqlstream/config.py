@@ -5,8 +5,8 @@ cannot work (a batch size of 0 or -1 would never finish a batch) is refused at o
 """
 from __future__ import annotations
 
-from sqlstream.errors import ValidationError
-from sqlstream.secrets import is_secret, remember
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.secrets import is_secret, remember
 
 INT_MAX = 2 ** 31 - 1
 INT_RANGES = {
@@ -55,7 +55,7 @@ class Config:
             check_int(key, value)
         elif key in DURATIONS:
             from sqlstream.connectors.options import parse_duration_ms
-            from sqlstream.errors import OptionError
+            from sqlstream.core.errors import OptionError
             try:
                 parse_duration_ms(value)
             except OptionError as e:

@@ -12,7 +12,7 @@ import sys
 import threading
 from typing import Callable, TypeVar
 
-from sqlstream.errors import SqlError, ValidationError
+from sqlstream.core.errors import SqlError, ValidationError
 
 NESTING_LIMIT = 1000  # levels of parentheses, brackets and CASE .. END one statement may nest
 RECURSION_LIMIT = 200_000  # Python frames a deep thread may use (about 120 MB of its stack at most)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 
 @dataclass
@@ -169,7 +169,7 @@ def _declare_python(name: str, class_name: str, language: str | None):
     """The declared Python function a definition names (imported when first used), or None for a JVM class:
     LANGUAGE JAVA or SCALA, or no LANGUAGE (Flink's default is JAVA) and a name that is not a Python
     'module.function' path ('LowerUDF', 'org.example.Outer$Inner')."""
-    from sqlstream import udf
+    from sqlstream.core import udf
     if language not in (None, "PYTHON"):
         return None
     if language is None and not (class_name.count(".") and all(p.isidentifier() for p in class_name.split("."))):
@@ -180,7 +180,7 @@ def _declare_python(name: str, class_name: str, language: str | None):
 def create_function(session, name_expr, class_name: str, language: str | None, kind: str,
                     if_not_exists: bool) -> None:
     """CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name AS 'class' [LANGUAGE ..]."""
-    from sqlstream import udf
+    from sqlstream.core import udf
     cm = session.catalog
     if kind == "SYSTEM":
         name, catalog, database = name_expr if isinstance(name_expr, str) else name_expr.name, None, None
@@ -204,7 +204,7 @@ def create_function(session, name_expr, class_name: str, language: str | None, k
 
 def drop_function(session, name_expr, kind: str, if_exists: bool) -> None:
     """DROP [TEMPORARY [SYSTEM]] FUNCTION [IF EXISTS] name."""
-    from sqlstream import udf
+    from sqlstream.core import udf
     if kind == "SYSTEM":
         name, catalog, database = name_expr if isinstance(name_expr, str) else name_expr.name, None, None
     else:
@@ -218,7 +218,7 @@ def drop_function(session, name_expr, kind: str, if_exists: bool) -> None:
 
 def alter_function(session, stmt) -> None:
     """ALTER [TEMPORARY [SYSTEM]] FUNCTION [IF EXISTS] name AS 'class' [LANGUAGE ..]."""
-    from sqlstream import udf
+    from sqlstream.core import udf
     ident = session.catalog.identifier(stmt.this)
     language = stmt.args["language"].name.upper() if stmt.args.get("language") else None
     class_name = stmt.expression.name
@@ -251,7 +251,7 @@ def show_user_functions(session, target) -> list[str]:
 
 def _loaded(session, f: FunctionDef) -> FunctionDef:
     """The function with its Python module imported (DESCRIBE EXTENDED tells its kind: a use of the function)."""
-    from sqlstream import udf
+    from sqlstream.core import udf
     if isinstance(f.runnable, udf.DeclaredFunction):
         f.runnable = udf.load(f.name, f.runnable.path, session.config.get("python.files"))
         if isinstance(session.functions.get(f.name.upper()), udf.DeclaredFunction):

@@ -5,7 +5,7 @@ import os
 
 from prompt_toolkit.history import FileHistory
 
-from sqlstream.secrets import mask_sql, secret_spans
+from sqlstream.core.secrets import mask_sql, secret_spans
 
 MODE = 0o600
 

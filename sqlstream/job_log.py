@@ -8,7 +8,7 @@ import logging
 import threading
 from typing import TextIO
 
-from sqlstream.secrets import redact
+from sqlstream.core.secrets import redact
 
 LOGGER = "sqlstream"
 

@@ -7,11 +7,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from sqlstream.planner import logical as L
+from sqlstream.plan import logical as L
 from sqlstream.deep import deep_thread, run_deep
-from sqlstream.errors import SqlStreamError, ValidationError
+from sqlstream.core.errors import SqlStreamError, ValidationError
 from sqlstream.script import ScriptRunner
-from sqlstream.secrets import redact
+from sqlstream.core.secrets import redact
 from sqlstream.session import Session
 
 ERROR_WIDTH = 60  # SHOW JOBS shortens a failure's reason to this; DESCRIBE JOB shows all of it

@@ -8,10 +8,10 @@ import pyarrow.compute as pc
 
 from sqlstream.connectors.base import SinkWriter
 from sqlstream.connectors.formats.json import encode_json_lines
-from sqlstream.runtime.changelog import OP_NAMES
-from sqlstream.runtime.expressions import format_double, format_timestamp
+from sqlstream.core.changelog import OP_NAMES
+from sqlstream.core.formatting import format_double, format_timestamp
 from sqlstream.runtime.time_zones import to_local
-from sqlstream.types import FlinkType
+from sqlstream.core.types import FlinkType
 
 FORMATS = ("table", "csv", "jsonl")
 MAX_WIDTH = 60  # a wider value is cut with a visible "..." so one long string cannot flood the table

@@ -17,7 +17,7 @@ from typing import TextIO
 from sqlstream.connectors import registry
 from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.options import parse_duration_ms
-from sqlstream.planner import logical as L
+from sqlstream.plan import logical as L
 from sqlstream.planner.scalar_binder import zone_id
 from sqlstream.runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
                                 unpack_committables)
@@ -27,7 +27,7 @@ from sqlstream.runtime.restart import RestartStrategy
 from sqlstream import signals
 from sqlstream.config import check_int
 from sqlstream.deep import run_deep
-from sqlstream.errors import CheckpointError, ConnectorError, SqlStreamError, StorageError, ValidationError
+from sqlstream.core.errors import CheckpointError, ConnectorError, SqlStreamError, StorageError, ValidationError
 from sqlstream.job_log import job_log
 from sqlstream.output import ResultWriter
 from sqlstream.dialect import expressions as fx

@@ -10,7 +10,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
-from sqlstream.planner import logical as L
+from sqlstream.plan import logical as L
 from sqlstream.planner.binder import LEGACY_PROPS, Binder
 from sqlstream.planner.explain import explain
 from sqlstream.planner.flink_functions import SHOW_FUNCTIONS
@@ -25,8 +25,8 @@ from sqlstream.dialect import Flink
 from sqlstream.dialect import expressions as fx
 from sqlstream.deep import check_nesting, run_deep
 from sqlstream.function_catalog import FunctionCatalog, FunctionDef
-from sqlstream.secrets import mask_value, remember_sql
-from sqlstream.errors import SqlError, SqlStreamError, ValidationError
+from sqlstream.core.secrets import mask_value, remember_sql
+from sqlstream.core.errors import SqlError, SqlStreamError, ValidationError
 
 _FLINK = Flink()
 
@@ -208,15 +208,15 @@ class Session:
         self.explained_details: list[str] = []
 
     def register_function(self, name: str, fn) -> None:
-        """Register a Python function declared with @sqlstream.udf.udf under a SQL name."""
-        from sqlstream import udf
+        """Register a Python function declared with @sqlstream.core.udf.udf under a SQL name."""
+        from sqlstream.core import udf
         self.functions[name.upper()] = udf.register(name, fn)
         self.user_functions.create(FunctionDef(name, getattr(fn, "__qualname__", name), "PYTHON", "SYSTEM",
                                                runnable=self.functions[name.upper()]), True)
 
     def _load_used_functions(self, stmt: exp.Expr) -> None:
         """Import the declared Python functions this statement calls (CREATE FUNCTION does not import)."""
-        from sqlstream import udf
+        from sqlstream.core import udf
         declared = {n for n, f in self.functions.items() if isinstance(f, udf.DeclaredFunction)}
         if not declared:
             return
@@ -560,7 +560,7 @@ class Session:
     def _create_table_as(self, stmt: exp.Create, sql: str) -> Result:
         """CREATE [OR REPLACE] TABLE t [(columns)] WITH (..) AS SELECT: the table gets the query's columns (after
         any declared ones), then an INSERT fills it."""
-        from sqlstream.types import common_type
+        from sqlstream.core.types import common_type
         if is_temporary(stmt):
             raise ValidationError("CREATE TABLE AS SELECT syntax does not support to create temporary table yet.")
         target = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
@@ -635,7 +635,7 @@ def check_sources(plan: L.Node) -> None:
     connectors refuse beyond unknown keys, stay the job's to report."""
     from sqlstream.connectors import registry
     from sqlstream.connectors.base import TableSchema
-    from sqlstream.errors import OptionError
+    from sqlstream.core.errors import OptionError
     seen: set[int] = set()
 
     def visit(n: L.Node) -> None:

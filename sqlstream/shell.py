@@ -10,14 +10,14 @@ import time
 from typing import TextIO
 
 from sqlstream.connectors.base import SinkWriter
-from sqlstream.planner import logical as L
+from sqlstream.plan import logical as L
 from sqlstream.planner.scalar_binder import zone_id
 from sqlstream.deep import deep_thread, run_deep
 from sqlstream.dialect import expressions as fx
-from sqlstream.errors import SqlError, SqlStreamError
+from sqlstream.core.errors import SqlError, SqlStreamError
 from sqlstream.jobs import JobManager
 from sqlstream.output import MAX_WIDTH, ResultWriter, display_strings, fit
-from sqlstream.secrets import redact
+from sqlstream.core.secrets import redact
 from sqlstream.session import JOB_COLUMNS, Session, format_rows, parse_script
 
 PROMPT = "Flink SQL> "
@@ -328,7 +328,7 @@ class ChangelogPrinter(SinkWriter):
         self.out.write(" op | " + " | ".join(names) + "\n")
 
     def write(self, batch) -> None:
-        from sqlstream.runtime.changelog import OP_NAMES
+        from sqlstream.core.changelog import OP_NAMES
         cols = [display_strings(batch.column(i), self.zone) for i in range(1, batch.num_columns)]
         for r, op in enumerate(batch.column(0).to_pylist()):
             self.out.write(f" {OP_NAMES[op]} | " + " | ".join(c[r] for c in cols) + "\n")

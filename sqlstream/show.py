@@ -6,9 +6,9 @@ from sqlglot import exp
 from sqlstream.catalog import (CatalogManager, ColumnDef, ObjectIdentifier, TableDef, ViewDef, like_pattern,
                                name_parts)
 from sqlstream.catalog_ddl import database_path
-from sqlstream.errors import ValidationError
-from sqlstream.secrets import mask_value
-from sqlstream.types import MAX_VARCHAR, FlinkType
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.secrets import mask_value
+from sqlstream.core.types import MAX_VARCHAR, FlinkType
 
 DESCRIBE_COLUMNS = ["name", "type", "null", "key", "extras", "watermark"]
 

@@ -7,7 +7,7 @@ from sqlglot import exp
 
 from sqlstream.catalog import ColumnDef, TableDef, add_schema_item, column_from_def
 from sqlstream.dialect import expressions as fx
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 LIKE_FEATURES = ("CONSTRAINTS", "GENERATED", "METADATA", "OPTIONS", "PARTITIONS", "WATERMARKS")
 

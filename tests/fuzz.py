@@ -160,7 +160,7 @@ class Capture(io.StringIO):
 
 def plan(sql: str) -> str | None:
     """None when every statement plans or is refused with a sqlstream error; otherwise what went wrong."""
-    from sqlstream.errors import SqlStreamError
+    from sqlstream.core.errors import SqlStreamError
     from sqlstream.session import Session, parse_script
     session = Session()
     try:

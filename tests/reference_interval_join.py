@@ -16,8 +16,8 @@ import heapq
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.planner.expr import Expr
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.plan.expr import Expr
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
 from sqlstream.runtime.operators.join import check_pairs

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sqlstream.config import Config
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 REPO = Path(__file__).resolve().parent.parent
 QUERY = """CREATE TABLE t (a INT) WITH ('connector' = 'datagen', 'number-of-rows' = '10');

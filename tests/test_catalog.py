@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from sqlstream.errors import SqlStreamError, ValidationError
+from sqlstream.core.errors import SqlStreamError, ValidationError
 from sqlstream.script import ScriptRunner
 from sqlstream.session import Session, parse_script
 

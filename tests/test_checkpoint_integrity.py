@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sqlstream.runtime.checkpoint import LocalCheckpointStorage, read_checkpoint
-from sqlstream.errors import CheckpointError
+from sqlstream.core.errors import CheckpointError
 from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
 
 
@@ -207,7 +207,7 @@ def test_a_run_starting_beside_a_live_writer_of_the_same_job_leaves_its_part_fil
 
     from sqlstream.connectors.base import TableSchema
     from sqlstream.connectors.filesystem import FileSystemSink
-    from sqlstream.types import from_arrow
+    from sqlstream.core.types import from_arrow
     sink = FileSystemSink(str(tmp_path / "out"), "json", TableSchema(["a"], [from_arrow(pa.int32())]), table="o")
     live = sink.writer("job0123456789ab")
     live.write(pa.record_batch([pa.array([0], pa.int8()), pa.array([1], pa.int32())], names=["_op", "a"]))

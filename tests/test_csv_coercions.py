@@ -3,7 +3,7 @@ Flink 2.3: the job fails). What it accepts and converts is in the golden cases c
 csv_coercions_ignore."""
 import pytest
 
-from sqlstream.errors import FormatError
+from sqlstream.core.errors import FormatError
 from tests.golden import run_sql
 
 

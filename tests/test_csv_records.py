@@ -5,8 +5,8 @@ import pytest
 
 from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.formats.csv import CsvDecoder
-from sqlstream.errors import FormatError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import FormatError
+from sqlstream.core.types import FlinkType
 from tests.golden import run_sql
 
 

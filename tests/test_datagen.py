@@ -7,8 +7,8 @@ import pytest
 
 from sqlstream.connectors import datagen
 from sqlstream.connectors.base import TableSchema
-from sqlstream.errors import OptionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import OptionError
+from sqlstream.core.types import FlinkType
 from tests.golden import run_sql
 
 TABLE = """CREATE TABLE {name} (id BIGINT, v INT, s STRING, t TINYINT, d DOUBLE) WITH ('connector' = 'datagen',

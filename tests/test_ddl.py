@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 from sqlstream.session import Session, parse_script
 
 GEN = "WITH ('connector' = 'datagen', 'number-of-rows' = '3')"
@@ -118,6 +118,6 @@ def test_result_types_follow_declared_nullability_as_flink():
 def test_declarations_flink_does_not_parse_are_parse_errors(sql, message):
     """Flink 2.3 fails to parse these at the same position; before, they were accepted (INT(5) as INT, the last
     WATERMARK won, INTERVAL '1' was taken as seconds)."""
-    from sqlstream.errors import SqlError
+    from sqlstream.core.errors import SqlError
     with pytest.raises(SqlError, match=re.escape(message)):
         execute(Session(), sql)

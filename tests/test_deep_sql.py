@@ -8,7 +8,7 @@ import pytest
 
 from sqlstream import deep
 from sqlstream.cli import run_file
-from sqlstream.errors import SqlError
+from sqlstream.core.errors import SqlError
 from sqlstream.script import ScriptRunner
 from sqlstream.session import Session, parse_script
 

@@ -5,7 +5,7 @@ from sqlglot import exp
 
 from sqlstream.dialect import Flink
 from sqlstream.dialect import expressions as fx
-from sqlstream.errors import SqlError
+from sqlstream.core.errors import SqlError
 from sqlstream.session import parse_script
 
 IDENTITY = [

@@ -3,7 +3,7 @@ each record: a malformed one fails the job or, with ignore-parse-errors, is skip
 cases empty_projection_* cover the results)."""
 import pytest
 
-from sqlstream.errors import FormatError
+from sqlstream.core.errors import FormatError
 from tests.golden import run_sql
 
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from sqlstream.errors import FormatError, OptionError, ValidationError
+from sqlstream.core.errors import FormatError, OptionError, ValidationError
 from sqlstream.script import ScriptRunner
 
 ORDERS_DDL = """CREATE TABLE orders (
@@ -477,7 +477,7 @@ def test_top_level_help_lists_the_commands_and_there_is_a_version():
     ("INSERT INTO;", "Expected table name but got the end of the statement"),
 ])
 def test_parse_errors_speak_sql_not_parser_internals(sql, message):
-    from sqlstream.errors import SqlError
+    from sqlstream.core.errors import SqlError
     from sqlstream.session import parse_script
     with pytest.raises(SqlError) as e:
         parse_script(sql)
@@ -486,7 +486,7 @@ def test_parse_errors_speak_sql_not_parser_internals(sql, message):
 
 
 def test_a_misspelled_statement_keyword_is_pointed_at():
-    from sqlstream.errors import SqlError
+    from sqlstream.core.errors import SqlError
     from sqlstream.session import parse_script
     for sql in ("SELEC x FROM t", "SELEC * FROM t", "SELECT 1;\n  selec x, y FROM t"):
         with pytest.raises(SqlError) as e:

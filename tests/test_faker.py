@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from sqlstream.connectors import faker_expressions as fe
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 from sqlstream.script import ScriptRunner
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch
+from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
 from sqlstream.runtime.state import StateBackend
 

@@ -8,7 +8,7 @@ import pytest
 from sqlstream.planner.flink_functions import SHOW_FUNCTIONS
 from sqlstream.function_table import supported, table
 from sqlstream.script import ScriptRunner
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 from sqlstream.session import Session, parse_script
 
 REPO = Path(__file__).resolve().parent.parent

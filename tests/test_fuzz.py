@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlstream.errors import SqlError, SqlStreamError, ValidationError
+from sqlstream.core.errors import SqlError, SqlStreamError, ValidationError
 from sqlstream.session import Session, parse_script
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import pytest
 import sqlglot
 
 from sqlstream.dialect import Flink
-from sqlstream.errors import OptionError, SqlError, ValidationError
+from sqlstream.core.errors import OptionError, SqlError, ValidationError
 from tests.golden import run_sql
 
 GEN = """CREATE TABLE g (id BIGINT, v INT) WITH ('connector' = 'datagen', 'number-of-rows' = '5',

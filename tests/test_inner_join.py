@@ -6,12 +6,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlstream.planner.expr import Call, Ref
-from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
+from sqlstream.plan.expr import Call, Ref
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
 from sqlstream.runtime.operators.inner_join import InnerJoinOperator
 from sqlstream.runtime.operators.join import JoinOperator
 from sqlstream.runtime.state import StateBackend
-from sqlstream.types import BIGINT, BOOLEAN
+from sqlstream.core.types import BIGINT, BOOLEAN
 
 TYPES = [pa.int64(), pa.int64(), pa.string()]
 NAMES = ["k", "v", "s", "k2", "v2", "s2"]

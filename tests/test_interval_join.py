@@ -7,12 +7,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlstream.planner.expr import Call, Ref
-from sqlstream.runtime.changelog import INSERT, make_batch
+from sqlstream.plan.expr import Call, Ref
+from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.runtime.operators.interval_join import IntervalJoinOperator as IntervalJoinColumnsOperator
 from tests.reference_interval_join import IntervalJoinOperator
 from sqlstream.runtime.state import StateBackend
-from sqlstream.types import BIGINT, BOOLEAN
+from sqlstream.core.types import BIGINT, BOOLEAN
 
 TYPES = [pa.int64(), pa.timestamp("ms"), pa.int64()]
 NAMES = ["k", "t", "v", "k2", "t2", "v2"]

@@ -117,7 +117,7 @@ def test_a_stale_answer_file_does_not_make_another_process_a_target(tmp_path):
 def test_a_job_in_the_shell_holds_the_folder_too(tmp_path):
     """Two runs in one process (the shell's background jobs) are refused the same way (flock is per open file)."""
     from sqlstream.runtime.job_lock import JobLock
-    from sqlstream.errors import CheckpointError
+    from sqlstream.core.errors import CheckpointError
     first = JobLock(str(tmp_path), "job1")
     try:
         try:

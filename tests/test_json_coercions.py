@@ -3,7 +3,7 @@ Flink 2.3: the job fails with 'Failed to deserialize JSON'). What it accepts and
 json_coercions_strict and json_coercions_ignore."""
 import pytest
 
-from sqlstream.errors import FormatError
+from sqlstream.core.errors import FormatError
 from tests.golden import run_sql
 
 COLUMNS = "id INT, b BIGINT, i INT, d DOUBLE, s STRING, ts TIMESTAMP(3), r ROW<x INT>, arr ARRAY<INT>"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from sqlstream.errors import FormatError, ValidationError
+from sqlstream.core.errors import FormatError, ValidationError
 from sqlstream.script import ScriptRunner
 from tests.cli_job import wait_until
 from tests.golden import CONFORMANCE, case_sql, expected, oracle
@@ -220,7 +220,7 @@ def test_updating_result_into_plain_kafka_sink_is_rejected(broker, orders_topic)
 
 
 def test_missing_bootstrap_and_unknown_option(broker):
-    from sqlstream.errors import OptionError
+    from sqlstream.core.errors import OptionError
     with pytest.raises(OptionError, match="requires option 'properties.bootstrap.servers'"):
         run("CREATE TABLE t (v INT) WITH ('connector' = 'kafka', 'topic' = 'x', 'format' = 'json');\n"
             "SELECT v FROM t;")

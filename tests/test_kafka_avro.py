@@ -8,7 +8,7 @@ import io
 import fastavro
 import pytest
 
-from sqlstream.errors import FormatError
+from sqlstream.core.errors import FormatError
 from tests.test_kafka import kafka_table, rows, run
 
 pytestmark = pytest.mark.kafka

@@ -173,7 +173,7 @@ def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker,
 def sink_config(broker, topic: str, prefix: str):
     from sqlstream.connectors.base import TableSchema
     from sqlstream.connectors.kafka.config import parse
-    from sqlstream.types import FlinkType
+    from sqlstream.core.types import FlinkType
     schema = TableSchema(["v"], [FlinkType.of("STRING")])
     return parse("t", {"connector": "kafka", "topic": topic, "properties.bootstrap.servers": broker.bootstrap,
                        "format": "raw", "sink.delivery-guarantee": "exactly-once",
@@ -226,7 +226,7 @@ def test_restarting_fences_the_crashed_producer(broker):
 
 def test_exactly_once_needs_a_prefix_and_checkpoints_on_an_unbounded_job(broker):
     import io
-    from sqlstream.errors import OptionError, ValidationError
+    from sqlstream.core.errors import OptionError, ValidationError
     from sqlstream.script import ScriptRunner
     broker.create_topic("eos_src", 1)
     sink = ("CREATE TABLE o (v STRING) WITH ('connector' = 'kafka', 'topic' = 'eos_src', 'format' = 'raw', "

@@ -10,9 +10,9 @@ from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.kafka.clients import BrokerHealth, client_conf
 from sqlstream.connectors.kafka.config import parse
 from sqlstream.connectors.kafka.java_properties import translate
-from sqlstream.errors import ConnectorError, OptionError
+from sqlstream.core.errors import ConnectorError, OptionError
 from sqlstream.script import ScriptRunner
-from sqlstream.types import INT
+from sqlstream.core.types import INT
 from tests.kafka_broker import Broker, tansu_binary
 
 PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 from tests.golden import case_sql, run_sql
 
 CASE = Path(__file__).parent / "lookup"

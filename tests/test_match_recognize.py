@@ -4,9 +4,9 @@ import io
 
 import pytest
 
-from sqlstream.planner.match_pattern import parse_pattern
+from sqlstream.plan.match_pattern import parse_pattern
 from sqlstream.runtime.nfa import Automaton
-from sqlstream.errors import SqlStreamError
+from sqlstream.core.errors import SqlStreamError
 from sqlstream.script import ScriptRunner
 
 DDL = """CREATE TABLE t (sym STRING, price INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)

@@ -81,7 +81,7 @@ def test_stream_written_as_json_reads_back_identically(tmp_path):
     from benchmarks.nexmark.__main__ import write_json
     from benchmarks.nexmark.queries import COLUMNS
     from sqlstream.connectors.base import SinkWriter
-    from sqlstream.planner import logical as L
+    from sqlstream.plan import logical as L
     from sqlstream.script import ScriptRunner
     from sqlstream.session import parse_script
     write_json(3000, 10_000_000, str(tmp_path / "json"))

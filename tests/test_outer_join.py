@@ -5,10 +5,10 @@ import random
 
 import pytest
 
-from sqlstream.planner.expr import Call, Ref
+from sqlstream.plan.expr import Call, Ref
 from sqlstream.runtime.operators.join import JoinOperator
 from sqlstream.runtime.operators.outer_join import OuterJoinOperator
-from sqlstream.types import BIGINT, BOOLEAN
+from sqlstream.core.types import BIGINT, BOOLEAN
 from tests.test_inner_join import NAMES, TYPES, changelog, interleaved, run
 
 

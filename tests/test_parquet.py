@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sqlstream.errors import ConnectorError
+from sqlstream.core.errors import ConnectorError
 from sqlstream.script import ScriptRunner
 
 SOURCE = """CREATE TABLE src (id INT, name STRING, price DECIMAL(10, 2), ts TIMESTAMP(3), tags ARRAY<STRING>,

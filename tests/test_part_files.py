@@ -10,8 +10,8 @@ from sqlstream.connectors import registry
 from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.filesystem import FileSystemSink
 from sqlstream.connectors.part_files import RollingPolicy, compaction_bins
-from sqlstream.errors import OptionError
-from sqlstream.types import from_arrow
+from sqlstream.core.errors import OptionError
+from sqlstream.core.types import from_arrow
 
 JOB = "job0123456789ab"
 SCHEMA = TableSchema(["a"], [from_arrow(pa.int64())])

@@ -41,7 +41,7 @@ def test_partitioned_sink_layout_and_read_back(tmp_path):
 
 def test_unknown_partition_column_is_an_error(tmp_path):
     import pytest
-    from sqlstream.errors import ValidationError
+    from sqlstream.core.errors import ValidationError
     with pytest.raises(ValidationError, match="Partition column 'nope' not defined in the table schema"):
         run(f"CREATE TABLE t (a INT) PARTITIONED BY (nope) WITH ('connector' = 'filesystem', "
             f"'path' = '{Path(tmp_path)}', 'format' = 'json');")

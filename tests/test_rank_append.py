@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlstream.runtime.changelog import make_batch
+from sqlstream.core.changelog import make_batch
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.operators.rank_append import AppendRankOperator
 from sqlstream.runtime.state import StateBackend

@@ -6,9 +6,9 @@ import zlib
 import pyarrow as pa
 import pytest
 
-from sqlstream.planner.expr import Call, Lit, Ref
+from sqlstream.plan.expr import Call, Lit, Ref
 from sqlstream.runtime import expressions
-from sqlstream.types import INT, STRING
+from sqlstream.core.types import INT, STRING
 
 PATTERNS = [("(&|^)channel_id=([^&]*)", 2), ("(&|^)channel_id=([^&]*)", 1), ("a(b)?c", 1), ("(a|b)+", 1),
             (r"(\d+)-(\d+)", 2), (r"[(]x(y)", 1), (r"(?:a)(b)", 1), ("b(a*)", 1), ("(c)", 0), ("(x)", 3)]

@@ -3,7 +3,7 @@ import pytest
 
 from sqlstream.runtime.restart import RestartStrategy
 from sqlstream.config import Config
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 
 def delays(config: dict, n: int) -> list:

@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from sqlstream import secrets
+from sqlstream.core import secrets
 from sqlstream.cli import run_file
-from sqlstream.errors import SqlError, ValidationError
+from sqlstream.core.errors import SqlError, ValidationError
 from sqlstream.history import PrivateHistory
 from sqlstream.script import ScriptRunner
 from sqlstream.session import Session, parse_script

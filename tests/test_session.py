@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 from sqlstream.script import ScriptRunner
 from sqlstream.session import Session, parse_script
 from tests.golden import CONFORMANCE, case_sql

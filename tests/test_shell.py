@@ -305,7 +305,7 @@ def test_completion_offers_every_function_including_window_functions():
 
 def test_materialized_view_pages_and_applies_the_changelog():
     import pyarrow as pa
-    from sqlstream.runtime.changelog import make_batch
+    from sqlstream.core.changelog import make_batch
     from sqlstream.shell import MaterializedView
     view = MaterializedView(["k", "n"], io.StringIO(), watermark=lambda: "2024-03-01 09:00:00.000")
     view.write(make_batch(0, [pa.array([f"k{i:02d}" for i in range(30)]), pa.array(list(range(30)))], ["k", "n"]))
@@ -341,11 +341,11 @@ def test_a_job_failing_under_the_prompt_is_reported_and_quit_names_running_jobs(
 
 def test_every_table_renderer_keeps_its_borders_whole_with_wide_values():
     import pyarrow as pa
-    from sqlstream.runtime.changelog import make_batch
+    from sqlstream.core.changelog import make_batch
     from sqlstream.output import MAX_WIDTH, ResultWriter
     from sqlstream.session import format_rows
     from sqlstream.shell import MaterializedView
-    from sqlstream.types import FlinkType
+    from sqlstream.core.types import FlinkType
 
     def whole(text: str) -> list[str]:
         table = [ln for ln in text.splitlines() if ln.startswith(("+", "|"))]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from sqlstream.planner import logical as L
+from sqlstream.plan import logical as L
 from sqlstream.runtime.executor import Job
 from sqlstream.output import ResultWriter
 from sqlstream.session import Session, parse_script
@@ -92,7 +92,7 @@ def test_changed_query_fails_to_restore_naming_the_operator(tmp_path):
                               "TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) WHERE amount > 0")
     other, _ = build_job(changed.replace("COUNT(*) AS cnt,", ""), 50)
     snap["operators"]["099-Mystery"] = {"x": b""}
-    from sqlstream.errors import ValidationError
+    from sqlstream.core.errors import ValidationError
     with pytest.raises(ValidationError, match="099-Mystery"):
         other.restore(snap)
     other.restore(snap, allow_non_restored_state=True)

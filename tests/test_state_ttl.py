@@ -2,10 +2,10 @@
 time), as in Flink."""
 import pyarrow as pa
 
-from sqlstream.planner.logical import AggCall
-from sqlstream.runtime.changelog import OP_NAMES, make_batch
+from sqlstream.plan.logical import AggCall
+from sqlstream.core.changelog import OP_NAMES, make_batch
 from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
-from sqlstream.types import BIGINT, STRING
+from sqlstream.core.types import BIGINT, STRING
 
 
 class Clock:
@@ -117,7 +117,7 @@ def test_state_ttl_setting_reaches_the_joins():
     stmts = parse_script(sql)
     s.execute(stmts[0], sql)
     plan = s.plan(stmts[1])
-    from sqlstream.planner import logical as L
+    from sqlstream.plan import logical as L
     plan = next(n for n in L.walk(plan) if type(n) is L.Join)
     for kind in ("INNER", "LEFT"):
         plan.kind = kind

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sqlstream.runtime.checkpoint import LocalCheckpointStorage
-from sqlstream.errors import StorageError
+from sqlstream.core.errors import StorageError
 from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
 
 

@@ -5,7 +5,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from sqlstream.runtime.changelog import INSERT, make_batch
+from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.operators.top1 import Top1Operator
 from sqlstream.runtime.state import StateBackend

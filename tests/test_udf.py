@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from sqlstream.errors import ExecutionError, ValidationError
+from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.script import ScriptRunner
 from sqlstream.session import Session
 
@@ -48,7 +48,7 @@ def test_failing_function_names_itself_and_the_row():
 
 
 def test_bad_registrations_fail_when_the_function_is_first_used():
-    with pytest.raises(ValidationError, match="must be declared with @sqlstream.udf.udf"):
+    with pytest.raises(ValidationError, match="must be declared with @sqlstream.core.udf.udf"):
         run("CREATE FUNCTION u AS 'tests.udfs.sample.undeclared'; SELECT u(1);")
     with pytest.raises(ValidationError, match="Cannot load Python function 'nope.missing'"):
         run("CREATE FUNCTION m AS 'nope.missing'; SELECT m(1);")

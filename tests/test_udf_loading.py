@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 from sqlstream.script import ScriptRunner
 from sqlstream.session import Session
 
 MODULE = '''
 import os
 open(os.path.join(os.path.dirname(__file__), "imported-" + __name__), "a").write("x")
-from sqlstream.udf import udf
+from sqlstream.core.udf import udf
 
 
 @udf(result_type="INT")

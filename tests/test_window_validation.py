@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 from tests.golden import GOLDEN_STATIC, run_sql
 
 EVENTS = (GOLDEN_STATIC / "hop_tvf_uneven_rows" / "data" / "events.json").as_posix()

@@ -85,7 +85,7 @@ def run_one(query: str, events: int, rate: int, data: str | None = None, out: st
     """One query on sqlstream, from the generator or (data) the JSON files; `out` collects the changelog as
     JSON lines in the oracle's format."""
     import io
-    from sqlstream.planner import logical as L
+    from sqlstream.plan import logical as L
     from sqlstream.output import ResultWriter
     from sqlstream.script import ScriptRunner
     from sqlstream.session import parse_script

@@ -14,8 +14,8 @@ from typing import Callable
 import pyarrow as pa
 
 from sqlstream.connectors.base import TableSchema, rows_batch
-from sqlstream.errors import FormatError, OptionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import FormatError, OptionError
+from sqlstream.core.types import FlinkType
 
 RECORD = "org.apache.flink.avro.generated.record"
 ENCODINGS = ("binary",)

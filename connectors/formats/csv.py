@@ -15,8 +15,8 @@ from sqlstream.connectors.formats import json_flink
 from sqlstream.connectors.lines import non_blank
 from sqlstream.connectors.options import Options
 from sqlstream.connectors.utf8 import reject_invalid_utf8
-from sqlstream.errors import FormatError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import FormatError
+from sqlstream.core.types import FlinkType
 
 FORMAT_OPTIONS = ["csv.field-delimiter", "csv.quote-character", "csv.disable-quote-character",
                   "csv.allow-comments", "csv.ignore-parse-errors", "csv.array-element-delimiter",
@@ -273,7 +273,7 @@ def _java_value(v: str, t: FlinkType, kind: str):
 
 
 def encode_csv_lines(batch: pa.RecordBatch, names: list[str], delimiter: str = ",") -> pa.Array:
-    from sqlstream.runtime.expressions import format_double, format_timestamp
+    from sqlstream.core.formatting import format_double, format_timestamp
     parts = []
     for i, _ in enumerate(names):
         arr = batch.column(i)

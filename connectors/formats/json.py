@@ -20,8 +20,8 @@ from sqlstream.connectors.base import TableSchema, rows_batch
 from sqlstream.connectors.formats import json_flink
 from sqlstream.connectors.options import Options
 from sqlstream.connectors.utf8 import reject_invalid_utf8
-from sqlstream.errors import FormatError, OptionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import FormatError, OptionError
+from sqlstream.core.types import FlinkType
 
 if TYPE_CHECKING:
     import duckdb
@@ -414,7 +414,7 @@ def encode_debezium_lines(ops: pa.Array, batch: pa.RecordBatch, names: list[str]
 
 def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False) -> pa.Array:
     """JSON text of each value (null -> 'null')."""
-    from sqlstream.runtime.expressions import format_timestamp
+    from sqlstream.core.formatting import format_timestamp
     at = arr.type
     if pa.types.is_string(at) or pa.types.is_large_string(at):
         s = _escape(arr)
@@ -470,7 +470,7 @@ def _plain(v, t: pa.DataType):
 
 
 def _json_float(arr: pa.Array) -> pa.Array:
-    from sqlstream.runtime.expressions import format_double
+    from sqlstream.core.formatting import format_double
     vals = arr.to_numpy(zero_copy_only=False)
     s = format_double(arr)
     with np.errstate(invalid="ignore"):

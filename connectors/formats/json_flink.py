@@ -9,7 +9,7 @@ import decimal
 import json
 import re
 
-from sqlstream.types import FlinkType
+from sqlstream.core.types import FlinkType
 
 INT_RANGE = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "BIGINT": 64}
 JAVA_INT = re.compile(r"[+-]?\d+")

@@ -7,7 +7,7 @@ from sqlstream.connectors.kafka.config import OPTIONS, parse
 from sqlstream.connectors.kafka.sink import KafkaSink
 from sqlstream.connectors.kafka.source import KafkaSource
 from sqlstream.connectors.kafka.transactions import transactional_id
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 __all__ = ["OPTIONS", "create_source", "create_sink", "changelog_mode"]
 

@@ -14,7 +14,7 @@ import threading
 import time
 
 from sqlstream.connectors.kafka.config import KafkaConfig, confluent
-from sqlstream.errors import ConnectorError
+from sqlstream.core.errors import ConnectorError
 
 LOG = logging.getLogger("sqlstream.kafka")
 REPEAT_S = 30.0  # the same message is logged at most once per this many seconds, with a count of the rest

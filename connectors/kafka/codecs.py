@@ -11,8 +11,8 @@ from sqlstream.connectors.formats import csv as csv_format
 from sqlstream.connectors.formats import json as json_format
 from sqlstream.connectors.kafka.config import KafkaConfig
 from sqlstream.connectors.utf8 import replace_invalid_utf8
-from sqlstream.errors import FormatError, OptionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import FormatError, OptionError
+from sqlstream.core.types import FlinkType
 
 
 def decoder(fmt: str, cfg: KafkaConfig, names: list[str], types: list[FlinkType], prefix: str):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.kafka.java_properties import translate
 from sqlstream.connectors.options import Options
-from sqlstream.errors import ConnectorError, OptionError
+from sqlstream.core.errors import ConnectorError, OptionError
 
 FORMATS = ("json", "csv", "raw", "avro", "debezium-json")
 OPTIONS = ["connector", "topic", "topic-pattern", "properties.bootstrap.servers", "properties.group.id",

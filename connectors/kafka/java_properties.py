@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 KAFKA_SECURITY = "org.apache.kafka.common.security."
 MODULES = {  # login module (without a shading prefix) -> the SASL mechanisms it serves, the default first

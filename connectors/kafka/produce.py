@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlstream.connectors.kafka.config import KafkaConfig
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 
 MESSAGES = pa.schema([("key", pa.binary()), ("value", pa.binary()), ("partition", pa.int32()),

@@ -19,8 +19,8 @@ from sqlstream.connectors.kafka.clients import BrokerHealth
 from sqlstream.connectors.kafka.config import KafkaConfig, confluent, value_columns
 from sqlstream.connectors.kafka.produce import MESSAGES, DELIVERY_TIMEOUT_MS, delivery_timeout_ms, produce_messages, producer_defaults
 from sqlstream.connectors.kafka.transactions import TransactionalProducer, transactional_id
-from sqlstream.errors import ConnectorError, OptionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import ConnectorError, OptionError
+from sqlstream.core.types import FlinkType
 
 class KafkaSinkWriter(SinkWriter):
     def __init__(self, cfg: KafkaConfig, schema: TableSchema, job: str):

@@ -19,7 +19,7 @@ from sqlstream.connectors.kafka.clients import BrokerHealth
 from sqlstream.connectors.kafka.codecs import decoder
 from sqlstream.connectors.utf8 import as_text
 from sqlstream.connectors.kafka.config import KafkaConfig, METADATA, confluent, value_columns
-from sqlstream.errors import ConnectorError, FormatError, OptionError
+from sqlstream.core.errors import ConnectorError, FormatError, OptionError
 
 
 METADATA_TIMEOUT_S = 10  # how long starting a reader waits for the broker's topic list and offsets

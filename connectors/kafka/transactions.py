@@ -18,7 +18,7 @@ from sqlstream.connectors.kafka import clients
 from sqlstream.connectors.kafka.clients import BrokerHealth
 from sqlstream.connectors.kafka.config import KafkaConfig, confluent
 from sqlstream.connectors.kafka.produce import produce_messages, producer_defaults
-from sqlstream.errors import ConnectorError, OptionError
+from sqlstream.core.errors import ConnectorError, OptionError
 
 TIMEOUT_S = 30
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.expr import Call, Expr, Ref
-from sqlstream.runtime.changelog import data_columns, has_wm, make_batch, row_watermarks
+from sqlstream.plan.expr import Call, Expr, Ref
+from sqlstream.core.changelog import data_columns, has_wm, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operator import Operator
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, row_watermarks
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import batch_rows, columns
 from sqlstream.runtime.state import StateBackend

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.planner.expr import Expr
-from sqlstream.runtime.changelog import data_columns, make_batch, row_watermarks
+from sqlstream.plan.expr import Expr
+from sqlstream.core.changelog import data_columns, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operator import Operator
-from sqlstream.errors import ExecutionError
+from sqlstream.core.errors import ExecutionError
 
 
 class CorrelateOperator(Operator):
@@ -19,7 +19,7 @@ class CorrelateOperator(Operator):
         self.function, self.args, self.left, self.names, self.types = function, args, left, names, types
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
-        from sqlstream.udf import REGISTRY
+        from sqlstream.core.udf import REGISTRY
         fn = REGISTRY.get(self.function)
         if fn is None:
             raise ExecutionError(f"Python table function {self.function} is not registered in this process")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators.window_aggregate import MIN_WM, Counters, event_times

@@ -13,17 +13,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.logical import AggCall
+from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.aggregates import average, python_aggregate_for
-from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
     row_watermarks
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators.window_aggregate import expand_grouping_sets
 from sqlstream.runtime.state import StateBackend
 from sqlstream.runtime.value_aggregates import ValueAggregate
-from sqlstream.errors import ExecutionError, ValidationError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import ExecutionError, ValidationError
+from sqlstream.core.types import FlinkType
 
 SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LISTAGG")
 
@@ -697,7 +697,7 @@ class GroupAggregateOperator(Operator):
 
     def _make_inner(self) -> None:
         """Grouping sets run as one aggregation keyed by (keys, grouping set index) over expanded rows."""
-        from sqlstream.types import INT
+        from sqlstream.core.types import INT
         n_in = len(self.input_types)
         self._inner = GroupAggregateOperator(
             self.keys + [n_in], self.aggs, None,

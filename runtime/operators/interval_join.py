@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.expr import Expr
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.plan.expr import Expr
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from sqlstream.runtime.operator import Operator

@@ -13,8 +13,8 @@ from collections import deque
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.planner.expr import Expr
-from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.plan.expr import Expr
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows

@@ -8,8 +8,8 @@ import pyarrow.compute as pc
 
 from sqlstream.connectors import registry
 from sqlstream.connectors.base import TableSchema
-from sqlstream.planner import logical as L
-from sqlstream.runtime.changelog import data_columns, make_batch
+from sqlstream.plan import logical as L
+from sqlstream.core.changelog import data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import batch_rows

@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.logical import AggCall, MatchSlot
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.plan.logical import AggCall, MatchSlot
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.nfa import Automaton, Event, Matcher, Partial, SkipError, Step
 from sqlstream.runtime.operator import Operator
@@ -23,7 +23,7 @@ from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from sqlstream.runtime.row_eval import compile_row
 from sqlstream.runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
 from sqlstream.runtime.state import StateBackend
-from sqlstream.errors import SqlStreamError
+from sqlstream.core.errors import SqlStreamError
 
 
 class MatchState:

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.runtime.changelog import DELETE, INSERT, data_columns, make_batch
+from sqlstream.core.changelog import DELETE, INSERT, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operators.inner_join import InnerJoinOperator
 

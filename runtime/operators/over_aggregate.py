@@ -19,15 +19,15 @@ from collections import deque
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.planner.logical import AggCall
+from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.aggregates import VARIANCES, variance
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
 from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
 from sqlstream.runtime.state import StateBackend
-from sqlstream.errors import ExecutionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import ExecutionError
+from sqlstream.core.types import FlinkType
 
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
 

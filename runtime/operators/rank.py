@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.rows import batch_rows, rows_equal
 from sqlstream.runtime.state import StateBackend

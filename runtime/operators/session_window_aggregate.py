@@ -14,13 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.logical import AggCall, WindowSpec
+from sqlstream.plan.logical import AggCall, WindowSpec
 from sqlstream.runtime.aggregates import aggregate_rows, finalize
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch
+from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators.window_aggregate import MIN_WM, Counters, event_times, expand_grouping_sets, needed_columns
 from sqlstream.runtime.state import StateBackend
-from sqlstream.types import FlinkType
+from sqlstream.core.types import FlinkType
 
 
 class SessionState:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.runtime.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
 from sqlstream.runtime.state import StateBackend

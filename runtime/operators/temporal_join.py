@@ -15,8 +15,8 @@ import bisect
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.planner.expr import Expr
-from sqlstream.runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.plan.expr import Expr
+from sqlstream.core.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
 from sqlstream.runtime.operators.join import check_pairs

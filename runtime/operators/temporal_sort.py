@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators.top1 import PER_KEY_NULLS
 from sqlstream.runtime.operators.window_aggregate import MIN_WM, Counters, event_times

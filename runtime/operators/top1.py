@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.runtime.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.core.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.rows import rows_equal

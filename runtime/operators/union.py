@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.runtime.changelog import data_columns, make_batch, row_watermarks
+from sqlstream.core.changelog import data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator
 
 MIN_WM = -(2 ** 63)

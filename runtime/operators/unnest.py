@@ -4,8 +4,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.expr import Expr
-from sqlstream.runtime.changelog import data_columns, make_batch, row_watermarks
+from sqlstream.plan.expr import Expr
+from sqlstream.core.changelog import data_columns, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operator import Operator
 

@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.expr import Expr
-from sqlstream.runtime.changelog import data_columns, make_batch
+from sqlstream.plan.expr import Expr
+from sqlstream.core.changelog import data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.state import StateBackend

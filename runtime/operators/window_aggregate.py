@@ -5,14 +5,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.planner.logical import AggCall, WindowSpec
+from sqlstream.plan.logical import AggCall, WindowSpec
 from sqlstream.runtime import windows
 from sqlstream.runtime.aggregates import MERGEABLE, aggregate_rows, finalize, merge_partials
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch, row_watermarks
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.state import StateBackend
-from sqlstream.errors import ExecutionError
-from sqlstream.types import FlinkType
+from sqlstream.core.errors import ExecutionError
+from sqlstream.core.types import FlinkType
 
 MIN_WM = -(2 ** 63)
 MAX_WM = 2 ** 63 - 1

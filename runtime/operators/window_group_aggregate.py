@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.runtime.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
+from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators.watermark_assigner import MIN_WM

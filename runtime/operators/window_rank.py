@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.runtime.changelog import INSERT, data_columns, make_batch
+from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators.top1 import sort_positions

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sqlstream.planner.logical import WindowSpec
+from sqlstream.plan.logical import WindowSpec
 from sqlstream.runtime import windows
-from sqlstream.runtime.changelog import data_columns, make_batch, row_watermarks
+from sqlstream.core.changelog import data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators.window_aggregate import rowtime_ms
 

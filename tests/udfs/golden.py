@@ -42,7 +42,7 @@ try:
     from pyflink.table import DataTypes
     from pyflink.table.udf import AggregateFunction, udaf, udf, udtf
 except ImportError:
-    from sqlstream.udf import udaf, udf, udtf
+    from sqlstream.core.udf import udaf, udf, udtf
     band = udf(result_type="STRING")(_band)
     scaled = udf(result_type="BIGINT")(_scaled)
     split_words = udtf(result_types=["STRING", "INT"])(_split_words)

@@ -4,7 +4,7 @@ from decimal import Decimal
 import numpy as np
 import pyarrow.compute as pc
 
-from sqlstream.udf import udaf, udf, udtf
+from sqlstream.core.udf import udaf, udf, udtf
 
 
 @udf(result_type="DECIMAL(12, 2)")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 import pyarrow as pa
 from sqlglot import exp
 
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 INTEGERS = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 APPROX = ("FLOAT", "DOUBLE")

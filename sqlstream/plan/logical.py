@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlstream.planner.expr import Expr
-from sqlstream.types import FlinkType
+from sqlstream.plan.expr import Expr
+from sqlstream.core.types import FlinkType
 
 INSERT_ONLY = "I"
 RETRACT = "I,UB,UA,D"

@@ -66,11 +66,11 @@ class DataTypes:
 def udf(f=None, input_types=None, result_type=None, deterministic=None, name=None, func_type="general",
         udf_type=None):
     """PyFlink's @udf: a scalar function of SQL values (func_type 'pandas' is not supported)."""
-    from sqlstream.errors import ValidationError
-    from sqlstream.udf import udf as declare
+    from sqlstream.core.errors import ValidationError
+    from sqlstream.core.udf import udf as declare
     if func_type != "general" or udf_type not in (None, "general"):
         raise ValidationError("PyFlink's vectorized (pandas) @udf is not supported: declare the function with "
-                              "sqlstream.udf.udf(result_type=.., vectorized=True) over Arrow arrays")
+                              "sqlstream.core.udf.udf(result_type=.., vectorized=True) over Arrow arrays")
     if result_type is None:
         raise ValidationError("PyFlink's @udf needs result_type")
     wrap = declare(str(result_type))
@@ -79,7 +79,7 @@ def udf(f=None, input_types=None, result_type=None, deterministic=None, name=Non
 
 def udtf(f=None, input_types=None, result_types=None, deterministic=None, name=None):
     """PyFlink's @udtf: a table function yielding rows."""
-    from sqlstream.udf import udtf as declare
+    from sqlstream.core.udf import udtf as declare
     types_ = [str(t) for t in result_types] if isinstance(result_types, (list, tuple)) else str(result_types)
     wrap = declare(types_)
     return wrap(f) if f is not None else wrap

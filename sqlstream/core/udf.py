@@ -1,6 +1,6 @@
 """Python user-defined scalar and table functions.
 
-    from sqlstream.udf import udf
+    from sqlstream.core.udf import udf
 
     @udf(result_type="DECIMAL(10, 2)")                  # row form: called once per row with Python values
     def add_tax(price): return None if price is None else price * Decimal("1.19")
@@ -28,8 +28,8 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.errors import ExecutionError, ValidationError
-from sqlstream.types import FlinkType, from_sqlglot
+from sqlstream.core.errors import ExecutionError, ValidationError
+from sqlstream.core.types import FlinkType, from_sqlglot
 
 REGISTRY: dict[str, object] = {}  # name -> function, read by the runtime when it evaluates a call
 
@@ -289,7 +289,7 @@ def _import(module: str, folders: list[str]):
             if not (e.name or "").split(".")[0] == "pyflink" or "pyflink" in sys.modules:
                 sys.modules.pop(top, None)
                 raise
-            from sqlstream import pyflink_compat  # a file written for PyFlink: its declarations, without PyFlink
+            from sqlstream.core import pyflink_compat  # a file written for PyFlink: its declarations, without PyFlink
             pyflink_compat.install()
             loaded = importlib.util.module_from_spec(spec)
             sys.modules[top] = loaded
@@ -324,8 +324,8 @@ def register(name: str, fn: Callable) -> PythonFunction | PythonTableFunction | 
     spec = getattr(fn, "__sqlstream_udf__", None)
     agg = getattr(fn, "__sqlstream_udaf__", None)
     if spec is None and table is None and agg is None:
-        raise ValidationError(f"Python function for {name} must be declared with @sqlstream.udf.udf(result_type=...), "
-                              f"@sqlstream.udf.udtf(result_types=[...]) or @sqlstream.udf.udaf(result_type=...)")
+        raise ValidationError(f"Python function for {name} must be declared with @sqlstream.core.udf.udf(result_type=...), "
+                              f"@sqlstream.core.udf.udtf(result_types=[...]) or @sqlstream.core.udf.udaf(result_type=...)")
     if agg is not None:
         impl = fn if agg[1] else fn()  # an accumulator class is instantiated once
         for method in ([] if agg[1] else ["create_accumulator", "accumulate", "get_value"]):

@@ -6,7 +6,7 @@ class SqlStreamError(Exception):
     """Base of all errors reported to users (never shown as a bare traceback); secret values never shown."""
 
     def __str__(self) -> str:
-        from sqlstream.secrets import redact
+        from sqlstream.core.secrets import redact
         return redact(super().__str__())
 
 
@@ -17,7 +17,7 @@ class SqlError(SqlStreamError):
                  expected: str | None = None, sql: str | None = None):
         self.line, self.col, self.expected, self.sql = line, col, expected, sql
         if sql:  # a secret option's value is not echoed (the offending token may be that value)
-            from sqlstream.secrets import MASK, secret_values
+            from sqlstream.core.secrets import MASK, secret_values
             for value in sorted(secret_values(sql), key=len, reverse=True):
                 if value:
                     message = message.replace(value, MASK)
@@ -29,7 +29,7 @@ class SqlError(SqlStreamError):
         """The offending source line with a caret under the column; secret option values masked."""
         if self.sql is None or self.line is None:
             return ""
-        from sqlstream.secrets import mask_spans, secret_spans, shift_offset
+        from sqlstream.core.secrets import mask_spans, secret_spans, shift_offset
         lines = self.sql.splitlines(keepends=True)
         if not 1 <= self.line <= len(lines):
             return ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 UNBOUNDED = -1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlstream.types import BOOLEAN, FlinkType
+from sqlstream.core.types import BOOLEAN, FlinkType
 
 
 @dataclass(frozen=True, eq=False)
