@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from sqlstream.functions.catalog import lookup
 from sqlstream.planner.flink_functions import not_supported
 from sqlstream.core.errors import ValidationError
-from sqlstream.core.types import (BIGINT, BOOLEAN, DOUBLE, INT, INTEGERS, STRING, FlinkType, common_type)
+from sqlstream.core.types import (BIGINT, BOOLEAN, INT, INTEGERS, STRING, FlinkType, common_type)
 
 MAX_PRECISION = 38
 MIN_ADJUSTED_SCALE = 6
@@ -144,34 +145,6 @@ def returns(t: FlinkType, arity: tuple[int, int] = (0, 99), keep_null: bool = Tr
         _require(name, args, arity[0] <= len(args) <= arity[1] and (check is None or check(args)))
         return t.with_nullable(_nullable(args) if keep_null else t.nullable)
     return typer
-
-
-def round_fn(name: str, args: list[FlinkType]) -> FlinkType:
-    a = args[0]
-    _require(name, args, a.is_numeric and 1 <= len(args) <= 2)
-    if not a.is_decimal:
-        return a.with_nullable(_nullable(args)).without_time_attr()
-    return a.with_nullable(_nullable(args))
-
-
-def round_decimal_type(a: FlinkType, r: int) -> FlinkType:
-    p, s = a.precision, a.scale
-    if r >= s:
-        return a
-    if r < 0:
-        return FlinkType("DECIMAL", min(MAX_PRECISION, 1 + p - s), 0, a.nullable)
-    return FlinkType("DECIMAL", 1 + p - s + r, r, a.nullable)
-
-
-def floor_ceil(name: str, args: list[FlinkType]) -> FlinkType:
-    a = args[0]
-    if a.is_temporal:
-        return a.without_time_attr()
-    _require(name, args, a.is_numeric)
-    if a.is_decimal:
-        return FlinkType("DECIMAL", min(MAX_PRECISION, a.precision - a.scale + (1 if a.scale else 0)), 0,
-                         a.nullable)
-    return a
 
 
 def _widest(name: str, args: list[FlinkType]) -> FlinkType:
@@ -333,16 +306,6 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "COALESCE": coalesce, "IFNULL": coalesce, "NULLIF": lambda n, a: a[0].with_nullable(True),
     "CASE": common_of, "IF": common_of, "GREATEST": common_of, "LEAST": common_of,
     # math
-    "ABS": same_as_first, "SIGN": same_as_first, "ROUND": round_fn, "TRUNCATE": round_fn,
-    "FLOOR": floor_ceil, "CEIL": floor_ceil,
-    "POWER": returns(DOUBLE, (2, 2)), "SQRT": returns(DOUBLE, (1, 1)), "EXP": returns(DOUBLE, (1, 1)),
-    "LN": returns(DOUBLE, (1, 1)), "LOG10": returns(DOUBLE, (1, 1)), "LOG2": returns(DOUBLE, (1, 1)),
-    "LOG": returns(DOUBLE, (1, 2)),
-    **{f: returns(DOUBLE, (1, 1)) for f in ("ACOS", "ASIN", "ATAN", "COSH", "SINH", "TANH", "COT", "DEGREES",
-                                            "RADIANS")},
-    "ATAN2": returns(DOUBLE, (2, 2)), "E": returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False), "SIN": returns(DOUBLE, (1, 1)), "COS": returns(DOUBLE, (1, 1)),
-    "TAN": returns(DOUBLE, (1, 1)), "RAND": returns(DOUBLE, (0, 1), keep_null=False),
-    "PI": returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False),
     # strings
     "UPPER": string_fn((1, 1), _first_is_string), "LOWER": string_fn((1, 1), _first_is_string),
     "TRIM": string_fn((1, 2)), "LTRIM": string_fn((1, 2)), "RTRIM": string_fn((1, 2)),
@@ -478,7 +441,7 @@ _C, _I, _N = "CHARACTER", "INTEGER", "NUMERIC"
 SIGNATURES: dict[str, list[tuple[str, ...]]] = {
     "LOCATE": [(_C, _C), (_C, _C, _I)], "POSITION": [("STRING", "STRING")],
     "LPAD": [(_C, _I, _C)], "RPAD": [(_C, _I, _C)], "REPEAT": [(_C, _I)], "LEFT": [(_C, _I)],
-    "RIGHT": [(_C, _I)], "ROUND": [(_N, _I), (_N,)], "TRUNCATE": [(_N, _I), (_N,)],
+    "RIGHT": [(_C, _I)],
     "SPLIT_INDEX": [(_C, _I, _I), (_C, _C, _I)], "REPLACE": [(_C, _C, _C)], "INITCAP": [(_C,)],
     "REGEXP_EXTRACT": [(_C, _C, _I), (_C, _C)], "REGEXP_REPLACE": [(_C, _C, _C)], "REGEXP": [(_C, _C)],
     "REGEXP_COUNT": [(_C, _C)], "REGEXP_INSTR": [(_C, _C)], "REGEXP_SUBSTR": [(_C, _C)],
@@ -514,7 +477,8 @@ def calcite_type(t: FlinkType) -> str:
 
 def check_signature(name: str, args: list[FlinkType]) -> None:
     """Refuse a call whose arguments fit none of Flink's forms of the function, with Flink's message."""
-    forms = SIGNATURES.get(name)
+    fn = lookup(name)
+    forms = fn.signatures if fn is not None else SIGNATURES.get(name)
     if forms is not None and any(a.name == "NULL" for a in args):
         raise ValidationError(f"Illegal use of 'NULL' in {name}(..): give the NULL a type, as CAST(NULL AS "
                               f"STRING)")
@@ -530,7 +494,8 @@ def check_signature(name: str, args: list[FlinkType]) -> None:
 
 def scalar_type(name: str, args: list[FlinkType]) -> FlinkType:
     check_signature(name, args)
-    typer = SCALAR_TYPERS.get(name)
+    fn = lookup(name)
+    typer = fn.type if fn is not None else SCALAR_TYPERS.get(name)
     if typer is None:
         missing = not_supported(name)
         if missing:

@@ -15,8 +15,10 @@ import numpy as np
 from sqlglot import exp
 
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
+from sqlstream.functions.catalog import lookup
+from sqlstream.functions.math import round_decimal_type
 from sqlstream.planner.functions import (SCALAR_TYPERS as SCALAR_FUNCTIONS, calcite_type, check_signature, is_aggregate,
-                               round_decimal_type, scalar_type)
+                               scalar_type)
 from sqlstream.core.errors import ValidationError
 from sqlstream.core.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, STRING, FlinkType, common_type, from_sqlglot
 
@@ -382,7 +384,7 @@ class ScalarBinder:
     # ---- operators -----------------------------------------------------------------------
     def call(self, fn: str, args: list[Expr], node: exp.Expr | None = None) -> Expr:
         from sqlstream.core.udf import REGISTRY
-        if fn in REGISTRY and fn not in SCALAR_FUNCTIONS:
+        if fn in REGISTRY and fn not in SCALAR_FUNCTIONS and lookup(fn) is None:
             return Call(REGISTRY[fn].result_type, "UDF:" + fn, tuple(args))
         for i in CONSTANT_ARGUMENTS.get(fn, ()):
             if i < len(args) and not isinstance(args[i], Lit):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import math
 import re
 import time
 
@@ -11,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlstream.functions.catalog import lookup
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.runtime.java_datetime import format_local, parse_local
 from sqlstream.runtime.collection_functions import FUNCTIONS as COLLECTION_FUNCTIONS
@@ -62,6 +62,9 @@ def _eval(e: Expr, cols, n):
     if isinstance(e, Lit):
         return _scalar(e)
     impl = FUNCTIONS.get(e.fn)
+    if impl is None:
+        fn = lookup(e.fn)
+        impl = fn.impl if fn is not None else None
     if impl is None and e.fn.startswith("UDF:"):
         from sqlstream.core.udf import REGISTRY
         fn = REGISTRY.get(e.fn[4:])
@@ -77,6 +80,13 @@ def _eval(e: Expr, cols, n):
         return impl(e, args, n)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ZeroDivisionError, decimal.InvalidOperation) as ex:
         raise ExecutionError(f"error evaluating {e.fn}: {ex}") from None
+
+
+def implemented(name: str) -> bool:
+    """Whether the runtime evaluates calls of `name` (a catalog function with an implementation, or a form the
+    evaluator handles itself)."""
+    fn = lookup(name)
+    return name in FUNCTIONS or fn is not None and fn.impl is not None
 
 
 def _full(v, n: int, t: pa.DataType | None = None) -> pa.Array:
@@ -765,73 +775,6 @@ def _from_unixtime(e, args, n):
 
 
 # ---- math ------------------------------------------------------------------------------------
-def _round(e, args, n):
-    x = _full(args[0], n)
-    r = args[1].as_py() if isinstance(args[1], pa.Scalar) else 0
-    if e.fn == "TRUNCATE":
-        f = 10.0 ** r
-        if pa.types.is_decimal(x.type):
-            return _rescale(pc.trunc(pc.multiply(x, pa.scalar(decimal.Decimal(10) ** r))), e.type)
-        return pc.divide(pc.trunc(pc.multiply(x, f)), f)
-    if pa.types.is_decimal(x.type):
-        return pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), e.type.to_arrow(), safe=False)
-    if pa.types.is_integer(x.type):
-        return x if r >= 0 else pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), x.type)
-    return round_half_up(x, r)
-
-
-def round_half_up(x: pa.Array, r: int) -> pa.Array:
-    """Flink's ROUND on DOUBLE: HALF_UP on the value's shortest decimal form (0.285 -> 0.29)."""
-    vals = x.to_numpy(zero_copy_only=False).astype(np.float64)
-    mask = np.asarray(pc.is_null(x).to_numpy(zero_copy_only=False))
-    f = 10.0 ** r
-    y = vals * f
-    frac = np.abs(y - np.trunc(y))
-    near_half = np.abs(frac - 0.5) < 1e-6
-    out = np.where(y >= 0, np.floor(y + 0.5), -np.floor(-y + 0.5)) / f
-    for i in np.flatnonzero(near_half & ~mask & np.isfinite(vals)):
-        d = decimal.Decimal(repr(float(vals[i]))).quantize(decimal.Decimal(1).scaleb(-r), context=_DEC_CTX)
-        out[i] = float(d)
-    return pa.array(out, x.type, mask=mask)
-
-
-def _floor_ceil(fn):
-    def impl(e, args, n):
-        x = _full(args[0], n)
-        if pa.types.is_decimal(x.type):
-            return pc.cast(fn(x), e.type.to_arrow(), safe=False)
-        if pa.types.is_integer(x.type):
-            return x
-        return fn(x)
-    return impl
-
-
-def _sign(e, args, n):
-    return pc.cast(pc.sign(args[0]), e.type.to_arrow())
-
-
-def _unary_float(fn):
-    def impl(e, args, n):
-        return fn(pc.cast(_full(args[0], n), pa.float64()))
-    return impl
-
-
-def _power(e, args, n):
-    return pc.power(pc.cast(_full(args[0], n), pa.float64()), pc.cast(args[1], pa.float64()))
-
-
-def _log(e, args, n):
-    if len(args) == 1:
-        return pc.ln(pc.cast(args[0], pa.float64()))
-    return pc.divide(pc.ln(pc.cast(args[1], pa.float64())), pc.ln(pc.cast(args[0], pa.float64())))
-
-
-def _rand(e, args, n):
-    rng = np.random.default_rng(args[0].as_py() if args else None)
-    return pa.array(rng.random(n))
-
-
-# ---- strings ---------------------------------------------------------------------------------
 def _str1(fn):
     def impl(e, args, n):
         return fn(_full(args[0], n))
@@ -1312,22 +1255,6 @@ def _char_class(test):
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def _float_fn(fn):
-    """A numpy function of DOUBLE values, NULL where the input is NULL."""
-    def impl(e, args, n):
-        v = pc.cast(_full(args[0], n), pa.float64())
-        x = np.asarray(pc.fill_null(v, 0.0).to_numpy(zero_copy_only=False), dtype=np.float64)
-        with np.errstate(all="ignore"):
-            out = fn(x)
-        return pa.array(out, pa.float64(), mask=np.asarray(pc.is_null(v).to_numpy(zero_copy_only=False)))
-    return impl
-
-
-def _atan2(e, args, n):
-    y, x = (pc.cast(_full(a, n), pa.float64()) for a in args)
-    return pc.atan2(y, x)
-
-
 def _cardinality(e, args, n):
     values = _full(args[0], n)
     if pa.types.is_map(values.type):  # a map is a list of entries
@@ -1503,12 +1430,6 @@ FUNCTIONS = {
     "IFNULL": _coalesce, "NULLIF": _nullif,
     "GREATEST": _greatest(pc.max_element_wise), "LEAST": _greatest(pc.min_element_wise),
     "CAST": _cast, "TRY_CAST": _cast,
-    "ABS": lambda e, a, n: pc.abs(a[0]), "SIGN": _sign, "ROUND": _round, "TRUNCATE": _round,
-    "FLOOR": _floor_ceil(pc.floor), "CEIL": _floor_ceil(pc.ceil), "POWER": _power,
-    "SQRT": _unary_float(pc.sqrt), "EXP": _unary_float(pc.exp), "LN": _unary_float(pc.ln),
-    "LOG10": _unary_float(pc.log10), "LOG2": _unary_float(pc.log2), "LOG": _log,
-    "SIN": _unary_float(pc.sin), "COS": _unary_float(pc.cos), "TAN": _unary_float(pc.tan),
-    "RAND": _rand, "PI": lambda e, a, n: pa.scalar(np.pi),
     "UPPER": _str1(pc.utf8_upper), "LOWER": _str1(pc.utf8_lower),
     "TRIM": _trim(pc.utf8_trim), "LTRIM": _trim(pc.utf8_ltrim), "RTRIM": _trim(pc.utf8_rtrim),
     "BTRIM": _trim(pc.utf8_trim),
@@ -1526,10 +1447,6 @@ FUNCTIONS = {
     "SHA2": _sha2, "TO_BASE64": _to_base64, "FROM_BASE64": _from_base64, "HEX": _hex_bin("x"), "BIN": _hex_bin("b"),
     "IS_DIGIT": _char_class(str.isdigit), "IS_ALPHA": _char_class(str.isalpha),
     "IS_DECIMAL": _char_class(_DECIMAL_TEXT.fullmatch),
-    "ACOS": _float_fn(np.arccos), "ASIN": _float_fn(np.arcsin), "ATAN": _float_fn(np.arctan),
-    "COSH": _float_fn(np.cosh), "SINH": _float_fn(np.sinh), "TANH": _float_fn(np.tanh),
-    "COT": _float_fn(lambda x: 1.0 / np.tan(x)), "DEGREES": _float_fn(np.degrees),
-    "RADIANS": _float_fn(np.radians), "ATAN2": _atan2, "E": lambda e, a, n: pa.scalar(math.e),
     "CARDINALITY": _cardinality, "ARRAY_CONTAINS": _array_contains,
     "JSON_VALUE": _json_value, "JSON_QUERY": _json_query, "JSON_EXISTS": _json_exists,
     "DATE_FORMAT": _date_format, "TO_TIMESTAMP": _to_timestamp, "TO_TIMESTAMP_LTZ": _to_timestamp_ltz,

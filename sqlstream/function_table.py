@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
+from sqlstream.functions.catalog import lookup
 from sqlstream.planner.binder import LEGACY_PROPS
 from sqlstream.planner.flink_functions import SQL_FUNCTIONS
 from sqlstream.planner.functions import AGGREGATES, SCALAR_TYPERS
@@ -39,10 +40,11 @@ def canonical(name: str) -> str:
 
 
 def supported(name: str) -> bool:
-    from sqlstream.runtime.expressions import FUNCTIONS
+    from sqlstream.runtime.expressions import implemented
     bound = canonical(name)
     legacy = {f"{w}_{p}" for w in ("TUMBLE", "HOP", "SESSION") for p in LEGACY_PROPS}
-    return (bound in SCALAR_TYPERS and (bound in FUNCTIONS or bound == "IF")) or bound in AGGREGATES or \
+    typed = bound in SCALAR_TYPERS or lookup(bound) is not None
+    return (typed and (implemented(bound) or bound == "IF")) or bound in AGGREGATES or \
         bound in WINDOW_TVFS or bound in legacy or bound in SPECIAL_FORMS or name in SPECIAL_FORMS
 
 

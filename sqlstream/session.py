@@ -13,6 +13,7 @@ from sqlglot.tokens import TokenType
 from sqlstream.plan import logical as L
 from sqlstream.planner.binder import LEGACY_PROPS, Binder
 from sqlstream.planner.explain import explain
+from sqlstream.functions.catalog import names as catalog_names
 from sqlstream.planner.flink_functions import SHOW_FUNCTIONS
 from sqlstream.planner.functions import AGGREGATES, SCALAR_TYPERS
 from sqlstream.planner.rules import optimize
@@ -402,9 +403,10 @@ class Session:
 
     def function_names(self) -> list[str]:
         """Every function a query may call: what SHOW FUNCTIONS lists and Tab completes, one list for both."""
-        from sqlstream.runtime.expressions import FUNCTIONS
+        from sqlstream.runtime.expressions import implemented
         from sqlstream.dialect.parser import WINDOW_TVFS
-        scalars = {k for k in SCALAR_TYPERS if re.fullmatch(r"[A-Z_0-9]+", k) and (k in FUNCTIONS or k == "IF")}
+        scalars = {k for k in set(SCALAR_TYPERS) | set(catalog_names()) if re.fullmatch(r"[A-Z_0-9]+", k)
+                   and (implemented(k) or k == "IF")}
         legacy_windows = {f"{w}_{p}" for w in ("TUMBLE", "HOP", "SESSION") for p in LEGACY_PROPS}
         return sorted(scalars | set(AGGREGATES) | set(WINDOW_TVFS) | legacy_windows | {"ROW_NUMBER"} |
                       set(self.functions))

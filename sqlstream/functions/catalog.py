@@ -1,0 +1,83 @@
+"""The scalar function catalog: one `ScalarFunction` per built-in function, read by the binder (names, typing,
+binding rules), the runtime (vectorized and row implementations), completion and FUNCTIONS.md.
+
+Each family module of this package lists its functions in a `FUNCTIONS` tuple of `ScalarFunction`s; the catalog
+imports the families on the first lookup, so a process that never binds or runs an expression never loads them.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+# the modules of this package that define functions, one per family
+FAMILIES = ("math",)
+
+Typer = Callable[[str, list], Any]
+Vectorized = Callable[[Any, list, int], Any]
+RowCompiler = Callable[[Any, list], Any]
+
+
+@dataclass(frozen=True)
+class ScalarFunction:
+    """A built-in scalar function or operator.
+
+    names: the name it is bound under first, then aliases the binder accepts as the same function (a call keeps
+    the name it was written with, so EXPLAIN shows what the query says).
+    type: (name, argument types) -> result type, raising ValidationError for arguments Flink refuses; None when
+    the binder types the call itself (CAST's target, a ROW field).
+    impl: (call, arguments as Arrow arrays or scalars, row count) -> Arrow array or scalar, one call per batch.
+    row: (call, compiled arguments) -> a function of one row tuple, or None where only `impl` applies; used by
+    operators that decide row by row (MATCH_RECOGNIZE's DEFINE).
+    signatures: Flink's argument forms by type family ('CHARACTER', 'INTEGER', 'NUMERIC', 'STRING'), checked
+    before `type` so that a mismatch gets Flink's 'Supported form(s)' message.
+    constant_args: positions the runtime reads once per call, so the query must give literals there.
+    local_time: a TIMESTAMP_LTZ argument is seen as the wall clock in the session time zone.
+    zoned: the result depends on the session time zone, which the binder appends as the last argument.
+    """
+
+    names: tuple[str, ...]
+    type: Typer | None
+    impl: Vectorized | None
+    row: RowCompiler | None = None
+    signatures: tuple[tuple[str, ...], ...] | None = None
+    constant_args: tuple[int, ...] = ()
+    local_time: bool = False
+    zoned: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+
+def scalar(names: str | tuple[str, ...], type: Typer | None, impl: Vectorized | None, **more) -> ScalarFunction:
+    """A catalog entry; `names` is one name or a tuple of a name and its aliases."""
+    return ScalarFunction(names if isinstance(names, tuple) else (names,), type, impl, **more)
+
+
+_BY_NAME: dict[str, ScalarFunction] | None = None
+
+
+def _load() -> dict[str, ScalarFunction]:
+    global _BY_NAME
+    if _BY_NAME is None:
+        table: dict[str, ScalarFunction] = {}
+        for family in FAMILIES:
+            module = importlib.import_module(f"{__package__}.{family}")
+            for fn in module.FUNCTIONS:
+                for name in fn.names:
+                    if name in table:
+                        raise RuntimeError(f"function {name} is defined twice ({family})")
+                    table[name] = fn
+        _BY_NAME = table
+    return _BY_NAME
+
+
+def lookup(name: str) -> ScalarFunction | None:
+    """The function a call of `name` (as bound: upper case, or an operator symbol) refers to, if built in."""
+    return _load().get(name)
+
+
+def names() -> list[str]:
+    """Every name a built-in scalar function is bound under, aliases included."""
+    return sorted(_load())

@@ -1,0 +1,164 @@
+"""Numeric functions: ABS, SIGN, ROUND, TRUNCATE, FLOOR, CEIL, POWER, the logarithms and trigonometry, E, PI,
+RAND, with Flink's result types (ROUND of a DECIMAL narrows its scale, the rest of DOUBLE work in DOUBLE)."""
+from __future__ import annotations
+
+import decimal
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlstream.functions.arrow import DEC_CTX, full, rescale
+from sqlstream.functions.catalog import scalar
+from sqlstream.functions.inference import MAX_PRECISION, nullable, require, returns, same_as_first
+from sqlstream.core.types import DOUBLE, FlinkType
+
+
+def round_type(name: str, args: list[FlinkType]) -> FlinkType:
+    a = args[0]
+    require(name, args, a.is_numeric and 1 <= len(args) <= 2)
+    if not a.is_decimal:
+        return a.with_nullable(nullable(args)).without_time_attr()
+    return a.with_nullable(nullable(args))
+
+
+def round_decimal_type(a: FlinkType, r: int) -> FlinkType:
+    """ROUND(DECIMAL(p, s), r): the scale becomes r (the binder knows r, a literal)."""
+    p, s = a.precision, a.scale
+    if r >= s:
+        return a
+    if r < 0:
+        return FlinkType("DECIMAL", min(MAX_PRECISION, 1 + p - s), 0, a.nullable)
+    return FlinkType("DECIMAL", 1 + p - s + r, r, a.nullable)
+
+
+def floor_ceil_type(name: str, args: list[FlinkType]) -> FlinkType:
+    a = args[0]
+    if a.is_temporal:
+        return a.without_time_attr()
+    require(name, args, a.is_numeric)
+    if a.is_decimal:
+        return FlinkType("DECIMAL", min(MAX_PRECISION, a.precision - a.scale + (1 if a.scale else 0)), 0,
+                         a.nullable)
+    return a
+
+
+def _round(e, args, n):
+    x = full(args[0], n)
+    r = args[1].as_py() if isinstance(args[1], pa.Scalar) else 0
+    if e.fn == "TRUNCATE":
+        f = 10.0 ** r
+        if pa.types.is_decimal(x.type):
+            return rescale(pc.trunc(pc.multiply(x, pa.scalar(decimal.Decimal(10) ** r))), e.type)
+        return pc.divide(pc.trunc(pc.multiply(x, f)), f)
+    if pa.types.is_decimal(x.type):
+        return pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), e.type.to_arrow(), safe=False)
+    if pa.types.is_integer(x.type):
+        return x if r >= 0 else pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), x.type)
+    return round_half_up(x, r)
+
+
+def round_half_up(x: pa.Array, r: int) -> pa.Array:
+    """Flink's ROUND on DOUBLE: HALF_UP on the value's shortest decimal form (0.285 -> 0.29)."""
+    vals = x.to_numpy(zero_copy_only=False).astype(np.float64)
+    mask = np.asarray(pc.is_null(x).to_numpy(zero_copy_only=False))
+    f = 10.0 ** r
+    y = vals * f
+    frac = np.abs(y - np.trunc(y))
+    near_half = np.abs(frac - 0.5) < 1e-6
+    out = np.where(y >= 0, np.floor(y + 0.5), -np.floor(-y + 0.5)) / f
+    for i in np.flatnonzero(near_half & ~mask & np.isfinite(vals)):
+        d = decimal.Decimal(repr(float(vals[i]))).quantize(decimal.Decimal(1).scaleb(-r), context=DEC_CTX)
+        out[i] = float(d)
+    return pa.array(out, x.type, mask=mask)
+
+
+def _floor_ceil(fn):
+    def impl(e, args, n):
+        x = full(args[0], n)
+        if pa.types.is_decimal(x.type):
+            return pc.cast(fn(x), e.type.to_arrow(), safe=False)
+        if pa.types.is_integer(x.type):
+            return x
+        return fn(x)
+    return impl
+
+
+def _sign(e, args, n):
+    return pc.cast(pc.sign(args[0]), e.type.to_arrow())
+
+
+def _unary_float(fn):
+    def impl(e, args, n):
+        return fn(pc.cast(full(args[0], n), pa.float64()))
+    return impl
+
+
+def _power(e, args, n):
+    return pc.power(pc.cast(full(args[0], n), pa.float64()), pc.cast(args[1], pa.float64()))
+
+
+def _log(e, args, n):
+    if len(args) == 1:
+        return pc.ln(pc.cast(args[0], pa.float64()))
+    return pc.divide(pc.ln(pc.cast(args[1], pa.float64())), pc.ln(pc.cast(args[0], pa.float64())))
+
+
+def _rand(e, args, n):
+    rng = np.random.default_rng(args[0].as_py() if args else None)
+    return pa.array(rng.random(n))
+
+
+# ---- strings ---------------------------------------------------------------------------------
+def _float_fn(fn):
+    """A numpy function of DOUBLE values, NULL where the input is NULL."""
+    def impl(e, args, n):
+        v = pc.cast(full(args[0], n), pa.float64())
+        x = np.asarray(pc.fill_null(v, 0.0).to_numpy(zero_copy_only=False), dtype=np.float64)
+        with np.errstate(all="ignore"):
+            out = fn(x)
+        return pa.array(out, pa.float64(), mask=np.asarray(pc.is_null(v).to_numpy(zero_copy_only=False)))
+    return impl
+
+
+def _atan2(e, args, n):
+    y, x = (pc.cast(full(a, n), pa.float64()) for a in args)
+    return pc.atan2(y, x)
+
+
+
+_N, _I = "NUMERIC", "INTEGER"
+_DOUBLE1 = returns(DOUBLE, (1, 1))
+
+FUNCTIONS = (
+    scalar("ABS", same_as_first, lambda e, a, n: pc.abs(a[0])),
+    scalar("SIGN", same_as_first, _sign),
+    scalar("ROUND", round_type, _round, signatures=((_N, _I), (_N,))),
+    scalar("TRUNCATE", round_type, _round, signatures=((_N, _I), (_N,))),
+    scalar("FLOOR", floor_ceil_type, _floor_ceil(pc.floor)),
+    scalar("CEIL", floor_ceil_type, _floor_ceil(pc.ceil)),
+    scalar("POWER", returns(DOUBLE, (2, 2)), _power),
+    scalar("SQRT", _DOUBLE1, _unary_float(pc.sqrt)),
+    scalar("EXP", _DOUBLE1, _unary_float(pc.exp)),
+    scalar("LN", _DOUBLE1, _unary_float(pc.ln)),
+    scalar("LOG10", _DOUBLE1, _unary_float(pc.log10)),
+    scalar("LOG2", _DOUBLE1, _unary_float(pc.log2)),
+    scalar("LOG", returns(DOUBLE, (1, 2)), _log),
+    scalar("SIN", _DOUBLE1, _unary_float(pc.sin)),
+    scalar("COS", _DOUBLE1, _unary_float(pc.cos)),
+    scalar("TAN", _DOUBLE1, _unary_float(pc.tan)),
+    scalar("ACOS", _DOUBLE1, _float_fn(np.arccos)),
+    scalar("ASIN", _DOUBLE1, _float_fn(np.arcsin)),
+    scalar("ATAN", _DOUBLE1, _float_fn(np.arctan)),
+    scalar("COSH", _DOUBLE1, _float_fn(np.cosh)),
+    scalar("SINH", _DOUBLE1, _float_fn(np.sinh)),
+    scalar("TANH", _DOUBLE1, _float_fn(np.tanh)),
+    scalar("COT", _DOUBLE1, _float_fn(lambda x: 1.0 / np.tan(x))),
+    scalar("DEGREES", _DOUBLE1, _float_fn(np.degrees)),
+    scalar("RADIANS", _DOUBLE1, _float_fn(np.radians)),
+    scalar("ATAN2", returns(DOUBLE, (2, 2)), _atan2),
+    scalar("E", returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False), lambda e, a, n: pa.scalar(math.e)),
+    scalar("PI", returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False), lambda e, a, n: pa.scalar(np.pi)),
+    scalar("RAND", returns(DOUBLE, (0, 1), keep_null=False), _rand),
+)
