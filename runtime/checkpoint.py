@@ -24,6 +24,7 @@ import re
 import shutil
 import time
 import zlib
+from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
@@ -277,6 +278,21 @@ def unpack(manifest: dict, files: dict[str, bytes]) -> dict:
     return snap
 
 
+HISTORY_SIZE = 10
+
+
+@dataclass(frozen=True)
+class CompletedCheckpoint:
+    """One checkpoint or savepoint that completed: when it was triggered, how long it took, how large it is."""
+
+    id: int
+    kind: str
+    location: str
+    triggered: float  # epoch seconds
+    duration_ms: int
+    size_bytes: int
+
+
 class CheckpointCoordinator:
     """Triggers periodic checkpoints of a job and commits its sinks once a checkpoint is durable."""
 
@@ -289,6 +305,11 @@ class CheckpointCoordinator:
         self.last = time.monotonic()
         self.log = log
         self.completed = 0
+        self.history: list[CompletedCheckpoint] = []  # newest last, at most HISTORY_SIZE: what DESCRIBE JOB/REST show
+
+    @property
+    def latest(self) -> "CompletedCheckpoint | None":
+        return self.history[-1] if self.history else None
 
     def maybe_checkpoint(self) -> None:
         if self.interval > 0 and time.monotonic() - self.last >= self.interval:
@@ -298,6 +319,7 @@ class CheckpointCoordinator:
         """Take a checkpoint (or a savepoint into `savepoint_dir`): snapshot, prepare sinks, write, commit."""
         cid = self.next_id
         self.next_id += 1
+        started, started_wall = time.monotonic(), time.time()
         snap = self.job.snapshot()
         committables = {uid: w.prepare_commit(cid) for uid, w in self.job.sink_writers().items()}
         manifest, files = pack(snap)
@@ -321,4 +343,8 @@ class CheckpointCoordinator:
             self.storage.retain(self.retained)
         self.last = time.monotonic()
         self.completed += 1
+        self.history.append(CompletedCheckpoint(cid, "savepoint" if savepoint_dir else "checkpoint", location,
+                                                started_wall, round((self.last - started) * 1000),
+                                                sum(len(data) for data in files.values())))
+        del self.history[:-HISTORY_SIZE]
         return location

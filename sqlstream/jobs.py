@@ -27,6 +27,8 @@ class JobInfo:
     started: float = field(default_factory=time.time)
     error: str | None = None
     log: io.StringIO = field(default_factory=io.StringIO)
+    plans: list = field(default_factory=list)  # the INSERTs' plans, shown by DESCRIBE JOB and the web UI
+    ended: float | None = None
 
     def row(self, full_error: bool = False) -> list:
         job = self.runner.current_job
@@ -64,7 +66,8 @@ class JobManager:
 
     def submit(self, inserts: list[L.Sink]) -> JobInfo:
         job_id = uuid.uuid4().hex[:8]
-        info = JobInfo(job_id, "insert-into_" + ",".join(s.table for s in inserts), runner=None)  # type: ignore
+        info = JobInfo(job_id, "insert-into_" + ",".join(s.table for s in inserts), runner=None,  # type: ignore
+                       plans=list(inserts))
         info.runner = ScriptRunner(self.session, out=info.log, err=info.log, fmt="jsonl")
         info.runner.savepoint_on_stop = False
 
@@ -76,6 +79,8 @@ class JobManager:
                 info.status, info.error = "FAILED", failure_text(e)
                 if self.on_failure is not None:
                     self.on_failure(info)
+            finally:
+                info.ended = time.time()
         self.jobs[job_id] = info
         info.thread = deep_thread(run, name=f"job-{job_id}", daemon=True)
         return info
@@ -108,11 +113,19 @@ class JobManager:
         return f"Job '{job_id}' stopped; savepoint written to {req.location}"
 
     def stop_all(self) -> list[str]:
-        """Stop every running job (the session is ending); one line per job saying what was stopped."""
+        """Stop every running job (the session is ending); one line per job saying what was stopped and how its
+        progress can be kept."""
         lines = []
         for info in self.jobs.values():
             if info.status == "RUNNING" and info.thread.is_alive():
-                lines.append(f"Stopping job '{info.id}' ({info.name})")
+                coordinator = info.runner.current_coordinator
+                if coordinator is not None:
+                    keep = (f"running it again resumes from its last checkpoint in {coordinator.storage.root}; "
+                            f"STOP JOB '{info.id}' WITH SAVEPOINT before quitting keeps its progress up to now")
+                else:
+                    keep = ("it does not checkpoint: to keep a job's progress, SET 'execution.checkpointing.dir' "
+                            "before starting it; to keep a job running, start it with `sqlstream run`")
+                lines.append(f"Stopping job '{info.id}' ({info.name}): {keep}")
                 info.runner.stop_requested = True
         for info in self.jobs.values():
             info.thread.join(timeout=30)
@@ -120,6 +133,11 @@ class JobManager:
 
     def describe(self, job_id: str) -> list:
         return self.get(job_id).row(full_error=True)
+
+    def details(self, job_id: str) -> str:
+        """DESCRIBE JOB's text after the row: plan, operator metrics, last checkpoint, the whole error."""
+        from sqlstream.job_status import describe_text
+        return describe_text(self.get(job_id))
 
     def rows(self) -> list[list]:
         return [j.row() for j in self.jobs.values()]

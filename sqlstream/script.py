@@ -81,6 +81,7 @@ class ScriptRunner:
         self.stopped_with_savepoint = False
         self.signals_handled = False  # this runner's job answers SIGTERM/SIGUSR1/SIGUSR2 (the process's main thread)
         self.current_job: Job | None = None
+        self.current_coordinator: CheckpointCoordinator | None = None  # the current job's checkpoints, if it takes any
 
     def request_savepoint(self, stop: bool = False) -> SavepointRequest:
         """Ask the running job for a savepoint (and to stop once it is written); the request tells the outcome."""
@@ -253,6 +254,7 @@ class ScriptRunner:
             coordinator = CheckpointCoordinator(job, storage, interval_ms,
                                                 cfg.get_int("execution.checkpointing.num-retained", 1),
                                                 first_id=_next_id(storage))
+        self.current_coordinator = coordinator
         if self._restore(job, storage, sink_objects, fingerprint):
             job.close()
             return

@@ -160,9 +160,14 @@ class Shell:
     def _execute(self, stmt, text: str, inserts: list) -> None:
         if isinstance(stmt, fx.ShowStatement) and stmt.this.name == "JOBS":
             format_rows(JOB_COLUMNS, self.jobs.rows(), self.out)
+            failed = [info.id for info in self.jobs.jobs.values() if info.error is not None]
+            if failed:
+                self.out.write(f"[INFO] DESCRIBE JOB '{failed[-1]}'; shows a job's whole error, plan, operator "
+                               f"metrics and last checkpoint\n")
             return
         if isinstance(stmt, fx.DescribeJobStatement):
             format_rows(JOB_COLUMNS, [self.jobs.describe(stmt.this.name)], self.out)
+            self.out.write(self.jobs.details(stmt.this.name))
             return
         if isinstance(stmt, fx.StopJobStatement):
             self.out.write("[INFO] " + self.jobs.stop(stmt.this.name, bool(stmt.args.get("savepoint"))) + "\n")

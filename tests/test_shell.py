@@ -2,6 +2,7 @@
 session in a real terminal (tmux) covering the shell tour of the README."""
 import io
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -269,7 +270,13 @@ def test_a_failed_background_job_says_why_at_once_in_show_jobs_and_describe_job(
     lines = shell.out.getvalue().splitlines()
     header = [ln for ln in lines if ln.startswith("| job id ")][-1]
     assert [c.strip() for c in header.strip("|").split("|")][:4] == ["job id", "job name", "status", "start time"]
-    assert f"(at {bad}:2)" in lines[-3], "DESCRIBE JOB shows the whole reason"
+    row = [ln for ln in lines if ln.startswith(f"| {job_id} ")][-1]
+    assert f"(at {bad}:2)" in row, "DESCRIBE JOB shows the whole reason"
+    details = "\n".join(lines[lines.index(row):])
+    assert "Plan:\nSink(table=[sink], connector=[blackhole], fields=[v])" in details
+    assert "| 000-Scan | TableSourceScan(table=[src]" in details
+    assert "Last checkpoint: none (checkpointing is off" in details
+    assert details.rstrip().endswith(f"Error:\n{info.error}") and f"(at {bad}:2)" in info.error
     shell.execute_text("DESCRIBE JOB 'nope';")
     assert "[ERROR] Job 'nope' not found" in shell.out.getvalue()
 
@@ -282,8 +289,28 @@ def test_quitting_says_which_running_jobs_it_stops(tmp_path):
     assert shell.execute_text("QUIT;") is False
     shell.quit()
     out = shell.out.getvalue()
-    assert f"[INFO] Stopping job '{job_id}' (insert-into_sink)" in out and out.rstrip().endswith("Goodbye!")
+    assert f"[INFO] Stopping job '{job_id}' (insert-into_sink): it does not checkpoint: to keep a job's progress, " \
+           f"SET 'execution.checkpointing.dir' before starting it" in out and out.rstrip().endswith("Goodbye!")
     assert shell.jobs.jobs[job_id].status == "CANCELED" and not shell.jobs.jobs[job_id].thread.is_alive()
+
+
+def test_describe_job_shows_operators_and_the_last_checkpoint_and_quit_says_how_progress_is_kept(tmp_path):
+    shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"))
+    shell.execute_text(f"SET 'execution.checkpointing.dir' = '{tmp_path}/ck';"
+                       f"SET 'execution.checkpointing.interval' = '100ms';" + GEN_JOB)
+    job_id = next(iter(shell.jobs.jobs))
+    started(shell, job_id)
+    runner = shell.jobs.jobs[job_id].runner
+    wait_until(lambda: runner.current_coordinator is not None and runner.current_coordinator.latest is not None,
+               "a checkpoint")
+    shell.execute_text(f"DESCRIBE JOB '{job_id}';")
+    out = shell.out.getvalue()
+    assert "GroupAggregate" in out.split("Operators:")[1] and "state bytes" in out
+    assert re.search(r"Last checkpoint: \d+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC, \d+ ms, \d+ bytes, "
+                     rf"in {tmp_path}/ck/", out)
+    shell.quit()
+    assert f"[INFO] Stopping job '{job_id}' (insert-into_sink): running it again resumes from its last checkpoint " \
+           f"in {tmp_path}/ck/" in shell.out.getvalue()
 
 
 def test_help_and_quit_are_statements_like_any_other(tmp_path):

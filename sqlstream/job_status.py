@@ -1,0 +1,199 @@
+"""What a job is doing, in the shape of Flink's REST API: the one view read by DESCRIBE JOB and the web UI."""
+from __future__ import annotations
+
+import time
+
+from sqlstream.planner import logical as L
+from sqlstream.planner.explain import describe
+
+MIN_WM = -(2 ** 63)
+MAX_WM = 2 ** 63 - 1
+
+
+def timestamp(ms: int | float | None) -> str | None:
+    """Epoch ms as 'yyyy-MM-dd HH:mm:ss.SSS' UTC (None for no watermark yet)."""
+    if ms is None or ms <= MIN_WM or ms >= MAX_WM:
+        return None
+    secs, millis = divmod(int(ms), 1000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(secs)) + f".{millis:03d}"
+
+
+def vertices(job) -> list[dict]:
+    """Every source, operator and sink of a running job with its metrics, in plan order (sources first)."""
+    if job is None:
+        return []
+    out = []
+    for nid, uid in sorted(job.uids.items(), key=lambda item: item[1], reverse=True):
+        node = job.nodes.get(nid)
+        if node is None:
+            continue
+        out.append(_vertex(job, nid, uid, node))
+    return out
+
+
+def _vertex(job, nid: int, uid: str, node: L.Node) -> dict:
+    op = job.ops.get(nid)
+    metrics = dict(op.metrics()) if op is not None else {}
+    backend = job.state.get(nid)
+    inputs = []
+    for child in node.inputs():
+        inputs.append({"id": job.uids[id(child)], "ship_strategy": _ship_strategy(node, child),
+                       "changelog_mode": child.changelog})
+    kind = "source" if isinstance(node, L.Scan) else "sink" if isinstance(node, L.Sink) else "operator"
+    wm = job.out_wm.get(nid, MIN_WM)
+    if kind == "sink":
+        wm = min([job.out_wm.get(id(c), MIN_WM) for c in node.inputs()] or [MIN_WM])
+    counts = getattr(job, "operator_counts", {}).get(nid)
+    vertex = {
+        "id": uid, "name": describe(node), "kind": kind, "parallelism": 1, "status": "RUNNING",
+        "inputs": inputs, "changelog_mode": node.changelog,
+        "metrics": {
+            "currentOutputWatermark": None if wm <= MIN_WM else wm,
+            "watermark": timestamp(wm),
+            "numLateRecordsDropped": int(metrics.get("late_records_dropped", 0)),
+            "stateSizeBytes": int(metrics.get("state_bytes", backend.size_bytes() if backend is not None and
+                                              backend.tables else 0)),
+        },
+    }
+    if counts is not None:
+        vertex["metrics"].update(counts)
+    return vertex
+
+
+def _ship_strategy(node: L.Node, child: L.Node) -> str:
+    """How rows travel from `child` to `node`: HASH on the grouping/join keys where Flink would shuffle."""
+    keys = getattr(node, "keys", None) or getattr(node, "partition", None)
+    if isinstance(node, L.Join) or hasattr(node, "left_keys"):
+        side = getattr(node, "left_keys", None) if child is getattr(node, "left", None) else \
+            getattr(node, "right_keys", None)
+        keys = side
+    if keys:
+        names = child.names
+        shown = [names[k] if isinstance(k, int) and k < len(names) else str(k) for k in keys]
+        return f"HASH[{', '.join(shown)}]"
+    if isinstance(node, (L.GroupAggregate, L.WindowAggregate)) or type(node).__name__ in ("OverAggregate", "Rank"):
+        return "SINGLETON"
+    return "FORWARD"
+
+
+def checkpoints(coordinator) -> dict:
+    """Flink's /jobs/<id>/checkpoints: counts, the latest completed checkpoint and savepoint, the history."""
+    history = list(getattr(coordinator, "history", [])) if coordinator is not None else []
+    completed = getattr(coordinator, "completed", 0) if coordinator is not None else 0
+    failed = getattr(coordinator, "failed", 0) if coordinator is not None else 0
+
+    def entry(c) -> dict:
+        return {"id": c.id, "status": "COMPLETED", "is_savepoint": c.kind == "savepoint",
+                "trigger_timestamp": int(c.triggered * 1000), "end_to_end_duration": c.duration_ms,
+                "state_size": c.size_bytes, "checkpointed_size": c.size_bytes, "external_path": c.location}
+    latest_checkpoint = next((entry(c) for c in reversed(history) if c.kind == "checkpoint"), None)
+    latest_savepoint = next((entry(c) for c in reversed(history) if c.kind == "savepoint"), None)
+    sizes = [c.size_bytes for c in history] or [0]
+    durations = [c.duration_ms for c in history] or [0]
+    return {
+        "enabled": coordinator is not None,
+        "counts": {"restored": 0, "total": completed + failed, "in_progress": 0, "completed": completed,
+                   "failed": failed},
+        "summary": {"state_size": _summary(sizes), "end_to_end_duration": _summary(durations)},
+        "latest": {"completed": latest_checkpoint, "savepoint": latest_savepoint, "failed": None, "restored": None},
+        "history": [entry(c) for c in reversed(history)],
+    }
+
+
+def _summary(values: list[int]) -> dict:
+    return {"min": min(values), "max": max(values), "avg": sum(values) // len(values)}
+
+
+def exceptions(info) -> dict:
+    """Flink's /jobs/<id>/exceptions: the failure of a failed job, with when it happened."""
+    if info.error is None:
+        return {"root-exception": None, "timestamp": None, "all-exceptions": [], "truncated": False,
+                "exceptionHistory": {"entries": [], "truncated": False}}
+    when = int((info.ended or time.time()) * 1000)
+    entry = {"exceptionName": info.error.split(":")[0] if ":" in info.error.splitlines()[0] else "JobFailure",
+             "stacktrace": info.error, "timestamp": when, "taskName": None, "location": None,
+             "concurrentExceptions": []}
+    return {"root-exception": info.error, "timestamp": when, "all-exceptions": [], "truncated": False,
+            "exceptionHistory": {"entries": [entry], "truncated": False}}
+
+
+def job_detail(info) -> dict:
+    """Flink's /jobs/<id>: the job's state and times, its vertices with metrics and its plan's edges."""
+    job = info.runner.current_job
+    stats = job.stats if job is not None else None
+    ended = info.ended
+    now = time.time()
+    vs = vertices(job)
+    if info.status != "RUNNING":
+        for v in vs:
+            v["status"] = info.status
+    return {
+        "jid": info.id, "name": info.name, "state": info.status, "isStoppable": info.status == "RUNNING",
+        "start-time": int(info.started * 1000), "end-time": int(ended * 1000) if ended else -1,
+        "duration": int(((ended or now) - info.started) * 1000), "now": int(now * 1000),
+        "metrics": {"rows-in": stats.rows_in if stats else 0, "rows-out": stats.rows_out if stats else 0,
+                    "late-records-dropped": sum(v["metrics"]["numLateRecordsDropped"] for v in vs)},
+        "vertices": vs,
+        "plan": {"jid": info.id, "name": info.name, "type": "STREAMING",
+                 "nodes": [{"id": v["id"], "description": v["name"], "operator": v["kind"], "parallelism": 1,
+                            "inputs": [{"num": i, **edge} for i, edge in enumerate(v["inputs"])]} for v in vs]},
+        "checkpoints": checkpoints(info.runner.current_coordinator),
+        "error": info.error,
+    }
+
+
+def job_overview(info) -> dict:
+    """One row of Flink's /jobs/overview."""
+    return {"jid": info.id, "name": info.name, "state": info.status, "start-time": int(info.started * 1000),
+            "end-time": int(info.ended * 1000) if info.ended else -1,
+            "duration": int(((info.ended or time.time()) - info.started) * 1000), "error": info.error}
+
+
+def describe_text(info) -> str:
+    """DESCRIBE JOB's sections after the job's row: the plan, each operator's metrics, the last checkpoint and
+    the whole error of a failed job."""
+    from sqlstream.planner.explain import explain
+    detail = job_detail(info)
+    parts = ["Plan:", "\n".join(explain(root) for root in info.plans)]
+    if detail["vertices"]:
+        shown = [(name, key) for name, key in OPERATOR_COLUMNS
+                 if any(key in v["metrics"] for v in detail["vertices"])]
+        rows = [[v["id"], v["name"][:60]] + [_cell(v["metrics"].get(key)) for _, key in shown]
+                for v in detail["vertices"]]
+        parts += ["Operators:", _table(["id", "operator"] + [name for name, _ in shown], rows)]
+    ck = detail["checkpoints"]
+    latest = ck["latest"]["completed"]
+    if not ck["enabled"]:
+        parts.append("Last checkpoint: none (checkpointing is off: SET 'execution.checkpointing.dir' and "
+                     "'execution.checkpointing.interval' before starting the job)")
+    elif latest is None:
+        parts.append("Last checkpoint: none completed yet")
+    else:
+        parts.append(f"Last checkpoint: {latest['id']} at {timestamp(latest['trigger_timestamp'])} UTC, "
+                     f"{latest['end_to_end_duration']} ms, {latest['state_size']} bytes, in {latest['external_path']} "
+                     f"({ck['counts']['completed']} completed)")
+    if info.error is not None:
+        parts += ["Error:", info.error]
+    return "\n".join(parts) + "\n"
+
+
+# DESCRIBE JOB's operator columns: (heading, metric), each shown when the job reports that metric
+OPERATOR_COLUMNS = [("rows in", "numRecordsIn"), ("rows out", "numRecordsOut"), ("rows in/s", "numRecordsInPerSecond"),
+                    ("rows out/s", "numRecordsOutPerSecond"), ("watermark", "watermark"),
+                    ("late rows dropped", "numLateRecordsDropped"), ("busy ms/s", "busyTimeMsPerSecond"),
+                    ("backpressured ms/s", "backPressuredTimeMsPerSecond"), ("state bytes", "stateSizeBytes")]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def _table(columns: list[str], rows: list[list]) -> str:
+    cells = [[str(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    lines = [border, "|" + "|".join(f" {c:<{w}} " for c, w in zip(columns, widths)) + "|", border]
+    lines += ["|" + "|".join(f" {v:<{w}} " for v, w in zip(r, widths)) + "|" for r in cells]
+    return "\n".join(lines + [border])
