@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from sqlstream.planner import logical as L
+from sqlstream.plan import logical as L
 from sqlstream.planner.explain import describe
 
 MIN_WM = -(2 ** 63)
