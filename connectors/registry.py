@@ -19,6 +19,8 @@ class ConnectorSpec:
     options: list[str]
     source: Callable[[str, dict, TableSchema], Source] | None = None
     sink: Callable[[str, dict, TableSchema], Sink] | None = None
+    # (table, options, schema, key column names) -> an object whose lookup(keys) gives the rows with those keys
+    lookup: Callable | None = None
 
 
 def _filesystem() -> ConnectorSpec:
@@ -52,6 +54,11 @@ def _upsert_kafka() -> ConnectorSpec:
                          lambda t, o, s: kafka.create_sink(t, o, s, upsert=True))
 
 
+def _jdbc() -> ConnectorSpec:
+    from sqlstream.connectors import jdbc
+    return ConnectorSpec("jdbc", jdbc.OPTIONS, jdbc.create_source, jdbc.create_sink, jdbc.create_lookup)
+
+
 def _nexmark() -> ConnectorSpec:
     from sqlstream.connectors import nexmark
     return ConnectorSpec("nexmark", nexmark.OPTIONS, nexmark.create_source)
@@ -79,6 +86,7 @@ LOADERS: dict[str, Callable[[], ConnectorSpec]] = {
     "kafka": _kafka,
     "upsert-kafka": _upsert_kafka,
     "nexmark": _nexmark,
+    "jdbc": _jdbc,
     "print": _print,
     "blackhole": _blackhole,
     VALUES: _values,

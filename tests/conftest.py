@@ -19,3 +19,15 @@ def broker():
     b = Broker()
     yield b
     b.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the test session (initdb + pg_ctl in a temporary folder)."""
+    pytest.importorskip("psycopg", reason="psycopg (the jdbc extra) is not installed")
+    from tests.postgres_server import PostgresServer, server_bin
+    if server_bin("initdb") is None:
+        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+    server = PostgresServer()
+    yield server
+    server.stop()

@@ -1,4 +1,4 @@
-"""A job that reads a file imports only what it uses: no Kafka, avro, faker or shell modules at start-up."""
+"""A job that reads a file imports only what it uses: no Kafka, avro, faker, PostgreSQL or shell modules at start-up."""
 import json
 import os
 import subprocess
@@ -8,7 +8,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "sqlstream.connectors.kafka",
-          "sqlstream.connectors.nexmark", "sqlstream.connectors.datagen", "sqlstream.connectors.faker")
+          "sqlstream.connectors.nexmark", "sqlstream.connectors.datagen", "sqlstream.connectors.faker",
+          "psycopg", "sqlstream.connectors.jdbc")
 PROBE = ("import sys, json\n"
          "from sqlstream.cli import main\n"
          "rc = main(['run', sys.argv[1]])\n"
