@@ -7,7 +7,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.connectors.base import SinkWriter
-from sqlstream.connectors.formats.json import encode_json_lines
 from sqlstream.core.changelog import OP_NAMES
 from sqlstream.core.formatting import format_double, format_timestamp
 from sqlstream.runtime.time_zones import to_local
@@ -97,6 +96,7 @@ class ResultWriter(SinkWriter):
         data = pa.RecordBatch.from_arrays(batch.columns[1:], names=self.names)
         if self.fmt == "jsonl":
             data = _millisecond_timestamps(data)
+            from sqlstream.connectors.formats.json import encode_json_lines  # only for jsonl output
             lines = encode_json_lines(data, self.names, self.types, extra={"op": ops}, rows_as_lists=True)
             self.stream.write("\n".join(lines.to_pylist()) + "\n")
         elif self.fmt == "csv":
