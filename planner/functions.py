@@ -256,25 +256,7 @@ def _strings(args: list[FlinkType]) -> bool:
 
 
 TEXT_TYPERS = {
-    "PARSE_URL": returns(STRING, (2, 3), check=_strings),
-    "PRINTF": lambda n, a: returns(STRING, (1, 99), check=_first_is_string)(n, a).with_nullable(a[0].nullable),
-    "INET_ATON": returns(BIGINT.with_nullable(True), (1, 1), keep_null=False, check=_strings),
-    "INET_NTOA": returns(STRING.with_nullable(True), (1, 1), keep_null=False,
-                         check=lambda a: a[0].is_integer or a[0].name == "NULL"),
-    "JSON_STRING": returns(STRING, (1, 1)),
-    "JSON_QUOTE": returns(STRING, (1, 1), check=_strings), "JSON_UNQUOTE": returns(STRING, (1, 1), check=_strings),
-    "JSON_OBJECT": returns(STRING.with_nullable(False), keep_null=False),
-    "JSON_ARRAY": returns(STRING.with_nullable(False), keep_null=False),
-    "IS_JSON": returns(BOOLEAN.with_nullable(False), (2, 2), keep_null=False),
     "TYPEOF": returns(STRING.with_nullable(False), (1, 1), keep_null=False),
-    "ENCODE": returns(FlinkType("VARBINARY", 2147483647), (2, 2), check=_strings),
-    "DECODE": returns(STRING, (2, 2), check=lambda a: a[0].name in ("BINARY", "VARBINARY", "NULL")
-                      and _strings(a[1:])),
-    "UNHEX": returns(FlinkType("VARBINARY", 2147483647).with_nullable(True), (1, 1), keep_null=False,
-                     check=_strings),
-    "REGEXP_EXTRACT_ALL": lambda n, a: (_require(n, a, 2 <= len(a) <= 3 and _strings(a[:2])
-                                                 and all(x.is_integer or x.name == "NULL" for x in a[2:]))
-                                        or FlinkType("ARRAY", children=(STRING,), nullable=_nullable(a))),
 }
 
 COLLECTION_TYPERS = {
@@ -307,43 +289,12 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "CASE": common_of, "IF": common_of, "GREATEST": common_of, "LEAST": common_of,
     # math
     # strings
-    "UPPER": string_fn((1, 1), _first_is_string), "LOWER": string_fn((1, 1), _first_is_string),
-    "TRIM": string_fn((1, 2)), "LTRIM": string_fn((1, 2)), "RTRIM": string_fn((1, 2)),
-    "BTRIM": string_fn((1, 2)),
-    "CHAR_LENGTH": returns(INT, (1, 1), check=_first_is_string),
-    "SUBSTRING": string_fn((2, 3), _string_then_integers), "CONCAT": concat, "||": concat,
-    "CONCAT_WS": lambda n, a: STRING.with_nullable(a[0].nullable),
-    "REPLACE": string_fn((3, 3)), "POSITION": returns(INT, (2, 2)), "LOCATE": returns(INT, (2, 3)),
-    "INITCAP": string_fn((1, 1)), "LPAD": string_fn((3, 3)), "RPAD": string_fn((3, 3)),
-    "REGEXP_EXTRACT": string_fn((2, 3)), "REGEXP_REPLACE": string_fn((3, 3)),
-    "REGEXP": returns(BOOLEAN, (2, 2)), "SPLIT_INDEX": string_fn((3, 3)),
-    "OVERLAY": overlay, "REVERSE": string_fn((1, 1)), "REPEAT": string_fn((2, 2)), "LEFT": string_fn((2, 2)),
-    "RIGHT": string_fn((2, 2)), "MD5": string_fn((1, 1)), "SHA256": string_fn((1, 1)),
-    "ASCII": returns(INT, (1, 1)), "CHR": string_fn((1, 1)),
-    "SHA1": string_fn((1, 1)), "SHA224": string_fn((1, 1)), "SHA384": string_fn((1, 1)),
-    "SHA512": string_fn((1, 1)), "SHA2": string_fn((2, 2)), "TO_BASE64": string_fn((1, 1)),
-    "FROM_BASE64": string_fn((1, 1)), "HEX": returns(STRING, (1, 1)), "BIN": returns(STRING, (1, 1)),
-    "IS_DIGIT": returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False),
-    "IS_ALPHA": returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False),
-    "IS_DECIMAL": returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False),
     "CARDINALITY": returns(INT, (1, 1)),
     "ARRAY_CONTAINS": lambda n, a: _array_arg(n, a, (2, 2)) and BOOLEAN.with_nullable(a[0].nullable),
-    "STARTS_WITH": returns(BOOLEAN, (2, 2)), "ENDS_WITH": returns(BOOLEAN, (2, 2)),
-    "REGEXP_COUNT": returns(INT, (2, 2)), "REGEXP_INSTR": returns(INT, (2, 2)),
-    "REGEXP_SUBSTR": returns(STRING, (2, 2), keep_null=False), "TRANSLATE": string_fn((3, 3)),
-    "URL_ENCODE": returns(STRING, (1, 1), keep_null=False), "URL_DECODE": returns(STRING, (1, 1), keep_null=False),
-    "UUID": returns(FlinkType("CHAR", 36, nullable=False), (0, 0), keep_null=False),
-    "SPLIT": lambda n, a: (_require(n, a, len(a) == 2 and all(x.is_string or x.name == "NULL" for x in a))
-                           or FlinkType("ARRAY", children=(STRING,), nullable=_nullable(a))),
-    "STR_TO_MAP": lambda n, a: (_require(n, a, 1 <= len(a) <= 3 and all(x.is_string or x.name == "NULL" for x in a))
-                                or FlinkType("MAP", children=(STRING, STRING))),
     "ARRAY_TO_STRING": lambda n, a: (_require(n, a, 2 <= len(a) <= 3 and a[0].name in ("ARRAY", "NULL")
                                               and all(x.is_string or x.name == "NULL" for x in a[1:]))
                                      or STRING.with_nullable(_nullable(a))),
-    "ELT": lambda n, a: (_require(n, a, len(a) >= 2 and (a[0].is_integer or a[0].name == "NULL"))
-                         or common_of(n, a[1:]).with_nullable(True)),
     **COLLECTION_TYPERS, **TEXT_TYPERS,
-    "JSON_VALUE": string_fn((2, 2)), "JSON_QUERY": string_fn((2, 2)), "JSON_EXISTS": returns(BOOLEAN, (2, 2)),
     # temporal
     "DATE_FORMAT": returns(STRING, (2, 2), keep_null=False,
                            check=lambda a: a[1].is_string or a[1].name == "NULL"),  # the format is text
@@ -369,7 +320,6 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "CAST": None,  # typed by the binder (target type)
     "FIELD": None,  # ROW field access, typed by the binder
     "ELEMENT": None,  # arr[i] / map[key], typed by the binder
-    "HASH_CODE": returns(INT, (1, 1)),
 }
 for _unit in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR",
               "MINUTE", "SECOND"):
@@ -439,23 +389,10 @@ def _family(t: FlinkType) -> str:
 # name them: CHARACTER/STRING text, INTEGER exact integers, NUMERIC numbers); an untyped NULL fits none
 _C, _I, _N = "CHARACTER", "INTEGER", "NUMERIC"
 SIGNATURES: dict[str, list[tuple[str, ...]]] = {
-    "LOCATE": [(_C, _C), (_C, _C, _I)], "POSITION": [("STRING", "STRING")],
-    "LPAD": [(_C, _I, _C)], "RPAD": [(_C, _I, _C)], "REPEAT": [(_C, _I)], "LEFT": [(_C, _I)],
-    "RIGHT": [(_C, _I)],
-    "SPLIT_INDEX": [(_C, _I, _I), (_C, _C, _I)], "REPLACE": [(_C, _C, _C)], "INITCAP": [(_C,)],
-    "REGEXP_EXTRACT": [(_C, _C, _I), (_C, _C)], "REGEXP_REPLACE": [(_C, _C, _C)], "REGEXP": [(_C, _C)],
-    "REGEXP_COUNT": [(_C, _C)], "REGEXP_INSTR": [(_C, _C)], "REGEXP_SUBSTR": [(_C, _C)],
-    "TRANSLATE": [("STRING", "STRING", "STRING")], "STARTS_WITH": [(_C, _C)], "ENDS_WITH": [(_C, _C)],
     "TO_DATE": [(_C,), (_C, _C)], "TO_TIMESTAMP": [(_C,), (_C, _C)],
     "TO_TIMESTAMP_LTZ": [(_N,), (_N, _I), (_C,), (_C, _C), (_C, _C, _C)],
     "UNIX_TIMESTAMP": [(), (_C,), (_C, _C)], "FROM_UNIXTIME": [(_I,), (_I, _C)],
-    **{f: [("STRING",)] for f in ("MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512", "TO_BASE64",
-                                  "FROM_BASE64", "URL_ENCODE", "URL_DECODE")},
-    "ASCII": [(_C,)], "CHR": [(_I,)], "HEX": [(_I,), (_C,)],
-    **{f: [(_C,), (_C, _C)] for f in ("TRIM", "LTRIM", "RTRIM", "BTRIM")},
     "LIKE": [("STRING", "STRING"), ("STRING", "STRING", "STRING")], "SIMILAR": [("STRING", "STRING")],
-    "JSON_VALUE": [(_C, _C)], "JSON_QUERY": [(_C, _C)], "JSON_EXISTS": [(_C, _C)],
-    "HASH_CODE": [(_C,)],  # Flink also hashes BOOLEAN, NUMERIC, TIMESTAMP and TIME values; sqlstream text only
 }
 
 

@@ -14,7 +14,6 @@ from sqlstream.functions.catalog import lookup
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.runtime.java_datetime import format_local, parse_local
 from sqlstream.runtime.collection_functions import FUNCTIONS as COLLECTION_FUNCTIONS
-from sqlstream.runtime.text_functions import FUNCTIONS as TEXT_FUNCTIONS
 from sqlstream.runtime.time_zones import from_local, to_local
 from sqlstream.core.errors import ExecutionError
 from sqlstream.core.formatting import format_double, format_timestamp
@@ -775,261 +774,10 @@ def _from_unixtime(e, args, n):
 
 
 # ---- math ------------------------------------------------------------------------------------
-def _str1(fn):
-    def impl(e, args, n):
-        return fn(_full(args[0], n))
-    return impl
-
-
-def _trim(fn):
-    def impl(e, args, n):
-        chars = args[1].as_py() if len(args) > 1 else " "
-        return fn(_full(args[0], n), characters=chars)
-    return impl
-
-
-def _substring(e, args, n):
-    s = _full(args[0], n)
-    if not all(isinstance(a, pa.Scalar) for a in args[1:]):
-        return _per_row(e, args, n, lambda x, st, ln=None: _py_substring(x, st, ln))
-    start = args[1].as_py()
-    length = args[2].as_py() if len(args) > 2 else None
-    if start is None or (len(args) > 2 and length is None):
-        return pa.nulls(n, pa.string())
-    if length is not None and length < 0:
-        raise ExecutionError("SUBSTRING length must not be negative")
-    b = start - 1 if start > 0 else (start if start < 0 else 0)
-    if start < 0:
-        stop = (b + length) if length is not None and b + length < 0 else None
-        return pc.utf8_slice_codeunits(s, b, stop) if stop is not None else pc.utf8_slice_codeunits(s, b)
-    end = b + length if length is not None else None
-    return pc.utf8_slice_codeunits(s, b, end) if end is not None else pc.utf8_slice_codeunits(s, b)
-
-
-def _py_substring(x, st, ln=None):
-    if x is None or st is None:
-        return None
-    b = st - 1 if st > 0 else (len(x) + st if st < 0 else 0)
-    return x[b:] if ln is None else x[b:b + ln]
-
-
 def _per_row(e, args, n, fn):
     cols = [(_full(a, n).to_pylist()) for a in args]
     out = [fn(*vals) for vals in zip(*cols)]
     return pa.array(out, e.type.to_arrow())
-
-
-def _concat(e, args, n):
-    arrs = [_cast_to(a, pa.string()) for a in args]
-    if all(isinstance(a, pa.Scalar) for a in arrs):
-        arrs[0] = _full(arrs[0], n)
-    return pc.binary_join_element_wise(*arrs, "", null_handling="emit_null")
-
-
-def _concat_ws(e, args, n):
-    sep, rest = args[0], [_cast_to(a, pa.string()) for a in args[1:]]
-    if not isinstance(sep, pa.Scalar):
-        raise ExecutionError("CONCAT_WS separator must be a constant")
-    if sep.as_py() is None:
-        return pa.nulls(n, pa.string())
-    rest = [_full(a, n, pa.string()) for a in rest]
-    return pc.binary_join_element_wise(*rest, sep.as_py(), null_handling="skip")
-
-
-def _replace(e, args, n):
-    s, a, b = args
-    if isinstance(a, pa.Scalar) and isinstance(b, pa.Scalar):
-        if not a.is_valid or not b.is_valid:
-            return pa.nulls(n, pa.string())
-        return pc.replace_substring(_full(s, n), a.as_py(), b.as_py())
-    return _per_row(e, args, n, lambda x, y, z: None if None in (x, y, z) else x.replace(y, z))
-
-
-def _position(e, args, n):
-    sub, s = args
-    if isinstance(sub, pa.Scalar):
-        if not sub.is_valid:
-            return pa.nulls(n, pa.int32())
-        return pc.cast(pc.add(pc.find_substring(_full(s, n), sub.as_py()), 1), pa.int32())
-    return _per_row(e, args, n, lambda y, x: None if None in (x, y) else x.find(y) + 1)
-
-
-def _locate(e, args, n):
-    def f(y, x, start=1):
-        if None in (x, y, start):
-            return None
-        return x.find(y, start - 1) + 1
-    return _per_row(e, args, n, f)
-
-
-def _initcap(e, args, n):
-    return _per_row(e, args, n, lambda x: None if x is None else re.sub(
-        r"[A-Za-z0-9]+", lambda m: m.group(0)[0].upper() + m.group(0)[1:].lower(), x))
-
-
-def _pad(left: bool):
-    def impl(e, args, n):
-        s, ln, pad = args
-        if isinstance(ln, pa.Scalar) and isinstance(pad, pa.Scalar) and pad.is_valid and ln.is_valid \
-                and len(pad.as_py()) == 1:
-            width = ln.as_py()
-            if width < 0:
-                return pa.nulls(n, pa.string())
-            fn = pc.utf8_lpad if left else pc.utf8_rpad
-            return pc.utf8_slice_codeunits(fn(_full(s, n), width=width, padding=pad.as_py()), 0, width)
-
-        def f(x, w, p):
-            if None in (x, w, p) or w < 0:
-                return None
-            if len(x) >= w:
-                return x[:w]
-            if not p:
-                return None
-            fill = (p * w)[:w - len(x)]
-            return fill + x if left else x + fill
-        return _per_row(e, args, n, f)
-    return impl
-
-
-def _re2_pattern(pattern: str, idx: int) -> str | None:
-    """`pattern` with its capture groups named g1..gN for Arrow's RE2 `extract_regex`, when that is exact:
-    group `idx` takes part in every match (RE2 gives "" for a group that did not take part, Java NULL) and the
-    pattern uses nothing RE2 lacks (lookaround, back-references, possessive or atomic groups)."""
-    try:
-        from re import _constants as C, _parser as P
-    except ImportError:
-        return None
-    if "(?P" in pattern or "(?<" in pattern.replace("(?<=", "").replace("(?<!", ""):
-        return None
-    try:
-        tree = P.parse(pattern)
-    except Exception:
-        return None
-    if idx < 0 or idx > tree.state.groups - 1:
-        return None
-    unsupported = {C.ASSERT, C.ASSERT_NOT, C.GROUPREF, C.GROUPREF_EXISTS}
-    for name in ("POSSESSIVE_REPEAT", "ATOMIC_GROUP", "GROUPREF_IGNORE", "GROUPREF_LOC_IGNORE", "GROUPREF_UNI_IGNORE"):
-        if hasattr(C, name):
-            unsupported.add(getattr(C, name))
-    found = {"ok": idx == 0}
-
-    def walk(items, optional: bool) -> bool:
-        for op, av in items:
-            if op in unsupported:
-                return False
-            if op == C.SUBPATTERN:
-                group, _, _, sub = av
-                if group == idx and not optional:
-                    found["ok"] = True
-                if not walk(sub, optional):
-                    return False
-            elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
-                lo, _, sub = av
-                if not walk(sub, optional or lo == 0):
-                    return False
-            elif op == C.BRANCH:
-                for alt in av[1]:
-                    if not walk(alt, True):
-                        return False
-        return True
-    if not walk(tree, False) or not found["ok"]:
-        return None
-    out, k, i, in_class = [], 0, 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if pattern[i + 1:i + 2] == "^":
-                out.append("[^")
-                i += 2
-            else:
-                out.append("[")
-                i += 1
-            if pattern[i:i + 1] == "]":  # a leading ] is a literal
-                out.append("]")
-                i += 1
-            continue
-        elif ch == "(" and pattern[i + 1:i + 2] != "?":
-            k += 1
-            out.append(f"(?P<g{k}>")
-            i += 1
-            continue
-        out.append(ch)
-        i += 1
-    named = "".join(out) if idx else f"(?P<g0>{''.join(out)})"
-    try:
-        pc.extract_regex(pa.array([], pa.string()), named)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    return named
-
-
-def _regexp_extract(e, args, n):
-    pattern, idx = args[1], args[2] if len(args) > 2 else pa.scalar(0)  # no index: the whole match
-    if isinstance(pattern, pa.Scalar) and isinstance(idx, pa.Scalar) and pattern.is_valid and idx.is_valid:
-        named = _re2_pattern(pattern.as_py(), idx.as_py())
-        if named is not None:  # the whole batch in one RE2 pass
-            found = pc.extract_regex(_full(args[0], n), named)
-            return pc.struct_field(found, [f"g{idx.as_py()}"])
-
-    def f(x, pattern, idx=0):
-        if None in (x, pattern, idx):
-            return None
-        try:
-            m = re.search(pattern, x)
-        except re.error as ex:
-            raise ExecutionError(f"REGEXP_EXTRACT: invalid regular expression {pattern!r}: {ex}")
-        if m is None or idx > (m.re.groups or 0):
-            return None
-        return m.group(idx)
-    return _per_unique(e, args, n, f)
-
-
-def _regexp_replace(e, args, n):
-    s, p, r = args
-    if isinstance(p, pa.Scalar) and isinstance(r, pa.Scalar):  # the replacement is literal text, as in Flink
-        if not p.is_valid or not r.is_valid:
-            return pa.nulls(n, pa.string())
-        return pc.replace_substring_regex(_full(s, n), p.as_py(), r.as_py().replace("\\", "\\\\"))
-    return _per_row(e, args, n, lambda x, y, z: None if None in (x, y, z) else re.sub(y, lambda m: z, x))
-
-
-def _regexp(e, args, n):
-    s, p = args
-    return pc.match_substring_regex(_full(s, n), p.as_py())
-
-
-def _split_index(e, args, n):
-    sep, idx = args[1], args[2]
-    if isinstance(sep, pa.Scalar) and isinstance(idx, pa.Scalar) and sep.is_valid and idx.is_valid \
-            and sep.as_py() and idx.as_py() >= 0:
-        return _split_index_columns(_full(args[0], n), sep.as_py(), idx.as_py())
-
-    def f(x, sep, idx):
-        if None in (x, sep, idx) or idx < 0:
-            return None
-        parts = x.split(sep) if sep else list(x)
-        return parts[idx] if idx < len(parts) else None
-    return _per_unique(e, args, n, f)
-
-
-def _split_index_columns(strings: pa.Array, sep: str, idx: int) -> pa.Array:
-    """SPLIT_INDEX with a constant separator and index: one split of the whole column, then the idx-th token
-    of each row (NULL where a row has fewer tokens)."""
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    parts = pc.split_pattern(strings, sep)
-    offsets = np.asarray(parts.offsets)
-    has = (offsets[1:] - offsets[:-1]) > idx
-    at = np.where(has, offsets[:-1] + idx, 0)
-    tokens = parts.values.take(pa.array(at)) if len(parts.values) else pa.nulls(len(strings), pa.string())
-    return pc.if_else(pc.and_(pa.array(has), parts.is_valid()), tokens, pa.scalar(None, pa.string()))
 
 
 def _per_unique(e, args, n, fn):
@@ -1043,100 +791,6 @@ def _per_unique(e, args, n, fn):
     return pa.array(uniq, e.type.to_arrow()).take(enc.indices)
 
 
-def _overlay(e, args, n):
-    """OVERLAY(s PLACING r FROM p [FOR l]): s's first p-1 characters, r, then s from character p + l (l defaults
-    to r's length). As in Flink, a start outside 1..CHAR_LENGTH(s) leaves s as it is and a length <= 0 drops
-    the rest of s."""
-    def f(x, r, start, length=None):
-        if None in (x, r, start) or (len(args) > 3 and length is None):
-            return None
-        if start < 1 or start > len(x):
-            return x
-        length = len(r) if length is None else length
-        return x[:start - 1] + r + (x[start - 1 + length:] if length > 0 else "")
-    if all(isinstance(a, pa.Scalar) for a in args[1:]):
-        return _per_unique(e, args, n, f)
-    return _per_row(e, args, n, f)
-
-
-def _starts_ends(fn):
-    def impl(e, args, n):
-        s, affix = _full(args[0], n), args[1]
-        if isinstance(affix, pa.Scalar):
-            return pa.nulls(n, pa.bool_()) if not affix.is_valid else fn(s, pattern=affix.as_py())
-        return _per_row(e, args, n, lambda x, y: None if None in (x, y) else
-                        (x.startswith(y) if fn is pc.starts_with else x.endswith(y)))
-    return impl
-
-
-def _regex_scalar(args, n, what: str):
-    pattern = args[1]
-    if not isinstance(pattern, pa.Scalar):
-        raise ExecutionError(f"{what} needs a constant regular expression")
-    return _full(args[0], n), (pattern.as_py() if pattern.is_valid else None)
-
-
-def _regexp_count(e, args, n):
-    s, pattern = _regex_scalar(args, n, "REGEXP_COUNT")
-    if pattern is None:
-        return pa.nulls(n, pa.int32())
-    return pc.cast(pc.count_substring_regex(s, pattern), pa.int32())
-
-
-def _regexp_instr(e, args, n):
-    """1-based position of the first match, 0 when there is none."""
-    s, pattern = _regex_scalar(args, n, "REGEXP_INSTR")
-    if pattern is None:
-        return pa.nulls(n, pa.int32())
-    return pc.cast(pc.add(pc.find_substring_regex(s, pattern), 1), pa.int32())
-
-
-def _regexp_substr(e, args, n):
-    """The first match, NULL when there is none."""
-    s, pattern = _regex_scalar(args, n, "REGEXP_SUBSTR")
-    if pattern is None:
-        return pa.nulls(n, pa.string())
-    return _regexp_extract(e, [s, pa.scalar(pattern), pa.scalar(0)], n)
-
-
-def _translate(e, args, n):
-    """Each character of `from` replaced by the one at the same place in `to`, or removed when `to` is shorter."""
-    def f(x, src, dst):
-        if None in (x, src, dst):
-            return None
-        table = {ord(c): (dst[i] if i < len(dst) else None) for i, c in reversed(list(enumerate(src)))}
-        return x.translate(table)
-    return _per_unique(e, args, n, f)
-
-
-def _split(e, args, n):
-    s, sep = _full(args[0], n), args[1]
-    if not isinstance(sep, pa.Scalar):
-        return _per_row(e, args, n, lambda x, d: None if None in (x, d) else (x.split(d) if d else list(x)))
-    if not sep.is_valid:
-        return pa.nulls(n, e.type.to_arrow())
-    if sep.as_py() == "":  # every character
-        return _per_unique(e, [s], n, lambda x: None if x is None else list(x))
-    parts = pc.split_pattern(s, pattern=sep.as_py())
-    empty = pc.fill_null(pc.equal(s, ""), False)  # '' splits into no parts, as in Flink
-    if not pc.any(empty).as_py():
-        return parts
-    return pc.if_else(empty, pa.scalar([], parts.type), parts)
-
-
-def _str_to_map(e, args, n):
-    """STR_TO_MAP(text [, pair delimiter [, key-value delimiter]]): both delimiters are Java regular expressions."""
-    def f(x, pairs=",", kv="="):
-        if None in (x, pairs, kv):
-            return None
-        out = []
-        for item in re.split(pairs, x):
-            k, *v = re.split(kv, item, maxsplit=1)
-            out.append((k, v[0] if v else None))
-        return out
-    return _per_unique(e, args, n, f)
-
-
 def _array_to_string(e, args, n):
     """ARRAY_JOIN(array, delimiter [, null replacement]): NULL elements are skipped unless replaced."""
     def f(arr, sep, repl=None):
@@ -1145,114 +799,6 @@ def _array_to_string(e, args, n):
         items = [repl if x is None else x for x in arr]
         return sep.join(str(x) for x in items if x is not None)
     return _per_row(e, args, n, f)
-
-
-def _elt(e, args, n):
-    idx = pc.cast(_full(args[0], n), pa.int64())
-    t = e.type.to_arrow()
-    values = [_full(_cast_to(a, t), n, t) for a in args[1:]]
-    out = pa.nulls(n, t)
-    for k, v in enumerate(values, 1):
-        out = pc.if_else(pc.fill_null(pc.equal(idx, k), False), v, out)
-    return out
-
-
-def _uuid(e, args, n):
-    import uuid
-    return pa.array([str(uuid.uuid4()) for _ in range(n)], pa.string())
-
-
-def _url_encode(e, args, n):
-    """As java.net.URLEncoder (UTF-8): letters, digits and . - * _ kept, space as +, the rest %XX."""
-    from urllib.parse import quote_plus
-    return _per_unique(e, args, n, lambda x: None if x is None else quote_plus(x, safe="*").replace("~", "%7E"))
-
-
-def _url_decode(e, args, n):
-    from urllib.parse import unquote_plus
-
-    def f(x):
-        if x is None or re.search(r"%(?![0-9A-Fa-f]{2})", x):  # a broken escape fails in Java's URLDecoder
-            return None
-        try:
-            return unquote_plus(x, errors="strict")
-        except UnicodeDecodeError:
-            return None
-    return _per_unique(e, args, n, f)
-
-
-def _reverse(e, args, n):
-    return pc.utf8_reverse(_full(args[0], n))
-
-
-def _repeat(e, args, n):
-    return _per_row(e, args, n, lambda x, k: None if None in (x, k) else x * max(k, 0))
-
-
-def _left(e, args, n):
-    return _per_row(e, args, n, lambda x, k: None if None in (x, k) else x[:max(k, 0)])
-
-
-def _right(e, args, n):
-    return _per_row(e, args, n, lambda x, k: None if None in (x, k) else (x[-k:] if k > 0 else ""))
-
-
-def _hash(name):
-    import hashlib
-
-    def impl(e, args, n):
-        return _per_unique(e, args, n, lambda x: None if x is None else
-                           getattr(hashlib, name)(x.encode()).hexdigest())
-    return impl
-
-
-def _sha2(e, args, n):
-    bits = args[1].as_py() if isinstance(args[1], pa.Scalar) else None
-    algo = {224: "sha224", 256: "sha256", 384: "sha384", 512: "sha512"}.get(bits)
-    if algo is None:  # an unsupported or non-constant length gives NULL, as in Flink
-        return pa.nulls(n, pa.string())
-    return _hash(algo)(e, args[:1], n)
-
-
-def _to_base64(e, args, n):
-    import base64
-    return _per_unique(e, args, n, lambda x: None if x is None else base64.b64encode(x.encode()).decode())
-
-
-def _from_base64(e, args, n):
-    import base64
-    import binascii
-
-    def f(x):
-        if x is None:
-            return None
-        try:
-            return base64.b64decode(x).decode("utf-8", "replace")
-        except (binascii.Error, ValueError):
-            return None
-    return _per_unique(e, args, n, f)
-
-
-def _hex_bin(base: str):
-    def impl(e, args, n):
-        v = _full(args[0], n)
-        if pa.types.is_string(v.type) or pa.types.is_large_string(v.type):
-            if base == "b":
-                raise ExecutionError("BIN takes an integer")
-            return _per_unique(e, [v], n, lambda x: None if x is None else x.encode().hex().upper())
-        mask = (1 << 64) - 1  # Java's Long.toHexString / toBinaryString of the two's complement
-        return _per_unique(e, [pc.cast(v, pa.int64())], n,
-                           lambda x: None if x is None else format(x & mask, "X" if base == "x" else "b"))
-    return impl
-
-
-def _char_class(test):
-    def impl(e, args, n):
-        return pc.fill_null(_per_unique(e, args, n, lambda x: x is not None and x != "" and bool(test(x))), False)
-    return impl
-
-
-_DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _cardinality(e, args, n):
@@ -1276,87 +822,10 @@ def _array_contains(e, args, n):
     return pa.array(out, mask=np.asarray(pc.is_null(lists).to_numpy(zero_copy_only=False), dtype=bool))
 
 
-def _ascii(e, args, n):
-    return _per_row(e, args, n, lambda x: None if x is None else (ord(x[0]) if x else 0))
-
-
-def _chr(e, args, n):
-    return _per_row(e, args, n, lambda x: None if x is None else chr(x % 256))
-
-
-_MISSING = object()
-
-
-def _json_path(text, path):
-    """The value at a JSON path (`$`, `.key`, `[i]`) of a JSON text, _MISSING if the text does not parse or the
-    path leads nowhere; numbers are Decimals so they keep the digits they were written with."""
-    import decimal
-    import json
-    if text is None or path is None:
-        return _MISSING
-    try:
-        obj = json.loads(text, parse_float=decimal.Decimal)
-    except ValueError:
-        return _MISSING
-    for key, idx in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path):
-        try:
-            obj = obj[key] if key else obj[int(idx)]
-        except (KeyError, IndexError, TypeError):
-            return _MISSING
-    return obj
-
-
-def _json_text(obj) -> str:
-    """Compact JSON with object keys sorted, as Flink writes JSON_QUERY's result."""
-    import json
-    if isinstance(obj, dict):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_json_text(v)}" for k, v in sorted(obj.items())) + "}"
-    if isinstance(obj, list):
-        return "[" + ",".join(_json_text(v) for v in obj) + "]"
-    if obj is None or isinstance(obj, bool):
-        return json.dumps(obj)
-    if isinstance(obj, str):
-        return json.dumps(obj, ensure_ascii=False)
-    return str(obj)
-
-
-def _json_value(e, args, n):
-    def f(x, path):
-        obj = _json_path(x, path)
-        if obj is _MISSING or obj is None or isinstance(obj, (dict, list)):
-            return None
-        return ("true" if obj else "false") if isinstance(obj, bool) else str(obj)
-    return _per_unique(e, args, n, f)
-
-
-def _json_query(e, args, n):
-    """JSON_QUERY(doc, path): the object or array at the path as JSON text; NULL for scalars, misses and
-    malformed documents (Flink's default WITHOUT ARRAY WRAPPER, NULL ON EMPTY, NULL ON ERROR)."""
-    def f(x, path):
-        obj = _json_path(x, path)
-        return _json_text(obj) if isinstance(obj, (dict, list)) else None
-    return _per_unique(e, args, n, f)
-
-
-def _json_exists(e, args, n):
-    return _per_unique(e, args, n, lambda x, path: None if x is None else _json_path(x, path) is not _MISSING)
-
-
 def _grouping_id(e, cols, n):
     sets = _full(_eval(e.args[0], cols, n), n)
     ids = pa.array(list(e.args[1].value), e.type.to_arrow())
     return ids.take(sets)
-
-
-def _hash_code(e, args, n):
-    return _per_unique(e, args, n, lambda x: None if x is None else abs(_java_hash(x)))
-
-
-def _java_hash(s: str) -> int:
-    h = 0
-    for ch in s:
-        h = (31 * h + ord(ch)) & 0xFFFFFFFF
-    return h - (1 << 32) if h >= 1 << 31 else h
 
 
 def _field(e, args, n):
@@ -1430,25 +899,8 @@ FUNCTIONS = {
     "IFNULL": _coalesce, "NULLIF": _nullif,
     "GREATEST": _greatest(pc.max_element_wise), "LEAST": _greatest(pc.min_element_wise),
     "CAST": _cast, "TRY_CAST": _cast,
-    "UPPER": _str1(pc.utf8_upper), "LOWER": _str1(pc.utf8_lower),
-    "TRIM": _trim(pc.utf8_trim), "LTRIM": _trim(pc.utf8_ltrim), "RTRIM": _trim(pc.utf8_rtrim),
-    "BTRIM": _trim(pc.utf8_trim),
-    "CHAR_LENGTH": lambda e, a, n: pc.cast(pc.utf8_length(_full(a[0], n)), pa.int32()),
-    "SUBSTRING": _substring, "CONCAT": _concat, "||": _concat, "CONCAT_WS": _concat_ws,
-    "REPLACE": _replace, "POSITION": _position, "LOCATE": _locate, "INITCAP": _initcap,
-    "LPAD": _pad(True), "RPAD": _pad(False), "REGEXP_EXTRACT": _regexp_extract,
-    "REGEXP_REPLACE": _regexp_replace, "REGEXP": _regexp, "SPLIT_INDEX": _split_index,
-    "OVERLAY": _overlay, "STARTS_WITH": _starts_ends(pc.starts_with), "ENDS_WITH": _starts_ends(pc.ends_with),
-    "REGEXP_COUNT": _regexp_count, "REGEXP_INSTR": _regexp_instr, "REGEXP_SUBSTR": _regexp_substr,
-    "TRANSLATE": _translate, "SPLIT": _split, "STR_TO_MAP": _str_to_map, "ARRAY_TO_STRING": _array_to_string,
-    "ELT": _elt, "UUID": _uuid, "URL_ENCODE": _url_encode, "URL_DECODE": _url_decode, "REVERSE": _reverse, "REPEAT": _repeat, "LEFT": _left, "RIGHT": _right,
-    "MD5": _hash("md5"), "SHA256": _hash("sha256"), "ASCII": _ascii, "CHR": _chr,
-    "SHA1": _hash("sha1"), "SHA224": _hash("sha224"), "SHA384": _hash("sha384"), "SHA512": _hash("sha512"),
-    "SHA2": _sha2, "TO_BASE64": _to_base64, "FROM_BASE64": _from_base64, "HEX": _hex_bin("x"), "BIN": _hex_bin("b"),
-    "IS_DIGIT": _char_class(str.isdigit), "IS_ALPHA": _char_class(str.isalpha),
-    "IS_DECIMAL": _char_class(_DECIMAL_TEXT.fullmatch),
+    "ARRAY_TO_STRING": _array_to_string,
     "CARDINALITY": _cardinality, "ARRAY_CONTAINS": _array_contains,
-    "JSON_VALUE": _json_value, "JSON_QUERY": _json_query, "JSON_EXISTS": _json_exists,
     "DATE_FORMAT": _date_format, "TO_TIMESTAMP": _to_timestamp, "TO_TIMESTAMP_LTZ": _to_timestamp_ltz,
     "TO_DATE": _to_date,
     "FLOOR_TO": _floor_to(pc.floor_temporal), "CEIL_TO": _floor_to(pc.ceil_temporal),
@@ -1456,11 +908,10 @@ FUNCTIONS = {
     "UNIX_TIMESTAMP": _unix_timestamp, "FROM_UNIXTIME": _from_unixtime,
     "CURRENT_TIMESTAMP": _now, "NOW": _now, "LOCALTIMESTAMP": _now, "PROCTIME": _now, "CURRENT_DATE": _now,
     "CURRENT_TIME": _now, "LOCALTIME": _now, "CURRENT_ROW_TIMESTAMP": _now, "CONVERT_TZ": _convert_tz, "LTZ_TO_LOCAL": _ltz_to_local, "LOCAL_TO_LTZ": _local_to_ltz,
-    "GROUPING_ID": _grouping_id, "HASH_CODE": _hash_code, "FIELD": _field, "ELEMENT": _element,
+    "GROUPING_ID": _grouping_id, "FIELD": _field, "ELEMENT": _element,
     "ARRAY": _array_value, "MAP": _map_value,
 }
 FUNCTIONS.update(COLLECTION_FUNCTIONS)
-FUNCTIONS.update(TEXT_FUNCTIONS)
 for _u in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
            "SECOND"):
     FUNCTIONS[_u] = _unit_fn(_u)

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 from sqlstream.plan.expr import Call, Lit, Ref
+from sqlstream.functions import regex
 from sqlstream.runtime import expressions
 from sqlstream.core.types import INT, STRING
 
@@ -32,14 +33,14 @@ def test_batch_path_agrees_with_the_per_string_path(pattern, idx, monkeypatch):
     values = pa.array(strings(zlib.crc32(f"{pattern}/{idx}".encode()) % 1000), pa.string())
     call = Call(STRING, "REGEXP_EXTRACT", (Ref(STRING, 0, "s"), Lit(STRING, pattern), Lit(INT, idx)))
     fast = expressions.evaluate(call, [values], len(values)).to_pylist()
-    monkeypatch.setattr(expressions, "_re2_pattern", lambda p, i: None)
+    monkeypatch.setattr(regex, "_re2_pattern", lambda p, i: None)
     slow = expressions.evaluate(call, [values], len(values)).to_pylist()
     assert fast == slow
     assert any(v is not None for v in slow) or idx == 3
 
 
 def test_batch_path_is_used_only_where_exact():
-    assert expressions._re2_pattern("(&|^)channel_id=([^&]*)", 2) is not None
-    assert expressions._re2_pattern("a(b)?c", 1) is None      # an optional group: Java gives NULL, RE2 ""
-    assert expressions._re2_pattern("(a)|(b)", 2) is None     # an alternative
-    assert expressions._re2_pattern("x(?=y)(z)", 1) is None   # lookahead: not in RE2
+    assert regex._re2_pattern("(&|^)channel_id=([^&]*)", 2) is not None
+    assert regex._re2_pattern("a(b)?c", 1) is None      # an optional group: Java gives NULL, RE2 ""
+    assert regex._re2_pattern("(a)|(b)", 2) is None     # an alternative
+    assert regex._re2_pattern("x(?=y)(z)", 1) is None   # lookahead: not in RE2

@@ -5,7 +5,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from sqlstream.runtime.expressions import _split_index_columns
+from sqlstream.functions.string import _split_index_columns
 
 
 def one_row(x, sep, idx):

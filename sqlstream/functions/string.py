@@ -1,0 +1,325 @@
+"""String functions: case, trimming, padding, substrings and positions, concatenation, splitting, character
+classes, with Java's String semantics (1-based positions, NULL in gives NULL out unless Flink says otherwise)."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlstream.core.errors import ExecutionError
+from sqlstream.core.types import BOOLEAN, INT, STRING, FlinkType
+from sqlstream.functions.arrow import cast_to, full, per_row, per_unique
+from sqlstream.functions.catalog import scalar
+from sqlstream.functions.inference import (common_of, concat, first_is_string, nullable, overlay, require, returns,
+                                           string_fn, string_then_integers, strings)
+
+def _str1(fn):
+    def impl(e, args, n):
+        return fn(full(args[0], n))
+    return impl
+
+
+def _trim(fn):
+    def impl(e, args, n):
+        chars = args[1].as_py() if len(args) > 1 else " "
+        return fn(full(args[0], n), characters=chars)
+    return impl
+
+
+def _substring(e, args, n):
+    s = full(args[0], n)
+    if not all(isinstance(a, pa.Scalar) for a in args[1:]):
+        return per_row(e, args, n, lambda x, st, ln=None: _py_substring(x, st, ln))
+    start = args[1].as_py()
+    length = args[2].as_py() if len(args) > 2 else None
+    if start is None or (len(args) > 2 and length is None):
+        return pa.nulls(n, pa.string())
+    if length is not None and length < 0:
+        raise ExecutionError("SUBSTRING length must not be negative")
+    b = start - 1 if start > 0 else (start if start < 0 else 0)
+    if start < 0:
+        stop = (b + length) if length is not None and b + length < 0 else None
+        return pc.utf8_slice_codeunits(s, b, stop) if stop is not None else pc.utf8_slice_codeunits(s, b)
+    end = b + length if length is not None else None
+    return pc.utf8_slice_codeunits(s, b, end) if end is not None else pc.utf8_slice_codeunits(s, b)
+
+
+def _py_substring(x, st, ln=None):
+    if x is None or st is None:
+        return None
+    b = st - 1 if st > 0 else (len(x) + st if st < 0 else 0)
+    return x[b:] if ln is None else x[b:b + ln]
+
+
+def _concat(e, args, n):
+    arrs = [cast_to(a, pa.string()) for a in args]
+    if all(isinstance(a, pa.Scalar) for a in arrs):
+        arrs[0] = full(arrs[0], n)
+    return pc.binary_join_element_wise(*arrs, "", null_handling="emit_null")
+
+
+def _concat_ws(e, args, n):
+    sep, rest = args[0], [cast_to(a, pa.string()) for a in args[1:]]
+    if not isinstance(sep, pa.Scalar):
+        raise ExecutionError("CONCAT_WS separator must be a constant")
+    if sep.as_py() is None:
+        return pa.nulls(n, pa.string())
+    rest = [full(a, n, pa.string()) for a in rest]
+    return pc.binary_join_element_wise(*rest, sep.as_py(), null_handling="skip")
+
+
+def _replace(e, args, n):
+    s, a, b = args
+    if isinstance(a, pa.Scalar) and isinstance(b, pa.Scalar):
+        if not a.is_valid or not b.is_valid:
+            return pa.nulls(n, pa.string())
+        return pc.replace_substring(full(s, n), a.as_py(), b.as_py())
+    return per_row(e, args, n, lambda x, y, z: None if None in (x, y, z) else x.replace(y, z))
+
+
+def _position(e, args, n):
+    sub, s = args
+    if isinstance(sub, pa.Scalar):
+        if not sub.is_valid:
+            return pa.nulls(n, pa.int32())
+        return pc.cast(pc.add(pc.find_substring(full(s, n), sub.as_py()), 1), pa.int32())
+    return per_row(e, args, n, lambda y, x: None if None in (x, y) else x.find(y) + 1)
+
+
+def _locate(e, args, n):
+    def f(y, x, start=1):
+        if None in (x, y, start):
+            return None
+        return x.find(y, start - 1) + 1
+    return per_row(e, args, n, f)
+
+
+def _initcap(e, args, n):
+    return per_row(e, args, n, lambda x: None if x is None else re.sub(
+        r"[A-Za-z0-9]+", lambda m: m.group(0)[0].upper() + m.group(0)[1:].lower(), x))
+
+
+def _pad(left: bool):
+    def impl(e, args, n):
+        s, ln, pad = args
+        if isinstance(ln, pa.Scalar) and isinstance(pad, pa.Scalar) and pad.is_valid and ln.is_valid \
+                and len(pad.as_py()) == 1:
+            width = ln.as_py()
+            if width < 0:
+                return pa.nulls(n, pa.string())
+            fn = pc.utf8_lpad if left else pc.utf8_rpad
+            return pc.utf8_slice_codeunits(fn(full(s, n), width=width, padding=pad.as_py()), 0, width)
+
+        def f(x, w, p):
+            if None in (x, w, p) or w < 0:
+                return None
+            if len(x) >= w:
+                return x[:w]
+            if not p:
+                return None
+            fill = (p * w)[:w - len(x)]
+            return fill + x if left else x + fill
+        return per_row(e, args, n, f)
+    return impl
+
+
+def _split_index(e, args, n):
+    sep, idx = args[1], args[2]
+    if isinstance(sep, pa.Scalar) and isinstance(idx, pa.Scalar) and sep.is_valid and idx.is_valid \
+            and sep.as_py() and idx.as_py() >= 0:
+        return _split_index_columns(full(args[0], n), sep.as_py(), idx.as_py())
+
+    def f(x, sep, idx):
+        if None in (x, sep, idx) or idx < 0:
+            return None
+        parts = x.split(sep) if sep else list(x)
+        return parts[idx] if idx < len(parts) else None
+    return per_unique(e, args, n, f)
+
+
+def _split_index_columns(strings: pa.Array, sep: str, idx: int) -> pa.Array:
+    """SPLIT_INDEX with a constant separator and index: one split of the whole column, then the idx-th token
+    of each row (NULL where a row has fewer tokens)."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    parts = pc.split_pattern(strings, sep)
+    offsets = np.asarray(parts.offsets)
+    has = (offsets[1:] - offsets[:-1]) > idx
+    at = np.where(has, offsets[:-1] + idx, 0)
+    tokens = parts.values.take(pa.array(at)) if len(parts.values) else pa.nulls(len(strings), pa.string())
+    return pc.if_else(pc.and_(pa.array(has), parts.is_valid()), tokens, pa.scalar(None, pa.string()))
+
+
+def _overlay(e, args, n):
+    """OVERLAY(s PLACING r FROM p [FOR l]): s's first p-1 characters, r, then s from character p + l (l defaults
+    to r's length). As in Flink, a start outside 1..CHAR_LENGTH(s) leaves s as it is and a length <= 0 drops
+    the rest of s."""
+    def f(x, r, start, length=None):
+        if None in (x, r, start) or (len(args) > 3 and length is None):
+            return None
+        if start < 1 or start > len(x):
+            return x
+        length = len(r) if length is None else length
+        return x[:start - 1] + r + (x[start - 1 + length:] if length > 0 else "")
+    if all(isinstance(a, pa.Scalar) for a in args[1:]):
+        return per_unique(e, args, n, f)
+    return per_row(e, args, n, f)
+
+
+def _starts_ends(fn):
+    def impl(e, args, n):
+        s, affix = full(args[0], n), args[1]
+        if isinstance(affix, pa.Scalar):
+            return pa.nulls(n, pa.bool_()) if not affix.is_valid else fn(s, pattern=affix.as_py())
+        return per_row(e, args, n, lambda x, y: None if None in (x, y) else
+                        (x.startswith(y) if fn is pc.starts_with else x.endswith(y)))
+    return impl
+
+
+def _translate(e, args, n):
+    """Each character of `from` replaced by the one at the same place in `to`, or removed when `to` is shorter."""
+    def f(x, src, dst):
+        if None in (x, src, dst):
+            return None
+        table = {ord(c): (dst[i] if i < len(dst) else None) for i, c in reversed(list(enumerate(src)))}
+        return x.translate(table)
+    return per_unique(e, args, n, f)
+
+
+def _split(e, args, n):
+    s, sep = full(args[0], n), args[1]
+    if not isinstance(sep, pa.Scalar):
+        return per_row(e, args, n, lambda x, d: None if None in (x, d) else (x.split(d) if d else list(x)))
+    if not sep.is_valid:
+        return pa.nulls(n, e.type.to_arrow())
+    if sep.as_py() == "":  # every character
+        return per_unique(e, [s], n, lambda x: None if x is None else list(x))
+    parts = pc.split_pattern(s, pattern=sep.as_py())
+    empty = pc.fill_null(pc.equal(s, ""), False)  # '' splits into no parts, as in Flink
+    if not pc.any(empty).as_py():
+        return parts
+    return pc.if_else(empty, pa.scalar([], parts.type), parts)
+
+
+def _str_to_map(e, args, n):
+    """STR_TO_MAP(text [, pair delimiter [, key-value delimiter]]): both delimiters are Java regular expressions."""
+    def f(x, pairs=",", kv="="):
+        if None in (x, pairs, kv):
+            return None
+        out = []
+        for item in re.split(pairs, x):
+            k, *v = re.split(kv, item, maxsplit=1)
+            out.append((k, v[0] if v else None))
+        return out
+    return per_unique(e, args, n, f)
+
+
+def _elt(e, args, n):
+    idx = pc.cast(full(args[0], n), pa.int64())
+    t = e.type.to_arrow()
+    values = [full(cast_to(a, t), n, t) for a in args[1:]]
+    out = pa.nulls(n, t)
+    for k, v in enumerate(values, 1):
+        out = pc.if_else(pc.fill_null(pc.equal(idx, k), False), v, out)
+    return out
+
+
+def _uuid(e, args, n):
+    import uuid
+    return pa.array([str(uuid.uuid4()) for _ in range(n)], pa.string())
+
+
+def _reverse(e, args, n):
+    return pc.utf8_reverse(full(args[0], n))
+
+
+def _repeat(e, args, n):
+    return per_row(e, args, n, lambda x, k: None if None in (x, k) else x * max(k, 0))
+
+
+def _left(e, args, n):
+    return per_row(e, args, n, lambda x, k: None if None in (x, k) else x[:max(k, 0)])
+
+
+def _right(e, args, n):
+    return per_row(e, args, n, lambda x, k: None if None in (x, k) else (x[-k:] if k > 0 else ""))
+
+
+def _char_class(test):
+    def impl(e, args, n):
+        return pc.fill_null(per_unique(e, args, n, lambda x: x is not None and x != "" and bool(test(x))), False)
+    return impl
+
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _ascii(e, args, n):
+    return per_row(e, args, n, lambda x: None if x is None else (ord(x[0]) if x else 0))
+
+
+def _chr(e, args, n):
+    return per_row(e, args, n, lambda x: None if x is None else chr(x % 256))
+
+
+
+
+def _split_type(name, args):
+    require(name, args, len(args) == 2 and strings(args))
+    return FlinkType("ARRAY", children=(STRING,), nullable=nullable(args))
+
+
+def _str_to_map_type(name, args):
+    require(name, args, 1 <= len(args) <= 3 and strings(args))
+    return FlinkType("MAP", children=(STRING, STRING))
+
+
+def _elt_type(name, args):
+    require(name, args, len(args) >= 2 and (args[0].is_integer or args[0].name == "NULL"))
+    return common_of(name, args[1:]).with_nullable(True)
+
+
+_C, _I = "CHARACTER", "INTEGER"
+_TRIM = ((_C,), (_C, _C))
+_NOT_NULL_TEST = returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False)
+
+FUNCTIONS = (
+    scalar("UPPER", string_fn((1, 1), first_is_string), _str1(pc.utf8_upper)),
+    scalar("LOWER", string_fn((1, 1), first_is_string), _str1(pc.utf8_lower)),
+    scalar("TRIM", string_fn((1, 2)), _trim(pc.utf8_trim), signatures=_TRIM),
+    scalar("LTRIM", string_fn((1, 2)), _trim(pc.utf8_ltrim), signatures=_TRIM),
+    scalar("RTRIM", string_fn((1, 2)), _trim(pc.utf8_rtrim), signatures=_TRIM),
+    scalar("BTRIM", string_fn((1, 2)), _trim(pc.utf8_trim), signatures=_TRIM),
+    scalar("CHAR_LENGTH", returns(INT, (1, 1), check=first_is_string),
+           lambda e, a, n: pc.cast(pc.utf8_length(full(a[0], n)), pa.int32())),
+    scalar("SUBSTRING", string_fn((2, 3), string_then_integers), _substring),
+    scalar("CONCAT", concat, _concat),
+    scalar("||", concat, _concat),
+    scalar("CONCAT_WS", lambda name, args: STRING.with_nullable(args[0].nullable), _concat_ws),
+    scalar("REPLACE", string_fn((3, 3)), _replace, signatures=((_C, _C, _C),)),
+    scalar("POSITION", returns(INT, (2, 2)), _position, signatures=(("STRING", "STRING"),)),
+    scalar("LOCATE", returns(INT, (2, 3)), _locate, signatures=((_C, _C), (_C, _C, _I))),
+    scalar("INITCAP", string_fn((1, 1)), _initcap, signatures=((_C,),)),
+    scalar("LPAD", string_fn((3, 3)), _pad(True), signatures=((_C, _I, _C),)),
+    scalar("RPAD", string_fn((3, 3)), _pad(False), signatures=((_C, _I, _C),)),
+    scalar("OVERLAY", overlay, _overlay),
+    scalar("STARTS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.starts_with), signatures=((_C, _C),)),
+    scalar("ENDS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.ends_with), signatures=((_C, _C),)),
+    scalar("TRANSLATE", string_fn((3, 3)), _translate, signatures=(("STRING", "STRING", "STRING"),)),
+    scalar("REVERSE", string_fn((1, 1)), _reverse),
+    scalar("REPEAT", string_fn((2, 2)), _repeat, signatures=((_C, _I),)),
+    scalar("LEFT", string_fn((2, 2)), _left, signatures=((_C, _I),)),
+    scalar("RIGHT", string_fn((2, 2)), _right, signatures=((_C, _I),)),
+    scalar("ASCII", returns(INT, (1, 1)), _ascii, signatures=((_C,),)),
+    scalar("CHR", string_fn((1, 1)), _chr, signatures=((_I,),)),
+    scalar("SPLIT_INDEX", string_fn((3, 3)), _split_index, signatures=((_C, _I, _I), (_C, _C, _I))),
+    scalar("SPLIT", _split_type, _split),
+    scalar("STR_TO_MAP", _str_to_map_type, _str_to_map),
+    scalar("ELT", _elt_type, _elt),
+    scalar("IS_DIGIT", _NOT_NULL_TEST, _char_class(str.isdigit)),
+    scalar("IS_ALPHA", _NOT_NULL_TEST, _char_class(str.isalpha)),
+    scalar("IS_DECIMAL", _NOT_NULL_TEST, _char_class(_DECIMAL_TEXT.fullmatch)),
+    scalar("UUID", returns(FlinkType("CHAR", 36, nullable=False), (0, 0), keep_null=False), _uuid),
+)
