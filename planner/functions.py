@@ -259,18 +259,6 @@ TEXT_TYPERS = {
     "TYPEOF": returns(STRING.with_nullable(False), (1, 1), keep_null=False),
 }
 
-COLLECTION_TYPERS = {
-    "ARRAY_APPEND": same_array((2, 2)), "ARRAY_PREPEND": same_array((2, 2)),
-    "ARRAY_CONCAT": same_array((1, 99), more_arrays=True), "ARRAY_DISTINCT": same_array((1, 1)),
-    "ARRAY_REMOVE": same_array((2, 2)), "ARRAY_REVERSE": same_array((1, 1)), "ARRAY_SLICE": same_array((2, 3)),
-    "ARRAY_SORT": same_array((1, 3)), "ARRAY_UNION": same_array((2, 2), more_arrays=True),
-    "ARRAY_EXCEPT": same_array((2, 2), more_arrays=True), "ARRAY_INTERSECT": same_array((2, 2), more_arrays=True),
-    "ARRAY_POSITION": lambda n, a: _array_arg(n, a, (2, 2)) and INT.with_nullable(_nullable(a)),
-    "ARRAY_MAX": array_element, "ARRAY_MIN": array_element,
-    "MAP_KEYS": map_part("keys"), "MAP_VALUES": map_part("values"), "MAP_ENTRIES": map_part("entries"),
-    "MAP_FROM_ARRAYS": map_from_arrays, "MAP_UNION": map_union,
-}
-
 SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "+": plus_minus, "-": plus_minus, "*": times, "/": divide, "MOD": mod, "%": mod,
     "NEGATE": same_as_first,
@@ -284,17 +272,11 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
     "IN": lambda n, a: BOOLEAN.with_nullable(_nullable(a)),
     "LIKE": returns(BOOLEAN, (2, 3), check=_first_is_string),
     "SIMILAR": returns(BOOLEAN, (2, 2), check=_first_is_string),
-    "ARRAY": array_value, "MAP": map_value,
     "COALESCE": coalesce, "IFNULL": coalesce, "NULLIF": lambda n, a: a[0].with_nullable(True),
     "CASE": common_of, "IF": common_of, "GREATEST": common_of, "LEAST": common_of,
     # math
     # strings
-    "CARDINALITY": returns(INT, (1, 1)),
-    "ARRAY_CONTAINS": lambda n, a: _array_arg(n, a, (2, 2)) and BOOLEAN.with_nullable(a[0].nullable),
-    "ARRAY_TO_STRING": lambda n, a: (_require(n, a, 2 <= len(a) <= 3 and a[0].name in ("ARRAY", "NULL")
-                                              and all(x.is_string or x.name == "NULL" for x in a[1:]))
-                                     or STRING.with_nullable(_nullable(a))),
-    **COLLECTION_TYPERS, **TEXT_TYPERS,
+    **TEXT_TYPERS,
     # temporal
     "DATE_FORMAT": returns(STRING, (2, 2), keep_null=False,
                            check=lambda a: a[1].is_string or a[1].name == "NULL"),  # the format is text
@@ -319,7 +301,7 @@ SCALAR_TYPERS: dict[str, Callable[[str, list[FlinkType]], FlinkType]] = {
         or FlinkType(args[0].name, 3, nullable=True)),
     "CAST": None,  # typed by the binder (target type)
     "FIELD": None,  # ROW field access, typed by the binder
-    "ELEMENT": None,  # arr[i] / map[key], typed by the binder
+     # arr[i] / map[key], typed by the binder
 }
 for _unit in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR",
               "MINUTE", "SECOND"):

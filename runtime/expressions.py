@@ -13,7 +13,6 @@ import pyarrow.compute as pc
 from sqlstream.functions.catalog import lookup
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.runtime.java_datetime import format_local, parse_local
-from sqlstream.runtime.collection_functions import FUNCTIONS as COLLECTION_FUNCTIONS
 from sqlstream.runtime.time_zones import from_local, to_local
 from sqlstream.core.errors import ExecutionError
 from sqlstream.core.formatting import format_double, format_timestamp
@@ -791,37 +790,6 @@ def _per_unique(e, args, n, fn):
     return pa.array(uniq, e.type.to_arrow()).take(enc.indices)
 
 
-def _array_to_string(e, args, n):
-    """ARRAY_JOIN(array, delimiter [, null replacement]): NULL elements are skipped unless replaced."""
-    def f(arr, sep, repl=None):
-        if arr is None or sep is None:
-            return None
-        items = [repl if x is None else x for x in arr]
-        return sep.join(str(x) for x in items if x is not None)
-    return _per_row(e, args, n, f)
-
-
-def _cardinality(e, args, n):
-    values = _full(args[0], n)
-    if pa.types.is_map(values.type):  # a map is a list of entries
-        values = pa.ListArray.from_arrays(values.offsets, values.keys, mask=pc.is_null(values))
-    return pc.cast(pc.list_value_length(values), pa.int32())
-
-
-def _array_contains(e, args, n):
-    """True when the array holds the value; a NULL value looks for a NULL element; NULL for a NULL array."""
-    lists = _full(args[0], n)
-    needle = _full(args[1], n)
-    flat = pc.list_flatten(lists)
-    parents = pc.list_parent_indices(lists)
-    wanted = needle.take(parents)
-    hit = pc.fill_null(pc.equal(flat, wanted.cast(flat.type) if wanted.type != flat.type else wanted), False)
-    hit = pc.or_(hit, pc.and_(pc.is_null(flat), pc.is_null(wanted)))
-    out = np.zeros(n, dtype=bool)
-    out[np.asarray(parents.filter(hit).to_numpy(zero_copy_only=False), dtype=np.int64)] = True
-    return pa.array(out, mask=np.asarray(pc.is_null(lists).to_numpy(zero_copy_only=False), dtype=bool))
-
-
 def _grouping_id(e, cols, n):
     sets = _full(_eval(e.args[0], cols, n), n)
     ids = pa.array(list(e.args[1].value), e.type.to_arrow())
@@ -832,54 +800,6 @@ def _field(e, args, n):
     """A field of a ROW (struct) column; NULL where the row itself is NULL."""
     rows = _full(args[0], n)
     return pc.struct_field(rows, [rows.type.get_field_index(args[1].as_py())])
-
-
-def _interleave(arrays: list[pa.Array], n: int) -> pa.Array:
-    """Row-major values of k columns: row 0's k values, then row 1's, ..."""
-    k = len(arrays)
-    order = (np.arange(k)[None, :] * n + np.arange(n)[:, None]).ravel()
-    return pa.concat_arrays(arrays).take(pa.array(order))
-
-
-def _array_value(e, args, n):
-    t = e.type.children[0].to_arrow()
-    values = _interleave([_full(_cast_to(a, t), n, t) for a in args], n)
-    offsets = pa.array(np.arange(0, n * len(args) + 1, len(args), dtype=np.int32))
-    return pa.ListArray.from_arrays(offsets, values, type=e.type.to_arrow())
-
-
-def _map_value(e, args, n):
-    kt, vt = e.type.children[0].to_arrow(), e.type.children[1].to_arrow()
-    keys = _interleave([_full(_cast_to(a, kt), n, kt) for a in args[0::2]], n)
-    items = _interleave([_full(_cast_to(a, vt), n, vt) for a in args[1::2]], n)
-    pairs = len(args) // 2
-    counts = np.full(n, pairs, dtype=np.int32)
-    if keys.null_count:  # Arrow maps have no NULL keys; a lookup by NULL is NULL anyway
-        valid = np.asarray(keys.is_valid().to_numpy(zero_copy_only=False))
-        counts = valid.reshape(n, pairs).sum(axis=1).astype(np.int32)
-        keys, items = keys.filter(pa.array(valid)), items.filter(pa.array(valid))
-    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
-    return pa.MapArray.from_arrays(offsets, keys, items, type=e.type.to_arrow())
-
-
-def _element(e, args, n):
-    """`arr[i]` (1-based) and `map[key]`: NULL where the index is out of range or the key is absent."""
-    container = _full(args[0], n)
-    if pa.types.is_map(container.type):
-        if isinstance(args[1], pa.Scalar):
-            if not args[1].is_valid:
-                return pa.nulls(n, container.type.item_type)
-            return pc.map_lookup(container, args[1].cast(container.type.key_type), "first")
-        keys = _full(args[1], n).to_pylist()
-        out = [None if m is None or k is None else next((v for mk, v in m if mk == k), None)
-               for m, k in zip(container.to_pylist(), keys)]
-        return pa.array(out, container.type.item_type)
-    idx = pc.cast(_full(args[1], n, pa.int64()), pa.int64())
-    lengths = pc.list_value_length(container)
-    ok = pc.fill_null(pc.and_(pc.greater_equal(idx, 1), pc.less_equal(idx, lengths)), False)
-    starts = pa.array(np.asarray(container.offsets)[:-1].astype(np.int64))
-    pos = pc.if_else(ok, pc.subtract(pc.add(starts, idx), 1), pa.scalar(None, pa.int64()))
-    return container.values.take(pos)
 
 
 LAZY = {"CASE", "GROUPING_ID"}
@@ -899,8 +819,6 @@ FUNCTIONS = {
     "IFNULL": _coalesce, "NULLIF": _nullif,
     "GREATEST": _greatest(pc.max_element_wise), "LEAST": _greatest(pc.min_element_wise),
     "CAST": _cast, "TRY_CAST": _cast,
-    "ARRAY_TO_STRING": _array_to_string,
-    "CARDINALITY": _cardinality, "ARRAY_CONTAINS": _array_contains,
     "DATE_FORMAT": _date_format, "TO_TIMESTAMP": _to_timestamp, "TO_TIMESTAMP_LTZ": _to_timestamp_ltz,
     "TO_DATE": _to_date,
     "FLOOR_TO": _floor_to(pc.floor_temporal), "CEIL_TO": _floor_to(pc.ceil_temporal),
@@ -908,10 +826,8 @@ FUNCTIONS = {
     "UNIX_TIMESTAMP": _unix_timestamp, "FROM_UNIXTIME": _from_unixtime,
     "CURRENT_TIMESTAMP": _now, "NOW": _now, "LOCALTIMESTAMP": _now, "PROCTIME": _now, "CURRENT_DATE": _now,
     "CURRENT_TIME": _now, "LOCALTIME": _now, "CURRENT_ROW_TIMESTAMP": _now, "CONVERT_TZ": _convert_tz, "LTZ_TO_LOCAL": _ltz_to_local, "LOCAL_TO_LTZ": _local_to_ltz,
-    "GROUPING_ID": _grouping_id, "FIELD": _field, "ELEMENT": _element,
-    "ARRAY": _array_value, "MAP": _map_value,
+    "GROUPING_ID": _grouping_id, "FIELD": _field,
 }
-FUNCTIONS.update(COLLECTION_FUNCTIONS)
 for _u in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
            "SECOND"):
     FUNCTIONS[_u] = _unit_fn(_u)

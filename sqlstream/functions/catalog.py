@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 # the modules of this package that define functions, one per family
-FAMILIES = ("math", "string", "regex", "encoding", "text", "json")
+FAMILIES = ("math", "string", "regex", "encoding", "text", "json", "collection")
 
 Typer = Callable[[str, list], Any]
 Vectorized = Callable[[Any, list, int], Any]

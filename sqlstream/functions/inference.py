@@ -192,18 +192,6 @@ def common_of(name: str, args: list[FlinkType]) -> FlinkType:
     return _widest(name, args).with_nullable(any(a.nullable for a in args))
 
 
-def array_value(name: str, args: list[FlinkType]) -> FlinkType:
-    """ARRAY[a, b, ..]: the elements' common type."""
-    require(name, args, len(args) > 0)
-    return FlinkType("ARRAY", children=(common_of(name, args),), nullable=False)
-
-
-def map_value(name: str, args: list[FlinkType]) -> FlinkType:
-    """MAP[k1, v1, k2, v2, ..]: the common type of the keys and of the values."""
-    require(name, args, len(args) >= 2 and len(args) % 2 == 0)
-    return FlinkType("MAP", children=(common_of(name, args[0::2]), common_of(name, args[1::2])), nullable=False)
-
-
 def concat(name: str, args: list[FlinkType]) -> FlinkType:
     require(name, args, all(a.is_string or a.name == "NULL" for a in args))
     return STRING.with_nullable(nullable(args))
@@ -226,56 +214,6 @@ def overlay(name: str, args: list[FlinkType]) -> FlinkType:
 
 TS3 = FlinkType("TIMESTAMP", 3)
 LTZ3 = FlinkType("TIMESTAMP_LTZ", 3)
-
-
-def array_arg(name: str, args: list[FlinkType], arity: tuple[int, int]) -> FlinkType:
-    require(name, args, arity[0] <= len(args) <= arity[1] and args[0].name in ("ARRAY", "NULL"))
-    return args[0]
-
-
-def same_array(arity: tuple[int, int], more_arrays: bool = False):
-    """An ARRAY like the first argument (NULL when it is)."""
-    def typer(name: str, args: list[FlinkType]) -> FlinkType:
-        a = array_arg(name, args, arity)
-        if more_arrays:
-            require(name, args, all(x.name in ("ARRAY", "NULL") for x in args[1:]))
-        return a.without_time_attr().with_nullable(a.nullable or more_arrays and nullable(args))
-    return typer
-
-
-def array_element(name: str, args: list[FlinkType]) -> FlinkType:
-    a = array_arg(name, args, (1, 1))
-    return a.children[0].with_nullable(True) if a.name == "ARRAY" else a
-
-
-def map_arg(name: str, args: list[FlinkType], arity: tuple[int, int]) -> FlinkType:
-    require(name, args, arity[0] <= len(args) <= arity[1] and args[0].name == "MAP")
-    return args[0]
-
-
-def map_part(part: str):
-    def typer(name: str, args: list[FlinkType]) -> FlinkType:
-        m = map_arg(name, args, (1, 1))
-        k, v = m.children
-        if part == "keys":
-            child = k
-        elif part == "values":
-            child = v
-        else:
-            child = FlinkType("ROW", children=(k, v), field_names=("key", "value"))
-        return FlinkType("ARRAY", children=(child,), nullable=m.nullable)
-    return typer
-
-
-def map_from_arrays(name: str, args: list[FlinkType]) -> FlinkType:
-    require(name, args, len(args) == 2 and all(a.name == "ARRAY" for a in args))
-    return FlinkType("MAP", children=(args[0].children[0], args[1].children[0]), nullable=nullable(args))
-
-
-def map_union(name: str, args: list[FlinkType]) -> FlinkType:
-    m = map_arg(name, args, (1, 99))
-    require(name, args, all(a.name == "MAP" for a in args))
-    return m.with_nullable(nullable(args))
 
 
 def _strings(args: list[FlinkType]) -> bool:
