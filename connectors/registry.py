@@ -59,6 +59,11 @@ def _jdbc() -> ConnectorSpec:
     return ConnectorSpec("jdbc", jdbc.OPTIONS, jdbc.create_source, jdbc.create_sink, jdbc.create_lookup)
 
 
+def _iceberg() -> ConnectorSpec:
+    from sqlstream.connectors import iceberg
+    return ConnectorSpec("iceberg", iceberg.OPTIONS, iceberg.create_source, iceberg.create_sink)
+
+
 def _nexmark() -> ConnectorSpec:
     from sqlstream.connectors import nexmark
     return ConnectorSpec("nexmark", nexmark.OPTIONS, nexmark.create_source)
@@ -85,6 +90,7 @@ LOADERS: dict[str, Callable[[], ConnectorSpec]] = {
     "faker": _faker,
     "kafka": _kafka,
     "upsert-kafka": _upsert_kafka,
+    "iceberg": _iceberg,
     "nexmark": _nexmark,
     "jdbc": _jdbc,
     "print": _print,

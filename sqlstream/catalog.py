@@ -113,6 +113,7 @@ class Catalog:
 
     type_name = ""
     supported_options: tuple[str, ...] = ()
+    option_prefixes: tuple[str, ...] = ()  # options passed through to the catalog's implementation
     descriptor = False  # created by CREATE CATALOG, so SHOW CREATE / DESCRIBE CATALOG can describe it
 
     def __init__(self, name: str, options: dict[str, str], comment: str | None = None,
@@ -133,6 +134,12 @@ class Catalog:
 
     def drop_database(self, name: str) -> None:
         raise NotImplementedError
+
+    def add_table(self, db: Database, name: str, table: TableDef) -> None:
+        db.objects[name] = table
+
+    def drop_table(self, db: Database, name: str) -> None:
+        del db.objects[name]
 
 
 class InMemoryCatalog(Catalog):
@@ -267,7 +274,10 @@ class CatalogManager:
                 return
             raise ValidationError(f"Could not execute CreateTable in path {ident.quoted()}: Table (or view) "
                                   f"{ident.database}.{ident.name} already exists in Catalog {ident.catalog}.")
-        db.objects[ident.name] = obj
+        if isinstance(obj, TableDef):
+            self.catalogs[ident.catalog].add_table(db, ident.name, obj)
+        else:
+            db.objects[ident.name] = obj
 
     def drop(self, name, kind: str, if_exists: bool, temporary: bool = False) -> None:
         """DROP [TEMPORARY] TABLE|VIEW: Flink's rules, including that a temporary object must be dropped
@@ -286,7 +296,10 @@ class CatalogManager:
         cat = self.catalogs.get(ident.catalog)
         db = cat.database(ident.database) if cat is not None else None
         if db is not None and isinstance(db.objects.get(ident.name), cls):
-            del db.objects[ident.name]
+            if cls is TableDef:
+                cat.drop_table(db, ident.name)
+            else:
+                del db.objects[ident.name]
         elif not if_exists:
             raise ValidationError(f"{kind.title()} with identifier '{ident}' does not exist.")
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlstream.catalog import CATALOG_TYPES, CatalogManager, Database, name_parts
+from sqlstream.catalog_iceberg import IcebergCatalog
 from sqlstream.dialect import expressions as fx
 from sqlstream.core.errors import ValidationError
+
+
+KINDS = {**CATALOG_TYPES, IcebergCatalog.type_name: IcebergCatalog}
 
 
 def options_of(props: list[exp.Expr] | None) -> dict[str, str]:
@@ -25,12 +29,13 @@ def create_catalog(cm: CatalogManager, stmt: fx.CatalogStatement) -> None:
     if kind is None:
         raise ValidationError(f"Unable to create catalog '{name}'.\nCatalog options are:\n{listed}\n"
                               f"Catalog options do not contain an option key 'type' for discovering a catalog.")
-    cls = CATALOG_TYPES.get(kind)
+    cls = KINDS.get(kind)
     if cls is None:
         raise ValidationError(f"Unable to create catalog '{name}'.\nCatalog options are:\n{listed}\nCould not "
                               f"find any factory for identifier '{kind}' that implements 'CatalogFactory'.\n"
-                              f"Available factory identifiers are:\n" + "\n".join(sorted(CATALOG_TYPES)))
-    unknown = sorted(k for k in options if k != "type" and k not in cls.supported_options)
+                              f"Available factory identifiers are:\n" + "\n".join(sorted(KINDS)))
+    unknown = sorted(k for k in options if k != "type" and k not in cls.supported_options
+                     and not k.startswith(cls.option_prefixes))
     if unknown:
         raise ValidationError(f"Unable to create catalog '{name}'.\nCatalog options are:\n{listed}\nUnsupported "
                               f"options found for '{kind}'.\n\nUnsupported options:\n\n" + "\n".join(unknown) +
