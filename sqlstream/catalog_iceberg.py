@@ -5,7 +5,7 @@ the `iceberg` connector."""
 from __future__ import annotations
 
 from sqlstream.catalog import Catalog, ColumnDef, Database, ObjectIdentifier, TableDef
-from sqlstream.errors import ValidationError
+from sqlstream.core.errors import ValidationError
 
 PASS_THROUGH = ("s3.", "gcs.", "adls.", "hive.", "rest.", "header.", "credential", "token", "oauth2-server-uri",
                 "scope", "py-io-impl", "client.")

@@ -97,7 +97,7 @@ def test_updating_query_is_applied_as_upserts_by_primary_key(tmp_path):
 def sink_for(tmp_path, pk: bool):
     from sqlstream.connectors import registry
     from sqlstream.connectors.base import TableSchema
-    from sqlstream.types import BIGINT, STRING
+    from sqlstream.core.types import BIGINT, STRING
     options = {"connector": "iceberg", "catalog-name": "ice", "catalog-type": "sql",
                "uri": f"sqlite:///{tmp_path}/cat.db", "warehouse": f"file://{tmp_path}/wh",
                "catalog-database": "db", "catalog-table": "t"}
@@ -187,7 +187,7 @@ def test_bounded_read_and_streaming_read_of_new_snapshots(tmp_path):
 
 
 def test_unreachable_catalog_and_wrong_column_types_fail_at_start(tmp_path):
-    from sqlstream.errors import SqlStreamError
+    from sqlstream.core.errors import SqlStreamError
     bad = (f"CREATE CATALOG ice WITH ('type' = 'iceberg', 'catalog-type' = 'sql', "
            f"'uri' = 'sqlite:///{tmp_path}/no/such/dir/cat.db', 'warehouse' = 'file://{tmp_path}/wh');")
     with pytest.raises(SqlStreamError, match="Cannot reach Iceberg catalog 'ice'.*option 'uri'"):

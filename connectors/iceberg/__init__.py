@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlstream.connectors.base import Sink, Source, TableSchema
 from sqlstream.connectors.options import Options, parse_duration_ms
-from sqlstream.errors import OptionError
+from sqlstream.core.errors import OptionError
 
 OPTIONS = ["catalog-name", "catalog-type", "catalog-database", "catalog-table", "uri", "warehouse",
            "format-version", "write.upsert.enabled", "streaming", "monitor-interval", "start-snapshot-id",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from sqlstream.connectors.base import TableSchema
-from sqlstream.errors import ConnectorError, OptionError
+from sqlstream.core.errors import ConnectorError, OptionError
 
 # Flink's 'catalog-type' -> pyiceberg's catalog type; 'sql' is pyiceberg's JDBC-like SQL catalog (SQLite, ...)
 CATALOG_TYPES = {"sql": "sql", "rest": "rest", "hive": "hive", "glue": "glue", "dynamodb": "dynamodb"}

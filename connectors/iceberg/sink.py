@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sqlstream.connectors.base import Sink, SinkWriter, TableSchema
-from sqlstream.errors import ConnectorError
+from sqlstream.core.errors import ConnectorError
 
 JOB_ID = "flink.job-id"
 MAX_COMMITTED = "flink.max-committed-checkpoint-id"

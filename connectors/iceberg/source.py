@@ -9,7 +9,7 @@ import time
 import pyarrow as pa
 
 from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
-from sqlstream.errors import ConnectorError
+from sqlstream.core.errors import ConnectorError
 
 
 class IcebergSplitReader(SplitReader):

@@ -6,8 +6,8 @@ from itertools import count
 from pyiceberg import types as it
 from pyiceberg.schema import Schema
 
-from sqlstream.errors import ValidationError
-from sqlstream.types import MAX_VARCHAR, FlinkType
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import MAX_VARCHAR, FlinkType
 
 
 def iceberg_type(t: FlinkType, ids) -> it.IcebergType:
