@@ -1,7 +1,8 @@
-"""Text rendering of a plan: one operator per line, indented by depth, with each edge's changelog mode."""
+"""Text rendering of plans: one operator per line, indented by depth, with each edge's changelog mode."""
 from __future__ import annotations
 
 from sqlstream.plan import logical as L
+from sqlstream.plan.physical import FORWARD, PhysicalPlan
 
 
 def describe(node: L.Node) -> str:
@@ -129,3 +130,39 @@ def explain(node: L.Node) -> str:
             visit(c, depth + 1)
     visit(node, 0)
     return "\n".join(lines)
+
+
+def explain_physical(plan: PhysicalPlan) -> str:
+    """The physical plan as Flink prints it: operators by their runtime names, and an Exchange line on every
+    edge that does not forward rows (hash on keys, single), each with the changelog mode it carries."""
+    specs = plan.operators
+    consumers: dict[int, int] = {}
+    for s in specs:
+        for e in s.inputs:
+            consumers[e.source] = consumers.get(e.source, 0) + 1
+    lines: list[str] = []
+    refs: dict[int, int] = {}
+    trees: list[str] = []
+
+    def visit(i: int, depth: int) -> None:
+        prefix = "  " * depth + ("+- " if depth else "")
+        if i in refs:
+            lines.append(prefix + f"Reused(reference_id=[{refs[i]}])")
+            return
+        label = ""
+        if consumers.get(i, 0) > 1:
+            refs[i] = len(refs) + 1
+            label = f"[{refs[i]}]:"
+        lines.append(prefix + label + specs[i].description + f", changelogMode=[{specs[i].changelog}]")
+        for e in specs[i].inputs:
+            if e.distribution.kind == FORWARD:
+                visit(e.source, depth + 1)
+                continue
+            lines.append("  " * (depth + 1) + "+- " + f"Exchange(distribution=["
+                         f"{e.distribution.describe(specs[e.source].names)}], changelogMode=[{e.changelog}])")
+            visit(e.source, depth + 2)
+    for r in plan.roots:
+        visit(r, 0)
+        trees.append("\n".join(lines))
+        lines.clear()
+    return "\n\n".join(trees)

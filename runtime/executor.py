@@ -15,17 +15,15 @@ import pyarrow as pa
 from sqlstream.connectors import registry
 from sqlstream.connectors.base import SinkWriter, TableSchema
 from sqlstream.plan import logical as L
+from sqlstream.plan.physical import PhysicalPlan
 from sqlstream.core.changelog import INSERT, make_batch, strip_wm
 from sqlstream.runtime.constraint_enforcer import NotNullEnforcer
 from sqlstream.runtime.memory import tune_allocator
 from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.operators.calc import CalcOperator
-from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
-from sqlstream.runtime.operators.session_window_aggregate import SessionWindowAggregateOperator
 from sqlstream.runtime.operators.union import UnionOperator
 from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
-from sqlstream.runtime.operators.window_aggregate import WindowAggregateOperator
-from sqlstream.runtime.operators.window_table_function import WindowTableFunctionOperator
 from sqlstream.runtime.state import StateBackend
 from sqlstream.core.errors import SqlStreamError, ValidationError
 
@@ -33,124 +31,6 @@ MIN_WM = -(2 ** 63)
 MAX_WM = 2 ** 63 - 1
 ROUND_ROWS = 65536
 CHECK_CONNECTORS_S = 0.2
-
-
-def _state_ttl(config: dict | None) -> int:
-    """table.exec.state.ttl in ms (0: state is kept forever), for the operators of unbounded state."""
-    from sqlstream.connectors.options import parse_duration_ms
-    ttl = (config or {}).get("table.exec.state.ttl")
-    return parse_duration_ms(ttl) if ttl else 0
-
-
-def build_operator(node: L.Node, config: dict | None = None) -> Operator | None:
-    names = node.names
-    types = [f.type for f in node.fields]
-    if isinstance(node, L.Calc):
-        return CalcOperator(node.projections, node.condition, names)
-    if isinstance(node, L.WatermarkAssigner):
-        from sqlstream.connectors.options import parse_duration_ms
-        idle = (config or {}).get("table.exec.source.idle-timeout")
-        return WatermarkAssignerOperator(node.watermark, names, parse_duration_ms(idle) if idle else 0)
-    if isinstance(node, L.WindowAggregate):
-        cls = SessionWindowAggregateOperator if node.window.kind == "SESSION" else WindowAggregateOperator
-        return cls(node.window, node.keys, node.aggs, node.grouping_sets, names, types)
-    if isinstance(node, L.GroupAggregate) and node.window_end is not None:
-        from sqlstream.runtime.operators.window_group_aggregate import WindowGroupAggregateOperator
-        return WindowGroupAggregateOperator(
-            node.window_end, lambda: GroupAggregateOperator(node.keys, node.aggs, None, names, types,
-                                                            [f.type for f in node.input.fields], False),
-            node.input.names, len(node.keys))
-    if isinstance(node, L.GroupAggregate):
-        return GroupAggregateOperator(node.keys, node.aggs, node.grouping_sets, names, types,
-                                      [f.type for f in node.input.fields], node.input.updating,
-                                      ttl_ms=_state_ttl(config))
-    if isinstance(node, L.WindowTableFunction):
-        return WindowTableFunctionOperator(node.window, names)
-    if isinstance(node, L.Union):
-        return UnionOperator(len(node.children), names)
-    if isinstance(node, L.LookupJoin):
-        from sqlstream.runtime.operators.lookup_join import LookupJoinOperator
-        return LookupJoinOperator(node, names)
-    if isinstance(node, L.WindowJoin):
-        from sqlstream.runtime.operators.window_join import WindowJoinOperator
-        return WindowJoinOperator(node.kind, node.left_keys, node.right_keys, node.condition, node.left_end,
-                                  node.right_end, [f.type.to_arrow() for f in node.left.fields],
-                                  [f.type.to_arrow() for f in node.right.fields], names)
-    if isinstance(node, L.IntervalJoin):
-        from sqlstream.runtime.operators.interval_join import IntervalJoinOperator
-        return IntervalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
-                                    node.lower, node.upper, node.condition,
-                                    [f.type.to_arrow() for f in node.left.fields],
-                                    [f.type.to_arrow() for f in node.right.fields], names)
-    if isinstance(node, L.SetOpAll):
-        from sqlstream.runtime.operators.set_op_all import SetOpAllOperator
-        return SetOpAllOperator(node.kind, names, [f.type.to_arrow() for f in node.fields])
-    if isinstance(node, L.TemporalJoin):
-        from sqlstream.runtime.operators.temporal_join import TemporalJoinOperator
-        return TemporalJoinOperator(node.kind, node.left_keys, node.right_keys, node.left_time, node.right_time,
-                                    node.condition, [f.type.to_arrow() for f in node.left.fields],
-                                    [f.type.to_arrow() for f in node.right.fields], names)
-    if isinstance(node, L.Join) and node.kind == "INNER" and not node.null_aware:
-        from sqlstream.runtime.operators.inner_join import InnerJoinOperator
-        return InnerJoinOperator(node.left_keys, node.right_keys, node.condition,
-                                  [f.type.to_arrow() for f in node.left.fields],
-                                  [f.type.to_arrow() for f in node.right.fields], names, node.nulls_equal,
-                                  ttl_ms=_state_ttl(config))
-    if isinstance(node, L.Join) and node.kind in ("LEFT", "RIGHT", "FULL") and not node.null_aware \
-            and not node.nulls_equal and not node.left.updating and not node.right.updating:
-        from sqlstream.runtime.operators.outer_join import OuterJoinOperator
-        return OuterJoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
-                                 [f.type.to_arrow() for f in node.left.fields],
-                                 [f.type.to_arrow() for f in node.right.fields], names, ttl_ms=_state_ttl(config))
-    if isinstance(node, L.Join):
-        from sqlstream.runtime.operators.join import JoinOperator
-        return JoinOperator(node.kind, node.left_keys, node.right_keys, node.condition,
-                            [f.type.to_arrow() for f in node.left.fields], [f.type.to_arrow() for f in node.right.fields],
-                            names, [f.type.to_arrow() for f in node.fields], node.null_aware, node.nulls_equal,
-                            ttl_ms=_state_ttl(config))
-    if isinstance(node, L.OverAggregate):
-        from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
-        return OverAggregateOperator(node.partition, node.time_index, node.frame, node.preceding, node.aggs, names,
-                                     [f.type.to_arrow() for f in node.fields], rowtime=node.rowtime)
-    if isinstance(node, L.Correlate):
-        from sqlstream.runtime.operators.correlate import CorrelateOperator
-        return CorrelateOperator(node.function, node.args, node.left, names,
-                                 [f.type.to_arrow() for f in node.fields[len(node.input.fields):]])
-    if isinstance(node, L.MatchRecognize):
-        from sqlstream.runtime.operators.match_recognize import MatchRecognizeOperator
-        return MatchRecognizeOperator(node, names, [f.type.to_arrow() for f in node.input.fields],
-                                      [f.type.to_arrow() for f in node.fields])
-    if isinstance(node, L.Unnest):
-        from sqlstream.runtime.operators.unnest import UnnestOperator
-        return UnnestOperator(node.array, names)
-    if isinstance(node, L.WindowRank):
-        from sqlstream.runtime.operators.window_rank import WindowRankOperator
-        return WindowRankOperator(node.partition, node.order, node.limit, node.window_end, names,
-                                  [f.type.to_arrow() for f in node.input.fields], node.newest_wins_ties)
-    if isinstance(node, L.TemporalSort):
-        from sqlstream.runtime.operators.temporal_sort import TemporalSortOperator
-        return TemporalSortOperator(node.time_index, node.rowtime, node.keys, names, [t.to_arrow() for t in types])
-    if isinstance(node, L.FirstRowDeduplicate):
-        from sqlstream.runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
-        return FirstRowDeduplicateOperator(node.partition, node.order[0][0], node.rowtime, names,
-                                           [f.type.to_arrow() for f in node.input.fields])
-    if isinstance(node, L.Rank) and node.limit == 1 and not node.input.updating:
-        from sqlstream.runtime.operators.top1 import Top1Operator
-        return Top1Operator(node.partition, node.order, names, [f.type.to_arrow() for f in node.input.fields],
-                            node.newest_wins_ties)
-    if isinstance(node, L.Rank) and not node.input.updating and not node.newest_wins_ties:
-        from sqlstream.runtime.operators.rank_append import AppendRankOperator
-        return AppendRankOperator(node.partition, node.order, node.limit, names,
-                                  [f.type.to_arrow() for f in node.input.fields], node.with_rank)
-    if isinstance(node, L.Rank):
-        from sqlstream.runtime.operators.rank import RankOperator
-        return RankOperator(node.partition, node.order, node.limit, names,
-                            [f.type.to_arrow() for f in node.input.fields], append_only=not node.input.updating,
-                            newest_wins_ties=node.newest_wins_ties, with_rank=node.with_rank)
-    if isinstance(node, L.ChangelogNormalize):
-        from sqlstream.runtime.operators.changelog_normalize import ChangelogNormalizeOperator
-        return ChangelogNormalizeOperator(node.keys, names, [f.type.to_arrow() for f in node.fields])
-    return None
 
 
 @dataclass
@@ -197,9 +77,10 @@ class JobStats:
 class Job:
     """A running dataflow: one or more sinks (INSERT INTO targets or a SELECT's result collector)."""
 
-    def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], batch_size: int = 65536,
+    def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], plan: PhysicalPlan, batch_size: int = 65536,
                  round_rows: int = ROUND_ROWS, config: dict | None = None, limits: RunLimits | None = None):
         tune_allocator()
+        self.plan = plan
         self.config = config or {}
         self.limits = limits or RunLimits()
         self.batch_size = batch_size
@@ -233,8 +114,8 @@ class Job:
         # where a subplan feeds several consumers, the order in which they see rows follows the batches: each
         # source round is then pushed as one batch, so it follows rounds, whatever the batch size
         self.branches = any(len(c) > 1 for c in self.consumers.values())
-        self.uids = operator_uids([root for root, _ in sinks])
-        self.fingerprint = plan_fingerprint([root for root, _ in sinks])
+        self.uids = {id(s.node): s.uid for s in plan.operators}
+        self.fingerprint = plan.fingerprint
         self.assigners: list[WatermarkAssignerOperator] = []
         for src in self.sources:
             for op in self._split_assigners(id(src.node)):
@@ -277,10 +158,9 @@ class Job:
             return
         if isinstance(node, L.Sink):
             return
-        op = build_operator(node, self.config)
-        if op is None:
-            raise ValidationError(f"no runtime operator for plan node {type(node).__name__}")
-        backend = StateBackend(f"{type(node).__name__}-{len(self.ops)}")
+        spec = self.plan.spec_of(node)
+        op = operators.build(spec)
+        backend = StateBackend(spec.uid)
         op.open(backend)
         self.state[id(node)] = backend
         self.ops[id(node)] = op
@@ -527,30 +407,6 @@ class Job:
         for s in self.sources:
             for r in s.readers:
                 r.close()
-
-
-def plan_fingerprint(roots: list[L.Node]) -> str:
-    """Stable id of a job: the same statements over the same tables give the same fingerprint."""
-    import hashlib
-    import json
-    from sqlstream.planner.explain import explain
-    parts = []
-    for r in roots:
-        parts.append(explain(r))
-        for n in L.walk(r):
-            if isinstance(n, (L.Scan, L.Sink)):
-                parts.append(json.dumps([n.table, n.connector, sorted(n.options.items())]))
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
-
-
-def operator_uids(roots: list[L.Node]) -> dict[int, str]:
-    """Stable operator ids derived from the plan: position in a deterministic walk plus the operator kind."""
-    out: dict[int, str] = {}
-    for root in roots:
-        for node in L.walk(root):
-            if id(node) not in out:
-                out[id(node)] = f"{len(out):03d}-{type(node).__name__}"
-    return out
 
 
 def check_sink_accepts(root: L.Node, table: str, accepts_updates: bool) -> None:

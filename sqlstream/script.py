@@ -164,8 +164,9 @@ class ScriptRunner:
             roots.append(result_root)
         if result is not None:
             roots.append(result[0])
-        from sqlstream.runtime.executor import plan_fingerprint
-        fingerprint = plan_fingerprint(roots)
+        from sqlstream.planner.physical import physical_plan
+        plan = physical_plan(roots, cfg.effective())
+        fingerprint = plan.fingerprint
         interval = cfg.get("execution.checkpointing.interval")
         ckpt_dir = cfg.get("execution.checkpointing.dir")
         interval_ms = parse_duration_ms(interval) if interval else 0
@@ -181,7 +182,7 @@ class ScriptRunner:
                 while True:
                     self.job_running, self.failed_writers = False, []
                     try:
-                        self._run_locked(inserts, query, result, roots, result_root, fingerprint, storage,
+                        self._run_locked(inserts, query, result, plan, result_root, fingerprint, storage,
                                          interval_ms, ckpt_dir)
                         break
                     except Exception as e:
@@ -217,7 +218,7 @@ class ScriptRunner:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         return not self.stop_requested
 
-    def _run_locked(self, inserts, query, result, roots, result_root, fingerprint, storage, interval_ms,
+    def _run_locked(self, inserts, query, result, plan, result_root, fingerprint, storage, interval_ms,
                     ckpt_dir) -> None:
         """Run one job; its checkpoint folder (if any) is locked for this process."""
         cfg = self.session.config
@@ -238,7 +239,7 @@ class ScriptRunner:
         if result is not None:
             sinks.append(result)
         batch = self.batch_size if self.batch_size is not None else cfg.get_int("sqlstream.batch-size", 65536)
-        job = Job(sinks, batch_size=batch, config=cfg.effective(), limits=self.limits)
+        job = Job(sinks, plan, batch_size=batch, config=cfg.effective(), limits=self.limits)
         self.current_job = job
 
         if not interval_ms and not all(src.source is None or src.source.bounded for src in job.sources):

@@ -293,7 +293,7 @@ class Session:
             if stmt.args.get("statement_set"):  # the INSERTs up to END are explained, never run
                 self.in_statement_set, self.explained_set, self.explained_details = True, [plan], details
                 return Result("ok", "")
-            return Result("ok", "== Physical Plan ==\n" + explain(plan) + explain_details(plan, details))
+            return Result("ok", self._explain([plan]) + explain_details(plan, details))
         if isinstance(stmt, exp.Insert):
             if self.explained_set is not None:
                 plan = self.plan(stmt)
@@ -312,8 +312,8 @@ class Session:
             self.in_statement_set = False
             if self.explained_set is not None:
                 plans, self.explained_set = self.explained_set, None
-                return Result("ok", "== Physical Plan ==\n" + "\n\n".join(
-                    explain(p) + explain_details(p, self.explained_details) for p in plans))
+                return Result("ok", self._explain(plans) + "".join(
+                    explain_details(p, self.explained_details) for p in plans))
             return Result("ok", "")
         if isinstance(stmt, fx.ClientCommand):
             return Result("quit") if stmt.this.name == "QUIT" else Result("ok", HELP.rstrip("\n"))
@@ -457,6 +457,14 @@ class Session:
                                            lambda t: self.binder.bind_query(exp.select("*").from_(t.copy())).names)
             return Result("rows", columns=["result"], rows=[[show.show_create_view(v, names, expanded)]])
         raise ValidationError(f"SHOW {what} is not supported")
+
+    def _explain(self, plans: list[L.Node]) -> str:
+        """The logical plan as the rules left it, then the physical plan the job would run."""
+        from sqlstream.planner.explain import explain_physical
+        from sqlstream.planner.physical import physical_plan
+        physical = physical_plan(plans, self.config.effective())
+        return ("== Logical Plan ==\n" + "\n\n".join(explain(p) for p in plans)
+                + "\n\n== Physical Plan ==\n" + explain_physical(physical))
 
     def _describe(self, name: exp.Expr) -> Result:
         obj = show.object_for_show(self.catalog, name, "")

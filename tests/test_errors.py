@@ -543,7 +543,7 @@ def test_a_statement_set_block_is_one_statement_explained_or_run_whole(tmp_path)
                    "EXPLAIN STATEMENT SET BEGIN\nEND;\n"
                    "SELECT * FROM sink;\n")
     p = cli("-f", str(job), "--continue-on-error")
-    assert p.stdout.count("Sink(table=[sink]") == 2, p.stdout
+    assert p.stdout.count("Sink(table=[sink]") == 2 * 2, p.stdout  # each INSERT in the logical and physical plan
     assert "Object 'nope' not found" in p.stdout
     assert "Only INSERT INTO statements may appear in a STATEMENT SET" in p.stdout
     assert "No Statement Set to submit" not in p.stdout, "the failed block's END belongs to it"

@@ -33,13 +33,23 @@ def test_explain_prints_operator_tree_with_changelog_modes():
         FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
         WHERE amount > 100 GROUP BY window_start, window_end, user_id;""")
     assert out.splitlines()[1:] == [
-        "== Physical Plan ==",
+        "== Logical Plan ==",
         "Calc(select=[$0:user_id, $4:COUNT(*) AS n]), changelogMode=[I]",
         "  +- WindowAggregate(groupBy=[$0], window=[TUMBLE(size=60000ms) on $1], select=[COUNT(*)]), "
         "changelogMode=[I]",
         "    +- Calc(where=[>($1:amount, 100.0)], select=[$0:user_id AS $f0, $2:ts AS $f1]), changelogMode=[I]",
         "      +- WatermarkAssigner(rowtime=[ts], watermark=[-($2:ts, 5000)]), changelogMode=[I]",
         "        +- TableSourceScan(table=[orders], connector=[filesystem], fields=[user_id, amount, ts]), "
+        "changelogMode=[I]",
+        "",
+        "== Physical Plan ==",
+        "Calc(select=[$0:user_id, $4:COUNT(*) AS n]), changelogMode=[I]",
+        "  +- WindowAggregate(groupBy=[$0], window=[TUMBLE(size=60000ms) on $1], select=[COUNT(*)]), "
+        "changelogMode=[I]",
+        "    +- Exchange(distribution=[hash[$f0]], changelogMode=[I])",
+        "      +- Calc(where=[>($1:amount, 100.0)], select=[$0:user_id AS $f0, $2:ts AS $f1]), changelogMode=[I]",
+        "        +- WatermarkAssigner(rowtime=[ts], watermark=[-($2:ts, 5000)]), changelogMode=[I]",
+        "          +- TableSourceScan(table=[orders], connector=[filesystem], fields=[user_id, amount, ts]), "
         "changelogMode=[I]",
     ]
 

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from sqlstream.plan import logical as L
+from sqlstream.planner.physical import physical_plan
 from sqlstream.runtime.executor import Job
 from sqlstream.output import ResultWriter
 from sqlstream.session import Session, parse_script
@@ -36,7 +37,7 @@ def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:
     out = io.StringIO()
     writer = ResultWriter(plan.names, [f.type for f in plan.fields], "jsonl", out)
     root = L.Sink(plan.fields, plan.changelog, input=plan, table="<result>", connector="collect")
-    return Job([(root, writer)], batch_size=batch_size, round_rows=20), out
+    return Job([(root, writer)], physical_plan([root]), batch_size=batch_size, round_rows=20), out
 
 
 def lines(out: io.StringIO) -> list[str]:

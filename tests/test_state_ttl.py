@@ -109,7 +109,8 @@ def test_join_without_ttl_keeps_rows():
 
 
 def test_state_ttl_setting_reaches_the_joins():
-    from sqlstream.runtime.executor import build_operator
+    from sqlstream.planner.physical import physical_plan
+    from sqlstream.runtime.operators import registry
     from sqlstream.session import Session, parse_script
     sql = ("CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');"
            "SELECT * FROM t a JOIN t b ON a.k = b.k;")
@@ -121,7 +122,8 @@ def test_state_ttl_setting_reaches_the_joins():
     plan = next(n for n in L.walk(plan) if type(n) is L.Join)
     for kind in ("INNER", "LEFT"):
         plan.kind = kind
-        assert build_operator(plan, {"table.exec.state.ttl": "1 h"}).ttl_ms == 3_600_000
+        spec = physical_plan([plan], {"table.exec.state.ttl": "1 h"}).spec_of(plan)
+        assert registry.build(spec).ttl_ms == 3_600_000
 
 
 def test_count_distinct_forgets_the_values_of_an_expired_key():

@@ -12,6 +12,7 @@ import pyarrow as pa
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
 from sqlstream.runtime.operators.watermark_assigner import MIN_WM
 from sqlstream.runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
 from sqlstream.runtime.state import StateBackend
@@ -20,9 +21,9 @@ from sqlstream.runtime.state import StateBackend
 class WindowGroupAggregateOperator(Operator):
     name = "WindowGroupAggregate"
 
-    def __init__(self, window_end: int, make_aggregate, input_names: list[str], n_keys: int):
+    def __init__(self, window_end: int, aggregate: dict, input_names: list[str], n_keys: int):
         self.window_end, self.n_keys = window_end, n_keys
-        self.make_aggregate = make_aggregate  # a fresh GroupAggregateOperator per window
+        self.aggregate = aggregate  # a fresh GroupAggregateOperator(**aggregate) aggregates each window
         self.input_names = input_names
         self.buffer = WindowBuffer()
         self.last_wm = MIN_WM
@@ -46,7 +47,7 @@ class WindowGroupAggregateOperator(Operator):
             table = self.buffer.pop_window(end)
             cols = [table.column(f"c{i}").combine_chunks() for i in range(len(self.input_names))]
             rows = make_batch(INSERT, cols, self.input_names)
-            agg = self.make_aggregate()
+            agg = GroupAggregateOperator(**self.aggregate)
             agg.open(StateBackend("window"))
             out += self._final(agg.on_batch(rows))
         return out
