@@ -17,8 +17,7 @@ from sqlglot import exp
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.functions.catalog import lookup
 from sqlstream.functions.math import round_decimal_type
-from sqlstream.planner.functions import (SCALAR_TYPERS as SCALAR_FUNCTIONS, calcite_type, check_signature, is_aggregate,
-                               scalar_type)
+from sqlstream.planner.functions import calcite_type, check_signature, is_aggregate, scalar_type
 from sqlstream.core.errors import ValidationError
 from sqlstream.core.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, STRING, FlinkType, common_type, from_sqlglot
 
@@ -61,17 +60,6 @@ def _tzinfo(zone: str) -> dt.tzinfo:
         return dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes)))
     return zoneinfo.ZoneInfo(zone)
 
-
-# functions that read a TIMESTAMP's wall clock: a TIMESTAMP_LTZ argument is seen in the session time zone
-LOCAL_TIME_ARGUMENTS = {"YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR",
-                        "MINUTE", "SECOND", "DATE_FORMAT"}
-# functions whose result depends on the session time zone itself: the zone is their last argument
-ZONED_FUNCTIONS = {"FROM_UNIXTIME", "UNIX_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_DATE", "CURRENT_TIME",
-                   "LOCALTIME"}
-
-# arguments the runtime reads once per call, not per row (Flink also takes them per row)
-CONSTANT_ARGUMENTS = {"DATE_FORMAT": (1,), "TO_TIMESTAMP": (1,), "TO_DATE": (1,), "FROM_UNIXTIME": (1,),
-                      "UNIX_TIMESTAMP": (1,), "TO_TIMESTAMP_LTZ": (1, 2)}
 
 UNIT_MS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
 YEAR_MONTH = {"YEAR": 12, "MONTH": 1}
@@ -384,19 +372,20 @@ class ScalarBinder:
     # ---- operators -----------------------------------------------------------------------
     def call(self, fn: str, args: list[Expr], node: exp.Expr | None = None) -> Expr:
         from sqlstream.core.udf import REGISTRY
-        if fn in REGISTRY and fn not in SCALAR_FUNCTIONS and lookup(fn) is None:
+        builtin = lookup(fn)
+        if fn in REGISTRY and builtin is None:
             return Call(REGISTRY[fn].result_type, "UDF:" + fn, tuple(args))
-        for i in CONSTANT_ARGUMENTS.get(fn, ()):
+        for i in builtin.constant_args if builtin is not None else ():
             if i < len(args) and not isinstance(args[i], Lit):
                 raise ValidationError(f"{_where(node)}sqlstream needs argument {i + 1} of {fn} (a format or a "
                                       f"precision) as a literal, not a column or an expression")
-        if fn in LOCAL_TIME_ARGUMENTS:
+        if builtin is not None and builtin.local_time:
             args = [self.to_local(a) for a in args]
         try:
             t = scalar_type(fn, [a.type for a in args])
         except ValidationError as e:
             raise ValidationError(f"{_where(node)}{e}") from None
-        if fn in ZONED_FUNCTIONS:
+        if builtin is not None and builtin.zoned:
             args = [*args, self._zone()]
         return Call(t, fn, tuple(args))
 

@@ -10,7 +10,7 @@ from sqlglot import exp
 from sqlstream.functions.catalog import lookup
 from sqlstream.planner.binder import LEGACY_PROPS
 from sqlstream.planner.flink_functions import SQL_FUNCTIONS
-from sqlstream.planner.functions import AGGREGATES, SCALAR_TYPERS
+from sqlstream.planner.functions import AGGREGATES
 from sqlstream.planner.scalar_binder import _function_parts
 from sqlstream.dialect import Flink
 from sqlstream.dialect.parser import WINDOW_TVFS
@@ -43,8 +43,9 @@ def supported(name: str) -> bool:
     from sqlstream.runtime.expressions import implemented
     bound = canonical(name)
     legacy = {f"{w}_{p}" for w in ("TUMBLE", "HOP", "SESSION") for p in LEGACY_PROPS}
-    typed = bound in SCALAR_TYPERS or lookup(bound) is not None
-    return (typed and (implemented(bound) or bound == "IF")) or bound in AGGREGATES or \
+    fn = lookup(bound)
+    callable_builtin = fn is not None and not fn.internal
+    return (callable_builtin and (implemented(bound) or bound == "IF")) or bound in AGGREGATES or \
         bound in WINDOW_TVFS or bound in legacy or bound in SPECIAL_FORMS or name in SPECIAL_FORMS
 
 

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from sqlstream.connectors.base import SinkWriter
 from sqlstream.core.changelog import OP_NAMES
 from sqlstream.core.formatting import format_double, format_timestamp
-from sqlstream.runtime.time_zones import to_local
+from sqlstream.functions.time_zones import to_local
 from sqlstream.core.types import FlinkType
 
 FORMATS = ("table", "csv", "jsonl")

@@ -15,7 +15,7 @@ from sqlstream.planner.binder import LEGACY_PROPS, Binder
 from sqlstream.planner.explain import explain
 from sqlstream.functions.catalog import names as catalog_names
 from sqlstream.planner.flink_functions import SHOW_FUNCTIONS
-from sqlstream.planner.functions import AGGREGATES, SCALAR_TYPERS
+from sqlstream.planner.functions import AGGREGATES
 from sqlstream.planner.rules import optimize
 from sqlstream.planner.scalar_binder import local_time_zone, zone_id
 from sqlstream import catalog_ddl, function_catalog, show
@@ -405,8 +405,7 @@ class Session:
         """Every function a query may call: what SHOW FUNCTIONS lists and Tab completes, one list for both."""
         from sqlstream.runtime.expressions import implemented
         from sqlstream.dialect.parser import WINDOW_TVFS
-        scalars = {k for k in set(SCALAR_TYPERS) | set(catalog_names()) if re.fullmatch(r"[A-Z_0-9]+", k)
-                   and (implemented(k) or k == "IF")}
+        scalars = {k for k in catalog_names() if re.fullmatch(r"[A-Z_0-9]+", k) and (implemented(k) or k == "IF")}
         legacy_windows = {f"{w}_{p}" for w in ("TUMBLE", "HOP", "SESSION") for p in LEGACY_PROPS}
         return sorted(scalars | set(AGGREGATES) | set(WINDOW_TVFS) | legacy_windows | {"ROW_NUMBER"} |
                       set(self.functions))

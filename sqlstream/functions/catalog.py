@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 # the modules of this package that define functions, one per family
-FAMILIES = ("math", "string", "regex", "encoding", "text", "json", "collection")
+FAMILIES = ("operators", "cast", "math", "string", "regex", "encoding", "text", "json", "collection",
+            "temporal")
 
 Typer = Callable[[str, list], Any]
 Vectorized = Callable[[Any, list, int], Any]
@@ -34,6 +35,8 @@ class ScalarFunction:
     constant_args: positions the runtime reads once per call, so the query must give literals there.
     local_time: a TIMESTAMP_LTZ argument is seen as the wall clock in the session time zone.
     zoned: the result depends on the session time zone, which the binder appends as the last argument.
+    internal: the binder produces the call from syntax of its own (a time zone shift, a bare keyword); SQL cannot
+    call it by this name, so completion does not offer it.
     """
 
     names: tuple[str, ...]
@@ -44,6 +47,7 @@ class ScalarFunction:
     constant_args: tuple[int, ...] = ()
     local_time: bool = False
     zoned: bool = False
+    internal: bool = False
 
     @property
     def name(self) -> str:
@@ -79,5 +83,5 @@ def lookup(name: str) -> ScalarFunction | None:
 
 
 def names() -> list[str]:
-    """Every name a built-in scalar function is bound under, aliases included."""
-    return sorted(_load())
+    """Every name a query may call a built-in scalar function by, aliases included."""
+    return sorted(name for name, fn in _load().items() if not fn.internal)

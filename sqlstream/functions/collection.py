@@ -244,6 +244,12 @@ def _element(e, args, n):
     return container.values.take(pos)
 
 
+
+def _field(e, args, n):
+    """A field of a ROW (struct) column; NULL where the row itself is NULL."""
+    rows = full(args[0], n)
+    return pc.struct_field(rows, [rows.type.get_field_index(args[1].as_py())])
+
 # ---- types ----
 def array_value(name: str, args: list[FlinkType]) -> FlinkType:
     """ARRAY[a, b, ..]: the elements' common type."""
@@ -317,6 +323,7 @@ FUNCTIONS = (
     scalar("ARRAY", array_value, _array_value),
     scalar("MAP", map_value, _map_value),
     scalar("ELEMENT", None, _element),  # arr[i] / map[key], typed by the binder
+    scalar("FIELD", None, _field),  # row.field, typed by the binder
     scalar("CARDINALITY", returns(INT, (1, 1)), _cardinality),
     scalar("ARRAY_CONTAINS", lambda n, a: array_arg(n, a, (2, 2)) and BOOLEAN.with_nullable(a[0].nullable),
            _array_contains),

@@ -1,0 +1,350 @@
+"""Date and time functions: formatting and parsing with Java's patterns, TO_TIMESTAMP/TO_DATE, FLOOR/CEIL to a
+unit, EXTRACT and YEAR..SECOND, TIMESTAMPADD/TIMESTAMPDIFF, the current time in its forms, UNIX_TIMESTAMP,
+FROM_UNIXTIME and CONVERT_TZ. A TIMESTAMP_LTZ is an instant; functions that read a wall clock see it in the
+session time zone (`local_time`), and those whose result depends on the zone get it from the binder (`zoned`)."""
+from __future__ import annotations
+
+import calendar
+import re
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlstream.core.types import BIGINT, INT, STRING, FlinkType
+from sqlstream.functions.arrow import full, null_mask, trunc_div
+from sqlstream.functions.cast import cast_array, parse_default, parse_timestamp
+from sqlstream.functions.catalog import scalar
+from sqlstream.functions.inference import nullable, require, returns
+from sqlstream.functions.java_datetime import format_local, parse_local
+from sqlstream.functions.time_zones import from_local, to_local
+
+def add_months(ts, months, sign, rt, n):
+    ts = full(ts, n)
+    m = full(months, n).to_pylist()
+    out = []
+    for x, k in zip(ts.to_pylist(), m):
+        if x is None or k is None:
+            out.append(None)
+            continue
+        total = x.month - 1 + sign * k
+        y, mo = x.year + total // 12, total % 12 + 1
+        day = min(x.day, calendar.monthrange(y, mo)[1])
+        out.append(x.replace(year=y, month=mo, day=day))
+    return pa.array(out, rt.to_arrow())
+
+
+def _date_format(e, args, n):
+    """DATE_FORMAT(TIMESTAMP, pattern) formats with DateTimeFormatter; DATE_FORMAT(STRING, pattern) parses the
+    string as a TIMESTAMP and formats with SimpleDateFormat, as Flink does."""
+    v, fmt = full(args[0], n), args[1]
+    if not fmt.is_valid:
+        return pa.nulls(n, pa.string())
+    simple = pa.types.is_string(v.type)
+    if simple:  # read as SimpleDateFormat 'yyyy-MM-dd HH:mm:ss' does: a matching prefix, no fraction
+        v = parse_local(v, "yyyy-MM-dd HH:mm:ss", lenient=True)
+    return format_local(v, fmt.as_py(), simple=simple)
+
+
+def _to_timestamp(e, args, n):
+    s = full(args[0], n)
+    fmt = args[1].as_py() if len(args) > 1 else None
+    return parse_timestamp(s, e.type, fmt)
+
+
+def _to_timestamp_ltz(e, args, n):
+    v = full(args[0], n)
+    precision = args[1].as_py() if len(args) > 1 else 3
+    ms = pc.cast(v, pa.int64()) if precision == 3 else pc.multiply(pc.cast(v, pa.int64()), 1000)
+    return pc.cast(ms, pa.timestamp("ms", tz="UTC"))
+
+
+def _to_date(e, args, n):
+    """TO_DATE(s [, pattern]): with a pattern, parsed as SimpleDateFormat does (leniently: 29/02/2023 is March 1st)."""
+    s = full(args[0], n)
+    if len(args) < 2:
+        return cast_array(s, FlinkType("?"), e.type, False)
+    if not args[1].is_valid:
+        return pa.nulls(n, pa.date32())
+    return pc.cast(pc.floor_temporal(parse_local(s, args[1].as_py(), lenient=True), unit="day"), pa.date32())
+
+
+def _ltz_to_local(e, args, n):
+    return pc.cast(to_local(full(args[0], n), args[1].as_py()), e.type.to_arrow())
+
+
+def _local_to_ltz(e, args, n):
+    return pc.cast(from_local(full(args[0], n), args[1].as_py()), e.type.to_arrow())
+
+
+_UNIT_ARROW = {"MILLISECOND": "millisecond", "SECOND": "second", "MINUTE": "minute", "HOUR": "hour",
+               "DAY": "day", "WEEK": "week", "MONTH": "month", "QUARTER": "quarter", "YEAR": "year"}
+
+
+def _floor_to(fn):
+    """FLOOR/CEIL(x TO unit); for a TIMESTAMP_LTZ (a third argument names the session zone) on the wall clock
+    there, shifted back by the offset of the original instant as Flink does (so across a clock change the
+    result keeps the input's offset)."""
+    def impl(e, args, n):
+        v = full(args[0], n)
+        unit = _UNIT_ARROW[args[1].as_py()]
+        kw = {"week_starts_monday": False} if unit == "week" else {}  # Flink's weeks start on Sunday
+        if len(args) < 3:
+            return fn(v, unit=unit, **kw)
+        local = to_local(v, args[2].as_py())
+        offset = pc.subtract(pc.cast(local, pa.int64()), pc.cast(v, pa.int64()))
+        rounded = pc.cast(fn(local, unit=unit, **kw), pa.int64())
+        return pc.cast(pc.subtract(rounded, offset), v.type)
+    return impl
+
+
+_SUBSECOND_DIVISOR = {"MILLISECOND": 1_000_000, "MICROSECOND": 1_000, "NANOSECOND": 1}
+
+
+def _extract_unit(unit: str, v: pa.Array) -> pa.Array:
+    u = unit.upper()
+    if u == "DAYOFWEEK" or u == "DOW":
+        r = pc.day_of_week(v, count_from_zero=False, week_start=7)
+    elif u in ("DAYOFMONTH", "DAY"):
+        r = pc.day(v)
+    elif u in ("DAYOFYEAR", "DOY"):
+        r = pc.day_of_year(v)
+    elif u == "WEEK":
+        r = pc.iso_week(v)
+    elif u == "ISODOW":
+        r = pc.day_of_week(v, count_from_zero=False, week_start=1)
+    elif u == "ISOYEAR":
+        r = pc.iso_year(v)
+    elif u == "EPOCH":
+        return _epoch_seconds(v)
+    elif u in _SUBSECOND_DIVISOR:  # the part of the second, in that unit (negative before 1970, as in Flink)
+        ns = np.asarray(pc.fill_null(_epoch_nanos(v), 0).to_numpy(zero_copy_only=False))
+        frac = np.fmod(ns, 1_000_000_000)
+        return pa.array(trunc_div(frac, np.int64(_SUBSECOND_DIVISOR[u])), pa.int64(), mask=null_mask(v))
+    elif u in ("CENTURY", "MILLENNIUM", "DECADE"):
+        years = np.asarray(pc.fill_null(pc.year(v), 1).to_numpy(zero_copy_only=False)).astype(np.int64)
+        r = {"CENTURY": (years + 99) // 100, "MILLENNIUM": (years + 999) // 1000, "DECADE": years // 10}[u]
+        return pa.array(r, pa.int64(), mask=null_mask(v))
+    else:
+        r = getattr(pc, u.lower())(v)
+    return pc.cast(r, pa.int64())
+
+
+def _epoch_nanos(v: pa.Array) -> pa.Array:
+    """Nanoseconds since 1970-01-01 00:00 of TIMESTAMP / DATE values (wall clock for TIMESTAMP)."""
+    if pa.types.is_date(v.type):
+        v = pc.cast(v, pa.timestamp("s"))
+    unit = v.type.unit
+    scale = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[unit]
+    raw = pc.cast(pc.cast(v, pa.timestamp(unit)) if v.type.tz else v, pa.int64())
+    return pc.multiply(raw, scale) if scale != 1 else raw
+
+
+def _epoch_seconds(v: pa.Array) -> pa.Array:
+    """Whole seconds since the epoch, truncated toward zero as Flink does."""
+    ns = np.asarray(pc.fill_null(_epoch_nanos(v), 0).to_numpy(zero_copy_only=False))
+    return pa.array(trunc_div(ns, np.int64(1_000_000_000)), pa.int64(), mask=null_mask(v))
+
+
+def _extract(e, args, n):
+    return _extract_unit(args[0].as_py(), full(args[1], n))
+
+
+def _unit_fn(unit):
+    def impl(e, args, n):
+        return _extract_unit(unit, full(args[0], n))
+    return impl
+
+
+_UNIT_MS = {"MILLISECOND": 1, "SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000,
+            "WEEK": 7 * 86_400_000}
+
+
+def _timestampadd(e, args, n):
+    """TIMESTAMPADD(unit, k, x) for a TIMESTAMP, a DATE (whole days or months; the binder makes a DATE with a
+    time unit a TIMESTAMP) or a TIME (wrapping around midnight)."""
+    unit, k, ts = args[0].as_py(), full(args[1], n), full(args[2], n)
+    if unit in ("MONTH", "YEAR", "QUARTER"):
+        months = pc.multiply(pc.cast(k, pa.int64()), {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[unit])
+        if pa.types.is_time(ts.type):
+            return ts
+        return add_months(ts, months, 1, e.type, n)
+    ms = pc.multiply(pc.cast(k, pa.int64()), _UNIT_MS[unit])
+    if pa.types.is_date(ts.type):
+        days = pc.cast(pc.divide(ms, 86_400_000), pa.int32())
+        return pc.cast(pc.add(pc.cast(ts, pa.int32()), days), pa.date32())
+    if pa.types.is_time(ts.type):
+        of_day = pc.cast(pc.cast(pc.cast(ts, pa.time32("ms")), pa.int32()), pa.int64())
+        wrapped = np.mod(np.asarray(pc.fill_null(pc.add(of_day, ms), 0).to_numpy(zero_copy_only=False)),
+                         86_400_000)
+        out = pa.array(wrapped.astype(np.int32), pa.int32(), mask=null_mask(pc.add(of_day, ms)))
+        return pc.cast(out, pa.time32("ms")).cast(e.type.to_arrow())
+    return pc.add(ts, pc.cast(ms, pa.duration("ms")).cast(pa.duration(ts.type.unit)))
+
+
+def _timestampdiff(e, args, n):
+    unit, a, b = args[0].as_py(), full(args[1], n), full(args[2], n)
+    if unit in ("MONTH", "YEAR", "QUARTER"):
+        per = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[unit]
+        out = []
+        for x, y in zip(a.to_pylist(), b.to_pylist()):
+            if x is None or y is None:
+                out.append(None)
+                continue
+            months = (y.year - x.year) * 12 + (y.month - x.month)
+            if months > 0 and (y.day, y.time()) < (x.day, x.time()):
+                months -= 1
+            elif months < 0 and (y.day, y.time()) > (x.day, x.time()):
+                months += 1
+            out.append(int(months / per))
+        return pa.array(out, pa.int32())
+    ams = pc.cast(pc.cast(a, pa.timestamp("ms")), pa.int64())
+    bms = pc.cast(pc.cast(b, pa.timestamp("ms")), pa.int64())
+    diff = pc.subtract(bms, ams).to_numpy(zero_copy_only=False)
+    mask = pc.or_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False)
+    q = trunc_div(np.nan_to_num(diff).astype(np.int64), np.int64(_UNIT_MS[unit]))
+    return pa.array(q.astype(np.int32), pa.int32(), mask=mask)
+
+
+def _now(e, args, n):
+    """The current instant; LOCALTIMESTAMP, CURRENT_DATE and CURRENT_TIME read it in the session zone."""
+    now = pa.array(np.full(n, time.time_ns() // 1_000_000, dtype=np.int64)).cast(pa.timestamp("ms", tz="UTC"))
+    if e.fn in ("CURRENT_TIMESTAMP", "NOW", "PROCTIME", "CURRENT_ROW_TIMESTAMP"):
+        return now.cast(e.type.to_arrow())
+    local = to_local(now, args[-1].as_py())
+    if e.fn == "CURRENT_DATE":
+        return pc.cast(pc.floor_temporal(local, unit="day"), pa.date32())
+    if e.fn in ("CURRENT_TIME", "LOCALTIME"):
+        since_midnight = pc.subtract(pc.cast(local, pa.int64()), pc.cast(pc.floor_temporal(local, unit="day"),
+                                                                          pa.int64()))
+        return pc.cast(pc.cast(since_midnight, pa.int32()), pa.time32("ms")).cast(e.type.to_arrow())
+    return local.cast(e.type.to_arrow())
+
+
+def _convert_tz(e, args, n):
+    """CONVERT_TZ('yyyy-MM-dd HH:mm:ss', from_zone, to_zone): the same instant on the other zone's wall clock.
+    Zones may be columns: the rows are converted per distinct pair of zones."""
+    s, src, dst = full(args[0], n), args[1], args[2]
+    if isinstance(src, pa.Scalar) and isinstance(dst, pa.Scalar):
+        if not src.is_valid or not dst.is_valid:
+            return pa.nulls(n, pa.string())
+        return _convert_tz_const(s, src.as_py(), dst.as_py())
+    src, dst = full(src, n), full(dst, n)
+    pairs = pc.dictionary_encode(pc.binary_join_element_wise(src, dst, "\x00"))  # NULL where a zone is
+    codes = pairs.indices.fill_null(-1)
+    parts, positions = [pa.nulls(pairs.indices.null_count, pa.string())], [pc.indices_nonzero(pc.equal(codes, -1))]
+    for code, pair in enumerate(pairs.dictionary.to_pylist()):
+        where = pc.indices_nonzero(pc.equal(codes, code))
+        positions.append(where)
+        zone_from, zone_to = pair.split("\x00")
+        parts.append(_convert_tz_const(s.take(where), zone_from, zone_to))
+    if not parts:
+        return pa.nulls(n, pa.string())
+    order = pc.sort_indices(pa.concat_arrays(positions))
+    return pa.concat_arrays(parts).take(order)
+
+
+def _convert_tz_const(s: pa.Array, src: str, dst: str) -> pa.Array:
+    local = pc.cast(parse_default(s), pa.timestamp("ms"))
+    moved = to_local(from_local(local, zone_name(src), repeated="latest"), zone_name(dst))
+    return format_local(moved, "yyyy-MM-dd HH:mm:ss")
+
+
+def zone_name(zone: str) -> str:
+    m = re.fullmatch(r"(?:GMT|UTC)?([+-])(\d{1,2})(?::?(\d{2}))?", zone.strip())
+    return f"{m.group(1)}{int(m.group(2)):02d}:{m.group(3) or '00'}" if m else zone
+
+
+LONG_MIN = -(1 << 63)
+
+
+def _unix_timestamp(e, args, n):
+    """UNIX_TIMESTAMP([s [, pattern]]): seconds since the epoch of a wall clock in the session zone, parsed as
+    SimpleDateFormat does (a matching prefix is enough); Long.MIN_VALUE where it cannot parse."""
+    *args, zone = args
+    if not args:
+        return pa.scalar(time.time_ns() // 1_000_000_000, pa.int64())
+    s = full(args[0], n)
+    fmt = args[1].as_py() if len(args) > 1 else "yyyy-MM-dd HH:mm:ss"
+    local = parse_local(s, fmt, lenient=True)
+    instants = pc.cast(from_local(pc.cast(local, pa.timestamp("ms")), zone.as_py(), repeated="latest"), pa.int64())
+    secs = pa.array(np.floor_divide(np.asarray(pc.fill_null(instants, 0).to_numpy(zero_copy_only=False)), 1000))
+    parsed = pc.if_else(pc.is_valid(instants), secs, pa.scalar(LONG_MIN, pa.int64()))
+    return pc.if_else(pc.is_valid(s), parsed, pa.scalar(None, pa.int64()))
+
+
+def _from_unixtime(e, args, n):
+    """FROM_UNIXTIME(seconds [, pattern]): the wall clock in the session zone, formatted as SimpleDateFormat does."""
+    *args, zone = args
+    v = full(args[0], n)
+    fmt = args[1].as_py() if len(args) > 1 else "yyyy-MM-dd HH:mm:ss"
+    instants = pc.cast(pc.cast(v, pa.int64()), pa.timestamp("s", tz="UTC"))
+    return format_local(to_local(instants, zone.as_py()), fmt, simple=True)
+
+
+# ---- math ------------------------------------------------------------------------------------
+
+
+def ts_like_first(name: str, args: list[FlinkType]) -> FlinkType:
+    """FLOOR/CEIL(x TO unit) and TIMESTAMPADD(unit, n, x): the type of x (the unit is not an argument)."""
+    t = args[-1] if name == "TIMESTAMPADD" else args[0]
+    require(name, args, t.is_temporal)
+    if name == "TIMESTAMPADD":  # the count of units is a whole number
+        require(name, args, len(args) >= 2 and (args[-2].is_integer or args[-2].name == "NULL"))
+    return t.without_time_attr().with_nullable(nullable(args))
+
+
+TS3 = FlinkType("TIMESTAMP", 3)
+LTZ3 = FlinkType("TIMESTAMP_LTZ", 3)
+
+
+
+def _current_watermark_type(name, args):
+    require(name, args, len(args) == 1 and args[0].is_timestamp and args[0].time_attr == "rowtime")
+    return FlinkType(args[0].name, 3, nullable=True)
+
+
+def _now_type(t: FlinkType):
+    return returns(t.with_nullable(False), (0, 0), keep_null=False)
+
+
+_C, _I, _N = "CHARACTER", "INTEGER", "NUMERIC"
+_DATE, _TIME0 = FlinkType("DATE"), FlinkType("TIME", 0)
+_FIELD = returns(BIGINT, (1, 1))
+
+FUNCTIONS = (
+    scalar("DATE_FORMAT", returns(STRING, (2, 2), keep_null=False,
+                                  check=lambda a: a[1].is_string or a[1].name == "NULL"),  # the format is text
+           _date_format, constant_args=(1,), local_time=True),
+    scalar("TO_TIMESTAMP", returns(TS3, (1, 2), keep_null=False), _to_timestamp,
+           signatures=((_C,), (_C, _C)), constant_args=(1,)),
+    scalar("TO_TIMESTAMP_LTZ", returns(LTZ3, (1, 2), keep_null=False), _to_timestamp_ltz,
+           signatures=((_N,), (_N, _I), (_C,), (_C, _C), (_C, _C, _C)), constant_args=(1, 2)),
+    scalar("TO_DATE", returns(_DATE, (1, 2), keep_null=False), _to_date, signatures=((_C,), (_C, _C)),
+           constant_args=(1,)),
+    scalar("FLOOR_TO", ts_like_first, _floor_to(pc.floor_temporal), internal=True),
+    scalar("CEIL_TO", ts_like_first, _floor_to(pc.ceil_temporal), internal=True),
+    scalar("EXTRACT", returns(BIGINT, (2, 2)), _extract),
+    *(scalar(unit, _FIELD, _unit_fn(unit), local_time=True)
+      for unit in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
+                   "SECOND")),
+    scalar("TIMESTAMPADD", ts_like_first, _timestampadd),
+    scalar("TIMESTAMPDIFF", returns(INT, (2, 2)), _timestampdiff),
+    scalar("UNIX_TIMESTAMP", returns(BIGINT, (0, 2)), _unix_timestamp, signatures=((), (_C,), (_C, _C)),
+           constant_args=(1,), zoned=True),
+    scalar("FROM_UNIXTIME", returns(STRING, (1, 2), keep_null=False), _from_unixtime,
+           signatures=((_I,), (_I, _C)), constant_args=(1,), zoned=True),
+    scalar("CURRENT_TIMESTAMP", _now_type(LTZ3), _now),
+    scalar("NOW", _now_type(LTZ3), _now),
+    scalar("LOCALTIMESTAMP", _now_type(TS3), _now, zoned=True),
+    scalar("CURRENT_DATE", _now_type(_DATE), _now, zoned=True),
+    scalar("CURRENT_TIME", _now_type(_TIME0), _now, zoned=True),
+    scalar("LOCALTIME", _now_type(_TIME0), _now, zoned=True),
+    scalar("PROCTIME", _now_type(FlinkType("TIMESTAMP_LTZ", 3, time_attr="proctime")), _now),
+    scalar("CURRENT_ROW_TIMESTAMP", None, _now, internal=True),  # the bare keyword, typed by the binder
+    scalar("CURRENT_WATERMARK", _current_watermark_type, None),  # the Calc operator reads the watermark
+    scalar("CONVERT_TZ", returns(STRING, (3, 3), keep_null=False), _convert_tz),
+    scalar("LTZ_TO_LOCAL", None, _ltz_to_local, internal=True),
+    scalar("LOCAL_TO_LTZ", None, _local_to_ltz, internal=True),
+)
