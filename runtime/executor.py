@@ -16,8 +16,10 @@ from sqlstream.connectors import registry
 from sqlstream.connectors.base import SinkWriter, TableSchema
 from sqlstream.plan import logical as L
 from sqlstream.plan.physical import PhysicalPlan
+from sqlstream.plan.expr import Ref
 from sqlstream.core.changelog import INSERT, make_batch, strip_wm
 from sqlstream.runtime.constraint_enforcer import NotNullEnforcer
+from sqlstream.runtime.late_rows import LateRowsOutput
 from sqlstream.runtime.memory import tune_allocator
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators import registry as operators
@@ -78,7 +80,8 @@ class Job:
     """A running dataflow: one or more sinks (INSERT INTO targets or a SELECT's result collector)."""
 
     def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], plan: PhysicalPlan, batch_size: int = 65536,
-                 round_rows: int = ROUND_ROWS, config: dict | None = None, limits: RunLimits | None = None):
+                 round_rows: int = ROUND_ROWS, config: dict | None = None, limits: RunLimits | None = None,
+                 late_rows: LateRowsOutput | None = None):
         tune_allocator()
         self.plan = plan
         self.config = config or {}
@@ -116,6 +119,9 @@ class Job:
         self.branches = any(len(c) > 1 for c in self.consumers.values())
         self.uids = {id(s.node): s.uid for s in plan.operators}
         self.fingerprint = plan.fingerprint
+        self.late_rows = late_rows
+        if late_rows is not None:
+            self._connect_late_rows(late_rows)
         self.assigners: list[WatermarkAssignerOperator] = []
         for src in self.sources:
             for op in self._split_assigners(id(src.node)):
@@ -125,6 +131,16 @@ class Job:
                     from sqlstream.connectors.options import parse_duration_ms
                     op.idle_timeout_ms = parse_duration_ms(idle)
                 self.assigners.append(op)
+
+    def _connect_late_rows(self, late_rows: LateRowsOutput) -> None:
+        """Operators that drop late rows write them to the late-rows table, a sink committed like the others."""
+        droppers = [(nid, op) for nid, op in self.ops.items() if op.drops_late_rows]
+        readable = {nid: readable_names(self.nodes[nid]) for nid, _ in droppers}
+        late_rows.check_columns(list(readable.values()))
+        for nid, op in droppers:
+            op.late_rows = late_rows.collector(f"{self.uids[nid]}", readable[nid])
+        self.writers[id(late_rows)] = late_rows.writer
+        self.uids[id(late_rows)] = LATE_ROWS_UID
 
     def _split_assigners(self, nid: int) -> list[WatermarkAssignerOperator]:
         """Watermark assigners reached from a source through stateless Calcs (they see which split a row is from)."""
@@ -407,6 +423,23 @@ class Job:
         for s in self.sources:
             for r in s.readers:
                 r.close()
+
+
+LATE_ROWS_UID = "late-rows"
+
+
+def readable_names(node: L.Node) -> list[str]:
+    """The names of an operator's input columns as the query wrote them: a column a Calc only renames (`v AS $f0`)
+    is named after the column it passes on."""
+    def name(n: L.Node, i: int) -> str:
+        if n.names[i].startswith("$"):
+            if isinstance(n, L.Calc) and isinstance(n.projections[i], Ref):
+                return name(n.input, n.projections[i].index)
+            if isinstance(n, L.WatermarkAssigner):
+                return name(n.input, i)
+        return n.names[i]
+    inputs = node.inputs()
+    return [name(child, i) for child in inputs for i in range(len(child.names))]
 
 
 def check_sink_accepts(root: L.Node, table: str, accepts_updates: bool) -> None:

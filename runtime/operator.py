@@ -17,6 +17,8 @@ from sqlstream.runtime.state import StateBackend
 class Operator:
     name = "Operator"
     wants_input_watermarks = False  # if set, `input_watermarks` holds each input's watermark during on_batch
+    drops_late_rows = False  # an operator that drops late rows hands them to `late_rows` (a LateRowCollector) if set
+    late_rows = None
 
     def open(self, state: StateBackend) -> None:
         """Declare state tables; called once before the first batch (and before restore)."""

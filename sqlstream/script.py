@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from sqlstream.connectors import registry
+from sqlstream.catalog import TableDef
 from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.options import parse_duration_ms
 from sqlstream.plan import logical as L
@@ -22,6 +23,7 @@ from sqlstream.planner.scalar_binder import zone_id
 from sqlstream.runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
                                 unpack_committables)
 from sqlstream.runtime.executor import Job, RunLimits
+from sqlstream.runtime.late_rows import OPTION as LATE_ROWS_OPTION, LateRowsOutput
 from sqlstream.runtime.job_lock import JobLock
 from sqlstream.runtime.restart import RestartStrategy
 from sqlstream import signals
@@ -239,7 +241,8 @@ class ScriptRunner:
         if result is not None:
             sinks.append(result)
         batch = self.batch_size if self.batch_size is not None else cfg.get_int("sqlstream.batch-size", 65536)
-        job = Job(sinks, plan, batch_size=batch, config=cfg.effective(), limits=self.limits)
+        late_rows = self._late_rows_output(fingerprint, sink_objects)
+        job = Job(sinks, plan, batch_size=batch, config=cfg.effective(), limits=self.limits, late_rows=late_rows)
         self.current_job = job
 
         if not interval_ms and not all(src.source is None or src.source.bounded for src in job.sources):
@@ -308,6 +311,27 @@ class ScriptRunner:
         if self.summary:
             self._summary(job, coordinator)
 
+    def _late_rows_output(self, fingerprint: str, sink_objects: dict) -> LateRowsOutput | None:
+        """The table 'table.exec.late-rows.sink' names, opened as one more sink of the job."""
+        name = self.session.config.get(LATE_ROWS_OPTION)
+        if not name:
+            return None
+        try:
+            tdef = self.session.catalog.lookup(name)
+        except SqlStreamError as e:
+            raise ValidationError(f"'{LATE_ROWS_OPTION}' = '{name}': {e}") from None
+        if not isinstance(tdef, TableDef) or not tdef.connector:
+            raise ValidationError(f"'{LATE_ROWS_OPTION}' = '{name}' must name a table with a connector, "
+                                  f"not a view")
+        fields = tdef.physical_columns
+        names, types = [c.name for c in fields], [c.type for c in fields]
+        sink = registry.create_sink(tdef.connector, tdef.qualified_name, dict(tdef.options),
+                                    TableSchema(names, types, primary_key=list(tdef.primary_key),
+                                                partition_keys=list(tdef.partition_keys)))
+        output = LateRowsOutput(tdef.qualified_name, names, [t.to_arrow() for t in types], sink.writer(fingerprint))
+        sink_objects[id(output)] = sink
+        return output
+
     def _restore(self, job: Job, storage: LocalCheckpointStorage | None, sink_objects: dict, fingerprint: str) -> bool:
         """Restore state if asked or if a completed checkpoint of this job exists. True if already finished.
 
@@ -338,7 +362,8 @@ class ScriptRunner:
         for nid, sink in sink_objects.items():
             if skipped:
                 done = sink.rollback(fingerprint, restored_id)
-                self.err.write(f"WARNING: sink table '{job.nodes[nid].table}': " + (
+                table = job.nodes[nid].table if nid in job.nodes else job.late_rows.table
+                self.err.write(f"WARNING: sink table '{table}': " + (
                     done if done is not None else f"rows committed after checkpoint {restored_id} cannot be taken "
                                                   f"back and are written again") + "\n")
             sink.recover(fingerprint, committed.get(job.uids[nid]) or [])
@@ -386,6 +411,8 @@ class ScriptRunner:
     def _summary(self, job: Job, coordinator: CheckpointCoordinator | None) -> None:
         stopped = " (stopped)" if self.stop_requested else ""
         line = job.stats.summary() + stopped
+        if job.late_rows is not None:
+            line += f", late rows written to {job.late_rows.table}: {job.late_rows.rows}"
         if coordinator is not None:
             line += f", checkpoints: {coordinator.completed}"
         sizes = job.state_sizes()

@@ -99,6 +99,7 @@ class MatchState:
 
 
 class MatchRecognizeOperator(Operator):
+    drops_late_rows = True
     name = "MatchRecognize"
 
     def __init__(self, node, names: list[str], types: list[pa.DataType], out_types: list[pa.DataType]):
@@ -144,15 +145,19 @@ class MatchRecognizeOperator(Operator):
         local = self.local_conditions(cols, n)
         if self.proctime:
             return self._arrivals(batch_rows(cols, n), ts, local)
+        late = np.zeros(n, dtype=bool)
         for i, row in enumerate(batch_rows(cols, n)):
             key = self.key_of(row)
             t, w = int(ts[i]), int(wm[i])
             self.deferred += self._advance(key, w)  # what the watermark before this row released
             if not valid[i] or t <= w:
                 self.late_dropped += 1
+                late[i] = True
                 continue
             self.pending.setdefault(key, []).append((t, self.sort_key(row), self.seq, Event(t, 0, row, local[i])))
             self.seq += 1
+        if self.late_rows is not None:
+            self.late_rows.add(cols, late, ts, wm)
         return []
 
     def _arrivals(self, rows: list[tuple], ts: np.ndarray, local: list[dict]) -> list[pa.RecordBatch]:

@@ -128,6 +128,7 @@ class OverState:
 
 
 class OverAggregateOperator(Operator):
+    drops_late_rows = True
     name = "OverAggregate"
 
     def __init__(self, partition: list[int], time_index: int, frame: str, preceding: int | None,
@@ -163,6 +164,7 @@ class OverAggregateOperator(Operator):
         if wm is None:
             wm = np.full(batch.num_rows, MIN_WM, dtype=np.int64)
         rows = batch_rows(cols, batch.num_rows)
+        late = np.zeros(batch.num_rows, dtype=bool)
         for i, row in enumerate(rows):
             key = tuple(row[p] for p in self.partition)
             t, w = int(ts[i]), int(wm[i])
@@ -172,6 +174,7 @@ class OverAggregateOperator(Operator):
             limit = w if self.preceding is None else self.last_ts.get(key, MIN_WM)
             if not valid[i] or t <= limit:
                 self.late_dropped += 1
+                late[i] = True
                 continue
             self.pending.setdefault(key, []).append((t, self.seq, row))
             first = self.pending_min.get(key)
@@ -183,6 +186,8 @@ class OverAggregateOperator(Operator):
                 due = self.cleanup_at.get(key)
                 if due is None or due < t + self.preceding + 1:
                     self.cleanup_at[key] = t + int(self.preceding * 1.5) + 1
+        if self.late_rows is not None:
+            self.late_rows.add(cols, late, ts, wm)
         return []
 
     def _on_arrival(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:

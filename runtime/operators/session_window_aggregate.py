@@ -80,6 +80,7 @@ class SessionState:
 
 
 class SessionWindowAggregateOperator(Operator):
+    drops_late_rows = True
     name = "SessionWindowAggregate"
 
     def __init__(self, window: WindowSpec, keys: list[int], aggs: list[AggCall],
@@ -111,6 +112,7 @@ class SessionWindowAggregateOperator(Operator):
         gap = self.window.gap
         st = self.state
         sids = np.full(n, -1, dtype=np.int64)
+        late = np.zeros(n, dtype=bool)
         for i in range(n):
             t, w, k = int(ts[i]), int(wm[i]), keys[i]
             lo, hi = t, t + gap
@@ -124,6 +126,7 @@ class SessionWindowAggregateOperator(Operator):
             if not merged:
                 if hi - 1 <= w:
                     self.late_dropped += 1
+                    late[i] = True
                     continue
                 sid = st.next_sid
                 st.next_sid += 1
@@ -142,6 +145,8 @@ class SessionWindowAggregateOperator(Operator):
                 st.key_of.pop(other, None)
                 st.open[k].remove(other)
             sids[i] = target
+        if self.late_rows is not None:
+            self.late_rows.add(cols, late, ts, wm)
         keep = np.flatnonzero(sids >= 0)
         seq0 = self.seq
         self.seq += n

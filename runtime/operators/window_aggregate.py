@@ -128,6 +128,7 @@ class WindowBuffer:
 
 class WindowAggregateOperator(Operator):
     name = "WindowAggregate"
+    drops_late_rows = True
 
     def __init__(self, window: WindowSpec, keys: list[int], aggs: list[AggCall],
                  grouping_sets: list[list[int]] | None, out_names: list[str], out_types: list[FlinkType]):
@@ -157,6 +158,10 @@ class WindowAggregateOperator(Operator):
         kept_rows = rows[keep]
         if len(kept_rows) < len(rows):
             self.late_dropped += n - len(np.unique(kept_rows))
+            if self.late_rows is not None:
+                late = np.ones(n, dtype=bool)
+                late[kept_rows] = False
+                self.late_rows.add(cols, late, ts, wm)
         if len(kept_rows) == 0:
             return []
         take = pa.array(kept_rows)

@@ -1,0 +1,130 @@
+"""Late rows as data: 'table.exec.late-rows.sink' sends every row an operator drops as late into a table."""
+import io
+import json
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sqlstream.core.errors import ValidationError
+from sqlstream.script import ScriptRunner
+from sqlstream.session import Session
+
+WINDOW_MS = 5000
+
+
+def shop_orders(path: Path, n: int = 3000, late_share: float = 0.08, seed: int = 7) -> list[dict]:
+    """Orders of 5 shops, mostly in time order; `late_share` of them arrive 6-20 s behind (past the 2 s
+    watermark delay, so most of those land in windows that already fired)."""
+    rng = random.Random(seed)
+    t = 1_700_000_000_000
+    rows = []
+    for i in range(n):
+        t += rng.randint(0, 400)
+        ts = t - (rng.randint(6000, 20000) if rng.random() < late_share else rng.randint(0, 1500))
+        rows.append({"order_id": i, "shop": f"s{i % 5}", "amount": i,
+                     "ts": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts // 1000)) + f".{ts % 1000:03d}"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def run(sql: str, batch_size: int | None = None) -> str:
+    err = io.StringIO()
+    ScriptRunner(Session(), out=io.StringIO(), err=err, batch_size=batch_size).run(sql)
+    return err.getvalue()
+
+
+def read_json_lines(folder: Path) -> list[dict]:
+    return [json.loads(line) for f in sorted(folder.iterdir()) if not f.name.startswith(".")
+            for line in f.read_text().splitlines()]
+
+
+def window_of(ts: str) -> str:
+    ms = int(time.mktime(time.strptime(ts[:19], "%Y-%m-%d %H:%M:%S")) - time.timezone) * 1000 + int(ts[20:23])
+    start = ms // WINDOW_MS * WINDOW_MS
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(start // 1000))
+
+
+SHOP_JOB = """
+SET 'table.exec.late-rows.sink' = 'late_orders';
+CREATE TABLE orders (order_id BIGINT, shop STRING, amount BIGINT, ts TIMESTAMP(3),
+                     WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '{d}/orders.json', 'format' = 'json');
+CREATE TABLE totals (shop STRING, window_start TIMESTAMP(3), n BIGINT, amount BIGINT)
+  WITH ('connector' = 'filesystem', 'path' = '{d}/{out}/totals', 'format' = 'json');
+CREATE TABLE late_orders (shop STRING, amount BIGINT, ts TIMESTAMP(3), late_operator STRING,
+                          late_rowtime TIMESTAMP(3), late_watermark TIMESTAMP(3))
+  WITH ('connector' = 'filesystem', 'path' = '{d}/{out}/late', 'format' = 'json');
+INSERT INTO totals
+SELECT shop, window_start, COUNT(*), SUM(amount)
+FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(ts), INTERVAL '5' SECOND))
+GROUP BY shop, window_start, window_end;
+"""
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 10000])
+def test_every_shop_order_is_in_a_window_result_or_in_the_late_table(tmp_path, batch_size):
+    orders = shop_orders(tmp_path / "orders.json")
+    summary = run(SHOP_JOB.format(d=tmp_path, out="out"), batch_size)
+    totals = read_json_lines(tmp_path / "out" / "totals")
+    late = read_json_lines(tmp_path / "out" / "late")
+    assert 0.03 * len(orders) < len(late) < 0.08 * len(orders), "most of the 8% arrive after their window fired"
+    assert f"late rows dropped: {len(late)}" in summary and f"late rows written to late_orders: {len(late)}" in summary
+    # none lost: per shop and window, the rows counted in the result plus the late rows are the input rows
+    counted = Counter()
+    for r in totals:
+        counted[r["shop"], r["window_start"][:19]] += r["n"]
+    for r in late:
+        counted[r["shop"], window_of(r["ts"])] += 1
+    assert counted == Counter((o["shop"], window_of(o["ts"])) for o in orders)
+    assert sum(r["amount"] for r in totals) + sum(r["amount"] for r in late) == sum(o["amount"] for o in orders)
+    # each late row says which operator dropped it, its time and the watermark that had passed its window
+    by_amount = {o["amount"]: o for o in orders}
+    for r in late:
+        assert r["late_operator"].endswith("WindowAggregate")
+        assert r["late_rowtime"] == r["ts"] == by_amount[r["amount"]]["ts"]
+        assert window_of(r["ts"]) < r["late_watermark"] and r["late_rowtime"] < r["late_watermark"]
+    if batch_size == 1:
+        other = tmp_path / "again"
+        run(SHOP_JOB.format(d=tmp_path, out="again"), 10000)
+        assert sorted(map(json.dumps, read_json_lines(other / "late"))) == sorted(map(json.dumps, late)), \
+            "the same rows are late whatever the batch size"
+
+
+def test_late_rows_of_over_match_recognize_and_session_windows(tmp_path):
+    rows = [("a", 1, "2024-01-01 00:00:10"), ("a", 2, "2024-01-01 00:00:20"), ("a", 3, "2024-01-01 00:00:05"),
+            ("a", 4, "2024-01-01 00:00:30"), ("a", 5, "2024-01-01 00:00:01")]
+    (tmp_path / "ev.csv").write_text("".join(f"{k},{v},{t}\n" for k, v, t in rows))
+    source = (f"CREATE TABLE ev (k STRING, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ("
+              f"'connector' = 'filesystem', 'path' = '{tmp_path}/ev.csv', 'format' = 'csv');")
+    queries = {
+        "OverAggregate": "SELECT k, v, SUM(v) OVER (PARTITION BY k ORDER BY ts) FROM ev",
+        "MatchRecognize": "SELECT * FROM ev MATCH_RECOGNIZE (PARTITION BY k ORDER BY ts MEASURES A.v AS av "
+                          "PATTERN (A) DEFINE A AS A.v > 0)",
+        "WindowAggregate": "SELECT k, window_start, SUM(v) FROM TABLE(SESSION(TABLE ev PARTITION BY k, "
+                                  "DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end",
+    }
+    for name, query in queries.items():
+        out = tmp_path / name
+        run(f"SET 'table.exec.late-rows.sink' = 'late';{source}"
+            f"CREATE TABLE late (v INT, late_operator STRING, late_watermark TIMESTAMP(3)) WITH ("
+            f"'connector' = 'filesystem', 'path' = '{out}/late', 'format' = 'json');"
+            f"CREATE TABLE sink WITH ('connector' = 'blackhole') AS {query};")
+        late = read_json_lines(out / "late")
+        assert [(r["v"], r["late_watermark"]) for r in late] == [(3, "2024-01-01 00:00:20.000"),
+                                                                  (5, "2024-01-01 00:00:30.000")], name
+        assert all(r["late_operator"].endswith(name) for r in late), late
+
+
+def test_a_late_rows_table_column_no_operator_reads_is_a_clear_error(tmp_path):
+    shop_orders(tmp_path / "orders.json", n=10)
+    sql = SHOP_JOB.format(d=tmp_path, out="out").replace("late_watermark TIMESTAMP(3))",
+                                                               "late_watermark TIMESTAMP(3), order_id BIGINT)")
+    with pytest.raises(ValidationError, match=r"Late-rows table 'late_orders' \(table.exec.late-rows.sink\) has "
+                                              r"column\(s\) order_id that no operator dropping late rows can fill;.*"
+                                              r"the columns those operators read: amount, shop, ts"):
+        run(sql)
+    with pytest.raises(ValidationError, match="'table.exec.late-rows.sink' = 'nowhere': Object 'nowhere' not found"):
+        run(SHOP_JOB.format(d=tmp_path, out="out").replace("= 'late_orders'", "= 'nowhere'"))
