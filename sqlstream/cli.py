@@ -41,23 +41,66 @@ def _count(text: str) -> int:
 
 
 def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=None,
-             python_files: str | None = None) -> int:
+             python_files: str | None = None, web: bool = False) -> int:
     from sqlstream.script import ScriptRunner, read_sql
     from sqlstream.session import Session
     try:
         sql = read_sql(path)
     except SqlStreamError as e:
         return _report(e)
+    ui = None
     try:
         session = Session()
         if python_files:
             session.config.set("python.files", python_files)
-        ScriptRunner(session, fmt=fmt, batch_size=batch_size, restore=restore, limits=limits).run(sql)
+        runner = ScriptRunner(session, fmt=fmt, batch_size=batch_size, restore=restore, limits=limits)
+        ui = _RunWebUI(runner, os.path.basename(path), web)
+        runner.run(sql)
+        ui.ended("CANCELED" if runner.stop_requested else "FINISHED")
     except BrokenPipeError:
         return 0
     except (SqlStreamError, Exception) as e:  # every failure becomes a message, never a traceback
+        if ui is not None:
+            from sqlstream.jobs import failure_text
+            ui.ended("FAILED", failure_text(e))
         return _report(e)
+    finally:
+        if ui is not None:
+            ui.stop()
     return 0
+
+
+class _RunWebUI:
+    """The web UI of `sqlstream run`: served once the job starts, with --web or when the script SETs
+    'rest.port'; it ends with the process."""
+
+    def __init__(self, runner, name: str, always: bool):
+        self.runner, self.name, self.always = runner, name, always
+        self.server = self.info = None
+        runner.on_job_started = self.started
+
+    def started(self, job) -> None:
+        config = self.runner.session.config
+        port = config.get("rest.port")
+        if self.server is not None or not (self.always or port is not None):
+            return
+        import uuid
+        from sqlstream.jobs import JobInfo
+        from sqlstream.web.server import WebServer
+        self.info = JobInfo(uuid.uuid4().hex[:8], self.name, runner=self.runner, plans=[r for r, _ in job.sinks])
+        self.server = WebServer(lambda: [self.info], config.get("rest.bind-address", "127.0.0.1"),
+                                int(port or 0)).start()
+        sys.stderr.write(f"Web UI and REST API: {self.server.url}\n")
+        sys.stderr.flush()
+
+    def ended(self, status: str, error: str | None = None) -> None:
+        if self.info is not None:
+            import time
+            self.info.status, self.info.error, self.info.ended = status, error, time.time()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
 
 
 COMMANDS = """commands:
@@ -93,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="stop each job once its sinks (or the SELECT's result) got N rows")
         p.add_argument("--unthrottled", action="store_true",
                        help="sources ignore their 'rows-per-second': data generators run at full speed")
+        p.add_argument("--web", action="store_true",
+                       help="serve the web UI and REST API while the job runs, on 'rest.port' if the script SETs "
+                            "it, else on a free port (printed)")
         p.add_argument("-pyfs", "--pyFiles", dest="python_files", metavar="FILES",
                        help="Python files or folders the job's Python functions are imported from (comma-separated;"
                             " Flink's SQL client option, the same as SET 'python.files')")
@@ -100,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         from sqlstream.script import RestoreOptions, RunLimits
         return run_file(a.file, a.format, a.batch_size,
                         RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state),
-                        RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled), a.python_files)
+                        RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled), a.python_files, a.web)
     if argv and argv[0] == "savepoint":
         p = argparse.ArgumentParser(prog="sqlstream savepoint",
                                     description="Ask a running `sqlstream run` process for a savepoint and wait "
@@ -128,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-i", "--init", help="SQL file to run before the prompt")
     p.add_argument("--format", choices=("table", "csv", "jsonl"), default="table")
     p.add_argument("--history", default=None, help="history file (default ~/.sqlstream_history)")
+    p.add_argument("--no-web", action="store_true",
+                   help="no web UI: the shell otherwise serves one (on 'rest.port', or a free port it prints) once "
+                        "a job runs")
     p.add_argument("--version", action="version", version=f"sqlstream {__version__}")
     a = p.parse_args(argv)
     if a.file or not sys.stdin.isatty():
@@ -144,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             return _report(e)
     from sqlstream.shell import main_shell
     try:
-        return main_shell(a.init, a.history)
+        return main_shell(a.init, a.history, web=not a.no_web)
     except (SqlStreamError, OSError) as e:
         return _report(e)
 

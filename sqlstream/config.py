@@ -13,6 +13,7 @@ INT_RANGES = {
     "sqlstream.batch-size": (1, INT_MAX),
     "execution.checkpointing.num-retained": (1, INT_MAX),
     "parallelism.default": (1, 32768),
+    "rest.port": (0, 65535),  # the web UI and REST API; 0 picks a free port
     "restart-strategy.fixed-delay.attempts": (0, INT_MAX),
     "restart-strategy.failure-rate.max-failures-per-interval": (0, INT_MAX),
     "restart-strategy.exponential-delay.attempts-before-reset-backoff": (0, INT_MAX),

@@ -23,7 +23,7 @@ def vertices(job) -> list[dict]:
     if job is None:
         return []
     out = []
-    for nid, uid in sorted(job.uids.items(), key=lambda item: item[1], reverse=True):
+    for nid, uid in sorted(job.uids.items(), key=lambda item: item[1]):
         node = job.nodes.get(nid)
         if node is None:
             continue
@@ -45,7 +45,7 @@ def _vertex(job, nid: int, uid: str, node: L.Node) -> dict:
         wm = min([job.out_wm.get(id(c), MIN_WM) for c in node.inputs()] or [MIN_WM])
     counts = getattr(job, "operator_counts", {}).get(nid)
     vertex = {
-        "id": uid, "name": describe(node), "kind": kind, "parallelism": 1, "status": "RUNNING",
+        "id": uid, "name": describe(node), "short_name": short_name(node), "kind": kind, "parallelism": 1, "status": "RUNNING",
         "inputs": inputs, "changelog_mode": node.changelog,
         "metrics": {
             "currentOutputWatermark": None if wm <= MIN_WM else wm,
@@ -58,6 +58,28 @@ def _vertex(job, nid: int, uid: str, node: L.Node) -> dict:
     if counts is not None:
         vertex["metrics"].update(counts)
     return vertex
+
+
+def short_name(node: L.Node) -> str:
+    """A vertex's name in the graph, as Flink's web UI names them ('Source: orders', 'Sink: totals')."""
+    if isinstance(node, L.Scan):
+        return f"Source: {node.table}"
+    if isinstance(node, L.Sink):
+        return f"Sink: {node.table}"
+    return type(node).__name__
+
+
+def vertex_detail(info, vertex_id: str) -> dict | None:
+    """Flink's /jobs/<id>/vertices/<vid>: the vertex with its one subtask's metrics."""
+    job = info.runner.current_job
+    found = next((v for v in vertices(job) if v["id"] == vertex_id), None)
+    if found is None:
+        return None
+    now = time.time()
+    subtask = {"subtask": 0, "status": info.status if info.status != "RUNNING" else found["status"],
+               "attempt": 0, "host": "localhost", "start-time": int(info.started * 1000),
+               "duration": int(((info.ended or now) - info.started) * 1000), "metrics": found["metrics"]}
+    return {**found, "maxParallelism": 1, "now": int(now * 1000), "subtasks": [subtask]}
 
 
 def _ship_strategy(node: L.Node, child: L.Node) -> str:
@@ -110,7 +132,7 @@ def exceptions(info) -> dict:
         return {"root-exception": None, "timestamp": None, "all-exceptions": [], "truncated": False,
                 "exceptionHistory": {"entries": [], "truncated": False}}
     when = int((info.ended or time.time()) * 1000)
-    entry = {"exceptionName": info.error.split(":")[0] if ":" in info.error.splitlines()[0] else "JobFailure",
+    entry = {"exceptionName": "JobExecutionException",
              "stacktrace": info.error, "timestamp": when, "taskName": None, "location": None,
              "concurrentExceptions": []}
     return {"root-exception": info.error, "timestamp": when, "all-exceptions": [], "truncated": False,
@@ -143,10 +165,13 @@ def job_detail(info) -> dict:
 
 
 def job_overview(info) -> dict:
-    """One row of Flink's /jobs/overview."""
+    """One row of Flink's /jobs/overview, with the job's rows in and out."""
+    job = info.runner.current_job
     return {"jid": info.id, "name": info.name, "state": info.status, "start-time": int(info.started * 1000),
             "end-time": int(info.ended * 1000) if info.ended else -1,
-            "duration": int(((info.ended or time.time()) - info.started) * 1000), "error": info.error}
+            "duration": int(((info.ended or time.time()) - info.started) * 1000), "error": info.error,
+            "rows-in": job.stats.rows_in if job is not None else 0,
+            "rows-out": job.stats.rows_out if job is not None else 0}
 
 
 def describe_text(info) -> str:

@@ -84,6 +84,7 @@ class ScriptRunner:
         self.signals_handled = False  # this runner's job answers SIGTERM/SIGUSR1/SIGUSR2 (the process's main thread)
         self.current_job: Job | None = None
         self.current_coordinator: CheckpointCoordinator | None = None  # the current job's checkpoints, if it takes any
+        self.on_job_started = None  # called with each Job once it is built (`sqlstream run --web` serves it then)
 
     def request_savepoint(self, stop: bool = False) -> SavepointRequest:
         """Ask the running job for a savepoint (and to stop once it is written); the request tells the outcome."""
@@ -244,6 +245,8 @@ class ScriptRunner:
         late_rows = self._late_rows_output(fingerprint, sink_objects)
         job = Job(sinks, plan, batch_size=batch, config=cfg.effective(), limits=self.limits, late_rows=late_rows)
         self.current_job = job
+        if self.on_job_started is not None:
+            self.on_job_started(job)
 
         if not interval_ms and not all(src.source is None or src.source.bounded for src in job.sources):
             for s in inserts:

@@ -54,8 +54,11 @@ def statement_complete(text: str) -> bool:
 
 
 class Shell:
-    def __init__(self, session: Session | None = None, out: TextIO | None = None, history: str | None = None):
+    def __init__(self, session: Session | None = None, out: TextIO | None = None, history: str | None = None,
+                 web: bool = False):
         self.session = session or Session()
+        self.web = web  # serve the web UI once a job runs ('rest.port' SET turns it on too)
+        self.web_server = None
         self.out = out or sys.stdout
         self.jobs = JobManager(self.session, on_failure=self._job_failed)
         self.statement_set: list[L.Sink] = []  # INSERTs between BEGIN STATEMENT SET and END
@@ -110,6 +113,9 @@ class Shell:
         for line in self.jobs.stop_all():
             self.out.write(f"[INFO] {line}\n")
             self.out.flush()
+        if self.web_server is not None:
+            self.web_server.stop()
+            self.web_server = None
         self.out.write("Goodbye!\n")
 
     def _job_failed(self, info) -> None:
@@ -201,6 +207,28 @@ class Shell:
         self.out.write(f"[INFO] Submitting SQL update statement to the cluster...\n"
                        f"[INFO] SQL update statement has been successfully submitted to the cluster:\n"
                        f"Job ID: {info.id}\n")
+        self._web_ui()
+
+    def _web_ui(self) -> None:
+        """Serve the web UI once a job runs (not at start-up, which stays fast), on 'rest.port' or a free port."""
+        port = self.session.config.get("rest.port")
+        if not (self.web or port is not None):
+            return
+        wanted = int(port) if port is not None else 0
+        if self.web_server is not None:
+            if port is None or wanted == self.web_server.requested_port:
+                return
+            self.web_server.stop()
+            self.web_server = None
+        from sqlstream.web.server import WebServer
+        host = self.session.config.get("rest.bind-address", "127.0.0.1")
+        try:
+            self.web_server = WebServer(lambda: list(self.jobs.jobs.values()), host, wanted).start()
+        except SqlStreamError as e:
+            self.web = False
+            self.out.write(f"[WARNING] {e}\n")
+            return
+        self.out.write(f"[INFO] Web UI and REST API: {self.web_server.url}\n")
 
     def _run_query(self, plan: L.Node) -> None:
         """Run a SELECT in the foreground; Ctrl-C cancels it and returns to the prompt."""
@@ -419,8 +447,8 @@ def _bordered(names: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def main_shell(init: str | None, history: str | None) -> int:
-    shell = Shell(history=history)
+def main_shell(init: str | None, history: str | None, web: bool = True) -> int:
+    shell = Shell(history=history, web=web)
     if init:
         from sqlstream.script import read_sql
         shell.execute_text(read_sql(init))
