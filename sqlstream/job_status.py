@@ -5,6 +5,7 @@ import time
 
 from sqlstream.plan import logical as L
 from sqlstream.planner.explain import describe
+from sqlstream.runtime.executor import readable_names
 
 MIN_WM = -(2 ** 63)
 MAX_WM = 2 ** 63 - 1
@@ -19,34 +20,38 @@ def timestamp(ms: int | float | None) -> str | None:
 
 
 def vertices(job) -> list[dict]:
-    """Every source, operator and sink of a running job with its metrics, in plan order (sources first)."""
+    """Every source, operator and sink of a running job with its metrics, in the physical plan's order (inputs
+    first), each input edge with its distribution and changelog mode."""
     if job is None:
         return []
-    out = []
-    for nid, uid in sorted(job.uids.items(), key=lambda item: item[1]):
-        node = job.nodes.get(nid)
-        if node is None:
-            continue
-        out.append(_vertex(job, nid, uid, node))
-    return out
+    specs = job.plan.operators
+    return [_vertex(job, spec, specs) for spec in specs]
 
 
-def _vertex(job, nid: int, uid: str, node: L.Node) -> dict:
+def _vertex(job, spec, specs: list) -> dict:
+    node = spec.node
+    nid = id(node)
     op = job.ops.get(nid)
     metrics = dict(op.metrics()) if op is not None else {}
     backend = job.state.get(nid)
     inputs = []
-    for child in node.inputs():
-        inputs.append({"id": job.uids[id(child)], "ship_strategy": _ship_strategy(node, child),
-                       "changelog_mode": child.changelog})
+    names = readable_names(node)  # the producers' columns as the query named them, not `$f0`
+    offset = 0
+    for edge in spec.inputs:
+        producer = specs[edge.source]
+        width = len(producer.node.names)
+        inputs.append({"id": producer.uid, "ship_strategy": edge.distribution.describe(names[offset:offset + width]),
+                       "changelog_mode": edge.changelog})
+        offset += width
     kind = "source" if isinstance(node, L.Scan) else "sink" if isinstance(node, L.Sink) else "operator"
     wm = job.out_wm.get(nid, MIN_WM)
     if kind == "sink":
         wm = min([job.out_wm.get(id(c), MIN_WM) for c in node.inputs()] or [MIN_WM])
     counts = getattr(job, "operator_counts", {}).get(nid)
     vertex = {
-        "id": uid, "name": describe(node), "short_name": short_name(node), "kind": kind, "parallelism": 1, "status": "RUNNING",
-        "inputs": inputs, "changelog_mode": node.changelog,
+        "id": spec.uid, "name": spec.description or describe(node), "short_name": short_name(node), "kind": kind,
+        "operator": spec.name, "parallelism": 1, "status": "RUNNING", "inputs": inputs,
+        "changelog_mode": spec.changelog,
         "metrics": {
             "currentOutputWatermark": None if wm <= MIN_WM else wm,
             "watermark": timestamp(wm),
@@ -66,7 +71,7 @@ def short_name(node: L.Node) -> str:
         return f"Source: {node.table}"
     if isinstance(node, L.Sink):
         return f"Sink: {node.table}"
-    return type(node).__name__
+    return type(node).__name__ if node is not None else "Operator"
 
 
 def vertex_detail(info, vertex_id: str) -> dict | None:
@@ -80,22 +85,6 @@ def vertex_detail(info, vertex_id: str) -> dict | None:
                "attempt": 0, "host": "localhost", "start-time": int(info.started * 1000),
                "duration": int(((info.ended or now) - info.started) * 1000), "metrics": found["metrics"]}
     return {**found, "maxParallelism": 1, "now": int(now * 1000), "subtasks": [subtask]}
-
-
-def _ship_strategy(node: L.Node, child: L.Node) -> str:
-    """How rows travel from `child` to `node`: HASH on the grouping/join keys where Flink would shuffle."""
-    keys = getattr(node, "keys", None) or getattr(node, "partition", None)
-    if isinstance(node, L.Join) or hasattr(node, "left_keys"):
-        side = getattr(node, "left_keys", None) if child is getattr(node, "left", None) else \
-            getattr(node, "right_keys", None)
-        keys = side
-    if keys:
-        names = child.names
-        shown = [names[k] if isinstance(k, int) and k < len(names) else str(k) for k in keys]
-        return f"HASH[{', '.join(shown)}]"
-    if isinstance(node, (L.GroupAggregate, L.WindowAggregate)) or type(node).__name__ in ("OverAggregate", "Rank"):
-        return "SINGLETON"
-    return "FORWARD"
 
 
 def checkpoints(coordinator) -> dict:

@@ -70,7 +70,7 @@ def test_the_rest_api_answers_as_flinks_does(shell_with_jobs):
     names = [v["short_name"] for v in detail["vertices"]]
     assert names[0] == "Source: gen" and names[-1] == "Sink: counts" and "WindowAggregate" in names
     window = next(v for v in detail["vertices"] if v["short_name"] == "WindowAggregate")
-    assert window["inputs"][0]["ship_strategy"].startswith("HASH[") and window["inputs"][0]["changelog_mode"] == "I"
+    assert window["inputs"][0]["ship_strategy"] == "hash[v]" and window["inputs"][0]["changelog_mode"] == "I"
     assert {"watermark", "numLateRecordsDropped", "stateSizeBytes"} <= set(window["metrics"])
     assert [n["id"] for n in detail["plan"]["nodes"]] == [v["id"] for v in detail["vertices"]]
 
@@ -135,7 +135,7 @@ def test_the_page_shows_the_graph_live_counts_and_a_failed_jobs_exception_in_chr
             expect(graph.filter(has_text="Source: gen")).to_have_count(1, timeout=30_000)
             expect(graph.filter(has_text="WindowAggregate")).to_have_count(1)
             expect(graph.filter(has_text="Sink: counts")).to_have_count(1)
-            expect(page.locator("#graph g.edgeLabel").filter(has_text="HASH[")).to_have_count(1)
+            expect(page.locator("#graph g.edgeLabel").filter(has_text="hash[")).to_have_count(1)
             # the records count refreshes by itself
             rows_in = page.locator(f"#jobs tr[data-jid='{running.id}'] td.rows-in")
             first = int(rows_in.inner_text() or 0)
