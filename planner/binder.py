@@ -398,7 +398,7 @@ class Binder:
 
     def _bind_lookup_join(self, left: Relation, join: exp.Join, jtype: str) -> Relation:
         """`JOIN dim FOR SYSTEM_TIME AS OF l.proctime ON l.k = dim.k`: a lookup into a table whose connector
-        can look rows up (filesystem: the file, loaded once)."""
+        can look rows up (filesystem: the file, loaded once; jdbc: the batch's keys, queried or cached)."""
         table = join.this
         tdef = self.catalog.lookup(table)
         if not hasattr(tdef, "connector") or tdef.connector not in LOOKUP_CONNECTORS:
@@ -1616,7 +1616,7 @@ def _prop_type(prop: str, spec: L.WindowSpec, node: L.Node) -> FlinkType:
     return FlinkType("TIMESTAMP", 3, nullable=False)
 
 
-LOOKUP_CONNECTORS = ("filesystem", "faker")
+LOOKUP_CONNECTORS = ("filesystem", "faker", "jdbc")
 
 
 def _versioned_view_key(node: L.Node) -> list[str]:

@@ -1,5 +1,6 @@
 """Lookup join (processing-time temporal join): each input row joins the lookup table's rows with equal keys as
-the table is when the row arrives. A file-backed table is read once, when the job starts, into a hash index."""
+the table is when the row arrives. A file-backed table is read once, when the job starts, into a hash index; a
+connector that looks rows up (jdbc) is asked once per input batch for the batch's distinct keys."""
 from __future__ import annotations
 
 import numpy as np
@@ -41,7 +42,14 @@ class LookupJoinOperator(Operator):
     def __init__(self, node: L.LookupJoin, names: list[str]):
         self.kind, self.condition, self.names = node.kind, node.condition, names
         self.left_keys, self.right_keys = node.left_keys, node.right_keys
-        self.generated = None
+        self.generated = self.source = None
+        spec = registry.load(node.connector)
+        if spec.lookup is not None:
+            schema = TableSchema([f.name for f in node.columns], [f.type for f in node.columns])
+            self.source = spec.lookup(node.table, node.options, schema,
+                                      [node.columns[k].name for k in node.right_keys])
+            self.right_types = [f.type.to_arrow() for f in node.columns]
+            return
         if node.connector == "faker":  # rows are made for the keys looked up, not read
             from sqlstream.connectors.faker import FakerLookup
             self.generated = FakerLookup(node.table, node.options, TableSchema(
@@ -57,6 +65,8 @@ class LookupJoinOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         left = data_columns(batch)
+        if self.source is not None:
+            return self._looked_up(batch, left)
         if self.generated is not None:
             self.right = self.generated.rows(batch.num_rows)
             for lk, rk in zip(self.left_keys, self.right_keys):
@@ -72,6 +82,42 @@ class LookupJoinOperator(Operator):
                 right_idx.append(j)
         li, ri = np.array(left_idx, dtype=np.int64), np.array(right_idx, dtype=np.int64)
         return self._joined(batch, left, li, ri)
+
+    def _looked_up(self, batch: pa.RecordBatch, left: list[pa.Array]) -> list[pa.RecordBatch]:
+        """Ask the connector for the batch's distinct non-NULL keys, then pair each row with its key's rows."""
+        keys = [left[k] for k in self.left_keys]
+        if len(keys) == 1:
+            encoded = pc.dictionary_encode(keys[0])  # one hash pass: distinct keys and each row's; NULL stays NULL
+            distinct = encoded.dictionary
+            slots = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        else:
+            at: dict[tuple, int] = {}
+            slots = np.array([-1 if None in k else at.setdefault(k, len(at))
+                              for k in batch_rows(keys, batch.num_rows)], dtype=np.int64)
+            firsts = np.unique(slots[slots >= 0], return_index=True)[1]
+            order = np.flatnonzero(slots >= 0)[firsts]
+            distinct = None
+            keys = [k.take(pa.array(order)) for k in keys]
+        n_keys = len(distinct) if distinct is not None else len(keys[0])
+        if n_keys == 0:  # only NULL keys: nothing to look up
+            self.right = [pa.array([], t) for t in self.right_types]
+            return self._joined(batch, left, np.array([], np.int64), np.array([], np.int64))
+        right, owner = self.source.lookup([distinct] if distinct is not None else keys)
+        self.right = right
+        by_key = np.argsort(owner, kind="stable") if len(owner) > 1 and (np.diff(owner) < 0).any() else None
+        counts = np.bincount(owner, minlength=n_keys)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        per_row = np.where(slots >= 0, counts[np.maximum(slots, 0)], 0)
+        li = np.repeat(np.arange(batch.num_rows, dtype=np.int64), per_row)
+        first = np.repeat(starts[np.maximum(slots, 0)], per_row)
+        within = np.arange(len(li), dtype=np.int64) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        ri = first + within
+        return self._joined(batch, left, li, ri if by_key is None else by_key[ri])
+
+    def close(self) -> list[pa.RecordBatch]:
+        if self.source is not None:
+            self.source.close()
+        return []
 
     def _joined(self, batch: pa.RecordBatch, left: list[pa.Array], li: np.ndarray, ri: np.ndarray):
         """Left rows li joined with right rows ri; then the extra condition and, for LEFT, the unmatched rows."""
