@@ -128,3 +128,33 @@ def test_a_late_rows_table_column_no_operator_reads_is_a_clear_error(tmp_path):
         run(sql)
     with pytest.raises(ValidationError, match="'table.exec.late-rows.sink' = 'nowhere': Object 'nowhere' not found"):
         run(SHOP_JOB.format(d=tmp_path, out="out").replace("= 'late_orders'", "= 'nowhere'"))
+
+
+def test_late_rows_are_written_exactly_once_across_a_kill_and_restore(tmp_path):
+    from tests.cli_job import CliJob, latest_checkpoint_id
+    orders = shop_orders(tmp_path / "orders.json", n=60_000)
+
+    def job(out: str) -> Path:
+        path = tmp_path / f"{out}.sql"
+        path.write_text(f"SET 'execution.checkpointing.interval' = '100 ms';\n"
+                        f"SET 'execution.checkpointing.dir' = '{tmp_path}/{out}/checkpoints';\n"
+                        f"SET 'sqlstream.batch-size' = '200';\n" + SHOP_JOB.format(d=tmp_path, out=out))
+        return path
+    rc, _, err = CliJob(job("whole")).finish()
+    assert rc == 0, err
+    killed = CliJob(job("killed"))
+    killed.wait_for(lambda: latest_checkpoint_id(tmp_path / "killed" / "checkpoints") >= 2 or killed.exited(),
+                    "a second checkpoint")
+    was_killed = not killed.exited()
+    killed.kill()
+    killed.finish()
+    rc, _, err = CliJob(job("killed")).finish()
+    assert rc == 0, err
+    assert not was_killed or "restored from checkpoint" in err
+    for sink in ("late", "totals"):
+        whole = sorted(map(json.dumps, read_json_lines(tmp_path / "whole" / sink)))
+        again = sorted(map(json.dumps, read_json_lines(tmp_path / "killed" / sink)))
+        assert again == whole, f"{sink}: the killed and restored run wrote other rows"
+    late = read_json_lines(tmp_path / "killed" / "late")
+    counted = sum(r["n"] for r in read_json_lines(tmp_path / "killed" / "totals"))
+    assert counted + len(late) == len(orders) and late
