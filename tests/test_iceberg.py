@@ -148,6 +148,35 @@ def test_recovery_commits_an_uncommitted_checkpoint_once(tmp_path):
     assert w.prepare_commit(3) is None  # a checkpoint without rows commits no snapshot
 
 
+def test_restore_removes_files_staged_for_checkpoints_never_committed(tmp_path):
+    sink = sink_for(tmp_path, pk=False)
+    w = sink.writer("job-a")
+    w.write(changelog([("+I", "x", 1)]))
+    w.commit(w.prepare_commit(1))
+    w.write(changelog([("+I", "y", 2)]))
+    orphan = w.prepare_commit(2)["files"][0]  # the process dies before checkpoint 2 is complete
+    data = tmp_path / "wh" / "db" / "t" / "data"
+    assert len(list(data.glob("*.parquet"))) == 2
+    sink.recover("job-a", [])  # a restart without a checkpoint to restore keeps what the table references
+    sink_for(tmp_path, pk=False).recover("job-b", [])  # another job's restart removes none of job-a's files
+    referenced = {Path(t.file.file_path).name for t in sink.iceberg.refresh().scan().plan_files()}
+    assert {p.name for p in data.glob("*.parquet")} == referenced and Path(orphan).name not in referenced
+    assert sorted(sink.iceberg.refresh().scan().to_arrow().column("k").to_pylist()) == ["x"]
+
+
+def test_falling_back_past_committed_checkpoints_takes_their_snapshots_back(tmp_path):
+    sink = sink_for(tmp_path, pk=False)
+    w = sink.writer("job-a")
+    for cid, key in enumerate(["x", "y", "z"], start=1):
+        w.write(changelog([("+I", key, cid)]))
+        w.commit(w.prepare_commit(cid))
+    assert "took back 2 snapshot(s)" in sink.rollback("job-a", 1)
+    assert sink.iceberg.refresh().scan().to_arrow().column("k").to_pylist() == ["x"]
+    assert sink.max_committed("job-a") == 1
+    assert "took back 1 snapshot(s)" in sink.rollback("job-a", 0)
+    assert sink.iceberg.refresh().scan().to_arrow().num_rows == 0 and sink.max_committed("job-a") == 0
+
+
 def test_bounded_read_and_streaming_read_of_new_snapshots(tmp_path):
     run(catalog_ddl(tmp_path) + "CREATE DATABASE ice.db;\nCREATE TABLE ice.db.src (id INT, name STRING);\n" +
         orders_csv(tmp_path, ORDERS[:3]) + "INSERT INTO ice.db.src SELECT id, category FROM orders;\n")

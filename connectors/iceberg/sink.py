@@ -11,6 +11,7 @@ that are the keys' final values, in one transaction.
 """
 from __future__ import annotations
 
+import re
 import uuid
 import warnings
 from urllib.parse import quote_plus
@@ -80,7 +81,9 @@ class IcebergSink(Sink):
         if keyed:
             data, touched = self._final_rows(data)
         rows = data.drop_columns([data.column_names[0]])
-        prefix = f"{job[:12]}-{max(checkpoint_id, 0):05d}-{uuid.uuid4().hex[:8]}"
+        # checkpoint's files are named after it (`recover` removes those of checkpoints never committed)
+        when = f"{checkpoint_id:05d}" if checkpoint_id >= 0 else "end"
+        prefix = f"{job[:12]}-{when}-{uuid.uuid4().hex[:8]}"
         files = self._write_data_files(rows, prefix)
         committable = {"checkpoint": checkpoint_id, "files": files, "keys": None}
         if touched is not None and touched.num_rows:
@@ -190,13 +193,55 @@ class IcebergSink(Sink):
         return None
 
     def recover(self, job: str, committables) -> None:
-        """Commit the restored checkpoint's files unless the table already holds that checkpoint."""
-        if not committables or not isinstance(committables, dict):
-            return
+        """Commit the restored checkpoint's files unless the table already holds that checkpoint, then remove
+        the files this job staged for later checkpoints (written by an attempt that died before committing)."""
+        restored = committables["checkpoint"] if committables and isinstance(committables, dict) else None
         done = self.max_committed(job)
-        if done is not None and done >= committables["checkpoint"]:
-            return
-        self.commit(committables, job)
+        if restored is not None and (done is None or done < restored):
+            self.commit(committables, job)
+            done = restored
+        self._remove_staged_after(job, max(c for c in (restored, done, -1) if c is not None))
+
+    def _remove_staged_after(self, job: str, checkpoint_id: int) -> None:
+        """Data and key files of `job` for checkpoints after `checkpoint_id`: no snapshot references them."""
+        from pyarrow import fs
+        try:
+            filesystem, root = fs.FileSystem.from_uri(self.iceberg.location())
+            infos = filesystem.get_file_info(fs.FileSelector(root, recursive=True, allow_not_found=True))
+        except (OSError, pa.ArrowInvalid):
+            return  # a store pyarrow cannot list: leftovers stay for Iceberg's orphan-file clean-up
+        pattern = re.compile(rf"{re.escape(job[:12])}-(\d+)-[0-9a-f]{{8}}\.parquet")
+        for info in infos:
+            m = pattern.fullmatch(info.base_name)
+            if m and int(m.group(1)) > checkpoint_id:
+                filesystem.delete_file(info.path)
+
+    def rollback(self, job: str, checkpoint_id: int) -> str | None:
+        """A restore fell back to `checkpoint_id`: the table goes back to the snapshot before this job's
+        commits of later checkpoints, when no other writer committed after them."""
+        table = self.iceberg.refresh()
+        snapshot, undone = table.current_snapshot(), 0
+        while snapshot is not None:
+            extra = snapshot.summary.additional_properties if snapshot.summary else {}
+            if extra.get(JOB_ID) != job:
+                if undone:
+                    return (f"cannot take back the {undone} snapshot(s) committed after checkpoint {checkpoint_id}: "
+                            f"another writer committed snapshot {snapshot.snapshot_id} after them")
+                return None
+            if MAX_COMMITTED in extra and int(extra[MAX_COMMITTED]) <= checkpoint_id:
+                break
+            undone += 1
+            snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) \
+                if snapshot.parent_snapshot_id is not None else None
+        if not undone:
+            return f"no snapshot of Iceberg table {'.'.join(table.name())} came after checkpoint {checkpoint_id}"
+        if snapshot is None:
+            from pyiceberg.expressions import AlwaysTrue
+            table.delete(AlwaysTrue(), snapshot_properties={JOB_ID: job, MAX_COMMITTED: str(checkpoint_id)})
+        else:
+            table.manage_snapshots().set_current_snapshot(snapshot.snapshot_id).commit()
+        return (f"took back {undone} snapshot(s) of Iceberg table {'.'.join(table.name())} committed after "
+                f"checkpoint {checkpoint_id}")
 
 
 def _text(value) -> str:
