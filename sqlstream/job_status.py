@@ -25,10 +25,39 @@ def vertices(job) -> list[dict]:
     if job is None:
         return []
     specs = job.plan.operators
-    return [_vertex(job, spec, specs) for spec in specs]
+    measured = _measured(job)
+    found = [_vertex(job, spec, specs, measured) for spec in specs]
+    late = getattr(job, "late_rows", None)
+    if late is not None:  # the late-rows table, fed by every operator that drops late rows
+        droppers = [spec.uid for spec in specs if getattr(job.ops.get(id(spec.node)), "late_rows", None) is not None]
+        found.append({"id": "late-rows", "name": f"Sink(table=[{late.table}]) of late rows", "operator": "LateRows",
+                      "short_name": f"Late rows: {late.table}", "kind": "sink", "parallelism": 1,
+                      "status": "RUNNING", "changelog_mode": "I",
+                      "inputs": [{"id": uid, "ship_strategy": "late rows", "changelog_mode": "I"} for uid in droppers],
+                      "metrics": {"numRecordsIn": late.rows, "watermark": None, "numLateRecordsDropped": 0,
+                                  "stateSizeBytes": 0}})
+    return found
 
 
-def _vertex(job, spec, specs: list) -> dict:
+# what the job's metrics registry reports per operator, under Flink's names, shown as they are
+MEASURED = ("numRecordsIn", "numRecordsOut", "numRecordsInPerSecond", "numRecordsOutPerSecond",
+            "currentInputWatermark", "numLateRecordsDropped", "busyTimeMsPerSecond", "backPressuredTimeMsPerSecond",
+            "idleTimeMsPerSecond", "stateSizeBytes", "stateSizeRows")
+
+
+def _measured(job) -> tuple[dict, dict]:
+    """The job's metrics (if it keeps them) by operator id: its operators' values and its source splits'."""
+    metrics = getattr(job, "metrics", None)
+    if metrics is None or not hasattr(metrics, "snapshot"):
+        return {}, {}
+    snap = metrics.snapshot()
+    splits: dict[str, list] = {}
+    for split in snap.get("splits", []):
+        splits.setdefault(split["operator_id"], []).append(split)
+    return {o["operator_id"]: o for o in snap.get("operators", [])}, splits
+
+
+def _vertex(job, spec, specs: list, measured: tuple[dict, dict]) -> dict:
     node = spec.node
     nid = id(node)
     op = job.ops.get(nid)
@@ -47,7 +76,7 @@ def _vertex(job, spec, specs: list) -> dict:
     wm = job.out_wm.get(nid, MIN_WM)
     if kind == "sink":
         wm = min([job.out_wm.get(id(c), MIN_WM) for c in node.inputs()] or [MIN_WM])
-    counts = getattr(job, "operator_counts", {}).get(nid)
+    by_operator, by_source = measured
     vertex = {
         "id": spec.uid, "name": spec.description or describe(node), "short_name": short_name(node), "kind": kind,
         "operator": spec.name, "parallelism": 1, "status": "RUNNING", "inputs": inputs,
@@ -60,8 +89,11 @@ def _vertex(job, spec, specs: list) -> dict:
                                               backend.tables else 0)),
         },
     }
-    if counts is not None:
-        vertex["metrics"].update(counts)
+    reported = by_operator.get(spec.uid)
+    if reported is not None:
+        vertex["metrics"].update({k: reported[k] for k in MEASURED if k in reported})
+    if spec.uid in by_source:
+        vertex["splits"] = by_source[spec.uid]
     return vertex
 
 
@@ -91,7 +123,8 @@ def checkpoints(coordinator) -> dict:
     """Flink's /jobs/<id>/checkpoints: counts, the latest completed checkpoint and savepoint, the history."""
     history = list(getattr(coordinator, "history", [])) if coordinator is not None else []
     completed = getattr(coordinator, "completed", 0) if coordinator is not None else 0
-    failed = getattr(coordinator, "failed", 0) if coordinator is not None else 0
+    registry = getattr(coordinator.job, "metrics", None) if coordinator is not None else None
+    failed = getattr(registry, "failed_checkpoints", 0) or 0
 
     def entry(c) -> dict:
         return {"id": c.id, "status": "COMPLETED", "is_savepoint": c.kind == "savepoint",

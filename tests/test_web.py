@@ -174,3 +174,21 @@ def test_sqlstream_run_web_serves_the_running_job(tmp_path):
     finally:
         if not run.exited():
             run.kill()
+
+
+def test_the_late_rows_table_is_a_vertex_fed_by_the_operators_that_drop_late_rows(tmp_path):
+    shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"), web=True)
+    try:
+        shell.execute_text("SET 'table.exec.late-rows.sink' = 'late';"
+                           "CREATE TABLE late (v INT, late_operator STRING) WITH ('connector' = 'blackhole');"
+                           + RUNNING_JOB)
+        info = next(iter(shell.jobs.jobs.values()))
+        wait_until(lambda: info.runner.current_job is not None and info.runner.current_job.stats.rows_in > 0,
+                   "the job to read rows")
+        vertices = get(served_at(shell) + f"jobs/{info.id}")["vertices"]
+        window = next(v for v in vertices if v["short_name"] == "WindowAggregate")
+        late = vertices[-1]
+        assert late["short_name"] == "Late rows: late" and late["inputs"] == [
+            {"id": window["id"], "ship_strategy": "late rows", "changelog_mode": "I"}]
+    finally:
+        shell.quit()

@@ -61,6 +61,12 @@ function label(v, inRate, outRate) {
   if (m.busyTimeMsPerSecond !== undefined) lines.push(`busy ${fmt(m.busyTimeMsPerSecond / 10)}%  backpressured ${fmt((m.backPressuredTimeMsPerSecond ?? 0) / 10)}%`);
   if (m.stateSizeBytes) lines.push(`state ${bytes(m.stateSizeBytes)}`);
   if (m.numLateRecordsDropped) lines.push(`late rows ${m.numLateRecordsDropped}`);
+  if (v.splits && v.splits.length) {
+    const pending = v.splits.map((s) => s.pendingRecords).filter((p) => p !== null && p !== undefined);
+    if (pending.length) lines.push(`pending ${pending.reduce((a, b) => a + b, 0)}`);
+    const idle = v.splits.filter((s) => s.idle).length;
+    lines.push(`${v.splits.length} split${v.splits.length > 1 ? "s" : ""}${idle ? `, ${idle} idle` : ""}`);
+  }
   return lines.join("\n");
 }
 
