@@ -93,7 +93,7 @@ def test_every_shop_order_is_in_a_window_result_or_in_the_late_table(tmp_path, b
             "the same rows are late whatever the batch size"
 
 
-def test_late_rows_of_over_match_recognize_and_session_windows(tmp_path):
+def test_late_rows_of_over_match_recognize_session_windows_and_window_top_n(tmp_path):
     rows = [("a", 1, "2024-01-01 00:00:10"), ("a", 2, "2024-01-01 00:00:20"), ("a", 3, "2024-01-01 00:00:05"),
             ("a", 4, "2024-01-01 00:00:30"), ("a", 5, "2024-01-01 00:00:01")]
     (tmp_path / "ev.csv").write_text("".join(f"{k},{v},{t}\n" for k, v, t in rows))
@@ -106,9 +106,13 @@ def test_late_rows_of_over_match_recognize_and_session_windows(tmp_path):
         "WindowAggregate": "SELECT k, window_start, SUM(v) FROM TABLE(SESSION(TABLE ev PARTITION BY k, "
                                   "DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end",
     }
+    queries["WindowRank"] = ("SELECT k, v, window_start FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, "
+                             "window_end ORDER BY v DESC) AS rn FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), "
+                             "INTERVAL '5' SECOND))) WHERE rn <= 1")
     for name, query in queries.items():
         out = tmp_path / name
-        run(f"SET 'table.exec.late-rows.sink' = 'late';{source}"
+        # one row per batch: a window Top-N judges lateness by the watermark it was sent before the batch
+        run(f"SET 'table.exec.late-rows.sink' = 'late';SET 'sqlstream.batch-size' = '1';{source}"
             f"CREATE TABLE late (v INT, late_operator STRING, late_watermark TIMESTAMP(3)) WITH ("
             f"'connector' = 'filesystem', 'path' = '{out}/late', 'format' = 'json');"
             f"CREATE TABLE sink WITH ('connector' = 'blackhole') AS {query};")

@@ -19,6 +19,7 @@ from sqlstream.runtime.state import StateBackend
 
 
 class WindowGroupAggregateOperator(Operator):
+    drops_late_rows = True
     name = "WindowGroupAggregate"
 
     def __init__(self, window_end: int, aggregate: dict, input_names: list[str], n_keys: int):
@@ -37,7 +38,11 @@ class WindowGroupAggregateOperator(Operator):
         cols = data_columns(batch)
         ends, _ = rowtime_ms(cols[self.window_end])
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
-        self.late_dropped += self.buffer.add_open(table, ends, self.last_wm)
+        late = self.buffer.add_open(table, ends, self.last_wm)
+        if late:
+            self.late_dropped += late
+            if self.late_rows is not None:  # the row's time is its window's time: the operator sees no other
+                self.late_rows.add(cols, ends - 1 <= self.last_wm, ends - 1, np.full(len(ends), self.last_wm))
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:

@@ -20,6 +20,7 @@ from sqlstream.runtime.state import StateBackend
 
 
 class WindowRankOperator(Operator):
+    drops_late_rows = True
     name = "WindowRank"
 
     def __init__(self, partition: list[int], order: list[tuple[int, bool]], limit: int, window_end: int,
@@ -43,7 +44,11 @@ class WindowRankOperator(Operator):
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
         table = table.append_column("$seq", pa.array(self.seq + np.arange(n)))
         self.seq += n
-        self.late_dropped += self.buffer.add_open(table, ends, self.last_wm)
+        late = self.buffer.add_open(table, ends, self.last_wm)
+        if late:
+            self.late_dropped += late
+            if self.late_rows is not None:  # the row's time is its window's time: the operator sees no other
+                self.late_rows.add(cols, ends - 1 <= self.last_wm, ends - 1, np.full(len(ends), self.last_wm))
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
