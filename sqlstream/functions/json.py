@@ -74,9 +74,7 @@ def _json_exists(e, args, n):
     return per_unique(e, args, n, lambda x, path: None if x is None else _json_path(x, path) is not _MISSING)
 
 
-
-
-# ---- JSON_OBJECT, JSON_ARRAY, JSON_STRING, JSON_QUOTE, JSON_UNQUOTE, IS JSON -----------------------------------------------------------------------------------------
+# ---- JSON_OBJECT, JSON_ARRAY, JSON_STRING, JSON_QUOTE, JSON_UNQUOTE, IS JSON ----
 class RawJson(str):
     """Text that is JSON already (a nested JSON_OBJECT/JSON_ARRAY): inserted as is."""
 

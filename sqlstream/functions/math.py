@@ -110,7 +110,6 @@ def _rand(e, args, n):
     return pa.array(rng.random(n))
 
 
-# ---- strings ---------------------------------------------------------------------------------
 def _float_fn(fn):
     """A numpy function of DOUBLE values, NULL where the input is NULL."""
     def impl(e, args, n):
@@ -125,7 +124,6 @@ def _float_fn(fn):
 def _atan2(e, args, n):
     y, x = (pc.cast(full(a, n), pa.float64()) for a in args)
     return pc.atan2(y, x)
-
 
 
 _N, _I = "NUMERIC", "INTEGER"

@@ -249,8 +249,6 @@ def _greatest(fn):
     return impl
 
 
-# ---- casts -----------------------------------------------------------------------------------
-
 # ---- types ----
 def _numeric_pair(name: str, args: list[FlinkType]) -> None:
     require(name, args, len(args) == 2 and all(a.is_numeric or a.name == "NULL" for a in args))
@@ -333,7 +331,6 @@ def boolean_op(name: str, args: list[FlinkType]) -> FlinkType:
 
 def not_null_boolean(name: str, args: list[FlinkType]) -> FlinkType:
     return BOOLEAN.with_nullable(False)
-
 
 
 # ---- row implementations ----

@@ -283,7 +283,7 @@ def _from_unixtime(e, args, n):
     return format_local(to_local(instants, zone.as_py()), fmt, simple=True)
 
 
-# ---- math ------------------------------------------------------------------------------------
+# ---- types ----
 
 
 def ts_like_first(name: str, args: list[FlinkType]) -> FlinkType:
@@ -297,7 +297,6 @@ def ts_like_first(name: str, args: list[FlinkType]) -> FlinkType:
 
 TS3 = FlinkType("TIMESTAMP", 3)
 LTZ3 = FlinkType("TIMESTAMP_LTZ", 3)
-
 
 
 def _current_watermark_type(name, args):
