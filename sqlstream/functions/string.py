@@ -307,7 +307,7 @@ FUNCTIONS = (
     scalar("OVERLAY", overlay, _overlay),
     scalar("STARTS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.starts_with), signatures=((_C, _C),)),
     scalar("ENDS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.ends_with), signatures=((_C, _C),)),
-    scalar("TRANSLATE", string_fn((3, 3)), _translate, signatures=(("STRING", "STRING", "STRING"),)),
+    scalar(("TRANSLATE", "TRANSLATE3"), string_fn((3, 3)), _translate, signatures=(("STRING", "STRING", "STRING"),)),
     scalar("REVERSE", string_fn((1, 1)), _reverse),
     scalar("REPEAT", string_fn((2, 2)), _repeat, signatures=((_C, _I),)),
     scalar("LEFT", string_fn((2, 2)), _left, signatures=((_C, _I),)),
