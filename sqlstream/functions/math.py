@@ -1,9 +1,10 @@
 """Numeric functions: ABS, SIGN, ROUND, TRUNCATE, FLOOR, CEIL, POWER, the logarithms and trigonometry, E, PI,
-RAND, with Flink's result types (ROUND of a DECIMAL narrows its scale, the rest of DOUBLE work in DOUBLE)."""
+RAND, RAND_INTEGER, with Flink's result types (ROUND of a DECIMAL narrows its scale, the rest of DOUBLE work in DOUBLE)."""
 from __future__ import annotations
 
 import decimal
 import math
+import weakref
 
 import numpy as np
 import pyarrow as pa
@@ -11,8 +12,10 @@ import pyarrow.compute as pc
 
 from sqlstream.functions.arrow import DEC_CTX, full, rescale
 from sqlstream.functions.catalog import scalar
-from sqlstream.functions.inference import MAX_PRECISION, nullable, require, returns, same_as_first
-from sqlstream.core.types import DOUBLE, FlinkType
+from sqlstream.core.errors import ExecutionError
+from sqlstream.core.types import DOUBLE, INT, FlinkType
+from sqlstream.functions.inference import (MAX_PRECISION, integers, nullable, require, returns,
+                                           same_as_first)
 
 
 def round_type(name: str, args: list[FlinkType]) -> FlinkType:
@@ -110,6 +113,55 @@ def _rand(e, args, n):
     return pa.array(rng.random(n))
 
 
+class JavaRandom:
+    """java.util.Random's 48-bit generator, so that a seeded sequence is the one Flink draws."""
+
+    MULTIPLIER, ADDEND, MASK = 0x5DEECE66D, 0xB, (1 << 48) - 1
+
+    def __init__(self, seed: int):
+        self.seed = (seed ^ self.MULTIPLIER) & self.MASK
+
+    def next_bits(self, bits: int) -> int:
+        self.seed = (self.seed * self.MULTIPLIER + self.ADDEND) & self.MASK
+        return self.seed >> (48 - bits)
+
+    def next_int(self, bound: int) -> int:
+        """Random.nextInt(bound): uniform in [0, bound), rejecting the draws that would bias it."""
+        r, m = self.next_bits(31), bound - 1
+        if bound & m == 0:
+            return (bound * r) >> 31
+        u = r
+        while True:
+            r = u % bound
+            if u - r + m < 1 << 31:  # else Java's int overflows: draw again
+                return r
+            u = self.next_bits(31)
+
+
+# a seeded RAND_INTEGER call's generator, drawn from across batches (a new job starts from the seed, as Flink
+# does when it opens the operator)
+_SEEDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _rand_integer(e, args, n):
+    """RAND_INTEGER([seed,] bound): an INT in [0, bound); with a seed, each call continues that seed's sequence."""
+    *seed, bound = args
+    if seed and not isinstance(seed[0], pa.Scalar):
+        raise ExecutionError("RAND_INTEGER needs a literal seed")
+    bounds = full(bound, n, pa.int64()).to_pylist()
+    if any(b is not None and b <= 0 for b in bounds):
+        raise ExecutionError("RAND_INTEGER: the bound must be positive")
+    if not seed:
+        rng = np.random.default_rng()
+        return pa.array([None if b is None else int(rng.integers(b)) for b in bounds], pa.int32())
+    if not seed[0].is_valid:
+        return pa.nulls(n, pa.int32())
+    gen = _SEEDED.get(e)
+    if gen is None:
+        gen = _SEEDED[e] = JavaRandom(seed[0].as_py())
+    return pa.array([None if b is None else gen.next_int(b) for b in bounds], pa.int32())
+
+
 def _float_fn(fn):
     """A numpy function of DOUBLE values, NULL where the input is NULL."""
     def impl(e, args, n):
@@ -159,4 +211,5 @@ FUNCTIONS = (
     scalar("E", returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False), lambda e, a, n: pa.scalar(math.e)),
     scalar("PI", returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False), lambda e, a, n: pa.scalar(np.pi)),
     scalar("RAND", returns(DOUBLE, (0, 1), keep_null=False), _rand),
+    scalar("RAND_INTEGER", returns(INT, (1, 2), check=integers), _rand_integer),
 )
