@@ -2,7 +2,7 @@
 binding rules), the runtime (vectorized and row implementations), completion and FUNCTIONS.md.
 
 Each family module of this package lists its functions in a `FUNCTIONS` tuple of `ScalarFunction`s; the catalog
-imports the families on the first lookup, so a process that never binds or runs an expression never loads them.
+imports a family when a lookup first needs it, so a process that never binds or runs an expression loads none.
 """
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-# the modules of this package that define functions, one per family
-FAMILIES = ("operators", "cast", "math", "string", "regex", "encoding", "text", "json", "collection",
-            "temporal")
+# the modules of this package that define functions, one per family, the most used first
+FAMILIES = ("operators", "cast", "string", "temporal", "math", "collection", "regex", "json", "encoding", "text")
 
 Typer = Callable[[str, list], Any]
 Vectorized = Callable[[Any, list, int], Any]
@@ -59,29 +58,42 @@ def scalar(names: str | tuple[str, ...], type: Typer | None, impl: Vectorized | 
     return ScalarFunction(names if isinstance(names, tuple) else (names,), type, impl, **more)
 
 
-_BY_NAME: dict[str, ScalarFunction] | None = None
+_BY_NAME: dict[str, ScalarFunction] = {}
+_LOADED: list[str] = []
 
 
-def _load() -> dict[str, ScalarFunction]:
-    global _BY_NAME
-    if _BY_NAME is None:
-        table: dict[str, ScalarFunction] = {}
-        for family in FAMILIES:
-            module = importlib.import_module(f"{__package__}.{family}")
-            for fn in module.FUNCTIONS:
-                for name in fn.names:
-                    if name in table:
-                        raise RuntimeError(f"function {name} is defined twice ({family})")
-                    table[name] = fn
-        _BY_NAME = table
-    return _BY_NAME
+def _load_next() -> bool:
+    """Import the next family not yet loaded and index its functions; False when all are loaded."""
+    if len(_LOADED) == len(FAMILIES):
+        return False
+    family = FAMILIES[len(_LOADED)]
+    module = importlib.import_module(f"{__package__}.{family}")
+    for fn in module.FUNCTIONS:
+        for name in fn.names:
+            if name in _BY_NAME:
+                raise RuntimeError(f"function {name} is defined twice ({family})")
+            _BY_NAME[name] = fn
+    _LOADED.append(family)
+    return True
 
 
 def lookup(name: str) -> ScalarFunction | None:
-    """The function a call of `name` (as bound: upper case, or an operator symbol) refers to, if built in."""
-    return _load().get(name)
+    """The function a call of `name` (as bound: upper case, or an operator symbol) refers to, if built in.
+
+    Families load in FAMILIES' order until one defines the name, so a job whose expressions are only operators
+    and casts imports no other family."""
+    fn = _BY_NAME.get(name)
+    while fn is None and _load_next():
+        fn = _BY_NAME.get(name)
+    return fn
+
+
+def _load_all() -> dict[str, ScalarFunction]:
+    while _load_next():
+        pass
+    return _BY_NAME
 
 
 def names() -> list[str]:
     """Every name a query may call a built-in scalar function by, aliases included."""
-    return sorted(name for name, fn in _load().items() if not fn.internal)
+    return sorted(name for name, fn in _load_all().items() if not fn.internal)

@@ -7,6 +7,7 @@ them; parsing matches one RE2 pattern over the whole column, then assembles the 
 """
 from __future__ import annotations
 
+import calendar
 import re
 
 import numpy as np
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
+from sqlstream.functions.arrow import full
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
@@ -219,6 +221,22 @@ def civil_from_days(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     d = doy - (153 * mp + 2) // 5 + 1
     m = np.where(mp < 10, mp + 3, mp - 9)
     return y + (m <= 2), m, d
+
+
+def add_months(ts, months, sign, rt, n):
+    """Months added to DATE/TIMESTAMP values as Java adds them: the day is clamped to the last of the month."""
+    ts = full(ts, n)
+    m = full(months, n).to_pylist()
+    out = []
+    for x, k in zip(ts.to_pylist(), m):
+        if x is None or k is None:
+            out.append(None)
+            continue
+        total = x.month - 1 + sign * k
+        y, mo = x.year + total // 12, total % 12 + 1
+        day = min(x.day, calendar.monthrange(y, mo)[1])
+        out.append(x.replace(year=y, month=mo, day=day))
+    return pa.array(out, rt.to_arrow())
 
 
 # ---- parsing ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlstream.functions.arrow import DEC_CTX, cast_to, full, rescale, trunc_div
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import (MIN_ADJUSTED_SCALE, adjust_decimal, coalesce, common_of,
                                            first_is_string, nullable, require, returns, same_as_first)
-from sqlstream.functions.temporal import add_months
+from sqlstream.functions.java_datetime import add_months
 
 def _arith(op: str):
     def impl(e, args, n):

@@ -4,7 +4,6 @@ FROM_UNIXTIME and CONVERT_TZ. A TIMESTAMP_LTZ is an instant; functions that read
 session time zone (`local_time`), and those whose result depends on the zone get it from the binder (`zoned`)."""
 from __future__ import annotations
 
-import calendar
 import re
 import time
 
@@ -17,23 +16,8 @@ from sqlstream.functions.arrow import full, null_mask, trunc_div
 from sqlstream.functions.cast import cast_array, parse_default, parse_timestamp
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import nullable, require, returns
-from sqlstream.functions.java_datetime import format_local, parse_local
+from sqlstream.functions.java_datetime import add_months, format_local, parse_local
 from sqlstream.functions.time_zones import from_local, to_local
-
-def add_months(ts, months, sign, rt, n):
-    ts = full(ts, n)
-    m = full(months, n).to_pylist()
-    out = []
-    for x, k in zip(ts.to_pylist(), m):
-        if x is None or k is None:
-            out.append(None)
-            continue
-        total = x.month - 1 + sign * k
-        y, mo = x.year + total // 12, total % 12 + 1
-        day = min(x.day, calendar.monthrange(y, mo)[1])
-        out.append(x.replace(year=y, month=mo, day=day))
-    return pa.array(out, rt.to_arrow())
-
 
 def _date_format(e, args, n):
     """DATE_FORMAT(TIMESTAMP, pattern) formats with DateTimeFormatter; DATE_FORMAT(STRING, pattern) parses the
