@@ -137,3 +137,25 @@ def test_composite_keys_encode_without_collisions():
     assert a[0] != a[1]
     assert encode_keys([pa.array([1, 1]), pa.array(["x", "x"])]).to_pylist()[0] == \
         encode_keys([pa.array([1]), pa.array(["x"])]).to_pylist()[0]
+
+
+def test_lookup_queries_only_uncached_keys_and_counts_them(pg):
+    from sqlstream.connectors.base import TableSchema
+    from sqlstream.connectors.jdbc import create_lookup
+    from sqlstream.core.types import FlinkType
+    pg.execute("CREATE TABLE dim (id BIGINT PRIMARY KEY, name TEXT)")
+    pg.execute("INSERT INTO dim SELECT i, 'n' || i FROM generate_series(1, 10) i")
+    options = {"connector": "jdbc", "url": pg.url + "?password=hunter2", "table-name": "dim",
+               "username": "postgres", "lookup.cache": "PARTIAL"}
+    lookup = create_lookup("dim", options, TableSchema(["id", "name"], [FlinkType("BIGINT"), FlinkType.of("STRING")]),
+                           ["id"])
+    columns, owner = lookup.lookup([pa.array([3, 42, 1], pa.int64())])
+    assert sorted(zip(owner.tolist(), columns[1].to_pylist())) == [(0, "n3"), (2, "n1")]
+    columns, owner = lookup.lookup([pa.array([1, 42, 2], pa.int64())])  # 1 and 42 (no row) cached, 2 queried
+    assert sorted(zip(owner.tolist(), columns[1].to_pylist())) == [(0, "n1"), (2, "n2")]
+    assert lookup.metrics() == {"loadCount": 2, "numLoadFailures": 0, "hitCount": 2, "missCount": 4,
+                                "numCachedRecords": 3}
+    pg.execute("UPDATE dim SET name = 'changed' WHERE id = 1")
+    columns, _ = lookup.lookup([pa.array([1], pa.int64())])
+    assert columns[1].to_pylist() == ["n1"], "a cached key is not queried again"
+    lookup.close()

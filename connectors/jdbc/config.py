@@ -45,6 +45,11 @@ class JdbcConfig:
     partition_upper: int | None
     fetch_size: int
 
+    @property
+    def shown_url(self) -> str:
+        """The url for messages: without its query string, which may hold a password."""
+        return self.url.split("?", 1)[0]
+
     def connect_kwargs(self) -> dict:
         kw = {"host": self.host, "port": self.port, "dbname": self.database,
               "connect_timeout": max(1, self.connect_timeout_s)}
@@ -63,7 +68,8 @@ def parse(table: str, raw: dict[str, str]) -> JdbcConfig:
     m = _URL.fullmatch(url)
     if not m:
         dialect = url.split(":")[1] if url.startswith("jdbc:") and ":" in url[5:] else url
-        raise OptionError(f"Table '{table}': option 'url' = '{url}' is not a PostgreSQL JDBC url "
+        shown = url.split("?", 1)[0]
+        raise OptionError(f"Table '{table}': option 'url' = '{shown}' is not a PostgreSQL JDBC url "
                           f"(jdbc:postgresql://host:port/database); the jdbc connector supports PostgreSQL only, "
                           f"not '{dialect}'")
     params = dict(parse_qsl(m.group("query") or ""))

@@ -38,6 +38,7 @@ class JdbcLookup:
                                           for k in keys)
             self.query = sql.SQL("SELECT {} FROM {} AS t JOIN unnest({}) AS k({}) ON {}").format(
                 cols, table, arrays, names, match)
+        self.loads = self.load_failures = 0
         self.arrow = pa.schema([pa.field(n, t) for n, t in zip(schema.names, self.types)])
         self.cache = PartialCache(self.arrow, encode_keys([pa.array([], self.types[i]) for i in self.key_at]).type,
                                   cfg.cache_max_rows, cfg.cache_expire_after_write_ms,
@@ -81,11 +82,13 @@ class JdbcLookup:
             try:
                 rows = self.conn.execute(self.query, params).fetchall()
                 self.conn.rollback()
+                self.loads += 1
                 break
             except psycopg.OperationalError as e:
+                self.load_failures += 1
                 if attempt == self.cfg.lookup_max_retries:
                     raise ConnectorError(
-                        f"Table '{self.cfg.table}': looking up rows in PostgreSQL at 'url' = '{self.cfg.url}' "
+                        f"Table '{self.cfg.table}': looking up rows in PostgreSQL at 'url' = '{self.cfg.shown_url}' "
                         f"failed {attempt + 1} time(s) ('lookup.max-retries' = '{self.cfg.lookup_max_retries}'): "
                         f"{' '.join(str(e).split())}") from None
                 time.sleep(postgres.backoff_s(attempt))
@@ -96,6 +99,12 @@ class JdbcLookup:
                 self.conn = postgres.connect(self.cfg, self.cfg.lookup_max_retries, "lookup.max-retries")
         columns = list(zip(*rows)) if rows else [()] * len(self.types)
         return pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, self.types)], schema=self.arrow)
+
+    def metrics(self) -> dict:
+        out = {"loadCount": self.loads, "numLoadFailures": self.load_failures}
+        if self.cache is not None:
+            out.update(hitCount=self.cache.hits, missCount=self.cache.misses, numCachedRecords=len(self.cache.rows))
+        return out
 
     def close(self) -> None:
         self.conn.close()

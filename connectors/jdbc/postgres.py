@@ -38,7 +38,7 @@ def connect(cfg: JdbcConfig, retries: int, retries_option: str):
                 time.sleep(backoff_s(attempt))
     reason = " ".join(str(last).split())
     option = f" ('{retries_option}' = '{retries}')" if retries_option else ""
-    raise ConnectorError(f"Table '{cfg.table}': cannot connect to PostgreSQL at 'url' = '{cfg.url}' "
+    raise ConnectorError(f"Table '{cfg.table}': cannot connect to PostgreSQL at 'url' = '{cfg.shown_url}' "
                          f"after {retries + 1} attempt(s){option}: {reason}")
 
 

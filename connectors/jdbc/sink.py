@@ -94,7 +94,7 @@ class JdbcSinkWriter(SinkWriter):
             except psycopg.OperationalError as e:
                 if attempt == self.cfg.sink_max_retries:
                     raise ConnectorError(
-                        f"Table '{self.cfg.table}': writing to PostgreSQL at 'url' = '{self.cfg.url}' failed "
+                        f"Table '{self.cfg.table}': writing to PostgreSQL at 'url' = '{self.cfg.shown_url}' failed "
                         f"{attempt + 1} time(s) ('sink.max-retries' = '{self.cfg.sink_max_retries}'): "
                         f"{' '.join(str(e).split())}") from None
                 time.sleep(postgres.backoff_s(attempt))

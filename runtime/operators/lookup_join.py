@@ -114,6 +114,10 @@ class LookupJoinOperator(Operator):
         ri = first + within
         return self._joined(batch, left, li, ri if by_key is None else by_key[ri])
 
+    def metrics(self) -> dict:
+        """The lookup cache's counters under Flink's names (CacheMetricGroup), when the connector keeps one."""
+        return self.source.metrics() if self.source is not None else {}
+
     def close(self) -> list[pa.RecordBatch]:
         if self.source is not None:
             self.source.close()
