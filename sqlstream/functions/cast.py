@@ -159,14 +159,19 @@ def _parse_fraction(s: pa.Array) -> pa.Array:
 
 
 
+_BITS = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "INTEGER": 32, "BIGINT": 64}
+
+
 def _cast_row(e, args):
     """Numeric to numeric (not DECIMAL), one row at a time."""
     if not (e.type.is_numeric and not e.type.is_decimal and e.args[0].type.is_numeric
             and not e.args[0].type.is_decimal):
         return None
     (x,) = args
-    conv = float if e.type.name in ("DOUBLE", "FLOAT") else int
-    return lambda row: None if (v := x(row)) is None else conv(v)
+    if e.type.is_approx:
+        return lambda row: None if (v := x(row)) is None else float(v)
+    half = 1 << (_BITS[e.type.name] - 1)  # a narrower integer wraps around, as Java's cast does
+    return lambda row: None if (v := x(row)) is None else (int(v) + half) % (2 * half) - half
 
 
 FUNCTIONS = (

@@ -63,34 +63,6 @@ def returns(t: FlinkType, arity: tuple[int, int] = (0, 99), keep_null: bool = Tr
     return typer
 
 
-def round_fn(name: str, args: list[FlinkType]) -> FlinkType:
-    a = args[0]
-    require(name, args, a.is_numeric and 1 <= len(args) <= 2)
-    if not a.is_decimal:
-        return a.with_nullable(nullable(args)).without_time_attr()
-    return a.with_nullable(nullable(args))
-
-
-def round_decimal_type(a: FlinkType, r: int) -> FlinkType:
-    p, s = a.precision, a.scale
-    if r >= s:
-        return a
-    if r < 0:
-        return FlinkType("DECIMAL", min(MAX_PRECISION, 1 + p - s), 0, a.nullable)
-    return FlinkType("DECIMAL", 1 + p - s + r, r, a.nullable)
-
-
-def floor_ceil(name: str, args: list[FlinkType]) -> FlinkType:
-    a = args[0]
-    if a.is_temporal:
-        return a.without_time_attr()
-    require(name, args, a.is_numeric)
-    if a.is_decimal:
-        return FlinkType("DECIMAL", min(MAX_PRECISION, a.precision - a.scale + (1 if a.scale else 0)), 0,
-                         a.nullable)
-    return a
-
-
 def _widest(name: str, args: list[FlinkType]) -> FlinkType:
     t = args[0]
     for a in args[1:]:
@@ -107,21 +79,6 @@ def coalesce(name: str, args: list[FlinkType]) -> FlinkType:
 
 def common_of(name: str, args: list[FlinkType]) -> FlinkType:
     return _widest(name, args).with_nullable(any(a.nullable for a in args))
-
-
-def concat(name: str, args: list[FlinkType]) -> FlinkType:
-    require(name, args, all(a.is_string or a.name == "NULL" for a in args))
-    return STRING.with_nullable(nullable(args))
-
-
-def overlay(name: str, args: list[FlinkType]) -> FlinkType:
-    require(name, args, len(args) in (3, 4) and args[0].is_string and args[1].is_string
-             and all(a.is_integer or a.name == "NULL" for a in args[2:]))
-    return STRING.with_nullable(nullable(args))
-
-
-def _strings(args: list[FlinkType]) -> bool:
-    return all(a.is_string or a.name == "NULL" for a in args)
 
 
 def strings(args: list[FlinkType]) -> bool:

@@ -12,7 +12,7 @@ from sqlstream.core.errors import ExecutionError
 from sqlstream.core.types import BOOLEAN, INT, STRING, FlinkType
 from sqlstream.functions.arrow import cast_to, full, per_row, per_unique
 from sqlstream.functions.catalog import scalar
-from sqlstream.functions.inference import (common_of, concat, first_is_string, nullable, overlay, require, returns,
+from sqlstream.functions.inference import (common_of, first_is_string, nullable, require, returns,
                                            string_fn, string_then_integers, strings)
 
 def _str1(fn):
@@ -266,6 +266,17 @@ def _chr(e, args, n):
 
 
 
+def concat_type(name: str, args: list[FlinkType]) -> FlinkType:
+    require(name, args, all(a.is_string or a.name == "NULL" for a in args))
+    return STRING.with_nullable(nullable(args))
+
+
+def overlay_type(name: str, args: list[FlinkType]) -> FlinkType:
+    require(name, args, len(args) in (3, 4) and args[0].is_string and args[1].is_string
+             and all(a.is_integer or a.name == "NULL" for a in args[2:]))
+    return STRING.with_nullable(nullable(args))
+
+
 def _split_type(name, args):
     require(name, args, len(args) == 2 and strings(args))
     return FlinkType("ARRAY", children=(STRING,), nullable=nullable(args))
@@ -295,8 +306,8 @@ FUNCTIONS = (
     scalar("CHAR_LENGTH", returns(INT, (1, 1), check=first_is_string),
            lambda e, a, n: pc.cast(pc.utf8_length(full(a[0], n)), pa.int32())),
     scalar("SUBSTRING", string_fn((2, 3), string_then_integers), _substring),
-    scalar("CONCAT", concat, _concat),
-    scalar("||", concat, _concat),
+    scalar("CONCAT", concat_type, _concat),
+    scalar("||", concat_type, _concat),
     scalar("CONCAT_WS", lambda name, args: STRING.with_nullable(args[0].nullable), _concat_ws),
     scalar("REPLACE", string_fn((3, 3)), _replace, signatures=((_C, _C, _C),)),
     scalar("POSITION", returns(INT, (2, 2)), _position, signatures=(("STRING", "STRING"),)),
@@ -304,7 +315,7 @@ FUNCTIONS = (
     scalar("INITCAP", string_fn((1, 1)), _initcap, signatures=((_C,),)),
     scalar("LPAD", string_fn((3, 3)), _pad(True), signatures=((_C, _I, _C),)),
     scalar("RPAD", string_fn((3, 3)), _pad(False), signatures=((_C, _I, _C),)),
-    scalar("OVERLAY", overlay, _overlay),
+    scalar("OVERLAY", overlay_type, _overlay),
     scalar("STARTS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.starts_with), signatures=((_C, _C),)),
     scalar("ENDS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.ends_with), signatures=((_C, _C),)),
     scalar(("TRANSLATE", "TRANSLATE3"), string_fn((3, 3)), _translate, signatures=(("STRING", "STRING", "STRING"),)),
