@@ -50,3 +50,24 @@ def test_partitioned_scan_reads_the_rows_within_the_bounds_once(pg):
 def test_scan_of_a_mistyped_column_fails_at_start(pg):
     with pytest.raises(ConnectorError, match="column 'name' is INT in the DDL but character varying"):
         run_sql(DDL.format(jdbc(pg.url, "items")).replace("name STRING", "name INT") + "SELECT id FROM items;")
+
+
+def test_a_restored_split_resumes_after_the_rows_it_returned(pg):
+    from sqlstream.connectors.base import TableSchema
+    from sqlstream.connectors.jdbc import create_source
+    from sqlstream.core.types import FlinkType
+    options = {"connector": "jdbc", "url": pg.url, "table-name": "items", "username": "postgres",
+               "scan.partition.column": "id", "scan.partition.num": "2", "scan.partition.lower-bound": "1",
+               "scan.partition.upper-bound": "1000", "scan.fetch-size": "100"}
+    source = create_source("items", options, TableSchema(["id"], [FlinkType("INT")]))
+    assert source.splits() == ["1..500", "501..1000"]
+    first = source.reader("501..1000")
+    seen = first.poll(30).column(0).to_pylist() + first.poll(30).column(0).to_pylist()
+    position = first.position()
+    first.close()
+    resumed = source.reader("501..1000", position)
+    while not resumed.finished:
+        batch = resumed.poll(100)
+        if batch is not None:
+            seen += batch.column(0).to_pylist()
+    assert position == 60 and seen == list(range(501, 1001))
