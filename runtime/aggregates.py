@@ -272,3 +272,23 @@ def python_aggregate_for(a: AggCall):
     if f is None:
         raise ExecutionError(f"Python aggregate function {a.fn[5:]} is not registered in this process")
     return f
+
+
+def needed_columns(keys: list[int], aggs: list[AggCall]) -> list[int]:
+    """Input columns a window aggregation keeps: the keys and every aggregate's argument and filter."""
+    cols = list(keys)
+    for a in aggs:
+        cols += list(a.args) + ([a.filter] if a.filter is not None else [])
+    return sorted(set(cols))
+
+
+def expand_grouping_sets(table: pa.Table, key_names: list[str], sets: list[list[int]]) -> pa.Table:
+    """Flink's Expand: one copy of the rows per grouping set, absent keys NULL, plus `$gs` = set index."""
+    parts = []
+    for j, members in enumerate(sets):
+        t = table
+        for i, k in enumerate(key_names):
+            if i not in members:
+                t = t.set_column(t.schema.get_field_index(k), k, pa.nulls(t.num_rows, t.schema.field(k).type))
+        parts.append(t.append_column("$gs", pa.array(np.full(t.num_rows, j, dtype=np.int32))))
+    return pa.concat_tables(parts)

@@ -21,16 +21,14 @@ from sqlstream.core.changelog import INSERT, make_batch, strip_wm
 from sqlstream.runtime.constraint_enforcer import NotNullEnforcer
 from sqlstream.runtime.late_rows import LateRowsOutput
 from sqlstream.runtime.memory import tune_allocator
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.operators.calc import CalcOperator
-from sqlstream.runtime.operators.union import UnionOperator
 from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
 from sqlstream.runtime.state import StateBackend
 from sqlstream.core.errors import SqlStreamError, ValidationError
 
-MIN_WM = -(2 ** 63)
-MAX_WM = 2 ** 63 - 1
 ROUND_ROWS = 65536
 CHECK_CONNECTORS_S = 0.2
 
@@ -101,6 +99,7 @@ class Job:
         self._connectors_checked = 0.0
         self.cancelled = False
         self.state: dict[int, StateBackend] = {}
+        self.contexts: dict[int, OperatorContext] = {}
         self.enforcers: dict[int, NotNullEnforcer] = {}
         for root, writer in sinks:
             self._add(root)
@@ -113,7 +112,8 @@ class Job:
                 writer.attach(self.stats)
         for nid, node in self.nodes.items():
             self.out_wm[nid] = MIN_WM
-            self.in_wm[nid] = [MIN_WM] * len(node.inputs())
+            ctx = self.contexts.get(nid)  # an operator reads its inputs' watermarks from its context
+            self.in_wm[nid] = ctx.input_watermarks if ctx is not None else [MIN_WM] * len(node.inputs())
         # where a subplan feeds several consumers, the order in which they see rows follows the batches: each
         # source round is then pushed as one batch, so it follows rounds, whatever the batch size
         self.branches = any(len(c) > 1 for c in self.consumers.values())
@@ -177,7 +177,9 @@ class Job:
         spec = self.plan.spec_of(node)
         op = operators.build(spec)
         backend = StateBackend(spec.uid)
-        op.open(backend)
+        ctx = OperatorContext(backend, self.config, n_inputs=len(spec.inputs), uid=spec.uid)
+        op.open(ctx)
+        self.contexts[id(node)] = ctx
         self.state[id(node)] = backend
         self.ops[id(node)] = op
 
@@ -201,8 +203,6 @@ class Job:
                 if split is not None and isinstance(op, WatermarkAssignerOperator):
                     out = op.on_split_batch(b, split)
                 else:
-                    if op.wants_input_watermarks:
-                        op.input_watermarks = self.in_wm[cid]
                     out = op.on_batch(b, idx)
                 if out:
                     self._push(cid, out, split if isinstance(op, CalcOperator) else None)
@@ -211,13 +211,14 @@ class Job:
                     self._advance(cid, wm)
 
     def _processing_time(self) -> None:
+        """Fire the processing-time timers the wall clock has reached."""
         now = int(time.time() * 1000)
-        for nid, op in self.ops.items():
-            fire = getattr(op, "on_processing_time", None)
-            if fire is not None:
-                out = fire(now)
-                if out:
-                    self._push(nid, out)
+        for nid, ctx in self.contexts.items():
+            if ctx.has_timers:
+                for ts in ctx.timers.take_due(PROCESSING_TIME, now):
+                    out = self.ops[nid].on_timer(ts, PROCESSING_TIME)
+                    if out:
+                        self._push(nid, out)
 
     def _advance(self, nid: int, wm: int) -> None:
         if wm <= self.out_wm[nid]:
@@ -228,15 +229,16 @@ class Job:
                 continue
             self.in_wm[cid][idx] = max(self.in_wm[cid][idx], wm)
             op = self.ops[cid]
-            if isinstance(op, UnionOperator):
-                op.on_input_watermark(idx, wm)
             combined = min(self.in_wm[cid])
             if isinstance(op, WatermarkAssignerOperator):
                 if combined == MAX_WM:
                     self._advance(cid, MAX_WM)
                 continue
             if combined > self.out_wm[cid]:
-                out = op.on_watermark(combined)
+                ctx = self.contexts[cid]
+                out = [b for ts in (ctx.timers.take_due(EVENT_TIME, combined) if ctx.has_timers else [])
+                       for b in op.on_timer(ts, EVENT_TIME)]
+                out += op.on_watermark(combined)
                 if out:
                     self._push(cid, out)
                 self._advance(cid, combined)
@@ -409,7 +411,8 @@ class Job:
         for uid, (out, ins) in snap["watermarks"].items():
             nid = by_uid.get(uid)
             if nid is not None:
-                self.out_wm[nid], self.in_wm[nid] = out, list(ins)
+                self.out_wm[nid] = out
+                self.in_wm[nid][:] = ins  # in place: the operator's context holds this list
 
     def _collect_metrics(self) -> None:
         self.stats.late_dropped = sum(op.metrics().get("late_records_dropped", 0) for op in self.ops.values())

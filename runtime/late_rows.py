@@ -13,10 +13,10 @@ import pyarrow as pa
 
 from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.core.errors import ValidationError
+from sqlstream.runtime.event_time import MIN_WM
 
 OPTION = "table.exec.late-rows.sink"
 EXTRA_COLUMNS = ("late_operator", "late_rowtime", "late_watermark")
-MIN_WM = -(2 ** 63)
 
 
 class LateRowsOutput:

@@ -1,33 +1,146 @@
-"""Operator base class: batches in, batches out; the executor owns watermarks and alignment.
+"""The operator contract: batches in, batches out; the runtime owns watermarks, timers and state snapshots.
 
     source split ──poll──> [WatermarkAssigner] ──batch──> [Calc] ──batch──> [WindowAggregate] ──> sink
                                   │ watermark                                   │ on_watermark(wm):
                                   └──────────(min over inputs)────────────────> fire closed windows
 
+`open(ctx)` is called once, before the first batch and before a restore. The context gives the operator its
+named state (`ctx.register` for a table object of its own, `ctx.keyed_table` for a keyed state table the
+runtime snapshots), its timers (`ctx.timers`: event-time timers fire when the input watermark passes them,
+processing-time timers when the wall clock does, each through `on_timer`), the job's configuration, a metric
+group, and `input_watermarks`, each input's watermark as the runtime combines them (it calls `on_watermark`
+with their minimum).
+
 Each operator returns its output instead of pushing it, so a unit test is a call and an assertion.
-A batch is a pyarrow.RecordBatch whose first column `_op` holds RowKind bytes (runtime.changelog).
+A batch is a pyarrow.RecordBatch whose first column `_op` holds RowKind bytes (sqlstream.core.changelog).
 """
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 import pyarrow as pa
 
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.event_time import MIN_WM
+from sqlstream.runtime.state import KeyedTable, StateBackend
+
+EVENT_TIME = "event-time"
+PROCESSING_TIME = "processing-time"
+
+
+class TimerService:
+    """Timers an operator registered, by time domain; the runtime takes the due ones and fires them in time
+    order. Snapshotted with the operator's state, so a restored job fires what the stopped one had pending."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, set[int]] = {EVENT_TIME: set(), PROCESSING_TIME: set()}
+
+    def register_event_time_timer(self, timestamp: int) -> None:
+        self.pending[EVENT_TIME].add(int(timestamp))
+
+    def register_processing_time_timer(self, timestamp: int) -> None:
+        self.pending[PROCESSING_TIME].add(int(timestamp))
+
+    def delete_event_time_timer(self, timestamp: int) -> None:
+        self.pending[EVENT_TIME].discard(int(timestamp))
+
+    def delete_processing_time_timer(self, timestamp: int) -> None:
+        self.pending[PROCESSING_TIME].discard(int(timestamp))
+
+    def take_due(self, domain: str, upto: int) -> list[int]:
+        """The timers of `domain` at or before `upto`, oldest first; they are removed."""
+        timers = self.pending[domain]
+        due = sorted(t for t in timers if t <= upto)
+        timers.difference_update(due)
+        return due
+
+    def snapshot(self) -> pa.Table:
+        rows = [(d, t) for d in (EVENT_TIME, PROCESSING_TIME) for t in sorted(self.pending[d])]
+        return pa.table({"domain": pa.array([d for d, _ in rows], pa.string()),
+                         "timestamp": pa.array([t for _, t in rows], pa.int64())})
+
+    def restore(self, table: pa.Table) -> None:
+        self.pending = {EVENT_TIME: set(), PROCESSING_TIME: set()}
+        for d, t in zip(table.column("domain").to_pylist(), table.column("timestamp").to_pylist()):
+            self.pending[d].add(t)
+
+    def size_bytes(self) -> int:
+        return 8 * sum(len(v) for v in self.pending.values())
+
+
+class MetricGroup:
+    """An operator's own metrics by name: counters it increments and gauges read when metrics are reported."""
+
+    def __init__(self) -> None:
+        self.counters: dict[str, int] = {}
+        self.gauges: dict[str, Callable[[], float]] = {}
+
+    def inc(self, name: str, n: int = 1) -> None:
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def gauge(self, name: str, read: Callable[[], float]) -> None:
+        self.gauges[name] = read
+
+    def values(self) -> dict:
+        return {**self.counters, **{n: read() for n, read in self.gauges.items()}}
+
+
+class OperatorContext:
+    """What the runtime gives an operator at `open`: state, timers, configuration, metrics, input watermarks."""
+
+    def __init__(self, state: StateBackend | None = None, config: dict | None = None, n_inputs: int = 1,
+                 uid: str = "", clock: Callable[[], int] | None = None):
+        self.uid = uid or (state.uid if state is not None else "")
+        self.state = state if state is not None else StateBackend(self.uid)
+        self.config = config or {}
+        self.metrics = MetricGroup()
+        self.input_watermarks = [MIN_WM] * n_inputs  # updated in place by the runtime
+        self.clock = clock or (lambda: int(time.time() * 1000))
+        self._timers: TimerService | None = None
+
+    @property
+    def timers(self) -> TimerService:
+        """The operator's timers; declared (and so checkpointed) when an operator first asks for them in open."""
+        if self._timers is None:
+            self._timers = self.state.register("timers", TimerService())
+        return self._timers
+
+    @property
+    def has_timers(self) -> bool:
+        return self._timers is not None
+
+    def register(self, name: str, table):
+        """State the operator keeps in an object of its own (snapshot / restore / size_bytes)."""
+        return self.state.register(name, table)
+
+    def keyed_table(self, name: str, key_types: list[pa.DataType], value_types: dict[str, pa.DataType],
+                    ttl_ms: int = 0) -> KeyedTable:
+        """A keyed state table the state backend keeps and snapshots; `ttl_ms` forgets keys not written for that
+        long (processing time, as Flink's table.exec.state.ttl)."""
+        return self.state.keyed_table(name, key_types, value_types, ttl_ms, self.clock)
+
+    def current_processing_time(self) -> int:
+        return self.clock()
 
 
 class Operator:
     name = "Operator"
-    wants_input_watermarks = False  # if set, `input_watermarks` holds each input's watermark during on_batch
     drops_late_rows = False  # an operator that drops late rows hands them to `late_rows` (a LateRowCollector) if set
     late_rows = None
 
-    def open(self, state: StateBackend) -> None:
-        """Declare state tables; called once before the first batch (and before restore)."""
+    def open(self, ctx: OperatorContext) -> None:
+        """Declare state tables and timers; called once before the first batch (and before restore)."""
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         raise NotImplementedError
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         """The combined input watermark advanced to `wm` (ms); emit what it completes."""
+        return []
+
+    def on_timer(self, timestamp: int, domain: str) -> list[pa.RecordBatch]:
+        """A timer registered through `ctx.timers` is due (EVENT_TIME: the watermark reached it, before
+        `on_watermark`; PROCESSING_TIME: the wall clock did)."""
         return []
 
     def take_watermark(self) -> int | None:

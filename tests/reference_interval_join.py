@@ -18,11 +18,10 @@ import pyarrow as pa
 
 from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
 from sqlstream.runtime.operators.join import check_pairs
-from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
 
 
 class _Kept:
@@ -51,7 +50,6 @@ class _Kept:
 
 class IntervalJoinOperator(Operator):
     name = "IntervalJoin"
-    wants_input_watermarks = True
 
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], left_time: int, right_time: int,
                  lower: int, upper: int, condition: Expr | None, left_types: list[pa.DataType],
@@ -68,9 +66,9 @@ class IntervalJoinOperator(Operator):
         self.expiry: list[tuple] = []  # heap of (closes_at, side, seq, key, entry)
         self.input_watermarks = [MIN_WM, MIN_WM]
 
-    def open(self, state: StateBackend) -> None:
-        state.register("left_rows", _KeptState(self, 0))
-        state.register("right_rows", _KeptState(self, 1))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("left_rows", _KeptState(self, 0))
+        ctx.register("right_rows", _KeptState(self, 1))
 
     def _closes_at(self, side: int, t: int) -> int:
         """The watermark after which no row of the other side can match a row of `side` at time t."""

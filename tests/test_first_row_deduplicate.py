@@ -7,6 +7,7 @@ import pytest
 
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
+from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
 
 NAMES = ["k", "v", "ts", "rn"]
@@ -48,7 +49,7 @@ def run(rows, batch_size: int, restore_at: int | None = None) -> list[tuple]:
         op = FirstRowDeduplicateOperator([0], 2, True, NAMES, [pa.string(), pa.int64(), pa.timestamp("ms")])
         op.compact_above = 5
         backend = StateBackend("dedup")
-        op.open(backend)
+        op.open(OperatorContext(backend))
         return op, backend
     op, backend = make()
     out = []

@@ -10,6 +10,7 @@ from sqlstream.plan.expr import Call, Ref
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
 from sqlstream.runtime.operators.inner_join import InnerJoinOperator
 from sqlstream.runtime.operators.join import JoinOperator
+from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
 from sqlstream.core.types import BIGINT, BOOLEAN
 
@@ -34,13 +35,13 @@ def changelog(rng: random.Random, n: int, updating: bool) -> list[tuple]:
 def run(make, inputs, size, restore_at=None):
     """Feeds (side, changelog) inputs in chunks of `size` rows, alternating sides in the given order."""
     op, backend = make(), StateBackend("t")
-    op.open(backend)
+    op.open(OperatorContext(backend))
     out = []
     for i, (side, rows) in enumerate(inputs):
         if i == restore_at:
             blobs = backend.snapshot()
             op, backend = make(), StateBackend("t")
-            op.open(backend)
+            op.open(OperatorContext(backend))
             backend.restore(blobs)
         for at in range(0, len(rows), size):
             chunk = rows[at:at + size]

@@ -11,6 +11,7 @@ from sqlstream.plan.expr import Call, Ref
 from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.runtime.operators.interval_join import IntervalJoinOperator as IntervalJoinColumnsOperator
 from tests.reference_interval_join import IntervalJoinOperator
+from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
 from sqlstream.core.types import BIGINT, BOOLEAN
 
@@ -38,13 +39,13 @@ def script(rng: random.Random) -> list[tuple]:
 
 def run(make, steps, size, restore_at=None):
     op, backend = make(), StateBackend("t")
-    op.open(backend)
+    op.open(OperatorContext(backend))
     out, other_wm = [], [-(2 ** 63), -(2 ** 63)]
     for i, step in enumerate(steps):
         if i == restore_at:
             blobs = backend.snapshot()
             op, backend = make(), StateBackend("t")
-            op.open(backend)
+            op.open(OperatorContext(backend))
             backend.restore(blobs)
         op.input_watermarks = list(other_wm)
         if step[0] == "wm":

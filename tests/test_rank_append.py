@@ -9,6 +9,7 @@ import pytest
 from sqlstream.core.changelog import make_batch
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.operators.rank_append import AppendRankOperator
+from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
 
 TYPES = [pa.string(), pa.int64(), pa.float64(), pa.string()]
@@ -53,12 +54,12 @@ def test_restore_continues_exactly():
     full = changelog(AppendRankOperator([0], [(1, True)], 3, NAMES, TYPES), data, 50)
     first = AppendRankOperator([0], [(1, True)], 3, NAMES, TYPES)
     state = StateBackend("rank")
-    first.open(state)
+    first.open(OperatorContext(state))
     head = changelog(first, data[:200], 50)
     blobs = state.snapshot()
     second = AppendRankOperator([0], [(1, True)], 3, NAMES, TYPES)
     restored = StateBackend("rank")
-    second.open(restored)
+    second.open(OperatorContext(restored))
     restored.restore(blobs)
     assert head + changelog(second, data[200:], 50) == full
 

@@ -8,6 +8,7 @@ import pytest
 from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.operators.top1 import Top1Operator
+from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
 
 NAMES = ["k", "v", "s", "rk"]
@@ -18,13 +19,13 @@ def run(make, batches, restore_at=None):
     """Output rows of an operator made by `make`; at batch `restore_at` it is replaced by a new one restored
     from a snapshot of its state (through Arrow IPC, as checkpoints store it)."""
     op, backend = make(), StateBackend("t")
-    op.open(backend)
+    op.open(OperatorContext(backend))
     out = []
     for i, b in enumerate(batches):
         if i == restore_at:
             blobs = backend.snapshot()
             op, backend = make(), StateBackend("t")
-            op.open(backend)
+            op.open(OperatorContext(backend))
             backend.restore(blobs)
         for o in op.on_batch(b):
             out += list(zip(*[o.column(j).to_pylist() for j in range(o.num_columns)]))

@@ -74,7 +74,7 @@ def _replace(e: Expr, slot: int) -> Expr:
 def _append_watermark(batch: pa.RecordBatch, t: pa.DataType) -> pa.RecordBatch:
     """The batch with the watermark before each row as a TIMESTAMP(3) data column just before `_wm`."""
     import numpy as np
-    from sqlstream.runtime.operators.window_aggregate import MIN_WM
+    from sqlstream.runtime.event_time import MIN_WM
     wm = row_watermarks(batch)
     values = np.full(batch.num_rows, MIN_WM, np.int64) if wm is None else wm
     col = pa.array(values, pa.int64(), mask=values == MIN_WM).cast(pa.timestamp("ms")).cast(t)

@@ -17,9 +17,9 @@ import pyarrow as pa
 
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.keys import KeyIndex
-from sqlstream.runtime.operator import Operator
-from sqlstream.runtime.operators.window_aggregate import MIN_WM, Counters, event_times
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.event_time import MIN_WM, event_times
+from sqlstream.runtime.state import Counters
 
 NONE = np.iinfo(np.int64).max  # no row waits for this key
 
@@ -94,10 +94,10 @@ class FirstRowDeduplicateOperator(Operator):
         self.last_wm = MIN_WM
         self.late_dropped = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("emitted_keys", _Emitted(self))
-        state.register("pending_rows", _Pending(self))
-        state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("emitted_keys", _Emitted(self))
+        ctx.register("pending_rows", _Pending(self))
+        ctx.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
 
     def _key_ids(self, cols: list[pa.Array], n: int) -> np.ndarray:
         gids, _ = self.index.lookup(cols, n)

@@ -18,9 +18,8 @@ from sqlstream.runtime.aggregates import average, python_aggregate_for
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
     row_watermarks
 from sqlstream.runtime.keys import KeyIndex
-from sqlstream.runtime.operator import Operator
-from sqlstream.runtime.operators.window_aggregate import expand_grouping_sets
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.aggregates import expand_grouping_sets
 from sqlstream.runtime.value_aggregates import ValueAggregate
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import FlinkType
@@ -265,8 +264,8 @@ class GroupAggregateOperator(Operator):
         self.states: list[_AggState | _PythonAccumulators | ValueAggregate | None] = [None] * len(aggs)
         self.distinct_seen: list[_SeenPairs] = [_SeenPairs() for _ in aggs]
 
-    def open(self, state: StateBackend) -> None:
-        state.register("groups", self)
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("groups", self)
 
     # ---- state interface -------------------------------------------------------------------
     def snapshot(self) -> pa.Table:

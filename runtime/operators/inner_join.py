@@ -19,9 +19,8 @@ from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import rows_equal
-from sqlstream.runtime.state import StateBackend
 
 
 class _Run:
@@ -165,9 +164,9 @@ class InnerJoinOperator(Operator):
         n_left = len(left_types)
         self.sides = (_Side(names[:n_left], left_types), _Side(names[n_left:], right_types))
 
-    def open(self, state: StateBackend) -> None:
-        state.register("left_rows", _SideState(self, 0))
-        state.register("right_rows", _SideState(self, 1))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("left_rows", _SideState(self, 0))
+        ctx.register("right_rows", _SideState(self, 1))
 
     def _key_ids(self, cols: list, side: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Key id per row, and which rows can match (a NULL key matches nothing unless NULLs are equal)."""

@@ -25,9 +25,8 @@ from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
-from sqlstream.runtime.operator import Operator
-from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
 
 
 class _Side:
@@ -94,7 +93,6 @@ class _SideState:
 
 class IntervalJoinOperator(Operator):
     name = "IntervalJoin"
-    wants_input_watermarks = True
 
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], left_time: int, right_time: int,
                  lower: int, upper: int, condition: Expr | None, left_types: list[pa.DataType],
@@ -111,9 +109,10 @@ class IntervalJoinOperator(Operator):
         self.seq = 0
         self.input_watermarks = [MIN_WM, MIN_WM]
 
-    def open(self, state: StateBackend) -> None:
-        state.register("left_rows", _SideState(self, 0))
-        state.register("right_rows", _SideState(self, 1))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("left_rows", _SideState(self, 0))
+        ctx.register("right_rows", _SideState(self, 1))
+        self.input_watermarks = ctx.input_watermarks  # each input's watermark, kept by the runtime
 
     def _closes_at(self, side: int, t: np.ndarray) -> np.ndarray:
         """The watermark after which no row of the other side can match rows of `side` at times t."""

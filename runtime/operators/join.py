@@ -16,9 +16,8 @@ import pyarrow as pa
 from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
-from sqlstream.runtime.state import StateBackend
 
 
 class JoinSide:
@@ -114,9 +113,9 @@ class JoinOperator(Operator):
             side.track = ttl_ms > 0 and not null_aware
         self.semi_anti = kind in ("SEMI", "ANTI")
 
-    def open(self, state: StateBackend) -> None:
-        state.register("left_rows", _SideState(self, 0))
-        state.register("right_rows", _SideState(self, 1))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("left_rows", _SideState(self, 0))
+        ctx.register("right_rows", _SideState(self, 1))
 
     def _key(self, row: tuple, side: int) -> tuple | None:
         k = tuple(row[i] for i in self.keys[side])

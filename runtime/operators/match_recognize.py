@@ -17,12 +17,11 @@ from sqlstream.plan.logical import AggCall, MatchSlot
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.nfa import Automaton, Event, Matcher, Partial, SkipError, Step
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.over_aggregate import aggregate
-from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
+from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
 from sqlstream.runtime.row_eval import compile_row
 from sqlstream.runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
-from sqlstream.runtime.state import StateBackend
 from sqlstream.core.errors import SqlStreamError
 
 
@@ -121,8 +120,8 @@ class MatchRecognizeOperator(Operator):
         self.position = 0   # processing order, the second part of an event's id
         self.late_dropped = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("match", MatchState(self))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("match", MatchState(self))
 
     def key_of(self, row: tuple) -> tuple:
         return tuple(row[p] for p in self.partition)

@@ -22,10 +22,9 @@ import pyarrow as pa
 from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.aggregates import VARIANCES, variance
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
-from sqlstream.runtime.operators.window_aggregate import MIN_WM, rowtime_ms
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
 from sqlstream.core.errors import ExecutionError
 from sqlstream.core.types import FlinkType
 
@@ -152,8 +151,8 @@ class OverAggregateOperator(Operator):
         self.seq = 0
         self.late_dropped = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("over", OverState(self))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("over", OverState(self))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         if not self.rowtime:

@@ -16,9 +16,8 @@ import pyarrow.compute as pc
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
-from sqlstream.runtime.state import StateBackend
 
 
 @functools.total_ordering
@@ -81,8 +80,8 @@ class RankOperator(Operator):
         self.floor = np.zeros(0, self.floor_dtype)
         self.has_floor = np.zeros(0, bool)
 
-    def open(self, state: StateBackend) -> None:
-        state.register("ranked_rows", RankState(self))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("ranked_rows", RankState(self))
 
     def _pkey(self, row: tuple) -> tuple:
         return tuple(row[i] for i in self.partition)

@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.rows import batch_rows, rows_equal
-from sqlstream.runtime.state import StateBackend
 
 
 class _StoreState:
@@ -54,8 +54,8 @@ class AppendRankOperator(RankOperator):
         self.store = pa.table({n: pa.array([], t) for n, t in zip(names[:len(types)], types)})
         self.live = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("ranked_rows", _StoreState(self))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("ranked_rows", _StoreState(self))
 
     def _sort_keys(self, cols: list[pa.Array], n: int) -> list:
         """Sort key per row: a number for one numeric ORDER BY column, else the base operator's tuples."""

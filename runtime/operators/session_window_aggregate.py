@@ -17,9 +17,10 @@ import pyarrow.compute as pc
 from sqlstream.plan.logical import AggCall, WindowSpec
 from sqlstream.runtime.aggregates import aggregate_rows, finalize
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
-from sqlstream.runtime.operator import Operator
-from sqlstream.runtime.operators.window_aggregate import MIN_WM, Counters, event_times, expand_grouping_sets, needed_columns
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.aggregates import expand_grouping_sets, needed_columns
+from sqlstream.runtime.event_time import MIN_WM, event_times
+from sqlstream.runtime.state import Counters
 from sqlstream.core.types import FlinkType
 
 
@@ -96,9 +97,9 @@ class SessionWindowAggregateOperator(Operator):
         self.last_wm = MIN_WM
         self.seq = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("sessions", self.state)
-        state.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("sessions", self.state)
+        ctx.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
 
     def _needed(self) -> list[int]:
         return sorted(set(needed_columns(self.keys, self.aggs)) | set(self.session_keys))

@@ -6,9 +6,8 @@ import numpy as np
 import pyarrow as pa
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
-from sqlstream.runtime.state import StateBackend
 
 
 class _Counts:
@@ -39,8 +38,8 @@ class SetOpAllOperator(Operator):
         self.kind, self.names, self.types = kind, names, types
         self.counts = _Counts(types)
 
-    def open(self, state: StateBackend) -> None:
-        state.register("row_counts", self.counts)
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("row_counts", self.counts)
 
     def _copies(self, c: list[int]) -> int:
         return min(c[0], c[1]) if self.kind == "INTERSECT" else max(0, c[0] - c[1])

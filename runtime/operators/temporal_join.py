@@ -17,11 +17,10 @@ import pyarrow as pa
 
 from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
 from sqlstream.runtime.operators.join import check_pairs
-from sqlstream.runtime.operators.window_aggregate import rowtime_ms
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.event_time import rowtime_ms
 
 
 class _LeftBuffer:
@@ -107,9 +106,9 @@ class TemporalJoinOperator(Operator):
         self.left = _LeftBuffer(left_types)
         self.right = _Versions(right_types, right_keys)
 
-    def open(self, state: StateBackend) -> None:
-        state.register("left_rows", self.left)
-        state.register("right_versions", self.right)
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("left_rows", self.left)
+        ctx.register("right_versions", self.right)
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)

@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.top1 import PER_KEY_NULLS
-from sqlstream.runtime.operators.window_aggregate import MIN_WM, Counters, event_times
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.event_time import MIN_WM, event_times
+from sqlstream.runtime.state import Counters
 
 TS, SEQ = "$ts", "$seq"
 
@@ -45,9 +45,9 @@ class TemporalSortOperator(Operator):
         self.last_fired = MIN_WM  # newest time fired by a watermark advance
         self.last_wm = MIN_WM
 
-    def open(self, state: StateBackend) -> None:
-        state.register("waiting_rows", _Waiting(self))
-        state.register("progress", Counters(self, ("seq", "late_dropped", "last_fired", "last_wm")))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("waiting_rows", _Waiting(self))
+        ctx.register("progress", Counters(self, ("seq", "late_dropped", "last_fired", "last_wm")))
 
     def _order(self, table, first: list[tuple[str, str]]) -> pa.Array:
         keys = first + [(f"c{i}", "descending" if d else "ascending") for i, d in self.keys] + [(SEQ, "ascending")]

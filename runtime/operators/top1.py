@@ -15,9 +15,8 @@ import pyarrow.compute as pc
 
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import rows_equal
-from sqlstream.runtime.state import StateBackend
 
 
 def _per_key_null_placement() -> bool:
@@ -98,8 +97,8 @@ class Top1Operator(Operator):
         self.seq_of = np.zeros(0, np.int64)  # arrival number of each row of `rows`
         self.seq = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("ranked_rows", _Top1State(self))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("ranked_rows", _Top1State(self))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)

@@ -12,11 +12,9 @@ import pyarrow.compute as pc
 from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.operator import Operator
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.operator import Operator, OperatorContext
 
-MIN_WM = -(2 ** 63)
-MAX_WM = 2 ** 63 - 1
 
 
 class WatermarkState:
@@ -111,8 +109,8 @@ class WatermarkAssignerOperator(Operator):
         wm = pc.cast(pc.cast(wm, pa.timestamp("ms", tz=wm.type.tz), safe=False), pa.int64())
         return np.asarray(pc.fill_null(wm, MIN_WM).to_numpy(zero_copy_only=False), dtype=np.int64)
 
-    def open(self, state: StateBackend) -> None:
-        state.register("watermark", self.state)
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("watermark", self.state)
         self.state.owner = self
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:

@@ -11,11 +11,12 @@ import pyarrow as pa
 
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
-from sqlstream.runtime.operators.watermark_assigner import MIN_WM
-from sqlstream.runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.event_time import MIN_WM
+from sqlstream.runtime.event_time import rowtime_ms
+from sqlstream.runtime.state import Counters
+from sqlstream.runtime.windows import WindowBuffer
 
 
 class WindowGroupAggregateOperator(Operator):
@@ -30,9 +31,9 @@ class WindowGroupAggregateOperator(Operator):
         self.last_wm = MIN_WM
         self.late_dropped = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("window_rows", self.buffer)
-        state.register("progress", Counters(self, ("last_wm", "late_dropped")))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("window_rows", self.buffer)
+        ctx.register("progress", Counters(self, ("last_wm", "late_dropped")))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
@@ -53,7 +54,7 @@ class WindowGroupAggregateOperator(Operator):
             cols = [table.column(f"c{i}").combine_chunks() for i in range(len(self.input_names))]
             rows = make_batch(INSERT, cols, self.input_names)
             agg = GroupAggregateOperator(**self.aggregate)
-            agg.open(StateBackend("window"))
+            agg.open(OperatorContext(uid="window"))
             out += self._final(agg.on_batch(rows))
         return out
 

@@ -14,10 +14,11 @@ from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
-from sqlstream.runtime.operator import Operator
-from sqlstream.runtime.operators.watermark_assigner import MIN_WM
-from sqlstream.runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.event_time import MIN_WM
+from sqlstream.runtime.event_time import rowtime_ms
+from sqlstream.runtime.state import Counters
+from sqlstream.runtime.windows import WindowBuffer
 
 
 class WindowJoinOperator(Operator):
@@ -36,10 +37,10 @@ class WindowJoinOperator(Operator):
         self.last_wm = MIN_WM
         self.late_dropped = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("left_rows", self.buffers[0])
-        state.register("right_rows", self.buffers[1])
-        state.register("progress", Counters(self, ("last_wm", "late_dropped")))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("left_rows", self.buffers[0])
+        ctx.register("right_rows", self.buffers[1])
+        ctx.register("progress", Counters(self, ("last_wm", "late_dropped")))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)

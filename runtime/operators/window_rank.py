@@ -12,11 +12,12 @@ import pyarrow as pa
 
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
-from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.top1 import sort_positions
-from sqlstream.runtime.operators.watermark_assigner import MIN_WM
-from sqlstream.runtime.operators.window_aggregate import Counters, WindowBuffer, rowtime_ms
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.event_time import MIN_WM
+from sqlstream.runtime.event_time import rowtime_ms
+from sqlstream.runtime.state import Counters
+from sqlstream.runtime.windows import WindowBuffer
 
 
 class WindowRankOperator(Operator):
@@ -33,9 +34,9 @@ class WindowRankOperator(Operator):
         self.seq = 0
         self.late_dropped = 0
 
-    def open(self, state: StateBackend) -> None:
-        state.register("window_rows", self.buffer)
-        state.register("progress", Counters(self, ("last_wm", "seq", "late_dropped")))
+    def open(self, ctx: OperatorContext) -> None:
+        ctx.register("window_rows", self.buffer)
+        ctx.register("progress", Counters(self, ("last_wm", "seq", "late_dropped")))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)

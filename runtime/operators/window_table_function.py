@@ -7,7 +7,7 @@ from sqlstream.plan.logical import WindowSpec
 from sqlstream.runtime import windows
 from sqlstream.core.changelog import data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator
-from sqlstream.runtime.operators.window_aggregate import rowtime_ms
+from sqlstream.runtime.event_time import rowtime_ms
 
 
 class WindowTableFunctionOperator(Operator):
