@@ -94,6 +94,18 @@ def test_updating_query_is_applied_as_upserts_by_primary_key(tmp_path):
             [table.schema().find_field(i) for i in table.schema().identifier_field_ids]] == ["user_id"]
 
 
+def test_upsert_enabled_table_keeps_the_last_row_per_key_and_drop_table_drops_it(tmp_path):
+    ddl = catalog_ddl(tmp_path) + ("CREATE DATABASE IF NOT EXISTS ice.db;\nCREATE TABLE IF NOT EXISTS ice.db.u "
+                                   "(user_id STRING, amount DOUBLE, PRIMARY KEY (user_id) NOT ENFORCED) "
+                                   "WITH ('write.upsert.enabled' = 'true');\n")
+    run(ddl + orders_csv(tmp_path, ORDERS) + "INSERT INTO ice.db.u SELECT user_id, amount FROM orders;\n")
+    run(ddl + orders_csv(tmp_path, [(99, "a", "u1", 0.5)]) + "INSERT INTO ice.db.u SELECT user_id, amount FROM orders;\n")
+    got = {r["user_id"]: r["amount"] for r in sql_catalog(tmp_path).load_table("db.u").scan().to_arrow().to_pylist()}
+    assert got == {"u0": 28.0, "u1": 0.5, "u2": 30.0, "u3": 27.0}
+    run(catalog_ddl(tmp_path) + "DROP TABLE ice.db.u;\n")
+    assert sql_catalog(tmp_path).list_tables("db") == []
+
+
 def sink_for(tmp_path, pk: bool):
     from sqlstream.connectors import registry
     from sqlstream.connectors.base import TableSchema
