@@ -227,6 +227,19 @@ def test_bounded_read_and_streaming_read_of_new_snapshots(tmp_path):
         p.finish()
 
 
+def test_bounded_read_from_a_start_snapshot_reads_what_later_snapshots_appended(tmp_path):
+    catalog = sql_catalog(tmp_path)
+    catalog.create_namespace("db")
+    table = catalog.create_table("db.s", schema=pa.schema([("id", pa.int32())]))
+    for ids in ([1, 2], [3], [4, 5]):
+        table.append(pa.table({"id": pa.array(ids, pa.int32())}))
+    first = table.snapshots()[0].snapshot_id
+    rows, _ = run(f"CREATE TABLE s (id INT) WITH ('connector' = 'iceberg', 'catalog-name' = 'ice', 'catalog-type' = "
+                  f"'sql', 'uri' = 'sqlite:///{tmp_path}/cat.db', 'warehouse' = 'file://{tmp_path}/wh', "
+                  f"'catalog-database' = 'db', 'start-snapshot-id' = '{first}');\nSELECT id FROM s;")
+    assert sorted(r["id"] for r in rows) == [3, 4, 5]
+
+
 def test_unreachable_catalog_and_wrong_column_types_fail_at_start(tmp_path):
     from sqlstream.core.errors import SqlStreamError
     bad = (f"CREATE CATALOG ice WITH ('type' = 'iceberg', 'catalog-type' = 'sql', "
