@@ -63,6 +63,10 @@ class SplitReader:
         """What the reader is waiting for while its system is unreachable (it keeps retrying), else None."""
         return None
 
+    def pending_records(self) -> int | None:
+        """Records not read yet, where the system can tell cheaply (a Kafka partition's lag); None otherwise."""
+        return None
+
 
 class Source:
     bounded: bool = True

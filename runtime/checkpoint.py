@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ from sqlstream.core.errors import CheckpointError, storage_error
 
 MANIFEST = "_manifest.json"
 HISTORY = "_history.json"
+LOG = logging.getLogger("sqlstream.checkpoint")
 
 
 def _canonical(manifest: dict) -> bytes:
@@ -316,7 +318,27 @@ class CheckpointCoordinator:
             self.checkpoint()
 
     def checkpoint(self, savepoint_dir: str | None = None) -> str:
-        """Take a checkpoint (or a savepoint into `savepoint_dir`): snapshot, prepare sinks, write, commit."""
+        """Take a checkpoint (or a savepoint into `savepoint_dir`): snapshot, prepare sinks, write, commit.
+
+        The job's metrics count it as completed or failed (a savepoint too, as Flink counts it).
+        """
+        metrics = getattr(self.job, "metrics", None)
+        try:
+            location = self._checkpoint(savepoint_dir)
+        except BaseException as e:
+            if metrics is not None:
+                metrics.checkpoint_failed()
+            LOG.error("%s %d failed: %s", "savepoint" if savepoint_dir else "checkpoint", self.next_id - 1, e,
+                      extra={"file_only": True})  # the job's failure says it on the terminal
+            raise
+        done = self.history[-1]
+        if metrics is not None:
+            metrics.checkpoint_completed(done.duration_ms, done.size_bytes)
+        LOG.info("%s %d completed in %d ms (%d bytes): %s", done.kind, done.id, done.duration_ms,
+                 done.size_bytes, location)
+        return location
+
+    def _checkpoint(self, savepoint_dir: str | None) -> str:
         cid = self.next_id
         self.next_id += 1
         started, started_wall = time.monotonic(), time.time()

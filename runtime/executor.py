@@ -5,6 +5,7 @@ the next is read, and a watermark moves on only after the rows that produced it.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -18,10 +19,12 @@ from sqlstream.plan import logical as L
 from sqlstream.plan.physical import PhysicalPlan
 from sqlstream.plan.expr import Ref
 from sqlstream.core.changelog import INSERT, make_batch, strip_wm
+from sqlstream.core.formatting import epoch_ms_text
 from sqlstream.runtime.constraint_enforcer import NotNullEnforcer
 from sqlstream.runtime.late_rows import LateRowsOutput
 from sqlstream.runtime.memory import tune_allocator
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.metrics import JobMetrics, OperatorMetrics, SplitMetrics
 from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.operators.calc import CalcOperator
@@ -29,6 +32,8 @@ from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOper
 from sqlstream.runtime.state import StateBackend
 from sqlstream.core.errors import SqlStreamError, ValidationError
 
+LOG = logging.getLogger("sqlstream.watermarks")
+STALL_S = 10.0  # a split at the minimum watermark without data for this long is logged as holding it back
 ROUND_ROWS = 65536
 CHECK_CONNECTORS_S = 0.2
 
@@ -39,6 +44,7 @@ class SourceRuntime:
     readers: list
     rows: int = 0
     source: object = None
+    split_metrics: list[SplitMetrics] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ class Job:
 
     def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], plan: PhysicalPlan, batch_size: int = 65536,
                  round_rows: int = ROUND_ROWS, config: dict | None = None, limits: RunLimits | None = None,
-                 late_rows: LateRowsOutput | None = None):
+                 late_rows: LateRowsOutput | None = None, metrics: JobMetrics | None = None):
         tune_allocator()
         self.plan = plan
         self.config = config or {}
@@ -122,6 +128,8 @@ class Job:
         self.late_rows = late_rows
         if late_rows is not None:
             self._connect_late_rows(late_rows)
+        self.metrics = metrics or JobMetrics(self.fingerprint, job_name([root for root, _ in sinks]))
+        self._register_metrics()
         self.assigners: list[WatermarkAssignerOperator] = []
         for src in self.sources:
             for op in self._split_assigners(id(src.node)):
@@ -141,6 +149,75 @@ class Job:
             op.late_rows = late_rows.collector(f"{self.uids[nid]}", readable[nid])
         self.writers[id(late_rows)] = late_rows.writer
         self.uids[id(late_rows)] = LATE_ROWS_UID
+
+    def _register_metrics(self) -> None:
+        """One OperatorMetrics per plan node (sources and sinks too), one SplitMetrics per source split."""
+        self.metrics.new_attempt()
+        self.op_metrics: dict[int, OperatorMetrics] = {}
+        for nid, node in self.nodes.items():
+            kind = "source" if isinstance(node, L.Scan) else "sink" if isinstance(node, L.Sink) else "operator"
+            self.op_metrics[nid] = self.metrics.operator(self.uids[nid], operator_name(node, self.plan.spec_of(node)),
+                                                         kind,
+                                                         tuple(self.uids[id(c)] for c in node.inputs()))
+        self.last_rowtime: dict[tuple[int, int], pa.RecordBatch] = {}  # (assigner, split) -> its newest batch
+        self.stalled: set[tuple[str, str]] = set()  # (table, split) holding the watermark back, as last logged
+        for src in self.sources:
+            uid = self.uids[id(src.node)]
+            names = src.source.splits() if src.source is not None else []
+            src.split_metrics = [self.metrics.split(uid, operator_name(src.node), src.node.table,
+                                                    names[i] if i < len(names) else str(i))
+                                 for i in range(len(src.readers))]
+
+    @property
+    def operator_counts(self) -> dict[int, dict]:
+        """Each plan node's metric values (numRecordsIn, busyTimeMsPerSecond, ...) as of the last tick."""
+        identity = ("operator_id", "operator_name", "kind", "inputs", "subtask_index", "currentInputWatermark",
+                    "currentOutputWatermark", "own")  # the watermarks: job_status reads them from the job itself
+        return {nid: {k: v for k, v in m.snapshot().items() if k not in identity}
+                for nid, m in self.op_metrics.items()}
+
+    def refresh_metrics(self, now: float | None = None) -> None:
+        """Sample the counters for rates and read the gauges that cost more than a counter (on the job's thread)."""
+        now = time.monotonic() if now is None else now
+        for nid, m in self.op_metrics.items():
+            node = self.nodes[nid]
+            ins = [self.out_wm[id(c)] for c in node.inputs()]
+            m.input_watermark = min(ins) if ins else MIN_WM
+            m.output_watermark = m.input_watermark if isinstance(node, L.Sink) else self.out_wm[nid]
+            op = self.ops.get(nid)
+            if op is not None:
+                own = self.contexts[nid].metrics.values() if nid in self.contexts else {}
+                m.late_dropped = own.pop("numLateRecordsDropped", op.metrics().get("late_records_dropped", 0))
+                m.own = own
+                backend = self.state.get(nid)
+                if backend is not None and backend.tables:
+                    m.state_bytes = backend.size_bytes()
+                    m.state_rows = backend.size_rows()
+        for src in self.sources:
+            assigners = [(next(n for n, o in self.ops.items() if o is a), a) for a in self._split_assigners(id(src.node))]
+            for r, (reader, sm) in enumerate(zip(src.readers, src.split_metrics)):
+                sm.pending = reader.pending_records() if hasattr(reader, "pending_records") else None
+                if assigners:
+                    aid, op = assigners[0]
+                    sm.watermark = op.splits[r] if op.splits else op.state.current
+                    sm.idle = bool(op.idle[r]) if op.splits else False
+                    last = self.last_rowtime.get((aid, r if op.splits else 0))
+                    if last is not None:
+                        sm.event_time_ms = _last_time_ms(last, 1 + self.nodes[aid].rowtime)
+        self._note_stalls()
+        self.metrics.tick(now)
+
+    def _note_stalls(self) -> None:
+        """Log when a source split starts holding the watermark back (silent for STALL_S) and when it stops."""
+        stalled = {(table, split): (wm, silent) for table, split, wm, silent in self.held_back() if silent >= STALL_S}
+        for key in stalled.keys() - self.stalled:
+            (table, split), (wm, silent) = key, stalled[key]
+            LOG.info("split %s of table %s holds the watermark back (%s): no data for %.0f s; "
+                     "'scan.watermark.idle-timeout' on the table lets the other splits' watermark go on",
+                     split, table, "no watermark yet" if wm == MIN_WM else f"watermark {epoch_ms_text(wm)}", silent)
+        for table, split in self.stalled - stalled.keys():
+            LOG.info("split %s of table %s no longer holds the watermark back", split, table)
+        self.stalled = set(stalled)
 
     def _split_assigners(self, nid: int) -> list[WatermarkAssignerOperator]:
         """Watermark assigners reached from a source through stateless Calcs (they see which split a row is from)."""
@@ -186,9 +263,12 @@ class Job:
     # ---- data flow ----------------------------------------------------------------------------
     def _push(self, nid: int, batches: list[pa.RecordBatch], split: int | None = None) -> None:
         for cid, idx in self.consumers.get(nid, []):
+            m = self.op_metrics[cid]
             for b in batches:
                 if b.num_rows == 0:
                     continue
+                m.records_in += b.num_rows
+                started = time.perf_counter_ns()
                 if cid in self.writers:
                     b, error = strip_wm(b), None
                     if cid in self.enforcers:
@@ -196,16 +276,24 @@ class Job:
                     if b.num_rows:
                         self.stats.rows_out += b.num_rows
                         self.writers[cid].write(b)
+                    m.busy_ns += time.perf_counter_ns() - started
                     if error is not None:
                         raise error
                     continue
                 op = self.ops[cid]
                 if split is not None and isinstance(op, WatermarkAssignerOperator):
                     out = op.on_split_batch(b, split)
+                    self.last_rowtime[cid, split] = out[-1]
                 else:
                     out = op.on_batch(b, idx)
+                    if isinstance(op, WatermarkAssignerOperator) and out:
+                        self.last_rowtime[cid, 0] = out[-1]
+                done = time.perf_counter_ns()
+                m.busy_ns += done - started
                 if out:
+                    m.records_out += sum(o.num_rows for o in out)
                     self._push(cid, out, split if isinstance(op, CalcOperator) else None)
+                    m.backpressured_ns += time.perf_counter_ns() - done
                 wm = op.take_watermark()
                 if wm is not None:
                     self._advance(cid, wm)
@@ -235,12 +323,18 @@ class Job:
                     self._advance(cid, MAX_WM)
                 continue
             if combined > self.out_wm[cid]:
+                m = self.op_metrics[cid]
+                started = time.perf_counter_ns()
                 ctx = self.contexts[cid]
                 out = [b for ts in (ctx.timers.take_due(EVENT_TIME, combined) if ctx.has_timers else [])
                        for b in op.on_timer(ts, EVENT_TIME)]
                 out += op.on_watermark(combined)
+                done = time.perf_counter_ns()
+                m.busy_ns += done - started
                 if out:
+                    m.records_out += sum(o.num_rows for o in out)
                     self._push(cid, out)
+                    m.backpressured_ns += time.perf_counter_ns() - done
                 self._advance(cid, combined)
 
     # ---- driving --------------------------------------------------------------------------------
@@ -259,7 +353,9 @@ class Job:
             if cap is not None and src.rows >= cap:
                 for reader in src.readers:
                     reader.finished = True
+            sm = self.op_metrics[id(src.node)]
             for r, reader in enumerate(src.readers):
+                split_m = src.split_metrics[r]
                 paced = getattr(reader, "paced", False)
                 quota = self.round_rows if (many or self.branches) and not paced else self.batch_size
                 held: list[pa.RecordBatch] = []
@@ -271,10 +367,17 @@ class Job:
                         if asked <= 0:
                             reader.finished = True
                             break
+                    started = time.perf_counter_ns()
                     batch = reader.poll(asked)
+                    sm.busy_ns += time.perf_counter_ns() - started
                     if batch is None or batch.num_rows == 0:
                         break
                     quota -= batch.num_rows
+                    sm.records_in += batch.num_rows  # FLIP-33: a source's input is what it read
+                    sm.records_out += batch.num_rows
+                    split_m.records_in += batch.num_rows
+                    split_m.last_record_at = time.monotonic()
+                    split_m.emitted_at_ms = int(time.time() * 1000)
                     if paced and batch.num_rows < asked:
                         quota = 0  # nothing more available right now: let the job check timers and stop requests
                     src.rows += batch.num_rows
@@ -291,6 +394,9 @@ class Job:
                 active = True
         self._processing_time()
         self._check_connectors()
+        now = time.monotonic()
+        if self.metrics.due(now):
+            self.refresh_metrics(now)
         for op in self.assigners:
             op.check_idle()
             wm = op.take_watermark()
@@ -310,6 +416,11 @@ class Job:
         self.outages = list(dict.fromkeys(o for o in found if o))
 
     def _push_source(self, src: SourceRuntime, split: int, batch: pa.RecordBatch) -> None:
+        started = time.perf_counter_ns()
+        self._push_source_batch(src, split, batch)
+        self.op_metrics[id(src.node)].backpressured_ns += time.perf_counter_ns() - started
+
+    def _push_source_batch(self, src: SourceRuntime, split: int, batch: pa.RecordBatch) -> None:
         if batch.num_columns and batch.schema.names[0] == "_op":
             cb = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)], src.node.names)
         else:  # a scan that reads no column still passes on how many rows it read
@@ -336,6 +447,7 @@ class Job:
             return True
         finally:
             self._collect_metrics()
+            self.refresh_metrics()
 
     def finish(self, before_close: Callable[[], None] | None = None) -> None:
         """End of bounded input: a final MAX watermark fires every window, then operators and sinks close."""
@@ -353,19 +465,24 @@ class Job:
         for w in self.writers.values():
             w.close()
 
-    def watermark_status(self) -> list[str]:
-        """Which source splits hold the watermark back, and for how long they have been silent."""
-        import time as _time
-        lines = []
+    def held_back(self) -> list[tuple[str, str, int, float]]:
+        """(table, split, its watermark, seconds without data) of each source split at the minimum watermark."""
+        out = []
         for src in self.sources:
-            names = src.source.splits() if src.source is not None else []
             for op in self._split_assigners(id(src.node)):
                 for split, wm in op.holding_back():
-                    silent = _time.monotonic() - op.last_active[split]
-                    name = names[split] if split < len(names) else str(split)
-                    shown = "no watermark yet" if wm == MIN_WM else f"watermark {wm}"
-                    lines.append(f"{src.node.table} split {name} holds the watermark back ({shown}, "
-                                 f"no data for {silent:.1f}s)")
+                    name = src.split_metrics[split].split if split < len(src.split_metrics) else str(split)
+                    out.append((src.node.table, name, wm, time.monotonic() - op.last_active[split]))
+        return out
+
+    def watermark_status(self) -> list[str]:
+        """Which source splits hold the watermark back, and for how long they have been silent."""
+        lines = []
+        for table, name, wm, silent in self.held_back():
+            shown = "no watermark yet" if wm == MIN_WM else f"watermark {epoch_ms_text(wm)}"
+            lines.append(f"{table} split {name} holds the watermark back ({shown}, no data for {silent:.1f}s): if "
+                         f"it stays without data, set 'scan.watermark.idle-timeout' on table {table} so the other "
+                         f"splits' watermark goes on without it")
         return lines
 
     def sink_writers(self) -> dict[str, SinkWriter]:
@@ -443,6 +560,36 @@ def readable_names(node: L.Node) -> list[str]:
         return n.names[i]
     inputs = node.inputs()
     return [name(child, i) for child in inputs for i in range(len(child.names))]
+
+
+def operator_name(node: L.Node, spec=None) -> str:
+    """How metrics name an operator: Flink's 'Source: t' / 'Sink: t', else the physical operator's name."""
+    if isinstance(node, L.Scan):
+        return f"Source: {node.table}"
+    if isinstance(node, L.Sink):
+        return f"Sink: {node.table}"
+    return spec.name if spec is not None else type(node).__name__
+
+
+def job_name(roots: list[L.Node]) -> str:
+    """Flink's name for a SQL job: insert-into_<sink tables>, or collect for a query's result."""
+    tables = [r.table for r in roots if isinstance(r, L.Sink) and r.connector != "collect"]
+    return "insert-into_" + ",".join(tables) if tables else "collect"
+
+
+def _last_time_ms(batch: pa.RecordBatch, column: int) -> int | None:
+    """Epoch ms of the time column's value in a batch's last row (a TIMESTAMP's wall time read as UTC)."""
+    if batch.num_rows == 0 or column >= batch.num_columns:
+        return None
+    value = batch.column(column)[batch.num_rows - 1]
+    if not value.is_valid:
+        return None
+    if pa.types.is_timestamp(value.type):
+        return int(value.value * _MS_PER_UNIT[value.type.unit])
+    return None
+
+
+_MS_PER_UNIT = {"s": 1000, "ms": 1, "us": 1e-3, "ns": 1e-6}
 
 
 def check_sink_accepts(root: L.Node, table: str, accepts_updates: bool) -> None:

@@ -194,3 +194,7 @@ class StateBackend:
 
     def size_bytes(self) -> int:
         return sum(t.size_bytes() for t in self.tables.values())
+
+    def size_rows(self) -> int:
+        """Rows (keys, buffered records) held, counted by the tables that can tell (`size_rows()`)."""
+        return sum(t.size_rows() for t in self.tables.values() if hasattr(t, "size_rows"))

@@ -85,3 +85,6 @@ class WindowBuffer:
 
     def size_bytes(self) -> int:
         return sum(t.nbytes for ts in self.by_end.values() for t in ts)
+
+    def size_rows(self) -> int:
+        return sum(t.num_rows for ts in self.by_end.values() for t in ts)

@@ -41,7 +41,8 @@ def _count(text: str) -> int:
 
 
 def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=None,
-             python_files: str | None = None, web: bool = False) -> int:
+             python_files: str | None = None, web: bool = False, metrics_port: str | None = None,
+             quiet: bool = False, log_file: str | None = None) -> int:
     from sqlstream.script import ScriptRunner, read_sql
     from sqlstream.session import Session
     try:
@@ -53,7 +54,10 @@ def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=N
         session = Session()
         if python_files:
             session.config.set("python.files", python_files)
-        runner = ScriptRunner(session, fmt=fmt, batch_size=batch_size, restore=restore, limits=limits)
+        if metrics_port is not None:
+            session.config.set("metrics.reporter.prom.port", metrics_port)
+        runner = ScriptRunner(session, fmt=fmt, batch_size=batch_size, restore=restore, limits=limits,
+                              status_line=not quiet, log_file=log_file)
         ui = _RunWebUI(runner, os.path.basename(path), web)
         runner.run(sql)
         ui.ended("CANCELED" if runner.stop_requested else "FINISHED")
@@ -142,11 +146,20 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("-pyfs", "--pyFiles", dest="python_files", metavar="FILES",
                        help="Python files or folders the job's Python functions are imported from (comma-separated;"
                             " Flink's SQL client option, the same as SET 'python.files')")
+        p.add_argument("--metrics-port", metavar="PORT",
+                       help="serve the job's metrics for Prometheus on http://HOST:PORT/metrics (a port, 0 for any "
+                            "free one, or a range such as 9249-9259; the same as SET 'metrics.reporter.prom.port')")
+        p.add_argument("--quiet", action="store_true",
+                       help="no live status line on the terminal (it is shown only when stderr is a terminal)")
+        p.add_argument("--log-file", metavar="PATH",
+                       help="append the job's log (start, stop, checkpoints, restores, restarts, watermark stalls, "
+                            "errors) to PATH (default: job.log in the job's checkpoint folder, if it has one)")
         a = p.parse_args(argv[1:])
         from sqlstream.script import RestoreOptions, RunLimits
         return run_file(a.file, a.format, a.batch_size,
                         RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state),
-                        RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled), a.python_files, a.web)
+                        RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled), a.python_files, a.web,
+                        a.metrics_port, a.quiet, a.log_file)
     if argv and argv[0] == "savepoint":
         p = argparse.ArgumentParser(prog="sqlstream savepoint",
                                     description="Ask a running `sqlstream run` process for a savepoint and wait "

@@ -37,6 +37,20 @@ def check_int(key: str, value, name: str | None = None) -> int:
         raise ValidationError(f"{shown} must be from {lo} to {hi}, got {n}")
     return n
 
+
+def parse_ports(spec: str, key: str = "metrics.reporter.prom.port") -> tuple[int, int]:
+    """(first, last) port of '9249' or of a range '9249-9259' (Flink's form for a reporter's port)."""
+    parts = [p.strip() for p in str(spec).split("-")]
+    if len(parts) in (1, 2) and all(p.isdigit() for p in parts):
+        low, high = int(parts[0]), int(parts[-1])
+        if 0 <= low <= high <= 65535:
+            return low, high
+    raise ValidationError(f"Configuration '{key}' must be a port (0 to 65535; 0: any free port) or a range "
+                          f"such as '9249-9259', got '{spec}'")
+
+
+PORTS = ("metrics.reporter.prom.port",)
+
 DEFAULTS = {
     "sqlstream.batch-size": "65536",
     "sql-client.execution.result-mode": "table",
@@ -54,6 +68,8 @@ class Config:
     def set(self, key: str, value: str) -> None:
         if key in INT_RANGES:
             check_int(key, value)
+        elif key in PORTS:
+            parse_ports(value, key)
         elif key in DURATIONS:
             from sqlstream.connectors.options import parse_duration_ms
             from sqlstream.core.errors import OptionError

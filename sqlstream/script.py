@@ -7,6 +7,7 @@ periodically, resumes from its newest completed checkpoint when run again, write
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -25,12 +26,15 @@ from sqlstream.runtime.checkpoint import (CheckpointCoordinator, LocalCheckpoint
 from sqlstream.runtime.executor import Job, RunLimits
 from sqlstream.runtime.late_rows import OPTION as LATE_ROWS_OPTION, LateRowsOutput
 from sqlstream.runtime.job_lock import JobLock
+from sqlstream.runtime import metrics as job_metrics
+from sqlstream.runtime.metrics import JobMetrics
 from sqlstream.runtime.restart import RestartStrategy
 from sqlstream import signals
 from sqlstream.config import check_int
 from sqlstream.deep import run_deep
 from sqlstream.core.errors import CheckpointError, ConnectorError, SqlStreamError, StorageError, ValidationError
-from sqlstream.job_log import job_log
+from sqlstream.core.formatting import epoch_ms_text
+from sqlstream.job_log import FILE_ONLY, job_log
 from sqlstream.output import ResultWriter
 from sqlstream.dialect import expressions as fx
 from sqlstream.session import Result, Session, format_rows, parse_script
@@ -45,6 +49,8 @@ class RestoreOptions:
     allow_non_restored_state: bool = False
 
 
+MIN_WATERMARK, MAX_WATERMARK = -(2 ** 63), 2 ** 63 - 1
+LOG = logging.getLogger("sqlstream.job")
 NO_SAVEPOINT_DIR = ("Savepoint directory is not configured, can't take a savepoint: the job was started without "
                     "'execution.checkpointing.dir' (SET it before the job starts)")
 
@@ -67,13 +73,16 @@ class SavepointRequest:
 class ScriptRunner:
     def __init__(self, session: Session | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
                  fmt: str = "table", batch_size: int | None = None, summary: bool = True,
-                 restore: RestoreOptions | None = None, limits: RunLimits | None = None):
+                 restore: RestoreOptions | None = None, limits: RunLimits | None = None,
+                 status_line: bool = False, log_file: str | None = None):
         self.session = session or Session()
         self.limits = limits or RunLimits()
         self.out, self.err, self.fmt = out, err, fmt
         self.batch_size = None if batch_size is None else check_int("sqlstream.batch-size", batch_size,
                                                                     "The batch size")
         self.summary = summary
+        self.status_line = status_line  # a live status line on stderr while a job runs, if stderr is a terminal
+        self.log_file = log_file  # the job's log file (else job.log in its checkpoint folder, if it has one)
         self.restore = restore or RestoreOptions()
         self.stop_requested = False
         self.job_running = False  # the current attempt got past planning and restore: a failure may restart it
@@ -85,6 +94,7 @@ class ScriptRunner:
         self.current_job: Job | None = None
         self.current_coordinator: CheckpointCoordinator | None = None  # the current job's checkpoints, if it takes any
         self.on_job_started = None  # called with each Job once it is built (`sqlstream run --web` serves it then)
+        self.job_metrics: JobMetrics | None = None  # the current (or last) job's, kept across its restarts
 
     def request_savepoint(self, stop: bool = False) -> SavepointRequest:
         """Ask the running job for a savepoint (and to stop once it is written); the request tells the outcome."""
@@ -158,6 +168,17 @@ class ScriptRunner:
         self._run_job([], None, result=(root, writer))
 
     def _run_job(self, inserts: list[L.Sink], query: L.Node | None, result=None) -> None:
+        if not (self.status_line and _isatty(self.err)):
+            return self._run_one_job(inserts, query, result)
+        from sqlstream.status_line import StatusLine
+        outer, self.err = self.err, StatusLine(self.err)
+        try:
+            return self._run_one_job(inserts, query, result)
+        finally:
+            self.err.clear()
+            self.err = outer
+
+    def _run_one_job(self, inserts: list[L.Sink], query: L.Node | None, result=None) -> None:
         cfg = self.session.config
         self.stopped_with_savepoint = False
         roots: list[L.Node] = list(inserts)
@@ -168,8 +189,10 @@ class ScriptRunner:
         if result is not None:
             roots.append(result[0])
         from sqlstream.planner.physical import physical_plan
+        from sqlstream.runtime.executor import job_name
         plan = physical_plan(roots, cfg.effective())
         fingerprint = plan.fingerprint
+        self.job_metrics = metrics = JobMetrics(fingerprint, job_name(roots))
         interval = cfg.get("execution.checkpointing.interval")
         ckpt_dir = cfg.get("execution.checkpointing.dir")
         interval_ms = parse_duration_ms(interval) if interval else 0
@@ -177,26 +200,54 @@ class ScriptRunner:
             raise ValidationError("'execution.checkpointing.interval' is set but 'execution.checkpointing.dir' is "
                                   "not: set the directory checkpoints are written to")
         storage = LocalCheckpointStorage(os.path.join(_strip_file(ckpt_dir), fingerprint)) if ckpt_dir else None
+        port = cfg.get("metrics.reporter.prom.port")
+        if port:
+            from sqlstream.prometheus import serve
+            self.err.write(f"Metrics: http://localhost:{serve(port)}/metrics (Prometheus)\n")
+            self.err.flush()
         lock = JobLock(storage.root, fingerprint) if storage is not None else None
         restarts = RestartStrategy(cfg.effective())
         restarts.check()
+        log_path = self.log_file or (os.path.join(storage.root, "job.log") if storage is not None else None)
+        job_metrics.register(metrics)
         try:
-            with job_log(self.err):
-                while True:
-                    self.job_running, self.failed_writers = False, []
-                    try:
-                        self._run_locked(inserts, query, result, plan, result_root, fingerprint, storage,
-                                         interval_ms, ckpt_dir)
-                        break
-                    except Exception as e:
-                        # a job restarts from a failure while running, or from an unreachable system as it starts
-                        restartable = self.job_running or isinstance(e, ConnectorError)
-                        delay = restarts.next_delay() if restartable and not self.stop_requested else None
-                        if delay is None or not self._wait_to_restart(e, delay, restarts, storage):
-                            raise
+            with job_log(self.err, log_path):
+                LOG.info("job %s (%s) starting: %s%s", fingerprint, metrics.job_name,
+                         f"checkpoints every {interval} in {storage.root}" if interval_ms else
+                         f"checkpoints in {storage.root} (no interval)" if storage is not None else
+                         "no checkpoints", f", metrics on port {port}" if port else "")
+                try:
+                    while True:
+                        self.job_running, self.failed_writers = False, []
+                        try:
+                            self._run_locked(inserts, query, result, plan, result_root, fingerprint, storage,
+                                             interval_ms, ckpt_dir)
+                            break
+                        except Exception as e:
+                            # a job restarts from a failure while running, or from an unreachable system as it
+                            # starts
+                            restartable = self.job_running or isinstance(e, ConnectorError)
+                            delay = restarts.next_delay() if restartable and not self.stop_requested else None
+                            if delay is None or not self._wait_to_restart(e, delay, restarts, storage):
+                                raise
+                            metrics.restarts += 1
+                except BaseException as e:
+                    from sqlstream.jobs import failure_text
+                    LOG.error("job %s failed: %s", fingerprint, failure_text(e) if isinstance(e, Exception) else
+                              type(e).__name__, extra=FILE_ONLY)
+                    raise
+                job = self.current_job
+                LOG.info("job %s %s: %s", fingerprint, "stopped" if self.stop_requested else "finished",
+                         job.stats.summary() if job is not None else "")
+            metrics.status = "CANCELED" if self.stop_requested else "FINISHED"
         except StorageError as e:
+            metrics.status = "FAILED"
             raise StorageError(f"{e}. {_restart_hint(storage)}") from None
+        except BaseException:
+            metrics.status = "FAILED"
+            raise
         finally:
+            job_metrics.unregister(metrics)
             if lock is not None:
                 lock.release()
 
@@ -206,6 +257,8 @@ class ScriptRunner:
         was requested meanwhile."""
         from sqlstream.jobs import failure_text
         where = "its last checkpoint" if storage is not None else "the beginning (checkpointing is off)"
+        LOG.error("job failed: %s; restarting from %s in %.1f s (%s)", failure_text(failure), where, delay,
+                  restarts.describe(), extra=FILE_ONLY)
         self.err.write(f"WARNING: the job failed: {failure_text(failure)}\nWARNING: restarting from {where} in "
                        f"{delay:.1f} s ({restarts.describe()})\n")
         self.err.flush()
@@ -243,7 +296,8 @@ class ScriptRunner:
             sinks.append(result)
         batch = self.batch_size if self.batch_size is not None else cfg.get_int("sqlstream.batch-size", 65536)
         late_rows = self._late_rows_output(fingerprint, sink_objects)
-        job = Job(sinks, plan, batch_size=batch, config=cfg.effective(), limits=self.limits, late_rows=late_rows)
+        job = Job(sinks, plan, batch_size=batch, config=cfg.effective(), limits=self.limits, late_rows=late_rows,
+                  metrics=self.job_metrics)
         self.current_job = job
         if self.on_job_started is not None:
             self.on_job_started(job)
@@ -288,6 +342,8 @@ class ScriptRunner:
                     self.stopped_with_savepoint = self.stop_requested = True
             if coordinator is not None:
                 coordinator.maybe_checkpoint()
+            if hasattr(self.err, "show"):
+                self.err.show(job)
 
         def before_finish():
             if coordinator is not None:
@@ -371,6 +427,8 @@ class ScriptRunner:
                                                   f"back and are written again") + "\n")
             sink.recover(fingerprint, committed.get(job.uids[nid]) or [])
         kind = manifest.get("kind", "checkpoint")
+        job.metrics.restored()
+        LOG.info("restored from %s %s (%s)", manifest.get("kind", "checkpoint"), restored_id, path)
         self.err.write(f"restored from {kind} {restored_id} ({path})\n")
         if manifest.get("finished"):
             self.err.write("the job had already finished at that checkpoint; nothing to do\n")
@@ -416,6 +474,9 @@ class ScriptRunner:
         line = job.stats.summary() + stopped
         if job.late_rows is not None:
             line += f", late rows written to {job.late_rows.table}: {job.late_rows.rows}"
+        marks = [m.output_watermark for m in job.op_metrics.values() if m.operator_name == "WatermarkAssigner"]
+        if marks and MIN_WATERMARK < min(marks) < MAX_WATERMARK:
+            line += f", watermark: {epoch_ms_text(min(marks))}"
         if coordinator is not None:
             line += f", checkpoints: {coordinator.completed}"
         sizes = job.state_sizes()
@@ -462,6 +523,13 @@ def _restart_hint(storage: LocalCheckpointStorage | None) -> str:
     if latest is None:
         return "No checkpoint completed yet: after fixing that, run the job again; it starts from the beginning"
     return f"After fixing that, run the job again: it resumes from its last checkpoint ({latest})"
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _strip_file(path: str | None) -> str:

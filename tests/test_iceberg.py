@@ -94,18 +94,6 @@ def test_updating_query_is_applied_as_upserts_by_primary_key(tmp_path):
             [table.schema().find_field(i) for i in table.schema().identifier_field_ids]] == ["user_id"]
 
 
-def test_upsert_enabled_table_keeps_the_last_row_per_key_and_drop_table_drops_it(tmp_path):
-    ddl = catalog_ddl(tmp_path) + ("CREATE DATABASE IF NOT EXISTS ice.db;\nCREATE TABLE IF NOT EXISTS ice.db.u "
-                                   "(user_id STRING, amount DOUBLE, PRIMARY KEY (user_id) NOT ENFORCED) "
-                                   "WITH ('write.upsert.enabled' = 'true');\n")
-    run(ddl + orders_csv(tmp_path, ORDERS) + "INSERT INTO ice.db.u SELECT user_id, amount FROM orders;\n")
-    run(ddl + orders_csv(tmp_path, [(99, "a", "u1", 0.5)]) + "INSERT INTO ice.db.u SELECT user_id, amount FROM orders;\n")
-    got = {r["user_id"]: r["amount"] for r in sql_catalog(tmp_path).load_table("db.u").scan().to_arrow().to_pylist()}
-    assert got == {"u0": 28.0, "u1": 0.5, "u2": 30.0, "u3": 27.0}
-    run(catalog_ddl(tmp_path) + "DROP TABLE ice.db.u;\n")
-    assert sql_catalog(tmp_path).list_tables("db") == []
-
-
 def sink_for(tmp_path, pk: bool):
     from sqlstream.connectors import registry
     from sqlstream.connectors.base import TableSchema
@@ -225,19 +213,6 @@ def test_bounded_read_and_streaming_read_of_new_snapshots(tmp_path):
     finally:
         p.kill()
         p.finish()
-
-
-def test_bounded_read_from_a_start_snapshot_reads_what_later_snapshots_appended(tmp_path):
-    catalog = sql_catalog(tmp_path)
-    catalog.create_namespace("db")
-    table = catalog.create_table("db.s", schema=pa.schema([("id", pa.int32())]))
-    for ids in ([1, 2], [3], [4, 5]):
-        table.append(pa.table({"id": pa.array(ids, pa.int32())}))
-    first = table.snapshots()[0].snapshot_id
-    rows, _ = run(f"CREATE TABLE s (id INT) WITH ('connector' = 'iceberg', 'catalog-name' = 'ice', 'catalog-type' = "
-                  f"'sql', 'uri' = 'sqlite:///{tmp_path}/cat.db', 'warehouse' = 'file://{tmp_path}/wh', "
-                  f"'catalog-database' = 'db', 'start-snapshot-id' = '{first}');\nSELECT id FROM s;")
-    assert sorted(r["id"] for r in rows) == [3, 4, 5]
 
 
 def test_unreachable_catalog_and_wrong_column_types_fail_at_start(tmp_path):

@@ -10,7 +10,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "sqlstream.connectors.kafka",
           "sqlstream.connectors.nexmark", "sqlstream.connectors.datagen", "sqlstream.connectors.faker",
           "psycopg", "sqlstream.connectors.jdbc", "pyiceberg", "sqlalchemy", "sqlstream.connectors.iceberg",
-          "aiohttp", "sqlstream.web")  # the web UI only with --web or 'rest.port'
+          "aiohttp", "sqlstream.web",  # the web UI only with --web or 'rest.port'
+          "prometheus_client", "sqlstream.prometheus")  # metrics only with a port
 PROBE = ("import sys, json\n"
          "from sqlstream.cli import main\n"
          "rc = main(['run', sys.argv[1]])\n"

@@ -155,6 +155,22 @@ class KafkaSplitReader(SplitReader):
     def position(self):
         return self.next_offset
 
+    def pending_records(self) -> int | None:
+        """Messages between the position and the partition's end (the broker's high watermark, or the bounded
+        stop offset): the consumer lag. Read from the consumer's cache, never from the broker (None before the
+        first fetch told it)."""
+        if self.finished:
+            return 0
+        try:
+            _, high = self.consumer.get_watermark_offsets(confluent().TopicPartition(self.topic, self.partition),
+                                                          cached=True)
+        except Exception:  # the consumer knows no offsets yet
+            return None
+        if high is None or high < 0:
+            return None
+        end = high if self.stop is None else min(high, self.stop)
+        return max(0, end - self.next_offset)
+
     def outage(self) -> str | None:
         """What the reader waits for while its broker is unreachable (it keeps retrying); None when reading."""
         return self.health.status()

@@ -343,6 +343,9 @@ class GroupAggregateOperator(Operator):
                 total += 64 * len(s.accs)
         return total + 100 * len(self.index.ids)
 
+    def size_rows(self) -> int:
+        return len(self.index.ids)
+
     # ---- processing --------------------------------------------------------------------------
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         n = batch.num_rows
