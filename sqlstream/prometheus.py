@@ -98,7 +98,7 @@ class FlinkCollector:
                 for name, doc in OPERATOR_METRICS.items():
                     family(OPERATOR, name, doc, op_labels).add_metric(ol, op[name])
                 for name, value in op["own"].items():
-                    if _VALID.fullmatch(name) and isinstance(value, (int, float)):
+                    if _VALID.fullmatch(name) and name not in OPERATOR_METRICS and isinstance(value, (int, float)):
                         family(OPERATOR, name, f"{name} (counted by the operator)", op_labels).add_metric(ol, value)
             for uid, values in _per_source(job["splits"]).items():
                 op = ops.get(uid)
