@@ -325,7 +325,7 @@ FUNCTIONS = (
     scalar("CURRENT_TIME", _now_type(_TIME0), _now, zoned=True),
     scalar("LOCALTIME", _now_type(_TIME0), _now, zoned=True),
     scalar("PROCTIME", _now_type(FlinkType("TIMESTAMP_LTZ", 3, time_attr="proctime")), _now),
-    scalar("CURRENT_ROW_TIMESTAMP", None, _now, internal=True),  # the bare keyword, typed by the binder
+    scalar("CURRENT_ROW_TIMESTAMP", _now_type(LTZ3), _now),
     scalar("CURRENT_WATERMARK", _current_watermark_type, None),  # the Calc operator reads the watermark
     scalar("CONVERT_TZ", returns(STRING, (3, 3), keep_null=False), _convert_tz),
     scalar("LTZ_TO_LOCAL", None, _ltz_to_local, internal=True),
