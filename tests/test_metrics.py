@@ -110,3 +110,27 @@ def test_min_watermark_before_any_row():
     job = JobMetrics("j", "n")
     op = job.operator("000-Calc", "Calc")
     assert job.snapshot()["operators"][0]["currentInputWatermark"] == MIN_WM == op.input_watermark
+
+
+def test_restarts_are_counted_and_a_failed_job_says_so(tmp_path):
+    from sqlstream.core.errors import SqlStreamError
+    data = tmp_path / "bad.csv"
+    data.write_text("1,1,2024-01-01 00:00:01\n2,1,\n")  # a NULL rowtime fails the window aggregation
+    settings = ("SET 'restart-strategy.type' = 'fixed-delay';\nSET 'restart-strategy.fixed-delay.attempts' = '2';\n"
+                "SET 'restart-strategy.fixed-delay.delay' = '0 ms';")
+    runner = ScriptRunner(batch_size=100, summary=False, err=open(tmp_path / "err.txt", "w"))
+    with pytest.raises(SqlStreamError):
+        runner.run(JOB.format(settings=settings, data=data))
+    snap = runner.job_metrics.snapshot()
+    assert snap["numRestarts"] == 2 and snap["status"] == "FAILED"
+    assert not live_jobs()
+
+
+def test_a_restore_sets_the_restore_timestamp(tmp_path, data):
+    import time
+    settings = (f"SET 'execution.checkpointing.interval' = '1 h';\n"
+                f"SET 'execution.checkpointing.dir' = '{tmp_path}/ck';")
+    assert run(tmp_path, data, settings)["lastCheckpointRestoreTimestamp"] == -1
+    before = int(time.time() * 1000)
+    again = run(tmp_path, data, settings)  # the finished job's final checkpoint is restored: nothing to do
+    assert again["lastCheckpointRestoreTimestamp"] >= before
