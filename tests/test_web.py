@@ -136,11 +136,15 @@ def test_the_page_shows_the_graph_live_counts_and_a_failed_jobs_exception_in_chr
             expect(graph.filter(has_text="WindowAggregate")).to_have_count(1)
             expect(graph.filter(has_text="Sink: counts")).to_have_count(1)
             expect(page.locator("#graph g.edgeLabel").filter(has_text="hash[")).to_have_count(1)
-            # the records count refreshes by itself
-            rows_in = page.locator(f"#jobs tr[data-jid='{running.id}'] td.rows-in")
-            first = int(rows_in.inner_text() or 0)
-            page.wait_for_function(f"() => Number(document.querySelector(\"#jobs tr[data-jid='{running.id}'] "
-                                   f"td.rows-in\").textContent) > {first}", timeout=30_000)
+            # the records counts refresh by themselves: the job's and the window aggregation's
+            window = next(v["id"] for v in get(url + f"jobs/{running.id}")["vertices"]
+                          if v["short_name"] == "WindowAggregate")
+            for cell in (f"#jobs tr[data-jid='{running.id}'] td.rows-in",
+                         f"#operators tr[data-vertex='{window}'] td.records-in"):
+                first = int(page.locator(cell).inner_text() or 0)
+                page.wait_for_function(f"() => Number(document.querySelector(\"{cell}\").textContent) > {first}",
+                                       timeout=30_000)
+            expect(graph.filter(has_text="WindowAggregate")).to_contain_text("/s")  # its rates
             expect(page.locator("#checkpoints")).to_contain_text("last duration", timeout=30_000)
             page.screenshot(path=str(ARTIFACTS / "web-ui-running-job.png"), full_page=True)
             # the failed job shows its exception

@@ -86,10 +86,11 @@ function drawGraph(vertices, rateOf) {
   const now = JSON.stringify(vertices.map((v) => [v.id, v.inputs.map((e) => e.id)]));
   if (now !== shape) {  // fit a new graph into the box once; later refreshes keep the layout's place
     shape = now;
-    const width = svg.node().getBoundingClientRect().width;
-    const scale = Math.min(1, (width - 20) / graph.graph().width);
+    const width = svg.node().parentNode.getBoundingClientRect().width;
+    const scale = Math.max(0.8, Math.min(1, (width - 20) / graph.graph().width));  // wider graphs scroll
     inner.attr("transform", `translate(10, 10) scale(${scale})`);
-    svg.style("height", `${Math.min(600, graph.graph().height * scale + 20)}px`);
+    svg.style("width", `${Math.max(width - 2, graph.graph().width * scale + 20)}px`);
+    svg.style("height", `${graph.graph().height * scale + 20}px`);
   }
 }
 
