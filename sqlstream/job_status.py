@@ -176,7 +176,8 @@ def job_detail(info) -> dict:
         "start-time": int(info.started * 1000), "end-time": int(ended * 1000) if ended else -1,
         "duration": int(((ended or now) - info.started) * 1000), "now": int(now * 1000),
         "metrics": {"rows-in": stats.rows_in if stats else 0, "rows-out": stats.rows_out if stats else 0,
-                    "late-records-dropped": sum(v["metrics"]["numLateRecordsDropped"] for v in vs)},
+                    "late-records-dropped": sum(v["metrics"]["numLateRecordsDropped"] for v in vs),
+                    **_job_metrics(job)},
         "vertices": vs,
         "plan": {"jid": info.id, "name": info.name, "type": "STREAMING",
                  "nodes": [{"id": v["id"], "description": v["name"], "operator": v["kind"], "parallelism": 1,
@@ -184,6 +185,19 @@ def job_detail(info) -> dict:
         "checkpoints": checkpoints(info.runner.current_coordinator),
         "error": info.error,
     }
+
+
+JOB_METRICS = ("uptime", "numRestarts", "numberOfCompletedCheckpoints", "numberOfFailedCheckpoints",
+               "lastCheckpointDuration", "lastCheckpointSize", "lastCheckpointRestoreTimestamp")
+
+
+def _job_metrics(job) -> dict:
+    """The job-level values of the job's metrics registry, under Flink's names (none if it keeps no registry)."""
+    registry = getattr(job, "metrics", None)
+    if registry is None or not hasattr(registry, "snapshot"):
+        return {}
+    snap = registry.snapshot()
+    return {k: snap[k] for k in JOB_METRICS if k in snap}
 
 
 def job_overview(info) -> dict:
@@ -202,6 +216,9 @@ def describe_text(info) -> str:
     from sqlstream.planner.explain import explain
     detail = job_detail(info)
     parts = ["Plan:", "\n".join(explain(root) for root in info.plans)]
+    shown = {k: v for k, v in detail["metrics"].items() if k in JOB_METRICS}
+    if shown:
+        parts.append("Metrics: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
     if detail["vertices"]:
         shown = [(name, key) for name, key in OPERATOR_COLUMNS
                  if any(key in v["metrics"] for v in detail["vertices"])]
