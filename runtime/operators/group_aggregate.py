@@ -19,6 +19,7 @@ from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
     row_watermarks
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.state import StateTtl
 from sqlstream.runtime.aggregates import expand_grouping_sets
 from sqlstream.runtime.value_aggregates import ValueAggregate
 from sqlstream.core.errors import ExecutionError, ValidationError
@@ -256,9 +257,7 @@ class GroupAggregateOperator(Operator):
         self.out_names, self.out_types, self.input_types = out_names, out_types, input_types
         self.index = KeyIndex()
         self.count = np.zeros(0, dtype=np.int64)
-        self.ttl_ms = ttl_ms
-        import time
-        self.clock = clock or (lambda: int(time.time() * 1000))
+        self.ttl = StateTtl(ttl_ms, clock)
         self.last_access = np.zeros(0, dtype=np.int64)
         self.expired = 0
         self.states: list[_AggState | _PythonAccumulators | ValueAggregate | None] = [None] * len(aggs)
@@ -357,9 +356,10 @@ class GroupAggregateOperator(Operator):
         if self.sets is not None:
             return self._with_grouping_sets(batch)
         key_cols = [cols[i] for i in self.keys]
-        now = self.clock()
-        if self.ttl_ms > 0:
-            self._expire(now)
+        cutoff = self.ttl.tick()
+        now = self.ttl.now
+        if cutoff is not None:
+            self._expire(cutoff)
         gids, _ = self.index.lookup(key_cols, n)
         size = len(self.index)
         if self.ttl_ms > 0:
@@ -441,12 +441,16 @@ class GroupAggregateOperator(Operator):
         out = [o.cast(t.to_arrow()) if o.type != t.to_arrow() else o for o, t in zip(out, self.out_types)]
         return [make_batch(kinds, out, self.out_names, wm=None if wm is None else wm[rows])]
 
-    def _expire(self, now: int) -> None:
-        """table.exec.state.ttl: forget groups not accessed for ttl (processing time), as Flink does."""
+    @property
+    def ttl_ms(self) -> int:
+        return self.ttl.ttl_ms
+
+    def _expire(self, cutoff: int) -> None:
+        """table.exec.state.ttl: forget groups not accessed since `cutoff` (processing time), as Flink does."""
         live = len(self.index)
         if live == 0:
             return
-        idle = np.flatnonzero((self.last_access[:live] < now - self.ttl_ms) & (self.count[:live] != 0))
+        idle = np.flatnonzero((self.last_access[:live] < cutoff) & (self.count[:live] != 0))
         idle = np.array([g for g in idle if self.index.keys[g] is not None], dtype=np.int64)
         if len(idle) == 0:
             return

@@ -20,6 +20,7 @@ from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_ba
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.state import StateTtl
 from sqlstream.runtime.rows import rows_equal
 
 
@@ -139,11 +140,6 @@ class _SideState:
         return self.op.sides[self.side].size_bytes()
 
 
-def _wall_clock() -> int:
-    import time
-    return int(time.time() * 1000)
-
-
 class InnerJoinOperator(Operator):
     name = "Join"
 
@@ -151,8 +147,8 @@ class InnerJoinOperator(Operator):
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
                  nulls_equal: bool = False, ttl_ms: int = 0, clock=None):
         self.keys = (left_keys, right_keys)
-        self.ttl_ms = ttl_ms
-        self.clock = clock or _wall_clock
+        self.ttl = StateTtl(ttl_ms, clock)
+        self.now = 0
         self.condition = condition
         self.names = names
         self.nulls_equal = nulls_equal
@@ -182,12 +178,17 @@ class InnerJoinOperator(Operator):
 
     def tick(self) -> None:
         """Reads the clock for this batch; with a state TTL, rows not written for that long are gone."""
-        self.now = self.clock()
-        if self.ttl_ms > 0:
+        cutoff = self.ttl.tick()
+        self.now = self.ttl.now
+        if cutoff is not None:
             for side in self.sides:
                 for run in side.runs:
-                    run.expire(self.now - self.ttl_ms)
+                    run.expire(cutoff)
                 side.settle()
+
+    @property
+    def ttl_ms(self) -> int:
+        return self.ttl.ttl_ms
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input

@@ -17,6 +17,7 @@ from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.state import StateTtl
 from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
 
 
@@ -98,8 +99,7 @@ class JoinOperator(Operator):
                  out_types: list[pa.DataType], null_aware: bool = False, nulls_equal: bool = False,
                  ttl_ms: int = 0, clock=None):
         self.kind = kind
-        self.ttl_ms = ttl_ms
-        self.clock = clock or _wall_clock
+        self.ttl = StateTtl(ttl_ms, clock)
         self.now = 0
         self.null_aware, self.nulls_equal = null_aware, nulls_equal
         self.right_count = self.right_null_count = 0
@@ -117,16 +117,21 @@ class JoinOperator(Operator):
         ctx.register("left_rows", _SideState(self, 0))
         ctx.register("right_rows", _SideState(self, 1))
 
+    @property
+    def ttl_ms(self) -> int:
+        return self.ttl.ttl_ms
+
     def _key(self, row: tuple, side: int) -> tuple | None:
         k = tuple(row[i] for i in self.keys[side])
         return None if not self.nulls_equal and any(v is None for v in k) else k
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         s, o = input, 1 - input
-        self.now = now = self.clock()
-        if self.ttl_ms > 0 and not self.null_aware:  # NOT IN's counters need every right row
+        cutoff = self.ttl.tick()
+        self.now = now = self.ttl.now
+        if cutoff is not None and not self.null_aware:  # NOT IN's counters need every right row
             for side in self.sides:
-                side.expire(now - self.ttl_ms)
+                side.expire(cutoff)
         cols = data_columns(batch)
         rows = batch_rows(cols, batch.num_rows)
         ops = batch.column(0).to_pylist()
@@ -263,11 +268,6 @@ class JoinOperator(Operator):
 
 
 __all__ = ["JoinOperator", "UPDATE_BEFORE", "check_pairs"]
-
-
-def _wall_clock() -> int:
-    import time
-    return int(time.time() * 1000)
 
 
 def check_pairs(condition: Expr | None, types: list[pa.DataType], pairs: list[tuple]) -> list[bool]:
