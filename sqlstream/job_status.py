@@ -60,9 +60,13 @@ def _measured(job) -> tuple[dict, dict]:
 def _vertex(job, spec, specs: list, measured: tuple[dict, dict]) -> dict:
     node = spec.node
     nid = id(node)
+    by_operator, by_source = measured
+    reported = by_operator.get(spec.uid)
     op = job.ops.get(nid)
-    metrics = dict(op.metrics()) if op is not None else {}
-    backend = job.state.get(nid)
+    # without a metrics registry, ask the operator itself (a read from this thread; the registry's values are
+    # sampled by the job's own thread)
+    metrics = dict(op.metrics()) if op is not None and reported is None else {}
+    backend = job.state.get(nid) if reported is None else None
     inputs = []
     names = readable_names(node)  # the producers' columns as the query named them, not `$f0`
     offset = 0
@@ -76,7 +80,6 @@ def _vertex(job, spec, specs: list, measured: tuple[dict, dict]) -> dict:
     wm = job.out_wm.get(nid, MIN_WM)
     if kind == "sink":
         wm = min([job.out_wm.get(id(c), MIN_WM) for c in node.inputs()] or [MIN_WM])
-    by_operator, by_source = measured
     vertex = {
         "id": spec.uid, "name": spec.description or describe(node), "short_name": short_name(node), "kind": kind,
         "operator": spec.name, "parallelism": 1, "status": "RUNNING", "inputs": inputs,
@@ -89,7 +92,6 @@ def _vertex(job, spec, specs: list, measured: tuple[dict, dict]) -> dict:
                                               backend.tables else 0)),
         },
     }
-    reported = by_operator.get(spec.uid)
     if reported is not None:
         vertex["metrics"].update({k: reported[k] for k in MEASURED if k in reported})
     if spec.uid in by_source:

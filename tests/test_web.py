@@ -71,7 +71,10 @@ def test_the_rest_api_answers_as_flinks_does(shell_with_jobs):
     assert names[0] == "Source: gen" and names[-1] == "Sink: counts" and "WindowAggregate" in names
     window = next(v for v in detail["vertices"] if v["short_name"] == "WindowAggregate")
     assert window["inputs"][0]["ship_strategy"] == "hash[v]" and window["inputs"][0]["changelog_mode"] == "I"
-    assert {"watermark", "numLateRecordsDropped", "stateSizeBytes"} <= set(window["metrics"])
+    assert {"watermark", "numLateRecordsDropped", "stateSizeBytes", "numRecordsIn", "numRecordsOut",
+            "numRecordsInPerSecond", "busyTimeMsPerSecond", "backPressuredTimeMsPerSecond"} <= set(window["metrics"])
+    assert [s["table"] for s in detail["vertices"][0]["splits"]] == ["gen"]
+    assert {"rows-in", "uptime", "numRestarts", "numberOfCompletedCheckpoints"} <= set(detail["metrics"])
     assert [n["id"] for n in detail["plan"]["nodes"]] == [v["id"] for v in detail["vertices"]]
 
     vertex = get(url + f"jobs/{running.id}/vertices/{window['id']}")
