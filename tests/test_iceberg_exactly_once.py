@@ -18,7 +18,7 @@ pytestmark = pytest.mark.kafka
 ROWS, PARTITIONS, KEYS, KILLS = 40_000, 2, 20, 10
 
 JOB = """
-SET 'execution.checkpointing.interval' = '150 ms';
+SET 'execution.checkpointing.interval' = '50 ms';
 SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
 SET 'sqlstream.batch-size' = '100';
 CREATE TABLE events (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
