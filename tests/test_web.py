@@ -160,15 +160,22 @@ def test_the_page_shows_the_graph_live_counts_and_a_failed_jobs_exception_in_chr
             browser.close()
 
 
-def test_sqlstream_run_web_serves_the_running_job(tmp_path):
+@pytest.mark.parametrize("asked_by", ["--web", "rest.port"])
+def test_sqlstream_run_web_serves_the_running_job(tmp_path, asked_by):
     import signal
     from tests.cli_job import CliJob
     job = tmp_path / "job.sql"
-    job.write_text(RUNNING_JOB.replace(";", ";\n"))
-    run = CliJob(job, "--web")
+    port = None
+    if asked_by == "rest.port":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    job.write_text((f"SET 'rest.port' = '{port}';\n" if port else "") + RUNNING_JOB.replace(";", ";\n"))
+    run = CliJob(job, *(["--web"] if asked_by == "--web" else []))
     try:
         run.wait_for(lambda: "Web UI and REST API: http://127.0.0.1:" in run.err, "the web UI's address")
         url = re.search(r"Web UI and REST API: (http://\S+/)", run.err).group(1)
+        assert port is None or url == f"http://127.0.0.1:{port}/"
         jobs = get(url + "jobs/overview")["jobs"]
         assert len(jobs) == 1 and jobs[0]["name"] == "job.sql" and jobs[0]["state"] == "RUNNING"
         first = jobs[0]["rows-in"]
