@@ -16,11 +16,13 @@ Interface for readers:
                      subtask_index, numRecordsIn, numRecordsOut, numRecordsInPerSecond,
                      numRecordsOutPerSecond, currentInputWatermark, currentOutputWatermark (ms; Long.MIN_VALUE
                      before the first), numLateRecordsDropped, busyTimeMsPerSecond,
-                     backPressuredTimeMsPerSecond, idleTimeMsPerSecond, stateSizeBytes, stateSizeRows,
+                     backPressuredTimeMsPerSecond, idleTimeMsPerSecond, stateSizeBytes, stateSizeRows (None where
+                     the state cannot tell),
                      own: {name: value} of what the operator counts itself through OperatorContext.metrics}],
         splits: [{operator_id, operator_name, table, split, subtask_index, numRecordsIn, currentWatermark,
-                  idle (the split is idle and holds no watermark back), currentEmitEventTimeLag, watermarkLag, pendingRecords, sourceIdleTime (ms; None where not
-                  known yet, pendingRecords None where the source cannot tell)}]
+                  idle (the split is idle and holds no watermark back), currentEmitEventTimeLag, watermarkLag,
+                  pendingRecords, sourceIdleTime (ms; None where not known yet, pendingRecords None where the
+                  source cannot tell)}]
 """
 from __future__ import annotations
 
@@ -71,7 +73,8 @@ class OperatorMetrics:
         self.busy_ns = self.backpressured_ns = 0
         self.input_watermark = self.output_watermark = MIN_WM
         self.late_dropped = 0
-        self.state_bytes = self.state_rows = 0
+        self.state_bytes = 0
+        self.state_rows: int | None = 0  # None: its state cannot tell how many rows it holds
         self.own: dict = {}  # what the operator counts itself (OperatorContext.metrics), by name
         self._in_rate, self._out_rate, self._busy_rate, self._bp_rate = _Rate(), _Rate(), _Rate(), _Rate()
 

@@ -157,6 +157,9 @@ class KeyedTable:
     def size_bytes(self) -> int:
         return 32 * len(self) * (1 + len(self.key_types) + len(self.value_types))
 
+    def size_rows(self) -> int:
+        return len(self)
+
 
 class StateBackend:
     """In-memory state: name -> table object; snapshots are Arrow IPC bytes per table."""
@@ -195,6 +198,8 @@ class StateBackend:
     def size_bytes(self) -> int:
         return sum(t.size_bytes() for t in self.tables.values())
 
-    def size_rows(self) -> int:
-        """Rows (keys, buffered records) held, counted by the tables that can tell (`size_rows()`)."""
-        return sum(t.size_rows() for t in self.tables.values() if hasattr(t, "size_rows"))
+    def size_rows(self) -> int | None:
+        """Rows (keys, buffered records) held, counted by the tables that can tell (`size_rows()`); None when
+        none of them can."""
+        counted = [t.size_rows() for t in self.tables.values() if hasattr(t, "size_rows")]
+        return sum(counted) if counted else None

@@ -52,7 +52,7 @@ OPERATOR_METRICS = {
     "currentOutputWatermark": "The last watermark the operator emitted (ms)",
     "numLateRecordsDropped": "Records dropped because they arrived after their window or interval closed",
     "stateSizeBytes": "Bytes of state the operator holds (sqlstream: Flink has no per-operator gauge)",
-    "stateSizeRows": "Rows of state the operator holds (sqlstream: Flink has no per-operator gauge)",
+    "stateSizeRows": "Rows of state the operator holds, where it can tell (sqlstream: Flink has no such gauge)",
 }
 SOURCE_METRICS = {
     "currentEmitEventTimeLag": "Time from the last emitted record's event time to its emission (ms)",
@@ -96,7 +96,8 @@ class FlinkCollector:
                 for name, doc in TASK_METRICS.items():
                     family(TASK, name, doc, task_labels).add_metric(tl, op[name])
                 for name, doc in OPERATOR_METRICS.items():
-                    family(OPERATOR, name, doc, op_labels).add_metric(ol, op[name])
+                    if op[name] is not None:
+                        family(OPERATOR, name, doc, op_labels).add_metric(ol, op[name])
                 for name, value in op["own"].items():
                     if _VALID.fullmatch(name) and name not in OPERATOR_METRICS and isinstance(value, (int, float)):
                         family(OPERATOR, name, f"{name} (counted by the operator)", op_labels).add_metric(ol, value)

@@ -139,6 +139,9 @@ class _SideState:
     def size_bytes(self) -> int:
         return self.op.sides[self.side].size_bytes()
 
+    def size_rows(self) -> int:
+        return sum(len(r) for r in self.op.sides[self.side].runs)
+
 
 class InnerJoinOperator(Operator):
     name = "Join"

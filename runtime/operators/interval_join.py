@@ -90,6 +90,9 @@ class _SideState:
         s = self.op.sides[self.side]
         return s.table.nbytes + len(s.time) * 33
 
+    def size_rows(self) -> int:
+        return int(self.op.sides[self.side].alive.sum())
+
 
 class IntervalJoinOperator(Operator):
     name = "IntervalJoin"
