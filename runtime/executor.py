@@ -168,14 +168,6 @@ class Job:
                                                     names[i] if i < len(names) else str(i))
                                  for i in range(len(src.readers))]
 
-    @property
-    def operator_counts(self) -> dict[int, dict]:
-        """Each plan node's metric values (numRecordsIn, busyTimeMsPerSecond, ...) as of the last tick."""
-        identity = ("operator_id", "operator_name", "kind", "inputs", "subtask_index", "currentInputWatermark",
-                    "currentOutputWatermark", "own")  # the watermarks: job_status reads them from the job itself
-        return {nid: {k: v for k, v in m.snapshot().items() if k not in identity}
-                for nid, m in self.op_metrics.items()}
-
     def refresh_metrics(self, now: float | None = None) -> None:
         """Sample the counters for rates and read the gauges that cost more than a counter (on the job's thread)."""
         now = time.monotonic() if now is None else now
