@@ -143,8 +143,8 @@ class Job:
     def _connect_late_rows(self, late_rows: LateRowsOutput) -> None:
         """Operators that drop late rows write them to the late-rows table, a sink committed like the others."""
         droppers = [(nid, op) for nid, op in self.ops.items() if op.drops_late_rows]
-        readable = {nid: readable_names(self.nodes[nid]) for nid, _ in droppers}
-        late_rows.check_columns(list(readable.values()))
+        readable = {nid: readable_input_names(self.nodes[nid]) for nid, _ in droppers}
+        late_rows.check_columns([[n for names in inputs for n in names] for inputs in readable.values()])
         for nid, op in droppers:
             op.late_rows = late_rows.collector(f"{self.uids[nid]}", readable[nid])
         self.writers[id(late_rows)] = late_rows.writer
@@ -550,8 +550,16 @@ def readable_names(node: L.Node) -> list[str]:
             if isinstance(n, L.WatermarkAssigner):
                 return name(n.input, i)
         return n.names[i]
-    inputs = node.inputs()
-    return [name(child, i) for child in inputs for i in range(len(child.names))]
+    return [name(child, i) for child in node.inputs() for i in range(len(child.names))]
+
+
+def readable_input_names(node: L.Node) -> list[list[str]]:
+    """readable_names, one list per input."""
+    names, out = readable_names(node), []
+    for child in node.inputs():
+        out.append(names[:len(child.names)])
+        names = names[len(child.names):]
+    return out
 
 
 def operator_name(node: L.Node, spec=None) -> str:

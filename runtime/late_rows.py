@@ -37,20 +37,22 @@ class LateRowsOutput:
                 f"dropping late rows can fill; its columns may be {', '.join(EXTRA_COLUMNS)} and the columns those "
                 f"operators read: {', '.join(offered) or 'none'}")
 
-    def collector(self, operator: str, input_names: list[str]) -> "LateRowCollector":
+    def collector(self, operator: str, input_names: list[list[str]]) -> "LateRowCollector":
         return LateRowCollector(self, operator, input_names)
 
 
 class LateRowCollector:
     """Writes one operator's late rows into the late-rows table, in the order the operator saw them."""
 
-    def __init__(self, output: LateRowsOutput, operator: str, input_names: list[str]):
+    def __init__(self, output: LateRowsOutput, operator: str, input_names: list[list[str]]):
         self.output, self.operator = output, operator
-        self.positions = {name: i for i, name in reversed(list(enumerate(input_names)))}
+        self.inputs = [{name: i for i, name in reversed(list(enumerate(names)))} for names in input_names]
 
-    def add(self, columns: list[pa.Array], late: np.ndarray, rowtimes: np.ndarray, watermarks: np.ndarray) -> None:
-        """`columns` are the operator's input columns (without `_op`/`_wm`); `late` marks the dropped rows;
-        `rowtimes` and `watermarks` (ms) are per input row."""
+    def add(self, columns: list[pa.Array], late: np.ndarray, rowtimes: np.ndarray, watermarks: np.ndarray,
+            input: int = 0) -> None:
+        """`columns` are the columns of the operator's input `input` (without `_op`/`_wm`); `late` marks the
+        dropped rows; `rowtimes` and `watermarks` (ms) are per input row."""
+        positions = self.inputs[input]
         rows = np.flatnonzero(late)
         if not len(rows):
             return
@@ -65,8 +67,8 @@ class LateRowCollector:
             elif name == "late_watermark":
                 wm = watermarks[rows]
                 value = pa.array(wm, pa.int64(), mask=wm <= MIN_WM).cast(pa.timestamp("ms"))
-            elif name in self.positions:
-                value = columns[self.positions[name]].take(take)
+            elif name in positions:
+                value = columns[positions[name]].take(take)
             else:
                 value = pa.nulls(n, typ)
             arrays.append(value if value.type == typ else value.cast(typ))

@@ -162,3 +162,24 @@ def test_late_rows_are_written_exactly_once_across_a_kill_and_restore(tmp_path):
     late = read_json_lines(tmp_path / "killed" / "late")
     counted = sum(r["n"] for r in read_json_lines(tmp_path / "killed" / "totals"))
     assert counted + len(late) == len(orders) and late
+
+
+def test_late_rows_of_a_window_join_come_from_the_side_that_sent_them(tmp_path):
+    # the right side is read after the left one: its last row comes when both sides' watermarks passed 00:00:05
+    for side, rows in (("l", [(1, "00:00:10"), (2, "00:00:20"), (3, "00:00:30"), (4, "00:00:31")]),
+                       ("r", [(11, "00:00:10"), (12, "00:00:20"), (13, "00:00:30"), (14, "00:00:01")])):
+        (tmp_path / f"{side}.csv").write_text("".join(f"a,{v},2024-01-01 {t}\n" for v, t in rows))
+    tables = "".join(f"CREATE TABLE {side} (k STRING, {side}v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ("
+                     f"'connector' = 'filesystem', 'path' = '{tmp_path}/{side}.csv', 'format' = 'csv');"
+                     for side in ("l", "r"))
+    windows = {side: f"(SELECT * FROM TABLE(TUMBLE(TABLE {side}, DESCRIPTOR(ts), INTERVAL '5' SECOND)))"
+               for side in ("l", "r")}
+    summary = run(f"SET 'table.exec.late-rows.sink' = 'late';SET 'sqlstream.batch-size' = '1';{tables}"
+                  f"CREATE TABLE late (k STRING, lv INT, rv INT, late_operator STRING, late_rowtime TIMESTAMP(3)) "
+                  f"WITH ('connector' = 'filesystem', 'path' = '{tmp_path}/late', 'format' = 'json');"
+                  f"CREATE TABLE sink WITH ('connector' = 'blackhole') AS SELECT L.lv, R.rv FROM {windows['l']} L "
+                  f"JOIN {windows['r']} R ON L.k = R.k AND L.window_start = R.window_start "
+                  f"AND L.window_end = R.window_end;")
+    late = read_json_lines(tmp_path / "late")
+    assert [(r["k"], r["lv"], r["rv"], r["late_rowtime"]) for r in late] == [("a", None, 14, "2024-01-01 00:00:04.999")]
+    assert late[0]["late_operator"].endswith("WindowJoin") and "late rows dropped: 1" in summary

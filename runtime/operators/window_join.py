@@ -23,6 +23,7 @@ from sqlstream.runtime.windows import WindowBuffer
 
 class WindowJoinOperator(Operator):
     name = "WindowJoin"
+    drops_late_rows = True
 
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_end: int, right_end: int, left_types: list[pa.DataType], right_types: list[pa.DataType],
@@ -46,7 +47,11 @@ class WindowJoinOperator(Operator):
         cols = data_columns(batch)
         ends, _ = rowtime_ms(cols[self.ends[input]])
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
-        self.late_dropped += self.buffers[input].add_open(table, ends, self.last_wm)
+        late = self.buffers[input].add_open(table, ends, self.last_wm)
+        if late:
+            self.late_dropped += late
+            if self.late_rows is not None:  # the row's time is its window's time: the operator sees no other
+                self.late_rows.add(cols, ends - 1 <= self.last_wm, ends - 1, np.full(len(ends), self.last_wm), input)
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
