@@ -1052,10 +1052,14 @@ class Binder:
                 raise ValidationError(f"{_where(w)}OVER needs a window: OVER (PARTITION BY .. ORDER BY ..) or "
                                       f"the name of one defined in WINDOW")
             key = (tuple(p.sql() for p in d.args.get("partition_by") or []),
-                   d.args["order"].sql() if d.args.get("order") else "", d.args["spec"].sql() if d.args.get("spec") else "")
-            if spec_key is not None and key != spec_key:
+                   d.args["order"].sql() if d.args.get("order") else "")
+            frame_key = _over_frame(w.this, d)
+            if spec_key is not None and key != spec_key[0]:
                 raise ValidationError(f"{_where(w)}All OVER aggregates of a SELECT must use the same window")
-            spec_key, spec = key, d
+            if spec_key is not None and frame_key != spec_key[1]:
+                raise ValidationError(f"{_where(w)}Over Agg: Unsupported use of OVER windows. All aggregates must be "
+                                      f"computed on the same window. please re-check the over window statement.")
+            spec_key, spec = (key, frame_key), d
         if spec is None:
             raise ValidationError(f"{_where(sel)}A WINDOW clause defines windows for OVER aggregates, and this "
                                   f"SELECT has none")
@@ -1068,7 +1072,7 @@ class Binder:
         if not isinstance(time_expr, Ref) or time_expr.type.time_attr is None or ordered.args.get("desc"):
             raise ValidationError(f"{_where(ordered)}OVER windows can only be ordered by a time attribute in "
                                   f"ascending order")
-        frame, preceding = "RANGE", None
+        frame, preceding = spec_key[1][0], None
         wspec = spec.args.get("spec")
         if wspec is not None:
             frame = wspec.args.get("kind", "ROWS").upper()
@@ -1102,6 +1106,10 @@ class Binder:
             name, distinct, arg_nodes = _agg_parts(n.this)
             if distinct:
                 raise ValidationError(f"{_where(n)}DISTINCT is not supported in OVER aggregates")
+            if name in RANKING_OVER_FUNCTIONS:
+                # the number of rows in the frame: ROW_NUMBER's is ROWS, RANK's and DENSE_RANK's RANGE, so rows
+                # with equal timestamps share a rank (Flink's streaming ranks never compare order values)
+                name = "COUNT"
             args = [binder.bind(a) for a in arg_nodes]
             t = aggregate_type(name, [a.type for a in args])
             aggs.append(L.AggCall(name, tuple(arg_index(a) for a in args), t))
@@ -1661,6 +1669,21 @@ def _ancestors(node: exp.Expr, stop: exp.Expr):
         p = p.parent
 
 
+RANKING_OVER_FUNCTIONS = ("ROW_NUMBER", "RANK", "DENSE_RANK")
+
+
+def _over_frame(call: exp.Expr, window: exp.Window) -> tuple[str, str]:
+    """(ROWS or RANGE, start) of an OVER call's frame: ORDER BY alone means RANGE from UNBOUNDED PRECEDING, and
+    ROW_NUMBER counts ROWS; ranking functions take no frame of their own."""
+    wspec = window.args.get("spec")
+    ranking = isinstance(call, (exp.RowNumber, exp.Rank, exp.DenseRank))
+    if ranking and wspec is not None:
+        raise ValidationError(f"{_where(wspec)}ROW/RANGE not allowed with RANK, DENSE_RANK or ROW_NUMBER functions")
+    if wspec is None:
+        return ("ROWS" if isinstance(call, exp.RowNumber) else "RANGE"), "UNBOUNDED"
+    return wspec.args.get("kind", "ROWS").upper(), str(wspec.args.get("start")).upper()
+
+
 def _contains_agg(e: exp.Expr) -> bool:
     """An aggregate call in `e` itself (those inside a subquery belong to the subquery)."""
     from sqlstream.planner.functions import is_aggregate
@@ -1685,7 +1708,20 @@ def _agg_parts(node: exp.Expr) -> tuple[str, bool, list[exp.Expr]]:
             raise ValidationError(f"{_where(node)}DISTINCT is not supported for Python aggregate functions")
         return "UDAF:" + fname, False, args
     if isinstance(node, exp.Anonymous):
-        return node.name.upper(), False, list(node.expressions)
+        args = list(node.expressions)
+        if args and isinstance(args[0], exp.Distinct):  # LISTAGG(DISTINCT s [, sep])
+            return node.name.upper(), True, list(args[0].expressions) + args[1:]
+        return node.name.upper(), False, args
+    if isinstance(node, exp.JSONObjectAgg):
+        pair = node.expressions[0]
+        absent = str(node.args.get("null_handling") or "").upper() == "ABSENT ON NULL"
+        return "JSON_OBJECTAGG" + ("_ABSENT_ON_NULL" if absent else ""), False, [pair.this, pair.expression]
+    if isinstance(node, (exp.Lead, exp.PercentRank, exp.CumeDist, exp.Ntile)):
+        fname = {"Lead": "LEAD", "PercentRank": "PERCENT_RANK", "CumeDist": "CUME_DIST", "Ntile": "NTILE"}[
+            type(node).__name__]
+        raise ValidationError(f"{_where(node)}{fname} Function is not supported in stream mode.")
+    if isinstance(node, (exp.RowNumber, exp.Rank, exp.DenseRank)):
+        return {"RowNumber": "ROW_NUMBER", "Rank": "RANK", "DenseRank": "DENSE_RANK"}[type(node).__name__], False, []
     if isinstance(node, exp.Lag):
         return "LAG", False, [a for a in (node.this, node.args.get("offset"), node.args.get("default")) if a is not None]
     name = {"Count": "COUNT", "Sum": "SUM", "Avg": "AVG", "Min": "MIN", "Max": "MAX",

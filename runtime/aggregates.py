@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.plan.logical import AggCall
+from sqlstream.runtime.accumulators import evaluate_groups, uses_group_values
 from sqlstream.core.errors import ExecutionError
 
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
@@ -18,6 +19,10 @@ def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_nam
     """Per aggregate, the (filtered) argument column it aggregates, named `$a{i}`."""
     out = {}
     for i, a in enumerate(aggs):
+        if uses_group_values(a) and not a.fn.startswith("UDAF:"):  # every argument, per group in row order
+            for k, j in enumerate(a.args):
+                out[f"$a{i}_arg{k}"] = _filtered(table_cols[arg_names[j]], a, table_cols, arg_names)
+            continue
         if a.fn.startswith("UDAF:"):  # every argument is collected per group, in row order
             for k, j in enumerate(a.args[1:], 1):
                 out[f"$a{i}_arg{k}"] = _filtered(table_cols[arg_names[j]], a, table_cols, arg_names)
@@ -55,7 +60,9 @@ def aggregation_specs(aggs: list[AggCall]) -> list[tuple]:
     only_valid = pc.CountOptions(mode="only_valid")
     for i, a in enumerate(aggs):
         c = f"$a{i}"
-        if a.fn == "COUNT":
+        if uses_group_values(a) and not a.fn.startswith("UDAF:"):
+            specs += [(f"{c}_arg{k}", "list") for k in range(len(a.args))]
+        elif a.fn == "COUNT":
             specs.append((c, "count_distinct" if a.distinct else "count", only_valid))
         elif a.fn in ("SUM", "SUM0", "AVG"):
             if a.distinct:
@@ -91,6 +98,11 @@ def finalize(result: pa.Table, aggs: list[AggCall]) -> list[pa.Array]:
     for i, a in enumerate(aggs):
         c = f"$a{i}"
         t = a.type.to_arrow()
+        if uses_group_values(a) and not a.fn.startswith("UDAF:"):
+            lists = [result.column(f"{c}_arg{k}_list").combine_chunks() for k in range(len(a.args))]
+            groups = np.asarray(pc.list_parent_indices(lists[0]).to_numpy(zero_copy_only=False), dtype=np.int64)
+            out.append(evaluate_groups(a, [pc.list_flatten(x) for x in lists], groups, result.num_rows))
+            continue
         if a.fn == "COUNT":
             v = result.column(f"{c}_count_distinct" if a.distinct else f"{c}_count")
             out.append(pc.cast(v, t))

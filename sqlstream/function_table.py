@@ -17,7 +17,7 @@ from sqlstream.dialect.parser import WINDOW_TVFS
 
 # calls the binder takes apart itself rather than through a function's typing rule
 SPECIAL_FORMS = {"CAST", "TRY_CAST", "EXTRACT", "GROUPING", "GROUPING_ID", "ROW_NUMBER", "TIMESTAMPADD",
-                 "TIMESTAMPDIFF", "PROCTIME", "TYPEOF", "CURRENT_WATERMARK", "LAG"}
+                 "TIMESTAMPDIFF", "PROCTIME", "TYPEOF", "CURRENT_WATERMARK", "LAG", "RANK", "DENSE_RANK"}
 
 
 def canonical(name: str) -> str:

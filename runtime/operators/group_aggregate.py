@@ -7,14 +7,13 @@ and each row's before/after result decides what it emits. The output is identica
 """
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.plan.logical import AggCall
-from sqlstream.runtime.aggregates import average, python_aggregate_for
+from sqlstream.runtime.accumulators import DistinctSigns, GroupValues, make_accumulator, uses_group_values
+from sqlstream.runtime.aggregates import VARIANCES, average, python_aggregate_for, variance
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
     row_watermarks
 from sqlstream.runtime.keys import KeyIndex
@@ -22,10 +21,15 @@ from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.state import StateTtl
 from sqlstream.runtime.aggregates import expand_grouping_sets
 from sqlstream.runtime.value_aggregates import ValueAggregate
-from sqlstream.core.errors import ExecutionError, ValidationError
+from sqlstream.core.errors import ValidationError
 from sqlstream.core.types import FlinkType
 
-SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LISTAGG")
+SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LISTAGG", "ARRAY_AGG",
+             "JSON_ARRAYAGG", "JSON_OBJECTAGG", "JSON_OBJECTAGG_ABSENT_ON_NULL", "PERCENTILE", "COLLECT") + VARIANCES
+# DISTINCT: COUNT counts first sightings; SUM/AVG/VAR.. see the rows that change a group's set of values;
+# aggregates on kept values wrap theirs; MIN/MAX are the same without it
+DISTINCT_SUPPORTED = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX", "LISTAGG", "ARRAY_AGG", "JSON_ARRAYAGG",
+                      "PERCENTILE", "COLLECT") + VARIANCES
 
 
 # ---- numeric views of Arrow arrays -------------------------------------------------------------
@@ -134,21 +138,23 @@ class _AggState:
         self.nn = np.zeros(0, dtype=np.int64)
         self.ext = np.zeros(0, dtype=dtype)
         self.ext_valid = np.zeros(0, dtype=bool)
+        self.sq = np.zeros(0, dtype=dtype)  # sum of squares (STDDEV/VAR)
 
     def grow(self, size: int) -> None:
         if len(self.nn) >= size:
             return
         new = max(size, 2 * len(self.nn), 64)
-        for name in ("sum", "nn", "ext", "ext_valid"):
+        for name in ("sum", "nn", "ext", "ext_valid", "sq"):
             old = getattr(self, name)
             arr = np.zeros(new, dtype=old.dtype)
             if old.dtype == object:
-                arr[:] = 0 if name == "sum" else None
+                arr[:] = 0 if name in ("sum", "sq") else None
             arr[:len(old)] = old
             setattr(self, name, arr)
 
     def clear(self, gids: np.ndarray) -> None:
         self.sum[gids] = 0
+        self.sq[gids] = 0
         self.nn[gids] = 0
         self.ext_valid[gids] = False
 
@@ -220,20 +226,6 @@ class _SeenPairs:
             self.runs[-1] = np.sort(np.concatenate([self.runs[-1], b]), kind="stable")
 
 
-class _PythonAccumulators:
-    """Accumulators of a Python aggregate function, by group id."""
-
-    def __init__(self, fn):
-        self.fn, self.accs = fn, {}
-
-    def grow(self, size: int) -> None:
-        pass
-
-    def clear(self, gids: np.ndarray) -> None:
-        for g in gids:
-            self.accs.pop(int(g), None)
-
-
 class GroupAggregateOperator(Operator):
     name = "GroupAggregate"
 
@@ -249,9 +241,8 @@ class GroupAggregateOperator(Operator):
                 continue
             if a.fn not in SUPPORTED:
                 raise ValidationError(f"Aggregate function {a.fn} is not supported in a non-windowed GROUP BY yet")
-            if a.distinct and a.fn != "COUNT":
-                raise ValidationError(f"{a.fn}(DISTINCT ..) is not supported in a non-windowed GROUP BY yet; "
-                                      f"COUNT(DISTINCT ..) is")
+            if a.distinct and a.fn not in DISTINCT_SUPPORTED:
+                raise ValidationError(f"{a.fn}(DISTINCT ..) is not supported in a non-windowed GROUP BY yet")
         self.keys, self.aggs, self.sets = keys, aggs, grouping_sets
         self.input_updating = input_updating
         self.out_names, self.out_types, self.input_types = out_names, out_types, input_types
@@ -260,8 +251,9 @@ class GroupAggregateOperator(Operator):
         self.ttl = StateTtl(ttl_ms, clock)
         self.last_access = np.zeros(0, dtype=np.int64)
         self.expired = 0
-        self.states: list[_AggState | _PythonAccumulators | ValueAggregate | None] = [None] * len(aggs)
+        self.states: list[_AggState | GroupValues | ValueAggregate | None] = [None] * len(aggs)
         self.distinct_seen: list[_SeenPairs] = [_SeenPairs() for _ in aggs]
+        self.distinct_signs: list[DistinctSigns] = [DistinctSigns() for _ in aggs]
 
     def open(self, ctx: OperatorContext) -> None:
         ctx.register("groups", self)
@@ -278,20 +270,24 @@ class GroupAggregateOperator(Operator):
             cols[f"k{i}"] = pa.array([k[i] for k in keys], self.input_types[ki].to_arrow())
         cols["count"] = pa.array(self.count[live] if len(live) else [], pa.int64())
         for j, st in enumerate(self.states):
-            if isinstance(st, _PythonAccumulators):
-                cols[f"a{j}_acc"] = pa.array([pickle.dumps(st.accs.get(int(g))) for g in live], pa.binary())
+            if isinstance(st, GroupValues):
+                cols[f"a{j}_state"] = st.state(live)[0]
                 continue
             if isinstance(st, ValueAggregate):
                 cols.update(st.snapshot_columns(live, self._value_type(self.aggs[j]), f"a{j}"))
                 continue
             if st is None:
                 continue
-            for name in ("sum", "nn", "ext", "ext_valid"):
+            for name in ("sum", "nn", "ext", "ext_valid", "sq"):
                 arr = getattr(st, name)[live] if len(live) else getattr(st, name)[:0]
                 cols[f"a{j}_{name}"] = pa.array(list(arr)) if arr.dtype == object else pa.array(arr)
         for j, seen in enumerate(self.distinct_seen):
             if len(seen):
                 cols[f"a{j}_distinct"] = seen.snapshot_column(live, self._value_type(self.aggs[j]))
+        for j, signs in enumerate(self.distinct_signs):
+            if len(signs):
+                cols[f"a{j}_dvalues"], cols[f"a{j}_dcounts"] = signs.snapshot_column(
+                    live, self._value_type(self.aggs[j]))
         return pa.table(cols)
 
     def restore(self, table: pa.Table) -> None:
@@ -307,10 +303,13 @@ class GroupAggregateOperator(Operator):
             self.index._add(tuple(c[r] for c in key_cols))
         self.count = np.asarray(table.column("count").to_numpy(zero_copy_only=False), dtype=np.int64).copy()
         for j, call in enumerate(self.aggs):
-            if f"a{j}_acc" in table.column_names:
-                st = self.states[j] = _PythonAccumulators(python_aggregate_for(call))
-                st.accs = {g: pickle.loads(b) for g, b in enumerate(table.column(f"a{j}_acc").to_pylist())}
+            if f"a{j}_state" in table.column_names:
+                st = self.states[j] = make_accumulator(call, self._arg_types(call))
+                st.merge([table.column(f"a{j}_state").combine_chunks()], np.arange(n))
                 continue
+            if f"a{j}_dvalues" in table.column_names:
+                self.distinct_signs[j].restore_columns(table.column(f"a{j}_dvalues").combine_chunks(),
+                                                       table.column(f"a{j}_dcounts").combine_chunks())
             if f"a{j}_distinct" in table.column_names:
                 lists = table.column(f"a{j}_distinct").combine_chunks()
                 self.distinct_seen[j] = _SeenPairs()
@@ -324,7 +323,9 @@ class GroupAggregateOperator(Operator):
                 continue
             kind = self._kind(call)
             st = _AggState(call, kind)
-            for name in ("sum", "nn", "ext", "ext_valid"):
+            for name in ("sum", "nn", "ext", "ext_valid", "sq"):
+                if f"a{j}_{name}" not in table.column_names:
+                    continue
                 col = table.column(f"a{j}_{name}")
                 arr = np.array(col.to_pylist(), dtype=object) if getattr(st, name).dtype == object else \
                     np.asarray(col.to_numpy(zero_copy_only=False)).astype(getattr(st, name).dtype)
@@ -336,10 +337,8 @@ class GroupAggregateOperator(Operator):
         for s in self.states:
             if isinstance(s, _AggState):
                 total += s.sum.nbytes + s.nn.nbytes + s.ext.nbytes
-            elif isinstance(s, ValueAggregate):
-                total += s.size_bytes()
             elif s is not None:
-                total += 64 * len(s.accs)
+                total += s.size_bytes()
         return total + 100 * len(self.index.ids)
 
     def size_rows(self) -> int:
@@ -397,6 +396,9 @@ class GroupAggregateOperator(Operator):
         same = np.ones(n, dtype=bool)
         for a, b in zip(after_cols, before_cols):
             a_r, b_r = a.take(pa.array(inv)), b.take(pa.array(inv))
+            if pa.types.is_nested(a_r.type):  # no Arrow kernel compares lists
+                same &= np.array([x == y for x, y in zip(a_r.to_pylist(), b_r.to_pylist())], dtype=bool)
+                continue
             eq = pc.equal(a_r, b_r)
             both_null = pc.and_(pc.is_null(a_r), pc.is_null(b_r))
             eqn = np.asarray(pc.fill_null(pc.or_kleene(eq, both_null), False).to_numpy(zero_copy_only=False))
@@ -428,6 +430,8 @@ class GroupAggregateOperator(Operator):
             for s in self.states:
                 if s is not None:
                     s.clear(emptied)
+            for signs in self.distinct_signs:
+                signs.forget(emptied)
         if len(rows) == 0:
             return []
         out = []
@@ -461,6 +465,8 @@ class GroupAggregateOperator(Operator):
                 s.clear(idle)
         for seen in self.distinct_seen:
             seen.forget(idle)
+        for signs in self.distinct_signs:
+            signs.forget(idle)
         self.index.release(idle)
         self.expired += len(idle)
 
@@ -469,8 +475,8 @@ class GroupAggregateOperator(Operator):
 
     def _run_agg(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded, size):
         """(after, before) result arrays of aggregate j, in group-sorted row order."""
-        if call.fn.startswith("UDAF:"):
-            return self._run_python(j, call, cols, order, sg, ss, first, sub_first, seeded)
+        if uses_group_values(call):
+            return self._run_group_values(j, call, cols, order, sg, ss, first, sub_first, seeded)
         if self._value_fn(call) is not None:
             return self._run_values(j, call, cols, order, sg, ss, first, sub_first, seeded)
         if call.args:
@@ -482,6 +488,8 @@ class GroupAggregateOperator(Operator):
             arg = pc.if_else(keep, arg, pa.scalar(None, arg.type))
         if call.fn in ("FIRST_VALUE", "LAST_VALUE", "LISTAGG"):
             return self._run_appended(j, call, arg, cols, order, sg, first, sub_first, seeded, size)
+        if call.fn in VARIANCES and pa.types.is_decimal(arg.type):
+            arg = pc.cast(arg, pa.float64())
         vals, valid, kind = to_numeric(arg)
         st = self.states[j]
         if st is None:
@@ -489,8 +497,14 @@ class GroupAggregateOperator(Operator):
         st.grow(size)
         v, ok = vals[order], valid[order]
         out_t = call.type.to_arrow()
-        if call.distinct:
-            return self._run_distinct(j, call, arg, order, sg, first, seeded, st, out_t)
+        if call.distinct and call.fn == "COUNT" or call.distinct and call.fn in ("MIN", "MAX"):
+            if call.fn == "COUNT":
+                return self._run_distinct(j, call, arg, order, sg, first, seeded, st, out_t)
+        elif call.distinct:  # the rows that add a value new to the group or take its last occurrence back
+            ss = self.distinct_signs[j].signs(sg, arg.take(pa.array(order)).to_pylist(), ss,
+                                              sub_first & ~(first & seeded))
+        if call.fn in VARIANCES:
+            return self._run_variance(call, st, v, ok, ss, sg, first, sub_first, seeded, kind)
         nn_seed = np.where(seeded, st.nn[sg], 0)
         nn_after = seg_accumulate(np.add, np.where(ok, ss, 0), sub_first, nn_seed, 0)
         nn_before = nn_after - np.where(ok, ss, 0)
@@ -534,9 +548,53 @@ class GroupAggregateOperator(Operator):
     def _value_type(self, call: AggCall) -> pa.DataType:
         return self.input_types[call.args[0]].to_arrow()
 
+    def _arg_types(self, call: AggCall) -> list[pa.DataType]:
+        return [self.input_types[i].to_arrow() for i in call.args]
+
+    def _run_group_values(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded):
+        """An aggregate on a GroupValues accumulator: each row's result before and after it, in group order."""
+        st = self.states[j]
+        if st is None:
+            st = self.states[j] = make_accumulator(call, self._arg_types(call))
+        take = pa.array(order)
+        args = [cols[i].take(take) for i in call.args]
+        if call.filter is not None:  # a row the FILTER rejects leaves the accumulator as it is
+            keep = np.asarray(pc.fill_null(cols[call.filter].take(take), False).to_numpy(zero_copy_only=False))
+            ss = np.where(keep, ss, 0)
+        return st.running(args, sg, ss, sub_first & ~(first & seeded))
+
+    def _run_variance(self, call, st, v, ok, ss, sg, first, sub_first, seeded, kind):
+        """STDDEV/VAR from running SUM(x), COUNT(x) and SUM(x * x), as Flink rewrites them (see `variance`)."""
+        if kind == "o":
+            raise ValidationError(f"{call.fn} needs a numeric argument")
+        x = np.where(ok, v, 0)
+        signed = ss * ok
+        zero = x.dtype.type(0)
+        nn_seed = np.where(seeded, st.nn[sg], 0)
+        sum_seed = np.where(seeded, st.sum[sg], zero).astype(x.dtype)
+        sq_seed = np.where(seeded, st.sq[sg], zero).astype(x.dtype)
+        nn_after = seg_accumulate(np.add, signed, sub_first, nn_seed, 0)
+        sum_after = seg_accumulate(np.add, x * signed, sub_first, sum_seed, zero)
+        sq_after = seg_accumulate(np.add, x * x * signed, sub_first, sq_seed, zero)
+        nn_before = preceding(nn_after, first, nn_seed)
+        sum_before = preceding(sum_after, first, sum_seed)
+        sq_before = preceding(sq_after, first, sq_seed)
+        self._store(st, "nn", sg, first, nn_after)
+        self._store(st, "sum", sg, first, sum_after)
+        self._store(st, "sq", sg, first, sq_after)
+        arrow = pa.int64() if x.dtype.kind == "i" else pa.float64()
+
+        def result(total, count, squares):
+            valid = count > 0
+            return variance(call, pa.array(total, arrow, mask=~valid), pa.array(count),
+                            pa.array(squares, arrow, mask=~valid))
+        return result(sum_after, nn_after, sq_after), result(sum_before, nn_before, sq_before)
+
     def _kind(self, call: AggCall) -> str:
         if call.fn in ("FIRST_VALUE", "LAST_VALUE", "LISTAGG"):
             return "o"
+        if call.fn in VARIANCES and pa.types.is_decimal(self._value_type(call)):
+            return "f"
         return numeric_kind(self.input_types[call.args[0]].to_arrow()) if call.args else "i"
 
     def _run_values(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded):
@@ -612,39 +670,6 @@ class GroupAggregateOperator(Operator):
             if k + 1 == len(order) or first[k + 1]:
                 st.ext[g], st.ext_valid[g] = cur, cur is not None
         return pa.array(after, t), pa.array(before, t)
-
-    def _run_python(self, j, call: AggCall, cols, order, sg, ss, first, sub_first, seeded):
-        """A Python aggregate function, row by row in group order: accumulate or retract, value before/after."""
-        st = self.states[j]
-        if st is None:
-            st = self.states[j] = _PythonAccumulators(python_aggregate_for(call))
-        fn = st.fn
-        take = pa.array(order)
-        args = list(zip(*[cols[i].take(take).to_pylist() for i in call.args])) if call.args else [()] * len(order)
-        keep = pc.fill_null(cols[call.filter].take(take), False).to_pylist() if call.filter is not None else None
-        after, before = [], []
-        acc = None
-        last = len(order) - 1
-        for k in range(len(order)):
-            g = int(sg[k])
-            if first[k]:
-                acc = st.accs.get(g) if seeded[k] else None
-            if sub_first[k] and not (first[k] and seeded[k]):
-                acc = None  # the group emptied earlier in this batch: start again
-            if acc is None:
-                acc = fn.create()
-            before.append(fn.value(acc))
-            if keep is None or keep[k]:
-                (fn.accumulate if ss[k] > 0 else fn.retract)(acc, args[k])
-            after.append(fn.value(acc))
-            if k == last or first[k + 1]:
-                st.accs[g] = acc
-        t = call.type.to_arrow()
-        try:
-            return pa.array(after, t), pa.array(before, t)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-            raise ExecutionError(f"Python aggregate function {fn.name} returned a value that is not {call.type}: "
-                                 f"{e}") from None
 
     @staticmethod
     def _sum_array(s: np.ndarray, valid: np.ndarray, in_t: pa.DataType, out_t: pa.DataType) -> pa.Array:

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlstream.plan.logical import AggCall
+from sqlstream.runtime.accumulators import evaluate_groups, uses_group_values
 from sqlstream.runtime.aggregates import VARIANCES, variance
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.operator import Operator, OperatorContext
@@ -31,13 +32,16 @@ from sqlstream.core.types import FlinkType
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
 
 
-def aggregate(call: AggCall, values: list) -> object:
+def aggregate(call: AggCall, values: list, arg_types: list[pa.DataType] = ()) -> object:
     """One aggregate over the argument values of a frame, with Flink's result semantics."""
     if call.fn == "COUNT":
         return len(values) if not call.args else sum(v is not None for v in values)
     if call.fn.startswith("UDAF:"):  # values are argument tuples
         from sqlstream.runtime.aggregates import python_aggregate_for
         return python_aggregate_for(call).over_rows(values)
+    if uses_group_values(call) or call.fn == "LISTAGG":  # values are argument tuples; the frame is one group
+        args = [pa.array([v[i] for v in values], t) for i, t in enumerate(arg_types)]
+        return evaluate_groups(call, args, np.zeros(len(values), np.int64), 1)[0].as_py()
     vals = [v for v in values if v is not None]
     if call.fn in ("SUM", "SUM0"):
         return sum(vals) if vals else (0 if call.fn == "SUM0" else None)
@@ -388,8 +392,9 @@ class OverAggregateOperator(Operator):
 
     def _aggregates(self, frame: list[tuple]) -> tuple:
         return tuple(aggregate(a, [tuple(r[i] for i in a.args) for r in frame] if a.fn.startswith("UDAF:") or
-                               a.fn == "LAG" else
-                               [r[a.args[0]] for r in frame] if a.args else frame) for a in self.aggs)
+                               a.fn == "LAG" or uses_group_values(a) or a.fn == "LISTAGG" else
+                               [r[a.args[0]] for r in frame] if a.args else frame,
+                               [self.types[i] for i in a.args]) for a in self.aggs)
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped}

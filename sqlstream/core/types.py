@@ -112,6 +112,8 @@ class FlinkType:
             s = f"ARRAY<{self.children[0]}>"
         elif n == "MAP":
             s = f"MAP<{self.children[0]}, {self.children[1]}>"
+        elif n == "MULTISET":
+            s = f"MULTISET<{self.children[0]}>"
         elif n == "ROW":
             s = "ROW<" + ", ".join(f"`{f}` {t}" for f, t in zip(self.field_names, self.children)) + ">"
         else:
@@ -145,6 +147,8 @@ class FlinkType:
             return pa.list_(self.children[0].to_arrow())
         if n == "MAP":
             return pa.map_(self.children[0].to_arrow(), self.children[1].to_arrow())
+        if n == "MULTISET":  # element -> its number of occurrences, as Flink's MULTISET is a MAP<T, INT NOT NULL>
+            return pa.map_(self.children[0].to_arrow(), pa.int32())
         if n == "ROW":
             return pa.struct([pa.field(f, t.to_arrow()) for f, t in zip(self.field_names, self.children)])
         raise ValidationError(f"type {self} has no Arrow mapping")
