@@ -1104,15 +1104,19 @@ class Binder:
             if not isinstance(n, exp.Window):
                 return None
             name, distinct, arg_nodes = _agg_parts(n.this)
-            if distinct:
-                raise ValidationError(f"{_where(n)}DISTINCT is not supported in OVER aggregates")
+            if name.startswith("JSON_"):  # Flink's parser takes JSON_ARRAYAGG/JSON_OBJECTAGG only without OVER
+                raise ValidationError(f"{_where(n)}Incorrect syntax near the keyword 'OVER': {name} is not an "
+                                      f"OVER aggregate")
+            if distinct and preceding is not None and name in ("ARRAY_AGG", "LISTAGG"):
+                raise ValidationError(f"{_where(n)}{name}(DISTINCT ..) over a bounded OVER frame is not supported "
+                                      f"yet (its order depends on the rows that left the frame)")
             if name in RANKING_OVER_FUNCTIONS:
                 # the number of rows in the frame: ROW_NUMBER's is ROWS, RANK's and DENSE_RANK's RANGE, so rows
                 # with equal timestamps share a rank (Flink's streaming ranks never compare order values)
                 name = "COUNT"
             args = [binder.bind(a) for a in arg_nodes]
-            t = aggregate_type(name, [a.type for a in args])
-            aggs.append(L.AggCall(name, tuple(arg_index(a) for a in args), t))
+            t = aggregate_type(name, [a.type for a in args], distinct)
+            aggs.append(L.AggCall(name, tuple(arg_index(a) for a in args), t, distinct))
             return Ref(t, -len(aggs), name)  # fixed up below once the input width is known
         post = ScalarBinder(scope, group_hook=over_hook)
         out_exprs, out_names = self._bind_projection(sel, post, scope)

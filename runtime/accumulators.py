@@ -373,7 +373,8 @@ class ListAgg(GroupValues):
 
 
 class PythonAggregate(GroupValues):
-    """A Python aggregate function (sqlstream.core.udf): its own accumulator object per group."""
+    """A Python aggregate function (sqlstream.core.udf). An accumulator class keeps its own accumulator object
+    per group; a vectorized function keeps the group's argument arrays and is called on all of them."""
 
     def __init__(self, call, arg_types, fn):
         super().__init__(call, arg_types)
@@ -381,13 +382,43 @@ class PythonAggregate(GroupValues):
         self.retractable = fn.can_retract
 
     def new(self):
-        return self.fn.create()
+        return [] if self.fn.vectorized else self.fn.create()
 
     def add(self, grp, row, sign):
         (self.fn.accumulate if sign > 0 else self.fn.retract)(grp, row)
 
     def value(self, grp):
+        if self.fn.vectorized:
+            arrays = [pa.concat_arrays([chunk[i] for chunk in grp]) if grp else pa.array([], t)
+                      for i, t in enumerate(self.arg_types)]
+            return self.fn.over_arrays(arrays)
         return self.fn.value(grp)
+
+    def apply(self, args, group_ids, signs):
+        if not self.fn.vectorized:
+            return super().apply(args, group_ids, signs)
+        if (signs < 0).any():
+            raise ExecutionError(f"Python aggregate function {self.fn.name} is vectorized and cannot take a row "
+                                 f"back")
+        order = np.argsort(group_ids, kind="stable")
+        sg = group_ids[order]
+        starts = np.flatnonzero(np.r_[True, sg[1:] != sg[:-1]]) if len(sg) else np.zeros(0, np.int64)
+        for lo, hi in zip(starts.tolist(), np.r_[starts[1:], len(sg)].tolist()):
+            take = pa.array(order[lo:hi])
+            self.groups.setdefault(int(sg[lo]), []).append([a.take(take) for a in args])
+
+    def running(self, args, group_ids, signs, fresh):
+        if not self.fn.vectorized:
+            return super().running(args, group_ids, signs, fresh)
+        after, before = [], []
+        for k, (g, start) in enumerate(zip(group_ids.tolist(), fresh.tolist())):
+            if start:
+                self.groups.pop(g, None)
+            grp = self.groups.setdefault(g, [])
+            before.append(self.value(grp))
+            self.apply([a.slice(k, 1) for a in args], np.array([g]), signs[k:k + 1])
+            after.append(self.value(grp))
+        return self._array(after), self._array(before)
 
     def dump(self, grp):
         import base64

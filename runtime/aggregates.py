@@ -153,7 +153,9 @@ def finalize(result: pa.Table, aggs: list[AggCall]) -> list[pa.Array]:
             continue
         if a.fn.startswith("UDAF:"):
             lists = [result.column(f"{c}_list")] + [result.column(f"{c}_arg{k}_list") for k in range(1, len(a.args))]
-            out.append(python_aggregate_for(a).over_groups(lists))
+            lists = [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in lists]
+            groups = np.asarray(pc.list_parent_indices(lists[0]).to_numpy(zero_copy_only=False), dtype=np.int64)
+            out.append(evaluate_groups(a, [pc.list_flatten(x) for x in lists], groups, result.num_rows))
             continue
         raise ExecutionError(f"aggregate {a.fn} is not supported")
     return [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in out]

@@ -49,6 +49,18 @@ def test_row_number_and_a_range_frame_are_different_windows(tmp_path):
             tmp_path)
 
 
+def test_json_aggregates_are_not_over_functions(tmp_path):
+    """Flink's parser rejects JSON_ARRAYAGG(v) OVER (..) ("Incorrect syntax near the keyword 'OVER'")."""
+    with pytest.raises(ValidationError, match="Incorrect syntax near the keyword 'OVER'"):
+        run("SELECT JSON_ARRAYAGG(v) OVER (PARTITION BY k ORDER BY ts) FROM events;", tmp_path)
+
+
+def test_ordered_distinct_over_a_bounded_frame_is_not_supported_yet(tmp_path):
+    with pytest.raises(ValidationError, match=r"ARRAY_AGG\(DISTINCT ..\) over a bounded OVER frame is not supported"):
+        run("SELECT ARRAY_AGG(DISTINCT v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) "
+            "FROM events;", tmp_path)
+
+
 @pytest.mark.parametrize("fn", ["SINGLE_VALUE(v)", "BITMAP_BUILD_AGG(v)"])
 def test_a_flink_aggregate_we_lack_is_named_not_ungrouped(fn, tmp_path):
     name = fn[:fn.index("(")]

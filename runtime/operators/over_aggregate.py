@@ -35,14 +35,15 @@ _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
 def aggregate(call: AggCall, values: list, arg_types: list[pa.DataType] = ()) -> object:
     """One aggregate over the argument values of a frame, with Flink's result semantics."""
     if call.fn == "COUNT":
+        if call.distinct:
+            return len({v for v in values if v is not None})
         return len(values) if not call.args else sum(v is not None for v in values)
-    if call.fn.startswith("UDAF:"):  # values are argument tuples
-        from sqlstream.runtime.aggregates import python_aggregate_for
-        return python_aggregate_for(call).over_rows(values)
     if uses_group_values(call) or call.fn == "LISTAGG":  # values are argument tuples; the frame is one group
         args = [pa.array([v[i] for v in values], t) for i, t in enumerate(arg_types)]
         return evaluate_groups(call, args, np.zeros(len(values), np.int64), 1)[0].as_py()
     vals = [v for v in values if v is not None]
+    if call.distinct:  # the frame's distinct values, as Flink's distinct view of the frame's rows
+        vals = list(dict.fromkeys(vals))
     if call.fn in ("SUM", "SUM0"):
         return sum(vals) if vals else (0 if call.fn == "SUM0" else None)
     if call.fn == "MIN":

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import FlinkType, from_sqlglot
@@ -171,19 +170,6 @@ class PythonAggregateFunction:
             raise ExecutionError(f"Python aggregate function {self.name} failed on a group of "
                                  f"{len(arrays[0]) if arrays else 0} rows: {type(e).__name__}: {e}") from None
         return v.as_py() if isinstance(v, pa.Scalar) else v
-
-    def over_groups(self, lists: list[pa.Array]) -> pa.Array:
-        """One value per group from one list column per argument (the group's values, in row order)."""
-        lists = [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in lists]
-        parts = [pc.list_flatten(x) for x in lists]
-        offsets = pc.subtract(lists[0].offsets, lists[0].offsets[0]).to_numpy()
-        values = [self.over_arrays([p.slice(offsets[g], offsets[g + 1] - offsets[g]) for p in parts])
-                  for g in range(len(lists[0]))]
-        try:
-            return pa.array(values, self.result_type.to_arrow())
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-            raise ExecutionError(f"Python aggregate function {self.name} returned a value that is not "
-                                 f"{self.result_type}: {e}") from None
 
 
 def _parse_type(text: str) -> FlinkType:
