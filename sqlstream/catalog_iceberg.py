@@ -62,14 +62,23 @@ class IcebergCatalog(Catalog):
         return TableDef(name, columns, self.connector_options(database, name), primary_key=keys,
                         partition_keys=parts, identifier=ObjectIdentifier(self.name, database, name))
 
+    def _call(self, what: str, action, *args):
+        """A pyiceberg call; its failure (another process got there first, the catalog went away) is an error
+        naming the catalog and what was being done."""
+        try:
+            return action(*args)
+        except Exception as e:
+            raise ValidationError(f"Iceberg catalog '{self.name}': could not {what}: {type(e).__name__}: {e}") \
+                from None
+
     def create_database(self, db: Database) -> None:
-        self.iceberg.create_namespace(db.name, db.properties)
+        self._call(f"create namespace {db.name}", self.iceberg.create_namespace, db.name, db.properties)
         self.databases[db.name] = Database(db.name, db.comment, db.properties)
 
     def drop_database(self, name: str) -> None:
         for table in list(self.databases.get(name, Database(name)).objects):
-            self.iceberg.drop_table((name, table))
-        self.iceberg.drop_namespace(name)
+            self._call(f"drop table {name}.{table}", self.iceberg.drop_table, (name, table))
+        self._call(f"drop namespace {name}", self.iceberg.drop_namespace, name)
         self.databases.pop(name, None)
 
     def add_table(self, db: Database, name: str, table: TableDef) -> None:
@@ -96,10 +105,10 @@ class IcebergCatalog(Catalog):
         properties = dict(table.options)
         for k in table.partition_keys:
             properties.setdefault(f"write.metadata.metrics.column.{k}", "full")
-        create_table(self.iceberg, db.name, name, schema, properties)
+        self._call(f"create table {db.name}.{name}", create_table, self.iceberg, db.name, name, schema, properties)
         table.options = self.connector_options(db.name, name)
         db.objects[name] = table
 
     def drop_table(self, db: Database, name: str) -> None:
-        self.iceberg.drop_table((db.name, name))
+        self._call(f"drop table {db.name}.{name}", self.iceberg.drop_table, (db.name, name))
         del db.objects[name]

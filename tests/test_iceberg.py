@@ -62,6 +62,28 @@ def test_the_embedded_catalog_as_flink_writes_it_is_readable_by_pyiceberg(tmp_pa
     assert sql_catalog(tmp_path).load_table("db.out").scan().to_arrow().num_rows == 35
 
 
+def test_flink_types_round_trip_through_iceberg_types(tmp_path):
+    columns = ("b BOOLEAN, ti TINYINT, i INT, bi BIGINT, f FLOAT, dec DECIMAL(10, 3), s STRING, bin BYTES, "
+               "dt DATE, tm TIME, ts TIMESTAMP(6), ltz TIMESTAMP_LTZ(3), arr ARRAY<STRING>, m MAP<STRING, INT>")
+    table = (f"CREATE TABLE t ({columns}) WITH ('connector' = 'iceberg', 'catalog-name' = 'ice', "
+             f"'catalog-type' = 'sql', 'uri' = 'sqlite:///{tmp_path}/cat.db', 'warehouse' = 'file://{tmp_path}/wh', "
+             f"'catalog-database' = 'db');\n")
+    run(table + "INSERT INTO t VALUES (TRUE, CAST(1 AS TINYINT), 3, 4, CAST(1.5 AS FLOAT), 3.125, 'h\u00e9', "
+                "CAST('ab' AS BYTES), DATE '2024-03-01', TIME '12:34:56', TIMESTAMP '2024-03-01 10:00:00.123456', "
+                "TO_TIMESTAMP_LTZ(1700000000123, 3), ARRAY['a', 'b'], MAP['k', 1]);\n")
+    iceberg = sql_catalog(tmp_path).load_table("db.t")
+    assert [str(f.field_type) for f in iceberg.schema().fields] == [
+        "boolean", "int", "int", "long", "float", "decimal(10, 3)", "string", "binary", "date", "time", "timestamp",
+        "timestamptz", "list<string>", "map<string, int>"]
+    stored = iceberg.scan().to_arrow().to_pylist()[0]
+    assert str(stored["ts"]) == "2024-03-01 10:00:00.123456" and stored["bin"] == b"ab"
+    rows, _ = run(table + "SELECT * FROM t;")
+    assert rows == [{"b": True, "ti": 1, "i": 3, "bi": 4, "f": 1.5, "dec": "3.125", "s": "h\u00e9", "bin": "6162",
+                     "dt": "2024-03-01", "tm": "12:34:56", "ts": rows[0]["ts"], "ltz": "2023-11-14 22:13:20.123",
+                     "arr": ["a", "b"], "m": {"k": 1}, "op": "+I"}]
+    assert rows[0]["ts"].startswith("2024-03-01 10:00:00.123")
+
+
 def test_partitioned_table_gets_one_file_per_partition_per_commit(tmp_path):
     run(catalog_ddl(tmp_path) + "CREATE DATABASE ice.db;\n"
         "CREATE TABLE ice.db.p (id INT, category STRING, amount DOUBLE) PARTITIONED BY (category);\n" +
@@ -92,6 +114,18 @@ def test_updating_query_is_applied_as_upserts_by_primary_key(tmp_path):
     assert table.scan().to_arrow().num_rows == 4
     assert [f.name for f in table.schema().identifier_field_ids and
             [table.schema().find_field(i) for i in table.schema().identifier_field_ids]] == ["user_id"]
+
+
+def test_upsert_enabled_table_keeps_the_last_row_per_key_and_drop_table_drops_it(tmp_path):
+    ddl = catalog_ddl(tmp_path) + ("CREATE DATABASE IF NOT EXISTS ice.db;\nCREATE TABLE IF NOT EXISTS ice.db.u "
+                                   "(user_id STRING, amount DOUBLE, PRIMARY KEY (user_id) NOT ENFORCED) "
+                                   "WITH ('write.upsert.enabled' = 'true');\n")
+    run(ddl + orders_csv(tmp_path, ORDERS) + "INSERT INTO ice.db.u SELECT user_id, amount FROM orders;\n")
+    run(ddl + orders_csv(tmp_path, [(99, "a", "u1", 0.5)]) + "INSERT INTO ice.db.u SELECT user_id, amount FROM orders;\n")
+    got = {r["user_id"]: r["amount"] for r in sql_catalog(tmp_path).load_table("db.u").scan().to_arrow().to_pylist()}
+    assert got == {"u0": 28.0, "u1": 0.5, "u2": 30.0, "u3": 27.0}
+    run(catalog_ddl(tmp_path) + "DROP TABLE ice.db.u;\n")
+    assert sql_catalog(tmp_path).list_tables("db") == []
 
 
 def sink_for(tmp_path, pk: bool):
@@ -213,6 +247,19 @@ def test_bounded_read_and_streaming_read_of_new_snapshots(tmp_path):
     finally:
         p.kill()
         p.finish()
+
+
+def test_bounded_read_from_a_start_snapshot_reads_what_later_snapshots_appended(tmp_path):
+    catalog = sql_catalog(tmp_path)
+    catalog.create_namespace("db")
+    table = catalog.create_table("db.s", schema=pa.schema([("id", pa.int32())]))
+    for ids in ([1, 2], [3], [4, 5]):
+        table.append(pa.table({"id": pa.array(ids, pa.int32())}))
+    first = table.snapshots()[0].snapshot_id
+    rows, _ = run(f"CREATE TABLE s (id INT) WITH ('connector' = 'iceberg', 'catalog-name' = 'ice', 'catalog-type' = "
+                  f"'sql', 'uri' = 'sqlite:///{tmp_path}/cat.db', 'warehouse' = 'file://{tmp_path}/wh', "
+                  f"'catalog-database' = 'db', 'start-snapshot-id' = '{first}');\nSELECT id FROM s;")
+    assert sorted(r["id"] for r in rows) == [3, 4, 5]
 
 
 def test_unreachable_catalog_and_wrong_column_types_fail_at_start(tmp_path):

@@ -1,6 +1,7 @@
 """The Iceberg source: a table's snapshot read once (bounded), or with 'streaming' = 'true' that snapshot and
 then, every 'monitor-interval', the data files each newer snapshot appended (Flink's incremental streaming read
-from the current snapshot). The position in a checkpoint is the snapshot being read, whether it is read whole
+from the current snapshot). With 'start-snapshot-id' a streaming read starts with that snapshot's appended
+files, a bounded one reads what the snapshots after it appended, as in Flink. The position in a checkpoint is the snapshot being read, whether it is read whole
 ("scan") or only its appended files ("added"), the file and the rows served from it."""
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class IcebergSplitReader(SplitReader):
             self.mode = "scan" if source.start is None else "added"
             self.file_idx, self.served = 0, 0
         self.tasks = self._tasks()
+        if not position and source.start is not None and not source.streaming:
+            self.file_idx = len(self.tasks)  # a bounded read appends after 'start-snapshot-id', as Flink's does
         self.batches = None
         self.pending: list[pa.RecordBatch] = []
 
@@ -101,6 +104,8 @@ class IcebergSplitReader(SplitReader):
         while not self.pending:
             if self.file_idx >= len(self.tasks):
                 if not self.source.streaming:
+                    if self.mode == "added" and self._next_snapshot():
+                        continue
                     self.finished = True
                     return None
                 now = time.monotonic()
