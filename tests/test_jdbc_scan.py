@@ -71,3 +71,11 @@ def test_a_restored_split_resumes_after_the_rows_it_returned(pg):
         if batch is not None:
             seen += batch.column(0).to_pylist()
     assert position == 60 and seen == list(range(501, 1001))
+
+
+def test_numeric_values_are_rounded_to_the_ddl_scale_or_null_when_too_wide(pg):
+    pg.execute("CREATE TABLE amounts (id INT, v NUMERIC)")
+    pg.execute("INSERT INTO amounts VALUES (1, 1.005), (2, -2.344), (3, 123456.7), (4, NULL), (5, 'NaN')")
+    rows = run_sql(f"CREATE TABLE amounts (id INT, v DECIMAL(6, 2)) {jdbc(pg.url, 'amounts')};"
+                   "SELECT id, v FROM amounts;")
+    assert sorted((r["id"], r["v"]) for r in rows) == [(1, "1.01"), (2, "-2.34"), (3, None), (4, None), (5, None)]

@@ -98,7 +98,8 @@ class JdbcLookup:
                     pass
                 self.conn = postgres.connect(self.cfg, self.cfg.lookup_max_retries, "lookup.max-retries")
         columns = list(zip(*rows)) if rows else [()] * len(self.types)
-        return pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, self.types)], schema=self.arrow)
+        return pa.Table.from_arrays([postgres.column_array(c, t) for c, t in zip(columns, self.types)],
+                                    schema=self.arrow)
 
     def metrics(self) -> dict:
         out = {"loadCount": self.loads, "numLoadFailures": self.load_failures}

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import pyarrow as pa
 
 from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.jdbc.config import JdbcConfig
@@ -109,6 +112,17 @@ def check_columns(conn, cfg: JdbcConfig, schema: TableSchema, names: list[str]) 
 
 def compatible(t: FlinkType, typname: str) -> bool:
     return typname in COMPATIBLE.get(t.name, ())
+
+
+def column_array(values, arrow_type: pa.DataType) -> pa.Array:
+    """Database values as an Arrow column. A NUMERIC with more decimals than the DDL's DECIMAL(p, s) is rounded
+    half up to s, and one too wide for p is NULL, as Flink converts a BigDecimal to DECIMAL(p, s)."""
+    if pa.types.is_decimal(arrow_type):
+        exponent = Decimal(1).scaleb(-arrow_type.scale)
+        limit = Decimal(10) ** (arrow_type.precision - arrow_type.scale)
+        values = [None if v is None or not v.is_finite() or abs(q := v.quantize(exponent, ROUND_HALF_UP)) >= limit
+                  else q for v in values]
+    return pa.array(values, arrow_type)
 
 
 def flink_type_for(typname: str) -> str:

@@ -97,7 +97,8 @@ class JdbcSplitReader(SplitReader):
             return None
         self.returned += len(rows)
         columns = list(zip(*rows)) if self.schema.names else []
-        return rows_batch([pa.array(c, t) for c, t in zip(columns, self.types)], self.schema.names, len(rows))
+        return rows_batch([postgres.column_array(c, t) for c, t in zip(columns, self.types)], self.schema.names,
+                          len(rows))
 
     def position(self):
         return self.returned
