@@ -41,6 +41,8 @@ HELP = """Statements end with ';' and may span lines.
   STOP JOB '<id>' [WITH SAVEPOINT];                stop a background job
   SET 'key' = 'value';  SET;  RESET ['key'];       configuration (SET; lists it)
   SET 'sql-client.execution.result-mode' = 'table' | 'changelog' | 'tableau';
+  SET 'rest.port' = '8081';                        where the web UI of the jobs is served
+  SET 'table.exec.late-rows.sink' = '<table>';     keep the rows windows drop as late in a table
   HELP;  QUIT;  EXIT;  (or Ctrl-D)
 """
 
