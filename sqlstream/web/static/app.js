@@ -71,6 +71,8 @@ function label(v, inRate, outRate) {
 }
 
 function drawGraph(vertices, rateOf) {
+  $("#graph-box").hidden = !vertices.length;  // a job that failed before it was built has no graph
+  if (!vertices.length) return;
   const graph = new dagreD3.graphlib.Graph().setGraph({rankdir: "LR", nodesep: 20, ranksep: 50, marginx: 10, marginy: 10});
   for (const v of vertices) {
     graph.setNode(v.id, {label: label(v, ...rateOf[v.id]), rx: 4, ry: 4, padding: 8, id: `vertex-${v.id}`});
