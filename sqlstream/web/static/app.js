@@ -79,7 +79,8 @@ function drawGraph(vertices, rateOf) {
   }
   for (const v of vertices) {
     for (const edge of v.inputs) {
-      graph.setEdge(edge.id, v.id, {label: `${edge.ship_strategy} ${edge.changelog_mode}`, curve: d3.curveBasis});
+      graph.setEdge(edge.id, v.id, {label: `${edge.ship_strategy} [${edge.changelog_mode}]`, curve: d3.curveBasis,
+        class: edge.ship_strategy === "late rows" ? "late-rows" : ""});
     }
   }
   const svg = d3.select("#graph");
