@@ -115,3 +115,22 @@ def test_updating_query_needs_a_primary_key(pg):
         ",\n               PRIMARY KEY (user_id) NOT ENFORCED", "")
     with pytest.raises(Exception, match="doesn't support consuming update changes"):
         run_sql(sql)
+
+
+def test_rows_are_flushed_on_the_interval_without_checkpoints(pg, tmp_path):
+    from tests.cli_job import CliJob
+    pg.execute("CREATE TABLE seen (id BIGINT)")
+    job = tmp_path / "job.sql"
+    job.write_text(f"""CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '50',
+                         'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000000');
+                       CREATE TABLE seen (id BIGINT) {jdbc(pg.url, 'seen', **{'sink.buffer-flush.max-rows': '0',
+                                                                              'sink.buffer-flush.interval': '100ms'})};
+                       INSERT INTO seen SELECT id FROM src;""")
+    p = CliJob(job)
+    try:
+        p.wait_for(lambda: pg.execute("SELECT count(*) FROM seen")[0][0] > 0, "rows flushed on the interval")
+    finally:
+        p.kill()
+        p.finish()
+    ids = [r[0] for r in pg.execute("SELECT id FROM seen ORDER BY id")]
+    assert ids == list(range(1, len(ids) + 1))
