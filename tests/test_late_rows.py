@@ -183,3 +183,23 @@ def test_late_rows_of_a_window_join_come_from_the_side_that_sent_them(tmp_path):
     late = read_json_lines(tmp_path / "late")
     assert [(r["k"], r["lv"], r["rv"], r["late_rowtime"]) for r in late] == [("a", None, 14, "2024-01-01 00:00:04.999")]
     assert late[0]["late_operator"].endswith("WindowJoin") and "late rows dropped: 1" in summary
+
+
+def test_rows_an_interval_join_can_no_longer_match_go_to_the_late_rows_table(tmp_path):
+    # the right side is read after the left one: its last row comes when both watermarks passed its interval
+    for side, rows in (("l", [(1, "00:00:10"), (2, "00:00:20"), (3, "00:00:30"), (4, "00:00:31")]),
+                       ("r", [(11, "00:00:10"), (12, "00:00:20"), (13, "00:00:30"), (14, "00:00:01")])):
+        (tmp_path / f"{side}.csv").write_text("".join(f"a,{v},2024-01-01 {t}\n" for v, t in rows))
+    tables = "".join(f"CREATE TABLE {side} (k STRING, {side}v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ("
+                     f"'connector' = 'filesystem', 'path' = '{tmp_path}/{side}.csv', 'format' = 'csv');"
+                     for side in ("l", "r"))
+    run(f"SET 'table.exec.late-rows.sink' = 'late';SET 'sqlstream.batch-size' = '1';{tables}"
+        f"CREATE TABLE late (lv INT, rv INT, late_operator STRING, late_rowtime TIMESTAMP(3), "
+        f"late_watermark TIMESTAMP(3)) WITH ('connector' = 'filesystem', 'path' = '{tmp_path}/late', "
+        f"'format' = 'json');"
+        f"CREATE TABLE sink WITH ('connector' = 'blackhole') AS SELECT l.lv, r.rv FROM l JOIN r ON l.k = r.k "
+        f"AND l.ts BETWEEN r.ts - INTERVAL '1' SECOND AND r.ts + INTERVAL '1' SECOND;")
+    late = read_json_lines(tmp_path / "late")
+    assert [(r["lv"], r["rv"], r["late_rowtime"], r["late_watermark"]) for r in late] == [
+        (None, 14, "2024-01-01 00:00:01.000", "2024-01-01 00:00:30.000")]
+    assert late[0]["late_operator"].endswith("IntervalJoin")

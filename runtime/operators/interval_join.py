@@ -96,6 +96,7 @@ class _SideState:
 
 class IntervalJoinOperator(Operator):
     name = "IntervalJoin"
+    drops_late_rows = True
 
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], left_time: int, right_time: int,
                  lower: int, upper: int, condition: Expr | None, left_types: list[pa.DataType],
@@ -154,6 +155,10 @@ class IntervalJoinOperator(Operator):
         hits = np.bincount(pi, minlength=n) > 0
         # this batch's rows join their side; rows still open are kept
         kept = ok & (now < self._closes_at(s, times))
+        if self.late_rows is not None and not self.outer[s]:
+            # arrived after its join interval had closed and matched nothing still kept: lost to lateness (Flink
+            # counts no late rows here; an outer side emits such a row padded instead)
+            self.late_rows.add(cols, ok & ~kept & ~hits, times, now, s)
         seq = self.seq + np.cumsum(kept)
         self.seq += int(kept.sum())
         base = mine.append(pa.table({f"c{i}": c for i, c in enumerate(cols)}), times, seq, hits.copy(), gid, kept)
