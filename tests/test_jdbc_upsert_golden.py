@@ -71,7 +71,7 @@ def test_sigkill_at_random_points_leaves_flinks_final_rows(pg, tmp_path):
     job = tmp_path / "job.sql"
     job.write_text(JOB.format(
         settings=f"SET 'execution.checkpointing.interval' = '100 ms';\n"
-                 f"SET 'execution.checkpointing.dir' = '{checkpoints}';\nSET 'sqlstream.batch-size' = '5';",
+                 f"SET 'execution.checkpointing.dir' = '{checkpoints}';\nSET 'sqlstream.batch-size' = '3';",
         data=CASE / "data", with_=jdbc(pg.url, "totals", **{"sink.buffer-flush.max-rows": "7"})))
     killed = 0
     for attempt in range(10):
