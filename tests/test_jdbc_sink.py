@@ -134,3 +134,26 @@ def test_rows_are_flushed_on_the_interval_without_checkpoints(pg, tmp_path):
         p.finish()
     ids = [r[0] for r in pg.execute("SELECT id FROM seen ORDER BY id")]
     assert ids == list(range(1, len(ids) + 1))
+
+
+def test_server_lost_mid_stream_fails_the_job_after_the_retries(tmp_path):
+    from tests.cli_job import CliJob
+    from tests.postgres_server import PostgresServer
+    own = PostgresServer()  # this test stops its server
+    try:
+        own.execute("CREATE TABLE seen (id BIGINT)")
+        job = tmp_path / "job.sql"
+        job.write_text(f"""CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '200',
+                             'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000000');
+                           CREATE TABLE seen (id BIGINT) {jdbc(own.url, 'seen', **{'sink.max-retries': '2',
+                                                                                  'sink.buffer-flush.max-rows': '10'})};
+                           INSERT INTO seen SELECT id FROM src;""")
+        p = CliJob(job)
+        p.wait_for(lambda: own.execute("SELECT count(*) FROM seen")[0][0] > 0, "rows in PostgreSQL")
+    finally:
+        own.stop()
+    rc, _, err = p.finish()
+    assert rc != 0
+    assert f"cannot connect to PostgreSQL at 'url' = '{own.url}' after 3 attempt(s) ('sink.max-retries' = '2')" \
+        in err, err
+    assert "Traceback" not in err

@@ -93,7 +93,8 @@ class JsonDecoder:
         self.targets = [t.to_arrow() for t in schema.types]
         self.standard = timestamp_standard
         self.paths = ["$." + _json.dumps(n) for n in schema.names]
-        self.suspicious = _suspicious_pattern(schema)
+        self.suspicious, self.ambiguous = _suspicious_pattern(schema)
+        self.checked_paths = self.paths + (self.ambiguous.paths if self.ambiguous is not None else [])
         temporal = [(n, t.name) for n, t in zip(schema.names, schema.types) if t.name in ("TIMESTAMP", "DATE")]
         if temporal:  # a date or timestamp whose text is not the plain pattern DuckDB parses as Flink does
             sep = "T" if timestamp_standard == "ISO-8601" else " "
@@ -124,41 +125,37 @@ class JsonDecoder:
             return self._count_documents(docs, where)
         con = duck()
         tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
-        query = "SELECT unnest(from_json(line, $s)) FROM tbl"
+        # one pass: the values, and the JSON type at each path the checks below look at
+        query = "SELECT unnest(from_json(line, $s)), json_type(line, $p) FROM tbl"
         try:
-            out = con.sql(query, params={"s": self.structure}).to_arrow_table()
+            out = con.sql(query, params={"s": self.structure, "p": self.checked_paths}).to_arrow_table()
         except _duck_error():
             return self._decode_checked(docs, where)
         batch = self._to_batch(out)
-        slow = self._needs_flink_rules(docs, batch)
+        slow = self._needs_flink_rules(docs, batch, out.column(out.num_columns - 1).combine_chunks())
         if slow is None:
             return batch
         fast_idx = np.flatnonzero(~slow)
         return self._with_flink_rules(docs, batch.filter(pa.array(~slow)), fast_idx, np.flatnonzero(slow), where)
 
-    def _needs_flink_rules(self, docs: pa.Array, batch: pa.RecordBatch) -> np.ndarray | None:
+    def _needs_flink_rules(self, docs: pa.Array, batch: pa.RecordBatch, json_types: pa.Array) -> np.ndarray | None:
         """Documents DuckDB's reading may differ from Flink's for: not one object, a trailing comma, a value of
         another JSON type than its column's (DuckDB rounds 3.7 into an INT, takes true as 1, writes 4.50 as 4.5
         into a STRING), a date or time not in the plain pattern, a value DuckDB turned into NULL, a missing
         field under fail-on-missing-field. These take Flink's rules one by one; the rest stay as decoded.
-        Found with one regular expression over the text (a false alarm costs only the slower path) and a look at
-        the JSON types of the rows holding NULLs."""
+        Found with one regular expression over the text (a false alarm costs only the slower path) and the JSON
+        types DuckDB saw at the top-level fields and at the paths of ambiguous names (`json_types`, a list per
+        document in the order of `checked_paths`)."""
         def mask(arr) -> np.ndarray:
             return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
         slow = mask(pc.match_substring_regex(docs, self.suspicious))
-        nulls = [j for j in range(len(self.schema.names)) if batch.column(j).null_count or self.fail_on_missing]
-        if nulls:
-            null_masks = [mask(pc.is_null(batch.column(j))) for j in nulls]
-            rows = np.flatnonzero(np.logical_or.reduce(null_masks) & ~slow)
-            if len(rows):
-                sub = pa.table({"line": docs.take(pa.array(rows))})  # noqa: F841  (read by DuckDB by name)
-                paths = [self.paths[j] for j in nulls]
-                types = duck().sql("SELECT json_type(line, $p) FROM sub", params={"p": paths}).to_arrow_table()
-                types = types.column(0).combine_chunks()
-                for k, null_mask in enumerate(null_masks):
-                    jt = pc.list_element(types, k)
-                    lost = pc.fill_null(pc.not_equal(jt, "NULL"), self.fail_on_missing)
-                    slow[rows[mask(lost) & null_mask[rows]]] = True
+        for j in range(len(self.schema.names)):
+            if batch.column(j).null_count or self.fail_on_missing:
+                jt = pc.list_element(json_types, j)
+                lost = pc.and_kleene(pc.is_null(batch.column(j)), pc.not_equal(jt, "NULL"))
+                slow |= mask(pc.fill_null(lost, self.fail_on_missing))  # a value DuckDB could not read, or missing
+        if self.ambiguous is not None:
+            slow |= self.ambiguous.suspicious(json_types, len(self.schema.names))
         return slow if slow.any() else None
 
     def _with_flink_rules(self, docs: pa.Array, fast: pa.RecordBatch, fast_idx: np.ndarray, slow_idx: np.ndarray,
@@ -316,32 +313,69 @@ def _suspicious_kind(t: FlinkType) -> str:
     return "BOOLEAN" if t.name == "BOOLEAN" else "STRING"
 
 
-def _suspicious_pattern(schema: TableSchema) -> str:
+def _suspicious_pattern(schema: TableSchema) -> tuple[str, "AmbiguousNames | None"]:
     """One regular expression for the documents whose values may need Flink's rules: a top-level or nested
-    field (by name) beginning as another JSON type, an array element of another type."""
+    field (by name) beginning as another JSON type, an array element of another type.
+
+    A name that stands for fields of different kinds (nexmark's `auction` is a ROW and, inside `bid`, a BIGINT)
+    cannot be judged by its name alone: every auction event would look suspicious. Such names are checked by
+    their paths instead (`AmbiguousNames`)."""
     by_kind: dict[str, set[str]] = {}
     arrays: list[str] = []
+    occurrences: dict[str, list[tuple[str, str, bool]]] = {}  # name -> (JSON path, kind, inside a collection)
 
-    def visit(name: str, t: FlinkType) -> None:
-        key = re.escape(_json.dumps(name))
-        by_kind.setdefault(_suspicious_kind(t), set()).add(key)
+    def visit(name: str, t: FlinkType, path: str, in_collection: bool) -> None:
+        kind = _suspicious_kind(t)
+        occurrences.setdefault(name, []).append((path, kind, in_collection))
         if t.name == "ROW":
             for f, c in zip(t.field_names, t.children):
-                visit(f, c)
+                visit(f, c, path + "." + _json.dumps(f), in_collection)
         elif t.name in ("ARRAY", "MAP"):
             item = t.children[-1]
-            kind = _suspicious_kind(item)
-            if kind not in ("OBJECT", "ARRAY"):
+            item_kind = _suspicious_kind(item)
+            if item_kind not in ("OBJECT", "ARRAY"):
                 opening = r"\[[^\]]*?" if t.name == "ARRAY" else r"\{[^}]*?:\s*"
-                arrays.append(key + r"\s*:\s*" + opening + SUSPICIOUS_VALUE[kind])
+                arrays.append(re.escape(_json.dumps(name)) + r"\s*:\s*" + opening + SUSPICIOUS_VALUE[item_kind])
             if item.name == "ROW":
                 for f, c in zip(item.field_names, item.children):
-                    visit(f, c)
+                    visit(f, c, "", True)
     for n, t in zip(schema.names, schema.types):
-        visit(n, t)
+        visit(n, t, "$." + _json.dumps(n), False)
+    ambiguous = {n: occ for n, occ in occurrences.items()
+                 if len({kind for _, kind, _ in occ}) > 1 and not any(inside for _, _, inside in occ)}
+    for name, occ in occurrences.items():
+        if name not in ambiguous:
+            for _, kind, _ in occ:
+                by_kind.setdefault(kind, set()).add(re.escape(_json.dumps(name)))
     parts = [SUSPICIOUS_DOCUMENT] + ["(?:" + "|".join(sorted(names)) + r")\s*:\s*" + SUSPICIOUS_VALUE[kind]
-                                     for kind, names in by_kind.items()] + arrays
-    return "|".join(parts)
+                                     for kind, names in sorted(by_kind.items())] + arrays
+    return "|".join(parts), AmbiguousNames(ambiguous) if ambiguous else None
+
+
+# the JSON types (DuckDB's json_type) a field of each kind takes as DuckDB reads it: what the kind's
+# SUSPICIOUS_VALUE does not flag
+PLAIN_JSON_TYPES = {"INTEGER": ["BIGINT", "UBIGINT", "NULL"], "FLOAT": ["BIGINT", "UBIGINT", "DOUBLE", "VARCHAR", "NULL"],
+                    "BOOLEAN": ["BOOLEAN", "NULL"], "STRING": ["VARCHAR", "BIGINT", "UBIGINT", "BOOLEAN", "NULL"],
+                    "TEMPORAL": ["VARCHAR", "NULL"], "OBJECT": ["OBJECT", "NULL"], "ARRAY": ["ARRAY", "NULL"]}
+
+
+class AmbiguousNames:
+    """Field names that stand for fields of different kinds: DuckDB's json_type at each of the name's paths
+    tells whether a document holds another JSON type there than the field's kind."""
+
+    def __init__(self, occurrences: dict[str, list[tuple[str, str, bool]]]):
+        self.paths = [path for occ in occurrences.values() for path, _, _ in occ]
+        self.kinds = [kind for occ in occurrences.values() for _, kind, _ in occ]
+
+    def suspicious(self, json_types: pa.Array, first: int) -> np.ndarray:
+        """Mask of the documents holding another JSON type than a path's kind; `json_types` has this object's
+        paths from position `first` on."""
+        bad = np.zeros(len(json_types), dtype=bool)
+        for k, kind in enumerate(self.kinds):
+            jt = pc.list_element(json_types, first + k)
+            plain = pc.or_kleene(pc.is_null(jt), pc.is_in(jt, pa.array(PLAIN_JSON_TYPES[kind])))
+            bad |= ~np.asarray(pc.fill_null(plain, True).to_numpy(zero_copy_only=False), dtype=bool)
+        return bad
 
 
 def arrow_values(values: list, t: FlinkType) -> pa.Array:

@@ -108,9 +108,6 @@ def _log(e, args, n):
     return pc.divide(pc.ln(pc.cast(args[1], pa.float64())), pc.ln(pc.cast(args[0], pa.float64())))
 
 
-def _rand(e, args, n):
-    rng = np.random.default_rng(args[0].as_py() if args else None)
-    return pa.array(rng.random(n))
 
 
 class JavaRandom:
@@ -125,6 +122,9 @@ class JavaRandom:
         self.seed = (self.seed * self.MULTIPLIER + self.ADDEND) & self.MASK
         return self.seed >> (48 - bits)
 
+    def next_double(self) -> float:
+        return ((self.next_bits(26) << 27) + self.next_bits(27)) * 2.0 ** -53
+
     def next_int(self, bound: int) -> int:
         """Random.nextInt(bound): uniform in [0, bound), rejecting the draws that would bias it."""
         r, m = self.next_bits(31), bound - 1
@@ -138,27 +138,42 @@ class JavaRandom:
             u = self.next_bits(31)
 
 
-# a seeded RAND_INTEGER call's generator, drawn from across batches (a new job starts from the seed, as Flink
-# does when it opens the operator)
+# a seeded RAND or RAND_INTEGER call's generator, drawn from across batches (a new job starts from the seed, as
+# Flink does when it opens the operator)
 _SEEDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _generator(e, seed: pa.Scalar, name: str) -> JavaRandom:
+    if not isinstance(seed, pa.Scalar):
+        raise ExecutionError(f"{name} needs a literal seed")
+    gen = _SEEDED.get(e)
+    if gen is None:
+        gen = _SEEDED[e] = JavaRandom(seed.as_py())
+    return gen
+
+
+def _rand(e, args, n):
+    """RAND([seed]): a DOUBLE in [0, 1); with a seed, each call continues that seed's sequence."""
+    if not args:
+        return pa.array(np.random.default_rng().random(n))
+    if isinstance(args[0], pa.Scalar) and not args[0].is_valid:
+        return pa.nulls(n, pa.float64())
+    gen = _generator(e, args[0], "RAND")
+    return pa.array([gen.next_double() for _ in range(n)], pa.float64())
 
 
 def _rand_integer(e, args, n):
     """RAND_INTEGER([seed,] bound): an INT in [0, bound); with a seed, each call continues that seed's sequence."""
     *seed, bound = args
-    if seed and not isinstance(seed[0], pa.Scalar):
-        raise ExecutionError("RAND_INTEGER needs a literal seed")
     bounds = full(bound, n, pa.int64()).to_pylist()
     if any(b is not None and b <= 0 for b in bounds):
         raise ExecutionError("RAND_INTEGER: the bound must be positive")
     if not seed:
         rng = np.random.default_rng()
         return pa.array([None if b is None else int(rng.integers(b)) for b in bounds], pa.int32())
-    if not seed[0].is_valid:
+    if isinstance(seed[0], pa.Scalar) and not seed[0].is_valid:
         return pa.nulls(n, pa.int32())
-    gen = _SEEDED.get(e)
-    if gen is None:
-        gen = _SEEDED[e] = JavaRandom(seed[0].as_py())
+    gen = _generator(e, seed[0], "RAND_INTEGER")
     return pa.array([None if b is None else gen.next_int(b) for b in bounds], pa.int32())
 
 
