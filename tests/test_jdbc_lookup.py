@@ -159,3 +159,14 @@ def test_lookup_queries_only_uncached_keys_and_counts_them(pg):
     columns, _ = lookup.lookup([pa.array([1], pa.int64())])
     assert columns[1].to_pylist() == ["n1"], "a cached key is not queried again"
     lookup.close()
+
+
+def test_flinks_deprecated_cache_options_turn_the_partial_cache_on():
+    from sqlstream.connectors.jdbc.config import parse
+    base = {"connector": "jdbc", "url": "jdbc:postgresql://db:5433/shop", "table-name": "dim"}
+    cfg = parse("dim", {**base, "lookup.cache.max-rows": "5000", "lookup.cache.ttl": "10 min",
+                        "lookup.cache.caching-missing-key": "false"})
+    assert (cfg.lookup_cache, cfg.cache_max_rows, cfg.cache_expire_after_write_ms, cfg.cache_missing_key) == \
+        (True, 5000, 600_000, False)
+    assert (cfg.host, cfg.port, cfg.database) == ("db", 5433, "shop")
+    assert not parse("dim", base).lookup_cache

@@ -12,7 +12,8 @@ OPTIONS = ["connector", "url", "table-name", "username", "password", "driver", "
            "sink.buffer-flush.max-rows", "sink.buffer-flush.interval", "sink.max-retries", "sink.parallelism",
            "lookup.cache", "lookup.partial-cache.max-rows", "lookup.partial-cache.expire-after-write",
            "lookup.partial-cache.expire-after-access", "lookup.partial-cache.cache-missing-key",
-           "lookup.max-retries", "scan.partition.column", "scan.partition.num", "scan.partition.lower-bound",
+           "lookup.max-retries", "lookup.cache.max-rows", "lookup.cache.ttl", "lookup.cache.caching-missing-key",
+           "scan.partition.column", "scan.partition.num", "scan.partition.lower-bound",
            "scan.partition.upper-bound", "scan.fetch-size", "scan.auto-commit"]
 
 _URL = re.compile(r"jdbc:postgresql://(?:(?P<host>\[[^\]]+\]|[^:/?]+)(?::(?P<port>\d+))?)?/?(?P<db>[^?]*)"
@@ -76,11 +77,16 @@ def parse(table: str, raw: dict[str, str]) -> JdbcConfig:
     o.get("driver")
     o.get("sink.parallelism")
     o.get("scan.auto-commit")
-    cache = o.get_choice("lookup.cache", ("NONE", "PARTIAL"), "NONE")
+    # Flink's deprecated cache options still turn the partial cache on, as they do in Flink
+    legacy = "lookup.cache.max-rows" in raw or "lookup.cache.ttl" in raw
+    cache = o.get_choice("lookup.cache", ("NONE", "PARTIAL"), "PARTIAL" if legacy else "NONE")
     partial = [k for k in ("lookup.partial-cache.max-rows", "lookup.partial-cache.expire-after-write",
                            "lookup.partial-cache.expire-after-access") if k in raw]
     if cache == "NONE" and partial:
         raise OptionError(f"Table '{table}': option '{partial[0]}' needs 'lookup.cache' = 'PARTIAL'")
+    legacy_rows = o.get_int("lookup.cache.max-rows")
+    legacy_ttl = _duration(o, "lookup.cache.ttl", "0")
+    legacy_missing = o.get_bool("lookup.cache.caching-missing-key", True)
     cfg = JdbcConfig(
         table=table, url=url, host=(m.group("host") or "localhost").strip("[]"), port=int(m.group("port") or 5432),
         database=unquote(m.group("db") or "postgres"), table_name=o.require("table-name"),
@@ -90,10 +96,10 @@ def parse(table: str, raw: dict[str, str]) -> JdbcConfig:
         flush_interval_ms=_duration(o, "sink.buffer-flush.interval", "1s"),
         sink_max_retries=_non_negative(o, "sink.max-retries", 3),
         lookup_cache=cache == "PARTIAL",
-        cache_max_rows=o.get_int("lookup.partial-cache.max-rows"),
-        cache_expire_after_write_ms=_duration(o, "lookup.partial-cache.expire-after-write", "0"),
+        cache_max_rows=o.get_int("lookup.partial-cache.max-rows", legacy_rows),
+        cache_expire_after_write_ms=_duration(o, "lookup.partial-cache.expire-after-write", "0") or legacy_ttl,
         cache_expire_after_access_ms=_duration(o, "lookup.partial-cache.expire-after-access", "0"),
-        cache_missing_key=o.get_bool("lookup.partial-cache.cache-missing-key", True),
+        cache_missing_key=o.get_bool("lookup.partial-cache.cache-missing-key", legacy_missing),
         lookup_max_retries=_non_negative(o, "lookup.max-retries", 3),
         partition_column=o.get("scan.partition.column"), partition_num=o.get_int("scan.partition.num"),
         partition_lower=o.get_int("scan.partition.lower-bound"),
