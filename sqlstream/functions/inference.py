@@ -21,10 +21,12 @@ def adjust_decimal(precision: int, scale: int, nullable: bool = True) -> FlinkTy
 
 
 def nullable(args: list[FlinkType]) -> bool:
+    """Most functions give NULL when any argument is NULL, so the result may be NULL when any argument may."""
     return any(a.nullable for a in args)
 
 
 def require(name: str, args: list[FlinkType], ok: bool) -> None:
+    """Refuse a call unless `ok`, with Calcite's 'Cannot apply' message naming the argument types."""
     if not ok:
         sig = ", ".join(str(a.without_time_attr()) for a in args)
         raise ValidationError(f"Cannot apply '{name}' to arguments of type '{name}({sig})'")
@@ -39,6 +41,7 @@ def _string_of(args: list[FlinkType]) -> FlinkType:
 
 
 def string_fn(arity: tuple[int, int], arg_check: Callable[[list[FlinkType]], bool] | None = None):
+    """A typer for a STRING result: `arity` (least, most) arguments that pass `arg_check`."""
     def typer(name: str, args: list[FlinkType]) -> FlinkType:
         require(name, args, arity[0] <= len(args) <= arity[1])
         if arg_check is not None:
@@ -57,6 +60,7 @@ def string_then_integers(args: list[FlinkType]) -> bool:
 
 def returns(t: FlinkType, arity: tuple[int, int] = (0, 99), keep_null: bool = True,
             check: Callable[[list[FlinkType]], bool] | None = None):
+    """A typer for a result of type t: nullable as the arguments are (`keep_null`) or as t says."""
     def typer(name: str, args: list[FlinkType]) -> FlinkType:
         require(name, args, arity[0] <= len(args) <= arity[1] and (check is None or check(args)))
         return t.with_nullable(nullable(args) if keep_null else t.nullable)
@@ -78,12 +82,15 @@ def coalesce(name: str, args: list[FlinkType]) -> FlinkType:
 
 
 def common_of(name: str, args: list[FlinkType]) -> FlinkType:
+    """The arguments' common type (GREATEST, CASE branches), NULL when any may be."""
     return _widest(name, args).with_nullable(any(a.nullable for a in args))
 
 
 def strings(args: list[FlinkType]) -> bool:
+    """Every argument is text (or an untyped NULL)."""
     return all(a.is_string or a.name == "NULL" for a in args)
 
 
 def integers(args: list[FlinkType]) -> bool:
+    """Every argument is an exact integer (or an untyped NULL)."""
     return all(a.is_integer or a.name == "NULL" for a in args)
