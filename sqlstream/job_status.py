@@ -121,6 +121,27 @@ def vertex_detail(info, vertex_id: str) -> dict | None:
     return {**found, "maxParallelism": 1, "now": int(now * 1000), "subtasks": [subtask]}
 
 
+def vertex_watermarks(vertex: dict) -> list[dict]:
+    """Flink's /jobs/<id>/vertices/<vid>/watermarks: each subtask's input watermark (ms, as a string)."""
+    m = vertex["metrics"]
+    wm = m.get("currentInputWatermark", m.get("currentOutputWatermark"))
+    return [{"id": "0.currentInputWatermark", "value": str(MIN_WM if wm is None else wm)}]
+
+
+def vertex_backpressure(vertex: dict) -> dict:
+    """Flink's /jobs/<id>/vertices/<vid>/backpressure: the share of each second its output waited downstream,
+    and Flink's level for it (ok up to 10%, low up to 50%, high above)."""
+    m = vertex["metrics"]
+    if "backPressuredTimeMsPerSecond" not in m:
+        return {"status": "deprecated", "subtasks": []}
+    ratio = m["backPressuredTimeMsPerSecond"] / 1000
+    level = "ok" if ratio <= 0.1 else "low" if ratio <= 0.5 else "high"
+    return {"status": "ok", "backpressure-level": level, "end-timestamp": int(time.time() * 1000),
+            "subtasks": [{"subtask": 0, "attempt-number": 0, "backpressure-level": level, "ratio": ratio,
+                          "busyRatio": m.get("busyTimeMsPerSecond", 0) / 1000,
+                          "idleRatio": m.get("idleTimeMsPerSecond", 0) / 1000}]}
+
+
 def checkpoints(coordinator) -> dict:
     """Flink's /jobs/<id>/checkpoints: counts, the latest completed checkpoint and savepoint, the history."""
     history = list(getattr(coordinator, "history", [])) if coordinator is not None else []

@@ -79,6 +79,12 @@ def test_the_rest_api_answers_as_flinks_does(shell_with_jobs):
 
     vertex = get(url + f"jobs/{running.id}/vertices/{window['id']}")
     assert vertex["id"] == window["id"] and vertex["subtasks"][0]["subtask"] == 0
+    watermarks = url + f"jobs/{running.id}/vertices/{window['id']}/watermarks"
+    wait_until(lambda: int(get(watermarks)[0]["value"]) > 1_700_000_000_000, "the window's input watermark")
+    assert [w["id"] for w in get(watermarks)] == ["0.currentInputWatermark"]
+    pressure = get(url + f"jobs/{running.id}/vertices/{window['id']}/backpressure")
+    assert pressure["status"] == "ok" and pressure["backpressure-level"] in ("ok", "low", "high")
+    assert 0 <= pressure["subtasks"][0]["ratio"] <= 1
     checkpoints = get(url + f"jobs/{running.id}/checkpoints")
     latest = checkpoints["latest"]["completed"]
     assert checkpoints["counts"]["completed"] >= 1 and latest["state_size"] > 0

@@ -1,7 +1,7 @@
 """An HTTP server in a background thread: Flink-shaped JSON about the session's jobs and the page that shows them.
 
-Routes (as Flink's REST API where it fits): /jobs, /jobs/overview, /jobs/<id>, /jobs/<id>/vertices/<vid>,
-/jobs/<id>/checkpoints, /jobs/<id>/exceptions, /config; / serves the page, /static/ its assets.
+Routes (as Flink's REST API where it fits): /jobs, /jobs/overview, /jobs/<id>, /jobs/<id>/vertices/<vid>
+(and its /watermarks, /backpressure), /jobs/<id>/checkpoints, /jobs/<id>/exceptions, /config; / serves the page, /static/ its assets.
 """
 from __future__ import annotations
 
@@ -108,13 +108,22 @@ class WebServer:
             info = find(request)
             return json(_read(lambda: job_status.job_detail(info)))
 
-        async def vertex(request):
+        def find_vertex(request) -> dict:
             info = find(request)
             found = _read(lambda: job_status.vertex_detail(info, request.match_info["vid"]))
             if found is None:
                 raise web.HTTPNotFound(text=f'{{"errors": ["Vertex {request.match_info["vid"]} not found"]}}',
                                        content_type="application/json")
-            return json(found)
+            return found
+
+        async def vertex(request):
+            return json(find_vertex(request))
+
+        async def watermarks(request):
+            return json(job_status.vertex_watermarks(find_vertex(request)))
+
+        async def backpressure(request):
+            return json(job_status.vertex_backpressure(find_vertex(request)))
 
         async def checkpoints(request):
             info = find(request)
@@ -133,6 +142,8 @@ class WebServer:
         app.router.add_get("/jobs/overview", overview)
         app.router.add_get("/jobs/{jid}", detail)
         app.router.add_get("/jobs/{jid}/vertices/{vid}", vertex)
+        app.router.add_get("/jobs/{jid}/vertices/{vid}/watermarks", watermarks)
+        app.router.add_get("/jobs/{jid}/vertices/{vid}/backpressure", backpressure)
         app.router.add_get("/jobs/{jid}/checkpoints", checkpoints)
         app.router.add_get("/jobs/{jid}/exceptions", exceptions)
         app.router.add_static("/static/", STATIC)
