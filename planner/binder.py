@@ -153,7 +153,9 @@ class Binder:
         node = project(query, exprs, [c.name for c in targets])
         fields = [L.Field(c.name, c.type) for c in targets]
         return L.Sink(fields, query.changelog, input=node, table=name, connector=tdef.connector,
-                      options=dict(tdef.options), columns=fields, primary_key=list(tdef.primary_key))
+                      options=dict(tdef.options), columns=fields, primary_key=list(tdef.primary_key),
+                      metadata={c.name: c.metadata_key for c in tdef.columns if c.kind == "metadata"},
+                      partition_keys=list(tdef.partition_keys))
 
     # ---- FROM ---------------------------------------------------------------------------------
     def _bind_from(self, sel: exp.Select) -> Relation:

@@ -229,7 +229,7 @@ def read_checkpoint(location: str) -> tuple[dict, dict[str, bytes]]:
 
 
 def pack(snapshot: dict) -> tuple[dict, dict[str, bytes]]:
-    """Split a Job.snapshot() into a JSON manifest part and named state files."""
+    """Split a Dataflow.snapshot() into a JSON manifest part and named state files."""
     files: dict[str, bytes] = {}
     ops: dict[str, dict[str, str]] = {}
     for uid, tables in snapshot["operators"].items():

@@ -80,8 +80,10 @@ class JobStats:
         return "Job finished: " + ", ".join(parts)
 
 
-class Job:
-    """A running dataflow: one or more sinks (INSERT INTO targets or a SELECT's result collector)."""
+class Dataflow:
+    """One run of a plan: its operators, source split readers and sink writers, and the loop that drives them.
+
+    `runtime/job.py`'s Job builds a Dataflow for each attempt and owns checkpoints and restarts around it."""
 
     def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], plan: PhysicalPlan, batch_size: int = 65536,
                  round_rows: int = ROUND_ROWS, config: dict | None = None, limits: RunLimits | None = None,
@@ -600,4 +602,4 @@ def check_sink_accepts(root: L.Node, table: str, accepts_updates: bool) -> None:
             f"or make the query insert-only (e.g. a window aggregation)")
 
 
-__all__ = ["Job", "check_sink_accepts", "SqlStreamError", "np"]
+__all__ = ["Dataflow", "check_sink_accepts", "SqlStreamError", "np"]

@@ -8,6 +8,8 @@ exactly once when its connector commits on checkpoints.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pyarrow as pa
 
@@ -17,6 +19,19 @@ from sqlstream.runtime.event_time import MIN_WM
 
 OPTION = "table.exec.late-rows.sink"
 EXTRA_COLUMNS = ("late_operator", "late_rowtime", "late_watermark")
+
+
+@dataclass(frozen=True)
+class LateRowsTable:
+    """The table 'table.exec.late-rows.sink' names, as a job opens it: a sink beside its INSERT targets."""
+
+    table: str
+    connector: str
+    options: dict[str, str]
+    names: list[str]
+    types: list  # FlinkType per column
+    primary_key: list[str] = field(default_factory=list)
+    partition_keys: list[str] = field(default_factory=list)
 
 
 class LateRowsOutput:

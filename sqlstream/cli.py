@@ -65,7 +65,7 @@ def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=N
         return 0
     except (SqlStreamError, Exception) as e:  # every failure becomes a message, never a traceback
         if ui is not None:
-            from sqlstream.jobs import failure_text
+            from sqlstream.runtime.job import failure_text
             ui.ended("FAILED", failure_text(e))
         return _report(e)
     finally:
@@ -84,6 +84,9 @@ class _RunWebUI:
         runner.on_job_started = self.started
 
     def started(self, job) -> None:
+        """`job` (a runtime Job) built its dataflow: serve it, or follow it when the script runs the next job."""
+        if self.info is not None:
+            self.info.job, self.info.plans = job, list(job.roots)
         config = self.runner.session.config
         port = config.get("rest.port")
         if self.server is not None or not (self.always or port is not None):
@@ -91,7 +94,7 @@ class _RunWebUI:
         import uuid
         from sqlstream.jobs import JobInfo
         from sqlstream.web.server import WebServer
-        self.info = JobInfo(uuid.uuid4().hex[:8], self.name, runner=self.runner, plans=[r for r, _ in job.sinks])
+        self.info = JobInfo(uuid.uuid4().hex[:8], self.name, job, plans=list(job.roots))
         self.server = WebServer(lambda: [self.info], config.get("rest.bind-address", "127.0.0.1"),
                                 int(port or 0)).start()
         sys.stderr.write(f"Web UI and REST API: {self.server.url}\n")

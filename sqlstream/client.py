@@ -251,10 +251,10 @@ class ClientScript:
         signals.listen(runner._on_signal)  # Ctrl-C / SIGTERM stop this job, as they stop `sqlstream run`
         try:
             if writer is None:
-                run_deep(runner._run_job, inserts, None)  # setting up a deep plan recurses as deeply as planning
+                run_deep(runner.run_job, inserts, None)  # setting up a deep plan recurses as deeply as planning
             else:
                 root = L.Sink(query.fields, query.changelog, input=query, table="<result>", connector="collect")
-                run_deep(runner._run_job, inserts, None, (root, writer))
+                run_deep(runner.run_job, inserts, None, (root, writer))
         finally:
             signals.unlisten()
             signals.restore(previous)

@@ -110,7 +110,7 @@ def short_name(node: L.Node) -> str:
 
 def vertex_detail(info, vertex_id: str) -> dict | None:
     """Flink's /jobs/<id>/vertices/<vid>: the vertex with its one subtask's metrics."""
-    job = info.runner.current_job
+    job = info.job.dataflow
     found = next((v for v in vertices(job) if v["id"] == vertex_id), None)
     if found is None:
         return None
@@ -186,7 +186,7 @@ def exceptions(info) -> dict:
 
 def job_detail(info) -> dict:
     """Flink's /jobs/<id>: the job's state and times, its vertices with metrics and its plan's edges."""
-    job = info.runner.current_job
+    job = info.job.dataflow
     stats = job.stats if job is not None else None
     ended = info.ended
     now = time.time()
@@ -205,7 +205,7 @@ def job_detail(info) -> dict:
         "plan": {"jid": info.id, "name": info.name, "type": "STREAMING",
                  "nodes": [{"id": v["id"], "description": v["name"], "operator": v["kind"], "parallelism": 1,
                             "inputs": [{"num": i, **edge} for i, edge in enumerate(v["inputs"])]} for v in vs]},
-        "checkpoints": checkpoints(info.runner.current_coordinator),
+        "checkpoints": checkpoints(info.job.coordinator),
         "error": info.error,
     }
 
@@ -225,7 +225,7 @@ def _job_metrics(job) -> dict:
 
 def job_overview(info) -> dict:
     """One row of Flink's /jobs/overview, with the job's rows in and out."""
-    job = info.runner.current_job
+    job = info.job.dataflow
     return {"jid": info.id, "name": info.name, "state": info.status, "start-time": int(info.started * 1000),
             "end-time": int(info.ended * 1000) if info.ended else -1,
             "duration": int(((info.ended or time.time()) - info.started) * 1000), "error": info.error,

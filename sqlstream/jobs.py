@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from sqlstream.plan import logical as L
 from sqlstream.deep import deep_thread, run_deep
-from sqlstream.core.errors import SqlStreamError, ValidationError
-from sqlstream.script import ScriptRunner
-from sqlstream.core.secrets import redact
+from sqlstream.core.errors import ValidationError
+from sqlstream.runtime.job import Job, failure_text
+from sqlstream.script import build_job, serve_metrics
 from sqlstream.session import Session
 
 ERROR_WIDTH = 60  # SHOW JOBS shortens a failure's reason to this; DESCRIBE JOB shows all of it
@@ -21,7 +21,7 @@ ERROR_WIDTH = 60  # SHOW JOBS shortens a failure's reason to this; DESCRIBE JOB 
 class JobInfo:
     id: str
     name: str
-    runner: ScriptRunner
+    job: Job
     thread: threading.Thread | None = None
     status: str = "RUNNING"
     started: float = field(default_factory=time.time)
@@ -31,27 +31,18 @@ class JobInfo:
     ended: float | None = None
 
     def row(self, full_error: bool = False) -> list:
-        job = self.runner.current_job
-        rows_in = job.stats.rows_in if job is not None else 0
-        rows_out = job.stats.rows_out if job is not None else 0
-        wm = None
-        if job is not None and job.assigners:
-            current = min(op.state.current for op in job.assigners)
-            if current > -(2 ** 63):
-                wm = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(current / 1000))
+        job = self.job
+        counters = job.counters
+        current = job.watermark()
+        wm = None if current is None else time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(current / 1000))
         error = self.error
-        if error is None and self.status == "RUNNING" and job is not None and job.outages:
+        if error is None and self.status == "RUNNING" and job.outages:
             error = "; ".join(job.outages)
         if error is not None and not full_error:
             first = error.splitlines()[0] if error.splitlines() else error
             error = first if len(first) <= ERROR_WIDTH and first == error else first[:ERROR_WIDTH - 3] + "..."
         return [self.id, self.name, self.status, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)),
-                rows_in, rows_out, wm, error]
-
-
-def failure_text(e: BaseException) -> str:
-    """A failure as the user sees it: our errors by their message, anything else named by its type."""
-    return str(e) if isinstance(e, SqlStreamError) else redact(f"internal error: {type(e).__name__}: {e}")
+                counters.rows_in, counters.rows_out, wm, error]
 
 
 class JobManager:
@@ -66,15 +57,15 @@ class JobManager:
 
     def submit(self, inserts: list[L.Sink]) -> JobInfo:
         job_id = uuid.uuid4().hex[:8]
-        info = JobInfo(job_id, "insert-into_" + ",".join(s.table for s in inserts), runner=None,  # type: ignore
-                       plans=list(inserts))
-        info.runner = ScriptRunner(self.session, out=info.log, err=info.log, fmt="jsonl")
-        info.runner.savepoint_on_stop = False
+        log = io.StringIO()
+        job = run_deep(build_job, self.session, inserts, log=log)  # a deep plan recurses as deeply as planning
+        info = JobInfo(job_id, job.name, job, log=log, plans=list(inserts))
 
         def run():
             try:
-                run_deep(info.runner._run_job, inserts, None)
-                info.status = "CANCELED" if info.runner.stop_requested else "FINISHED"
+                serve_metrics(self.session, log)
+                run_deep(job.run)  # setting up a deep plan recurses as deeply as planning
+                info.status = job.status
             except Exception as e:  # shown by SHOW JOBS / DESCRIBE JOB and on the shell, never a traceback
                 info.status, info.error = "FAILED", failure_text(e)
                 if self.on_failure is not None:
@@ -96,14 +87,14 @@ class JobManager:
         if info.status != "RUNNING":
             return f"Job '{job_id}' is already {info.status}"
         if not savepoint:
-            info.runner.stop_requested = True
+            info.job.cancel()
             info.thread.join(timeout=30)
             return f"Job '{job_id}' stopped"
         if not (self.session.config.get("execution.checkpointing.dir") or
                 self.session.config.get("execution.checkpointing.savepoint-dir")):
             raise ValidationError("Savepoint directory is not configured, can't stop job with savepoint: SET "
                                   "'execution.checkpointing.dir' before starting a job to take savepoints of it")
-        req = info.runner.request_savepoint(stop=True)
+        req = info.job.stop_with_savepoint()
         while not req.done.wait(0.05):
             if not info.thread.is_alive():
                 raise ValidationError(f"Job '{job_id}' ended ({info.status}) before taking the savepoint")
@@ -118,7 +109,7 @@ class JobManager:
         lines = []
         for info in self.jobs.values():
             if info.status == "RUNNING" and info.thread.is_alive():
-                coordinator = info.runner.current_coordinator
+                coordinator = info.job.coordinator
                 if coordinator is not None:
                     keep = (f"running it again resumes from its last checkpoint in {coordinator.storage.root}; "
                             f"STOP JOB '{info.id}' WITH SAVEPOINT before quitting keeps its progress up to now")
@@ -126,7 +117,7 @@ class JobManager:
                     keep = ("it does not checkpoint: to keep a job's progress, SET 'execution.checkpointing.dir' "
                             "before starting it; to keep a job running, start it with `sqlstream run`")
                 lines.append(f"Stopping job '{info.id}' ({info.name}): {keep}")
-                info.runner.stop_requested = True
+                info.job.cancel()
         for info in self.jobs.values():
             info.thread.join(timeout=30)
         return lines

@@ -232,26 +232,26 @@ class Shell:
 
     def _run_query(self, plan: L.Node) -> None:
         """Run a SELECT in the foreground; Ctrl-C cancels it and returns to the prompt."""
-        from sqlstream.script import ScriptRunner
+        from sqlstream.script import build_job
         mode = self.session.config.get("sql-client.execution.result-mode", "table").lower()
         names, types = plan.names, [f.type for f in plan.fields]
         zone = zone_id(self.session.config.get("table.local-time-zone"))
-        writer = MaterializedView(names, self.out, lambda: _watermark(runner), zone) if mode == "table" else (
+        writer = MaterializedView(names, self.out, lambda: _watermark(job), zone) if mode == "table" else (
             ChangelogPrinter(names, self.out, zone) if mode == "changelog" else
             ResultWriter(names, types, "table", self.out, zone))
-        runner = ScriptRunner(self.session, out=self.out, err=_Discard(), fmt="table", summary=False)
         root = L.Sink(plan.fields, plan.changelog, input=plan, table="<result>", connector="collect")
+        job = run_deep(build_job, self.session, [], [(root, writer)], summary=False)
         error: list[BaseException] = []
 
         def run():
             try:
-                run_deep(runner._run_job_with_writer, root, writer)
+                run_deep(job.run)
             except BaseException as e:  # shown at the prompt
                 error.append(e)
         t = deep_thread(run, "query", daemon=True)
         if isinstance(writer, MaterializedView) and self.out is sys.stdout and sys.stdout.isatty():
             self._full_screen(writer, t)
-            runner.stop_requested = True
+            job.cancel()
             t.join(10)
             writer.tty = False
             writer.refresh(final=True)
@@ -266,7 +266,7 @@ class Shell:
                 if isinstance(writer, MaterializedView):
                     writer.refresh()
         except KeyboardInterrupt:
-            runner.stop_requested = True
+            job.cancel()
             t.join(10)
             if isinstance(writer, MaterializedView):
                 writer.refresh(final=True)
@@ -333,24 +333,13 @@ class Shell:
             self.out.write(redact(f"[ERROR] {e}") + "\n")
 
 
-def _watermark(runner) -> str | None:
-    job = runner.current_job
-    if job is None or not job.assigners:
-        return None
-    current = min(op.state.current for op in job.assigners)
-    if current <= -(2 ** 63):
+def _watermark(job) -> str | None:
+    current = job.watermark()
+    if current is None:
         return None
     if current >= 2 ** 63 - 1:
         return "end of input"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(current / 1000)) + ".%03d" % (current % 1000)
-
-
-class _Discard:
-    def write(self, s):
-        return len(s)
-
-    def flush(self):
-        pass
 
 
 class ChangelogPrinter(SinkWriter):

@@ -12,9 +12,10 @@ import os
 import signal
 import tempfile
 
+from sqlstream.runtime.savepoint import SAVEPOINT_FAILED, SAVEPOINT_WRITTEN  # noqa: F401 (the answers' words)
+
 STOP, SAVEPOINT, SAVEPOINT_AND_STOP = "stop", "savepoint", "savepoint-and-stop"
 SIGNALS = {"SIGTERM": STOP, "SIGINT": STOP, "SIGUSR1": SAVEPOINT, "SIGUSR2": SAVEPOINT_AND_STOP}
-SAVEPOINT_WRITTEN, SAVEPOINT_FAILED = "savepoint written to ", "savepoint failed: "
 
 _pending: list[str] = []
 _listener = None

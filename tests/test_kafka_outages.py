@@ -49,14 +49,13 @@ def test_a_source_whose_broker_goes_away_waits_says_so_and_resumes(tmp_path):
         info = shell.jobs.jobs[job_id]
 
         def rows_in() -> int:
-            job = info.runner.current_job
-            return job.stats.rows_in if job is not None else 0
+            return info.job.counters.rows_in
         wait_until(lambda: rows_in() == 1, "the first row read")
 
         proxy.cut()
         waiting = f"Kafka source 'src': waiting for Kafka broker {broker.bootstrap} ("
         wait_until(lambda: waiting in info.log.getvalue(), "the job to say it waits for its broker")
-        wait_until(lambda: info.runner.current_job.outages, "the job's status to show the outage")
+        wait_until(lambda: info.job.outages, "the job's status to show the outage")
         shell.execute_text("SHOW JOBS;")
         row = [ln for ln in shell.out.getvalue().splitlines() if ln.startswith(f"| {job_id} ")][-1]
         assert "| RUNNING |" in row and "waiting for Kafka broker" in row
@@ -67,7 +66,7 @@ def test_a_source_whose_broker_goes_away_waits_says_so_and_resumes(tmp_path):
         wait_until(lambda: "is reachable again" in info.log.getvalue(), "the job to see its broker back")
         broker.produce("live", [(0, None, b'{"v": 2}')])
         wait_until(lambda: rows_in() == 2, "the row written after the outage read")
-        wait_until(lambda: not info.runner.current_job.outages, "the outage cleared from the job's status")
+        wait_until(lambda: not info.job.outages, "the outage cleared from the job's status")
         log = info.log.getvalue()
         assert log.count("waiting for Kafka broker") == 1, log
         assert "librdkafka" not in log, "connection failures are reported once, not line by line"

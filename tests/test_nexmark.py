@@ -101,7 +101,7 @@ def test_stream_written_as_json_reads_back_identically(tmp_path):
     create, select = parse_script(sql)
     runner.session.execute(create, sql)
     plan = runner.session.plan(select)
-    runner._run_job_with_writer(L.Sink(plan.fields, plan.changelog, input=plan, table="t", connector="collect"),
+    runner.run_query(L.Sink(plan.fields, plan.changelog, input=plan, table="t", connector="collect"),
                                 Collect())
     read = pa.Table.from_batches(Collect.batches).select(NAMES)
     assert read.to_pylist() == stream(config(), 3000, 3000).to_pylist()

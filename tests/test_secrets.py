@@ -169,7 +169,7 @@ def test_show_create_table_masks_secret_options():
 def test_job_log_records_mask_secrets():
     import logging
 
-    from sqlstream.job_log import job_log
+    from sqlstream.runtime.job_log import job_log
     parse_script(KAFKA)
     out = io.StringIO()
     with job_log(out):

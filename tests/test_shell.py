@@ -211,7 +211,7 @@ def test_describe_masks_secrets(tmp_path):
 def started(shell: Shell, job_id: str) -> None:
     """Wait until a background job has read rows (it is running, not just submitted)."""
     info = shell.jobs.jobs[job_id]
-    wait_until(lambda: info.runner.current_job is not None and info.runner.current_job.stats.rows_in > 0,
+    wait_until(lambda: info.job.counters.rows_in > 0,
                f"job {job_id} to read rows")
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from sqlstream.plan import logical as L
 from sqlstream.planner.physical import physical_plan
-from sqlstream.runtime.executor import Job
+from sqlstream.runtime.executor import Dataflow
 from sqlstream.output import ResultWriter
 from sqlstream.session import Session, parse_script
 from tests.golden import CONFORMANCE, GOLDEN, GOLDEN_STATIC, case_dirs, case_sql, check_changelog, static_case_sql
@@ -28,7 +28,7 @@ CASES = [c for c in case_dirs(CONFORMANCE / "core") + case_dirs(CONFORMANCE / "m
                        "dedup_first_late", "legacy_hop_uneven", "topn_range_shop"}]
 
 
-def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:
+def build_job(sql: str, batch_size: int) -> tuple[Dataflow, io.StringIO]:
     session = Session()
     stmts = parse_script(sql)
     for s in stmts[:-1]:
@@ -37,7 +37,7 @@ def build_job(sql: str, batch_size: int) -> tuple[Job, io.StringIO]:
     out = io.StringIO()
     writer = ResultWriter(plan.names, [f.type for f in plan.fields], "jsonl", out)
     root = L.Sink(plan.fields, plan.changelog, input=plan, table="<result>", connector="collect")
-    return Job([(root, writer)], physical_plan([root]), batch_size=batch_size, round_rows=20), out
+    return Dataflow([(root, writer)], physical_plan([root]), batch_size=batch_size, round_rows=20), out
 
 
 def lines(out: io.StringIO) -> list[str]:

@@ -63,7 +63,7 @@ def test_the_rest_api_answers_as_flinks_does(shell_with_jobs):
     overview = get(url + "jobs/overview")["jobs"]
     assert [j["jid"] for j in overview] == [running.id, failed.id] and overview[1]["state"] == "FAILED"
 
-    coordinator = lambda: running.runner.current_coordinator  # noqa: E731
+    coordinator = lambda: running.job.coordinator  # noqa: E731
     wait_until(lambda: coordinator() is not None and coordinator().latest is not None, "a checkpoint")
     detail = get(url + f"jobs/{running.id}")
     assert detail["jid"] == running.id and detail["state"] == "RUNNING" and detail["isStoppable"]
@@ -203,7 +203,7 @@ def test_the_late_rows_table_is_a_vertex_fed_by_the_operators_that_drop_late_row
                            "CREATE TABLE late (v INT, late_operator STRING) WITH ('connector' = 'blackhole');"
                            + RUNNING_JOB)
         info = next(iter(shell.jobs.jobs.values()))
-        wait_until(lambda: info.runner.current_job is not None and info.runner.current_job.stats.rows_in > 0,
+        wait_until(lambda: info.job.counters.rows_in > 0,
                    "the job to read rows")
         vertices = get(served_at(shell) + f"jobs/{info.id}")["vertices"]
         window = next(v for v in vertices if v["short_name"] == "WindowAggregate")

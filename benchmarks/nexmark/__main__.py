@@ -103,7 +103,7 @@ def run_one(query: str, events: int, rate: int, data: str | None = None, out: st
     if out:
         sink = ResultWriter(plan.names, [f.type for f in plan.fields], "jsonl", open(out, "w"))
     t = time.perf_counter()
-    runner._run_job_with_writer(root, sink)
+    runner.run_query(root, sink)
     secs = time.perf_counter() - t
     if out:
         sink.stream.close()

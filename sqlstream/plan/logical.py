@@ -369,6 +369,8 @@ class Sink(SingleInput):
     options: dict[str, Any] = field(default_factory=dict)
     columns: list[Field] = field(default_factory=list)
     primary_key: list[str] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)  # column -> connector metadata key
+    partition_keys: list[str] = field(default_factory=list)
 
 
 def walk(node: Node):

@@ -127,7 +127,7 @@ class WebServer:
 
         async def checkpoints(request):
             info = find(request)
-            return json(_read(lambda: job_status.checkpoints(info.runner.current_coordinator)))
+            return json(_read(lambda: job_status.checkpoints(info.job.coordinator)))
 
         async def exceptions(request):
             return json(job_status.exceptions(find(request)))
