@@ -300,8 +300,8 @@ def test_describe_job_shows_operators_and_the_last_checkpoint_and_quit_says_how_
                        f"SET 'execution.checkpointing.interval' = '100ms';" + GEN_JOB)
     job_id = next(iter(shell.jobs.jobs))
     started(shell, job_id)
-    runner = shell.jobs.jobs[job_id].runner
-    wait_until(lambda: runner.current_coordinator is not None and runner.current_coordinator.latest is not None,
+    job = shell.jobs.jobs[job_id].job
+    wait_until(lambda: job.coordinator is not None and job.coordinator.latest is not None,
                "a checkpoint")
     shell.execute_text(f"DESCRIBE JOB '{job_id}';")
     out = shell.out.getvalue()
