@@ -181,11 +181,13 @@ class Dataflow:
             op = self.ops.get(nid)
             if op is not None:
                 own = self.contexts[nid].metrics.values() if nid in self.contexts else {}
-                m.late_dropped = own.pop("numLateRecordsDropped", op.metrics().get("late_records_dropped", 0))
+                reported = op.metrics()
+                m.late_dropped = own.pop("numLateRecordsDropped", reported.get("late_records_dropped", 0))
                 m.own = own
                 backend = self.state.get(nid)
                 if backend is not None and backend.tables:
-                    m.state_bytes = backend.size_bytes()
+                    # measuring state walks its tables: take the operator's own figure when it gives one
+                    m.state_bytes = reported["state_bytes"] if "state_bytes" in reported else backend.size_bytes()
                     m.state_rows = backend.size_rows()
         for src in self.sources:
             assigners = [(next(n for n, o in self.ops.items() if o is a), a) for a in self._split_assigners(id(src.node))]
