@@ -96,3 +96,18 @@ def test_changelog_normalize_on_a_keyed_table_is_batch_size_independent_and_rest
     for size in (1, 3, len(ROWS)):
         assert normalize(ROWS, size) == expected
     assert normalize(ROWS, 2, restore_at=6) == expected
+
+
+def test_the_runtime_fires_event_time_timers_when_the_watermark_reaches_them_and_only_once():
+    from tests.test_state import build_job
+    sql = ("CREATE TABLE t (k INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', "
+           "'number-of-rows' = '50', 'fields.k.kind' = 'sequence', 'fields.k.start' = '1', 'fields.k.end' = '50');"
+           "SELECT k, COUNT(*) FROM t GROUP BY k;")
+    job, _ = build_job(sql, 7)
+    nid, op = next((n, o) for n, o in job.ops.items() if type(o).__name__ == "GroupAggregateOperator")
+    fired = []
+    op.on_timer = lambda ts, domain: fired.append((ts, domain)) or []
+    job.contexts[nid].timers.register_event_time_timer(-(2 ** 62))
+    job.contexts[nid].timers.register_event_time_timer(2 ** 62)
+    job.run()
+    assert fired == [(-(2 ** 62), EVENT_TIME), (2 ** 62, EVENT_TIME)], "in time order, each once, the last at the end"
