@@ -66,7 +66,8 @@ def committed(folder: Path) -> dict[str, collections.Counter]:
     for sink in ("windowed", "totals"):
         lines = collections.Counter()
         d = folder / "out" / sink
-        for f in sorted(d.glob("*part-*")) if d.exists() else []:
+        # pathlib's glob matches hidden names too: in-progress files (.part-..inprogress) are not committed
+        for f in sorted(f for f in d.glob("*part-*") if not f.name.startswith(".")) if d.exists() else []:
             lines.update(line for line in f.read_text().splitlines() if line)
         out[sink] = lines
     return out
