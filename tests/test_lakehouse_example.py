@@ -21,12 +21,14 @@ EXAMPLE = REPO / "sql_examples" / "lakehouse"
 def test_orders_reach_iceberg_per_minute_and_postgres_per_user(broker, postgres, tmp_path):
     lake = tmp_path / "lake"
     p = subprocess.run(["bash", str(EXAMPLE / "setup.sh")], cwd=REPO, capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "BOOTSTRAP": broker.bootstrap, "LAKE": str(lake)})
+                       env={**os.environ, "BOOTSTRAP": broker.bootstrap, "LAKE": str(lake),
+                            "TOPIC": "lakehouse_orders"})  # the tests share one broker
     assert p.returncode == 0, p.stderr
     postgres.execute((EXAMPLE / "postgres.sql").read_text())
     job = tmp_path / "job.sql"
     job.write_text((EXAMPLE / "orders_to_lake_and_postgres.sql").read_text()
                    .replace("localhost:9092", broker.bootstrap).replace("/tmp/sqlstream-lake", str(lake))
+                   .replace("'topic' = 'orders'", "'topic' = 'lakehouse_orders'")
                    .replace("jdbc:postgresql://localhost:5432/postgres", postgres.url))
     rc, _, err = CliJob(job).finish()
     assert rc == 0 and "Traceback" not in err, err
