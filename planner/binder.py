@@ -317,23 +317,9 @@ class Binder:
         rf = [L.Field(f.name, f.type.with_nullable(True) if jtype in ("LEFT", "FULL") else f.type)
               for f in right.node.fields]
         updating = left.node.updating or right.node.updating or jtype != "INNER"
-        bounds = interval_bounds(condition, nl) if not (left.node.updating or right.node.updating) else None
-        ends = _window_join_ends(left.node, right.node, lkeys, rkeys)
-        if ends is not None and (left.node.updating or right.node.updating):
-            raise ValidationError(f"{_where(join)}StreamPhysicalWindowJoin doesn't support consuming update and "
-                                  f"delete changes which is produced by an updating input (a window join needs "
-                                  f"insert-only inputs)")
-        if ends is not None:  # a window join: each window joined once it closes
-            node = L.WindowJoin(lf + rf, L.INSERT_ONLY, left=left.node, right=right.node, kind=jtype,
-                                left_keys=lkeys, right_keys=rkeys, condition=condition, left_end=ends[0],
-                                right_end=ends[1])
-        elif bounds is not None:  # an interval join: append-only, state bounded by the watermark
-            node = L.IntervalJoin(lf + rf, L.INSERT_ONLY, left=left.node, right=right.node, kind=jtype,
-                                  left_keys=lkeys, right_keys=rkeys, condition=condition, left_time=bounds[0],
-                                  right_time=bounds[1], lower=bounds[2], upper=bounds[3])
-        else:
-            node = L.Join(lf + rf, L.RETRACT if updating else L.INSERT_ONLY, left=left.node, right=right.node,
-                          kind=jtype, left_keys=lkeys, right_keys=rkeys, condition=condition)
+        node = _streaming_shape(join, L.Join(lf + rf, L.RETRACT if updating else L.INSERT_ONLY, left=left.node,
+                                             right=right.node, kind=jtype, left_keys=lkeys, right_keys=rkeys,
+                                             condition=condition))
         fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
         return Relation(node, Scope(fields))
 
@@ -898,29 +884,9 @@ class Binder:
         # when it is not
         with_rank = first > 1 or _reads_column([a for k, a in sel.args.items() if k not in ("where", "from_", "from")]
                                                + rest, rn_name)
-        time_order = len(oidx) == 1 and not node.updating and first == 1 and limit == 1 \
-            and node.fields[oidx[0][0]].type.time_attr in ("rowtime", "proctime")
-        keep_last = time_order and oidx[0][1]
-        from sqlstream.planner.windowing import is_window_rowtime, window_columns
-        wcols = window_columns(node)
-        if wcols is not None and set(pidx) & wcols[0] and set(pidx) & wcols[1] and node.updating:
-            raise ValidationError(f"{_where(window)}StreamPhysicalWindowRank doesn't support consuming update and "
-                                  f"delete changes which is produced by an updating input (a window Top-N needs "
-                                  f"an insert-only input)")
-        if wcols is not None and set(pidx) & wcols[0] and set(pidx) & wcols[1]:  # window Top-N
-            # keep-last window deduplication: of rows with equal times, the newer is kept (Flink's window dedup)
-            window_keep_last = first == 1 and limit == 1 and len(oidx) == 1 and oidx[0][1] \
-                and is_window_rowtime(node, oidx[0][0])
-            rank = L.WindowRank(list(node.fields) + [rank_field], L.INSERT_ONLY, input=node, partition=pidx,
-                                order=oidx, limit=limit, with_rank=True, window_end=min(set(pidx) & wcols[1]),
-                                newest_wins_ties=window_keep_last)
-        elif time_order and not keep_last:
-            rank = L.FirstRowDeduplicate(list(node.fields) + [rank_field], L.INSERT_ONLY, input=node, partition=pidx,
-                                         order=oidx, limit=1, with_rank=True,
-                                         rowtime=node.fields[oidx[0][0]].type.time_attr == "rowtime")
-        else:
-            rank = L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=pidx, order=oidx,
-                          limit=limit, with_rank=with_rank, newest_wins_ties=keep_last)
+        # a plain Top-N; rules make a window Top-N or a deduplication of it (planner/rules/streaming.py)
+        rank = _streaming_shape(window, L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node,
+                                               partition=pidx, order=oidx, limit=limit, with_rank=with_rank))
         exprs, names = [], []
         for j in range(n_vis):
             if j == rank_at:
@@ -1016,15 +982,9 @@ class Binder:
             left_keys.append(x.index)
         kind = "ANTI" if negated else "SEMI"
         right_keys = list(range(len(left_keys)))
-        ends = _window_join_ends(rel.node, right, left_keys, right_keys) \
-            if not (rel.node.updating or right.updating) else None
-        if ends is not None:  # a window semi/anti join: decided per window when it closes
-            node = L.WindowJoin(list(rel.node.fields), L.INSERT_ONLY, left=rel.node, right=right, kind=kind,
-                                left_keys=left_keys, right_keys=right_keys, left_end=ends[0], right_end=ends[1])
-            return Relation(node, rel.scope)
         changelog = L.RETRACT if (rel.node.updating or right.updating or negated) else L.INSERT_ONLY
-        node = L.Join(list(rel.node.fields), changelog, left=rel.node, right=right, kind=kind,
-                      left_keys=left_keys, right_keys=right_keys)
+        node = _streaming_shape(exists, L.Join(list(rel.node.fields), changelog, left=rel.node, right=right,
+                                               kind=kind, left_keys=left_keys, right_keys=right_keys))
         return Relation(node, rel.scope)
 
     def _bind_over(self, sel: exp.Select) -> L.Node:
@@ -1563,46 +1523,13 @@ def _same_group_window(aux: exp.Anonymous, group: exp.Anonymous, scope: Scope) -
     return True
 
 
-def interval_bounds(cond: Expr | None, n_left: int) -> tuple[int, int, int, int] | None:
-    """(left rowtime, right rowtime, lower, upper) when the condition bounds right.rowtime - left.rowtime to
-    [lower, upper] ms (e.g. `r.ts BETWEEN l.ts - INTERVAL '5' SECOND AND l.ts + INTERVAL '1' MINUTE`)."""
-    def linear(e: Expr) -> tuple[int, int] | None:
-        """(rowtime column, offset ms) of `col`, `col + interval` or `col - interval`."""
-        if isinstance(e, Ref) and e.type.time_attr == "rowtime":
-            return e.index, 0
-        if isinstance(e, Call) and e.fn in ("+", "-") and isinstance(e.args[1], Lit) and \
-                e.args[1].type.name == "INTERVAL_DAY_TIME" and isinstance(e.args[0], Ref) and \
-                e.args[0].type.time_attr == "rowtime":
-            return e.args[0].index, e.args[1].value if e.fn == "+" else -e.args[1].value
-        return None
-    if cond is None:
-        return None
-    flip = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
-    times, lower, upper = set(), None, None
-    for c in _conjuncts(cond):
-        if not (isinstance(c, Call) and c.fn in flip):
-            continue
-        a, b = linear(c.args[0]), linear(c.args[1])
-        if a is None or b is None or (a[0] < n_left) == (b[0] < n_left):
-            continue
-        op = c.fn
-        if a[0] < n_left:  # l + oa OP r + ob  <=>  r - l flip(OP) oa - ob
-            (lt, lo), (rt, ro), op = a, b, flip[op]
-            bound = lo - ro
-        else:  # r + oa OP l + ob  <=>  r - l OP ob - oa
-            (rt, ro), (lt, lo) = a, b
-            bound = lo - ro
-        times.add((lt, rt))
-        if op in (">=", ">"):
-            v = bound + (1 if op == ">" else 0)
-            lower = v if lower is None else max(lower, v)
-        else:
-            v = bound - (1 if op == "<" else 0)
-            upper = v if upper is None else min(upper, v)
-    if lower is None or upper is None or len(times) != 1:
-        return None
-    lt, rt = times.pop()
-    return lt, rt - n_left, lower, upper
+def _streaming_shape(where: exp.Expr, node: L.Node) -> L.Node:
+    """The streaming operator the shape rules make of a node just bound; their errors point at `where`."""
+    from sqlstream.planner.rules.streaming import recognize
+    try:
+        return recognize(node)
+    except ValidationError as e:
+        raise ValidationError(f"{_where(where)}{e}") from None
 
 
 def _equi_pair(e: Expr, n_left: int) -> tuple[int, int] | None:
@@ -1825,19 +1752,6 @@ def _cascaded_window_end(node: L.Node, keys: list[Expr]) -> int | None:
     if not any(r in wc[0] for r in refs):
         return None
     return next((i for i, r in enumerate(refs) if r in wc[1]), None)
-
-
-def _window_join_ends(left: L.Node, right: L.Node, lkeys: list[int], rkeys: list[int]) -> tuple[int, int] | None:
-    """The window_end columns of a join of two windowed inputs (the same windows) on equal window_start and
-    window_end, as Flink plans a window join; None for any other join."""
-    from sqlstream.planner.windowing import same_windows, window_bounds
-    lw, rw = window_bounds(left), window_bounds(right)
-    if lw is None or rw is None or not same_windows(lw[2], rw[2]):
-        return None
-    pairs = set(zip(lkeys, rkeys))
-    if (lw[0], rw[0]) in pairs and (lw[1], rw[1]) in pairs:
-        return lw[1], rw[1]
-    return None
 
 
 def _dedupe(names: list[str]) -> list[str]:
