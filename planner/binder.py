@@ -1293,13 +1293,12 @@ class Binder:
             pre_calc.projections = pre
             pre_calc.fields = [L.Field(f"$f{i}", e.type) for i, e in enumerate(pre)]
         else:
-            mode = "I,UB,UA" if not input_node.updating else L.RETRACT
-            window_end = _cascaded_window_end(input_node, pre[:nkeys]) if not has_sets else None
-            agg = L.GroupAggregate(fields, L.INSERT_ONLY if window_end is not None else mode, input=pre_calc,
-                                   keys=list(range(nkeys)), aggs=aggs, grouping_sets=grouping_sets,
-                                   window_end=window_end)
             pre_calc.projections = pre
             pre_calc.fields = [L.Field(f"$f{i}", e.type) for i, e in enumerate(pre)]
+            mode = "I,UB,UA" if not input_node.updating else L.RETRACT
+            # a plain GROUP BY; a rule makes a cascaded window aggregation of it (planner/rules/streaming.py)
+            agg = _streaming_shape(sel, L.GroupAggregate(fields, mode, input=pre_calc, keys=list(range(nkeys)),
+                                                         aggs=aggs, grouping_sets=grouping_sets))
         return project(agg, out_exprs, out_names, having_cond)
 
     def _legacy_window(self, g: exp.Anonymous, scope: Scope, node: L.Node) -> L.WindowSpec:
@@ -1739,19 +1738,6 @@ def _output_name(item: exp.Expr, position: int) -> str:
     if isinstance(item, exp.Column):
         return item.name
     return f"EXPR${position}"
-
-
-def _cascaded_window_end(node: L.Node, keys: list[Expr]) -> int | None:
-    """The key position of window_end when a GROUP BY over a windowed insert-only input groups by its
-    window_start and window_end (a window aggregation in Flink); None otherwise."""
-    from sqlstream.planner.windowing import window_columns
-    wc = window_columns(node) if not node.updating else None
-    if wc is None:
-        return None
-    refs = [k.index if isinstance(k, Ref) else None for k in keys]
-    if not any(r in wc[0] for r in refs):
-        return None
-    return next((i for i, r in enumerate(refs) if r in wc[1]), None)
 
 
 def _dedupe(names: list[str]) -> list[str]:

@@ -4,7 +4,7 @@ operator Flink plans for that shape. The first rule that matches wins; each rule
 from __future__ import annotations
 
 from sqlstream.plan import logical as L
-from sqlstream.planner.rules import deduplicate, interval_join, window_join, window_rank
+from sqlstream.planner.rules import cascaded_window_aggregate, deduplicate, interval_join, window_join, window_rank
 
 # the order matters where shapes overlap: a window Top-N of one row per window is a window rank, not a
 # deduplication; a join of two windows on their bounds is a window join even when its condition bounds times
@@ -13,6 +13,7 @@ RULES = (
     deduplicate.rule,
     window_join.rule,
     interval_join.rule,
+    cascaded_window_aggregate.rule,
 )
 
 
