@@ -4,7 +4,10 @@
 
 1. throughput: Kafka -> filter/project -> Kafka, and Kafka -> TUMBLE -> upsert-kafka (messages/s, end to end);
 2. latency: messages produced at a fixed rate, each stamped with its produce time; a consumer of the output topic
-   reports p50/p99 from produce to arrival in the output topic.
+   reports p50/p99 from produce to arrival in the output topic;
+3. formats (`--only formats`): the same messages as json and as avro, Kafka -> blackhole, end to end (messages
+   per second and per CPU-second of the job's process); `python -m benchmarks.formats` measures the decode step
+   alone.
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ import numpy as np
 from tests.kafka_broker import Broker
 
 
-def fill(broker: Broker, topic: str, n: int, partitions: int) -> dict[int, int]:
+def fill(broker: Broker, topic: str, n: int, partitions: int, payloads: list[bytes] | None = None) -> dict[int, int]:
+    """n messages round-robin over the partitions: `payloads`, or JSON objects {key, val, ts}."""
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 20, "batch.num.messages": 10000,
                   "queue.buffering.max.messages": 2_000_000, "log_level": 0})
@@ -31,9 +35,10 @@ def fill(broker: Broker, topic: str, n: int, partitions: int) -> dict[int, int]:
     for i in range(n):
         part = i % partitions
         ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime((start + i) / 1000)) + ".%03d" % ((start + i) % 1000)
+        value = payloads[i] if payloads is not None else f'{{"key":"k{keys[i]}","val":{vals[i]},"ts":"{ts}"}}'
         while True:
             try:
-                p.produce(topic, value=f'{{"key":"k{keys[i]}","val":{vals[i]},"ts":"{ts}"}}', partition=part)
+                p.produce(topic, value=value, partition=part)
                 break
             except BufferError:
                 p.poll(0.01)
@@ -82,6 +87,35 @@ FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY key
         secs = time.perf_counter() - t
         out = int(err.getvalue().split("rows out: ")[1].split(",")[0])
         print(f"{name:<42} {n:>10,} in {secs:6.2f}s  {n / secs:>10,.0f} msgs/s  ({out:,} rows out)")
+
+
+def formats(broker: Broker, n: int) -> None:
+    """The same n messages as json and as avro, each topic read into a blackhole."""
+    import resource
+    from benchmarks.formats import messages
+    from sqlstream.script import ScriptRunner
+    as_json, as_avro = messages(n)
+    for fmt, payloads in (("json", as_json), ("avro", as_avro)):
+        topic = f"bench_fmt_{fmt}"
+        broker.create_topic(topic, 4)
+        counts = fill(broker, topic, n, 4, payloads)
+        offsets = ";".join(f"partition:{p},offset:{c}" for p, c in counts.items())
+        sql = f"""CREATE TABLE src (key STRING, val BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'kafka',
+  'topic' = '{topic}', 'properties.bootstrap.servers' = '{broker.bootstrap}', 'format' = '{fmt}',
+  'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'specific-offsets',
+  'scan.bounded.specific-offsets' = '{offsets}');
+CREATE TABLE sink (key STRING, val BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT * FROM src;"""
+        err = io.StringIO()
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        t = time.perf_counter()
+        ScriptRunner(out=io.StringIO(), err=err).run(sql)
+        secs = time.perf_counter() - t
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+        out = int(err.getvalue().split("rows out: ")[1].split(",")[0])
+        print(f"Kafka ({fmt}) -> blackhole {n:>10,} in {secs:6.2f}s  {n / secs:>10,.0f} msgs/s  "
+              f"{n / cpu:>10,.0f} msgs per CPU-s  ({out:,} rows out)", flush=True)
 
 
 def latency(broker: Broker, rate: int, seconds: float, linger: int = 5) -> None:
@@ -151,7 +185,7 @@ def main() -> int:
     ap.add_argument("--latency-seconds", type=float, default=5)
     ap.add_argument("--sink-linger-ms", type=int, default=5,
                     help="the latency job's sink linger (the connector's default is 5 ms; 0 sends tiny requests)")
-    ap.add_argument("--only", choices=("throughput", "latency"))
+    ap.add_argument("--only", choices=("throughput", "latency", "formats"))
     a = ap.parse_args()
     if a.only is None:  # each part in its own process and broker: latency is not measured behind the
         import subprocess  # throughput run's full log and heap
@@ -166,6 +200,8 @@ def main() -> int:
     try:
         if a.only == "throughput":
             throughput(broker, a.messages)
+        elif a.only == "formats":
+            formats(broker, a.messages)
         else:
             latency(broker, a.latency_rate, a.latency_seconds, a.sink_linger_ms)
     finally:

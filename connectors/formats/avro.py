@@ -3,8 +3,10 @@ table's columns exactly as Flink derives it (AvroSchemaConverter): a record of t
 the union ["null", T], TIMESTAMP(p <= 3) as long timestamp-millis, TIMESTAMP(p <= 6) as timestamp-micros,
 DATE as int date, TIME as int time-millis, DECIMAL as bytes decimal, MAP keys as strings.
 
-Decoding and encoding of each datum is fastavro's (C); columns are then built at once with Arrow. Top-level
-temporal columns travel as plain long/int (the same bytes on the wire) and are cast column-wise.
+A batch of datums is decoded column-wise at once (avro_columns) when the schema is one it covers and no datum is
+unusual; otherwise each datum is decoded by fastavro (C), which also names a malformed message, and columns are
+then built at once with Arrow. Top-level temporal columns travel as plain long/int (the same bytes on the wire)
+and are cast column-wise.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Callable
 import pyarrow as pa
 
 from sqlstream.connectors.base import TableSchema, rows_batch
+from sqlstream.connectors.formats.avro_columns import columnar_reader
 from sqlstream.core.errors import FormatError, OptionError
 from sqlstream.core.types import FlinkType
 
@@ -45,6 +48,12 @@ def _temporal(t: FlinkType) -> tuple[str, str | None, pa.DataType] | None:
         p = t.precision or 0
         return ("int", "time-millis", pa.time32("ms")) if p <= 3 else ("long", "time-micros", pa.time64("us"))
     return None
+
+
+def _primitive(t: FlinkType) -> tuple[str, pa.DataType]:
+    """(avro primitive, arrow type its values hold) of a top-level temporal column."""
+    prim, _, held = _temporal(t)
+    return prim, held
 
 
 def avro_type(t: FlinkType, row_name: str, logical: bool = True):
@@ -134,6 +143,7 @@ class AvroDecoder:
         self.full = full or schema  # the datum holds every value column, even unprojected ones
         self.parsed = fa.parse_schema(record_schema(self.full))
         self.read = fa.schemaless_reader
+        self.columnar = columnar_reader(self.full.names, self.full.types, _primitive)
         self.skipped = 0
 
     @classmethod
@@ -144,6 +154,14 @@ class AvroDecoder:
         return cls(schema, full)
 
     def decode(self, docs: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:
+        if self.columnar is not None:
+            cols = self.columnar.decode(docs, set(self.schema.names))
+            if cols is not None:
+                return rows_batch([cols[n] for n in self.schema.names], self.schema.names, len(docs))
+        return self.decode_each(docs, where)
+
+    def decode_each(self, docs: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:
+        """One fastavro call per datum: the reference, and the path that names a malformed message."""
         read, parsed = self.read, self.parsed
         records = []
         for i, datum in enumerate(docs.to_pylist()):
