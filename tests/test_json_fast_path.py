@@ -57,3 +57,19 @@ def test_another_json_type_at_an_ambiguous_path_takes_flinks_rules(monkeypatch, 
         assert "line 3" in str(e)
     else:
         assert taken == [2] and rows[2]["bid"]["auction"] == 7
+
+
+@pytest.mark.parametrize("text", [' \t[1]', '\u00a0{"event_type": 1}', '{"event_type": 1,}', '  7', '"x"'])
+def test_a_document_that_is_not_one_object_takes_flinks_rules(text):
+    """Found by a check of the document's start and a trailing-comma expression apart from the values' one."""
+    decoder = JsonDecoder(SCHEMA, ignore_parse_errors=True)
+    batch = decoder.decode(pa.array([json.dumps(CLEAN[0]), text, '  ' + json.dumps(CLEAN[1])]), str)
+    assert batch.to_pylist() == CLEAN and decoder.skipped == 1
+
+
+def test_a_schema_of_ambiguous_names_only_decodes():
+    """No name left for the values' expression: the paths alone decide."""
+    schema = TableSchema(["a"], [flink_type("ROW<a BIGINT>")])
+    docs = [{"a": {"a": 1}}, {"a": None}, {"a": {"a": 2.5}}]
+    batch = JsonDecoder(schema).decode(pa.array([json.dumps(d) for d in docs]), str)
+    assert batch.to_pylist() == [{"a": {"a": 1}}, {"a": None}, {"a": {"a": 2}}]

@@ -94,7 +94,12 @@ class JsonDecoder:
         self.standard = timestamp_standard
         self.paths = ["$." + _json.dumps(n) for n in schema.names]
         self.suspicious, self.ambiguous = _suspicious_pattern(schema)
-        self.checked_paths = self.paths + (self.ambiguous.paths if self.ambiguous is not None else [])
+        # columns whose NULLs are checked against the JSON type: a ROW, MAP or ARRAY DuckDB could not read is
+        # a value of another JSON type, which the regular expression (or the ambiguous names' check) flags
+        self.null_checked = [j for j, t in enumerate(schema.types)
+                             if fail_on_missing_field or t.name not in ("ROW", "MAP", "ARRAY")]
+        self.checked_paths = [self.paths[j] for j in self.null_checked] + \
+            (self.ambiguous.paths if self.ambiguous is not None else [])
         temporal = [(n, t.name) for n, t in zip(schema.names, schema.types) if t.name in ("TIMESTAMP", "DATE")]
         if temporal:  # a date or timestamp whose text is not the plain pattern DuckDB parses as Flink does
             sep = "T" if timestamp_standard == "ISO-8601" else " "
@@ -126,19 +131,26 @@ class JsonDecoder:
         con = duck()
         tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
         # one pass: the values, and the JSON type at each path the checks below look at
-        query = "SELECT unnest(from_json(line, $s)), json_type(line, $p) FROM tbl"
         try:
-            out = con.sql(query, params={"s": self.structure, "p": self.checked_paths}).to_arrow_table()
+            if self.checked_paths:
+                out = con.sql("SELECT unnest(from_json(line, $s)), json_type(line, $p) FROM tbl",
+                              params={"s": self.structure, "p": self.checked_paths}).to_arrow_table()
+                json_types = out.column(out.num_columns - 1).combine_chunks()
+            else:
+                out = con.sql("SELECT unnest(from_json(line, $s)) FROM tbl",
+                              params={"s": self.structure}).to_arrow_table()
+                json_types = None
         except _duck_error():
             return self._decode_checked(docs, where)
         batch = self._to_batch(out)
-        slow = self._needs_flink_rules(docs, batch, out.column(out.num_columns - 1).combine_chunks())
+        slow = self._needs_flink_rules(docs, batch, json_types)
         if slow is None:
             return batch
         fast_idx = np.flatnonzero(~slow)
         return self._with_flink_rules(docs, batch.filter(pa.array(~slow)), fast_idx, np.flatnonzero(slow), where)
 
-    def _needs_flink_rules(self, docs: pa.Array, batch: pa.RecordBatch, json_types: pa.Array) -> np.ndarray | None:
+    def _needs_flink_rules(self, docs: pa.Array, batch: pa.RecordBatch,
+                           json_types: pa.Array | None) -> np.ndarray | None:
         """Documents DuckDB's reading may differ from Flink's for: not one object, a trailing comma, a value of
         another JSON type than its column's (DuckDB rounds 3.7 into an INT, takes true as 1, writes 4.50 as 4.5
         into a STRING), a date or time not in the plain pattern, a value DuckDB turned into NULL, a missing
@@ -148,14 +160,17 @@ class JsonDecoder:
         document in the order of `checked_paths`)."""
         def mask(arr) -> np.ndarray:
             return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
-        slow = mask(pc.match_substring_regex(docs, self.suspicious))
-        for j in range(len(self.schema.names)):
+        slow = mask(pc.match_substring_regex(docs, self.suspicious)) if self.suspicious else \
+            np.zeros(len(docs), dtype=bool)
+        slow |= ~mask(pc.starts_with(pc.ascii_ltrim(docs, WHITESPACE), "{"))
+        slow |= mask(pc.match_substring_regex(docs, TRAILING_COMMA))
+        for k, j in enumerate(self.null_checked):
             if batch.column(j).null_count or self.fail_on_missing:
-                jt = pc.list_element(json_types, j)
+                jt = pc.list_element(json_types, k)
                 lost = pc.and_kleene(pc.is_null(batch.column(j)), pc.not_equal(jt, "NULL"))
                 slow |= mask(pc.fill_null(lost, self.fail_on_missing))  # a value DuckDB could not read, or missing
         if self.ambiguous is not None:
-            slow |= self.ambiguous.suspicious(json_types, len(self.schema.names))
+            slow |= self.ambiguous.suspicious(json_types, len(self.null_checked))
         return slow if slow.any() else None
 
     def _with_flink_rules(self, docs: pa.Array, fast: pa.RecordBatch, fast_idx: np.ndarray, slow_idx: np.ndarray,
@@ -271,8 +286,10 @@ class JsonDecoder:
 SUSPICIOUS_VALUE = {"INTEGER": r'(?:true|false|"|-?\d+[.eE]|\[|\{)', "FLOAT": r"(?:true|false|\[|\{)",
                     "BOOLEAN": r'(?:[-\d"\[{])', "STRING": r"(?:-?\d+[.eE]|\[|\{)",
                     "TEMPORAL": r"(?:[-\dtf\[{])", "OBJECT": r"(?:[^{n\s])", "ARRAY": r"(?:[^\[n\s])"}
-# a document that does not begin as an object, or a trailing comma DuckDB forgives
-SUSPICIOUS_DOCUMENT = r"^\s*[^\s{]|,\s*[}\]]"
+# a trailing comma DuckDB forgives; with a document that does not begin as an object, looked for apart from the
+# values' expression (RE2 scans one alternation of all three several times slower than each alone)
+TRAILING_COMMA = r",\s*[}\]]"
+WHITESPACE = " \t\n\f\r"  # RE2's \s
 
 
 def _not_plain(kind: str, sep: str) -> str:
@@ -347,7 +364,7 @@ def _suspicious_pattern(schema: TableSchema) -> tuple[str, "AmbiguousNames | Non
         if name not in ambiguous:
             for _, kind, _ in occ:
                 by_kind.setdefault(kind, set()).add(re.escape(_json.dumps(name)))
-    parts = [SUSPICIOUS_DOCUMENT] + ["(?:" + "|".join(sorted(names)) + r")\s*:\s*" + SUSPICIOUS_VALUE[kind]
+    parts = ["(?:" + "|".join(sorted(names)) + r")\s*:\s*" + SUSPICIOUS_VALUE[kind]
                                      for kind, names in sorted(by_kind.items())] + arrays
     return "|".join(parts), AmbiguousNames(ambiguous) if ambiguous else None
 
@@ -389,7 +406,7 @@ def arrow_values(values: list, t: FlinkType) -> pa.Array:
     if n == "TIME":
         return pa.array(values, pa.int32() if pa.types.is_time32(target) else pa.int64()).cast(target)
     if n == "ROW":
-        mask = pa.array([v is None for v in values])
+        mask = pa.array([v is None for v in values], pa.bool_())
         children = [arrow_values([None if v is None else v[f] for v in values], c) for f, c in zip(t.field_names, t.children)]
         return pa.StructArray.from_arrays(children, fields=list(target), mask=mask)
     if n in ("ARRAY", "MAP"):
@@ -398,7 +415,7 @@ def arrow_values(values: list, t: FlinkType) -> pa.Array:
             flat += v or []
             offsets.append(len(flat))
         off = pa.array(offsets, pa.int32())
-        mask = pa.array([v is None for v in values])
+        mask = pa.array([v is None for v in values], pa.bool_())
         if n == "MAP":
             keys = arrow_values([k for k, _ in flat], t.children[0])
             items = arrow_values([x for _, x in flat], t.children[1])
