@@ -133,8 +133,9 @@ def explain(node: L.Node) -> str:
 
 
 def explain_physical(plan: PhysicalPlan) -> str:
-    """The physical plan as Flink prints it: operators by their runtime names, and an Exchange line on every
-    edge that does not forward rows (hash on keys, single), each with the changelog mode it carries."""
+    """The physical plan as Flink prints it: operators by their runtime names, each with its parallelism, and an
+    Exchange line on every edge that does not forward rows (hash on keys, single, rebalance), each with the
+    changelog mode it carries."""
     specs = plan.operators
     consumers: dict[int, int] = {}
     for s in specs:
@@ -153,7 +154,8 @@ def explain_physical(plan: PhysicalPlan) -> str:
         if consumers.get(i, 0) > 1:
             refs[i] = len(refs) + 1
             label = f"[{refs[i]}]:"
-        lines.append(prefix + label + specs[i].description + f", changelogMode=[{specs[i].changelog}]")
+        lines.append(prefix + label + specs[i].description + f", changelogMode=[{specs[i].changelog}], "
+                     f"parallelism=[{specs[i].parallelism}]")
         for e in specs[i].inputs:
             if e.distribution.kind == FORWARD:
                 visit(e.source, depth + 1)

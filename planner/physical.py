@@ -2,7 +2,8 @@
 
 Here the physical variant of each node is chosen (inner, outer or row-at-a-time join; Top1, AppendRank or
 Rank; ...), its configuration resolved (state TTL, idle timeouts), and each input edge given its distribution
-(forward, hash on the keys that must meet, single where all rows must meet) and changelog mode.
+(forward, hash on the keys that must meet, single where all rows must meet) and changelog mode; then
+`parallelism.py` gives each operator its parallelism and turns edges into the exchanges that implies.
 """
 from __future__ import annotations
 
@@ -14,14 +15,21 @@ from sqlstream.plan.physical import (FORWARD, SINGLE, Distribution, Edge, Operat
                                      hash_or_single)
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
+from sqlstream.planner.parallelism import DEFAULT_MAX_PARALLELISM, PARALLELISM_OPTIONS, assign, settings_of
 
 Choice = tuple[str, dict[str, Any], list[Distribution]]
 
 
 def physical_plan(roots: list[L.Node], config: dict | None = None) -> PhysicalPlan:
-    """Specs for every node reachable from the sinks, inputs first; a shared subplan becomes one spec."""
+    """Specs for every node reachable from the sinks, inputs first; a shared subplan becomes one spec.
+
+    The fingerprint hashes the specs' signatures, taken before parallelism is assigned, so the same job at another
+    parallelism keeps its checkpoints (a restore rescales it); the number of key groups is part of it, since
+    keyed state cannot move to another number of key groups.
+    """
     from sqlstream.planner.explain import describe
     config = config or {}
+    settings = settings_of(config)
     specs: list[OperatorSpec] = []
     index: dict[int, int] = {}
     for root in roots:
@@ -39,8 +47,12 @@ def physical_plan(roots: list[L.Node], config: dict | None = None) -> PhysicalPl
                                       changelog=node.changelog, node=node,
                                       description=name + paren + rest if paren else name, signature=signature,
                                       names=node.names))
-    digest = hashlib.sha256("\n".join(s.signature for s in specs).encode()).hexdigest()[:16]
-    return PhysicalPlan(specs, [index[id(r)] for r in roots], digest)
+    identity = [s.signature for s in specs]
+    if settings.max_parallelism != DEFAULT_MAX_PARALLELISM:
+        identity.append(f"max-parallelism={settings.max_parallelism}")
+    digest = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
+    assign(specs, settings)
+    return PhysicalPlan(specs, [index[id(r)] for r in roots], digest, settings.default, settings.max_parallelism)
 
 
 def choose(node: L.Node, config: dict) -> Choice:
@@ -240,7 +252,10 @@ def node_signature(node: L.Node) -> str:
     parts = [type(node).__name__, "types=" + ",".join(str(f.type) for f in node.fields)]
     for f in dataclasses.fields(node):
         if f.name not in _INPUTS:
-            parts.append(f"{f.name}={canonical(getattr(node, f.name))}")
+            value = getattr(node, f.name)
+            if f.name == "options":  # a connector's parallelism is not the job's structure: rescaling keeps it
+                value = {k: v for k, v in value.items() if k not in PARALLELISM_OPTIONS}
+            parts.append(f"{f.name}={canonical(value)}")
     return " ".join(parts)
 
 

@@ -40,18 +40,35 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _parallelism(text: str) -> int:
+    from sqlstream.config import check_int
+    from sqlstream.core.errors import ValidationError
+    try:
+        return check_int("parallelism.default", text, "the parallelism")
+    except ValidationError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _session(parallelism: int | None):
+    """A session whose jobs run at `parallelism` (the same as SET 'parallelism.default'; a script's SET wins)."""
+    from sqlstream.session import Session
+    session = Session()
+    if parallelism is not None:
+        session.config.set("parallelism.default", str(parallelism))
+    return session
+
+
 def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=None,
              python_files: str | None = None, web: bool = False, metrics_port: str | None = None,
-             quiet: bool = False, log_file: str | None = None) -> int:
+             quiet: bool = False, log_file: str | None = None, parallelism: int | None = None) -> int:
     from sqlstream.script import ScriptRunner, read_sql
-    from sqlstream.session import Session
     try:
         sql = read_sql(path)
     except SqlStreamError as e:
         return _report(e)
     ui = None
     try:
-        session = Session()
+        session = _session(parallelism)
         if python_files:
             session.config.set("python.files", python_files)
         if metrics_port is not None:
@@ -154,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
                             "free one, or a range such as 9249-9259; the same as SET 'metrics.reporter.prom.port')")
         p.add_argument("--quiet", action="store_true",
                        help="no live status line on the terminal (it is shown only when stderr is a terminal)")
+        p.add_argument("-p", "--parallelism", type=_parallelism, metavar="N",
+                       help="run every operator as N parallel subtasks unless the plan says otherwise (the same as "
+                            "SET 'parallelism.default'; a SET in the script wins)")
         p.add_argument("--log-file", metavar="PATH",
                        help="append the job's log (start, stop, checkpoints, restores, restarts, watermark stalls, "
                             "errors) to PATH (default: job.log in the job's checkpoint folder, if it has one)")
@@ -162,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_file(a.file, a.format, a.batch_size,
                         RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state),
                         RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled), a.python_files, a.web,
-                        a.metrics_port, a.quiet, a.log_file)
+                        a.metrics_port, a.quiet, a.log_file, a.parallelism)
     if argv and argv[0] == "savepoint":
         p = argparse.ArgumentParser(prog="sqlstream savepoint",
                                     description="Ask a running `sqlstream run` process for a savepoint and wait "
@@ -193,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-web", action="store_true",
                    help="no web UI: the shell otherwise serves one (on 'rest.port', or a free port it prints) once "
                         "a job runs")
+    p.add_argument("-p", "--parallelism", type=_parallelism, metavar="N",
+                   help="the parallelism of the jobs the session starts (the same as SET 'parallelism.default')")
     p.add_argument("--version", action="version", version=f"sqlstream {__version__}")
     a = p.parse_args(argv)
     if a.file or not sys.stdin.isatty():
@@ -202,14 +224,15 @@ def main(argv: list[str] | None = None) -> int:
         from sqlstream.script import read_sql
         try:
             sql = (read_sql(a.init) + "\n" if a.init else "") + read_sql(a.file)
-            return run_client_script(sql, sys.stdout, a.continue_on_error, fmt=a.format)
+            return run_client_script(sql, sys.stdout, a.continue_on_error, fmt=a.format,
+                                     session=_session(a.parallelism))
         except BrokenPipeError:
             return 0
         except Exception as e:
             return _report(e)
     from sqlstream.shell import main_shell
     try:
-        return main_shell(a.init, a.history, web=not a.no_web)
+        return main_shell(a.init, a.history, web=not a.no_web, session=_session(a.parallelism))
     except (SqlStreamError, OSError) as e:
         return _report(e)
 

@@ -318,11 +318,12 @@ def _print_changelog(o: Outcome, out: TextIO) -> None:
 
 
 def run_client_script(sql: str, out: TextIO = sys.stdout, continue_on_error: bool = False,
-                      batch_size: int | None = None, fmt: str = "table", err: TextIO = sys.stderr) -> int:
+                      batch_size: int | None = None, fmt: str = "table", err: TextIO = sys.stderr,
+                      session: Session | None = None) -> int:
     """Run every statement of a script in order, printing each result; 1 if a statement failed, else 0.
 
     With csv or jsonl, stdout holds the queries' rows only: every other result goes to `err`."""
-    client = ClientScript(batch_size=batch_size, out=out, fmt=fmt)
+    client = ClientScript(session, batch_size=batch_size, out=out, fmt=fmt)
     failed = False
     for block in statement_blocks(statement_spans(sql)):
         for at, text in block:

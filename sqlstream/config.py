@@ -50,6 +50,9 @@ def parse_ports(spec: str, key: str = "metrics.reporter.prom.port") -> tuple[int
 
 
 PORTS = ("metrics.reporter.prom.port",)
+# checked by the planner's own rules (-1 means "not set" for the last two, as in Flink)
+PARALLELISM_KEYS = ("table.exec.resource.default-parallelism", "pipeline.max-parallelism",
+                    "table.exec.sink.keyed-shuffle")
 
 DEFAULTS = {
     "sqlstream.batch-size": "65536",
@@ -70,6 +73,9 @@ class Config:
             check_int(key, value)
         elif key in PORTS:
             parse_ports(value, key)
+        elif key in PARALLELISM_KEYS:
+            from sqlstream.planner.parallelism import settings_of
+            settings_of({key: value})
         elif key in DURATIONS:
             from sqlstream.connectors.options import parse_duration_ms
             from sqlstream.core.errors import OptionError

@@ -82,7 +82,7 @@ def _vertex(job, spec, specs: list, measured: tuple[dict, dict]) -> dict:
         wm = min([job.out_wm.get(id(c), MIN_WM) for c in node.inputs()] or [MIN_WM])
     vertex = {
         "id": spec.uid, "name": spec.description or describe(node), "short_name": short_name(node), "kind": kind,
-        "operator": spec.name, "parallelism": 1, "status": "RUNNING", "inputs": inputs,
+        "operator": spec.name, "parallelism": spec.parallelism, "status": "RUNNING", "inputs": inputs,
         "changelog_mode": spec.changelog,
         "metrics": {
             "currentOutputWatermark": None if wm <= MIN_WM else wm,
@@ -203,7 +203,8 @@ def job_detail(info) -> dict:
                     **_job_metrics(job)},
         "vertices": vs,
         "plan": {"jid": info.id, "name": info.name, "type": "STREAMING",
-                 "nodes": [{"id": v["id"], "description": v["name"], "operator": v["kind"], "parallelism": 1,
+                 "nodes": [{"id": v["id"], "description": v["name"], "operator": v["kind"],
+                            "parallelism": v["parallelism"],
                             "inputs": [{"num": i, **edge} for i, edge in enumerate(v["inputs"])]} for v in vs]},
         "checkpoints": checkpoints(info.job.coordinator),
         "error": info.error,
@@ -245,9 +246,9 @@ def describe_text(info) -> str:
     if detail["vertices"]:
         shown = [(name, key) for name, key in OPERATOR_COLUMNS
                  if any(key in v["metrics"] for v in detail["vertices"])]
-        rows = [[v["id"], v["name"][:60]] + [_cell(v["metrics"].get(key)) for _, key in shown]
+        rows = [[v["id"], v["name"][:60], v["parallelism"]] + [_cell(v["metrics"].get(key)) for _, key in shown]
                 for v in detail["vertices"]]
-        parts += ["Operators:", _table(["id", "operator"] + [name for name, _ in shown], rows)]
+        parts += ["Operators:", _table(["id", "operator", "parallelism"] + [name for name, _ in shown], rows)]
     ck = detail["checkpoints"]
     latest = ck["latest"]["completed"]
     if not ck["enabled"]:

@@ -42,7 +42,7 @@ class JobInfo:
             first = error.splitlines()[0] if error.splitlines() else error
             error = first if len(first) <= ERROR_WIDTH and first == error else first[:ERROR_WIDTH - 3] + "..."
         return [self.id, self.name, self.status, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started)),
-                counters.rows_in, counters.rows_out, wm, error]
+                job.plan.parallelism, counters.rows_in, counters.rows_out, wm, error]
 
 
 class JobManager:

@@ -52,7 +52,8 @@ STATEMENT_SET_ONLY_INSERT = ("Only 'INSERT/CREATE TABLE AS' statement is allowed
 NO_STATEMENT_SET = "No Statement Set to submit. 'END' statement should be used after 'BEGIN STATEMENT SET'."
 
 # Flink's columns of SHOW JOBS / DESCRIBE JOB, then sqlstream's own
-JOB_COLUMNS = ["job id", "job name", "status", "start time", "rows in", "rows out", "watermark", "error"]
+JOB_COLUMNS = ["job id", "job name", "status", "start time", "parallelism", "rows in", "rows out", "watermark",
+               "error"]
 
 
 def parse_script(sql: str) -> list[exp.Expr]:

@@ -436,8 +436,8 @@ def _bordered(names: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def main_shell(init: str | None, history: str | None, web: bool = True) -> int:
-    shell = Shell(history=history, web=web)
+def main_shell(init: str | None, history: str | None, web: bool = True, session: Session | None = None) -> int:
+    shell = Shell(session, history=history, web=web)
     if init:
         from sqlstream.script import read_sql
         shell.execute_text(read_sql(init))

@@ -43,14 +43,15 @@ def test_explain_prints_operator_tree_with_changelog_modes():
         "changelogMode=[I]",
         "",
         "== Physical Plan ==",
-        "Calc(select=[$0:user_id, $4:COUNT(*) AS n]), changelogMode=[I]",
+        "Calc(select=[$0:user_id, $4:COUNT(*) AS n]), changelogMode=[I], parallelism=[1]",
         "  +- WindowAggregate(groupBy=[$0], window=[TUMBLE(size=60000ms) on $1], select=[COUNT(*)]), "
-        "changelogMode=[I]",
+        "changelogMode=[I], parallelism=[1]",
         "    +- Exchange(distribution=[hash[$f0]], changelogMode=[I])",
-        "      +- Calc(where=[>($1:amount, 100.0)], select=[$0:user_id AS $f0, $2:ts AS $f1]), changelogMode=[I]",
-        "        +- WatermarkAssigner(rowtime=[ts], watermark=[-($2:ts, 5000)]), changelogMode=[I]",
+        "      +- Calc(where=[>($1:amount, 100.0)], select=[$0:user_id AS $f0, $2:ts AS $f1]), changelogMode=[I], "
+        "parallelism=[1]",
+        "        +- WatermarkAssigner(rowtime=[ts], watermark=[-($2:ts, 5000)]), changelogMode=[I], parallelism=[1]",
         "          +- TableSourceScan(table=[orders], connector=[filesystem], fields=[user_id, amount, ts]), "
-        "changelogMode=[I]",
+        "changelogMode=[I], parallelism=[1]",
     ]
 
 

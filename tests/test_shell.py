@@ -307,7 +307,8 @@ def test_describe_job_shows_operators_and_the_last_checkpoint_and_quit_says_how_
     out = shell.out.getvalue()
     assert "GroupAggregate" in out.split("Operators:")[1] and "state bytes" in out
     header = next(ln for ln in out.split("Operators:")[1].splitlines() if ln.startswith("| id "))
-    assert [c.strip() for c in header.strip("|").split("|")][2:6] == ["rows in", "rows out", "rows in/s", "rows out/s"]
+    assert [c.strip() for c in header.strip("|").split("|")][2:7] == \
+        ["parallelism", "rows in", "rows out", "rows in/s", "rows out/s"]
     assert re.search(r"Metrics: uptime \d+, numRestarts 0, numberOfCompletedCheckpoints \d+", out)
     assert re.search(r"Last checkpoint: \d+ at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC, \d+ ms, \d+ bytes, "
                      rf"in {tmp_path}/ck/", out)

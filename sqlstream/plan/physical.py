@@ -2,8 +2,9 @@
 
 Each spec names a registered runtime operator, carries its configuration (the operator's constructor
 arguments), and lists its input edges. An edge says how rows travel from the producer to this operator
-(`Distribution`: forward, hash on key columns, single, broadcast) and which changelog mode it carries, so a
-parallel runtime can split every operator into subtasks and route rows between them by the edge alone.
+(`Distribution`: forward, hash on key columns, single, broadcast, rebalance) and which changelog mode it carries,
+and each spec says how many parallel subtasks run it, so a parallel runtime can split every operator into
+subtasks and route rows between them by the plan alone.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ FORWARD = "forward"
 HASH = "hash"
 SINGLE = "single"
 BROADCAST = "broadcast"
+REBALANCE = "rebalance"  # round-robin: a forward edge between operators of different parallelism
 
 
 @dataclass(frozen=True)
@@ -64,15 +66,22 @@ class OperatorSpec:
     description: str = ""
     signature: str = ""
     names: list[str] = field(default_factory=list)
+    parallelism: int = 1
 
 
 @dataclass(eq=False)
 class PhysicalPlan:
-    """Operators in topological order (inputs first); `roots` are the sinks; `fingerprint` identifies the job."""
+    """Operators in topological order (inputs first); `roots` are the sinks; `fingerprint` identifies the job.
+
+    `parallelism` is the job's default ('parallelism.default'); `max_parallelism` the number of key groups keyed
+    state is divided into ('pipeline.max-parallelism'), which bounds every operator's parallelism.
+    """
 
     operators: list[OperatorSpec]
     roots: list[int]
     fingerprint: str
+    parallelism: int = 1
+    max_parallelism: int = 128
 
     def spec_of(self, node) -> OperatorSpec:
         return self._by_node()[id(node)]
