@@ -8,7 +8,7 @@ import sqlglot
 from sqlglot import exp
 
 from sqlstream.functions.catalog import lookup
-from sqlstream.planner.binder import LEGACY_PROPS
+from sqlstream.planner.bind.legacy_windows import LEGACY_PROPS
 from sqlstream.planner.flink_functions import SQL_FUNCTIONS
 from sqlstream.planner.functions import AGGREGATES
 from sqlstream.planner.scalar_binder import _function_parts

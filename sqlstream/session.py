@@ -11,7 +11,8 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from sqlstream.plan import logical as L
-from sqlstream.planner.binder import LEGACY_PROPS, Binder
+from sqlstream.planner.bind.legacy_windows import LEGACY_PROPS
+from sqlstream.planner.binder import Binder
 from sqlstream.planner.explain import explain
 from sqlstream.functions.catalog import names as catalog_names
 from sqlstream.planner.flink_functions import SHOW_FUNCTIONS

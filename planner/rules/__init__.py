@@ -218,7 +218,7 @@ def _with_inputs(node: L.Node, kids: list[L.Node]) -> L.Node:
 def push_filters_into_joins(node: L.Node) -> L.Node:
     """WHERE over an INNER join (e.g. `FROM a, b WHERE a.k = b.k AND ..`): equalities between the two sides
     become join keys, other conjuncts the join condition, so the join never forms the cross product."""
-    from sqlstream.planner.binder import split_equi_keys
+    from sqlstream.planner.bind.conjuncts import split_equi_keys
     kids = [push_filters_into_joins(c) for c in node.inputs()]
     node = _with_inputs(node, kids)
     if not (isinstance(node, L.Calc) and node.condition is not None and isinstance(node.input, L.Join)

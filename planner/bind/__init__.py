@@ -1,0 +1,1 @@
+"""The binder, one module per clause: sqlglot trees -> plain relational plans."""

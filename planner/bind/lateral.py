@@ -1,0 +1,125 @@
+"""Lateral FROM items: UNNEST, LATERAL subqueries (decorrelated into joins) and LATERAL TABLE functions."""
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlstream.core.errors import ValidationError
+from sqlstream.plan import logical as L
+from sqlstream.plan.expr import Ref
+from sqlstream.planner.bind.conjuncts import sql_conjuncts, where_clause
+from sqlstream.planner.bind.relation import project, Relation
+from sqlstream.planner.scalar_binder import ScalarBinder, Scope, ScopeField, _where
+
+
+class Lateral:
+    """The Binder's lateral FROM items."""
+
+    def _bind_unnest(self, left: Relation, un: exp.Unnest) -> Relation:
+        if len(un.expressions) != 1:
+            raise ValidationError(f"{_where(un)}UNNEST takes one array")
+        arr = ScalarBinder(left.scope).bind(un.expressions[0])
+        if arr.type.name not in ("ARRAY", "MAP"):
+            raise ValidationError(f"{_where(un)}UNNEST needs an ARRAY or MAP, got {arr.type}")
+        alias = un.args.get("alias")
+        qual = alias.name if alias is not None and alias.name else None
+        cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
+        if arr.type.name == "ARRAY":
+            elem_types = [arr.type.children[0].with_nullable(True)]
+        else:
+            elem_types = [arr.type.children[0], arr.type.children[1].with_nullable(True)]
+        names = cols or (["f0"] if len(elem_types) == 1 else ["f0", "f1"])
+        if len(names) != len(elem_types):
+            raise ValidationError(f"{_where(un)}UNNEST of {arr.type} gives {len(elem_types)} column(s), "
+                                  f"the alias names {len(names)}")
+        fields = list(left.node.fields) + [L.Field(n, t) for n, t in zip(names, elem_types)]
+        node = L.Unnest(fields, left.node.changelog, input=left.node, array=arr)
+        scope = Scope(left.scope.fields + [ScopeField(qual, n, t) for n, t in zip(names, elem_types)])
+        return Relation(node, scope)
+
+    def _bind_lateral_subquery(self, left: Relation, join: exp.Join, side: str) -> Relation:
+        """`, LATERAL (SELECT .. FROM r WHERE r.k = l.k [AND ..] [ORDER BY .. LIMIT n])`: decorrelated as Flink
+        does, into a join on the correlated keys with the subquery computed once for all keys (its LIMIT a
+        Top-N per key)."""
+        lat = join.this
+        query = lat.this.this if isinstance(lat.this, exp.Subquery) else lat.this
+        if not isinstance(query, exp.Select) or query.args.get("group") or query.args.get("joins") or \
+                query.args.get("offset"):
+            raise ValidationError(f"{_where(lat)}LATERAL supports a SELECT .. FROM one table WHERE .. [ORDER BY .. "
+                                  f"LIMIT n] correlated by equalities yet")
+        outer = {f.qualifier for f in left.scope.fields if f.qualifier}
+        inner = {query.args["from_"].this.alias_or_name} if query.args.get("from_") else set()
+        outer -= inner
+
+        def correlated(e: exp.Expr) -> bool:
+            return any(c.table in outer for c in e.find_all(exp.Column))
+        keys, rest = [], []
+        for c in sql_conjuncts(query.args["where"].this) if query.args.get("where") else []:
+            if isinstance(c, exp.EQ) and correlated(c.expression) != correlated(c.this):
+                keys.append((c.this, c.expression) if correlated(c.expression) else (c.expression, c.this))
+            elif correlated(c):
+                raise ValidationError(f"{_where(c)}LATERAL subqueries are correlated only by equalities yet")
+            else:
+                rest.append(c)
+        if not keys or any(correlated(e) for e in query.expressions):
+            raise ValidationError(f"{_where(lat)}A LATERAL subquery needs an equality with the outer query in its "
+                                  f"WHERE clause, and only there")
+        key_names = [f"$lateral_key{i}" for i in range(len(keys))]
+        body = exp.select(*[e.copy() for e in query.expressions],
+                          *[exp.alias_(k.copy(), n, quoted=True) for (k, _), n in zip(keys, key_names)])
+        body.set("from_", query.args["from_"].copy())
+        if rest:
+            body.set("where", where_clause([c.copy() for c in rest]))
+        if query.args.get("limit") or query.args.get("order"):
+            if not query.args.get("limit"):
+                raise ValidationError(f"{_where(query)}ORDER BY in a LATERAL subquery needs a LIMIT")
+            n = query.args["limit"].expression
+            rn = exp.Window(this=exp.RowNumber(), partition_by=[k.copy() for k, _ in keys],
+                            order=query.args["order"].copy() if query.args.get("order") else None)
+            ranked = body.copy().select(exp.alias_(rn, "$rn", quoted=True))
+            names = [e.alias_or_name for e in query.expressions] + key_names
+            body = exp.select(*[exp.column(c, quoted=True) for c in names]).from_(
+                exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("$ranked")))).where(
+                exp.LTE(this=exp.column("$rn", quoted=True), expression=n.copy()))
+        alias = lat.args.get("alias")
+        qualifier = alias.name if alias is not None and alias.name else "$lateral"
+        on = exp.and_(*[exp.EQ(this=o.copy(), expression=exp.column(n, table=qualifier, quoted=True))
+                        for (_, o), n in zip(keys, key_names)])
+        sub = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(qualifier)))
+        if side not in ("", "LEFT"):
+            raise ValidationError(f"{_where(join)}A LATERAL subquery join is INNER or LEFT")
+        rewritten = exp.Join(this=sub, on=on, side=side or None)
+        rel = self._bind_join(left, rewritten)
+        keep = [i for i, f in enumerate(rel.scope.fields) if f.name not in key_names]
+        node = project(rel.node, [Ref(rel.node.fields[i].type, i, rel.node.names[i]) for i in keep],
+                       [rel.node.names[i] for i in keep])
+        return Relation(node, Scope([rel.scope.fields[i] for i in keep]))
+
+    def _bind_lateral_table(self, left: Relation, join: exp.Join, side: str) -> Relation:
+        """[LEFT] JOIN LATERAL TABLE(f(args)) [AS T(c1, ..)] [ON TRUE]: a Python table function per row."""
+        from sqlstream.core.udf import REGISTRY, PythonTableFunction
+        lat = join.this
+        call = lat.this
+        if isinstance(call, exp.Anonymous) and call.name.upper() == "TABLE" and len(call.expressions) == 1:
+            call = call.expressions[0]
+        if not isinstance(call, exp.Anonymous):
+            raise ValidationError(f"{_where(lat)}LATERAL TABLE needs a registered table function call, got "
+                                  f"{call.sql(dialect='flink')[:60]}")
+        fn = REGISTRY.get(call.name.upper())
+        if not isinstance(fn, PythonTableFunction):
+            raise ValidationError(f"{_where(call)}No table function named '{call.name}'; register one with "
+                                  f"CREATE FUNCTION .. AS 'module.f' for a function declared with @udtf")
+        if side not in ("", "LEFT") or side == "LEFT" and join.args.get("on") != exp.true():
+            raise ValidationError(f"{_where(join)}A LATERAL TABLE join is INNER or LEFT JOIN .. ON TRUE")
+        args = [ScalarBinder(left.scope).bind(a) for a in call.expressions]
+        alias = lat.args.get("alias")
+        names = [c.name for c in alias.columns] if alias is not None and alias.columns else \
+            [f"f{i}" for i in range(len(fn.result_types))]
+        if len(names) != len(fn.result_types):
+            raise ValidationError(f"{_where(lat)}{call.name} returns {len(fn.result_types)} column(s), the alias "
+                                  f"names {len(names)}")
+        outer = side == "LEFT"
+        types = [t.with_nullable(True) if outer else t for t in fn.result_types]
+        fields = list(left.node.fields) + [L.Field(n, t) for n, t in zip(names, types)]
+        node = L.Correlate(fields, left.node.changelog, input=left.node, function=fn.name, args=args, left=outer)
+        qual = alias.name if alias is not None and alias.name else None
+        return Relation(node, Scope(left.scope.fields + [ScopeField(qual, n, t) for n, t in zip(names, types)]))

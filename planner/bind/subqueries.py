@@ -1,0 +1,146 @@
+"""Subqueries in WHERE and SELECT: IN / EXISTS as semi/anti joins, scalar subqueries as joined one-row relations."""
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import common_type
+from sqlstream.plan import logical as L
+from sqlstream.plan.expr import Ref
+from sqlstream.planner.bind.aggregate_calls import contains_agg
+from sqlstream.planner.bind.conjuncts import ancestors, sql_conjuncts, where_clause
+from sqlstream.planner.bind.relation import Relation, streaming_shape
+from sqlstream.planner.scalar_binder import ScalarBinder, _where
+
+
+class Subqueries:
+    """The Binder's subqueries in WHERE and SELECT."""
+
+    def _lift_scalar_subqueries(self, sel: exp.Select) -> exp.Select:
+        """`(SELECT AGG(..) FROM ..)` used as a value becomes a column of a one-row relation LEFT JOINed ON TRUE
+        (NULL until the aggregate has a row, then updated as it changes, as in Flink)."""
+        found = []
+        aggregating = bool(sel.args.get("group")) or any(contains_agg(e) for e in sel.expressions)
+        clauses = [sel.args.get("where")] + ([] if aggregating else list(sel.expressions))
+        for clause in [sel.args.get("having")] + ([list(sel.expressions)] if aggregating else []):
+            for c in clause if isinstance(clause, list) else [clause] if clause is not None else []:
+                sq = next((q for q in c.find_all(exp.Subquery)
+                           if not isinstance(q.parent, (exp.In, exp.Exists))), None)
+                if sq is not None:
+                    raise ValidationError(f"{_where(sq)}Scalar subqueries are supported in WHERE, and in SELECT "
+                                          f"without aggregation; not in HAVING or next to aggregates yet")
+        for clause in clauses:
+            for sq in clause.find_all(exp.Subquery) if clause is not None else []:
+                if isinstance(sq.parent, (exp.In, exp.Exists, exp.From, exp.Join)) or \
+                        any(isinstance(a, exp.Subquery) for a in ancestors(sq, clause)):
+                    continue
+                found.append(sq)
+        if not found:
+            return sel
+        sel = sel.copy()
+        for n, sq in enumerate([s for s in sel.find_all(exp.Subquery) if any(s == f for f in found)]):
+            inner = sq.this
+            if not isinstance(inner, exp.Select) or len(inner.expressions) != 1 or inner.args.get("group") or \
+                    not contains_agg(inner.expressions[0]):
+                raise ValidationError(f"{_where(sq)}A scalar subquery must be one aggregate without GROUP BY "
+                                      f"(so that it has one row), e.g. (SELECT MAX(x) FROM t)")
+            try:
+                self.bind_query(inner)
+            except ValidationError as e:
+                raise ValidationError(f"{_where(sq)}Correlated scalar subqueries are not supported yet ({e})") \
+                    from None
+            name = f"$sq{n}"
+            value = inner.copy()
+            value.set("expressions", [exp.alias_(inner.expressions[0].copy(), "$v", quoted=True)])
+            sq.replace(exp.column("$v", table=name, quoted=True))
+            sel = sel.join(exp.Subquery(this=value, alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True))),
+                           on=exp.true(), join_type="left", copy=False)
+        return sel
+
+    def _bind_semi_anti(self, sel: exp.Select):
+        """`x [NOT] IN (SELECT y ..)` conjuncts of WHERE become SEMI/ANTI joins on x = y."""
+        rel = self._bind_from(sel)
+        rest = []
+        for c in sql_conjuncts(sel.args["where"].this):
+            if isinstance(c, exp.Exists) or isinstance(c, exp.Not) and isinstance(c.this, exp.Exists):
+                rel = self._bind_exists(rel, c.this if isinstance(c, exp.Not) else c, isinstance(c, exp.Not))
+                continue
+            neg = isinstance(c, exp.Not) and isinstance(c.this, exp.In) and c.this.args.get("query") is not None
+            inn = c.this if neg else c
+            if not (isinstance(inn, exp.In) and inn.args.get("query") is not None):
+                rest.append(c)
+                continue
+            x = ScalarBinder(rel.scope).bind(inn.this)
+            sub = self.bind_query(inn.args["query"].this if isinstance(inn.args["query"], exp.Subquery)
+                                  else inn.args["query"])
+            if len(sub.fields) != 1:
+                raise ValidationError(f"{_where(inn)}The IN subquery must return exactly one column")
+            if not isinstance(x, Ref):
+                raise ValidationError(f"{_where(inn)}IN (subquery) needs a column on its left side")
+            if common_type(x.type, sub.fields[0].type) is None:
+                raise ValidationError(f"{_where(inn)}IN compares {x.type} with {sub.fields[0].type}")
+            kind = "ANTI" if neg else "SEMI"
+            changelog = L.RETRACT if (rel.node.updating or sub.updating or kind == "ANTI") else L.INSERT_ONLY
+            node = L.Join(list(rel.node.fields), changelog, left=rel.node, right=sub, kind=kind,
+                          left_keys=[x.index], right_keys=[0], null_aware=neg)
+            rel = Relation(node, rel.scope)
+        return rel, where_clause(rest)
+
+    def _bind_exists(self, rel: Relation, exists: exp.Exists, negated: bool) -> Relation:
+        """`[NOT] EXISTS (SELECT .. WHERE inner.a = outer.b AND ..)`: the equality correlations become the keys of
+        a SEMI/ANTI join; the subquery's other conjuncts filter its rows first."""
+        sub = exists.this.this if isinstance(exists.this, exp.Subquery) else exists.this
+        if not isinstance(sub, exp.Select) or (sub.args.get("from_") or sub.args.get("from")) is None:
+            raise ValidationError(f"{_where(exists)}EXISTS needs a SELECT .. FROM subquery")
+        if sub.args.get("group") or sub.args.get("having") or any(contains_agg(e) for e in sub.expressions):
+            raise ValidationError(f"{_where(exists)}EXISTS over an aggregating subquery is not supported yet")
+        inner_scope = self._bind_from(sub).scope
+
+        def side(e: exp.Expr) -> str:
+            """'inner', 'outer' or 'mixed': where the columns of a subquery expression resolve."""
+            where = set()
+            for col in e.find_all(exp.Column):
+                q = col.table or None
+                if any(f.name == col.name and (q is None or f.qualifier == q) for f in inner_scope.fields):
+                    where.add("inner")
+                elif any(f.name == col.name and (q is None or f.qualifier == q) for f in rel.scope.fields):
+                    where.add("outer")
+                else:
+                    where.add("inner")  # let binding the subquery report the unknown column
+            return where.pop() if len(where) == 1 else ("inner" if not where else "mixed")
+
+        local, inner_keys, outer_keys = [], [], []
+        cond = sub.args.get("where")
+        for c in sql_conjuncts(cond.this) if cond is not None else []:
+            if side(c) == "inner":
+                local.append(c)
+                continue
+            if isinstance(c, exp.EQ) and {side(c.this), side(c.expression)} == {"inner", "outer"}:
+                a, b = (c.this, c.expression) if side(c.this) == "inner" else (c.expression, c.this)
+                inner_keys.append(a)
+                outer_keys.append(b)
+                continue
+            raise ValidationError(f"{_where(c)}EXISTS supports only equality correlation "
+                                  f"(inner.column = outer.column); got {c.sql()}")
+        if not inner_keys:
+            raise ValidationError(f"{_where(exists)}Uncorrelated EXISTS is not supported yet: correlate the "
+                                  f"subquery with the outer query by an equality")
+        inner = sub.copy()
+        inner.set("expressions", [exp.alias_(k.copy(), f"$k{i}") for i, k in enumerate(inner_keys)])
+        inner.set("distinct", None)
+        inner.set("where", where_clause([c.copy() for c in local]))
+        right = self.bind_query(inner)
+        left_keys = []
+        for k, f in zip(outer_keys, right.fields):
+            x = ScalarBinder(rel.scope).bind(k)
+            if not isinstance(x, Ref):
+                raise ValidationError(f"{_where(k)}EXISTS correlation needs an outer column, got {k.sql()}")
+            if common_type(x.type, f.type) is None:
+                raise ValidationError(f"{_where(k)}EXISTS correlation compares {x.type} with {f.type}")
+            left_keys.append(x.index)
+        kind = "ANTI" if negated else "SEMI"
+        right_keys = list(range(len(left_keys)))
+        changelog = L.RETRACT if (rel.node.updating or right.updating or negated) else L.INSERT_ONLY
+        node = streaming_shape(exists, L.Join(list(rel.node.fields), changelog, left=rel.node, right=right,
+                                               kind=kind, left_keys=left_keys, right_keys=right_keys))
+        return Relation(node, rel.scope)
