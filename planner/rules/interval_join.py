@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
+from sqlstream.planner.bind.conjuncts import expr_conjuncts
 
 
 def rule(node: L.Node) -> L.Node | None:
@@ -37,7 +38,7 @@ def interval_bounds(cond: Expr | None, n_left: int) -> tuple[int, int, int, int]
         return None
     flip = {">=": "<=", ">": "<", "<=": ">=", "<": ">"}
     times, lower, upper = set(), None, None
-    for c in _conjuncts(cond):
+    for c in expr_conjuncts(cond):
         if not (isinstance(c, Call) and c.fn in flip):
             continue
         a, b = linear(c.args[0]), linear(c.args[1])
@@ -62,8 +63,3 @@ def interval_bounds(cond: Expr | None, n_left: int) -> tuple[int, int, int, int]
     lt, rt = times.pop()
     return lt, rt - n_left, lower, upper
 
-
-def _conjuncts(e: Expr) -> list[Expr]:
-    if isinstance(e, Call) and e.fn == "AND":
-        return _conjuncts(e.args[0]) + _conjuncts(e.args[1])
-    return [e]

@@ -4,11 +4,15 @@ operator Flink plans for that shape. The first rule that matches wins; each rule
 from __future__ import annotations
 
 from sqlstream.plan import logical as L
-from sqlstream.planner.rules import cascaded_window_aggregate, deduplicate, interval_join, window_join, window_rank
+from sqlstream.planner.rules import (cascaded_window_aggregate, deduplicate, interval_join, lookup_join, temporal_join,
+                                     window_join, window_rank)
 
-# the order matters where shapes overlap: a window Top-N of one row per window is a window rank, not a
-# deduplication; a join of two windows on their bounds is a window join even when its condition bounds times
+# the order matters where shapes overlap: a join with a table as of a time is a temporal or lookup join whatever
+# its condition bounds; a window Top-N of one row per window is a window rank, not a deduplication; a join of two
+# windows on their bounds is a window join even when its condition bounds times
 RULES = (
+    temporal_join.rule,
+    lookup_join.rule,
     window_rank.rule,
     deduplicate.rule,
     window_join.rule,

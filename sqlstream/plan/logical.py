@@ -212,6 +212,15 @@ class LookupJoin(SingleInput):
 
 
 @dataclass(eq=False)
+class Snapshot(SingleInput):
+    """A table as of a time (`t FOR SYSTEM_TIME AS OF l.time`): the right side of the plain join the binder builds
+    for it, which a rule turns into a TemporalJoin or a LookupJoin; it never reaches the physical plan."""
+
+    time: Expr | None = None  # the left row's time attribute; None: the table's own processing time
+    table: str = ""  # the table's name as written, for messages
+
+
+@dataclass(eq=False)
 class IntervalJoin(Join):
     """A join whose condition bounds right.rowtime - left.rowtime to [lower, upper] ms: rows are kept only while
     the other side can still bring a match, and outer joins pad a row once its interval has passed the
