@@ -3,6 +3,7 @@ batches moved between them through Ray's object store, and nothing left running 
 import os
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 -- pa.compute in the actors
 
 from tests.cli_job import wait_until
 from tests.ray_cluster import RayCluster, ray_or_skip
@@ -44,3 +45,59 @@ def group_alive(pgid: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+def doubling_serve(unit, channel) -> None:
+    """A subtask loop speaking the parallel runtime's protocol: every batch is answered with its values doubled
+    (tagged with the unit), every marker with `done`, until `stop`."""
+    while True:
+        try:
+            msg = channel.receive()
+        except EOFError:
+            return
+        if msg[0] == "stop":
+            return
+        if msg[0] == "batch":
+            batch = msg[2]
+            channel.send_batch(None, pa.record_batch({"unit": pa.array([unit] * batch.num_rows),
+                                                      "v": pa.compute.multiply(batch.column("v"), 2)}))
+        channel.send_marker("done", {"unit": unit}, None)
+
+
+def test_the_ray_host_runs_subtasks_as_actors_across_nodes_and_reports_a_lost_node():
+    ray = ray_or_skip()
+    from sqlstream.runtime.ray_host import RayActorHost
+    with RayCluster(nodes=2) as cluster:
+        host = RayActorHost(cluster.address, serve=doubling_serve)
+        started = [host.start(unit) for unit in range(4)]
+        nodes = [ray.get(actor.node.remote()) for _, (actor, _) in started]
+        assert nodes == [cluster.node_ids[0], cluster.node_ids[1]] * 2 or \
+            nodes == [cluster.node_ids[1], cluster.node_ids[0]] * 2
+        for unit, (channel, _) in enumerate(started):
+            for k in range(3):
+                channel.send_batch((0, [0]), pa.record_batch({"v": pa.array([unit, k, 100])}))
+            channel.send_marker("watermark", [5])
+        for unit, (channel, _) in enumerate(started):
+            for k in range(3):
+                kind, _, batch = channel.receive()
+                assert kind == "batch" and batch.column("v").to_pylist() == [2 * unit, 2 * k, 200]
+                assert batch.column("unit").to_pylist() == [unit] * 3
+                assert channel.receive() == ("done", {"unit": unit}, None)
+            assert channel.receive() == ("done", {"unit": unit}, None)
+        worker_node = cluster.node_ids[1]
+        cluster.kill_node(1)
+        lost = next((c, h) for (c, h), n in zip(started, nodes) if n == worker_node)
+        wait_until(lambda: not any(n["Alive"] for n in ray.nodes() if n["NodeID"] == worker_node),
+                   "the killed node to be declared dead", 120)
+        channel, handle = lost
+        channel.send_batch((0, [0]), pa.record_batch({"v": pa.array([1])}))
+        try:
+            channel.receive()
+            raise AssertionError("an actor of a dead node answered")
+        except EOFError:
+            pass
+        assert "lost with its Ray node" in host.describe_end(handle)
+        for channel, handle in started:
+            channel.send_marker("stop")
+            host.stop(handle)
+            channel.close()
