@@ -81,8 +81,8 @@ class Subqueries:
                 raise ValidationError(f"{_where(inn)}IN compares {x.type} with {sub.fields[0].type}")
             kind = "ANTI" if neg else "SEMI"
             changelog = L.RETRACT if (rel.node.updating or sub.updating or kind == "ANTI") else L.INSERT_ONLY
-            node = L.Join(list(rel.node.fields), changelog, left=rel.node, right=sub, kind=kind,
-                          left_keys=[x.index], right_keys=[0], null_aware=neg)
+            node = streaming_shape(inn, L.Join(list(rel.node.fields), changelog, left=rel.node, right=sub,
+                                               kind=kind, left_keys=[x.index], right_keys=[0], null_aware=neg))
             rel = Relation(node, rel.scope)
         return rel, where_clause(rest)
 
