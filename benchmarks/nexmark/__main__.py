@@ -7,14 +7,19 @@ weighted by rows), each query in its own process.
     --write-json DIR            write the stream as JSON lines (what other engines are fed)
     --check-flink PY            run each query on the same JSON input on Flink (PY: a PyFlink interpreter) and
                                 on sqlstream, and compare the final results (--events defaults to 100 000)
-    --compare-flink PY          throughput of both engines on the same JSON files, run alternately, with the
-                                ratio per query; Flink's startup (JVM, environment, a one-row job) apart
+    --compare-flink PY          throughput of both engines on the same JSON files, run alternately (Flink, then
+                                sqlstream, per query and per --repeat round), with the ratio per query; Flink's
+                                start (JVM, environment, and a one-row job's time taken off its job time) shown
+                                apart; results (with the machine, date and versions) kept in benchmarks/results/
+    --json-size N               events in the JSON files of --check-flink/--compare-flink (5M, 100k, 1000000)
+    --repeat N                  rounds of --compare-flink; medians are reported
     --generator                 the generator alone: events/s for the whole stream (every field of every
                                 event type) and for bids only, in the engine's batch size
 """
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import resource
@@ -29,6 +34,7 @@ from benchmarks.nexmark.queries import QUERIES, UNSUPPORTED, files_ddl, generato
 from sqlstream.connectors.base import SinkWriter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.normpath(os.path.join(HERE, "..", "results"))
 ORACLE = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "flink-oracle"))
 # not comparable with Flink: processing time decides q12's windows; Flink's filesystem tables have no lookup (q13)
 # Flink emits these results as upserts (+U without -U) keyed by the Top-N partition: its final result is the
@@ -135,13 +141,21 @@ def run_insert(query: str, events: int, rate: int, data: str | None) -> dict:
             "files": files}
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + sys) of the child processes waited for so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def in_process(args: list[str]) -> dict:
-    """Runs `--one` in a fresh process (peak RSS per query) and returns its result line."""
+    """Runs `--one` in a fresh process (peak RSS per query) and returns its result line, with the process's CPU
+    time (`cpu_s`: user + sys, start-up included)."""
+    before = children_cpu()
     p = subprocess.run([sys.executable, "-m", "benchmarks.nexmark", *args], capture_output=True, text=True,
                        env={**os.environ, "OMP_NUM_THREADS": "1"})
     if p.returncode != 0:
         raise RuntimeError((p.stderr.strip().splitlines() or ["?"])[-1][:200])
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return {**json.loads(p.stdout.strip().splitlines()[-1]), "cpu_s": children_cpu() - before}
 
 
 def on_flink(pyflink: str, query: str, data: str, mode: str, out: str | None = None) -> dict:
@@ -223,24 +237,105 @@ def upserted(rows: list[dict], key: list[str]) -> list[dict]:
     return list(final.values())
 
 
-def compare_flink(pyflink: str, queries: list[str], events: int, rate: int, data: str) -> None:
-    print(f"{'query':<6} {'sqlstream ev/s':>15} {'flink ev/s':>12} {'ratio':>7} {'flink startup':>14} "
-          f"{'flink ev/s w/o job start':>25} {'ratio':>7}")
+def compare_flink(pyflink: str, queries: list[str], events: int, rate: int, data: str, repeat: int = 1,
+                  results_dir: str | None = None) -> str:
+    """Both engines on the same files, alternately, `repeat` rounds; prints the medians per query and writes
+    them, with the machine, date and versions, to a JSON file in `results_dir` (its path is returned).
+
+    Flink's rate leaves out its start: the JVM and table environment (startup_s) and what any job costs before
+    its first row (a one-row job's time, taken off the query's job time). sqlstream's is the whole process
+    (imports and planning included); its CPU time (user + sys) is kept too."""
+    results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "machine": machine(), "versions": versions(pyflink), "events": events, "rate": rate,
+               "repeat": repeat, "data": data, "queries": {}}
+    print(f"{'query':<12} {'sqlstream ev/s':>15} {'per CPU-s':>12} {'flink ev/s':>12} {'ratio':>7} "
+          f"{'flink start s':>14} {'flink ev/s w/o start':>21} {'ratio':>7}")
     for q in queries:
         if QUERIES.get(q) is None or q in ("q10", "q13"):
-            print(f"{q:<6} skipped: {UNSUPPORTED.get(q) or NOT_COMPARABLE.get(q)}")
+            print(f"{q:<12} skipped: {UNSUPPORTED.get(q) or NOT_COMPARABLE.get(q)}")
             continue
+        runs: list[tuple[dict, dict]] = []
         try:
-            flink = on_flink(pyflink, q, data, "blackhole")
-            ours = in_process(["--one", q, "--events", str(events), "--rate", str(rate), "--data", data])
+            for _ in range(repeat):
+                flink = on_flink(pyflink, q, data, "blackhole")
+                ours = in_process(["--one", q, "--events", str(events), "--rate", str(rate), "--data", data])
+                runs.append((flink, ours))
         except RuntimeError as e:
-            print(f"{q:<6} failed: {e}")
+            print(f"{q:<12} failed: {e}")
+            results["queries"][q] = {"error": str(e)}
             continue
-        flink_rate = events / flink["job_s"]
-        # the same job minus what a one-row job takes (deploying the job graph on the local cluster)
-        net = events / max(flink["job_s"] - flink.get("one_row_job_s", 0.0), 1e-3)
-        print(f"{q:<6} {ours['events_per_s']:>15,.0f} {flink_rate:>12,.0f} {ours['events_per_s'] / flink_rate:>6.2f}x "
-              f"{flink['startup_s']:>12.1f} s {net:>25,.0f} {ours['events_per_s'] / net:>6.2f}x", flush=True)
+        row = summary(runs, events)
+        results["queries"][q] = row
+        print(f"{q:<12} {row['sqlstream_events_per_s']:>15,.0f} {row['sqlstream_events_per_cpu_s']:>12,.0f} "
+              f"{row['flink_events_per_s']:>12,.0f} {row['ratio']:>6.2f}x {row['flink_startup_s']:>12.1f} s "
+              + (f"{row['flink_events_per_s_without_start']:>21,.0f} {row['ratio_without_flink_start']:>6.2f}x"
+                 if row["ratio_without_flink_start"] is not None else f"{'(input too small)':>21} {'-':>7}"),
+              flush=True)
+    os.makedirs(results_dir or RESULTS, exist_ok=True)
+    stamp = results["date"].replace(":", "").replace("-", "")[:15]
+    path = os.path.join(results_dir or RESULTS, f"compare-flink-{stamp}-{events}.json")
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+        f.write("\n")
+    print(f"results: {path}")
+    return path
+
+
+def summary(runs: list[tuple[dict, dict]], events: int) -> dict:
+    """Medians over the rounds of one query: rates, Flink's start apart, and the ratios."""
+    def med(values) -> float:
+        return float(np.median(list(values)))
+    job = med(f["job_s"] for f, _ in runs)
+    one_row = med(f.get("one_row_job_s", 0.0) for f, _ in runs)
+    secs = med(o["seconds"] for _, o in runs)
+    cpu = med(o["cpu_s"] for _, o in runs)
+    flink_rate = events / job
+    # a query that took no longer than a one-row job: the input is too small to tell Flink's rate without start
+    net = events / (job - one_row) if job > one_row else None
+    ours = events / secs
+    return {"sqlstream_seconds": secs, "sqlstream_cpu_s": cpu, "sqlstream_events_per_s": ours,
+            "sqlstream_events_per_cpu_s": events / cpu, "sqlstream_rows": runs[0][1]["rows"],
+            "sqlstream_peak_rss": max(o["peak_rss"] for _, o in runs),
+            "flink_job_s": job, "flink_one_row_job_s": one_row,
+            "flink_startup_s": med(f["startup_s"] for f, _ in runs),
+            "flink_events_per_s": flink_rate, "flink_events_per_s_without_start": net,
+            "ratio": ours / flink_rate, "ratio_without_flink_start": None if net is None else ours / net,
+            "runs": [{"flink": f, "sqlstream": o} for f, o in runs]}
+
+
+def machine() -> dict:
+    """What the figures depend on: cores, CPU model, memory, and how busy the machine was when measured."""
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "?")
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else None
+    return {"cores": os.cpu_count(), "cpu_model": model, "memory_bytes": mem,
+            "load_average_at_start": list(os.getloadavg()), "platform": sys.platform}
+
+
+def versions(pyflink: str) -> dict:
+    import duckdb
+    import pyarrow
+    out = {"python": sys.version.split()[0], "pyarrow": pyarrow.__version__, "duckdb": duckdb.__version__}
+    try:
+        out["sqlstream_commit"] = subprocess.run(["git", "-C", HERE, "rev-parse", "HEAD"], capture_output=True,
+                                                 text=True).stdout.strip() or None
+    except OSError:
+        out["sqlstream_commit"] = None
+    p = subprocess.run([pyflink, "-c", "import importlib.metadata as m; print(m.version('apache-flink'))"],
+                       capture_output=True, text=True)
+    out["flink"] = p.stdout.strip() or None
+    return out
+
+
+def size(text: str) -> int:
+    """'5M', '100k', '1000000' -> events."""
+    t = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
+    return int(float(t[:-1] if scale > 1 else t) * scale)
 
 
 def generator_speed(events: int, rate: int, batch: int = 65_536) -> None:
@@ -267,6 +362,9 @@ def main() -> int:
     ap.add_argument("--write-json", metavar="DIR")
     ap.add_argument("--check-flink", metavar="PYFLINK_PYTHON")
     ap.add_argument("--compare-flink", metavar="PYFLINK_PYTHON")
+    ap.add_argument("--json-size", type=size, help="events in the JSON files compared with Flink (5M, 100k)")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--results-dir", help=argparse.SUPPRESS)
     ap.add_argument("--generator", action="store_true")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
@@ -283,11 +381,11 @@ def main() -> int:
         write_json(a.events or 1_000_000, a.rate, a.write_json)
         return 0
     if a.check_flink or a.compare_flink:
-        events = a.events or (100_000 if a.check_flink else 1_000_000)
+        events = a.json_size or a.events or (100_000 if a.check_flink else 1_000_000)
         data = write_json(events, a.rate, os.path.join(tempfile.gettempdir(), f"nexmark-json-{events}-{a.rate}"))
         if a.check_flink:
             return check_flink(a.check_flink, queries, events, a.rate, data)
-        compare_flink(a.compare_flink, queries, events, a.rate, data)
+        compare_flink(a.compare_flink, queries, events, a.rate, data, a.repeat, a.results_dir)
         return 0
     events = a.events or 1_000_000
     print(f"{'query':<6} {'events':>11} {'seconds':>8} {'events/s':>12} {'rows out':>10} {'peak RSS':>9} "

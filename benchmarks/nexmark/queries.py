@@ -161,6 +161,10 @@ FROM bid WHERE REGEXP_EXTRACT(url, '(&|^)channel_id=([^&]*)', 2) IS NOT NULL OR
     "q22": """SELECT auction, bidder, price, channel,
     SPLIT_INDEX(url, '/', 3) AS dir1, SPLIT_INDEX(url, '/', 4) AS dir2, SPLIT_INDEX(url, '/', 5) AS dir3
 FROM bid""",
+    # not a Nexmark query: a TUMBLE count per auction, one of the shapes compared with Flink
+    "tumble_count": """SELECT auction, COUNT(*) AS num, window_start, window_end
+FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(`dateTime`), INTERVAL '10' SECOND))
+GROUP BY auction, window_start, window_end""",
 }
 
 UNSUPPORTED = {
