@@ -63,7 +63,7 @@ class KafkaSplitReader(SplitReader):
             return None
         if self.health.down_since is not None:
             self.health.up()
-        if self.stop is not None:
+        if self.stop is not None and msgs[-1].offset() >= self.stop:  # offsets rise: only a batch's tail is past
             msgs = [m for m in msgs if m.offset() < self.stop]
         if not msgs:
             self.finished = True
@@ -76,19 +76,17 @@ class KafkaSplitReader(SplitReader):
         return batch
 
     def _decode(self, msgs, decoded_values: pa.RecordBatch | None = None) -> pa.RecordBatch:
-        offsets = [m.offset() for m in msgs]
-
         def where(i: int) -> str:
-            return f"topic '{self.topic}' partition {self.partition} offset {offsets[i]}"
-        values = [m.value() for m in msgs]
+            return f"topic '{self.topic}' partition {self.partition} offset {msgs[i].offset()}"
+        values = pa.array([m.value() for m in msgs], pa.binary())
         n = len(msgs)
         ops = None
-        tombstone = np.array([v is None for v in values], dtype=bool)
-        if tombstone.any() and not self.cfg.upsert and self.value_decoder is not None and \
+        tombstone = values.is_null().to_numpy(zero_copy_only=False) if values.null_count else np.zeros(n, bool)
+        if values.null_count and not self.cfg.upsert and self.value_decoder is not None and \
                 not getattr(self.value_decoder, "null_message_is_row", False):
             # as Flink's json, csv, avro and debezium-json formats: a message without a value is no row
             return self._decode([m for m, t in zip(msgs, tombstone) if not t])
-        vals_arr = pa.array([b"" if v is None else v for v in values], pa.binary())
+        vals_arr = pc.fill_null(values, b"") if values.null_count else values
         docs = vals_arr if getattr(self.value_decoder, "binary_input", False) else as_text(vals_arr)
         cols: dict[str, pa.Array] = {}
         if self.value_decoder is not None:
