@@ -1,7 +1,7 @@
 """Each operator's parallelism and the exchanges it implies, chosen as Flink 2.3's planner chooses them.
 
 Flink's rules, as its stream graphs show them (`tests/parallel_plans/` holds what Flink printed):
-- A source runs at its connector's 'scan.parallelism', else 'table.exec.resource.default-parallelism' (when set),
+- A source runs at its connector's 'scan.parallelism' (a VALUES list at 1), else 'table.exec.resource.default-parallelism' (when set),
   else 'parallelism.default'. A source with 'scan.parallelism' is followed by a partitioner: hash on the primary
   key for a changelog source, otherwise rows are rebalanced unless both sides have the same parallelism.
 - After a hash exchange an operator runs at 'parallelism.default'; after a single exchange at 1; a forwarded
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sqlstream.connectors.values import NAME as VALUES
 from sqlstream.core.errors import OptionError, ValidationError
 from sqlstream.plan import logical as L
 from sqlstream.plan.physical import (BROADCAST, FORWARD, HASH, REBALANCE, SINGLE, Distribution, Edge,
@@ -117,7 +118,7 @@ def assign(specs: list[OperatorSpec], settings: ParallelismSettings) -> None:
         node = spec.node
         if isinstance(node, L.Scan):
             scan = configured(node, SCAN_PARALLELISM)
-            spec.parallelism = scan or settings.source_default
+            spec.parallelism = 1 if node.connector == VALUES else scan or settings.source_default
             placed.append(_Placed(spec.parallelism, True, partitioned=scan is not None))
             continue
         arrivals = [_arrival(placed[e.source], settings) for e in spec.inputs]

@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from sqlstream.connectors.values import NAME as VALUES
 from sqlstream.core.errors import SqlStreamError
 from sqlstream.plan import logical as L
 from sqlstream.planner.physical import physical_plan
@@ -72,7 +73,8 @@ def flink_trees(text: str) -> list:
 def our_trees(plan) -> list:
     nodes = {}
     for i, spec in enumerate(plan.operators):
-        kind = f"Source: {spec.node.table}" if isinstance(spec.node, L.Scan) else \
+        kind = ("Source: Values" if spec.node.connector == VALUES else f"Source: {spec.node.table}") \
+            if isinstance(spec.node, L.Scan) else \
             "Sink: " + spec.node.table if isinstance(spec.node, L.Sink) else spec.name
         nodes[i] = (kind, spec.parallelism, [(e.source, STRATEGIES[e.distribution.kind]) for e in spec.inputs])
     return reduce(nodes, plan.roots)
