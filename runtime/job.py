@@ -465,8 +465,6 @@ class Job:
     def _summary(self, flow: Dataflow) -> None:
         stopped = " (stopped)" if self.stop_requested else ""
         line = flow.stats.summary() + stopped
-        if self.plan.parallelism > 1:
-            line += f", parallelism: {self.plan.parallelism}"
         if flow.late_rows is not None:
             line += f", late rows written to {flow.late_rows.table}: {flow.late_rows.rows}"
         marks = [m.output_watermark for m in flow.op_metrics.values() if m.operator_name == "WatermarkAssigner"]

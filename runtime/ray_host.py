@@ -22,6 +22,27 @@ BATCH, STOP, DONE, FAILED = "batch", "stop", "done", "failed"  # the subtask pro
 _CLOSED = object()
 
 
+TARGETS = ("local", "ray")  # 'execution.target': this process, or a Ray cluster
+
+
+def host_of(config: dict):
+    """The host a job's subtasks run on: a RayActorHost for 'execution.target' = 'ray' (joining 'ray.address',
+    default: the RAY_ADDRESS environment variable or the local cluster), None for worker processes here."""
+    target = str(config.get("execution.target") or "local").strip().lower()
+    if target not in TARGETS:
+        from sqlstream.core.errors import ValidationError
+        raise ValidationError(f"Configuration 'execution.target' must be one of {', '.join(TARGETS)}, got "
+                              f"'{config.get('execution.target')}'")
+    if target == "local":
+        return None
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        from sqlstream.core.errors import ValidationError
+        raise ValidationError("'execution.target' = 'ray' needs Ray: pip install 'sqlstream[ray]'") from None
+    return RayActorHost(config.get("ray.address"))
+
+
 def connect(address: str | None) -> None:
     """Join the Ray cluster at `address` ('HOST:PORT', 'ray://HOST:PORT' or 'auto') unless already connected."""
     import ray

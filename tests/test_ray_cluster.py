@@ -101,3 +101,13 @@ def test_the_ray_host_runs_subtasks_as_actors_across_nodes_and_reports_a_lost_no
             channel.send_marker("stop")
             host.stop(handle)
             channel.close()
+
+
+def test_execution_target_chooses_the_host():
+    import pytest
+
+    from sqlstream.core.errors import ValidationError
+    from sqlstream.runtime.ray_host import host_of
+    assert host_of({}) is None and host_of({"execution.target": "local"}) is None
+    with pytest.raises(ValidationError, match="must be one of local, ray, got 'yarn-session'"):
+        host_of({"execution.target": "yarn-session"})
