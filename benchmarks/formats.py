@@ -1,4 +1,4 @@
-"""Decoding alone: messages/s of the json and avro formats' decode step on the payloads a Kafka source hands
+"""Decoding alone: messages/s of the json, csv and avro formats' decode step on the payloads a Kafka source hands
 them (the messages of benchmarks/kafka.py: a key, a value and a timestamp), in batches of the engine's size.
 
     python -m benchmarks.formats [--messages 1000000] [--batch 65536]
@@ -25,14 +25,14 @@ TYPES = [FlinkType.of("STRING"), FlinkType.of("BIGINT"), FlinkType.of("TIMESTAMP
 START_MS = 1_700_000_000_000
 
 
-def messages(n: int) -> tuple[list[bytes], list[bytes]]:
-    """(json payloads, avro payloads) of the same n rows."""
+def messages(n: int, with_csv: bool = False) -> tuple[list[bytes], ...]:
+    """(json payloads, avro payloads[, csv payloads]) of the same n rows."""
     import fastavro
     from sqlstream.connectors.formats import avro as avro_format
     rng = np.random.default_rng(1)
     keys, vals = rng.integers(0, 10_000, n), rng.integers(0, 1000, n)
     parsed = fastavro.parse_schema(avro_format.record_schema(TableSchema(NAMES, TYPES)))
-    as_json, as_avro = [], []
+    as_json, as_avro, as_csv = [], [], []
     buf = io.BytesIO()
     for i in range(n):
         ms = START_MS + i
@@ -42,7 +42,9 @@ def messages(n: int) -> tuple[list[bytes], list[bytes]]:
         buf.truncate()
         fastavro.schemaless_writer(buf, parsed, {"key": f"k{keys[i]}", "val": int(vals[i]), "ts": ms})
         as_avro.append(buf.getvalue())
-    return as_json, as_avro
+        if with_csv:
+            as_csv.append(f"k{keys[i]},{vals[i]},{ts}".encode())
+    return (as_json, as_avro, as_csv) if with_csv else (as_json, as_avro)
 
 
 def cpu() -> float:
@@ -72,12 +74,14 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=65_536)
     a = ap.parse_args()
     from sqlstream.connectors.formats.avro import AvroDecoder
+    from sqlstream.connectors.formats.csv import CsvDecoder
     from sqlstream.connectors.formats.json import JsonDecoder
-    as_json, as_avro = messages(a.messages)
+    as_json, as_avro, as_csv = messages(a.messages, with_csv=True)
     schema = TableSchema(NAMES, TYPES)
     avro = AvroDecoder(schema)
     print(f"{'format':<28} {'messages':>10} {'msgs per CPU-s':>15}")
     print(f"{'json':<28} {a.messages:>10,} {rate(JsonDecoder(schema), as_json, a.batch, True):>15,.0f}", flush=True)
+    print(f"{'csv':<28} {a.messages:>10,} {rate(CsvDecoder(schema), as_csv, a.batch, True):>15,.0f}", flush=True)
     print(f"{'avro (column-wise)':<28} {a.messages:>10,} {rate(avro, as_avro, a.batch, False):>15,.0f}", flush=True)
     avro.columnar = None
     print(f"{'avro (fastavro per message)':<28} {a.messages:>10,} {rate(avro, as_avro, a.batch, False):>15,.0f}")

@@ -59,28 +59,34 @@ class CsvDecoder:
         if valid is not None:
             self.skipped += int((~valid).sum())
             lines, index = lines.filter(pa.array(valid)), index[valid]
-        text = pc.utf8_rtrim(lines, characters="\r\n").to_pylist()
-        blank = ~non_blank(lines) if self.records_span_lines else np.zeros(len(text), dtype=bool)
+        records = pc.utf8_rtrim(lines, characters="\r\n")
+        blank = ~non_blank(lines) if self.records_span_lines else np.zeros(len(records), dtype=bool)
         if self.quote and pc.any(pc.not_equal(pc.bit_wise_and(pc.count_substring(lines, self.quote), 1), 0)).as_py():
-            text, index = self._records(text, index, blank, where)
+            joined, index = self._records(records.to_pylist(), index, blank, where)
+            records = pa.array(joined, pa.string())
         elif blank.any():
-            text, index = [t for t, b in zip(text, blank) if not b], index[~blank]
-        table, bad = self._parse(text)
+            records, index = records.filter(pa.array(~blank)), index[~blank]
+
+        def text(i: int) -> str:
+            return records[int(i)].as_py()
+        table, bad = self._parse(records)
         # one empty value after the last field (a trailing delimiter) is allowed, as by Flink's CSV parser
-        trailing = {i for i, cols in bad if cols == len(names) + 1 and text[i].endswith(self.delimiter)}
+        trailing = {i for i, cols in bad if cols == len(names) + 1 and text(i).endswith(self.delimiter)}
         short = [(i, cols) for i, cols in bad if cols < len(names)] + [(i, len(names)) for i in sorted(trailing)]
         long_ = [i for i, cols in bad if cols > len(names) and i not in trailing]
         wrong = [(i, cols) for i, cols in bad if i not in trailing]
         if wrong and not self.ignore_errors:
             i = wrong[0][0]
-            raise FormatError(f"Failed to deserialize CSV row '{text[i]}': wrong number of fields "
+            raise FormatError(f"Failed to deserialize CSV row '{text(i)}': wrong number of fields "
                               f"(expected {len(names)}, found {wrong[0][1]})", where(int(index[i])))
         self.skipped += len(long_)
-        rows = np.array(sorted(set(range(len(text))) - {i for i, _ in bad}), dtype=np.int64)
+        parsed = np.ones(len(records), dtype=bool)
+        parsed[[i for i, _ in bad]] = False
+        rows = np.flatnonzero(parsed).astype(np.int64)
         if short:
-            padded = [text[i][:-len(self.delimiter)] if i in trailing else text[i] + self.delimiter * (len(names) - c)
+            padded = [text(i)[:-len(self.delimiter)] if i in trailing else text(i) + self.delimiter * (len(names) - c)
                       for i, c in short]
-            extra, _ = self._parse(padded)
+            extra, _ = self._parse(pa.array(padded, pa.string()))
             missing = np.zeros((len(short), len(names)), dtype=bool)
             for j, (_, c) in enumerate(short):
                 missing[j, c:] = True
@@ -95,7 +101,7 @@ class CsvDecoder:
             col, failed = _convert(table.column(name).combine_chunks(), t)
             if failed.any() and not self.ignore_errors:
                 r = int(np.flatnonzero(failed)[0])
-                raise FormatError(f"Failed to deserialize CSV row '{text[rows[r]]}': field '{name}' does not "
+                raise FormatError(f"Failed to deserialize CSV row '{text(rows[r])}': field '{name}' does not "
                                   f"match its column type {t}", where(int(index[rows[r]])))
             failed_rows |= failed
             cols.append(col)
@@ -128,8 +134,9 @@ class CsvDecoder:
             i = j + 1
         return records, index[np.array(first, dtype=np.int64)]
 
-    def _parse(self, text: list[str]) -> tuple[pa.Table, list[tuple[int, int]]]:
-        """Parse lines as all-string columns; rows with the wrong field count are returned separately."""
+    def _parse(self, records: pa.Array) -> tuple[pa.Table, list[tuple[int, int]]]:
+        """Parse records (a string array) as all-string columns; rows with the wrong field count are returned
+        separately."""
         bad: list[tuple[int, int]] = []
 
         def on_invalid(row):
@@ -144,19 +151,33 @@ class CsvDecoder:
                                     null_values=[self.null_literal] if self.null_literal else [],
                                     strings_can_be_null=self.null_literal is not None,
                                     quoted_strings_can_be_null=False)
-        newline = next((c for c in NEWLINE_STANDS_IN if not any(c in t for t in text)), None) \
-            if any("\n" in t for t in text) else None
-        if newline:  # one record per physical line keeps pyarrow's row numbers those of the records
-            text = [t.replace("\n", newline) for t in text]
-        blob = ("\n".join(text) + "\n").encode()
+        newline = None
+        if len(records) and pc.any(pc.match_substring(records, "\n")).as_py():  # records over several lines
+            text = records.to_pylist()
+            newline = next((c for c in NEWLINE_STANDS_IN if not any(c in t for t in text)), None)
+            if newline:  # one record per physical line keeps pyarrow's row numbers those of the records
+                records = pa.array([t.replace("\n", newline) for t in text], pa.string())
+        blob = _lines_blob(records)
         read.block_size = max(read.block_size, len(blob) + 1)  # a record never straddles pyarrow's blocks
-        table = pacsv.read_csv(pa.py_buffer(blob), read_options=read, parse_options=parse, convert_options=conv)
+        table = pacsv.read_csv(blob, read_options=read, parse_options=parse, convert_options=conv)
         if newline:
             table = pa.table({nm: pc.replace_substring(table.column(nm), newline, "\n") for nm in names})
         return table, bad
 
 
 NEWLINE_STANDS_IN = ("\x1e", "\x1f", "\x1d", "\x1c")
+
+
+def _lines_blob(records: pa.Array) -> pa.Buffer:
+    """The records as newline-terminated UTF-8 lines, one buffer, straight from Arrow's."""
+    if len(records) == 0:
+        return pa.py_buffer(b"\n")
+    large = pa.types.is_large_string(records.type)
+    newline = pa.scalar("\n", pa.large_string() if large else pa.string())
+    joined = pc.binary_join_element_wise(records, newline, pa.scalar("", newline.type))
+    kind = np.int64 if large else np.int32
+    offsets = np.frombuffer(joined.buffers()[1], dtype=kind)[joined.offset:joined.offset + len(joined) + 1]
+    return joined.buffers()[2][int(offsets[0]):int(offsets[-1])]
 
 
 def _snippet(s: str, limit: int = 120) -> str:
