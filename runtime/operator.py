@@ -5,8 +5,10 @@
                                   └──────────(min over inputs)────────────────> fire closed windows
 
 `open(ctx)` is called once, before the first batch and before a restore. The context gives the operator its
-named state (`ctx.register` for a table object of its own, `ctx.keyed_table` for a keyed state table the
-runtime snapshots), its timers (`ctx.timers`: event-time timers fire when the input watermark passes them,
+named state, declared by kind and snapshotted by the runtime (`ctx.keyed_table`: values per key, with TTL and
+key groups; `ctx.row_store`: rows in the operator's own layout; `ctx.window_buffer`: rows of unfired windows;
+`ctx.counters`: scalar progress fields; `ctx.register` is left for an object with a snapshot of its own), its
+timers (`ctx.timers`: event-time timers fire when the input watermark passes them,
 processing-time timers when the wall clock does, each through `on_timer`), the job's configuration, a metric
 group, and `input_watermarks`, each input's watermark as the runtime combines them (it calls `on_watermark`
 with their minimum).
@@ -22,7 +24,8 @@ from typing import Callable
 import pyarrow as pa
 
 from sqlstream.runtime.event_time import MIN_WM
-from sqlstream.runtime.state import KeyedTable, StateBackend
+from sqlstream.runtime.state import Counters, KeyedTable, RowStore, StateBackend
+from sqlstream.runtime.windows import WindowBuffer
 
 EVENT_TIME = "event-time"
 PROCESSING_TIME = "processing-time"
@@ -118,6 +121,20 @@ class OperatorContext:
         """A keyed state table the state backend keeps and snapshots; `ttl_ms` forgets keys not written for that
         long (processing time, as Flink's table.exec.state.ttl)."""
         return self.state.keyed_table(name, key_types, value_types, ttl_ms, self.clock)
+
+    def row_store(self, name: str, schema: pa.Schema, arrays: dict | None = None, live: str | None = None,
+                  transient: tuple[str, ...] = ()) -> RowStore:
+        """Rows the operator keeps in a layout of its own (one Arrow table of `schema`, per-row numpy `arrays`),
+        snapshotted as they are (only the rows whose `live` array is set, without the `transient` arrays)."""
+        return self.state.row_store(name, schema, arrays, live, transient)
+
+    def window_buffer(self, name: str) -> WindowBuffer:
+        """Rows of unfired windows, by window end."""
+        return self.state.window_buffer(name)
+
+    def counters(self, name: str, owner, fields: tuple[str, ...]) -> Counters:
+        """Scalar progress fields of the operator (attributes of `owner`), snapshotted as one row."""
+        return self.state.counters(name, owner, fields)
 
     def current_processing_time(self) -> int:
         return self.clock()

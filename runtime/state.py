@@ -1,4 +1,18 @@
-"""State behind one interface: operators keep named tables here so checkpoints snapshot them uniformly."""
+"""State behind one interface: operators declare named state here and every kind snapshots itself.
+
+The kinds an operator declares (through its `OperatorContext`, which asks the `StateBackend`):
+
+- `KeyedTable`: a row of named values per key (batch-shaped get / put / delete / scan), with
+  table.exec.state.ttl applied once, by `expire`, and each key's key group kept, so that a snapshot can be
+  taken or restored for a range of key groups (rescaling to another parallelism moves whole groups);
+- `RowStore`: rows kept in a layout of the operator's own (one Arrow table the operator replaces as a whole:
+  waiting rows, sorted runs), snapshotted as it is and checked against its declared schema on restore;
+- `WindowBuffer` (`runtime/windows.py`): rows of unfired windows by window end;
+- `Counters`: an operator's scalar progress fields (watermark reached, arrival numbers, rows dropped).
+
+The backend creates every table, so a backend that keeps state elsewhere (on disk) replaces these classes
+with its own and no operator changes.
+"""
 from __future__ import annotations
 
 import io
@@ -8,7 +22,9 @@ from typing import Any, Callable, Protocol
 import numpy as np
 import pyarrow as pa
 
+from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
 from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.windows import WindowBuffer
 
 
 class Snapshottable(Protocol):
@@ -64,25 +80,28 @@ class KeyedTable:
 
     Keys map to dense slots (`runtime.keys.KeyIndex`); each value column is slot-indexed. With a TTL, a key
     not written for `ttl_ms` of processing time is dropped by `expire` (called by the operator once per batch).
-    The table snapshots itself as one Arrow table (key columns `k0..`, the value columns, `$written`), so an
-    operator that keeps its state here writes no snapshot code; the batch-shaped calls are what a disk-backed
-    backend would implement.
+    Each key's key group (`runtime.key_groups`) is computed when the key first arrives. The table snapshots
+    itself as one Arrow table (key columns `k0..`, the value columns, `$written`, `$key_group`), whole or for a
+    range of key groups, so an operator that keeps its state here writes no snapshot code and its state can be
+    split among subtasks; the batch-shaped calls are what a disk-backed backend would implement.
     """
 
     def __init__(self, key_types: list[pa.DataType], value_types: dict[str, pa.DataType], ttl_ms: int = 0,
-                 clock: Callable[[], int] | None = None):
+                 clock: Callable[[], int] | None = None, max_parallelism: int = DEFAULT_MAX_PARALLELISM):
         self.key_types, self.value_types = list(key_types), dict(value_types)
         self.ttl = StateTtl(ttl_ms, clock)
+        self.max_parallelism = max_parallelism
         self.index = KeyIndex()
         self.values: dict[str, np.ndarray] = {n: np.empty(0, dtype=object) for n in self.value_types}
         self.live = np.zeros(0, dtype=bool)
         self.written = np.zeros(0, dtype=np.int64)
+        self.group = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return int(self.live.sum())
 
     def _slots(self, keys: list[pa.Array], n: int) -> np.ndarray:
-        slots, _ = self.index.lookup(keys, n)
+        slots, new = self.index.lookup(keys, n)
         size = len(self.live)
         if len(self.index.keys) > size:
             grow = max(len(self.index.keys), 2 * size, 16)
@@ -90,6 +109,11 @@ class KeyedTable:
                 self.values[name] = np.concatenate([self.values[name], np.empty(grow - size, dtype=object)])
             self.live = np.concatenate([self.live, np.zeros(grow - size, dtype=bool)])
             self.written = np.concatenate([self.written, np.zeros(grow - size, dtype=np.int64)])
+            self.group = np.concatenate([self.group, np.zeros(grow - size, dtype=np.int64)])
+        if new.any():
+            rows = np.flatnonzero(new)
+            taken = [k.take(pa.array(rows)) for k in keys]
+            self.group[slots[rows]] = key_groups(taken, len(rows), self.max_parallelism)
         return slots
 
     def get(self, keys: list[pa.Array], n: int) -> tuple[dict[str, pa.Array], np.ndarray]:
@@ -107,9 +131,7 @@ class KeyedTable:
         """Write each row's values under its key (a later row of the batch wins for a repeated key)."""
         n = len(next(iter(values.values()))) if values else (len(keys[0]) if keys else 1)
         slots = self._slots(keys, n)
-        for name in self.value_types:
-            self.values[name][slots] = values[name].to_pylist()
-        self.live[slots] = True
+        self._set(slots, values)
         self.written[slots] = self.ttl.now if self.ttl.enabled else 0
 
     def delete(self, keys: list[pa.Array], n: int) -> None:
@@ -132,33 +154,131 @@ class KeyedTable:
             self._drop(old)
         return len(old)
 
-    def scan(self) -> pa.Table:
-        """Every live key and its values: key columns `k0..`, then the value columns."""
-        slots = np.flatnonzero(self.live)
+    def _live_slots(self, groups: range | None = None) -> np.ndarray:
+        live = self.live
+        if groups is not None:
+            live = live & (self.group >= groups.start) & (self.group < groups.stop)
+        return np.flatnonzero(live)
+
+    def scan(self, groups: range | None = None) -> pa.Table:
+        """Every live key (of the key groups `groups`, or all) and its values: key columns `k0..`, then the
+        value columns."""
+        return self._table(self._live_slots(groups))
+
+    def _table(self, slots: np.ndarray) -> pa.Table:
         keys = [self.index.keys[s] for s in slots.tolist()]
         cols = {f"k{j}": pa.array([k[j] for k in keys], t) for j, t in enumerate(self.key_types)}
         for name, t in self.value_types.items():
             cols[name] = pa.array(self.values[name][slots].tolist(), t)
         return pa.table(cols) if cols else pa.table({"$n": pa.array(np.ones(len(slots), np.int8))})
 
-    def snapshot(self) -> pa.Table:
-        table = self.scan()
-        return table.append_column("$written", pa.array(self.written[np.flatnonzero(self.live)], pa.int64()))
+    def snapshot(self, groups: range | None = None) -> pa.Table:
+        """The live keys of the key groups `groups` (all when None), with their write times and key groups."""
+        slots = self._live_slots(groups)
+        return self._table(slots).append_column("$written", pa.array(self.written[slots], pa.int64())) \
+            .append_column("$key_group", pa.array(self.group[slots], pa.int64()))
 
-    def restore(self, table: pa.Table) -> None:
-        self.__init__(self.key_types, self.value_types, self.ttl.ttl_ms, self.ttl.clock)
+    def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        """Replace the contents with a snapshot's keys (those of the key groups `groups` when given). The
+        snapshot may be several subtasks' snapshots concatenated: that is how state is rescaled."""
+        self.__init__(self.key_types, self.value_types, self.ttl.ttl_ms, self.ttl.clock, self.max_parallelism)
+        missing = [c for c in [f"k{j}" for j in range(len(self.key_types))] + list(self.value_types) + ["$written"]
+                   if c not in table.column_names]
+        if missing:
+            raise ValueError(f"the snapshot of a keyed table lacks column(s) {', '.join(missing)} (it was written "
+                             f"by another version of the operator)")
         if table.num_rows == 0:
             return
         table = table.replace_schema_metadata(None).combine_chunks()
         keys = [table.column(f"k{j}").combine_chunks() for j in range(len(self.key_types))]
-        self.put(keys, {n: table.column(n).combine_chunks() for n in self.value_types})
-        self.written[self._slots(keys, table.num_rows)] = np.asarray(table.column("$written"), dtype=np.int64)
+        slots = self._slots(keys, table.num_rows)
+        self._set(slots, {n: table.column(n).combine_chunks() for n in self.value_types})
+        self.written[slots] = np.asarray(table.column("$written"), dtype=np.int64)
+        if groups is not None:
+            outside = slots[(self.group[slots] < groups.start) | (self.group[slots] >= groups.stop)]
+            if len(outside):
+                self._drop(np.unique(outside))
+
+    def _set(self, slots: np.ndarray, values: dict[str, pa.Array]) -> None:
+        for name in self.value_types:
+            self.values[name][slots] = values[name].to_pylist()
+        self.live[slots] = True
 
     def size_bytes(self) -> int:
         return 32 * len(self) * (1 + len(self.key_types) + len(self.value_types))
 
     def size_rows(self) -> int:
         return len(self)
+
+
+class RowStore:
+    """Rows an operator keeps in a layout of its own (waiting rows, sorted runs, a join side): one Arrow table of
+    the declared schema, which the operator reads and replaces as a whole (`table`), and optionally per-row numpy
+    columns it updates in place (`arrays`: arrival numbers, matched flags). A snapshot holds the rows whose
+    `live` column is set (all rows without one), the numpy columns as `$name`; `transient` columns (ids that
+    are only meaningful in this process) are not written and come back as `fill` on restore, and `restored`
+    tells the operator to rebuild what it derives from the rows. A snapshot of another layout (an operator of
+    another version) is refused on restore, naming the difference."""
+
+    def __init__(self, schema: pa.Schema, arrays: dict[str, Any] | None = None, live: str | None = None,
+                 transient: tuple[str, ...] = (), fill: int = -1):
+        self.schema, self.live, self.transient, self.fill = schema, live, transient, fill
+        self.dtypes = {n: np.dtype(t) for n, t in (arrays or {}).items()}
+        self.table = schema.empty_table()
+        self.arrays = {n: np.zeros(0, t) for n, t in self.dtypes.items()}
+        self.restored = False
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def append(self, table: pa.Table, **arrays: np.ndarray) -> int:
+        """Add rows (with their numpy columns); the position of the first."""
+        base = self.table.num_rows
+        self.table = pa.concat_tables([self.table, table]) if base else table
+        for name, dtype in self.dtypes.items():
+            self.arrays[name] = np.concatenate([self.arrays[name], np.asarray(arrays[name], dtype)])
+        return base
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only `rows` (positions, in the order given)."""
+        self.table = self.table.take(pa.array(rows, pa.int64())).combine_chunks()
+        self.arrays = {n: a[rows] for n, a in self.arrays.items()}
+
+    def snapshot(self) -> pa.Table:
+        rows = np.flatnonzero(self.arrays[self.live]) if self.live else None
+        table = self.table if rows is None else self.table.take(pa.array(rows, pa.int64()))
+        for name, values in self.arrays.items():
+            if name not in self.transient:
+                table = table.append_column(f"${name}", pa.array(values if rows is None else values[rows]))
+        return table
+
+    def _layout(self) -> pa.Schema:
+        return pa.schema(list(self.schema) + [pa.field(f"${n}", pa.from_numpy_dtype(t))
+                                              for n, t in self.dtypes.items() if n not in self.transient])
+
+    def restore(self, table: pa.Table) -> None:
+        table = table.replace_schema_metadata(None)
+        layout = self._layout()
+        if table.schema.names != layout.names or table.schema.types != layout.types:
+            raise ValueError(f"the snapshot's rows have columns ({_columns_text(table.schema)}) where the operator "
+                             f"keeps ({_columns_text(layout)}): it was written by another version of the "
+                             f"operator")
+        n = table.num_rows
+        self.table = table.select(self.schema.names).cast(self.schema).combine_chunks()
+        self.arrays = {name: np.full(n, self.fill, t) if name in self.transient
+                       else np.asarray(table.column(f"${name}").to_numpy(zero_copy_only=False), t)
+                       for name, t in self.dtypes.items()}
+        self.restored = True
+
+    def size_bytes(self) -> int:
+        return self.table.nbytes + sum(a.nbytes for a in self.arrays.values())
+
+    def size_rows(self) -> int:
+        return int(self.arrays[self.live].sum()) if self.live else self.table.num_rows
+
+
+def _columns_text(schema: pa.Schema) -> str:
+    return ", ".join(f"{n} {t}" for n, t in zip(schema.names, schema.types))
 
 
 class StateBackend:
@@ -179,21 +299,47 @@ class StateBackend:
         """Declare a keyed state table; the backend decides where it lives (memory here)."""
         return self.register(name, KeyedTable(key_types, value_types, ttl_ms, clock))
 
-    def snapshot(self) -> dict[str, bytes]:
+    def row_store(self, name: str, schema: pa.Schema, arrays: dict[str, Any] | None = None,
+                  live: str | None = None, transient: tuple[str, ...] = ()) -> RowStore:
+        """Declare rows kept in the operator's own layout."""
+        return self.register(name, RowStore(schema, arrays, live, transient))
+
+    def window_buffer(self, name: str) -> WindowBuffer:
+        """Declare the rows of unfired windows, by window end."""
+        return self.register(name, WindowBuffer())
+
+    def counters(self, name: str, owner: Any, fields: tuple[str, ...]) -> Counters:
+        """Declare an operator's scalar progress fields (attributes of `owner`)."""
+        return self.register(name, Counters(owner, fields))
+
+    def snapshot(self, groups: range | None = None) -> dict[str, bytes]:
+        """Each table as Arrow IPC bytes; with `groups`, only the keys of those key groups (every table must
+        then be keyed)."""
         out = {}
         for name, t in self.tables.items():
-            sink = io.BytesIO()
-            tbl = t.snapshot()
-            with pa.ipc.new_stream(sink, tbl.schema) as w:
-                w.write_table(tbl)
-            out[name] = sink.getvalue()
+            if groups is not None and not isinstance(t, KeyedTable):
+                raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
+                                 f"split by key group")
+            out[name] = _ipc(t.snapshot(groups) if groups is not None else t.snapshot())
         return out
 
-    def restore(self, blobs: dict[str, bytes]) -> None:
-        for name, data in blobs.items():
+    def restore(self, blobs: dict[str, bytes] | list[dict[str, bytes]], groups: range | None = None) -> None:
+        """Restore from one snapshot, or from several subtasks' snapshots of keyed tables keeping the keys of
+        the key groups `groups` (rescaling)."""
+        parts = blobs if isinstance(blobs, list) else [blobs]
+        names = {name for part in parts for name in part}
+        for name in names:
             if name not in self.tables:
                 raise ValueError(f"operator {self.uid} has no state table {name!r}")
-            self.tables[name].restore(pa.ipc.open_stream(data).read_all())
+            tables = [pa.ipc.open_stream(part[name]).read_all() for part in parts if name in part]
+            table = self.tables[name]
+            if groups is None and len(tables) == 1:
+                table.restore(tables[0])
+            elif isinstance(table, KeyedTable):
+                table.restore(pa.concat_tables([t.replace_schema_metadata(None) for t in tables]), groups)
+            else:
+                raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
+                                 f"restored from several subtasks' snapshots")
 
     def size_bytes(self) -> int:
         return sum(t.size_bytes() for t in self.tables.values())
@@ -203,3 +349,10 @@ class StateBackend:
         none of them can."""
         counted = [t.size_rows() for t in self.tables.values() if hasattr(t, "size_rows")]
         return sum(counted) if counted else None
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue()

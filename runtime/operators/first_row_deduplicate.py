@@ -8,7 +8,10 @@ watermark, hence never earlier than an emitted row, so only the pending rows can
 of each key is emitted at once and the others are ignored.
 
 Batches are handled column-wise: one lexsort of the batch finds each key's best row, compared with the key's
-waiting row through per-key arrays; rows live in an Arrow row store, compacted as replaced rows accumulate.
+waiting row through per-key arrays; rows live in a row store (state `pending_rows`: the rows, their time and
+arrival number, whether they still wait), compacted as replaced rows accumulate, and the emitted keys in
+another (`emitted_keys`). The per-key arrays index both by a key id of this process: they are rebuilt from the
+stores after a restore.
 """
 from __future__ import annotations
 
@@ -19,60 +22,8 @@ from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_water
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.event_time import MIN_WM, event_times
-from sqlstream.runtime.state import Counters
 
 NONE = np.iinfo(np.int64).max  # no row waits for this key
-
-
-class _Pending:
-    """Rows waiting for the watermark, with their time and arrival number (key ids are recomputed on restore)."""
-
-    def __init__(self, op: "FirstRowDeduplicateOperator"):
-        self.op = op
-
-    def snapshot(self) -> pa.Table:
-        op = self.op
-        gids = op._pending_ids()
-        rows = op.store.take(pa.array(op.pend_ref[gids], pa.int64()))
-        return rows.append_column("$ts", pa.array(op.pend_ts[gids])).append_column(
-            "$seq", pa.array(op.pend_seq[gids]))
-
-    def restore(self, table: pa.Table) -> None:
-        op = self.op
-        table = table.replace_schema_metadata(None).combine_chunks()
-        op.store = table.select([f"c{i}" for i in range(len(op.types))])
-        if table.num_rows:
-            gids = op._key_ids([table.column(f"c{i}") for i in op.partition], table.num_rows)
-            op.pend_ts[gids] = np.asarray(table.column("$ts"), dtype=np.int64)
-            op.pend_seq[gids] = np.asarray(table.column("$seq"), dtype=np.int64)
-            op.pend_ref[gids] = np.arange(table.num_rows)
-
-    def size_bytes(self) -> int:
-        op = self.op
-        return op.store.nbytes + op.pend_ts.nbytes + op.pend_seq.nbytes + op.pend_ref.nbytes
-
-
-class _Emitted:
-    """The keys whose row is final, as key columns (plus a count column, so a table without keys has rows)."""
-
-    def __init__(self, op: "FirstRowDeduplicateOperator"):
-        self.op = op
-
-    def snapshot(self) -> pa.Table:
-        op = self.op
-        keys = [op.index.keys[g] for g in np.flatnonzero(op.emitted).tolist()]
-        cols = {f"k{j}": pa.array([k[j] for k in keys], op.types[i]) for j, i in enumerate(op.partition)}
-        return pa.table({**cols, "$n": pa.array(np.ones(len(keys), np.int8))})
-
-    def restore(self, table: pa.Table) -> None:
-        op = self.op  # a fresh operator: key ids are shared with the pending rows, whichever is restored first
-        if table.num_rows:
-            gids = op._key_ids([table.column(f"k{j}").combine_chunks() for j in range(len(op.partition))],
-                               table.num_rows)
-            op.emitted[gids] = True
-
-    def size_bytes(self) -> int:
-        return self.op.emitted.nbytes + 16 * len(self.op.index)
 
 
 class FirstRowDeduplicateOperator(Operator):
@@ -89,15 +40,50 @@ class FirstRowDeduplicateOperator(Operator):
         self.pend_ts = np.zeros(0, np.int64)
         self.pend_seq = np.zeros(0, np.int64)
         self.pend_ref = np.zeros(0, np.int64)
-        self.store = pa.table({f"c{i}": pa.array([], t) for i, t in enumerate(types)})
+        self.store = self.emitted_keys = None  # declared in open
         self.seq = 0
         self.last_wm = MIN_WM
         self.late_dropped = 0
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("emitted_keys", _Emitted(self))
-        ctx.register("pending_rows", _Pending(self))
-        ctx.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
+        rows = pa.schema([(f"c{i}", t) for i, t in enumerate(self.types)])
+        self.store = ctx.row_store("pending_rows", rows, {"ts": np.int64, "seq": np.int64, "waiting": bool},
+                                   live="waiting")
+        # the key columns (and a column of ones, so that a table without keys has rows)
+        keys = pa.schema([(f"k{j}", self.types[i]) for j, i in enumerate(self.partition)] + [("$n", pa.int8())])
+        self.emitted_keys = ctx.row_store("emitted_keys", keys)
+        ctx.counters("progress", self, ("seq", "last_wm", "late_dropped"))
+
+    def _index_restored(self) -> None:
+        """Key ids and the per-key arrays for the rows a restore brought (the stores hold no key ids)."""
+        if self.emitted_keys.restored:
+            self.emitted_keys.restored = False
+            keys = self.emitted_keys.table
+            if keys.num_rows:
+                cols = [keys.column(f"k{j}").combine_chunks() for j in range(len(self.partition))]
+                gids = self._key_ids(cols, keys.num_rows)
+                self.emitted[gids] = True
+        if self.store.restored:
+            self.store.restored = False
+            table = self.store.table
+            waiting = np.flatnonzero(self.store.arrays["waiting"])
+            if not len(waiting):
+                return
+            gids = self._key_ids([table.column(i).combine_chunks().take(pa.array(waiting)) for i in self.partition],
+                                 len(waiting))
+            self.pend_ts[gids] = self.store.arrays["ts"][waiting]
+            self.pend_seq[gids] = self.store.arrays["seq"][waiting]
+            self.pend_ref[gids] = waiting
+
+    def _emit_keys(self, gids: np.ndarray) -> None:
+        """Mark keys emitted, in the per-key array and the state's key rows."""
+        self.emitted[gids] = True
+        keys = [self.index.keys[g] for g in gids.tolist()]
+        cols = {f"k{j}": pa.array([k[j] for k in keys], self.types[i]) for j, i in enumerate(self.partition)}
+        cols["$n"] = pa.array(np.ones(len(keys), np.int8))
+        self.emitted_keys.append(pa.table(cols, schema=self.emitted_keys.schema))
+        if self.emitted_keys.table.column(0).num_chunks > 64:
+            self.emitted_keys.table = self.emitted_keys.table.combine_chunks()
 
     def _key_ids(self, cols: list[pa.Array], n: int) -> np.ndarray:
         gids, _ = self.index.lookup(cols, n)
@@ -116,6 +102,7 @@ class FirstRowDeduplicateOperator(Operator):
         n = batch.num_rows
         if n == 0:
             return []
+        self._index_restored()
         cols = data_columns(batch)
         gids = self._key_ids([cols[i] for i in self.partition], n)
         if not self.rowtime:
@@ -135,21 +122,22 @@ class FirstRowDeduplicateOperator(Operator):
         if not len(best):
             return []
         rows = idx[best]
-        base = self.store.num_rows
-        winners = pa.Table.from_arrays([c.take(pa.array(rows)) for c in cols], names=self.store.column_names)
-        self.store = pa.concat_tables([self.store, winners])
         keys = g[best]
+        replaced = self.pend_ref[keys]
+        self.store.arrays["waiting"][replaced[replaced >= 0]] = False
+        winners = pa.Table.from_arrays([c.take(pa.array(rows)) for c in cols], schema=self.store.schema)
+        base = self.store.append(winners, ts=t[best], seq=seq0 + rows, waiting=np.ones(len(rows), bool))
         self.pend_ts[keys], self.pend_seq[keys] = t[best], seq0 + rows
         self.pend_ref[keys] = base + np.arange(len(rows))
-        if self.store.num_rows > 2 * len(self._pending_ids()) + self.compact_above or \
-                self.store.column(0).num_chunks > 64:
+        if len(self.store) > 2 * len(self._pending_ids()) + self.compact_above or \
+                self.store.table.column(0).num_chunks > 64:
             self._compact()
         return []
 
     def _compact(self) -> None:
         """Drops replaced and emitted rows from the row store."""
         gids = self._pending_ids()
-        self.store = self.store.take(pa.array(self.pend_ref[gids])).combine_chunks()
+        self.store.keep(self.pend_ref[gids])
         self.pend_ref[gids] = np.arange(len(gids))
 
     def _first_arrivals(self, batch: pa.RecordBatch, cols: list[pa.Array], gids: np.ndarray) -> list[pa.RecordBatch]:
@@ -159,20 +147,22 @@ class FirstRowDeduplicateOperator(Operator):
         self.seq += batch.num_rows
         if not len(rows):
             return []
-        self.emitted[gids[rows]] = True
+        self._emit_keys(gids[rows])
         wm = row_watermarks(batch)
         take = pa.array(rows)
         return [make_batch(INSERT, [c.take(take) for c in cols] + [pa.array(np.ones(len(rows), np.int64))],
                            self.names, wm=wm[rows] if wm is not None else None)]
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
+        self._index_restored()
         prev, self.last_wm = self.last_wm, max(self.last_wm, wm)
         due = np.flatnonzero((self.pend_ts <= wm) & (self.pend_ref >= 0))  # the final watermark is NONE itself
         if not len(due):
             return []
         due = due[np.lexsort((self.pend_seq[due], self.pend_ts[due]))]  # Flink's timer order: by time
-        rows = self.store.take(pa.array(self.pend_ref[due]))
-        self.emitted[due] = True
+        rows = self.store.table.take(pa.array(self.pend_ref[due]))
+        self.store.arrays["waiting"][self.pend_ref[due]] = False
+        self._emit_keys(due)
         self.pend_ts[due], self.pend_ref[due] = NONE, -1
         n = rows.num_rows
         arrays = [rows.column(i).combine_chunks() for i in range(len(self.types))]
@@ -181,4 +171,5 @@ class FirstRowDeduplicateOperator(Operator):
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped,
-                "state_bytes": _Pending(self).size_bytes() + _Emitted(self).size_bytes()}
+                "state_bytes": self.store.size_bytes() + self.emitted_keys.size_bytes() + self.emitted.nbytes
+                + self.pend_ts.nbytes + self.pend_seq.nbytes + self.pend_ref.nbytes}

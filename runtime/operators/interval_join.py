@@ -8,8 +8,8 @@ append-only (no retractions, unlike a regular outer join). A row whose interval 
 passed when it arrives is joined with what is kept and, if outer and unmatched, padded at once.
 
 Computed column-wise, in the order a row-at-a-time join gives (tests/reference_interval_join.py).
-Each side keeps its rows in one Arrow table with parallel arrays (time, arrival number, matched, key id,
-alive). For a batch, the watermark in force at each row is a running maximum; candidate pairs come from a
+Each side keeps its rows in a row store: one Arrow table with parallel arrays (time, arrival number, matched,
+key id, alive). For a batch, the watermark in force at each row is a running maximum; candidate pairs come from a
 key-sorted view of the other side's live rows, filtered by the time interval and by whether the other row is
 still kept when the row arrives, then by the extra condition. Rows that leave during the batch are found by a
 binary search of their close time in the running watermark, and every output row gets a sort key (the row
@@ -27,71 +27,27 @@ from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
+from sqlstream.runtime.state import RowStore
+
+SIDE_ARRAYS = {"time": np.int64, "seq": np.int64, "matched": bool, "gid": np.int64, "alive": bool}
 
 
 class _Side:
-    """One side's rows: kept ones (alive) and, until compaction, rows that left or were never kept."""
+    """One side's rows, in a row store: kept ones (alive) and, until compaction, rows that left or were never
+    kept. Key ids are per process (not snapshotted): restored rows get theirs on the next batch."""
 
-    def __init__(self, types: list[pa.DataType]):
-        self.types = types
-        self.table = pa.table({f"c{i}": pa.array([], t) for i, t in enumerate(types)})
-        self.time = np.zeros(0, np.int64)
-        self.seq = np.zeros(0, np.int64)
-        self.matched = np.zeros(0, bool)
-        self.gid = np.zeros(0, np.int64)
-        self.alive = np.zeros(0, bool)
+    def __init__(self, store: RowStore):
+        self.store = store
 
-    def append(self, table: pa.Table, time, seq, matched, gid, alive) -> int:
-        base = self.table.num_rows
-        self.table = pa.concat_tables([self.table, table])
-        self.time = np.concatenate([self.time, time])
-        self.seq = np.concatenate([self.seq, seq])
-        self.matched = np.concatenate([self.matched, matched])
-        self.gid = np.concatenate([self.gid, gid])
-        self.alive = np.concatenate([self.alive, alive])
-        return base
+    def __getattr__(self, name: str) -> np.ndarray:  # time, seq, matched, gid, alive
+        return self.__dict__["store"].arrays[name]
+
+    @property
+    def table(self) -> pa.Table:
+        return self.store.table
 
     def compact(self) -> None:
-        keep = np.flatnonzero(self.alive)
-        self.table = self.table.take(pa.array(keep)).combine_chunks()
-        for name in ("time", "seq", "matched", "gid", "alive"):
-            setattr(self, name, getattr(self, name)[keep])
-
-
-class _SideState:
-    """A side's kept rows in the per-row operator's layout (c0..cN, $time, $seq, $matched, $wm)."""
-
-    def __init__(self, op: "IntervalJoinOperator", side: int):
-        self.op, self.side = op, side
-
-    def snapshot(self) -> pa.Table:
-        s = self.op.sides[self.side]
-        live = np.flatnonzero(s.alive)
-        t = s.table.take(pa.array(live))
-        return t.append_column("$time", pa.array(s.time[live])) \
-            .append_column("$seq", pa.array(s.seq[live])) \
-            .append_column("$matched", pa.array(s.matched[live])) \
-            .append_column("$wm", pa.array(np.full(len(live), self.op.wm, np.int64)))
-
-    def restore(self, table: pa.Table) -> None:
-        op = self.op
-        s = op.sides[self.side] = _Side(op.types[self.side])
-        if not table.num_rows:
-            return
-        op.wm = max(op.wm, table.column("$wm")[0].as_py())
-        data = table.select([f"c{i}" for i in range(len(s.types))]).combine_chunks()
-        gid = op.index.lookup([data.column(k).combine_chunks() for k in op.keys[self.side]], data.num_rows)[0]
-        seq = np.asarray(table.column("$seq"), dtype=np.int64)
-        s.append(data, np.asarray(table.column("$time"), dtype=np.int64), seq,
-                 np.asarray(table.column("$matched"), dtype=bool), gid, np.ones(data.num_rows, bool))
-        op.seq = max(op.seq, int(seq.max()))
-
-    def size_bytes(self) -> int:
-        s = self.op.sides[self.side]
-        return s.table.nbytes + len(s.time) * 33
-
-    def size_rows(self) -> int:
-        return int(self.op.sides[self.side].alive.sum())
+        self.store.keep(np.flatnonzero(self.alive))
 
 
 class IntervalJoinOperator(Operator):
@@ -106,7 +62,7 @@ class IntervalJoinOperator(Operator):
         self.times = (left_time, right_time)
         self.lower, self.upper = lower, upper
         self.types = (left_types, right_types)
-        self.sides = [_Side(left_types), _Side(right_types)]
+        self.sides = []  # declared in open
         self.outer = (kind in ("LEFT", "FULL"), kind in ("RIGHT", "FULL"))
         self.index = KeyIndex()
         self.wm = MIN_WM
@@ -114,8 +70,10 @@ class IntervalJoinOperator(Operator):
         self.input_watermarks = [MIN_WM, MIN_WM]
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("left_rows", _SideState(self, 0))
-        ctx.register("right_rows", _SideState(self, 1))
+        rows = [pa.schema([(f"c{i}", t) for i, t in enumerate(types)]) for types in self.types]
+        self.sides = [_Side(ctx.row_store(name, schema, SIDE_ARRAYS, live="alive", transient=("gid",)))
+                      for name, schema in zip(("left_rows", "right_rows"), rows)]
+        ctx.counters("progress", self, ("wm", "seq"))
         self.input_watermarks = ctx.input_watermarks  # each input's watermark, kept by the runtime
 
     def _closes_at(self, side: int, t: np.ndarray) -> np.ndarray:
@@ -132,6 +90,12 @@ class IntervalJoinOperator(Operator):
         now = np.maximum(self.wm, np.maximum.accumulate(before))  # the watermark in force at each row
         keys = [cols[k] for k in self.keys[s]]
         gid = self.index.lookup(keys, n)[0]
+        for side, sd in enumerate(self.sides):
+            restored = np.flatnonzero(sd.gid < 0)
+            if len(restored):
+                kept = sd.table.take(pa.array(restored))
+                sd.gid[restored] = self.index.lookup([kept.column(k).combine_chunks() for k in self.keys[side]],
+                                                     len(restored))[0]
         ok = valid & non_null_keys(keys, n)
         mine, other = self.sides[s], self.sides[o]
         # candidate pairs: the other side's live rows with the same key, in the interval, still kept
@@ -161,7 +125,8 @@ class IntervalJoinOperator(Operator):
             self.late_rows.add(cols, ok & ~kept & ~hits, times, now, s)
         seq = self.seq + np.cumsum(kept)
         self.seq += int(kept.sum())
-        base = mine.append(pa.table({f"c{i}": c for i, c in enumerate(cols)}), times, seq, hits.copy(), gid, kept)
+        base = mine.store.append(pa.table({f"c{i}": c for i, c in enumerate(cols)}), time=times, seq=seq,
+                                 matched=hits.copy(), gid=gid, alive=kept)
         # rows that leave during the batch: before the first row whose watermark passes their close time
         events = []  # (slot, phase, order1, order2, order3, left store row, right store row)
         for side in (0, 1):
@@ -227,4 +192,4 @@ class IntervalJoinOperator(Operator):
         return [make_batch(INSERT, cols, self.names)]
 
     def metrics(self) -> dict:
-        return {"state_bytes": _SideState(self, 0).size_bytes() + _SideState(self, 1).size_bytes()}
+        return {"state_bytes": sum(sd.store.size_bytes() for sd in self.sides)}

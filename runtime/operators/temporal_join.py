@@ -3,10 +3,11 @@
 Left rows wait in state until the watermark (the minimum of both inputs) reaches their time; then, in time
 order, each joins the version of its key's right row with the largest time at or before the left row's time.
 A version that is a deletion (-D), or no version at all, is no match (-U is skipped: the right side is read
-as the upsert stream of a versioned table): INNER drops the row, LEFT pads it
-with NULLs. Right versions are kept per key and time (a later row with the same time replaces the earlier one);
-versions older than the one valid at the watermark are dropped when that key's left rows are emitted. Left
-rows are never late: one behind the watermark is emitted at the next watermark advance.
+as the upsert stream of a versioned table): INNER drops the row, LEFT pads it with NULLs. Right versions are
+kept per key and time (a later row with the same time replaces the earlier one) in a row store, indexed by key
+and time; versions older than the one valid at the watermark are dropped when that key's
+left rows are emitted. Left rows wait in a row store; they are never late: one behind the watermark is emitted
+at the next watermark advance.
 """
 from __future__ import annotations
 
@@ -18,79 +19,81 @@ import pyarrow as pa
 from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
+from sqlstream.runtime.rows import batch_rows, columns, table_rows
 from sqlstream.runtime.operators.join import check_pairs
 from sqlstream.runtime.event_time import rowtime_ms
-
-
-class _LeftBuffer:
-    """Left rows waiting for the watermark: (time ms, row), in arrival order."""
-
-    def __init__(self, types: list[pa.DataType]):
-        self.types = types
-        self.rows: list[tuple[int, tuple]] = []
-
-    def snapshot(self) -> pa.Table:
-        return rows_table([r for _, r in self.rows], self.types, {"$time": pa.array([t for t, _ in self.rows],
-                                                                                 pa.int64())})
-
-    def restore(self, table: pa.Table) -> None:
-        self.rows = list(zip(table.column("$time").to_pylist(), table_rows(table, len(self.types))))
-
-    def size_bytes(self) -> int:
-        return len(self.rows) * 16 * max(1, len(self.types))
+from sqlstream.runtime.state import RowStore
 
 
 class _Versions:
-    """Right rows by key: key -> (sorted times, {time: (accumulate?, row)})."""
+    """Right versions in a row store (rows, `time`, `accumulate`, `live`), with an index of this process: key ->
+    (sorted times, store positions), rebuilt from the store after a restore."""
 
-    def __init__(self, types: list[pa.DataType], keys: list[int]):
-        self.types, self.keys = types, keys
-        self.by_key: dict[tuple, tuple[list[int], dict[int, tuple[bool, tuple]]]] = {}
+    def __init__(self, store: RowStore, keys: list[int]):
+        self.store, self.keys = store, keys
+        self.by_key: dict[tuple, tuple[list[int], list[int]]] = {}
 
-    def put(self, key: tuple, time: int, accumulate: bool, row: tuple) -> None:
-        times, rows = self.by_key.setdefault(key, ([], {}))
-        if time not in rows:
-            bisect.insort(times, time)
-        rows[time] = (accumulate, row)
+    def add(self, table: pa.Table, keys: list[tuple], times: list[int], accumulate: list[bool]) -> None:
+        """Add versions (a later one with the same key and time replaces the earlier)."""
+        self._index_restored()
+        base = self.store.append(table, time=np.array(times, np.int64), accumulate=np.array(accumulate, bool),
+                                 live=np.ones(len(times), bool))
+        live = self.store.arrays["live"]
+        for j, (key, t) in enumerate(zip(keys, times)):
+            entry_times, positions = self.by_key.setdefault(key, ([], []))
+            i = bisect.bisect_left(entry_times, t)
+            if i < len(entry_times) and entry_times[i] == t:
+                live[positions[i]] = False
+                positions[i] = base + j
+            else:
+                entry_times.insert(i, t)
+                positions.insert(i, base + j)
+        if len(self.store) > 2 * int(live.sum()) + 65536:
+            self._compact()
 
-    def valid_at(self, key: tuple, time: int) -> tuple | None:
-        """The row of the version valid at `time`, or None (no version, or a retraction)."""
+    def valid_at(self, key: tuple, time: int) -> int | None:
+        """The store position of the version valid at `time`, or None (no version, or a retraction)."""
         entry = self.by_key.get(key)
         if entry is None:
             return None
-        times, rows = entry
-        i = bisect.bisect_right(times, time)
+        i = bisect.bisect_right(entry[0], time)
         if i == 0:
             return None
-        accumulate, row = rows[times[i - 1]]
-        return row if accumulate else None
+        position = entry[1][i - 1]
+        return position if self.store.arrays["accumulate"][position] else None
 
     def expire(self, key: tuple, watermark: int) -> None:
         """Drop versions older than the one valid at the watermark (no left row can need them any more)."""
         entry = self.by_key.get(key)
         if entry is None:
             return
-        times, rows = entry
+        times, positions = entry
         keep_from = max(0, bisect.bisect_right(times, watermark) - 1)
-        for t in times[:keep_from]:
-            del rows[t]
-        del times[:keep_from]
+        self.store.arrays["live"][positions[:keep_from]] = False
+        del times[:keep_from], positions[:keep_from]
 
-    def snapshot(self) -> pa.Table:
-        flat = [(t, acc, row) for times, rows in self.by_key.values() for t in times for acc, row in [rows[t]]]
-        return rows_table([r for _, _, r in flat], self.types, {
-            "$time": pa.array([t for t, _, _ in flat], pa.int64()),
-            "$accumulate": pa.array([a for _, a, _ in flat], pa.bool_())})
+    def rows(self, positions: list[int], types: list[pa.DataType]) -> list[tuple]:
+        return table_rows(self.store.table.take(pa.array(positions, pa.int64())), len(types))
 
-    def restore(self, table: pa.Table) -> None:
+    def _compact(self) -> None:
+        live = self.store.arrays["live"]
+        moved = np.cumsum(live) - 1
+        self.store.keep(np.flatnonzero(live))
+        for _, positions in self.by_key.values():
+            positions[:] = moved[positions].tolist()
+
+    def _index_restored(self) -> None:
+        if not self.store.restored:
+            return
+        self.store.restored = False
+        table, times = self.store.table, self.store.arrays["time"]
+        order = np.lexsort((times,))
+        keys = batch_rows([table.column(k) for k in self.keys], table.num_rows)
         self.by_key = {}
-        for t, acc, row in zip(table.column("$time").to_pylist(), table.column("$accumulate").to_pylist(),
-                               table_rows(table, len(self.types))):
-            self.put(tuple(row[i] for i in self.keys), t, acc, row)
-
-    def size_bytes(self) -> int:
-        return sum(len(times) for times, _ in self.by_key.values()) * 16 * max(1, len(self.types))
+        for p in order.tolist():
+            entry = self.by_key.setdefault(keys[p], ([], []))
+            entry[0].append(int(times[p]))
+            entry[1].append(p)
 
 
 class TemporalJoinOperator(Operator):
@@ -103,40 +106,60 @@ class TemporalJoinOperator(Operator):
         self.left_keys, self.right_keys = left_keys, right_keys
         self.left_time, self.right_time = left_time, right_time
         self.left_types, self.right_types = left_types, right_types
-        self.left = _LeftBuffer(left_types)
-        self.right = _Versions(right_types, right_keys)
+        self.left = self.right = None  # declared in open
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("left_rows", self.left)
-        ctx.register("right_versions", self.right)
+        self.left = ctx.row_store("left_rows", pa.schema(
+            [(f"c{i}", t) for i, t in enumerate(self.left_types)] + [("$time", pa.int64())]))
+        versions = ctx.row_store("right_versions", pa.schema([(f"c{i}", t) for i, t in enumerate(self.right_types)]),
+                                 {"time": np.int64, "accumulate": bool, "live": bool}, live="live")
+        self.right = _Versions(versions, self.right_keys)
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         rows = batch_rows(cols, batch.num_rows)
         times, valid = rowtime_ms(cols[self.left_time if input == 0 else self.right_time])
         if input == 0:
-            self.left.rows.extend((int(t), r) for t, ok, r in zip(times, valid, rows) if ok)
+            keep = pa.array(np.flatnonzero(valid))
+            self.left.append(pa.table({**{f"c{i}": c.take(keep) for i, c in enumerate(cols)},
+                                       "$time": pa.array(times[valid], pa.int64())}))
             return []
         ops = batch.column(0).to_numpy(zero_copy_only=False)
-        for t, ok, op, row in zip(times, valid, ops, rows):
+        taken, keys, version_times, accumulate = [], [], [], []
+        for r, (t, ok, op, row) in enumerate(zip(times, valid, ops, rows)):
             key = tuple(row[i] for i in self.right_keys)
             if op == UPDATE_BEFORE:
                 continue  # a versioned table is an upsert stream: the +U that follows is the new version
             if ok and None not in key:
-                self.right.put(key, int(t), op in (INSERT, UPDATE_AFTER), row)
+                taken.append(r), keys.append(key), version_times.append(int(t))
+                accumulate.append(op in (INSERT, UPDATE_AFTER))
+        if taken:
+            at = pa.array(taken, pa.int64())
+            self.right.add(pa.table({f"c{i}": c.take(at) for i, c in enumerate(cols)}), keys, version_times,
+                           accumulate)
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
-        ready = sorted(((t, r) for t, r in self.left.rows if t <= wm), key=lambda e: e[0])  # stable: ties keep
-        # arrival order. Time order (Flink: arrival order within one watermark step) does not depend on how
-        # far each watermark step reaches, so the output is the same for any batch size.
-        if not ready:
+        waiting = self.left.table
+        due = np.asarray(waiting.column("$time")) <= wm
+        if not due.any():
             return []
-        self.left.rows = [(t, r) for t, r in self.left.rows if t > wm]
-        matches = []
+        # in time order, ties in arrival order (a stable sort). Time order (Flink: arrival order within one
+        # watermark step) does not depend on how far each watermark step reaches, so the output is the same for
+        # any batch size.
+        ready_rows = waiting.filter(pa.array(due))
+        ready_rows = ready_rows.take(pa.array(np.argsort(np.asarray(ready_rows.column("$time")), kind="stable")))
+        self.left.table = waiting.filter(pa.array(~due))
+        n_left = len(self.left_types)
+        ready = list(zip(ready_rows.column("$time").to_pylist(), table_rows(ready_rows, n_left)))
+        self.right._index_restored()
+        positions = []
         for t, row in ready:
             key = tuple(row[i] for i in self.left_keys)
-            matches.append(None if None in key else self.right.valid_at(key, t))
+            positions.append(None if None in key else self.right.valid_at(key, t))
+        found = self.right.rows([p for p in positions if p is not None], self.right_types)
+        matches = iter(found)
+        matches = [None if p is None else next(matches) for p in positions]
         ok = self._check([(row, m) for (_, row), m in zip(ready, matches) if m is not None])
         pad = tuple([None] * len(self.right_types))
         out, checked = [], iter(ok)
@@ -156,4 +179,4 @@ class TemporalJoinOperator(Operator):
         return check_pairs(self.condition, self.left_types + self.right_types, pairs)
 
     def metrics(self) -> dict:
-        return {"state_bytes": self.left.size_bytes() + self.right.size_bytes()}
+        return {"state_bytes": self.left.size_bytes() + self.right.store.size_bytes()}

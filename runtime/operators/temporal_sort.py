@@ -12,23 +12,8 @@ from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_water
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.top1 import PER_KEY_NULLS
 from sqlstream.runtime.event_time import MIN_WM, event_times
-from sqlstream.runtime.state import Counters
 
 TS, SEQ = "$ts", "$seq"
-
-
-class _Waiting:
-    def __init__(self, op: "TemporalSortOperator"):
-        self.op = op
-
-    def snapshot(self) -> pa.Table:
-        return self.op.waiting
-
-    def restore(self, table: pa.Table) -> None:
-        self.op.waiting = table.replace_schema_metadata(None).combine_chunks()
-
-    def size_bytes(self) -> int:
-        return self.op.waiting.nbytes
 
 
 class TemporalSortOperator(Operator):
@@ -38,16 +23,16 @@ class TemporalSortOperator(Operator):
                  types: list[pa.DataType]):
         self.time_index, self.rowtime, self.keys, self.names = time_index, rowtime, keys, names
         self.cols = [f"c{i}" for i in range(len(types))]
-        self.waiting = pa.table({**{c: pa.array([], t) for c, t in zip(self.cols, types)},
-                                 TS: pa.array([], pa.int64()), SEQ: pa.array([], pa.int64())})
+        self.schema = pa.schema([*zip(self.cols, types), (TS, pa.int64()), (SEQ, pa.int64())])
+        self.waiting = None  # rows waiting for the watermark, declared in open
         self.seq = 0
         self.late_dropped = 0
         self.last_fired = MIN_WM  # newest time fired by a watermark advance
         self.last_wm = MIN_WM
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("waiting_rows", _Waiting(self))
-        ctx.register("progress", Counters(self, ("seq", "late_dropped", "last_fired", "last_wm")))
+        self.waiting = ctx.row_store("waiting_rows", self.schema)
+        ctx.counters("progress", self, ("seq", "late_dropped", "last_fired", "last_wm"))
 
     def _order(self, table, first: list[tuple[str, str]]) -> pa.Array:
         keys = first + [(f"c{i}", "descending" if d else "ascending") for i, d in self.keys] + [(SEQ, "ascending")]
@@ -76,14 +61,14 @@ class TemporalSortOperator(Operator):
         idx = pa.array(np.flatnonzero(keep))
         rows = pa.table({**{c: a.take(idx) for c, a in zip(self.cols, cols)},
                          TS: pa.array(ts[keep]), SEQ: pa.array(seq[keep])})
-        self.waiting = pa.concat_tables([self.waiting, rows])
+        self.waiting.append(rows)
         return []
 
     def _not_late(self, ts: np.ndarray, wm: np.ndarray) -> np.ndarray:
         """Row by row as Flink sees them: each advance of the watermark before a row fires the waiting times it
         passes, and a row is kept only if its time is after the newest fired one."""
         import bisect
-        waiting = sorted(self.waiting.column(TS).to_pylist())
+        waiting = sorted(self.waiting.table.column(TS).to_pylist())
         keep = np.zeros(len(ts), bool)
         last_fired, last_wm = self.last_fired, self.last_wm
         for i, (t, w) in enumerate(zip(ts.tolist(), wm.tolist())):
@@ -100,17 +85,18 @@ class TemporalSortOperator(Operator):
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         self.last_wm = max(self.last_wm, wm)
-        if not self.rowtime or self.waiting.num_rows == 0:
+        waiting = self.waiting.table
+        if not self.rowtime or waiting.num_rows == 0:
             return []
-        due = pc.less_equal(self.waiting.column(TS), wm)
-        ready = self.waiting.filter(due)
+        due = pc.less_equal(waiting.column(TS), wm)
+        ready = waiting.filter(due)
         if ready.num_rows == 0:
             return []
-        self.waiting = self.waiting.filter(pc.invert(due)).combine_chunks()
+        self.waiting.table = waiting.filter(pc.invert(due)).combine_chunks()
         self.last_fired = max(self.last_fired, pc.max(ready.column(TS)).as_py())
         ready = ready.take(self._order(ready, [(TS, "ascending")]))
         arrays = [ready.column(c).combine_chunks() for c in self.cols]
         return [make_batch(INSERT, arrays, self.names, wm=np.full(ready.num_rows, MIN_WM, dtype=np.int64))]
 
     def metrics(self) -> dict:
-        return {"late_records_dropped": self.late_dropped, "state_bytes": self.waiting.nbytes}
+        return {"late_records_dropped": self.late_dropped, "state_bytes": self.waiting.size_bytes()}

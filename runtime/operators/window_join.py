@@ -17,8 +17,6 @@ from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.event_time import rowtime_ms
-from sqlstream.runtime.state import Counters
-from sqlstream.runtime.windows import WindowBuffer
 
 
 class WindowJoinOperator(Operator):
@@ -34,14 +32,12 @@ class WindowJoinOperator(Operator):
         self.condition = condition
         self.types = (left_types, right_types)
         self.names = names
-        self.buffers = (WindowBuffer(), WindowBuffer())
         self.last_wm = MIN_WM
         self.late_dropped = 0
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("left_rows", self.buffers[0])
-        ctx.register("right_rows", self.buffers[1])
-        ctx.register("progress", Counters(self, ("last_wm", "late_dropped")))
+        self.buffers = (ctx.window_buffer("left_rows"), ctx.window_buffer("right_rows"))
+        ctx.counters("progress", self, ("last_wm", "late_dropped"))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)

@@ -16,8 +16,6 @@ from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.top1 import sort_positions
 from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.event_time import rowtime_ms
-from sqlstream.runtime.state import Counters
-from sqlstream.runtime.windows import WindowBuffer
 
 
 class WindowRankOperator(Operator):
@@ -29,14 +27,13 @@ class WindowRankOperator(Operator):
         self.partition, self.order, self.limit, self.window_end = partition, order, limit, window_end
         self.tie_sign = -1 if newest_wins_ties else 1  # keep-last window deduplication: a tie goes to the newer row
         self.names, self.types = names, types  # input types; the output adds the row number
-        self.buffer = WindowBuffer()
         self.last_wm = MIN_WM
         self.seq = 0
         self.late_dropped = 0
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("window_rows", self.buffer)
-        ctx.register("progress", Counters(self, ("last_wm", "seq", "late_dropped")))
+        self.buffer = ctx.window_buffer("window_rows")
+        ctx.counters("progress", self, ("last_wm", "seq", "late_dropped"))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
