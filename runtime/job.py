@@ -31,7 +31,8 @@ from sqlstream.runtime.checkpoint import (CheckpointCoordinator, LocalCheckpoint
 from sqlstream.plan.physical import PhysicalPlan
 from sqlstream.core.formatting import epoch_ms_text
 from sqlstream.runtime import metrics as job_metrics
-from sqlstream.runtime.executor import MIN_WM, Dataflow, JobStats, RunLimits, job_name
+from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.executor import Dataflow, JobStats, RunLimits, job_name
 from sqlstream.runtime.job_lock import JobLock
 from sqlstream.runtime.job_log import FILE_ONLY, job_log
 from sqlstream.runtime.late_rows import LateRowsOutput, LateRowsTable
@@ -44,7 +45,6 @@ from sqlstream.core.secrets import redact
 CREATED, RUNNING, RESTARTING, FINISHED, CANCELED, FAILED = (
     "CREATED", "RUNNING", "RESTARTING", "FINISHED", "CANCELED", "FAILED")
 
-MAX_WM = 2 ** 63 - 1
 LOG = logging.getLogger("sqlstream.job")
 NO_SAVEPOINT_DIR = ("Savepoint directory is not configured, can't take a savepoint: the job was started without "
                     "'execution.checkpointing.dir' (SET it before the job starts)")

@@ -30,7 +30,8 @@ import threading
 import time
 from collections import deque
 
-MIN_WM = -(2 ** 63)
+from sqlstream.runtime.event_time import MIN_WM
+
 RATE_WINDOW_S = 10.0  # per-second rates and time shares are averaged over this many seconds
 TICK_S = 1.0
 

@@ -5,10 +5,8 @@ import time
 
 from sqlstream.plan import logical as L
 from sqlstream.planner.explain import describe
+from sqlstream.runtime.event_time import MAX_WM, MIN_WM
 from sqlstream.runtime.executor import readable_names
-
-MIN_WM = -(2 ** 63)
-MAX_WM = 2 ** 63 - 1
 
 
 def timestamp(ms: int | float | None) -> str | None:

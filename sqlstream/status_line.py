@@ -11,11 +11,10 @@ import time
 from typing import TextIO
 
 from sqlstream.core.formatting import epoch_ms_text
+from sqlstream.runtime.event_time import MAX_WM, MIN_WM
 
 REDRAW_S = 0.5
 HELD_S = 2.0  # a split at the minimum watermark that sent nothing for this long is named as holding it back
-MIN_WM = -(2 ** 63)
-MAX_WM = 2 ** 63 - 1
 CLEAR = "\r\x1b[K"
 
 
