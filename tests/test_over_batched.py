@@ -1,4 +1,4 @@
-"""OVER aggregation computed per release with numpy gives the row-at-a-time results (same rows in the same
+"""OVER aggregation computed column-wise gives the row-at-a-time results (same rows in the same
 order, values within float rounding), for ROWS/RANGE, bounded/unbounded frames, NULLs, ties, late rows, at any
 batch size; and the same rows at every batch size."""
 import io
@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from sqlstream.runtime.operators import over_columnar
 from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
 from sqlstream.script import ScriptRunner
 
@@ -66,6 +67,7 @@ def test_batched_equals_row_at_a_time(data, frame, monkeypatch):
     def slow_init(self, *a, **kw):
         init(self, *a, **kw)
         self.fast = False
+    monkeypatch.setattr(over_columnar, "columnar_eligible", lambda *a: False)
     monkeypatch.setattr(OverAggregateOperator, "__init__", slow_init)
     for b in sizes:
         slow = run(data, frame, b)

@@ -135,6 +135,16 @@ class OverAggregateOperator(Operator):
     drops_late_rows = True
     name = "OverAggregate"
 
+    def __new__(cls, partition=None, time_index=None, frame=None, preceding=None, aggs=(), names=(), types=(),
+                rowtime: bool = True):
+        """Numeric aggregates over rowtime run column-wise (ColumnarOverOperator, with this operator as its
+        reference); the rest row by row here."""
+        if cls is OverAggregateOperator:
+            from sqlstream.runtime.operators.over_columnar import ColumnarOverOperator, columnar_eligible
+            if columnar_eligible(aggs, types, rowtime):
+                return super().__new__(ColumnarOverOperator)
+        return super().__new__(cls)
+
     def __init__(self, partition: list[int], time_index: int, frame: str, preceding: int | None,
                  aggs: list[AggCall], names: list[str], types: list[pa.DataType], rowtime: bool = True):
         self.partition, self.time_index, self.frame, self.preceding = partition, time_index, frame, preceding
