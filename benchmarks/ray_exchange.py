@@ -10,6 +10,7 @@ the consumer:
 - Arrow Flight: the producer serves the batches with `pyarrow.flight` (`do_get` streams them); the consumer reads
   the stream.
 Prints rows/s and MB/s (Arrow buffer bytes) for each, the best of `--repeat` runs, and which is faster.
+`--consumer-node 0` puts the consumer beside the producer, to see what the move between nodes costs.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def make_batch(rows: int, seed: int) -> pa.RecordBatch:
     })
 
 
-def run(batches: int, rows: int, repeat: int) -> dict:
+def run(batches: int, rows: int, repeat: int, consumer_node: int = 1) -> dict:
     import ray
     from pyarrow import flight
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -81,7 +82,7 @@ def run(batches: int, rows: int, repeat: int) -> dict:
         ray.init(address=cluster.address, log_to_driver=False)
         on = [NodeAffinitySchedulingStrategy(node, soft=False) for node in cluster.node_ids]
         producer = Producer.options(scheduling_strategy=on[0]).remote(batches, rows)
-        consumer = Consumer.options(scheduling_strategy=on[1]).remote()
+        consumer = Consumer.options(scheduling_strategy=on[consumer_node]).remote()
         nbytes = ray.get(producer.nbytes.remote())
         location = ray.get(producer.serve.remote())
         best = {"object store": float("inf"), "Arrow Flight": float("inf")}
@@ -97,7 +98,8 @@ def run(batches: int, rows: int, repeat: int) -> dict:
         for name, secs in best.items():
             results[name] = secs
     total = batches * rows
-    print(f"{batches} batches x {rows} rows = {total} rows, {nbytes / 1e6:.1f} MB, node 0 -> node 1, best of {repeat}")
+    print(f"{batches} batches x {rows} rows = {total} rows, {nbytes / 1e6:.1f} MB, node 0 -> node {consumer_node}, "
+          f"best of {repeat}")
     for name, secs in results.items():
         print(f"  {name:13s} {secs:7.3f} s  {total / secs / 1e6:7.2f} M rows/s  {nbytes / secs / 1e6:8.1f} MB/s")
     fast = min(results, key=results.get)
@@ -111,8 +113,10 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=40)
     p.add_argument("--rows", type=int, default=65536)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--consumer-node", type=int, choices=(0, 1), default=1,
+                   help="0: the consumer on the producer's node (no transfer between object stores), for comparison")
     a = p.parse_args()
-    run(a.batches, a.rows, a.repeat)
+    run(a.batches, a.rows, a.repeat, a.consumer_node)
 
 
 if __name__ == "__main__":
