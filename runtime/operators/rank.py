@@ -76,6 +76,7 @@ class RankOperator(Operator):
         if col is not None and (pa.types.is_integer(types[col]) or pa.types.is_floating(types[col])):
             self._skey = self._numeric_key  # one number per row instead of a tuple of wrappers
         self.floor_index = KeyIndex()
+        self.part_index = KeyIndex()
         self.floor_dtype = np.int64 if col is not None and pa.types.is_integer(types[col]) else np.float64
         self.floor = np.zeros(0, self.floor_dtype)
         self.has_floor = np.zeros(0, bool)
@@ -140,7 +141,105 @@ class RankOperator(Operator):
             self._note_floors(touched)
         return out
 
+    def _sort_keys(self, cols: list[pa.Array], rows: list[tuple]) -> list:
+        """Each row's sort key: for one numeric ORDER BY column computed over the column (the same numbers as
+        `_numeric_key`), else per row."""
+        if self._skey != self._numeric_key:
+            return [self._skey(r) for r in rows]
+        i, desc = self.order[0]
+        col = cols[i]
+        v = np.asarray(pc.fill_null(col, 0).to_numpy(zero_copy_only=False))
+        keys = (-v if desc else v).tolist()
+        if col.null_count:
+            for j in np.flatnonzero(np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False))).tolist():
+                keys[j] = math.inf if desc else -math.inf
+        return keys
+
     def _on_batch(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        """Row by row in arrival order, each step touching only its partition's sorted entries: a row that
+        lands (or leaves) below the top N changes the entries and emits nothing; a retraction finds its entry
+        by binary search on its sort key."""
+        n = batch.num_rows
+        if n == 0:
+            return []
+        cols = data_columns(batch)
+        rows = batch_rows(cols, n)
+        gids, _ = self.part_index.lookup([cols[i] for i in self.partition], n)
+        pkeys = self.part_index.keys
+        skeys = self._sort_keys(cols, rows)
+        out_rows, out_ops, out_rank = [], [], []
+        limit, parts, tie, seq = self.limit, self.partitions, self.tie_sign, self.seq
+        append_only, with_rank = self.append_only, self.with_rank
+        adds = (INSERT, UPDATE_AFTER)
+        for op, row, g, skey in zip(batch.column(0).to_pylist(), rows, gids.tolist(), skeys):
+            pk = pkeys[g]
+            part = parts.get(pk)
+            if op in adds:
+                entry = (skey, tie * seq, row)
+                seq += 1
+                if part is None:
+                    part = parts[pk] = []
+                pos = bisect.bisect_right(part, entry)
+                if pos >= limit:
+                    if not append_only:
+                        part.insert(pos, entry)
+                    continue
+                before = part[:limit]
+                part.insert(pos, entry)
+                if append_only and len(part) > limit:
+                    del part[limit:]  # an insert-only input never brings a lower row back into the top N
+            else:
+                if part is None:
+                    continue
+                pos = None
+                for j in range(bisect.bisect_left(part, (skey,)), len(part)):
+                    e = part[j]
+                    if e[0] != skey:
+                        break
+                    if e[2] == row:
+                        pos = j
+                        break
+                if pos is None:
+                    continue
+                if pos >= limit:
+                    del part[pos]
+                    continue
+                before = part[:limit]
+                del part[pos]
+            after = part[:limit]
+            if not with_rank:
+                kept = {e[1] for e in after}
+                for k, e in enumerate(before):
+                    if e[1] not in kept:
+                        out_rows.append(e[2]), out_ops.append(DELETE), out_rank.append(k + 1)
+                was = {e[1] for e in before}
+                for k, e in enumerate(after):
+                    if e[1] not in was:
+                        out_rows.append(e[2]), out_ops.append(INSERT), out_rank.append(k + 1)
+            else:
+                for k in range(pos, max(len(before), len(after))):
+                    old = before[k][2] if k < len(before) else None
+                    new = after[k][2] if k < len(after) else None
+                    if old is not None and new is not None:
+                        if old != new:
+                            out_rows += (old, new)
+                            out_ops += (UPDATE_BEFORE, UPDATE_AFTER)
+                            out_rank += (k + 1, k + 1)
+                    elif new is not None:
+                        out_rows.append(new), out_ops.append(INSERT), out_rank.append(k + 1)
+                    elif old is not None:
+                        out_rows.append(old), out_ops.append(DELETE), out_rank.append(k + 1)
+            if not part:
+                del parts[pk]
+        self.seq = seq
+        if not out_rows:
+            return []
+        arrays = columns(out_rows, self.types)
+        arrays.append(pa.array(out_rank, pa.int64()))
+        return [make_batch(np.array(out_ops, dtype=np.int8), arrays, self.names)]
+
+    def _on_batch_rows(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        """The reference: each row against a copy of its partition's top N, a retraction found by scanning."""
         cols = data_columns(batch)
         rows = batch_rows(cols, batch.num_rows)
         out_rows, out_ops, out_rank = [], [], []
