@@ -105,9 +105,10 @@ def _watermark_assigner(node: L.WatermarkAssigner, config: dict) -> Choice:
 
 def _window_aggregate(node: L.WindowAggregate, config: dict) -> Choice:
     name = "SessionWindowAggregate" if node.window.kind == "SESSION" else "WindowAggregate"
+    # a session spans every row of its PARTITION BY key whatever the other group keys: only those keys route rows
+    keys = node.window.partition if name == "SessionWindowAggregate" else _common_keys(node.keys, node.grouping_sets)
     return name, dict(window=node.window, keys=node.keys, aggs=node.aggs, grouping_sets=node.grouping_sets,
-                      out_names=node.names, out_types=[f.type for f in node.fields]), \
-        [hash_or_single(_common_keys(node.keys, node.grouping_sets))]
+                      out_names=node.names, out_types=[f.type for f in node.fields]), [hash_or_single(keys)]
 
 
 def _group_aggregate(node: L.GroupAggregate, config: dict) -> Choice:

@@ -36,6 +36,7 @@ LOG = logging.getLogger("sqlstream.watermarks")
 STALL_S = 10.0  # a split at the minimum watermark without data for this long is logged as holding it back
 ROUND_ROWS = 65536
 CHECK_CONNECTORS_S = 0.2
+DRAIN_S = 0.1  # the longest output of parallel subtasks waits in their pipes while sources have rows to read
 
 
 @dataclass
@@ -87,8 +88,11 @@ class Dataflow:
 
     def __init__(self, sinks: list[tuple[L.Node, SinkWriter]], plan: PhysicalPlan, batch_size: int = 65536,
                  round_rows: int = ROUND_ROWS, config: dict | None = None, limits: RunLimits | None = None,
-                 late_rows: LateRowsOutput | None = None, metrics: JobMetrics | None = None):
+                 late_rows: LateRowsOutput | None = None, metrics: JobMetrics | None = None,
+                 build_operator: Callable[[object], Operator] | None = None):
+        """build_operator: makes each spec's operator (the parallel runtime's, for parallelism above 1)."""
         tune_allocator()
+        self.build_operator = build_operator or operators.build
         self.plan = plan
         self.config = config or {}
         self.limits = limits or RunLimits()
@@ -132,6 +136,9 @@ class Dataflow:
             self._connect_late_rows(late_rows)
         self.metrics = metrics or JobMetrics(self.fingerprint, job_name([root for root, _ in sinks]))
         self._register_metrics()
+        # operators answering from other processes (parallel subtasks): their output is taken when it is needed
+        self.remote = [(nid, op) for nid, op in self.ops.items() if hasattr(op, "drain")]
+        self._drained = time.monotonic()
         self.assigners: list[WatermarkAssignerOperator] = []
         for src in self.sources:
             for op in self._split_assigners(id(src.node)):
@@ -248,7 +255,7 @@ class Dataflow:
         if isinstance(node, L.Sink):
             return
         spec = self.plan.spec_of(node)
-        op = operators.build(spec)
+        op = self.build_operator(spec)
         backend = StateBackend(spec.uid)
         ctx = OperatorContext(backend, self.config, n_inputs=len(spec.inputs), uid=spec.uid)
         op.open(ctx)
@@ -343,6 +350,7 @@ class Dataflow:
         checkpoints, timers and stop requests responsive.
         """
         active = False
+        rows_before = self.stats.rows_in
         many = sum(len(s.readers) for s in self.sources) > 1
         cap = self.limits.max_rows_in
         for src in self.sources:
@@ -398,7 +406,18 @@ class Dataflow:
             wm = op.take_watermark()
             if wm is not None:
                 self._advance(next(n for n, o in self.ops.items() if o is op), wm)
+        if self.remote and (self.stats.rows_in == rows_before or now - self._drained >= DRAIN_S):
+            self.drain()  # nothing new to read, or output waited long enough: take the subtasks' answers
         return active
+
+    def drain(self) -> None:
+        """Push on the output that operators running in other processes have not returned yet."""
+        self._drained = time.monotonic()
+        for nid, op in self.remote:
+            out = op.drain()
+            if out:
+                self.op_metrics[nid].records_out += sum(b.num_rows for b in out)
+                self._push(nid, out)
 
     def _check_connectors(self) -> None:
         """Let readers and writers serve their events every CHECK_CONNECTORS_S (a sink whose delivery failed
@@ -490,6 +509,7 @@ class Dataflow:
     # ---- snapshots ------------------------------------------------------------------------------
     def snapshot(self) -> dict:
         """A consistent cut between two steps: source positions, operator state (Arrow IPC) and watermarks."""
+        self.drain()  # output owed for rows already read reaches the sinks before they prepare their commit
         by_uid = {self.uids[nid]: nid for nid in self.nodes}
         return {
             "version": 1,
@@ -539,6 +559,9 @@ class Dataflow:
         for s in self.sources:
             for r in s.readers:
                 r.close()
+        for op in self.ops.values():
+            if hasattr(op, "shutdown"):  # operators standing for subtasks in other processes
+                op.shutdown()
 
 
 LATE_ROWS_UID = "late-rows"

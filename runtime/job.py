@@ -125,6 +125,8 @@ class Job:
         self._failed_writers: list[SinkWriter] = []
         self._sinks: dict[int, Sink] | None = None
         self._late_sink: Sink | None = None
+        self.parallel_described = False
+        self.parallel_summary = ""  # what runs as parallel subtasks, for the job's summary
 
     # ---- control, from any thread ------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -295,8 +297,10 @@ class Job:
             late_rows = LateRowsOutput(self.late_rows.table, self.late_rows.names,
                                        [t.to_arrow() for t in self.late_rows.types], self._late_sink.writer(self.id))
             sinks[id(late_rows)] = self._late_sink  # restored and committed like the targets, under its own id
+        parallel = self._parallel_operators()
         flow = Dataflow(writers, self.plan, batch_size=self.batch_size, config=self.config, limits=self.limits,
-                        late_rows=late_rows, metrics=self.metrics)
+                        late_rows=late_rows, metrics=self.metrics,
+                        build_operator=parallel.build if parallel is not None else None)
         self.dataflow = flow
         if self.on_started is not None:
             self.on_started(self)
@@ -374,6 +378,26 @@ class Job:
             self._fail_pending_savepoints("the job ended before taking it")
         if self.summary:
             self._summary(flow)
+
+    def _parallel_operators(self):
+        """Above parallelism 1, the parallel runtime builds the operators (imported only then); it says once
+        which operators run as subtasks and which stay in the job's process."""
+        if int(self.config.get("parallelism.default") or 1) <= 1:
+            return None
+        from sqlstream.runtime.parallel import ParallelOperators, parallelism_of
+        parallel = ParallelOperators(self.plan, self.config, parallelism_of(self.config),
+                                     late_rows=self.late_rows is not None)
+        regions = parallel.regions
+        self.parallel_summary = (f"parallelism: {regions.parallelism} ("
+                                 + (", ".join(r.describe() for r in regions.regions) or "nothing")
+                                 + " as subtasks" + (f"; {len(regions.notices)} sink(s) at parallelism 1"
+                                                     if regions.notices else "") + ")")
+        if not self.parallel_described:
+            self.parallel_described = True
+            for line in parallel.describe():
+                LOG.info("%s", line)
+                self.log.write(line + "\n")
+        return parallel
 
     # ---- restore -----------------------------------------------------------------------------------------
     def _restore(self, flow: Dataflow, storage: LocalCheckpointStorage | None, sinks: dict[int, Sink]) -> bool:
@@ -472,6 +496,8 @@ class Job:
             line += f", watermark: {epoch_ms_text(min(marks))}"
         if self.coordinator is not None:
             line += f", checkpoints: {self.coordinator.completed}"
+        if self.parallel_summary:
+            line += ", " + self.parallel_summary
         sizes = flow.state_sizes()
         if sizes:
             line += ", state: " + ", ".join(f"{uid} {_human(n)}" for uid, n in sizes.items())

@@ -11,7 +11,8 @@ UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "sqlstream.c
           "sqlstream.connectors.nexmark", "sqlstream.connectors.datagen", "sqlstream.connectors.faker",
           "psycopg", "sqlstream.connectors.jdbc", "pyiceberg", "sqlalchemy", "sqlstream.connectors.iceberg",
           "aiohttp", "sqlstream.web",  # the web UI only with --web or 'rest.port'
-          "prometheus_client", "sqlstream.prometheus")  # metrics only with a port
+          "prometheus_client", "sqlstream.prometheus",  # metrics only with a port
+          "multiprocessing", "sqlstream.runtime.parallel")  # parallel subtasks only above parallelism 1
 PROBE = ("import sys, json\n"
          "from sqlstream.cli import main\n"
          "rc = main(['run', sys.argv[1]])\n"

@@ -1,0 +1,49 @@
+"""Parallel execution of a job's physical plan as N subtasks per keyed region, in worker processes.
+
+Imported only when a job runs at a parallelism above 1 (parallelism 1 imports nothing of it, nor
+multiprocessing). `parallel_operators` decides which operators run as subtasks and builds, for the job's
+dataflow, the operators that stand for them; see ARCHITECTURE.md, "Parallel execution".
+"""
+from __future__ import annotations
+
+from sqlstream.plan.physical import OperatorSpec, PhysicalPlan
+from sqlstream.runtime.operator import Operator
+from sqlstream.runtime.operators import registry
+from sqlstream.runtime.parallel.regions import Region, RegionPlan, find_regions
+from sqlstream.runtime.parallel.region_operator import ForwardOperator, RegionOperator, SubtaskFailed
+
+
+class ParallelOperators:
+    """Builds a dataflow's operators at a parallelism: a region's head as a RegionOperator over its subtasks, the
+    rest of the region as ForwardOperators, every other operator as at parallelism 1 (in the job's process)."""
+
+    def __init__(self, plan: PhysicalPlan, config: dict, parallelism: int, late_rows: bool = False,
+                 host=None) -> None:
+        self.config = config
+        self.host = host
+        self.regions: RegionPlan = find_regions(plan, parallelism, late_rows)
+        self.heads: dict[str, Region] = {r.head.uid: r for r in self.regions.regions}
+        self.inner = {s.uid for r in self.regions.regions for s in r.specs[1:]}
+
+    def build(self, spec: OperatorSpec) -> Operator:
+        region = self.heads.get(spec.uid)
+        if region is not None:
+            return RegionOperator(region, self.config, self.regions.parallelism, self.host)
+        if spec.uid in self.inner:
+            return ForwardOperator()
+        return registry.build(spec)
+
+    def describe(self) -> list[str]:
+        """What runs where, for the job's log and summary."""
+        p = self.regions.parallelism
+        lines = [f"parallelism {p}: {r.describe()} run as {p} subtasks (hash exchange on key groups)"
+                 for r in self.regions.regions]
+        return lines + [f"parallelism {p}: {n}" for n in self.regions.notices]
+
+
+def parallelism_of(config: dict) -> int:
+    """The job's parallelism as configured ('parallelism.default')."""
+    return int(config.get("parallelism.default") or 1)
+
+
+__all__ = ["ParallelOperators", "SubtaskFailed", "find_regions", "parallelism_of"]

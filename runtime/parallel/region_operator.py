@@ -1,0 +1,237 @@
+"""A region's subtasks as one operator of the job's dataflow: the exchange into them and their output back.
+
+In the job's process, a region's head is replaced by a `RegionOperator` (and its chain by `ForwardOperator`s), so
+sources, watermark assigners, sinks, checkpoints and restarts stay those of parallelism 1. The region operator
+routes each input row to the subtask owning its key group and forwards every watermark change to all subtasks:
+the rows a subtask gets, and the points where its watermark moves, are those of parallelism 1, so results do not
+depend on how processes are scheduled. Messages are pipelined (up to MAX_IN_FLIGHT unanswered); answers are taken
+message by message, and within a message subtask by subtask, so the output order is fixed too. The dataflow
+drains the answers before a checkpoint (the subtasks' outputs reach the sinks before they prepare their commit),
+at the end of input, and when its sources have nothing new.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+
+import numpy as np
+import pyarrow as pa
+
+from sqlstream.core.errors import ExecutionError, ValidationError
+from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups, subtask_of_groups
+from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.parallel.channel import BATCH
+from sqlstream.runtime.parallel.regions import Region
+from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, RESTORE, SNAPSHOT, STOP, WATERMARK,
+                                                SubtaskUnit)
+
+
+MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered
+_ENDED = ("ended",)
+
+
+class SubtaskFailed(ExecutionError):
+    """A subtask's worker process died or failed: the job fails and its restart strategy restarts it."""
+
+
+class ForwardOperator(Operator):
+    """An operator of a region's chain, in the job's process: it runs in the subtasks, so rows pass unchanged."""
+
+    name = "Forward"
+
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        return [batch]
+
+
+class RegionState:
+    """The subtasks' state in a checkpoint: one row per (subtask, operator, table) with its Arrow IPC bytes."""
+
+    def __init__(self, owner: "RegionOperator") -> None:
+        self.owner = owner
+
+    def snapshot(self) -> pa.Table:
+        rows = [(i, uid, name, data) for i, blobs in enumerate(self.owner.request(SNAPSHOT))
+                for uid, tables in blobs.items() for name, data in tables.items()]
+        table = pa.table({"subtask": pa.array([r[0] for r in rows], pa.int32()),
+                          "operator": pa.array([r[1] for r in rows], pa.string()),
+                          "table": pa.array([r[2] for r in rows], pa.string()),
+                          "data": pa.array([r[3] for r in rows], pa.large_binary())})
+        return table.replace_schema_metadata({"parallelism": str(self.owner.parallelism)})
+
+    def restore(self, table: pa.Table) -> None:
+        taken = int((table.schema.metadata or {}).get(b"parallelism", b"0"))
+        if taken != self.owner.parallelism:
+            raise ValidationError(f"the checkpoint was taken at parallelism {taken} and the job now runs at "
+                                  f"parallelism {self.owner.parallelism}; restoring keyed state at another "
+                                  f"parallelism is not supported yet: run it at parallelism {taken}")
+        per: list[dict[str, dict[str, bytes]]] = [{} for _ in range(taken)]
+        for i, uid, name, data in zip(*(table.column(c).to_pylist() for c in ("subtask", "operator", "table",
+                                                                                "data"))):
+            per[i].setdefault(uid, {})[name] = data
+        self.owner.request(RESTORE, per)
+
+    def size_bytes(self) -> int:
+        return self.owner.metric("state_bytes")
+
+
+class RegionOperator(Operator):
+    """The head of a region in the job's process: hash exchange into N subtasks, their outputs back."""
+
+    def __init__(self, region: Region, config: dict, parallelism: int, host=None) -> None:
+        self.region = region
+        self.name = region.head.name
+        self.config = config
+        self.parallelism = parallelism
+        self.max_parallelism = int(config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)
+        if not parallelism <= self.max_parallelism:
+            raise ValidationError(f"parallelism {parallelism} is above 'pipeline.max-parallelism' "
+                                  f"({self.max_parallelism}): key groups cannot be spread over more subtasks")
+        self.host = host
+        self.channels: list = []
+        self.handles: list = []
+        self.last_metrics: list[dict] = [{} for _ in range(parallelism)]
+
+    @property
+    def drops_late_rows(self) -> bool:
+        return False  # the subtasks drop them and count them (metrics)
+
+    def open(self, ctx: OperatorContext) -> None:
+        self.ctx = ctx
+        ctx.register("subtasks", RegionState(self))
+        if self.host is None:
+            from sqlstream.runtime.parallel.hosts import LocalProcessHost
+            self.host = LocalProcessHost()
+        self.in_flight: deque[list[int]] = deque()  # per unanswered message, the subtasks it went to
+        self.inboxes: list[queue.Queue] = []
+        for i in range(self.parallelism):
+            unit = SubtaskUnit(self.region.specs, self.config, i, self.parallelism)
+            channel, handle = self.host.start(unit)
+            self.channels.append(channel)
+            self.handles.append(handle)
+            inbox: queue.Queue = queue.Queue()
+            # answers are read as they come, so a subtask never blocks writing output while we write its input
+            threading.Thread(target=_receive_all, args=(channel, inbox), daemon=True,
+                             name=f"sqlstream-subtask-{i}-answers").start()
+            self.inboxes.append(inbox)
+
+    # ---- data ---------------------------------------------------------------------------------------------
+    def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        keys = self.region.keys[input]
+        n = batch.num_rows
+        owner = subtask_of_groups(key_groups([batch.column(1 + k) for k in keys], n, self.max_parallelism),
+                                  self.parallelism, self.max_parallelism)
+        order = np.argsort(owner, kind="stable")
+        counts = np.bincount(owner, minlength=self.parallelism)
+        routed = batch.take(pa.array(order)) if np.any(order != np.arange(n)) else batch
+        marks = list(self.ctx.input_watermarks)
+        sent, start = [], 0
+        for i, count in enumerate(counts):
+            if count:
+                self._send(i, lambda c: c.send_batch((input, marks), routed.slice(start, int(count))))
+                sent.append(i)
+            start += int(count)
+        return self._sent(sent)
+
+    def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
+        marks = list(self.ctx.input_watermarks)
+        for i in range(self.parallelism):
+            self._send(i, lambda c: c.send_marker(WATERMARK, marks))
+        return self._sent(list(range(self.parallelism)))
+
+    def close(self) -> list[pa.RecordBatch]:
+        for i in range(self.parallelism):
+            self._send(i, lambda c: c.send_marker(CLOSE))
+        self._sent(list(range(self.parallelism)))
+        return self.drain()
+
+    def drain(self) -> list[pa.RecordBatch]:
+        """The output of every message sent so far (the dataflow pushes it on)."""
+        out: list[pa.RecordBatch] = []
+        while self.in_flight:
+            out += self._answer(self.in_flight.popleft())[0]
+        return out
+
+    @property
+    def draining(self) -> bool:
+        return bool(self.in_flight)
+
+    def metrics(self) -> dict:
+        return {"late_records_dropped": self.metric("late_records_dropped"), "state_bytes": self.metric("state_bytes")}
+
+    def metric(self, name: str) -> int:
+        return sum(m.get(name, 0) for m in self.last_metrics)
+
+    # ---- control ------------------------------------------------------------------------------------------
+    def request(self, kind: str, per_subtask: list | None = None) -> list:
+        """Send a control marker to every subtask (with its own payload) and return their replies in order."""
+        if self.in_flight:
+            raise ExecutionError(f"{self.region.describe()}: a {kind} request while subtask output is unanswered "
+                                 f"(the dataflow drains it first)")
+        everyone = list(range(self.parallelism))
+        for i in everyone:
+            args = () if per_subtask is None else (per_subtask[i],)
+            self._send(i, lambda c: c.send_marker(kind, *args))
+        return self._answer(everyone)[1]
+
+    def shutdown(self) -> None:
+        """Stop the subtasks' processes (the dataflow is closing)."""
+        for c in self.channels:
+            try:
+                c.send_marker(STOP)
+            except (OSError, ValueError):
+                pass
+        for c, h in zip(self.channels, self.handles):
+            self.host.stop(h)
+            c.close()
+        self.channels, self.handles = [], []
+
+    def _send(self, i: int, send) -> None:
+        try:
+            send(self.channels[i])
+        except (OSError, ValueError, EOFError):
+            raise self._lost(i) from None
+
+    def _sent(self, subtasks: list[int]) -> list[pa.RecordBatch]:
+        """Note a message as in flight; answer the oldest ones beyond MAX_IN_FLIGHT."""
+        if subtasks:
+            self.in_flight.append(subtasks)
+        out: list[pa.RecordBatch] = []
+        while len(self.in_flight) > MAX_IN_FLIGHT:
+            out += self._answer(self.in_flight.popleft())[0]
+        return out
+
+    def _answer(self, subtasks) -> tuple[list[pa.RecordBatch], list]:
+        """The answers of the subtasks to one message, in subtask order."""
+        out: list[pa.RecordBatch] = []
+        replies = []
+        for i in subtasks:
+            inbox = self.inboxes[i]
+            while True:
+                msg = inbox.get()
+                if msg[0] == BATCH:
+                    out.append(msg[2])
+                elif msg[0] == DONE:
+                    self.last_metrics[i] = msg[1]
+                    replies.append(msg[2])
+                    break
+                elif msg[0] == FAILED:
+                    raise msg[1]
+                else:
+                    raise self._lost(i)
+        return out, replies
+
+    def _lost(self, i: int) -> SubtaskFailed:
+        why = self.host.describe_end(self.handles[i])
+        return SubtaskFailed(f"subtask {i + 1}/{self.parallelism} of {self.region.describe()} failed: its worker "
+                             f"process {why}")
+
+
+def _receive_all(channel, inbox: queue.Queue) -> None:
+    while True:
+        try:
+            msg = channel.receive()
+        except (EOFError, OSError, ValueError):
+            inbox.put(_ENDED)
+            return
+        inbox.put(msg)

@@ -1,0 +1,97 @@
+"""Which part of a physical plan runs as parallel subtasks, and why the rest does not.
+
+A region is an operator whose every input edge is a hash exchange (the head: a GROUP BY, a join, a keyed window
+aggregation, ...) followed by the chain of operators that forward its rows, one consumer each, to a sink. The
+region runs as N subtasks, each owning a contiguous range of key groups; everything upstream of the region runs in
+the job's process as at parallelism 1 and feeds the exchange. Because a region ends at a sink, no second exchange
+has to merge the subtasks' outputs back into parallelism 1's per-key order: a key lives in one subtask, which sees
+that key's rows in the same order, with the same per-row watermarks and between the same watermark advances, as
+parallelism 1 does.
+"""
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+
+from sqlstream.plan import logical as L
+from sqlstream.plan.physical import FORWARD, HASH, OperatorSpec, PhysicalPlan
+
+
+@dataclass
+class Region:
+    """Specs (head first, then the forward chain) and the hash keys of each head input."""
+
+    specs: list[OperatorSpec]
+    keys: list[tuple[int, ...]]
+
+    @property
+    def head(self) -> OperatorSpec:
+        return self.specs[0]
+
+    def describe(self) -> str:
+        return self.specs[0].uid if len(self.specs) == 1 else f"{self.specs[0].uid} .. {self.specs[-1].uid}"
+
+
+@dataclass
+class RegionPlan:
+    """The regions of a plan at a parallelism, and a notice for each sink whose operators stay in one process."""
+
+    parallelism: int
+    regions: list[Region] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+def find_regions(plan: PhysicalPlan, parallelism: int, late_rows: bool = False) -> RegionPlan:
+    """The region feeding each sink, where its shape allows; `late_rows`: the job writes late rows to a table."""
+    found = RegionPlan(parallelism)
+    consumers: dict[int, int] = {}
+    for spec in plan.operators:
+        for e in spec.inputs:
+            consumers[e.source] = consumers.get(e.source, 0) + 1
+    for root in plan.roots:
+        sink = plan.operators[root]
+        region, why = _region_into(plan, sink, consumers, late_rows)
+        if region is None:
+            found.notices.append(f"sink {sink.uid}: its operators run in the job's process at parallelism 1 "
+                                 f"({why})")
+            continue
+        found.regions.append(region)
+    return found
+
+
+def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, int], late_rows: bool):
+    chain: list[OperatorSpec] = []
+    spec = sink
+    while True:
+        if len(spec.inputs) != 1 or spec.inputs[0].distribution.kind != FORWARD:
+            break
+        index = spec.inputs[0].source
+        below = plan.operators[index]
+        if isinstance(below.node, (L.Scan, L.WatermarkAssigner)):
+            return None, "no keyed operator between the sources and the sink: dividing sources among subtasks is " \
+                         "not supported yet"
+        if consumers.get(index, 0) != 1:
+            return None, f"{below.uid} feeds several operators"
+        chain.insert(0, below)
+        spec = below
+    if spec is sink:
+        return None, f"its input is a {sink.inputs[0].distribution.kind} exchange" if sink.inputs else "no input"
+    head = spec
+    kinds = {e.distribution.kind for e in head.inputs}
+    if kinds != {HASH}:
+        other = "/".join(sorted(kinds - {HASH}))
+        return None, f"{head.uid} reads a single exchange: all its rows meet in one subtask" if other == "single" \
+            else f"{head.uid} reads {other} input: a region starts at an operator whose inputs are all hashed"
+    if late_rows and any(_drops_late_rows(s) for s in chain):
+        return None, "the job writes late rows to a table, which subtasks cannot do yet"
+    region = Region(chain, [e.distribution.keys for e in head.inputs])
+    try:
+        pickle.dumps(region.specs)
+    except Exception as e:  # a Python UDF defined where a worker process cannot import it
+        return None, f"its operators cannot be sent to a worker process ({type(e).__name__}: {e})"
+    return region, ""
+
+
+def _drops_late_rows(spec: OperatorSpec) -> bool:
+    from sqlstream.runtime.operators import registry
+    return bool(registry.operator_class(spec.name).drops_late_rows)

@@ -1,0 +1,199 @@
+"""One subtask of a region, as a worker process runs it: the region's operators over the rows of its key groups.
+
+A `SubtaskUnit` is everything a host needs to run a subtask (picklable: the region's specs, the job's
+configuration, the subtask's index), so a local worker process and a Ray actor can run the same unit. The subtask
+answers every message of its channel with the output it produced and a `done` marker; it applies watermarks
+exactly as the job's dataflow does (each operator's input watermarks, event-time timers, then `on_watermark`).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from sqlstream.plan.physical import OperatorSpec
+from sqlstream.runtime.event_time import MIN_WM
+from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext
+from sqlstream.runtime.operators import registry as operators
+from sqlstream.runtime.parallel.channel import BATCH
+from sqlstream.runtime.state import StateBackend
+
+WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED = (
+    "watermark", "close", "snapshot", "restore", "stop", "done", "failed")
+WATERMARKS = "_watermarks"  # the snapshot entry holding the subtask's watermarks
+
+
+@dataclass
+class SubtaskUnit:
+    """What a host needs to run subtask `index` of `parallelism` of a region (head spec first)."""
+
+    specs: list[OperatorSpec]
+    config: dict
+    index: int
+    parallelism: int
+
+
+class RegionSubtask:
+    """The region's operators in one process: a chain from the head (several inputs) to the last operator."""
+
+    def __init__(self, unit: SubtaskUnit) -> None:
+        self.unit = unit
+        self.ops: list[Operator] = []
+        self.contexts: list[OperatorContext] = []
+        self.backends: list[StateBackend] = []
+        for spec in unit.specs:
+            op = operators.build(spec)
+            backend = StateBackend(spec.uid)
+            ctx = OperatorContext(backend, unit.config, n_inputs=len(spec.inputs), uid=spec.uid)
+            op.open(ctx)
+            self.ops.append(op)
+            self.contexts.append(ctx)
+            self.backends.append(backend)
+        self.out_wm = [MIN_WM] * len(self.ops)
+
+    def on_batch(self, input: int, batch: pa.RecordBatch, input_watermarks: list[int]) -> list[pa.RecordBatch]:
+        self.contexts[0].input_watermarks[:] = input_watermarks
+        out: list[pa.RecordBatch] = []
+        self._push(0, [batch], input, out)
+        return out
+
+    def on_watermark(self, input_watermarks: list[int]) -> list[pa.RecordBatch]:
+        """The head's input watermarks moved: fire what their minimum completes, operator by operator."""
+        self.contexts[0].input_watermarks[:] = input_watermarks
+        wm = min(input_watermarks)
+        out: list[pa.RecordBatch] = []
+        for i, (op, ctx) in enumerate(zip(self.ops, self.contexts)):
+            if i:
+                ctx.input_watermarks[:] = [wm]
+            if wm <= self.out_wm[i]:
+                break
+            self.out_wm[i] = wm
+            fired = [b for ts in (ctx.timers.take_due(EVENT_TIME, wm) if ctx.has_timers else [])
+                     for b in op.on_timer(ts, EVENT_TIME)]
+            fired += op.on_watermark(wm)
+            self._emit(i, fired, out)
+        return out
+
+    def on_processing_time(self) -> list[pa.RecordBatch]:
+        now = int(time.time() * 1000)
+        out: list[pa.RecordBatch] = []
+        for i, (op, ctx) in enumerate(zip(self.ops, self.contexts)):
+            if ctx.has_timers:
+                for ts in ctx.timers.take_due(PROCESSING_TIME, now):
+                    self._emit(i, op.on_timer(ts, PROCESSING_TIME), out)
+        return out
+
+    def close(self) -> list[pa.RecordBatch]:
+        out: list[pa.RecordBatch] = []
+        for i, op in enumerate(self.ops):
+            self._emit(i, op.close(), out)
+        return out
+
+    def snapshot(self) -> dict[str, dict[str, bytes]]:
+        """Each operator's state tables, and the watermarks as this subtask's operators last saw them."""
+        marks = json.dumps({"out": self.out_wm, "in": [list(c.input_watermarks) for c in self.contexts]})
+        return {WATERMARKS: {"watermarks": marks.encode()},
+                **{spec.uid: b.snapshot() for spec, b in zip(self.unit.specs, self.backends)}}
+
+    def restore(self, blobs: dict[str, dict[str, bytes]]) -> None:
+        for spec, backend in zip(self.unit.specs, self.backends):
+            if spec.uid in blobs:
+                backend.restore(blobs[spec.uid])
+        marks = json.loads(blobs[WATERMARKS]["watermarks"])
+        self.out_wm = list(marks["out"])
+        for ctx, ins in zip(self.contexts, marks["in"]):
+            ctx.input_watermarks[:] = ins
+
+    def metrics(self) -> dict:
+        late = sum(op.metrics().get("late_records_dropped", 0) for op in self.ops)
+        late += sum(ctx.metrics.values().get("numLateRecordsDropped", 0) for ctx in self.contexts)
+        return {"late_records_dropped": late, "state_bytes": sum(b.size_bytes() for b in self.backends)}
+
+    def _push(self, i: int, batches: list[pa.RecordBatch], input: int, out: list[pa.RecordBatch]) -> None:
+        op = self.ops[i]
+        for b in batches:
+            if b.num_rows:
+                self._emit(i, op.on_batch(b, input), out)
+
+    def _emit(self, i: int, batches: list[pa.RecordBatch], out: list[pa.RecordBatch]) -> None:
+        if i + 1 < len(self.ops):
+            self._push(i + 1, batches, 0, out)
+        else:
+            out.extend(b for b in batches if b.num_rows)
+
+
+def serve(unit: SubtaskUnit, channel) -> None:
+    """Run a subtask over a channel until STOP (or the other end goes away): a worker process's whole life."""
+    try:
+        subtask = RegionSubtask(unit)
+    except BaseException as e:  # noqa: BLE001 -- the job's process raises it
+        channel.send_marker(FAILED, _portable(e))
+        return
+    while True:
+        try:
+            msg = channel.receive()
+        except (EOFError, OSError):
+            return
+        kind = msg[0]
+        if kind == STOP:
+            return
+        try:
+            out = subtask.on_processing_time()
+            reply = None
+            if kind == BATCH:
+                (input, input_watermarks), batch = msg[1], msg[2]
+                out += subtask.on_batch(input, batch, input_watermarks)
+            elif kind == WATERMARK:
+                out += subtask.on_watermark(msg[1])
+            elif kind == CLOSE:
+                out += subtask.close()
+            elif kind == SNAPSHOT:
+                reply = subtask.snapshot()
+            elif kind == RESTORE:
+                subtask.restore(msg[1])
+            for b in out:
+                channel.send_batch(None, b)
+            channel.send_marker(DONE, subtask.metrics(), reply)
+        except BaseException as e:  # noqa: BLE001 -- the job's process raises it and the job fails
+            channel.send_marker(FAILED, _portable(e))
+            return
+
+
+def _portable(e: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else an ExecutionError with its text."""
+    import pickle
+    from sqlstream.core.errors import ExecutionError
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:
+        return ExecutionError(f"{type(e).__name__}: {e}")
+
+
+def worker_main(unit: SubtaskUnit, conn) -> None:
+    """Entry point of a local worker process (forked from the job's process)."""
+    import os
+    from sqlstream.runtime.parallel.channel import PipeChannel
+    _die_with_parent()
+    keep = conn.fileno()
+    # what the fork copied (the checkpoint folder's lock, sink files, sockets, other subtasks' pipes) is the
+    # job's: holding it would keep a lock or a pipe open after the job's process died
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
+    channel = PipeChannel(conn)
+    try:
+        serve(unit, channel)
+    finally:
+        channel.close()
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the job's process dies, however it dies."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # elsewhere a worker ends when its pipe does
