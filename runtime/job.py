@@ -382,11 +382,10 @@ class Job:
     def _parallel_operators(self):
         """Above parallelism 1, the parallel runtime builds the operators (imported only then); it says once
         which operators run as subtasks and which stay in the job's process."""
-        if int(self.config.get("parallelism.default") or 1) <= 1:
+        if max((s.parallelism for s in self.plan.operators), default=1) <= 1:
             return None
-        from sqlstream.runtime.parallel import ParallelOperators, parallelism_of
-        parallel = ParallelOperators(self.plan, self.config, parallelism_of(self.config),
-                                     late_rows=self.late_rows is not None)
+        from sqlstream.runtime.parallel import ParallelOperators
+        parallel = ParallelOperators(self.plan, self.config, late_rows=self.late_rows is not None)
         regions = parallel.regions
         self.parallel_summary = (f"parallelism: {regions.parallelism} ("
                                  + (", ".join(r.describe() for r in regions.regions) or "nothing")

@@ -17,9 +17,12 @@ class ParallelOperators:
     """Builds a dataflow's operators at a parallelism: a region's head as a RegionOperator over its subtasks, the
     rest of the region as ForwardOperators, every other operator as at parallelism 1 (in the job's process)."""
 
-    def __init__(self, plan: PhysicalPlan, config: dict, parallelism: int, late_rows: bool = False,
+    def __init__(self, plan: PhysicalPlan, config: dict, parallelism: int | None = None, late_rows: bool = False,
                  host=None) -> None:
         self.config = config
+        if host is None:
+            from sqlstream.runtime.ray_host import host_of
+            host = host_of(config)  # None: worker processes on this machine
         self.host = host
         self.regions: RegionPlan = find_regions(plan, parallelism, late_rows)
         self.heads: dict[str, Region] = {r.head.uid: r for r in self.regions.regions}
@@ -41,9 +44,4 @@ class ParallelOperators:
         return lines + [f"parallelism {p}: {n}" for n in self.regions.notices]
 
 
-def parallelism_of(config: dict) -> int:
-    """The job's parallelism as configured ('parallelism.default')."""
-    return int(config.get("parallelism.default") or 1)
-
-
-__all__ = ["ParallelOperators", "SubtaskFailed", "find_regions", "parallelism_of"]
+__all__ = ["ParallelOperators", "SubtaskFailed", "find_regions"]

@@ -41,9 +41,10 @@ class RegionPlan:
     notices: list[str] = field(default_factory=list)
 
 
-def find_regions(plan: PhysicalPlan, parallelism: int, late_rows: bool = False) -> RegionPlan:
-    """The region feeding each sink, where its shape allows; `late_rows`: the job writes late rows to a table."""
-    found = RegionPlan(parallelism)
+def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: bool = False) -> RegionPlan:
+    """The region feeding each sink, where its shape allows, at the parallelism the plan gives its head
+    (`parallelism` overrides it); `late_rows`: the job writes late rows to a table."""
+    found = RegionPlan(parallelism or plan.parallelism)
     consumers: dict[int, int] = {}
     for spec in plan.operators:
         for e in spec.inputs:
@@ -51,6 +52,8 @@ def find_regions(plan: PhysicalPlan, parallelism: int, late_rows: bool = False) 
     for root in plan.roots:
         sink = plan.operators[root]
         region, why = _region_into(plan, sink, consumers, late_rows)
+        if region is not None and parallelism is None and region.head.parallelism != found.parallelism:
+            region, why = None, f"{region.head.uid} runs at parallelism {region.head.parallelism}"
         if region is None:
             found.notices.append(f"sink {sink.uid}: its operators run in the job's process at parallelism 1 "
                                  f"({why})")
@@ -63,7 +66,8 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
     chain: list[OperatorSpec] = []
     spec = sink
     while True:
-        if len(spec.inputs) != 1 or spec.inputs[0].distribution.kind != FORWARD:
+        # the sink writes in the job's process whatever its exchange; between operators only forward edges
+        if len(spec.inputs) != 1 or (spec.inputs[0].distribution.kind != FORWARD and spec is not sink):
             break
         index = spec.inputs[0].source
         below = plan.operators[index]
@@ -75,7 +79,7 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
         chain.insert(0, below)
         spec = below
     if spec is sink:
-        return None, f"its input is a {sink.inputs[0].distribution.kind} exchange" if sink.inputs else "no input"
+        return None, "no input"
     head = spec
     kinds = {e.distribution.kind for e in head.inputs}
     if kinds != {HASH}:
