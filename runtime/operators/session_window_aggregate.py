@@ -5,8 +5,9 @@ A row opens the window [ts, ts + gap) and merges with every open session of its 
 Flink, windows intersect when one ends where the other starts, so rows exactly one gap apart share a session.
 A session is open until the watermark reaches end - 1; a row whose own window is already behind the
 watermark and merges with no open session is late and dropped (Flink's merging window semantics).
-Membership is decided row by row in arrival order (it depends on earlier rows); the aggregation itself
-runs vectorized over the buffered rows when a session fires.
+Membership depends on earlier rows: keys whose rows arrive in time order (the usual case) are assigned all at
+once, column-wise; the others row by row in arrival order. The aggregation runs vectorized over the buffered
+rows when a session fires.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.aggregates import expand_grouping_sets, needed_columns
 from sqlstream.runtime.event_time import MIN_WM, event_times
+from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.operators.group_aggregate import seg_accumulate
 from sqlstream.runtime.state import Counters
 from sqlstream.core.types import FlinkType
 
@@ -96,6 +99,8 @@ class SessionWindowAggregateOperator(Operator):
         self.late_dropped = 0
         self.last_wm = MIN_WM
         self.seq = 0
+        self.key_index = KeyIndex()
+        self.vectorized = True  # False: every row through the row loop (the reference)
 
     def open(self, ctx: OperatorContext) -> None:
         ctx.register("sessions", self.state)
@@ -107,15 +112,98 @@ class SessionWindowAggregateOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         n = batch.num_rows
+        if n == 0:
+            return []
         ts, wm = event_times(batch, self.window.time_index)
-        key_lists = [cols[i].to_pylist() for i in self.session_keys]
-        keys = list(zip(*key_lists)) if key_lists else [()] * n
-        gap = self.window.gap
-        st = self.state
+        gids, _ = self.key_index.lookup([cols[i] for i in self.session_keys], n)
         sids = np.full(n, -1, dtype=np.int64)
         late = np.zeros(n, dtype=bool)
-        for i in range(n):
-            t, w, k = int(ts[i]), int(wm[i]), keys[i]
+        rest = self._assign_in_order(gids, ts, wm, sids) if self.vectorized else np.arange(n)
+        if len(rest):
+            self._assign_rows(rest, gids, ts, wm, sids, late)
+        if self.late_rows is not None:
+            self.late_rows.add(cols, late, ts, wm)
+        keep = np.flatnonzero(sids >= 0)
+        seq0 = self.seq
+        self.seq += n
+        if len(keep):
+            take = pa.array(keep)
+            data = {f"c{i}": cols[i].take(take) for i in self._needed()}
+            data["$sid"] = pa.array(sids[keep])
+            data["$rn"] = pa.array(seq0 + keep)
+            self.state.rows.append(pa.table(data))
+        return []
+
+    def _assign_in_order(self, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray, sids: np.ndarray) -> np.ndarray:
+        """Session ids for the rows of keys that arrive in time order, at or after the start of their key's
+        only open session, and are not late: all keys at once. A row joins the session before it when that
+        session is still open at the row's watermark and reaches the row; else it starts a new one. Returns the
+        rows left for the row loop (other keys)."""
+        st, gap = self.state, self.window.gap
+        n = len(gids)
+        order = np.lexsort((np.arange(n), gids))
+        g, t, w = gids[order], ts[order], wm[order]
+        start = np.r_[True, g[1:] != g[:-1]]
+        first = np.flatnonzero(start)
+        seg = np.cumsum(start) - 1
+        keys = self.key_index.keys
+        k_list = [keys[x] for x in g[first].tolist()]
+        s0 = np.zeros(len(first), np.int64)
+        e0 = np.zeros(len(first), np.int64)
+        sid0 = np.full(len(first), -1, np.int64)
+        bad = np.zeros(len(first), bool)
+        for j, k in enumerate(k_list):
+            live = st.open.get(k)
+            if live:
+                if len(live) > 1:
+                    bad[j] = True
+                else:
+                    sid0[j] = live[0]
+                    s0[j], e0[j] = st.bounds[live[0]]
+        t_prev = np.r_[t[0], t[:-1]]
+        bad[seg[~start & (t < t_prev)]] = True
+        bad |= (sid0 >= 0) & (t[first] < s0)
+        has0 = sid0[seg] >= 0
+        e_first = np.where(start, e0[seg], np.maximum(e0[seg], t_prev + gap))
+        e_later = t_prev + gap
+        brk_first = (start & ~has0) | ~((e_first - 1 > w) & (t <= e_first))
+        brk_later = ~((e_later - 1 > w) & (t <= e_later))
+        cum = np.cumsum(brk_first)
+        before = cum - brk_first - (cum - brk_first)[first][seg]
+        brk = np.where(before > 0, brk_later, brk_first)
+        bad[seg[brk & (t + gap - 1 <= w)]] = True  # a late row: the row loop decides
+        ok = ~bad[seg]
+        brk &= ok
+        starts_at = np.flatnonzero(brk)
+        new_sid = np.full(n, -1, np.int64)
+        new_sid[starts_at] = st.next_sid + np.arange(len(starts_at))
+        st.next_sid += len(starts_at)
+        last_break = seg_accumulate(np.maximum, np.where(brk, np.arange(n), -1), start, np.full(n, -1), -1)
+        row_sid = np.where(last_break >= 0, new_sid[np.maximum(last_break, 0)], sid0[seg])
+        sids[order[ok]] = row_sid[ok]
+        # each session's end: its last row's timestamp + gap (rows come in time order)
+        seg_end = np.r_[start[1:], True]
+        sess_end = np.flatnonzero(ok & (seg_end | np.r_[brk[1:], False]))
+        for sid, tt, k_pos, lb in zip(row_sid[sess_end].tolist(), t[sess_end].tolist(), seg[sess_end].tolist(),
+                                      last_break[sess_end].tolist()):
+            if lb < 0:
+                b = st.bounds[sid]
+                b[1] = max(b[1], tt + gap)
+            else:
+                k = k_list[k_pos]
+                st.bounds[sid] = [int(t[lb]), tt + gap]
+                st.key_of[sid] = k
+                st.open.setdefault(k, []).append(sid)
+        return np.sort(order[~ok])
+
+    def _assign_rows(self, rows: np.ndarray, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray, sids: np.ndarray,
+                     late: np.ndarray) -> None:
+        """Row by row in arrival order: a row merges every open session of its key it intersects."""
+        keys = self.key_index.keys
+        gap = self.window.gap
+        st = self.state
+        for i in rows.tolist():
+            t, w, k = int(ts[i]), int(wm[i]), keys[gids[i]]
             lo, hi = t, t + gap
             live = st.open.get(k)
             merged = []
@@ -146,18 +234,6 @@ class SessionWindowAggregateOperator(Operator):
                 st.key_of.pop(other, None)
                 st.open[k].remove(other)
             sids[i] = target
-        if self.late_rows is not None:
-            self.late_rows.add(cols, late, ts, wm)
-        keep = np.flatnonzero(sids >= 0)
-        seq0 = self.seq
-        self.seq += n
-        if len(keep):
-            take = pa.array(keep)
-            data = {f"c{i}": cols[i].take(take) for i in self._needed()}
-            data["$sid"] = pa.array(sids[keep])
-            data["$rn"] = pa.array(seq0 + keep)
-            st.rows.append(pa.table(data))
-        return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         prev, self.last_wm = self.last_wm, wm
