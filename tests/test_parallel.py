@@ -63,25 +63,19 @@ SELECT g, COUNT(DISTINCT k) AS ks, SUM(v) AS s FROM t GROUP BY g;
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_data_and_batch_sizes_give_the_same_changes_at_any_parallelism(tmp_path, seed):
+    from datetime import datetime, timezone
     rng = random.Random(seed)
     path = tmp_path / "t.json"
     start = 1_700_000_000_000
     with open(path, "w") as f:
         for i in range(3000):
             ts = start + i * 40 + rng.randint(-3000, 500)  # out of order, some rows late
+            text = datetime.fromtimestamp(ts // 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + f".{ts % 1000:03d}"
             f.write(json.dumps({"k": rng.randint(0, 40), "g": rng.choice("abcdefg"), "v": rng.randint(-50, 50),
-                                "ts": f"{ts // 1000}.{ts % 1000:03d}"}) + "\n")
-    sql = RANDOM_JOB.format(path=path).replace('"', "")
-    from datetime import datetime, timezone
-    lines = []
-    for line in path.read_text().splitlines():  # the JSON format's timestamp text
-        row = json.loads(line)
-        secs, ms = row["ts"].split(".")
-        row["ts"] = datetime.fromtimestamp(int(secs), timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + "." + ms
-        lines.append(json.dumps(row))
-    path.write_text("\n".join(lines) + "\n")
-    for query in [q for q in sql.split(";") if "SELECT" in q]:
-        script = sql.split(";")[0] + ";\n" + query + ";"
+                                "ts": text}) + "\n")
+    table, *queries = [q for q in RANDOM_JOB.format(path=path).split(";") if q.strip()]
+    for query in queries:
+        script = f"{table};\n{query};"
         reference = changes_per_row(run_sql(script))
         assert reference
         for p in (2, 3):
@@ -214,3 +208,20 @@ def test_restoring_at_another_parallelism_says_it_is_not_supported_yet(tmp_path,
     rc, _, err = CliJob(job).finish()
     assert rc != 0
     assert "taken at parallelism 2" in err and "not supported yet" in err and "Traceback" not in err, err
+
+
+def test_a_plan_part_that_cannot_run_as_subtasks_says_so_and_runs_as_at_parallelism_1(tmp_path):
+    import io
+    from sqlstream.script import ScriptRunner
+    data = tmp_path / "t.csv"
+    data.write_text("".join(f"{i % 3},{i}\n" for i in range(20)))
+    sql = (f"SET 'parallelism.default' = '2';\n"
+           f"CREATE TABLE t (k INT, v INT) WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'csv');\n"
+           f"SELECT COUNT(*) AS c, SUM(v) AS s FROM t;\n")
+    out, err = io.StringIO(), io.StringIO()
+    ScriptRunner(out=out, err=err, fmt="jsonl").run(sql)
+    last = json.loads(out.getvalue().splitlines()[-1])
+    assert last == {"c": 20, "s": 190, "op": "+U"}
+    assert ("its operators run in the job's process at parallelism 1 (002-GroupAggregate reads a single exchange: "
+            "all its rows meet in one subtask)") in err.getvalue(), err.getvalue()
+    assert "parallelism: 2 (nothing as subtasks; 1 sink(s) at parallelism 1)" in err.getvalue(), err.getvalue()
