@@ -36,6 +36,10 @@ NO_DUE = np.iinfo(np.int64).max
 _I64 = np.iinfo(np.int64)
 LAYOUT = "columnar-1"
 PENDING, KEPT, PARTITION = 0, 1, 2  # kinds of state rows
+# the frame statistics each aggregate reads (variances: count, sum and sum of squares)
+_SLOTS = ("rows", "nn", "total", "mn", "mx", "sq")
+_NEEDS = {"COUNT": ("nn",), "SUM": ("nn", "total"), "SUM0": ("nn", "total"), "AVG": ("nn", "total"),
+          "MIN": ("nn", "mn"), "MAX": ("nn", "mx")}
 
 
 def columnar_eligible(aggs, types, rowtime: bool) -> bool:
@@ -367,7 +371,6 @@ class ColumnarOverOperator(OverAggregateOperator):
         bounds[0::2], bounds[1::2] = lo, hi + 1
         out = []
         cache = {}
-        squares = any(x.fn in VARIANCES for x in self.aggs)
 
         def red(ufunc, x, fill):  # reduceat needs every end bound to be an index
             return ufunc.reduceat(np.append(x, fill), bounds)[0::2]
@@ -382,20 +385,19 @@ class ColumnarOverOperator(OverAggregateOperator):
             return _range_extreme(ufunc, x, lo, hi) if long_frames else red(ufunc, x, fill)
         for a in self.aggs:
             key = a.args[0] if a.args else None
-            if key not in cache:
-                v, ok = self._stats(a, vals, n)
-                if v.dtype == np.int64:
-                    fill_hi, fill_lo = _I64.max, _I64.min
-                else:
-                    fill_hi, fill_lo = np.inf, -np.inf
-                nn = add(ok.astype(np.int64))
-                total = add(np.where(ok, v, 0))
-                mn = extreme(np.minimum, np.where(ok, v, fill_hi), fill_hi)
-                mx = extreme(np.maximum, np.where(ok, v, fill_lo), fill_lo)
-                sq = add(np.where(ok, v * v, 0)) if squares else None
-                cache[key] = (nn, total, mn, mx, sq)
-            nn, total, mn, mx, sq = cache[key]
-            out.append(self._finish_array(a, hi - lo + 1, nn, total, mn, mx, sq))
+            v, ok = self._stats(a, vals, n)
+            fill_hi, fill_lo = (_I64.max, _I64.min) if v.dtype == np.int64 else (np.inf, -np.inf)
+            need = _NEEDS.get(a.fn, ("nn", "total", "sq"))
+            stats = cache.setdefault(key, {})
+            for name in need:  # only what this aggregate reads, once per argument
+                if name not in stats:
+                    stats[name] = (add(ok.astype(np.int64)) if name == "nn" else
+                                   add(np.where(ok, v, 0)) if name == "total" else
+                                   extreme(np.minimum, np.where(ok, v, fill_hi), fill_hi) if name == "mn" else
+                                   extreme(np.maximum, np.where(ok, v, fill_lo), fill_lo) if name == "mx" else
+                                   add(np.where(ok, v * v, 0)))
+            out.append(self._finish_array(a, hi - lo + 1, stats.get("nn"), stats.get("total"), stats.get("mn"),
+                                          stats.get("mx"), stats.get("sq")))
         return out
 
     def _unbounded(self, g, t, vals) -> list[pa.Array]:
@@ -416,19 +418,21 @@ class ColumnarOverOperator(OverAggregateOperator):
             v, ok = self._stats(a, vals, m)
             acc = self.acc_int if v.dtype == np.int64 else self.acc
             seeds = acc[g, j]
-            rows = seg_accumulate(np.add, np.ones(m, np.int64), start, seeds[:, 0].astype(np.int64), 0)
-            nn = seg_accumulate(np.add, ok.astype(np.int64), start, seeds[:, 1].astype(np.int64), 0)
-            total = seg_accumulate(np.add, np.where(ok, v, 0).astype(v.dtype), start, seeds[:, 2].astype(v.dtype), 0)
+            need = ("rows",) + _NEEDS.get(a.fn, ("nn", "total", "sq"))
             fill_hi, fill_lo = (_I64.max, _I64.min) if v.dtype == np.int64 else (np.inf, -np.inf)
-            mn = seg_accumulate(np.minimum, np.where(ok, v, fill_hi).astype(v.dtype), start,
-                                seeds[:, 3].astype(v.dtype), fill_hi)
-            mx = seg_accumulate(np.maximum, np.where(ok, v, fill_lo).astype(v.dtype), start,
-                                seeds[:, 4].astype(v.dtype), fill_lo)
-            sq = seg_accumulate(np.add, np.where(ok, v * v, 0).astype(v.dtype), start, seeds[:, 5].astype(v.dtype), 0)
-            out.append(self._finish_array(a, rows[hi], nn[hi], total[hi], mn[hi], mx[hi], sq[hi]))
+            inputs = {"rows": (np.add, np.ones(m, np.int64), 0, np.int64), "nn": (np.add, ok.astype(np.int64), 0, np.int64),
+                      "total": (np.add, np.where(ok, v, 0), 0, v.dtype),
+                      "mn": (np.minimum, np.where(ok, v, fill_hi), fill_hi, v.dtype),
+                      "mx": (np.maximum, np.where(ok, v, fill_lo), fill_lo, v.dtype),
+                      "sq": (np.add, np.where(ok, v * v, 0), 0, v.dtype)}
+            running = {}
             ge = g[ends]
-            for s, arr in enumerate((rows, nn, total, mn, mx, sq)):
-                acc[ge, j, s] = arr[ends]
+            for name in need:  # only what this aggregate reads; the accumulators keep the rest unchanged
+                ufunc, x, identity, dtype = inputs[name]
+                slot = _SLOTS.index(name)
+                running[name] = seg_accumulate(ufunc, x.astype(dtype), start, seeds[:, slot].astype(dtype), identity)
+                acc[ge, j, slot] = running[name][ends]
+            out.append(self._finish_array(a, *(running[x][hi] if x in running else None for x in _SLOTS)))
         return out
 
     def _finish_array(self, a, rows, nn, total, mn, mx, squares) -> pa.Array:
