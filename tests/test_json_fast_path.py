@@ -73,3 +73,47 @@ def test_a_schema_of_ambiguous_names_only_decodes():
     docs = [{"a": {"a": 1}}, {"a": None}, {"a": {"a": 2.5}}]
     batch = JsonDecoder(schema).decode(pa.array([json.dumps(d) for d in docs]), str)
     assert batch.to_pylist() == [{"a": {"a": 1}}, {"a": None}, {"a": {"a": 2}}]
+
+
+NESTED = TableSchema(["r", "items"], [flink_type("ROW<x INT, ts TIMESTAMP(3), s SMALLINT, b BIGINT, d DATE>"),
+                                      flink_type("ARRAY<ROW<t TINYINT, at TIMESTAMP(3)>>")])
+
+
+def by_flinks_rules(decoder: JsonDecoder, docs: pa.Array):
+    """Every document through Flink's rules one by one: the reference the vectorized path must equal."""
+    import numpy as np
+    empty = decoder._empty()
+    return decoder._with_flink_rules(docs, empty, np.zeros(0, dtype=np.int64), np.arange(len(docs)), str)
+
+
+@pytest.mark.parametrize("doc", [{"r": {"x": 3000000000}}, {"r": {"x": -2147483649}}, {"r": {"s": 70000}},
+                                 {"r": {"b": 92233720368547758070}}, {"items": [{"t": 300}]},
+                                 {"r": {"ts": "2023-11-14T22:13:20"}}, {"r": {"ts": "2023-11-14 22:13"}},
+                                 {"r": {"d": "2023-11-14 00:00:00"}}, {"items": [{"at": "2023-11-14"}]}])
+@pytest.mark.parametrize("ignore", [False, True])
+def test_a_nested_value_duckdb_reads_otherwise_than_flink_takes_flinks_rules(doc, ignore):
+    """An integer too wide for its nested field (DuckDB: NULL) or nested date/timestamp text that is not the
+    plain pattern (DuckDB: parsed) decodes, fails or is skipped exactly as Flink's rules say."""
+    good = {"r": {"x": 1, "ts": "2023-11-14 22:13:20.5", "s": 2, "b": 3, "d": "2023-11-14"},
+            "items": [{"t": 4, "at": "2023-11-14 22:13:20"}]}
+    docs = pa.array([json.dumps(good), json.dumps(doc)])
+
+    def run(fn):
+        decoder = JsonDecoder(NESTED, ignore_parse_errors=ignore)
+        try:
+            return fn(decoder).to_pylist(), decoder.skipped
+        except Exception as e:
+            return str(e)
+    fast = run(lambda d: d.decode(docs, str))
+    assert fast == run(lambda d: by_flinks_rules(d, docs))
+    assert ignore or isinstance(fast, str)
+
+
+def test_plain_nested_values_stay_vectorized(monkeypatch):
+    """Integers with fewer digits than may overflow (a wider one is a false alarm: Flink's rules, same result)."""
+    docs = [{"r": {"x": 214748364, "ts": "2023-11-14 22:13:20.123", "s": 3276, "b": 922337203685477580,
+                   "d": "2023-11-14"}, "items": [{"t": 99, "at": "2023-11-14 22:13:20"}]}] * 20
+    called = []
+    monkeypatch.setattr(JsonDecoder, "_with_flink_rules", lambda *a: called.append(1))
+    batch = JsonDecoder(NESTED).decode(pa.array([json.dumps(d) for d in docs]), str)
+    assert not called and batch.num_rows == 20

@@ -101,6 +101,7 @@ class JsonDecoder:
         self.checked_paths = [self.paths[j] for j in self.null_checked] + \
             (self.ambiguous.paths if self.ambiguous is not None else [])
         temporal = [(n, t.name) for n, t in zip(schema.names, schema.types) if t.name in ("TIMESTAMP", "DATE")]
+        temporal += [nested for nested in _nested_temporal(schema) if nested[0] not in schema.names]
         if temporal:  # a date or timestamp whose text is not the plain pattern DuckDB parses as Flink does
             sep = "T" if timestamp_standard == "ISO-8601" else " "
             self.suspicious += "|" + "|".join(re.escape(_json.dumps(n)) + r'\s*:\s*"' + _not_plain(kind, sep)
@@ -366,7 +367,49 @@ def _suspicious_pattern(schema: TableSchema) -> tuple[str, "AmbiguousNames | Non
                 by_kind.setdefault(kind, set()).add(re.escape(_json.dumps(name)))
     parts = ["(?:" + "|".join(sorted(names)) + r")\s*:\s*" + SUSPICIOUS_VALUE[kind]
                                      for kind, names in sorted(by_kind.items())] + arrays
+    # an integer with as many digits as may overflow its column: DuckDB makes it NULL, Flink fails (or, under
+    # json.ignore-parse-errors, NULL and counted); by name, with the narrowest column of the name
+    widest: dict[str, int] = {}
+    for name, t in _named_types(schema):
+        if t.name in INTEGER_DIGITS:
+            widest[name] = min(widest.get(name, 99), INTEGER_DIGITS[t.name])
+    by_digits: dict[int, list[str]] = {}
+    for name, digits in widest.items():
+        by_digits.setdefault(digits, []).append(re.escape(_json.dumps(name)))
+    parts += ["(?:" + "|".join(sorted(names)) + r")\s*:\s*-?\d{" + str(digits) + "}"
+              for digits, names in sorted(by_digits.items())]
     return "|".join(parts), AmbiguousNames(ambiguous) if ambiguous else None
+
+
+# digits from which an integer may not fit its type
+INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INT": 10, "INTEGER": 10, "BIGINT": 19}
+
+
+def _named_types(schema: TableSchema) -> list[tuple[str, FlinkType]]:
+    """Every named field of the schema, top-level and inside ROWs (also ROWs in arrays and maps)."""
+    out: list[tuple[str, FlinkType]] = []
+
+    def visit(name: str, t: FlinkType) -> None:
+        out.append((name, t))
+        if t.name == "ROW":
+            for f, c in zip(t.field_names, t.children):
+                visit(f, c)
+        elif t.name in ("ARRAY", "MAP") and t.children[-1].name == "ROW":
+            for f, c in zip(t.children[-1].field_names, t.children[-1].children):
+                visit(f, c)
+    for n, t in zip(schema.names, schema.types):
+        visit(n, t)
+    return out
+
+
+def _nested_temporal(schema: TableSchema) -> list[tuple[str, str]]:
+    """(name, TIMESTAMP or DATE) of the nested fields whose name stands for that one temporal type only: their
+    text is checked as a top-level column's is (another type under the same name would flag every value)."""
+    types: dict[str, set[str]] = {}
+    for name, t in _named_types(schema):
+        types.setdefault(name, set()).add(t.name)
+    return [(name, next(iter(kinds))) for name, kinds in sorted(types.items())
+            if len(kinds) == 1 and next(iter(kinds)) in ("TIMESTAMP", "DATE")]
 
 
 # the JSON types (DuckDB's json_type) a field of each kind takes as DuckDB reads it: what the kind's
