@@ -10,8 +10,9 @@ for unbounded ones).
 Lateness: an unbounded frame drops a row at or behind the watermark before it, one comparison per row. A bounded
 frame drops a row not after the last timestamp its partition has processed, which depends on what the watermark
 before each earlier row released (and, for RANGE, on the cleanup timer that forgets an idle partition): that
-bookkeeping runs over plain integers in arrival order, and only on batches holding a row at or behind its
-watermark (any other row is after everything its partition processed). A cleanup starts a new epoch of the
+bookkeeping runs over plain integers in arrival order, and only for the partitions with a row at or behind its
+watermark in the batch or whose cleanup timer fires within it (any other row is after everything its partition
+processed). A cleanup starts a new epoch of the
 partition: rows accepted after it do not see the rows kept before it.
 """
 from __future__ import annotations
@@ -137,12 +138,18 @@ class ColumnarOverOperator(OverAggregateOperator):
         if not self.bounded:
             late = ~valid | (ts <= wm)
             ep = np.zeros(n, np.int64)
-        elif (valid & (ts > np.maximum(wm, self.wm_applied))).all() and (
-                not self.cleans or self._push_cleanup(gids, ts, wm)):
-            late = np.zeros(n, bool)  # after the watermark, hence after anything its partition processed
-            ep = self.epoch[gids]
         else:
-            late, ep = self._bookkeep(gids, ts, valid, wm)
+            # a row after the watermark is after anything its partition processed; partitions with a row
+            # behind it, or whose cleanup timer fires within the batch, go through the row loop
+            behind = ~(valid & (ts > np.maximum(wm, self.wm_applied)))
+            loop = np.isin(gids, np.unique(gids[behind])) if behind.any() else behind
+            if self.cleans:
+                loop |= self._push_cleanup(gids, ts, wm, ~loop)
+            late = np.zeros(n, bool)
+            ep = self.epoch[gids]
+            if loop.any():
+                rows = np.flatnonzero(loop)
+                late[rows], ep[rows] = self._bookkeep(gids[rows], ts[rows], valid[rows], wm[rows])
         if self.late_rows is not None:
             self.late_rows.add(cols, late, ts, wm)
         n_late = int(late.sum())
@@ -159,12 +166,17 @@ class ColumnarOverOperator(OverAggregateOperator):
             self.seq += m
         return []
 
-    def _push_cleanup(self, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray) -> bool:
+    def _push_cleanup(self, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """RANGE frames, a batch of rows all after their watermark: each accepted row moves its partition's
         cleanup time to t + 1.5 * preceding + 1 when the current one is less than t + preceding + 1. Computed
-        per partition as a chain of such moves, all partitions at once; False (nothing changed) when a cleanup
-        would fire before some row, which the row loop then handles."""
+        per partition as a chain of such moves, all partitions at once, for the `rows` marked; returns the
+        rows of the partitions whose cleanup would fire within the batch (unchanged: the row loop takes them)."""
         p, step = self.preceding, int(self.preceding * 1.5) + 1
+        loop = np.zeros(len(gids), bool)
+        picked = np.flatnonzero(rows)
+        if not len(picked):
+            return loop
+        gids, ts, wm = gids[picked], ts[picked], wm[picked]
         n = len(gids)
         order = np.argsort(gids, kind="stable")
         g, t, w = gids[order], ts[order], wm[order]
@@ -176,7 +188,8 @@ class ColumnarOverOperator(OverAggregateOperator):
         lo = int(t.min())
         span = int(t.max()) - lo + 2
         if span * len(first) >= 2 ** 62:
-            return False
+            loop[picked] = True
+            return loop
         # the first row from which a move happens: its timestamp reaches due - preceding; every earlier row of
         # the partition stays below that, so a running maximum from the partition's start finds it
         runmax = seg_accumulate(np.maximum, t, start, np.full(n, lo, np.int64), lo)
@@ -204,10 +217,14 @@ class ColumnarOverOperator(OverAggregateOperator):
             prior = seg_accumulate(np.maximum, t, start, waiting[g], MIN_WM)
             prior_excl = np.r_[MIN_WM, prior[:-1]]
             prior_excl[start] = waiting[g[start]]
-            if (prior_excl[maybe] <= np.maximum(w[maybe], self.wm_applied)).any():
-                return False
+            fires = maybe[prior_excl[maybe] <= np.maximum(w[maybe], self.wm_applied)]
+            if len(fires):
+                hit = np.zeros(len(first), bool)
+                hit[seg[fires]] = True
+                loop[picked[order[hit[seg]]]] = True
+                d = np.where(hit, self.due[g[first]], d)
         self.due[g[first]] = d
-        return True
+        return loop
 
     def _bookkeep(self, gids: np.ndarray, ts: np.ndarray, valid: np.ndarray,
                   wm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
