@@ -49,18 +49,23 @@ def _parallelism(text: str) -> int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _session(parallelism: int | None):
-    """A session whose jobs run at `parallelism` (the same as SET 'parallelism.default'; a script's SET wins)."""
+def _session(parallelism: int | None, cluster: str | None = None):
+    """A session whose jobs run at `parallelism` (the same as SET 'parallelism.default'; a script's SET wins) and,
+    with `cluster`, on that Ray cluster (SET 'execution.target' = 'ray' and 'ray.address')."""
     from sqlstream.session import Session
     session = Session()
     if parallelism is not None:
         session.config.set("parallelism.default", str(parallelism))
+    if cluster is not None:
+        session.config.set("execution.target", "ray")
+        session.config.set("ray.address", cluster)
     return session
 
 
 def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=None,
              python_files: str | None = None, web: bool = False, metrics_port: str | None = None,
-             quiet: bool = False, log_file: str | None = None, parallelism: int | None = None) -> int:
+             quiet: bool = False, log_file: str | None = None, parallelism: int | None = None,
+             cluster: str | None = None) -> int:
     from sqlstream.script import ScriptRunner, read_sql
     try:
         sql = read_sql(path)
@@ -68,7 +73,7 @@ def run_file(path: str, fmt: str, batch_size: int | None, restore=None, limits=N
         return _report(e)
     ui = None
     try:
-        session = _session(parallelism)
+        session = _session(parallelism, cluster)
         if python_files:
             session.config.set("python.files", python_files)
         if metrics_port is not None:
@@ -174,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("-p", "--parallelism", type=_parallelism, metavar="N",
                        help="run every operator as N parallel subtasks unless the plan says otherwise (the same as "
                             "SET 'parallelism.default'; a SET in the script wins)")
+        p.add_argument("--cluster", metavar="ray://HOST:PORT",
+                       help="run the job's parallel subtasks as actors of this Ray cluster (ray://HOST:PORT through "
+                            "Ray Client, HOST:PORT from a node of the cluster, or 'auto'); the same as SET "
+                            "'execution.target' = 'ray' and SET 'ray.address'")
         p.add_argument("--log-file", metavar="PATH",
                        help="append the job's log (start, stop, checkpoints, restores, restarts, watermark stalls, "
                             "errors) to PATH (default: job.log in the job's checkpoint folder, if it has one)")
@@ -182,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_file(a.file, a.format, a.batch_size,
                         RestoreOptions(a.from_path, a.fresh, a.allow_non_restored_state),
                         RunLimits(a.max_rows_in, a.max_rows_out, a.unthrottled), a.python_files, a.web,
-                        a.metrics_port, a.quiet, a.log_file, a.parallelism)
+                        a.metrics_port, a.quiet, a.log_file, a.parallelism, a.cluster)
     if argv and argv[0] == "savepoint":
         p = argparse.ArgumentParser(prog="sqlstream savepoint",
                                     description="Ask a running `sqlstream run` process for a savepoint and wait "

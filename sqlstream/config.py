@@ -73,6 +73,11 @@ class Config:
             check_int(key, value)
         elif key in PORTS:
             parse_ports(value, key)
+        elif key == "execution.target":
+            from sqlstream.runtime.ray_host import TARGETS
+            if str(value).strip().lower() not in TARGETS:
+                raise ValidationError(f"Configuration 'execution.target' must be one of {', '.join(TARGETS)} "
+                                      f"(this process, or a Ray cluster: 'ray.address'), got '{value}'")
         elif key in PARALLELISM_KEYS:
             from sqlstream.planner.parallelism import settings_of
             settings_of({key: value})
