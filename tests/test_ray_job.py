@@ -54,3 +54,26 @@ def test_a_job_on_two_ray_nodes_gives_the_rows_of_parallelism_1(tmp_path):
         subtasks = [a for a in actors().values() if a["ActorClassName"].endswith("SubtaskActor")]
         assert len(subtasks) >= 2 + 3 + 4
         assert {a["Address"]["NodeID"] for a in subtasks} == set(cluster.node_ids)
+
+
+def test_a_ray_node_killed_mid_job_fails_it_and_the_restart_gives_exactly_once_output(tmp_path):
+    ray_or_skip()
+    pytest.importorskip("sqlstream.runtime.parallel", reason="the parallel runtime (subtask units) is needed")
+    from tests.test_checkpoints import committed, uninterrupted, write_job
+    data = tmp_path / "events.json"
+    make_data(str(data), 20000, 50)
+    expected = uninterrupted(tmp_path / "local", str(data))
+    with RayCluster(nodes=2) as cluster:
+        folder = tmp_path / "ray"
+        job = write_job(folder, str(data), interval="200 ms", batch=50)
+        job.write_text(f"SET 'parallelism.default' = '2';\nSET 'execution.target' = 'ray';\n"
+                       f"SET 'ray.address' = '{cluster.address}';\nSET 'restart-strategy.type' = 'fixed-delay';\n"
+                       f"SET 'restart-strategy.fixed-delay.attempts' = '30';\n"
+                       f"SET 'restart-strategy.fixed-delay.delay' = '1 s';\n" + job.read_text())
+        running = CliJob(job)
+        running.wait_for_stderr("Job running")  # its subtasks run on both nodes and rows flow
+        cluster.kill_node(1)
+        rc, _, err = running.finish()
+        assert rc == 0, err
+        assert "Ray node" in err, err  # the job failed for the lost node and restarted
+    assert committed(folder) == expected
