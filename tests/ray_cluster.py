@@ -47,6 +47,16 @@ def _ray_command() -> list[str]:
     return [beside] if os.path.exists(beside) else [sys.executable, "-m", "ray.scripts.scripts"]
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _node_env() -> dict:
+    """The node's environment: its workers import this tree's sqlstream and tests (the actors' code) first."""
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0",
+            "PYTHONPATH": REPO + (os.pathsep + path if path else "")}
+
+
 class RayNode:
     """One `ray start --block` process and its process group; `started` is set once Ray says the node runs."""
 
@@ -55,7 +65,7 @@ class RayNode:
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(_ray_command() + ["start", "--block", *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                                     env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+                                     env=_node_env())
         self.started = threading.Event()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
