@@ -36,6 +36,7 @@ LOG = logging.getLogger("sqlstream.watermarks")
 STALL_S = 10.0  # a split at the minimum watermark without data for this long is logged as holding it back
 ROUND_ROWS = 65536
 CHECK_CONNECTORS_S = 0.2
+SUBTASKS = "subtasks"  # the state table of an operator standing for parallel subtasks (runtime/parallel)
 DRAIN_S = 0.1  # the longest output of parallel subtasks waits in their pipes while sources have rows to read
 
 
@@ -530,8 +531,16 @@ class Dataflow:
         for uid, blobs in snap["operators"].items():
             if uid in unknown:
                 continue
+            backend = self.state[by_uid[uid]]
+            if (SUBTASKS in blobs) != (SUBTASKS in backend.tables) and (blobs or backend.tables):
+                taken = "in parallel subtasks" if SUBTASKS in blobs else "in the job's process"
+                now = "in parallel subtasks" if SUBTASKS in backend.tables else "in the job's process"
+                raise ValidationError(f"Cannot restore the state of operator {uid}: the checkpoint was taken with it "
+                                      f"running {taken} and it now runs {now} (another parallelism); restoring "
+                                      f"keyed state at another parallelism is not supported yet: run the job at the "
+                                      f"parallelism the checkpoint was taken at")
             try:
-                self.state[by_uid[uid]].restore(blobs)
+                backend.restore(blobs)
             except (ValueError, KeyError, pa.ArrowInvalid) as e:
                 raise ValidationError(f"Cannot restore the state of operator {uid}: {e}") from None
         for src in self.sources:

@@ -208,6 +208,11 @@ def test_restoring_at_another_parallelism_says_it_is_not_supported_yet(tmp_path,
     rc, _, err = CliJob(job).finish()
     assert rc != 0
     assert "taken at parallelism 2" in err and "not supported yet" in err and "Traceback" not in err, err
+    job.write_text(job.read_text().replace("'parallelism.default' = '3'", "'parallelism.default' = '1'"))
+    rc, _, err = CliJob(job).finish()
+    assert rc != 0
+    assert "running in parallel subtasks and it now runs in the job's process" in err and "not supported yet" in err \
+        and "Traceback" not in err, err
 
 
 def test_a_plan_part_that_cannot_run_as_subtasks_says_so_and_runs_as_at_parallelism_1(tmp_path):

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlstream.core.errors import ExecutionError, ValidationError
+from sqlstream.runtime.executor import SUBTASKS
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.parallel.channel import BATCH
@@ -98,7 +99,7 @@ class RegionOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         self.ctx = ctx
-        ctx.register("subtasks", RegionState(self))
+        ctx.register(SUBTASKS, RegionState(self))
         if self.host is None:
             from sqlstream.runtime.parallel.hosts import LocalProcessHost
             self.host = LocalProcessHost()
