@@ -86,6 +86,9 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
         other = "/".join(sorted(kinds - {HASH}))
         return None, f"{head.uid} reads a single exchange: all its rows meet in one subtask" if other == "single" \
             else f"{head.uid} reads {other} input: a region starts at an operator whose inputs are all hashed"
+    wall_clock = [s.uid for s in chain if getattr(s.config.get("window"), "proctime", False)]
+    if wall_clock:
+        return None, f"{wall_clock[0]} fires by the wall clock, which subtasks do not follow yet"
     if late_rows and any(_drops_late_rows(s) for s in chain):
         return None, "the job writes late rows to a table, which subtasks cannot do yet"
     region = Region(chain, [e.distribution.keys for e in head.inputs])
