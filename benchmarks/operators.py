@@ -39,6 +39,29 @@ SHAPES = {
                       "SELECT bidder, auction, cnt FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder "
                       "ORDER BY cnt DESC) AS rn FROM (SELECT bidder, auction, COUNT(*) AS cnt FROM bid "
                       "GROUP BY bidder, auction)) WHERE rn <= 3"),
+    "left_join_updating": ("LEFT JOIN of two GROUP BY results (updating), per auction",
+                           "SELECT a.auction, a.cnt, b.top FROM (SELECT auction, COUNT(*) AS cnt FROM bid "
+                           "GROUP BY auction) a LEFT JOIN (SELECT auction, MAX(price) AS top FROM bid "
+                           "WHERE price > 5000000 GROUP BY auction) b ON a.auction = b.auction"),
+    "semi_join_updating": ("IN over a GROUP BY result (updating), per bidder",
+                           "SELECT auction, bidder, price FROM bid WHERE bidder IN (SELECT bidder FROM "
+                           "(SELECT bidder, MAX(price) AS top FROM bid GROUP BY bidder) WHERE top > 9000000)"),
+    "anti_join_updating": ("NOT EXISTS over a GROUP BY result (updating), per bidder",
+                           "SELECT auction, bidder, price FROM bid b WHERE NOT EXISTS (SELECT 1 FROM "
+                           "(SELECT bidder, MAX(price) AS top FROM bid GROUP BY bidder) g "
+                           "WHERE g.bidder = b.bidder AND g.top > 9000000)"),
+    "not_in": ("NOT IN over a GROUP BY result (updating)",
+               "SELECT auction, bidder, price FROM bid WHERE bidder NOT IN (SELECT bidder FROM "
+               "(SELECT bidder, MAX(price) AS top FROM bid GROUP BY bidder) WHERE top > 9000000)"),
+    "match_v_shape": ("MATCH_RECOGNIZE V-shape, navigating DEFINE, per auction",
+                      "SELECT * FROM bid MATCH_RECOGNIZE (PARTITION BY auction ORDER BY `dateTime` "
+                      "MEASURES FIRST(D.price) AS p0, LAST(U.price) AS high AFTER MATCH SKIP PAST LAST ROW "
+                      "PATTERN (S D+ U) DEFINE D AS D.price < COALESCE(LAST(D.price, 1), S.price), "
+                      "U AS U.price > LAST(D.price)) AS m"),
+    "match_simple": ("MATCH_RECOGNIZE three low then a high, per auction",
+                     "SELECT * FROM bid MATCH_RECOGNIZE (PARTITION BY auction ORDER BY `dateTime` "
+                     "MEASURES FIRST(L.price) AS p0, H.price AS high AFTER MATCH SKIP PAST LAST ROW "
+                     "PATTERN (L{3} H) DEFINE L AS L.price < 3000000, H AS H.price > 9000000) AS m"),
 }
 
 

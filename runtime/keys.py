@@ -80,8 +80,15 @@ class KeyIndex:
 def equal_pairs(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, p) with ids[i] == sorted_ids[p], for ids probing a sorted array; pairs grouped by i, p
     ascending within each i. The hash-join step of the column-wise joins."""
-    lo = np.searchsorted(sorted_ids, ids, "left")
-    counts = np.searchsorted(sorted_ids, ids, "right") - lo
+    if len(ids) > 64 and len(sorted_ids) > 4096:  # binary search for ascending needles walks memory in order
+        order = np.argsort(ids)
+        needles = ids[order]
+        lo, counts = np.empty(len(ids), dtype=np.intp), np.empty(len(ids), dtype=np.intp)
+        lo[order] = np.searchsorted(sorted_ids, needles, "left")
+        counts[order] = np.searchsorted(sorted_ids, needles, "right") - lo[order]
+    else:
+        lo = np.searchsorted(sorted_ids, ids, "left")
+        counts = np.searchsorted(sorted_ids, ids, "right") - lo
     probe = np.repeat(np.arange(len(ids)), counts)
     within = np.arange(len(probe)) - np.repeat(np.cumsum(counts) - counts, counts)
     return probe, np.repeat(lo, counts) + within

@@ -9,7 +9,7 @@ import pytest
 from sqlstream.plan.expr import Call, Ref
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
 from sqlstream.runtime.operators.inner_join import InnerJoinOperator
-from sqlstream.runtime.operators.join import JoinOperator
+from tests.reference_join import RowJoinOperator
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
 from sqlstream.core.types import BIGINT, BOOLEAN
@@ -73,8 +73,8 @@ def test_same_changelog_as_the_per_row_join(seed):
     nulls_equal = rng.random() < 0.2
     keys = ([0], [0]) if rng.random() < 0.6 else ([0, 2], [0, 2])
 
-    expected = run(lambda: JoinOperator("INNER", *keys, condition, TYPES, TYPES, NAMES, TYPES + TYPES,
-                                        nulls_equal=nulls_equal), inputs, 1)
+    expected = run(lambda: RowJoinOperator("INNER", *keys, condition, TYPES, TYPES, NAMES, TYPES + TYPES,
+                                           nulls_equal=nulls_equal), inputs, 1)
 
     def inner():
         return InnerJoinOperator(*keys, condition, TYPES, TYPES, NAMES, nulls_equal)

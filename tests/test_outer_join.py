@@ -6,7 +6,7 @@ import random
 import pytest
 
 from sqlstream.plan.expr import Call, Ref
-from sqlstream.runtime.operators.join import JoinOperator
+from tests.reference_join import RowJoinOperator
 from sqlstream.runtime.operators.outer_join import OuterJoinOperator
 from sqlstream.core.types import BIGINT, BOOLEAN
 from tests.test_inner_join import NAMES, TYPES, changelog, interleaved, run
@@ -19,7 +19,7 @@ def test_same_changelog_as_the_per_row_join(seed, kind):
     inputs = interleaved(rng, [changelog(rng, rng.randint(5, 40), False) for _ in (0, 1)])
     condition = Call(BOOLEAN, ">=", (Ref(BIGINT, 1, "v"), Ref(BIGINT, 4, "v2"))) if rng.random() < 0.5 else None
     keys = ([0], [0]) if rng.random() < 0.6 else ([0, 2], [0, 2])
-    expected = run(lambda: JoinOperator(kind, *keys, condition, TYPES, TYPES, NAMES, TYPES + TYPES), inputs, 1)
+    expected = run(lambda: RowJoinOperator(kind, *keys, condition, TYPES, TYPES, NAMES, TYPES + TYPES), inputs, 1)
 
     def outer():
         return OuterJoinOperator(kind, *keys, condition, TYPES, TYPES, NAMES)

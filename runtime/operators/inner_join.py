@@ -76,6 +76,40 @@ def _merged(a: _Run, b: _Run) -> _Run:
                 np.concatenate([a.written, b.written]), np.concatenate([a.assoc, b.assoc]))
 
 
+def _row_ids(cols: list) -> np.ndarray:
+    """Per row, an id equal for identical rows (NULL equal to NULL) and different otherwise."""
+    ids = np.zeros(len(cols[0]) if cols else 0, dtype=np.int64)
+    for c in cols:
+        c = c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
+        codes = np.asarray(pc.dictionary_encode(c, null_encoding="encode").indices, dtype=np.int64)
+        ids = np.unique(ids * (int(codes.max(initial=0)) + 1) + codes, return_inverse=True)[1].reshape(-1)
+    return ids
+
+
+def _retract(runs: list[_Run], dels: np.ndarray, ids: np.ndarray, run_of: np.ndarray, pos: np.ndarray) -> None:
+    """Each retraction (in batch order) kills its earliest candidate row that no earlier retraction took.
+    When the first choices are all different rows, that is every retraction's first choice."""
+    if not len(dels):
+        return
+    order = np.lexsort((ids, dels))
+    dels, ids, run_of, pos = dels[order], ids[order], run_of[order], pos[order]
+    first = np.flatnonzero(np.r_[True, dels[1:] != dels[:-1]])
+    if len(np.unique(ids[first])) == len(first):
+        chosen = first
+    else:  # identical rows retracted more than once in a batch: take them one by one
+        done, taken, picked = set(), set(), []
+        for i, (d, rid) in enumerate(zip(dels.tolist(), ids.tolist())):
+            if d not in done and rid not in taken:
+                done.add(d)
+                taken.add(rid)
+                picked.append(i)
+        chosen = np.array(picked, dtype=np.int64)
+    for r in np.unique(run_of[chosen]).tolist():
+        at = pos[chosen[run_of[chosen] == r]]
+        runs[r].live[at] = False
+        runs[r].dead += len(at)
+
+
 class _Side:
     def __init__(self, names: list[str], types: list[pa.DataType]):
         self.names, self.types = names, types
@@ -90,8 +124,9 @@ class _Side:
         return run
 
     def settle(self) -> None:
-        """Drops empty runs and merges a run into the one before it once it is at least half its size."""
-        self.runs = [r for r in self.runs if len(r)]
+        """Drops empty runs, compacts runs that hold more dead rows than live ones, and merges a run into the one
+        before it once it is at least half its size."""
+        self.runs = [r.alive() if r.dead > len(r) else r for r in self.runs if len(r)]
         while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
             b = self.runs.pop()
             self.runs[-1] = _merged(self.runs[-1], b)
@@ -208,40 +243,50 @@ class InnerJoinOperator(Operator):
         self._apply(mine, gids, ops, self.sides[s])
         return out
 
-    def _apply(self, rows: pa.Table, gids: np.ndarray, ops: np.ndarray, side: _Side) -> None:
-        """Adds the batch's inserted rows to its side, then retracts: each -U/-D kills the earliest live
-        identical row of its key that arrived before it."""
+    def _apply(self, rows: pa.Table, gids: np.ndarray, ops: np.ndarray, side: _Side,
+               assoc: np.ndarray | None = None) -> None:
+        """Adds the batch's inserted rows to its side (with their match counts, if given), then retracts: each
+        -U/-D kills the earliest live identical row of its key that arrived before it."""
         adds = (ops == INSERT) | (ops == UPDATE_AFTER)
         if adds.all():
-            side.append(rows, gids, self.now)
+            run = side.append(rows, gids, self.now)
+            if assoc is not None:
+                run.assoc = assoc.astype(np.int64)
             side.settle()
             return
         add_at = np.flatnonzero(adds)
-        new_run = side.append(rows.take(pa.array(add_at)), gids[add_at], self.now) if len(add_at) else None
+        new_run = None
+        if len(add_at):
+            new_run = side.append(rows.take(pa.array(add_at)), gids[add_at], self.now)
+            if assoc is not None:
+                new_run.assoc = assoc[add_at].astype(np.int64)
         dels = np.flatnonzero(~adds)
         del_rows = rows.take(pa.array(dels))
         # candidates per retraction: live rows of the same key and identical values, earliest first
-        cands = []
-        for run in side.runs:
-            probe, pos = run.probe(gids[dels])
-            if not len(probe):
-                continue
-            same = rows_equal([c.take(pa.array(probe)) for c in del_rows.columns],
-                               [c.take(pa.array(pos)) for c in run.table.columns])
-            probe, pos = probe[same], pos[same]
+        c_del, c_id, c_run, c_pos = [], [], [], []
+        for r, run in enumerate(side.runs):
+            if run is new_run:  # within the batch, identical rows have one id: no pairs for every equal key
+                row_ids = _row_ids(rows.columns)
+                by_id = np.argsort(row_ids[add_at], kind="stable")
+                probe, at = equal_pairs(row_ids[add_at][by_id], row_ids[dels])
+                pos = by_id[at]
+                alive = run.live[pos]
+                probe, pos = probe[alive], pos[alive]
+            else:
+                probe, pos = run.probe(gids[dels])
+                if not len(probe):
+                    continue
+                same = rows_equal([c.take(pa.array(probe)) for c in del_rows.columns],
+                                   [c.take(pa.array(pos)) for c in run.table.columns])
+                probe, pos = probe[same], pos[same]
             # a row added by this batch can only be retracted by a later row of the batch
             before = dels[probe] > (add_at[pos] if run is new_run else -1)
-            for d, p, rid in zip(probe[before].tolist(), pos[before].tolist(), run.ids[pos[before]].tolist()):
-                cands.append((d, rid, run, p))
-        cands.sort(key=lambda c: (c[0], c[1]))
-        done_del, taken = set(), set()
-        for d, rid, run, p in cands:
-            if d in done_del or rid in taken:
-                continue
-            done_del.add(d)
-            taken.add(rid)
-            run.live[p] = False
-            run.dead += 1
+            c_del.append(probe[before])
+            c_id.append(run.ids[pos[before]])
+            c_run.append(np.full(int(before.sum()), r, dtype=np.int64))
+            c_pos.append(pos[before])
+        if c_del:
+            _retract(side.runs, *(np.concatenate(c) for c in (c_del, c_id, c_run, c_pos)))
         side.settle()
 
     def _matches(self, mine: pa.Table, gids: np.ndarray, ops: np.ndarray, s: int, o: int) -> list[pa.RecordBatch]:

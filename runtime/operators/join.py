@@ -1,273 +1,207 @@
-"""Regular join (INNER, LEFT, RIGHT, FULL) over insert-only or updating inputs, with Flink's changelog:
-a row of the preserved side is emitted NULL-padded while it has no match; the first match retracts that
-row (-D) and the last match to go restores it (+I).
+"""Regular joins the inner and outer operators do not take: outer joins over updating inputs or with NULL-equal
+keys, SEMI and ANTI joins (IN, EXISTS and their negations) and the NULL-aware ANTI join of NOT IN, column-wise on
+the outer join's sorted runs and running match counts, with the per-row join's changelog:
 
-Both sides are kept in state per join key with, for each row, how many rows of the other side it matches.
-Candidate pairs of a batch are checked against the extra join condition in one vectorized evaluation; the
-bookkeeping per row is plain Python (rows are tuples).
+- SEMI emits a left row while it has a match, ANTI while it has none (left columns only); a right row's arrival
+  or retraction moves the match counts of the left rows it matches, and a count crossing 0 emits or retracts.
+- NOT IN: a left row passes while the right side is empty, or, for a non-NULL key, while no right row has its
+  key or a NULL key. Right rows with a NULL key are counted apart; when that count, or the right side's size,
+  crosses 0 every left row it decides flips (those few rows of a batch are handled one at a time).
 """
 from __future__ import annotations
-
-from collections import deque
 
 import numpy as np
 import pyarrow as pa
 
 from sqlstream.plan.expr import Expr
-from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.state import StateTtl
-from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
+from sqlstream.runtime.operator import OperatorContext
+from sqlstream.runtime.operators.inner_join import _Side
+from sqlstream.runtime.operators.outer_join import OuterJoinOperator
+from sqlstream.runtime.rows import columns
 
 
-class JoinSide:
-    """Rows of one input by join key: key -> list of [row tuple, number of matching rows on the other side,
-    time written (ms, for state TTL)]; `written` lists entries oldest first so expired ones are found fast."""
+class _JoinSideState:
+    """A side's rows as one state table (c0..cN, $assoc, $written), NOT IN's NULL-key rows included."""
 
-    def __init__(self, names: list[str], types: list[pa.DataType]):
-        self.names, self.types = names, types
-        self.rows: dict[tuple, list[list]] = {}
-        self.written: deque = deque()  # (time written, key, entry), kept only with a state TTL
-        self.track = False
-
-    def add(self, k, row: tuple, assoc: int, now: int) -> None:
-        entry = [row, assoc, now]
-        self.rows.setdefault(k, []).append(entry)
-        if self.track:
-            self.written.append((now, k, entry))
-
-    def touch(self, k, entry: list, now: int) -> None:
-        """An entry whose match count changed was written again: its TTL starts over (as Flink's OnCreateAndWrite)."""
-        if entry[2] != now:
-            entry[2] = now
-            if self.track:
-                self.written.append((now, k, entry))
-
-    def expire(self, cutoff: int) -> None:
-        while self.written and self.written[0][0] < cutoff:
-            t, k, entry = self.written.popleft()
-            if entry[2] != t:
-                continue  # written again later; a newer item stands for it
-            stored = self.rows.get(k)
-            if stored is None:
-                continue
-            for i, e in enumerate(stored):
-                if e is entry:
-                    del stored[i]
-                    break
-            if not stored:
-                del self.rows[k]
-
-    def snapshot(self) -> pa.Table:
-        entries = [e for es in self.rows.values() for e in es]
-        return rows_table([e[0] for e in entries], self.types, {
-            "$assoc": pa.array([e[1] for e in entries], pa.int64()),
-            "$written": pa.array([e[2] for e in entries], pa.int64())})
-
-    def size_bytes(self) -> int:
-        return sum(len(es) for es in self.rows.values()) * 16 * max(1, len(self.types))
-
-
-class _SideState:
     def __init__(self, op: "JoinOperator", side: int):
         self.op, self.side = op, side
 
     def snapshot(self) -> pa.Table:
-        return self.op.sides[self.side].snapshot()
+        keyed = self.op.sides[self.side].snapshot()
+        if not self.op.null_aware:
+            return keyed
+        return pa.concat_tables([keyed, self.op.null_sides[self.side].snapshot()])
 
     def restore(self, table: pa.Table) -> None:
-        s = self.op.sides[self.side]
-        assoc = table.column("$assoc").to_pylist()
-        written = table.column("$written").to_pylist() if "$written" in table.column_names else [0] * len(assoc)
-        s.rows, s.written = {}, deque()
-        entries = sorted(zip(written, range(len(assoc)), table_rows(table, len(s.types)), assoc))
-        for w, _, row, a in entries:
-            s.add(self.op._key(row, self.side), row, a, w)
-        if self.side == 1:
-            self.op.recount_right()
+        op, s = self.op, self.side
+        side = op.sides[s]
+        side.runs, side.next_id = [], 0
+        n = len(side.types)
+        data = pa.table({name: table.column(f"c{i}") for i, name in enumerate(side.names[:n])}).combine_chunks()
+        if not data.num_rows:
+            return
+        gids, valid = op._key_ids(data.columns, s, data.num_rows)
+        written = np.asarray(table.column("$written").to_numpy(zero_copy_only=False), dtype=np.int64) \
+            if "$written" in table.column_names else np.zeros(data.num_rows, dtype=np.int64)
+        assoc = np.asarray(table.column("$assoc").to_numpy(zero_copy_only=False), dtype=np.int64)
+        for target, rows, ids in ((side, valid, gids[valid]), (op.null_sides[s], ~valid, None)):
+            if rows.any() and (target is side or op.null_aware):
+                at = pa.array(np.flatnonzero(rows))
+                run = target.append(data.take(at), ids if ids is not None else np.zeros(int(rows.sum()), np.int64))
+                run.written, run.assoc = written[rows], assoc[rows]
+        if op.null_aware and s == 1:
+            op.recount_right()
 
     def size_bytes(self) -> int:
-        return self.op.sides[self.side].size_bytes()
+        return self.op.sides[self.side].size_bytes() + self.op.null_sides[self.side].size_bytes()
+
+    def size_rows(self) -> int:
+        return sum(len(r) for side in (self.op.sides, self.op.null_sides) for r in side[self.side].runs)
 
 
-class JoinOperator(Operator):
+class JoinOperator(OuterJoinOperator):
     name = "Join"
 
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
                  out_types: list[pa.DataType], null_aware: bool = False, nulls_equal: bool = False,
                  ttl_ms: int = 0, clock=None):
-        self.kind = kind
-        self.ttl = StateTtl(ttl_ms, clock)
-        self.now = 0
-        self.null_aware, self.nulls_equal = null_aware, nulls_equal
-        self.right_count = self.right_null_count = 0
-        self.keys = (left_keys, right_keys)
-        self.condition = condition
-        self.types = (left_types, right_types)
+        # SEMI and ANTI put out the left columns only; each side's rows keep names of their own
+        semi_anti = kind in ("SEMI", "ANTI")
+        sides = [f"$l{i}" for i in range(len(left_types))] + [f"$r{i}" for i in range(len(right_types))] \
+            if semi_anti else names
+        super().__init__(kind, left_keys, right_keys, condition, left_types, right_types, sides, nulls_equal,
+                         ttl_ms, clock)
         self.names, self.out_types = names, out_types
-        self.sides = (JoinSide(names[:len(left_types)], left_types), JoinSide(names[len(left_types):], right_types))
-        self.preserved = (kind in ("LEFT", "FULL"), kind in ("RIGHT", "FULL"))
-        for side in self.sides:
-            side.track = ttl_ms > 0 and not null_aware
-        self.semi_anti = kind in ("SEMI", "ANTI")
+        self.null_aware = null_aware
+        self.semi_anti = semi_anti
+        # NOT IN keeps NULL-key rows apart: they match no key, yet decide whole sides
+        self.null_sides = (_Side(self.sides[0].names, left_types), _Side(self.sides[1].names, right_types))
+        self.right_count = self.right_null_count = 0
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("left_rows", _SideState(self, 0))
-        ctx.register("right_rows", _SideState(self, 1))
+        ctx.register("left_rows", _JoinSideState(self, 0))
+        ctx.register("right_rows", _JoinSideState(self, 1))
 
-    @property
-    def ttl_ms(self) -> int:
-        return self.ttl.ttl_ms
-
-    def _key(self, row: tuple, side: int) -> tuple | None:
-        k = tuple(row[i] for i in self.keys[side])
-        return None if not self.nulls_equal and any(v is None for v in k) else k
+    def tick(self) -> None:
+        if self.null_aware:  # NOT IN's counters need every right row: its state never expires
+            self.ttl.tick()
+            self.now = self.ttl.now
+            return
+        super().tick()
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        if not self.semi_anti:
+            return super().on_batch(batch, input)
         s, o = input, 1 - input
-        cutoff = self.ttl.tick()
-        self.now = now = self.ttl.now
-        if cutoff is not None and not self.null_aware:  # NOT IN's counters need every right row
-            for side in self.sides:
-                side.expire(cutoff)
-        cols = data_columns(batch)
-        rows = batch_rows(cols, batch.num_rows)
-        ops = batch.column(0).to_pylist()
-        mine, other = self.sides[s], self.sides[o]
-        # candidate pairs for the whole batch, then one vectorized check of the extra condition
-        candidates: list[list] = []
-        pairs: list[tuple] = []
-        for row in rows:
-            k = self._key(row, s)
-            entries = other.rows.get(k, []) if k is not None else []
-            candidates.append(entries)
-            for e in entries:
-                pairs.append((row, e[0]) if s == 0 else (e[0], row))
-        ok = self._check(pairs)
-        out_rows: list[tuple] = []
-        out_ops: list[int] = []
-        nulls = (tuple([None] * len(self.types[0])), tuple([None] * len(self.types[1])))
-        pos = 0
-
-        def emit(kind: int, mine_row: tuple, other_row: tuple, side: int) -> None:
-            out_rows.append(mine_row + other_row if side == 0 else other_row + mine_row)
-            out_ops.append(kind)
-        for row, op, entries in zip(rows, ops, candidates):
-            matched = [e for e, good in zip(entries, ok[pos:pos + len(entries)]) if good]
-            pos += len(entries)
-            k = self._key(row, s)
-            if self.null_aware:
-                self._null_aware_anti(s, row, op, k, matched, mine, out_rows, out_ops)
-                continue
-            if self.semi_anti:
-                self._semi_anti(s, row, op, k, matched, mine, out_rows, out_ops)
-                continue
-            if op in (INSERT, UPDATE_AFTER):
-                for e in matched:
-                    if self.preserved[o] and e[1] == 0:
-                        emit(DELETE, e[0], nulls[s], o)
-                    e[1] += 1
-                    other.touch(k, e, now)
-                    emit(op if self.kind == "INNER" else INSERT, row, e[0], s)
-                if not matched and self.preserved[s]:
-                    emit(INSERT, row, nulls[o], s)
-                mine.add(k, row, len(matched), now)
-            else:
-                _remove(mine.rows, k, row)
-                for e in matched:
-                    emit(op if self.kind == "INNER" else DELETE, row, e[0], s)
-                    e[1] -= 1
-                    other.touch(k, e, now)
-                    if self.preserved[o] and e[1] == 0:
-                        emit(INSERT, e[0], nulls[s], o)
-                if not matched and self.preserved[s]:
-                    emit(DELETE, row, nulls[o], s)
-        if not out_rows:
+        self.tick()
+        n = batch.num_rows
+        if n == 0:
             return []
-        return [make_batch(np.array(out_ops, dtype=np.int8), columns(out_rows, self.out_types), self.names)]
+        cols = data_columns(batch)
+        gids, valid = self._key_ids(cols, s, n)
+        ops = np.asarray(batch.column(0), dtype=np.int8)
+        delta = np.where((ops == INSERT) | (ops == UPDATE_AFTER), 1, -1)
+        mine = pa.Table.from_arrays(cols, names=self.sides[s].names)
+        probe, run_of, pos, other = self._pairs(mine, gids, valid, s, o)
+        matches = np.bincount(probe, minlength=n)
+        if s == 0:
+            out = self._left_rows(mine, valid, delta, matches)
+        else:
+            out = self._right_rows(delta, valid, probe, run_of, pos, other)
+        self.keep(mine, gids, valid, ops, matches if s == 0 else np.zeros(n, dtype=np.int64), s)
+        if self.null_aware and not valid.all():
+            at = np.flatnonzero(~valid)
+            self._apply(mine.take(pa.array(at)), np.zeros(len(at), dtype=np.int64), ops[at], self.null_sides[s])
+        return out
 
-    def _semi_anti(self, s, row, op, k, matched, mine, out_rows, out_ops) -> None:
-        """SEMI emits a left row while it has a match, ANTI while it has none (left columns only)."""
+    def _left_rows(self, mine: pa.Table, valid: np.ndarray, delta: np.ndarray, matches: np.ndarray):
+        """A left row goes out (+I, or -D when it is retracted) if it passes now."""
+        if self.null_aware:
+            passes = np.where(valid, matches + self.right_null_count, self.right_count) == 0
+        else:
+            passes = (matches > 0) == (self.kind == "SEMI")
+        at = np.flatnonzero(passes)
+        if not len(at):
+            return []
+        kinds = np.where(delta[at] > 0, INSERT, DELETE).astype(np.int8)
+        return [make_batch(kinds, [c.combine_chunks().take(pa.array(at)) for c in mine.columns], self.names)]
+
+    def _right_rows(self, delta, valid, probe, run_of, pos, other):
+        """Right rows move the match counts of the left rows they match; a left row whose count leaves or
+        returns to 0 changes its membership."""
+        before, after = self.count_matches(run_of, pos, delta[probe], 0, touch=False)
+        if self.null_aware:
+            return self._not_in_right(delta, valid, probe, run_of, pos, before, after, other)
         semi = self.kind == "SEMI"
-        add = op in (INSERT, UPDATE_AFTER)
-        if s == 0:
-            if add:
-                mine.add(k, row, len(matched), self.now)
-                if bool(matched) == semi:
-                    out_rows.append(row), out_ops.append(INSERT)
-            else:
-                _remove(mine.rows, k, row)
-                if bool(matched) == semi:
-                    out_rows.append(row), out_ops.append(DELETE)
-            return
-        if add:
-            mine.add(k, row, 0, self.now)
-        else:
-            _remove(mine.rows, k, row)
-        for e in matched:  # left rows whose match count crosses zero change their membership
-            before = e[1]
-            e[1] += 1 if add else -1
-            if before == 0 and e[1] == 1:
-                out_rows.append(e[0]), out_ops.append(INSERT if semi else DELETE)
-            elif before == 1 and e[1] == 0:
-                out_rows.append(e[0]), out_ops.append(DELETE if semi else INSERT)
+        joins = (before == 0) & (after == 1)
+        leaves = (before == 1) & (after == 0)
+        at = np.flatnonzero(joins | leaves)
+        if not len(at):
+            return []
+        kinds = np.where(joins[at] == semi, INSERT, DELETE).astype(np.int8)
+        return [make_batch(kinds, [c.combine_chunks().take(pa.array(at)) for c in other.columns], self.names)]
 
-    def _null_aware_anti(self, s, row, op, k, matched, mine, out_rows, out_ops) -> None:
-        """NOT IN: a left row passes while the right side is empty, or, for a non-NULL key, while no right row
-        has its key or a NULL key. Each left entry counts its keyed matches; the NULL cases come from counters."""
-        add = op in (INSERT, UPDATE_AFTER)
-        if s == 0:
-            blocked = self.right_count if k is None else len(matched) + self.right_null_count
-            if add:
-                mine.add(k, row, len(matched), self.now)
-            else:
-                _remove(mine.rows, k, row)
-            if blocked == 0:
-                out_rows.append(row), out_ops.append(INSERT if add else DELETE)
-            return
-        delta = 1 if add else -1
-        if add:
-            mine.add(k, row, 0, self.now)
-        else:
-            _remove(mine.rows, k, row)
-        old_count, old_nulls = self.right_count, self.right_null_count
-        self.right_count += delta
-        if k is None:
-            self.right_null_count += delta
+    def _not_in_right(self, delta, valid, probe, run_of, pos, before, after, other):
+        null_delta = np.where(valid, 0, delta)
+        nulls_before = self.right_null_count + np.cumsum(null_delta) - null_delta
+        count_before = self.right_count + np.cumsum(delta) - delta
+        nulls_after, count_after = nulls_before + null_delta, count_before + delta
+        self.right_count = int(count_after[-1])
+        self.right_null_count = int(nulls_after[-1])
+        # a keyed change flips a left row only while no NULL key is on the right
+        flips = (nulls_before[probe] == 0) & ((before == 0) != (after == 0))
+        at = np.flatnonzero(flips)
+        pieces = []  # (right row per output row, left columns, kinds), put in the right rows' order below
+        if len(at):
+            pieces.append((probe[at], [c.combine_chunks().take(pa.array(at)) for c in other.columns],
+                           np.where(after[at] == 0, INSERT, DELETE)))
+        crossings = ((nulls_before == 0) != (nulls_after == 0)) | ((count_before == 0) != (count_after == 0))
+        for i in np.flatnonzero(crossings).tolist():
+            if (nulls_before[i] == 0) != (nulls_after[i] == 0):
+                pieces += self._keyed_flips(i, int(nulls_before[i]), int(nulls_after[i]), probe, run_of, pos,
+                                            delta[probe])
+            if (count_before[i] == 0) != (count_after[i] == 0):
+                for run in self.null_sides[0].runs:
+                    live = np.flatnonzero(run.live)
+                    if len(live):
+                        pieces.append((np.full(len(live), i), [c.combine_chunks().take(pa.array(live))
+                                                               for c in run.table.columns],
+                                       np.full(len(live), INSERT if count_after[i] == 0 else DELETE)))
+        if not pieces:
+            return []
+        order = np.argsort(np.concatenate([p[0] for p in pieces]), kind="stable")
+        cols = [pa.concat_arrays([p[1][j] for p in pieces]).take(pa.array(order)) for j in range(len(self.names))]
+        kinds = np.concatenate([p[2] for p in pieces])[order].astype(np.int8)
+        return [make_batch(kinds, cols, self.names)]
 
-        def flip(e: list, before: int, after: int) -> None:
-            if (before == 0) != (after == 0):
-                out_rows.append(e[0]), out_ops.append(INSERT if after == 0 else DELETE)
-        for e in matched:
-            before = e[1] + old_nulls
-            e[1] += delta
-            flip(e, before, e[1] + old_nulls)
-        left = self.sides[0].rows
-        if k is None and (old_nulls == 0) != (self.right_null_count == 0):
-            for key, entries in left.items():
-                if key is not None:
-                    for e in entries:
-                        flip(e, e[1] + old_nulls, e[1] + self.right_null_count)
-        if (old_count == 0) != (self.right_count == 0):
-            for e in left.get(None, []):
-                flip(e, old_count, self.right_count)
+    def _keyed_flips(self, i, nulls_before, nulls_after, probe, run_of, pos, pair_delta) -> list[tuple]:
+        """Right row `i` made the count of NULL-key right rows cross 0: every keyed left row without a match
+        flips, with its match count as it stood at row `i`, in arrival order."""
+        later = probe >= i
+        ids, cols = [], []
+        for r, run in enumerate(self.sides[0].runs):
+            assoc = run.assoc.copy()
+            undo = later & (run_of == r)
+            np.subtract.at(assoc, pos[undo], pair_delta[undo])
+            flip = run.live & ((assoc + nulls_before == 0) != (assoc + nulls_after == 0))
+            at = np.flatnonzero(flip)
+            if len(at):
+                ids.append(run.ids[at])
+                cols.append([c.combine_chunks().take(pa.array(at)) for c in run.table.columns])
+        if not ids:
+            return []
+        order = pa.array(np.argsort(np.concatenate(ids), kind="stable"))
+        n = int(sum(len(x) for x in ids))
+        flipped = [pa.concat_arrays([c[j] for c in cols]).take(order) for j in range(len(self.names))]
+        return [(np.full(n, i), flipped, np.full(n, INSERT if nulls_after == 0 else DELETE))]
 
     def recount_right(self) -> None:
-        """The NULL-aware counters, rebuilt from the right side's state after a restore."""
-        rows = self.sides[1].rows
-        self.right_count = sum(len(es) for es in rows.values())
-        self.right_null_count = len(rows.get(None, []))
-
-    def _check(self, pairs: list[tuple]) -> list[bool]:
-        return check_pairs(self.condition, list(self.types[0]) + list(self.types[1]), pairs)
-
-    def metrics(self) -> dict:
-        return {"state_bytes": self.sides[0].size_bytes() + self.sides[1].size_bytes()}
-
-
-__all__ = ["JoinOperator", "UPDATE_BEFORE", "check_pairs"]
+        """NOT IN's counters, rebuilt from the right side's state after a restore."""
+        self.right_null_count = sum(len(r) for r in self.null_sides[1].runs)
+        self.right_count = sum(len(r) for r in self.sides[1].runs) + self.right_null_count
 
 
 def check_pairs(condition: Expr | None, types: list[pa.DataType], pairs: list[tuple]) -> list[bool]:
@@ -276,14 +210,3 @@ def check_pairs(condition: Expr | None, types: list[pa.DataType], pairs: list[tu
         return [True] * len(pairs)
     joined = [left + right for left, right in pairs]
     return [bool(v) for v in evaluate(condition, columns(joined, types), len(joined)).to_pylist()]
-
-
-def _remove(rows: dict, k, row: tuple) -> None:
-    """Drops one stored copy of a retracted row, and its key once no row is left under it."""
-    stored = rows.get(k, [])
-    for i, e in enumerate(stored):
-        if e[0] == row:
-            del stored[i]
-            break
-    if not stored and k in rows:
-        del rows[k]
