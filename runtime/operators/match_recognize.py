@@ -145,10 +145,15 @@ class MatchRecognizeOperator(Operator):
         if self.proctime:
             return self._arrivals(batch_rows(cols, n), ts, local)
         late = np.zeros(n, dtype=bool)
+        # a key's waiting rows are all after the watermark it last saw (rows at or behind it are late), so the
+        # watermark releases something for a key only once it has moved since then
+        seen: dict[tuple, int] = {}
         for i, row in enumerate(batch_rows(cols, n)):
             key = self.key_of(row)
             t, w = int(ts[i]), int(wm[i])
-            self.deferred += self._advance(key, w)  # what the watermark before this row released
+            if seen.get(key) != w:
+                seen[key] = w
+                self.deferred += self._advance(key, w)  # what the watermark before this row released
             if not valid[i] or t <= w:
                 self.late_dropped += 1
                 late[i] = True
