@@ -1,5 +1,6 @@
 """The declared state kinds: a keyed table's snapshot splits by key group (rescaling moves whole groups and
 the rescaled operators continue exactly), and a snapshot of another layout is refused with a clear error."""
+import io
 import random
 
 import numpy as np
@@ -7,10 +8,13 @@ import pyarrow as pa
 import pytest
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, make_batch
+from sqlstream.core.errors import ValidationError
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, group_range, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.changelog_normalize import ChangelogNormalizeOperator
 from sqlstream.runtime.state import KeyedTable, StateBackend
+from tests.golden import GOLDEN, case_sql
+from tests.test_state import build_job
 
 KIND = {INSERT: "+I", UPDATE_AFTER: "+U", DELETE: "-D", 1: "-U"}
 
@@ -114,3 +118,24 @@ def test_a_snapshot_of_another_layout_is_refused_naming_the_difference():
     flat.row_store("right_versions", pa.schema([("c0", pa.int64()), ("$time", pa.int64())]))
     with pytest.raises(ValueError, match=r"lacks column\(s\) k0, versions, \$written"):
         versions.restore(flat.snapshot())
+
+
+def test_a_checkpoint_of_an_older_layout_is_refused_naming_the_operator_and_columns():
+    sql = case_sql(GOLDEN / "dedup_first")
+    job, _ = build_job(sql, 7)
+    for _ in range(3):
+        job.step()
+    snap = job.snapshot()
+    uid, blobs = next((u, b) for u, b in snap["operators"].items() if "pending_rows" in b)
+    rows = pa.ipc.open_stream(blobs["pending_rows"]).read_all()
+    assert rows.num_rows, "rows wait for the watermark at the snapshot"
+    older = rows.drop_columns(["$waiting"])  # the layout before the waiting flag was kept
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, older.schema) as w:
+        w.write_table(older)
+    snap["operators"][uid] = {**blobs, "pending_rows": sink.getvalue()}
+    restored, _ = build_job(sql, 7)
+    with pytest.raises(ValidationError, match=rf"Cannot restore the state of operator {uid}: the snapshot's rows "
+                                              r"have columns \(.*\$ts int64, \$seq int64\) where the operator "
+                                              r"keeps \(.*\$seq int64, \$waiting bool\)"):
+        restored.restore(snap)
