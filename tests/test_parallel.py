@@ -144,8 +144,7 @@ def committed(folder: Path) -> dict[str, collections.Counter]:
     return out
 
 
-def workers_of(pid: int) -> list[int]:
-    """The job's worker processes (its children)."""
+def children_of(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -156,6 +155,11 @@ def workers_of(pid: int) -> list[int]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(entry))
     return found
+
+
+def workers_of(pid: int) -> list[int]:
+    """The job's worker processes: the children of its fork server (a child of the job)."""
+    return [w for child in children_of(pid) for w in children_of(child)]
 
 
 def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, events):

@@ -1,9 +1,11 @@
 """Where subtasks run: worker processes on this machine (a Ray actor host runs the same `SubtaskUnit`s).
 
 A host has three calls: `start(unit)` -> (channel, handle), `stop(handle)`, `describe_end(handle)`. Local workers
-are forked from the job's process, so starting one costs milliseconds and imports nothing (a fork server or spawn
-would import the user's main module again and pay the interpreter's start-up per worker); the region planner has
-checked that the unit pickles, as a remote host needs.
+are forked from a fork server: a clean single-threaded process started once per job process with the runtime
+imported (not the user's main module), so a worker costs a fork and inherits neither the job's threads nor locks
+another thread of the job held at the fork (forking the job's process itself could copy an allocator's lock held
+by a channel's reader thread, and the worker then hung or crashed). The unit reaches the worker pickled, as it
+reaches a remote host.
 """
 from __future__ import annotations
 
@@ -13,8 +15,13 @@ from sqlstream.runtime.parallel.channel import PipeChannel
 from sqlstream.runtime.parallel.subtask import SubtaskUnit, worker_main
 
 
+PRELOAD = ["sqlstream.runtime.parallel.subtask"]
+
+
 def _context():
-    return mp.get_context("fork")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
 
 
 class LocalProcessHost:

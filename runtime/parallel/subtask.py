@@ -173,13 +173,13 @@ def _portable(e: BaseException) -> BaseException:
 
 
 def worker_main(unit: SubtaskUnit, conn) -> None:
-    """Entry point of a local worker process (forked from the job's process)."""
+    """Entry point of a local worker process (forked from the fork server)."""
     import os
     from sqlstream.runtime.parallel.channel import PipeChannel
     _die_with_parent()
     keep = conn.fileno()
-    # what the fork copied (the checkpoint folder's lock, sink files, sockets, other subtasks' pipes) is the
-    # job's: holding it would keep a lock or a pipe open after the job's process died
+    # what the fork copied (the fork server's own descriptors) is not this worker's: holding it would keep them
+    # open after the job's process died
     os.closerange(3, keep)
     os.closerange(keep + 1, 1 << 16)
     channel = PipeChannel(conn)
