@@ -1,15 +1,20 @@
 """The accumulator interface every aggregation uses, and the aggregates that keep per-group values.
 
 An accumulator holds one aggregate call's state for many groups, addressed by dense group ids (as DataFusion's
-GroupsAccumulator): `update` / `retract` take a batch of argument arrays with a group id per row, `merge` folds
-in another accumulator's `state`, `state` gives the arrays a checkpoint keeps, and `evaluate` the result per
-group. A window aggregation updates a fresh accumulator with a window's rows and evaluates once; a GROUP BY
-needs each row's result before and after it (Flink's per-record changelog), which `running` gives; an OVER
-frame is one group.
+GroupsAccumulator), and is vectorized over a batch of rows:
 
-`make_accumulator` answers for the aggregates built on `GroupValues` (collections, PERCENTILE, Python
-aggregate functions, and DISTINCT over any of them); COUNT/SUM/AVG/MIN/MAX keep their vectorized
-numeric paths in the operators (segmented scans in GROUP BY, Arrow's hash aggregation in windows).
+- `update` / `retract` (`apply` with a sign per row) fold argument arrays into the rows' groups;
+- `running` gives each row's result before and after it, rows sorted by group (GROUP BY's per-record changelog);
+- `state` gives the arrays a checkpoint keeps (named by `state_names`), `merge` folds such arrays back in;
+- `evaluate` gives the result per group.
+
+Window aggregation updates an accumulator with a window's rows and evaluates once (COUNT/SUM/AVG/MIN/MAX/VAR
+let Arrow's hash aggregation compute their state: `window_specs`, then `finish`); GROUP BY runs `running`; an
+OVER or MATCH_RECOGNIZE frame is one group (`retractable` accumulators take rows back as a sliding frame moves).
+
+`make_accumulator` picks the accumulator of an aggregate call: the numeric ones (`numeric_aggregates`), the ones
+that keep values so an updating input can retract (`value_aggregates`), and the `GroupValues` ones here
+(collections, PERCENTILE, Python aggregate functions, and DISTINCT over any of them).
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ class Accumulator:
     """One aggregate call's state for many groups (dense group ids)."""
 
     retractable = True
+    state_names: tuple[str, ...] = ("state",)
 
     def update(self, args: list[pa.Array], group_ids: np.ndarray) -> None:
         """Add each row (its arguments, already FILTERed: NULL where the FILTER rejects it) to its group."""
@@ -58,6 +64,18 @@ class Accumulator:
 
     def clear(self, group_ids: np.ndarray) -> None:
         raise NotImplementedError
+
+    def grow(self, size: int) -> None:
+        """Room for group ids below `size` (accumulators that keep arrays)."""
+
+    def size_bytes(self) -> int:
+        return 0
+
+    def finish(self, states: list[pa.Array]) -> pa.Array:
+        """The results of groups 0..n-1 whose state is `states`: `merge` into fresh groups, then `evaluate`."""
+        ids = np.arange(len(states[0]))
+        self.merge(states, ids)
+        return self.evaluate(ids)
 
 
 class GroupValues(Accumulator):
@@ -506,6 +524,11 @@ class DistinctSigns:
                     counts[key] = c - 1
         return out
 
+    def holds(self, group_ids: np.ndarray) -> bool:
+        """Whether any of the groups has values."""
+        wanted = set(group_ids.tolist())
+        return any(g in wanted for g, _ in self.counts)
+
     def forget_group(self, g: int) -> None:
         for key in [k for k in self.counts if k[0] == g]:
             del self.counts[key]
@@ -527,9 +550,13 @@ class DistinctSigns:
 
     def restore_columns(self, values: pa.Array, counts: pa.Array) -> None:
         self.counts = {}
-        for g, (vs, cs) in enumerate(zip(values.to_pylist(), counts.to_pylist())):
+        self.merge_columns(values, counts, np.arange(len(values)))
+
+    def merge_columns(self, values: pa.Array, counts: pa.Array, group_ids: np.ndarray) -> None:
+        """Adds `snapshot_column`'s counts, row r going to group group_ids[r]."""
+        for g, vs, cs in zip(group_ids.tolist(), values.to_pylist(), counts.to_pylist()):
             for v, c in zip(vs or [], cs or []):
-                self.counts[(g, v)] = c
+                self.counts[(g, v)] = self.counts.get((g, v), 0) + c
 
 
 GROUP_VALUE_AGGREGATES = {"ARRAY_AGG": ArrayAgg, "JSON_ARRAYAGG": JsonArrayAgg, "JSON_OBJECTAGG": JsonObjectAgg,
@@ -543,8 +570,22 @@ def uses_group_values(call: AggCall) -> bool:
             or (call.fn == "LISTAGG" and call.distinct))
 
 
-def make_accumulator(call: AggCall, arg_types: list[pa.DataType]) -> GroupValues:
-    """The per-group-values accumulator of `call` (see `uses_group_values`)."""
+def make_accumulator(call: AggCall, arg_types: list[pa.DataType], input_updating: bool | None = None) -> Accumulator:
+    """The accumulator of `call` over arguments of `arg_types`. `input_updating`: the GROUP BY's input is
+    updating (True: MIN/MAX, FIRST_VALUE/LAST_VALUE, LISTAGG and COUNT(DISTINCT) keep their values so that
+    they can retract) or insert-only (False: FIRST_VALUE/LAST_VALUE/LISTAGG keep only their result); None for
+    window and frame aggregation."""
+    if not uses_group_values(call):
+        from sqlstream.runtime import numeric_aggregates, value_aggregates
+        fn = call.fn
+        if input_updating and (fn in ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LISTAGG")
+                               or fn == "COUNT" and call.distinct):
+            return value_aggregates.ValueAggregate(fn, call, arg_types[0] if arg_types else None)
+        if input_updating is False and fn in ("FIRST_VALUE", "LAST_VALUE", "LISTAGG"):
+            return value_aggregates.Appended(call, arg_types)
+        acc = numeric_aggregates.numeric_accumulator(call, arg_types)
+        if acc is not None:
+            return acc
     if call.fn.startswith("UDAF:"):
         from sqlstream.runtime.aggregates import python_aggregate_for
         return PythonAggregate(call, arg_types, python_aggregate_for(call))

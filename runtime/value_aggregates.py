@@ -8,6 +8,9 @@ do), and NULLs are skipped.
 
 Rows are applied one at a time in arrival order within each group (the order decides the result), so `before`
 of a row is exactly `after` of the row before it.
+
+Over an insert-only input FIRST_VALUE, LAST_VALUE and LISTAGG need no values kept: `Appended` keeps only each
+group's current result.
 """
 from __future__ import annotations
 
@@ -16,6 +19,12 @@ from collections import deque
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlstream.core.errors import ExecutionError
+from sqlstream.plan.logical import AggCall
+from sqlstream.runtime.accumulators import Accumulator
+from sqlstream.runtime.numeric_aggregates import Segments, preceding, seg_accumulate
 
 COUNTED = ("MIN", "MAX", "COUNT")
 ORDERED = ("FIRST_VALUE", "LAST_VALUE", "LISTAGG")
@@ -105,13 +114,44 @@ _RESULT = {"COUNT": _count, "MIN": _min, "MAX": _max, "FIRST_VALUE": _first, "LA
            "LISTAGG": _listagg}
 
 
-class ValueAggregate:
+class ValueAggregate(Accumulator):
     """The groups' kept values for one aggregate call, by group id."""
 
-    def __init__(self, fn: str):
-        self.fn = fn
+    def __init__(self, fn: str, call: AggCall | None = None, value_type: pa.DataType | None = None):
+        self.fn, self.call, self.value_type = fn, call, value_type
         self.groups: dict[int, _Counted | _Ordered] = {}
         self.seq = 0  # arrival number of the next occurrence (FIRST_VALUE, LAST_VALUE, LISTAGG)
+        self.state_names = ("values", "counts") if fn in COUNTED else ("values", "seqs", "sep")
+
+    # ---- the accumulator interface ----------------------------------------------------------------
+    def running(self, args, group_ids, signs, fresh):
+        """args: the (FILTERed) values and, for LISTAGG, the separators."""
+        values = args[0].to_pylist()
+        seps = args[1].to_pylist() if self.fn == "LISTAGG" and len(args) > 1 else None
+        after, before = self.run(group_ids, signs, values, seps, fresh)
+        t = self.call.type.to_arrow()
+        return pa.array(after, t), pa.array(before, t)
+
+    def apply(self, args, group_ids, signs):
+        order = np.argsort(group_ids, kind="stable")
+        self.running([a.take(pa.array(order)) for a in args], group_ids[order], signs[order],
+                     np.zeros(len(order), bool))
+
+    def evaluate(self, group_ids):
+        return pa.array([self.result(self.groups.get(g)) for g in group_ids.tolist()], self.call.type.to_arrow())
+
+    def state(self, group_ids):
+        cols = self.snapshot_columns(group_ids, self.value_type, "")
+        return [cols[f"_{name}"] for name in self.state_names]
+
+    def merge(self, states, group_ids):
+        if any(g in self.groups for g in group_ids.tolist()):
+            raise ExecutionError(f"{self.fn} kept values cannot be merged into a group that has values")
+        table = pa.table({f"_{name}": col for name, col in zip(self.state_names, states)})
+        kept, self.groups = self.groups, {}
+        self.restore_columns(table, "")
+        kept.update({int(group_ids[g]): grp for g, grp in self.groups.items()})
+        self.groups = kept
 
     def _new(self):
         return _Counted() if self.fn in COUNTED else _Ordered()
@@ -197,3 +237,110 @@ class ValueAggregate:
                 for v, s in zip(vals, ss):
                     grp.add(v, None, s)
                 self.seq = max(self.seq, ss[-1] + 1)
+
+
+class Appended(Accumulator):
+    """FIRST_VALUE, LAST_VALUE and LISTAGG over an insert-only input (NULLs skipped): a group keeps only its
+    current result. FIRST/LAST_VALUE pick the row by a segmented running min/max of row positions; LISTAGG
+    appends each row's value (and the separator) to the result."""
+
+    state_names = ("ext", "ext_valid")
+    retractable = False
+
+    def __init__(self, call: AggCall, arg_types: list[pa.DataType]):
+        self.call = call
+        self.result_type = call.type.to_arrow()
+        self.ext = np.zeros(0, dtype=object)
+        self.ext_valid = np.zeros(0, dtype=bool)
+
+    def grow(self, size: int) -> None:
+        if len(self.ext) >= size:
+            return
+        new = max(size, 2 * len(self.ext), 64)
+        ext = np.full(new, None, dtype=object)
+        ext[:len(self.ext)] = self.ext
+        valid = np.zeros(new, dtype=bool)
+        valid[:len(self.ext_valid)] = self.ext_valid
+        self.ext, self.ext_valid = ext, valid
+
+    def clear(self, group_ids):
+        if len(group_ids):
+            self.grow(int(group_ids.max()) + 1)
+        self.ext_valid[group_ids] = False
+
+    def size_bytes(self) -> int:
+        return self.ext.nbytes + self.ext_valid.nbytes
+
+    def running(self, args, group_ids, signs, fresh):
+        if len(group_ids):
+            self.grow(int(group_ids.max()) + 1)
+        seg = Segments(group_ids, fresh)
+        vs = args[0]
+        seed_ok = seg.seeded & self.ext_valid[group_ids]  # segments that start from the group's kept result
+        if self.call.fn == "LISTAGG":
+            return self._listagg(vs, args[1] if len(args) > 1 else None, seg, seed_ok)
+        n = len(group_ids)
+        ok = np.asarray(pc.is_valid(vs).to_numpy(zero_copy_only=False), dtype=bool)
+        pos = np.arange(n, dtype=np.int64)
+        first, sub_first, sg = seg.first, seg.sub_first, group_ids
+        if self.call.fn == "FIRST_VALUE":
+            # the first valid row of the segment, unless the kept result comes first
+            none = np.int64(n)
+            run = seg_accumulate(np.minimum, np.where(ok, pos, none), sub_first,
+                                 np.where(seed_ok, np.int64(-1), none), none)
+        else:
+            none = np.int64(-2)
+            run = seg_accumulate(np.maximum, np.where(ok, pos, none), sub_first,
+                                 np.where(seed_ok, np.int64(-1), none), none)
+        prev = preceding(run, first, np.where(seed_ok, np.int64(-1), none))
+        # position -1 means the kept result: index n + (the row's segment start) in the pool below
+        t = self.result_type
+        seeds = pa.array([self.ext[g] if okay else None for g, okay in zip(sg[first].tolist(),
+                                                                           seed_ok[first].tolist())], t)
+        seed_slot = np.cumsum(first) - 1
+        pool = pa.concat_arrays([vs.cast(t), seeds])
+
+        def pick(r):
+            idx = np.where(r == -1, n + seed_slot, r)
+            missing = r == none
+            return pool.take(pa.array(np.where(missing, 0, idx), mask=missing))
+        after, before = pick(run), pick(prev)
+        kept = after.filter(pa.array(seg.last)).to_pylist()
+        g = sg[seg.last]
+        self.ext[g] = np.array(kept + [None], dtype=object)[:-1]
+        self.ext_valid[g] = [v is not None for v in kept]
+        return after, before
+
+    def _listagg(self, vs, seps, seg, seed_ok):
+        seps = seps.to_pylist() if seps is not None else None
+        after, before = [], []
+        cur = None
+        n = len(seg.sg)
+        for k, (v, g) in enumerate(zip(vs.to_pylist(), seg.sg.tolist())):
+            if seg.sub_first[k]:
+                cur = self.ext[g] if seed_ok[k] else None
+            before.append(cur)
+            if v is not None:
+                cur = v if cur is None else cur + (seps[k] if seps is not None and seps[k] is not None else ",") + v
+            after.append(cur)
+            if k + 1 == n or seg.first[k + 1]:
+                self.ext[g], self.ext_valid[g] = cur, cur is not None
+        return pa.array(after, self.result_type), pa.array(before, self.result_type)
+
+    def evaluate(self, group_ids):
+        self.grow(int(group_ids.max()) + 1 if len(group_ids) else 0)
+        return pa.array([v if ok else None for v, ok in zip(self.ext[group_ids], self.ext_valid[group_ids])],
+                        self.result_type)
+
+    def state(self, group_ids):
+        self.grow(int(group_ids.max()) + 1 if len(group_ids) else 0)
+        return [pa.array(list(self.ext[group_ids])), pa.array(self.ext_valid[group_ids])]
+
+    def merge(self, states, group_ids):
+        if len(group_ids):
+            self.grow(int(group_ids.max()) + 1)
+        values = states[0].to_pylist()
+        valid = np.asarray(states[1].to_numpy(zero_copy_only=False), dtype=bool)
+        for g, v, ok in zip(group_ids.tolist(), values, valid.tolist()):
+            if ok and not self.ext_valid[g]:
+                self.ext[g], self.ext_valid[g] = v, True

@@ -3,7 +3,7 @@ key is hot (a long segment among many short ones)."""
 import numpy as np
 import pytest
 
-from sqlstream.runtime.operators.group_aggregate import seg_accumulate
+from sqlstream.runtime.numeric_aggregates import seg_accumulate
 
 
 def loop(ufunc, x, starts, seeds):
@@ -35,7 +35,7 @@ def test_matches_the_loop(seed):
 @pytest.mark.parametrize("kind", ["small ints", "big ints", "strings"])
 def test_distinct_pairs_counted_once_in_row_order(kind):
     import pyarrow as pa
-    from sqlstream.runtime.operators.group_aggregate import _SeenPairs
+    from sqlstream.runtime.numeric_aggregates import _SeenPairs
     rng = np.random.default_rng(7)
     seen, reference = _SeenPairs(), set()
     for _ in range(30):
