@@ -61,6 +61,13 @@ def lines(batches) -> list[str]:
     return [str(r) for b in batches for r in b.to_pylist()]
 
 
+def rounded(line: str) -> dict:
+    """A row as `lines` printed it, its doubles to 12 significant digits: numpy's summation order differs between
+    versions in the last bit of a variance, which is not what these tests are about."""
+    row = eval(line, {"Decimal": decimal.Decimal})  # noqa: S307 -- the fixture's own repr of a row
+    return {k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in row.items()}
+
+
 def after_restore(op: GroupAggregateOperator, updating: bool) -> list[str]:
     b2 = rows(40, 2)
     return lines(op.on_batch(b2) + (op.on_batch(retractions(b2)) if updating else []))
@@ -86,7 +93,8 @@ def test_state_of_the_earlier_layout_restores(updating, tag):
     table = ipc.open_file(HERE / f"{tag}.arrow").read_all()
     op = operator(updating)
     op.restore(table)
-    assert after_restore(op, updating) == json.loads((HERE / f"{tag}.json").read_text())
+    expected = json.loads((HERE / f"{tag}.json").read_text())
+    assert [rounded(x) for x in after_restore(op, updating)] == [rounded(x) for x in expected]
 
 
 @pytest.mark.parametrize("updating", [False, True])
