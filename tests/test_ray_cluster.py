@@ -1,15 +1,30 @@
-"""The Ray cluster fixture: a head and a second node as separate processes, actors placed on each, Arrow record
-batches moved between them through Ray's object store, and nothing left running afterwards."""
+"""One Ray cluster of two nodes (a head and a second node as separate processes) for these tests: actors placed
+on each move Arrow record batches through Ray's object store, a job's subtasks run on both nodes with the rows of
+parallelism 1, the Ray host reports a lost node (last: it kills the second node), and nothing is left running
+afterwards."""
 import os
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 -- pa.compute in the actors
+import pytest
 
+from benchmarks.core import make_data
 from tests.cli_job import wait_until
 from tests.ray_cluster import RayCluster, ray_or_skip
+from tests.test_ray_job import run
 
 
-def test_actors_on_two_nodes_exchange_arrow_batches_and_the_cluster_goes_away():
+@pytest.fixture(scope="module")
+def cluster():
+    ray_or_skip()
+    with RayCluster(nodes=2) as started:
+        pids = [node.proc.pid for node in started.nodes]
+        yield started
+    for pid in pids:  # every process group the fixture started ends (killed processes are reaped shortly after)
+        wait_until(lambda: not group_alive(pid), f"process group {pid} to end", 30)
+
+
+def test_actors_on_two_nodes_exchange_arrow_batches(cluster):
     ray = ray_or_skip()
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -26,17 +41,36 @@ def test_actors_on_two_nodes_exchange_arrow_batches_and_the_cluster_goes_away():
             batch = ray.get(refs[0])
             return batch.num_rows, sum(batch.column("k").to_pylist())
 
-    with RayCluster(nodes=2) as cluster:
-        ray.init(address=cluster.address, log_to_driver=False)
+    ray.init(address=cluster.address, log_to_driver=False)
+    try:
         a, b = (Holder.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote()
                 for node in cluster.node_ids)
         assert ray.get([a.node.remote(), b.node.remote()]) == cluster.node_ids
         assert cluster.node_ids[0] != cluster.node_ids[1]
         refs = ray.get(a.make.remote(10_000))
         assert ray.get(b.total.remote(refs)) == (10_000, sum(range(10_000)))
-        pids = [node.proc.pid for node in cluster.nodes]
-    for pid in pids:  # every process group the fixture started ends (killed processes are reaped shortly after)
-        wait_until(lambda: not group_alive(pid), f"process group {pid} to end", 30)
+    finally:
+        ray.shutdown()
+
+
+def test_a_job_on_two_ray_nodes_gives_the_rows_of_parallelism_1(cluster, tmp_path):
+    ray = ray_or_skip()
+    data = tmp_path / "events.json"
+    make_data(str(data), 3000, 50)
+    expected = run(tmp_path, "local", "", data)
+    assert len(expected) == 50
+    settings = (f"SET 'parallelism.default' = '2';\nSET 'execution.target' = 'ray';\n"
+                f"SET 'ray.address' = '{cluster.address}';")
+    assert run(tmp_path, "ray2", settings, data) == expected
+    assert run(tmp_path, "ray3", "", data, "--parallelism", "3", "--cluster", cluster.address) == expected
+    ray.init(address=cluster.address, log_to_driver=False)
+    try:
+        from ray._private.state import actors  # the GCS's actor table (ray.util.state needs the dashboard)
+        subtasks = [a for a in actors().values() if a["ActorClassName"].endswith("SubtaskActor")]
+        assert len(subtasks) >= 2 + 3
+        assert {a["Address"]["NodeID"] for a in subtasks} == set(cluster.node_ids)
+    finally:
+        ray.shutdown()
 
 
 def group_alive(pgid: int) -> bool:
@@ -64,43 +98,43 @@ def doubling_serve(unit, channel) -> None:
         channel.send_marker("done", {"unit": unit}, None)
 
 
-def test_the_ray_host_runs_subtasks_as_actors_across_nodes_and_reports_a_lost_node():
+def test_the_ray_host_runs_subtasks_as_actors_across_nodes_and_reports_a_lost_node(cluster):
+    """Last of the cluster's tests: it kills the second node."""
     ray = ray_or_skip()
     from sqlstream.runtime.ray_host import RayActorHost
-    with RayCluster(nodes=2) as cluster:
-        host = RayActorHost(cluster.address, serve=doubling_serve)
-        started = [host.start(unit) for unit in range(4)]
-        nodes = [ray.get(actor.node.remote()) for _, (actor, _) in started]
-        assert nodes == [cluster.node_ids[0], cluster.node_ids[1]] * 2 or \
-            nodes == [cluster.node_ids[1], cluster.node_ids[0]] * 2
-        for unit, (channel, _) in enumerate(started):
-            for k in range(3):
-                channel.send_batch((0, [0]), pa.record_batch({"v": pa.array([unit, k, 100])}))
-            channel.send_marker("watermark", [5])
-        for unit, (channel, _) in enumerate(started):
-            for k in range(3):
-                kind, _, batch = channel.receive()
-                assert kind == "batch" and batch.column("v").to_pylist() == [2 * unit, 2 * k, 200]
-                assert batch.column("unit").to_pylist() == [unit] * 3
-                assert channel.receive() == ("done", {"unit": unit}, None)
+    host = RayActorHost(cluster.address, serve=doubling_serve)
+    started = [host.start(unit) for unit in range(4)]
+    nodes = [ray.get(actor.node.remote()) for _, (actor, _) in started]
+    assert nodes == [cluster.node_ids[0], cluster.node_ids[1]] * 2 or \
+        nodes == [cluster.node_ids[1], cluster.node_ids[0]] * 2
+    for unit, (channel, _) in enumerate(started):
+        for k in range(3):
+            channel.send_batch((0, [0]), pa.record_batch({"v": pa.array([unit, k, 100])}))
+        channel.send_marker("watermark", [5])
+    for unit, (channel, _) in enumerate(started):
+        for k in range(3):
+            kind, _, batch = channel.receive()
+            assert kind == "batch" and batch.column("v").to_pylist() == [2 * unit, 2 * k, 200]
+            assert batch.column("unit").to_pylist() == [unit] * 3
             assert channel.receive() == ("done", {"unit": unit}, None)
-        worker_node = cluster.node_ids[1]
-        cluster.kill_node(1)
-        lost = next((c, h) for (c, h), n in zip(started, nodes) if n == worker_node)
-        wait_until(lambda: not any(n["Alive"] for n in ray.nodes() if n["NodeID"] == worker_node),
-                   "the killed node to be declared dead", 120)
-        channel, handle = lost
-        channel.send_batch((0, [0]), pa.record_batch({"v": pa.array([1])}))
-        try:
-            channel.receive()
-            raise AssertionError("an actor of a dead node answered")
-        except EOFError:
-            pass
-        assert "lost with its Ray node" in host.describe_end(handle)
-        for channel, handle in started:
-            channel.send_marker("stop")
-            host.stop(handle)
-            channel.close()
+        assert channel.receive() == ("done", {"unit": unit}, None)
+    worker_node = cluster.node_ids[1]
+    cluster.kill_node(1)
+    lost = next((c, h) for (c, h), n in zip(started, nodes) if n == worker_node)
+    wait_until(lambda: not any(n["Alive"] for n in ray.nodes() if n["NodeID"] == worker_node),
+               "the killed node to be declared dead", 120)
+    channel, handle = lost
+    channel.send_batch((0, [0]), pa.record_batch({"v": pa.array([1])}))
+    try:
+        channel.receive()
+        raise AssertionError("an actor of a dead node answered")
+    except EOFError:
+        pass
+    assert "lost with its Ray node" in host.describe_end(handle)
+    for channel, handle in started:
+        channel.send_marker("stop")
+        host.stop(handle)
+        channel.close()
 
 
 def test_execution_target_chooses_the_host():

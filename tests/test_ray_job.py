@@ -1,5 +1,6 @@
-"""A job on a Ray cluster of two nodes: its subtasks run as Ray actors on both, and its rows are those of the same
-job at parallelism 1 in one process."""
+"""A job on a Ray cluster of two nodes whose second node dies mid-job: the job fails, restarts, and its
+exactly-once output equals an uninterrupted run (the cluster's other tests, sharing one cluster, are in
+test_ray_cluster.py)."""
 import json
 from collections import Counter
 
@@ -34,26 +35,6 @@ def run(tmp_path, name: str, settings: str, data, *args: str) -> Counter:
     rc, out, err = CliJob(job, "--format", "jsonl", *args).finish()
     assert rc == 0, err
     return final_rows(out)
-
-
-def test_a_job_on_two_ray_nodes_gives_the_rows_of_parallelism_1(tmp_path):
-    ray = ray_or_skip()
-    pytest.importorskip("sqlstream.runtime.parallel", reason="the parallel runtime (subtask units) is needed")
-    data = tmp_path / "events.json"
-    make_data(str(data), 3000, 50)
-    expected = run(tmp_path, "local", "", data)
-    assert len(expected) == 50
-    with RayCluster(nodes=2) as cluster:
-        for p in (2, 3):
-            settings = (f"SET 'parallelism.default' = '{p}';\nSET 'execution.target' = 'ray';\n"
-                        f"SET 'ray.address' = '{cluster.address}';")
-            assert run(tmp_path, f"ray{p}", settings, data) == expected, p
-        assert run(tmp_path, "ray4", "", data, "--parallelism", "4", "--cluster", cluster.address) == expected
-        ray.init(address=cluster.address, log_to_driver=False)
-        from ray._private.state import actors  # the GCS's actor table (ray.util.state needs the dashboard)
-        subtasks = [a for a in actors().values() if a["ActorClassName"].endswith("SubtaskActor")]
-        assert len(subtasks) >= 2 + 3 + 4
-        assert {a["Address"]["NodeID"] for a in subtasks} == set(cluster.node_ids)
 
 
 def test_a_ray_node_killed_mid_job_fails_it_and_the_restart_gives_exactly_once_output(tmp_path):
