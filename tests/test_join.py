@@ -59,18 +59,18 @@ def run_across(first, then, inputs, at):
     return run(lambda: next(made)(), inputs, 5, restore_at=at)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(20))
 @pytest.mark.parametrize("kind", ["LEFT", "RIGHT", "FULL"])
 def test_outer_join_over_updating_inputs(seed, kind):
     check(random.Random(seed), kind)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(20))
 @pytest.mark.parametrize("kind", ["SEMI", "ANTI"])
 def test_semi_and_anti_join(seed, kind):
     check(random.Random(seed), kind)
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", range(30))
 def test_not_in(seed):
     check(random.Random(seed), "ANTI", null_aware=True, per_key=True)
