@@ -1,9 +1,10 @@
 """The planner's last phase: logical nodes -> physical operator specs.
 
-Here the physical variant of each node is chosen (inner join; outer join of insert-only inputs; the general join
-for updating inputs, SEMI/ANTI and NOT IN; Top1, AppendRank or Rank; ...), its configuration resolved (state TTL, idle timeouts), and each input edge given its distribution
-(forward, hash on the keys that must meet, single where all rows must meet) and changelog mode; then
-`parallelism.py` gives each operator its parallelism and turns edges into the exchanges that implies.
+Here the physical variant of each node is chosen (inner join; outer join of insert-only inputs; the general join for
+updating inputs, SEMI/ANTI and NOT IN; Top1, AppendRank or Rank; ...), its configuration resolved (state TTL, idle
+timeouts), and each input edge given its distribution (forward, hash on the keys that must meet, single where all
+rows must meet) and changelog mode; then `parallelism.py` gives each operator its parallelism and turns edges into
+the exchanges that implies.
 """
 from __future__ import annotations
 
