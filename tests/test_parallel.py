@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_job import CliJob, latest_checkpoint_id
+from tests.test_checkpoints import committed
 from tests.golden import (CONFORMANCE, GOLDEN, GOLDEN_STATIC, case_dirs, case_sql, expected, oracle, run_sql,
                           static_case_sql)
 
@@ -131,17 +132,6 @@ def events(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "events.json"
     make_data(str(path), 100_000, 300)
     return str(path)
-
-
-def committed(folder: Path) -> dict[str, collections.Counter]:
-    out = {}
-    for sink in ("windowed", "totals"):
-        lines: collections.Counter = collections.Counter()
-        d = folder / "out" / sink
-        for f in sorted(f for f in d.glob("*part-*") if not f.name.startswith(".")) if d.exists() else []:
-            lines.update(line for line in f.read_text().splitlines() if line)
-        out[sink] = lines
-    return out
 
 
 def children_of(pid: int) -> list[int]:
