@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_job import CliJob, latest_checkpoint_id
+from tests.test_checkpoints import JOB as CHECKPOINTED_JOB
 from tests.test_checkpoints import committed
 from tests.golden import (CONFORMANCE, GOLDEN, GOLDEN_STATIC, case_dirs, case_sql, expected, oracle, run_sql,
                           static_case_sql)
@@ -109,21 +110,8 @@ KILL_JOB = """
 SET 'parallelism.default' = '2';
 SET 'restart-strategy.type' = 'fixed-delay';
 SET 'restart-strategy.fixed-delay.attempts' = '1000';
-SET 'restart-strategy.fixed-delay.delay' = '0 s';
-SET 'execution.checkpointing.interval' = '100 ms';
-SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
-SET 'sqlstream.batch-size' = '500';
-CREATE TABLE events (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');
-CREATE TABLE windowed (key STRING, ws TIMESTAMP(3), cnt BIGINT, total BIGINT)
-WITH ('connector' = 'filesystem', 'path' = '{dir}/out/windowed', 'format' = 'json');
-CREATE TABLE totals (key STRING, cnt BIGINT, total BIGINT)
-WITH ('connector' = 'filesystem', 'path' = '{dir}/out/totals', 'format' = 'debezium-json');
-INSERT INTO windowed SELECT key, window_start, COUNT(*), SUM(val)
-FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY key, window_start, window_end;
-INSERT INTO totals SELECT key, COUNT(*), SUM(val) FROM events WHERE val > 900 GROUP BY key;
-"""
+SET 'restart-strategy.fixed-delay.delay' = '0 s';""" + CHECKPOINTED_JOB.replace("{interval}", "100 ms").replace(
+    "{batch}", "500").replace("{files}", "")
 
 
 @pytest.fixture(scope="module")
