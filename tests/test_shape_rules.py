@@ -33,6 +33,14 @@ SHAPES = {
                     "ON o.user_id = u.user_id", L.LookupJoin),
     "cascaded_window_aggregate": (f"SELECT window_start, window_end, COUNT(*) AS n FROM ({WINDOWED}) "
                                   f"GROUP BY window_start, window_end", L.GroupAggregate),
+    "semi_anti_join": ("SELECT id FROM orders WHERE user_id NOT IN (SELECT user_id FROM users)", L.Join),
+}
+
+# shapes a rule makes of what an earlier rule made: (query, operator, the rules it takes)
+CHAINED = {
+    "window semi join": (f"SELECT a.user_id FROM ({WINDOWED}) a WHERE EXISTS (SELECT * FROM ({WINDOWED}) b "
+                         f"WHERE a.user_id = b.user_id AND a.window_start = b.window_start AND "
+                         f"a.window_end = b.window_end)", L.WindowJoin, ("semi_anti_join", "window_join")),
 }
 
 
@@ -52,7 +60,7 @@ def nodes(node: L.Node) -> list[L.Node]:
 
 def test_every_rule_is_one_module_in_the_declared_order():
     assert [r.__module__.rsplit(".", 1)[1] for r in streaming.RULES] == [
-        "temporal_join", "lookup_join", "window_rank", "deduplicate", "window_join", "interval_join",
+        "semi_anti_join", "temporal_join", "lookup_join", "window_rank", "deduplicate", "window_join", "interval_join",
         "cascaded_window_aggregate"]
 
 
@@ -64,6 +72,36 @@ def test_the_rule_makes_the_streaming_operator_of_the_plain_node(tmp_path, shape
     assert all(not isinstance(n, L.Snapshot) for n in nodes(plan_of(tmp_path, query)))
     if shape == "cascaded_window_aggregate":
         assert found[0].window_end is not None and not found[0].updating
+    if shape == "semi_anti_join":
+        assert found[0].kind == "ANTI" and found[0].null_aware
+
+
+def made_without(tmp_path, monkeypatch, query: str, operator: type, module: str) -> bool:
+    """Whether the plan still has `operator` with the rule of `module` left out (binding may also refuse it)."""
+    monkeypatch.setattr(streaming, "RULES", tuple(r for r in streaming.RULES if not r.__module__.endswith(module)))
+    try:
+        plan = plan_of(tmp_path, query)
+    except Exception:
+        return False
+    finally:
+        monkeypatch.undo()
+    return any(type(n) is operator and (operator is not L.GroupAggregate or n.window_end is not None)
+               for n in nodes(plan))
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_without_its_rule_the_shape_is_not_made(tmp_path, monkeypatch, shape):
+    query, operator = SHAPES[shape]
+    assert not made_without(tmp_path, monkeypatch, query, operator, shape)
+
+
+@pytest.mark.parametrize("shape", sorted(CHAINED))
+def test_a_rule_recognizes_what_an_earlier_rule_made(tmp_path, monkeypatch, shape):
+    query, operator, modules = CHAINED[shape]
+    found = [n for n in nodes(plan_of(tmp_path, query)) if type(n) is operator]
+    assert found and found[0].kind in ("SEMI", "INNER", "ANTI")
+    for module in modules:
+        assert not made_without(tmp_path, monkeypatch, query, operator, module)
 
 
 def test_a_plain_top_n_and_join_stay_plain(tmp_path):

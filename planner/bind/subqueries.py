@@ -1,15 +1,15 @@
-"""Subqueries in WHERE and SELECT: IN / EXISTS as semi/anti joins, scalar subqueries as joined one-row relations."""
+"""Subqueries in WHERE and SELECT: IN / EXISTS as filters on a subquery predicate (rules make semi/anti joins of
+them), scalar subqueries as joined one-row relations."""
 from __future__ import annotations
 
 from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
-from sqlstream.core.types import common_type
-from sqlstream.plan import logical as L
-from sqlstream.plan.expr import Ref
+from sqlstream.core.types import BOOLEAN, common_type
+from sqlstream.plan.expr import Ref, SubqueryPredicate
 from sqlstream.planner.bind.aggregate_calls import contains_agg
 from sqlstream.planner.bind.conjuncts import ancestors, sql_conjuncts, where_clause
-from sqlstream.planner.bind.relation import Relation, streaming_shape
+from sqlstream.planner.bind.relation import identity, project, Relation, streaming_shape
 from sqlstream.planner.scalar_binder import ScalarBinder, _where
 
 
@@ -58,7 +58,8 @@ class Subqueries:
         return sel
 
     def _bind_semi_anti(self, sel: exp.Select):
-        """`x [NOT] IN (SELECT y ..)` conjuncts of WHERE become SEMI/ANTI joins on x = y."""
+        """`x [NOT] IN (SELECT y ..)` and `[NOT] EXISTS (..)` conjuncts of WHERE filter the FROM's rows, one after
+        the other."""
         rel = self._bind_from(sel)
         rest = []
         for c in sql_conjuncts(sel.args["where"].this):
@@ -79,16 +80,13 @@ class Subqueries:
                 raise ValidationError(f"{_where(inn)}IN (subquery) needs a column on its left side")
             if common_type(x.type, sub.fields[0].type) is None:
                 raise ValidationError(f"{_where(inn)}IN compares {x.type} with {sub.fields[0].type}")
-            kind = "ANTI" if neg else "SEMI"
-            changelog = L.RETRACT if (rel.node.updating or sub.updating or kind == "ANTI") else L.INSERT_ONLY
-            node = streaming_shape(inn, L.Join(list(rel.node.fields), changelog, left=rel.node, right=sub,
-                                               kind=kind, left_keys=[x.index], right_keys=[0], null_aware=neg))
-            rel = Relation(node, rel.scope)
+            rel = self._filter_by_subquery(inn, rel, SubqueryPredicate(BOOLEAN, (x,), sub, neg, null_aware=neg))
         return rel, where_clause(rest)
 
     def _bind_exists(self, rel: Relation, exists: exp.Exists, negated: bool) -> Relation:
         """`[NOT] EXISTS (SELECT .. WHERE inner.a = outer.b AND ..)`: the equality correlations become the keys of
-        a SEMI/ANTI join; the subquery's other conjuncts filter its rows first."""
+        the predicate (inner columns as the subquery's columns); the subquery's other conjuncts filter its rows
+        first."""
         sub = exists.this.this if isinstance(exists.this, exp.Subquery) else exists.this
         if not isinstance(sub, exp.Select) or (sub.args.get("from_") or sub.args.get("from")) is None:
             raise ValidationError(f"{_where(exists)}EXISTS needs a SELECT .. FROM subquery")
@@ -130,17 +128,17 @@ class Subqueries:
         inner.set("distinct", None)
         inner.set("where", where_clause([c.copy() for c in local]))
         right = self.bind_query(inner)
-        left_keys = []
+        keys = []
         for k, f in zip(outer_keys, right.fields):
             x = ScalarBinder(rel.scope).bind(k)
             if not isinstance(x, Ref):
                 raise ValidationError(f"{_where(k)}EXISTS correlation needs an outer column, got {k.sql()}")
             if common_type(x.type, f.type) is None:
                 raise ValidationError(f"{_where(k)}EXISTS correlation compares {x.type} with {f.type}")
-            left_keys.append(x.index)
-        kind = "ANTI" if negated else "SEMI"
-        right_keys = list(range(len(left_keys)))
-        changelog = L.RETRACT if (rel.node.updating or right.updating or negated) else L.INSERT_ONLY
-        node = streaming_shape(exists, L.Join(list(rel.node.fields), changelog, left=rel.node, right=right,
-                                               kind=kind, left_keys=left_keys, right_keys=right_keys))
+            keys.append(x)
+        return self._filter_by_subquery(exists, rel, SubqueryPredicate(BOOLEAN, tuple(keys), right, negated))
+
+    def _filter_by_subquery(self, where: exp.Expr, rel: Relation, predicate: SubqueryPredicate) -> Relation:
+        """The rows of `rel` the subquery predicate admits: a plain filter, which a rule makes a semi/anti join."""
+        node = streaming_shape(where, project(rel.node, identity(rel.node), rel.node.names, predicate))
         return Relation(node, rel.scope)

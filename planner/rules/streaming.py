@@ -1,16 +1,19 @@
-"""Streaming shapes, recognized by rules: the binder builds a plain relational node (a Rank for ROW_NUMBER .. <= N,
-a Join) over inputs that are already final, and these rules, run in the declared order, replace it with the
-operator Flink plans for that shape. The first rule that matches wins; each rule is one module."""
+"""Streaming shapes, recognized by rules: the binder builds a plain relational node (a filter on an IN / EXISTS
+subquery, a Join) over inputs that are already final, and these rules, run in the declared order, replace it
+with the operator Flink plans for that shape. The first rule that matches wins, and what it makes is tried
+again (a semi join made of an IN subquery can be a window semi join); each rule is one module and leaves alone
+what it made itself."""
 from __future__ import annotations
 
 from sqlstream.plan import logical as L
-from sqlstream.planner.rules import (cascaded_window_aggregate, deduplicate, interval_join, lookup_join, temporal_join,
-                                     window_join, window_rank)
+from sqlstream.planner.rules import (cascaded_window_aggregate, deduplicate, interval_join, lookup_join, semi_anti_join,
+                                     temporal_join, window_join, window_rank)
 
 # the order matters where shapes overlap: a join with a table as of a time is a temporal or lookup join whatever
 # its condition bounds; a window Top-N of one row per window is a window rank, not a deduplication; a join of two
 # windows on their bounds is a window join even when its condition bounds times
 RULES = (
+    semi_anti_join.rule,
     temporal_join.rule,
     lookup_join.rule,
     window_rank.rule,
@@ -22,9 +25,9 @@ RULES = (
 
 
 def recognize(node: L.Node) -> L.Node:
-    """`node`, or what the first matching rule makes of it."""
-    for rule in RULES:
-        found = rule(node)
-        if found is not None:
-            return found
-    return node
+    """`node`, or what the rules make of it: the first matching rule's result, recognized in turn."""
+    while True:
+        found = next((made for made in (rule(node) for rule in RULES) if made is not None), None)
+        if found is None:
+            return node
+        node = found

@@ -54,6 +54,25 @@ class Call(Expr):
         return f"{self.fn}({', '.join(str(a) for a in self.args)})"
 
 
+@dataclass(frozen=True, eq=False)
+class SubqueryPredicate(Expr):
+    """`x [NOT] IN (SELECT y ..)` or `[NOT] EXISTS (SELECT .. WHERE inner.a = outer.b ..)` as the binder leaves it
+    in a filter: a row passes when the subquery's rows hold one (or, negated, none) whose first columns equal its
+    `keys`. Nothing evaluates it: a rule decorrelates the filter into a semi or anti join
+    (planner/rules/semi_anti_join.py)."""
+
+    keys: tuple[Expr, ...]  # the outer row's columns, matched with the subquery's first columns
+    query: Any  # the bound subquery (a logical node)
+    negated: bool = False
+    null_aware: bool = False  # NOT IN: a NULL on either side makes the comparison unknown, blocking the row
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.keys
+
+    def __str__(self) -> str:
+        return f"{'NOT ' if self.negated else ''}IN(({', '.join(str(k) for k in self.keys)}), <subquery>)"
+
+
 def refs(e: Expr) -> set[int]:
     """Input column positions an expression reads."""
     if isinstance(e, Ref):
