@@ -6,11 +6,14 @@ GroupsAccumulator), and is vectorized over a batch of rows:
 - `update` / `retract` (`apply` with a sign per row) fold argument arrays into the rows' groups;
 - `running` gives each row's result before and after it, rows sorted by group (GROUP BY's per-record changelog);
 - `state` gives the arrays a checkpoint keeps (named by `state_names`), `merge` folds such arrays back in;
-- `evaluate` gives the result per group.
+- `evaluate` gives the result per group;
+- `frames` gives the result of many frames over one array of rows, each frame a range of rows and one group.
 
 Window aggregation updates an accumulator with a window's rows and evaluates once (COUNT/SUM/AVG/MIN/MAX/VAR
 let Arrow's hash aggregation compute their state: `window_specs`, then `finish`); GROUP BY runs `running`; an
-OVER or MATCH_RECOGNIZE frame is one group (`retractable` accumulators take rows back as a sliding frame moves).
+unbounded OVER frame runs `running` with a group per partition, a bounded one asks for `frames` (a
+`retractable` accumulator takes rows back as a sliding frame moves; the numeric ones reduce each frame's range);
+a MATCH_RECOGNIZE frame is one group.
 
 `make_accumulator` picks the accumulator of an aggregate call: the numeric ones (`numeric_aggregates`), the ones
 that keep values so an updating input can retract (`value_aggregates`), and the `GroupValues` ones here
@@ -76,6 +79,44 @@ class Accumulator:
         ids = np.arange(len(states[0]))
         self.merge(states, ids)
         return self.evaluate(ids)
+
+    def frames(self, args: list[pa.Array], lo: np.ndarray, hi: np.ndarray) -> pa.Array:
+        """The result of each frame j, the rows lo[j]..hi[j] of `args`, on an empty accumulator (frame j is group
+        j). A retractable accumulator slides: a frame that starts and ends no earlier than the one before it and
+        overlaps it takes the rows that enter and gives back the rows that leave (`running`); another one adds
+        each frame's rows to its own group."""
+        n = len(lo)
+        if n == 0:
+            return pa.array([], self.result_type)
+        if not self.retractable:
+            lens = hi - lo + 1
+            rows = np.repeat(lo - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(int(lens.sum()))
+            take = pa.array(rows)
+            self.update([a.take(take) for a in args], np.repeat(np.arange(n), lens))
+            return self.evaluate(np.arange(n))
+        prev_lo, prev_hi = np.r_[lo[0], lo[:-1]], np.r_[hi[0], hi[:-1]]
+        slides = (lo >= prev_lo) & (hi >= prev_hi) & (lo <= prev_hi + 1)
+        slides[0] = False
+        run = np.cumsum(~slides) - 1
+        # each frame's events: the rows leaving (a sliding frame), then the rows entering, in row order
+        out_lo = np.where(slides, prev_lo, 0)
+        out_n = np.where(slides, lo - prev_lo, 0)
+        in_lo = np.where(slides, prev_hi + 1, lo)
+        in_n = np.where(slides, hi - prev_hi, hi - lo + 1)
+        per_frame = out_n + in_n
+        total = int(per_frame.sum())
+        frame_of = np.repeat(np.arange(n), per_frame)
+        k = np.arange(total) - np.repeat(np.cumsum(per_frame) - per_frame, per_frame)
+        leaving = k < out_n[frame_of]
+        rows = np.where(leaving, out_lo[frame_of] + k, in_lo[frame_of] + k - out_n[frame_of])
+        signs = np.where(leaving, -1, 1).astype(np.int64)
+        take = pa.array(rows)
+        after, _ = self.running([a.take(take) for a in args], run[frame_of], signs, np.zeros(total, bool))
+        # a frame is the value after its last event; a frame with no events (the same rows) the one before it
+        last_event = np.cumsum(per_frame) - 1
+        has = per_frame > 0
+        pick = np.maximum.accumulate(np.where(has, np.arange(n), -1))
+        return after.take(pa.array(last_event[pick]))
 
 
 class GroupValues(Accumulator):
@@ -456,6 +497,45 @@ class PythonAggregate(GroupValues):
                                  f"{self.call.type}: {e}") from None
 
 
+class Lag(GroupValues):
+    """LAG(x [, k [, default]]): the value k rows (1 when not given) before the group's last row, or the
+    default when there are not that many; keeps only the rows that can still be asked for."""
+
+    retractable = False
+
+    def new(self):
+        return [[], 0]
+
+    def add(self, grp, row, sign):
+        rows = grp[0]
+        rows.append(row)
+        offset = self._offset(row)
+        grp[1] = max(grp[1], offset)
+        if len(rows) > grp[1] + 1:
+            del rows[:len(rows) - grp[1] - 1]
+
+    def _offset(self, row) -> int:
+        return int(row[1]) if len(row) > 1 and row[1] is not None else 1
+
+    def value(self, grp):
+        rows = grp[0]
+        if not rows:
+            return None
+        last = rows[-1]
+        offset = self._offset(last)
+        return rows[-1 - offset][0] if len(rows) > offset else (last[2] if len(last) > 2 else None)
+
+    def dump(self, grp):
+        import base64
+        import pickle
+        return base64.b64encode(pickle.dumps(grp)).decode()
+
+    def load(self, data):
+        import base64
+        import pickle
+        return pickle.loads(base64.b64decode(data))
+
+
 class Distinct(GroupValues):
     """DISTINCT over another per-group aggregate: a row reaches it only when its value's count in the group
     goes from 0 to 1 (update) or from 1 to 0 (retract), as Flink's distinct MapView does."""
@@ -570,11 +650,22 @@ def uses_group_values(call: AggCall) -> bool:
             or (call.fn == "LISTAGG" and call.distinct))
 
 
-def make_accumulator(call: AggCall, arg_types: list[pa.DataType], input_updating: bool | None = None) -> Accumulator:
+def make_accumulator(call: AggCall, arg_types: list[pa.DataType], input_updating: bool | None = None,
+                     over: bool = False) -> Accumulator:
     """The accumulator of `call` over arguments of `arg_types`. `input_updating`: the GROUP BY's input is
     updating (True: MIN/MAX, FIRST_VALUE/LAST_VALUE, LISTAGG and COUNT(DISTINCT) keep their values so that
     they can retract) or insert-only (False: FIRST_VALUE/LAST_VALUE/LISTAGG keep only their result); None for
-    window and frame aggregation."""
+    window aggregation and bounded OVER frames (LISTAGG keeps its values, so that a sliding frame retracts).
+    `over`: an OVER aggregation's (FIRST_VALUE/LAST_VALUE over insert-only rows, LAG, and VAR/STDDEV in
+    integer arithmetic for integer arguments, as Flink's OVER aggregation computes them)."""
+    if over:
+        from sqlstream.runtime import numeric_aggregates, value_aggregates
+        if call.fn in numeric_aggregates.VARIANCES:
+            return numeric_aggregates.Variance(call, arg_types, integer_arithmetic=True)
+        if call.fn in ("FIRST_VALUE", "LAST_VALUE"):
+            return value_aggregates.Appended(call, arg_types)
+        if call.fn == "LAG":
+            return Lag(call, arg_types)
     if not uses_group_values(call):
         from sqlstream.runtime import numeric_aggregates, value_aggregates
         fn = call.fn

@@ -8,6 +8,8 @@ vectorized over a batch of rows:
   an OVER frame);
 - `running` gives each row's result before and after it (GROUP BY's per-record changelog) by segmented scans
   over rows sorted by group, seeded with the groups' kept state;
+- `frames` reduces each OVER frame's range of rows at once (`np.add.reduceat`, prefix sums of integers and a sparse
+  table of extrema for long frames, floating sums in row order);
 - `window_inputs` / `window_specs` / `finish` let a window aggregation compute the same state with Arrow's hash
   aggregation and answer from it (`finish` is `merge` into fresh groups then `evaluate`, kept in Arrow types).
 
@@ -147,6 +149,49 @@ class Segments:
     def store(self, kept: np.ndarray, running: np.ndarray) -> None:
         """A group's kept state is its last row's running value."""
         kept[self.sg[self.last]] = running[self.last]
+
+
+def range_extreme(ufunc, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """ufunc (minimum or maximum) over x[lo..hi] for every range, from a sparse table: O(n log n) however long
+    the ranges are."""
+    levels = [x]
+    span = int((hi - lo).max()) + 1
+    k = 1
+    while 2 * k <= span:
+        prev = levels[-1]
+        levels.append(ufunc(prev[:-k], prev[k:]) if len(prev) > k else prev[:0])
+        k *= 2
+    length = hi - lo + 1
+    level = np.floor(np.log2(length)).astype(np.int64)
+    out = np.empty(len(lo), x.dtype)
+    for j in np.unique(level).tolist():
+        rows = np.flatnonzero(level == j)
+        table = levels[j]
+        out[rows] = ufunc(table[lo[rows]], table[hi[rows] - (1 << j) + 1])
+    return out
+
+
+class RangeReducer:
+    """Reductions of one column over many [lo, hi] row ranges: `np.add.reduceat` (floating sums add a range's
+    rows in order), or prefix sums of integers and a sparse table of extrema when ranges are long."""
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray):
+        self.lo, self.hi = lo, hi
+        self.long = len(lo) > 0 and float(np.mean(hi - lo)) > 16
+        self.bounds = np.empty(2 * len(lo), dtype=np.int64)
+        self.bounds[0::2], self.bounds[1::2] = lo, hi + 1
+
+    def _reduceat(self, ufunc, x: np.ndarray, fill) -> np.ndarray:
+        return ufunc.reduceat(np.append(x, np.array(fill, x.dtype)), self.bounds)[0::2]  # every end an index
+
+    def add(self, x: np.ndarray) -> np.ndarray:
+        if self.long and x.dtype == np.int64:
+            c = np.concatenate([[0], np.cumsum(x)])
+            return c[self.hi + 1] - c[self.lo]
+        return self._reduceat(np.add, x, 0)
+
+    def extreme(self, ufunc, x: np.ndarray, fill) -> np.ndarray:
+        return range_extreme(ufunc, x, self.lo, self.hi) if self.long else self._reduceat(ufunc, x, fill)
 
 
 # ---- Flink's result rules ----------------------------------------------------------------------
@@ -294,6 +339,34 @@ class NumericAccumulator(Accumulator):
         if self.distinct is None:
             return signs
         return self.distinct.signs(group_ids, args[0].to_pylist(), signs, fresh)
+
+    def frames(self, args, lo, hi):
+        """Each frame's state reduced from its range of rows at once (DISTINCT and object values: the
+        general way)."""
+        if self.distinct is not None or self.kind == "o" or isinstance(self, CountDistinct):
+            return super().frames(args, lo, hi)
+        n = len(lo)
+        self.grow(n)
+        total = int(hi.max()) + 1 if n else 0
+        if args:
+            v, ok = self._values(args)
+        else:
+            v, ok = np.ones(total, np.int64), np.ones(total, bool)
+        ranges = RangeReducer(lo, hi)
+        ids = np.arange(n)
+        if "nn" in self.state_names:
+            self.nn[ids] = ranges.add(ok.astype(np.int64))
+        if "sum" in self.state_names:
+            self.sum[ids] = ranges.add(np.where(ok, v, 0).astype(self.sum.dtype))
+        if "sq" in self.state_names:
+            self.sq[ids] = ranges.add(np.where(ok, v * v, 0).astype(self.sq.dtype))
+        if "ext" in self.state_names:
+            low, big = Extreme._limits(self.ext.dtype)
+            fill = big if self.call.fn == "MIN" else low
+            ufunc = np.minimum if self.call.fn == "MIN" else np.maximum
+            self.ext[ids] = ranges.extreme(ufunc, np.where(ok, v, fill).astype(self.ext.dtype), fill)
+            self.ext_valid[ids] = ranges.add(ok.astype(np.int64)) > 0
+        return self.evaluate(ids)
 
     # ---- state ----------------------------------------------------------------------------------
     def state(self, group_ids: np.ndarray) -> list[pa.Array]:

@@ -311,6 +311,13 @@ class Appended(Accumulator):
         self.ext_valid[g] = [v is not None for v in kept]
         return after, before
 
+    def apply(self, args, group_ids, signs):
+        if (signs < 0).any():
+            raise ExecutionError(f"{self.call.fn} of an insert-only aggregation cannot take a row back")
+        order = np.argsort(group_ids, kind="stable")
+        take = pa.array(order)
+        self.running([a.take(take) for a in args], group_ids[order], signs[order], np.zeros(len(order), bool))
+
     def _listagg(self, vs, seps, seg, seed_ok):
         seps = seps.to_pylist() if seps is not None else None
         after, before = [], []

@@ -1,11 +1,12 @@
-"""OVER aggregation on rowtime with COUNT/SUM/AVG/MIN/MAX/STDDEV/VAR over numbers, column-wise.
+"""OVER aggregation on rowtime, column-wise, its aggregates computed by their accumulators.
 
 The same results and changelog as the row-at-a-time operator (`OverAggregateOperator`, its reference), with no
-Python work per row on the usual path: rows wait in an Arrow buffer with their partition id, timestamp and arrival
+Python work per row in the operator: rows wait in an Arrow buffer with their partition id, timestamp and arrival
 number; a watermark releases the rows it has passed, sorts them by (partition, timestamp, arrival) behind the
-rows each partition keeps for its frames, and computes every frame of every partition at once (reduceat over
-[lo, hi] ranges for bounded frames, segmented running accumulations seeded with each partition's accumulators
-for unbounded ones).
+rows each partition keeps for its frames, and computes every frame of every partition at once through each
+aggregate's accumulator (`runtime/accumulators.py`; the operator names no function): a bounded frame is a
+[lo, hi] range of rows (`frames`), an unbounded one a running result of its partition's group (`running`, the
+accumulator keeping each partition's state).
 
 Lateness: an unbounded frame drops a row at or behind the watermark before it, one comparison per row. A bounded
 frame drops a row not after the last timestamp its partition has processed, which depends on what the watermark
@@ -26,35 +27,29 @@ import pyarrow.compute as pc
 
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.core.errors import ExecutionError
-from sqlstream.runtime.aggregates import VARIANCES, variance
+from sqlstream.plan.logical import AggCall
+from sqlstream.runtime.accumulators import Accumulator, make_accumulator
 from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
 from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.numeric_aggregates import seg_accumulate
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
-from sqlstream.runtime.operators.group_aggregate import seg_accumulate
 
 NO_DUE = np.iinfo(np.int64).max
-_I64 = np.iinfo(np.int64)
-LAYOUT = "columnar-1"
+LAYOUT = "columnar-2"
 PENDING, KEPT, PARTITION = 0, 1, 2  # kinds of state rows
-# the frame statistics each aggregate reads (variances: count, sum and sum of squares)
-_SLOTS = ("rows", "nn", "total", "mn", "mx", "sq")
-_NEEDS = {"COUNT": ("nn",), "SUM": ("nn", "total"), "SUM0": ("nn", "total"), "AVG": ("nn", "total"),
-          "MIN": ("nn", "mn"), "MAX": ("nn", "mx")}
 
 
 def columnar_eligible(aggs, types, rowtime: bool) -> bool:
-    return rowtime and all(a.fn in ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX") + VARIANCES and not a.distinct
-                           and all(pa.types.is_integer(types[i]) or pa.types.is_floating(types[i]) for i in a.args)
-                           for a in aggs)
-
-
-def _numbers(col: pa.Array, floating: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(values with NULL as 0, valid mask) of a numeric column."""
-    valid = np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False)) if col.null_count else \
-        np.ones(len(col), bool)
-    vals = np.asarray(pc.fill_null(col, 0).to_numpy(zero_copy_only=False))
-    return vals.astype(np.float64 if floating else np.int64, copy=False), valid
+    """Rowtime OVER aggregations whose every aggregate has an accumulator."""
+    if not rowtime:
+        return False
+    try:
+        for a in aggs:
+            make_accumulator(a, [types[i] for i in a.args], None, over=True)
+    except (ExecutionError, ValueError, TypeError):
+        return False
+    return True
 
 
 class _OverTables:
@@ -73,17 +68,16 @@ class _OverTables:
     def size_bytes(self) -> int:
         op = self.op
         return sum(t.nbytes for t in op.pending) + sum(a.nbytes for a in op.kept.values()) + \
-            op.last_ts.nbytes * 3
+            op.kept_args.nbytes + op.last_ts.nbytes * 3 + sum(acc.size_bytes() for acc in op.accs)
 
 
 class ColumnarOverOperator(OverAggregateOperator):
-    """OverAggregateOperator for numeric aggregates over rowtime, computing whole watermarks' releases at once."""
+    """OverAggregateOperator over rowtime, computing whole watermarks' releases at once."""
 
     def __init__(self, partition, time_index, frame, preceding, aggs, names, types, rowtime=True):
         super().__init__(partition, time_index, frame, preceding, aggs, names, types, rowtime)
         self.n_in = len(types) - len(aggs)
-        self.arg_cols = sorted({a.args[0] for a in aggs if a.args})
-        self.floating = {c: pa.types.is_floating(types[c]) for c in self.arg_cols}
+        self.arg_cols = sorted({i for a in aggs for i in a.args})
         self.bounded = preceding is not None
         self.cleans = frame == "RANGE" and self.bounded  # Flink's cleanup timer drops idle RANGE partitions
         self.index = KeyIndex()
@@ -92,16 +86,23 @@ class ColumnarOverOperator(OverAggregateOperator):
         self.epoch = np.zeros(0, np.int64)     # partition -> cleanups so far
         self.pending: list[pa.Table] = []      # input columns, then $g, $t, $seq, $ep
         self.kept = self._empty_kept()         # frame rows kept per partition (bounded frames)
-        self.acc = np.zeros((0, len(aggs), 6), np.float64)  # unbounded: rows, non-null, sum, min, max, squares
-        self.acc_int = np.zeros((0, len(aggs), 6), np.int64)
+        self.kept_args = self._empty_args()    # their argument columns
+        self.accs = self._fresh_accs()         # unbounded frames: each partition's group
         self.wm_applied = MIN_WM
 
-    def _empty_kept(self) -> dict[str, np.ndarray]:
-        kept = {"g": np.zeros(0, np.int64), "ep": np.zeros(0, np.int64), "t": np.zeros(0, np.int64)}
-        for c in self.arg_cols:
-            kept[f"v{c}"] = np.zeros(0, np.float64 if self.floating[c] else np.int64)
-            kept[f"ok{c}"] = np.zeros(0, bool)
-        return kept
+    @staticmethod
+    def _empty_kept() -> dict[str, np.ndarray]:
+        return {"g": np.zeros(0, np.int64), "ep": np.zeros(0, np.int64), "t": np.zeros(0, np.int64)}
+
+    def _empty_args(self) -> pa.Table:
+        return pa.table({f"c{c}": pa.array([], self.types[c]) for c in self.arg_cols})
+
+    def _accumulator(self, a: AggCall) -> Accumulator:
+        """Unbounded frames never take a row back; bounded ones slide."""
+        return make_accumulator(a, [self.types[i] for i in a.args], False if not self.bounded else None, over=True)
+
+    def _fresh_accs(self) -> list[Accumulator]:
+        return [self._accumulator(a) for a in self.aggs]
 
     def open(self, ctx: OperatorContext) -> None:
         ctx.register("over", _OverTables(self))
@@ -115,14 +116,6 @@ class ColumnarOverOperator(OverAggregateOperator):
             self.last_ts = np.concatenate([self.last_ts, np.full(more, MIN_WM, np.int64)])
             self.due = np.concatenate([self.due, np.full(more, NO_DUE, np.int64)])
             self.epoch = np.concatenate([self.epoch, np.zeros(more, np.int64)])
-            self.acc = np.concatenate([self.acc, self._fresh_acc(more, np.float64)])
-            self.acc_int = np.concatenate([self.acc_int, self._fresh_acc(more, np.int64)])
-
-    def _fresh_acc(self, n: int, dtype) -> np.ndarray:
-        a = np.zeros((n, len(self.aggs), 6), dtype)
-        a[:, :, 3] = np.inf if dtype == np.float64 else _I64.max
-        a[:, :, 4] = -np.inf if dtype == np.float64 else _I64.min
-        return a
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         n = batch.num_rows
@@ -306,14 +299,13 @@ class ColumnarOverOperator(OverAggregateOperator):
         if self.bounded:
             current = ep == self.epoch[g]
             np.maximum.at(self.last_ts, g[current], t[current])
-        vals = {c: _numbers(rel.column(f"c{c}").combine_chunks(), self.floating[c]) for c in self.arg_cols}
         m = len(g)
         order = np.lexsort((seq, t, ep, g))
+        args = rel.select([f"c{c}" for c in self.arg_cols]).take(pa.array(order)).combine_chunks()
         if self.bounded:
-            results = self._bounded(g[order], ep[order], t[order], {c: (v[order], ok[order])
-                                                                       for c, (v, ok) in vals.items()})
+            results = self._bounded(g[order], ep[order], t[order], args)
         else:
-            results = self._unbounded(g[order], t[order], {c: (v[order], ok[order]) for c, (v, ok) in vals.items()})
+            results = self._unbounded(g[order], t[order], args)
         # output in (timestamp, arrival) order across partitions
         emit = np.lexsort((seq, t))
         back = np.empty(m, np.int64)
@@ -323,12 +315,10 @@ class ColumnarOverOperator(OverAggregateOperator):
         arrays += [r.take(pa.array(at)) for r in results]
         return [make_batch(INSERT, arrays, self.names)]
 
-    def _stats(self, a, vals: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if not a.args:
-            return np.ones(n, np.int64), np.ones(n, bool)
-        return vals[a.args[0]]
+    def _args(self, a: AggCall, args: pa.Table) -> list[pa.Array]:
+        return [args.column(f"c{i}").combine_chunks() for i in a.args]
 
-    def _bounded(self, g, ep, t, vals) -> list[pa.Array]:
+    def _bounded(self, g, ep, t, args: pa.Table) -> list[pa.Array]:
         """Frames over each partition's kept rows followed by its released ones (rows in (partition, epoch,
         timestamp, arrival) order); keeps the rows later frames can reach. Rows released before a cleanup
         still see the rows kept before it."""
@@ -343,10 +333,10 @@ class ColumnarOverOperator(OverAggregateOperator):
         is_new = np.concatenate([np.zeros(h, bool), np.ones(m, bool)])
         order = np.lexsort((np.arange(h + m), is_new, all_ep, all_g)) if h else np.arange(m)
         all_g, all_ep, all_t, is_new = all_g[order], all_ep[order], all_t[order], is_new[order]
-        all_vals = {}
-        for c, (v, ok) in vals.items():
-            all_vals[c] = (np.concatenate([kept[f"v{c}"][k_idx], v])[order],
-                           np.concatenate([kept[f"ok{c}"][k_idx], ok])[order])
+        if h:
+            all_args = pa.concat_tables([self.kept_args.take(pa.array(k_idx)), args]).take(pa.array(order))
+        else:
+            all_args = args
         n = h + m
         start = np.r_[True, (all_g[1:] != all_g[:-1]) | (all_ep[1:] != all_ep[:-1])]
         seg = np.cumsum(start) - 1
@@ -362,7 +352,8 @@ class ColumnarOverOperator(OverAggregateOperator):
             hi = pos
             lo = np.maximum(pos - self.preceding, seg_start)
         new = np.flatnonzero(is_new)
-        results = self._frames(all_vals, lo[new], hi[new], n)
+        lo_new, hi_new = lo[new], hi[new]
+        results = [self._accumulator(a).frames(self._args(a, all_args), lo_new, hi_new) for a in self.aggs]
         # keep, per partition's newest epoch, the rows a later frame can reach
         seg_end = np.r_[start[1:], True]
         last_idx = np.flatnonzero(seg_end)[seg]
@@ -372,108 +363,29 @@ class ColumnarOverOperator(OverAggregateOperator):
             keep = pos > last_idx - self.preceding - 1 if self.preceding > 0 else np.zeros(n, bool)
         keep &= all_ep == self.epoch[all_g]
         rest = ~touched & (kept["ep"] == self.epoch[kept["g"]])
-        for name in kept:
-            src = {"g": all_g, "ep": all_ep, "t": all_t}.get(name)
-            if src is None:
-                c = int(name[1:]) if name[0] == "v" else int(name[2:])
-                src = all_vals[c][0] if name[0] == "v" else all_vals[c][1]
+        for name, src in (("g", all_g), ("ep", all_ep), ("t", all_t)):
             kept[name] = np.concatenate([kept[name][rest], src[keep]])
+        self.kept_args = pa.concat_tables([self.kept_args.take(pa.array(np.flatnonzero(rest))),
+                                           all_args.take(pa.array(np.flatnonzero(keep)))]).combine_chunks()
         return results
 
-    def _frames(self, vals, lo: np.ndarray, hi: np.ndarray, n: int) -> list[pa.Array]:
-        """Each aggregate over the rows [lo, hi] of every frame. Integer sums come from prefix sums and extrema
-        from a sparse table when frames are long; floating sums always add each frame's rows in order."""
-        long_frames = len(lo) and float(np.mean(hi - lo)) > 16
-        bounds = np.empty(2 * len(lo), dtype=np.int64)
-        bounds[0::2], bounds[1::2] = lo, hi + 1
-        out = []
-        cache = {}
-
-        def red(ufunc, x, fill):  # reduceat needs every end bound to be an index
-            return ufunc.reduceat(np.append(x, fill), bounds)[0::2]
-
-        def add(x):
-            if long_frames and x.dtype == np.int64:
-                c = np.concatenate([[0], np.cumsum(x)])
-                return c[hi + 1] - c[lo]
-            return red(np.add, x, 0)
-
-        def extreme(ufunc, x, fill):
-            return _range_extreme(ufunc, x, lo, hi) if long_frames else red(ufunc, x, fill)
-        for a in self.aggs:
-            key = a.args[0] if a.args else None
-            v, ok = self._stats(a, vals, n)
-            fill_hi, fill_lo = (_I64.max, _I64.min) if v.dtype == np.int64 else (np.inf, -np.inf)
-            need = _NEEDS.get(a.fn, ("nn", "total", "sq"))
-            stats = cache.setdefault(key, {})
-            for name in need:  # only what this aggregate reads, once per argument
-                if name not in stats:
-                    stats[name] = (add(ok.astype(np.int64)) if name == "nn" else
-                                   add(np.where(ok, v, 0)) if name == "total" else
-                                   extreme(np.minimum, np.where(ok, v, fill_hi), fill_hi) if name == "mn" else
-                                   extreme(np.maximum, np.where(ok, v, fill_lo), fill_lo) if name == "mx" else
-                                   add(np.where(ok, v * v, 0)))
-            out.append(self._finish_array(a, hi - lo + 1, stats.get("nn"), stats.get("total"), stats.get("mn"),
-                                          stats.get("mx"), stats.get("sq")))
-        return out
-
-    def _unbounded(self, g, t, vals) -> list[pa.Array]:
-        """Running accumulations per partition seeded with its accumulators (rows in (partition, timestamp,
-        arrival) order); RANGE peers take the last peer's values."""
+    def _unbounded(self, g, t, args: pa.Table) -> list[pa.Array]:
+        """Running results per partition, each partition a group of every aggregate's accumulator (rows in
+        (partition, timestamp, arrival) order); RANGE peers take the last peer's result."""
         m = len(g)
-        start = np.r_[True, g[1:] != g[:-1]]
-        seg_end = np.r_[start[1:], True]
         if self.frame == "RANGE":
+            start = np.r_[True, g[1:] != g[:-1]]
             run_end = np.r_[(t[1:] != t[:-1]) | start[1:], True]
             last_of_run = np.flatnonzero(run_end)
-            hi = last_of_run[np.searchsorted(last_of_run, np.arange(m))]
+            hi = pa.array(last_of_run[np.searchsorted(last_of_run, np.arange(m))])
         else:
-            hi = np.arange(m)
-        ends = np.flatnonzero(seg_end)
+            hi = None
+        signs, fresh = np.ones(m, np.int64), np.zeros(m, bool)
         out = []
-        for j, a in enumerate(self.aggs):
-            v, ok = self._stats(a, vals, m)
-            acc = self.acc_int if v.dtype == np.int64 else self.acc
-            seeds = acc[g, j]
-            need = ("rows",) + _NEEDS.get(a.fn, ("nn", "total", "sq"))
-            fill_hi, fill_lo = (_I64.max, _I64.min) if v.dtype == np.int64 else (np.inf, -np.inf)
-            inputs = {"rows": (np.add, np.ones(m, np.int64), 0, np.int64), "nn": (np.add, ok.astype(np.int64), 0, np.int64),
-                      "total": (np.add, np.where(ok, v, 0), 0, v.dtype),
-                      "mn": (np.minimum, np.where(ok, v, fill_hi), fill_hi, v.dtype),
-                      "mx": (np.maximum, np.where(ok, v, fill_lo), fill_lo, v.dtype),
-                      "sq": (np.add, np.where(ok, v * v, 0), 0, v.dtype)}
-            running = {}
-            ge = g[ends]
-            for name in need:  # only what this aggregate reads; the accumulators keep the rest unchanged
-                ufunc, x, identity, dtype = inputs[name]
-                slot = _SLOTS.index(name)
-                running[name] = seg_accumulate(ufunc, x.astype(dtype), start, seeds[:, slot].astype(dtype), identity)
-                acc[ge, j, slot] = running[name][ends]
-            out.append(self._finish_array(a, *(running[x][hi] if x in running else None for x in _SLOTS)))
+        for a, acc in zip(self.aggs, self.accs):
+            after, _ = acc.running(self._args(a, args), g, signs, fresh)
+            out.append(after if hi is None else after.take(hi))
         return out
-
-    def _finish_array(self, a, rows, nn, total, mn, mx, squares) -> pa.Array:
-        """A frame's value per row with Flink's semantics from its count, sum, extrema and sum of squares."""
-        t = a.type.to_arrow()
-        empty = nn == 0
-        if a.fn in VARIANCES:
-            return variance(a, pa.array(total, mask=empty), pa.array(nn), pa.array(squares, mask=empty),
-                            integer_arithmetic=True).cast(t)
-        if a.fn == "COUNT":
-            return pa.array(nn if a.args else rows).cast(t)
-        if a.fn in ("MIN", "MAX"):
-            v = mn if a.fn == "MIN" else mx
-        elif a.fn in ("SUM", "SUM0"):
-            v = total
-            if a.fn == "SUM0":
-                return pa.array(v).cast(t, safe=False)
-        elif a.type.is_integer:  # AVG of an integer type truncates toward zero
-            q = np.abs(total) // np.maximum(nn, 1)
-            v = np.where(total >= 0, q, -q)
-        else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                v = total / np.maximum(nn, 1)
-        return pa.array(v, mask=empty).cast(t, safe=False)
 
     def _cleanup(self, wm: int) -> None:
         """Flink's cleanup timer: a RANGE partition with nothing waiting forgets its rows and progress once the
@@ -494,6 +406,7 @@ class ColumnarOverOperator(OverAggregateOperator):
         live = self.kept["ep"] == self.epoch[self.kept["g"]]
         if not live.all():
             self.kept = {k: v[live] for k, v in self.kept.items()}
+            self.kept_args = self.kept_args.filter(pa.array(live))
 
     def close(self) -> list[pa.RecordBatch]:
         return []
@@ -503,47 +416,47 @@ class ColumnarOverOperator(OverAggregateOperator):
 
     # ---- checkpoints ----------------------------------------------------------------------
     def snapshot_table(self) -> pa.Table:
-        """Pending rows (whole), kept frame rows and partitions' progress (key columns and numbers only)."""
+        """Pending rows (whole), kept frame rows (keys and arguments) and partitions' progress and
+        accumulator states (`$s<aggregate>_<state>`)."""
         types = self.types[:self.n_in]
         parts = []
-        pend = pa.concat_tables(self.pending) if self.pending else None
         n_keys = len(self.index)
         live = np.array([k is not None for k in self.index.keys], bool) if n_keys else np.zeros(0, bool)
         gl = np.flatnonzero(live)
         kept = self.kept
 
         def key_cols(gs: np.ndarray) -> dict:
-            cols = {}
-            for j, p in enumerate(self.partition):
-                cols[p] = pa.array([self.index.keys[g][j] for g in gs.tolist()], types[p])
-            return cols
+            return {f"c{p}": pa.array([self.index.keys[g][j] for g in gs.tolist()], types[p])
+                    for j, p in enumerate(self.partition)}
 
-        def block(kind: int, count: int, cols: dict, extra: dict) -> pa.Table:
-            data = {f"c{i}": cols.get(i, pa.nulls(count, types[i])) for i in range(self.n_in)}
+        def block(kind: int, count: int, cols: dict) -> pa.Table:
+            data = {f"c{i}": cols.pop(f"c{i}") if f"c{i}" in cols else pa.nulls(count, types[i])
+                    for i in range(self.n_in)}
             data["$kind"] = pa.array(np.full(count, kind, np.int8))
             for name in ("$t", "$seq", "$ep", "$last", "$due"):
-                data[name] = extra.get(name, pa.nulls(count, pa.int64()))
-            for c in self.arg_cols:
-                ty = pa.float64() if self.floating[c] else pa.int64()
-                data[f"$v{c}"] = extra.get(f"$v{c}", pa.nulls(count, ty))
-            data["$acc"] = extra.get("$acc", pa.nulls(count, pa.string()))
+                data[name] = cols.pop(name) if name in cols else pa.nulls(count, pa.int64())
+            data.update(cols)
             return pa.table(data)
-        if pend is not None and pend.num_rows:
-            parts.append(block(PENDING, pend.num_rows, {i: pend.column(f"c{i}") for i in range(self.n_in)},
-                               {"$t": pend.column("$t"), "$seq": pend.column("$seq"), "$ep": pend.column("$ep")}))
+        for chunk in self.pending:
+            if chunk.num_rows:
+                cols = {f"c{i}": chunk.column(f"c{i}") for i in range(self.n_in)}
+                cols.update({x: chunk.column(x) for x in ("$t", "$seq", "$ep")})
+                parts.append(block(PENDING, chunk.num_rows, cols))
         if len(kept["g"]):
-            extra = {"$t": pa.array(kept["t"]), "$ep": pa.array(kept["ep"])}
-            for c in self.arg_cols:
-                extra[f"$v{c}"] = pa.array(kept[f"v{c}"], mask=~kept[f"ok{c}"])
-            parts.append(block(KEPT, len(kept["g"]), key_cols(kept["g"]), extra))
+            cols = key_cols(kept["g"])
+            cols.update({f"c{c}": self.kept_args.column(f"c{c}") for c in self.arg_cols})
+            cols.update({"$t": pa.array(kept["t"]), "$ep": pa.array(kept["ep"])})
+            parts.append(block(KEPT, len(kept["g"]), cols))
         if len(gl):
-            extra = {"$ep": pa.array(self.epoch[gl]), "$last": pa.array(self.last_ts[gl]),
-                     "$due": pa.array(self.due[gl])}
+            cols = key_cols(gl)
+            cols.update({"$ep": pa.array(self.epoch[gl]), "$last": pa.array(self.last_ts[gl]),
+                         "$due": pa.array(self.due[gl])})
             if not self.bounded:
-                extra["$acc"] = pa.array([json.dumps([self.acc_int[g].tolist(), self.acc[g].tolist()])
-                                          for g in gl.tolist()], pa.string())
-            parts.append(block(PARTITION, len(gl), key_cols(gl), extra))
-        table = pa.concat_tables(parts) if parts else block(PARTITION, 0, {}, {})
+                for j, acc in enumerate(self.accs):
+                    for k, arr in enumerate(acc.state(gl)):
+                        cols[f"$s{j}_{k}"] = arr
+            parts.append(block(PARTITION, len(gl), cols))
+        table = pa.concat_tables(parts, promote_options="default") if parts else block(PARTITION, 0, {})
         return table.replace_schema_metadata({"layout": LAYOUT, "seq": str(self.seq),
                                               "late": str(self.late_dropped), "wm": str(self.wm_applied)})
 
@@ -551,12 +464,14 @@ class ColumnarOverOperator(OverAggregateOperator):
         meta = table.schema.metadata or {}
         self.index, self.pending = KeyIndex(), []
         self.last_ts = self.due = self.epoch = np.zeros(0, np.int64)
-        self.acc, self.acc_int = self._fresh_acc(0, np.float64), self._fresh_acc(0, np.int64)
-        self.kept = self._empty_kept()
+        self.accs = self._fresh_accs()
+        self.kept, self.kept_args = self._empty_kept(), self._empty_args()
         self.seq, self.late_dropped = int(meta.get(b"seq", b"0")), int(meta.get(b"late", b"0"))
         self.wm_applied = int(meta.get(b"wm", str(MIN_WM).encode()))
         if "$pending" in table.column_names:
             table = self._from_row_layout(table)
+        elif meta.get(b"layout") == b"columnar-1":
+            table = self._from_columnar_1(table)
         elif meta.get(b"layout") != LAYOUT.encode():
             raise ExecutionError("the OVER aggregation's checkpoint has a layout this version does not read; "
                                  "start the job without restoring it")
@@ -565,35 +480,72 @@ class ColumnarOverOperator(OverAggregateOperator):
         kind = table.column("$kind").to_numpy()
         gids, _ = self.index.lookup([table.column(f"c{p}") for p in self.partition], table.num_rows)
         self._grow()
+
+        def rows(sel: np.ndarray, name: str) -> pa.Array:
+            return table.column(name).take(pa.array(sel)).combine_chunks()
         prt = np.flatnonzero(kind == PARTITION)
         if len(prt):
             g = gids[prt]
-            self.epoch[g] = table.column("$ep").take(pa.array(prt)).to_numpy()
-            self.last_ts[g] = table.column("$last").take(pa.array(prt)).to_numpy()
-            self.due[g] = table.column("$due").take(pa.array(prt)).to_numpy()
-            if not self.bounded:
-                for gg, text in zip(g.tolist(), table.column("$acc").take(pa.array(prt)).to_pylist()):
-                    ints, floats = json.loads(text)
-                    self.acc_int[gg], self.acc[gg] = ints, floats
+            self.epoch[g] = rows(prt, "$ep").to_numpy()
+            self.last_ts[g] = rows(prt, "$last").to_numpy()
+            self.due[g] = rows(prt, "$due").to_numpy()
+            if not self.bounded and "$acc" in table.column_names:
+                self._merge_legacy(rows(prt, "$acc").to_pylist(), g)
+            elif not self.bounded:
+                for j, acc in enumerate(self.accs):
+                    names = [c for c in table.column_names if c.startswith(f"$s{j}_")]
+                    names.sort(key=lambda c: int(c.rsplit("_", 1)[1]))
+                    acc.merge([rows(prt, c) for c in names], g)
         kpt = np.flatnonzero(kind == KEPT)
         if len(kpt):
-            take = pa.array(kpt)
-            self.kept["g"], self.kept["t"] = gids[kpt], table.column("$t").take(take).to_numpy()
-            self.kept["ep"] = table.column("$ep").take(take).to_numpy()
-            for c in self.arg_cols:
-                v, ok = _numbers(table.column(f"$v{c}").take(take).combine_chunks(), self.floating[c])
-                self.kept[f"v{c}"], self.kept[f"ok{c}"] = v, ok
+            args = pa.table({f"c{c}": rows(kpt, f"c{c}") for c in self.arg_cols})
+            if self.bounded:
+                self.kept = {"g": gids[kpt], "t": rows(kpt, "$t").to_numpy(), "ep": rows(kpt, "$ep").to_numpy()}
+                self.kept_args = args
+            else:  # the row-at-a-time operator kept an unbounded frame's rows: they are the groups' state
+                order = np.argsort(gids[kpt], kind="stable")
+                args = args.take(pa.array(order))
+                for a, acc in zip(self.aggs, self.accs):
+                    acc.update(self._args(a, args), gids[kpt][order])
         pnd = np.flatnonzero(kind == PENDING)
         if len(pnd):
-            take = pa.array(pnd)
-            t = table.column("$t").take(take).to_numpy()
-            cols = [table.column(f"c{i}").take(take).combine_chunks() for i in range(self.n_in)]
-            g = gids[pnd]
-            self.pending = [pa.Table.from_arrays(cols + [pa.array(g), pa.array(t),
-                                                         table.column("$seq").take(take).combine_chunks(),
-                                                         table.column("$ep").take(take).combine_chunks()],
+            cols = [rows(pnd, f"c{i}") for i in range(self.n_in)]
+            self.pending = [pa.Table.from_arrays(cols + [pa.array(gids[pnd]), rows(pnd, "$t"), rows(pnd, "$seq"),
+                                                         rows(pnd, "$ep")],
                                                  names=[f"c{i}" for i in range(self.n_in)] +
                                                  ["$g", "$t", "$seq", "$ep"])]
+
+    def _from_columnar_1(self, table: pa.Table) -> pa.Table:
+        """The earlier column-wise layout (numeric arguments as `$v<col>`, unbounded frames' running count,
+        sum, extrema and squares as JSON) in this one, its accumulators as the row-at-a-time operator's."""
+        kept = pc.equal(table.column("$kind"), KEPT)
+        for c in self.arg_cols:
+            if f"$v{c}" in table.column_names:
+                col = pc.if_else(kept, pc.cast(table.column(f"$v{c}"), self.types[c], safe=False),
+                                 table.column(f"c{c}"))
+                table = table.set_column(table.schema.get_field_index(f"c{c}"), f"c{c}", col)
+        floating = [bool(a.args) and pa.types.is_floating(self.types[a.args[0]]) for a in self.aggs]
+        texts = table.column("$acc").to_pylist()
+        seeds = [None if x is None else json.dumps([(m[1] if f else m[0])[j] for j, f in enumerate(floating)
+                                                    for m in [json.loads(x)]]) for x in texts]
+        return table.set_column(table.schema.get_field_index("$acc"), "$acc", pa.array(seeds, pa.string()))
+
+    def _merge_legacy(self, texts: list, g: np.ndarray) -> None:
+        """Unbounded frames' running [rows, non-null, sum, min, max, squares] per aggregate (the earlier
+        layouts' numeric accumulators) into the accumulators' states."""
+        have = np.array([x is not None for x in texts], bool)
+        if not have.any():
+            return
+        seeds = [json.loads(x) for x in texts if x is not None]
+        g = g[have]
+        for j, (a, acc) in enumerate(zip(self.aggs, self.accs)):
+            stats = np.array([[0 if v is None else v for v in (list(s[j]) + [0] * 6)[:6]] for s in seeds])
+            nn = stats[:, 0 if not a.args else 1].astype(np.int64)
+            named = {"nn": pa.array(nn), "sum": pa.array(stats[:, 2]), "sq": pa.array(stats[:, 5]),
+                     "ext": pa.array(stats[:, 3 if a.fn == "MIN" else 4]), "ext_valid": pa.array(nn > 0)}
+            if not a.args or not pa.types.is_floating(self.types[a.args[0]]):
+                named = {k: v.cast(pa.int64()) if k in ("sum", "sq", "ext") else v for k, v in named.items()}
+            acc.merge([named[name] for name in acc.state_names], g)
 
     def _from_row_layout(self, table: pa.Table) -> pa.Table:
         """The row-at-a-time operator's checkpoint in this layout: its pending rows, frame rows, running
@@ -610,10 +562,7 @@ class ColumnarOverOperator(OverAggregateOperator):
         data["$t"] = pa.array(ts)
         data["$seq"] = table.column("$seq")
         data["$ep"] = pa.array(np.zeros(n, np.int64))
-        for c in self.arg_cols:
-            data[f"$v{c}"] = pc.cast(table.column(f"c{c}"), pa.float64() if self.floating[c] else pa.int64())
-        acc_json = [None if a is None else self._seeds_json(json.loads(a)) for a in accs]
-        data["$acc"] = pa.array(acc_json, pa.string())
+        data["$acc"] = pa.array(accs, pa.string())
         out = pa.table(data)
         # per partition: the newest timestamp processed and its cleanup time
         done = ~pend
@@ -628,54 +577,20 @@ class ColumnarOverOperator(OverAggregateOperator):
             if d is not None:
                 due[k] = d
         all_keys = list(dict.fromkeys(list(last) + list(due)))
-        acc_by_key = {k: a for k, a, f in zip(keys, acc_json, is_acc.tolist()) if f}
+        acc_by_key = {k: a for k, a, f in zip(keys, accs, is_acc.tolist()) if f}
         rows = {f"c{i}": pa.array([k[self.partition.index(i)] if i in self.partition else None
                                    for k in all_keys], types[i]) for i in range(self.n_in)}
         rows["$kind"] = pa.array(np.full(len(all_keys), PARTITION, np.int8))
         rows["$t"] = pa.nulls(len(all_keys), pa.int64())
         rows["$seq"] = pa.nulls(len(all_keys), pa.int64())
         rows["$ep"] = pa.array(np.zeros(len(all_keys), np.int64))
+        rows["$acc"] = pa.array([acc_by_key.get(k) for k in all_keys], pa.string())
         rows["$last"] = pa.array([last.get(k, MIN_WM) for k in all_keys], pa.int64())
         rows["$due"] = pa.array([due.get(k, NO_DUE) for k in all_keys], pa.int64())
-        for c in self.arg_cols:
-            rows[f"$v{c}"] = pa.nulls(len(all_keys), data[f"$v{c}"].type)
-        rows["$acc"] = pa.array([acc_by_key.get(k) for k in all_keys], pa.string())
         out = out.filter(pa.array(kind != PARTITION))
         out = out.append_column("$last", pa.nulls(out.num_rows, pa.int64())).append_column(
             "$due", pa.nulls(out.num_rows, pa.int64()))
         return pa.concat_tables([out.select(list(rows)), pa.table(rows)])
-
-    def _seeds_json(self, seeds: list) -> str:
-        """The row-at-a-time operator's accumulators ([rows, non-null, sum, min, max, squares] per aggregate)
-        as this operator keeps them."""
-        ints, floats = self._fresh_acc(1, np.int64)[0], self._fresh_acc(1, np.float64)[0]
-        for j, (a, seed) in enumerate(zip(self.aggs, seeds)):
-            seed = list(seed) + [0] * (6 - len(seed))
-            target = floats if a.args and self.floating[a.args[0]] else ints
-            for s_, x in enumerate(seed):
-                if x is not None:
-                    target[j, s_] = x
-        return json.dumps([ints.tolist(), floats.tolist()])
-
-
-def _range_extreme(ufunc, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """ufunc (minimum or maximum) over x[lo..hi] for every range, from a sparse table: O(n log n) however long
-    the ranges are."""
-    levels = [x]
-    span = int((hi - lo).max()) + 1
-    k = 1
-    while 2 * k <= span:
-        prev = levels[-1]
-        levels.append(ufunc(prev[:-k], prev[k:]) if len(prev) > k else prev[:0])
-        k *= 2
-    length = hi - lo + 1
-    level = np.floor(np.log2(length)).astype(np.int64)
-    out = np.empty(len(lo), x.dtype)
-    for j in np.unique(level).tolist():
-        rows = np.flatnonzero(level == j)
-        table = levels[j]
-        out[rows] = ufunc(table[lo[rows]], table[hi[rows] - (1 << j) + 1])
-    return out
 
 
 def _segment_search(seg: np.ndarray, t: np.ndarray, target: np.ndarray) -> np.ndarray:
