@@ -30,13 +30,13 @@ from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.operators.calc import CalcOperator
 from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
 from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.subtask_state import SUBTASKS, WATERMARKS, decode, from_process, restore_operator
 from sqlstream.core.errors import SqlStreamError, ValidationError
 
 LOG = logging.getLogger("sqlstream.watermarks")
 STALL_S = 10.0  # a split at the minimum watermark without data for this long is logged as holding it back
 ROUND_ROWS = 65536
 CHECK_CONNECTORS_S = 0.2
-SUBTASKS = "subtasks"  # the state table of an operator standing for parallel subtasks (runtime/parallel)
 DRAIN_S = 0.1  # the longest output of parallel subtasks waits in their pipes while sources have rows to read
 
 
@@ -528,21 +528,27 @@ class Dataflow:
             raise ValidationError(f"Cannot restore: the snapshot has state for operator(s) {', '.join(sorted(unknown))} "
                                   f"that the new plan does not have (the query changed). Use "
                                   f"--allow-non-restored-state to drop that state.")
-        for uid, blobs in snap["operators"].items():
-            if uid in unknown:
+        taken_in_subtasks = {uid: decode(pa.ipc.open_stream(blobs[SUBTASKS]).read_all())
+                             for uid, blobs in snap["operators"].items() if SUBTASKS in blobs}
+        parts_of = {op: parts for parts in taken_in_subtasks.values() for part in parts for op in part
+                    if op != WATERMARKS}
+        regions = {self.uids[nid]: b.tables[SUBTASKS] for nid, b in self.state.items() if SUBTASKS in b.tables}
+        in_regions = {uid for region in regions.values() for uid in region.uids}
+        for uid, region in regions.items():
+            parts = taken_in_subtasks.get(uid)
+            region.restore_parts(parts if parts is not None else
+                                 [from_process(region.uids, snap["operators"], snap["watermarks"])])
+        for uid in sorted(set(snap["operators"]) | set(parts_of)):
+            blobs = snap["operators"].get(uid, {})
+            nid = by_uid.get(uid)
+            if uid in unknown or uid in in_regions or SUBTASKS in blobs or nid not in self.state:
                 continue
-            backend = self.state[by_uid[uid]]
-            if (SUBTASKS in blobs) != (SUBTASKS in backend.tables) and (blobs or backend.tables):
-                taken = "in parallel subtasks" if SUBTASKS in blobs else "in the job's process"
-                now = "in parallel subtasks" if SUBTASKS in backend.tables else "in the job's process"
-                raise ValidationError(f"Cannot restore the state of operator {uid}: the checkpoint was taken with it "
-                                      f"running {taken} and it now runs {now} (another parallelism); restoring "
-                                      f"keyed state at another parallelism is not supported yet: run the job at the "
-                                      f"parallelism the checkpoint was taken at")
-            try:
-                backend.restore(blobs)
-            except (ValueError, KeyError, pa.ArrowInvalid) as e:
-                raise ValidationError(f"Cannot restore the state of operator {uid}: {e}") from None
+            if uid in parts_of:  # it ran as subtasks and now runs here: the merge of their parts
+                parts = parts_of[uid]
+                restore_operator(self.state[nid], [p[uid] for p in parts if uid in p], None,
+                                 len(parts), 1)
+            else:
+                restore_operator(self.state[nid], [blobs], None, 1, 1)
         for src in self.sources:
             positions = snap["positions"].get(self.uids[id(src.node)])
             if positions is None:

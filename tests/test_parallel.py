@@ -177,26 +177,6 @@ def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, event
             f"{sum((got[sink] - expected_rows[sink]).values())} duplicated or unexpected after {kills} kills")
 
 
-def test_restoring_at_another_parallelism_says_it_is_not_supported_yet(tmp_path, events):
-    folder = tmp_path / "rescale"
-    folder.mkdir()
-    job = folder / "job.sql"
-    job.write_text(KILL_JOB.format(dir=folder, data=events))
-    p = CliJob(job)
-    p.wait_for(lambda: latest_checkpoint_id(folder / "checkpoints") > 0, "a first checkpoint")
-    p.kill()
-    p.finish()
-    job.write_text(job.read_text().replace("'parallelism.default' = '2'", "'parallelism.default' = '3'"))
-    rc, _, err = CliJob(job).finish()
-    assert rc != 0
-    assert "taken at parallelism 2" in err and "not supported yet" in err and "Traceback" not in err, err
-    job.write_text(job.read_text().replace("'parallelism.default' = '3'", "'parallelism.default' = '1'"))
-    rc, _, err = CliJob(job).finish()
-    assert rc != 0
-    assert "running in parallel subtasks and it now runs in the job's process" in err and "not supported yet" in err \
-        and "Traceback" not in err, err
-
-
 def test_a_plan_part_that_cannot_run_as_subtasks_says_so_and_runs_as_at_parallelism_1(tmp_path):
     import io
     from sqlstream.script import ScriptRunner

@@ -19,13 +19,13 @@ import numpy as np
 import pyarrow as pa
 
 from sqlstream.core.errors import ExecutionError, ValidationError
-from sqlstream.runtime.executor import SUBTASKS
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.parallel.regions import Region
 from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, RESTORE, SNAPSHOT, STOP, WATERMARK,
                                                 SubtaskUnit)
+from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, redistribute
 
 
 MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered
@@ -46,31 +46,29 @@ class ForwardOperator(Operator):
 
 
 class RegionState:
-    """The subtasks' state in a checkpoint: one row per (subtask, operator, table) with its Arrow IPC bytes."""
+    """The subtasks' state in a checkpoint: one part per subtask (`runtime/subtask_state.py`), redistributed by
+    key-group range when the job restores at another parallelism."""
 
     def __init__(self, owner: "RegionOperator") -> None:
         self.owner = owner
 
+    @property
+    def uids(self) -> list[str]:
+        """The region's operators, head first."""
+        return [s.uid for s in self.owner.region.specs]
+
     def snapshot(self) -> pa.Table:
-        rows = [(i, uid, name, data) for i, blobs in enumerate(self.owner.request(SNAPSHOT))
-                for uid, tables in blobs.items() for name, data in tables.items()]
-        table = pa.table({"subtask": pa.array([r[0] for r in rows], pa.int32()),
-                          "operator": pa.array([r[1] for r in rows], pa.string()),
-                          "table": pa.array([r[2] for r in rows], pa.string()),
-                          "data": pa.array([r[3] for r in rows], pa.large_binary())})
-        return table.replace_schema_metadata({"parallelism": str(self.owner.parallelism)})
+        return encode(self.owner.request(SNAPSHOT), self.owner.parallelism)
 
     def restore(self, table: pa.Table) -> None:
-        taken = int((table.schema.metadata or {}).get(b"parallelism", b"0"))
-        if taken != self.owner.parallelism:
-            raise ValidationError(f"the checkpoint was taken at parallelism {taken} and the job now runs at "
-                                  f"parallelism {self.owner.parallelism}; restoring keyed state at another "
-                                  f"parallelism is not supported yet: run it at parallelism {taken}")
-        per: list[dict[str, dict[str, bytes]]] = [{} for _ in range(taken)]
-        for i, uid, name, data in zip(*(table.column(c).to_pylist() for c in ("subtask", "operator", "table",
-                                                                                "data"))):
-            per[i].setdefault(uid, {})[name] = data
-        self.owner.request(RESTORE, per)
+        self.restore_parts(decode(table))
+
+    def restore_parts(self, parts: list) -> None:
+        """Restore from the parts of the subtasks of a checkpoint at any parallelism (1: the region's operators
+        ran in the job's process): each subtask takes the parts overlapping its key groups."""
+        owner = self.owner
+        plan = redistribute(parts, owner.parallelism, owner.max_parallelism)
+        owner.request(RESTORE, [(taken, groups, len(parts)) for taken, groups in plan])
 
     def size_bytes(self) -> int:
         return self.owner.metric("state_bytes")

@@ -19,10 +19,10 @@ from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, Op
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.subtask_state import WATERMARKS, restore_operator
 
 WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED = (
     "watermark", "close", "snapshot", "restore", "stop", "done", "failed")
-WATERMARKS = "_watermarks"  # the snapshot entry holding the subtask's watermarks
 
 
 @dataclass
@@ -97,11 +97,15 @@ class RegionSubtask:
         return {WATERMARKS: {"watermarks": marks.encode()},
                 **{spec.uid: b.snapshot() for spec, b in zip(self.unit.specs, self.backends)}}
 
-    def restore(self, blobs: dict[str, dict[str, bytes]]) -> None:
+    def restore(self, parts: list[dict[str, dict[str, bytes]]], groups: range | None, taken: int) -> None:
+        """Restore from this subtask's own part (`groups` None) or, at another parallelism than the checkpoint's
+        (`taken`), from the parts of the old subtasks overlapping its key groups, keeping the keys of `groups`."""
         for spec, backend in zip(self.unit.specs, self.backends):
-            if spec.uid in blobs:
-                backend.restore(blobs[spec.uid])
-        marks = json.loads(blobs[WATERMARKS]["watermarks"])
+            tables = [part[spec.uid] for part in parts if spec.uid in part]
+            if tables:
+                restore_operator(backend, tables, groups, taken, self.unit.parallelism)
+        # watermarks go to every subtask alike, so any part's are this subtask's
+        marks = json.loads(parts[0][WATERMARKS]["watermarks"])
         self.out_wm = list(marks["out"])
         for ctx, ins in zip(self.contexts, marks["in"]):
             ctx.input_watermarks[:] = ins
@@ -152,7 +156,7 @@ def serve(unit: SubtaskUnit, channel) -> None:
             elif kind == SNAPSHOT:
                 reply = subtask.snapshot()
             elif kind == RESTORE:
-                subtask.restore(msg[1])
+                subtask.restore(*msg[1])
             for b in out:
                 channel.send_batch(None, b)
             channel.send_marker(DONE, subtask.metrics(), reply)

@@ -1,0 +1,86 @@
+"""A parallel region's state in a checkpoint, one part per subtask, and how it is redistributed to another
+parallelism.
+
+A region's head stores each subtask's snapshot (its operators' state tables and watermarks) as rows of one table
+(`SUBTASKS`). A subtask holds only the keys of its key groups, a contiguous range (`key_groups.group_range`), so
+restoring at another parallelism gives each new subtask the parts of the old subtasks whose ranges overlap its
+own and keeps the keys of its range; parallelism 1 takes the merge of every part. Only keyed state splits: an
+operator with other state is refused by name, never restored wrong. Parallelism 1 imports this module too, so it
+imports nothing of the parallel runtime.
+"""
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from sqlstream.core.errors import ValidationError
+from sqlstream.runtime.key_groups import group_range
+from sqlstream.runtime.state import StateBackend
+
+SUBTASKS = "subtasks"  # the state table of an operator standing for parallel subtasks
+WATERMARKS = "_watermarks"  # the part's entry holding the subtask's watermarks
+
+Part = dict[str, dict[str, bytes]]  # operator uid (or WATERMARKS) -> state table name -> Arrow IPC bytes
+
+
+def encode(parts: list[Part], parallelism: int) -> pa.Table:
+    """One row per (subtask, operator, table) with its bytes; the parallelism in the schema's metadata."""
+    rows = [(i, uid, name, data) for i, part in enumerate(parts) for uid, tables in part.items()
+            for name, data in tables.items()]
+    table = pa.table({"subtask": pa.array([r[0] for r in rows], pa.int32()),
+                      "operator": pa.array([r[1] for r in rows], pa.string()),
+                      "table": pa.array([r[2] for r in rows], pa.string()),
+                      "data": pa.array([r[3] for r in rows], pa.large_binary())})
+    return table.replace_schema_metadata({"parallelism": str(parallelism)})
+
+
+def decode(table: pa.Table) -> list[Part]:
+    """The parts of `encode`, one per subtask of the parallelism the checkpoint was taken at."""
+    taken = int((table.schema.metadata or {}).get(b"parallelism", b"0"))
+    parts: list[Part] = [{} for _ in range(taken)]
+    for i, uid, name, data in zip(*(table.column(c).to_pylist() for c in ("subtask", "operator", "table", "data"))):
+        parts[i].setdefault(uid, {})[name] = data
+    return parts
+
+
+def from_process(region_uids: list[str], operators: dict[str, dict[str, bytes]],
+                 watermarks: dict[str, list]) -> Part:
+    """A checkpoint taken at parallelism 1 (the region's operators in the job's process) as one subtask's part."""
+    marks = [watermarks.get(uid) for uid in region_uids]
+    if any(m is None for m in marks):
+        missing = ", ".join(uid for uid, m in zip(region_uids, marks) if m is None)
+        raise ValidationError(f"Cannot restore operator(s) {missing} as parallel subtasks: the checkpoint has no "
+                              f"watermarks for them")
+    part: Part = {uid: operators.get(uid, {}) for uid in region_uids}
+    part[WATERMARKS] = {"watermarks": json.dumps({"out": [m[0] for m in marks],
+                                                  "in": [list(m[1]) for m in marks]}).encode()}
+    return part
+
+
+def redistribute(parts: list[Part], parallelism: int, max_parallelism: int) -> list[tuple[list[Part], range | None]]:
+    """For each subtask at `parallelism`: the parts it restores from and the key groups it keeps (None: the
+    parts are its own, taken at this parallelism)."""
+    taken = len(parts)
+    if taken == parallelism:
+        return [([part], None) for part in parts]
+    old = [group_range(i, taken, max_parallelism) for i in range(taken)]
+    out = []
+    for j in range(parallelism):
+        new = group_range(j, parallelism, max_parallelism)
+        out.append(([p for p, r in zip(parts, old) if r.start < new.stop and new.start < r.stop], new))
+    return out
+
+
+def restore_operator(backend: StateBackend, tables: list[dict[str, bytes]], groups: range | None,
+                     taken: int, parallelism: int) -> None:
+    """Restore one operator from one or several subtasks' parts (keeping the keys of `groups`); state that cannot
+    be split by key group is refused naming the operator and what to do."""
+    try:
+        backend.restore(tables, groups)
+    except (ValueError, KeyError) as e:
+        if taken == parallelism:
+            raise ValidationError(f"Cannot restore the state of operator {backend.uid}: {e}") from None
+        raise ValidationError(f"Cannot restore operator {backend.uid} at parallelism {parallelism} from a "
+                              f"checkpoint taken at parallelism {taken}: {e}; its state cannot be redistributed to "
+                              f"another parallelism yet, so run the job at parallelism {taken}") from None
