@@ -1,100 +1,29 @@
-"""MATCH_RECOGNIZE as Flink's CepOperator runs it in event time: rows wait per partition until the watermark
-passes them, then run through the pattern's automaton in (rowtime, ORDER BY, arrival) order; a row at or behind
-the watermark is late and dropped. Matches are emitted as insert-only rows of the partition keys and MEASURES.
+"""MATCH_RECOGNIZE as Flink's CepOperator runs it in event time: rows wait until the watermark passes them, then
+run through the pattern's automaton in (partition, rowtime, ORDER BY, arrival) order; a row at or behind the
+watermark is late and dropped. Matches are emitted as insert-only rows of the partition keys and MEASURES.
 
-DEFINE conditions that read only the row itself are evaluated once per input batch; the others, and the
-measures, read slots (navigation into the match) that are filled per candidate and evaluated a batch at a time.
+The rows a watermark releases are matched together (`runtime/match_wavefront.py`): every row starts a candidate
+match and all partial matches advance a row per step, their DEFINE conditions evaluated as columns. A partition
+whose first running start waits for more rows keeps its rows from that start on (`held`) with the partial
+matches and the finished matches it holds back (`partials`), which the next release continues. Ordered by a
+processing-time attribute, each batch's rows are matched as they arrive.
 """
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.plan.logical import AggCall, MatchSlot
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
-from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.nfa import Automaton, Event, Matcher, Partial, SkipError, Step
-from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.operators.over_aggregate import aggregate
-from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
-from sqlstream.runtime.row_eval import compile_row
-from sqlstream.runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
 from sqlstream.core.errors import SqlStreamError
+from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
+from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.match_wavefront import Branches, CompiledPattern, Matching, Rows, emit
+from sqlstream.runtime.nfa import Automaton, SkipError
+from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.rows import rows_equal
 
-
-class MatchState:
-    """Rows waiting for the watermark, rows held by partial or finished matches, and each partition's matches
-    (automaton state, the rows taken with their variables, start)."""
-
-    def __init__(self, op: "MatchRecognizeOperator"):
-        self.op = op
-
-    def snapshot(self) -> pa.Table:
-        op = self.op
-        events: dict[int, Event] = {}
-        pending: dict[int, int] = {}
-        for buf in op.pending.values():
-            for t, _, seq, ev in buf:
-                events[id(ev)] = ev
-                pending[id(ev)] = seq
-        matchers = {}
-        for key, m in op.matchers.items():
-            def enc(p: Partial) -> list:
-                rows = p.rows()
-                for e, _ in rows:
-                    events[id(e)] = e
-                return [p.state.index, [[id(e), v] for e, v in rows], p.start_ts]
-            matchers[json.dumps(list(key), default=str)] = [[enc(p) for p in m.partials],
-                                                            [enc(p) for p in m.completed]]
-        order = list(events)
-        number = {k: i for i, k in enumerate(order)}
-        evs = [events[k] for k in order]
-        blob = {k: [[[s, [[number[e], v] for e, v in path], st] for s, path, st in group] for group in groups]
-                for k, groups in matchers.items()}
-        table = rows_table([e.row for e in evs], op.types, {
-            "$ts": pa.array([e.ts for e in evs], pa.int64()),
-            "$pos": pa.array([e.id[1] for e in evs], pa.int64()),
-            "$pending": pa.array([pending.get(k) for k in order], pa.int64())})
-        return table.replace_schema_metadata({"matchers": json.dumps(blob), "seq": str(op.seq),
-                                              "position": str(op.position), "late": str(op.late_dropped)})
-
-    def restore(self, table: pa.Table) -> None:
-        op = self.op
-        rows = table_rows(table, len(op.types))
-        local = op.local_conditions([table.column(f"c{i}") for i in range(len(op.types))], table.num_rows)
-        events = [Event(t, pos, row, loc) for t, pos, row, loc in
-                  zip(table.column("$ts").to_pylist(), table.column("$pos").to_pylist(), rows, local)]
-        op.pending, op.matchers = {}, {}
-        for ev, seq in zip(events, table.column("$pending").to_pylist()):
-            if seq is not None:
-                op.pending.setdefault(op.key_of(ev.row), []).append((ev.ts, op.sort_key(ev.row), seq, ev))
-        meta = table.schema.metadata or {}
-        states = op.automaton.states
-        for groups in json.loads(meta.get(b"matchers", b"{}")).values():
-            m = Matcher(op.automaton, op.skip, op.within)
-
-            def dec(enc) -> Partial:
-                s, path, start_ts = enc
-                step = None
-                for i, v in path:
-                    step = Step(events[i], v, step)
-                start = events[path[0][0]].id if path else None
-                return Partial(states[s], step, start, start_ts)
-            m.partials = [dec(e) for e in groups[0]]
-            m.completed = [dec(e) for e in groups[1]]
-            held = next(p for p in m.partials + m.completed if p.path)
-            op.matchers[op.key_of(held.rows()[0][0].row)] = m
-        op.seq = int(meta.get(b"seq", b"0"))
-        op.position = int(meta.get(b"position", b"0"))
-        op.late_dropped = int(meta.get(b"late", b"0"))
-
-    def size_bytes(self) -> int:
-        op = self.op
-        return (sum(len(b) for b in op.pending.values()) +
-                sum(len(m.partials) + len(m.completed) for m in op.matchers.values())) * 64
+RUNNING, FINISHED = 0, 1
 
 
 class MatchRecognizeOperator(Operator):
@@ -104,203 +33,202 @@ class MatchRecognizeOperator(Operator):
     def __init__(self, node, names: list[str], types: list[pa.DataType], out_types: list[pa.DataType]):
         self.partition, self.time_index, self.order = node.partition, node.time_index, node.order
         self.proctime = node.proctime
-        self.automaton = Automaton(node.pattern)
+        self.variables = [t.var for t in node.pattern]
+        self.pattern = CompiledPattern(Automaton(node.pattern), self.variables)
         self.skip, self.within = node.skip, node.within
         self.types = types
-        self.n_in = len(types)
-        self.local_defs = {v: c for v, (c, slots) in node.defines.items() if not slots}
-        self.slot_defs = {v: (c, slots) for v, (c, slots) in node.defines.items() if slots}
-        self.row_defs = {v: f for v, (c, _) in self.slot_defs.items() if (f := compile_row(c)) is not None}
+        self.matching = Matching(self.pattern, node.defines, types, node.time_index, node.within)
         self.measures, self.measure_slots = node.measures, node.measure_slots
         self.names, self.out_types = names, out_types
-        self.pending: dict[tuple, list[tuple]] = {}  # key -> [(ts, sort key, seq, Event)]
-        self.matchers: dict[tuple, Matcher] = {}
-        self.deferred: list[tuple] = []
-        self.seq = 0        # arrival order
-        self.position = 0   # processing order, the second part of an event's id
+        self.seq = 0  # arrival order
         self.late_dropped = 0
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("match", MatchState(self))
-
-    def key_of(self, row: tuple) -> tuple:
-        return tuple(row[p] for p in self.partition)
-
-    def sort_key(self, row: tuple) -> tuple:
-        return tuple(_Desc(row[i]) if desc else _Asc(row[i]) for i, desc in self.order)
-
-    def local_conditions(self, cols: list[pa.Array], n: int) -> list[dict]:
-        """Per row, the results of the DEFINE conditions that read only the row itself."""
-        bits = {v: _truth(evaluate(c, cols, n)) for v, c in self.local_defs.items()}
-        return [{v: bool(b[i]) for v, b in bits.items()} for i in range(n)]
+        rows = pa.schema([pa.field(f"c{i}", t) for i, t in enumerate(self.types)])
+        arrays = {"ts": np.int64, "seq": np.int64}
+        self.waiting = ctx.row_store("waiting", rows, arrays)
+        self.held = ctx.row_store("held", rows, arrays)
+        k = len(self.variables)
+        self.partials = ctx.row_store("partials", pa.schema(
+            [pa.field("kind", pa.int8()), pa.field("start", pa.int64()), pa.field("length", pa.int64()),
+             pa.field("state", pa.int64())] + [pa.field(f"first{i}", pa.int64()) for i in range(k)]
+            + [pa.field(f"end{i}", pa.int64()) for i in range(k)]))
+        ctx.counters("progress", self, ("seq", "late_dropped"))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         n = batch.num_rows
         ts, valid = rowtime_ms(cols[self.time_index])
+        seq = self.seq + np.arange(n, dtype=np.int64)
+        self.seq += n
+        table = pa.Table.from_arrays(cols, schema=self.waiting.schema)
+        if self.proctime:  # each row is matched when it arrives; WITHIN counts wall-clock time
+            return self._match(table, ts, seq, None)
         wm = row_watermarks(batch)
         if wm is None:
             wm = np.full(n, MIN_WM, dtype=np.int64)
-        local = self.local_conditions(cols, n)
-        if self.proctime:
-            return self._arrivals(batch_rows(cols, n), ts, local)
-        late = np.zeros(n, dtype=bool)
-        # a key's waiting rows are all after the watermark it last saw (rows at or behind it are late), so the
-        # watermark releases something for a key only once it has moved since then
-        seen: dict[tuple, int] = {}
-        for i, row in enumerate(batch_rows(cols, n)):
-            key = self.key_of(row)
-            t, w = int(ts[i]), int(wm[i])
-            if seen.get(key) != w:
-                seen[key] = w
-                self.deferred += self._advance(key, w)  # what the watermark before this row released
-            if not valid[i] or t <= w:
-                self.late_dropped += 1
-                late[i] = True
-                continue
-            self.pending.setdefault(key, []).append((t, self.sort_key(row), self.seq, Event(t, 0, row, local[i])))
-            self.seq += 1
-        if self.late_rows is not None:
-            self.late_rows.add(cols, late, ts, wm)
+        late = ~valid | (ts <= wm)
+        if late.any():
+            self.late_dropped += int(late.sum())
+            if self.late_rows is not None:
+                self.late_rows.add(cols, late, ts, wm)
+            keep = np.flatnonzero(~late)
+            table, ts, seq = table.take(pa.array(keep, pa.int64())), ts[keep], seq[keep]
+        if len(ts):
+            self.waiting.append(table, ts=ts, seq=seq)
         return []
-
-    def _arrivals(self, rows: list[tuple], ts: np.ndarray, local: list[dict]) -> list[pa.RecordBatch]:
-        """Processing time: each row is matched when it arrives, in arrival order; WITHIN counts wall-clock time."""
-        found = []
-        for i, row in enumerate(rows):
-            key = self.key_of(row)
-            matcher = self.matchers.get(key)
-            if matcher is None:
-                matcher = self.matchers[key] = Matcher(self.automaton, self.skip, self.within)
-            t = int(ts[i])
-            ev = Event(t, self.position, row, local[i])
-            self.position += 1
-            found += self._matches(key, matcher.advance_time(t))
-            found += self._matches(key, self._feed(matcher, ev))
-            if matcher.empty:
-                del self.matchers[key]
-        return [self._output([(key, rows) for _, key, rows in found])] if found else []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         if self.proctime:
             return []
-        found, self.deferred = self.deferred, []
-        keys = set(self.pending) | (set(self.matchers) if self.within else set())
-        for key in keys:
-            found += self._advance(key, wm)
-        if not found:
+        ts = self.waiting.arrays["ts"]
+        ready = ts <= wm
+        if not ready.any() and not (self.within and len(self.held)):
             return []
-        found.sort(key=lambda f: f[0])
-        return [self._output([(key, rows) for _, key, rows in found])]
+        take = np.flatnonzero(ready)
+        table = self.waiting.table.take(pa.array(take, pa.int64()))
+        released, seq = ts[take], self.waiting.arrays["seq"][take]
+        self.waiting.keep(np.flatnonzero(~ready))
+        return self._match(table, released, seq, wm)
 
-    def _advance(self, key: tuple, wm: int) -> list[tuple]:
-        buf = self.pending.get(key)
-        matcher = self.matchers.get(key)
-        if not buf and (matcher is None or not self.within):
+    def _match(self, table: pa.Table, ts: np.ndarray, seq: np.ndarray, wm: int | None) -> list[pa.RecordBatch]:
+        """Matches the held rows followed by the new ones; `wm` ends partial matches older than WITHIN."""
+        held = self.held
+        n_held = len(held)
+        if n_held:
+            table = pa.concat_tables([held.table, table])
+            ts = np.concatenate([held.arrays["ts"], ts])
+            seq = np.concatenate([held.arrays["seq"], seq])
+        n = len(ts)
+        if n == 0:
             return []
-        out = []
-        if matcher is None:
-            matcher = self.matchers[key] = Matcher(self.automaton, self.skip, self.within)
-        for t, _, _, ev in pop_ready(self.pending, key, wm, order=lambda e: e[:3]):
-            ev.id = (t, self.position)
-            self.position += 1
-            out += self._matches(key, matcher.advance_time(t))
-            out += self._matches(key, self._feed(matcher, ev))
-        out += self._matches(key, matcher.advance_time(wm))
-        if matcher.empty:
-            del self.matchers[key]
-        return out
-
-    def _matches(self, key: tuple, matches: list) -> list[tuple]:
-        return [(rows[-1][0].id, key, rows) for rows in matches]
-
-    def _feed(self, matcher: Matcher, ev: Event) -> list:
-        values = self._slot_conditions(matcher.partials, ev)
-
-        def value(p: Partial, var: str) -> bool:
-            if var in ev.local:
-                return ev.local[var]
-            if var in self.slot_defs:
-                return values[(id(p), var)]
-            return True  # a variable without DEFINE accepts every row
+        gen = np.ones(n, np.int8)
+        gen[:n_held] = 0
+        perm = self._processing_order(table, ts, seq, gen)
+        cols = [c.take(pa.array(perm, pa.int64())).combine_chunks() for c in table.columns]
+        ts, seq = ts[perm], seq[perm]
+        inv = np.empty(n, np.int64)
+        inv[perm] = np.arange(n)
+        segment_start, segment_end = self._segments(cols, n)
+        rows = Rows(cols, ts, segment_end)
+        k = len(self.variables)
+        running, finished = self._carried(inv)
+        fresh = Branches.starting(inv[n_held:], self.pattern.start, k)
+        branches = Branches.concat([running, fresh], k)
+        branches = branches.take(np.argsort(branches.start, kind="stable"))
+        matched, waiting = self.matching.run(rows, branches)
+        if self.within and wm is not None and len(waiting):
+            waiting = waiting.take(wm - ts[waiting.start] < self.within)
+        matched = Branches.concat([finished, matched], k)
+        matched = matched.take(np.argsort(matched.start, kind="stable"))
         try:
-            return matcher.process(ev, value)
+            emitted, holding = emit(matched, waiting, segment_start, self.skip, self.pattern.var_index,
+                                    lambda i: self._describe(rows, matched, i))
         except SkipError as e:
             raise SqlStreamError(f"MATCH_RECOGNIZE: {e}") from None
+        self._hold(rows, seq, holding, waiting, matched, emitted)
+        if not len(emitted):
+            return []
+        out = matched.take(emitted)
+        last = out.start + out.length - 1
+        out = out.take(np.lexsort((last, ts[last])))
+        return [self._output(rows, out)]
 
-    def _slot_conditions(self, partials: list[Partial], ev: Event) -> dict:
-        """DEFINE conditions that navigate into the match, for every partial match that may ask, one batch
-        per variable."""
-        out = {}
-        for var, (cond, slots) in self.slot_defs.items():
-            cands = [p for p in partials if var in p.state.needs]
-            if not cands:
-                continue
-            rows = [ev.row + tuple(_slot_value(s, p.rows() + [(ev, var)], self.time_index) for s in slots)
-                    for p in cands]
-            fn = self.row_defs.get(var)
-            if fn is not None:
-                for p, r in zip(cands, rows):
-                    out[(id(p), var)] = fn(r) is True
-                continue
-            types = self.types + [s.type.to_arrow() for s in slots]
-            result = _truth(evaluate(cond, columns(rows, types), len(rows)))
-            for p, r in zip(cands, result):
-                out[(id(p), var)] = bool(r)
-        return out
+    def _processing_order(self, table: pa.Table, ts: np.ndarray, seq: np.ndarray, gen: np.ndarray) -> np.ndarray:
+        keys, names = [], []
+        for p in self.partition:
+            keys.append(table.column(p))
+            names.append((f"p{p}", "ascending"))
+        keys += [pa.array(gen), pa.array(ts if not self.proctime else seq)]
+        names += [("gen", "ascending"), ("ts", "ascending")]
+        if not self.proctime:
+            for j, (i, desc) in enumerate(self.order):
+                col = table.column(i)
+                # NULLs first ascending, last descending, as Flink's comparator orders them
+                keys += [pc.is_valid(col) if not desc else pc.is_null(col), col]
+                names += [(f"n{j}", "ascending"), (f"o{j}", "descending" if desc else "ascending")]
+            keys.append(pa.array(seq))
+            names.append(("seq", "ascending"))
+        order = pa.table(keys, names=[nm for nm, _ in names])
+        return np.asarray(pc.sort_indices(order, sort_keys=names))
 
-    def _output(self, found: list[tuple]) -> pa.RecordBatch:
-        slot_rows = [tuple(_slot_value(s, rows, self.time_index) for s in self.measure_slots) for _, rows in found]
+    def _segments(self, cols: list[pa.Array], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, where its partition's rows begin and end (rows sorted by partition)."""
+        change = np.ones(n, bool)
+        if self.partition and n > 1:
+            keys = [cols[p] for p in self.partition]
+            change[1:] = ~rows_equal([c.slice(1) for c in keys], [c.slice(0, n - 1) for c in keys])
+        elif n > 1:
+            change[1:] = False
+        starts = np.flatnonzero(change)
+        ends = np.append(starts[1:], n)
+        counts = np.diff(np.append(starts, n))
+        return np.repeat(starts, counts), np.repeat(ends, counts)
+
+    def _carried(self, inv: np.ndarray) -> tuple[Branches, Branches]:
+        """The held partial and finished matches, their starts moved to the rows' new positions."""
+        k = len(self.variables)
+        t = self.partials.table
+        if not t.num_rows:
+            return Branches.empty(k), Branches.empty(k)
+
+        def col(name):
+            return np.asarray(t.column(name).to_numpy(), np.int64)
+        b = Branches(inv[col("start")], col("length"), col("state"),
+                     np.stack([col(f"first{i}") for i in range(k)], axis=1).reshape(-1, k),
+                     np.stack([col(f"end{i}") for i in range(k)], axis=1).reshape(-1, k))
+        kind = col("kind")
+        return b.take(kind == RUNNING), b.take(kind == FINISHED)
+
+    def _hold(self, rows: Rows, seq: np.ndarray, holding: np.ndarray, waiting: Branches, matched: Branches,
+              emitted: np.ndarray) -> None:
+        """Keeps each partition's rows from its first running start on, with what they carry."""
+        n = rows.n
+        edge = np.zeros(n + 1, np.int64)
+        np.add.at(edge, holding, 1)
+        np.add.at(edge, rows.segment_end[holding], -1)
+        keep = np.cumsum(edge[:n]) > 0
+        idx = np.flatnonzero(keep)
+        new_pos = np.cumsum(keep) - 1
+        self.held.table = pa.table([c.take(pa.array(idx, pa.int64())) for c in rows.cols],
+                                   schema=self.held.schema)
+        self.held.arrays = {"ts": rows.ts[idx], "seq": seq[idx]}
+        pending = np.ones(len(matched), bool)
+        pending[emitted] = False
+        parts = [(RUNNING, waiting.take(keep[waiting.start])),
+                 (FINISHED, matched.take(pending & keep[matched.start]))]
+        k = len(self.variables)
+        cols = {name: [] for name in self.partials.schema.names}
+        for kind, b in parts:
+            cols["kind"].append(np.full(len(b), kind, np.int8))
+            cols["start"].append(new_pos[b.start])
+            cols["length"].append(b.length)
+            cols["state"].append(b.state)
+            for i in range(k):
+                cols[f"first{i}"].append(b.first[:, i])
+                cols[f"end{i}"].append(b.end[:, i])
+        self.partials.table = pa.table({name: pa.array(np.concatenate(v)) for name, v in cols.items()},
+                                       schema=self.partials.schema)
+
+    def _output(self, rows: Rows, m: Branches) -> pa.RecordBatch:
+        n = len(m)
+        slots = self.matching.measure_slots(rows, self.measure_slots, m)
         # measures read slots only; the input columns before them are never read, so NULLs stand in for them
-        n = len(found)
-        cols = [pa.nulls(n, t) for t in self.types] + columns(slot_rows, [s.type.to_arrow() for s in self.measure_slots])
-        keys = columns([k for k, _ in found], [self.types[p] for p in self.partition])
-        values = [evaluate(m, cols, n) for m in self.measures]
+        cols = [pa.nulls(n, t) for t in self.types] + slots
+        keys = [rows.gather(p, m.start) for p in self.partition]
+        values = [evaluate(e, cols, n) for e in self.measures]
         out = [c.cast(t) if c.type != t else c for c, t in zip(keys + values, self.out_types)]
         return make_batch(INSERT, out, self.names)
 
+    def _describe(self, rows: Rows, matched: Branches, i: int) -> str:
+        start, length = int(matched.start[i]), int(matched.length[i])
+        values = list(zip(*[c.slice(start, length).to_pylist() for c in rows.cols]))
+        out: dict[str, list] = {}
+        for j, var in enumerate(self.variables):
+            f, e = int(matched.first[i, j]), int(matched.end[i, j])
+            if f >= 0:
+                out[var] = values[f:e]
+        return str(out)
+
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped}
-
-
-def _slot_value(slot: MatchSlot, rows: list[tuple], time_index: int):
-    if slot.kind == "rowtime":
-        return rows[-1][0].row[time_index]
-    mapped = [e.row for e, v in rows if slot.var is None or v == slot.var]
-    if slot.kind == "agg":
-        if slot.column is None:
-            return len(mapped)
-        call = AggCall(slot.fn, (0,), slot.type)
-        return aggregate(call, [r[slot.column] for r in mapped])
-    i = len(mapped) - 1 - slot.offset if slot.kind == "last" else slot.offset
-    return mapped[i][slot.column] if 0 <= i < len(mapped) else None
-
-
-def _truth(a: pa.Array) -> np.ndarray:
-    if isinstance(a, pa.ChunkedArray):
-        a = a.combine_chunks()
-    if a.type == pa.null():
-        return np.zeros(len(a), dtype=bool)
-    return np.asarray(pc.fill_null(a, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-class _Asc:
-    """Sort wrapper: NULLs first, as Flink's comparator orders them ascending."""
-
-    __slots__ = ("v",)
-
-    def __init__(self, v):
-        self.v = v
-
-    def __lt__(self, other) -> bool:
-        if self.v is None or other.v is None:
-            return self.v is None and other.v is not None
-        return self.v < other.v
-
-    def __eq__(self, other) -> bool:
-        return self.v == other.v
-
-
-class _Desc(_Asc):
-    def __lt__(self, other) -> bool:
-        return _Asc.__lt__(other, self)
