@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from sqlstream.runtime.operators import over_columnar
-from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
+from sqlstream.runtime.operators import over_aggregate
 from sqlstream.script import ScriptRunner
+from tests.reference_over import ReferenceOverOperator
 
 FRAMES = ["ROWS BETWEEN 3 PRECEDING AND CURRENT ROW", "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
           "RANGE BETWEEN INTERVAL '2' SECOND PRECEDING AND CURRENT ROW",
@@ -62,13 +62,12 @@ def same(a: list[dict], b: list[dict]) -> bool:
 def test_batched_equals_row_at_a_time(data, frame, monkeypatch):
     sizes = (1, 7, 10_000)
     fast = {b: run(data, frame, b) for b in sizes}
-    init = OverAggregateOperator.__init__
 
-    def slow_init(self, *a, **kw):
-        init(self, *a, **kw)
-        self.fast = False
-    monkeypatch.setattr(over_columnar, "columnar_eligible", lambda *a: False)
-    monkeypatch.setattr(OverAggregateOperator, "__init__", slow_init)
+    class RowAtATime(ReferenceOverOperator):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.fast = False
+    monkeypatch.setattr(over_aggregate, "OverAggregateOperator", RowAtATime)
     for b in sizes:
         slow = run(data, frame, b)
         assert len(slow) > 500

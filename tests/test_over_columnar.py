@@ -14,8 +14,8 @@ from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
-from sqlstream.runtime.operators.over_columnar import ColumnarOverOperator
 from sqlstream.runtime.state import StateBackend
+from tests.reference_over import ReferenceOverOperator
 
 NAMES = ["k", "i", "x", "ts"]
 TYPES = [pa.string(), pa.int64(), pa.float64(), pa.timestamp("ms")]
@@ -26,11 +26,11 @@ AGGS = [AggCall("COUNT", (), BIGINT), AggCall("COUNT", (1,), BIGINT), AggCall("S
 FRAMES = [("ROWS", 3), ("ROWS", 0), ("ROWS", None), ("RANGE", 2000), ("RANGE", 0), ("RANGE", None)]
 
 
-class RowOperator(OverAggregateOperator):
+class RowOperator(ReferenceOverOperator):
     """The operator before the column-wise one: rows released by a watermark computed per partition."""
 
 
-class Reference(OverAggregateOperator):
+class Reference(ReferenceOverOperator):
     """The row-at-a-time operator: each row's frame aggregated on its own."""
 
     def __init__(self, *a, **kw):
@@ -114,7 +114,7 @@ def same(a, b) -> bool:
 def test_same_changelog_as_row_at_a_time(frame, preceding, seed):
     batches = stream(seed)
     expected, late = run(lambda: make(Reference, frame, preceding), batches)
-    assert isinstance(make(OverAggregateOperator, frame, preceding), ColumnarOverOperator)
+    assert type(make(OverAggregateOperator, frame, preceding)) is OverAggregateOperator
     got, got_late = run(lambda: make(OverAggregateOperator, frame, preceding), batches)
     assert got_late == late
     assert same(got, expected)
@@ -210,10 +210,33 @@ def test_every_over_aggregate_same_as_row_at_a_time(frame, preceding, seed):
     aggs = [a for a in WIDE_AGGS if not (a.distinct and a.fn == "LISTAGG" and preceding is not None)]
     batches = stream(seed)
     expected, late = wide_run(lambda: wide_make(Reference, frame, preceding, aggs), batches)
-    assert isinstance(wide_make(OverAggregateOperator, frame, preceding, aggs), ColumnarOverOperator)
     got, got_late = wide_run(lambda: wide_make(OverAggregateOperator, frame, preceding, aggs), batches)
     assert got_late == late
     assert same(got, expected)
     restored, _ = wide_run(lambda: wide_make(OverAggregateOperator, frame, preceding, aggs), batches,
                            restore_at=len(batches) // 2)
     assert same(restored, expected)
+
+
+@pytest.mark.parametrize("frame,preceding", [("ROWS", 3), ("ROWS", 0), ("ROWS", None), ("RANGE", None)])
+def test_processing_time_same_as_row_at_a_time(frame, preceding):
+    """Ordered by a processing-time attribute: each batch's rows as they arrive, frames counted in rows."""
+    aggs = [a for a in WIDE_AGGS if not (a.distinct and a.fn == "LISTAGG" and preceding is not None)]
+
+    def proctime(cls):
+        names = WIDE_NAMES + [f"a{j}" for j in range(len(aggs))]
+        types = WIDE_TYPES + [a.type.to_arrow() for a in aggs]
+        return cls([0], 7, frame, preceding, aggs, names, types, rowtime=False)
+
+    def outputs(op):
+        op.open(OperatorContext(StateBackend("t")))
+        out = []
+        for chunk, _, _ in stream(4):
+            rows = [(k, i, x, None if i is None else f"{k}{i % 4}", None, 2, -1, ts) for k, i, x, ts in chunk]
+            arrays = [pa.array([r[j] for r in rows], t) for j, t in enumerate(WIDE_TYPES)]
+            out += [[tuple(r.values()) for r in b.to_pylist()] for b in op.on_batch(make_batch(INSERT, arrays,
+                                                                                             WIDE_NAMES))]
+        return out
+    expected = outputs(proctime(Reference))
+    assert sum(len(b) for b in expected) > 20
+    assert same(outputs(proctime(OverAggregateOperator)), expected)

@@ -1,411 +1,641 @@
-"""OVER aggregation on rowtime (ROWS/RANGE .. PRECEDING AND CURRENT ROW), as Flink's rowtime over functions:
-rows wait until the watermark passes them and are then processed per partition in (timestamp, arrival)
-order. Late rows are dropped: with an unbounded frame a row at or behind the watermark; with a bounded frame a
-row not after the last processed timestamp of its partition (a RANGE partition's state, including that
-timestamp, is dropped once the watermark passes 1.5 frames after its newest row, as Flink's cleanup timer
-does). RANGE frames give rows with the same timestamp (peers) the same result.
+"""OVER aggregation on rowtime, column-wise, its aggregates computed by their accumulators.
 
-Ordered by a processing-time attribute, each row is processed when it arrives, in arrival order (as Flink's
-proctime over functions, which never wait): frames count rows, and a RANGE frame's interval is measured on the
-wall clock. LAG(x [, k [, default]]) is the value k rows before the current one in the partition (its frame's
-k-th row from the end, as Flink's LAG accumulator sees its input)."""
+The same results and changelog as the row-at-a-time operator (`OverAggregateOperator`, its reference), with no
+Python work per row in the operator: rows wait in an Arrow buffer with their partition id, timestamp and arrival
+number; a watermark releases the rows it has passed, sorts them by (partition, timestamp, arrival) behind the
+rows each partition keeps for its frames, and computes every frame of every partition at once through each
+aggregate's accumulator (`runtime/accumulators.py`; the operator names no function): a bounded frame is a
+[lo, hi] range of rows (`frames`), an unbounded one a running result of its partition's group (`running`, the
+accumulator keeping each partition's state).
+
+Lateness: an unbounded frame drops a row at or behind the watermark before it, one comparison per row. A bounded
+frame drops a row not after the last timestamp its partition has processed, which depends on what the watermark
+before each earlier row released (and, for RANGE, on the cleanup timer that forgets an idle partition): that
+bookkeeping runs over plain integers in arrival order, and only for the partitions with a row at or behind its
+watermark in the batch or whose cleanup timer fires within it (any other row is after everything its partition
+processed). A cleanup starts a new epoch of the
+partition: rows accepted after it do not see the rows kept before it.
+"""
 from __future__ import annotations
 
-import decimal
+import heapq
 import json
-import operator
-from collections import deque
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from sqlstream.plan.logical import AggCall
-from sqlstream.runtime.accumulators import evaluate_groups, uses_group_values
-from sqlstream.runtime.aggregates import VARIANCES, variance
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
-from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.rows import batch_rows, columns, pop_ready, rows_table, table_rows
-from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
 from sqlstream.core.errors import ExecutionError
-from sqlstream.core.types import FlinkType
+from sqlstream.plan.logical import AggCall
+from sqlstream.runtime.accumulators import Accumulator, make_accumulator
+from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
+from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.numeric_aggregates import seg_accumulate
+from sqlstream.runtime.operator import Operator, OperatorContext
 
-_CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
-
-
-def aggregate(call: AggCall, values: list, arg_types: list[pa.DataType] = ()) -> object:
-    """One aggregate over the argument values of a frame, with Flink's result semantics."""
-    if call.fn == "COUNT":
-        if call.distinct:
-            return len({v for v in values if v is not None})
-        return len(values) if not call.args else sum(v is not None for v in values)
-    if uses_group_values(call) or call.fn == "LISTAGG":  # values are argument tuples; the frame is one group
-        args = [pa.array([v[i] for v in values], t) for i, t in enumerate(arg_types)]
-        return evaluate_groups(call, args, np.zeros(len(values), np.int64), 1)[0].as_py()
-    vals = [v for v in values if v is not None]
-    if call.distinct:  # the frame's distinct values, as Flink's distinct view of the frame's rows
-        vals = list(dict.fromkeys(vals))
-    if call.fn in ("SUM", "SUM0"):
-        return sum(vals) if vals else (0 if call.fn == "SUM0" else None)
-    if call.fn == "MIN":
-        return min(vals) if vals else None
-    if call.fn == "MAX":
-        return max(vals) if vals else None
-    if call.fn == "AVG":
-        if not vals:
-            return None
-        total, n = sum(vals), len(vals)
-        t: FlinkType = call.type
-        if t.is_integer:
-            q = abs(total) // n
-            return q if total >= 0 else -q
-        if t.is_decimal:
-            return _CTX.divide(decimal.Decimal(total), decimal.Decimal(n)).quantize(
-                decimal.Decimal(1).scaleb(-t.scale), context=_CTX)
-        return total / n
-    if call.fn == "LAG":  # values are argument tuples (value, offset, default)
-        offset = values[-1][1] if len(call.args) > 1 else 1
-        default = values[-1][2] if len(call.args) > 2 else None
-        return values[-1 - offset][0] if len(values) > offset else default
-    if call.fn in ("FIRST_VALUE", "LAST_VALUE"):
-        return (vals[0] if call.fn == "FIRST_VALUE" else vals[-1]) if vals else None
-    if call.fn in VARIANCES:
-        integer = all(isinstance(v, int) for v in vals)
-        arrow = pa.int64() if integer else pa.float64()
-        total = pa.array([sum(vals) if vals else None], arrow)
-        squares = pa.array([sum(v * v for v in vals) if vals else None], arrow)
-        return variance(call, total, pa.array([len(vals)]), squares, integer_arithmetic=True)[0].as_py()
-    raise ExecutionError(f"OVER aggregate {call.fn} is not supported")
+NO_DUE = np.iinfo(np.int64).max
+LAYOUT = "columnar-2"
+PENDING, KEPT, PARTITION = 0, 1, 2  # kinds of state rows
 
 
-class OverState:
+
+
+class _OverTables:
+    """Pending rows, kept frame rows and per-partition progress as one Arrow table (`$kind` tells them apart);
+    restores the row-at-a-time operator's layout too."""
+
     def __init__(self, op: "OverAggregateOperator"):
         self.op = op
 
     def snapshot(self) -> pa.Table:
-        """Rows waiting for the watermark and rows still inside a frame; a partition's last processed
-        timestamp is the newest of its frame rows."""
-        op = self.op
-        n_in = len(op.types) - len(op.aggs)
-        entries = [(1, t, seq, row) for buf in op.pending.values() for t, seq, row in buf]
-        entries += [(0, t, -1, row) for hist in op.history.values() for t, row in hist]
-        # unbounded frames keep accumulators, not rows: one entry per partition (its last row) carries them
-        entries += [(2, op.last_ts[k], -1, op.last_row[k]) for k in op.running]
-        accs = [json.dumps(op.running[tuple(e[3][p] for p in op.partition)]) if e[0] == 2 else None
-                for e in entries]
-        table = rows_table([e[3] for e in entries], op.types[:n_in], {
-            "$acc": pa.array(accs, pa.string()),
-            "$pending": pa.array([e[0] == 1 for e in entries], pa.bool_()),
-            "$ts": pa.array([e[1] for e in entries], pa.int64()),
-            "$seq": pa.array([e[2] for e in entries], pa.int64()),
-            "$cleanup": pa.array([op.cleanup_at.get(tuple(e[3][p] for p in op.partition)) for e in entries],
-                                 pa.int64())})
-        return table.replace_schema_metadata({"seq": str(op.seq), "late": str(op.late_dropped)})
+        return self.op.snapshot_table()
 
     def restore(self, table: pa.Table) -> None:
-        op = self.op
-        n_in = len(op.types) - len(op.aggs)
-        op.pending, op.history, op.last_ts, op.cleanup_at = {}, {}, {}, {}
-        op.running, op.last_row = {}, {}
-        accs = table.column("$acc").to_pylist() if "$acc" in table.column_names else [None] * table.num_rows
-        for row, pend, t, seq, due, acc in zip(table_rows(table, n_in), table.column("$pending").to_pylist(),
-                                               table.column("$ts").to_pylist(), table.column("$seq").to_pylist(),
-                                               table.column("$cleanup").to_pylist(), accs):
-            key = tuple(row[p] for p in op.partition)
-            if due is not None:
-                op.cleanup_at[key] = due
-            if acc is not None:
-                op.running[key], op.last_row[key] = json.loads(acc), row
-                op.last_ts[key] = max(op.last_ts.get(key, MIN_WM), t)
-            elif pend:
-                op.pending.setdefault(key, []).append((t, seq, row))
-            else:
-                op.history.setdefault(key, deque()).append((t, row))
-                op.last_ts[key] = max(op.last_ts.get(key, MIN_WM), t)
-        op.pending_min = {k: min(e[0] for e in buf) for k, buf in op.pending.items()}
-        op.released = {}
-        meta = table.schema.metadata or {}
-        op.seq = int(meta.get(b"seq", b"0"))
-        op.late_dropped = int(meta.get(b"late", b"0"))
+        self.op.restore_table(table)
 
     def size_bytes(self) -> int:
-        return sum(len(b) for b in self.op.pending.values()) * 64
+        op = self.op
+        return sum(t.nbytes for t in op.pending) + sum(a.nbytes for a in op.kept.values()) + \
+            op.kept_args.nbytes + op.last_ts.nbytes * 3 + sum(acc.size_bytes() for acc in op.accs)
 
 
 class OverAggregateOperator(Operator):
+    """OVER aggregation, whole watermarks' releases at once (ordered by a processing-time attribute, each
+    batch as it arrives)."""
+
     drops_late_rows = True
     name = "OverAggregate"
-
-    def __new__(cls, partition=None, time_index=None, frame=None, preceding=None, aggs=(), names=(), types=(),
-                rowtime: bool = True):
-        """Numeric aggregates over rowtime run column-wise (ColumnarOverOperator, with this operator as its
-        reference); the rest row by row here."""
-        if cls is OverAggregateOperator:
-            from sqlstream.runtime.operators.over_columnar import ColumnarOverOperator, columnar_eligible
-            if columnar_eligible(aggs, types, rowtime):
-                return super().__new__(ColumnarOverOperator)
-        return super().__new__(cls)
 
     def __init__(self, partition: list[int], time_index: int, frame: str, preceding: int | None,
                  aggs: list[AggCall], names: list[str], types: list[pa.DataType], rowtime: bool = True):
         self.partition, self.time_index, self.frame, self.preceding = partition, time_index, frame, preceding
         self.rowtime = rowtime
         self.aggs, self.names, self.types = aggs, names, types
-        self.pending: dict[tuple, list[tuple]] = {}   # key -> [(ts, seq, row)] waiting for the watermark
-        self.last_ts: dict[tuple, int] = {}           # key -> last processed timestamp
-        self.history: dict[tuple, deque] = {}         # key -> processed (ts, row) inside the frame
-        self.cleanup_at: dict[tuple, int] = {}        # key -> watermark at which RANGE state is dropped
-        self.deferred: list[tuple] = []                # outputs produced while advancing one partition
-        # COUNT/SUM/AVG/MIN/MAX over integer or floating arguments are computed for a whole release at once;
-        # unbounded frames then keep per-partition accumulators (running) instead of every row
-        self.fast = all(a.fn in ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX") + VARIANCES and not a.distinct and all(
-            pa.types.is_integer(types[i]) or pa.types.is_floating(types[i]) for i in a.args) for a in aggs)
-        self.running: dict[tuple, list] = {}  # key -> per aggregate [rows, non-null, sum, min, max, sum of squares]
-        self.last_row: dict[tuple, tuple] = {}
-        self.pending_min: dict[tuple, int] = {}        # key -> earliest pending timestamp
-        self.released: dict[tuple, list] = {}          # key -> released rows not yet computed (fast path)
         self.seq = 0
         self.late_dropped = 0
+        self.n_in = len(types) - len(aggs)
+        self.arg_cols = sorted({i for a in aggs for i in a.args})
+        self.bounded = preceding is not None
+        self.cleans = frame == "RANGE" and self.bounded  # Flink's cleanup timer drops idle RANGE partitions
+        self.index = KeyIndex()
+        self.last_ts = np.zeros(0, np.int64)   # partition -> last processed timestamp (MIN_WM: none)
+        self.due = np.zeros(0, np.int64)       # partition -> cleanup watermark (NO_DUE: none)
+        self.epoch = np.zeros(0, np.int64)     # partition -> cleanups so far
+        self.pending: list[pa.Table] = []      # input columns, then $g, $t, $seq, $ep
+        self.kept = self._empty_kept()         # frame rows kept per partition (bounded frames)
+        self.kept_args = self._empty_args()    # their argument columns
+        self.accs = self._fresh_accs()         # unbounded frames: each partition's group
+        self.wm_applied = MIN_WM
+
+    @staticmethod
+    def _empty_kept() -> dict[str, np.ndarray]:
+        return {"g": np.zeros(0, np.int64), "ep": np.zeros(0, np.int64), "t": np.zeros(0, np.int64)}
+
+    def _empty_args(self) -> pa.Table:
+        return pa.table({f"c{c}": pa.array([], self.types[c]) for c in self.arg_cols})
+
+    def _accumulator(self, a: AggCall) -> Accumulator:
+        """Unbounded frames never take a row back; bounded ones slide."""
+        return make_accumulator(a, [self.types[i] for i in a.args], False if not self.bounded else None, over=True)
+
+    def _fresh_accs(self) -> list[Accumulator]:
+        return [self._accumulator(a) for a in self.aggs]
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("over", OverState(self))
+        ctx.register("over", _OverTables(self))
+
+    # ---- arrival --------------------------------------------------------------------------
+    def _grow(self) -> None:
+        n = len(self.index)
+        have = len(self.last_ts)
+        if n > have:
+            more = max(n - have, have)
+            self.last_ts = np.concatenate([self.last_ts, np.full(more, MIN_WM, np.int64)])
+            self.due = np.concatenate([self.due, np.full(more, NO_DUE, np.int64)])
+            self.epoch = np.concatenate([self.epoch, np.zeros(more, np.int64)])
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        n = batch.num_rows
+        if n == 0:
+            return []
         if not self.rowtime:
             return self._on_arrival(batch)
         cols = data_columns(batch)
         ts, valid = rowtime_ms(cols[self.time_index])
         wm = row_watermarks(batch)
         if wm is None:
-            wm = np.full(batch.num_rows, MIN_WM, dtype=np.int64)
-        rows = batch_rows(cols, batch.num_rows)
-        late = np.zeros(batch.num_rows, dtype=bool)
-        for i, row in enumerate(rows):
-            key = tuple(row[p] for p in self.partition)
-            t, w = int(ts[i]), int(wm[i])
-            # what the watermark before this row had already done to this partition (timers fire in order)
-            self.deferred += self._advance(key, w)
-            # unbounded frames judge lateness by the watermark, bounded ones by the partition's progress
-            limit = w if self.preceding is None else self.last_ts.get(key, MIN_WM)
-            if not valid[i] or t <= limit:
-                self.late_dropped += 1
-                late[i] = True
-                continue
-            self.pending.setdefault(key, []).append((t, self.seq, row))
-            first = self.pending_min.get(key)
-            if first is None or t < first:
-                self.pending_min[key] = t
-            self.seq += 1
-            if self.frame == "RANGE" and self.preceding is not None:
-                # Flink's cleanup timer: the partition's state is dropped once the watermark passes it
-                due = self.cleanup_at.get(key)
-                if due is None or due < t + self.preceding + 1:
-                    self.cleanup_at[key] = t + int(self.preceding * 1.5) + 1
+            wm = np.full(n, MIN_WM, dtype=np.int64)
+        gids, _ = self.index.lookup([cols[p] for p in self.partition], n)
+        self._grow()
+        if not self.bounded:
+            late = ~valid | (ts <= wm)
+            ep = np.zeros(n, np.int64)
+        else:
+            # a row after the watermark is after anything its partition processed; partitions with a row
+            # behind it, or whose cleanup timer fires within the batch, go through the row loop
+            behind = ~(valid & (ts > np.maximum(wm, self.wm_applied)))
+            loop = np.isin(gids, np.unique(gids[behind])) if behind.any() else behind
+            if self.cleans:
+                loop |= self._push_cleanup(gids, ts, wm, ~loop)
+            late = np.zeros(n, bool)
+            ep = self.epoch[gids]
+            if loop.any():
+                rows = np.flatnonzero(loop)
+                late[rows], ep[rows] = self._bookkeep(gids[rows], ts[rows], valid[rows], wm[rows])
         if self.late_rows is not None:
             self.late_rows.add(cols, late, ts, wm)
+        n_late = int(late.sum())
+        self.late_dropped += n_late
+        keep = None if n_late == 0 else pa.array(np.flatnonzero(~late))
+        m = n - n_late
+        if m:
+            data = cols[:self.n_in] if keep is None else [c.take(keep) for c in cols[:self.n_in]]
+            sel = slice(None) if keep is None else ~late
+            extra = [pa.array(gids[sel]), pa.array(ts[sel]), pa.array(self.seq + np.arange(m, dtype=np.int64)),
+                     pa.array(ep[sel])]
+            self.pending.append(pa.Table.from_arrays(
+                list(data) + extra, names=[f"c{i}" for i in range(self.n_in)] + ["$g", "$t", "$seq", "$ep"]))
+            self.seq += m
         return []
 
     def _on_arrival(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-        """Processing time: every row at once, its frame in arrival order (RANGE intervals on the wall clock)."""
+        """Processing time: the batch's rows at once, in arrival order; a bounded RANGE frame measures its
+        interval on the wall clock (the batch's rows are peers), the other frames count rows."""
         import time
-        now = int(time.time() * 1000)
-        by_key: dict[tuple, list[tuple]] = {}
-        for row in batch_rows(data_columns(batch), batch.num_rows):
-            t = now if self.frame == "RANGE" and self.preceding is not None else self.seq
-            by_key.setdefault(tuple(row[p] for p in self.partition), []).append((t, self.seq, row))
-            self.seq += 1
-        out = [r for key, ready in by_key.items() for r in self._process(key, ready)]
-        if not out:
-            return []
-        out.sort(key=operator.itemgetter(1))
-        return [make_batch(INSERT, columns([r for _, _, r in out], self.types), self.names)]
+        n = batch.num_rows
+        cols = data_columns(batch)
+        gids, _ = self.index.lookup([cols[p] for p in self.partition], n)
+        self._grow()
+        seq = self.seq + np.arange(n, dtype=np.int64)
+        self.seq += n
+        t = np.full(n, int(time.time() * 1000), np.int64) if self.frame == "RANGE" and self.bounded else seq
+        rel = pa.Table.from_arrays(list(cols[:self.n_in]) + [pa.array(gids), pa.array(t), pa.array(seq),
+                                                             pa.array(np.zeros(n, np.int64))],
+                                   names=[f"c{i}" for i in range(self.n_in)] + ["$g", "$t", "$seq", "$ep"])
+        return self._release(rel)
 
-    def _advance(self, key: tuple, wm: int) -> list[tuple]:
-        first = self.pending_min.get(key)
-        ready = pop_ready(self.pending, key, wm) if first is not None and first <= wm else []
-        if ready:
-            rest = self.pending.get(key)
-            if rest:
-                self.pending_min[key] = min(e[0] for e in rest)
+    def _push_cleanup(self, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """RANGE frames, a batch of rows all after their watermark: each accepted row moves its partition's
+        cleanup time to t + 1.5 * preceding + 1 when the current one is less than t + preceding + 1. Computed
+        per partition as a chain of such moves, all partitions at once, for the `rows` marked; returns the
+        rows of the partitions whose cleanup would fire within the batch (unchanged: the row loop takes them)."""
+        p, step = self.preceding, int(self.preceding * 1.5) + 1
+        loop = np.zeros(len(gids), bool)
+        picked = np.flatnonzero(rows)
+        if not len(picked):
+            return loop
+        gids, ts, wm = gids[picked], ts[picked], wm[picked]
+        n = len(gids)
+        order = np.argsort(gids, kind="stable")
+        g, t, w = gids[order], ts[order], wm[order]
+        start = np.r_[True, g[1:] != g[:-1]]
+        first = np.flatnonzero(start)
+        seg = np.cumsum(start) - 1
+        seg_end = np.append(first[1:], n)
+        d = self.due[g[first]].copy()
+        lo = int(t.min())
+        span = int(t.max()) - lo + 2
+        if span * len(first) >= 2 ** 62:
+            loop[picked] = True
+            return loop
+        # the first row from which a move happens: its timestamp reaches due - preceding; every earlier row of
+        # the partition stays below that, so a running maximum from the partition's start finds it
+        runmax = seg_accumulate(np.maximum, t, start, np.full(n, lo, np.int64), lo)
+        combined = seg * span + (runmax - lo)
+        moved = np.full(n, -1, np.int64)
+        active = np.arange(len(first))
+        while len(active):
+            thr = np.where(d[active] == NO_DUE, lo, d[active] - p)
+            at = np.searchsorted(combined, active * span + np.clip(thr - lo, 0, span - 1), side="left")
+            found = at < seg_end[active]
+            active, at = active[found], at[found]
+            d[active] = t[at] + step
+            moved[at] = at
+        last_move = seg_accumulate(np.maximum, moved, start, np.full(n, -1, np.int64), -1)
+        before = np.r_[-1, last_move[:-1]]
+        before[start] = -1
+        due_before = np.where(before >= 0, t[np.maximum(before, 0)] + step, self.due[g])
+        maybe = np.flatnonzero(due_before <= w)
+        if len(maybe):  # a cleanup fires if nothing of the partition waits at that row
+            waiting = np.full(len(self.last_ts), MIN_WM, np.int64)
+            for chunk in self.pending:
+                pg, pt, pe = (chunk.column(x).to_numpy() for x in ("$g", "$t", "$ep"))
+                cur = pe == self.epoch[pg]
+                np.maximum.at(waiting, pg[cur], pt[cur])
+            prior = seg_accumulate(np.maximum, t, start, waiting[g], MIN_WM)
+            prior_excl = np.r_[MIN_WM, prior[:-1]]
+            prior_excl[start] = waiting[g[start]]
+            fires = maybe[prior_excl[maybe] <= np.maximum(w[maybe], self.wm_applied)]
+            if len(fires):
+                hit = np.zeros(len(first), bool)
+                hit[seg[fires]] = True
+                loop[picked[order[hit[seg]]]] = True
+                d = np.where(hit, self.due[g[first]], d)
+        self.due[g[first]] = d
+        return loop
+
+    def _bookkeep(self, gids: np.ndarray, ts: np.ndarray, valid: np.ndarray,
+                  wm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bounded frames, row by row over integers: release what the watermark before each row passed, run
+        a due cleanup, and judge the row against its partition's last processed timestamp."""
+        uniq, local = np.unique(gids, return_inverse=True)
+        last, due, epoch = self.last_ts[uniq].tolist(), self.due[uniq].tolist(), self.epoch[uniq].tolist()
+        cleans, p, step = self.cleans, self.preceding, int(self.preceding * 1.5) + 1
+        applied = self.wm_applied
+        heaps: dict[int, list[int]] = {}
+        for chunk in self.pending:  # what each partition has waiting (released rows of older epochs are not)
+            pg, pt, pe = (chunk.column(x).to_numpy() for x in ("$g", "$t", "$ep"))
+            mine = np.isin(pg, uniq) & (pe == self.epoch[pg]) & (pt > applied)
+            for gg, tt in zip(pg[mine].tolist(), pt[mine].tolist()):
+                heaps.setdefault(gg, []).append(tt)
+        for h in heaps.values():
+            heapq.heapify(h)
+        n = len(gids)
+        late = np.zeros(n, bool)
+        ep = np.zeros(n, np.int64)
+        for i, (k, g, t, ok, w) in enumerate(zip(local.tolist(), gids.tolist(), ts.tolist(), valid.tolist(),
+                                                 wm.tolist())):
+            h = heaps.get(g)
+            if h and h[0] <= max(w, applied):
+                top, lim = last[k], max(w, applied)
+                while h and h[0] <= lim:
+                    x = heapq.heappop(h)
+                    if x > top:
+                        top = x
+                last[k] = top
+                if not h:
+                    del heaps[g]
+            if cleans and due[k] <= w and g not in heaps:
+                due[k], last[k], epoch[k] = NO_DUE, MIN_WM, epoch[k] + 1
+            if not ok or t <= last[k]:
+                late[i] = True
+                continue
+            ep[i] = epoch[k]
+            h = heaps.get(g)
+            if h is None:
+                heaps[g] = [t]
             else:
-                del self.pending_min[key]
-        out = []
-        if ready and self.fast:  # computed together with the partition's other releases at the watermark
-            self.released.setdefault(key, []).extend(ready)
-            self.last_ts[key] = ready[-1][0]
-        elif ready:
-            out = self._process(key, ready)
-        due = self.cleanup_at.get(key)
-        if due is not None and due <= wm and key not in self.pending:
-            out += self._flush(key)
-            del self.cleanup_at[key]
-            self.history.pop(key, None)
-            self.last_ts.pop(key, None)
-        return out
+                heapq.heappush(h, t)
+            if cleans and (due[k] == NO_DUE or due[k] < t + p + 1):
+                due[k] = t + step
+        self.last_ts[uniq], self.due[uniq], self.epoch[uniq] = last, due, epoch
+        return late, ep
 
+    # ---- release --------------------------------------------------------------------------
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
-        out_rows, self.deferred = self.deferred, []  # (ts, seq, output row), emitted in timer order
-        for key in set(self.pending) | set(self.cleanup_at):
-            out_rows += self._advance(key, wm)
-        for key in list(self.released):
-            out_rows += self._flush(key)
-        if not out_rows:
-            return []
-        out_rows.sort(key=operator.itemgetter(0, 1))
-        out_rows = [r for _, _, r in out_rows]
-        return [make_batch(INSERT, columns(out_rows, self.types), self.names)]
-
-    def _process(self, key: tuple, ready: list[tuple]) -> list[tuple]:
-        if self.fast:
-            return self._process_batch(key, ready)
-        hist = self.history.setdefault(key, deque())
+        self.wm_applied = max(self.wm_applied, wm)
         out = []
-        i = 0
-        while i < len(ready):
-            t = ready[i][0]
-            peers = [e for e in ready[i:] if e[0] == t]
-            i += len(peers)
-            if self.frame == "RANGE":
-                for e in peers:
-                    hist.append((t, e[2]))
-                if self.preceding is not None:
-                    while hist and hist[0][0] < t - self.preceding:
-                        hist.popleft()
-                frame = [r for _, r in hist]
-                values = self._aggregates(frame)
-                out += [(e[0], e[1], e[2] + values) for e in peers]
-            else:
-                for e in peers:
-                    hist.append((t, e[2]))
-                    if self.preceding is not None:
-                        while len(hist) > self.preceding + 1:
-                            hist.popleft()
-                    out.append((e[0], e[1], e[2] + self._aggregates([r for _, r in hist])))
-            self.last_ts[key] = t
+        if self.pending:
+            ready, waiting = [], []
+            for chunk in self.pending:  # rows arrive nearly in time order: most chunks go whole or stay whole
+                t = chunk.column("$t").to_numpy()
+                if len(t) == 0:
+                    continue
+                if t.max() <= wm:
+                    ready.append(chunk)
+                elif t.min() > wm:
+                    waiting.append(chunk)
+                else:
+                    due = t <= wm
+                    ready.append(chunk.filter(pa.array(due)))
+                    waiting.append(chunk.filter(pa.array(~due)))
+            self.pending = waiting
+            if ready:
+                out = self._release(pa.concat_tables(ready) if len(ready) > 1 else ready[0])
+        if self.cleans:
+            self._cleanup(wm)
         return out
 
-    def _flush(self, key: tuple) -> list[tuple]:
-        rows = self.released.pop(key, None)
-        return self._process_batch(key, rows) if rows else []
-
-    def _process_batch(self, key: tuple, ready: list[tuple]) -> list[tuple]:
-        """The rows a watermark released in one partition, in (timestamp, arrival) order, all at once: each
-        row's frame is a [lo, hi] range over the partition's kept rows followed by these, reduced with
-        numpy's reduceat (so a frame's value depends only on its rows, not on how releases were split)."""
-        m = len(ready)
-        t_new = np.fromiter((e[0] for e in ready), np.int64, m)
-        rows_new = [e[2] for e in ready]
-        last_peer = np.searchsorted(t_new, t_new, side="right") - 1  # RANGE: peers share the last peer's frame
-        if self.preceding is None:
-            hi = last_peer if self.frame == "RANGE" else np.arange(m)
-            seeds = self.running.get(key) or [[0, 0, 0, None, None, 0] for _ in self.aggs]
-            values, seeds = self._running(rows_new, hi, seeds)
-            self.running[key], self.last_row[key] = seeds, rows_new[-1]
+    def _release(self, rel: pa.Table) -> list[pa.RecordBatch]:
+        g = rel.column("$g").to_numpy()
+        t = rel.column("$t").to_numpy()
+        seq = rel.column("$seq").to_numpy()
+        ep = rel.column("$ep").to_numpy()
+        if self.bounded:
+            current = ep == self.epoch[g]
+            np.maximum.at(self.last_ts, g[current], t[current])
+        m = len(g)
+        order = np.lexsort((seq, t, ep, g))
+        args = rel.select([f"c{c}" for c in self.arg_cols]).take(pa.array(order)).combine_chunks()
+        if self.bounded:
+            results = self._bounded(g[order], ep[order], t[order], args)
         else:
-            hist = self.history.setdefault(key, deque())
-            h = len(hist)
-            rows_all = [r for _, r in hist] + rows_new
-            t_all = np.concatenate([np.fromiter((t for t, _ in hist), np.int64, h), t_new])
-            if self.frame == "RANGE":
-                hi = h + last_peer
-                lo = np.searchsorted(t_all, t_new - self.preceding, side="left")
-            else:
-                hi = h + np.arange(m)
-                lo = np.maximum(hi - self.preceding, 0)
-            values = self._windows(rows_all, lo, hi)
-            hist.extend(zip(t_new.tolist(), rows_new))
-            if self.frame == "RANGE":
-                while hist and hist[0][0] < t_new[-1] - self.preceding:
-                    hist.popleft()
-            else:
-                while len(hist) > self.preceding + 1:
-                    hist.popleft()
-        self.last_ts[key] = int(t_new[-1])
-        return [(e[0], e[1], e[2] + tuple(v[k] for v in values)) for k, e in enumerate(ready)]
+            results = self._unbounded(g[order], t[order], args)
+        # output in (timestamp, arrival) order across partitions
+        emit = np.lexsort((seq, t))
+        back = np.empty(m, np.int64)
+        back[order] = np.arange(m)
+        at = back[emit]
+        arrays = [rel.column(f"c{i}").take(pa.array(emit)).combine_chunks() for i in range(self.n_in)]
+        arrays += [r.take(pa.array(at)) for r in results]
+        return [make_batch(INSERT, arrays, self.names)]
 
-    def _arg(self, a: AggCall, rows: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
-        if not a.args:
-            return np.ones(len(rows), dtype=np.int64), np.ones(len(rows), dtype=bool)
-        raw = [r[a.args[0]] for r in rows]
-        valid = np.fromiter((v is not None for v in raw), bool, len(raw))
-        floating = pa.types.is_floating(self.types[a.args[0]])
-        vals = np.array([v if v is not None else 0 for v in raw], dtype=np.float64 if floating else np.int64)
-        return vals, valid
+    def _args(self, a: AggCall, args: pa.Table) -> list[pa.Array]:
+        return [args.column(f"c{i}").combine_chunks() for i in a.args]
 
-    def _finish(self, a: AggCall, rows: np.ndarray, nn: np.ndarray, total: np.ndarray, mn: np.ndarray,
-                mx: np.ndarray, squares: np.ndarray) -> list:
-        """Per frame, the aggregate's value with Flink's semantics from its count, sum, extrema and sum of
-        squares."""
-        if a.fn in VARIANCES:
-            valid = nn > 0
-            return variance(a, pa.array(total, mask=~valid), pa.array(nn), pa.array(squares, mask=~valid),
-                            integer_arithmetic=True).to_pylist()
-        if a.fn == "COUNT":
-            return (nn if a.args else rows).tolist()
-        if a.fn in ("MIN", "MAX"):
-            v = (mn if a.fn == "MIN" else mx).tolist()
-        elif a.fn in ("SUM", "SUM0"):
-            v = total.tolist()
-            if a.fn == "SUM0":
-                return v
-        elif a.type.is_integer:  # AVG of an integer type truncates toward zero
-            q = np.abs(total) // np.maximum(nn, 1)
-            v = np.where(total >= 0, q, -q).tolist()
+    def _bounded(self, g, ep, t, args: pa.Table) -> list[pa.Array]:
+        """Frames over each partition's kept rows followed by its released ones (rows in (partition, epoch,
+        timestamp, arrival) order); keeps the rows later frames can reach. Rows released before a cleanup
+        still see the rows kept before it."""
+        kept = self.kept
+        touched = np.isin(kept["g"], g)
+        k_idx = np.flatnonzero(touched)
+        h = len(k_idx)
+        m = len(g)
+        all_g = np.concatenate([kept["g"][k_idx], g])
+        all_ep = np.concatenate([kept["ep"][k_idx], ep])
+        all_t = np.concatenate([kept["t"][k_idx], t])
+        is_new = np.concatenate([np.zeros(h, bool), np.ones(m, bool)])
+        order = np.lexsort((np.arange(h + m), is_new, all_ep, all_g)) if h else np.arange(m)
+        all_g, all_ep, all_t, is_new = all_g[order], all_ep[order], all_t[order], is_new[order]
+        if h:
+            all_args = pa.concat_tables([self.kept_args.take(pa.array(k_idx)), args]).take(pa.array(order))
         else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                v = (total / np.maximum(nn, 1)).tolist()
-        return [x if c else None for x, c in zip(v, nn.tolist())]
+            all_args = args
+        n = h + m
+        start = np.r_[True, (all_g[1:] != all_g[:-1]) | (all_ep[1:] != all_ep[:-1])]
+        seg = np.cumsum(start) - 1
+        seg_start = np.flatnonzero(start)[seg]
+        pos = np.arange(n)
+        if self.frame == "RANGE":
+            # peers share the frame of the last row with their timestamp; the frame starts at t - preceding
+            run_end = np.r_[(all_t[1:] != all_t[:-1]) | start[1:], True]
+            last_of_run = np.flatnonzero(run_end)
+            hi = last_of_run[np.searchsorted(last_of_run, pos)]
+            lo = _segment_search(seg, all_t, all_t - self.preceding)
+        else:
+            hi = pos
+            lo = np.maximum(pos - self.preceding, seg_start)
+        new = np.flatnonzero(is_new)
+        lo_new, hi_new = lo[new], hi[new]
+        results = [self._accumulator(a).frames(self._args(a, all_args), lo_new, hi_new) for a in self.aggs]
+        # keep, per partition's newest epoch, the rows a later frame can reach
+        seg_end = np.r_[start[1:], True]
+        last_idx = np.flatnonzero(seg_end)[seg]
+        if self.frame == "RANGE":
+            keep = all_t >= all_t[last_idx] - self.preceding
+        else:
+            keep = pos > last_idx - self.preceding - 1 if self.preceding > 0 else np.zeros(n, bool)
+        keep &= all_ep == self.epoch[all_g]
+        rest = ~touched & (kept["ep"] == self.epoch[kept["g"]])
+        for name, src in (("g", all_g), ("ep", all_ep), ("t", all_t)):
+            kept[name] = np.concatenate([kept[name][rest], src[keep]])
+        self.kept_args = pa.concat_tables([self.kept_args.take(pa.array(np.flatnonzero(rest))),
+                                           all_args.take(pa.array(np.flatnonzero(keep)))]).combine_chunks()
+        return results
 
-    def _windows(self, rows: list[tuple], lo: np.ndarray, hi: np.ndarray) -> list[list]:
-        bounds = np.empty(2 * len(lo), dtype=np.int64)
-        bounds[0::2], bounds[1::2] = lo, hi + 1
+    def _unbounded(self, g, t, args: pa.Table) -> list[pa.Array]:
+        """Running results per partition, each partition a group of every aggregate's accumulator (rows in
+        (partition, timestamp, arrival) order); RANGE peers take the last peer's result."""
+        m = len(g)
+        if self.frame == "RANGE":
+            start = np.r_[True, g[1:] != g[:-1]]
+            run_end = np.r_[(t[1:] != t[:-1]) | start[1:], True]
+            last_of_run = np.flatnonzero(run_end)
+            hi = pa.array(last_of_run[np.searchsorted(last_of_run, np.arange(m))])
+        else:
+            hi = None
+        signs, fresh = np.ones(m, np.int64), np.zeros(m, bool)
         out = []
-        for a in self.aggs:
-            vals, valid = self._arg(a, rows)
-            big = np.iinfo(np.int64) if vals.dtype == np.int64 else None
-            hi_fill = big.max if big is not None else np.inf
-            lo_fill = big.min if big is not None else -np.inf
-
-            def pad(x, fill):  # reduceat needs every end bound to be an index
-                return np.append(x, fill)
-            nn = np.add.reduceat(pad(valid.astype(np.int64), 0), bounds)[0::2]
-            total = np.add.reduceat(pad(np.where(valid, vals, 0), 0), bounds)[0::2]
-            mn = np.minimum.reduceat(pad(np.where(valid, vals, hi_fill), hi_fill), bounds)[0::2]
-            mx = np.maximum.reduceat(pad(np.where(valid, vals, lo_fill), lo_fill), bounds)[0::2]
-            squares = np.add.reduceat(pad(np.where(valid, vals * vals, 0), 0), bounds)[0::2]
-            out.append(self._finish(a, hi - lo + 1, nn, total, mn, mx, squares))
+        for a, acc in zip(self.aggs, self.accs):
+            after, _ = acc.running(self._args(a, args), g, signs, fresh)
+            out.append(after if hi is None else after.take(hi))
         return out
 
-    def _running(self, rows: list[tuple], hi: np.ndarray, seeds: list) -> tuple[list[list], list]:
-        """Unbounded frames: accumulations over the new rows seeded with the partition's accumulators."""
-        out, new_seeds = [], []
-        for a, seed in zip(self.aggs, seeds):
-            vals, valid = self._arg(a, rows)
-            s_rows, s_nn, s_sum, s_min, s_max = seed[:5]
-            s_sq = seed[5] if len(seed) > 5 else 0
-            nn = s_nn + np.cumsum(valid.astype(np.int64))
-            total = np.cumsum(np.concatenate([[s_sum], np.where(valid, vals, 0)]).astype(vals.dtype))[1:]
-            squares = np.cumsum(np.concatenate([[s_sq], np.where(valid, vals * vals, 0)]).astype(vals.dtype))[1:]
-            if vals.dtype == np.int64:
-                fill_hi, fill_lo = np.iinfo(np.int64).max, np.iinfo(np.int64).min
-            else:
-                fill_hi, fill_lo = np.inf, -np.inf
-            mn = np.minimum.accumulate(np.concatenate([[fill_hi if s_min is None else s_min],
-                                                       np.where(valid, vals, fill_hi)]).astype(vals.dtype))[1:]
-            mx = np.maximum.accumulate(np.concatenate([[fill_lo if s_max is None else s_max],
-                                                       np.where(valid, vals, fill_lo)]).astype(vals.dtype))[1:]
-            count = s_rows + np.arange(1, len(rows) + 1)
-            out.append(self._finish(a, count[hi], nn[hi], total[hi], mn[hi], mx[hi], squares[hi]))
-            last = len(rows) - 1
-            new_seeds.append([int(count[last]), int(nn[last]), total[last].item(),
-                              mn[last].item() if nn[last] else None, mx[last].item() if nn[last] else None,
-                              squares[last].item()])
-        return out, new_seeds
+    def _cleanup(self, wm: int) -> None:
+        """Flink's cleanup timer: a RANGE partition with nothing waiting forgets its rows and progress once the
+        watermark reaches its due time."""
+        n = len(self.index)
+        due = np.flatnonzero(self.due[:n] <= wm)
+        if not len(due):
+            return
+        if self.pending:
+            waiting = np.bincount(self.pending[0].column("$g").to_numpy(), minlength=n)[due] > 0 \
+                if len(self.pending) == 1 else \
+                np.bincount(np.concatenate([p.column("$g").to_numpy() for p in self.pending]), minlength=n)[due] > 0
+            due = due[~waiting]
+        if not len(due):
+            return
+        self.due[due], self.last_ts[due] = NO_DUE, MIN_WM
+        self.epoch[due] += 1
+        live = self.kept["ep"] == self.epoch[self.kept["g"]]
+        if not live.all():
+            self.kept = {k: v[live] for k, v in self.kept.items()}
+            self.kept_args = self.kept_args.filter(pa.array(live))
 
-    def _aggregates(self, frame: list[tuple]) -> tuple:
-        return tuple(aggregate(a, [tuple(r[i] for i in a.args) for r in frame] if a.fn.startswith("UDAF:") or
-                               a.fn == "LAG" or uses_group_values(a) or a.fn == "LISTAGG" else
-                               [r[a.args[0]] for r in frame] if a.args else frame,
-                               [self.types[i] for i in a.args]) for a in self.aggs)
+    def close(self) -> list[pa.RecordBatch]:
+        return []
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped}
+
+    # ---- checkpoints ----------------------------------------------------------------------
+    def snapshot_table(self) -> pa.Table:
+        """Pending rows (whole), kept frame rows (keys and arguments) and partitions' progress and
+        accumulator states (`$s<aggregate>_<state>`)."""
+        types = self.types[:self.n_in]
+        parts = []
+        n_keys = len(self.index)
+        live = np.array([k is not None for k in self.index.keys], bool) if n_keys else np.zeros(0, bool)
+        gl = np.flatnonzero(live)
+        kept = self.kept
+
+        def key_cols(gs: np.ndarray) -> dict:
+            return {f"c{p}": pa.array([self.index.keys[g][j] for g in gs.tolist()], types[p])
+                    for j, p in enumerate(self.partition)}
+
+        def block(kind: int, count: int, cols: dict) -> pa.Table:
+            data = {f"c{i}": cols.pop(f"c{i}") if f"c{i}" in cols else pa.nulls(count, types[i])
+                    for i in range(self.n_in)}
+            data["$kind"] = pa.array(np.full(count, kind, np.int8))
+            for name in ("$t", "$seq", "$ep", "$last", "$due"):
+                data[name] = cols.pop(name) if name in cols else pa.nulls(count, pa.int64())
+            data.update(cols)
+            return pa.table(data)
+        for chunk in self.pending:
+            if chunk.num_rows:
+                cols = {f"c{i}": chunk.column(f"c{i}") for i in range(self.n_in)}
+                cols.update({x: chunk.column(x) for x in ("$t", "$seq", "$ep")})
+                parts.append(block(PENDING, chunk.num_rows, cols))
+        if len(kept["g"]):
+            cols = key_cols(kept["g"])
+            cols.update({f"c{c}": self.kept_args.column(f"c{c}") for c in self.arg_cols})
+            cols.update({"$t": pa.array(kept["t"]), "$ep": pa.array(kept["ep"])})
+            parts.append(block(KEPT, len(kept["g"]), cols))
+        if len(gl):
+            cols = key_cols(gl)
+            cols.update({"$ep": pa.array(self.epoch[gl]), "$last": pa.array(self.last_ts[gl]),
+                         "$due": pa.array(self.due[gl])})
+            if not self.bounded:
+                for j, acc in enumerate(self.accs):
+                    for k, arr in enumerate(acc.state(gl)):
+                        cols[f"$s{j}_{k}"] = arr
+            parts.append(block(PARTITION, len(gl), cols))
+        table = pa.concat_tables(parts, promote_options="default") if parts else block(PARTITION, 0, {})
+        return table.replace_schema_metadata({"layout": LAYOUT, "seq": str(self.seq),
+                                              "late": str(self.late_dropped), "wm": str(self.wm_applied)})
+
+    def restore_table(self, table: pa.Table) -> None:
+        meta = table.schema.metadata or {}
+        self.index, self.pending = KeyIndex(), []
+        self.last_ts = self.due = self.epoch = np.zeros(0, np.int64)
+        self.accs = self._fresh_accs()
+        self.kept, self.kept_args = self._empty_kept(), self._empty_args()
+        self.seq, self.late_dropped = int(meta.get(b"seq", b"0")), int(meta.get(b"late", b"0"))
+        self.wm_applied = int(meta.get(b"wm", str(MIN_WM).encode()))
+        if "$pending" in table.column_names:
+            table = self._from_row_layout(table)
+        elif meta.get(b"layout") == b"columnar-1":
+            table = self._from_columnar_1(table)
+        elif meta.get(b"layout") != LAYOUT.encode():
+            raise ExecutionError("the OVER aggregation's checkpoint has a layout this version does not read; "
+                                 "start the job without restoring it")
+        if table.num_rows == 0:
+            return
+        kind = table.column("$kind").to_numpy()
+        gids, _ = self.index.lookup([table.column(f"c{p}") for p in self.partition], table.num_rows)
+        self._grow()
+
+        def rows(sel: np.ndarray, name: str) -> pa.Array:
+            return table.column(name).take(pa.array(sel)).combine_chunks()
+        prt = np.flatnonzero(kind == PARTITION)
+        if len(prt):
+            g = gids[prt]
+            self.epoch[g] = rows(prt, "$ep").to_numpy()
+            self.last_ts[g] = rows(prt, "$last").to_numpy()
+            self.due[g] = rows(prt, "$due").to_numpy()
+            if not self.bounded and "$acc" in table.column_names:
+                self._merge_legacy(rows(prt, "$acc").to_pylist(), g)
+            elif not self.bounded:
+                for j, acc in enumerate(self.accs):
+                    names = [c for c in table.column_names if c.startswith(f"$s{j}_")]
+                    names.sort(key=lambda c: int(c.rsplit("_", 1)[1]))
+                    acc.merge([rows(prt, c) for c in names], g)
+        kpt = np.flatnonzero(kind == KEPT)
+        if len(kpt):
+            args = pa.table({f"c{c}": rows(kpt, f"c{c}") for c in self.arg_cols})
+            if self.bounded:
+                self.kept = {"g": gids[kpt], "t": rows(kpt, "$t").to_numpy(), "ep": rows(kpt, "$ep").to_numpy()}
+                self.kept_args = args
+            else:  # the row-at-a-time operator kept an unbounded frame's rows: they are the groups' state
+                order = np.argsort(gids[kpt], kind="stable")
+                args = args.take(pa.array(order))
+                for a, acc in zip(self.aggs, self.accs):
+                    acc.update(self._args(a, args), gids[kpt][order])
+        pnd = np.flatnonzero(kind == PENDING)
+        if len(pnd):
+            cols = [rows(pnd, f"c{i}") for i in range(self.n_in)]
+            self.pending = [pa.Table.from_arrays(cols + [pa.array(gids[pnd]), rows(pnd, "$t"), rows(pnd, "$seq"),
+                                                         rows(pnd, "$ep")],
+                                                 names=[f"c{i}" for i in range(self.n_in)] +
+                                                 ["$g", "$t", "$seq", "$ep"])]
+
+    def _from_columnar_1(self, table: pa.Table) -> pa.Table:
+        """The earlier column-wise layout (numeric arguments as `$v<col>`, unbounded frames' running count,
+        sum, extrema and squares as JSON) in this one, its accumulators as the row-at-a-time operator's."""
+        kept = pc.equal(table.column("$kind"), KEPT)
+        for c in self.arg_cols:
+            if f"$v{c}" in table.column_names:
+                col = pc.if_else(kept, pc.cast(table.column(f"$v{c}"), self.types[c], safe=False),
+                                 table.column(f"c{c}"))
+                table = table.set_column(table.schema.get_field_index(f"c{c}"), f"c{c}", col)
+        floating = [bool(a.args) and pa.types.is_floating(self.types[a.args[0]]) for a in self.aggs]
+        texts = table.column("$acc").to_pylist()
+        seeds = [None if x is None else json.dumps([(m[1] if f else m[0])[j] for j, f in enumerate(floating)
+                                                    for m in [json.loads(x)]]) for x in texts]
+        return table.set_column(table.schema.get_field_index("$acc"), "$acc", pa.array(seeds, pa.string()))
+
+    def _merge_legacy(self, texts: list, g: np.ndarray) -> None:
+        """Unbounded frames' running [rows, non-null, sum, min, max, squares] per aggregate (the earlier
+        layouts' numeric accumulators) into the accumulators' states."""
+        have = np.array([x is not None for x in texts], bool)
+        if not have.any():
+            return
+        seeds = [json.loads(x) for x in texts if x is not None]
+        g = g[have]
+        for j, (a, acc) in enumerate(zip(self.aggs, self.accs)):
+            stats = np.array([[0 if v is None else v for v in (list(s[j]) + [0] * 6)[:6]] for s in seeds])
+            nn = stats[:, 0 if not a.args else 1].astype(np.int64)
+            named = {"nn": pa.array(nn), "sum": pa.array(stats[:, 2]), "sq": pa.array(stats[:, 5]),
+                     "ext": pa.array(stats[:, 3 if a.fn == "MIN" else 4]), "ext_valid": pa.array(nn > 0)}
+            if not a.args or not pa.types.is_floating(self.types[a.args[0]]):
+                named = {k: v.cast(pa.int64()) if k in ("sum", "sq", "ext") else v for k, v in named.items()}
+            acc.merge([named[name] for name in acc.state_names], g)
+
+    def _from_row_layout(self, table: pa.Table) -> pa.Table:
+        """The row-at-a-time operator's checkpoint in this layout: its pending rows, frame rows, running
+        accumulators and cleanup times."""
+        n = table.num_rows
+        types = self.types[:self.n_in]
+        pend = np.asarray(table.column("$pending").to_numpy(zero_copy_only=False), bool)
+        accs = table.column("$acc").to_pylist() if "$acc" in table.column_names else [None] * n
+        is_acc = np.array([a is not None for a in accs], bool)
+        kind = np.where(pend, PENDING, np.where(is_acc, PARTITION, KEPT)).astype(np.int8)
+        ts = table.column("$ts").to_numpy()
+        data = {f"c{i}": table.column(f"c{i}") for i in range(self.n_in)}
+        data["$kind"] = pa.array(kind)
+        data["$t"] = pa.array(ts)
+        data["$seq"] = table.column("$seq")
+        data["$ep"] = pa.array(np.zeros(n, np.int64))
+        data["$acc"] = pa.array(accs, pa.string())
+        out = pa.table(data)
+        # per partition: the newest timestamp processed and its cleanup time
+        done = ~pend
+        keys = list(zip(*[table.column(f"c{p}").to_pylist() for p in self.partition])) if self.partition \
+            else [()] * n
+        cleanup = table.column("$cleanup").to_pylist()
+        last: dict[tuple, int] = {}
+        due: dict[tuple, int] = {}
+        for k, d, t_, dn in zip(keys, cleanup, ts.tolist(), done.tolist()):
+            if dn:
+                last[k] = max(last.get(k, MIN_WM), t_)
+            if d is not None:
+                due[k] = d
+        all_keys = list(dict.fromkeys(list(last) + list(due)))
+        acc_by_key = {k: a for k, a, f in zip(keys, accs, is_acc.tolist()) if f}
+        rows = {f"c{i}": pa.array([k[self.partition.index(i)] if i in self.partition else None
+                                   for k in all_keys], types[i]) for i in range(self.n_in)}
+        rows["$kind"] = pa.array(np.full(len(all_keys), PARTITION, np.int8))
+        rows["$t"] = pa.nulls(len(all_keys), pa.int64())
+        rows["$seq"] = pa.nulls(len(all_keys), pa.int64())
+        rows["$ep"] = pa.array(np.zeros(len(all_keys), np.int64))
+        rows["$acc"] = pa.array([acc_by_key.get(k) for k in all_keys], pa.string())
+        rows["$last"] = pa.array([last.get(k, MIN_WM) for k in all_keys], pa.int64())
+        rows["$due"] = pa.array([due.get(k, NO_DUE) for k in all_keys], pa.int64())
+        out = out.filter(pa.array(kind != PARTITION))
+        out = out.append_column("$last", pa.nulls(out.num_rows, pa.int64())).append_column(
+            "$due", pa.nulls(out.num_rows, pa.int64()))
+        return pa.concat_tables([out.select(list(rows)), pa.table(rows)])
+
+
+def _segment_search(seg: np.ndarray, t: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """For each row, the first index of its segment whose t is >= target (rows sorted by (segment, t))."""
+    n = len(t)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    lo_t = min(int(t.min()), int(target.min()))
+    span = max(int(t.max()), int(target.max())) - lo_t + 1
+    if span * (int(seg[-1]) + 1) < 2 ** 62:
+        combined = seg * span + (t - lo_t)
+        return np.searchsorted(combined, seg * span + (target - lo_t), side="left")
+    out = np.empty(n, np.int64)
+    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    for a, b in zip(starts.tolist(), np.append(starts[1:], n).tolist()):
+        out[a:b] = a + np.searchsorted(t[a:b], target[a:b], side="left")
+    return out
+
+
+def aggregate(call: AggCall, values: list, arg_types: list[pa.DataType] = ()) -> object:
+    """One aggregate over a frame's values (a value per row, or a tuple of the row's arguments when the call
+    has several; the rows themselves for COUNT(*)): the frame is one group of the call's accumulator."""
+    if not call.args:
+        args = []
+    elif len(call.args) == 1 and not (values and isinstance(values[0], tuple)):
+        args = [pa.array(values, arg_types[0] if arg_types else None)]
+    else:
+        args = [pa.array([v[i] for v in values], arg_types[i] if arg_types else None)
+                for i in range(len(call.args))]
+    acc = make_accumulator(call, [a.type for a in args], False, over=True)
+    acc.update(args, np.zeros(len(values), np.int64))
+    return acc.evaluate(np.zeros(1, np.int64))[0].as_py()
