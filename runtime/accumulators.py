@@ -38,6 +38,7 @@ class Accumulator:
 
     retractable = True
     state_names: tuple[str, ...] = ("state",)
+    window_partials = False  # a window's per-batch partial states merge (counts and sums add, extremes fold)
 
     def update(self, args: list[pa.Array], group_ids: np.ndarray) -> None:
         """Add each row (its arguments, already FILTERed: NULL where the FILTER rejects it) to its group."""
@@ -79,6 +80,19 @@ class Accumulator:
         ids = np.arange(len(states[0]))
         self.merge(states, ids)
         return self.evaluate(ids)
+
+    # ---- a window's rows, through Arrow's hash aggregation ----------------------------------------
+    def window_inputs(self, args: list[pa.Array], n: int) -> dict[str, pa.Array]:
+        """The columns (suffix -> array) Arrow's hash aggregation reads for this aggregate."""
+        return {"": args[0]}
+
+    def window_specs(self, c: str) -> list[tuple]:
+        """Arrow hash aggregations of `window_inputs` (named `c` + suffix) whose results `finish` answers from."""
+        raise NotImplementedError
+
+    def window_state_columns(self, c: str) -> list[str]:
+        """The names of `window_specs`' result columns, in the order `finish` takes them."""
+        raise NotImplementedError
 
     def frames(self, args: list[pa.Array], lo: np.ndarray, hi: np.ndarray) -> pa.Array:
         """The result of each frame j, the rows lo[j]..hi[j] of `args`, on an empty accumulator (frame j is group

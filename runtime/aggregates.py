@@ -12,18 +12,27 @@ import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
 from sqlstream.plan.logical import AggCall
-from sqlstream.runtime.accumulators import evaluate_groups, uses_group_values
-from sqlstream.runtime.numeric_aggregates import (VARIANCES, NumericAccumulator, average, numeric_accumulator,
-                                                  variance)
+from sqlstream.runtime.accumulators import Accumulator, evaluate_groups, make_accumulator, uses_group_values
+from sqlstream.runtime.numeric_aggregates import VARIANCES, average, variance
 
 __all__ = ["VARIANCES", "average", "variance", "prepare_inputs", "aggregation_specs", "finalize", "aggregate_rows",
-           "merge_partials", "python_aggregate_for", "needed_columns", "expand_grouping_sets"]
-
-_VALID = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
+           "partials_merge", "merge_partials", "python_aggregate_for", "needed_columns", "expand_grouping_sets"]
 
 
-def _numeric(a: AggCall, arg_types: list[pa.DataType]) -> NumericAccumulator | None:
-    return None if uses_group_values(a) else numeric_accumulator(a, arg_types)
+def _windowed(a: AggCall, arg_types: list[pa.DataType]) -> Accumulator | None:
+    """The accumulator that tells Arrow's hash aggregation what to compute for `a` and answers from it; None
+    for the aggregates that take their group's rows as lists (`uses_group_values`)."""
+    if uses_group_values(a):
+        return None
+    try:
+        return make_accumulator(a, arg_types, input_updating=False)
+    except ExecutionError:
+        raise ExecutionError(f"aggregate {a.fn} is not supported in window aggregation") from None
+
+
+def partials_merge(aggs: list[AggCall]) -> bool:
+    """Whether a window may keep per-batch partial states of these aggregates instead of rows."""
+    return all(acc is not None and acc.window_partials for acc in (_windowed(a, []) for a in aggs))
 
 
 def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_names: list[str],
@@ -34,20 +43,14 @@ def prepare_inputs(table_cols: dict[str, pa.Array], aggs: list[AggCall], arg_nam
     for i, a in enumerate(aggs):
         c = f"$a{i}"
         args = [table_cols[arg_names[j]] for j in a.args]
-        acc = _numeric(a, [x.type for x in args])
+        acc = _windowed(a, [x.type for x in args])
         if acc is not None:
             for suffix, col in acc.window_inputs(args, rows).items():
                 out[c + suffix] = _filtered(col, a, table_cols, arg_names)
             continue
-        if uses_group_values(a):  # every argument, per group in row order (none: the rows, counted)
-            for k, col in enumerate(args or [pa.array(np.ones(rows, dtype=np.bool_))]):
-                out[f"{c}_arg{k}" if args else f"{c}_rows"] = _filtered(col, a, table_cols, arg_names)
-            continue
-        if a.fn == "LISTAGG" and len(args) > 1:  # the separator: the group's last row with a value gives it
-            sep = args[1]
-            out[f"{c}_sep"] = _filtered(pc.if_else(pc.is_valid(args[0]), sep, pa.scalar(None, sep.type)), a,
-                                        table_cols, arg_names)
-        out[c] = _filtered(args[0] if args else pa.array(np.ones(rows, dtype=np.bool_)), a, table_cols, arg_names)
+        # every argument, per group in row order (none: the rows, counted)
+        for k, col in enumerate(args or [pa.array(np.ones(rows, dtype=np.bool_))]):
+            out[f"{c}_arg{k}" if args else f"{c}_rows"] = _filtered(col, a, table_cols, arg_names)
     return out
 
 
@@ -64,21 +67,11 @@ def aggregation_specs(aggs: list[AggCall]) -> list[tuple]:
     specs = []
     for i, a in enumerate(aggs):
         c = f"$a{i}"
-        acc = _numeric(a, [])
+        acc = _windowed(a, [])
         if acc is not None:
             specs += acc.window_specs(c)
-        elif uses_group_values(a):
-            specs += [(f"{c}_arg{k}", "list") for k in range(len(a.args))] or [(f"{c}_rows", "count")]
-        elif a.fn in ("FIRST_VALUE", "LAST_VALUE"):
-            specs.append((c, "first" if a.fn == "FIRST_VALUE" else "last", _VALID))
-        elif a.fn == "LISTAGG":
-            specs.append((c, "list"))
-            if len(a.args) > 1:
-                specs.append((f"{c}_sep", "last", _VALID))
-        elif a.fn in ("BOOL_AND", "BOOL_OR"):
-            specs.append((c, "all" if a.fn == "BOOL_AND" else "any", _VALID))
         else:
-            raise ExecutionError(f"aggregate {a.fn} is not supported in window aggregation")
+            specs += [(f"{c}_arg{k}", "list") for k in range(len(a.args))] or [(f"{c}_rows", "count")]
     return specs
 
 
@@ -87,34 +80,16 @@ def finalize(result: pa.Table, aggs: list[AggCall]) -> list[pa.Array]:
     out = []
     for i, a in enumerate(aggs):
         c = f"$a{i}"
-        acc = _numeric(a, [])
+        acc = _windowed(a, [])
         if acc is not None:
             out.append(acc.finish([result.column(name) for name in acc.window_state_columns(c)]))
-            continue
-        if uses_group_values(a) and not a.args:
+        elif not a.args:
             counts = np.asarray(result.column(f"{c}_rows_count").to_numpy(), dtype=np.int64)
             out.append(evaluate_groups(a, [], np.repeat(np.arange(result.num_rows), counts), result.num_rows))
-            continue
-        if uses_group_values(a):
+        else:
             lists = [result.column(f"{c}_arg{k}_list").combine_chunks() for k in range(len(a.args))]
             groups = np.asarray(pc.list_parent_indices(lists[0]).to_numpy(zero_copy_only=False), dtype=np.int64)
             out.append(evaluate_groups(a, [pc.list_flatten(x) for x in lists], groups, result.num_rows))
-            continue
-        if a.fn in ("FIRST_VALUE", "LAST_VALUE"):
-            out.append(pc.cast(result.column(f"{c}_{'first' if a.fn == 'FIRST_VALUE' else 'last'}"),
-                               a.type.to_arrow()))
-            continue
-        if a.fn == "LISTAGG":
-            lists = result.column(f"{c}_list").combine_chunks().to_pylist()
-            seps = result.column(f"{c}_sep_last").to_pylist() if len(a.args) > 1 else [","] * len(lists)
-            out.append(pa.array([(sep if sep is not None else ",").join(x for x in v if x is not None)
-                                 if v and any(x is not None for x in v) else None
-                                 for v, sep in zip(lists, seps)], pa.string()))
-            continue
-        if a.fn in ("BOOL_AND", "BOOL_OR"):
-            out.append(result.column(f"{c}_{'all' if a.fn == 'BOOL_AND' else 'any'}"))
-            continue
-        raise ExecutionError(f"aggregate {a.fn} is not supported")
     return [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in out]
 
 
@@ -127,7 +102,6 @@ def aggregate_rows(table: pa.Table, group_cols: list[str], needed: list[int], ag
     return work.group_by(group_cols, use_threads=False).aggregate(aggregation_specs(aggs) + [("$rn", "min")])
 
 
-MERGEABLE = ("COUNT", "SUM", "SUM0", "AVG", "MIN", "MAX")
 _MERGE = {"count": ("sum", None), "sum": ("sum", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)),
           "min": ("min", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)),
           "max": ("max", pc.ScalarAggregateOptions(skip_nulls=True, min_count=1))}

@@ -362,8 +362,8 @@ class NumericAccumulator(Accumulator):
             self.sq[ids] = ranges.add(np.where(ok, v * v, 0).astype(self.sq.dtype))
         if "ext" in self.state_names:
             low, big = Extreme._limits(self.ext.dtype)
-            fill = big if self.call.fn == "MIN" else low
-            ufunc = np.minimum if self.call.fn == "MIN" else np.maximum
+            fill = big if self.smallest else low
+            ufunc = np.minimum if self.smallest else np.maximum
             self.ext[ids] = ranges.extreme(ufunc, np.where(ok, v, fill).astype(self.ext.dtype), fill)
             self.ext_valid[ids] = ranges.add(ok.astype(np.int64)) > 0
         return self.evaluate(ids)
@@ -404,23 +404,13 @@ class NumericAccumulator(Accumulator):
         self.merge(states, np.arange(n))
         return self.evaluate(np.arange(n))
 
-    # ---- a window's rows, through Arrow's hash aggregation ----------------------------------------
-    def window_inputs(self, args: list[pa.Array], n: int) -> dict[str, pa.Array]:
-        """The columns (suffix -> array) Arrow's hash aggregation reads for this aggregate."""
-        return {"": args[0]}
-
-    def window_specs(self, c: str) -> list[tuple]:
-        """Arrow hash aggregations of `window_inputs` (named `c` + suffix) giving `state_names`, in order."""
-        raise NotImplementedError
-
-    def window_state_columns(self, c: str) -> list[str]:
-        raise NotImplementedError
 
 
 class Count(NumericAccumulator):
     """COUNT(x) / COUNT(*): the group's non-NULL rows (its argument is a column of ones for COUNT(*))."""
 
     state_names = ("nn",)
+    window_partials = True
 
     def _valid(self, args, n: int) -> np.ndarray:
         if not args:
@@ -468,6 +458,7 @@ class CountDistinct(Count):
         self.distinct = None
         self.seen = _SeenPairs()
         self.retractable = False
+        self.window_partials = False
 
     def apply(self, args, group_ids, signs):
         if (signs < 0).any():
@@ -519,6 +510,7 @@ class Sum(NumericAccumulator):
 
     def __init__(self, call, arg_types, kind=None):
         super().__init__(call, arg_types, kind)
+        self.window_partials = not call.distinct
         if call.distinct:
             self.state_names = ("sum", "nn", "dvalues", "dcounts")
 
@@ -604,8 +596,9 @@ class Sum(NumericAccumulator):
 
 
 class Extreme(NumericAccumulator):
-    """MIN / MAX over an insert-only input (the group keeps its extreme; DISTINCT changes nothing). Over an
-    updating input the operators use the value-counting MIN/MAX of `value_aggregates`, which can retract."""
+    """MIN / MAX over an insert-only input (the group keeps its extreme; DISTINCT changes nothing), and
+    BOOL_AND / BOOL_OR, the MIN / MAX of booleans. Over an updating input the operators use the value-counting
+    MIN/MAX of `value_aggregates`, which can retract."""
 
     state_names = ("ext", "ext_valid")
     retractable = False
@@ -613,6 +606,9 @@ class Extreme(NumericAccumulator):
     def __init__(self, call, arg_types):
         super().__init__(call, arg_types)
         self.distinct = None
+        self.window_partials = call.fn in ("MIN", "MAX")
+        self.smallest = call.fn in ("MIN", "BOOL_AND")
+        self.window_fn = {"BOOL_AND": "all", "BOOL_OR": "any"}.get(call.fn, call.fn.lower())
 
     def apply(self, args, group_ids, signs):
         if (signs < 0).any():
@@ -629,7 +625,7 @@ class Extreme(NumericAccumulator):
 
     def _none(self, dtype):
         low, big = self._limits(dtype)
-        return low if self.call.fn == "MAX" else big
+        return big if self.smallest else low
 
     def running(self, args, group_ids, signs, fresh):
         self._grow_for(group_ids)
@@ -648,7 +644,7 @@ class Extreme(NumericAccumulator):
         else:
             rv, rs, back, ok_v, ok_s = v, seed_vals, None, ok, seeds_valid
         none = self._none(rv.dtype)
-        fn = np.maximum if self.call.fn == "MAX" else np.minimum
+        fn = np.minimum if self.smallest else np.maximum
         x = np.where(ok_v, rv, none)
         seeds = np.where(ok_s, rs, none)
         run = seg_accumulate(fn, x.astype(rv.dtype), seg.sub_first, seeds.astype(rv.dtype), none)
@@ -681,7 +677,7 @@ class Extreme(NumericAccumulator):
     def _fold(self, v, ok, group_ids):
         g, v = group_ids[ok], v[ok]
         if self.kind == "o":
-            better = (lambda a, b: a < b) if self.call.fn == "MIN" else (lambda a, b: a > b)
+            better = (lambda a, b: a < b) if self.smallest else (lambda a, b: a > b)
             for gi, x in zip(g.tolist(), v.tolist()):
                 if not self.ext_valid[gi] or better(x, self.ext[gi]):
                     self.ext[gi], self.ext_valid[gi] = x, True
@@ -689,14 +685,14 @@ class Extreme(NumericAccumulator):
         v = v.astype(self.ext.dtype)
         fresh = g[~self.ext_valid[g]]
         self.ext[fresh] = self._none(self.ext.dtype)
-        (np.minimum if self.call.fn == "MIN" else np.maximum).at(self.ext, g, v)
+        (np.minimum if self.smallest else np.maximum).at(self.ext, g, v)
         self.ext_valid[g] = True
 
     def window_specs(self, c):
-        return [(c, self.call.fn.lower(), _VALID)]
+        return [(c, self.window_fn, _VALID)]
 
     def window_state_columns(self, c):
-        return [f"{c}_{self.call.fn.lower()}"]
+        return [f"{c}_{self.window_fn}"]
 
     def finish(self, states):
         return pc.cast(_combined(states[0]), self.result_type)
@@ -714,6 +710,7 @@ class Variance(Sum):
         if self.kind == "o":
             raise ValidationError(f"{call.fn} needs a numeric argument")
         self.integer_arithmetic = integer_arithmetic
+        self.window_partials = False
         self.state_names = ("sum", "nn", "sq", "dvalues", "dcounts") if call.distinct else ("sum", "nn", "sq")
 
     def _values(self, args):
@@ -855,7 +852,7 @@ def numeric_accumulator(call: AggCall, arg_types: list[pa.DataType]) -> NumericA
         return CountDistinct(call, arg_types) if call.distinct else Count(call, arg_types)
     if fn in ("SUM", "SUM0", "AVG"):
         return Sum(call, arg_types)
-    if fn in ("MIN", "MAX"):
+    if fn in ("MIN", "MAX", "BOOL_AND", "BOOL_OR"):
         return Extreme(call, arg_types)
     if fn in VARIANCES:
         return Variance(call, arg_types)

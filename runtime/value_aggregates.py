@@ -26,6 +26,8 @@ from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.accumulators import Accumulator
 from sqlstream.runtime.numeric_aggregates import Segments, preceding, seg_accumulate
 
+_VALID = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
+
 COUNTED = ("MIN", "MAX", "COUNT")
 ORDERED = ("FIRST_VALUE", "LAST_VALUE", "LISTAGG")
 
@@ -310,6 +312,35 @@ class Appended(Accumulator):
         self.ext[g] = np.array(kept + [None], dtype=object)[:-1]
         self.ext_valid[g] = [v is not None for v in kept]
         return after, before
+
+    # ---- a window's rows, through Arrow's hash aggregation ----------------------------------------
+    def window_inputs(self, args, n):
+        cols = {"": args[0]}
+        if self.call.fn == "LISTAGG" and len(args) > 1:  # the separator: the group's last row with a value's
+            cols["_sep"] = pc.if_else(pc.is_valid(args[0]), args[1], pa.scalar(None, args[1].type))
+        return cols
+
+    def window_specs(self, c):
+        fn = self.call.fn
+        if fn == "LISTAGG":
+            return [(c, "list")] + ([(f"{c}_sep", "last", _VALID)] if len(self.call.args) > 1 else [])
+        return [(c, "first" if fn == "FIRST_VALUE" else "last", _VALID)]
+
+    def window_state_columns(self, c):
+        fn = self.call.fn
+        if fn == "LISTAGG":
+            return [f"{c}_list"] + ([f"{c}_sep_last"] if len(self.call.args) > 1 else [])
+        return [f"{c}_{'first' if fn == 'FIRST_VALUE' else 'last'}"]
+
+    def finish(self, states):
+        states = [x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in states]
+        if self.call.fn != "LISTAGG":
+            return pc.cast(states[0], self.result_type)
+        lists = states[0].to_pylist()
+        seps = states[1].to_pylist() if len(states) > 1 else [","] * len(lists)
+        return pa.array([(sep if sep is not None else ",").join(x for x in v if x is not None)
+                         if v and any(x is not None for x in v) else None
+                         for v, sep in zip(lists, seps)], self.result_type)
 
     def apply(self, args, group_ids, signs):
         if (signs < 0).any():

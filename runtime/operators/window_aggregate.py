@@ -7,8 +7,8 @@ import pyarrow.compute as pc
 
 from sqlstream.plan.logical import AggCall, WindowSpec
 from sqlstream.runtime import windows
-from sqlstream.runtime.aggregates import (MERGEABLE, aggregate_rows, expand_grouping_sets, finalize, merge_partials,
-                                          needed_columns)
+from sqlstream.runtime.aggregates import (aggregate_rows, expand_grouping_sets, finalize, merge_partials,
+                                          needed_columns, partials_merge)
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM, event_times
@@ -30,9 +30,10 @@ class WindowAggregateOperator(Operator):
         self.late_dropped = 0
         self.last_wm = MIN_WM
         self.seq = 0  # arrival number of the next row: fired groups are emitted in first-arrival order
-        # COUNT/SUM/AVG/MIN/MAX may keep per-batch partial aggregates instead of rows (merged when a window
-        # fires); the first batch decides whether that pays off (None: not decided yet)
-        self.partial = None if all(a.fn in MERGEABLE and not a.distinct for a in aggs) else False
+        # aggregates whose partial states merge (their accumulators say so) may keep per-batch partial
+        # aggregates instead of rows (merged when a window fires); the first batch decides whether that pays
+        # off (None: not decided yet)
+        self.partial = None if partials_merge(aggs) else False
 
     def open(self, ctx: OperatorContext) -> None:
         ctx.register("window_rows", self.buffer)
