@@ -24,7 +24,7 @@ from typing import Callable
 import pyarrow as pa
 
 from sqlstream.runtime.event_time import MIN_WM
-from sqlstream.runtime.state import Counters, KeyedTable, RowStore, StateBackend
+from sqlstream.runtime.state import Counters, KeyedRows, KeyedTable, RowStore, StateBackend
 from sqlstream.runtime.windows import WindowBuffer
 
 EVENT_TIME = "event-time"
@@ -127,6 +127,12 @@ class OperatorContext:
         """Rows the operator keeps in a layout of its own (one Arrow table of `schema`, per-row numpy `arrays`),
         snapshotted as they are (only the rows whose `live` array is set, without the `transient` arrays)."""
         return self.state.row_store(name, schema, arrays, live, transient)
+
+    def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict | None = None
+                   ) -> KeyedRows:
+        """Rows the operator keeps in a layout of its own, each belonging to the key in its `keys` columns, so
+        that they split by key group when the job is rescaled (`arrays`: per-row numpy columns)."""
+        return self.state.keyed_rows(name, schema, keys, arrays)
 
     def window_buffer(self, name: str) -> WindowBuffer:
         """Rows of unfired windows, by window end."""

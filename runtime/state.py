@@ -7,6 +7,8 @@ The kinds an operator declares (through its `OperatorContext`, which asks the `S
   taken or restored for a range of key groups (rescaling to another parallelism moves whole groups);
 - `RowStore`: rows kept in a layout of the operator's own (one Arrow table the operator replaces as a whole:
   waiting rows, sorted runs), snapshotted as it is and checked against its declared schema on restore;
+- `KeyedRows`: a `RowStore` whose rows each belong to a key (some of its columns), snapshotted with each row's
+  key group so that, like a keyed table, it splits and merges by key group;
 - `WindowBuffer` (`runtime/windows.py`): rows of unfired windows by window end;
 - `Counters`: an operator's scalar progress fields (watermark reached, arrival numbers, rows dropped).
 
@@ -277,6 +279,36 @@ class RowStore:
         return int(self.arrays[self.live].sum()) if self.live else self.table.num_rows
 
 
+class KeyedRows(RowStore):
+    """Rows in the operator's layout that each belong to a key (the `keys` columns of the schema: a partition's
+    waiting rows, the rows its partial matches hold). A snapshot adds each row's key group (`$key_group`),
+    whole or for a range of key groups, and a restore takes several subtasks' snapshots and keeps the rows of a
+    range: rescaling moves a key's rows whole, in their order. Whatever the operator derives from its rows
+    (positions, arrival numbers) it rebuilds when `restored` is set."""
+
+    def __init__(self, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None,
+                 max_parallelism: int = DEFAULT_MAX_PARALLELISM):
+        super().__init__(schema, arrays)
+        self.keys, self.max_parallelism = list(keys), max_parallelism
+
+    def snapshot(self, groups: range | None = None) -> pa.Table:
+        keys = [self.table.column(k).combine_chunks() for k in self.keys]
+        group = key_groups(keys, self.table.num_rows, self.max_parallelism)
+        table = super().snapshot().append_column("$key_group", pa.array(group, pa.int64()))
+        if groups is not None:
+            table = table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
+        return table
+
+    def _layout(self) -> pa.Schema:
+        return super()._layout().append(pa.field("$key_group", pa.int64()))
+
+    def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        if groups is not None and "$key_group" in table.column_names:
+            group = np.asarray(table.column("$key_group").to_numpy(), np.int64)
+            table = table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
+        super().restore(table)
+
+
 def _columns_text(schema: pa.Schema) -> str:
     return ", ".join(f"{n} {t}" for n, t in zip(schema.names, schema.types))
 
@@ -304,6 +336,11 @@ class StateBackend:
         """Declare rows kept in the operator's own layout."""
         return self.register(name, RowStore(schema, arrays, live, transient))
 
+    def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None
+                   ) -> KeyedRows:
+        """Declare rows kept in the operator's layout that split by the key group of their `keys` columns."""
+        return self.register(name, KeyedRows(schema, keys, arrays))
+
     def window_buffer(self, name: str) -> WindowBuffer:
         """Declare the rows of unfired windows, by window end."""
         return self.register(name, WindowBuffer())
@@ -317,7 +354,7 @@ class StateBackend:
         then be keyed)."""
         out = {}
         for name, t in self.tables.items():
-            if groups is not None and not isinstance(t, KeyedTable):
+            if groups is not None and not isinstance(t, (KeyedTable, KeyedRows)):
                 raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
                                  f"split by key group")
             out[name] = _ipc(t.snapshot(groups) if groups is not None else t.snapshot())
@@ -335,7 +372,7 @@ class StateBackend:
             table = self.tables[name]
             if groups is None and len(tables) == 1:
                 table.restore(tables[0])
-            elif isinstance(table, KeyedTable):
+            elif isinstance(table, (KeyedTable, KeyedRows)):
                 table.restore(pa.concat_tables([t.replace_schema_metadata(None) for t in tables]), groups)
             else:
                 raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
