@@ -5,8 +5,9 @@ watermark is late and dropped. Matches are emitted as insert-only rows of the pa
 The rows a watermark releases are matched together (`runtime/match_wavefront.py`): every row starts a candidate
 match and all partial matches advance a row per step, their DEFINE conditions evaluated as columns. A partition
 whose first running start waits for more rows keeps its rows from that start on (`held`) with the partial
-matches and the finished matches it holds back (`partials`), which the next release continues. Ordered by a
-processing-time attribute, each batch's rows are matched as they arrive.
+matches and the finished matches it holds back (in their start rows' `partials`), which the next release continues. Ordered by a
+processing-time attribute, each batch's rows are matched as they arrive. Both kinds of rows are keyed by the
+partition, so the state splits by key group when the job is rescaled.
 """
 from __future__ import annotations
 
@@ -40,22 +41,33 @@ class MatchRecognizeOperator(Operator):
         self.matching = Matching(self.pattern, node.defines, types, node.time_index, node.within)
         self.measures, self.measure_slots = node.measures, node.measure_slots
         self.names, self.out_types = names, out_types
-        self.seq = 0  # arrival order
-        self.late_dropped = 0
+        self.seq = 0  # arrival order within a partition
+        self.late_dropped = 0  # a metric, not state (it starts from 0 after a restore)
 
     def open(self, ctx: OperatorContext) -> None:
-        rows = pa.schema([pa.field(f"c{i}", t) for i, t in enumerate(self.types)])
+        rows = [pa.field(f"c{i}", t) for i, t in enumerate(self.types)]
+        keys = [f"c{p}" for p in self.partition]
         arrays = {"ts": np.int64, "seq": np.int64}
-        self.waiting = ctx.row_store("waiting", rows, arrays)
-        self.held = ctx.row_store("held", rows, arrays)
         k = len(self.variables)
-        self.partials = ctx.row_store("partials", pa.schema(
-            [pa.field("kind", pa.int8()), pa.field("start", pa.int64()), pa.field("length", pa.int64()),
-             pa.field("state", pa.int64())] + [pa.field(f"first{i}", pa.int64()) for i in range(k)]
-            + [pa.field(f"end{i}", pa.int64()) for i in range(k)]))
-        ctx.counters("progress", self, ("seq", "late_dropped"))
+        partial = pa.struct([pa.field("kind", pa.int8()), pa.field("length", pa.int64()),
+                             pa.field("state", pa.int64())] + [pa.field(f"first{i}", pa.int64()) for i in range(k)]
+                            + [pa.field(f"end{i}", pa.int64()) for i in range(k)])
+        self.waiting = ctx.keyed_rows("waiting", pa.schema(rows), keys, arrays)
+        # a partition's rows from its first running start on, each with the partial and finished matches it
+        # starts (in the order of Flink's partial matches)
+        self.held = ctx.keyed_rows("held", pa.schema(rows + [pa.field("partials", pa.list_(partial))]), keys,
+                                   arrays)
+
+    def _restored(self) -> None:
+        """Arrival numbers go on from the restored rows' (several subtasks' rows may have been merged: a
+        partition's rows come from one of them, so their order is kept)."""
+        self.waiting.restored = self.held.restored = False
+        seqs = [s for s in (self.waiting.arrays["seq"], self.held.arrays["seq"]) if len(s)]
+        self.seq = int(max(s.max() for s in seqs)) + 1 if seqs else 0
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        if self.waiting.restored or self.held.restored:
+            self._restored()
         cols = data_columns(batch)
         n = batch.num_rows
         ts, valid = rowtime_ms(cols[self.time_index])
@@ -81,6 +93,8 @@ class MatchRecognizeOperator(Operator):
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         if self.proctime:
             return []
+        if self.waiting.restored or self.held.restored:
+            self._restored()
         ts = self.waiting.arrays["ts"]
         ready = ts <= wm
         if not ready.any() and not (self.within and len(self.held)):
@@ -96,7 +110,7 @@ class MatchRecognizeOperator(Operator):
         held = self.held
         n_held = len(held)
         if n_held:
-            table = pa.concat_tables([held.table, table])
+            table = pa.concat_tables([held.table.select(table.column_names), table])
             ts = np.concatenate([held.arrays["ts"], ts])
             seq = np.concatenate([held.arrays["seq"], seq])
         n = len(ts)
@@ -168,16 +182,18 @@ class MatchRecognizeOperator(Operator):
     def _carried(self, inv: np.ndarray) -> tuple[Branches, Branches]:
         """The held partial and finished matches, their starts moved to the rows' new positions."""
         k = len(self.variables)
-        t = self.partials.table
-        if not t.num_rows:
+        lists = self.held.table.column("partials").combine_chunks() if len(self.held) else None
+        if lists is None or not len(lists.values):
             return Branches.empty(k), Branches.empty(k)
+        start = np.asarray(pc.list_parent_indices(lists).to_numpy(), np.int64)
+        p = lists.flatten()
 
-        def col(name):
-            return np.asarray(t.column(name).to_numpy(), np.int64)
-        b = Branches(inv[col("start")], col("length"), col("state"),
-                     np.stack([col(f"first{i}") for i in range(k)], axis=1).reshape(-1, k),
-                     np.stack([col(f"end{i}") for i in range(k)], axis=1).reshape(-1, k))
-        kind = col("kind")
+        def field(name):
+            return np.asarray(p.field(name).to_numpy(), np.int64)
+        b = Branches(inv[start], field("length"), field("state"),
+                     np.stack([field(f"first{i}") for i in range(k)], axis=1).reshape(-1, k),
+                     np.stack([field(f"end{i}") for i in range(k)], axis=1).reshape(-1, k))
+        kind = field("kind")
         return b.take(kind == RUNNING), b.take(kind == FINISHED)
 
     def _hold(self, rows: Rows, seq: np.ndarray, holding: np.ndarray, waiting: Branches, matched: Branches,
@@ -190,25 +206,27 @@ class MatchRecognizeOperator(Operator):
         keep = np.cumsum(edge[:n]) > 0
         idx = np.flatnonzero(keep)
         new_pos = np.cumsum(keep) - 1
-        self.held.table = pa.table([c.take(pa.array(idx, pa.int64())) for c in rows.cols],
-                                   schema=self.held.schema)
-        self.held.arrays = {"ts": rows.ts[idx], "seq": seq[idx]}
         pending = np.ones(len(matched), bool)
         pending[emitted] = False
         parts = [(RUNNING, waiting.take(keep[waiting.start])),
                  (FINISHED, matched.take(pending & keep[matched.start]))]
         k = len(self.variables)
-        cols = {name: [] for name in self.partials.schema.names}
-        for kind, b in parts:
-            cols["kind"].append(np.full(len(b), kind, np.int8))
-            cols["start"].append(new_pos[b.start])
-            cols["length"].append(b.length)
-            cols["state"].append(b.state)
-            for i in range(k):
-                cols[f"first{i}"].append(b.first[:, i])
-                cols[f"end{i}"].append(b.end[:, i])
-        self.partials.table = pa.table({name: pa.array(np.concatenate(v)) for name, v in cols.items()},
-                                       schema=self.partials.schema)
+        kind = np.concatenate([np.full(len(b), c, np.int8) for c, b in parts])
+        b = Branches.concat([b for _, b in parts], k)
+        start = new_pos[b.start]
+        order = np.argsort(start, kind="stable")  # a start's partial matches keep their order
+        fields = {"kind": kind, "length": b.length, "state": b.state}
+        fields.update({f"first{i}": b.first[:, i] for i in range(k)})
+        fields.update({f"end{i}": b.end[:, i] for i in range(k)})
+        partial_type = self.held.schema.field("partials").type
+        values = pa.StructArray.from_arrays([pa.array(v[order], partial_type.value_type.field(name).type)
+                                             for name, v in fields.items()],
+                                            fields=list(partial_type.value_type))
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(start, minlength=len(idx)))]).astype(np.int32)
+        partials = pa.ListArray.from_arrays(pa.array(offsets), values, type=partial_type)
+        self.held.table = pa.table([c.take(pa.array(idx, pa.int64())) for c in rows.cols] + [partials],
+                                   schema=self.held.schema)
+        self.held.arrays = {"ts": rows.ts[idx], "seq": seq[idx]}
 
     def _output(self, rows: Rows, m: Branches) -> pa.RecordBatch:
         n = len(m)
