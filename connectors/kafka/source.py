@@ -3,6 +3,7 @@ offsets, and each poll is decoded into one Arrow batch. A malformed message fail
 partition and offset, or is handled by the format's ignore-parse-errors policy."""
 from __future__ import annotations
 
+import bisect
 import re
 import time
 import uuid
@@ -58,13 +59,15 @@ class KafkaSplitReader(SplitReader):
             msgs = self.consumer.consume(num_messages=1, timeout=WAIT_S)
             if msgs and limit > 1:
                 msgs += self.consumer.consume(num_messages=limit - 1, timeout=0)
-        msgs = [m for m in msgs if m.error() is None]
+        msg = confluent().Message
+        if any(map(msg.error, msgs)):
+            msgs = [m for m in msgs if m.error() is None]
         if not msgs:
             return None
         if self.health.down_since is not None:
             self.health.up()
         if self.stop is not None and msgs[-1].offset() >= self.stop:  # offsets rise: only a batch's tail is past
-            msgs = [m for m in msgs if m.offset() < self.stop]
+            msgs = msgs[:bisect.bisect_left(msgs, self.stop, key=msg.offset)]
         if not msgs:
             self.finished = True
             return None
@@ -78,7 +81,7 @@ class KafkaSplitReader(SplitReader):
     def _decode(self, msgs, decoded_values: pa.RecordBatch | None = None) -> pa.RecordBatch:
         def where(i: int) -> str:
             return f"topic '{self.topic}' partition {self.partition} offset {msgs[i].offset()}"
-        values = pa.array([m.value() for m in msgs], pa.binary())
+        values = message_values(msgs)
         n = len(msgs)
         ops = None
         tombstone = values.is_null().to_numpy(zero_copy_only=False) if values.null_count else np.zeros(n, bool)
@@ -114,7 +117,8 @@ class KafkaSplitReader(SplitReader):
                         col = pc.if_else(pa.array(live), _scatter(col, live_idx, len(msgs)), full)
                     cols[name] = col
         if self.key_decoder is not None:
-            keys = pa.array([m.key() or b"" for m in msgs], pa.binary())
+            keys = message_values(msgs, key=True)
+            keys = pc.fill_null(keys, b"") if keys.null_count else keys
             kdocs = keys if getattr(self.key_decoder, "binary_input", False) else as_text(keys)
             kdec = self.key_decoder.decode(kdocs, where)
             for j, name in enumerate(self.cfg.key_fields):
@@ -133,17 +137,18 @@ class KafkaSplitReader(SplitReader):
         return rows_batch(out, self.schema.names, n)
 
     def _metadata(self, key: str, msgs) -> pa.Array:
-        if key == "topic":
-            return pa.array([m.topic() for m in msgs], pa.string())
+        msg = confluent().Message
+        if key == "topic":  # a reader reads one partition of one topic
+            return pa.repeat(pa.scalar(self.topic, pa.string()), len(msgs))
         if key == "partition":
-            return pa.array([m.partition() for m in msgs], pa.int32())
+            return pa.repeat(pa.scalar(self.partition, pa.int32()), len(msgs))
         if key == "offset":
-            return pa.array([m.offset() for m in msgs], pa.int64())
+            return pa.array(np.fromiter(map(msg.offset, msgs), np.int64, len(msgs)))
         if key == "timestamp":
-            return pa.array([m.timestamp()[1] for m in msgs], pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+            return pa.array([t for _, t in map(msg.timestamp, msgs)], pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
         if key == "timestamp-type":
             names = {0: "NoTimestampType", 1: "CreateTime", 2: "LogAppendTime"}
-            return pa.array([names.get(m.timestamp()[0], "NoTimestampType") for m in msgs], pa.string())
+            return pa.array([names.get(k, "NoTimestampType") for k, _ in map(msg.timestamp, msgs)], pa.string())
         if key == "headers":
             return pa.array([list(m.headers() or []) for m in msgs], pa.map_(pa.string(), pa.binary()))
         if key == "leader-epoch":
@@ -183,6 +188,13 @@ class KafkaSplitReader(SplitReader):
         skipped = getattr(self.value_decoder, "skipped", 0) + (getattr(self.key_decoder, "skipped", 0)
                                                                if self.key_decoder is not None else 0)
         return {"records_skipped": skipped}
+
+
+def message_values(msgs: list, key: bool = False) -> pa.Array:
+    """The messages' values (or keys) as one binary array, NULL for none: one call into the client per message,
+    none of them made from Python bytecode."""
+    msg = confluent().Message
+    return pa.array(list(map(msg.key if key else msg.value, msgs)), pa.binary())
 
 
 def _scatter(col: pa.Array, idx: np.ndarray, n: int) -> pa.Array:
