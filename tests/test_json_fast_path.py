@@ -117,3 +117,13 @@ def test_plain_nested_values_stay_vectorized(monkeypatch):
     monkeypatch.setattr(JsonDecoder, "_with_flink_rules", lambda *a: called.append(1))
     batch = JsonDecoder(NESTED).decode(pa.array([json.dumps(d) for d in docs]), str)
     assert not called and batch.num_rows == 20
+
+
+def test_a_name_read_at_one_path_is_judged_by_the_fields_of_that_name_it_does_not_read(monkeypatch):
+    """Asked only for bid.price and the auction ROW (a query's pruned fields), the decoder still knows that
+    `auction` is also a BIGINT inside bid, as every bid document shows: clean documents stay vectorized."""
+    narrowed = TableSchema(["auction", "bid"], [flink_type("ROW<id BIGINT>"), flink_type("ROW<price BIGINT>")],
+                           physical_names=SCHEMA.names, physical_types=SCHEMA.types)
+    monkeypatch.setattr("tests.test_json_fast_path.SCHEMA", narrowed)
+    rows, _ = decode(CLEAN * 50, monkeypatch, per_row_allowed=False)
+    assert rows[:2] == [{"auction": {"id": 7}, "bid": None}, {"auction": None, "bid": {"price": 30}}]

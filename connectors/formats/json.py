@@ -337,30 +337,36 @@ def _suspicious_pattern(schema: TableSchema) -> tuple[str, "AmbiguousNames | Non
 
     A name that stands for fields of different kinds (nexmark's `auction` is a ROW and, inside `bid`, a BIGINT)
     cannot be judged by its name alone: every auction event would look suspicious. Such names are checked by
-    their paths instead (`AmbiguousNames`)."""
+    their paths instead (`AmbiguousNames`). The kinds a name stands for are taken from the whole record
+    (`schema.all_types`), also from the fields a query does not read (a pruned column, a ROW narrowed to the
+    fields read), which documents still hold."""
     by_kind: dict[str, set[str]] = {}
     arrays: list[str] = []
     occurrences: dict[str, list[tuple[str, str, bool]]] = {}  # name -> (JSON path, kind, inside a collection)
 
-    def visit(name: str, t: FlinkType, path: str, in_collection: bool) -> None:
+    def visit(name: str, t: FlinkType, path: str, in_collection: bool, found: dict, read: bool) -> None:
         kind = _suspicious_kind(t)
-        occurrences.setdefault(name, []).append((path, kind, in_collection))
+        found.setdefault(name, []).append((path, kind, in_collection))
         if t.name == "ROW":
             for f, c in zip(t.field_names, t.children):
-                visit(f, c, path + "." + _json.dumps(f), in_collection)
+                visit(f, c, path + "." + _json.dumps(f), in_collection, found, read)
         elif t.name in ("ARRAY", "MAP"):
             item = t.children[-1]
             item_kind = _suspicious_kind(item)
-            if item_kind not in ("OBJECT", "ARRAY"):
+            if read and item_kind not in ("OBJECT", "ARRAY"):
                 opening = r"\[[^\]]*?" if t.name == "ARRAY" else r"\{[^}]*?:\s*"
                 arrays.append(re.escape(_json.dumps(name)) + r"\s*:\s*" + opening + SUSPICIOUS_VALUE[item_kind])
             if item.name == "ROW":
                 for f, c in zip(item.field_names, item.children):
-                    visit(f, c, "", True)
+                    visit(f, c, "", True, found, read)
     for n, t in zip(schema.names, schema.types):
-        visit(n, t, "$." + _json.dumps(n), False)
+        visit(n, t, "$." + _json.dumps(n), False, occurrences, True)
+    in_record: dict[str, list[tuple[str, str, bool]]] = {}
+    for n, t in zip(schema.all_names, schema.all_types):
+        visit(n, t, "$." + _json.dumps(n), False, in_record, False)
     ambiguous = {n: occ for n, occ in occurrences.items()
-                 if len({kind for _, kind, _ in occ}) > 1 and not any(inside for _, _, inside in occ)}
+                 if len({kind for _, kind, _ in occ + in_record.get(n, [])}) > 1
+                 and not any(inside for _, _, inside in occ)}
     for name, occ in occurrences.items():
         if name not in ambiguous:
             for _, kind, _ in occ:

@@ -15,9 +15,14 @@ from sqlstream.core.errors import FormatError, OptionError
 from sqlstream.core.types import FlinkType
 
 
-def decoder(fmt: str, cfg: KafkaConfig, names: list[str], types: list[FlinkType], prefix: str):
+def decoder(fmt: str, cfg: KafkaConfig, names: list[str], types: list[FlinkType], prefix: str,
+            record: TableSchema | None = None):
+    """The decoder of the columns `names` from messages that hold the columns of `record` (by default just
+    those): JSON judges a field name by every field of that name a message may hold, read or not."""
     schema = TableSchema(names, types)
     if fmt == "json":
+        if record is not None:
+            schema = TableSchema(names, types, physical_names=record.names, physical_types=record.types)
         return json_format.JsonDecoder.from_options(cfg.opts, schema, prefix + "json.")
     if fmt == "csv":
         return csv_format.CsvDecoder.from_options(cfg.opts, schema, prefix + "csv.")

@@ -207,8 +207,8 @@ class KafkaSource(Source):
     def __init__(self, cfg: KafkaConfig, schema: TableSchema):
         self.cfg, self.schema = cfg, schema
         self.bounded = cfg.bounded != "unbounded"
-        types = dict(zip(schema.all_names, schema.all_types))
-        types.update(zip(schema.names, schema.types))
+        declared = dict(zip(schema.all_names, schema.all_types))
+        types = {**declared, **dict(zip(schema.names, schema.types))}  # a ROW read may be narrowed to fields read
         all_physical = [n for n in schema.all_names if n not in schema.metadata]
         projected = [n for n in schema.names if n not in schema.metadata]
         value_full = value_columns(cfg, all_physical) if cfg.key_format else all_physical
@@ -236,7 +236,8 @@ class KafkaSource(Source):
                 self.value_names = value_full
             # with no value column read the messages are still decoded: bad ones fail, changelog kinds count
             self.value_decoder = decoder(cfg.value_format, cfg, self.value_names,
-                                         [types[n] for n in self.value_names], prefix)
+                                         [types[n] for n in self.value_names], prefix,
+                                         TableSchema(value_full, [declared[n] for n in value_full]))
         self._partitions: list[tuple[str, int]] | None = None
         self.health = BrokerHealth(f"Kafka source '{cfg.table}'", cfg.client["bootstrap.servers"])
 
