@@ -134,6 +134,23 @@ def create_sink(name: str, table: str, options: dict, schema: TableSchema) -> Si
     return c.sink(table, options, schema)
 
 
+# formats that find a ROW's fields by name, so a source asked for some fields of a ROW decodes only those (avro
+# reads a datum by position and must decode whole rows)
+NESTED_PROJECTION_FORMATS = ("json",)
+
+
+def nested_projection(connector: str, options: dict) -> bool:
+    """Whether a source of this connector, with these options, builds only the ROW fields it is asked for
+    (Flink's nested projection pushdown): the nexmark generator, and the file and Kafka connectors when every
+    format they read is one of NESTED_PROJECTION_FORMATS."""
+    if connector == "nexmark":
+        return True
+    if connector not in ("filesystem", "kafka", "upsert-kafka"):
+        return False
+    formats = [options[k] for k in ("format", "key.format", "value.format") if options.get(k)]
+    return bool(formats) and all(f in NESTED_PROJECTION_FORMATS for f in formats)
+
+
 def changelog_mode_of(table) -> str:
     """Changelog mode a table's connector produces when read."""
     spec(table.connector, table.name)

@@ -8,9 +8,9 @@ from sqlstream.plan.physical import FORWARD, PhysicalPlan
 def describe(node: L.Node) -> str:
     names = node.names
     if isinstance(node, L.Scan):
-        from sqlstream.planner.rules import ROW_FIELD_PRUNING
+        from sqlstream.connectors.registry import nested_projection
         shown = names
-        if node.connector in ROW_FIELD_PRUNING:  # ROW columns show the fields the source is asked to make
+        if nested_projection(node.connector, node.options):  # ROW columns show the fields the source is asked to make
             shown = [f"{f.name}<{', '.join(f.type.field_names)}>" if f.type.name == "ROW" else f.name
                      for f in node.fields]
         return f"TableSourceScan(table=[{node.table}], connector=[{node.connector}], fields=[{', '.join(shown)}])"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from sqlstream.connectors.registry import nested_projection
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Call, Expr, Lit, Ref, and_expr, refs, remap, substitute
 
@@ -110,33 +111,31 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
     return new, {i: i for i in range(len(node.fields))}
 
 
-# sources that build only the ROW fields they are asked for (formats that decode by position, such as avro,
-# must read whole rows)
-ROW_FIELD_PRUNING = {"nexmark"}
-
-
-def prune_row_fields(node: L.Node, usage: dict[int, set[str] | None] | None = None) -> L.Node:
+def prune_row_fields(root: L.Node) -> L.Node:
     """Nested projection pushdown: a ROW column of a scan whose every use (through Calcs and watermark
-    assigners) reads fields of it by name is narrowed to those fields, so the source does not make the rest.
+    assigners) reads fields of it by name is narrowed to those fields, so the source does not make the rest
+    (for a source that can: `registry.nested_projection`, the generator and JSON). Scans of one table that are
+    alike (a self join's two sides) are narrowed to the fields all of them read, so they stay one shared scan.
+    The scan's `columns` keep their whole types: they describe the table's records, read or not."""
+    uses: dict[str, dict[int, set[str] | None]] = {}
+    _row_field_uses(root, {i: None for i in range(len(root.fields))}, uses)
+    return _narrow_scans(root, uses)
 
-    `usage` maps an output column to the ROW fields read from it, or None when it is used whole."""
-    if usage is None:
-        usage = {i: None for i in range(len(node.fields))}
+
+def _scan_key(scan: L.Scan) -> str:
+    return repr((scan.table, scan.connector, scan.options, scan.fields, scan.metadata))
+
+
+def _row_field_uses(node: L.Node, usage: dict[int, set[str] | None],
+                    uses: dict[str, dict[int, set[str] | None]]) -> None:
+    """Adds to `uses` (per scan) the ROW fields read of each of its columns; `usage` maps an output column of
+    `node` to the ROW fields read from it, or None when it is used whole."""
     if isinstance(node, L.Scan):
-        if node.connector not in ROW_FIELD_PRUNING:
-            return node
-        fields = list(node.fields)
-        for i, names in usage.items():
-            t = fields[i].type
-            if names is None or t.name != "ROW":
-                continue
-            keep = [j for j, f in enumerate(t.field_names) if f in names]
-            fields[i] = L.Field(fields[i].name, replace(t, children=tuple(t.children[j] for j in keep),
-                                                          field_names=tuple(t.field_names[j] for j in keep)))
-        if fields == node.fields:
-            return node
-        narrowed = {f.name: f for f in fields}
-        return replace(node, fields=fields, columns=[narrowed.get(c.name, c) for c in node.columns])
+        if nested_projection(node.connector, node.options):
+            found = uses.setdefault(_scan_key(node), {})
+            for i, names in usage.items():
+                found[i] = None if names is None or found.get(i, set()) is None else found.get(i, set()) | names
+        return
     if isinstance(node, (L.Calc, L.WatermarkAssigner)):
         below: dict[int, set[str] | None] = {}
 
@@ -167,8 +166,27 @@ def prune_row_fields(node: L.Node, usage: dict[int, set[str] | None] | None = No
                 use(i, names)
             use(node.rowtime, None)
             visit(node.watermark)
-        return _with_inputs(node, [prune_row_fields(node.input, below)])
-    return _with_inputs(node, [prune_row_fields(c) for c in node.inputs()])
+        _row_field_uses(node.input, below, uses)
+        return
+    for c in node.inputs():
+        _row_field_uses(c, {i: None for i in range(len(c.fields))}, uses)
+
+
+def _narrow_scans(node: L.Node, uses: dict[str, dict[int, set[str] | None]]) -> L.Node:
+    if isinstance(node, L.Scan):
+        found = uses.get(_scan_key(node))
+        if not found:
+            return node
+        fields = list(node.fields)
+        for i, names in found.items():
+            t = fields[i].type
+            if names is None or t.name != "ROW":
+                continue
+            keep = [j for j, f in enumerate(t.field_names) if f in names]
+            fields[i] = L.Field(fields[i].name, replace(t, children=tuple(t.children[j] for j in keep),
+                                                          field_names=tuple(t.field_names[j] for j in keep)))
+        return node if fields == node.fields else replace(node, fields=fields)
+    return _with_inputs(node, [_narrow_scans(c, uses) for c in node.inputs()])
 
 
 def _prune_join(node: L.Join, needed: list[int]) -> tuple[L.Node, dict[int, int]]:
