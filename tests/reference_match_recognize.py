@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from sqlstream.plan.logical import AggCall, MatchSlot
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.nfa import Automaton, Event, Matcher, Partial, SkipError, Step
+from sqlstream.runtime.nfa import PROCEED, Automaton, SkipError, State
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.over_aggregate import aggregate
 from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
@@ -301,3 +301,185 @@ class _Asc:
 class _Desc(_Asc):
     def __lt__(self, other) -> bool:
         return _Asc.__lt__(other, self)
+
+
+# Flink's NFA run a row at a time over one partition's partial matches
+
+def holds(cond: tuple, value) -> bool:
+    """Evaluates a transition condition; `value(var)` says whether `var`'s DEFINE accepts the row."""
+    kind = cond[0]
+    if kind == "true":
+        return True
+    if kind == "var":
+        return value(cond[1])
+    if kind == "not":
+        return not holds(cond[1], value)
+    return holds(cond[1], value) and holds(cond[2], value)
+
+
+class Step:
+    """One link of a match: the row (an event) and the variable it is mapped to; `prev` is the link before."""
+
+    __slots__ = ("event", "var", "prev", "length")
+
+    def __init__(self, event, var: str, prev: "Step | None"):
+        self.event, self.var, self.prev = event, var, prev
+        self.length = 1 if prev is None else prev.length + 1
+
+    def rows(self) -> list[tuple]:
+        """(event, var) from the first row of the match to this one."""
+        out, s = [], self
+        while s is not None:
+            out.append((s.event, s.var))
+            s = s.prev
+        out.reverse()
+        return out
+
+
+class Partial:
+    """A computation state: where in the automaton a match is, the rows it took, and when it started."""
+
+    __slots__ = ("state", "path", "start", "start_ts", "_rows")
+
+    def __init__(self, state: State, path: Step | None, start: tuple | None, start_ts: int):
+        self.state, self.path, self.start, self.start_ts = state, path, start, start_ts
+        self._rows = None
+
+    @property
+    def is_start(self) -> bool:
+        return self.path is None
+
+    def rows(self) -> list[tuple]:
+        if self._rows is None:
+            self._rows = self.path.rows() if self.path is not None else []
+        return self._rows
+
+    def order(self) -> tuple:
+        """Flink's COMPUTATION_STATE_COMPARATOR: by start event; the waiting start state sorts last."""
+        return self.start if self.start is not None else (float("inf"), float("inf"))
+
+
+class Event:
+    """A row in processing order: `id` is (timestamp, position) as Flink's EventId compares them; `local` holds
+    the results of DEFINE conditions that read only the row itself."""
+
+    __slots__ = ("ts", "id", "row", "local")
+
+    def __init__(self, ts: int, position: int, row: tuple, local: dict):
+        self.ts, self.id, self.row, self.local = ts, (ts, position), row, local
+
+
+class Matcher:
+    """One partition's partial and finished matches (Flink's NFAState) and the NFA step over them."""
+
+    def __init__(self, automaton: Automaton, skip: tuple[str, str | None], within: int):
+        self.automaton, self.skip, self.within = automaton, skip, within
+        self.partials: list[Partial] = [Partial(automaton.start, None, None, -1)]
+        self.completed: list[Partial] = []  # finished, waiting for earlier partial matches (by start)
+
+    def process(self, event: Event, value) -> list[list[tuple]]:
+        """Feeds one row; `value(partial, var)` tells whether var's DEFINE holds for the row in that partial
+        match. Returns the matches emitted, each as [(event, var)]."""
+        new_partials, finished = [], []
+        for p in self.partials:
+            for q in self._next(p, event, value):
+                (finished if q.state.final else new_partials).append(q)
+        self.partials = new_partials
+        return self._emit(finished)
+
+    def advance_time(self, ts: int) -> list[list[tuple]]:
+        """Drops partial matches older than WITHIN; finished matches they held back may now be emitted."""
+        if not self.within:
+            return []
+        alive = [p for p in self.partials if p.is_start or ts - p.start_ts < self.within]
+        if len(alive) == len(self.partials):
+            return []
+        self.partials = alive
+        return self._emit([])
+
+    @property
+    def empty(self) -> bool:
+        return not self.completed and len(self.partials) == 1 and self.partials[0].is_start
+
+    def _next(self, p: Partial, event: Event, value) -> list[Partial]:
+        memo: dict[str, bool] = {}
+
+        def test(var: str) -> bool:
+            if var not in memo:
+                memo[var] = value(p, var)
+            return memo[var]
+        edges, stack = [], [p.state]
+        while stack:  # PROCEED edges are epsilon moves that see the current row
+            s = stack.pop()
+            for t in s.transitions:
+                if holds(t.condition, test):
+                    if t.action == PROCEED:
+                        stack.append(t.target)
+                    else:
+                        edges.append(t)
+        out = []
+        for t in edges:
+            path = Step(event, t.var, p.path)
+            start, start_ts = (event.id, event.ts) if p.is_start else (p.start, p.start_ts)
+            out.append(Partial(t.target, path, start, start_ts))
+            final = _final_after_proceed(t.target, test)
+            if final is not None:
+                out.append(Partial(final, path, start, start_ts))
+        if p.is_start:
+            out.append(Partial(p.state, None, None, -1))
+        return out
+
+    def _emit(self, finished: list[Partial]) -> list[list[tuple]]:
+        if finished:
+            self.completed = sorted(self.completed + finished, key=Partial.order)
+        out = []
+        while self.completed:
+            head = self.completed[0]
+            first_partial = min((q.order() for q in self.partials), default=None)
+            if first_partial is not None and head.order() > first_partial:
+                break
+            self.completed.pop(0)
+            rows = head.rows()
+            self._prune(rows)
+            out.append(rows)
+        return out
+
+    def _prune(self, rows: list[tuple]) -> None:
+        kind, var = self.skip
+        if kind == "PAST LAST ROW":
+            limit, strict = rows[-1][0].id, False
+        elif kind == "TO NEXT ROW":
+            limit, strict = rows[0][0].id, False
+        else:
+            mapped = [e.id for e, v in rows if v == var]
+            if not mapped:
+                raise SkipError(f"Could not skip to {var}. No such element in the found match "
+                                f"{_describe(rows)}")
+            limit, strict = (mapped[0] if kind == "TO FIRST" else mapped[-1]), True
+            if limit == rows[0][0].id:
+                raise SkipError("Could not skip to first element of a match.")
+
+        def keep(q: Partial) -> bool:
+            return q.start is None or (q.start >= limit if strict else q.start > limit)
+        self.partials = [q for q in self.partials if keep(q)]
+        self.completed = [q for q in self.completed if keep(q)]
+
+
+def _final_after_proceed(state: State, test) -> State | None:
+    """A state just entered that can PROCEED to the end on the same row completes a match there."""
+    stack = [state]
+    while stack:
+        s = stack.pop()
+        for t in s.transitions:
+            if t.action == PROCEED and holds(t.condition, test):
+                if t.target.final:
+                    return t.target
+                stack.append(t.target)
+    return None
+
+
+def _describe(rows: list[tuple]) -> str:
+    out: dict[str, list] = {}
+    for e, v in rows:
+        out.setdefault(v, []).append(e.row)
+    return str(out)
