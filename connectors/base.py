@@ -70,6 +70,9 @@ class SplitReader:
 
 class Source:
     bounded: bool = True
+    # one split whose reader at position i gives exactly the rows that reader from the start gives from its i-th
+    # row on (a generator indexed by event number): source subtasks then divide each round by row index
+    indexed: bool = False
 
     def splits(self) -> list[str]:
         return ["0"]

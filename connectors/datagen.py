@@ -226,6 +226,7 @@ class DatagenSource(Source):
     def __init__(self, schema, fields, rps, total, seed):
         self.schema, self.fields, self.rps, self.total, self.seed = schema, fields, rps, total, seed
         self.bounded = total is not None
+        self.indexed = not rps > 0  # a paced generator's rows follow the wall clock
 
     def reader(self, split: str, position=None) -> SplitReader:
         return DatagenReader(self.schema, self.fields, self.rps, self.total, self.seed, position)

@@ -306,6 +306,8 @@ class NexmarkReader(SplitReader):
 
 
 class NexmarkSource(Source):
+    indexed = True
+
     def __init__(self, cfg: NexmarkConfig, schema: TableSchema):
         self.cfg, self.schema = cfg, schema
         self.bounded = cfg.total is not None

@@ -47,6 +47,7 @@ class SourceRuntime:
     rows: int = 0
     source: object = None
     split_metrics: list[SplitMetrics] = field(default_factory=list)
+    driver: object = None  # divided among parallel subtasks, which read it: the operator that runs its rounds
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,11 @@ class Dataflow:
         self._register_metrics()
         # operators answering from other processes (parallel subtasks): their output is taken when it is needed
         self.remote = [(nid, op) for nid, op in self.ops.items() if hasattr(op, "drain")]
+        for _, op in self.remote:
+            for src in self.sources:
+                if getattr(op, "source_scan", None) == self.uids[id(src.node)]:
+                    src.driver = op
+                    op.limit = self.limits.max_rows_in
         self._drained = time.monotonic()
         self.assigners: list[WatermarkAssignerOperator] = []
         for src in self.sources:
@@ -242,14 +248,7 @@ class Dataflow:
             self._add(child)
             self.consumers.setdefault(id(child), []).append((id(node), i))
         if isinstance(node, L.Scan):
-            schema = TableSchema(node.names, [f.type for f in node.fields], metadata=dict(node.metadata),
-                                 primary_key=list(node.primary_key), partition_keys=list(node.partition_keys),
-                                 physical_names=[f.name for f in node.columns],
-                                 physical_types=[f.type for f in node.columns])
-            options = node.options
-            if self.limits.unthrottled and "rows-per-second" in options:
-                options = {**options, "rows-per-second": "0"}
-            source = registry.create_source(node.connector, node.table, options, schema)
+            source = open_source(node, self.limits.unthrottled)
             readers = [source.reader(s) for s in source.splits()]
             self.sources.append(SourceRuntime(node, readers, source=source))
             return
@@ -359,6 +358,9 @@ class Dataflow:
                 for reader in src.readers:
                     reader.finished = True
             sm = self.op_metrics[id(src.node)]
+            if src.driver is not None:
+                active = self._run_round(src) or active
+                continue
             for r, reader in enumerate(src.readers):
                 split_m = src.split_metrics[r]
                 paced = getattr(reader, "paced", False)
@@ -410,6 +412,24 @@ class Dataflow:
         if self.remote and (self.stats.rows_in == rows_before or now - self._drained >= DRAIN_S):
             self.drain()  # nothing new to read, or output waited long enough: take the subtasks' answers
         return active
+
+    def _run_round(self, src: SourceRuntime) -> bool:
+        """A round of a source its parallel subtasks read themselves; False once it has ended."""
+        rows = src.driver.run_round()
+        if rows is None:
+            for reader in src.readers:
+                reader.finished = True
+            return False
+        src.rows += rows
+        self.stats.rows_in += rows
+        self.stats.read_at = time.perf_counter()
+        sm = self.op_metrics[id(src.node)]
+        sm.records_in += rows
+        sm.records_out += rows
+        if src.split_metrics:
+            src.split_metrics[0].records_in += rows
+            src.split_metrics[0].last_record_at = time.monotonic()
+        return True
 
     def drain(self) -> None:
         """Push on the output that operators running in other processes have not returned yet."""
@@ -515,7 +535,8 @@ class Dataflow:
         return {
             "version": 1,
             "finished": bool(getattr(self, "finished", False)),
-            "positions": {self.uids[id(s.node)]: [r.position() for r in s.readers] for s in self.sources},
+            "positions": {self.uids[id(s.node)]: [s.driver.position()] if s.driver is not None else
+                          [r.position() for r in s.readers] for s in self.sources},
             "operators": {self.uids[nid]: b.snapshot() for nid, b in self.state.items()},
             "watermarks": {uid: [self.out_wm[nid], list(self.in_wm[nid])] for uid, nid in by_uid.items()},
         }
@@ -553,6 +574,9 @@ class Dataflow:
             positions = snap["positions"].get(self.uids[id(src.node)])
             if positions is None:
                 continue
+            if src.driver is not None:
+                src.driver.restore_position(positions[0])
+                continue
             for r in src.readers:
                 r.close()
             src.readers = [src.source.reader(split, pos) for split, pos in zip(src.source.splits(), positions)]
@@ -580,6 +604,18 @@ class Dataflow:
 
 
 LATE_ROWS_UID = "late-rows"
+
+
+def open_source(node: L.Scan, unthrottled: bool = False):
+    """The connector's Source for a scan (`unthrottled`: generators ignore their 'rows-per-second')."""
+    schema = TableSchema(node.names, [f.type for f in node.fields], metadata=dict(node.metadata),
+                         primary_key=list(node.primary_key), partition_keys=list(node.partition_keys),
+                         physical_names=[f.name for f in node.columns],
+                         physical_types=[f.type for f in node.columns])
+    options = node.options
+    if unthrottled and "rows-per-second" in options:
+        options = {**options, "rows-per-second": "0"}
+    return registry.create_source(node.connector, node.table, options, schema)
 
 
 def readable_names(node: L.Node) -> list[str]:

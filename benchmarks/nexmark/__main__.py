@@ -13,6 +13,9 @@ weighted by rows), each query in its own process.
                                 apart; results (with the machine, date and versions) kept in benchmarks/results/
     --json-size N               events in the JSON files of --check-flink/--compare-flink (5M, 100k, 1000000)
     --repeat N                  rounds of --compare-flink; medians are reported
+    --parallelism N             run the queries at parallelism N; the table adds the job process's CPU time and
+                                its worker processes' (sampled from /proc)
+    --json DIR                  read the JSON files --write-json wrote instead of the generator
     --generator                 the generator alone: events/s for the whole stream (every field of every
                                 event type) and for bids only, in the engine's batch size
 """
@@ -81,10 +84,66 @@ def side_input() -> str:
     return path
 
 
+PARALLELISM = int(os.environ.get("NEXMARK_PARALLELISM", "1"))  # --parallelism, for the query processes
+
+
 def script(query: str, events: int, rate: int, data: str | None, output: str = "") -> str:
     ddl = files_ddl(data) if data else generator_ddl(events, rate)
     text = QUERIES[query].replace("${SIDE_INPUT}", side_input()).replace("${OUTPUT}", output)
-    return ddl + "\n" + text + ";\n"
+    setting = f"SET 'parallelism.default' = '{PARALLELISM}';\n" if PARALLELISM > 1 else ""
+    return setting + ddl + "\n" + text + ";\n"
+
+
+class TreeCPU:
+    """CPU seconds (user + sys) of this process's descendants (a parallel job's fork server and workers), sampled
+    from /proc every 50 ms while a query runs: they end with the job, before anything could wait for them."""
+
+    def __init__(self) -> None:
+        import threading
+        self.seen: dict[int, float] = {}
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> "TreeCPU":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seen.values())
+
+    def _poll(self) -> None:
+        while True:
+            self._sample()
+            if self.stopped.wait(0.05):
+                return
+
+    def _sample(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        procs: dict[int, tuple[int, float]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                procs[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        me = os.getpid()
+        for pid, (parent, cpu) in procs.items():
+            while parent > 1 and parent != me:
+                parent = procs.get(parent, (0, 0.0))[0]
+            if parent == me and pid != me:
+                self.seen[pid] = max(self.seen.get(pid, 0.0), cpu)
+
+
+def process_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def run_one(query: str, events: int, rate: int, data: str | None = None, out: str | None = None) -> dict:
@@ -108,13 +167,17 @@ def run_one(query: str, events: int, rate: int, data: str | None = None, out: st
     sink = counter
     if out:
         sink = ResultWriter(plan.names, [f.type for f in plan.fields], "jsonl", open(out, "w"))
+    cpu = process_cpu()
     t = time.perf_counter()
-    runner.run_query(root, sink)
+    with TreeCPU() as workers:
+        runner.run_query(root, sink)
     secs = time.perf_counter() - t
+    cpu = process_cpu() - cpu
     if out:
         sink.stream.close()
     p50, p99 = counter.percentile(0.5), counter.percentile(0.99)
     return {"query": query, "events": events, "seconds": secs, "events_per_s": events / secs,
+            "job_cpu_s": cpu, "workers_cpu_s": workers.seconds,
             "rows": counter.rows, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "p50_ms": None if p50 is None else p50 * 1000, "p99_ms": None if p99 is None else p99 * 1000}
 
@@ -366,10 +429,17 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--results-dir", help=argparse.SUPPRESS)
     ap.add_argument("--generator", action="store_true")
+    ap.add_argument("--parallelism", type=int, help="run each query at this parallelism ('parallelism.default')")
+    ap.add_argument("--json", metavar="DIR", help="read the stream from JSON files in DIR (--write-json) instead "
+                                                  "of the generator")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.parallelism:
+        os.environ["NEXMARK_PARALLELISM"] = str(a.parallelism)  # the query processes read it
+        global PARALLELISM
+        PARALLELISM = a.parallelism
     queries = a.queries.split(",")
     if a.one:
         print(json.dumps(run_one(a.one, a.events, a.rate, a.data, a.out)))
@@ -389,19 +459,21 @@ def main() -> int:
         return 0
     events = a.events or 1_000_000
     print(f"{'query':<6} {'events':>11} {'seconds':>8} {'events/s':>12} {'rows out':>10} {'peak RSS':>9} "
-          f"{'p50 ms':>8} {'p99 ms':>8}")
+          f"{'p50 ms':>8} {'p99 ms':>8} {'job CPU s':>9} {'workers CPU s':>13}")
     for q in queries:
         if QUERIES.get(q) is None:
             print(f"{q:<6} not supported: {UNSUPPORTED.get(q, 'unknown query')}")
             continue
         try:
-            r = in_process(["--one", q, "--events", str(events), "--rate", str(a.rate)])
+            r = in_process(["--one", q, "--events", str(events), "--rate", str(a.rate)]
+                           + (["--data", a.json] if a.json else []))
         except RuntimeError as e:
             print(f"{q:<6} failed: {e}")
             continue
         lat = " ".join(f"{'-' if r[k] is None else format(r[k], '.1f'):>8}" for k in ("p50_ms", "p99_ms"))
         print(f"{q:<6} {r['events']:>11,} {r['seconds']:>8.2f} {r['events_per_s']:>12,.0f} {r['rows']:>10,} "
-              f"{r['peak_rss'] / 2**20:>7.0f} MB {lat}", flush=True)
+              f"{r['peak_rss'] / 2**20:>7.0f} MB {lat} {r['job_cpu_s']:>9.2f} {r['workers_cpu_s']:>13.2f}",
+              flush=True)
     return 0
 
 

@@ -12,14 +12,22 @@ import pyarrow.compute as pc
 from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.operator import Operator, OperatorContext
-
+from sqlstream.runtime.split_watermarks import SplitWatermarks, part_prefix
 
 
 class WatermarkState:
-    def __init__(self) -> None:
-        self.current = MIN_WM
+    def __init__(self, marks: SplitWatermarks | None = None) -> None:
+        self.marks = marks or SplitWatermarks()
+
+    @property
+    def current(self) -> int:
+        return self.marks.current
+
+    @current.setter
+    def current(self, value: int) -> None:
+        self.marks.current = value
 
     def snapshot(self) -> pa.Table:
         splits = self.owner.splits if getattr(self, "owner", None) is not None else []
@@ -50,25 +58,34 @@ class WatermarkAssignerOperator(Operator):
 
     def __init__(self, watermark: Expr, names: list[str], idle_timeout_ms: int = 0, clock=None):
         self.watermark, self.names = watermark, names
-        self.state = WatermarkState()
+        self.marks = SplitWatermarks()
+        self.state = WatermarkState(self.marks)
         self.emitted = MIN_WM
-        self.splits: list[int] = []        # per-split watermark; empty = one global split
         self.last_active: list[float] = []
-        self.idle: list[bool] = []
         self.idle_timeout_ms = idle_timeout_ms
         import time
         self.clock = clock or time.monotonic
 
+    @property
+    def splits(self) -> list[int]:
+        """Per-split watermark; empty = one global split."""
+        return self.marks.splits
+
+    @splits.setter
+    def splits(self, value: list[int]) -> None:
+        self.marks.splits = value
+
+    @property
+    def idle(self) -> list[bool]:
+        return self.marks.idle
+
     def set_splits(self, n: int) -> None:
         if n > 1 and not self.splits:
-            now = self.clock()
-            self.splits = [MIN_WM] * n
-            self.last_active = [now] * n
-            self.idle = [False] * n
+            self.marks.set_splits(n)
+            self.last_active = [self.clock()] * n
 
     def _combined(self) -> int:
-        active = [w for w, idle in zip(self.splits, self.idle) if not idle]
-        return min(active) if active else self.state.current
+        return self.marks.combined()
 
     def check_idle(self) -> None:
         if not self.splits or self.idle_timeout_ms <= 0:
@@ -92,19 +109,14 @@ class WatermarkAssignerOperator(Operator):
         if not self.splits:
             return self.on_batch(batch)
         cols = data_columns(batch)
-        vals = self._values(cols, batch.num_rows)
-        running = np.maximum.accumulate(np.concatenate(([self.splits[split]], vals)))
-        self.splits[split] = int(running[-1])
+        prefix, part_max = part_prefix(self.values(cols, batch.num_rows))
+        per_row = self.marks.row_watermarks(split, prefix)
+        self.marks.add_part(split, part_max)
         self.last_active[split] = self.clock()
-        self.idle[split] = False
-        others = [w for i, (w, idle) in enumerate(zip(self.splits, self.idle)) if i != split and not idle]
-        floor = min(others) if others else MAX_WM
-        per_row = np.minimum(running[:-1], floor)
-        per_row = np.maximum(per_row, self.state.current)  # never behind what was already emitted
-        self.state.current = max(self.state.current, self._combined())
         return [make_batch(batch.column(0), cols, self.names, wm=per_row)]
 
-    def _values(self, cols, n) -> np.ndarray:
+    def values(self, cols, n) -> np.ndarray:
+        """The WATERMARK expression of each row as epoch ms (MIN_WM where NULL)."""
         wm = evaluate(self.watermark, cols, n)
         wm = pc.cast(pc.cast(wm, pa.timestamp("ms", tz=wm.type.tz), safe=False), pa.int64())
         return np.asarray(pc.fill_null(wm, MIN_WM).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -117,11 +129,10 @@ class WatermarkAssignerOperator(Operator):
         if self.splits:
             return self.on_split_batch(batch, 0)
         cols = data_columns(batch)
-        n = batch.num_rows
-        vals = self._values(cols, n)
-        running = np.maximum.accumulate(np.concatenate(([self.state.current], vals)))
-        self.state.current = int(running[-1])
-        return [make_batch(batch.column(0), cols, self.names, wm=running[:-1])]
+        prefix, part_max = part_prefix(self.values(cols, batch.num_rows))
+        per_row = self.marks.row_watermarks(0, prefix)
+        self.marks.add_part(0, part_max)
+        return [make_batch(batch.column(0), cols, self.names, wm=per_row)]
 
     def take_watermark(self) -> int | None:
         if self.state.current > self.emitted:

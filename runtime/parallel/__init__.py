@@ -26,7 +26,7 @@ class ParallelOperators:
         self.host = host
         self.regions: RegionPlan = find_regions(plan, parallelism, late_rows)
         self.heads: dict[str, Region] = {r.head.uid: r for r in self.regions.regions}
-        self.inner = {s.uid for r in self.regions.regions for s in r.specs[1:]}
+        self.inner = {s.uid for r in self.regions.regions for s in r.inner}
 
     def build(self, spec: OperatorSpec) -> Operator:
         region = self.heads.get(spec.uid)
@@ -39,8 +39,10 @@ class ParallelOperators:
     def describe(self) -> list[str]:
         """What runs where, for the job's log and summary."""
         p = self.regions.parallelism
-        lines = [f"parallelism {p}: {r.describe()} run as {p} subtasks (hash exchange on key groups)"
-                 for r in self.regions.regions]
+        lines = [f"parallelism {p}: {r.describe()} run as {p} subtasks ("
+                 + ("source divided among them, " + ("then " if r.specs else "") if r.source is not None else "")
+                 + ("hash exchange on key groups" if r.specs else "rows back to the sink in the source's order")
+                 + ")" for r in self.regions.regions]
         return lines + [f"parallelism {p}: {n}" for n in self.regions.notices]
 
 

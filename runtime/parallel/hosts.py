@@ -15,12 +15,14 @@ from sqlstream.runtime.parallel.channel import PipeChannel
 from sqlstream.runtime.parallel.subtask import SubtaskUnit, worker_main
 
 
-PRELOAD = ["sqlstream.runtime.parallel.subtask"]
+PRELOAD = ["sqlstream.runtime.parallel.subtask", "numpy.ma"]  # numpy.ma: pyarrow imports it on first use
 
 
-def _context():
+def _context(unit: SubtaskUnit):
+    """The fork server's context; the server, started with a process's first job, imports what that job's
+    subtasks run (the operators' and source's modules) once, so no worker pays for importing them."""
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    ctx.set_forkserver_preload(PRELOAD + unit.modules())
     return ctx
 
 
@@ -28,7 +30,7 @@ class LocalProcessHost:
     """Each subtask in a worker process of its own, connected by a duplex pipe."""
 
     def start(self, unit: SubtaskUnit):
-        ctx = _context()
+        ctx = _context(unit)
         ours, theirs = ctx.Pipe(duplex=True)
         process = ctx.Process(target=worker_main, args=(unit, theirs), daemon=True,
                               name=f"sqlstream-subtask-{unit.index}")

@@ -23,13 +23,22 @@ from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups, su
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.parallel.regions import Region
-from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, RESTORE, SNAPSHOT, STOP, WATERMARK,
-                                                SubtaskUnit)
+from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, MERGE, RESTORE, ROUND, SNAPSHOT, STOP,
+                                                WATERMARK, SubtaskUnit)
 from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, redistribute
 
 
 MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered
+ROUND_ROWS = 65536  # rows of a divided source per round, all subtasks together
+ROUNDS_AHEAD = 2  # rounds the subtasks are asked to read before the oldest is merged
 _ENDED = ("ended",)
+
+
+class _Round:
+    """A round read by the source subtasks, in flight: [start, end) of the source's rows."""
+
+    def __init__(self, start: int, end: int, subtasks: list[int]) -> None:
+        self.start, self.end, self.subtasks = start, end, subtasks
 
 
 class SubtaskFailed(ExecutionError):
@@ -90,6 +99,14 @@ class RegionOperator(Operator):
         self.channels: list = []
         self.handles: list = []
         self.last_metrics: list[dict] = [{} for _ in range(parallelism)]
+        self.source_scan = region.source.scan.uid if region.source is not None else None
+        self.limit: int | None = None  # rows the divided source reads at most (a run's --max-rows-in)
+        self.merged = 0  # the divided source's position: its rows up to here reached the region's operators
+        self.next_start = 0
+        self.rounds: deque[tuple[int, int]] = deque()  # rounds asked for and not merged yet
+        self.reads: dict[int, list] = {}  # the answers of rounds read, by start
+        self.ended = False
+        self.ready: list[pa.RecordBatch] = []  # output owed to the dataflow
 
     @property
     def drops_late_rows(self) -> bool:
@@ -104,7 +121,8 @@ class RegionOperator(Operator):
         self.in_flight: deque[list[int]] = deque()  # per unanswered message, the subtasks it went to
         self.inboxes: list[queue.Queue] = []
         for i in range(self.parallelism):
-            unit = SubtaskUnit(self.region.specs, self.config, i, self.parallelism)
+            unit = SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source,
+                               self.region.keys[0] if self.region.specs and self.region.source else None)
             channel, handle = self.host.start(unit)
             self.channels.append(channel)
             self.handles.append(handle)
@@ -146,14 +164,66 @@ class RegionOperator(Operator):
 
     def drain(self) -> list[pa.RecordBatch]:
         """The output of every message sent so far (the dataflow pushes it on)."""
-        out: list[pa.RecordBatch] = []
         while self.in_flight:
-            out += self._answer(self.in_flight.popleft())[0]
+            self.ready += self._front()
+        out, self.ready = self.ready, []
         return out
 
     @property
     def draining(self) -> bool:
-        return bool(self.in_flight)
+        return bool(self.in_flight or self.ready)
+
+    # ---- a source divided among the subtasks ----------------------------------------------------------------
+    def run_round(self) -> int | None:
+        """Merge the next round of the divided source into the region (the subtasks read the following rounds
+        meanwhile): the rows it read, None once the source has ended."""
+        everyone = list(range(self.parallelism))
+        while len(self.rounds) < ROUNDS_AHEAD and not self.ended:
+            start = self.next_start
+            end = start + ROUND_ROWS if self.limit is None else min(start + ROUND_ROWS, self.limit)
+            if end <= start:
+                self.ended = True
+                break
+            for i in everyone:
+                self._send(i, lambda c: c.send_marker(ROUND, start, end))
+            self.in_flight.append(_Round(start, end, everyone))
+            self.rounds.append((start, end))
+            self.next_start = end
+        if not self.rounds:
+            return None
+        start, end = self.rounds.popleft()
+        while start not in self.reads:
+            self.ready += self._front()
+        pieces = self.reads.pop(start)
+        rows = sum(reply["rows"] for _, reply in pieces)
+        if rows < end - start:
+            self.ended = True  # the source ended within this round; later rounds read nothing
+        self.merged = start + rows
+        if not self.region.specs:  # the source's chain ends at the sink: its rows in logical order
+            self.ready += [b for tagged, _ in pieces for _, b in tagged]
+            return rows
+        for d in everyone:
+            mine = [next((b for tag, b in tagged if tag == d), None) for tagged, _ in pieces]
+            parts = [(0 if b is None else b.num_rows, reply["max"], reply["rows"])
+                     for b, (_, reply) in zip(mine, pieces)]
+            here = [b for b in mine if b is not None]
+            if here:
+                batch = here[0] if len(here) == 1 else pa.concat_batches(here)
+                self._send(d, lambda c: c.send_batch((MERGE, parts), batch))
+            else:
+                self._send(d, lambda c: c.send_marker(MERGE, parts))
+        self.ready += self._sent(everyone)
+        return rows
+
+    def position(self) -> int:
+        """The divided source's position as parallelism 1's reader gives it: the rows merged so far."""
+        return self.merged
+
+    def restore_position(self, position) -> None:
+        self.merged = self.next_start = int(position or 0)
+        self.rounds.clear()
+        self.reads.clear()
+        self.ended = False
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.metric("late_records_dropped"), "state_bytes": self.metric("state_bytes")}
@@ -197,8 +267,35 @@ class RegionOperator(Operator):
             self.in_flight.append(subtasks)
         out: list[pa.RecordBatch] = []
         while len(self.in_flight) > MAX_IN_FLIGHT:
-            out += self._answer(self.in_flight.popleft())[0]
+            out += self._front()
         return out
+
+    def _front(self) -> list[pa.RecordBatch]:
+        """Answer the oldest message in flight: its output, or (a round read) keep what the subtasks read."""
+        entry = self.in_flight.popleft()
+        if isinstance(entry, _Round):
+            self.reads[entry.start] = self._read(entry.subtasks)
+            return []
+        return self._answer(entry)[0]
+
+    def _read(self, subtasks) -> list[tuple[list, dict]]:
+        """Each subtask's answer to a round: its rows tagged with the subtask they go to, and its summary."""
+        pieces = []
+        for i in subtasks:
+            tagged = []
+            while True:
+                msg = self.inboxes[i].get()
+                if msg[0] == BATCH:
+                    tagged.append((msg[1], msg[2]))
+                elif msg[0] == DONE:
+                    self.last_metrics[i] = msg[1]
+                    pieces.append((tagged, msg[2]))
+                    break
+                elif msg[0] == FAILED:
+                    raise msg[1]
+                else:
+                    raise self._lost(i)
+        return pieces
 
     def _answer(self, subtasks) -> tuple[list[pa.RecordBatch], list]:
         """The answers of the subtasks to one message, in subtask order."""

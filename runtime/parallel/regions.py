@@ -18,18 +18,39 @@ from sqlstream.plan.physical import FORWARD, HASH, OperatorSpec, PhysicalPlan
 
 
 @dataclass
+class SourceChain:
+    """A source read by the subtasks themselves, each its share of every round, with the stateless operators
+    (calculations, the watermark assigner) between it and the exchange (or the sink)."""
+
+    scan: OperatorSpec
+    specs: list[OperatorSpec]  # bottom up, the scan excluded
+    module: str = ""  # the connector's module
+
+
+@dataclass
 class Region:
-    """Specs (head first, then the forward chain) and the hash keys of each head input."""
+    """Specs (head first, then the forward chain) and the hash keys of each head input; `source`: the source the
+    subtasks read themselves (then `specs` may be empty: the source's chain runs up to the sink)."""
 
     specs: list[OperatorSpec]
     keys: list[tuple[int, ...]]
+    source: SourceChain | None = None
 
     @property
     def head(self) -> OperatorSpec:
-        return self.specs[0]
+        """The operator standing for the region in the job's dataflow."""
+        return self.specs[0] if self.specs else self.source.specs[-1]
+
+    @property
+    def inner(self) -> list[OperatorSpec]:
+        """The region's other operators (forwarding in the job's dataflow)."""
+        chain = self.source.specs if self.source is not None else []
+        return [s for s in chain + self.specs if s is not self.head]
 
     def describe(self) -> str:
-        return self.specs[0].uid if len(self.specs) == 1 else f"{self.specs[0].uid} .. {self.specs[-1].uid}"
+        first = self.source.scan if self.source is not None else self.specs[0]
+        last = self.specs[-1] if self.specs else self.source.specs[-1]
+        return first.uid if first is last else f"{first.uid} .. {last.uid}"
 
 
 @dataclass
@@ -72,8 +93,10 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
         index = spec.inputs[0].source
         below = plan.operators[index]
         if isinstance(below.node, (L.Scan, L.WatermarkAssigner)):
-            return None, "no keyed operator between the sources and the sink: dividing sources among subtasks is " \
-                         "not supported yet"
+            source, why = _source_below(plan, sink, consumers)
+            if source is None:
+                return None, f"no keyed operator between the sources and the sink, and {why}"
+            return _picklable(Region([], [], source))
         if consumers.get(index, 0) != 1:
             return None, f"{below.uid} feeds several operators"
         chain.insert(0, below)
@@ -92,11 +115,63 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
     if late_rows and any(_drops_late_rows(s) for s in chain):
         return None, "the job writes late rows to a table, which subtasks cannot do yet"
     region = Region(chain, [e.distribution.keys for e in head.inputs])
+    if len(head.inputs) == 1:
+        region.source, _ = _source_below(plan, head, consumers)
+        if region.source is not None and _picklable(region)[0] is None:
+            region.source = None
+    return _picklable(region)
+
+
+def _picklable(region: Region):
     try:
-        pickle.dumps(region.specs)
+        pickle.dumps((region.specs, region.source))
     except Exception as e:  # a Python UDF defined where a worker process cannot import it
         return None, f"its operators cannot be sent to a worker process ({type(e).__name__}: {e})"
     return region, ""
+
+
+ORDER_DEPENDENT = {"CURRENT_WATERMARK", "RAND", "RAND_INTEGER", "UUID"}  # a row's value depends on rows before it
+
+
+def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, int]):
+    """The source and stateless chain below `spec`'s one input, where subtasks can read it divided, else
+    (None, why)."""
+    chain: list[OperatorSpec] = []
+    while True:
+        index = spec.inputs[0].source
+        below = plan.operators[index]
+        if consumers.get(index, 0) != 1:
+            return None, f"{below.uid} feeds several operators"
+        if isinstance(below.node, L.Scan):
+            break
+        if not isinstance(below.node, (L.Calc, L.WatermarkAssigner)) or len(below.inputs) != 1 \
+                or below.inputs[0].distribution.kind != FORWARD:
+            return None, f"{below.uid} is not a calculation or watermark assigner forwarding a source's rows"
+        if isinstance(below.node, L.Calc) and _calls(below.node, ORDER_DEPENDENT):
+            return None, f"{below.uid} computes values that depend on the rows before each row"
+        chain.insert(0, below)
+        spec = below
+    scan = below
+    try:
+        from sqlstream.runtime.executor import open_source
+        source = open_source(scan.node)
+        divisible = source.indexed and len(source.splits()) == 1
+    except Exception as e:  # noqa: BLE001 -- the job's own start reports a source that cannot open
+        return None, f"source {scan.uid} cannot be opened here ({type(e).__name__})"
+    if not divisible:
+        return None, f"source {scan.node.table} ({scan.node.connector}) is not divided among subtasks"
+    if not chain:
+        return None, f"source {scan.uid} feeds the exchange directly"
+    return SourceChain(scan, chain, type(source).__module__), ""
+
+
+def _calls(node: L.Calc, names: set[str]) -> bool:
+    from sqlstream.plan.expr import Call
+
+    def walk(e) -> bool:
+        return isinstance(e, Call) and (e.fn.upper() in names or any(walk(a) for a in e.args))
+    exprs = list(node.projections) + ([node.condition] if node.condition is not None else [])
+    return any(walk(e) for e in exprs)
 
 
 def _drops_late_rows(spec: OperatorSpec) -> bool:

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from sqlstream.plan.physical import OperatorSpec
+from sqlstream.core.changelog import has_wm, row_watermarks
 from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.parallel.channel import BATCH
+from sqlstream.runtime.split_watermarks import SplitWatermarks
 from sqlstream.runtime.state import StateBackend
 from sqlstream.runtime.subtask_state import WATERMARKS, restore_operator
 
-WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED = (
-    "watermark", "close", "snapshot", "restore", "stop", "done", "failed")
+WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED, ROUND, MERGE = (
+    "watermark", "close", "snapshot", "restore", "stop", "done", "failed", "round", "merge")
+STATE_SIZE_S = 1.0  # how often a subtask measures its state's size for the metrics
 
 
 @dataclass
@@ -33,6 +36,16 @@ class SubtaskUnit:
     config: dict
     index: int
     parallelism: int
+    source: object = None  # a regions.SourceChain: the subtask reads its share of that source's rounds
+    keys: tuple[int, ...] | None = None  # the exchange's hash keys on the source chain's rows
+
+    def modules(self) -> list[str]:
+        """The modules the subtask's operators and source live in (a worker's host may import them ahead)."""
+        specs = list(self.specs) + (list(self.source.specs) if self.source is not None else [])
+        found = [operators.operator_class(s.name).__module__ for s in specs]
+        if self.source is not None:
+            found += [self.source.module, "sqlstream.runtime.parallel.source_share"]
+        return list(dict.fromkeys(found))
 
 
 class RegionSubtask:
@@ -52,6 +65,45 @@ class RegionSubtask:
             self.contexts.append(ctx)
             self.backends.append(backend)
         self.out_wm = [MIN_WM] * len(self.ops)
+        self.sized_at, self.state_bytes = -STATE_SIZE_S, 0
+        self.share = None
+        if unit.source is not None:
+            from sqlstream.runtime.parallel.source_share import SourceShare
+            self.share = SourceShare(unit.source, unit.config, unit.index, unit.parallelism)
+        self.marks = SplitWatermarks()  # the divided source's watermark, as parallelism 1's assigner has it
+        self.emitted = MIN_WM
+
+    def read_round(self, start: int, end: int) -> tuple[list, dict]:
+        """This subtask's piece of a round: the rows for each downstream subtask (or, without an exchange, the
+        rows for the sink), and what the merge needs of the piece."""
+        batches, part_max, rows = self.share.read(start, end)
+        if self.unit.keys is None:
+            return [(None, b) for b in batches], {"max": part_max, "rows": rows}
+        from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM
+        from sqlstream.runtime.parallel.source_share import route
+        max_p = int(self.unit.config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)
+        routed = route(batches, self.unit.keys, self.unit.parallelism, max_p)
+        return [(d, b) for d, b in enumerate(routed) if b is not None], {"max": part_max, "rows": rows}
+
+    def merge(self, parts: list[tuple[int, int, int]], batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
+        """A round's rows for this subtask, (rows here, piece maximum, piece rows) per piece in logical order:
+        each row's watermark as parallelism 1 gives it, and a watermark advance after each piece."""
+        out: list[pa.RecordBatch] = []
+        offset = 0
+        for here, part_max, rows in parts:
+            if here:
+                b = batch.slice(offset, here)
+                offset += here
+                if has_wm(b):
+                    wm = pa.array(self.marks.row_watermarks(0, row_watermarks(b)), pa.int64())
+                    b = pa.RecordBatch.from_arrays(b.columns[:-1] + [wm], names=b.schema.names)
+                out += self.on_batch(0, b, [self.emitted])
+            if rows:
+                self.marks.add_part(0, part_max)
+            if self.marks.current > self.emitted:
+                self.emitted = self.marks.current
+                out += self.on_watermark([self.emitted])
+        return out
 
     def on_batch(self, input: int, batch: pa.RecordBatch, input_watermarks: list[int]) -> list[pa.RecordBatch]:
         self.contexts[0].input_watermarks[:] = input_watermarks
@@ -61,6 +113,8 @@ class RegionSubtask:
 
     def on_watermark(self, input_watermarks: list[int]) -> list[pa.RecordBatch]:
         """The head's input watermarks moved: fire what their minimum completes, operator by operator."""
+        if not self.ops:
+            return []
         self.contexts[0].input_watermarks[:] = input_watermarks
         wm = min(input_watermarks)
         out: list[pa.RecordBatch] = []
@@ -93,7 +147,8 @@ class RegionSubtask:
 
     def snapshot(self) -> dict[str, dict[str, bytes]]:
         """Each operator's state tables, and the watermarks as this subtask's operators last saw them."""
-        marks = json.dumps({"out": self.out_wm, "in": [list(c.input_watermarks) for c in self.contexts]})
+        marks = json.dumps({"out": self.out_wm, "in": [list(c.input_watermarks) for c in self.contexts],
+                            "source": [self.marks.current, self.emitted]})
         return {WATERMARKS: {"watermarks": marks.encode()},
                 **{spec.uid: b.snapshot() for spec, b in zip(self.unit.specs, self.backends)}}
 
@@ -109,13 +164,20 @@ class RegionSubtask:
         self.out_wm = list(marks["out"])
         for ctx, ins in zip(self.contexts, marks["in"]):
             ctx.input_watermarks[:] = ins
+        self.marks.current, self.emitted = marks.get("source", [MIN_WM, MIN_WM])
 
     def metrics(self) -> dict:
         late = sum(op.metrics().get("late_records_dropped", 0) for op in self.ops)
         late += sum(ctx.metrics.values().get("numLateRecordsDropped", 0) for ctx in self.contexts)
-        return {"late_records_dropped": late, "state_bytes": sum(b.size_bytes() for b in self.backends)}
+        now = time.monotonic()
+        if now - self.sized_at >= STATE_SIZE_S:  # measuring state walks its tables: not with every message
+            self.sized_at, self.state_bytes = now, sum(b.size_bytes() for b in self.backends)
+        return {"late_records_dropped": late, "state_bytes": self.state_bytes}
 
     def _push(self, i: int, batches: list[pa.RecordBatch], input: int, out: list[pa.RecordBatch]) -> None:
+        if not self.ops:  # only a source's chain: its rows go to the sink
+            out.extend(b for b in batches if b.num_rows)
+            return
         op = self.ops[i]
         for b in batches:
             if b.num_rows:
@@ -146,7 +208,15 @@ def serve(unit: SubtaskUnit, channel) -> None:
         try:
             out = subtask.on_processing_time()
             reply = None
-            if kind == BATCH:
+            if kind == BATCH and msg[1][0] == MERGE:
+                out += subtask.merge(msg[1][1], msg[2])
+            elif kind == MERGE:
+                out += subtask.merge(msg[1], None)
+            elif kind == ROUND:
+                tagged, reply = subtask.read_round(msg[1], msg[2])
+                for tag, b in tagged:
+                    channel.send_batch(tag, b)
+            elif kind == BATCH:
                 (input, input_watermarks), batch = msg[1], msg[2]
                 out += subtask.on_batch(input, batch, input_watermarks)
             elif kind == WATERMARK:

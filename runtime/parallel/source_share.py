@@ -1,0 +1,103 @@
+"""A source subtask: its share of every round of a divided source, through the stateless operators up to the
+exchange (or the sink), each row with its watermark candidate within the share.
+
+A round is a range of the source's row indexes; subtask j of p reads the j-th of p contiguous pieces of it, so
+every row keeps parallelism 1's logical position (round, piece, offset). The watermark assigner does not decide a
+row's watermark here (that needs the pieces before it): the row carries in `_wm` the maximum of the WATERMARK
+expression over the piece's rows before it, and the piece's maximum goes with the answer; the downstream subtasks
+combine them in logical order (`runtime/split_watermarks.py`), as parallelism 1's assigner does.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from sqlstream.core.changelog import INSERT, data_columns, make_batch
+from sqlstream.runtime.event_time import MIN_WM
+from sqlstream.runtime.key_groups import key_groups, subtask_of_groups
+from sqlstream.runtime.operator import OperatorContext
+from sqlstream.runtime.operators import registry as operators
+from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
+from sqlstream.runtime.split_watermarks import part_prefix
+from sqlstream.runtime.state import StateBackend
+
+POLL_ROWS = 65536
+
+
+def piece(start: int, end: int, index: int, parallelism: int) -> tuple[int, int]:
+    """The row range subtask `index` reads of the round [start, end)."""
+    n = end - start
+    return start + n * index // parallelism, start + n * (index + 1) // parallelism
+
+
+class SourceShare:
+    """Reads pieces of rounds of one source and runs them through its stateless chain."""
+
+    def __init__(self, chain, config: dict, index: int, parallelism: int) -> None:
+        from sqlstream.runtime.executor import open_source
+        self.scan = chain.scan.node
+        self.source = open_source(self.scan, unthrottled=True)
+        self.split = self.source.splits()[0]
+        self.index, self.parallelism = index, parallelism
+        self.ops = []
+        for spec in chain.specs:
+            op = operators.build(spec)
+            op.open(OperatorContext(StateBackend(spec.uid), config, n_inputs=1, uid=spec.uid))
+            self.ops.append(op)
+
+    def read(self, start: int, end: int) -> tuple[list[pa.RecordBatch], int, int]:
+        """This subtask's piece of the round [start, end) through the chain: (batches, the piece's maximum of the
+        WATERMARK expression, rows read)."""
+        lo, hi = piece(start, end, self.index, self.parallelism)
+        reader = self.source.reader(self.split, lo)
+        out: list[pa.RecordBatch] = []
+        rows, part_max = 0, MIN_WM
+        while rows < hi - lo and not reader.finished:
+            batch = reader.poll(min(POLL_ROWS, hi - lo - rows))
+            if batch is None or batch.num_rows == 0:
+                break
+            rows += batch.num_rows
+            if batch.num_columns and batch.schema.names[0] == "_op":
+                b = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)],
+                               self.scan.names)
+            else:  # a scan that reads no column still passes on how many rows it read
+                b = make_batch(np.full(batch.num_rows, INSERT, dtype=np.int8),
+                               [batch.column(i) for i in range(batch.num_columns)], self.scan.names)
+            batches = [b]
+            for op in self.ops:
+                if isinstance(op, WatermarkAssignerOperator):
+                    marked = []
+                    for x in batches:
+                        x, part_max = _candidates(op, x, part_max)
+                        marked.append(x)
+                    batches = marked
+                else:
+                    batches = [y for x in batches if x.num_rows for y in op.on_batch(x)]
+            out += [x for x in batches if x.num_rows]
+        reader.close()
+        return out, part_max, rows
+
+
+
+def _candidates(op: WatermarkAssignerOperator, batch: pa.RecordBatch, before: int) -> tuple[pa.RecordBatch, int]:
+    """The batch with each row's maximum of the WATERMARK expression over the piece's rows before it (`before`:
+    the maximum over the piece's earlier batches), and the maximum including this batch."""
+    cols = data_columns(batch)
+    prefix, batch_max = part_prefix(op.values(cols, batch.num_rows))
+    return make_batch(batch.column(0), cols, op.names, wm=np.maximum(prefix, before)), max(before, batch_max)
+
+
+def route(batches: list[pa.RecordBatch], keys: tuple[int, ...], parallelism: int,
+          max_parallelism: int) -> list[pa.RecordBatch | None]:
+    """The rows for each downstream subtask (the owner of their key group), in their order."""
+    if not batches:
+        return [None] * parallelism
+    batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+    n = batch.num_rows
+    owner = subtask_of_groups(key_groups([batch.column(1 + k) for k in keys], n, max_parallelism),
+                              parallelism, max_parallelism)
+    out = []
+    for d in range(parallelism):  # a pass per subtask: cheaper than sorting by owner at the parallelisms of a machine
+        rows = np.flatnonzero(owner == d)
+        out.append(batch.take(pa.array(rows)) if len(rows) else None)
+    return out
