@@ -63,3 +63,60 @@ def test_nexmark_divided_gives_parallelism_1s_changes():
     reference = changes_per_row(run_sql(sql))
     got = changes_per_row(run_sql("SET 'parallelism.default' = '2';\n" + sql))
     assert got == reference
+
+
+KILL_JOB = """
+SET 'parallelism.default' = '{p}';
+SET 'restart-strategy.type' = 'fixed-delay';
+SET 'restart-strategy.fixed-delay.attempts' = '1000';
+SET 'restart-strategy.fixed-delay.delay' = '0 s';
+SET 'execution.checkpointing.interval' = '100 ms';
+SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
+""" + OUT_OF_ORDER + """
+CREATE TABLE windowed (k INT, ws TIMESTAMP(3), cnt BIGINT, total BIGINT)
+WITH ('connector' = 'filesystem', 'path' = '{dir}/out/windowed', 'format' = 'json');
+INSERT INTO windowed SELECT k, window_start, COUNT(*), SUM(j)
+FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, window_start, window_end;
+"""
+
+
+def test_killed_workers_reading_the_source_restart_with_exactly_once_output(tmp_path):
+    import os
+    import random
+    import signal
+    from tests.cli_job import CliJob, latest_checkpoint_id
+    from tests.test_checkpoints import committed
+    from tests.test_parallel import workers_of
+    rows = 3_000_000
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "job.sql").write_text(KILL_JOB.format(p=1, dir=reference, last=rows - 1))
+    rc, _, err = CliJob(reference / "job.sql").finish()
+    assert rc == 0, err
+    expected = committed(reference)["windowed"]
+    assert sum(expected.values()) > 1000
+
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    folder = tmp_path / "killed"
+    folder.mkdir()
+    (folder / "job.sql").write_text(KILL_JOB.format(p=2, dir=folder, last=rows - 1))
+    job = CliJob(folder / "job.sql")
+    kills = 0
+    for _ in range(3):
+        target = latest_checkpoint_id(folder / "checkpoints") + 1
+        job.wait_for(lambda: latest_checkpoint_id(folder / "checkpoints") >= target or job.exited(),
+                     f"seed {seed}: checkpoint {target}")
+        workers = workers_of(job.proc.pid)
+        if job.exited() or not workers:
+            break
+        os.kill(rng.choice(workers), signal.SIGKILL)
+        kills += 1
+        job.wait_for(lambda: job.err.count("restarting from") >= kills or job.exited(), "the restart")
+    rc, _, err = job.finish()
+    assert rc == 0, f"seed {seed}: {err}"
+    assert kills >= 1 and "was killed by SIGKILL" in err, f"seed {seed}: no worker was killed ({err})"
+    assert "source divided among them" in err, err
+    got = committed(folder)["windowed"]
+    assert got == expected, (f"seed {seed}: {sum((expected - got).values())} missing, "
+                             f"{sum((got - expected).values())} duplicated or unexpected after {kills} kills")
