@@ -134,6 +134,11 @@ class OperatorContext:
         that they split by key group when the job is rescaled (`arrays`: per-row numpy columns)."""
         return self.state.keyed_rows(name, schema, keys, arrays)
 
+    def keyed_snapshot(self, name: str, owner, key_columns: list[str]):
+        """State the operator writes as rows that each carry their key in `key_columns` (`owner.snapshot_table()`
+        / `owner.restore_tables(tables)` / `owner.state_size_bytes()`), split by key group when rescaled."""
+        return self.state.keyed_snapshot(name, owner, key_columns)
+
     def window_buffer(self, name: str) -> WindowBuffer:
         """Rows of unfired windows, by window end."""
         return self.state.window_buffer(name)

@@ -9,6 +9,8 @@ The kinds an operator declares (through its `OperatorContext`, which asks the `S
   waiting rows, sorted runs), snapshotted as it is and checked against its declared schema on restore;
 - `KeyedRows`: a `RowStore` whose rows each belong to a key (some of its columns), snapshotted with each row's
   key group so that, like a keyed table, it splits and merges by key group;
+- `KeyedSnapshot`: state an operator keeps in structures of its own and writes as rows that each carry their
+  key (rows waiting, rows in frames, per-key progress and accumulators): split by key group like a keyed table;
 - `WindowBuffer` (`runtime/windows.py`): rows of unfired windows by window end;
 - `Counters`: an operator's scalar progress fields (watermark reached, arrival numbers, rows dropped).
 
@@ -309,6 +311,36 @@ class KeyedRows(RowStore):
         super().restore(table)
 
 
+class KeyedSnapshot:
+    """State whose every row carries its key in the columns `key_columns` (the operator writes the rows,
+    `owner.snapshot_table()`, and reads them back, `owner.restore_tables(tables)`, in layouts of its own): a
+    snapshot is taken whole or for a range of key groups, and restored from one or several subtasks' snapshots
+    keeping the rows of a range, so the operator's state rescales as a keyed table's does."""
+
+    def __init__(self, owner, key_columns: list[str], max_parallelism: int = DEFAULT_MAX_PARALLELISM):
+        self.owner, self.key_columns, self.max_parallelism = owner, list(key_columns), max_parallelism
+
+    def _in(self, table: pa.Table, groups: range | None) -> pa.Table:
+        if groups is None or table.num_rows == 0:
+            return table
+        g = key_groups([table.column(c).combine_chunks() for c in self.key_columns], table.num_rows,
+                       self.max_parallelism)
+        return table.filter(pa.array((g >= groups.start) & (g < groups.stop)))
+
+    def snapshot(self, groups: range | None = None) -> pa.Table:
+        return self._in(self.owner.snapshot_table(), groups)
+
+    def restore(self, table: pa.Table) -> None:
+        self.owner.restore_tables([table])
+
+    def restore_parts(self, tables: list[pa.Table], groups: range | None) -> None:
+        """Several subtasks' snapshots, keeping the rows of the key groups `groups`."""
+        self.owner.restore_tables([self._in(t, groups) for t in tables])
+
+    def size_bytes(self) -> int:
+        return self.owner.state_size_bytes()
+
+
 def _columns_text(schema: pa.Schema) -> str:
     return ", ".join(f"{n} {t}" for n, t in zip(schema.names, schema.types))
 
@@ -341,6 +373,10 @@ class StateBackend:
         """Declare rows kept in the operator's layout that split by the key group of their `keys` columns."""
         return self.register(name, KeyedRows(schema, keys, arrays))
 
+    def keyed_snapshot(self, name: str, owner: Any, key_columns: list[str]) -> KeyedSnapshot:
+        """Declare state an operator writes as rows carrying their key (`KeyedSnapshot`)."""
+        return self.register(name, KeyedSnapshot(owner, key_columns))
+
     def window_buffer(self, name: str) -> WindowBuffer:
         """Declare the rows of unfired windows, by window end."""
         return self.register(name, WindowBuffer())
@@ -354,7 +390,7 @@ class StateBackend:
         then be keyed)."""
         out = {}
         for name, t in self.tables.items():
-            if groups is not None and not isinstance(t, (KeyedTable, KeyedRows)):
+            if groups is not None and not isinstance(t, (KeyedTable, KeyedRows, KeyedSnapshot)):
                 raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
                                  f"split by key group")
             out[name] = _ipc(t.snapshot(groups) if groups is not None else t.snapshot())
@@ -374,6 +410,8 @@ class StateBackend:
                 table.restore(tables[0])
             elif isinstance(table, (KeyedTable, KeyedRows)):
                 table.restore(pa.concat_tables([t.replace_schema_metadata(None) for t in tables]), groups)
+            elif isinstance(table, KeyedSnapshot):
+                table.restore_parts(tables, groups)
             else:
                 raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
                                  f"restored from several subtasks' snapshots")
