@@ -240,3 +240,50 @@ def test_processing_time_same_as_row_at_a_time(frame, preceding):
     expected = outputs(proctime(Reference))
     assert sum(len(b) for b in expected) > 20
     assert same(outputs(proctime(OverAggregateOperator)), expected)
+
+
+@pytest.mark.parametrize("frame,preceding", [("ROWS", 3), ("RANGE", 2000), ("ROWS", None)])
+def test_state_splits_by_key_group(frame, preceding):
+    """Rescaling 1 -> 2 -> 1: the state splits by the key groups of the partition key, each subtask taking the rows
+    of its key groups, and the parts merge back; the rows emitted are the uninterrupted run's."""
+    from sqlstream.runtime.key_groups import group_range, key_groups
+    batches = stream(7)
+    expected, _ = wide_run(lambda: wide_make(OverAggregateOperator, frame, preceding, WIDE_AGGS), batches)
+
+    def opened():
+        op, backend = wide_make(OverAggregateOperator, frame, preceding, WIDE_AGGS), StateBackend("t")
+        op.open(OperatorContext(backend))
+        return op, backend
+
+    def feed(op, chunk, wms, wm, keep=None):
+        rows = [(k, i, x, None if i is None else f"{k}{i % 4}", None if x is None else __import__("decimal").Decimal(
+            str(x)), 2, -1, ts) for k, i, x, ts in chunk]
+        arrays = [pa.array([r[j] for r in rows], t) for j, t in enumerate(WIDE_TYPES)]
+        if keep is not None:
+            groups = key_groups([arrays[0]], len(rows))
+            mask = pa.array((groups >= keep.start) & (groups < keep.stop))
+            arrays = [a.filter(mask) for a in arrays]
+            wms = list(np.array(wms, np.int64)[mask.to_numpy(zero_copy_only=False)])
+        if len(arrays[0]):
+            op.on_batch(make_batch(INSERT, arrays, WIDE_NAMES, wm=np.array(wms, np.int64)))
+        return [tuple(r.values()) for b in op.on_watermark(wm) for r in b.to_pylist()]
+    a, b = len(batches) // 3, 2 * len(batches) // 3
+    one, backend = opened()
+    out = [r for chunk, wms, wm in batches[:a] for r in feed(one, chunk, wms, wm)]
+    ranges = [group_range(i, 2) for i in range(2)]
+    parts = [backend.snapshot(r) for r in ranges]
+    two = []
+    for r in ranges:
+        op, bk = opened()
+        bk.restore(parts, r)
+        two.append((op, bk, r))
+    for chunk, wms, wm in batches[a:b]:
+        out += [row for op, _, r in two for row in feed(op, chunk, wms, wm, r)]
+    merged, backend = opened()
+    backend.restore([bk.snapshot(r) for _, bk, r in two])
+    for chunk, wms, wm in batches[b:]:
+        out += feed(merged, chunk, wms, wm)
+    out += [tuple(r.values()) for x in merged.on_watermark(MAX_WM) for r in x.to_pylist()]
+    flat = [r for x in expected for r in x]
+    key = lambda r: (r[0], r[7], str(r[1:7]))  # noqa: E731
+    assert len(out) == len(flat) and same([sorted(out, key=key)], [sorted(flat, key=key)])

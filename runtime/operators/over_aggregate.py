@@ -41,25 +41,6 @@ PENDING, KEPT, PARTITION = 0, 1, 2  # kinds of state rows
 
 
 
-class _OverTables:
-    """Pending rows, kept frame rows and per-partition progress as one Arrow table (`$kind` tells them apart);
-    restores the row-at-a-time operator's layout too."""
-
-    def __init__(self, op: "OverAggregateOperator"):
-        self.op = op
-
-    def snapshot(self) -> pa.Table:
-        return self.op.snapshot_table()
-
-    def restore(self, table: pa.Table) -> None:
-        self.op.restore_table(table)
-
-    def size_bytes(self) -> int:
-        op = self.op
-        return sum(t.nbytes for t in op.pending) + sum(a.nbytes for a in op.kept.values()) + \
-            op.kept_args.nbytes + op.last_ts.nbytes * 3 + sum(acc.size_bytes() for acc in op.accs)
-
-
 class OverAggregateOperator(Operator):
     """OVER aggregation, whole watermarks' releases at once (ordered by a processing-time attribute, each
     batch as it arrives)."""
@@ -103,7 +84,11 @@ class OverAggregateOperator(Operator):
         return [self._accumulator(a) for a in self.aggs]
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("over", _OverTables(self))
+        ctx.keyed_snapshot("over", self, [f"c{p}" for p in self.partition])
+
+    def state_size_bytes(self) -> int:
+        return sum(t.nbytes for t in self.pending) + sum(a.nbytes for a in self.kept.values()) + \
+            self.kept_args.nbytes + self.last_ts.nbytes * 3 + sum(acc.size_bytes() for acc in self.accs)
 
     # ---- arrival --------------------------------------------------------------------------
     def _grow(self) -> None:
@@ -476,21 +461,19 @@ class OverAggregateOperator(Operator):
         return table.replace_schema_metadata({"layout": LAYOUT, "seq": str(self.seq),
                                               "late": str(self.late_dropped), "wm": str(self.wm_applied)})
 
-    def restore_table(self, table: pa.Table) -> None:
-        meta = table.schema.metadata or {}
+    def restore_tables(self, tables: list[pa.Table]) -> None:
+        """One snapshot, or the parts of several subtasks' (each partition's rows are in one of them): arrival
+        numbers continue after the largest, late rows add up, the watermark applied is the smallest."""
         self.index, self.pending = KeyIndex(), []
         self.last_ts = self.due = self.epoch = np.zeros(0, np.int64)
         self.accs = self._fresh_accs()
         self.kept, self.kept_args = self._empty_kept(), self._empty_args()
-        self.seq, self.late_dropped = int(meta.get(b"seq", b"0")), int(meta.get(b"late", b"0"))
-        self.wm_applied = int(meta.get(b"wm", str(MIN_WM).encode()))
-        if "$pending" in table.column_names:
-            table = self._from_row_layout(table)
-        elif meta.get(b"layout") == b"columnar-1":
-            table = self._from_columnar_1(table)
-        elif meta.get(b"layout") != LAYOUT.encode():
-            raise ExecutionError("the OVER aggregation's checkpoint has a layout this version does not read; "
-                                 "start the job without restoring it")
+        metas = [t.schema.metadata or {} for t in tables]
+        self.seq = max(int(m.get(b"seq", b"0")) for m in metas)
+        self.late_dropped = sum(int(m.get(b"late", b"0")) for m in metas)
+        self.wm_applied = min(int(m.get(b"wm", str(MIN_WM).encode())) for m in metas)
+        tables = [self._current_layout(t, m) for t, m in zip(tables, metas)]
+        table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
         if table.num_rows == 0:
             return
         kind = table.column("$kind").to_numpy()
@@ -530,6 +513,16 @@ class OverAggregateOperator(Operator):
                                                          rows(pnd, "$ep")],
                                                  names=[f"c{i}" for i in range(self.n_in)] +
                                                  ["$g", "$t", "$seq", "$ep"])]
+
+    def _current_layout(self, table: pa.Table, meta: dict) -> pa.Table:
+        if "$pending" in table.column_names:
+            return self._from_row_layout(table)
+        if meta.get(b"layout") == b"columnar-1":
+            return self._from_columnar_1(table)
+        if meta.get(b"layout") != LAYOUT.encode():
+            raise ExecutionError("the OVER aggregation's checkpoint has a layout this version does not read; "
+                                 "start the job without restoring it")
+        return table.replace_schema_metadata(None)
 
     def _from_columnar_1(self, table: pa.Table) -> pa.Table:
         """The earlier column-wise layout (numeric arguments as `$v<col>`, unbounded frames' running count,
