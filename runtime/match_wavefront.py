@@ -140,8 +140,8 @@ def _all(conds, values: dict, n: int) -> np.ndarray:
 
 
 class Rows:
-    """The rows being matched, sorted by partition then processing order: columns, rowtimes (ms) and where
-    each row's partition ends."""
+    """The rows being matched, sorted by partition then processing order: columns (None for those no condition
+    or measure reads), rowtimes (ms) and where each row's partition ends."""
 
     def __init__(self, cols: list[pa.Array], ts: np.ndarray, segment_end: np.ndarray):
         self.cols, self.ts, self.segment_end = cols, ts, segment_end
@@ -186,7 +186,10 @@ class Matching:
 
     def local_conditions(self, rows: Rows) -> dict[str, np.ndarray]:
         """The DEFINE conditions that read only the row itself, over all rows at once."""
-        return {v: _truth(evaluate(c, rows.cols, rows.n)) for v, c in self.local.items()}
+        if not self.local:
+            return {}
+        cols = [c if c is not None else pa.nulls(rows.n, t) for c, t in zip(rows.cols, self.types)]
+        return {v: _truth(evaluate(c, cols, rows.n)) for v, c in self.local.items()}
 
     def run(self, rows: Rows, branches: Branches) -> tuple[dict, Branches]:
         """Advances `branches` until each finishes, dies or runs out of its partition's rows. Returns the first
@@ -208,13 +211,9 @@ class Matching:
                     br, pos = br.take(alive), pos[alive]
             if not len(br):
                 break
-            br, finished = self._step(rows, br, pos, local, k)
-            if len(finished):
-                _, first = np.unique(finished.start, return_index=True)
-                done = finished.take(np.sort(first))
+            br, done = self._step(rows, br, pos, local, k)
+            if len(done):
                 matched.append(done)
-                if len(br):
-                    br = br.take(~np.isin(br.start, done.start))
         return Branches.concat(matched, k), Branches.concat(waiting, k)
 
     def _step(self, rows: Rows, br: Branches, pos: np.ndarray, local: dict, k: int) -> tuple[Branches, Branches]:
@@ -235,9 +234,9 @@ class Matching:
                 v[ask] = True  # a variable without DEFINE accepts every row
             values[var] = v
         parents, order, targets, take_vars, finals = [], [], [], [], []
-        for s in np.unique(br.state).tolist():
-            in_state = br.state == s
-            for j, (t, conds) in enumerate(pattern.takes[s]):
+        for st in np.flatnonzero(np.bincount(br.state)).tolist():
+            in_state = br.state == st
+            for j, (t, conds) in enumerate(pattern.takes[st]):
                 ok = in_state & _all(conds, values, n)
                 if not ok.any():
                     continue
@@ -264,17 +263,26 @@ class Matching:
         parent = np.concatenate(parents)
         sort = np.lexsort((np.concatenate(order), parent))
         parent = parent[sort]
-        target = np.concatenate(targets)[sort]
-        var = np.concatenate(take_vars)[sort]
         final = np.concatenate(finals)[sort]
-        length = br.length[parent]
-        first, end = br.first[parent], br.end[parent]
-        rowsel = np.arange(len(parent))
-        fresh = first[rowsel, var] < 0
-        first[rowsel[fresh], var[fresh]] = length[fresh]
-        end[rowsel, var] = length + 1
-        children = Branches(br.start[parent], length + 1, target, first, end)
-        return children.take(~final), children.take(final)
+        start = br.start[parent]
+        # a start's first finished branch is its match; its other branches would be pruned when it is emitted
+        done = np.flatnonzero(final)
+        done = done[np.r_[True, start[done][1:] != start[done][:-1]]] if len(done) else done
+        keep = ~final
+        if len(done):
+            keep &= ~_sorted_isin(start, start[done])
+        out = []
+        for rows_ in (np.flatnonzero(keep), done):
+            p = parent[rows_]
+            var = np.concatenate(take_vars)[sort][rows_]
+            length = br.length[p]
+            first, end = br.first[p], br.end[p]
+            at = np.arange(len(p))
+            fresh = first[at, var] < 0
+            first[at[fresh], var[fresh]] = length[fresh]
+            end[at, var] = length + 1
+            out.append(Branches(br.start[p], length + 1, np.concatenate(targets)[sort][rows_], first, end))
+        return out[0], out[1]
 
     def _navigating(self, rows: Rows, var: str, br: Branches, pos: np.ndarray) -> np.ndarray:
         """`var`'s DEFINE for each branch taking row `pos` as `var`."""
@@ -314,43 +322,55 @@ class Matching:
         return out
 
 
-def emit(matched: Branches, waiting: Branches, segment_start: np.ndarray, skip: tuple[str, str | None],
-         var_index: dict[str, int], describe) -> tuple[np.ndarray, np.ndarray]:
-    """Which matches are emitted, and where each partition's first start still running is. Returns the
-    positions in `matched` that are emitted (in start order) and, per row, whether it is a start that holds
-    back (a partition's first running start not pruned by an earlier match)."""
+def emit(matched: Branches, waiting: Branches, segment_start: np.ndarray, segment_end: np.ndarray,
+         skip: tuple[str, str | None], var_index: dict[str, int], describe) -> tuple[np.ndarray, np.ndarray]:
+    """Which matches are emitted, and each partition's first start still running that was not pruned (it holds
+    back every start after it). Returns positions in `matched` (by start) and those starts. All partitions
+    advance together, one emitted match each per round."""
     kind, var = skip
-    k = var_index.get(var) if var is not None else None
-    starts = np.union1d(matched.start, waiting.start)
+    starts = np.concatenate([matched.start, waiting.start])
+    starts.sort(kind="stable")
+    starts = starts[np.r_[True, starts[1:] != starts[:-1]]] if len(starts) else starts
     m_pos = np.full(len(starts), -1, np.int64)
     m_pos[np.searchsorted(starts, matched.start)] = np.arange(len(matched))
+    last = matched.start + matched.length - 1
+    bad = np.zeros(len(matched), bool)
+    if kind == "PAST LAST ROW":
+        limit = last + 1
+    elif kind == "TO NEXT ROW":
+        limit = matched.start + 1
+    else:
+        k = var_index[var]
+        first = matched.first[:, k]
+        bad = first < 0
+        limit = matched.start + (first if kind == "TO FIRST" else matched.end[:, k] - 1)
+        bad |= (limit == matched.start) & ~bad
+    segment = segment_start[starts]
+    cur = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]]) if len(starts) else starts
     emitted, holding = [], []
-    seg_of = segment_start[starts]
-    limit, seg = -1, -1
-    blocked = False
-    m_last = matched.start + matched.length - 1
-    for s, g, mi in zip(starts.tolist(), seg_of.tolist(), m_pos.tolist()):
-        if g != seg:
-            seg, limit, blocked = g, g, False
-        if blocked or s < limit:
-            continue
-        if mi < 0:
-            blocked = True
-            holding.append(s)
-            continue
+    while len(cur):
+        running = m_pos[cur] < 0
+        holding.append(starts[cur[running]])
+        mi = m_pos[cur[~running]]
+        if not len(mi):
+            break
+        if bad[mi].any():
+            i = int(mi[bad[mi]][0])
+            if matched.first[i, var_index[var]] < 0:
+                raise SkipError(f"Could not skip to {var}. No such element in the found match {describe(i)}")
+            raise SkipError("Could not skip to first element of a match.")
         emitted.append(mi)
-        if kind == "PAST LAST ROW":
-            limit = int(m_last[mi]) + 1
-        elif kind == "TO NEXT ROW":
-            limit = s + 1
-        else:
-            first = int(matched.first[mi, k])
-            if first < 0:
-                raise SkipError(f"Could not skip to {var}. No such element in the found match {describe(mi)}")
-            limit = s + (first if kind == "TO FIRST" else int(matched.end[mi, k]) - 1)
-            if limit == s:
-                raise SkipError("Could not skip to first element of a match.")
-    return np.array(emitted, np.int64), np.array(holding, np.int64)
+        nxt = np.searchsorted(starts, limit[mi])
+        inside = nxt < len(starts)
+        inside[inside] = starts[nxt[inside]] < segment_end[matched.start[mi[inside]]]
+        cur = nxt[inside]
+    out = np.sort(np.concatenate(emitted)) if emitted else np.zeros(0, np.int64)
+    return out, np.concatenate(holding) if holding else np.zeros(0, np.int64)
+
+
+def _sorted_isin(a: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
+    at = np.minimum(np.searchsorted(sorted_b, a), len(sorted_b) - 1)
+    return sorted_b[at] == a
 
 
 def _truth(a) -> np.ndarray:

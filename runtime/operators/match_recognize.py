@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.core.errors import SqlStreamError
+from sqlstream.plan.expr import refs
 from sqlstream.runtime.event_time import MIN_WM, rowtime_ms
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.match_wavefront import Branches, CompiledPattern, Matching, Rows, emit
@@ -41,11 +42,17 @@ class MatchRecognizeOperator(Operator):
         self.matching = Matching(self.pattern, node.defines, types, node.time_index, node.within)
         self.measures, self.measure_slots = node.measures, node.measure_slots
         self.names, self.out_types = names, out_types
+        # the only columns a match reads: the rest are not kept while rows wait
+        read = set(self.partition) | {node.time_index} | {i for i, _ in node.order}
+        for cond, slots in node.defines.values():
+            read |= {i for i in refs(cond) if i < len(types)} | {s.column for s in slots if s.column is not None}
+        read |= {s.column for s in node.measure_slots if s.column is not None}
+        self.kept = sorted(read)
         self.seq = 0  # arrival order within a partition
         self.late_dropped = 0  # a metric, not state (it starts from 0 after a restore)
 
     def open(self, ctx: OperatorContext) -> None:
-        rows = [pa.field(f"c{i}", t) for i, t in enumerate(self.types)]
+        rows = [pa.field(f"c{i}", self.types[i]) for i in self.kept]
         keys = [f"c{p}" for p in self.partition]
         arrays = {"ts": np.int64, "seq": np.int64}
         k = len(self.variables)
@@ -73,7 +80,7 @@ class MatchRecognizeOperator(Operator):
         ts, valid = rowtime_ms(cols[self.time_index])
         seq = self.seq + np.arange(n, dtype=np.int64)
         self.seq += n
-        table = pa.Table.from_arrays(cols, schema=self.waiting.schema)
+        table = pa.Table.from_arrays([cols[i] for i in self.kept], schema=self.waiting.schema)
         if self.proctime:  # each row is matched when it arrives; WITHIN counts wall-clock time
             return self._match(table, ts, seq, None)
         wm = row_watermarks(batch)
@@ -119,7 +126,10 @@ class MatchRecognizeOperator(Operator):
         gen = np.ones(n, np.int8)
         gen[:n_held] = 0
         perm = self._processing_order(table, ts, seq, gen)
-        cols = [c.take(pa.array(perm, pa.int64())).combine_chunks() for c in table.columns]
+        taken = table.take(pa.array(perm, pa.int64())).combine_chunks()
+        cols: list = [None] * len(self.types)
+        for i in self.kept:
+            cols[i] = taken.column(f"c{i}").chunk(0) if taken.num_rows else pa.array([], self.types[i])
         ts, seq = ts[perm], seq[perm]
         inv = np.empty(n, np.int64)
         inv[perm] = np.arange(n)
@@ -136,7 +146,7 @@ class MatchRecognizeOperator(Operator):
         matched = Branches.concat([finished, matched], k)
         matched = matched.take(np.argsort(matched.start, kind="stable"))
         try:
-            emitted, holding = emit(matched, waiting, segment_start, self.skip, self.pattern.var_index,
+            emitted, holding = emit(matched, waiting, segment_start, segment_end, self.skip, self.pattern.var_index,
                                     lambda i: self._describe(rows, matched, i))
         except SkipError as e:
             raise SqlStreamError(f"MATCH_RECOGNIZE: {e}") from None
@@ -151,13 +161,13 @@ class MatchRecognizeOperator(Operator):
     def _processing_order(self, table: pa.Table, ts: np.ndarray, seq: np.ndarray, gen: np.ndarray) -> np.ndarray:
         keys, names = [], []
         for p in self.partition:
-            keys.append(table.column(p))
+            keys.append(table.column(f"c{p}"))
             names.append((f"p{p}", "ascending"))
         keys += [pa.array(gen), pa.array(ts if not self.proctime else seq)]
         names += [("gen", "ascending"), ("ts", "ascending")]
         if not self.proctime:
             for j, (i, desc) in enumerate(self.order):
-                col = table.column(i)
+                col = table.column(f"c{i}")
                 # NULLs first ascending, last descending, as Flink's comparator orders them
                 keys += [pc.is_valid(col) if not desc else pc.is_null(col), col]
                 names += [(f"n{j}", "ascending"), (f"o{j}", "descending" if desc else "ascending")]
@@ -224,7 +234,7 @@ class MatchRecognizeOperator(Operator):
                                             fields=list(partial_type.value_type))
         offsets = np.concatenate([[0], np.cumsum(np.bincount(start, minlength=len(idx)))]).astype(np.int32)
         partials = pa.ListArray.from_arrays(pa.array(offsets), values, type=partial_type)
-        self.held.table = pa.table([c.take(pa.array(idx, pa.int64())) for c in rows.cols] + [partials],
+        self.held.table = pa.table([rows.cols[i].take(pa.array(idx, pa.int64())) for i in self.kept] + [partials],
                                    schema=self.held.schema)
         self.held.arrays = {"ts": rows.ts[idx], "seq": seq[idx]}
 
@@ -240,7 +250,8 @@ class MatchRecognizeOperator(Operator):
 
     def _describe(self, rows: Rows, matched: Branches, i: int) -> str:
         start, length = int(matched.start[i]), int(matched.length[i])
-        values = list(zip(*[c.slice(start, length).to_pylist() for c in rows.cols]))
+        values = list(zip(*[c.slice(start, length).to_pylist() if c is not None else [None] * length
+                            for c in rows.cols]))
         out: dict[str, list] = {}
         for j, var in enumerate(self.variables):
             f, e = int(matched.first[i, j]), int(matched.end[i, j])
