@@ -308,3 +308,26 @@ def test_a_message_without_value_is_no_row_in_a_kafka_table(broker):
     assert [(r["v"], r["s"]) for r in rows(out)] == [(1, "a"), (3, "c")]
     out, _ = run(kafka_table("r", broker, "tombcsv", ", 'format' = 'raw'", "  line STRING") + "SELECT line FROM r;")
     assert [r["line"] for r in rows(out)] == ["1,a", None, "3,c"]
+
+
+def test_a_row_read_by_its_fields_decodes_only_those(broker, monkeypatch):
+    """Nested projection pushdown into a JSON topic: the scan asks for bid<price>, the rows are those of the
+    messages, and `auction` (a ROW, and a number inside bid, which is not read) keeps clean messages vectorized."""
+    broker.create_topic("nested_json", 1)
+    events = [{"auction": {"id": 1, "name": "lamp"}, "bid": None},
+              {"auction": None, "bid": {"auction": 1, "price": 30, "extra": "x"}},
+              {"auction": None, "bid": {"auction": 1, "price": 45, "extra": "y"}}]
+    broker.produce("nested_json", [(0, None, json.dumps(e).encode()) for e in events])
+    table = kafka_table("ev", broker, "nested_json", ", 'format' = 'json'",
+                        columns="auction ROW<id BIGINT, name STRING>, bid ROW<auction BIGINT, price BIGINT, "
+                                "extra STRING>")
+    plan, _ = run(table + "EXPLAIN SELECT bid.price AS price FROM ev WHERE bid IS NOT NULL;", fmt="table")
+    assert "fields=[bid<auction, price, extra>]" in plan  # read whole by IS NOT NULL
+    plan, _ = run(table + "EXPLAIN SELECT bid.price AS price, auction.id AS id FROM ev;", fmt="table")
+    assert "fields=[auction<id>, bid<price>]" in plan
+    from sqlstream.connectors.formats.json import JsonDecoder
+    per_row = []
+    monkeypatch.setattr(JsonDecoder, "_with_flink_rules", lambda self, docs, *a: per_row.append(docs))
+    out, _ = run(table + "SELECT bid.price AS price, auction.id AS id FROM ev;")
+    assert [(r["price"], r["id"]) for r in rows(out)] == [(None, 1), (30, None), (45, None)]
+    assert per_row == []
