@@ -141,14 +141,16 @@ NESTED_PROJECTION_FORMATS = ("json",)
 
 def nested_projection(connector: str, options: dict) -> bool:
     """Whether a source of this connector, with these options, builds only the ROW fields it is asked for
-    (Flink's nested projection pushdown): the nexmark generator, and the file and Kafka connectors when every
-    format they read is one of NESTED_PROJECTION_FORMATS."""
+    (nested projection pushdown): the nexmark generator, and the file and Kafka connectors when every format
+    they read is one of NESTED_PROJECTION_FORMATS, unless a missing field must fail the job (Flink checks every
+    field of a ROW it reads for that)."""
     if connector == "nexmark":
         return True
     if connector not in ("filesystem", "kafka", "upsert-kafka"):
         return False
     formats = [options[k] for k in ("format", "key.format", "value.format") if options.get(k)]
-    return bool(formats) and all(f in NESTED_PROJECTION_FORMATS for f in formats)
+    strict = any(k.endswith("json.fail-on-missing-field") and str(v).lower() == "true" for k, v in options.items())
+    return bool(formats) and all(f in NESTED_PROJECTION_FORMATS for f in formats) and not strict
 
 
 def changelog_mode_of(table) -> str:

@@ -72,3 +72,9 @@ def test_avro_rows_are_read_whole(tmp_path):
         'topic' = 't', 'properties.bootstrap.servers' = '127.0.0.1:1', 'format' = 'avro');
         EXPLAIN SELECT bid.price FROM ev;"""
     assert "fields=[bid]" in explain(sql)
+
+
+def test_rows_are_read_whole_when_a_missing_field_must_fail(events):
+    """Under json.fail-on-missing-field every field of a ROW read is to be checked, as Flink reads whole ROWs."""
+    strict = table(events).replace("'format' = 'json'", "'format' = 'json', 'json.fail-on-missing-field' = 'true'")
+    assert "fields=[event_type, bid]" in explain(strict + "EXPLAIN SELECT price FROM bid;")
