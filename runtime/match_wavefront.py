@@ -50,8 +50,12 @@ class Branches:
     def __len__(self) -> int:
         return len(self.start)
 
-    def take(self, idx) -> "Branches":
-        return Branches(self.start[idx], self.length[idx], self.state[idx], self.first[idx], self.end[idx])
+    def take(self, idx: np.ndarray) -> "Branches":
+        """The branches at positions `idx` (or where the mask `idx` is set)."""
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        return Branches(self.start.take(idx), self.length.take(idx), self.state.take(idx),
+                        self.first.take(idx, axis=0), self.end.take(idx, axis=0))
 
     @staticmethod
     def concat(parts: list["Branches"], k: int) -> "Branches":
@@ -193,7 +197,7 @@ class Matching:
 
     def run(self, rows: Rows, branches: Branches) -> tuple[dict, Branches]:
         """Advances `branches` until each finishes, dies or runs out of its partition's rows. Returns the first
-        match of each start (arrays start, last, first, end) and the branches waiting for more rows."""
+        finished branch of each start (its match) and the branches waiting for more rows."""
         k = len(self.pattern.variables)
         local = self.local_conditions(rows)
         matched: list[Branches] = []
@@ -202,15 +206,15 @@ class Matching:
         while len(br):
             pos = br.start + br.length
             out = pos >= rows.segment_end[br.start]
+            go = ~out
             if out.any():
                 waiting.append(br.take(out))
-                br, pos = br.take(~out), pos[~out]
-            if self.within and len(br):
-                alive = (br.length == 0) | (rows.ts[pos] - rows.ts[br.start] < self.within)
-                if not alive.all():
-                    br, pos = br.take(alive), pos[alive]
-            if not len(br):
-                break
+            if self.within:  # a partial match older than WITHIN ends before it takes the row
+                go[go] = (br.length[go] == 0) | (rows.ts[pos[go]] - rows.ts[br.start[go]] < self.within)
+            if not go.all():
+                if not go.any():
+                    break
+                br, pos = br.take(go), pos[go]
             br, done = self._step(rows, br, pos, local, k)
             if len(done):
                 matched.append(done)
@@ -229,7 +233,7 @@ class Matching:
                 v[ask] = local[var][pos[ask]]
             elif var in self.navigating:
                 idx = np.flatnonzero(ask)
-                v[idx] = self._navigating(rows, var, br.take(idx), pos[idx])
+                v[idx] = self._navigating(rows, var, br, idx, pos[idx])
             else:
                 v[ask] = True  # a variable without DEFINE accepts every row
             values[var] = v
@@ -275,34 +279,35 @@ class Matching:
         for rows_ in (np.flatnonzero(keep), done):
             p = parent[rows_]
             var = np.concatenate(take_vars)[sort][rows_]
-            length = br.length[p]
-            first, end = br.first[p], br.end[p]
+            length = br.length.take(p)
+            first, end = br.first.take(p, axis=0), br.end.take(p, axis=0)
             at = np.arange(len(p))
             fresh = first[at, var] < 0
             first[at[fresh], var[fresh]] = length[fresh]
             end[at, var] = length + 1
-            out.append(Branches(br.start[p], length + 1, np.concatenate(targets)[sort][rows_], first, end))
+            out.append(Branches(br.start.take(p), length + 1, np.concatenate(targets)[sort][rows_], first, end))
         return out[0], out[1]
 
-    def _navigating(self, rows: Rows, var: str, br: Branches, pos: np.ndarray) -> np.ndarray:
-        """`var`'s DEFINE for each branch taking row `pos` as `var`."""
+    def _navigating(self, rows: Rows, var: str, br: Branches, idx: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """`var`'s DEFINE for the branches `idx`, each taking row `pos` as `var`."""
         cond, slots, read = self.navigating[var]
-        n = len(br)
+        n = len(idx)
         cols = [rows.gather(i, pos) if i in read else pa.nulls(n, t) for i, t in enumerate(self.types)]
         vi = self.pattern.var_index
+        start = br.start[idx]
         for slot in slots:
             if slot.var is None:
-                lo, count = br.start, br.length + 1
+                lo, count = start, br.length[idx] + 1
             elif slot.var == var:
-                k = vi[var]
-                has = br.first[:, k] >= 0
-                lo = np.where(has, br.start + br.first[:, k], pos)
+                first = br.first[idx, vi[var]]
+                lo = np.where(first >= 0, start + first, pos)
                 count = pos - lo + 1
             else:
                 k = vi[slot.var]
-                has = br.first[:, k] >= 0
-                lo = br.start + np.where(has, br.first[:, k], 0)
-                count = np.where(has, br.end[:, k] - br.first[:, k], 0)
+                first = br.first[idx, k]
+                has = first >= 0
+                lo = start + np.where(has, first, 0)
+                count = np.where(has, br.end[idx, k] - first, 0)
             cols.append(slot_values(rows, slot, lo, count, pos, self.time_index))
         return _truth(evaluate(cond, cols, n))
 
