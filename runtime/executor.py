@@ -562,13 +562,13 @@ class Dataflow:
         for uid in sorted(set(snap["operators"]) | set(parts_of)):
             blobs = snap["operators"].get(uid, {})
             nid = by_uid.get(uid)
-            if uid in unknown or uid in in_regions or SUBTASKS in blobs or nid not in self.state:
+            if uid in unknown or uid in in_regions or nid not in self.state:
                 continue
-            if uid in parts_of:  # it ran as subtasks and now runs here: the merge of their parts
+            if uid in parts_of:  # it ran as subtasks (the region's head too) and now runs here: their parts merged
                 parts = parts_of[uid]
                 restore_operator(self.state[nid], [p[uid] for p in parts if uid in p], None,
                                  len(parts), 1)
-            else:
+            elif SUBTASKS not in blobs:
                 restore_operator(self.state[nid], [blobs], None, 1, 1)
         for src in self.sources:
             positions = snap["positions"].get(self.uids[id(src.node)])
