@@ -44,12 +44,15 @@ SHAPES = {
     "dedup": ("key STRING, val BIGINT, ts TIMESTAMP_LTZ(3)", "json",
               "SELECT key, val, ts FROM (SELECT key, val, ts, ROW_NUMBER() OVER (PARTITION BY key ORDER BY ts) AS rn "
               "FROM events) WHERE rn = 1"),
+    "over": ("key STRING, val BIGINT, total BIGINT, top BIGINT", "json",
+             "SELECT key, val, SUM(val) OVER w, MAX(val) OVER w FROM events "
+             "WINDOW w AS (PARTITION BY key ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)"),
     "except_all": ("key STRING, val BIGINT", "debezium-json",
                    "SELECT key, val FROM events WHERE val < 300 EXCEPT ALL "
                    "SELECT key, val FROM events WHERE val > 200 AND val < 260"),
 }
 # the shapes whose every operator's state splits by key group today: they must rescale
-SPLITTABLE = {"except_all"}
+SPLITTABLE = {"except_all", "over"}
 
 
 def write_job(folder: Path, shape: str, p: int) -> Path:
