@@ -2,7 +2,8 @@
 fed a row at a time): random rows (several partitions, out of order, late rows, ties), random batch sizes, every
 pattern form (sequences with +, *, ?, {n}, {n,m}, {n,}, greedy and reluctant), every AFTER MATCH SKIP, WITHIN,
 DEFINE conditions that navigate (LAST, FIRST, PREV of another variable, aggregates) and MEASURES with
-FIRST/LAST/aggregates/MATCH_ROWTIME. Same rows (as multisets) or the same error."""
+FIRST/LAST/aggregates/MATCH_ROWTIME, ordered by rowtime (and more columns) or by a processing-time attribute (rows
+in arrival order). Same rows (as multisets) or the same error."""
 import io
 import json
 import random
@@ -57,8 +58,10 @@ def query(rng: random.Random, path: str) -> str:
     skip = rng.choice([s for s in SKIPS if not s.endswith((" B", " A")) or s[-1] in variables])
     within = rng.choice(["", "", "WITHIN INTERVAL '3' SECOND"])
     partition = rng.choice(["PARTITION BY sym", "PARTITION BY sym", ""])
-    order = rng.choice(["ts", "ts", "ts, price DESC", "ts, volume"])
-    return (f"CREATE TABLE t (sym STRING, price INT, volume INT, ts TIMESTAMP(3), "
+    order = rng.choice(["ts", "ts", "ts, price DESC", "ts, volume"] + ([] if within else ["pt"]))
+    if order == "pt":  # MATCH_ROWTIME() would be the wall clock
+        measures = [m for m in measures if "MATCH_ROWTIME" not in m] or ["COUNT(*) AS n_all"]
+    return (f"CREATE TABLE t (sym STRING, price INT, volume INT, ts TIMESTAMP(3), pt AS PROCTIME(), "
             f"WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) "
             f"WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json');\n"
             f"SELECT * FROM t MATCH_RECOGNIZE ({partition} ORDER BY {order} MEASURES {', '.join(measures)} "
