@@ -79,50 +79,158 @@ class StateTtl:
         return self.now - self.ttl_ms if self.ttl_ms > 0 else None
 
 
-class KeyedTable:
-    """Keyed state: a row of named values per key, read and written a batch at a time as Arrow arrays.
+class KeyedState:
+    """The key side of every keyed state kind: keys map to dense slots (`runtime.keys.KeyIndex`), each live
+    slot with its last write time; a key's key group (`runtime.key_groups`) is computed from its columns when
+    a snapshot or a scan asks for a range of groups, so processing pays nothing for it. table.exec.state.ttl is applied here and nowhere else: `expire` drops the keys not written for
+    `ttl_ms` of processing time. A snapshot is one Arrow table (key columns `k0..`, the kind's value columns,
+    `$written`, `$key_group`), whole or for a range of key groups, and a restore takes several subtasks'
+    snapshots and keeps a range of key groups: that is how keyed state moves to another parallelism.
 
-    Keys map to dense slots (`runtime.keys.KeyIndex`); each value column is slot-indexed. With a TTL, a key
-    not written for `ttl_ms` of processing time is dropped by `expire` (called by the operator once per batch).
-    Each key's key group (`runtime.key_groups`) is computed when the key first arrives. The table snapshots
-    itself as one Arrow table (key columns `k0..`, the value columns, `$written`, `$key_group`), whole or for a
-    range of key groups, so an operator that keeps its state here writes no snapshot code and its state can be
-    split among subtasks; the batch-shaped calls are what a disk-backed backend would implement.
-    """
+    A kind keeps its values in slot-indexed columns and says how to grow, clear, write and read them
+    (`_grow`, `_clear`, `_value_columns`, `_restore_values`)."""
 
-    def __init__(self, key_types: list[pa.DataType], value_types: dict[str, pa.DataType], ttl_ms: int = 0,
-                 clock: Callable[[], int] | None = None, max_parallelism: int = DEFAULT_MAX_PARALLELISM):
-        self.key_types, self.value_types = list(key_types), dict(value_types)
+    value_columns: tuple[str, ...] = ()
+
+    def __init__(self, key_types: list[pa.DataType], ttl_ms: int = 0, clock: Callable[[], int] | None = None,
+                 max_parallelism: int = DEFAULT_MAX_PARALLELISM):
+        self.key_types = list(key_types)
         self.ttl = StateTtl(ttl_ms, clock)
         self.max_parallelism = max_parallelism
+        self._reset_keys()
+
+    def _reset_keys(self) -> None:
         self.index = KeyIndex()
-        self.values: dict[str, np.ndarray] = {n: np.empty(0, dtype=object) for n in self.value_types}
         self.live = np.zeros(0, dtype=bool)
         self.written = np.zeros(0, dtype=np.int64)
-        self.group = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return int(self.live.sum())
 
-    def _slots(self, keys: list[pa.Array], n: int) -> np.ndarray:
-        slots, new = self.index.lookup(keys, n)
+    def slots(self, keys: list[pa.Array], n: int) -> np.ndarray:
+        """Each row's slot (a new key gets a free one, not yet live)."""
+        slots, _ = self.index.lookup(keys, n)
         size = len(self.live)
         if len(self.index.keys) > size:
             grow = max(len(self.index.keys), 2 * size, 16)
-            for name in self.values:
-                self.values[name] = np.concatenate([self.values[name], np.empty(grow - size, dtype=object)])
+            self._grow(grow)
             self.live = np.concatenate([self.live, np.zeros(grow - size, dtype=bool)])
             self.written = np.concatenate([self.written, np.zeros(grow - size, dtype=np.int64)])
-            self.group = np.concatenate([self.group, np.zeros(grow - size, dtype=np.int64)])
-        if new.any():
-            rows = np.flatnonzero(new)
-            taken = [k.take(pa.array(rows)) for k in keys]
-            self.group[slots[rows]] = key_groups(taken, len(rows), self.max_parallelism)
         return slots
+
+    def touch(self, slots: np.ndarray) -> None:
+        """The keys of `slots` were written now (their TTL starts over)."""
+        if self.ttl.enabled:
+            self.written[slots] = self.ttl.now
+
+    def drop(self, slots: np.ndarray) -> None:
+        """Forget the keys of `slots`; their slots are reused."""
+        self.live[slots] = False
+        self._clear(slots)
+        self.index.release(slots)
+
+    def expire(self) -> int:
+        """Read the clock for this batch and drop the keys not written within the TTL; how many were dropped."""
+        cutoff = self.ttl.tick()
+        if cutoff is None:
+            return 0
+        old = np.flatnonzero(self.live & (self.written < cutoff))
+        if len(old):
+            self.drop(old)
+        return len(old)
+
+    def live_slots(self, groups: range | None = None) -> np.ndarray:
+        """The live slots (of the keys in the key groups `groups`, or all)."""
+        return self._live(groups)[0] if groups is not None else np.flatnonzero(self.live)
+
+    def _live(self, groups: range | None = None) -> tuple[np.ndarray, dict[str, pa.Array], np.ndarray]:
+        """The live slots (of the key groups `groups`, or all), their key columns and key groups."""
+        slots = np.flatnonzero(self.live)
+        keys = self.key_columns(slots)
+        group = key_groups(list(keys.values()), len(slots), self.max_parallelism)
+        if groups is not None:
+            inside = (group >= groups.start) & (group < groups.stop)
+            slots, group = slots[inside], group[inside]
+            keys = {n: k.filter(pa.array(inside)) for n, k in keys.items()}
+        return slots, keys, group
+
+    def key_columns(self, slots: np.ndarray) -> dict[str, pa.Array]:
+        keys = [self.index.keys[s] for s in slots.tolist()]
+        return {f"k{j}": pa.array([k[j] for k in keys], t) for j, t in enumerate(self.key_types)}
+
+    def snapshot(self, groups: range | None = None) -> pa.Table:
+        """The live keys of the key groups `groups` (all when None), with their write times and key groups."""
+        slots, keys, group = self._live(groups)
+        cols = {**keys, **self._value_columns(slots)}
+        cols["$written"] = pa.array(self.written[slots], pa.int64())
+        cols["$key_group"] = pa.array(group, pa.int64())
+        return pa.table(cols)
+
+    def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        """Replace the contents with a snapshot's keys (those of the key groups `groups` when given). The
+        snapshot may be several subtasks' snapshots concatenated: that is how state is rescaled. A snapshot
+        without write times (taken before they were kept) restores as written now."""
+        live = self.live_slots()
+        if len(live):
+            self._clear(live)
+        self._reset_keys()
+        self._grow(0)
+        missing = [c for c in [f"k{j}" for j in range(len(self.key_types))] + list(self._required())
+                   if c not in table.column_names]
+        if missing:
+            raise ValueError(f"the snapshot of a keyed table lacks column(s) {', '.join(missing)} (it was written "
+                             f"by another version of the operator)")
+        table = table.replace_schema_metadata(None).combine_chunks()
+        keys = [table.column(f"k{j}").combine_chunks() for j in range(len(self.key_types))]
+        if groups is not None:
+            group = np.asarray(table.column("$key_group"), dtype=np.int64) if "$key_group" in table.column_names \
+                else key_groups(keys, table.num_rows, self.max_parallelism)
+            inside = pa.array((group >= groups.start) & (group < groups.stop))
+            table, keys = table.filter(inside), [k.filter(inside) for k in keys]
+        if table.num_rows == 0:
+            return
+        slots = self.slots(keys, table.num_rows)
+        self.live[slots] = True
+        self._restore_values(slots, table)
+        empty = slots[~self.live[slots]]
+        if len(empty):
+            self.drop(np.unique(empty))
+        self.written[slots] = np.asarray(table.column("$written"), dtype=np.int64) \
+            if "$written" in table.column_names else self.ttl.clock()
+
+    def _required(self) -> tuple[str, ...]:
+        """Columns a snapshot must have besides the keys."""
+        return ("$written",)
+
+    def _grow(self, size: int) -> None:
+        """Make the value columns hold `size` slots (0: start empty)."""
+
+    def _clear(self, slots: np.ndarray) -> None:
+        """Forget the values of `slots`."""
+
+    def _value_columns(self, slots: np.ndarray) -> dict[str, pa.Array]:
+        return {}
+
+    def _restore_values(self, slots: np.ndarray, table: pa.Table) -> None:
+        """Take a snapshot's values into `slots` (row i into slots[i])."""
+
+    def size_rows(self) -> int:
+        return len(self)
+
+
+class KeyedTable(KeyedState):
+    """Keyed state: a row of named values per key, read and written a batch at a time as Arrow arrays
+    (`get` / `put` / `delete` / `scan`); the batch-shaped calls are what a disk-backed backend would implement."""
+
+    def __init__(self, key_types: list[pa.DataType], value_types: dict[str, pa.DataType], ttl_ms: int = 0,
+                 clock: Callable[[], int] | None = None, max_parallelism: int = DEFAULT_MAX_PARALLELISM):
+        self.value_types = dict(value_types)
+        self.values: dict[str, np.ndarray] = {n: np.empty(0, dtype=object) for n in self.value_types}
+        super().__init__(key_types, ttl_ms, clock, max_parallelism)
 
     def get(self, keys: list[pa.Array], n: int) -> tuple[dict[str, pa.Array], np.ndarray]:
         """The values of each row's key (NULL where absent) and a mask of the rows whose key is present."""
-        slots = self._slots(keys, n)
+        slots = self.slots(keys, n)
         found = self.live[slots]
         out = {}
         for name, t in self.value_types.items():
@@ -134,85 +242,95 @@ class KeyedTable:
     def put(self, keys: list[pa.Array], values: dict[str, pa.Array]) -> None:
         """Write each row's values under its key (a later row of the batch wins for a repeated key)."""
         n = len(next(iter(values.values()))) if values else (len(keys[0]) if keys else 1)
-        slots = self._slots(keys, n)
+        slots = self.slots(keys, n)
         self._set(slots, values)
+        self.live[slots] = True
         self.written[slots] = self.ttl.now if self.ttl.enabled else 0
 
     def delete(self, keys: list[pa.Array], n: int) -> None:
-        slots = self._slots(keys, n)
-        self._drop(np.unique(slots))
-
-    def _drop(self, slots: np.ndarray) -> None:
-        self.live[slots] = False
-        for name in self.values:
-            self.values[name][slots] = None
-        self.index.release(slots)
-
-    def expire(self) -> int:
-        """Read the clock for this batch and drop the keys not written within the TTL; how many were dropped."""
-        cutoff = self.ttl.tick()
-        if cutoff is None:
-            return 0
-        old = np.flatnonzero(self.live & (self.written < cutoff))
-        if len(old):
-            self._drop(old)
-        return len(old)
-
-    def _live_slots(self, groups: range | None = None) -> np.ndarray:
-        live = self.live
-        if groups is not None:
-            live = live & (self.group >= groups.start) & (self.group < groups.stop)
-        return np.flatnonzero(live)
+        slots = self.slots(keys, n)
+        self.drop(np.unique(slots))
 
     def scan(self, groups: range | None = None) -> pa.Table:
         """Every live key (of the key groups `groups`, or all) and its values: key columns `k0..`, then the
         value columns."""
-        return self._table(self._live_slots(groups))
-
-    def _table(self, slots: np.ndarray) -> pa.Table:
-        keys = [self.index.keys[s] for s in slots.tolist()]
-        cols = {f"k{j}": pa.array([k[j] for k in keys], t) for j, t in enumerate(self.key_types)}
-        for name, t in self.value_types.items():
-            cols[name] = pa.array(self.values[name][slots].tolist(), t)
+        slots = self.live_slots(groups)
+        cols = {**self.key_columns(slots), **self._value_columns(slots)}
         return pa.table(cols) if cols else pa.table({"$n": pa.array(np.ones(len(slots), np.int8))})
 
-    def snapshot(self, groups: range | None = None) -> pa.Table:
-        """The live keys of the key groups `groups` (all when None), with their write times and key groups."""
-        slots = self._live_slots(groups)
-        return self._table(slots).append_column("$written", pa.array(self.written[slots], pa.int64())) \
-            .append_column("$key_group", pa.array(self.group[slots], pa.int64()))
+    def _required(self) -> tuple[str, ...]:
+        return (*self.value_types, "$written")
 
-    def restore(self, table: pa.Table, groups: range | None = None) -> None:
-        """Replace the contents with a snapshot's keys (those of the key groups `groups` when given). The
-        snapshot may be several subtasks' snapshots concatenated: that is how state is rescaled."""
-        self.__init__(self.key_types, self.value_types, self.ttl.ttl_ms, self.ttl.clock, self.max_parallelism)
-        missing = [c for c in [f"k{j}" for j in range(len(self.key_types))] + list(self.value_types) + ["$written"]
-                   if c not in table.column_names]
-        if missing:
-            raise ValueError(f"the snapshot of a keyed table lacks column(s) {', '.join(missing)} (it was written "
-                             f"by another version of the operator)")
-        if table.num_rows == 0:
-            return
-        table = table.replace_schema_metadata(None).combine_chunks()
-        keys = [table.column(f"k{j}").combine_chunks() for j in range(len(self.key_types))]
-        slots = self._slots(keys, table.num_rows)
+    def _grow(self, size: int) -> None:
+        for name in self.value_types:
+            old = self.values[name] if size else np.empty(0, dtype=object)
+            self.values[name] = np.concatenate([old, np.empty(max(size - len(old), 0), dtype=object)])
+
+    def _clear(self, slots: np.ndarray) -> None:
+        for name in self.values:
+            self.values[name][slots] = None
+
+    def _value_columns(self, slots: np.ndarray) -> dict[str, pa.Array]:
+        return {name: pa.array(self.values[name][slots].tolist(), t) for name, t in self.value_types.items()}
+
+    def _restore_values(self, slots: np.ndarray, table: pa.Table) -> None:
         self._set(slots, {n: table.column(n).combine_chunks() for n in self.value_types})
-        self.written[slots] = np.asarray(table.column("$written"), dtype=np.int64)
-        if groups is not None:
-            outside = slots[(self.group[slots] < groups.start) | (self.group[slots] >= groups.stop)]
-            if len(outside):
-                self._drop(np.unique(outside))
 
     def _set(self, slots: np.ndarray, values: dict[str, pa.Array]) -> None:
         for name in self.value_types:
             self.values[name][slots] = values[name].to_pylist()
-        self.live[slots] = True
 
     def size_bytes(self) -> int:
         return 32 * len(self) * (1 + len(self.key_types) + len(self.value_types))
 
-    def size_rows(self) -> int:
-        return len(self)
+
+class KeyedAccumulators(KeyedState):
+    """A GROUP BY's state: per key, its row count and one accumulator per aggregate call (`Accumulator`,
+    vectorized over the slots as group ids). The operator runs the accumulators over the slots and marks a
+    key live while its count is not 0; a snapshot holds each key's `count` and the accumulators' `state`
+    columns `a<j>_<state name>`, and an accumulator whose columns a snapshot lacks (it kept nothing) starts
+    empty."""
+
+    def __init__(self, key_types: list[pa.DataType], accumulators: list, ttl_ms: int = 0,
+                 clock: Callable[[], int] | None = None, max_parallelism: int = DEFAULT_MAX_PARALLELISM):
+        self.accumulators = list(accumulators)
+        self.count = np.zeros(0, dtype=np.int64)
+        super().__init__(key_types, ttl_ms, clock, max_parallelism)
+
+    def _required(self) -> tuple[str, ...]:
+        return ("count",)
+
+    def _grow(self, size: int) -> None:
+        if size == 0:
+            self.count = np.zeros(0, dtype=np.int64)
+        elif size > len(self.count):
+            self.count = np.concatenate([self.count, np.zeros(size - len(self.count), dtype=np.int64)])
+        for acc in self.accumulators:
+            acc.grow(size)
+
+    def _clear(self, slots: np.ndarray) -> None:
+        self.count[slots] = 0
+        for acc in self.accumulators:
+            acc.clear(slots)
+
+    def _value_columns(self, slots: np.ndarray) -> dict[str, pa.Array]:
+        cols = {"count": pa.array(self.count[slots], pa.int64())}
+        for j, acc in enumerate(self.accumulators):
+            for name, arr in zip(acc.state_names, acc.state(slots)):
+                cols[f"a{j}_{name}"] = arr
+        return cols
+
+    def _restore_values(self, slots: np.ndarray, table: pa.Table) -> None:
+        self.count[slots] = np.asarray(table.column("count").to_numpy(zero_copy_only=False), dtype=np.int64)
+        for j, acc in enumerate(self.accumulators):
+            names = [f"a{j}_{name}" for name in acc.state_names]
+            if names[0] in table.column_names:
+                acc.merge([table.column(c).combine_chunks() if c in table.column_names else None for c in names],
+                          slots)
+        self.live[slots] = self.count[slots] != 0
+
+    def size_bytes(self) -> int:
+        return self.count.nbytes + sum(acc.size_bytes() for acc in self.accumulators) + 100 * len(self)
 
 
 class RowStore:
@@ -363,6 +481,11 @@ class StateBackend:
         """Declare a keyed state table; the backend decides where it lives (memory here)."""
         return self.register(name, KeyedTable(key_types, value_types, ttl_ms, clock))
 
+    def keyed_accumulators(self, name: str, key_types: list[pa.DataType], accumulators: list, ttl_ms: int = 0,
+                           clock: Callable[[], int] | None = None) -> KeyedAccumulators:
+        """Declare a GROUP BY's state: a row count and accumulators per key."""
+        return self.register(name, KeyedAccumulators(key_types, accumulators, ttl_ms, clock))
+
     def row_store(self, name: str, schema: pa.Schema, arrays: dict[str, Any] | None = None,
                   live: str | None = None, transient: tuple[str, ...] = ()) -> RowStore:
         """Declare rows kept in the operator's own layout."""
@@ -390,7 +513,7 @@ class StateBackend:
         then be keyed)."""
         out = {}
         for name, t in self.tables.items():
-            if groups is not None and not isinstance(t, (KeyedTable, KeyedRows, KeyedSnapshot)):
+            if groups is not None and not isinstance(t, (KeyedState, KeyedRows, KeyedSnapshot)):
                 raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
                                  f"split by key group")
             out[name] = _ipc(t.snapshot(groups) if groups is not None else t.snapshot())
@@ -408,7 +531,7 @@ class StateBackend:
             table = self.tables[name]
             if groups is None and len(tables) == 1:
                 table.restore(tables[0])
-            elif isinstance(table, (KeyedTable, KeyedRows)):
+            elif isinstance(table, (KeyedState, KeyedRows)):
                 table.restore(pa.concat_tables([t.replace_schema_metadata(None) for t in tables]), groups)
             elif isinstance(table, KeyedSnapshot):
                 table.restore_parts(tables, groups)

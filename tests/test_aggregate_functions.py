@@ -11,6 +11,7 @@ from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.accumulators import evaluate_groups, make_accumulator
 from sqlstream.core.changelog import INSERT, UPDATE_BEFORE, make_batch
+from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
 from sqlstream.script import ScriptRunner
 from sqlstream.core.types import BIGINT, DOUBLE, INT, STRING, FlinkType
@@ -123,8 +124,10 @@ def test_evaluate_groups_of_a_window():
 # ---- GROUP BY state through a checkpoint -------------------------------------------------------------------
 def group_operator(aggs):
     types = [STRING, INT, DOUBLE]
-    return GroupAggregateOperator([0], aggs, None, ["k"] + [f"a{i}" for i in range(len(aggs))],
-                                  [STRING] + [a.type for a in aggs], types, input_updating=True)
+    op = GroupAggregateOperator([0], aggs, None, ["k"] + [f"a{i}" for i in range(len(aggs))],
+                                [STRING] + [a.type for a in aggs], types, input_updating=True)
+    op.open(OperatorContext(uid="group"))
+    return op
 
 
 def batch(rows, kinds):
@@ -150,9 +153,9 @@ def test_group_by_state_survives_a_checkpoint():
     expected = lines(whole.on_batch(first) + whole.on_batch(second))
     before = group_operator(aggs)
     got = lines(before.on_batch(first))
-    state = before.snapshot()
+    state = before.groups.snapshot()
     after = group_operator(aggs)
-    after.restore(state)
+    after.groups.restore(state)
     got += lines(after.on_batch(second))
     assert got == expected
     assert expected[-1].startswith("-D['b'")

@@ -82,7 +82,7 @@ def write(directory: Path) -> None:
         op.on_batch(b1)
         if updating:
             op.on_batch(retractions(b1))
-        table = op.snapshot()
+        table = op.groups.snapshot()
         with ipc.new_file(directory / f"{tag}.arrow", table.schema) as w:
             w.write_table(table)
         (directory / f"{tag}.json").write_text(json.dumps(after_restore(op, updating), indent=0) + "\n")
@@ -92,7 +92,7 @@ def write(directory: Path) -> None:
 def test_state_of_the_earlier_layout_restores(updating, tag):
     table = ipc.open_file(HERE / f"{tag}.arrow").read_all()
     op = operator(updating)
-    op.restore(table)
+    op.groups.restore(table)
     expected = json.loads((HERE / f"{tag}.json").read_text())
     assert [rounded(x) for x in after_restore(op, updating)] == [rounded(x) for x in expected]
 
@@ -105,5 +105,5 @@ def test_state_round_trips(updating):
     if updating:
         op.on_batch(retractions(b1))
     restored = operator(updating)
-    restored.restore(op.snapshot())
+    restored.groups.restore(op.groups.snapshot())
     assert after_restore(restored, updating) == after_restore(op, updating)

@@ -1,4 +1,4 @@
-"""The declared state kinds: a keyed table's snapshot splits by key group (rescaling moves whole groups and
+"""The declared state kinds: a keyed table's (and a GROUP BY's) snapshot splits by key group (rescaling moves whole groups and
 the rescaled operators continue exactly), and a snapshot of another layout is refused with a clear error."""
 import io
 import random
@@ -9,9 +9,12 @@ import pytest
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, make_batch
 from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import BIGINT, STRING
+from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, group_range, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.changelog_normalize import ChangelogNormalizeOperator
+from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
 from sqlstream.runtime.state import KeyedTable, StateBackend
 from tests.golden import GOLDEN, case_sql
 from tests.test_state import build_job
@@ -139,3 +142,91 @@ def test_a_checkpoint_of_an_older_layout_is_refused_naming_the_operator_and_colu
                                               r"have columns \(.*\$ts int64, \$seq int64\) where the operator "
                                               r"keeps \(.*\$seq int64, \$waiting bool\)"):
         restored.restore(snap)
+
+
+def aggregator(ttl_ms: int = 0) -> tuple[StateBackend, GroupAggregateOperator]:
+    aggs = [AggCall("COUNT", (), BIGINT), AggCall("SUM", (1,), BIGINT), AggCall("MAX", (1,), BIGINT),
+            AggCall("COUNT", (1,), BIGINT, distinct=True), AggCall("LISTAGG", (2,), STRING)]
+    op = GroupAggregateOperator([0], aggs, None, ["k"] + [f"a{i}" for i in range(len(aggs))],
+                                [STRING] + [a.type for a in aggs], [STRING, BIGINT, STRING], input_updating=True,
+                                ttl_ms=ttl_ms)
+    backend = StateBackend("group")
+    op.open(OperatorContext(backend))
+    return backend, op
+
+
+def run_group(op: GroupAggregateOperator, rows: list) -> list[str]:
+    out = []
+    for at in range(0, len(rows), 5):
+        chunk = rows[at:at + 5]
+        batch = make_batch(np.array([r[0] for r in chunk], np.int8),
+                           [pa.array([r[1] for r in chunk], pa.string()), pa.array([r[2] for r in chunk], pa.int64()),
+                            pa.array([f"s{r[2]}" for r in chunk], pa.string())], ["k", "v", "s"])
+        for b in op.on_batch(batch):
+            out += [f"{KIND[r['_op']]}{[v for c, v in r.items() if c not in ('_op', '$wm')]}" for r in b.to_pylist()]
+    return out
+
+
+def group_rows(seed: int, n: int) -> list:
+    """Inserts, then some of them retracted (-D), interleaved: an updating input GROUP BY must follow."""
+    rng = random.Random(seed)
+    rows, kept = [], []
+    for _ in range(n):
+        if kept and rng.random() < 0.3:
+            rows.append((DELETE,) + kept.pop(rng.randrange(len(kept))))
+        else:
+            kept.append((None if rng.random() < 0.05 else f"k{rng.randint(0, 40)}", rng.randint(0, 9)))
+            rows.append((INSERT,) + kept[-1])
+    return rows
+
+
+@pytest.mark.parametrize("old, new", [(1, 3), (3, 2), (2, 1)])
+def test_group_by_state_rescales_by_key_group_and_continues_exactly(old, new):
+    head, tail = group_rows(3, 300), group_rows(4, 300)
+    _, whole = aggregator()
+    run_group(whole, head)
+    parts = []
+    for s in range(old):  # `old` subtasks, each with the keys of its key groups
+        backend, op = aggregator()
+        owner = subtask_of_groups(key_groups([pa.array([r[1] for r in head], pa.string())], len(head)), old)
+        run_group(op, [r for r, o in zip(head, owner) if o == s])
+        parts.append(backend.snapshot(group_range(s, old)))
+    assert sum(pa.ipc.open_stream(p["groups"]).read_all().num_rows for p in parts) == len(whole.groups)
+    expected = by_key(run_group(whole, tail))
+    owner = subtask_of_groups(key_groups([pa.array([r[1] for r in tail], pa.string())], len(tail)), new)
+    got: dict[str, list[str]] = {}
+    for s in range(new):
+        backend, op = aggregator()
+        backend.restore(parts, group_range(s, new))
+        got.update(by_key(run_group(op, [r for r, o in zip(tail, owner) if o == s])))
+    assert got == expected and len(expected) > 10
+
+
+def test_group_by_state_of_the_layout_before_key_groups_restores_and_splits():
+    backend, op = aggregator()
+    run_group(op, group_rows(5, 200))
+    older = op.groups.snapshot().drop_columns(["$written", "$key_group"])  # the operator's own snapshot
+    expected = by_key(run_group(op, group_rows(6, 200)))
+    got: dict[str, list[str]] = {}
+    tail = group_rows(6, 200)
+    owner = subtask_of_groups(key_groups([pa.array([r[1] for r in tail], pa.string())], len(tail)), 2)
+    for s in range(2):
+        restored_backend, restored = aggregator()
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, older.schema) as w:
+            w.write_table(older)
+        restored_backend.restore([{"groups": sink.getvalue()}], group_range(s, 2))
+        got.update(by_key(run_group(restored, [r for r, o in zip(tail, owner) if o == s])))
+    assert got == expected
+
+
+def test_group_by_state_ttl_is_the_keyed_state_expiry():
+    clock = [0]
+    _, op = aggregator(ttl_ms=1_000)
+    op.groups.ttl.clock = lambda: clock[0]
+    run_group(op, [(INSERT, "a", 1), (INSERT, "b", 2)])
+    clock[0] = 600
+    run_group(op, [(INSERT, "b", 3)])
+    clock[0] = 1_200
+    assert run_group(op, [(INSERT, "a", 4)]) == ["+I['a', 1, 4, 4, 1, 's4']"]
+    assert len(op.groups) == 2 and op.metrics()["expired_keys"] == 1

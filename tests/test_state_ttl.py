@@ -4,6 +4,7 @@ import pyarrow as pa
 
 from sqlstream.plan.logical import AggCall
 from sqlstream.core.changelog import OP_NAMES, make_batch
+from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
 from sqlstream.core.types import BIGINT, STRING
 
@@ -30,8 +31,10 @@ def batch(keys):
 
 def operator(ttl_ms, clock):
     count = AggCall("COUNT", (), BIGINT.with_nullable(False))
-    return GroupAggregateOperator([0], [count], None, ["k", "cnt"], [STRING, BIGINT.with_nullable(False)],
-                                  [STRING], False, ttl_ms=ttl_ms, clock=clock)
+    op = GroupAggregateOperator([0], [count], None, ["k", "cnt"], [STRING, BIGINT.with_nullable(False)],
+                                [STRING], False, ttl_ms=ttl_ms, clock=clock)
+    op.open(OperatorContext(uid="group"))
+    return op
 
 
 def test_idle_key_expires_and_starts_over():
@@ -133,6 +136,7 @@ def test_count_distinct_forgets_the_values_of_an_expired_key():
     distinct = AggCall("COUNT", (1,), BIGINT.with_nullable(False), distinct=True)
     op = GroupAggregateOperator([0], [distinct], None, ["k", "n"], [STRING, BIGINT.with_nullable(False)],
                                 [STRING, BIGINT], False, ttl_ms=1_000, clock=clock)
+    op.open(OperatorContext(uid="group"))
 
     def rows(keys, values):
         return make_batch(0, [pa.array(keys), pa.array(values, pa.int64())], ["k", "v"])

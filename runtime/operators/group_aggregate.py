@@ -4,8 +4,9 @@ changes (nothing when it does not), -D when its last row is retracted.
 Rows are processed as Flink does, one at a time in arrival order, but computed for a whole batch at once:
 rows are sorted by group, each aggregate call's accumulator (`make_accumulator`; the operator knows no function)
 gives every row's result before and after it (`running`: segmented scans seeded with the group's state), and
-those decide what each row emits. The output is identical for any batch size. A checkpoint keeps each live
-group's key, row count and its accumulators' `state` columns (`a<j>_<state name>`).
+those decide what each row emits. The output is identical for any batch size. The state is declared
+(`KeyedAccumulators`: each live group's key, row count and accumulators, by key group, with the state TTL), so
+it snapshots itself and splits by key group.
 """
 from __future__ import annotations
 
@@ -19,9 +20,7 @@ from sqlstream.runtime.aggregates import expand_grouping_sets, python_aggregate_
 from sqlstream.runtime.numeric_aggregates import seg_accumulate
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
     row_watermarks
-from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.state import StateTtl
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import FlinkType
 
@@ -55,58 +54,18 @@ class GroupAggregateOperator(Operator):
         self.keys, self.aggs, self.sets = keys, aggs, grouping_sets
         self.input_updating = input_updating
         self.out_names, self.out_types, self.input_types = out_names, out_types, input_types
-        self.index = KeyIndex()
-        self.count = np.zeros(0, dtype=np.int64)
-        self.ttl = StateTtl(ttl_ms, clock)
-        self.last_access = np.zeros(0, dtype=np.int64)
+        self.ttl_ms, self.clock = ttl_ms, clock
         self.expired = 0
+        self._inner: GroupAggregateOperator | None = None
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("groups", self)
-
-    # ---- state interface -------------------------------------------------------------------
-    def snapshot(self) -> pa.Table:
-        """Live groups as rows: key columns, the record count and every accumulator."""
         if self.sets is not None:
-            return self._inner.snapshot() if hasattr(self, "_inner") else pa.table({"count": pa.array([], pa.int64())})
-        live = np.array([g for g, k in enumerate(self.index.keys) if k is not None], dtype=np.int64)
-        keys = [self.index.keys[g] for g in live]
-        cols: dict[str, pa.Array] = {}
-        for i, ki in enumerate(self.keys):
-            cols[f"k{i}"] = pa.array([k[i] for k in keys], self.input_types[ki].to_arrow())
-        cols["count"] = pa.array(self.count[live] if len(live) else [], pa.int64())
-        for j, acc in enumerate(self.states):
-            for name, arr in zip(acc.state_names, acc.state(live)):
-                cols[f"a{j}_{name}"] = arr
-        return pa.table(cols)
-
-    def restore(self, table: pa.Table) -> None:
-        """Restores `snapshot`'s table; a state column the table lacks (an aggregate that had kept nothing)
-        starts empty."""
-        if self.sets is not None:
-            if not hasattr(self, "_inner"):
-                self._make_inner()
-            self._inner.restore(table)
+            self._inner = self._make_inner()
+            self._inner.open(ctx)
             return
-        n = table.num_rows
-        key_cols = [table.column(f"k{i}").to_pylist() for i in range(len(self.keys))]
-        self.index = KeyIndex()
-        for r in range(n):
-            self.index._add(tuple(c[r] for c in key_cols))
-        self.count = np.asarray(table.column("count").to_numpy(zero_copy_only=False), dtype=np.int64).copy()
-        for j, acc in enumerate(self.states):
-            names = [f"a{j}_{name}" for name in acc.state_names]
-            if names[0] not in table.column_names:
-                continue
-            acc.merge([table.column(c).combine_chunks() if c in table.column_names else None for c in names],
-                      np.arange(n))
-
-    def size_bytes(self) -> int:
-        total = self.count.nbytes + sum(acc.size_bytes() for acc in self.states)
-        return total + 100 * len(self.index.ids)
-
-    def size_rows(self) -> int:
-        return len(self.index.ids)
+        key_types = [self.input_types[i].to_arrow() for i in self.keys]
+        self.groups = ctx.state.keyed_accumulators("groups", key_types, self.states, self.ttl_ms,
+                                                   self.clock or ctx.clock)
 
     # ---- processing --------------------------------------------------------------------------
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
@@ -119,28 +78,16 @@ class GroupAggregateOperator(Operator):
         if self.sets is not None:
             return self._with_grouping_sets(batch)
         key_cols = [cols[i] for i in self.keys]
-        cutoff = self.ttl.tick()
-        now = self.ttl.now
-        if cutoff is not None:
-            self._expire(cutoff)
-        gids, _ = self.index.lookup(key_cols, n)
-        size = len(self.index)
-        if self.ttl_ms > 0:
-            if len(self.last_access) < size:
-                grown = np.zeros(max(size, 2 * len(self.last_access), 64), dtype=np.int64)
-                grown[:len(self.last_access)] = self.last_access
-                self.last_access = grown
-            self.last_access[gids] = now
-        if len(self.count) < size:
-            grown = np.zeros(max(size, 2 * len(self.count), 64), dtype=np.int64)
-            grown[:len(self.count)] = self.count
-            self.count = grown
+        groups = self.groups
+        self.expired += groups.expire()
+        gids = groups.slots(key_cols, n)
+        groups.touch(gids)
         sign = np.where((ops == INSERT) | (ops == UPDATE_AFTER), 1, -1).astype(np.int64)
         order = np.argsort(gids, kind="stable")
         sg = gids[order]
         ss = sign[order]
         first = np.r_[True, sg[1:] != sg[:-1]]
-        prev_count = self.count[sg]
+        prev_count = groups.count[sg]
         c_after = prev_count + seg_accumulate(np.add, ss, first, np.zeros(n, dtype=np.int64), 0)
         c_before = c_after - ss
         # a row starts its group over empty when the group had no rows before it (new, or emptied earlier)
@@ -188,12 +135,11 @@ class GroupAggregateOperator(Operator):
         # state: last row of each group in the batch
         last = np.r_[first[1:], True]
         g_last = sg[last]
-        self.count[g_last] = c_after[last]
+        groups.count[g_last] = c_after[last]
+        groups.live[g_last] = True
         emptied = g_last[c_after[last] <= 0]
         if len(emptied):
-            self.count[emptied] = 0
-            for acc in self.states:
-                acc.clear(emptied)
+            groups.drop(emptied)
         if len(rows) == 0:
             return []
         out = []
@@ -207,28 +153,10 @@ class GroupAggregateOperator(Operator):
         out = [o.cast(t.to_arrow()) if o.type != t.to_arrow() else o for o, t in zip(out, self.out_types)]
         return [make_batch(kinds, out, self.out_names, wm=None if wm is None else wm[rows])]
 
-    @property
-    def ttl_ms(self) -> int:
-        return self.ttl.ttl_ms
-
-    def _expire(self, cutoff: int) -> None:
-        """table.exec.state.ttl: forget groups not accessed since `cutoff` (processing time), as Flink does."""
-        live = len(self.index)
-        if live == 0:
-            return
-        idle = np.flatnonzero((self.last_access[:live] < cutoff) & (self.count[:live] != 0))
-        idle = np.array([g for g in idle if self.index.keys[g] is not None], dtype=np.int64)
-        if len(idle) == 0:
-            return
-        self.count[idle] = 0
-        for acc in self.states:
-            acc.grow(live)
-            acc.clear(idle)
-        self.index.release(idle)
-        self.expired += len(idle)
-
     def metrics(self) -> dict:
-        return {"state_bytes": self.size_bytes(), "expired_keys": self.expired}
+        if self._inner is not None:
+            return self._inner.metrics()
+        return {"state_bytes": self.groups.size_bytes(), "expired_keys": self.expired}
 
     @staticmethod
     def _args(call: AggCall, acc: Accumulator, cols: list[pa.Array], take: pa.Array) -> list[pa.Array]:
@@ -249,11 +177,11 @@ class GroupAggregateOperator(Operator):
         keep = np.asarray(pc.fill_null(cols[call.filter].take(take), False).to_numpy(zero_copy_only=False))
         return np.where(keep, ss, 0)
 
-    def _make_inner(self) -> None:
+    def _make_inner(self) -> "GroupAggregateOperator":
         """Grouping sets run as one aggregation keyed by (keys, grouping set index) over expanded rows."""
         from sqlstream.core.types import INT
         n_in = len(self.input_types)
-        self._inner = GroupAggregateOperator(
+        return GroupAggregateOperator(
             self.keys + [n_in], self.aggs, None,
             self.out_names[:len(self.keys)] + ["$gs"] + self.out_names[len(self.keys) + 1:],
             self.out_types, self.input_types + [INT], self.input_updating)
@@ -270,8 +198,6 @@ class GroupAggregateOperator(Operator):
         expanded = expanded.take(pa.array(row_major))
         gs = expanded.column("$gs").combine_chunks()
         new_cols = [expanded.column(nm).combine_chunks() for nm in names] + [gs]
-        if not hasattr(self, "_inner"):
-            self._make_inner()
         ops = expanded.column("$op").combine_chunks()
         sub = make_batch(ops, new_cols, names + ["$gs"])
         outs = self._inner.on_batch(sub)
