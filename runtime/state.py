@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
 from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.sorted_runs import JoinSideRows, KeyIds
 from sqlstream.runtime.windows import WindowBuffer
 
 
@@ -90,7 +91,7 @@ class KeyedState:
     A kind keeps its values in slot-indexed columns and says how to grow, clear, write and read them
     (`_grow`, `_clear`, `_value_columns`, `_restore_values`)."""
 
-    value_columns: tuple[str, ...] = ()
+    splits_by_key_group = True
 
     def __init__(self, key_types: list[pa.DataType], ttl_ms: int = 0, clock: Callable[[], int] | None = None,
                  max_parallelism: int = DEFAULT_MAX_PARALLELISM):
@@ -406,6 +407,8 @@ class KeyedRows(RowStore):
     range: rescaling moves a key's rows whole, in their order. Whatever the operator derives from its rows
     (positions, arrival numbers) it rebuilds when `restored` is set."""
 
+    splits_by_key_group = True
+
     def __init__(self, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None,
                  max_parallelism: int = DEFAULT_MAX_PARALLELISM):
         super().__init__(schema, arrays)
@@ -434,6 +437,8 @@ class KeyedSnapshot:
     `owner.snapshot_table()`, and reads them back, `owner.restore_tables(tables)`, in layouts of its own): a
     snapshot is taken whole or for a range of key groups, and restored from one or several subtasks' snapshots
     keeping the rows of a range, so the operator's state rescales as a keyed table's does."""
+
+    splits_by_key_group = True
 
     def __init__(self, owner, key_columns: list[str], max_parallelism: int = DEFAULT_MAX_PARALLELISM):
         self.owner, self.key_columns, self.max_parallelism = owner, list(key_columns), max_parallelism
@@ -486,6 +491,13 @@ class StateBackend:
         """Declare a GROUP BY's state: a row count and accumulators per key."""
         return self.register(name, KeyedAccumulators(key_types, accumulators, ttl_ms, clock))
 
+    def join_side_rows(self, name: str, names: list[str], types: list[pa.DataType], key_positions: list[int],
+                       key_ids: KeyIds, keep_null_keys: bool = False, clock: Callable[[], int] | None = None,
+                       on_restore: Callable[[], None] | None = None) -> JoinSideRows:
+        """Declare a regular join side's rows (sorted runs by key id)."""
+        return self.register(name, JoinSideRows(names, types, key_positions, key_ids, keep_null_keys, clock,
+                                                on_restore))
+
     def row_store(self, name: str, schema: pa.Schema, arrays: dict[str, Any] | None = None,
                   live: str | None = None, transient: tuple[str, ...] = ()) -> RowStore:
         """Declare rows kept in the operator's own layout."""
@@ -513,7 +525,7 @@ class StateBackend:
         then be keyed)."""
         out = {}
         for name, t in self.tables.items():
-            if groups is not None and not isinstance(t, (KeyedState, KeyedRows, KeyedSnapshot)):
+            if groups is not None and not _splits(t):
                 raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
                                  f"split by key group")
             out[name] = _ipc(t.snapshot(groups) if groups is not None else t.snapshot())
@@ -531,10 +543,10 @@ class StateBackend:
             table = self.tables[name]
             if groups is None and len(tables) == 1:
                 table.restore(tables[0])
-            elif isinstance(table, (KeyedState, KeyedRows)):
-                table.restore(pa.concat_tables([t.replace_schema_metadata(None) for t in tables]), groups)
             elif isinstance(table, KeyedSnapshot):
                 table.restore_parts(tables, groups)
+            elif _splits(table):
+                table.restore(pa.concat_tables([t.replace_schema_metadata(None) for t in tables]), groups)
             else:
                 raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "
                                  f"restored from several subtasks' snapshots")
@@ -547,6 +559,11 @@ class StateBackend:
         none of them can."""
         counted = [t.size_rows() for t in self.tables.values() if hasattr(t, "size_rows")]
         return sum(counted) if counted else None
+
+
+def _splits(table: Any) -> bool:
+    """Whether a state table's snapshot splits by key group (and restores from several subtasks' snapshots)."""
+    return getattr(table, "splits_by_key_group", False)
 
 
 def _ipc(table: pa.Table) -> bytes:

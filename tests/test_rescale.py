@@ -5,6 +5,7 @@ state)."""
 from __future__ import annotations
 
 import collections
+import json
 import signal
 import subprocess
 import sys
@@ -52,7 +53,10 @@ SHAPES = {
                    "SELECT key, val FROM events WHERE val > 200 AND val < 260"),
 }
 # the shapes whose every operator's state splits by key group today: they must rescale
-SPLITTABLE = {"except_all", "over"}
+SPLITTABLE = {"except_all", "over", "group_by", "join"}
+# a join of two updating inputs: after a restore the two inputs' changes may reach it in another interleaving
+# (as in Flink), so its changelog may differ on the way while the result it adds up to is the same
+INTERLEAVED = {"join"}
 
 
 def write_job(folder: Path, shape: str, p: int) -> Path:
@@ -63,6 +67,18 @@ def write_job(folder: Path, shape: str, p: int) -> Path:
                    f"CREATE TABLE out ({columns}) WITH ('connector' = 'filesystem', 'path' = '{folder}/out', "
                    f"'format' = '{fmt}');\nINSERT INTO out {query};\n")
     return job
+
+
+def net_rows(lines: collections.Counter) -> collections.Counter:
+    """The rows a debezium-json changelog adds up to: each row put in ('c') less each row taken back ('d')."""
+    net: collections.Counter = collections.Counter()
+    for line, n in lines.items():
+        change = json.loads(line)
+        if change["after"] is not None:
+            net[json.dumps(change["after"], sort_keys=True)] += n
+        if change["before"] is not None:
+            net[json.dumps(change["before"], sort_keys=True)] -= n
+    return +net
 
 
 def committed(folder: Path) -> collections.Counter:
@@ -113,5 +129,7 @@ def test_rescaling_2_3_1_from_savepoints_gives_the_uninterrupted_output(tmp_path
             break
         savepoint = stop_with_savepoint(job, folder, "cli")
     got = committed(folder)
+    if shape in INTERLEAVED:
+        expected, got = net_rows(expected), net_rows(got)
     assert got == expected, (f"{sum((expected - got).values())} missing, "
                              f"{sum((got - expected).values())} duplicated or unexpected")

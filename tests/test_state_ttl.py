@@ -74,9 +74,12 @@ def join(kind: str, ttl_ms: int, clock):
     names = ["k", "v", "k0", "v0"]
     if kind == "INNER":
         from sqlstream.runtime.operators.inner_join import InnerJoinOperator
-        return InnerJoinOperator([0], [0], None, t, t, names, ttl_ms=ttl_ms, clock=clock)
-    from sqlstream.runtime.operators.join import JoinOperator
-    return JoinOperator(kind, [0], [0], None, t, t, names, t + t, ttl_ms=ttl_ms, clock=clock)
+        op = InnerJoinOperator([0], [0], None, t, t, names, ttl_ms=ttl_ms, clock=clock)
+    else:
+        from sqlstream.runtime.operators.join import JoinOperator
+        op = JoinOperator(kind, [0], [0], None, t, t, names, t + t, ttl_ms=ttl_ms, clock=clock)
+    op.open(OperatorContext(uid="join"))
+    return op
 
 
 def test_inner_join_rows_expire_after_the_ttl():

@@ -7,7 +7,8 @@ live identical row of its key dead. Runs are merged as they grow (as in an LSM t
 probe searches O(log n) runs and appending stays cheap.
 
 Pairs come out in the order of the per-row join (probe row, then the other side's rows in arrival order), so
-results never depend on the batch size. The state tables have the per-row join's layout (c0..cN, $assoc).
+results never depend on the batch size. Each side's rows are declared state (`sorted_runs.JoinSideRows`), which
+snapshots itself in the per-row join's layout (c0..cN, $assoc) and splits by key group.
 """
 from __future__ import annotations
 
@@ -20,60 +21,9 @@ from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_ba
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.sorted_runs import JoinSideRows, Run, SortedRuns
 from sqlstream.runtime.state import StateTtl
 from sqlstream.runtime.rows import rows_equal
-
-
-class _Run:
-    """Some rows of one side: their columns, arrival numbers, key ids (sorted, with row positions) and liveness."""
-
-    def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray, order: np.ndarray | None = None,
-                 written: np.ndarray | None = None, assoc: np.ndarray | None = None):
-        self.table, self.ids, self.gids = table, ids, gids
-        self.written = np.zeros(len(ids), dtype=np.int64) if written is None else written  # ms, for state TTL
-        self.assoc = np.zeros(len(ids), dtype=np.int64) if assoc is None else assoc  # matches (outer joins)
-        self.order = np.argsort(gids, kind="stable") if order is None else order
-        self.sorted = gids[self.order]
-        self.live = np.ones(len(ids), dtype=bool)
-        self.dead = 0
-
-    def __len__(self) -> int:
-        return len(self.ids) - self.dead
-
-    def probe(self, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(probe row, row position in this run) for every live row with an equal key id."""
-        probe, at = equal_pairs(self.sorted, gids)
-        pos = self.order[at]
-        if self.dead:
-            alive = self.live[pos]
-            probe, pos = probe[alive], pos[alive]
-        return probe, pos
-
-    def alive(self) -> "_Run":
-        if not self.dead:
-            return self
-        keep = np.flatnonzero(self.live)
-        new_pos = np.cumsum(self.live) - 1
-        order = new_pos[self.order[self.live[self.order]]]  # still sorted by key
-        return _Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order, self.written[keep],
-                    self.assoc[keep])
-
-    def expire(self, cutoff: int) -> None:
-        """table.exec.state.ttl: rows written before `cutoff` are gone (never matched again, nothing emitted)."""
-        old = self.live & (self.written < cutoff)
-        if old.any():
-            self.live &= ~old
-            self.dead += int(old.sum())
-
-
-def _merged(a: _Run, b: _Run) -> _Run:
-    a, b = a.alive(), b.alive()
-    table = pa.concat_tables([a.table, b.table]).combine_chunks()
-    # two sorted runs: a stable sort of their concatenation merges them (and keeps a's rows first on ties)
-    both = np.concatenate([a.order, b.order + len(a.ids)])
-    order = both[np.argsort(np.concatenate([a.sorted, b.sorted]), kind="stable")]
-    return _Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]), order,
-                np.concatenate([a.written, b.written]), np.concatenate([a.assoc, b.assoc]))
 
 
 def _row_ids(cols: list) -> np.ndarray:
@@ -86,7 +36,7 @@ def _row_ids(cols: list) -> np.ndarray:
     return ids
 
 
-def _retract(runs: list[_Run], dels: np.ndarray, ids: np.ndarray, run_of: np.ndarray, pos: np.ndarray) -> None:
+def _retract(runs: list[Run], dels: np.ndarray, ids: np.ndarray, run_of: np.ndarray, pos: np.ndarray) -> None:
     """Each retraction (in batch order) kills its earliest candidate row that no earlier retraction took.
     When the first choices are all different rows, that is every retraction's first choice."""
     if not len(dels):
@@ -110,76 +60,9 @@ def _retract(runs: list[_Run], dels: np.ndarray, ids: np.ndarray, run_of: np.nda
         runs[r].dead += len(at)
 
 
-class _Side:
-    def __init__(self, names: list[str], types: list[pa.DataType]):
-        self.names, self.types = names, types
-        self.runs: list[_Run] = []
-        self.next_id = 0
-
-    def append(self, table: pa.Table, gids: np.ndarray, now: int = 0) -> _Run:
-        run = _Run(table, self.next_id + np.arange(table.num_rows), gids,
-                   written=np.full(table.num_rows, now, dtype=np.int64))
-        self.next_id += table.num_rows
-        self.runs.append(run)
-        return run
-
-    def settle(self) -> None:
-        """Drops empty runs, compacts runs that hold more dead rows than live ones, and merges a run into the one
-        before it once it is at least half its size."""
-        self.runs = [r.alive() if r.dead > len(r) else r for r in self.runs if len(r)]
-        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
-            b = self.runs.pop()
-            self.runs[-1] = _merged(self.runs[-1], b)
-
-    def snapshot(self) -> pa.Table:
-        runs = [r.alive() for r in self.runs]
-        if runs:
-            t = pa.concat_tables([r.table for r in runs])
-            t = t.take(pa.array(np.argsort(np.concatenate([r.ids for r in runs]), kind="stable")))
-        else:
-            t = pa.table({n: pa.array([], ty) for n, ty in zip(self.names, self.types)})
-        cols = {f"c{i}": t.column(i) for i in range(t.num_columns)}
-        written = np.concatenate([r.written for r in runs]) if runs else np.zeros(0, dtype=np.int64)
-        assoc = np.concatenate([r.assoc for r in runs]) if runs else np.zeros(0, dtype=np.int64)
-        if runs:
-            by_arrival = np.argsort(np.concatenate([r.ids for r in runs]), kind="stable")
-            written, assoc = written[by_arrival], assoc[by_arrival]
-        cols["$assoc"] = pa.array(assoc, pa.int64())
-        cols["$written"] = pa.array(written, pa.int64())
-        return pa.table(cols)
-
-    def size_bytes(self) -> int:
-        return sum(r.table.nbytes + r.gids.nbytes * 4 for r in self.runs)
-
-
-class _SideState:
-    def __init__(self, op: "InnerJoinOperator", side: int):
-        self.op, self.side = op, side
-
-    def snapshot(self) -> pa.Table:
-        return self.op.sides[self.side].snapshot()
-
-    def restore(self, table: pa.Table) -> None:
-        s = self.op.sides[self.side]
-        s.runs, s.next_id = [], 0
-        n = len(s.types)
-        data = pa.table({name: table.column(f"c{i}") for i, name in enumerate(s.names[:n])}).combine_chunks()
-        if data.num_rows:
-            gids, valid = self.op._key_ids(data.columns, self.side, data.num_rows)
-            run = s.append(data.filter(pa.array(valid)), gids[valid])
-            if "$written" in table.column_names:
-                run.written = np.asarray(table.column("$written").to_numpy(zero_copy_only=False))[valid]
-            run.assoc = np.asarray(table.column("$assoc").to_numpy(zero_copy_only=False), dtype=np.int64)[valid]
-
-    def size_bytes(self) -> int:
-        return self.op.sides[self.side].size_bytes()
-
-    def size_rows(self) -> int:
-        return sum(len(r) for r in self.op.sides[self.side].runs)
-
-
 class InnerJoinOperator(Operator):
     name = "Join"
+    keeps_null_keys = False  # the NULL-aware anti join (NOT IN) keeps rows with a NULL key apart
 
     def __init__(self, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
@@ -196,11 +79,20 @@ class InnerJoinOperator(Operator):
         self.direct = len(lt) == 1 and lt == rt and not nulls_equal and (
             pa.types.is_integer(lt[0]) or pa.types.is_timestamp(lt[0]) or pa.types.is_date(lt[0]))
         n_left = len(left_types)
-        self.sides = (_Side(names[:n_left], left_types), _Side(names[n_left:], right_types))
+        self.side_layouts = ((names[:n_left], left_types), (names[n_left:], right_types))
+        self.rows: tuple[JoinSideRows, JoinSideRows] | None = None
+        self.sides: tuple[SortedRuns, SortedRuns] = ()
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("left_rows", _SideState(self, 0))
-        ctx.register("right_rows", _SideState(self, 1))
+        self.rows = tuple(ctx.state.join_side_rows(
+            name, names, types, list(self.keys[s]), lambda cols, n, s=s: self._key_ids(cols, s, n),
+            self.keeps_null_keys, ctx.clock, self.restored) for s, (name, (names, types))
+            in enumerate(zip(("left_rows", "right_rows"), self.side_layouts)))
+        self.sides = (self.rows[0].keyed, self.rows[1].keyed)
+        self.null_sides = (self.rows[0].nulls, self.rows[1].nulls)
+
+    def restored(self) -> None:
+        """A side was restored (what an operator derives from its rows is rebuilt here)."""
 
     def _key_ids(self, cols: list, side: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Key id per row, and which rows can match (a NULL key matches nothing unless NULLs are equal)."""
@@ -219,10 +111,8 @@ class InnerJoinOperator(Operator):
         cutoff = self.ttl.tick()
         self.now = self.ttl.now
         if cutoff is not None:
-            for side in self.sides:
-                for run in side.runs:
-                    run.expire(cutoff)
-                side.settle()
+            for rows in self.rows:
+                rows.expire(cutoff)
 
     @property
     def ttl_ms(self) -> int:
@@ -243,7 +133,7 @@ class InnerJoinOperator(Operator):
         self._apply(mine, gids, ops, self.sides[s])
         return out
 
-    def _apply(self, rows: pa.Table, gids: np.ndarray, ops: np.ndarray, side: _Side,
+    def _apply(self, rows: pa.Table, gids: np.ndarray, ops: np.ndarray, side: SortedRuns,
                assoc: np.ndarray | None = None) -> None:
         """Adds the batch's inserted rows to its side (with their match counts, if given), then retracts: each
         -U/-D kills the earliest live identical row of its key that arrived before it."""
@@ -316,4 +206,4 @@ class InnerJoinOperator(Operator):
         return [make_batch(out_ops, out_cols, self.names)]
 
     def metrics(self) -> dict:
-        return {"state_bytes": self.sides[0].size_bytes() + self.sides[1].size_bytes()}
+        return {"state_bytes": sum(rows.size_bytes() for rows in self.rows)}

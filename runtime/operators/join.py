@@ -16,49 +16,8 @@ import pyarrow as pa
 from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.operator import OperatorContext
-from sqlstream.runtime.operators.inner_join import _Side
 from sqlstream.runtime.operators.outer_join import OuterJoinOperator
 from sqlstream.runtime.rows import columns
-
-
-class _JoinSideState:
-    """A side's rows as one state table (c0..cN, $assoc, $written), NOT IN's NULL-key rows included."""
-
-    def __init__(self, op: "JoinOperator", side: int):
-        self.op, self.side = op, side
-
-    def snapshot(self) -> pa.Table:
-        keyed = self.op.sides[self.side].snapshot()
-        if not self.op.null_aware:
-            return keyed
-        return pa.concat_tables([keyed, self.op.null_sides[self.side].snapshot()])
-
-    def restore(self, table: pa.Table) -> None:
-        op, s = self.op, self.side
-        side = op.sides[s]
-        side.runs, side.next_id = [], 0
-        n = len(side.types)
-        data = pa.table({name: table.column(f"c{i}") for i, name in enumerate(side.names[:n])}).combine_chunks()
-        if not data.num_rows:
-            return
-        gids, valid = op._key_ids(data.columns, s, data.num_rows)
-        written = np.asarray(table.column("$written").to_numpy(zero_copy_only=False), dtype=np.int64) \
-            if "$written" in table.column_names else np.zeros(data.num_rows, dtype=np.int64)
-        assoc = np.asarray(table.column("$assoc").to_numpy(zero_copy_only=False), dtype=np.int64)
-        for target, rows, ids in ((side, valid, gids[valid]), (op.null_sides[s], ~valid, None)):
-            if rows.any() and (target is side or op.null_aware):
-                at = pa.array(np.flatnonzero(rows))
-                run = target.append(data.take(at), ids if ids is not None else np.zeros(int(rows.sum()), np.int64))
-                run.written, run.assoc = written[rows], assoc[rows]
-        if op.null_aware and s == 1:
-            op.recount_right()
-
-    def size_bytes(self) -> int:
-        return self.op.sides[self.side].size_bytes() + self.op.null_sides[self.side].size_bytes()
-
-    def size_rows(self) -> int:
-        return sum(len(r) for side in (self.op.sides, self.op.null_sides) for r in side[self.side].runs)
 
 
 class JoinOperator(OuterJoinOperator):
@@ -78,12 +37,12 @@ class JoinOperator(OuterJoinOperator):
         self.null_aware = null_aware
         self.semi_anti = semi_anti
         # NOT IN keeps NULL-key rows apart: they match no key, yet decide whole sides
-        self.null_sides = (_Side(self.sides[0].names, left_types), _Side(self.sides[1].names, right_types))
+        self.keeps_null_keys = null_aware
         self.right_count = self.right_null_count = 0
 
-    def open(self, ctx: OperatorContext) -> None:
-        ctx.register("left_rows", _JoinSideState(self, 0))
-        ctx.register("right_rows", _JoinSideState(self, 1))
+    def restored(self) -> None:
+        if self.null_aware:
+            self.recount_right()
 
     def tick(self) -> None:
         if self.null_aware:  # NOT IN's counters need every right row: its state never expires

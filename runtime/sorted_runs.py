@@ -1,0 +1,185 @@
+"""A regular join's kept rows: each side's rows in sorted runs (Arrow segments with their rows' key ids sorted
+and a live mask), merged as they grow as in an LSM tree, and the declared state kind that keeps a side
+(`JoinSideRows`): it snapshots itself in the per-row join's layout (c0..cN, $assoc, $written, in arrival
+order) with each row's key group, so a side splits by key-group range and restores at another parallelism,
+and it applies the state TTL to its rows."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
+from sqlstream.runtime.keys import equal_pairs
+
+KeyIds = Callable[[list, int], tuple[np.ndarray, np.ndarray]]  # columns, rows -> (key id per row, key usable)
+
+
+class Run:
+    """Some rows of one side: their columns, arrival numbers, key ids (sorted, with row positions) and liveness."""
+
+    def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray, order: np.ndarray | None = None,
+                 written: np.ndarray | None = None, assoc: np.ndarray | None = None):
+        self.table, self.ids, self.gids = table, ids, gids
+        self.written = np.zeros(len(ids), dtype=np.int64) if written is None else written  # ms, for state TTL
+        self.assoc = np.zeros(len(ids), dtype=np.int64) if assoc is None else assoc  # matches (outer joins)
+        self.order = np.argsort(gids, kind="stable") if order is None else order
+        self.sorted = gids[self.order]
+        self.live = np.ones(len(ids), dtype=bool)
+        self.dead = 0
+
+    def __len__(self) -> int:
+        return len(self.ids) - self.dead
+
+    def probe(self, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probe row, row position in this run) for every live row with an equal key id."""
+        probe, at = equal_pairs(self.sorted, gids)
+        pos = self.order[at]
+        if self.dead:
+            alive = self.live[pos]
+            probe, pos = probe[alive], pos[alive]
+        return probe, pos
+
+    def alive(self) -> "Run":
+        if not self.dead:
+            return self
+        keep = np.flatnonzero(self.live)
+        new_pos = np.cumsum(self.live) - 1
+        order = new_pos[self.order[self.live[self.order]]]  # still sorted by key
+        return Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order, self.written[keep],
+                    self.assoc[keep])
+
+    def expire(self, cutoff: int) -> None:
+        """table.exec.state.ttl: rows written before `cutoff` are gone (never matched again, nothing emitted)."""
+        old = self.live & (self.written < cutoff)
+        if old.any():
+            self.live &= ~old
+            self.dead += int(old.sum())
+
+
+def merged(a: Run, b: Run) -> Run:
+    a, b = a.alive(), b.alive()
+    table = pa.concat_tables([a.table, b.table]).combine_chunks()
+    # two sorted runs: a stable sort of their concatenation merges them (and keeps a's rows first on ties)
+    both = np.concatenate([a.order, b.order + len(a.ids)])
+    order = both[np.argsort(np.concatenate([a.sorted, b.sorted]), kind="stable")]
+    return Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]), order,
+                np.concatenate([a.written, b.written]), np.concatenate([a.assoc, b.assoc]))
+
+
+class SortedRuns:
+    """One side's rows as sorted runs, in arrival order by `ids`; `settle` merges runs as they grow."""
+
+
+    def __init__(self, names: list[str], types: list[pa.DataType]):
+        self.names, self.types = names, types
+        self.runs: list[Run] = []
+        self.next_id = 0
+
+    def append(self, table: pa.Table, gids: np.ndarray, now: int = 0) -> Run:
+        run = Run(table, self.next_id + np.arange(table.num_rows), gids,
+                   written=np.full(table.num_rows, now, dtype=np.int64))
+        self.next_id += table.num_rows
+        self.runs.append(run)
+        return run
+
+    def settle(self) -> None:
+        """Drops empty runs, compacts runs that hold more dead rows than live ones, and merges a run into the one
+        before it once it is at least half its size."""
+        self.runs = [r.alive() if r.dead > len(r) else r for r in self.runs if len(r)]
+        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
+            b = self.runs.pop()
+            self.runs[-1] = merged(self.runs[-1], b)
+
+    def size_bytes(self) -> int:
+        return sum(r.table.nbytes + r.gids.nbytes * 4 for r in self.runs)
+
+
+
+class JoinSideRows:
+    """A join side's rows as declared state: the rows with a usable key in sorted runs (`keyed`) and, for the
+    NULL-aware anti join of NOT IN, the rows with a NULL key apart (`nulls`). The operator gives the key
+    columns' positions and how to turn key columns into key ids (its key index is shared by both sides)."""
+
+    splits_by_key_group = True
+
+    def __init__(self, names: list[str], types: list[pa.DataType], key_positions: list[int], key_ids: KeyIds,
+                 keep_null_keys: bool = False, clock: Callable[[], int] | None = None,
+                 on_restore: Callable[[], None] | None = None, max_parallelism: int = DEFAULT_MAX_PARALLELISM):
+        self.names, self.types, self.key_positions = names, types, key_positions
+        self.key_ids, self.keep_null_keys, self.clock, self.on_restore = key_ids, keep_null_keys, clock, on_restore
+        self.max_parallelism = max_parallelism
+        self.keyed, self.nulls = SortedRuns(names, types), SortedRuns(names, types)
+
+    def expire(self, cutoff: int) -> None:
+        """table.exec.state.ttl: rows written before `cutoff` are gone (never matched again, nothing emitted)."""
+        for run in self.keyed.runs:
+            run.expire(cutoff)
+        self.keyed.settle()
+
+    def snapshot(self, groups: range | None = None) -> pa.Table:
+        """The live rows (of the key groups `groups`, or all): c0..cN, $assoc, $written, $key_group."""
+        table = pa.concat_tables([_rows_table(side) for side in (self.keyed, self.nulls)])
+        keys = [table.column(f"c{i}").combine_chunks() for i in self.key_positions]
+        group = key_groups(keys, table.num_rows, self.max_parallelism)
+        table = table.append_column("$key_group", pa.array(group, pa.int64()))
+        if groups is not None:
+            table = table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
+        return table
+
+    def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        """Replace the rows with a snapshot's (one subtask's, or several concatenated, keeping the rows of the key
+        groups `groups`); a snapshot without write times restores its rows as written now."""
+        for side in (self.keyed, self.nulls):  # emptied in place: the operator holds them
+            side.runs, side.next_id = [], 0
+        n = len(self.types)
+        missing = [c for c in [f"c{i}" for i in range(n)] + ["$assoc"] if c not in table.column_names]
+        if missing:
+            raise ValueError(f"the snapshot of a join side lacks column(s) {', '.join(missing)} (it was written by "
+                             f"another version of the operator)")
+        table = table.replace_schema_metadata(None).combine_chunks()
+        if groups is not None:
+            group = np.asarray(table.column("$key_group"), dtype=np.int64) if "$key_group" in table.column_names \
+                else key_groups([table.column(f"c{i}") for i in self.key_positions], table.num_rows,
+                                self.max_parallelism)
+            table = table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
+        data = pa.table({name: table.column(f"c{i}") for i, name in enumerate(self.names[:n])}).combine_chunks()
+        if data.num_rows:
+            gids, valid = self.key_ids(data.columns, data.num_rows)
+            written = np.asarray(table.column("$written"), dtype=np.int64) if "$written" in table.column_names \
+                else np.full(data.num_rows, self.clock() if self.clock else 0, dtype=np.int64)
+            assoc = np.asarray(table.column("$assoc"), dtype=np.int64)
+            for side, rows in ((self.keyed, valid), (self.nulls, ~valid)):
+                if rows.any() and (side is self.keyed or self.keep_null_keys):
+                    at = np.flatnonzero(rows)
+                    run = side.append(data.take(pa.array(at)), gids[at] if side is self.keyed
+                                      else np.zeros(len(at), np.int64))
+                    run.written, run.assoc = written[at], assoc[at]
+        if self.on_restore is not None:
+            self.on_restore()
+
+    def size_bytes(self) -> int:
+        return self.keyed.size_bytes() + self.nulls.size_bytes()
+
+    def size_rows(self) -> int:
+        return sum(len(r) for side in (self.keyed, self.nulls) for r in side.runs)
+
+
+def _rows_table(side: SortedRuns) -> pa.Table:
+    """A side's live rows in arrival order, in the per-row join's layout."""
+    runs = [r.alive() for r in side.runs]
+    if runs:
+        t = pa.concat_tables([r.table for r in runs])
+        t = t.take(pa.array(np.argsort(np.concatenate([r.ids for r in runs]), kind="stable")))
+    else:
+        t = pa.table({n: pa.array([], ty) for n, ty in zip(side.names, side.types)})
+    cols = {f"c{i}": t.column(i) for i in range(t.num_columns)}
+    written = np.concatenate([r.written for r in runs]) if runs else np.zeros(0, dtype=np.int64)
+    assoc = np.concatenate([r.assoc for r in runs]) if runs else np.zeros(0, dtype=np.int64)
+    if runs:
+        by_arrival = np.argsort(np.concatenate([r.ids for r in runs]), kind="stable")
+        written, assoc = written[by_arrival], assoc[by_arrival]
+    cols["$assoc"] = pa.array(assoc, pa.int64())
+    cols["$written"] = pa.array(written, pa.int64())
+    return pa.table(cols)
