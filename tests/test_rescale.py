@@ -48,12 +48,16 @@ SHAPES = {
     "over": ("key STRING, val BIGINT, total BIGINT, top BIGINT", "json",
              "SELECT key, val, SUM(val) OVER w, MAX(val) OVER w FROM events "
              "WINDOW w AS (PARTITION BY key ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)"),
+    "match": ("key STRING, v0 BIGINT, n BIGINT, last_val BIGINT", "json",
+              "SELECT * FROM events MATCH_RECOGNIZE (PARTITION BY key ORDER BY ts MEASURES FIRST(A.val) AS v0, "
+              "COUNT(A.val) AS n, B.val AS last_val AFTER MATCH SKIP PAST LAST ROW PATTERN (A+? B) "
+              "DEFINE A AS A.val < 700, B AS B.val > AVG(A.val) + 200) AS T"),
     "except_all": ("key STRING, val BIGINT", "debezium-json",
                    "SELECT key, val FROM events WHERE val < 300 EXCEPT ALL "
                    "SELECT key, val FROM events WHERE val > 200 AND val < 260"),
 }
 # the shapes whose every operator's state splits by key group today: they must rescale
-SPLITTABLE = {"except_all", "over", "group_by", "join"}
+SPLITTABLE = {"except_all", "over", "group_by", "join", "match"}
 # a join of two updating inputs: after a restore the two inputs' changes may reach it in another interleaving
 # (as in Flink), so its changelog may differ on the way while the result it adds up to is the same
 INTERLEAVED = {"join"}
