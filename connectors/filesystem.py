@@ -79,7 +79,8 @@ def text_lines(lines: pa.Array) -> tuple[memoryview, np.ndarray]:
 class FileSplitReader(SplitReader):
     """Reads the files of a table in order; position = (file, byte offset of the current block, rows served)."""
 
-    def __init__(self, files: list[str], decoder, position=None):
+    def __init__(self, files: list[str], decoder, position=None, stop: int | None = None):
+        """stop: read only the lines that start before this byte of the (one) file."""
         self.files, self.decoder = files, decoder
         self.file_idx, self.block_offset, self.block_line, self.served = 0, 0, 0, 0
         if position:
@@ -89,6 +90,10 @@ class FileSplitReader(SplitReader):
         self.pos_in_block = 0
         self.finished = False
         self.rows_read = 0
+        self.stop, self.stop_reached = stop, False
+        self.lines_read = 0  # lines taken, blank ones too
+        self.next_offset = self.block_offset  # where the line after the last one taken starts
+        self.line_base = lambda: 0  # lines before the first read one that the line numbers do not count
 
     def _next_block(self) -> bool:
         while self.file_idx < len(self.files):
@@ -102,7 +107,18 @@ class FileSplitReader(SplitReader):
                 self.file_idx += 1
                 self.block_offset = self.block_line = self.served = 0
                 continue
-            lines, first, _after = got
+            lines, first, after = got
+            if self.stop is not None:
+                starts = np.concatenate(([start_offset], after[:-1]))
+                taken = int(np.searchsorted(starts, self.stop, side="left"))  # the lines starting before stop
+                if taken < len(lines):
+                    lines = lines.slice(0, taken)
+                    self.reader.offset = int(starts[taken])
+                self.stop_reached = self.reader.offset >= self.stop
+            self.next_offset = self.reader.offset
+            self.lines_read += len(lines)
+            if not len(lines):
+                return False
             keep = np.ones(len(lines), dtype=bool) if getattr(self.decoder, "records_span_lines", False) \
                 else non_blank(lines)  # a CSV decoder drops blank lines itself, except inside quoted values
             idx = np.flatnonzero(keep)
@@ -112,7 +128,7 @@ class FileSplitReader(SplitReader):
             if hasattr(self.decoder, "path"):
                 self.decoder.path = path  # partition values come from the file's folders
             batch = self.decoder.decode(lines, lambda i, idx=idx, first=first, path=path:
-                                        f"{path}:{first + int(idx[i]) + 1}")
+                                        f"{path}:{self.line_base() + first + int(idx[i]) + 1}")
             self.block_offset, self.block_line = start_offset, start_line
             skip = self.served
             self.block, self.pos_in_block = batch, skip
@@ -124,7 +140,7 @@ class FileSplitReader(SplitReader):
             if self.block is not None:
                 self.served = 0
                 self.block = None
-            if not self._next_block():
+            if self.stop_reached or not self._next_block():
                 self.finished = True
                 return None
         n = min(max_rows, self.block.num_rows - self.pos_in_block)
@@ -148,11 +164,52 @@ class FileSplitReader(SplitReader):
 class FileSystemSource(Source):
     bounded = True
 
-    def __init__(self, path: str, decoder):
+    def __init__(self, path: str, decoder, monitored: bool = False):
         self.path, self.decoder = path, decoder
+        # one record per line and a fixed set of files: byte ranges of a file can be read apart (source subtasks
+        # divide each file so)
+        self.ranged = not getattr(decoder, "records_span_lines", False) and not monitored
+
+    def files(self) -> list[str]:
+        return list_files(self.path)
+
+    def piece(self, file: str, start: int, end: int, line: int = 0, served: int = 0) -> FileSplitReader:
+        """A reader of the lines of `file` that start in [start, end) (`start`: any byte; the piece begins at the
+        first line starting there), numbering lines from `line` when `start` is a known line's start."""
+        aligned = start if start == 0 or served or _byte_before(file, start) == b"\n" else _next_line(file, start)
+        reader = FileSplitReader([file], self.decoder, [0, aligned, line, served], stop=end)
+        if aligned != start or not line:
+            reader.line_base = lambda: _lines_before(file, aligned)  # counted only for an error's message
+            reader.block_line = 0
+        return reader
 
     def reader(self, split: str, position=None) -> SplitReader:
         return FileSplitReader(list_files(self.path), self.decoder, position)
+
+
+def _byte_before(path: str, offset: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(offset - 1)
+        return f.read(1)
+
+
+def _next_line(path: str, offset: int) -> int:
+    """The start of the first line that starts at or after `offset` (the file's size if none)."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while True:
+            chunk = f.read(1 << 16)
+            if not chunk:
+                return f.tell()
+            at = chunk.find(b"\n")
+            if at >= 0:
+                return offset + at + 1
+            offset += len(chunk)
+
+
+def _lines_before(path: str, offset: int) -> int:
+    with open(path, "rb") as f:
+        return f.read(offset).count(b"\n")
 
 
 class FileSystemSinkWriter(SinkWriter):
@@ -431,11 +488,11 @@ def create_source(table: str, options: dict, schema: TableSchema) -> Source:
     if keys:
         decoder = PartitionedDecoder(decoder, schema, path,
                                      options.get("partition.default-name", partitions.DEFAULT_NAME))
-    opts.get("source.monitor-interval")
+    monitored = bool(opts.get("source.monitor-interval"))
     opts.get("source.path.regex-pattern")
     opts.finish()
     list_files(path)
-    return FileSystemSource(path, decoder)
+    return FileSystemSource(path, decoder, monitored)
 
 
 class PartitionedDecoder:

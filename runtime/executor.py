@@ -144,7 +144,7 @@ class Dataflow:
             for src in self.sources:
                 if getattr(op, "source_scan", None) == self.uids[id(src.node)]:
                     src.driver = op
-                    op.limit = self.limits.max_rows_in
+                    op.limit, op.round_rows = self.limits.max_rows_in, self.batch_size
         self._drained = time.monotonic()
         self.assigners: list[WatermarkAssignerOperator] = []
         for src in self.sources:

@@ -6,11 +6,14 @@ dataflow, the operators that stand for them; see ARCHITECTURE.md, "Parallel exec
 """
 from __future__ import annotations
 
+from sqlstream.plan import logical as L
 from sqlstream.plan.physical import OperatorSpec, PhysicalPlan
 from sqlstream.runtime.operator import Operator
 from sqlstream.runtime.operators import registry
 from sqlstream.runtime.parallel.regions import Region, RegionPlan, find_regions
-from sqlstream.runtime.parallel.region_operator import ForwardOperator, RegionOperator, SubtaskFailed
+from sqlstream.runtime.parallel.region_operator import (ForwardOperator, RegionOperator, SourceWatermarkOperator,
+                                                        SubtaskFailed)
+from sqlstream.runtime.split_watermarks import SplitWatermarks
 
 
 class ParallelOperators:
@@ -27,11 +30,18 @@ class ParallelOperators:
         self.regions: RegionPlan = find_regions(plan, parallelism, late_rows)
         self.heads: dict[str, Region] = {r.head.uid: r for r in self.regions.regions}
         self.inner = {s.uid for r in self.regions.regions for s in r.inner}
+        # a divided source's watermark, kept by its region's operator and checkpointed as its assigner's state
+        self.marks = {r.head.uid: SplitWatermarks() for r in self.regions.regions if r.source is not None}
+        self.assigners = {s.uid: r.head.uid for r in self.regions.regions if r.source is not None
+                          for s in r.source.specs if isinstance(s.node, L.WatermarkAssigner)}
 
     def build(self, spec: OperatorSpec) -> Operator:
         region = self.heads.get(spec.uid)
         if region is not None:
-            return RegionOperator(region, self.config, self.regions.parallelism, self.host)
+            return RegionOperator(region, self.config, self.regions.parallelism, self.host,
+                                  self.marks.get(spec.uid))
+        if spec.uid in self.assigners:
+            return SourceWatermarkOperator(self.marks[self.assigners[spec.uid]])
         if spec.uid in self.inner:
             return ForwardOperator()
         return registry.build(spec)

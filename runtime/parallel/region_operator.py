@@ -29,16 +29,15 @@ from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, redistribu
 
 
 MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered
-ROUND_ROWS = 65536  # rows of a divided source per round, all subtasks together
 ROUNDS_AHEAD = 2  # rounds the subtasks are asked to read before the oldest is merged
 _ENDED = ("ended",)
 
 
 class _Round:
-    """A round read by the source subtasks, in flight: [start, end) of the source's rows."""
+    """A round the source subtasks read, in flight (its number, the subtasks asked)."""
 
-    def __init__(self, start: int, end: int, subtasks: list[int]) -> None:
-        self.start, self.end, self.subtasks = start, end, subtasks
+    def __init__(self, number: int, subtasks: list[int]) -> None:
+        self.number, self.subtasks = number, subtasks
 
 
 class SubtaskFailed(ExecutionError):
@@ -52,6 +51,19 @@ class ForwardOperator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         return [batch]
+
+
+class SourceWatermarkOperator(ForwardOperator):
+    """The watermark assigner of a divided source, in the job's process: the subtasks assign the watermarks; its
+    state is the source's watermark as the merged rounds left it (the region operator keeps it), in the assigner's
+    own layout, so a checkpoint restores at any parallelism."""
+
+    def __init__(self, marks) -> None:
+        self.marks = marks
+
+    def open(self, ctx: OperatorContext) -> None:
+        from sqlstream.runtime.operators.watermark_assigner import WatermarkState
+        ctx.register("watermark", WatermarkState(self.marks))
 
 
 class RegionState:
@@ -86,8 +98,11 @@ class RegionState:
 class RegionOperator(Operator):
     """The head of a region in the job's process: hash exchange into N subtasks, their outputs back."""
 
-    def __init__(self, region: Region, config: dict, parallelism: int, host=None) -> None:
+    def __init__(self, region: Region, config: dict, parallelism: int, host=None, marks=None) -> None:
+        """marks: the watermark of the source the subtasks divide (a SplitWatermarks), kept here in step with
+        theirs."""
         self.region = region
+        self.marks = marks
         self.name = region.head.name
         self.config = config
         self.parallelism = parallelism
@@ -100,12 +115,12 @@ class RegionOperator(Operator):
         self.handles: list = []
         self.last_metrics: list[dict] = [{} for _ in range(parallelism)]
         self.source_scan = region.source.scan.uid if region.source is not None else None
-        self.limit: int | None = None  # rows the divided source reads at most (a run's --max-rows-in)
-        self.merged = 0  # the divided source's position: its rows up to here reached the region's operators
-        self.next_start = 0
-        self.rounds: deque[tuple[int, int]] = deque()  # rounds asked for and not merged yet
-        self.reads: dict[int, list] = {}  # the answers of rounds read, by start
-        self.ended = False
+        self.limit: int | None = None  # rows a divided generator reads at most (a run's --max-rows-in)
+        self.round_rows = 65536  # a divided generator's round: the rows parallelism 1 reads as one batch
+        self.cursor = None  # the divided source's rounds and position (runtime/parallel/rounds.py)
+        self.asked = 0  # rounds asked for so far
+        self.rounds: deque[tuple[int, tuple]] = deque()  # rounds asked for and not merged yet
+        self.reads: dict[int, list] = {}  # the answers of rounds read, by number
         self.ready: list[pa.RecordBatch] = []  # output owed to the dataflow
 
     @property
@@ -178,27 +193,28 @@ class RegionOperator(Operator):
         """Merge the next round of the divided source into the region (the subtasks read the following rounds
         meanwhile): the rows it read, None once the source has ended."""
         everyone = list(range(self.parallelism))
-        while len(self.rounds) < ROUNDS_AHEAD and not self.ended:
-            start = self.next_start
-            end = start + ROUND_ROWS if self.limit is None else min(start + ROUND_ROWS, self.limit)
-            if end <= start:
-                self.ended = True
+        cursor = self._cursor()
+        while len(self.rounds) < ROUNDS_AHEAD:
+            request = cursor.next_round()
+            if request is None:
                 break
             for i in everyone:
-                self._send(i, lambda c: c.send_marker(ROUND, start, end))
-            self.in_flight.append(_Round(start, end, everyone))
-            self.rounds.append((start, end))
-            self.next_start = end
+                self._send(i, lambda c: c.send_marker(ROUND, request))
+            self.in_flight.append(_Round(self.asked, everyone))
+            self.rounds.append((self.asked, request))
+            self.asked += 1
         if not self.rounds:
             return None
-        start, end = self.rounds.popleft()
-        while start not in self.reads:
+        number, request = self.rounds.popleft()
+        while number not in self.reads:
             self.ready += self._front()
-        pieces = self.reads.pop(start)
-        rows = sum(reply["rows"] for _, reply in pieces)
-        if rows < end - start:
-            self.ended = True  # the source ended within this round; later rounds read nothing
-        self.merged = start + rows
+        pieces = self.reads.pop(number)
+        rows = cursor.merged_round(request, [reply for _, reply in pieces])
+        before = self.marks.current if self.marks is not None else None
+        if self.marks is not None:
+            for _, reply in pieces:
+                if reply["rows"]:
+                    self.marks.add_part(0, reply["max"])
         if not self.region.specs:  # the source's chain ends at the sink: its rows in logical order
             self.ready += [b for tagged, _ in pieces for _, b in tagged]
             return rows
@@ -209,21 +225,31 @@ class RegionOperator(Operator):
             here = [b for b in mine if b is not None]
             if here:
                 batch = here[0] if len(here) == 1 else pa.concat_batches(here)
-                self._send(d, lambda c: c.send_batch((MERGE, parts), batch))
+                self._send(d, lambda c: c.send_batch((MERGE, parts, before), batch))
             else:
-                self._send(d, lambda c: c.send_marker(MERGE, parts))
+                self._send(d, lambda c: c.send_marker(MERGE, parts, before))
         self.ready += self._sent(everyone)
         return rows
 
-    def position(self) -> int:
-        """The divided source's position as parallelism 1's reader gives it: the rows merged so far."""
-        return self.merged
+    def position(self):
+        """The divided source's position as parallelism 1's reader gives it (what was merged so far)."""
+        return self._cursor().position()
 
     def restore_position(self, position) -> None:
-        self.merged = self.next_start = int(position or 0)
+        self._cursor().restore(position)
         self.rounds.clear()
         self.reads.clear()
-        self.ended = False
+
+    def _cursor(self):
+        if self.cursor is None:
+            from sqlstream.runtime.parallel.rounds import FileRounds, RowRounds
+            source = self.region.source
+            if source.kind == "bytes":
+                from sqlstream.runtime.executor import open_source
+                self.cursor = FileRounds(open_source(source.scan.node).files())
+            else:
+                self.cursor = RowRounds(self.round_rows, self.limit)
+        return self.cursor
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.metric("late_records_dropped"), "state_bytes": self.metric("state_bytes")}
@@ -274,7 +300,7 @@ class RegionOperator(Operator):
         """Answer the oldest message in flight: its output, or (a round read) keep what the subtasks read."""
         entry = self.in_flight.popleft()
         if isinstance(entry, _Round):
-            self.reads[entry.start] = self._read(entry.subtasks)
+            self.reads[entry.number] = self._read(entry.subtasks)
             return []
         return self._answer(entry)[0]
 

@@ -25,6 +25,7 @@ class SourceChain:
     scan: OperatorSpec
     specs: list[OperatorSpec]  # bottom up, the scan excluded
     module: str = ""  # the connector's module
+    kind: str = "rows"  # how subtasks divide it: "rows" of a row-indexed source, "bytes" of each file in turn
 
 
 @dataclass
@@ -155,14 +156,15 @@ def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, i
     try:
         from sqlstream.runtime.executor import open_source
         source = open_source(scan.node)
-        divisible = source.indexed and len(source.splits()) == 1
+        kind = "rows" if source.indexed and len(source.splits()) == 1 else \
+            "bytes" if getattr(source, "ranged", False) else None
     except Exception as e:  # noqa: BLE001 -- the job's own start reports a source that cannot open
         return None, f"source {scan.uid} cannot be opened here ({type(e).__name__})"
-    if not divisible:
+    if kind is None:
         return None, f"source {scan.node.table} ({scan.node.connector}) is not divided among subtasks"
     if not chain:
         return None, f"source {scan.uid} feeds the exchange directly"
-    return SourceChain(scan, chain, type(source).__module__), ""
+    return SourceChain(scan, chain, type(source).__module__, kind), ""
 
 
 def _calls(node: L.Calc, names: set[str]) -> bool:

@@ -37,7 +37,7 @@ class SourceShare:
         from sqlstream.runtime.executor import open_source
         self.scan = chain.scan.node
         self.source = open_source(self.scan, unthrottled=True)
-        self.split = self.source.splits()[0]
+        self.split = self.source.splits()[0] if getattr(self.source, "indexed", False) else None
         self.index, self.parallelism = index, parallelism
         self.ops = []
         for spec in chain.specs:
@@ -45,15 +45,28 @@ class SourceShare:
             op.open(OperatorContext(StateBackend(spec.uid), config, n_inputs=1, uid=spec.uid))
             self.ops.append(op)
 
-    def read(self, start: int, end: int) -> tuple[list[pa.RecordBatch], int, int]:
-        """This subtask's piece of the round [start, end) through the chain: (batches, the piece's maximum of the
-        WATERMARK expression, rows read)."""
-        lo, hi = piece(start, end, self.index, self.parallelism)
-        reader = self.source.reader(self.split, lo)
+    def read(self, request: tuple) -> tuple[list[pa.RecordBatch], dict]:
+        """This subtask's piece of a round through the chain: the batches, and the piece's summary (its maximum
+        of the WATERMARK expression, rows read; for a file, the lines taken and where the next line starts).
+
+        request: ("rows", start, end) of a row-indexed source, or ("bytes", path, file index, start, end, line,
+        rows served) of a file (line and rows served: where parallelism 1's position had it, for the first
+        piece)."""
+        summary: dict = {}
+        if request[0] == "rows":
+            lo, hi = piece(request[1], request[2], self.index, self.parallelism)
+            reader, most = self.source.reader(self.split, lo), hi - lo
+        else:
+            _, path, _, start, end, line, served = request
+            # rows served of a restored block: the first subtask takes the whole round, which skips them
+            lo, hi = piece(start, end, self.index, self.parallelism) if not served else \
+                (start, end) if self.index == 0 else (end, end)
+            first = self.index == 0
+            reader, most = self.source.piece(path, lo, hi, line if first else 0, served if first else 0), None
         out: list[pa.RecordBatch] = []
         rows, part_max = 0, MIN_WM
-        while rows < hi - lo and not reader.finished:
-            batch = reader.poll(min(POLL_ROWS, hi - lo - rows))
+        while (most is None or rows < most) and not reader.finished:
+            batch = reader.poll(POLL_ROWS if most is None else min(POLL_ROWS, most - rows))
             if batch is None or batch.num_rows == 0:
                 break
             rows += batch.num_rows
@@ -74,8 +87,11 @@ class SourceShare:
                 else:
                     batches = [y for x in batches if x.num_rows for y in op.on_batch(x)]
             out += [x for x in batches if x.num_rows]
+        if request[0] == "bytes":
+            summary.update(lines=reader.lines_read, after=reader.next_offset)
         reader.close()
-        return out, part_max, rows
+        summary.update(max=part_max, rows=rows)
+        return out, summary
 
 
 

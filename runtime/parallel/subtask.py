@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from sqlstream.plan.physical import OperatorSpec
@@ -73,36 +74,45 @@ class RegionSubtask:
         self.marks = SplitWatermarks()  # the divided source's watermark, as parallelism 1's assigner has it
         self.emitted = MIN_WM
 
-    def read_round(self, start: int, end: int) -> tuple[list, dict]:
+    def read_round(self, request: tuple) -> tuple[list, dict]:
         """This subtask's piece of a round: the rows for each downstream subtask (or, without an exchange, the
         rows for the sink), and what the merge needs of the piece."""
-        batches, part_max, rows = self.share.read(start, end)
+        batches, summary = self.share.read(request)
         if self.unit.keys is None:
-            return [(None, b) for b in batches], {"max": part_max, "rows": rows}
+            return [(None, b) for b in batches], summary
         from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM
         from sqlstream.runtime.parallel.source_share import route
         max_p = int(self.unit.config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)
         routed = route(batches, self.unit.keys, self.unit.parallelism, max_p)
-        return [(d, b) for d, b in enumerate(routed) if b is not None], {"max": part_max, "rows": rows}
+        return [(d, b) for d, b in enumerate(routed) if b is not None], summary
 
-    def merge(self, parts: list[tuple[int, int, int]], batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
+    def merge(self, parts: list[tuple[int, int, int]], before: int | None,
+              batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
         """A round's rows for this subtask, (rows here, piece maximum, piece rows) per piece in logical order:
-        each row's watermark as parallelism 1 gives it, and a watermark advance after each piece."""
+        each row's watermark as parallelism 1 gives it, and the watermark's advance after the round. `before`: the
+        source's watermark before the round, as the job's process has it (restored, it may come from a checkpoint
+        taken at another parallelism; a restored watermark is in force without being advanced to, as at
+        parallelism 1)."""
+        if before is not None and before > self.marks.current:
+            self.marks.current = before
+            self.emitted = max(self.emitted, before)
         out: list[pa.RecordBatch] = []
-        offset = 0
+        marked = batch is not None and has_wm(batch)
+        pieces, offset = [], 0
         for here, part_max, rows in parts:
-            if here:
-                b = batch.slice(offset, here)
-                offset += here
-                if has_wm(b):
-                    wm = pa.array(self.marks.row_watermarks(0, row_watermarks(b)), pa.int64())
-                    b = pa.RecordBatch.from_arrays(b.columns[:-1] + [wm], names=b.schema.names)
-                out += self.on_batch(0, b, [self.emitted])
+            if here and marked:
+                pieces.append(self.marks.row_watermarks(0, row_watermarks(batch.slice(offset, here))))
+            offset += here
             if rows:
                 self.marks.add_part(0, part_max)
-            if self.marks.current > self.emitted:
-                self.emitted = self.marks.current
-                out += self.on_watermark([self.emitted])
+        if batch is not None and batch.num_rows:
+            if marked:  # the round is one batch, as parallelism 1 reads it
+                wm = pa.array(np.concatenate(pieces), pa.int64())
+                batch = pa.RecordBatch.from_arrays(batch.columns[:-1] + [wm], names=batch.schema.names)
+            out += self.on_batch(0, batch, [self.emitted])
+        if self.marks.current > self.emitted:
+            self.emitted = self.marks.current
+            out += self.on_watermark([self.emitted])
         return out
 
     def on_batch(self, input: int, batch: pa.RecordBatch, input_watermarks: list[int]) -> list[pa.RecordBatch]:
@@ -209,11 +219,11 @@ def serve(unit: SubtaskUnit, channel) -> None:
             out = subtask.on_processing_time()
             reply = None
             if kind == BATCH and msg[1][0] == MERGE:
-                out += subtask.merge(msg[1][1], msg[2])
+                out += subtask.merge(msg[1][1], msg[1][2], msg[2])
             elif kind == MERGE:
-                out += subtask.merge(msg[1], None)
+                out += subtask.merge(msg[1], msg[2], None)
             elif kind == ROUND:
-                tagged, reply = subtask.read_round(msg[1], msg[2])
+                tagged, reply = subtask.read_round(msg[1])
                 for tag, b in tagged:
                     channel.send_batch(tag, b)
             elif kind == BATCH:

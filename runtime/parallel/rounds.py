@@ -1,0 +1,102 @@
+"""Where a divided source's rounds start and end, and its position as parallelism 1's reader gives it.
+
+A round is what parallelism 1 reads as one batch, which the subtasks read in N pieces and each merges as one
+batch (so an aggregate sums its rows in the same groups, to the last bit of a DOUBLE); rounds are asked for ahead
+of the merge, so each round's bounds follow from the source alone, never from what earlier rounds read. A
+row-indexed source (a generator) has rounds of the job's batch size. A file's rounds are the blocks parallelism
+1's reader decodes (the lines ending within CHUNK bytes), a piece taking the lines that start in its byte range;
+the files of a folder follow each other as at parallelism 1.
+"""
+from __future__ import annotations
+
+import os
+
+from sqlstream.connectors.lines import CHUNK
+
+
+class RowRounds:
+    """Rounds of a row-indexed source; its position is the number of rows merged."""
+
+    def __init__(self, round_rows: int, limit: int | None = None) -> None:
+        self.round_rows, self.limit = round_rows, limit
+        self.next = self.merged = 0
+        self.ended = False
+
+    def next_round(self) -> tuple | None:
+        if self.ended:
+            return None
+        start = self.next
+        end = start + self.round_rows if self.limit is None else min(start + self.round_rows, self.limit)
+        if end <= start:
+            self.ended = True
+            return None
+        self.next = end
+        return ("rows", start, end)
+
+    def merged_round(self, request: tuple, replies: list[dict]) -> int:
+        rows = sum(r["rows"] for r in replies)
+        _, start, end = request
+        if rows < end - start:
+            self.ended = True  # the source ended within this round; later rounds read nothing
+        self.merged = start + rows
+        return rows
+
+    def position(self):
+        return self.merged
+
+    def restore(self, position) -> None:
+        self.next = self.merged = int(position or 0)
+        self.ended = False
+
+
+class FileRounds:
+    """Rounds over the files of a folder in order; its position is parallelism 1's reader's
+    [file, byte offset, line, rows served of the block there]."""
+
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+        self.sizes = [os.path.getsize(f) for f in files]
+        self.restore(None)
+
+    def next_round(self) -> tuple | None:
+        f, start = self.next
+        while f < len(self.files) and start >= self.sizes[f]:
+            f, start = f + 1, 0
+        if f >= len(self.files):
+            return None
+        end = block_end(self.files[f], start, self.sizes[f])
+        first = (f, start) == tuple(self.merged[:2])  # the round a position starts at: its line and rows served
+        self.next = (f, end)
+        return ("bytes", self.files[f], f, start, end, self.merged[2] if first else 0, self.merged[3] if first else 0)
+
+    def merged_round(self, request: tuple, replies: list[dict]) -> int:
+        f, after = request[2], request[4]
+        line = (self.merged[2] if self.merged[0] == f else 0) + sum(r["lines"] for r in replies)
+        self.merged = [f, after, line, 0] if after < self.sizes[f] else [f + 1, 0, 0, 0]
+        return sum(r["rows"] for r in replies)
+
+    def position(self):
+        return list(self.merged)
+
+    def restore(self, position) -> None:
+        self.merged = list(position) if position else [0, 0, 0, 0]
+        self.next = (self.merged[0], self.merged[1])
+
+
+def block_end(path: str, start: int, size: int) -> int:
+    """Where parallelism 1's block starting at `start` ends (`connectors/lines.LineFile`): after the last newline
+    within CHUNK bytes (or within the first multiple of CHUNK bytes that holds one), else at the end of the file."""
+    with open(path, "rb") as f:
+        end = min(start + CHUNK, size)
+        while True:
+            at = end
+            while at > start:  # the last newline before `end`
+                lo = max(start, at - (1 << 16))
+                f.seek(lo)
+                found = f.read(at - lo).rfind(b"\n")
+                if found >= 0:
+                    return lo + found + 1
+                at = lo
+            if end >= size:
+                return size
+            end = min(end + CHUNK, size)
