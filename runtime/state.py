@@ -545,7 +545,8 @@ class StateBackend:
                 table.restore(tables[0])
             elif isinstance(table, KeyedSnapshot):
                 table.restore_parts(tables, groups)
-            elif _splits(table):
+            elif _splits(table):  # an empty part may lack the columns of rows it never had
+                tables = [t for t in tables if t.num_rows] or tables[:1]
                 table.restore(pa.concat_tables([t.replace_schema_metadata(None) for t in tables]), groups)
             else:
                 raise ValueError(f"state table {name!r} of operator {self.uid} is not keyed, so it cannot be "

@@ -11,6 +11,7 @@ from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.core.types import BIGINT, FlinkType
 from sqlstream.plan.logical import AggCall, WindowSpec
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.key_groups import group_range, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.session_window_aggregate import SessionWindowAggregateOperator
 from sqlstream.runtime.state import StateBackend
@@ -83,3 +84,45 @@ def test_same_sessions_as_the_row_loop(seed, partitioned):
     assert got == expected
     restored, _ = run(lambda: make(True, partitioned), batches, restore_at=len(batches) // 2)
     assert restored == expected
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sessions_split_by_key_group_and_continue_exactly_at_another_parallelism(seed):
+    """The sessions' state of 2 subtasks (each the partitions of its key groups) restored at 3: each new
+    subtask fires, for the partitions it owns, the sessions the uninterrupted operator fires."""
+    batches = stream(seed)
+    head, tail = batches[:len(batches) // 2], batches[len(batches) // 2:]
+
+    def owner(rows, p):
+        return subtask_of_groups(key_groups([pa.array([r[0] for r in rows], pa.int64())], len(rows)), p)
+
+    def feed(op, part, p=None, s=None):
+        out = []
+        for chunk, wms, wm in part:
+            keep = [i for i, o in enumerate(owner(chunk, p)) if o == s] if p else range(len(chunk))
+            if keep:
+                arrays = [pa.array([chunk[i][j] for i in keep], t) for j, t in enumerate(TYPES)]
+                op.on_batch(make_batch(INSERT, arrays, NAMES, wm=np.array([wms[i] for i in keep], np.int64)))
+            out += [r for b in op.on_watermark(wm) for r in b.to_pylist()]
+        return out
+
+    whole = make(True, True)
+    whole.open(OperatorContext(StateBackend("t")))
+    feed(whole, head)
+    olds = []
+    for s in range(2):
+        op = make(True, True)
+        op.open(OperatorContext(StateBackend("t")))
+        feed(op, head, 2, s)
+        olds.append(op.state.snapshot(group_range(s, 2)))
+    last_wm = whole.last_wm
+    expected = sorted(map(str, feed(whole, tail)))
+    got = []
+    for s in range(3):
+        op, backend = make(True, True), StateBackend("t")
+        op.open(OperatorContext(backend))
+        backend.tables["sessions"].restore(pa.concat_tables([t for t in olds if t.num_rows] or olds[:1]),
+                                         group_range(s, 3))
+        op.last_wm = last_wm
+        got += feed(op, tail, 3, s)
+    assert sorted(map(str, got)) == expected

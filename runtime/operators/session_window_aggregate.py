@@ -21,6 +21,7 @@ from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.aggregates import expand_grouping_sets, needed_columns
 from sqlstream.runtime.event_time import MIN_WM, event_times
+from sqlstream.runtime.key_groups import key_groups
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operators.group_aggregate import seg_accumulate
 from sqlstream.runtime.state import Counters
@@ -28,7 +29,10 @@ from sqlstream.core.types import FlinkType
 
 
 class SessionState:
-    """Open sessions per key, the union-find of merged session ids, and the buffered rows."""
+    """Open sessions per key, the union-find of merged session ids, and the buffered rows: declared state that
+    snapshots itself and splits by the key groups of the partition keys."""
+
+    splits_by_key_group = True
 
     def __init__(self) -> None:
         self.open: dict[tuple, list[int]] = {}
@@ -49,35 +53,47 @@ class SessionState:
             sid = nxt
         return root
 
-    def snapshot(self) -> pa.Table:
-        """Buffered rows with their (resolved) session id and that session's bounds; keys are in the rows."""
+    def snapshot(self, groups: range | None = None) -> pa.Table:
+        """Buffered rows with their (resolved) session id and that session's bounds; keys are in the rows, so a
+        snapshot is taken whole or for the partition keys of a range of key groups."""
         if not self.rows:
             return pa.table({"$sid": pa.array([], pa.int64()), "$start": pa.array([], pa.int64()),
-                             "$end": pa.array([], pa.int64())}).replace_schema_metadata(
-                {"next_sid": str(self.next_sid)})
+                             "$end": pa.array([], pa.int64())})
         rows = pa.concat_tables(self.rows)
         roots = np.array([self.find(int(x)) for x in rows.column("$sid").to_pylist()], dtype=np.int64)
         rows = rows.set_column(rows.schema.get_field_index("$sid"), "$sid", pa.array(roots))
         rows = rows.append_column("$start", pa.array([self.bounds[r][0] for r in roots], pa.int64()))
         rows = rows.append_column("$end", pa.array([self.bounds[r][1] for r in roots], pa.int64()))
-        return rows.replace_schema_metadata({"next_sid": str(self.next_sid)})
+        return rows if groups is None else rows.filter(pa.array(self._in(rows, groups)))
 
-    def restore(self, table: pa.Table) -> None:
+    def _in(self, rows: pa.Table, groups: range) -> np.ndarray:
+        group = key_groups([rows.column(k).combine_chunks() for k in self.key_names], rows.num_rows)
+        return (group >= groups.start) & (group < groups.stop)
+
+    def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        """Restore one snapshot, or several subtasks' concatenated (keeping the partitions of the key groups
+        `groups`). Session ids are numbered anew by (partition key, id): ids of different subtasks may be equal,
+        and new sessions are numbered after them."""
         key_names = self.key_names
         self.__init__()
         self.key_names = key_names
-        self.next_sid = int((table.schema.metadata or {}).get(b"next_sid", b"0"))
+        table = table.replace_schema_metadata(None)
+        if groups is not None and table.num_rows:
+            table = table.filter(pa.array(self._in(table, groups)))
         if table.num_rows == 0:
             return
-        sids = table.column("$sid").to_pylist()
+        table = table.combine_chunks()
+        ids, _ = KeyIndex().lookup([table.column(k) for k in key_names] + [table.column("$sid")], table.num_rows)
+        self.next_sid = int(ids.max()) + 1
         starts, ends = table.column("$start").to_pylist(), table.column("$end").to_pylist()
-        keys = list(zip(*[table.column(k).to_pylist() for k in key_names])) if key_names else [()] * len(sids)
-        for sid, st, en, k in zip(sids, starts, ends, keys):
+        keys = list(zip(*[table.column(k).to_pylist() for k in key_names])) if key_names else [()] * len(ids)
+        for sid, st, en, k in zip(ids.tolist(), starts, ends, keys):
             if sid not in self.bounds:
                 self.bounds[sid] = [st, en]
                 self.key_of[sid] = k
                 self.open.setdefault(k, []).append(sid)
-        self.rows = [table.drop_columns(["$start", "$end"]).replace_schema_metadata(None)]
+        rows = table.drop_columns(["$start", "$end"])
+        self.rows = [rows.set_column(rows.schema.get_field_index("$sid"), "$sid", pa.array(ids, pa.int64()))]
 
     def size_bytes(self) -> int:
         return sum(t.nbytes for t in self.rows) + 64 * len(self.bounds)
