@@ -3,6 +3,7 @@
 Layout under the checkpoint directory (one folder per job fingerprint):
 
     <dir>/<job>/chk-<n>/<operator uid>.<table>.arrow   operator state (Arrow IPC stream)
+    <dir>/<job>/chk-<n>/<operator uid>.subtask-<i>.arrow  a parallel subtask's state, written by the subtask
     <dir>/<job>/chk-<n>/_manifest.json                 positions, watermarks, sink committables, state files
 
 The manifest is written last, to a temporary name, fsynced and renamed: the rename is the commit point, so a
@@ -14,6 +15,11 @@ flipped byte, a truncated file or an edited position is found on restore instead
 `newest_valid` then falls back to the newest retained checkpoint that is intact. `_history.json` beside the
 checkpoints says that the job once completed a checkpoint or savepoint (its sinks hold committed output), so
 a run that finds nothing to restore there refuses to start over silently.
+
+Parallel subtasks (worker processes, Ray actors) write their own state parts into the checkpoint's folder
+(`prepare` makes it first) and report each part's size and CRC32; the coordinator checks the parts are there and
+commits the manifest, which covers them like its own files, so a part missing or damaged on a shared directory
+is found as for any file.
 """
 from __future__ import annotations
 
@@ -41,9 +47,11 @@ def _canonical(manifest: dict) -> bytes:
     return json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
 
 
-def seal_manifest(manifest: dict, files: dict[str, bytes]) -> bytes:
-    """The manifest file's bytes: the manifest with every file's [size, crc32] and a SHA-256 of the whole."""
-    body = {**manifest, "checksums": {name: [len(data), zlib.crc32(data)] for name, data in files.items()}}
+def seal_manifest(manifest: dict, files: dict[str, bytes], written: dict[str, list[int]] | None = None) -> bytes:
+    """The manifest file's bytes: the manifest with every file's [size, crc32] (those of `files`, and `written`'s
+    for the files others wrote into the folder) and a SHA-256 of the whole."""
+    checksums = {name: [len(data), zlib.crc32(data)] for name, data in files.items()}
+    body = {**manifest, "checksums": {**checksums, **(written or {})}}
     body.pop("checksum", None)
     return json.dumps({**body, "checksum": hashlib.sha256(_canonical(body)).hexdigest()}).encode()
 
@@ -107,20 +115,37 @@ class LocalCheckpointStorage:
         except OSError as e:
             raise storage_error(e, "checkpoints", root) from None
 
-    def write(self, name: str, files: dict[str, bytes], manifest: dict) -> str:
+    def prepare(self, name: str) -> str:
+        """The empty folder of checkpoint `name`, for files written by others before `write` (subtasks' parts)."""
         folder = os.path.join(self.root, name)
-        fname = MANIFEST
         if os.path.exists(os.path.join(folder, MANIFEST)):
             raise CheckpointError(f"Cannot write {name}: '{folder}' already holds a completed checkpoint")
         try:
             if os.path.exists(folder):
                 shutil.rmtree(folder)  # a torn leftover of an earlier attempt with the same number
             os.makedirs(folder)
+        except OSError as e:
+            raise storage_error(e, name, self.root) from None
+        return folder
+
+    def write(self, name: str, files: dict[str, bytes], manifest: dict,
+              written: dict[str, list[int]] | None = None) -> str:
+        """Write a checkpoint's files and then its manifest (the commit point). `written`: files already in the
+        folder `prepare` made, with their [size, crc32], checked to be there before the manifest names them."""
+        folder = os.path.join(self.root, name)
+        fname = MANIFEST
+        if written is None:
+            self.prepare(name)
+        try:
+            for fname, (size, _) in (written or {}).items():
+                if os.path.getsize(os.path.join(folder, fname)) != size:
+                    raise CheckpointError(f"Cannot write {name}: {fname} has {os.path.getsize(os.path.join(folder, fname))} "
+                                          f"bytes in '{folder}', its writer wrote {size}")
             for fname, data in files.items():
                 _write_synced(os.path.join(folder, fname), data)
             fname = MANIFEST
             tmp = os.path.join(folder, MANIFEST + ".tmp")
-            _write_synced(tmp, seal_manifest(manifest, files))
+            _write_synced(tmp, seal_manifest(manifest, files, written))
             os.replace(tmp, os.path.join(folder, MANIFEST))
         except OSError as e:
             raise storage_error(e, f"{name} ({fname})", self.root) from None
@@ -238,10 +263,19 @@ def pack(snapshot: dict) -> tuple[dict, dict[str, bytes]]:
             fname = f"{uid}.{table}.arrow"
             files[fname] = data
             ops[uid][table] = fname
-    manifest = {k: v for k, v in snapshot.items() if k != "operators"}
+    for uid, tables in snapshot.get("written", {}).items():
+        for table, (fname, _, _) in tables.items():
+            ops.setdefault(uid, {})[table] = fname
+    manifest = {k: v for k, v in snapshot.items() if k not in ("operators", "written")}
     manifest["operators"] = ops
-    manifest["state_files"] = sorted(files)
+    manifest["state_files"] = sorted([*files, *written_files(snapshot)])
     return manifest, files
+
+
+def written_files(snapshot: dict) -> dict[str, list[int]]:
+    """The files others wrote into the checkpoint's folder (subtasks' parts): name -> [size, crc32]."""
+    return {fname: [size, crc] for tables in snapshot.get("written", {}).values()
+            for fname, size, crc in tables.values()}
 
 
 def pack_committables(committables: dict, files: dict[str, bytes]) -> dict:
@@ -342,19 +376,20 @@ class CheckpointCoordinator:
         cid = self.next_id
         self.next_id += 1
         started, started_wall = time.monotonic(), time.time()
-        snap = self.job.snapshot()
+        if savepoint_dir:
+            # savepoints of every job under a checkpoint dir share one folder: the job id keeps their names apart
+            storage, name = LocalCheckpointStorage(savepoint_dir), f"savepoint-{self.job.fingerprint[:8]}-{cid}"
+        else:
+            storage, name = self.storage, f"chk-{cid}"
+        snap = self.job.snapshot(parts_dir=storage.prepare(name))
         committables = {uid: w.prepare_commit(cid) for uid, w in self.job.sink_writers().items()}
         manifest, files = pack(snap)
         stored = pack_committables(committables, files)
-        manifest["state_files"] = sorted(files)
+        written = written_files(snap)
+        manifest["state_files"] = sorted([*files, *written])
         manifest.update({"checkpoint_id": cid, "job": self.job.fingerprint, "committables": stored,
                          "timestamp": time.time(), "kind": "savepoint" if savepoint_dir else "checkpoint"})
-        if savepoint_dir:
-            # savepoints of every job under a checkpoint dir share one folder: the job id keeps their names apart
-            location = LocalCheckpointStorage(savepoint_dir).write(f"savepoint-{self.job.fingerprint[:8]}-{cid}",
-                                                                   files, manifest)
-        else:
-            location = self.storage.write(f"chk-{cid}", files, manifest)
+        location = storage.write(name, files, manifest, written)
         if savepoint_dir:
             self.storage.note_history(checkpoint=cid, savepoint=location)
         elif not self.completed:
@@ -367,6 +402,7 @@ class CheckpointCoordinator:
         self.completed += 1
         self.history.append(CompletedCheckpoint(cid, "savepoint" if savepoint_dir else "checkpoint", location,
                                                 started_wall, round((self.last - started) * 1000),
-                                                sum(len(data) for data in files.values())))
+                                                sum(len(data) for data in files.values()) +
+                                                sum(size for size, _ in written.values())))
         del self.history[:-HISTORY_SIZE]
         return location

@@ -528,16 +528,25 @@ class Dataflow:
         return {self.uids[nid]: b.size_bytes() for nid, b in self.state.items() if b.tables}
 
     # ---- snapshots ------------------------------------------------------------------------------
-    def snapshot(self) -> dict:
-        """A consistent cut between two steps: source positions, operator state (Arrow IPC) and watermarks."""
+    def snapshot(self, parts_dir: str | None = None) -> dict:
+        """A consistent cut between two steps: source positions, operator state (Arrow IPC) and watermarks.
+        With `parts_dir` (the checkpoint's folder), parallel subtasks write their state parts there themselves;
+        `written` lists them per operator as {table: [file, size, crc32]}."""
         self.drain()  # output owed for rows already read reaches the sinks before they prepare their commit
         by_uid = {self.uids[nid]: nid for nid in self.nodes}
+        for _, op in self.remote:
+            op.parts_dir = parts_dir
+        operators = {self.uids[nid]: b.snapshot() for nid, b in self.state.items()}
+        written = {self.uids[nid]: op.written for nid, op in self.remote if getattr(op, "written", None)}
+        for _, op in self.remote:
+            op.parts_dir, op.written = None, {}
         return {
             "version": 1,
             "finished": bool(getattr(self, "finished", False)),
             "positions": {self.uids[id(s.node)]: [s.driver.position()] if s.driver is not None else
                           [r.position() for r in s.readers] for s in self.sources},
-            "operators": {self.uids[nid]: b.snapshot() for nid, b in self.state.items()},
+            "operators": operators,
+            "written": written,
             "watermarks": {uid: [self.out_wm[nid], list(self.in_wm[nid])] for uid, nid in by_uid.items()},
         }
 
@@ -549,7 +558,7 @@ class Dataflow:
             raise ValidationError(f"Cannot restore: the snapshot has state for operator(s) {', '.join(sorted(unknown))} "
                                   f"that the new plan does not have (the query changed). Use "
                                   f"--allow-non-restored-state to drop that state.")
-        taken_in_subtasks = {uid: decode(pa.ipc.open_stream(blobs[SUBTASKS]).read_all())
+        taken_in_subtasks = {uid: decode(blobs)
                              for uid, blobs in snap["operators"].items() if SUBTASKS in blobs}
         parts_of = {op: parts for parts in taken_in_subtasks.values() for part in parts for op in part
                     if op != WATERMARKS}

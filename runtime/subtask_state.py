@@ -4,13 +4,17 @@ parallelism.
 A region's head stores each subtask's snapshot (its operators' state tables and watermarks) as rows of one table
 (`SUBTASKS`). A subtask holds only the keys of its key groups, a contiguous range (`key_groups.group_range`), so
 restoring at another parallelism gives each new subtask the parts of the old subtasks whose ranges overlap its
-own and keeps the keys of its range; parallelism 1 takes the merge of every part. Only keyed state splits: an
+own and keeps the keys of its range; parallelism 1 takes the merge of every part. At a checkpoint each subtask
+writes its part into the checkpoint's folder itself (`write_part`: a local path or any pyarrow filesystem URI, so
+Ray actors on other machines write to a shared directory), and the table then only says so. Only keyed state splits: an
 operator with other state is refused by name, never restored wrong. Parallelism 1 imports this module too, so it
 imports nothing of the parallel runtime.
 """
 from __future__ import annotations
 
 import json
+import os
+import zlib
 
 import pyarrow as pa
 
@@ -35,13 +39,50 @@ def encode(parts: list[Part], parallelism: int) -> pa.Table:
     return table.replace_schema_metadata({"parallelism": str(parallelism)})
 
 
-def decode(table: pa.Table) -> list[Part]:
-    """The parts of `encode`, one per subtask of the parallelism the checkpoint was taken at."""
+def written(parallelism: int) -> pa.Table:
+    """The table of a checkpoint whose subtasks wrote their parts themselves (entries `subtask-<i>`)."""
+    return encode([], parallelism).replace_schema_metadata({"parallelism": str(parallelism), "parts": "written"})
+
+
+def decode(blobs: dict[str, bytes]) -> list[Part]:
+    """The parts of an operator's checkpoint blobs (its `SUBTASKS` table, and the parts its subtasks wrote), one
+    per subtask of the parallelism the checkpoint was taken at."""
+    table = pa.ipc.open_stream(blobs[SUBTASKS]).read_all()
+    meta = table.schema.metadata or {}
+    taken = int(meta.get(b"parallelism", b"0"))
+    if meta.get(b"parts") == b"written":
+        return [_decode_table(pa.ipc.open_stream(blobs[f"subtask-{i}"]).read_all())[0] for i in range(taken)]
+    return _decode_table(table)
+
+
+def _decode_table(table: pa.Table) -> list[Part]:
     taken = int((table.schema.metadata or {}).get(b"parallelism", b"0"))
     parts: list[Part] = [{} for _ in range(taken)]
     for i, uid, name, data in zip(*(table.column(c).to_pylist() for c in ("subtask", "operator", "table", "data"))):
         parts[i].setdefault(uid, {})[name] = data
     return parts
+
+
+def write_part(parts_dir: str, name: str, part: Part) -> list:
+    """Write a subtask's part as file `name` of the checkpoint folder `parts_dir` (a path or a pyarrow filesystem
+    URI such as s3://..); [name, size, crc32] for the manifest."""
+    sink = pa.BufferOutputStream()
+    table = encode([part], 1)
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    data = sink.getvalue().to_pybytes()
+    if "://" in parts_dir and not parts_dir.startswith("file://"):
+        from pyarrow import fs
+        filesystem, root = fs.FileSystem.from_uri(parts_dir)
+        with filesystem.open_output_stream(f"{root.rstrip('/')}/{name}") as out:
+            out.write(data)
+    else:
+        path = os.path.join(parts_dir.removeprefix("file://"), name)
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    return [name, len(data), zlib.crc32(data)]
 
 
 def from_process(region_uids: list[str], operators: dict[str, dict[str, bytes]],

@@ -73,6 +73,41 @@ def test_a_job_on_two_ray_nodes_gives_the_rows_of_parallelism_1(cluster, tmp_pat
         ray.shutdown()
 
 
+def test_ray_subtasks_write_their_state_parts_to_the_shared_checkpoint_directory(cluster, tmp_path):
+    """Stopped with a savepoint at parallelism 2 on Ray, the savepoint holds a part per subtask, written by the
+    subtask's actor into the (shared) directory and covered by the manifest the job's process committed; resumed
+    from it on Ray, the job commits the output of an uninterrupted run."""
+    import subprocess
+    import sys
+    from sqlstream.runtime.checkpoint import read_checkpoint
+    from tests.cli_job import REPO, CliJob
+    from tests.test_checkpoints import committed, uninterrupted, write_job
+    data = tmp_path / "events.json"
+    make_data(str(data), 20000, 50)
+    expected = uninterrupted(tmp_path / "local", str(data))
+    folder = tmp_path / "ray"
+    job = write_job(folder, str(data), interval="200 ms", batch=100)
+    job.write_text(f"SET 'parallelism.default' = '2';\nSET 'execution.target' = 'ray';\n"
+                   f"SET 'ray.address' = '{cluster.address}';\n" + job.read_text())
+    running = CliJob(job)
+    running.wait_for_stderr("Job running")
+    stop = subprocess.run([sys.executable, "-m", "sqlstream.cli", "savepoint", str(running.proc.pid), "--stop"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert stop.returncode == 0, stop.stderr + running.err
+    rc, _, err = running.finish()
+    assert rc == 0 and "savepoint written to " in err, err
+    savepoint = err.split("savepoint written to ")[1].split()[0]
+    manifest, files = read_checkpoint(savepoint)  # every part there and intact
+    parts = sorted(f for f in manifest["state_files"] if ".subtask-" in f)
+    assert len(parts) == 2 * 2, manifest["state_files"]  # two regions (the window, the GROUP BY), two subtasks
+    assert all(os.path.exists(os.path.join(savepoint, f)) and f in manifest["checksums"] for f in parts)
+    assert all(len(data) < 4096 for name, data in files.items() if name.endswith(".subtasks.arrow")), \
+        "the region's own table only points at its subtasks' parts"
+    rc, _, err = CliJob(job, "--from-savepoint", savepoint).finish()
+    assert rc == 0 and "restored from savepoint" in err, err
+    assert committed(folder) == expected
+
+
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)

@@ -25,7 +25,7 @@ from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.parallel.regions import Region
 from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, MERGE, RESTORE, ROUND, SNAPSHOT, STOP,
                                                 WATERMARK, SubtaskUnit)
-from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, redistribute
+from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, redistribute, written
 
 
 MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered
@@ -79,10 +79,21 @@ class RegionState:
         return [s.uid for s in self.owner.region.specs]
 
     def snapshot(self) -> pa.Table:
-        return encode(self.owner.request(SNAPSHOT), self.owner.parallelism)
+        """The subtasks' parts; with the owner's `parts_dir` set (a checkpoint's folder), each subtask writes its
+        part there itself and the owner's `written` lists the files."""
+        owner = self.owner
+        if owner.parts_dir is None:
+            return encode(owner.request(SNAPSHOT), owner.parallelism)
+        files = owner.request(SNAPSHOT, [(owner.parts_dir, f"{owner.region.head.uid}.subtask-{i}.arrow")
+                                         for i in range(owner.parallelism)])
+        owner.written = {f"subtask-{i}": f for i, f in enumerate(files)}
+        return written(owner.parallelism)
 
     def restore(self, table: pa.Table) -> None:
-        self.restore_parts(decode(table))
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        self.restore_parts(decode({SUBTASKS: sink.getvalue().to_pybytes()}))
 
     def restore_parts(self, parts: list) -> None:
         """Restore from the parts of the subtasks of a checkpoint at any parallelism (1: the region's operators
@@ -122,6 +133,8 @@ class RegionOperator(Operator):
         self.rounds: deque[tuple[int, tuple]] = deque()  # rounds asked for and not merged yet
         self.reads: dict[int, list] = {}  # the answers of rounds read, by number
         self.ready: list[pa.RecordBatch] = []  # output owed to the dataflow
+        self.parts_dir: str | None = None  # set by the dataflow while it takes a checkpoint: subtasks write there
+        self.written: dict[str, list] = {}  # the parts they wrote: table name -> [file, size, crc32]
 
     @property
     def drops_late_rows(self) -> bool:

@@ -22,7 +22,7 @@ from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.split_watermarks import SplitWatermarks
 from sqlstream.runtime.state import StateBackend
-from sqlstream.runtime.subtask_state import WATERMARKS, restore_operator
+from sqlstream.runtime.subtask_state import WATERMARKS, restore_operator, write_part
 
 WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED, ROUND, MERGE = (
     "watermark", "close", "snapshot", "restore", "stop", "done", "failed", "round", "merge")
@@ -234,7 +234,7 @@ def serve(unit: SubtaskUnit, channel) -> None:
             elif kind == CLOSE:
                 out += subtask.close()
             elif kind == SNAPSHOT:
-                reply = subtask.snapshot()
+                reply = subtask.snapshot() if len(msg) == 1 else write_part(*msg[1], subtask.snapshot())
             elif kind == RESTORE:
                 subtask.restore(*msg[1])
             for b in out:
