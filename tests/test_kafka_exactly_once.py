@@ -9,7 +9,9 @@ producer, re-producing an uncommitted checkpoint, skipping a committed one) are 
 """
 import collections
 import json
+import os
 import random
+import signal
 import time
 from pathlib import Path
 
@@ -64,13 +66,13 @@ def events_topic(broker, tmp_path_factory):
     return ";".join(f"partition:{q},offset:{len(range(q, ROWS, PARTITIONS))}" for q in range(PARTITIONS))
 
 
-def write_job(folder: Path, broker, bounds: str, prefix: str, interval: str = "300 ms") -> Path:
+def write_job(folder: Path, broker, bounds: str, prefix: str, interval: str = "300 ms", head: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for sink in ("windowed", "totals"):
         broker.create_topic(f"{prefix}_{sink}", 2)
     job = folder / "job.sql"
-    job.write_text(JOB.format(interval=interval, dir=folder, bootstrap=broker.bootstrap, bounds=bounds,
-                              prefix=prefix))
+    job.write_text(head + JOB.format(interval=interval, dir=folder, bootstrap=broker.bootstrap, bounds=bounds,
+                                     prefix=prefix))
     return job
 
 
@@ -130,12 +132,19 @@ def frozen_between_transactions(p: CliJob, broker, folder: Path) -> bool:
     return False
 
 
-def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker, events_topic, tmp_path):
-    reference = write_job(tmp_path / "reference", broker, events_topic, "ref")
+@pytest.fixture(scope="module")
+def expected(broker, events_topic, tmp_path_factory):
+    """The output of an uninterrupted run, which every interrupted run must end up with."""
+    reference = write_job(tmp_path_factory.mktemp("reference"), broker, events_topic, "ref")
     rc, _, err = CliJob(reference).finish()
     assert rc == 0, err
-    expected_windowed, expected_table = outputs(broker, "ref")
-    assert sum(expected_windowed.values()) > 1000 and len(expected_table) == 500
+    windowed, table = outputs(broker, "ref")
+    assert sum(windowed.values()) > 1000 and len(table) == 500
+    return windowed, table
+
+
+def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker, events_topic, expected, tmp_path):
+    expected_windowed, expected_table = expected
 
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -167,6 +176,45 @@ def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker,
     assert not missing and not extra, (f"seed {seed}: {sum(missing.values())} windowed rows missing, "
                                        f"{sum(extra.values())} duplicated or unexpected")
     assert got_table == expected_table
+
+
+KILLED_WORKERS = """
+SET 'parallelism.default' = '2';
+SET 'restart-strategy.type' = 'fixed-delay';
+SET 'restart-strategy.fixed-delay.attempts' = '1000';
+SET 'restart-strategy.fixed-delay.delay' = '0 s';"""
+
+
+def test_killed_workers_of_a_parallel_job_give_exactly_the_uninterrupted_output(broker, events_topic, expected,
+                                                                                tmp_path):
+    """Up to 10 worker processes of a parallelism-2 job killed with SIGKILL, each after a checkpoint of its own:
+    the job's restart strategy restarts it from its last checkpoint, and the committed output equals an
+    uninterrupted parallelism-1 run."""
+    from tests.test_parallel import workers_of
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    folder = tmp_path / "workers"
+    job = CliJob(write_job(folder, broker, events_topic, "workers", head=KILLED_WORKERS))
+    checkpoints = folder / "checkpoints"
+    kills = 0
+    for _ in range(10):
+        target = latest_checkpoint_id(checkpoints) + 1
+        job.wait_for(lambda: latest_checkpoint_id(checkpoints) >= target or job.exited(),
+                     f"seed {seed}: checkpoint {target}")
+        workers = workers_of(job.proc.pid)
+        if job.exited() or not workers:
+            break
+        os.kill(rng.choice(workers), signal.SIGKILL)
+        kills += 1
+        job.wait_for(lambda: job.err.count("restarting from") >= kills or job.exited(), "the restart")
+    rc, _, err = job.finish()
+    assert rc == 0, f"seed {seed}: {err}"
+    assert kills >= 1 and "was killed by SIGKILL" in err, f"seed {seed}: no worker was killed ({err})"
+    got_windowed, got_table = outputs(broker, "workers")
+    missing, extra = expected[0] - got_windowed, got_windowed - expected[0]
+    assert not missing and not extra, (f"seed {seed}: {sum(missing.values())} windowed rows missing, "
+                                       f"{sum(extra.values())} duplicated or unexpected after {kills} kills")
+    assert got_table == expected[1], f"seed {seed}: the upsert table differs after {kills} kills"
 
 
 # ---- the commit phase, step by step ------------------------------------------------------------------
