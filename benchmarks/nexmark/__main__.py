@@ -14,7 +14,8 @@ weighted by rows), each query in its own process.
     --json-size N               events in the JSON files of --check-flink/--compare-flink (5M, 100k, 1000000)
     --repeat N                  rounds of --compare-flink; medians are reported
     --parallelism N             run the queries at parallelism N; the table adds the job process's CPU time and
-                                its worker processes' (sampled from /proc)
+                                its worker processes' (sampled from /proc); --compare-flink/--check-flink run
+                                Flink at N too (parallelism.default)
     --json DIR                  read the JSON files --write-json wrote instead of the generator
     --generator                 the generator alone: events/s for the whole stream (every field of every
                                 event type) and for bids only, in the engine's batch size
@@ -222,8 +223,12 @@ def in_process(args: list[str]) -> dict:
 
 
 def on_flink(pyflink: str, query: str, data: str, mode: str, out: str | None = None) -> dict:
-    """One query on Flink (benchmarks/nexmark/flink_job.py in the PyFlink interpreter)."""
-    spec = {"oracle": ORACLE, "script": script(query, 0, 0, data), "mode": mode, "out": out}
+    """One query on Flink (benchmarks/nexmark/flink_job.py in the PyFlink interpreter), at --parallelism too
+    (through Flink's configuration: the script's SET is sqlstream's)."""
+    text = script(query, 0, 0, data).split("\n", 1)[1] if PARALLELISM > 1 else script(query, 0, 0, data)
+    spec = {"oracle": ORACLE, "script": text, "mode": mode, "out": out,
+            "config": {"parallelism.default": str(PARALLELISM),
+                       "table.exec.resource.default-parallelism": str(PARALLELISM)}}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
     try:
@@ -310,7 +315,7 @@ def compare_flink(pyflink: str, queries: list[str], events: int, rate: int, data
     (imports and planning included); its CPU time (user + sys) is kept too."""
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": machine(), "versions": versions(pyflink), "events": events, "rate": rate,
-               "repeat": repeat, "data": data, "queries": {}}
+               "repeat": repeat, "parallelism": PARALLELISM, "data": data, "queries": {}}
     print(f"{'query':<12} {'sqlstream ev/s':>15} {'per CPU-s':>12} {'flink ev/s':>12} {'ratio':>7} "
           f"{'flink start s':>14} {'flink ev/s w/o start':>21} {'ratio':>7}")
     for q in queries:
@@ -336,7 +341,8 @@ def compare_flink(pyflink: str, queries: list[str], events: int, rate: int, data
               flush=True)
     os.makedirs(results_dir or RESULTS, exist_ok=True)
     stamp = results["date"].replace(":", "").replace("-", "")[:15]
-    path = os.path.join(results_dir or RESULTS, f"compare-flink-{stamp}-{events}.json")
+    at = f"-p{PARALLELISM}" if PARALLELISM > 1 else ""
+    path = os.path.join(results_dir or RESULTS, f"compare-flink-{stamp}-{events}{at}.json")
     with open(path, "w") as f:
         json.dump(results, f, indent=1)
         f.write("\n")

@@ -1,10 +1,11 @@
 """Runs one Nexmark query on Apache Flink; started with a PyFlink interpreter by the runner (never imported by
-the engine). Flink runs as the oracle runs it: streaming mode, parallelism 1, UTC, a watermark per event.
+the engine). Flink runs as the oracle runs it: streaming mode, UTC, a watermark per event; at parallelism 1 unless
+the spec's "config" sets 'parallelism.default'.
 
     PYFLINK_PYTHON flink_job.py SPEC.json
 
 SPEC: {"oracle": flink-oracle folder, "script": DDL + query (the last statement), "mode": "collect" | "blackhole",
-"out": where collect mode writes the changelog as JSON lines}. Prints one JSON line: startup_s (JVM, table
+"out": where collect mode writes the changelog as JSON lines, "config": Flink configuration (optional)}. Prints one JSON line: startup_s (JVM, table
 environment and two one-row jobs, i.e. what every job pays before reading input), job_s (the query, submit to
 finish), one_row_job_s (what any job costs before its first row, a floor under job_s: the second one-row job's
 time, as the first also loads the classes every later job finds loaded), rows, columns and types (collect
@@ -34,7 +35,7 @@ def main() -> int:
     import run_flink
     from sqlfile import dump_row, split_statements
     t0 = time.perf_counter()
-    t_env = run_flink.make_env()
+    t_env = run_flink.make_env(spec.get("config"))
     t_env.execute_sql("CREATE TABLE warmup_sink (x INT) WITH ('connector' = 'blackhole')")
     t_env.execute_sql("INSERT INTO warmup_sink VALUES (1)").wait()  # the first job also loads Flink's classes
     tw = time.perf_counter()
