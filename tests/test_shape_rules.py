@@ -3,7 +3,8 @@ node the binder builds: these statements bind to the operator Flink plans for th
 import pytest
 
 from sqlstream.plan import logical as L
-from sqlstream.planner.rules import streaming
+from sqlstream.plan.expr import WindowBound
+from sqlstream.planner.rules import streaming, window_aggregate
 from sqlstream.session import Session, parse_script
 
 DDL = """
@@ -33,6 +34,12 @@ SHAPES = {
                     "ON o.user_id = u.user_id", L.LookupJoin),
     "cascaded_window_aggregate": (f"SELECT window_start, window_end, COUNT(*) AS n FROM ({WINDOWED}) "
                                   f"GROUP BY window_start, window_end", L.GroupAggregate),
+    "window_aggregate": (WINDOWED, L.WindowAggregate),
+    "legacy group window": ("SELECT user_id, TUMBLE_START(ts, INTERVAL '1' MINUTE) AS s, TUMBLE_END(ts, INTERVAL '1' "
+                            "MINUTE) AS e, TUMBLE_ROWTIME(ts, INTERVAL '1' MINUTE) AS t, COUNT(*) AS n FROM orders "
+                            "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), user_id", L.WindowAggregate),
+    "top_n": ("SELECT id, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn "
+              "FROM orders) WHERE rn <= 2", L.Rank),
     "semi_anti_join": ("SELECT id FROM orders WHERE user_id NOT IN (SELECT user_id FROM users)", L.Join),
 }
 
@@ -41,6 +48,8 @@ CHAINED = {
     "window semi join": (f"SELECT a.user_id FROM ({WINDOWED}) a WHERE EXISTS (SELECT * FROM ({WINDOWED}) b "
                          f"WHERE a.user_id = b.user_id AND a.window_start = b.window_start AND "
                          f"a.window_end = b.window_end)", L.WindowJoin, ("semi_anti_join", "window_join")),
+    "deduplication": (SHAPES["deduplicate"][0], L.FirstRowDeduplicate, ("top_n", "deduplicate")),
+    "window Top-N": (SHAPES["window_rank"][0], L.WindowRank, ("top_n", "window_rank")),
 }
 
 
@@ -60,8 +69,8 @@ def nodes(node: L.Node) -> list[L.Node]:
 
 def test_every_rule_is_one_module_in_the_declared_order():
     assert [r.__module__.rsplit(".", 1)[1] for r in streaming.RULES] == [
-        "semi_anti_join", "temporal_join", "lookup_join", "window_rank", "deduplicate", "window_join", "interval_join",
-        "cascaded_window_aggregate"]
+        "semi_anti_join", "temporal_join", "lookup_join", "top_n", "window_rank", "deduplicate", "window_join",
+        "interval_join", "window_aggregate", "cascaded_window_aggregate"]
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
@@ -74,11 +83,22 @@ def test_the_rule_makes_the_streaming_operator_of_the_plain_node(tmp_path, shape
         assert found[0].window_end is not None and not found[0].updating
     if shape == "semi_anti_join":
         assert found[0].kind == "ANTI" and found[0].null_aware
+    if shape == "top_n":
+        assert found[0].limit == 2 and found[0].with_rank
+
+
+def test_a_top_n_passes_its_row_numbers_on_only_when_they_are_read(tmp_path):
+    """As in Flink, a Top-N whose row number is not read gives rows, not positions (-D/+I, not -U/+U)."""
+    query = ("SELECT {} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY amount DESC) AS rn "
+             "FROM orders) WHERE rn <= 2")
+    ranks = [[n for n in nodes(plan_of(tmp_path, query.format(cols))) if type(n) is L.Rank][0]
+             for cols in ("id", "id, rn", "*")]
+    assert [r.with_rank for r in ranks] == [False, True, True]
 
 
 def made_without(tmp_path, monkeypatch, query: str, operator: type, module: str) -> bool:
     """Whether the plan still has `operator` with the rule of `module` left out (binding may also refuse it)."""
-    monkeypatch.setattr(streaming, "RULES", tuple(r for r in streaming.RULES if not r.__module__.endswith(module)))
+    monkeypatch.setattr(streaming, "RULES", tuple(r for r in streaming.RULES if r.__module__.rsplit(".", 1)[1] != module))
     try:
         plan = plan_of(tmp_path, query)
     except Exception:
@@ -92,14 +112,28 @@ def made_without(tmp_path, monkeypatch, query: str, operator: type, module: str)
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_without_its_rule_the_shape_is_not_made(tmp_path, monkeypatch, shape):
     query, operator = SHAPES[shape]
-    assert not made_without(tmp_path, monkeypatch, query, operator, shape)
+    module = "window_aggregate" if shape == "legacy group window" else shape
+    assert not made_without(tmp_path, monkeypatch, query, operator, module)
+
+
+def test_a_group_window_binds_as_a_grouping_on_its_bounds(tmp_path, monkeypatch):
+    """GROUP BY TUMBLE(ts, ..) binds as a plain GROUP BY keyed on the window's bounds, which TUMBLE_START, _END and
+    _ROWTIME read as group keys; the rule makes a window aggregation with the same columns."""
+    query = SHAPES["legacy group window"][0]
+    window = [n for n in nodes(plan_of(tmp_path, query)) if type(n) is L.WindowAggregate][0]
+    monkeypatch.setattr(streaming, "RULES", tuple(r for r in streaming.RULES if r is not window_aggregate.rule))
+    plain = [n for n in nodes(plan_of(tmp_path, query)) if type(n) is L.GroupAggregate][0]
+    bounds = [plain.input.projections[k] for k in plain.keys[-3:]]
+    assert [b.prop for b in bounds] == ["window_start", "window_end", "window_time"]
+    assert all(isinstance(b, WindowBound) and b.window.kind == "TUMBLE" for b in bounds)
+    assert plain.names == window.names and plain.names[1:4] == ["window_start", "window_end", "window_time"]
 
 
 @pytest.mark.parametrize("shape", sorted(CHAINED))
 def test_a_rule_recognizes_what_an_earlier_rule_made(tmp_path, monkeypatch, shape):
     query, operator, modules = CHAINED[shape]
     found = [n for n in nodes(plan_of(tmp_path, query)) if type(n) is operator]
-    assert found and found[0].kind in ("SEMI", "INNER", "ANTI")
+    assert found
     for module in modules:
         assert not made_without(tmp_path, monkeypatch, query, operator, module)
 

@@ -8,7 +8,7 @@ from sqlglot import exp
 from sqlstream.core.errors import ValidationError
 from sqlstream.core.types import BIGINT, FlinkType, INT
 from sqlstream.plan import logical as L
-from sqlstream.plan.expr import Call, Expr, Lit, Ref
+from sqlstream.plan.expr import Call, Expr, Lit, Ref, WindowBound
 from sqlstream.planner.bind.aggregate_calls import agg_parts, contains_agg
 from sqlstream.planner.bind.legacy_windows import LEGACY_PROPS, same_group_window
 from sqlstream.planner.bind.relation import output_name, project, Relation, streaming_shape
@@ -91,9 +91,9 @@ class GroupBy:
         if tvf is not None and not window_agg and tvf.window.kind == "SESSION":
             raise ValidationError(f"{_where(sel)}SESSION window aggregation must group by window_start and "
                                   f"window_end")
-        input_node = rel.node
-        if window_agg:
-            input_node = tvf.input
+        input_node = time_source = rel.node
+        if window_agg:  # the TVF's own columns; its window columns are read through the group keys
+            time_source = tvf.input
             scope = Scope(rel.scope.fields[:len(tvf.input.fields)])
         if input_node.updating and (window_agg or legacy):
             raise ValidationError(
@@ -127,7 +127,7 @@ class GroupBy:
                                                                and s.name in WINDOW_COLUMNS):
                     extra_keys.append(s)
         key_nodes = key_nodes + extra_keys
-        # pre-aggregation projection: keys, then aggregate arguments
+        # pre-aggregation projection: keys, the window's columns (keys too), then aggregate arguments
         pre: list[Expr] = [binder.bind(k) for k in key_nodes]
         pre_keys = [str(e) for e in pre]
         aggs: list[L.AggCall] = []
@@ -178,21 +178,21 @@ class GroupBy:
                         raise ValidationError(f"{_where(node)}Call to auxiliary group function '{fname}' must have "
                                               f"matching call to group function '${parts[0]}' in GROUP BY clause")
                     prop = LEGACY_PROPS[parts[1]]
-                    attr = input_node.fields[spec.time_index].type.time_attr
+                    attr = time_source.fields[spec.time_index].type.time_attr
                     if parts[1] in ("ROWTIME", "PROCTIME") and (attr == "proctime") != (parts[1] == "PROCTIME"):
                         raise ValidationError(f"{_where(node)}{fname} needs a window on a "
                                               f"{parts[1].lower()} attribute; this window is on {attr}")
                     i = nkeys + window_props.index(prop)
-                    return Ref(window_property_type(prop, spec, input_node), i, prop)
+                    return Ref(window_property_type(prop, spec, time_source), i, prop)
             if isinstance(node, (exp.GroupingId, exp.Grouping)) or (
                     isinstance(node, exp.Anonymous) and node.name.upper() in ("GROUPING_ID", "GROUPING")):
                 return self._grouping_id(node, key_nodes, sets_spec, nkeys + len(window_props), key_nodes, binder)
             if window_agg and isinstance(node, exp.Column) and node.name in props and not node.table:
                 i = nkeys + window_props.index(node.name)
-                return Ref(window_property_type(node.name, spec, input_node), i, node.name)
+                return Ref(window_property_type(node.name, spec, time_source), i, node.name)
             if window_agg and isinstance(node, exp.Column) and node.name == "window_time" and not node.table:
                 i = nkeys + window_props.index("window_time")
-                return Ref(window_property_type("window_time", spec, input_node), i, "window_time")
+                return Ref(window_property_type("window_time", spec, time_source), i, "window_time")
             if contains_agg(node) or isinstance(node, (exp.Literal, exp.Star)):
                 return None
             try:
@@ -210,12 +210,15 @@ class GroupBy:
         post_binder = ScalarBinder(Scope([]), agg_hook=agg_hook, group_hook=group_hook)
         out_exprs, out_names = self._bind_projection(sel, post_binder, Scope([]))
         having_cond = self._bind_condition(post_binder, having) if having is not None else None
+        # the window's columns are keys after the others (read through them above), projected last
+        window_keys = list(range(len(pre), len(pre) + len(window_props)))
+        for i, p in enumerate(window_props):
+            t = window_property_type(p, spec, time_source)
+            pre.append(Ref(t, len(tvf.input.fields) + i, p) if window_agg else WindowBound(t, p, spec))
         # build: input -> pre Calc -> aggregate -> post Calc
         pre_names = [f"$f{i}" for i in range(len(pre))]
         pre_calc = project(input_node, pre, pre_names, cond)
-        prop_fields = []
-        for p in window_props:
-            prop_fields.append(L.Field(p, window_property_type(p, spec, input_node)))
+        prop_fields = [L.Field(p, window_property_type(p, spec, time_source)) for p in window_props]
         if has_sets:
             prop_fields.append(L.Field("$grouping_set", INT.with_nullable(False)))
         fields = [L.Field(pre_names[i], key_types[i]) for i in range(nkeys)] + prop_fields + \
@@ -229,31 +232,13 @@ class GroupBy:
                     for i, k in enumerate(key_nodes):
                         if k == m:
                             members.append(i)
-                grouping_sets.append(sorted(set(members)))
-        if spec is not None:
-            agg: L.Node = L.WindowAggregate(fields, L.INSERT_ONLY, input=pre_calc, window=spec,
-                                            keys=list(range(nkeys)), aggs=aggs, grouping_sets=grouping_sets)
-            if spec.kind == "SESSION" and not window_agg:  # legacy GROUP BY SESSION: sessions per group key
-                spec = L.WindowSpec(spec.kind, spec.time_index, gap=spec.gap, partition=tuple(range(nkeys)))
-                agg.window = spec
-            elif spec.partition:
-                agg.window = L.WindowSpec(spec.kind, spec.time_index, spec.size, spec.slide, spec.step,
-                                          spec.gap, spec.offset, tuple(arg_index(Ref(input_node.fields[p].type, p,
-                                                                                  input_node.fields[p].name))
-                                                                       for p in spec.partition), spec.proctime)
-            tpos = arg_index(Ref(input_node.fields[spec.time_index].type, spec.time_index,
-                                 input_node.fields[spec.time_index].name))
-            agg.window = L.WindowSpec(agg.window.kind, tpos, spec.size, spec.slide, spec.step, spec.gap,
-                                      spec.offset, agg.window.partition, spec.proctime)
-            pre_calc.projections = pre
-            pre_calc.fields = [L.Field(f"$f{i}", e.type) for i, e in enumerate(pre)]
-        else:
-            pre_calc.projections = pre
-            pre_calc.fields = [L.Field(f"$f{i}", e.type) for i, e in enumerate(pre)]
-            mode = "I,UB,UA" if not input_node.updating else L.RETRACT
-            # a plain GROUP BY; a rule makes a cascaded window aggregation of it (planner/rules/streaming.py)
-            agg = streaming_shape(sel, L.GroupAggregate(fields, mode, input=pre_calc, keys=list(range(nkeys)),
-                                                         aggs=aggs, grouping_sets=grouping_sets))
+                grouping_sets.append(sorted(set(members)) + list(range(nkeys, nkeys + len(window_props))))
+        mode = "I,UB,UA" if not input_node.updating else L.RETRACT
+        # a plain GROUP BY; rules make a window aggregation of it when it groups by a window, or a cascaded
+        # window aggregation (planner/rules/streaming.py)
+        agg = streaming_shape(sel, L.GroupAggregate(fields, mode, input=pre_calc,
+                                                     keys=list(range(nkeys)) + window_keys, aggs=aggs,
+                                                     grouping_sets=grouping_sets))
         return project(agg, out_exprs, out_names, having_cond)
 
     def _grouping_id(self, node, key_nodes, sets_spec, gs_index, _keys, binder) -> Expr:

@@ -1,11 +1,13 @@
-"""ROW_NUMBER() OVER (..) filtered to rn <= N: a plain Top-N (rules make deduplications and window Top-Ns of it)."""
+"""ROW_NUMBER() OVER (..) filtered to rn <= N: a plain row numbering and filter (rules make a Top-N of it, and
+deduplications and window Top-Ns of that)."""
 from __future__ import annotations
 
 from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
 from sqlstream.plan import logical as L
-from sqlstream.plan.expr import Ref
+from sqlstream.core.types import BIGINT, BOOLEAN
+from sqlstream.plan.expr import Call, Lit, Ref
 from sqlstream.planner.bind.conjuncts import reads_column, sql_conjuncts, where_clause
 from sqlstream.planner.bind.relation import fields_scope, project, Relation, streaming_shape
 from sqlstream.planner.scalar_binder import _where
@@ -91,24 +93,24 @@ class TopN:
         rank_at = node.names.index("$rank")
         pidx = list(range(n_vis, n_vis + len(partition)))
         oidx = [(n_vis + len(partition) + i, bool(o.args.get("desc"))) for i, o in enumerate(ordered)]
-        from sqlstream.core.types import BIGINT
         rank_field = L.Field(rn_name, BIGINT.with_nullable(False))
         # Flink's Top-N changelog depends on whether the row number is read above it: per position (-U/+U) when
         # it is (or when the range has an offset), per row (-D of the row that leaves, +I of the one that enters)
-        # when it is not
+        # when it is not; an unread row number is not passed on, which tells the rule
         with_rank = first > 1 or reads_column([a for k, a in sel.args.items() if k not in ("where", "from_", "from")]
                                                + rest, rn_name)
-        # a plain Top-N; rules make a window Top-N or a deduplication of it (planner/rules/streaming.py)
-        rank = streaming_shape(window, L.Rank(list(node.fields) + [rank_field], L.RETRACT, input=node,
-                                               partition=pidx, order=oidx, limit=limit, with_rank=with_rank))
+        numbered = L.RowNumber(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=pidx, order=oidx)
+        rn = Ref(rank_field.type, len(node.fields), rn_name)
         exprs, names = [], []
         for j in range(n_vis):
-            if j == rank_at:
-                exprs.append(Ref(rank_field.type, len(node.fields), rn_name))
-                names.append(rn_name)
-            else:
+            if j != rank_at:
                 exprs.append(Ref(node.fields[j].type, j, node.fields[j].name))
                 names.append(node.fields[j].name)
-        out = project(rank, exprs, names)
+            elif with_rank:
+                exprs.append(rn)
+                names.append(rn_name)
+        # a plain filter on the row number; rules make a Top-N of it, then a window Top-N or a deduplication
+        # (planner/rules/streaming.py)
+        out = streaming_shape(window, project(numbered, exprs, names, Call(BOOLEAN, "<=", (rn, Lit(BIGINT, limit)))))
         alias = frm.this.alias or None
         return Relation(out, fields_scope(out, alias)), where_clause(rest)

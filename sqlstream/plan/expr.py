@@ -73,6 +73,19 @@ class SubqueryPredicate(Expr):
         return f"{'NOT ' if self.negated else ''}IN(({', '.join(str(k) for k in self.keys)}), <subquery>)"
 
 
+@dataclass(frozen=True, eq=False)
+class WindowBound(Expr):
+    """window_start, window_end or window_time of the group window a row falls in (`GROUP BY TUMBLE(ts, ..)` and
+    its auxiliary functions TUMBLE_START ..), as a GROUP BY keys on it. Nothing evaluates it: a rule makes a
+    window aggregation of the grouping (planner/rules/window_aggregate.py)."""
+
+    prop: str  # window_start | window_end | window_time
+    window: Any  # the logical WindowSpec, over the input's columns
+
+    def __str__(self) -> str:
+        return f"{self.prop}({self.window})"
+
+
 def refs(e: Expr) -> set[int]:
     """Input column positions an expression reads."""
     if isinstance(e, Ref):

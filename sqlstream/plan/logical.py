@@ -267,6 +267,16 @@ class Correlate(SingleInput):
 
 
 @dataclass(eq=False)
+class RowNumber(SingleInput):
+    """ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) as bound: each row's position in its partition, after the
+    input's columns. A stream has no last position, so it runs only as a Top-N: a rule makes a Rank of a filter
+    to the first N row numbers over it, and it never reaches the physical plan."""
+
+    partition: list[int] = field(default_factory=list)
+    order: list[tuple[int, bool]] = field(default_factory=list)  # (column, descending)
+
+
+@dataclass(eq=False)
 class Rank(SingleInput):
     """ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) <= limit: Top-N and deduplication (updating)."""
 
