@@ -1,4 +1,4 @@
-"""GROUP BY and aggregates: grouping keys, grouping sets, window TVF aggregation, HAVING."""
+"""GROUP BY and aggregates: grouping keys, grouping sets, a window's columns as keys, HAVING."""
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,5 @@
-"""Legacy group windows: GROUP BY TUMBLE | HOP | SESSION(ts, INTERVAL ..) and their auxiliary functions (TUMBLE_START ..)."""
+"""Legacy group windows: GROUP BY TUMBLE | HOP | SESSION(ts, INTERVAL ..), checked and read as the window they name
+(the GROUP BY keys on its bounds), and their auxiliary functions (TUMBLE_START ..)."""
 from __future__ import annotations
 
 from sqlglot import exp

@@ -139,8 +139,8 @@ class AggCall:
 class WindowAggregate(SingleInput):
     """Aggregation per (keys, window); emits insert-only rows when the watermark closes a window.
 
-    Output layout: keys..., window_start, window_end, window_time, aggs... (the binder projects them
-    into the user's order afterwards).
+    Output layout: keys..., window_start, window_end, window_time, aggs..., the layout of the GROUP BY keyed on
+    the window that a rule makes it of (the SELECT above reads them in the user's order).
     """
 
     window: WindowSpec = None
