@@ -31,6 +31,10 @@ SHAPES = {
                    "SELECT bidder, price, COUNT(*) OVER w, AVG(price) OVER w, MIN(price) OVER w FROM bid "
                    "WINDOW w AS (PARTITION BY bidder ORDER BY `dateTime` "
                    "RANGE BETWEEN INTERVAL '2' SECOND PRECEDING AND CURRENT ROW)"),
+    "over_values": ("OVER ROWS 10 FIRST_VALUE/LAST_VALUE/COUNT(DISTINCT) per auction",
+                    "SELECT auction, price, FIRST_VALUE(bidder) OVER w, LAST_VALUE(channel) OVER w, "
+                    "COUNT(DISTINCT bidder) OVER w FROM bid WINDOW w AS (PARTITION BY auction ORDER BY `dateTime` "
+                    "ROWS BETWEEN 10 PRECEDING AND CURRENT ROW)"),
     "over_unbounded": ("OVER UNBOUNDED PRECEDING COUNT/SUM per auction",
                        "SELECT auction, price, COUNT(*) OVER w, SUM(price) OVER w FROM bid "
                        "WINDOW w AS (PARTITION BY auction ORDER BY `dateTime` "
