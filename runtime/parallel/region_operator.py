@@ -127,7 +127,7 @@ class RegionOperator(Operator):
         self.last_metrics: list[dict] = [{} for _ in range(parallelism)]
         self.source_scan = region.source.scan.uid if region.source is not None else None
         self.limit: int | None = None  # rows a divided generator reads at most (a run's --max-rows-in)
-        self.round_rows = 65536  # a divided generator's round: the rows parallelism 1 reads as one batch
+        self.round_rows = 65536  # the rows parallelism 1 reads as one batch: a divided source's round
         self.cursor = None  # the divided source's rounds and position (runtime/parallel/rounds.py)
         self.asked = 0  # rounds asked for so far
         self.rounds: deque[tuple[int, tuple]] = deque()  # rounds asked for and not merged yet
@@ -259,7 +259,7 @@ class RegionOperator(Operator):
             source = self.region.source
             if source.kind == "bytes":
                 from sqlstream.runtime.executor import open_source
-                self.cursor = FileRounds(open_source(source.scan.node).files())
+                self.cursor = FileRounds(open_source(source.scan.node).files(), self.round_rows)
             else:
                 self.cursor = RowRounds(self.round_rows, self.limit)
         return self.cursor

@@ -3,9 +3,9 @@
 A round is what parallelism 1 reads as one batch, which the subtasks read in N pieces and each merges as one
 batch (so an aggregate sums its rows in the same groups, to the last bit of a DOUBLE); rounds are asked for ahead
 of the merge, so each round's bounds follow from the source alone, never from what earlier rounds read. A
-row-indexed source (a generator) has rounds of the job's batch size. A file's rounds are the blocks parallelism
-1's reader decodes (the lines ending within CHUNK bytes), a piece taking the lines that start in its byte range;
-the files of a folder follow each other as at parallelism 1.
+row-indexed source (a generator) has rounds of the job's batch size. A file's rounds are about a batch's rows,
+at most the block parallelism 1's reader decodes (the lines ending within CHUNK bytes), a piece taking the lines
+that start in its byte range; the files of a folder follow each other as at parallelism 1.
 """
 from __future__ import annotations
 
@@ -53,9 +53,10 @@ class FileRounds:
     """Rounds over the files of a folder in order; its position is parallelism 1's reader's
     [file, byte offset, line, rows served of the block there]."""
 
-    def __init__(self, files: list[str]) -> None:
-        self.files = files
+    def __init__(self, files: list[str], batch_rows: int) -> None:
+        self.files, self.batch_rows = files, batch_rows
         self.sizes = [os.path.getsize(f) for f in files]
+        self.line_bytes: dict[int, float] = {}  # a file's mean line length, from its first bytes
         self.restore(None)
 
     def next_round(self) -> tuple | None:
@@ -64,7 +65,7 @@ class FileRounds:
             f, start = f + 1, 0
         if f >= len(self.files):
             return None
-        end = block_end(self.files[f], start, self.sizes[f])
+        end = block_end(self.files[f], start, self.sizes[f], int(self.batch_rows * self._line_bytes(f)))
         first = (f, start) == tuple(self.merged[:2])  # the round a position starts at: its line and rows served
         self.next = (f, end)
         return ("bytes", self.files[f], f, start, end, self.merged[2] if first else 0, self.merged[3] if first else 0)
@@ -78,16 +79,24 @@ class FileRounds:
     def position(self):
         return list(self.merged)
 
+    def _line_bytes(self, f: int) -> float:
+        if f not in self.line_bytes:
+            with open(self.files[f], "rb") as file:
+                head = file.read(1 << 16)
+            self.line_bytes[f] = len(head) / max(1, head.count(b"\n"))
+        return self.line_bytes[f]
+
     def restore(self, position) -> None:
         self.merged = list(position) if position else [0, 0, 0, 0]
         self.next = (self.merged[0], self.merged[1])
 
 
-def block_end(path: str, start: int, size: int) -> int:
+def block_end(path: str, start: int, size: int, most: int = CHUNK) -> int:
     """Where parallelism 1's block starting at `start` ends (`connectors/lines.LineFile`): after the last newline
-    within CHUNK bytes (or within the first multiple of CHUNK bytes that holds one), else at the end of the file."""
+    within CHUNK bytes (or within the first multiple of CHUNK bytes that holds one), else at the end of the file;
+    `most`: fewer bytes (about a batch's rows) where a newline ends a line within them."""
     with open(path, "rb") as f:
-        end = min(start + CHUNK, size)
+        end = min(start + max(1, min(most, CHUNK)), size)
         while True:
             at = end
             while at > start:  # the last newline before `end`
@@ -99,4 +108,4 @@ def block_end(path: str, start: int, size: int) -> int:
                 at = lo
             if end >= size:
                 return size
-            end = min(end + CHUNK, size)
+            end = min(start + CHUNK, size) if end - start < CHUNK else min(end + CHUNK, size)
