@@ -128,11 +128,12 @@ class OperatorContext:
         snapshotted as they are (only the rows whose `live` array is set, without the `transient` arrays)."""
         return self.state.row_store(name, schema, arrays, live, transient)
 
-    def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict | None = None
-                   ) -> KeyedRows:
+    def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict | None = None,
+                   live: str | None = None) -> KeyedRows:
         """Rows the operator keeps in a layout of its own, each belonging to the key in its `keys` columns, so
-        that they split by key group when the job is rescaled (`arrays`: per-row numpy columns)."""
-        return self.state.keyed_rows(name, schema, keys, arrays)
+        that they split by key group when the job is rescaled (`arrays`: per-row numpy columns; only the rows
+        whose `live` array is set are snapshotted)."""
+        return self.state.keyed_rows(name, schema, keys, arrays, live)
 
     def keyed_snapshot(self, name: str, owner, key_columns: list[str]):
         """State the operator writes as rows that each carry their key in `key_columns` (`owner.snapshot_table()`

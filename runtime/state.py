@@ -405,19 +405,21 @@ class KeyedRows(RowStore):
     waiting rows, the rows its partial matches hold). A snapshot adds each row's key group (`$key_group`),
     whole or for a range of key groups, and a restore takes several subtasks' snapshots and keeps the rows of a
     range: rescaling moves a key's rows whole, in their order. Whatever the operator derives from its rows
-    (positions, arrival numbers) it rebuilds when `restored` is set."""
+    (positions, arrival numbers) it rebuilds when `restored` is set. As in a row store, a `live` array leaves
+    the rows it does not set out of snapshots."""
 
     splits_by_key_group = True
 
     def __init__(self, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None,
-                 max_parallelism: int = DEFAULT_MAX_PARALLELISM):
-        super().__init__(schema, arrays)
+                 max_parallelism: int = DEFAULT_MAX_PARALLELISM, live: str | None = None):
+        super().__init__(schema, arrays, live)
         self.keys, self.max_parallelism = list(keys), max_parallelism
 
     def snapshot(self, groups: range | None = None) -> pa.Table:
-        keys = [self.table.column(k).combine_chunks() for k in self.keys]
-        group = key_groups(keys, self.table.num_rows, self.max_parallelism)
-        table = super().snapshot().append_column("$key_group", pa.array(group, pa.int64()))
+        table = super().snapshot()
+        keys = [table.column(k).combine_chunks() for k in self.keys]
+        group = key_groups(keys, table.num_rows, self.max_parallelism)
+        table = table.append_column("$key_group", pa.array(group, pa.int64()))
         if groups is not None:
             table = table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
         return table
@@ -503,10 +505,10 @@ class StateBackend:
         """Declare rows kept in the operator's own layout."""
         return self.register(name, RowStore(schema, arrays, live, transient))
 
-    def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None
-                   ) -> KeyedRows:
+    def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None,
+                   live: str | None = None) -> KeyedRows:
         """Declare rows kept in the operator's layout that split by the key group of their `keys` columns."""
-        return self.register(name, KeyedRows(schema, keys, arrays))
+        return self.register(name, KeyedRows(schema, keys, arrays, live=live))
 
     def keyed_snapshot(self, name: str, owner: Any, key_columns: list[str]) -> KeyedSnapshot:
         """Declare state an operator writes as rows carrying their key (`KeyedSnapshot`)."""
