@@ -1,6 +1,6 @@
 """Operator shapes fed by the Nexmark generator: events/s per CPU second of the process, one core.
 
-    python -m benchmarks.operators [--events 3000000] [--shapes session,over_rows,topn_updating]
+    python -m benchmarks.operators [--events 3000000] [--shapes session,over_rows,topn_updating,topn_append]
 
 Each shape runs in its own process into a blackhole. The figure is events over the CPU time (user + system,
 `resource.getrusage`) of running the job, not wall time, so that other work on a shared machine does not count;
@@ -43,6 +43,12 @@ SHAPES = {
                       "SELECT bidder, auction, cnt FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder "
                       "ORDER BY cnt DESC) AS rn FROM (SELECT bidder, auction, COUNT(*) AS cnt FROM bid "
                       "GROUP BY bidder, auction)) WHERE rn <= 3"),
+    "topn_append": ("Top-3 bids by price per auction (insert-only input)",
+                    "SELECT auction, bidder, price FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY auction "
+                    "ORDER BY price DESC) AS rn FROM bid) WHERE rn <= 3"),
+    "top1_append": ("Highest bid per auction (Top-1, insert-only input)",
+                    "SELECT auction, bidder, price FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY auction "
+                    "ORDER BY price DESC) AS rn FROM bid) WHERE rn = 1"),
     "left_join_updating": ("LEFT JOIN of two GROUP BY results (updating), per auction",
                            "SELECT a.auction, a.cnt, b.top FROM (SELECT auction, COUNT(*) AS cnt FROM bid "
                            "GROUP BY auction) a LEFT JOIN (SELECT auction, MAX(price) AS top FROM bid "

@@ -7,10 +7,10 @@ import pyarrow as pa
 import pytest
 
 from sqlstream.core.changelog import make_batch
-from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.operators.rank_append import AppendRankOperator
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
+from tests.rank_reference import RankReference
 
 TYPES = [pa.string(), pa.int64(), pa.float64(), pa.string()]
 NAMES = ["k", "price", "score", "tag", "rn"]
@@ -23,6 +23,11 @@ def rows(seed: int, n: int) -> list[tuple]:
         out.append((rnd.choice(["a", "b", "c", None]), None if rnd.random() < 0.08 else rnd.randint(0, 30),
                     rnd.choice([0.5, 1.5, None, 2.5]), rnd.choice(["x", "y"])))
     return out
+
+
+def opened(op):
+    op.open(OperatorContext(StateBackend("rank")))
+    return op
 
 
 def changelog(op, data: list[tuple], batch: int) -> list[tuple]:
@@ -44,14 +49,14 @@ ORDERS = [[(1, True)], [(1, False)], [(2, True), (1, False)], [(3, False)]]
 @pytest.mark.parametrize("limit", [2, 3])
 def test_same_changelog_as_the_row_operator(seed, order, limit):
     data = rows(seed, 300)
-    expected = changelog(RankOperator([0], order, limit, NAMES, TYPES, append_only=True), data, 300)
+    expected = changelog(RankReference([0], order, limit, NAMES, TYPES, append_only=True), data, 300)
     for batch in (1, 7, 300):
-        assert changelog(AppendRankOperator([0], order, limit, NAMES, TYPES), data, batch) == expected
+        assert changelog(opened(AppendRankOperator([0], order, limit, NAMES, TYPES)), data, batch) == expected
 
 
 def test_restore_continues_exactly():
     data = rows(11, 400)
-    full = changelog(AppendRankOperator([0], [(1, True)], 3, NAMES, TYPES), data, 50)
+    full = changelog(opened(AppendRankOperator([0], [(1, True)], 3, NAMES, TYPES)), data, 50)
     first = AppendRankOperator([0], [(1, True)], 3, NAMES, TYPES)
     state = StateBackend("rank")
     first.open(OperatorContext(state))
@@ -65,7 +70,7 @@ def test_restore_continues_exactly():
 
 
 def test_store_is_compacted():
-    op = AppendRankOperator([0], [(1, True)], 2, NAMES, TYPES)
+    op = opened(AppendRankOperator([0], [(1, True)], 2, NAMES, TYPES))
     data = [("a", i, 1.0, "x") for i in np.random.default_rng(1).integers(0, 10 ** 6, 300_000).tolist()]
     changelog(op, data, 65_536)
-    assert op.store.num_rows < 80_000 and op.live == 2
+    assert op.store.num_rows < 80_000 and op.held == 2

@@ -10,14 +10,10 @@ from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.state import StateBackend
+from tests.rank_reference import RankReference
 
 NAMES = ["p", "k", "v", "s", "rk"]
 TYPES = [pa.int64(), pa.int64(), pa.int64(), pa.string()]
-
-
-class Reference(RankOperator):
-    def _on_batch(self, batch):
-        return self._on_batch_rows(batch)
 
 
 def changelog(seed: int) -> list[tuple]:
@@ -74,7 +70,37 @@ def test_same_changelog_as_row_at_a_time(seed):
     def make(cls):
         return lambda: cls([0], order, limit, NAMES, TYPES, append_only=False, newest_wins_ties=newest,
                            with_rank=with_rank)
-    expected = run(make(Reference), log, 1)
+    expected = run(make(RankReference), log, 1)
     for size in (1, 3, 50, 1000):
         assert run(make(RankOperator), log, size) == expected, f"batch size {size}"
     assert run(make(RankOperator), log, 5, restore_at=len(log) // 10) == expected
+
+
+def run_sizes(make, log, sizes):
+    """Output rows with the log cut into batches of the given sizes in turn."""
+    op, backend = make(), StateBackend("t")
+    op.open(OperatorContext(backend))
+    out, at, i = [], 0, 0
+    while at < len(log):
+        chunk = log[at:at + sizes[i % len(sizes)]]
+        at, i = at + len(chunk), i + 1
+        ops = pa.array([o for o, _ in chunk], pa.int8())
+        arrays = [pa.array([r[j] for _, r in chunk], t) for j, t in enumerate(TYPES)]
+        for b in op.on_batch(make_batch(ops, arrays, NAMES[:4])):
+            out += list(zip(*[b.column(j).to_pylist() for j in range(b.num_columns)]))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_same_changelog_at_random_batch_sizes_and_larger_n(seed):
+    rng = random.Random(5000 + seed)
+    order = rng.choice([[(2, True)], [(2, False)], [(3, False), (2, True)]])
+    limit = rng.choice([1, 2, 5, 10])
+    with_rank = rng.random() < 0.5
+    log = changelog(seed) + changelog(seed + 100)
+
+    def make(cls):
+        return lambda: cls([0], order, limit, NAMES, TYPES, with_rank=with_rank)
+    expected = run(make(RankReference), log, 1)
+    sizes = [rng.randint(1, 40) for _ in range(8)]
+    assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"

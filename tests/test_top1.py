@@ -6,10 +6,11 @@ import pyarrow as pa
 import pytest
 
 from sqlstream.core.changelog import INSERT, make_batch
-from sqlstream.runtime.operators.rank import RankOperator
+from sqlstream.runtime.operators.rank_append import AppendRankOperator
 from sqlstream.runtime.operators.top1 import Top1Operator
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
+from tests.rank_reference import RankReference
 
 NAMES = ["k", "v", "s", "rk"]
 TYPES = [pa.int64(), pa.int64(), pa.string()]
@@ -44,7 +45,7 @@ def test_same_changelog_as_the_per_row_operator(seed):
     def batches(size):
         return [make_batch(INSERT, [pa.array([r[j] for r in rows[i:i + size]], t) for j, t in enumerate(TYPES)],
                            NAMES[:3]) for i in range(0, n, size)]
-    expected = run(lambda: RankOperator([0], order, 1, NAMES, TYPES, append_only=True, newest_wins_ties=newest),
+    expected = run(lambda: RankReference([0], order, 1, NAMES, TYPES, append_only=True, newest_wins_ties=newest),
                    batches(1))
     assert expected, "the reference emits something"
 
@@ -66,7 +67,6 @@ def test_top_n_skipping_hopeless_rows_changes_nothing(seed):
     def batches(size):
         return [make_batch(INSERT, [pa.array([r[j] for r in rows[i:i + size]], t) for j, t in enumerate(TYPES)],
                            NAMES[:3]) for i in range(0, n, size)]
-    expected = run(lambda: RankOperator([0], [(1, desc)], limit, NAMES, TYPES), batches(1))
+    expected = run(lambda: RankReference([0], [(1, desc)], limit, NAMES, TYPES), batches(1))
     for size in (1, 5, 100):
-        assert run(lambda: RankOperator([0], [(1, desc)], limit, NAMES, TYPES, append_only=True),
-                   batches(size)) == expected
+        assert run(lambda: AppendRankOperator([0], [(1, desc)], limit, NAMES, TYPES), batches(size)) == expected

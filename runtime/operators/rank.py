@@ -3,7 +3,13 @@ Flink's changelog per rank position (-U old / +U new for a position that changes
 position, -D for a position that empties) when the row number is read downstream; when it is not, per row,
 as Flink's Top-N without row number: -D for each row that leaves the top N, then +I for each that enters.
 Ties keep arrival order, except in keep-last deduplication, where the newer row wins a tie (entries carry
-the negated arrival number)."""
+the negated arrival number).
+
+Rows are kept as Arrow in declared keyed rows (each with its arrival number; a snapshot adds its partition's
+key group, so the state splits by key group); a partition is a sorted list of small entries (sort key, signed arrival, store row).
+Everything per column is computed over the batch (partition ids, sort keys, a 64-bit hash of each row that
+finds a retracted row, output rows gathered with one `take`); what stays per row is the step on its
+partition's list, because each row's changelog depends on the rows before it."""
 from __future__ import annotations
 
 import bisect
@@ -15,9 +21,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.key_groups import hash_keys
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.rows import batch_rows, columns, rows_table, table_rows
+from sqlstream.runtime.rows import batch_rows, rows_equal
+
+RANKED_ROWS = {"seq": np.int64, "live": bool}
 
 
 @functools.total_ordering
@@ -34,25 +43,13 @@ class _Desc:
         return self.v > other.v
 
 
-class RankState:
-    def __init__(self, op: "RankOperator"):
-        self.op = op
-
-    def snapshot(self) -> pa.Table:
-        entries = [e for rows in self.op.partitions.values() for e in rows]
-        table = rows_table([e[2] for e in entries], self.op.types, {"$seq": pa.array([e[1] for e in entries],
-                                                                                       pa.int64())})
-        return table.replace_schema_metadata({"seq": str(self.op.seq)})
-
-    def restore(self, table: pa.Table) -> None:
-        op = self.op
-        op.partitions = {}
-        for row, seq in zip(table_rows(table, len(op.types)), table.column("$seq").to_pylist()):
-            bisect.insort(op.partitions.setdefault(op._pkey(row), []), (op._skey(row), seq, row))
-        op.seq = int((table.schema.metadata or {}).get(b"seq", b"0"))
-
-    def size_bytes(self) -> int:
-        return sum(len(r) for r in self.op.partitions.values()) * 16 * max(1, len(self.op.types))
+def _tuple_key(order: list[tuple[int, bool]], row: tuple) -> tuple:
+    key = []
+    for i, desc in order:
+        v = row[i]
+        # Flink: NULLS FIRST for ASC, NULLS LAST for DESC
+        key.append((0, None) if v is None and not desc else ((2, None) if v is None else (1, _Desc(v) if desc else v)))
+    return tuple(key)
 
 
 class RankOperator(Operator):
@@ -66,232 +63,244 @@ class RankOperator(Operator):
         self.tie_sign = -1 if newest_wins_ties else 1
         self.append_only = append_only
         self.names, self.types = names, types  # input types; output adds the rank (BIGINT)
-        self.partitions: dict[tuple, list[tuple]] = {}
-        self.seq = 0
-        # insert-only input ordered by one numeric column: per partition, the value a row must beat to enter
-        # a full top N (NaN while the partition is not full), to skip rows that would change nothing
         col = order[0][0] if len(order) == 1 else None
-        self.floor_col = col if append_only and col is not None and newest_wins_ties is False and (
-            pa.types.is_integer(types[col]) or pa.types.is_floating(types[col])) else None
-        if col is not None and (pa.types.is_integer(types[col]) or pa.types.is_floating(types[col])):
-            self._skey = self._numeric_key  # one number per row instead of a tuple of wrappers
-        self.floor_index = KeyIndex()
+        self.numeric = col is not None and (pa.types.is_integer(types[col]) or pa.types.is_floating(types[col]))
+        # insert-only input ordered by one numeric column: per partition, the value a row must beat to enter
+        # a full top N, to skip rows that would change nothing (AppendRankOperator)
+        self.floor_col = col if append_only and self.numeric and not newest_wins_ties else None
         self.part_index = KeyIndex()
         self.floor_dtype = np.int64 if col is not None and pa.types.is_integer(types[col]) else np.float64
         self.floor = np.zeros(0, self.floor_dtype)
         self.has_floor = np.zeros(0, bool)
+        self.parts: dict[int, list[tuple]] = {}  # partition id -> sorted entries (sort key, signed arrival, row)
+        self.hashes: list[int] = []  # per stored row: the hash that finds it when it is retracted
+        self.held = 0  # entries the partitions hold (live rows of the store)
+        self.seq = 0
+        self.rows = None  # declared in open
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("ranked_rows", RankState(self))
+        schema = pa.schema([(f"c{i}", t) for i, t in enumerate(self.types)])
+        self.rows = ctx.keyed_rows("ranked_rows", schema, [f"c{i}" for i in self.partition], RANKED_ROWS,
+                                   live="live")
 
-    def _pkey(self, row: tuple) -> tuple:
-        return tuple(row[i] for i in self.partition)
+    @property
+    def store(self) -> pa.Table:
+        return self.rows.table
 
-    def _skey(self, row: tuple) -> tuple:
-        key = []
-        for i, desc in self.order:
-            v = row[i]
-            # Flink: NULLS FIRST for ASC, NULLS LAST for DESC
-            key.append((0, None) if v is None and not desc else ((2, None) if v is None else (1, _Desc(v) if desc else v)))
-        return tuple(key)
-
-    def _numeric_key(self, row: tuple):
-        """The sort key of a single numeric ORDER BY column: the value (negated for DESC), NULLs first for
-        ASC and last for DESC as in Flink."""
-        i, desc = self.order[0]
-        v = row[i]
-        if v is None:
-            return math.inf if desc else -math.inf
-        return -v if desc else v
-
-    def _skip_hopeless(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, np.ndarray]:
-        """Drops rows no better than the N-th row of their (full) partition: they would never enter the top N.
-        Also returns the partitions the remaining rows touch."""
-        cols = data_columns(batch)
-        gids, _ = self.floor_index.lookup([cols[i] for i in self.partition], batch.num_rows)
-        grow = len(self.floor_index) - len(self.floor)
+    def _partition_ids(self, cols: list[pa.Array], n: int) -> np.ndarray:
+        gids, _ = self.part_index.lookup([cols[i] for i in self.partition], n)
+        grow = len(self.part_index) - len(self.floor)
         if grow > 0:
             self.floor = np.concatenate([self.floor, np.zeros(grow, self.floor_dtype)])
             self.has_floor = np.concatenate([self.has_floor, np.zeros(grow, bool)])
-        col = cols[self.floor_col]
-        values = np.asarray(pc.fill_null(col, 0), dtype=self.floor_dtype)
-        floor = self.floor[gids]
-        hopeless = self.has_floor[gids] & np.asarray(pc.is_valid(col))  # NULLs and NaN always go the long way
-        with np.errstate(invalid="ignore"):
-            hopeless &= (values <= floor) if self.order[0][1] else (values >= floor)
-        touched = np.unique(gids[~hopeless])
-        return (batch if not hopeless.any() else batch.filter(pa.array(~hopeless))), touched
+        return gids
 
-    def _note_floors(self, touched: np.ndarray) -> None:
-        n, col = self.limit, self.floor_col
-        for gid in touched.tolist():
-            part = self.partitions.get(self.floor_index.keys[gid])
-            if part is None or len(part) < n:
-                continue
-            v = part[n - 1][2][col]
-            if v is not None and v == v:  # not NULL or NaN
-                self.floor[gid], self.has_floor[gid] = v, True
+    def _sort_keys(self, cols: list[pa.Array], n: int) -> list:
+        """Each row's sort key: one number for one numeric ORDER BY column (negated for DESC, NULLs first for ASC
+        and last for DESC as in Flink), computed over the column; else a tuple per row."""
+        if self.numeric:
+            i, desc = self.order[0]
+            col = cols[i]
+            v = np.asarray(pc.fill_null(col, 0).to_numpy(zero_copy_only=False))
+            keys = (-v if desc else v).tolist()
+            if col.null_count:
+                for j in np.flatnonzero(np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False))).tolist():
+                    keys[j] = math.inf if desc else -math.inf
+            return keys
+        used = {i for i, _ in self.order}
+        rows = batch_rows([cols[i] if i in used else pa.nulls(n) for i in range(len(cols))], n)
+        return [_tuple_key(self.order, r) for r in rows]
+
+    def _store(self, cols: list[pa.Array], rows: np.ndarray | None, seqs: np.ndarray, hashes: np.ndarray) -> int:
+        """Append the batch's rows `rows` (all when None), with their signed arrival numbers and hashes, to the
+        store; the position of the first."""
+        picked = cols if rows is None else [c.take(pa.array(rows, pa.int64())) for c in cols]
+        table = pa.Table.from_arrays(picked, schema=self.rows.schema)
+        self.hashes += (hashes if rows is None else hashes[rows]).tolist()
+        return self.rows.append(table, seq=seqs, live=np.ones(len(seqs), bool))
+
+    def _index_restored(self) -> None:
+        """The partitions' entries, hashes and arrival counter for the rows a restore brought."""
+        if self.rows is None or not self.rows.restored:
+            return
+        self.rows.restored = False
+        table = self.rows.table
+        n = table.num_rows
+        cols = [table.column(i).combine_chunks() for i in range(table.num_columns)]
+        self.part_index = KeyIndex()
+        self.floor, self.has_floor = np.zeros(0, self.floor_dtype), np.zeros(0, bool)
+        gids = self._partition_ids(cols, n) if n else np.zeros(0, np.int64)
+        skeys = self._sort_keys(cols, n) if n else []
+        seqs = self.rows.arrays["seq"]
+        self.hashes = hash_keys(cols, n).tolist() if n else []
+        self.parts = {}
+        for i, (g, k, s) in enumerate(zip(gids.tolist(), skeys, seqs.tolist())):
+            self.parts.setdefault(g, []).append((k, s, i))
+        for part in self.parts.values():
+            part.sort()
+        self.held = n
+        self.seq = int(np.abs(seqs).max()) + 1 if n else 0
+        self._restored_floors()
+
+    def _restored_floors(self) -> None:
+        """Floors of the restored partitions (AppendRankOperator)."""
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
-        floors = self.floor_col is not None and batch.num_rows > 0
-        if floors:
-            batch, touched = self._skip_hopeless(batch)
-        out = self._on_batch(batch)
-        if floors:
-            self._note_floors(touched)
-        return out
-
-    def _sort_keys(self, cols: list[pa.Array], rows: list[tuple]) -> list:
-        """Each row's sort key: for one numeric ORDER BY column computed over the column (the same numbers as
-        `_numeric_key`), else per row."""
-        if self._skey != self._numeric_key:
-            return [self._skey(r) for r in rows]
-        i, desc = self.order[0]
-        col = cols[i]
-        v = np.asarray(pc.fill_null(col, 0).to_numpy(zero_copy_only=False))
-        keys = (-v if desc else v).tolist()
-        if col.null_count:
-            for j in np.flatnonzero(np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False))).tolist():
-                keys[j] = math.inf if desc else -math.inf
-        return keys
-
-    def _on_batch(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         """Row by row in arrival order, each step touching only its partition's sorted entries: a row that
         lands (or leaves) below the top N changes the entries and emits nothing; a retraction finds its entry
-        by binary search on its sort key."""
+        by binary search on its sort key and its hash."""
+        self._index_restored()
         n = batch.num_rows
         if n == 0:
             return []
         cols = data_columns(batch)
-        rows = batch_rows(cols, n)
-        gids, _ = self.part_index.lookup([cols[i] for i in self.partition], n)
-        pkeys = self.part_index.keys
-        skeys = self._sort_keys(cols, rows)
-        out_rows, out_ops, out_rank = [], [], []
-        limit, parts, tie, seq = self.limit, self.partitions, self.tie_sign, self.seq
-        append_only, with_rank = self.append_only, self.with_rank
-        adds = (INSERT, UPDATE_AFTER)
-        for op, row, g, skey in zip(batch.column(0).to_pylist(), rows, gids.tolist(), skeys):
-            pk = pkeys[g]
-            part = parts.get(pk)
-            if op in adds:
-                entry = (skey, tie * seq, row)
-                seq += 1
+        ops = np.asarray(batch.column(0).to_numpy(zero_copy_only=False))
+        adds = (ops == INSERT) | (ops == UPDATE_AFTER)
+        gids = self._partition_ids(cols, n)
+        skeys = self._sort_keys(cols, n)
+        hashes = hash_keys(cols, n)
+        add_rows = np.flatnonzero(adds)
+        seqs = self.tie_sign * (self.seq + np.arange(len(add_rows), dtype=np.int64))
+        base = self._store(cols, add_rows, seqs, hashes) if len(add_rows) else 0
+        refs = np.full(n, -1, np.int64)
+        refs[add_rows] = base + np.arange(len(add_rows))
+        self.seq += len(add_rows)
+        limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
+        stored = self.hashes
+        out_refs, out_ops, out_rank = [], [], []
+        dead, matched, retracted = [], [], []
+        row_seq = np.zeros(n, np.int64)
+        row_seq[add_rows] = seqs
+        bisect_right, bisect_left = bisect.bisect_right, bisect.bisect_left
+        for i, (add, g, k, ref, h, s) in enumerate(zip(adds.tolist(), gids.tolist(), skeys, refs.tolist(),
+                                                        hashes.tolist(), row_seq.tolist())):
+            part = parts.get(g)
+            if add:
+                entry = (k, s, ref)
                 if part is None:
-                    part = parts[pk] = []
-                pos = bisect.bisect_right(part, entry)
+                    part = parts[g] = []
+                pos = bisect_right(part, entry)
                 if pos >= limit:
-                    if not append_only:
+                    if append_only:
+                        dead.append(ref)
+                    else:
                         part.insert(pos, entry)
                     continue
                 before = part[:limit]
                 part.insert(pos, entry)
                 if append_only and len(part) > limit:
-                    del part[limit:]  # an insert-only input never brings a lower row back into the top N
-            else:
-                if part is None:
+                    dead += [e[2] for e in part[limit:]]  # an insert-only input never brings a lower row back
+                    del part[limit:]
+                after = part[:limit]
+                if not with_rank:
+                    if len(before) == limit:
+                        out_refs.append(before[-1][2]), out_ops.append(DELETE), out_rank.append(limit)
+                    out_refs.append(ref), out_ops.append(INSERT), out_rank.append(pos + 1)
                     continue
-                pos = None
-                for j in range(bisect.bisect_left(part, (skey,)), len(part)):
-                    e = part[j]
-                    if e[0] != skey:
-                        break
-                    if e[2] == row:
-                        pos = j
-                        break
-                if pos is None:
-                    continue
-                if pos >= limit:
-                    del part[pos]
-                    continue
-                before = part[:limit]
+                for j in range(pos, len(after)):
+                    if j < len(before):
+                        out_refs += (before[j][2], after[j][2])
+                        out_ops += (UPDATE_BEFORE, UPDATE_AFTER)
+                        out_rank += (j + 1, j + 1)
+                    else:
+                        out_refs.append(after[j][2]), out_ops.append(INSERT), out_rank.append(j + 1)
+                continue
+            if part is None:
+                continue
+            pos = bisect_left(part, (k,))
+            end = len(part)
+            while pos < end:
+                e = part[pos]
+                if e[0] != k:
+                    pos = end
+                elif stored[e[2]] == h:
+                    break
+                else:
+                    pos += 1
+            if pos >= end:
+                continue
+            gone = part[pos][2]
+            matched.append(gone), retracted.append(i), dead.append(gone)
+            if pos >= limit:
                 del part[pos]
-            after = part[:limit]
+                if not part:
+                    del parts[g]
+                continue
+            before = part[:limit + 1]
+            del part[pos]
             if not with_rank:
-                kept = {e[1] for e in after}
-                for k, e in enumerate(before):
-                    if e[1] not in kept:
-                        out_rows.append(e[2]), out_ops.append(DELETE), out_rank.append(k + 1)
-                was = {e[1] for e in before}
-                for k, e in enumerate(after):
-                    if e[1] not in was:
-                        out_rows.append(e[2]), out_ops.append(INSERT), out_rank.append(k + 1)
+                out_refs.append(gone), out_ops.append(DELETE), out_rank.append(pos + 1)
+                if len(before) > limit:
+                    out_refs.append(before[limit][2]), out_ops.append(INSERT), out_rank.append(limit)
             else:
-                for k in range(pos, max(len(before), len(after))):
-                    old = before[k][2] if k < len(before) else None
-                    new = after[k][2] if k < len(after) else None
-                    if old is not None and new is not None:
-                        if old != new:
-                            out_rows += (old, new)
-                            out_ops += (UPDATE_BEFORE, UPDATE_AFTER)
-                            out_rank += (k + 1, k + 1)
-                    elif new is not None:
-                        out_rows.append(new), out_ops.append(INSERT), out_rank.append(k + 1)
-                    elif old is not None:
-                        out_rows.append(old), out_ops.append(DELETE), out_rank.append(k + 1)
+                for j in range(pos, min(len(before), limit)):
+                    if j + 1 < len(before):
+                        out_refs += (before[j][2], before[j + 1][2])
+                        out_ops += (UPDATE_BEFORE, UPDATE_AFTER)
+                        out_rank += (j + 1, j + 1)
+                    else:
+                        out_refs.append(before[j][2]), out_ops.append(DELETE), out_rank.append(j + 1)
             if not part:
-                del parts[pk]
-        self.seq = seq
-        if not out_rows:
-            return []
-        arrays = columns(out_rows, self.types)
-        arrays.append(pa.array(out_rank, pa.int64()))
-        return [make_batch(np.array(out_ops, dtype=np.int8), arrays, self.names)]
+                del parts[g]
+        if dead:
+            self.rows.arrays["live"][dead] = False
+            self.held -= len(dead)
+        self.held += len(add_rows)
+        if matched:
+            self._confirm(cols, matched, retracted)
+        out = self._output(out_ops, out_refs, out_rank) if out_ops else []
+        self._compact()
+        return out
 
-    def _on_batch_rows(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-        """The reference: each row against a copy of its partition's top N, a retraction found by scanning."""
-        cols = data_columns(batch)
-        rows = batch_rows(cols, batch.num_rows)
-        out_rows, out_ops, out_rank = [], [], []
-        n = self.limit
+    def _confirm(self, cols: list[pa.Array], matched: list[int], retracted: list[int]) -> None:
+        """A retraction found its row by sort key and hash; the rows must be equal in every column."""
+        kept = self.store.take(pa.array(matched, pa.int64()))
+        rows = pa.array(retracted, pa.int64())
+        same = rows_equal([c.combine_chunks() for c in kept.columns], [c.take(rows) for c in cols])
+        for a, b in zip(kept.columns, cols):  # NaN is a value like any other here, as in the row's hash
+            if not same.all() and pa.types.is_floating(a.type):
+                same |= np.asarray(pc.fill_null(pc.and_(pc.is_nan(a.combine_chunks()), pc.is_nan(b.take(rows))),
+                                                False))
+        if not same.all():
+            raise RuntimeError(f"{self.name}: two different rows have the same 64-bit hash; the retraction of a row "
+                               f"cannot be matched safely")
 
-        def emit(op, row, rank):
-            out_rows.append(row), out_ops.append(op), out_rank.append(rank)
-        for op, row in zip(batch.column(0).to_pylist(), rows):
-            part = self.partitions.setdefault(self._pkey(row), [])
-            before = part[:n]
-            if op in (INSERT, UPDATE_AFTER):
-                entry = (self._skey(row), self.tie_sign * self.seq, row)
-                self.seq += 1
-                pos = bisect.bisect_right(part, entry)
-                part.insert(pos, entry)
-                if self.append_only and len(part) > n:
-                    del part[n:]  # an insert-only input never brings a lower row back into the top N
-                if pos >= n:
-                    continue
-            else:
-                skey = self._skey(row)
-                pos = next((i for i, e in enumerate(part) if e[0] == skey and e[2] == row), None)
-                if pos is None:
-                    continue
-                del part[pos]
-                if pos >= n:
-                    continue
-            after = part[:n]
-            if not self.with_rank:
-                kept = {e[1] for e in after}
-                for k, e in enumerate(before):
-                    if e[1] not in kept:
-                        emit(DELETE, e[2], k + 1)
-                was = {e[1] for e in before}
-                for k, e in enumerate(after):
-                    if e[1] not in was:
-                        emit(INSERT, e[2], k + 1)
-            for k in range(pos, max(len(before), len(after)) if self.with_rank else 0):
-                old = before[k][2] if k < len(before) else None
-                new = after[k][2] if k < len(after) else None
-                if old is not None and new is not None:
-                    if old != new:
-                        emit(UPDATE_BEFORE, old, k + 1)
-                        emit(UPDATE_AFTER, new, k + 1)
-                elif new is not None:
-                    emit(INSERT, new, k + 1)
-                elif old is not None:
-                    emit(DELETE, old, k + 1)
-            if not part:
-                del self.partitions[self._pkey(row)]
-        if not out_rows:
-            return []
-        arrays = columns(out_rows, self.types)
-        arrays.append(pa.array(out_rank, pa.int64()))
-        return [make_batch(np.array(out_ops, dtype=np.int8), arrays, self.names)]
+    def _output(self, ops: list, refs: list, ranks: list) -> list[pa.RecordBatch]:
+        """The output rows gathered from the store; a position that passes to an identical row emits nothing."""
+        ops_a = np.array(ops, dtype=np.int8)
+        ranks_a = np.array(ranks, dtype=np.int64)
+        rows = self.store.take(pa.array(refs, pa.int64()))
+        ub = np.flatnonzero(ops_a == UPDATE_BEFORE)
+        if len(ub):
+            refs_a = np.asarray(refs, np.int64)
+            same = refs_a[ub] == refs_a[ub + 1]
+            hashes = self.hashes  # rows of different hashes differ; only equal hashes need a comparison
+            check = [j for j in np.flatnonzero(~same).tolist() if hashes[refs[ub[j]]] == hashes[refs[ub[j] + 1]]]
+            if check:
+                pairs = ub[check]
+                same[check] = rows_equal([c.take(pa.array(pairs)) for c in rows.columns],
+                                          [c.take(pa.array(pairs + 1)) for c in rows.columns])
+            if same.any():
+                keep = np.ones(len(ops_a), dtype=bool)
+                keep[ub[same]] = keep[ub[same] + 1] = False
+                rows, ops_a, ranks_a = rows.take(pa.array(np.flatnonzero(keep))), ops_a[keep], ranks_a[keep]
+                if not len(ops_a):
+                    return []
+        arrays = [c.combine_chunks() for c in rows.columns] + [pa.array(ranks_a, pa.int64())]
+        return [make_batch(ops_a, arrays, self.names)]
+
+    def _compact(self) -> None:
+        """Drops store rows no partition holds any more, once they outnumber the held ones."""
+        if self.store.num_rows <= 4 * self.held + 65536:
+            return
+        live = np.flatnonzero(self.rows.arrays["live"])
+        new_ref = np.full(self.store.num_rows, -1, np.int64)
+        new_ref[live] = np.arange(len(live))
+        remap = new_ref.tolist()
+        self.rows.keep(live)
+        self.hashes = [self.hashes[r] for r in live.tolist()]
+        self.parts = {g: [(e[0], e[1], remap[e[2]]) for e in part] for g, part in self.parts.items()}
+        self.held = len(live)
+
+    def metrics(self) -> dict:
+        return {"state_bytes": self.rows.size_bytes() if self.rows is not None else 0}

@@ -5,7 +5,8 @@ maximum of its rank), and emits -U for the row it replaces and +U for itself, or
 arrival order: exactly the changelog of the per-row Top-N operator, whatever the batch size.
 
 Ties keep the earlier row, except in keep-last deduplication, where the newer row wins (Flink replaces the
-kept row when the new one's time is not older). The state table has the per-row Top-N's layout.
+kept row when the new one's time is not older). The kept rows are declared keyed rows in the Top-N's layout
+(rows and arrival numbers; a snapshot adds each partition's key group), so the state splits by key group.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pyarrow.compute as pc
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.operators.rank import RANKED_ROWS
 from sqlstream.runtime.rows import rows_equal
 
 
@@ -54,35 +56,6 @@ def sort_positions(cols: list[pa.Array], desc: list[bool]) -> np.ndarray:
     return pos
 
 
-class _Top1State:
-    def __init__(self, op: "Top1Operator"):
-        self.op = op
-
-    def snapshot(self) -> pa.Table:
-        op = self.op
-        refs = op.best[op.best >= 0]
-        rows = op.rows.take(pa.array(refs)) if op.rows is not None else None
-        cols = {f"c{i}": (rows.column(i) if rows is not None else pa.array([], t)) for i, t in enumerate(op.types)}
-        sign = -1 if op.newest_wins_ties else 1  # as the per-row operator stores arrival numbers
-        cols["$seq"] = pa.array(sign * op.seq_of[refs] if len(refs) else np.zeros(0, np.int64), pa.int64())
-        return pa.table(cols).replace_schema_metadata({"seq": str(op.seq)})
-
-    def restore(self, table: pa.Table) -> None:
-        op = self.op
-        op.index, op.best, op.rows, op.seq_of = KeyIndex(), np.zeros(0, np.int64), None, np.zeros(0, np.int64)
-        op.seq = int((table.schema.metadata or {}).get(b"seq", b"0"))
-        if table.num_rows:
-            rows = pa.table({f"c{i}": table.column(f"c{i}") for i in range(len(op.types))}).combine_chunks()
-            gids, _ = op.index.lookup([rows.column(i) for i in op.partition], rows.num_rows)
-            op.best = np.full(len(op.index), -1, np.int64)
-            op.best[gids] = np.arange(rows.num_rows)
-            op.rows = rows
-            op.seq_of = np.abs(np.asarray(table.column("$seq"), dtype=np.int64))
-
-    def size_bytes(self) -> int:
-        return (self.op.rows.nbytes if self.op.rows is not None else 0) + self.op.best.nbytes
-
-
 class Top1Operator(Operator):
     name = "Rank"
 
@@ -92,15 +65,31 @@ class Top1Operator(Operator):
         self.names, self.types = names, types  # input types; output adds the rank (always 1)
         self.newest_wins_ties = newest_wins_ties
         self.index = KeyIndex()
-        self.best = np.zeros(0, np.int64)  # partition id -> row of `rows` holding its kept row (-1: none)
-        self.rows: pa.Table | None = None  # kept rows, plus replaced ones until compaction
-        self.seq_of = np.zeros(0, np.int64)  # arrival number of each row of `rows`
+        self.best = np.zeros(0, np.int64)  # partition id -> row of the store holding its kept row (-1: none)
         self.seq = 0
+        self.rows = None  # the kept rows (and replaced ones until compaction), declared in open
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("ranked_rows", _Top1State(self))
+        schema = pa.schema([(f"c{i}", t) for i, t in enumerate(self.types)])
+        self.rows = ctx.keyed_rows("ranked_rows", schema, [f"c{i}" for i in self.partition], RANKED_ROWS,
+                                   live="live")
+
+    def _index_restored(self) -> None:
+        """Partition ids and kept rows for the rows a restore brought."""
+        if not self.rows.restored:
+            return
+        self.rows.restored = False
+        table = self.rows.table
+        self.index, self.best = KeyIndex(), np.zeros(0, np.int64)
+        seqs = self.rows.arrays["seq"]
+        self.seq = int(np.abs(seqs).max()) + 1 if len(seqs) else 0
+        if table.num_rows:
+            gids, _ = self.index.lookup([table.column(i).combine_chunks() for i in self.partition], table.num_rows)
+            self.best = np.full(len(self.index), -1, np.int64)
+            self.best[gids] = np.arange(table.num_rows)
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        self._index_restored()
         cols = data_columns(batch)
         n = batch.num_rows
         table = pa.Table.from_arrays(cols, names=[f"c{i}" for i in range(len(cols))])
@@ -109,7 +98,7 @@ class Top1Operator(Operator):
             self.best = np.concatenate([self.best, np.full(len(self.index) - len(self.best), -1, np.int64)])
         touched = np.unique(gids)
         kept_gids = touched[self.best[touched] >= 0]
-        kept = self.rows.take(pa.array(self.best[kept_gids])) if len(kept_gids) else table.slice(0, 0)
+        kept = self.rows.table.take(pa.array(self.best[kept_gids])) if len(kept_gids) else table.slice(0, 0)
         # candidates: the kept rows of the touched partitions (before the batch), then the batch in arrival order
         cand = pa.concat_tables([kept, table]).combine_chunks()
         m = len(kept_gids)
@@ -142,11 +131,15 @@ class Top1Operator(Operator):
         final = final[arrival[final] >= 0]
         if len(final):
             winners = cand.take(pa.array(final))
-            base = self.rows.num_rows if self.rows is not None else 0
-            self.rows = winners if self.rows is None else pa.concat_tables([self.rows, winners])
-            self.best[group[final]] = base + np.arange(len(final))
-            self.seq_of = np.concatenate([self.seq_of, self.seq + arrival[final]])
-            if self.rows.num_rows > 2 * max(len(self.index), 1024) or self.rows.column(0).num_chunks > 32:
+            parts = group[final]
+            replaced = self.best[parts]
+            self.rows.arrays["live"][replaced[replaced >= 0]] = False
+            sign = -1 if self.newest_wins_ties else 1  # as the Top-N operator stores arrival numbers
+            base = self.rows.append(pa.Table.from_arrays(winners.columns, schema=self.rows.schema),
+                                    seq=sign * (self.seq + arrival[final]), live=np.ones(len(final), bool))
+            self.best[parts] = base + np.arange(len(final))
+            table = self.rows.table
+            if table.num_rows > 2 * max(len(self.index), 1024) or table.column(0).num_chunks > 32:
                 self._compact()
         self.seq += n
         return out
@@ -176,12 +169,10 @@ class Top1Operator(Operator):
         return [make_batch(ops, arrays, self.names)]
 
     def _compact(self) -> None:
-        """Drops replaced rows: `rows` becomes the kept rows only."""
+        """Drops replaced rows: the store keeps the kept rows only."""
         live = np.flatnonzero(self.best >= 0)
-        refs = self.best[live]
-        self.rows = self.rows.take(pa.array(refs)).combine_chunks()
-        self.seq_of = self.seq_of[refs]
+        self.rows.keep(self.best[live])
         self.best[live] = np.arange(len(live))
 
     def metrics(self) -> dict:
-        return {"state_bytes": _Top1State(self).size_bytes()}
+        return {"state_bytes": self.rows.size_bytes() if self.rows is not None else 0}

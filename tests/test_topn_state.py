@@ -1,0 +1,97 @@
+"""The Top-N operators' state is declared keyed rows, split by key group: a snapshot taken at one parallelism
+restores at another (each subtask keeps the partitions it owns) and the operators continue exactly, per
+partition, as the unsplit operator does; a checkpoint of the layout before is refused naming the columns."""
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
+from sqlstream.runtime.key_groups import group_range, key_groups, subtask_of_groups
+from sqlstream.runtime.operator import OperatorContext
+from sqlstream.runtime.operators.rank import RankOperator
+from sqlstream.runtime.operators.rank_append import AppendRankOperator
+from sqlstream.runtime.operators.top1 import Top1Operator
+from sqlstream.runtime.state import StateBackend
+
+NAMES = ["p", "k", "v", "rk"]
+TYPES = [pa.string(), pa.int64(), pa.int64()]
+OPERATORS = {
+    "Rank": lambda: RankOperator([0], [(2, True)], 3, NAMES, TYPES, with_rank=True),
+    "AppendRank": lambda: AppendRankOperator([0], [(2, False)], 2, NAMES, TYPES),
+    "Top1": lambda: Top1Operator([0], [(2, True)], NAMES, TYPES),
+}
+
+
+def changelog(seed: int, updating: bool) -> list[tuple]:
+    rng = random.Random(seed)
+    table: dict[tuple, tuple] = {}
+    out = []
+    for _ in range(600):
+        key = (rng.choice([None] + [f"p{i}" for i in range(12)]), rng.randint(0, 5))
+        row = (*key, rng.randint(0, 999))
+        old = table.get(key)
+        if not updating:
+            out.append((INSERT, row))
+        elif old is None:
+            table[key] = row
+            out.append((INSERT, row))
+        elif rng.random() < 0.2:
+            del table[key]
+            out.append((DELETE, old))
+        else:
+            table[key] = row
+            out += [(UPDATE_BEFORE, old), (UPDATE_AFTER, row)]
+    return out
+
+
+def opened(name: str):
+    op, backend = OPERATORS[name](), StateBackend(name)
+    op.open(OperatorContext(backend))
+    return op, backend
+
+
+def feed(op, rows: list[tuple]) -> dict:
+    """Output lines per partition (the order within a partition is the changelog's)."""
+    out: dict = {}
+    for at in range(0, len(rows), 7):
+        chunk = rows[at:at + 7]
+        batch = make_batch(np.array([o for o, _ in chunk], np.int8),
+                           [pa.array([r[j] for _, r in chunk], t) for j, t in enumerate(TYPES)], NAMES[:3])
+        for b in op.on_batch(batch):
+            for line in zip(*[c.to_pylist() for c in b.columns]):
+                out.setdefault(line[1], []).append(line)
+    return out
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+@pytest.mark.parametrize("old, new", [(1, 3), (2, 3), (3, 1)])
+def test_rescaled_top_n_continues_exactly_per_partition(name, old, new):
+    rows = changelog(5, updating=name == "Rank")
+    head, tail = rows[:300], rows[300:]
+    owner_old = subtask_of_groups(key_groups([pa.array([r[0] for _, r in head], pa.string())], len(head)), old)
+    snapshots = []
+    whole, whole_backend = opened(name)
+    feed(whole, head)
+    for s in range(old):
+        op, backend = opened(name)
+        feed(op, [r for r, o in zip(head, owner_old) if o == s])
+        snapshots.append(backend.snapshot(group_range(s, old)))
+    expected = feed(whole, tail)
+    owner_new = subtask_of_groups(key_groups([pa.array([r[0] for _, r in tail], pa.string())], len(tail)), new)
+    got: dict = {}
+    for s in range(new):
+        op, backend = opened(name)
+        backend.restore(snapshots, group_range(s, new))
+        got.update(feed(op, [r for r, o in zip(tail, owner_new) if o == s]))
+    assert got == expected and sum(map(len, expected.values())) > 5
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_a_snapshot_of_the_layout_before_is_refused_naming_the_columns(name):
+    before = pa.table({"c0": pa.array(["a"]), "c1": pa.array([1]), "c2": pa.array([2]), "$seq": pa.array([0])})
+    before = before.replace_schema_metadata({"seq": "1"})
+    op, backend = opened(name)
+    with pytest.raises(ValueError, match=r"\$seq int64\) where the operator keeps .*\$live bool, \$key_group int64"):
+        backend.tables["ranked_rows"].restore(before)
