@@ -167,8 +167,9 @@ class RankOperator(Operator):
         self.seq += len(add_rows)
         limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
         stored = self.hashes
-        out_refs, out_ops, out_rank = [], [], []
-        dead, matched, retracted = [], [], []
+        out: list[int] = []  # (store row, row kind, rank) after one another
+        dropped: list[int] = []  # rows an insert-only input pushed below the top N
+        matched: list[int] = []  # (store row, batch row) of each retraction after one another
         row_seq = np.zeros(n, np.int64)
         row_seq[add_rows] = seqs
         bisect_right, bisect_left = bisect.bisect_right, bisect.bisect_left
@@ -182,28 +183,27 @@ class RankOperator(Operator):
                 pos = bisect_right(part, entry)
                 if pos >= limit:
                     if append_only:
-                        dead.append(ref)
+                        dropped.append(ref)
                     else:
                         part.insert(pos, entry)
                     continue
-                before = part[:limit]
-                part.insert(pos, entry)
-                if append_only and len(part) > limit:
-                    dead += [e[2] for e in part[limit:]]  # an insert-only input never brings a lower row back
-                    del part[limit:]
-                after = part[:limit]
                 if not with_rank:
-                    if len(before) == limit:
-                        out_refs.append(before[-1][2]), out_ops.append(DELETE), out_rank.append(limit)
-                    out_refs.append(ref), out_ops.append(INSERT), out_rank.append(pos + 1)
-                    continue
-                for j in range(pos, len(after)):
-                    if j < len(before):
-                        out_refs += (before[j][2], after[j][2])
-                        out_ops += (UPDATE_BEFORE, UPDATE_AFTER)
-                        out_rank += (j + 1, j + 1)
-                    else:
-                        out_refs.append(after[j][2]), out_ops.append(INSERT), out_rank.append(j + 1)
+                    if len(part) >= limit:
+                        out += (part[limit - 1][2], DELETE, limit)
+                    part.insert(pos, entry)
+                    out += (ref, INSERT, pos + 1)
+                else:
+                    before = part[:limit]
+                    part.insert(pos, entry)
+                    after = part[:limit]
+                    for j in range(pos, len(after)):
+                        if j < len(before):
+                            out += (before[j][2], UPDATE_BEFORE, j + 1, after[j][2], UPDATE_AFTER, j + 1)
+                        else:
+                            out += (after[j][2], INSERT, j + 1)
+                if append_only and len(part) > limit:
+                    dropped += [e[2] for e in part[limit:]]  # an insert-only input never brings a lower row back
+                    del part[limit:]
                 continue
             if part is None:
                 continue
@@ -220,37 +220,30 @@ class RankOperator(Operator):
             if pos >= end:
                 continue
             gone = part[pos][2]
-            matched.append(gone), retracted.append(i), dead.append(gone)
-            if pos >= limit:
-                del part[pos]
-                if not part:
-                    del parts[g]
-                continue
-            before = part[:limit + 1]
+            matched += (gone, i)
+            if pos < limit:
+                if not with_rank:
+                    out += (gone, DELETE, pos + 1)
+                    if end > limit:
+                        out += (part[limit][2], INSERT, limit)
+                else:
+                    for j in range(pos, min(end, limit)):
+                        if j + 1 < end:
+                            out += (part[j][2], UPDATE_BEFORE, j + 1, part[j + 1][2], UPDATE_AFTER, j + 1)
+                        else:
+                            out += (part[j][2], DELETE, j + 1)
             del part[pos]
-            if not with_rank:
-                out_refs.append(gone), out_ops.append(DELETE), out_rank.append(pos + 1)
-                if len(before) > limit:
-                    out_refs.append(before[limit][2]), out_ops.append(INSERT), out_rank.append(limit)
-            else:
-                for j in range(pos, min(len(before), limit)):
-                    if j + 1 < len(before):
-                        out_refs += (before[j][2], before[j + 1][2])
-                        out_ops += (UPDATE_BEFORE, UPDATE_AFTER)
-                        out_rank += (j + 1, j + 1)
-                    else:
-                        out_refs.append(before[j][2]), out_ops.append(DELETE), out_rank.append(j + 1)
             if not part:
                 del parts[g]
+        dead = matched[::2] + dropped
         if dead:
             self.rows.arrays["live"][dead] = False
-            self.held -= len(dead)
-        self.held += len(add_rows)
+        self.held += len(add_rows) - len(dead)
         if matched:
-            self._confirm(cols, matched, retracted)
-        out = self._output(out_ops, out_refs, out_rank) if out_ops else []
+            self._confirm(cols, matched[::2], matched[1::2])
+        result = self._output(np.array(out, np.int64).reshape(-1, 3)) if out else []
         self._compact()
-        return out
+        return result
 
     def _confirm(self, cols: list[pa.Array], matched: list[int], retracted: list[int]) -> None:
         """A retraction found its row by sort key and hash; the rows must be equal in every column."""
@@ -265,17 +258,18 @@ class RankOperator(Operator):
             raise RuntimeError(f"{self.name}: two different rows have the same 64-bit hash; the retraction of a row "
                                f"cannot be matched safely")
 
-    def _output(self, ops: list, refs: list, ranks: list) -> list[pa.RecordBatch]:
-        """The output rows gathered from the store; a position that passes to an identical row emits nothing."""
-        ops_a = np.array(ops, dtype=np.int8)
-        ranks_a = np.array(ranks, dtype=np.int64)
-        rows = self.store.take(pa.array(refs, pa.int64()))
+    def _output(self, out: np.ndarray) -> list[pa.RecordBatch]:
+        """The output rows (store row, row kind, rank) gathered from the store; a position that passes to an
+        identical row emits nothing."""
+        refs = out[:, 0]
+        ops_a, ranks_a = out[:, 1].astype(np.int8), out[:, 2]
+        rows = self.store.take(pa.array(refs))
         ub = np.flatnonzero(ops_a == UPDATE_BEFORE)
         if len(ub):
-            refs_a = np.asarray(refs, np.int64)
-            same = refs_a[ub] == refs_a[ub + 1]
-            hashes = self.hashes  # rows of different hashes differ; only equal hashes need a comparison
-            check = [j for j in np.flatnonzero(~same).tolist() if hashes[refs[ub[j]]] == hashes[refs[ub[j] + 1]]]
+            same = refs[ub] == refs[ub + 1]
+            hashes, old, new = self.hashes, refs[ub].tolist(), refs[ub + 1].tolist()
+            # rows of different hashes differ; only equal hashes need a comparison
+            check = [j for j in np.flatnonzero(~same).tolist() if hashes[old[j]] == hashes[new[j]]]
             if check:
                 pairs = ub[check]
                 same[check] = rows_equal([c.take(pa.array(pairs)) for c in rows.columns],

@@ -61,7 +61,8 @@ class AppendRankOperator(RankOperator):
         skeys = self._sort_keys(cols, n)
         base = self._store(cols, None, self.seq + np.arange(n, dtype=np.int64), np.zeros(n, np.int64))
         limit, parts, seq = self.limit, self.parts, self.seq
-        out_ops, out_refs, out_rank, dead = [], [], [], []
+        out: list[int] = []  # (store row, row kind, rank) after one another
+        dead: list[int] = []
         for i, (g, k) in enumerate(zip(gids.tolist(), skeys)):
             part = parts.get(g)
             if part is None:
@@ -72,37 +73,30 @@ class AppendRankOperator(RankOperator):
             if pos >= limit:
                 dead.append(base + i)
                 continue
+            if not self.with_rank:
+                if len(part) >= limit:
+                    out += (part[limit - 1][2], DELETE, limit)
+                    dead.append(part[limit - 1][2])
+                    del part[limit - 1:]
+                part.insert(pos, entry)
+                out += (entry[2], INSERT, pos + 1)
+                continue
             old = [e[2] for e in part[pos:]]
             part.insert(pos, entry)
-            if not self.with_rank:
-                if len(part) > limit:
-                    out_ops.append(DELETE)
-                    out_refs.append(part[limit][2])
-                    out_rank.append(limit)
-                    dead.append(part[limit][2])
-                    del part[limit:]
-                out_ops.append(INSERT)
-                out_refs.append(entry[2])
-                out_rank.append(pos + 1)
-                continue
             if len(part) > limit:
                 dead.append(part[limit][2])
                 del part[limit:]
             for j in range(len(part) - pos):
                 r = pos + j + 1
                 if j < len(old):
-                    out_ops += (UPDATE_BEFORE, UPDATE_AFTER)
-                    out_refs += (old[j], part[pos + j][2])
-                    out_rank += (r, r)
+                    out += (old[j], UPDATE_BEFORE, r, part[pos + j][2], UPDATE_AFTER, r)
                 else:
-                    out_ops.append(INSERT)
-                    out_refs.append(part[pos + j][2])
-                    out_rank.append(r)
+                    out += (part[pos + j][2], INSERT, r)
         self.seq = seq
         self.held += n - len(dead)
         if dead:
             self.rows.arrays["live"][dead] = False
         self._note_floors(np.unique(gids).tolist())
-        out = self._output(out_ops, out_refs, out_rank) if out_ops else []
+        result = self._output(np.array(out, np.int64).reshape(-1, 3)) if out else []
         self._compact()
-        return out
+        return result
