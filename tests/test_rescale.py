@@ -57,7 +57,7 @@ SHAPES = {
                    "SELECT key, val FROM events WHERE val > 200 AND val < 260"),
 }
 # the shapes whose every operator's state splits by key group today: they must rescale
-SPLITTABLE = {"except_all", "over", "group_by", "join", "match"}
+SPLITTABLE = {"except_all", "over", "group_by", "join", "match", "top_n"}
 # a join of two updating inputs: after a restore the two inputs' changes may reach it in another interleaving
 # (as in Flink), so its changelog may differ on the way while the result it adds up to is the same
 INTERLEAVED = {"join"}

@@ -20,17 +20,19 @@ TYPES = [pa.string(), pa.int64(), pa.int64()]
 OPERATORS = {
     "Rank": lambda: RankOperator([0], [(2, True)], 3, NAMES, TYPES, with_rank=True),
     "AppendRank": lambda: AppendRankOperator([0], [(2, False)], 2, NAMES, TYPES),
+    "AppendRank with ties": lambda: AppendRankOperator([0], [(2, True)], 3, NAMES, TYPES),
     "Top1": lambda: Top1Operator([0], [(2, True)], NAMES, TYPES),
 }
 
 
-def changelog(seed: int, updating: bool) -> list[tuple]:
+def changelog(seed: int, updating: bool, ties: bool = False) -> list[tuple]:
+    """Random rows, or identical rows of rising values (`ties`)."""
     rng = random.Random(seed)
     table: dict[tuple, tuple] = {}
     out = []
-    for _ in range(600):
-        key = (rng.choice([None] + [f"p{i}" for i in range(12)]), rng.randint(0, 5))
-        row = (*key, rng.randint(0, 999))
+    for i in range(600):
+        key = (rng.choice([None] + [f"p{i}" for i in range(12)]), 0 if ties else rng.randint(0, 5))
+        row = (*key, i // 60 + rng.randint(0, 1) if ties else rng.randint(0, 999))
         old = table.get(key)
         if not updating:
             out.append((INSERT, row))
@@ -68,7 +70,7 @@ def feed(op, rows: list[tuple]) -> dict:
 @pytest.mark.parametrize("name", OPERATORS)
 @pytest.mark.parametrize("old, new", [(1, 3), (2, 3), (3, 1)])
 def test_rescaled_top_n_continues_exactly_per_partition(name, old, new):
-    rows = changelog(5, updating=name == "Rank")
+    rows = changelog(5, updating=name == "Rank", ties="ties" in name)
     head, tail = rows[:300], rows[300:]
     owner_old = subtask_of_groups(key_groups([pa.array([r[0] for _, r in head], pa.string())], len(head)), old)
     snapshots = []

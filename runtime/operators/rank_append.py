@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns
+from sqlstream.runtime.key_groups import hash_keys
 from sqlstream.runtime.operators.rank import RankOperator
 
 
@@ -59,7 +60,7 @@ class AppendRankOperator(RankOperator):
                 take = pa.array(keep)
                 cols, gids, n = [c.take(take) for c in cols], gids[keep], len(keep)
         skeys = self._sort_keys(cols, n)
-        base = self._store(cols, None, self.seq + np.arange(n, dtype=np.int64), np.zeros(n, np.int64))
+        base = self._store(cols, None, self.seq + np.arange(n, dtype=np.int64), hash_keys(cols, n))
         limit, parts, seq = self.limit, self.parts, self.seq
         out: list[int] = []  # (store row, row kind, rank) after one another
         dead: list[int] = []
