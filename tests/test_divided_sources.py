@@ -81,12 +81,10 @@ FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, win
 
 
 def test_killed_workers_reading_the_source_restart_with_exactly_once_output(tmp_path):
-    import os
     import random
-    import signal
-    from tests.cli_job import CliJob, latest_checkpoint_id
+    from tests.cli_job import CliJob
     from tests.test_checkpoints import committed
-    from tests.test_parallel import workers_of
+    from tests.test_parallel import kill_workers
     rows = 3_000_000
     reference = tmp_path / "reference"
     reference.mkdir()
@@ -101,21 +99,7 @@ def test_killed_workers_reading_the_source_restart_with_exactly_once_output(tmp_
     folder = tmp_path / "killed"
     folder.mkdir()
     (folder / "job.sql").write_text(KILL_JOB.format(p=2, dir=folder, last=rows - 1))
-    job = CliJob(folder / "job.sql")
-    kills = 0
-    for _ in range(3):
-        target = latest_checkpoint_id(folder / "checkpoints") + 1
-        job.wait_for(lambda: latest_checkpoint_id(folder / "checkpoints") >= target or job.exited(),
-                     f"seed {seed}: checkpoint {target}")
-        workers = workers_of(job.proc.pid)
-        if job.exited() or not workers:
-            break
-        os.kill(rng.choice(workers), signal.SIGKILL)
-        kills += 1
-        job.wait_for(lambda: job.err.count("restarting from") >= kills or job.exited(), "the restart")
-    rc, _, err = job.finish()
-    assert rc == 0, f"seed {seed}: {err}"
-    assert kills >= 1 and "was killed by SIGKILL" in err, f"seed {seed}: no worker was killed ({err})"
+    kills, err = kill_workers(CliJob(folder / "job.sql"), folder / "checkpoints", rng, seed, 3)
     assert "source divided among them" in err, err
     got = committed(folder)["windowed"]
     assert got == expected, (f"seed {seed}: {sum((expected - got).values())} missing, "

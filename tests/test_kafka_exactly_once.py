@@ -9,9 +9,7 @@ producer, re-producing an uncommitted checkpoint, skipping a committed one) are 
 """
 import collections
 import json
-import os
 import random
-import signal
 import time
 from pathlib import Path
 
@@ -190,26 +188,12 @@ def test_killed_workers_of_a_parallel_job_give_exactly_the_uninterrupted_output(
     """Up to 10 worker processes of a parallelism-2 job killed with SIGKILL, each after a checkpoint of its own:
     the job's restart strategy restarts it from its last checkpoint, and the committed output equals an
     uninterrupted parallelism-1 run."""
-    from tests.test_parallel import workers_of
+    from tests.test_parallel import kill_workers
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     folder = tmp_path / "workers"
     job = CliJob(write_job(folder, broker, events_topic, "workers", head=KILLED_WORKERS))
-    checkpoints = folder / "checkpoints"
-    kills = 0
-    for _ in range(10):
-        target = latest_checkpoint_id(checkpoints) + 1
-        job.wait_for(lambda: latest_checkpoint_id(checkpoints) >= target or job.exited(),
-                     f"seed {seed}: checkpoint {target}")
-        workers = workers_of(job.proc.pid)
-        if job.exited() or not workers:
-            break
-        os.kill(rng.choice(workers), signal.SIGKILL)
-        kills += 1
-        job.wait_for(lambda: job.err.count("restarting from") >= kills or job.exited(), "the restart")
-    rc, _, err = job.finish()
-    assert rc == 0, f"seed {seed}: {err}"
-    assert kills >= 1 and "was killed by SIGKILL" in err, f"seed {seed}: no worker was killed ({err})"
+    kills, _ = kill_workers(job, folder / "checkpoints", rng, seed, 10)
     got_windowed, got_table = outputs(broker, "workers")
     missing, extra = expected[0] - got_windowed, got_windowed - expected[0]
     assert not missing and not extra, (f"seed {seed}: {sum(missing.values())} windowed rows missing, "

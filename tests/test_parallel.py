@@ -140,6 +140,27 @@ def workers_of(pid: int) -> list[int]:
     return [w for child in children_of(pid) for w in children_of(child)]
 
 
+def kill_workers(job: CliJob, checkpoints: Path, rng: random.Random, seed: int, times: int) -> tuple[int, str]:
+    """Up to `times` SIGKILLs of a random worker of a running parallel job, each after a checkpoint of its own
+    and each followed by the restart; the job then runs to its end. The number of kills and the job's stderr
+    (asserted: the job succeeded and at least one worker was killed)."""
+    kills = 0
+    for _ in range(times):
+        target = latest_checkpoint_id(checkpoints) + 1
+        job.wait_for(lambda: latest_checkpoint_id(checkpoints) >= target or job.exited(),
+                     f"seed {seed}: checkpoint {target}")
+        workers = workers_of(job.proc.pid)
+        if job.exited() or not workers:
+            break
+        os.kill(rng.choice(workers), signal.SIGKILL)
+        kills += 1
+        job.wait_for(lambda: job.err.count("restarting from") >= kills or job.exited(), "the restart")
+    rc, _, err = job.finish()
+    assert rc == 0, f"seed {seed}: {err}"
+    assert kills >= 1 and "was killed by SIGKILL" in err, f"seed {seed}: no worker was killed ({err})"
+    return kills, err
+
+
 def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, events):
     reference = tmp_path / "reference"
     reference.mkdir()
@@ -156,20 +177,7 @@ def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, event
     folder.mkdir()
     (folder / "job.sql").write_text(KILL_JOB.format(dir=folder, data=events))
     job = CliJob(folder / "job.sql")
-    kills = 0
-    for _ in range(10):
-        target = latest_checkpoint_id(folder / "checkpoints") + 1
-        job.wait_for(lambda: latest_checkpoint_id(folder / "checkpoints") >= target or job.exited(),
-                     f"seed {seed}: checkpoint {target}")
-        workers = workers_of(job.proc.pid)
-        if job.exited() or not workers:
-            break
-        os.kill(rng.choice(workers), signal.SIGKILL)
-        kills += 1
-        job.wait_for(lambda: job.err.count("restarting from") >= kills or job.exited(), "the restart")
-    rc, _, err = job.finish()
-    assert rc == 0, f"seed {seed}: {err}"
-    assert kills >= 1 and "was killed by SIGKILL" in err, f"seed {seed}: no worker was killed ({err})"
+    kills, err = kill_workers(job, folder / "checkpoints", rng, seed, 10)
     got = committed(folder)
     for sink in ("windowed", "totals"):
         assert got[sink] == expected_rows[sink], (
