@@ -12,7 +12,19 @@ import pyarrow as pa
 BATCH = "batch"
 
 
+def _strict_map(column: pa.Array) -> pa.Array:
+    """A MAP column whose key field is nullable (as some DuckDB versions make it) rebuilt with the non-nullable
+    key field Arrow's IPC reader insists on."""
+    if not pa.types.is_map(column.type) or not column.type.key_field.nullable:
+        return column
+    if column.offset:
+        column = column.take(pa.array(range(len(column)), pa.int64()))
+    return pa.MapArray.from_arrays(column.offsets, column.keys, column.items, mask=column.is_null())
+
+
 def _ipc(batch: pa.RecordBatch) -> pa.Buffer:
+    if any(pa.types.is_map(t) for t in batch.schema.types):
+        batch = pa.RecordBatch.from_arrays([_strict_map(c) for c in batch.columns], names=batch.schema.names)
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as w:
         w.write_batch(batch)
