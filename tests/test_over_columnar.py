@@ -73,7 +73,10 @@ def stream(seed: int, disordered: bool = False, dense: bool = False):
     return out
 
 
-def run(ops_for_phase, batches, restore_at=None, restore_into=None):
+def run(ops_for_phase, batches, restore_at=None, restore_into=None, names=NAMES, types=TYPES,
+        rows=lambda chunk: chunk):
+    """Feed the batches (rows made by `rows`) to an operator, restored into `restore_into()` at batch
+    `restore_at`; every row it emits, per watermark, and its count of late rows dropped."""
     op = ops_for_phase()
     backend = StateBackend("t")
     op.open(OperatorContext(backend))
@@ -84,8 +87,9 @@ def run(ops_for_phase, batches, restore_at=None, restore_into=None):
             op, backend = restore_into(), StateBackend("t")
             op.open(OperatorContext(backend))
             backend.restore(blobs)
-        arrays = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(TYPES)]
-        op.on_batch(make_batch(INSERT, arrays, NAMES, wm=np.array(wms, np.int64)))
+        made = rows(chunk)
+        arrays = [pa.array([r[j] for r in made], t) for j, t in enumerate(types)]
+        op.on_batch(make_batch(INSERT, arrays, names, wm=np.array(wms, np.int64)))
         for b in op.on_watermark(wm):
             out.append([tuple(r.values()) for r in b.to_pylist()])
     for b in op.on_watermark(MAX_WM):
@@ -178,27 +182,14 @@ def wide_make(cls, frame, preceding, aggs):
     return cls([0], 7, frame, preceding, aggs, names, types)
 
 
-def wide_run(make_op, batches, restore_at=None):
+def wide_rows(chunk):
     import decimal
-    op = make_op()
-    backend = StateBackend("t")
-    op.open(OperatorContext(backend))
-    out = []
-    for n, (chunk, wms, wm) in enumerate(batches):
-        if n == restore_at:
-            blobs = backend.snapshot()
-            op, backend = make_op(), StateBackend("t")
-            op.open(OperatorContext(backend))
-            backend.restore(blobs)
-        rows = [(k, i, x, None if i is None else f"{k}{i % 4}", None if x is None else decimal.Decimal(str(x)),
-                 2, -1, ts) for k, i, x, ts in chunk]
-        arrays = [pa.array([r[j] for r in rows], t) for j, t in enumerate(WIDE_TYPES)]
-        op.on_batch(make_batch(INSERT, arrays, WIDE_NAMES, wm=np.array(wms, np.int64)))
-        for b in op.on_watermark(wm):
-            out.append([tuple(r.values()) for r in b.to_pylist()])
-    for b in op.on_watermark(MAX_WM):
-        out.append([tuple(r.values()) for r in b.to_pylist()])
-    return out, op.late_dropped
+    return [(k, i, x, None if i is None else f"{k}{i % 4}", None if x is None else decimal.Decimal(str(x)),
+             2, -1, ts) for k, i, x, ts in chunk]
+
+
+def wide_run(make_op, batches, restore_at=None):
+    return run(make_op, batches, restore_at, make_op, WIDE_NAMES, WIDE_TYPES, wide_rows)
 
 
 @pytest.mark.parametrize("frame,preceding", FRAMES)
