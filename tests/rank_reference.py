@@ -6,28 +6,14 @@ for each that enters)."""
 from __future__ import annotations
 
 import bisect
-import functools
 import math
 
 import numpy as np
 import pyarrow as pa
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.operators.rank import order_key
 from sqlstream.runtime.rows import batch_rows, columns
-
-
-@functools.total_ordering
-class _Desc:
-    __slots__ = ("v",)
-
-    def __init__(self, v):
-        self.v = v
-
-    def __eq__(self, other):
-        return self.v == other.v
-
-    def __lt__(self, other):
-        return self.v > other.v
 
 
 class RankReference:
@@ -63,12 +49,7 @@ class RankReference:
                 i, desc = self.order[0]
                 v = row[i]
                 return (math.inf if desc else -math.inf) if v is None else (-v if desc else v)
-            key = []
-            for i, desc in self.order:
-                v = row[i]
-                key.append((0, None) if v is None and not desc
-                           else ((2, None) if v is None else (1, _Desc(v) if desc else v)))
-            return tuple(key)
+            return order_key(self.order, row)
 
         def emit(op, row, rank):
             out_rows.append(row), out_ops.append(op), out_rank.append(rank)

@@ -43,7 +43,8 @@ class _Desc:
         return self.v > other.v
 
 
-def _tuple_key(order: list[tuple[int, bool]], row: tuple) -> tuple:
+def order_key(order: list[tuple[int, bool]], row: tuple) -> tuple:
+    """A row's sort key for ORDER BY `order` ((column, descending) pairs), NULLs placed as Flink places them."""
     key = []
     for i, desc in order:
         v = row[i]
@@ -109,7 +110,7 @@ class RankOperator(Operator):
             return keys
         used = {i for i, _ in self.order}
         rows = batch_rows([cols[i] if i in used else pa.nulls(n) for i in range(len(cols))], n)
-        return [_tuple_key(self.order, r) for r in rows]
+        return [order_key(self.order, r) for r in rows]
 
     def _store(self, cols: list[pa.Array], rows: np.ndarray | None, seqs: np.ndarray, hashes: np.ndarray) -> int:
         """Append the batch's rows `rows` (all when None), with their signed arrival numbers and hashes, to the
