@@ -5,7 +5,6 @@ held for reuse. Environment settings (MALLOC_MMAP_THRESHOLD_, ..) win; other C l
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
@@ -23,8 +22,7 @@ def tune_allocator() -> bool:
     if any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the process runs on, without ldconfig's help
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int

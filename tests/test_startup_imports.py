@@ -12,22 +12,25 @@ UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "sqlstream.c
           "psycopg", "sqlstream.connectors.jdbc", "pyiceberg", "sqlalchemy", "sqlstream.connectors.iceberg",
           "aiohttp", "sqlstream.web",  # the web UI only with --web or 'rest.port'
           "prometheus_client", "sqlstream.prometheus",  # metrics only with a port
-          "multiprocessing", "sqlstream.runtime.parallel")  # parallel subtasks only above parallelism 1
-PROBE = ("import sys, json\n"
+          "multiprocessing", "sqlstream.runtime.parallel",  # parallel subtasks only above parallelism 1
+          "subprocess", "ctypes.util")  # no child process: the C library is found without ldconfig
+PROBE = ("import gc, sys, json\n"
          "from sqlstream.cli import main\n"
          "rc = main(['run', sys.argv[1]])\n"
          "sys.stderr.write('MODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
+         "sys.stderr.write(f'FROZEN {gc.get_freeze_count()}\\n')\n"
          "sys.exit(rc)\n")
 
 
-def _modules_after(job: str) -> set[str]:
+def _modules_after(job: str) -> tuple[set[str], int]:
     env = dict(os.environ, PYTHONPATH=ROOT)
     p = subprocess.run([sys.executable, "-c", PROBE, job], capture_output=True, text=True, env=env,
                        stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr
     assert "+I[3, n3]" in p.stdout
     line = next(x for x in p.stderr.splitlines() if x.startswith("MODULES "))
-    return set(json.loads(line[len("MODULES "):]))
+    frozen = next(x for x in p.stderr.splitlines() if x.startswith("FROZEN "))
+    return set(json.loads(line[len("MODULES "):])), int(frozen.split()[1])
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
@@ -41,7 +44,7 @@ def test_a_file_job_imports_no_unused_connector(tmp_path, fmt):
                    f"'path' = '{data}', 'format' = '{fmt}');\n"
                    "CREATE TABLE out_t (id INT, name STRING) WITH ('connector' = 'print');\n"
                    "INSERT INTO out_t SELECT id, name FROM src WHERE id > 2;\n")
-    modules = _modules_after(str(job))
+    modules, frozen = _modules_after(str(job))
     loaded = sorted(m for m in modules if m.split(".")[0] in UNUSED or m in UNUSED
                     or any(m.startswith(u + ".") for u in UNUSED))
     assert loaded == []
@@ -50,3 +53,4 @@ def test_a_file_job_imports_no_unused_connector(tmp_path, fmt):
     # one import root: the engine's layers load as sqlstream.planner/runtime/connectors, never as top-level names
     assert not modules & {"planner", "runtime", "connectors"}
     assert {"sqlstream.planner", "sqlstream.runtime", "sqlstream.connectors"} <= modules
+    assert frozen > 10_000  # the objects the imports made are frozen: no collection walks them again

@@ -10,8 +10,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sqlstream.connectors.base import TableSchema, rows_batch
-from sqlstream.connectors.formats import json as json_format
-from sqlstream.connectors.formats import json_flink
 from sqlstream.connectors.lines import non_blank
 from sqlstream.connectors.options import Options
 from sqlstream.connectors.utf8 import reject_invalid_utf8
@@ -250,8 +248,9 @@ def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
             return _cast_plain(text, t), np.zeros(len(raw), dtype=bool)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass  # out of range, or a date Arrow refuses: each value by Java's rules
+    from sqlstream.connectors.formats.json import arrow_values
     vals, failed = _convert_each(text, lambda v: _java_value(v, t, kind))
-    return json_format.arrow_values(vals, t), failed
+    return arrow_values(vals, t), failed
 
 
 def _cast_plain(text: pa.Array, t: FlinkType) -> pa.Array:
@@ -266,6 +265,7 @@ def _cast_plain(text: pa.Array, t: FlinkType) -> pa.Array:
 
 
 def _convert_each(text: pa.Array, convert) -> tuple[list, np.ndarray]:
+    from sqlstream.connectors.formats.json_flink import FieldError
     vals, failed = [], np.zeros(len(text), dtype=bool)
     for i, v in enumerate(text.to_pylist()):
         if v is None:
@@ -273,7 +273,7 @@ def _convert_each(text: pa.Array, convert) -> tuple[list, np.ndarray]:
             continue
         try:
             vals.append(convert(v))
-        except (json_flink.FieldError, ValueError, ArithmeticError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        except (FieldError, ValueError, ArithmeticError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
             vals.append(None)
             failed[i] = True
     return vals, failed
@@ -282,6 +282,7 @@ def _convert_each(text: pa.Array, convert) -> tuple[list, np.ndarray]:
 def _java_value(v: str, t: FlinkType, kind: str):
     """One trimmed CSV value by Java's rules (Integer.parseInt, Double.parseDouble, new BigDecimal,
     java.sql.Date.valueOf, the SQL timestamp pattern)."""
+    from sqlstream.connectors.formats import json_flink
     if kind != "DATE":  # the JSON format's rules for text are Java's parse methods too
         return json_flink.convert(v, t)
     m = SQL_DATE.fullmatch(v)
