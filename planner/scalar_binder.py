@@ -16,7 +16,6 @@ from sqlglot import exp
 
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.functions.catalog import lookup
-from sqlstream.functions.math import round_decimal_type
 from sqlstream.planner.functions import calcite_type, check_signature, is_aggregate, scalar_type
 from sqlstream.core.errors import ValidationError
 from sqlstream.core.types import BIGINT, BOOLEAN, DOUBLE, INT, NULL, STRING, FlinkType, common_type, from_sqlglot
@@ -371,10 +370,11 @@ class ScalarBinder:
 
     # ---- operators -----------------------------------------------------------------------
     def call(self, fn: str, args: list[Expr], node: exp.Expr | None = None) -> Expr:
-        from sqlstream.core.udf import REGISTRY
         builtin = lookup(fn)
-        if fn in REGISTRY and builtin is None:
-            return Call(REGISTRY[fn].result_type, "UDF:" + fn, tuple(args))
+        if builtin is None:
+            from sqlstream.core.udf import REGISTRY
+            if fn in REGISTRY:
+                return Call(REGISTRY[fn].result_type, "UDF:" + fn, tuple(args))
         for i in builtin.constant_args if builtin is not None else ():
             if i < len(args) and not isinstance(args[i], Lit):
                 raise ValidationError(f"{_where(node)}sqlstream needs argument {i + 1} of {fn} (a format or a "
@@ -712,6 +712,7 @@ class ScalarBinder:
         x = args[0]
         r = args[1] if len(args) > 1 else Lit(INT.with_nullable(False), 0)
         if x.type.is_decimal:
+            from sqlstream.functions.math import round_decimal_type
             if not isinstance(r, Lit):
                 raise ValidationError(f"{_where(node)}{name} of DECIMAL needs a constant scale")
             t = round_decimal_type(x.type, int(r.value)) if name == "ROUND" else x.type

@@ -221,6 +221,8 @@ class Session:
 
     def _load_used_functions(self, stmt: exp.Expr) -> None:
         """Import the declared Python functions this statement calls (CREATE FUNCTION does not import)."""
+        if not self.functions:
+            return
         from sqlstream.core import udf
         declared = {n for n, f in self.functions.items() if isinstance(f, udf.DeclaredFunction)}
         if not declared:

@@ -13,7 +13,9 @@ UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "sqlstream.c
           "aiohttp", "sqlstream.web",  # the web UI only with --web or 'rest.port'
           "prometheus_client", "sqlstream.prometheus",  # metrics only with a port
           "multiprocessing", "sqlstream.runtime.parallel",  # parallel subtasks only above parallelism 1
-          "subprocess", "ctypes.util")  # no child process: the C library is found without ldconfig
+          "subprocess", "ctypes.util",  # no child process: the C library is found without ldconfig
+          "sqlstream.core.udf", "sqlstream.planner.match_binder", "sqlstream.plan.match_pattern",  # used when used
+          "sqlstream.functions.math")  # function families load on a call of theirs
 PROBE = ("import gc, sys, json\n"
          "from sqlstream.cli import main\n"
          "rc = main(['run', sys.argv[1]])\n"

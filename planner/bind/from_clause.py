@@ -14,7 +14,6 @@ from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Ref
 from sqlstream.planner.bind.relation import fields_scope, project, Relation, row_numbers
 from sqlstream.planner.hints import table_options
-from sqlstream.planner.match_binder import bind_match_recognize
 from sqlstream.planner.scalar_binder import ScalarBinder, Scope, _where
 
 
@@ -32,6 +31,7 @@ class FromClause:
             if sel.args.get("joins"):
                 raise ValidationError(f"{_where(sel.args['match'])}MATCH_RECOGNIZE cannot be combined with joins "
                                       f"in one FROM clause; join its result in an outer query")
+            from sqlstream.planner.match_binder import bind_match_recognize
             node, scope = bind_match_recognize(rel.node, rel.scope, sel.args["match"])
             rel = Relation(node, scope)
         for join in sel.args.get("joins") or []:
