@@ -3,12 +3,34 @@ import pytest
 from tests.golden import ORACLE
 
 
+# modules whose tests start Ray clusters: one xdist worker runs them all, one cluster at a time (a Ray head binds
+# fixed ports besides the one it is given)
+SAME_WORKER = {"test_ray_cluster": "ray", "test_ray_job": "ray"}
+
+
 def pytest_collection_modifyitems(config, items):
     if not ORACLE.exists():
         skip = pytest.mark.skip(reason=f"Flink oracle not found at {ORACLE}")
         for item in items:
             if "golden" in item.keywords or "conformance" in item.keywords:
                 item.add_marker(skip)
+    for item in items:
+        group = xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def xdist_group(item) -> str | None:
+    """Under `pytest -n N --dist loadgroup`, the tests that must share one worker: those of a module whose
+    module-scoped fixture they use (it is built once, as without xdist) and those named in SAME_WORKER."""
+    module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+    if module in SAME_WORKER:
+        return SAME_WORKER[module]
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        if any(d.scope == "module" for d in defs):
+            return module
+    return None
 
 
 @pytest.fixture(scope="session")
