@@ -127,3 +127,49 @@ def test_a_name_read_at_one_path_is_judged_by_the_fields_of_that_name_it_does_no
     monkeypatch.setattr("tests.test_json_fast_path.SCHEMA", narrowed)
     rows, _ = decode(CLEAN * 50, monkeypatch, per_row_allowed=False)
     assert rows[:2] == [{"auction": {"id": 7}, "bid": None}, {"auction": None, "bid": {"price": 30}}]
+
+
+TEXT_SCHEMA = TableSchema(["i", "b", "s", "d", "ts", "r"],
+                          [flink_type("INT"), flink_type("BOOLEAN"), flink_type("STRING"), flink_type("DATE"),
+                           flink_type("TIMESTAMP(3)"),
+                           flink_type("ROW<i SMALLINT, b BOOLEAN, s STRING, d DATE, ts TIMESTAMP(3)>")])
+ODD_TEXT = {"i": ["12", " 12", "+12", "0x1F", "007", "-0", 1.5, 1e3, True, 2147483647, 2147483648, -2147483648,
+                  99999999999, "1_000", "", None, [1], {"a": 1}],
+            "b": [True, False, "true", "TRUE", "false", 1, 0, "yes", "", [True]],
+            "s": ["x", 4.50, 1e5, 12, -3, True, {"a": 1}, [1, 2], "[x", "1.5", "-", 18446744073709551616],
+            "d": ["2023-11-14", "2023-02-30", "2023-11-14 00:00:00", "+2023-11-14", "20231114", 5, "2023-13-01"],
+            "ts": ["2023-11-14 22:13:20", "2023-11-14 22:13:20.123456", "2023-11-14 22:13:20.1234567",
+                   "2023-11-14T22:13:20", "2023-11-14 22:13", "2023-11-14", "2023-02-29 10:00:00",
+                   "2023-11-14 24:00:00", "2023-11-14 23:59:60", "2023-11-14 22:13:20Z", "2023-11-14 22:13:20.",
+                   "2023-11-14 221320", 5, True]}
+
+
+def odd_text_documents() -> list[str]:
+    """Each odd value at the top level and inside the ROW (its SMALLINT takes the INT values), a ROW of another
+    JSON type, and documents that are not one object."""
+    docs = []
+    for field, values in ODD_TEXT.items():
+        for v in values:
+            docs += [json.dumps({field: v}), json.dumps({"r": {field: v}})]
+    docs += [json.dumps({"r": v}) for v in (5, "x", [1], True, {})]
+    return docs + ["[1]", "5", '"x"', "null", "{}", '{"i": 1,}']
+
+
+@pytest.mark.parametrize("ignore", [False, True])
+def test_fields_read_as_text_decode_as_flinks_rules_say(ignore):
+    """Integers, booleans, strings, dates and timestamps are read as their JSON text and judged on it: every odd
+    text (numeric strings, hex, signs, too many digits, another JSON type, a T, no seconds, a 30th of February,
+    nanoseconds) decodes, fails or is skipped exactly as Flink's rules one by one say."""
+    good = json.dumps({"i": 1, "b": True, "s": "a", "d": "2023-11-14", "ts": "2023-11-14 22:13:20.5",
+                       "r": {"i": 2, "b": False, "s": "b", "d": "2023-11-15", "ts": "2023-11-15 01:02:03"}})
+
+    def run(docs, fn):
+        decoder = JsonDecoder(TEXT_SCHEMA, ignore_parse_errors=ignore)
+        try:
+            return fn(decoder, docs).to_pylist(), decoder.skipped
+        except Exception as e:
+            return str(e)
+    batches = [[good] + odd_text_documents()] if ignore else [[good, doc] for doc in odd_text_documents()]
+    for docs in batches:
+        docs = pa.array(docs)
+        assert run(docs, lambda d, x: d.decode(x, str)) == run(docs, by_flinks_rules), docs[1]

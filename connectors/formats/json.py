@@ -71,12 +71,28 @@ def duck_type(t: FlinkType) -> str:
     raise OptionError(f"JSON format does not support type {t}")
 
 
-def _structure(t: FlinkType):
+def _structure(t: FlinkType, in_collection: bool = False):
+    """DuckDB's from_json structure; a field checked by its text (`text_kind`) outside arrays and maps is read
+    as its JSON text and converted after the check."""
     if t.name == "ROW":
-        return {f: _structure(c) for f, c in zip(t.field_names, t.children)}
+        return {f: _structure(c, in_collection) for f, c in zip(t.field_names, t.children)}
     if t.name == "ARRAY":
-        return [_structure(t.children[0])]
+        return [_structure(t.children[0], True)]
+    if not in_collection and text_kind(t):
+        return "VARCHAR"
     return duck_type(t)
+
+
+def text_kind(t: FlinkType) -> str | None:
+    """The kind of a field whose JSON text alone tells whether DuckDB reads it as Flink does (TEXT_PLAIN): read as
+    text, it is checked on its own few characters instead of by a pattern over the whole document."""
+    if t.name in INTEGER_DIGITS:
+        return t.name
+    if t.name in ("BOOLEAN", "DATE") or t.is_string:
+        return "STRING" if t.is_string else t.name
+    if t.name == "TIMESTAMP" and (t.precision is None or t.precision <= 6):
+        return "TIMESTAMP"
+    return None
 
 
 class JsonDecoder:
@@ -93,17 +109,21 @@ class JsonDecoder:
         self.targets = [t.to_arrow() for t in schema.types]
         self.standard = timestamp_standard
         self.paths = ["$." + _json.dumps(n) for n in schema.names]
-        self.suspicious, self.ambiguous = _suspicious_pattern(schema)
+        self.suspicious, self.by_path = _suspicious_pattern(schema)
+        sep = "T" if timestamp_standard == "ISO-8601" else " "
+        self.text_leaves = [(j, path, kind, sep) for j, t in enumerate(schema.types)
+                            for path, kind in _text_leaves(t)]
         # columns whose NULLs are checked against the JSON type: a ROW, MAP or ARRAY DuckDB could not read is
-        # a value of another JSON type, which the regular expression (or the ambiguous names' check) flags
+        # a value of another JSON type, which the check by paths flags; a field read as text is never made NULL
+        # by DuckDB
         self.null_checked = [j for j, t in enumerate(schema.types)
-                             if fail_on_missing_field or t.name not in ("ROW", "MAP", "ARRAY")]
-        self.checked_paths = [self.paths[j] for j in self.null_checked] + \
-            (self.ambiguous.paths if self.ambiguous is not None else [])
-        temporal = [(n, t.name) for n, t in zip(schema.names, schema.types) if t.name in ("TIMESTAMP", "DATE")]
+                             if fail_on_missing_field or (t.name not in ("ROW", "MAP", "ARRAY") and not text_kind(t))]
+        # the JSON type of the document (one object?), of the NULL-checked columns, of the fields checked by path
+        self.checked_paths = ["$"] + [self.paths[j] for j in self.null_checked] + self.by_path.paths
+        temporal = [(n, t.name) for n, t in zip(schema.names, schema.types)
+                    if t.name in ("TIMESTAMP", "DATE") and not text_kind(t)]
         temporal += [nested for nested in _nested_temporal(schema) if nested[0] not in schema.names]
         if temporal:  # a date or timestamp whose text is not the plain pattern DuckDB parses as Flink does
-            sep = "T" if timestamp_standard == "ISO-8601" else " "
             self.suspicious += "|" + "|".join(re.escape(_json.dumps(n)) + r'\s*:\s*"' + _not_plain(kind, sep)
                                               for n, kind in temporal)
         self.skipped = 0
@@ -131,9 +151,10 @@ class JsonDecoder:
             return self._count_documents(docs, where)
         con = duck()
         tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
-        # one pass: the values, and the JSON type at each path the checks below look at
+        # the values; the JSON type at each checked path in the same pass when every document needs it, else
+        # afterwards for the few documents whose decoded values leave it open (`_type_candidates`)
         try:
-            if self.checked_paths:
+            if self.by_path.typed_everywhere:
                 out = con.sql("SELECT unnest(from_json(line, $s)), json_type(line, $p) FROM tbl",
                               params={"s": self.structure, "p": self.checked_paths}).to_arrow_table()
                 json_types = out.column(out.num_columns - 1).combine_chunks()
@@ -143,36 +164,100 @@ class JsonDecoder:
                 json_types = None
         except _duck_error():
             return self._decode_checked(docs, where)
-        batch = self._to_batch(out)
-        slow = self._needs_flink_rules(docs, batch, json_types)
+        raw = [out.column(i).combine_chunks() for i in range(len(self.schema.names))]
+        slow = self._needs_flink_rules(docs, raw, json_types)
+        while True:
+            fast = raw if slow is None else [c.filter(pa.array(~slow)) for c in raw]
+            try:
+                batch = self._to_batch(fast)
+                break
+            except pa.ArrowInvalid:  # a date or time of the plain pattern that is no calendar's (2023-02-30)
+                slow = self._not_convertible(raw) | (False if slow is None else slow)
         if slow is None:
             return batch
-        fast_idx = np.flatnonzero(~slow)
-        return self._with_flink_rules(docs, batch.filter(pa.array(~slow)), fast_idx, np.flatnonzero(slow), where)
+        return self._with_flink_rules(docs, batch, np.flatnonzero(~slow), np.flatnonzero(slow), where)
 
-    def _needs_flink_rules(self, docs: pa.Array, batch: pa.RecordBatch,
+    def _text_not_plain(self, raw: list[pa.Array]) -> np.ndarray | None:
+        """Documents with a field read as text (`text_leaves`) whose text DuckDB or Arrow may read otherwise than
+        Flink: checked on the field's own characters, not on the whole document."""
+        slow = None
+        for j, path, kind, sep in self.text_leaves:
+            bad = _not_plain_text(_leaf(raw[j], path), kind, sep)
+            if bad is not None:
+                slow = bad if slow is None else slow | bad
+        return slow
+
+    def _not_convertible(self, raw: list[pa.Array]) -> np.ndarray:
+        """Documents with a plain-looking value Arrow cannot convert (2023-02-30, an INT out of range); found one
+        value at a time, only when a batch holds one."""
+        bad = np.zeros(len(raw[0]), dtype=bool)
+        for j, path, kind, _ in self.text_leaves:
+            if kind != "STRING":
+                t = _leaf_type(self.schema.types[j], path)
+                for i, v in enumerate(_leaf(raw[j], path).to_pylist()):
+                    try:
+                        _from_text(pa.array([v], pa.string()), kind, t)
+                    except pa.ArrowInvalid:
+                        bad[i] = True
+        return bad
+
+    def _needs_flink_rules(self, docs: pa.Array, raw: list[pa.Array],
                            json_types: pa.Array | None) -> np.ndarray | None:
         """Documents DuckDB's reading may differ from Flink's for: not one object, a trailing comma, a value of
         another JSON type than its column's (DuckDB rounds 3.7 into an INT, takes true as 1, writes 4.50 as 4.5
         into a STRING), a date or time not in the plain pattern, a value DuckDB turned into NULL, a missing
         field under fail-on-missing-field. These take Flink's rules one by one; the rest stay as decoded.
         Found with one regular expression over the text (a false alarm costs only the slower path) and the JSON
-        types DuckDB saw at the top-level fields and at the paths of ambiguous names (`json_types`, a list per
-        document in the order of `checked_paths`)."""
-        def mask(arr) -> np.ndarray:
-            return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+        types DuckDB saw at the document's root, the top-level fields and the paths checked by kind (`json_types`,
+        a list per document in the order of `checked_paths`)."""
+        mask = _mask
         slow = mask(pc.match_substring_regex(docs, self.suspicious)) if self.suspicious else \
             np.zeros(len(docs), dtype=bool)
-        slow |= ~mask(pc.starts_with(pc.ascii_ltrim(docs, WHITESPACE), "{"))
+        text_slow = self._text_not_plain(raw)
+        if text_slow is not None:
+            slow |= text_slow
         slow |= mask(pc.match_substring_regex(docs, TRAILING_COMMA))
-        for k, j in enumerate(self.null_checked):
-            if batch.column(j).null_count or self.fail_on_missing:
-                jt = pc.list_element(json_types, k)
-                lost = pc.and_kleene(pc.is_null(batch.column(j)), pc.not_equal(jt, "NULL"))
-                slow |= mask(pc.fill_null(lost, self.fail_on_missing))  # a value DuckDB could not read, or missing
-        if self.ambiguous is not None:
-            slow |= self.ambiguous.suspicious(json_types, len(self.null_checked))
+        if json_types is not None:
+            slow |= self._of_another_type(raw, json_types)
+        else:
+            candidates = np.flatnonzero(self._type_candidates(raw))
+            if len(candidates):
+                tbl = pa.table({"line": docs.take(pa.array(candidates))})  # noqa: F841  (read by DuckDB)
+                json_types = duck().sql("SELECT json_type(line, $p) FROM tbl", params={"p": self.checked_paths}) \
+                    .to_arrow_table().column(0).combine_chunks()
+                idx = pa.array(candidates)
+                slow[candidates] |= self._of_another_type([c.take(idx) for c in raw], json_types)
         return slow if slow.any() else None
+
+    def _of_another_type(self, raw: list[pa.Array], json_types: pa.Array) -> np.ndarray:
+        """Documents that are not one object, or hold another JSON type at a checked path than its field's kind,
+        or a value DuckDB could not read (made NULL), or miss a field under fail-on-missing-field."""
+        slow = ~_mask(pc.equal(pc.list_element(json_types, 0), "OBJECT"))
+        for k, j in enumerate(self.null_checked):
+            if raw[j].null_count or self.fail_on_missing:
+                jt = pc.list_element(json_types, k + 1)
+                lost = pc.and_kleene(pc.is_null(raw[j]), pc.not_equal(jt, "NULL"))
+                slow |= _mask(pc.fill_null(lost, self.fail_on_missing))  # a value DuckDB could not read, or missing
+        return slow | self.by_path.suspicious(json_types, 1 + len(self.null_checked))
+
+    def _type_candidates(self, raw: list[pa.Array]) -> np.ndarray:
+        """The documents whose decoded values may hide another JSON type than a checked field's kind (when
+        only ROW, MAP and ARRAY fields are checked by path): DuckDB reads a non-object into a ROW as a ROW of
+        NULLs (or NULL), and a wrong value into a MAP or ARRAY as NULL; a document that is not an object has every
+        column NULL; a NULL-checked column is NULL."""
+        def null(arr: pa.Array) -> np.ndarray:
+            return _mask(arr.is_null()) if arr.null_count else np.zeros(len(arr), dtype=bool)
+        out = np.logical_and.reduce([null(c) for c in raw])
+        for j in self.null_checked:
+            out |= null(raw[j])
+        for (j, *path), name in zip(self.by_path.indices, self.by_path.type_names):
+            arr = _leaf(raw[j], tuple(path))
+            if name != "ROW" or _row_of_another_type_is_null():
+                out |= null(arr)
+            if name == "ROW":
+                valid = ~null(arr)
+                out |= valid & np.logical_and.reduce([null(arr.field(i)) for i in range(arr.type.num_fields)])
+        return out
 
     def _with_flink_rules(self, docs: pa.Array, fast: pa.RecordBatch, fast_idx: np.ndarray, slow_idx: np.ndarray,
                           where) -> pa.RecordBatch:
@@ -267,10 +352,10 @@ class JsonDecoder:
             self.last_kept = ok
         return rows_batch([], [], int(ok.sum()))
 
-    def _to_batch(self, out: pa.Table) -> pa.RecordBatch:
+    def _to_batch(self, raw: list[pa.Array]) -> pa.RecordBatch:
         cols = []
-        for i, (name, target) in enumerate(zip(self.schema.names, self.targets)):
-            c = out.column(i).combine_chunks()
+        for c, t, target in zip(raw, self.schema.types, self.targets):
+            c = _from_json_text(c, t)
             if c.type != target:
                 if pa.types.is_timestamp(target) and target.tz is not None:
                     c = pc.cast(pc.cast(pc.cast(c, pa.timestamp(target.unit), safe=False), pa.int64()), target)
@@ -283,14 +368,116 @@ class JsonDecoder:
         return rows_batch([pa.array([], t) for t in self.targets], self.schema.names, 0)
 
 
+def _mask(arr) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _text_leaves(t: FlinkType, path: tuple = ()) -> list[tuple[tuple, str]]:
+    """(field positions inside the column, text kind) of the fields read as text, outside arrays and maps."""
+    kind = text_kind(t)
+    if kind:
+        return [(path, kind)]
+    if t.name == "ROW":
+        return [leaf for i, c in enumerate(t.children) for leaf in _text_leaves(c, path + (i,))]
+    return []
+
+
+def _leaf(arr: pa.Array, path: tuple) -> pa.Array:
+    for i in path:
+        arr = arr.field(i)
+    return arr
+
+
+def _leaf_type(t: FlinkType, path: tuple) -> FlinkType:
+    for i in path:
+        t = t.children[i]
+    return t
+
+
+# a STRING field's text that may not be the JSON value's text as Flink writes it: a number DuckDB wrote back
+# (4.50 -> '4.5', 1e5 -> '100000.0'), an object or array DuckDB wrote compact
+STRING_NOT_AS_WRITTEN = r"^(?:-?[0-9]+[.eE]|[\[{])"
+STRING_FIRST_BYTES = np.frombuffer(b"-0123456789[{", dtype=np.uint8)
+
+
+def _not_plain_text(text: pa.Array, kind: str, sep: str) -> np.ndarray | None:
+    """Mask of the values whose text may convert otherwise than by Flink's rules (None: none does), checked on
+    their bytes; what passes converts exactly with Arrow's casts (`_from_text`), which reject the remaining
+    malformed values (a month 13, an INT out of range) for `_not_convertible`. Plain: an integer in decimal
+    digits with fewer digits than may overflow (a numeric string reads as Flink parses it), true or false,
+    'yyyy-MM-dd', 'yyyy-MM-dd HH:mm:ss[.f{1,6}]' (the separator of 'json.timestamp-format.standard')."""
+    if text.null_count == len(text):
+        return None
+    valid = _mask(text.is_valid()) if text.null_count else np.ones(len(text), dtype=bool)
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(text.buffers()[1], dtype=width)[text.offset:text.offset + len(text) + 1]
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8) if text.buffers()[2] is not None else \
+        np.zeros(1, dtype=np.uint8)
+
+    def at(k: int, char: str) -> np.ndarray:
+        return (lengths > k) & (data[np.minimum(starts + k, len(data) - 1)] == ord(char))
+    if kind == "STRING":
+        first = (lengths > 0) & np.isin(data[np.minimum(starts, len(data) - 1)], STRING_FIRST_BYTES)
+        if not (first & valid).any():
+            return None
+        plain = ~(first & _mask(pc.match_substring_regex(text, STRING_NOT_AS_WRITTEN)))
+    elif kind in INTEGER_DIGITS:
+        digits = pc.ascii_is_decimal(pc.utf8_ltrim(text, "-") if (at(0, "-") & valid).any() else text)
+        plain = (lengths < INTEGER_DIGITS[kind]) & _mask(digits)
+    elif kind == "BOOLEAN":
+        plain = _mask(pc.is_in(text, pa.array(["true", "false"])))
+    elif kind == "DATE":
+        plain = (lengths == 10) & at(4, "-") & at(7, "-")
+    else:
+        plain = ((lengths == 19) | ((lengths >= 21) & (lengths <= 26) & at(19, "."))) & at(4, "-") & \
+            at(7, "-") & at(10, sep) & at(13, ":") & at(16, ":")
+    bad = valid & ~plain
+    return bad if bad.any() else None
+
+
+def _from_text(text: pa.Array, kind: str, t: FlinkType | None) -> pa.Array:
+    if kind == "STRING":
+        return text
+    if kind == "BOOLEAN":
+        return pc.equal(text, "true")
+    if kind == "DATE":
+        return pc.cast(text, pa.date32())
+    if kind == "TIMESTAMP":
+        return pc.cast(text, pa.timestamp("us"))
+    return pc.cast(text, t.to_arrow())
+
+
+def _from_json_text(arr: pa.Array, t: FlinkType) -> pa.Array:
+    """A decoded column with its fields read as text converted to their types (their text is plain)."""
+    kind = text_kind(t)
+    if kind:
+        return _from_text(arr, kind, t)
+    if t.name == "ROW" and _text_leaves(t):
+        children = [_from_json_text(arr.field(i), c) for i, c in enumerate(t.children)]
+        return pa.StructArray.from_arrays(children, names=t.field_names,
+                                          mask=arr.is_null() if arr.null_count else None)
+    return arr
+
+
+_probe: list[bool] = []
+
+
+def _row_of_another_type_is_null() -> bool:
+    """Whether this DuckDB reads a non-object into a ROW as NULL (rather than a ROW of NULLs); asked once."""
+    if not _probe:
+        row = duck().sql("""SELECT from_json('{"a": 5}', '{"a": {"b": "BIGINT"}}').a""").fetchall()[0][0]
+        _probe.append(row is None)
+    return _probe[0]
+
+
 # how a value begins that DuckDB may read otherwise than Flink (another JSON type than the column's)
 SUSPICIOUS_VALUE = {"INTEGER": r'(?:true|false|"|-?\d+[.eE]|\[|\{)', "FLOAT": r"(?:true|false|\[|\{)",
                     "BOOLEAN": r'(?:[-\d"\[{])', "STRING": r"(?:-?\d+[.eE]|\[|\{)",
                     "TEMPORAL": r"(?:[-\dtf\[{])", "OBJECT": r"(?:[^{n\s])", "ARRAY": r"(?:[^\[n\s])"}
-# a trailing comma DuckDB forgives; with a document that does not begin as an object, looked for apart from the
-# values' expression (RE2 scans one alternation of all three several times slower than each alone)
+# a trailing comma DuckDB forgives, looked for apart from the values' expression (RE2 scans one alternation
+# several times slower than each part alone)
 TRAILING_COMMA = r",\s*[}\]]"
-WHITESPACE = " \t\n\f\r"  # RE2's \s
 
 
 def _not_plain(kind: str, sep: str) -> str:
@@ -331,52 +518,45 @@ def _suspicious_kind(t: FlinkType) -> str:
     return "BOOLEAN" if t.name == "BOOLEAN" else "STRING"
 
 
-def _suspicious_pattern(schema: TableSchema) -> tuple[str, "AmbiguousNames | None"]:
-    """One regular expression for the documents whose values may need Flink's rules: a top-level or nested
-    field (by name) beginning as another JSON type, an array element of another type.
-
-    A name that stands for fields of different kinds (nexmark's `auction` is a ROW and, inside `bid`, a BIGINT)
-    cannot be judged by its name alone: every auction event would look suspicious. Such names are checked by
-    their paths instead (`AmbiguousNames`). The kinds a name stands for are taken from the whole record
-    (`schema.all_types`), also from the fields a query does not read (a pruned column, a ROW narrowed to the
-    fields read), which documents still hold."""
+def _suspicious_pattern(schema: TableSchema) -> tuple[str, "PathKinds"]:
+    """How the fields that are not read as text (`text_kind`) are checked: outside arrays and maps by the JSON
+    type at their paths (`PathKinds`); a name that also stands for a field inside an array or map, which has no
+    path, by one regular expression over the document for its values beginning as another JSON type, and for an
+    array element of another type. The expression is empty unless the table has arrays or maps."""
     by_kind: dict[str, set[str]] = {}
     arrays: list[str] = []
-    occurrences: dict[str, list[tuple[str, str, bool]]] = {}  # name -> (JSON path, kind, inside a collection)
+    # name -> (JSON path, kind, inside a collection, (column, field positions), type name)
+    occurrences: dict[str, list[tuple[str, str, bool, tuple, str]]] = {}
 
-    def visit(name: str, t: FlinkType, path: str, in_collection: bool, found: dict, read: bool) -> None:
+    def visit(name: str, t: FlinkType, path: str, in_collection: bool, index: tuple = ()) -> None:
         kind = _suspicious_kind(t)
-        found.setdefault(name, []).append((path, kind, in_collection))
+        if in_collection or not text_kind(t):  # a field read as text is checked on its text
+            occurrences.setdefault(name, []).append((path, kind, in_collection, index, t.name))
         if t.name == "ROW":
-            for f, c in zip(t.field_names, t.children):
-                visit(f, c, path + "." + _json.dumps(f), in_collection, found, read)
+            for i, (f, c) in enumerate(zip(t.field_names, t.children)):
+                visit(f, c, path + "." + _json.dumps(f), in_collection, index + (i,))
         elif t.name in ("ARRAY", "MAP"):
             item = t.children[-1]
             item_kind = _suspicious_kind(item)
-            if read and item_kind not in ("OBJECT", "ARRAY"):
+            if item_kind not in ("OBJECT", "ARRAY"):
                 opening = r"\[[^\]]*?" if t.name == "ARRAY" else r"\{[^}]*?:\s*"
                 arrays.append(re.escape(_json.dumps(name)) + r"\s*:\s*" + opening + SUSPICIOUS_VALUE[item_kind])
             if item.name == "ROW":
                 for f, c in zip(item.field_names, item.children):
-                    visit(f, c, "", True, found, read)
-    for n, t in zip(schema.names, schema.types):
-        visit(n, t, "$." + _json.dumps(n), False, occurrences, True)
-    in_record: dict[str, list[tuple[str, str, bool]]] = {}
-    for n, t in zip(schema.all_names, schema.all_types):
-        visit(n, t, "$." + _json.dumps(n), False, in_record, False)
-    ambiguous = {n: occ for n, occ in occurrences.items()
-                 if len({kind for _, kind, _ in occ + in_record.get(n, [])}) > 1
-                 and not any(inside for _, _, inside in occ)}
+                    visit(f, c, "", True)
+    for j, (n, t) in enumerate(zip(schema.names, schema.types)):
+        visit(n, t, "$." + _json.dumps(n), False, (j,))
+    by_path = {n: occ for n, occ in occurrences.items() if not any(o[2] for o in occ)}
     for name, occ in occurrences.items():
-        if name not in ambiguous:
-            for _, kind, _ in occ:
+        if name not in by_path:
+            for _, kind, *_ in occ:
                 by_kind.setdefault(kind, set()).add(re.escape(_json.dumps(name)))
     parts = ["(?:" + "|".join(sorted(names)) + r")\s*:\s*" + SUSPICIOUS_VALUE[kind]
                                      for kind, names in sorted(by_kind.items())] + arrays
     # an integer with as many digits as may overflow its column: DuckDB makes it NULL, Flink fails (or, under
     # json.ignore-parse-errors, NULL and counted); by name, with the narrowest column of the name
     widest: dict[str, int] = {}
-    for name, t in _named_types(schema):
+    for name, t in _named_types(schema, by_pattern=True):
         if t.name in INTEGER_DIGITS:
             widest[name] = min(widest.get(name, 99), INTEGER_DIGITS[t.name])
     by_digits: dict[int, list[str]] = {}
@@ -384,27 +564,29 @@ def _suspicious_pattern(schema: TableSchema) -> tuple[str, "AmbiguousNames | Non
         by_digits.setdefault(digits, []).append(re.escape(_json.dumps(name)))
     parts += ["(?:" + "|".join(sorted(names)) + r")\s*:\s*-?\d{" + str(digits) + "}"
               for digits, names in sorted(by_digits.items())]
-    return "|".join(parts), AmbiguousNames(ambiguous) if ambiguous else None
+    return "|".join(parts), PathKinds(by_path)
 
 
 # digits from which an integer may not fit its type
 INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INT": 10, "INTEGER": 10, "BIGINT": 19}
 
 
-def _named_types(schema: TableSchema) -> list[tuple[str, FlinkType]]:
-    """Every named field of the schema, top-level and inside ROWs (also ROWs in arrays and maps)."""
+def _named_types(schema: TableSchema, by_pattern: bool = False) -> list[tuple[str, FlinkType]]:
+    """Every named field of the schema, top-level and inside ROWs (also ROWs in arrays and maps); `by_pattern`:
+    only those the regular expression checks (not the fields read as text)."""
     out: list[tuple[str, FlinkType]] = []
 
-    def visit(name: str, t: FlinkType) -> None:
-        out.append((name, t))
+    def visit(name: str, t: FlinkType, in_collection: bool) -> None:
+        if not (by_pattern and not in_collection and text_kind(t)):
+            out.append((name, t))
         if t.name == "ROW":
             for f, c in zip(t.field_names, t.children):
-                visit(f, c)
+                visit(f, c, in_collection)
         elif t.name in ("ARRAY", "MAP") and t.children[-1].name == "ROW":
             for f, c in zip(t.children[-1].field_names, t.children[-1].children):
-                visit(f, c)
+                visit(f, c, True)
     for n, t in zip(schema.names, schema.types):
-        visit(n, t)
+        visit(n, t, False)
     return out
 
 
@@ -414,8 +596,9 @@ def _nested_temporal(schema: TableSchema) -> list[tuple[str, str]]:
     types: dict[str, set[str]] = {}
     for name, t in _named_types(schema):
         types.setdefault(name, set()).add(t.name)
+    by_pattern = {name for name, _ in _named_types(schema, by_pattern=True)}
     return [(name, next(iter(kinds))) for name, kinds in sorted(types.items())
-            if len(kinds) == 1 and next(iter(kinds)) in ("TIMESTAMP", "DATE")]
+            if len(kinds) == 1 and next(iter(kinds)) in ("TIMESTAMP", "DATE") and name in by_pattern]
 
 
 # the JSON types (DuckDB's json_type) a field of each kind takes as DuckDB reads it: what the kind's
@@ -425,13 +608,20 @@ PLAIN_JSON_TYPES = {"INTEGER": ["BIGINT", "UBIGINT", "NULL"], "FLOAT": ["BIGINT"
                     "TEMPORAL": ["VARCHAR", "NULL"], "OBJECT": ["OBJECT", "NULL"], "ARRAY": ["ARRAY", "NULL"]}
 
 
-class AmbiguousNames:
-    """Field names that stand for fields of different kinds: DuckDB's json_type at each of the name's paths
-    tells whether a document holds another JSON type there than the field's kind."""
+class PathKinds:
+    """The fields outside arrays and maps that are not read as text: DuckDB's json_type at each one's path tells
+    whether a document holds another JSON type there than the field's kind (a name may stand for fields of
+    different kinds: nexmark's `auction` is a ROW and, inside `bid`, a BIGINT)."""
 
-    def __init__(self, occurrences: dict[str, list[tuple[str, str, bool]]]):
-        self.paths = [path for occ in occurrences.values() for path, _, _ in occ]
-        self.kinds = [kind for occ in occurrences.values() for _, kind, _ in occ]
+    def __init__(self, occurrences: dict[str, list[tuple[str, str, bool, tuple, str]]]):
+        found = [o for occ in occurrences.values() for o in occ]
+        self.paths = [o[0] for o in found]
+        self.kinds = [o[1] for o in found]
+        self.indices = [o[3] for o in found]  # (column, field positions)
+        self.type_names = [o[4] for o in found]
+        # a scalar read as its type (a DOUBLE, a TIME..) may hold another JSON type without a sign in its value:
+        # every document's JSON types are then read; ROW, MAP and ARRAY values show one (`_type_candidates`)
+        self.typed_everywhere = any(name not in ("ROW", "MAP", "ARRAY") for name in self.type_names)
 
     def suspicious(self, json_types: pa.Array, first: int) -> np.ndarray:
         """Mask of the documents holding another JSON type than a path's kind; `json_types` has this object's
