@@ -29,7 +29,7 @@ from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, Op
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.operators.calc import CalcOperator
 from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.state import StateBackend, state_backend_class
 from sqlstream.runtime.subtask_state import SUBTASKS, WATERMARKS, decode, from_process, restore_operator
 from sqlstream.core.errors import SqlStreamError, ValidationError
 
@@ -97,6 +97,7 @@ class Dataflow:
         self.build_operator = build_operator or operators.build
         self.plan = plan
         self.config = config or {}
+        self.backend_class = state_backend_class(self.config)
         self.limits = limits or RunLimits()
         self.batch_size = batch_size
         self.round_rows = round_rows
@@ -256,7 +257,7 @@ class Dataflow:
             return
         spec = self.plan.spec_of(node)
         op = self.build_operator(spec)
-        backend = StateBackend(spec.uid)
+        backend = self.backend_class(spec.uid)
         ctx = OperatorContext(backend, self.config, n_inputs=len(spec.inputs), uid=spec.uid)
         op.open(ctx)
         self.contexts[id(node)] = ctx

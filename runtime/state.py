@@ -5,8 +5,8 @@ The kinds an operator declares (through its `OperatorContext`, which asks the `S
 - `KeyedTable`: a row of named values per key (batch-shaped get / put / delete / scan), with
   table.exec.state.ttl applied once, by `expire`, and each key's key group kept, so that a snapshot can be
   taken or restored for a range of key groups (rescaling to another parallelism moves whole groups);
-- `RowStore`: rows kept in a layout of the operator's own (one Arrow table the operator replaces as a whole:
-  waiting rows, sorted runs), snapshotted as it is and checked against its declared schema on restore;
+- `RowStore`: rows kept in a layout of the operator's own (waiting rows, sorted runs), read and written
+  through a few calls by position, snapshotted as it is and checked against its declared schema on restore;
 - `KeyedRows`: a `RowStore` whose rows each belong to a key (some of its columns), snapshotted with each row's
   key group so that, like a keyed table, it splits and merges by key group;
 - `KeyedSnapshot`: state an operator keeps in structures of its own and writes as rows that each carry their
@@ -15,7 +15,7 @@ The kinds an operator declares (through its `OperatorContext`, which asks the `S
 - `Counters`: an operator's scalar progress fields (watermark reached, arrival numbers, rows dropped).
 
 The backend creates every table, so a backend that keeps state elsewhere (on disk) replaces these classes
-with its own and no operator changes.
+with its own and no operator changes ('state.backend.type' names the backend: `state_backend_class`).
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 import pyarrow as pa
 
+from sqlstream.core.errors import OptionError
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.sorted_runs import JoinSideRows, KeyIds
@@ -335,42 +336,104 @@ class KeyedAccumulators(KeyedState):
 
 
 class RowStore:
-    """Rows an operator keeps in a layout of its own (waiting rows, sorted runs, a join side): one Arrow table of
-    the declared schema, which the operator reads and replaces as a whole (`table`), and optionally per-row numpy
-    columns it updates in place (`arrays`: arrival numbers, matched flags). A snapshot holds the rows whose
-    `live` column is set (all rows without one), the numpy columns as `$name`; `transient` columns (ids that
-    are only meaningful in this process) are not written and come back as `fill` on restore, and `restored`
-    tells the operator to rebuild what it derives from the rows. A snapshot of another layout (an operator of
-    another version) is refused on restore, naming the difference."""
+    """Rows an operator keeps in a layout of its own (waiting rows, sorted runs, a join side), kept in memory.
+
+    The calls below are the whole interface operators use, so a backend that keeps rows elsewhere (on disk)
+    gives its own class with the same calls and no operator changes. Rows have positions 0..len-1 in the order
+    they were appended; each row has the columns of the declared `schema` and per-row values in numpy arrays
+    (`arrays`: name -> dtype; arrival numbers, matched flags). Reads: `rows(positions)`, `column(name)`,
+    `array(name)` (read-only: write through `set`), `len`, `fragments()`. Writes: `append`, `set`, `keep`,
+    `replace`. A snapshot holds the rows whose `live` array is set (all rows without one), the arrays as
+    `$name`; `transient` arrays (ids only meaningful in this process) are not written and come back as `fill`
+    on restore, and `take_restored()` tells the operator once to rebuild what it derives from the rows. A
+    snapshot of another layout (an operator of another version) is refused on restore, naming the difference.
+
+    A backend that only moves where the rows live subclasses this and overrides `_stored`, `_store_rows`
+    and `_append_rows` (the snapshot layout and its checks stay the same)."""
 
     def __init__(self, schema: pa.Schema, arrays: dict[str, Any] | None = None, live: str | None = None,
                  transient: tuple[str, ...] = (), fill: int = -1):
         self.schema, self.live, self.transient, self.fill = schema, live, transient, fill
         self.dtypes = {n: np.dtype(t) for n, t in (arrays or {}).items()}
-        self.table = schema.empty_table()
-        self.arrays = {n: np.zeros(0, t) for n, t in self.dtypes.items()}
-        self.restored = False
+        self._arrays = {n: np.zeros(0, t) for n, t in self.dtypes.items()}
+        self._n = 0
+        self._restored = False
+        self._store_rows(schema.empty_table())
 
+    # ---- where the rows live (memory here) --------------------------------------------------------------
+    def _stored(self) -> pa.Table:
+        """All rows, as an Arrow table of the schema."""
+        return self._table
+
+    def _store_rows(self, table: pa.Table) -> None:
+        """Replace all rows with `table`."""
+        self._table = table
+
+    def _append_rows(self, table: pa.Table) -> None:
+        """Add `table`'s rows after the others."""
+        self._table = pa.concat_tables([self._table, table]) if self._table.num_rows else table
+
+    # ---- the interface operators use ------------------------------------------------------------------------
     def __len__(self) -> int:
-        return self.table.num_rows
+        return self._n
+
+    def rows(self, positions: np.ndarray | None = None) -> pa.Table:
+        """All rows, or the rows at `positions` (in that order)."""
+        table = self._stored()
+        return table if positions is None else table.take(pa.array(positions, pa.int64()))
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        """One column of all rows."""
+        return self._stored().column(name)
+
+    def fragments(self) -> int:
+        """How many pieces the rows are kept in (appends since the last `keep` / `replace`): an operator that
+        appends often calls `keep` on all rows when this grows, to store them as one piece."""
+        table = self._stored()
+        return table.column(0).num_chunks if table.num_columns else 1
+
+    def array(self, name: str) -> np.ndarray:
+        """A per-row array, read-only (write it with `set`)."""
+        view = self._arrays[name].view()
+        view.flags.writeable = False
+        return view
+
+    def set(self, name: str, positions: np.ndarray, values: Any) -> None:
+        """Write per-row values of `name` at `positions`."""
+        self._arrays[name][positions] = values
 
     def append(self, table: pa.Table, **arrays: np.ndarray) -> int:
-        """Add rows (with their numpy columns); the position of the first."""
-        base = self.table.num_rows
-        self.table = pa.concat_tables([self.table, table]) if base else table
+        """Add rows (with their per-row arrays); the position of the first."""
+        base = self._n
+        self._append_rows(table)
         for name, dtype in self.dtypes.items():
-            self.arrays[name] = np.concatenate([self.arrays[name], np.asarray(arrays[name], dtype)])
+            self._arrays[name] = np.concatenate([self._arrays[name], np.asarray(arrays[name], dtype)])
+        self._n += table.num_rows
         return base
 
-    def keep(self, rows: np.ndarray) -> None:
-        """Keep only `rows` (positions, in the order given)."""
-        self.table = self.table.take(pa.array(rows, pa.int64())).combine_chunks()
-        self.arrays = {n: a[rows] for n, a in self.arrays.items()}
+    def keep(self, positions: np.ndarray) -> None:
+        """Keep only the rows at `positions`, in the order given (they are renumbered 0..)."""
+        positions = np.asarray(positions, np.int64)
+        self._store_rows(self._stored().take(pa.array(positions, pa.int64())).combine_chunks())
+        self._arrays = {n: a[positions] for n, a in self._arrays.items()}
+        self._n = len(positions)
 
+    def replace(self, table: pa.Table, **arrays: np.ndarray) -> None:
+        """Replace all rows (and their per-row arrays)."""
+        self._store_rows(table)
+        self._arrays = {n: np.array(arrays[n], t) for n, t in self.dtypes.items()}
+        self._n = table.num_rows
+
+    def take_restored(self) -> bool:
+        """Whether a restore brought rows the operator has not yet rebuilt its own structures from (asked once)."""
+        restored, self._restored = self._restored, False
+        return restored
+
+    # ---- snapshots ------------------------------------------------------------------------------------------
     def snapshot(self) -> pa.Table:
-        rows = np.flatnonzero(self.arrays[self.live]) if self.live else None
-        table = self.table if rows is None else self.table.take(pa.array(rows, pa.int64()))
-        for name, values in self.arrays.items():
+        rows = np.flatnonzero(self._arrays[self.live]) if self.live else None
+        table = self.rows(rows)
+        for name, values in self._arrays.items():
             if name not in self.transient:
                 table = table.append_column(f"${name}", pa.array(values if rows is None else values[rows]))
         return table
@@ -387,17 +450,18 @@ class RowStore:
                              f"keeps ({_columns_text(layout)}): it was written by another version of the "
                              f"operator")
         n = table.num_rows
-        self.table = table.select(self.schema.names).cast(self.schema).combine_chunks()
-        self.arrays = {name: np.full(n, self.fill, t) if name in self.transient
-                       else np.asarray(table.column(f"${name}").to_numpy(zero_copy_only=False), t)
-                       for name, t in self.dtypes.items()}
-        self.restored = True
+        self._store_rows(table.select(self.schema.names).cast(self.schema).combine_chunks())
+        self._arrays = {name: np.full(n, self.fill, t) if name in self.transient
+                        else np.array(table.column(f"${name}").to_numpy(zero_copy_only=False), t)
+                        for name, t in self.dtypes.items()}
+        self._n = n
+        self._restored = True
 
     def size_bytes(self) -> int:
-        return self.table.nbytes + sum(a.nbytes for a in self.arrays.values())
+        return self._stored().nbytes + sum(a.nbytes for a in self._arrays.values())
 
     def size_rows(self) -> int:
-        return int(self.arrays[self.live].sum()) if self.live else self.table.num_rows
+        return int(self._arrays[self.live].sum()) if self.live else self._n
 
 
 class KeyedRows(RowStore):
@@ -412,8 +476,8 @@ class KeyedRows(RowStore):
 
     def __init__(self, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None,
                  max_parallelism: int = DEFAULT_MAX_PARALLELISM, live: str | None = None):
-        super().__init__(schema, arrays, live)
         self.keys, self.max_parallelism = list(keys), max_parallelism
+        super().__init__(schema, arrays, live)
 
     def snapshot(self, groups: range | None = None) -> pa.Table:
         table = super().snapshot()
@@ -562,6 +626,31 @@ class StateBackend:
         none of them can."""
         counted = [t.size_rows() for t in self.tables.values() if hasattr(t, "size_rows")]
         return sum(counted) if counted else None
+
+
+BACKEND_OPTION = "state.backend.type"
+
+
+def state_backend_class(config: dict) -> type[StateBackend]:
+    """The state backend the job's configuration names: 'hashmap' (Flink's default, state in memory) or the
+    module path of a `StateBackend` subclass (`package.module.ClassName`, as Flink takes a factory's class name),
+    e.g. one that keeps state on disk."""
+    name = str(config.get(BACKEND_OPTION, "hashmap")).strip()
+    if name.lower() == "hashmap":
+        return StateBackend
+    module, _, attr = name.rpartition(".")
+    found = None
+    if module:
+        import importlib
+        try:
+            found = getattr(importlib.import_module(module), attr, None)
+        except ImportError:
+            found = None
+    if not (isinstance(found, type) and issubclass(found, StateBackend)):
+        raise OptionError(f"'{BACKEND_OPTION}' = '{name}' is not a state backend sqlstream has: use 'hashmap' "
+                          f"(state in memory) or the module path of a StateBackend subclass "
+                          f"(package.module.ClassName)")
+    return found
 
 
 def _splits(table: Any) -> bool:

@@ -73,4 +73,4 @@ def test_store_is_compacted():
     op = opened(AppendRankOperator([0], [(1, True)], 2, NAMES, TYPES))
     data = [("a", i, 1.0, "x") for i in np.random.default_rng(1).integers(0, 10 ** 6, 300_000).tolist()]
     changelog(op, data, 65_536)
-    assert op.store.num_rows < 80_000 and op.held == 2
+    assert len(op.rows) < 80_000 and op.held == 2

@@ -56,23 +56,21 @@ class FirstRowDeduplicateOperator(Operator):
 
     def _index_restored(self) -> None:
         """Key ids and the per-key arrays for the rows a restore brought (the stores hold no key ids)."""
-        if self.emitted_keys.restored:
-            self.emitted_keys.restored = False
-            keys = self.emitted_keys.table
+        if self.emitted_keys.take_restored():
+            keys = self.emitted_keys.rows()
             if keys.num_rows:
                 cols = [keys.column(f"k{j}").combine_chunks() for j in range(len(self.partition))]
                 gids = self._key_ids(cols, keys.num_rows)
                 self.emitted[gids] = True
-        if self.store.restored:
-            self.store.restored = False
-            table = self.store.table
-            waiting = np.flatnonzero(self.store.arrays["waiting"])
+        if self.store.take_restored():
+            table = self.store.rows()
+            waiting = np.flatnonzero(self.store.array("waiting"))
             if not len(waiting):
                 return
             gids = self._key_ids([table.column(i).combine_chunks().take(pa.array(waiting)) for i in self.partition],
                                  len(waiting))
-            self.pend_ts[gids] = self.store.arrays["ts"][waiting]
-            self.pend_seq[gids] = self.store.arrays["seq"][waiting]
+            self.pend_ts[gids] = self.store.array("ts")[waiting]
+            self.pend_seq[gids] = self.store.array("seq")[waiting]
             self.pend_ref[gids] = waiting
 
     def _emit_keys(self, gids: np.ndarray) -> None:
@@ -82,8 +80,8 @@ class FirstRowDeduplicateOperator(Operator):
         cols = {f"k{j}": pa.array([k[j] for k in keys], self.types[i]) for j, i in enumerate(self.partition)}
         cols["$n"] = pa.array(np.ones(len(keys), np.int8))
         self.emitted_keys.append(pa.table(cols, schema=self.emitted_keys.schema))
-        if self.emitted_keys.table.column(0).num_chunks > 64:
-            self.emitted_keys.table = self.emitted_keys.table.combine_chunks()
+        if self.emitted_keys.fragments() > 64:
+            self.emitted_keys.keep(np.arange(len(self.emitted_keys)))
 
     def _key_ids(self, cols: list[pa.Array], n: int) -> np.ndarray:
         gids, _ = self.index.lookup(cols, n)
@@ -124,13 +122,13 @@ class FirstRowDeduplicateOperator(Operator):
         rows = idx[best]
         keys = g[best]
         replaced = self.pend_ref[keys]
-        self.store.arrays["waiting"][replaced[replaced >= 0]] = False
+        self.store.set("waiting", replaced[replaced >= 0], False)
         winners = pa.Table.from_arrays([c.take(pa.array(rows)) for c in cols], schema=self.store.schema)
         base = self.store.append(winners, ts=t[best], seq=seq0 + rows, waiting=np.ones(len(rows), bool))
         self.pend_ts[keys], self.pend_seq[keys] = t[best], seq0 + rows
         self.pend_ref[keys] = base + np.arange(len(rows))
         if len(self.store) > 2 * len(self._pending_ids()) + self.compact_above or \
-                self.store.table.column(0).num_chunks > 64:
+                self.store.fragments() > 64:
             self._compact()
         return []
 
@@ -160,8 +158,8 @@ class FirstRowDeduplicateOperator(Operator):
         if not len(due):
             return []
         due = due[np.lexsort((self.pend_seq[due], self.pend_ts[due]))]  # Flink's timer order: by time
-        rows = self.store.table.take(pa.array(self.pend_ref[due]))
-        self.store.arrays["waiting"][self.pend_ref[due]] = False
+        rows = self.store.rows(self.pend_ref[due])
+        self.store.set("waiting", self.pend_ref[due], False)
         self._emit_keys(due)
         self.pend_ts[due], self.pend_ref[due] = NONE, -1
         n = rows.num_rows

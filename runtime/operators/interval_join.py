@@ -39,12 +39,8 @@ class _Side:
     def __init__(self, store: RowStore):
         self.store = store
 
-    def __getattr__(self, name: str) -> np.ndarray:  # time, seq, matched, gid, alive
-        return self.__dict__["store"].arrays[name]
-
-    @property
-    def table(self) -> pa.Table:
-        return self.store.table
+    def __getattr__(self, name: str) -> np.ndarray:  # time, seq, matched, gid, alive (read-only)
+        return self.__dict__["store"].array(name)
 
     def compact(self) -> None:
         self.store.keep(np.flatnonzero(self.alive))
@@ -93,9 +89,9 @@ class IntervalJoinOperator(Operator):
         for side, sd in enumerate(self.sides):
             restored = np.flatnonzero(sd.gid < 0)
             if len(restored):
-                kept = sd.table.take(pa.array(restored))
-                sd.gid[restored] = self.index.lookup([kept.column(k).combine_chunks() for k in self.keys[side]],
-                                                     len(restored))[0]
+                kept = sd.store.rows(restored)
+                side_keys = [kept.column(k).combine_chunks() for k in self.keys[side]]
+                sd.store.set("gid", restored, self.index.lookup(side_keys, len(restored))[0])
         ok = valid & non_null_keys(keys, n)
         mine, other = self.sides[s], self.sides[o]
         # candidate pairs: the other side's live rows with the same key, in the interval, still kept
@@ -111,11 +107,11 @@ class IntervalJoinOperator(Operator):
         pi, pj = pi[inside], pj[inside]
         if self.condition is not None and len(pi):
             mine_rows = [c.take(pa.array(pi)) for c in cols]
-            other_rows = [c.combine_chunks() for c in other.table.take(pa.array(pj)).columns]
+            other_rows = [c.combine_chunks() for c in other.store.rows(pj).columns]
             joined = mine_rows + other_rows if s == 0 else other_rows + mine_rows
             good = np.asarray(pc.fill_null(evaluate(self.condition, joined, len(pi)), False))
             pi, pj = pi[good], pj[good]
-        other.matched[pj] = True
+        other.store.set("matched", pj, True)
         hits = np.bincount(pi, minlength=n) > 0
         # this batch's rows join their side; rows still open are kept
         kept = ok & (now < self._closes_at(s, times))
@@ -138,8 +134,7 @@ class IntervalJoinOperator(Operator):
                 new = cand >= base
                 slot[new] = np.maximum(slot[new], cand[new] - base + 1)
             leaves = slot < n
-            gone = cand[leaves]
-            sd.alive[gone] = False
+            sd.store.set("alive", cand[leaves], False)
             pad = leaves & self.outer[side] & ~sd.matched[cand]
             idx = cand[pad]
             if len(idx):
@@ -169,7 +164,7 @@ class IntervalJoinOperator(Operator):
             cand = np.flatnonzero(sd.alive)
             close = self._closes_at(side, sd.time[cand])
             leaves = close < wm
-            sd.alive[cand[leaves]] = False
+            sd.store.set("alive", cand[leaves], False)
             pad = leaves & self.outer[side] & ~sd.matched[cand]
             idx = cand[pad]
             if len(idx):
@@ -188,7 +183,7 @@ class IntervalJoinOperator(Operator):
         cols = []
         for side, at in ((0, left), (1, right)):
             take = pa.array(at, mask=at < 0)
-            cols += [c.combine_chunks().take(take) for c in self.sides[side].table.columns]
+            cols += [c.combine_chunks().take(take) for c in self.sides[side].store.rows().columns]
         return [make_batch(INSERT, cols, self.names)]
 
     def metrics(self) -> dict:

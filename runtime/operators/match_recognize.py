@@ -68,12 +68,11 @@ class MatchRecognizeOperator(Operator):
     def _restored(self) -> None:
         """Arrival numbers go on from the restored rows' (several subtasks' rows may have been merged: a
         partition's rows come from one of them, so their order is kept)."""
-        self.waiting.restored = self.held.restored = False
-        seqs = [s for s in (self.waiting.arrays["seq"], self.held.arrays["seq"]) if len(s)]
+        seqs = [s for s in (self.waiting.array("seq"), self.held.array("seq")) if len(s)]
         self.seq = int(max(s.max() for s in seqs)) + 1 if seqs else 0
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
-        if self.waiting.restored or self.held.restored:
+        if self.waiting.take_restored() | self.held.take_restored():
             self._restored()
         cols = data_columns(batch)
         n = batch.num_rows
@@ -100,15 +99,15 @@ class MatchRecognizeOperator(Operator):
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         if self.proctime:
             return []
-        if self.waiting.restored or self.held.restored:
+        if self.waiting.take_restored() | self.held.take_restored():
             self._restored()
-        ts = self.waiting.arrays["ts"]
+        ts = self.waiting.array("ts")
         ready = ts <= wm
         if not ready.any() and not (self.within and len(self.held)):
             return []
         take = np.flatnonzero(ready)
-        table = self.waiting.table.take(pa.array(take, pa.int64()))
-        released, seq = ts[take], self.waiting.arrays["seq"][take]
+        table = self.waiting.rows(take)
+        released, seq = ts[take], self.waiting.array("seq")[take]
         self.waiting.keep(np.flatnonzero(~ready))
         return self._match(table, released, seq, wm)
 
@@ -117,9 +116,9 @@ class MatchRecognizeOperator(Operator):
         held = self.held
         n_held = len(held)
         if n_held:
-            table = pa.concat_tables([held.table.select(table.column_names), table])
-            ts = np.concatenate([held.arrays["ts"], ts])
-            seq = np.concatenate([held.arrays["seq"], seq])
+            table = pa.concat_tables([held.rows().select(table.column_names), table])
+            ts = np.concatenate([held.array("ts"), ts])
+            seq = np.concatenate([held.array("seq"), seq])
         n = len(ts)
         if n == 0:
             return []
@@ -192,7 +191,7 @@ class MatchRecognizeOperator(Operator):
     def _carried(self, inv: np.ndarray) -> tuple[Branches, Branches]:
         """The held partial and finished matches, their starts moved to the rows' new positions."""
         k = len(self.variables)
-        lists = self.held.table.column("partials").combine_chunks() if len(self.held) else None
+        lists = self.held.column("partials").combine_chunks() if len(self.held) else None
         if lists is None or not len(lists.values):
             return Branches.empty(k), Branches.empty(k)
         start = np.asarray(pc.list_parent_indices(lists).to_numpy(), np.int64)
@@ -234,9 +233,8 @@ class MatchRecognizeOperator(Operator):
                                             fields=list(partial_type.value_type))
         offsets = np.concatenate([[0], np.cumsum(np.bincount(start, minlength=len(idx)))]).astype(np.int32)
         partials = pa.ListArray.from_arrays(pa.array(offsets), values, type=partial_type)
-        self.held.table = pa.table([rows.cols[i].take(pa.array(idx, pa.int64())) for i in self.kept] + [partials],
-                                   schema=self.held.schema)
-        self.held.arrays = {"ts": rows.ts[idx], "seq": seq[idx]}
+        self.held.replace(pa.table([rows.cols[i].take(pa.array(idx, pa.int64())) for i in self.kept] + [partials],
+                                   schema=self.held.schema), ts=rows.ts[idx], seq=seq[idx])
 
     def _output(self, rows: Rows, m: Branches) -> pa.RecordBatch:
         n = len(m)

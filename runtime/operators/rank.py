@@ -84,10 +84,6 @@ class RankOperator(Operator):
         self.rows = ctx.keyed_rows("ranked_rows", schema, [f"c{i}" for i in self.partition], RANKED_ROWS,
                                    live="live")
 
-    @property
-    def store(self) -> pa.Table:
-        return self.rows.table
-
     def _partition_ids(self, cols: list[pa.Array], n: int) -> np.ndarray:
         gids, _ = self.part_index.lookup([cols[i] for i in self.partition], n)
         grow = len(self.part_index) - len(self.floor)
@@ -122,17 +118,16 @@ class RankOperator(Operator):
 
     def _index_restored(self) -> None:
         """The partitions' entries, hashes and arrival counter for the rows a restore brought."""
-        if self.rows is None or not self.rows.restored:
+        if self.rows is None or not self.rows.take_restored():
             return
-        self.rows.restored = False
-        table = self.rows.table
+        table = self.rows.rows()
         n = table.num_rows
         cols = [table.column(i).combine_chunks() for i in range(table.num_columns)]
         self.part_index = KeyIndex()
         self.floor, self.has_floor = np.zeros(0, self.floor_dtype), np.zeros(0, bool)
         gids = self._partition_ids(cols, n) if n else np.zeros(0, np.int64)
         skeys = self._sort_keys(cols, n) if n else []
-        seqs = self.rows.arrays["seq"]
+        seqs = self.rows.array("seq")
         self.hashes = hash_keys(cols, n).tolist() if n else []
         self.parts = {}
         for i, (g, k, s) in enumerate(zip(gids.tolist(), skeys, seqs.tolist())):
@@ -238,7 +233,7 @@ class RankOperator(Operator):
                 del parts[g]
         dead = matched[::2] + dropped
         if dead:
-            self.rows.arrays["live"][dead] = False
+            self.rows.set("live", dead, False)
         self.held += len(add_rows) - len(dead)
         if matched:
             self._confirm(cols, matched[::2], matched[1::2])
@@ -248,7 +243,7 @@ class RankOperator(Operator):
 
     def _confirm(self, cols: list[pa.Array], matched: list[int], retracted: list[int]) -> None:
         """A retraction found its row by sort key and hash; the rows must be equal in every column."""
-        kept = self.store.take(pa.array(matched, pa.int64()))
+        kept = self.rows.rows(np.array(matched, np.int64))
         rows = pa.array(retracted, pa.int64())
         same = rows_equal([c.combine_chunks() for c in kept.columns], [c.take(rows) for c in cols])
         for a, b in zip(kept.columns, cols):  # NaN is a value like any other here, as in the row's hash
@@ -264,7 +259,7 @@ class RankOperator(Operator):
         identical row emits nothing."""
         refs = out[:, 0]
         ops_a, ranks_a = out[:, 1].astype(np.int8), out[:, 2]
-        rows = self.store.take(pa.array(refs))
+        rows = self.rows.rows(refs)
         ub = np.flatnonzero(ops_a == UPDATE_BEFORE)
         if len(ub):
             same = refs[ub] == refs[ub + 1]
@@ -286,10 +281,10 @@ class RankOperator(Operator):
 
     def _compact(self) -> None:
         """Drops store rows no partition holds any more, once they outnumber the held ones."""
-        if self.store.num_rows <= 4 * self.held + 65536:
+        if len(self.rows) <= 4 * self.held + 65536:
             return
-        live = np.flatnonzero(self.rows.arrays["live"])
-        new_ref = np.full(self.store.num_rows, -1, np.int64)
+        live = np.flatnonzero(self.rows.array("live"))
+        new_ref = np.full(len(self.rows), -1, np.int64)
         new_ref[live] = np.arange(len(live))
         remap = new_ref.tolist()
         self.rows.keep(live)

@@ -96,7 +96,7 @@ class AppendRankOperator(RankOperator):
         self.seq = seq
         self.held += n - len(dead)
         if dead:
-            self.rows.arrays["live"][dead] = False
+            self.rows.set("live", dead, False)
         self._note_floors(np.unique(gids).tolist())
         result = self._output(np.array(out, np.int64).reshape(-1, 3)) if out else []
         self._compact()

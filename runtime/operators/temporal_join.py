@@ -38,17 +38,18 @@ class _Versions:
         self._index_restored()
         base = self.store.append(table, time=np.array(times, np.int64), accumulate=np.array(accumulate, bool),
                                  live=np.ones(len(times), bool))
-        live = self.store.arrays["live"]
+        replaced = []
         for j, (key, t) in enumerate(zip(keys, times)):
             entry_times, positions = self.by_key.setdefault(key, ([], []))
             i = bisect.bisect_left(entry_times, t)
             if i < len(entry_times) and entry_times[i] == t:
-                live[positions[i]] = False
+                replaced.append(positions[i])
                 positions[i] = base + j
             else:
                 entry_times.insert(i, t)
                 positions.insert(i, base + j)
-        if len(self.store) > 2 * int(live.sum()) + 65536:
+        self.store.set("live", np.array(replaced, np.int64), False)
+        if len(self.store) > 2 * int(self.store.array("live").sum()) + 65536:
             self._compact()
 
     def valid_at(self, key: tuple, time: int) -> int | None:
@@ -60,7 +61,7 @@ class _Versions:
         if i == 0:
             return None
         position = entry[1][i - 1]
-        return position if self.store.arrays["accumulate"][position] else None
+        return position if self.store.array("accumulate")[position] else None
 
     def expire(self, key: tuple, watermark: int) -> None:
         """Drop versions older than the one valid at the watermark (no left row can need them any more)."""
@@ -69,24 +70,23 @@ class _Versions:
             return
         times, positions = entry
         keep_from = max(0, bisect.bisect_right(times, watermark) - 1)
-        self.store.arrays["live"][positions[:keep_from]] = False
+        self.store.set("live", np.array(positions[:keep_from], np.int64), False)
         del times[:keep_from], positions[:keep_from]
 
     def rows(self, positions: list[int], types: list[pa.DataType]) -> list[tuple]:
-        return table_rows(self.store.table.take(pa.array(positions, pa.int64())), len(types))
+        return table_rows(self.store.rows(np.array(positions, np.int64)), len(types))
 
     def _compact(self) -> None:
-        live = self.store.arrays["live"]
+        live = self.store.array("live")
         moved = np.cumsum(live) - 1
         self.store.keep(np.flatnonzero(live))
         for _, positions in self.by_key.values():
             positions[:] = moved[positions].tolist()
 
     def _index_restored(self) -> None:
-        if not self.store.restored:
+        if not self.store.take_restored():
             return
-        self.store.restored = False
-        table, times = self.store.table, self.store.arrays["time"]
+        table, times = self.store.rows(), self.store.array("time")
         order = np.lexsort((times,))
         keys = batch_rows([table.column(k) for k in self.keys], table.num_rows)
         self.by_key = {}
@@ -140,7 +140,7 @@ class TemporalJoinOperator(Operator):
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
-        waiting = self.left.table
+        waiting = self.left.rows()
         due = np.asarray(waiting.column("$time")) <= wm
         if not due.any():
             return []
@@ -149,7 +149,7 @@ class TemporalJoinOperator(Operator):
         # any batch size.
         ready_rows = waiting.filter(pa.array(due))
         ready_rows = ready_rows.take(pa.array(np.argsort(np.asarray(ready_rows.column("$time")), kind="stable")))
-        self.left.table = waiting.filter(pa.array(~due))
+        self.left.keep(np.flatnonzero(~due))
         n_left = len(self.left_types)
         ready = list(zip(ready_rows.column("$time").to_pylist(), table_rows(ready_rows, n_left)))
         self.right._index_restored()

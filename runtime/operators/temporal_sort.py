@@ -68,7 +68,7 @@ class TemporalSortOperator(Operator):
         """Row by row as Flink sees them: each advance of the watermark before a row fires the waiting times it
         passes, and a row is kept only if its time is after the newest fired one."""
         import bisect
-        waiting = sorted(self.waiting.table.column(TS).to_pylist())
+        waiting = sorted(self.waiting.column(TS).to_pylist())
         keep = np.zeros(len(ts), bool)
         last_fired, last_wm = self.last_fired, self.last_wm
         for i, (t, w) in enumerate(zip(ts.tolist(), wm.tolist())):
@@ -85,14 +85,13 @@ class TemporalSortOperator(Operator):
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         self.last_wm = max(self.last_wm, wm)
-        waiting = self.waiting.table
-        if not self.rowtime or waiting.num_rows == 0:
+        if not self.rowtime or len(self.waiting) == 0:
             return []
-        due = pc.less_equal(waiting.column(TS), wm)
-        ready = waiting.filter(due)
-        if ready.num_rows == 0:
+        due = np.asarray(self.waiting.column(TS)) <= wm
+        if not due.any():
             return []
-        self.waiting.table = waiting.filter(pc.invert(due)).combine_chunks()
+        ready = self.waiting.rows(np.flatnonzero(due))
+        self.waiting.keep(np.flatnonzero(~due))
         self.last_fired = max(self.last_fired, pc.max(ready.column(TS)).as_py())
         ready = ready.take(self._order(ready, [(TS, "ascending")]))
         arrays = [ready.column(c).combine_chunks() for c in self.cols]

@@ -76,12 +76,11 @@ class Top1Operator(Operator):
 
     def _index_restored(self) -> None:
         """Partition ids and kept rows for the rows a restore brought."""
-        if not self.rows.restored:
+        if not self.rows.take_restored():
             return
-        self.rows.restored = False
-        table = self.rows.table
+        table = self.rows.rows()
         self.index, self.best = KeyIndex(), np.zeros(0, np.int64)
-        seqs = self.rows.arrays["seq"]
+        seqs = self.rows.array("seq")
         self.seq = int(np.abs(seqs).max()) + 1 if len(seqs) else 0
         if table.num_rows:
             gids, _ = self.index.lookup([table.column(i).combine_chunks() for i in self.partition], table.num_rows)
@@ -98,7 +97,7 @@ class Top1Operator(Operator):
             self.best = np.concatenate([self.best, np.full(len(self.index) - len(self.best), -1, np.int64)])
         touched = np.unique(gids)
         kept_gids = touched[self.best[touched] >= 0]
-        kept = self.rows.table.take(pa.array(self.best[kept_gids])) if len(kept_gids) else table.slice(0, 0)
+        kept = self.rows.rows(self.best[kept_gids]) if len(kept_gids) else table.slice(0, 0)
         # candidates: the kept rows of the touched partitions (before the batch), then the batch in arrival order
         cand = pa.concat_tables([kept, table]).combine_chunks()
         m = len(kept_gids)
@@ -133,13 +132,12 @@ class Top1Operator(Operator):
             winners = cand.take(pa.array(final))
             parts = group[final]
             replaced = self.best[parts]
-            self.rows.arrays["live"][replaced[replaced >= 0]] = False
+            self.rows.set("live", replaced[replaced >= 0], False)
             sign = -1 if self.newest_wins_ties else 1  # as the Top-N operator stores arrival numbers
             base = self.rows.append(pa.Table.from_arrays(winners.columns, schema=self.rows.schema),
                                     seq=sign * (self.seq + arrival[final]), live=np.ones(len(final), bool))
             self.best[parts] = base + np.arange(len(final))
-            table = self.rows.table
-            if table.num_rows > 2 * max(len(self.index), 1024) or table.column(0).num_chunks > 32:
+            if len(self.rows) > 2 * max(len(self.index), 1024) or self.rows.fragments() > 32:
                 self._compact()
         self.seq += n
         return out

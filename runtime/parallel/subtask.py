@@ -21,7 +21,7 @@ from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, Op
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.split_watermarks import SplitWatermarks
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.state import StateBackend, state_backend_class
 from sqlstream.runtime.subtask_state import WATERMARKS, restore_operator, write_part
 
 WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED, ROUND, MERGE = (
@@ -57,9 +57,10 @@ class RegionSubtask:
         self.ops: list[Operator] = []
         self.contexts: list[OperatorContext] = []
         self.backends: list[StateBackend] = []
+        backend_class = state_backend_class(unit.config)
         for spec in unit.specs:
             op = operators.build(spec)
-            backend = StateBackend(spec.uid)
+            backend = backend_class(spec.uid)
             ctx = OperatorContext(backend, unit.config, n_inputs=len(spec.inputs), uid=spec.uid)
             op.open(ctx)
             self.ops.append(op)

@@ -1,0 +1,121 @@
+"""A second state backend (tests/disk_state.py: row stores in Arrow IPC files) runs operators unchanged: golden
+cases of every operator that keeps a row store give Flink's rows, and snapshots move between the backends."""
+import os
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sqlstream.core.changelog import INSERT, make_batch
+from sqlstream.core.errors import OptionError
+from sqlstream.runtime.operator import OperatorContext
+from sqlstream.runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
+from sqlstream.runtime.operators.interval_join import IntervalJoinOperator
+from sqlstream.runtime.state import StateBackend, state_backend_class
+from tests.disk_state import DiskRowStore, DiskStateBackend
+from tests.golden import GOLDEN, case_sql, expected, oracle, run_sql
+from tests.test_interval_join import NAMES, TYPES, script
+
+DISK = "SET 'state.backend.type' = 'tests.disk_state.DiskStateBackend';\n"
+# interval join, temporal join, keep-first dedup, Top-1 and Top-N, MATCH_RECOGNIZE: every row-store user
+CASES = ["join_interval_outer", "temporal_join", "dedup_first_late", "topn_range_shop", "topn_without_rank",
+         "match_v_shape_orders"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_cases_on_the_disk_backend(case):
+    compare, _ = oracle()
+    rows, cols, types = expected(GOLDEN / case)
+    ok, msg = compare.compare_rows(rows, run_sql(DISK + case_sql(GOLDEN / case), batch_size=7), cols, types)
+    assert ok, f"{case}: {msg}"
+
+
+def test_the_configuration_names_the_backend():
+    assert state_backend_class({}) is StateBackend
+    assert state_backend_class({"state.backend.type": "hashmap"}) is StateBackend
+    assert state_backend_class({"state.backend.type": "tests.disk_state.DiskStateBackend"}) is DiskStateBackend
+    with pytest.raises(OptionError, match="'state.backend.type' = 'rocksdb' is not a state backend"):
+        state_backend_class({"state.backend.type": "rocksdb"})
+
+
+def test_rows_live_in_files():
+    backend = DiskStateBackend("d")
+    store = backend.row_store("rows", pa.schema([("c0", pa.int64())]), {"seq": np.int64}, live=None)
+    for i in range(3):
+        store.append(pa.table({"c0": pa.array([i, i + 10], pa.int64())}), seq=np.array([2 * i, 2 * i + 1]))
+    assert len(os.listdir(store.folder)) == 3 and store.fragments() == 3
+    store.keep(np.array([5, 0]))
+    assert os.listdir(store.folder) == ["3.arrow"] and store.rows().column("c0").to_pylist() == [12, 0]
+    assert store.array("seq").tolist() == [5, 0]
+    with pytest.raises(ValueError):
+        store.array("seq")[0] = 1  # per-row values are written through set()
+
+
+def _join_steps(steps, size):
+    """(watermark, None, None) or (side, batch, the side's row watermark after the batch) per step."""
+    for step in steps:
+        if step[0] == "wm":
+            yield step[1], None, None
+            continue
+        _, side, rows = step
+        for at in range(0, len(rows), size):
+            chunk = rows[at:at + size]
+            yield side, make_batch(INSERT, [pa.array([r[0] for r in chunk], pa.int64()),
+                                            pa.array([r[1] for r in chunk], pa.timestamp("ms")),
+                                            pa.array([r[2] for r in chunk], pa.int64())], NAMES[:3],
+                                   wm=np.array([r[3] for r in chunk], np.int64)), chunk[-1][3]
+
+
+def _run_join(steps, backends, restore_at):
+    """The join's output with its state in backends[0], moved to backends[1] by a snapshot at `restore_at`."""
+    def make(backend_class):
+        op = IntervalJoinOperator("FULL", [0], [0], 1, 1, -1000, 1000, None, TYPES, TYPES, NAMES)
+        backend = backend_class("j")
+        op.open(OperatorContext(backend, n_inputs=2))
+        return op, backend
+    op, backend = make(backends[0])
+    out, side_wm = [], [-(2 ** 63), -(2 ** 63)]
+    for i, (side, batch, wm) in enumerate(_join_steps(steps, 4)):
+        if i == restore_at:
+            blobs = backend.snapshot()
+            op, backend = make(backends[1])
+            backend.restore(blobs)
+        op.input_watermarks[:] = side_wm
+        if batch is None:
+            batches = op.on_watermark(side)
+        else:
+            batches = op.on_batch(batch, side)
+            side_wm[side] = max(side_wm[side], wm)
+        for o in batches:
+            out += list(zip(*[o.column(j).to_pylist() for j in range(o.num_columns)]))
+    return out
+
+
+def test_snapshots_move_between_backends():
+    steps = script(random.Random(7)) + script(random.Random(8))
+    n = sum(1 for _ in _join_steps(steps, 4))
+    memory = _run_join(steps, (StateBackend, StateBackend), n // 2)
+    assert memory == _run_join(steps, (DiskStateBackend, DiskStateBackend), n // 2)
+    assert memory == _run_join(steps, (DiskStateBackend, StateBackend), n // 2)
+    assert memory == _run_join(steps, (StateBackend, DiskStateBackend), n // 2)
+
+
+def test_keep_first_dedup_restores_on_the_disk_backend():
+    types = [pa.string(), pa.timestamp("ms")]
+
+    def make(backend_class):
+        op = FirstRowDeduplicateOperator([0], 1, True, ["k", "ts", "rn"], types)
+        backend = backend_class("dedup")
+        op.open(OperatorContext(backend))
+        return op, backend
+    op, backend = make(DiskStateBackend)
+    assert isinstance(op.store, DiskRowStore)
+    batch = make_batch(INSERT, [pa.array(["a", "b", "a"]), pa.array([3, 1, 2], pa.timestamp("ms"))], ["k", "ts"],
+                       wm=np.full(3, -(2 ** 63), np.int64))
+    assert op.on_batch(batch) == []
+    blobs = backend.snapshot()
+    op, backend = make(DiskStateBackend)
+    backend.restore(blobs)
+    out = op.on_watermark(5)
+    assert [(r["k"], r["ts"].timestamp()) for r in out[0].to_pylist()] == [("b", 0.001), ("a", 0.002)]
