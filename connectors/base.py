@@ -73,6 +73,9 @@ class Source:
     # one split whose reader at position i gives exactly the rows that reader from the start gives from its i-th
     # row on (a generator indexed by event number): source subtasks then divide each round by row index
     indexed: bool = False
+    # splits each read from a position of their own (Kafka partitions): source subtasks divide the splits among
+    # them, a split read by one subtask
+    partitioned: bool = False
 
     def splits(self) -> list[str]:
         return ["0"]

@@ -544,7 +544,7 @@ class Dataflow:
         return {
             "version": 1,
             "finished": bool(getattr(self, "finished", False)),
-            "positions": {self.uids[id(s.node)]: [s.driver.position()] if s.driver is not None else
+            "positions": {self.uids[id(s.node)]: s.driver.positions() if s.driver is not None else
                           [r.position() for r in s.readers] for s in self.sources},
             "operators": operators,
             "written": written,
@@ -585,7 +585,7 @@ class Dataflow:
             if positions is None:
                 continue
             if src.driver is not None:
-                src.driver.restore_position(positions[0])
+                src.driver.restore_positions(positions)
                 continue
             for r in src.readers:
                 r.close()

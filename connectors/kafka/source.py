@@ -24,7 +24,8 @@ from sqlstream.core.errors import ConnectorError, FormatError, OptionError
 
 
 METADATA_TIMEOUT_S = 10  # how long starting a reader waits for the broker's topic list and offsets
-WAIT_S = 0.005  # how long an empty poll waits for a message; a batch poll never waits for a full batch
+WAIT_S = 0.005  # how long an empty poll waits for a message; an unbounded poll never waits for a full batch
+FILL_WAIT_S = 0.5  # how long a bounded poll waits for the next message of a batch the partition is known to hold
 
 
 class KafkaSplitReader(SplitReader):
@@ -56,13 +57,18 @@ class KafkaSplitReader(SplitReader):
             limit = min(limit, self.stop - self.next_offset)
         msgs = self.consumer.consume(num_messages=max(1, limit), timeout=0)
         if not msgs:  # wait briefly for the first message only, then take what has queued behind it
-            msgs = self.consumer.consume(num_messages=1, timeout=WAIT_S)
+            # (a bounded partition's next message is known to exist: it is waited for as a batch's next one is)
+            msgs = self.consumer.consume(num_messages=1, timeout=WAIT_S if self.stop is None else FILL_WAIT_S)
             if msgs and limit > 1:
                 msgs += self.consumer.consume(num_messages=limit - 1, timeout=0)
+        if self.stop is not None and msgs:
+            msgs = self._fill(msgs, limit)
         msg = confluent().Message
         if any(map(msg.error, msgs)):
             msgs = [m for m in msgs if m.error() is None]
         if not msgs:
+            if self.stop is not None and self._consumed_to() >= self.stop:
+                self.finished = True  # the offsets left were a transaction's markers: no message to read
             return None
         if self.health.down_since is not None:
             self.health.up()
@@ -77,6 +83,29 @@ class KafkaSplitReader(SplitReader):
             self.finished = True
         self.rows += len(msgs)
         return batch
+
+    def _consumed_to(self) -> int:
+        """The consumer's position in the partition (past control records, which are never delivered)."""
+        try:
+            at = self.consumer.position([confluent().TopicPartition(self.topic, self.partition)])[0].offset
+        except Exception:  # the consumer knows no position yet
+            return -1
+        return at
+
+    def _fill(self, msgs: list, limit: int) -> list:
+        """A bounded partition holds its messages up to the stop offset already: the batch takes `limit` of them
+        (or up to the stop), whenever they arrive, so how a round reads the partitions does not depend on fetch
+        timing (parallelism 1 and divided among source subtasks read the same rows per round). A message that
+        does not come within FILL_WAIT_S (a transaction's marker takes an offset; a broker outage) ends the batch
+        early."""
+        good = [m for m in msgs if m.error() is None]
+        while good and len(good) < limit and good[-1].offset() + 1 < self.stop:
+            more = self.consumer.consume(num_messages=limit - len(good), timeout=FILL_WAIT_S)
+            if not more:
+                break
+            msgs += more
+            good += [m for m in more if m.error() is None]
+        return msgs
 
     def _decode(self, msgs, decoded_values: pa.RecordBatch | None = None) -> pa.RecordBatch:
         def where(i: int) -> str:
@@ -204,6 +233,8 @@ def _scatter(col: pa.Array, idx: np.ndarray, n: int) -> pa.Array:
 
 
 class KafkaSource(Source):
+    partitioned = True
+
     def __init__(self, cfg: KafkaConfig, schema: TableSchema):
         self.cfg, self.schema = cfg, schema
         self.bounded = cfg.bounded != "unbounded"

@@ -32,6 +32,9 @@ class ParallelOperators:
         self.inner = {s.uid for r in self.regions.regions for s in r.inner}
         # a divided source's watermark, kept by its region's operator and checkpointed as its assigner's state
         self.marks = {r.head.uid: SplitWatermarks() for r in self.regions.regions if r.source is not None}
+        for r in self.regions.regions:
+            if r.source is not None and r.source.kind == "splits":  # a watermark per partition
+                self.marks[r.head.uid].set_splits(r.source.splits)
         self.assigners = {s.uid: r.head.uid for r in self.regions.regions if r.source is not None
                           for s in r.source.specs if isinstance(s.node, L.WatermarkAssigner)}
 

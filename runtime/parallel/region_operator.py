@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
 
 import numpy as np
@@ -63,7 +64,9 @@ class SourceWatermarkOperator(ForwardOperator):
 
     def open(self, ctx: OperatorContext) -> None:
         from sqlstream.runtime.operators.watermark_assigner import WatermarkState
-        ctx.register("watermark", WatermarkState(self.marks))
+        state = WatermarkState(self.marks)
+        state.owner = self.marks  # per-split watermarks (a partitioned source's) in the assigner's layout
+        ctx.register("watermark", state)
 
 
 class RegionState:
@@ -135,6 +138,8 @@ class RegionOperator(Operator):
         self.ready: list[pa.RecordBatch] = []  # output owed to the dataflow
         self.parts_dir: str | None = None  # set by the dataflow while it takes a checkpoint: subtasks write there
         self.written: dict[str, list] = {}  # the parts they wrote: table name -> [file, size, crc32]
+        self.last_active: list[float] = []  # a partitioned source's: when each partition last had rows
+        self.idle_timeout_ms = region.source.idle_timeout_ms if region.source is not None else 0
 
     @property
     def drops_late_rows(self) -> bool:
@@ -222,18 +227,24 @@ class RegionOperator(Operator):
         while number not in self.reads:
             self.ready += self._front()
         pieces = self.reads.pop(number)
+        splits = request[0] == "splits"
+        if splits:
+            pieces = _by_split(pieces)
         rows = cursor.merged_round(request, [reply for _, reply in pieces])
         before = self.marks.current if self.marks is not None else None
+        if splits:
+            before = (before, list(self.marks.splits), self._idle([reply for _, reply in pieces])) \
+                if self.marks is not None else (None, [], [])
         if self.marks is not None:
             for _, reply in pieces:
                 if reply["rows"]:
-                    self.marks.add_part(0, reply["max"])
+                    self.marks.add_part(reply.get("split", 0), reply["max"])
         if not self.region.specs:  # the source's chain ends at the sink: its rows in logical order
             self.ready += [b for tagged, _ in pieces for _, b in tagged]
             return rows
         for d in everyone:
             mine = [next((b for tag, b in tagged if tag == d), None) for tagged, _ in pieces]
-            parts = [(0 if b is None else b.num_rows, reply["max"], reply["rows"])
+            parts = [(0 if b is None else b.num_rows, reply["max"], reply["rows"]) + ((reply["split"],) if splits else ())
                      for b, (_, reply) in zip(mine, pieces)]
             here = [b for b in mine if b is not None]
             if here:
@@ -243,6 +254,33 @@ class RegionOperator(Operator):
                 self._send(d, lambda c: c.send_marker(MERGE, parts, before))
         self.ready += self._sent(everyone)
         return rows
+
+    def _idle(self, replies: list[dict]) -> list[bool]:
+        """The partitions idle before this round ('scan.watermark.idle-timeout' or table.exec.source.idle-timeout
+        of processing time without rows, as parallelism 1's assigner decides), after which the watermark is the
+        minimum over the others."""
+        marks, now = self.marks, time.monotonic()
+        if not self.last_active:
+            self.last_active = [now] * len(marks.splits)
+        for r in replies:
+            if r["rows"] and r["split"] < len(self.last_active):
+                self.last_active[r["split"]] = now
+        if self.idle_timeout_ms > 0:
+            newly = sorted((t, i) for i, t in enumerate(self.last_active)
+                           if not marks.idle[i] and (now - t) * 1000 >= self.idle_timeout_ms)
+            for _, i in newly:  # oldest first: each partition going idle lets the others' watermark through
+                marks.idle[i] = True
+                if not all(marks.idle):
+                    marks.current = max(marks.current, marks.combined())
+        return list(marks.idle)
+
+    def positions(self) -> list:
+        """The divided source's position for a checkpoint, as parallelism 1's readers give it (one per split)."""
+        position = self._cursor().position()
+        return position if self.region.source.kind == "splits" else [position]
+
+    def restore_positions(self, positions: list) -> None:
+        self.restore_position(positions if self.region.source.kind == "splits" else positions[0])
 
     def position(self):
         """The divided source's position as parallelism 1's reader gives it (what was merged so far)."""
@@ -255,9 +293,11 @@ class RegionOperator(Operator):
 
     def _cursor(self):
         if self.cursor is None:
-            from sqlstream.runtime.parallel.rounds import FileRounds, RowRounds
+            from sqlstream.runtime.parallel.rounds import FileRounds, RowRounds, SplitRounds
             source = self.region.source
-            if source.kind == "bytes":
+            if source.kind == "splits":
+                self.cursor = SplitRounds(source.splits, self.round_rows)
+            elif source.kind == "bytes":
                 from sqlstream.runtime.executor import open_source
                 self.cursor = FileRounds(open_source(source.scan.node).files(), self.round_rows)
             else:
@@ -360,6 +400,16 @@ class RegionOperator(Operator):
         why = self.host.describe_end(self.handles[i])
         return SubtaskFailed(f"subtask {i + 1}/{self.parallelism} of {self.region.describe()} failed: its worker "
                              f"process {why}")
+
+
+def _by_split(pieces: list[tuple[list, dict]]) -> list[tuple[list, dict]]:
+    """The subtasks' answers to a partitioned source's round as one piece per partition, in partition order (the
+    order parallelism 1 reads them in a step), each with its rows tagged by destination subtask."""
+    out = []
+    for tagged, reply in pieces:
+        for summary in reply["splits"]:
+            out.append(([(d, b) for (d, split), b in tagged if split == summary["split"]], summary))
+    return sorted(out, key=lambda piece: piece[1]["split"])
 
 
 def _receive_all(channel, inbox: queue.Queue) -> None:

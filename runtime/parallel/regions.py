@@ -25,7 +25,10 @@ class SourceChain:
     scan: OperatorSpec
     specs: list[OperatorSpec]  # bottom up, the scan excluded
     module: str = ""  # the connector's module
-    kind: str = "rows"  # how subtasks divide it: "rows" of a row-indexed source, "bytes" of each file in turn
+    kind: str = "rows"  # how subtasks divide it: "rows" of a row-indexed source, "bytes" of each file in turn,
+    # "splits" of a partitioned source (Kafka partitions, each read by one subtask)
+    splits: int = 1  # a partitioned source's partitions
+    idle_timeout_ms: int = 0  # after which a partition without rows stops holding the watermark back
 
 
 @dataclass
@@ -157,14 +160,26 @@ def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, i
         from sqlstream.runtime.executor import open_source
         source = open_source(scan.node)
         kind = "rows" if source.indexed and len(source.splits()) == 1 else \
-            "bytes" if getattr(source, "ranged", False) else None
+            "bytes" if getattr(source, "ranged", False) else \
+            "splits" if getattr(source, "partitioned", False) else None
+        splits = len(source.splits()) if kind == "splits" else 1
     except Exception as e:  # noqa: BLE001 -- the job's own start reports a source that cannot open
         return None, f"source {scan.uid} cannot be opened here ({type(e).__name__})"
     if kind is None:
         return None, f"source {scan.node.table} ({scan.node.connector}) is not divided among subtasks"
     if not chain:
         return None, f"source {scan.uid} feeds the exchange directly"
-    return SourceChain(scan, chain, type(source).__module__, kind), ""
+    return SourceChain(scan, chain, type(source).__module__, kind, splits, _idle_timeout_ms(scan, chain)), ""
+
+
+def _idle_timeout_ms(scan: OperatorSpec, chain: list[OperatorSpec]) -> int:
+    """The table's 'scan.watermark.idle-timeout', else the assigner's (table.exec.source.idle-timeout)."""
+    from sqlstream.connectors.options import parse_duration_ms
+    idle = scan.node.options.get("scan.watermark.idle-timeout")
+    if idle:
+        return parse_duration_ms(idle)
+    return max([int(s.config.get("idle_timeout_ms") or 0) for s in chain if isinstance(s.node, L.WatermarkAssigner)],
+               default=0)
 
 
 def _calls(node: L.Calc, names: set[str]) -> bool:

@@ -3,7 +3,9 @@
 A round is what parallelism 1 reads as one batch, which the subtasks read in N pieces and each merges as one
 batch (so an aggregate sums its rows in the same groups, to the last bit of a DOUBLE); rounds are asked for ahead
 of the merge, so each round's bounds follow from the source alone, never from what earlier rounds read. A
-row-indexed source (a generator) has rounds of the job's batch size. A file's rounds are about a batch's rows,
+row-indexed source (a generator) has rounds of the job's batch size. A partitioned source (Kafka) has rounds as
+parallelism 1's step: a poll of up to a batch per partition, in partition order, each partition read by one
+subtask from its own offset. A file's rounds are about a batch's rows,
 at most the block parallelism 1's reader decodes (the lines ending within CHUNK bytes), a piece taking the lines
 that start in its byte range; the files of a folder follow each other as at parallelism 1.
 """
@@ -47,6 +49,39 @@ class RowRounds:
     def restore(self, position) -> None:
         self.next = self.merged = int(position or 0)
         self.ended = False
+
+
+class SplitRounds:
+    """Rounds of a partitioned source (Kafka): each a batch per split (partition); its position is parallelism 1's
+    readers' (the next offset per split; None: where the startup mode says, not read yet)."""
+
+    def __init__(self, splits: int, round_rows: int) -> None:
+        self.round_rows = round_rows
+        self.merged: list = [None] * splits
+        self.finished = [False] * splits
+        self.reset: list | None = None  # positions the subtasks reopen their readers at (after a restore)
+
+    def next_round(self) -> tuple | None:
+        if all(self.finished):
+            return None
+        request = ("splits", self.round_rows, self.reset)
+        self.reset = None
+        return request
+
+    def merged_round(self, request: tuple, replies: list[dict]) -> int:
+        for r in replies:
+            self.merged[r["split"]] = r["after"]
+            self.finished[r["split"]] = r["finished"]
+        return sum(r["rows"] for r in replies)
+
+    def position(self):
+        return list(self.merged)
+
+    def restore(self, position) -> None:
+        n = len(self.merged)  # as parallelism 1's readers: a partition new since the checkpoint starts as at startup
+        self.merged = (list(position or [])[:n] + [None] * n)[:n]
+        self.finished = [False] * len(self.merged)
+        self.reset = list(self.merged)
 
 
 class FileRounds:

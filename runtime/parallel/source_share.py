@@ -6,6 +6,10 @@ every row keeps parallelism 1's logical position (round, piece, offset). The wat
 row's watermark here (that needs the pieces before it): the row carries in `_wm` the maximum of the WATERMARK
 expression over the piece's rows before it, and the piece's maximum goes with the answer; the downstream subtasks
 combine them in logical order (`runtime/split_watermarks.py`), as parallelism 1's assigner does.
+
+A partitioned source (Kafka) is divided by split instead: subtask j reads the partitions i with i % p == j, each
+from its own offset, a poll of up to a batch per partition per round as parallelism 1 does; a row's logical
+position is (round, partition, offset), and each partition is a piece with its own watermark.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ class SourceShare:
         self.scan = chain.scan.node
         self.source = open_source(self.scan, unthrottled=True)
         self.split = self.source.splits()[0] if getattr(self.source, "indexed", False) else None
+        self.readers: dict[int, object] = {}  # a partitioned source's readers of this subtask's splits
         self.index, self.parallelism = index, parallelism
         self.ops = []
         for spec in chain.specs:
@@ -53,6 +58,8 @@ class SourceShare:
         rows served) of a file (line and rows served: where parallelism 1's position had it, for the first
         piece)."""
         summary: dict = {}
+        if request[0] == "splits":
+            raise ValueError("a partitioned source's round is read by read_splits")
         if request[0] == "rows":
             lo, hi = piece(request[1], request[2], self.index, self.parallelism)
             reader, most = self.source.reader(self.split, lo), hi - lo
@@ -70,28 +77,68 @@ class SourceShare:
             if batch is None or batch.num_rows == 0:
                 break
             rows += batch.num_rows
-            if batch.num_columns and batch.schema.names[0] == "_op":
-                b = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)],
-                               self.scan.names)
-            else:  # a scan that reads no column still passes on how many rows it read
-                b = make_batch(np.full(batch.num_rows, INSERT, dtype=np.int8),
-                               [batch.column(i) for i in range(batch.num_columns)], self.scan.names)
-            batches = [b]
-            for op in self.ops:
-                if isinstance(op, WatermarkAssignerOperator):
-                    marked = []
-                    for x in batches:
-                        x, part_max = _candidates(op, x, part_max)
-                        marked.append(x)
-                    batches = marked
-                else:
-                    batches = [y for x in batches if x.num_rows for y in op.on_batch(x)]
-            out += [x for x in batches if x.num_rows]
+            batches, part_max = self._chain(batch, part_max)
+            out += batches
         if request[0] == "bytes":
             summary.update(lines=reader.lines_read, after=reader.next_offset)
         reader.close()
         summary.update(max=part_max, rows=rows)
         return out, summary
+
+    def read_splits(self, request: tuple) -> list[tuple[int, list[pa.RecordBatch], dict]]:
+        """This subtask's partitions' share of a round ("splits", rows, positions to reopen at or None): per
+        partition in order, its batches through the chain and its summary (maximum of the WATERMARK expression,
+        rows, the offset after them, finished), read as parallelism 1 reads a partition in a step."""
+        _, quota_rows, reset = request
+        splits = self.source.splits()
+        if reset is not None:
+            for reader in self.readers.values():
+                reader.close()
+            self.readers = {}
+        mine = [i for i in range(len(splits)) if i % self.parallelism == self.index]
+        for i in mine:
+            if i not in self.readers:
+                self.readers[i] = self.source.reader(splits[i], reset[i] if reset is not None else None)
+        out = []
+        for i in mine:
+            reader = self.readers[i]
+            batches, rows, part_max, quota = [], 0, MIN_WM, quota_rows
+            while quota > 0 and not reader.finished:
+                batch = reader.poll(quota)
+                if batch is None or batch.num_rows == 0:
+                    break
+                asked, quota, rows = quota, quota - batch.num_rows, rows + batch.num_rows
+                chained, part_max = self._chain(batch, part_max)
+                batches += chained
+                if batch.num_rows < asked:
+                    break  # nothing more available now, as parallelism 1's paced read
+            out.append((i, batches, {"split": i, "rows": rows, "max": part_max, "after": reader.position(),
+                                     "finished": bool(reader.finished)}))
+        return out
+
+    def close(self) -> None:
+        for reader in self.readers.values():
+            reader.close()
+        self.readers = {}
+
+    def _chain(self, batch: pa.RecordBatch, part_max: int) -> tuple[list[pa.RecordBatch], int]:
+        """A batch read through the stateless chain, each row with its watermark candidate within the piece."""
+        if batch.num_columns and batch.schema.names[0] == "_op":
+            b = make_batch(batch.column(0), [batch.column(i) for i in range(1, batch.num_columns)], self.scan.names)
+        else:  # a scan that reads no column still passes on how many rows it read
+            b = make_batch(np.full(batch.num_rows, INSERT, dtype=np.int8),
+                           [batch.column(i) for i in range(batch.num_columns)], self.scan.names)
+        batches = [b]
+        for op in self.ops:
+            if isinstance(op, WatermarkAssignerOperator):
+                marked = []
+                for x in batches:
+                    x, part_max = _candidates(op, x, part_max)
+                    marked.append(x)
+                batches = marked
+            else:
+                batches = [y for x in batches if x.num_rows for y in op.on_batch(x)]
+        return [x for x in batches if x.num_rows], part_max
 
 
 

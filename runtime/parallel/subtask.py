@@ -78,25 +78,48 @@ class RegionSubtask:
     def read_round(self, request: tuple) -> tuple[list, dict]:
         """This subtask's piece of a round: the rows for each downstream subtask (or, without an exchange, the
         rows for the sink), and what the merge needs of the piece."""
+        if request[0] == "splits":  # per partition: its rows tagged (destination, partition), its summary
+            tagged, summaries = [], []
+            for split, batches, summary in self.share.read_splits(request):
+                tagged += [((d, split), b) for d, b in self._route(batches)]
+                summaries.append(summary)
+            return tagged, {"splits": summaries}
         batches, summary = self.share.read(request)
+        return self._route(batches), summary
+
+    def _route(self, batches: list[pa.RecordBatch]) -> list[tuple]:
+        """The rows for each downstream subtask (None: without an exchange, for the sink)."""
         if self.unit.keys is None:
-            return [(None, b) for b in batches], summary
+            return [(None, b) for b in batches]
         from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM
         from sqlstream.runtime.parallel.source_share import route
         max_p = int(self.unit.config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)
         routed = route(batches, self.unit.keys, self.unit.parallelism, max_p)
-        return [(d, b) for d, b in enumerate(routed) if b is not None], summary
+        return [(d, b) for d, b in enumerate(routed) if b is not None]
 
-    def merge(self, parts: list[tuple[int, int, int]], before: int | None,
-              batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
+    def merge(self, parts: list[tuple], before, batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
         """A round's rows for this subtask, (rows here, piece maximum, piece rows) per piece in logical order:
         each row's watermark as parallelism 1 gives it, and the watermark's advance after the round. `before`: the
         source's watermark before the round, as the job's process has it (restored, it may come from a checkpoint
         taken at another parallelism; a restored watermark is in force without being advanced to, as at
-        parallelism 1)."""
+        parallelism 1).
+
+        A partitioned source's pieces are its partitions ((rows here, maximum, rows, partition) each), and
+        `before` is (watermark, per-partition watermarks, idle partitions) before the round: each piece is pushed
+        as its own batch and the watermark advanced after it, as parallelism 1 pushes a partition's poll."""
+        per_split = isinstance(before, (list, tuple))
+        if per_split:
+            before, splits, idle = before
+            if splits:
+                self.marks.set_splits(len(splits))
+                self.marks.splits[:], self.marks.idle[:] = splits, idle
         if before is not None and before > self.marks.current:
             self.marks.current = before
             self.emitted = max(self.emitted, before)
+        if per_split:
+            if self.marks.splits and not all(self.marks.idle):  # idle partitions let the others' watermark on
+                self.marks.current = max(self.marks.current, self.marks.combined())
+            return self._merge_splits(parts, batch)
         out: list[pa.RecordBatch] = []
         marked = batch is not None and has_wm(batch)
         pieces, offset = [], 0
@@ -111,10 +134,32 @@ class RegionSubtask:
                 wm = pa.array(np.concatenate(pieces), pa.int64())
                 batch = pa.RecordBatch.from_arrays(batch.columns[:-1] + [wm], names=batch.schema.names)
             out += self.on_batch(0, batch, [self.emitted])
+        return out + self._advance()
+
+    def _merge_splits(self, parts: list[tuple], batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
+        out = self._advance()
+        marked = batch is not None and has_wm(batch)
+        offset = 0
+        for here, part_max, rows, split in parts:
+            if here:
+                piece = batch.slice(offset, here)
+                if marked:
+                    wm = self.marks.row_watermarks(split, row_watermarks(piece))
+                    piece = pa.RecordBatch.from_arrays(piece.columns[:-1] + [pa.array(wm, pa.int64())],
+                                                       names=piece.schema.names)
+                out += self.on_batch(0, piece, [self.emitted])
+            offset += here
+            if rows:
+                self.marks.add_part(split, part_max)
+                out += self._advance()
+        return out
+
+    def _advance(self) -> list[pa.RecordBatch]:
+        """The source's watermark moved past what the operators were given: advance them to it."""
         if self.marks.current > self.emitted:
             self.emitted = self.marks.current
-            out += self.on_watermark([self.emitted])
-        return out
+            return self.on_watermark([self.emitted])
+        return []
 
     def on_batch(self, input: int, batch: pa.RecordBatch, input_watermarks: list[int]) -> list[pa.RecordBatch]:
         self.contexts[0].input_watermarks[:] = input_watermarks
