@@ -5,7 +5,10 @@
 1. throughput: Kafka -> filter/project -> Kafka, and Kafka -> TUMBLE -> upsert-kafka (messages/s, end to end);
 2. latency: messages produced at a fixed rate, each stamped with its produce time; a consumer of the output topic
    reports p50/p99 from produce to arrival in the output topic;
-3. formats (`--only formats`): the same messages as json and as avro, Kafka -> blackhole, end to end (messages
+3. parallel (`--only parallel`): Kafka (4 partitions) -> TUMBLE count per key -> blackhole at parallelism 1 and
+   2 (the partitions divided among source subtasks): messages/s, and CPU seconds of the job's process and of its
+   worker processes;
+4. formats (`--only formats`): the same messages as json and as avro, Kafka -> blackhole, end to end (messages
    per second and per CPU-second of the job's process); `python -m benchmarks.formats` measures the decode step
    alone.
 """
@@ -118,6 +121,35 @@ INSERT INTO sink SELECT * FROM src;"""
               f"{n / cpu:>10,.0f} msgs per CPU-s  ({out:,} rows out)", flush=True)
 
 
+def parallel(broker: Broker, n: int) -> None:
+    import resource
+    from benchmarks.nexmark.__main__ import TreeCPU
+    from sqlstream.script import ScriptRunner
+    broker.create_topic("bench_par", 4)
+    counts = fill(broker, "bench_par", n, 4)
+    offsets = ";".join(f"partition:{p},offset:{c}" for p, c in counts.items())
+    sql = f"""CREATE TABLE src (key STRING, val BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'kafka', 'topic' = 'bench_par', 'properties.bootstrap.servers' = '{broker.bootstrap}',
+      'format' = 'json', 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'specific-offsets',
+      'scan.bounded.specific-offsets' = '{offsets}');
+CREATE TABLE sink (key STRING, ws TIMESTAMP(3), cnt BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO sink SELECT key, window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+GROUP BY key, window_start, window_end;"""
+    for p in (1, 2, 1, 2):
+        err = io.StringIO()
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
+        t = time.perf_counter()
+        with TreeCPU() as workers:
+            ScriptRunner(out=io.StringIO(), err=err).run(f"SET 'parallelism.default' = '{p}';\n{sql}")
+        secs = time.perf_counter() - t
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        job_cpu = r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime
+        rows_in = int(err.getvalue().split("rows in: ")[1].split(",")[0])
+        worker_cpu = sum(cpu for pid, cpu in workers.seen.items() if pid != broker.proc.pid)  # the broker is ours too
+        print(f"Kafka -> TUMBLE count p={p}: {rows_in:,} in {secs:6.2f}s  {rows_in / secs:>10,.0f} msgs/s  "
+              f"job CPU {job_cpu:.2f}s  workers CPU {worker_cpu:.2f}s", flush=True)
+
+
 def latency(broker: Broker, rate: int, seconds: float, linger: int = 5) -> None:
     from confluent_kafka import Consumer, Producer, TopicPartition
     broker.create_topic("lat_in", 1)
@@ -185,7 +217,7 @@ def main() -> int:
     ap.add_argument("--latency-seconds", type=float, default=5)
     ap.add_argument("--sink-linger-ms", type=int, default=5,
                     help="the latency job's sink linger (the connector's default is 5 ms; 0 sends tiny requests)")
-    ap.add_argument("--only", choices=("throughput", "latency", "formats"))
+    ap.add_argument("--only", choices=("throughput", "latency", "formats", "parallel"))
     a = ap.parse_args()
     if a.only is None:  # each part in its own process and broker: latency is not measured behind the
         import subprocess  # throughput run's full log and heap
@@ -202,6 +234,8 @@ def main() -> int:
             throughput(broker, a.messages)
         elif a.only == "formats":
             formats(broker, a.messages)
+        elif a.only == "parallel":
+            parallel(broker, a.messages)
         else:
             latency(broker, a.latency_rate, a.latency_seconds, a.sink_linger_ms)
     finally:
