@@ -4,12 +4,13 @@ same order as parallelism 1; killed workers and a restore at another parallelism
 (the subtasks' partition offsets are the checkpoint's positions, reassigned at any parallelism)."""
 from __future__ import annotations
 
+import io
 import json
 import random
 
 import pytest
 
-from tests.cli_job import CliJob
+from tests.cli_job import CliJob, wait_until
 from tests.test_divided_sources import run
 from tests.test_parallel import changes_per_row, kill_workers
 from tests.test_rescale import committed, stop_with_savepoint
@@ -115,3 +116,40 @@ def test_killed_workers_and_a_restore_at_other_parallelisms_give_the_uninterrupt
         rc, _, err = CliJob(job_file(rescaled, broker, events, 1, "group_by"), "--from-savepoint", savepoint).finish()
         assert rc == 0, err
     assert committed(rescaled) == expected["group_by"]
+
+
+def test_an_idle_partition_stops_holding_the_watermark_back_after_the_idle_timeout(broker):
+    from sqlstream.output import ResultWriter
+    from sqlstream.plan import logical as L
+    from sqlstream.planner.physical import physical_plan
+    from sqlstream.runtime.executor import Dataflow
+    from sqlstream.runtime.parallel import ParallelOperators
+    from sqlstream.session import Session, parse_script
+    broker.create_topic("one_busy", 4)
+    broker.produce("one_busy", [(0, None, json.dumps({"k": i % 3, "ts": f"2024-03-01 09:{i:02d}:00.000"}).encode())
+                                for i in range(10)])
+    sql = f"""SET 'parallelism.default' = '2';
+CREATE TABLE e (k INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'kafka', 'topic' = 'one_busy',
+  'properties.bootstrap.servers' = '{broker.bootstrap}', 'scan.startup.mode' = 'earliest-offset',
+  'format' = 'json', 'scan.watermark.idle-timeout' = '300 ms');
+SELECT k, window_start, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+GROUP BY k, window_start, window_end;"""
+    session = Session()
+    statements = parse_script(sql)
+    for s in statements[:-1]:
+        session.execute(s, sql)
+    query = session.plan(statements[-1])
+    out = io.StringIO()
+    root = L.Sink(query.fields, query.changelog, input=query, table="<result>", connector="collect")
+    config = session.config.effective()
+    plan = physical_plan([root], config)
+    parallel = ParallelOperators(plan, config)
+    assert [r.source.kind for r in parallel.regions.regions] == ["splits"]
+    job = Dataflow([(root, ResultWriter(query.names, [f.type for f in query.fields], "jsonl", out))], plan,
+                   batch_size=100, config=config, build_operator=parallel.build)
+    try:  # three partitions never send a row: only their idleness lets the windows close
+        wait_until(lambda: job.step() is not None and len(out.getvalue().splitlines()) >= 9,
+                   "nine windows closed once partitions 1-3 are idle")
+    finally:
+        job.close()
+    assert sorted(json.loads(line)["n"] for line in out.getvalue().splitlines()) == [1] * 9

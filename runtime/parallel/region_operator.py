@@ -147,6 +147,8 @@ class RegionOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         self.ctx = ctx
+        if self.marks is not None:  # as parallelism 1's assigner: every partition active from the start
+            self.last_active = [time.monotonic()] * len(self.marks.splits)
         ctx.register(SUBTASKS, RegionState(self))
         if self.host is None:
             from sqlstream.runtime.parallel.hosts import LocalProcessHost
@@ -260,8 +262,6 @@ class RegionOperator(Operator):
         of processing time without rows, as parallelism 1's assigner decides), after which the watermark is the
         minimum over the others."""
         marks, now = self.marks, time.monotonic()
-        if not self.last_active:
-            self.last_active = [now] * len(marks.splits)
         for r in replies:
             if r["rows"] and r["split"] < len(self.last_active):
                 self.last_active[r["split"]] = now
