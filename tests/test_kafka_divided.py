@@ -4,6 +4,7 @@ same order as parallelism 1; killed workers and a restore at another parallelism
 (the subtasks' partition offsets are the checkpoint's positions, reassigned at any parallelism)."""
 from __future__ import annotations
 
+import collections
 import io
 import json
 import random
@@ -13,7 +14,7 @@ import pytest
 from tests.cli_job import CliJob, wait_until
 from tests.test_divided_sources import run
 from tests.test_parallel import changes_per_row, kill_workers
-from tests.test_rescale import committed, stop_with_savepoint
+from tests.test_rescale import stop_with_savepoint
 
 ROWS = 6000
 
@@ -82,6 +83,12 @@ SINKS = {
                 "'path' = '{dir}/out', 'format' = 'debezium-json');\n"
                 "INSERT INTO out SELECT k, COUNT(*), SUM(i) FROM t GROUP BY k;",
 }
+
+
+def committed(folder) -> collections.Counter:
+    """The lines the job's filesystem sink committed."""
+    files = sorted(f for f in (folder / "out").glob("*part-*") if not f.name.startswith("."))
+    return collections.Counter(line for f in files for line in f.read_text().splitlines() if line)
 
 
 def job_file(folder, broker, topic: str, p: int, sink: str):
