@@ -7,6 +7,8 @@ import os
 import re
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -76,8 +78,27 @@ def text_lines(lines: pa.Array) -> tuple[memoryview, np.ndarray]:
     return text, (offsets[1:] - offsets[0]).astype(np.int64)
 
 
+@dataclass
+class _Block:
+    """One block of lines as read and decoded ahead: where it starts, its rows (or the error decoding raised),
+    and where reading stood after it."""
+    file_idx: int
+    offset: int
+    line: int
+    batch: pa.RecordBatch | None  # None: no line left to read
+    error: BaseException | None
+    lines: int
+    after: int
+    stop_reached: bool
+
+
 class FileSplitReader(SplitReader):
-    """Reads the files of a table in order; position = (file, byte offset of the current block, rows served)."""
+    """Reads the files of a table in order; position = (file, byte offset of the current block, rows served).
+
+    The next block is read and decoded on the read-ahead thread while the job processes the current one
+    (decoding releases the GIL), so a job at parallelism 1 uses a second core as Flink's source thread does.
+    Only delivered rows count: the position, the lines read and an error (raised when its block is reached,
+    naming where it came from) are those of the blocks handed out."""
 
     def __init__(self, files: list[str], decoder, position=None, stop: int | None = None):
         """stop: read only the lines that start before this byte of the (one) file."""
@@ -85,7 +106,6 @@ class FileSplitReader(SplitReader):
         self.file_idx, self.block_offset, self.block_line, self.served = 0, 0, 0, 0
         if position:
             self.file_idx, self.block_offset, self.block_line, self.served = position
-        self.reader: LineFile | None = None
         self.block: pa.RecordBatch | None = None
         self.pos_in_block = 0
         self.finished = False
@@ -94,46 +114,70 @@ class FileSplitReader(SplitReader):
         self.lines_read = 0  # lines taken, blank ones too
         self.next_offset = self.block_offset  # where the line after the last one taken starts
         self.line_base = lambda: 0  # lines before the first read one that the line numbers do not count
+        # the reading side, used by one read at a time (on the read-ahead thread)
+        self.reader: LineFile | None = None
+        self.read_idx, self.read_offset, self.read_line = self.file_idx, self.block_offset, self.block_line
+        self.ahead: Future | None = None
 
-    def _next_block(self) -> bool:
-        while self.file_idx < len(self.files):
+    def _read_block(self) -> _Block:
+        """The next block of lines, decoded."""
+        while self.read_idx < len(self.files):
             if self.reader is None:
-                self.reader = LineFile(self.files[self.file_idx], self.block_offset, self.block_line)
+                self.reader = LineFile(self.files[self.read_idx], self.read_offset, self.read_line)
             start_offset, start_line = self.reader.offset, self.reader.line_no
             got = self.reader.next_block()
             if got is None:
                 self.reader.close()
                 self.reader = None
-                self.file_idx += 1
-                self.block_offset = self.block_line = self.served = 0
+                self.read_idx += 1
+                self.read_offset = self.read_line = 0
                 continue
             lines, first, after = got
+            stop_reached = False
             if self.stop is not None:
                 starts = np.concatenate(([start_offset], after[:-1]))
                 taken = int(np.searchsorted(starts, self.stop, side="left"))  # the lines starting before stop
                 if taken < len(lines):
                     lines = lines.slice(0, taken)
                     self.reader.offset = int(starts[taken])
-                self.stop_reached = self.reader.offset >= self.stop
-            self.next_offset = self.reader.offset
-            self.lines_read += len(lines)
+                stop_reached = self.reader.offset >= self.stop
+            block = _Block(self.read_idx, start_offset, start_line, None, None, len(lines), self.reader.offset,
+                           stop_reached)
             if not len(lines):
-                return False
+                return block
             keep = np.ones(len(lines), dtype=bool) if getattr(self.decoder, "records_span_lines", False) \
                 else non_blank(lines)  # a CSV decoder drops blank lines itself, except inside quoted values
             idx = np.flatnonzero(keep)
             if len(idx) < len(lines):
                 lines = lines.filter(pa.array(keep))
-            path = self.files[self.file_idx]
-            if hasattr(self.decoder, "path"):
-                self.decoder.path = path  # partition values come from the file's folders
-            batch = self.decoder.decode(lines, lambda i, idx=idx, first=first, path=path:
-                                        f"{path}:{self.line_base() + first + int(idx[i]) + 1}")
-            self.block_offset, self.block_line = start_offset, start_line
-            skip = self.served
-            self.block, self.pos_in_block = batch, skip
-            return True
-        return False
+            path = self.files[self.read_idx]
+            try:
+                if hasattr(self.decoder, "path"):
+                    self.decoder.path = path  # partition values come from the file's folders
+                block.batch = self.decoder.decode(lines, lambda i, idx=idx, first=first, path=path:
+                                                  f"{path}:{self.line_base() + first + int(idx[i]) + 1}")
+            except Exception as e:  # raised when the job reaches this block
+                block.batch, block.error = rows_batch([], [], 0), e
+            return block
+        return _Block(self.read_idx, 0, 0, None, None, 0, self.next_offset, False)
+
+    def _next_block(self) -> bool:
+        block = self.ahead.result() if self.ahead is not None else self._read_block()
+        self.ahead = None
+        self.next_offset = block.after
+        self.lines_read += block.lines
+        self.stop_reached = block.stop_reached
+        if block.file_idx != self.file_idx:  # the files before it were read to their end
+            self.file_idx, self.block_offset, self.block_line, self.served = block.file_idx, 0, 0, 0
+        if block.error is not None:
+            raise block.error
+        if block.batch is None:
+            return False
+        self.block_offset, self.block_line = block.offset, block.line
+        self.block, self.pos_in_block = block.batch, self.served
+        if not block.stop_reached:
+            self.ahead = read_ahead_pool().submit(self._read_block)
+        return True
 
     def poll(self, max_rows: int) -> pa.RecordBatch | None:
         while self.block is None or self.pos_in_block >= self.block.num_rows:
@@ -154,11 +198,26 @@ class FileSplitReader(SplitReader):
         return [self.file_idx, self.block_offset, self.block_line, self.served]
 
     def close(self) -> None:
+        if self.ahead is not None:
+            wait([self.ahead])
+            self.ahead = None
         if self.reader is not None:
             self.reader.close()
+            self.reader = None
 
     def metrics(self) -> dict:
         return {"records_skipped": getattr(self.decoder, "skipped", 0)}
+
+
+_pool: list = []  # (process id, executor): a forked worker process makes its own
+
+
+def read_ahead_pool() -> ThreadPoolExecutor:
+    """The process's one read-ahead thread: the readers of a process decode one block at a time, so a decoder
+    shared by readers of one table is never used by two threads at once."""
+    if not _pool or _pool[0][0] != os.getpid():
+        _pool[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlstream-read-ahead"))]
+    return _pool[0][1]
 
 
 class FileSystemSource(Source):

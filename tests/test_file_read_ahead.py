@@ -1,0 +1,64 @@
+"""The filesystem source decodes the next block on its read-ahead thread while the job processes the current
+one: what the job sees does not change. Rows, positions and errors are those of the blocks handed out, and a
+reader restored at any position delivers exactly the rows after it."""
+import json
+
+import pytest
+
+from sqlstream.connectors import lines, registry
+from sqlstream.connectors.base import TableSchema
+from sqlstream.core.errors import FormatError
+from sqlstream.core.types import FlinkType
+
+SCHEMA = TableSchema(["k", "v"], [FlinkType.of("BIGINT"), FlinkType.of("VARCHAR")])
+
+
+def source(tmp_path, rows: list[str], monkeypatch, files: int = 2):
+    monkeypatch.setattr(lines, "CHUNK", 64)  # blocks of a line or two
+    per = -(-len(rows) // files)
+    for f in range(files):
+        (tmp_path / f"part-{f}").write_text("".join(r + "\n" for r in rows[f * per:(f + 1) * per]))
+    return registry.create_source("filesystem", "t", {"connector": "filesystem", "path": str(tmp_path),
+                                                      "format": "json"}, SCHEMA)
+
+
+def drain(reader, max_rows: int) -> list[tuple[list, list]]:
+    """(position before the poll, rows of the poll) for each poll until the end."""
+    out = []
+    while True:
+        before = reader.position()
+        batch = reader.poll(max_rows)
+        if batch is None:
+            break
+        out.append((before, batch.column(0).to_pylist()))
+    reader.close()
+    return out
+
+
+def test_restored_at_every_position_a_reader_delivers_the_rest(tmp_path, monkeypatch):
+    max_rows = 2
+    rows = [json.dumps({"k": i, "v": "x" * (i % 7)}) for i in range(16)] + ["", "  "]
+    src = source(tmp_path, rows, monkeypatch)
+    polls = drain(src.reader("0"), max_rows)
+    keys = [k for _, batch in polls for k in batch]
+    assert keys == list(range(16))
+    for n, (position, _) in enumerate(polls):
+        rest = drain(src.reader("0", list(position)), max_rows)
+        assert [k for _, batch in rest for k in batch] == keys[sum(len(b) for _, b in polls[:n]):]
+    end = src.reader("0")
+    drain(end, 100)
+    assert drain(src.reader("0", end.position()), 100) == []
+
+
+def test_a_malformed_line_fails_when_its_block_is_reached(tmp_path, monkeypatch):
+    """Read ahead of time, the bad line still fails the job only after every row before it was delivered, naming
+    its file and line."""
+    rows = [json.dumps({"k": i, "v": "v"}) for i in range(12)]
+    rows[9] = '{"k": 9, "v": '
+    reader = source(tmp_path, rows, monkeypatch, files=1).reader("0")
+    seen = []
+    with pytest.raises(FormatError) as e:
+        while (batch := reader.poll(1)) is not None:
+            seen += batch.column(0).to_pylist()
+    reader.close()
+    assert seen == list(range(9)) and "part-0:10" in str(e.value)
