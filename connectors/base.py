@@ -76,6 +76,7 @@ class Source:
     # splits each read from a position of their own (Kafka partitions): source subtasks divide the splits among
     # them, a split read by one subtask
     partitioned: bool = False
+    reader_modules: tuple[str, ...] = ()  # what its readers import when they start (a worker's host imports them ahead)
 
     def splits(self) -> list[str]:
         return ["0"]

@@ -234,6 +234,7 @@ def _scatter(col: pa.Array, idx: np.ndarray, n: int) -> pa.Array:
 
 class KafkaSource(Source):
     partitioned = True
+    reader_modules = ("confluent_kafka",)
 
     def __init__(self, cfg: KafkaConfig, schema: TableSchema):
         self.cfg, self.schema = cfg, schema

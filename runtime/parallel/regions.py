@@ -25,6 +25,7 @@ class SourceChain:
     scan: OperatorSpec
     specs: list[OperatorSpec]  # bottom up, the scan excluded
     module: str = ""  # the connector's module
+    reader_modules: tuple[str, ...] = ()  # what the source's readers import when they start
     kind: str = "rows"  # how subtasks divide it: "rows" of a row-indexed source, "bytes" of each file in turn,
     # "splits" of a partitioned source (Kafka partitions, each read by one subtask)
     splits: int = 1  # a partitioned source's partitions
@@ -169,7 +170,8 @@ def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, i
         return None, f"source {scan.node.table} ({scan.node.connector}) is not divided among subtasks"
     if not chain:
         return None, f"source {scan.uid} feeds the exchange directly"
-    return SourceChain(scan, chain, type(source).__module__, kind, splits, _idle_timeout_ms(scan, chain)), ""
+    return SourceChain(scan, chain, module=type(source).__module__, kind=kind, splits=splits,
+                       idle_timeout_ms=_idle_timeout_ms(scan, chain), reader_modules=tuple(source.reader_modules)), ""
 
 
 def _idle_timeout_ms(scan: OperatorSpec, chain: list[OperatorSpec]) -> int:

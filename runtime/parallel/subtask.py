@@ -45,7 +45,8 @@ class SubtaskUnit:
         specs = list(self.specs) + (list(self.source.specs) if self.source is not None else [])
         found = [operators.operator_class(s.name).__module__ for s in specs]
         if self.source is not None:
-            found += [self.source.module, "sqlstream.runtime.parallel.source_share"]
+            found += [self.source.module, "sqlstream.runtime.parallel.source_share", "sqlstream.runtime.executor",
+                      *getattr(self.source, "reader_modules", ())]
         return list(dict.fromkeys(found))
 
 
