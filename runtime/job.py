@@ -385,7 +385,8 @@ class Job:
         if max((s.parallelism for s in self.plan.operators), default=1) <= 1:
             return None
         from sqlstream.runtime.parallel import ParallelOperators
-        parallel = ParallelOperators(self.plan, self.config, late_rows=self.late_rows is not None)
+        parallel = ParallelOperators(self.plan, self.config, late_rows=self.late_rows is not None,
+                                     capped=self.limits.max_rows_in is not None)
         regions = parallel.regions
         self.parallel_summary = (f"parallelism: {regions.parallelism} ("
                                  + (", ".join(r.describe() for r in regions.regions) or "nothing")

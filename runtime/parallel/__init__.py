@@ -21,13 +21,14 @@ class ParallelOperators:
     rest of the region as ForwardOperators, every other operator as at parallelism 1 (in the job's process)."""
 
     def __init__(self, plan: PhysicalPlan, config: dict, parallelism: int | None = None, late_rows: bool = False,
-                 host=None) -> None:
+                 host=None, capped: bool = False) -> None:
+        """capped: the job's sources end after a number of rows (--max-rows-in)."""
         self.config = config
         if host is None:
             from sqlstream.runtime.ray_host import host_of
             host = host_of(config)  # None: worker processes on this machine
         self.host = host
-        self.regions: RegionPlan = find_regions(plan, parallelism, late_rows)
+        self.regions: RegionPlan = find_regions(plan, parallelism, late_rows, capped)
         self.heads: dict[str, Region] = {r.head.uid: r for r in self.regions.regions}
         self.inner = {s.uid for r in self.regions.regions for s in r.inner}
         # a divided source's watermark, kept by its region's operator and checkpointed as its assigner's state

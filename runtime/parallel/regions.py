@@ -67,9 +67,11 @@ class RegionPlan:
     notices: list[str] = field(default_factory=list)
 
 
-def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: bool = False) -> RegionPlan:
+def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: bool = False,
+                 capped: bool = False) -> RegionPlan:
     """The region feeding each sink, where its shape allows, at the parallelism the plan gives its head
-    (`parallelism` overrides it); `late_rows`: the job writes late rows to a table."""
+    (`parallelism` overrides it); `late_rows`: the job writes late rows to a table; `capped`: its sources end
+    after a number of rows (--max-rows-in)."""
     found = RegionPlan(parallelism or plan.parallelism)
     consumers: dict[int, int] = {}
     for spec in plan.operators:
@@ -77,7 +79,7 @@ def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: 
             consumers[e.source] = consumers.get(e.source, 0) + 1
     for root in plan.roots:
         sink = plan.operators[root]
-        region, why = _region_into(plan, sink, consumers, late_rows)
+        region, why = _region_into(plan, sink, consumers, late_rows, capped)
         if region is not None and parallelism is None and region.head.parallelism != found.parallelism:
             region, why = None, f"{region.head.uid} runs at parallelism {region.head.parallelism}"
         if region is None:
@@ -88,7 +90,8 @@ def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: 
     return found
 
 
-def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, int], late_rows: bool):
+def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, int], late_rows: bool,
+                 capped: bool = False):
     chain: list[OperatorSpec] = []
     spec = sink
     while True:
@@ -98,7 +101,7 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
         index = spec.inputs[0].source
         below = plan.operators[index]
         if isinstance(below.node, (L.Scan, L.WatermarkAssigner)):
-            source, why = _source_below(plan, sink, consumers)
+            source, why = _source_below(plan, sink, consumers, capped)
             if source is None:
                 return None, f"no keyed operator between the sources and the sink, and {why}"
             return _picklable(Region([], [], source))
@@ -121,7 +124,7 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
         return None, "the job writes late rows to a table, which subtasks cannot do yet"
     region = Region(chain, [e.distribution.keys for e in head.inputs])
     if len(head.inputs) == 1:
-        region.source, _ = _source_below(plan, head, consumers)
+        region.source, _ = _source_below(plan, head, consumers, capped)
         if region.source is not None and _picklable(region)[0] is None:
             region.source = None
     return _picklable(region)
@@ -138,7 +141,7 @@ def _picklable(region: Region):
 ORDER_DEPENDENT = {"CURRENT_WATERMARK", "RAND", "RAND_INTEGER", "UUID"}  # a row's value depends on rows before it
 
 
-def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, int]):
+def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, int], capped: bool = False):
     """The source and stateless chain below `spec`'s one input, where subtasks can read it divided, else
     (None, why)."""
     chain: list[OperatorSpec] = []
@@ -168,6 +171,9 @@ def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, i
         return None, f"source {scan.uid} cannot be opened here ({type(e).__name__})"
     if kind is None:
         return None, f"source {scan.node.table} ({scan.node.connector}) is not divided among subtasks"
+    if kind == "splits" and capped:
+        return None, f"source {scan.node.table} ends after --max-rows-in rows, counted over its partitions in " \
+                     f"parallelism 1's order"
     if not chain:
         return None, f"source {scan.uid} feeds the exchange directly"
     return SourceChain(scan, chain, module=type(source).__module__, kind=kind, splits=splits,
