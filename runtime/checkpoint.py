@@ -6,8 +6,10 @@ Layout under the checkpoint directory (one folder per job fingerprint):
     <dir>/<job>/chk-<n>/<operator uid>.subtask-<i>.arrow  a parallel subtask's state, written by the subtask
     <dir>/<job>/chk-<n>/_manifest.json                 positions, watermarks, sink committables, state files
 
-The manifest is written last, to a temporary name, fsynced and renamed: the rename is the commit point, so a
-folder without `_manifest.json` is a torn checkpoint and is never restored. Sinks commit their pending output
+The directory is a local path or a filesystem URI (`file://`, `s3://`, ...: `runtime/checkpoint_fs.py`). The
+manifest is written last and is the commit point: renamed from a temporary name where the filesystem renames
+atomically, written as one object on object stores. A folder without `_manifest.json` is a torn checkpoint and is
+never restored. Sinks commit their pending output
 only after that rename (two-phase commit), and a restore re-commits what the manifest lists (idempotently).
 
 The manifest records the size and CRC32 of every file of the checkpoint and a SHA-256 of its own body, so a
@@ -18,8 +20,10 @@ a run that finds nothing to restore there refuses to start over silently.
 
 Parallel subtasks (worker processes, Ray actors) write their own state parts into the checkpoint's folder
 (`prepare` makes it first) and report each part's size and CRC32; the coordinator checks the parts are there and
-commits the manifest, which covers them like its own files, so a part missing or damaged on a shared directory
-is found as for any file.
+commits the manifest, which covers them like its own files. At a restore the job's process reads the manifest
+and its own files and leaves each part as a PartRef: the subtask restoring from it reads it from the folder
+itself and checks its size and CRC32, so a part missing or damaged on a shared directory is found as for any
+file, and no part passes through the job's process.
 """
 from __future__ import annotations
 
@@ -28,15 +32,14 @@ import json
 import logging
 import os
 import re
-import shutil
 import time
 import zlib
 from dataclasses import dataclass
-from typing import Protocol
 
 import pyarrow as pa
 
 from sqlstream.core.errors import CheckpointError, storage_error
+from sqlstream.runtime.checkpoint_fs import Files, join
 
 MANIFEST = "_manifest.json"
 HISTORY = "_history.json"
@@ -80,50 +83,43 @@ def verify_file(manifest: dict, name: str, data: bytes) -> None:
         raise CheckpointError(f"{name} does not match its checksum (damaged)")
 
 
-class CheckpointStorage(Protocol):
-    """Where checkpoints live; local folders today, object stores can implement the same calls."""
-
-    def write(self, name: str, files: dict[str, bytes], manifest: dict) -> str: ...
-
-    def latest(self) -> str | None: ...
-
-    def read(self, location: str) -> tuple[dict, dict[str, bytes]]: ...
-
-    def retain(self, keep: int) -> None: ...
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
-class LocalCheckpointStorage:
-    """Checkpoints as folders on a local (or mounted) filesystem."""
+class CheckpointStorage:
+    """Checkpoints as folders under a root: a local path or a filesystem URI (`runtime/checkpoint_fs.py`)."""
 
     def __init__(self, root: str):
-        if root.startswith("file://"):
-            root = root[len("file://"):]
         self.root = root
+        self.files = Files(root)
         try:
-            os.makedirs(root, exist_ok=True)
+            self.files.make_folder()
         except OSError as e:
             raise storage_error(e, "checkpoints", root) from None
 
+    @property
+    def local_folder(self) -> str:
+        """A folder on this machine for what only the job's process uses (its lock, its log): the root itself
+        when it is local, else one named after it in this user's temporary folder."""
+        if self.files.is_local or self.files.fs.type_name == "local":
+            return self.files.path
+        import hashlib
+        import tempfile
+        uid = os.getuid() if hasattr(os, "getuid") else 0
+        folder = os.path.join(tempfile.gettempdir(), f"sqlstream-{uid}", "jobs",
+                              hashlib.sha256(self.root.encode()).hexdigest()[:16])
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
+    def location(self, name: str) -> str:
+        return join(self.root, name)
+
     def prepare(self, name: str) -> str:
         """The empty folder of checkpoint `name`, for files written by others before `write` (subtasks' parts)."""
-        folder = os.path.join(self.root, name)
-        if os.path.exists(os.path.join(folder, MANIFEST)):
-            raise CheckpointError(f"Cannot write {name}: '{folder}' already holds a completed checkpoint")
+        folder = self.location(name)
         try:
-            if os.path.exists(folder):
-                shutil.rmtree(folder)  # a torn leftover of an earlier attempt with the same number
-            os.makedirs(folder)
+            if self.files.size(f"{name}/{MANIFEST}") is not None:
+                raise CheckpointError(f"Cannot write {name}: '{folder}' already holds a completed checkpoint")
+            if self.files.exists(name):
+                self.files.delete_folder(name)  # a torn leftover of an earlier attempt with the same number
+            self.files.make_folder(name)
         except OSError as e:
             raise storage_error(e, name, self.root) from None
         return folder
@@ -132,47 +128,42 @@ class LocalCheckpointStorage:
               written: dict[str, list[int]] | None = None) -> str:
         """Write a checkpoint's files and then its manifest (the commit point). `written`: files already in the
         folder `prepare` made, with their [size, crc32], checked to be there before the manifest names them."""
-        folder = os.path.join(self.root, name)
+        folder = self.location(name)
         fname = MANIFEST
         if written is None:
             self.prepare(name)
+        into = self.files.child(name)
         try:
             for fname, (size, _) in (written or {}).items():
-                if os.path.getsize(os.path.join(folder, fname)) != size:
-                    raise CheckpointError(f"Cannot write {name}: {fname} has {os.path.getsize(os.path.join(folder, fname))} "
-                                          f"bytes in '{folder}', its writer wrote {size}")
+                found = into.size(fname)
+                if found != size:
+                    raise CheckpointError(f"Cannot write {name}: {fname} " + (
+                        f"has {found} bytes in '{folder}', its writer wrote {size}" if found is not None else
+                        f"is missing in '{folder}' (its writer wrote {size} bytes: is the folder shared by every "
+                        f"machine of the job?)"))
             for fname, data in files.items():
-                _write_synced(os.path.join(folder, fname), data)
+                into.write(fname, data)
             fname = MANIFEST
-            tmp = os.path.join(folder, MANIFEST + ".tmp")
-            _write_synced(tmp, seal_manifest(manifest, files, written))
-            os.replace(tmp, os.path.join(folder, MANIFEST))
+            into.commit(MANIFEST, seal_manifest(manifest, files, written))
         except OSError as e:
             raise storage_error(e, f"{name} ({fname})", self.root) from None
-        _fsync_dir(folder)
         return folder
 
     def note_history(self, **facts) -> None:
         """Record that this job completed a checkpoint or savepoint (its sinks hold committed output)."""
-        path = os.path.join(self.root, HISTORY)
         try:
             history = self.history() or {}
             history.update(facts)
-            tmp = path + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(history, f)
-            os.replace(tmp, path)
+            self.files.commit(HISTORY, json.dumps(history).encode())
         except OSError as e:
             raise storage_error(e, HISTORY, self.root) from None
 
     def history(self) -> dict | None:
         """What `note_history` recorded, or None for a job that never completed a checkpoint here."""
-        path = os.path.join(self.root, HISTORY)
-        if not os.path.exists(path):
-            return None
         try:
-            with open(path) as f:
-                return json.load(f)
+            return json.loads(self.files.read(HISTORY))
+        except FileNotFoundError:
+            return None
         except (OSError, ValueError):
             return {}  # damaged, but it exists: the job ran here
 
@@ -189,16 +180,18 @@ class LocalCheckpointStorage:
             return location, manifest, files, skipped
         return None, {}, {}, skipped
 
+    def numbers(self) -> dict[int, bool]:
+        """Every checkpoint folder's number, and whether it completed (holds a manifest)."""
+        found = {}
+        for d in self.files.names():
+            m = re.fullmatch(r"chk-(\d+)", d)
+            if m:
+                found[int(m.group(1))] = self.files.size(f"{d}/{MANIFEST}") is not None
+        return found
+
     def completed(self) -> list[str]:
         """Completed checkpoint folders, oldest first."""
-        if not os.path.isdir(self.root):
-            return []
-        found = []
-        for d in os.listdir(self.root):
-            m = re.fullmatch(r"chk-(\d+)", d)
-            if m and os.path.exists(os.path.join(self.root, d, MANIFEST)):
-                found.append((int(m.group(1)), os.path.join(self.root, d)))
-        return [p for _, p in sorted(found)]
+        return [self.location(f"chk-{n}") for n, done in sorted(self.numbers().items()) if done]
 
     def latest(self) -> str | None:
         done = self.completed()
@@ -208,48 +201,76 @@ class LocalCheckpointStorage:
         return read_checkpoint(location)
 
     def retain(self, keep: int) -> None:
-        done = self.completed()
-        for old in done[:-keep] if keep > 0 else []:
-            shutil.rmtree(old, ignore_errors=True)
-        for d in os.listdir(self.root):  # torn checkpoints older than the newest completed one
-            m = re.fullmatch(r"chk-(\d+)", d)
-            if m and not os.path.exists(os.path.join(self.root, d, MANIFEST)) and done and \
-                    int(m.group(1)) < int(os.path.basename(done[-1])[4:]):
-                shutil.rmtree(os.path.join(self.root, d), ignore_errors=True)
+        numbers = self.numbers()
+        done = sorted(n for n, complete in numbers.items() if complete)
+        newest = done[-1] if done else None
+        dropped = set(done[:-keep]) if keep > 0 else set()
+        for n, complete in numbers.items():  # completed ones beyond `keep`, torn ones older than the newest
+            if n in dropped or not complete and newest is not None and n < newest:
+                self.files.delete_folder(f"chk-{n}")
 
 
-def _write_synced(path: str, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+class PartRef:
+    """A state part a subtask wrote into a checkpoint's folder, not read yet: the subtask restoring from it reads
+    it itself (`subtask_state.load_part`), checked against the manifest's size and CRC32."""
+
+    def __init__(self, folder: str, name: str, size: int, crc: int) -> None:
+        self.folder, self.name, self.size, self.crc = folder, name, size, crc
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self) -> bytes:
+        try:
+            data = Files(self.folder).read(self.name)
+        except FileNotFoundError:
+            raise CheckpointError(f"checkpoint '{self.folder}' cannot be restored: {self.name} is missing") from None
+        except OSError as e:
+            raise CheckpointError(f"checkpoint '{self.folder}' cannot be read: {e}") from None
+        try:
+            verify_file({"checksums": {self.name: [self.size, self.crc]}}, self.name, data)
+        except CheckpointError as e:
+            raise CheckpointError(f"checkpoint '{self.folder}' cannot be restored: {e}") from None
+        return data
+
+
+PART = re.compile(r".*\.subtask-\d+\.arrow")  # a subtask's part: read by the subtask restoring from it
 
 
 def read_checkpoint(location: str) -> tuple[dict, dict[str, bytes]]:
-    """(manifest, state files) of a completed checkpoint or savepoint folder, every checksum verified.
+    """(manifest, state files) of a completed checkpoint or savepoint folder, every checksum verified; subtasks'
+    parts are PartRefs (checked to be there with their size) that the restoring subtasks read themselves.
 
     Raises CheckpointError naming the folder and what is wrong with it.
     """
-    if location.startswith("file://"):
-        location = location[len("file://"):]
-    path = os.path.join(location, MANIFEST)
+    folder = Files(location)
     try:
-        if not os.path.exists(path):
-            raise CheckpointError(f"no {MANIFEST} (not a completed checkpoint)")
-        with open(path, "rb") as f:
-            manifest = open_manifest(f.read(), location)
-        files = {}
+        try:
+            raw = folder.read(MANIFEST)
+        except FileNotFoundError:
+            raise CheckpointError(f"no {MANIFEST} (not a completed checkpoint)") from None
+        manifest = open_manifest(raw, location)
+        files: dict = {}
         for fname in manifest.get("state_files", []):
+            if PART.fullmatch(fname):
+                size, crc = manifest["checksums"].get(fname, (None, None))
+                found = folder.size(fname)
+                if found is None:
+                    raise CheckpointError(f"{fname} is missing")
+                if size is None or found != size:
+                    verify_file(manifest, fname, b"\0" * found)  # says which: not covered, or another size
+                files[fname] = PartRef(location, fname, size, crc)
+                continue
             try:
-                with open(os.path.join(location, fname), "rb") as f:
-                    files[fname] = f.read()
+                files[fname] = folder.read(fname)
             except FileNotFoundError:
                 raise CheckpointError(f"{fname} is missing") from None
             verify_file(manifest, fname, files[fname])
     except CheckpointError as e:
         raise CheckpointError(f"checkpoint '{location}' cannot be restored: {e}") from None
     except OSError as e:
-        raise CheckpointError(f"checkpoint '{location}' cannot be read: {e.strerror} ({e.filename})") from None
+        raise CheckpointError(f"checkpoint '{location}' cannot be read: {e.strerror or e} "
+                              f"({e.filename or location})") from None
     return manifest, files
 
 
@@ -332,7 +353,7 @@ class CompletedCheckpoint:
 class CheckpointCoordinator:
     """Triggers periodic checkpoints of a job and commits its sinks once a checkpoint is durable."""
 
-    def __init__(self, job, storage: LocalCheckpointStorage, interval_ms: int, retained: int = 1,
+    def __init__(self, job, storage: CheckpointStorage, interval_ms: int, retained: int = 1,
                  first_id: int = 1, log=None):
         self.job, self.storage = job, storage
         self.interval = interval_ms / 1000.0
@@ -378,7 +399,7 @@ class CheckpointCoordinator:
         started, started_wall = time.monotonic(), time.time()
         if savepoint_dir:
             # savepoints of every job under a checkpoint dir share one folder: the job id keeps their names apart
-            storage, name = LocalCheckpointStorage(savepoint_dir), f"savepoint-{self.job.fingerprint[:8]}-{cid}"
+            storage, name = CheckpointStorage(savepoint_dir), f"savepoint-{self.job.fingerprint[:8]}-{cid}"
         else:
             storage, name = self.storage, f"chk-{cid}"
         snap = self.job.snapshot(parts_dir=storage.prepare(name))

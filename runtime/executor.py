@@ -30,7 +30,7 @@ from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.operators.calc import CalcOperator
 from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
 from sqlstream.runtime.state import StateBackend, state_backend_class
-from sqlstream.runtime.subtask_state import SUBTASKS, WATERMARKS, decode, from_process, restore_operator
+from sqlstream.runtime.subtask_state import SUBTASKS, WATERMARKS, decode, from_process, load, restore_operator
 from sqlstream.core.errors import SqlStreamError, ValidationError
 
 LOG = logging.getLogger("sqlstream.watermarks")
@@ -559,11 +559,12 @@ class Dataflow:
             raise ValidationError(f"Cannot restore: the snapshot has state for operator(s) {', '.join(sorted(unknown))} "
                                   f"that the new plan does not have (the query changed). Use "
                                   f"--allow-non-restored-state to drop that state.")
-        taken_in_subtasks = {uid: decode(blobs)
-                             for uid, blobs in snap["operators"].items() if SUBTASKS in blobs}
-        parts_of = {op: parts for parts in taken_in_subtasks.values() for part in parts for op in part
-                    if op != WATERMARKS}
         regions = {self.uids[nid]: b.tables[SUBTASKS] for nid, b in self.state.items() if SUBTASKS in b.tables}
+        # the parts of a region that runs as subtasks again are read by those subtasks; the others' here
+        taken_in_subtasks = {uid: decode(blobs) if uid in regions else [load(p) for p in decode(blobs)]
+                             for uid, blobs in snap["operators"].items() if SUBTASKS in blobs}
+        parts_of = {op: parts for uid, parts in taken_in_subtasks.items() if uid not in regions
+                    for part in parts for op in part if op != WATERMARKS}
         in_regions = {uid for region in regions.values() for uid in region.uids}
         for uid, region in regions.items():
             parts = taken_in_subtasks.get(uid)

@@ -24,10 +24,12 @@ from typing import TextIO
 from sqlstream.connectors import registry
 from sqlstream.connectors.base import Sink, SinkWriter, TableSchema
 from sqlstream.connectors.options import parse_duration_ms
-from sqlstream.core.errors import CheckpointError, ConnectorError, SqlStreamError, StorageError, ValidationError
+from sqlstream.core.errors import (CheckpointError, ConnectorError, SqlStreamError, StorageError, ValidationError,
+                                   WorkerLostError)
 from sqlstream.plan import logical as L
-from sqlstream.runtime.checkpoint import (CheckpointCoordinator, LocalCheckpointStorage, read_checkpoint, unpack,
+from sqlstream.runtime.checkpoint import (CheckpointCoordinator, CheckpointStorage, read_checkpoint, unpack,
                                           unpack_committables)
+from sqlstream.runtime.checkpoint_fs import join
 from sqlstream.plan.physical import PhysicalPlan
 from sqlstream.core.formatting import epoch_ms_text
 from sqlstream.runtime import metrics as job_metrics
@@ -209,11 +211,11 @@ class Job:
         if interval_ms and not ckpt_dir:
             raise ValidationError("'execution.checkpointing.interval' is set but 'execution.checkpointing.dir' is "
                                   "not: set the directory checkpoints are written to")
-        storage = LocalCheckpointStorage(os.path.join(_strip_file(ckpt_dir), self.id)) if ckpt_dir else None
-        lock = JobLock(storage.root, self.id) if storage is not None else None
+        storage = CheckpointStorage(join(ckpt_dir, self.id)) if ckpt_dir else None
+        lock = JobLock(storage.local_folder, self.id) if storage is not None else None
         restarts = RestartStrategy(cfg)
         restarts.check()
-        log_path = self.log_file or (os.path.join(storage.root, "job.log") if storage is not None else None)
+        log_path = self.log_file or (os.path.join(storage.local_folder, "job.log") if storage is not None else None)
         port = cfg.get("metrics.reporter.prom.port")
         try:
             with job_log(self.log, log_path):
@@ -228,9 +230,9 @@ class Job:
                             self._attempt(storage, interval_ms, ckpt_dir)
                             break
                         except Exception as e:
-                            # a job restarts from a failure while running, or from an unreachable system as it
-                            # starts
-                            restartable = self._running or isinstance(e, ConnectorError)
+                            # a job restarts from a failure while running, or from an unreachable system or a
+                            # lost worker (a Ray node not yet known to be dead) as it starts
+                            restartable = self._running or isinstance(e, (ConnectorError, WorkerLostError))
                             delay = restarts.next_delay() if restartable and not self.stop_requested else None
                             if delay is None or not self._wait_to_restart(e, delay, restarts, storage):
                                 raise
@@ -248,7 +250,7 @@ class Job:
                 lock.release()
 
     def _wait_to_restart(self, failure: Exception, delay: float, restarts: RestartStrategy,
-                         storage: LocalCheckpointStorage | None) -> bool:
+                         storage: CheckpointStorage | None) -> bool:
         """Say why and when the failed job restarts, abort what its sinks left open, and wait; False if a stop
         was requested meanwhile."""
         self.status = RESTARTING
@@ -288,7 +290,7 @@ class Job:
             self._sinks = sinks
         return self._sinks
 
-    def _attempt(self, storage: LocalCheckpointStorage | None, interval_ms: int, ckpt_dir: str | None) -> None:
+    def _attempt(self, storage: CheckpointStorage | None, interval_ms: int, ckpt_dir: str | None) -> None:
         """One run of the dataflow, restored from the newest checkpoint; its checkpoint folder is locked."""
         sinks = dict(self._connector_sinks())
         writers = [(s, sinks[id(s)].writer(self.id)) for s in self.targets] + self.results
@@ -400,7 +402,7 @@ class Job:
         return parallel
 
     # ---- restore -----------------------------------------------------------------------------------------
-    def _restore(self, flow: Dataflow, storage: LocalCheckpointStorage | None, sinks: dict[int, Sink]) -> bool:
+    def _restore(self, flow: Dataflow, storage: CheckpointStorage | None, sinks: dict[int, Sink]) -> bool:
         """Restore state if asked or if a completed checkpoint of this job exists. True if already finished.
 
         Damaged checkpoints are skipped (with a warning naming each) for the newest intact one; the output
@@ -445,7 +447,7 @@ class Job:
             return True
         return False
 
-    def _nothing_to_restore(self, storage: LocalCheckpointStorage, skipped: list) -> str:
+    def _nothing_to_restore(self, storage: CheckpointStorage, skipped: list) -> str:
         history = storage.history() or {}
         why = "; ".join(reason for _, reason in skipped) or "its checkpoints are gone"
         savepoint = history.get("savepoint")
@@ -460,8 +462,8 @@ class Job:
         """Where this job's savepoints go, fixed when it starts (Flink's key, or its older name)."""
         target = self.config.get("execution.checkpointing.savepoint-dir") or self.config.get("state.savepoints.dir")
         if target:
-            return _strip_file(target)
-        return os.path.join(_strip_file(ckpt_dir), "savepoints") if ckpt_dir else None
+            return target
+        return join(ckpt_dir, "savepoints") if ckpt_dir else None
 
     def _savepoint(self, coordinator: CheckpointCoordinator, target: str) -> str:
         location = coordinator.checkpoint(savepoint_dir=target)
@@ -508,7 +510,7 @@ class Job:
         self.log.flush()
 
 
-def _restart_hint(storage: LocalCheckpointStorage | None) -> str:
+def _restart_hint(storage: CheckpointStorage | None) -> str:
     """What running the job again after fixing a storage failure does."""
     if storage is None:
         return "The job does not checkpoint ('execution.checkpointing.dir'): after fixing that, a rerun starts from " \
@@ -519,20 +521,8 @@ def _restart_hint(storage: LocalCheckpointStorage | None) -> str:
     return f"After fixing that, run the job again: it resumes from its last checkpoint ({latest})"
 
 
-def _strip_file(path: str | None) -> str:
-    if path is None:
-        return ""
-    return path[len("file://"):] if path.startswith("file://") else path
-
-
-def _next_id(storage: LocalCheckpointStorage) -> int:
-    latest = storage.latest()
-    highest = 0
-    if os.path.isdir(storage.root):
-        for d in os.listdir(storage.root):
-            if d.startswith("chk-") and d[4:].isdigit():
-                highest = max(highest, int(d[4:]))
-    return max(highest, int(os.path.basename(latest)[4:]) if latest else 0) + 1
+def _next_id(storage: CheckpointStorage) -> int:
+    return max(storage.numbers(), default=0) + 1
 
 
 def _human(n: int) -> str:

@@ -14,7 +14,9 @@ which node was lost, so the job fails and restarts from its last checkpoint as w
 """
 from __future__ import annotations
 
+import os
 import queue
+import signal
 import threading
 from collections import deque
 
@@ -36,18 +38,40 @@ def host_of(config: dict):
     if target == "local":
         return None
     try:
-        import ray  # noqa: F401
+        _import_ray()
     except ImportError:
         from sqlstream.core.errors import ValidationError
         raise ValidationError("'execution.target' = 'ray' needs Ray: pip install 'sqlstream[ray]'") from None
     return RayActorHost(config.get("ray.address"))
 
 
-def connect(address: str | None) -> None:
-    """Join the Ray cluster at `address` ('HOST:PORT', 'ray://HOST:PORT' or 'auto') unless already connected."""
+def _import_ray():
+    """Ray, imported so that the job keeps SIGTERM: Ray's core worker would otherwise install its C++ failure
+    signal handler, which takes SIGTERM too and aborts the process (read from the environment at import)."""
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     import ray
-    if not ray.is_initialized():
-        ray.init(address=address or "auto", log_to_driver=False, ignore_reinit_error=True)
+    return ray
+
+
+def connect(address: str | None) -> None:
+    """Join the Ray cluster at `address` ('HOST:PORT', 'ray://HOST:PORT' or 'auto') unless already connected.
+
+    In the main thread `ray.init` replaces the process's SIGTERM handler with one that exits at once; the job's
+    own handler (stop with a savepoint, as at parallelism 1) is put back."""
+    ray = _import_ray()
+    if ray.is_initialized():
+        return
+    kept = _sigterm_handler()
+    ray.init(address=address or "auto", log_to_driver=False, ignore_reinit_error=True)
+    if kept is not None:
+        signal.signal(signal.SIGTERM, kept)
+
+
+def _sigterm_handler():
+    """The SIGTERM handler in force, where this thread may set one (the main thread), else None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.getsignal(signal.SIGTERM)
 
 
 class _QueueChannel:

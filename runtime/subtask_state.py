@@ -5,20 +5,21 @@ A region's head stores each subtask's snapshot (its operators' state tables and 
 (`SUBTASKS`). A subtask holds only the keys of its key groups, a contiguous range (`key_groups.group_range`), so
 restoring at another parallelism gives each new subtask the parts of the old subtasks whose ranges overlap its
 own and keeps the keys of its range; parallelism 1 takes the merge of every part. At a checkpoint each subtask
-writes its part into the checkpoint's folder itself (`write_part`: a local path or any pyarrow filesystem URI, so
-Ray actors on other machines write to a shared directory), and the table then only says so. Only keyed state splits: an
+writes its part into the checkpoint's folder itself (`write_part`: a local path or a filesystem URI, so Ray
+actors on other machines write to a shared directory or an object store), and the table then only says so; at a
+restore each subtask reads the parts it restores from there itself (`load`). Only keyed state splits: an
 operator with other state is refused by name, never restored wrong. Parallelism 1 imports this module too, so it
 imports nothing of the parallel runtime.
 """
 from __future__ import annotations
 
 import json
-import os
 import zlib
 
 import pyarrow as pa
 
 from sqlstream.core.errors import ValidationError
+from sqlstream.runtime.checkpoint_fs import Files
 from sqlstream.runtime.key_groups import group_range
 from sqlstream.runtime.state import StateBackend
 
@@ -44,15 +45,25 @@ def written(parallelism: int) -> pa.Table:
     return encode([], parallelism).replace_schema_metadata({"parallelism": str(parallelism), "parts": "written"})
 
 
-def decode(blobs: dict[str, bytes]) -> list[Part]:
+def decode(blobs: dict) -> list:
     """The parts of an operator's checkpoint blobs (its `SUBTASKS` table, and the parts its subtasks wrote), one
-    per subtask of the parallelism the checkpoint was taken at."""
+    per subtask of the parallelism the checkpoint was taken at. A part not read yet (a `checkpoint.PartRef`)
+    stays one, for the subtask restoring from it to read (`load`)."""
     table = pa.ipc.open_stream(blobs[SUBTASKS]).read_all()
     meta = table.schema.metadata or {}
     taken = int(meta.get(b"parallelism", b"0"))
     if meta.get(b"parts") == b"written":
-        return [_decode_table(pa.ipc.open_stream(blobs[f"subtask-{i}"]).read_all())[0] for i in range(taken)]
+        return [load(blobs[f"subtask-{i}"]) if isinstance(blobs[f"subtask-{i}"], (bytes, bytearray)) else
+                blobs[f"subtask-{i}"] for i in range(taken)]
     return _decode_table(table)
+
+
+def load(part) -> Part:
+    """A part: itself when read already, else read from the checkpoint's folder (and checked) and decoded."""
+    if isinstance(part, dict):
+        return part
+    data = part if isinstance(part, (bytes, bytearray)) else part.read()
+    return _decode_table(pa.ipc.open_stream(data).read_all())[0]
 
 
 def _decode_table(table: pa.Table) -> list[Part]:
@@ -71,17 +82,7 @@ def write_part(parts_dir: str, name: str, part: Part) -> list:
     with pa.ipc.new_stream(sink, table.schema) as w:
         w.write_table(table)
     data = sink.getvalue().to_pybytes()
-    if "://" in parts_dir and not parts_dir.startswith("file://"):
-        from pyarrow import fs
-        filesystem, root = fs.FileSystem.from_uri(parts_dir)
-        with filesystem.open_output_stream(f"{root.rstrip('/')}/{name}") as out:
-            out.write(data)
-    else:
-        path = os.path.join(parts_dir.removeprefix("file://"), name)
-        with open(path, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    Files(parts_dir).write(name, data)
     return [name, len(data), zlib.crc32(data)]
 
 

@@ -123,10 +123,10 @@ class CliJob:
 
 def latest_checkpoint_id(checkpoints: Path) -> int:
     """The id of the newest completed checkpoint under a job's `execution.checkpointing.dir` (0: none yet)."""
-    from sqlstream.runtime.checkpoint import LocalCheckpointStorage
+    from sqlstream.runtime.checkpoint import CheckpointStorage
     best = 0
     for root in checkpoints.iterdir() if checkpoints.exists() else []:
-        latest = LocalCheckpointStorage(str(root)).latest()
+        latest = CheckpointStorage(str(root)).latest()
         if latest is not None:
             best = max(best, int(Path(latest).name[len("chk-"):]))
     return best

@@ -7,18 +7,47 @@ from pathlib import Path
 
 import pytest
 
-from sqlstream.runtime.checkpoint import LocalCheckpointStorage, read_checkpoint
+from sqlstream.runtime.checkpoint import CheckpointStorage, read_checkpoint
 from sqlstream.core.errors import CheckpointError
 from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
 
 
-def _storage_with_two(tmp_path) -> LocalCheckpointStorage:
-    storage = LocalCheckpointStorage(str(tmp_path / "ck"))
+def _storage_with_two(tmp_path) -> CheckpointStorage:
+    storage = CheckpointStorage(str(tmp_path / "ck"))
     for cid in (1, 2):
         storage.write(f"chk-{cid}", {"op.t.arrow": bytes(range(200)) * cid},
                       {"checkpoint_id": cid, "state_files": ["op.t.arrow"], "operators": {"op": {"t": "op.t.arrow"}},
                        "positions": {"src": [[0, 0, 0, 100 * cid]]}})
     return storage
+
+
+def test_checkpoints_behind_a_uri_of_a_filesystem_without_rename(tmp_path):
+    """An object store cannot rename: the manifest, written last as one object, is the commit. A folder a
+    subtask wrote its part into but no manifest followed (torn) is not a checkpoint; the part is left unread
+    (a PartRef the restoring subtask reads and checks itself); retention keeps the newest."""
+    pytest.importorskip("fsspec")
+    from sqlstream.runtime.checkpoint import PartRef
+    from sqlstream.runtime.checkpoint_fs import Files
+    from sqlstream.runtime.subtask_state import load, write_part
+    root = f"memory://{tmp_path.name}/ck"
+    storage = CheckpointStorage(root)
+    assert not storage.files.renames and Files(f"file://{tmp_path}").renames and Files(str(tmp_path)).renames
+    part = {"op": {"t": b"state"}}
+    for cid in (1, 2, 3):
+        folder = storage.prepare(f"chk-{cid}")
+        name, size, crc = write_part(folder, "op.subtask-0.arrow", part)
+        if cid < 3:
+            storage.write(f"chk-{cid}", {"op.t.arrow": b"x" * cid},
+                          {"checkpoint_id": cid, "state_files": ["op.t.arrow", name]}, {name: [size, crc]})
+    assert storage.completed() == [f"{root}/chk-1", f"{root}/chk-2"] and storage.numbers() == {1: 1, 2: 1, 3: 0}
+    manifest, files = read_checkpoint(storage.latest())
+    assert manifest["checkpoint_id"] == 2 and files["op.t.arrow"] == b"xx"
+    assert isinstance(files[name], PartRef) and load(files[name]) == part
+    storage.retain(1)
+    assert storage.numbers() == {2: True, 3: False}
+    Files(f"{root}/chk-2").write(name, b"damaged")
+    with pytest.raises(CheckpointError, match="op.subtask-0.arrow has 7 bytes"):
+        read_checkpoint(storage.latest())
 
 
 def _edit_manifest(folder: Path, edit) -> None:
@@ -74,7 +103,7 @@ def run_until_checkpoints(job: Path, folder: Path, n: int, committed_output: boo
 
     def reached() -> bool:
         roots = list((folder / "checkpoints").glob("*")) if (folder / "checkpoints").exists() else []
-        return any(len(LocalCheckpointStorage(str(r)).completed()) >= n for r in roots) and \
+        return any(len(CheckpointStorage(str(r)).completed()) >= n for r in roots) and \
             (not committed_output or any(committed(folder).values()))
     p.wait_for(lambda: reached() or p.exited(), f"{n} checkpoint(s)")
     p.kill()
@@ -97,7 +126,7 @@ def test_damaged_newest_checkpoint_of_a_killed_job_restores_the_previous_exactly
     folder = tmp_path / "damaged"
     job = _retained_job(folder, data, 3)
     run_until_checkpoints(job, folder, 3)
-    storage = LocalCheckpointStorage(str(_job_root(folder)))
+    storage = CheckpointStorage(str(_job_root(folder)))
     newest = Path(storage.completed()[-1])
     if damage == "flip_state":
         state = max((f for f in newest.glob("*.arrow")), key=lambda f: f.stat().st_size)
@@ -127,7 +156,7 @@ def test_job_with_no_restorable_checkpoint_refuses_to_start_over(tmp_path, data)
     run_until_checkpoints(job, folder, 1, committed_output=True)
     before = committed(folder)
     assert any(before.values())
-    storage = LocalCheckpointStorage(str(_job_root(folder)))
+    storage = CheckpointStorage(str(_job_root(folder)))
     for location in storage.completed():
         (Path(location) / "_manifest.json").unlink()
     rc, _, err = start(job).finish()
@@ -143,7 +172,7 @@ def test_every_checkpoint_damaged_is_a_clear_error(tmp_path, data):
     job = _retained_job(folder, data, 2)
     run_until_checkpoints(job, folder, 2)
     before = committed(folder)
-    storage = LocalCheckpointStorage(str(_job_root(folder)))
+    storage = CheckpointStorage(str(_job_root(folder)))
     for location in storage.completed():
         (Path(location) / "_manifest.json").write_text("{}")
     rc, _, err = start(job).finish()

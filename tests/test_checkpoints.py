@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.core import make_data
-from sqlstream.runtime.checkpoint import LocalCheckpointStorage, read_checkpoint
+from sqlstream.runtime.checkpoint import CheckpointStorage, read_checkpoint
 from tests.cli_job import CliJob, latest_checkpoint_id
 
 JOB = """
@@ -153,7 +153,7 @@ def test_savepoint_on_sigterm_then_resume(tmp_path, data, expected):
 
 
 def test_torn_checkpoint_is_never_restored(tmp_path):
-    storage = LocalCheckpointStorage(str(tmp_path / "ck"))
+    storage = CheckpointStorage(str(tmp_path / "ck"))
     storage.write("chk-1", {"a.arrow": b"one"}, {"checkpoint_id": 1, "state_files": ["a.arrow"], "operators": {}})
     torn = tmp_path / "ck" / "chk-2"
     torn.mkdir()
@@ -176,7 +176,7 @@ def test_crash_while_writing_a_checkpoint_restores_the_previous_one(tmp_path, da
     p.kill()
     p.finish()
     roots = list((folder / "checkpoints").iterdir())
-    storage = LocalCheckpointStorage(str(roots[0]))
+    storage = CheckpointStorage(str(roots[0]))
     latest = storage.latest()
     if latest is not None:
         n = int(Path(latest).name[4:]) + 1

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 
 from benchmarks.core import make_data
-from sqlstream.runtime.checkpoint import LocalCheckpointStorage, read_checkpoint, unpack_committables
+from sqlstream.runtime.checkpoint import CheckpointStorage, read_checkpoint, unpack_committables
 from tests.cli_job import PATIENCE_S, CliJob, latest_checkpoint_id
 
 pytestmark = pytest.mark.kafka
@@ -99,7 +99,7 @@ def open_transaction(broker, folder: Path, prefix: str) -> bool:
     from confluent_kafka import Consumer, TopicPartition
     storage = folder / "checkpoints"
     jobs = [d for d in storage.iterdir()] if storage.exists() else []
-    latest = LocalCheckpointStorage(str(jobs[0])).latest() if jobs else None
+    latest = CheckpointStorage(str(jobs[0])).latest() if jobs else None
     if latest is None:
         return False
     try:

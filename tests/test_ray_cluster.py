@@ -1,17 +1,54 @@
 """One Ray cluster of two nodes (a head and a second node as separate processes) for these tests: actors placed
 on each move Arrow record batches through Ray's object store, a job's subtasks run on both nodes with the rows of
-parallelism 1, the Ray host reports a lost node (last: it kills the second node), and nothing is left running
-afterwards."""
+parallelism 1, checkpoints and savepoints live behind a filesystem URI that the actors write and read themselves,
+SIGTERM stops a job on Ray with a savepoint, and (last: it kills the second node) a job whose node dies restarts
+from its last checkpoint on the remaining node with exactly-once output. Nothing is left running afterwards."""
+import json
 import os
+import signal
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 -- pa.compute in the actors
 import pytest
 
 from benchmarks.core import make_data
-from tests.cli_job import wait_until
+from tests.cli_job import CliJob, latest_checkpoint_id, wait_until
 from tests.ray_cluster import RayCluster, ray_or_skip
-from tests.test_ray_job import run
+
+JOB = """{settings}
+CREATE TABLE events (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');
+SELECT key, COUNT(*) AS n, SUM(val) AS total FROM events GROUP BY key;
+"""
+
+
+def final_rows(stdout: str) -> Counter:
+    """The multiset a changelog (jsonl with 'op') leaves."""
+    rows: Counter = Counter()
+    for line in stdout.splitlines():
+        row = json.loads(line)
+        op = row.pop("op")
+        key = tuple(sorted(row.items()))
+        rows[key] += 1 if op in ("+I", "+U") else -1
+    return +rows
+
+
+def run(tmp_path, name: str, settings: str, data, *args: str) -> Counter:
+    job = tmp_path / f"{name}.sql"
+    job.write_text(JOB.format(settings=settings, data=data))
+    rc, out, err = CliJob(job, "--format", "jsonl", *args).finish()
+    assert rc == 0, err
+    return final_rows(out)
+
+
+def on_ray(job, cluster, *settings: str) -> None:
+    """Make a test_checkpoints job run at parallelism 2 on the cluster, its checkpoints behind a file:// URI."""
+    text = job.read_text().replace("'execution.checkpointing.dir' = '", "'execution.checkpointing.dir' = 'file://")
+    job.write_text("".join(f"SET '{k}' = '{v}';\n" for k, v in [
+        ("parallelism.default", "2"), ("execution.target", "ray"), ("ray.address", cluster.address),
+        *(s.split("=", 1) for s in settings)]) + text)
 
 
 @pytest.fixture(scope="module")
@@ -73,34 +110,29 @@ def test_a_job_on_two_ray_nodes_gives_the_rows_of_parallelism_1(cluster, tmp_pat
         ray.shutdown()
 
 
-def test_ray_subtasks_write_their_state_parts_to_the_shared_checkpoint_directory(cluster, tmp_path):
-    """Stopped with a savepoint at parallelism 2 on Ray, the savepoint holds a part per subtask, written by the
-    subtask's actor into the (shared) directory and covered by the manifest the job's process committed; resumed
-    from it on Ray, the job commits the output of an uninterrupted run."""
-    import subprocess
-    import sys
-    from sqlstream.runtime.checkpoint import read_checkpoint
-    from tests.cli_job import REPO, CliJob
+def test_sigterm_stops_a_ray_job_with_a_savepoint_behind_a_uri_that_the_actors_write_and_read(cluster, tmp_path):
+    """SIGTERM stops a job at parallelism 2 on Ray with a savepoint, as at parallelism 1 (Ray's own handler, which
+    exits at once, is not the one in force). Its checkpoint directory is a file:// URI: each subtask's actor wrote
+    its part there, the job's process committed the manifest there, and on resuming the actors read their parts
+    themselves (the job's process leaves them unread); the resumed job commits an uninterrupted run's output."""
+    from sqlstream.runtime.checkpoint import PartRef, read_checkpoint
     from tests.test_checkpoints import committed, uninterrupted, write_job
     data = tmp_path / "events.json"
     make_data(str(data), 20000, 50)
     expected = uninterrupted(tmp_path / "local", str(data))
     folder = tmp_path / "ray"
     job = write_job(folder, str(data), interval="200 ms", batch=100)
-    job.write_text(f"SET 'parallelism.default' = '2';\nSET 'execution.target' = 'ray';\n"
-                   f"SET 'ray.address' = '{cluster.address}';\n" + job.read_text())
+    on_ray(job, cluster)
     running = CliJob(job)
     running.wait_for_stderr("Job running")
-    stop = subprocess.run([sys.executable, "-m", "sqlstream.cli", "savepoint", str(running.proc.pid), "--stop"],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert stop.returncode == 0, stop.stderr + running.err
+    running.proc.send_signal(signal.SIGTERM)
     rc, _, err = running.finish()
-    assert rc == 0 and "savepoint written to " in err, err
+    assert rc == 0 and "savepoint written to file://" in err, err
     savepoint = err.split("savepoint written to ")[1].split()[0]
-    manifest, files = read_checkpoint(savepoint)  # every part there and intact
+    manifest, files = read_checkpoint(savepoint)  # every part there, with the manifest's size
     parts = sorted(f for f in manifest["state_files"] if ".subtask-" in f)
     assert len(parts) == 2 * 2, manifest["state_files"]  # two regions (the window, the GROUP BY), two subtasks
-    assert all(os.path.exists(os.path.join(savepoint, f)) and f in manifest["checksums"] for f in parts)
+    assert all(isinstance(files[f], PartRef) for f in parts), "the job's process does not read the parts"
     assert all(len(data) < 4096 for name, data in files.items() if name.endswith(".subtasks.arrow")), \
         "the region's own table only points at its subtasks' parts"
     rc, _, err = CliJob(job, "--from-savepoint", savepoint).finish()
@@ -133,8 +165,7 @@ def doubling_serve(unit, channel) -> None:
         channel.send_marker("done", {"unit": unit}, None)
 
 
-def test_the_ray_host_runs_subtasks_as_actors_across_nodes_and_reports_a_lost_node(cluster):
-    """Last of the cluster's tests: it kills the second node."""
+def test_the_ray_host_runs_subtasks_as_actors_across_nodes(cluster):
     ray = ray_or_skip()
     from sqlstream.runtime.ray_host import RayActorHost
     host = RayActorHost(cluster.address, serve=doubling_serve)
@@ -153,30 +184,42 @@ def test_the_ray_host_runs_subtasks_as_actors_across_nodes_and_reports_a_lost_no
             assert batch.column("unit").to_pylist() == [unit] * 3
             assert channel.receive() == ("done", {"unit": unit}, None)
         assert channel.receive() == ("done", {"unit": unit}, None)
-    worker_node = cluster.node_ids[1]
-    cluster.kill_node(1)
-    lost = next((c, h) for (c, h), n in zip(started, nodes) if n == worker_node)
-    wait_until(lambda: not any(n["Alive"] for n in ray.nodes() if n["NodeID"] == worker_node),
-               "the killed node to be declared dead", 120)
-    channel, handle = lost
-    channel.send_batch((0, [0]), pa.record_batch({"v": pa.array([1])}))
-    try:
-        channel.receive()
-        raise AssertionError("an actor of a dead node answered")
-    except EOFError:
-        pass
-    assert "lost with its Ray node" in host.describe_end(handle)
     for channel, handle in started:
         channel.send_marker("stop")
         host.stop(handle)
         channel.close()
+    ray.shutdown()
 
 
 def test_execution_target_chooses_the_host():
-    import pytest
-
     from sqlstream.core.errors import ValidationError
     from sqlstream.runtime.ray_host import host_of
     assert host_of({}) is None and host_of({"execution.target": "local"}) is None
     with pytest.raises(ValidationError, match="must be one of local, ray, got 'yarn-session'"):
         host_of({"execution.target": "yarn-session"})
+
+
+def test_a_ray_node_killed_mid_job_restarts_it_from_its_last_checkpoint_with_exactly_once_output(cluster, tmp_path):
+    """Last of the cluster's tests: it kills the second node (its raylet, object store and actors) once the job
+    completed a checkpoint; the job fails naming the lost node, restarts from that checkpoint with every subtask
+    on the remaining node (its actors reading their parts from the checkpoint's URI), and its exactly-once sinks
+    hold an uninterrupted run's output."""
+    pytest.importorskip("sqlstream.runtime.parallel", reason="the parallel runtime (subtask units) is needed")
+    from tests.test_checkpoints import committed, uninterrupted, write_job
+    data = tmp_path / "events.json"
+    make_data(str(data), 20000, 50)
+    expected = uninterrupted(tmp_path / "local", str(data))
+    folder = tmp_path / "ray"
+    job = write_job(folder, str(data), interval="200 ms", batch=50)
+    on_ray(job, cluster, "restart-strategy.type=fixed-delay", "restart-strategy.fixed-delay.attempts=60",
+           "restart-strategy.fixed-delay.delay=1 s")
+    running = CliJob(job)
+    running.wait_for_stderr("Job running")  # its subtasks run on both nodes and rows flow
+    wait_until(lambda: latest_checkpoint_id(folder / "checkpoints") >= 1 or running.proc.poll() is not None,
+               "a checkpoint of the job on both nodes", 120)
+    cluster.kill_node(1)
+    rc, _, err = running.finish()
+    assert rc == 0, err
+    assert "restarting from its last checkpoint" in err and "Ray" in err.split("the job failed:")[1], err
+    assert "restored from checkpoint" in err, err
+    assert committed(folder) == expected

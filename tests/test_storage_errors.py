@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from sqlstream.runtime.checkpoint import LocalCheckpointStorage
+from sqlstream.runtime.checkpoint import CheckpointStorage
 from sqlstream.core.errors import StorageError
 from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
 
 
 def test_full_disk_while_writing_a_checkpoint_names_the_folder_and_file(tmp_path, monkeypatch):
-    storage = LocalCheckpointStorage(str(tmp_path / "ck"))
+    storage = CheckpointStorage(str(tmp_path / "ck"))
 
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr("sqlstream.runtime.checkpoint._write_synced", full)
+    monkeypatch.setattr("sqlstream.runtime.checkpoint_fs._write_synced", full)
     with pytest.raises(StorageError) as e:
         storage.write("chk-7", {"001-Op.t.arrow": b"x"}, {"checkpoint_id": 7, "state_files": ["001-Op.t.arrow"]})
     msg = str(e.value)

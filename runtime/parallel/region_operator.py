@@ -19,7 +19,7 @@ from collections import deque
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.core.errors import ExecutionError, ValidationError
+from sqlstream.core.errors import ExecutionError, ValidationError, WorkerLostError
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.parallel.channel import BATCH
@@ -41,7 +41,7 @@ class _Round:
         self.number, self.subtasks = number, subtasks
 
 
-class SubtaskFailed(ExecutionError):
+class SubtaskFailed(WorkerLostError):
     """A subtask's worker process died or failed: the job fails and its restart strategy restarts it."""
 
 

@@ -22,7 +22,7 @@ from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.split_watermarks import SplitWatermarks
 from sqlstream.runtime.state import StateBackend, state_backend_class
-from sqlstream.runtime.subtask_state import WATERMARKS, restore_operator, write_part
+from sqlstream.runtime.subtask_state import WATERMARKS, load, restore_operator, write_part
 
 WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED, ROUND, MERGE = (
     "watermark", "close", "snapshot", "restore", "stop", "done", "failed", "round", "merge")
@@ -211,7 +211,9 @@ class RegionSubtask:
 
     def restore(self, parts: list[dict[str, dict[str, bytes]]], groups: range | None, taken: int) -> None:
         """Restore from this subtask's own part (`groups` None) or, at another parallelism than the checkpoint's
-        (`taken`), from the parts of the old subtasks overlapping its key groups, keeping the keys of `groups`."""
+        (`taken`), from the parts of the old subtasks overlapping its key groups, keeping the keys of `groups`.
+        Parts the subtasks wrote are read here, from the checkpoint's folder."""
+        parts = [load(part) for part in parts]
         for spec, backend in zip(self.unit.specs, self.backends):
             tables = [part[spec.uid] for part in parts if spec.uid in part]
             if tables:

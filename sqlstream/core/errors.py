@@ -71,6 +71,11 @@ class ExecutionError(SqlStreamError):
     """A failure while running a job (evaluation errors, overflow, ...)."""
 
 
+class WorkerLostError(ExecutionError):
+    """A process or cluster node running part of a job died (killed, lost with its machine): the job restarts
+    from its last checkpoint, also when it happened while the job was starting."""
+
+
 class CheckpointError(SqlStreamError):
     """A checkpoint folder that cannot be used: held by a running job, corrupt, or with nothing to restore."""
 
