@@ -148,6 +148,8 @@ def find_job_folders(target: str) -> list[str]:
             return [target]
         return sorted(os.path.join(target, d) for d in os.listdir(target)
                       if os.path.exists(os.path.join(target, d, LOCK_FILE)))
+    if "://" in target:  # a job folder on an object store: its lock is on this machine, found by the job id
+        target = target.rstrip("/").rsplit("/", 1)[-1]
     link = os.path.join(_run_dir(), os.path.basename(target))
     if os.path.basename(target) == target and os.path.isdir(link):
         return [os.path.realpath(link)]
