@@ -5,7 +5,7 @@ from tests.golden import ORACLE
 
 # modules whose tests start Ray clusters: one xdist worker runs them all, one cluster at a time (a Ray head binds
 # fixed ports besides the one it is given)
-SAME_WORKER = {"test_ray_cluster": "ray", "test_ray_job": "ray"}
+SAME_WORKER = {"test_ray_cluster": "ray"}
 
 
 def pytest_collection_modifyitems(config, items):
