@@ -15,7 +15,8 @@ from sqlstream.runtime.parallel.channel import PipeChannel
 from sqlstream.runtime.parallel.subtask import SubtaskUnit, worker_main
 
 
-PRELOAD = ["sqlstream.runtime.parallel.subtask", "numpy.ma"]  # numpy.ma: pyarrow imports it on first use
+# numpy.ma and pyarrow.acero (its group_by): pyarrow imports them on first use, in every worker if not here
+PRELOAD = ["sqlstream.runtime.parallel.subtask", "numpy.ma", "pyarrow.acero"]
 
 
 def _context(unit: SubtaskUnit):
@@ -29,14 +30,28 @@ def _context(unit: SubtaskUnit):
 class LocalProcessHost:
     """Each subtask in a worker process of its own, connected by a duplex pipe."""
 
-    def start(self, unit: SubtaskUnit):
+    def start(self, unit: SubtaskUnit, peer_conns: dict | None = None):
         ctx = _context(unit)
         ours, theirs = ctx.Pipe(duplex=True)
-        process = ctx.Process(target=worker_main, args=(unit, theirs), daemon=True,
+        process = ctx.Process(target=worker_main, args=(unit, theirs, peer_conns), daemon=True,
                               name=f"sqlstream-subtask-{unit.index}")
         process.start()
         theirs.close()  # the worker's end lives only in the worker: its death is an EOF here
         return PipeChannel(ours), process
+
+    def start_connected(self, units: list[SubtaskUnit]) -> list:
+        """Start a region's subtasks with a duplex pipe between every two of them (the exchange between
+        subtasks, `peers.py`), each pipe's ends held only by its two workers."""
+        ctx = _context(units[0])
+        ends: list[dict] = [{} for _ in units]
+        for i in range(len(units)):
+            for j in range(i + 1, len(units)):
+                ends[i][j], ends[j][i] = ctx.Pipe(duplex=True)
+        started = [self.start(unit, ends[i]) for i, unit in enumerate(units)]
+        for mine in ends:
+            for conn in mine.values():
+                conn.close()
+        return started
 
     def stop(self, process) -> None:
         process.join(timeout=5)

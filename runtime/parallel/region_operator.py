@@ -24,8 +24,8 @@ from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups, su
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.parallel.regions import Region
-from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, MERGE, RESTORE, ROUND, SNAPSHOT, STOP,
-                                                WATERMARK, SubtaskUnit)
+from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, GATHER, MERGE, RESTORE, ROUND, SNAPSHOT,
+                                                STOP, WATERMARK, SubtaskUnit)
 from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, redistribute, written
 
 
@@ -155,10 +155,14 @@ class RegionOperator(Operator):
             self.host = LocalProcessHost()
         self.in_flight: deque[list[int]] = deque()  # per unanswered message, the subtasks it went to
         self.inboxes: list[queue.Queue] = []
-        for i in range(self.parallelism):
-            unit = SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source,
-                               self.region.keys[0] if self.region.specs and self.region.source else None)
-            channel, handle = self.host.start(unit)
+        keys = self.region.keys[0] if self.region.specs and self.region.source else None
+        units = [SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source, keys)
+                 for i in range(self.parallelism)]
+        # a divided source's rows go from the subtask reading them to the one owning them, where the host can
+        # connect its subtasks; else through this process
+        self.direct = keys is not None and hasattr(self.host, "start_connected")
+        started = self.host.start_connected(units) if self.direct else [self.host.start(u) for u in units]
+        for i, (channel, handle) in enumerate(started):
             self.channels.append(channel)
             self.handles.append(handle)
             inbox: queue.Queue = queue.Queue()
@@ -218,8 +222,10 @@ class RegionOperator(Operator):
             request = cursor.next_round()
             if request is None:
                 break
+            number = self.asked
             for i in everyone:
-                self._send(i, lambda c: c.send_marker(ROUND, request))
+                self._send(i, lambda c: c.send_marker(ROUND, request, number) if self.direct
+                           else c.send_marker(ROUND, request))
             self.in_flight.append(_Round(self.asked, everyone))
             self.rounds.append((self.asked, request))
             self.asked += 1
@@ -243,6 +249,12 @@ class RegionOperator(Operator):
                     self.marks.add_part(reply.get("split", 0), reply["max"])
         if not self.region.specs:  # the source's chain ends at the sink: its rows in logical order
             self.ready += [b for tagged, _ in pieces for _, b in tagged]
+            return rows
+        if self.direct and not splits:  # the rows went between the subtasks: each merges what it received
+            summaries = [(reply["max"], reply["rows"]) for _, reply in pieces]
+            for d in everyone:
+                self._send(d, lambda c: c.send_marker(GATHER, number, summaries, before))
+            self.ready += self._sent(everyone)
             return rows
         for d in everyone:
             mine = [next((b for tag, b in tagged if tag == d), None) for tagged, _ in pieces]
@@ -371,7 +383,7 @@ class RegionOperator(Operator):
                     pieces.append((tagged, msg[2]))
                     break
                 elif msg[0] == FAILED:
-                    raise msg[1]
+                    raise self._failed(msg[1])
                 else:
                     raise self._lost(i)
         return pieces
@@ -391,10 +403,15 @@ class RegionOperator(Operator):
                     replies.append(msg[2])
                     break
                 elif msg[0] == FAILED:
-                    raise msg[1]
+                    raise self._failed(msg[1])
                 else:
                     raise self._lost(i)
         return out, replies
+
+    def _failed(self, error: BaseException) -> BaseException:
+        """A subtask's failure; where it lost the pipe from another subtask, that subtask's end."""
+        from sqlstream.runtime.parallel.peers import PeerLost
+        return self._lost(error.peer) if isinstance(error, PeerLost) else error
 
     def _lost(self, i: int) -> SubtaskFailed:
         why = self.host.describe_end(self.handles[i])

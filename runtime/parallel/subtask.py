@@ -24,8 +24,8 @@ from sqlstream.runtime.split_watermarks import SplitWatermarks
 from sqlstream.runtime.state import StateBackend, state_backend_class
 from sqlstream.runtime.subtask_state import WATERMARKS, load, restore_operator, write_part
 
-WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED, ROUND, MERGE = (
-    "watermark", "close", "snapshot", "restore", "stop", "done", "failed", "round", "merge")
+WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED, ROUND, MERGE, GATHER = (
+    "watermark", "close", "snapshot", "restore", "stop", "done", "failed", "round", "merge", "gather")
 STATE_SIZE_S = 1.0  # how often a subtask measures its state's size for the metrics
 
 
@@ -46,15 +46,21 @@ class SubtaskUnit:
         found = [operators.operator_class(s.name).__module__ for s in specs]
         if self.source is not None:
             found += [self.source.module, "sqlstream.runtime.parallel.source_share", "sqlstream.runtime.executor",
-                      *getattr(self.source, "reader_modules", ())]
+                      "sqlstream.runtime.parallel.peers", *getattr(self.source, "reader_modules", ())]
         return list(dict.fromkeys(found))
 
 
 class RegionSubtask:
     """The region's operators in one process: a chain from the head (several inputs) to the last operator."""
 
-    def __init__(self, unit: SubtaskUnit) -> None:
+    def __init__(self, unit: SubtaskUnit, peers: dict | None = None) -> None:
+        """peers: channels to the other subtasks (index -> channel), where a round's rows go directly between
+        subtasks instead of through the job's process."""
         self.unit = unit
+        self.exchange = None
+        if peers is not None and unit.keys is not None:
+            from sqlstream.runtime.parallel.peers import PeerExchange
+            self.exchange = PeerExchange(unit.index, unit.parallelism, peers)
         self.ops: list[Operator] = []
         self.contexts: list[OperatorContext] = []
         self.backends: list[StateBackend] = []
@@ -76,9 +82,10 @@ class RegionSubtask:
         self.marks = SplitWatermarks()  # the divided source's watermark, as parallelism 1's assigner has it
         self.emitted = MIN_WM
 
-    def read_round(self, request: tuple) -> tuple[list, dict]:
+    def read_round(self, request: tuple, number: int | None = None) -> tuple[list, dict]:
         """This subtask's piece of a round: the rows for each downstream subtask (or, without an exchange, the
-        rows for the sink), and what the merge needs of the piece."""
+        rows for the sink), and what the merge needs of the piece. With pipes to the other subtasks (rows of a
+        row or byte range), the rows go to them directly (round `number`) and none come back."""
         if request[0] == "splits":  # per partition: its rows tagged (destination, partition), its summary
             tagged, summaries = [], []
             for split, batches, summary in self.share.read_splits(request):
@@ -86,17 +93,32 @@ class RegionSubtask:
                 summaries.append(summary)
             return tagged, {"splits": summaries}
         batches, summary = self.share.read(request)
+        if self.exchange is not None and number is not None:
+            self.exchange.send(number, self._routed(batches))
+            return [], summary
         return self._route(batches), summary
 
     def _route(self, batches: list[pa.RecordBatch]) -> list[tuple]:
         """The rows for each downstream subtask (None: without an exchange, for the sink)."""
         if self.unit.keys is None:
             return [(None, b) for b in batches]
+        return [(d, b) for d, b in enumerate(self._routed(batches)) if b is not None]
+
+    def _routed(self, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch | None]:
+        """Per downstream subtask, the rows of its key groups (None: none)."""
         from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM
         from sqlstream.runtime.parallel.source_share import route
         max_p = int(self.unit.config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)
-        routed = route(batches, self.unit.keys, self.unit.parallelism, max_p)
-        return [(d, b) for d, b in enumerate(routed) if b is not None]
+        return route(batches, self.unit.keys, self.unit.parallelism, max_p)
+
+    def gather(self, number: int, summaries: list[tuple[int, int]], before: int | None) -> list[pa.RecordBatch]:
+        """Merge round `number` from the pieces the source subtasks sent here directly (`summaries`: each piece's
+        maximum and rows read, in logical order)."""
+        mine = self.exchange.take(number)
+        parts = [(0 if b is None else b.num_rows, part_max, rows) for b, (part_max, rows) in zip(mine, summaries)]
+        here = [b for b in mine if b is not None]
+        batch = None if not here else here[0] if len(here) == 1 else pa.concat_batches(here)
+        return self.merge(parts, before, batch)
 
     def merge(self, parts: list[tuple], before, batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
         """A round's rows for this subtask, (rows here, piece maximum, piece rows) per piece in logical order:
@@ -249,10 +271,11 @@ class RegionSubtask:
             out.extend(b for b in batches if b.num_rows)
 
 
-def serve(unit: SubtaskUnit, channel) -> None:
-    """Run a subtask over a channel until STOP (or the other end goes away): a worker process's whole life."""
+def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
+    """Run a subtask over a channel until STOP (or the other end goes away): a worker process's whole life.
+    peers: channels to the region's other subtasks (index -> channel), where the host connected them."""
     try:
-        subtask = RegionSubtask(unit)
+        subtask = RegionSubtask(unit, peers)
     except BaseException as e:  # noqa: BLE001 -- the job's process raises it
         channel.send_marker(FAILED, _portable(e))
         return
@@ -271,8 +294,10 @@ def serve(unit: SubtaskUnit, channel) -> None:
                 out += subtask.merge(msg[1][1], msg[1][2], msg[2])
             elif kind == MERGE:
                 out += subtask.merge(msg[1], msg[2], None)
+            elif kind == GATHER:
+                out += subtask.gather(*msg[1:])
             elif kind == ROUND:
-                tagged, reply = subtask.read_round(msg[1])
+                tagged, reply = subtask.read_round(*msg[1:])
                 for tag, b in tagged:
                     channel.send_batch(tag, b)
             elif kind == BATCH:
@@ -305,21 +330,28 @@ def _portable(e: BaseException) -> BaseException:
         return ExecutionError(f"{type(e).__name__}: {e}")
 
 
-def worker_main(unit: SubtaskUnit, conn) -> None:
-    """Entry point of a local worker process (forked from the fork server)."""
+def worker_main(unit: SubtaskUnit, conn, peer_conns: dict | None = None) -> None:
+    """Entry point of a local worker process (forked from the fork server); peer_conns: pipes to the region's
+    other subtasks (index -> connection)."""
     import os
     from sqlstream.runtime.parallel.channel import PipeChannel
     _die_with_parent()
-    keep = conn.fileno()
+    keep = sorted([conn.fileno()] + [c.fileno() for c in (peer_conns or {}).values()])
     # what the fork copied (the fork server's own descriptors) is not this worker's: holding it would keep them
     # open after the job's process died
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 1 << 16)
+    low = 3
+    for fd in keep:
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
     channel = PipeChannel(conn)
+    peers = None if peer_conns is None else {j: PipeChannel(c) for j, c in peer_conns.items()}
     try:
-        serve(unit, channel)
+        serve(unit, channel, peers)
     finally:
         channel.close()
+        for p in (peers or {}).values():
+            p.close()
 
 
 def _die_with_parent() -> None:

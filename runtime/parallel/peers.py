@@ -1,0 +1,96 @@
+"""The exchange between the subtasks of a region themselves: each source subtask sends every other subtask the rows
+of its piece of a round that fall in that subtask's key groups, over a pipe between the two worker processes.
+
+The job's process then only coordinates: it asks for rounds and, for each round, tells every subtask the pieces'
+summaries (maximum of the WATERMARK expression, rows read) so it can merge. Every subtask sends every other one
+exactly one message per round (the rows, or a marker that it has none), tagged with the round's number, so a
+subtask takes a round's pieces in logical order (piece 0 first) whatever the timing; its own piece never leaves
+the process. A thread per incoming pipe reads messages as they come, so two subtasks sending each other a large
+piece never block each other on a full pipe. A pipe that ends (its worker died) fails the subtask waiting on it,
+naming the subtask it came from.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+
+import pyarrow as pa
+
+from sqlstream.core.errors import ExecutionError
+from sqlstream.runtime.parallel.channel import BATCH
+
+NOTHING = "nothing"  # a round's piece holds no row for the receiving subtask
+_ENDED = ("ended",)
+
+
+class PeerLost(ExecutionError):
+    """The pipe from another subtask ended: its worker died (the job's process names it and how it ended)."""
+
+    def __init__(self, peer: int, parallelism: int) -> None:
+        super().__init__(f"the pipe from subtask {peer + 1}/{parallelism} ended (its worker process died)")
+        self.peer, self.parallelism = peer, parallelism
+
+    def __reduce__(self):
+        return PeerLost, (self.peer, self.parallelism)
+
+
+class PeerExchange:
+    """Subtask `index`'s pipes to the other subtasks of its region (`peers`: index -> channel)."""
+
+    def __init__(self, index: int, parallelism: int, peers: dict) -> None:
+        self.index, self.parallelism = index, parallelism
+        self.peers = peers
+        self.inboxes: dict[int, queue.Queue] = {}
+        self.own: dict[int, pa.RecordBatch | None] = {}  # this subtask's rows of its own pieces, by round
+        for j, channel in peers.items():
+            inbox: queue.Queue = queue.Queue()
+            threading.Thread(target=_receive_all, args=(channel, inbox), daemon=True,
+                             name=f"sqlstream-peer-{j}").start()
+            self.inboxes[j] = inbox
+
+    def send(self, number: int, routed: list[pa.RecordBatch | None]) -> None:
+        """This subtask's piece of round `number`: routed[d] the rows subtask d owns (None: none)."""
+        for d, batch in enumerate(routed):
+            if d == self.index:
+                self.own[number] = batch
+            elif batch is None:
+                self.peers[d].send_marker(NOTHING, number)
+            else:
+                self.peers[d].send_batch(number, batch)
+
+    def take(self, number: int) -> list[pa.RecordBatch | None]:
+        """Round `number`'s rows for this subtask, one entry per piece in logical order (None: none). Messages of
+        older rounds (read ahead before a restore and never merged) are dropped."""
+        pieces = []
+        for j in range(self.parallelism):
+            if j == self.index:
+                pieces.append(self.own.pop(number, None))
+                for old in [n for n in self.own if n < number]:
+                    del self.own[old]
+                continue
+            while True:
+                msg = self.inboxes[j].get()
+                if msg is _ENDED:
+                    raise PeerLost(j, self.parallelism)
+                tag = msg[1]
+                if tag < number:
+                    continue
+                if tag > number:
+                    raise ExecutionError(f"subtask {j + 1}/{self.parallelism} sent round {tag} before round {number}")
+                pieces.append(msg[2] if msg[0] == BATCH else None)
+                break
+        return pieces
+
+    def close(self) -> None:
+        for channel in self.peers.values():
+            channel.close()
+
+
+def _receive_all(channel, inbox: queue.Queue) -> None:
+    while True:
+        try:
+            msg = channel.receive()
+        except (EOFError, OSError, ValueError):
+            inbox.put(_ENDED)
+            return
+        inbox.put(msg)
