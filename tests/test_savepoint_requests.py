@@ -80,11 +80,20 @@ def test_savepoint_command_waits_for_the_savepoint_and_stop_stops(tmp_path):
     assert f"savepoint written to {second}" in err and read_checkpoint(second)[0]["kind"] == "savepoint"
 
 
+def written_since(path: str, since_ns: int) -> bool:
+    """`path` was written at or after `since_ns`: a file a killed process left under a PID now reused is older."""
+    try:
+        return os.stat(path).st_mtime_ns >= since_ns
+    except FileNotFoundError:
+        return False
+
+
 def test_sigterm_while_the_job_starts_still_writes_a_savepoint(tmp_path):
+    before = time.time_ns() - 50_000_000  # the file system's clock may lag the system clock by a tick
     p = start(tmp_path, CHECKPOINTS.format(dir=tmp_path / "ck"))
     events = signals.events_path(p.pid)
     deadline = time.monotonic() + 60
-    while not os.path.exists(events):  # the handlers are installed: the job itself has not started yet
+    while not written_since(events, before):  # the handlers are installed: the job itself has not started yet
         assert time.monotonic() < deadline and p.poll() is None, "the process never installed its handlers"
         time.sleep(0.005)
     p.send_signal(signal.SIGTERM)
