@@ -25,7 +25,8 @@ from sqlstream.core.errors import ConnectorError, FormatError, OptionError
 
 METADATA_TIMEOUT_S = 10  # how long starting a reader waits for the broker's topic list and offsets
 WAIT_S = 0.005  # how long an empty poll waits for a message; an unbounded poll never waits for a full batch
-FILL_WAIT_S = 0.5  # how long a bounded poll waits for the next message of a batch the partition is known to hold
+FILL_SLICE_S = 0.05  # a bounded poll's wait between checks of where its consumer is
+FILL_WAIT_S = 10.0  # how long a bounded poll waits for the next message of a batch the partition is known to hold
 
 
 class KafkaSplitReader(SplitReader):
@@ -56,16 +57,15 @@ class KafkaSplitReader(SplitReader):
         if self.stop is not None:
             limit = min(limit, self.stop - self.next_offset)
         msgs = self.consumer.consume(num_messages=max(1, limit), timeout=0)
-        if not msgs:  # wait briefly for the first message only, then take what has queued behind it
-            # (a bounded partition's next message is known to exist: it is waited for as a batch's next one is)
-            msgs = self.consumer.consume(num_messages=1, timeout=WAIT_S if self.stop is None else FILL_WAIT_S)
+        if not msgs and self.stop is None:  # wait briefly for the first message only, then take what has queued
+            msgs = self.consumer.consume(num_messages=1, timeout=WAIT_S)
             if msgs and limit > 1:
                 msgs += self.consumer.consume(num_messages=limit - 1, timeout=0)
-        if self.stop is not None and msgs:
-            msgs = self._fill(msgs, limit)
         msg = confluent().Message
         if any(map(msg.error, msgs)):
             msgs = [m for m in msgs if m.error() is None]
+        if self.stop is not None:
+            msgs = self._fill(msgs, limit)
         if not msgs:
             if self.stop is not None and self._consumed_to() >= self.stop:
                 self.finished = True  # the offsets left were a transaction's markers: no message to read
@@ -93,18 +93,24 @@ class KafkaSplitReader(SplitReader):
         return at
 
     def _fill(self, msgs: list, limit: int) -> list:
-        """A bounded partition holds its messages up to the stop offset already: the batch takes `limit` of them
+        """`msgs`: the messages polled (no errors). A bounded partition holds its messages up to the stop offset
+        already: the batch takes `limit` of them
         (or up to the stop), whenever they arrive, so how a round reads the partitions does not depend on fetch
-        timing (parallelism 1 and divided among source subtasks read the same rows per round). A message that
-        does not come within FILL_WAIT_S (a transaction's marker takes an offset; a broker outage) ends the batch
-        early."""
-        good = [m for m in msgs if m.error() is None]
-        while good and len(good) < limit and good[-1].offset() + 1 < self.stop:
-            more = self.consumer.consume(num_messages=limit - len(good), timeout=FILL_WAIT_S)
-            if not more:
-                break
-            msgs += more
-            good += [m for m in more if m.error() is None]
+        timing (parallelism 1 and divided among source subtasks read the same rows per round). The batch ends early
+        where the consumer is past the stop (the offsets left were a transaction's markers) or no message came
+        for FILL_WAIT_S (a broker outage)."""
+        msg = confluent().Message
+        deadline = time.monotonic() + FILL_WAIT_S
+        while len(msgs) < limit and (msgs[-1].offset() + 1 if msgs else self.next_offset) < self.stop:
+            more = self.consumer.consume(num_messages=limit - len(msgs), timeout=FILL_SLICE_S)
+            if any(map(msg.error, more)):
+                more = [m for m in more if m.error() is None]
+            if more:
+                msgs += more
+                deadline = time.monotonic() + FILL_WAIT_S
+            elif self._consumed_to() >= self.stop or self.health.down_since is not None or \
+                    time.monotonic() > deadline:
+                break  # past the stop (the rest were a transaction's markers), or the broker is not serving
         return msgs
 
     def _decode(self, msgs, decoded_values: pa.RecordBatch | None = None) -> pa.RecordBatch:
