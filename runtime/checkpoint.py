@@ -88,7 +88,10 @@ class CheckpointStorage:
 
     def __init__(self, root: str):
         self.root = root
-        self.files = Files(root)
+        try:
+            self.files = Files(root)
+        except ValueError as e:
+            raise CheckpointError(f"Checkpoint directory: {e}") from None
         try:
             self.files.make_folder()
         except OSError as e:

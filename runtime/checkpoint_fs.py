@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 
 RENAMING = ("local", "hdfs")  # pyarrow filesystems whose rename is atomic
+ARROW_SCHEMES = ("file", "local", "s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss")  # pyarrow opens these
 
 
 def is_uri(location: str) -> bool:
@@ -24,16 +25,11 @@ def is_uri(location: str) -> bool:
 
 
 def join(location: str, name: str) -> str:
-    """The location of `name` inside folder `location`."""
-    return f"{location.rstrip('/')}/{name}" if is_uri(location) else os.path.join(location, name)
-
-
-def parent_and_name(location: str) -> tuple[str, str]:
-    location = location.rstrip("/")
-    if is_uri(location):
-        head, _, name = location.rpartition("/")
-        return head, name
-    return os.path.dirname(location), os.path.basename(location)
+    """The location of `name` inside folder `location` (a URI's options, `?endpoint_override=..`, stay last)."""
+    if not is_uri(location):
+        return os.path.join(location, name)
+    base, sep, options = location.partition("?")
+    return f"{base.rstrip('/')}/{name}{sep}{options}"
 
 
 class Files:
@@ -151,15 +147,24 @@ def _filesystem(uri: str):
     try:
         return fs.FileSystem.from_uri(uri)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
+        if uri.split("://", 1)[0].lower() in ARROW_SCHEMES:
+            raise ValueError(f"cannot open '{_without_secret(uri)}': {e}") from None
         try:
             import fsspec
         except ImportError:
-            raise ValueError(f"cannot open '{uri}': {e} (other schemes need fsspec: pip install fsspec)") from None
+            raise ValueError(f"cannot open '{_without_secret(uri)}': {e} (other schemes need fsspec: pip install fsspec)") from None
         try:
             filesystem, path = fsspec.core.url_to_fs(uri)
         except (ImportError, ValueError) as e2:
-            raise ValueError(f"cannot open '{uri}': {e2}") from None
+            raise ValueError(f"cannot open '{_without_secret(uri)}': {e2}") from None
         return fs.PyFileSystem(fs.FSSpecHandler(filesystem)), path
+
+
+def _without_secret(uri: str) -> str:
+    """The URI without the key in its user part (s3://KEY:SECRET@bucket/..)."""
+    scheme, _, rest = uri.partition("://")
+    user, at, host = rest.partition("@")
+    return f"{scheme}://{user.split(':')[0]}:***@{host}" if at and ":" in user else uri
 
 
 def _protocols(filesystem) -> tuple:

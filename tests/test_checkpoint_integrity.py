@@ -48,6 +48,8 @@ def test_checkpoints_behind_a_uri_of_a_filesystem_without_rename(tmp_path):
     Files(f"{root}/chk-2").write(name, b"damaged")
     with pytest.raises(CheckpointError, match="op.subtask-0.arrow has 7 bytes"):
         read_checkpoint(storage.latest())
+    with pytest.raises(CheckpointError, match=r"s3://KEY:\*\*\*@bucket/ck.*Unexpected query parameter in S3 URI: 'bogus'"):
+        CheckpointStorage("s3://KEY:SECRET@bucket/ck?bogus=1")
 
 
 def _edit_manifest(folder: Path, edit) -> None:
