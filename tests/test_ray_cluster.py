@@ -61,6 +61,17 @@ def cluster():
         wait_until(lambda: not group_alive(pid), f"process group {pid} to end", 30)
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A file of 20000 events and the committed output of a test_checkpoints job over it, uninterrupted at
+    parallelism 1: what a job on Ray must end up with however it was stopped or killed."""
+    from tests.test_checkpoints import uninterrupted
+    folder = tmp_path_factory.mktemp("reference")
+    data = folder / "events.json"
+    make_data(str(data), 20000, 50)
+    return str(data), uninterrupted(folder / "local", str(data))
+
+
 def test_actors_on_two_nodes_exchange_arrow_batches(cluster):
     ray = ray_or_skip()
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -110,18 +121,17 @@ def test_a_job_on_two_ray_nodes_gives_the_rows_of_parallelism_1(cluster, tmp_pat
         ray.shutdown()
 
 
-def test_sigterm_stops_a_ray_job_with_a_savepoint_behind_a_uri_that_the_actors_write_and_read(cluster, tmp_path):
+def test_sigterm_stops_a_ray_job_with_a_savepoint_behind_a_uri_that_the_actors_write_and_read(cluster, reference,
+                                                                                              tmp_path):
     """SIGTERM stops a job at parallelism 2 on Ray with a savepoint, as at parallelism 1 (Ray's own handler, which
     exits at once, is not the one in force). Its checkpoint directory is a file:// URI: each subtask's actor wrote
     its part there, the job's process committed the manifest there, and on resuming the actors read their parts
     themselves (the job's process leaves them unread); the resumed job commits an uninterrupted run's output."""
     from sqlstream.runtime.checkpoint import PartRef, read_checkpoint
-    from tests.test_checkpoints import committed, uninterrupted, write_job
-    data = tmp_path / "events.json"
-    make_data(str(data), 20000, 50)
-    expected = uninterrupted(tmp_path / "local", str(data))
+    from tests.test_checkpoints import committed, write_job
+    data, expected = reference
     folder = tmp_path / "ray"
-    job = write_job(folder, str(data), interval="200 ms", batch=100)
+    job = write_job(folder, data, interval="200 ms", batch=100)
     on_ray(job, cluster)
     running = CliJob(job)
     running.wait_for_stderr("Job running")
@@ -199,18 +209,17 @@ def test_execution_target_chooses_the_host():
         host_of({"execution.target": "yarn-session"})
 
 
-def test_a_ray_node_killed_mid_job_restarts_it_from_its_last_checkpoint_with_exactly_once_output(cluster, tmp_path):
+def test_a_ray_node_killed_mid_job_restarts_it_from_its_last_checkpoint_with_exactly_once_output(cluster, reference,
+                                                                                                tmp_path):
     """Last of the cluster's tests: it kills the second node (its raylet, object store and actors) once the job
     completed a checkpoint; the job fails naming the lost node, restarts from that checkpoint with every subtask
     on the remaining node (its actors reading their parts from the checkpoint's URI), and its exactly-once sinks
     hold an uninterrupted run's output."""
     pytest.importorskip("sqlstream.runtime.parallel", reason="the parallel runtime (subtask units) is needed")
-    from tests.test_checkpoints import committed, uninterrupted, write_job
-    data = tmp_path / "events.json"
-    make_data(str(data), 20000, 50)
-    expected = uninterrupted(tmp_path / "local", str(data))
+    from tests.test_checkpoints import committed, write_job
+    data, expected = reference
     folder = tmp_path / "ray"
-    job = write_job(folder, str(data), interval="200 ms", batch=50)
+    job = write_job(folder, data, interval="200 ms", batch=50)
     on_ray(job, cluster, "restart-strategy.type=fixed-delay", "restart-strategy.fixed-delay.attempts=60",
            "restart-strategy.fixed-delay.delay=1 s")
     running = CliJob(job)
