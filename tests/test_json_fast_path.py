@@ -173,3 +173,9 @@ def test_fields_read_as_text_decode_as_flinks_rules_say(ignore):
     for docs in batches:
         docs = pa.array(docs)
         assert run(docs, lambda d, x: d.decode(x, str)) == run(docs, by_flinks_rules), docs[1]
+
+
+def test_a_batch_whose_text_fields_are_all_empty_decodes():
+    """No byte of text at all in a column read as text (every STRING value '')."""
+    batch = JsonDecoder(TEXT_SCHEMA).decode(pa.array([json.dumps({"s": ""})] * 3), str)
+    assert batch.column(2).to_pylist() == ["", "", ""]

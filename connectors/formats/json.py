@@ -127,6 +127,16 @@ class JsonDecoder:
             self.suspicious += "|" + "|".join(re.escape(_json.dumps(n)) + r'\s*:\s*"' + _not_plain(kind, sep)
                                               for n, kind in temporal)
         self.skipped = 0
+        self._twin: JsonDecoder | None = None
+
+    def twin(self) -> "JsonDecoder | None":
+        """A decoder of the same table for a second thread (its own skipped count), made once; None when no
+        column is read (nothing to share out)."""
+        if not self.schema.names:
+            return None
+        if self._twin is None:
+            self._twin = JsonDecoder(self.schema, self.ignore_errors, self.fail_on_missing, self.standard)
+        return self._twin
 
     @classmethod
     def from_options(cls, opts: Options, schema: TableSchema, prefix: str = "json.") -> "JsonDecoder":
@@ -424,8 +434,9 @@ def _not_plain_text(text: pa.Array, kind: str, sep: str) -> np.ndarray | None:
     width = np.int64 if pa.types.is_large_string(text.type) else np.int32
     offsets = np.frombuffer(text.buffers()[1], dtype=width)[text.offset:text.offset + len(text) + 1]
     starts, lengths = offsets[:-1], np.diff(offsets)
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8) if text.buffers()[2] is not None else \
-        np.zeros(1, dtype=np.uint8)
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8) if text.buffers()[2] is not None else None
+    if data is None or not len(data):  # every value empty
+        data = np.zeros(1, dtype=np.uint8)
 
     def at(k: int, char: str) -> np.ndarray:
         return (lengths > k) & (data[np.minimum(starts + k, len(data) - 1)] == ord(char))
