@@ -1,11 +1,11 @@
 """The filesystem source decodes the next block on its read-ahead thread while the job processes the current
-one: what the job sees does not change. Rows, positions and errors are those of the blocks handed out, and a
-reader restored at any position delivers exactly the rows after it."""
+one, a large block in two halves at once: what the job sees does not change. Rows, positions and errors are
+those of the blocks handed out, and a reader restored at any position delivers exactly the rows after it."""
 import json
 
 import pytest
 
-from sqlstream.connectors import lines, registry
+from sqlstream.connectors import filesystem, lines, registry
 from sqlstream.connectors.base import TableSchema
 from sqlstream.core.errors import FormatError
 from sqlstream.core.types import FlinkType
@@ -13,8 +13,9 @@ from sqlstream.core.types import FlinkType
 SCHEMA = TableSchema(["k", "v"], [FlinkType.of("BIGINT"), FlinkType.of("VARCHAR")])
 
 
-def source(tmp_path, rows: list[str], monkeypatch, files: int = 2):
-    monkeypatch.setattr(lines, "CHUNK", 64)  # blocks of a line or two
+def source(tmp_path, rows: list[str], monkeypatch, files: int = 2, halves: bool = False):
+    monkeypatch.setattr(lines, "CHUNK", 160 if halves else 64)  # blocks of a few lines
+    monkeypatch.setattr(filesystem, "SPLIT_LINES", 1 if halves else 1 << 30)
     per = -(-len(rows) // files)
     for f in range(files):
         (tmp_path / f"part-{f}").write_text("".join(r + "\n" for r in rows[f * per:(f + 1) * per]))
@@ -35,10 +36,11 @@ def drain(reader, max_rows: int) -> list[tuple[list, list]]:
     return out
 
 
-def test_restored_at_every_position_a_reader_delivers_the_rest(tmp_path, monkeypatch):
+@pytest.mark.parametrize("halves", [False, True])
+def test_restored_at_every_position_a_reader_delivers_the_rest(tmp_path, monkeypatch, halves):
     max_rows = 2
     rows = [json.dumps({"k": i, "v": "x" * (i % 7)}) for i in range(16)] + ["", "  "]
-    src = source(tmp_path, rows, monkeypatch)
+    src = source(tmp_path, rows, monkeypatch, halves=halves)
     polls = drain(src.reader("0"), max_rows)
     keys = [k for _, batch in polls for k in batch]
     assert keys == list(range(16))
@@ -50,15 +52,24 @@ def test_restored_at_every_position_a_reader_delivers_the_rest(tmp_path, monkeyp
     assert drain(src.reader("0", end.position()), 100) == []
 
 
-def test_a_malformed_line_fails_when_its_block_is_reached(tmp_path, monkeypatch):
-    """Read ahead of time, the bad line still fails the job only after every row before it was delivered, naming
-    its file and line."""
+@pytest.mark.parametrize("bad", [[9], [7, 9], [6, 9]])
+def test_a_malformed_line_fails_when_its_block_is_reached(tmp_path, monkeypatch, bad):
+    """Read ahead of time, the first bad line still fails the job only when its block is reached, after every
+    row of the blocks before, naming its file and line; decoded in two halves (bad lines in both, or in the
+    second only) the job sees the same."""
     rows = [json.dumps({"k": i, "v": "v"}) for i in range(12)]
-    rows[9] = '{"k": 9, "v": '
-    reader = source(tmp_path, rows, monkeypatch, files=1).reader("0")
-    seen = []
-    with pytest.raises(FormatError) as e:
-        while (batch := reader.poll(1)) is not None:
-            seen += batch.column(0).to_pylist()
-    reader.close()
-    assert seen == list(range(9)) and "part-0:10" in str(e.value)
+    for i in bad:
+        rows[i] = '{"k": %d, "v": ' % i
+
+    def run(halves: bool):
+        reader = source(tmp_path, rows, monkeypatch, files=1, halves=halves).reader("0")
+        monkeypatch.setattr(lines, "CHUNK", 160)
+        seen = []
+        with pytest.raises(FormatError) as e:
+            while (batch := reader.poll(1)) is not None:
+                seen += batch.column(0).to_pylist()
+        reader.close()
+        return seen, str(e.value)
+    seen, error = run(False)
+    assert run(True) == (seen, error)
+    assert seen == list(range(len(seen))) and len(seen) <= bad[0] and f"part-0:{bad[0] + 1}" in error
