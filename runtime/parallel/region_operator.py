@@ -250,9 +250,11 @@ class RegionOperator(Operator):
         if not self.region.specs:  # the source's chain ends at the sink: its rows in logical order
             self.ready += [b for tagged, _ in pieces for _, b in tagged]
             return rows
-        if self.direct and not splits:  # the rows went between the subtasks: each merges what it received
+        if self.direct:  # the rows went between the subtasks: each merges what it received
             summaries = [(reply["max"], reply["rows"]) for _, reply in pieces]
             for d in everyone:
+                if splits:  # per partition: (rows sent to d, maximum, rows, partition)
+                    summaries = [(reply["to"][d], reply["max"], reply["rows"], reply["split"]) for _, reply in pieces]
                 self._send(d, lambda c: c.send_marker(GATHER, number, summaries, before))
             self.ready += self._sent(everyone)
             return rows

@@ -86,17 +86,31 @@ class RegionSubtask:
         """This subtask's piece of a round: the rows for each downstream subtask (or, without an exchange, the
         rows for the sink), and what the merge needs of the piece. With pipes to the other subtasks (rows of a
         row or byte range), the rows go to them directly (round `number`) and none come back."""
-        if request[0] == "splits":  # per partition: its rows tagged (destination, partition), its summary
-            tagged, summaries = [], []
-            for split, batches, summary in self.share.read_splits(request):
-                tagged += [((d, split), b) for d, b in self._route(batches)]
-                summaries.append(summary)
-            return tagged, {"splits": summaries}
+        if request[0] == "splits":
+            return self._read_splits(request, number)
         batches, summary = self.share.read(request)
         if self.exchange is not None and number is not None:
             self.exchange.send(number, self._routed(batches))
             return [], summary
         return self._route(batches), summary
+
+    def _read_splits(self, request: tuple, number: int | None) -> tuple[list, dict]:
+        """A partitioned source's round: per partition its rows tagged (destination, partition) and its summary;
+        with pipes to the other subtasks, each gets one batch of its rows, partition after partition, and the
+        summaries say how many rows of each partition went to each subtask ("to")."""
+        read = self.share.read_splits(request)
+        if self.exchange is None or number is None:
+            tagged = [((d, split), b) for split, batches, _ in read for d, b in self._route(batches)]
+            return tagged, {"splits": [summary for _, _, summary in read]}
+        per_split = [self._routed(batches) for _, batches, _ in read]
+        for routed, (_, _, summary) in zip(per_split, read):
+            summary["to"] = [0 if b is None else b.num_rows for b in routed]
+        outgoing = []
+        for d in range(self.unit.parallelism):
+            here = [routed[d] for routed in per_split if routed[d] is not None]
+            outgoing.append(None if not here else here[0] if len(here) == 1 else pa.concat_batches(here))
+        self.exchange.send(number, outgoing)
+        return [], {"splits": [summary for _, _, summary in read]}
 
     def _route(self, batches: list[pa.RecordBatch]) -> list[tuple]:
         """The rows for each downstream subtask (None: without an exchange, for the sink)."""
@@ -115,10 +129,24 @@ class RegionSubtask:
         """Merge round `number` from the pieces the source subtasks sent here directly (`summaries`: each piece's
         maximum and rows read, in logical order)."""
         mine = self.exchange.take(number)
+        if summaries and len(summaries[0]) == 4:  # a partitioned source: (rows here, maximum, rows, partition)
+            return self.merge(summaries, before, self._by_partition(mine, summaries))
         parts = [(0 if b is None else b.num_rows, part_max, rows) for b, (part_max, rows) in zip(mine, summaries)]
         here = [b for b in mine if b is not None]
         batch = None if not here else here[0] if len(here) == 1 else pa.concat_batches(here)
         return self.merge(parts, before, batch)
+
+    def _by_partition(self, mine: list, parts: list[tuple]) -> pa.RecordBatch | None:
+        """The rows the source subtasks sent here (one batch each, their partitions in order) in partition order:
+        partition i came from subtask i % parallelism."""
+        taken = [0] * len(mine)
+        slices = []
+        for here, _, _, split in parts:
+            j = split % self.unit.parallelism
+            if here:
+                slices.append(mine[j].slice(taken[j], here))
+                taken[j] += here
+        return None if not slices else slices[0] if len(slices) == 1 else pa.concat_batches(slices)
 
     def merge(self, parts: list[tuple], before, batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
         """A round's rows for this subtask, (rows here, piece maximum, piece rows) per piece in logical order:
