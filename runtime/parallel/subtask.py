@@ -276,7 +276,8 @@ class RegionSubtask:
         self.marks.current, self.emitted = marks.get("source", [MIN_WM, MIN_WM])
 
     def metrics(self) -> dict:
-        late = sum(op.metrics().get("late_records_dropped", 0) for op in self.ops)
+        # the operators' own counters: their metrics() also measure their state, which walks its tables
+        late = sum(getattr(op, "late_dropped", 0) for op in self.ops)
         late += sum(ctx.metrics.values().get("numLateRecordsDropped", 0) for ctx in self.contexts)
         now = time.monotonic()
         if now - self.sized_at >= STATE_SIZE_S:  # measuring state walks its tables: not with every message
@@ -374,8 +375,18 @@ def worker_main(unit: SubtaskUnit, conn, peer_conns: dict | None = None) -> None
     os.closerange(low, 1 << 16)
     channel = PipeChannel(conn)
     peers = None if peer_conns is None else {j: PipeChannel(c) for j, c in peer_conns.items()}
+    profile_dir = os.environ.get("SQLSTREAM_PROFILE_SUBTASKS")
     try:
-        serve(unit, channel, peers)
+        if profile_dir:
+            import cProfile
+            import time
+            profile = cProfile.Profile(time.process_time)
+            try:
+                profile.runcall(serve, unit, channel, peers)
+            finally:
+                profile.dump_stats(os.path.join(profile_dir, f"subtask-{unit.index}-{os.getpid()}.prof"))
+        else:
+            serve(unit, channel, peers)
     finally:
         channel.close()
         for p in (peers or {}).values():
