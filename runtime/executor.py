@@ -146,6 +146,9 @@ class Dataflow:
                 if getattr(op, "source_scan", None) == self.uids[id(src.node)]:
                     src.driver = op
                     op.limit, op.round_rows = self.limits.max_rows_in, self.batch_size
+                    if getattr(src.source, "partitioned", False):
+                        for reader in src.readers:  # the subtasks read its partitions: no fetching here too
+                            reader.close()
         self._drained = time.monotonic()
         self.assigners: list[WatermarkAssignerOperator] = []
         for src in self.sources:
