@@ -6,12 +6,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def _codes(col: pa.Array) -> tuple[np.ndarray, list]:
-    """Per-row codes into this batch's distinct values (NULL is a value of its own)."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+def _codes(col: pa.Array) -> tuple[np.ndarray, int]:
+    """Per-row codes into this batch's distinct values (NULL is a value of its own), and how many there are."""
     enc = pc.dictionary_encode(col, null_encoding="encode")
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(enc.dictionary)
 
 
 class KeyIndex:
@@ -31,32 +29,35 @@ class KeyIndex:
             if () not in self.ids:
                 self._add(())
             return np.full(n, self.ids[()], dtype=np.int64), np.zeros(n, dtype=bool)
+        cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols]
         combined = None
-        dicts = []
         for col in cols:
-            codes, values = _codes(col)
-            dicts.append(values)
+            codes, distinct = _codes(col)
             if combined is None:
                 combined = codes
             else:
-                combined = combined * (len(values) + 1) + codes
-                if len(dicts) > 1 and combined.max(initial=0) > 2 ** 40:
+                combined = combined * (distinct + 1) + codes
+                if combined.max(initial=0) > 2 ** 40:
                     _, combined = np.unique(combined, return_inverse=True)
         uniq, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-        code_cols = [_codes(c)[0] for c in cols] if len(cols) > 1 else None
-        gid_of_unique = np.empty(len(uniq), dtype=np.int64)
-        is_new = np.zeros(len(uniq), dtype=bool)
-        for j, row in enumerate(first):
-            if code_cols is None:
-                key = (dicts[0][combined[row]],)
-            else:
-                key = tuple(d[cc[row]] for d, cc in zip(dicts, code_cols))
-            gid = self.ids.get(key)
-            if gid is None:
-                gid = self._add(key)
-                is_new[j] = True
-            gid_of_unique[j] = gid
+        picks = pa.array(first)  # one row per distinct key: its values become the key tuple
+        keys = list(zip(*[c.take(picks).to_pylist() for c in cols]))
+        get = self.ids.get
+        gid_of_unique = np.array([get(k, -1) for k in keys], dtype=np.int64)
+        is_new = gid_of_unique < 0
+        fresh = np.flatnonzero(is_new)
+        if len(fresh):
+            gid_of_unique[fresh] = self._add_all([keys[j] for j in fresh.tolist()])
         return gid_of_unique[inverse], is_new[inverse]
+
+    def _add_all(self, keys: list[tuple]) -> list[int]:
+        """Ids for keys not in the index, distinct from one another: freed ids first, then new ones."""
+        reused = [self._add(k) for k in keys[:len(self.free)]]
+        rest = keys[len(reused):]
+        start = len(self.keys)
+        self.keys += rest
+        self.ids.update(zip(rest, range(start, start + len(rest))))
+        return reused + list(range(start, start + len(rest)))
 
     def _add(self, key: tuple) -> int:
         if self.free:

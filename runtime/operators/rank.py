@@ -75,6 +75,8 @@ class RankOperator(Operator):
         self.has_floor = np.zeros(0, bool)
         self.parts: dict[int, list[tuple]] = {}  # partition id -> sorted entries (sort key, signed arrival, row)
         self.hashes: list[int] = []  # per stored row: the hash that finds it when it is retracted
+        self.seq_of: list[int] = []  # per stored row: its signed arrival number
+        self.by_hash: dict[int, int | list[int]] = {}  # hash -> held store row(s) with it, in arrival order
         self.held = 0  # entries the partitions hold (live rows of the store)
         self.seq = 0
         self.rows = None  # declared in open
@@ -113,8 +115,31 @@ class RankOperator(Operator):
         store; the position of the first."""
         picked = cols if rows is None else [c.take(pa.array(rows, pa.int64())) for c in cols]
         table = pa.Table.from_arrays(picked, schema=self.rows.schema)
-        self.hashes += (hashes if rows is None else hashes[rows]).tolist()
+        new = (hashes if rows is None else hashes[rows]).tolist()
+        self.hashes += new
+        self.seq_of += seqs.tolist()
         return self.rows.append(table, seq=seqs, live=np.ones(len(seqs), bool))
+
+    def _hold(self, hashes: list[int], base: int) -> None:
+        """Registers store rows base, base + 1, ... under their hashes, so that a retraction finds its row
+        without scanning the rows that tie with it."""
+        by_hash = self.by_hash
+        for ref, h in enumerate(hashes, base):
+            was = by_hash.setdefault(h, ref)
+            if was != ref:
+                if type(was) is list:
+                    was.append(ref)
+                else:
+                    by_hash[h] = [was, ref]
+
+    def _release(self, h: int, ref: int) -> None:
+        refs = self.by_hash[h]
+        if type(refs) is list:
+            refs.remove(ref)
+            if len(refs) == 1:
+                self.by_hash[h] = refs[0]
+        else:
+            del self.by_hash[h]
 
     def _index_restored(self) -> None:
         """The partitions' entries, hashes and arrival counter for the rows a restore brought."""
@@ -129,11 +154,18 @@ class RankOperator(Operator):
         skeys = self._sort_keys(cols, n) if n else []
         seqs = self.rows.array("seq")
         self.hashes = hash_keys(cols, n).tolist() if n else []
+        self.seq_of = seqs.tolist()
         self.parts = {}
         for i, (g, k, s) in enumerate(zip(gids.tolist(), skeys, seqs.tolist())):
             self.parts.setdefault(g, []).append((k, s, i))
         for part in self.parts.values():
             part.sort()
+        self.by_hash = {}
+        if not self.append_only:
+            self._hold(self.hashes, 0)
+            for refs in self.by_hash.values():  # arrival order
+                if type(refs) is list:
+                    refs.sort(key=lambda r: abs(self.seq_of[r]))
         self.held = n
         self.seq = int(np.abs(seqs).max()) + 1 if n else 0
         self._restored_floors()
@@ -162,7 +194,8 @@ class RankOperator(Operator):
         refs[add_rows] = base + np.arange(len(add_rows))
         self.seq += len(add_rows)
         limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
-        stored = self.hashes
+        by_hash, release, first_oldest = self.by_hash, self._release, self.tie_sign > 0
+        seq_of = self.seq_of
         out: list[int] = []  # (store row, row kind, rank) after one another
         dropped: list[int] = []  # rows an insert-only input pushed below the top N
         matched: list[int] = []  # (store row, batch row) of each retraction after one another
@@ -176,6 +209,13 @@ class RankOperator(Operator):
                 entry = (k, s, ref)
                 if part is None:
                     part = parts[g] = []
+                if not append_only:
+                    was = by_hash.setdefault(h, ref)
+                    if was != ref:
+                        if type(was) is list:
+                            was.append(ref)
+                        else:
+                            by_hash[h] = [was, ref]
                 pos = bisect_right(part, entry)
                 if pos >= limit:
                     if append_only:
@@ -203,19 +243,17 @@ class RankOperator(Operator):
                 continue
             if part is None:
                 continue
-            pos = bisect_left(part, (k,))
-            end = len(part)
-            while pos < end:
-                e = part[pos]
-                if e[0] != k:
-                    pos = end
-                elif stored[e[2]] == h:
-                    break
-                else:
-                    pos += 1
-            if pos >= end:
+            held = by_hash.get(h)
+            if held is None:
                 continue
-            gone = part[pos][2]
+            # the first in sort order of the held rows with this hash: the oldest, or the newest when the
+            # newest wins ties
+            gone = held if type(held) is not list else held[0 if first_oldest else -1]
+            end = len(part)
+            pos = bisect_left(part, (k, seq_of[gone]))
+            if pos >= end or part[pos][2] != gone:
+                continue
+            release(h, gone)
             matched += (gone, i)
             if pos < limit:
                 if not with_rank:
@@ -288,7 +326,11 @@ class RankOperator(Operator):
         new_ref[live] = np.arange(len(live))
         remap = new_ref.tolist()
         self.rows.keep(live)
-        self.hashes = [self.hashes[r] for r in live.tolist()]
+        kept = live.tolist()
+        self.hashes = [self.hashes[r] for r in kept]
+        self.seq_of = [self.seq_of[r] for r in kept]
+        self.by_hash = {h: remap[refs] if type(refs) is not list else [remap[r] for r in refs]
+                        for h, refs in self.by_hash.items()}
         self.parts = {g: [(e[0], e[1], remap[e[2]]) for e in part] for g, part in self.parts.items()}
         self.held = len(live)
 
