@@ -24,7 +24,7 @@ from typing import Callable
 import pyarrow as pa
 
 from sqlstream.runtime.event_time import MIN_WM
-from sqlstream.runtime.state import Counters, KeyedRows, KeyedTable, RowStore, StateBackend
+from sqlstream.runtime.state import Counters, KeyedRows, KeyedTable, RowStore, ScalarState, StateBackend
 from sqlstream.runtime.windows import WindowBuffer
 
 EVENT_TIME = "event-time"
@@ -143,6 +143,11 @@ class OperatorContext:
     def window_buffer(self, name: str) -> WindowBuffer:
         """Rows of unfired windows, by window end."""
         return self.state.window_buffer(name)
+
+    def scalars(self, name: str, owner, fields: dict[str, str]) -> ScalarState:
+        """Scalar fields of the operator (attributes of `owner`), snapshotted as one row; each field says how
+        several subtasks' values combine at a rescale ("max", "min" or "sum")."""
+        return self.state.scalars(name, owner, fields)
 
     def counters(self, name: str, owner, fields: tuple[str, ...]) -> Counters:
         """Scalar progress fields of the operator (attributes of `owner`), snapshotted as one row."""

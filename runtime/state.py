@@ -58,6 +58,39 @@ class Counters:
         return 8 * len(self.names)
 
 
+MERGES = {"max": max, "min": min, "sum": sum}
+
+
+class ScalarState:
+    """An operator's scalar fields (attributes of `owner`: arrival counter, rows dropped, watermark applied),
+    snapshotted as one row of int64 columns. Each field says how the values of several subtasks' snapshots
+    combine when a restore takes them ("max", "min" or "sum"), so the operator rescales with its keyed state."""
+
+    splits_by_key_group = True  # every part keeps its row; a restore of several parts combines them
+
+    def __init__(self, owner, fields: dict[str, str]):
+        unknown = sorted(set(fields.values()) - set(MERGES))
+        if unknown:
+            raise ValueError(f"scalar state merges by {', '.join(MERGES)}, not {', '.join(unknown)}")
+        self.owner, self.fields = owner, dict(fields)
+
+    def snapshot(self, groups: range | None = None) -> pa.Table:
+        return pa.table({n: pa.array([int(getattr(self.owner, n))], pa.int64()) for n in self.fields})
+
+    def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        missing = [n for n in self.fields if n not in table.column_names]
+        if missing:
+            raise ValueError(f"the snapshot of scalar state lacks field(s) {', '.join(missing)} (it was written by "
+                             f"another version of the operator)")
+        for name, merge in self.fields.items():
+            values = [v for v in table.column(name).to_pylist() if v is not None]
+            if values:
+                setattr(self.owner, name, int(MERGES[merge](values)))
+
+    def size_bytes(self) -> int:
+        return 8 * len(self.fields)
+
+
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
@@ -581,6 +614,10 @@ class StateBackend:
     def window_buffer(self, name: str) -> WindowBuffer:
         """Declare the rows of unfired windows, by window end."""
         return self.register(name, WindowBuffer())
+
+    def scalars(self, name: str, owner: Any, fields: dict[str, str]) -> ScalarState:
+        """Declare scalar fields of `owner` with how several subtasks' values combine (field -> max/min/sum)."""
+        return self.register(name, ScalarState(owner, fields))
 
     def counters(self, name: str, owner: Any, fields: tuple[str, ...]) -> Counters:
         """Declare an operator's scalar progress fields (attributes of `owner`)."""

@@ -29,20 +29,25 @@ WATERMARKS = "_watermarks"  # the part's entry holding the subtask's watermarks
 Part = dict[str, dict[str, bytes]]  # operator uid (or WATERMARKS) -> state table name -> Arrow IPC bytes
 
 
+def _table(rows: list[tuple]) -> pa.Table:
+    return pa.table({"subtask": pa.array([r[0] for r in rows], pa.int32()),
+                     "operator": pa.array([r[1] for r in rows], pa.string()),
+                     "table": pa.array([r[2] for r in rows], pa.string()),
+                     "data": pa.array([r[3] for r in rows], pa.large_binary())})
+
+
 def encode(parts: list[Part], parallelism: int) -> pa.Table:
-    """One row per (subtask, operator, table) with its bytes; the parallelism in the schema's metadata."""
-    rows = [(i, uid, name, data) for i, part in enumerate(parts) for uid, tables in part.items()
-            for name, data in tables.items()]
-    table = pa.table({"subtask": pa.array([r[0] for r in rows], pa.int32()),
-                      "operator": pa.array([r[1] for r in rows], pa.string()),
-                      "table": pa.array([r[2] for r in rows], pa.string()),
-                      "data": pa.array([r[3] for r in rows], pa.large_binary())})
-    return table.replace_schema_metadata({"parallelism": str(parallelism)})
+    """One row per subtask with an empty operator (the subtask exists; its `table` names the entry holding its
+    part when the subtask wrote it, empty when the part is in this table), then one row per (subtask, operator,
+    table) with its bytes."""
+    subtasks = [(i, "", "", None) for i in range(parallelism)]
+    return _table(subtasks + [(i, uid, name, data) for i, part in enumerate(parts) for uid, tables in part.items()
+                              for name, data in tables.items()])
 
 
 def written(parallelism: int) -> pa.Table:
     """The table of a checkpoint whose subtasks wrote their parts themselves (entries `subtask-<i>`)."""
-    return encode([], parallelism).replace_schema_metadata({"parallelism": str(parallelism), "parts": "written"})
+    return _table([(i, "", f"subtask-{i}", None) for i in range(parallelism)])
 
 
 def decode(blobs: dict) -> list:
@@ -51,11 +56,17 @@ def decode(blobs: dict) -> list:
     stays one, for the subtask restoring from it to read (`load`)."""
     table = pa.ipc.open_stream(blobs[SUBTASKS]).read_all()
     meta = table.schema.metadata or {}
-    taken = int(meta.get(b"parallelism", b"0"))
-    if meta.get(b"parts") == b"written":
-        return [load(blobs[f"subtask-{i}"]) if isinstance(blobs[f"subtask-{i}"], (bytes, bytearray)) else
-                blobs[f"subtask-{i}"] for i in range(taken)]
-    return _decode_table(table)
+    if b"parallelism" in meta:  # written when the parallelism was kept in the schema's metadata
+        if meta.get(b"parts") != b"written":
+            return _decode_table(table)
+        entries = [f"subtask-{i}" for i in range(int(meta[b"parallelism"]))]
+    else:
+        if any(entry == "" for uid, entry in zip(*(table.column(c).to_pylist() for c in ("operator", "table")))
+               if uid == ""):
+            return _decode_table(table)
+        entries = [entry for uid, entry in zip(*(table.column(c).to_pylist() for c in ("operator", "table")))
+                   if uid == ""]
+    return [load(blobs[e]) if isinstance(blobs[e], (bytes, bytearray)) else blobs[e] for e in entries]
 
 
 def load(part) -> Part:
@@ -67,10 +78,15 @@ def load(part) -> Part:
 
 
 def _decode_table(table: pa.Table) -> list[Part]:
-    taken = int((table.schema.metadata or {}).get(b"parallelism", b"0"))
+    """The parts held in a table (a subtask row each, then their entries; or, written before the subtasks had
+    rows, the parallelism in the schema's metadata)."""
+    subtask, operator, name, data = (table.column(c).to_pylist() for c in ("subtask", "operator", "table", "data"))
+    legacy = (table.schema.metadata or {}).get(b"parallelism")
+    taken = int(legacy) if legacy is not None else sum(1 for uid in operator if uid == "")
     parts: list[Part] = [{} for _ in range(taken)]
-    for i, uid, name, data in zip(*(table.column(c).to_pylist() for c in ("subtask", "operator", "table", "data"))):
-        parts[i].setdefault(uid, {})[name] = data
+    for i, uid, entry, blob in zip(subtask, operator, name, data):
+        if uid != "":
+            parts[i].setdefault(uid, {})[entry] = blob
     return parts
 
 

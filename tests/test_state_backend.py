@@ -119,3 +119,56 @@ def test_keep_first_dedup_restores_on_the_disk_backend():
     backend.restore(blobs)
     out = op.on_watermark(5)
     assert [(r["k"], r["ts"].timestamp()) for r in out[0].to_pylist()] == [("b", 0.001), ("a", 0.002)]
+
+
+def test_scalar_state_combines_subtasks_values():
+    class Progress:
+        seq, late, wm = 0, 0, 0
+    parts = []
+    for seq, late, wm in ((5, 1, 30), (9, 2, 10)):
+        owner, backend = Progress(), StateBackend("op")
+        backend.scalars("progress", owner, {"seq": "max", "late": "sum", "wm": "min"})
+        owner.seq, owner.late, owner.wm = seq, late, wm
+        parts.append(backend.snapshot(range(0, 64)))
+    owner, backend = Progress(), StateBackend("op")
+    backend.scalars("progress", owner, {"seq": "max", "late": "sum", "wm": "min"})
+    backend.restore(parts, range(0, 128))
+    assert (owner.seq, owner.late, owner.wm) == (9, 3, 10)
+
+
+def test_watermarks_and_subtask_parts_keep_nothing_in_schema_metadata():
+    from sqlstream.core.types import BIGINT
+    from sqlstream.plan.expr import Ref
+    from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
+    from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, written
+
+    def assigner():
+        op = WatermarkAssignerOperator(Ref(BIGINT, 0, "ts"), ["ts"])
+        op.open(OperatorContext(StateBackend("wm")))
+        op.set_splits(3)
+        return op
+    op = assigner()
+    op.splits, op.state.current = [7, 3, 5], 3
+    table = op.state.snapshot()
+    assert table.schema.metadata is None
+    restored = assigner()
+    restored.state.restore(table)
+    assert restored.splits == [7, 3, 5] and restored.state.current == 3
+    legacy = pa.table({"watermark": pa.array([3], pa.int64())}).replace_schema_metadata({"splits": "7,3,5"})
+    restored = assigner()
+    restored.state.restore(legacy)  # written before the splits were a column
+    assert restored.splits == [7, 3, 5]
+
+    def ipc(t):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, t.schema) as w:
+            w.write_table(t)
+        return sink.getvalue().to_pybytes()
+    parts = [{"op": {"t": b"a"}}, {}, {"op": {"t": b"c"}}]
+    assert encode(parts, 3).schema.metadata is None and written(3).schema.metadata is None
+    assert decode({SUBTASKS: ipc(encode(parts, 3))}) == parts
+    files = {f"subtask-{i}": ipc(encode([p], 1)) for i, p in enumerate(parts)}
+    assert decode({SUBTASKS: ipc(written(3)), **files}) == parts
+    old = pa.table({"subtask": pa.array([0, 2], pa.int32()), "operator": ["op", "op"], "table": ["t", "t"],
+                    "data": pa.array([b"a", b"c"], pa.large_binary())}).replace_schema_metadata({"parallelism": "3"})
+    assert decode({SUBTASKS: ipc(old)}) == parts

@@ -35,7 +35,7 @@ from sqlstream.runtime.numeric_aggregates import seg_accumulate
 from sqlstream.runtime.operator import Operator, OperatorContext
 
 NO_DUE = np.iinfo(np.int64).max
-LAYOUT = "columnar-2"
+LAYOUT = "columnar-2"  # the snapshot layout (checkpoints written before the scalars moved out name it in metadata)
 PENDING, KEPT, PARTITION = 0, 1, 2  # kinds of state rows
 
 
@@ -85,6 +85,7 @@ class OverAggregateOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         ctx.keyed_snapshot("over", self, [f"c{p}" for p in self.partition])
+        ctx.scalars("progress", self, {"seq": "max", "late_dropped": "sum", "wm_applied": "min"})
 
     def state_size_bytes(self) -> int:
         return sum(t.nbytes for t in self.pending) + sum(a.nbytes for a in self.kept.values()) + \
@@ -457,21 +458,21 @@ class OverAggregateOperator(Operator):
                     for k, arr in enumerate(acc.state(gl)):
                         cols[f"$s{j}_{k}"] = arr
             parts.append(block(PARTITION, len(gl), cols))
-        table = pa.concat_tables(parts, promote_options="default") if parts else block(PARTITION, 0, {})
-        return table.replace_schema_metadata({"layout": LAYOUT, "seq": str(self.seq),
-                                              "late": str(self.late_dropped), "wm": str(self.wm_applied)})
+        return pa.concat_tables(parts, promote_options="default") if parts else block(PARTITION, 0, {})
 
     def restore_tables(self, tables: list[pa.Table]) -> None:
         """One snapshot, or the parts of several subtasks' (each partition's rows are in one of them): arrival
-        numbers continue after the largest, late rows add up, the watermark applied is the smallest."""
+        numbers continue after the largest, late rows add up, the watermark applied is the smallest (the
+        `progress` scalars; a snapshot of the earlier layouts kept them in its schema's metadata)."""
         self.index, self.pending = KeyIndex(), []
         self.last_ts = self.due = self.epoch = np.zeros(0, np.int64)
         self.accs = self._fresh_accs()
         self.kept, self.kept_args = self._empty_kept(), self._empty_args()
         metas = [t.schema.metadata or {} for t in tables]
-        self.seq = max(int(m.get(b"seq", b"0")) for m in metas)
-        self.late_dropped = sum(int(m.get(b"late", b"0")) for m in metas)
-        self.wm_applied = min(int(m.get(b"wm", str(MIN_WM).encode())) for m in metas)
+        if any(b"seq" in m for m in metas):
+            self.seq = max(int(m.get(b"seq", b"0")) for m in metas)
+            self.late_dropped = sum(int(m.get(b"late", b"0")) for m in metas)
+            self.wm_applied = min(int(m.get(b"wm", str(MIN_WM).encode())) for m in metas)
         tables = [self._current_layout(t, m) for t, m in zip(tables, metas)]
         table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
         if table.num_rows == 0:
@@ -519,7 +520,7 @@ class OverAggregateOperator(Operator):
             return self._from_row_layout(table)
         if meta.get(b"layout") == b"columnar-1":
             return self._from_columnar_1(table)
-        if meta.get(b"layout") != LAYOUT.encode():
+        if meta.get(b"layout", LAYOUT.encode()) != LAYOUT.encode():
             raise ExecutionError("the OVER aggregation's checkpoint has a layout this version does not read; "
                                  "start the job without restoring it")
         return table.replace_schema_metadata(None)

@@ -18,6 +18,9 @@ from sqlstream.runtime.split_watermarks import SplitWatermarks, part_prefix
 
 
 class WatermarkState:
+    """A source's watermark: the combined one in force and each split's, one row (`watermark`, `splits`).
+    Watermarks are not keyed: every subtask of a rescaled job restores the same row."""
+
     def __init__(self, marks: SplitWatermarks | None = None) -> None:
         self.marks = marks or SplitWatermarks()
 
@@ -31,15 +34,19 @@ class WatermarkState:
 
     def snapshot(self) -> pa.Table:
         splits = self.owner.splits if getattr(self, "owner", None) is not None else []
-        return pa.table({"watermark": pa.array([self.current], pa.int64())}).replace_schema_metadata(
-            {"splits": ",".join(str(w) for w in splits)})
+        return pa.table({"watermark": pa.array([self.current], pa.int64()),
+                         "splits": pa.array([list(splits)], pa.list_(pa.int64()))})
 
     def restore(self, table: pa.Table) -> None:
         self.current = int(table.column("watermark")[0].as_py())
-        splits = (table.schema.metadata or {}).get(b"splits", b"").decode()
+        if "splits" in table.column_names:
+            splits = table.column("splits")[0].as_py() or []
+        else:  # written before the splits were a column
+            text = (table.schema.metadata or {}).get(b"splits", b"").decode()
+            splits = [int(w) for w in text.split(",")] if text else []
         owner = getattr(self, "owner", None)
-        if splits and owner is not None and len(owner.splits) == len(splits.split(",")):
-            owner.splits = [int(w) for w in splits.split(",")]
+        if splits and owner is not None and len(owner.splits) == len(splits):
+            owner.splits = list(splits)
         if owner is not None:
             owner.emitted = self.current  # downstream state already reflects it
 
