@@ -25,7 +25,7 @@ from sqlstream.runtime.late_rows import LateRowsOutput
 from sqlstream.runtime.memory import tune_allocator
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM
 from sqlstream.runtime.metrics import JobMetrics, OperatorMetrics, SplitMetrics
-from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext
+from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext, fire_timers
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.operators.calc import CalcOperator
 from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
@@ -309,11 +309,9 @@ class Dataflow:
         """Fire the processing-time timers the wall clock has reached."""
         now = int(time.time() * 1000)
         for nid, ctx in self.contexts.items():
-            if ctx.has_timers:
-                for ts in ctx.timers.take_due(PROCESSING_TIME, now):
-                    out = self.ops[nid].on_timer(ts, PROCESSING_TIME)
-                    if out:
-                        self._push(nid, out)
+            out = fire_timers(self.ops[nid], ctx, PROCESSING_TIME, now)
+            if out:
+                self._push(nid, out)
 
     def _advance(self, nid: int, wm: int) -> None:
         if wm <= self.out_wm[nid]:
@@ -333,9 +331,7 @@ class Dataflow:
                 m = self.op_metrics[cid]
                 started = time.perf_counter_ns()
                 ctx = self.contexts[cid]
-                out = [b for ts in (ctx.timers.take_due(EVENT_TIME, combined) if ctx.has_timers else [])
-                       for b in op.on_timer(ts, EVENT_TIME)]
-                out += op.on_watermark(combined)
+                out = fire_timers(op, ctx, EVENT_TIME, combined) + op.on_watermark(combined)
                 done = time.perf_counter_ns()
                 m.busy_ns += done - started
                 if out:

@@ -7,8 +7,9 @@
 `open(ctx)` is called once, before the first batch and before a restore. The context gives the operator its
 named state, declared by kind and snapshotted by the runtime (`ctx.keyed_table`: values per key, with TTL and
 key groups; `ctx.row_store`: rows in the operator's own layout; `ctx.window_buffer`: rows of unfired windows;
-`ctx.counters`: scalar progress fields; `ctx.register` is left for an object with a snapshot of its own), its
-timers (`ctx.timers`: event-time timers fire when the input watermark passes them,
+`ctx.counters` / `ctx.scalars`: scalar progress fields; `ctx.register` is left for an object with a snapshot
+of its own), its timers (`ctx.timers`, or `ctx.keyed_timers` for timers per key: event-time timers fire when
+the input watermark passes them,
 processing-time timers when the wall clock does, each through `on_timer`), the job's configuration, a metric
 group, and `input_watermarks`, each input's watermark as the runtime combines them (it calls `on_watermark`
 with their minimum).
@@ -24,11 +25,9 @@ from typing import Callable
 import pyarrow as pa
 
 from sqlstream.runtime.event_time import MIN_WM
+from sqlstream.runtime.keyed_timers import EVENT_TIME, PROCESSING_TIME, KeyedTimers
 from sqlstream.runtime.state import Counters, KeyedRows, KeyedTable, RowStore, ScalarState, StateBackend
 from sqlstream.runtime.windows import WindowBuffer
-
-EVENT_TIME = "event-time"
-PROCESSING_TIME = "processing-time"
 
 
 class TimerService:
@@ -99,13 +98,22 @@ class OperatorContext:
         self.metrics = MetricGroup()
         self.input_watermarks = [MIN_WM] * n_inputs  # updated in place by the runtime
         self.clock = clock or (lambda: int(time.time() * 1000))
-        self._timers: TimerService | None = None
+        self._timers: TimerService | KeyedTimers | None = None
 
     @property
     def timers(self) -> TimerService:
         """The operator's timers; declared (and so checkpointed) when an operator first asks for them in open."""
         if self._timers is None:
             self._timers = self.state.register("timers", TimerService())
+        return self._timers
+
+    def keyed_timers(self, key_types: list[pa.DataType]) -> KeyedTimers:
+        """Timers per key (a keyed process function's), instead of `timers`: the runtime fires each due
+        timestamp through `on_timer` and the operator takes the keys it fires for with `fired`. They snapshot
+        with each key's key group, so they split when the job is rescaled."""
+        if self._timers is not None:
+            raise ValueError(f"operator {self.uid} declared its timers twice")
+        self._timers = self.state.register("timers", KeyedTimers(key_types))
         return self._timers
 
     @property
@@ -155,6 +163,14 @@ class OperatorContext:
 
     def current_processing_time(self) -> int:
         return self.clock()
+
+
+def fire_timers(op: "Operator", ctx: OperatorContext, domain: str, upto: int) -> list[pa.RecordBatch]:
+    """The runtime fires an operator's due timers of `domain` (up to the watermark or the wall clock `upto`),
+    oldest first, through `on_timer`; what they emit."""
+    if not ctx.has_timers:
+        return []
+    return [b for ts in ctx.timers.take_due(domain, upto) for b in op.on_timer(ts, domain)]
 
 
 class Operator:

@@ -17,7 +17,7 @@ import pyarrow as pa
 from sqlstream.plan.physical import OperatorSpec
 from sqlstream.core.changelog import has_wm, row_watermarks
 from sqlstream.runtime.event_time import MIN_WM
-from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext
+from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext, fire_timers
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.split_watermarks import SplitWatermarks
@@ -231,9 +231,7 @@ class RegionSubtask:
             if wm <= self.out_wm[i]:
                 break
             self.out_wm[i] = wm
-            fired = [b for ts in (ctx.timers.take_due(EVENT_TIME, wm) if ctx.has_timers else [])
-                     for b in op.on_timer(ts, EVENT_TIME)]
-            fired += op.on_watermark(wm)
+            fired = fire_timers(op, ctx, EVENT_TIME, wm) + op.on_watermark(wm)
             self._emit(i, fired, out)
         return out
 
@@ -241,9 +239,7 @@ class RegionSubtask:
         now = int(time.time() * 1000)
         out: list[pa.RecordBatch] = []
         for i, (op, ctx) in enumerate(zip(self.ops, self.contexts)):
-            if ctx.has_timers:
-                for ts in ctx.timers.take_due(PROCESSING_TIME, now):
-                    self._emit(i, op.on_timer(ts, PROCESSING_TIME), out)
+            self._emit(i, fire_timers(op, ctx, PROCESSING_TIME, now), out)
         return out
 
     def close(self) -> list[pa.RecordBatch]:
