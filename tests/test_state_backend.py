@@ -172,3 +172,33 @@ def test_watermarks_and_subtask_parts_keep_nothing_in_schema_metadata():
     old = pa.table({"subtask": pa.array([0, 2], pa.int32()), "operator": ["op", "op"], "table": ["t", "t"],
                     "data": pa.array([b"a", b"c"], pa.large_binary())}).replace_schema_metadata({"parallelism": "3"})
     assert decode({SUBTASKS: ipc(old)}) == parts
+
+
+def test_over_checkpoints_with_progress_in_schema_metadata_still_restore():
+    from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
+    from tests.test_over_columnar import TYPES as OVER_TYPES, make, stream
+
+    def opened():
+        op, backend = make(OverAggregateOperator, "ROWS", 3), StateBackend("over")
+        op.open(OperatorContext(backend))
+        return op, backend
+    op, backend = opened()
+    for chunk, wms, wm in stream(3)[:6]:
+        arrays = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(OVER_TYPES)]
+        op.on_batch(make_batch(INSERT, arrays, ["k", "i", "x", "ts"], wm=np.array(wms, np.int64)))
+        op.on_watermark(wm)
+    progress = (op.seq, op.late_dropped, op.wm_applied)
+    backend_blobs = backend.snapshot()
+    assert op.seq > 0 and op.wm_applied > -(2 ** 63)
+    table = op.snapshot_table()
+    legacy = table.replace_schema_metadata({"layout": "columnar-2", "seq": str(progress[0]),
+                                            "late": str(progress[1]), "wm": str(progress[2])})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, legacy.schema) as w:
+        w.write_table(legacy)
+    restored, backend = opened()
+    backend.restore({"over": sink.getvalue().to_pybytes()})  # no "progress" table then
+    assert (restored.seq, restored.late_dropped, restored.wm_applied) == progress
+    current, current_backend = opened()
+    current_backend.restore(backend_blobs)
+    assert restored.snapshot_table().to_pylist() == current.snapshot_table().to_pylist()
