@@ -1,7 +1,6 @@
 """Savepoints asked of a running `sqlstream run` process: written and reported, or refused loudly where they were
 asked for (never a success that did not happen); a signal while the job is still starting is not lost."""
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -22,17 +21,24 @@ CHECKPOINTS = "SET 'execution.checkpointing.interval' = '10 min';\nSET 'executio
 
 
 def start(tmp_path: Path, settings: str = "") -> subprocess.Popen:
+    """The job, its rows going to a file (a pipe nobody reads fills up and stops the job mid-write, so it would
+    not answer a savepoint request on a loaded machine)."""
     job = tmp_path / "job.sql"
     job.write_text(JOB.format(settings=settings))
-    return subprocess.Popen([sys.executable, "-m", "sqlstream.cli", "run", str(job), "--format", "jsonl"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with open(tmp_path / "rows.jsonl", "w") as rows:
+        p = subprocess.Popen([sys.executable, "-m", "sqlstream.cli", "run", str(job), "--format", "jsonl"],
+                             cwd=REPO, stdout=rows, stderr=subprocess.PIPE, text=True)
+    p.rows = tmp_path / "rows.jsonl"
+    return p
 
 
 def wait_for_output(p: subprocess.Popen, timeout: float = 60) -> str:
-    """The job's first row on stdout: it is running."""
-    ready, _, _ = select.select([p.stdout], [], [], timeout)
-    assert ready, "the job printed no row"
-    return p.stdout.readline()
+    """The job's first row: it is running."""
+    deadline = time.monotonic() + timeout
+    while "\n" not in p.rows.read_text():
+        assert time.monotonic() < deadline and p.poll() is None, "the job printed no row"
+        time.sleep(0.01)  # polling the file for the job's first row, the observable event
+    return p.rows.read_text().split("\n")[0]
 
 
 def savepoint(pid: int, *extra: str) -> subprocess.CompletedProcess:
