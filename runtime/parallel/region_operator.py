@@ -315,7 +315,7 @@ class RegionOperator(Operator):
                 from sqlstream.runtime.executor import open_source
                 self.cursor = FileRounds(open_source(source.scan.node).files(), self.round_rows)
             else:
-                self.cursor = RowRounds(self.round_rows, self.limit)
+                self.cursor = RowRounds(self.round_rows, self.limit, self.parallelism)
         return self.cursor
 
     def metrics(self) -> dict:

@@ -17,10 +17,14 @@ from sqlstream.connectors.lines import CHUNK
 
 
 class RowRounds:
-    """Rounds of a row-indexed source; its position is the number of rows merged."""
+    """Rounds of a row-indexed source; its position is the number of rows merged. A round is `pieces` of
+    parallelism 1's batches (`batch_rows` rows each), one per subtask: each subtask reads one whole batch a round,
+    so a round's fixed costs (a poll, the chain's and operators' calls, the messages) are paid per batch, not per
+    fraction of one."""
 
-    def __init__(self, round_rows: int, limit: int | None = None) -> None:
-        self.round_rows, self.limit = round_rows, limit
+    def __init__(self, batch_rows: int, limit: int | None = None, pieces: int = 1) -> None:
+        self.batch_rows, self.limit = batch_rows, limit
+        self.round_rows = batch_rows * pieces
         self.next = self.merged = 0
         self.ended = False
 
@@ -33,11 +37,11 @@ class RowRounds:
             self.ended = True
             return None
         self.next = end
-        return ("rows", start, end)
+        return ("rows", start, end, self.batch_rows)
 
     def merged_round(self, request: tuple, replies: list[dict]) -> int:
         rows = sum(r["rows"] for r in replies)
-        _, start, end = request
+        start, end = request[1], request[2]
         if rows < end - start:
             self.ended = True  # the source ended within this round; later rounds read nothing
         self.merged = start + rows

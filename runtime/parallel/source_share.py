@@ -54,14 +54,16 @@ class SourceShare:
         """This subtask's piece of a round through the chain: the batches, and the piece's summary (its maximum
         of the WATERMARK expression, rows read; for a file, the lines taken and where the next line starts).
 
-        request: ("rows", start, end) of a row-indexed source, or ("bytes", path, file index, start, end, line,
+        request: ("rows", start, end, batch rows) of a row-indexed source (piece i: the i-th batch), or ("bytes", path, file index, start, end, line,
         rows served) of a file (line and rows served: where parallelism 1's position had it, for the first
         piece)."""
         summary: dict = {}
         if request[0] == "splits":
             raise ValueError("a partitioned source's round is read by read_splits")
         if request[0] == "rows":
-            lo, hi = piece(request[1], request[2], self.index, self.parallelism)
+            _, start, end, batch_rows = request
+            lo = min(start + batch_rows * self.index, end)
+            hi = min(lo + batch_rows, end)
             reader, most = self.source.reader(self.split, lo), hi - lo
         else:
             _, path, _, start, end, line, served = request

@@ -171,6 +171,8 @@ class RegionSubtask:
             if self.marks.splits and not all(self.marks.idle):  # idle partitions let the others' watermark on
                 self.marks.current = max(self.marks.current, self.marks.combined())
             return self._merge_splits(parts, batch)
+        if self.unit.source is not None and self.unit.source.kind == "rows":
+            return self._merge_batches(parts, batch)
         out: list[pa.RecordBatch] = []
         marked = batch is not None and has_wm(batch)
         pieces, offset = [], 0
@@ -186,6 +188,26 @@ class RegionSubtask:
                 batch = pa.RecordBatch.from_arrays(batch.columns[:-1] + [wm], names=batch.schema.names)
             out += self.on_batch(0, batch, [self.emitted])
         return out + self._advance()
+
+    def _merge_batches(self, parts: list[tuple], batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
+        """A row-indexed source's round: each piece is one of parallelism 1's batches, pushed as its own batch
+        with the watermark advanced after it, as parallelism 1 does."""
+        out: list[pa.RecordBatch] = []
+        marked = batch is not None and has_wm(batch)
+        offset = 0
+        for here, part_max, rows in parts:
+            if here:
+                piece = batch.slice(offset, here)
+                if marked:
+                    wm = self.marks.row_watermarks(0, row_watermarks(piece))
+                    piece = pa.RecordBatch.from_arrays(piece.columns[:-1] + [pa.array(wm, pa.int64())],
+                                                       names=piece.schema.names)
+                out += self.on_batch(0, piece, [self.emitted])
+            offset += here
+            if rows:
+                self.marks.add_part(0, part_max)
+                out += self._advance()
+        return out
 
     def _merge_splits(self, parts: list[tuple], batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
         out = self._advance()
