@@ -97,6 +97,27 @@ def static_case_sql(case: Path) -> str:
     return (case / "case.sql").read_text().replace("${DATA}", str(case / "data"))
 
 
+def error_case_dirs(root: Path) -> list[Path]:
+    """Cases whose job Flink fails: expected_error.txt holds the deepest causes of Flink's failure, one
+    'Caused by' line each (tests/tools/run_flink_static.py --record-error)."""
+    return sorted(p.parent for p in root.rglob("case.sql") if (p.parent / "expected_error.txt").exists())
+
+
+def check_static_error_case(case: Path, batch_size: int | None = None) -> None:
+    """The job fails, and its message holds each of Flink's causes (the text after the exception's class,
+    without the closing full stop)."""
+    from sqlstream.core.errors import SqlStreamError
+    causes = [ln.split(": ", 2)[-1].rstrip(".") for ln in (case / "expected_error.txt").read_text().splitlines()
+              if ln.strip()]
+    try:
+        rows = run_sql(static_case_sql(case), batch_size)
+    except SqlStreamError as e:
+        missing = [c for c in causes if c not in str(e)]
+        assert not missing, f"{case.name}: Flink's {missing} not in our error: {e}"
+    else:
+        raise AssertionError(f"{case.name}: Flink fails with {causes}, ours gave {len(rows)} rows")
+
+
 def check_static_case(case: Path, batch_size: int | None = None) -> None:
     compare, _ = oracle()
     rows, cols, types = expected(case)

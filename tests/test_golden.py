@@ -24,6 +24,18 @@ def test_golden_static_case(case, batch_size):
     check_static_case(case, batch_size)
 
 
+from tests.golden import check_static_error_case, error_case_dirs  # noqa: E402
+
+STATIC_ERRORS = error_case_dirs(GOLDEN_STATIC)
+
+
+@pytest.mark.golden
+@pytest.mark.parametrize("case", STATIC_ERRORS, ids=[c.name for c in STATIC_ERRORS])
+@pytest.mark.parametrize("batch_size", [1, 10_000])
+def test_golden_static_error_case(case, batch_size):
+    """A job Flink fails fails here with Flink's messages."""
+    check_static_error_case(case, batch_size)
+
 
 GOLDEN_UDF = case_dirs(GOLDEN.parent / "golden_udf")
 

@@ -121,11 +121,14 @@ class JsonDecoder:
         # the JSON type of the document (one object?), of the NULL-checked columns, of the fields checked by path
         self.checked_paths = ["$"] + [self.paths[j] for j in self.null_checked] + self.by_path.paths
         temporal = [(n, t.name) for n, t in zip(schema.names, schema.types)
-                    if t.name in ("TIMESTAMP", "DATE") and not text_kind(t)]
+                    if t.name in ("TIMESTAMP", "DATE", "TIME") and not text_kind(t)]
         temporal += [nested for nested in _nested_temporal(schema) if nested[0] not in schema.names]
-        if temporal:  # a date or timestamp whose text is not the plain pattern DuckDB parses as Flink does
+        if temporal:  # a date, time or timestamp whose text is not the plain pattern DuckDB parses as Flink does
             self.suspicious += "|" + "|".join(re.escape(_json.dumps(n)) + r'\s*:\s*"' + _not_plain(kind, sep)
                                               for n, kind in temporal)
+        # columns holding an ARRAY or MAP (DuckDB makes an element it cannot read NULL, with no path to ask its
+        # JSON type at) or a BINARY (Flink decodes base64 text, DuckDB takes the text's bytes)
+        self.null_walked = [j for j, t in enumerate(schema.types) if _collection_or_binary(t)]
         self.skipped = 0
         self._twin: JsonDecoder | None = None
 
@@ -228,6 +231,8 @@ class JsonDecoder:
         if text_slow is not None:
             slow |= text_slow
         slow |= mask(pc.match_substring_regex(docs, TRAILING_COMMA))
+        for j in self.null_walked:
+            slow |= _maybe_lost(raw[j], self.schema.types[j], False)
         if json_types is not None:
             slow |= self._of_another_type(raw, json_types)
         else:
@@ -249,7 +254,7 @@ class JsonDecoder:
                 jt = pc.list_element(json_types, k + 1)
                 lost = pc.and_kleene(pc.is_null(raw[j]), pc.not_equal(jt, "NULL"))
                 slow |= _mask(pc.fill_null(lost, self.fail_on_missing))  # a value DuckDB could not read, or missing
-        return slow | self.by_path.suspicious(json_types, 1 + len(self.null_checked))
+        return slow | self.by_path.suspicious(json_types, 1 + len(self.null_checked), raw)
 
     def _type_candidates(self, raw: list[pa.Array]) -> np.ndarray:
         """The documents whose decoded values may hide another JSON type than a checked field's kind (when
@@ -404,6 +409,39 @@ def _text_leaves(t: FlinkType, path: tuple = ()) -> list[tuple[tuple, str]]:
     return []
 
 
+def _collection_or_binary(t: FlinkType) -> bool:
+    return t.name in ("ARRAY", "MAP", "BINARY", "VARBINARY") or any(_collection_or_binary(c) for c in t.children)
+
+
+def _maybe_lost(arr: pa.Array, t: FlinkType, in_collection: bool) -> np.ndarray:
+    """Mask of the values that may not be what Flink reads: any NULL inside an array or map (a JSON null there,
+    or an element DuckDB could not read: a false alarm costs only Flink's rules) and any BINARY (base64 text)."""
+    n = t.name
+    if n in ("ARRAY", "MAP"):
+        offsets = np.asarray(arr.offsets)
+        start, end = int(offsets[0]), int(offsets[-1])
+        parents = np.repeat(np.arange(len(arr)), np.diff(offsets))
+        if n == "ARRAY":
+            inner = _maybe_lost(arr.values.slice(start, end - start), t.children[0], True)
+        else:
+            inner = _maybe_lost(arr.keys.slice(start, end - start), t.children[0], True) | \
+                _maybe_lost(arr.items.slice(start, end - start), t.children[1], True)
+        out = np.zeros(len(arr), dtype=bool)
+        out[parents[inner]] = True
+    elif n == "ROW":
+        out = np.zeros(len(arr), dtype=bool)
+        for i, c in enumerate(t.children):
+            if in_collection or _collection_or_binary(c):
+                out |= _maybe_lost(arr.field(i), c, in_collection)
+    elif n in ("BINARY", "VARBINARY"):
+        return _mask(arr.is_valid())
+    else:
+        return _mask(arr.is_null()) if in_collection and arr.null_count else np.zeros(len(arr), dtype=bool)
+    if in_collection and arr.null_count:
+        out |= _mask(arr.is_null())
+    return out
+
+
 def _leaf(arr: pa.Array, path: tuple) -> pa.Array:
     for i in path:
         arr = arr.field(i)
@@ -504,21 +542,24 @@ TRAILING_COMMA = r",\s*[}\]]"
 
 
 def _not_plain(kind: str, sep: str) -> str:
-    """A regular expression for date or timestamp text (after its opening quote) that departs from the plain
-    'yyyy-MM-dd[ HH:mm:ss[.f{1,9}]]' DuckDB parses as Flink does (a T, a date alone, a longer or signed year,
+    """A regular expression for date, time or timestamp text (after its opening quote) that departs from the plain
+    'yyyy-MM-dd[ HH:mm:ss[.f{1,9}]]' or 'HH:mm:ss[.f{1,9}]' DuckDB parses as Flink does (a T, a date alone, a longer or signed year,
     no seconds, a zone..): the first character where it departs, for one pass without look-ahead."""
     digit = (r"\d", r"[^\d]")
 
     def lit(c: str) -> tuple[str, str]:
         return re.escape(c), "[^" + re.escape(c) + "]"
+    clock = [digit] * 2 + [lit(":")] + [digit] * 2 + [lit(":")] + [digit] * 2
     tokens = [digit] * 4 + [lit("-")] + [digit] * 2 + [lit("-")] + [digit] * 2
     if kind == "TIMESTAMP":
-        tokens += [lit(sep)] + [digit] * 2 + [lit(":")] + [digit] * 2 + [lit(":")] + [digit] * 2
+        tokens += [lit(sep)] + clock
+    elif kind == "TIME":
+        tokens = clock
     alts, prefix = [], ""
     for cls, other in tokens:
         alts.append(prefix + other)
         prefix += cls
-    if kind == "TIMESTAMP":
+    if kind in ("TIMESTAMP", "TIME"):
         alts += [prefix + r'[^".]', prefix + r"\.(?:[^\d]|\d{10})", prefix + r'\.\d{1,9}[^\d"]']
     else:
         alts.append(prefix + r'[^"]')
@@ -569,9 +610,11 @@ def _suspicious_pattern(schema: TableSchema) -> tuple[str, "PathKinds"]:
                     visit(f, c, "", True)
     for j, (n, t) in enumerate(zip(schema.names, schema.types)):
         visit(n, t, "$." + _json.dumps(n), False, (j,))
-    by_path = {n: occ for n, occ in occurrences.items() if not any(o[2] for o in occ)}
+    # every field outside arrays and maps is checked at its path, also one whose name stands for a field inside
+    # one (that name is checked by the expression too): a value DuckDB could not read shows only there
+    by_path = {n: [o for o in occ if not o[2]] for n, occ in occurrences.items() if not all(o[2] for o in occ)}
     for name, occ in occurrences.items():
-        if name not in by_path:
+        if any(o[2] for o in occ):
             for _, kind, *_ in occ:
                 by_kind.setdefault(kind, set()).add(re.escape(_json.dumps(name)))
     parts = ["(?:" + "|".join(sorted(names)) + r")\s*:\s*" + SUSPICIOUS_VALUE[kind]
@@ -621,7 +664,7 @@ def _nested_temporal(schema: TableSchema) -> list[tuple[str, str]]:
         types.setdefault(name, set()).add(t.name)
     by_pattern = {name for name, _ in _named_types(schema, by_pattern=True)}
     return [(name, next(iter(kinds))) for name, kinds in sorted(types.items())
-            if len(kinds) == 1 and next(iter(kinds)) in ("TIMESTAMP", "DATE") and name in by_pattern]
+            if len(kinds) == 1 and next(iter(kinds)) in ("TIMESTAMP", "DATE", "TIME") and name in by_pattern]
 
 
 # the JSON types (DuckDB's json_type) a field of each kind takes as DuckDB reads it: what the kind's
@@ -646,14 +689,18 @@ class PathKinds:
         # every document's JSON types are then read; ROW, MAP and ARRAY values show one (`_type_candidates`)
         self.typed_everywhere = any(name not in ("ROW", "MAP", "ARRAY") for name in self.type_names)
 
-    def suspicious(self, json_types: pa.Array, first: int) -> np.ndarray:
-        """Mask of the documents holding another JSON type than a path's kind; `json_types` has this object's
-        paths from position `first` on."""
+    def suspicious(self, json_types: pa.Array, first: int, raw: list[pa.Array]) -> np.ndarray:
+        """Mask of the documents holding another JSON type than a path's kind, or a value there that DuckDB
+        could not read (NULL for a non-null JSON value: 'abc' into a nested DOUBLE, 'xx' into a TIME);
+        `json_types` has this object's paths from position `first` on, `raw` the decoded columns."""
         bad = np.zeros(len(json_types), dtype=bool)
-        for k, kind in enumerate(self.kinds):
+        for k, (kind, index, name) in enumerate(zip(self.kinds, self.indices, self.type_names)):
             jt = pc.list_element(json_types, first + k)
             plain = pc.or_kleene(pc.is_null(jt), pc.is_in(jt, pa.array(PLAIN_JSON_TYPES[kind])))
             bad |= ~np.asarray(pc.fill_null(plain, True).to_numpy(zero_copy_only=False), dtype=bool)
+            value = _leaf(raw[index[0]], index[1:])
+            if name != "ROW" and value.null_count:
+                bad |= _mask(pc.and_kleene(value.is_null(), pc.not_equal(jt, "NULL")))
         return bad
 
 

@@ -6,6 +6,10 @@ case folder instead of a generator. A case may start with `SET 'key' = 'value';`
 meta.json records them under "session_settings". Needs a PyFlink virtualenv:
 
     /tmp/flink/bin/python tests/tools/run_flink_static.py tests/golden_static/<case> [...]
+
+With --record-error, a case whose job Flink fails gets the two deepest causes of Flink's failure (one 'Caused by'
+line each: what failed and why, below the job's runtime) written to expected_error.txt instead of
+expected.jsonl: an error case, which sqlstream must fail with the same messages.
 """
 import os
 import re
@@ -44,7 +48,7 @@ def without_set(sql: str) -> list:
     return [s for s in keep_hints(split_statements)(sql) if not SET.match(s)]
 
 
-def main(cases):
+def main(cases, record_error=False):
     ok = True
     run_flink.split_statements = without_set
     for case in cases:
@@ -63,8 +67,12 @@ def main(cases):
             ok = False
             causes = [ln.strip() for ln in str(e).splitlines() if "Caused by" in ln or "Exception:" in ln]
             print(f"{os.path.basename(case):30s} ERROR {' | '.join(causes[-2:])[:500]}")
+            if record_error:
+                with open(os.path.join(case, "expected_error.txt"), "w") as f:
+                    f.write("".join(ln + "\n" for ln in [c for c in causes if c.startswith("Caused by")][-2:]))
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    args = sys.argv[1:]
+    sys.exit(main([a for a in args if a != "--record-error"], "--record-error" in args))
