@@ -13,7 +13,7 @@ import hashlib
 from typing import Any, Callable
 
 from sqlstream.plan.physical import (FORWARD, SINGLE, Distribution, Edge, OperatorSpec, PhysicalPlan,
-                                     hash_or_single)
+                                     common_keys, hash_or_single)
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.planner.parallelism import DEFAULT_MAX_PARALLELISM, PARALLELISM_OPTIONS, assign, settings_of
@@ -77,13 +77,6 @@ def _arrow(fields: list[L.Field]) -> list:
     return [f.type.to_arrow() for f in fields]
 
 
-def _common_keys(keys: list[int], grouping_sets: list[list[int]] | None) -> list[int]:
-    """Key columns every grouping set groups by: hashing on them keeps each set's groups together."""
-    if not grouping_sets:
-        return keys
-    return [k for i, k in enumerate(keys) if all(i in s for s in grouping_sets)]
-
-
 def _scan(node: L.Scan, config: dict) -> Choice:
     return "TableSourceScan", {}, []
 
@@ -107,13 +100,13 @@ def _watermark_assigner(node: L.WatermarkAssigner, config: dict) -> Choice:
 def _window_aggregate(node: L.WindowAggregate, config: dict) -> Choice:
     name = "SessionWindowAggregate" if node.window.kind == "SESSION" else "WindowAggregate"
     # a session spans every row of its PARTITION BY key whatever the other group keys: only those keys route rows
-    keys = node.window.partition if name == "SessionWindowAggregate" else _common_keys(node.keys, node.grouping_sets)
+    keys = node.window.partition if name == "SessionWindowAggregate" else common_keys(node.keys, node.grouping_sets)
     return name, dict(window=node.window, keys=node.keys, aggs=node.aggs, grouping_sets=node.grouping_sets,
                       out_names=node.names, out_types=[f.type for f in node.fields]), [hash_or_single(keys)]
 
 
 def _group_aggregate(node: L.GroupAggregate, config: dict) -> Choice:
-    dist = [hash_or_single(_common_keys(node.keys, node.grouping_sets))]
+    dist = [hash_or_single(common_keys(node.keys, node.grouping_sets))]
     aggregate = dict(keys=node.keys, aggs=node.aggs, grouping_sets=node.grouping_sets, out_names=node.names,
                      out_types=[f.type for f in node.fields], input_types=[f.type for f in node.input.fields],
                      input_updating=node.input.updating)

@@ -148,18 +148,20 @@ class OperatorContext:
         / `owner.restore_tables(tables)` / `owner.state_size_bytes()`), split by key group when rescaled."""
         return self.state.keyed_snapshot(name, owner, key_columns)
 
-    def window_buffer(self, name: str) -> WindowBuffer:
-        """Rows of unfired windows, by window end."""
-        return self.state.window_buffer(name)
+    def window_buffer(self, name: str, keys: list[str] | None = None, on_restore=None) -> WindowBuffer:
+        """Rows of unfired windows, by window end; with `keys` (the columns the input is hashed on) they split
+        by key group when the job is rescaled (`on_restore`: called after a restore)."""
+        return self.state.window_buffer(name, keys, on_restore)
 
     def scalars(self, name: str, owner, fields: dict[str, str]) -> ScalarState:
         """Scalar fields of the operator (attributes of `owner`), snapshotted as one row; each field says how
         several subtasks' values combine at a rescale ("max", "min" or "sum")."""
         return self.state.scalars(name, owner, fields)
 
-    def counters(self, name: str, owner, fields: tuple[str, ...]) -> Counters:
-        """Scalar progress fields of the operator (attributes of `owner`), snapshotted as one row."""
-        return self.state.counters(name, owner, fields)
+    def counters(self, name: str, owner, fields: tuple[str, ...], sums: tuple[str, ...] = ()) -> Counters:
+        """Scalar progress fields of the operator (attributes of `owner`), snapshotted as one row; when rescaled
+        they merge by maximum, and `sums` (counts) by sum."""
+        return self.state.counters(name, owner, fields, sums)
 
     def current_processing_time(self) -> int:
         return self.clock()

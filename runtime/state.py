@@ -11,8 +11,10 @@ The kinds an operator declares (through its `OperatorContext`, which asks the `S
   key group so that, like a keyed table, it splits and merges by key group;
 - `KeyedSnapshot`: state an operator keeps in structures of its own and writes as rows that each carry their
   key (rows waiting, rows in frames, per-key progress and accumulators): split by key group like a keyed table;
-- `WindowBuffer` (`runtime/windows.py`): rows of unfired windows by window end;
-- `Counters`: an operator's scalar progress fields (watermark reached, arrival numbers, rows dropped).
+- `WindowBuffer` (`runtime/windows.py`): rows of unfired windows by window end, split by the key group of their
+  key columns like keyed rows;
+- `Counters`: an operator's scalar progress fields (watermark reached, arrival numbers, rows dropped), which
+  carry their subtask's first key group and merge (maximum, or sum for counts) when rescaled.
 
 The backend creates every table, so a backend that keeps state elsewhere (on disk) replaces these classes
 with its own and no operator changes ('state.backend.type' names the backend: `state_backend_class`).
@@ -42,17 +44,40 @@ class Snapshottable(Protocol):
 
 
 class Counters:
-    """A few integer fields of an operator, snapshotted as a one-row table."""
+    """A few integer fields of an operator, snapshotted as one row that carries the first key group of the
+    operator's range (`$key_group`), so that counters split and merge by key group as keyed state does. Progress
+    fields (watermark reached, arrival numbers, a mode decided once) merge by their maximum: every subtask sees
+    the same watermarks, and arrival numbers only order a subtask's own rows. Counts (`sums`, such as rows
+    dropped) add up, each old subtask's counted once: by the new subtask whose key groups hold its first one."""
 
-    def __init__(self, owner, names: tuple[str, ...]):
-        self.owner, self.names = owner, names
+    splits_by_key_group = True
 
-    def snapshot(self) -> pa.Table:
-        return pa.table({n: pa.array([int(getattr(self.owner, n))], pa.int64()) for n in self.names})
+    def __init__(self, owner, names: tuple[str, ...], sums: tuple[str, ...] = (), first_group: int = 0):
+        self.owner, self.names, self.sums, self.first_group = owner, names, sums, first_group
 
-    def restore(self, table: pa.Table) -> None:
+    def snapshot(self, groups: range | None = None) -> pa.Table:
+        first = groups.start if groups is not None else self.first_group
+        cols = {n: pa.array([int(getattr(self.owner, n))], pa.int64()) for n in self.names}
+        return pa.table({**cols, "$key_group": pa.array([first], pa.int64())})
+
+    def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        """One snapshot, or several subtasks' concatenated (keeping the counts of the key groups `groups`)."""
+        missing = [n for n in self.names if n not in table.column_names]
+        if missing:
+            raise ValueError(f"the snapshot of counters lacks field(s) {', '.join(missing)} (it was written by "
+                             f"another version of the operator)")
+        if table.num_rows == 0:
+            return
+        counted = np.ones(table.num_rows, bool)
+        if groups is not None:
+            if "$key_group" not in table.column_names:
+                raise ValueError("its counters were written before they carried their key group, so they restore "
+                                 "only at the parallelism they were taken at")
+            first = np.asarray(table.column("$key_group").to_numpy(), np.int64)
+            counted = (first >= groups.start) & (first < groups.stop)
         for n in self.names:
-            setattr(self.owner, n, int(table.column(n)[0].as_py()))
+            values = np.asarray(table.column(n).to_numpy(zero_copy_only=False), np.int64)
+            setattr(self.owner, n, int(values[counted].sum()) if n in self.sums else int(values.max()))
 
     def size_bytes(self) -> int:
         return 8 * len(self.names)
@@ -475,13 +500,17 @@ class RowStore:
         return pa.schema(list(self.schema) + [pa.field(f"${n}", pa.from_numpy_dtype(t))
                                               for n, t in self.dtypes.items() if n not in self.transient])
 
-    def restore(self, table: pa.Table) -> None:
-        table = table.replace_schema_metadata(None)
-        layout = self._layout()
+    @staticmethod
+    def _check(table: pa.Table, layout: pa.Schema, shown: pa.Schema | None = None) -> None:
+        """Refuse a snapshot whose columns are not `layout` (naming those of `shown`, or of the layout)."""
         if table.schema.names != layout.names or table.schema.types != layout.types:
             raise ValueError(f"the snapshot's rows have columns ({_columns_text(table.schema)}) where the operator "
-                             f"keeps ({_columns_text(layout)}): it was written by another version of the "
+                             f"keeps ({_columns_text(shown or layout)}): it was written by another version of the "
                              f"operator")
+
+    def restore(self, table: pa.Table) -> None:
+        table = table.replace_schema_metadata(None)
+        self._check(table, self._layout())
         n = table.num_rows
         self._store_rows(table.select(self.schema.names).cast(self.schema).combine_chunks())
         self._arrays = {name: np.full(n, self.fill, t) if name in self.transient
@@ -525,6 +554,12 @@ class KeyedRows(RowStore):
         return super()._layout().append(pa.field("$key_group", pa.int64()))
 
     def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        """A snapshot without key groups (of the rows kept before they were keyed) gets them from its keys."""
+        if "$key_group" not in table.column_names:
+            self._check(table.replace_schema_metadata(None), super()._layout(), self._layout())
+            group = key_groups([table.column(k).combine_chunks() for k in self.keys], table.num_rows,
+                               self.max_parallelism)
+            table = table.append_column("$key_group", pa.array(group, pa.int64()))
         if groups is not None and "$key_group" in table.column_names:
             group = np.asarray(table.column("$key_group").to_numpy(), np.int64)
             table = table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
@@ -570,8 +605,10 @@ def _columns_text(schema: pa.Schema) -> str:
 class StateBackend:
     """In-memory state: name -> table object; snapshots are Arrow IPC bytes per table."""
 
-    def __init__(self, operator_uid: str = "") -> None:
+    def __init__(self, operator_uid: str = "", key_groups: range = range(0, DEFAULT_MAX_PARALLELISM)) -> None:
+        """key_groups: the key groups the operator's subtask owns (all of them outside parallel subtasks)."""
         self.uid = operator_uid
+        self.key_groups = key_groups
         self.tables: dict[str, Snapshottable] = {}
 
     def register(self, name: str, table: Any) -> Any:
@@ -611,17 +648,19 @@ class StateBackend:
         """Declare state an operator writes as rows carrying their key (`KeyedSnapshot`)."""
         return self.register(name, KeyedSnapshot(owner, key_columns))
 
-    def window_buffer(self, name: str) -> WindowBuffer:
-        """Declare the rows of unfired windows, by window end."""
-        return self.register(name, WindowBuffer())
+    def window_buffer(self, name: str, keys: list[str] | None = None,
+                      on_restore: Callable[[], None] | None = None) -> WindowBuffer:
+        """Declare the rows of unfired windows, by window end (split by the key group of their `keys` columns
+        when given)."""
+        return self.register(name, WindowBuffer(keys, on_restore=on_restore))
 
     def scalars(self, name: str, owner: Any, fields: dict[str, str]) -> ScalarState:
         """Declare scalar fields of `owner` with how several subtasks' values combine (field -> max/min/sum)."""
         return self.register(name, ScalarState(owner, fields))
 
-    def counters(self, name: str, owner: Any, fields: tuple[str, ...]) -> Counters:
-        """Declare an operator's scalar progress fields (attributes of `owner`)."""
-        return self.register(name, Counters(owner, fields))
+    def counters(self, name: str, owner: Any, fields: tuple[str, ...], sums: tuple[str, ...] = ()) -> Counters:
+        """Declare an operator's scalar progress fields (attributes of `owner`; `sums`: those that count)."""
+        return self.register(name, Counters(owner, fields, sums, self.key_groups.start))
 
     def snapshot(self, groups: range | None = None) -> dict[str, bytes]:
         """Each table as Arrow IPC bytes; with `groups`, only the keys of those key groups (every table must
@@ -642,11 +681,12 @@ class StateBackend:
         for name in names:
             if name not in self.tables:
                 raise ValueError(f"operator {self.uid} has no state table {name!r}")
+        for name in [n for n in self.tables if n in names]:  # in the order declared
             tables = [pa.ipc.open_stream(part[name]).read_all() for part in parts if name in part]
             table = self.tables[name]
             if groups is None and len(tables) == 1:
                 table.restore(tables[0])
-            elif isinstance(table, KeyedSnapshot):
+            elif hasattr(table, "restore_parts"):  # a kind that merges the parts itself
                 table.restore_parts(tables, groups)
             elif _splits(table):  # an empty part may lack the columns of rows it never had
                 tables = [t for t in tables if t.num_rows] or tables[:1]

@@ -1,10 +1,13 @@
 """Vectorized window assignment: for each row, the windows (start, end) it belongs to, in milliseconds."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pyarrow as pa
 
 from sqlstream.plan.logical import WindowSpec
+from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
 
 
 def assign(spec: WindowSpec, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -37,10 +40,23 @@ def assign(spec: WindowSpec, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
 
 class WindowBuffer:
-    """Rows of unfired windows, kept per window end (ms) as Arrow tables."""
+    """Rows of unfired windows, kept per window end (ms) as Arrow tables (the end in their column `$we`).
 
-    def __init__(self) -> None:
+    With `keys` (the columns holding each row's key, those its operator's input is hashed on), a snapshot adds
+    each row's key group (`$key_group`, computed when the snapshot is taken, so buffering pays nothing for it),
+    whole or for a range of key groups, and a restore takes several subtasks' snapshots and keeps the rows of a
+    range: rescaling moves a key's rows whole, as for keyed rows. A snapshot without key groups (taken before
+    they were kept) gets them from its keys. `on_restore` is called after a restore, for an operator that
+    derives something from the rows or reconciles parts kept in different layouts."""
+
+    def __init__(self, keys: list[str] | None = None, max_parallelism: int = DEFAULT_MAX_PARALLELISM,
+                 on_restore: Callable[[], None] | None = None) -> None:
         self.by_end: dict[int, list[pa.Table]] = {}
+        self.keys, self.max_parallelism, self.on_restore = keys, max_parallelism, on_restore
+
+    @property
+    def splits_by_key_group(self) -> bool:
+        return self.keys is not None
 
     def add(self, table: pa.Table, ends: np.ndarray) -> None:
         if table.num_rows == 0:
@@ -74,14 +90,42 @@ class WindowBuffer:
         ends = self.closed(wm)
         return ends, [t for e in ends for t in self.by_end.pop(e)]
 
-    def snapshot(self) -> pa.Table:
+    def snapshot(self, groups: range | None = None) -> pa.Table:
         tables = [t for ts in self.by_end.values() for t in ts]
-        return pa.concat_tables(tables) if tables else pa.table({"$we": pa.array([], pa.int64())})
+        table = pa.concat_tables(tables) if tables else pa.table({"$we": pa.array([], pa.int64())})
+        if self.keys is None or not tables:
+            return table
+        group = self._groups(table)
+        table = table.append_column("$key_group", pa.array(group, pa.int64()))
+        return table if groups is None else table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
 
-    def restore(self, table: pa.Table) -> None:
+    def _groups(self, table: pa.Table) -> np.ndarray:
+        if "$key_group" in table.column_names:
+            return np.asarray(table.column("$key_group").to_numpy(), np.int64)
+        return key_groups([table.column(k).combine_chunks() for k in self.keys], table.num_rows, self.max_parallelism)
+
+    def restore(self, table: pa.Table, groups: range | None = None) -> None:
+        self.restore_parts([table], groups)
+
+    def restore_parts(self, tables: list[pa.Table], groups: range | None) -> None:
+        """One or several subtasks' snapshots (keeping the rows of the key groups `groups` when given); parts
+        of different layouts are kept apart, for the operator's `on_restore` to reconcile."""
         self.by_end.clear()
-        if table.num_rows:
-            self.add(table.replace_schema_metadata(None), table.column("$we").to_numpy())
+        for table in tables:
+            if not table.num_rows:
+                continue
+            table = table.replace_schema_metadata(None)
+            if groups is not None:
+                if self.keys is None:
+                    raise ValueError("its buffered rows are not keyed, so they cannot be split by key group")
+                group = self._groups(table)
+                table = table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
+            if "$key_group" in table.column_names:
+                table = table.drop_columns(["$key_group"])
+            if table.num_rows:
+                self.add(table, table.column("$we").to_numpy())
+        if self.on_restore is not None:
+            self.on_restore()
 
     def size_bytes(self) -> int:
         return sum(t.nbytes for ts in self.by_end.values() for t in ts)

@@ -30,12 +30,22 @@ WITH ('connector' = 'datagen', 'rows-per-second' = '{rate}', 'number-of-rows' = 
 """
 
 # name -> (sink columns, sink format, query); every query reads `events` and has a keyed operator
+TUMBLE = "TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND))"
 SHAPES = {
     "group_by": ("key STRING, cnt BIGINT, total BIGINT", "debezium-json",
                  "SELECT key, COUNT(*), SUM(val) FROM events GROUP BY key"),
     "window": ("key STRING, ws TIMESTAMP(3), cnt BIGINT, total BIGINT", "json",
-               "SELECT key, window_start, COUNT(*), SUM(val) FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), "
-               "INTERVAL '5' SECOND)) GROUP BY key, window_start, window_end"),
+               f"SELECT key, window_start, COUNT(*), SUM(val) FROM {TUMBLE} GROUP BY key, window_start, window_end"),
+    "hop": ("k INT, ws TIMESTAMP(3), cnt BIGINT, top BIGINT", "json",
+            "SELECT k, window_start, COUNT(*), MAX(val) FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), "
+            "INTERVAL '2' SECOND, INTERVAL '6' SECOND)) GROUP BY k, window_start, window_end"),
+    "cascaded": ("g INT, ws TIMESTAMP(3), cnt BIGINT, keys BIGINT", "json",
+                 "SELECT g, window_start, SUM(cnt), COUNT(*) FROM (SELECT k, MOD(k, 7) AS g, window_start, "
+                 f"window_end, COUNT(*) AS cnt FROM {TUMBLE} GROUP BY k, window_start, window_end) "
+                 "GROUP BY g, window_start, window_end"),
+    "session": ("key STRING, ws TIMESTAMP(3), we TIMESTAMP(3), cnt BIGINT, total BIGINT", "json",
+                "SELECT key, window_start, window_end, COUNT(*), SUM(val) FROM TABLE(SESSION(TABLE events "
+                "PARTITION BY key, DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY key, window_start, window_end"),
     "join": ("key STRING, cnt BIGINT, top BIGINT", "debezium-json",
              "SELECT a.key, a.cnt, b.top FROM (SELECT key, COUNT(*) AS cnt FROM events WHERE val < 500 GROUP BY key) a "
              "JOIN (SELECT key, MAX(val) AS top FROM events GROUP BY key) b ON a.key = b.key"),
@@ -45,6 +55,9 @@ SHAPES = {
     "dedup": ("key STRING, val BIGINT, ts TIMESTAMP_LTZ(3)", "json",
               "SELECT key, val, ts FROM (SELECT key, val, ts, ROW_NUMBER() OVER (PARTITION BY key ORDER BY ts) AS rn "
               "FROM events) WHERE rn = 1"),
+    "dedup_last": ("key STRING, val BIGINT, ts TIMESTAMP_LTZ(3)", "debezium-json",
+                   "SELECT key, val, ts FROM (SELECT key, val, ts, ROW_NUMBER() OVER (PARTITION BY key "
+                   "ORDER BY ts DESC) AS rn FROM events) WHERE rn = 1"),
     "over": ("key STRING, val BIGINT, total BIGINT, top BIGINT", "json",
              "SELECT key, val, SUM(val) OVER w, MAX(val) OVER w FROM events "
              "WINDOW w AS (PARTITION BY key ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)"),
@@ -57,7 +70,8 @@ SHAPES = {
                    "SELECT key, val FROM events WHERE val > 200 AND val < 260"),
 }
 # the shapes whose every operator's state splits by key group today: they must rescale
-SPLITTABLE = {"except_all", "over", "group_by", "join", "match", "top_n"}
+SPLITTABLE = {"except_all", "over", "group_by", "join", "match", "top_n", "window", "hop", "cascaded", "session",
+              "dedup", "dedup_last"}
 # a join of two updating inputs: after a restore the two inputs' changes may reach it in another interleaving
 # (as in Flink), so its changelog may differ on the way while the result it adds up to is the same
 INTERLEAVED = {"join"}

@@ -105,9 +105,33 @@ def test_an_operator_rescaled_from_one_to_three_subtasks_continues_exactly():
 
 def test_state_that_is_not_keyed_cannot_be_split_by_key_group():
     backend = StateBackend("op")
-    OperatorContext(backend).counters("progress", type("P", (), {"seq": 1})(), ("seq",))
-    with pytest.raises(ValueError, match="'progress' of operator op is not keyed"):
+    OperatorContext(backend).row_store("waiting_rows", pa.schema([("c0", pa.int64())]))
+    with pytest.raises(ValueError, match="'waiting_rows' of operator op is not keyed"):
         backend.snapshot(range(0, DEFAULT_MAX_PARALLELISM))
+
+
+def test_counters_merge_when_rescaled_progress_by_maximum_counts_once_each():
+    """Two subtasks' counters restored at parallelism 3: each new subtask has the furthest progress, and each
+    old subtask's count goes to the one new subtask whose key groups hold its first; at parallelism 1 all add up."""
+    parts = []
+    for s, (wm, dropped) in enumerate([(50, 3), (70, 4)]):
+        backend = StateBackend("op", group_range(s, 2))
+        OperatorContext(backend).counters("progress", type("P", (), {"last_wm": wm, "late_dropped": dropped})(),
+                                          ("last_wm", "late_dropped"), sums=("late_dropped",))
+        parts.append(backend.snapshot())
+    got = []
+    for s in range(3):
+        owner = type("P", (), {"last_wm": 0, "late_dropped": 0})()
+        backend = StateBackend("op", group_range(s, 3))
+        OperatorContext(backend).counters("progress", owner, ("last_wm", "late_dropped"), sums=("late_dropped",))
+        backend.restore(parts, group_range(s, 3))
+        got.append((owner.last_wm, owner.late_dropped))
+    assert got == [(70, 3), (70, 4), (70, 0)]
+    owner = type("P", (), {"last_wm": 0, "late_dropped": 0})()
+    backend = StateBackend("op")
+    OperatorContext(backend).counters("progress", owner, ("last_wm", "late_dropped"), sums=("late_dropped",))
+    backend.restore(parts)
+    assert (owner.last_wm, owner.late_dropped) == (70, 7)
 
 
 def test_a_snapshot_of_another_layout_is_refused_naming_the_difference():
@@ -134,7 +158,7 @@ def test_a_checkpoint_of_an_older_layout_is_refused_naming_the_operator_and_colu
     uid, blobs = next((u, b) for u, b in snap["operators"].items() if "pending_rows" in b)
     rows = pa.ipc.open_stream(blobs["pending_rows"]).read_all()
     assert rows.num_rows, "rows wait for the watermark at the snapshot"
-    older = rows.drop_columns(["$waiting"])  # the layout before the waiting flag was kept
+    older = rows.drop_columns(["$waiting", "$key_group"])  # the layout before the waiting flag was kept
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, older.schema) as w:
         w.write_table(older)

@@ -8,7 +8,7 @@ watermark, hence never earlier than an emitted row, so only the pending rows can
 of each key is emitted at once and the others are ignored.
 
 Batches are handled column-wise: one lexsort of the batch finds each key's best row, compared with the key's
-waiting row through per-key arrays; rows live in a row store (state `pending_rows`: the rows, their time and
+waiting row through per-key arrays; rows live in keyed rows (state `pending_rows`: the rows, their time and
 arrival number, whether they still wait), compacted as replaced rows accumulate, and the emitted keys in
 another (`emitted_keys`). The per-key arrays index both by a key id of this process: they are rebuilt from the
 stores after a restore.
@@ -47,12 +47,12 @@ class FirstRowDeduplicateOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         rows = pa.schema([(f"c{i}", t) for i, t in enumerate(self.types)])
-        self.store = ctx.row_store("pending_rows", rows, {"ts": np.int64, "seq": np.int64, "waiting": bool},
-                                   live="waiting")
+        self.store = ctx.keyed_rows("pending_rows", rows, [f"c{i}" for i in self.partition],
+                                    {"ts": np.int64, "seq": np.int64, "waiting": bool}, live="waiting")
         # the key columns (and a column of ones, so that a table without keys has rows)
         keys = pa.schema([(f"k{j}", self.types[i]) for j, i in enumerate(self.partition)] + [("$n", pa.int8())])
-        self.emitted_keys = ctx.row_store("emitted_keys", keys)
-        ctx.counters("progress", self, ("seq", "last_wm", "late_dropped"))
+        self.emitted_keys = ctx.keyed_rows("emitted_keys", keys, [f"k{j}" for j in range(len(self.partition))])
+        ctx.counters("progress", self, ("seq", "last_wm", "late_dropped"), sums=("late_dropped",))
 
     def _index_restored(self) -> None:
         """Key ids and the per-key arrays for the rows a restore brought (the stores hold no key ids)."""

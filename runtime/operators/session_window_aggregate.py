@@ -21,18 +21,16 @@ from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.aggregates import expand_grouping_sets, needed_columns
 from sqlstream.runtime.event_time import MIN_WM, event_times
-from sqlstream.runtime.key_groups import key_groups
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operators.group_aggregate import seg_accumulate
-from sqlstream.runtime.state import Counters
 from sqlstream.core.types import FlinkType
 
 
 class SessionState:
-    """Open sessions per key, the union-find of merged session ids, and the buffered rows: declared state that
-    snapshots itself and splits by the key groups of the partition keys."""
-
-    splits_by_key_group = True
+    """Open sessions per key, the union-find of merged session ids, and the buffered rows. Declared as keyed
+    state (`KeyedSnapshot` on the partition keys): a snapshot is the buffered rows, each with its resolved
+    session and that session's bounds, and a restore rebuilds the sessions and their merge structure from such
+    rows, of one or several subtasks."""
 
     def __init__(self) -> None:
         self.open: dict[tuple, list[int]] = {}
@@ -53,9 +51,8 @@ class SessionState:
             sid = nxt
         return root
 
-    def snapshot(self, groups: range | None = None) -> pa.Table:
-        """Buffered rows with their (resolved) session id and that session's bounds; keys are in the rows, so a
-        snapshot is taken whole or for the partition keys of a range of key groups."""
+    def snapshot_table(self) -> pa.Table:
+        """Buffered rows with their (resolved) session id and that session's bounds."""
         if not self.rows:
             return pa.table({"$sid": pa.array([], pa.int64()), "$start": pa.array([], pa.int64()),
                              "$end": pa.array([], pa.int64())})
@@ -63,26 +60,18 @@ class SessionState:
         roots = np.array([self.find(int(x)) for x in rows.column("$sid").to_pylist()], dtype=np.int64)
         rows = rows.set_column(rows.schema.get_field_index("$sid"), "$sid", pa.array(roots))
         rows = rows.append_column("$start", pa.array([self.bounds[r][0] for r in roots], pa.int64()))
-        rows = rows.append_column("$end", pa.array([self.bounds[r][1] for r in roots], pa.int64()))
-        return rows if groups is None else rows.filter(pa.array(self._in(rows, groups)))
+        return rows.append_column("$end", pa.array([self.bounds[r][1] for r in roots], pa.int64()))
 
-    def _in(self, rows: pa.Table, groups: range) -> np.ndarray:
-        group = key_groups([rows.column(k).combine_chunks() for k in self.key_names], rows.num_rows)
-        return (group >= groups.start) & (group < groups.stop)
-
-    def restore(self, table: pa.Table, groups: range | None = None) -> None:
-        """Restore one snapshot, or several subtasks' concatenated (keeping the partitions of the key groups
-        `groups`). Session ids are numbered anew by (partition key, id): ids of different subtasks may be equal,
-        and new sessions are numbered after them."""
+    def restore_tables(self, tables: list[pa.Table]) -> None:
+        """Rebuild from the rows of one or several subtasks' snapshots. Session ids are numbered anew by
+        (partition key, id): ids of different subtasks may be equal, and new sessions are numbered after them."""
         key_names = self.key_names
         self.__init__()
         self.key_names = key_names
-        table = table.replace_schema_metadata(None)
-        if groups is not None and table.num_rows:
-            table = table.filter(pa.array(self._in(table, groups)))
-        if table.num_rows == 0:
+        tables = [t.replace_schema_metadata(None) for t in tables if t.num_rows]
+        if not tables:
             return
-        table = table.combine_chunks()
+        table = pa.concat_tables(tables).combine_chunks()
         ids, _ = KeyIndex().lookup([table.column(k) for k in key_names] + [table.column("$sid")], table.num_rows)
         self.next_sid = int(ids.max()) + 1
         starts, ends = table.column("$start").to_pylist(), table.column("$end").to_pylist()
@@ -95,7 +84,7 @@ class SessionState:
         rows = table.drop_columns(["$start", "$end"])
         self.rows = [rows.set_column(rows.schema.get_field_index("$sid"), "$sid", pa.array(ids, pa.int64()))]
 
-    def size_bytes(self) -> int:
+    def state_size_bytes(self) -> int:
         return sum(t.nbytes for t in self.rows) + 64 * len(self.bounds)
 
 
@@ -119,8 +108,8 @@ class SessionWindowAggregateOperator(Operator):
         self.vectorized = True  # False: every row through the row loop (the reference)
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("sessions", self.state)
-        ctx.register("progress", Counters(self, ("seq", "last_wm", "late_dropped")))
+        ctx.keyed_snapshot("sessions", self.state, self.state.key_names)
+        ctx.counters("progress", self, ("seq", "last_wm", "late_dropped"), sums=("late_dropped",))
 
     def _needed(self) -> list[int]:
         return sorted(set(needed_columns(self.keys, self.aggs)) | set(self.session_keys))
@@ -310,4 +299,4 @@ class SessionWindowAggregateOperator(Operator):
         return make_batch(INSERT, arrays, self.out_names, wm=np.full(result.num_rows, prev_wm, dtype=np.int64))
 
     def metrics(self) -> dict:
-        return {"late_records_dropped": self.late_dropped, "state_bytes": self.state.size_bytes()}
+        return {"late_records_dropped": self.late_dropped, "state_bytes": self.state.state_size_bytes()}

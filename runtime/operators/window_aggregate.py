@@ -12,8 +12,7 @@ from sqlstream.runtime.aggregates import (aggregate_rows, expand_grouping_sets, 
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM, event_times
-from sqlstream.runtime.state import Counters
-from sqlstream.runtime.windows import WindowBuffer
+from sqlstream.plan.physical import common_keys
 from sqlstream.core.types import FlinkType
 
 
@@ -25,7 +24,7 @@ class WindowAggregateOperator(Operator):
                  grouping_sets: list[list[int]] | None, out_names: list[str], out_types: list[FlinkType]):
         self.window, self.keys, self.aggs, self.sets = window, keys, aggs, grouping_sets
         self.out_names, self.out_types = out_names, out_types
-        self.buffer = WindowBuffer()
+        self.buffer = None  # rows (or partial aggregates) of unfired windows, declared in open
         self.timers = None  # processing-time windows fire by timers
         self.late_dropped = 0
         self.last_wm = MIN_WM
@@ -36,9 +35,32 @@ class WindowAggregateOperator(Operator):
         self.partial = None if partials_merge(aggs) else False
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("window_rows", self.buffer)
-        ctx.register("progress", Counters(self, ("seq", "last_wm", "late_dropped", "partial_mode")))
+        # the counters first: a restore takes them before the rows, whose parts it reconciles with their mode
+        ctx.counters("progress", self, ("seq", "last_wm", "late_dropped", "partial_mode"), sums=("late_dropped",))
+        self.buffer = ctx.window_buffer("window_rows", [f"c{i}" for i in common_keys(self.keys, self.sets)],
+                                        on_restore=self._restored)
         self.timers = ctx.timers if self.window.proctime else None
+
+    def _restored(self) -> None:
+        """Subtasks that kept rows and subtasks that kept partial aggregates may be restored into one: in the
+        partial mode the restored rows are aggregated into partials, as a batch's rows are."""
+        if not self.partial:
+            return
+        for end, tables in self.buffer.by_end.items():
+            self.buffer.by_end[end] = [t if self._is_partial(t) else self._partials(t) for t in tables]
+
+    @staticmethod
+    def _is_partial(table: pa.Table) -> bool:
+        """Whether buffered rows are partial aggregates (without aggregates or grouping sets the two look alike,
+        and aggregating partials again changes nothing)."""
+        return "$gs" in table.column_names or any(c.startswith("$a") for c in table.column_names)
+
+    def _partials(self, table: pa.Table) -> pa.Table:
+        """A table of rows as per-group partial aggregates (`$rn`: the group's first arrival)."""
+        key_names = [f"c{i}" for i in self.keys]
+        expanded = expand_grouping_sets(table, key_names, self.sets) if self.sets is not None else table
+        partial = aggregate_rows(expanded, self._group_cols(), self._needed(), self.aggs)
+        return partial.rename_columns([c if c != "$rn_min" else "$rn" for c in partial.column_names])
 
     def _needed(self) -> list[int]:
         return needed_columns(self.keys, self.aggs)
@@ -69,13 +91,10 @@ class WindowAggregateOperator(Operator):
         self.seq += n
         table = pa.table(data)
         if self.partial is not False:
-            key_names = [f"c{i}" for i in self.keys]
-            expanded = expand_grouping_sets(table, key_names, self.sets) if self.sets is not None else table
-            partial = aggregate_rows(expanded, self._group_cols(), self._needed(), self.aggs)
+            partial = self._partials(table)
             if self.partial is None:
-                self.partial = partial.num_rows <= expanded.num_rows // 2
+                self.partial = partial.num_rows <= table.num_rows * (len(self.sets) if self.sets else 1) // 2
             if self.partial:
-                partial = partial.rename_columns([c if c != "$rn_min" else "$rn" for c in partial.column_names])
                 self.buffer.add(partial, partial.column("$we").to_numpy())
                 return []
         self.buffer.add(table, end[keep])

@@ -10,13 +10,12 @@ import numpy as np
 import pyarrow as pa
 
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
+from sqlstream.plan.physical import common_keys
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
 from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.event_time import rowtime_ms
-from sqlstream.runtime.state import Counters
-from sqlstream.runtime.windows import WindowBuffer
 
 
 class WindowGroupAggregateOperator(Operator):
@@ -27,13 +26,14 @@ class WindowGroupAggregateOperator(Operator):
         self.window_end, self.n_keys = window_end, n_keys
         self.aggregate = aggregate  # a fresh GroupAggregateOperator(**aggregate) aggregates each window
         self.input_names = input_names
-        self.buffer = WindowBuffer()
+        self.buffer = None  # rows of unfired windows, declared in open
         self.last_wm = MIN_WM
         self.late_dropped = 0
 
     def open(self, ctx: OperatorContext) -> None:
-        ctx.register("window_rows", self.buffer)
-        ctx.register("progress", Counters(self, ("last_wm", "late_dropped")))
+        keys = common_keys(self.aggregate["keys"], self.aggregate.get("grouping_sets"))
+        self.buffer = ctx.window_buffer("window_rows", [f"c{i}" for i in keys])
+        ctx.counters("progress", self, ("last_wm", "late_dropped"), sums=("late_dropped",))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)

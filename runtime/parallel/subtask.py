@@ -17,6 +17,7 @@ import pyarrow as pa
 from sqlstream.plan.physical import OperatorSpec
 from sqlstream.core.changelog import has_wm, row_watermarks
 from sqlstream.runtime.event_time import MIN_WM
+from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, group_range
 from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext, fire_timers
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.parallel.channel import BATCH
@@ -67,7 +68,8 @@ class RegionSubtask:
         backend_class = state_backend_class(unit.config)
         for spec in unit.specs:
             op = operators.build(spec)
-            backend = backend_class(spec.uid)
+            backend = backend_class(spec.uid, group_range(unit.index, unit.parallelism, int(
+                unit.config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)))
             ctx = OperatorContext(backend, unit.config, n_inputs=len(spec.inputs), uid=spec.uid)
             op.open(ctx)
             self.ops.append(op)

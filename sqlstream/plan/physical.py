@@ -37,6 +37,14 @@ def hash_or_single(keys) -> Distribution:
     return Distribution(HASH, keys) if keys else Distribution(SINGLE)
 
 
+def common_keys(keys: list[int], grouping_sets: list[list[int]] | None) -> list[int]:
+    """Key columns every grouping set groups by: hashing on them keeps each set's groups together (and they are
+    what an aggregation's state splits by when rescaled)."""
+    if not grouping_sets:
+        return list(keys)
+    return [k for i, k in enumerate(keys) if all(i in s for s in grouping_sets)]
+
+
 @dataclass(frozen=True)
 class Edge:
     """An input of an operator: the producing spec (its position in `PhysicalPlan.operators`), the
