@@ -110,14 +110,14 @@ class WindowBuffer:
     def restore_parts(self, tables: list[pa.Table], groups: range | None) -> None:
         """One or several subtasks' snapshots (keeping the rows of the key groups `groups` when given); parts
         of different layouts are kept apart, for the operator's `on_restore` to reconcile."""
+        if self.keys is None and (groups is not None or len(tables) > 1):
+            raise ValueError("its buffered rows are not keyed, so they cannot be split by key group")
         self.by_end.clear()
         for table in tables:
             if not table.num_rows:
                 continue
             table = table.replace_schema_metadata(None)
             if groups is not None:
-                if self.keys is None:
-                    raise ValueError("its buffered rows are not keyed, so they cannot be split by key group")
                 group = self._groups(table)
                 table = table.filter(pa.array((group >= groups.start) & (group < groups.stop)))
             if "$key_group" in table.column_names:

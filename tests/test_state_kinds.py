@@ -149,6 +149,34 @@ def test_a_snapshot_of_another_layout_is_refused_naming_the_difference():
         versions.restore(flat.snapshot())
 
 
+def test_a_deduplication_checkpoint_of_the_layout_before_its_rows_were_keyed_restores():
+    """Keep-first deduplication kept its rows in plain row stores (no `$key_group`, counters without it): such a
+    checkpoint restores and the job writes exactly the uninterrupted job's tail."""
+    sql = case_sql(GOLDEN / "dedup_first")
+    job, out = build_job(sql, 7)
+    for _ in range(3):
+        job.step()
+    snap = job.snapshot()
+    uid, blobs = next((u, b) for u, b in snap["operators"].items() if "pending_rows" in b)
+    older = {}
+    for name, data in blobs.items():
+        table = pa.ipc.open_stream(data).read_all()
+        table = table.drop_columns(["$key_group"]) if "$key_group" in table.column_names else table
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        older[name] = sink.getvalue()
+    assert pa.ipc.open_stream(blobs["pending_rows"]).read_all().num_rows, "rows wait at the snapshot"
+    snap["operators"][uid] = older
+    before = len(out.getvalue().splitlines())
+    job.run()
+    tail = out.getvalue().splitlines()[before:]
+    restored, out2 = build_job(sql, 7)
+    restored.restore(snap)
+    restored.run()
+    assert out2.getvalue().splitlines() == tail and tail
+
+
 def test_a_checkpoint_of_an_older_layout_is_refused_naming_the_operator_and_columns():
     sql = case_sql(GOLDEN / "dedup_first")
     job, _ = build_job(sql, 7)
@@ -166,7 +194,7 @@ def test_a_checkpoint_of_an_older_layout_is_refused_naming_the_operator_and_colu
     restored, _ = build_job(sql, 7)
     with pytest.raises(ValidationError, match=rf"Cannot restore the state of operator {uid}: the snapshot's rows "
                                               r"have columns \(.*\$ts int64, \$seq int64\) where the operator "
-                                              r"keeps \(.*\$seq int64, \$waiting bool\)"):
+                                              r"keeps \(.*\$seq int64, \$waiting bool, \$key_group int64\)"):
         restored.restore(snap)
 
 
