@@ -65,3 +65,20 @@ def test_rows_and_partial_aggregates_of_two_subtasks_restore_into_one_and_into_t
             got += op.on_watermark(10_000)
         assert rows(got) == expected
     assert modes == [True, True, True, False]
+
+
+def test_window_rows_without_keys_are_refused_at_another_parallelism_naming_the_operator():
+    """Window Top-N and window joins declare their buffers without keys: a restore at another parallelism is
+    refused naming the operator, never restored wrong."""
+    import pytest
+
+    from sqlstream.core.errors import ValidationError
+    from sqlstream.runtime.subtask_state import restore_operator
+
+    old = StateBackend("004-WindowRank")
+    OperatorContext(old).window_buffer("window_rows").add(pa.table({"c0": [1], "$we": [1000]}), np.array([1000]))
+    new = StateBackend("004-WindowRank")
+    OperatorContext(new).window_buffer("window_rows")
+    with pytest.raises(ValidationError, match=r"Cannot restore operator 004-WindowRank at parallelism 3 from a "
+                                              r"checkpoint taken at parallelism 2: .*not keyed"):
+        restore_operator(new, [old.snapshot()], group_range(1, 3), 2, 3)
