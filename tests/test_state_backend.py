@@ -13,7 +13,7 @@ from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.first_row_deduplicate import FirstRowDeduplicateOperator
 from sqlstream.runtime.operators.interval_join import IntervalJoinOperator
 from sqlstream.runtime.state import StateBackend, state_backend_class
-from tests.disk_state import DiskRowStore, DiskStateBackend
+from tests.disk_state import DiskKeyedRows, DiskStateBackend
 from tests.golden import GOLDEN, case_sql, expected, oracle, run_sql
 from tests.test_interval_join import NAMES, TYPES, script
 
@@ -110,7 +110,7 @@ def test_keep_first_dedup_restores_on_the_disk_backend():
         op.open(OperatorContext(backend))
         return op, backend
     op, backend = make(DiskStateBackend)
-    assert isinstance(op.store, DiskRowStore)
+    assert isinstance(op.store, DiskKeyedRows)  # its rows on disk
     batch = make_batch(INSERT, [pa.array(["a", "b", "a"]), pa.array([3, 1, 2], pa.timestamp("ms"))], ["k", "ts"],
                        wm=np.full(3, -(2 ** 63), np.int64))
     assert op.on_batch(batch) == []
