@@ -1,6 +1,6 @@
 """Values DuckDB cannot read as their type (it makes them NULL) or reads otherwise than Flink, at every nested
 position: inside a ROW, an ARRAY, a MAP's values and ROWs in arrays, of the types not read as their text (DOUBLE,
-FLOAT, DECIMAL, TIME, BYTES). Each document decodes, fails or is skipped as Flink's rules one by one say."""
+FLOAT, DECIMAL, TIME, BYTES, TIMESTAMP_LTZ, TIMESTAMP(9)). Each document decodes, fails or is skipped as Flink's rules one by one say."""
 import json
 
 import pyarrow as pa
@@ -10,7 +10,8 @@ from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.formats.json import JsonDecoder
 from tests.test_json_fast_path import by_flinks_rules, flink_type
 
-KINDS = {"dbl": "DOUBLE", "flt": "FLOAT", "dec": "DECIMAL(10, 2)", "tm": "TIME", "bin": "BYTES"}
+KINDS = {"dbl": "DOUBLE", "flt": "FLOAT", "dec": "DECIMAL(10, 2)", "tm": "TIME", "bin": "BYTES",
+         "ltz": "TIMESTAMP_LTZ(3)", "ts9": "TIMESTAMP(9)"}
 ROW = "ROW<" + ", ".join(f"{k} {t}" for k, t in KINDS.items()) + ">"
 SCHEMA = TableSchema(["a", *KINDS, "r", "only", "arr", "m", "rows"],
                      [flink_type("INT"), *(flink_type(t) for t in KINDS.values()), flink_type(ROW),
@@ -20,7 +21,11 @@ DOUBLES = ["abc", "1.5", " 2", "1e400", "NaN", "Infinity", "1.5f", True, [1], {"
 ODD = {"dbl": DOUBLES, "flt": DOUBLES,
        "dec": ["abc", "1.005", "12345678901.5", 1.005, 99999999.995, True, "", "1e3", [1], "NaN"],
        "tm": ["xx", "10:00", "10:00:00.5", "25:00:00", "10:00:00Z", "T10:00:00", 5, "", "10:00:60", "1:00:00"],
-       "bin": ["AQI=", "not base64!", "AQI", 5, "", True, [1]]}
+       "bin": ["AQI=", "not base64!", "AQI", 5, "", True, [1]],
+       "ltz": ["2023-11-14 22:13:20Z", "2023-11-14 22:13:20.5Z", "2023-11-14 22:13:20", "2023-11-14 22:13:20+01:00",
+               "2023-11-14T22:13:20Z", "2023-11-14 22:13:20.Z", "x", 5],
+       "ts9": ["2023-11-14 22:13:20.123456789", "2023-11-14T22:13:20", "2023-11-14 22:13", "2023-02-30 00:00:00",
+               "x", 5]}
 GOOD = json.dumps({"a": 0, "dbl": 1.5, "r": {"dbl": 2.5, "tm": "10:00:00"}, "only": {"d": 1.0, "t": "01:02:03"},
                    "arr": [1.5], "m": {"k": "11:00:00"}, "rows": [{"dec": 1.25}]})
 

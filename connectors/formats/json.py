@@ -121,7 +121,7 @@ class JsonDecoder:
         # the JSON type of the document (one object?), of the NULL-checked columns, of the fields checked by path
         self.checked_paths = ["$"] + [self.paths[j] for j in self.null_checked] + self.by_path.paths
         temporal = [(n, t.name) for n, t in zip(schema.names, schema.types)
-                    if t.name in ("TIMESTAMP", "DATE", "TIME") and not text_kind(t)]
+                    if t.name in TEMPORAL and not text_kind(t)]
         temporal += [nested for nested in _nested_temporal(schema) if nested[0] not in schema.names]
         if temporal:  # a date, time or timestamp whose text is not the plain pattern DuckDB parses as Flink does
             self.suspicious += "|" + "|".join(re.escape(_json.dumps(n)) + r'\s*:\s*"' + _not_plain(kind, sep)
@@ -543,7 +543,7 @@ TRAILING_COMMA = r",\s*[}\]]"
 
 def _not_plain(kind: str, sep: str) -> str:
     """A regular expression for date, time or timestamp text (after its opening quote) that departs from the plain
-    'yyyy-MM-dd[ HH:mm:ss[.f{1,9}]]' or 'HH:mm:ss[.f{1,9}]' DuckDB parses as Flink does (a T, a date alone, a longer or signed year,
+    'yyyy-MM-dd[ HH:mm:ss[.f{1,9}]]', 'yyyy-MM-dd HH:mm:ss[.f{1,9}]Z' or 'HH:mm:ss[.f{1,9}]' DuckDB parses as Flink does (a T, a date alone, a longer or signed year,
     no seconds, a zone..): the first character where it departs, for one pass without look-ahead."""
     digit = (r"\d", r"[^\d]")
 
@@ -551,7 +551,7 @@ def _not_plain(kind: str, sep: str) -> str:
         return re.escape(c), "[^" + re.escape(c) + "]"
     clock = [digit] * 2 + [lit(":")] + [digit] * 2 + [lit(":")] + [digit] * 2
     tokens = [digit] * 4 + [lit("-")] + [digit] * 2 + [lit("-")] + [digit] * 2
-    if kind == "TIMESTAMP":
+    if kind in ("TIMESTAMP", "TIMESTAMP_LTZ"):
         tokens += [lit(sep)] + clock
     elif kind == "TIME":
         tokens = clock
@@ -559,7 +559,10 @@ def _not_plain(kind: str, sep: str) -> str:
     for cls, other in tokens:
         alts.append(prefix + other)
         prefix += cls
-    if kind in ("TIMESTAMP", "TIME"):
+    if kind == "TIMESTAMP_LTZ":  # a fraction of 1 to 9 digits, then Z
+        alts += [prefix + r"[^.Z]", prefix + r"\.(?:[^\d]|\d{10})", prefix + r"\.\d{1,9}[^\dZ]",
+                 prefix + r'(?:\.\d{1,9})?Z[^"]']
+    elif kind in ("TIMESTAMP", "TIME"):
         alts += [prefix + r'[^".]', prefix + r"\.(?:[^\d]|\d{10})", prefix + r'\.\d{1,9}[^\d"]']
     else:
         alts.append(prefix + r'[^"]')
@@ -656,15 +659,19 @@ def _named_types(schema: TableSchema, by_pattern: bool = False) -> list[tuple[st
     return out
 
 
+# the temporal types whose text DuckDB may parse otherwise than Flink unless it is of the plain pattern
+TEMPORAL = ("TIMESTAMP", "TIMESTAMP_LTZ", "DATE", "TIME")
+
+
 def _nested_temporal(schema: TableSchema) -> list[tuple[str, str]]:
-    """(name, TIMESTAMP or DATE) of the nested fields whose name stands for that one temporal type only: their
+    """(name, temporal type) of the nested fields whose name stands for that one temporal type only: their
     text is checked as a top-level column's is (another type under the same name would flag every value)."""
     types: dict[str, set[str]] = {}
     for name, t in _named_types(schema):
         types.setdefault(name, set()).add(t.name)
     by_pattern = {name for name, _ in _named_types(schema, by_pattern=True)}
     return [(name, next(iter(kinds))) for name, kinds in sorted(types.items())
-            if len(kinds) == 1 and next(iter(kinds)) in ("TIMESTAMP", "DATE", "TIME") and name in by_pattern]
+            if len(kinds) == 1 and next(iter(kinds)) in TEMPORAL and name in by_pattern]
 
 
 # the JSON types (DuckDB's json_type) a field of each kind takes as DuckDB reads it: what the kind's
