@@ -57,7 +57,7 @@ SHAPES = {
               "FROM events) WHERE rn = 1"),
     "dedup_last": ("key STRING, val BIGINT, ts TIMESTAMP_LTZ(3)", "debezium-json",
                    "SELECT key, val, ts FROM (SELECT key, val, ts, ROW_NUMBER() OVER (PARTITION BY key "
-                   "ORDER BY ts DESC) AS rn FROM events) WHERE rn = 1"),
+                   "ORDER BY ts DESC) AS rn FROM events WHERE val < 100) WHERE rn = 1"),
     "over": ("key STRING, val BIGINT, total BIGINT, top BIGINT", "json",
              "SELECT key, val, SUM(val) OVER w, MAX(val) OVER w FROM events "
              "WINDOW w AS (PARTITION BY key ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)"),
