@@ -24,6 +24,7 @@ from sqlstream.runtime.constraint_enforcer import NotNullEnforcer
 from sqlstream.runtime.late_rows import LateRowsOutput
 from sqlstream.runtime.memory import tune_allocator
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.key_groups import max_parallelism_of
 from sqlstream.runtime.metrics import JobMetrics, OperatorMetrics, SplitMetrics
 from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext, fire_timers
 from sqlstream.runtime.operators import registry as operators
@@ -260,7 +261,7 @@ class Dataflow:
             return
         spec = self.plan.spec_of(node)
         op = self.build_operator(spec)
-        backend = self.backend_class(spec.uid)
+        backend = self.backend_class(spec.uid, max_parallelism=max_parallelism_of(self.config))
         ctx = OperatorContext(backend, self.config, n_inputs=len(spec.inputs), uid=spec.uid)
         op.open(ctx)
         self.contexts[id(node)] = ctx

@@ -91,6 +91,11 @@ def hash_keys(cols: list[pa.Array], n: int) -> np.ndarray:
     return _fmix64(h)
 
 
+def max_parallelism_of(config: dict) -> int:
+    """The job's number of key groups ('pipeline.max-parallelism'): what state and routing both hash keys into."""
+    return int(config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)
+
+
 def key_groups(cols: list[pa.Array], n: int, max_parallelism: int = DEFAULT_MAX_PARALLELISM) -> np.ndarray:
     """The key group of each row, in [0, max_parallelism)."""
     return (hash_keys(cols, n) % np.uint64(max_parallelism)).astype(np.int64)

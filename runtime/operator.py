@@ -113,7 +113,7 @@ class OperatorContext:
         with each key's key group, so they split when the job is rescaled."""
         if self._timers is not None:
             raise ValueError(f"operator {self.uid} declared its timers twice")
-        self._timers = self.state.register("timers", KeyedTimers(key_types))
+        self._timers = self.state.register("timers", KeyedTimers(key_types, self.state.max_parallelism))
         return self._timers
 
     @property

@@ -605,10 +605,14 @@ def _columns_text(schema: pa.Schema) -> str:
 class StateBackend:
     """In-memory state: name -> table object; snapshots are Arrow IPC bytes per table."""
 
-    def __init__(self, operator_uid: str = "", key_groups: range = range(0, DEFAULT_MAX_PARALLELISM)) -> None:
-        """key_groups: the key groups the operator's subtask owns (all of them outside parallel subtasks)."""
+    def __init__(self, operator_uid: str = "", key_groups: range | None = None,
+                 max_parallelism: int = DEFAULT_MAX_PARALLELISM) -> None:
+        """key_groups: the key groups the operator's subtask owns (all of them outside parallel subtasks);
+        max_parallelism: the job's number of key groups ('pipeline.max-parallelism', `max_parallelism_of`), which
+        every kind declared here computes its keys' key groups with, as routing to subtasks does."""
         self.uid = operator_uid
-        self.key_groups = key_groups
+        self.max_parallelism = max_parallelism
+        self.key_groups = key_groups if key_groups is not None else range(0, max_parallelism)
         self.tables: dict[str, Snapshottable] = {}
 
     def register(self, name: str, table: Any) -> Any:
@@ -620,19 +624,19 @@ class StateBackend:
     def keyed_table(self, name: str, key_types: list[pa.DataType], value_types: dict[str, pa.DataType],
                     ttl_ms: int = 0, clock: Callable[[], int] | None = None) -> KeyedTable:
         """Declare a keyed state table; the backend decides where it lives (memory here)."""
-        return self.register(name, KeyedTable(key_types, value_types, ttl_ms, clock))
+        return self.register(name, KeyedTable(key_types, value_types, ttl_ms, clock, self.max_parallelism))
 
     def keyed_accumulators(self, name: str, key_types: list[pa.DataType], accumulators: list, ttl_ms: int = 0,
                            clock: Callable[[], int] | None = None) -> KeyedAccumulators:
         """Declare a GROUP BY's state: a row count and accumulators per key."""
-        return self.register(name, KeyedAccumulators(key_types, accumulators, ttl_ms, clock))
+        return self.register(name, KeyedAccumulators(key_types, accumulators, ttl_ms, clock, self.max_parallelism))
 
     def join_side_rows(self, name: str, names: list[str], types: list[pa.DataType], key_positions: list[int],
                        key_ids: KeyIds, keep_null_keys: bool = False, clock: Callable[[], int] | None = None,
                        on_restore: Callable[[], None] | None = None) -> JoinSideRows:
         """Declare a regular join side's rows (sorted runs by key id)."""
         return self.register(name, JoinSideRows(names, types, key_positions, key_ids, keep_null_keys, clock,
-                                                on_restore))
+                                                on_restore, self.max_parallelism))
 
     def row_store(self, name: str, schema: pa.Schema, arrays: dict[str, Any] | None = None,
                   live: str | None = None, transient: tuple[str, ...] = ()) -> RowStore:
@@ -642,17 +646,17 @@ class StateBackend:
     def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None,
                    live: str | None = None) -> KeyedRows:
         """Declare rows kept in the operator's layout that split by the key group of their `keys` columns."""
-        return self.register(name, KeyedRows(schema, keys, arrays, live=live))
+        return self.register(name, KeyedRows(schema, keys, arrays, self.max_parallelism, live))
 
     def keyed_snapshot(self, name: str, owner: Any, key_columns: list[str]) -> KeyedSnapshot:
         """Declare state an operator writes as rows carrying their key (`KeyedSnapshot`)."""
-        return self.register(name, KeyedSnapshot(owner, key_columns))
+        return self.register(name, KeyedSnapshot(owner, key_columns, self.max_parallelism))
 
     def window_buffer(self, name: str, keys: list[str] | None = None,
                       on_restore: Callable[[], None] | None = None) -> WindowBuffer:
         """Declare the rows of unfired windows, by window end (split by the key group of their `keys` columns
         when given)."""
-        return self.register(name, WindowBuffer(keys, on_restore=on_restore))
+        return self.register(name, WindowBuffer(keys, self.max_parallelism, on_restore))
 
     def scalars(self, name: str, owner: Any, fields: dict[str, str]) -> ScalarState:
         """Declare scalar fields of `owner` with how several subtasks' values combine (field -> max/min/sum)."""

@@ -66,4 +66,4 @@ class DiskStateBackend(StateBackend):
         return self.register(name, DiskRowStore(schema, arrays, live, transient))
 
     def keyed_rows(self, name, schema, keys, arrays=None, live=None):
-        return self.register(name, DiskKeyedRows(schema, keys, arrays, live=live))
+        return self.register(name, DiskKeyedRows(schema, keys, arrays, self.max_parallelism, live))

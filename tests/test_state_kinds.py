@@ -359,3 +359,37 @@ def test_join_state_rescales_by_key_group_and_continues_exactly(kind, old, new):
         backend.restore(parts, group_range(s, new))
         got.update(by_join_key(run_join(op, [r for r, o in zip(tail, owners(tail, new)) if o == s])))
     assert got == expected and sum(map(len, expected.values())) > 10
+
+
+def test_every_kind_splits_by_the_jobs_max_parallelism_as_routing_does():
+    """At 'pipeline.max-parallelism' 64, each declared kind's snapshot for a subtask's key groups holds exactly the
+    keys routing sends that subtask (the kinds took the backend's number of key groups, not the default 128)."""
+    from sqlstream.runtime.key_groups import max_parallelism_of
+    from sqlstream.runtime.parallel.source_share import route
+    max_p, parallelism = max_parallelism_of({"pipeline.max-parallelism": "64"}), 3
+    keys = pa.array([f"key-{i}" for i in range(300)], pa.string())
+    n = len(keys)
+    backend = StateBackend("op", max_parallelism=max_p)
+    ctx = OperatorContext(backend)
+    ctx.keyed_table("table", [pa.string()], {"v": pa.int64()}).put([keys], {"v": pa.array(range(n), pa.int64())})
+    backend.keyed_accumulators("groups", [pa.string()], []).restore(
+        pa.table({"k0": keys, "count": pa.array(np.ones(n, np.int64)), "$written": pa.array(np.zeros(n, np.int64))}))
+    rows = pa.table({"k": keys, "v": pa.array(range(n), pa.int64())})
+    ctx.keyed_rows("rows", rows.schema, ["k"]).append(rows)
+    owner = type("Owner", (), {"snapshot_table": lambda self: rows})()
+    ctx.keyed_snapshot("snapshot", owner, ["k"])
+    ctx.window_buffer("windows", ["k"]).add(rows.append_column("$we", pa.array(np.full(n, 10))), np.full(n, 10))
+    ctx.keyed_timers([pa.string()]).register("event-time", [keys], np.full(n, 5))
+    backend.join_side_rows("join", ["k", "v"], [pa.string(), pa.int64()], [0],
+                           lambda cols, m: (np.arange(m), np.ones(m, bool))).restore(
+        pa.table({"c0": keys, "c1": rows.column("v"), "$assoc": pa.array(np.zeros(n, np.int64)),
+                  "$written": pa.array(np.zeros(n, np.int64))}))
+    key_column = {"table": "k0", "groups": "k0", "timers": "k0", "join": "c0"}
+    routed = route([pa.record_batch([pa.array(np.zeros(n, np.int8)), keys], ["_op", "k"])], (0,), parallelism, max_p)
+    for s in range(parallelism):
+        part = backend.snapshot(group_range(s, parallelism, max_p))
+        expected = sorted(routed[s].column(1).to_pylist())
+        assert 50 < len(expected) < 150
+        for name, blob in part.items():
+            got = pa.ipc.open_stream(blob).read_all().column(key_column.get(name, "k")).to_pylist()
+            assert sorted(got) == expected, name

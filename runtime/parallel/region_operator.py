@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlstream.core.errors import ExecutionError, ValidationError, WorkerLostError
-from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups, subtask_of_groups
+from sqlstream.runtime.key_groups import key_groups, max_parallelism_of, subtask_of_groups
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.parallel.channel import BATCH
 from sqlstream.runtime.parallel.regions import Region
@@ -120,7 +120,7 @@ class RegionOperator(Operator):
         self.name = region.head.name
         self.config = config
         self.parallelism = parallelism
-        self.max_parallelism = int(config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)
+        self.max_parallelism = max_parallelism_of(config)
         if not parallelism <= self.max_parallelism:
             raise ValidationError(f"parallelism {parallelism} is above 'pipeline.max-parallelism' "
                                   f"({self.max_parallelism}): key groups cannot be spread over more subtasks")

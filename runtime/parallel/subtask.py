@@ -17,7 +17,7 @@ import pyarrow as pa
 from sqlstream.plan.physical import OperatorSpec
 from sqlstream.core.changelog import has_wm, row_watermarks
 from sqlstream.runtime.event_time import MIN_WM
-from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, group_range
+from sqlstream.runtime.key_groups import group_range, max_parallelism_of
 from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext, fire_timers
 from sqlstream.runtime.operators import registry as operators
 from sqlstream.runtime.parallel.channel import BATCH
@@ -68,8 +68,8 @@ class RegionSubtask:
         backend_class = state_backend_class(unit.config)
         for spec in unit.specs:
             op = operators.build(spec)
-            backend = backend_class(spec.uid, group_range(unit.index, unit.parallelism, int(
-                unit.config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)))
+            max_p = max_parallelism_of(unit.config)
+            backend = backend_class(spec.uid, group_range(unit.index, unit.parallelism, max_p), max_p)
             ctx = OperatorContext(backend, unit.config, n_inputs=len(spec.inputs), uid=spec.uid)
             op.open(ctx)
             self.ops.append(op)
@@ -122,10 +122,8 @@ class RegionSubtask:
 
     def _routed(self, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch | None]:
         """Per downstream subtask, the rows of its key groups (None: none)."""
-        from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM
         from sqlstream.runtime.parallel.source_share import route
-        max_p = int(self.unit.config.get("pipeline.max-parallelism") or DEFAULT_MAX_PARALLELISM)
-        return route(batches, self.unit.keys, self.unit.parallelism, max_p)
+        return route(batches, self.unit.keys, self.unit.parallelism, max_parallelism_of(self.unit.config))
 
     def gather(self, number: int, summaries: list[tuple[int, int]], before: int | None) -> list[pa.RecordBatch]:
         """Merge round `number` from the pieces the source subtasks sent here directly (`summaries`: each piece's
