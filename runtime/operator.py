@@ -7,7 +7,7 @@
 `open(ctx)` is called once, before the first batch and before a restore. The context gives the operator its
 named state, declared by kind and snapshotted by the runtime (`ctx.keyed_table`: values per key, with TTL and
 key groups; `ctx.row_store`: rows in the operator's own layout; `ctx.window_buffer`: rows of unfired windows;
-`ctx.counters` / `ctx.scalars`: scalar progress fields; `ctx.register` is left for an object with a snapshot
+`ctx.counters`: scalar progress fields; `ctx.register` is left for an object with a snapshot
 of its own), its timers (`ctx.timers`, or `ctx.keyed_timers` for timers per key: event-time timers fire when
 the input watermark passes them,
 processing-time timers when the wall clock does, each through `on_timer`), the job's configuration, a metric
@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.keyed_timers import EVENT_TIME, PROCESSING_TIME, KeyedTimers
-from sqlstream.runtime.state import Counters, KeyedRows, KeyedTable, RowStore, ScalarState, StateBackend
+from sqlstream.runtime.state import Counters, KeyedRows, KeyedTable, RowStore, StateBackend
 from sqlstream.runtime.windows import WindowBuffer
 
 
@@ -152,11 +152,6 @@ class OperatorContext:
         """Rows of unfired windows, by window end; with `keys` (the columns the input is hashed on) they split
         by key group when the job is rescaled (`on_restore`: called after a restore)."""
         return self.state.window_buffer(name, keys, on_restore)
-
-    def scalars(self, name: str, owner, fields: dict[str, str]) -> ScalarState:
-        """Scalar fields of the operator (attributes of `owner`), snapshotted as one row; each field says how
-        several subtasks' values combine at a rescale ("max", "min" or "sum")."""
-        return self.state.scalars(name, owner, fields)
 
     def counters(self, name: str, owner, fields: tuple[str, ...], sums: tuple[str, ...] = ()) -> Counters:
         """Scalar progress fields of the operator (attributes of `owner`), snapshotted as one row; when rescaled

@@ -82,38 +82,15 @@ class Counters:
     def size_bytes(self) -> int:
         return 8 * len(self.names)
 
-
-MERGES = {"max": max, "min": min, "sum": sum}
-
-
-class ScalarState:
-    """An operator's scalar fields (attributes of `owner`: arrival counter, rows dropped, watermark applied),
-    snapshotted as one row of int64 columns. Each field says how the values of several subtasks' snapshots
-    combine when a restore takes them ("max", "min" or "sum"), so the operator rescales with its keyed state."""
-
-    splits_by_key_group = True  # every part keeps its row; a restore of several parts combines them
-
-    def __init__(self, owner, fields: dict[str, str]):
-        unknown = sorted(set(fields.values()) - set(MERGES))
-        if unknown:
-            raise ValueError(f"scalar state merges by {', '.join(MERGES)}, not {', '.join(unknown)}")
-        self.owner, self.fields = owner, dict(fields)
-
-    def snapshot(self, groups: range | None = None) -> pa.Table:
-        return pa.table({n: pa.array([int(getattr(self.owner, n))], pa.int64()) for n in self.fields})
-
-    def restore(self, table: pa.Table, groups: range | None = None) -> None:
-        missing = [n for n in self.fields if n not in table.column_names]
-        if missing:
-            raise ValueError(f"the snapshot of scalar state lacks field(s) {', '.join(missing)} (it was written by "
-                             f"another version of the operator)")
-        for name, merge in self.fields.items():
-            values = [v for v in table.column(name).to_pylist() if v is not None]
-            if values:
-                setattr(self.owner, name, int(MERGES[merge](values)))
-
-    def size_bytes(self) -> int:
-        return 8 * len(self.fields)
+    @staticmethod
+    def placed(blob: bytes, first: int) -> bytes:
+        """A snapshot of counters as one subtask wrote it, carrying that subtask's first key group `first` if it
+        was written before counters carried it (the OVER aggregation's `progress` of one row per subtask), so
+        that a rescale counts it once."""
+        table = pa.ipc.open_stream(blob).read_all()
+        if "$key_group" in table.column_names:
+            return blob
+        return _ipc(table.append_column("$key_group", pa.array(np.full(table.num_rows, first), pa.int64())))
 
 
 def wall_clock_ms() -> int:
@@ -657,10 +634,6 @@ class StateBackend:
         """Declare the rows of unfired windows, by window end (split by the key group of their `keys` columns
         when given)."""
         return self.register(name, WindowBuffer(keys, self.max_parallelism, on_restore))
-
-    def scalars(self, name: str, owner: Any, fields: dict[str, str]) -> ScalarState:
-        """Declare scalar fields of `owner` with how several subtasks' values combine (field -> max/min/sum)."""
-        return self.register(name, ScalarState(owner, fields))
 
     def counters(self, name: str, owner: Any, fields: tuple[str, ...], sums: tuple[str, ...] = ()) -> Counters:
         """Declare an operator's scalar progress fields (attributes of `owner`; `sums`: those that count)."""

@@ -21,7 +21,7 @@ import pyarrow as pa
 from sqlstream.core.errors import ValidationError
 from sqlstream.runtime.checkpoint_fs import Files
 from sqlstream.runtime.key_groups import group_range
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.state import Counters, StateBackend
 
 SUBTASKS = "subtasks"  # the state table of an operator standing for parallel subtasks
 WATERMARKS = "_watermarks"  # the part's entry holding the subtask's watermarks
@@ -134,6 +134,8 @@ def restore_operator(backend: StateBackend, tables: list[dict[str, bytes]], grou
                      taken: int, parallelism: int) -> None:
     """Restore one operator from one or several subtasks' parts (keeping the keys of `groups`); state that cannot
     be split by key group is refused naming the operator and what to do."""
+    if groups is not None:
+        tables = _counters_placed(backend, tables, groups, taken)
     try:
         backend.restore(tables, groups)
     except (ValueError, KeyError) as e:
@@ -142,3 +144,16 @@ def restore_operator(backend: StateBackend, tables: list[dict[str, bytes]], grou
         raise ValidationError(f"Cannot restore operator {backend.uid} at parallelism {parallelism} from a "
                               f"checkpoint taken at parallelism {taken}: {e}; its state cannot be redistributed to "
                               f"another parallelism yet, so run the job at parallelism {taken}") from None
+
+
+def _counters_placed(backend: StateBackend, tables: list[dict[str, bytes]], groups: range,
+                     taken: int) -> list[dict[str, bytes]]:
+    """The parts (those of the old subtasks whose key groups overlap `groups`, in order) with counters written
+    before they carried their key group given their old subtask's first one, so that a rescale counts them once."""
+    firsts = [r.start for r in (group_range(i, taken, backend.max_parallelism) for i in range(taken))
+              if r.start < groups.stop and groups.start < r.stop]
+    names = [name for name, table in backend.tables.items() if isinstance(table, Counters)]
+    if not names or len(firsts) != len(tables):
+        return tables
+    return [{name: Counters.placed(blob, first) if name in names else blob for name, blob in part.items()}
+            for part, first in zip(tables, firsts)]

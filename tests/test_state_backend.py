@@ -121,19 +121,42 @@ def test_keep_first_dedup_restores_on_the_disk_backend():
     assert [(r["k"], r["ts"].timestamp()) for r in out[0].to_pylist()] == [("b", 0.001), ("a", 0.002)]
 
 
-def test_scalar_state_combines_subtasks_values():
-    class Progress:
-        seq, late, wm = 0, 0, 0
-    parts = []
-    for seq, late, wm in ((5, 1, 30), (9, 2, 10)):
-        owner, backend = Progress(), StateBackend("op")
-        backend.scalars("progress", owner, {"seq": "max", "late": "sum", "wm": "min"})
-        owner.seq, owner.late, owner.wm = seq, late, wm
-        parts.append(backend.snapshot(range(0, 64)))
-    owner, backend = Progress(), StateBackend("op")
-    backend.scalars("progress", owner, {"seq": "max", "late": "sum", "wm": "min"})
-    backend.restore(parts, range(0, 128))
-    assert (owner.seq, owner.late, owner.wm) == (9, 3, 10)
+def test_over_progress_of_the_scalar_state_layout_restores_and_counts_late_rows_once_when_rescaled():
+    """OVER's `progress` was one row of int64 fields per subtask without a key group (the scalar state it no
+    longer has): it restores as it was, and rescaled 2 -> 3 each old subtask's late rows are counted once, by the
+    new subtask holding its first key group (the scalar state added them up in every subtask it reached)."""
+    from sqlstream.runtime.key_groups import group_range
+    from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
+    from sqlstream.runtime.subtask_state import redistribute, restore_operator
+    from tests.test_over_columnar import make
+
+    def opened():
+        op, backend = make(OverAggregateOperator, "ROWS", 3), StateBackend("over")
+        op.open(OperatorContext(backend))
+        return op, backend
+
+    def legacy(seq, late, wm):
+        sink = pa.BufferOutputStream()
+        table = pa.table({n: pa.array([v], pa.int64()) for n, v in (("seq", seq), ("late_dropped", late),
+                                                                     ("wm_applied", wm))})
+        with pa.ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        return sink.getvalue().to_pybytes()
+    over = opened()[1].snapshot()["over"]
+    parts = [{"over": {"over": over, "progress": legacy(seq, late, 40)}} for seq, late in ((5, 3), (9, 4))]
+    op, backend = opened()
+    restore_operator(backend, [parts[1]["over"]], None, 2, 2)
+    assert (op.seq, op.late_dropped, op.wm_applied) == (9, 4, 40)
+    got = []
+    for j, (taken, groups) in enumerate(redistribute(parts, 3, 128)):
+        op, backend = opened()
+        restore_operator(backend, [p["over"] for p in taken], groups, 2, 3)
+        assert groups == group_range(j, 3)
+        got.append((op.seq, op.late_dropped, op.wm_applied))
+    assert got == [(5, 3, 40), (9, 4, 40), (9, 0, 40)]
+    op, backend = opened()
+    restore_operator(backend, [p["over"] for p in parts], None, 2, 1)
+    assert (op.seq, op.late_dropped, op.wm_applied) == (9, 7, 40)
 
 
 def test_watermarks_and_subtask_parts_keep_nothing_in_schema_metadata():

@@ -35,7 +35,7 @@ from sqlstream.runtime.numeric_aggregates import seg_accumulate
 from sqlstream.runtime.operator import Operator, OperatorContext
 
 NO_DUE = np.iinfo(np.int64).max
-LAYOUT = "columnar-2"  # the snapshot layout (checkpoints written before the scalars moved out name it in metadata)
+LAYOUT = "columnar-2"  # the snapshot layout (checkpoints written before its progress moved out name it in metadata)
 PENDING, KEPT, PARTITION = 0, 1, 2  # kinds of state rows
 
 
@@ -85,7 +85,7 @@ class OverAggregateOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         ctx.keyed_snapshot("over", self, [f"c{p}" for p in self.partition])
-        ctx.scalars("progress", self, {"seq": "max", "late_dropped": "sum", "wm_applied": "min"})
+        ctx.counters("progress", self, ("seq", "late_dropped", "wm_applied"), sums=("late_dropped",))
 
     def state_size_bytes(self) -> int:
         return sum(t.nbytes for t in self.pending) + sum(a.nbytes for a in self.kept.values()) + \
@@ -461,9 +461,9 @@ class OverAggregateOperator(Operator):
         return pa.concat_tables(parts, promote_options="default") if parts else block(PARTITION, 0, {})
 
     def restore_tables(self, tables: list[pa.Table]) -> None:
-        """One snapshot, or the parts of several subtasks' (each partition's rows are in one of them): arrival
-        numbers continue after the largest, late rows add up, the watermark applied is the smallest (the
-        `progress` scalars; a snapshot of the earlier layouts kept them in its schema's metadata)."""
+        """One snapshot, or the parts of several subtasks' (each partition's rows are in one of them). Arrival
+        numbers, late rows and the watermark applied are the `progress` counters (merged when rescaled); a
+        snapshot of the earlier layouts kept them in its schema's metadata."""
         self.index, self.pending = KeyIndex(), []
         self.last_ts = self.due = self.epoch = np.zeros(0, np.int64)
         self.accs = self._fresh_accs()
