@@ -125,12 +125,7 @@ class RankOperator(Operator):
         without scanning the rows that tie with it."""
         by_hash = self.by_hash
         for ref, h in enumerate(hashes, base):
-            was = by_hash.setdefault(h, ref)
-            if was != ref:
-                if type(was) is list:
-                    was.append(ref)
-                else:
-                    by_hash[h] = [was, ref]
+            _hold_one(by_hash, h, ref)
 
     def _release(self, h: int, ref: int) -> None:
         refs = self.by_hash[h]
@@ -210,12 +205,7 @@ class RankOperator(Operator):
                 if part is None:
                     part = parts[g] = []
                 if not append_only:
-                    was = by_hash.setdefault(h, ref)
-                    if was != ref:
-                        if type(was) is list:
-                            was.append(ref)
-                        else:
-                            by_hash[h] = [was, ref]
+                    _hold_one(by_hash, h, ref)
                 pos = bisect_right(part, entry)
                 if pos >= limit:
                     if append_only:
@@ -336,3 +326,13 @@ class RankOperator(Operator):
 
     def metrics(self) -> dict:
         return {"state_bytes": self.rows.size_bytes() if self.rows is not None else 0}
+
+
+def _hold_one(by_hash: dict, h: int, ref: int) -> None:
+    """Store row `ref` under hash `h`: one ref, or a list of them in arrival order when rows are equal."""
+    was = by_hash.setdefault(h, ref)
+    if was != ref:
+        if type(was) is list:
+            was.append(ref)
+        else:
+            by_hash[h] = [was, ref]

@@ -7,9 +7,12 @@ slots in `benchmarks/exchange.py`).
 """
 from __future__ import annotations
 
+import queue
+
 import pyarrow as pa
 
 BATCH = "batch"
+ENDED = ("ended",)  # what `receive_all` puts in its inbox when the other end is gone
 
 
 def _strict_map(column: pa.Array) -> pa.Array:
@@ -58,3 +61,15 @@ class PipeChannel:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def receive_all(channel, inbox: queue.Queue) -> None:
+    """A reader thread's loop: every message of `channel` into `inbox`, then ENDED once the other end is gone,
+    so the owner waits on one queue and neither side blocks the other on a full pipe."""
+    while True:
+        try:
+            msg = channel.receive()
+        except (EOFError, OSError, ValueError):
+            inbox.put(ENDED)
+            return
+        inbox.put(msg)

@@ -17,10 +17,9 @@ import threading
 import pyarrow as pa
 
 from sqlstream.core.errors import ExecutionError
-from sqlstream.runtime.parallel.channel import BATCH
+from sqlstream.runtime.parallel.channel import BATCH, ENDED, receive_all
 
 NOTHING = "nothing"  # a round's piece holds no row for the receiving subtask
-_ENDED = ("ended",)
 
 
 class PeerLost(ExecutionError):
@@ -44,7 +43,7 @@ class PeerExchange:
         self.own: dict[int, pa.RecordBatch | None] = {}  # this subtask's rows of its own pieces, by round
         for j, channel in peers.items():
             inbox: queue.Queue = queue.Queue()
-            threading.Thread(target=_receive_all, args=(channel, inbox), daemon=True,
+            threading.Thread(target=receive_all, args=(channel, inbox), daemon=True,
                              name=f"sqlstream-peer-{j}").start()
             self.inboxes[j] = inbox
 
@@ -70,7 +69,7 @@ class PeerExchange:
                 continue
             while True:
                 msg = self.inboxes[j].get()
-                if msg is _ENDED:
+                if msg is ENDED:
                     raise PeerLost(j, self.parallelism)
                 tag = msg[1]
                 if tag < number:
@@ -84,13 +83,3 @@ class PeerExchange:
     def close(self) -> None:
         for channel in self.peers.values():
             channel.close()
-
-
-def _receive_all(channel, inbox: queue.Queue) -> None:
-    while True:
-        try:
-            msg = channel.receive()
-        except (EOFError, OSError, ValueError):
-            inbox.put(_ENDED)
-            return
-        inbox.put(msg)

@@ -22,7 +22,7 @@ import pyarrow as pa
 from sqlstream.core.errors import ExecutionError, ValidationError, WorkerLostError
 from sqlstream.runtime.key_groups import key_groups, max_parallelism_of, subtask_of_groups
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.parallel.channel import BATCH
+from sqlstream.runtime.parallel.channel import BATCH, receive_all
 from sqlstream.runtime.parallel.regions import Region
 from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, GATHER, MERGE, RESTORE, ROUND, SNAPSHOT,
                                                 STOP, WATERMARK, SubtaskUnit)
@@ -31,7 +31,6 @@ from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, redistribu
 
 MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered
 ROUNDS_AHEAD = 2  # rounds the subtasks are asked to read before the oldest is merged
-_ENDED = ("ended",)
 
 
 class _Round:
@@ -167,7 +166,7 @@ class RegionOperator(Operator):
             self.handles.append(handle)
             inbox: queue.Queue = queue.Queue()
             # answers are read as they come, so a subtask never blocks writing output while we write its input
-            threading.Thread(target=_receive_all, args=(channel, inbox), daemon=True,
+            threading.Thread(target=receive_all, args=(channel, inbox), daemon=True,
                              name=f"sqlstream-subtask-{i}-answers").start()
             self.inboxes.append(inbox)
 
@@ -429,13 +428,3 @@ def _by_split(pieces: list[tuple[list, dict]]) -> list[tuple[list, dict]]:
         for summary in reply["splits"]:
             out.append(([(d, b) for (d, split), b in tagged if split == summary["split"]], summary))
     return sorted(out, key=lambda piece: piece[1]["split"])
-
-
-def _receive_all(channel, inbox: queue.Queue) -> None:
-    while True:
-        try:
-            msg = channel.receive()
-        except (EOFError, OSError, ValueError):
-            inbox.put(_ENDED)
-            return
-        inbox.put(msg)
