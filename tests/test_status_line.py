@@ -3,10 +3,15 @@ as a timestamp, late rows, checkpoints, Kafka lag, the split that holds the wate
 or when stderr is not a terminal. Each step waits for what the terminal shows."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import signal
+import struct
+import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,7 @@ import pytest
 from tests.cli_job import PATIENCE_S, REPO, CliJob
 
 pexpect = pytest.importorskip("pexpect")
+from pexpect import fdpexpect  # noqa: E402
 
 DATAGEN = """
 SET 'execution.checkpointing.interval' = '300 ms';
@@ -28,9 +34,33 @@ TIMESTAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
 EPOCH_MS = re.compile(r"(?<![\d.])1\d{12}(?!\d)")  # a 13-digit epoch-ms number, which a user cannot read
 
 
-def spawn(job: Path, *args: str):
-    return pexpect.spawn(sys.executable, ["-m", "sqlstream.cli", "run", str(job), *args], cwd=str(REPO),
-                         encoding="utf-8", timeout=PATIENCE_S, dimensions=(24, 200))
+class Terminal(fdpexpect.fdspawn):
+    """A job whose standard streams are a pseudo-terminal of 24 x 200, read with pexpect.
+
+    The job is started by `subprocess` (fork and exec in C), not by pexpect's own fork, which runs Python in the
+    child before it execs: forked from a test process with many threads (Kafka clients, Ray), that child can die
+    of SIGSEGV before it ever runs the job."""
+
+    def __init__(self, args: list[str]):
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+        self.proc = subprocess.Popen(args, cwd=str(REPO), stdin=slave, stdout=slave, stderr=slave,
+                                     start_new_session=True)
+        os.close(slave)  # the job holds the only other end: its exit is the end of the master's input
+        super().__init__(master, encoding="utf-8", timeout=PATIENCE_S)
+
+    def kill(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def close(self, force: bool = False) -> None:
+        if force and self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        super().close()
+
+
+def spawn(job: Path, *args: str) -> Terminal:
+    return Terminal([sys.executable, "-m", "sqlstream.cli", "run", str(job), *args])
 
 
 def test_status_line_on_a_terminal(tmp_path):
