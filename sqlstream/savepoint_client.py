@@ -37,7 +37,7 @@ def request_savepoint(pid: int, stop: bool, timeout: float) -> int:
     if not _alive(pid):
         sys.stderr.write(f"ERROR: no process {pid}\n")
         return 1
-    if not os.path.exists(events) or not _runs_sqlstream(pid):
+    if not os.path.exists(events) or not _runs_sqlstream(pid) or not _answers_of(pid, events):
         sys.stderr.write(f"ERROR: process {pid} is not a running `sqlstream run` job (it answers savepoint "
                          f"requests in {events}); nothing was sent\n")
         return 1
@@ -81,6 +81,20 @@ def _runs_sqlstream(pid: int) -> bool:
             return b"sqlstream" in f.read()
     except OSError:
         return not os.path.isdir("/proc")
+
+
+def _answers_of(pid: int, events: str) -> bool:
+    """Whether the answers file was opened by process `pid` itself, not left by a killed job whose PID it got
+    later: the file names the start time of the process that opened it. True where start times are unknown."""
+    started = signals.process_start(pid)
+    try:
+        with open(events, encoding="utf-8") as f:
+            first = f.readline().split()
+    except OSError:
+        return False
+    if started is None or len(first) != 2 or first[0] != signals.PROCESS_START:
+        return True
+    return first[1] == started
 
 
 def _alive(pid: int) -> bool:

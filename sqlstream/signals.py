@@ -62,6 +62,21 @@ def _deliver(what: str) -> None:
         _listener(what)
 
 
+PROCESS_START = "process-start"
+
+
+def process_start(pid: int) -> str | None:
+    """When process `pid` started, in the kernel's clock ticks since boot (/proc); None where unknown. Two
+    processes that got the same PID one after the other never share it."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[19].decode() if len(fields) > 19 else None
+
+
 def events_path(pid: int) -> str:
     """Where process `pid` answers savepoint requests."""
     uid = os.getuid() if hasattr(os, "getuid") else 0
@@ -78,7 +93,8 @@ def _open_events_file() -> None:
     path = events_path(os.getpid())
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        open(path, "w").close()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"{PROCESS_START} {process_start(os.getpid())}\n")
     except OSError:
         return
     _events_file = path

@@ -114,6 +114,24 @@ def test_a_stale_answer_file_does_not_make_another_process_a_target(tmp_path):
         sleeper.wait()
 
 
+def test_an_answer_file_of_an_earlier_process_under_the_same_pid_is_refused():
+    """A sqlstream process that got the PID of a killed job is not signalled on the job's left-over answer file:
+    the file names the start time of the process that opened it."""
+    from sqlstream import signals
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "sqlstream"])
+    events = Path(signals.events_path(sleeper.pid))
+    try:
+        events.parent.mkdir(parents=True, exist_ok=True)
+        events.write_text(f"{signals.PROCESS_START} 1\n")
+        r = savepoint(str(sleeper.pid))
+        assert r.returncode == 1 and "not a running `sqlstream run` job" in r.stderr, r.stderr
+        assert sleeper.poll() is None
+    finally:
+        events.unlink(missing_ok=True)
+        sleeper.kill()
+        sleeper.wait()
+
+
 def test_a_job_in_the_shell_holds_the_folder_too(tmp_path):
     """Two runs in one process (the shell's background jobs) are refused the same way (flock is per open file)."""
     from sqlstream.runtime.job_lock import JobLock
