@@ -118,6 +118,9 @@ class SinkWriter:
 class Sink:
     accepts_updates: bool = False
     needs_checkpoints: bool = False  # commits only on checkpoints: an unbounded job must enable them
+    # a writer per parallel subtask may write the subtask's rows where they are made (Flink's parallel sink): the
+    # sink keeps no order across subtasks and commits nothing, so N writers give what one writer gives
+    subtask_writers: bool = False
 
     def writer(self, job: str = "job") -> SinkWriter:
         """A writer for one job; `job` (a stable fingerprint) names its files, transactions, etc."""

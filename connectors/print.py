@@ -67,6 +67,7 @@ class BlackholeWriter(SinkWriter):
 
 class BlackholeSink(Sink):
     accepts_updates = True
+    subtask_writers = True
 
     def writer(self, job: str = "job") -> SinkWriter:
         return BlackholeWriter()

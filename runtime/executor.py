@@ -142,6 +142,9 @@ class Dataflow:
         self._register_metrics()
         # operators answering from other processes (parallel subtasks): their output is taken when it is needed
         self.remote = [(nid, op) for nid, op in self.ops.items() if hasattr(op, "drain")]
+        by_uid = {uid: nid for nid, uid in self.uids.items()}
+        # sinks the subtasks write themselves: only their row counts come here
+        self.remote_sinks = [(op, by_uid[op.sink_uid]) for _, op in self.remote if getattr(op, "sink_uid", None)]
         for _, op in self.remote:
             for src in self.sources:
                 if getattr(op, "source_scan", None) == self.uids[id(src.node)]:
@@ -412,6 +415,7 @@ class Dataflow:
                 self._advance(next(n for n, o in self.ops.items() if o is op), wm)
         if self.remote and (self.stats.rows_in == rows_before or now - self._drained >= DRAIN_S):
             self.drain()  # nothing new to read, or output waited long enough: take the subtasks' answers
+        self._count_sunk()
         return active
 
     def _run_round(self, src: SourceRuntime) -> bool:
@@ -440,6 +444,15 @@ class Dataflow:
             if out:
                 self.op_metrics[nid].records_out += sum(b.num_rows for b in out)
                 self._push(nid, out)
+        self._count_sunk()
+
+    def _count_sunk(self) -> None:
+        """Count the rows that sinks written by parallel subtasks got (their answers report them)."""
+        for op, nid in self.remote_sinks:
+            rows = op.take_sunk()
+            if rows:
+                self.stats.rows_out += rows
+                self.op_metrics[nid].records_in += rows
 
     def _check_connectors(self) -> None:
         """Let readers and writers serve their events every CHECK_CONNECTORS_S (a sink whose delivery failed
@@ -494,6 +507,7 @@ class Dataflow:
             out = op.close()
             if out:
                 self._push(nid, out)
+        self._count_sunk()
         self.finished = True
         for w in self.writers.values():
             w.end_input()
@@ -627,6 +641,14 @@ def open_source(node: L.Scan, unthrottled: bool = False):
     if unthrottled and "rows-per-second" in options:
         options = {**options, "rows-per-second": "0"}
     return registry.create_source(node.connector, node.table, options, schema)
+
+
+def open_sink(node: L.Sink):
+    """The connector's Sink for an INSERT target."""
+    return registry.create_sink(node.connector, node.table, node.options,
+                                TableSchema(node.names, [f.type for f in node.fields], metadata=dict(node.metadata),
+                                            primary_key=list(node.primary_key),
+                                            partition_keys=list(node.partition_keys)))
 
 
 def readable_names(node: L.Node) -> list[str]:

@@ -34,7 +34,7 @@ from sqlstream.plan.physical import PhysicalPlan
 from sqlstream.core.formatting import epoch_ms_text
 from sqlstream.runtime import metrics as job_metrics
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM
-from sqlstream.runtime.executor import Dataflow, JobStats, RunLimits, job_name
+from sqlstream.runtime.executor import Dataflow, JobStats, RunLimits, job_name, open_sink
 from sqlstream.runtime.job_lock import JobLock
 from sqlstream.runtime.job_log import FILE_ONLY, job_log
 from sqlstream.runtime.late_rows import LateRowsOutput, LateRowsTable
@@ -277,10 +277,7 @@ class Job:
         if self._sinks is None:
             sinks = {}
             for s in self.targets:
-                sinks[id(s)] = registry.create_sink(
-                    s.connector, s.table, s.options,
-                    TableSchema(s.names, [f.type for f in s.fields], metadata=dict(s.metadata),
-                                primary_key=list(s.primary_key), partition_keys=list(s.partition_keys)))
+                sinks[id(s)] = open_sink(s)
             late = self.late_rows
             if late is not None:
                 self._late_sink = registry.create_sink(
@@ -388,7 +385,8 @@ class Job:
             return None
         from sqlstream.runtime.parallel import ParallelOperators
         parallel = ParallelOperators(self.plan, self.config, late_rows=self.late_rows is not None,
-                                     capped=self.limits.max_rows_in is not None)
+                                     capped=self.limits.max_rows_in is not None,
+                                     counted=self.limits.max_rows_out is not None, job=self.id)
         regions = parallel.regions
         self.parallel_summary = (f"parallelism: {regions.parallelism} ("
                                  + (", ".join(r.describe() for r in regions.regions) or "nothing")

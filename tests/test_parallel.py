@@ -200,3 +200,23 @@ def test_a_plan_part_that_cannot_run_as_subtasks_says_so_and_runs_as_at_parallel
     assert ("its operators run in the job's process at parallelism 1 (002-GroupAggregate reads a single exchange: "
             "all its rows meet in one subtask)") in err.getvalue(), err.getvalue()
     assert "parallelism: 2 (nothing as subtasks; 1 sink(s) at parallelism 1)" in err.getvalue(), err.getvalue()
+
+
+def test_a_blackhole_sink_is_written_by_each_subtask_with_parallelism_1s_rows():
+    import io
+    from benchmarks.nexmark.queries import generator_ddl
+    from sqlstream.script import ScriptRunner
+    jobs = {"chain": "CREATE TABLE bh (a BIGINT, p BIGINT) WITH ('connector' = 'blackhole');\n"
+                     "INSERT INTO bh SELECT auction, price FROM bid WHERE price > 1000;\n",
+            "keyed": "CREATE TABLE bh (a BIGINT, c BIGINT) WITH ('connector' = 'blackhole');\n"
+                     "INSERT INTO bh SELECT auction, COUNT(*) FROM bid GROUP BY auction;\n"}
+    for name, job in jobs.items():
+        outs = {}
+        for p in (1, 2):
+            err = io.StringIO()
+            ScriptRunner(out=io.StringIO(), err=err).run(
+                f"SET 'parallelism.default' = '{p}';\n{generator_ddl(20_000, 10_000_000)}\n{job}")
+            outs[p] = int(err.getvalue().split("rows out: ")[1].split(",")[0])
+            if p == 2:
+                assert "Sink written by each subtask" in err.getvalue(), err.getvalue()
+        assert outs[1] == outs[2] > 0, (name, outs)

@@ -21,14 +21,17 @@ class ParallelOperators:
     rest of the region as ForwardOperators, every other operator as at parallelism 1 (in the job's process)."""
 
     def __init__(self, plan: PhysicalPlan, config: dict, parallelism: int | None = None, late_rows: bool = False,
-                 host=None, capped: bool = False) -> None:
-        """capped: the job's sources end after a number of rows (--max-rows-in)."""
+                 host=None, capped: bool = False, counted: bool = False, job: str = "job") -> None:
+        """capped: the job's sources end after a number of rows (--max-rows-in); counted: the job stops after its
+        sinks got a number of rows (--max-rows-out), so every row goes to the job's process; job: the job's
+        fingerprint (it names a sink writer's files and transactions)."""
         self.config = config
+        self.job = job
         if host is None:
             from sqlstream.runtime.ray_host import host_of
             host = host_of(config)  # None: worker processes on this machine
         self.host = host
-        self.regions: RegionPlan = find_regions(plan, parallelism, late_rows, capped)
+        self.regions: RegionPlan = find_regions(plan, parallelism, late_rows, capped, sink_writers=not counted)
         self.heads: dict[str, Region] = {r.head.uid: r for r in self.regions.regions}
         self.inner = {s.uid for r in self.regions.regions for s in r.inner}
         # a divided source's watermark, kept by its region's operator and checkpointed as its assigner's state
@@ -43,7 +46,7 @@ class ParallelOperators:
         region = self.heads.get(spec.uid)
         if region is not None:
             return RegionOperator(region, self.config, self.regions.parallelism, self.host,
-                                  self.marks.get(spec.uid))
+                                  self.marks.get(spec.uid), self.job)
         if spec.uid in self.assigners:
             return SourceWatermarkOperator(self.marks[self.assigners[spec.uid]])
         if spec.uid in self.inner:
@@ -55,7 +58,10 @@ class ParallelOperators:
         p = self.regions.parallelism
         lines = [f"parallelism {p}: {r.describe()} run as {p} subtasks ("
                  + ("source divided among them, " + ("then " if r.specs else "") if r.source is not None else "")
-                 + ("hash exchange on key groups" if r.specs else "rows back to the sink in the source's order")
+                 + ("hash exchange on key groups" if r.specs else "" if r.sink is not None
+                    else "rows back to the sink in the source's order")
+                 + (("; " if r.specs else "") + f"sink {r.sink.uid} written by each subtask" if r.sink is not None
+                    else "")
                  + ")" for r in self.regions.regions]
         return lines + [f"parallelism {p}: {n}" for n in self.regions.notices]
 

@@ -111,10 +111,14 @@ class RegionState:
 class RegionOperator(Operator):
     """The head of a region in the job's process: hash exchange into N subtasks, their outputs back."""
 
-    def __init__(self, region: Region, config: dict, parallelism: int, host=None, marks=None) -> None:
+    def __init__(self, region: Region, config: dict, parallelism: int, host=None, marks=None,
+                 job: str = "job") -> None:
         """marks: the watermark of the source the subtasks divide (a SplitWatermarks), kept here in step with
-        theirs."""
+        theirs; job: the job's fingerprint, for the writers of a sink the subtasks write."""
         self.region = region
+        self.job = job
+        self.sink_uid = region.sink.uid if region.sink is not None else None
+        self.sunk = 0  # rows the subtasks' sink writers wrote, as counted so far
         self.marks = marks
         self.name = region.head.name
         self.config = config
@@ -155,7 +159,8 @@ class RegionOperator(Operator):
         self.in_flight: deque[list[int]] = deque()  # per unanswered message, the subtasks it went to
         self.inboxes: list[queue.Queue] = []
         keys = self.region.keys[0] if self.region.specs and self.region.source else None
-        units = [SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source, keys)
+        units = [SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source, keys,
+                             self.region.sink, self.job)
                  for i in range(self.parallelism)]
         # a divided source's rows go from the subtask reading them to the one owning them, where the host can
         # connect its subtasks; else through this process
@@ -322,6 +327,12 @@ class RegionOperator(Operator):
 
     def metric(self, name: str) -> int:
         return sum(m.get(name, 0) for m in self.last_metrics)
+
+    def take_sunk(self) -> int:
+        """The rows the subtasks' sink writers wrote since the last call (their answers report running totals)."""
+        total = self.metric("sunk")
+        new, self.sunk = total - self.sunk, total
+        return new
 
     # ---- control ------------------------------------------------------------------------------------------
     def request(self, kind: str, per_subtask: list | None = None) -> list:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlstream.plan import logical as L
 from sqlstream.plan.physical import FORWARD, HASH, OperatorSpec, PhysicalPlan
+from sqlstream.runtime.parallel.subtask_sink import writes_in_subtasks
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Region:
     specs: list[OperatorSpec]
     keys: list[tuple[int, ...]]
     source: SourceChain | None = None
+    sink: OperatorSpec | None = None  # the sink the subtasks write themselves (`subtask_sink.py`), else None
 
     @property
     def head(self) -> OperatorSpec:
@@ -54,7 +56,7 @@ class Region:
 
     def describe(self) -> str:
         first = self.source.scan if self.source is not None else self.specs[0]
-        last = self.specs[-1] if self.specs else self.source.specs[-1]
+        last = self.sink if self.sink is not None else self.specs[-1] if self.specs else self.source.specs[-1]
         return first.uid if first is last else f"{first.uid} .. {last.uid}"
 
 
@@ -68,10 +70,11 @@ class RegionPlan:
 
 
 def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: bool = False,
-                 capped: bool = False) -> RegionPlan:
+                 capped: bool = False, sink_writers: bool = True) -> RegionPlan:
     """The region feeding each sink, where its shape allows, at the parallelism the plan gives its head
     (`parallelism` overrides it); `late_rows`: the job writes late rows to a table; `capped`: its sources end
-    after a number of rows (--max-rows-in)."""
+    after a number of rows (--max-rows-in); `sink_writers`: sinks that allow it are written in the subtasks
+    (False: every row goes back to the job's process, which counts them, for --max-rows-out)."""
     found = RegionPlan(parallelism or plan.parallelism)
     consumers: dict[int, int] = {}
     for spec in plan.operators:
@@ -86,6 +89,8 @@ def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: 
             found.notices.append(f"sink {sink.uid}: its operators run in the job's process at parallelism 1 "
                                  f"({why})")
             continue
+        if sink_writers and writes_in_subtasks(sink):
+            region.sink = sink
         found.regions.append(region)
     return found
 

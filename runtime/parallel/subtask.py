@@ -40,6 +40,8 @@ class SubtaskUnit:
     parallelism: int
     source: object = None  # a regions.SourceChain: the subtask reads its share of that source's rounds
     keys: tuple[int, ...] | None = None  # the exchange's hash keys on the source chain's rows
+    sink: OperatorSpec | None = None  # the sink this subtask writes its output to (else it goes to the job)
+    job: str = "job"  # the job's fingerprint, which names a sink writer's files and transactions
 
     def modules(self) -> list[str]:
         """The modules the subtask's operators and source live in (a worker's host may import them ahead)."""
@@ -48,6 +50,8 @@ class SubtaskUnit:
         if self.source is not None:
             found += [self.source.module, "sqlstream.runtime.parallel.source_share", "sqlstream.runtime.executor",
                       "sqlstream.runtime.parallel.peers", *getattr(self.source, "reader_modules", ())]
+        if self.sink is not None:
+            found += ["sqlstream.runtime.parallel.subtask_sink", "sqlstream.runtime.executor"]
         return list(dict.fromkeys(found))
 
 
@@ -83,6 +87,10 @@ class RegionSubtask:
             self.share = SourceShare(unit.source, unit.config, unit.index, unit.parallelism)
         self.marks = SplitWatermarks()  # the divided source's watermark, as parallelism 1's assigner has it
         self.emitted = MIN_WM
+        self.sink = None
+        if unit.sink is not None:
+            from sqlstream.runtime.parallel.subtask_sink import SubtaskSink
+            self.sink = SubtaskSink(unit.sink, unit.config, unit.job)
 
     def read_round(self, request: tuple, number: int | None = None) -> tuple[list, dict]:
         """This subtask's piece of a round: the rows for each downstream subtask (or, without an exchange, the
@@ -91,6 +99,9 @@ class RegionSubtask:
         if request[0] == "splits":
             return self._read_splits(request, number)
         batches, summary = self.share.read(request)
+        if self.sink is not None and self.unit.keys is None:  # the chain ends at the sink, written here
+            self.sink.write(batches)
+            return [], summary
         if self.exchange is not None and number is not None:
             self.exchange.send(number, self._routed(batches))
             return [], summary
@@ -101,6 +112,10 @@ class RegionSubtask:
         with pipes to the other subtasks, each gets one batch of its rows, partition after partition, and the
         summaries say how many rows of each partition went to each subtask ("to")."""
         read = self.share.read_splits(request)
+        if self.sink is not None and self.unit.keys is None:  # the chain ends at the sink, written here
+            for _, batches, _ in read:
+                self.sink.write(batches)
+            return [], {"splits": [summary for _, _, summary in read]}
         if self.exchange is None or number is None:
             tagged = [((d, split), b) for split, batches, _ in read for d, b in self._route(batches)]
             return tagged, {"splits": [summary for _, _, summary in read]}
@@ -270,6 +285,14 @@ class RegionSubtask:
             self._emit(i, op.close(), out)
         return out
 
+    def output(self, batches: list[pa.RecordBatch], channel) -> None:
+        """The output of a message: to this subtask's sink writer, else back to the job's process."""
+        if self.sink is not None:
+            self.sink.write(batches)
+            return
+        for b in batches:
+            channel.send_batch(None, b)
+
     def snapshot(self) -> dict[str, dict[str, bytes]]:
         """Each operator's state tables, and the watermarks as this subtask's operators last saw them."""
         marks = json.dumps({"out": self.out_wm, "in": [list(c.input_watermarks) for c in self.contexts],
@@ -300,7 +323,8 @@ class RegionSubtask:
         now = time.monotonic()
         if now - self.sized_at >= STATE_SIZE_S:  # measuring state walks its tables: not with every message
             self.sized_at, self.state_bytes = now, sum(b.size_bytes() for b in self.backends)
-        return {"late_records_dropped": late, "state_bytes": self.state_bytes}
+        return {"late_records_dropped": late, "state_bytes": self.state_bytes,
+                "sunk": self.sink.rows if self.sink is not None else 0}
 
     def _push(self, i: int, batches: list[pa.RecordBatch], input: int, out: list[pa.RecordBatch]) -> None:
         if not self.ops:  # only a source's chain: its rows go to the sink
@@ -333,6 +357,8 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
             return
         kind = msg[0]
         if kind == STOP:
+            if subtask.sink is not None:
+                subtask.sink.close()
             return
         try:
             out = subtask.on_processing_time()
@@ -354,12 +380,15 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
                 out += subtask.on_watermark(msg[1])
             elif kind == CLOSE:
                 out += subtask.close()
+                if subtask.sink is not None:
+                    subtask.output(out, channel)
+                    out = []
+                    subtask.sink.end_input()
             elif kind == SNAPSHOT:
                 reply = subtask.snapshot() if len(msg) == 1 else write_part(*msg[1], subtask.snapshot())
             elif kind == RESTORE:
                 subtask.restore(*msg[1])
-            for b in out:
-                channel.send_batch(None, b)
+            subtask.output(out, channel)
             channel.send_marker(DONE, subtask.metrics(), reply)
         except BaseException as e:  # noqa: BLE001 -- the job's process raises it and the job fails
             channel.send_marker(FAILED, _portable(e))
