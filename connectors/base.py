@@ -121,6 +121,11 @@ class Sink:
     # a writer per parallel subtask may write the subtask's rows where they are made (Flink's parallel sink): the
     # sink keeps no order across subtasks and commits nothing, so N writers give what one writer gives
     subtask_writers: bool = False
+    console: bool = False  # writes to this machine's console: only subtasks on this machine may write it
+
+    def subtask_writer(self, job: str, index: int, parallelism: int) -> SinkWriter:
+        """The writer of subtask `index` of `parallelism` (Flink's SinkWriter opened with its subtask)."""
+        return self.writer(job)
 
     def writer(self, job: str = "job") -> SinkWriter:
         """A writer for one job; `job` (a stable fingerprint) names its files, transactions, etc."""

@@ -1,6 +1,7 @@
 """print sink (the changelog as Flink prints it: +I[a, b]) and blackhole sink (discards, for benchmarks)."""
 from __future__ import annotations
 
+import os
 import sys
 
 import pyarrow as pa
@@ -36,6 +37,9 @@ def flink_row_strings(batch: pa.RecordBatch) -> list[str]:
     return out
 
 
+PIPE_BUF = 4096  # a write of at most this many bytes to a pipe is never interleaved with another process's
+
+
 class PrintWriter(SinkWriter):
     def __init__(self, identifier: str | None, stderr: bool):
         self.prefix = f"{identifier}> " if identifier else ""
@@ -47,14 +51,53 @@ class PrintWriter(SinkWriter):
             self.stream.flush()
 
 
+class SubtaskPrintWriter(PrintWriter):
+    """One parallel subtask's writer: Flink's prefix names the subtask ('2> ', 'id:2> '), and lines are written
+    whole, several at a time up to PIPE_BUF bytes, so two subtasks' lines never tear each other on a shared pipe."""
+
+    def __init__(self, identifier: str | None, stderr: bool, index: int):
+        super().__init__(None, stderr)
+        self.prefix = f"{identifier}:{index + 1}> " if identifier else f"{index + 1}> "
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if not batch.num_rows:
+            return
+        self.stream.flush()
+        fd = self.stream.fileno()
+        chunk: list[bytes] = []
+        size = 0
+        for s in flink_row_strings(batch):
+            line = (self.prefix + s + "\n").encode()
+            if chunk and size + len(line) > PIPE_BUF:
+                _write_all(fd, b"".join(chunk))
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line)
+        if chunk:
+            _write_all(fd, b"".join(chunk))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 class PrintSink(Sink):
     accepts_updates = True
+    subtask_writers = True
+    console = True
 
     def __init__(self, identifier, stderr):
         self.identifier, self.stderr = identifier, stderr
 
     def writer(self, job: str = "job") -> SinkWriter:
         return PrintWriter(self.identifier, self.stderr)
+
+    def subtask_writer(self, job: str, index: int, parallelism: int) -> SinkWriter:
+        if parallelism <= 1:
+            return self.writer(job)
+        return SubtaskPrintWriter(self.identifier, self.stderr, index)
 
 
 class BlackholeWriter(SinkWriter):

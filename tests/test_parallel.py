@@ -220,3 +220,38 @@ def test_a_blackhole_sink_is_written_by_each_subtask_with_parallelism_1s_rows():
             if p == 2:
                 assert "Sink written by each subtask" in err.getvalue(), err.getvalue()
         assert outs[1] == outs[2] > 0, (name, outs)
+
+
+PRINT_JOB = """SET 'parallelism.default' = '{p}';
+CREATE TABLE src (k INT, v INT) WITH ('connector' = 'datagen', 'number-of-rows' = '3000', 'rows-per-second' = '0',
+  'fields.k.min' = '0', 'fields.k.max' = '20', 'fields.v.min' = '0', 'fields.v.max' = '9');
+CREATE TABLE counts (k INT, c BIGINT) WITH ('connector' = 'print', 'print-identifier' = 'id');
+CREATE TABLE single (k INT, v INT) WITH ('connector' = 'print', 'sink.parallelism' = '1');
+EXECUTE STATEMENT SET BEGIN
+INSERT INTO counts SELECT k, COUNT(*) FROM src GROUP BY k;
+INSERT INTO single SELECT k, v FROM src WHERE v = 0;
+END;
+"""
+
+
+def test_a_print_sink_is_written_by_each_subtask_with_flinks_subtask_prefix(tmp_path):
+    """Flink 2.3 prints 'id:N> ' (or 'N> ') at a sink parallelism above 1 and no subtask at 1 (checked on PyFlink:
+    datagen into print at parallelism.default 2); per key, the changes are parallelism 1's."""
+    import re
+    outs = {}
+    for p in (1, 2):
+        (tmp_path / f"p{p}.sql").write_text(PRINT_JOB.format(p=p))
+        rc, out, err = CliJob(tmp_path / f"p{p}.sql").finish()
+        assert rc == 0, err
+        outs[p] = [line for line in out.splitlines() if not line.startswith("[INFO]")]
+    assert "written by each subtask" in err, err
+    assert {line.split("> ")[0] for line in outs[2] if line.startswith("id")} == {"id:1", "id:2"}
+    assert all(line.startswith("id> ") or line.startswith("+I[") for line in outs[1])
+
+    def per_key(lines):
+        keyed = collections.defaultdict(list)
+        for line in lines:
+            change = re.sub(r"^id(:\d)?> ", "", line)
+            keyed[(line.startswith("id"), change[3:].split(",")[0])].append(change)
+        return dict(keyed)
+    assert per_key(outs[2]) == per_key(outs[1])

@@ -70,11 +70,12 @@ class RegionPlan:
 
 
 def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: bool = False,
-                 capped: bool = False, sink_writers: bool = True) -> RegionPlan:
+                 capped: bool = False, sink_writers: bool = True, remote: bool = False) -> RegionPlan:
     """The region feeding each sink, where its shape allows, at the parallelism the plan gives its head
     (`parallelism` overrides it); `late_rows`: the job writes late rows to a table; `capped`: its sources end
     after a number of rows (--max-rows-in); `sink_writers`: sinks that allow it are written in the subtasks
-    (False: every row goes back to the job's process, which counts them, for --max-rows-out)."""
+    (False: every row goes back to the job's process, which counts them, for --max-rows-out); `remote`: the
+    subtasks run on other machines."""
     found = RegionPlan(parallelism or plan.parallelism)
     consumers: dict[int, int] = {}
     for spec in plan.operators:
@@ -89,7 +90,7 @@ def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: 
             found.notices.append(f"sink {sink.uid}: its operators run in the job's process at parallelism 1 "
                                  f"({why})")
             continue
-        if sink_writers and writes_in_subtasks(sink):
+        if sink_writers and writes_in_subtasks(sink, remote):
             region.sink = sink
         found.regions.append(region)
     return found

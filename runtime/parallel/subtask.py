@@ -90,7 +90,7 @@ class RegionSubtask:
         self.sink = None
         if unit.sink is not None:
             from sqlstream.runtime.parallel.subtask_sink import SubtaskSink
-            self.sink = SubtaskSink(unit.sink, unit.config, unit.job)
+            self.sink = SubtaskSink(unit.sink, unit.config, unit.job, unit.index, unit.parallelism)
 
     def read_round(self, request: tuple, number: int | None = None) -> tuple[list, dict]:
         """This subtask's piece of a round: the rows for each downstream subtask (or, without an exchange, the

@@ -16,11 +16,11 @@ from sqlstream.plan.physical import OperatorSpec
 class SubtaskSink:
     """The writer of one sink in one subtask, with the sink's NOT NULL checks, counting the rows it wrote."""
 
-    def __init__(self, spec: OperatorSpec, config: dict, job: str) -> None:
+    def __init__(self, spec: OperatorSpec, config: dict, job: str, index: int, parallelism: int) -> None:
         from sqlstream.runtime.constraint_enforcer import NotNullEnforcer
         from sqlstream.runtime.executor import open_sink
         node: L.Sink = spec.node
-        self.writer = open_sink(node).writer(job)
+        self.writer = open_sink(node).subtask_writer(job, index, parallelism)
         self.enforcer = NotNullEnforcer.for_sink(node.fields, config)
         self.rows = 0
 
@@ -44,9 +44,10 @@ class SubtaskSink:
         self.writer.close()
 
 
-def writes_in_subtasks(sink: OperatorSpec) -> bool:
+def writes_in_subtasks(sink: OperatorSpec, remote: bool = False) -> bool:
     """Whether a sink's writers run in the subtasks feeding it: its connector allows it and it is fed by a forward
-    edge (its parallelism is its input's)."""
+    edge (its parallelism is its input's); `remote`: the subtasks run on other machines (Ray), where a console
+    sink (print) would not reach the job's console."""
     from sqlstream.plan.physical import FORWARD
     node = sink.node
     if not isinstance(node, L.Sink) or node.connector == "collect" or len(sink.inputs) != 1 \
@@ -57,6 +58,7 @@ def writes_in_subtasks(sink: OperatorSpec) -> bool:
         return False
     try:
         from sqlstream.runtime.executor import open_sink
-        return bool(open_sink(node).subtask_writers)
+        sink = open_sink(node)
+        return bool(sink.subtask_writers) and not (remote and sink.console)
     except Exception:  # noqa: BLE001 -- the job's own start reports a sink that cannot open
         return False
