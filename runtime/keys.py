@@ -12,6 +12,10 @@ def _codes(col: pa.Array) -> tuple[np.ndarray, int]:
     return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(enc.dictionary)
 
 
+def _int64_safe(t: pa.DataType) -> bool:
+    return pa.types.is_signed_integer(t) or t in (pa.uint8(), pa.uint16(), pa.uint32())
+
+
 class KeyIndex:
     """Assigns stable ids to key tuples; ids are dense and never reused while the key lives."""
 
@@ -19,6 +23,7 @@ class KeyIndex:
         self.ids: dict[tuple, int] = {}
         self.keys: list[tuple] = []
         self.free: list[int] = []
+        self._ints: tuple[np.ndarray, np.ndarray] | None = None  # sorted integer keys (one column), their ids
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -30,6 +35,16 @@ class KeyIndex:
                 self._add(())
             return np.full(n, self.ids[()], dtype=np.int64), np.zeros(n, dtype=bool)
         cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols]
+        if len(cols) == 1 and not pa.types.is_dictionary(cols[0].type):
+            # one column: its dictionary is the batch's distinct keys, in the order of their first rows
+            enc = pc.dictionary_encode(cols[0], null_encoding="encode")
+            codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            values = enc.dictionary
+            if _int64_safe(values.type) and values.null_count == 0:
+                gid_of_unique, is_new = self._int_ids(np.asarray(values.to_numpy(), dtype=np.int64))
+            else:
+                gid_of_unique, is_new = self._ids([(v,) for v in values.to_pylist()])
+            return gid_of_unique[codes], is_new[codes]
         combined = None
         for col in cols:
             codes, distinct = _codes(col)
@@ -41,14 +56,43 @@ class KeyIndex:
                     _, combined = np.unique(combined, return_inverse=True)
         uniq, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
         picks = pa.array(first)  # one row per distinct key: its values become the key tuple
-        keys = list(zip(*[c.take(picks).to_pylist() for c in cols]))
+        gid_of_unique, is_new = self._ids(list(zip(*[c.take(picks).to_pylist() for c in cols])))
+        return gid_of_unique[inverse], is_new[inverse]
+
+    def _ids(self, keys: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+        """Ids of distinct keys, new ones added in the order given; and which were new."""
         get = self.ids.get
-        gid_of_unique = np.array([get(k, -1) for k in keys], dtype=np.int64)
-        is_new = gid_of_unique < 0
+        gids = np.array([get(k, -1) for k in keys], dtype=np.int64)
+        is_new = gids < 0
         fresh = np.flatnonzero(is_new)
         if len(fresh):
-            gid_of_unique[fresh] = self._add_all([keys[j] for j in fresh.tolist()])
-        return gid_of_unique[inverse], is_new[inverse]
+            gids[fresh] = self._add_all([keys[j] for j in fresh.tolist()])
+            self._ints = None
+        return gids, is_new
+
+    def _int_ids(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_ids` for distinct integers, found in a sorted array of the integer keys instead of one dictionary
+        look-up each."""
+        if self._ints is None:
+            known = [(k[0], g) for k, g in self.ids.items() if len(k) == 1 and type(k[0]) is int]
+            self._ints = (np.array([k for k, _ in known], np.int64), np.array([g for _, g in known], np.int64))
+            order = np.argsort(self._ints[0])
+            self._ints = (self._ints[0][order], self._ints[1][order])
+        sorted_keys, sorted_ids = self._ints
+        pos = np.searchsorted(sorted_keys, values)
+        found = pos < len(sorted_keys)
+        found[found] = sorted_keys[pos[found]] == values[found]
+        gids = np.full(len(values), -1, np.int64)
+        gids[found] = sorted_ids[pos[found]]
+        fresh = np.flatnonzero(~found)
+        if len(fresh):
+            new_keys = values[fresh]
+            new_ids = np.array(self._add_all([(k,) for k in new_keys.tolist()]), np.int64)
+            gids[fresh] = new_ids
+            order = np.argsort(new_keys)
+            at = np.searchsorted(sorted_keys, new_keys[order])
+            self._ints = (np.insert(sorted_keys, at, new_keys[order]), np.insert(sorted_ids, at, new_ids[order]))
+        return gids, ~found
 
     def _add_all(self, keys: list[tuple]) -> list[int]:
         """Ids for keys not in the index, distinct from one another: freed ids first, then new ones."""
@@ -70,6 +114,7 @@ class KeyIndex:
         return gid
 
     def release(self, gids: np.ndarray) -> None:
+        self._ints = None
         for g in gids.tolist():
             key = self.keys[g]
             if key is not None and self.ids.get(key) == g:

@@ -1,6 +1,7 @@
-"""SESSION window membership assigned column-wise gives the row loop's results exactly (same rows, same order):
-random keys, rows in and out of time order, rows one gap apart, late rows, random batch sizes, across a
-checkpoint; with and without PARTITION BY."""
+"""SESSION window membership assigned column-wise gives the row-at-a-time reference's results exactly (same rows,
+same order), and so does the operator's own row loop: random keys, rows in and out of time order, rows one gap
+apart, keys with several open sessions, late rows, random batch sizes, across a checkpoint; with and without
+PARTITION BY."""
 import random
 
 import numpy as np
@@ -15,6 +16,7 @@ from sqlstream.runtime.key_groups import group_range, key_groups, subtask_of_gro
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.session_window_aggregate import SessionWindowAggregateOperator
 from sqlstream.runtime.state import StateBackend
+from tests.reference_session import SessionReference
 
 NAMES = ["k", "v", "ts"]
 TYPES = [pa.int64(), pa.int64(), pa.timestamp("ms")]
@@ -32,7 +34,7 @@ def make(vectorized: bool, partitioned: bool):
     return op
 
 
-def stream(seed: int):
+def stream(seed: int, keys: int = 5):
     rng = random.Random(seed)
     n = rng.randint(10, 500)
     t = 1_700_000_000_000
@@ -41,7 +43,7 @@ def stream(seed: int):
     for _ in range(n):
         t += rng.choice([0, 1, 200, 999, 1000, 1001, 2500])
         back = 0 if ordered and rng.random() < 0.97 else rng.choice([0, 0, 300, 1500, 4000])
-        rows.append((rng.randint(0, 5), rng.randint(-5, 5), t - back))
+        rows.append((rng.randint(0, keys), rng.randint(-5, 5), t - back))
     out, top, i = [], MIN_WM, 0
     while i < n:
         size = rng.choice([1, 3, 20, 1000])
@@ -74,16 +76,35 @@ def run(make_op, batches, restore_at=None):
     return out, op.late_dropped
 
 
+def data(fired: list[list[dict]]) -> list[list[dict]]:
+    """Each firing's rows without the changelog kind and watermark columns."""
+    return [[{k: v for k, v in r.items() if k not in ("_op", "_wm")} for r in rows] for rows in fired]
+
+
+def reference(batches, partitioned: bool):
+    ref, out = SessionReference(gap=1000), []
+    for chunk, wms, wm in batches:
+        for (k, v, t), w in zip(chunk, wms):
+            ref.row((k if partitioned else None, k, v, t), w)
+        fired = ref.watermark(wm)
+        if fired:
+            out.append(fired)
+    return out + [fired for fired in [ref.watermark(MAX_WM)] if fired], ref.late
+
+
 @pytest.mark.parametrize("partitioned", [True, False])
 @pytest.mark.parametrize("seed", range(30))
-def test_same_sessions_as_the_row_loop(seed, partitioned):
-    batches = stream(seed)
-    expected, late = run(lambda: make(False, partitioned), batches)
+def test_same_sessions_as_the_row_at_a_time_reference(seed, partitioned):
+    batches = stream(seed, keys=5 if seed % 2 else 40)
+    expected, late = reference(batches, partitioned)
     got, got_late = run(lambda: make(True, partitioned), batches)
     assert got_late == late
-    assert got == expected
+    assert data(got) == expected
+    looped, looped_late = run(lambda: make(False, partitioned), batches)
+    assert looped_late == late
+    assert looped == got
     restored, _ = run(lambda: make(True, partitioned), batches, restore_at=len(batches) // 2)
-    assert restored == expected
+    assert restored == got
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -125,3 +146,34 @@ def test_sessions_split_by_key_group_and_continue_exactly_at_another_parallelism
         op.last_wm = last_wm
         got += feed(op, tail, 3, s)
     assert sorted(map(str, got)) == expected
+
+
+def test_a_long_stream_keeps_only_open_sessions_and_matches_the_reference():
+    """Thousands of sessions come and go: closed ones are dropped from the session arrays (ids renumbered,
+    across checkpoints too) while the results stay the reference's."""
+    rng = random.Random(7)
+    rows, t = [], 1_700_000_000_000
+    for _ in range(12_000):
+        t += rng.choice([0, 1, 20, 100])
+        rows.append((rng.randint(0, 300), rng.randint(-5, 5), t - (rng.choice([0, 1500]) if rng.random() < 0.02 else 0)))
+    batches, top, i = [], MIN_WM, 0
+    while i < len(rows):
+        chunk = rows[i:i + rng.choice([1, 50, 700, 3000])]
+        i += len(chunk)
+        wms = []
+        for r in chunk:
+            wms.append(top)
+            top = max(top, r[2] - 2000)
+        batches.append((chunk, wms, top))
+    expected, late = reference(batches, True)
+    got, got_late = run(lambda: make(True, True), batches, restore_at=len(batches) // 3)
+    assert (data(got), got_late) == (expected, late)
+    op = make(True, True)
+    op.open(OperatorContext(StateBackend("t")))
+    most = 0
+    for chunk, wms, wm in batches:
+        arrays = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(TYPES)]
+        op.on_batch(make_batch(INSERT, arrays, NAMES, wm=np.array(wms, np.int64)))
+        op.on_watermark(wm)
+        most = max(most, op.state.next_sid)
+    assert sum(len(b) for b in expected) > 2 * most

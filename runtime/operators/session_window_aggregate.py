@@ -5,15 +5,15 @@ A row opens the window [ts, ts + gap) and merges with every open session of its 
 Flink, windows intersect when one ends where the other starts, so rows exactly one gap apart share a session.
 A session is open until the watermark reaches end - 1; a row whose own window is already behind the
 watermark and merges with no open session is late and dropped (Flink's merging window semantics).
-Membership depends on earlier rows: keys whose rows arrive in time order (the usual case) are assigned all at
-once, column-wise; the others row by row in arrival order. The aggregation runs vectorized over the buffered
-rows when a session fires.
+Membership depends on earlier rows: keys whose rows arrive in time order after their latest session's start (the
+usual case) are assigned all at once, column-wise; the others row by row in arrival order. Sessions live in
+arrays indexed by session id, so firing, merging and the bookkeeping of a batch's new sessions are column-wise
+too. The aggregation runs vectorized over the buffered rows when a session fires.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sqlstream.plan.logical import AggCall, WindowSpec
 from sqlstream.runtime.aggregates import aggregate_rows, finalize
@@ -22,45 +22,166 @@ from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.aggregates import expand_grouping_sets, needed_columns
 from sqlstream.runtime.event_time import MIN_WM, event_times
 from sqlstream.runtime.keys import KeyIndex
-from sqlstream.runtime.operators.group_aggregate import seg_accumulate
 from sqlstream.core.types import FlinkType
+
+NONE, MANY = -1, -2  # a key's open sessions when not exactly one: none, or several (listed in `several`)
+COALESCE_PARTS = 64  # buffered row tables kept apart before they are joined into one
 
 
 class SessionState:
-    """Open sessions per key, the union-find of merged session ids, and the buffered rows. Declared as keyed
-    state (`KeyedSnapshot` on the partition keys): a snapshot is the buffered rows, each with its resolved
-    session and that session's bounds, and a restore rebuilds the sessions and their merge structure from such
-    rows, of one or several subtasks."""
+    """Open sessions and the buffered rows. A session is a slot of the arrays `start`, `end`, `key` (the
+    partition key's id in `keys`), `alive` and `parent` (the union-find of merged sessions: a merged-away session
+    points to the one it joined); each key's open sessions are `open_of[key]` when there is one, else listed in
+    `several`. Buffered rows are tables of the needed columns, `$sid` and `$rn`, each with a lower bound of its
+    rows' session ends (ends only grow), so a watermark reads only the tables it may fire rows of.
+
+    Declared as keyed state (`KeyedSnapshot` on the partition keys): a snapshot is the buffered rows, each with
+    its resolved session and that session's bounds, and a restore rebuilds the sessions and their merge structure
+    from such rows, of one or several subtasks."""
 
     def __init__(self) -> None:
-        self.open: dict[tuple, list[int]] = {}
-        self.bounds: dict[int, list[int]] = {}   # sid -> [start, end]
-        self.key_of: dict[int, tuple] = {}
-        self.parent: dict[int, int] = {}
-        self.rows: list[pa.Table] = []
+        self.keys = KeyIndex()
+        self.start = np.empty(0, np.int64)
+        self.end = np.empty(0, np.int64)
+        self.key = np.empty(0, np.int64)
+        self.alive = np.empty(0, bool)
+        self.parent = np.empty(0, np.int64)
         self.next_sid = 0
+        self.live = 0
+        self.open_of = np.empty(0, np.int64)
+        self.several: dict[int, list[int]] = {}
+        self.rows: list[tuple[pa.Table, int]] = []
+        self.row_bytes = 0
         self.key_names: list[str] = []
 
-    def find(self, sid: int) -> int:
-        root = sid
-        while self.parent.get(root, root) != root:
-            root = self.parent[root]
-        while sid != root:
-            nxt = self.parent.get(sid, sid)
-            self.parent[sid] = root
-            sid = nxt
-        return root
+    # ---- sessions ------------------------------------------------------------------------------
+    def new_sessions(self, count: int) -> int:
+        """Room for `count` new sessions; the first one's id."""
+        first = self.next_sid
+        need = first + count
+        if need > len(self.start):
+            size = max(need, 2 * len(self.start), 1024)
+            for name, fill in (("start", 0), ("end", 0), ("key", NONE), ("alive", False), ("parent", 0)):
+                old = getattr(self, name)
+                grown = np.full(size, fill, dtype=old.dtype)
+                grown[:len(old)] = old
+                setattr(self, name, grown)
+        self.next_sid = need
+        ids = np.arange(first, need)
+        self.parent[ids] = ids
+        self.alive[ids] = True
+        self.live += count
+        return first
 
+    def key_room(self) -> None:
+        """`open_of` covers every key id the key index has given."""
+        if len(self.keys) > len(self.open_of):
+            grown = np.full(max(len(self.keys), 2 * len(self.open_of), 1024), NONE, np.int64)
+            grown[:len(self.open_of)] = self.open_of
+            self.open_of = grown
+
+    def open_sessions(self, key: int) -> list[int]:
+        only = int(self.open_of[key])
+        return [only] if only >= 0 else list(self.several[key]) if only == MANY else []
+
+    def add_open(self, key: int, sid: int) -> None:
+        only = int(self.open_of[key])
+        if only == NONE:
+            self.open_of[key] = sid
+        elif only == MANY:
+            self.several[key].append(sid)
+        else:
+            self.several[key] = [only, sid]
+            self.open_of[key] = MANY
+
+    def remove_open(self, key: int, sid: int) -> None:
+        if self.open_of[key] == sid:
+            self.open_of[key] = NONE
+            return
+        listed = self.several[key]
+        listed.remove(sid)
+        if len(listed) == 1:
+            self.open_of[key] = listed[0]
+            del self.several[key]
+
+    def close(self, sids: np.ndarray) -> None:
+        """Sessions that fired or merged away are no longer open for their keys."""
+        self.alive[sids] = False
+        self.live -= len(sids)
+        keys = self.key[sids]
+        one = self.open_of[keys] == sids
+        self.open_of[keys[one]] = NONE
+        for k, sid in zip(keys[~one].tolist(), sids[~one].tolist()):
+            self.remove_open(k, sid)
+
+    def roots(self, sids: np.ndarray) -> np.ndarray:
+        """The session each id ended up in (after merges)."""
+        roots = self.parent[sids]
+        while True:
+            up = self.parent[roots]
+            if np.array_equal(up, roots):
+                return roots
+            roots = up
+
+    # ---- buffered rows -------------------------------------------------------------------------
+    def add_rows(self, table: pa.Table, end_bound: int) -> None:
+        self.rows.append((table, end_bound))
+        self.row_bytes += table.nbytes
+        if len(self.rows) > COALESCE_PARTS:
+            self.rows = [(pa.concat_tables([t for t, _ in self.rows]), min(b for _, b in self.rows))]
+
+    def take_fired(self, wm: int, fired: np.ndarray) -> pa.Table | None:
+        """Remove and return (in arrival order) the buffered rows of the sessions `fired`, with `$sid` resolved;
+        only tables whose end bound the watermark reached can hold any."""
+        is_fired = np.zeros(self.next_sid, bool)
+        is_fired[fired] = True
+        done, kept = [], []
+        for table, bound in self.rows:
+            if bound - 1 > wm:
+                kept.append((table, bound))
+                continue
+            roots = self.roots(table.column("$sid").to_numpy())
+            mask = is_fired[roots]
+            if mask.any():
+                done.append(_with_sid(table.filter(pa.array(mask)), roots[mask]))
+            if not mask.all():
+                rest = ~mask
+                kept.append((_with_sid(table.filter(pa.array(rest)), roots[rest]), int(self.end[roots[rest]].min())))
+        self.rows = kept
+        self.row_bytes = sum(t.nbytes for t, _ in kept)
+        return pa.concat_tables(done) if done else None
+
+    def compact(self) -> None:
+        """Renumber the open sessions 0..n-1 and forget the rest (and the keys without an open session), once
+        closed sessions outnumber them: the arrays stay as large as what is open."""
+        n = self.next_sid
+        if n < 2 * self.live + 4096:
+            return
+        keep = np.flatnonzero(self.alive[:n])
+        new_id = np.full(n, NONE, np.int64)
+        new_id[keep] = np.arange(len(keep))
+        self.rows = [(_with_sid(t, new_id[self.roots(t.column("$sid").to_numpy())]), b) for t, b in self.rows]
+        for name in ("start", "end", "key", "alive"):
+            setattr(self, name, getattr(self, name)[keep])
+        self.parent = np.arange(len(keep), dtype=np.int64)
+        self.next_sid = len(keep)
+        one = self.open_of >= 0
+        self.open_of[one] = new_id[self.open_of[one]]
+        self.several = {k: new_id[np.array(v)].tolist() for k, v in self.several.items()}
+        unused = np.flatnonzero(self.open_of[:len(self.keys)] == NONE)
+        self.keys.release(unused)
+
+    # ---- snapshots -----------------------------------------------------------------------------
     def snapshot_table(self) -> pa.Table:
         """Buffered rows with their (resolved) session id and that session's bounds."""
         if not self.rows:
             return pa.table({"$sid": pa.array([], pa.int64()), "$start": pa.array([], pa.int64()),
                              "$end": pa.array([], pa.int64())})
-        rows = pa.concat_tables(self.rows)
-        roots = np.array([self.find(int(x)) for x in rows.column("$sid").to_pylist()], dtype=np.int64)
-        rows = rows.set_column(rows.schema.get_field_index("$sid"), "$sid", pa.array(roots))
-        rows = rows.append_column("$start", pa.array([self.bounds[r][0] for r in roots], pa.int64()))
-        return rows.append_column("$end", pa.array([self.bounds[r][1] for r in roots], pa.int64()))
+        rows = pa.concat_tables([t for t, _ in self.rows])
+        roots = self.roots(rows.column("$sid").to_numpy())
+        rows = _with_sid(rows, roots)
+        rows = rows.append_column("$start", pa.array(self.start[roots]))
+        return rows.append_column("$end", pa.array(self.end[roots]))
 
     def restore_tables(self, tables: list[pa.Table]) -> None:
         """Rebuild from the rows of one or several subtasks' snapshots. Session ids are numbered anew by
@@ -72,20 +193,28 @@ class SessionState:
         if not tables:
             return
         table = pa.concat_tables(tables).combine_chunks()
-        ids, _ = KeyIndex().lookup([table.column(k) for k in key_names] + [table.column("$sid")], table.num_rows)
-        self.next_sid = int(ids.max()) + 1
-        starts, ends = table.column("$start").to_pylist(), table.column("$end").to_pylist()
-        keys = list(zip(*[table.column(k).to_pylist() for k in key_names])) if key_names else [()] * len(ids)
-        for sid, st, en, k in zip(ids.tolist(), starts, ends, keys):
-            if sid not in self.bounds:
-                self.bounds[sid] = [st, en]
-                self.key_of[sid] = k
-                self.open.setdefault(k, []).append(sid)
-        rows = table.drop_columns(["$start", "$end"])
-        self.rows = [rows.set_column(rows.schema.get_field_index("$sid"), "$sid", pa.array(ids, pa.int64()))]
+        n = table.num_rows
+        ids, _ = KeyIndex().lookup([table.column(k) for k in key_names] + [table.column("$sid")], n)
+        count = int(ids.max()) + 1
+        self.new_sessions(count)
+        first = np.full(count, n, np.int64)
+        np.minimum.at(first, ids, np.arange(n))
+        keys, _ = self.keys.lookup([table.column(k) for k in key_names], n)
+        self.key_room()
+        self.start[:count] = table.column("$start").to_numpy()[first]
+        self.end[:count] = table.column("$end").to_numpy()[first]
+        self.key[:count] = keys[first]
+        for sid in np.argsort(first, kind="stable").tolist():  # in the order the rows list them
+            self.add_open(int(self.key[sid]), sid)
+        rows = _with_sid(table.drop_columns(["$start", "$end"]), ids)
+        self.add_rows(rows, int(self.end[ids].min()))
 
     def state_size_bytes(self) -> int:
-        return sum(t.nbytes for t in self.rows) + 64 * len(self.bounds)
+        return self.row_bytes + 64 * self.live
+
+
+def _with_sid(table: pa.Table, sids: np.ndarray) -> pa.Table:
+    return table.set_column(table.schema.get_field_index("$sid"), "$sid", pa.array(sids, pa.int64()))
 
 
 class SessionWindowAggregateOperator(Operator):
@@ -104,7 +233,6 @@ class SessionWindowAggregateOperator(Operator):
         self.late_dropped = 0
         self.last_wm = MIN_WM
         self.seq = 0
-        self.key_index = KeyIndex()
         self.vectorized = True  # False: every row through the row loop (the reference)
 
     def open(self, ctx: OperatorContext) -> None:
@@ -119,8 +247,10 @@ class SessionWindowAggregateOperator(Operator):
         n = batch.num_rows
         if n == 0:
             return []
+        st = self.state
         ts, wm = event_times(batch, self.window.time_index)
-        gids, _ = self.key_index.lookup([cols[i] for i in self.session_keys], n)
+        gids, _ = st.keys.lookup([cols[i] for i in self.session_keys], n)
+        st.key_room()
         sids = np.full(n, -1, dtype=np.int64)
         late = np.zeros(n, dtype=bool)
         rest = self._assign_in_order(gids, ts, wm, sids) if self.vectorized else np.arange(n)
@@ -132,43 +262,43 @@ class SessionWindowAggregateOperator(Operator):
         seq0 = self.seq
         self.seq += n
         if len(keep):
-            take = pa.array(keep)
-            data = {f"c{i}": cols[i].take(take) for i in self._needed()}
+            if len(keep) == n:
+                data = {f"c{i}": cols[i] for i in self._needed()}
+            else:
+                take = pa.array(keep)
+                data = {f"c{i}": cols[i].take(take) for i in self._needed()}
             data["$sid"] = pa.array(sids[keep])
             data["$rn"] = pa.array(seq0 + keep)
-            self.state.rows.append(pa.table(data))
+            st.add_rows(pa.table(data), int(st.end[st.roots(sids[keep])].min()))
         return []
 
     def _assign_in_order(self, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray, sids: np.ndarray) -> np.ndarray:
         """Session ids for the rows of keys that arrive in time order, at or after the start of their key's
-        only open session, and are not late: all keys at once. A row joins the session before it when that
-        session is still open at the row's watermark and reaches the row; else it starts a new one. Returns the
-        rows left for the row loop (other keys)."""
+        latest open session (when the key's other open sessions end before it starts), and are not late: all keys
+        at once. A row joins the session before it when that session is still open at the row's watermark and
+        reaches the row; else it starts a new one. Returns the rows left for the row loop (other keys)."""
         st, gap = self.state, self.window.gap
         n = len(gids)
-        order = np.lexsort((np.arange(n), gids))
+        # stable: each key's rows stay in arrival order (a radix sort when key ids fit 16 bits)
+        order = np.argsort(gids.astype(np.uint16) if len(st.keys) <= 1 << 16 else gids, kind="stable")
         g, t, w = gids[order], ts[order], wm[order]
         start = np.r_[True, g[1:] != g[:-1]]
         first = np.flatnonzero(start)
         seg = np.cumsum(start) - 1
-        keys = self.key_index.keys
-        k_list = [keys[x] for x in g[first].tolist()]
-        s0 = np.zeros(len(first), np.int64)
-        e0 = np.zeros(len(first), np.int64)
-        sid0 = np.full(len(first), -1, np.int64)
+        g_first = g[first]
+        sid0 = st.open_of[g_first].copy()
         bad = np.zeros(len(first), bool)
-        for j, k in enumerate(k_list):
-            live = st.open.get(k)
-            if live:
-                if len(live) > 1:
-                    bad[j] = True
-                else:
-                    sid0[j] = live[0]
-                    s0[j], e0[j] = st.bounds[live[0]]
+        for j in np.flatnonzero(sid0 == MANY).tolist():
+            sid0[j] = self._latest(int(g_first[j]))
+            bad[j] = sid0[j] < 0
+        sid0[sid0 < 0] = -1
+        has = sid0 >= 0
+        s0, e0 = np.zeros(len(first), np.int64), np.zeros(len(first), np.int64)
+        s0[has], e0[has] = st.start[sid0[has]], st.end[sid0[has]]
         t_prev = np.r_[t[0], t[:-1]]
         bad[seg[~start & (t < t_prev)]] = True
-        bad |= (sid0 >= 0) & (t[first] < s0)
-        has0 = sid0[seg] >= 0
+        bad |= has & (t[first] < s0)
+        has0 = has[seg]
         e_first = np.where(start, e0[seg], np.maximum(e0[seg], t_prev + gap))
         e_later = t_prev + gap
         brk_first = (start & ~has0) | ~((e_first - 1 > w) & (t <= e_first))
@@ -181,107 +311,92 @@ class SessionWindowAggregateOperator(Operator):
         brk &= ok
         starts_at = np.flatnonzero(brk)
         new_sid = np.full(n, -1, np.int64)
-        new_sid[starts_at] = st.next_sid + np.arange(len(starts_at))
-        st.next_sid += len(starts_at)
-        last_break = seg_accumulate(np.maximum, np.where(brk, np.arange(n), -1), start, np.full(n, -1), -1)
+        new_sid[starts_at] = st.new_sessions(len(starts_at)) + np.arange(len(starts_at))
+        # the row that started each row's session in this batch (-1: the key's open session goes on)
+        last_break = np.maximum.accumulate(np.where(brk, np.arange(n), -1))
+        last_break[last_break < first[seg]] = -1
         row_sid = np.where(last_break >= 0, new_sid[np.maximum(last_break, 0)], sid0[seg])
         sids[order[ok]] = row_sid[ok]
         # each session's end: its last row's timestamp + gap (rows come in time order)
         seg_end = np.r_[start[1:], True]
-        sess_end = np.flatnonzero(ok & (seg_end | np.r_[brk[1:], False]))
-        for sid, tt, k_pos, lb in zip(row_sid[sess_end].tolist(), t[sess_end].tolist(), seg[sess_end].tolist(),
-                                      last_break[sess_end].tolist()):
-            if lb < 0:
-                b = st.bounds[sid]
-                b[1] = max(b[1], tt + gap)
-            else:
-                k = k_list[k_pos]
-                st.bounds[sid] = [int(t[lb]), tt + gap]
-                st.key_of[sid] = k
-                st.open.setdefault(k, []).append(sid)
+        ends = np.flatnonzero(ok & (seg_end | np.r_[brk[1:], False]))
+        sid_e, t_e, lb_e = row_sid[ends], t[ends], last_break[ends]
+        grown = lb_e < 0
+        st.end[sid_e[grown]] = np.maximum(st.end[sid_e[grown]], t_e[grown] + gap)
+        made, lb_made = sid_e[~grown], lb_e[~grown]
+        st.start[made] = t[lb_made]
+        st.end[made] = t_e[~grown] + gap
+        st.key[made] = g[lb_made]
+        self._open_new(made)
         return np.sort(order[~ok])
+
+    def _latest(self, key: int) -> int:
+        """The open session of a key with several that its in-order rows can reach: the latest, when the others
+        end before it starts (else -1: the row loop decides)."""
+        st = self.state
+        listed = st.several[key]
+        latest = max(listed, key=lambda s: st.start[s])
+        return latest if all(st.end[s] < st.start[latest] for s in listed if s != latest) else -1
+
+    def _open_new(self, made: np.ndarray) -> None:
+        """Register new sessions (ascending ids, grouped by key) as open for their keys: at once for a key
+        without open sessions that got one, one by one otherwise."""
+        st = self.state
+        keys = st.key[made]
+        alone = np.r_[True, keys[1:] != keys[:-1]] & np.r_[keys[:-1] != keys[1:], True] & (st.open_of[keys] == NONE)
+        st.open_of[keys[alone]] = made[alone]
+        for k, sid in zip(keys[~alone].tolist(), made[~alone].tolist()):
+            st.add_open(k, sid)
 
     def _assign_rows(self, rows: np.ndarray, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray, sids: np.ndarray,
                      late: np.ndarray) -> None:
         """Row by row in arrival order: a row merges every open session of its key it intersects."""
-        keys = self.key_index.keys
         gap = self.window.gap
         st = self.state
         for i in rows.tolist():
-            t, w, k = int(ts[i]), int(wm[i]), keys[gids[i]]
+            t, w, k = int(ts[i]), int(wm[i]), int(gids[i])
             lo, hi = t, t + gap
-            live = st.open.get(k)
-            merged = []
-            if live:
-                for sid in live:
-                    s, e = st.bounds[sid]
-                    if e - 1 > w and s <= hi and lo <= e:
-                        merged.append(sid)
+            merged = [sid for sid in st.open_sessions(k)
+                      if st.end[sid] - 1 > w and st.start[sid] <= hi and lo <= st.end[sid]]
             if not merged:
                 if hi - 1 <= w:
                     self.late_dropped += 1
                     late[i] = True
                     continue
-                sid = st.next_sid
-                st.next_sid += 1
-                st.bounds[sid] = [lo, hi]
-                st.key_of[sid] = k
-                st.open.setdefault(k, []).append(sid)
+                sid = st.new_sessions(1)
+                st.start[sid], st.end[sid], st.key[sid] = lo, hi, k
+                st.add_open(k, sid)
                 sids[i] = sid
                 continue
             target = merged[0]
-            b = st.bounds[target]
-            b[0], b[1] = min(b[0], lo), max(b[1], hi)
+            st.start[target], st.end[target] = min(st.start[target], lo), max(st.end[target], hi)
             for other in merged[1:]:
-                ob = st.bounds.pop(other)
-                b[0], b[1] = min(b[0], ob[0]), max(b[1], ob[1])
+                st.start[target] = min(st.start[target], st.start[other])
+                st.end[target] = max(st.end[target], st.end[other])
                 st.parent[other] = target
-                st.key_of.pop(other, None)
-                st.open[k].remove(other)
+                st.close(np.array([other]))
             sids[i] = target
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         prev, self.last_wm = self.last_wm, wm
         st = self.state
-        fired = [sid for sid, (s, e) in st.bounds.items() if e - 1 <= wm]
-        if not fired or not st.rows:
-            for sid in fired:
-                self._forget(sid)
+        n = st.next_sid
+        fired = np.flatnonzero(st.alive[:n] & (st.end[:n] - 1 <= wm))
+        if not len(fired):
             return []
-        table = pa.concat_tables(st.rows)
-        raw = table.column("$sid").to_numpy()
-        uniq, inv = np.unique(raw, return_inverse=True)
-        roots = np.array([st.find(int(s)) for s in uniq], dtype=np.int64)[inv]
-        fired_arr = pa.array(np.array(fired, dtype=np.int64))
-        is_fired = pc.is_in(pa.array(roots), value_set=fired_arr)
-        mask = np.asarray(is_fired.to_numpy(zero_copy_only=False))
-        rest = table.filter(pa.array(~mask))
-        st.rows = [rest.set_column(rest.schema.get_field_index("$sid"), "$sid", pa.array(roots[~mask]))] \
-            if rest.num_rows else []
-        done = table.filter(pa.array(mask))
-        done = done.set_column(done.schema.get_field_index("$sid"), "$sid", pa.array(roots[mask]))
-        bounds = {sid: tuple(st.bounds[sid]) for sid in fired}
-        for sid in fired:
-            self._forget(sid)
-        return [self._aggregate(done, bounds, prev)]
+        done = st.take_fired(wm, fired) if st.rows else None
+        out = [] if done is None else [self._aggregate(done, prev)]
+        st.close(fired)
+        st.compact()
+        return out
 
-    def _forget(self, sid: int) -> None:
-        st = self.state
-        k = st.key_of.pop(sid, None)
-        st.bounds.pop(sid, None)
-        if k is not None and k in st.open:
-            st.open[k].remove(sid)
-            if not st.open[k]:
-                del st.open[k]
-
-    def _aggregate(self, table: pa.Table, bounds: dict[int, tuple], prev_wm: int) -> pa.RecordBatch:
+    def _aggregate(self, table: pa.Table, prev_wm: int) -> pa.RecordBatch:
         """Aggregates per (window_start, window_end, group key): sessions of different partitions with equal
         bounds share a group when the group keys do not tell them apart, as in Flink."""
         key_names = [f"c{i}" for i in self.keys]
         sid = table.column("$sid").to_numpy()
-        uniq, inv = np.unique(sid, return_inverse=True)
-        table = table.append_column("$ws", pa.array(np.array([bounds[s][0] for s in uniq], np.int64)[inv]))
-        table = table.append_column("$we", pa.array(np.array([bounds[s][1] for s in uniq], np.int64)[inv]))
+        table = table.append_column("$ws", pa.array(self.state.start[sid]))
+        table = table.append_column("$we", pa.array(self.state.end[sid]))
         if self.sets is not None:
             table = expand_grouping_sets(table, key_names, self.sets)
         group_cols = ["$ws", "$we"] + key_names + (["$gs"] if self.sets is not None else [])
