@@ -330,6 +330,7 @@ class Session:
 
     def plan(self, stmt: exp.Expr) -> L.Node:
         """Bind a query or INSERT into a logical plan, checking the sink accepts its changelog."""
+        self._start_fork_server()
         if isinstance(stmt, exp.Insert):
             sink = self.binder.bind_insert(stmt)
             from sqlstream.connectors import registry
@@ -348,6 +349,15 @@ class Session:
                     f"aggregation, which is insert-only.")
             return optimize(sink)
         return optimize(self.binder.bind_query(stmt))
+
+    def _start_fork_server(self) -> None:
+        """Above parallelism 1 on this machine, the fork server the subtasks' worker processes come from starts
+        while the statement is planned, preloading the connectors the session's tables use."""
+        target = str(self.config.get("execution.target") or "local").strip().lower()
+        if self.config.get_int("parallelism.default", 1) <= 1 or target != "local":
+            return
+        from sqlstream.runtime.parallel.hosts import warm_up
+        warm_up([m for m in list(sys.modules) if m.startswith("sqlstream.connectors.")])
 
     def _create(self, stmt: exp.Create, sql: str) -> Result:
         kind = (stmt.args.get("kind") or "").upper()
