@@ -17,8 +17,9 @@ from sqlstream.runtime.parallel.subtask import SubtaskUnit, worker_main
 
 # numpy.ma and pyarrow.acero (its group_by): pyarrow imports them on first use, in every worker if not here
 PRELOAD = ["sqlstream.runtime.parallel.subtask", "numpy.ma", "pyarrow.acero"]
-# what a subtask reading a divided source runs besides its operators
-RUNTIME = ["sqlstream.runtime.executor", "sqlstream.runtime.parallel.source_share", "sqlstream.runtime.parallel.peers"]
+# what a subtask reading a divided source or writing a sink runs besides its operators
+RUNTIME = ["sqlstream.runtime.executor", "sqlstream.runtime.parallel.source_share", "sqlstream.runtime.parallel.peers",
+           "sqlstream.runtime.parallel.subtask_sink"]
 
 
 def _context(unit: SubtaskUnit):
