@@ -18,6 +18,8 @@ import pyarrow.compute as pc
 
 from sqlstream.connectors.base import TableSchema, rows_batch
 from sqlstream.connectors.formats import json_flink
+from sqlstream.connectors.formats.json_text import INTEGER_DIGITS, not_plain_text, null_mask, trailing_comma, \
+    true_mask, valid_mask
 from sqlstream.connectors.options import Options
 from sqlstream.connectors.utf8 import reject_invalid_utf8
 from sqlstream.core.errors import FormatError, OptionError
@@ -195,7 +197,7 @@ class JsonDecoder:
         Flink: checked on the field's own characters, not on the whole document."""
         slow = None
         for j, path, kind, sep in self.text_leaves:
-            bad = _not_plain_text(_leaf(raw[j], path), kind, sep)
+            bad = not_plain_text(_leaf(raw[j], path), kind, sep)
             if bad is not None:
                 slow = bad if slow is None else slow | bad
         return slow
@@ -223,14 +225,11 @@ class JsonDecoder:
         Found with one regular expression over the text (a false alarm costs only the slower path) and the JSON
         types DuckDB saw at the document's root, the top-level fields and the paths checked by kind (`json_types`,
         a list per document in the order of `checked_paths`)."""
-        mask = _mask
-        docs = _small_offsets(docs)
-        slow = mask(pc.match_substring_regex(docs, self.suspicious)) if self.suspicious else \
+        slow = true_mask(pc.match_substring_regex(_small_offsets(docs), self.suspicious)) if self.suspicious else \
             np.zeros(len(docs), dtype=bool)
-        text_slow = self._text_not_plain(raw)
-        if text_slow is not None:
-            slow |= text_slow
-        slow |= mask(pc.match_substring_regex(docs, TRAILING_COMMA))
+        for bad in (self._text_not_plain(raw), trailing_comma(docs)):
+            if bad is not None:
+                slow |= bad
         for j in self.null_walked:
             slow |= _maybe_lost(raw[j], self.schema.types[j], False)
         if json_types is not None:
@@ -248,12 +247,12 @@ class JsonDecoder:
     def _of_another_type(self, raw: list[pa.Array], json_types: pa.Array) -> np.ndarray:
         """Documents that are not one object, or hold another JSON type at a checked path than its field's kind,
         or a value DuckDB could not read (made NULL), or miss a field under fail-on-missing-field."""
-        slow = ~_mask(pc.equal(pc.list_element(json_types, 0), "OBJECT"))
+        slow = ~true_mask(pc.equal(pc.list_element(json_types, 0), "OBJECT"))
         for k, j in enumerate(self.null_checked):
             if raw[j].null_count or self.fail_on_missing:
                 jt = pc.list_element(json_types, k + 1)
                 lost = pc.and_kleene(pc.is_null(raw[j]), pc.not_equal(jt, "NULL"))
-                slow |= _mask(pc.fill_null(lost, self.fail_on_missing))  # a value DuckDB could not read, or missing
+                slow |= true_mask(pc.fill_null(lost, self.fail_on_missing))  # a value DuckDB could not read, or missing
         return slow | self.by_path.suspicious(json_types, 1 + len(self.null_checked), raw)
 
     def _type_candidates(self, raw: list[pa.Array]) -> np.ndarray:
@@ -261,18 +260,16 @@ class JsonDecoder:
         only ROW, MAP and ARRAY fields are checked by path): DuckDB reads a non-object into a ROW as a ROW of
         NULLs (or NULL), and a wrong value into a MAP or ARRAY as NULL; a document that is not an object has every
         column NULL; a NULL-checked column is NULL."""
-        def null(arr: pa.Array) -> np.ndarray:
-            return _mask(arr.is_null()) if arr.null_count else np.zeros(len(arr), dtype=bool)
-        out = np.logical_and.reduce([null(c) for c in raw])
+        out = np.logical_and.reduce([null_mask(c) for c in raw])
         for j in self.null_checked:
-            out |= null(raw[j])
+            out |= null_mask(raw[j])
         for (j, *path), name in zip(self.by_path.indices, self.by_path.type_names):
             arr = _leaf(raw[j], tuple(path))
             if name != "ROW" or _row_of_another_type_is_null():
-                out |= null(arr)
+                out |= null_mask(arr)
             if name == "ROW":
-                valid = ~null(arr)
-                out |= valid & np.logical_and.reduce([null(arr.field(i)) for i in range(arr.type.num_fields)])
+                valid = ~null_mask(arr)
+                out |= valid & np.logical_and.reduce([null_mask(arr.field(i)) for i in range(arr.type.num_fields)])
         return out
 
     def _with_flink_rules(self, docs: pa.Array, fast: pa.RecordBatch, fast_idx: np.ndarray, slow_idx: np.ndarray,
@@ -395,10 +392,6 @@ def _small_offsets(docs: pa.Array) -> pa.Array:
     return docs
 
 
-def _mask(arr) -> np.ndarray:
-    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _text_leaves(t: FlinkType, path: tuple = ()) -> list[tuple[tuple, str]]:
     """(field positions inside the column, text kind) of the fields read as text, outside arrays and maps."""
     kind = text_kind(t)
@@ -434,11 +427,11 @@ def _maybe_lost(arr: pa.Array, t: FlinkType, in_collection: bool) -> np.ndarray:
             if in_collection or _collection_or_binary(c):
                 out |= _maybe_lost(arr.field(i), c, in_collection)
     elif n in ("BINARY", "VARBINARY"):
-        return _mask(arr.is_valid())
+        return valid_mask(arr)
     else:
-        return _mask(arr.is_null()) if in_collection and arr.null_count else np.zeros(len(arr), dtype=bool)
+        return null_mask(arr) if in_collection and arr.null_count else np.zeros(len(arr), dtype=bool)
     if in_collection and arr.null_count:
-        out |= _mask(arr.is_null())
+        out |= null_mask(arr)
     return out
 
 
@@ -452,49 +445,6 @@ def _leaf_type(t: FlinkType, path: tuple) -> FlinkType:
     for i in path:
         t = t.children[i]
     return t
-
-
-# a STRING field's text that may not be the JSON value's text as Flink writes it: a number DuckDB wrote back
-# (4.50 -> '4.5', 1e5 -> '100000.0'), an object or array DuckDB wrote compact
-STRING_NOT_AS_WRITTEN = r"^(?:-?[0-9]+[.eE]|[\[{])"
-STRING_FIRST_BYTES = np.frombuffer(b"-0123456789[{", dtype=np.uint8)
-
-
-def _not_plain_text(text: pa.Array, kind: str, sep: str) -> np.ndarray | None:
-    """Mask of the values whose text may convert otherwise than by Flink's rules (None: none does), checked on
-    their bytes; what passes converts exactly with Arrow's casts (`_from_text`), which reject the remaining
-    malformed values (a month 13, an INT out of range) for `_not_convertible`. Plain: an integer in decimal
-    digits with fewer digits than may overflow (a numeric string reads as Flink parses it), true or false,
-    'yyyy-MM-dd', 'yyyy-MM-dd HH:mm:ss[.f{1,6}]' (the separator of 'json.timestamp-format.standard')."""
-    if text.null_count == len(text):
-        return None
-    valid = _mask(text.is_valid()) if text.null_count else np.ones(len(text), dtype=bool)
-    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
-    offsets = np.frombuffer(text.buffers()[1], dtype=width)[text.offset:text.offset + len(text) + 1]
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8) if text.buffers()[2] is not None else None
-    if data is None or not len(data):  # every value empty
-        data = np.zeros(1, dtype=np.uint8)
-
-    def at(k: int, char: str) -> np.ndarray:
-        return (lengths > k) & (data[np.minimum(starts + k, len(data) - 1)] == ord(char))
-    if kind == "STRING":
-        first = (lengths > 0) & np.isin(data[np.minimum(starts, len(data) - 1)], STRING_FIRST_BYTES)
-        if not (first & valid).any():
-            return None
-        plain = ~(first & _mask(pc.match_substring_regex(text, STRING_NOT_AS_WRITTEN)))
-    elif kind in INTEGER_DIGITS:
-        digits = pc.ascii_is_decimal(pc.utf8_ltrim(text, "-") if (at(0, "-") & valid).any() else text)
-        plain = (lengths < INTEGER_DIGITS[kind]) & _mask(digits)
-    elif kind == "BOOLEAN":
-        plain = _mask(pc.is_in(text, pa.array(["true", "false"])))
-    elif kind == "DATE":
-        plain = (lengths == 10) & at(4, "-") & at(7, "-")
-    else:
-        plain = ((lengths == 19) | ((lengths >= 21) & (lengths <= 26) & at(19, "."))) & at(4, "-") & \
-            at(7, "-") & at(10, sep) & at(13, ":") & at(16, ":")
-    bad = valid & ~plain
-    return bad if bad.any() else None
 
 
 def _from_text(text: pa.Array, kind: str, t: FlinkType | None) -> pa.Array:
@@ -536,9 +486,6 @@ def _row_of_another_type_is_null() -> bool:
 SUSPICIOUS_VALUE = {"INTEGER": r'(?:true|false|"|-?\d+[.eE]|\[|\{)', "FLOAT": r"(?:true|false|\[|\{)",
                     "BOOLEAN": r'(?:[-\d"\[{])', "STRING": r"(?:-?\d+[.eE]|\[|\{)",
                     "TEMPORAL": r"(?:[-\dtf\[{])", "OBJECT": r"(?:[^{n\s])", "ARRAY": r"(?:[^\[n\s])"}
-# a trailing comma DuckDB forgives, looked for apart from the values' expression (RE2 scans one alternation
-# several times slower than each part alone)
-TRAILING_COMMA = r",\s*[}\]]"
 
 
 def _not_plain(kind: str, sep: str) -> str:
@@ -636,10 +583,6 @@ def _suspicious_pattern(schema: TableSchema) -> tuple[str, "PathKinds"]:
     return "|".join(parts), PathKinds(by_path)
 
 
-# digits from which an integer may not fit its type
-INTEGER_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INT": 10, "INTEGER": 10, "BIGINT": 19}
-
-
 def _named_types(schema: TableSchema, by_pattern: bool = False) -> list[tuple[str, FlinkType]]:
     """Every named field of the schema, top-level and inside ROWs (also ROWs in arrays and maps); `by_pattern`:
     only those the regular expression checks (not the fields read as text)."""
@@ -707,7 +650,7 @@ class PathKinds:
             bad |= ~np.asarray(pc.fill_null(plain, True).to_numpy(zero_copy_only=False), dtype=bool)
             value = _leaf(raw[index[0]], index[1:])
             if name != "ROW" and value.null_count:
-                bad |= _mask(pc.and_kleene(value.is_null(), pc.not_equal(jt, "NULL")))
+                bad |= true_mask(pc.and_kleene(value.is_null(), pc.not_equal(jt, "NULL")))
         return bad
 
 
