@@ -189,7 +189,7 @@ class RankOperator(Operator):
         refs[add_rows] = base + np.arange(len(add_rows))
         self.seq += len(add_rows)
         limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
-        by_hash, release, first_oldest = self.by_hash, self._release, self.tie_sign > 0
+        targets = [] if append_only else self._targets(hashes, adds, add_rows, refs[add_rows]).tolist()
         seq_of = self.seq_of
         out: list[int] = []  # (store row, row kind, rank) after one another
         dropped: list[int] = []  # rows an insert-only input pushed below the top N
@@ -197,15 +197,13 @@ class RankOperator(Operator):
         row_seq = np.zeros(n, np.int64)
         row_seq[add_rows] = seqs
         bisect_right, bisect_left = bisect.bisect_right, bisect.bisect_left
-        for i, (add, g, k, ref, h, s) in enumerate(zip(adds.tolist(), gids.tolist(), skeys, refs.tolist(),
-                                                        hashes.tolist(), row_seq.tolist())):
+        for i, (add, g, k, ref, s) in enumerate(zip(adds.tolist(), gids.tolist(), skeys, refs.tolist(),
+                                                     row_seq.tolist())):
             part = parts.get(g)
             if add:
                 entry = (k, s, ref)
                 if part is None:
                     part = parts[g] = []
-                if not append_only:
-                    _hold_one(by_hash, h, ref)
                 pos = bisect_right(part, entry)
                 if pos >= limit:
                     if append_only:
@@ -231,19 +229,13 @@ class RankOperator(Operator):
                     dropped += [e[2] for e in part[limit:]]  # an insert-only input never brings a lower row back
                     del part[limit:]
                 continue
-            if part is None:
+            gone = targets[i]
+            if gone < 0 or part is None:
                 continue
-            held = by_hash.get(h)
-            if held is None:
-                continue
-            # the first in sort order of the held rows with this hash: the oldest, or the newest when the
-            # newest wins ties
-            gone = held if type(held) is not list else held[0 if first_oldest else -1]
             end = len(part)
             pos = bisect_left(part, (k, seq_of[gone]))
             if pos >= end or part[pos][2] != gone:
                 continue
-            release(h, gone)
             matched += (gone, i)
             if pos < limit:
                 if not with_rank:
@@ -268,6 +260,66 @@ class RankOperator(Operator):
         result = self._output(np.array(out, np.int64).reshape(-1, 3)) if out else []
         self._compact()
         return result
+
+    def _targets(self, hashes: np.ndarray, adds: np.ndarray, add_rows: np.ndarray, add_refs: np.ndarray) -> np.ndarray:
+        """Files the batch's new rows under their hashes and takes each retraction's held row away from its hash:
+        per batch row, the store row a retraction takes (-1 for none). The held row is the first of its hash in
+        sort order: the oldest, or the newest when the newest wins ties. Hashes that several rows of the batch
+        (or several held rows) carry go row by row in arrival order."""
+        n = len(hashes)
+        by_hash = self.by_hash
+        target = np.full(n, -1, np.int64)
+        refs_of = np.full(n, -1, np.int64)
+        refs_of[add_rows] = add_refs
+        by_hash_order = np.argsort(hashes, kind="stable")
+        sorted_h = hashes[by_hash_order]
+        starts = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]]) if n else np.zeros(0, np.int64)
+        sizes = np.diff(np.r_[starts, n])
+        single = by_hash_order[starts[sizes == 1]]
+        # a row that arrives and is retracted within the batch: the common pair of a hash the batch carries twice
+        two = starts[sizes == 2]
+        first, second = by_hash_order[two], by_hash_order[two + 1]
+        pair = adds[first] & ~adds[second]
+        first, second = first[pair], second[pair]
+        tangled = set(hashes[by_hash_order[starts[sizes > 2]]].tolist())
+        tangled.update(hashes[by_hash_order[two[~pair]]].tolist())
+        pair_h = hashes[first].tolist()
+        tangled.update(filter(by_hash.__contains__, pair_h))
+        single_add = single[adds[single]]
+        add_h = hashes[single_add].tolist()
+        tangled.update(filter(by_hash.__contains__, add_h))
+        single_rem = single[~adds[single]]
+        rem_h = hashes[single_rem].tolist()
+        held = list(map(by_hash.get, rem_h))
+        tangled.update(h for h, x in zip(rem_h, held) if type(x) is list)
+        if tangled:
+            clean = np.array([h not in tangled for h in pair_h], bool)
+            first, second = first[clean], second[clean]
+            by_hash.update((h, r) for h, r in zip(add_h, refs_of[single_add].tolist()) if h not in tangled)
+        else:
+            by_hash.update(zip(add_h, refs_of[single_add].tolist()))
+        target[second] = refs_of[first]
+        hits = [(i, h, x) for i, h, x in zip(single_rem.tolist(), rem_h, held) if x is not None and h not in tangled]
+        if hits:
+            rows, hs, refs = zip(*hits)
+            target[list(rows)] = refs
+            for h in hs:
+                del by_hash[h]
+        if tangled:
+            first_oldest = self.tie_sign > 0
+            rows = np.flatnonzero(np.isin(hashes, np.fromiter(tangled, np.uint64, len(tangled))))
+            for i, h, add, ref in zip(rows.tolist(), hashes[rows].tolist(), adds[rows].tolist(),
+                                      refs_of[rows].tolist()):
+                if add:
+                    _hold_one(by_hash, h, ref)
+                    continue
+                x = by_hash.get(h)
+                if x is None:
+                    continue
+                x = x if type(x) is not list else x[0 if first_oldest else -1]
+                self._release(h, x)
+                target[i] = x
+        return target
 
     def _confirm(self, cols: list[pa.Array], matched: list[int], retracted: list[int]) -> None:
         """A retraction found its row by sort key and hash; the rows must be equal in every column."""
