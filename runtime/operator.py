@@ -137,11 +137,11 @@ class OperatorContext:
         return self.state.row_store(name, schema, arrays, live, transient)
 
     def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict | None = None,
-                   live: str | None = None) -> KeyedRows:
+                   live: str | None = None, transient: tuple[str, ...] = ()) -> KeyedRows:
         """Rows the operator keeps in a layout of its own, each belonging to the key in its `keys` columns, so
         that they split by key group when the job is rescaled (`arrays`: per-row numpy columns; only the rows
-        whose `live` array is set are snapshotted)."""
-        return self.state.keyed_rows(name, schema, keys, arrays, live)
+        whose `live` array is set are snapshotted, without the `transient` arrays)."""
+        return self.state.keyed_rows(name, schema, keys, arrays, live, transient)
 
     def keyed_snapshot(self, name: str, owner, key_columns: list[str]):
         """State the operator writes as rows that each carry their key in `key_columns` (`owner.snapshot_table()`

@@ -514,9 +514,10 @@ class KeyedRows(RowStore):
     splits_by_key_group = True
 
     def __init__(self, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None,
-                 max_parallelism: int = DEFAULT_MAX_PARALLELISM, live: str | None = None):
+                 max_parallelism: int = DEFAULT_MAX_PARALLELISM, live: str | None = None,
+                 transient: tuple[str, ...] = ()):
         self.keys, self.max_parallelism = list(keys), max_parallelism
-        super().__init__(schema, arrays, live)
+        super().__init__(schema, arrays, live, transient)
 
     def snapshot(self, groups: range | None = None) -> pa.Table:
         table = super().snapshot()
@@ -621,9 +622,9 @@ class StateBackend:
         return self.register(name, RowStore(schema, arrays, live, transient))
 
     def keyed_rows(self, name: str, schema: pa.Schema, keys: list[str], arrays: dict[str, Any] | None = None,
-                   live: str | None = None) -> KeyedRows:
+                   live: str | None = None, transient: tuple[str, ...] = ()) -> KeyedRows:
         """Declare rows kept in the operator's layout that split by the key group of their `keys` columns."""
-        return self.register(name, KeyedRows(schema, keys, arrays, self.max_parallelism, live))
+        return self.register(name, KeyedRows(schema, keys, arrays, self.max_parallelism, live, transient))
 
     def keyed_snapshot(self, name: str, owner: Any, key_columns: list[str]) -> KeyedSnapshot:
         """Declare state an operator writes as rows carrying their key (`KeyedSnapshot`)."""

@@ -65,5 +65,5 @@ class DiskStateBackend(StateBackend):
     def row_store(self, name, schema, arrays=None, live=None, transient=()):
         return self.register(name, DiskRowStore(schema, arrays, live, transient))
 
-    def keyed_rows(self, name, schema, keys, arrays=None, live=None):
-        return self.register(name, DiskKeyedRows(schema, keys, arrays, self.max_parallelism, live))
+    def keyed_rows(self, name, schema, keys, arrays=None, live=None, transient=()):
+        return self.register(name, DiskKeyedRows(schema, keys, arrays, self.max_parallelism, live, transient))

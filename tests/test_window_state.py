@@ -68,8 +68,8 @@ def test_rows_and_partial_aggregates_of_two_subtasks_restore_into_one_and_into_t
 
 
 def test_window_rows_without_keys_are_refused_at_another_parallelism_naming_the_operator():
-    """Window Top-N and window joins declare their buffers without keys: a restore at another parallelism is
-    refused naming the operator, never restored wrong."""
+    """A window buffer declared without keys: a restore at another parallelism is refused naming the operator,
+    never restored wrong."""
     import pytest
 
     from sqlstream.core.errors import ValidationError

@@ -67,8 +67,9 @@ class IntervalJoinOperator(Operator):
 
     def open(self, ctx: OperatorContext) -> None:
         rows = [pa.schema([(f"c{i}", t) for i, t in enumerate(types)]) for types in self.types]
-        self.sides = [_Side(ctx.row_store(name, schema, SIDE_ARRAYS, live="alive", transient=("gid",)))
-                      for name, schema in zip(("left_rows", "right_rows"), rows)]
+        self.sides = [_Side(ctx.keyed_rows(name, schema, [f"c{k}" for k in keys], SIDE_ARRAYS, live="alive",
+                                           transient=("gid",)))
+                      for name, schema, keys in zip(("left_rows", "right_rows"), rows, self.keys)]
         ctx.counters("progress", self, ("wm", "seq"))
         self.input_watermarks = ctx.input_watermarks  # each input's watermark, kept by the runtime
 

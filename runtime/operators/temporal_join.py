@@ -109,10 +109,12 @@ class TemporalJoinOperator(Operator):
         self.left = self.right = None  # declared in open
 
     def open(self, ctx: OperatorContext) -> None:
-        self.left = ctx.row_store("left_rows", pa.schema(
-            [(f"c{i}", t) for i, t in enumerate(self.left_types)] + [("$time", pa.int64())]))
-        versions = ctx.row_store("right_versions", pa.schema([(f"c{i}", t) for i, t in enumerate(self.right_types)]),
-                                 {"time": np.int64, "accumulate": bool, "live": bool}, live="live")
+        self.left = ctx.keyed_rows("left_rows", pa.schema(
+            [(f"c{i}", t) for i, t in enumerate(self.left_types)] + [("$time", pa.int64())]),
+            [f"c{i}" for i in self.left_keys])
+        versions = ctx.keyed_rows("right_versions", pa.schema([(f"c{i}", t) for i, t in enumerate(self.right_types)]),
+                                  [f"c{i}" for i in self.right_keys], {"time": np.int64, "accumulate": bool,
+                                                                      "live": bool}, live="live")
         self.right = _Versions(versions, self.right_keys)
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:

@@ -36,8 +36,10 @@ class WindowJoinOperator(Operator):
         self.late_dropped = 0
 
     def open(self, ctx: OperatorContext) -> None:
-        self.buffers = (ctx.window_buffer("left_rows"), ctx.window_buffer("right_rows"))
-        ctx.counters("progress", self, ("last_wm", "late_dropped"))
+        # each side's rows keyed by its join keys (those its input is hashed on), so they split by key group
+        self.buffers = tuple(ctx.window_buffer(name, [f"c{i}" for i in keys])
+                             for name, keys in zip(("left_rows", "right_rows"), self.keys))
+        ctx.counters("progress", self, ("last_wm", "late_dropped"), sums=("late_dropped",))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)

@@ -32,8 +32,9 @@ class WindowRankOperator(Operator):
         self.late_dropped = 0
 
     def open(self, ctx: OperatorContext) -> None:
-        self.buffer = ctx.window_buffer("window_rows")
-        ctx.counters("progress", self, ("last_wm", "seq", "late_dropped"))
+        # keyed by the PARTITION BY columns the input is hashed on, so a window's rows split by key group
+        self.buffer = ctx.window_buffer("window_rows", [f"c{i}" for i in self.partition])
+        ctx.counters("progress", self, ("last_wm", "seq", "late_dropped"), sums=("late_dropped",))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
