@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
+
+if TYPE_CHECKING:  # the parser's types: imported where DDL is read, not by a worker process that only runs operators
+    from sqlglot import exp
 
 INTEGERS = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 APPROX = ("FLOAT", "DOUBLE")
@@ -178,6 +181,7 @@ _SQLGLOT_NAMES = {
 
 def from_sqlglot(dt: exp.DataType, nullable: bool = True) -> FlinkType:
     """Translate a parsed sqlglot DataType into a FlinkType; unknown types are a ValidationError."""
+    from sqlglot import exp
     kind = dt.this.name if hasattr(dt.this, "name") else str(dt.this)
     name = _SQLGLOT_NAMES.get(kind)
     if name is None:
