@@ -119,9 +119,11 @@ class Sink:
     accepts_updates: bool = False
     needs_checkpoints: bool = False  # commits only on checkpoints: an unbounded job must enable them
     # a writer per parallel subtask may write the subtask's rows where they are made (Flink's parallel sink): the
-    # sink keeps no order across subtasks and commits nothing, so N writers give what one writer gives
+    # sink keeps no order across subtasks, and its committable is None or a dict of lists (the subtasks' are
+    # joined key by key for the checkpoint) that each writer commits for its own output
     subtask_writers: bool = False
-    console: bool = False  # writes to this machine's console: only subtasks on this machine may write it
+    # writes to this machine (its console, a local folder): subtasks on other machines (Ray) leave it to the job
+    local_output: bool = False
 
     def subtask_writer(self, job: str, index: int, parallelism: int) -> SinkWriter:
         """The writer of subtask `index` of `parallelism` (Flink's SinkWriter opened with its subtask)."""

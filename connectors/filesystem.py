@@ -489,6 +489,9 @@ def _now_ms() -> float:
 
 
 class FileSystemSink(Sink):
+    subtask_writers = True  # each writer has part files of its own, committed by name at the checkpoint
+    local_output = True
+
     def __init__(self, path: str, fmt: str, schema: TableSchema, delimiter: str = ",",
                  default_partition: str = partitions.DEFAULT_NAME, table: str = "",
                  policy: RollingPolicy | None = None):

@@ -86,7 +86,7 @@ def _write_all(fd: int, data: bytes) -> None:
 class PrintSink(Sink):
     accepts_updates = True
     subtask_writers = True
-    console = True
+    local_output = True
 
     def __init__(self, identifier, stderr):
         self.identifier, self.stderr = identifier, stderr

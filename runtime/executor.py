@@ -145,6 +145,9 @@ class Dataflow:
         by_uid = {uid: nid for nid, uid in self.uids.items()}
         # sinks the subtasks write themselves: only their row counts come here
         self.remote_sinks = [(op, by_uid[op.sink_uid]) for _, op in self.remote if getattr(op, "sink_uid", None)]
+        for op, nid in self.remote_sinks:  # the checkpoint's two phases go to the subtasks' writers
+            from sqlstream.runtime.parallel.subtask_sink import SubtasksSinkWriter
+            self.writers[nid] = SubtasksSinkWriter(op, self.writers[nid])
         for _, op in self.remote:
             for src in self.sources:
                 if getattr(op, "source_scan", None) == self.uids[id(src.node)]:

@@ -178,6 +178,8 @@ def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, event
     (folder / "job.sql").write_text(KILL_JOB.format(dir=folder, data=events))
     job = CliJob(folder / "job.sql")
     kills, err = kill_workers(job, folder / "checkpoints", rng, seed, 10)
+    # each subtask writes its part files, prepared at the barrier and committed once the checkpoint is complete
+    assert err.count("written by each subtask") == 2, err
     got = committed(folder)
     for sink in ("windowed", "totals"):
         assert got[sink] == expected_rows[sink], (

@@ -27,6 +27,7 @@ from sqlstream.runtime.subtask_state import WATERMARKS, load, restore_operator, 
 
 WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED, ROUND, MERGE, GATHER = (
     "watermark", "close", "snapshot", "restore", "stop", "done", "failed", "round", "merge", "gather")
+PREPARE, COMMIT, CLOSE_SINK = "prepare", "commit", "close-sink"  # the two phases of a sink the subtask writes
 STATE_SIZE_S = 1.0  # how often a subtask measures its state's size for the metrics
 
 
@@ -356,9 +357,9 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
         except (EOFError, OSError):
             return
         kind = msg[0]
-        if kind == STOP:
+        if kind == STOP:  # a job that ended closed its sink writers first: this only drops what was not committed
             if subtask.sink is not None:
-                subtask.sink.close()
+                subtask.sink.cancel()
             return
         try:
             out = subtask.on_processing_time()
@@ -388,6 +389,12 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
                 reply = subtask.snapshot() if len(msg) == 1 else write_part(*msg[1], subtask.snapshot())
             elif kind == RESTORE:
                 subtask.restore(*msg[1])
+            elif kind == PREPARE:
+                reply = subtask.sink.prepare_commit(msg[1])
+            elif kind == COMMIT:
+                subtask.sink.commit(msg[1])
+            elif kind == CLOSE_SINK:
+                subtask.sink.close()
             subtask.output(out, channel)
             channel.send_marker(DONE, subtask.metrics(), reply)
         except BaseException as e:  # noqa: BLE001 -- the job's process raises it and the job fails
