@@ -257,3 +257,18 @@ def test_a_print_sink_is_written_by_each_subtask_with_flinks_subtask_prefix(tmp_
             keyed[(line.startswith("id"), change[3:].split(",")[0])].append(change)
         return dict(keyed)
     assert per_key(outs[2]) == per_key(outs[1])
+
+
+def test_a_program_read_from_stdin_runs_at_parallelism_2(tmp_path):
+    """A Python program piped to `python -` has no main file for a worker to import again; its job still runs in
+    subtasks (the worker starts without the main module, as under `python -c`)."""
+    import subprocess
+    import sys
+    job = tmp_path / "job.sql"
+    job.write_text(PRINT_JOB.format(p=2))
+    program = f"import sys; sys.argv = ['sqlstream', 'run', {str(job)!r}]\nfrom sqlstream.cli import main\nmain()\n"
+    r = subprocess.run([sys.executable, "-"], input=program, capture_output=True, text=True, timeout=300,
+                       cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    assert r.returncode == 0, r.stderr
+    assert "written by each subtask" in r.stderr, r.stderr
+    assert {line.split("> ")[0] for line in r.stdout.splitlines() if line.startswith("id")} == {"id:1", "id:2"}

@@ -10,6 +10,9 @@ reaches a remote host.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import sys
+from contextlib import contextmanager
 
 from sqlstream.runtime.parallel.channel import PipeChannel
 from sqlstream.runtime.parallel.subtask import SubtaskUnit, worker_main
@@ -43,6 +46,23 @@ def warm_up(modules: list[str] = ()) -> None:
     forkserver.ensure_running()
 
 
+@contextmanager
+def _main_module_without_file():
+    """A worker imports the job's main module again from its file (multiprocessing's rule, so that functions
+    defined there unpickle); a program read from stdin ('<stdin>') has no file, and the worker failed on it.
+    Such a worker starts without the main module, as under `python -c`."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or os.path.isfile(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
 class LocalProcessHost:
     """Each subtask in a worker process of its own, connected by a duplex pipe."""
 
@@ -51,7 +71,8 @@ class LocalProcessHost:
         ours, theirs = ctx.Pipe(duplex=True)
         process = ctx.Process(target=worker_main, args=(unit, theirs, peer_conns), daemon=True,
                               name=f"sqlstream-subtask-{unit.index}")
-        process.start()
+        with _main_module_without_file():
+            process.start()
         theirs.close()  # the worker's end lives only in the worker: its death is an EOF here
         return PipeChannel(ours), process
 
