@@ -181,23 +181,29 @@ class JsonDecoder:
             return self._decode_checked(docs, where)
         raw = [out.column(i).combine_chunks() for i in range(len(self.schema.names))]
         slow = self._needs_flink_rules(docs, raw, json_types)
+        strict = False
         while True:
             fast = raw if slow is None else [c.filter(pa.array(~slow)) for c in raw]
             try:
                 batch = self._to_batch(fast)
                 break
-            except pa.ArrowInvalid:  # a date or time of the plain pattern that is no calendar's (2023-02-30)
-                slow = self._not_convertible(raw) | (False if slow is None else slow)
+            except pa.ArrowInvalid:  # a value Arrow's casts refuse: first the text checks in full (an integer of
+                # other characters than digits, or too wide), then one value at a time (2023-02-30)
+                bad = self._not_convertible(raw) if strict else self._text_not_plain(raw, strict=True)
+                strict = True
+                if bad is not None:
+                    slow = bad | (False if slow is None else slow)
         if slow is None:
             return batch
         return self._with_flink_rules(docs, batch, np.flatnonzero(~slow), np.flatnonzero(slow), where)
 
-    def _text_not_plain(self, raw: list[pa.Array]) -> np.ndarray | None:
+    def _text_not_plain(self, raw: list[pa.Array], strict: bool = False) -> np.ndarray | None:
         """Documents with a field read as text (`text_leaves`) whose text DuckDB or Arrow may read otherwise than
-        Flink: checked on the field's own characters, not on the whole document."""
+        Flink: checked on the field's own characters, not on the whole document; integers only for what Arrow's
+        cast would take unless `strict` (see `not_plain_text`)."""
         slow = None
         for j, path, kind, sep in self.text_leaves:
-            bad = not_plain_text(_leaf(raw[j], path), kind, sep)
+            bad = not_plain_text(_leaf(raw[j], path), kind, sep, strict)
             if bad is not None:
                 slow = bad if slow is None else slow | bad
         return slow

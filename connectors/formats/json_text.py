@@ -103,14 +103,16 @@ def trailing_comma(docs: pa.Array) -> np.ndarray | None:
     return mask
 
 
-def not_plain_text(text: pa.Array, kind: str, sep: str) -> np.ndarray | None:
+def not_plain_text(text: pa.Array, kind: str, sep: str, strict: bool = True) -> np.ndarray | None:
     """Mask of the values whose text may convert otherwise than by Flink's rules (None: none does), checked on
     their bytes; what passes converts exactly with Arrow's casts (`json.py`'s `_from_text`), which reject the
     remaining malformed values (a month 13, a 30th of February) for the decoder to find one by one. Plain: an
     integer in decimal digits after an optional minus, with fewer characters than may overflow (a numeric string
     reads as Flink parses it), true or false, 'yyyy-MM-dd', 'yyyy-MM-dd HH:mm:ss[.f{1,6}]' (the separator of
     'json.timestamp-format.standard'); a STRING that does not begin as a number DuckDB may have rewritten, or an
-    object or array."""
+    object or array. Not `strict`, an integer is only checked for hexadecimal digits, the one text Arrow's cast
+    reads and Flink refuses: Arrow's cast refuses everything else that is not plain, and the caller then asks
+    again, strictly."""
     if text.null_count == len(text):
         return None
     offsets, lengths, data = _layout(text)
@@ -145,6 +147,8 @@ def not_plain_text(text: pa.Array, kind: str, sep: str) -> np.ndarray | None:
         return bad if bad.any() else None
     if kind in INTEGER_DIGITS:
         lo, hi = int(offsets[0]), int(offsets[-1])
+        if not strict and not (np.bitwise_or(data[lo:hi], 0x20) == ord("x")).any():
+            return None
         other = np.zeros(hi - lo + 1, dtype=np.int32)  # characters that are no digit, counted up to each byte
         np.cumsum((data[lo:hi] - ord("0")) > 9, out=other[1:])
         minus = (lengths > 0) & (data[np.minimum(starts, last)] == ord("-"))
