@@ -33,6 +33,7 @@ class WindowAggregateOperator(Operator):
         # aggregates instead of rows (merged when a window fires); the first batch decides whether that pays
         # off (None: not decided yet)
         self.partial = None if partials_merge(aggs) else False
+        self._exact_merge: bool | None = None
 
     def open(self, ctx: OperatorContext) -> None:
         # the counters first: a restore takes them before the rows, whose parts it reconciles with their mode
@@ -69,6 +70,8 @@ class WindowAggregateOperator(Operator):
         cols = data_columns(batch)
         n = batch.num_rows
         ts, wm = event_times(batch, self.window.time_index, self.window.proctime)
+        if self.partial and self._by_slice(cols, ts, wm):
+            return []
         rows, start, end = windows.assign(self.window, ts)
         if self.timers is not None:
             for e in np.unique(end).tolist():
@@ -83,8 +86,11 @@ class WindowAggregateOperator(Operator):
                 self.late_rows.add(cols, late, ts, wm)
         if len(kept_rows) == 0:
             return []
-        take = pa.array(kept_rows)
-        data = {f"c{i}": cols[i].take(take) for i in self._needed()}
+        if len(kept_rows) == n and self.window.kind == "TUMBLE":
+            data = {f"c{i}": cols[i] for i in self._needed()}
+        else:
+            take = pa.array(kept_rows)
+            data = {f"c{i}": cols[i].take(take) for i in self._needed()}
         data["$ws"] = pa.array(start[keep])
         data["$we"] = pa.array(end[keep])
         data["$rn"] = pa.array(self.seq + kept_rows)
@@ -99,6 +105,53 @@ class WindowAggregateOperator(Operator):
                 return []
         self.buffer.add(table, end[keep])
         return []
+
+    def _by_slice(self, cols: list[pa.Array], ts: np.ndarray, wm: np.ndarray) -> bool:
+        """HOP partials of a batch none of whose rows is late, aggregated once per slide (the slice a row's
+        windows share) rather than once per window, then given to each window the slice belongs to, as Flink's
+        sliced hopping windows do: a row is in size / slide windows, aggregated once. Only where merging slices
+        is exact (no floating sums) and the windows are whole slices; False when the batch takes the general
+        path."""
+        w = self.window
+        if w.kind != "HOP" or w.proctime or w.size % w.slide or self.sets is not None \
+                or not self._exact(cols):
+            return False
+        slice_end = ts - np.mod(ts - w.offset, w.slide) + w.slide  # also the end of the row's first window
+        if not (slice_end - 1 > wm).all():
+            return False
+        n = len(ts)
+        data = {f"c{i}": cols[i] for i in self._needed()}
+        data["$we"] = pa.array(slice_end)
+        data["$ws"] = pa.array(slice_end - w.slide)
+        data["$rn"] = pa.array(self.seq + np.arange(n))
+        self.seq += n
+        slices = self._partials(pa.table(data))
+        k = w.size // w.slide
+        ends = slices.column("$we").to_numpy()
+        we = (ends[:, None] + w.slide * np.arange(k)[None, :]).ravel()
+        parts = slices.take(pa.array(np.repeat(np.arange(slices.num_rows), k)))
+        parts = parts.set_column(parts.schema.get_field_index("$we"), "$we", pa.array(we))
+        parts = parts.set_column(parts.schema.get_field_index("$ws"), "$ws", pa.array(we - w.size))
+        if len(np.unique(ends)) > 1:  # a window's slices of this batch merged: one partial per window and key
+            parts = merge_partials(parts, self._group_cols())
+            parts = parts.rename_columns([c if c != "$rn_min" else "$rn" for c in parts.column_names])
+            parts = parts.select(slices.column_names)
+            we = parts.column("$we").to_numpy()
+        self.buffer.add(parts, we)
+        return True
+
+    def _exact(self, cols: list[pa.Array]) -> bool:
+        """Whether partial states merge to exactly what one aggregation of the rows gives, in any grouping:
+        counts, extremes, and sums of integers and decimals."""
+        if self._exact_merge is None:
+            def exact(a: AggCall) -> bool:
+                if a.fn in ("COUNT", "MIN", "MAX"):
+                    return True
+                t = cols[a.args[0]].type if a.args else None
+                return a.fn in ("SUM", "SUM0", "AVG") and t is not None and (
+                    pa.types.is_integer(t) or pa.types.is_decimal(t))
+            self._exact_merge = all(exact(a) for a in self.aggs)
+        return self._exact_merge
 
     @property
     def partial_mode(self) -> int:
