@@ -114,13 +114,17 @@ class KeyIndex:
         return gid
 
     def release(self, gids: np.ndarray) -> None:
-        self._ints = None
+        freed = []
         for g in gids.tolist():
             key = self.keys[g]
             if key is not None and self.ids.get(key) == g:
                 del self.ids[key]
                 self.keys[g] = None
                 self.free.append(g)
+                freed.append(g)
+        if self._ints is not None and freed:
+            keep = ~np.isin(self._ints[1], freed)
+            self._ints = (self._ints[0][keep], self._ints[1][keep])
 
 
 def equal_pairs(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,16 +24,17 @@ from sqlstream.runtime.event_time import MIN_WM, event_times
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.core.types import FlinkType
 
-NONE, MANY = -1, -2  # a key's open sessions when not exactly one: none, or several (listed in `several`)
+NONE = -1  # no session
+WAVES = 4  # column-wise passes over a batch, each after the row loop took every key's first row it could not
 COALESCE_PARTS = 64  # buffered row tables kept apart before they are joined into one
 
 
 class SessionState:
     """Open sessions and the buffered rows. A session is a slot of the arrays `start`, `end`, `key` (the
     partition key's id in `keys`), `alive` and `parent` (the union-find of merged sessions: a merged-away session
-    points to the one it joined); each key's open sessions are `open_of[key]` when there is one, else listed in
-    `several`. Buffered rows are tables of the needed columns, `$sid` and `$rn`, each with a lower bound of its
-    rows' session ends (ends only grow), so a watermark reads only the tables it may fire rows of.
+    points to the one it joined); per key id, `n_open` counts its open sessions and `latest_of` names the one
+    that starts last. Buffered rows are tables of the needed columns, `$sid` and `$rn`, each with a lower bound
+    of its rows' session ends (ends only grow), so a watermark reads only the tables it may fire rows of.
 
     Declared as keyed state (`KeyedSnapshot` on the partition keys): a snapshot is the buffered rows, each with
     its resolved session and that session's bounds, and a restore rebuilds the sessions and their merge structure
@@ -48,15 +49,15 @@ class SessionState:
         self.parent = np.empty(0, np.int64)
         self.next_sid = 0
         self.live = 0
-        self.open_of = np.empty(0, np.int64)
-        self.several: dict[int, list[int]] = {}
+        self.latest_of = np.empty(0, np.int64)
+        self.n_open = np.empty(0, np.int64)
         self.rows: list[tuple[pa.Table, int]] = []
         self.row_bytes = 0
         self.key_names: list[str] = []
 
     # ---- sessions ------------------------------------------------------------------------------
     def new_sessions(self, count: int) -> int:
-        """Room for `count` new sessions; the first one's id."""
+        """Room for `count` new sessions (open, their bounds and key still to be set); the first one's id."""
         first = self.next_sid
         need = first + count
         if need > len(self.start):
@@ -74,45 +75,55 @@ class SessionState:
         return first
 
     def key_room(self) -> None:
-        """`open_of` covers every key id the key index has given."""
-        if len(self.keys) > len(self.open_of):
-            grown = np.full(max(len(self.keys), 2 * len(self.open_of), 1024), NONE, np.int64)
-            grown[:len(self.open_of)] = self.open_of
-            self.open_of = grown
+        """The per-key arrays cover every key id the key index has given."""
+        if len(self.keys) > len(self.n_open):
+            size = max(len(self.keys), 2 * len(self.n_open), 1024)
+            latest, count = np.full(size, NONE, np.int64), np.zeros(size, np.int64)
+            latest[:len(self.latest_of)], count[:len(self.n_open)] = self.latest_of, self.n_open
+            self.latest_of, self.n_open = latest, count
 
-    def open_sessions(self, key: int) -> list[int]:
-        only = int(self.open_of[key])
-        return [only] if only >= 0 else list(self.several[key]) if only == MANY else []
+    def open_by_key(self, marked: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The open sessions of the keys `marked` (a mask over key ids), by key and then start: their ids, their
+        keys, and which is its key's last (on equal starts, the later id)."""
+        sids = np.flatnonzero(self.alive[:self.next_sid])
+        sids = sids[marked[self.key[sids]]]
+        sids = sids[np.lexsort((self.start[sids], self.key[sids]))]
+        keys = self.key[sids]
+        last = np.ones(len(keys), bool)
+        last[:-1] = keys[1:] != keys[:-1]
+        return sids, keys, last
 
-    def add_open(self, key: int, sid: int) -> None:
-        only = int(self.open_of[key])
-        if only == NONE:
-            self.open_of[key] = sid
-        elif only == MANY:
-            self.several[key].append(sid)
-        else:
-            self.several[key] = [only, sid]
-            self.open_of[key] = MANY
-
-    def remove_open(self, key: int, sid: int) -> None:
-        if self.open_of[key] == sid:
-            self.open_of[key] = NONE
+    def opened(self, sids: np.ndarray) -> None:
+        """New sessions (ascending ids grouped by key, each later than its key's open ones) are open."""
+        if not len(sids):
             return
-        listed = self.several[key]
-        listed.remove(sid)
-        if len(listed) == 1:
-            self.open_of[key] = listed[0]
-            del self.several[key]
+        keys = self.key[sids]
+        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        last = np.r_[first[1:] - 1, len(sids) - 1]
+        self.latest_of[keys[last]] = sids[last]
+        self.n_open[keys[first]] += last - first + 1
 
     def close(self, sids: np.ndarray) -> None:
-        """Sessions that fired or merged away are no longer open for their keys."""
+        """Sessions that fired are no longer open for their keys."""
         self.alive[sids] = False
         self.live -= len(sids)
-        keys = self.key[sids]
-        one = self.open_of[keys] == sids
-        self.open_of[keys[one]] = NONE
-        for k, sid in zip(keys[~one].tolist(), sids[~one].tolist()):
-            self.remove_open(k, sid)
+        keys, counts = np.unique(self.key[sids], return_counts=True)
+        self.n_open[keys] -= counts
+        gone = keys[~self.alive[self.latest_of[keys]]]
+        self.latest_of[gone] = NONE
+        self.recount(gone[self.n_open[gone] > 0])
+
+    def recount(self, keys: np.ndarray) -> None:
+        """`n_open` and `latest_of` of these keys from their open sessions."""
+        if not len(keys):
+            return
+        marked = np.zeros(len(self.n_open), bool)
+        marked[keys] = True
+        sids, of, last = self.open_by_key(marked)
+        self.n_open[keys] = 0
+        self.latest_of[keys] = NONE
+        np.add.at(self.n_open, of, 1)
+        self.latest_of[of[last]] = sids[last]
 
     def roots(self, sids: np.ndarray) -> np.ndarray:
         """The session each id ended up in (after merges)."""
@@ -165,10 +176,9 @@ class SessionState:
             setattr(self, name, getattr(self, name)[keep])
         self.parent = np.arange(len(keep), dtype=np.int64)
         self.next_sid = len(keep)
-        one = self.open_of >= 0
-        self.open_of[one] = new_id[self.open_of[one]]
-        self.several = {k: new_id[np.array(v)].tolist() for k, v in self.several.items()}
-        unused = np.flatnonzero(self.open_of[:len(self.keys)] == NONE)
+        one = self.latest_of >= 0
+        self.latest_of[one] = new_id[self.latest_of[one]]
+        unused = np.flatnonzero(self.n_open[:len(self.keys)] == 0)
         self.keys.release(unused)
 
     # ---- snapshots -----------------------------------------------------------------------------
@@ -204,8 +214,7 @@ class SessionState:
         self.start[:count] = table.column("$start").to_numpy()[first]
         self.end[:count] = table.column("$end").to_numpy()[first]
         self.key[:count] = keys[first]
-        for sid in np.argsort(first, kind="stable").tolist():  # in the order the rows list them
-            self.add_open(int(self.key[sid]), sid)
+        self.recount(np.unique(keys))
         rows = _with_sid(table.drop_columns(["$start", "$end"]), ids)
         self.add_rows(rows, int(self.end[ids].min()))
 
@@ -253,7 +262,16 @@ class SessionWindowAggregateOperator(Operator):
         st.key_room()
         sids = np.full(n, -1, dtype=np.int64)
         late = np.zeros(n, dtype=bool)
-        rest = self._assign_in_order(gids, ts, wm, sids) if self.vectorized else np.arange(n)
+        rest = np.arange(n)
+        for _ in range(WAVES if self.vectorized else 0):
+            rest = self._assign_in_order(rest, gids, ts, wm, sids)
+            if not len(rest):
+                break
+            _, firsts = np.unique(gids[rest], return_index=True)  # each key's row the column-wise pass stopped at
+            self._assign_rows(rest[np.sort(firsts)], gids, ts, wm, sids, late)
+            rest = np.delete(rest, firsts)
+            if not len(rest):
+                break
         if len(rest):
             self._assign_rows(rest, gids, ts, wm, sids, late)
         if self.late_rows is not None:
@@ -272,32 +290,37 @@ class SessionWindowAggregateOperator(Operator):
             st.add_rows(pa.table(data), int(st.end[st.roots(sids[keep])].min()))
         return []
 
-    def _assign_in_order(self, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray, sids: np.ndarray) -> np.ndarray:
-        """Session ids for the rows of keys that arrive in time order, at or after the start of their key's
-        latest open session (when the key's other open sessions end before it starts), and are not late: all keys
-        at once. A row joins the session before it when that session is still open at the row's watermark and
-        reaches the row; else it starts a new one. Returns the rows left for the row loop (other keys)."""
+    def _assign_in_order(self, rows: np.ndarray, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray,
+                         sids: np.ndarray) -> np.ndarray:
+        """Session ids for `rows` (in arrival order), all keys at once, as far as each key's rows arrive in time
+        order, at or after the start of the key's latest open session (which its other open sessions end before),
+        and do not start a late session. A row joins the session before it when that session is still open at
+        the row's watermark and reaches the row; else it starts a new one. Returns the rows left (each key's rows
+        from the first that is none of these, in arrival order)."""
         st, gap = self.state, self.window.gap
-        n = len(gids)
+        n = len(rows)
         # stable: each key's rows stay in arrival order (a radix sort when key ids fit 16 bits)
-        order = np.argsort(gids.astype(np.uint16) if len(st.keys) <= 1 << 16 else gids, kind="stable")
+        g = gids[rows]
+        order = rows[np.argsort(g.astype(np.uint16) if len(st.keys) <= 1 << 16 else g, kind="stable")]
         g, t, w = gids[order], ts[order], wm[order]
         start = np.r_[True, g[1:] != g[:-1]]
         first = np.flatnonzero(start)
         seg = np.cumsum(start) - 1
         g_first = g[first]
-        sid0 = st.open_of[g_first].copy()
+        sid0 = st.latest_of[g_first]
         bad = np.zeros(len(first), bool)
-        for j in np.flatnonzero(sid0 == MANY).tolist():
-            sid0[j] = self._latest(int(g_first[j]))
-            bad[j] = sid0[j] < 0
-        sid0[sid0 < 0] = -1
+        several = np.flatnonzero(st.n_open[g_first] > 1)
+        if len(several):  # the latest session only, when the key's others end before it starts
+            marked = np.zeros(len(st.n_open), bool)
+            marked[g_first[several]] = True
+            open_sids, keys, last = st.open_by_key(marked)
+            ends = np.where(last, MIN_WM, st.end[open_sids])
+            others_end = np.maximum.reduceat(ends, np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]))
+            bad[np.searchsorted(g_first, keys[last])] = others_end >= st.start[open_sids[last]]
         has = sid0 >= 0
         s0, e0 = np.zeros(len(first), np.int64), np.zeros(len(first), np.int64)
         s0[has], e0[has] = st.start[sid0[has]], st.end[sid0[has]]
         t_prev = np.r_[t[0], t[:-1]]
-        bad[seg[~start & (t < t_prev)]] = True
-        bad |= has & (t[first] < s0)
         has0 = has[seg]
         e_first = np.where(start, e0[seg], np.maximum(e0[seg], t_prev + gap))
         e_later = t_prev + gap
@@ -306,8 +329,13 @@ class SessionWindowAggregateOperator(Operator):
         cum = np.cumsum(brk_first)
         before = cum - brk_first - (cum - brk_first)[first][seg]
         brk = np.where(before > 0, brk_later, brk_first)
-        bad[seg[brk & (t + gap - 1 <= w)]] = True  # a late row: the row loop decides
-        ok = ~bad[seg]
+        stop = (start & (bad[seg] | has0 & (t < s0[seg]))) | (~start & (t < t_prev)) \
+            | (brk & (t + gap - 1 <= w))  # a late row: the row loop decides
+        cut = np.full(len(first), n)
+        stops = np.flatnonzero(stop)
+        at_seg, at = np.unique(seg[stops], return_index=True)
+        cut[at_seg] = stops[at]
+        ok = np.arange(n) < cut[seg]
         brk &= ok
         starts_at = np.flatnonzero(brk)
         new_sid = np.full(n, -1, np.int64)
@@ -318,8 +346,7 @@ class SessionWindowAggregateOperator(Operator):
         row_sid = np.where(last_break >= 0, new_sid[np.maximum(last_break, 0)], sid0[seg])
         sids[order[ok]] = row_sid[ok]
         # each session's end: its last row's timestamp + gap (rows come in time order)
-        seg_end = np.r_[start[1:], True]
-        ends = np.flatnonzero(ok & (seg_end | np.r_[brk[1:], False]))
+        ends = np.flatnonzero(ok & (np.r_[start[1:], True] | np.r_[brk[1:], False] | ~np.r_[ok[1:], False]))
         sid_e, t_e, lb_e = row_sid[ends], t[ends], last_break[ends]
         grown = lb_e < 0
         st.end[sid_e[grown]] = np.maximum(st.end[sid_e[grown]], t_e[grown] + gap)
@@ -327,37 +354,26 @@ class SessionWindowAggregateOperator(Operator):
         st.start[made] = t[lb_made]
         st.end[made] = t_e[~grown] + gap
         st.key[made] = g[lb_made]
-        self._open_new(made)
+        st.opened(made)
         return np.sort(order[~ok])
-
-    def _latest(self, key: int) -> int:
-        """The open session of a key with several that its in-order rows can reach: the latest, when the others
-        end before it starts (else -1: the row loop decides)."""
-        st = self.state
-        listed = st.several[key]
-        latest = max(listed, key=lambda s: st.start[s])
-        return latest if all(st.end[s] < st.start[latest] for s in listed if s != latest) else -1
-
-    def _open_new(self, made: np.ndarray) -> None:
-        """Register new sessions (ascending ids, grouped by key) as open for their keys: at once for a key
-        without open sessions that got one, one by one otherwise."""
-        st = self.state
-        keys = st.key[made]
-        alone = np.r_[True, keys[1:] != keys[:-1]] & np.r_[keys[:-1] != keys[1:], True] & (st.open_of[keys] == NONE)
-        st.open_of[keys[alone]] = made[alone]
-        for k, sid in zip(keys[~alone].tolist(), made[~alone].tolist()):
-            st.add_open(k, sid)
 
     def _assign_rows(self, rows: np.ndarray, gids: np.ndarray, ts: np.ndarray, wm: np.ndarray, sids: np.ndarray,
                      late: np.ndarray) -> None:
         """Row by row in arrival order: a row merges every open session of its key it intersects."""
         gap = self.window.gap
         st = self.state
+        keys = np.unique(gids[rows])
+        marked = np.zeros(len(st.n_open), bool)
+        marked[keys] = True
+        open_sids, of, _ = st.open_by_key(marked)
+        live_of: dict[int, list[int]] = {}
+        for sid, k in zip(open_sids.tolist(), of.tolist()):
+            live_of.setdefault(k, []).append(sid)
         for i in rows.tolist():
             t, w, k = int(ts[i]), int(wm[i]), int(gids[i])
             lo, hi = t, t + gap
-            merged = [sid for sid in st.open_sessions(k)
-                      if st.end[sid] - 1 > w and st.start[sid] <= hi and lo <= st.end[sid]]
+            live = live_of.setdefault(k, [])
+            merged = [sid for sid in live if st.end[sid] - 1 > w and st.start[sid] <= hi and lo <= st.end[sid]]
             if not merged:
                 if hi - 1 <= w:
                     self.late_dropped += 1
@@ -365,7 +381,7 @@ class SessionWindowAggregateOperator(Operator):
                     continue
                 sid = st.new_sessions(1)
                 st.start[sid], st.end[sid], st.key[sid] = lo, hi, k
-                st.add_open(k, sid)
+                live.append(sid)
                 sids[i] = sid
                 continue
             target = merged[0]
@@ -374,8 +390,11 @@ class SessionWindowAggregateOperator(Operator):
                 st.start[target] = min(st.start[target], st.start[other])
                 st.end[target] = max(st.end[target], st.end[other])
                 st.parent[other] = target
-                st.close(np.array([other]))
+                st.alive[other] = False
+                st.live -= 1
+                live.remove(other)
             sids[i] = target
+        st.recount(keys)
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
         prev, self.last_wm = self.last_wm, wm
