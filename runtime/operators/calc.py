@@ -4,7 +4,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.plan.expr import Call, Expr, Ref
+from sqlstream.plan.expr import Call, Expr, Lit, Ref
+from sqlstream.runtime.batch_filter import filter_columns
 from sqlstream.core.changelog import data_columns, has_wm, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operator import Operator
@@ -18,6 +19,7 @@ class CalcOperator(Operator):
         exprs = list(projections) + ([condition] if condition is not None else [])
         self.reads_watermark = any(_calls(e, "CURRENT_WATERMARK") for e in exprs)
         self.rewritten = False
+        self.reads: dict[int, set[str] | None] | None = None  # input columns the projections read (ROW fields)
         self.wm_type = next((c.type.to_arrow() for e in exprs for c in _find(e, "CURRENT_WATERMARK")),
                             pa.timestamp("ms"))
 
@@ -35,19 +37,26 @@ class CalcOperator(Operator):
         if self.reads_watermark:
             self._with_watermark(batch)
             batch = _append_watermark(batch, self.wm_type)
-        if self.condition is not None:
-            mask = evaluate(self.condition, data_columns(batch), batch.num_rows)
-            mask = pc.fill_null(mask, False)
-            if mask.true_count != batch.num_rows:
-                batch = batch.filter(mask)
-            if batch.num_rows == 0:
-                return []
         cols = data_columns(batch)
         n = batch.num_rows
+        ops = batch.column(0)
+        wm = batch.column(batch.num_columns - 1) if has_wm(batch) else None
+        if self.condition is not None:
+            mask = pc.fill_null(evaluate(self.condition, cols, n), False)
+            kept = mask.true_count
+            if kept == 0:
+                return []
+            if kept != n:  # only what the projections read, with the row kinds and watermarks
+                if self.reads is None:
+                    self.reads = _reads(self.projections)
+                width = len(cols)
+                passed = [ops] + ([wm] if wm is not None else [])
+                filtered = filter_columns(cols + passed, mask,
+                                          {**self.reads, **{width + j: None for j in range(len(passed))}})
+                cols, ops, n = filtered[:width], filtered[width], kept
+                wm = filtered[width + 1] if wm is not None else None
         out = [cols[p.index] if isinstance(p, Ref) else evaluate(p, cols, n) for p in self.projections]
-        if self.reads_watermark:
-            batch = batch.drop_columns([WM_COLUMN])
-        return [make_batch(batch.column(0), out, self.names, row_watermarks(batch) if has_wm(batch) else None)]
+        return [make_batch(ops, out, self.names, None if wm is None else wm.to_numpy())]
 
 
 WM_COLUMN = "$current_watermark"
@@ -61,6 +70,26 @@ def _find(e: Expr, fn: str) -> list[Call]:
     if not isinstance(e, Call):
         return []
     return ([e] if e.fn == fn else []) + [c for a in e.args for c in _find(a, fn)]
+
+
+def _reads(exprs: list[Expr]) -> dict[int, set[str] | None]:
+    """The input columns `exprs` read: of a ROW column read only through FIELD(col, 'name'), those names;
+    None for a column read whole."""
+    reads: dict[int, set[str] | None] = {}
+
+    def visit(e: Expr) -> None:
+        if isinstance(e, Call) and e.fn == "FIELD" and isinstance(e.args[0], Ref) and isinstance(e.args[1], Lit):
+            i = e.args[0].index
+            if i not in reads or reads[i] is not None:
+                reads[i] = (reads.get(i) or set()) | {e.args[1].value}
+            return
+        if isinstance(e, Ref):
+            reads[e.index] = None
+        for c in e.children():
+            visit(c)
+    for e in exprs:
+        visit(e)
+    return reads
 
 
 def _replace(e: Expr, slot: int) -> Expr:
