@@ -53,6 +53,8 @@ class WindowBuffer:
                  on_restore: Callable[[], None] | None = None) -> None:
         self.by_end: dict[int, list[pa.Table]] = {}
         self.keys, self.max_parallelism, self.on_restore = keys, max_parallelism, on_restore
+        # per window end: its list of tables as last measured, how many of them were measured, their bytes
+        self._measured: dict[int, tuple[list[pa.Table], int, int]] = {}
 
     @property
     def splits_by_key_group(self) -> bool:
@@ -84,10 +86,13 @@ class WindowBuffer:
 
     def pop_window(self, end: int) -> pa.Table | None:
         tables = self.by_end.pop(end, None)
+        self._measured.pop(end, None)
         return pa.concat_tables(tables).combine_chunks() if tables else None
 
     def pop_until(self, wm: int) -> tuple[list[int], list[pa.Table]]:
         ends = self.closed(wm)
+        for e in ends:
+            self._measured.pop(e, None)
         return ends, [t for e in ends for t in self.by_end.pop(e)]
 
     def snapshot(self, groups: range | None = None) -> pa.Table:
@@ -113,6 +118,7 @@ class WindowBuffer:
         if self.keys is None and (groups is not None or len(tables) > 1):
             raise ValueError("its buffered rows are not keyed, so they cannot be split by key group")
         self.by_end.clear()
+        self._measured.clear()
         for table in tables:
             if not table.num_rows:
                 continue
@@ -128,7 +134,20 @@ class WindowBuffer:
             self.on_restore()
 
     def size_bytes(self) -> int:
-        return sum(t.nbytes for ts in self.by_end.values() for t in ts)
+        """Bytes of the held rows. A window's tables are only ever appended to its list (or the list replaced),
+        so each table is measured once: a slice's nbytes walks its buffers, and a window open for long holds
+        thousands of them."""
+        total = 0
+        for end, tables in self.by_end.items():
+            seen = self._measured.get(end)
+            counted, size = (seen[1], seen[2]) if seen is not None and seen[0] is tables and seen[1] <= len(tables) \
+                else (0, 0)
+            size += sum(t.nbytes for t in tables[counted:])
+            self._measured[end] = (tables, len(tables), size)
+            total += size
+        if len(self._measured) > len(self.by_end):  # ends dropped other than by a pop
+            self._measured = {e: m for e, m in self._measured.items() if e in self.by_end}
+        return total
 
     def size_rows(self) -> int:
         return sum(t.num_rows for ts in self.by_end.values() for t in ts)
