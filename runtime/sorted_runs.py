@@ -12,22 +12,39 @@ import pyarrow as pa
 
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
 from sqlstream.runtime.keys import equal_pairs
+from sqlstream.runtime.sort import sorted_order
 
 KeyIds = Callable[[list, int], tuple[np.ndarray, np.ndarray]]  # columns, rows -> (key id per row, key usable)
 
 
 class Run:
-    """Some rows of one side: their columns, arrival numbers, key ids (sorted, with row positions) and liveness."""
+    """Some rows of one side: their columns, arrival numbers, key ids (sorted, with row positions) and liveness.
+    The key ids are sorted when first probed; a run not probed yet is `pending` (its side may still combine it
+    with the runs appended after it before sorting them once)."""
 
     def __init__(self, table: pa.Table, ids: np.ndarray, gids: np.ndarray, order: np.ndarray | None = None,
-                 written: np.ndarray | None = None, assoc: np.ndarray | None = None):
+                 written: np.ndarray | None = None, assoc: np.ndarray | None = None, pending: bool = False):
         self.table, self.ids, self.gids = table, ids, gids
         self.written = np.zeros(len(ids), dtype=np.int64) if written is None else written  # ms, for state TTL
         self.assoc = np.zeros(len(ids), dtype=np.int64) if assoc is None else assoc  # matches (outer joins)
-        self.order = np.argsort(gids, kind="stable") if order is None else order
-        self.sorted = gids[self.order]
+        self._order, self._sorted = order, None
+        self.pending = pending
         self.live = np.ones(len(ids), dtype=bool)
         self.dead = 0
+
+    @property
+    def order(self) -> np.ndarray:
+        """Row positions by key id (stable)."""
+        if self._order is None:
+            self._order, self._sorted = sorted_order(self.gids)
+        return self._order
+
+    @property
+    def sorted(self) -> np.ndarray:
+        """The key ids in `order`."""
+        if self._sorted is None:
+            self._sorted = self.gids[self.order]
+        return self._sorted
 
     def __len__(self) -> int:
         return len(self.ids) - self.dead
@@ -45,10 +62,12 @@ class Run:
         if not self.dead:
             return self
         keep = np.flatnonzero(self.live)
-        new_pos = np.cumsum(self.live) - 1
-        order = new_pos[self.order[self.live[self.order]]]  # still sorted by key
+        order = None
+        if self._order is not None:
+            new_pos = np.cumsum(self.live) - 1
+            order = new_pos[self._order[self.live[self._order]]]  # still sorted by key
         return Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order, self.written[keep],
-                    self.assoc[keep])
+                   self.assoc[keep], self.pending)
 
     def expire(self, cutoff: int) -> None:
         """table.exec.state.ttl: rows written before `cutoff` are gone (never matched again, nothing emitted)."""
@@ -65,35 +84,81 @@ def merged(a: Run, b: Run) -> Run:
     both = np.concatenate([a.order, b.order + len(a.ids)])
     order = both[np.argsort(np.concatenate([a.sorted, b.sorted]), kind="stable")]
     return Run(table, np.concatenate([a.ids, b.ids]), np.concatenate([a.gids, b.gids]), order,
-                np.concatenate([a.written, b.written]), np.concatenate([a.assoc, b.assoc]))
+               np.concatenate([a.written, b.written]), np.concatenate([a.assoc, b.assoc]))
+
+
+def combined(runs: list[Run]) -> Run:
+    """Consecutive runs as one, its key ids sorted once."""
+    runs = [r.alive() for r in runs]
+    table = pa.concat_tables([r.table for r in runs]).combine_chunks()
+    return Run(table, *(np.concatenate([getattr(r, a) for r in runs]) for a in ("ids", "gids")), None,
+               *(np.concatenate([getattr(r, a) for r in runs]) for a in ("written", "assoc")))
 
 
 class SortedRuns:
-    """One side's rows as sorted runs, in arrival order by `ids`; `settle` merges runs as they grow."""
+    """One side's rows as sorted runs, in arrival order by `ids`; `settle` merges runs as they grow.
 
+    Runs appended since the side was last probed stay pending: a side nothing probes (the other side has no
+    rows yet, as a join with a window's result before the window fires) neither sorts nor merges them batch
+    after batch. Reading `runs` (to probe, retract, expire or snapshot) combines the pending runs but the last
+    into one sorted run, and the last (the batch an operator just appended) is a run of its own until the next
+    settle, as when runs were settled on every append."""
+
+    MAX_PENDING = 64  # a side never probed still combines its pending runs this often
 
     def __init__(self, names: list[str], types: list[pa.DataType]):
         self.names, self.types = names, types
-        self.runs: list[Run] = []
+        self._runs: list[Run] = []
         self.next_id = 0
+
+    @property
+    def runs(self) -> list[Run]:
+        if self._runs and self._runs[-1].pending:
+            self._organize()
+        return self._runs
+
+    @runs.setter
+    def runs(self, runs: list[Run]) -> None:
+        self._runs = list(runs)
 
     def append(self, table: pa.Table, gids: np.ndarray, now: int = 0) -> Run:
         run = Run(table, self.next_id + np.arange(table.num_rows), gids,
-                   written=np.full(table.num_rows, now, dtype=np.int64))
+                  written=np.full(table.num_rows, now, dtype=np.int64), pending=True)
         self.next_id += table.num_rows
-        self.runs.append(run)
+        self._runs.append(run)
         return run
 
     def settle(self) -> None:
         """Drops empty runs, compacts runs that hold more dead rows than live ones, and merges a run into the one
-        before it once it is at least half its size."""
-        self.runs = [r.alive() if r.dead > len(r) else r for r in self.runs if len(r)]
-        while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
-            b = self.runs.pop()
-            self.runs[-1] = merged(self.runs[-1], b)
+        before it once it is at least half its size (pending runs wait to be probed)."""
+        self._runs = [r.alive() if r.dead > len(r) else r for r in self._runs if len(r)]
+        self._merge()
+        if sum(r.pending for r in self._runs) > self.MAX_PENDING:
+            self._organize()
+            self._merge()
+
+    def _merge(self) -> None:
+        runs = self._runs
+        while len(runs) > 1 and not runs[-1].pending and len(runs[-2]) <= 2 * len(runs[-1]):
+            b = runs.pop()
+            runs[-1] = merged(runs[-1], b)
+
+    def _organize(self) -> None:
+        """The pending runs but the last combined into one sorted run and merged; the last sorted alone."""
+        first = next(i for i, r in enumerate(self._runs) if r.pending)
+        *older, last = self._runs[first:]
+        self._runs = self._runs[:first]
+        if older:
+            self._runs.append(combined(older))
+            self._merge()
+        last.pending = False
+        self._runs.append(last)
 
     def size_bytes(self) -> int:
-        return sum(r.table.nbytes + r.gids.nbytes * 4 for r in self.runs)
+        return sum(r.table.nbytes + r.gids.nbytes * 4 for r in self._runs)
+
+    def size_rows(self) -> int:
+        return sum(len(r) for r in self._runs)
 
 
 
@@ -163,7 +228,7 @@ class JoinSideRows:
         return self.keyed.size_bytes() + self.nulls.size_bytes()
 
     def size_rows(self) -> int:
-        return sum(len(r) for side in (self.keyed, self.nulls) for r in side.runs)
+        return self.keyed.size_rows() + self.nulls.size_rows()
 
 
 def _rows_table(side: SortedRuns) -> pa.Table:

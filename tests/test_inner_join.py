@@ -81,3 +81,19 @@ def test_same_changelog_as_the_per_row_join(seed):
     for size in (1, 3, 100):
         assert run(inner, inputs, size) == expected
     assert run(inner, inputs, 4, restore_at=len(inputs) // 2) == expected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_side_fed_long_before_it_is_probed(seed):
+    """Rows pile up on one side (more pending runs than it keeps before combining them) before the other side
+    probes them, with retractions among them, then both sides go on."""
+    rng = random.Random(seed)
+    left, right = changelog(rng, 300, rng.random() < 0.5), changelog(rng, 60, True)
+    inputs = [(0, left[:200]), (1, right[:30]), (0, left[200:]), (1, right[30:])]
+    condition = Call(BOOLEAN, ">=", (Ref(BIGINT, 1, "v"), Ref(BIGINT, 4, "v2"))) if seed % 2 else None
+    expected = run(lambda: RowJoinOperator("INNER", [0], [0], condition, TYPES, TYPES, NAMES, TYPES + TYPES),
+                   inputs, 1)
+    for size in (1, 7):
+        assert run(lambda: InnerJoinOperator([0], [0], condition, TYPES, TYPES, NAMES), inputs, size) == expected
+    assert run(lambda: InnerJoinOperator([0], [0], condition, TYPES, TYPES, NAMES), inputs, 1,
+               restore_at=2) == expected
