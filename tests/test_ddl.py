@@ -121,3 +121,9 @@ def test_declarations_flink_does_not_parse_are_parse_errors(sql, message):
     from sqlstream.core.errors import SqlError
     with pytest.raises(SqlError, match=re.escape(message)):
         execute(Session(), sql)
+
+
+@pytest.mark.parametrize("column", ["m MAP<, STRING>", "m MAP<STRING>"])
+def test_collection_type_without_its_types_is_refused(column):
+    with pytest.raises(ValidationError, match="takes"):
+        execute(Session(), f"CREATE TABLE t ({column}) {GEN};")

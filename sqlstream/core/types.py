@@ -194,6 +194,9 @@ def from_sqlglot(dt: exp.DataType, nullable: bool = True) -> FlinkType:
             nums.append(int(v.name if hasattr(v, "name") else v))
         except (TypeError, ValueError):
             raise ValidationError(f"Bad type parameter in {dt.sql()}")
+    if name in ("ARRAY", "MAP") and len(dt.expressions) != (1 if name == "ARRAY" else 2):
+        raise ValidationError(f"{name} takes {'an element type' if name == 'ARRAY' else 'a key and a value type'}"
+                              f", as in {'ARRAY<INT>' if name == 'ARRAY' else 'MAP<STRING, INT>'}: {dt.sql()}")
     if name == "ARRAY":
         return FlinkType("ARRAY", children=(from_sqlglot(dt.expressions[0]),), nullable=nullable)
     if name == "MAP":
