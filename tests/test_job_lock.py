@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sqlstream.runtime.job_lock import live_holder
 from tests.cli_job import REPO, CliJob, wait_until
 from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
@@ -97,32 +99,19 @@ def test_savepoint_addresses_the_job_by_id_or_folder_and_nothing_else(tmp_path, 
         sleeper.wait()
 
 
-def test_a_stale_answer_file_does_not_make_another_process_a_target(tmp_path):
-    """A SIGKILLed job leaves its answer file; a process that later gets its PID is not a job."""
+@pytest.mark.parametrize("command, answers", [
+    (["sleep", "300"], ""),  # a process that is not sqlstream
+    ([sys.executable, "-c", "import time; time.sleep(300)", "sqlstream"], "{start} 1\n"),  # another process's file
+])
+def test_a_left_over_answer_file_does_not_make_another_process_a_target(command, answers):
+    """A SIGKILLed job leaves its answer file; a process that later gets its PID is not signalled: it is not
+    sqlstream, or the file names the start time of another process than it."""
     from sqlstream import signals
-    sleeper = subprocess.Popen(["sleep", "300"])
+    sleeper = subprocess.Popen(command)
     events = Path(signals.events_path(sleeper.pid))
     try:
         events.parent.mkdir(parents=True, exist_ok=True)
-        events.write_text("")
-        r = savepoint(str(sleeper.pid))
-        assert r.returncode == 1 and "not a running `sqlstream run` job" in r.stderr, r.stderr
-        assert sleeper.poll() is None
-    finally:
-        events.unlink(missing_ok=True)
-        sleeper.kill()
-        sleeper.wait()
-
-
-def test_an_answer_file_of_an_earlier_process_under_the_same_pid_is_refused():
-    """A sqlstream process that got the PID of a killed job is not signalled on the job's left-over answer file:
-    the file names the start time of the process that opened it."""
-    from sqlstream import signals
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "sqlstream"])
-    events = Path(signals.events_path(sleeper.pid))
-    try:
-        events.parent.mkdir(parents=True, exist_ok=True)
-        events.write_text(f"{signals.PROCESS_START} 1\n")
+        events.write_text(answers.format(start=signals.PROCESS_START))
         r = savepoint(str(sleeper.pid))
         assert r.returncode == 1 and "not a running `sqlstream run` job" in r.stderr, r.stderr
         assert sleeper.poll() is None

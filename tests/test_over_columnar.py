@@ -11,10 +11,11 @@ import pytest
 from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.core.types import BIGINT, DOUBLE
 from sqlstream.plan.logical import AggCall
-from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.event_time import MAX_WM
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.over_aggregate import OverAggregateOperator
 from sqlstream.runtime.state import StateBackend
+from tests.event_batches import cut_with_watermarks
 from tests.reference_over import ReferenceOverOperator
 
 NAMES = ["k", "i", "x", "ts"]
@@ -60,17 +61,7 @@ def stream(seed: int, disordered: bool = False, dense: bool = False):
             ts = t - (rng.randint(0, 2500) if rng.random() < 0.3 else 0) - (7000 if rng.random() < 0.08 else 0)
         rows.append((rng.choice("ab" if disordered else "abcd"), None if rng.random() < 0.15 else rng.randint(-9, 9),
                      None if rng.random() < 0.15 else rng.choice([0.5, -1.25, 3.0, 0.1]), ts))
-    out, top, i = [], MIN_WM, 0
-    while i < n:
-        size = rng.choice([3, 7, 50] if disordered else [1, 2, 3, 7, 50, 1000])
-        chunk = rows[i:i + size]
-        i += size
-        wms = []
-        for r in chunk:
-            wms.append(top)
-            top = max(top, r[3] - 3000)
-        out.append((chunk, wms, top))
-    return out
+    return cut_with_watermarks(rows, [3, 7, 50] if disordered else [1, 2, 3, 7, 50, 1000], rng, 3000, 3)
 
 
 def run(ops_for_phase, batches, restore_at=None, restore_into=None, names=NAMES, types=TYPES,

@@ -11,11 +11,12 @@ import pytest
 from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.core.types import BIGINT, FlinkType
 from sqlstream.plan.logical import AggCall, WindowSpec
-from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.event_time import MAX_WM
 from sqlstream.runtime.key_groups import group_range, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.session_window_aggregate import SessionWindowAggregateOperator
 from sqlstream.runtime.state import StateBackend
+from tests.event_batches import cut_with_watermarks
 from tests.reference_session import SessionReference
 
 NAMES = ["k", "v", "ts"]
@@ -44,17 +45,7 @@ def stream(seed: int, keys: int = 5):
         t += rng.choice([0, 1, 200, 999, 1000, 1001, 2500])
         back = 0 if ordered and rng.random() < 0.97 else rng.choice([0, 0, 300, 1500, 4000])
         rows.append((rng.randint(0, keys), rng.randint(-5, 5), t - back))
-    out, top, i = [], MIN_WM, 0
-    while i < n:
-        size = rng.choice([1, 3, 20, 1000])
-        chunk = rows[i:i + size]
-        i += size
-        wms = []
-        for r in chunk:
-            wms.append(top)
-            top = max(top, r[2] - 2000)
-        out.append((chunk, wms, top))
-    return out
+    return cut_with_watermarks(rows, [1, 3, 20, 1000], rng, 2000, 2)
 
 
 def run(make_op, batches, restore_at=None):
@@ -156,15 +147,7 @@ def test_a_long_stream_keeps_only_open_sessions_and_matches_the_reference():
     for _ in range(12_000):
         t += rng.choice([0, 1, 20, 100])
         rows.append((rng.randint(0, 300), rng.randint(-5, 5), t - (rng.choice([0, 1500]) if rng.random() < 0.02 else 0)))
-    batches, top, i = [], MIN_WM, 0
-    while i < len(rows):
-        chunk = rows[i:i + rng.choice([1, 50, 700, 3000])]
-        i += len(chunk)
-        wms = []
-        for r in chunk:
-            wms.append(top)
-            top = max(top, r[2] - 2000)
-        batches.append((chunk, wms, top))
+    batches = cut_with_watermarks(rows, [1, 50, 700, 3000], rng, 2000, 2)
     expected, late = reference(batches, True)
     got, got_late = run(lambda: make(True, True), batches, restore_at=len(batches) // 3)
     assert (data(got), got_late) == (expected, late)

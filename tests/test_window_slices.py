@@ -10,10 +10,11 @@ import pytest
 from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.core.types import BIGINT, FlinkType
 from sqlstream.plan.logical import AggCall, WindowSpec
-from sqlstream.runtime.event_time import MAX_WM, MIN_WM
+from sqlstream.runtime.event_time import MAX_WM
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.window_aggregate import WindowAggregateOperator
 from sqlstream.runtime.state import StateBackend
+from tests.event_batches import cut_with_watermarks
 
 NAMES = ["k", "v", "ts"]
 TYPES = [pa.int64(), pa.int64(), pa.timestamp("ms")]
@@ -32,14 +33,8 @@ def make(partial: bool) -> WindowAggregateOperator:
 
 
 def run(op: WindowAggregateOperator, rows: list[tuple], rng: random.Random) -> tuple[list[dict], int]:
-    out, top, i = [], MIN_WM, 0
-    while i < len(rows):
-        chunk = rows[i:i + rng.choice([1, 7, 100, 2000])]
-        i += len(chunk)
-        wms = []
-        for r in chunk:
-            wms.append(top)
-            top = max(top, r[2] - 500)
+    out = []
+    for chunk, wms, top in cut_with_watermarks(rows, [1, 7, 100, 2000], rng, 500, 2):
         arrays = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(TYPES)]
         op.on_batch(make_batch(INSERT, arrays, NAMES, wm=np.array(wms, np.int64)))
         out += [r for b in op.on_watermark(top) for r in b.to_pylist()]
