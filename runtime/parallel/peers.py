@@ -23,10 +23,10 @@ NOTHING = "nothing"  # a round's piece holds no row for the receiving subtask
 
 
 class PeerLost(ExecutionError):
-    """The pipe from another subtask ended: its worker died (the job's process names it and how it ended)."""
+    """The pipe to or from another subtask broke: its worker died (the job's process names it and how it ended)."""
 
     def __init__(self, peer: int, parallelism: int) -> None:
-        super().__init__(f"the pipe from subtask {peer + 1}/{parallelism} ended (its worker process died)")
+        super().__init__(f"the pipe to or from subtask {peer + 1}/{parallelism} broke (its worker process died)")
         self.peer, self.parallelism = peer, parallelism
 
     def __reduce__(self):
@@ -52,10 +52,14 @@ class PeerExchange:
         for d, batch in enumerate(routed):
             if d == self.index:
                 self.own[number] = batch
-            elif batch is None:
-                self.peers[d].send_marker(NOTHING, number)
-            else:
-                self.peers[d].send_batch(number, batch)
+                continue
+            try:
+                if batch is None:
+                    self.peers[d].send_marker(NOTHING, number)
+                else:
+                    self.peers[d].send_batch(number, batch)
+            except (OSError, ValueError):  # the pipe is broken: subtask d's worker is gone
+                raise PeerLost(d, self.parallelism) from None
 
     def take(self, number: int) -> list[pa.RecordBatch | None]:
         """Round `number`'s rows for this subtask, one entry per piece in logical order (None: none). Messages of
