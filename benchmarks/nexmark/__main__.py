@@ -124,22 +124,36 @@ class TreeCPU:
                 return
 
     def _sample(self) -> None:
+        """Each descendant's CPU so far, found through the kernel's lists of children (/proc/PID/task/TID/children):
+        a few small reads, where reading every process's stat took 4 ms a sample (8% of a core, next to the
+        workers it measures)."""
         tick = os.sysconf("SC_CLK_TCK")
-        procs: dict[int, tuple[int, float]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                procs[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-        me = os.getpid()
-        for pid, (parent, cpu) in procs.items():
-            while parent > 1 and parent != me:
-                parent = procs.get(parent, (0, 0.0))[0]
-            if parent == me and pid != me:
-                self.seen[pid] = max(self.seen.get(pid, 0.0), cpu)
+        todo = _children(os.getpid())
+        while todo:
+            pid = todo.pop()
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            self.seen[pid] = max(self.seen.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / tick)
+            todo += _children(pid)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes any thread of `pid` started (Linux); none where the process is gone."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return found
 
 
 def process_cpu() -> float:
