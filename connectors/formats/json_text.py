@@ -84,7 +84,7 @@ def trailing_comma(docs: pa.Array) -> np.ndarray | None:
     pass over the bytes. A match that would span two documents flags the first (a false alarm)."""
     offsets, _, data = _layout(docs)
     lo, hi = int(offsets[0]), int(offsets[-1])
-    if hi <= lo:
+    if hi <= lo or not _any_trailing_comma(docs, lo, hi):
         return None
     # '}' is 0x7D and ']' 0x5D: one comparison with the 0x20 bit set
     at = np.flatnonzero(np.bitwise_or(data[lo:hi], 0x20) == 0x7D) - 1 + lo
@@ -101,6 +101,15 @@ def trailing_comma(docs: pa.Array) -> np.ndarray | None:
     mask = np.zeros(len(docs), dtype=bool)
     mask[np.searchsorted(offsets, np.concatenate(found), side="right") - 1] = True
     return mask
+
+
+def _any_trailing_comma(docs: pa.Array, lo: int, hi: int) -> bool:
+    """Whether the block's bytes hold a comma, whitespace, then a closing brace or bracket anywhere (also across
+    two documents): one pass of RE2 over the bytes as a single value, a third of the numpy passes' cost, so a
+    block without one (the usual case) is done."""
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, hi - lo], np.int64)),
+                                                         docs.buffers()[2].slice(lo, hi - lo)])
+    return pc.match_substring_regex(whole, r",[ \t\n\r\f]*[\]}]")[0].as_py()
 
 
 def not_plain_text(text: pa.Array, kind: str, sep: str, strict: bool = True) -> np.ndarray | None:
