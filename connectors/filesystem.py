@@ -5,8 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import threading
 import time
 import uuid
+import weakref
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -95,8 +98,9 @@ class _Block:
 class FileSplitReader(SplitReader):
     """Reads the files of a table in order; position = (file, byte offset of the current block, rows served).
 
-    The next block is read and decoded on the read-ahead thread while the job processes the current one
-    (decoding releases the GIL), so a job at parallelism 1 uses a second core as Flink's source thread does.
+    The job's thread reads the next blocks' lines ahead and the decoding threads decode them while the job
+    processes the current one (decoding releases the GIL): a decoder with a twin decodes two whole blocks at once,
+    each by one of the two, so a job at parallelism 1 uses both cores, and each DuckDB call takes a whole block.
     Only delivered rows count: the position, the lines read and an error (raised when its block is reached,
     naming where it came from) are those of the blocks handed out."""
 
@@ -114,13 +118,16 @@ class FileSplitReader(SplitReader):
         self.lines_read = 0  # lines taken, blank ones too
         self.next_offset = self.block_offset  # where the line after the last one taken starts
         self.line_base = lambda: 0  # lines before the first read one that the line numbers do not count
-        # the reading side, used by one read at a time (on the read-ahead thread)
+        # the reading side: blocks read in order on the job's thread, decoded on the decoding threads
         self.reader: LineFile | None = None
         self.read_idx, self.read_offset, self.read_line = self.file_idx, self.block_offset, self.block_line
-        self.ahead: Future | None = None
+        self.read_all = False  # the last block (end of the files, or of the range) was read
+        self.read_after = self.block_offset  # where the line after the last one read starts
+        self.ahead: deque[Future] = deque()
+        self.blocks_read = 0
 
-    def _read_block(self) -> _Block:
-        """The next block of lines, decoded."""
+    def _read_lines(self) -> tuple[_Block, pa.Array | None, np.ndarray | None, int]:
+        """The next block's lines (blank ones dropped), what to keep of them, and the number of its first line."""
         while self.read_idx < len(self.files):
             if self.reader is None:
                 self.reader = LineFile(self.files[self.read_idx], self.read_offset, self.read_line)
@@ -143,42 +150,54 @@ class FileSplitReader(SplitReader):
                 stop_reached = self.reader.offset >= self.stop
             block = _Block(self.read_idx, start_offset, start_line, None, None, len(lines), self.reader.offset,
                            stop_reached)
+            self.read_after = block.after
             if not len(lines):
-                return block
+                return block, None, None, first
             keep = np.ones(len(lines), dtype=bool) if getattr(self.decoder, "records_span_lines", False) \
                 else non_blank(lines)  # a CSV decoder drops blank lines itself, except inside quoted values
             idx = np.flatnonzero(keep)
             if len(idx) < len(lines):
                 lines = lines.filter(pa.array(keep))
-            path = self.files[self.read_idx]
+            return block, lines, idx, first
+        return _Block(self.read_idx, 0, 0, None, None, 0, self.read_after, False), None, None, 0
+
+    def _decode_block(self, block: _Block, lines: pa.Array, idx: np.ndarray, first: int, decoder,
+                      lock: threading.Lock) -> _Block:
+        """A block's lines decoded by `decoder` (on a decoding thread); an error is kept for when the job
+        reaches the block."""
+        path = self.files[block.file_idx]
+        with lock:  # readers of one table share its decoders
             try:
-                if hasattr(self.decoder, "path"):
-                    self.decoder.path = path  # partition values come from the file's folders
-                block.batch = self._decode(lines, lambda i, idx=idx, first=first, path=path:
-                                           f"{path}:{self.line_base() + first + int(idx[i]) + 1}")
+                if hasattr(decoder, "path"):
+                    decoder.path = path  # partition values come from the file's folders
+                block.batch = decoder.decode(lines, lambda i: f"{path}:{self.line_base() + first + int(idx[i]) + 1}")
             except Exception as e:  # raised when the job reaches this block
                 block.batch, block.error = rows_batch([], [], 0), e
-            return block
-        return _Block(self.read_idx, 0, 0, None, None, 0, self.next_offset, False)
+        return block
 
-    def _decode(self, lines: pa.Array, where) -> pa.RecordBatch:
-        """A block's lines decoded; a large block of a decoder with a twin in two halves at once, the second by
-        the twin on the decoding thread (DuckDB releases the GIL): the job's thread and both halves use the
-        machine's cores. The first half's error comes first, as it would in one piece."""
+    def _read_ahead(self) -> None:
+        """Read blocks and hand them to the decoding threads until as many as there are decoders are in
+        flight (one block per decoder: block k goes to decoder k modulo their number)."""
         twin = self.decoder.twin() if hasattr(self.decoder, "twin") else None
-        half = len(lines) // 2
-        if twin is None or half < SPLIT_LINES:
-            return self.decoder.decode(lines, where)
-        second = decoding_pool().submit(twin.decode, lines.slice(half), lambda i: where(half + i))
-        try:
-            first = self.decoder.decode(lines.slice(0, half), where)
-        finally:
-            wait([second])  # the twin is free again before anything else is decoded
-        return pa.concat_batches([first, second.result()])
+        decoders = [self.decoder] if twin is None or IN_FLIGHT < 2 else [self.decoder, twin]
+        while not self.read_all and len(self.ahead) < len(decoders):
+            block, lines, idx, first = self._read_lines()
+            self.read_all = lines is None or block.stop_reached
+            if lines is None:
+                done: Future = Future()
+                done.set_result(block)
+                self.ahead.append(done)
+                continue
+            decoder = decoders[self.blocks_read % len(decoders)]
+            self.blocks_read += 1
+            self.ahead.append(decoding_pool().submit(self._decode_block, block, lines, idx, first, decoder,
+                                                     _decoder_lock(decoder)))
 
     def _next_block(self) -> bool:
-        block = self.ahead.result() if self.ahead is not None else self._read_block()
-        self.ahead = None
+        self._read_ahead()
+        if not self.ahead:  # the end was handed out before
+            return False
+        block = self.ahead.popleft().result()
         self.next_offset = block.after
         self.lines_read += block.lines
         self.stop_reached = block.stop_reached
@@ -191,7 +210,7 @@ class FileSplitReader(SplitReader):
         self.block_offset, self.block_line = block.offset, block.line
         self.block, self.pos_in_block = block.batch, self.served
         if not block.stop_reached:
-            self.ahead = read_ahead_pool().submit(self._read_block)
+            self._read_ahead()
         return True
 
     def poll(self, max_rows: int) -> pa.RecordBatch | None:
@@ -213,9 +232,8 @@ class FileSplitReader(SplitReader):
         return [self.file_idx, self.block_offset, self.block_line, self.served]
 
     def close(self) -> None:
-        if self.ahead is not None:
-            wait([self.ahead])
-            self.ahead = None
+        wait(list(self.ahead))
+        self.ahead.clear()
         if self.reader is not None:
             self.reader.close()
             self.reader = None
@@ -225,26 +243,24 @@ class FileSplitReader(SplitReader):
         return {"records_skipped": getattr(self.decoder, "skipped", 0) + (twin.skipped if twin is not None else 0)}
 
 
-SPLIT_LINES = 4096  # lines in each half of a block decoded in two halves at once
+DECODING_THREADS = 2
+IN_FLIGHT = DECODING_THREADS  # blocks decoded at once by a decoder with a twin
 _pool: list = []  # (process id, executor): a forked worker process makes its own
-
-
-def read_ahead_pool() -> ThreadPoolExecutor:
-    """The process's one read-ahead thread: the readers of a process decode one block at a time, so a decoder
-    shared by readers of one table is never used by two threads at once."""
-    if not _pool or _pool[0][0] != os.getpid():
-        _pool[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlstream-read-ahead"))]
-    return _pool[0][1]
-
-
-_decoding: list = []
+_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_locks_lock = threading.Lock()
 
 
 def decoding_pool() -> ThreadPoolExecutor:
-    """The thread that decodes the second half of a block while the read-ahead thread decodes the first."""
-    if not _decoding or _decoding[0][0] != os.getpid():
-        _decoding[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlstream-decode"))]
-    return _decoding[0][1]
+    """The process's decoding threads, one per block decoded at once."""
+    if not _pool or _pool[0][0] != os.getpid():
+        _pool[:] = [(os.getpid(), ThreadPoolExecutor(max_workers=DECODING_THREADS, thread_name_prefix="sqlstream-decode"))]
+    return _pool[0][1]
+
+
+def _decoder_lock(decoder) -> threading.Lock:
+    """A decoder's lock: readers of one table share its decoder and twin, which decode one block at a time."""
+    with _locks_lock:
+        return _locks.setdefault(decoder, threading.Lock())
 
 
 class FileSystemSource(Source):

@@ -26,11 +26,13 @@ class LineFile:
         self.buf = pa.py_buffer(self.map) if self.map is not None else pa.py_buffer(b"")
         self.bytes = np.frombuffer(self.buf, dtype=np.uint8)
         self.released = 0  # bytes before this offset were handed back to the OS (keeps RSS flat)
+        self.previous = offset  # where the block before the last one handed out starts
 
     def next_block(self) -> tuple[pa.Array, int, np.ndarray] | None:
         """(lines, number of the first line (0-based), byte offset just after each line) or None at EOF."""
         start = self.offset
-        self._release(start)
+        self._release(self.previous)  # the last block may still be decoding
+        self.previous = start
         if start >= self.size:
             return None
         end = min(start + CHUNK, self.size)

@@ -1,5 +1,5 @@
-"""The filesystem source decodes the next block on its read-ahead thread while the job processes the current
-one, a large block in two halves at once: what the job sees does not change. Rows, positions and errors are
+"""The filesystem source reads the next blocks ahead and decodes them on its decoding threads while the job
+processes the current one, two blocks at once: what the job sees does not change. Rows, positions and errors are
 those of the blocks handed out, and a reader restored at any position delivers exactly the rows after it."""
 import json
 
@@ -13,9 +13,9 @@ from sqlstream.core.types import FlinkType
 SCHEMA = TableSchema(["k", "v"], [FlinkType.of("BIGINT"), FlinkType.of("VARCHAR")])
 
 
-def source(tmp_path, rows: list[str], monkeypatch, files: int = 2, halves: bool = False):
-    monkeypatch.setattr(lines, "CHUNK", 160 if halves else 64)  # blocks of a few lines
-    monkeypatch.setattr(filesystem, "SPLIT_LINES", 1 if halves else 1 << 30)
+def source(tmp_path, rows: list[str], monkeypatch, files: int = 2, two_at_once: bool = False):
+    monkeypatch.setattr(lines, "CHUNK", 160 if two_at_once else 64)  # blocks of a few lines
+    monkeypatch.setattr(filesystem, "IN_FLIGHT", 2 if two_at_once else 1)
     per = -(-len(rows) // files)
     for f in range(files):
         (tmp_path / f"part-{f}").write_text("".join(r + "\n" for r in rows[f * per:(f + 1) * per]))
@@ -36,11 +36,11 @@ def drain(reader, max_rows: int) -> list[tuple[list, list]]:
     return out
 
 
-@pytest.mark.parametrize("halves", [False, True])
-def test_restored_at_every_position_a_reader_delivers_the_rest(tmp_path, monkeypatch, halves):
+@pytest.mark.parametrize("two_at_once", [False, True])
+def test_restored_at_every_position_a_reader_delivers_the_rest(tmp_path, monkeypatch, two_at_once):
     max_rows = 2
     rows = [json.dumps({"k": i, "v": "x" * (i % 7)}) for i in range(16)] + ["", "  "]
-    src = source(tmp_path, rows, monkeypatch, halves=halves)
+    src = source(tmp_path, rows, monkeypatch, two_at_once=two_at_once)
     polls = drain(src.reader("0"), max_rows)
     keys = [k for _, batch in polls for k in batch]
     assert keys == list(range(16))
@@ -55,14 +55,14 @@ def test_restored_at_every_position_a_reader_delivers_the_rest(tmp_path, monkeyp
 @pytest.mark.parametrize("bad", [[9], [7, 9], [6, 9]])
 def test_a_malformed_line_fails_when_its_block_is_reached(tmp_path, monkeypatch, bad):
     """Read ahead of time, the first bad line still fails the job only when its block is reached, after every
-    row of the blocks before, naming its file and line; decoded in two halves (bad lines in both, or in the
+    row of the blocks before, naming its file and line; decoded two blocks at once (bad lines in both, or in the
     second only) the job sees the same."""
     rows = [json.dumps({"k": i, "v": "v"}) for i in range(12)]
     for i in bad:
         rows[i] = '{"k": %d, "v": ' % i
 
-    def run(halves: bool):
-        reader = source(tmp_path, rows, monkeypatch, files=1, halves=halves).reader("0")
+    def run(two_at_once: bool):
+        reader = source(tmp_path, rows, monkeypatch, files=1, two_at_once=two_at_once).reader("0")
         monkeypatch.setattr(lines, "CHUNK", 160)
         seen = []
         with pytest.raises(FormatError) as e:
