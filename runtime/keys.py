@@ -132,14 +132,34 @@ def equal_pairs(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np
     ascending within each i. The hash-join step of the column-wise joins."""
     if len(ids) > 64 and len(sorted_ids) > 4096:  # binary search for ascending needles walks memory in order
         order = np.argsort(ids)
-        needles = ids[order]
         lo, counts = np.empty(len(ids), dtype=np.intp), np.empty(len(ids), dtype=np.intp)
-        lo[order] = np.searchsorted(sorted_ids, needles, "left")
-        counts[order] = np.searchsorted(sorted_ids, needles, "right") - lo[order]
+        lo[order], counts[order] = _ranges(sorted_ids, ids[order])
     else:
-        lo = np.searchsorted(sorted_ids, ids, "left")
-        counts = np.searchsorted(sorted_ids, ids, "right") - lo
-    probe = np.repeat(np.arange(len(ids)), counts)
+        lo, counts = _ranges(sorted_ids, ids)
+    return _expand(lo, counts)
+
+
+def ascending_pairs(sorted_ids: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`equal_pairs` for needles already in ascending order (a batch probing several runs sorts its keys once)."""
+    return _expand(*_ranges(sorted_ids, needles))
+
+
+def _ranges(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per id, where its equal values start in `sorted_ids` and how many there are (the end searched only for
+    ids that are there at all)."""
+    lo = np.searchsorted(sorted_ids, ids, "left")
+    found = np.flatnonzero(sorted_ids.take(lo, mode="clip") == ids) if len(sorted_ids) else lo[:0]
+    counts = np.zeros(len(ids), dtype=np.intp)
+    counts[found] = np.searchsorted(sorted_ids, ids[found], "right") - lo[found]
+    return lo, counts
+
+
+def _expand(lo: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(i, p) pairs for p in [lo[i], lo[i] + counts[i])."""
+    if counts.max(initial=0) <= 1:  # every key at most once on the other side (a key of a unique side)
+        probe = np.flatnonzero(counts)
+        return probe, lo[probe]
+    probe = np.repeat(np.arange(len(lo)), counts)
     within = np.arange(len(probe)) - np.repeat(np.cumsum(counts) - counts, counts)
     return probe, np.repeat(lo, counts) + within
 

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
-from sqlstream.runtime.keys import equal_pairs
-from sqlstream.runtime.sort import sorted_order
+from sqlstream.runtime.keys import ascending_pairs, equal_pairs
+from sqlstream.runtime.sort import sorted_order, stable_argsort
 
 KeyIds = Callable[[list, int], tuple[np.ndarray, np.ndarray]]  # columns, rows -> (key id per row, key usable)
 
@@ -58,6 +58,15 @@ class Run:
             probe, pos = probe[alive], pos[alive]
         return probe, pos
 
+    def probe_ascending(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`probe` for key ids in ascending order: (needle, row position in this run)."""
+        at_needle, at = ascending_pairs(self.sorted, needles)
+        pos = self.order[at]
+        if self.dead:
+            alive = self.live[pos]
+            at_needle, pos = at_needle[alive], pos[alive]
+        return at_needle, pos
+
     def alive(self) -> "Run":
         if not self.dead:
             return self
@@ -75,6 +84,43 @@ class Run:
         if old.any():
             self.live &= ~old
             self.dead += int(old.sum())
+
+
+def probe_runs(runs: list[Run], gids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(probe row, run, row position in the run) for every live row of `runs` with a key id of `gids`, per probe
+    row in arrival order (the per-row join's order). The probe keys are sorted once for all the runs."""
+    pairs = []
+    needles_order = needles = None
+    for r, run in enumerate(runs):
+        if needles is None:
+            needles_order, needles = sorted_order(gids)
+        at_needle, pos = run.probe_ascending(needles)
+        if len(pos):
+            pairs.append((needles_order[at_needle], np.full(len(pos), r, dtype=np.int64), pos))
+    if not pairs:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    probe, run_of, pos = (np.concatenate(c) for c in zip(*pairs)) if len(pairs) > 1 else pairs[0]
+    # runs are in arrival order and a probe row's rows within a run come by position (arrival): a stable sort
+    # by probe row leaves each row's matches in arrival order
+    order = stable_argsort(probe)
+    return probe[order], run_of[order], pos[order]
+
+
+def gather(runs: list[Run], run_of: np.ndarray, pos: np.ndarray) -> pa.Table:
+    """The rows at (run, position), in the order given."""
+    first = int(run_of[0]) if len(run_of) else 0
+    if not len(run_of) or (run_of == first).all():
+        return runs[first].table.take(pa.array(pos))
+    by_run = stable_argsort(run_of)
+    parts = []
+    bounds = np.searchsorted(run_of[by_run], np.arange(len(runs) + 1))
+    for r in range(len(runs)):
+        if bounds[r + 1] > bounds[r]:
+            parts.append(runs[r].table.take(pa.array(pos[by_run[bounds[r]:bounds[r + 1]]])))
+    back = np.empty(len(by_run), dtype=np.int64)
+    back[by_run] = np.arange(len(by_run))
+    return pa.concat_tables(parts).take(pa.array(back))
 
 
 def merged(a: Run, b: Run) -> Run:
@@ -138,10 +184,15 @@ class SortedRuns:
             self._merge()
 
     def _merge(self) -> None:
+        """Merges the sorted runs (those before the pending ones) from the last: a side probed after every
+        append has one pending run at a time, and its sorted runs would otherwise only pile up."""
         runs = self._runs
-        while len(runs) > 1 and not runs[-1].pending and len(runs[-2]) <= 2 * len(runs[-1]):
-            b = runs.pop()
-            runs[-1] = merged(runs[-1], b)
+        end = len(runs)
+        while end and runs[end - 1].pending:
+            end -= 1
+        while end > 1 and len(runs[end - 2]) <= 2 * len(runs[end - 1]):
+            runs[end - 2] = merged(runs[end - 2], runs.pop(end - 1))
+            end -= 1
 
     def _organize(self) -> None:
         """The pending runs but the last combined into one sorted run and merged; the last sorted alone."""

@@ -97,3 +97,22 @@ def test_a_side_fed_long_before_it_is_probed(seed):
         assert run(lambda: InnerJoinOperator([0], [0], condition, TYPES, TYPES, NAMES), inputs, size) == expected
     assert run(lambda: InnerJoinOperator([0], [0], condition, TYPES, TYPES, NAMES), inputs, 1,
                restore_at=2) == expected
+
+
+@pytest.mark.parametrize("updating", [False, True])
+def test_sides_probed_after_every_batch_keep_few_runs(updating):
+    """Batches alternate between the sides, so each side is probed after every append: its runs still merge
+    as they grow (a logarithmic number of them), and the changelog is the per-row join's."""
+    rng = random.Random(7)
+    left, right = changelog(rng, 400, updating), changelog(rng, 400, updating)
+    inputs = [(s, rows[at:at + 2]) for at in range(0, 400, 2) for s, rows in ((0, left), (1, right))]
+    condition = Call(BOOLEAN, ">=", (Ref(BIGINT, 1, "v"), Ref(BIGINT, 4, "v2")))
+    expected = run(lambda: RowJoinOperator("INNER", [0], [0], condition, TYPES, TYPES, NAMES, TYPES + TYPES),
+                   inputs, 1)
+    ops = []
+
+    def inner():
+        ops.append(InnerJoinOperator([0], [0], condition, TYPES, TYPES, NAMES))
+        return ops[-1]
+    assert run(inner, inputs, 2) == expected
+    assert max(len(side.runs) for side in ops[-1].sides) <= 10

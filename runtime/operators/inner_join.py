@@ -21,7 +21,7 @@ from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_ba
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.sorted_runs import JoinSideRows, Run, SortedRuns
+from sqlstream.runtime.sorted_runs import JoinSideRows, Run, SortedRuns, gather, probe_runs
 from sqlstream.runtime.state import StateTtl
 from sqlstream.runtime.rows import rows_equal
 
@@ -180,24 +180,17 @@ class InnerJoinOperator(Operator):
         side.settle()
 
     def _matches(self, mine: pa.Table, gids: np.ndarray, ops: np.ndarray, s: int, o: int) -> list[pa.RecordBatch]:
-        probes, ids, parts = [], [], []
-        for run in self.sides[o].runs:
-            probe, pos = run.probe(gids)
-            if len(probe):
-                probes.append(probe)
-                ids.append(run.ids[pos])
-                parts.append(run.table.take(pa.array(pos)))
-        if not probes:
+        runs = self.sides[o].runs
+        probe, run_of, pos = probe_runs(runs, gids)
+        if not len(probe):
             return []
-        probe, row = np.concatenate(probes), np.concatenate(ids)
-        order = np.lexsort((row, probe))  # per probe row, the other side's rows in arrival order
-        other = (parts[0] if len(parts) == 1 else pa.concat_tables(parts)).take(pa.array(order))
-        mine_rows = mine.take(pa.array(probe[order]))
-        out_ops = ops[probe[order]]
+        other = gather(runs, run_of, pos)
+        mine_rows = mine.take(pa.array(probe))
+        out_ops = ops[probe]
         left, right = (mine_rows, other) if s == 0 else (other, mine_rows)
         out_cols = [c.combine_chunks() for c in left.columns + right.columns]
         if self.condition is not None:
-            keep = pc.fill_null(evaluate(self.condition, out_cols, len(order)), False)
+            keep = pc.fill_null(evaluate(self.condition, out_cols, len(probe)), False)
             if not pc.all(keep).as_py():
                 out_cols = [pc.filter(c, keep) for c in out_cols]
                 out_ops = out_ops[np.asarray(keep)]
