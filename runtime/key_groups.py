@@ -15,16 +15,23 @@ DEFAULT_MAX_PARALLELISM = 128  # Flink's 'pipeline.max-parallelism' default for 
 _NULL = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(0x100000001B3)
 _MULTIPLIER = np.uint64(31)
+_SHIFT, _MIX1, _MIX2 = np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB93FE53A9BE2)
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finalizer: every input bit reaches every output bit."""
+    """MurmurHash3's 64-bit finalizer: every input bit reaches every output bit. In place (`h` is the caller's
+    own array, which it returns): a batch's hash is the router's largest cost per row, and temporaries doubled it."""
+    shifted = np.empty_like(h)
     with np.errstate(over="ignore"):
-        h = h ^ (h >> np.uint64(33))
-        h = h * np.uint64(0xFF51AFD7ED558CCD)
-        h = h ^ (h >> np.uint64(33))
-        h = h * np.uint64(0xC4CEB93FE53A9BE2)
-        return h ^ (h >> np.uint64(33))
+        np.right_shift(h, _SHIFT, out=shifted)
+        h ^= shifted
+        h *= _MIX1
+        np.right_shift(h, _SHIFT, out=shifted)
+        h ^= shifted
+        h *= _MIX2
+        np.right_shift(h, _SHIFT, out=shifted)
+        h ^= shifted
+    return h
 
 
 def _bytes_hash(col: pa.Array) -> np.ndarray:
@@ -69,7 +76,9 @@ def _column_hash(col: pa.Array) -> np.ndarray:
         width = t.bit_width
         as_int = col.view(pa.int64() if width == 64 else pa.int32() if width == 32
                           else pa.int16() if width == 16 else pa.int8())
-        raw = pc.fill_null(as_int, 0).to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64)
+        if as_int.null_count:
+            as_int = pc.fill_null(as_int, 0)
+        raw = as_int.to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64)  # a copy: hashed in place
     elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) \
             or pa.types.is_large_binary(t):
         raw = _bytes_hash(col)
@@ -86,8 +95,12 @@ def hash_keys(cols: list[pa.Array], n: int) -> np.ndarray:
     """A 64-bit hash per row of the key formed by `cols` (an empty key hashes every row alike)."""
     h = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for col in cols:
-            h = h * _MULTIPLIER + _column_hash(col)
+        for i, col in enumerate(cols):
+            if i == 0:
+                h = _column_hash(col)  # 0 * 31 + the first column's hash
+            else:
+                h *= _MULTIPLIER
+                h += _column_hash(col)
     return _fmix64(h)
 
 
@@ -98,7 +111,12 @@ def max_parallelism_of(config: dict) -> int:
 
 def key_groups(cols: list[pa.Array], n: int, max_parallelism: int = DEFAULT_MAX_PARALLELISM) -> np.ndarray:
     """The key group of each row, in [0, max_parallelism)."""
-    return (hash_keys(cols, n) % np.uint64(max_parallelism)).astype(np.int64)
+    h = hash_keys(cols, n)
+    if max_parallelism & (max_parallelism - 1) == 0:  # a power of two (the default): a mask, not a division
+        h &= np.uint64(max_parallelism - 1)
+    else:
+        h %= np.uint64(max_parallelism)
+    return h.view(np.int64)
 
 
 def subtask_of_groups(groups: np.ndarray, parallelism: int,
