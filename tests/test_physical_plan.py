@@ -65,6 +65,19 @@ def test_the_planner_picks_the_physical_variant():
     assert any(s.name == "SessionWindowAggregate" for s in session.operators)
 
 
+def test_conditions_on_one_side_of_an_inner_join_filter_that_side_before_the_join():
+    plan = plan_of("SELECT o.order_id, u.name FROM orders o JOIN users u ON o.user_id = u.user_id AND u.name <> 'x' "
+                   "WHERE o.amount > 10 AND o.amount > CHAR_LENGTH(u.name) AND RAND() < 2;")
+    join = spec(plan, "InnerJoin")
+    sides = [plan.operators[e.source] for e in join.inputs]
+    assert [s.name for s in sides] == ["Calc", "Calc"]
+    assert [str(s.config["condition"]) for s in sides] == [">($2:amount, 10.0)", "<>($1:name, 'x')"]
+    # what reads both sides, or no column at all (RAND() < 2 is evaluated per joined row), stays with the join
+    assert str(join.config["condition"]) == "AND(>($2:amount, CAST(CHAR_LENGTH($4:name) AS DOUBLE)), <(RAND(), 2.0))"
+    left = plan_of("SELECT * FROM orders o LEFT JOIN users u ON o.user_id = u.user_id AND u.name <> 'x';")
+    assert str(spec(left, "OuterJoin").config["condition"]) == "<>($5:name, 'x')"  # an outer join keeps it
+
+
 QUERY = "SELECT user_id, COUNT(*) AS n, SUM(amount) AS total FROM orders WHERE amount > 10 GROUP BY user_id;"
 
 

@@ -5,11 +5,12 @@ from dataclasses import replace
 
 from sqlstream.connectors.registry import nested_projection
 from sqlstream.plan import logical as L
-from sqlstream.plan.expr import Call, Expr, Lit, Ref, and_expr, refs, remap, substitute
+from sqlstream.plan.expr import Call, Expr, Lit, Ref, and_expr, is_deterministic, refs, remap, substitute
 
 
 def optimize(root: L.Node) -> L.Node:
     root = push_filters_into_joins(root)
+    root = push_join_conditions_into_inputs(root)
     root = merge_calcs(root)
     root, _ = prune_columns(root, list(range(len(root.fields))))
     root = prune_row_fields(root)
@@ -251,6 +252,63 @@ def push_filters_into_joins(node: L.Node) -> L.Node:
     new_join = replace(join, left_keys=list(join.left_keys) + lkeys, right_keys=list(join.right_keys) + rkeys,
                        condition=cond)
     return L.Calc(node.fields, node.changelog, input=new_join, projections=node.projections, condition=None)
+
+
+def push_join_conditions_into_inputs(node: L.Node) -> L.Node:
+    """Conjuncts of an INNER join's condition that read one side only filter that side before the join (as
+    Flink pushes `WHERE a.category = 10` below the join), so the join keeps and probes only rows that can pass.
+    Only deterministic built-in calls move: a Python UDF stays where the query put it."""
+    from sqlstream.planner.bind.conjuncts import expr_conjuncts
+    kids = [push_join_conditions_into_inputs(c) for c in node.inputs()]
+    node = _with_inputs(node, kids)
+    if not (type(node) is L.Join and node.kind == "INNER" and node.condition is not None
+            and not node.null_aware and not node.nulls_equal):
+        return node
+    n_left = len(node.left.fields)
+    sides: tuple[list[Expr], list[Expr]] = ([], [])
+    rest = None
+    for c in expr_conjuncts(node.condition):
+        used = refs(c)
+        side = None
+        if used and _pushable(c):
+            side = 0 if max(used) < n_left else 1 if min(used) >= n_left else None
+        if side is None:
+            rest = c if rest is None else and_expr(rest, c)
+        else:
+            sides[side].append(c if side == 0 else remap(c, {i: i - n_left for i in used}))
+    if not sides[0] and not sides[1]:
+        return node
+    left, right = (_filtered(child, conds) for child, conds in zip((node.left, node.right), sides))
+    return replace(node, left=left, right=right, condition=rest)
+
+
+def _pushable(e: Expr) -> bool:
+    if isinstance(e, Call) and (e.fn.startswith("UDF:") or not is_deterministic(e)):
+        return False
+    return isinstance(e, (Ref, Lit)) or isinstance(e, Call) and all(_pushable(c) for c in e.args)
+
+
+def _filtered(node: L.Node, conds: list[Expr]) -> L.Node:
+    """`node` keeping only rows where every condition holds: in its own Calc's condition when the condition
+    reads columns that Calc passes through or takes out of a ROW, else in a Calc above it."""
+    if not conds:
+        return node
+    cond = conds[0]
+    for c in conds[1:]:
+        cond = and_expr(cond, c)
+    if isinstance(node, L.Calc) and all(_field_access(node.projections[i]) for i in refs(cond)):
+        inner = substitute(cond, node.projections)
+        both = inner if node.condition is None else and_expr(node.condition, inner)
+        return replace(node, condition=both)
+    identity = [Ref(f.type, i, f.name) for i, f in enumerate(node.fields)]
+    return L.Calc(node.fields, node.changelog, input=node, projections=identity, condition=cond)
+
+
+def _field_access(e: Expr) -> bool:
+    """A column passed through, or a field of one taken out of a ROW: cheap to evaluate once more."""
+    if isinstance(e, Call) and e.fn == "FIELD" and isinstance(e.args[1], Lit):
+        return _field_access(e.args[0])
+    return isinstance(e, Ref)
 
 
 def merge_calcs(node: L.Node) -> L.Node:
