@@ -7,7 +7,7 @@ import pyarrow.compute as pc
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
 from sqlstream.runtime.batch_filter import filter_columns
 from sqlstream.core.changelog import data_columns, has_wm, make_batch, row_watermarks
-from sqlstream.runtime.expressions import evaluate
+from sqlstream.runtime.expressions import SharedSubexpressions, evaluate
 from sqlstream.runtime.operator import Operator
 
 
@@ -20,6 +20,7 @@ class CalcOperator(Operator):
         self.reads_watermark = any(_calls(e, "CURRENT_WATERMARK") for e in exprs)
         self.rewritten = False
         self.reads: dict[int, set[str] | None] | None = None  # input columns the projections read (ROW fields)
+        self.shared: SharedSubexpressions | None = None
         self.wm_type = next((c.type.to_arrow() for e in exprs for c in _find(e, "CURRENT_WATERMARK")),
                             pa.timestamp("ms"))
 
@@ -41,8 +42,11 @@ class CalcOperator(Operator):
         n = batch.num_rows
         ops = batch.column(0)
         wm = batch.column(batch.num_columns - 1) if has_wm(batch) else None
+        if self.shared is None:
+            self.shared = SharedSubexpressions(self.projections, self.condition)
+        memo = self.shared.batch()
         if self.condition is not None:
-            mask = pc.fill_null(evaluate(self.condition, cols, n), False)
+            mask = pc.fill_null(evaluate(self.condition, cols, n, memo), False)
             kept = mask.true_count
             if kept == 0:
                 return []
@@ -55,7 +59,9 @@ class CalcOperator(Operator):
                                           {**self.reads, **{width + j: None for j in range(len(passed))}})
                 cols, ops, n = filtered[:width], filtered[width], kept
                 wm = filtered[width + 1] if wm is not None else None
-        out = [cols[p.index] if isinstance(p, Ref) else evaluate(p, cols, n) for p in self.projections]
+                if memo is not None:
+                    memo.filter(mask, self.shared.projected)
+        out = [cols[p.index] if isinstance(p, Ref) else evaluate(p, cols, n, memo) for p in self.projections]
         return [make_batch(ops, out, self.names, None if wm is None else wm.to_numpy())]
 
 

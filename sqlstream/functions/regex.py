@@ -3,6 +3,7 @@ REGEXP_REPLACE, REGEXP_COUNT, REGEXP_INSTR, REGEXP_SUBSTR. A constant pattern RE
 whole batch in Arrow; others run Python's `re` once per distinct value."""
 from __future__ import annotations
 
+import functools
 import re
 
 import pyarrow as pa
@@ -14,6 +15,7 @@ from sqlstream.functions.arrow import full, per_row, per_unique, rows
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import nullable, require, returns, string_fn, strings
 
+@functools.lru_cache(maxsize=256)
 def _re2_pattern(pattern: str, idx: int) -> str | None:
     """`pattern` with its capture groups named g1..gN for Arrow's RE2 `extract_regex`, when that is exact:
     group `idx` takes part in every match (RE2 gives "" for a group that did not take part, Java NULL) and the

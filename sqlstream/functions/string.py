@@ -3,6 +3,7 @@ classes, with Java's String semantics (1-based positions, NULL in gives NULL out
 from __future__ import annotations
 
 import re
+import weakref
 
 import numpy as np
 import pyarrow as pa
@@ -139,12 +140,27 @@ def _split_index(e, args, n):
     return per_unique(e, args, n, f)
 
 
+_last_split: tuple = (None, None, None)  # (weak reference to a column, separator, its split)
+
+
+def _split_column(strings: pa.Array, sep: str) -> pa.ListArray:
+    """The column split at `sep`; the last split is kept while its column lives, so the SPLIT_INDEX calls of one
+    batch on one column (nexmark q22 takes three tokens of `url`) split it once."""
+    global _last_split
+    ref, last_sep, parts = _last_split
+    if ref is not None and ref() is strings and last_sep == sep:
+        return parts
+    parts = pc.split_pattern(strings, sep)
+    _last_split = (weakref.ref(strings), sep, parts)
+    return parts
+
+
 def _split_index_columns(strings: pa.Array, sep: str, idx: int) -> pa.Array:
     """SPLIT_INDEX with a constant separator and index: one split of the whole column, then the idx-th token
     of each row (NULL where a row has fewer tokens)."""
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
-    parts = pc.split_pattern(strings, sep)
+    parts = _split_column(strings, sep)
     offsets = np.asarray(parts.offsets)
     has = (offsets[1:] - offsets[:-1]) > idx
     at = np.where(has, offsets[:-1] + idx, 0)
