@@ -27,6 +27,7 @@ class LineFile:
         self.bytes = np.frombuffer(self.buf, dtype=np.uint8)
         self.released = 0  # bytes before this offset were handed back to the OS (keeps RSS flat)
         self.previous = offset  # where the block before the last one handed out starts
+        self.newline = np.empty(0, dtype=bool)  # where the bytes of a block are newlines (reused: no page faults)
 
     def next_block(self) -> tuple[pa.Array, int, np.ndarray] | None:
         """(lines, number of the first line (0-based), byte offset just after each line) or None at EOF."""
@@ -36,10 +37,10 @@ class LineFile:
         if start >= self.size:
             return None
         end = min(start + CHUNK, self.size)
-        nl = np.flatnonzero(self.bytes[start:end] == 10) + start
+        nl = self._newlines(start, end)
         while len(nl) == 0 and end < self.size:
             end = min(end + CHUNK, self.size)
-            nl = np.flatnonzero(self.bytes[start:end] == 10) + start
+            nl = self._newlines(start, end)
         if len(nl) == 0:
             data = self.buf.slice(start).to_pybytes() + b"\n"
             arr = pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], np.int64)),
@@ -53,6 +54,14 @@ class LineFile:
         self.line_no += len(arr)
         self.offset = int(after[-1])
         return arr, first, after
+
+    def _newlines(self, start: int, end: int) -> np.ndarray:
+        """Offsets of the newlines in [start, end)."""
+        if len(self.newline) < end - start:
+            self.newline = np.empty(end - start, dtype=bool)
+        mask = self.newline[:end - start]
+        np.equal(self.bytes[start:end], 10, out=mask)
+        return np.flatnonzero(mask) + start
 
     def _release(self, upto: int) -> None:
         """Drop mapped pages of lines already handed out and decoded (they are re-read if needed)."""
