@@ -317,7 +317,7 @@ class RegionOperator(Operator):
                 self.cursor = SplitRounds(source.splits, self.round_rows)
             elif source.kind == "bytes":
                 from sqlstream.runtime.executor import open_source
-                self.cursor = FileRounds(open_source(source.scan.node).files(), self.round_rows)
+                self.cursor = FileRounds(open_source(source.scan.node).files(), self.round_rows, self.parallelism)
             else:
                 self.cursor = RowRounds(self.round_rows, self.limit, self.parallelism)
         return self.cursor

@@ -1,13 +1,13 @@
 """Where a divided source's rounds start and end, and its position as parallelism 1's reader gives it.
 
-A round is what parallelism 1 reads as one batch, which the subtasks read in N pieces and each merges as one
-batch (so an aggregate sums its rows in the same groups, to the last bit of a DOUBLE); rounds are asked for ahead
-of the merge, so each round's bounds follow from the source alone, never from what earlier rounds read. A
-row-indexed source (a generator) has rounds of the job's batch size. A partitioned source (Kafka) has rounds as
-parallelism 1's step: a poll of up to a batch per partition, in partition order, each partition read by one
-subtask from its own offset. A file's rounds are about a batch's rows,
-at most the block parallelism 1's reader decodes (the lines ending within CHUNK bytes), a piece taking the lines
-that start in its byte range; the files of a folder follow each other as at parallelism 1.
+A round is N pieces, one per subtask, each what parallelism 1 reads as one batch and each merged as its own batch
+(so an aggregate sums its rows in the same groups, to the last bit of a DOUBLE, and a round's fixed costs are paid
+per batch, not per fraction of one); rounds are asked for ahead of the merge, so each round's bounds follow from
+the source alone, never from what earlier rounds read. A row-indexed source (a generator) has pieces of the job's
+batch size. A partitioned source (Kafka) has rounds as parallelism 1's step: a poll of up to a batch per
+partition, in partition order, each partition read by one subtask from its own offset. A file's pieces are
+consecutive blocks of about a batch's rows, at most the block parallelism 1's reader decodes (the lines ending
+within CHUNK bytes); the files of a folder follow each other as at parallelism 1.
 """
 from __future__ import annotations
 
@@ -90,28 +90,45 @@ class SplitRounds:
 
 class FileRounds:
     """Rounds over the files of a folder in order; its position is parallelism 1's reader's
-    [file, byte offset, line, rows served of the block there]."""
+    [file, byte offset, line, rows served of the block there].
 
-    def __init__(self, files: list[str], batch_rows: int) -> None:
-        self.files, self.batch_rows = files, batch_rows
+    A round is `pieces` consecutive blocks, each about a batch's rows (at most the block parallelism 1's reader
+    decodes), subtask j of N reading and decoding the j-th block whole: a subtask makes one decoder call per
+    block, as parallelism 1 does, on blocks of parallelism 1's size. A round's blocks may run on into the next
+    files."""
+
+    def __init__(self, files: list[str], batch_rows: int, pieces: int = 1) -> None:
+        self.files, self.batch_rows, self.pieces = files, batch_rows, pieces
         self.sizes = [os.path.getsize(f) for f in files]
         self.line_bytes: dict[int, float] = {}  # a file's mean line length, from its first bytes
         self.restore(None)
 
     def next_round(self) -> tuple | None:
+        """("bytes", [(path, file index, start, end, line, rows served) per block]): line and rows served are
+        where parallelism 1's position had them, for the block a position starts at (else 0)."""
+        blocks = []
         f, start = self.next
-        while f < len(self.files) and start >= self.sizes[f]:
-            f, start = f + 1, 0
-        if f >= len(self.files):
-            return None
-        end = block_end(self.files[f], start, self.sizes[f], int(self.batch_rows * self._line_bytes(f)))
-        first = (f, start) == tuple(self.merged[:2])  # the round a position starts at: its line and rows served
-        self.next = (f, end)
-        return ("bytes", self.files[f], f, start, end, self.merged[2] if first else 0, self.merged[3] if first else 0)
+        while len(blocks) < self.pieces:
+            while f < len(self.files) and start >= self.sizes[f]:
+                f, start = f + 1, 0
+            if f >= len(self.files):
+                break
+            first = (f, start) == tuple(self.merged[:2])  # the block a position starts at: its line and rows served
+            served = self.merged[3] if first else 0
+            # rows served count rows of parallelism 1's whole block there: the piece takes all of that block
+            most = CHUNK if served else int(self.batch_rows * self._line_bytes(f))
+            end = block_end(self.files[f], start, self.sizes[f], most)
+            blocks.append((self.files[f], f, start, end, self.merged[2] if first else 0, served))
+            start = end
+        self.next = (f, start)
+        return ("bytes", blocks) if blocks else None
 
     def merged_round(self, request: tuple, replies: list[dict]) -> int:
-        f, after = request[2], request[4]
-        line = (self.merged[2] if self.merged[0] == f else 0) + sum(r["lines"] for r in replies)
+        """The position after the round's last block (`replies`: each subtask's, block j's the j-th)."""
+        blocks = request[1]
+        f, after = blocks[-1][1], blocks[-1][3]
+        line = self.merged[2] if self.merged[0] == f else 0
+        line += sum(r["lines"] for r, b in zip(replies, blocks) if b[1] == f)
         self.merged = [f, after, line, 0] if after < self.sizes[f] else [f + 1, 0, 0, 0]
         return sum(r["rows"] for r in replies)
 

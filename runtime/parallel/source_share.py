@@ -1,8 +1,9 @@
 """A source subtask: its share of every round of a divided source, through the stateless operators up to the
 exchange (or the sink), each row with its watermark candidate within the share.
 
-A round is a range of the source's row indexes; subtask j of p reads the j-th of p contiguous pieces of it, so
-every row keeps parallelism 1's logical position (round, piece, offset). The watermark assigner does not decide a
+A round is p of parallelism 1's batches (of a row-indexed source: ranges of row indexes; of files: consecutive
+blocks of lines); subtask j of p reads the j-th, so every row keeps parallelism 1's logical position (round,
+piece, offset). The watermark assigner does not decide a
 row's watermark here (that needs the pieces before it): the row carries in `_wm` the maximum of the WATERMARK
 expression over the piece's rows before it, and the piece's maximum goes with the answer; the downstream subtasks
 combine them in logical order (`runtime/split_watermarks.py`), as parallelism 1's assigner does.
@@ -28,12 +29,6 @@ from sqlstream.runtime.state import StateBackend
 POLL_ROWS = 65536
 
 
-def piece(start: int, end: int, index: int, parallelism: int) -> tuple[int, int]:
-    """The row range subtask `index` reads of the round [start, end)."""
-    n = end - start
-    return start + n * index // parallelism, start + n * (index + 1) // parallelism
-
-
 class SourceShare:
     """Reads pieces of rounds of one source and runs them through its stateless chain."""
 
@@ -54,9 +49,9 @@ class SourceShare:
         """This subtask's piece of a round through the chain: the batches, and the piece's summary (its maximum
         of the WATERMARK expression, rows read; for a file, the lines taken and where the next line starts).
 
-        request: ("rows", start, end, batch rows) of a row-indexed source (piece i: the i-th batch), or ("bytes", path, file index, start, end, line,
-        rows served) of a file (line and rows served: where parallelism 1's position had it, for the first
-        piece)."""
+        request: ("rows", start, end, batch rows) of a row-indexed source (piece i: the i-th batch), or ("bytes",
+        blocks) of files (piece i: the i-th block, (path, file index, start, end, line, rows served), read whole by
+        one reader; line and rows served: where parallelism 1's position had them, for the block it starts at)."""
         summary: dict = {}
         if request[0] == "splits":
             raise ValueError("a partitioned source's round is read by read_splits")
@@ -66,12 +61,11 @@ class SourceShare:
             hi = min(lo + batch_rows, end)
             reader, most = self.source.reader(self.split, lo), hi - lo
         else:
-            _, path, _, start, end, line, served = request
-            # rows served of a restored block: the first subtask takes the whole round, which skips them
-            lo, hi = piece(start, end, self.index, self.parallelism) if not served else \
-                (start, end) if self.index == 0 else (end, end)
-            first = self.index == 0
-            reader, most = self.source.piece(path, lo, hi, line if first else 0, served if first else 0), None
+            blocks = request[1]
+            if self.index >= len(blocks):
+                return [], {"lines": 0, "max": MIN_WM, "rows": 0}
+            path, _, start, end, line, served = blocks[self.index]
+            reader, most = self.source.piece(path, start, end, line, served), None
         out: list[pa.RecordBatch] = []
         rows, part_max = 0, MIN_WM
         while (most is None or rows < most) and not reader.finished:

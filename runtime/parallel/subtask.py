@@ -11,7 +11,6 @@ import json
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 
 from sqlstream.plan.physical import OperatorSpec
@@ -187,27 +186,11 @@ class RegionSubtask:
             if self.marks.splits and not all(self.marks.idle):  # idle partitions let the others' watermark on
                 self.marks.current = max(self.marks.current, self.marks.combined())
             return self._merge_splits(parts, batch)
-        if self.unit.source is not None and self.unit.source.kind == "rows":
-            return self._merge_batches(parts, batch)
-        out: list[pa.RecordBatch] = []
-        marked = batch is not None and has_wm(batch)
-        pieces, offset = [], 0
-        for here, part_max, rows in parts:
-            if here and marked:
-                pieces.append(self.marks.row_watermarks(0, row_watermarks(batch.slice(offset, here))))
-            offset += here
-            if rows:
-                self.marks.add_part(0, part_max)
-        if batch is not None and batch.num_rows:
-            if marked:  # the round is one batch, as parallelism 1 reads it
-                wm = pa.array(np.concatenate(pieces), pa.int64())
-                batch = pa.RecordBatch.from_arrays(batch.columns[:-1] + [wm], names=batch.schema.names)
-            out += self.on_batch(0, batch, [self.emitted])
-        return out + self._advance()
+        return self._merge_batches(parts, batch)
 
     def _merge_batches(self, parts: list[tuple], batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
-        """A row-indexed source's round: each piece is one of parallelism 1's batches, pushed as its own batch
-        with the watermark advanced after it, as parallelism 1 does."""
+        """A round of a row-indexed source or of files: each piece is one of parallelism 1's batches, pushed as its
+        own batch with the watermark advanced after it, as parallelism 1 does."""
         out: list[pa.RecordBatch] = []
         marked = batch is not None and has_wm(batch)
         offset = 0
