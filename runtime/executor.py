@@ -616,7 +616,8 @@ class Dataflow:
 
     def _collect_metrics(self) -> None:
         self.stats.late_dropped = sum(op.metrics().get("late_records_dropped", 0) for op in self.ops.values())
-        self.stats.skipped = sum(r.metrics().get("records_skipped", 0) for s in self.sources for r in s.readers)
+        self.stats.skipped = sum(r.metrics().get("records_skipped", 0) for s in self.sources for r in s.readers) + \
+            sum(s.driver.metric("records_skipped") for s in self.sources if s.driver is not None)
 
     @property
     def bounded(self) -> bool:

@@ -104,3 +104,20 @@ def test_killed_workers_reading_the_source_restart_with_exactly_once_output(tmp_
     got = committed(folder)["windowed"]
     assert got == expected, (f"seed {seed}: {sum((expected - got).values())} missing, "
                              f"{sum((got - expected).values())} duplicated or unexpected after {kills} kills")
+
+
+def test_subtasks_reading_files_count_skipped_records_and_name_a_bad_line(tmp_path):
+    import json
+    path = tmp_path / "t.json"
+    lines = [json.dumps({"k": i % 13, "v": i}) for i in range(3000)]
+    lines[1234], lines[2345] = '{"k": 1, "v": oops}', "not json"
+    path.write_text("\n".join(lines) + "\n")
+    ddl = (f"CREATE TABLE t (k INT, v BIGINT) WITH ('connector' = 'filesystem', 'path' = '{path}', "
+           f"'format' = 'json'{{}});\nSELECT k, COUNT(*) AS c, SUM(v) AS s FROM t GROUP BY k;")
+    got, err = run(ddl.format(", 'json.ignore-parse-errors' = 'true'"), 2, 100)
+    assert "source divided among them" in err and "records with parse errors: 2 " in err, err
+    final = {r["k"]: (r["c"], r["s"]) for r in got if r["op"] in ("+I", "+U")}
+    good = [i for i in range(3000) if i not in (1234, 2345)]
+    assert final == {k: (sum(1 for i in good if i % 13 == k), sum(i for i in good if i % 13 == k)) for k in range(13)}
+    with pytest.raises(Exception, match=rf"{path}:1235\)"):
+        run(ddl.format(""), 2, 100)

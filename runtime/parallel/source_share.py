@@ -112,6 +112,12 @@ class SourceShare:
                                      "finished": bool(reader.finished)}))
         return out
 
+    def skipped(self) -> int:
+        """Records this subtask's decoders skipped so far ('json.ignore-parse-errors' and the like)."""
+        if self.readers:
+            return sum(r.metrics().get("records_skipped", 0) for r in self.readers.values())
+        return getattr(getattr(self.source, "decoder", None), "skipped", 0)
+
     def close(self) -> None:
         for reader in self.readers.values():
             reader.close()

@@ -308,7 +308,8 @@ class RegionSubtask:
         if now - self.sized_at >= STATE_SIZE_S:  # measuring state walks its tables: not with every message
             self.sized_at, self.state_bytes = now, sum(b.size_bytes() for b in self.backends)
         return {"late_records_dropped": late, "state_bytes": self.state_bytes,
-                "sunk": self.sink.rows if self.sink is not None else 0}
+                "sunk": self.sink.rows if self.sink is not None else 0,
+                "records_skipped": self.share.skipped() if self.share is not None else 0}
 
     def _push(self, i: int, batches: list[pa.RecordBatch], input: int, out: list[pa.RecordBatch]) -> None:
         if not self.ops:  # only a source's chain: its rows go to the sink
