@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import re
 import threading
 import time
@@ -124,7 +125,6 @@ class FileSplitReader(SplitReader):
         self.read_all = False  # the last block (end of the files, or of the range) was read
         self.read_after = self.block_offset  # where the line after the last one read starts
         self.ahead: deque[Future] = deque()
-        self.blocks_read = 0
 
     def _read_lines(self) -> tuple[_Block, pa.Array | None, np.ndarray | None, int]:
         """The next block's lines (blank ones dropped), what to keep of them, and the number of its first line."""
@@ -161,26 +161,28 @@ class FileSplitReader(SplitReader):
             return block, lines, idx, first
         return _Block(self.read_idx, 0, 0, None, None, 0, self.read_after, False), None, None, 0
 
-    def _decode_block(self, block: _Block, lines: pa.Array, idx: np.ndarray, first: int, decoder,
-                      lock: threading.Lock) -> _Block:
-        """A block's lines decoded by `decoder` (on a decoding thread); an error is kept for when the job
-        reaches the block."""
+    def _decode_block(self, block: _Block, lines: pa.Array, idx: np.ndarray, first: int,
+                      free: queue.SimpleQueue) -> _Block:
+        """A block's lines decoded (on a decoding thread) by whichever of the table's decoders is free; an
+        error is kept for when the job reaches the block."""
         path = self.files[block.file_idx]
-        with lock:  # readers of one table share its decoders
-            try:
-                if hasattr(decoder, "path"):
-                    decoder.path = path  # partition values come from the file's folders
-                block.batch = decoder.decode(lines, lambda i: f"{path}:{self.line_base() + first + int(idx[i]) + 1}")
-            except Exception as e:  # raised when the job reaches this block
-                block.batch, block.error = rows_batch([], [], 0), e
+        decoder = free.get()  # readers of one table share its decoders, each decoding one block at a time
+        try:
+            if hasattr(decoder, "path"):
+                decoder.path = path  # partition values come from the file's folders
+            block.batch = decoder.decode(lines, lambda i: f"{path}:{self.line_base() + first + int(idx[i]) + 1}")
+        except Exception as e:  # raised when the job reaches this block
+            block.batch, block.error = rows_batch([], [], 0), e
+        finally:
+            free.put(decoder)
         return block
 
     def _read_ahead(self) -> None:
-        """Read blocks and hand them to the decoding threads until as many as there are decoders are in
-        flight (one block per decoder: block k goes to decoder k modulo their number)."""
+        """Read blocks and hand them to the decoding threads until IN_FLIGHT are (one more than the decoders,
+        so that a decoder that is done finds the next block waiting), or one for a decoder without a twin."""
         twin = self.decoder.twin() if hasattr(self.decoder, "twin") else None
-        decoders = [self.decoder] if twin is None or IN_FLIGHT < 2 else [self.decoder, twin]
-        while not self.read_all and len(self.ahead) < len(decoders):
+        free = _free_decoders(self.decoder, twin)
+        while not self.read_all and len(self.ahead) < (IN_FLIGHT if twin is not None else 1):
             block, lines, idx, first = self._read_lines()
             self.read_all = lines is None or block.stop_reached
             if lines is None:
@@ -188,10 +190,7 @@ class FileSplitReader(SplitReader):
                 done.set_result(block)
                 self.ahead.append(done)
                 continue
-            decoder = decoders[self.blocks_read % len(decoders)]
-            self.blocks_read += 1
-            self.ahead.append(decoding_pool().submit(self._decode_block, block, lines, idx, first, decoder,
-                                                     _decoder_lock(decoder)))
+            self.ahead.append(decoding_pool().submit(self._decode_block, block, lines, idx, first, free))
 
     def _next_block(self) -> bool:
         self._read_ahead()
@@ -244,10 +243,10 @@ class FileSplitReader(SplitReader):
 
 
 DECODING_THREADS = 2
-IN_FLIGHT = DECODING_THREADS  # blocks decoded at once by a decoder with a twin
+IN_FLIGHT = DECODING_THREADS + 1  # blocks read ahead for a decoder with a twin
 _pool: list = []  # (process id, executor): a forked worker process makes its own
-_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_locks_lock = threading.Lock()
+_free: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_free_lock = threading.Lock()
 
 
 def decoding_pool() -> ThreadPoolExecutor:
@@ -257,10 +256,14 @@ def decoding_pool() -> ThreadPoolExecutor:
     return _pool[0][1]
 
 
-def _decoder_lock(decoder) -> threading.Lock:
-    """A decoder's lock: readers of one table share its decoder and twin, which decode one block at a time."""
-    with _locks_lock:
-        return _locks.setdefault(decoder, threading.Lock())
+def _free_decoders(decoder, twin) -> queue.SimpleQueue:
+    """The table's decoders (the decoder and its twin) not decoding a block now, shared by its readers."""
+    with _free_lock:
+        if decoder not in _free:
+            _free[decoder] = queue.SimpleQueue()
+            for d in [decoder] + ([twin] if twin is not None else []):
+                _free[decoder].put(d)
+        return _free[decoder]
 
 
 class FileSystemSource(Source):

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections import deque
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 CHUNK = 8 << 20
+KEPT_BLOCKS = 2  # blocks handed out whose pages stay mapped (decoded ahead while the job reads the next)
 
 
 class LineFile:
@@ -26,14 +28,15 @@ class LineFile:
         self.buf = pa.py_buffer(self.map) if self.map is not None else pa.py_buffer(b"")
         self.bytes = np.frombuffer(self.buf, dtype=np.uint8)
         self.released = 0  # bytes before this offset were handed back to the OS (keeps RSS flat)
-        self.previous = offset  # where the block before the last one handed out starts
+        self.starts: deque[int] = deque(maxlen=KEPT_BLOCKS)  # where the last blocks handed out start
         self.newline = np.empty(0, dtype=bool)  # where the bytes of a block are newlines (reused: no page faults)
 
     def next_block(self) -> tuple[pa.Array, int, np.ndarray] | None:
         """(lines, number of the first line (0-based), byte offset just after each line) or None at EOF."""
         start = self.offset
-        self._release(self.previous)  # the last block may still be decoding
-        self.previous = start
+        if len(self.starts) == KEPT_BLOCKS:
+            self._release(self.starts[0])  # the last blocks may still be decoding
+        self.starts.append(start)
         if start >= self.size:
             return None
         end = min(start + CHUNK, self.size)

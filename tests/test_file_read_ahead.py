@@ -15,7 +15,7 @@ SCHEMA = TableSchema(["k", "v"], [FlinkType.of("BIGINT"), FlinkType.of("VARCHAR"
 
 def source(tmp_path, rows: list[str], monkeypatch, files: int = 2, two_at_once: bool = False):
     monkeypatch.setattr(lines, "CHUNK", 160 if two_at_once else 64)  # blocks of a few lines
-    monkeypatch.setattr(filesystem, "IN_FLIGHT", 2 if two_at_once else 1)
+    monkeypatch.setattr(filesystem, "IN_FLIGHT", 3 if two_at_once else 1)
     per = -(-len(rows) // files)
     for f in range(files):
         (tmp_path / f"part-{f}").write_text("".join(r + "\n" for r in rows[f * per:(f + 1) * per]))
