@@ -2,11 +2,13 @@
 (checked against Flink by the golden cases), for any batch size and across a snapshot and restore."""
 import random
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from sqlstream.core.changelog import INSERT, make_batch
 from sqlstream.runtime.operators.rank_append import AppendRankOperator
+from sqlstream.runtime.operators import top1
 from sqlstream.runtime.operators.top1 import Top1Operator
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.state import StateBackend
@@ -70,3 +72,25 @@ def test_top_n_skipping_hopeless_rows_changes_nothing(seed):
     expected = run(lambda: RankReference([0], [(1, desc)], limit, NAMES, TYPES), batches(1))
     for size in (1, 5, 100):
         assert run(lambda: AppendRankOperator([0], [(1, desc)], limit, NAMES, TYPES), batches(size)) == expected
+
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_integer_keys_take_their_sort_positions(seed):
+    """ORDER BY positions of integer, timestamp and date keys without NULLs (packed into one integer, or ranked
+    by Arrow when their ranges are too wide to pack) are the rows' dense positions in a Python sort."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    values = [rng.integers(-5, 5, n), rng.integers(0, 10**6, n), rng.integers(0, 30, n), rng.integers(-2**62, 2**62, n)]
+    cols = [pa.array(values[0]), pa.array(values[1].astype("datetime64[ms]")),
+            pa.array(values[2].astype(np.int32)).cast(pa.date32()), pa.array(values[3])]
+    for picks in ([0], [1, 0], [0, 2, 1], [3, 0], [0, 3]):
+        for desc in ([bool(b) for b in rng.integers(0, 2, len(picks))] for _ in range(3)):
+            rows = [tuple(-int(values[i][r]) if d else int(values[i][r]) for i, d in zip(picks, desc))
+                    for r in range(n)]
+            rank = {row: at for at, row in enumerate(sorted(set(rows)))}
+            keys = [cols[i] for i in picks]
+            assert (top1._packed_positions(keys, desc) is None) == (3 in picks)
+            assert top1.sort_positions(keys, desc).tolist() == [rank[row] for row in rows]
+            chunked = [pa.chunked_array([k.slice(0, 100), k.slice(100)]) for k in keys]
+            assert top1.sort_positions(chunked, desc).tolist() == [rank[row] for row in rows]
