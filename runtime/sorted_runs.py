@@ -123,9 +123,21 @@ def gather(runs: list[Run], run_of: np.ndarray, pos: np.ndarray) -> pa.Table:
     return pa.concat_tables(parts).take(pa.array(back))
 
 
+MAX_CHUNKS = 128  # a run's rows stay in the chunks they came in until there are this many
+
+
+def _concatenated(tables: list[pa.Table]) -> pa.Table:
+    """Tables as one, their chunks kept (merging runs copies no rows; a probe takes from the chunks) until a run
+    would hold more than MAX_CHUNKS of them."""
+    table = pa.concat_tables(tables)
+    if table.num_columns and table.column(0).num_chunks > MAX_CHUNKS:
+        table = table.combine_chunks()
+    return table
+
+
 def merged(a: Run, b: Run) -> Run:
     a, b = a.alive(), b.alive()
-    table = pa.concat_tables([a.table, b.table]).combine_chunks()
+    table = _concatenated([a.table, b.table])
     # two sorted runs: a stable sort of their concatenation merges them (and keeps a's rows first on ties)
     both = np.concatenate([a.order, b.order + len(a.ids)])
     order = both[np.argsort(np.concatenate([a.sorted, b.sorted]), kind="stable")]
@@ -136,7 +148,7 @@ def merged(a: Run, b: Run) -> Run:
 def combined(runs: list[Run]) -> Run:
     """Consecutive runs as one, its key ids sorted once."""
     runs = [r.alive() for r in runs]
-    table = pa.concat_tables([r.table for r in runs]).combine_chunks()
+    table = _concatenated([r.table for r in runs])
     return Run(table, *(np.concatenate([getattr(r, a) for r in runs]) for a in ("ids", "gids")), None,
                *(np.concatenate([getattr(r, a) for r in runs]) for a in ("written", "assoc")))
 
@@ -151,6 +163,7 @@ class SortedRuns:
     settle, as when runs were settled on every append."""
 
     MAX_PENDING = 64  # a side never probed still combines its pending runs this often
+    MAX_MERGED_ROWS = 1 << 20  # runs stop growing by merges here: a merge copies its runs' arrays once more
 
     def __init__(self, names: list[str], types: list[pa.DataType]):
         self.names, self.types = names, types
@@ -185,12 +198,15 @@ class SortedRuns:
 
     def _merge(self) -> None:
         """Merges the sorted runs (those before the pending ones) from the last: a side probed after every
-        append has one pending run at a time, and its sorted runs would otherwise only pile up."""
+        append has one pending run at a time, and its sorted runs would otherwise only pile up. A side of many
+        rows keeps runs of about MAX_MERGED_ROWS each (a probe searches a few more runs; no merge holds two
+        copies of all its rows)."""
         runs = self._runs
         end = len(runs)
         while end and runs[end - 1].pending:
             end -= 1
-        while end > 1 and len(runs[end - 2]) <= 2 * len(runs[end - 1]):
+        while end > 1 and len(runs[end - 2]) <= 2 * len(runs[end - 1]) \
+                and len(runs[end - 2]) + len(runs[end - 1]) <= self.MAX_MERGED_ROWS:
             runs[end - 2] = merged(runs[end - 2], runs.pop(end - 1))
             end -= 1
 

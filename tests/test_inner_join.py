@@ -100,9 +100,14 @@ def test_a_side_fed_long_before_it_is_probed(seed):
 
 
 @pytest.mark.parametrize("updating", [False, True])
-def test_sides_probed_after_every_batch_keep_few_runs(updating):
+@pytest.mark.parametrize("max_merged", [None, 64])
+def test_sides_probed_after_every_batch_keep_few_runs(updating, max_merged, monkeypatch):
     """Batches alternate between the sides, so each side is probed after every append: its runs still merge
-    as they grow (a logarithmic number of them), and the changelog is the per-row join's."""
+    as they grow (a logarithmic number of them, of at most MAX_MERGED_ROWS rows), and the changelog is the
+    per-row join's."""
+    from sqlstream.runtime.sorted_runs import SortedRuns
+    if max_merged:
+        monkeypatch.setattr(SortedRuns, "MAX_MERGED_ROWS", max_merged)
     rng = random.Random(7)
     left, right = changelog(rng, 400, updating), changelog(rng, 400, updating)
     inputs = [(s, rows[at:at + 2]) for at in range(0, 400, 2) for s, rows in ((0, left), (1, right))]
@@ -115,4 +120,6 @@ def test_sides_probed_after_every_batch_keep_few_runs(updating):
         ops.append(InnerJoinOperator([0], [0], condition, TYPES, TYPES, NAMES))
         return ops[-1]
     assert run(inner, inputs, 2) == expected
-    assert max(len(side.runs) for side in ops[-1].sides) <= 10
+    runs = [r for side in ops[-1].sides for r in side.runs]
+    assert len(runs) <= (10 if max_merged is None else 24)
+    assert max(len(r) for r in runs) <= (max_merged or 400)
