@@ -68,6 +68,12 @@ def to_numeric(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, str]:
     return np.array(arr.to_pylist(), dtype=object), valid, "o"
 
 
+def _sorts_as_python(t: pa.DataType) -> bool:
+    """Whether Arrow sorts values of `t` as Python compares them (strings by code point: UTF-8 byte order)."""
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) \
+        or pa.types.is_large_binary(t)
+
+
 def from_numeric(values: np.ndarray, valid: np.ndarray, t: pa.DataType) -> pa.Array:
     mask = ~valid
     if pa.types.is_decimal(t):
@@ -99,6 +105,13 @@ def seg_accumulate(ufunc, x: np.ndarray, starts: np.ndarray, seeds: np.ndarray, 
         return x.copy()
     start_idx = np.flatnonzero(starts)
     seg = np.cumsum(starts) - 1
+    if x.dtype == np.int64 and seeds.dtype == np.int64:
+        if ufunc is np.add:
+            return _seg_sum_int(x, seg, start_idx, seeds)
+        if ufunc is np.maximum or ufunc is np.minimum:
+            out = _seg_extreme_int(ufunc is np.maximum, x, seg, start_idx, seeds, identity)
+            if out is not None:
+                return out
     lens = np.diff(np.append(start_idx, n))
     budget = 4 * n + 4096
     sizes, counts = np.unique(lens, return_counts=True)
@@ -120,6 +133,47 @@ def seg_accumulate(ufunc, x: np.ndarray, starts: np.ndarray, seeds: np.ndarray, 
     for a, ln in zip(start_idx[~small].tolist(), lens[~small].tolist()):
         out[a:a + ln] = ufunc.accumulate(np.concatenate(([seeds[a]], x[a:a + ln])))[1:]
     return out
+
+
+def _seg_sum_int(x: np.ndarray, seg: np.ndarray, start_idx: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """`seg_accumulate` of integer sums in one pass: the batch's prefix sum less its value before each
+    segment, plus the segment's seed (int64 wraps alike both ways, so a segment's sum is exact whenever it
+    fits)."""
+    total = np.cumsum(x)
+    base = seeds[start_idx] - (total[start_idx] - x[start_idx])
+    return total + base[seg]
+
+
+def _seg_extreme_int(largest: bool, x: np.ndarray, seg: np.ndarray, start_idx: np.ndarray, seeds: np.ndarray,
+                     identity) -> np.ndarray | None:
+    """`seg_accumulate` of integer maxima (minima: of the negated values) in one pass: each segment's values
+    are shifted above every earlier segment's, so one running maximum restarts at each segment. Values equal
+    to `identity` hold nothing (when it is below every value, as a neutral element is). None when the
+    shifted values would not fit in int64."""
+    seg_seeds = seeds[start_idx]
+    identity = np.int64(identity)
+    present, seed_present = x != identity, seg_seeds != identity
+    if not present.any() and not seed_present.any():
+        return np.full(len(x), identity, np.int64)
+    limit = 1 << 61
+    vals = np.concatenate([x[present], seg_seeds[seed_present]])
+    lo, hi = int(vals.min()), int(vals.max())
+    if (identity > lo if largest else identity < hi) or lo <= -limit or hi >= limit:
+        return None
+    if not largest:
+        lo, hi = -hi, -lo
+    span = hi - lo + 2  # 0 stands for "nothing yet"
+    if span * (len(start_idx) + 1) >= limit:
+        return None
+    y = x if largest else -x
+    ys = seg_seeds if largest else -seg_seeds
+    shift = seg * span
+    run = np.maximum.accumulate(np.where(present, y - lo + 1, 0) + shift) - shift
+    run = np.maximum(run, np.where(seed_present, ys - lo + 1, 0)[seg])
+    out = run + (lo - 1)
+    if not largest:
+        out = -out
+    return np.where(run > 0, out, identity)
 
 
 def preceding(running: np.ndarray, first: np.ndarray, seeds: np.ndarray) -> np.ndarray:
@@ -630,6 +684,8 @@ class Extreme(NumericAccumulator):
     def running(self, args, group_ids, signs, fresh):
         self._grow_for(group_ids)
         seg = Segments(group_ids, fresh)
+        if self.kind == "o" and _sorts_as_python(self.arg_type):
+            return self._running_sorted(_combined(args[0]), seg)
         v, ok = self._values(args)
         sg = group_ids
         seeds_valid = seg.seeded & self.ext_valid[sg]
@@ -662,6 +718,36 @@ class Extreme(NumericAccumulator):
         self.ext_valid[g] = after_valid[last]
         return (from_numeric(conv_after, after_valid, self.result_type),
                 from_numeric(conv_before, before_valid, self.result_type))
+
+    def _running_sorted(self, arr: pa.Array, seg: "Segments") -> tuple[pa.Array, pa.Array]:
+        """`running` of strings and binaries without a Python object per row: the batch's distinct values (and
+        the kept extremes it starts from) are ranked by Arrow's sort, the scan runs over ranks, and the results
+        are taken from the sorted values."""
+        n, sg = len(arr), seg.sg
+        seeded = np.flatnonzero(seg.seeded & self.ext_valid[sg])
+        kept = pa.array(self.ext[sg[seeded]].tolist(), arr.type)
+        enc = pc.dictionary_encode(pa.concat_arrays([arr, kept]))
+        order = pc.sort_indices(enc.dictionary)
+        rank_of = np.empty(len(order), np.int64)
+        rank_of[np.asarray(order)] = np.arange(len(order))
+        none = self._none(np.dtype(np.int64))
+        idx = enc.indices
+        codes = np.asarray(pc.fill_null(idx, 0).to_numpy(zero_copy_only=False), np.int64)
+        ranks = np.where(np.asarray(pc.is_valid(idx)), rank_of[codes] if len(rank_of) else none, none)
+        seeds = np.full(n, none, np.int64)
+        seeds[seeded] = ranks[n:]
+        fn = np.minimum if self.smallest else np.maximum
+        run = seg_accumulate(fn, ranks[:n], seg.sub_first, seeds, none)
+        prev_run = preceding(run, seg.first, seeds)
+        ordered = enc.dictionary.take(order)
+        after = ordered.take(pa.array(run, mask=run == none))
+        before = ordered.take(pa.array(prev_run, mask=prev_run == none))
+        last = seg.last
+        kept_after = np.empty(int(last.sum()), dtype=object)
+        kept_after[:] = after.filter(pa.array(last)).to_pylist()
+        self.ext[sg[last]] = kept_after
+        self.ext_valid[sg[last]] = run[last] != none
+        return after.cast(self.result_type), before.cast(self.result_type)
 
     def evaluate(self, group_ids):
         self._grow_for(group_ids)
@@ -778,6 +864,16 @@ class Variance(Sum):
         return variance(self.call, *(_combined(x) for x in states), self.integer_arithmetic)
 
 
+def _first_occurrences(codes: np.ndarray) -> np.ndarray:
+    """The position of the first occurrence of each distinct code, ascending: a hash table (Arrow's dictionary
+    encoding numbers the distinct values in order of their first rows) instead of a sort of every row."""
+    idx = np.asarray(pc.dictionary_encode(pa.array(codes)).indices.to_numpy(zero_copy_only=False), np.int64)
+    if not len(idx):
+        return np.zeros(0, np.int64)
+    seen = np.maximum.accumulate(idx)
+    return np.flatnonzero(np.r_[True, idx[1:] > seen[:-1]])
+
+
 class _SeenPairs:
     """The (group id, value) pairs a COUNT(DISTINCT ..) has counted. Integer values that fit 32 bits (with
     group ids below 2**31) are int64 codes in sorted runs, merged as they grow; other values a Python set."""
@@ -800,13 +896,14 @@ class _SeenPairs:
             coded = valid & (v >= -(1 << 31)) & (v < (1 << 31)) & (gids < (1 << 31))
             at = np.flatnonzero(coded)
             codes = (gids[at] << 32) | (v[at] + (1 << 31))
-            uniq, first = np.unique(codes, return_index=True)
+            first = _first_occurrences(codes)
+            uniq = codes[first]
             fresh = np.ones(len(uniq), dtype=bool)
             for run in self.runs:
                 i = np.searchsorted(run, uniq)
                 fresh &= ~((i < len(run)) & (run[np.minimum(i, len(run) - 1)] == uniq))
             new[at[first[fresh]]] = 1
-            self._add(uniq[fresh])
+            self._add(np.sort(uniq[fresh]))
         rest = np.flatnonzero(valid & ~coded)
         if len(rest):
             py = values.take(pa.array(rest)).to_pylist()

@@ -29,6 +29,8 @@ CASES = [  # (call, argument type, values)
     (AggCall("SUM", (0,), FlinkType("DECIMAL", precision=38, scale=2)), pa.decimal128(10, 2), "decimals"),
     (AggCall("MIN", (0,), INT), pa.int32(), "ints"),
     (AggCall("MAX", (0,), STRING), pa.string(), "strings"),
+    (AggCall("MIN", (0,), STRING), pa.string(), "strings"),
+    (AggCall("MAX", (0,), BIGINT), pa.int64(), "ints"),
     (AggCall("VAR_SAMP", (0,), INT), pa.int32(), "ints"),
     (AggCall("STDDEV_POP", (0,), DOUBLE), pa.float64(), "floats"),
     (AggCall("VAR_POP", (0,), DOUBLE, distinct=True), pa.float64(), "floats"),
@@ -43,7 +45,7 @@ def values(kind, n, rng):
         return [None if x == 0 else float(x) / 4 for x in raw]
     if kind == "decimals":
         return [None if x == 0 else decimal.Decimal(int(x) * 125).scaleb(-2) for x in raw]
-    return [None if x == 0 else f"s{x}" for x in raw]
+    return [None if x == 0 else ("é" if x == 6 else "s") + str(x) * int(x % 3) for x in raw]
 
 
 def reference(call, vals):

@@ -32,6 +32,25 @@ def test_matches_the_loop(seed):
             assert np.array_equal(got, loop(ufunc, x, starts, seeds))
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_integer_extremes_with_absent_values_and_huge_ranges_match_the_loop(seed):
+    """Integer MIN/MAX scan once with each segment shifted above the ones before it: absent values (the
+    int64 limits), seeds, and ranges too wide to shift (those take the general way) give the loop's answer."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(1, 300))
+    starts = rng.random(n) < 0.3
+    starts[0] = True
+    scale = 1 << 62 if seed % 4 == 0 else 1000
+    x = rng.integers(-scale, scale, n).astype(np.int64)
+    seeds = rng.integers(-scale, scale, n).astype(np.int64)
+    for ufunc, identity in ((np.maximum, np.iinfo(np.int64).min), (np.minimum, np.iinfo(np.int64).max)):
+        xs, ss = x.copy(), seeds.copy()
+        xs[rng.random(n) < 0.3] = identity
+        ss[rng.random(n) < 0.5] = identity
+        got = seg_accumulate(ufunc, xs, starts, ss, np.int64(identity))
+        assert np.array_equal(got, loop(ufunc, xs, starts, ss))
+
+
 @pytest.mark.parametrize("kind", ["small ints", "big ints", "strings"])
 def test_distinct_pairs_counted_once_in_row_order(kind):
     import pyarrow as pa

@@ -69,6 +69,14 @@ def format_local(ts: pa.Array, pattern: str, simple: bool = False) -> pa.Array:
     ns = pc.cast(pc.cast(ts, pa.timestamp("ns"), safe=False), pa.int64())
     valid = np.asarray(pc.is_valid(ns).to_numpy(zero_copy_only=False))
     t = np.asarray(pc.fill_null(ns, 0).to_numpy(zero_copy_only=False)).astype(np.int64)
+    unit = _finest_unit(tokenize(pattern))
+    if unit and len(t) > 64 and t.min() > np.iinfo(np.int64).min + unit:
+        # the batch's values fall on few days (minutes, ..) the pattern can tell apart: format those once each
+        enc = pc.dictionary_encode(pa.array(np.floor_divide(t, unit)))
+        if len(enc.dictionary) * 4 <= len(t):
+            starts = pa.array(np.asarray(enc.dictionary.to_numpy(), np.int64) * unit).cast(pa.timestamp("ns"))
+            out = format_local(starts, pattern, simple).take(enc.indices)
+            return pc.if_else(pa.array(valid), out, pa.scalar(None, pa.string())) if not valid.all() else out
     f = _Fields(t)
     parts = []
     for letter, count in tokenize(pattern):
@@ -88,6 +96,23 @@ def format_local(ts: pa.Array, pattern: str, simple: bool = False) -> pa.Array:
     cols = [pa.array(np.full(len(t), p, dtype=object), pa.string()) if isinstance(p, str) else p for p in parts]
     out = pc.binary_join_element_wise(*cols, "") if len(cols) > 1 else cols[0]
     return pc.if_else(pa.array(valid), out, pa.scalar(None, pa.string()))
+
+
+_UNIT_OF_LETTER = {**dict.fromkeys("GuyYMLQqdDwWEecF", NANOS_PER_DAY), **dict.fromkeys("aHkKh", 3_600_000_000_000),
+                   "m": 60_000_000_000, "s": 1_000_000_000}
+
+
+def _finest_unit(tokens: list[tuple[str, int | str]]) -> int:
+    """The length in nanoseconds of the periods (days, hours, minutes, seconds) within which every field of the
+    pattern stays the same; 0 when a field changes faster (fractions) or the pattern has other letters."""
+    unit = NANOS_PER_DAY
+    for letter, _ in tokens:
+        if letter == "'":
+            continue
+        if letter not in _UNIT_OF_LETTER:
+            return 0
+        unit = min(unit, _UNIT_OF_LETTER[letter])
+    return unit
 
 
 class _Fields:
