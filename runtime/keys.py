@@ -54,7 +54,11 @@ class KeyIndex:
                 combined = combined * (distinct + 1) + codes
                 if combined.max(initial=0) > 2 ** 40:
                     _, combined = np.unique(combined, return_inverse=True)
-        uniq, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        # the distinct keys in the order of their first rows (a hash table, not a sort of every row)
+        inverse = np.asarray(pc.dictionary_encode(pa.array(combined)).indices.to_numpy(zero_copy_only=False),
+                             np.int64)
+        seen = np.maximum.accumulate(inverse)
+        first = np.flatnonzero(np.r_[True, inverse[1:] > seen[:-1]]) if n else np.zeros(0, np.int64)
         picks = pa.array(first)  # one row per distinct key: its values become the key tuple
         gid_of_unique, is_new = self._ids(list(zip(*[c.take(picks).to_pylist() for c in cols])))
         return gid_of_unique[inverse], is_new[inverse]

@@ -95,9 +95,10 @@ class GroupAggregateOperator(Operator):
         fresh = (first & (prev_count <= 0)) | resets
 
         after_cols, before_cols = [], []
-        take = pa.array(order)
+        in_group_order = _Taken(cols, pa.array(order))
         for call, acc in zip(self.aggs, self.states):
-            a, b = acc.running(self._args(call, acc, cols, take), sg, self._signs(call, acc, cols, take, ss), fresh)
+            a, b = acc.running(self._args(call, acc, in_group_order), sg,
+                               self._signs(call, acc, in_group_order, ss), fresh)
             after_cols.append(a)
             before_cols.append(b)
 
@@ -105,16 +106,10 @@ class GroupAggregateOperator(Operator):
         inv = np.empty(n, dtype=np.int64)
         inv[order] = np.arange(n)
         cb, ca = c_before[inv], c_after[inv]
-        same = np.ones(n, dtype=bool)
+        same_sorted = np.ones(n, dtype=bool)
         for a, b in zip(after_cols, before_cols):
-            a_r, b_r = a.take(pa.array(inv)), b.take(pa.array(inv))
-            if pa.types.is_nested(a_r.type):  # no Arrow kernel compares lists
-                same &= np.array([x == y for x, y in zip(a_r.to_pylist(), b_r.to_pylist())], dtype=bool)
-                continue
-            eq = pc.equal(a_r, b_r)
-            both_null = pc.and_(pc.is_null(a_r), pc.is_null(b_r))
-            eqn = np.asarray(pc.fill_null(pc.or_kleene(eq, both_null), False).to_numpy(zero_copy_only=False))
-            same &= eqn
+            same_sorted &= _same(a, b)
+        same = same_sorted[inv]
         if self.ttl_ms > 0:
             same[:] = False  # as Flink: with state TTL an unchanged result is still sent (-U/+U)
         ins = (cb <= 0) & (ca > 0)
@@ -159,22 +154,21 @@ class GroupAggregateOperator(Operator):
         return {"state_bytes": self.groups.size_bytes(), "expired_keys": self.expired}
 
     @staticmethod
-    def _args(call: AggCall, acc: Accumulator, cols: list[pa.Array], take: pa.Array) -> list[pa.Array]:
+    def _args(call: AggCall, acc: Accumulator, cols: "_Taken") -> list[pa.Array]:
         """The aggregate's argument arrays in group order (COUNT(*): a column of ones); the FILTER (WHERE ..)
         makes the first one NULL where it rejects a row, except for per-group-values aggregates, which may
         count NULLs (ARRAY_AGG): see `_signs`."""
-        args = [cols[i].take(take) for i in call.args] or [pa.array(np.ones(len(take), dtype=np.int64))]
+        args = [cols.column(i) for i in call.args] or [cols.ones()]
         if call.filter is not None and not isinstance(acc, GroupValues):
-            keep = pc.fill_null(cols[call.filter].take(take), False)
-            args[0] = pc.if_else(keep, args[0], pa.scalar(None, args[0].type))
+            args[0] = cols.filtered(call.args[0] if call.args else None, call.filter)
         return args if call.args or not isinstance(acc, GroupValues) else []
 
     @staticmethod
-    def _signs(call: AggCall, acc: Accumulator, cols: list[pa.Array], take: pa.Array, ss: np.ndarray) -> np.ndarray:
+    def _signs(call: AggCall, acc: Accumulator, cols: "_Taken", ss: np.ndarray) -> np.ndarray:
         """Each row's sign; a row the FILTER rejects leaves a per-group-values accumulator as it is (sign 0)."""
         if call.filter is None or not isinstance(acc, GroupValues):
             return ss
-        keep = np.asarray(pc.fill_null(cols[call.filter].take(take), False).to_numpy(zero_copy_only=False))
+        keep = np.asarray(pc.fill_null(cols.column(call.filter), False).to_numpy(zero_copy_only=False))
         return np.where(keep, ss, 0)
 
     def _make_inner(self) -> "GroupAggregateOperator":
@@ -202,3 +196,43 @@ class GroupAggregateOperator(Operator):
         sub = make_batch(ops, new_cols, names + ["$gs"])
         outs = self._inner.on_batch(sub)
         return outs
+
+
+class _Taken:
+    """A batch's columns in group order, each taken once however many aggregate calls read it (and each FILTERed
+    argument once: COUNT(DISTINCT x) FILTER (WHERE p) and SUM(x) FILTER (WHERE p) share it)."""
+
+    def __init__(self, cols: list[pa.Array], order: pa.Array):
+        self.cols, self.order = cols, order
+        self.taken: dict = {}
+
+    def column(self, i: int) -> pa.Array:
+        if i not in self.taken:
+            self.taken[i] = self.cols[i].take(self.order)
+        return self.taken[i]
+
+    def ones(self) -> pa.Array:
+        """COUNT(*)'s argument."""
+        if "ones" not in self.taken:
+            self.taken["ones"] = pa.array(np.ones(len(self.order), dtype=np.int64))
+        return self.taken["ones"]
+
+    def filtered(self, arg: int | None, flt: int) -> pa.Array:
+        """The argument (COUNT(*)'s ones for None), NULL where the FILTER column is not TRUE."""
+        key = ("filtered", arg, flt)
+        if key not in self.taken:
+            value = self.ones() if arg is None else self.column(arg)
+            keep = pc.fill_null(self.column(flt), False)
+            self.taken[key] = pc.if_else(keep, value, pa.scalar(None, value.type))
+        return self.taken[key]
+
+
+def _same(a: pa.Array, b: pa.Array) -> np.ndarray:
+    """Per row, whether the results are the same (NULL the same as NULL): the row changes nothing."""
+    if pa.types.is_nested(a.type):  # no Arrow kernel compares lists
+        return np.array([x == y for x, y in zip(a.to_pylist(), b.to_pylist())], dtype=bool)
+    eq = np.asarray(pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False), dtype=bool)
+    if a.null_count or b.null_count:
+        eq |= np.asarray(pc.is_null(a).to_numpy(zero_copy_only=False)) \
+            & np.asarray(pc.is_null(b).to_numpy(zero_copy_only=False))
+    return eq
