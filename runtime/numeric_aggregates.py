@@ -897,13 +897,14 @@ class _SeenPairs:
             at = np.flatnonzero(coded)
             codes = (gids[at] << 32) | (v[at] + (1 << 31))
             first = _first_occurrences(codes)
+            first = first[np.argsort(codes[first])]  # ascending codes walk the kept runs in order
             uniq = codes[first]
             fresh = np.ones(len(uniq), dtype=bool)
             for run in self.runs:
                 i = np.searchsorted(run, uniq)
                 fresh &= ~((i < len(run)) & (run[np.minimum(i, len(run) - 1)] == uniq))
             new[at[first[fresh]]] = 1
-            self._add(np.sort(uniq[fresh]))
+            self._add(uniq[fresh])
         rest = np.flatnonzero(valid & ~coded)
         if len(rest):
             py = values.take(pa.array(rest)).to_pylist()
