@@ -185,8 +185,7 @@ class Top1Operator(Operator):
         if has_prev.any():
             same = np.zeros(len(w), dtype=bool)
             idx = np.flatnonzero(has_prev)
-            same[idx] = rows_equal([c.take(pa.array(p[idx])) for c in cand.columns],
-                                    [c.take(pa.array(w[idx])) for c in cand.columns])
+            same[idx] = self._same_rows(cand, p[idx], w[idx])
             w, p, has_prev = w[~same], p[~same], has_prev[~same]
             if not len(w):
                 return []
@@ -201,6 +200,19 @@ class Top1Operator(Operator):
         rows = cand.take(pa.array(take))
         arrays = [c.combine_chunks() for c in rows.columns] + [pa.array(np.ones(len(take), np.int64))]
         return [make_batch(ops, arrays, self.names)]
+
+    def _same_rows(self, cand: pa.Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether rows a[i] and b[i] of `cand` are equal, column by column from the ORDER BY's (where a winner
+        differs from the row it replaces unless they tie): only pairs equal so far are taken from the next."""
+        same = np.ones(len(a), dtype=bool)
+        first = [i for i, _ in self.order]
+        for i in first + [i for i in range(cand.num_columns) if i not in first]:
+            at = np.flatnonzero(same)
+            if not len(at):
+                break
+            col = cand.column(i)
+            same[at] = rows_equal([col.take(pa.array(a[at]))], [col.take(pa.array(b[at]))])
+        return same
 
     def _compact(self) -> None:
         """Drops replaced rows: the store keeps the kept rows only."""
