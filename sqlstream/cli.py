@@ -52,7 +52,12 @@ def _parallelism(text: str) -> int:
 
 def _session(parallelism: int | None, cluster: str | None = None):
     """A session whose jobs run at `parallelism` (the same as SET 'parallelism.default'; a script's SET wins) and,
-    with `cluster`, on that Ray cluster (SET 'execution.target' = 'ray' and 'ray.address')."""
+    with `cluster`, on that Ray cluster (SET 'execution.target' = 'ray' and 'ray.address'). Above parallelism 1
+    on this machine the subtasks' fork server starts first, so its start (a fresh interpreter importing the
+    runtime, ~0.5 s of CPU) overlaps the session's imports and the planning instead of delaying the job."""
+    if parallelism is not None and parallelism > 1 and cluster is None:
+        from sqlstream.runtime.parallel.hosts import warm_up
+        warm_up()
     from sqlstream.session import Session
     session = Session()
     if parallelism is not None:

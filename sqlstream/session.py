@@ -250,6 +250,7 @@ class Session:
         if isinstance(stmt, fx.StatementSetEnd) and not self.in_statement_set:
             raise ValidationError(NO_STATEMENT_SET)
         if isinstance(stmt, exp.Create):
+            self._start_fork_server()  # a script's settings come first: its start overlaps the tables' definitions
             return self._create(stmt, sql)
         if isinstance(stmt, exp.Drop):
             return self._drop(stmt)
@@ -352,7 +353,8 @@ class Session:
 
     def _start_fork_server(self) -> None:
         """Above parallelism 1 on this machine, the fork server the subtasks' worker processes come from starts
-        while the statement is planned, preloading the connectors the session's tables use."""
+        with the first CREATE after the settings, else while the statement is planned, preloading the connectors
+        the session's tables use by then (a worker imports the others)."""
         target = str(self.config.get("execution.target") or "local").strip().lower()
         if self.config.get_int("parallelism.default", 1) <= 1 or target != "local":
             return

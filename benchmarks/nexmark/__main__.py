@@ -502,6 +502,9 @@ def main() -> int:
     if not a.one:
         compile_modules()
     if a.one:
+        if PARALLELISM > 1:  # as `sqlstream run --parallelism N` starts the subtasks' fork server before the session
+            from sqlstream.runtime.parallel.hosts import warm_up
+            warm_up()
         print(json.dumps(run_one(a.one, a.events, a.rate, a.data, a.out)))
         return 0
     if a.generator:
