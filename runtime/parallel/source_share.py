@@ -38,6 +38,7 @@ class SourceShare:
         self.source = open_source(self.scan, unthrottled=True)
         self.split = self.source.splits()[0] if getattr(self.source, "indexed", False) else None
         self.readers: dict[int, object] = {}  # a partitioned source's readers of this subtask's splits
+        self.decoders_skipped = 0  # records the decoders of a divided source's pieces skipped so far
         self.index, self.parallelism = index, parallelism
         self.ops = []
         for spec in chain.specs:
@@ -77,6 +78,8 @@ class SourceShare:
             out += batches
         if request[0] == "bytes":
             summary.update(lines=reader.lines_read, after=reader.next_offset)
+        # the table's decoders are shared by its pieces' readers: their running count
+        self.decoders_skipped = reader.metrics().get("records_skipped", 0) if hasattr(reader, "metrics") else 0
         reader.close()
         summary.update(max=part_max, rows=rows)
         return out, summary
@@ -116,7 +119,7 @@ class SourceShare:
         """Records this subtask's decoders skipped so far ('json.ignore-parse-errors' and the like)."""
         if self.readers:
             return sum(r.metrics().get("records_skipped", 0) for r in self.readers.values())
-        return getattr(getattr(self.source, "decoder", None), "skipped", 0)
+        return self.decoders_skipped
 
     def close(self) -> None:
         for reader in self.readers.values():
