@@ -75,7 +75,7 @@ class Run:
         if self._order is not None:
             new_pos = np.cumsum(self.live) - 1
             order = new_pos[self._order[self.live[self._order]]]  # still sorted by key
-        return Run(self.table.take(pa.array(keep)), self.ids[keep], self.gids[keep], order, self.written[keep],
+        return Run(take_rows(self.table, keep), self.ids[keep], self.gids[keep], order, self.written[keep],
                    self.assoc[keep], self.pending)
 
     def expire(self, cutoff: int) -> None:
@@ -111,9 +111,31 @@ def gather(runs: list[Run], run_of: np.ndarray, pos: np.ndarray) -> pa.Table:
     """The rows at (run, position), in the order given: one take from the runs' chunks."""
     first = int(run_of[0]) if len(run_of) else 0
     if not len(run_of) or (run_of == first).all():
-        return runs[first].table.take(pa.array(pos))
+        return take_rows(runs[first].table, pos)
     starts = np.cumsum([0] + [r.table.num_rows for r in runs])
-    return pa.concat_tables([r.table for r in runs]).take(pa.array(starts[run_of] + pos))
+    return take_rows(pa.concat_tables([r.table for r in runs]), starts[run_of] + pos)
+
+
+def take_rows(table: pa.Table, pos: np.ndarray) -> pa.Table:
+    """table.take(pos), taking from each chunk of a table kept in chunks: Arrow's take of a chunked string
+    column first joins all its chunks (a copy of every row of the run, whatever few rows are taken)."""
+    if not table.num_columns or table.column(0).num_chunks <= 1:
+        return table.take(pa.array(pos, pa.int64()))
+    pieces = table.to_batches()
+    starts = np.cumsum([0] + [b.num_rows for b in pieces])
+    piece = np.searchsorted(starts, pos, side="right") - 1
+    if len(pos) and (piece == piece[0]).all():
+        p = int(piece[0])
+        return pa.Table.from_batches([pieces[p].take(pa.array(pos - starts[p], pa.int64()))])
+    by_piece = stable_argsort(piece)
+    bounds = np.searchsorted(piece[by_piece], np.arange(len(pieces) + 1))
+    parts = [pieces[p].take(pa.array(pos[by_piece[bounds[p]:bounds[p + 1]]] - starts[p], pa.int64()))
+             for p in range(len(pieces)) if bounds[p + 1] > bounds[p]]
+    if not parts:
+        return table.schema.empty_table()
+    back = np.empty(len(by_piece), dtype=np.int64)
+    back[by_piece] = np.arange(len(by_piece))
+    return pa.Table.from_batches(parts).combine_chunks().take(pa.array(back))
 
 
 MAX_CHUNKS = 128  # a run's rows stay in the chunks they came in until there are this many

@@ -123,3 +123,16 @@ def test_sides_probed_after_every_batch_keep_few_runs(updating, max_merged, monk
     runs = [r for side in ops[-1].sides for r in side.runs]
     assert len(runs) <= (10 if max_merged is None else 24)
     assert max(len(r) for r in runs) <= (max_merged or 400)
+
+
+def test_rows_kept_in_chunks_are_taken_as_from_one_table():
+    from sqlstream.runtime.sorted_runs import take_rows
+    rng = np.random.default_rng(5)
+    pieces = [pa.table({"k": pa.array(rng.integers(0, 9, size)),
+                        "s": pa.array([None if v % 5 == 0 else f"s{v}" for v in rng.integers(0, 99, size)],
+                                      pa.string())}) for size in rng.integers(0, 40, 20)]
+    table = pa.concat_tables(pieces)
+    whole = table.combine_chunks()
+    for pos in (rng.integers(0, whole.num_rows, 50), np.arange(3), np.zeros(0, np.int64),
+                np.arange(whole.num_rows)[::-1]):
+        assert take_rows(table, pos).equals(whole.take(pa.array(pos, pa.int64())))

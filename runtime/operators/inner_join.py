@@ -21,7 +21,7 @@ from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_ba
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.sorted_runs import JoinSideRows, Run, SortedRuns, gather, probe_runs
+from sqlstream.runtime.sorted_runs import JoinSideRows, Run, SortedRuns, gather, probe_runs, take_rows
 from sqlstream.runtime.state import StateTtl
 from sqlstream.runtime.rows import rows_equal
 
@@ -167,7 +167,7 @@ class InnerJoinOperator(Operator):
                 if not len(probe):
                     continue
                 same = rows_equal([c.take(pa.array(probe)) for c in del_rows.columns],
-                                   [c.take(pa.array(pos)) for c in run.table.columns])
+                                   take_rows(run.table, pos).columns)
                 probe, pos = probe[same], pos[same]
             # a row added by this batch can only be retracted by a later row of the batch
             before = dels[probe] > (add_at[pos] if run is new_run else -1)

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.operators.inner_join import InnerJoinOperator
+from sqlstream.runtime.sorted_runs import take_rows
 
 
 class OuterJoinOperator(InnerJoinOperator):
@@ -84,7 +85,7 @@ class OuterJoinOperator(InnerJoinOperator):
                 ids.append(run.ids[at])
                 runs.append(np.full(len(p), r, dtype=np.int64))
                 poss.append(at)
-                parts.append(run.table.take(pa.array(at)))
+                parts.append(take_rows(run.table, at))
         if not probes:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty, None
