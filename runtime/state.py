@@ -415,7 +415,7 @@ class RowStore:
     def rows(self, positions: np.ndarray | None = None) -> pa.Table:
         """All rows, or the rows at `positions` (in that order)."""
         table = self._stored()
-        return table if positions is None else table.take(pa.array(positions, pa.int64()))
+        return table if positions is None else take_rows(table, positions)
 
     def column(self, name: str) -> pa.ChunkedArray:
         """One column of all rows."""
@@ -449,7 +449,7 @@ class RowStore:
     def keep(self, positions: np.ndarray) -> None:
         """Keep only the rows at `positions`, in the order given (they are renumbered 0..)."""
         positions = np.asarray(positions, np.int64)
-        self._store_rows(self._stored().take(pa.array(positions, pa.int64())).combine_chunks())
+        self._store_rows(take_rows(self._stored(), positions).combine_chunks())
         self._arrays = {n: a[positions] for n, a in self._arrays.items()}
         self._n = len(positions)
 
@@ -574,6 +574,29 @@ class KeyedSnapshot:
 
     def size_bytes(self) -> int:
         return self.owner.state_size_bytes()
+
+
+def take_rows(table: pa.Table, positions: np.ndarray) -> pa.Table:
+    """The rows of `table` at `positions`, in that order. Arrow's take joins a table's chunks into one copy
+    before it takes anything, so rows kept as many appended pieces are taken from the pieces they are in, each
+    distinct row once, and then put in the order asked for."""
+    positions = np.asarray(positions, np.int64)
+    batches = table.to_batches()
+    if len(batches) <= 1 or not len(positions):
+        return table.take(pa.array(positions, pa.int64()))
+    if bool((positions[1:] > positions[:-1]).all()):
+        wanted, back = positions, None
+    else:
+        wanted, back = np.unique(positions, return_inverse=True)
+    if wanted[0] < 0 or wanted[-1] >= table.num_rows:
+        raise IndexError(f"row positions out of range 0..{table.num_rows - 1}")
+    taken, lo, end = [], 0, 0
+    for batch, hi in zip(batches, np.searchsorted(wanted, np.cumsum([b.num_rows for b in batches])).tolist()):
+        if hi > lo:
+            taken.append(batch.take(pa.array(wanted[lo:hi] - end)))
+        lo, end = hi, end + batch.num_rows
+    rows = pa.Table.from_batches(taken, table.schema)
+    return rows if back is None else rows.combine_chunks().take(pa.array(back))
 
 
 def _columns_text(schema: pa.Schema) -> str:

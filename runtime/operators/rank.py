@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
 from sqlstream.runtime.key_groups import hash_keys
-from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import batch_rows, rows_equal
 
@@ -69,7 +69,7 @@ class RankOperator(Operator):
         # insert-only input ordered by one numeric column: per partition, the value a row must beat to enter
         # a full top N, to skip rows that would change nothing (AppendRankOperator)
         self.floor_col = col if append_only and self.numeric and not newest_wins_ties else None
-        self.part_index = KeyIndex()
+        self.part_index = self._new_part_index()
         self.floor_dtype = np.int64 if col is not None and pa.types.is_integer(types[col]) else np.float64
         self.floor = np.zeros(0, self.floor_dtype)
         self.has_floor = np.zeros(0, bool)
@@ -85,6 +85,9 @@ class RankOperator(Operator):
         schema = pa.schema([(f"c{i}", t) for i, t in enumerate(self.types)])
         self.rows = ctx.keyed_rows("ranked_rows", schema, [f"c{i}" for i in self.partition], RANKED_ROWS,
                                    live="live")
+
+    def _new_part_index(self):
+        return key_index([self.types[i] for i in self.partition])
 
     def _partition_ids(self, cols: list[pa.Array], n: int) -> np.ndarray:
         gids, _ = self.part_index.lookup([cols[i] for i in self.partition], n)
@@ -143,7 +146,7 @@ class RankOperator(Operator):
         table = self.rows.rows()
         n = table.num_rows
         cols = [table.column(i).combine_chunks() for i in range(table.num_columns)]
-        self.part_index = KeyIndex()
+        self.part_index = self._new_part_index()
         self.floor, self.has_floor = np.zeros(0, self.floor_dtype), np.zeros(0, bool)
         gids = self._partition_ids(cols, n) if n else np.zeros(0, np.int64)
         skeys = self._sort_keys(cols, n) if n else []

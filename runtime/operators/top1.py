@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
-from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.rank import RANKED_ROWS
 from sqlstream.runtime.rows import rows_equal
@@ -100,7 +100,7 @@ class Top1Operator(Operator):
         self.partition, self.order = partition, order
         self.names, self.types = names, types  # input types; output adds the rank (always 1)
         self.newest_wins_ties = newest_wins_ties
-        self.index = KeyIndex()
+        self.index = key_index([types[i] for i in partition])
         self.best = np.zeros(0, np.int64)  # partition id -> row of the store holding its kept row (-1: none)
         self.seq = 0
         self.rows = None  # the kept rows (and replaced ones until compaction), declared in open
@@ -115,7 +115,7 @@ class Top1Operator(Operator):
         if not self.rows.take_restored():
             return
         table = self.rows.rows()
-        self.index, self.best = KeyIndex(), np.zeros(0, np.int64)
+        self.index, self.best = key_index([self.types[i] for i in self.partition]), np.zeros(0, np.int64)
         seqs = self.rows.array("seq")
         self.seq = int(np.abs(seqs).max()) + 1 if len(seqs) else 0
         if table.num_rows:
