@@ -1,5 +1,6 @@
 """Row tuples and Arrow, for the operators whose bookkeeping is per row (joins, rank, OVER, set operations):
-the conversions both ways, and the state-table layout (columns c0..cN plus the operator's own columns)."""
+the conversions both ways, the state-table layout (columns c0..cN plus the operator's own columns), and rows
+taken from a table kept in appended pieces."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,3 +53,26 @@ def pop_ready(pending: dict, key, wm: int, order=None) -> list[tuple]:
         else:
             del pending[key]
     return ready
+
+
+def take_rows(table: pa.Table, positions: np.ndarray) -> pa.Table:
+    """The rows of `table` at `positions`, in that order. Arrow's take joins a table's chunks into one copy
+    before it takes anything, so rows kept as many appended pieces are taken from the pieces they are in, each
+    distinct row once, and then put in the order asked for."""
+    positions = np.asarray(positions, np.int64)
+    batches = table.to_batches()
+    if len(batches) <= 1 or not len(positions):
+        return table.take(pa.array(positions, pa.int64()))
+    if bool((positions[1:] > positions[:-1]).all()):
+        wanted, back = positions, None
+    else:
+        wanted, back = np.unique(positions, return_inverse=True)
+    if wanted[0] < 0 or wanted[-1] >= table.num_rows:
+        raise IndexError(f"row positions out of range 0..{table.num_rows - 1}")
+    taken, lo, end = [], 0, 0
+    for batch, hi in zip(batches, np.searchsorted(wanted, np.cumsum([b.num_rows for b in batches])).tolist()):
+        if hi > lo:
+            taken.append(batch.take(pa.array(wanted[lo:hi] - end)))
+        lo, end = hi, end + batch.num_rows
+    rows = pa.Table.from_batches(taken, table.schema)
+    return rows if back is None else rows.combine_chunks().take(pa.array(back))

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
 from sqlstream.runtime.keys import ascending_pairs, equal_pairs
+from sqlstream.runtime.rows import take_rows
 from sqlstream.runtime.sort import sorted_order, stable_argsort
 
 KeyIds = Callable[[list, int], tuple[np.ndarray, np.ndarray]]  # columns, rows -> (key id per row, key usable)
@@ -114,28 +115,6 @@ def gather(runs: list[Run], run_of: np.ndarray, pos: np.ndarray) -> pa.Table:
         return take_rows(runs[first].table, pos)
     starts = np.cumsum([0] + [r.table.num_rows for r in runs])
     return take_rows(pa.concat_tables([r.table for r in runs]), starts[run_of] + pos)
-
-
-def take_rows(table: pa.Table, pos: np.ndarray) -> pa.Table:
-    """table.take(pos), taking from each chunk of a table kept in chunks: Arrow's take of a chunked string
-    column first joins all its chunks (a copy of every row of the run, whatever few rows are taken)."""
-    if not table.num_columns or table.column(0).num_chunks <= 1:
-        return table.take(pa.array(pos, pa.int64()))
-    pieces = table.to_batches()
-    starts = np.cumsum([0] + [b.num_rows for b in pieces])
-    piece = np.searchsorted(starts, pos, side="right") - 1
-    if len(pos) and (piece == piece[0]).all():
-        p = int(piece[0])
-        return pa.Table.from_batches([pieces[p].take(pa.array(pos - starts[p], pa.int64()))])
-    by_piece = stable_argsort(piece)
-    bounds = np.searchsorted(piece[by_piece], np.arange(len(pieces) + 1))
-    parts = [pieces[p].take(pa.array(pos[by_piece[bounds[p]:bounds[p + 1]]] - starts[p], pa.int64()))
-             for p in range(len(pieces)) if bounds[p + 1] > bounds[p]]
-    if not parts:
-        return table.schema.empty_table()
-    back = np.empty(len(by_piece), dtype=np.int64)
-    back[by_piece] = np.arange(len(by_piece))
-    return pa.Table.from_batches(parts).combine_chunks().take(pa.array(back))
 
 
 MAX_CHUNKS = 128  # a run's rows stay in the chunks they came in until there are this many

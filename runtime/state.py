@@ -31,6 +31,7 @@ import pyarrow as pa
 from sqlstream.core.errors import OptionError
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
 from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.rows import take_rows
 from sqlstream.runtime.sorted_runs import JoinSideRows, KeyIds
 from sqlstream.runtime.windows import WindowBuffer
 
@@ -574,29 +575,6 @@ class KeyedSnapshot:
 
     def size_bytes(self) -> int:
         return self.owner.state_size_bytes()
-
-
-def take_rows(table: pa.Table, positions: np.ndarray) -> pa.Table:
-    """The rows of `table` at `positions`, in that order. Arrow's take joins a table's chunks into one copy
-    before it takes anything, so rows kept as many appended pieces are taken from the pieces they are in, each
-    distinct row once, and then put in the order asked for."""
-    positions = np.asarray(positions, np.int64)
-    batches = table.to_batches()
-    if len(batches) <= 1 or not len(positions):
-        return table.take(pa.array(positions, pa.int64()))
-    if bool((positions[1:] > positions[:-1]).all()):
-        wanted, back = positions, None
-    else:
-        wanted, back = np.unique(positions, return_inverse=True)
-    if wanted[0] < 0 or wanted[-1] >= table.num_rows:
-        raise IndexError(f"row positions out of range 0..{table.num_rows - 1}")
-    taken, lo, end = [], 0, 0
-    for batch, hi in zip(batches, np.searchsorted(wanted, np.cumsum([b.num_rows for b in batches])).tolist()):
-        if hi > lo:
-            taken.append(batch.take(pa.array(wanted[lo:hi] - end)))
-        lo, end = hi, end + batch.num_rows
-    rows = pa.Table.from_batches(taken, table.schema)
-    return rows if back is None else rows.combine_chunks().take(pa.array(back))
 
 
 def _columns_text(schema: pa.Schema) -> str:
