@@ -272,6 +272,8 @@ def push_join_conditions_into_inputs(node: L.Node) -> L.Node:
         side = None
         if used and _pushable(c):
             side = 0 if max(used) < n_left else 1 if min(used) >= n_left else None
+            if side is not None and not _takes_filters((node.left, node.right)[side]):
+                side = None
         if side is None:
             rest = c if rest is None else and_expr(rest, c)
         else:
@@ -282,6 +284,12 @@ def push_join_conditions_into_inputs(node: L.Node) -> L.Node:
     return replace(node, left=left, right=right, condition=rest)
 
 
+def _takes_filters(node: L.Node) -> bool:
+    """Whether a filter below the join is the filter above it: not for an upsert stream (updates without their
+    before-image), where a change that no longer passes would leave the old version in the join."""
+    return not node.updating or "UB" in node.changelog.split(",")
+
+
 def _pushable(e: Expr) -> bool:
     if isinstance(e, Call) and (e.fn.startswith("UDF:") or not is_deterministic(e)):
         return False
@@ -290,7 +298,8 @@ def _pushable(e: Expr) -> bool:
 
 def _filtered(node: L.Node, conds: list[Expr]) -> L.Node:
     """`node` keeping only rows where every condition holds: in its own Calc's condition when the condition
-    reads columns that Calc passes through or takes out of a ROW, else in a Calc above it."""
+    reads columns that Calc passes through or takes out of a ROW, else in a Calc above it. An upsert stream
+    (updates without their before-image) is not filtered (`_takes_filters`)."""
     if not conds:
         return node
     cond = conds[0]
