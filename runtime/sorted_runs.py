@@ -52,21 +52,19 @@ class Run:
 
     def probe(self, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probe row, row position in this run) for every live row with an equal key id."""
-        probe, at = equal_pairs(self.sorted, gids)
+        return self._live_pairs(*equal_pairs(self.sorted, gids))
+
+    def probe_ascending(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`probe` for key ids in ascending order: (needle, row position in this run)."""
+        return self._live_pairs(*ascending_pairs(self.sorted, needles))
+
+    def _live_pairs(self, probe: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (probe, position in `order`) as (probe, row position), the dead rows' left out."""
         pos = self.order[at]
         if self.dead:
             alive = self.live[pos]
             probe, pos = probe[alive], pos[alive]
         return probe, pos
-
-    def probe_ascending(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`probe` for key ids in ascending order: (needle, row position in this run)."""
-        at_needle, at = ascending_pairs(self.sorted, needles)
-        pos = self.order[at]
-        if self.dead:
-            alive = self.live[pos]
-            at_needle, pos = at_needle[alive], pos[alive]
-        return at_needle, pos
 
     def alive(self) -> "Run":
         if not self.dead:

@@ -30,12 +30,14 @@ def opened(op):
     return op
 
 
-def changelog(op, data: list[tuple], batch: int) -> list[tuple]:
+def changelog(op, data: list[tuple], batch: int, types=None, names=None) -> list[tuple]:
+    """The rows `op` emits for `data` fed in batches of `batch` rows (of TYPES and NAMES unless given)."""
+    types, names = types or TYPES, names or NAMES
     out = []
     for lo in range(0, len(data), batch):
         chunk = data[lo:lo + batch]
-        cols = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(TYPES)]
-        for b in op.on_batch(make_batch(0, cols, NAMES[:4])):
+        cols = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(types)]
+        for b in op.on_batch(make_batch(0, cols, names[:4])):
             d = b.to_pydict()
             out += list(zip(*[d[c] for c in b.schema.names]))
     return out
@@ -106,11 +108,7 @@ def wide_changelog(op, data: list[tuple], batch: int, restore_at: int | None = N
             op_now, state = op(), StateBackend("rank")
             op_now.open(OperatorContext(state))
             state.restore(blobs)
-        chunk = data[lo:lo + batch]
-        cols = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(WIDE_TYPES)]
-        for b in op_now.on_batch(make_batch(0, cols, WIDE_NAMES[:4])):
-            d = b.to_pydict()
-            out += list(zip(*[d[c] for c in b.schema.names]))
+        out += changelog(op_now, data[lo:lo + batch], batch, WIDE_TYPES, WIDE_NAMES)
     return out
 
 
@@ -148,13 +146,7 @@ def test_row_lists_restore_as_column_wise_lists():
     rows_op = AppendRankOperator([0], [(1, True)], 3, WIDE_NAMES, WIDE_TYPES)
     rows_op.columnar = False
     rows_op.open(OperatorContext(state))
-    head = []
-    for lo in range(0, 200, 40):
-        chunk = data[lo:lo + 40]
-        cols = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(WIDE_TYPES)]
-        for b in rows_op.on_batch(make_batch(0, cols, WIDE_NAMES[:4])):
-            d = b.to_pydict()
-            head += list(zip(*[d[c] for c in b.schema.names]))
+    head = changelog(rows_op, data[:200], 40, WIDE_TYPES, WIDE_NAMES)
     blobs = state.snapshot()
 
     def restored():
@@ -163,11 +155,5 @@ def test_row_lists_restore_as_column_wise_lists():
     second, backend = restored(), StateBackend("rank")
     second.open(OperatorContext(backend))
     backend.restore(blobs)
-    tail = []
-    for lo in range(200, 400, 40):
-        chunk = data[lo:lo + 40]
-        cols = [pa.array([r[j] for r in chunk], t) for j, t in enumerate(WIDE_TYPES)]
-        for b in second.on_batch(make_batch(0, cols, WIDE_NAMES[:4])):
-            d = b.to_pydict()
-            tail += list(zip(*[d[c] for c in b.schema.names]))
+    tail = changelog(second, data[200:], 40, WIDE_TYPES, WIDE_NAMES)
     assert head + tail == expected
