@@ -67,6 +67,20 @@ def test_a_document_that_is_not_one_object_takes_flinks_rules(text):
     assert batch.to_pylist() == CLEAN and decoder.skipped == 1
 
 
+@pytest.mark.parametrize("bad_at", [[0], [999], [0, 1, 2], [3, 500, 501, 998], list(range(0, 1000, 97))])
+def test_lines_duckdb_cannot_read_are_found_among_many(bad_at):
+    """A batch DuckDB fails on is halved until its unreadable documents are found: they are skipped and counted,
+    or the first of them names its line; every other document is a row, in order."""
+    good = [{"event_type": 2, "auction": None, "bid": {"auction": i, "price": 2}} for i in range(1000)]
+    texts = ["{oops" if i in bad_at else json.dumps(d) for i, d in enumerate(good)]
+    decoder = JsonDecoder(SCHEMA, ignore_parse_errors=True)
+    batch = decoder.decode(pa.array(texts), str)
+    assert batch.to_pylist() == [d for i, d in enumerate(good) if i not in bad_at]
+    assert decoder.skipped == len(bad_at)
+    with pytest.raises(Exception, match=rf"\b{bad_at[0]}\b"):
+        JsonDecoder(SCHEMA).decode(pa.array(texts), lambda i: f"line {i}")
+
+
 def test_a_schema_of_ambiguous_names_only_decodes():
     """No name left for the values' expression: the paths alone decide."""
     schema = TableSchema(["a"], [flink_type("ROW<a BIGINT>")])
