@@ -9,6 +9,7 @@ import pytest
 
 from sqlstream.connectors.base import TableSchema
 from sqlstream.connectors.formats.json import JsonDecoder
+from sqlstream.core.errors import FormatError
 from sqlstream.core.types import from_sqlglot
 from sqlstream.dialect import Flink
 
@@ -79,6 +80,24 @@ def test_lines_duckdb_cannot_read_are_found_among_many(bad_at):
     assert decoder.skipped == len(bad_at)
     with pytest.raises(Exception, match=rf"\b{bad_at[0]}\b"):
         JsonDecoder(SCHEMA).decode(pa.array(texts), lambda i: f"line {i}")
+
+
+@pytest.mark.parametrize("bad", [b"\xff", b"\xc3(", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe2\x82"])
+@pytest.mark.parametrize("where", ["unread value", "unread key", "after the object"])
+def test_invalid_utf8_anywhere_in_a_document_is_found(bad, where):
+    """Invalid UTF-8 in a field no column reads, in a key or after the object: the block's UTF-8 is checked only
+    when DuckDB fails on it, so DuckDB must fail on every such document (a surrogate, an overlong form, a code
+    point above U+10FFFF, a cut sequence); it is skipped and counted, or names its document."""
+    doc = {"unread value": b'{"event_type": 2, "note": "a' + bad + b'", "bid": {"auction": 1, "price": 2}}',
+           "unread key": b'{"event_type": 2, "n' + bad + b'": 1, "bid": {"auction": 1, "price": 2}}',
+           "after the object": b'{"event_type": 2, "bid": {"auction": 1, "price": 2}} ' + bad}[where]
+    good = [json.dumps(d).encode() for d in CLEAN * 20]
+    docs = pa.array(good[:7] + [doc] + good[7:], pa.binary()).view(pa.string())
+    decoder = JsonDecoder(SCHEMA, ignore_parse_errors=True)
+    assert decoder.decode(docs, str).to_pylist() == CLEAN * 20 and decoder.skipped == 1
+    with pytest.raises(FormatError, match="invalid UTF-8") as e:
+        JsonDecoder(SCHEMA).decode(docs, lambda i: f"line {i + 1}")
+    assert "line 8" in str(e.value)
 
 
 def test_a_schema_of_ambiguous_names_only_decodes():

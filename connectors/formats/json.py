@@ -158,12 +158,9 @@ class JsonDecoder:
         self.last_kept = None  # mask of the documents that became rows, when some were skipped
         if len(docs) == 0:
             return self._empty()
-        valid = reject_invalid_utf8(docs, where, self.ignore_errors, "JSON")
-        if valid is not None:
-            self.skipped += int((~valid).sum())
-            return self._decode_kept(docs, valid, where)
         if not self.schema.names:
-            return self._count_documents(docs, where)
+            kept = self._without_invalid_utf8(docs, where)
+            return self._count_documents(docs, where) if kept is None else kept
         con = duck()
         tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
         # the values; the JSON type at each checked path in the same pass when every document needs it, else
@@ -177,8 +174,9 @@ class JsonDecoder:
                 out = con.sql("SELECT unnest(from_json(line, $s)) FROM tbl",
                               params={"s": self.structure}).to_arrow_table()
                 json_types = None
-        except _duck_error():
-            return self._decode_checked(docs, where)
+        except (_duck_error(), UnicodeDecodeError):  # DuckDB's message may quote the invalid bytes
+            kept = self._without_invalid_utf8(docs, where)
+            return self._decode_checked(docs, where) if kept is None else kept
         raw = [out.column(i).combine_chunks() for i in range(len(self.schema.names))]
         slow = self._needs_flink_rules(docs, raw, json_types)
         strict = False
@@ -196,6 +194,16 @@ class JsonDecoder:
         if slow is None:
             return batch
         return self._with_flink_rules(docs, batch, np.flatnonzero(~slow), np.flatnonzero(slow), where)
+
+    def _without_invalid_utf8(self, docs: pa.Array, where) -> pa.RecordBatch | None:
+        """The block decoded without its documents of invalid UTF-8 (which fail the job or are skipped and
+        counted), or None when it has none. Asked only of a block DuckDB failed on: DuckDB validates the UTF-8 of
+        the whole document, fields it does not read too, so a block it reads holds none."""
+        valid = reject_invalid_utf8(docs, where, self.ignore_errors, "JSON")
+        if valid is None:
+            return None
+        self.skipped += int((~valid).sum())
+        return self._decode_kept(docs, valid, where)
 
     def _text_not_plain(self, raw: list[pa.Array], strict: bool = False) -> np.ndarray | None:
         """Documents with a field read as text (`text_leaves`) whose text DuckDB or Arrow may read otherwise than
