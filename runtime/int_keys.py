@@ -68,7 +68,7 @@ class IntKeyIndex:
         new = ids < 0
         if new.any():
             rows = np.flatnonzero(new)
-            _, first, inverse = np.unique(h[rows], return_index=True, return_inverse=True)
+            first, inverse = _distinct_hashes(h[rows])
             distinct = key[:, rows[first]]
             if not (distinct[:, inverse] == key[:, rows]).all():  # two keys of one hash: sort the keys
                 distinct, _, inverse = _distinct_columns(key[:, rows])
@@ -116,9 +116,23 @@ class IntKeyIndex:
             capacity = len(self.slots)
             while 2 * self.size > capacity:
                 capacity *= 2
-            self.slots = np.full(capacity, -1, np.int64)
-            ids = np.arange(self.size)
+            self._rebuild(capacity)
+            return
         self._place(ids)
+
+    def _rebuild(self, capacity: int) -> None:
+        """Places every id in a new table of `capacity` slots. In an empty table, linear probing puts the ids,
+        taken in the order of their first slot, each at the later of its first slot and the slot after the one
+        before: a running maximum instead of probing rounds. Those past the end wrap around, by probing."""
+        self.slots = np.full(capacity, -1, np.int64)
+        home = (self._hash(self.keys[:, :self.size]) & np.uint64(capacity - 1)).astype(np.int64)
+        ids = np.argsort(home)
+        steps = np.arange(self.size)
+        at = np.maximum.accumulate(home[ids] - steps) + steps
+        inside = at < capacity
+        self.slots[at[inside]] = ids[inside]
+        if not inside.all():
+            self._place(ids[~inside])
 
     def _place(self, ids: np.ndarray) -> None:
         """Puts ids (of distinct keys not in the table) in free slots: each goes to the first free slot from its
@@ -130,6 +144,19 @@ class IntKeyIndex:
             self.slots[pos[free]] = ids[free]
             left = self.slots[pos] != ids
             ids, pos = ids[left], (pos[left] + 1) & mask
+
+
+def _distinct_hashes(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a row of each distinct hash, in hash order; index of each row's distinct hash). np.unique's stable sort
+    finds the first row of each hash; any row of it will do here, so numpy's fastest sort is used instead."""
+    order = np.argsort(h)
+    ordered = h[order]
+    starts = np.empty(len(h), bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    inverse = np.empty(len(h), np.int64)
+    inverse[order] = np.cumsum(starts) - 1
+    return order[starts], inverse
 
 
 def _distinct_columns(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -379,7 +379,7 @@ class RowStore:
     they were appended; each row has the columns of the declared `schema` and per-row values in numpy arrays
     (`arrays`: name -> dtype; arrival numbers, matched flags). Reads: `rows(positions)`, `column(name)`,
     `array(name)` (read-only: write through `set`), `len`, `fragments()`. Writes: `append`, `set`, `keep`,
-    `replace`. A snapshot holds the rows whose `live` array is set (all rows without one), the arrays as
+    `merge_fragments`, `replace`. A snapshot holds the rows whose `live` array is set (all rows without one), the arrays as
     `$name`; `transient` arrays (ids only meaningful in this process) are not written and come back as `fill`
     on restore, and `take_restored()` tells the operator once to rebuild what it derives from the rows. A
     snapshot of another layout (an operator of another version) is refused on restore, naming the difference.
@@ -446,6 +446,16 @@ class RowStore:
             self._arrays[name] = np.concatenate([self._arrays[name], np.asarray(arrays[name], dtype)])
         self._n += table.num_rows
         return base
+
+    def merge_fragments(self, first: int) -> None:
+        """Store the pieces from the `first` on as one (positions do not change): fewer pieces to take rows from,
+        without copying the older ones."""
+        table = self._stored()
+        batches = table.to_batches()
+        if len(batches) - first < 2:
+            return
+        merged = pa.Table.from_batches(batches[first:], table.schema).combine_chunks()
+        self._store_rows(pa.Table.from_batches(batches[:first] + merged.to_batches(), table.schema))
 
     def keep(self, positions: np.ndarray) -> None:
         """Keep only the rows at `positions`, in the order given (they are renumbered 0..)."""

@@ -16,6 +16,13 @@ class OneHash(IntKeyIndex):
         return np.zeros(key.shape[1], np.uint64)
 
 
+class LastSlot(IntKeyIndex):
+    """Every key hashes to the last slot: a rebuilt table wraps its keys around to the first slots."""
+
+    def _hash(self, key):
+        return np.full(key.shape[1], np.iinfo(np.uint64).max, np.uint64)
+
+
 def batch(rng, n: int) -> list[pa.Array]:
     return [pa.array(rng.integers(-3, 30, n), pa.int64(), mask=rng.random(n) < 0.05),
             pa.array(rng.integers(0, 4, n).astype(np.int32), pa.int32()),
@@ -23,7 +30,7 @@ def batch(rng, n: int) -> list[pa.Array]:
             pa.array(rng.integers(0, 2, n).astype(np.int32), pa.int32()).view(pa.date32())]
 
 
-@pytest.mark.parametrize("index", [IntKeyIndex, OneHash])
+@pytest.mark.parametrize("index", [IntKeyIndex, OneHash, LastSlot])
 def test_ids_are_those_of_a_dictionary(index):
     rng = np.random.default_rng(7)
     keys = index(TYPES)

@@ -94,3 +94,23 @@ def test_integer_keys_take_their_sort_positions(seed):
             assert top1.sort_positions(keys, desc).tolist() == [rank[row] for row in rows]
             chunked = [pa.chunked_array([k.slice(0, 100), k.slice(100)]) for k in keys]
             assert top1.sort_positions(chunked, desc).tolist() == [rank[row] for row in rows]
+
+
+@pytest.mark.parametrize("newest", [False, True])
+def test_long_input_through_compactions_and_a_restore(newest):
+    """Thousands of rows in batches of varied sizes: batches stored whole or by their kept rows, the store's
+    pieces joined and its replaced rows dropped, a restore in the middle: still the per-row changelog."""
+    rng = random.Random(5)
+    rows = [(rng.randint(0, 30), rng.choice([None, i, i, i // 2]), rng.choice(["a", "b"])) for i in range(6000)]
+    sizes = [rng.choice([1, 2, 3]) for _ in range(60)]
+    sizes += [40] * ((len(rows) - sum(sizes)) // 40 + 1)
+    starts = np.cumsum([0] + sizes[:-1])
+
+    def batches(bounds):
+        return [make_batch(INSERT, [pa.array([r[j] for r in rows[a:b]], t) for j, t in enumerate(TYPES)],
+                           NAMES[:3]) for a, b in bounds]
+    order = [(1, True), (2, False)]
+    expected = run(lambda: RankReference([0], order, 1, NAMES, TYPES, append_only=True, newest_wins_ties=newest),
+                   batches([(i, i + 1) for i in range(len(rows))]))
+    varied = batches([(a, min(a + s, len(rows))) for a, s in zip(starts, sizes)])
+    assert run(lambda: Top1Operator([0], order, NAMES, TYPES, newest), varied, restore_at=len(varied) - 3) == expected

@@ -18,7 +18,7 @@ from sqlstream.core.changelog import INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_c
 from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.rank import RANKED_ROWS
-from sqlstream.runtime.rows import rows_equal
+from sqlstream.runtime.rows import rows_equal, take_rows
 
 
 def _per_key_null_placement() -> bool:
@@ -68,7 +68,37 @@ def _packed_positions(cols: list, desc: list[bool]) -> np.ndarray | None:
         v = (high - v) if d else (v - low)
         packed = v if packed is None else packed * width + v
         span *= width
-    return np.unique(packed, return_inverse=True)[1].reshape(-1).astype(np.int64, copy=False)
+    return dense_positions(packed)
+
+
+def dense_positions(values: np.ndarray) -> np.ndarray:
+    """Each value's position among the distinct values (np.unique's inverse, by numpy's fastest sort: equal
+    values need no order among themselves)."""
+    order = np.argsort(values)
+    ordered = values[order]
+    new = np.empty(len(values), bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    positions = np.empty(len(values), np.int64)
+    positions[order] = np.cumsum(new) - 1
+    return positions
+
+
+def _order_of(keys: np.ndarray) -> np.ndarray:
+    """The argsort of distinct integers (any sort gives the stable order, so numpy's fastest is used)."""
+    return np.argsort(keys)
+
+
+def _one_array(col: pa.ChunkedArray) -> pa.Array:
+    """The column as one array (a copy only when it is in pieces: combining one piece copies it too)."""
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
+def _grouped(gids: np.ndarray, n: int) -> np.ndarray:
+    """The rows by partition id, in arrival order within one (a stable argsort of `gids`)."""
+    if not n or int(gids.max()) >= (1 << 62) // n:
+        return np.argsort(gids, kind="stable")
+    return _order_of(gids * n + np.arange(n))
 
 
 def sort_positions(cols: list[pa.Array], desc: list[bool]) -> np.ndarray:
@@ -127,20 +157,31 @@ class Top1Operator(Operator):
         self._index_restored()
         cols = data_columns(batch)
         n = batch.num_rows
+        if not n:
+            return []
         table = pa.Table.from_arrays(cols, names=[f"c{i}" for i in range(len(cols))])
         gids, _ = self.index.lookup([cols[i] for i in self.partition], n)
         if len(self.best) < len(self.index):
             self.best = np.concatenate([self.best, np.full(len(self.index) - len(self.best), -1, np.int64)])
-        touched = np.unique(gids)
-        kept_gids = touched[self.best[touched] >= 0]
-        kept = self.rows.rows(self.best[kept_gids]) if len(kept_gids) else table.slice(0, 0)
-        # candidates: the kept rows of the touched partitions (before the batch), then the batch in arrival order
-        cand = pa.concat_tables([kept, table]) if len(kept_gids) else table  # chunked: taken from, not copied
+        # the batch by partition, in arrival order within one; the partitions it touches and their kept rows
+        in_order = _grouped(gids, n)
+        g_in = gids[in_order]
+        heads = np.flatnonzero(np.r_[True, g_in[1:] != g_in[:-1]])
+        touched = g_in[heads]
+        has_kept = self.best[touched] >= 0
+        kept_gids = touched[has_kept]
         m = len(kept_gids)
+        kept_at = self.best[kept_gids]
+        # candidates: the kept rows of the touched partitions (before the batch), then the batch in arrival order
         group = np.concatenate([kept_gids, gids])
-        arrival = np.concatenate([np.full(m, -1, np.int64), np.arange(n)])
-        score = -sort_positions([cand.column(i) for i, _ in self.order], [d for _, d in self.order])
-        by_group = np.lexsort((arrival, group))
+        by_group = np.insert(in_order + m, heads[has_kept], np.arange(m)) if m else in_order
+        order_cols = [i for i, _ in self.order]
+        if m:
+            stored = take_rows(self.rows.rows().select([f"c{i}" for i in order_cols]), kept_at)
+            keys = [pa.chunked_array([stored.column(j), cols[i]]) for j, i in enumerate(order_cols)]
+        else:
+            keys = [cols[i] for i in order_cols]
+        score = -sort_positions(keys, [d for _, d in self.order])
         g, s = group[by_group], score[by_group]
         first = np.r_[True, g[1:] != g[:-1]]
         # best score of the earlier rows of the same partition: a segmented running maximum
@@ -149,43 +190,66 @@ class Top1Operator(Operator):
         running = np.maximum.accumulate(s - s.min() + seg * span)
         before = np.r_[np.int64(-1), running[:-1]] - seg * span + s.min()
         wins = first | ((s >= before) if self.newest_wins_ties else (s > before))
-        is_new = arrival[by_group] >= 0
         # each winner replaces the previous winner of its partition (a kept row or an earlier batch row)
         win_pos = np.flatnonzero(wins)
         prev = np.r_[-1, win_pos[:-1]]
         prev[first[win_pos]] = -1
-        new_wins = is_new[win_pos]
+        new_wins = by_group[win_pos] >= m
         w, p = by_group[win_pos[new_wins]], prev[new_wins]
         p = np.where(p >= 0, by_group[np.maximum(p, 0)], -1)
-        emitted = np.argsort(arrival[w], kind="stable")
+        emitted = _order_of(w)
         w, p = w[emitted], p[emitted]
-        out = self._emit(cand, w, p)
+        out = self._emit(table, kept_at, score, w, p, m)
         # keep the last winner of each touched partition
         gw = g[win_pos]
         final = by_group[win_pos[np.r_[gw[1:] != gw[:-1], True]]]
-        final = final[arrival[final] >= 0]
+        final = final[final >= m] - m
         if len(final):
-            winners = cand.take(pa.array(final)).combine_chunks()
-            parts = group[final]
-            replaced = self.best[parts]
-            self.rows.set("live", replaced[replaced >= 0], False)
-            sign = -1 if self.newest_wins_ties else 1  # as the Top-N operator stores arrival numbers
-            base = self.rows.append(pa.Table.from_arrays(winners.columns, schema=self.rows.schema),
-                                    seq=sign * (self.seq + arrival[final]), live=np.ones(len(final), bool))
-            self.best[parts] = base + np.arange(len(final))
-            if len(self.rows) > 2 * max(len(self.index), 1024) or self.rows.fragments() > 32:
-                self._compact()
+            self._keep(table, gids[final], final, n)
         self.seq += n
         return out
 
-    def _emit(self, cand: pa.Table, w: np.ndarray, p: np.ndarray) -> list[pa.RecordBatch]:
+    def _keep(self, table: pa.Table, parts: np.ndarray, final: np.ndarray, n: int) -> None:
+        """Stores the batch rows `final` as their partitions' kept rows. When most of the batch is kept, the
+        batch is stored whole (no copy), its other rows marked as not live."""
+        replaced = self.best[parts]
+        self.rows.set("live", replaced[replaced >= 0], False)
+        sign = -1 if self.newest_wins_ties else 1  # as the Top-N operator stores arrival numbers
+        if 2 * len(final) >= n:
+            live = np.zeros(n, bool)
+            live[final] = True
+            stored, seq, at = table, self.seq + np.arange(n), final
+        else:
+            live = np.ones(len(final), bool)
+            stored, seq, at = table.take(pa.array(final)), self.seq + final, np.arange(len(final))
+        base = self.rows.append(pa.Table.from_arrays(stored.columns, schema=self.rows.schema), seq=sign * seq,
+                                live=live)
+        self.best[parts] = base + at
+        if len(self.rows) > 2 * max(len(self.index), 1024) or self.rows.fragments() > 32:
+            self._compact()
+
+    def _emit(self, table: pa.Table, kept_at: np.ndarray, score: np.ndarray, w: np.ndarray, p: np.ndarray,
+              m: int) -> list[pa.RecordBatch]:
+        """The changelog of the winners `w` (candidates: the m kept rows, then the batch) replacing `p` (-1:
+        none), in arrival order; a winner equal to the row it replaces emits nothing."""
         if not len(w):
             return []
         has_prev = p >= 0
-        if has_prev.any():
+        # rows of different ORDER BY positions differ; only ties are compared column by column
+        tied = np.flatnonzero(has_prev)
+        tied = tied[score[p[tied]] == score[w[tied]]]
+        # the replaced kept rows, then the batch: the table the changelog is taken from
+        old_kept = np.unique(p[has_prev & (p < m)])
+        row_of = np.full(m + table.num_rows, -1, np.int64)  # candidate -> row of that table
+        row_of[m:] = np.arange(len(old_kept), len(old_kept) + table.num_rows)
+        row_of[old_kept] = np.arange(len(old_kept))
+        source = table
+        if len(old_kept):
+            source = pa.concat_tables([take_rows(self.rows.rows(), kept_at[old_kept]), table]).combine_chunks()
+        w, p = row_of[w], np.where(has_prev, row_of[np.maximum(p, 0)], -1)
+        if len(tied):
             same = np.zeros(len(w), dtype=bool)
-            idx = np.flatnonzero(has_prev)
-            same[idx] = self._same_rows(cand, p[idx], w[idx])
+            same[tied] = self._same_rows(source, p[tied], w[tied])
             w, p, has_prev = w[~same], p[~same], has_prev[~same]
             if not len(w):
                 return []
@@ -197,8 +261,8 @@ class Top1Operator(Operator):
         take[old] = p[has_prev]
         ops[old] = UPDATE_BEFORE
         ops[old + 1] = UPDATE_AFTER
-        rows = cand.take(pa.array(take))
-        arrays = [c.combine_chunks() for c in rows.columns] + [pa.array(np.ones(len(take), np.int64))]
+        rows = source.take(pa.array(take))
+        arrays = [_one_array(c) for c in rows.columns] + [pa.array(np.ones(len(take), np.int64))]
         return [make_batch(ops, arrays, self.names)]
 
     def _same_rows(self, cand: pa.Table, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -215,10 +279,20 @@ class Top1Operator(Operator):
         return same
 
     def _compact(self) -> None:
-        """Drops replaced rows: the store keeps the kept rows only."""
+        """Drops replaced rows (the store keeps the kept rows only) when they are half the store; else joins the
+        newest pieces (at least half of them, and each older piece no larger than the pieces joined so far), so a
+        row is copied a few times in all rather than once per compaction."""
         live = np.flatnonzero(self.best >= 0)
-        self.rows.keep(self.best[live])
-        self.best[live] = np.arange(len(live))
+        if len(self.rows) > 2 * max(len(live), 1024):
+            self.rows.keep(self.best[live])
+            self.best[live] = np.arange(len(live))
+            return
+        sizes = [b.num_rows for b in self.rows.rows().to_batches()]
+        first, total = len(sizes) - 1, sizes[-1]
+        while first > 0 and (len(sizes) - first < len(sizes) // 2 or sizes[first - 1] <= total):
+            first -= 1
+            total += sizes[first]
+        self.rows.merge_fragments(first)
 
     def metrics(self) -> dict:
         return {"state_bytes": self.rows.size_bytes() if self.rows is not None else 0}
