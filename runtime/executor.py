@@ -345,7 +345,8 @@ class Dataflow:
                     m.records_out += sum(o.num_rows for o in out)
                     self._push(cid, out)
                     m.backpressured_ns += time.perf_counter_ns() - done
-                self._advance(cid, combined)
+                if not getattr(op, "holds_watermark", False):  # else it advances with its output (`drain`)
+                    self._advance(cid, combined)
 
     # ---- driving --------------------------------------------------------------------------------
     def step(self) -> bool:
@@ -443,11 +444,23 @@ class Dataflow:
         """Push on the output that operators running in other processes have not returned yet."""
         self._drained = time.monotonic()
         for nid, op in self.remote:
-            out = op.drain()
-            if out:
-                self.op_metrics[nid].records_out += sum(b.num_rows for b in out)
-                self._push(nid, out)
+            self._push_drained(nid, op.drain())
         self._count_sunk()
+
+    def _push_drained(self, nid: int, out: list) -> None:
+        """Push on an operator's drained output: batches, and (from one that holds its watermark) the
+        watermarks to advance to between them."""
+        rows: list[pa.RecordBatch] = []
+        for item in out + [None]:
+            if isinstance(item, pa.RecordBatch):
+                rows.append(item)
+                continue
+            if rows:
+                self.op_metrics[nid].records_out += sum(b.num_rows for b in rows)
+                self._push(nid, rows)
+                rows = []
+            if item is not None:
+                self._advance(nid, item)
 
     def _count_sunk(self) -> None:
         """Count the rows that sinks written by parallel subtasks got (their answers report them)."""
@@ -510,6 +523,8 @@ class Dataflow:
             out = op.close()
             if out:
                 self._push(nid, out)
+            if getattr(op, "holds_watermark", False):
+                self._push_drained(nid, op.drain())
         self._count_sunk()
         self.finished = True
         for w in self.writers.values():

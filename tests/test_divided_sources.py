@@ -49,6 +49,30 @@ def test_late_rows_and_changes_equal_parallelism_1_when_subtasks_read_the_source
         assert changes_per_row(got) == changes_per_row(reference), f"parallelism {p}"
 
 
+COUNTS = ("SELECT k, COUNT(*) AS c, MIN(j) AS lo, window_start AS ws, window_end AS we FROM TABLE(TUMBLE(TABLE t, "
+          "DESCRIPTOR(ts), INTERVAL '1' SECOND)) GROUP BY k, window_start, window_end")
+# a keyed window aggregation read by two operators (nexmark q5's shape), and one feeding another window's
+RETURNING = [f"SELECT a.k, a.c, a.ws FROM ({COUNTS}) a JOIN (SELECT MAX(c) AS m, ws, we FROM ({COUNTS}) GROUP BY ws, we) b "
+             f"ON a.ws = b.ws AND a.we = b.we AND a.c >= b.m",
+             f"CREATE TEMPORARY VIEW counts AS SELECT k, c, lo, window_time AS wt FROM "
+             f"({COUNTS.replace('window_end AS we', 'window_end AS we, window_time')});\n"
+             f"SELECT window_start, COUNT(*) AS keys, SUM(c) AS c, MIN(lo) AS lo FROM TABLE(TUMBLE(TABLE counts, "
+             f"DESCRIPTOR(wt), INTERVAL '6' SECOND)) GROUP BY window_start, window_end"]
+
+
+@pytest.mark.parametrize("query", RETURNING, ids=["branches", "stacked"])
+def test_a_window_aggregation_over_a_divided_source_feeds_the_operators_after_it_as_at_parallelism_1(query):
+    sql = OUT_OF_ORDER.format(last=10_000 - 1) + query + ";"
+    reference, err1 = run(sql, 1)
+    late = err1.split("late rows dropped: ")[1].split(",")[0]
+    assert reference and int(late) > 0, err1
+    for p, batch in ((2, None), (3, 700)):
+        got, err = run(sql, p, batch)
+        assert "output back to the job's process" in err, err
+        assert f"late rows dropped: {late}," in err, err
+        assert changes_per_row(got) == changes_per_row(reference), f"parallelism {p}"
+
+
 def test_a_chain_without_exchange_gives_parallelism_1s_rows_in_order():
     sql = OUT_OF_ORDER.format(last=200_000 - 1) + "SELECT k, i, ts FROM t WHERE MOD(i, 7) < 5;"
     reference, _ = run(sql, 1)
@@ -75,20 +99,25 @@ SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
 """ + OUT_OF_ORDER + """
 CREATE TABLE windowed (k INT, ws TIMESTAMP(3), cnt BIGINT, total BIGINT)
 WITH ('connector' = 'filesystem', 'path' = '{dir}/out/windowed', 'format' = 'json');
-INSERT INTO windowed SELECT k, window_start, COUNT(*), SUM(j)
-FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, window_start, window_end;
 """
+KILLED = {"keyed": (3_000_000, """INSERT INTO windowed SELECT k, window_start, COUNT(*), SUM(j)
+FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, window_start, window_end;"""),
+          # the counts per key come back to the job's process, whose operators' state is in the checkpoints too
+          "returning": (100_000, "INSERT INTO windowed SELECT a.k, a.ws, a.c, a.lo FROM (" + COUNTS + ") a "
+                        "JOIN (SELECT MAX(c) AS m, ws, we FROM (" + COUNTS + ") GROUP BY ws, we) b "
+                        "ON a.ws = b.ws AND a.we = b.we AND a.c >= b.m;")}
 
 
-def test_killed_workers_reading_the_source_restart_with_exactly_once_output(tmp_path):
+@pytest.mark.parametrize("shape", list(KILLED))
+def test_killed_workers_reading_the_source_restart_with_exactly_once_output(tmp_path, shape):
     import random
     from tests.cli_job import CliJob
     from tests.test_checkpoints import committed
     from tests.test_parallel import kill_workers
-    rows = 3_000_000
+    rows, insert = KILLED[shape]
     reference = tmp_path / "reference"
     reference.mkdir()
-    (reference / "job.sql").write_text(KILL_JOB.format(p=1, dir=reference, last=rows - 1))
+    (reference / "job.sql").write_text(KILL_JOB.format(p=1, dir=reference, last=rows - 1) + insert)
     rc, _, err = CliJob(reference / "job.sql").finish()
     assert rc == 0, err
     expected = committed(reference)["windowed"]
@@ -98,9 +127,10 @@ def test_killed_workers_reading_the_source_restart_with_exactly_once_output(tmp_
     rng = random.Random(seed)
     folder = tmp_path / "killed"
     folder.mkdir()
-    (folder / "job.sql").write_text(KILL_JOB.format(p=2, dir=folder, last=rows - 1))
+    (folder / "job.sql").write_text(KILL_JOB.format(p=2, dir=folder, last=rows - 1) + insert)
     kills, err = kill_workers(CliJob(folder / "job.sql"), folder / "checkpoints", rng, seed, 3)
     assert "source divided among them" in err, err
+    assert (shape == "returning") == ("output back to the job's process" in err), err
     got = committed(folder)["windowed"]
     assert got == expected, (f"seed {seed}: {sum((expected - got).values())} missing, "
                              f"{sum((got - expected).values())} duplicated or unexpected after {kills} kills")

@@ -61,6 +61,7 @@ class ParallelOperators:
                  + ("source divided among them, " + ("then " if r.specs else "") if r.source is not None else "")
                  + ("hash exchange on key groups" if r.specs else "" if r.sink is not None
                     else "rows back to the sink in the source's order")
+                 + ("; output back to the job's process, step by step of the watermark" if r.returns else "")
                  + (("; " if r.specs else "") + f"sink {r.sink.uid} written by each subtask" if r.sink is not None
                     else "")
                  + ")" for r in self.regions.regions]

@@ -143,6 +143,14 @@ class RegionOperator(Operator):
         self.written: dict[str, list] = {}  # the parts they wrote: table name -> [file, size, crc32]
         self.last_active: list[float] = []  # a partitioned source's: when each partition last had rows
         self.idle_timeout_ms = region.source.idle_timeout_ms if region.source is not None else 0
+        self.returns = region.returns
+        self.sent_wm: int | None = None  # the last input watermark sent to the subtasks (a returning region)
+
+    @property
+    def holds_watermark(self) -> bool:
+        """A region whose output goes back into the job's dataflow advances the operators after it itself: its
+        output (only through `drain`) holds each watermark advance after the rows it fired."""
+        return self.returns
 
     @property
     def drops_late_rows(self) -> bool:
@@ -160,7 +168,7 @@ class RegionOperator(Operator):
         self.inboxes: list[queue.Queue] = []
         keys = self.region.keys[0] if self.region.specs and self.region.source else None
         units = [SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source, keys,
-                             self.region.sink, self.job)
+                             self.region.sink, self.job, self.returns)
                  for i in range(self.parallelism)]
         # a divided source's rows go from the subtask reading them to the one owning them, where the host can
         # connect its subtasks; else through this process
@@ -194,6 +202,10 @@ class RegionOperator(Operator):
         return self._sent(sent)
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:
+        if self.returns:
+            if self.sent_wm is not None and wm <= self.sent_wm:
+                return []
+            self.sent_wm = wm
         marks = list(self.ctx.input_watermarks)
         for i in range(self.parallelism):
             self._send(i, lambda c: c.send_marker(WATERMARK, marks))
@@ -202,11 +214,12 @@ class RegionOperator(Operator):
     def close(self) -> list[pa.RecordBatch]:
         for i in range(self.parallelism):
             self._send(i, lambda c: c.send_marker(CLOSE))
-        self._sent(list(range(self.parallelism)))
-        return self.drain()
+        self.ready += self._sent(list(range(self.parallelism)))
+        return [] if self.returns else self.drain()
 
-    def drain(self) -> list[pa.RecordBatch]:
-        """The output of every message sent so far (the dataflow pushes it on)."""
+    def drain(self) -> list:
+        """The output of every message sent so far (the dataflow pushes it on); of a returning region, with
+        the watermark advances (ints) between its rows."""
         while self.in_flight:
             self.ready += self._front()
         out, self.ready = self.ready, []
@@ -371,6 +384,9 @@ class RegionOperator(Operator):
         out: list[pa.RecordBatch] = []
         while len(self.in_flight) > MAX_IN_FLIGHT:
             out += self._front()
+        if self.returns:  # handed on only by `drain`, with the watermark advances between
+            self.ready += out
+            return []
         return out
 
     def _front(self) -> list[pa.RecordBatch]:
@@ -379,7 +395,8 @@ class RegionOperator(Operator):
         if isinstance(entry, _Round):
             self.reads[entry.number] = self._read(entry.subtasks)
             return []
-        return self._answer(entry)[0]
+        out, replies, tagged = self._answer(entry)
+        return _in_steps(tagged, replies, self.region.describe()) if self.returns else out
 
     def _read(self, subtasks) -> list[tuple[list, dict]]:
         """Each subtask's answer to a round: its rows tagged with the subtask they go to, and its summary."""
@@ -400,16 +417,19 @@ class RegionOperator(Operator):
                     raise self._lost(i)
         return pieces
 
-    def _answer(self, subtasks) -> tuple[list[pa.RecordBatch], list]:
-        """The answers of the subtasks to one message, in subtask order."""
+    def _answer(self, subtasks) -> tuple[list[pa.RecordBatch], list, list[list[tuple]]]:
+        """The answers of the subtasks to one message, in subtask order: their rows, their replies, and per
+        subtask its rows with their tags."""
         out: list[pa.RecordBatch] = []
-        replies = []
+        replies, tagged = [], []
         for i in subtasks:
             inbox = self.inboxes[i]
+            tagged.append([])
             while True:
                 msg = inbox.get()
                 if msg[0] == BATCH:
                     out.append(msg[2])
+                    tagged[-1].append((msg[1], msg[2]))
                 elif msg[0] == DONE:
                     self.last_metrics[i] = msg[1]
                     replies.append(msg[2])
@@ -418,7 +438,7 @@ class RegionOperator(Operator):
                     raise self._failed(msg[1])
                 else:
                     raise self._lost(i)
-        return out, replies
+        return out, replies, tagged
 
     def _failed(self, error: BaseException) -> BaseException:
         """A subtask's failure; where it lost the pipe from another subtask, that subtask's end."""
@@ -429,6 +449,22 @@ class RegionOperator(Operator):
         why = self.host.describe_end(self.handles[i])
         return SubtaskFailed(f"subtask {i + 1}/{self.parallelism} of {self.region.describe()} failed: its worker "
                              f"process {why}")
+
+
+def _in_steps(tagged: list[list[tuple]], replies: list, region: str) -> list:
+    """A returning region's answers to one message in parallelism 1's steps: the rows every subtask produced
+    before its first watermark advance (subtask after subtask), the advance, the rows up to the next, ... Every
+    subtask advances through the same watermarks (they follow the source's, which all of them get)."""
+    advances = replies[0] or []
+    if any((r or []) != advances for r in replies):
+        raise ExecutionError(f"{region}: subtasks advanced their watermarks differently ({replies})")
+    out: list = []
+    for step in range(len(advances) + 1):
+        for rows in tagged:
+            out += [b for tag, b in rows if tag == step]
+        if step < len(advances):
+            out.append(advances[step])
+    return out
 
 
 def _by_split(pieces: list[tuple[list, dict]]) -> list[tuple[list, dict]]:

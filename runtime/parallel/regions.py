@@ -42,6 +42,7 @@ class Region:
     keys: list[tuple[int, ...]]
     source: SourceChain | None = None
     sink: OperatorSpec | None = None  # the sink the subtasks write themselves (`subtask_sink.py`), else None
+    returns: bool = False  # its output goes back into the job's dataflow (`_returning_regions`), not to a sink
 
     @property
     def head(self) -> OperatorSpec:
@@ -93,7 +94,107 @@ def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: 
         if sink_writers and writes_in_subtasks(sink, remote):
             region.sink = sink
         found.regions.append(region)
+    if not late_rows:
+        _add_returning_regions(plan, found, parallelism is None, capped)
     return found
+
+
+EXACT_ANY_ORDER = {"COUNT", "MIN", "MAX", "SUM", "SUM0", "AVG"}  # with the argument types `_exact_any_order` allows
+
+
+def _add_returning_regions(plan: PhysicalPlan, found: RegionPlan, at_plans: bool, capped: bool) -> None:
+    """Keyed window aggregations over a source the subtasks divide, whose output goes back into the job's
+    dataflow (their results feed several operators, or a chain that is not a region of its own).
+
+    A subtask's output for each of the source's watermark advances comes back with that advance, and the job's
+    process pushes every subtask's rows of a step (in subtask order) before it advances the operators after the
+    region: they get parallelism 1's rows between the same watermark advances, in another order within a step.
+    So only where nothing after the region, up to the sinks, depends on that order: calculations, window
+    aggregations of counts, extremes and exact sums, window joins, sinks, fed by the region alone.
+
+    A region after it (fed by the job's process) then runs in the job's process too: its rows would cross the
+    job's process between two sets of subtasks, hashed and piped twice (nexmark q5: the window join after the
+    count per auction cost more CPU and time in 2 more subtasks than in the job's process)."""
+    taken = {id(s) for r in found.regions for s in r.specs + (r.source.specs + [r.source.scan] if r.source else [])}
+    readers: dict[int, list[int]] = {}
+    for i, spec in enumerate(plan.operators):
+        for e in spec.inputs:
+            readers.setdefault(e.source, []).append(i)
+    counts = {i: len(r) for i, r in readers.items()}
+    for index, head in enumerate(plan.operators):
+        if head.name != "WindowAggregate" or id(head) in taken or len(head.inputs) != 1 \
+                or head.inputs[0].distribution.kind != HASH or head.config["window"].proctime \
+                or (at_plans and head.parallelism != found.parallelism):
+            continue
+        chain, last = [head], index
+        while len(readers.get(last, [])) == 1:
+            after = plan.operators[readers[last][0]]
+            if not _order_free(after) or not isinstance(after.node, L.Calc) \
+                    or after.inputs[0].distribution.kind != FORWARD:
+                break
+            chain.append(after)
+            last = readers[last][0]
+        below = _fed_by(plan, readers, last)
+        if not below:
+            continue
+        source, _ = _source_below(plan, head, counts, capped)
+        if source is None:
+            continue
+        region, _ = _picklable(Region(chain, [head.inputs[0].distribution.keys], source, returns=True))
+        if region is None:
+            continue
+        for after in [r for r in found.regions if r.source is None and id(r.head) in below]:
+            found.regions.remove(after)
+            found.notices.append(f"{after.describe()}: runs in the job's process at parallelism 1 (its rows come "
+                                 f"back there from {region.describe()})")
+        found.regions.append(region)
+
+
+def _fed_by(plan: PhysicalPlan, readers: dict[int, list[int]], last: int) -> set[int]:
+    """The operators after `last` up to the sinks (their ids), where each reads only rows coming from it and
+    none depends on the order of the rows it gets between two watermark advances; else an empty set."""
+    below, todo = {last}, list(readers.get(last, []))
+    while todo:
+        i = todo.pop()
+        if i in below:
+            continue
+        spec = plan.operators[i]
+        if not _order_free(spec):
+            return set()
+        below.add(i)
+        todo += readers.get(i, [])
+    if len(below) == 1 or any(e.source not in below for i in below - {last} for e in plan.operators[i].inputs):
+        return set()
+    return {id(plan.operators[i]) for i in below - {last}}
+
+
+def _order_free(spec: OperatorSpec) -> bool:
+    """An operator whose results (as rows with their changes) do not depend on the order of its input rows
+    between two watermark advances, given the same rows with the same watermarks."""
+    node = spec.node
+    if isinstance(node, L.Sink):
+        return all(e.changelog == "I" for e in spec.inputs)
+    if isinstance(node, L.Calc):
+        return not _calls(node, ORDER_DEPENDENT)
+    if spec.name == "WindowJoin":
+        return True
+    if spec.name == "WindowAggregate" and not spec.config["window"].proctime \
+            or spec.name == "WindowGroupAggregate":
+        return all(_exact_any_order(a, node.input) for a in node.aggs)
+    return False
+
+
+def _exact_any_order(agg, input_node) -> bool:
+    """An aggregate giving the same value for its rows in any order: counts, extremes of non-floating values,
+    sums of integers and decimals."""
+    if agg.fn not in EXACT_ANY_ORDER:
+        return False
+    if agg.fn == "COUNT" or not agg.args:
+        return True
+    kind = input_node.fields[agg.args[0]].type.name
+    if agg.fn in ("MIN", "MAX"):
+        return kind not in ("FLOAT", "DOUBLE", "REAL")
+    return kind in ("TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "DECIMAL")
 
 
 def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, int], late_rows: bool,

@@ -27,6 +27,8 @@ from sqlstream.runtime.subtask_state import WATERMARKS, load, restore_operator, 
 WATERMARK, CLOSE, SNAPSHOT, RESTORE, STOP, DONE, FAILED, ROUND, MERGE, GATHER = (
     "watermark", "close", "snapshot", "restore", "stop", "done", "failed", "round", "merge", "gather")
 PREPARE, COMMIT, CLOSE_SINK = "prepare", "commit", "close-sink"  # the two phases of a sink the subtask writes
+STEPPED = (BATCH, MERGE, GATHER, WATERMARK, CLOSE)  # messages whose answer, going back to the job's dataflow,
+# lists the watermark advances between its rows
 STATE_SIZE_S = 1.0  # how often a subtask measures its state's size for the metrics
 
 
@@ -42,6 +44,7 @@ class SubtaskUnit:
     keys: tuple[int, ...] | None = None  # the exchange's hash keys on the source chain's rows
     sink: OperatorSpec | None = None  # the sink this subtask writes its output to (else it goes to the job)
     job: str = "job"  # the job's fingerprint, which names a sink writer's files and transactions
+    returns: bool = False  # the output goes back to the job's dataflow with the watermark advances between it
 
     def modules(self) -> list[str]:
         """The modules the subtask's operators and source live in (a worker's host may import them ahead)."""
@@ -226,11 +229,12 @@ class RegionSubtask:
                 out += self._advance()
         return out
 
-    def _advance(self) -> list[pa.RecordBatch]:
-        """The source's watermark moved past what the operators were given: advance them to it."""
+    def _advance(self) -> list:
+        """The source's watermark moved past what the operators were given: advance them to it. Output going
+        back to the job's dataflow (`returns`) ends with the watermark itself, after the rows it fired."""
         if self.marks.current > self.emitted:
             self.emitted = self.marks.current
-            return self.on_watermark([self.emitted])
+            return self.on_watermark([self.emitted]) + ([self.emitted] if self.unit.returns else [])
         return []
 
     def on_batch(self, input: int, batch: pa.RecordBatch, input_watermarks: list[int]) -> list[pa.RecordBatch]:
@@ -269,13 +273,20 @@ class RegionSubtask:
             self._emit(i, op.close(), out)
         return out
 
-    def output(self, batches: list[pa.RecordBatch], channel) -> None:
-        """The output of a message: to this subtask's sink writer, else back to the job's process."""
+    def output(self, batches: list, channel) -> list[int]:
+        """The output of a message: to this subtask's sink writer, else back to the job's process. Output going
+        back to the job's dataflow holds the watermarks the operators were advanced to, each after the rows it
+        fired: each batch goes tagged with the number of advances before it, and the advances are returned."""
         if self.sink is not None:
             self.sink.write(batches)
-            return
+            return []
+        advances: list[int] = []
         for b in batches:
-            channel.send_batch(None, b)
+            if isinstance(b, int):
+                advances.append(b)
+            else:
+                channel.send_batch(len(advances) if self.unit.returns else None, b)
+        return advances
 
     def snapshot(self) -> dict[str, dict[str, bytes]]:
         """Each operator's state tables, and the watermarks as this subtask's operators last saw them."""
@@ -363,6 +374,8 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
                 out += subtask.on_batch(input, batch, input_watermarks)
             elif kind == WATERMARK:
                 out += subtask.on_watermark(msg[1])
+                if unit.returns:
+                    out.append(min(msg[1]))
             elif kind == CLOSE:
                 out += subtask.close()
                 if subtask.sink is not None:
@@ -379,7 +392,9 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
                 subtask.sink.commit(msg[1])
             elif kind == CLOSE_SINK:
                 subtask.sink.close()
-            subtask.output(out, channel)
+            advances = subtask.output(out, channel)
+            if unit.returns and kind in STEPPED:
+                reply = advances
             channel.send_marker(DONE, subtask.metrics(), reply)
         except BaseException as e:  # noqa: BLE001 -- the job's process raises it and the job fails
             channel.send_marker(FAILED, _portable(e))
