@@ -154,11 +154,19 @@ def explain_physical(plan: PhysicalPlan) -> str:
         if consumers.get(i, 0) > 1:
             refs[i] = len(refs) + 1
             label = f"[{refs[i]}]:"
-        lines.append(prefix + label + specs[i].description + f", changelogMode=[{specs[i].changelog}], "
-                     f"parallelism=[{specs[i].parallelism}]")
+        local = _local_phase(specs[i])
+        lines.append(prefix + label + ("Global" if local else "") + specs[i].description
+                     + f", changelogMode=[{specs[i].changelog}], parallelism=[{specs[i].parallelism}]")
         for e in specs[i].inputs:
             if e.distribution.kind == FORWARD:
                 visit(e.source, depth + 1)
+                continue
+            if local:  # the local phase runs at its input's parallelism, before the exchange
+                lines.append("  " * (depth + 1) + "+- " + f"Exchange(distribution=["
+                             f"{e.distribution.describe(local.names)}], changelogMode=[{e.changelog}])")
+                lines.append("  " * (depth + 2) + "+- " + local.description + f", changelogMode=[{e.changelog}], "
+                             f"parallelism=[{specs[e.source].parallelism}]")
+                visit(e.source, depth + 3)
                 continue
             lines.append("  " * (depth + 1) + "+- " + f"Exchange(distribution=["
                          f"{e.distribution.describe(specs[e.source].names)}], changelogMode=[{e.changelog}])")
@@ -168,3 +176,19 @@ def explain_physical(plan: PhysicalPlan) -> str:
         trees.append("\n".join(lines))
         lines.clear()
     return "\n\n".join(trees)
+
+
+def _local_phase(spec) -> object | None:
+    """A window aggregation at a parallelism above 1 that runs in two phases (as Flink's LocalWindowAggregate
+    and GlobalWindowAggregate: the partial aggregates of each source subtask's rows cross the exchange): the
+    local phase's name, description and the names its exchange hashes on; else None."""
+    if spec.name != "WindowAggregate" or spec.parallelism <= 1 or len(spec.inputs) != 1 \
+            or spec.inputs[0].distribution.kind == FORWARD:
+        return None
+    from types import SimpleNamespace
+    from sqlstream.runtime.operators.window_aggregate import splits_in_two
+    c = spec.config
+    if not splits_in_two(c["window"], c["keys"], c["aggs"], c["grouping_sets"]):
+        return None
+    node = spec.node
+    return SimpleNamespace(description="Local" + spec.description, names=list(node.input.names))

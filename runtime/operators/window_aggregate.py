@@ -7,13 +7,24 @@ import pyarrow.compute as pc
 
 from sqlstream.plan.logical import AggCall, WindowSpec
 from sqlstream.runtime import windows
-from sqlstream.runtime.aggregates import (aggregate_rows, expand_grouping_sets, finalize, merge_partials,
-                                          needed_columns, partials_merge)
-from sqlstream.core.changelog import INSERT, data_columns, make_batch
+from sqlstream.runtime.aggregates import (aggregate_rows, aggregation_specs, expand_grouping_sets, finalize,
+                                          merge_partials, needed_columns, partials_merge, prepare_inputs)
+from sqlstream.core.changelog import INSERT, WM, data_columns, make_batch
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.event_time import MAX_WM, MIN_WM, event_times
 from sqlstream.plan.physical import common_keys
 from sqlstream.core.types import FlinkType
+
+
+def splits_in_two(window: WindowSpec, keys: list[int], aggs: list[AggCall], sets: list[list[int]] | None) -> bool:
+    """Whether a window aggregation may run as a local phase before its exchange and a global one after it: a
+    keyed TUMBLE over event time without grouping sets whose partial states merge to exactly what one aggregation
+    gives in any grouping (counts, extremes, sums and averages of integers and decimals)."""
+    def exact(a: AggCall) -> bool:
+        return not a.distinct and (a.fn in ("COUNT", "MIN", "MAX") or a.fn in ("SUM", "SUM0", "AVG") and (
+            a.type.name in ("TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "DECIMAL")))
+    return (window.kind == "TUMBLE" and not window.proctime and sets is None and bool(keys)
+            and partials_merge(aggs) and all(exact(a) for a in aggs))
 
 
 class WindowAggregateOperator(Operator):
@@ -34,6 +45,7 @@ class WindowAggregateOperator(Operator):
         # off (None: not decided yet)
         self.partial = None if partials_merge(aggs) else False
         self._exact_merge: bool | None = None
+        self.global_phase = False  # its input is the local phase's partial aggregates (`local_partials`)
 
     def open(self, ctx: OperatorContext) -> None:
         # the counters first: a restore takes them before the rows, whose parts it reconciles with their mode
@@ -66,7 +78,78 @@ class WindowAggregateOperator(Operator):
     def _needed(self) -> list[int]:
         return needed_columns(self.keys, self.aggs)
 
+    def splits_in_two(self) -> bool:
+        """Whether the aggregation may run in two phases, as Flink's LocalWindowAggregate before the exchange and
+        GlobalWindowAggregate after it (`splits_in_two`; not with a late-rows output, which takes the rows)."""
+        return self.late_rows is None and splits_in_two(self.window, self.keys, self.aggs, self.sets)
+
+    def become_global(self) -> None:
+        """Take the local phase's partial aggregates as input from now on (kept as partials, whatever a
+        restored checkpoint's mode)."""
+        self.global_phase = True
+        self.partial = True
+
+    def local_partials(self, batches: list[pa.RecordBatch]) -> pa.RecordBatch | None:
+        """The local phase over one piece of a divided source (one of parallelism 1's batches): per key, window
+        and lateness, the partial aggregates of its rows, so only those cross the exchange. Each row carries in
+        `_wm` its watermark candidate within the piece, non-decreasing; the watermark in force before it is the
+        larger of that and what the pieces before gave (known only after the exchange). A row whose candidate
+        already closes its window is late whatever came before; the others of a (key, window) are late together,
+        exactly when the watermark before the piece closes it. So each group carries the candidate of its first
+        row as `_wm`, and the global phase decides the group as parallelism 1 decides each of its rows. Columns:
+        `_op`, the keys, `$ws`, `$we`, `$rn` (the group's first row within the piece), the partial states, `$n`
+        (the rows) and `_wm`."""
+        if not batches:
+            return None
+        batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+        cols = data_columns(batch)
+        n = batch.num_rows
+        ts, wm = event_times(batch, self.window.time_index)
+        start = ts - np.mod(ts - self.window.offset, self.window.size)
+        end = start + self.window.size
+        needed = self._needed()
+        names = {f"c{i}": cols[i] for i in needed}
+        inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(needed, default=-1) + 1)], n)
+        keys = [f"c{i}" for i in self.keys]
+        late = end - 1 <= wm
+        groups = keys + ["$we"] + (["$late"] if late.any() else [])  # the window's end gives its start
+        work = pa.table({**{k: names[k] for k in keys}, "$we": end, "$late": late,
+                         "$rn": np.arange(n, dtype=np.int64), **inputs})
+        partial = work.group_by(groups, use_threads=False).aggregate(
+            aggregation_specs(self.aggs) + [("$rn", "min"), ("$rn", "count")])
+        states = [c for c in partial.column_names if c.startswith("$a")]
+        first = partial.column("$rn_min").combine_chunks()
+        we = partial.column("$we").combine_chunks()
+        columns = [partial.column(c).combine_chunks() for c in keys]
+        columns += [pc.subtract(we, self.window.size), we, first]
+        columns += [partial.column(c).combine_chunks() for c in states]
+        columns.append(pc.cast(partial.column("$rn_count").combine_chunks(), pa.int64()))
+        return make_batch(INSERT, columns, keys + ["$ws", "$we", "$rn"] + states + ["$n"],
+                          wm=wm[first.to_numpy()])
+
+    def _global_batch(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        """The global phase: the local phase's groups, each with the watermark in force before its first row
+        (`_wm`), late or kept as parallelism 1 decides their rows; kept groups are buffered as the partials of a
+        batch are."""
+        names = batch.schema.names
+        we = batch.column(names.index("$we")).to_numpy()
+        rn = batch.column(names.index("$rn")).to_numpy()
+        keep = we - 1 > batch.column(batch.num_columns - 1).to_numpy()
+        seq, self.seq = self.seq, self.seq + int(rn.max()) + 1
+        if not keep.all():
+            self.late_dropped += int(batch.column(names.index("$n")).to_numpy()[~keep].sum())
+            if not keep.any():
+                return []
+            batch = batch.filter(pa.array(keep))
+        table = pa.Table.from_batches([batch]).drop_columns(["_op", "$n", WM])
+        table = table.set_column(table.schema.get_field_index("$rn"), "$rn", pc.add(table.column("$rn"), seq))
+        order = [c for c in table.column_names if c.startswith("$a")] + ["$rn"] + self._group_cols()
+        self.buffer.add(table.select(order), table.column("$we").to_numpy())
+        return []
+
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
+        if self.global_phase:
+            return self._global_batch(batch)
         cols = data_columns(batch)
         n = batch.num_rows
         ts, wm = event_times(batch, self.window.time_index, self.window.proctime)
@@ -159,7 +242,7 @@ class WindowAggregateOperator(Operator):
 
     @partial_mode.setter
     def partial_mode(self, v: int) -> None:
-        self.partial = {-1: None, 0: False, 1: True}[int(v)]
+        self.partial = True if self.global_phase else {-1: None, 0: False, 1: True}[int(v)]
 
     def _group_cols(self) -> list[str]:
         return ["$we", "$ws"] + [f"c{i}" for i in self.keys] + (["$gs"] if self.sets is not None else [])

@@ -85,9 +85,11 @@ class RegionSubtask:
         self.out_wm = [MIN_WM] * len(self.ops)
         self.sized_at, self.state_bytes = -STATE_SIZE_S, 0
         self.share = None
+        self.local = None  # the head's local phase, run on a piece before the exchange (`two_phase`)
         if unit.source is not None:
             from sqlstream.runtime.parallel.source_share import SourceShare
             self.share = SourceShare(unit.source, unit.config, unit.index, unit.parallelism)
+            self.local = two_phase(self.ops[0] if self.ops else None, unit)
         self.marks = SplitWatermarks()  # the divided source's watermark, as parallelism 1's assigner has it
         self.emitted = MIN_WM
         self.sink = None
@@ -139,9 +141,14 @@ class RegionSubtask:
         return [(d, b) for d, b in enumerate(self._routed(batches)) if b is not None]
 
     def _routed(self, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch | None]:
-        """Per downstream subtask, the rows of its key groups (None: none)."""
+        """Per downstream subtask, the rows of its key groups (None: none); of a two-phase head, the piece's
+        partial aggregates, keys first."""
         from sqlstream.runtime.parallel.source_share import route
-        return route(batches, self.unit.keys, self.unit.parallelism, max_parallelism_of(self.unit.config))
+        keys = self.unit.keys
+        if self.local is not None:
+            partials = self.local(batches)
+            batches, keys = ([] if partials is None else [partials]), tuple(range(len(keys)))
+        return route(batches, keys, self.unit.parallelism, max_parallelism_of(self.unit.config))
 
     def gather(self, number: int, summaries: list[tuple[int, int]], before: int | None) -> list[pa.RecordBatch]:
         """Merge round `number` from the pieces the source subtasks sent here directly (`summaries`: each piece's
@@ -336,6 +343,19 @@ class RegionSubtask:
             self._push(i + 1, batches, 0, out)
         else:
             out.extend(b for b in batches if b.num_rows)
+
+
+def two_phase(head: Operator | None, unit: SubtaskUnit):
+    """The local phase of a head that splits its aggregation in two (Flink's LocalWindowAggregate and
+    GlobalWindowAggregate) over a divided source's pieces, the head made its global phase; None where it does not
+    split ('table.optimizer.agg-phase-strategy' ONE_PHASE, an aggregation whose partials do not merge exactly, an
+    exchange on other keys than its groups')."""
+    strategy = str(unit.config.get("table.optimizer.agg-phase-strategy", "AUTO")).upper()
+    if head is None or unit.keys is None or strategy == "ONE_PHASE" or not hasattr(head, "splits_in_two") \
+            or tuple(unit.keys) != tuple(head.keys) or not head.splits_in_two():
+        return None
+    head.become_global()
+    return head.local_partials
 
 
 def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
