@@ -86,7 +86,9 @@ def _fork_server_from_here(preload: list[str]) -> bool:
                     os.closerange(low, keep)
                     low = keep + 1
                 os.closerange(low, 1 << 16)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                for sig in signal.valid_signals():  # the job's own handlers are not the server's nor its workers'
+                    if callable(signal.getsignal(sig)):
+                        signal.signal(sig, signal.SIG_DFL)
                 forkserver.main(fd, alive_r, preload)
             except SystemExit:
                 pass
