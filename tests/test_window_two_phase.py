@@ -109,3 +109,28 @@ def test_explain_shows_the_local_and_global_phases_above_parallelism_1():
     assert "+- GlobalWindowAggregate(groupBy=[$0]" in plans[2][local - 2]
     assert "+- Exchange(distribution=[hash[" in plans[2][local - 1]
     assert "parallelism=[2]" in plans[2][local]
+
+
+def test_a_cli_job_at_parallelism_2_gives_parallelism_1s_windows_and_late_rows(tmp_path):
+    """`sqlstream run -p 2`: its fork server is a fork of the CLI's process (one thread yet), the subtasks read
+    the generator and aggregate in two phases."""
+    import json
+    import subprocess
+    import sys
+    from tests.cli_job import REPO
+    from tests.test_divided_sources import OUT_OF_ORDER, run
+    from tests.test_parallel import changes_per_row
+    sql = OUT_OF_ORDER.format(last=40_000 - 1) + (
+        "SELECT k, window_start, COUNT(*) AS c, SUM(j) AS s, MIN(i) AS lo FROM TABLE(TUMBLE(TABLE t, "
+        "DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, window_start, window_end;")
+    reference, err1 = run(sql, 1)
+    job = tmp_path / "job.sql"
+    job.write_text(sql)
+    p = subprocess.run([sys.executable, "-m", "sqlstream.cli", "run", "-p", "2", "--format", "jsonl", str(job)],
+                       cwd=REPO, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert "source divided among them" in p.stderr, p.stderr
+    late = err1.split("late rows dropped: ")[1].split(",")[0]
+    assert int(late) > 100 and f"late rows dropped: {late}," in p.stderr, p.stderr
+    got = [json.loads(ln) for ln in p.stdout.splitlines() if ln.strip()]
+    assert changes_per_row(got) == changes_per_row(reference)
