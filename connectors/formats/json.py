@@ -169,7 +169,7 @@ class JsonDecoder:
             if self.by_path.typed_everywhere:
                 out = con.sql("SELECT unnest(from_json(line, $s)), json_type(line, $p) FROM tbl",
                               params={"s": self.structure, "p": self.checked_paths}).to_arrow_table()
-                json_types = out.column(out.num_columns - 1).combine_chunks()
+                json_types = _one_array(out.column(out.num_columns - 1))
             else:
                 out = con.sql("SELECT unnest(from_json(line, $s)) FROM tbl",
                               params={"s": self.structure}).to_arrow_table()
@@ -177,7 +177,7 @@ class JsonDecoder:
         except (_duck_error(), UnicodeDecodeError):  # DuckDB's message may quote the invalid bytes
             kept = self._without_invalid_utf8(docs, where)
             return self._decode_checked(docs, where) if kept is None else kept
-        raw = [out.column(i).combine_chunks() for i in range(len(self.schema.names))]
+        raw = [_one_array(out.column(i)) for i in range(len(self.schema.names))]
         slow = self._needs_flink_rules(docs, raw, json_types)
         strict = False
         while True:
@@ -253,7 +253,8 @@ class JsonDecoder:
             if len(candidates):
                 tbl = pa.table({"line": docs.take(pa.array(candidates))})  # noqa: F841  (read by DuckDB)
                 json_types = duck().sql("SELECT json_type(line, $p) FROM tbl", params={"p": self.checked_paths}) \
-                    .to_arrow_table().column(0).combine_chunks()
+                    .to_arrow_table().column(0)
+                json_types = _one_array(json_types)
                 idx = pa.array(candidates)
                 slow[candidates] |= self._of_another_type([c.take(idx) for c in raw], json_types)
         return slow if slow.any() else None
@@ -409,6 +410,11 @@ class JsonDecoder:
 
     def _empty(self) -> pa.RecordBatch:
         return rows_batch([pa.array([], t) for t in self.targets], self.schema.names, 0)
+
+
+def _one_array(column: pa.ChunkedArray) -> pa.Array:
+    """A result column as one array: its chunk when it has one (Arrow's combine_chunks copies even that)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _small_offsets(docs: pa.Array) -> pa.Array:
