@@ -16,14 +16,14 @@ NAMES = ["p", "k", "v", "s", "rk"]
 TYPES = [pa.int64(), pa.int64(), pa.int64(), pa.string()]
 
 
-def changelog(seed: int) -> list[tuple]:
+def changelog(seed: int, keys: int = 6, values: tuple = (None, 1, 2, 2, 3, 5, 8)) -> list[tuple]:
     """(op, row) of an upsert table keyed by (p, k) as a GROUP BY emits it, plus a few stray retractions."""
     rng = random.Random(seed)
     table: dict[tuple, tuple] = {}
     out = []
     for _ in range(rng.randint(10, 400)):
-        p, k = rng.choice([None, 0, 1, 2]), rng.randint(0, 6)
-        row = (p, k, rng.choice([None, 1, 2, 2, 3, 5, 8]), rng.choice([None, "a", "b"]))
+        p, k = rng.choice([None, 0, 1, 2]), rng.randint(0, keys)
+        row = (p, k, rng.choice(values), rng.choice([None, "a", "b"]))
         old = table.get((p, k))
         r = rng.random()
         if r < 0.05:
@@ -104,3 +104,33 @@ def test_same_changelog_at_random_batch_sizes_and_larger_n(seed):
     expected = run(make(RankReference), log, 1)
     sizes = [rng.randint(1, 40) for _ in range(8)]
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_top_lists_and_rests_give_the_same_changelog(seed):
+    """Partitions of dozens of rows ordered by one integer column keep only their best entries in a list and the
+    others in columns (rests): rows that land in or leave a rest, rests joining a list that could run short
+    within a batch, lists cut and refilled between batches, a checkpoint, and a value outside the packed key range
+    that turns the rests back into lists."""
+    rng = random.Random(9000 + seed)
+    order = [(2, rng.random() < 0.5)]
+    limit = rng.choice([1, 2, 3, 5])
+    newest = rng.random() < 0.3
+    with_rank = rng.random() < 0.5
+    spare = rng.choice([1, 2, 3])
+    values = (None, 1, 2, 2, 3, 5, 8, 8, 13, -4)
+    log = changelog(seed, 40, values) + changelog(seed + 100, 40, values) + changelog(seed + 200, 40, values)
+    if seed % 4 == 0:
+        log += [(INSERT, (p, 100 + i, (1 << 62) * (-1) ** i, "x")) for i, p in enumerate((0, 1, 2, None))]
+        log += changelog(seed + 300, 40, values)
+
+    def make(cls):
+        def new():
+            op = cls([0], order, limit, NAMES, TYPES, newest_wins_ties=newest, with_rank=with_rank)
+            op.spare = spare
+            return op
+        return new
+    expected = run(make(RankReference), log, 1)
+    sizes = [1, 2] + [rng.randint(1, 60) for _ in range(6)]
+    assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
+    assert run(make(RankOperator), log, 37, restore_at=len(log) // 74) == expected

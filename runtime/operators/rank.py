@@ -9,7 +9,14 @@ Rows are kept as Arrow in declared keyed rows (each with its arrival number; a s
 key group, so the state splits by key group); a partition is a sorted list of small entries (sort key, signed arrival, store row).
 Everything per column is computed over the batch (partition ids, sort keys, a 64-bit hash of each row that
 finds a retracted row, output rows gathered with one `take`); what stays per row is the step on its
-partition's list, because each row's changelog depends on the rows before it."""
+partition's list, because each row's changelog depends on the rows before it.
+
+Over updating input ordered by one signed integer column, a partition's list holds only its best entries (N
+and a few spare: its top list); the others (its rest) are per store row columns (partition, packed sort key,
+in a top list or not). A row that lands behind its partition's top list, or retracts a rest row, changes no
+rank: such rows are found over the batch and applied as counts, without a step; only the rows that reach a top
+list step. Between batches the top lists are cut or refilled from the rests; the layout of the state is the
+same, so snapshots restore either way."""
 from __future__ import annotations
 
 import bisect
@@ -27,6 +34,8 @@ from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.rows import batch_rows, rows_equal
 
 RANKED_ROWS = {"seq": np.int64, "live": bool}
+SPARE = 8  # a partition's top list keeps limit + SPARE entries (between limit + SPARE // 2 and limit + 2 * SPARE)
+BOUND = 1 << 62  # packed integer sort keys stay inside (-BOUND, BOUND); NULLs are placed at -BOUND or BOUND
 
 
 @functools.total_ordering
@@ -80,6 +89,15 @@ class RankOperator(Operator):
         self.held = 0  # entries the partitions hold (live rows of the store)
         self.seq = 0
         self.rows = None  # declared in open
+        # updating input ordered by one signed integer column: a partition's list holds only its best entries
+        # (its top list); the others (its rest) are columns per store row, changed a batch at a time
+        self.split = (not append_only and col is not None and pa.types.is_signed_integer(types[col]))
+        self.spare = SPARE
+        self.rest = np.zeros(0, np.int64)  # per partition id: entries held outside its top list
+        self.top_len = np.zeros(0, np.int64)  # per partition id: entries in its top list
+        self.gid_of = np.zeros(0, np.int64)  # per store row: partition id, packed sort key, in its top list
+        self.key_of = np.zeros(0, np.int64)
+        self.in_top = np.zeros(0, bool)
 
     def open(self, ctx: OperatorContext) -> None:
         schema = pa.schema([(f"c{i}", t) for i, t in enumerate(self.types)])
@@ -95,6 +113,10 @@ class RankOperator(Operator):
         if grow > 0:
             self.floor = np.concatenate([self.floor, np.zeros(grow, self.floor_dtype)])
             self.has_floor = np.concatenate([self.has_floor, np.zeros(grow, bool)])
+        grow = len(self.part_index) - len(self.rest)
+        if grow > 0:
+            self.rest = np.concatenate([self.rest, np.zeros(grow, np.int64)])
+            self.top_len = np.concatenate([self.top_len, np.zeros(grow, np.int64)])
         return gids
 
     def _sort_keys(self, cols: list[pa.Array], n: int) -> list:
@@ -166,6 +188,14 @@ class RankOperator(Operator):
                     refs.sort(key=lambda r: abs(self.seq_of[r]))
         self.held = n
         self.seq = int(np.abs(seqs).max()) + 1 if n else 0
+        self.rest = np.zeros(len(self.part_index), np.int64)
+        self.top_len = np.bincount(gids, minlength=len(self.part_index)).astype(np.int64) if n else \
+            np.zeros(len(self.part_index), np.int64)
+        if self.split:
+            keys, fits = self._packed_keys(cols[self.order[0][0]]) if n else (np.zeros(0, np.int64), True)
+            self.gid_of, self.key_of, self.in_top = gids.astype(np.int64), keys, np.ones(n, bool)
+            if not fits:
+                self.split = False
         self._restored_floors()
 
     def _restored_floors(self) -> None:
@@ -174,7 +204,8 @@ class RankOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         """Row by row in arrival order, each step touching only its partition's sorted entries: a row that
         lands (or leaves) below the top N changes the entries and emits nothing; a retraction finds its entry
-        by binary search on its sort key and its hash."""
+        by binary search on its sort key and its hash. With top lists (`split`), the rows that land in or leave
+        a partition's rest are found over the batch and skip the steps."""
         self._index_restored()
         n = batch.num_rows
         if n == 0:
@@ -183,25 +214,46 @@ class RankOperator(Operator):
         ops = np.asarray(batch.column(0).to_numpy(zero_copy_only=False))
         adds = (ops == INSERT) | (ops == UPDATE_AFTER)
         gids = self._partition_ids(cols, n)
-        skeys = self._sort_keys(cols, n)
+        packed = None
+        if self.split:
+            packed, fits = self._packed_keys(cols[self.order[0][0]])
+            if fits:
+                self._settle(np.unique(gids))
+            else:
+                self._unsplit()
         hashes = hash_keys(cols, n)
         add_rows = np.flatnonzero(adds)
         seqs = self.tie_sign * (self.seq + np.arange(len(add_rows), dtype=np.int64))
-        base = self._store(cols, add_rows, seqs, hashes) if len(add_rows) else 0
+        base = self._store(cols, add_rows, seqs, hashes) if len(add_rows) else len(self.rows)
         refs = np.full(n, -1, np.int64)
         refs[add_rows] = base + np.arange(len(add_rows))
         self.seq += len(add_rows)
         limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
-        targets = [] if append_only else self._targets(hashes, adds, add_rows, refs[add_rows]).tolist()
+        target_arr = None if append_only else self._targets(hashes, adds, add_rows, refs[add_rows])
+        row_seq = np.zeros(n, np.int64)
+        row_seq[add_rows] = seqs
+        matched: list[int] = []  # (store row, batch row) of each retraction after one another
+        if self.split:
+            self.gid_of = np.concatenate([self.gid_of, gids[add_rows].astype(np.int64)])
+            self.key_of = np.concatenate([self.key_of, packed[add_rows]])
+            self.in_top = np.concatenate([self.in_top, np.ones(len(add_rows), bool)])
+            steps = self._steps(adds, gids, packed, row_seq, target_arr, base, add_rows)
+            np.add.at(self.top_len, gids[steps & adds], 1)
+            np.subtract.at(self.top_len, gids[steps & ~adds & (target_arr >= 0)], 1)
+            quiet = np.flatnonzero(~steps & ~adds & (target_arr >= 0))
+            matched = np.column_stack([target_arr[quiet], quiet]).ravel().tolist()
+            steps = np.flatnonzero(steps)
+            skeys = self._python_keys(packed[steps])
+        else:
+            steps = np.arange(n)
+            skeys = self._sort_keys(cols, n)
+        targets = [] if append_only else target_arr.tolist()
         seq_of = self.seq_of
         out: list[int] = []  # (store row, row kind, rank) after one another
         dropped: list[int] = []  # rows an insert-only input pushed below the top N
-        matched: list[int] = []  # (store row, batch row) of each retraction after one another
-        row_seq = np.zeros(n, np.int64)
-        row_seq[add_rows] = seqs
         bisect_right, bisect_left = bisect.bisect_right, bisect.bisect_left
-        for i, (add, g, k, ref, s) in enumerate(zip(adds.tolist(), gids.tolist(), skeys, refs.tolist(),
-                                                     row_seq.tolist())):
+        for i, add, g, k, ref, s in zip(steps.tolist(), adds[steps].tolist(), gids[steps].tolist(), skeys,
+                                        refs[steps].tolist(), row_seq[steps].tolist()):
             part = parts.get(g)
             if add:
                 entry = (k, s, ref)
@@ -263,6 +315,134 @@ class RankOperator(Operator):
         result = self._output(np.array(out, np.int64).reshape(-1, 3)) if out else []
         self._compact()
         return result
+
+    # ---- top lists and rests (`split`) ------------------------------------------------------------------------
+    def _packed_keys(self, col: pa.Array) -> tuple[np.ndarray, bool]:
+        """The sort key of each row as one int64 (negated for DESC; NULLs first for ASC, last for DESC), and
+        whether every value fits inside (-BOUND, BOUND)."""
+        desc = self.order[0][1]
+        v = np.asarray(pc.fill_null(col, 0).to_numpy(zero_copy_only=False), np.int64)
+        fits = not len(v) or (int(v.min()) > -BOUND and int(v.max()) < BOUND)
+        keys = -v if desc else v.copy()
+        if col.null_count:
+            keys[np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False))] = BOUND if desc else -BOUND
+        return keys, fits
+
+    def _python_keys(self, packed: np.ndarray) -> list:
+        """Packed sort keys as the partitions' lists hold them (NULLs as infinities, as `_sort_keys` gives)."""
+        keys = packed.tolist()
+        for j in np.flatnonzero(np.abs(packed) == BOUND).tolist():
+            keys[j] = math.inf if keys[j] > 0 else -math.inf
+        return keys
+
+    def _steps(self, adds: np.ndarray, gids: np.ndarray, packed: np.ndarray, row_seq: np.ndarray,
+               targets: np.ndarray, base: int, add_rows: np.ndarray) -> np.ndarray:
+        """Which batch rows must step through their partition's top list: those of partitions without a rest,
+        rows that land before the top list's last entry, retractions of top-list entries. The others land in
+        or leave the rest and change no rank: the top list keeps at least N entries while they are applied,
+        else (a partition that could run short in this batch) its rest joins its top list first."""
+        rest = self.rest[gids] > 0
+        steps = ~rest
+        if not rest.any():
+            return steps
+        parts = self.parts
+        tg = np.unique(gids[rest])
+        tails = [parts[g][-1] for g in tg.tolist()]
+        tail_key = np.array([k if type(k) is int else (BOUND if k > 0 else -BOUND) for k, _, _ in tails], np.int64)
+        tail_seq = np.array([t[1] for t in tails], np.int64)
+        top_len = self.top_len[tg]
+        at = np.searchsorted(tg, gids)
+        at[~rest] = 0
+        k_t, s_t = tail_key[at], tail_seq[at]
+        steps |= adds & rest & ((packed < k_t) | ((packed == k_t) & (row_seq < s_t)))
+        retracts = ~adds & (targets >= 0)
+        t = targets[retracts]
+        later = t >= base  # retracts a row of this batch
+        old_top = np.zeros(len(t), bool)
+        old_top[~later] = self.in_top[t[~later]]
+        add_of = np.full(len(self.in_top) - base, -1, np.int64)
+        add_of[:len(add_rows)] = add_rows
+        old_top[later] = steps[add_of[t[later] - base]]
+        steps[np.flatnonzero(retracts)[old_top]] = True
+        # a partition's top list must keep N entries after each retraction while its rest is not empty
+        moving = np.flatnonzero(steps & rest & (adds | retracts))
+        if len(moving):
+            delta = np.where(adds[moving], 1, -1)
+            by_part = np.lexsort((moving, at[moving]))
+            g_sorted, d_sorted = at[moving][by_part], delta[by_part]
+            run = np.cumsum(d_sorted)
+            firsts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+            run -= np.repeat(run[firsts] - d_sorted[firsts], np.diff(np.r_[firsts, len(run)]))
+            short = (d_sorted < 0) & (top_len[g_sorted] + run < self.limit)
+            if short.any():
+                spill = tg[np.unique(g_sorted[short])]
+                self._join_rests(spill, base)
+                steps |= np.isin(gids, spill)
+        self.in_top[base:base + len(add_rows)] = steps[add_rows]
+        cold_adds = add_rows[~steps[add_rows]]
+        np.add.at(self.rest, gids[cold_adds], 1)
+        cold_gone = np.flatnonzero(retracts & ~steps)
+        np.subtract.at(self.rest, gids[cold_gone], 1)
+        return steps
+
+    def _join_rests(self, spill: np.ndarray, end: int) -> None:
+        """Moves the rest of partitions `spill` (their store rows before `end`) to the end of their top lists."""
+        live = self.rows.array("live")[:end]
+        rows = np.flatnonzero(live & ~self.in_top[:end] & np.isin(self.gid_of[:end], spill))
+        self._to_top(rows, None)
+
+    def _to_top(self, rows: np.ndarray, room: np.ndarray | None) -> None:
+        """Appends rest rows to their partitions' top lists in sort order, at most room[partition] of each
+        partition (all when None)."""
+        if not len(rows):
+            return
+        seqs = self.rows.array("seq")[rows]
+        g, k = self.gid_of[rows], self.key_of[rows]
+        order = np.lexsort((seqs, k, g))
+        rows, g, k, seqs = rows[order], g[order], k[order], seqs[order]
+        if room is not None:
+            firsts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+            place = np.arange(len(g)) - np.repeat(firsts, np.diff(np.r_[firsts, len(g)]))
+            take = place < room[g]
+            rows, g, k, seqs = rows[take], g[take], k[take], seqs[take]
+        self.in_top[rows] = True
+        np.subtract.at(self.rest, g, 1)
+        np.add.at(self.top_len, g, 1)
+        parts = self.parts
+        for gid, key, s, ref in zip(g.tolist(), self._python_keys(k), seqs.tolist(), rows.tolist()):
+            parts[gid].append((key, s, ref))
+
+    def _settle(self, touched: np.ndarray) -> None:
+        """Before a batch, puts the top list of each partition it touches between limit + SPARE // 2 and
+        limit + 2 * SPARE entries (or all of the partition): the longer ones give their tail to the rest, the
+        shorter ones take from it. A partition no batch touches again keeps its list as it is."""
+        parts, spare = self.parts, self.spare
+        keep = self.limit + spare
+        lens = self.top_len[touched]
+        long = np.flatnonzero(lens > self.limit + 2 * spare)
+        if len(long):
+            cut = []
+            for g in touched[long].tolist():
+                part = parts[g]
+                cut += [e[2] for e in part[keep:]]
+                del part[keep:]
+            self.in_top[cut] = False
+            self.rest[touched[long]] += lens[long] - keep
+            self.top_len[touched[long]] = keep
+        short = np.flatnonzero((lens < self.limit + spare // 2) & (self.rest[touched] > 0))
+        if len(short):
+            room = np.zeros(len(self.rest), np.int64)
+            room[touched[short]] = keep - lens[short]
+            live = self.rows.array("live")
+            rows = np.flatnonzero(live & ~self.in_top & (room[self.gid_of] > 0))
+            self._to_top(rows, room)
+
+    def _unsplit(self) -> None:
+        """Every rest back into its top list (a sort key outside the packed range arrived)."""
+        spill = np.flatnonzero(self.rest)
+        if len(spill):
+            self._join_rests(spill, len(self.in_top))
+        self.split = False
 
     def _targets(self, hashes: np.ndarray, adds: np.ndarray, add_rows: np.ndarray, add_refs: np.ndarray) -> np.ndarray:
         """Files the batch's new rows under their hashes and takes each retraction's held row away from its hash:
@@ -371,6 +551,8 @@ class RankOperator(Operator):
         new_ref[live] = np.arange(len(live))
         remap = new_ref.tolist()
         self.rows.keep(live)
+        if self.split:
+            self.gid_of, self.key_of, self.in_top = self.gid_of[live], self.key_of[live], self.in_top[live]
         kept = live.tolist()
         self.hashes = [self.hashes[r] for r in kept]
         self.seq_of = [self.seq_of[r] for r in kept]
