@@ -865,13 +865,14 @@ class Variance(Sum):
 
 
 def _first_occurrences(codes: np.ndarray) -> np.ndarray:
-    """The position of the first occurrence of each distinct code, ascending: a hash table (Arrow's dictionary
-    encoding numbers the distinct values in order of their first rows) instead of a sort of every row."""
-    idx = np.asarray(pc.dictionary_encode(pa.array(codes)).indices.to_numpy(zero_copy_only=False), np.int64)
-    if not len(idx):
+    """The position of the first occurrence of each distinct code, in ascending code order: one sort by numpy's
+    fastest (unstable) sort, and of each run of equal codes its smallest position."""
+    if not len(codes):
         return np.zeros(0, np.int64)
-    seen = np.maximum.accumulate(idx)
-    return np.flatnonzero(np.r_[True, idx[1:] > seen[:-1]])
+    order = np.argsort(codes)
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return np.minimum.reduceat(order, starts)
 
 
 class _SeenPairs:
@@ -896,8 +897,7 @@ class _SeenPairs:
             coded = valid & (v >= -(1 << 31)) & (v < (1 << 31)) & (gids < (1 << 31))
             at = np.flatnonzero(coded)
             codes = (gids[at] << 32) | (v[at] + (1 << 31))
-            first = _first_occurrences(codes)
-            first = first[np.argsort(codes[first])]  # ascending codes walk the kept runs in order
+            first = _first_occurrences(codes)  # ascending codes walk the kept runs in order
             uniq = codes[first]
             fresh = np.ones(len(uniq), dtype=bool)
             for run in self.runs:
@@ -940,7 +940,7 @@ class _SeenPairs:
         self.runs.append(codes)
         while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
             b = self.runs.pop()
-            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], b]), kind="stable")
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], b]))
 
 
 def numeric_accumulator(call: AggCall, arg_types: list[pa.DataType]) -> NumericAccumulator | None:

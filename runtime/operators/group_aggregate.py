@@ -21,6 +21,7 @@ from sqlstream.runtime.numeric_aggregates import seg_accumulate
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch, ops_of, \
     row_watermarks
 from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.sort import sorted_order
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import FlinkType
 
@@ -83,8 +84,7 @@ class GroupAggregateOperator(Operator):
         gids = groups.slots(key_cols, n)
         groups.touch(gids)
         sign = np.where((ops == INSERT) | (ops == UPDATE_AFTER), 1, -1).astype(np.int64)
-        order = np.argsort(gids, kind="stable")
-        sg = gids[order]
+        order, sg = sorted_order(gids)
         ss = sign[order]
         first = np.r_[True, sg[1:] != sg[:-1]]
         prev_count = groups.count[sg]

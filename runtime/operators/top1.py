@@ -19,6 +19,7 @@ from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.rank import RANKED_ROWS
 from sqlstream.runtime.rows import rows_equal, take_rows
+from sqlstream.runtime.sort import stable_argsort
 
 
 def _per_key_null_placement() -> bool:
@@ -84,21 +85,9 @@ def dense_positions(values: np.ndarray) -> np.ndarray:
     return positions
 
 
-def _order_of(keys: np.ndarray) -> np.ndarray:
-    """The argsort of distinct integers (any sort gives the stable order, so numpy's fastest is used)."""
-    return np.argsort(keys)
-
-
 def _one_array(col: pa.ChunkedArray) -> pa.Array:
     """The column as one array (a copy only when it is in pieces: combining one piece copies it too)."""
     return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-
-
-def _grouped(gids: np.ndarray, n: int) -> np.ndarray:
-    """The rows by partition id, in arrival order within one (a stable argsort of `gids`)."""
-    if not n or int(gids.max()) >= (1 << 62) // n:
-        return np.argsort(gids, kind="stable")
-    return _order_of(gids * n + np.arange(n))
 
 
 def sort_positions(cols: list[pa.Array], desc: list[bool]) -> np.ndarray:
@@ -164,7 +153,7 @@ class Top1Operator(Operator):
         if len(self.best) < len(self.index):
             self.best = np.concatenate([self.best, np.full(len(self.index) - len(self.best), -1, np.int64)])
         # the batch by partition, in arrival order within one; the partitions it touches and their kept rows
-        in_order = _grouped(gids, n)
+        in_order = stable_argsort(gids)
         g_in = gids[in_order]
         heads = np.flatnonzero(np.r_[True, g_in[1:] != g_in[:-1]])
         touched = g_in[heads]
@@ -197,7 +186,7 @@ class Top1Operator(Operator):
         new_wins = by_group[win_pos] >= m
         w, p = by_group[win_pos[new_wins]], prev[new_wins]
         p = np.where(p >= 0, by_group[np.maximum(p, 0)], -1)
-        emitted = _order_of(w)
+        emitted = stable_argsort(w)
         w, p = w[emitted], p[emitted]
         out = self._emit(table, kept_at, score, w, p, m)
         # keep the last winner of each touched partition
