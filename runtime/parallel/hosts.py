@@ -76,6 +76,9 @@ def _fork_server_from_here(preload: list[str]) -> bool:
         os.chmod(address, 0o600)
         listener.listen()
         alive_r, alive_w = os.pipe()  # every client holds the write end: the server ends when all are gone
+        for stream in (sys.stdout, sys.stderr):  # else a worker leaving flushes a copy of what was buffered here
+            if stream is not None:
+                stream.flush()
         pid = os.fork()
         if pid == 0:  # the server
             code = 0
