@@ -890,10 +890,12 @@ class _SeenPairs:
         """1 for each row that is the first with a pair not counted before (and counts it), else 0."""
         n = len(gids)
         new = np.zeros(n, dtype=np.int64)
-        valid = np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
+        nulls = values.null_count > 0
+        valid = np.asarray(pc.is_valid(values), dtype=bool) if nulls else np.ones(n, dtype=bool)
         coded = np.zeros(n, dtype=bool)
         if pa.types.is_integer(values.type):
-            v = np.asarray(pc.fill_null(values, 0).to_numpy(zero_copy_only=False)).astype(np.int64)
+            v = np.asarray((pc.fill_null(values, 0) if nulls else values).to_numpy(zero_copy_only=False))
+            v = v.astype(np.int64, copy=False)
             coded = valid & (v >= -(1 << 31)) & (v < (1 << 31)) & (gids < (1 << 31))
             at = np.flatnonzero(coded)
             codes = (gids[at] << 32) | (v[at] + (1 << 31))
