@@ -134,3 +134,39 @@ def test_top_lists_and_rests_give_the_same_changelog(seed):
     sizes = [1, 2] + [rng.randint(1, 60) for _ in range(6)]
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
     assert run(make(RankOperator), log, 37, restore_at=len(log) // 74) == expected
+
+
+def duplicates(seed: int) -> list[tuple]:
+    """(op, row) of a changelog that holds equal rows at once and retracts one of them at random."""
+    rng = random.Random(seed)
+    live, out = [], []
+    for _ in range(rng.randint(50, 300)):
+        if live and rng.random() < 0.4:
+            row = live.pop(rng.randrange(len(live)))
+            out.append((rng.choice([UPDATE_BEFORE, DELETE]), row))
+        else:
+            row = (rng.choice([0, 1]), rng.randint(0, 2), rng.choice([1, 2, 3]), rng.choice(["a", None]))
+            live.append(row)
+            out.append((rng.choice([INSERT, UPDATE_AFTER]), row))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_equal_rows_are_taken_back_in_arrival_order(seed):
+    """Equal rows held at once share a hash: a retraction takes the oldest (the newest when the newest wins
+    ties), within a batch and across batches, as the row-at-a-time reference does."""
+    rng = random.Random(7000 + seed)
+    order = rng.choice([[(2, True)], [(2, False)], [(2, True), (3, False)]])
+    limit, newest, with_rank = rng.choice([1, 2, 4]), rng.random() < 0.5, rng.random() < 0.5
+    log = duplicates(seed)
+
+    def make(cls):
+        def new():
+            op = cls([0], order, limit, NAMES, TYPES, newest_wins_ties=newest, with_rank=with_rank)
+            op.spare = 1
+            return op
+        return new
+    expected = run(make(RankReference), log, 1)
+    sizes = [1, 2] + [rng.randint(1, 60) for _ in range(6)]
+    assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
+    assert run(make(RankOperator), log, 23, restore_at=3) == expected

@@ -31,6 +31,7 @@ from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
 from sqlstream.runtime.key_groups import hash_keys
 from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.operators.held_rows import HeldRows
 from sqlstream.runtime.rows import batch_rows, rows_equal
 
 RANKED_ROWS = {"seq": np.int64, "live": bool}
@@ -85,7 +86,7 @@ class RankOperator(Operator):
         self.parts: dict[int, list[tuple]] = {}  # partition id -> sorted entries (sort key, signed arrival, row)
         self.hashes: list[int] = []  # per stored row: the hash that finds it when it is retracted
         self.seq_of: list[int] = []  # per stored row: its signed arrival number
-        self.by_hash: dict[int, int | list[int]] = {}  # hash -> held store row(s) with it, in arrival order
+        self.hashed = HeldRows()  # the store rows a retraction can take, by hash
         self.held = 0  # entries the partitions hold (live rows of the store)
         self.seq = 0
         self.rows = None  # declared in open
@@ -145,22 +146,6 @@ class RankOperator(Operator):
         self.seq_of += seqs.tolist()
         return self.rows.append(table, seq=seqs, live=np.ones(len(seqs), bool))
 
-    def _hold(self, hashes: list[int], base: int) -> None:
-        """Registers store rows base, base + 1, ... under their hashes, so that a retraction finds its row
-        without scanning the rows that tie with it."""
-        by_hash = self.by_hash
-        for ref, h in enumerate(hashes, base):
-            _hold_one(by_hash, h, ref)
-
-    def _release(self, h: int, ref: int) -> None:
-        refs = self.by_hash[h]
-        if type(refs) is list:
-            refs.remove(ref)
-            if len(refs) == 1:
-                self.by_hash[h] = refs[0]
-        else:
-            del self.by_hash[h]
-
     def _index_restored(self) -> None:
         """The partitions' entries, hashes and arrival counter for the rows a restore brought."""
         if self.rows is None or not self.rows.take_restored():
@@ -173,19 +158,17 @@ class RankOperator(Operator):
         gids = self._partition_ids(cols, n) if n else np.zeros(0, np.int64)
         skeys = self._sort_keys(cols, n) if n else []
         seqs = self.rows.array("seq")
-        self.hashes = hash_keys(cols, n).tolist() if n else []
+        hashes = hash_keys(cols, n) if n else np.zeros(0, np.uint64)
+        self.hashes = hashes.tolist()
         self.seq_of = seqs.tolist()
         self.parts = {}
         for i, (g, k, s) in enumerate(zip(gids.tolist(), skeys, seqs.tolist())):
             self.parts.setdefault(g, []).append((k, s, i))
         for part in self.parts.values():
             part.sort()
-        self.by_hash = {}
+        self.hashed = HeldRows()
         if not self.append_only:
-            self._hold(self.hashes, 0)
-            for refs in self.by_hash.values():  # arrival order
-                if type(refs) is list:
-                    refs.sort(key=lambda r: abs(self.seq_of[r]))
+            self.hashed.reset(hashes, np.abs(seqs), np.arange(n, dtype=np.int64))
         self.held = n
         self.seq = int(np.abs(seqs).max()) + 1 if n else 0
         self.rest = np.zeros(len(self.part_index), np.int64)
@@ -218,7 +201,7 @@ class RankOperator(Operator):
         if self.split:
             packed, fits = self._packed_keys(cols[self.order[0][0]])
             if fits:
-                self._settle(np.unique(gids))
+                self._settle(np.flatnonzero(np.bincount(gids, minlength=len(self.rest))))
             else:
                 self._unsplit()
         hashes = hash_keys(cols, n)
@@ -229,17 +212,17 @@ class RankOperator(Operator):
         refs[add_rows] = base + np.arange(len(add_rows))
         self.seq += len(add_rows)
         limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
-        target_arr = None if append_only else self._targets(hashes, adds, add_rows, refs[add_rows])
         row_seq = np.zeros(n, np.int64)
         row_seq[add_rows] = seqs
+        target_arr = None if append_only else self.hashed.take(hashes, adds, refs, np.abs(row_seq), self.tie_sign > 0)
         matched: list[int] = []  # (store row, batch row) of each retraction after one another
         if self.split:
             self.gid_of = np.concatenate([self.gid_of, gids[add_rows].astype(np.int64)])
             self.key_of = np.concatenate([self.key_of, packed[add_rows]])
             self.in_top = np.concatenate([self.in_top, np.ones(len(add_rows), bool)])
             steps = self._steps(adds, gids, packed, row_seq, target_arr, base, add_rows)
-            np.add.at(self.top_len, gids[steps & adds], 1)
-            np.subtract.at(self.top_len, gids[steps & ~adds & (target_arr >= 0)], 1)
+            size = len(self.top_len)
+            self.top_len += _counts(gids, steps & adds, size) - _counts(gids, steps & ~adds & (target_arr >= 0), size)
             quiet = np.flatnonzero(~steps & ~adds & (target_arr >= 0))
             matched = np.column_stack([target_arr[quiet], quiet]).ravel().tolist()
             steps = np.flatnonzero(steps)
@@ -380,9 +363,8 @@ class RankOperator(Operator):
                 steps |= np.isin(gids, spill)
         self.in_top[base:base + len(add_rows)] = steps[add_rows]
         cold_adds = add_rows[~steps[add_rows]]
-        np.add.at(self.rest, gids[cold_adds], 1)
-        cold_gone = np.flatnonzero(retracts & ~steps)
-        np.subtract.at(self.rest, gids[cold_gone], 1)
+        self.rest += np.bincount(gids[cold_adds], minlength=len(self.rest))
+        self.rest -= _counts(gids, retracts & ~steps, len(self.rest))
         return steps
 
     def _join_rests(self, spill: np.ndarray, end: int) -> None:
@@ -406,8 +388,9 @@ class RankOperator(Operator):
             take = place < room[g]
             rows, g, k, seqs = rows[take], g[take], k[take], seqs[take]
         self.in_top[rows] = True
-        np.subtract.at(self.rest, g, 1)
-        np.add.at(self.top_len, g, 1)
+        moved = np.bincount(g, minlength=len(self.rest))
+        self.rest -= moved
+        self.top_len += moved
         parts = self.parts
         for gid, key, s, ref in zip(g.tolist(), self._python_keys(k), seqs.tolist(), rows.tolist()):
             parts[gid].append((key, s, ref))
@@ -443,66 +426,6 @@ class RankOperator(Operator):
         if len(spill):
             self._join_rests(spill, len(self.in_top))
         self.split = False
-
-    def _targets(self, hashes: np.ndarray, adds: np.ndarray, add_rows: np.ndarray, add_refs: np.ndarray) -> np.ndarray:
-        """Files the batch's new rows under their hashes and takes each retraction's held row away from its hash:
-        per batch row, the store row a retraction takes (-1 for none). The held row is the first of its hash in
-        sort order: the oldest, or the newest when the newest wins ties. Hashes that several rows of the batch
-        (or several held rows) carry go row by row in arrival order."""
-        n = len(hashes)
-        by_hash = self.by_hash
-        target = np.full(n, -1, np.int64)
-        refs_of = np.full(n, -1, np.int64)
-        refs_of[add_rows] = add_refs
-        by_hash_order = np.argsort(hashes, kind="stable")
-        sorted_h = hashes[by_hash_order]
-        starts = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]]) if n else np.zeros(0, np.int64)
-        sizes = np.diff(np.r_[starts, n])
-        single = by_hash_order[starts[sizes == 1]]
-        # a row that arrives and is retracted within the batch: the common pair of a hash the batch carries twice
-        two = starts[sizes == 2]
-        first, second = by_hash_order[two], by_hash_order[two + 1]
-        pair = adds[first] & ~adds[second]
-        first, second = first[pair], second[pair]
-        tangled = set(hashes[by_hash_order[starts[sizes > 2]]].tolist())
-        tangled.update(hashes[by_hash_order[two[~pair]]].tolist())
-        pair_h = hashes[first].tolist()
-        tangled.update(filter(by_hash.__contains__, pair_h))
-        single_add = single[adds[single]]
-        add_h = hashes[single_add].tolist()
-        tangled.update(filter(by_hash.__contains__, add_h))
-        single_rem = single[~adds[single]]
-        rem_h = hashes[single_rem].tolist()
-        held = list(map(by_hash.get, rem_h))
-        tangled.update(h for h, x in zip(rem_h, held) if type(x) is list)
-        if tangled:
-            clean = np.array([h not in tangled for h in pair_h], bool)
-            first, second = first[clean], second[clean]
-            by_hash.update((h, r) for h, r in zip(add_h, refs_of[single_add].tolist()) if h not in tangled)
-        else:
-            by_hash.update(zip(add_h, refs_of[single_add].tolist()))
-        target[second] = refs_of[first]
-        hits = [(i, h, x) for i, h, x in zip(single_rem.tolist(), rem_h, held) if x is not None and h not in tangled]
-        if hits:
-            rows, hs, refs = zip(*hits)
-            target[list(rows)] = refs
-            for h in hs:
-                del by_hash[h]
-        if tangled:
-            first_oldest = self.tie_sign > 0
-            rows = np.flatnonzero(np.isin(hashes, np.fromiter(tangled, np.uint64, len(tangled))))
-            for i, h, add, ref in zip(rows.tolist(), hashes[rows].tolist(), adds[rows].tolist(),
-                                      refs_of[rows].tolist()):
-                if add:
-                    _hold_one(by_hash, h, ref)
-                    continue
-                x = by_hash.get(h)
-                if x is None:
-                    continue
-                x = x if type(x) is not list else x[0 if first_oldest else -1]
-                self._release(h, x)
-                target[i] = x
-        return target
 
     def _confirm(self, cols: list[pa.Array], matched: list[int], retracted: list[int]) -> None:
         """A retraction found its row by sort key and hash; the rows must be equal in every column."""
@@ -556,8 +479,7 @@ class RankOperator(Operator):
         kept = live.tolist()
         self.hashes = [self.hashes[r] for r in kept]
         self.seq_of = [self.seq_of[r] for r in kept]
-        self.by_hash = {h: remap[refs] if type(refs) is not list else [remap[r] for r in refs]
-                        for h, refs in self.by_hash.items()}
+        self.hashed.remap(new_ref)
         self.parts = {g: [(e[0], e[1], remap[e[2]]) for e in part] for g, part in self.parts.items()}
         self.held = len(live)
 
@@ -565,11 +487,6 @@ class RankOperator(Operator):
         return {"state_bytes": self.rows.size_bytes() if self.rows is not None else 0}
 
 
-def _hold_one(by_hash: dict, h: int, ref: int) -> None:
-    """Store row `ref` under hash `h`: one ref, or a list of them in arrival order when rows are equal."""
-    was = by_hash.setdefault(h, ref)
-    if was != ref:
-        if type(was) is list:
-            was.append(ref)
-        else:
-            by_hash[h] = [was, ref]
+def _counts(gids: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """Per partition id (of `size`), how many of the rows (a mask over the batch) it has."""
+    return np.bincount(gids[rows], minlength=size)
