@@ -1,4 +1,4 @@
-"""A TUMBLE aggregation split in two phases (partial aggregates of each piece of a divided source before the
+"""A TUMBLE or HOP aggregation split in two phases (partial aggregates of each piece of a divided source before the
 exchange, merged after it) gives what one phase gives on parallelism 1's batches: the same windows in the same
 order and the same rows dropped as late, although the local phase knows only each row's watermark within its
 piece (the watermark before the piece comes after the exchange)."""
@@ -20,12 +20,13 @@ NAMES = ["k", "v", "ts"]
 TYPES = [pa.int64(), pa.int32(), pa.timestamp("ms")]
 TS = FlinkType("TIMESTAMP", precision=3)
 DELAY = 500
+WINDOWS = {"tumble": WindowSpec("TUMBLE", 2, size=2000), "hop": WindowSpec("HOP", 2, size=3000, slide=1000)}
 
 
-def make(aggs=None) -> WindowAggregateOperator:
+def make(aggs=None, window: WindowSpec = WINDOWS["tumble"]) -> WindowAggregateOperator:
     aggs = aggs or [AggCall("COUNT", (), BIGINT), AggCall("SUM", (1,), INT), AggCall("MAX", (1,), INT),
                     AggCall("AVG", (1,), INT), AggCall("COUNT", (1,), BIGINT)]
-    op = WindowAggregateOperator(WindowSpec("TUMBLE", 2, size=2000), [0], aggs, None,
+    op = WindowAggregateOperator(window, [0], aggs, None,
                                  ["k", "window_start", "window_end", "window_time"] + [f"a{i}" for i in range(5)],
                                  [BIGINT, TS, TS, TS, BIGINT, INT, INT, INT, BIGINT])
     op.open(OperatorContext(StateBackend("w")))
@@ -57,16 +58,16 @@ def batch(rows: list[tuple], wm: list[int]) -> pa.RecordBatch:
     return make_batch(INSERT, arrays, NAMES, wm=np.array(wm, np.int64))
 
 
-def one_phase(parts) -> tuple[list[dict], int]:
-    op, out = make(), []
+def one_phase(parts, window: WindowSpec) -> tuple[list[dict], int]:
+    op, out = make(window=window), []
     for rows, candidates, before in parts:
         op.on_batch(batch(rows, [max(before, c) for c in candidates]))
         out += [r for b in op.on_watermark(max([before] + [r[2] - DELAY for r in rows])) for r in b.to_pylist()]
     return out + [r for b in op.on_watermark(MAX_WM) for r in b.to_pylist()], op.late_dropped
 
 
-def two_phase(parts) -> tuple[list[dict], int]:
-    local, op, out = make(), make(), []
+def two_phase(parts, window: WindowSpec) -> tuple[list[dict], int]:
+    local, op, out = make(window=window), make(window=window), []
     assert op.splits_in_two()
     op.become_global()
     for rows, candidates, before in parts:
@@ -77,12 +78,13 @@ def two_phase(parts) -> tuple[list[dict], int]:
     return out + [r for b in op.on_watermark(MAX_WM) for r in b.to_pylist()], op.late_dropped
 
 
+@pytest.mark.parametrize("kind", list(WINDOWS))
 @pytest.mark.parametrize("seed", range(6))
-def test_two_phases_give_one_phases_windows_and_late_rows(seed):
+def test_two_phases_give_one_phases_windows_and_late_rows(seed, kind):
     parts = pieces(random.Random(seed))
-    reference = one_phase(parts)
+    reference = one_phase(parts, WINDOWS[kind])
     assert reference[1] > 0  # out of order enough for rows to be late
-    assert two_phase(parts) == reference
+    assert two_phase(parts, WINDOWS[kind]) == reference
 
 
 def test_floating_sums_and_distinct_stay_in_one_phase():

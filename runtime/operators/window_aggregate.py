@@ -18,12 +18,14 @@ from sqlstream.core.types import FlinkType
 
 def splits_in_two(window: WindowSpec, keys: list[int], aggs: list[AggCall], sets: list[list[int]] | None) -> bool:
     """Whether a window aggregation may run as a local phase before its exchange and a global one after it: a
-    keyed TUMBLE over event time without grouping sets whose partial states merge to exactly what one aggregation
-    gives in any grouping (counts, extremes, sums and averages of integers and decimals)."""
+    keyed TUMBLE, or HOP whose size is whole slides, over event time without grouping sets whose partial states
+    merge to exactly what one aggregation gives in any grouping (counts, extremes, sums and averages of integers
+    and decimals)."""
     def exact(a: AggCall) -> bool:
         return not a.distinct and (a.fn in ("COUNT", "MIN", "MAX") or a.fn in ("SUM", "SUM0", "AVG") and (
             a.type.name in ("TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "DECIMAL")))
-    return (window.kind == "TUMBLE" and not window.proctime and sets is None and bool(keys)
+    whole = window.kind == "TUMBLE" or window.kind == "HOP" and window.slide > 0 and window.size % window.slide == 0
+    return (whole and not window.proctime and sets is None and bool(keys)
             and partials_merge(aggs) and all(exact(a) for a in aggs))
 
 
@@ -98,20 +100,29 @@ class WindowAggregateOperator(Operator):
         exactly when the watermark before the piece closes it. So each group carries the candidate of its first
         row as `_wm`, and the global phase decides the group as parallelism 1 decides each of its rows. Columns:
         `_op`, the keys, `$ws`, `$we`, `$rn` (the group's first row within the piece), the partial states, `$n`
-        (the rows) and `_wm`."""
+        (the rows) and `_wm`.
+
+        Of a HOP, the groups are per slide (`$ws`, `$we`: the slice a row's windows share, as Flink's sliced
+        windows) and per how many of the row's windows its candidate already closes (the oldest first), so the
+        global phase gives each group to the windows of its slice and decides each window as for a TUMBLE's."""
         if not batches:
             return None
         batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
         cols = data_columns(batch)
         n = batch.num_rows
         ts, wm = event_times(batch, self.window.time_index)
-        start = ts - np.mod(ts - self.window.offset, self.window.size)
-        end = start + self.window.size
+        w = self.window
+        step = w.slide if w.kind == "HOP" else w.size
+        end = ts - np.mod(ts - w.offset, step) + step
         needed = self._needed()
         names = {f"c{i}": cols[i] for i in needed}
         inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(needed, default=-1) + 1)], n)
         keys = [f"c{i}" for i in self.keys]
         late = end - 1 <= wm
+        if w.kind == "HOP" and late.any():  # how many of the row's windows (ends end, end + slide, ..) are closed
+            closed = np.zeros(n, dtype=np.int64)
+            closed[late] = np.minimum((wm[late] - end[late] + 1) // w.slide + 1, w.size // w.slide)
+            late = closed
         groups = keys + ["$we"] + (["$late"] if late.any() else [])  # the window's end gives its start
         work = pa.table({**{k: names[k] for k in keys}, "$we": end, "$late": late,
                          "$rn": np.arange(n, dtype=np.int64), **inputs})
@@ -121,7 +132,7 @@ class WindowAggregateOperator(Operator):
         first = partial.column("$rn_min").combine_chunks()
         we = partial.column("$we").combine_chunks()
         columns = [partial.column(c).combine_chunks() for c in keys]
-        columns += [pc.subtract(we, self.window.size), we, first]
+        columns += [pc.subtract(we, step), we, first]
         columns += [partial.column(c).combine_chunks() for c in states]
         columns.append(pc.cast(partial.column("$rn_count").combine_chunks(), pa.int64()))
         return make_batch(INSERT, columns, keys + ["$ws", "$we", "$rn"] + states + ["$n"],
@@ -134,14 +145,40 @@ class WindowAggregateOperator(Operator):
         names = batch.schema.names
         we = batch.column(names.index("$we")).to_numpy()
         rn = batch.column(names.index("$rn")).to_numpy()
-        keep = we - 1 > batch.column(batch.num_columns - 1).to_numpy()
+        wm = batch.column(batch.num_columns - 1).to_numpy()
         seq, self.seq = self.seq, self.seq + int(rn.max()) + 1
+        if self.window.kind == "HOP":
+            return self._global_slices(batch, we, wm, seq)
+        keep = we - 1 > wm
         if not keep.all():
             self.late_dropped += int(batch.column(names.index("$n")).to_numpy()[~keep].sum())
             if not keep.any():
                 return []
             batch = batch.filter(pa.array(keep))
-        table = pa.Table.from_batches([batch]).drop_columns(["_op", "$n", WM])
+        return self._buffer_groups(pa.Table.from_batches([batch]), seq)
+
+    def _global_slices(self, batch: pa.RecordBatch, ends: np.ndarray, wm: np.ndarray, seq: int) -> list:
+        """A HOP's global phase: each slice's group goes to each window holding the slice (ends `$we`,
+        `$we` + slide, ..) that its watermark has not closed; a group no window keeps is late rows."""
+        w = self.window
+        k = w.size // w.slide
+        group = np.repeat(np.arange(batch.num_rows), k)
+        we = ends[group] + np.tile(np.arange(k, dtype=np.int64) * w.slide, batch.num_rows)
+        keep = we - 1 > wm[group]
+        dropped = ~keep.reshape(-1, k).any(axis=1)
+        if dropped.any():
+            self.late_dropped += int(batch.column(batch.schema.get_field_index("$n")).to_numpy()[dropped].sum())
+        if not keep.any():
+            return []
+        table = pa.Table.from_batches([batch]).take(pa.array(group[keep]))
+        table = table.set_column(table.schema.get_field_index("$we"), "$we", pa.array(we[keep]))
+        table = table.set_column(table.schema.get_field_index("$ws"), "$ws", pa.array(we[keep] - w.size))
+        return self._buffer_groups(table, seq)
+
+    def _buffer_groups(self, table: pa.Table, seq: int) -> list:
+        """Keep the global phase's groups (their `$rn` after the rows of the pieces before) until their window
+        fires."""
+        table = table.drop_columns(["_op", "$n", WM])
         table = table.set_column(table.schema.get_field_index("$rn"), "$rn", pc.add(table.column("$rn"), seq))
         order = [c for c in table.column_names if c.startswith("$a")] + ["$rn"] + self._group_cols()
         self.buffer.add(table.select(order), table.column("$we").to_numpy())
