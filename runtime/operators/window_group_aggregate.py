@@ -1,19 +1,18 @@
 """A GROUP BY over a windowed insert-only input that groups by its window_start and window_end (a window
 aggregation cascaded on another, as Flink plans it). Rows wait per window end; when the watermark closes a
-window, its rows are aggregated once (by the regular group aggregation, over that window's rows alone) and
-the groups are emitted as inserts; the window's rows are then dropped, and a row whose window has closed is
-late and dropped.
+window, its rows are aggregated once (as a window aggregation aggregates a window's rows, grouped by the keys) and
+the groups are emitted as inserts in the order they first appear; the window's rows are then dropped, and a row
+whose window has closed is late and dropped.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
+from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.plan.physical import common_keys
-from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.aggregates import aggregate_rows, finalize, needed_columns
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.operators.group_aggregate import GroupAggregateOperator
 from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.event_time import rowtime_ms
 
@@ -24,7 +23,7 @@ class WindowGroupAggregateOperator(Operator):
 
     def __init__(self, window_end: int, aggregate: dict, input_names: list[str], n_keys: int):
         self.window_end, self.n_keys = window_end, n_keys
-        self.aggregate = aggregate  # a fresh GroupAggregateOperator(**aggregate) aggregates each window
+        self.aggregate = aggregate  # GroupAggregate's arguments: keys, aggs, out_names, out_types, ..
         self.input_names = input_names
         self.buffer = None  # rows of unfired windows, declared in open
         self.last_wm = MIN_WM
@@ -50,30 +49,21 @@ class WindowGroupAggregateOperator(Operator):
         self.last_wm = max(self.last_wm, wm)
         out = []
         for end in self.buffer.closed(wm):  # oldest window first
-            table = self.buffer.pop_window(end)
-            cols = [table.column(f"c{i}").combine_chunks() for i in range(len(self.input_names))]
-            rows = make_batch(INSERT, cols, self.input_names)
-            agg = GroupAggregateOperator(**self.aggregate)
-            agg.open(OperatorContext(uid="window"))
-            out += self._final(agg.on_batch(rows))
+            out.append(self._aggregate(self.buffer.pop_window(end)))
         return out
 
-    def _final(self, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
-        """The aggregation's last row per group (its changelog over one window's rows), as inserts, in the
-        order the groups first appear."""
-        if not batches:
-            return []
-        changes = pa.Table.from_batches(batches).combine_chunks()
-        ops = np.asarray(changes.column(0), dtype=np.int8)
-        adds = np.flatnonzero((ops == INSERT) | (ops == UPDATE_AFTER))
-        keys = [changes.column(1 + i).combine_chunks().take(pa.array(adds)) for i in range(self.n_keys)]
-        groups = KeyIndex().lookup(keys, len(adds))[0]
-        _, first = np.unique(groups, return_index=True)
-        _, last_rev = np.unique(groups[::-1], return_index=True)
-        last = len(adds) - 1 - last_rev  # per group (same order as `first`): its last row
-        rows = pa.array(adds[last[np.argsort(first)]])
-        data = [changes.column(i).combine_chunks().take(rows) for i in range(1, changes.num_columns)]
-        return [make_batch(INSERT, data, changes.schema.names[1:])]
+    def _aggregate(self, table: pa.Table) -> pa.RecordBatch:
+        """One window's groups (the keys hold its start and end) with their final aggregates, in the order the
+        groups first appear, as the window aggregation computes a window's (`aggregate_rows`)."""
+        keys, aggs = self.aggregate["keys"], self.aggregate["aggs"]
+        table = table.append_column("$rn", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+        group_cols = [f"c{i}" for i in keys]
+        result = aggregate_rows(table, group_cols, needed_columns(keys, aggs), aggs)
+        result = result.sort_by([("$rn_min", "ascending")])
+        arrays = [result.column(c).combine_chunks() for c in group_cols] + finalize(result, aggs)
+        types = [t.to_arrow() for t in self.aggregate["out_types"]]
+        arrays = [a.cast(t) if a.type != t else a for a, t in zip(arrays, types)]
+        return make_batch(INSERT, arrays, self.aggregate["out_names"])
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped, "state_bytes": self.buffer.size_bytes()}
