@@ -43,6 +43,10 @@ SHAPES = {
                       "SELECT bidder, auction, cnt FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder "
                       "ORDER BY cnt DESC) AS rn FROM (SELECT bidder, auction, COUNT(*) AS cnt FROM bid "
                       "GROUP BY bidder, auction)) WHERE rn <= 3"),
+    "topn_updating_few": ("Top-3 auctions by bid count per auction % 16 (over GROUP BY)",
+                          "SELECT p, auction, cnt FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY p "
+                          "ORDER BY cnt DESC) AS rn FROM (SELECT MOD(auction, 16) AS p, auction, COUNT(*) AS cnt "
+                          "FROM bid GROUP BY MOD(auction, 16), auction)) WHERE rn <= 3"),
     "topn_append": ("Top-3 bids by price per auction (insert-only input)",
                     "SELECT auction, bidder, price FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY auction "
                     "ORDER BY price DESC) AS rn FROM bid) WHERE rn <= 3"),
