@@ -12,7 +12,6 @@ import uuid
 import weakref
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +21,7 @@ from sqlstream.connectors import partitions
 from sqlstream.connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema, rows_batch
 from sqlstream.connectors.formats import csv as csv_format
 from sqlstream.connectors.formats import json as json_format
-from sqlstream.connectors.lines import LineFile, non_blank
+from sqlstream.connectors.lines import BlockText, LineFile, non_blank
 from sqlstream.connectors.options import Options
 from sqlstream.connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, commit_file, compaction_bins,
                                     hide_rolled_back, recover_in_progress)
@@ -82,28 +81,38 @@ def text_lines(lines: pa.Array) -> tuple[memoryview, np.ndarray]:
     return text, (offsets[1:] - offsets[0]).astype(np.int64)
 
 
-@dataclass
 class _Block:
-    """One block of lines as read and decoded ahead: where it starts, its rows (or the error decoding raised),
-    and where reading stood after it."""
-    file_idx: int
-    offset: int
-    line: int
-    batch: pa.RecordBatch | None  # None: no line left to read
-    error: BaseException | None
-    lines: int
-    after: int
-    stop_reached: bool
+    """One block of lines as read and decoded ahead: where it starts and ends, its rows (or the error decoding
+    raised), and its lines (counted where it is split: the number of its first line is known once the blocks
+    before it in its file are split)."""
+
+    def __init__(self, file_idx: int, offset: int, after: int, stop_reached: bool, line: int | None,
+                 before: _Block | None = None):
+        self.file_idx, self.offset, self.after, self.stop_reached = file_idx, offset, after, stop_reached
+        self.batch: pa.RecordBatch | None = None  # None: no line left to read
+        self.error: BaseException | None = None
+        self.lines = 0
+        self._line, self.before = line, before
+        self.split = threading.Event()
+
+    @property
+    def line(self) -> int:
+        """Number of the block's first line in its file (0-based)."""
+        if self._line is None:
+            self.before.split.wait()
+            self._line, self.before = self.before.line + self.before.lines, None
+        return self._line
 
 
 class FileSplitReader(SplitReader):
     """Reads the files of a table in order; position = (file, byte offset of the current block, rows served).
 
-    The job's thread reads the next blocks' lines ahead and the decoding threads decode them while the job
-    processes the current one (decoding releases the GIL): a decoder with a twin decodes two whole blocks at once,
-    each by one of the two, so a job at parallelism 1 uses both cores, and each DuckDB call takes a whole block.
-    Only delivered rows count: the position, the lines read and an error (raised when its block is reached,
-    naming where it came from) are those of the blocks handed out."""
+    The job's thread cuts the next blocks ahead (a byte range ending after a newline) and the decoding threads
+    split them into lines and decode them while the job processes the current one (both release the GIL): a
+    decoder with a twin decodes two whole blocks at once, each by one of the two, so a job at parallelism 1 uses
+    both cores, and each DuckDB call takes a whole block. Only delivered rows count: the position, the lines read
+    and an error (raised when its block is reached, naming where it came from) are those of the blocks handed
+    out."""
 
     def __init__(self, files: list[str], decoder, position=None, stop: int | None = None):
         """stop: read only the lines that start before this byte of the (one) file."""
@@ -119,58 +128,61 @@ class FileSplitReader(SplitReader):
         self.lines_read = 0  # lines taken, blank ones too
         self.next_offset = self.block_offset  # where the line after the last one taken starts
         self.line_base = lambda: 0  # lines before the first read one that the line numbers do not count
-        # the reading side: blocks read in order on the job's thread, decoded on the decoding threads
+        # the reading side: blocks cut in order on the job's thread, split and decoded on the decoding threads
         self.reader: LineFile | None = None
         self.read_idx, self.read_offset, self.read_line = self.file_idx, self.block_offset, self.block_line
         self.read_all = False  # the last block (end of the files, or of the range) was read
         self.read_after = self.block_offset  # where the line after the last one read starts
+        self.last_cut: _Block | None = None  # the block cut last in the file being read
         self.ahead: deque[Future] = deque()
 
-    def _read_lines(self) -> tuple[_Block, pa.Array | None, np.ndarray | None, int]:
-        """The next block's lines (blank ones dropped), what to keep of them, and the number of its first line."""
+    def _cut(self) -> tuple[_Block, BlockText | None]:
+        """The next block's byte range, and the file's bytes to split it from (None: no line left to read)."""
         while self.read_idx < len(self.files):
             if self.reader is None:
                 self.reader = LineFile(self.files[self.read_idx], self.read_offset, self.read_line)
-            start_offset, start_line = self.reader.offset, self.reader.line_no
-            got = self.reader.next_block()
-            if got is None:
+                self.last_cut = None
+            cut = self.reader.cut(self.stop)
+            if cut is None:
                 self.reader.close()
                 self.reader = None
                 self.read_idx += 1
                 self.read_offset = self.read_line = 0
                 continue
-            lines, first, after = got
-            stop_reached = False
-            if self.stop is not None:
-                starts = np.concatenate(([start_offset], after[:-1]))
-                taken = int(np.searchsorted(starts, self.stop, side="left"))  # the lines starting before stop
-                if taken < len(lines):
-                    lines = lines.slice(0, taken)
-                    self.reader.offset = int(starts[taken])
-                stop_reached = self.reader.offset >= self.stop
-            block = _Block(self.read_idx, start_offset, start_line, None, None, len(lines), self.reader.offset,
-                           stop_reached)
-            self.read_after = block.after
-            if not len(lines):
-                return block, None, None, first
+            start, end = cut
+            before = self.last_cut
+            block = _Block(self.read_idx, start, end, self.stop is not None and end >= self.stop,
+                           self.read_line if before is None else None, before)
+            self.read_after, self.last_cut = end, block
+            if end == start:
+                block.split.set()
+                return block, None
+            return block, self.reader.text()
+        return _Block(self.read_idx, 0, self.read_after, False, 0), None
+
+    def _decode_block(self, block: _Block, text: BlockText, free: queue.SimpleQueue) -> _Block:
+        """A block split into lines (blank ones dropped) and decoded (on a decoding thread) by whichever of the
+        table's decoders is free; an error is kept for when the job reaches the block."""
+        path = self.files[block.file_idx]
+        try:
+            try:
+                lines = text.lines(block.offset, block.after)
+                block.lines = len(lines)
+            finally:
+                block.split.set()  # before waiting for a decoder: a later block's line numbers wait for it
             keep = np.ones(len(lines), dtype=bool) if getattr(self.decoder, "records_span_lines", False) \
                 else non_blank(lines)  # a CSV decoder drops blank lines itself, except inside quoted values
             idx = np.flatnonzero(keep)
             if len(idx) < len(lines):
                 lines = lines.filter(pa.array(keep))
-            return block, lines, idx, first
-        return _Block(self.read_idx, 0, 0, None, None, 0, self.read_after, False), None, None, 0
-
-    def _decode_block(self, block: _Block, lines: pa.Array, idx: np.ndarray, first: int,
-                      free: queue.SimpleQueue) -> _Block:
-        """A block's lines decoded (on a decoding thread) by whichever of the table's decoders is free; an
-        error is kept for when the job reaches the block."""
-        path = self.files[block.file_idx]
+        except Exception as e:
+            block.batch, block.error = rows_batch([], [], 0), e
+            return block
         decoder = free.get()  # readers of one table share its decoders, each decoding one block at a time
         try:
             if hasattr(decoder, "path"):
                 decoder.path = path  # partition values come from the file's folders
-            block.batch = decoder.decode(lines, lambda i: f"{path}:{self.line_base() + first + int(idx[i]) + 1}")
+            block.batch = decoder.decode(lines, lambda i: f"{path}:{self.line_base() + block.line + int(idx[i]) + 1}")
         except Exception as e:  # raised when the job reaches this block
             block.batch, block.error = rows_batch([], [], 0), e
         finally:
@@ -178,19 +190,19 @@ class FileSplitReader(SplitReader):
         return block
 
     def _read_ahead(self) -> None:
-        """Read blocks and hand them to the decoding threads until IN_FLIGHT are (one more than the decoders,
+        """Cut blocks and hand them to the decoding threads until IN_FLIGHT are (one more than the decoders,
         so that a decoder that is done finds the next block waiting), or one for a decoder without a twin."""
         twin = self.decoder.twin() if hasattr(self.decoder, "twin") else None
         free = _free_decoders(self.decoder, twin)
         while not self.read_all and len(self.ahead) < (IN_FLIGHT if twin is not None else 1):
-            block, lines, idx, first = self._read_lines()
-            self.read_all = lines is None or block.stop_reached
-            if lines is None:
+            block, text = self._cut()
+            self.read_all = text is None or block.stop_reached
+            if text is None:
                 done: Future = Future()
                 done.set_result(block)
                 self.ahead.append(done)
                 continue
-            self.ahead.append(decoding_pool().submit(self._decode_block, block, lines, idx, first, free))
+            self.ahead.append(decoding_pool().submit(self._decode_block, block, text, free))
 
     def _next_block(self) -> bool:
         self._read_ahead()

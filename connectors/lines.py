@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import threading
 from collections import deque
 
 import numpy as np
@@ -18,7 +19,7 @@ KEPT_BLOCKS = 2  # blocks handed out whose pages stay mapped (decoded ahead whil
 
 
 class LineFile:
-    """Yields blocks of complete lines of a file, starting at a byte offset and line number."""
+    """Cuts a file into blocks of complete lines, starting at a byte offset and line number."""
 
     def __init__(self, path: str, offset: int = 0, line_no: int = 0):
         self.path, self.offset, self.line_no = path, offset, line_no
@@ -29,10 +30,22 @@ class LineFile:
         self.bytes = np.frombuffer(self.buf, dtype=np.uint8)
         self.released = 0  # bytes before this offset were handed back to the OS (keeps RSS flat)
         self.starts: deque[int] = deque(maxlen=KEPT_BLOCKS)  # where the last blocks handed out start
-        self.newline = np.empty(0, dtype=bool)  # where the bytes of a block are newlines (reused: no page faults)
 
     def next_block(self) -> tuple[pa.Array, int, np.ndarray] | None:
-        """(lines, number of the first line (0-based), byte offset just after each line) or None at EOF."""
+        """(lines, number of the first line (0-based), byte offset just after the block) or None at EOF."""
+        cut = self.cut()
+        if cut is None:
+            return None
+        lines = self.text().lines(*cut)
+        first = self.line_no
+        self.line_no += len(lines)
+        return lines, first, np.array([cut[1]], dtype=np.int64)
+
+    def cut(self, stop: int | None = None) -> tuple[int, int] | None:
+        """The next block's byte range [start, end), or None at EOF: up to the last newline within CHUNK bytes
+        (or within the first multiple of CHUNK bytes that holds one), else to the end of the file. `stop`: only
+        the lines that start before this byte (an empty range when none does). Looks for one newline, not every
+        line's: the block is split into lines where it is decoded (`BlockText.lines`)."""
         start = self.offset
         if len(self.starts) == KEPT_BLOCKS:
             self._release(self.starts[0])  # the last blocks may still be decoding
@@ -40,31 +53,26 @@ class LineFile:
         if start >= self.size:
             return None
         end = min(start + CHUNK, self.size)
-        nl = self._newlines(start, end)
-        while len(nl) == 0 and end < self.size:
+        while True:
+            at = self.map.rfind(b"\n", start, end)
+            if at >= 0:
+                end = at + 1
+                break
+            if end >= self.size:
+                break
             end = min(end + CHUNK, self.size)
-            nl = self._newlines(start, end)
-        if len(nl) == 0:
-            data = self.buf.slice(start).to_pybytes() + b"\n"
-            arr = pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], np.int64)),
-                                                   pa.py_buffer(data))
-            after = np.array([self.size], dtype=np.int64)
-        else:
-            offsets = np.concatenate(([start], nl + 1)).astype(np.int64)
-            arr = pa.LargeStringArray.from_buffers(len(nl), pa.py_buffer(offsets), self.buf)
-            after = nl + 1
-        first = self.line_no
-        self.line_no += len(arr)
-        self.offset = int(after[-1])
-        return arr, first, after
+        if stop is not None and stop < end:
+            if stop <= start:
+                end = start
+            else:
+                at = self.map.find(b"\n", stop - 1, end)  # the end of the line holding byte stop - 1
+                end = end if at < 0 else at + 1
+        self.offset = end
+        return start, end
 
-    def _newlines(self, start: int, end: int) -> np.ndarray:
-        """Offsets of the newlines in [start, end)."""
-        if len(self.newline) < end - start:
-            self.newline = np.empty(end - start, dtype=bool)
-        mask = self.newline[:end - start]
-        np.equal(self.bytes[start:end], 10, out=mask)
-        return np.flatnonzero(mask) + start
+    def text(self) -> BlockText:
+        """The file's bytes, for splitting its blocks on other threads (they outlive `close`)."""
+        return BlockText(self.buf, self.bytes)
 
     def _release(self, upto: int) -> None:
         """Drop mapped pages of lines already handed out and decoded (they are re-read if needed)."""
@@ -82,6 +90,42 @@ class LineFile:
         except BufferError:
             pass  # an Arrow array still points into the mapping; it is freed with it
         self.file.close()
+
+
+class BlockText:
+    """A file's mapped bytes, split into lines a block at a time (by the decoding threads, each with a scratch
+    mask of its own)."""
+
+    _scratch = threading.local()
+
+    def __init__(self, buf: pa.Buffer, data: np.ndarray):
+        self.buf, self.data = buf, data
+
+    def lines(self, start: int, end: int) -> pa.Array:
+        """The lines of [start, end) (a block cut by `LineFile.cut`), each with its newline; a file's last line
+        without one gets one (copied)."""
+        if end <= start:
+            return pa.array([], pa.large_string())
+        mask = getattr(self._scratch, "mask", None)
+        if mask is None or len(mask) < end - start:
+            mask = self._scratch.mask = np.empty(max(end - start, CHUNK), dtype=bool)  # reused: no page faults
+        mask = mask[:end - start]
+        np.equal(self.data[start:end], 10, out=mask)
+        nl = np.flatnonzero(mask)
+        if len(nl) and nl[-1] == end - start - 1:
+            return self._laid(start, nl)
+        tail_from = start + int(nl[-1]) + 1 if len(nl) else start
+        data = self.buf.slice(tail_from, end - tail_from).to_pybytes() + b"\n"
+        tail = pa.LargeStringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], np.int64)),
+                                                pa.py_buffer(data))
+        return pa.concat_arrays([self._laid(start, nl), tail]) if len(nl) else tail
+
+    def _laid(self, start: int, nl: np.ndarray) -> pa.Array:
+        """Lines ending at the newlines `nl` (offsets from `start`), over the mapped bytes."""
+        offsets = np.empty(len(nl) + 1, dtype=np.int64)
+        offsets[0] = start
+        np.add(nl, start + 1, out=offsets[1:])
+        return pa.LargeStringArray.from_buffers(len(nl), pa.py_buffer(offsets), self.buf)
 
 
 def non_blank(lines: pa.Array) -> np.ndarray:
