@@ -73,3 +73,33 @@ def test_a_malformed_line_fails_when_its_block_is_reached(tmp_path, monkeypatch,
     seen, error = run(False)
     assert run(True) == (seen, error)
     assert seen == list(range(len(seen))) and len(seen) <= bad[0] and f"part-0:{bad[0] + 1}" in error
+
+
+def test_blocks_cut_on_the_job_thread_hold_every_line_once(tmp_path, monkeypatch):
+    """Blocks are cut after a newline (a line longer than a block makes its block longer) and split into lines
+    where they are decoded: every line once, in order, the last one without its newline too."""
+    monkeypatch.setattr(lines, "CHUNK", 16)
+    text = b"a\n\nbb\n" + b"x" * 40 + b"\ncc\n" + b"y" * 20
+    (tmp_path / "f").write_bytes(text)
+    got, first_lines = [], []
+    reader = lines.LineFile(str(tmp_path / "f"))
+    while (block := reader.next_block()) is not None:
+        first_lines.append(block[1])
+        got += block[0].to_pylist()
+    reader.close()
+    assert got == [line + "\n" for line in text.decode().split("\n")]
+    assert first_lines == sorted(first_lines) and first_lines[0] == 0
+
+
+def test_an_error_names_its_line_after_blank_lines_and_long_lines(tmp_path, monkeypatch):
+    """A block's first line number comes from the blocks split before it, blank lines counted."""
+    rows = [json.dumps({"k": i, "v": "x" * (200 if i == 3 else 1)}) for i in range(10)]
+    rows[4:4] = ["", "   "]
+    rows[9] = '{"k": 7, "v": '
+    reader = source(tmp_path, rows, monkeypatch, files=1, two_at_once=True).reader("0")
+    seen = []
+    with pytest.raises(FormatError) as e:
+        while (batch := reader.poll(1)) is not None:
+            seen += batch.column(0).to_pylist()
+    reader.close()
+    assert seen == list(range(len(seen))) and len(seen) <= 7 and "part-0:10" in str(e.value)
