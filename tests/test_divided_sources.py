@@ -100,11 +100,13 @@ SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
 CREATE TABLE windowed (k INT, ws TIMESTAMP(3), cnt BIGINT, total BIGINT)
 WITH ('connector' = 'filesystem', 'path' = '{dir}/out/windowed', 'format' = 'json');
 """
+COUNTS20 = COUNTS.replace("INTERVAL '1' SECOND", "INTERVAL '20' SECOND")
 KILLED = {"keyed": (3_000_000, """INSERT INTO windowed SELECT k, window_start, COUNT(*), SUM(j)
 FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, window_start, window_end;"""),
           # the counts per key come back to the job's process, whose operators' state is in the checkpoints too
-          "returning": (100_000, "INSERT INTO windowed SELECT a.k, a.ws, a.c, a.lo FROM (" + COUNTS + ") a "
-                        "JOIN (SELECT MAX(c) AS m, ws, we FROM (" + COUNTS + ") GROUP BY ws, we) b "
+          # (windows of 20 s: windows fire, and checkpoints are taken, round after round rather than at the end)
+          "returning": (1_000_000, "INSERT INTO windowed SELECT a.k, a.ws, a.c, a.lo FROM (" + COUNTS20 + ") a "
+                        "JOIN (SELECT MAX(c) AS m, ws, we FROM (" + COUNTS20 + ") GROUP BY ws, we) b "
                         "ON a.ws = b.ws AND a.we = b.we AND a.c >= b.m;")}
 
 
