@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.sort import distinct_runs
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -147,15 +148,8 @@ class IntKeyIndex:
 
 
 def _distinct_hashes(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(a row of each distinct hash, in hash order; index of each row's distinct hash). np.unique's stable sort
-    finds the first row of each hash; any row of it will do here, so numpy's fastest sort is used instead."""
-    order = np.argsort(h)
-    ordered = h[order]
-    starts = np.empty(len(h), bool)
-    starts[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    inverse = np.empty(len(h), np.int64)
-    inverse[order] = np.cumsum(starts) - 1
+    """(a row of each distinct hash, in hash order; index of each row's distinct hash)."""
+    order, starts, inverse = distinct_runs(h)
     return order[starts], inverse
 
 

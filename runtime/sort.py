@@ -31,3 +31,16 @@ def sorted_order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return order, offsets.astype(np.uint64) + keys.dtype.type(low)
     offsets += low
     return order, offsets.astype(keys.dtype, copy=False)
+
+
+def distinct_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows in value order, where each distinct value's run starts in that order, each row's distinct-value
+    index) -- np.unique's work by numpy's fastest sort: equal values need no order among themselves."""
+    order = np.argsort(values)
+    ordered = values[order]
+    starts = np.empty(len(values), bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    inverse = np.empty(len(values), np.int64)
+    inverse[order] = np.cumsum(starts) - 1
+    return order, starts, inverse

@@ -19,7 +19,7 @@ from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.rank import RANKED_ROWS
 from sqlstream.runtime.rows import rows_equal, take_rows
-from sqlstream.runtime.sort import stable_argsort
+from sqlstream.runtime.sort import distinct_runs, stable_argsort
 
 
 def _per_key_null_placement() -> bool:
@@ -73,16 +73,8 @@ def _packed_positions(cols: list, desc: list[bool]) -> np.ndarray | None:
 
 
 def dense_positions(values: np.ndarray) -> np.ndarray:
-    """Each value's position among the distinct values (np.unique's inverse, by numpy's fastest sort: equal
-    values need no order among themselves)."""
-    order = np.argsort(values)
-    ordered = values[order]
-    new = np.empty(len(values), bool)
-    new[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    positions = np.empty(len(values), np.int64)
-    positions[order] = np.cumsum(new) - 1
-    return positions
+    """Each value's position among the distinct values (np.unique's inverse)."""
+    return distinct_runs(values)[2]
 
 
 def _one_array(col: pa.ChunkedArray) -> pa.Array:
