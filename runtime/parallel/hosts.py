@@ -63,8 +63,9 @@ def _fork_server_from_here(preload: list[str]) -> bool:
     runs (a lock one of them held would be copied held) or the server already runs."""
     import threading
     from multiprocessing import connection, forkserver, resource_tracker
-    server = forkserver._forkserver
-    if not sys.platform.startswith("linux") or threading.active_count() > 1 or server._forkserver_pid is not None:
+    server = getattr(forkserver, "_forkserver", None)
+    if (not sys.platform.startswith("linux") or threading.active_count() > 1 or not _known_server(forkserver)
+            or server._forkserver_pid is not None):
         return False
     import signal
     import socket
@@ -106,6 +107,19 @@ def _fork_server_from_here(preload: list[str]) -> bool:
         server._forkserver_pid = pid
     return True
 
+
+
+def _known_server(forkserver) -> bool:
+    """Whether multiprocessing's fork server has the private parts `_fork_server_from_here` sets and calls (as in
+    CPython 3.10-3.14); another version starts its server the documented way."""
+    import inspect
+    server = getattr(forkserver, "_forkserver", None)
+    if not all(hasattr(server, a) for a in ("_lock", "_forkserver_address", "_forkserver_alive_fd",
+                                            "_forkserver_pid")):
+        return False
+    params = list(inspect.signature(forkserver.main).parameters.values())
+    return [p.name for p in params[:3]] == ["listener_fd", "alive_r", "preload"] and all(
+        p.default is not inspect.Parameter.empty or p.kind is p.VAR_KEYWORD for p in params[3:])
 
 @contextmanager
 def _main_module_without_file():
