@@ -22,7 +22,7 @@ SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
 SET 'sqlstream.batch-size' = '{batch}';
 CREATE TABLE events (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');
+WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json'{source});
 CREATE TABLE windowed (key STRING, ws TIMESTAMP(3), cnt BIGINT, total BIGINT)
 WITH ('connector' = 'filesystem', 'path' = '{dir}/out/windowed', 'format' = 'json'{files});
 CREATE TABLE totals (key STRING, cnt BIGINT, total BIGINT)
@@ -49,10 +49,11 @@ ROLLING = {"default": "",
                          " 'compaction.file-size' = '64kb'"}
 
 
-def write_job(folder: Path, data: str, interval: str = "100 ms", batch: int = 500, files: str = "") -> Path:
+def write_job(folder: Path, data: str, interval: str = "100 ms", batch: int = 500, files: str = "",
+              source: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     job = folder / "job.sql"
-    job.write_text(JOB.format(interval=interval, dir=folder, data=data, batch=batch, files=files))
+    job.write_text(JOB.format(interval=interval, dir=folder, data=data, batch=batch, files=files, source=source))
     return job
 
 
@@ -191,7 +192,8 @@ def test_crash_while_writing_a_checkpoint_restores_the_previous_one(tmp_path, da
 
 def test_changed_query_is_a_different_job_and_a_bad_savepoint_names_the_operator(tmp_path, data):
     folder = tmp_path / "changed"
-    job = write_job(folder, data, interval="10 min", batch=200)
+    # a monitored source never ends: each job is still running when SIGTERM reaches it, however fast it reads
+    job = write_job(folder, data, interval="10 min", batch=200, source=", 'source.monitor-interval' = '1 h'")
     p = start(job)
     p.wait_for_stderr("Job running: checkpoints every 10 min")
     p.signal(signal.SIGTERM)
@@ -204,5 +206,8 @@ def test_changed_query_is_a_different_job_and_a_bad_savepoint_names_the_operator
     rc, _, err = start(changed, "--from-savepoint", savepoint).finish()
     assert rc == 1
     assert "GroupAggregate" in err and "--allow-non-restored-state" in err
-    rc, _, err = start(changed, "--from-savepoint", savepoint, "--allow-non-restored-state").finish()
-    assert rc == 0, err
+    p = start(changed, "--from-savepoint", savepoint, "--allow-non-restored-state")
+    p.wait_for_stderr("Job running: checkpoints every 10 min")
+    p.signal(signal.SIGTERM)
+    rc, _, err = p.finish()
+    assert rc == 0 and "restored from savepoint" in err, err
