@@ -425,6 +425,8 @@ class Dataflow:
     def _run_round(self, src: SourceRuntime) -> bool:
         """A round of a source its parallel subtasks read themselves; False once it has ended."""
         rows = src.driver.run_round()
+        if getattr(src.driver, "returned", None):
+            self._push_returned(src, src.driver.take_returned())
         if rows is None:
             for reader in src.readers:
                 reader.finished = True
@@ -439,6 +441,22 @@ class Dataflow:
             src.split_metrics[0].records_in += rows
             src.split_metrics[0].last_record_at = time.monotonic()
         return True
+
+    def _push_returned(self, src: SourceRuntime, items: list) -> None:
+        """A round of a source the subtasks read through several branches, for the operators here that other
+        branches feed: (an operator's uid, rows) to push into it, and the source's watermark advances between."""
+        by_uid = {uid: nid for nid, uid in self.uids.items()}
+        for item in items:
+            if isinstance(item, int):
+                self._advance(id(src.node), item)
+                continue
+            nid = by_uid[item[0]]
+            m = self.op_metrics[nid]
+            m.records_in += item[1].num_rows
+            out = self.ops[nid].on_batch(item[1], 0)
+            if out:
+                m.records_out += sum(o.num_rows for o in out)
+                self._push(nid, out)
 
     def drain(self) -> None:
         """Push on the output that operators running in other processes have not returned yet."""

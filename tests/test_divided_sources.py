@@ -73,6 +73,37 @@ def test_a_window_aggregation_over_a_divided_source_feeds_the_operators_after_it
         assert changes_per_row(got) == changes_per_row(reference), f"parallelism {p}"
 
 
+# a source read by several operators: nexmark q7's shape (a global MAX per window and the join of the rows with it)
+# and two filtered branches into one join; and a join of a divided source with another table
+FORKED = {"q7": "CREATE TEMPORARY VIEW v AS SELECT i, j, k, ts FROM t WHERE k <> 13 AND MOD(i, 11) <> 0;\n"
+                "SELECT a.k, a.j, a.i, b.we FROM v a JOIN (SELECT MAX(j) AS m, window_time AS we FROM TABLE(TUMBLE("
+                "TABLE v, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY window_start, window_end) b ON a.j = b.m "
+                "WHERE a.ts BETWEEN b.we - INTERVAL '2' SECOND AND b.we",
+          "self_join": "SELECT a.i, b.i AS bi, a.k FROM (SELECT i, k FROM t WHERE MOD(i, 3) = 0) a JOIN (SELECT i, k "
+                       "FROM t WHERE MOD(i, 5) = 0 AND i < 2000) b ON a.k = b.k",
+          "beside": "CREATE TABLE u (k INT, name STRING) WITH ('connector' = 'datagen', 'number-of-rows' = '300', "
+                    "'fields.k.min' = '0', 'fields.k.max' = '40', 'fields.name.length' = '4');\n"
+                    "SELECT a.i, a.k, u.name FROM (SELECT i, k FROM t WHERE MOD(i, 4) = 0) a JOIN u ON a.k = u.k"}
+
+
+@pytest.mark.parametrize("query", list(FORKED))
+def test_a_source_read_by_several_branches_is_divided_and_gives_parallelism_1s_rows(query):
+    """Each subtask reads its piece once and runs every branch: rows for the join go to the subtask owning them,
+    the window aggregation's partials to the job's process, which fires it as parallelism 1 does (same windows,
+    same late rows); the join's output is the same rows."""
+    for rows, runs in ((12_000, ((2, None), (3, 700))), (1_500, ((4, 1),) if query == "q7" else ())):
+        sql = OUT_OF_ORDER.format(last=rows - 1) + FORKED[query] + ";"
+        reference, err1 = run(sql, 1)
+        late = err1.split("late rows dropped: ")[1].split(",")[0]
+        assert len(reference) > 10 and (int(late) > 0 or query != "q7"), err1
+        for p, batch in runs:
+            got, err = run(sql, p, batch)
+            assert "source divided among them" in err and f"rows in: {rows + (300 if query == 'beside' else 0)}," \
+                in err, err
+            assert f"late rows dropped: {late}," in err, err
+            assert changes_per_row(got) == changes_per_row(reference), f"parallelism {p}, batches of {batch}"
+
+
 def test_a_chain_without_exchange_gives_parallelism_1s_rows_in_order():
     sql = OUT_OF_ORDER.format(last=200_000 - 1) + "SELECT k, i, ts FROM t WHERE MOD(i, 7) < 5;"
     reference, _ = run(sql, 1)
@@ -107,7 +138,13 @@ FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, win
           # (windows of 20 s: windows fire, and checkpoints are taken, round after round rather than at the end)
           "returning": (1_000_000, "INSERT INTO windowed SELECT a.k, a.ws, a.c, a.lo FROM (" + COUNTS20 + ") a "
                         "JOIN (SELECT MAX(c) AS m, ws, we FROM (" + COUNTS20 + ") GROUP BY ws, we) b "
-                        "ON a.ws = b.ws AND a.we = b.we AND a.c >= b.m;")}
+                        "ON a.ws = b.ws AND a.we = b.we AND a.c >= b.m;"),
+          # nexmark q7's shape: the rows feed the MAX per window (partials back to the job's process) and the join
+          "forked": (1_000_000, "CREATE TEMPORARY VIEW v AS SELECT i, j, k, ts FROM t "
+                     "WHERE k <> 13 AND MOD(i, 11) <> 0;\nINSERT INTO windowed SELECT a.k, b.ws, a.i, a.j FROM v a JOIN (SELECT MAX(j) AS m, window_start "
+                     "AS ws, window_time AS wt FROM TABLE(TUMBLE(TABLE v, DESCRIPTOR(ts), INTERVAL '10' SECOND)) "
+                     "GROUP BY window_start, window_end, window_time) b ON a.j = b.m "
+                     "WHERE a.ts BETWEEN b.wt - INTERVAL '10' SECOND AND b.wt;")}
 
 
 @pytest.mark.parametrize("shape", list(KILLED))

@@ -16,16 +16,18 @@ from sqlstream.plan.physical import common_keys
 from sqlstream.core.types import FlinkType
 
 
-def splits_in_two(window: WindowSpec, keys: list[int], aggs: list[AggCall], sets: list[list[int]] | None) -> bool:
+def splits_in_two(window: WindowSpec, keys: list[int], aggs: list[AggCall], sets: list[list[int]] | None,
+                  keyed: bool = True) -> bool:
     """Whether a window aggregation may run as a local phase before its exchange and a global one after it: a
-    keyed TUMBLE, or HOP whose size is whole slides, over event time without grouping sets whose partial states
+    keyed TUMBLE (`keyed` False: or one without keys, whose global phase runs in the job's process), or HOP
+    whose size is whole slides, over event time without grouping sets whose partial states
     merge to exactly what one aggregation gives in any grouping (counts, extremes, sums and averages of integers
     and decimals)."""
     def exact(a: AggCall) -> bool:
         return not a.distinct and (a.fn in ("COUNT", "MIN", "MAX") or a.fn in ("SUM", "SUM0", "AVG") and (
             a.type.name in ("TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "DECIMAL")))
     whole = window.kind == "TUMBLE" or window.kind == "HOP" and window.slide > 0 and window.size % window.slide == 0
-    return (whole and not window.proctime and sets is None and bool(keys)
+    return (whole and not window.proctime and sets is None and (bool(keys) or not keyed)
             and partials_merge(aggs) and all(exact(a) for a in aggs))
 
 
@@ -80,10 +82,10 @@ class WindowAggregateOperator(Operator):
     def _needed(self) -> list[int]:
         return needed_columns(self.keys, self.aggs)
 
-    def splits_in_two(self) -> bool:
+    def splits_in_two(self, keyed: bool = True) -> bool:
         """Whether the aggregation may run in two phases, as Flink's LocalWindowAggregate before the exchange and
         GlobalWindowAggregate after it (`splits_in_two`; not with a late-rows output, which takes the rows)."""
-        return self.late_rows is None and splits_in_two(self.window, self.keys, self.aggs, self.sets)
+        return self.late_rows is None and splits_in_two(self.window, self.keys, self.aggs, self.sets, keyed)
 
     def become_global(self) -> None:
         """Take the local phase's partial aggregates as input from now on (kept as partials, whatever a

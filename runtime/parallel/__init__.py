@@ -42,6 +42,9 @@ class ParallelOperators:
                 self.marks[r.head.uid].set_splits(r.source.splits)
         self.assigners = {s.uid: r.head.uid for r in self.regions.regions if r.source is not None
                           for s in r.source.specs if isinstance(s.node, L.WatermarkAssigner)}
+        # window aggregations fed by the local phase the subtasks of a forked source run (`regions.Fork`)
+        self.global_phases = {target.uid for r in self.regions.regions if r.fork is not None
+                              for _, target in r.fork.returned}
 
     def build(self, spec: OperatorSpec) -> Operator:
         region = self.heads.get(spec.uid)
@@ -52,13 +55,17 @@ class ParallelOperators:
             return SourceWatermarkOperator(self.marks[self.assigners[spec.uid]])
         if spec.uid in self.inner:
             return ForwardOperator()
-        return registry.build(spec)
+        op = registry.build(spec)
+        if spec.uid in self.global_phases:
+            op.become_global()
+        return op
 
     def describe(self) -> list[str]:
         """What runs where, for the job's log and summary."""
         p = self.regions.parallelism
         lines = [f"parallelism {p}: {r.describe()} run as {p} subtasks ("
                  + ("source divided among them, " + ("then " if r.specs else "") if r.source is not None else "")
+                 + (_branches(r) if r.fork is not None else "")
                  + ("hash exchange on key groups" if r.specs else "" if r.sink is not None
                     else "rows back to the sink in the source's order")
                  + ("; output back to the job's process, step by step of the watermark" if r.returns else "")
@@ -66,6 +73,18 @@ class ParallelOperators:
                     else "")
                  + ")" for r in self.regions.regions]
         return lines + [f"parallelism {p}: {n}" for n in self.regions.notices]
+
+
+def _branches(region: Region) -> str:
+    """How a region's head reads a source several operators read (`regions.Fork`), for `describe`."""
+    fork = region.fork
+    n = len(fork.inputs) + len(fork.returned)
+    text = f"its rows read by {n} branches, " if n > 1 else ""
+    text += "".join(f"the local phase of {t.uid} (its global phase in the job's process), " for _, t in fork.returned)
+    others = [i for i in range(len(region.head.inputs)) if i not in fork.inputs]
+    if others:
+        text += f"input {', '.join(str(i) for i in others)} of {region.head.uid} from the job's process, "
+    return text + "then "
 
 
 __all__ = ["ParallelOperators", "SubtaskFailed", "find_regions"]

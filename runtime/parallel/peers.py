@@ -47,42 +47,49 @@ class PeerExchange:
                              name=f"sqlstream-peer-{j}").start()
             self.inboxes[j] = inbox
 
-    def send(self, number: int, routed: list[pa.RecordBatch | None]) -> None:
-        """This subtask's piece of round `number`: routed[d] the rows subtask d owns (None: none)."""
-        for d, batch in enumerate(routed):
+    def send(self, number: int, routed: list) -> None:
+        """This subtask's piece of round `number`: routed[d] the rows subtask d owns (None: none), or a list of
+        them, one per input of a head reading the source through several branches (a message each)."""
+        for d, batches in enumerate(routed):
             if d == self.index:
-                self.own[number] = batch
+                self.own[number] = batches
                 continue
             try:
-                if batch is None:
-                    self.peers[d].send_marker(NOTHING, number)
-                else:
-                    self.peers[d].send_batch(number, batch)
+                for batch in batches if isinstance(batches, list) else [batches]:
+                    if batch is None:
+                        self.peers[d].send_marker(NOTHING, number)
+                    else:
+                        self.peers[d].send_batch(number, batch)
             except (OSError, ValueError):  # the pipe is broken: subtask d's worker is gone
                 raise PeerLost(d, self.parallelism) from None
 
-    def take(self, number: int) -> list[pa.RecordBatch | None]:
-        """Round `number`'s rows for this subtask, one entry per piece in logical order (None: none). Messages of
-        older rounds (read ahead before a restore and never merged) are dropped."""
+    def take(self, number: int, inputs: int | None = None) -> list:
+        """Round `number`'s rows for this subtask, one entry per piece in logical order (None: none; with
+        `inputs`, a list of that many entries, one per branch). Messages of older rounds (read ahead before a
+        restore and never merged) are dropped."""
         pieces = []
         for j in range(self.parallelism):
             if j == self.index:
-                pieces.append(self.own.pop(number, None))
+                pieces.append(self.own.pop(number, None if inputs is None else [None] * inputs))
                 for old in [n for n in self.own if n < number]:
                     del self.own[old]
                 continue
-            while True:
-                msg = self.inboxes[j].get()
-                if msg is ENDED:
-                    raise PeerLost(j, self.parallelism)
-                tag = msg[1]
-                if tag < number:
-                    continue
-                if tag > number:
-                    raise ExecutionError(f"subtask {j + 1}/{self.parallelism} sent round {tag} before round {number}")
-                pieces.append(msg[2] if msg[0] == BATCH else None)
-                break
+            got = [self._next(j, number) for _ in range(inputs or 1)]
+            pieces.append(got[0] if inputs is None else got)
         return pieces
+
+    def _next(self, j: int, number: int) -> pa.RecordBatch | None:
+        """The next message of round `number` from subtask j."""
+        while True:
+            msg = self.inboxes[j].get()
+            if msg is ENDED:
+                raise PeerLost(j, self.parallelism)
+            tag = msg[1]
+            if tag < number:
+                continue
+            if tag > number:
+                raise ExecutionError(f"subtask {j + 1}/{self.parallelism} sent round {tag} before round {number}")
+            return msg[2] if msg[0] == BATCH else None
 
     def close(self) -> None:
         for channel in self.peers.values():

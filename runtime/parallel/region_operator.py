@@ -19,6 +19,7 @@ from collections import deque
 import numpy as np
 import pyarrow as pa
 
+from sqlstream.core.changelog import row_watermarks
 from sqlstream.core.errors import ExecutionError, ValidationError, WorkerLostError
 from sqlstream.runtime.key_groups import key_groups, max_parallelism_of, subtask_of_groups
 from sqlstream.runtime.operator import Operator, OperatorContext
@@ -145,6 +146,9 @@ class RegionOperator(Operator):
         self.idle_timeout_ms = region.source.idle_timeout_ms if region.source is not None else 0
         self.returns = region.returns
         self.sent_wm: int | None = None  # the last input watermark sent to the subtasks (a returning region)
+        # a forked source's partials for the window aggregations in this process, with the source's watermark
+        # advances between them: (the aggregation's uid, rows) and ints, taken by the dataflow after each round
+        self.returned: list = []
 
     @property
     def holds_watermark(self) -> bool:
@@ -166,13 +170,17 @@ class RegionOperator(Operator):
             self.host = LocalProcessHost()
         self.in_flight: deque[list[int]] = deque()  # per unanswered message, the subtasks it went to
         self.inboxes: list[queue.Queue] = []
-        keys = self.region.keys[0] if self.region.specs and self.region.source else None
+        fork = self.region.fork
+        keys = self.region.keys[0] if self.region.specs and self.region.source and fork is None else None
         units = [SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source, keys,
-                             self.region.sink, self.job, self.returns)
+                             self.region.sink, self.job, self.returns, fork)
                  for i in range(self.parallelism)]
         # a divided source's rows go from the subtask reading them to the one owning them, where the host can
         # connect its subtasks; else through this process
-        self.direct = keys is not None and hasattr(self.host, "start_connected")
+        self.direct = (keys is not None or fork is not None) and hasattr(self.host, "start_connected")
+        if fork is not None and not self.direct:
+            raise ExecutionError(f"{self.region.describe()}: a source read through several branches needs pipes "
+                                 f"between the subtasks, which this host does not make")
         started = self.host.start_connected(units) if self.direct else [self.host.start(u) for u in units]
         for i, (channel, handle) in enumerate(started):
             self.channels.append(channel)
@@ -260,7 +268,9 @@ class RegionOperator(Operator):
         if splits:
             before = (before, list(self.marks.splits), self._idle([reply for _, reply in pieces])) \
                 if self.marks is not None else (None, [], [])
-        if self.marks is not None:
+        if self.region.fork is not None:
+            self.returned += self._returned(pieces)
+        elif self.marks is not None:
             for _, reply in pieces:
                 if reply["rows"]:
                     self.marks.add_part(reply.get("split", 0), reply["max"])
@@ -287,6 +297,27 @@ class RegionOperator(Operator):
                 self._send(d, lambda c: c.send_marker(MERGE, parts, before))
         self.ready += self._sent(everyone)
         return rows
+
+    def _returned(self, pieces: list[tuple[list, dict]]) -> list:
+        """A forked source's round for the window aggregations in this process, piece by piece in logical order:
+        each piece's partials with the watermark in force before their first rows (as the subtasks give a piece's
+        rows), then the source's watermark after the piece."""
+        targets = [target.uid for _, target in self.region.fork.returned]
+        out: list = []
+        for tagged, reply in pieces:
+            for j, partials in tagged:
+                wm = self.marks.row_watermarks(0, row_watermarks(partials))
+                out.append((targets[j], pa.RecordBatch.from_arrays(
+                    partials.columns[:-1] + [pa.array(wm, pa.int64())], names=partials.schema.names)))
+            if reply["rows"]:
+                self.marks.add_part(0, reply["max"])
+                out.append(self.marks.current)
+        return out
+
+    def take_returned(self) -> list:
+        """What `_returned` gave since the last call."""
+        out, self.returned = self.returned, []
+        return out
 
     def _idle(self, replies: list[dict]) -> list[bool]:
         """The partitions idle before this round ('scan.watermark.idle-timeout' or table.exec.source.idle-timeout
@@ -321,6 +352,7 @@ class RegionOperator(Operator):
         self._cursor().restore(position)
         self.rounds.clear()
         self.reads.clear()
+        self.returned.clear()
 
     def _cursor(self):
         if self.cursor is None:

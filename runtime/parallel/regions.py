@@ -14,7 +14,7 @@ import pickle
 from dataclasses import dataclass, field
 
 from sqlstream.plan import logical as L
-from sqlstream.plan.physical import FORWARD, HASH, OperatorSpec, PhysicalPlan
+from sqlstream.plan.physical import FORWARD, HASH, SINGLE, OperatorSpec, PhysicalPlan
 from sqlstream.runtime.parallel.subtask_sink import writes_in_subtasks
 
 
@@ -34,6 +34,25 @@ class SourceChain:
 
 
 @dataclass
+class Fork:
+    """A divided source whose rows several operators read (nexmark q7's bid view: the MAX per window and the join
+    back to the bids): the source's chain (`Region.source`) ends at the operator they share, and each subtask
+    runs every branch over its piece. `inputs`: per head input fed by the source, the stateless operators between
+    the shared one and the head (bottom up) and the exchange's keys; `returned`: per other reader, its stateless
+    operators and the window aggregation they feed, which runs in the job's process as the global phase of the
+    local one the subtasks run over each piece (`window_aggregate.local_partials`)."""
+
+    inputs: dict[int, tuple[list[OperatorSpec], tuple[int, ...]]]
+    returned: list[tuple[list[OperatorSpec], OperatorSpec]] = field(default_factory=list)
+
+    @property
+    def specs(self) -> list[OperatorSpec]:
+        """The branches' operators (all run in the subtasks)."""
+        return [s for specs, _ in self.inputs.values() for s in specs] + [s for specs, _ in self.returned
+                                                                         for s in specs]
+
+
+@dataclass
 class Region:
     """Specs (head first, then the forward chain) and the hash keys of each head input; `source`: the source the
     subtasks read themselves (then `specs` may be empty: the source's chain runs up to the sink)."""
@@ -43,6 +62,7 @@ class Region:
     source: SourceChain | None = None
     sink: OperatorSpec | None = None  # the sink the subtasks write themselves (`subtask_sink.py`), else None
     returns: bool = False  # its output goes back into the job's dataflow (`_returning_regions`), not to a sink
+    fork: Fork | None = None  # the source's rows reach the head through several branches (`_add_forks`)
 
     @property
     def head(self) -> OperatorSpec:
@@ -53,7 +73,13 @@ class Region:
     def inner(self) -> list[OperatorSpec]:
         """The region's other operators (forwarding in the job's dataflow)."""
         chain = self.source.specs if self.source is not None else []
+        chain = chain + (self.fork.specs if self.fork is not None else [])
         return [s for s in chain + self.specs if s is not self.head]
+
+    @property
+    def every(self) -> list[OperatorSpec]:
+        """Every operator the region's subtasks run, its source's scan too."""
+        return self.specs + self.inner + ([self.source.scan] if self.source is not None else [])
 
     def describe(self) -> str:
         first = self.source.scan if self.source is not None else self.specs[0]
@@ -95,6 +121,8 @@ def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: 
             region.sink = sink
         found.regions.append(region)
     if not late_rows:
+        if not remote:
+            _add_forks(plan, found, consumers, capped)
         _add_returning_regions(plan, found, parallelism is None, capped)
     return found
 
@@ -115,7 +143,7 @@ def _add_returning_regions(plan: PhysicalPlan, found: RegionPlan, at_plans: bool
     A region after it (fed by the job's process) then runs in the job's process too: its rows would cross the
     job's process between two sets of subtasks, hashed and piped twice (nexmark q5: the window join after the
     count per auction cost more CPU and time in 2 more subtasks than in the job's process)."""
-    taken = {id(s) for r in found.regions for s in r.specs + (r.source.specs + [r.source.scan] if r.source else [])}
+    taken = {id(s) for r in found.regions for s in r.every}
     readers: dict[int, list[int]] = {}
     for i, spec in enumerate(plan.operators):
         for e in spec.inputs:
@@ -237,6 +265,94 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
     return _picklable(region)
 
 
+def _add_forks(plan: PhysicalPlan, found: RegionPlan, consumers: dict[int, int], capped: bool) -> None:
+    """Regions whose head reads a divided source through one or several stateless branches of an operator that
+    other operators read too (`Fork`; nexmark q7: the bids feed the join and the MAX per window). The subtasks read
+    the source once and run every branch over their piece: rows for the head cross straight to the subtask
+    owning them; the rows of the other branches each feed a window aggregation in the job's process, which gets
+    the local phase's partials of every piece, each with its rows' watermarks, and the source's watermark advances
+    after each piece as at parallelism 1 (so its results and late rows are parallelism 1's). Only where the other
+    readers are such window aggregations, and where the head's results cannot depend on how its inputs
+    interleave when it has several: an inner join of insert-only inputs without a state TTL (its output, insert
+    only, is the same rows whichever side's row came first), the operators after it too (`_order_free`)."""
+    readers: dict[int, list[int]] = {}
+    for i, spec in enumerate(plan.operators):
+        for e in spec.inputs:
+            readers.setdefault(e.source, []).append(i)
+    index_of = {id(s): i for i, s in enumerate(plan.operators)}
+    for region in list(found.regions):
+        if region.source is not None or not region.specs:
+            continue
+        taken = {id(s) for r in found.regions for s in r.every}
+        fork = _fork_of(plan, region, consumers, readers, index_of, taken)
+        if fork is None:
+            continue
+        shared, made = fork
+        source, _ = _source_from(plan, shared, consumers, capped, shared=shared)
+        if source is None or source.kind not in ("rows", "bytes"):
+            continue
+        trial = Region(region.specs, region.keys, source, region.sink, fork=made)
+        if _picklable(trial)[0] is not None:
+            found.regions[found.regions.index(region)] = trial
+
+
+def _fork_of(plan: PhysicalPlan, region: Region, consumers: dict[int, int], readers: dict[int, list[int]],
+             index_of: dict[int, int], taken: set[int]):
+    """(the shared operator's index, the `Fork`) of a region's head, else None."""
+    head = region.specs[0]
+    shared, inputs = None, {}
+    for i, edge in enumerate(head.inputs):
+        specs, index = [], edge.source
+        while consumers.get(index, 0) == 1 and _stateless(plan.operators[index]):
+            specs.insert(0, plan.operators[index])
+            index = plan.operators[index].inputs[0].source
+        if not isinstance(plan.operators[index].node, (L.Calc, L.WatermarkAssigner)):
+            continue  # fed by the job's process (another source, a keyed operator)
+        if shared is not None and index != shared:
+            return None
+        shared, inputs[i] = index, (specs, tuple(edge.distribution.keys))
+    if shared is None:
+        return None
+    several = len(head.inputs) > 1
+    if several and not (head.name == "InnerJoin" and not head.config.get("ttl_ms")
+                        and all(e.changelog == "I" for e in head.inputs)
+                        and all(_order_free(s) for s in region.specs[1:])):
+        return None
+    heads = {index_of[id(specs[0] if specs else head)] for specs, _ in inputs.values()}
+    returned = []
+    for reader in readers.get(shared, []):
+        if reader in heads or index_of[id(head)] == reader:
+            continue
+        specs, index = [], reader
+        while _stateless(plan.operators[index]) and len(readers.get(index, [])) == 1:
+            specs.append(plan.operators[index])
+            index = readers[index][0]
+        target = plan.operators[index]
+        if index == reader or not _takes_partials(target) or id(target) in taken or any(id(s) in taken for s in specs):
+            return None
+        returned.append((specs, target))
+    if not returned and len(inputs) == 1 and consumers.get(shared, 0) > 1:
+        return None
+    return shared, Fork(inputs, returned)
+
+
+def _stateless(spec: OperatorSpec) -> bool:
+    """A calculation forwarding its one input's rows, each row's values its own."""
+    return isinstance(spec.node, L.Calc) and len(spec.inputs) == 1 and spec.inputs[0].distribution.kind == FORWARD \
+        and not _calls(spec.node, ORDER_DEPENDENT)
+
+
+def _takes_partials(spec: OperatorSpec) -> bool:
+    """A window aggregation over event time in the job's process whose partial states merge exactly, so the
+    subtasks can run its local phase over each piece (`window_aggregate.splits_in_two`, keyed or not)."""
+    if spec.name != "WindowAggregate" or len(spec.inputs) != 1 or spec.inputs[0].changelog != "I" \
+            or spec.inputs[0].distribution.kind not in (HASH, SINGLE):
+        return False
+    from sqlstream.runtime.operators import registry
+    op = registry.build(spec)
+    return op.splits_in_two(keyed=False)
+
+
 def _picklable(region: Region):
     try:
         pickle.dumps((region.specs, region.source))
@@ -248,14 +364,20 @@ def _picklable(region: Region):
 ORDER_DEPENDENT = {"CURRENT_WATERMARK", "RAND", "RAND_INTEGER", "UUID"}  # a row's value depends on rows before it
 
 
-def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, int], capped: bool = False):
+def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, int], capped: bool = False,
+                  shared: int | None = None):
     """The source and stateless chain below `spec`'s one input, where subtasks can read it divided, else
-    (None, why)."""
+    (None, why); `shared`: the operator (its index) where the chain may feed several operators (a `Fork`)."""
+    return _source_from(plan, spec.inputs[0].source, consumers, capped, shared)
+
+
+def _source_from(plan: PhysicalPlan, index: int, consumers: dict[int, int], capped: bool = False,
+                 shared: int | None = None):
+    """The source and stateless chain up to operator `index` (included), as `_source_below`."""
     chain: list[OperatorSpec] = []
     while True:
-        index = spec.inputs[0].source
         below = plan.operators[index]
-        if consumers.get(index, 0) != 1:
+        if consumers.get(index, 0) != 1 and index != shared:
             return None, f"{below.uid} feeds several operators"
         if isinstance(below.node, L.Scan):
             break
@@ -265,7 +387,7 @@ def _source_below(plan: PhysicalPlan, spec: OperatorSpec, consumers: dict[int, i
         if isinstance(below.node, L.Calc) and _calls(below.node, ORDER_DEPENDENT):
             return None, f"{below.uid} computes values that depend on the rows before each row"
         chain.insert(0, below)
-        spec = below
+        index = below.inputs[0].source
     scan = below
     try:
         from sqlstream.runtime.executor import open_source

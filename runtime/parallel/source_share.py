@@ -40,11 +40,7 @@ class SourceShare:
         self.readers: dict[int, object] = {}  # a partitioned source's readers of this subtask's splits
         self.decoders_skipped = 0  # records the decoders of a divided source's pieces skipped so far
         self.index, self.parallelism = index, parallelism
-        self.ops = []
-        for spec in chain.specs:
-            op = operators.build(spec)
-            op.open(OperatorContext(StateBackend(spec.uid), config, n_inputs=1, uid=spec.uid))
-            self.ops.append(op)
+        self.ops = stateless_ops(chain.specs, config)
 
     def read(self, request: tuple) -> tuple[list[pa.RecordBatch], dict]:
         """This subtask's piece of a round through the chain: the batches, and the piece's summary (its maximum
@@ -142,9 +138,26 @@ class SourceShare:
                     marked.append(x)
                 batches = marked
             else:
-                batches = [y for x in batches if x.num_rows for y in op.on_batch(x)]
+                batches = through([op], batches)
         return [x for x in batches if x.num_rows], part_max
 
+
+
+def stateless_ops(specs: list, config: dict) -> list:
+    """The operators of a source's stateless chain (or of a branch of its rows), opened."""
+    ops = []
+    for spec in specs:
+        op = operators.build(spec)
+        op.open(OperatorContext(StateBackend(spec.uid), config, n_inputs=1, uid=spec.uid))
+        ops.append(op)
+    return ops
+
+
+def through(ops: list, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """Batches through stateless operators (each row's `_wm` candidate goes along)."""
+    for op in ops:
+        batches = [y for x in batches if x.num_rows for y in op.on_batch(x)]
+    return [x for x in batches if x.num_rows]
 
 
 def _candidates(op: WatermarkAssignerOperator, batch: pa.RecordBatch, before: int) -> tuple[pa.RecordBatch, int]:

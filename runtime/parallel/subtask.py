@@ -45,11 +45,16 @@ class SubtaskUnit:
     sink: OperatorSpec | None = None  # the sink this subtask writes its output to (else it goes to the job)
     job: str = "job"  # the job's fingerprint, which names a sink writer's files and transactions
     returns: bool = False  # the output goes back to the job's dataflow with the watermark advances between it
+    fork: object = None  # a regions.Fork: the source's rows reach the head through several branches
 
     def modules(self) -> list[str]:
         """The modules the subtask's operators and source live in (a worker's host may import them ahead)."""
         specs = list(self.specs) + (list(self.source.specs) if self.source is not None else [])
+        if self.fork is not None:
+            specs += self.fork.specs + [target for _, target in self.fork.returned]
         found = [operators.operator_class(s.name).__module__ for s in specs]
+        if self.fork is not None:
+            found.append("sqlstream.runtime.parallel.forks")
         if self.source is not None:
             found += [self.source.module, "sqlstream.runtime.parallel.source_share", "sqlstream.runtime.executor",
                       "sqlstream.runtime.parallel.peers", *getattr(self.source, "reader_modules", ())]
@@ -66,7 +71,7 @@ class RegionSubtask:
         subtasks instead of through the job's process."""
         self.unit = unit
         self.exchange = None
-        if peers is not None and unit.keys is not None:
+        if peers is not None and (unit.keys is not None or unit.fork is not None):
             from sqlstream.runtime.parallel.peers import PeerExchange
             self.exchange = PeerExchange(unit.index, unit.parallelism, peers)
         self.ops: list[Operator] = []
@@ -92,6 +97,11 @@ class RegionSubtask:
             self.local = two_phase(self.ops[0] if self.ops else None, unit)
         self.marks = SplitWatermarks()  # the divided source's watermark, as parallelism 1's assigner has it
         self.emitted = MIN_WM
+        self.fork = None  # the branches of a source several operators read (`forks.py`)
+        self.job_marks = [MIN_WM] * (len(unit.specs[0].inputs) if unit.specs else 1)  # as the job's process sent
+        if unit.fork is not None:
+            from sqlstream.runtime.parallel.forks import ForkBranches
+            self.fork = ForkBranches(unit.fork, unit.config, unit.parallelism, max_parallelism_of(unit.config))
         self.sink = None
         if unit.sink is not None:
             from sqlstream.runtime.parallel.subtask_sink import SubtaskSink
@@ -104,6 +114,10 @@ class RegionSubtask:
         if request[0] == "splits":
             return self._read_splits(request, number)
         batches, summary = self.share.read(request)
+        if self.fork is not None:  # rows for the head go to their subtasks, the others' partials to the job
+            routed, partials = self.fork.split(batches)
+            self.exchange.send(number, routed)
+            return partials, summary
         if self.sink is not None and self.unit.keys is None:  # the chain ends at the sink, written here
             self.sink.write(batches)
             return [], summary
@@ -153,6 +167,8 @@ class RegionSubtask:
     def gather(self, number: int, summaries: list[tuple[int, int]], before: int | None) -> list[pa.RecordBatch]:
         """Merge round `number` from the pieces the source subtasks sent here directly (`summaries`: each piece's
         maximum and rows read, in logical order)."""
+        if self.fork is not None:
+            return self._merge_fork(summaries, before, self.exchange.take(number, len(self.fork.inputs)))
         mine = self.exchange.take(number)
         if summaries and len(summaries[0]) == 4:  # a partitioned source: (rows here, maximum, rows, partition)
             return self.merge(summaries, before, self._by_partition(mine, summaries))
@@ -198,6 +214,30 @@ class RegionSubtask:
             return self._merge_splits(parts, batch)
         return self._merge_batches(parts, batch)
 
+    def _merge_fork(self, summaries: list[tuple[int, int]], before: int | None, pieces: list[list]) -> list:
+        """A round of a source read through several branches: per piece in logical order, the rows of each head
+        input fed by the source (input after input) with parallelism 1's watermarks, then the watermark's advance
+        after the piece."""
+        self.merge([], before, None)  # the watermark before the round
+        out: list = []
+        inputs = sorted(self.unit.fork.inputs)
+        for (part_max, rows), got in zip(summaries, pieces):
+            for input, piece in zip(inputs, got):
+                if piece is not None and piece.num_rows:
+                    out += self.on_batch(input, self._in_force(0, piece), self.job_marks)
+            if rows:
+                self.marks.add_part(0, part_max)
+                out += self._advance()
+        return out
+
+    def _in_force(self, split: int, piece: pa.RecordBatch) -> pa.RecordBatch:
+        """A piece's rows with the watermark in force before each (their `_wm` was the candidate within the
+        piece)."""
+        if not has_wm(piece):
+            return piece
+        wm = self.marks.row_watermarks(split, row_watermarks(piece))
+        return pa.RecordBatch.from_arrays(piece.columns[:-1] + [pa.array(wm, pa.int64())], names=piece.schema.names)
+
     def _merge_batches(self, parts: list[tuple], batch: pa.RecordBatch | None) -> list[pa.RecordBatch]:
         """A round of a row-indexed source or of files: each piece is one of parallelism 1's batches, pushed as its
         own batch with the watermark advanced after it, as parallelism 1 does."""
@@ -241,11 +281,20 @@ class RegionSubtask:
         back to the job's dataflow (`returns`) ends with the watermark itself, after the rows it fired."""
         if self.marks.current > self.emitted:
             self.emitted = self.marks.current
-            return self.on_watermark([self.emitted]) + ([self.emitted] if self.unit.returns else [])
+            marks = self.job_marks if self.fork is not None else [self.emitted]
+            return self.on_watermark(marks) + ([self.emitted] if self.unit.returns else [])
         return []
 
+    def _with_source(self, input_watermarks: list[int]) -> list[int]:
+        """A head's input watermarks: of the inputs a forked source feeds, the source's as merged here (the job's
+        process sends its own view with its rows and advances for the other inputs)."""
+        if self.fork is None:
+            return input_watermarks
+        self.job_marks = list(input_watermarks)
+        return [self.emitted if i in self.unit.fork.inputs else wm for i, wm in enumerate(input_watermarks)]
+
     def on_batch(self, input: int, batch: pa.RecordBatch, input_watermarks: list[int]) -> list[pa.RecordBatch]:
-        self.contexts[0].input_watermarks[:] = input_watermarks
+        self.contexts[0].input_watermarks[:] = self._with_source(input_watermarks)
         out: list[pa.RecordBatch] = []
         self._push(0, [batch], input, out)
         return out
@@ -254,6 +303,7 @@ class RegionSubtask:
         """The head's input watermarks moved: fire what their minimum completes, operator by operator."""
         if not self.ops:
             return []
+        input_watermarks = self._with_source(input_watermarks)
         self.contexts[0].input_watermarks[:] = input_watermarks
         wm = min(input_watermarks)
         out: list[pa.RecordBatch] = []
@@ -317,6 +367,8 @@ class RegionSubtask:
         for ctx, ins in zip(self.contexts, marks["in"]):
             ctx.input_watermarks[:] = ins
         self.marks.current, self.emitted = marks.get("source", [MIN_WM, MIN_WM])
+        if self.ops:
+            self.job_marks = list(self.contexts[0].input_watermarks)
 
     def metrics(self) -> dict:
         # the operators' own counters: their metrics() also measure their state, which walks its tables
