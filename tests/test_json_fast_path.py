@@ -212,3 +212,21 @@ def test_a_batch_whose_text_fields_are_all_empty_decodes():
     """No byte of text at all in a column read as text (every STRING value '')."""
     batch = JsonDecoder(TEXT_SCHEMA).decode(pa.array([json.dumps({"s": ""})] * 3), str)
     assert batch.column(2).to_pylist() == ["", "", ""]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_a_null_or_non_object_document_decodes_as_one_at_a_time(size):
+    """DuckDB's one STRUCT per document is NULL for a JSON null (or not an object): its fields are then NULL in
+    Arrow too, whatever the batch; the same rows come out in batches of any size as one document at a time."""
+    docs = [json.dumps(CLEAN[0]), "null", json.dumps(CLEAN[1]), "[1]", json.dumps({"event_type": 3}), "7",
+            json.dumps({"auction": None, "bid": None}), "null"]
+
+    def rows(batch_size):
+        decoder = JsonDecoder(SCHEMA, ignore_parse_errors=True)
+        out = []
+        for at in range(0, len(docs), batch_size):
+            out += decoder.decode(pa.array(docs[at:at + batch_size]), str).to_pylist()
+        return out, decoder.skipped
+    assert rows(size) == rows(1)
+    assert rows(size) == (CLEAN + [{"event_type": 3, "auction": None, "bid": None},
+                                   {"event_type": None, "auction": None, "bid": None}], 4)
