@@ -34,6 +34,19 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
+def _distinct_bytes_hash(col: pa.Array) -> np.ndarray:
+    """`_bytes_hash` of each value, computed once per distinct value: a text key column usually holds few (a day,
+    a channel), and Arrow's dictionary encoding costs about a twentieth of hashing every value's bytes (30k rows
+    of a DATE_FORMAT day: 0.33 against 7 ms); the hashes are the same. Nulls are the caller's to replace."""
+    encoded = pc.dictionary_encode(col)
+    if not len(encoded.dictionary):  # no value, or only nulls
+        return np.zeros(len(col), dtype=np.uint64)
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, 0)
+    return _bytes_hash(encoded.dictionary)[indices.to_numpy(zero_copy_only=False)]
+
+
 def _bytes_hash(col: pa.Array) -> np.ndarray:
     """A polynomial hash of each value's bytes, over the whole column at once (no per-row Python)."""
     col = col.cast(pa.large_binary()) if not pa.types.is_large_binary(col.type) else col
@@ -81,7 +94,7 @@ def _column_hash(col: pa.Array) -> np.ndarray:
         raw = as_int.to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64)  # a copy: hashed in place
     elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) \
             or pa.types.is_large_binary(t):
-        raw = _bytes_hash(col)
+        raw = _distinct_bytes_hash(col)
     else:  # DECIMAL, nested and other types: hashed through their text form
         raw = _bytes_hash(pc.cast(col, pa.string()) if pa.types.is_decimal(t)
                           else pa.array([None if v is None else repr(v) for v in col.to_pylist()], pa.string()))

@@ -70,3 +70,20 @@ def test_subtasks_own_contiguous_ranges_that_cover_all_groups(parallelism):
 
 def test_an_empty_key_sends_every_row_to_one_group():
     assert len(set(key_groups([], 5))) == 1
+
+
+def test_text_keys_keep_their_hashes():
+    """Checkpoints and savepoints hold key groups: a text key's hash is that of its bytes, whether a column holds
+    it once or repeated (each distinct value is hashed once), with nulls, slices and only nulls."""
+    col = pa.array(["2023-11-14", None, "Google", "", "2023-11-14", "ünï"])
+    assert [int(x) for x in hash_keys([col], 6)] == [2291170749993099588, 1646759706397050001, 8115550332794838379,
+                                                    0, 2291170749993099588, 685816012724865381]
+    assert list(key_groups([col, pa.array([1, 2, 3, 4, 1, 6])], 6)) == [103, 59, 116, 52, 103, 4]
+    repeated = pa.array([["a", "bb", None, "a"][i % 4] for i in range(1000)])
+    alone = {v: int(hash_keys([pa.array([v], pa.string())], 1)[0]) for v in ("a", "bb", None)}
+    assert [int(x) for x in hash_keys([repeated.slice(3, 500)], 500)] == \
+        [alone[["a", "bb", None, "a"][(3 + i) % 4]] for i in range(500)]
+    assert len({int(x) for x in hash_keys([pa.array([None] * 3, pa.string())], 3)}) == 1
+    assert len(hash_keys([pa.array([], pa.string())], 0)) == 0
+    binary = pa.array([b"\x00", b"", None, b"\x00"], pa.binary())
+    assert list(hash_keys([binary], 4)) == [hash_keys([binary.slice(i, 1)], 1)[0] for i in range(4)]
