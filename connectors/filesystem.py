@@ -204,6 +204,11 @@ class FileSplitReader(SplitReader):
                 continue
             self.ahead.append(decoding_pool().submit(self._decode_block, block, text, free))
 
+    def start(self) -> None:
+        """Hand the first blocks to the decoding threads now, ahead of the first poll (a source subtask starts
+        its next piece while it still works on the one before)."""
+        self._read_ahead()
+
     def _next_block(self) -> bool:
         self._read_ahead()
         if not self.ahead:  # the end was handed out before

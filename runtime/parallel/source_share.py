@@ -14,6 +14,8 @@ position is (round, partition, offset), and each partition is a piece with its o
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyarrow as pa
 
@@ -39,8 +41,25 @@ class SourceShare:
         self.split = self.source.splits()[0] if getattr(self.source, "indexed", False) else None
         self.readers: dict[int, object] = {}  # a partitioned source's readers of this subtask's splits
         self.decoders_skipped = 0  # records the decoders of a divided source's pieces skipped so far
+        self.ahead: dict[tuple, object] = {}  # readers of blocks asked for and decoding ahead (`prefetch`), by block
+        self.ahead_lock = threading.Lock()
         self.index, self.parallelism = index, parallelism
         self.ops = stateless_ops(chain.specs, config)
+
+    def prefetch(self, request: tuple) -> None:
+        """Start reading and decoding this subtask's block of a round of files (on the decoding threads) as soon as
+        the round is asked for, while the subtask still works on the rounds before it; `read` takes it up."""
+        if request[0] != "bytes" or self.index >= len(request[1]):
+            return
+        block = tuple(request[1][self.index])
+        path, _, start, end, line, served = block
+        reader = self.source.piece(path, start, end, line, served)
+        reader.start()
+        with self.ahead_lock:
+            old = self.ahead.pop(block, None)
+            self.ahead[block] = reader
+        if old is not None:
+            old.close()
 
     def read(self, request: tuple) -> tuple[list[pa.RecordBatch], dict]:
         """This subtask's piece of a round through the chain: the batches, and the piece's summary (its maximum
@@ -62,7 +81,11 @@ class SourceShare:
             if self.index >= len(blocks):
                 return [], {"lines": 0, "max": MIN_WM, "rows": 0}
             path, _, start, end, line, served = blocks[self.index]
-            reader, most = self.source.piece(path, start, end, line, served), None
+            with self.ahead_lock:
+                reader = self.ahead.pop(tuple(blocks[self.index]), None)
+            if reader is None:
+                reader = self.source.piece(path, start, end, line, served)
+            most = None
         out: list[pa.RecordBatch] = []
         rows, part_max = 0, MIN_WM
         while (most is None or rows < most) and not reader.finished:
@@ -118,7 +141,9 @@ class SourceShare:
         return self.decoders_skipped
 
     def close(self) -> None:
-        for reader in self.readers.values():
+        with self.ahead_lock:
+            ahead, self.ahead = list(self.ahead.values()), {}
+        for reader in list(self.readers.values()) + ahead:
             reader.close()
         self.readers = {}
 

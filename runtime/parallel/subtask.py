@@ -8,6 +8,8 @@ exactly as the job's dataflow does (each operator's input watermarks, event-time
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from dataclasses import dataclass
 
@@ -19,7 +21,7 @@ from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.key_groups import group_range, max_parallelism_of
 from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext, fire_timers
 from sqlstream.runtime.operators import registry as operators
-from sqlstream.runtime.parallel.channel import BATCH
+from sqlstream.runtime.parallel.channel import BATCH, ENDED
 from sqlstream.runtime.split_watermarks import SplitWatermarks
 from sqlstream.runtime.state import StateBackend, state_backend_class
 from sqlstream.runtime.subtask_state import WATERMARKS, load, restore_operator, write_part
@@ -418,11 +420,17 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
     except BaseException as e:  # noqa: BLE001 -- the job's process raises it
         channel.send_marker(FAILED, _portable(e))
         return
+    inbox = _receiving(channel, subtask.share) if subtask.share is not None else None
     while True:
-        try:
-            msg = channel.receive()
-        except (EOFError, OSError):
-            return
+        if inbox is None:
+            try:
+                msg = channel.receive()
+            except (EOFError, OSError):
+                return
+        else:
+            msg = inbox.get()
+            if msg is ENDED:
+                return
         kind = msg[0]
         if kind == STOP:  # a job that ended closed its sink writers first: this only drops what was not committed
             if subtask.sink is not None:
@@ -471,6 +479,31 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
         except BaseException as e:  # noqa: BLE001 -- the job's process raises it and the job fails
             channel.send_marker(FAILED, _portable(e))
             return
+
+
+def _receiving(channel, share) -> queue.Queue:
+    """The job's messages to a source subtask, read as they come by a thread of their own, which starts this
+    subtask's piece of a round of files decoding as soon as the round is asked for (`SourceShare.prefetch`): the
+    piece decodes while the subtask still merges the rounds before it, where it would otherwise alternate between
+    decoding and its operators, using one core at most."""
+    inbox: queue.Queue = queue.Queue()
+
+    def run() -> None:
+        while True:
+            try:
+                msg = channel.receive()
+            except (EOFError, OSError, ValueError):
+                inbox.put(ENDED)
+                return
+            if msg[0] == ROUND:
+                try:
+                    share.prefetch(msg[1])
+                except Exception:  # noqa: BLE001 -- the subtask reads the piece itself and raises it then
+                    pass
+            inbox.put(msg)
+
+    threading.Thread(target=run, daemon=True, name="sqlstream-subtask-inbox").start()
+    return inbox
 
 
 def _portable(e: BaseException) -> BaseException:
