@@ -111,7 +111,7 @@ SET 'parallelism.default' = '2';
 SET 'restart-strategy.type' = 'fixed-delay';
 SET 'restart-strategy.fixed-delay.attempts' = '1000';
 SET 'restart-strategy.fixed-delay.delay' = '0 s';""" + CHECKPOINTED_JOB.replace("{interval}", "100 ms").replace(
-    "{batch}", "500").replace("{files}", "")
+    "{batch}", "500").replace("{files}", "").replace("{source}", "")
 
 
 @pytest.fixture(scope="module")
