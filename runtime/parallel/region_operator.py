@@ -30,8 +30,12 @@ from sqlstream.runtime.parallel.subtask import (CLOSE, DONE, FAILED, GATHER, MER
 from sqlstream.runtime.subtask_state import SUBTASKS, decode, encode, redistribute, written
 
 
-MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered
-ROUNDS_AHEAD = 2  # rounds the subtasks are asked to read before the oldest is merged
+MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered (besides the rounds asked ahead)
+# rounds the subtasks are asked to read before the oldest is merged, by the source's kind: a subtask held up for a
+# moment (descheduled, a costlier piece) leaves the others rounds to read instead of waiting for it; a round of
+# files asked for starts decoding its blocks at once (`SourceShare.prefetch`), so fewer of those (and of a Kafka
+# topic's polls)
+ROUNDS_AHEAD = {"rows": 4, "bytes": 2, "splits": 2}
 
 
 class _Round:
@@ -149,6 +153,9 @@ class RegionOperator(Operator):
         # a forked source's partials for the window aggregations in this process, with the source's watermark
         # advances between them: (the aggregation's uid, rows) and ints, taken by the dataflow after each round
         self.returned: list = []
+        # the rounds asked ahead are in flight too, not answered before their turn to be merged
+        self.rounds_ahead = ROUNDS_AHEAD[region.source.kind] if region.source is not None else 0
+        self.most_in_flight = MAX_IN_FLIGHT + self.rounds_ahead
 
     @property
     def holds_watermark(self) -> bool:
@@ -243,7 +250,7 @@ class RegionOperator(Operator):
         meanwhile): the rows it read, None once the source has ended."""
         everyone = list(range(self.parallelism))
         cursor = self._cursor()
-        while len(self.rounds) < ROUNDS_AHEAD:
+        while len(self.rounds) < self.rounds_ahead:
             request = cursor.next_round()
             if request is None:
                 break
@@ -414,7 +421,7 @@ class RegionOperator(Operator):
         if subtasks:
             self.in_flight.append(subtasks)
         out: list[pa.RecordBatch] = []
-        while len(self.in_flight) > MAX_IN_FLIGHT:
+        while len(self.in_flight) > self.most_in_flight:
             out += self._front()
         if self.returns:  # handed on only by `drain`, with the watermark advances between
             self.ready += out
