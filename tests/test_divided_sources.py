@@ -104,6 +104,17 @@ def test_a_source_read_by_several_branches_is_divided_and_gives_parallelism_1s_r
             assert changes_per_row(got) == changes_per_row(reference), f"parallelism {p}, batches of {batch}"
 
 
+def test_one_phase_aggregation_keeps_a_source_several_operators_read_in_the_job_process():
+    """'table.optimizer.agg-phase-strategy' = 'ONE_PHASE': no local phase, so the MAX per window's rows cannot
+    come back from the subtasks as partials; the source stays in the job's process."""
+    sql = "SET 'table.optimizer.agg-phase-strategy' = 'ONE_PHASE';\n" + OUT_OF_ORDER.format(last=3_999) + \
+        FORKED["q7"] + ";"
+    reference, _ = run(sql, 1)
+    got, err = run(sql, 2)
+    assert "run as 2 subtasks" in err and "source divided" not in err, err
+    assert changes_per_row(got) == changes_per_row(reference)
+
+
 def test_a_chain_without_exchange_gives_parallelism_1s_rows_in_order():
     sql = OUT_OF_ORDER.format(last=200_000 - 1) + "SELECT k, i, ts FROM t WHERE MOD(i, 7) < 5;"
     reference, _ = run(sql, 1)

@@ -31,8 +31,9 @@ class ParallelOperators:
             from sqlstream.runtime.ray_host import host_of
             host = host_of(config)  # None: worker processes on this machine
         self.host = host
+        one_phase = str(config.get("table.optimizer.agg-phase-strategy", "AUTO")).upper() == "ONE_PHASE"
         self.regions: RegionPlan = find_regions(plan, parallelism, late_rows, capped, sink_writers=not counted,
-                                                remote=host is not None)
+                                                remote=host is not None, two_phase=not one_phase)
         self.heads: dict[str, Region] = {r.head.uid: r for r in self.regions.regions}
         self.inner = {s.uid for r in self.regions.regions for s in r.inner}
         # a divided source's watermark, kept by its region's operator and checkpointed as its assigner's state

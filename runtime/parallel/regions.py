@@ -97,12 +97,14 @@ class RegionPlan:
 
 
 def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: bool = False,
-                 capped: bool = False, sink_writers: bool = True, remote: bool = False) -> RegionPlan:
+                 capped: bool = False, sink_writers: bool = True, remote: bool = False,
+                 two_phase: bool = True) -> RegionPlan:
     """The region feeding each sink, where its shape allows, at the parallelism the plan gives its head
     (`parallelism` overrides it); `late_rows`: the job writes late rows to a table; `capped`: its sources end
     after a number of rows (--max-rows-in); `sink_writers`: sinks that allow it are written in the subtasks
     (False: every row goes back to the job's process, which counts them, for --max-rows-out); `remote`: the
-    subtasks run on other machines."""
+    subtasks run on other machines; `two_phase`: aggregations may run in two phases (not with
+    'table.optimizer.agg-phase-strategy' ONE_PHASE)."""
     found = RegionPlan(parallelism or plan.parallelism)
     consumers: dict[int, int] = {}
     for spec in plan.operators:
@@ -122,7 +124,7 @@ def find_regions(plan: PhysicalPlan, parallelism: int | None = None, late_rows: 
         found.regions.append(region)
     if not late_rows:
         if not remote:
-            _add_forks(plan, found, consumers, capped)
+            _add_forks(plan, found, consumers, capped, two_phase)
         _add_returning_regions(plan, found, parallelism is None, capped)
     return found
 
@@ -265,7 +267,8 @@ def _region_into(plan: PhysicalPlan, sink: OperatorSpec, consumers: dict[int, in
     return _picklable(region)
 
 
-def _add_forks(plan: PhysicalPlan, found: RegionPlan, consumers: dict[int, int], capped: bool) -> None:
+def _add_forks(plan: PhysicalPlan, found: RegionPlan, consumers: dict[int, int], capped: bool,
+               two_phase: bool = True) -> None:
     """Regions whose head reads a divided source through one or several stateless branches of an operator that
     other operators read too (`Fork`; nexmark q7: the bids feed the join and the MAX per window). The subtasks read
     the source once and run every branch over their piece: rows for the head cross straight to the subtask
@@ -274,7 +277,8 @@ def _add_forks(plan: PhysicalPlan, found: RegionPlan, consumers: dict[int, int],
     after each piece as at parallelism 1 (so its results and late rows are parallelism 1's). Only where the other
     readers are such window aggregations, and where the head's results cannot depend on how its inputs
     interleave when it has several: an inner join of insert-only inputs without a state TTL (its output, insert
-    only, is the same rows whichever side's row came first), the operators after it too (`_order_free`)."""
+    only, is the same rows whichever side's row came first), the operators after it too (`_order_free`).
+    `two_phase` False (ONE_PHASE): no other readers."""
     readers: dict[int, list[int]] = {}
     for i, spec in enumerate(plan.operators):
         for e in spec.inputs:
@@ -284,7 +288,7 @@ def _add_forks(plan: PhysicalPlan, found: RegionPlan, consumers: dict[int, int],
         if region.source is not None or not region.specs:
             continue
         taken = {id(s) for r in found.regions for s in r.every}
-        fork = _fork_of(plan, region, consumers, readers, index_of, taken)
+        fork = _fork_of(plan, region, consumers, readers, index_of, taken, two_phase)
         if fork is None:
             continue
         shared, made = fork
@@ -297,7 +301,7 @@ def _add_forks(plan: PhysicalPlan, found: RegionPlan, consumers: dict[int, int],
 
 
 def _fork_of(plan: PhysicalPlan, region: Region, consumers: dict[int, int], readers: dict[int, list[int]],
-             index_of: dict[int, int], taken: set[int]):
+             index_of: dict[int, int], taken: set[int], two_phase: bool = True):
     """(the shared operator's index, the `Fork`) of a region's head, else None."""
     head = region.specs[0]
     shared, inputs = None, {}
@@ -328,7 +332,7 @@ def _fork_of(plan: PhysicalPlan, region: Region, consumers: dict[int, int], read
             specs.append(plan.operators[index])
             index = readers[index][0]
         target = plan.operators[index]
-        if index == reader or not _takes_partials(target) or id(target) in taken or any(id(s) in taken for s in specs):
+        if not two_phase or index == reader or not _takes_partials(target) or id(target) in taken or any(id(s) in taken for s in specs):
             return None
         returned.append((specs, target))
     if not returned and len(inputs) == 1 and consumers.get(shared, 0) > 1:
