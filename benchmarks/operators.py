@@ -43,6 +43,8 @@ SHAPES = {
                       "SELECT bidder, auction, cnt FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder "
                       "ORDER BY cnt DESC) AS rn FROM (SELECT bidder, auction, COUNT(*) AS cnt FROM bid "
                       "GROUP BY bidder, auction)) WHERE rn <= 3"),
+    "group_count": ("GROUP BY bidder, auction COUNT(*) (updating)",
+                    "SELECT bidder, auction, COUNT(*) AS cnt FROM bid GROUP BY bidder, auction"),
     "topn_updating_few": ("Top-3 auctions by bid count per auction % 16 (over GROUP BY)",
                           "SELECT p, auction, cnt FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY p "
                           "ORDER BY cnt DESC) AS rn FROM (SELECT MOD(auction, 16) AS p, auction, COUNT(*) AS cnt "

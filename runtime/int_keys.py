@@ -8,7 +8,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.runtime.keys import KeyIndex
-from sqlstream.runtime.sort import distinct_runs
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -26,7 +25,7 @@ def integer_view(t: pa.DataType) -> pa.DataType | None:
 
 def as_int64(col: pa.Array, view: pa.DataType) -> np.ndarray:
     """The values of an integer-stored column as int64 (NULL as 0)."""
-    ints = col if col.type == view else col.view(view)
+    ints = col if col.type == view or pa.types.is_integer(col.type) else col.view(view)
     if ints.null_count:
         ints = pc.fill_null(ints, 0)
     return np.asarray(ints.to_numpy(zero_copy_only=False)).astype(np.int64, copy=False)
@@ -37,10 +36,13 @@ def takes(types: list[pa.DataType]) -> bool:
     return len(types) <= 62 and all(integer_view(t) is not None for t in types)
 
 
+_EMPTY, _GONE = -1, -2  # a slot never used; a slot whose key was released (probing goes on past it)
+
+
 class IntKeyIndex:
-    """Key columns -> dense ids (never reused), for columns whose types all have an `integer_view`. The key of
-    an id is kept as one int64 per column plus a NULL mask, the table maps slots to ids (linear probing, at
-    most half full)."""
+    """Key columns -> dense ids, for columns whose types all have an `integer_view`; a released id is given to
+    a later new key. The key of an id is kept as one int64 per column plus a NULL mask, the table maps slots to
+    ids (linear probing, at most half full counting released slots, which a rebuild clears)."""
 
     def __init__(self, types: list[pa.DataType]) -> None:
         self.views = [integer_view(t) for t in types]
@@ -48,8 +50,11 @@ class IntKeyIndex:
             raise ValueError("IntKeyIndex takes up to 62 integer, date and time key columns")
         self.width = len(types) + 1  # the key columns and the NULL mask
         self.keys = np.zeros((self.width, 0), np.int64)  # id -> its key
-        self.size = 0
-        self.slots = np.full(1024, -1, np.int64)  # slot -> id (-1: empty)
+        self.size = 0  # ids given out, released ones included
+        self.slots = np.full(1024, _EMPTY, np.int64)  # slot -> id
+        self.used = 0  # slots not empty
+        self.released = np.zeros(0, bool)  # per id: released (free for a new key)
+        self.free: list[int] = []
 
     def __len__(self) -> int:
         return self.size
@@ -73,7 +78,7 @@ class IntKeyIndex:
             distinct = key[:, rows[first]]
             if not (distinct[:, inverse] == key[:, rows]).all():  # two keys of one hash: sort the keys
                 distinct, _, inverse = _distinct_columns(key[:, rows])
-            fresh = self.size + np.arange(distinct.shape[1])
+            fresh = self._new_ids(distinct.shape[1])
             self._add(distinct, fresh)
             ids[rows] = fresh[inverse]
         return ids, new
@@ -100,36 +105,74 @@ class IntKeyIndex:
                 same[at] &= self.keys[j, ids[at]] == key[j, todo[at]]
                 at = at[same[at]]
             found[todo[same]] = ids[same]
-            todo = todo[filled & ~same]
+            todo = todo[(ids != _EMPTY) & ~same]
             pos[todo] = (pos[todo] + 1) & int(mask)
         return found
 
+    def _new_ids(self, count: int) -> np.ndarray:
+        """Ids for `count` new keys: released ones first."""
+        reused = [self.free.pop() for _ in range(min(count, len(self.free)))]
+        return np.r_[np.array(reused, np.int64), self.size + np.arange(count - len(reused), dtype=np.int64)]
+
     def _add(self, distinct: np.ndarray, ids: np.ndarray) -> None:
         """New keys (distinct, none known) with their ids."""
-        end = self.size + distinct.shape[1]
+        end = max(self.size, int(ids.max()) + 1) if len(ids) else self.size
         if end > self.keys.shape[1]:
             grown = np.zeros((self.width, max(end, 2 * self.keys.shape[1], 1024)), np.int64)
             grown[:, :self.size] = self.keys[:, :self.size]
             self.keys = grown
-        self.keys[:, self.size:end] = distinct
+            self.released = np.r_[self.released, np.zeros(grown.shape[1] - len(self.released), bool)]
+        self.keys[:, ids] = distinct
+        self.released[ids] = False
         self.size = end
-        if 2 * self.size > len(self.slots):
-            capacity = len(self.slots)
-            while 2 * self.size > capacity:
+        self.used += len(ids)
+        if 2 * self.used > len(self.slots):
+            live = self.size - len(self.free)
+            capacity = 1024
+            while 4 * live > capacity:
                 capacity *= 2
             self._rebuild(capacity)
             return
         self._place(ids)
 
+    def release(self, ids: np.ndarray) -> None:
+        """Forget the keys of `ids` (each once, released ones skipped); their ids go to later new keys."""
+        ids = np.unique(ids)
+        ids = ids[~self.released[ids]]
+        if not len(ids):
+            return
+        mask = len(self.slots) - 1
+        pos = (self._hash(self.keys[:, ids]) & np.uint64(mask)).astype(np.int64)
+        todo = np.arange(len(ids))
+        while len(todo):
+            hit = self.slots[pos[todo]] == ids[todo]
+            self.slots[pos[todo[hit]]] = _GONE
+            todo = todo[~hit]
+            pos[todo] = (pos[todo] + 1) & mask
+        self.released[ids] = True
+        self.free += ids.tolist()
+
+    def key_columns(self, ids: np.ndarray, types: list[pa.DataType]) -> list[pa.Array]:
+        """The key columns of `ids`, as arrays of the key `types`."""
+        out = []
+        nulls = self.keys[-1, ids]
+        for j, (t, view) in enumerate(zip(types, self.views)):
+            values = pa.array(self.keys[j, ids], pa.int64(), mask=(nulls >> j) & 1 == 1).cast(view)
+            out.append(values if view == t else values.view(t))
+        return out
+
     def _rebuild(self, capacity: int) -> None:
         """Places every id in a new table of `capacity` slots. In an empty table, linear probing puts the ids,
         taken in the order of their first slot, each at the later of its first slot and the slot after the one
         before: a running maximum instead of probing rounds. Those past the end wrap around, by probing."""
-        self.slots = np.full(capacity, -1, np.int64)
-        home = (self._hash(self.keys[:, :self.size]) & np.uint64(capacity - 1)).astype(np.int64)
-        ids = np.argsort(home)
-        steps = np.arange(self.size)
-        at = np.maximum.accumulate(home[ids] - steps) + steps
+        self.slots = np.full(capacity, _EMPTY, np.int64)
+        live = np.flatnonzero(~self.released[:self.size])
+        self.used = len(live)
+        home = (self._hash(self.keys[:, live]) & np.uint64(capacity - 1)).astype(np.int64)
+        order = np.argsort(home)
+        ids, home = live[order], home[order]
+        steps = np.arange(len(ids))
+        at = np.maximum.accumulate(home - steps) + steps
         inside = at < capacity
         self.slots[at[inside]] = ids[inside]
         if not inside.all():
@@ -148,9 +191,11 @@ class IntKeyIndex:
 
 
 def _distinct_hashes(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(a row of each distinct hash, in hash order; index of each row's distinct hash)."""
-    order, starts, inverse = distinct_runs(h)
-    return order[starts], inverse
+    """(the first row of each distinct hash, in the order of those rows; index of each row's distinct hash), by
+    Arrow's hash table rather than a sort."""
+    inverse = np.asarray(pc.dictionary_encode(pa.array(h)).indices.to_numpy(zero_copy_only=False), np.int64)
+    seen = np.maximum.accumulate(inverse) if len(h) else inverse
+    return np.flatnonzero(np.r_[True, inverse[1:] > seen[:-1]]) if len(h) else inverse, inverse
 
 
 def _distinct_columns(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -117,6 +117,11 @@ class KeyIndex:
         self.ids[key] = gid
         return gid
 
+    def key_columns(self, ids: np.ndarray, types: list[pa.DataType]) -> list[pa.Array]:
+        """The key columns of `ids`, as arrays of the key `types`."""
+        keys = [self.keys[g] for g in ids.tolist()]
+        return [pa.array([k[j] for k in keys], t) for j, t in enumerate(types)]
+
     def release(self, gids: np.ndarray) -> None:
         freed = []
         for g in gids.tolist():

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from sqlstream.core.errors import OptionError
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
-from sqlstream.runtime.keys import KeyIndex
+from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.rows import take_rows
 from sqlstream.runtime.sorted_runs import JoinSideRows, KeyIds
 from sqlstream.runtime.windows import WindowBuffer
@@ -118,7 +118,8 @@ class StateTtl:
 
 
 class KeyedState:
-    """The key side of every keyed state kind: keys map to dense slots (`runtime.keys.KeyIndex`), each live
+    """The key side of every keyed state kind: keys map to dense slots (`runtime.int_keys.key_index`: a hash
+    table in numpy arrays for integer-stored key columns, else tuples in a dictionary), each live
     slot with its last write time; a key's key group (`runtime.key_groups`) is computed from its columns when
     a snapshot or a scan asks for a range of groups, so processing pays nothing for it. table.exec.state.ttl is applied here and nowhere else: `expire` drops the keys not written for
     `ttl_ms` of processing time. A snapshot is one Arrow table (key columns `k0..`, the kind's value columns,
@@ -138,7 +139,7 @@ class KeyedState:
         self._reset_keys()
 
     def _reset_keys(self) -> None:
-        self.index = KeyIndex()
+        self.index = key_index(self.key_types)
         self.live = np.zeros(0, dtype=bool)
         self.written = np.zeros(0, dtype=np.int64)
 
@@ -149,8 +150,8 @@ class KeyedState:
         """Each row's slot (a new key gets a free one, not yet live)."""
         slots, _ = self.index.lookup(keys, n)
         size = len(self.live)
-        if len(self.index.keys) > size:
-            grow = max(len(self.index.keys), 2 * size, 16)
+        if len(self.index) > size:
+            grow = max(len(self.index), 2 * size, 16)
             self._grow(grow)
             self.live = np.concatenate([self.live, np.zeros(grow - size, dtype=bool)])
             self.written = np.concatenate([self.written, np.zeros(grow - size, dtype=np.int64)])
@@ -193,8 +194,7 @@ class KeyedState:
         return slots, keys, group
 
     def key_columns(self, slots: np.ndarray) -> dict[str, pa.Array]:
-        keys = [self.index.keys[s] for s in slots.tolist()]
-        return {f"k{j}": pa.array([k[j] for k in keys], t) for j, t in enumerate(self.key_types)}
+        return {f"k{j}": col for j, col in enumerate(self.index.key_columns(slots, self.key_types))}
 
     def snapshot(self, groups: range | None = None) -> pa.Table:
         """The live keys of the key groups `groups` (all when None), with their write times and key groups."""

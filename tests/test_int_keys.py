@@ -54,3 +54,30 @@ def test_no_columns_is_one_key():
 def test_takes_integer_stored_types_only():
     assert takes(TYPES) and takes([])
     assert not takes([pa.string()]) and not takes([pa.uint64()]) and not takes([pa.float64()])
+
+
+@pytest.mark.parametrize("index", [IntKeyIndex, OneHash, LastSlot])
+def test_released_keys_free_their_ids_and_keys_read_back(index):
+    """A released key is looked up as new and takes a free id; the ids of live keys stay theirs, and the key
+    columns of an id are its key, NULLs included, in the declared types."""
+    rng = np.random.default_rng(11)
+    keys = index(TYPES)
+    live: dict[tuple, int] = {}
+    peak = 0
+    for size in [5, 300, 2000, 17, 2500, 3000, 40, 1500]:
+        cols = batch(rng, size)
+        ids, new = keys.lookup(cols, size)
+        before = set(live)
+        for i, k in enumerate(zip(*[c.to_pylist() for c in cols])):
+            assert new[i] == (k not in before)
+            assert live.setdefault(k, int(ids[i])) == ids[i]
+        assert len(set(live.values())) == len(live)
+        peak = max(peak, len(live))
+        assert len(keys) <= peak
+        held = np.array(list(live.values()), np.int64)
+        back = keys.key_columns(held, TYPES)
+        assert [c.type for c in back] == TYPES
+        assert list(zip(*[c.to_pylist() for c in back])) == list(live)
+        gone = [k for k in list(live) if rng.random() < 0.5]
+        freed = np.array([live.pop(k) for k in gone], np.int64)
+        keys.release(np.r_[freed, freed[:3]])  # an id released twice is released once
