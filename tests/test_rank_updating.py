@@ -8,6 +8,7 @@ import pytest
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
 from sqlstream.runtime.operator import OperatorContext
+from sqlstream.runtime.operators import rank
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.state import StateBackend
 from tests.rank_reference import RankReference
@@ -16,13 +17,16 @@ NAMES = ["p", "k", "v", "s", "rk"]
 TYPES = [pa.int64(), pa.int64(), pa.int64(), pa.string()]
 
 
-def changelog(seed: int, keys: int = 6, values: tuple = (None, 1, 2, 2, 3, 5, 8)) -> list[tuple]:
-    """(op, row) of an upsert table keyed by (p, k) as a GROUP BY emits it, plus a few stray retractions."""
+def changelog(seed: int, keys: int = 6, values: tuple = (None, 1, 2, 2, 3, 5, 8), arriving: int = 0) -> list[tuple]:
+    """(op, row) of an upsert table keyed by (p, k) as a GROUP BY emits it, plus a few stray retractions. With
+    `arriving`, new partitions keep coming (one every `arriving` rows), next to those already there."""
     rng = random.Random(seed)
     table: dict[tuple, tuple] = {}
     out = []
-    for _ in range(rng.randint(10, 400)):
+    for step in range(rng.randint(10, 400) + (200 if arriving else 0)):
         p, k = rng.choice([None, 0, 1, 2]), rng.randint(0, keys)
+        if arriving:
+            p = rng.choice([None, rng.randint(max(0, step // arriving - 5), step // arriving + 1)])
         row = (p, k, rng.choice(values), rng.choice([None, "a", "b"]))
         old = table.get((p, k))
         r = rng.random()
@@ -170,3 +174,31 @@ def test_equal_rows_are_taken_back_in_arrival_order(seed):
     sizes = [1, 2] + [rng.randint(1, 60) for _ in range(6)]
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
     assert run(make(RankOperator), log, 23, restore_at=3) == expected
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_partitions_new_in_a_batch_give_the_same_changelog(seed, monkeypatch):
+    """Partitions that hold nothing when a batch starts are ranked over the batch, next to partitions that hold
+    rows and step row by row, and to new partitions of more changes than that takes: ties, NULLs, updates and
+    retractions within the batch, with and without the row number, batches down to one row, and a checkpoint."""
+    rng = random.Random(11000 + seed)
+    monkeypatch.setattr(rank, "MAX_CHANGES", rng.choice([1, 3, 8, 128]))
+    order = [(2, rng.random() < 0.7)]
+    limit = rng.choice([1, 2, 3, 5])
+    newest = rng.random() < 0.3
+    with_rank = rng.random() < 0.5
+    spare = rng.choice([1, 2, 8])
+    log = changelog(seed, rng.choice([3, 6, 12]), (None, 1, 1, 2, 2, 3, 4, 7), arriving=rng.choice([4, 10, 30]))
+
+    def make(cls):
+        def new():
+            op = cls([0], order, limit, NAMES, TYPES, newest_wins_ties=newest, with_rank=with_rank)
+            op.spare = spare
+            return op
+        return new
+    expected = run(make(RankReference), log, 1)
+    for size in (1, 60, 5000):
+        assert run(make(RankOperator), log, size) == expected, f"batch size {size}"
+    sizes = [1, 2] + [rng.randint(1, 90) for _ in range(6)]
+    assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
+    assert run(make(RankOperator), log, 45, restore_at=len(log) // 90) == expected

@@ -31,6 +31,7 @@ from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
 from sqlstream.runtime.key_groups import hash_keys
 from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
+from sqlstream.runtime.operators.fresh_ranks import MAX_CHANGES, fresh_changes
 from sqlstream.runtime.operators.held_rows import HeldRows
 from sqlstream.runtime.rows import batch_rows, rows_equal
 
@@ -216,6 +217,7 @@ class RankOperator(Operator):
         row_seq[add_rows] = seqs
         target_arr = None if append_only else self.hashed.take(hashes, adds, refs, np.abs(row_seq), self.tie_sign > 0)
         matched: list[int] = []  # (store row, batch row) of each retraction after one another
+        changes = None  # (batch row, store row, row kind, rank) of the partitions ranked over the batch
         if self.split:
             self.gid_of = np.concatenate([self.gid_of, gids[add_rows].astype(np.int64)])
             self.key_of = np.concatenate([self.key_of, packed[add_rows]])
@@ -225,6 +227,11 @@ class RankOperator(Operator):
             self.top_len += _counts(gids, steps & adds, size) - _counts(gids, steps & ~adds & (target_arr >= 0), size)
             quiet = np.flatnonzero(~steps & ~adds & (target_arr >= 0))
             matched = np.column_stack([target_arr[quiet], quiet]).ravel().tolist()
+            changes, covered = self._fresh(steps, adds, gids, packed, row_seq, refs, target_arr)
+            if changes is not None:
+                gone = covered[~adds[covered] & (target_arr[covered] >= 0)]
+                matched += np.column_stack([target_arr[gone], gone]).ravel().tolist()
+                steps[covered] = False
             steps = np.flatnonzero(steps)
             skeys = self._python_keys(packed[steps])
         else:
@@ -232,7 +239,7 @@ class RankOperator(Operator):
             skeys = self._sort_keys(cols, n)
         targets = [] if append_only else target_arr.tolist()
         seq_of = self.seq_of
-        out: list[int] = []  # (store row, row kind, rank) after one another
+        out: list[int] = []  # (batch row, store row, row kind, rank) after one another
         dropped: list[int] = []  # rows an insert-only input pushed below the top N
         bisect_right, bisect_left = bisect.bisect_right, bisect.bisect_left
         for i, add, g, k, ref, s in zip(steps.tolist(), adds[steps].tolist(), gids[steps].tolist(), skeys,
@@ -251,18 +258,18 @@ class RankOperator(Operator):
                     continue
                 if not with_rank:
                     if len(part) >= limit:
-                        out += (part[limit - 1][2], DELETE, limit)
+                        out += (i, part[limit - 1][2], DELETE, limit)
                     part.insert(pos, entry)
-                    out += (ref, INSERT, pos + 1)
+                    out += (i, ref, INSERT, pos + 1)
                 else:
                     before = part[:limit]
                     part.insert(pos, entry)
                     after = part[:limit]
                     for j in range(pos, len(after)):
                         if j < len(before):
-                            out += (before[j][2], UPDATE_BEFORE, j + 1, after[j][2], UPDATE_AFTER, j + 1)
+                            out += (i, before[j][2], UPDATE_BEFORE, j + 1, i, after[j][2], UPDATE_AFTER, j + 1)
                         else:
-                            out += (after[j][2], INSERT, j + 1)
+                            out += (i, after[j][2], INSERT, j + 1)
                 if append_only and len(part) > limit:
                     dropped += [e[2] for e in part[limit:]]  # an insert-only input never brings a lower row back
                     del part[limit:]
@@ -277,15 +284,15 @@ class RankOperator(Operator):
             matched += (gone, i)
             if pos < limit:
                 if not with_rank:
-                    out += (gone, DELETE, pos + 1)
+                    out += (i, gone, DELETE, pos + 1)
                     if end > limit:
-                        out += (part[limit][2], INSERT, limit)
+                        out += (i, part[limit][2], INSERT, limit)
                 else:
                     for j in range(pos, min(end, limit)):
                         if j + 1 < end:
-                            out += (part[j][2], UPDATE_BEFORE, j + 1, part[j + 1][2], UPDATE_AFTER, j + 1)
+                            out += (i, part[j][2], UPDATE_BEFORE, j + 1, i, part[j + 1][2], UPDATE_AFTER, j + 1)
                         else:
-                            out += (part[j][2], DELETE, j + 1)
+                            out += (i, part[j][2], DELETE, j + 1)
             del part[pos]
             if not part:
                 del parts[g]
@@ -295,7 +302,11 @@ class RankOperator(Operator):
         self.held += len(add_rows) - len(dead)
         if matched:
             self._confirm(cols, matched[::2], matched[1::2])
-        result = self._output(np.array(out, np.int64).reshape(-1, 3)) if out else []
+        out = np.array(out, np.int64).reshape(-1, 4)
+        if changes is not None and len(changes):
+            out = np.concatenate([out, changes])
+            out = out[np.argsort(out[:, 0], kind="stable")]  # in arrival order, as the steps emit
+        result = self._output(out[:, 1:]) if len(out) else []
         self._compact()
         return result
 
@@ -366,6 +377,44 @@ class RankOperator(Operator):
         self.rest += np.bincount(gids[cold_adds], minlength=len(self.rest))
         self.rest -= _counts(gids, retracts & ~steps, len(self.rest))
         return steps
+
+    def _fresh(self, steps: np.ndarray, adds: np.ndarray, gids: np.ndarray, packed: np.ndarray,
+               row_seq: np.ndarray, refs: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """The changelog of the partitions that held nothing before this batch and bring at most MAX_CHANGES
+        changes, computed over the batch (`fresh_changes`) instead of a step per row, and the batch rows it
+        covers. Their lists then hold their best limit + spare rows, the others go to their rests."""
+        size = len(self.rest)
+        change = steps & (adds | (targets >= 0))
+        touched = np.flatnonzero(np.bincount(gids[change], minlength=size))
+        parts = self.parts
+        new = touched[np.array([g not in parts for g in touched.tolist()], bool)] if len(touched) else touched
+        new = new[(self.rest[new] == 0) & (_counts(gids, change, size)[new] <= MAX_CHANGES)]
+        if not len(new):
+            return None, new
+        mark = np.zeros(size, bool)
+        mark[new] = True
+        covered = np.flatnonzero(mark[gids])
+        rows = covered[change[covered]]
+        ref = np.where(adds[rows], refs[rows], targets[rows])
+        changes, left = fresh_changes(rows, gids[rows], adds[rows], packed[rows], row_seq[rows], ref, self.limit,
+                                      self.with_rank)
+        left = rows[left]
+        g, keys, seqs, stored = gids[left], packed[left], row_seq[left], refs[left]
+        # the rows left, in list order per partition: the first limit + spare into the list, the others to the rest
+        firsts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, np.int64)
+        place = np.arange(len(g)) - np.repeat(firsts, np.diff(np.r_[firsts, len(g)]))
+        top = place < self.limit + self.spare
+        if not top.all():
+            self.in_top[stored[~top]] = False
+            moved = np.bincount(g[~top], minlength=size)
+            self.rest += moved
+            self.top_len -= moved
+        g, keys, seqs, stored = g[top], keys[top], seqs[top], stored[top]
+        entries = list(zip(self._python_keys(keys), seqs.tolist(), stored.tolist()))
+        bounds = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), len(g)].tolist() if len(g) else []
+        for gid, lo, hi in zip(g[bounds[:-1]].tolist(), bounds[:-1], bounds[1:]):
+            parts[gid] = entries[lo:hi]
+        return changes, covered
 
     def _join_rests(self, spill: np.ndarray, end: int) -> None:
         """Moves the rest of partitions `spill` (their store rows before `end`) to the end of their top lists."""
