@@ -71,17 +71,23 @@ class WindowJoinOperator(Operator):
     def _join(self, left: pa.Table, right: pa.Table) -> list[pa.RecordBatch]:
         """Pairs with equal keys (NULL keys match nothing), then the condition, then the outer padding; pairs in
         left-row order, then the right rows in arrival order."""
-        index = KeyIndex()
         lk = [left.column(i).combine_chunks() for i in self.keys[0]]
         rk = [right.column(i).combine_chunks() for i in self.keys[1]]
-        lg = index.lookup(lk, left.num_rows)[0] if left.num_rows else np.zeros(0, np.int64)
-        rg = index.lookup(rk, right.num_rows)[0] if right.num_rows else np.zeros(0, np.int64)
-        order = np.argsort(rg, kind="stable")
-        order = order[non_null_keys(rk, right.num_rows)[order]]
-        probing = np.flatnonzero(non_null_keys(lk, left.num_rows))
-        li, at = equal_pairs(rg[order], lg[probing])
-        li, ri = probing[li], order[at]
-        cols = [c.combine_chunks() for c in left.take(pa.array(li)).columns + right.take(pa.array(ri)).columns]
+        same = _one_key(lk, left.num_rows), _one_key(rk, right.num_rows)
+        if same[0] is not None and same[0] == same[1]:  # one key on both sides (a window's bounds): every pair
+            li, ri = _all_pairs(left.num_rows, right.num_rows)
+        else:
+            index = KeyIndex()
+            lg = index.lookup(lk, left.num_rows)[0] if left.num_rows else np.zeros(0, np.int64)
+            rg = index.lookup(rk, right.num_rows)[0] if right.num_rows else np.zeros(0, np.int64)
+            order = np.argsort(rg, kind="stable")
+            order = order[non_null_keys(rk, right.num_rows)[order]]
+            probing = np.flatnonzero(non_null_keys(lk, left.num_rows))
+            li, at = equal_pairs(rg[order], lg[probing])
+            li, ri = probing[li], order[at]
+        whole = len(li) == left.num_rows and bool((li == np.arange(len(li))).all())  # each left row once, in order
+        cols = [c.combine_chunks() for c in (left if whole else left.take(pa.array(li))).columns
+                + right.take(pa.array(ri)).columns]
         if self.condition is not None and len(li):
             keep = np.asarray(pc.fill_null(evaluate(self.condition, cols, len(li)), False))
             li, ri = li[keep], ri[keep]
@@ -110,3 +116,23 @@ class WindowJoinOperator(Operator):
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped,
                 "state_bytes": self.buffers[0].size_bytes() + self.buffers[1].size_bytes()}
+
+
+def _one_key(keys: list[pa.Array], n: int) -> tuple | None:
+    """The key all `n` rows share (none NULL), else None."""
+    if not n:
+        return None
+    found = []
+    for k in keys:
+        if k.null_count:
+            return None
+        first = k[0]
+        if not pc.all(pc.equal(k, first)).as_py():
+            return None
+        found.append(first.as_py())
+    return tuple(found)
+
+
+def _all_pairs(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (left row, right row) pair, in left-row order, then right rows in arrival order."""
+    return np.repeat(np.arange(left, dtype=np.int64), right), np.tile(np.arange(right, dtype=np.int64), left)
