@@ -17,6 +17,8 @@ def rowtime_ms(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_timestamp(col.type):
         col = pc.cast(col, pa.timestamp("ms", tz=col.type.tz), safe=False)
     ints = pc.cast(col, pa.int64())
+    if not ints.null_count:  # no copy, no mask to compute (fill_null copies even a column without NULLs)
+        return np.asarray(ints.to_numpy(zero_copy_only=False)), np.ones(len(ints), dtype=bool)
     valid = np.asarray(pc.is_valid(ints).to_numpy(zero_copy_only=False))
     return np.asarray(pc.fill_null(ints, 0).to_numpy(zero_copy_only=False)), valid
 

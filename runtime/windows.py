@@ -63,9 +63,12 @@ class WindowBuffer:
     def add(self, table: pa.Table, ends: np.ndarray) -> None:
         if table.num_rows == 0:
             return
-        order = np.argsort(ends, kind="stable")
-        sorted_ends = ends[order]
-        table = table.take(pa.array(order))
+        if len(ends) < 2 or (ends[1:] >= ends[:-1]).all():  # already in order (a fired window's results)
+            sorted_ends = ends
+        else:
+            order = np.argsort(ends, kind="stable")
+            sorted_ends = ends[order]
+            table = table.take(pa.array(order))
         bounds = np.flatnonzero(np.r_[True, sorted_ends[1:] != sorted_ends[:-1], True])
         for a, b in zip(bounds[:-1], bounds[1:]):
             self.by_end.setdefault(int(sorted_ends[a]), []).append(table.slice(a, b - a))
@@ -88,6 +91,10 @@ class WindowBuffer:
         tables = self.by_end.pop(end, None)
         self._measured.pop(end, None)
         return pa.concat_tables(tables).combine_chunks() if tables else None
+
+    def discard(self, end: int) -> None:
+        self.by_end.pop(end, None)
+        self._measured.pop(end, None)
 
     def pop_until(self, wm: int) -> tuple[list[int], list[pa.Table]]:
         ends = self.closed(wm)

@@ -136,3 +136,85 @@ def test_a_cli_job_at_parallelism_2_gives_parallelism_1s_windows_and_late_rows(t
     assert int(late) > 100 and f"late rows dropped: {late}," in p.stderr, p.stderr
     got = [json.loads(ln) for ln in p.stdout.splitlines() if ln.strip()]
     assert changes_per_row(got) == changes_per_row(reference)
+
+
+def made(window: WindowSpec, global_phase: bool, groups: range | None = None):
+    """A window aggregation with its state backend (of the key groups `groups` of 2 subtasks' 128)."""
+    from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM
+    op = make(window=window)
+    backend = StateBackend("w", groups or range(DEFAULT_MAX_PARALLELISM), DEFAULT_MAX_PARALLELISM)
+    op.open(OperatorContext(backend))
+    if global_phase:
+        op.become_global()
+    return op, backend
+
+
+def routed(partials: pa.RecordBatch, groups: range) -> pa.RecordBatch:
+    """The local phase's groups whose key lies in the key groups `groups`."""
+    from sqlstream.runtime.key_groups import key_groups
+    g = key_groups([partials.column(1)], partials.num_rows)
+    return partials.filter(pa.array((g >= groups.start) & (g < groups.stop)))
+
+
+@pytest.mark.parametrize("at", ["mid-way", "before-the-end"])
+@pytest.mark.parametrize("into", ["global", "one-phase", "two-subtasks"])
+@pytest.mark.parametrize("seed", range(4))
+def test_a_hops_slices_restored_mid_way_give_one_phases_windows_and_late_rows(seed, into, at):
+    """The global phase keeps a HOP's groups per slice (`slice_rows`): a checkpoint taken mid-way restores into
+    another global phase, into a one-phase operator (parallelism 1) and split by key group into two subtasks,
+    with the windows and late rows of one uninterrupted phase."""
+    from sqlstream.runtime.key_groups import group_range
+    window = WINDOWS["hop"]
+    parts = pieces(random.Random(100 + seed))
+    reference, late = one_phase(parts, window)
+    local, (op, backend) = make(window=window), made(window, True)
+    out, half = [], len(parts) // 2 if at == "mid-way" else len(parts)
+    for rows, candidates, before in parts[:half]:
+        partials = local.local_partials([batch(rows, candidates)])
+        wm = np.maximum(partials.column(partials.num_columns - 1).to_numpy(), before)
+        op.on_batch(pa.RecordBatch.from_arrays(partials.columns[:-1] + [pa.array(wm)], names=partials.schema.names))
+        out += [r for b in op.on_watermark(max([before] + [r[2] - DELAY for r in rows])) for r in b.to_pylist()]
+    assert backend.tables["slice_rows"].by_end or at != "mid-way"  # the slices are what the checkpoint holds
+    snapshot, dropped = backend.snapshot(), op.late_dropped
+    ranges = [group_range(s, 2, 128) for s in range(2)] if into == "two-subtasks" else [None]
+    for groups in ranges:
+        op, backend = made(window, into != "one-phase", groups)
+        backend.restore([snapshot] if groups is not None else snapshot, groups)
+        op.late_dropped = 0
+        for rows, candidates, before in parts[half:]:
+            mark = max([before] + [r[2] - DELAY for r in rows])
+            if into == "one-phase":
+                op.on_batch(batch(rows, [max(before, c) for c in candidates]))
+            else:
+                partials = local.local_partials([batch(rows, candidates)])
+                wm = np.maximum(partials.column(partials.num_columns - 1).to_numpy(), before)
+                partials = pa.RecordBatch.from_arrays(partials.columns[:-1] + [pa.array(wm)],
+                                                      names=partials.schema.names)
+                partials = partials if groups is None else routed(partials, groups)
+                if partials.num_rows:  # a subtask is given no empty batch
+                    op.on_batch(partials)
+            out += [r for b in op.on_watermark(mark) for r in b.to_pylist()]
+        out += [r for b in op.on_watermark(MAX_WM) for r in b.to_pylist()]
+        dropped += op.late_dropped
+    assert dropped == late > 0
+    if into == "two-subtasks":  # each key's windows in one subtask: the same rows, in another order
+        assert sorted(map(str, out)) == sorted(map(str, reference))
+    else:
+        assert out == reference
+
+
+def test_a_slice_restored_from_several_pieces_is_merged_before_its_windows_fire():
+    """A checkpoint holds a slice's groups of several pieces as one table, keys repeated: restored, they are
+    merged again rather than taken as one group per key."""
+    window = WINDOWS["hop"]
+    t = 1_700_000_000_000
+    parts = [([(k % 3, k, t + k) for k in range(20)], [MIN_WM] * 20, MIN_WM) for _ in range(3)]
+    reference, _ = one_phase(parts, window)
+    local, (op, backend) = make(window=window), made(window, True)
+    for rows, candidates, _ in parts:
+        op.on_batch(local.local_partials([batch(rows, candidates)]))
+    op, restored = made(window, True)
+    restored.restore(backend.snapshot())
+    got = [r for b in op.on_watermark(MAX_WM) for r in b.to_pylist()]
+    without_wm = [[{k: v for k, v in r.items() if k != "_wm"} for r in rows] for rows in (got, reference)]
+    assert without_wm[0] == without_wm[1] and len(got) == 3 * 3

@@ -50,12 +50,16 @@ class WindowAggregateOperator(Operator):
         self.partial = None if partials_merge(aggs) else False
         self._exact_merge: bool | None = None
         self.global_phase = False  # its input is the local phase's partial aggregates (`local_partials`)
+        self.merged_slices: set[int] = set()  # the slices whose one table is merged, one group per key and window
 
     def open(self, ctx: OperatorContext) -> None:
         # the counters first: a restore takes them before the rows, whose parts it reconciles with their mode
         ctx.counters("progress", self, ("seq", "last_wm", "late_dropped", "partial_mode"), sums=("late_dropped",))
-        self.buffer = ctx.window_buffer("window_rows", [f"c{i}" for i in common_keys(self.keys, self.sets)],
-                                        on_restore=self._restored)
+        keys = [f"c{i}" for i in common_keys(self.keys, self.sets)]
+        self.buffer = ctx.window_buffer("window_rows", keys, on_restore=self._restored)
+        # a HOP's global phase keeps its groups once per slice (`$we`: the slice's end), each with the end of the
+        # first window it counts in (`$first`), and gives them to the slice's windows when those fire
+        self.slices = ctx.window_buffer("slice_rows", keys, on_restore=self.merged_slices.clear)
         self.timers = ctx.timers if self.window.proctime else None
 
     def _restored(self) -> None:
@@ -172,18 +176,21 @@ class WindowAggregateOperator(Operator):
             self.late_dropped += int(batch.column(batch.schema.get_field_index("$n")).to_numpy()[dropped].sum())
         if not keep.any():
             return []
-        table = pa.Table.from_batches([batch]).take(pa.array(group[keep]))
-        table = table.set_column(table.schema.get_field_index("$we"), "$we", pa.array(we[keep]))
-        table = table.set_column(table.schema.get_field_index("$ws"), "$ws", pa.array(we[keep] - w.size))
-        return self._buffer_groups(table, seq)
+        closed = k - keep.reshape(-1, k).sum(axis=1)  # the group's windows its watermark closed, oldest first
+        table = pa.Table.from_batches([batch])
+        if dropped.any():
+            table = table.filter(pa.array(~dropped))
+        first = (ends + closed * w.slide)[~dropped]
+        table = table.drop_columns(["$ws"]).append_column("$first", pa.array(first))
+        return self._buffer_groups(table, seq, self.slices, ["$we", "$first"])
 
-    def _buffer_groups(self, table: pa.Table, seq: int) -> list:
+    def _buffer_groups(self, table: pa.Table, seq: int, buffer=None, window: list[str] | None = None) -> list:
         """Keep the global phase's groups (their `$rn` after the rows of the pieces before) until their window
-        fires."""
+        fires (of a HOP, in `slices`, per slice)."""
         table = table.drop_columns(["_op", "$n", WM])
         table = table.set_column(table.schema.get_field_index("$rn"), "$rn", pc.add(table.column("$rn"), seq))
-        order = [c for c in table.column_names if c.startswith("$a")] + ["$rn"] + self._group_cols()
-        self.buffer.add(table.select(order), table.column("$we").to_numpy())
+        order = [c for c in table.column_names if c.startswith("$a")] + ["$rn"] + self._group_cols(window)
+        (buffer or self.buffer).add(table.select(order), table.column("$we").to_numpy())
         return []
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
@@ -283,8 +290,8 @@ class WindowAggregateOperator(Operator):
     def partial_mode(self, v: int) -> None:
         self.partial = True if self.global_phase else {-1: None, 0: False, 1: True}[int(v)]
 
-    def _group_cols(self) -> list[str]:
-        return ["$we", "$ws"] + [f"c{i}" for i in self.keys] + (["$gs"] if self.sets is not None else [])
+    def _group_cols(self, window: list[str] | None = None) -> list[str]:
+        return (window or ["$we", "$ws"]) + [f"c{i}" for i in self.keys] + (["$gs"] if self.sets is not None else [])
 
     def on_timer(self, timestamp: int, domain: str) -> list[pa.RecordBatch]:
         """Processing-time windows close when the wall clock passes their end (a timer per window end)."""
@@ -301,15 +308,85 @@ class WindowAggregateOperator(Operator):
     def _fire(self, wm: int) -> list[pa.RecordBatch]:
         prev, self.last_wm = self.last_wm, wm
         ends, tables = self.buffer.pop_until(wm)
-        if not tables:
+        merged: list[pa.Table] = []
+        if self.slices.by_end:
+            sliced, merged = self._sliced_windows(prev, wm, set(ends))
+            tables += [t.select(tables[0].column_names) for t in sliced] if tables else sliced
+        if not tables and not merged:
             return []
-        table = pa.concat_tables(tables)
-        return [self._aggregate(table, prev, one_window=len(ends) == 1 and bool(self.keys))]
+        one_window = len(ends) == 1 and bool(self.keys)
+        return [self._aggregate(pa.concat_tables(tables) if tables else None, prev, merged, one_window)]
 
-    def _aggregate(self, table: pa.Table, prev_wm: int, one_window: bool = False) -> pa.RecordBatch:
+    def _sliced_windows(self, prev: int, wm: int, buffered: set[int]) -> tuple[list[pa.Table], list[pa.Table]]:
+        """The partials of the HOP windows that watermark `wm` closes (and `prev` had not) from the slices they
+        hold, laid out as the windows' own partials: those of windows `buffered` also holds partials of, to be
+        merged with those, and the others' merged (one per key, `$rn` named `$rn_min` as merged). Each slice's
+        groups are merged once, the first time one of its windows fires, and a slice is dropped with its last
+        window. A window's and a slice's groups are merged on the keys alone: their bounds are the same for all."""
+        w = self.window
+        k = w.size // w.slide
+        held = sorted(self.slices.by_end)
+        fired = sorted({e + j * w.slide for e in held for j in range(k) if prev < e + j * w.slide - 1 <= wm})
+        to_merge, merged = [], []
+        for end in fired:
+            parts = [p for p in (self._slice_in_window(e, end) for e in held if end - w.size < e <= end)
+                     if p[0].num_rows]
+            if end in buffered:
+                to_merge += [p[0] for p in parts]
+            elif len(parts) == 1 and parts[0][1]:
+                table = parts[0][0]
+                merged.append(table.rename_columns([c if c != "$rn" else "$rn_min" for c in table.column_names]))
+            elif parts:
+                table = self._merged_on_keys(pa.concat_tables([p[0] for p in parts]), {"$we": end, "$ws": end - w.size})
+                merged.append(table.rename_columns([c if c != "$rn" else "$rn_min" for c in table.column_names]))
+        for e in held:
+            if e + (k - 1) * w.slide - 1 <= wm:
+                self.slices.discard(e)
+                self.merged_slices.discard(e)
+        return to_merge, merged
+
+    def _merged_on_keys(self, table: pa.Table, same: dict[str, int], by: tuple[str, ...] = ()) -> pa.Table:
+        """Partials merged per key (and the columns `by`), the columns `same` (equal in every row) set again,
+        in the table's layout."""
+        merged = merge_partials(table.drop_columns(list(same)), list(by) + [f"c{i}" for i in self.keys])
+        merged = merged.rename_columns([c if c != "$rn_min" else "$rn" for c in merged.column_names])
+        for name, value in same.items():
+            merged = merged.append_column(name, pa.array(np.full(merged.num_rows, value, dtype=np.int64)))
+        return merged.select(table.column_names)
+
+    def _slice_in_window(self, end: int, window_end: int) -> tuple[pa.Table, bool]:
+        """Slice `end`'s groups that count in the window ending `window_end`, as that window's partials, and
+        whether they are one per key (all counting from the same window on)."""
+        tables = self.slices.by_end[end]
+        if len(tables) > 1 or end not in self.merged_slices:
+            table = pa.concat_tables(tables)
+            first = table.column("$first").to_numpy()
+            if first.min() == first.max():
+                table = self._merged_on_keys(table, {"$we": end, "$first": int(first[0])})
+            else:
+                table = self._merged_on_keys(table, {"$we": end}, ("$first",))
+            self.slices.by_end[end] = [table]
+            self.merged_slices.add(end)
+        table = self.slices.by_end[end][0]
+        first = table.column("$first").to_numpy()
+        counts = first <= window_end
+        if not counts.all():
+            table, first = table.filter(pa.array(counts)), first[counts]
+        n = table.num_rows
+        table = table.set_column(table.schema.get_field_index("$we"), "$we", pa.array(np.full(n, window_end)))
+        table = table.set_column(table.schema.get_field_index("$first"), "$ws",
+                                 pa.array(np.full(n, window_end - self.window.size)))
+        return table, n == 0 or first.min() == first.max()
+
+    def _aggregate(self, table: pa.Table | None, prev_wm: int, merged: list[pa.Table] = (),
+                   one_window: bool = False) -> pa.RecordBatch:
+        """The fired windows' results from their rows or partials (`table`, of one window: `one_window`) and from
+        windows' partials that are one per key already (`merged`)."""
         key_names = [f"c{i}" for i in self.keys]
         group_cols = self._group_cols()
-        if self.partial and one_window:
+        if table is None:
+            result = None
+        elif self.partial and one_window:
             result = self._merge_window(table, group_cols)
         elif self.partial:
             result = merge_partials(table, group_cols)
@@ -317,7 +394,10 @@ class WindowAggregateOperator(Operator):
             if self.sets is not None:
                 table = expand_grouping_sets(table, key_names, self.sets)
             result = aggregate_rows(table, group_cols, self._needed(), self.aggs)
-        if not (self.partial and one_window):  # (_merge_window orders its window's groups itself)
+        if merged:
+            names = result.column_names if result is not None else merged[0].column_names
+            result = pa.concat_tables(([result] if result is not None else []) + [t.select(names) for t in merged])
+        if merged or not (self.partial and one_window):  # (_merge_window orders its window's groups itself)
             result = result.sort_by([("$we", "ascending"), ("$rn_min", "ascending")])
         we = result.column("$we").combine_chunks()
         ws = result.column("$ws").combine_chunks()
@@ -346,4 +426,5 @@ class WindowAggregateOperator(Operator):
         return merged
 
     def metrics(self) -> dict:
-        return {"late_records_dropped": self.late_dropped, "state_bytes": self.buffer.size_bytes()}
+        return {"late_records_dropped": self.late_dropped,
+                "state_bytes": self.buffer.size_bytes() + self.slices.size_bytes()}
