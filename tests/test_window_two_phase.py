@@ -218,3 +218,31 @@ def test_a_slice_restored_from_several_pieces_is_merged_before_its_windows_fire(
     got = [r for b in op.on_watermark(MAX_WM) for r in b.to_pylist()]
     without_wm = [[{k: v for k, v in r.items() if k != "_wm"} for r in rows] for rows in (got, reference)]
     assert without_wm[0] == without_wm[1] and len(got) == 3 * 3
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_hop_without_keys_gives_one_phases_windows_and_late_rows(seed):
+    """A global aggregate per window (its global phase in the job's process) keeps its slices the same way."""
+    aggs = [AggCall("COUNT", (), BIGINT), AggCall("MAX", (1,), INT)]
+
+    def keyless() -> WindowAggregateOperator:
+        op = WindowAggregateOperator(WINDOWS["hop"], [], aggs, None,
+                                     ["window_start", "window_end", "window_time", "c", "m"], [TS, TS, TS, BIGINT, INT])
+        op.open(OperatorContext(StateBackend("w")))
+        return op
+    parts = pieces(random.Random(200 + seed))
+    reference, local, op, out = keyless(), keyless(), keyless(), []
+    assert op.splits_in_two(keyed=False)
+    op.become_global()
+    expected = []
+    for rows, candidates, before in parts:
+        mark = max([before] + [r[2] - DELAY for r in rows])
+        reference.on_batch(batch(rows, [max(before, c) for c in candidates]))
+        expected += [r for b in reference.on_watermark(mark) for r in b.to_pylist()]
+        partials = local.local_partials([batch(rows, candidates)])
+        wm = np.maximum(partials.column(partials.num_columns - 1).to_numpy(), before)
+        op.on_batch(pa.RecordBatch.from_arrays(partials.columns[:-1] + [pa.array(wm)], names=partials.schema.names))
+        out += [r for b in op.on_watermark(mark) for r in b.to_pylist()]
+    expected += [r for b in reference.on_watermark(MAX_WM) for r in b.to_pylist()]
+    out += [r for b in op.on_watermark(MAX_WM) for r in b.to_pylist()]
+    assert out == expected and reference.late_dropped == op.late_dropped > 0
