@@ -180,3 +180,18 @@ def non_null_keys(keys: list[pa.Array], n: int) -> np.ndarray:
         if k.null_count:
             valid &= np.asarray(pc.is_valid(k))
     return valid
+
+
+def one_key(keys: list[pa.Array], n: int) -> tuple | None:
+    """The key all `n` rows share (none NULL), else None (also without rows)."""
+    if not n:
+        return None
+    found = []
+    for k in keys:
+        if k.null_count:
+            return None
+        first = k[0]
+        if not pc.all(pc.equal(k, first)).as_py():
+            return None
+        found.append(first.as_py())
+    return tuple(found)

@@ -12,6 +12,7 @@ import pyarrow as pa
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.plan.physical import common_keys
 from sqlstream.runtime.aggregates import aggregate_rows, finalize, needed_columns
+from sqlstream.runtime.keys import one_key
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.event_time import rowtime_ms
@@ -58,8 +59,14 @@ class WindowGroupAggregateOperator(Operator):
         keys, aggs = self.aggregate["keys"], self.aggregate["aggs"]
         table = table.append_column("$rn", pa.array(np.arange(table.num_rows, dtype=np.int64)))
         group_cols = [f"c{i}" for i in keys]
-        result = aggregate_rows(table, group_cols, needed_columns(keys, aggs), aggs)
-        result = result.sort_by([("$rn_min", "ascending")])
+        if group_cols and one_key([table.column(c).combine_chunks() for c in group_cols], table.num_rows):
+            # one group (the window's bounds are its keys): aggregated without hashing them
+            result = aggregate_rows(table, [], needed_columns(keys, aggs), aggs)
+            for c in group_cols:
+                result = result.append_column(c, table.column(c).slice(0, 1))
+        else:
+            result = aggregate_rows(table, group_cols, needed_columns(keys, aggs), aggs)
+            result = result.sort_by([("$rn_min", "ascending")])
         arrays = [result.column(c).combine_chunks() for c in group_cols] + finalize(result, aggs)
         types = [t.to_arrow() for t in self.aggregate["out_types"]]
         arrays = [a.cast(t) if a.type != t else a for a, t in zip(arrays, types)]

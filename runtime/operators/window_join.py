@@ -10,10 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.plan.expr import Expr
+from sqlstream.plan.expr import Expr, refs
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
+from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys, one_key
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.event_time import rowtime_ms
@@ -73,7 +73,7 @@ class WindowJoinOperator(Operator):
         left-row order, then the right rows in arrival order."""
         lk = [left.column(i).combine_chunks() for i in self.keys[0]]
         rk = [right.column(i).combine_chunks() for i in self.keys[1]]
-        same = _one_key(lk, left.num_rows), _one_key(rk, right.num_rows)
+        same = one_key(lk, left.num_rows), one_key(rk, right.num_rows)
         if same[0] is not None and same[0] == same[1]:  # one key on both sides (a window's bounds): every pair
             li, ri = _all_pairs(left.num_rows, right.num_rows)
         else:
@@ -85,13 +85,12 @@ class WindowJoinOperator(Operator):
             probing = np.flatnonzero(non_null_keys(lk, left.num_rows))
             li, at = equal_pairs(rg[order], lg[probing])
             li, ri = probing[li], order[at]
-        whole = len(li) == left.num_rows and bool((li == np.arange(len(li))).all())  # each left row once, in order
-        cols = [c.combine_chunks() for c in (left if whole else left.take(pa.array(li))).columns
-                + right.take(pa.array(ri)).columns]
-        if self.condition is not None and len(li):
+        if self.condition is not None and len(li):  # on the columns it reads, before the pairs are made
+            read = refs(self.condition)
+            cols = _paired(left, right, li, ri, read)
             keep = np.asarray(pc.fill_null(evaluate(self.condition, cols, len(li)), False))
             li, ri = li[keep], ri[keep]
-            cols = [pc.filter(c, pa.array(keep)) for c in cols]
+        cols = _paired(left, right, li, ri)
         if self.kind in ("SEMI", "ANTI"):  # left rows with (without) a match, in arrival order
             matched = np.unique(li)
             rows = matched if self.kind == "SEMI" else np.setdiff1d(np.arange(left.num_rows), matched)
@@ -118,19 +117,25 @@ class WindowJoinOperator(Operator):
                 "state_bytes": self.buffers[0].size_bytes() + self.buffers[1].size_bytes()}
 
 
-def _one_key(keys: list[pa.Array], n: int) -> tuple | None:
-    """The key all `n` rows share (none NULL), else None."""
-    if not n:
-        return None
-    found = []
-    for k in keys:
-        if k.null_count:
-            return None
-        first = k[0]
-        if not pc.all(pc.equal(k, first)).as_py():
-            return None
-        found.append(first.as_py())
-    return tuple(found)
+def _paired(left: pa.Table, right: pa.Table, li: np.ndarray, ri: np.ndarray,
+            only: set[int] | None = None) -> list[pa.Array | None]:
+    """The columns of the pairs (left row li[j], right row ri[j]); with `only`, just those positions (None
+    elsewhere). Left rows taken once each, in order, are the left columns as they are."""
+    whole = len(li) == left.num_rows and bool((li == np.arange(len(li))).all())
+    out: list[pa.Array | None] = []
+    for side, table, rows in ((0, left, li), (1, right, ri)):
+        at = 0 if side == 0 else left.num_columns
+        take = None
+        for j in range(table.num_columns):
+            if only is not None and at + j not in only:
+                out.append(None)
+                continue
+            col = table.column(j)
+            if side == 1 or not whole:
+                take = pa.array(rows) if take is None else take
+                col = col.take(take)
+            out.append(col.combine_chunks())
+    return out
 
 
 def _all_pairs(left: int, right: int) -> tuple[np.ndarray, np.ndarray]:
