@@ -7,7 +7,9 @@ slots in `benchmarks/exchange.py`).
 """
 from __future__ import annotations
 
+import os
 import queue
+import struct
 
 import pyarrow as pa
 
@@ -53,7 +55,7 @@ class PipeChannel:
         """The next message: (BATCH, tag, batch) or the marker tuple as sent. EOFError when the other end died."""
         msg = self.conn.recv()
         if msg[0] == BATCH:
-            return BATCH, msg[1], pa.ipc.open_stream(self.conn.recv_bytes()).read_next_batch()
+            return BATCH, msg[1], pa.ipc.open_stream(_read_message(self.conn)).read_next_batch()
         return msg
 
     def fileno(self) -> int:
@@ -61,6 +63,27 @@ class PipeChannel:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _read_message(conn) -> bytearray:
+    """The next message `Connection.send_bytes` wrote, read straight into one buffer: `recv_bytes` reads a
+    large message in pieces, gathers them in a BytesIO and copies that out (about 1.2 s per GB against 0.26 here)."""
+    fd = conn.fileno()
+    size, = struct.unpack("!i", _read_exactly(fd, 4))
+    if size == -1:  # over 2 GB
+        size, = struct.unpack("!Q", _read_exactly(fd, 8))
+    return _read_exactly(fd, size)
+
+
+def _read_exactly(fd: int, size: int) -> bytearray:
+    out = bytearray(size)
+    view, got = memoryview(out), 0
+    while got < size:
+        n = os.readv(fd, [view[got:]])
+        if not n:
+            raise EOFError
+        got += n
+    return out
 
 
 def receive_all(channel, inbox: queue.Queue) -> None:
