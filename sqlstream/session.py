@@ -332,6 +332,7 @@ class Session:
     def plan(self, stmt: exp.Expr) -> L.Node:
         """Bind a query or INSERT into a logical plan, checking the sink accepts its changelog."""
         self._start_fork_server()
+        self._load_used_functions(stmt)  # planned without execute(): its declared Python functions too
         if isinstance(stmt, exp.Insert):
             sink = self.binder.bind_insert(stmt)
             from sqlstream.connectors import registry
