@@ -110,6 +110,18 @@ def test_same_changelog_at_random_batch_sizes_and_larger_n(seed):
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
 
 
+def factory(order, limit: int, newest: bool, with_rank: bool, spare: int):
+    """make(cls): a function making a new operator of class cls with these settings (the reference's and the
+    operator's the same)."""
+    def make(cls):
+        def new():
+            op = cls([0], order, limit, NAMES, TYPES, newest_wins_ties=newest, with_rank=with_rank)
+            op.spare = spare
+            return op
+        return new
+    return make
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_top_lists_and_rests_give_the_same_changelog(seed):
     """Partitions of dozens of rows ordered by one integer column keep only their best entries in a list and the
@@ -128,12 +140,7 @@ def test_top_lists_and_rests_give_the_same_changelog(seed):
         log += [(INSERT, (p, 100 + i, (1 << 62) * (-1) ** i, "x")) for i, p in enumerate((0, 1, 2, None))]
         log += changelog(seed + 300, 40, values)
 
-    def make(cls):
-        def new():
-            op = cls([0], order, limit, NAMES, TYPES, newest_wins_ties=newest, with_rank=with_rank)
-            op.spare = spare
-            return op
-        return new
+    make = factory(order, limit, newest, with_rank, spare)
     expected = run(make(RankReference), log, 1)
     sizes = [1, 2] + [rng.randint(1, 60) for _ in range(6)]
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
@@ -164,12 +171,7 @@ def test_equal_rows_are_taken_back_in_arrival_order(seed):
     limit, newest, with_rank = rng.choice([1, 2, 4]), rng.random() < 0.5, rng.random() < 0.5
     log = duplicates(seed)
 
-    def make(cls):
-        def new():
-            op = cls([0], order, limit, NAMES, TYPES, newest_wins_ties=newest, with_rank=with_rank)
-            op.spare = 1
-            return op
-        return new
+    make = factory(order, limit, newest, with_rank, 1)
     expected = run(make(RankReference), log, 1)
     sizes = [1, 2] + [rng.randint(1, 60) for _ in range(6)]
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
@@ -190,12 +192,7 @@ def test_partitions_new_in_a_batch_give_the_same_changelog(seed, monkeypatch):
     spare = rng.choice([1, 2, 8])
     log = changelog(seed, rng.choice([3, 6, 12]), (None, 1, 1, 2, 2, 3, 4, 7), arriving=rng.choice([4, 10, 30]))
 
-    def make(cls):
-        def new():
-            op = cls([0], order, limit, NAMES, TYPES, newest_wins_ties=newest, with_rank=with_rank)
-            op.spare = spare
-            return op
-        return new
+    make = factory(order, limit, newest, with_rank, spare)
     expected = run(make(RankReference), log, 1)
     for size in (1, 60, 5000):
         assert run(make(RankOperator), log, size) == expected, f"batch size {size}"

@@ -86,13 +86,16 @@ def _read_exactly(fd: int, size: int) -> bytearray:
     return out
 
 
-def receive_all(channel, inbox: queue.Queue) -> None:
-    """A reader thread's loop: every message of `channel` into `inbox`, then ENDED once the other end is gone,
-    so the owner waits on one queue and neither side blocks the other on a full pipe."""
+def receive_all(channel, inbox: queue.Queue, on_message=None) -> None:
+    """A reader thread's loop: every message of `channel` into `inbox` (after `on_message(msg)`, where given),
+    then ENDED once the other end is gone, so the owner waits on one queue and neither side blocks the other on
+    a full pipe."""
     while True:
         try:
             msg = channel.receive()
         except (EOFError, OSError, ValueError):
             inbox.put(ENDED)
             return
+        if on_message is not None:
+            on_message(msg)
         inbox.put(msg)

@@ -21,7 +21,7 @@ from sqlstream.runtime.event_time import MIN_WM
 from sqlstream.runtime.key_groups import group_range, max_parallelism_of
 from sqlstream.runtime.operator import EVENT_TIME, PROCESSING_TIME, Operator, OperatorContext, fire_timers
 from sqlstream.runtime.operators import registry as operators
-from sqlstream.runtime.parallel.channel import BATCH, ENDED
+from sqlstream.runtime.parallel.channel import BATCH, ENDED, receive_all
 from sqlstream.runtime.split_watermarks import SplitWatermarks
 from sqlstream.runtime.state import StateBackend, state_backend_class
 from sqlstream.runtime.subtask_state import WATERMARKS, load, restore_operator, write_part
@@ -488,21 +488,15 @@ def _receiving(channel, share) -> queue.Queue:
     decoding and its operators, using one core at most."""
     inbox: queue.Queue = queue.Queue()
 
-    def run() -> None:
-        while True:
+    def prefetch(msg) -> None:
+        if msg[0] == ROUND:
             try:
-                msg = channel.receive()
-            except (EOFError, OSError, ValueError):
-                inbox.put(ENDED)
-                return
-            if msg[0] == ROUND:
-                try:
-                    share.prefetch(msg[1])
-                except Exception:  # noqa: BLE001 -- the subtask reads the piece itself and raises it then
-                    pass
-            inbox.put(msg)
+                share.prefetch(msg[1])
+            except Exception:  # noqa: BLE001 -- the subtask reads the piece itself and raises it then
+                pass
 
-    threading.Thread(target=run, daemon=True, name="sqlstream-subtask-inbox").start()
+    threading.Thread(target=receive_all, args=(channel, inbox, prefetch), daemon=True,
+                     name="sqlstream-subtask-inbox").start()
     return inbox
 
 
