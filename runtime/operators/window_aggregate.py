@@ -348,10 +348,8 @@ class WindowAggregateOperator(Operator):
     def _merged_on_keys(self, table: pa.Table, same: dict[str, int], by: tuple[str, ...] = ()) -> pa.Table:
         """Partials merged per key (and the columns `by`), the columns `same` (equal in every row) set again,
         in the table's layout."""
-        merged = merge_partials(table.drop_columns(list(same)), list(by) + [f"c{i}" for i in self.keys])
+        merged = merged_with_constants(table, same, list(by) + [f"c{i}" for i in self.keys])
         merged = merged.rename_columns([c if c != "$rn_min" else "$rn" for c in merged.column_names])
-        for name, value in same.items():
-            merged = merged.append_column(name, pa.array(np.full(merged.num_rows, value, dtype=np.int64)))
         return merged.select(table.column_names)
 
     def _slice_in_window(self, end: int, window_end: int) -> tuple[pa.Table, bool]:
@@ -417,14 +415,20 @@ class WindowAggregateOperator(Operator):
         every row, so they are left out of the hash grouping (a window holding a whole run's keys, as a 10-second
         TUMBLE over nexmark's generator, merges 1.2M partial rows per subtask, ~40% less CPU than grouping on
         the three columns) and put back as constants."""
-        bounds = {c: table.column(c)[0] for c in ("$we", "$ws")}
+        bounds = {c: table.column(c)[0].as_py() for c in ("$we", "$ws")}
         keys = [c for c in group_cols if c not in bounds]
-        merged = merge_partials(table.drop_columns(list(bounds)), keys)
-        merged = merged.sort_by([("$rn_min", "ascending")])
-        for c, value in bounds.items():
-            merged = merged.append_column(c, pa.array(np.full(merged.num_rows, value.as_py(), np.int64), value.type))
-        return merged
+        return merged_with_constants(table, bounds, keys).sort_by([("$rn_min", "ascending")])
 
     def metrics(self) -> dict:
         return {"late_records_dropped": self.late_dropped,
                 "state_bytes": self.buffer.size_bytes() + self.slices.size_bytes()}
+
+
+def merged_with_constants(table: pa.Table, same: dict[str, int], keys: list[str]) -> pa.Table:
+    """Partials merged per `keys`, the columns `same` (one value on every row: a window's or a slice's bounds)
+    left out of the hash grouping and appended again with that value."""
+    merged = merge_partials(table.drop_columns(list(same)), keys)
+    for name, value in same.items():
+        merged = merged.append_column(name, pa.array(np.full(merged.num_rows, value, dtype=np.int64),
+                                                     table.schema.field(name).type))
+    return merged
