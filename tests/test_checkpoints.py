@@ -192,8 +192,12 @@ def test_crash_while_writing_a_checkpoint_restores_the_previous_one(tmp_path, da
 
 def test_changed_query_is_a_different_job_and_a_bad_savepoint_names_the_operator(tmp_path, data):
     folder = tmp_path / "changed"
-    # a monitored source never ends: each job is still running when SIGTERM reaches it, however fast it reads
-    job = write_job(folder, data, interval="10 min", batch=200, source=", 'source.monitor-interval' = '1 h'")
+    # an unbounded source: each job is still running when SIGTERM reaches it, however fast it reads
+    job = write_job(folder, data, interval="10 min", batch=200)
+    bounded = f"WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');"
+    assert bounded in job.read_text()
+    job.write_text(job.read_text().replace(bounded, "WITH ('connector' = 'datagen', 'rows-per-second' = '2000', "
+                                           "'fields.val.min' = '0', 'fields.val.max' = '1000');"))
     p = start(job)
     p.wait_for_stderr("Job running: checkpoints every 10 min")
     p.signal(signal.SIGTERM)
