@@ -57,6 +57,17 @@ def write_job(folder: Path, data: str, interval: str = "100 ms", batch: int = 50
     return job
 
 
+def write_unbounded_job(folder: Path, data: str) -> Path:
+    """The job reading an unbounded datagen table instead of the file: it is still running when a signal or a
+    savepoint request reaches it, however fast the machine reads (the filesystem source is bounded)."""
+    job = write_job(folder, data, interval="10 min", batch=200)
+    bounded = f"WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');"
+    assert bounded in job.read_text()
+    job.write_text(job.read_text().replace(bounded, "WITH ('connector' = 'datagen', 'rows-per-second' = '2000', "
+                                           "'fields.val.min' = '0', 'fields.val.max' = '1000');"))
+    return job
+
+
 def start(job: Path, *extra: str) -> CliJob:
     return CliJob(job, *extra)
 
@@ -192,12 +203,7 @@ def test_crash_while_writing_a_checkpoint_restores_the_previous_one(tmp_path, da
 
 def test_changed_query_is_a_different_job_and_a_bad_savepoint_names_the_operator(tmp_path, data):
     folder = tmp_path / "changed"
-    # an unbounded source: each job is still running when SIGTERM reaches it, however fast it reads
-    job = write_job(folder, data, interval="10 min", batch=200)
-    bounded = f"WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json');"
-    assert bounded in job.read_text()
-    job.write_text(job.read_text().replace(bounded, "WITH ('connector' = 'datagen', 'rows-per-second' = '2000', "
-                                           "'fields.val.min' = '0', 'fields.val.max' = '1000');"))
+    job = write_unbounded_job(folder, data)
     p = start(job)
     p.wait_for_stderr("Job running: checkpoints every 10 min")
     p.signal(signal.SIGTERM)

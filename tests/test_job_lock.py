@@ -8,7 +8,8 @@ import pytest
 
 from sqlstream.runtime.job_lock import live_holder
 from tests.cli_job import REPO, CliJob, wait_until
-from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
+from tests.test_checkpoints import (committed, data, expected, start, write_job,  # noqa: F401 (fixtures)
+                                   write_unbounded_job)
 
 
 def wait_for_lock(folder: Path, p: CliJob) -> Path:
@@ -60,7 +61,7 @@ def test_two_runs_started_together_write_nothing_twice(tmp_path, data, expected)
 
 def test_a_killed_job_does_not_block_its_restart(tmp_path, data):
     folder = tmp_path / "killed"
-    job = write_job(folder, data, interval="10 min", batch=200)
+    job = write_unbounded_job(folder, data)
     p = start(job)
     root = wait_for_lock(folder, p)
     p.kill()
@@ -74,7 +75,7 @@ def test_a_killed_job_does_not_block_its_restart(tmp_path, data):
 
 def test_savepoint_addresses_the_job_by_id_or_folder_and_nothing_else(tmp_path, data):
     folder = tmp_path / "addressed"
-    job = write_job(folder, data, interval="10 min", batch=200)
+    job = write_unbounded_job(folder, data)
     p = start(job)
     root = wait_for_lock(folder, p)
     p.wait_for_stderr(f"`sqlstream savepoint {root.name}`")
