@@ -22,7 +22,8 @@ from sqlstream.connectors.base import Sink, SinkWriter, Source, SplitReader, Tab
 from sqlstream.connectors.formats import csv as csv_format
 from sqlstream.connectors.formats import json as json_format
 from sqlstream.connectors.lines import BlockText, LineFile, non_blank
-from sqlstream.connectors.options import Options
+from sqlstream.connectors.file_monitor import MonitoredFilesReader
+from sqlstream.connectors.options import Options, parse_duration_ms
 from sqlstream.connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, commit_file, compaction_bins,
                                     hide_rolled_back, recover_in_progress)
 from sqlstream.core.errors import ConnectorError, OptionError, storage_error
@@ -59,7 +60,9 @@ def local_path(path: str, table: str) -> str:
     return path
 
 
-def list_files(path: str) -> list[str]:
+def list_files(path: str, pattern: re.Pattern | None = None) -> list[str]:
+    """The files of a path, folders walked in name order; hidden and in-progress ones ('.' or '_' first, folders
+    too) are left out, and with `pattern` ('source.path.regex-pattern') those whose whole absolute path it does not match."""
     if path.startswith("file://"):
         path = path[len("file://"):]
     if os.path.isfile(path):
@@ -69,7 +72,7 @@ def list_files(path: str) -> list[str]:
         for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
             out += [os.path.join(root, f) for f in sorted(files) if not f.startswith((".", "_"))]
-        return out
+        return out if pattern is None else [f for f in out if pattern.fullmatch(os.path.abspath(f))]
     raise ConnectorError(f"File or directory '{path}' does not exist")
 
 
@@ -286,14 +289,17 @@ def _free_decoders(decoder, twin) -> queue.SimpleQueue:
 class FileSystemSource(Source):
     bounded = True
 
-    def __init__(self, path: str, decoder, monitored: bool = False):
-        self.path, self.decoder = path, decoder
+    def __init__(self, path: str, decoder, monitor_ms: int | None = None, pattern: re.Pattern | None = None):
+        """monitor_ms: 'source.monitor-interval' (None: the files present at start are read, and the source ends);
+        pattern: 'source.path.regex-pattern'."""
+        self.path, self.decoder, self.monitor_ms, self.pattern = path, decoder, monitor_ms, pattern
+        self.bounded = monitor_ms is None
         # one record per line and a fixed set of files: byte ranges of a file can be read apart (source subtasks
         # divide each file so)
-        self.ranged = not getattr(decoder, "records_span_lines", False) and not monitored
+        self.ranged = not getattr(decoder, "records_span_lines", False) and self.bounded
 
     def files(self) -> list[str]:
-        return list_files(self.path)
+        return list_files(self.path, self.pattern)
 
     def piece(self, file: str, start: int, end: int, line: int = 0, served: int = 0) -> FileSplitReader:
         """A reader of the lines of `file` that start in [start, end) (`start`: any byte; the piece begins at the
@@ -306,7 +312,10 @@ class FileSystemSource(Source):
         return reader
 
     def reader(self, split: str, position=None) -> SplitReader:
-        return FileSplitReader(list_files(self.path), self.decoder, position)
+        if self.monitor_ms is not None:
+            return MonitoredFilesReader(self.files, lambda files, at: FileSplitReader(files, self.decoder, at),
+                                        self.monitor_ms, position)
+        return FileSplitReader(self.files(), self.decoder, position)
 
 
 def _byte_before(path: str, offset: int) -> bytes:
@@ -613,11 +622,25 @@ def create_source(table: str, options: dict, schema: TableSchema) -> Source:
     if keys:
         decoder = PartitionedDecoder(decoder, schema, path,
                                      options.get("partition.default-name", partitions.DEFAULT_NAME))
-    monitored = bool(opts.get("source.monitor-interval"))
-    opts.get("source.path.regex-pattern")
+    monitor_ms, pattern = monitoring(opts)
     opts.finish()
     list_files(path)
-    return FileSystemSource(path, decoder, monitored)
+    return FileSystemSource(path, decoder, monitor_ms, pattern)
+
+
+def monitoring(opts: Options) -> tuple[int | None, re.Pattern | None]:
+    """'source.monitor-interval' in ms (None: not monitored) and 'source.path.regex-pattern' compiled."""
+    interval = opts.get("source.monitor-interval")
+    monitor_ms = None if interval is None else parse_duration_ms(interval)
+    if monitor_ms is not None and monitor_ms <= 0:
+        raise OptionError(f"Table '{opts.table}': 'source.monitor-interval' must be greater than 0, got '{interval}'")
+    regex = opts.get("source.path.regex-pattern")
+    try:
+        pattern = re.compile(regex) if regex else None
+    except re.error as e:
+        raise OptionError(f"Table '{opts.table}': 'source.path.regex-pattern' is not a valid regular expression "
+                          f"({e}): '{regex}'") from None
+    return monitor_ms, pattern
 
 
 class PartitionedDecoder:

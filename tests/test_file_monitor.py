@@ -1,0 +1,258 @@
+"""The filesystem source with 'source.monitor-interval' (Flink's continuous directory watching): unbounded, it lists
+its path again every interval and reads each file it had not seen once; the paths read are in its checkpointed
+position, so a restore (after SIGKILL, or from a savepoint) reads no file twice and reads those that appeared while
+the job was down.
+
+The reader's tests drive a fake clock; the jobs' tests wait for rows committed by the exactly-once filesystem sink
+(its files become visible when a checkpoint commits them after they rolled), never for a span of wall-clock time."""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import random
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from sqlstream.connectors.base import TableSchema
+from sqlstream.connectors.filesystem import FileSystemSource, create_source
+from sqlstream.core.errors import OptionError
+from sqlstream.core.types import INT
+from tests.cli_job import CliJob, latest_checkpoint_id
+
+
+def write_file(folder: Path, name: str, file_no: int, rows: int) -> None:
+    """A file of `rows` rows, each naming its file and its place in it, written whole before it is visible (as
+    Flink asks of monitored folders: a file is read as it is when discovered)."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp"
+    tmp.write_text("".join(json.dumps({"f": file_no, "i": i}) + "\n" for i in range(rows)))
+    os.rename(tmp, path)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def source(folder: Path, interval: str = "1 s", **extra: str) -> FileSystemSource:
+    schema = TableSchema(["f", "i"], [INT, INT])
+    return create_source("t", {"connector": "filesystem", "path": str(folder), "format": "json",
+                               "source.monitor-interval": interval, **extra}, schema)
+
+
+def drain(reader, max_rows: int = 3) -> list[tuple[int, int]]:
+    """Every row the reader gives now (a poll returning nothing: nothing more until the next listing)."""
+    rows = []
+    while True:
+        batch = reader.poll(max_rows)
+        if batch is None or batch.num_rows == 0:
+            return rows
+        rows += list(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
+
+
+def test_files_added_later_are_read_once_at_the_first_listing_after_the_interval(tmp_path):
+    write_file(tmp_path, "a.json", 1, 5)
+    src = source(tmp_path, "10 s")
+    assert not src.bounded
+    clock = Clock()
+    reader = src.reader("0")
+    reader.clock = clock
+    assert drain(reader) == [(1, i) for i in range(5)]
+    write_file(tmp_path, "b.json", 2, 4)
+    clock.now = 9.9
+    assert drain(reader) == [], "not listed again before the interval has passed"
+    clock.now = 10.0
+    assert drain(reader) == [(2, i) for i in range(4)]
+    with open(tmp_path / "a.json", "a") as f:  # a file is identified by its path: read once, even if it grows
+        f.write(json.dumps({"f": 1, "i": 99}) + "\n")
+    clock.now = 30.0
+    assert drain(reader) == [] and not reader.finished
+
+
+def test_hidden_in_progress_and_unmatched_files_are_skipped_partition_folders_are_walked(tmp_path):
+    write_file(tmp_path, "dt=1/a.json", 1, 2)
+    write_file(tmp_path, "_tmp/x.json", 7, 2)
+    write_file(tmp_path, ".hidden/y.json", 8, 2)
+    write_file(tmp_path, "_in-progress.json", 9, 2)
+    write_file(tmp_path, "b.csv", 3, 1)
+    clock = Clock()
+    reader = source(tmp_path).reader("0")
+    reader.clock = clock
+    assert sorted(drain(reader)) == [(1, 0), (1, 1), (3, 0)]
+    write_file(tmp_path, "dt=2/c.json", 4, 1)
+    clock.now = 1.0
+    assert drain(reader) == [(4, 0)]
+    matched = source(tmp_path, **{"source.path.regex-pattern": f"{re.escape(str(tmp_path))}/dt=[0-9]+/.*json"})
+    assert sorted(drain(matched.reader("0"))) == [(1, 0), (1, 1), (4, 0)]
+
+
+def test_a_restored_reader_reads_no_file_twice_and_reads_files_that_appeared_meanwhile(tmp_path):
+    for k in range(3):
+        write_file(tmp_path, f"f{k}.json", k, 10)
+    src = source(tmp_path)
+    for cut in (0, 4, 10, 17, 30):  # mid-file, at a file's end, after all
+        reader = src.reader("0")
+        got = []
+        while len(got) < cut:
+            got += drain_some(reader, cut - len(got))
+        position = json.loads(json.dumps(reader.position()))  # as a checkpoint stores it
+        reader.close()
+        write_file(tmp_path, f"late{cut}.json", 100 + cut, 2)  # appears while the job is down
+        restored = src.reader("0", position)
+        got += drain(restored)
+        restored.close()
+        expected = [(k, i) for k in range(3) for i in range(10)] + [(100 + cut, i) for i in range(2)]
+        assert sorted(got) == sorted(expected), f"cut after {cut} rows"
+        (tmp_path / f"late{cut}.json").unlink()
+
+
+def drain_some(reader, most: int) -> list[tuple[int, int]]:
+    batch = reader.poll(min(most, 3))
+    assert batch is not None and batch.num_rows, "rows were left to read"
+    return list(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()))
+
+
+def test_a_position_of_the_unmonitored_source_is_taken_over(tmp_path):
+    for k in range(2):
+        write_file(tmp_path, f"f{k}.json", k, 6)
+    schema = TableSchema(["f", "i"], [INT, INT])
+    plain = create_source("t", {"connector": "filesystem", "path": str(tmp_path), "format": "json"}, schema)
+    assert plain.bounded
+    reader = plain.reader("0")
+    got = drain_some(reader, 3) + drain_some(reader, 3) + drain_some(reader, 2)
+    position = reader.position()
+    reader.close()
+    assert isinstance(position, list)
+    got += drain(source(tmp_path).reader("0", position))
+    assert sorted(got) == [(k, i) for k in range(2) for i in range(6)]
+
+
+def test_the_interval_must_be_positive_and_the_pattern_valid(tmp_path):
+    with pytest.raises(OptionError, match="greater than 0"):
+        source(tmp_path, "0 s")
+    with pytest.raises(OptionError, match="regular expression"):
+        source(tmp_path, **{"source.path.regex-pattern": "("})
+
+
+# ---- jobs ---------------------------------------------------------------------------------------------------------
+
+JOB = """
+SET 'execution.checkpointing.interval' = '100 ms';
+SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
+SET 'parallelism.default' = '{p}';
+CREATE TABLE files (f INT, i INT) WITH ('connector' = 'filesystem', 'path' = '{dir}/in', 'format' = 'json',
+  'source.monitor-interval' = '50 ms');
+CREATE TABLE copied (f INT, i INT, twice INT) WITH ('connector' = 'filesystem', 'path' = '{dir}/out', 'format' = 'json',
+  'sink.rolling-policy.rollover-interval' = '200 ms', 'sink.rolling-policy.check-interval' = '50 ms');
+INSERT INTO copied SELECT f, i, i * 2 FROM files;
+"""
+
+
+def committed(folder: Path) -> collections.Counter:
+    """The rows the sink committed, as a multiset (in-progress files are hidden)."""
+    lines: collections.Counter = collections.Counter()
+    out = folder / "out"
+    for f in sorted(out.glob("part-*")) if out.exists() else []:
+        lines.update((r["f"], r["i"]) for r in map(json.loads, f.read_text().splitlines()))
+    return lines
+
+
+def expected(files: dict[int, int]) -> collections.Counter:
+    return collections.Counter((k, i) for k, n in files.items() for i in range(n))
+
+
+class MonitoredJob:
+    """The job over `folder/in`, and the files it was given: file number -> rows."""
+
+    def __init__(self, folder: Path, parallelism: int = 1):
+        self.folder, self.files = folder, {}
+        self.job = folder / "job.sql"
+        self.job.write_text(JOB.format(dir=folder, p=parallelism))
+
+    def add(self, k: int, rows: int) -> None:
+        write_file(self.folder / "in", f"part{k % 3}/f{k}.json" if k % 2 else f"f{k}.json", k, rows)
+        self.files[k] = rows
+
+    def start(self, *args: str) -> CliJob:
+        return CliJob(self.job, *args)
+
+    def wait_all_committed(self, p: CliJob) -> None:
+        want = expected(self.files)
+        p.wait_for(lambda: sum(committed(self.folder).values()) >= sum(want.values()),
+                   f"the rows of files {sorted(self.files)} committed")
+
+    def stop(self, p: CliJob) -> str:
+        """Stop with a savepoint (SIGTERM); the savepoint's path."""
+        p.signal(signal.SIGTERM)
+        rc, _, err = p.finish()
+        assert rc == 0, err
+        assert "savepoint written to" in err, err
+        return err.split("savepoint written to ")[1].split()[0]
+
+    def check(self) -> None:
+        got, want = committed(self.folder), expected(self.files)
+        assert got == want, f"{sum((want - got).values())} rows missing, {sum((got - want).values())} duplicated"
+
+
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_files_added_while_the_job_runs_are_read_exactly_once(tmp_path, parallelism):
+    job = MonitoredJob(tmp_path, parallelism)
+    job.add(0, 300)
+    p = job.start()
+    job.wait_all_committed(p)
+    for k in range(1, 5):
+        job.add(k, 200 + 50 * k)
+        job.wait_all_committed(p)
+    assert not p.exited(), "an unbounded job keeps running"
+    job.stop(p)
+    job.check()
+
+
+def test_sigkill_after_a_checkpoint_and_a_restart_read_each_file_once(tmp_path):
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    job = MonitoredJob(tmp_path)
+    for k in range(3):
+        job.add(k, 20_000)
+    checkpoints = tmp_path / "checkpoints"
+    for attempt in range(3):
+        p = job.start()
+        target = latest_checkpoint_id(checkpoints) + 1
+        p.wait_for(lambda: latest_checkpoint_id(checkpoints) >= target, f"seed {seed}: checkpoint {target}")
+        job.add(10 + attempt, rng.randint(1, 5000))  # discovered before or after the kill
+        if rng.random() < 0.5:
+            p.wait_for(lambda: latest_checkpoint_id(checkpoints) >= target + 1, f"seed {seed}: another checkpoint")
+        p.kill()
+        p.finish()
+    p = job.start()
+    job.wait_all_committed(p)
+    job.stop(p)
+    assert "restored from checkpoint" in p.err, p.err
+    job.check()
+
+
+def test_a_savepoint_stop_and_restore_reads_the_files_added_while_the_job_was_down(tmp_path):
+    job = MonitoredJob(tmp_path)
+    job.add(0, 500)
+    job.add(1, 700)
+    p = job.start()
+    job.wait_all_committed(p)
+    savepoint = job.stop(p)
+    job.check()
+    job.add(2, 400)  # while the job is down
+    job.add(3, 100)
+    p = job.start("--from-savepoint", savepoint)
+    job.wait_all_committed(p)
+    job.add(4, 50)
+    job.wait_all_committed(p)
+    job.stop(p)
+    assert "restored from savepoint" in p.err, p.err
+    job.check()
