@@ -94,6 +94,26 @@ def test_hidden_in_progress_and_unmatched_files_are_skipped_partition_folders_ar
     assert sorted(drain(matched.reader("0"))) == [(1, 0), (1, 1), (4, 0)]
 
 
+def test_the_files_flink_reads_from_a_monitored_folder(tmp_path):
+    """What Flink 2.3 read (PyFlink, 'source.monitor-interval' = '1s', streaming, rows collected as they came) from
+    this folder, without and with 'source.path.regex-pattern' = '.*/f[0-9]+\\.json': the files present at start,
+    then those added while it ran."""
+    for name, k in (("f1.json", 1), ("_h.json", 2), (".h.json", 3), ("sub/f2.json", 4), ("_hdir/f5.json", 5),
+                    (".ddir/f6.json", 6), ("g7.json", 7), ("sub/x.csv", 8)):
+        write_file(tmp_path, name, k, 1)
+    clock = Clock()
+    plain, matched = source(tmp_path).reader("0"), \
+        source(tmp_path, **{"source.path.regex-pattern": r".*/f[0-9]+\.json"}).reader("0")
+    plain.clock = matched.clock = clock
+    assert sorted(f for f, _ in drain(plain)) == [1, 4, 7, 8]
+    assert sorted(f for f, _ in drain(matched)) == [1, 4]
+    write_file(tmp_path, "new/f9.json", 9, 1)
+    write_file(tmp_path, "f10.json", 10, 1)
+    clock.now = 1.0
+    assert sorted(f for f, _ in drain(plain)) == [9, 10]
+    assert sorted(f for f, _ in drain(matched)) == [9, 10]
+
+
 def test_a_restored_reader_reads_no_file_twice_and_reads_files_that_appeared_meanwhile(tmp_path):
     for k in range(3):
         write_file(tmp_path, f"f{k}.json", k, 10)
