@@ -42,11 +42,21 @@ OPERATORS: dict[str, str] = {
 
 
 def operator_class(name: str) -> type[Operator]:
+    _, cls = _where(name).split(":")
+    return getattr(importlib.import_module(operator_module(name)), cls)
+
+
+def operator_module(name: str) -> str:
+    """The module an operator lives in, without importing it (a job's process names the modules its subtasks'
+    operators need, which it need not load itself)."""
+    return f"sqlstream.runtime.operators.{_where(name).split(':')[0]}"
+
+
+def _where(name: str) -> str:
     where = OPERATORS.get(name)
     if where is None:
         raise ValidationError(f"no runtime operator named {name!r}; registered: {', '.join(sorted(OPERATORS))}")
-    module, cls = where.split(":")
-    return getattr(importlib.import_module(f"sqlstream.runtime.operators.{module}"), cls)
+    return where
 
 
 def build(spec: OperatorSpec) -> Operator:

@@ -1,6 +1,7 @@
 """Where subtasks run: worker processes on this machine (a Ray actor host runs the same `SubtaskUnit`s).
 
-A host has three calls: `start(unit)` -> (channel, handle), `stop(handle)`, `describe_end(handle)`. Local workers
+A host has three calls: `start(unit)` -> (channel, handle), `stop(handle)`, `describe_end(handle)` (and may have
+`release(handle)`: let a subtask that ended after STOP exit without waiting for it). Local workers
 are forked from a fork server: a clean single-threaded process started once per job process with the runtime
 imported (not the user's main module), so a worker costs a fork and inherits neither the job's threads nor locks
 another thread of the job held at the fork (forking the job's process itself could copy an allocator's lock held
@@ -170,6 +171,12 @@ class LocalProcessHost:
         if process.is_alive():
             process.kill()
             process.join()
+
+    def release(self, process) -> None:
+        """A worker that closed its channel after STOP ends on its own: joined by a thread of its own, so the job
+        does not wait for the process to exit."""
+        import threading
+        threading.Thread(target=self.stop, args=(process,), daemon=True, name="sqlstream-subtask-reaper").start()
 
     def describe_end(self, process) -> str:
         process.join(timeout=1)

@@ -54,7 +54,7 @@ class SubtaskUnit:
         specs = list(self.specs) + (list(self.source.specs) if self.source is not None else [])
         if self.fork is not None:
             specs += self.fork.specs + [target for _, target in self.fork.returned]
-        found = [operators.operator_class(s.name).__module__ for s in specs]
+        found = [operators.operator_module(s.name) for s in specs]
         if self.fork is not None:
             found.append("sqlstream.runtime.parallel.forks")
         if self.source is not None:
