@@ -694,7 +694,7 @@ def create_sink(table: str, options: dict, schema: TableSchema) -> Sink:
     policy = RollingPolicy.from_options(opts)
     if fmt in ("parquet", "orc") and policy.compaction_size is not None:
         raise OptionError(f"Table '{table}': 'auto-compaction' is not supported for the {fmt} format yet")
-    delim = options.get("csv.field-delimiter", ",")
+    delim = csv_format.field_delimiter(opts) if fmt == "csv" else options.get("csv.field-delimiter", ",")
     default_partition = options.get("partition.default-name", partitions.DEFAULT_NAME)
     opts.finish()
     return FileSystemSink(path, fmt, schema, delim, default_partition, table, policy)

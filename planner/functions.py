@@ -21,6 +21,11 @@ UNSUPPORTED_AGGREGATES = ("SINGLE_VALUE", "APPROX_COUNT_DISTINCT", "BITMAP_AND_A
                           "BITMAP_XOR_CARDINALITY_AGG")
 
 
+# Calcite's aggregates of exactly one operand
+ONE_ARGUMENT_AGGREGATES = ("SUM", "SUM0", "AVG", "MIN", "MAX", "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP",
+                           "COLLECT")
+
+
 def is_aggregate(name: str) -> bool:
     """A built-in aggregate or a registered Python aggregate function."""
     from sqlstream.core.udf import python_aggregate
@@ -36,11 +41,24 @@ def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> 
         if distinct:
             raise ValidationError(f"DISTINCT is not supported for Python aggregate function {py.name}")
         return py.result_type.with_nullable(True)
+    if distinct and any(t.name in ("MAP", "MULTISET", "ROW") for t in args):
+        kind = next(t.name for t in args if t.name in ("MAP", "MULTISET", "ROW"))
+        raise ValidationError(f"Distinct aggregate function does not support type: {kind}")
     if name == "COUNT":
         return BIGINT.with_nullable(False)
     if not args:
         raise ValidationError(f"{name} requires an argument")
+    if name in ONE_ARGUMENT_AGGREGATES and len(args) != 1:
+        raise ValidationError(f"Invalid number of arguments to function '{name}'. Was expecting 1 arguments")
+    if any(t.name == "NULL" for t in args):
+        raise ValidationError(f"Illegal use of 'NULL' in {name}(..): give the NULL a type, as CAST(NULL AS "
+                              f"STRING)")
     a = args[0].without_time_attr()
+    if name in ("MIN", "MAX") and a.name in ("ARRAY", "MAP", "MULTISET", "ROW"):
+        raise ValidationError(f"{name.capitalize()} aggregate function does not support type: '{a.name}': "
+                              f"{name} takes a comparable type (a number, string, time or BOOLEAN)")
+    if name == "LISTAGG":
+        require(name, args, len(args) <= 2 and all(t.is_string for t in args))
     if name in ("SUM", "SUM0"):
         require(name, args, a.is_numeric)
         t = FlinkType("DECIMAL", 38, a.scale) if a.is_decimal else a

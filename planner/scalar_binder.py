@@ -216,6 +216,7 @@ def literal(node: exp.Literal) -> Lit:
         t = INT if -2**31 <= v < 2**31 else BIGINT
         if not -2**63 <= v < 2**63:
             p = len(text.lstrip("-"))
+            _check_precision(node, p)
             return Lit(FlinkType("DECIMAL", p, 0, nullable=False), decimal.Decimal(text))
         return Lit(t.with_nullable(False), v)
     if "e" in text.lower():
@@ -224,7 +225,15 @@ def literal(node: exp.Literal) -> Lit:
     digits = text.lstrip("-")
     scale = len(digits.split(".")[1]) if "." in digits else 0
     precision = max(len(digits.replace(".", "")), scale, 1)
+    _check_precision(node, precision)
     return Lit(FlinkType("DECIMAL", precision, scale, nullable=False), d)
+
+
+def _check_precision(node: exp.Literal, precision: int) -> None:
+    """A numeric literal of more than DECIMAL's 38 digits has no type: Flink's validator refuses it."""
+    if precision > 38:
+        raise ValidationError(f"{_where(node)}Numeric literal '{node.this}' out of range: a DECIMAL holds at most "
+                              f"38 digits; write it as a DOUBLE (with an exponent, as 1E40) or use fewer digits")
 
 
 def cast(e: Expr, to: FlinkType, safe: bool = False) -> Expr:
@@ -473,17 +482,21 @@ class ScalarBinder:
     def _not(self, n):
         inner = n.this
         if isinstance(inner, exp.Is):
-            e = self._is(inner)
+            e = self._is(inner, negated=True)
             flip = {"IS_NULL": "IS_NOT_NULL", "IS_TRUE": "IS_NOT_TRUE", "IS_FALSE": "IS_NOT_FALSE"}
             return Call(e.type, flip[e.fn], e.args)
         return self.call("NOT", [self.bind(inner)], n)
 
-    def _is(self, n):
+    def _is(self, n, negated: bool = False):
         target = n.expression
         a = self.bind(n.this)
         if isinstance(target, exp.Null):
             return self.call("IS_NULL", [a], n)
         if isinstance(target, exp.Boolean):
+            if a.type.name not in ("BOOLEAN", "NULL"):
+                form = ("IS NOT " if negated else "IS ") + ("TRUE" if target.this else "FALSE")
+                raise ValidationError(f"{_where(n)}Cannot apply '{form}' to arguments of type "
+                                      f"'<{calcite_type(a.type)}> {form}'. Supported form(s): '<BOOLEAN> {form}'")
             return self.call("IS_TRUE" if target.this else "IS_FALSE", [a], n)
         if isinstance(target, exp.JSON):
             kind = target.this.name if isinstance(target.this, exp.Expr) else target.this or "VALUE"
@@ -658,7 +671,7 @@ class ScalarBinder:
 
     def _function(self, node: exp.Func) -> Expr:
         if isinstance(node, exp.Extract):
-            unit = node.this.name.upper()
+            unit = _time_frame(node.this, EXTRACT_UNITS, "EXTRACT")
             x = self.to_local(self.bind(node.expression))
             return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         name, args = _function_parts(node)
@@ -674,7 +687,7 @@ class ScalarBinder:
                 return Call(x.type.without_time_attr(), name + "_TO", (x, Lit(NULL, unit), self._zone()))
             return Call(x.type.without_time_attr(), name + "_TO", (x, Lit(NULL, unit)))
         if name == "EXTRACT":
-            unit = node.this.name.upper()
+            unit = _time_frame(node.this, EXTRACT_UNITS, "EXTRACT")
             x = self.bind(node.expression)
             return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):
@@ -721,17 +734,43 @@ class ScalarBinder:
 
     def _timestamp_unit_fn(self, name: str, node) -> Expr:
         if isinstance(node, exp.TimestampDiff):
-            unit = node.args["unit"].name.upper()
+            unit = _time_frame(node.args["unit"], TIMESTAMP_UNITS, name)
             a, b = self.bind(node.this), self.bind(node.expression)
             return Call(INT.with_nullable(a.type.nullable or b.type.nullable), name, (Lit(NULL, unit), a, b))
         raw = node.expressions
-        unit = raw[0].name.upper()
+        unit = _time_frame(raw[0], TIMESTAMP_UNITS, name)
         rest = [self.bind(a) for a in raw[1:]]
         if name == "TIMESTAMPADD" and len(rest) == 2 and rest[1].type.name == "DATE" and unit in UNIT_MS \
                 and unit != "DAY":  # a time of day added to a DATE gives a TIMESTAMP, as in Flink
             rest[1] = cast(rest[1], FlinkType("TIMESTAMP", 6, nullable=rest[1].type.nullable))
         t = self.call(name, rest, node).type
         return Call(t, name, (Lit(NULL, unit), *rest))
+
+
+# The time frames Calcite knows, and those each function takes here
+TIME_FRAMES = ("MILLENNIUM", "CENTURY", "DECADE", "YEAR", "ISOYEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR",
+               "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND", "NANOSECOND", "DOW", "ISODOW", "DOY", "EPOCH",
+               "DAYOFWEEK", "DAYOFMONTH", "DAYOFYEAR", "SQL_TSI_YEAR", "SQL_TSI_QUARTER", "SQL_TSI_MONTH",
+               "SQL_TSI_WEEK", "SQL_TSI_DAY", "SQL_TSI_HOUR", "SQL_TSI_MINUTE", "SQL_TSI_SECOND", "FRAC_SECOND")
+EXTRACT_UNITS = ("MILLENNIUM", "CENTURY", "DECADE", "YEAR", "ISOYEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR",
+                 "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND", "NANOSECOND", "DOW", "ISODOW", "DOY", "EPOCH",
+                 "DAYOFWEEK", "DAYOFMONTH", "DAYOFYEAR")
+TIMESTAMP_UNITS = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND")
+
+
+def _time_frame(node: exp.Expr, valid: tuple[str, ...], fn: str) -> str:
+    """The unit of EXTRACT, TIMESTAMPADD or TIMESTAMPDIFF, refused with the valid ones when it is none of them."""
+    unit = node.name.upper()
+    if unit in valid:
+        return unit
+    where, at = "", node
+    while not where and at is not None:  # a unit keeps no position of its own: its call's, or the nearest one
+        where, at = _where(at), at.parent
+    if unit in TIME_FRAMES:
+        raise ValidationError(f"{where}{fn} does not take the time frame '{unit}' yet: use one of "
+                              f"{', '.join(valid)}")
+    raise ValidationError(f"{where}'{node.name}' is not a valid time frame: {fn} takes one of "
+                          f"{', '.join(valid)}")
 
 
 def _is_json_builder(node) -> bool:

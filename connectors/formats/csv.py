@@ -13,12 +13,27 @@ from sqlstream.connectors.base import TableSchema, rows_batch
 from sqlstream.connectors.lines import non_blank
 from sqlstream.connectors.options import Options
 from sqlstream.connectors.utf8 import reject_invalid_utf8
-from sqlstream.core.errors import FormatError
+from sqlstream.core.errors import FormatError, OptionError
 from sqlstream.core.types import FlinkType
 
 FORMAT_OPTIONS = ["csv.field-delimiter", "csv.quote-character", "csv.disable-quote-character",
                   "csv.allow-comments", "csv.ignore-parse-errors", "csv.array-element-delimiter",
                   "csv.escape-character", "csv.null-literal", "csv.write-bigdecimal-in-scientific-notation"]
+
+
+def single_character(opts, key: str, default: str | None) -> str | None:
+    """An option that is one character (Flink's csv.field-delimiter, quote and escape characters; '\\t' is a tab)."""
+    value = opts.get(key, default)
+    if value is None:
+        return None
+    value = {"\\t": "\t"}.get(value, value)
+    if len(value) != 1:
+        raise OptionError(f"Option '{key}' must be a string with single character, but was: {value}")
+    return value
+
+
+def field_delimiter(opts, prefix: str = "csv.") -> str:
+    return single_character(opts, prefix + "field-delimiter", ",")
 
 
 class CsvDecoder:
@@ -33,12 +48,13 @@ class CsvDecoder:
 
     @classmethod
     def from_options(cls, opts: Options, schema: TableSchema, prefix: str = "csv.") -> "CsvDecoder":
-        delim = opts.get(prefix + "field-delimiter", ",")
-        delim = {"\\t": "\t"}.get(delim, delim)
-        quote = None if opts.get_bool(prefix + "disable-quote-character") else opts.get(prefix + "quote-character", '"')
+        delim = field_delimiter(opts, prefix)
+        quote = None if opts.get_bool(prefix + "disable-quote-character") else \
+            single_character(opts, prefix + "quote-character", '"')
         opts.get(prefix + "array-element-delimiter")
         opts.get(prefix + "write-bigdecimal-in-scientific-notation")
-        return cls(schema, delim, quote, opts.get(prefix + "escape-character"), opts.get(prefix + "null-literal"),
+        return cls(schema, delim, quote, single_character(opts, prefix + "escape-character", None),
+                   opts.get(prefix + "null-literal"),
                    opts.get_bool(prefix + "ignore-parse-errors"), opts.get_bool(prefix + "allow-comments"))
 
     def decode(self, lines: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:

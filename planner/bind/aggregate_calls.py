@@ -32,10 +32,17 @@ def agg_parts(node: exp.Expr) -> tuple[str, bool, list[exp.Expr]]:
         return "UDAF:" + fname, False, args
     if isinstance(node, exp.Anonymous):
         args = list(node.expressions)
-        if args and isinstance(args[0], exp.Distinct):  # LISTAGG(DISTINCT s [, sep])
-            return node.name.upper(), True, list(args[0].expressions) + args[1:]
-        return node.name.upper(), False, args
+        distinct = bool(args) and isinstance(args[0], exp.Distinct)
+        if distinct:  # LISTAGG(DISTINCT s [, sep])
+            args = list(args[0].expressions) + args[1:]
+        if node.name.upper() == "LISTAGG" and len(args) == 2 and not isinstance(args[1], exp.Literal):
+            raise ValidationError(f"{_where(node)}Argument to function 'LISTAGG' must be a literal: its separator is "
+                                  f"a string constant, as LISTAGG(s, ';')")
+        return node.name.upper(), distinct, args
     if isinstance(node, exp.JSONObjectAgg):
+        if len(node.expressions) != 1:
+            raise ValidationError(f"{_where(node)}JSON_OBJECTAGG takes one KEY k VALUE v pair, as "
+                                  f"JSON_OBJECTAGG(KEY name VALUE amount)")
         pair = node.expressions[0]
         absent = str(node.args.get("null_handling") or "").upper() == "ABSENT ON NULL"
         return "JSON_OBJECTAGG" + ("_ABSENT_ON_NULL" if absent else ""), False, [pair.this, pair.expression]

@@ -37,7 +37,11 @@ class Joins:
         on = join.args.get("on")
         lkeys, rkeys, condition = [], [], None
         if on is not None:
-            lkeys, rkeys, condition = split_equi_keys(ScalarBinder(scope).bind(on), nl)
+            bound = ScalarBinder(scope).bind(on)
+            if bound.type.name not in ("BOOLEAN", "NULL"):
+                raise ValidationError(f"{_where(on)}ON clause must be a condition: "
+                                      f"'{on.sql(dialect='flink')}' is {bound.type}, not BOOLEAN")
+            lkeys, rkeys, condition = split_equi_keys(bound, nl)
         elif kind != "CROSS" and jtype != "INNER":
             raise ValidationError(f"{_where(join)}{jtype} JOIN needs an ON condition")
         lf = [L.Field(f.name, f.type.with_nullable(True) if jtype in ("RIGHT", "FULL") else f.type)

@@ -1,6 +1,8 @@
 """OVER aggregation: AGG(..) OVER (PARTITION BY .. ORDER BY a time attribute [frame])."""
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
@@ -87,7 +89,13 @@ class OverWindows:
             if isinstance(start, exp.Interval):
                 preceding = interval_value(start)[0]
             elif isinstance(start, exp.Literal):
+                if start.is_string or not re.fullmatch(r"\d+", start.this):
+                    raise ValidationError(f"{_where(start) or _where(wspec)}{frame} value must be a non-negative "
+                                          f"integral constant, got {start.sql(dialect='flink')}")
                 preceding = int(start.this)
+            elif isinstance(start, exp.Neg):
+                raise ValidationError(f"{_where(start) or _where(wspec)}{frame} value must be a non-negative "
+                                      f"integral constant, got {start.sql(dialect='flink')}")
             elif str(start).upper() != "UNBOUNDED":
                 raise ValidationError(f"{_where(wspec)}Unsupported OVER frame start {start}")
             if frame == "ROWS" and isinstance(start, exp.Interval) or frame == "RANGE" and isinstance(start, exp.Literal):

@@ -207,6 +207,10 @@ def from_sqlglot(dt: exp.DataType, nullable: bool = True) -> FlinkType:
         for f in dt.expressions:
             names.append(f.name)
             kids.append(from_sqlglot(f.args["kind"]))
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValidationError(f"Field names must be unique. Found duplicates: [{', '.join(duplicates)}] in "
+                                  f"{dt.sql(dialect='flink')}")
         return FlinkType("ROW", children=tuple(kids), field_names=tuple(names), nullable=nullable)
     if name in ("CHAR", "VARCHAR", "BINARY", "VARBINARY"):
         default = 1 if name in ("CHAR", "BINARY") else MAX_VARCHAR

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.core.errors import ExecutionError
-from sqlstream.core.types import BOOLEAN, INT, STRING, FlinkType
+from sqlstream.core.errors import ExecutionError, ValidationError
+from sqlstream.core.types import BOOLEAN, INT, STRING, FlinkType, common_type
 from sqlstream.functions.arrow import cast_to, full, per_row
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import common_of, nullable, require, returns
@@ -265,7 +265,21 @@ def map_value(name: str, args: list[FlinkType]) -> FlinkType:
 
 def array_arg(name: str, args: list[FlinkType], arity: tuple[int, int]) -> FlinkType:
     require(name, args, arity[0] <= len(args) <= arity[1] and args[0].name in ("ARRAY", "NULL"))
+    if args[0].name == "NULL":  # Flink cannot type the call: Illegal use of 'NULL'
+        raise ValidationError(f"Illegal use of 'NULL' in {name}(..): give the NULL a type, as "
+                              f"CAST(NULL AS ARRAY<INT>)")
     return args[0]
+
+
+def element_arg(name: str, args: list[FlinkType]) -> FlinkType:
+    """ARRAY_APPEND/ARRAY_PREPEND: an array and an element of a type its elements share a type with."""
+    a = array_arg(name, args, (2, 2))
+    common = common_type(a.children[0], args[1])
+    if a.name == "ARRAY" and (common is None or common.name != a.children[0].name):  # cast implicitly, not wider
+        sig = ", ".join(str(t.without_time_attr()) for t in args)
+        raise ValidationError(f"Invalid function call: {name}({sig}): the element's type must be the array's "
+                              f"element type ({a.children[0]})")
+    return a.without_time_attr()
 
 
 def same_array(arity: tuple[int, int], more_arrays: bool = False):
@@ -332,8 +346,8 @@ FUNCTIONS = (
     scalar("ARRAY_SLICE", same_array((2, 3)), array_slice),
     scalar("ARRAY_MAX", array_element, _min_max("max")),
     scalar("ARRAY_MIN", array_element, _min_max("min")),
-    scalar("ARRAY_APPEND", same_array((2, 2)), _row_fn(lambda a, x: a + [x])),
-    scalar("ARRAY_PREPEND", same_array((2, 2)), _row_fn(lambda a, x: [x] + a)),
+    scalar("ARRAY_APPEND", element_arg, _row_fn(lambda a, x: a + [x])),
+    scalar("ARRAY_PREPEND", element_arg, _row_fn(lambda a, x: [x] + a)),
     scalar("ARRAY_CONCAT", same_array((1, 99), more_arrays=True),
            _row_fn(lambda *arrays: None if None in arrays else [x for a in arrays for x in a])),
     scalar("ARRAY_DISTINCT", same_array((1, 1)), _row_fn(_distinct)),

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from sqlstream.functions.arrow import DEC_CTX, full, rescale
 from sqlstream.functions.catalog import scalar
-from sqlstream.core.errors import ExecutionError
+from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import DOUBLE, INT, FlinkType
 from sqlstream.functions.inference import (MAX_PRECISION, integers, nullable, require, returns,
                                            same_as_first)
@@ -37,6 +37,8 @@ def round_decimal_type(a: FlinkType, r: int) -> FlinkType:
 
 
 def floor_ceil_type(name: str, args: list[FlinkType]) -> FlinkType:
+    if len(args) != 1:
+        raise ValidationError(f"Invalid number of arguments to function '{name}'. Was expecting 1 arguments")
     a = args[0]
     if a.is_temporal:
         return a.without_time_attr()
@@ -50,6 +52,10 @@ def floor_ceil_type(name: str, args: list[FlinkType]) -> FlinkType:
 def _round(e, args, n):
     x = full(args[0], n)
     r = args[1].as_py() if isinstance(args[1], pa.Scalar) else 0
+    if abs(r) > 300 and pa.types.is_floating(x.type):  # 10.0 ** r would overflow: the decimal form, as Flink
+        return _round_exactly(x, r, decimal.ROUND_DOWN if e.fn == "TRUNCATE" else decimal.ROUND_HALF_UP)
+    if pa.types.is_integer(x.type) and (r >= 0 or r < -19):  # nothing to cut, or every digit cut
+        return x if r >= 0 else pc.if_else(pc.is_null(x), pa.scalar(None, x.type), pa.scalar(0, x.type))
     if e.fn == "TRUNCATE":
         f = 10.0 ** r
         if pa.types.is_decimal(x.type):
@@ -58,8 +64,21 @@ def _round(e, args, n):
     if pa.types.is_decimal(x.type):
         return pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), e.type.to_arrow(), safe=False)
     if pa.types.is_integer(x.type):
-        return x if r >= 0 else pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), x.type)
+        return pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), x.type)
     return round_half_up(x, r)
+
+
+def _round_exactly(x: pa.Array, r: int, mode: str) -> pa.Array:
+    """ROUND/TRUNCATE of DOUBLE values to more than 300 places either side of the point, on each value's
+    shortest decimal form."""
+    ctx = decimal.Context(prec=1000, rounding=mode)
+    step = decimal.Decimal(1).scaleb(-r)
+
+    def one(v):
+        if v is None or not math.isfinite(v):
+            return v
+        return float(decimal.Decimal(repr(v)).quantize(step, context=ctx)) + 0.0  # no -0.0
+    return pa.array([one(v) for v in x.to_pylist()], x.type)
 
 
 def round_half_up(x: pa.Array, r: int) -> pa.Array:

@@ -265,6 +265,8 @@ def _right(e, args, n):
 
 def _char_class(test):
     def impl(e, args, n):
+        if not pa.types.is_string(args[0].type) and not pa.types.is_large_string(args[0].type):
+            return pa.array(np.zeros(n, dtype=bool))  # Flink: a number is never text of digits or letters
         return pc.fill_null(per_unique(e, args, n, lambda x: x is not None and x != "" and bool(test(x))), False)
     return impl
 
@@ -310,6 +312,7 @@ def _elt_type(name, args):
 
 _C, _I = "CHARACTER", "INTEGER"
 _TRIM = ((_C,), (_C, _C))
+_TEXT_OR_NUMBER = ((_C,), ("NUMERIC",))
 _NOT_NULL_TEST = returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False)
 
 FUNCTIONS = (
@@ -345,8 +348,8 @@ FUNCTIONS = (
     scalar("SPLIT", _split_type, _split),
     scalar("STR_TO_MAP", _str_to_map_type, _str_to_map),
     scalar("ELT", _elt_type, _elt),
-    scalar("IS_DIGIT", _NOT_NULL_TEST, _char_class(str.isdigit)),
-    scalar("IS_ALPHA", _NOT_NULL_TEST, _char_class(str.isalpha)),
-    scalar("IS_DECIMAL", _NOT_NULL_TEST, _char_class(_DECIMAL_TEXT.fullmatch)),
+    scalar("IS_DIGIT", _NOT_NULL_TEST, _char_class(str.isdigit), signatures=_TEXT_OR_NUMBER),
+    scalar("IS_ALPHA", _NOT_NULL_TEST, _char_class(str.isalpha), signatures=_TEXT_OR_NUMBER),
+    scalar("IS_DECIMAL", _NOT_NULL_TEST, _char_class(_DECIMAL_TEXT.fullmatch), signatures=_TEXT_OR_NUMBER),
     scalar("UUID", returns(FlinkType("CHAR", 36, nullable=False), (0, 0), keep_null=False), _uuid),
 )

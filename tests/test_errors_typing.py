@@ -1,0 +1,129 @@
+"""Statements that once ended in an internal error (a Python or Arrow exception) are refused when planned, with
+Flink's error and where it is, or run as in Flink. Flink 2.3's answer to each is in the comment beside it."""
+import io
+
+import pytest
+
+from sqlstream.core.errors import ValidationError
+from sqlstream.script import ScriptRunner
+
+DDL = """CREATE TABLE orders (order_id BIGINT, user_id STRING, amount DOUBLE, quantity INT, price DECIMAL(10, 2),
+  ts TIMESTAMP(3), tags ARRAY<STRING>, attrs MAP<STRING, INT>, r ROW<a INT, b STRING>,
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json');
+"""
+ROWS = [
+    '{"order_id": 1, "user_id": "u1", "amount": 10.5, "quantity": 2, "price": 3.25, "ts": "2024-03-01 09:00:00.000",'
+    ' "tags": ["a", "b"], "attrs": {"k": 1}, "r": {"a": 1, "b": "x"}}',
+    '{"order_id": 2, "user_id": "u2", "amount": 20.0, "quantity": 0, "price": 1.50, "ts": "2024-03-01 09:00:01.000",'
+    ' "tags": [], "attrs": {}, "r": {"a": 2, "b": "y"}}',
+    '{"order_id": 3, "user_id": "u1", "amount": -5.0, "quantity": 7, "price": 0.10, "ts": "2024-03-01 09:01:02.000",'
+    ' "tags": null, "attrs": null, "r": null}',
+]
+
+
+@pytest.fixture
+def orders(tmp_path):
+    p = tmp_path / "orders.json"
+    p.write_text("\n".join(ROWS) + "\n")
+    return DDL.format(path=p)
+
+
+def run(sql: str) -> str:
+    out = io.StringIO()
+    ScriptRunner(out=out, err=io.StringIO(), fmt="jsonl").run(sql)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("query,message", [
+    # Flink: Numeric literal '999..' out of range
+    ("SELECT 99999999999999999999999999999999999999999 FROM orders",
+     r"At line 5, column 8: Numeric literal '9{41}' out of range"),
+    # Flink: 'FORTNIGHT' is not a valid time frame
+    ("SELECT TIMESTAMPADD(FORTNIGHT, 1, ts) FROM orders", r"'FORTNIGHT' is not a valid time frame: TIMESTAMPADD "
+                                                           r"takes one of YEAR, QUARTER, MONTH"),
+    ("SELECT EXTRACT(FOO FROM ts) FROM orders", r"At line 5, column \d+: 'FOO' is not a valid time frame"),
+    # Flink: ON clause must be a condition
+    ("SELECT * FROM orders o JOIN orders p ON o.order_id", r"At line 5, column \d+: ON clause must be a condition"),
+    # Flink: Cannot apply 'IS TRUE' to arguments of type '<VARCHAR(2147483647)> IS TRUE'
+    ("SELECT order_id FROM orders WHERE user_id IS TRUE",
+     r"At line 5, column 35: Cannot apply 'IS TRUE' to arguments of type '<VARCHAR\(2147483647\)> IS TRUE'"),
+    # Flink: Max aggregate function does not support type: ''ROW''.
+    ("SELECT MAX(r) FROM orders", r"Max aggregate function does not support type: 'ROW'"),
+    ("SELECT MIN(attrs) FROM orders", r"Min aggregate function does not support type: 'MAP'"),
+    ("SELECT MAX(tags) FROM orders", r"Max aggregate function does not support type: 'ARRAY'"),
+    # Flink: Distinct aggregate function does not support type: MAP.
+    ("SELECT COUNT(DISTINCT attrs) FROM orders", r"Distinct aggregate function does not support type: MAP"),
+    ("SELECT COUNT(DISTINCT r) FROM orders", r"Distinct aggregate function does not support type: ROW"),
+    # Flink: Invalid number of arguments to function 'MAX'. Was expecting 1 arguments
+    ("SELECT MAX(amount, quantity) FROM orders", r"Invalid number of arguments to function 'MAX'\. Was expecting 1"),
+    ("SELECT COLLECT(tags, amount) FROM orders", r"Invalid number of arguments to function 'COLLECT'"),
+    # Flink: Illegal use of 'NULL'
+    ("SELECT MAX(NULL) FROM orders", r"Illegal use of 'NULL' in MAX"),
+    ("SELECT FIRST_VALUE(NULL) FROM orders", r"Illegal use of 'NULL' in FIRST_VALUE"),
+    ("SELECT COLLECT(NULL) FROM orders", r"Illegal use of 'NULL' in COLLECT"),
+    # Flink: Cannot apply 'LISTAGG' to arguments of type 'LISTAGG(<DOUBLE>)'
+    ("SELECT LISTAGG(amount) FROM orders", r"Cannot apply 'LISTAGG' to arguments of type 'LISTAGG\(DOUBLE\)'"),
+    ("SELECT LISTAGG(ts) FROM orders", r"Cannot apply 'LISTAGG'"),
+    # Flink: Argument to function 'LISTAGG' must be a literal
+    ("SELECT LISTAGG(user_id, user_id) FROM orders", r"Argument to function 'LISTAGG' must be a literal"),
+    ("SELECT LISTAGG(user_id, 5) FROM orders", r"Cannot apply 'LISTAGG'"),
+    ("SELECT order_id FROM orders WHERE user_id IS NOT FALSE", r"Cannot apply 'IS NOT FALSE'"),
+    # Flink: Invalid function call: ARRAY_APPEND(ARRAY<STRING>, DOUBLE) .. Invalid input arguments.
+    ("SELECT ARRAY_APPEND(tags, amount) FROM orders", r"Invalid function call: ARRAY_APPEND\(ARRAY<STRING>, DOUBLE"),
+    ("SELECT ARRAY_APPEND(ARRAY[1, 2], CAST(5 AS BIGINT)) FROM orders", r"Invalid function call: ARRAY_APPEND"),
+    ("SELECT ARRAY_MAX(NULL) FROM orders", r"Illegal use of 'NULL' in ARRAY_MAX"),
+    ("SELECT ARRAY_CONCAT(NULL, tags) FROM orders", r"Illegal use of 'NULL' in ARRAY_CONCAT"),
+    # Flink: Cannot apply 'IS_DIGIT' to arguments of type 'IS_DIGIT(<TIMESTAMP(3) *ROWTIME*>)'; IS_DIGIT(NULL) is
+    # an illegal use of NULL
+    ("SELECT IS_DIGIT(ts) FROM orders", r"Cannot apply 'IS_DIGIT'.*Supported form\(s\): 'IS_DIGIT\(<CHARACTER>\)'"),
+    ("SELECT IS_DIGIT(NULL) FROM orders", r"Illegal use of 'NULL' in IS_DIGIT"),
+    # Flink: a parse error (CEIL() and JSON_OBJECTAGG() have no form without arguments)
+    ("SELECT CEIL() FROM orders", r"Invalid number of arguments to function 'CEIL'"),
+    ("SELECT JSON_OBJECTAGG() FROM orders", r"JSON_OBJECTAGG takes one KEY k VALUE v pair"),
+    # Flink: ROWS value must be a non-negative integral constant (CHARACTER type is not allowed for window boundary)
+    ("SELECT SUM(amount) OVER (PARTITION BY user_id ORDER BY ts ROWS BETWEEN 'a' PRECEDING AND CURRENT ROW) "
+     "FROM orders", r"ROWS value must be a non-negative integral constant, got 'a'"),
+    ("SELECT SUM(amount) OVER (PARTITION BY user_id ORDER BY ts ROWS BETWEEN -1 PRECEDING AND CURRENT ROW) "
+     "FROM orders", r"ROWS value must be a non-negative integral constant, got -1"),
+    # Flink: Field names must be unique. Found duplicates: [b]
+    ("SELECT CAST(r AS ROW<b INT, b STRING>) FROM orders", r"Field names must be unique\. Found duplicates: \[b\]"),
+])
+def test_refused_when_planned(orders, query, message):
+    with pytest.raises(ValidationError, match=message):
+        run(orders + query + ";")
+
+
+def test_listagg_with_a_literal_separator_still_runs(orders):
+    out = run(orders + "SELECT LISTAGG(user_id, ';') AS s FROM orders;")
+    assert out.strip().splitlines()[-1] == '{"s": "u1;u2;u1", "op": "+U"}'
+
+
+def test_text_class_tests_of_numbers_are_false(orders):
+    """Flink: IS_ALPHA(DOUBLE) and IS_DECIMAL(DECIMAL) are FALSE (a number is not text)."""
+    out = run(orders + "SELECT IS_ALPHA(amount) AS a, IS_DECIMAL(price) AS d, IS_DIGIT(quantity) AS g FROM orders;")
+    assert out.splitlines() == ['{"a": false, "d": false, "g": false, "op": "+I"}'] * 3
+
+
+def test_round_and_truncate_past_any_digit(orders):
+    """Flink: ROUND(amount, 400) and TRUNCATE(amount, 400) are the value, ROUND(amount, -400) 0.0, ROUND of an
+    INT to 400 places the INT and to -400 places 0 (10.0 ** 400 overflowed, TRUNCATE of an INT gave NaN as INT)."""
+    out = run(orders + "SELECT ROUND(amount, 400) AS a, TRUNCATE(amount, 400) AS b, ROUND(amount, -400) AS c, "
+                       "ROUND(quantity, 400) AS d, ROUND(quantity, -400) AS e, TRUNCATE(quantity, -400) AS f, "
+                       "TRUNCATE(quantity, 400) AS g FROM orders;")
+    assert out.splitlines()[0] == '{"a": 10.5, "b": 10.5, "c": 0.0, "d": 2, "e": 0, "f": 0, "g": 2, "op": "+I"}'
+
+
+def test_csv_characters_are_single(tmp_path):
+    """Flink: Option 'csv.field-delimiter' must be a string with single character, but was: ab."""
+    from sqlstream.core.errors import OptionError
+    p = tmp_path / "t.csv"
+    p.write_text("1,a\n")
+    for option in ("csv.field-delimiter", "csv.quote-character"):
+        with pytest.raises(OptionError, match=f"Option '{option}' must be a string with single character, but "
+                                              f"was: ab"):
+            run(f"CREATE TABLE t (a INT, b STRING) WITH ('connector' = 'filesystem', 'path' = '{p}', "
+                f"'format' = 'csv', '{option}' = 'ab');\nSELECT * FROM t;")
+    out = run(f"CREATE TABLE t (a INT, b STRING) WITH ('connector' = 'filesystem', 'path' = '{p}', "
+              f"'format' = 'csv', 'csv.field-delimiter' = ',');\nSELECT * FROM t;")
+    assert out == '{"a": 1, "b": "a", "op": "+I"}\n'
