@@ -3,7 +3,8 @@ follow that nesting by recursion. That work runs in threads with a large stack a
 a statement that nests past what is supported is refused up front with an error naming the limit.
 
 The recursion limit is process-wide in Python; it is raised while such a thread runs. The main thread keeps its
-small stack, so it never does this work itself: it waits for the thread (and still handles signals meanwhile).
+small stack, so it never does this work itself: it waits for the thread and handles signals meanwhile (also those the kernel
+gave to another thread).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlstream.core.errors import SqlError, ValidationError
 NESTING_LIMIT = 1000  # levels of parentheses, brackets and CASE .. END one statement may nest
 RECURSION_LIMIT = 200_000  # Python frames a deep thread may use (about 120 MB of its stack at most)
 STACK_BYTES = 512 * 1024 * 1024  # reserved address space per deep thread; pages are used only when touched
+SIGNAL_LATENCY_S = 0.1  # how long a signal another thread received waits for its handler, at most
 
 T = TypeVar("T")
 
@@ -104,7 +106,11 @@ def run_deep(fn: Callable[..., T], *args, **kwargs) -> T:
         except BaseException as e:  # handed to the waiting thread
             outcome.append((False, e))
     t = deep_thread(target, "sqlstream-deep")
-    t.join()
+    while t.is_alive():
+        # Python runs signal handlers in the main thread, in its own bytecode: an untimed join is woken only by
+        # a signal the kernel gives to this thread, and one given to another thread (this one stopped, or with a
+        # signal pending already) would wait for the job's end
+        t.join(SIGNAL_LATENCY_S)
     ok, value = outcome[0]
     if not ok:
         raise value

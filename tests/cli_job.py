@@ -108,6 +108,23 @@ class CliJob:
     def thaw(self) -> None:
         self.signal(signal.SIGCONT)
 
+    def request_savepoint(self, *args: str) -> subprocess.CompletedProcess:
+        """`sqlstream savepoint PID ARGS` sent while the job is frozen, thawed once the request is pending in it:
+        the command's start-up takes seconds on a loaded machine, and a job that may reach its end meanwhile
+        would answer that no job is running."""
+        assert self.freeze(), f"the job ended before the savepoint request{self._describe()}"
+        sig = signal.SIGUSR2 if "--stop" in args else signal.SIGUSR1
+        try:
+            command = subprocess.Popen([sys.executable, "-m", "sqlstream.cli", "savepoint", str(self.proc.pid),
+                                        "--timeout", str(PATIENCE_S), *args], cwd=REPO, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            wait_until(lambda: signal_pending(self.proc.pid, sig) or command.poll() is not None,
+                       f"the savepoint request ({sig.name}) pending in the job")
+        finally:
+            self.thaw()
+        out, err = command.communicate(timeout=PATIENCE_S * 2)
+        return subprocess.CompletedProcess(command.args, command.returncode, out, err)
+
     def finish(self, timeout: float = PATIENCE_S) -> tuple[int, str, str]:
         """Wait for the job to exit: (return code, stdout, stderr)."""
         try:
@@ -119,6 +136,16 @@ class CliJob:
         for t in self._readers:
             t.join()
         return self.proc.returncode, self.out, self.err
+
+
+def signal_pending(pid: int, sig: int) -> bool:
+    """Whether signal `sig` was sent to process `pid` and not yet delivered (held while the process is stopped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    pending = next(line.split()[1] for line in status.splitlines() if line.startswith("ShdPnd:"))
+    return bool(int(pending, 16) >> (sig - 1) & 1)
 
 
 def latest_checkpoint_id(checkpoints: Path) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sqlstream.runtime.job_lock import live_holder
-from tests.cli_job import REPO, CliJob, wait_until
+from tests.cli_job import PATIENCE_S, REPO, CliJob, wait_until
 from tests.test_checkpoints import (committed, data, expected, start, write_job,  # noqa: F401 (fixtures)
                                    write_unbounded_job)
 
@@ -25,8 +25,8 @@ def wait_for_lock(folder: Path, p: CliJob) -> Path:
 
 
 def savepoint(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sqlstream.cli", "savepoint", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "sqlstream.cli", "savepoint", "--timeout", str(PATIENCE_S), *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=PATIENCE_S * 2)
 
 
 def test_a_second_run_on_the_same_checkpoint_folder_is_refused(tmp_path, data, expected):

@@ -7,11 +7,9 @@ from __future__ import annotations
 import collections
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.cli_job import REPO, CliJob, latest_checkpoint_id
+from tests.cli_job import CliJob, latest_checkpoint_id
 
 # the source is paced, so each run is under way long enough to be stopped mid-stream after a checkpoint
 RATE, ROWS = 20_000, 40_000
@@ -128,8 +126,7 @@ def stop_with_savepoint(job: CliJob, folder: Path, how: str) -> str:
     if how == "signal":
         job.signal(signal.SIGTERM)
     else:
-        r = subprocess.run([sys.executable, "-m", "sqlstream.cli", "savepoint", str(job.proc.pid), "--stop"],
-                           cwd=REPO, capture_output=True, text=True, timeout=300)
+        r = job.request_savepoint("--stop")
         assert r.returncode == 0, r.stderr
     rc, _, err = job.finish()
     assert rc == 0 and "savepoint written to " in err, err
