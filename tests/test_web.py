@@ -156,8 +156,17 @@ def test_the_page_shows_the_graph_live_counts_and_a_failed_jobs_exception_in_chr
             expect(graph.filter(has_text="WindowAggregate")).to_contain_text("/s")  # its rates
             expect(page.locator("#checkpoints")).to_contain_text("last duration", timeout=30_000)
             page.screenshot(path=str(ARTIFACTS / "web-ui-running-job.png"), full_page=True)
-            # the failed job shows its exception
-            page.locator(f"#jobs tr[data-jid='{failed.id}']").click()
+            # the failed job shows its exception once clicked, also when the list is redrawn (every second) while
+            # the button is down: a click whose press and release straddled a redraw was lost (a lost click failed
+            # this test under load)
+            row = page.locator(f"#jobs tr[data-jid='{failed.id}']").bounding_box()
+            page.mouse.move(row["x"] + 20, row["y"] + row["height"] / 2)
+            page.mouse.down()
+            rows_in = f"#jobs tr[data-jid='{running.id}'] td.rows-in"
+            first = page.locator(rows_in).inner_text()
+            page.wait_for_function(f"() => document.querySelector(\"{rows_in}\").textContent !== {first!r}",
+                                   timeout=30_000)  # the list was redrawn
+            page.mouse.up()
             expect(page.locator("#exception-text")).to_contain_text("Failed to deserialize JSON", timeout=30_000)
             expect(page.locator("#job-state")).to_have_text("FAILED")
             page.screenshot(path=str(ARTIFACTS / "web-ui-failed-job.png"), full_page=True)

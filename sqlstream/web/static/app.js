@@ -18,27 +18,36 @@ async function get(path) {
   return response.json();
 }
 
+// a row's cells, set in place: a cell under the pointer stays the same element across redraws
 function cells(row, values) {
-  row.replaceChildren(...values.map(([text, cls]) => {
-    const td = document.createElement("td");
-    td.textContent = text;
-    if (cls) td.className = cls;
-    return td;
-  }));
+  while (row.cells.length > values.length) row.deleteCell(-1);
+  values.forEach(([text, cls], i) => {
+    const td = row.cells[i] || row.insertCell();
+    if (td.textContent !== text) td.textContent = text;
+    td.className = cls || "";
+  });
 }
 
+// Each job keeps its row from one redraw to the next (moved only when the order changes): the browser sends no
+// click when the element pressed is removed before the release, so rows replaced every second lost clicks.
 function drawJobs(jobs) {
   const body = $("#jobs tbody");
-  body.replaceChildren(...jobs.map((j) => {
-    const tr = document.createElement("tr");
-    tr.dataset.jid = j.jid;
-    if (j.jid === selected) tr.classList.add("selected");
+  const kept = new Map([...body.rows].map((tr) => [tr.dataset.jid, tr]));
+  jobs.forEach((j, i) => {
+    let tr = kept.get(j.jid);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.jid = j.jid;
+      tr.addEventListener("click", () => { selected = j.jid; shape = ""; refresh(); });
+    }
+    kept.delete(j.jid);
+    if (body.rows[i] !== tr) body.insertBefore(tr, body.rows[i] || null);
+    tr.classList.toggle("selected", j.jid === selected);
     cells(tr, [[j.jid], [j.name], [j.state, `state ${j.state}`], [time(j["start-time"])], [seconds(j.duration), "num"],
       [fmt(j["rows-in"]), "num rows-in"], [fmt(j["rows-out"]), "num rows-out"],
       [j.error ? j.error.split("\n")[0].slice(0, 80) : ""]]);
-    tr.addEventListener("click", () => { selected = j.jid; shape = ""; refresh(); });
-    return tr;
-  }));
+  });
+  for (const gone of kept.values()) gone.remove();
 }
 
 function rates(v, now) {
