@@ -6,9 +6,34 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
+def codable(col: pa.Array) -> pa.Array:
+    """`col`, or for ARRAY, MAP and ROW values (which Arrow's hash kernels do not take) their text: equal
+    exactly where the values are."""
+    if not pa.types.is_nested(col.type):
+        return col
+    return pa.array([None if v is None else repr(v) for v in col.to_pylist()], pa.string())
+
+
+def hashable(value):
+    """A key value as a dictionary key: an ARRAY or MAP as a tuple (of pairs), a ROW as the tuple of its fields;
+    pa.array takes these back for the same types."""
+    if isinstance(value, list):
+        return tuple(hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(hashable(v) for v in value.values())
+    if isinstance(value, tuple):
+        return tuple(hashable(v) for v in value)
+    return value
+
+
+def _key_values(col: pa.Array) -> list:
+    values = col.to_pylist()
+    return [hashable(v) for v in values] if pa.types.is_nested(col.type) else values
+
+
 def _codes(col: pa.Array) -> tuple[np.ndarray, int]:
     """Per-row codes into this batch's distinct values (NULL is a value of its own), and how many there are."""
-    enc = pc.dictionary_encode(col, null_encoding="encode")
+    enc = pc.dictionary_encode(codable(col), null_encoding="encode")
     return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(enc.dictionary)
 
 
@@ -35,7 +60,7 @@ class KeyIndex:
                 self._add(())
             return np.full(n, self.ids[()], dtype=np.int64), np.zeros(n, dtype=bool)
         cols = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in cols]
-        if len(cols) == 1 and not pa.types.is_dictionary(cols[0].type):
+        if len(cols) == 1 and not pa.types.is_dictionary(cols[0].type) and not pa.types.is_nested(cols[0].type):
             # one column: its dictionary is the batch's distinct keys, in the order of their first rows
             enc = pc.dictionary_encode(cols[0], null_encoding="encode")
             codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -60,7 +85,7 @@ class KeyIndex:
         seen = np.maximum.accumulate(inverse)
         first = np.flatnonzero(np.r_[True, inverse[1:] > seen[:-1]]) if n else np.zeros(0, np.int64)
         picks = pa.array(first)  # one row per distinct key: its values become the key tuple
-        gid_of_unique, is_new = self._ids(list(zip(*[c.take(picks).to_pylist() for c in cols])))
+        gid_of_unique, is_new = self._ids(list(zip(*[_key_values(c.take(picks)) for c in cols])))
         return gid_of_unique[inverse], is_new[inverse]
 
     def _ids(self, keys: list[tuple]) -> tuple[np.ndarray, np.ndarray]:

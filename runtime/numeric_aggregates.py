@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.accumulators import Accumulator, DistinctSigns
+from sqlstream.runtime.keys import hashable
 
 VARIANCES = ("STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP")
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)
@@ -911,7 +912,7 @@ class _SeenPairs:
         if len(rest):
             py = values.take(pa.array(rest)).to_pylist()
             for pos, x in zip(rest.tolist(), py):
-                key = (int(gids[pos]), x)
+                key = (int(gids[pos]), hashable(x))  # an ARRAY as a tuple
                 if key not in self.other:
                     self.other.add(key)
                     new[pos] = 1

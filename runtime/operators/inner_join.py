@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from sqlstream.plan.expr import Expr
 from sqlstream.core.changelog import INSERT, UPDATE_AFTER, data_columns, make_batch
 from sqlstream.runtime.expressions import evaluate
-from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys
+from sqlstream.runtime.keys import KeyIndex, codable, equal_pairs, non_null_keys
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.sorted_runs import JoinSideRows, Run, SortedRuns, gather, probe_runs, take_rows
 from sqlstream.runtime.state import StateTtl
@@ -31,7 +31,7 @@ def _row_ids(cols: list) -> np.ndarray:
     ids = np.zeros(len(cols[0]) if cols else 0, dtype=np.int64)
     for c in cols:
         c = c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
-        codes = np.asarray(pc.dictionary_encode(c, null_encoding="encode").indices, dtype=np.int64)
+        codes = np.asarray(pc.dictionary_encode(codable(c), null_encoding="encode").indices, dtype=np.int64)
         ids = np.unique(ids * (int(codes.max(initial=0)) + 1) + codes, return_inverse=True)[1].reshape(-1)
     return ids
 
