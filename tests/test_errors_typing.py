@@ -127,3 +127,16 @@ def test_csv_characters_are_single(tmp_path):
     out = run(f"CREATE TABLE t (a INT, b STRING) WITH ('connector' = 'filesystem', 'path' = '{p}', "
               f"'format' = 'csv', 'csv.field-delimiter' = ',');\nSELECT * FROM t;")
     assert out == '{"a": 1, "b": "a", "op": "+I"}\n'
+
+
+@pytest.mark.parametrize("call", ["REPEAT(user_id, 1000000000)", "RPAD(user_id, 2000000000, 'x')",
+                                  "LPAD(user_id, 2000000000, 'xy')"])
+def test_text_too_long_for_a_column_is_refused_before_it_is_built(orders, call):
+    """Flink fails at run time too (Java heap space, NegativeArraySizeException); an Arrow column holds 2 GB."""
+    from sqlstream.core.errors import ExecutionError
+    with pytest.raises(ExecutionError, match=r"would make \d+ or more characters of text in one batch of rows, "
+                                             r"more than the 2147483647 a column holds"):
+        run(orders + f"SELECT {call} FROM orders;")
+    out = run(orders + "SELECT REPEAT(user_id, 3) AS a, RPAD(user_id, 5, 'xy') AS b, LPAD(user_id, 4, '-') AS c, "
+                       "REPEAT(user_id, -1) AS d FROM orders;")
+    assert out.splitlines()[0] == '{"a": "u1u1u1", "b": "u1xyx", "c": "--u1", "d": "", "op": "+I"}'

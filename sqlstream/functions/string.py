@@ -102,14 +102,34 @@ def _initcap(e, args, n):
         r"[A-Za-z0-9]+", lambda m: m.group(0)[0].upper() + m.group(0)[1:].lower(), x))
 
 
+# A batch's text column holds at most 2 GB (Arrow's 32-bit offsets): a longer result is refused before it is built
+MAX_TEXT = 2 ** 31 - 1
+
+
+class _TextBudget:
+    """Counts the characters a function makes for one batch and refuses a result past MAX_TEXT."""
+
+    def __init__(self, fn: str):
+        self.fn, self.used = fn, 0
+
+    def take(self, chars: int) -> None:
+        self.used += max(chars, 0)
+        if self.used > MAX_TEXT:
+            raise ExecutionError(f"{self.fn} would make {self.used} or more characters of text in one batch of "
+                                 f"rows, more than the {MAX_TEXT} a column holds: its length argument is too "
+                                 f"large")
+
+
 def _pad(left: bool):
     def impl(e, args, n):
         s, ln, pad = args
+        budget = _TextBudget(e.fn)
         if isinstance(ln, pa.Scalar) and isinstance(pad, pa.Scalar) and pad.is_valid and ln.is_valid \
                 and len(pad.as_py()) == 1:
             width = ln.as_py()
             if width < 0:
                 return pa.nulls(n, pa.string())
+            budget.take(width * n)
             fn = pc.utf8_lpad if left else pc.utf8_rpad
             return pc.utf8_slice_codeunits(fn(full(s, n), width=width, padding=pad.as_py()), 0, width)
 
@@ -120,7 +140,8 @@ def _pad(left: bool):
                 return x[:w]
             if not p:
                 return None
-            fill = (p * w)[:w - len(x)]
+            budget.take(w)
+            fill = (p * (w // len(p) + 1))[:w - len(x)]
             return fill + x if left else x + fill
         return per_row(e, args, n, f)
     return impl
@@ -252,6 +273,9 @@ def _reverse(e, args, n):
 
 
 def _repeat(e, args, n):
+    lengths = pc.multiply_checked(pc.cast(pc.utf8_length(full(args[0], n)), pa.int64()),
+                                  pc.max_element_wise(pc.cast(full(args[1], n), pa.int64()), 0))
+    _TextBudget("REPEAT").take(pc.sum(lengths).as_py() or 0)  # before any is built
     return per_row(e, args, n, lambda x, k: None if None in (x, k) else x * max(k, 0))
 
 
