@@ -86,6 +86,24 @@ def run(sql: str) -> str:
      "FROM orders", r"ROWS value must be a non-negative integral constant, got 'a'"),
     ("SELECT SUM(amount) OVER (PARTITION BY user_id ORDER BY ts ROWS BETWEEN -1 PRECEDING AND CURRENT ROW) "
      "FROM orders", r"ROWS value must be a non-negative integral constant, got -1"),
+    # Flink: Cannot apply 'SIN' to arguments of type 'SIN(<TIMESTAMP(3) *ROWTIME*>)'. Supported form(s): 'SIN(<NUMERIC>)'
+    # (each was an Arrow cast or kernel error when the job ran)
+    ("SELECT SIN(ts) FROM orders", r"Cannot apply 'SIN' to arguments of type 'SIN\(<TIMESTAMP\(3\)>\)'\. "
+                                   r"Supported form\(s\): 'SIN\(<NUMERIC>\)'"),
+    ("SELECT SIN(user_id) FROM orders", r"Cannot apply 'SIN' to arguments of type 'SIN\(<VARCHAR"),
+    ("SELECT SIGN(tags) FROM orders", r"Cannot apply 'SIGN'"),
+    ("SELECT ABS(ts) FROM orders", r"Cannot apply 'ABS'"),
+    ("SELECT POWER(tags, amount) FROM orders", r"Supported form\(s\): 'POWER\(<NUMERIC>, <NUMERIC>\)'"),
+    ("SELECT LOG(attrs, ts) FROM orders", r"Cannot apply 'LOG'"),
+    ("SELECT BIN(amount) FROM orders", r"Supported form\(s\): 'BIN\(<INTEGER>\)'"),
+    ("SELECT REVERSE(amount) FROM orders", r"Supported form\(s\): 'REVERSE\(<CHARACTER>\)'"),
+    ("SELECT CARDINALITY(r) FROM orders", r"Cannot apply 'CARDINALITY'"),
+    # Flink: Cannot apply 'EXTRACT' to arguments of type 'EXTRACT(<INTERVAL YEAR> FROM <VARCHAR(2147483647) ARRAY>)'
+    ("SELECT YEAR(tags) FROM orders", r"Cannot apply 'EXTRACT' to arguments of type 'EXTRACT\(<INTERVAL YEAR> FROM "),
+    ("SELECT HOUR(user_id) FROM orders", r"Cannot apply 'EXTRACT'"),
+    # Flink: Illegal use of 'NULL'
+    ("SELECT UPPER(NULL) FROM orders", r"At line 5, column 8: Illegal use of 'NULL'"),
+    ("SELECT CHAR_LENGTH(NULL) FROM orders", r"Illegal use of 'NULL'"),
     # Flink: Field names must be unique. Found duplicates: [b]
     ("SELECT CAST(r AS ROW<b INT, b STRING>) FROM orders", r"Field names must be unique\. Found duplicates: \[b\]"),
 ])

@@ -338,7 +338,8 @@ FUNCTIONS = (
     scalar("MAP", map_value, _map_value),
     scalar("ELEMENT", None, _element),  # arr[i] / map[key], typed by the binder
     scalar("FIELD", None, _field),  # row.field, typed by the binder
-    scalar("CARDINALITY", returns(INT, (1, 1)), _cardinality),
+    scalar("CARDINALITY", returns(INT, (1, 1), check=lambda a: a[0].name in ("ARRAY", "MAP", "MULTISET")),
+           _cardinality),
     scalar("ARRAY_CONTAINS", lambda n, a: array_arg(n, a, (2, 2)) and BOOLEAN.with_nullable(a[0].nullable),
            _array_contains),
     scalar("ARRAY_TO_STRING", _array_to_string_type, _array_to_string),

@@ -151,7 +151,7 @@ FUNCTIONS = (
     scalar("TO_BASE64", _TEXT1, _to_base64, signatures=_TEXT),
     scalar("FROM_BASE64", _TEXT1, _from_base64, signatures=_TEXT),
     scalar("HEX", returns(STRING, (1, 1)), _hex_bin("x"), signatures=((_I,), (_C,))),
-    scalar("BIN", returns(STRING, (1, 1)), _hex_bin("b")),
+    scalar("BIN", returns(STRING, (1, 1)), _hex_bin("b"), signatures=(("INTEGER",),)),
     scalar("URL_ENCODE", returns(STRING, (1, 1), keep_null=False), _url_encode, signatures=_TEXT),
     scalar("URL_DECODE", returns(STRING, (1, 1), keep_null=False), _url_decode, signatures=_TEXT),
     scalar("ENCODE", returns(_BYTES, (2, 2), check=strings), lambda e, a, n: rows(e, a, n, encode)),

@@ -54,6 +54,13 @@ def first_is_string(args: list[FlinkType]) -> bool:
     return args[0].is_string or args[0].name == "NULL"
 
 
+def typed_string(args: list[FlinkType]) -> bool:
+    """The first argument is text; an untyped NULL is refused as Flink does (UPPER(NULL): Illegal use of 'NULL')."""
+    if args[0].name == "NULL":
+        raise ValidationError("Illegal use of 'NULL': give the NULL a type, as CAST(NULL AS STRING)")
+    return args[0].is_string
+
+
 def string_then_integers(args: list[FlinkType]) -> bool:
     return first_is_string(args) and all(a.is_integer or a.name == "NULL" for a in args[1:])
 

@@ -13,7 +13,7 @@ from sqlstream.core.errors import ExecutionError
 from sqlstream.core.types import BOOLEAN, INT, STRING, FlinkType
 from sqlstream.functions.arrow import cast_to, full, per_row, per_unique
 from sqlstream.functions.catalog import scalar
-from sqlstream.functions.inference import (common_of, first_is_string, nullable, require, returns,
+from sqlstream.functions.inference import (common_of, typed_string, nullable, require, returns,
                                            string_fn, string_then_integers, strings)
 
 def _str1(fn):
@@ -340,13 +340,13 @@ _TEXT_OR_NUMBER = ((_C,), ("NUMERIC",))
 _NOT_NULL_TEST = returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False)
 
 FUNCTIONS = (
-    scalar("UPPER", string_fn((1, 1), first_is_string), _str1(pc.utf8_upper)),
-    scalar("LOWER", string_fn((1, 1), first_is_string), _str1(pc.utf8_lower)),
+    scalar("UPPER", string_fn((1, 1), typed_string), _str1(pc.utf8_upper)),
+    scalar("LOWER", string_fn((1, 1), typed_string), _str1(pc.utf8_lower)),
     scalar("TRIM", string_fn((1, 2)), _trim(pc.utf8_trim), signatures=_TRIM),
     scalar("LTRIM", string_fn((1, 2)), _trim(pc.utf8_ltrim), signatures=_TRIM),
     scalar("RTRIM", string_fn((1, 2)), _trim(pc.utf8_rtrim), signatures=_TRIM),
     scalar("BTRIM", string_fn((1, 2)), _trim(pc.utf8_trim), signatures=_TRIM),
-    scalar("CHAR_LENGTH", returns(INT, (1, 1), check=first_is_string),
+    scalar("CHAR_LENGTH", returns(INT, (1, 1), check=typed_string),
            lambda e, a, n: pc.cast(pc.utf8_length(full(a[0], n)), pa.int32())),
     scalar("SUBSTRING", string_fn((2, 3), string_then_integers), _substring),
     scalar("CONCAT", concat_type, _concat),
@@ -362,7 +362,7 @@ FUNCTIONS = (
     scalar("STARTS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.starts_with), signatures=((_C, _C),)),
     scalar("ENDS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.ends_with), signatures=((_C, _C),)),
     scalar(("TRANSLATE", "TRANSLATE3"), string_fn((3, 3)), _translate, signatures=(("STRING", "STRING", "STRING"),)),
-    scalar("REVERSE", string_fn((1, 1)), _reverse),
+    scalar("REVERSE", string_fn((1, 1)), _reverse, signatures=((_C,),)),
     scalar("REPEAT", string_fn((2, 2)), _repeat, signatures=((_C, _I),)),
     scalar("LEFT", string_fn((2, 2)), _left, signatures=((_C, _I),)),
     scalar("RIGHT", string_fn((2, 2)), _right, signatures=((_C, _I),)),

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlstream.core.errors import ValidationError
 from sqlstream.core.types import BIGINT, INT, STRING, FlinkType
 from sqlstream.functions.arrow import full, null_mask, trunc_div
 from sqlstream.functions.cast import cast_array, parse_default, parse_timestamp
@@ -294,7 +295,16 @@ def _now_type(t: FlinkType):
 
 _C, _I, _N = "CHARACTER", "INTEGER", "NUMERIC"
 _DATE, _TIME0 = FlinkType("DATE"), FlinkType("TIME", 0)
-_FIELD = returns(BIGINT, (1, 1))
+def _field(name: str, args: list[FlinkType]) -> FlinkType:
+    """YEAR(x) .. SECOND(x): EXTRACT of a date or time (Flink's message names the EXTRACT it becomes)."""
+    if len(args) == 1 and not (args[0].is_temporal or args[0].is_interval or args[0].name == "NULL"):
+        raise ValidationError(f"Cannot apply 'EXTRACT' to arguments of type 'EXTRACT(<INTERVAL {name}> FROM "
+                              f"<{args[0].without_time_attr()}>)'. Supported form(s): "
+                              f"'EXTRACT(<DATETIME_INTERVAL> FROM <DATETIME_INTERVAL>)'")
+    return returns(BIGINT, (1, 1))(name, args)
+
+
+_FIELD = _field
 
 FUNCTIONS = (
     scalar("DATE_FORMAT", returns(STRING, (2, 2), keep_null=False,
