@@ -643,6 +643,13 @@ class ScalarBinder:
                 value = value.replace(tzinfo=_tzinfo(self.zone)).astimezone(dt.timezone.utc).replace(tzinfo=None)
             return Lit(to.with_nullable(False), value)
         a = self.bind(inner)
+        if a.type.is_numeric and to.name == "TIMESTAMP":
+            raise ValidationError(f"{_where(n)}The cast from NUMERIC type to TIMESTAMP type is not allowed. It's "
+                                  f"recommended to use TO_TIMESTAMP(FROM_UNIXTIME(numeric_col)) instead, note the "
+                                  f"numeric is in seconds.")
+        if a.type.name == "TIMESTAMP" and to.is_numeric:
+            raise ValidationError(f"{_where(n)}The cast from TIMESTAMP type to NUMERIC type is not allowed. It's "
+                                  f"recommended to use UNIX_TIMESTAMP(CAST(timestamp_col AS STRING)) instead.")
         ok = _castable(a.type, to)
         if not ok:
             raise ValidationError(f"{_where(n)}Cast function cannot convert value of type "

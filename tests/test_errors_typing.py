@@ -104,6 +104,11 @@ def run(sql: str) -> str:
     # Flink: Illegal use of 'NULL'
     ("SELECT UPPER(NULL) FROM orders", r"At line 5, column 8: Illegal use of 'NULL'"),
     ("SELECT CHAR_LENGTH(NULL) FROM orders", r"Illegal use of 'NULL'"),
+    # Flink: The cast from NUMERIC type to TIMESTAMP type is not allowed. It's recommended to use .. (and back)
+    ("SELECT CAST(amount AS TIMESTAMP(3)) FROM orders", r"At line 5, column \d+: The cast from NUMERIC type to "
+                                                        r"TIMESTAMP type is not allowed\. It's recommended to use "
+                                                        r"TO_TIMESTAMP\(FROM_UNIXTIME\(numeric_col\)\)"),
+    ("SELECT CAST(ts AS INT) FROM orders", r"The cast from TIMESTAMP type to NUMERIC type is not allowed"),
     # Flink: Field names must be unique. Found duplicates: [b]
     ("SELECT CAST(r AS ROW<b INT, b STRING>) FROM orders", r"Field names must be unique\. Found duplicates: \[b\]"),
 ])
@@ -158,3 +163,15 @@ def test_text_too_long_for_a_column_is_refused_before_it_is_built(orders, call):
     out = run(orders + "SELECT REPEAT(user_id, 3) AS a, RPAD(user_id, 5, 'xy') AS b, LPAD(user_id, 4, '-') AS c, "
                        "REPEAT(user_id, -1) AS d FROM orders;")
     assert out.splitlines()[0] == '{"a": "u1u1u1", "b": "u1xyx", "c": "--u1", "d": "", "op": "+I"}'
+
+
+def test_collections_cast_to_text_as_flink_writes_them(orders):
+    """Flink: CAST(tags AS STRING) is '[a, b]' and '[]', CAST(attrs AS STRING) '{k=1}' and '{}', CAST(r AS STRING)
+    '(1, x)', CAST(ARRAY[1.5, NULL] AS STRING) '[1.5, NULL]', CAST(MAP['a', ARRAY[1]] AS STRING) '{a=[1]}' (an
+    Arrow error before)."""
+    out = run(orders + "SELECT CAST(tags AS STRING) AS t, CAST(attrs AS STRING) AS m, CAST(r AS STRING) AS r, "
+                       "CAST(ARRAY[1.5, NULL] AS STRING) AS d, CAST(MAP['a', ARRAY[1]] AS STRING) AS n FROM orders;")
+    rest = '"d": "[1.5, NULL]", "n": "{a=[1]}", "op": "+I"}'
+    assert out.splitlines() == ['{"t": "[a, b]", "m": "{k=1}", "r": "(1, x)", ' + rest,
+                                '{"t": "[]", "m": "{}", "r": "(2, y)", ' + rest,
+                                '{"t": null, "m": null, "r": null, ' + rest]

@@ -34,6 +34,9 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
             if pa.types.is_time(st) and src.name == "TIME":  # HH:mm:ss[.f..] with TIME(p)'s digits
                 text = pc.cast(pc.cast(v, pa.time64("ns")), pa.string())
                 return pc.utf8_slice_codeunits(text, 0, 9 + src.precision if src.precision else 8)
+            if src.name in ("ARRAY", "MAP", "ROW") and (pa.types.is_list(st) or pa.types.is_map(st)
+                                                         or pa.types.is_struct(st)):
+                return _collection_to_string(v, src)
             return _to_string(v)
         if pa.types.is_string(st) or pa.types.is_large_string(st):
             return _from_string(v, to, safe)
@@ -97,6 +100,27 @@ def _float_to_decimal(v: pa.Array, to: FlinkType) -> pa.Array:
         d = decimal.Decimal(repr(x)).quantize(q, context=DEC_CTX)
         out.append(d if len(d.as_tuple().digits) <= to.precision else None)
     return pa.array(out, to.to_arrow())
+
+
+def _collection_to_string(v: pa.Array, src: FlinkType) -> pa.Array:
+    """An ARRAY as Flink writes it, '[a, b]', a MAP '{k=1, j=2}' and a ROW '(1, x)': each element cast to
+    STRING, NULL as 'NULL'."""
+    def strings(child: pa.Array, t: FlinkType) -> list:
+        return ["NULL" if x is None else x for x in cast_array(child, t, STRING, False).to_pylist()]
+    if src.name == "ROW":
+        fields = [strings(f, t) for f, t in zip(v.flatten(), src.children)]
+        out = ["(" + ", ".join(f[i] for f in fields) + ")" for i in range(len(v))]
+        return pa.array([None if not ok else x for x, ok in zip(out, v.is_valid().to_pylist())], pa.string())
+    offsets = v.offsets.to_pylist()
+    if src.name == "ARRAY":
+        items = strings(v.values, src.children[0])
+        parts = [", ".join(items[offsets[i]:offsets[i + 1]]) for i in range(len(v))]
+        out = ["[" + p + "]" for p in parts]
+    else:
+        keys, values = strings(v.keys, src.children[0]), strings(v.items, src.children[1])
+        out = ["{" + ", ".join(f"{keys[j]}={values[j]}" for j in range(offsets[i], offsets[i + 1])) + "}"
+               for i in range(len(v))]
+    return pa.array([None if not ok else x for x, ok in zip(out, v.is_valid().to_pylist())], pa.string())
 
 
 def _to_string(v: pa.Array) -> pa.Array:
