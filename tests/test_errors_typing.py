@@ -109,6 +109,10 @@ def run(sql: str) -> str:
                                                         r"TIMESTAMP type is not allowed\. It's recommended to use "
                                                         r"TO_TIMESTAMP\(FROM_UNIXTIME\(numeric_col\)\)"),
     ("SELECT CAST(ts AS INT) FROM orders", r"The cast from TIMESTAMP type to NUMERIC type is not allowed"),
+    # Flink: Comparable type expected, but was 'ARRAY<STRING>'; ARRAY_SLICE(ARRAY<STRING>, DOUBLE): Invalid input
+    # arguments
+    ("SELECT GREATEST(tags) FROM orders", r"Comparable type expected, but was 'ARRAY<STRING>'"),
+    ("SELECT ARRAY_SLICE(tags, amount) FROM orders", r"Invalid function call: ARRAY_SLICE\(ARRAY<STRING>, DOUBLE\)"),
     # Flink: Field names must be unique. Found duplicates: [b]
     ("SELECT CAST(r AS ROW<b INT, b STRING>) FROM orders", r"Field names must be unique\. Found duplicates: \[b\]"),
 ])

@@ -292,6 +292,14 @@ def same_array(arity: tuple[int, int], more_arrays: bool = False):
     return typer
 
 
+def _slice_type(name: str, args: list[FlinkType]) -> FlinkType:
+    """ARRAY_SLICE(array, start[, end]): integer positions (Flink: Invalid input arguments)."""
+    if any(not (t.is_integer or t.name == "NULL") for t in args[1:]):
+        sig = ", ".join(str(t.without_time_attr()) for t in args)
+        raise ValidationError(f"Invalid function call: {name}({sig}): its positions are integers")
+    return same_array((2, 3))(name, args)
+
+
 def array_element(name: str, args: list[FlinkType]) -> FlinkType:
     a = array_arg(name, args, (1, 1))
     return a.children[0].with_nullable(True) if a.name == "ARRAY" else a
@@ -344,7 +352,7 @@ FUNCTIONS = (
            _array_contains),
     scalar("ARRAY_TO_STRING", _array_to_string_type, _array_to_string),
     scalar("ARRAY_REVERSE", same_array((1, 1)), array_reverse),
-    scalar("ARRAY_SLICE", same_array((2, 3)), array_slice),
+    scalar("ARRAY_SLICE", _slice_type, array_slice),
     scalar("ARRAY_MAX", array_element, _min_max("max")),
     scalar("ARRAY_MIN", array_element, _min_max("min")),
     scalar("ARRAY_APPEND", element_arg, _row_fn(lambda a, x: a + [x])),

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.core.errors import ExecutionError
+from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import BOOLEAN, INTEGERS, FlinkType, common_type
 from sqlstream.functions.arrow import DEC_CTX, cast_to, full, rescale, trunc_div
 from sqlstream.functions.catalog import scalar
@@ -424,6 +424,15 @@ def _coalesce_row(e, args):
 
 _BOOL_NOT_NULL = returns(BOOLEAN.with_nullable(False))
 
+def _comparable(name: str, args: list[FlinkType]) -> FlinkType:
+    """GREATEST/LEAST: the arguments' common type, which must have an order (Flink: Comparable type expected)."""
+    t = common_of(name, args)
+    if t.name in ("ARRAY", "MAP", "MULTISET", "ROW"):
+        raise ValidationError(f"Comparable type expected, but was '{t.without_time_attr().with_nullable(True)}': "
+                              f"{name} takes numbers, strings, times or BOOLEANs")
+    return t
+
+
 FUNCTIONS = (
     scalar("+", plus_minus, _arith("+"), row=_arith_row(operator.add)),
     scalar("-", plus_minus, _arith("-"), row=_arith_row(operator.sub)),
@@ -454,8 +463,8 @@ FUNCTIONS = (
     scalar("SIMILAR", returns(BOOLEAN, (2, 2), check=first_is_string), _similar, signatures=(("STRING", "STRING"),)),
     scalar(("COALESCE", "IFNULL"), coalesce, _coalesce, row=_coalesce_row),
     scalar("NULLIF", lambda n, a: a[0].with_nullable(True), _nullif),
-    scalar("GREATEST", common_of, _greatest(pc.max_element_wise)),
-    scalar("LEAST", common_of, _greatest(pc.min_element_wise)),
+    scalar("GREATEST", _comparable, _greatest(pc.max_element_wise)),
+    scalar("LEAST", _comparable, _greatest(pc.min_element_wise)),
     scalar("CASE", common_of, None),  # its branches are evaluated lazily by the evaluator
     scalar("IF", common_of, None),  # bound as CASE
 )
