@@ -113,6 +113,7 @@ def run(sql: str) -> str:
     # arguments
     ("SELECT GREATEST(tags) FROM orders", r"Comparable type expected, but was 'ARRAY<STRING>'"),
     ("SELECT ARRAY_SLICE(tags, amount) FROM orders", r"Invalid function call: ARRAY_SLICE\(ARRAY<STRING>, DOUBLE\)"),
+    ("SELECT CONVERT_TZ(user_id, 1, 2) FROM orders", r"Cannot apply 'CONVERT_TZ'"),
     # Flink: Field names must be unique. Found duplicates: [b]
     ("SELECT CAST(r AS ROW<b INT, b STRING>) FROM orders", r"Field names must be unique\. Found duplicates: \[b\]"),
 ])
@@ -179,3 +180,14 @@ def test_collections_cast_to_text_as_flink_writes_them(orders):
     assert out.splitlines() == ['{"t": "[a, b]", "m": "{k=1}", "r": "(1, x)", ' + rest,
                                 '{"t": "[]", "m": "{}", "r": "(2, y)", ' + rest,
                                 '{"t": null, "m": null, "r": null, ' + rest]
+
+
+def test_arguments_that_differ_by_row(orders):
+    """LTRIM/RTRIM/BTRIM characters and REGEXP patterns taken from a column (each ended in "'StringArray' object
+    has no attribute 'as_py'"), SPLIT_INDEX with a character code (Flink's SPLIT_INDEX(s, INT, INT): 44 is ',')."""
+    out = run(orders + "SELECT LTRIM(user_id, user_id) AS a, BTRIM('xxu1x', 'x') AS b, REGEXP(user_id, user_id) AS c, "
+                       "REGEXP(user_id, r.b) AS d, SPLIT_INDEX('a,b', 44, 1) AS e, SPLIT_INDEX(user_id, 300, 0) AS f "
+                       "FROM orders;")
+    assert out.splitlines() == ['{"a": "", "b": "u1", "c": true, "d": false, "e": "b", "f": null, "op": "+I"}',
+                                '{"a": "", "b": "u1", "c": true, "d": false, "e": "b", "f": null, "op": "+I"}',
+                                '{"a": "", "b": "u1", "c": true, "d": null, "e": "b", "f": null, "op": "+I"}']

@@ -127,7 +127,15 @@ def _regexp_replace(e, args, n):
 
 def _regexp(e, args, n):
     s, p = args
-    return pc.match_substring_regex(full(s, n), p.as_py())
+    if isinstance(p, pa.Scalar):
+        return pc.match_substring_regex(full(s, n), p.as_py())
+    texts, patterns = full(s, n), full(p, n).to_pylist()  # patterns that differ by row: each matched once
+    out: list = [None] * n
+    for pattern in {x for x in patterns if x is not None}:
+        at = [i for i, x in enumerate(patterns) if x == pattern]
+        for i, hit in zip(at, pc.match_substring_regex(texts.take(pa.array(at)), pattern).to_pylist()):
+            out[i] = hit
+    return pa.array(out, pa.bool_())
 
 
 def _regex_scalar(args, n, what: str):

@@ -23,7 +23,11 @@ def _str1(fn):
 
 
 def _trim(fn):
+    strip = {pc.utf8_ltrim: str.lstrip, pc.utf8_rtrim: str.rstrip}.get(fn, str.strip)
+
     def impl(e, args, n):
+        if len(args) > 1 and not isinstance(args[1], pa.Scalar):  # characters that differ by row
+            return per_row(e, args, n, lambda x, chars: None if None in (x, chars) else strip(x, chars))
         chars = args[1].as_py() if len(args) > 1 else " "
         return fn(full(args[0], n), characters=chars)
     return impl
@@ -150,12 +154,16 @@ def _pad(left: bool):
 def _split_index(e, args, n):
     sep, idx = args[1], args[2]
     if isinstance(sep, pa.Scalar) and isinstance(idx, pa.Scalar) and sep.is_valid and idx.is_valid \
-            and sep.as_py() and idx.as_py() >= 0:
+            and isinstance(sep.as_py(), str) and sep.as_py() and idx.as_py() >= 0:
         return _split_index_columns(full(args[0], n), sep.as_py(), idx.as_py())
 
     def f(x, sep, idx):
         if None in (x, sep, idx) or idx < 0:
             return None
+        if isinstance(sep, int):  # a character code, as Flink's SPLIT_INDEX(s, INT, INT): NULL outside 1..255
+            if not 1 <= sep <= 255:
+                return None
+            sep = chr(sep)
         parts = x.split(sep) if sep else list(x)
         return parts[idx] if idx < len(parts) else None
     return per_unique(e, args, n, f)

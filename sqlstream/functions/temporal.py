@@ -337,7 +337,7 @@ FUNCTIONS = (
     scalar("PROCTIME", _now_type(FlinkType("TIMESTAMP_LTZ", 3, time_attr="proctime")), _now),
     scalar("CURRENT_ROW_TIMESTAMP", _now_type(LTZ3), _now),
     scalar("CURRENT_WATERMARK", _current_watermark_type, None),  # the Calc operator reads the watermark
-    scalar("CONVERT_TZ", returns(STRING, (3, 3), keep_null=False), _convert_tz),
+    scalar("CONVERT_TZ", returns(STRING, (3, 3), keep_null=False), _convert_tz, signatures=((_C, _C, _C),)),
     scalar("LTZ_TO_LOCAL", None, _ltz_to_local, internal=True),
     scalar("LOCAL_TO_LTZ", None, _local_to_ltz, internal=True),
 )
