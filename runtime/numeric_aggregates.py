@@ -65,6 +65,8 @@ def to_numeric(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, str]:
     if pa.types.is_integer(t) or pa.types.is_boolean(t):
         return pc.fill_null(pc.cast(arr, pa.int64()), 0).to_numpy(zero_copy_only=False), valid, "i"
     if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_duration(t):
+        if pa.types.is_date32(t) or pa.types.is_time32(t):  # Arrow casts these to int32 only
+            arr = arr.view(pa.int32())
         return pc.fill_null(pc.cast(arr, pa.int64()), 0).to_numpy(zero_copy_only=False), valid, "i"
     return np.array(arr.to_pylist(), dtype=object), valid, "o"
 

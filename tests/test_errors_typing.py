@@ -191,3 +191,10 @@ def test_arguments_that_differ_by_row(orders):
     assert out.splitlines() == ['{"a": "", "b": "u1", "c": true, "d": false, "e": "b", "f": null, "op": "+I"}',
                                 '{"a": "", "b": "u1", "c": true, "d": false, "e": "b", "f": null, "op": "+I"}',
                                 '{"a": "", "b": "u1", "c": true, "d": null, "e": "b", "f": null, "op": "+I"}']
+
+
+def test_min_max_of_dates_and_times(orders):
+    """MAX of a DATE or TIME (32-bit in Arrow, which casts them to int32 only) ended in an Arrow cast error."""
+    out = run(orders + "SELECT MAX(CAST(ts AS DATE)) AS m, MIN(DATE '2024-03-01') AS d, MAX(CAST(ts AS TIME)) AS t "
+                       "FROM orders;")
+    assert out.splitlines()[-1] == '{"m": "2024-03-01", "d": "2024-03-01", "t": "09:01:02", "op": "+U"}'
