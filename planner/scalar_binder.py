@@ -680,6 +680,10 @@ class ScalarBinder:
         if isinstance(node, exp.Extract):
             unit = _time_frame(node.this, EXTRACT_UNITS, "EXTRACT")
             x = self.to_local(self.bind(node.expression))
+            if not (x.type.is_temporal or x.type.is_interval or x.type.name == "NULL"):
+                raise ValidationError(f"{_where(node)}Cannot apply 'EXTRACT' to arguments of type 'EXTRACT(<INTERVAL "
+                                      f"{unit}> FROM <{calcite_type(x.type)}>)'. Supported form(s): "
+                                      f"'EXTRACT(<DATETIME_INTERVAL> FROM <DATETIME_INTERVAL>)'")
             return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         name, args = _function_parts(node)
         if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):

@@ -114,6 +114,8 @@ def run(sql: str) -> str:
     ("SELECT GREATEST(tags) FROM orders", r"Comparable type expected, but was 'ARRAY<STRING>'"),
     ("SELECT ARRAY_SLICE(tags, amount) FROM orders", r"Invalid function call: ARRAY_SLICE\(ARRAY<STRING>, DOUBLE\)"),
     ("SELECT CONVERT_TZ(user_id, 1, 2) FROM orders", r"Cannot apply 'CONVERT_TZ'"),
+    ("SELECT EXTRACT(DAY FROM user_id) FROM orders", r"Cannot apply 'EXTRACT' to arguments of type 'EXTRACT\("
+                                                     r"<INTERVAL DAY> FROM <VARCHAR\(2147483647\)>\)'"),
     # Flink: Field names must be unique. Found duplicates: [b]
     ("SELECT CAST(r AS ROW<b INT, b STRING>) FROM orders", r"Field names must be unique\. Found duplicates: \[b\]"),
 ])
@@ -198,3 +200,11 @@ def test_min_max_of_dates_and_times(orders):
     out = run(orders + "SELECT MAX(CAST(ts AS DATE)) AS m, MIN(DATE '2024-03-01') AS d, MAX(CAST(ts AS TIME)) AS t "
                        "FROM orders;")
     assert out.splitlines()[-1] == '{"m": "2024-03-01", "d": "2024-03-01", "t": "09:01:02", "op": "+U"}'
+
+
+def test_text_that_is_no_number_names_the_value_and_the_remedy(orders):
+    """Flink fails at run time too (NumberFormatException: For input string: 'u1'); Arrow's message named int32."""
+    from sqlstream.core.errors import ExecutionError
+    with pytest.raises(ExecutionError, match=r"Cannot cast STRING to INT: 'u1' is not a valid INT value; use TRY_CAST "
+                                             r"to get NULL for such values"):
+        run(orders + "SELECT CAST(user_id AS INT) FROM orders;")

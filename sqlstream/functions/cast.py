@@ -4,6 +4,7 @@ where CAST fails. Both are typed by the binder from their target type, and so is
 from __future__ import annotations
 
 import decimal
+import re
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -76,6 +77,11 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as ex:
         if safe:
             return _per_row_try(v, to)
+        bad = re.match(r"Failed to parse string: '(.*)' as a scalar of type", str(ex), re.S)
+        if bad:  # Arrow names its own types: say which value, and the remedy
+            raise ExecutionError(f"Cannot cast {src if not from_arrow else st} to {to}: '{bad.group(1)}' is not a "
+                                 f"valid {to.with_nullable(True)} value; use TRY_CAST to get NULL for such values"
+                                 ) from None
         raise ExecutionError(f"Cannot cast {src if not from_arrow else st} to {to}: {ex}") from None
 
 
