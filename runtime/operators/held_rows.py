@@ -1,27 +1,41 @@
-"""The rows a retraction can take back, found by their 64-bit hash: three sorted arrays (hash, arrival number, store
-row), looked up and changed a batch at a time. Equal rows share a hash and are kept in arrival order; a retraction
-takes the oldest (or, when the newest wins ties, the newest) of its hash at its place in the batch."""
+"""The rows a retraction can take back, found by their 64-bit hash: an open-addressing table of the held hashes
+in numpy arrays, with per slot the one row it holds (arrival number, store row), or, for the rare hash held more
+than once (equal rows), a list in arrival order. Looked up and changed a batch at a time, at a cost that follows
+the batch, not the rows held (sorted arrays cost a copy of every held row per batch). A retraction takes the
+oldest (or, when the newest wins ties, the newest) of its hash at its place in the batch."""
 from __future__ import annotations
 
 import numpy as np
 
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY, _LIVE, _GONE = 0, 1, 2  # a slot never used, holding rows, emptied (probing goes on past it)
+
 
 class HeldRows:
-    def __init__(self) -> None:
-        self.h = np.zeros(0, np.uint64)
-        self.a = np.zeros(0, np.int64)
-        self.r = np.zeros(0, np.int64)
+    def __init__(self, capacity: int = 1024) -> None:
+        self.bits = capacity.bit_length() - 1
+        self.key = np.zeros(capacity, np.uint64)
+        self.state = np.zeros(capacity, np.int8)
+        self.used = 0  # slots not empty
+        self.count = np.zeros(capacity, np.int64)  # per slot: rows held
+        self.a = np.zeros(capacity, np.int64)  # per slot holding one row: its arrival number and store row
+        self.r = np.zeros(capacity, np.int64)
+        self.many: dict[int, list[tuple[int, int]]] = {}  # slot -> (arrival, store row) of each, for 2+ rows
 
     def __len__(self) -> int:
-        return len(self.h)
+        return int(self.count.sum())
 
     def reset(self, hashes: np.ndarray, arrivals: np.ndarray, refs: np.ndarray) -> None:
-        order = np.lexsort((arrivals, hashes))
-        self.h, self.a, self.r = hashes[order], arrivals[order], refs[order]
+        self.__init__()
+        if len(hashes):
+            order = np.argsort(arrivals, kind="stable")  # equal rows are held in arrival order
+            self.take(hashes[order], np.ones(len(hashes), bool), refs[order], arrivals[order], True)
 
     def remap(self, new_ref: np.ndarray) -> None:
         """Store rows renumbered (`new_ref[old]`); every held row keeps a number."""
-        self.r = new_ref[self.r]
+        one = self.count == 1
+        self.r[one] = new_ref[self.r[one]]
+        self.many = {i: [(a, int(new_ref[r])) for a, r in kept] for i, kept in self.many.items()}
 
     def take(self, hashes: np.ndarray, adds: np.ndarray, refs: np.ndarray, arrivals: np.ndarray,
              oldest_first: bool) -> np.ndarray:
@@ -37,8 +51,9 @@ class HeldRows:
         starts = np.flatnonzero(np.r_[True, sh[1:] != sh[:-1]])
         sizes = np.diff(np.r_[starts, n])
         uh = sh[starts]
-        lo = np.searchsorted(self.h, uh, "left")
-        held = np.searchsorted(self.h, uh, "right") - lo
+        self._make_room(len(uh))
+        slot = self._find(uh)
+        held = np.where(slot >= 0, self.count[slot], 0)
         first = order[starts]
         first_add = adds[first]
         single = sizes == 1
@@ -48,34 +63,85 @@ class HeldRows:
         second = order[np.minimum(starts + 1, n - 1)]
         pair = (sizes == 2) & (held == 0) & first_add & ~adds[second]
         target[second[pair]] = refs[first[pair]]
-        target[first[taken_alone]] = self.r[lo[taken_alone]]
-        keep = np.ones(len(self.h), bool)
-        keep[lo[taken_alone]] = False
-        ins_rows = first[new_alone]
-        ins_h, ins_a, ins_r = uh[new_alone], arrivals[ins_rows], refs[ins_rows]
-        tangled = np.flatnonzero(~(new_alone | taken_alone | missing | pair))
-        if len(tangled):
-            more_h, more_a, more_r = [], [], []
-            for j, s, size, at, count in zip(tangled.tolist(), starts[tangled].tolist(), sizes[tangled].tolist(),
-                                              lo[tangled].tolist(), held[tangled].tolist()):
-                kept = list(zip(self.a[at:at + count].tolist(), self.r[at:at + count].tolist()))
-                keep[at:at + count] = False
-                for row in order[s:s + size].tolist():
-                    if adds[row]:
-                        kept.append((int(arrivals[row]), int(refs[row])))
-                    elif kept:
-                        target[row] = kept.pop(0 if oldest_first else -1)[1]
-                more_h += [uh[j]] * len(kept)
-                more_a += [a for a, _ in kept]
-                more_r += [r for _, r in kept]
-            ins_h = np.concatenate([ins_h, np.array(more_h, np.uint64)])
-            ins_a = np.concatenate([ins_a, np.array(more_a, np.int64)])
-            ins_r = np.concatenate([ins_r, np.array(more_r, np.int64)])
-        h, a, r = self.h[keep], self.a[keep], self.r[keep]
-        if len(ins_h):
-            o = np.lexsort((ins_a, ins_h))
-            ins_h, ins_a, ins_r = ins_h[o], ins_a[o], ins_r[o]
-            at = np.searchsorted(h, ins_h, "left")
-            h, a, r = np.insert(h, at, ins_h), np.insert(a, at, ins_a), np.insert(r, at, ins_r)
-        self.h, self.a, self.r = h, a, r
+        target[first[taken_alone]] = self.r[slot[taken_alone]]
+        tangled = ~(new_alone | taken_alone | missing | pair)
+        place = (new_alone | tangled) & (slot < 0)
+        slot[place] = self._insert(uh[place])
+        got = slot[new_alone]
+        self.count[got] = 1
+        self.a[got], self.r[got] = arrivals[first[new_alone]], refs[first[new_alone]]
+        self.count[slot[taken_alone]] = 0
+        tangled = np.flatnonzero(tangled)
+        many, count, a, r = self.many, self.count, self.a, self.r
+        for j, s, size in zip(slot[tangled].tolist(), starts[tangled].tolist(), sizes[tangled].tolist()):
+            c = int(count[j])
+            kept = many.pop(j) if c > 1 else ([(int(a[j]), int(r[j]))] if c == 1 else [])
+            for row in order[s:s + size].tolist():
+                if adds[row]:
+                    kept.append((int(arrivals[row]), int(refs[row])))
+                elif kept:
+                    target[row] = kept.pop(0 if oldest_first else -1)[1]
+            count[j] = len(kept)
+            if len(kept) == 1:
+                a[j], r[j] = kept[0]
+            elif kept:
+                many[j] = kept
+        looked = slot[slot >= 0]
+        self.state[looked[count[looked] == 0]] = _GONE
         return target
+
+    # ---- the table ----------------------------------------------------------------------------------------------
+    def _home(self, h: np.ndarray) -> np.ndarray:
+        return ((h * _MIX) >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    def _find(self, h: np.ndarray) -> np.ndarray:
+        """The live slot of each hash, -1 for none."""
+        mask = len(self.key) - 1
+        pos = self._home(h)
+        found = np.full(len(h), -1, np.int64)
+        todo = np.arange(len(h))
+        while len(todo):
+            p = pos[todo]
+            s = self.state[p]
+            hit = (s == _LIVE) & (self.key[p] == h[todo])
+            found[todo[hit]] = p[hit]
+            todo = todo[(s != _EMPTY) & ~hit]
+            pos[todo] = (pos[todo] + 1) & mask
+        return found
+
+    def _insert(self, h: np.ndarray) -> np.ndarray:
+        """Slots for distinct hashes none of which is live: the first slot not live from each one's home; of
+        hashes that meet at a slot, one takes it per round."""
+        mask = len(self.key) - 1
+        pos = self._home(h)
+        out = np.full(len(h), -1, np.int64)
+        todo = np.arange(len(h))
+        while len(todo):
+            p = pos[todo]
+            free = self.state[p] != _LIVE
+            self.key[p[free]] = h[todo[free]]
+            won = free & (self.key[p] == h[todo])
+            self.used += int((self.state[p[won]] == _EMPTY).sum())
+            self.state[p[won]] = _LIVE
+            self.count[p[won]] = 0
+            out[todo[won]] = p[won]
+            todo = todo[~won]
+            pos[todo] = (pos[todo] + 1) & mask
+        return out
+
+    def _make_room(self, more: int) -> None:
+        """Keeps the table at most half full (emptied slots counted) after `more` new hashes: else moves the live
+        slots to a new table."""
+        if 2 * (self.used + more) <= len(self.key):
+            return
+        live = np.flatnonzero(self.state == _LIVE)
+        capacity = 1024
+        while capacity < 4 * (len(live) + more):
+            capacity *= 2
+        old = (self.key[live], self.count[live], self.a[live], self.r[live], self.many)
+        self.__init__(capacity)
+        at = self._insert(old[0])
+        self.count[at], self.a[at], self.r[at] = old[1], old[2], old[3]
+        if old[4]:
+            moved = np.array(list(old[4]), np.int64)
+            self.many = dict(zip(at[np.searchsorted(live, moved)].tolist(), old[4].values()))

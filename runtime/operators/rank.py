@@ -335,7 +335,7 @@ class RankOperator(Operator):
         rows that land before the top list's last entry, retractions of top-list entries. The others land in
         or leave the rest and change no rank: the top list keeps at least N entries while they are applied,
         else (a partition that could run short in this batch) its rest joins its top list first."""
-        rest = self.rest[gids] > 0
+        rest = (self.rest[gids] > 0) | (self.top_len[gids] >= self.limit)
         steps = ~rest
         if not rest.any():
             return steps
