@@ -199,3 +199,24 @@ def test_partitions_new_in_a_batch_give_the_same_changelog(seed, monkeypatch):
     sizes = [1, 2] + [rng.randint(1, 90) for _ in range(6)]
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
     assert run(make(RankOperator), log, 45, restore_at=len(log) // 90) == expected
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_new_partitions_of_many_rows_give_the_same_changelog(seed):
+    """New partitions of dozens of rows in one batch, most of which stay: rows behind N + 1 earlier rows that stay
+    are left out of the ranking over the batch, updates and retractions of them and of the rows ahead included,
+    ties, NULLs, with and without the row number, batches down to one row, and a checkpoint."""
+    rng = random.Random(13000 + seed)
+    order = [(2, rng.random() < 0.7)]
+    limit = rng.choice([1, 2, 3, 5])
+    newest = rng.random() < 0.3
+    with_rank = rng.random() < 0.5
+    log = changelog(seed, rng.choice([30, 60]), (None, 1, 1, 1, 2, 3, 5), arriving=rng.choice([60, 120]))
+
+    make = factory(order, limit, newest, with_rank, rng.choice([1, 8]))
+    expected = run(make(RankReference), log, 1)
+    for size in (1, 5000):
+        assert run(make(RankOperator), log, size) == expected, f"batch size {size}"
+    sizes = [rng.randint(40, 300) for _ in range(6)]
+    assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
+    assert run(make(RankOperator), log, 150, restore_at=2) == expected

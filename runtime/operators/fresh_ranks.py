@@ -21,14 +21,67 @@ def fresh_changes(rows: np.ndarray, gids: np.ndarray, adds: np.ndarray, keys: np
     (`adds`: store row `refs`, packed sort key `keys`, signed arrival `seqs`) or the retraction of an add among them
     (`refs`: the store row it takes). Returns the changelog as an (m, 4) array of (batch row, store row, row kind,
     rank), per batch row in the order the per-row step emits it, and the adds held at the end (indexes into the
-    changes) in list order: by partition, sort key, arrival."""
-    n = len(rows)
+    changes) in list order: by partition, sort key, arrival.
+
+    An add behind N adds that arrived before it and stay to the end of the batch never ranks within N, nor is it
+    the row that moves up when a row ahead of it leaves (that row has N others ahead too): neither it nor its
+    retraction emits anything, the first N + 1 rows of any change that emits are the same without it, and so is
+    the number held where it matters (N or fewer). Such adds and their retractions are left out of the matrices,
+    which shrinks them several times over when partitions hold more than a few rows."""
     el = np.flatnonzero(adds)
-    # each change's add: itself, or the one it retracts (store rows of one batch ascend with arrival)
-    of_change = np.empty(n, np.int64)
+    add_of = _add_of_change(adds, refs, el)
+    order = np.lexsort((seqs[el], keys[el], gids[el]))
+    held_to_end = np.ones(len(el), bool)
+    held_to_end[add_of[~adds]] = False
+    ranked = _may_rank(rows[el][order], gids[el][order], held_to_end[order], limit)
+    may = np.empty(len(el), bool)
+    may[order] = ranked
+    changes = _changes(*(a[may[add_of]] for a in (rows, gids, adds, keys, seqs, refs)), limit, with_rank)
+    return changes, el[order][held_to_end[order]]
+
+
+def _add_of_change(adds: np.ndarray, refs: np.ndarray, el: np.ndarray) -> np.ndarray:
+    """Per change, the index (into the adds `el`) of its add: itself, or the one it retracts (store rows of one
+    batch ascend with arrival)."""
+    of_change = np.empty(len(adds), np.int64)
     of_change[el] = np.arange(len(el))
     gone = np.flatnonzero(~adds)
     of_change[gone] = np.searchsorted(refs[el], refs[gone])
+    return of_change
+
+
+def _may_rank(born: np.ndarray, gids: np.ndarray, stays: np.ndarray, limit: int) -> np.ndarray:
+    """Per add in list order (partitions `gids` contiguous; `born` its batch row, `stays` held to the end): whether
+    fewer than N of the adds ahead of it in its partition arrived before it and stay."""
+    n = len(born)
+    if not n:
+        return np.zeros(0, bool)
+    starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    part = np.repeat(np.arange(len(starts)), sizes)
+    column = np.arange(n) - np.repeat(starts, sizes)
+    widths = np.maximum(4, 1 << np.ceil(np.log2(np.maximum(sizes, 1))).astype(np.int64))
+    ahead = np.zeros(n, np.int64)
+    for w in np.unique(widths).tolist():
+        parts = np.flatnonzero(widths == w)
+        block = np.full(len(widths), -1, np.int64)
+        block[parts] = np.arange(len(parts))
+        members = np.flatnonzero(block[part] >= 0)
+        guard = np.full((len(parts), w), _NEVER, np.int64)  # the batch row of each add that stays
+        at = (block[part[members]], column[members])
+        guard[at] = np.where(stays[members], born[members], _NEVER)
+        before = np.arange(w)[None, :] < column[members][:, None]
+        ahead[members] = ((guard[block[part[members]]] < born[members][:, None]) & before).sum(axis=1)
+    return ahead < limit
+
+
+def _changes(rows: np.ndarray, gids: np.ndarray, adds: np.ndarray, keys: np.ndarray, seqs: np.ndarray,
+             refs: np.ndarray, limit: int, with_rank: bool) -> np.ndarray:
+    """fresh_changes' changelog, over a matrix per partition of all its changes against all its adds."""
+    n = len(rows)
+    el = np.flatnonzero(adds)
+    of_change = _add_of_change(adds, refs, el)
+    gone = np.flatnonzero(~adds)
     until = np.full(len(el), _NEVER, np.int64)  # batch row of each add's retraction
     until[of_change[gone]] = rows[gone]
     since = rows[el]
@@ -65,7 +118,7 @@ def fresh_changes(rows: np.ndarray, gids: np.ndarray, adds: np.ndarray, keys: np
         pos[changes] = rank[np.arange(len(changes)), column[of_change[changes]]]
         r, c = np.nonzero(holds & (rank <= limit))
         top[changes[r], rank[r, c]] = stored[b[r], c]
-    return _changelog(rows, adds, refs, pos, end, top, limit, with_rank), el[order][until[order] == _NEVER]
+    return _changelog(rows, adds, refs, pos, end, top, limit, with_rank)
 
 
 def _changelog(rows: np.ndarray, adds: np.ndarray, own: np.ndarray, pos: np.ndarray, end: np.ndarray,
