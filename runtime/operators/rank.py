@@ -331,11 +331,11 @@ class RankOperator(Operator):
 
     def _steps(self, adds: np.ndarray, gids: np.ndarray, packed: np.ndarray, row_seq: np.ndarray,
                targets: np.ndarray, base: int, add_rows: np.ndarray) -> np.ndarray:
-        """Which batch rows must step through their partition's top list: those of partitions without a rest,
-        rows that land before the top list's last entry, retractions of top-list entries. The others land in
-        or leave the rest and change no rank: the top list keeps at least N entries while they are applied,
-        else (a partition that could run short in this batch) its rest joins its top list first."""
-        rest = (self.rest[gids] > 0) | (self.top_len[gids] >= self.limit)
+        """Which batch rows must step through their partition's top list: those of partitions with neither a rest
+        nor N entries, rows that land before the top list's last entry, retractions of top-list entries. The
+        others land in or leave the rest and change no rank: the top list keeps at least N entries while they are
+        applied, else (a partition that could run short in this batch) its rest joins its top list first."""
+        rest = (self.rest[gids] > 0) | (self.top_len[gids] >= self.limit)  # rows may go to (or leave) a rest
         steps = ~rest
         if not rest.any():
             return steps
