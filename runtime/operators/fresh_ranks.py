@@ -157,3 +157,44 @@ def _changelog(rows: np.ndarray, adds: np.ndarray, own: np.ndarray, pos: np.ndar
     ok = ok.reshape(-1)
     return np.column_stack([np.repeat(rows, slots)[ok], ref.reshape(-1)[ok], kind.reshape(-1)[ok],
                             np.asarray(rank).reshape(-1)[ok]])
+
+
+def behind_stayers(rows: np.ndarray, gids: np.ndarray, adds: np.ndarray, keys: np.ndarray, seqs: np.ndarray,
+                   refs: np.ndarray, limit: int) -> np.ndarray:
+    """Of the changes of partitions that held nothing before them (as fresh_changes takes them), those that can be
+    left out of the per-row steps: the adds behind N adds that arrived before them and stay to the end of the
+    batch, and their retractions (see fresh_changes). Looked for in O(n log n) for partitions of any size, among
+    runs of N consecutive stayers of a partition by arrival: an add is behind a run that arrived before it and
+    whose last row in list order is ahead of it."""
+    n = len(rows)
+    el = np.flatnonzero(adds)
+    add_of = _add_of_change(adds, refs, el)
+    stays = np.ones(len(el), bool)
+    stays[add_of[~adds]] = False
+    order = np.lexsort((seqs[el], keys[el], gids[el]))
+    place = np.empty(len(el), np.int64)  # position in list order (partitions apart)
+    place[order] = np.arange(len(el))
+    g, born = gids[el], rows[el]
+    s = np.flatnonzero(stays)
+    s = s[np.argsort(g[s], kind="stable")]  # stayers by partition, then arrival
+    runs = len(s) - limit + 1
+    if runs <= 0:
+        return np.zeros(n, bool)
+    last = place[s[:runs]].copy()  # the last in list order of each run of `limit` stayers
+    for d in range(1, limit):
+        np.maximum(last, place[s[d:d + runs]], out=last)
+    one = g[s[:runs]] == g[s[limit - 1:]]
+    run_g, arrived, last = g[s[:runs]][one], born[s[limit - 1:]][one], last[one]
+    if not len(run_g):
+        return np.zeros(n, bool)
+    span = n + 1
+    top = int(run_g.max()) + 1
+    # per partition, the least `last` over the runs that arrived before a row: a running minimum, each partition
+    # lifted above the ones after it so that it never reaches into them
+    least = np.minimum.accumulate(last + (top - run_g) * span)
+    at = np.searchsorted(run_g * span + arrived, g * span + born) - 1
+    found = at >= 0
+    found[found] &= run_g[at[found]] == g[found]
+    behind = np.zeros(len(el), bool)
+    behind[found] = least[at[found]] - (top - g[found]) * span < place[found]
+    return behind[add_of]

@@ -31,7 +31,7 @@ from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
 from sqlstream.runtime.key_groups import hash_keys
 from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.operators.fresh_ranks import MAX_CHANGES, fresh_changes
+from sqlstream.runtime.operators.fresh_ranks import MAX_CHANGES, behind_stayers, fresh_changes
 from sqlstream.runtime.operators.held_rows import HeldRows
 from sqlstream.runtime.rows import batch_rows, rows_equal
 
@@ -218,6 +218,7 @@ class RankOperator(Operator):
         target_arr = None if append_only else self.hashed.take(hashes, adds, refs, np.abs(row_seq), self.tie_sign > 0)
         matched: list[int] = []  # (store row, batch row) of each retraction after one another
         changes = None  # (batch row, store row, row kind, rank) of the partitions ranked over the batch
+        big = np.zeros(0, np.int64)  # new partitions of more changes than that, listed again after the steps
         if self.split:
             self.gid_of = np.concatenate([self.gid_of, gids[add_rows].astype(np.int64)])
             self.key_of = np.concatenate([self.key_of, packed[add_rows]])
@@ -232,6 +233,12 @@ class RankOperator(Operator):
                 gone = covered[~adds[covered] & (target_arr[covered] >= 0)]
                 matched += np.column_stack([target_arr[gone], gone]).ravel().tolist()
                 steps[covered] = False
+            big = self._new_partitions(steps, gids)
+            if len(big):
+                behind = self._behind_stayers(big, steps, adds, gids, packed, row_seq, refs, target_arr)
+                gone = behind[~adds[behind]]
+                matched += np.column_stack([target_arr[gone], gone]).ravel().tolist()
+                steps[behind] = False
             steps = np.flatnonzero(steps)
             skeys = self._python_keys(packed[steps])
         else:
@@ -296,6 +303,8 @@ class RankOperator(Operator):
             del part[pos]
             if not part:
                 del parts[g]
+        if len(big):
+            self._relist(big, adds, gids, packed, row_seq, refs, target_arr, base)
         dead = matched[::2] + dropped
         if dead:
             self.rows.set("live", dead, False)
@@ -415,6 +424,53 @@ class RankOperator(Operator):
         for gid, lo, hi in zip(g[bounds[:-1]].tolist(), bounds[:-1], bounds[1:]):
             parts[gid] = entries[lo:hi]
         return changes, covered
+
+    def _new_partitions(self, steps: np.ndarray, gids: np.ndarray) -> np.ndarray:
+        """The partitions whose rows step that held nothing when the batch started (those fresh_changes left)."""
+        touched = np.flatnonzero(np.bincount(gids[steps], minlength=len(self.rest)) & (self.rest == 0))
+        parts = self.parts
+        return touched[np.array([g not in parts for g in touched.tolist()], bool)] if len(touched) else touched
+
+    def _behind_stayers(self, big: np.ndarray, steps: np.ndarray, adds: np.ndarray, gids: np.ndarray,
+                        packed: np.ndarray, row_seq: np.ndarray, refs: np.ndarray,
+                        targets: np.ndarray) -> np.ndarray:
+        """The batch rows of new partitions `big` that need no step (`behind_stayers`): adds behind N adds that
+        arrived before them and stay, and their retractions."""
+        mark = np.zeros(len(self.rest), bool)
+        mark[big] = True
+        rows = np.flatnonzero(steps & mark[gids] & (adds | (targets >= 0)))
+        own = np.where(adds[rows], refs[rows], targets[rows])
+        return rows[behind_stayers(rows, gids[rows], adds[rows], packed[rows], row_seq[rows], own, self.limit)]
+
+    def _relist(self, big: np.ndarray, adds: np.ndarray, gids: np.ndarray, packed: np.ndarray,
+                row_seq: np.ndarray, refs: np.ndarray, targets: np.ndarray, base: int) -> None:
+        """The lists of new partitions `big` from every row they hold at the end of the batch (some never
+        stepped): the best limit + spare in the list, the others in the rest."""
+        mark = np.zeros(len(self.rest), bool)
+        mark[big] = True
+        taken = np.zeros(len(self.in_top) - base, bool)
+        gone = targets[~adds & (targets >= base)] - base
+        taken[gone] = True
+        left = np.flatnonzero(adds & mark[gids])
+        left = left[~taken[refs[left] - base]]
+        left = left[np.lexsort((row_seq[left], packed[left], gids[left]))]
+        g = gids[left]
+        firsts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, np.int64)
+        place = np.arange(len(g)) - np.repeat(firsts, np.diff(np.r_[firsts, len(g)]))
+        top = place < self.limit + self.spare
+        self.in_top[refs[left]] = top
+        self.rest[big] = 0
+        self.top_len[big] = 0
+        self.rest += np.bincount(g[~top], minlength=len(self.rest))
+        self.top_len += np.bincount(g[top], minlength=len(self.rest))
+        parts = self.parts
+        for gid in big.tolist():
+            parts.pop(gid, None)
+        left, g = left[top], g[top]
+        entries = list(zip(self._python_keys(packed[left]), row_seq[left].tolist(), refs[left].tolist()))
+        bounds = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), len(g)].tolist() if len(g) else []
+        for gid, lo, hi in zip(g[bounds[:-1]].tolist(), bounds[:-1], bounds[1:]):
+            parts[gid] = entries[lo:hi]
 
     def _join_rests(self, spill: np.ndarray, end: int) -> None:
         """Moves the rest of partitions `spill` (their store rows before `end`) to the end of their top lists."""
