@@ -15,7 +15,8 @@ Over updating input ordered by one signed integer column, a partition's list hol
 and a few spare: its top list); the others (its rest) are per store row columns (partition, packed sort key,
 in a top list or not). A row that lands behind its partition's top list, or retracts a rest row, changes no
 rank: such rows are found over the batch and applied as counts, without a step; only the rows that reach a top
-list step. Between batches the top lists are cut or refilled from the rests; the layout of the state is the
+list step. In a partition new in the batch, an add behind N adds that arrived before it and stay needs no step
+either (nor does its retraction); after the steps, its list is made again from every row it holds. Between batches the top lists are cut or refilled from the rests; the layout of the state is the
 same, so snapshots restore either way."""
 from __future__ import annotations
 
