@@ -51,8 +51,7 @@ def test_same_rows_taken_as_a_dictionary_of_lists(seed, monkeypatch):
                 arrivals.append(arrival)
                 ref, arrival = ref + 1, arrival + 1
         expected = reference_take(ref_held, hashes, adds, refs, arrivals, oldest_first)
-        got = held.take(np.array(hashes, np.uint64), np.array(adds), np.array(refs, np.int64),
-                        np.array(arrivals, np.int64), oldest_first)
+        got = held.take(np.array(hashes, np.uint64), np.array(adds), np.array(refs, np.int64), oldest_first)
         assert got.tolist() == expected, f"batch {batch}"
         assert len(held) == sum(len(v) for v in ref_held.values())
         if batch % 7 == 3:  # store rows renumbered (a compaction): the held rows first, in order

@@ -1,6 +1,6 @@
 """The rows a retraction can take back, found by their 64-bit hash: an open-addressing table of the held hashes
-in numpy arrays, with per slot the one row it holds (arrival number, store row), or, for the rare hash held more
-than once (equal rows), a list in arrival order. Looked up and changed a batch at a time, at a cost that follows
+in numpy arrays, with per slot the store row it holds, or, for the rare hash held more than once (equal rows),
+a list in arrival order. Looked up and changed a batch at a time, at a cost that follows
 the batch, not the rows held (sorted arrays cost a copy of every held row per batch). A retraction takes the
 oldest (or, when the newest wins ties, the newest) of its hash at its place in the batch."""
 from __future__ import annotations
@@ -17,10 +17,9 @@ class HeldRows:
         self.key = np.zeros(capacity, np.uint64)
         self.state = np.zeros(capacity, np.int8)
         self.used = 0  # slots not empty
-        self.count = np.zeros(capacity, np.int64)  # per slot: rows held
-        self.a = np.zeros(capacity, np.int64)  # per slot holding one row: its arrival number and store row
-        self.r = np.zeros(capacity, np.int64)
-        self.many: dict[int, list[tuple[int, int]]] = {}  # slot -> (arrival, store row) of each, for 2+ rows
+        self.count = np.zeros(capacity, np.int32)  # per slot: rows held
+        self.r = np.zeros(capacity, np.int64)  # per slot holding one row: its store row
+        self.many: dict[int, list[int]] = {}  # slot -> the store rows, in arrival order, for 2+ rows
 
     def __len__(self) -> int:
         return int(self.count.sum())
@@ -29,19 +28,19 @@ class HeldRows:
         self.__init__()
         if len(hashes):
             order = np.argsort(arrivals, kind="stable")  # equal rows are held in arrival order
-            self.take(hashes[order], np.ones(len(hashes), bool), refs[order], arrivals[order], True)
+            self.take(hashes[order], np.ones(len(hashes), bool), refs[order], True)
 
     def remap(self, new_ref: np.ndarray) -> None:
         """Store rows renumbered (`new_ref[old]`); every held row keeps a number."""
         one = self.count == 1
         self.r[one] = new_ref[self.r[one]]
-        self.many = {i: [(a, int(new_ref[r])) for a, r in kept] for i, kept in self.many.items()}
+        self.many = {i: new_ref[kept].tolist() for i, kept in self.many.items()}
 
-    def take(self, hashes: np.ndarray, adds: np.ndarray, refs: np.ndarray, arrivals: np.ndarray,
-             oldest_first: bool) -> np.ndarray:
-        """Holds the batch's added rows (`refs`, `arrivals` per batch row, where `adds`) and takes each retraction's
-        row in arrival order: per batch row, the store row a retraction takes (-1 for none). A hash the batch
-        carries once, or as an add and then its retraction, is settled over the batch; the others go row by row."""
+    def take(self, hashes: np.ndarray, adds: np.ndarray, refs: np.ndarray, oldest_first: bool) -> np.ndarray:
+        """Holds the batch's added rows (`refs` per batch row, where `adds`; a batch is in arrival order) and takes
+        each retraction's row in arrival order: per batch row, the store row a retraction takes (-1 for none). A
+        hash the batch carries once, or as an add and then its retraction, is settled over the batch; the others go
+        row by row."""
         n = len(hashes)
         target = np.full(n, -1, np.int64)
         if not n:
@@ -69,21 +68,21 @@ class HeldRows:
         slot[place] = self._insert(uh[place])
         got = slot[new_alone]
         self.count[got] = 1
-        self.a[got], self.r[got] = arrivals[first[new_alone]], refs[first[new_alone]]
+        self.r[got] = refs[first[new_alone]]
         self.count[slot[taken_alone]] = 0
         tangled = np.flatnonzero(tangled)
-        many, count, a, r = self.many, self.count, self.a, self.r
+        many, count, r = self.many, self.count, self.r
         for j, s, size in zip(slot[tangled].tolist(), starts[tangled].tolist(), sizes[tangled].tolist()):
             c = int(count[j])
-            kept = many.pop(j) if c > 1 else ([(int(a[j]), int(r[j]))] if c == 1 else [])
+            kept = many.pop(j) if c > 1 else ([int(r[j])] if c == 1 else [])
             for row in order[s:s + size].tolist():
                 if adds[row]:
-                    kept.append((int(arrivals[row]), int(refs[row])))
+                    kept.append(int(refs[row]))
                 elif kept:
-                    target[row] = kept.pop(0 if oldest_first else -1)[1]
+                    target[row] = kept.pop(0 if oldest_first else -1)
             count[j] = len(kept)
             if len(kept) == 1:
-                a[j], r[j] = kept[0]
+                r[j] = kept[0]
             elif kept:
                 many[j] = kept
         looked = slot[slot >= 0]
@@ -136,15 +135,15 @@ class HeldRows:
             return
         live = np.flatnonzero(self.state == _LIVE)
         capacity = 1024
-        while capacity < 4 * (len(live) + more):
+        while capacity < 2.5 * (len(live) + more):
             capacity *= 2
-        old = (self.key[live], self.count[live], self.a[live], self.r[live], self.many)
+        old = (self.key[live], self.count[live], self.r[live], self.many)
         self.__init__(capacity)
         at = self._place_all(old[0])
-        self.count[at], self.a[at], self.r[at] = old[1], old[2], old[3]
-        if old[4]:
-            moved = np.array(list(old[4]), np.int64)
-            self.many = dict(zip(at[np.searchsorted(live, moved)].tolist(), old[4].values()))
+        self.count[at], self.r[at] = old[1], old[2]
+        if old[3]:
+            moved = np.array(list(old[3]), np.int64)
+            self.many = dict(zip(at[np.searchsorted(live, moved)].tolist(), old[3].values()))
 
     def _place_all(self, h: np.ndarray) -> np.ndarray:
         """Slots for distinct hashes in an empty table: linear probing puts them, taken in the order of their home

@@ -216,7 +216,7 @@ class RankOperator(Operator):
         limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
         row_seq = np.zeros(n, np.int64)
         row_seq[add_rows] = seqs
-        target_arr = None if append_only else self.hashed.take(hashes, adds, refs, np.abs(row_seq), self.tie_sign > 0)
+        target_arr = None if append_only else self.hashed.take(hashes, adds, refs, self.tie_sign > 0)
         matched: list[int] = []  # (store row, batch row) of each retraction after one another
         changes = None  # (batch row, store row, row kind, rank) of the partitions ranked over the batch
         big = np.zeros(0, np.int64)  # new partitions of more changes than that, listed again after the steps
