@@ -294,9 +294,9 @@ class FileSystemSource(Source):
         pattern: 'source.path.regex-pattern'."""
         self.path, self.decoder, self.monitor_ms, self.pattern = path, decoder, monitor_ms, pattern
         self.bounded = monitor_ms is None
-        # one record per line and a fixed set of files: byte ranges of a file can be read apart (source subtasks
-        # divide each file so)
-        self.ranged = not getattr(decoder, "records_span_lines", False) and self.bounded
+        # one record per line: byte ranges of a file can be read apart (source subtasks divide each file so; a
+        # monitored source's files as they are discovered, `runtime/parallel/monitored_rounds.py`)
+        self.ranged = not getattr(decoder, "records_span_lines", False)
 
     def files(self) -> list[str]:
         return list_files(self.path, self.pattern)

@@ -106,6 +106,7 @@ class Dataflow:
         self.ops: dict[int, Operator] = {}
         self.nodes: dict[int, L.Node] = {}
         self.consumers: dict[int, list[tuple[int, int]]] = {}
+        self.idle_nodes: set[int] = set()  # operators whose every input comes from idle sources
         self.out_wm: dict[int, int] = {}
         self.in_wm: dict[int, list[int]] = {}
         self.sources: list[SourceRuntime] = []
@@ -166,6 +167,10 @@ class Dataflow:
                     from sqlstream.connectors.options import parse_duration_ms
                     op.idle_timeout_ms = parse_duration_ms(idle)
                 self.assigners.append(op)
+        # sources of one split whose assigner has an idle timeout: the split-level idleness of a source of several
+        # splits (`WatermarkAssignerOperator.check_idle`) becomes the source's own, for the operators it feeds
+        self.watched_idle = any(op.idle_timeout_ms > 0 and not op.splits for op in self.assigners)
+        self.started_at = time.monotonic()
 
     def _connect_late_rows(self, late_rows: LateRowsOutput) -> None:
         """Operators that drop late rows write them to the late-rows table, a sink committed like the others."""
@@ -328,25 +333,61 @@ class Dataflow:
             if cid in self.writers:
                 continue
             self.in_wm[cid][idx] = max(self.in_wm[cid][idx], wm)
-            op = self.ops[cid]
-            combined = min(self.in_wm[cid])
-            if isinstance(op, WatermarkAssignerOperator):
-                if combined == MAX_WM:
-                    self._advance(cid, MAX_WM)
+            self._combine(cid)
+
+    def _combine(self, cid: int) -> None:
+        """Advance an operator to the minimum watermark of its inputs (of those not idle, where some are)."""
+        op = self.ops[cid]
+        combined = min(self.in_wm[cid]) if not self.idle_nodes else self._active_minimum(cid)
+        if isinstance(op, WatermarkAssignerOperator):
+            if combined == MAX_WM:
+                self._advance(cid, MAX_WM)
+            return
+        if combined > self.out_wm[cid]:
+            m = self.op_metrics[cid]
+            started = time.perf_counter_ns()
+            ctx = self.contexts[cid]
+            out = fire_timers(op, ctx, EVENT_TIME, combined) + op.on_watermark(combined)
+            done = time.perf_counter_ns()
+            m.busy_ns += done - started
+            if out:
+                m.records_out += sum(o.num_rows for o in out)
+                self._push(cid, out)
+                m.backpressured_ns += time.perf_counter_ns() - done
+            if not getattr(op, "holds_watermark", False):  # else it advances with its output (`drain`)
+                self._advance(cid, combined)
+
+    def _active_minimum(self, cid: int) -> int:
+        """The minimum watermark of an operator's inputs that are not idle (all idle: of all)."""
+        active = [wm for wm, child in zip(self.in_wm[cid], self.nodes[cid].inputs()) if id(child) not in self.idle_nodes]
+        return min(active) if active else min(self.in_wm[cid])
+
+    def _mark_idle(self, nid: int, idle: bool) -> None:
+        """A source's watermark assigner went idle (table.exec.source.idle-timeout without rows) or active again:
+        an operator whose every input is idle is idle too, and one with other inputs goes on with their minimum,
+        as Flink's idle sources stop holding back the watermark of what they feed."""
+        if (nid in self.idle_nodes) == idle:
+            return
+        self.idle_nodes.add(nid) if idle else self.idle_nodes.discard(nid)
+        for cid, _ in self.consumers.get(nid, []):
+            if cid in self.writers:
                 continue
-            if combined > self.out_wm[cid]:
-                m = self.op_metrics[cid]
-                started = time.perf_counter_ns()
-                ctx = self.contexts[cid]
-                out = fire_timers(op, ctx, EVENT_TIME, combined) + op.on_watermark(combined)
-                done = time.perf_counter_ns()
-                m.busy_ns += done - started
-                if out:
-                    m.records_out += sum(o.num_rows for o in out)
-                    self._push(cid, out)
-                    m.backpressured_ns += time.perf_counter_ns() - done
-                if not getattr(op, "holds_watermark", False):  # else it advances with its output (`drain`)
-                    self._advance(cid, combined)
+            inputs = self.nodes[cid].inputs()
+            self._mark_idle(cid, all(id(c) in self.idle_nodes for c in inputs))
+            if len(inputs) > 1 and idle and not isinstance(self.ops[cid], WatermarkAssignerOperator):
+                self._combine(cid)
+
+    def _check_idle_sources(self, now: float) -> None:
+        """A source of one split stays without rows for its assigner's idle timeout: the assigner goes idle."""
+        for src in self.sources:
+            if len(src.readers) != 1 or src.driver is not None or not src.split_metrics:
+                continue
+            for op in self._split_assigners(id(src.node)):
+                if op.idle_timeout_ms <= 0 or op.splits:
+                    continue
+                last = src.split_metrics[0].last_record_at or self.started_at
+                nid = next(n for n, o in self.ops.items() if o is op)
+                self._mark_idle(nid, (now - last) * 1000 >= op.idle_timeout_ms)
 
     # ---- driving --------------------------------------------------------------------------------
     def step(self) -> bool:
@@ -412,6 +453,8 @@ class Dataflow:
         now = time.monotonic()
         if self.metrics.due(now):
             self.refresh_metrics(now)
+        if self.watched_idle:
+            self._check_idle_sources(now)
         for op in self.assigners:
             op.check_idle()
             wm = op.take_watermark()

@@ -201,3 +201,41 @@ def test_subtasks_reading_files_count_skipped_records_and_name_a_bad_line(tmp_pa
     assert final == {k: (sum(1 for i in good if i % 13 == k), sum(i for i in good if i % 13 == k)) for k in range(13)}
     with pytest.raises(Exception, match=rf"{path}:1235\)"):
         run(ddl.format(""), 2, 100)
+
+
+def test_a_divided_source_written_by_the_subtasks_restarts_after_sigkill_with_exactly_once_output(tmp_path):
+    """The source's chain ends at a filesystem sink the subtasks write: a round's rows reach the sink as it is read,
+    ahead of its merge, so a checkpoint's position takes in every round read (else a restore reads them again)."""
+    import collections
+    import json
+    import random
+    from tests.cli_job import CliJob, latest_checkpoint_id
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    (tmp_path / "job.sql").write_text(f"""
+SET 'execution.checkpointing.interval' = '100 ms';
+SET 'execution.checkpointing.dir' = '{tmp_path}/checkpoints';
+SET 'parallelism.default' = '2';
+CREATE TABLE t (i BIGINT, j INT) WITH ('connector' = 'datagen', 'rows-per-second' = '0',
+  'fields.i.kind' = 'sequence', 'fields.i.start' = '0', 'fields.i.end' = '1999999');
+CREATE TABLE o (i BIGINT, j INT) WITH ('connector' = 'filesystem', 'path' = '{tmp_path}/out', 'format' = 'json',
+  'sink.rolling-policy.rollover-interval' = '200 ms', 'sink.rolling-policy.check-interval' = '50 ms');
+INSERT INTO o SELECT i, j FROM t WHERE MOD(i, 2) = 0;
+""")
+    checkpoints, kills = tmp_path / "checkpoints", 0
+    for _ in range(3):
+        p = CliJob(tmp_path / "job.sql")
+        target = latest_checkpoint_id(checkpoints) + 1 + rng.randint(0, 2)
+        p.wait_for(lambda: latest_checkpoint_id(checkpoints) >= target or p.exited(), f"seed {seed}: checkpoint")
+        if p.exited():
+            break
+        p.kill()
+        p.finish()
+        kills += 1
+    rc, _, err = CliJob(tmp_path / "job.sql").finish()
+    assert rc == 0, err
+    assert kills == 0 or "restored from checkpoint" in err, err
+    got = collections.Counter(json.loads(line)["i"] for f in (tmp_path / "out").glob("part-*")
+                              for line in f.read_text().splitlines())
+    assert got == collections.Counter(range(0, 2_000_000, 2)), \
+        f"seed {seed}: {sum(v - 1 for v in got.values() if v > 1)} duplicated, {1_000_000 - len(got)} missing"

@@ -167,7 +167,6 @@ def test_the_interval_must_be_positive_and_the_pattern_valid(tmp_path):
 JOB = """
 SET 'execution.checkpointing.interval' = '100 ms';
 SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
-SET 'parallelism.default' = '{p}';
 CREATE TABLE files (f INT, i INT) WITH ('connector' = 'filesystem', 'path' = '{dir}/in', 'format' = 'json',
   'source.monitor-interval' = '50 ms');
 CREATE TABLE copied (f INT, i INT, twice INT) WITH ('connector' = 'filesystem', 'path' = '{dir}/out', 'format' = 'json',
@@ -176,12 +175,17 @@ INSERT INTO copied SELECT f, i, i * 2 FROM files;
 """
 
 
+_parsed: dict[Path, collections.Counter] = {}  # committed part files never change: each is read once
+
+
 def committed(folder: Path) -> collections.Counter:
     """The rows the sink committed, as a multiset (in-progress files are hidden)."""
     lines: collections.Counter = collections.Counter()
     out = folder / "out"
     for f in sorted(out.glob("part-*")) if out.exists() else []:
-        lines.update((r["f"], r["i"]) for r in map(json.loads, f.read_text().splitlines()))
+        if f not in _parsed:
+            _parsed[f] = collections.Counter((r["f"], r["i"]) for r in map(json.loads, f.read_text().splitlines()))
+        lines.update(_parsed[f])
     return lines
 
 
@@ -193,21 +197,20 @@ class MonitoredJob:
     """The job over `folder/in`, and the files it was given: file number -> rows."""
 
     def __init__(self, folder: Path, parallelism: int = 1):
-        self.folder, self.files = folder, {}
+        self.folder, self.files, self.parallelism = folder, {}, parallelism
         self.job = folder / "job.sql"
-        self.job.write_text(JOB.format(dir=folder, p=parallelism))
+        self.job.write_text(JOB.format(dir=folder))
 
     def add(self, k: int, rows: int) -> None:
         write_file(self.folder / "in", f"part{k % 3}/f{k}.json" if k % 2 else f"f{k}.json", k, rows)
         self.files[k] = rows
 
     def start(self, *args: str) -> CliJob:
-        return CliJob(self.job, *args)
+        return CliJob(self.job, "-p", str(self.parallelism), *args)
 
     def wait_all_committed(self, p: CliJob) -> None:
         want = expected(self.files)
-        p.wait_for(lambda: sum(committed(self.folder).values()) >= sum(want.values()),
-                   f"the rows of files {sorted(self.files)} committed")
+        p.wait_for(lambda: not want - committed(self.folder), f"the rows of files {sorted(self.files)} committed")
 
     def stop(self, p: CliJob) -> str:
         """Stop with a savepoint (SIGTERM); the savepoint's path."""
@@ -217,9 +220,11 @@ class MonitoredJob:
         assert "savepoint written to" in err, err
         return err.split("savepoint written to ")[1].split()[0]
 
-    def check(self) -> None:
+    def check(self, note: str = "") -> None:
         got, want = committed(self.folder), expected(self.files)
-        assert got == want, f"{sum((want - got).values())} rows missing, {sum((got - want).values())} duplicated"
+        missing, extra = want - got, got - want
+        assert got == want, (f"{note}{sum(missing.values())} rows missing (of files {sorted({f for f, _ in missing})}), "
+                             f"{sum(extra.values())} duplicated (of files {sorted({f for f, _ in extra})})")
 
 
 @pytest.mark.parametrize("parallelism", [1, 2])
@@ -228,6 +233,8 @@ def test_files_added_while_the_job_runs_are_read_exactly_once(tmp_path, parallel
     job.add(0, 300)
     p = job.start()
     job.wait_all_committed(p)
+    if parallelism > 1:
+        assert "source divided among them" in p.err, p.err
     for k in range(1, 5):
         job.add(k, 200 + 50 * k)
         job.wait_all_committed(p)
@@ -236,10 +243,11 @@ def test_files_added_while_the_job_runs_are_read_exactly_once(tmp_path, parallel
     job.check()
 
 
-def test_sigkill_after_a_checkpoint_and_a_restart_read_each_file_once(tmp_path):
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_sigkill_after_a_checkpoint_and_a_restart_read_each_file_once(tmp_path, parallelism):
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    job = MonitoredJob(tmp_path)
+    job = MonitoredJob(tmp_path, parallelism)
     for k in range(3):
         job.add(k, 20_000)
     checkpoints = tmp_path / "checkpoints"
@@ -256,11 +264,12 @@ def test_sigkill_after_a_checkpoint_and_a_restart_read_each_file_once(tmp_path):
     job.wait_all_committed(p)
     job.stop(p)
     assert "restored from checkpoint" in p.err, p.err
-    job.check()
+    job.check(f"seed {seed}: ")
 
 
-def test_a_savepoint_stop_and_restore_reads_the_files_added_while_the_job_was_down(tmp_path):
-    job = MonitoredJob(tmp_path)
+@pytest.mark.parametrize("before, after", [(1, 1), (1, 2), (2, 1)])
+def test_a_savepoint_stop_and_restore_reads_the_files_added_while_the_job_was_down(tmp_path, before, after):
+    job = MonitoredJob(tmp_path, before)
     job.add(0, 500)
     job.add(1, 700)
     p = job.start()
@@ -269,6 +278,7 @@ def test_a_savepoint_stop_and_restore_reads_the_files_added_while_the_job_was_do
     job.check()
     job.add(2, 400)  # while the job is down
     job.add(3, 100)
+    job.parallelism = after  # a savepoint restores at another parallelism
     p = job.start("--from-savepoint", savepoint)
     job.wait_all_committed(p)
     job.add(4, 50)
@@ -276,3 +286,99 @@ def test_a_savepoint_stop_and_restore_reads_the_files_added_while_the_job_was_do
     job.stop(p)
     assert "restored from savepoint" in p.err, p.err
     job.check()
+
+
+WINDOWED = """
+SET 'execution.checkpointing.interval' = '100 ms';
+SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
+CREATE TABLE events (k INT, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json'{monitor});
+CREATE TABLE windows (k INT, ws TIMESTAMP(3), c BIGINT, s BIGINT) WITH ('connector' = 'filesystem',
+  'path' = '{dir}/out', 'format' = 'json', 'sink.rolling-policy.rollover-interval' = '200 ms',
+  'sink.rolling-policy.check-interval' = '50 ms');
+INSERT INTO windows SELECT k, window_start, COUNT(*), SUM(v)
+FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, window_start, window_end;
+"""
+
+
+def windows(folder: Path) -> collections.Counter:
+    out = folder / "out"
+    return collections.Counter(line for f in sorted(out.glob("part-*")) if out.exists()
+                               for line in f.read_text().splitlines())
+
+
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_a_monitored_source_gives_the_windows_and_late_rows_of_the_bounded_one(tmp_path, parallelism):
+    """Out-of-order rows (some late) in files present at start, then one far ahead that fires every window before
+    it: the monitored source, at parallelism 1 or divided among 2 subtasks, commits the windows the bounded source
+    gives (but the last one's, which only the bounded source's end fires)."""
+    rng = random.Random(7)
+    data = tmp_path / "in"
+    data.mkdir()
+    base = 1_700_000_000_000
+    for f in range(4):
+        rows = [{"k": rng.randrange(20), "v": rng.randrange(1000),
+                 "ts": _ts(base + (f * 6000 + i) * 10 - rng.randrange(3000))} for i in range(6000)]
+        (data / f"f{f}.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (data / "zz.json").write_text(json.dumps({"k": 0, "v": 0, "ts": _ts(base + 86_400_000)}) + "\n")
+    reference = tmp_path / "bounded"
+    reference.mkdir()
+    (reference / "job.sql").write_text(WINDOWED.format(dir=reference, data=data, monitor=""))
+    rc, _, err = CliJob(reference / "job.sql").finish()
+    assert rc == 0, err
+    late = int(err.split("late rows dropped: ")[1].split(",")[0])
+    assert late > 100, err
+    last = f'"ws": "{_ts(base + 86_400_000)[:-4]}'
+    want = collections.Counter({line: n for line, n in windows(reference).items() if last not in line})
+    assert 0 < sum(want.values()) < sum(windows(reference).values())
+    monitored = tmp_path / "monitored"
+    monitored.mkdir()
+    (monitored / "job.sql").write_text(WINDOWED.format(dir=monitored, data=data,
+                                                        monitor=", 'source.monitor-interval' = '50 ms'"))
+    p = CliJob(monitored / "job.sql", "-p", str(parallelism))
+    p.wait_for(lambda: sum(windows(monitored).values()) >= sum(want.values()), "the windows committed")
+    p.signal(signal.SIGTERM)
+    rc, _, err = p.finish()
+    assert rc == 0, err
+    assert windows(monitored) == want
+    assert f"late rows dropped: {late}," in err, err
+    if parallelism > 1:
+        assert "source divided among them" in err, err
+
+
+def _ts(ms: int) -> str:
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+IDLE = """
+SET 'execution.checkpointing.interval' = '100 ms';
+SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
+{idle}
+CREATE TABLE busy (k INT, i BIGINT, ts AS CAST(TO_TIMESTAMP_LTZ(i * 1000, 3) AS TIMESTAMP(3)),
+  WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'rows-per-second' = '200', 'fields.i.kind' = 'sequence',
+  'fields.i.start' = '0', 'fields.i.end' = '100000000', 'fields.k.min' = '0', 'fields.k.max' = '0');
+CREATE TABLE quiet (k INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem',
+  'path' = '{dir}/in', 'format' = 'json', 'source.monitor-interval' = '50 ms');
+CREATE TABLE windows (ws TIMESTAMP(3), c BIGINT) WITH ('connector' = 'filesystem', 'path' = '{dir}/out',
+  'format' = 'json', 'sink.rolling-policy.rollover-interval' = '200 ms', 'sink.rolling-policy.check-interval' = '50 ms');
+CREATE TEMPORARY VIEW both_sources AS SELECT k, ts FROM busy UNION ALL SELECT k, ts FROM quiet;
+INSERT INTO windows SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE both_sources, DESCRIPTOR(ts),
+  INTERVAL '2' SECOND)) GROUP BY window_start, window_end;
+"""
+
+
+def test_an_idle_monitored_source_stops_holding_back_the_watermark_after_the_idle_timeout(tmp_path):
+    """A monitored folder with one early row, unioned with a source that keeps sending rows: with
+    table.exec.source.idle-timeout the folder's source goes idle once it has read its files, and the windows of
+    the other source's rows fire (without it, its watermark of 0 would hold every window back)."""
+    write_file(tmp_path / "in", "early.json", 0, 0)
+    (tmp_path / "in" / "early.json").write_text(json.dumps({"k": 1, "ts": "1970-01-01 00:00:00.500"}) + "\n")
+    (tmp_path / "job.sql").write_text(IDLE.format(dir=tmp_path, idle="SET 'table.exec.source.idle-timeout' = '100 ms';"))
+    p = CliJob(tmp_path / "job.sql")
+    p.wait_for(lambda: len(windows(tmp_path)) >= 3, "three windows committed")
+    p.signal(signal.SIGTERM)
+    rc, _, err = p.finish()
+    assert rc == 0, err
+    first = [json.loads(line) for line in windows(tmp_path) if json.loads(line)["ws"].startswith("1970-01-01 00:00:00")]
+    assert first and first[0]["c"] == 3, "the window of the folder's row counts it with the other source's two rows"

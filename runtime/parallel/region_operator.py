@@ -156,6 +156,8 @@ class RegionOperator(Operator):
         self.returned: list = []
         # the rounds asked ahead are in flight too, not answered before their turn to be merged
         self.rounds_ahead = ROUNDS_AHEAD[region.source.kind] if region.source is not None else 0
+        self.settled = 0  # rows of rounds merged for a checkpoint, not yet counted by `run_round`
+        self.writes_at_read = False
         self.most_in_flight = MAX_IN_FLIGHT + self.rounds_ahead
 
     @property
@@ -186,6 +188,10 @@ class RegionOperator(Operator):
         # a divided source's rows go from the subtask reading them to the one owning them, where the host can
         # connect its subtasks; else through this process
         self.direct = (keys is not None or fork is not None) and hasattr(self.host, "start_connected")
+        # the source's chain ends at a sink the subtasks write: a round's rows are written as it is read, ahead of
+        # its merge, so a checkpoint's position merges every round read (else a restore would read them again)
+        self.writes_at_read = self.region.source is not None and self.region.sink is not None and keys is None \
+            and fork is None
         if fork is not None and not self.direct:
             raise ExecutionError(f"{self.region.describe()}: a source read through several branches needs pipes "
                                  f"between the subtasks, which this host does not make")
@@ -249,8 +255,18 @@ class RegionOperator(Operator):
     def run_round(self) -> int | None:
         """Merge the next round of the divided source into the region (the subtasks read the following rounds
         meanwhile): the rows it read, None once the source has ended."""
-        everyone = list(range(self.parallelism))
         cursor = self._cursor()
+        self._ask_rounds(cursor)
+        settled, self.settled = self.settled, 0
+        if not self.rounds:
+            if settled:
+                return settled
+            return 0 if getattr(cursor, "unbounded", False) else None  # an unbounded source waits for more
+        return settled + self._merge_round(cursor)
+
+    def _ask_rounds(self, cursor) -> None:
+        """Ask the subtasks for the rounds up to ROUNDS_AHEAD ahead of the merge."""
+        everyone = list(range(self.parallelism))
         while len(self.rounds) < self.rounds_ahead:
             request = cursor.next_round()
             if request is None:
@@ -262,8 +278,10 @@ class RegionOperator(Operator):
             self.in_flight.append(_Round(self.asked, everyone))
             self.rounds.append((self.asked, request))
             self.asked += 1
-        if not self.rounds:
-            return None
+
+    def _merge_round(self, cursor) -> int:
+        """Merge the oldest round asked for (waiting for the subtasks' answers): the rows it read."""
+        everyone = list(range(self.parallelism))
         number, request = self.rounds.popleft()
         while number not in self.reads:
             self.ready += self._front()
@@ -346,6 +364,9 @@ class RegionOperator(Operator):
 
     def positions(self) -> list:
         """The divided source's position for a checkpoint, as parallelism 1's readers give it (one per split)."""
+        if self.writes_at_read:  # the rounds asked ahead are in the sink already (read by the drain before)
+            while self.rounds:
+                self.settled += self._merge_round(self._cursor())
         position = self._cursor().position()
         return position if self.region.source.kind == "splits" else [position]
 
@@ -358,6 +379,7 @@ class RegionOperator(Operator):
 
     def restore_position(self, position) -> None:
         self._cursor().restore(position)
+        self.settled = 0
         self.rounds.clear()
         self.reads.clear()
         self.returned.clear()
@@ -370,7 +392,12 @@ class RegionOperator(Operator):
                 self.cursor = SplitRounds(source.splits, self.round_rows)
             elif source.kind == "bytes":
                 from sqlstream.runtime.executor import open_source
-                self.cursor = FileRounds(open_source(source.scan.node).files(), self.round_rows, self.parallelism)
+                files = open_source(source.scan.node)
+                if getattr(files, "monitor_ms", None) is not None:
+                    from sqlstream.runtime.parallel.monitored_rounds import MonitoredFileRounds
+                    self.cursor = MonitoredFileRounds(files.files, files.monitor_ms, self.round_rows, self.parallelism)
+                else:
+                    self.cursor = FileRounds(files.files(), self.round_rows, self.parallelism)
             else:
                 self.cursor = RowRounds(self.round_rows, self.limit, self.parallelism)
         return self.cursor

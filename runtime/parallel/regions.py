@@ -407,6 +407,9 @@ def _source_from(plan: PhysicalPlan, index: int, consumers: dict[int, int], capp
     if kind == "splits" and capped:
         return None, f"source {scan.node.table} ends after --max-rows-in rows, counted over its partitions in " \
                      f"parallelism 1's order"
+    if kind == "bytes" and capped and not source.bounded:
+        return None, f"source {scan.node.table} ends after --max-rows-in rows, counted as parallelism 1 reads its " \
+                     f"files as they are discovered"
     if not chain:
         return None, f"source {scan.uid} feeds the exchange directly"
     return SourceChain(scan, chain, module=type(source).__module__, kind=kind, splits=splits,
