@@ -93,40 +93,41 @@ class HeldRows:
     def _home(self, h: np.ndarray) -> np.ndarray:
         return ((h * _MIX) >> np.uint64(64 - self.bits)).astype(np.int64)
 
-    def _find(self, h: np.ndarray) -> np.ndarray:
-        """The live slot of each hash, -1 for none."""
-        mask = len(self.key) - 1
-        pos = self._home(h)
-        found = np.full(len(h), -1, np.int64)
-        todo = np.arange(len(h))
-        while len(todo):
-            p = pos[todo]
-            s = self.state[p]
-            hit = (s == _LIVE) & (self.key[p] == h[todo])
-            found[todo[hit]] = p[hit]
-            todo = todo[(s != _EMPTY) & ~hit]
-            pos[todo] = (pos[todo] + 1) & mask
-        return found
-
-    def _insert(self, h: np.ndarray) -> np.ndarray:
-        """Slots for distinct hashes none of which is live: the first slot not live from each one's home; of
-        hashes that meet at a slot, one takes it per round."""
+    def _probe(self, h: np.ndarray, visit) -> np.ndarray:
+        """Linear probing from each hash's home slot: `visit(slots, hashes)` says of each hash at its slot whether
+        it settles there and whether it goes on to the next slot; the slot each settled at (-1 for none)."""
         mask = len(self.key) - 1
         pos = self._home(h)
         out = np.full(len(h), -1, np.int64)
         todo = np.arange(len(h))
         while len(todo):
             p = pos[todo]
+            settled, more = visit(p, h[todo])
+            out[todo[settled]] = p[settled]
+            todo = todo[more]
+            pos[todo] = (pos[todo] + 1) & mask
+        return out
+
+    def _find(self, h: np.ndarray) -> np.ndarray:
+        """The live slot of each hash, -1 for none."""
+        def visit(p, hashes):
+            s = self.state[p]
+            hit = (s == _LIVE) & (self.key[p] == hashes)
+            return hit, (s != _EMPTY) & ~hit
+        return self._probe(h, visit)
+
+    def _insert(self, h: np.ndarray) -> np.ndarray:
+        """Slots for distinct hashes none of which is live: the first slot not live from each one's home; of
+        hashes that meet at a slot, one takes it per round."""
+        def visit(p, hashes):
             free = self.state[p] != _LIVE
-            self.key[p[free]] = h[todo[free]]
-            won = free & (self.key[p] == h[todo])
+            self.key[p[free]] = hashes[free]
+            won = free & (self.key[p] == hashes)
             self.used += int((self.state[p[won]] == _EMPTY).sum())
             self.state[p[won]] = _LIVE
             self.count[p[won]] = 0
-            out[todo[won]] = p[won]
-            todo = todo[~won]
-            pos[todo] = (pos[todo] + 1) & mask
-        return out
+            return won, ~won
+        return self._probe(h, visit)
 
     def _make_room(self, more: int) -> None:
         """Keeps the table at most half full (emptied slots counted) after `more` new hashes: else moves the live
