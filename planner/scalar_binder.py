@@ -511,7 +511,11 @@ class ScalarBinder:
             if not isinstance(pair, exp.JSONKeyValue):
                 raise ValidationError(f"{_where(n)}JSON_OBJECT takes KEY 'name' VALUE value pairs: "
                                       f"{n.sql(dialect='flink')}")
-            args += [self.bind(pair.this), self.bind(pair.expression)]
+            key = self.bind(pair.this)
+            if not key.type.is_string:
+                raise ValidationError(f"{_where(pair.this) or _where(n)}Expected a character type: a JSON_OBJECT key "
+                                      f"is text, got {key.type.without_time_attr()}")
+            args += [key, self.bind(pair.expression)]
         raw = tuple(_is_json_builder(p.expression) for p in n.expressions)
         absent = "ABSENT" if "ABSENT" in str(n.args.get("null_handling") or "").upper() else "NULL"
         return self._json_build("JSON_OBJECT", absent, raw, args, n)
@@ -650,6 +654,8 @@ class ScalarBinder:
         if a.type.name == "TIMESTAMP" and to.is_numeric:
             raise ValidationError(f"{_where(n)}The cast from TIMESTAMP type to NUMERIC type is not allowed. It's "
                                   f"recommended to use UNIX_TIMESTAMP(CAST(timestamp_col AS STRING)) instead.")
+        if a.type.is_string and to.name in ("ARRAY", "MAP", "MULTISET", "ROW"):
+            raise ValidationError(f"{_where(n)}Unsupported cast from '{a.type.without_time_attr()}' to '{to}'")
         ok = _castable(a.type, to)
         if not ok:
             raise ValidationError(f"{_where(n)}Cast function cannot convert value of type "

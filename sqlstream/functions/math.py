@@ -245,6 +245,6 @@ FUNCTIONS = (
     scalar("ATAN2", returns(DOUBLE, (2, 2)), _atan2, signatures=((_N, _N),)),
     scalar("E", returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False), lambda e, a, n: pa.scalar(math.e)),
     scalar("PI", returns(DOUBLE.with_nullable(False), (0, 0), keep_null=False), lambda e, a, n: pa.scalar(np.pi)),
-    scalar("RAND", returns(DOUBLE, (0, 1), keep_null=False), _rand),
+    scalar("RAND", returns(DOUBLE, (0, 1), keep_null=False, check=integers), _rand),  # an integer seed, as Flink
     scalar("RAND_INTEGER", returns(INT, (1, 2), check=integers), _rand_integer),
 )

@@ -297,7 +297,9 @@ _C, _I, _N = "CHARACTER", "INTEGER", "NUMERIC"
 _DATE, _TIME0 = FlinkType("DATE"), FlinkType("TIME", 0)
 def _field(name: str, args: list[FlinkType]) -> FlinkType:
     """YEAR(x) .. SECOND(x): EXTRACT of a date or time (Flink's message names the EXTRACT it becomes)."""
-    if len(args) == 1 and not (args[0].is_temporal or args[0].is_interval or args[0].name == "NULL"):
+    if len(args) == 1 and args[0].name == "NULL":
+        raise ValidationError("Illegal use of 'NULL': give the NULL a type, as CAST(NULL AS DATE)")
+    if len(args) == 1 and not (args[0].is_temporal or args[0].is_interval):
         raise ValidationError(f"Cannot apply 'EXTRACT' to arguments of type 'EXTRACT(<INTERVAL {name}> FROM "
                               f"<{args[0].without_time_attr()}>)'. Supported form(s): "
                               f"'EXTRACT(<DATETIME_INTERVAL> FROM <DATETIME_INTERVAL>)'")
