@@ -22,7 +22,10 @@ WAIT_S = 0.005  # how long a poll that finds nothing new waits (as a broker's po
 class MonitoredPosition:
     """The files discovered so far in reading order and where reading them stands; new ones are appended."""
 
-    def __init__(self, position, listing: Callable[[], list[str]]):
+    def __init__(self, position, listing: Callable[[], list[str]], interval_ms: int,
+                 clock: Callable[[], float] = time.monotonic):
+        self.listing, self.interval_ms, self.clock = listing, interval_ms, clock
+        self.listed_at: float | None = None
         if isinstance(position, dict):
             self.files, self.at = list(position["files"]), list(position["at"])
         elif position:  # the unmonitored source's position, over the files present
@@ -31,9 +34,14 @@ class MonitoredPosition:
             self.files, self.at = [], [0, 0, 0, 0]
         self.known = set(self.files)
 
-    def discover(self, listing: list[str]) -> int:
-        """Append the paths of `listing` not discovered before; how many were new."""
-        new = [f for f in listing if f not in self.known]
+    def discover(self) -> int:
+        """List the path if the interval has passed since the last listing (or none was made) and append the paths
+        not discovered before; how many were new."""
+        now = self.clock()
+        if self.listed_at is not None and (now - self.listed_at) * 1000 < self.interval_ms:
+            return 0
+        self.listed_at = now
+        new = [f for f in self.listing() if f not in self.known]
         self.files += new
         self.known.update(new)
         return len(new)
@@ -50,21 +58,14 @@ class MonitoredFilesReader(SplitReader):
 
     def __init__(self, listing: Callable[[], list[str]], open_files: Callable[[list[str], list], SplitReader],
                  interval_ms: int, position=None, clock: Callable[[], float] = time.monotonic):
-        self.listing, self.open_files, self.interval_ms, self.clock = listing, open_files, interval_ms, clock
-        self.discovered = MonitoredPosition(position, listing)
-        self.listed_at: float | None = None
+        self.open_files = open_files
+        self.discovered = MonitoredPosition(position, listing, interval_ms, clock)
         self.inner: SplitReader | None = None
         self.finished = False
         self.last_metrics: dict = {}
 
-    def _list_if_due(self) -> None:
-        now = self.clock()
-        if self.listed_at is None or (now - self.listed_at) * 1000 >= self.interval_ms:
-            self.listed_at = now
-            self.discovered.discover(self.listing())
-
     def poll(self, max_rows: int) -> pa.RecordBatch | None:
-        self._list_if_due()
+        self.discovered.discover()
         while True:
             if self.inner is None:
                 if self.discovered.at[0] >= len(self.discovered.files):

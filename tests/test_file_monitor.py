@@ -64,7 +64,7 @@ def test_files_added_later_are_read_once_at_the_first_listing_after_the_interval
     assert not src.bounded
     clock = Clock()
     reader = src.reader("0")
-    reader.clock = clock
+    reader.discovered.clock = clock
     assert drain(reader) == [(1, i) for i in range(5)]
     write_file(tmp_path, "b.json", 2, 4)
     clock.now = 9.9
@@ -85,7 +85,7 @@ def test_hidden_in_progress_and_unmatched_files_are_skipped_partition_folders_ar
     write_file(tmp_path, "b.csv", 3, 1)
     clock = Clock()
     reader = source(tmp_path).reader("0")
-    reader.clock = clock
+    reader.discovered.clock = clock
     assert sorted(drain(reader)) == [(1, 0), (1, 1), (3, 0)]
     write_file(tmp_path, "dt=2/c.json", 4, 1)
     clock.now = 1.0
@@ -104,7 +104,7 @@ def test_the_files_flink_reads_from_a_monitored_folder(tmp_path):
     clock = Clock()
     plain, matched = source(tmp_path).reader("0"), \
         source(tmp_path, **{"source.path.regex-pattern": r".*/f[0-9]+\.json"}).reader("0")
-    plain.clock = matched.clock = clock
+    plain.discovered.clock = matched.discovered.clock = clock
     assert sorted(f for f, _ in drain(plain)) == [1, 4, 7, 8]
     assert sorted(f for f, _ in drain(matched)) == [1, 4]
     write_file(tmp_path, "new/f9.json", 9, 1)

@@ -24,11 +24,10 @@ class MonitoredFileRounds:
         self.restore(None)
 
     def restore(self, position) -> None:
-        self.discovered = MonitoredPosition(position, self.listing)
+        self.discovered = MonitoredPosition(position, self.listing, self.interval_ms, self.clock)
         self.rounds = FileRounds([], self.batch_rows, self.pieces)
         self._extend()
         self.rounds.restore(self.discovered.at)
-        self.listed_at: float | None = None
 
     def _extend(self) -> None:
         """The rounds run on into the files discovered since they were last extended."""
@@ -37,11 +36,8 @@ class MonitoredFileRounds:
             self.rounds.sizes.append(os.path.getsize(path))
 
     def next_round(self) -> tuple | None:
-        now = self.clock()
-        if self.listed_at is None or (now - self.listed_at) * 1000 >= self.interval_ms:
-            self.listed_at = now
-            if self.discovered.discover(self.listing()):
-                self._extend()
+        if self.discovered.discover():
+            self._extend()
         request = self.rounds.next_round()
         if request is None:
             time.sleep(WAIT_S)  # nothing new: the job does not spin idle
