@@ -160,16 +160,19 @@ class Dataflow:
         self._drained = time.monotonic()
         self.assigners: list[WatermarkAssignerOperator] = []
         for src in self.sources:
-            for op in self._split_assigners(id(src.node)):
+            for _, op in self._split_assigners(id(src.node)):
                 op.set_splits(len(src.readers))
                 idle = src.node.options.get("scan.watermark.idle-timeout")
                 if idle:
                     from sqlstream.connectors.options import parse_duration_ms
                     op.idle_timeout_ms = parse_duration_ms(idle)
                 self.assigners.append(op)
-        # sources of one split whose assigner has an idle timeout: the split-level idleness of a source of several
-        # splits (`WatermarkAssignerOperator.check_idle`) becomes the source's own, for the operators it feeds
-        self.watched_idle = any(op.idle_timeout_ms > 0 and not op.splits for op in self.assigners)
+        # sources of one split read here whose assigner has an idle timeout, with the assigner's node: the
+        # split-level idleness of a source of several splits (`WatermarkAssignerOperator.check_idle`) becomes the
+        # source's own, for the operators it feeds
+        self.watched_idle = [(src, aid, op) for src in self.sources if len(src.readers) == 1 and src.driver is None
+                             for aid, op in self._split_assigners(id(src.node))
+                             if op.idle_timeout_ms > 0 and not op.splits]
         self.started_at = time.monotonic()
 
     def _connect_late_rows(self, late_rows: LateRowsOutput) -> None:
@@ -220,7 +223,7 @@ class Dataflow:
                     m.state_bytes = reported["state_bytes"] if "state_bytes" in reported else backend.size_bytes()
                     m.state_rows = backend.size_rows()
         for src in self.sources:
-            assigners = [(next(n for n, o in self.ops.items() if o is a), a) for a in self._split_assigners(id(src.node))]
+            assigners = self._split_assigners(id(src.node))
             for r, (reader, sm) in enumerate(zip(src.readers, src.split_metrics)):
                 sm.pending = reader.pending_records() if hasattr(reader, "pending_records") else None
                 if assigners:
@@ -245,13 +248,14 @@ class Dataflow:
             LOG.info("split %s of table %s no longer holds the watermark back", split, table)
         self.stalled = set(stalled)
 
-    def _split_assigners(self, nid: int) -> list[WatermarkAssignerOperator]:
-        """Watermark assigners reached from a source through stateless Calcs (they see which split a row is from)."""
+    def _split_assigners(self, nid: int) -> list[tuple[int, WatermarkAssignerOperator]]:
+        """Watermark assigners reached from a source through stateless Calcs (they see which split a row is from),
+        each with its node."""
         found = []
         for cid, _ in self.consumers.get(nid, []):
             op = self.ops.get(cid)
             if isinstance(op, WatermarkAssignerOperator):
-                found.append(op)
+                found.append((cid, op))
             elif isinstance(op, CalcOperator):
                 found += self._split_assigners(cid)
         return found
@@ -379,15 +383,10 @@ class Dataflow:
 
     def _check_idle_sources(self, now: float) -> None:
         """A source of one split stays without rows for its assigner's idle timeout: the assigner goes idle."""
-        for src in self.sources:
-            if len(src.readers) != 1 or src.driver is not None or not src.split_metrics:
-                continue
-            for op in self._split_assigners(id(src.node)):
-                if op.idle_timeout_ms <= 0 or op.splits:
-                    continue
+        for src, aid, op in self.watched_idle:
+            if src.split_metrics:
                 last = src.split_metrics[0].last_record_at or self.started_at
-                nid = next(n for n, o in self.ops.items() if o is op)
-                self._mark_idle(nid, (now - last) * 1000 >= op.idle_timeout_ms)
+                self._mark_idle(aid, (now - last) * 1000 >= op.idle_timeout_ms)
 
     # ---- driving --------------------------------------------------------------------------------
     def step(self) -> bool:
@@ -599,7 +598,7 @@ class Dataflow:
         """(table, split, its watermark, seconds without data) of each source split at the minimum watermark."""
         out = []
         for src in self.sources:
-            for op in self._split_assigners(id(src.node)):
+            for _, op in self._split_assigners(id(src.node)):
                 for split, wm in op.holding_back():
                     name = src.split_metrics[split].split if split < len(src.split_metrics) else str(split)
                     out.append((src.node.table, name, wm, time.monotonic() - op.last_active[split]))
