@@ -44,3 +44,22 @@ def test_batch_path_is_used_only_where_exact():
     assert regex._re2_pattern("a(b)?c", 1) is None      # an optional group: Java gives NULL, RE2 ""
     assert regex._re2_pattern("(a)|(b)", 2) is None     # an alternative
     assert regex._re2_pattern("x(?=y)(z)", 1) is None   # lookahead: not in RE2
+
+
+def test_regexp_with_a_pattern_per_row_agrees_with_each_pattern_as_a_constant():
+    """REGEXP(s, p) with patterns from a column (repeated, NULL, one row each) gives, row by row, what the pattern
+    gives as a constant."""
+    from sqlstream.core.types import BOOLEAN
+    rnd = random.Random(7)
+    texts = strings(11, 300)
+    patterns = [rnd.choice([None, "a(b)?c", "^(a|b)+$", r"\d+-\d+", "x"] + [f"{i}" for i in range(20)])
+                for _ in texts]
+    call = Call(BOOLEAN, "REGEXP", (Ref(STRING, 0, "s"), Ref(STRING, 1, "p")))
+    got = expressions.evaluate(call, [pa.array(texts, pa.string()), pa.array(patterns, pa.string())],
+                               len(texts)).to_pylist()
+    expected = []
+    for text, pattern in zip(texts, patterns):
+        one = Call(BOOLEAN, "REGEXP", (Ref(STRING, 0, "s"), Lit(STRING, pattern)))
+        expected += [None] if pattern is None else expressions.evaluate(one, [pa.array([text], pa.string())], 1).to_pylist()
+    assert got == expected
+    assert True in got and False in got and None in got

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -129,13 +130,17 @@ def _regexp(e, args, n):
     s, p = args
     if isinstance(p, pa.Scalar):
         return pc.match_substring_regex(full(s, n), p.as_py())
-    texts, patterns = full(s, n), full(p, n).to_pylist()  # patterns that differ by row: each matched once
-    out: list = [None] * n
-    for pattern in {x for x in patterns if x is not None}:
-        at = [i for i, x in enumerate(patterns) if x == pattern]
-        for i, hit in zip(at, pc.match_substring_regex(texts.take(pa.array(at)), pattern).to_pylist()):
-            out[i] = hit
-    return pa.array(out, pa.bool_())
+    # patterns that differ by row: each distinct one matched once, over the rows that carry it (grouped by a sort)
+    texts, enc = full(s, n), pc.dictionary_encode(full(p, n))
+    codes = enc.indices.fill_null(-1).to_numpy()
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(enc.dictionary) + 1))  # starts[0]: the NULL patterns
+    pieces = [pa.nulls(int(starts[0]), pa.bool_())]
+    for j, pattern in enumerate(enc.dictionary.to_pylist()):
+        pieces.append(pc.match_substring_regex(texts.take(order[starts[j]:starts[j + 1]]), pattern))
+    back = np.empty(n, np.int64)
+    back[order] = np.arange(n)
+    return pa.concat_arrays(pieces).take(back)
 
 
 def _regex_scalar(args, n, what: str):
