@@ -612,12 +612,13 @@ def create_source(table: str, options: dict, schema: TableSchema) -> Source:
         opts.require("format")
         for k in [k for k in options if k.startswith(fmt + ".")]:
             opts.get(k)
-        opts.get("source.monitor-interval")
-        opts.get("source.path.regex-pattern")
+        monitor_ms, pattern = monitoring(opts)
+        if monitor_ms is not None:  # else the job would end after the files present, as if unmonitored
+            raise OptionError(f"Table '{table}': 'source.monitor-interval' is not supported for the {fmt} format yet")
         opts.get("partition.default-name")
         opts.finish()
         list_files(path)
-        return BulkSource(path, fmt, schema, options.get("partition.default-name", partitions.DEFAULT_NAME))
+        return BulkSource(path, fmt, schema, options.get("partition.default-name", partitions.DEFAULT_NAME), pattern)
     decoder = make_decoder(opts, in_files if keys else schema)
     if keys:
         decoder = PartitionedDecoder(decoder, schema, path,

@@ -7,6 +7,8 @@ Parquet or ORC file is not readable), and also by size and time as the rolling p
 """
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -105,13 +107,15 @@ class BulkSplitReader(SplitReader):
 class BulkSource(Source):
     bounded = True
 
-    def __init__(self, path: str, fmt: str, schema: TableSchema, default_partition: str):
+    def __init__(self, path: str, fmt: str, schema: TableSchema, default_partition: str,
+                 pattern: re.Pattern | None = None):
         self.path, self.fmt, self.schema, self.default_partition = path, fmt, schema, default_partition
+        self.pattern = pattern  # 'source.path.regex-pattern'
         self.root = path[len("file://"):] if path.startswith("file://") else path
 
     def reader(self, split: str, position=None) -> SplitReader:
-        return BulkSplitReader(list_files(self.path), self.fmt, self.schema, self.root, self.default_partition,
-                               position)
+        return BulkSplitReader(list_files(self.path, self.pattern), self.fmt, self.schema, self.root,
+                               self.default_partition, position)
 
 
 class BulkSinkWriter(FileSystemSinkWriter):

@@ -382,3 +382,19 @@ def test_an_idle_monitored_source_stops_holding_back_the_watermark_after_the_idl
     assert rc == 0, err
     first = [json.loads(line) for line in windows(tmp_path) if json.loads(line)["ws"].startswith("1970-01-01 00:00:00")]
     assert first and first[0]["c"] == 3, "the window of the folder's row counts it with the other source's two rows"
+
+
+def test_parquet_reads_only_the_files_the_pattern_matches_and_refuses_monitoring(tmp_path):
+    """The Parquet source takes 'source.path.regex-pattern' as the text formats do; monitoring it is refused (the
+    job would end after the files present, as if unmonitored)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    for name, rows in (("a.parquet", [1, 2]), ("b.parquet", [3]), ("skip.parquet", [4])):
+        pq.write_table(pa.table({"f": pa.array(rows, pa.int32()), "i": pa.array(rows, pa.int32())}), tmp_path / name)
+    schema = TableSchema(["f", "i"], [INT, INT])
+    options = {"connector": "filesystem", "path": str(tmp_path), "format": "parquet"}
+    src = create_source("t", {**options, "source.path.regex-pattern": r".*/[ab]\.parquet"}, schema)
+    reader = src.reader("0")
+    assert sorted(f for f, _ in drain(reader)) == [1, 2, 3]
+    with pytest.raises(OptionError, match="'source.monitor-interval' is not supported for the parquet format"):
+        create_source("t", {**options, "source.monitor-interval": "1 s"}, schema)
