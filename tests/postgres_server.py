@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 
-from tests.kafka_broker import free_port
+from tests.ports import free_port
 
 
 def server_bin(name: str) -> str | None:

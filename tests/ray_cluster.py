@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ import threading
 import time
 
 import pytest
+
+from tests.ports import free_port
 
 START_TIMEOUT = 120.0  # seconds for one node to say it started (about 15 s each on a loaded 2-core machine)
 
@@ -34,12 +35,6 @@ def ray_or_skip():
     except ImportError:
         pytest.skip("Ray is not installed: pip install 'sqlstream[ray]' to run the Ray cluster tests")
     return ray
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ray_command() -> list[str]:

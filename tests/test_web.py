@@ -4,7 +4,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from sqlstream.shell import Shell
 from tests.cli_job import wait_until
+from tests.ports import free_port
 
 ARTIFACTS = Path(os.environ.get("SQLSTREAM_TEST_ARTIFACTS", Path(__file__).parent.parent / "build" / "test-artifacts"))
 RUNNING_JOB = ("CREATE TABLE gen (v INT, ts AS LOCALTIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) "
@@ -101,9 +101,7 @@ def test_the_rest_api_answers_as_flinks_does(shell_with_jobs):
 
 
 def test_rest_port_puts_the_web_ui_on_that_port(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     shell = Shell(out=io.StringIO(), history=str(tmp_path / "h"))  # off unless 'rest.port' is set
     try:
         shell.execute_text(failing_job(tmp_path))
@@ -182,9 +180,7 @@ def test_sqlstream_run_web_serves_the_running_job(tmp_path, asked_by):
     job = tmp_path / "job.sql"
     port = None
     if asked_by == "rest.port":
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
     job.write_text((f"SET 'rest.port' = '{port}';\n" if port else "") + RUNNING_JOB.replace(";", ";\n"))
     run = CliJob(job, *(["--web"] if asked_by == "--web" else []))
     try:
