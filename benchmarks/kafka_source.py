@@ -3,14 +3,17 @@ a local tansu broker, for json and avro payloads (those of benchmarks/formats.py
 
     python -m benchmarks.kafka_source [--messages 1000000] [--batch 65536] [--formats json,avro]
 
-Steps: fetch (the client's consume() of the whole partition in batches, nothing else), extract (the fetched
-messages' values into one Arrow array), decode (the format's decoder on those arrays), source
-(KafkaSplitReader.poll until the partition's end: all of it, with its Arrow batch; and how much of it the
-consume() calls took). CPU time counts the client's background threads too, which is what a core pays.
+Steps: fetch (the client's consume() of the whole partition in batches, nothing else), fetch-raw (the source's
+own Fetch requests, connectors/kafka/fetch.py: records to numpy and Arrow columns), extract (the client's messages'
+values into one Arrow array), decode (the format's decoder on those arrays), source (KafkaSplitReader.poll until
+the partition's end: all of it, with its Arrow batch, by its own fetch), source-client (the same by the
+confluent-kafka consumer; and how much of it the consume() calls took). CPU time counts the client's background
+threads too, which is what a core pays.
 
 confluent-kafka's consume() builds one Python object per message (its topic, value and key copied): about 1 us
-of the calling thread per message, plus librdkafka's fetch threads, so the fetch step alone stays below 1M
-messages per CPU-second whatever the client settings; the rest of the source is the decode step.
+of the calling thread per message, plus librdkafka's fetch threads (0.1-0.2 us), so the client's fetch alone
+stays near 1M messages per CPU-second whatever its settings; the source's own fetch walks each record's length
+in Python and takes the rest with numpy, about a quarter of that.
 """
 from __future__ import annotations
 
@@ -38,9 +41,19 @@ def source(broker: Broker, topic: str, fmt: str, n: int):
     return create_source("src", options, TableSchema(NAMES, TYPES))
 
 
+def client_reader(src, split: str):
+    """A reader of the split that reads with confluent-kafka's consumer."""
+    from sqlstream.connectors.kafka import source as kafka_source
+    kafka_source.RAW_FETCH = False
+    try:
+        return src.reader(split)
+    finally:
+        kafka_source.RAW_FETCH = True
+
+
 def fetch_all(src, n: int, batch: int) -> list:
     """Every message of the partition through the reader's own consumer, as lists of the client's messages."""
-    reader = src.reader(f"{src.cfg.topics[0]}/0")
+    reader = client_reader(src, f"{src.cfg.topics[0]}/0")
     got, chunks = 0, []
     while got < n:
         msgs = reader.consumer.consume(num_messages=batch, timeout=0.1)
@@ -67,6 +80,17 @@ def measure(broker: Broker, fmt: str, payloads: list[bytes], batch: int) -> None
     t = cpu()
     extracted = [message_values(msgs) for msgs in chunks]
     extract_s = cpu() - t
+    del chunks
+
+    reader = src.reader(f"{topic}/0")
+    assert reader.fetcher is not None
+    t = cpu()
+    got = 0
+    while got < n:
+        recs = reader.fetcher.fetch(100)
+        got += len(recs) if recs is not None else 0
+    raw_fetch = cpu() - t
+    reader.close()
 
     from sqlstream.connectors.utf8 import as_text
     dec = src.value_decoder
@@ -77,23 +101,28 @@ def measure(broker: Broker, fmt: str, payloads: list[bytes], batch: int) -> None
     decode = cpu() - t
     assert rows == n, (rows, n)
 
-    best, batches, consume = float("inf"), 0, 0.0
+    best, batches, consume = {}, 0, 0.0
     for _ in range(2):
-        reader = src.reader(f"{topic}/0")
-        reader.consumer = timed = TimedConsumer(reader.consumer)
-        t = cpu()
-        rows = polls = 0
-        while not reader.finished:
-            b = reader.poll(batch)
-            polls += b is not None
-            rows += b.num_rows if b is not None else 0
-        if cpu() - t < best:
-            best, batches, consume = cpu() - t, polls, timed.seconds
-        reader.close()
-        assert rows == n, (rows, n)
-    for name, secs in (("fetch", fetch), ("extract", extract_s), ("decode", decode), ("source", best)):
-        print(f"{fmt:<5} {name:<8} {n:>10,} msgs  {secs:6.2f} CPU-s  {n / secs:>12,.0f} msgs per CPU-s", flush=True)
-    print(f"{fmt:<5} source: {batches:,} batches of {n / max(1, batches):,.0f} messages on average; "
+        for kind in ("source", "client"):
+            reader = src.reader(f"{topic}/0") if kind == "source" else client_reader(src, f"{topic}/0")
+            reader.consumer = timed = TimedConsumer(reader.consumer)
+            t = cpu()
+            rows = polls = 0
+            while not reader.finished:
+                b = reader.poll(batch)
+                polls += b is not None
+                rows += b.num_rows if b is not None else 0
+            if cpu() - t < best.get(kind, float("inf")):
+                best[kind] = cpu() - t
+                if kind == "client":
+                    batches, consume = polls, timed.seconds
+            reader.close()
+            assert rows == n, (rows, n)
+    for name, secs in (("fetch", fetch), ("fetch-raw", raw_fetch), ("extract", extract_s), ("decode", decode),
+                       ("source", best["source"]), ("source-client", best["client"])):
+        print(f"{fmt:<5} {name:<13} {n:>10,} msgs  {secs:6.2f} CPU-s  {n / secs:>12,.0f} msgs per CPU-s",
+              flush=True)
+    print(f"{fmt:<5} source-client: {batches:,} batches of {n / max(1, batches):,.0f} messages on average; "
           f"{consume:.2f} s of its thread's CPU in consume()", flush=True)
 
 

@@ -1,9 +1,12 @@
 """The kafka source: partitions are splits read with `assign` (no consumer-group rebalancing), positions are
-offsets, and each poll is decoded into one Arrow batch. A malformed message fails the job naming topic,
+offsets, and each poll is decoded into one Arrow batch. A partition is fetched by fetch.py's own Fetch requests
+where the table's client settings allow (a plaintext broker, no setting that path would ignore, no headers
+column), else, or once that path cannot go on, by confluent-kafka's consumer from the same offset. A malformed message fails the job naming topic,
 partition and offset, or is handled by the format's ignore-parse-errors policy."""
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 import time
 import uuid
@@ -15,11 +18,12 @@ import pyarrow.compute as pc
 from sqlstream.connectors.base import Source, SplitReader, TableSchema, rows_batch
 from sqlstream.connectors.formats import avro as avro_format
 from sqlstream.connectors.formats import csv as csv_format
-from sqlstream.connectors.kafka import clients
+from sqlstream.connectors.kafka import clients, fetch
 from sqlstream.connectors.kafka.clients import BrokerHealth
 from sqlstream.connectors.kafka.codecs import decoder
 from sqlstream.connectors.utf8 import as_text
 from sqlstream.connectors.kafka.config import KafkaConfig, METADATA, confluent, value_columns
+from sqlstream.connectors.kafka.fetch import PartitionFetcher, Records, Unsupported
 from sqlstream.core.errors import ConnectorError, FormatError, OptionError
 
 
@@ -27,6 +31,8 @@ METADATA_TIMEOUT_S = 10  # how long starting a reader waits for the broker's top
 WAIT_S = 0.005  # how long an empty poll waits for a message; an unbounded poll never waits for a full batch
 FILL_SLICE_S = 0.05  # a bounded poll's wait between checks of where its consumer is
 FILL_WAIT_S = 10.0  # how long a bounded poll waits for the next message of a batch the partition is known to hold
+RAW_FETCH = True  # read partitions with our own Fetch requests where the table's settings allow (fetch.py)
+LOG = logging.getLogger("sqlstream.kafka")
 
 
 class KafkaSplitReader(SplitReader):
@@ -46,13 +52,41 @@ class KafkaSplitReader(SplitReader):
             **{"enable.auto.commit": False, "enable.partition.eof": False})
         self.next_offset = start
         self.stop = stop
-        self.consumer.assign([ck.TopicPartition(topic, partition, start)])
+        self.buffered: Records | None = None  # records fetched past the last poll's batch
+        self.fetcher = self._fetcher(start) if RAW_FETCH and fetch.eligible(cfg.client) and \
+            "headers" not in {k for c, k in schema.metadata.items() if c in schema.names} else None
+        if self.fetcher is None:
+            self.consumer.assign([ck.TopicPartition(topic, partition, start)])
         self.finished = stop is not None and start >= stop
         self.rows = 0
+
+    def _fetcher(self, start: int) -> PartitionFetcher | None:
+        """Our own fetch from the partition's leader (found by the consumer), or None to read with the consumer."""
+        try:
+            md = self.consumer.list_topics(self.topic, timeout=METADATA_TIMEOUT_S)
+            leader = md.brokers[md.topics[self.topic].partitions[self.partition].leader]
+            committed = self.cfg.client.get("isolation.level", "read_committed") == "read_committed"
+            return PartitionFetcher(leader.host, leader.port, self.topic, self.partition, start, committed)
+        except Exception as e:  # no metadata, no leader, no connection: the consumer reports what is wrong
+            LOG.debug(f"topic '{self.topic}' partition {self.partition}: read with the Kafka client ({e})")
+            return None
+
+    def _fall_back(self, why: Exception) -> None:
+        """Reads on with the consumer from the position (what was fetched past it is dropped)."""
+        LOG.info(f"topic '{self.topic}' partition {self.partition}: reading on with the Kafka client from offset "
+                 f"{self.next_offset} ({why})")
+        self.fetcher.close()
+        self.fetcher, self.buffered = None, None
+        self.consumer.assign([confluent().TopicPartition(self.topic, self.partition, self.next_offset)])
 
     def poll(self, max_rows: int) -> pa.RecordBatch | None:
         if self.finished:
             return None
+        if self.fetcher is not None:
+            try:
+                return self._poll_fetched(max_rows)
+            except Unsupported as e:
+                self._fall_back(e)
         limit = max_rows
         if self.stop is not None:
             limit = min(limit, self.stop - self.next_offset)
@@ -82,6 +116,48 @@ class KafkaSplitReader(SplitReader):
         if self.stop is not None and self.next_offset >= self.stop:
             self.finished = True
         self.rows += len(msgs)
+        return batch
+
+    def _poll_fetched(self, max_rows: int) -> pa.RecordBatch | None:
+        """poll() with our own fetches: the same batches as the consumer's (see `_fill` for a bounded one)."""
+        self.consumer.poll(0)  # serves the idle consumer's events (errors, statistics), which would pile up
+        limit = max_rows if self.stop is None else min(max_rows, self.stop - self.next_offset)
+        parts = [self.buffered] if self.buffered is not None else []
+        have = len(self.buffered) if self.buffered is not None else 0
+        if self.stop is None:
+            if not have:
+                got = self.fetcher.fetch(int(WAIT_S * 1000))
+                parts += [got] if got is not None else []
+        else:
+            deadline = time.monotonic() + FILL_WAIT_S
+            while have < limit and self.fetcher.position < self.stop:
+                got = self.fetcher.fetch(int(FILL_SLICE_S * 1000))
+                if got is not None:
+                    parts.append(got)
+                    have += len(got)
+                    deadline = time.monotonic() + FILL_WAIT_S
+                elif time.monotonic() > deadline:
+                    break
+        if not parts:
+            if self.stop is not None and self.fetcher.position >= self.stop:
+                self.finished = True  # the offsets left were a transaction's markers: no message to read
+            return None
+        recs = Records.concat(parts)
+        take = min(limit, len(recs))
+        if self.stop is not None:
+            take = min(take, int(np.searchsorted(recs.offsets, self.stop)))
+        self.buffered = recs.slice(take) if take < len(recs) else None
+        if self.health.down_since is not None:
+            self.health.up()
+        if take == 0:
+            self.finished = True
+            return None
+        recs = recs.slice(0, take)
+        batch = self._decode(recs)
+        self.next_offset = int(recs.offsets[-1]) + 1
+        if self.stop is not None and self.next_offset >= self.stop:
+            self.finished = True
+        self.rows += take
         return batch
 
     def _consumed_to(self) -> int:
@@ -115,7 +191,7 @@ class KafkaSplitReader(SplitReader):
 
     def _decode(self, msgs, decoded_values: pa.RecordBatch | None = None) -> pa.RecordBatch:
         def where(i: int) -> str:
-            return f"topic '{self.topic}' partition {self.partition} offset {msgs[i].offset()}"
+            return f"topic '{self.topic}' partition {self.partition} offset {_offset(msgs, i)}"
         values = message_values(msgs)
         n = len(msgs)
         ops = None
@@ -123,7 +199,7 @@ class KafkaSplitReader(SplitReader):
         if values.null_count and not self.cfg.upsert and self.value_decoder is not None and \
                 not getattr(self.value_decoder, "null_message_is_row", False):
             # as Flink's json, csv, avro and debezium-json formats: a message without a value is no row
-            return self._decode([m for m, t in zip(msgs, tombstone) if not t])
+            return self._decode(_keep(msgs, ~tombstone))
         vals_arr = pc.fill_null(values, b"") if values.null_count else values
         docs = vals_arr if getattr(self.value_decoder, "binary_input", False) else as_text(vals_arr)
         cols: dict[str, pa.Array] = {}
@@ -143,8 +219,9 @@ class KafkaSplitReader(SplitReader):
                     kept = getattr(self.value_decoder, "last_kept", None)
                     if kept is None:
                         raise FormatError("a message could not be decoded", where(0))
-                    drop = set(live_idx[~kept].tolist())
-                    return self._decode([m for i, m in enumerate(msgs) if i not in drop], decoded_values=decoded)
+                    keep = np.ones(len(msgs), bool)
+                    keep[live_idx[~kept]] = False
+                    return self._decode(_keep(msgs, keep), decoded_values=decoded)
                 for j, name in enumerate(self.value_names):
                     col = decoded.column(j)
                     if tombstone.any():
@@ -172,6 +249,8 @@ class KafkaSplitReader(SplitReader):
         return rows_batch(out, self.schema.names, n)
 
     def _metadata(self, key: str, msgs) -> pa.Array:
+        if isinstance(msgs, Records) and key != "headers":
+            return _records_metadata(key, msgs, self.topic, self.partition)
         msg = confluent().Message
         if key == "topic":  # a reader reads one partition of one topic
             return pa.repeat(pa.scalar(self.topic, pa.string()), len(msgs))
@@ -182,8 +261,8 @@ class KafkaSplitReader(SplitReader):
         if key == "timestamp":
             return pa.array([t for _, t in map(msg.timestamp, msgs)], pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
         if key == "timestamp-type":
-            names = {0: "NoTimestampType", 1: "CreateTime", 2: "LogAppendTime"}
-            return pa.array([names.get(k, "NoTimestampType") for k, _ in map(msg.timestamp, msgs)], pa.string())
+            return pa.array([TIMESTAMP_TYPES.get(k, "NoTimestampType") for k, _ in map(msg.timestamp, msgs)],
+                            pa.string())
         if key == "headers":
             return pa.array([list(m.headers() or []) for m in msgs], pa.map_(pa.string(), pa.binary()))
         if key == "leader-epoch":
@@ -199,11 +278,14 @@ class KafkaSplitReader(SplitReader):
         first fetch told it)."""
         if self.finished:
             return 0
-        try:
-            _, high = self.consumer.get_watermark_offsets(confluent().TopicPartition(self.topic, self.partition),
-                                                          cached=True)
-        except Exception:  # the consumer knows no offsets yet
-            return None
+        if self.fetcher is not None:
+            high = self.fetcher.high_watermark
+        else:
+            try:
+                _, high = self.consumer.get_watermark_offsets(
+                    confluent().TopicPartition(self.topic, self.partition), cached=True)
+            except Exception:  # the consumer knows no offsets yet
+                return None
         if high is None or high < 0:
             return None
         end = high if self.stop is None else min(high, self.stop)
@@ -214,6 +296,8 @@ class KafkaSplitReader(SplitReader):
         return self.health.status()
 
     def close(self) -> None:
+        if self.fetcher is not None:
+            self.fetcher.close()
         try:
             self.consumer.close()
         except Exception:
@@ -225,11 +309,44 @@ class KafkaSplitReader(SplitReader):
         return {"records_skipped": skipped}
 
 
-def message_values(msgs: list, key: bool = False) -> pa.Array:
-    """The messages' values (or keys) as one binary array, NULL for none: one call into the client per message,
-    none of them made from Python bytecode."""
+TIMESTAMP_TYPES = {0: "NoTimestampType", 1: "CreateTime", 2: "LogAppendTime"}
+
+
+def message_values(msgs, key: bool = False) -> pa.Array:
+    """The messages' values (or keys) as one binary array, NULL for none: for the client's messages one call into
+    the client per message, none of them made from Python bytecode."""
+    if isinstance(msgs, Records):
+        return msgs.keys if key else msgs.values
     msg = confluent().Message
     return pa.array(list(map(msg.key if key else msg.value, msgs)), pa.binary())
+
+
+def _offset(msgs, i: int) -> int:
+    return int(msgs.offsets[i]) if isinstance(msgs, Records) else msgs[i].offset()
+
+
+def _keep(msgs, mask: np.ndarray):
+    """The messages (client's, or Records) where `mask` holds."""
+    return msgs.filter(mask) if isinstance(msgs, Records) else [m for m, k in zip(msgs, mask) if k]
+
+
+def _records_metadata(key: str, recs: Records, topic: str, partition: int) -> pa.Array:
+    """A metadata column of fetched records, as the client's messages give it (`KafkaSplitReader._metadata`)."""
+    n = len(recs)
+    if key == "topic":
+        return pa.repeat(pa.scalar(topic, pa.string()), n)
+    if key == "partition":
+        return pa.repeat(pa.scalar(partition, pa.int32()), n)
+    if key == "offset":
+        return pa.array(recs.offsets)
+    if key == "timestamp":
+        return pa.array(recs.timestamps).cast(pa.timestamp("ms", tz="UTC"))
+    if key == "timestamp-type":
+        names = np.array([TIMESTAMP_TYPES[0], TIMESTAMP_TYPES[1], TIMESTAMP_TYPES[2]], object)
+        return pa.array(names[recs.ts_types], pa.string())
+    if key == "leader-epoch":
+        return pa.array(recs.epochs, pa.int32(), mask=recs.epochs < 0)
+    raise OptionError(f"Unknown kafka metadata key '{key}'; available: {', '.join(METADATA)}")
 
 
 def _scatter(col: pa.Array, idx: np.ndarray, n: int) -> pa.Array:
