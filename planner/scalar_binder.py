@@ -690,6 +690,8 @@ class ScalarBinder:
                 raise ValidationError(f"{_where(node)}Cannot apply 'EXTRACT' to arguments of type 'EXTRACT(<INTERVAL "
                                       f"{unit}> FROM <{calcite_type(x.type)}>)'. Supported form(s): "
                                       f"'EXTRACT(<DATETIME_INTERVAL> FROM <DATETIME_INTERVAL>)'")
+            if x.type.is_interval:
+                _check_interval_unit(unit, x.type, node)
             return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         name, args = _function_parts(node)
         if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):
@@ -715,6 +717,10 @@ class ScalarBinder:
             return Call(_LTZ3.with_nullable(True), "LOCAL_TO_LTZ", (local, zone))
         if name == "TO_TIMESTAMP_LTZ" and len(bound) == 1:
             bound.append(Lit(INT.with_nullable(False), 3))
+        if name == "TO_TIMESTAMP_LTZ" and len(bound) == 2 and isinstance(bound[1], Lit) \
+                and isinstance(bound[1].value, int) and bound[1].value > 3:  # a finer constant precision is kept
+            t = self.call(name, bound, node).type
+            return Call(FlinkType("TIMESTAMP_LTZ", min(bound[1].value, 9), nullable=t.nullable), name, tuple(bound))
         if name == "TRIM" and isinstance(node, exp.Trim):
             pos = (node.args.get("position") or "BOTH").upper()
             chars = self.bind(node.expression) if node.expression is not None else Lit(
@@ -751,16 +757,23 @@ class ScalarBinder:
 
     def _timestamp_unit_fn(self, name: str, node) -> Expr:
         if isinstance(node, exp.TimestampDiff):
-            unit = _time_frame(node.args["unit"], TIMESTAMP_UNITS, name)
+            unit = _time_frame(node.args["unit"], TIMESTAMP_UNITS + SUBSECOND_UNITS, name)
             a, b = self.bind(node.this), self.bind(node.expression)
-            return Call(INT.with_nullable(a.type.nullable or b.type.nullable), name, (Lit(NULL, unit), a, b))
+            t = BIGINT if unit == "NANOSECOND" else INT  # as Flink
+            return Call(t.with_nullable(a.type.nullable or b.type.nullable), name, (Lit(NULL, unit), a, b))
         raw = node.expressions
-        unit = _time_frame(raw[0], TIMESTAMP_UNITS, name)
+        unit = _time_frame(raw[0], TIMESTAMP_UNITS + SUBSECOND_UNITS, name)
         rest = [self.bind(a) for a in raw[1:]]
+        if name == "TIMESTAMPADD" and unit in SUBSECOND_UNITS:  # as Flink: an interval's division it cannot run
+            count = "" if rest[0].type.nullable else " NOT NULL"
+            raise ValidationError(f"{_where(node)}Unsupported call: /INT(INTERVAL SECOND(3){count}, INT NOT NULL) "
+                                  f"(TIMESTAMPADD with the time frame {unit})")
         if name == "TIMESTAMPADD" and len(rest) == 2 and rest[1].type.name == "DATE" and unit in UNIT_MS \
                 and unit != "DAY":  # a time of day added to a DATE gives a TIMESTAMP, as in Flink
             rest[1] = cast(rest[1], FlinkType("TIMESTAMP", 6, nullable=rest[1].type.nullable))
         t = self.call(name, rest, node).type
+        if name == "TIMESTAMPDIFF" and unit == "NANOSECOND":
+            t = BIGINT.with_nullable(t.nullable)
         return Call(t, name, (Lit(NULL, unit), *rest))
 
 
@@ -773,6 +786,28 @@ EXTRACT_UNITS = ("MILLENNIUM", "CENTURY", "DECADE", "YEAR", "ISOYEAR", "QUARTER"
                  "MINUTE", "SECOND", "MILLISECOND", "MICROSECOND", "NANOSECOND", "DOW", "ISODOW", "DOY", "EPOCH",
                  "DAYOFWEEK", "DAYOFMONTH", "DAYOFYEAR")
 TIMESTAMP_UNITS = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND")
+SUBSECOND_UNITS = ("MICROSECOND", "NANOSECOND")  # TIMESTAMPDIFF takes them (whole seconds, scaled); Flink's
+# TIMESTAMPADD fails to generate code for them
+
+
+INTERVAL_UNITS = {"INTERVAL_YEAR_MONTH": ("YEAR", "QUARTER", "MONTH"),
+                  "INTERVAL_DAY_TIME": ("DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND")}
+
+
+def _check_interval_unit(unit: str, t: FlinkType, node) -> None:
+    """EXTRACT from an interval takes the fields of its kind, refused as Flink refuses the others: the
+    validator those of the other kind, the code generator the rest."""
+    if unit in INTERVAL_UNITS[t.name]:
+        return
+    other = next(units for kind, units in INTERVAL_UNITS.items() if kind != t.name)
+    if unit in other:
+        given = "YEAR TO MONTH" if t.name == "INTERVAL_YEAR_MONTH" else "DAY TO SECOND(3)"
+        raise ValidationError(f"{_where(node)}Cannot apply 'EXTRACT' to arguments of type 'EXTRACT(<INTERVAL "
+                              f"{unit}> FROM <INTERVAL {given}>)'. Supported form(s): "
+                              f"'EXTRACT(<DATETIME_INTERVAL> FROM <DATETIME_INTERVAL>)'")
+    if unit in ("MICROSECOND", "NANOSECOND"):
+        raise ValidationError(f"{_where(node)}unit {unit} can not be applied to INTERVAL SECOND(3) variable")
+    raise ValidationError(f"{_where(node)}Unit '{unit}' is not supported.")
 
 
 def _time_frame(node: exp.Expr, valid: tuple[str, ...], fn: str) -> str:

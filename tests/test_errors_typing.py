@@ -124,6 +124,21 @@ def run(sql: str) -> str:
     ("SELECT CAST(user_id AS ARRAY<INT>) FROM orders", r"Unsupported cast from 'STRING' to 'ARRAY<INT>'"),
     # Flink: Field names must be unique. Found duplicates: [b]
     ("SELECT CAST(r AS ROW<b INT, b STRING>) FROM orders", r"Field names must be unique\. Found duplicates: \[b\]"),
+    # Flink: CodeGenException: Unsupported call: /INT(INTERVAL SECOND(3), INT NOT NULL) (TIMESTAMPADD's
+    # MICROSECOND and NANOSECOND; TIMESTAMPDIFF takes them)
+    ("SELECT TIMESTAMPADD(MICROSECOND, quantity, ts) FROM orders",
+     r"At line 5, column \d+: Unsupported call: /INT\(INTERVAL SECOND\(3\), INT NOT NULL\)"),
+    ("SELECT TIMESTAMPADD(NANOSECOND, 1, ts) FROM orders",
+     r"Unsupported call: /INT\(INTERVAL SECOND\(3\) NOT NULL, INT NOT NULL\)"),
+    # Flink: Cannot apply 'EXTRACT' to arguments of type 'EXTRACT(<INTERVAL DAY> FROM <INTERVAL YEAR TO MONTH>)';
+    # unit MICROSECOND can not be applied to INTERVAL SECOND(3) NOT NULL variable; Unit 'DOW' is not supported.
+    ("SELECT EXTRACT(DAY FROM INTERVAL '2-7' YEAR TO MONTH) FROM orders",
+     r"Cannot apply 'EXTRACT' to arguments of type 'EXTRACT\(<INTERVAL DAY> FROM <INTERVAL YEAR TO MONTH>\)'"),
+    ("SELECT EXTRACT(YEAR FROM INTERVAL '4' DAY) FROM orders", r"Cannot apply 'EXTRACT'"),
+    ("SELECT EXTRACT(MICROSECOND FROM INTERVAL '1.5' SECOND) FROM orders",
+     r"unit MICROSECOND can not be applied to INTERVAL SECOND\(3\)"),
+    ("SELECT EXTRACT(DOW FROM INTERVAL '40' DAY) FROM orders", r"Unit 'DOW' is not supported\."),
+    ("SELECT EXTRACT(EPOCH FROM INTERVAL '40' DAY) FROM orders", r"Unit 'EPOCH' is not supported\."),
 ])
 def test_refused_when_planned(orders, query, message):
     with pytest.raises(ValidationError, match=message):

@@ -38,11 +38,31 @@ def _to_timestamp(e, args, n):
     return parse_timestamp(s, e.type, fmt)
 
 
+# The instants a TIMESTAMP_LTZ holds (years 0000 to 9999), in milliseconds since the epoch
+MIN_EPOCH_MILLIS, MAX_EPOCH_MILLIS = -62_167_219_200_000, 253_402_300_799_999
+
+
 def _to_timestamp_ltz(e, args, n):
+    """TO_TIMESTAMP_LTZ(number, precision): the number counts units of 10^-precision seconds. As Flink: a
+    DECIMAL is first truncated to a whole number, a DOUBLE is not (the count of nanoseconds is); NULL outside
+    the years 0000 to 9999."""
     v = full(args[0], n)
-    precision = args[1].as_py() if len(args) > 1 else 3
-    ms = pc.cast(v, pa.int64()) if precision == 3 else pc.multiply(pc.cast(v, pa.int64()), 1000)
-    return pc.cast(ms, pa.timestamp("ms", tz="UTC"))
+    p = full(args[1], n) if len(args) > 1 else pa.array(np.full(n, 3, np.int32))
+    valid = pc.and_(pc.is_valid(v), pc.is_valid(p))
+    scale = np.power(10.0, 9 - np.asarray(pc.fill_null(p, 3).to_numpy(zero_copy_only=False), np.float64))
+    if pa.types.is_floating(v.type):
+        x = np.asarray(pc.fill_null(pc.cast(v, pa.float64()), 0).to_numpy(zero_copy_only=False)) * scale
+    else:
+        whole = pc.cast(pc.trunc(v) if pa.types.is_decimal(v.type) else v, pa.int64(), safe=False)
+        x = np.asarray(pc.fill_null(whole, 0).to_numpy(zero_copy_only=False)).astype(np.float64) * scale
+        if (scale >= 1).all():  # exact in integers where the float product would round
+            x = np.asarray(pc.fill_null(whole, 0).to_numpy(zero_copy_only=False)) * scale.astype(np.int64)
+    in_range = (x >= MIN_EPOCH_MILLIS * 1e6) & (x <= MAX_EPOCH_MILLIS * 1e6 + 999_999)
+    nanos = np.where(in_range, np.trunc(x) if x.dtype.kind == "f" else x, 0).astype(np.int64)
+    out = e.type.to_arrow()
+    per_unit = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1000, "ns": 1}[out.unit]
+    mask = ~(np.asarray(valid.to_numpy(zero_copy_only=False)) & in_range)
+    return pa.array(np.floor_divide(nanos, per_unit), pa.int64(), mask=mask).cast(out)
 
 
 def _to_date(e, args, n):
@@ -133,7 +153,26 @@ def _epoch_seconds(v: pa.Array) -> pa.Array:
 
 
 def _extract(e, args, n):
+    kind = e.args[1].type.name
+    if kind in ("INTERVAL_DAY_TIME", "INTERVAL_YEAR_MONTH"):
+        return _extract_interval(args[0].as_py(), full(args[1], n))
     return _extract_unit(args[0].as_py(), full(args[1], n))
+
+
+# EXTRACT from an interval, as Flink's generated code: the field of a count of milliseconds or months, with
+# Java's division and remainder (toward zero: negative intervals give negative fields)
+_INTERVAL_FIELDS = {"DAY": (None, 86_400_000), "HOUR": (86_400_000, 3_600_000), "MINUTE": (3_600_000, 60_000),
+                    "SECOND": (60_000, 1000), "MILLISECOND": (1000, 1), "YEAR": (None, 12), "MONTH": (12, 1)}
+
+
+def _extract_interval(unit: str, v: pa.Array) -> pa.Array:
+    raw = np.asarray(pc.fill_null(pc.cast(v, pa.int64()), 0).to_numpy(zero_copy_only=False))
+    if unit == "QUARTER":  # (months % 12 - 1) / 3 + 1
+        r = trunc_div(np.fmod(raw, 12) - 1, np.int64(3)) + 1
+    else:
+        modulus, divisor = _INTERVAL_FIELDS[unit]
+        r = trunc_div(raw if modulus is None else np.fmod(raw, modulus), np.int64(divisor))
+    return pa.array(r, pa.int64(), mask=null_mask(v))
 
 
 def _unit_fn(unit):
@@ -184,12 +223,23 @@ def _timestampdiff(e, args, n):
                 months += 1
             out.append(int(months / per))
         return pa.array(out, pa.int32())
-    ams = pc.cast(pc.cast(a, pa.timestamp("ms")), pa.int64())
-    bms = pc.cast(pc.cast(b, pa.timestamp("ms")), pa.int64())
-    diff = pc.subtract(bms, ams).to_numpy(zero_copy_only=False)
+    diff = np.subtract(_epoch_millis(b), _epoch_millis(a))
     mask = pc.or_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False)
-    q = trunc_div(np.nan_to_num(diff).astype(np.int64), np.int64(_UNIT_MS[unit]))
+    if unit in _SECONDS_SCALED:  # as Flink: whole seconds times the unit (an INT wraps)
+        q = trunc_div(diff, np.int64(1000)) * np.int64(_SECONDS_SCALED[unit])
+        return pa.array(q.astype(e.type.to_arrow().to_pandas_dtype()), e.type.to_arrow(), mask=mask)
+    q = trunc_div(diff, np.int64(_UNIT_MS[unit]))
     return pa.array(q.astype(np.int32), pa.int32(), mask=mask)
+
+
+_SECONDS_SCALED = {"MILLISECOND": 1000, "MICROSECOND": 1_000_000, "NANOSECOND": 1_000_000_000}
+
+
+def _epoch_millis(v: pa.Array) -> np.ndarray:
+    """Milliseconds since the epoch (floored, as Flink's TimestampData keeps them) of TIMESTAMP / DATE values;
+    0 where NULL."""
+    return np.floor_divide(np.asarray(pc.fill_null(_epoch_nanos(v), 0).to_numpy(zero_copy_only=False)),
+                           np.int64(1_000_000))
 
 
 def _now(e, args, n):
@@ -325,7 +375,7 @@ FUNCTIONS = (
       for unit in ("YEAR", "QUARTER", "MONTH", "WEEK", "DAYOFYEAR", "DAYOFMONTH", "DAYOFWEEK", "HOUR", "MINUTE",
                    "SECOND")),
     scalar("TIMESTAMPADD", ts_like_first, _timestampadd),
-    scalar("TIMESTAMPDIFF", returns(INT, (2, 2)), _timestampdiff),
+    scalar("TIMESTAMPDIFF", returns(INT, (2, 2)), _timestampdiff),  # BIGINT for NANOSECOND (the binder)
     scalar("UNIX_TIMESTAMP", returns(BIGINT, (0, 2)), _unix_timestamp, signatures=((), (_C,), (_C, _C)),
            constant_args=(1,), zoned=True),
     scalar("FROM_UNIXTIME", returns(STRING, (1, 2), keep_null=False), _from_unixtime,
