@@ -31,6 +31,7 @@ import pyarrow as pa
 from sqlstream.core.errors import ExecutionError
 from sqlstream.functions.json import json_text
 from sqlstream.plan.logical import AggCall
+from sqlstream.runtime.keys import hashable
 
 
 class Accumulator:
@@ -343,6 +344,7 @@ class Collect(GroupValues):
         v = row[0]
         if v is None:
             return
+        v = hashable(v)  # an ARRAY, MAP or ROW value as a tuple
         c = grp.get(v, 0) + sign
         if c == 0:
             del grp[v]
@@ -350,13 +352,18 @@ class Collect(GroupValues):
             grp[v] = c
 
     def value(self, grp):
-        return sorted((v, c) for v, c in grp.items() if c > 0)
+        return sorted(((v, c) for v, c in grp.items() if c > 0), key=_by_value)
 
     def dump(self, grp):
         return list(grp.items())
 
     def load(self, data):
-        return {v: c for v, c in data}
+        return {hashable(v): c for v, c in data}
+
+
+def _by_value(pair):
+    """Values in order; ARRAY, MAP and ROW values (tuples, which may hold NULLs) by their text."""
+    return repr(pair[0]) if isinstance(pair[0], tuple) else pair[0]
 
 
 class Percentile(GroupValues):

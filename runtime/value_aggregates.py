@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
 from sqlstream.plan.logical import AggCall
+from sqlstream.runtime.keys import hashable
 from sqlstream.runtime.accumulators import Accumulator
 from sqlstream.runtime.numeric_aggregates import Segments, preceding, seg_accumulate
 
@@ -30,6 +31,11 @@ _VALID = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
 
 COUNTED = ("MIN", "MAX", "COUNT")
 ORDERED = ("FIRST_VALUE", "LAST_VALUE", "LISTAGG")
+
+
+def _order_of(v):
+    """How kept values are sorted: an ARRAY, MAP or ROW value (a tuple, which may hold NULLs) by its text."""
+    return repr if isinstance(v, tuple) else None
 
 
 class _Counted:
@@ -47,13 +53,14 @@ class _Counted:
             return
         self.counts[v] = c
         if c == 1:
-            bisect.insort(self.present, v)
+            bisect.insort(self.present, v, key=_order_of(v))
 
     def remove(self, v, _sep=None) -> None:
         c = self.counts.get(v, 0) - 1
         if c == 0:
             del self.counts[v]
-            del self.present[bisect.bisect_left(self.present, v)]
+            key = _order_of(v)
+            del self.present[bisect.bisect_left(self.present, v if key is None else key(v), key=key)]
         else:
             self.counts[v] = c  # a negative count waits for the row it retracts, as in Flink
 
@@ -129,6 +136,8 @@ class ValueAggregate(Accumulator):
     def running(self, args, group_ids, signs, fresh):
         """args: the (FILTERed) values and, for LISTAGG, the separators."""
         values = args[0].to_pylist()
+        if pa.types.is_nested(args[0].type):  # ARRAY, MAP and ROW values kept as tuples (dictionary keys)
+            values = [hashable(v) for v in values]
         seps = args[1].to_pylist() if self.fn == "LISTAGG" and len(args) > 1 else None
         after, before = self.run(group_ids, signs, values, seps, fresh)
         t = self.call.type.to_arrow()
@@ -224,12 +233,15 @@ class ValueAggregate(Accumulator):
     def restore_columns(self, table: pa.Table, prefix: str) -> None:
         self.groups = {}
         values = table.column(f"{prefix}_values").to_pylist()
+        if pa.types.is_nested(table.column(f"{prefix}_values").type.value_type):
+            values = [[hashable(v) for v in vals] if vals else vals for vals in values]
         if self.fn in COUNTED:
             for g, (vals, nums) in enumerate(zip(values, table.column(f"{prefix}_counts").to_pylist())):
                 if vals:
                     grp = self.groups[g] = _Counted()
                     grp.counts = dict(zip(vals, nums))
-                    grp.present = sorted(v for v, c in grp.counts.items() if c > 0)
+                    grp.present = sorted((v for v, c in grp.counts.items() if c > 0),
+                                         key=_order_of(vals[0]))
             return
         seqs = table.column(f"{prefix}_seqs").to_pylist()
         for g, (vals, ss, sep) in enumerate(zip(values, seqs, table.column(f"{prefix}_sep").to_pylist())):

@@ -158,11 +158,6 @@ class GroupBy:
                 t = aggregate_type(name, [a.type for a in args], distinct)
             except ValidationError as e:
                 raise ValidationError(f"{_where(node)}{e}") from None
-            nested = next((a.type.name for a in args if a.type.name in ("ARRAY", "MAP", "ROW", "MULTISET")), None)
-            if nested and (name == "COLLECT" or distinct and input_node.updating):
-                raise ValidationError(f"{_where(node)}{name}({'DISTINCT ' if distinct else ''}..) of {nested} "
-                                      f"values{' over an updating input' if distinct else ''} is not supported "
-                                      f"yet")
             idx = tuple(arg_index(a) for a in args)
             fidx = arg_index(self._bind_condition(binder, filt)) if filt is not None else None
             call = L.AggCall(name, idx, t, distinct, fidx)

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
 from sqlstream.core.formatting import format_double, format_timestamp
-from sqlstream.core.types import STRING, FlinkType
+from sqlstream.core.types import INT, STRING, FlinkType
 from sqlstream.functions.arrow import DEC_CTX, full
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import returns
@@ -35,7 +35,7 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
             if pa.types.is_time(st) and src.name == "TIME":  # HH:mm:ss[.f..] with TIME(p)'s digits
                 text = pc.cast(pc.cast(v, pa.time64("ns")), pa.string())
                 return pc.utf8_slice_codeunits(text, 0, 9 + src.precision if src.precision else 8)
-            if src.name in ("ARRAY", "MAP", "ROW") and (pa.types.is_list(st) or pa.types.is_map(st)
+            if src.name in ("ARRAY", "MAP", "MULTISET", "ROW") and (pa.types.is_list(st) or pa.types.is_map(st)
                                                          or pa.types.is_struct(st)):
                 return _collection_to_string(v, src)
             return _to_string(v)
@@ -109,8 +109,8 @@ def _float_to_decimal(v: pa.Array, to: FlinkType) -> pa.Array:
 
 
 def _collection_to_string(v: pa.Array, src: FlinkType) -> pa.Array:
-    """An ARRAY as Flink writes it, '[a, b]', a MAP '{k=1, j=2}' and a ROW '(1, x)': each element cast to
-    STRING, NULL as 'NULL'."""
+    """An ARRAY as Flink writes it, '[a, b]', a MAP '{k=1, j=2}' (a MULTISET too: value=count) and a ROW
+    '(1, x)': each element cast to STRING, NULL as 'NULL'."""
     def strings(child: pa.Array, t: FlinkType) -> list:
         return ["NULL" if x is None else x for x in cast_array(child, t, STRING, False).to_pylist()]
     if src.name == "ROW":
@@ -123,7 +123,8 @@ def _collection_to_string(v: pa.Array, src: FlinkType) -> pa.Array:
         parts = [", ".join(items[offsets[i]:offsets[i + 1]]) for i in range(len(v))]
         out = ["[" + p + "]" for p in parts]
     else:
-        keys, values = strings(v.keys, src.children[0]), strings(v.items, src.children[1])
+        counts = src.children[1] if src.name == "MAP" else INT
+        keys, values = strings(v.keys, src.children[0]), strings(v.items, counts)
         out = ["{" + ", ".join(f"{keys[j]}={values[j]}" for j in range(offsets[i], offsets[i + 1])) + "}"
                for i in range(len(v))]
     return pa.array([None if not ok else x for x, ok in zip(out, v.is_valid().to_pylist())], pa.string())
