@@ -6,7 +6,8 @@ The position (in checkpoints and savepoints) is `{"files": [every path discovere
 [file index, byte offset, line, rows served]}`: files before the index were read, the one at it is being read
 there, the later ones wait. A restore therefore reads no file twice and lists the path again, so a file that
 appeared while the job was down is read after it. A position of the unmonitored source (`[file index, ...]` over
-the files present) is taken over as those files discovered."""
+the files present) is taken over as those files discovered; the other way, the unmonitored source reads the rest
+of the files a monitored position names (`taken_over`)."""
 from __future__ import annotations
 
 import time
@@ -48,6 +49,14 @@ class MonitoredPosition:
 
     def state(self) -> dict:
         return {"files": list(self.files), "at": list(self.at)}
+
+
+def taken_over(position) -> tuple[list[str] | None, list | None]:
+    """The files and the position in them an unmonitored reader restores from a position of either form: a monitored
+    source's gives the files it had discovered (None: an unmonitored source's, over the files it lists)."""
+    if isinstance(position, dict):
+        return list(position["files"]), list(position["at"])
+    return None, position
 
 
 class MonitoredFilesReader(SplitReader):

@@ -22,7 +22,7 @@ from sqlstream.connectors.base import Sink, SinkWriter, Source, SplitReader, Tab
 from sqlstream.connectors.formats import csv as csv_format
 from sqlstream.connectors.formats import json as json_format
 from sqlstream.connectors.lines import BlockText, LineFile, non_blank
-from sqlstream.connectors.file_monitor import MonitoredFilesReader
+from sqlstream.connectors.file_monitor import MonitoredFilesReader, taken_over
 from sqlstream.connectors.options import Options, parse_duration_ms
 from sqlstream.connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, commit_file, compaction_bins,
                                     hide_rolled_back, recover_in_progress)
@@ -315,7 +315,8 @@ class FileSystemSource(Source):
         if self.monitor_ms is not None:
             return MonitoredFilesReader(self.files, lambda files, at: FileSplitReader(files, self.decoder, at),
                                         self.monitor_ms, position)
-        return FileSplitReader(self.files(), self.decoder, position)
+        files, position = taken_over(position)
+        return FileSplitReader(self.files() if files is None else files, self.decoder, position)
 
 
 def _byte_before(path: str, offset: int) -> bytes:

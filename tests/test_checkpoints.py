@@ -68,6 +68,13 @@ def write_unbounded_job(folder: Path, data: str) -> Path:
     return job
 
 
+def write_monitored_job(folder: Path, data: str, **settings) -> Path:
+    """The job reading the data file's folder with 'source.monitor-interval': unbounded, it is still running when a
+    signal or a savepoint request reaches it, however fast the machine reads. The bounded job (`write_job`) resumes
+    its savepoint, reads the rest of the file and commits what an uninterrupted run does."""
+    return write_job(folder, str(Path(data).parent), source=", 'source.monitor-interval' = '1 h'", **settings)
+
+
 def start(job: Path, *extra: str) -> CliJob:
     return CliJob(job, *extra)
 
@@ -146,8 +153,7 @@ def test_rerunning_a_finished_job_writes_nothing_twice(tmp_path, data, expected)
 
 def test_savepoint_on_sigterm_then_resume(tmp_path, data, expected):
     folder = tmp_path / "sp"
-    job = write_job(folder, data, interval="100 ms", batch=200)
-    p = start(job)
+    p = start(write_monitored_job(folder, data, interval="100 ms", batch=200))
     p.wait_for(lambda: latest_checkpoint_id(folder / "checkpoints") > 0, "a first checkpoint (the job is under way)")
     p.signal(signal.SIGTERM)
     rc, _, err = p.finish()
@@ -158,7 +164,7 @@ def test_savepoint_on_sigterm_then_resume(tmp_path, data, expected):
     assert manifest["kind"] == "savepoint" and not manifest["finished"]
     partial = committed(folder)
     assert sum(partial["windowed"].values()) < sum(expected["windowed"].values()), "stopped mid-stream"
-    rc, _, err = start(job, "--from-savepoint", savepoint).finish()
+    rc, _, err = start(write_job(folder, data, interval="100 ms", batch=200), "--from-savepoint", savepoint).finish()
     assert rc == 0, err
     assert "restored from savepoint" in err
     assert committed(folder) == expected

@@ -155,6 +155,24 @@ def test_a_position_of_the_unmonitored_source_is_taken_over(tmp_path):
     assert sorted(got) == [(k, i) for k in range(2) for i in range(6)]
 
 
+def test_the_unmonitored_source_takes_over_a_position_of_the_monitored_one(tmp_path):
+    """A savepoint of the monitored source resumed by the same table without 'source.monitor-interval' (an internal
+    error before: the position's form was not known to it) reads the rest of the files discovered, once."""
+    for k in range(2):
+        write_file(tmp_path, f"f{k}.json", k, 6)
+    schema = TableSchema(["f", "i"], [INT, INT])
+    reader = source(tmp_path).reader("0")
+    got = drain_some(reader, 3) + drain_some(reader, 3) + drain_some(reader, 2)
+    position = json.loads(json.dumps(reader.position()))  # as a checkpoint stores it
+    reader.close()
+    assert isinstance(position, dict)
+    plain = create_source("t", {"connector": "filesystem", "path": str(tmp_path), "format": "json"}, schema)
+    restored = plain.reader("0", position)
+    got += drain(restored)
+    assert restored.finished
+    assert sorted(got) == [(k, i) for k in range(2) for i in range(6)]
+
+
 def test_the_interval_must_be_positive_and_the_pattern_valid(tmp_path):
     with pytest.raises(OptionError, match="greater than 0"):
         source(tmp_path, "0 s")
@@ -285,6 +303,24 @@ def test_a_savepoint_stop_and_restore_reads_the_files_added_while_the_job_was_do
     job.wait_all_committed(p)
     job.stop(p)
     assert "restored from savepoint" in p.err, p.err
+    job.check()
+
+
+@pytest.mark.parametrize("before, after", [(1, 2), (2, 1)])
+def test_the_same_table_unmonitored_resumes_a_savepoint_of_the_monitored_one(tmp_path, before, after):
+    """Without 'source.monitor-interval' the table resumes the monitored job's savepoint (an internal error before,
+    at either parallelism): the rest of the files discovered is read, once, and the job ends."""
+    job = MonitoredJob(tmp_path, before)
+    for k in range(3):
+        job.add(k, 20_000)
+    p = job.start()
+    p.wait_for(lambda: latest_checkpoint_id(tmp_path / "checkpoints") >= 1, "a checkpoint")
+    savepoint = job.stop(p)
+    bounded = tmp_path / "bounded.sql"
+    bounded.write_text(job.job.read_text().replace(",\n  'source.monitor-interval' = '50 ms'", ""))
+    assert "'source.monitor-interval'" not in bounded.read_text()
+    rc, _, err = CliJob(bounded, "-p", str(after), "--from-savepoint", savepoint).finish()
+    assert rc == 0 and "restored from savepoint" in err, err
     job.check()
 
 

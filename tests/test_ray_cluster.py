@@ -67,7 +67,8 @@ def reference(tmp_path_factory):
     parallelism 1: what a job on Ray must end up with however it was stopped or killed."""
     from tests.test_checkpoints import uninterrupted
     folder = tmp_path_factory.mktemp("reference")
-    data = folder / "events.json"
+    data = folder / "data" / "events.json"  # alone in its folder, which a monitored source reads
+    data.parent.mkdir()
     make_data(str(data), 20000, 50)
     return str(data), uninterrupted(folder / "local", str(data))
 
@@ -128,12 +129,12 @@ def test_sigterm_stops_a_ray_job_with_a_savepoint_behind_a_uri_that_the_actors_w
     its part there, the job's process committed the manifest there, and on resuming the actors read their parts
     themselves (the job's process leaves them unread); the resumed job commits an uninterrupted run's output."""
     from sqlstream.runtime.checkpoint import PartRef, read_checkpoint
-    from tests.test_checkpoints import committed, write_job
+    from tests.test_checkpoints import committed, write_job, write_monitored_job
     data, expected = reference
     folder = tmp_path / "ray"
-    job = write_job(folder, data, interval="200 ms", batch=100)
-    on_ray(job, cluster)
-    running = CliJob(job)
+    unbounded = write_monitored_job(folder, data, interval="200 ms", batch=100)  # still running at the SIGTERM
+    on_ray(unbounded, cluster)
+    running = CliJob(unbounded)
     running.wait_for_stderr("Job running")
     running.proc.send_signal(signal.SIGTERM)
     rc, _, err = running.finish()
@@ -145,6 +146,8 @@ def test_sigterm_stops_a_ray_job_with_a_savepoint_behind_a_uri_that_the_actors_w
     assert all(isinstance(files[f], PartRef) for f in parts), "the job's process does not read the parts"
     assert all(len(data) < 4096 for name, data in files.items() if name.endswith(".subtasks.arrow")), \
         "the region's own table only points at its subtasks' parts"
+    job = write_job(folder, data, interval="200 ms", batch=100)  # the same job over the file: it ends
+    on_ray(job, cluster)
     rc, _, err = CliJob(job, "--from-savepoint", savepoint).finish()
     assert rc == 0 and "restored from savepoint" in err, err
     assert committed(folder) == expected

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+from sqlstream.connectors.file_monitor import taken_over
 from sqlstream.connectors.lines import CHUNK
 
 
@@ -143,6 +144,9 @@ class FileRounds:
         return self.line_bytes[f]
 
     def restore(self, position) -> None:
+        files, position = taken_over(position)  # a monitored source's position names the files it read
+        if files is not None:
+            self.files, self.sizes, self.line_bytes = files, [os.path.getsize(f) for f in files], {}
         self.merged = list(position) if position else [0, 0, 0, 0]
         self.next = (self.merged[0], self.merged[1])
 
