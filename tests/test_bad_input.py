@@ -1,13 +1,13 @@
 """Inputs that used to hang or end in a traceback are refused at once with a clear message: batch sizes
 and other numeric settings out of range, a SQL 'file' without end, a SQL file that is not UTF-8."""
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sqlstream.config import Config
 from sqlstream.core.errors import ValidationError
+from tests import forked_cli
 
 REPO = Path(__file__).resolve().parent.parent
 QUERY = """CREATE TABLE t (a INT) WITH ('connector' = 'datagen', 'number-of-rows' = '10');
@@ -16,8 +16,7 @@ SELECT a FROM t;
 
 
 def cli(*args, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sqlstream.cli", *args], cwd=REPO, capture_output=True,
-                          input=stdin, timeout=timeout)
+    return forked_cli.run(list(args), cwd=REPO, input=stdin, timeout=timeout)
 
 
 @pytest.mark.parametrize("size", ["-1", "0", "x"])

@@ -15,11 +15,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections import Counter
 from datetime import datetime
 
 import pytest
+
+from tests import forked_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COOKBOOK = os.path.join(HERE, "cookbook")
@@ -53,9 +54,8 @@ PYTHON_FILES = {"u01_python_udfs": "python_udf.py"}
 def run(name: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     extra = ["-pyfs", PYTHON_FILES[name]] if name in PYTHON_FILES else []
-    return subprocess.run([sys.executable, "-m", "sqlstream.cli", "run", f"{name}.sql", "--format", "jsonl",
-                           "--max-rows-in", str(ROWS), "--unthrottled", *extra],
-                          cwd=COOKBOOK, env=env, capture_output=True, text=True, timeout=600)
+    return forked_cli.run(["run", f"{name}.sql", "--format", "jsonl", "--max-rows-in", str(ROWS), "--unthrottled",
+                           *extra], cwd=COOKBOOK, env=env, text=True, timeout=600)
 
 
 def kafka_listening() -> bool:

@@ -1,13 +1,14 @@
 """Bad input gets a clear error that says what is wrong and where; nothing is silently lost."""
 import io
 import json
+import os
 import subprocess
-import sys
 
 import pytest
 
 from sqlstream.core.errors import FormatError, OptionError, ValidationError
 from sqlstream.script import ScriptRunner
+from tests import forked_cli
 
 ORDERS_DDL = """CREATE TABLE orders (
   order_id BIGINT,
@@ -343,7 +344,7 @@ def test_scalar_subqueries_outside_their_supported_forms_are_rejected(json_file)
 def test_cli_reports_errors_without_traceback(tmp_path):
     job = tmp_path / "bad.sql"
     job.write_text("CREATE TABLE t (a INT) WITH ('connector' = 'datagen');\nSELECT a FROM t WHERE;\n")
-    p = subprocess.run([sys.executable, "-m", "sqlstream.cli", "run", str(job)], capture_output=True, text=True)
+    p = forked_cli.run(["run", str(job)], cwd=os.getcwd(), text=True)
     assert p.returncode == 1
     assert "Traceback" not in p.stderr
     assert "ERROR: SQL parse error at line 2" in p.stderr
@@ -351,8 +352,7 @@ def test_cli_reports_errors_without_traceback(tmp_path):
 
 
 def test_cli_missing_sql_file(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "sqlstream.cli", "run", str(tmp_path / "none.sql")],
-                       capture_output=True, text=True)
+    p = forked_cli.run(["run", str(tmp_path / "none.sql")], cwd=os.getcwd(), text=True)
     assert p.returncode == 1
     assert "cannot read SQL file" in p.stderr and "Traceback" not in p.stderr
 
@@ -404,8 +404,7 @@ def test_operators_that_need_insert_only_input_reject_an_updating_one(json_file,
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sqlstream.cli", *args], input=stdin, capture_output=True, text=True,
-                          timeout=120)
+    return forked_cli.run(list(args), cwd=os.getcwd(), input=stdin, text=True, timeout=120)
 
 
 def test_piped_statements_accept_what_the_shell_accepts():

@@ -2,21 +2,20 @@
 import decimal
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from tests.cli_job import PATIENCE_S
+from tests import forked_cli
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((REPO / "sql_examples").glob("*.sql"))
 
 
 def run_cli(path: Path, fmt: str = "jsonl") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sqlstream.cli", "run", str(path), "--format", fmt],
-                          cwd=REPO, capture_output=True, text=True, timeout=PATIENCE_S)
+    return forked_cli.run(["run", str(path), "--format", fmt], cwd=REPO, text=True, timeout=PATIENCE_S)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
