@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from sqlstream.core.errors import OptionError
 from sqlstream.runtime.key_groups import DEFAULT_MAX_PARALLELISM, key_groups
+from sqlstream.runtime.growing import Growing
 from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.rows import take_rows
 from sqlstream.runtime.sorted_runs import JoinSideRows, KeyIds
@@ -391,7 +392,7 @@ class RowStore:
                  transient: tuple[str, ...] = (), fill: int = -1):
         self.schema, self.live, self.transient, self.fill = schema, live, transient, fill
         self.dtypes = {n: np.dtype(t) for n, t in (arrays or {}).items()}
-        self._arrays = {n: np.zeros(0, t) for n, t in self.dtypes.items()}
+        self._arrays = {n: Growing(np.zeros(0, t)) for n, t in self.dtypes.items()}
         self._n = 0
         self._restored = False
         self._store_rows(schema.empty_table())
@@ -430,20 +431,20 @@ class RowStore:
 
     def array(self, name: str) -> np.ndarray:
         """A per-row array, read-only (write it with `set`)."""
-        view = self._arrays[name].view()
+        view = self._arrays[name].values
         view.flags.writeable = False
         return view
 
     def set(self, name: str, positions: np.ndarray, values: Any) -> None:
         """Write per-row values of `name` at `positions`."""
-        self._arrays[name][positions] = values
+        self._arrays[name].values[positions] = values
 
     def append(self, table: pa.Table, **arrays: np.ndarray) -> int:
         """Add rows (with their per-row arrays); the position of the first."""
         base = self._n
         self._append_rows(table)
         for name, dtype in self.dtypes.items():
-            self._arrays[name] = np.concatenate([self._arrays[name], np.asarray(arrays[name], dtype)])
+            self._arrays[name].append(np.asarray(arrays[name], dtype))
         self._n += table.num_rows
         return base
 
@@ -461,13 +462,13 @@ class RowStore:
         """Keep only the rows at `positions`, in the order given (they are renumbered 0..)."""
         positions = np.asarray(positions, np.int64)
         self._store_rows(take_rows(self._stored(), positions).combine_chunks())
-        self._arrays = {n: a[positions] for n, a in self._arrays.items()}
+        self._arrays = {n: Growing(a.values[positions]) for n, a in self._arrays.items()}
         self._n = len(positions)
 
     def replace(self, table: pa.Table, **arrays: np.ndarray) -> None:
         """Replace all rows (and their per-row arrays)."""
         self._store_rows(table)
-        self._arrays = {n: np.array(arrays[n], t) for n, t in self.dtypes.items()}
+        self._arrays = {n: Growing(np.array(arrays[n], t)) for n, t in self.dtypes.items()}
         self._n = table.num_rows
 
     def take_restored(self) -> bool:
@@ -477,9 +478,10 @@ class RowStore:
 
     # ---- snapshots ------------------------------------------------------------------------------------------
     def snapshot(self) -> pa.Table:
-        rows = np.flatnonzero(self._arrays[self.live]) if self.live else None
+        rows = np.flatnonzero(self._arrays[self.live].values) if self.live else None
         table = self.rows(rows)
         for name, values in self._arrays.items():
+            values = values.values
             if name not in self.transient:
                 table = table.append_column(f"${name}", pa.array(values if rows is None else values[rows]))
         return table
@@ -501,17 +503,17 @@ class RowStore:
         self._check(table, self._layout())
         n = table.num_rows
         self._store_rows(table.select(self.schema.names).cast(self.schema).combine_chunks())
-        self._arrays = {name: np.full(n, self.fill, t) if name in self.transient
-                        else np.array(table.column(f"${name}").to_numpy(zero_copy_only=False), t)
+        self._arrays = {name: Growing(np.full(n, self.fill, t) if name in self.transient
+                                      else np.array(table.column(f"${name}").to_numpy(zero_copy_only=False), t))
                         for name, t in self.dtypes.items()}
         self._n = n
         self._restored = True
 
     def size_bytes(self) -> int:
-        return self._stored().nbytes + sum(a.nbytes for a in self._arrays.values())
+        return self._stored().nbytes + sum(a.values.nbytes for a in self._arrays.values())
 
     def size_rows(self) -> int:
-        return int(self._arrays[self.live].sum()) if self.live else self._n
+        return int(self._arrays[self.live].values.sum()) if self.live else self._n
 
 
 class KeyedRows(RowStore):

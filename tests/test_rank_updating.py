@@ -220,3 +220,48 @@ def test_new_partitions_of_many_rows_give_the_same_changelog(seed):
     sizes = [rng.randint(40, 300) for _ in range(6)]
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
     assert run(make(RankOperator), log, 150, restore_at=2) == expected
+
+
+def count_updates(seed: int, keys: int, events: int) -> list[tuple]:
+    """(op, row) of a GROUP BY count per (p, k) as it emits them: -U of the old count then +U of the new one, one
+    hot partition taking most events (long update chains of its keys within a batch), new partitions arriving next
+    to old ones, a few deletes and NULL partitions."""
+    rng = random.Random(seed)
+    counts: dict[tuple, int] = {}
+    out = []
+    for step in range(events):
+        p = 0 if rng.random() < 0.6 else rng.choice([None, rng.randint(1, 3 + step // 20)])
+        k = min(int(rng.expovariate(0.3)), keys)  # a few hot keys
+        c = counts.get((p, k))
+        row = (p, k, (c or 0) + 1, "x" if k % 3 else None)
+        if c is None:
+            out.append((INSERT, row))
+        elif rng.random() < 0.05:
+            out.append((DELETE, (p, k, c, row[3])))
+            del counts[(p, k)]
+            continue
+        else:
+            out += [(UPDATE_BEFORE, (p, k, c, row[3])), (UPDATE_AFTER, row)]
+        counts[(p, k)] = c = row[2]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_hot_partition_count_update_chains(seed):
+    """One partition receiving long chains of -U/+U count updates of its keys within a batch (an update whose new
+    entry lands where the old one was replaces it in one step), counts ordered either way, ties, NULLs, new and
+    old partitions in one batch, with and without the row number, batches down to one row, and a checkpoint."""
+    rng = random.Random(17000 + seed)
+    order = [(2, rng.random() < 0.7)]
+    limit = rng.choice([1, 2, 3, 5])
+    newest = rng.random() < 0.3
+    with_rank = rng.random() < 0.5
+    log = count_updates(seed, rng.choice([4, 12, 40]), rng.choice([150, 400]))
+
+    make = factory(order, limit, newest, with_rank, rng.choice([1, 2, 8]))
+    expected = run(make(RankReference), log, 1)
+    for size in (1, 5000):
+        assert run(make(RankOperator), log, size) == expected, f"batch size {size}"
+    sizes = [2, 3] + [rng.randint(1, 200) for _ in range(6)]
+    assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
+    assert run(make(RankOperator), log, 97, restore_at=len(log) // 194) == expected

@@ -9,7 +9,9 @@ Rows are kept as Arrow in declared keyed rows (each with its arrival number; a s
 key group, so the state splits by key group); a partition is a sorted list of small entries (sort key, signed arrival, store row).
 Everything per column is computed over the batch (partition ids, sort keys, a 64-bit hash of each row that
 finds a retracted row, output rows gathered with one `take`); what stays per row is the step on its
-partition's list, because each row's changelog depends on the rows before it.
+partition's list, because each row's changelog depends on the rows before it. An update as a GROUP BY emits it
+(a retraction, then an add to the same partition) whose new entry lands where the old one was is one step that
+replaces the entry.
 
 Over updating input ordered by one signed integer column, a partition's list holds only its best entries (N
 and a few spare: its top list); the others (its rest) are per store row columns (partition, packed sort key,
@@ -29,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, data_columns, make_batch
+from sqlstream.runtime.growing import Growing
 from sqlstream.runtime.key_groups import hash_keys
 from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
@@ -86,8 +89,7 @@ class RankOperator(Operator):
         self.floor = np.zeros(0, self.floor_dtype)
         self.has_floor = np.zeros(0, bool)
         self.parts: dict[int, list[tuple]] = {}  # partition id -> sorted entries (sort key, signed arrival, row)
-        self.hashes: list[int] = []  # per stored row: the hash that finds it when it is retracted
-        self.seq_of: list[int] = []  # per stored row: its signed arrival number
+        self._hash_of = Growing(np.zeros(0, np.uint64))  # per store row: the hash that finds it when it is retracted
         self.hashed = HeldRows()  # the store rows a retraction can take, by hash
         self.held = 0  # entries the partitions hold (live rows of the store)
         self.seq = 0
@@ -98,9 +100,20 @@ class RankOperator(Operator):
         self.spare = SPARE
         self.rest = np.zeros(0, np.int64)  # per partition id: entries held outside its top list
         self.top_len = np.zeros(0, np.int64)  # per partition id: entries in its top list
-        self.gid_of = np.zeros(0, np.int64)  # per store row: partition id, packed sort key, in its top list
-        self.key_of = np.zeros(0, np.int64)
-        self.in_top = np.zeros(0, bool)
+        # per store row: partition id, packed sort key, in its top list
+        self._gid_of, self._key_of, self._in_top = (Growing(np.zeros(0, t)) for t in (np.int64, np.int64, bool))
+
+    @property
+    def gid_of(self) -> np.ndarray:
+        return self._gid_of.values
+
+    @property
+    def key_of(self) -> np.ndarray:
+        return self._key_of.values
+
+    @property
+    def in_top(self) -> np.ndarray:
+        return self._in_top.values
 
     def open(self, ctx: OperatorContext) -> None:
         schema = pa.schema([(f"c{i}", t) for i, t in enumerate(self.types)])
@@ -143,9 +156,7 @@ class RankOperator(Operator):
         store; the position of the first."""
         picked = cols if rows is None else [c.take(pa.array(rows, pa.int64())) for c in cols]
         table = pa.Table.from_arrays(picked, schema=self.rows.schema)
-        new = (hashes if rows is None else hashes[rows]).tolist()
-        self.hashes += new
-        self.seq_of += seqs.tolist()
+        self._hash_of.append(hashes if rows is None else hashes[rows])
         return self.rows.append(table, seq=seqs, live=np.ones(len(seqs), bool))
 
     def _index_restored(self) -> None:
@@ -161,8 +172,7 @@ class RankOperator(Operator):
         skeys = self._sort_keys(cols, n) if n else []
         seqs = self.rows.array("seq")
         hashes = hash_keys(cols, n) if n else np.zeros(0, np.uint64)
-        self.hashes = hashes.tolist()
-        self.seq_of = seqs.tolist()
+        self._hash_of = Growing(hashes)
         self.parts = {}
         for i, (g, k, s) in enumerate(zip(gids.tolist(), skeys, seqs.tolist())):
             self.parts.setdefault(g, []).append((k, s, i))
@@ -178,7 +188,8 @@ class RankOperator(Operator):
             np.zeros(len(self.part_index), np.int64)
         if self.split:
             keys, fits = self._packed_keys(cols[self.order[0][0]]) if n else (np.zeros(0, np.int64), True)
-            self.gid_of, self.key_of, self.in_top = gids.astype(np.int64), keys, np.ones(n, bool)
+            self._gid_of, self._key_of, self._in_top = Growing(gids.astype(np.int64)), Growing(keys), \
+                Growing(np.ones(n, bool))
             if not fits:
                 self.split = False
         self._restored_floors()
@@ -221,9 +232,9 @@ class RankOperator(Operator):
         changes = None  # (batch row, store row, row kind, rank) of the partitions ranked over the batch
         big = np.zeros(0, np.int64)  # new partitions of more changes than that, listed again after the steps
         if self.split:
-            self.gid_of = np.concatenate([self.gid_of, gids[add_rows].astype(np.int64)])
-            self.key_of = np.concatenate([self.key_of, packed[add_rows]])
-            self.in_top = np.concatenate([self.in_top, np.ones(len(add_rows), bool)])
+            self._gid_of.append(gids[add_rows])
+            self._key_of.append(packed[add_rows])
+            self._in_top.append(np.ones(len(add_rows), bool))
             steps = self._steps(adds, gids, packed, row_seq, target_arr, base, add_rows)
             size = len(self.top_len)
             self.top_len += _counts(gids, steps & adds, size) - _counts(gids, steps & ~adds & (target_arr >= 0), size)
@@ -246,12 +257,23 @@ class RankOperator(Operator):
             steps = np.arange(n)
             skeys = self._sort_keys(cols, n)
         targets = [] if append_only else target_arr.tolist()
-        seq_of = self.seq_of
+        # per step: the signed arrival number of the row a retraction takes
+        seq_of = self.rows.array("seq")
+        gone_seq = seq_of[target_arr[steps]].tolist() if not append_only and len(seq_of) else [0] * len(steps)
         out: list[int] = []  # (batch row, store row, row kind, rank) after one another
         dropped: list[int] = []  # rows an insert-only input pushed below the top N
         bisect_right, bisect_left = bisect.bisect_right, bisect.bisect_left
-        for i, add, g, k, ref, s in zip(steps.tolist(), adds[steps].tolist(), gids[steps].tolist(), skeys,
-                                        refs[steps].tolist(), row_seq[steps].tolist()):
+        rows_l, refs_l, seqs_l = steps.tolist(), refs[steps].tolist(), row_seq[steps].tolist()
+        # a retraction followed by an add to its partition (an update as a GROUP BY emits it) that lands where the
+        # retracted entry was: the entry is replaced, one step for both
+        paired = np.zeros(len(steps), bool)
+        paired[:-1] = ~adds[steps[:-1]] & adds[steps[1:]] & (gids[steps[:-1]] == gids[steps[1:]])
+        skip = False
+        for at, (i, add, g, k, ref, s, gs, pair) in enumerate(zip(rows_l, adds[steps].tolist(), gids[steps].tolist(),
+                                                                 skeys, refs_l, seqs_l, gone_seq, paired.tolist())):
+            if skip:
+                skip = False
+                continue
             part = parts.get(g)
             if add:
                 entry = (k, s, ref)
@@ -286,10 +308,18 @@ class RankOperator(Operator):
             if gone < 0 or part is None:
                 continue
             end = len(part)
-            pos = bisect_left(part, (k, seq_of[gone]))
+            pos = bisect_left(part, (k, gs))
             if pos >= end or part[pos][2] != gone:
                 continue
             matched += (gone, i)
+            if pair:
+                new = (skeys[at + 1], seqs_l[at + 1], refs_l[at + 1])
+                if (pos == 0 or part[pos - 1] < new) and (pos + 1 == end or new < part[pos + 1]):
+                    if pos < limit:
+                        self._replace_changes(out, part, pos, new, i, rows_l[at + 1])
+                    part[pos] = new
+                    skip = True
+                    continue
             if pos < limit:
                 if not with_rank:
                     out += (i, gone, DELETE, pos + 1)
@@ -319,6 +349,30 @@ class RankOperator(Operator):
         result = self._output(out[:, 1:]) if len(out) else []
         self._compact()
         return result
+
+    def _replace_changes(self, out: list[int], part: list[tuple], pos: int, new: tuple, i: int, i_new: int) -> None:
+        """What the steps emit for the retraction (batch row `i`) of the entry at `pos` (< N) of `part` and then the
+        add (batch row `i_new`) of entry `new`, which lands at the same position, as the per-row steps would."""
+        limit, end = self.limit, len(part)
+        gone = part[pos][2]
+        if not self.with_rank:
+            out += (i, gone, DELETE, pos + 1)
+            if end > limit:
+                out += (i, part[limit][2], INSERT, limit, i_new, part[limit][2], DELETE, limit)
+            out += (i_new, new[2], INSERT, pos + 1)
+            return
+        for j in range(pos, min(end, limit)):
+            if j + 1 < end:
+                out += (i, part[j][2], UPDATE_BEFORE, j + 1, i, part[j + 1][2], UPDATE_AFTER, j + 1)
+            else:
+                out += (i, part[j][2], DELETE, j + 1)
+        # the list without the retracted entry is part[j + 1] at j >= pos; with the new one, `new` at pos
+        for j in range(pos, min(end, limit)):
+            now = new[2] if j == pos else part[j][2]
+            if j + 1 < end:
+                out += (i_new, part[j + 1][2], UPDATE_BEFORE, j + 1, i_new, now, UPDATE_AFTER, j + 1)
+            else:
+                out += (i_new, now, INSERT, j + 1)
 
     # ---- top lists and rests (`split`) ------------------------------------------------------------------------
     def _packed_keys(self, col: pa.Array) -> tuple[np.ndarray, bool]:
@@ -535,8 +589,10 @@ class RankOperator(Operator):
 
     def _confirm(self, cols: list[pa.Array], matched: list[int], retracted: list[int]) -> None:
         """A retraction found its row by sort key and hash; the rows must be equal in every column."""
-        kept = self.rows.rows(np.array(matched, np.int64))
-        rows = pa.array(retracted, pa.int64())
+        matched = np.array(matched, np.int64)
+        order = np.argsort(matched)  # store rows in ascending order are taken from the store's pieces directly
+        kept = self.rows.rows(matched[order])
+        rows = pa.array(np.array(retracted, np.int64)[order])
         same = rows_equal([c.combine_chunks() for c in kept.columns], [c.take(rows) for c in cols])
         for a, b in zip(kept.columns, cols):  # NaN is a value like any other here, as in the row's hash
             if not same.all() and pa.types.is_floating(a.type):
@@ -555,10 +611,10 @@ class RankOperator(Operator):
         ub = np.flatnonzero(ops_a == UPDATE_BEFORE)
         if len(ub):
             same = refs[ub] == refs[ub + 1]
-            hashes, old, new = self.hashes, refs[ub].tolist(), refs[ub + 1].tolist()
+            hashes = self._hash_of.values
             # rows of different hashes differ; only equal hashes need a comparison
-            check = [j for j in np.flatnonzero(~same).tolist() if hashes[old[j]] == hashes[new[j]]]
-            if check:
+            check = np.flatnonzero(~same & (hashes[refs[ub]] == hashes[refs[ub + 1]]))
+            if len(check):
                 pairs = ub[check]
                 same[check] = rows_equal([c.take(pa.array(pairs)) for c in rows.columns],
                                           [c.take(pa.array(pairs + 1)) for c in rows.columns])
@@ -581,10 +637,9 @@ class RankOperator(Operator):
         remap = new_ref.tolist()
         self.rows.keep(live)
         if self.split:
-            self.gid_of, self.key_of, self.in_top = self.gid_of[live], self.key_of[live], self.in_top[live]
-        kept = live.tolist()
-        self.hashes = [self.hashes[r] for r in kept]
-        self.seq_of = [self.seq_of[r] for r in kept]
+            self._gid_of, self._key_of, self._in_top = (Growing(a.values[live])
+                                                        for a in (self._gid_of, self._key_of, self._in_top))
+        self._hash_of = Growing(self._hash_of.values[live])
         self.hashed.remap(new_ref)
         self.parts = {g: [(e[0], e[1], remap[e[2]]) for e in part] for g, part in self.parts.items()}
         self.held = len(live)
