@@ -112,7 +112,7 @@ def test_sigterm_while_the_job_starts_still_writes_a_savepoint(tmp_path):
 
 
 def test_savepoint_command_refuses_a_process_that_is_not_a_job():
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    other = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])  # until killed
     try:
         r = savepoint(other.pid)
         assert r.returncode == 1 and "is not a running `sqlstream run` job" in r.stderr, r.stderr
