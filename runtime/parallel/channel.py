@@ -27,13 +27,22 @@ def _strict_map(column: pa.Array) -> pa.Array:
     return pa.MapArray.from_arrays(column.offsets, column.keys, column.items, mask=column.is_null())
 
 
-def _ipc(batch: pa.RecordBatch) -> pa.Buffer:
+def _ipc_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
     if any(pa.types.is_map(t) for t in batch.schema.types):
-        batch = pa.RecordBatch.from_arrays([_strict_map(c) for c in batch.columns], names=batch.schema.names)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as w:
+        return pa.RecordBatch.from_arrays([_strict_map(c) for c in batch.columns], names=batch.schema.names)
+    return batch
+
+
+def _write_stream(out, batch: pa.RecordBatch) -> None:
+    with pa.ipc.new_stream(out, batch.schema) as w:
         w.write_batch(batch)
-    return sink.getvalue()
+
+
+def _frame_header(size: int) -> bytes:
+    """`Connection.send_bytes`'s length prefix (what `_read_message` and `recv_bytes` read)."""
+    if size > 0x7FFFFFFF:
+        return struct.pack("!i", -1) + struct.pack("!Q", size)
+    return struct.pack("!i", size)
 
 
 class PipeChannel:
@@ -41,11 +50,22 @@ class PipeChannel:
 
     def __init__(self, conn) -> None:
         self.conn = conn
+        self._out = None  # the pipe as a file Arrow's IPC writer writes into (made at the first batch)
 
     def send_batch(self, tag, batch: pa.RecordBatch) -> None:
-        """A batch with a small picklable tag (which input it is for)."""
+        """A batch with a small picklable tag (which input it is for). The IPC stream is written into the pipe
+        from the batch's own buffers, framed as `send_bytes` frames a message (its size taken by a first pass
+        that only counts): serializing it into a buffer first cost a copy and the faults of fresh memory (a
+        fired window's 6M rows, 246 MB: 0.2-1.0 s of CPU against 0.03 s)."""
+        batch = _ipc_ready(batch)
+        counted = pa.MockOutputStream()
+        _write_stream(counted, batch)
         self.conn.send((BATCH, tag))
-        self.conn.send_bytes(_ipc(batch))
+        if self._out is None:
+            self._out = os.fdopen(self.conn.fileno(), "wb", closefd=False)
+        self._out.write(_frame_header(counted.size()))
+        _write_stream(pa.PythonFile(self._out, mode="w"), batch)
+        self._out.flush()
 
     def send_marker(self, kind: str, *payload) -> None:
         """A control message: a watermark, end of input, a snapshot request, a reply's end."""
