@@ -53,3 +53,22 @@ def postgres():
     server = PostgresServer()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def data(tmp_path_factory):
+    """The 200,000 events of the checkpointed job of tests/test_checkpoints.py (read, never written), made once per
+    test process for every module whose tests run that job."""
+    from benchmarks.core import make_data
+    path = tmp_path_factory.mktemp("data") / "events.json"
+    make_data(str(path), 200_000, 500)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def expected(tmp_path_factory, data):
+    """The committed output of an uninterrupted run of that job, which every interrupted run must end up with."""
+    from tests.test_checkpoints import uninterrupted
+    out = uninterrupted(tmp_path_factory.mktemp("reference"), data)
+    assert sum(out["windowed"].values()) > 1000 and sum(out["totals"].values()) > 1000
+    return out

@@ -9,7 +9,7 @@ import pytest
 
 from sqlstream.runtime.checkpoint import CheckpointStorage, read_checkpoint
 from sqlstream.core.errors import CheckpointError
-from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
+from tests.test_checkpoints import committed, start, write_job
 
 
 def _storage_with_two(tmp_path) -> CheckpointStorage:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.core import make_data
 from sqlstream.runtime.checkpoint import CheckpointStorage, read_checkpoint
 from tests.cli_job import CliJob, latest_checkpoint_id
 
@@ -31,13 +30,6 @@ INSERT INTO windowed SELECT key, window_start, COUNT(*), SUM(val)
 FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY key, window_start, window_end;
 INSERT INTO totals SELECT key, COUNT(*), SUM(val) FROM events WHERE val > 900 GROUP BY key;
 """
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "events.json"
-    make_data(str(path), 200_000, 500)
-    return str(path)
 
 
 # how the sinks roll their part files: Flink's defaults (128MB, 30 min: a file stays in progress across every
@@ -97,14 +89,6 @@ def uninterrupted(folder: Path, data: str) -> dict[str, collections.Counter]:
     rc, _, err = start(job).finish()
     assert rc == 0, err
     return committed(folder)
-
-
-@pytest.fixture(scope="module")
-def expected(tmp_path_factory, data):
-    """The committed output of an uninterrupted run, which every interrupted run must end up with."""
-    out = uninterrupted(tmp_path_factory.mktemp("reference"), data)
-    assert sum(out["windowed"].values()) > 1000 and sum(out["totals"].values()) > 1000
-    return out
 
 
 @pytest.mark.parametrize("rolling", sorted(ROLLING))

@@ -8,8 +8,7 @@ import pytest
 
 from sqlstream.runtime.job_lock import live_holder
 from tests.cli_job import PATIENCE_S, REPO, CliJob, wait_until
-from tests.test_checkpoints import (committed, data, expected, start, write_job,  # noqa: F401 (fixtures)
-                                   write_unbounded_job)
+from tests.test_checkpoints import committed, start, write_job, write_unbounded_job
 
 
 def wait_for_lock(folder: Path, p: CliJob) -> Path:

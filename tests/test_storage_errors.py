@@ -8,7 +8,7 @@ import pytest
 
 from sqlstream.runtime.checkpoint import CheckpointStorage
 from sqlstream.core.errors import StorageError
-from tests.test_checkpoints import committed, data, expected, start, write_job  # noqa: F401 (fixtures)
+from tests.test_checkpoints import committed, start, write_job
 
 
 def test_full_disk_while_writing_a_checkpoint_names_the_folder_and_file(tmp_path, monkeypatch):
