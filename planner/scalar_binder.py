@@ -751,7 +751,7 @@ class ScalarBinder:
             from sqlstream.functions.math import round_decimal_type
             if not isinstance(r, Lit):
                 raise ValidationError(f"{_where(node)}{name} of DECIMAL needs a constant scale")
-            t = round_decimal_type(x.type, int(r.value)) if name == "ROUND" else x.type
+            t = round_decimal_type(x.type, int(r.value))
             return Call(t.with_nullable(x.type.nullable), name, (x, r))
         return self.call(name, [x, r], node)
 

@@ -31,7 +31,7 @@ import pyarrow as pa
 from sqlstream.core.errors import ExecutionError
 from sqlstream.functions.json import json_text
 from sqlstream.plan.logical import AggCall
-from sqlstream.runtime.keys import hashable
+from sqlstream.functions.arrow import hashable
 
 
 class Accumulator:

@@ -5,6 +5,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlstream.functions.arrow import hashable
+
 
 def codable(col: pa.Array) -> pa.Array:
     """`col`, or for ARRAY, MAP and ROW values (which Arrow's hash kernels do not take) their text: equal
@@ -12,18 +14,6 @@ def codable(col: pa.Array) -> pa.Array:
     if not pa.types.is_nested(col.type):
         return col
     return pa.array([None if v is None else repr(v) for v in col.to_pylist()], pa.string())
-
-
-def hashable(value):
-    """A key value as a dictionary key: an ARRAY or MAP as a tuple (of pairs), a ROW as the tuple of its fields;
-    pa.array takes these back for the same types."""
-    if isinstance(value, list):
-        return tuple(hashable(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(hashable(v) for v in value.values())
-    if isinstance(value, tuple):
-        return tuple(hashable(v) for v in value)
-    return value
 
 
 def _key_values(col: pa.Array) -> list:

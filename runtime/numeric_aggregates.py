@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.plan.logical import AggCall
 from sqlstream.runtime.accumulators import Accumulator, DistinctSigns
-from sqlstream.runtime.keys import hashable
+from sqlstream.functions.arrow import hashable
 
 VARIANCES = ("STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP")
 _CTX = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_UP)

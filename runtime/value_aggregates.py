@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
 from sqlstream.plan.logical import AggCall
-from sqlstream.runtime.keys import hashable
+from sqlstream.functions.arrow import hashable
 from sqlstream.runtime.accumulators import Accumulator
 from sqlstream.runtime.numeric_aggregates import Segments, preceding, seg_accumulate
 

@@ -26,9 +26,21 @@ def cast_to(v, target: pa.DataType):
     """An array or scalar cast to an Arrow type without overflow checks (Java's casts wrap)."""
     if v.type == target:
         return v
+    if pa.types.is_struct(v.type) and pa.types.is_struct(target):
+        return fields_by_position(v, target, lambda f, i: cast_to(f, target.field(i).type))
     if isinstance(v, pa.Scalar):
         return v.cast(target) if v.is_valid else pa.scalar(None, target)
     return pc.cast(v, target, safe=False)
+
+
+def fields_by_position(v, target: pa.StructType, cast_field):
+    """A ROW cast to another ROW type field by field in order, as Flink casts (Arrow matches fields by name)."""
+    if isinstance(v, pa.Scalar):
+        return fields_by_position(pa.array([v.as_py()], v.type), target, cast_field)[0]
+    if isinstance(v, pa.ChunkedArray):
+        v = v.combine_chunks()
+    fields = [cast_field(v.field(i), i) for i in range(v.type.num_fields)]
+    return pa.StructArray.from_arrays(fields, fields=list(target), mask=pc.is_null(v))
 
 
 def rescale(v, rt) -> pa.Array:
@@ -37,7 +49,7 @@ def rescale(v, rt) -> pa.Array:
     if v.type == target:
         return v
     if isinstance(v.type, pa.Decimal128Type) and v.type.scale > rt.scale:
-        v = pc.round(v, ndigits=rt.scale, round_mode="half_up")
+        v = pc.round(v, ndigits=rt.scale, round_mode="half_towards_infinity")
     return pc.cast(v, target, safe=False)
 
 
@@ -83,3 +95,15 @@ def rows(e, args, n, fn) -> pa.Array:
         return pa.array(uniq, e.type.to_arrow()).take(enc.indices)
     cols = [full(a, n).to_pylist() for a in args]
     return pa.array([fn(*vals) for vals in zip(*cols)] if cols else [fn() for _ in range(n)], e.type.to_arrow())
+
+
+def hashable(value):
+    """A nested value as a dictionary key: an ARRAY or MAP as a tuple (of pairs), a ROW as the tuple of its
+    fields; pa.array takes these back for the same types."""
+    if isinstance(value, list):
+        return tuple(hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(hashable(v) for v in value.values())
+    if isinstance(value, tuple):
+        return tuple(hashable(v) for v in value)
+    return value

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from sqlstream.core.errors import ExecutionError
 from sqlstream.core.formatting import format_double, format_timestamp
 from sqlstream.core.types import INT, STRING, FlinkType
-from sqlstream.functions.arrow import DEC_CTX, full
+from sqlstream.functions.arrow import DEC_CTX, fields_by_position, full
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import returns
 from sqlstream.functions.java_datetime import parse_local
@@ -41,11 +41,16 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
             return _to_string(v)
         if pa.types.is_string(st) or pa.types.is_large_string(st):
             return _from_string(v, to, safe)
+        if to.name == "ROW" and pa.types.is_struct(st) and st.num_fields == len(to.children):
+            kinds = src.children if src.name == "ROW" else [FlinkType("?")] * st.num_fields
+            return fields_by_position(v, target, lambda f, i: cast_array(f, kinds[i], to.children[i], safe))
         if to.is_decimal:
             if pa.types.is_floating(st):
                 return _float_to_decimal(v, to)
             if pa.types.is_decimal(st) and st.scale > to.scale:
-                v = pc.round(v, ndigits=to.scale, round_mode="half_up")
+                v = pc.round(v, ndigits=to.scale, round_mode="half_towards_infinity")
+            if pa.types.is_integer(st) or pa.types.is_decimal(st):
+                return _fitting_decimal(v, to)
             return pc.cast(v, target, safe=not safe and False)
         if to.is_integer and pa.types.is_decimal(st):
             return pc.cast(pc.trunc(pc.cast(v, pa.float64())) if st.precision > 18 else pc.trunc(v), target,
@@ -83,6 +88,18 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
                                  f"valid {to.with_nullable(True)} value; use TRY_CAST to get NULL for such values"
                                  ) from None
         raise ExecutionError(f"Cannot cast {src if not from_arrow else st} to {to}: {ex}") from None
+
+
+def _fitting_decimal(v: pa.Array, to: FlinkType) -> pa.Array:
+    """An integer or DECIMAL as DECIMAL(p, s); NULL where it has more than p - s integer digits, as in Flink
+    (Arrow refuses a narrower type outright, or wraps)."""
+    wide = pc.cast(v, pa.decimal128(38, to.scale)) if pa.types.is_integer(v.type) or v.type.scale != to.scale \
+        else v
+    if pa.types.is_decimal(wide.type) and wide.type.precision <= to.precision:
+        return pc.cast(wide, to.to_arrow())
+    limit = pa.scalar(decimal.Decimal(10) ** (to.precision - to.scale), wide.type)
+    fits = pc.less(pc.abs(wide), limit)
+    return pc.cast(pc.if_else(fits, wide, pa.scalar(None, wide.type)), to.to_arrow(), safe=False)
 
 
 def _per_row_try(v: pa.Array, to: FlinkType) -> pa.Array:
@@ -155,7 +172,7 @@ def _from_string(v, to: FlinkType, safe: bool):
             return pc.cast(s, target)
         except pa.ArrowInvalid:
             wide = pc.cast(s, pa.decimal128(38, min(38, to.scale + 6)))
-            return pc.cast(pc.round(wide, ndigits=to.scale, round_mode="half_up"), target, safe=False)
+            return pc.cast(pc.round(wide, ndigits=to.scale, round_mode="half_towards_infinity"), target, safe=False)
     return pc.cast(s, target)
 
 

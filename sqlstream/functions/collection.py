@@ -210,6 +210,11 @@ def _array_value(e, args, n):
     return pa.ListArray.from_arrays(offsets, values, type=e.type.to_arrow())
 
 
+def _row_value(e, args, n):
+    fields = [full(cast_to(a, t.to_arrow()), n, t.to_arrow()) for a, t in zip(args, e.type.children)]
+    return pa.StructArray.from_arrays(fields, fields=list(e.type.to_arrow()))
+
+
 def _map_value(e, args, n):
     kt, vt = e.type.children[0].to_arrow(), e.type.children[1].to_arrow()
     keys = _interleave([full(cast_to(a, kt), n, kt) for a in args[0::2]], n)
@@ -255,6 +260,13 @@ def array_value(name: str, args: list[FlinkType]) -> FlinkType:
     """ARRAY[a, b, ..]: the elements' common type."""
     require(name, args, len(args) > 0)
     return FlinkType("ARRAY", children=(common_of(name, args),), nullable=False)
+
+
+def row_value(name: str, args: list[FlinkType]) -> FlinkType:
+    """ROW(a, b, ..): a ROW of the arguments' types, its fields named as Flink names them (EXPR$0, ..)."""
+    require(name, args, len(args) > 0 and all(a.name != "NULL" for a in args))
+    return FlinkType("ROW", children=tuple(a.without_time_attr() for a in args),
+                     field_names=tuple(f"EXPR${i}" for i in range(len(args))), nullable=False)
 
 
 def map_value(name: str, args: list[FlinkType]) -> FlinkType:
@@ -344,6 +356,7 @@ def _array_to_string_type(name, args):
 FUNCTIONS = (
     scalar("ARRAY", array_value, _array_value),
     scalar("MAP", map_value, _map_value),
+    scalar("ROW", row_value, _row_value),
     scalar("ELEMENT", None, _element),  # arr[i] / map[key], typed by the binder
     scalar("FIELD", None, _field),  # row.field, typed by the binder
     scalar("CARDINALITY", returns(INT, (1, 1), check=lambda a: a[0].name in ("ARRAY", "MAP", "MULTISET")),

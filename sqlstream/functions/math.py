@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.functions.arrow import DEC_CTX, full, rescale
+from sqlstream.functions.arrow import DEC_CTX, cast_to, full
 from sqlstream.functions.catalog import scalar
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import DOUBLE, INT, FlinkType
@@ -59,12 +59,12 @@ def _round(e, args, n):
     if e.fn == "TRUNCATE":
         f = 10.0 ** r
         if pa.types.is_decimal(x.type):
-            return rescale(pc.trunc(pc.multiply(x, pa.scalar(decimal.Decimal(10) ** r))), e.type)
+            return pc.cast(pc.round(x, ndigits=r, round_mode="towards_zero"), e.type.to_arrow(), safe=False)
         return pc.divide(pc.trunc(pc.multiply(x, f)), f)
     if pa.types.is_decimal(x.type):
-        return pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), e.type.to_arrow(), safe=False)
+        return pc.cast(pc.round(x, ndigits=r, round_mode="half_towards_infinity"), e.type.to_arrow(), safe=False)
     if pa.types.is_integer(x.type):
-        return pc.cast(pc.round(x, ndigits=r, round_mode="half_up"), x.type)
+        return pc.cast(pc.round(x, ndigits=r, round_mode="half_towards_infinity"), x.type)
     return round_half_up(x, r)
 
 
@@ -108,7 +108,10 @@ def _floor_ceil(fn):
 
 
 def _sign(e, args, n):
-    return pc.cast(pc.sign(args[0]), e.type.to_arrow())
+    x = args[0]
+    if pa.types.is_decimal(x.type):  # -1, 0 or 1 in the argument's DECIMAL type
+        x = cast_to(x, pa.float64())
+    return pc.cast(pc.sign(x), e.type.to_arrow())
 
 
 def _unary_float(fn):

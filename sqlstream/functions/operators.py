@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import BOOLEAN, INTEGERS, FlinkType, common_type
-from sqlstream.functions.arrow import DEC_CTX, cast_to, full, rescale, trunc_div
+from sqlstream.functions.arrow import DEC_CTX, cast_to, full, hashable, rescale, trunc_div
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import (MIN_ADJUSTED_SCALE, adjust_decimal, coalesce, common_of,
                                            first_is_string, nullable, require, returns, same_as_first)
@@ -148,6 +148,11 @@ def _cmp(fn):
         a, b = args
         if isinstance(a, pa.Scalar) and isinstance(b, pa.Scalar):
             a = full(a, n)
+        if pa.types.is_nested(a.type) and fn in (pc.equal, pc.not_equal):  # no Arrow kernel: value by value
+            same = [None if x is None or y is None else hashable(x) == hashable(y)
+                    for x, y in zip(full(a, n).to_pylist(), full(b, n).to_pylist())]
+            out = pa.array(same, pa.bool_())
+            return out if fn is pc.equal else pc.invert(out)
         return fn(a, b)
     return impl
 
@@ -310,9 +315,22 @@ def divide(name: str, args: list[FlinkType]) -> FlinkType:
 
 
 def mod_type(name: str, args: list[FlinkType]) -> FlinkType:
+    """MOD of integers: the divisor's type; with a DECIMAL, as Flink's decimal modulo: the integer digits of
+    the narrower operand and the larger scale."""
     require(name, args, len(args) == 2 and all(a.is_integer or a.is_decimal or a.name == "NULL"
                                                 for a in args))
-    return args[1].with_nullable(nullable(args))
+    if not any(a.is_decimal for a in args) or any(a.name == "NULL" for a in args):
+        return args[1].with_nullable(nullable(args))
+    (p1, s1), (p2, s2) = (_decimal_digits(a) for a in args)
+    scale = max(s1, s2)
+    return FlinkType("DECIMAL", min(p1 - s1, p2 - s2) + scale, scale, nullable(args))
+
+
+def _decimal_digits(t: FlinkType) -> tuple[int, int]:
+    """(precision, scale) of a DECIMAL, or of the DECIMAL an integer type fits in."""
+    if t.is_decimal:
+        return t.precision, t.scale
+    return {"TINYINT": 3, "SMALLINT": 5, "INT": 10, "BIGINT": 19}[t.name], 0
 
 
 def comparison(name: str, args: list[FlinkType]) -> FlinkType:
