@@ -67,8 +67,18 @@ def _decimal_arith(op, a, b, ta, tb, rt, n):
     else:
         a = _to_decimal(a, ta, pa.decimal128(min(38, _prec(ta)), _scale(ta)))
         b = _to_decimal(b, tb, pa.decimal128(min(38, _prec(tb)), _scale(tb)))
+        if a.type.precision + b.type.precision + 1 > 38:  # beyond Arrow's product type: exactly, per row
+            return _decimal_rows(lambda x, y: x * y, a, b, rt, n)
         r = pc.multiply(a, b)
     return rescale(r, rt)
+
+
+def _decimal_rows(op, a, b, rt, n):
+    """A DECIMAL operation on Python decimals, rounded HALF_UP to the result scale."""
+    q = decimal.Decimal(1).scaleb(-rt.scale)
+    out = [None if x is None or y is None else op(decimal.Decimal(x), decimal.Decimal(y)).quantize(q, context=DEC_CTX)
+           for x, y in zip(full(a, n).to_pylist(), full(b, n).to_pylist())]
+    return pa.array(out, rt.to_arrow())
 
 
 def _prec(t: FlinkType) -> int:
@@ -113,6 +123,13 @@ def _temporal_arith(op, a, b, ta, tb, rt, n):
     if tb.name == "INTERVAL_YEAR_MONTH":
         return add_months(a, b, -1 if op == "-" else 1, rt, n)
     dur = cast_to(b, pa.duration(rt.to_arrow().unit if rt.is_timestamp else "ms"))
+    if ta.name == "TIME":  # the time of day moves around the clock, as in Flink
+        of_day = pc.cast(pc.cast(pc.cast(a, pa.time32("ms")), pa.int32()), pa.int64())
+        moved = pc.add(of_day, pc.cast(dur, pa.int64())) if op == "+" else pc.subtract(of_day, pc.cast(dur, pa.int64()))
+        wrapped = np.mod(np.asarray(pc.fill_null(moved, 0).to_numpy(zero_copy_only=False)), 86_400_000)
+        out = pa.array(wrapped.astype(np.int32), pa.int32(), mask=np.asarray(pc.is_null(moved).to_numpy(
+            zero_copy_only=False)))
+        return pc.cast(out, pa.time32("ms")).cast(rt.to_arrow())
     if ta.name == "DATE":
         days = pc.cast(pc.divide(pc.cast(dur, pa.int64()), 86_400_000), pa.int32())
         base = pc.cast(a, pa.int32())

@@ -77,7 +77,7 @@ def _concat_ws(e, args, n):
 
 def _replace(e, args, n):
     s, a, b = args
-    if isinstance(a, pa.Scalar) and isinstance(b, pa.Scalar):
+    if isinstance(a, pa.Scalar) and isinstance(b, pa.Scalar) and a.as_py() != "":  # Arrow loops on ''
         if not a.is_valid or not b.is_valid:
             return pa.nulls(n, pa.string())
         return pc.replace_substring(full(s, n), a.as_py(), b.as_py())
