@@ -75,7 +75,9 @@ def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> 
         return a.with_nullable(True)
     if name in ("STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP"):
         require(name, args, a.is_numeric)
-        return a.with_nullable(True) if not a.is_integer else a.with_nullable(True)
+        if a.is_decimal:  # as AVG's: Flink computes them from AVGs of the values and of their squares
+            return FlinkType("DECIMAL", 38, max(6, a.scale))
+        return a.with_nullable(True)
     if name == "LISTAGG":
         return STRING
     if name in ("BOOL_AND", "BOOL_OR"):

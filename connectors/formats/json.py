@@ -772,7 +772,7 @@ def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False)
     elif pa.types.is_floating(at):
         s = _json_float(arr)
     elif pa.types.is_decimal(at):
-        s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
+        s = pc.binary_join_element_wise('"', _plain_decimals(arr), '"', "")
     elif pa.types.is_timestamp(at):
         s = pc.binary_join_element_wise('"', format_timestamp(arr), '"', "")
     elif pa.types.is_binary(at) or pa.types.is_large_binary(at):
@@ -796,6 +796,14 @@ def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False)
     return pc.fill_null(s, "null")
 
 
+def _plain_decimals(arr: pa.Array) -> pa.Array:
+    """DECIMALs as plain digits, as Java's BigDecimal.toPlainString (Arrow writes a zero of scale 8 as 0E-8)."""
+    text = pc.cast(arr, pa.string())
+    if not pc.any(pc.match_substring(text, "E")).as_py():
+        return text
+    return pa.array([None if v is None else format(v, "f") for v in arr.to_pylist()], pa.string())
+
+
 def _plain(v, t: pa.DataType):
     """Nested values as the oracle writes them: MAP -> object, ROW -> list of field values."""
     if v is None:
@@ -809,7 +817,7 @@ def _plain(v, t: pa.DataType):
     if pa.types.is_timestamp(t):
         return v.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (v.microsecond // 1000)
     if pa.types.is_decimal(t):
-        return str(v)
+        return format(v, "f")
     if isinstance(v, (bytes, bytearray)):
         return v.hex()
     return v

@@ -57,7 +57,7 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
                            safe=False)
         if to.is_integer and pa.types.is_floating(st):
             return pc.cast(pc.trunc(v), target, safe=False)
-        if to.name == "BOOLEAN" and (pa.types.is_integer(st) or pa.types.is_floating(st)):
+        if to.name == "BOOLEAN" and (pa.types.is_integer(st) or pa.types.is_floating(st) or pa.types.is_decimal(st)):
             return pc.not_equal(v, pa.scalar(0, st))
         if to.is_numeric and pa.types.is_boolean(st):
             return pc.cast(pc.cast(v, pa.int8()), target)
@@ -65,6 +65,9 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
             if to.name == "TIMESTAMP_LTZ" and st.tz is None or to.name == "TIMESTAMP" and st.tz is not None:
                 v = pc.cast(pc.cast(v, pa.int64()), pa.timestamp(st.unit, tz=target.tz))
             return pc.cast(v, target, safe=False)
+        if to.is_timestamp and pa.types.is_time(st):  # the time of day on 1970-01-01
+            since_midnight = pc.cast(pc.cast(pc.cast(v, pa.time64("ns")), pa.int64()), pa.int64())
+            return pc.cast(pc.cast(since_midnight, pa.timestamp("ns")), target, safe=False)
         if to.name == "DATE" and pa.types.is_timestamp(st):
             return pc.cast(pc.floor_temporal(v, unit="day"), pa.date32(), safe=False)
         if to.is_timestamp and pa.types.is_date(st):

@@ -101,9 +101,10 @@ def json_text(v) -> str:
         return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{json_text(x)}" for k, x in v) + "}"
     if isinstance(v, dict):
         return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{json_text(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, dt.datetime):
-        return json.dumps(v.isoformat())
-    if isinstance(v, (dt.date, dt.time)):
+    if isinstance(v, (dt.datetime, dt.time)):  # as Java's ISO_LOCAL_DATE_TIME: the fraction's digits as needed
+        text = v.isoformat()
+        return json.dumps(text.rstrip("0").rstrip(".") if "." in text else text)
+    if isinstance(v, dt.date):
         return json.dumps(v.isoformat())
     if isinstance(v, bytes):
         import base64

@@ -4,6 +4,7 @@ FROM_UNIXTIME and CONVERT_TZ. A TIMESTAMP_LTZ is an instant; functions that read
 session time zone (`local_time`), and those whose result depends on the zone get it from the binder (`zoned`)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 
@@ -91,16 +92,22 @@ def _floor_to(fn):
     """FLOOR/CEIL(x TO unit); for a TIMESTAMP_LTZ (a third argument names the session zone) on the wall clock
     there, shifted back by the offset of the original instant as Flink does (so across a clock change the
     result keeps the input's offset)."""
+    def rounded(v, unit, **kw):
+        r = fn(v, unit=unit, **kw)
+        if fn is pc.ceil_temporal:  # a value on the boundary stays (Arrow moves one of a month, quarter, year on)
+            r = pc.if_else(pc.equal(pc.floor_temporal(v, unit=unit, **kw), v), v, r)
+        return r
+
     def impl(e, args, n):
         v = full(args[0], n)
         unit = _UNIT_ARROW[args[1].as_py()]
         kw = {"week_starts_monday": False} if unit == "week" else {}  # Flink's weeks start on Sunday
         if len(args) < 3:
-            return fn(v, unit=unit, **kw)
+            return rounded(v, unit, **kw)
         local = to_local(v, args[2].as_py())
         offset = pc.subtract(pc.cast(local, pa.int64()), pc.cast(v, pa.int64()))
-        rounded = pc.cast(fn(local, unit=unit, **kw), pa.int64())
-        return pc.cast(pc.subtract(rounded, offset), v.type)
+        moved = pc.cast(rounded(local, unit, **kw), pa.int64())
+        return pc.cast(pc.subtract(moved, offset), v.type)
     return impl
 
 
@@ -212,7 +219,7 @@ def _timestampdiff(e, args, n):
     if unit in ("MONTH", "YEAR", "QUARTER"):
         per = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[unit]
         out = []
-        for x, y in zip(a.to_pylist(), b.to_pylist()):
+        for x, y in zip(map(_as_datetime, a.to_pylist()), map(_as_datetime, b.to_pylist())):
             if x is None or y is None:
                 out.append(None)
                 continue
@@ -230,6 +237,11 @@ def _timestampdiff(e, args, n):
         return pa.array(q.astype(e.type.to_arrow().to_pandas_dtype()), e.type.to_arrow(), mask=mask)
     q = trunc_div(diff, np.int64(_UNIT_MS[unit]))
     return pa.array(q.astype(np.int32), pa.int32(), mask=mask)
+
+
+def _as_datetime(v):
+    """A DATE as the TIMESTAMP of its midnight (other values as they are)."""
+    return dt.datetime.combine(v, dt.time()) if type(v) is dt.date else v
 
 
 _SECONDS_SCALED = {"MILLISECOND": 1000, "MICROSECOND": 1_000_000, "NANOSECOND": 1_000_000_000}
