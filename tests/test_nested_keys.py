@@ -91,19 +91,10 @@ def test_nested_values_kept_by_an_updating_group_survive_a_checkpoint(fn):
         cols = [pa.array([r[0] for r in rows], pa.int32()), pa.array([r[1] for r in rows], pa.list_(pa.string()))]
         return make_batch(pa.array(kinds, pa.int8()), cols, ["k", "v"])
 
-    def lines(batches):
-        return [str(r) for b in batches for r in b.to_pylist()]
     first = batch([(1, ["a", None]), (1, []), (2, ["a", None]), (1, ["a", None]), (1, None)], [INSERT] * 5)
     second = batch([(1, ["a", None]), (1, ["b"]), (1, []), (2, ["a", None])],
                    [UPDATE_BEFORE, INSERT, UPDATE_BEFORE, UPDATE_BEFORE])
-    whole = operator()
-    expected = lines(whole.on_batch(first) + whole.on_batch(second))
-    before = operator()
-    got = lines(before.on_batch(first))
-    state = before.groups.snapshot()
-    after = operator()
-    after.groups.restore(state)
-    got += lines(after.on_batch(second))
+    got, expected = outputs_across_a_restore(operator, first, second)
     assert got == expected and len(expected) >= 6
 
 
@@ -131,10 +122,17 @@ def test_group_state_of_array_keys_survives_a_checkpoint():
         cols = [pa.array([r[0] for r in rows], pa.list_(pa.string())), pa.array([r[1] for r in rows], pa.int32())]
         return make_batch(pa.array(kinds, pa.int8()), cols, ["k", "v"])
 
-    def lines(batches):
-        return [str(r) for b in batches for r in b.to_pylist()]
     first = batch([(["a"], 1), ([], 2), (["a"], 3), (None, 4)], [INSERT] * 4)
     second = batch([(["a"], 1), ([], 5), (None, 4)], [UPDATE_BEFORE, INSERT, UPDATE_BEFORE])
+    got, expected = outputs_across_a_restore(operator, first, second)
+    assert got == expected and len(expected) >= 8
+
+
+def outputs_across_a_restore(operator, first, second) -> tuple[list[str], list[str]]:
+    """The rows of `first` then `second` through a group operator restored from its state between them, and
+    through one uninterrupted operator."""
+    def lines(batches):
+        return [str(r) for b in batches for r in b.to_pylist()]
     whole = operator()
     expected = lines(whole.on_batch(first) + whole.on_batch(second))
     before = operator()
@@ -142,5 +140,4 @@ def test_group_state_of_array_keys_survives_a_checkpoint():
     state = before.groups.snapshot()
     after = operator()
     after.groups.restore(state)
-    got += lines(after.on_batch(second))
-    assert got == expected and len(expected) >= 8
+    return got + lines(after.on_batch(second)), expected
