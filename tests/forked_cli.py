@@ -4,7 +4,8 @@ A fresh interpreter spends about half a CPU second importing pyarrow, numpy, sql
 command does anything; the suite runs hundreds of short commands. The server (one per test process, started on
 first use) imports what `sqlstream.cli` imports at start-up, then forks one child per command: the command still
 runs in a process of its own, with its own standard streams, working folder, environment, signals and exit code,
-and only the import is shared. The server is single-threaded, so each fork copies a consistent interpreter.
+and only the import is shared. The server runs nothing between forks (none of its own threads), so each fork
+copies an interpreter at rest.
 
 Tests of the process itself (signals, kills, start-up imports, a terminal) keep starting real processes."""
 from __future__ import annotations
@@ -44,7 +45,9 @@ def run(args: list[str], cwd: str | Path = REPO, env: dict[str, str] | None = No
 class _Server:
     def __init__(self):
         self.proc = subprocess.Popen([sys.executable, "-c", "from tests.forked_cli import serve; serve()"], cwd=REPO,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        # unbuffered: a buffered readline() of the pid line could take the exit code's line too, and select()
+        # would then wait on a pipe already read
 
     def call(self, request: dict, timeout: float | None) -> int | None:
         """The command's exit code, None if it ran longer than `timeout` seconds (it is killed then)."""

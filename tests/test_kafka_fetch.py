@@ -196,6 +196,43 @@ def test_read_committed_leaves_out_aborted_transactions_and_control_batches():
     assert fetcher._parse(_response(records, [])).offsets.tolist() == [0, 1, 2, 4, 6, 7, 8]
 
 
+def test_a_corrupt_batch_falls_back_from_where_the_fetch_began():
+    """A batch whose record count runs past its bytes, after a good one: the fetch says Unsupported (the reader
+    goes on with the client) and its position stays where the fetch began, so no record is skipped."""
+    from sqlstream.connectors.kafka.fetch import PartitionFetcher, Unsupported
+    bad = bytearray(_batch(2, [(None, b"b2")]))
+    struct.pack_into(">i", bad, 57, 1000)  # the batch's record count
+    fetcher = object.__new__(PartitionFetcher)
+    fetcher.position, fetcher.high_watermark, fetcher.correlation = 0, None, 0  # the response answers request 1
+    fetcher.topic, fetcher.partition, fetcher.isolation, fetcher.max_bytes = "t", 0, 1, 1 << 20
+    fetcher.sock = _AnswerOnce(_response(_batch(0, [(None, b"a0"), (None, b"a1")]) + bytes(bad), []))
+    with pytest.raises(Unsupported):
+        fetcher.fetch(0)
+    assert fetcher.position == 0
+
+
+class _AnswerOnce:
+    """A socket that takes a request and answers with one Fetch response."""
+
+    def __init__(self, response: bytearray):
+        self.data = struct.pack(">i", len(response)) + bytes(response)
+
+    def settimeout(self, seconds):
+        pass
+
+    def sendall(self, request):
+        pass
+
+    def recv(self, n):
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+    def recv_into(self, view, n):
+        out = self.recv(n)
+        view[:len(out)] = out
+        return len(out)
+
+
 def test_snappy_in_the_java_clients_framing():
     """The Java producer frames snappy (xerial: a header, then blocks of [length][raw snappy]); librdkafka's
     raw snappy is what the topics above hold."""

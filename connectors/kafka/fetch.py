@@ -26,6 +26,7 @@ CONTROL_ABORT = 0
 # the client settings this path honours; any other (security, SASL, ...) keeps the reader on confluent-kafka
 # (auto.offset.reset: an offset out of range is a fetch error, after which the client reads and applies it)
 HANDLED = {"bootstrap.servers", "group.id", "client.id", "isolation.level", "auto.offset.reset"}
+ANSWER_SECONDS = 10  # a broker silent this long past the fetch's wait: the partition goes on by confluent-kafka
 
 
 class Unsupported(Exception):
@@ -210,10 +211,10 @@ class PartitionFetcher:
 
     def fetch(self, wait_ms: int) -> Records | None:
         try:
-            buf = self._request(wait_ms)
-        except (OSError, EOFError, struct.error) as e:
+            self.sock.settimeout(wait_ms / 1000 + ANSWER_SECONDS)
+            return self._parse(self._request(wait_ms))
+        except (OSError, EOFError, struct.error, IndexError, ValueError) as e:
             raise Unsupported(f"fetch failed: {e}") from None
-        return self._parse(buf)
 
     def _request(self, wait_ms: int) -> bytearray:
         self.correlation += 1
@@ -263,8 +264,9 @@ class PartitionFetcher:
         return self._batches(buf, p + 4, p + 4 + max(size, 0), aborted)
 
     def _batches(self, buf: bytearray, p: int, end: int, aborted: list) -> Records | None:
-        """The records of the complete batches in [p, end); `aborted`: (first offset, producer id) sorted."""
-        first = self.position
+        """The records of the complete batches in [p, end); `aborted`: (first offset, producer id) sorted. The
+        position moves only once all of them are read: a failure part-way leaves it where this fetch began."""
+        first = position = self.position
         parts, starts, meta = [], [], []
         aborting: set[int] = set()
         next_aborted = 0
@@ -280,7 +282,7 @@ class PartitionFetcher:
             while next_aborted < len(aborted) and aborted[next_aborted][0] <= last:
                 aborting.add(aborted[next_aborted][1])
                 next_aborted += 1
-            if last >= self.position:
+            if last >= position:
                 if attrs & 0x20:  # a control batch: an abort marker ends its producer's aborted transaction
                     if self._control_type(buf, p) == CONTROL_ABORT:
                         aborting.discard(producer)
@@ -298,10 +300,11 @@ class PartitionFetcher:
                     else:
                         _walk(buf, p + BATCH_HEADER_SIZE, count, starts)
                         meta.append(row)
-                self.position = last + 1
+                position = last + 1
             p = stop
         if starts:
             parts.append(_records(buf, starts, meta))
+        self.position = position
         if not parts:
             return None
         out = Records.concat(parts)

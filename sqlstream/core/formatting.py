@@ -47,7 +47,11 @@ def format_timestamp(v: pa.Array, precision: int | None = None) -> pa.Array:
         v = pc.cast(pc.cast(v, pa.int64()), pa.timestamp(v.type.unit))
     if precision is None:
         return pc.cast(v, pa.string())  # 'yyyy-MM-dd HH:mm:ss.SSS' for milliseconds, ~20x faster than strftime
-    text = pc.cast(pc.cast(v, pa.timestamp("ns")), pa.string())  # always 9 fraction digits
+    text = pc.cast(v, pa.string())  # the unit's fraction digits (not through nanoseconds: they end in 2262)
+    unit_digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[v.type.unit]
+    if precision > unit_digits:
+        pad = ("." if unit_digits == 0 else "") + "0" * (precision - unit_digits)
+        text = pc.binary_join_element_wise(text, pa.scalar(pad), "")
     return pc.utf8_slice_codeunits(text, 0, 20 + precision if precision else 19)
 
 

@@ -74,11 +74,13 @@ def _decimal_arith(op, a, b, ta, tb, rt, n):
 
 
 def _decimal_rows(op, a, b, rt, n):
-    """A DECIMAL operation on Python decimals, rounded HALF_UP to the result scale."""
-    q = decimal.Decimal(1).scaleb(-rt.scale)
+    """A DECIMAL operation on Python decimals, rounded HALF_UP to the result scale; NULL where the result has more
+    integer digits than its type holds (as Flink's DecimalData.fromBigDecimal)."""
+    precision, scale = rt.decimal_precision_scale()
+    q, limit = decimal.Decimal(1).scaleb(-scale), decimal.Decimal(10) ** (precision - scale)
     out = [None if x is None or y is None else op(decimal.Decimal(x), decimal.Decimal(y)).quantize(q, context=DEC_CTX)
            for x, y in zip(full(a, n).to_pylist(), full(b, n).to_pylist())]
-    return pa.array(out, rt.to_arrow())
+    return pa.array([None if v is None or abs(v) >= limit else v for v in out], rt.to_arrow())
 
 
 def _prec(t: FlinkType) -> int:

@@ -46,24 +46,29 @@ MIN_EPOCH_MILLIS, MAX_EPOCH_MILLIS = -62_167_219_200_000, 253_402_300_799_999
 def _to_timestamp_ltz(e, args, n):
     """TO_TIMESTAMP_LTZ(number, precision): the number counts units of 10^-precision seconds. As Flink: a
     DECIMAL is first truncated to a whole number, a DOUBLE is not (the count of nanoseconds is); NULL outside
-    the years 0000 to 9999."""
+    the years 0000 to 9999. Computed in the result's own unit: nanoseconds in an int64 end in 2262."""
     v = full(args[0], n)
     p = full(args[1], n) if len(args) > 1 else pa.array(np.full(n, 3, np.int32))
     valid = pc.and_(pc.is_valid(v), pc.is_valid(p))
-    scale = np.power(10.0, 9 - np.asarray(pc.fill_null(p, 3).to_numpy(zero_copy_only=False), np.float64))
+    digits = np.asarray(pc.fill_null(p, 3).to_numpy(zero_copy_only=False), np.int64)
+    out = e.type.to_arrow()
+    unit_digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[out.unit]
     if pa.types.is_floating(v.type):
-        x = np.asarray(pc.fill_null(pc.cast(v, pa.float64()), 0).to_numpy(zero_copy_only=False)) * scale
+        count = np.asarray(pc.fill_null(pc.cast(v, pa.float64()), 0).to_numpy(zero_copy_only=False))
+        nanos = np.trunc(count * np.power(10.0, 9 - digits))
+        units = np.floor(nanos / 10.0 ** (9 - unit_digits))
     else:
         whole = pc.cast(pc.trunc(v) if pa.types.is_decimal(v.type) else v, pa.int64(), safe=False)
-        x = np.asarray(pc.fill_null(whole, 0).to_numpy(zero_copy_only=False)).astype(np.float64) * scale
-        if (scale >= 1).all():  # exact in integers where the float product would round
-            x = np.asarray(pc.fill_null(whole, 0).to_numpy(zero_copy_only=False)) * scale.astype(np.int64)
-    in_range = (x >= MIN_EPOCH_MILLIS * 1e6) & (x <= MAX_EPOCH_MILLIS * 1e6 + 999_999)
-    nanos = np.where(in_range, np.trunc(x) if x.dtype.kind == "f" else x, 0).astype(np.int64)
-    out = e.type.to_arrow()
-    per_unit = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1000, "ns": 1}[out.unit]
+        count = np.asarray(pc.fill_null(whole, 0).to_numpy(zero_copy_only=False))
+        nanos = count.astype(np.float64) * np.power(10.0, 9 - digits)
+        up, down = np.maximum(unit_digits - digits, 0), np.maximum(digits - unit_digits, 0)
+        with np.errstate(over="ignore"):  # a product that wraps is out of range, and masked below
+            units = np.floor_divide(count * np.power(10, up, dtype=np.int64), np.power(10, down, dtype=np.int64))
+    millis = nanos / 1e6  # compared in milliseconds, where a float64 still tells the last one of year 9999
+    in_range = ((millis >= MIN_EPOCH_MILLIS) & (millis < MAX_EPOCH_MILLIS + 1)
+                & (np.abs(nanos / 10.0 ** (9 - unit_digits)) < 2.0 ** 63))
     mask = ~(np.asarray(valid.to_numpy(zero_copy_only=False)) & in_range)
-    return pa.array(np.floor_divide(nanos, per_unit), pa.int64(), mask=mask).cast(out)
+    return pa.array(np.where(in_range, units, 0).astype(np.int64), pa.int64(), mask=mask).cast(out)
 
 
 def _to_date(e, args, n):
@@ -234,7 +239,7 @@ def _timestampdiff(e, args, n):
     mask = pc.or_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False)
     if unit in _SECONDS_SCALED:  # as Flink: whole seconds times the unit (an INT wraps)
         q = trunc_div(diff, np.int64(1000)) * np.int64(_SECONDS_SCALED[unit])
-        return pa.array(q.astype(e.type.to_arrow().to_pandas_dtype()), e.type.to_arrow(), mask=mask)
+        return pa.array(q.astype(np.dtype(str(e.type.to_arrow()))), e.type.to_arrow(), mask=mask)
     q = trunc_div(diff, np.int64(_UNIT_MS[unit]))
     return pa.array(q.astype(np.int32), pa.int32(), mask=mask)
 
