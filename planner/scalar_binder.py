@@ -42,7 +42,7 @@ def zone_id(zone: str) -> str:
         return f"{m.group(1)}{int(m.group(2)):02d}:{m.group(3) or '00'}"
     try:
         zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for the tzdata package
         raise ValidationError(f"Invalid time zone '{zone}' in 'table.local-time-zone': use a full name such as "
                               f"'America/Los_Angeles' or an offset such as 'GMT+08:00'") from None
     return zone

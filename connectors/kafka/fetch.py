@@ -1,7 +1,7 @@
 """A partition's messages read without a Python object per message: the Kafka protocol's Fetch request (v4,
 plaintext) sent to the partition's leader, its record batches (format v2) kept as bytes, each record's length
-walked in Python and every field taken with numpy at the known record starts, values and keys handed on as Arrow
-binary arrays over the fetched bytes.
+walked in Python and every field taken with numpy at the known record starts, values and keys gathered into Arrow
+binary arrays by one take().
 
 confluent-kafka's consume() builds a Python object per message (about 1 us of the calling thread, plus
 librdkafka's fetch threads); this path costs about a third of that. Anything it does not handle (a broker
