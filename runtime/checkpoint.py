@@ -4,7 +4,7 @@ Layout under the checkpoint directory (one folder per job fingerprint):
 
     <dir>/<job>/chk-<n>/<operator uid>.<table>.arrow   operator state (Arrow IPC stream)
     <dir>/<job>/chk-<n>/<operator uid>.subtask-<i>.arrow  a parallel subtask's state, written by the subtask
-    <dir>/<job>/chk-<n>/_manifest.json                 positions, watermarks, sink committables, state files
+    <dir>/<job>/chk-<n>/_manifest.json                 positions, rows read, watermarks, sink committables, state files
 
 The directory is a local path or a filesystem URI (`file://`, `s3://`, ...: `runtime/checkpoint_fs.py`). The
 manifest is written last and is the commit point: renamed from a temporary name where the filesystem renames

@@ -45,7 +45,8 @@ DRAIN_S = 0.1  # the longest output of parallel subtasks waits in their pipes wh
 class SourceRuntime:
     node: L.Scan
     readers: list
-    rows: int = 0
+    rows: int = 0  # read since the job began, kept in checkpoints: --max-rows-in ends the source where an
+    # uninterrupted run ends it, whatever stops, restarts and restores came between
     source: object = None
     split_metrics: list[SplitMetrics] = field(default_factory=list)
     driver: object = None  # divided among parallel subtasks, which read it: the operator that runs its rounds
@@ -56,7 +57,8 @@ class RunLimits:
     """Bounds a run puts on a job without touching its SQL (`sqlstream run --max-rows-in/--max-rows-out`).
 
     max_rows_in: each source table ends after this many rows, as a bounded source does (a final watermark fires
-    every window); max_rows_out: the job stops once its sinks got this many rows; unthrottled: sources ignore
+    every window), counted from the job's start (checkpoints keep the count, so a restored job ends where an
+    uninterrupted one does); max_rows_out: the job stops once its sinks got this many rows; unthrottled: sources ignore
     their 'rows-per-second' (data generators run at full speed).
     """
 
@@ -638,6 +640,7 @@ class Dataflow:
             "finished": bool(getattr(self, "finished", False)),
             "positions": {self.uids[id(s.node)]: s.driver.positions() if s.driver is not None else
                           [r.position() for r in s.readers] for s in self.sources},
+            "rows_read": {self.uids[id(s.node)]: s.rows for s in self.sources},
             "operators": operators,
             "written": written,
             "watermarks": {uid: [self.out_wm[nid], list(self.in_wm[nid])] for uid, nid in by_uid.items()},
@@ -673,10 +676,12 @@ class Dataflow:
                                  len(parts), 1)
             elif SUBTASKS not in blobs:
                 restore_operator(self.state[nid], [blobs], None, 1, 1)
+        rows_read = snap.get("rows_read", {})  # absent from snapshots written before it was kept
         for src in self.sources:
             positions = snap["positions"].get(self.uids[id(src.node)])
             if positions is None:
                 continue
+            src.rows = int(rows_read.get(self.uids[id(src.node)], 0))
             if src.driver is not None:
                 src.driver.restore_positions(positions)
                 continue

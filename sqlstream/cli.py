@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="restore even if some saved operator state no longer matches the query")
         p.add_argument("--max-rows-in", type=_count, metavar="N",
                        help="each source table ends after N rows, as a bounded table does: windows fire, the job "
-                            "finishes (bounds an unbounded job without editing its SQL)")
+                            "finishes (bounds an unbounded job without editing its SQL); the rows are counted from "
+                            "the job's start, so a resumed job ends where an uninterrupted run ends")
         p.add_argument("--max-rows-out", type=_count, metavar="N",
                        help="stop each job once its sinks (or the SELECT's result) got N rows")
         p.add_argument("--unthrottled", action="store_true",

@@ -434,3 +434,71 @@ def test_parquet_reads_only_the_files_the_pattern_matches_and_refuses_monitoring
     assert sorted(f for f, _ in drain(reader)) == [1, 2, 3]
     with pytest.raises(OptionError, match="'source.monitor-interval' is not supported for the parquet format"):
         create_source("t", {**options, "source.monitor-interval": "1 s"}, schema)
+
+
+def window_rows(folder: Path) -> collections.Counter:
+    """Each committed window's (k, ws) -> (rows, sum)."""
+    return collections.Counter({(r["k"], r["ws"]): (r["c"], r["s"]) for r in map(json.loads, windows(folder))})
+
+
+def positions_checkpointed(checkpoints: Path) -> list:
+    """The source positions in the job's newest completed checkpoint (none yet: [])."""
+    from sqlstream.runtime.checkpoint import CheckpointError, CheckpointStorage, read_checkpoint
+    for root in checkpoints.iterdir() if checkpoints.exists() else []:
+        latest = CheckpointStorage(str(root)).latest()
+        try:
+            return list(read_checkpoint(latest)[0]["positions"].values()) if latest is not None else []
+        except CheckpointError:  # a newer one completed and this one was discarded meanwhile
+            return []
+    return []
+
+
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_max_rows_in_ends_a_resumed_job_where_an_uninterrupted_run_ends(tmp_path, parallelism):
+    """`--max-rows-in N` ends each source after the job's first N rows, counted across a stop with a savepoint
+    and the resume from it (the count is kept in checkpoints): the resumed run commits the windows of an
+    uninterrupted run with the same bound, the last one cut at row N too. Before, the count began again at the
+    resume, so the resumed source read N rows more than the uninterrupted one and the windows ended elsewhere
+    (the last one with other rows)."""
+    base, per_file, cap = 1_700_000_000_000, 3000, 7500  # the bound falls within the third file
+
+    def add(data: Path, f: int) -> None:
+        rng = random.Random(f)
+        (data / f"f{f}.json").write_text("".join(
+            json.dumps({"k": rng.randrange(3), "v": rng.randrange(100), "ts": _ts(base + (f * per_file + i) * 10)})
+            + "\n" for i in range(per_file)))
+
+    def job(name: str, data: Path) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "job.sql").write_text(WINDOWED.format(dir=folder, data=data,
+                                                         monitor=", 'source.monitor-interval' = '50 ms'"))
+        return folder / "job.sql"
+
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    whole.mkdir()
+    parts.mkdir()
+    for f in range(4):
+        add(whole, f)
+    rc, _, err = CliJob(job("uninterrupted", whole), "--max-rows-in", str(cap)).finish()
+    assert rc == 0 and f"rows in: {cap}," in err, err
+    reference = window_rows(tmp_path / "uninterrupted")
+    assert sum(c for c, _ in reference.values()) == cap
+
+    add(parts, 0)  # the first run reads one file, fewer rows than the bound, and waits for more
+    resumed = job("resumed", parts)
+    p = CliJob(resumed, "-p", str(parallelism), "--max-rows-in", str(cap))
+    checkpoints = tmp_path / "resumed" / "checkpoints"
+    p.wait_for(lambda: [[{"files": [str(parts / "f0.json")], "at": [1, 0, 0, 0]}]] == positions_checkpointed(checkpoints),
+               "a checkpoint after the first file")
+    p.signal(signal.SIGTERM)
+    rc, _, err = p.finish()
+    assert rc == 0 and "savepoint written to" in err, err
+    savepoint = err.split("savepoint written to ")[1].split()[0]
+    for f in range(1, 4):  # the rest arrives while the job is down
+        add(parts, f)
+    rc, _, err = CliJob(resumed, "-p", str(parallelism), "--from-savepoint", savepoint,
+                        "--max-rows-in", str(cap)).finish()
+    assert rc == 0 and "restored from savepoint" in err, err
+    assert f"rows in: {cap - per_file}," in err, err
+    assert window_rows(tmp_path / "resumed") == reference
