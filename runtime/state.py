@@ -478,6 +478,10 @@ class RowStore:
 
     # ---- snapshots ------------------------------------------------------------------------------------------
     def snapshot(self) -> pa.Table:
+        """The rows and per-row arrays as a table. Without a `live` array the per-row columns are views of the
+        buffers `set` writes into (not copied per checkpoint): the table holds until the next write, and
+        `StateBackend.snapshot` writes it out as IPC at once, on the operator's thread (in a subtask's process or
+        a Ray actor too), before the operator goes on."""
         rows = np.flatnonzero(self._arrays[self.live].values) if self.live else None
         table = self.rows(rows)
         for name, values in self._arrays.items():

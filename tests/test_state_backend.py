@@ -52,6 +52,26 @@ def test_rows_live_in_files():
         store.array("seq")[0] = 1  # per-row values are written through set()
 
 
+@pytest.mark.parametrize("backend_class", [StateBackend, DiskStateBackend])
+def test_a_checkpoint_keeps_the_per_row_values_of_its_moment(backend_class):
+    """A row store's snapshot table shares the per-row arrays' buffers (no copy per checkpoint); the backend
+    writes it out at once, on the operator's thread, so values the operator sets afterwards are not in it."""
+    backend = backend_class("s")
+    schema = pa.schema([("k", pa.int64())])
+    plain = backend.row_store("plain", schema, {"matched": np.int64})
+    keyed = backend.keyed_rows("keyed", schema, ["k"], {"matched": np.int64})
+    for store in (plain, keyed):
+        store.append(pa.table({"k": pa.array([1, 2, 3], pa.int64())}), matched=np.array([0, 0, 0]))
+    blobs = backend.snapshot()
+    for store in (plain, keyed):
+        store.set("matched", np.array([0, 2]), 7)
+    restored = backend_class("s")
+    again = [restored.row_store("plain", schema, {"matched": np.int64}),
+             restored.keyed_rows("keyed", schema, ["k"], {"matched": np.int64})]
+    restored.restore(blobs)
+    assert [s.array("matched").tolist() for s in again] == [[0, 0, 0], [0, 0, 0]]
+
+
 def _join_steps(steps, size):
     """(watermark, None, None) or (side, batch, the side's row watermark after the batch) per step."""
     for step in steps:
