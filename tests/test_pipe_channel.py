@@ -33,3 +33,53 @@ def test_batches_and_markers_arrive_as_sent():
             assert msg[:2] == (BATCH, ("tag", i)) and msg[2].equals(item)
     sender.close()
     receiver.close()
+
+
+class Interrupted(Exception):
+    """What the test's signal handler raises, as a KeyboardInterrupt would, in the middle of a write."""
+
+
+def test_a_write_failing_part_way_fails_the_channel_and_nothing_follows_the_torn_message():
+    """A batch's write interrupted while the pipe is full (an exception from a signal handler) leaves a torn
+    message: later writes raise instead of putting more bytes after it (which the other end would read as the
+    torn message's rest), and the other end reads the pipe's end right after the torn bytes."""
+    import os
+    import signal
+
+    import pytest
+
+    ours, theirs = multiprocessing.Pipe()
+    sender = PipeChannel(ours)
+    big = pa.record_batch([pa.array(np.arange(2_000_000))], names=["a"])  # 16 MB: far more than the pipe holds
+    sender.send_batch("first", big.slice(0, 10))  # the buffered file exists: its buffer is what could be left
+    main = threading.get_ident()
+    received = bytearray()
+
+    def drain() -> None:  # reads the raw bytes; once part of the big batch is through, interrupts its write
+        interrupted = False
+        while chunk := os.read(theirs.fileno(), 1 << 16):
+            received.extend(chunk)
+            if not interrupted and len(received) > 1 << 20:
+                interrupted = True
+                signal.pthread_kill(main, signal.SIGUSR1)
+
+    def interrupt(signum, frame):
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        with pytest.raises(Interrupted):
+            sender.send_batch("big", big)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    with pytest.raises(BrokenPipeError, match="Interrupted"):
+        sender.send_marker("wm", 5)
+    with pytest.raises(BrokenPipeError):
+        sender.send_batch("later", big.slice(0, 10))
+    reader.join(300)  # the other end reads the pipe's end without this end being closed
+    assert not reader.is_alive(), "the other end was not told that nothing follows"
+    assert len(received) > 1 << 20
+    sender.close()
+    theirs.close()
