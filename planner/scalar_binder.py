@@ -300,6 +300,15 @@ class ScalarBinder:
         t = FlinkType("TIMESTAMP_LTZ", precision, nullable=e.type.nullable)
         return Call(t, "LOCAL_TO_LTZ", (e, self._zone()))
 
+    def as_instants(self, exprs: list[Expr]) -> list[Expr]:
+        """Values of one comparison, COALESCE or IN list: where TIMESTAMPs meet TIMESTAMP_LTZs, the TIMESTAMPs as
+        the instants their wall clock shows in the session zone (Flink's common type is the LTZ). Not CASE: there
+        Flink's result type depends on the branches' precisions and order."""
+        names = {e.type.name for e in exprs}
+        if not {"TIMESTAMP", "TIMESTAMP_LTZ"} <= names:
+            return exprs
+        return [self.to_instant(e, e.type.precision) if e.type.name == "TIMESTAMP" else e for e in exprs]
+
     def bind(self, node: exp.Expr) -> Expr:
         if self.group_hook is not None:
             hit = self.group_hook(node)
@@ -435,6 +444,7 @@ class ScalarBinder:
         return self.call(fn, [a, b], node)
 
     def _unify(self, a: Expr, b: Expr, fn: str, node) -> tuple[Expr, Expr]:
+        a, b = self.as_instants([a, b])
         if a.type.is_temporal and b.type.is_string:
             return a, cast(b, a.type.without_time_attr())
         if b.type.is_temporal and a.type.is_string:
@@ -548,8 +558,7 @@ class ScalarBinder:
     def _in(self, n):
         if n.args.get("query") is not None:
             raise ValidationError(f"{_where(n)}IN (subquery) is not supported yet")
-        x = self.bind(n.this)
-        vals = [self.bind(v) for v in n.expressions]
+        x, *vals = self.as_instants([self.bind(n.this)] + [self.bind(v) for v in n.expressions])
         t = x.type
         for v in vals:
             c = common_type(t, v.type)
@@ -619,7 +628,7 @@ class ScalarBinder:
                                  else Lit(NULL, None), n)
 
     def _coalesce(self, n):
-        args = [self.bind(n.this)] + [self.bind(e) for e in n.expressions]
+        args = self.as_instants([self.bind(n.this)] + [self.bind(e) for e in n.expressions])
         t = self.call("COALESCE", args, n).type
         return Call(t, "COALESCE", tuple(coerce_to(a, t) for a in args))
 

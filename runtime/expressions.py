@@ -92,6 +92,8 @@ def _as_array(v, t: FlinkType, n: int) -> pa.Array:
     if isinstance(v, pa.Scalar):
         if not v.is_valid:
             return pa.nulls(n, t.to_arrow())
+        if v.type == t.to_arrow():  # as it is (a nanosecond TIMESTAMP(9) has no Python datetime)
+            return pa.repeat(v, n)
         return pa.array([v.as_py()], t.to_arrow()).take(pa.array(np.zeros(n, dtype=np.int32)))
     want = t.to_arrow()
     if v.type != want:

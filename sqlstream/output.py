@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from sqlstream.connectors.base import SinkWriter
 from sqlstream.core.changelog import OP_NAMES
-from sqlstream.core.formatting import format_double, format_timestamp
+from sqlstream.core.formatting import format_double, format_interval, format_timestamp
 from sqlstream.functions.time_zones import to_local
 from sqlstream.core.types import FlinkType
 
@@ -24,7 +24,8 @@ def fit(text: str, width: int) -> str:
 def display_strings(arr: pa.Array, zone: str = "UTC", ftype: FlinkType | None = None) -> list[str]:
     """Values as Flink's SQL client shows them; TIMESTAMP_LTZ on the wall clock of the session zone."""
     if pa.types.is_duration(arr.type) or ftype is not None and ftype.name == "INTERVAL_YEAR_MONTH":
-        return ["<NULL>" if v is None else interval_text(v, ftype) for v in pc.cast(arr, pa.int64()).to_pylist()]
+        text = format_interval(arr, ftype is not None and ftype.name == "INTERVAL_YEAR_MONTH")
+        return ["<NULL>" if v is None else v for v in text.to_pylist()]
     if pa.types.is_timestamp(arr.type):
         if arr.type.tz is not None and zone != "UTC":
             arr = to_local(arr, zone)
@@ -50,15 +51,6 @@ def _fraction(text: str, precision: int) -> str:
     """A TIME or TIMESTAMP shown with its type's digits of fraction, as Flink does: TIMESTAMP(0) has none."""
     whole, _, frac = text.partition(".")
     return whole if precision == 0 else f"{whole}.{frac.ljust(precision, '0')[:precision]}"
-
-
-def interval_text(v: int, ftype: FlinkType | None) -> str:
-    """An interval as Flink prints it: +1 00:00:00.000 (days to milliseconds), +1-00 (years and months)."""
-    sign, v = ("-" if v < 0 else "+"), abs(v)
-    if ftype is not None and ftype.name == "INTERVAL_YEAR_MONTH":
-        return f"{sign}{v // 12}-{v % 12:02d}"
-    days, ms = divmod(v, 86_400_000)
-    return f"{sign}{days} {ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
 def _flink_text(v, t: pa.DataType) -> str:

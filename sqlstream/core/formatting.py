@@ -55,6 +55,24 @@ def format_timestamp(v: pa.Array, precision: int | None = None) -> pa.Array:
     return pc.utf8_slice_codeunits(text, 0, 20 + precision if precision else 19)
 
 
+def format_interval(v: pa.Array, year_month: bool) -> pa.Array:
+    """Intervals as Flink prints them (CAST to STRING, the SQL client), whatever their fields: '+d hh:mm:ss.SSS'
+    (days to milliseconds) or '+y-mm' (years and months), the sign before the magnitude ('-0 00:00:03.000')."""
+    raw = pc.cast(v, pa.int64())
+    sign = pc.if_else(pc.less(raw, 0), "-", "+")
+    size = pc.abs(raw)
+
+    def part(divisor: int, modulus: int | None, width: int = 2) -> pa.Array:
+        n = pc.divide(size, divisor)
+        text = pc.cast(n if modulus is None else pc.subtract(n, pc.multiply(pc.divide(n, modulus), modulus)),
+                       pa.string())
+        return pc.utf8_lpad(text, width, "0") if width > 1 else text
+    if year_month:
+        return pc.binary_join_element_wise(sign, part(12, None, 1), "-", part(1, 12), "")
+    return pc.binary_join_element_wise(sign, part(86_400_000, None, 1), " ", part(3_600_000, 24), ":",
+                                       part(60_000, 60), ":", part(1000, 60), ".", part(1, 1000, 3), "")
+
+
 def epoch_ms_text(ms: int) -> str:
     """A watermark or event time (epoch ms, a TIMESTAMP's wall time read as UTC) as 'yyyy-MM-dd HH:mm:ss.SSS'."""
     import datetime

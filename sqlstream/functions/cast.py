@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
-from sqlstream.core.formatting import format_double, format_timestamp
+from sqlstream.core.formatting import format_double, format_interval, format_timestamp
 from sqlstream.core.types import INT, STRING, FlinkType
 from sqlstream.functions.arrow import DEC_CTX, fields_by_position, full
 from sqlstream.functions.catalog import scalar
@@ -35,6 +35,8 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
             if pa.types.is_time(st) and src.name == "TIME":  # HH:mm:ss[.f..] with TIME(p)'s digits
                 text = pc.cast(pc.cast(v, pa.time64("ns")), pa.string())
                 return pc.utf8_slice_codeunits(text, 0, 9 + src.precision if src.precision else 8)
+            if src.name in ("INTERVAL_DAY_TIME", "INTERVAL_YEAR_MONTH"):
+                return format_interval(v, src.name == "INTERVAL_YEAR_MONTH")
             if src.name in ("ARRAY", "MAP", "MULTISET", "ROW") and (pa.types.is_list(st) or pa.types.is_map(st)
                                                          or pa.types.is_struct(st)):
                 return _collection_to_string(v, src)
@@ -184,30 +186,32 @@ def parse_timestamp(s: pa.Array, to: FlinkType, fmt: str | None = None) -> pa.Ar
     Timestamp.valueOf does) or a DateTimeFormatter pattern; NULL where a string does not parse."""
     target = to.to_arrow()
     if fmt is None:
-        t = parse_default(s)
+        t = parse_default(s, target.unit)
     else:
-        t = parse_local(s, fmt)
+        t = parse_local(s, fmt, unit=target.unit)
         if t.null_count > s.null_count:  # Flink falls back to the default form when the pattern fails
-            t = pc.coalesce(t, parse_default(s))
-    t = pc.cast(t, pa.timestamp(target.unit), safe=False)
+            t = pc.coalesce(t, parse_default(s, target.unit))
     if target.tz is not None:
         t = pc.cast(pc.cast(t, pa.int64()), target)
     return t
 
 
-def parse_default(s: pa.Array) -> pa.Array:
+def parse_default(s: pa.Array, unit: str = "ns") -> pa.Array:
+    """Flink's default 'yyyy-MM-dd[ HH:mm:ss[.f..]]' as wall-clock timestamp[unit] values."""
     s = pc.utf8_trim_whitespace(s)
-    return pc.coalesce(parse_local(s, "y-M-d H:m:s"), _parse_fraction(s), parse_local(s, "y-M-d"))
+    return pc.coalesce(parse_local(s, "y-M-d H:m:s", unit=unit), _parse_fraction(s, unit),
+                       parse_local(s, "y-M-d", unit=unit))
 
 
-def _parse_fraction(s: pa.Array) -> pa.Array:
-    """'y-M-d H:m:s.f' with 1 to 9 fraction digits."""
+def _parse_fraction(s: pa.Array, unit: str) -> pa.Array:
+    """'y-M-d H:m:s.f' with 1 to 9 fraction digits (those finer than the unit cut off)."""
     parts = pc.extract_regex(s, r"^(?P<head>\d+-\d{1,2}-\d{1,2} \d{1,2}:\d{1,2}:\d{1,2})\.(?P<frac>\d{1,9})$")
-    head = parse_local(pc.struct_field(parts, [0]), "y-M-d H:m:s")
-    frac = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, [1]), 9, "0"), 0, 9)
-    nanos = pc.cast(pc.cast(frac, pa.int64()), pa.duration("ns"))
-    return pc.add(head, nanos)
-
+    head = parse_local(pc.struct_field(parts, [0]), "y-M-d H:m:s", unit=unit)
+    digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[unit]
+    if not digits:
+        return head
+    frac = pc.utf8_slice_codeunits(pc.utf8_rpad(pc.struct_field(parts, [1]), digits, "0"), 0, digits)
+    return pc.add(head, pc.cast(pc.cast(frac, pa.int64()), pa.duration(unit)))
 
 
 _BITS = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "INTEGER": 32, "BIGINT": 64}

@@ -7,7 +7,6 @@ them; parsing matches one RE2 pattern over the whole column, then assembles the 
 """
 from __future__ import annotations
 
-import calendar
 import re
 
 import numpy as np
@@ -62,22 +61,44 @@ def tokenize(pattern: str) -> list[tuple[str, int | str]]:
 
 
 # ---- formatting ---------------------------------------------------------------------------------
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def day_and_time(ts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(valid, days since 1970-01-01, nanoseconds into the day) of wall-clock timestamps, split in the array's own
+    unit: nanoseconds since the epoch in an int64 end in 2262, and TIMESTAMPs run to 9999-12-31."""
+    if not pa.types.is_timestamp(ts.type):  # NULLs of no type, DATEs
+        ts = pc.cast(ts, pa.timestamp("ms"))
+    raw = pc.cast(ts, pa.int64())
+    valid = np.asarray(pc.is_valid(raw).to_numpy(zero_copy_only=False))
+    v = np.asarray(pc.fill_null(raw, 0).to_numpy(zero_copy_only=False)).astype(np.int64)
+    per_second = _PER_SECOND[ts.type.unit]
+    days = np.floor_divide(v, 86_400 * per_second)
+    return valid, days, (v - days * (86_400 * per_second)) * (1_000_000_000 // per_second)
+
+
 def format_local(ts: pa.Array, pattern: str, simple: bool = False) -> pa.Array:
     """Format wall-clock TIMESTAMP values (a naive Arrow timestamp array) with a DateTimeFormatter pattern, or
     with `simple`, a SimpleDateFormat one (there `u` is the day of the week, Monday 1, `F` the week of the month
     the day falls in, counted from its 1st, and `S` a number of milliseconds)."""
-    ns = pc.cast(pc.cast(ts, pa.timestamp("ns"), safe=False), pa.int64())
-    valid = np.asarray(pc.is_valid(ns).to_numpy(zero_copy_only=False))
-    t = np.asarray(pc.fill_null(ns, 0).to_numpy(zero_copy_only=False)).astype(np.int64)
+    valid, days, nano_of_day = day_and_time(ts)
     unit = _finest_unit(tokenize(pattern))
-    if unit and len(t) > 64 and t.min() > np.iinfo(np.int64).min + unit:
+    out = None
+    if unit and len(days) > 64:
         # the batch's values fall on few days (minutes, ..) the pattern can tell apart: format those once each
-        enc = pc.dictionary_encode(pa.array(np.floor_divide(t, unit)))
-        if len(enc.dictionary) * 4 <= len(t):
-            starts = pa.array(np.asarray(enc.dictionary.to_numpy(), np.int64) * unit).cast(pa.timestamp("ns"))
-            out = format_local(starts, pattern, simple).take(enc.indices)
-            return pc.if_else(pa.array(valid), out, pa.scalar(None, pa.string())) if not valid.all() else out
-    f = _Fields(t)
+        per_day = NANOS_PER_DAY // unit
+        enc = pc.dictionary_encode(pa.array(days * per_day + nano_of_day // unit))
+        if len(enc.dictionary) * 4 <= len(days):
+            periods = np.asarray(enc.dictionary.to_numpy(), np.int64)
+            first_days = np.floor_divide(periods, per_day)
+            out = _format(first_days, (periods - first_days * per_day) * unit, pattern, simple).take(enc.indices)
+    if out is None:
+        out = _format(days, nano_of_day, pattern, simple)
+    return out if valid.all() else pc.if_else(pa.array(valid), out, pa.scalar(None, pa.string()))
+
+
+def _format(days: np.ndarray, nano_of_day: np.ndarray, pattern: str, simple: bool) -> pa.Array:
+    f = _Fields(days, nano_of_day)
     parts = []
     for letter, count in tokenize(pattern):
         if letter == "'":
@@ -92,10 +113,9 @@ def format_local(ts: pa.Array, pattern: str, simple: bool = False) -> pa.Array:
         else:
             parts.append(f.text(letter, count))
     if not parts:
-        return pa.array(np.where(valid, "", None), pa.string())
-    cols = [pa.array(np.full(len(t), p, dtype=object), pa.string()) if isinstance(p, str) else p for p in parts]
-    out = pc.binary_join_element_wise(*cols, "") if len(cols) > 1 else cols[0]
-    return pc.if_else(pa.array(valid), out, pa.scalar(None, pa.string()))
+        return _const(len(days), "")
+    cols = [_const(len(days), p) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*cols, "") if len(cols) > 1 else cols[0]
 
 
 _UNIT_OF_LETTER = {**dict.fromkeys("GuyYMLQqdDwWEecF", NANOS_PER_DAY), **dict.fromkeys("aHkKh", 3_600_000_000_000),
@@ -116,12 +136,11 @@ def _finest_unit(tokens: list[tuple[str, int | str]]) -> int:
 
 
 class _Fields:
-    """Calendar fields of epoch-nanosecond wall-clock values, computed once each."""
+    """Calendar fields of wall-clock values (days since the epoch, nanoseconds into the day), computed once each."""
 
-    def __init__(self, ns: np.ndarray):
-        self.ns = ns
-        self.days = np.floor_divide(ns, NANOS_PER_DAY)
-        self.nano_of_day = ns - self.days * NANOS_PER_DAY
+    def __init__(self, days: np.ndarray, nano_of_day: np.ndarray):
+        self.days = days
+        self.nano_of_day = nano_of_day
         self.year, self.month, self.day = civil_from_days(self.days)
         self.dow0 = np.mod(self.days + 4, 7)  # 0 = Sunday (1970-01-01 was a Thursday)
 
@@ -178,7 +197,7 @@ class _Fields:
         return wy, (week_start - first_start) // 7 + 1
 
     def text(self, letter: str, count: int) -> pa.Array:
-        n = len(self.ns)
+        n = len(self.days)
         if letter in ZONE_LETTERS:
             raise ExecutionError(f"Pattern letter '{letter}' needs a time zone, and a TIMESTAMP has none "
                                  f"(Flink fails the same way)")
@@ -249,24 +268,38 @@ def civil_from_days(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def add_months(ts, months, sign, rt, n):
-    """Months added to DATE/TIMESTAMP values as Java adds them: the day is clamped to the last of the month."""
-    ts = full(ts, n)
-    m = full(months, n).to_pylist()
-    out = []
-    for x, k in zip(ts.to_pylist(), m):
-        if x is None or k is None:
-            out.append(None)
-            continue
-        total = x.month - 1 + sign * k
-        y, mo = x.year + total // 12, total % 12 + 1
-        day = min(x.day, calendar.monthrange(y, mo)[1])
-        out.append(x.replace(year=y, month=mo, day=day))
-    return pa.array(out, rt.to_arrow())
+    """Months added to DATE/TIMESTAMP values as Java adds them: the day is clamped to the last of the month.
+    Calendar arithmetic on whole columns, in any year (Python's datetime stops at year 1)."""
+    ts, months = full(ts, n), full(months, n)
+    if not (pa.types.is_date(ts.type) or pa.types.is_timestamp(ts.type)):
+        ts = pc.cast(ts, rt.to_arrow())
+    target = rt.to_arrow()
+    valid = np.asarray(pc.and_(pc.is_valid(ts), pc.is_valid(months)).to_numpy(zero_copy_only=False))
+    k = np.asarray(pc.fill_null(pc.cast(months, pa.int64()), 0).to_numpy(zero_copy_only=False)).astype(np.int64)
+    if pa.types.is_date(ts.type):
+        days, rest, per_day = np.asarray(pc.fill_null(pc.cast(ts, pa.int32()), 0).to_numpy(
+            zero_copy_only=False)).astype(np.int64), 0, 1
+    else:
+        raw = np.asarray(pc.fill_null(pc.cast(ts, pa.int64()), 0).to_numpy(zero_copy_only=False)).astype(np.int64)
+        per_day = 86_400 * _PER_SECOND[ts.type.unit]
+        days = np.floor_divide(raw, per_day)
+        rest = raw - days * per_day
+    year, month, day = civil_from_days(days)
+    total = year * 12 + (month - 1) + sign * k
+    y, m = np.floor_divide(total, 12), np.mod(total, 12) + 1
+    one = np.ones_like(y)
+    month_days = days_from_civil(y, m + 1, one) - days_from_civil(y, m, one)
+    moved = days_from_civil(y, m, np.minimum(day, month_days))
+    if pa.types.is_date(ts.type):
+        return pa.array(moved.astype(np.int32), pa.int32(), mask=~valid).cast(pa.date32()).cast(target)
+    out = pa.array(moved * per_day + rest, pa.int64(), mask=~valid).cast(pa.timestamp(ts.type.unit, tz=ts.type.tz))
+    return out if out.type == target else pc.cast(out, target, safe=False)
 
 
 # ---- parsing ------------------------------------------------------------------------------------
-def parse_local(s: pa.Array, pattern: str, lenient: bool = False) -> pa.Array:
-    """Parse strings into wall-clock timestamp[ns] values, NULL where a string does not match.
+def parse_local(s: pa.Array, pattern: str, lenient: bool = False, unit: str = "ns") -> pa.Array:
+    """Parse strings into wall-clock timestamp[unit] values (a finer fraction cut off), NULL where a string does
+    not match. Assembled in that unit: nanoseconds in an int64 end in 2262, and years go to 9999.
 
     Strict (DateTimeFormatter): the whole string must match, field widths follow the letter counts and values
     must be in range. Lenient (SimpleDateFormat): a matching prefix is enough, numbers take any width unless
@@ -322,8 +355,11 @@ def parse_local(s: pa.Array, pattern: str, lenient: bool = False) -> pa.Array:
         if "d" in values:
             _, m2, d2 = civil_from_days(days)
             ok &= (m2 == month) & (d2 == day)
-    total = days * NANOS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1_000_000_000 + nanos
-    return pa.array(np.where(ok, total, 0), pa.timestamp("ns"), mask=~ok)
+    per_second = _PER_SECOND[unit]
+    if unit == "ns":  # the years 1677 to 2262 only
+        ok &= np.abs(days) < 106_000
+    total = (days * 86_400 + (hour * 60 + minute) * 60 + second) * per_second + nanos // (1_000_000_000 // per_second)
+    return pa.array(np.where(ok, total, 0), pa.timestamp(unit), mask=~ok)
 
 
 def _ints(strings: pa.Array) -> np.ndarray:

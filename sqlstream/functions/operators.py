@@ -117,9 +117,6 @@ def _temporal_arith(op, a, b, ta, tb, rt, n):
         iv, num = (a, b) if ta.is_interval else (b, a)
         ms = pc.multiply(pc.cast(iv, pa.int64()), pc.cast(num, pa.int64()))
         return pc.cast(ms, pa.duration("ms"))
-    if rt.name == "INTERVAL_DAY_TIME" and ta.is_timestamp:
-        return pc.cast(pc.subtract(pc.cast(a, pa.int64()), pc.cast(cast_to(b, a.type), pa.int64())),
-                       pa.duration("ms"))
     if ta.is_interval and not tb.is_interval:
         a, b, ta, tb = b, a, tb, ta
     if tb.name == "INTERVAL_YEAR_MONTH":
@@ -291,8 +288,6 @@ def plus_minus(name: str, args: list[FlinkType]) -> FlinkType:
         return b.without_time_attr().with_nullable(n)
     if a.is_interval and b.is_interval:
         return a.with_nullable(n)
-    if name == "-" and a.is_timestamp and b.is_timestamp:
-        return FlinkType("INTERVAL_DAY_TIME", nullable=n)
     _numeric_pair(name, args)
     return _arith_type(a, b, n, "add")
 

@@ -29,7 +29,7 @@ def _date_format(e, args, n):
         return pa.nulls(n, pa.string())
     simple = pa.types.is_string(v.type)
     if simple:  # read as SimpleDateFormat 'yyyy-MM-dd HH:mm:ss' does: a matching prefix, no fraction
-        v = parse_local(v, "yyyy-MM-dd HH:mm:ss", lenient=True)
+        v = parse_local(v, "yyyy-MM-dd HH:mm:ss", lenient=True, unit="ms")
     return format_local(v, fmt.as_py(), simple=simple)
 
 
@@ -57,6 +57,7 @@ def _to_timestamp_ltz(e, args, n):
         count = np.asarray(pc.fill_null(pc.cast(v, pa.float64()), 0).to_numpy(zero_copy_only=False))
         nanos = np.trunc(count * np.power(10.0, 9 - digits))
         units = np.floor(nanos / 10.0 ** (9 - unit_digits))
+        millis = nanos / 1e6  # compared in milliseconds, where a float64 still tells the last one of year 9999
     else:
         whole = pc.cast(pc.trunc(v) if pa.types.is_decimal(v.type) else v, pa.int64(), safe=False)
         count = np.asarray(pc.fill_null(whole, 0).to_numpy(zero_copy_only=False))
@@ -64,9 +65,9 @@ def _to_timestamp_ltz(e, args, n):
         up, down = np.maximum(unit_digits - digits, 0), np.maximum(digits - unit_digits, 0)
         with np.errstate(over="ignore"):  # a product that wraps is out of range, and masked below
             units = np.floor_divide(count * np.power(10, up, dtype=np.int64), np.power(10, down, dtype=np.int64))
-    millis = nanos / 1e6  # compared in milliseconds, where a float64 still tells the last one of year 9999
-    in_range = ((millis >= MIN_EPOCH_MILLIS) & (millis < MAX_EPOCH_MILLIS + 1)
-                & (np.abs(nanos / 10.0 ** (9 - unit_digits)) < 2.0 ** 63))
+        millis = np.floor_divide(units, 10 ** (unit_digits - 3))  # exact (floats blur the last microseconds)
+    fits = np.abs(nanos / 10.0 ** (9 - unit_digits)) < 2.0 ** 62
+    in_range = fits & (np.where(fits, millis, 0) >= MIN_EPOCH_MILLIS) & (np.where(fits, millis, 0) <= MAX_EPOCH_MILLIS)
     mask = ~(np.asarray(valid.to_numpy(zero_copy_only=False)) & in_range)
     return pa.array(np.where(in_range, units, 0).astype(np.int64), pa.int64(), mask=mask).cast(out)
 
@@ -78,7 +79,8 @@ def _to_date(e, args, n):
         return cast_array(s, FlinkType("?"), e.type, False)
     if not args[1].is_valid:
         return pa.nulls(n, pa.date32())
-    return pc.cast(pc.floor_temporal(parse_local(s, args[1].as_py(), lenient=True), unit="day"), pa.date32())
+    return pc.cast(pc.floor_temporal(parse_local(s, args[1].as_py(), lenient=True, unit="ms"), unit="day"),
+                   pa.date32())
 
 
 def _ltz_to_local(e, args, n):
@@ -136,8 +138,13 @@ def _extract_unit(unit: str, v: pa.Array) -> pa.Array:
     elif u == "EPOCH":
         return _epoch_seconds(v)
     elif u in _SUBSECOND_DIVISOR:  # the part of the second, in that unit (negative before 1970, as in Flink)
-        ns = np.asarray(pc.fill_null(_epoch_nanos(v), 0).to_numpy(zero_copy_only=False))
-        frac = np.fmod(ns, 1_000_000_000)
+        # as Flink: Java's remainder of the epoch milliseconds (floored) plus the nanoseconds within the millisecond
+        raw, per_second = _epoch_units(v)
+        frac = np.zeros_like(raw)
+        if per_second >= 1000:
+            per_milli = per_second // 1000
+            millis = np.floor_divide(raw, per_milli)
+            frac = np.fmod(millis, 1000) * 1_000_000 + (raw - millis * per_milli) * (1_000_000 // per_milli)
         return pa.array(trunc_div(frac, np.int64(_SUBSECOND_DIVISOR[u])), pa.int64(), mask=null_mask(v))
     elif u in ("CENTURY", "MILLENNIUM", "DECADE"):
         years = np.asarray(pc.fill_null(pc.year(v), 1).to_numpy(zero_copy_only=False)).astype(np.int64)
@@ -148,20 +155,21 @@ def _extract_unit(unit: str, v: pa.Array) -> pa.Array:
     return pc.cast(r, pa.int64())
 
 
-def _epoch_nanos(v: pa.Array) -> pa.Array:
-    """Nanoseconds since 1970-01-01 00:00 of TIMESTAMP / DATE values (wall clock for TIMESTAMP)."""
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
+def _epoch_units(v: pa.Array) -> tuple[np.ndarray, int]:
+    """(units since 1970-01-01 00:00, 0 where NULL; units per second) of TIMESTAMP / DATE values (the wall
+    clock for a TIMESTAMP), in the type's own unit: nanoseconds in an int64 end in 2262."""
     if pa.types.is_date(v.type):
         v = pc.cast(v, pa.timestamp("s"))
-    unit = v.type.unit
-    scale = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[unit]
-    raw = pc.cast(pc.cast(v, pa.timestamp(unit)) if v.type.tz else v, pa.int64())
-    return pc.multiply(raw, scale) if scale != 1 else raw
+    raw = np.asarray(pc.fill_null(pc.cast(v, pa.int64()), 0).to_numpy(zero_copy_only=False)).astype(np.int64)
+    return raw, _PER_SECOND[v.type.unit]
 
 
 def _epoch_seconds(v: pa.Array) -> pa.Array:
-    """Whole seconds since the epoch, truncated toward zero as Flink does."""
-    ns = np.asarray(pc.fill_null(_epoch_nanos(v), 0).to_numpy(zero_copy_only=False))
-    return pa.array(trunc_div(ns, np.int64(1_000_000_000)), pa.int64(), mask=null_mask(v))
+    """Whole seconds since the epoch, as Flink: its milliseconds (floored) divided truncating toward zero."""
+    return pa.array(trunc_div(_epoch_millis(v), np.int64(1000)), pa.int64(), mask=null_mask(v))
 
 
 def _extract(e, args, n):
@@ -255,8 +263,8 @@ _SECONDS_SCALED = {"MILLISECOND": 1000, "MICROSECOND": 1_000_000, "NANOSECOND": 
 def _epoch_millis(v: pa.Array) -> np.ndarray:
     """Milliseconds since the epoch (floored, as Flink's TimestampData keeps them) of TIMESTAMP / DATE values;
     0 where NULL."""
-    return np.floor_divide(np.asarray(pc.fill_null(_epoch_nanos(v), 0).to_numpy(zero_copy_only=False)),
-                           np.int64(1_000_000))
+    raw, per_second = _epoch_units(v)
+    return raw * (1000 // per_second) if per_second < 1000 else np.floor_divide(raw, np.int64(per_second // 1000))
 
 
 def _now(e, args, n):
@@ -298,7 +306,7 @@ def _convert_tz(e, args, n):
 
 
 def _convert_tz_const(s: pa.Array, src: str, dst: str) -> pa.Array:
-    local = pc.cast(parse_default(s), pa.timestamp("ms"))
+    local = parse_default(s, "ms")
     moved = to_local(from_local(local, zone_name(src), repeated="latest"), zone_name(dst))
     return format_local(moved, "yyyy-MM-dd HH:mm:ss")
 
@@ -319,8 +327,8 @@ def _unix_timestamp(e, args, n):
         return pa.scalar(time.time_ns() // 1_000_000_000, pa.int64())
     s = full(args[0], n)
     fmt = args[1].as_py() if len(args) > 1 else "yyyy-MM-dd HH:mm:ss"
-    local = parse_local(s, fmt, lenient=True)
-    instants = pc.cast(from_local(pc.cast(local, pa.timestamp("ms")), zone.as_py(), repeated="latest"), pa.int64())
+    local = parse_local(s, fmt, lenient=True, unit="ms")
+    instants = pc.cast(from_local(local, zone.as_py(), repeated="latest"), pa.int64())
     secs = pa.array(np.floor_divide(np.asarray(pc.fill_null(instants, 0).to_numpy(zero_copy_only=False)), 1000))
     parsed = pc.if_else(pc.is_valid(instants), secs, pa.scalar(LONG_MIN, pa.int64()))
     return pc.if_else(pc.is_valid(s), parsed, pa.scalar(None, pa.int64()))
@@ -377,7 +385,8 @@ _FIELD = _field
 
 FUNCTIONS = (
     scalar("DATE_FORMAT", returns(STRING, (2, 2), keep_null=False,
-                                  check=lambda a: a[1].is_string or a[1].name == "NULL"),  # the format is text
+                                  check=lambda a: (a[0].is_timestamp or a[0].is_string or a[0].name == "NULL")
+                                  and (a[1].is_string or a[1].name == "NULL")),  # a DATE is refused, as in Flink
            _date_format, constant_args=(1,), local_time=True),
     scalar("TO_TIMESTAMP", returns(TS3, (1, 2), keep_null=False), _to_timestamp,
            signatures=((_C,), (_C, _C)), constant_args=(1,)),
