@@ -115,8 +115,10 @@ def _family(t: FlinkType) -> str:
 
 
 def _fits(t: FlinkType, family: str) -> bool:
-    if family in (_C, "STRING"):
+    if family == _C:
         return t.is_string
+    if family == "STRING":  # Calcite's STRING family holds CHARACTER and BINARY types
+        return t.is_string or t.name in ("BINARY", "VARBINARY")
     if family == _I:
         return t.is_integer
     if family == _N:

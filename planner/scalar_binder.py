@@ -373,6 +373,14 @@ class ScalarBinder:
     def _null(self, node) -> Expr:
         return Lit(NULL, None)
 
+    def _hexstring(self, node: exp.HexString) -> Expr:
+        """X'0aff', a BINARY(n) of n bytes."""
+        digits = node.this
+        if len(digits) % 2 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+            raise ValidationError(f"{_where(node)}Binary literal string must contain an even number of hexits: "
+                                  f"X'{digits}'")
+        return Lit(FlinkType("BINARY", max(len(digits) // 2, 1), nullable=False), bytes.fromhex(digits))
+
     def _boolean(self, node: exp.Boolean) -> Expr:
         return Lit(BOOLEAN.with_nullable(False), bool(node.this))
 
@@ -440,6 +448,8 @@ class ScalarBinder:
 
     def _comparison(self, fn: str, node: exp.Expr) -> Expr:
         a, b = self.bind(node.this), self.bind(node.expression)
+        if fn in ("=", "<>"):
+            _no_text_number_equality(a, b, node)
         a, b = self._unify(a, b, fn, node)
         return self.call(fn, [a, b], node)
 
@@ -634,6 +644,7 @@ class ScalarBinder:
 
     def _nullif(self, n):
         a, b = self.bind(n.this), self.bind(n.expression)
+        _no_text_number_equality(a, b, n)
         a2, b2 = self._unify(a, b, "NULLIF", n)
         return Call(a.type.without_time_attr().with_nullable(True), "NULLIF", (a, b2))
 
@@ -873,10 +884,22 @@ def _temporal_literal(text: str, to: FlinkType, node) -> object:
         raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'") from None
 
 
+def _no_text_number_equality(a: Expr, b: Expr, node) -> None:
+    """Flink compares text with a number by <, > or BETWEEN (the text cast to the number), but refuses = and <>
+    between them (and NULLIF, an equality) when it generates their code; a typed NULL is folded before that."""
+    def null(e: Expr) -> bool:
+        return isinstance(e, Lit) and e.value is None or isinstance(e, Call) and e.fn == "CAST" and null(e.args[0])
+    if (a.type.is_numeric and b.type.is_string or a.type.is_string and b.type.is_numeric) \
+            and not null(a) and not null(b):
+        names = [{"INT": "INTEGER"}.get(t.name, t.name) for t in (a.type, b.type)]
+        raise ValidationError(f"{_where(node)}implicit type conversion between {names[0]} and {names[1]} is not "
+                              f"supported now: CAST one side to the other's type")
+
+
 def _castable(a: FlinkType, to: FlinkType) -> bool:
     if a.name == "NULL" or a.name == to.name:
         return True
-    if a.is_string or to.is_string:
+    if a.is_string or to.is_string or {a.name, to.name} <= {"BINARY", "VARBINARY"}:
         return True
     if a.is_numeric and (to.is_numeric or to.name == "BOOLEAN"):
         return True

@@ -776,7 +776,8 @@ def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False)
     elif pa.types.is_timestamp(at):
         s = pc.binary_join_element_wise('"', format_timestamp(arr), '"', "")
     elif pa.types.is_binary(at) or pa.types.is_large_binary(at):
-        s = pa.array([None if v is None else '"' + v.hex() + '"' for v in arr.to_pylist()], pa.string())
+        s = pa.array([None if v is None else '"' + _bytes_text(v, rows_as_lists) + '"' for v in arr.to_pylist()],
+                     pa.string())
     elif pa.types.is_date(at):
         s = pc.binary_join_element_wise('"', pc.cast(arr, pa.string()), '"', "")
     elif pa.types.is_time(at):  # HH:mm:ss, with a fraction only when there is one (as java.time prints it)
@@ -791,8 +792,8 @@ def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False)
         s = pc.binary_join_element_wise(*parts, "}", "") if parts else pa.array(["{}"] * len(arr))
         s = pc.if_else(arr.is_valid(), s, pa.scalar(None, pa.string()))
     else:
-        s = pa.array([None if v is None else _json.dumps(_plain(v, at), default=str) for v in arr.to_pylist()],
-                     pa.string())
+        s = pa.array([None if v is None else _json.dumps(_plain(v, at, rows_as_lists), default=str)
+                      for v in arr.to_pylist()], pa.string())
     return pc.fill_null(s, "null")
 
 
@@ -804,22 +805,30 @@ def _plain_decimals(arr: pa.Array) -> pa.Array:
     return pa.array([None if v is None else format(v, "f") for v in arr.to_pylist()], pa.string())
 
 
-def _plain(v, t: pa.DataType):
+def _bytes_text(v: bytes, printed: bool) -> str:
+    """BYTES as Flink's json format writes them (base64), or as a collected result prints them (hex)."""
+    if printed:
+        return v.hex()
+    import base64
+    return base64.b64encode(v).decode()
+
+
+def _plain(v, t: pa.DataType, printed: bool = True):
     """Nested values as the oracle writes them: MAP -> object, ROW -> list of field values."""
     if v is None:
         return None
     if pa.types.is_map(t):
-        return {str(k): _plain(x, t.item_type) for k, x in v}
+        return {str(k): _plain(x, t.item_type, printed) for k, x in v}
     if pa.types.is_struct(t):
-        return [_plain(v[f.name], f.type) for f in t]
+        return [_plain(v[f.name], f.type, printed) for f in t]
     if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return [_plain(x, t.value_type) for x in v]
+        return [_plain(x, t.value_type, printed) for x in v]
     if pa.types.is_timestamp(t):
         return v.strftime("%Y-%m-%d %H:%M:%S.") + "%03d" % (v.microsecond // 1000)
     if pa.types.is_decimal(t):
         return format(v, "f")
     if isinstance(v, (bytes, bytearray)):
-        return v.hex()
+        return _bytes_text(v, printed)
     return v
 
 

@@ -7,7 +7,7 @@ from sqlglot import exp
 
 from sqlstream.catalog import TableDef, ViewDef
 from sqlstream.core.errors import ValidationError
-from sqlstream.core.types import common_type
+from sqlstream.core.types import implicitly_castable
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Expr, Lit, Ref
 from sqlstream.planner.bind.relation import project
@@ -94,10 +94,13 @@ class Statements:
         for i, (f, c) in enumerate(zip(query.fields, targets)):
             r: Expr = Ref(f.type, i, f.name)
             if f.type.without_time_attr().with_nullable(True) != c.type.with_nullable(True):
-                if common_type(f.type, c.type) is None and not (c.type.is_string or f.type.name == "NULL"):
+                if not implicitly_castable(f.type, c.type):
                     raise ValidationError(
-                        f"Column types of query result and sink for '{name}' do not match: "
-                        f"column '{c.name}' is {c.type} but the query produces {f.type.without_time_attr()}")
+                        f"Column types of query result and sink for '{name}' do not match.\n"
+                        f"Cause: Incompatible types for sink column '{c.name}' at position {i + 1}.\n\nQuery schema: "
+                        f"[{', '.join(f'{f.name}: {f.type.without_time_attr()}' for f in query.fields)}]\n"
+                        f"Sink schema:  [{', '.join(f'{c.name}: {c.type}' for c in targets)}]\n"
+                        f"A CAST in the query writes a value of another type")
                 r = cast(r, c.type)
             exprs.append(r)
         if cols is not None or static:

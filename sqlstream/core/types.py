@@ -257,6 +257,33 @@ def from_arrow(t: pa.DataType) -> FlinkType:
     raise ValidationError(f"no Flink type for Arrow type {t}")
 
 
+def implicitly_castable(a: FlinkType, to: FlinkType) -> bool:
+    """Whether Flink casts a value of type `a` to `to` without a CAST (LogicalTypeCasts' implicit casts), as it does
+    for a column written to a sink: numbers only to as wide a type, text or bytes to a CHAR or BINARY only from a
+    CHAR or BINARY, never a number or a time to text."""
+    a = a.without_time_attr()
+    if a.name == "NULL":
+        return True
+    if a.name in ("ARRAY", "MULTISET", "MAP", "ROW") or to.name in ("ARRAY", "MULTISET", "MAP", "ROW"):
+        return a.name == to.name and len(a.children) == len(to.children) and all(
+            implicitly_castable(x, y) for x, y in zip(a.children, to.children))
+    if a.name == to.name:
+        return True
+    if to.name == "VARCHAR":
+        return a.is_string
+    if to.name == "VARBINARY":
+        return a.name == "BINARY"
+    if to.is_integer:
+        return a.is_integer and INTEGERS.index(a.name) <= INTEGERS.index(to.name)
+    if to.name == "FLOAT":
+        return a.is_integer or a.name == "DECIMAL"
+    if to.name in ("DOUBLE", "DECIMAL"):
+        return a.is_numeric
+    if to.name in ("DATE", "TIME"):
+        return a.name == "TIMESTAMP"
+    return a.is_timestamp and to.is_timestamp
+
+
 def common_type(a: FlinkType, b: FlinkType) -> FlinkType | None:
     """The least restrictive type of two (for CASE, COALESCE, UNION); None if incompatible."""
     nullable = a.nullable or b.nullable

@@ -16,6 +16,7 @@ class Flink(Dialect):
         IDENTIFIERS = ["`"]
         QUOTES = ["'"]
         STRING_ESCAPES = ["'"]
+        HEX_STRINGS = [("x'", "'"), ("X'", "'")]  # X'0aff': a BINARY(n) literal
         KEYWORDS = {
             **tokens.Tokenizer.KEYWORDS,
             "STRING": TokenType.TEXT,

@@ -11,14 +11,28 @@ import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
 from sqlstream.core.formatting import format_double, format_interval, format_timestamp
-from sqlstream.core.types import INT, STRING, FlinkType
+from sqlstream.core.types import INT, MAX_VARCHAR, STRING, FlinkType
 from sqlstream.functions.arrow import DEC_CTX, fields_by_position, full
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import returns
 from sqlstream.functions.java_datetime import parse_local
 
 def _cast(e, args, n):
-    return cast_array(full(args[0], n), e.args[0].type, e.type, safe=e.fn == "TRY_CAST")
+    return fit_length(cast_array(full(args[0], n), e.args[0].type, e.type, safe=e.fn == "TRY_CAST"), e.type)
+
+
+def fit_length(v: pa.Array, to: FlinkType) -> pa.Array:
+    """A value cast to CHAR(n) / VARCHAR(n) / BINARY(n) / VARBINARY(n) as Flink makes it: cut to n characters
+    (bytes), and a CHAR padded with spaces, a BINARY with zero bytes, to n."""
+    size = to.precision
+    if to.name not in ("CHAR", "VARCHAR", "BINARY", "VARBINARY") or size is None or size >= MAX_VARCHAR:
+        return v
+    if to.name in ("CHAR", "VARCHAR"):
+        v = pc.utf8_slice_codeunits(v, 0, size)
+        return pc.utf8_rpad(v, width=size, padding=" ") if to.name == "CHAR" else v
+    if to.name == "BINARY":
+        v = pc.binary_join_element_wise(v, pa.scalar(b"\0" * size), pa.scalar(b""))
+    return pc.binary_slice(v, 0, size)
 
 
 def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = False) -> pa.Array:

@@ -37,8 +37,13 @@ def _hash(name):
 
     def impl(e, args, n):
         return per_unique(e, args, n, lambda x: None if x is None else
-                           getattr(hashlib, name)(x.encode()).hexdigest())
+                           getattr(hashlib, name)(_utf8(x)).hexdigest())
     return impl
+
+
+def _utf8(x: str | bytes) -> bytes:
+    """A text's UTF-8 bytes, or a BYTES value itself: digests and Base64 take both, as in Flink."""
+    return x if isinstance(x, bytes) else x.encode()
 
 
 def _sha2(e, args, n):
@@ -51,7 +56,7 @@ def _sha2(e, args, n):
 
 def _to_base64(e, args, n):
     import base64
-    return per_unique(e, args, n, lambda x: None if x is None else base64.b64encode(x.encode()).decode())
+    return per_unique(e, args, n, lambda x: None if x is None else base64.b64encode(_utf8(x)).decode())
 
 
 def _from_base64(e, args, n):
@@ -136,8 +141,9 @@ def unhex(text):
 
 
 _C, _I = "CHARACTER", "INTEGER"
-_TEXT = (("STRING",),)
+_TEXT = (("STRING",),)  # Calcite's STRING family: text or BYTES
 _TEXT1 = string_fn((1, 1))
+_TEXT_ONLY = string_fn((1, 1), strings)  # takes the STRING family's forms, but text only
 _BYTES = FlinkType("VARBINARY", 2147483647)
 
 FUNCTIONS = (
@@ -149,11 +155,11 @@ FUNCTIONS = (
     scalar("SHA512", _TEXT1, _hash("sha512"), signatures=_TEXT),
     scalar("SHA2", string_fn((2, 2)), _sha2),
     scalar("TO_BASE64", _TEXT1, _to_base64, signatures=_TEXT),
-    scalar("FROM_BASE64", _TEXT1, _from_base64, signatures=_TEXT),
+    scalar("FROM_BASE64", _TEXT_ONLY, _from_base64, signatures=_TEXT),
     scalar("HEX", returns(STRING, (1, 1)), _hex_bin("x"), signatures=((_I,), (_C,))),
     scalar("BIN", returns(STRING, (1, 1)), _hex_bin("b"), signatures=(("INTEGER",),)),
-    scalar("URL_ENCODE", returns(STRING, (1, 1), keep_null=False), _url_encode, signatures=_TEXT),
-    scalar("URL_DECODE", returns(STRING, (1, 1), keep_null=False), _url_decode, signatures=_TEXT),
+    scalar("URL_ENCODE", returns(STRING, (1, 1), keep_null=False, check=strings), _url_encode, signatures=_TEXT),
+    scalar("URL_DECODE", returns(STRING, (1, 1), keep_null=False, check=strings), _url_decode, signatures=_TEXT),
     scalar("ENCODE", returns(_BYTES, (2, 2), check=strings), lambda e, a, n: rows(e, a, n, encode)),
     scalar("DECODE", returns(STRING, (2, 2), check=lambda a: a[0].name in ("BINARY", "VARBINARY", "NULL")
                              and strings(a[1:])), lambda e, a, n: rows(e, a, n, decode)),

@@ -18,7 +18,7 @@ from sqlstream.core.types import BOOLEAN, INTEGERS, FlinkType, common_type
 from sqlstream.functions.arrow import DEC_CTX, cast_to, full, hashable, rescale, trunc_div
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import (MIN_ADJUSTED_SCALE, adjust_decimal, coalesce, common_of,
-                                           first_is_string, nullable, require, returns, same_as_first)
+                                           nullable, require, returns, same_as_first, strings)
 from sqlstream.functions.java_datetime import add_months
 
 def _arith(op: str):
@@ -490,9 +490,9 @@ FUNCTIONS = (
     scalar("IS_NOT_TRUE", not_null_boolean, _is("IS_NOT_TRUE")),
     scalar("IS_NOT_FALSE", not_null_boolean, _is("IS_NOT_FALSE")),
     scalar("IN", lambda n, a: BOOLEAN.with_nullable(nullable(a)), _in),
-    scalar("LIKE", returns(BOOLEAN, (2, 3), check=first_is_string), _like,
+    scalar("LIKE", returns(BOOLEAN, (2, 3), check=strings), _like,
            signatures=(("STRING", "STRING"), ("STRING", "STRING", "STRING"))),
-    scalar("SIMILAR", returns(BOOLEAN, (2, 2), check=first_is_string), _similar, signatures=(("STRING", "STRING"),)),
+    scalar("SIMILAR", returns(BOOLEAN, (2, 2), check=strings), _similar, signatures=(("STRING", "STRING"),)),
     scalar(("COALESCE", "IFNULL"), coalesce, _coalesce, row=_coalesce_row),
     scalar("NULLIF", lambda n, a: a[0].with_nullable(True), _nullif),
     scalar("GREATEST", _comparable, _greatest(pc.max_element_wise)),

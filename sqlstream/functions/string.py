@@ -72,6 +72,13 @@ def _concat_ws(e, args, n):
     if sep.as_py() is None:
         return pa.nulls(n, pa.string())
     rest = [full(a, n, pa.string()) for a in rest]
+    if not rest:
+        return full(pa.scalar(""), n, pa.string())
+    all_null = pc.is_null(rest[0])
+    for a in rest[1:]:
+        all_null = pc.and_(all_null, pc.is_null(a))
+    # a row of NULLs only is '' (Arrow's 'skip' drops such a row from its result instead)
+    rest[0] = pc.if_else(all_null, pa.scalar(""), rest[0])
     return pc.binary_join_element_wise(*rest, sep.as_py(), null_handling="skip")
 
 
@@ -94,10 +101,12 @@ def _position(e, args, n):
 
 
 def _locate(e, args, n):
+    """LOCATE(needle, s [, start]): as Flink, a start before the first character searches from it, and an empty
+    needle is found at 1 wherever the search starts."""
     def f(y, x, start=1):
         if None in (x, y, start):
             return None
-        return x.find(y, start - 1) + 1
+        return x.find(y, max(start - 1, 0)) + 1 if y else 1
     return per_row(e, args, n, f)
 
 
@@ -152,6 +161,9 @@ def _pad(left: bool):
 
 
 def _split_index(e, args, n):
+    """SPLIT_INDEX(s, sep, i): the i-th token (from 0) of s cut at every `sep`, as Flink splits it
+    (commons-lang's splitByWholeSeparatorPreserveAllTokens): an empty s has no token, and an empty separator
+    cuts at each whitespace character."""
     sep, idx = args[1], args[2]
     if isinstance(sep, pa.Scalar) and isinstance(idx, pa.Scalar) and sep.is_valid and idx.is_valid \
             and isinstance(sep.as_py(), str) and sep.as_py() and idx.as_py() >= 0:
@@ -164,10 +176,15 @@ def _split_index(e, args, n):
             if not 1 <= sep <= 255:
                 return None
             sep = chr(sep)
-        parts = x.split(sep) if sep else list(x)
+        if not x:
+            return None
+        parts = x.split(sep) if sep else _JAVA_WHITESPACE.split(x)
         return parts[idx] if idx < len(parts) else None
     return per_unique(e, args, n, f)
 
+
+# Java's Character.isWhitespace: Unicode space separators other than the no-break ones, and tab to US
+_JAVA_WHITESPACE = re.compile("[\t-\r\x1c-\x1f \u1680\u2000-\u2006\u2008-\u200a\u2028\u2029\u205f\u3000]")
 
 _last_split: tuple = (None, None, None)  # (weak reference to a column, separator, its split)
 
@@ -194,7 +211,8 @@ def _split_index_columns(strings: pa.Array, sep: str, idx: int) -> pa.Array:
     has = (offsets[1:] - offsets[:-1]) > idx
     at = np.where(has, offsets[:-1] + idx, 0)
     tokens = parts.values.take(pa.array(at)) if len(parts.values) else pa.nulls(len(strings), pa.string())
-    return pc.if_else(pc.and_(pa.array(has), parts.is_valid()), tokens, pa.scalar(None, pa.string()))
+    keep = pc.and_(pa.array(has), pc.not_equal(strings, ""))  # an empty string has no token
+    return pc.if_else(keep, tokens, pa.scalar(None, pa.string()))
 
 
 def _overlay(e, args, n):
@@ -321,6 +339,12 @@ def concat_type(name: str, args: list[FlinkType]) -> FlinkType:
     return STRING.with_nullable(nullable(args))
 
 
+def _concat_ws_type(name: str, args: list[FlinkType]) -> FlinkType:
+    """Text arguments only, as CONCAT; NULL only for a NULL separator (NULL values are skipped)."""
+    require(name, args, len(args) >= 1 and strings(args))
+    return STRING.with_nullable(args[0].nullable)
+
+
 def overlay_type(name: str, args: list[FlinkType]) -> FlinkType:
     require(name, args, len(args) in (3, 4) and args[0].is_string and args[1].is_string
              and all(a.is_integer or a.name == "NULL" for a in args[2:]))
@@ -359,9 +383,9 @@ FUNCTIONS = (
     scalar("SUBSTRING", string_fn((2, 3), string_then_integers), _substring),
     scalar("CONCAT", concat_type, _concat),
     scalar("||", concat_type, _concat),
-    scalar("CONCAT_WS", lambda name, args: STRING.with_nullable(args[0].nullable), _concat_ws),
+    scalar("CONCAT_WS", _concat_ws_type, _concat_ws),
     scalar("REPLACE", string_fn((3, 3)), _replace, signatures=((_C, _C, _C),)),
-    scalar("POSITION", returns(INT, (2, 2)), _position, signatures=(("STRING", "STRING"),)),
+    scalar("POSITION", returns(INT, (2, 2), check=strings), _position, signatures=(("STRING", "STRING"),)),
     scalar("LOCATE", returns(INT, (2, 3)), _locate, signatures=((_C, _C), (_C, _C, _I))),
     scalar("INITCAP", string_fn((1, 1)), _initcap, signatures=((_C,),)),
     scalar("LPAD", string_fn((3, 3)), _pad(True), signatures=((_C, _I, _C),)),
@@ -369,7 +393,7 @@ FUNCTIONS = (
     scalar("OVERLAY", overlay_type, _overlay),
     scalar("STARTS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.starts_with), signatures=((_C, _C),)),
     scalar("ENDS_WITH", returns(BOOLEAN, (2, 2)), _starts_ends(pc.ends_with), signatures=((_C, _C),)),
-    scalar(("TRANSLATE", "TRANSLATE3"), string_fn((3, 3)), _translate, signatures=(("STRING", "STRING", "STRING"),)),
+    scalar(("TRANSLATE", "TRANSLATE3"), string_fn((3, 3), strings), _translate, signatures=(("STRING", "STRING", "STRING"),)),
     scalar("REVERSE", string_fn((1, 1)), _reverse, signatures=((_C,),)),
     scalar("REPEAT", string_fn((2, 2)), _repeat, signatures=((_C, _I),)),
     scalar("LEFT", string_fn((2, 2)), _left, signatures=((_C, _I),)),
