@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from sqlstream.connectors.base import TableSchema, rows_batch
 from sqlstream.connectors.formats import json_flink
+from sqlstream.connectors.formats.json_leaves import LeafPaths
 from sqlstream.connectors.formats.json_text import INTEGER_DIGITS, not_plain_text, null_mask, trailing_comma, \
     true_mask, valid_mask
 from sqlstream.connectors.options import Options
@@ -131,6 +132,8 @@ class JsonDecoder:
         # columns holding an ARRAY or MAP (DuckDB makes an element it cannot read NULL, with no path to ask its
         # JSON type at) or a BINARY (Flink decodes base64 text, DuckDB takes the text's bytes)
         self.null_walked = [j for j, t in enumerate(schema.types) if _collection_or_binary(t)]
+        # a table of text fields (top level or in ROWs) is read by its leaves' paths, not from_json
+        self.leaves = None if fail_on_missing_field else LeafPaths.of(schema, text_kind)
         self.skipped = 0
         self._twin: JsonDecoder | None = None
 
@@ -166,18 +169,21 @@ class JsonDecoder:
         # the values; the JSON type at each checked path in the same pass when every document needs it, else
         # afterwards for the few documents whose decoded values leave it open (`_type_candidates`)
         try:
-            # one STRUCT column, its fields taken in Arrow: DuckDB's unnest costs a third more planning per call
+            # from_json's one STRUCT column, its fields taken in Arrow (DuckDB's unnest costs a third more planning
+            # per call; a document's NULL struct, JSON null, makes its fields NULL), or a table of text fields by
+            # its leaves' paths (`json_leaves`)
             if self.by_path.typed_everywhere:
                 out = con.sql("SELECT from_json(line, $s), json_type(line, $p) FROM tbl",
                               params={"s": self.structure, "p": self.checked_paths}).to_arrow_table()
-                json_types = _one_array(out.column(1))
+                raw, json_types = _one_array(out.column(0)).flatten(), _one_array(out.column(1))
+            elif self.leaves is not None and not _row_of_another_type_is_null():
+                raw, json_types = self.leaves.read(con, docs), None  # the same columns, without STRUCTs
             else:
                 out = con.sql("SELECT from_json(line, $s) FROM tbl", params={"s": self.structure}).to_arrow_table()
-                json_types = None
+                raw, json_types = _one_array(out.column(0)).flatten(), None
         except (_duck_error(), UnicodeDecodeError):  # DuckDB's message may quote the invalid bytes
             kept = self._without_invalid_utf8(docs, where)
             return self._decode_checked(docs, where) if kept is None else kept
-        raw = _one_array(out.column(0)).flatten()  # a document's NULL struct (JSON null) makes its fields NULL
         slow = self._needs_flink_rules(docs, raw, json_types)
         strict = False
         while True:
