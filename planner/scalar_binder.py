@@ -869,6 +869,9 @@ def _field_access(base: Expr, name: str, node) -> Expr:
     return Call(t.with_nullable(True), "FIELD", (base, Lit(NULL, name)))
 
 
+_NANOS_FROM, _NANOS_UNTIL = dt.datetime(1677, 9, 22), dt.datetime(2262, 4, 11)  # within an int64 of nanoseconds
+
+
 def _temporal_literal(text: str, to: FlinkType, node) -> object:
     try:
         if to.name == "DATE":
@@ -876,6 +879,10 @@ def _temporal_literal(text: str, to: FlinkType, node) -> object:
         if to.name == "TIME":
             return dt.time.fromisoformat(text.strip())
         value = dt.datetime.fromisoformat(text.strip()[:26])
+        if to.precision > 6 and not _NANOS_FROM <= value < _NANOS_UNTIL:
+            raise ValidationError(f"{_where(node)}{to} literal '{text}' is out of range: values with nanoseconds are "
+                                  f"held as 64-bit counts since 1970, from 1677-09-21 to 2262-04-11; use "
+                                  f"TIMESTAMP(6) or less for other years")
         nanos = re.search(r"\.\d{7,9}\s*$", text)
         if nanos and to.precision > 6:  # beyond Python's microseconds
             return np.datetime64(value.replace(microsecond=0).isoformat() + nanos.group(0).strip(), "ns")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sqlstream.core.errors import ValidationError
+from sqlstream.core.errors import FormatError, ValidationError
 from tests.golden import run_sql
 
 
@@ -36,10 +36,10 @@ def test_zoned_and_unix_time_functions_reach_year_9999():
                   "DATE_FORMAT('9999-12-31 23:59:59', 'yyyy/MM/dd') AS fmt, TO_DATE('31/12/9999', 'dd/MM/yyyy') AS d, "
                   "TO_TIMESTAMP('31/12/9999', 'dd/MM/yyyy') AS parsed, "
                   "CAST(TO_TIMESTAMP_LTZ(253402300799999999, 6) AS STRING) AS last_micro, "
-                  "TO_TIMESTAMP_LTZ(253402300800000000, 6) AS past_micro")
+                  "TO_TIMESTAMP_LTZ(253402300800000000, 6) AS past_micro, TO_TIMESTAMP('10000-01-01 00:00:00') AS past")
     assert row == {"tz": "9999-12-31 18:00:00", "unix": 253402300799, "from_unix": "9999-12-31 23:59:59",
                    "fmt": "9999/12/31", "d": "9999-12-31", "parsed": "9999-12-31 00:00:00.000",
-                   "last_micro": "9999-12-31 23:59:59.999999", "past_micro": None, "op": "+I"}
+                   "last_micro": "9999-12-31 23:59:59.999999", "past_micro": None, "past": None, "op": "+I"}
 
 
 def test_timestampdiff_across_the_whole_range():
@@ -68,3 +68,19 @@ def test_a_nanosecond_timestamp_literal_is_selected_as_it_is():
 def test_what_flink_refuses_is_refused_where_it_is(select, message):
     with pytest.raises(ValidationError, match=message):
         run_sql(f"SELECT {select} AS a;")
+
+
+def test_nanosecond_timestamps_outside_their_range_are_refused_not_wrapped(tmp_path):
+    """TIMESTAMP(7..9) values are nanoseconds in an int64 (1677-09-21 to 2262-04-11); beyond, a literal is refused
+    and a JSON value is a parse error (it read as 1816-03-30 or failed with a Python OverflowError)."""
+    with pytest.raises(ValidationError, match=r"TIMESTAMP\(9\) literal '9999-12-31 23:59:59.123456789' is out of "
+                                              r"range.*1677-09-21 to 2262-04-11"):
+        run_sql("SELECT TIMESTAMP '9999-12-31 23:59:59.123456789' AS a;")
+    data = tmp_path / "t.json"
+    data.write_text('{"ts": "9999-12-31 23:59:59.123456789"}\n{"ts": "2020-01-01 00:00:00.5"}\n')
+    ddl = (f"CREATE TABLE t (ts TIMESTAMP(9)) WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json'"
+           "{more}); SELECT CAST(ts AS STRING) AS s FROM t;")
+    with pytest.raises(FormatError, match=r"out of the range of TIMESTAMP\(9\)"):
+        run_sql(ddl.format(more=""))
+    rows = run_sql(ddl.format(more=", 'json.ignore-parse-errors' = 'true'"))
+    assert [r["s"] for r in rows] == [None, "2020-01-01 00:00:00.500000000"]

@@ -768,7 +768,9 @@ def json_values(arr: pa.Array, t: FlinkType | None, rows_as_lists: bool = False)
     """JSON text of each value (null -> 'null')."""
     from sqlstream.core.formatting import format_timestamp
     at = arr.type
-    if pa.types.is_string(at) or pa.types.is_large_string(at):
+    if pa.types.is_duration(at):  # INTERVAL: a number, as Flink's json format writes it (milliseconds, months)
+        s = pc.cast(pc.cast(arr, pa.int64()), pa.string())
+    elif pa.types.is_string(at) or pa.types.is_large_string(at):
         s = _escape(arr)
         s = pc.binary_join_element_wise('"', s, '"', "")
     elif pa.types.is_boolean(at):

@@ -187,6 +187,9 @@ def convert(v, t: FlinkType, standard: str = "SQL", ignore: bool = False):
             raise FieldError(f"Text '{_scalar_text(v)}' could not be parsed")
         nanos = _date_days(m, clamp=True) * 86_400_000_000_000 + _time_nanos(m)
         unit = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[t.to_arrow().unit]
+        if not -(1 << 63) <= nanos // unit < 1 << 63:  # a TIMESTAMP(7..9) counts nanoseconds in an int64
+            raise FieldError(f"Text '{_scalar_text(v)}' is out of the range of {t.with_nullable(True)} "
+                             f"(1677-09-21 to 2262-04-11 with nanoseconds)")
         return nanos // unit
     if n == "DATE":
         m = DATE_ONLY.fullmatch(_scalar_text(v))

@@ -15,7 +15,7 @@ from sqlstream.core.types import INT, MAX_VARCHAR, STRING, FlinkType
 from sqlstream.functions.arrow import DEC_CTX, fields_by_position, full
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import returns
-from sqlstream.functions.java_datetime import parse_local
+from sqlstream.functions.java_datetime import PER_SECOND, parse_local
 
 def _cast(e, args, n):
     return fit_length(cast_array(full(args[0], n), e.args[0].type, e.type, safe=e.fn == "TRY_CAST"), e.type)
@@ -211,10 +211,15 @@ def parse_timestamp(s: pa.Array, to: FlinkType, fmt: str | None = None) -> pa.Ar
 
 
 def parse_default(s: pa.Array, unit: str = "ns") -> pa.Array:
-    """Flink's default 'yyyy-MM-dd[ HH:mm:ss[.f..]]' as wall-clock timestamp[unit] values."""
+    """Flink's default 'yyyy-MM-dd[ HH:mm:ss[.f..]]' as wall-clock timestamp[unit] values (NULL past year 9999,
+    as Flink's TO_TIMESTAMP)."""
     s = pc.utf8_trim_whitespace(s)
-    return pc.coalesce(parse_local(s, "y-M-d H:m:s", unit=unit), _parse_fraction(s, unit),
-                       parse_local(s, "y-M-d", unit=unit))
+    t = pc.coalesce(parse_local(s, "y-M-d H:m:s", unit=unit), _parse_fraction(s, unit),
+                    parse_local(s, "y-M-d", unit=unit))
+    if unit == "ns":  # ends in 2262
+        return t
+    past = pc.greater_equal(t, pa.scalar(253_402_300_800 * PER_SECOND[unit], pa.int64()).cast(t.type))
+    return pc.if_else(pc.fill_null(past, False), pa.scalar(None, t.type), t)
 
 
 def _parse_fraction(s: pa.Array, unit: str) -> pa.Array:

@@ -61,7 +61,7 @@ def tokenize(pattern: str) -> list[tuple[str, int | str]]:
 
 
 # ---- formatting ---------------------------------------------------------------------------------
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 def day_and_time(ts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -72,7 +72,7 @@ def day_and_time(ts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     raw = pc.cast(ts, pa.int64())
     valid = np.asarray(pc.is_valid(raw).to_numpy(zero_copy_only=False))
     v = np.asarray(pc.fill_null(raw, 0).to_numpy(zero_copy_only=False)).astype(np.int64)
-    per_second = _PER_SECOND[ts.type.unit]
+    per_second = PER_SECOND[ts.type.unit]
     days = np.floor_divide(v, 86_400 * per_second)
     return valid, days, (v - days * (86_400 * per_second)) * (1_000_000_000 // per_second)
 
@@ -281,7 +281,7 @@ def add_months(ts, months, sign, rt, n):
             zero_copy_only=False)).astype(np.int64), 0, 1
     else:
         raw = np.asarray(pc.fill_null(pc.cast(ts, pa.int64()), 0).to_numpy(zero_copy_only=False)).astype(np.int64)
-        per_day = 86_400 * _PER_SECOND[ts.type.unit]
+        per_day = 86_400 * PER_SECOND[ts.type.unit]
         days = np.floor_divide(raw, per_day)
         rest = raw - days * per_day
     year, month, day = civil_from_days(days)
@@ -355,7 +355,7 @@ def parse_local(s: pa.Array, pattern: str, lenient: bool = False, unit: str = "n
         if "d" in values:
             _, m2, d2 = civil_from_days(days)
             ok &= (m2 == month) & (d2 == day)
-    per_second = _PER_SECOND[unit]
+    per_second = PER_SECOND[unit]
     if unit == "ns":  # the years 1677 to 2262 only
         ok &= np.abs(days) < 106_000
     total = (days * 86_400 + (hour * 60 + minute) * 60 + second) * per_second + nanos // (1_000_000_000 // per_second)

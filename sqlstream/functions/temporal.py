@@ -18,7 +18,7 @@ from sqlstream.functions.arrow import full, null_mask, trunc_div
 from sqlstream.functions.cast import cast_array, parse_default, parse_timestamp
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import nullable, require, returns
-from sqlstream.functions.java_datetime import add_months, format_local, parse_local
+from sqlstream.functions.java_datetime import PER_SECOND, add_months, format_local, parse_local
 from sqlstream.functions.time_zones import from_local, to_local
 
 def _date_format(e, args, n):
@@ -155,16 +155,13 @@ def _extract_unit(unit: str, v: pa.Array) -> pa.Array:
     return pc.cast(r, pa.int64())
 
 
-_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
-
-
 def _epoch_units(v: pa.Array) -> tuple[np.ndarray, int]:
     """(units since 1970-01-01 00:00, 0 where NULL; units per second) of TIMESTAMP / DATE values (the wall
     clock for a TIMESTAMP), in the type's own unit: nanoseconds in an int64 end in 2262."""
     if pa.types.is_date(v.type):
         v = pc.cast(v, pa.timestamp("s"))
     raw = np.asarray(pc.fill_null(pc.cast(v, pa.int64()), 0).to_numpy(zero_copy_only=False)).astype(np.int64)
-    return raw, _PER_SECOND[v.type.unit]
+    return raw, PER_SECOND[v.type.unit]
 
 
 def _epoch_seconds(v: pa.Array) -> pa.Array:
