@@ -95,3 +95,15 @@ def test_tables_from_json_reads():
     assert JsonDecoder(TableSchema(['a"b'], [flink_type("INT")])).leaves is None
     assert JsonDecoder(TableSchema(["c"], [flink_type("INT")]), fail_on_missing_field=True).leaves is None
     assert JsonDecoder(TableSchema(["c", "r"], [flink_type("INT"), flink_type("ROW<`a b.c` STRING>")])).leaves
+
+
+@pytest.mark.parametrize("probed", [True, False])
+def test_names_quoted_in_paths(probed):
+    schema = TableSchema(["it's", "a.b c"], [flink_type("ROW<`x'y` STRING, `$z` INT>"), flink_type("STRING")])
+    texts = pa.array(['{"it\'s": {"x\'y": "v", "$z": 3}, "a.b c": "w"}', '{"it\'s": null}', '{"it\'s": {}}',
+                      '{"a.b c": 1}'])
+    decoder = JsonDecoder(schema)
+    decoder.leaves.probed = {0: probed}
+    assert decoder.decode(texts, str).to_pylist() == [
+        {"it's": {"x'y": "v", "$z": 3}, "a.b c": "w"}, {"it's": None, "a.b c": None},
+        {"it's": {"x'y": None, "$z": None}, "a.b c": None}, {"it's": None, "a.b c": "1"}]

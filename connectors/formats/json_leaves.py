@@ -3,15 +3,16 @@
 json_extract_string over its path instead of from_json.
 
 from_json builds a STRUCT vector for each ROW, which costs more than the leaves themselves (nexmark q0's
-columns: 0.67-0.71 against 0.48-0.52 us per document, the leaves plus what tells the ROWs apart). The paths
+columns: 0.67-0.71 against 0.48-0.52 us per document for the leaves alone). The paths
 give each leaf the text from_json gives it (a number, object or array as DuckDB writes it, a string unescaped;
 NULL for JSON null, a missing key or a path through a value that is no object), so every check after the
 decoding is the same. What the leaves do not tell is whether a ROW whose leaves are all NULL is NULL (JSON null
 or missing, as from_json has it) or a ROW of NULLs (an object, or a value of another JSON type, which from_json
-also reads as a ROW of NULLs): its own path answers, either extracted in the same pass (its text; DuckDB writes
-the whole object, worth it when most documents hold no object there) or typed by json_type afterwards for only
-the documents whose leaves left it open (worth it when most documents hold one: nexmark's bid). Which of the two
-follows the share of open documents in the block before; both give the same rows.
+also reads as a ROW of NULLs): its own path answers, either extracted with the leaves (its text: DuckDB writes
+the whole object, worth it when most documents hold no object there) or typed by json_type in the same pass for
+only the documents whose first leaf is NULL (a second parse of those, worth it when most documents hold an object
+there: nexmark's bid). Which of the two follows the share of open documents in the block before; both give the
+same rows.
 """
 from __future__ import annotations
 
@@ -83,11 +84,12 @@ class LeafPaths:
         typed = [j for j in self.rows if not self.probed[j]]
         paths = self.paths + [_path(self.names[j]) for j in probes]
         picks = [f"v[{i + 1}]" for i in range(len(paths))]
-        for j in typed:  # json_type (a second parse) only where the ROW's leaves leave it open
-            first, count, _ = self.columns[j]
-            none = " AND ".join(f"v[{first + i + 1}] IS NULL" for i in range(count))
-            picks.append(f"CASE WHEN {none} THEN coalesce(json_type(line, '{_path(self.names[j])}') <> 'NULL', "
-                         f"false) END")
+        for j in typed:  # json_type (a second parse) only where the ROW's first leaf is NULL: a few more documents
+            # than those its leaves leave open, for one condition to plan instead of one per leaf
+            first = self.columns[j][0]
+            path = _path(self.names[j]).replace("'", "''")
+            picks.append(f"CASE WHEN v[{first + 1}] IS NULL THEN json_type(line, '{path}') <> 'NULL' END")  # NULL:
+            # the path is missing
         tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
         out = con.sql(f"SELECT {', '.join(picks)} FROM (SELECT line, json_extract_string(line, $p) AS v FROM tbl)",
                       params={"p": paths}).to_arrow_table()
