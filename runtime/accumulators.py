@@ -569,7 +569,7 @@ class Distinct(GroupValues):
         return [{}, self.inner.new()]
 
     def add(self, grp, row, sign):
-        key = row[0]  # NULL is a value too (ARRAY_AGG keeps it; the others skip it themselves)
+        key = _hashable(row[0])  # NULL is a value too (ARRAY_AGG keeps it; the others skip it themselves)
         counts = grp[0]
         c = counts.get(key, 0)
         if sign > 0:
@@ -590,7 +590,12 @@ class Distinct(GroupValues):
         return [list(grp[0].items()), self.inner.dump(grp[1])]
 
     def load(self, data):
-        return [{k: c for k, c in data[0]}, self.inner.load(data[1])]
+        return [{_hashable(k): c for k, c in data[0]}, self.inner.load(data[1])]
+
+
+def _hashable(v):
+    """A value as a key of a dict: an ARRAY's list as a tuple (ARRAY values are distinct by their elements)."""
+    return tuple(_hashable(x) for x in v) if isinstance(v, list) else v
 
 
 class DistinctSigns:

@@ -143,6 +143,15 @@ def _call(e: Expr, cols, n, memo: Memo | None):
         return udf([full(_eval(a, cols, n, memo), n) for a in e.args], n)
     if impl is None:
         raise ExecutionError(f"function {e.fn} is not implemented")
+    if e.fn in ("AND", "OR"):
+        try:
+            return _apply(e, impl, cols, n, memo)
+        except ExecutionError:
+            return _and_or_taken_rows(e, cols, n)
+    return _apply(e, impl, cols, n, memo)
+
+
+def _apply(e: Call, impl, cols, n, memo: Memo | None):
     args = [_eval(a, cols, n, memo) for a in e.args]
     try:
         return impl(e, args, n)
@@ -152,6 +161,64 @@ def _call(e: Expr, cols, n, memo: Memo | None):
 
 # ---- forms that evaluate their own arguments ---------------------------------------------------
 def _case(e, cols, n, memo):
+    try:
+        return _case_all_rows(e, cols, n, memo)
+    except ExecutionError:
+        return _case_taken_rows(e, cols, n)
+
+
+def _case_taken_rows(e, cols, n):
+    """CASE with each condition evaluated on the rows no earlier one took and each branch on the rows that take
+    it, as Flink evaluates them row by row: a branch that fails on rows that do not take it (IF(i > 0, 10 / i, 0),
+    CASE WHEN s <> '' THEN CAST(s AS INT) END) does not fail the query. Only used when evaluating every branch
+    on every row failed."""
+    t = e.type.to_arrow()
+    conds, branches = e.args[0:-1:2], list(e.args[1:-1:2]) + [e.args[-1]]
+    choice = np.full(n, len(conds))  # each row's branch; the last is ELSE
+    undecided = np.arange(n)
+    for k, c in enumerate(conds):
+        if not len(undecided):
+            break
+        hit = full(_eval(c, _rows(cols, undecided), len(undecided)), len(undecided), pa.bool_())
+        hit = np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+        choice[undecided[hit]] = k
+        undecided = undecided[~hit]
+    values, positions = [], []
+    for k, branch in enumerate(branches):
+        rows = np.flatnonzero(choice == k)
+        if len(rows):
+            values.append(full(cast_to(_eval(branch, _rows(cols, rows), len(rows)), t), len(rows), t))
+            positions.append(rows)
+    if not values:
+        return pa.nulls(n, t)
+    return pa.concat_arrays(values).take(pa.array(np.argsort(np.concatenate(positions), kind="stable")))
+
+
+def _and_or_taken_rows(e, cols, n):
+    """AND / OR with each operand evaluated only on the rows the ones before it leave undecided, as Flink's
+    generated code does (`i <> 0 AND 10 / i > 1`). Only used when evaluating every operand on every row failed."""
+    decisive = e.fn == "OR"  # the value that decides a row: FALSE for AND, TRUE for OR
+    values, valid = np.full(n, not decisive), np.ones(n, dtype=bool)
+    undecided = np.arange(n)
+    for a in e.args:
+        if not len(undecided):
+            break
+        v = full(_eval(a, _rows(cols, undecided), len(undecided)), len(undecided), pa.bool_())
+        so_far = pa.array(values[undecided], mask=~valid[undecided])
+        both = pc.or_kleene(so_far, v) if decisive else pc.and_kleene(so_far, v)
+        got, known = (np.asarray(x.to_numpy(zero_copy_only=False), dtype=bool)
+                      for x in (pc.fill_null(both, False), both.is_valid()))
+        values[undecided], valid[undecided] = got, known
+        undecided = undecided[~(known & (got == decisive))]
+    return pa.array(values, pa.bool_(), mask=~valid)
+
+
+def _rows(cols, rows: np.ndarray) -> list:
+    at = pa.array(rows)
+    return [c.take(at) if isinstance(c, (pa.Array, pa.ChunkedArray)) else c for c in cols]
+
+
+def _case_all_rows(e, cols, n, memo):
     parts = [_eval(a, cols, n, memo) for a in e.args]
     conds = [pc.fill_null(full(c, n, pa.bool_()), False) for c in parts[0:-1:2]]
     t = e.type.to_arrow()

@@ -826,7 +826,8 @@ def _plain(v, t: pa.DataType, printed: bool = True):
     if v is None:
         return None
     if pa.types.is_map(t):
-        return {str(k): _plain(x, t.item_type, printed) for k, x in v}
+        return {_json.dumps(_plain(k, t.key_type, printed)) if isinstance(k, (list, tuple)) else str(k):
+                _plain(x, t.item_type, printed) for k, x in v}
     if pa.types.is_struct(t):
         return [_plain(v[f.name], f.type, printed) for f in t]
     if pa.types.is_list(t) or pa.types.is_large_list(t):

@@ -143,9 +143,17 @@ def _sort(items: list, ascending=True, nulls_first=None) -> list | None:
     return nulls + values if nulls_first else values + nulls
 
 
+def null_map_key(fn: str) -> ExecutionError:
+    """A NULL key, which Flink keeps in a MAP and an Arrow map cannot hold."""
+    return ExecutionError(f"{fn} was given a NULL map key, which sqlstream's maps cannot hold (Flink's can): give "
+                          f"the key a value, as COALESCE(key, ..), or leave such rows out")
+
+
 def _map_from_arrays(keys: list, values: list):
     if values is None:
         return None
+    if None in keys:
+        raise null_map_key("MAP_FROM_ARRAYS")
     if len(keys) != len(values):
         raise ExecutionError(f"MAP_FROM_ARRAYS needs arrays of the same length, got {len(keys)} keys and "
                          f"{len(values)} values")
@@ -221,7 +229,7 @@ def _map_value(e, args, n):
     items = _interleave([full(cast_to(a, vt), n, vt) for a in args[1::2]], n)
     pairs = len(args) // 2
     counts = np.full(n, pairs, dtype=np.int32)
-    if keys.null_count:  # Arrow maps have no NULL keys; a lookup by NULL is NULL anyway
+    if keys.null_count:  # Arrow maps have no NULL keys; a lookup by NULL is NULL anyway (Flink keeps the entry)
         valid = np.asarray(keys.is_valid().to_numpy(zero_copy_only=False))
         counts = valid.reshape(n, pairs).sum(axis=1).astype(np.int32)
         keys, items = keys.filter(pa.array(valid)), items.filter(pa.array(valid))
