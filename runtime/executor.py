@@ -461,8 +461,10 @@ class Dataflow:
             wm = op.take_watermark()
             if wm is not None:
                 self._advance(next(n for n, o in self.ops.items() if o is op), wm)
-        if self.remote and (self.stats.rows_in == rows_before or now - self._drained >= DRAIN_S):
-            self.drain()  # nothing new to read, or output waited long enough: take the subtasks' answers
+        if self.remote and self.stats.rows_in == rows_before:
+            self.drain()  # nothing new to read: take the subtasks' answers
+        elif self.remote and now - self._drained >= DRAIN_S:
+            self.collect()  # output waited long enough: take the answers there are
         self._count_sunk()
         return active
 
@@ -507,6 +509,14 @@ class Dataflow:
         self._drained = time.monotonic()
         for nid, op in self.remote:
             self._push_drained(nid, op.drain())
+        self._count_sunk()
+
+    def collect(self) -> None:
+        """Push on the output that operators running in other processes have returned already, without waiting
+        for the messages still unanswered (the rounds a divided source's subtasks are reading)."""
+        self._drained = time.monotonic()
+        for nid, op in self.remote:
+            self._push_drained(nid, op.collect() if hasattr(op, "collect") else op.drain())
         self._count_sunk()
 
     def _push_drained(self, nid: int, out: list) -> None:

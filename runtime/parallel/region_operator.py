@@ -7,7 +7,7 @@ the rows a subtask gets, and the points where its watermark moves, are those of 
 depend on how processes are scheduled. Messages are pipelined (up to MAX_IN_FLIGHT unanswered); answers are taken
 message by message, and within a message subtask by subtask, so the output order is fixed too. The dataflow
 drains the answers before a checkpoint (the subtasks' outputs reach the sinks before they prepare their commit),
-at the end of input, and when its sources have nothing new.
+at the end of input, and when its sources have nothing new; otherwise it collects the answers already there.
 """
 from __future__ import annotations
 
@@ -36,7 +36,12 @@ MAX_IN_FLIGHT = 4  # messages sent to the subtasks and not yet answered (besides
 # moment (descheduled, a costlier piece) leaves the others rounds to read instead of waiting for it; a round of
 # files asked for starts decoding its blocks at once (`SourceShare.prefetch`), so fewer of those (and of a Kafka
 # topic's polls)
-ROUNDS_AHEAD = {"rows": 4, "bytes": 2, "splits": 2}
+ROUNDS_AHEAD = {"rows": 8, "bytes": 2, "splits": 2}
+# a round of a source whose subtasks exchange its pieces (with their summaries) between themselves is merged in
+# the subtasks this many rounds after it is read, asked for with the read of the later round: the subtasks go on
+# reading and merging without waiting for this process to hear from all of them, and by then the other
+# subtasks' pieces of the round have come unless one of them is that many rounds behind
+GATHER_LAG = 4
 
 
 class _Round:
@@ -142,6 +147,8 @@ class RegionOperator(Operator):
         self.round_rows = 65536  # the rows parallelism 1 reads as one batch: a divided source's round
         self.cursor = None  # the divided source's rounds and position (runtime/parallel/rounds.py)
         self.asked = 0  # rounds asked for so far
+        self.gathered = 0  # rounds the subtasks were asked to merge so far (`early`: maybe before they were merged here)
+        self.early = False  # the subtasks merge a round from the summaries they exchange (set by `open`)
         self.rounds: deque[tuple[int, tuple]] = deque()  # rounds asked for and not merged yet
         self.reads: dict[int, list] = {}  # the answers of rounds read, by number
         self.ready: list[pa.RecordBatch] = []  # output owed to the dataflow
@@ -180,6 +187,7 @@ class RegionOperator(Operator):
             self.host = LocalProcessHost()
         self.in_flight: deque[list[int]] = deque()  # per unanswered message, the subtasks it went to
         self.inboxes: list[queue.Queue] = []
+        self.pending: list[deque] = [deque() for _ in range(self.parallelism)]  # answers `collect` looked at
         fork = self.region.fork
         keys = self.region.keys[0] if self.region.specs and self.region.source and fork is None else None
         units = [SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source, keys,
@@ -188,6 +196,9 @@ class RegionOperator(Operator):
         # a divided source's rows go from the subtask reading them to the one owning them, where the host can
         # connect its subtasks; else through this process
         self.direct = (keys is not None or fork is not None) and hasattr(self.host, "start_connected")
+        # the subtasks send each other their pieces' summaries with the rows: a round is merged without them from
+        # here (a partitioned source's summaries are ordered and counted per partition here)
+        self.early = self.direct and self.region.source.kind != "splits"
         # the source's chain ends at a sink the subtasks write: a round's rows are written as it is read, ahead of
         # its merge, so a checkpoint's position merges every round read (else a restore would read them again)
         self.writes_at_read = self.region.source is not None and self.region.sink is not None and keys is None \
@@ -244,8 +255,34 @@ class RegionOperator(Operator):
         the watermark advances (ints) between its rows."""
         while self.in_flight:
             self.ready += self._front()
+        while self.rounds and self.rounds[0][0] < self.gathered:  # merged in the subtasks: merged here too, so a
+            self.settled += self._merge_round(self._cursor())  # checkpoint's position and watermark are theirs
         out, self.ready = self.ready, []
         return out
+
+    def collect(self) -> list:
+        """As `drain`, but only the messages every subtask has answered already: the output waiting in the pipes
+        while the source has rows, without waiting for the rounds asked ahead (draining them all left the
+        subtasks without a round to read from the last answer until this process asked again)."""
+        while self.in_flight and self._answered(self.in_flight[0]):
+            self.ready += self._front()
+        out, self.ready = self.ready, []
+        return out
+
+    def _answered(self, entry) -> bool:
+        """Whether each subtask a message went to has answered it (its answer's end is in `pending`)."""
+        for i in entry.subtasks if isinstance(entry, _Round) else entry:
+            pending = self.pending[i]
+            while all(msg[0] == BATCH for msg in pending):
+                try:
+                    pending.append(self.inboxes[i].get_nowait())
+                except queue.Empty:
+                    return False
+        return True
+
+    def _next(self, i: int) -> tuple:
+        """Subtask i's next message (those `collect` looked at first)."""
+        return self.pending[i].popleft() if self.pending[i] else self.inboxes[i].get()
 
     @property
     def draining(self) -> bool:
@@ -278,11 +315,27 @@ class RegionOperator(Operator):
             self.in_flight.append(_Round(self.asked, everyone))
             self.rounds.append((self.asked, request))
             self.asked += 1
+        if self.early and self.region.fork is None:
+            self._gather(self.asked - 1 - GATHER_LAG)
+
+    def _gather(self, last: int) -> None:
+        """Ask the subtasks to merge the rounds up to `last` (they have the pieces' summaries). The source's
+        watermark sent with them is this process's, which has merged fewer rounds or as many: only a restored
+        one ahead of the subtasks' (from a checkpoint at another parallelism) moves theirs."""
+        everyone = list(range(self.parallelism))
+        before = self.marks.current if self.marks is not None else None
+        for number in range(self.gathered, last + 1):
+            for d in everyone:
+                self._send(d, lambda c: c.send_marker(GATHER, number, None, before))
+            self.ready += self._sent(everyone)
+            self.gathered = number + 1
 
     def _merge_round(self, cursor) -> int:
         """Merge the oldest round asked for (waiting for the subtasks' answers): the rows it read."""
         everyone = list(range(self.parallelism))
         number, request = self.rounds.popleft()
+        if self.early:  # the subtasks merge it while this process waits for what they read
+            self._gather(number)
         while number not in self.reads:
             self.ready += self._front()
         pieces = self.reads.pop(number)
@@ -303,13 +356,12 @@ class RegionOperator(Operator):
         if not self.region.specs:  # the source's chain ends at the sink: its rows in logical order
             self.ready += [b for tagged, _ in pieces for _, b in tagged]
             return rows
-        if self.direct:  # the rows went between the subtasks: each merges what it received
-            summaries = [(reply["max"], reply["rows"]) for _, reply in pieces]
-            for d in everyone:
-                if splits:  # per partition: (rows sent to d, maximum, rows, partition)
+        if self.direct:  # the rows went between the subtasks: each merges what it received (asked above, or
+            if not self.early:  # here with the partitions' summaries: (rows sent to d, maximum, rows, partition))
+                for d in everyone:
                     summaries = [(reply["to"][d], reply["max"], reply["rows"], reply["split"]) for _, reply in pieces]
-                self._send(d, lambda c: c.send_marker(GATHER, number, summaries, before))
-            self.ready += self._sent(everyone)
+                    self._send(d, lambda c: c.send_marker(GATHER, number, summaries, before))
+                self.ready += self._sent(everyone)
             return rows
         for d in everyone:
             mine = [next((b for tag, b in tagged if tag == d), None) for tagged, _ in pieces]
@@ -380,6 +432,7 @@ class RegionOperator(Operator):
     def restore_position(self, position) -> None:
         self._cursor().restore(position)
         self.settled = 0
+        self.gathered = self.asked
         self.rounds.clear()
         self.reads.clear()
         self.returned.clear()
@@ -438,8 +491,8 @@ class RegionOperator(Operator):
                 pass
         release = getattr(self.host, "release", None)
         deadline = time.monotonic() + STOP_GRACE_S
-        for c, h, inbox in zip(self.channels, self.handles, self.inboxes):
-            if release is not None and _ended(inbox, deadline):
+        for c, h, inbox, pending in zip(self.channels, self.handles, self.inboxes, self.pending):
+            if release is not None and (any(m is ENDED for m in pending) or _ended(inbox, deadline)):
                 release(h)
             else:
                 self.host.stop(h)
@@ -479,7 +532,7 @@ class RegionOperator(Operator):
         for i in subtasks:
             tagged = []
             while True:
-                msg = self.inboxes[i].get()
+                msg = self._next(i)
                 if msg[0] == BATCH:
                     tagged.append((msg[1], msg[2]))
                 elif msg[0] == DONE:
@@ -498,10 +551,9 @@ class RegionOperator(Operator):
         out: list[pa.RecordBatch] = []
         replies, tagged = [], []
         for i in subtasks:
-            inbox = self.inboxes[i]
             tagged.append([])
             while True:
-                msg = inbox.get()
+                msg = self._next(i)
                 if msg[0] == BATCH:
                     out.append(msg[2])
                     tagged[-1].append((msg[1], msg[2]))

@@ -118,13 +118,13 @@ class RegionSubtask:
         batches, summary = self.share.read(request)
         if self.fork is not None:  # rows for the head go to their subtasks, the others' partials to the job
             routed, partials = self.fork.split(batches)
-            self.exchange.send(number, routed)
+            self.exchange.send(number, routed, (summary["max"], summary["rows"]))
             return partials, summary
         if self.sink is not None and self.unit.keys is None:  # the chain ends at the sink, written here
             self.sink.write(batches)
             return [], summary
         if self.exchange is not None and number is not None:
-            self.exchange.send(number, self._routed(batches))
+            self.exchange.send(number, self._routed(batches), (summary["max"], summary["rows"]))
             return [], summary
         return self._route(batches), summary
 
@@ -147,7 +147,7 @@ class RegionSubtask:
         for d in range(self.unit.parallelism):
             here = [routed[d] for routed in per_split if routed[d] is not None]
             outgoing.append(None if not here else here[0] if len(here) == 1 else pa.concat_batches(here))
-        self.exchange.send(number, outgoing)
+        self.exchange.send(number, outgoing, None)
         return [], {"splits": [summary for _, _, summary in read]}
 
     def _route(self, batches: list[pa.RecordBatch]) -> list[tuple]:
@@ -166,13 +166,18 @@ class RegionSubtask:
             batches, keys = ([] if partials is None else [partials]), tuple(range(len(keys)))
         return route(batches, keys, self.unit.parallelism, max_parallelism_of(self.unit.config))
 
-    def gather(self, number: int, summaries: list[tuple[int, int]], before: int | None) -> list[pa.RecordBatch]:
-        """Merge round `number` from the pieces the source subtasks sent here directly (`summaries`: each piece's
-        maximum and rows read, in logical order)."""
+    def gather(self, number: int, summaries: list[tuple] | None, before) -> list[pa.RecordBatch]:
+        """Merge round `number` from the pieces the source subtasks sent here directly, with each piece's maximum
+        and rows read in logical order: as its sender gave them with its rows (`summaries` None), or, of a
+        partitioned source, per partition as the job's process ordered them."""
         if self.fork is not None:
-            return self._merge_fork(summaries, before, self.exchange.take(number, len(self.fork.inputs)))
+            pieces = self.exchange.take(number, len(self.fork.inputs))
+            return self._merge_fork(self.exchange.summaries_of(number), before, pieces)
         mine = self.exchange.take(number)
-        if summaries and len(summaries[0]) == 4:  # a partitioned source: (rows here, maximum, rows, partition)
+        sent = self.exchange.summaries_of(number)
+        if summaries is None:
+            summaries = sent
+        elif summaries and len(summaries[0]) == 4:  # a partitioned source: (rows here, maximum, rows, partition)
             return self.merge(summaries, before, self._by_partition(mine, summaries))
         parts = [(0 if b is None else b.num_rows, part_max, rows) for b, (part_max, rows) in zip(mine, summaries)]
         here = [b for b in mine if b is not None]
