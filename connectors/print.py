@@ -14,16 +14,16 @@ BLACKHOLE_OPTIONS = ["connector"]
 
 
 def flink_row_strings(batch: pa.RecordBatch) -> list[str]:
-    """'+I[v1, v2]' per row, values formatted as Flink's print connector does."""
+    """'+I[v1, v2]' per row, values formatted as Flink's print connector does (Java's toString of each value)."""
     from sqlstream.core.changelog import OP_NAMES
-    from sqlstream.core.formatting import format_double, format_timestamp
+    from sqlstream.core.formatting import format_double
     cols = []
     for i in range(1, batch.num_columns):
         if batch.schema.names[i] == "_wm":
             continue
         a = batch.column(i)
-        if pa.types.is_timestamp(a.type):
-            a = format_timestamp(a)
+        if pa.types.is_timestamp(a.type) or pa.types.is_time(a.type):
+            a = java_time_text(a)
         elif pa.types.is_floating(a.type):
             a = format_double(a)
         elif pa.types.is_boolean(a.type):
@@ -32,9 +32,25 @@ def flink_row_strings(batch: pa.RecordBatch) -> list[str]:
     ops = batch.column(0).to_pylist()
     out = []
     for r, op in enumerate(ops):
-        vals = ["<NULL>" if c[r] is None else str(c[r]) for c in cols]
+        vals = ["null" if c[r] is None else str(c[r]) for c in cols]
         out.append(f"{OP_NAMES[op]}[{', '.join(vals)}]")
     return out
+
+
+def java_time_text(a: pa.Array) -> pa.Array:
+    """TIMESTAMP, TIMESTAMP_LTZ and TIME as java.time prints them: 2020-01-01T10:00, 2020-01-01T10:00:00.120,
+    1970-01-01T00:00:01.500Z (an instant, in UTC, always with its seconds), 10:00:00.500: the fraction in groups
+    of three digits as needed, the seconds only when they or a fraction are not zero."""
+    import pyarrow.compute as pc
+    from sqlstream.core.formatting import format_timestamp
+    instant = pa.types.is_timestamp(a.type) and a.type.tz is not None
+    text = format_timestamp(a) if pa.types.is_timestamp(a.type) else pc.cast(a, pa.string())
+    text = pc.replace_substring(text, " ", "T")
+    text = pc.replace_substring_regex(text, r"\.0+$", "")
+    text = pc.replace_substring_regex(text, r"(\.(?:\d{3})+?)(?:000)+$", r"\1")
+    if instant:
+        return pc.binary_join_element_wise(text, "Z", "")
+    return pc.replace_substring_regex(text, r"(\d{2}:\d{2}):00$", r"\1")
 
 
 PIPE_BUF = 4096  # a write of at most this many bytes to a pipe is never interleaved with another process's
