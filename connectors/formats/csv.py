@@ -250,6 +250,10 @@ def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
     if t.name == "BOOLEAN":
         text = pc.utf8_lower(pc.utf8_trim(raw, characters=JAVA_SPACE))
         return pc.equal(text, "true"), np.zeros(len(raw), dtype=bool)
+    if t.name in ("BINARY", "VARBINARY"):  # Base64 text, as Flink's CSV format (Jackson) reads and writes BYTES
+        import base64
+        vals, failed = _convert_each(raw, lambda v: base64.b64decode(v, validate=True))
+        return pa.array(vals, target), failed
     kind = _kind(t)
     if kind is None:
         try:
@@ -325,6 +329,9 @@ def encode_csv_lines(batch: pa.RecordBatch, names: list[str], delimiter: str = "
             s = pc.if_else(pc.fill_null(needs, False), quoted, arr)
         elif pa.types.is_boolean(arr.type):
             s = pc.cast(arr, pa.string())
+        elif pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
+            import base64
+            s = pa.array([None if v is None else base64.b64encode(v).decode() for v in arr.to_pylist()], pa.string())
         else:
             s = pc.cast(arr, pa.string())
         parts.append(pc.fill_null(s, ""))

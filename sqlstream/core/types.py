@@ -292,8 +292,13 @@ def common_type(a: FlinkType, b: FlinkType) -> FlinkType | None:
     if b.name == "NULL":
         return a.with_nullable(True).without_time_attr()
     a, b = a.without_time_attr(), b.without_time_attr()
-    if a.name == b.name and a.name not in ("DECIMAL", "CHAR", "VARCHAR") + TIMESTAMPS:
+    binary = ("BINARY", "VARBINARY")
+    if a.name == b.name and a.name not in ("DECIMAL", "CHAR", "VARCHAR") + binary + TIMESTAMPS:
         return a.with_nullable(nullable)
+    if a.name in binary and b.name in binary:  # as text: BINARY(n) only when both are, else VARBINARY
+        if a.name == b.name == "BINARY" and a.precision == b.precision:
+            return a.with_nullable(nullable)
+        return FlinkType("VARBINARY", max(a.precision, b.precision), nullable=nullable)
     if a.is_string and b.is_string:
         if a.name == "CHAR" and b.name == "CHAR" and a.precision == b.precision:
             return a.with_nullable(nullable)
