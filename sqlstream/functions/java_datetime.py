@@ -98,7 +98,7 @@ def format_local(ts: pa.Array, pattern: str, simple: bool = False) -> pa.Array:
 
 
 def _format(days: np.ndarray, nano_of_day: np.ndarray, pattern: str, simple: bool) -> pa.Array:
-    f = _Fields(days, nano_of_day)
+    f = _Fields(days, nano_of_day, julian=simple)
     parts = []
     for letter, count in tokenize(pattern):
         if letter == "'":
@@ -138,10 +138,12 @@ def _finest_unit(tokens: list[tuple[str, int | str]]) -> int:
 class _Fields:
     """Calendar fields of wall-clock values (days since the epoch, nanoseconds into the day), computed once each."""
 
-    def __init__(self, days: np.ndarray, nano_of_day: np.ndarray):
+    def __init__(self, days: np.ndarray, nano_of_day: np.ndarray, julian: bool = False):
         self.days = days
         self.nano_of_day = nano_of_day
-        self.year, self.month, self.day = civil_from_days(self.days)
+        self.to_civil, self.from_civil = ((hybrid_civil_from_days, hybrid_days_from_civil) if julian
+                                          else (civil_from_days, days_from_civil))
+        self.year, self.month, self.day = self.to_civil(self.days)
         self.dow0 = np.mod(self.days + 4, 7)  # 0 = Sunday (1970-01-01 was a Thursday)
 
     def number(self, letter: str) -> np.ndarray:
@@ -158,7 +160,7 @@ class _Fields:
         if letter == "d":
             return self.day
         if letter == "D":
-            return self.days - days_from_civil(self.year, np.ones_like(self.year), np.ones_like(self.year)) + 1
+            return self.days - self.from_civil(self.year, np.ones_like(self.year), np.ones_like(self.year)) + 1
         if letter == "w":
             return self.week_year()[1]
         if letter == "W":
@@ -191,8 +193,8 @@ class _Fields:
     def week_year(self) -> tuple[np.ndarray, np.ndarray]:
         """(week-based year, week of it): weeks start on Sunday; week 1 is the week holding January 1st."""
         week_start = self.days - self.dow0
-        wy, _, _ = civil_from_days(week_start + 6)
-        jan1 = days_from_civil(wy, np.ones_like(wy), np.ones_like(wy))
+        wy, _, _ = self.to_civil(week_start + 6)
+        jan1 = self.from_civil(wy, np.ones_like(wy), np.ones_like(wy))
         first_start = jan1 - np.mod(jan1 + 4, 7)
         return wy, (week_start - first_start) // 7 + 1
 
@@ -267,6 +269,38 @@ def civil_from_days(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y + (m <= 2), m, d
 
 
+GREGORIAN_CUTOVER = -141_427  # 1582-10-15, the first Gregorian day of java.util's calendar (Julian before)
+
+
+def hybrid_days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of dates as java.util.GregorianCalendar reads them (SimpleDateFormat): Julian
+    before 1582-10-15, Gregorian from then on; months and days beyond their range roll over."""
+    gregorian = days_from_civil(y, m, d)
+    if not (gregorian < GREGORIAN_CUTOVER).any():
+        return gregorian
+    y = y.astype(np.int64) + np.floor_divide(m.astype(np.int64) - 1, 12)
+    m = np.mod(m.astype(np.int64) - 1, 12) + 1
+    a = (14 - m) // 12
+    yy, mm = y + 4800 - a, m + 12 * a - 3
+    julian = d.astype(np.int64) + (153 * mm + 2) // 5 + 365 * yy + np.floor_divide(yy, 4) - 32083 - 2_440_588
+    return np.where(gregorian < GREGORIAN_CUTOVER, julian, gregorian)
+
+
+def hybrid_civil_from_days(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of days since 1970-01-01 as java.util's calendar shows them: Julian before 1582-10-15."""
+    y, m, d = civil_from_days(z)
+    early = z < GREGORIAN_CUTOVER
+    if not early.any():
+        return y, m, d
+    c = z.astype(np.int64) + 2_440_588 + 32082
+    dd = np.floor_divide(4 * c + 3, 1461)
+    e = c - np.floor_divide(1461 * dd, 4)
+    mm = (5 * e + 2) // 153
+    jd, jm = e - (153 * mm + 2) // 5 + 1, mm + 3 - 12 * (mm // 10)
+    jy = dd - 4800 + mm // 10
+    return np.where(early, jy, y), np.where(early, jm, m), np.where(early, jd, d)
+
+
 def add_months(ts, months, sign, rt, n):
     """Months added to DATE/TIMESTAMP values as Java adds them: the day is clamped to the last of the month.
     Calendar arithmetic on whole columns, in any year (Python's datetime stops at year 1)."""
@@ -336,10 +370,11 @@ def parse_local(s: pa.Array, pattern: str, lenient: bool = False, unit: str = "n
         values["y" if letter in "uY" else ("M" if letter == "L" else letter)] = v
     one = np.ones(n, dtype=np.int64)
     year, month, day = values.get("y", one * 1970), values.get("M", one), values.get("d", one)
+    from_civil = hybrid_days_from_civil if lenient else days_from_civil
     if "D" in values:
-        days = days_from_civil(year, one, one) + values["D"] - 1
+        days = from_civil(year, one, one) + values["D"] - 1
     else:
-        days = days_from_civil(year, month, day)
+        days = from_civil(year, month, day)
     hour = values.get("H", np.zeros(n, dtype=np.int64))
     for letter in "kKh":
         if letter in values:
