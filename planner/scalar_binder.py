@@ -583,12 +583,12 @@ class ScalarBinder:
         args = [self.bind(n.this), self.bind(n.expression)]
         esc = n.args.get("escape")
         if esc is not None:
-            args.append(self.bind(esc))
+            args.append(_escape_character(self.bind(esc), n))
         return self.call("LIKE", args, n)
 
     def _escape(self, n):
         like = n.this
-        args = [self.bind(like.this), self.bind(like.expression), self.bind(n.expression)]
+        args = [self.bind(like.this), self.bind(like.expression), _escape_character(self.bind(n.expression), n)]
         return self.call("LIKE", args, n)
 
     def _similarto(self, n):
@@ -889,6 +889,13 @@ def _temporal_literal(text: str, to: FlinkType, node) -> object:
         return value
     except ValueError:
         raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'") from None
+
+
+def _escape_character(e: Expr, node) -> Expr:
+    """LIKE's ESCAPE: at most one character, as Flink checks when it plans the call."""
+    if isinstance(e, Lit) and isinstance(e.value, str) and len(e.value) > 1:
+        raise ValidationError(f"{_where(node)}Invalid escape character '{e.value}': ESCAPE takes one character")
+    return e
 
 
 def _no_text_number_equality(a: Expr, b: Expr, node) -> None:

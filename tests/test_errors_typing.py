@@ -149,6 +149,11 @@ def run(sql: str) -> str:
     ("SELECT NULLIF(user_id, quantity) FROM orders", r"between VARCHAR and INTEGER is not supported now"),
     # Flink: Cannot apply 'CONCAT_WS' to arguments of type 'CONCAT_WS(<CHAR(1)>, <INTEGER>, ...)' (a Python error)
     ("SELECT CONCAT_WS(',', quantity, user_id) FROM orders", r"Cannot apply 'CONCAT_WS'"),
+    # Flink: Illegal use of 'NULL' (|| / CONCAT / CONCAT_WS of an untyped NULL); Invalid escape character 'xx'
+    ("SELECT user_id || NULL FROM orders", r"At line 5, column \d+: Illegal use of 'NULL'"),
+    ("SELECT CONCAT(NULL, user_id) FROM orders", r"Illegal use of 'NULL'"),
+    ("SELECT CONCAT_WS(',', user_id, NULL) FROM orders", r"Illegal use of 'NULL'"),
+    ("SELECT user_id NOT LIKE 'a' ESCAPE 'xx' FROM orders", r"Invalid escape character 'xx'"),
     # Flink: Binary literal string must contain an even number of hexits
     ("SELECT X'012' FROM orders", r"Binary literal string must contain an even number of hexits"),
 ])
@@ -322,3 +327,10 @@ def test_csv_writes_and_reads_bytes_as_base64(orders, tmp_path):
     back = run(f"CREATE TABLE k (id BIGINT, b BYTES) WITH ('connector' = 'filesystem', 'path' = '{out}', "
                f"'format' = 'csv');\nSELECT b = X'0a0b0c' AS same FROM k;")
     assert back == '{"same": true, "op": "+I"}\n'
+
+
+def test_substring_of_a_negative_length_is_null(orders):
+    """Flink: SUBSTRING(s, 1, -1) is NULL, a constant or a column's length (the job failed)."""
+    out = run(orders + "SELECT SUBSTRING(user_id, 1, -1) AS a, SUBSTRING(user_id, 2, quantity - 1) AS b FROM orders;")
+    assert out.splitlines() == ['{"a": null, "b": "1", "op": "+I"}', '{"a": null, "b": null, "op": "+I"}',
+                                '{"a": null, "b": "1", "op": "+I"}']

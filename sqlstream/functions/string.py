@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.core.errors import ExecutionError
+from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import BOOLEAN, INT, STRING, FlinkType
 from sqlstream.functions.arrow import cast_to, full, per_row, per_unique
 from sqlstream.functions.catalog import scalar
@@ -41,8 +41,8 @@ def _substring(e, args, n):
     length = args[2].as_py() if len(args) > 2 else None
     if start is None or (len(args) > 2 and length is None):
         return pa.nulls(n, pa.string())
-    if length is not None and length < 0:
-        raise ExecutionError("SUBSTRING length must not be negative")
+    if length is not None and length < 0:  # NULL, as in Flink
+        return pa.nulls(n, pa.string())
     b = start - 1 if start > 0 else (start if start < 0 else 0)
     if start < 0:
         stop = (b + length) if length is not None and b + length < 0 else None
@@ -52,7 +52,7 @@ def _substring(e, args, n):
 
 
 def _py_substring(x, st, ln=None):
-    if x is None or st is None:
+    if x is None or st is None or ln is not None and ln < 0:
         return None
     b = st - 1 if st > 0 else (len(x) + st if st < 0 else 0)
     return x[b:] if ln is None else x[b:b + ln]
@@ -334,13 +334,20 @@ def _chr(e, args, n):
 
 
 
+def _no_untyped_null(args: list[FlinkType]) -> None:
+    if any(a.name == "NULL" for a in args):  # Flink's validator: Illegal use of 'NULL'
+        raise ValidationError("Illegal use of 'NULL': give the NULL a type, as CAST(NULL AS STRING)")
+
+
 def concat_type(name: str, args: list[FlinkType]) -> FlinkType:
-    require(name, args, all(a.is_string or a.name == "NULL" for a in args))
+    _no_untyped_null(args)
+    require(name, args, all(a.is_string for a in args))
     return STRING.with_nullable(nullable(args))
 
 
 def _concat_ws_type(name: str, args: list[FlinkType]) -> FlinkType:
     """Text arguments only, as CONCAT; NULL only for a NULL separator (NULL values are skipped)."""
+    _no_untyped_null(args)
     require(name, args, len(args) >= 1 and strings(args))
     return STRING.with_nullable(args[0].nullable)
 
