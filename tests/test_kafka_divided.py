@@ -19,18 +19,47 @@ from tests.test_rescale import stop_with_savepoint
 ROWS = 6000
 
 
-@pytest.fixture(scope="module")
-def events(broker):
+def messages() -> list[tuple]:
     """4 partitions; a fifth of the rows 0-3 s late, each partition 0.7 s ahead of the one before."""
-    broker.create_topic("divided", 4)
     rng = random.Random(1)
-    messages = []
+    out = []
     for i in range(ROWS):
         part = i % 4
         ts = 1_700_000_000_000 + i * 5 + part * 700 - (rng.randrange(0, 3000) if i % 5 == 0 else 0)
-        messages.append((part, None, json.dumps({"i": i, "k": rng.randrange(30), "ts": ts}).encode()))
-    broker.produce("divided", messages)
+        out.append((part, None, json.dumps({"i": i, "k": rng.randrange(30), "ts": ts}).encode()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def events(broker):
+    broker.create_topic("divided", 4)
+    broker.produce("divided", messages())
     return "divided"
+
+
+class PhasedTopic:
+    """The same messages in a topic of their own, produced a third at a time (the same count, a multiple of the
+    batch size, into every partition), read by a table bounded at the end of all of them: a job reading it cannot
+    end before the last third is produced, so a test stops it or kills its workers while it runs, however fast it
+    reads, and each job still reads parallelism 1's batches (whole batches up to where a third ends)."""
+
+    PHASES = 3
+
+    def __init__(self, broker, name: str):
+        self.broker, self.name, self.produced = broker, name, 0
+        broker.create_topic(name, 4)
+        self.messages = messages()
+
+    def produce_next(self) -> None:
+        share = ROWS // self.PHASES
+        self.broker.produce(self.name, self.messages[self.produced * share:(self.produced + 1) * share])
+        self.produced += 1
+
+    def table(self) -> str:
+        ends = ";".join(f"partition:{p},offset:{ROWS // 4}" for p in range(4))
+        return table(self.broker, self.name).replace(
+            "'scan.bounded.mode' = 'latest-offset'",
+            f"'scan.bounded.mode' = 'specific-offsets', 'scan.bounded.specific-offsets' = '{ends}'")
 
 
 def table(broker, topic: str) -> str:
@@ -91,14 +120,17 @@ def committed(folder) -> collections.Counter:
     return collections.Counter(line for f in files for line in f.read_text().splitlines() if line)
 
 
-def job_file(folder, broker, topic: str, p: int, sink: str):
+def job_file(folder, broker, topic: str, p: int, sink: str, source: str | None = None):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "job.sql"
-    path.write_text(JOB.format(p=p, dir=folder, table=table(broker, topic), sink=SINKS[sink].format(dir=folder)))
+    path.write_text(JOB.format(p=p, dir=folder, table=source or table(broker, topic),
+                               sink=SINKS[sink].format(dir=folder)))
     return path
 
 
 def test_killed_workers_and_a_restore_at_other_parallelisms_give_the_uninterrupted_output(tmp_path, broker, events):
+    """The killed and the stopped jobs read topics produced a third at a time (`PhasedTopic`): each kill and each
+    stop finds its job running, and each savepoint is taken mid-stream."""
     expected = {}
     for sink in SINKS:
         reference = tmp_path / f"reference-{sink}"
@@ -108,20 +140,26 @@ def test_killed_workers_and_a_restore_at_other_parallelisms_give_the_uninterrupt
         assert sum(expected[sink].values()) > 100
 
     seed = random.randrange(1 << 30)
-    killed = tmp_path / "killed"
-    kill_workers(CliJob(job_file(killed, broker, events, 2, "window")), killed / "checkpoints", random.Random(seed),
-                 seed, 2)
+    killed, topic = tmp_path / "killed", PhasedTopic(broker, "divided_killed")
+    topic.produce_next()
+    kill_workers(CliJob(job_file(killed, broker, None, 2, "window", topic.table())), killed / "checkpoints",
+                 random.Random(seed), seed, 2,
+                 release=lambda: [topic.produce_next() for _ in range(topic.PHASES - topic.produced)])
     assert committed(killed) == expected["window"], f"seed {seed}"
 
-    rescaled = tmp_path / "rescaled"
-    savepoint = stop_with_savepoint(CliJob(job_file(rescaled, broker, events, 2, "group_by")), rescaled, "signal")
+    rescaled, topic = tmp_path / "rescaled", PhasedTopic(broker, "divided_rescaled")
+    topic.produce_next()
+    savepoint = stop_with_savepoint(CliJob(job_file(rescaled, broker, None, 2, "group_by", topic.table())),
+                                    rescaled, "signal")
     assert committed(rescaled) != expected["group_by"], "stopped mid-stream"
-    job = CliJob(job_file(rescaled, broker, events, 3, "group_by"), "--from-savepoint", savepoint)
-    job.wait_for(lambda: "restored from savepoint" in job.err or job.exited(), "the restore")
-    savepoint = stop_with_savepoint(job, rescaled, "cli") if not job.exited() else None
-    if savepoint is not None:
-        rc, _, err = CliJob(job_file(rescaled, broker, events, 1, "group_by"), "--from-savepoint", savepoint).finish()
-        assert rc == 0, err
+    topic.produce_next()
+    job = CliJob(job_file(rescaled, broker, None, 3, "group_by", topic.table()), "--from-savepoint", savepoint)
+    job.wait_for(lambda: "restored from savepoint" in job.err, "the restore")
+    savepoint = stop_with_savepoint(job, rescaled, "cli")
+    topic.produce_next()
+    rc, _, err = CliJob(job_file(rescaled, broker, None, 1, "group_by", topic.table()),
+                        "--from-savepoint", savepoint).finish()
+    assert rc == 0, err
     assert committed(rescaled) == expected["group_by"]
 
 

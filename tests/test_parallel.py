@@ -10,12 +10,13 @@ import pickle
 import random
 import signal
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from tests.cli_job import CliJob, latest_checkpoint_id
 from tests.test_checkpoints import JOB as CHECKPOINTED_JOB
-from tests.test_checkpoints import committed
+from tests.test_checkpoints import ROLLING, committed
 from tests.golden import (CONFORMANCE, GOLDEN, GOLDEN_STATIC, case_dirs, case_sql, expected, oracle, run_sql,
                           static_case_sql)
 
@@ -111,7 +112,7 @@ SET 'parallelism.default' = '2';
 SET 'restart-strategy.type' = 'fixed-delay';
 SET 'restart-strategy.fixed-delay.attempts' = '1000';
 SET 'restart-strategy.fixed-delay.delay' = '0 s';""" + CHECKPOINTED_JOB.replace("{interval}", "100 ms").replace(
-    "{batch}", "500").replace("{files}", "").replace("{source}", "")
+    "{batch}", "500")
 
 
 @pytest.fixture(scope="module")
@@ -140,10 +141,12 @@ def workers_of(pid: int) -> list[int]:
     return [w for child in children_of(pid) for w in children_of(child)]
 
 
-def kill_workers(job: CliJob, checkpoints: Path, rng: random.Random, seed: int, times: int) -> tuple[int, str]:
+def kill_workers(job: CliJob, checkpoints: Path, rng: random.Random, seed: int, times: int,
+                 release: Callable[[], None] | None = None) -> tuple[int, str]:
     """Up to `times` SIGKILLs of a random worker of a running parallel job, each after a checkpoint of its own
-    and each followed by the restart; the job then runs to its end. The number of kills and the job's stderr
-    (asserted: the job succeeded and at least one worker was killed)."""
+    and each followed by the restart; then `release` (which lets a job that cannot end on its own end or stops
+    it) and the job runs to its end. The number of kills and the job's stderr (asserted: the job succeeded and
+    at least one worker was killed: a bounded job may end before the first kill, a held one cannot)."""
     kills = 0
     for _ in range(times):
         target = latest_checkpoint_id(checkpoints) + 1
@@ -155,6 +158,8 @@ def kill_workers(job: CliJob, checkpoints: Path, rng: random.Random, seed: int, 
         os.kill(rng.choice(workers), signal.SIGKILL)
         kills += 1
         job.wait_for(lambda: job.err.count("restarting from") >= kills or job.exited(), "the restart")
+    if release is not None:
+        release()
     rc, _, err = job.finish()
     assert rc == 0, f"seed {seed}: {err}"
     assert kills >= 1 and "was killed by SIGKILL" in err, f"seed {seed}: no worker was killed ({err})"
@@ -162,9 +167,13 @@ def kill_workers(job: CliJob, checkpoints: Path, rng: random.Random, seed: int, 
 
 
 def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, events):
+    """The killed job reads a monitored folder (its source divided among the subtasks as a bounded folder is), so
+    it cannot end before the kills however fast it reads; then a file with one row far ahead fires every window
+    and the job is stopped once it committed the output of the bounded reference run (its sinks roll their part
+    files, so a running job commits them)."""
     reference = tmp_path / "reference"
     reference.mkdir()
-    (reference / "job.sql").write_text(KILL_JOB.format(dir=reference, data=events)
+    (reference / "job.sql").write_text(KILL_JOB.format(dir=reference, data=events, source="", files="")
                                        .replace("'parallelism.default' = '2'", "'parallelism.default' = '1'"))
     rc, _, err = CliJob(reference / "job.sql").finish()
     assert rc == 0, err
@@ -174,10 +183,22 @@ def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, event
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     folder = tmp_path / "killed"
-    folder.mkdir()
-    (folder / "job.sql").write_text(KILL_JOB.format(dir=folder, data=events))
+    data = folder / "in"
+    data.mkdir(parents=True)
+    lines = Path(events).read_text().splitlines(keepends=True)
+    (data / "a.json").write_text("".join(lines[:len(lines) // 2]))  # the rest arrives while workers are killed
+    (folder / "job.sql").write_text(KILL_JOB.format(dir=folder, data=data, files=ROLLING["rolling"],
+                                                    source=", 'source.monitor-interval' = '50 ms'"))
     job = CliJob(folder / "job.sql")
-    kills, err = kill_workers(job, folder / "checkpoints", rng, seed, 10)
+
+    def release() -> None:
+        (data / "b.json").write_text("".join(lines[len(lines) // 2:]))
+        (data / "c.json").write_text('{"key":"k0","val":0,"payload":"","ts":"2100-01-01 00:00:00.000"}\n')
+        job.wait_for(lambda: committed(folder) == expected_rows, f"seed {seed}: the reference's rows committed")
+        job.signal(signal.SIGTERM)
+
+    kills, err = kill_workers(job, folder / "checkpoints", rng, seed, 4, release)
+    assert kills == 4 and "source divided among them" in err, err
     # each subtask writes its part files, prepared at the barrier and committed once the checkpoint is complete
     assert err.count("written by each subtask") == 2, err
     got = committed(folder)
