@@ -243,3 +243,25 @@ def test_snappy_in_the_java_clients_framing():
     framed = b"\x82SNAPPY\x00" + struct.pack(">ii", 1, 1) + b"".join(struct.pack(">i", len(b)) + b for b in blocks)
     assert decompress(2, framed) == data
     assert decompress(2, blocks[0]) == data[:2000]
+
+
+def test_the_isolation_level_is_flinks_default_unless_set(broker, monkeypatch):
+    """Flink's Kafka source leaves 'isolation.level' to the Java consumer, whose default is read_uncommitted
+    (librdkafka's is read_committed): the fetches and every consumer of a source read uncommitted unless the table
+    sets 'properties.isolation.level'."""
+    from sqlstream.connectors.kafka import clients
+    topic = "fetch_isolation_default"
+    broker.create_topic(topic, 1)
+    produce_batches(broker, topic, 3, {})
+    confs: list[dict] = []
+    made = clients.client_conf
+    monkeypatch.setattr(clients, "client_conf", lambda *a, **k: confs.append(made(*a, **k)) or confs[-1])
+    for extra, level, on_the_wire in ((None, "read_uncommitted", 0),
+                                      ({"properties.isolation.level": "read_committed"}, "read_committed", 1)):
+        confs.clear()
+        reader = make_source(broker, topic, extra).reader(f"{topic}/0")
+        try:
+            assert reader.fetcher is not None and reader.fetcher.isolation == on_the_wire
+            assert confs and all(c["isolation.level"] == level for c in confs), confs
+        finally:
+            reader.close()

@@ -31,6 +31,9 @@ METADATA_TIMEOUT_S = 10  # how long starting a reader waits for the broker's top
 WAIT_S = 0.005  # how long an empty poll waits for a message; an unbounded poll never waits for a full batch
 FILL_SLICE_S = 0.05  # a bounded poll's wait between checks of where its consumer is
 FILL_WAIT_S = 10.0  # how long a bounded poll waits for the next message of a batch the partition is known to hold
+# Flink's Kafka source leaves 'isolation.level' to the Java consumer, whose default is read_uncommitted (the connector
+# sets it nowhere); librdkafka's is read_committed, so this source's consumers and fetches are given Flink's
+ISOLATION_LEVEL = "read_uncommitted"
 RAW_FETCH = True  # read partitions with our own Fetch requests where the table's settings allow (fetch.py)
 LOG = logging.getLogger("sqlstream.kafka")
 
@@ -48,7 +51,8 @@ class KafkaSplitReader(SplitReader):
         self.health = health
         self.consumer = clients.consumer(cfg, health, {
             "group.id": f"sqlstream-{uuid.uuid4().hex[:8]}", "fetch.wait.max.ms": 20,
-            "queued.min.messages": 100000, "fetch.max.bytes": 64 << 20, "max.partition.fetch.bytes": 16 << 20},
+            "queued.min.messages": 100000, "fetch.max.bytes": 64 << 20, "max.partition.fetch.bytes": 16 << 20,
+            "isolation.level": ISOLATION_LEVEL},
             **{"enable.auto.commit": False, "enable.partition.eof": False})
         self.next_offset = start
         self.stop = stop
@@ -65,7 +69,7 @@ class KafkaSplitReader(SplitReader):
         try:
             md = self.consumer.list_topics(self.topic, timeout=METADATA_TIMEOUT_S)
             leader = md.brokers[md.topics[self.topic].partitions[self.partition].leader]
-            committed = self.cfg.client.get("isolation.level", "read_committed") == "read_committed"
+            committed = self.cfg.client.get("isolation.level", ISOLATION_LEVEL) == "read_committed"
             return PartitionFetcher(leader.host, leader.port, self.topic, self.partition, start, committed)
         except Exception as e:  # no metadata, no leader, no connection: the consumer reports what is wrong
             LOG.debug(f"topic '{self.topic}' partition {self.partition}: read with the Kafka client ({e})")
@@ -427,7 +431,7 @@ class KafkaSource(Source):
 
     def _bounds(self, topic: str, partition: int) -> tuple[int, int | None]:
         ck = confluent()
-        c = clients.consumer(self.cfg, self.health, {"group.id": "sqlstream-offsets"})
+        c = clients.consumer(self.cfg, self.health, {"group.id": "sqlstream-offsets", "isolation.level": ISOLATION_LEVEL})
         try:
             lo, hi = c.get_watermark_offsets(ck.TopicPartition(topic, partition), timeout=METADATA_TIMEOUT_S)
 
