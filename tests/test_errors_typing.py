@@ -274,6 +274,9 @@ def test_concat_ws_of_nulls_only_is_empty(orders):
     ("c INT", "amount", False), ("c INT", "user_id", False), ("c INT", "price", False), ("c BIGINT", "quantity", True),
     ("c DOUBLE", "price", True), ("c DECIMAL(4, 1)", "price", True), ("c DECIMAL(4, 1)", "amount", True),
     ("c DECIMAL(4, 1)", "quantity", True), ("c INT", "CAST(NULL AS STRING)", False),
+    # Flink types MD5 as CHAR(32), UPPER of a CHAR(3) as CHAR(3), CHAR(2) || CHAR(2) as CHAR(4), CONCAT as STRING
+    ("c CHAR(32)", "MD5(user_id)", True), ("c CHAR(3)", "UPPER(CAST(user_id AS CHAR(3)))", True),
+    ("c CHAR(4)", "'ab' || 'cd'", True), ("c CHAR(4)", "CONCAT('ab', 'cd')", False),
 ])
 def test_sink_columns_take_flinks_implicit_casts(orders, column, query, ok):
     sql = orders + f"CREATE TABLE k ({column}) WITH ('connector' = 'blackhole');\nINSERT INTO k SELECT {query} FROM orders;"

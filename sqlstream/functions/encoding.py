@@ -146,14 +146,19 @@ _TEXT1 = string_fn((1, 1))
 _TEXT_ONLY = string_fn((1, 1), strings)  # takes the STRING family's forms, but text only
 _BYTES = FlinkType("VARBINARY", 2147483647)
 
+
+def _digest_type(hex_digits: int):
+    """A digest's hex text, CHAR of its length as in Flink (MD5: CHAR(32))."""
+    return returns(FlinkType("CHAR", hex_digits), (1, 1))
+
 FUNCTIONS = (
-    scalar("MD5", _TEXT1, _hash("md5"), signatures=_TEXT),
-    scalar("SHA1", _TEXT1, _hash("sha1"), signatures=_TEXT),
-    scalar("SHA224", _TEXT1, _hash("sha224"), signatures=_TEXT),
-    scalar("SHA256", _TEXT1, _hash("sha256"), signatures=_TEXT),
-    scalar("SHA384", _TEXT1, _hash("sha384"), signatures=_TEXT),
-    scalar("SHA512", _TEXT1, _hash("sha512"), signatures=_TEXT),
-    scalar("SHA2", string_fn((2, 2)), _sha2),
+    scalar("MD5", _digest_type(32), _hash("md5"), signatures=_TEXT),
+    scalar("SHA1", _digest_type(40), _hash("sha1"), signatures=_TEXT),
+    scalar("SHA224", _digest_type(56), _hash("sha224"), signatures=_TEXT),
+    scalar("SHA256", _digest_type(64), _hash("sha256"), signatures=_TEXT),
+    scalar("SHA384", _digest_type(96), _hash("sha384"), signatures=_TEXT),
+    scalar("SHA512", _digest_type(128), _hash("sha512"), signatures=_TEXT),
+    scalar("SHA2", returns(FlinkType("VARCHAR", 128), (2, 2)), _sha2),
     scalar("TO_BASE64", _TEXT1, _to_base64, signatures=_TEXT),
     scalar("FROM_BASE64", _TEXT_ONLY, _from_base64, signatures=_TEXT),
     scalar("HEX", returns(STRING, (1, 1)), _hex_bin("x"), signatures=((_I,), (_C,))),

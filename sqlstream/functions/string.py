@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError, ValidationError
-from sqlstream.core.types import BOOLEAN, INT, STRING, FlinkType
+from sqlstream.core.types import BOOLEAN, INT, MAX_VARCHAR, STRING, FlinkType
 from sqlstream.functions.arrow import cast_to, full, per_row, per_unique
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import (common_of, typed_string, nullable, require, returns,
@@ -345,6 +345,20 @@ def concat_type(name: str, args: list[FlinkType]) -> FlinkType:
     return STRING.with_nullable(nullable(args))
 
 
+def _case_type(name: str, args: list[FlinkType]) -> FlinkType:
+    """UPPER / LOWER keep their argument's type (CHAR(4) stays CHAR(4)), as in Flink."""
+    string_fn((1, 1), typed_string)(name, args)
+    return args[0].without_time_attr()
+
+
+def _concat_operator_type(name: str, args: list[FlinkType]) -> FlinkType:
+    """`a || b` has the lengths' sum: CHAR(n + m) of two CHARs, else VARCHAR (STRING past the longest text)."""
+    concat_type(name, args)
+    size = min(sum(a.precision for a in args), MAX_VARCHAR)
+    kind = "CHAR" if all(a.name == "CHAR" for a in args) and size < MAX_VARCHAR else "VARCHAR"
+    return FlinkType(kind, size, nullable=nullable(args))
+
+
 def _concat_ws_type(name: str, args: list[FlinkType]) -> FlinkType:
     """Text arguments only, as CONCAT; NULL only for a NULL separator (NULL values are skipped)."""
     _no_untyped_null(args)
@@ -379,8 +393,8 @@ _TEXT_OR_NUMBER = ((_C,), ("NUMERIC",))
 _NOT_NULL_TEST = returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False)
 
 FUNCTIONS = (
-    scalar("UPPER", string_fn((1, 1), typed_string), _str1(pc.utf8_upper)),
-    scalar("LOWER", string_fn((1, 1), typed_string), _str1(pc.utf8_lower)),
+    scalar("UPPER", _case_type, _str1(pc.utf8_upper)),
+    scalar("LOWER", _case_type, _str1(pc.utf8_lower)),
     scalar("TRIM", string_fn((1, 2)), _trim(pc.utf8_trim), signatures=_TRIM),
     scalar("LTRIM", string_fn((1, 2)), _trim(pc.utf8_ltrim), signatures=_TRIM),
     scalar("RTRIM", string_fn((1, 2)), _trim(pc.utf8_rtrim), signatures=_TRIM),
@@ -389,7 +403,7 @@ FUNCTIONS = (
            lambda e, a, n: pc.cast(pc.utf8_length(full(a[0], n)), pa.int32())),
     scalar("SUBSTRING", string_fn((2, 3), string_then_integers), _substring),
     scalar("CONCAT", concat_type, _concat),
-    scalar("||", concat_type, _concat),
+    scalar("||", _concat_operator_type, _concat),
     scalar("CONCAT_WS", _concat_ws_type, _concat_ws),
     scalar("REPLACE", string_fn((3, 3)), _replace, signatures=((_C, _C, _C),)),
     scalar("POSITION", returns(INT, (2, 2), check=strings), _position, signatures=(("STRING", "STRING"),)),
