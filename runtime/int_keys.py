@@ -36,6 +36,7 @@ def takes(types: list[pa.DataType]) -> bool:
     return len(types) <= 62 and all(integer_view(t) is not None for t in types)
 
 
+FEW = 8  # keys looked up one by one rather than by array operations (the fixed cost of a small batch)
 _EMPTY, _GONE = -1, -2  # a slot never used; a slot whose key was released (probing goes on past it)
 
 
@@ -92,6 +93,8 @@ class IntKeyIndex:
         return h ^ (h >> np.uint64(32))
 
     def _find(self, key: np.ndarray, h: np.ndarray) -> np.ndarray:
+        if key.shape[1] <= FEW:
+            return self._find_few(key, h)
         mask = np.uint64(len(self.slots) - 1)
         pos = (h & mask).astype(np.int64)
         found = np.full(key.shape[1], -1, np.int64)
@@ -108,6 +111,24 @@ class IntKeyIndex:
             todo = todo[(ids != _EMPTY) & ~same]
             pos[todo] = (pos[todo] + 1) & int(mask)
         return found
+
+    def _find_few(self, key: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """_find for a few keys (a small batch): each probed in Python, without a round of array operations per
+        probe, which cost more than the probes themselves."""
+        mask = len(self.slots) - 1
+        slots, keys = self.slots, self.keys
+        found = []
+        for k, p in zip(key.T.tolist(), (h & np.uint64(mask)).tolist()):
+            while True:
+                i = int(slots[p])
+                if i == _EMPTY:
+                    found.append(-1)
+                    break
+                if i >= 0 and keys[:, i].tolist() == k:
+                    found.append(i)
+                    break
+                p = (p + 1) & mask
+        return np.array(found, np.int64)
 
     def _new_ids(self, count: int) -> np.ndarray:
         """Ids for `count` new keys: released ones first."""
@@ -162,21 +183,12 @@ class IntKeyIndex:
         return out
 
     def _rebuild(self, capacity: int) -> None:
-        """Places every id in a new table of `capacity` slots. In an empty table, linear probing puts the ids,
-        taken in the order of their first slot, each at the later of its first slot and the slot after the one
-        before: a running maximum instead of probing rounds. Those past the end wrap around, by probing."""
+        """Places every id in a new table of `capacity` slots, by the probing rounds that place new keys: in a
+        table at most a quarter full the rounds are few and short, cheaper than sorting the ids by first slot."""
         self.slots = np.full(capacity, _EMPTY, np.int64)
         live = np.flatnonzero(~self.released[:self.size])
         self.used = len(live)
-        home = (self._hash(self.keys[:, live]) & np.uint64(capacity - 1)).astype(np.int64)
-        order = np.argsort(home)
-        ids, home = live[order], home[order]
-        steps = np.arange(len(ids))
-        at = np.maximum.accumulate(home - steps) + steps
-        inside = at < capacity
-        self.slots[at[inside]] = ids[inside]
-        if not inside.all():
-            self._place(ids[~inside])
+        self._place(live)
 
     def _place(self, ids: np.ndarray) -> None:
         """Puts ids (of distinct keys not in the table) in free slots: each goes to the first free slot from its
@@ -192,7 +204,12 @@ class IntKeyIndex:
 
 def _distinct_hashes(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the first row of each distinct hash, in the order of those rows; index of each row's distinct hash), by
-    Arrow's hash table rather than a sort."""
+    Arrow's hash table rather than a sort (a dictionary for a few rows)."""
+    if len(h) <= FEW:
+        at: dict[int, int] = {}
+        inverse = [at.setdefault(v, len(at)) for v in h.tolist()]
+        first = dict(zip(inverse[::-1], range(len(h) - 1, -1, -1)))
+        return np.array(sorted(first.values()), np.int64), np.array(inverse, np.int64)
     inverse = np.asarray(pc.dictionary_encode(pa.array(h)).indices.to_numpy(zero_copy_only=False), np.int64)
     seen = np.maximum.accumulate(inverse) if len(h) else inverse
     return np.flatnonzero(np.r_[True, inverse[1:] > seen[:-1]]) if len(h) else inverse, inverse

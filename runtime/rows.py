@@ -57,22 +57,28 @@ def pop_ready(pending: dict, key, wm: int, order=None) -> list[tuple]:
 
 def take_rows(table: pa.Table, positions: np.ndarray) -> pa.Table:
     """The rows of `table` at `positions`, in that order. Arrow's take joins a table's chunks into one copy
-    before it takes anything, so rows kept as many appended pieces are taken from the pieces they are in, each
-    distinct row once, and then put in the order asked for."""
+    before it takes anything, so rows kept as many appended pieces are taken from the pieces they are in, and
+    then put in the order asked for. The positions are grouped by piece with a stable sort of their piece
+    numbers (a radix sort of small integers), not of the positions."""
     positions = np.asarray(positions, np.int64)
     batches = table.to_batches()
     if len(batches) <= 1 or not len(positions):
         return table.take(pa.array(positions, pa.int64()))
-    if bool((positions[1:] > positions[:-1]).all()):
-        wanted, back = positions, None
-    else:
-        wanted, back = np.unique(positions, return_inverse=True)
-    if wanted[0] < 0 or wanted[-1] >= table.num_rows:
+    if int(positions.min()) < 0 or int(positions.max()) >= table.num_rows:
         raise IndexError(f"row positions out of range 0..{table.num_rows - 1}")
-    taken, lo, end = [], 0, 0
-    for batch, hi in zip(batches, np.searchsorted(wanted, np.cumsum([b.num_rows for b in batches])).tolist()):
-        if hi > lo:
-            taken.append(batch.take(pa.array(wanted[lo:hi] - end)))
-        lo, end = hi, end + batch.num_rows
+    ends = np.cumsum([b.num_rows for b in batches])
+    piece = np.searchsorted(ends, positions, side="right")
+    ascending = bool((piece[1:] >= piece[:-1]).all())
+    order = None if ascending else np.argsort(piece.astype(np.int16) if len(batches) < 1 << 15 else piece,
+                                              kind="stable")
+    wanted, piece = (positions, piece) if order is None else (positions[order], piece[order])
+    cuts = np.searchsorted(piece, np.arange(len(batches) + 1)).tolist()
+    starts = [0] + ends[:-1].tolist()
+    taken = [batch.take(pa.array(wanted[lo:hi] - start))
+             for batch, lo, hi, start in zip(batches, cuts[:-1], cuts[1:], starts) if hi > lo]
     rows = pa.Table.from_batches(taken, table.schema)
-    return rows if back is None else rows.combine_chunks().take(pa.array(back))
+    if order is None:
+        return rows
+    back = np.empty(len(order), np.int64)
+    back[order] = np.arange(len(order))
+    return rows.combine_chunks().take(pa.array(back))

@@ -36,6 +36,9 @@ from sqlstream.runtime.rows import take_rows
 from sqlstream.runtime.sorted_runs import JoinSideRows, KeyIds
 from sqlstream.runtime.windows import WindowBuffer
 
+# a row store in more pieces than MANY_FRAGMENTS, of fewer than BIG_FRAGMENT rows on average, joins its newest
+MANY_FRAGMENTS, BIG_FRAGMENT = 32, 16384
+
 
 class Snapshottable(Protocol):
     def snapshot(self) -> pa.Table: ...
@@ -380,7 +383,7 @@ class RowStore:
     they were appended; each row has the columns of the declared `schema` and per-row values in numpy arrays
     (`arrays`: name -> dtype; arrival numbers, matched flags). Reads: `rows(positions)`, `column(name)`,
     `array(name)` (read-only: write through `set`), `len`, `fragments()`. Writes: `append`, `set`, `keep`,
-    `merge_fragments`, `replace`. A snapshot holds the rows whose `live` array is set (all rows without one), the arrays as
+    `merge_fragments`, `many_fragments`, `merge_newest_fragments`, `replace`. A snapshot holds the rows whose `live` array is set (all rows without one), the arrays as
     `$name`; `transient` arrays (ids only meaningful in this process) are not written and come back as `fill`
     on restore, and `take_restored()` tells the operator once to rebuild what it derives from the rows. A
     snapshot of another layout (an operator of another version) is refused on restore, naming the difference.
@@ -457,6 +460,27 @@ class RowStore:
             return
         merged = pa.Table.from_batches(batches[first:], table.schema).combine_chunks()
         self._store_rows(pa.Table.from_batches(batches[:first] + merged.to_batches(), table.schema))
+
+    def many_fragments(self) -> bool:
+        """Whether the rows are in more pieces than is cheap: taking rows, measuring the store and listing its
+        pieces cost per piece, so an operator that appends every batch checks this after it appends and then
+        calls `merge_newest_fragments`; else small batches (one row each, from a low-latency source) would make
+        each batch cost more than the one before. Pieces of BIG_FRAGMENT rows or more on average cost little per
+        row, however many."""
+        pieces = self.fragments()
+        return pieces > MANY_FRAGMENTS and pieces > len(self) // BIG_FRAGMENT
+
+    def merge_newest_fragments(self) -> None:
+        """Joins the newest pieces: at least half of them, and each older piece no larger than the pieces joined
+        so far, so that a row is copied a few times in all rather than once per join."""
+        sizes = [b.num_rows for b in self._stored().to_batches()]
+        if len(sizes) < 2:
+            return
+        first, total = len(sizes) - 1, sizes[-1]
+        while first > 0 and (len(sizes) - first < len(sizes) // 2 or sizes[first - 1] <= total):
+            first -= 1
+            total += sizes[first]
+        self.merge_fragments(first)
 
     def keep(self, positions: np.ndarray) -> None:
         """Keep only the rows at `positions`, in the order given (they are renumbered 0..)."""

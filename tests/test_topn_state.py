@@ -13,7 +13,7 @@ from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.operators.rank_append import AppendRankOperator
 from sqlstream.runtime.operators.top1 import Top1Operator
-from sqlstream.runtime.state import StateBackend
+from sqlstream.runtime.state import MANY_FRAGMENTS, StateBackend
 
 NAMES = ["p", "k", "v", "rk"]
 TYPES = [pa.string(), pa.int64(), pa.int64()]
@@ -54,16 +54,19 @@ def opened(name: str):
     return op, backend
 
 
-def feed(op, rows: list[tuple]) -> dict:
-    """Output lines per partition (the order within a partition is the changelog's)."""
+def feed(op, rows: list[tuple], size: int = 7, pieces: list | None = None) -> dict:
+    """Output lines per partition (the order within a partition is the changelog's); `pieces` gets the store's
+    piece count after each batch."""
     out: dict = {}
-    for at in range(0, len(rows), 7):
-        chunk = rows[at:at + 7]
+    for at in range(0, len(rows), size):
+        chunk = rows[at:at + size]
         batch = make_batch(np.array([o for o, _ in chunk], np.int8),
                            [pa.array([r[j] for _, r in chunk], t) for j, t in enumerate(TYPES)], NAMES[:3])
         for b in op.on_batch(batch):
             for line in zip(*[c.to_pylist() for c in b.columns]):
                 out.setdefault(line[1], []).append(line)
+        if pieces is not None:
+            pieces.append(op.rows.fragments())
     return out
 
 
@@ -97,3 +100,14 @@ def test_a_snapshot_of_the_layout_before_is_refused_naming_the_columns(name):
     op, backend = opened(name)
     with pytest.raises(ValueError, match=r"\$seq int64\) where the operator keeps .*\$live bool, \$key_group int64"):
         backend.tables["ranked_rows"].restore(before)
+
+
+@pytest.mark.parametrize("name", OPERATORS)
+def test_one_row_batches_keep_the_store_in_few_pieces(name):
+    """A batch of one row (a low-latency source) appends a piece to the store; the operators join the newest
+    pieces, so what costs per piece (taking rows, measuring the state) does not grow batch after batch."""
+    rows = changelog(9, updating=name == "Rank", ties="ties" in name)[:150]
+    pieces: list = []
+    one_by_one = feed(opened(name)[0], rows, size=1, pieces=pieces)
+    assert one_by_one == feed(opened(name)[0], rows, size=1000)
+    assert len(pieces) == len(rows) and max(pieces) <= MANY_FRAGMENTS + 1

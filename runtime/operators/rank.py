@@ -628,8 +628,11 @@ class RankOperator(Operator):
         return [make_batch(ops_a, arrays, self.names)]
 
     def _compact(self) -> None:
-        """Drops store rows no partition holds any more, once they outnumber the held ones."""
+        """Drops store rows no partition holds any more, once they outnumber the held ones; else keeps the store
+        in few pieces."""
         if len(self.rows) <= 4 * self.held + 65536:
+            if self.rows.many_fragments():
+                self.rows.merge_newest_fragments()
             return
         live = np.flatnonzero(self.rows.array("live"))
         new_ref = np.full(len(self.rows), -1, np.int64)

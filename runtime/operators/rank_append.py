@@ -221,8 +221,11 @@ class AppendRankOperator(RankOperator):
         return [make_batch(ops, arrays, self.names)]
 
     def _compact_lists(self) -> None:
-        """Drops store rows no list holds any more, once they are as many as the held ones."""
+        """Drops store rows no list holds any more, once they are as many as the held ones; else keeps the store
+        in few pieces."""
         if len(self.rows) <= 2 * self.held + 65536:
+            if self.rows.many_fragments():
+                self.rows.merge_newest_fragments()
             return
         live = np.flatnonzero(self.rows.array("live"))
         new_ref = np.full(len(self.rows) + 1, -1, np.int64)  # the last: where an empty place (-1) goes

@@ -206,7 +206,7 @@ class Top1Operator(Operator):
         base = self.rows.append(pa.Table.from_arrays(stored.columns, schema=self.rows.schema), seq=sign * seq,
                                 live=live)
         self.best[parts] = base + at
-        if len(self.rows) > 2 * max(len(self.index), 1024) or self.rows.fragments() > 32:
+        if len(self.rows) > 2 * max(len(self.index), 1024) or self.rows.many_fragments():
             self._compact()
 
     def _emit(self, table: pa.Table, kept_at: np.ndarray, score: np.ndarray, w: np.ndarray, p: np.ndarray,
@@ -261,19 +261,13 @@ class Top1Operator(Operator):
 
     def _compact(self) -> None:
         """Drops replaced rows (the store keeps the kept rows only) when they are half the store; else joins the
-        newest pieces (at least half of them, and each older piece no larger than the pieces joined so far), so a
-        row is copied a few times in all rather than once per compaction."""
+        newest pieces."""
         live = np.flatnonzero(self.best >= 0)
         if len(self.rows) > 2 * max(len(live), 1024):
             self.rows.keep(self.best[live])
             self.best[live] = np.arange(len(live))
             return
-        sizes = [b.num_rows for b in self.rows.rows().to_batches()]
-        first, total = len(sizes) - 1, sizes[-1]
-        while first > 0 and (len(sizes) - first < len(sizes) // 2 or sizes[first - 1] <= total):
-            first -= 1
-            total += sizes[first]
-        self.rows.merge_fragments(first)
+        self.rows.merge_newest_fragments()
 
     def metrics(self) -> dict:
         return {"state_bytes": self.rows.size_bytes() if self.rows is not None else 0}
