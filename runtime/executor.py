@@ -505,10 +505,18 @@ class Dataflow:
                 self._push(nid, out)
 
     def drain(self) -> None:
-        """Push on the output that operators running in other processes have not returned yet."""
+        """Push on the output that operators running in other processes have not returned yet. A divided source's
+        rounds its subtasks merged ahead are merged here by the drain too: the partials they give back for the
+        operators here are pushed on, and what that sends the subtasks is drained in turn."""
         self._drained = time.monotonic()
-        for nid, op in self.remote:
-            self._push_drained(nid, op.drain())
+        while True:
+            for nid, op in self.remote:
+                self._push_drained(nid, op.drain())
+            returned = [src for src in self.sources if getattr(src.driver, "returned", None)]
+            if not returned:
+                break
+            for src in returned:
+                self._push_returned(src, src.driver.take_returned())
         self._count_sunk()
 
     def collect(self) -> None:

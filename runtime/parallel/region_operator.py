@@ -315,7 +315,7 @@ class RegionOperator(Operator):
             self.in_flight.append(_Round(self.asked, everyone))
             self.rounds.append((self.asked, request))
             self.asked += 1
-        if self.early and self.region.fork is None:
+        if self.early:
             self._gather(self.asked - 1 - GATHER_LAG)
 
     def _gather(self, last: int) -> None:
