@@ -183,12 +183,21 @@ class IntKeyIndex:
         return out
 
     def _rebuild(self, capacity: int) -> None:
-        """Places every id in a new table of `capacity` slots, by the probing rounds that place new keys: in a
-        table at most a quarter full the rounds are few and short, cheaper than sorting the ids by first slot."""
+        """Places every id in a new table of `capacity` slots. In an empty table, linear probing puts the ids,
+        taken in the order of their first slot, each at the later of its first slot and the slot after the one
+        before: a running maximum instead of probing rounds. Those past the end wrap around, by probing."""
         self.slots = np.full(capacity, _EMPTY, np.int64)
         live = np.flatnonzero(~self.released[:self.size])
         self.used = len(live)
-        self._place(live)
+        home = (self._hash(self.keys[:, live]) & np.uint64(capacity - 1)).astype(np.int64)
+        order = np.argsort(home)
+        ids, home = live[order], home[order]
+        steps = np.arange(len(ids))
+        at = np.maximum.accumulate(home - steps) + steps
+        inside = at < capacity
+        self.slots[at[inside]] = ids[inside]
+        if not inside.all():
+            self._place(ids[~inside])
 
     def _place(self, ids: np.ndarray) -> None:
         """Puts ids (of distinct keys not in the table) in free slots: each goes to the first free slot from its

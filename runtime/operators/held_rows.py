@@ -140,8 +140,25 @@ class HeldRows:
             capacity *= 2
         old = (self.key[live], self.count[live], self.r[live], self.many)
         self.__init__(capacity)
-        at = self._insert(old[0])  # probing rounds: few in a table this empty, and cheaper than a sort
+        at = self._place_all(old[0])
         self.count[at], self.r[at] = old[1], old[2]
         if old[3]:
             moved = np.array(list(old[3]), np.int64)
             self.many = dict(zip(at[np.searchsorted(live, moved)].tolist(), old[3].values()))
+
+    def _place_all(self, h: np.ndarray) -> np.ndarray:
+        """Slots for distinct hashes in an empty table: linear probing puts them, taken in the order of their home
+        slot, each at the later of its home and the slot after the one before (a running maximum instead of
+        probing rounds); those past the end wrap around, by probing."""
+        home = self._home(h)
+        order = np.argsort(home, kind="stable")
+        steps = np.arange(len(h))
+        at = np.empty(len(h), np.int64)
+        at[order] = np.maximum.accumulate(home[order] - steps) + steps
+        inside = at < len(self.key)
+        put = at[inside]
+        self.key[put], self.state[put] = h[inside], _LIVE
+        self.used += len(put)
+        if not inside.all():
+            at[~inside] = self._insert(h[~inside])
+        return at
