@@ -24,7 +24,7 @@ class SelectClause:
             return self._bind_limit(sel)
         if sel.args.get("order"):
             return self._bind_temporal_sort(sel)
-        sel = self._lift_scalar_subqueries(sel)
+        sel = self._lift_scalar_subqueries(self._lift_in_subqueries(sel))
         if sel.args.get("distinct"):
             if sel.args.get("group") or any(contains_agg(e) for e in sel.expressions):
                 raise ValidationError(f"{_where(sel)}SELECT DISTINCT with GROUP BY or aggregates is not supported yet")

@@ -57,6 +57,60 @@ class Subqueries:
                            on=exp.true(), join_type="left", copy=False)
         return sel
 
+    def _lift_in_subqueries(self, sel: exp.Select) -> exp.Select:
+        """`x IN (SELECT y ..)` used as a value in SELECT (Flink's SubQueryRemoveRule): the subquery's distinct
+        values LEFT JOINed on `x = y` mark the rows that find theirs, and a one-row relation says whether the
+        subquery holds a NULL, for SQL's three-valued answer: NULL for a NULL x or when x is not found among
+        values with a NULL, else whether x was found."""
+        found = [i for e in sel.expressions for i in e.find_all(exp.In)
+                 if i.args.get("query") is not None and not any(isinstance(a, exp.Subquery) for a in
+                                                                   ancestors(i, e))]
+        if not found:
+            return sel
+        if sel.args.get("group") or any(contains_agg(e) for e in sel.expressions) or \
+                any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
+                    for e in sel.expressions):
+            raise ValidationError(f"{_where(found[0])}IN (subquery) in SELECT is supported without aggregation "
+                                  f"and without *; not here yet")
+        sel = sel.copy()
+        targets = [i for e in sel.expressions for i in e.find_all(exp.In) if i.args.get("query") is not None
+                   and not any(isinstance(a, exp.Subquery) for a in ancestors(i, e))]
+        for n, inn in enumerate(targets):
+            query = inn.args["query"]
+            inner = query.this if isinstance(query, exp.Subquery) else query
+            if not isinstance(inner, exp.Select) or len(inner.expressions) != 1:
+                raise ValidationError(f"{_where(inn)}The IN subquery must return exactly one column")
+            name = f"$in{n}"
+            values = inner.copy()
+            values.set("expressions", [exp.alias_(inner.expressions[0].copy(), "$c", quoted=True)])
+
+            def over_values(*columns: exp.Expr) -> exp.Select:
+                return exp.select(*columns).from_(exp.Subquery(this=values.copy(), alias=exp.TableAlias(
+                    this=exp.to_identifier("$q", quoted=True))))
+            c = exp.column("$c", quoted=True)
+            keys = over_values(exp.alias_(c.copy(), "$k", quoted=True), exp.alias_(exp.true(), "$hit", quoted=True)
+                               ).group_by(c.copy())
+            # one row per subquery, JOINed (not LEFT JOINed) ON TRUE as Flink plans it: no row while the subquery
+            # has none, so an empty subquery gives no rows in a stream (Flink 2.3). BOOL_OR changes at most once,
+            # so the joined rows are not updated for every new subquery row.
+            counts = over_values(exp.alias_(exp.func("BOOL_OR", exp.Is(this=c.copy(), expression=exp.Null())),
+                                            "$nul", quoted=True))
+            x = inn.this.copy()
+            unknown = exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN"))
+            answer = exp.Case(ifs=[
+                exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=unknown.copy()),
+                exp.If(this=exp.column("$hit", table=name, quoted=True), true=exp.true()),
+                exp.If(this=exp.column("$nul", table=name + "n", quoted=True), true=unknown.copy())],
+                default=exp.false())
+            inn.replace(exp.Paren(this=answer))
+            sel = sel.join(exp.Subquery(this=counts, alias=exp.TableAlias(this=exp.to_identifier(name + "n",
+                                                                                                  quoted=True))),
+                           on=exp.true(), join_type="inner", copy=False)
+            sel = sel.join(exp.Subquery(this=keys, alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True))),
+                           on=exp.EQ(this=x, expression=exp.column("$k", table=name, quoted=True)),
+                           join_type="left", copy=False)
+        return sel
+
     def _bind_semi_anti(self, sel: exp.Select):
         """`x [NOT] IN (SELECT y ..)` and `[NOT] EXISTS (..)` conjuncts of WHERE filter the FROM's rows, one after
         the other."""
