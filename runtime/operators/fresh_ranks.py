@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
+from sqlstream.runtime.prefix_top import prefix_smallest
 
 MAX_CHANGES = 128
 _NEVER = np.iinfo(np.int64).max
@@ -58,9 +59,11 @@ def _may_rank(born: np.ndarray, gids: np.ndarray, stays: np.ndarray, limit: int)
         return np.zeros(0, bool)
     starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])
     sizes = np.diff(np.r_[starts, n])
+    widths = np.maximum(4, 1 << np.ceil(np.log2(np.maximum(sizes, 1))).astype(np.int64))
+    if n * limit < int((widths * sizes).sum()):
+        return _may_rank_by_prefixes(born, stays, starts, sizes, limit)
     part = np.repeat(np.arange(len(starts)), sizes)
     column = np.arange(n) - np.repeat(starts, sizes)
-    widths = np.maximum(4, 1 << np.ceil(np.log2(np.maximum(sizes, 1))).astype(np.int64))
     ahead = np.zeros(n, np.int64)
     for w in np.unique(widths).tolist():
         parts = np.flatnonzero(widths == w)
@@ -73,6 +76,23 @@ def _may_rank(born: np.ndarray, gids: np.ndarray, stays: np.ndarray, limit: int)
         before = np.arange(w)[None, :] < column[members][:, None]
         ahead[members] = ((guard[block[part[members]]] < born[members][:, None]) & before).sum(axis=1)
     return ahead < limit
+
+
+def _may_rank_by_prefixes(born: np.ndarray, stays: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
+                          limit: int) -> np.ndarray:
+    """_may_rank in N passes over the adds instead of a matrix per partition (cheaper for a small N): the N-th
+    earliest arrival among the stayers ahead of an add is the N-th smallest of its prefix (`prefix_smallest`).
+    Each partition's values lie in a band of its own, lower than the bands of the partitions before it, so
+    prefixes start afresh at each partition; an add that does not stay takes the top of its band, which is
+    never earlier than an arrival."""
+    n, span = len(born), int(born.max()) + 2
+    band = np.repeat((len(starts) - 1 - np.arange(len(starts))) * span, sizes)
+    values = band + np.where(stays, born, span - 1)
+    nth = np.empty(n, np.int64)
+    nth[0] = len(starts) * span  # nothing ahead of the first add
+    if n > 1:
+        nth[1:] = prefix_smallest(values[:-1], limit, len(starts) * span)[:, limit - 1]
+    return ~(nth < band + born)
 
 
 def _changes(rows: np.ndarray, gids: np.ndarray, adds: np.ndarray, keys: np.ndarray, seqs: np.ndarray,
