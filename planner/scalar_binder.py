@@ -569,6 +569,7 @@ class ScalarBinder:
         if n.args.get("query") is not None:
             raise ValidationError(f"{_where(n)}IN (subquery) is not supported yet")
         x, *vals = self.as_instants([self.bind(n.this)] + [self.bind(v) for v in n.expressions])
+        vals = _in_list_as(x.type, vals)
         t = x.type
         for v in vals:
             c = common_type(t, v.type)
@@ -889,6 +890,19 @@ def _temporal_literal(text: str, to: FlinkType, node) -> object:
         return value
     except ValueError:
         raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'") from None
+
+
+def _in_list_as(x: FlinkType, vals: list[Expr]) -> list[Expr]:
+    """An IN list of text for a number is cast to the number's type, a list of numbers for text to text (each
+    value's text in the list's common type: 12.0 is '12.0'), as Flink's validator coerces them."""
+    if x.is_numeric and vals and all(v.type.is_string for v in vals):
+        return [cast(v, x.without_time_attr().with_nullable(v.type.nullable)) for v in vals]
+    if x.is_string and vals and all(v.type.is_numeric for v in vals):
+        t = vals[0].type
+        for v in vals[1:]:
+            t = common_type(t, v.type) or t
+        return [cast(coerce_to(v, t), STRING.with_nullable(v.type.nullable)) for v in vals]
+    return vals
 
 
 def _escape_character(e: Expr, node) -> Expr:

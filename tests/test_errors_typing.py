@@ -359,3 +359,13 @@ def test_in_subquery_in_select_over_an_empty_subquery_has_no_rows(orders):
         op = row.pop("op")
         live.append(json.dumps(row)) if op in ("+I", "+U") else live.remove(json.dumps(row))
     assert sorted(live) == ['{"order_id": 1, "x": true}', '{"order_id": 2, "x": false}', '{"order_id": 3, "x": true}']
+
+
+def test_in_list_of_text_that_is_no_number_fails_for_a_number(orders):
+    """Flink casts an IN list's text to the number it is compared with, and fails on 'abc'
+    (NumberFormatException); the IN list was refused."""
+    from sqlstream.core.errors import ExecutionError
+    assert run(orders + "SELECT quantity IN ('02', '7') AS x FROM orders;").splitlines() == [
+        '{"x": true, "op": "+I"}', '{"x": false, "op": "+I"}', '{"x": true, "op": "+I"}']
+    with pytest.raises(ExecutionError, match=r"'abc' is not a valid INT value"):
+        run(orders + "SELECT quantity IN ('2', 'abc') AS x FROM orders;")
