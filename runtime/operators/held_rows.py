@@ -9,6 +9,7 @@ import numpy as np
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _EMPTY, _LIVE, _GONE = 0, 1, 2  # a slot never used, holding rows, emptied (probing goes on past it)
+_FEW = 8  # hashes probed one by one in Python (a small batch), where rounds of array operations cost more
 
 
 class HeldRows:
@@ -110,6 +111,17 @@ class HeldRows:
 
     def _find(self, h: np.ndarray) -> np.ndarray:
         """The live slot of each hash, -1 for none."""
+        if len(h) <= _FEW:
+            mask, found = len(self.key) - 1, []
+            for x, p in zip(h.tolist(), self._home(h).tolist()):
+                while True:
+                    s = self.state[p]
+                    if s == _EMPTY or (s == _LIVE and int(self.key[p]) == x):
+                        found.append(-1 if s == _EMPTY else p)
+                        break
+                    p = (p + 1) & mask
+            return np.array(found, np.int64)
+
         def visit(p, hashes):
             s = self.state[p]
             hit = (s == _LIVE) & (self.key[p] == hashes)
@@ -118,7 +130,17 @@ class HeldRows:
 
     def _insert(self, h: np.ndarray) -> np.ndarray:
         """Slots for distinct hashes none of which is live: the first slot not live from each one's home; of
-        hashes that meet at a slot, one takes it per round."""
+        hashes that meet at a slot, one takes it per round (a few hashes, one after another)."""
+        if len(h) <= _FEW:
+            mask, slots = len(self.key) - 1, []
+            for x, p in zip(h.tolist(), self._home(h).tolist()):
+                while self.state[p] == _LIVE:
+                    p = (p + 1) & mask
+                self.used += int(self.state[p] == _EMPTY)
+                self.key[p], self.state[p], self.count[p] = x, _LIVE, 0
+                slots.append(p)
+            return np.array(slots, np.int64)
+
         def visit(p, hashes):
             free = self.state[p] != _LIVE
             self.key[p[free]] = hashes[free]
