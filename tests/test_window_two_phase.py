@@ -246,3 +246,31 @@ def test_a_hop_without_keys_gives_one_phases_windows_and_late_rows(seed):
     expected += [r for b in reference.on_watermark(MAX_WM) for r in b.to_pylist()]
     out += [r for b in op.on_watermark(MAX_WM) for r in b.to_pylist()]
     assert out == expected and reference.late_dropped == op.late_dropped > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_tumble_without_keys_aggregates_a_pieces_one_window_without_hashing(seed, monkeypatch):
+    """A piece whose rows all fall in one window, none late, is one group: the local phase aggregates it without
+    grouping (a scalar aggregation), with the partials grouping gives; every piece's partials are the same."""
+    from sqlstream.runtime.operators import window_aggregate
+    aggs = [AggCall("COUNT", (), BIGINT), AggCall("MAX", (1,), INT), AggCall("SUM", (1,), INT),
+            AggCall("MIN", (1,), INT), AggCall("COUNT", (1,), BIGINT)]
+
+    def keyless() -> WindowAggregateOperator:
+        op = WindowAggregateOperator(WINDOWS["tumble"], [], aggs, None,
+                                     ["window_start", "window_end", "window_time"] + [f"a{i}" for i in range(5)],
+                                     [TS, TS, TS, BIGINT, INT, INT, INT, BIGINT])
+        op.open(OperatorContext(StateBackend("w")))
+        return op
+    t = 1_700_000_000_000  # a window's start
+    parts = pieces(random.Random(300 + seed)) + [([(None, 3, t), (1, None, t + 5), (2, 7, t + 1999)], [MIN_WM] * 3, 0)]
+    local = keyless()
+    one_group = 0
+    for rows, candidates, _ in parts:
+        scalar = local.local_partials([batch(rows, candidates)])
+        with monkeypatch.context() as m:
+            m.setattr(window_aggregate, "SCALAR_AGGREGATES", set())
+            grouped = local.local_partials([batch(rows, candidates)])
+        assert scalar.to_pylist() == grouped.to_pylist() and scalar.schema == grouped.schema
+        one_group += grouped.num_rows == 1
+    assert one_group > 0
