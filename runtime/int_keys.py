@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlstream.runtime.key_groups import FEW
 from sqlstream.runtime.keys import KeyIndex
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -36,7 +37,6 @@ def takes(types: list[pa.DataType]) -> bool:
     return len(types) <= 62 and all(integer_view(t) is not None for t in types)
 
 
-FEW = 8  # keys looked up one by one rather than by array operations (the fixed cost of a small batch)
 _EMPTY, _GONE = -1, -2  # a slot never used; a slot whose key was released (probing goes on past it)
 
 

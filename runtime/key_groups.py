@@ -16,7 +16,8 @@ _NULL = np.uint64(0x9E3779B97F4A7C15)
 _PRIME = np.uint64(0x100000001B3)
 _MULTIPLIER = np.uint64(31)
 _SHIFT, _MIX1, _MIX2 = np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB93FE53A9BE2)
-_FEW = 8  # values of a text column hashed in Python (a small batch), where array operations cost more
+FEW = 8  # a small batch: up to this many keys or values are hashed, probed and placed in Python, where the fixed
+# cost of array operations is more (text hashing here, IntKeyIndex and HeldRows lookups)
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -39,7 +40,7 @@ def _distinct_bytes_hash(col: pa.Array) -> np.ndarray:
     """`_bytes_hash` of each value, computed once per distinct value: a text key column usually holds few (a day,
     a channel), and Arrow's dictionary encoding costs about a twentieth of hashing every value's bytes (30k rows
     of a DATE_FORMAT day: 0.33 against 7 ms); the hashes are the same. Nulls are the caller's to replace."""
-    if len(col) <= _FEW:
+    if len(col) <= FEW:
         return _bytes_hash(col)
     encoded = pc.dictionary_encode(col)
     if not len(encoded.dictionary):  # no value, or only nulls
@@ -57,7 +58,7 @@ def _bytes_hash(col: pa.Array) -> np.ndarray:
     n = len(col)
     if n == 0:
         return np.zeros(0, dtype=np.uint64)
-    if n <= _FEW and col.nbytes <= 64 * _FEW:
+    if n <= FEW and col.nbytes <= 64 * FEW:
         return _few_bytes_hash(col.to_pylist())
     offsets = np.frombuffer(col.buffers()[1], dtype=np.int64)[col.offset:col.offset + n + 1]
     data = np.frombuffer(col.buffers()[2], dtype=np.uint8) if col.buffers()[2] is not None \

@@ -179,7 +179,8 @@ def merged(a: Run, b: Run) -> Run:
 
 
 def combined(runs: list[Run]) -> Run:
-    """Consecutive runs as one, its key ids sorted once."""
+    """Consecutive runs as one; its key ids are sorted when it is first probed (`merged` keeps a run never
+    sorted unsorted)."""
     runs = [r.alive() for r in runs]
     table = _concatenated([r.table for r in runs])
     return Run(table, *(np.concatenate([getattr(r, a) for r in runs]) for a in ("ids", "gids")), None,

@@ -159,6 +159,10 @@ def run(sql: str) -> str:
     ("SELECT user_id IN (SELECT user_id FROM orders) AS x, COUNT(*) FROM orders GROUP BY user_id",
      r"IN \(subquery\) in SELECT is supported without aggregation and without \*"),
     ("SELECT *, user_id IN (SELECT user_id FROM orders) AS x FROM orders", r"IN \(subquery\) in SELECT"),
+    ("SELECT user_id IN (SELECT user_id FROM orders o2 WHERE o2.order_id = orders.order_id + 1) AS x FROM orders",
+     r"At line 5, column \d+: A correlated IN subquery in SELECT \(one that reads the outer row's 'orders.order_id'\)"),
+    ("SELECT user_id IN (SELECT * FROM (SELECT user_id FROM orders)) AS x FROM orders",
+     r"must return exactly one column, named in its SELECT list \(not \*\)"),
     # Flink: Binary literal string must contain an even number of hexits
     ("SELECT X'012' FROM orders", r"Binary literal string must contain an even number of hexits"),
 ])

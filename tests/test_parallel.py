@@ -191,9 +191,14 @@ def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, event
                                                     source=", 'source.monitor-interval' = '50 ms'"))
     job = CliJob(folder / "job.sql")
 
+    def arrive(name: str, text: str) -> None:
+        """A file appears whole: the folder's listing skips dot names, and a rename is atomic."""
+        (data / f".{name}").write_text(text)
+        os.rename(data / f".{name}", data / name)
+
     def release() -> None:
-        (data / "b.json").write_text("".join(lines[len(lines) // 2:]))
-        (data / "c.json").write_text('{"key":"k0","val":0,"payload":"","ts":"2100-01-01 00:00:00.000"}\n')
+        arrive("b.json", "".join(lines[len(lines) // 2:]))
+        arrive("c.json", '{"key":"k0","val":0,"payload":"","ts":"2100-01-01 00:00:00.000"}\n')
         job.wait_for(lambda: committed(folder) == expected_rows, f"seed {seed}: the reference's rows committed")
         job.signal(signal.SIGTERM)
 

@@ -83,3 +83,18 @@ def test_a_write_failing_part_way_fails_the_channel_and_nothing_follows_the_torn
     assert len(received) > 1 << 20
     sender.close()
     theirs.close()
+
+
+def test_a_marker_that_cannot_be_pickled_fails_the_call_and_leaves_the_channel_whole():
+    ours, theirs = multiprocessing.Pipe()
+    sender, receiver = PipeChannel(ours), PipeChannel(theirs)
+    try:
+        sender.send_marker("wm", lambda: None)
+    except Exception as e:  # pickle's error: nothing was written
+        assert "pickle" in f"{type(e).__name__} {e}".lower(), e
+    else:
+        raise AssertionError("a lambda was pickled")
+    sender.send_marker("wm", 5)
+    assert receiver.receive() == ("wm", 5)
+    sender.close()
+    receiver.close()

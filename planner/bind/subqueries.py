@@ -76,13 +76,8 @@ class Subqueries:
         targets = [i for e in sel.expressions for i in e.find_all(exp.In) if i.args.get("query") is not None
                    and not any(isinstance(a, exp.Subquery) for a in ancestors(i, e))]
         for n, inn in enumerate(targets):
-            query = inn.args["query"]
-            inner = query.this if isinstance(query, exp.Subquery) else query
-            if not isinstance(inner, exp.Select) or len(inner.expressions) != 1:
-                raise ValidationError(f"{_where(inn)}The IN subquery must return exactly one column")
             name = f"$in{n}"
-            values = inner.copy()
-            values.set("expressions", [exp.alias_(inner.expressions[0].copy(), "$c", quoted=True)])
+            values = _one_column_values(inn)
 
             def over_values(*columns: exp.Expr) -> exp.Select:
                 return exp.select(*columns).from_(exp.Subquery(this=values.copy(), alias=exp.TableAlias(
@@ -196,3 +191,35 @@ class Subqueries:
         """The rows of `rel` the subquery predicate admits: a plain filter, which a rule makes a semi/anti join."""
         node = streaming_shape(where, project(rel.node, identity(rel.node), rel.node.names, predicate))
         return Relation(node, rel.scope)
+
+
+def _one_column_values(inn: exp.In) -> exp.Select:
+    """The values of an IN subquery as one column named $c: a SELECT's one expression renamed, a set operation
+    (UNION ..) read through a derived table by its first branch's column name."""
+    query = inn.args["query"]
+    inner = query.this if isinstance(query, exp.Subquery) else query
+    selects = inner.selects if isinstance(inner, (exp.Select, exp.SetOperation)) else []
+    if len(selects) != 1 or isinstance(selects[0], exp.Star) or \
+            isinstance(selects[0], exp.Column) and isinstance(selects[0].this, exp.Star):
+        raise ValidationError(f"{_where(inn)}The IN subquery must return exactly one column, named in its "
+                              f"SELECT list (not *)")
+    _refuse_correlation(inn, inner)
+    if isinstance(inner, exp.Select):
+        values = inner.copy()
+        values.set("expressions", [exp.alias_(inner.expressions[0].copy(), "$c", quoted=True)])
+        return values
+    column = selects[0].alias_or_name
+    if not column:
+        raise ValidationError(f"{_where(inn)}Name the IN subquery's column with AS in its first SELECT")
+    return exp.select(exp.alias_(exp.column(column, table="$u", quoted=True), "$c", quoted=True)).from_(
+        exp.Subquery(this=inner.copy(), alias=exp.TableAlias(this=exp.to_identifier("$u", quoted=True))))
+
+
+def _refuse_correlation(inn: exp.In, inner: exp.Expr) -> None:
+    """A column qualified by a table the subquery does not read refers to the outer row: not supported here."""
+    own = {t.alias_or_name for t in inner.find_all(exp.Table)} | \
+        {sq.alias for sq in inner.find_all(exp.Subquery) if sq.alias}
+    for col in inner.find_all(exp.Column):
+        if col.table and col.table not in own:
+            raise ValidationError(f"{_where(col)}A correlated IN subquery in SELECT (one that reads the outer "
+                                  f"row's '{col.table}.{col.name}') is not supported yet")

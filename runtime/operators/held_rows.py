@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sqlstream.runtime.key_groups import FEW
+
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _EMPTY, _LIVE, _GONE = 0, 1, 2  # a slot never used, holding rows, emptied (probing goes on past it)
-_FEW = 8  # hashes probed one by one in Python (a small batch), where rounds of array operations cost more
 
 
 class HeldRows:
@@ -111,7 +112,7 @@ class HeldRows:
 
     def _find(self, h: np.ndarray) -> np.ndarray:
         """The live slot of each hash, -1 for none."""
-        if len(h) <= _FEW:
+        if len(h) <= FEW:
             mask, found = len(self.key) - 1, []
             for x, p in zip(h.tolist(), self._home(h).tolist()):
                 while True:
@@ -131,7 +132,7 @@ class HeldRows:
     def _insert(self, h: np.ndarray) -> np.ndarray:
         """Slots for distinct hashes none of which is live: the first slot not live from each one's home; of
         hashes that meet at a slot, one takes it per round (a few hashes, one after another)."""
-        if len(h) <= _FEW:
+        if len(h) <= FEW:
             mask, slots = len(self.key) - 1, []
             for x, p in zip(h.tolist(), self._home(h).tolist()):
                 while self.state[p] == _LIVE:

@@ -11,6 +11,7 @@ import os
 import queue
 import socket
 import struct
+from multiprocessing.reduction import ForkingPickler
 
 import pyarrow as pa
 
@@ -69,8 +70,9 @@ class PipeChannel:
         batch = _ipc_ready(batch)
         counted = pa.MockOutputStream()
         _write_stream(counted, batch)  # an error here has written nothing: the channel stays whole
+        header = _pickled((BATCH, tag))
         try:
-            self.conn.send((BATCH, tag))
+            self.conn.send_bytes(header)
             if self._out is None:
                 self._out = os.fdopen(self.conn.fileno(), "wb", closefd=False)
             self._out.write(_frame_header(counted.size()))
@@ -83,8 +85,9 @@ class PipeChannel:
     def send_marker(self, kind: str, *payload) -> None:
         """A control message: a watermark, end of input, a snapshot request, a reply's end."""
         self._writable()
+        message = _pickled((kind, *payload))  # a payload that cannot be pickled has written nothing
         try:
-            self.conn.send((kind, *payload))
+            self.conn.send_bytes(message)
         except BaseException as e:
             self._fail(e)
             raise
@@ -155,3 +158,9 @@ def receive_all(channel, inbox: queue.Queue, on_message=None) -> None:
         if on_message is not None:
             on_message(msg)
         inbox.put(msg)
+
+
+def _pickled(message) -> bytes:
+    """A control message as `Connection.send` pickles it, pickled before any byte is written, so that a payload
+    that cannot be pickled fails the call and leaves the channel whole."""
+    return bytes(ForkingPickler.dumps(message))
