@@ -9,7 +9,7 @@ from sqlstream.functions.string import _split_index_columns
 
 
 def one_row(x, sep, idx):
-    if x is None:
+    if x is None or x == "":  # as Flink splits (commons-lang's splitByWholeSeparatorPreserveAllTokens): '' has no token
         return None
     parts = x.split(sep)
     return parts[idx] if idx < len(parts) else None
