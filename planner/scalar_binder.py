@@ -672,6 +672,9 @@ class ScalarBinder:
             raise ValidationError(f"{_where(n)}The cast from NUMERIC type to TIMESTAMP type is not allowed. It's "
                                   f"recommended to use TO_TIMESTAMP(FROM_UNIXTIME(numeric_col)) instead, note the "
                                   f"numeric is in seconds.")
+        if a.type.is_numeric and to.name == "TIMESTAMP_LTZ":
+            raise ValidationError(f"{_where(n)}The cast from NUMERIC type to TIMESTAMP_LTZ type is not allowed. It's "
+                                  f"recommended to use TO_TIMESTAMP_LTZ(numeric_col, precision) instead.")
         if a.type.name == "TIMESTAMP" and to.is_numeric:
             raise ValidationError(f"{_where(n)}The cast from TIMESTAMP type to NUMERIC type is not allowed. It's "
                                   f"recommended to use UNIX_TIMESTAMP(CAST(timestamp_col AS STRING)) instead.")

@@ -40,6 +40,10 @@ def run(sql: str) -> str:
     # Flink: Numeric literal '999..' out of range
     ("SELECT 99999999999999999999999999999999999999999 FROM orders",
      r"At line 5, column 8: Numeric literal '9{41}' out of range"),
+    # Flink: The cast from NUMERIC type to TIMESTAMP_LTZ type is not allowed
+    ("SELECT CAST(order_id AS TIMESTAMP_LTZ(3)) FROM orders",
+     r"At line 5, column \d+: The cast from NUMERIC type to TIMESTAMP_LTZ type is not allowed\. It's recommended to "
+     r"use TO_TIMESTAMP_LTZ\(numeric_col, precision\) instead"),
     # Flink: 'FORTNIGHT' is not a valid time frame
     ("SELECT TIMESTAMPADD(FORTNIGHT, 1, ts) FROM orders", r"'FORTNIGHT' is not a valid time frame: TIMESTAMPADD "
                                                            r"takes one of YEAR, QUARTER, MONTH"),
