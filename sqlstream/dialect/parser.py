@@ -48,6 +48,8 @@ class FlinkParser(parser.Parser):
         "DESCRIPTOR": lambda self: self.expression(
             fx.Descriptor(expressions=self._parse_csv(self._parse_column))
         ),
+        **{name: (lambda self, name=name: self._parse_json_call(name))
+           for name in ("JSON_VALUE", "JSON_QUERY", "JSON_EXISTS")},
         "JSON_ARRAY": lambda self: self.expression(exp.JSONArray(
             expressions=self._parse_csv(self._parse_bitwise),
             null_handling=self._parse_on_handling("NULL", "NULL", "ABSENT"))),
@@ -660,6 +662,46 @@ class FlinkParser(parser.Parser):
         if name is None or kind is None:
             return None
         return exp.ColumnDef(this=name, kind=kind)
+
+    JSON_BEHAVIORS = ("NULL", "ERROR", "DEFAULT", "EMPTY", "TRUE", "FALSE", "UNKNOWN")
+
+    def _parse_json_call(self, name: str) -> exp.Expr:
+        """JSON_VALUE / JSON_QUERY / JSON_EXISTS with Flink's RETURNING, wrapper and ON EMPTY / ON ERROR clauses."""
+        node = fx.JSONCall(this=exp.var(name), expressions=[self._parse_assignment()])
+        if not self._match(TokenType.COMMA):
+            self.raise_error(f"{name} takes a JSON text and a path: expected ',' after the first argument")
+        node.append("expressions", self._parse_assignment())
+        if self._match_text_seq("RETURNING"):
+            node.set("returning", self._parse_types())
+        if self._match_text_seq("WITHOUT"):
+            self._match_text_seq("ARRAY")
+            if not self._match_text_seq("WRAPPER"):
+                self.raise_error("Expected WRAPPER after WITHOUT [ARRAY]")
+            node.set("wrapper", exp.var("WITHOUT"))
+        elif self._match(TokenType.WITH):
+            kind = "CONDITIONAL" if self._match_text_seq("CONDITIONAL") else "UNCONDITIONAL"
+            self._match_text_seq("UNCONDITIONAL")
+            self._match_text_seq("ARRAY")
+            if not self._match_text_seq("WRAPPER"):
+                self.raise_error("Expected WRAPPER after WITH [CONDITIONAL | UNCONDITIONAL] [ARRAY]")
+            node.set("wrapper", exp.var(kind))
+        while self._curr and self._curr.text.upper() in self.JSON_BEHAVIORS:
+            word = self._curr.text.upper()
+            self._advance()
+            default = None
+            if word == "DEFAULT":
+                default = self._parse_assignment()
+            elif word == "EMPTY":
+                if not self._match_texts(("ARRAY", "OBJECT")):
+                    self.raise_error("Expected ARRAY or OBJECT after EMPTY")
+                word = f"EMPTY {self._prev.text.upper()}"
+            if not self._match(TokenType.ON) or not self._match_texts(("EMPTY", "ERROR")):
+                self.raise_error(f"Expected ON EMPTY or ON ERROR after {word}")
+            where = self._prev.text.lower()
+            node.set(f"on_{where}", exp.var(word))
+            if default is not None:
+                node.set(f"{where}_default", default)
+        return node
 
     def _parse_unit_function(self, name: str) -> exp.Expr:
         """TIMESTAMPADD(unit, n, ts) / TIMESTAMPDIFF(unit, a, b): Flink puts the time unit first."""
