@@ -159,9 +159,9 @@ def run(sql: str) -> str:
     ("SELECT CONCAT(NULL, user_id) FROM orders", r"Illegal use of 'NULL'"),
     ("SELECT CONCAT_WS(',', user_id, NULL) FROM orders", r"Illegal use of 'NULL'"),
     ("SELECT user_id NOT LIKE 'a' ESCAPE 'xx' FROM orders", r"Invalid escape character 'xx'"),
-    # Flink runs these (IN (subquery) as a value of an aggregating SELECT, or next to *); sqlstream not yet
-    ("SELECT user_id IN (SELECT user_id FROM orders) AS x, COUNT(*) FROM orders GROUP BY user_id",
-     r"IN \(subquery\) in SELECT is supported without aggregation and without \*"),
+    # Flink runs these (IN (subquery) inside an aggregate call, or next to *); sqlstream not yet
+    ("SELECT SUM(CASE WHEN quantity IN (SELECT quantity FROM orders) THEN 1 ELSE 0 END) AS x FROM orders",
+     r"IN \(subquery\) in SELECT is supported outside aggregate calls and OVER windows and without \*"),
     ("SELECT *, user_id IN (SELECT user_id FROM orders) AS x FROM orders", r"IN \(subquery\) in SELECT"),
     ("SELECT user_id IN (SELECT user_id FROM orders o2 WHERE o2.order_id = orders.order_id + 1) AS x FROM orders",
      r"At line 5, column \d+: A correlated IN subquery in SELECT \(one that reads the outer row's 'orders.order_id'\)"),

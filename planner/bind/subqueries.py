@@ -9,7 +9,7 @@ from sqlstream.core.types import BOOLEAN, common_type
 from sqlstream.plan.expr import Ref, SubqueryPredicate
 from sqlstream.planner.bind.aggregate_calls import contains_agg
 from sqlstream.planner.bind.conjuncts import ancestors, sql_conjuncts, where_clause
-from sqlstream.planner.bind.relation import identity, project, Relation, streaming_shape
+from sqlstream.planner.bind.relation import identity, output_name, project, Relation, streaming_shape
 from sqlstream.planner.scalar_binder import ScalarBinder, _where
 
 
@@ -62,19 +62,18 @@ class Subqueries:
         values LEFT JOINed on `x = y` mark the rows that find theirs, and a one-row relation says whether the
         subquery holds a NULL, for SQL's three-valued answer: NULL for a NULL x or when x is not found among
         values with a NULL, else whether x was found."""
-        found = [i for e in sel.expressions for i in e.find_all(exp.In)
-                 if i.args.get("query") is not None and not any(isinstance(a, exp.Subquery) for a in
-                                                                   ancestors(i, e))]
+        found = [i for e in sel.expressions for i in _in_subqueries(e)]
         if not found:
             return sel
-        if sel.args.get("group") or any(contains_agg(e) for e in sel.expressions) or \
-                any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
-                    for e in sel.expressions):
-            raise ValidationError(f"{_where(found[0])}IN (subquery) in SELECT is supported without aggregation "
-                                  f"and without *; not here yet")
+        if any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
+               for e in sel.expressions) or \
+                any(isinstance(a, (exp.AggFunc, exp.Window)) for i in found for a in ancestors(i, sel)):
+            raise ValidationError(f"{_where(found[0])}IN (subquery) in SELECT is supported outside aggregate "
+                                  f"calls and OVER windows and without *; not here yet")
+        if sel.args.get("group") or sel.args.get("having") or any(contains_agg(e) for e in sel.expressions):
+            return self._lift_in_subqueries(_aggregate_below(sel))
         sel = sel.copy()
-        targets = [i for e in sel.expressions for i in e.find_all(exp.In) if i.args.get("query") is not None
-                   and not any(isinstance(a, exp.Subquery) for a in ancestors(i, e))]
+        targets = [i for e in sel.expressions for i in _in_subqueries(e)]
         for n, inn in enumerate(targets):
             name = f"$in{n}"
             values = _one_column_values(inn)
@@ -191,6 +190,46 @@ class Subqueries:
         """The rows of `rel` the subquery predicate admits: a plain filter, which a rule makes a semi/anti join."""
         node = streaming_shape(where, project(rel.node, identity(rel.node), rel.node.names, predicate))
         return Relation(node, rel.scope)
+
+
+def _in_subqueries(e: exp.Expr) -> list[exp.In]:
+    """The `x IN (SELECT ..)` of an expression, not those inside a subquery of it."""
+    return [i for i in e.find_all(exp.In) if i.args.get("query") is not None and
+            not any(isinstance(a, exp.Subquery) for a in ancestors(i, e))]
+
+
+def _aggregate_below(sel: exp.Select) -> exp.Select:
+    """An aggregating SELECT with IN (subquery) values, as Flink plans it: the aggregation first, giving every
+    part of the SELECT list that holds no IN subquery (and each IN's left operand) as a column, then the same
+    list over its rows, each IN's left operand now that column. Output names stay the SELECT list's."""
+    inner = sel.copy()
+    pushed: list[exp.Expr] = []
+
+    def push(e: exp.Expr) -> exp.Column:
+        name = f"$a{len(pushed)}"
+        pushed.append(exp.alias_(e, name, quoted=True))
+        return exp.column(name, table="$agg", quoted=True)
+
+    def split(e: exp.Expr) -> exp.Expr:
+        if not _in_subqueries(e):
+            return push(e)
+        if isinstance(e, exp.In) and e.args.get("query") is not None:
+            e.set("this", push(e.this))
+            return e
+        for key, value in list(e.args.items()):
+            if isinstance(value, exp.Expr):
+                e.set(key, split(value))
+            elif isinstance(value, list):
+                e.set(key, [split(v) if isinstance(v, exp.Expr) else v for v in value])
+        return e
+
+    outer = []
+    for position, item in enumerate(sel.expressions):
+        body = item.this if isinstance(item, exp.Alias) else item
+        outer.append(exp.alias_(split(body.copy()), output_name(item, position), quoted=True))
+    inner.set("expressions", pushed)
+    return exp.select(*outer).from_(exp.Subquery(this=inner, alias=exp.TableAlias(
+        this=exp.to_identifier("$agg", quoted=True))))
 
 
 def _one_column_values(inn: exp.In) -> exp.Select:
