@@ -165,6 +165,13 @@ def run(sql: str) -> str:
     ("SELECT *, user_id IN (SELECT user_id FROM orders) AS x FROM orders", r"IN \(subquery\) in SELECT"),
     ("SELECT user_id IN (SELECT user_id FROM orders o2 WHERE o2.order_id = orders.order_id + 1) AS x FROM orders",
      r"At line 5, column \d+: A correlated IN subquery in SELECT \(one that reads the outer row's 'orders.order_id'\)"),
+    # the outer row's column named unqualified: refused as the qualified form (it was 'Column not found')
+    ("SELECT user_id IN (SELECT u FROM (SELECT user_id AS u FROM orders) WHERE u = order_id) AS x FROM orders",
+     r"At line 5, column \d+: A correlated IN subquery in SELECT \(one that reads the outer row's 'order_id'\)"),
+    ("SELECT COUNT(*) IN (SELECT u FROM (SELECT user_id AS u FROM orders) WHERE u = order_id) AS x FROM orders",
+     r"A correlated IN subquery in SELECT \(one that reads the outer row's 'order_id'\)"),
+    ("SELECT user_id IN (SELECT u FROM (SELECT user_id AS u FROM orders) WHERE u = nope) AS x FROM orders",
+     r"Column 'nope' not found in any table"),
     ("SELECT user_id IN (SELECT * FROM (SELECT user_id FROM orders)) AS x FROM orders",
      r"must return exactly one column, named in its SELECT list \(not \*\)"),
     # Flink: Binary literal string must contain an even number of hexits

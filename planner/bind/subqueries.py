@@ -70,6 +70,8 @@ class Subqueries:
                 any(isinstance(a, (exp.AggFunc, exp.Window)) for i in found for a in ancestors(i, sel)):
             raise ValidationError(f"{_where(found[0])}IN (subquery) in SELECT is supported outside aggregate "
                                   f"calls and OVER windows and without *; not here yet")
+        for inn in found:
+            self._refuse_unqualified_correlation(sel, inn)
         if sel.args.get("group") or sel.args.get("having") or any(contains_agg(e) for e in sel.expressions):
             return self._lift_in_subqueries(_aggregate_below(sel))
         sel = sel.copy()
@@ -104,6 +106,27 @@ class Subqueries:
                            on=exp.EQ(this=x, expression=exp.column("$k", table=name, quoted=True)),
                            join_type="left", copy=False)
         return sel
+
+    def _refuse_unqualified_correlation(self, sel: exp.Select, inn: exp.In) -> None:
+        """An IN subquery naming, unqualified, a column only the outer FROM has reads the outer row: refused as
+        the qualified form is (its binding alone would say the column is not found)."""
+        values = _one_column_values(inn)
+        try:
+            self.bind_query(values)
+        except ValidationError as e:
+            missing = [c for c in values.find_all(exp.Column) if not c.table and f"Column '{c.name}' not found"
+                       in str(e)]
+            if not missing:
+                raise
+            outer = exp.select(exp.column(missing[0].name, quoted=True))
+            outer.set("from_", sel.args["from_"].copy())
+            outer.set("joins", [j.copy() for j in sel.args.get("joins") or []])
+            try:
+                self.bind_query(outer)
+            except ValidationError:
+                raise e from None
+            raise ValidationError(f"{_where(missing[0])}A correlated IN subquery in SELECT (one that reads the outer "
+                                  f"row's '{missing[0].name}') is not supported yet") from None
 
     def _bind_semi_anti(self, sel: exp.Select):
         """`x [NOT] IN (SELECT y ..)` and `[NOT] EXISTS (..)` conjuncts of WHERE filter the FROM's rows, one after
