@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import INT
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Ref
 from sqlstream.planner.bind.conjuncts import sql_conjuncts, where_clause
@@ -14,7 +15,19 @@ from sqlstream.planner.scalar_binder import ScalarBinder, Scope, ScopeField, _wh
 class Lateral:
     """The Binder's lateral FROM items."""
 
-    def _bind_unnest(self, left: Relation, un: exp.Unnest) -> Relation:
+    @staticmethod
+    def _unnest_outer(join: exp.Join, side: str) -> bool:
+        """LEFT JOIN UNNEST(..) ON TRUE keeps the rows whose array is empty or NULL; Flink takes no other ON
+        and no other outer join of an UNNEST."""
+        on = join.args.get("on")
+        if side == "LEFT" and isinstance(on, exp.Boolean) and on.this:
+            return True
+        if side or on is not None and not (isinstance(on, exp.Boolean) and on.this):
+            raise ValidationError(f"{_where(join)}A join with UNNEST is CROSS JOIN UNNEST(..), or LEFT JOIN "
+                                  f"UNNEST(..) ON TRUE; got {join.sql(dialect='flink')}")
+        return False
+
+    def _bind_unnest(self, left: Relation, un: exp.Unnest, outer: bool = False) -> Relation:
         if len(un.expressions) != 1:
             raise ValidationError(f"{_where(un)}UNNEST takes one array")
         arr = ScalarBinder(left.scope).bind(un.expressions[0])
@@ -28,11 +41,16 @@ class Lateral:
         else:
             elem_types = [arr.type.children[0], arr.type.children[1].with_nullable(True)]
         names = cols or (["f0"] if len(elem_types) == 1 else ["f0", "f1"])
+        ordinality = un.args.get("offset")
+        if ordinality:  # WITH ORDINALITY: the alias's last name (sqlglot's `offset`) is the position's
+            names = names + [ordinality.name if isinstance(ordinality, exp.Expr) else "ORDINALITY"]
+            elem_types = elem_types + [INT.with_nullable(outer)]
         if len(names) != len(elem_types):
             raise ValidationError(f"{_where(un)}UNNEST of {arr.type} gives {len(elem_types)} column(s), "
                                   f"the alias names {len(names)}")
         fields = list(left.node.fields) + [L.Field(n, t) for n, t in zip(names, elem_types)]
-        node = L.Unnest(fields, left.node.changelog, input=left.node, array=arr)
+        node = L.Unnest(fields, left.node.changelog, input=left.node, array=arr, outer=outer,
+                        ordinality=bool(ordinality))
         scope = Scope(left.scope.fields + [ScopeField(qual, n, t) for n, t in zip(names, elem_types)])
         return Relation(node, scope)
 

@@ -96,7 +96,8 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
         child, m = prune_columns(node.input, child_needed)
         order = sorted(m, key=m.get)
         fields = [node.input.fields[i] for i in order] + node.fields[n_in:]
-        new = L.Unnest(fields, node.changelog, input=child, array=remap(node.array, m))
+        new = L.Unnest(fields, node.changelog, input=child, array=remap(node.array, m), outer=node.outer,
+                       ordinality=node.ordinality)
         out = {old: m[old] for old in m}
         for j in range(len(node.fields) - n_in):
             out[n_in + j] = len(order) + j

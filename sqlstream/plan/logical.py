@@ -250,10 +250,13 @@ class SetOpAll(Join):
 
 @dataclass(eq=False)
 class Unnest(SingleInput):
-    """CROSS JOIN UNNEST(array): one output row per element (input columns + the element); rows with an
-    empty or NULL array disappear, as in Flink."""
+    """CROSS JOIN UNNEST(array): one output row per element (input columns + the element [+ its position from
+    1, WITH ORDINALITY]); rows with an empty or NULL array disappear, as in Flink, unless `outer` (LEFT JOIN
+    UNNEST .. ON TRUE), which keeps each such row once, padded with NULLs."""
 
     array: Expr = None
+    outer: bool = False
+    ordinality: bool = False
 
 
 @dataclass(eq=False)
