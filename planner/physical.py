@@ -189,7 +189,8 @@ def _match_recognize(node: L.MatchRecognize, config: dict) -> Choice:
 
 
 def _unnest(node: L.Unnest, config: dict) -> Choice:
-    return "Unnest", dict(array=node.array, names=node.names, outer=node.outer, ordinality=node.ordinality), \
+    return "Unnest", dict(array=node.array, names=node.names, outer=node.outer, ordinality=node.ordinality,
+                     condition=node.condition), \
         [Distribution(FORWARD)]
 
 

@@ -14,9 +14,10 @@ from sqlstream.runtime.operator import Operator
 class UnnestOperator(Operator):
     name = "Unnest"
 
-    def __init__(self, array: Expr, names: list[str], outer: bool = False, ordinality: bool = False):
+    def __init__(self, array: Expr, names: list[str], outer: bool = False, ordinality: bool = False,
+                 condition: Expr | None = None):
         self.array, self.names = array, names
-        self.outer, self.ordinality = outer, ordinality
+        self.outer, self.ordinality, self.condition = outer, ordinality, condition
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
@@ -34,16 +35,21 @@ class UnnestOperator(Operator):
             flat = lists.flatten()
             extra = [flat.field("key"), flat.field("value")]
         else:
-            extra = [lists.flatten()]
+            flat = lists.flatten()
+            # an array of ROWs gives a column per field (a NULL element NULLs in each)
+            extra = flat.flatten() if pa.types.is_struct(flat.type) else [flat]
         parents = pc.list_parent_indices(lists)
         parents = parents.to_numpy(zero_copy_only=False).astype(np.int64)
         if self.ordinality:
             lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False).astype(np.int64)
             starts = np.cumsum(lengths) - lengths
             extra.append(pa.array(np.arange(len(parents), dtype=np.int32) - starts[parents].astype(np.int32) + 1))
-        if self.outer:  # rows with an empty or NULL array once each, padded, in input order
-            lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
-            empty = np.flatnonzero(lengths == 0)
+        if self.condition is not None and len(parents):  # the ON of a join with UNNEST, on the joined rows
+            take = pa.array(parents)
+            keep = pc.fill_null(evaluate(self.condition, [c.take(take) for c in cols] + extra, len(parents)), False)
+            parents, extra = parents[np.asarray(keep)], [e.filter(keep) for e in extra]
+        if self.outer:  # rows without an element (left) once each, padded, in input order
+            empty = np.flatnonzero(np.bincount(parents, minlength=batch.num_rows) == 0)
             if len(empty):
                 order = np.argsort(np.concatenate([parents, empty]), kind="stable")
                 parents = np.concatenate([parents, empty])[order]
