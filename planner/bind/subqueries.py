@@ -44,12 +44,20 @@ class Subqueries:
                     not contains_agg(inner.expressions[0]):
                 raise ValidationError(f"{_where(sq)}A scalar subquery must be one aggregate without GROUP BY "
                                       f"(so that it has one row), e.g. (SELECT MAX(x) FROM t)")
+            name = f"$sq{n}"
+            correlated = _correlated_scalar(inner, _from_names(sel), name)
+            if correlated is not None:
+                value, on, replacement = correlated
+                sq.replace(replacement)
+                sel = sel.join(exp.Subquery(this=value, alias=exp.TableAlias(this=exp.to_identifier(name,
+                                                                                                    quoted=True))),
+                               on=on, join_type="left", copy=False)
+                continue
             try:
                 self.bind_query(inner)
             except ValidationError as e:
                 raise ValidationError(f"{_where(sq)}Correlated scalar subqueries are not supported yet ({e})") \
                     from None
-            name = f"$sq{n}"
             value = inner.copy()
             value.set("expressions", [exp.alias_(inner.expressions[0].copy(), "$v", quoted=True)])
             sq.replace(exp.column("$v", table=name, quoted=True))
@@ -285,3 +293,64 @@ def _refuse_correlation(inn: exp.In, inner: exp.Expr) -> None:
         if col.table and col.table not in own:
             raise ValidationError(f"{_where(col)}A correlated IN subquery in SELECT (one that reads the outer "
                                   f"row's '{col.table}.{col.name}') is not supported yet")
+
+
+def _from_names(sel: exp.Select) -> set[str]:
+    """The names the FROM items of `sel` are referred to by (alias or table name)."""
+    items = ([sel.args["from_"].this] if sel.args.get("from_") else []) + [j.this for j in sel.args.get("joins") or []]
+    return {i.alias_or_name for i in items if isinstance(i, (exp.Table, exp.Subquery))}
+
+
+def _top_aggregates(e: exp.Expr) -> list[exp.Expr]:
+    """The aggregate calls of `e` not inside another one (an aggregate's FILTER clause with it)."""
+    if not isinstance(e, exp.Subquery) and contains_agg(e) and \
+            not any(contains_agg(c) for c in e.iter_expressions() if not isinstance(c, exp.Subquery)):
+        return [e]
+    return [a for c in e.iter_expressions() if not isinstance(c, exp.Subquery) for a in _top_aggregates(c)]
+
+
+def _correlated_scalar(inner: exp.Select, outer: set[str], name: str):
+    """`(SELECT AGG(..) FROM r WHERE r.k = o.k [AND ..])`, correlated by equalities with the outer query,
+    decorrelated as Flink does: the aggregates grouped by r's side of the equalities, LEFT JOINed on them
+    (value subquery, ON condition, the expression replacing the subquery). A COUNT of a group without rows is
+    0, others NULL. None when the subquery is not correlated."""
+    outer = outer - _from_names(inner)
+
+    def correlated(e: exp.Expr) -> bool:
+        return any(c.table in outer for c in e.find_all(exp.Column))
+    where = inner.args.get("where")
+    keys, rest = [], []
+    for c in sql_conjuncts(where.this) if where is not None else []:
+        if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression):
+            keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
+        elif correlated(c):
+            raise ValidationError(f"{_where(c)}A correlated scalar subquery is correlated by equalities with the "
+                                  f"outer query only yet; got {c.sql(dialect='flink')}")
+        else:
+            rest.append(c)
+    if not keys:
+        return None
+    result = inner.expressions[0].copy()
+    if isinstance(result, exp.Alias):
+        result = result.this
+    aggregates = _top_aggregates(result)
+    if any(correlated(a) for a in aggregates) or inner.args.get("having") or inner.args.get("order") or \
+            inner.args.get("limit"):
+        raise ValidationError(f"{_where(inner)}A correlated scalar subquery is one aggregate of the inner "
+                              f"query's columns, correlated in WHERE, yet")
+    value = inner.copy()
+    value.set("expressions", [exp.alias_(k.copy(), f"$k{i}", quoted=True) for i, (k, _) in enumerate(keys)] +
+              [exp.alias_(a.copy(), f"$a{j}", quoted=True) for j, a in enumerate(aggregates)])
+    value.set("where", where_clause(rest))
+    value.set("group", exp.Group(expressions=[k.copy() for k, _ in keys]))
+    for j, a in enumerate(aggregates):
+        column = exp.column(f"$a{j}", table=name, quoted=True)
+        counted = isinstance(a, exp.Count) or isinstance(a, exp.Filter) and isinstance(a.this, exp.Count)
+        new = exp.Case(ifs=[exp.If(this=exp.Is(this=column.copy(), expression=exp.Null()),
+                                   true=exp.cast(exp.Literal.number(0), "BIGINT"))], default=column) \
+            if counted else column
+        result = new if a is result else result
+        a.replace(new)
+    on = exp.and_(*[exp.EQ(this=exp.column(f"$k{i}", table=name, quoted=True), expression=o.copy())
+                    for i, (_, o) in enumerate(keys)])
+    return value, on, exp.Paren(this=result) if not isinstance(result, (exp.Column, exp.Case)) else result
