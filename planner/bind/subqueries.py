@@ -303,6 +303,8 @@ def _from_names(sel: exp.Select) -> set[str]:
 
 def _top_aggregates(e: exp.Expr) -> list[exp.Expr]:
     """The aggregate calls of `e` not inside another one (an aggregate's FILTER clause with it)."""
+    if isinstance(e, exp.Filter):
+        return [e]
     if not isinstance(e, exp.Subquery) and contains_agg(e) and \
             not any(contains_agg(c) for c in e.iter_expressions() if not isinstance(c, exp.Subquery)):
         return [e]
