@@ -10,7 +10,7 @@ from sqlstream.plan.expr import Ref, SubqueryPredicate
 from sqlstream.planner.bind.aggregate_calls import contains_agg
 from sqlstream.planner.bind.conjuncts import ancestors, sql_conjuncts, where_clause
 from sqlstream.planner.bind.relation import identity, output_name, project, Relation, streaming_shape
-from sqlstream.planner.scalar_binder import ScalarBinder, _where
+from sqlstream.planner.scalar_binder import ScalarBinder, Scope, ScopeField, _where
 
 
 class Subqueries:
@@ -186,7 +186,7 @@ class Subqueries:
                     where.add("inner")  # let binding the subquery report the unknown column
             return where.pop() if len(where) == 1 else ("inner" if not where else "mixed")
 
-        local, inner_keys, outer_keys = [], [], []
+        local, inner_keys, outer_keys, mixed = [], [], [], []
         cond = sub.args.get("where")
         for c in sql_conjuncts(cond.this) if cond is not None else []:
             if side(c) == "inner":
@@ -197,13 +197,17 @@ class Subqueries:
                 inner_keys.append(a)
                 outer_keys.append(b)
                 continue
-            raise ValidationError(f"{_where(c)}EXISTS supports only equality correlation "
-                                  f"(inner.column = outer.column); got {c.sql()}")
-        if not inner_keys:
-            raise ValidationError(f"{_where(exists)}Uncorrelated EXISTS is not supported yet: correlate the "
-                                  f"subquery with the outer query by an equality")
+            mixed.append(c)  # another correlated conjunct: the join's condition
         inner = sub.copy()
-        inner.set("expressions", [exp.alias_(k.copy(), f"$k{i}") for i, k in enumerate(inner_keys)])
+        # the inner columns the other correlated conjuncts read, as columns of the subquery after its keys
+        used: list[exp.Column] = []
+        for c in mixed:
+            for col in c.find_all(exp.Column):
+                if side(col) == "inner" and not any(col == u for u in used):
+                    used.append(col)
+        # uncorrelated: a semi/anti join without keys (every row joins any row of the subquery)
+        inner.set("expressions", [exp.alias_(k.copy(), f"$k{i}") for i, k in enumerate(inner_keys)] +
+                  [exp.alias_(u.copy(), f"$c{j}") for j, u in enumerate(used)] or [exp.alias_(exp.true(), "$any")])
         inner.set("distinct", None)
         inner.set("where", where_clause([c.copy() for c in local]))
         right = self.bind_query(inner)
@@ -215,7 +219,17 @@ class Subqueries:
             if common_type(x.type, f.type) is None:
                 raise ValidationError(f"{_where(k)}EXISTS correlation compares {x.type} with {f.type}")
             keys.append(x)
-        return self._filter_by_subquery(exists, rel, SubqueryPredicate(BOOLEAN, tuple(keys), right, negated))
+        condition = None
+        if mixed:
+            def to_subquery_column(node: exp.Expr) -> exp.Expr:
+                if isinstance(node, exp.Column) and side(node) == "inner":
+                    j = next(j for j, u in enumerate(used) if u == node)
+                    return exp.column(f"$c{j}", table="$exists", quoted=True)
+                return node
+            scope = Scope(rel.scope.fields + [ScopeField("$exists", f.name, f.type) for f in right.fields])
+            condition = ScalarBinder(scope).bind(exp.and_(*[c.copy().transform(to_subquery_column) for c in mixed]))
+        return self._filter_by_subquery(exists, rel, SubqueryPredicate(BOOLEAN, tuple(keys), right, negated,
+                                                                       condition=condition))
 
     def _filter_by_subquery(self, where: exp.Expr, rel: Relation, predicate: SubqueryPredicate) -> Relation:
         """The rows of `rel` the subquery predicate admits: a plain filter, which a rule makes a semi/anti join."""
