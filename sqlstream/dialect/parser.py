@@ -603,6 +603,16 @@ class FlinkParser(parser.Parser):
         finally:
             self._watermarks = outer
 
+    def _parse_cube_or_rollup(self, with_prefix: bool = False) -> exp.Cube | exp.Rollup | None:
+        """CUBE(..) / ROLLUP(..) of any expressions, as Flink takes them (`CUBE(k, a IS NULL)`); sqlglot's
+        stops at operators such as IS."""
+        if with_prefix or self._curr is None or self._curr.token_type not in (TokenType.CUBE, TokenType.ROLLUP):
+            return super()._parse_cube_or_rollup(with_prefix)
+        kind = exp.Cube if self._match(TokenType.CUBE) else exp.Rollup
+        if kind is exp.Rollup:
+            self._match(TokenType.ROLLUP)
+        return self.expression(kind(expressions=self._parse_wrapped_csv(self._parse_disjunction)))
+
     def _parse_watermark(self) -> exp.Expr:
         """WATERMARK FOR col AS expr; a table has at most one, as in Flink."""
         token = self._prev
