@@ -50,6 +50,7 @@ class FlinkParser(parser.Parser):
         ),
         **{name: (lambda self, name=name: self._parse_json_call(name))
            for name in ("JSON_VALUE", "JSON_QUERY", "JSON_EXISTS")},
+        "JSON_ARRAYAGG": lambda self: self._parse_json_arrayagg(),
         "JSON_ARRAY": lambda self: self.expression(exp.JSONArray(
             expressions=self._parse_csv(self._parse_bitwise),
             null_handling=self._parse_on_handling("NULL", "NULL", "ABSENT"))),
@@ -672,6 +673,13 @@ class FlinkParser(parser.Parser):
         if name is None or kind is None:
             return None
         return exp.ColumnDef(this=name, kind=kind)
+
+    def _parse_json_arrayagg(self) -> exp.Expr:
+        """JSON_ARRAYAGG(x [ABSENT ON NULL | NULL ON NULL]): NULL ON NULL is Flink's JSON_ARRAYAGG_NULL_ON_NULL."""
+        value = self._parse_assignment()
+        handling = str(self._parse_on_handling("NULL", "NULL", "ABSENT") or "").upper()
+        name = "JSON_ARRAYAGG_NULL_ON_NULL" if handling.startswith("NULL") else "JSON_ARRAYAGG"
+        return self.expression(exp.Anonymous(this=name, expressions=[value]))
 
     JSON_BEHAVIORS = ("NULL", "ERROR", "DEFAULT", "EMPTY", "TRUE", "FALSE", "UNKNOWN")
 

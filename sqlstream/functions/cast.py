@@ -128,6 +128,10 @@ def _integer_from_float(v: pa.Array, to: FlinkType) -> pa.Array:
 def _fitting_decimal(v: pa.Array, to: FlinkType) -> pa.Array:
     """An integer or DECIMAL as DECIMAL(p, s); NULL where it has more than p - s integer digits, as in Flink
     (Arrow refuses a narrower type outright, or wraps)."""
+    if pa.types.is_integer(v.type) and to.scale > 38 - 19:  # Arrow wants room for any integer at the scale
+        whole = pc.cast(v, pa.decimal128(38, 0))
+        limit = pa.scalar(decimal.Decimal(10) ** (to.precision - to.scale), whole.type)
+        v = pc.if_else(pc.less(pc.abs(whole), limit), whole, pa.scalar(None, whole.type))
     wide = pc.cast(v, pa.decimal128(38, to.scale)) if pa.types.is_integer(v.type) or v.type.scale != to.scale \
         else v
     if pa.types.is_decimal(wide.type) and wide.type.precision <= to.precision:
