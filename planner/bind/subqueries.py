@@ -150,6 +150,13 @@ class Subqueries:
             if not (isinstance(inn, exp.In) and inn.args.get("query") is not None):
                 rest.append(c)
                 continue
+            query = inn.args["query"].this if isinstance(inn.args["query"], exp.Subquery) else inn.args["query"]
+            if isinstance(inn.this, exp.Tuple) or _reads_outer(query):
+                if neg:
+                    raise ValidationError(f"{_where(inn)}NOT IN of a correlated subquery or of a row of values is not "
+                                          f"supported yet; NOT EXISTS (SELECT .. WHERE inner = outer ..) is")
+                rel = self._bind_exists(rel, _in_as_exists(inn, query, rel.scope), False)
+                continue
             x = ScalarBinder(rel.scope).bind(inn.this)
             sub = self.bind_query(inn.args["query"].this if isinstance(inn.args["query"], exp.Subquery)
                                   else inn.args["query"])
@@ -370,3 +377,35 @@ def _correlated_scalar(inner: exp.Select, outer: set[str], name: str):
     on = exp.and_(*[exp.EQ(this=exp.column(f"$k{i}", table=name, quoted=True), expression=o.copy())
                     for i, (_, o) in enumerate(keys)])
     return value, on, exp.Paren(this=result) if not isinstance(result, (exp.Column, exp.Case)) else result
+
+
+def _reads_outer(query: exp.Expr) -> bool:
+    """The subquery names a column of a table it does not read (the outer query's)."""
+    own = {t.alias_or_name for t in query.find_all(exp.Table)} | \
+        {n.alias for n in query.find_all(exp.Subquery, exp.Unnest, exp.Lateral) if n.alias}
+    return any(col.table and col.table not in own for col in query.find_all(exp.Column))
+
+
+def _in_as_exists(inn: exp.In, query: exp.Expr, outer) -> exp.Exists:
+    """`x IN (SELECT y FROM r WHERE <correlated>)` and `(x1, x2) IN (SELECT y1, y2 ..)` as `EXISTS (SELECT y ..
+    WHERE <correlated> AND y = x ..)` (the same rows pass: a semi join on the values and the correlations); the
+    outer values' unqualified columns are qualified with their table, so the subquery's columns do not hide
+    them."""
+    values = list(inn.this.expressions) if isinstance(inn.this, exp.Tuple) else [inn.this]
+    if not isinstance(query, exp.Select) or len(query.expressions) != len(values) or \
+            any(isinstance(e, exp.Star) for e in query.expressions):
+        raise ValidationError(f"{_where(inn)}The IN subquery must return as many columns as the values before IN "
+                              f"({len(values)})")
+
+    def qualified(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and not node.table:
+            field = next((f for f in outer.fields if f.name == node.name and f.qualifier), None)
+            if field is not None:
+                return exp.column(node.name, table=field.qualifier)
+        return node
+    sub = query.copy()
+    equal = [exp.EQ(this=(e.this if isinstance(e, exp.Alias) else e).copy(), expression=v.copy().transform(qualified))
+             for e, v in zip(query.expressions, values)]
+    where = sub.args.get("where")
+    sub.set("where", where_clause(([where.this.copy()] if where is not None else []) + equal))
+    return exp.Exists(this=sub)
