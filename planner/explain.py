@@ -82,8 +82,7 @@ def describe(node: L.Node) -> str:
                f"pattern=[{' '.join(str(t) for t in node.pattern)}]{within}, after=[SKIP {skip}], " \
                f"define=[{defines}], measures=[{measures}], slots=[{slots}])"
     if isinstance(node, L.Unnest):
-        return f"Unnest(array=[{node.array}]{', outer' if node.outer else ''}" \
-               f"{', ordinality' if node.ordinality else ''})"
+        return f"Unnest(array=[{node.array}])"
     if isinstance(node, L.TemporalSort):
         keys = "".join(f", ${i} {'DESC' if d else 'ASC'}" for i, d in node.keys)
         return f"TemporalSort(orderBy=[${node.time_index} ASC{keys}])"

@@ -25,7 +25,7 @@ def reference_take(held: dict, hashes, adds, refs, arrivals, oldest_first: bool)
 def test_same_rows_taken_as_a_dictionary_of_lists(seed, monkeypatch):
     rng = random.Random(seed)
     if seed % 3 == 2:  # every hash's home among the table's last slots: long probes that wrap around
-        monkeypatch.setattr(HeldRows, "_home", lambda self, h: (len(self.key) - 1 - (h % np.uint64(5))).astype(np.int64))
+        monkeypatch.setattr(HeldRows, "_home", lambda self, h: (len(self.slots) - 1 - (h % np.uint64(5))).astype(np.int64))
     oldest_first = rng.random() < 0.5
     space = rng.choice([5, 300, 5000, 1 << 63])  # few hashes: equal rows; many: a table that grows
     # hashes that differ only in high bits share a home slot in a small table

@@ -8,7 +8,6 @@ import pytest
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
 from sqlstream.runtime.operator import OperatorContext
-from sqlstream.runtime.operators import rank
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.state import StateBackend
 from tests.rank_reference import RankReference
@@ -179,12 +178,10 @@ def test_equal_rows_are_taken_back_in_arrival_order(seed):
 
 
 @pytest.mark.parametrize("seed", range(16))
-def test_partitions_new_in_a_batch_give_the_same_changelog(seed, monkeypatch):
-    """Partitions that hold nothing when a batch starts are ranked over the batch, next to partitions that hold
-    rows and step row by row, and to new partitions of more changes than that takes: ties, NULLs, updates and
-    retractions within the batch, with and without the row number, batches down to one row, and a checkpoint."""
+def test_partitions_new_in_a_batch_give_the_same_changelog(seed):
+    """Partitions that hold nothing when a batch starts, next to partitions that hold rows: ties, NULLs, updates
+    and retractions within the batch, with and without the row number, batches down to one row, and a checkpoint."""
     rng = random.Random(11000 + seed)
-    monkeypatch.setattr(rank, "MAX_CHANGES", rng.choice([1, 3, 8, 128]))
     order = [(2, rng.random() < 0.7)]
     limit = rng.choice([1, 2, 3, 5])
     newest = rng.random() < 0.3
@@ -265,3 +262,63 @@ def test_hot_partition_count_update_chains(seed):
     sizes = [2, 3] + [rng.randint(1, 200) for _ in range(6)]
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
     assert run(make(RankOperator), log, 97, restore_at=len(log) // 194) == expected
+
+
+def hot_rises_and_falls(seed: int, events: int) -> list[tuple]:
+    """(op, row) of an upsert table whose values go up and down: one hot partition of hundreds of keys (most of
+    them behind its top list), deletes of the leaders, NULL values, retractions of rows never emitted."""
+    rng = random.Random(seed)
+    table: dict[tuple, tuple] = {}
+    out = []
+    for _ in range(events):
+        p = 0 if rng.random() < 0.9 else rng.choice([None, 1, 2])
+        k = rng.randint(0, 300)
+        old = table.get((p, k))
+        if old is not None and rng.random() < 0.05:
+            out.append((DELETE, old))
+            del table[(p, k)]
+            continue
+        if rng.random() < 0.02:
+            out.append((UPDATE_BEFORE, (p, k, rng.randint(0, 9), None)))
+            continue
+        if rng.random() < 0.5 or old is None or old[2] is None:
+            v = None if rng.random() < 0.05 else rng.randint(-5, 40)
+        else:
+            v = old[2] + rng.choice([-3, -1, 1, 1, 2, 5])
+        row = (p, k, v, rng.choice(["a", None]))
+        out += [(INSERT, row)] if old is None else [(UPDATE_BEFORE, old), (UPDATE_AFTER, row)]
+        table[(p, k)] = row
+    return out
+
+
+class RepackedRankOperator(RankOperator):
+    """The operator with its compiled lists made again from their entries after every batch (as a compaction
+    does)."""
+
+    def on_batch(self, batch, input=0):
+        out = super().on_batch(batch, input)
+        assert self.lists is not None
+        self.lists.fill(*self.lists.entries(), len(self.part_index))
+        return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_lists_of_a_hot_partition_with_retractions(seed):
+    """The compiled steps on one partition of hundreds of keys whose values rise and fall: adds behind the top
+    list, retractions of rest entries, top lists refilled from their rests when a leader is deleted or falls,
+    within batches of thousands of rows and of one, a checkpoint, and lists repacked between batches."""
+    rng = random.Random(21000 + seed)
+    order = [(2, rng.random() < 0.6)]
+    limit = rng.choice([1, 3, 10])
+    newest = rng.random() < 0.3
+    with_rank = rng.random() < 0.6
+    log = hot_rises_and_falls(seed, 2500)
+
+    make = factory(order, limit, newest, with_rank, rng.choice([1, 4, 8]))
+    expected = run(make(RankReference), log, 1)
+    assert len(expected) > 20
+    assert run(make(RankOperator), log, 5000) == expected
+    sizes = [1, 700] + [rng.randint(1, 400) for _ in range(4)]
+    assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
+    assert run_sizes(make(RepackedRankOperator), log, sizes) == expected, f"batch sizes {sizes}"
+    assert run(make(RankOperator), log, 300, restore_at=4) == expected

@@ -1,4 +1,5 @@
-"""A job that reads a file imports only what it uses: no Kafka, avro, faker, PostgreSQL or shell modules at start-up."""
+"""A job that reads a file imports only what it uses: no Kafka, avro, faker, PostgreSQL, shell or numba modules at
+start-up."""
 import json
 import os
 import subprocess
@@ -15,7 +16,8 @@ UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "sqlstream.c
           "multiprocessing", "sqlstream.runtime.parallel",  # parallel subtasks only above parallelism 1
           "subprocess", "ctypes.util",  # no child process: the C library is found without ldconfig
           "sqlstream.core.udf", "sqlstream.planner.match_binder", "sqlstream.plan.match_pattern",  # used when used
-          "sqlstream.functions.math")  # function families load on a call of theirs
+          "sqlstream.functions.math",  # function families load on a call of theirs
+          "numba", "llvmlite", "sqlstream.runtime.operators.rank_lists")  # compiled only when an updating Top-N runs
 PROBE = ("import gc, sys, json\n"
          "from sqlstream.cli import main\n"
          "rc = main(['run', sys.argv[1]])\n"

@@ -13,13 +13,9 @@ partition's list, because each row's changelog depends on the rows before it. An
 (a retraction, then an add to the same partition) whose new entry lands where the old one was is one step that
 replaces the entry.
 
-Over updating input ordered by one signed integer column, a partition's list holds only its best entries (N
-and a few spare: its top list); the others (its rest) are per store row columns (partition, packed sort key,
-in a top list or not). A row that lands behind its partition's top list, or retracts a rest row, changes no
-rank: such rows are found over the batch and applied as counts, without a step; only the rows that reach a top
-list step. In a partition new in the batch, an add behind N adds that arrived before it and stay needs no step
-either (nor does its retraction); after the steps, its list is made again from every row it holds. Between batches the top lists are cut or refilled from the rests; the layout of the state is the
-same, so snapshots restore either way."""
+Over updating input ordered by one signed integer column, a partition's list is a sorted top list and an
+unsorted rest in numpy arrays, and the steps run compiled (`rank_lists`, imported only then); the layout of the
+state is the same, so snapshots restore either way."""
 from __future__ import annotations
 
 import bisect
@@ -35,12 +31,11 @@ from sqlstream.runtime.growing import Growing
 from sqlstream.runtime.key_groups import hash_keys
 from sqlstream.runtime.int_keys import key_index
 from sqlstream.runtime.operator import Operator, OperatorContext
-from sqlstream.runtime.operators.fresh_ranks import MAX_CHANGES, behind_stayers, fresh_changes
 from sqlstream.runtime.operators.held_rows import HeldRows
 from sqlstream.runtime.rows import batch_rows, rows_equal
 
 RANKED_ROWS = {"seq": np.int64, "live": bool}
-SPARE = 8  # a partition's top list keeps limit + SPARE entries (between limit + SPARE // 2 and limit + 2 * SPARE)
+SPARE = 8  # a top list of the compiled lists holds up to limit + 1 + SPARE entries
 BOUND = 1 << 62  # packed integer sort keys stay inside (-BOUND, BOUND); NULLs are placed at -BOUND or BOUND
 
 
@@ -94,31 +89,19 @@ class RankOperator(Operator):
         self.held = 0  # entries the partitions hold (live rows of the store)
         self.seq = 0
         self.rows = None  # declared in open
-        # updating input ordered by one signed integer column: a partition's list holds only its best entries
-        # (its top list); the others (its rest) are columns per store row, changed a batch at a time
-        self.split = (not append_only and col is not None and pa.types.is_signed_integer(types[col]))
+        # updating input ordered by one signed integer column: the lists in numpy arrays, stepped compiled (open)
+        self.compiled = not append_only and col is not None and pa.types.is_signed_integer(types[col])
         self.spare = SPARE
-        self.rest = np.zeros(0, np.int64)  # per partition id: entries held outside its top list
-        self.top_len = np.zeros(0, np.int64)  # per partition id: entries in its top list
-        # per store row: partition id, packed sort key, in its top list
-        self._gid_of, self._key_of, self._in_top = (Growing(np.zeros(0, t)) for t in (np.int64, np.int64, bool))
-
-    @property
-    def gid_of(self) -> np.ndarray:
-        return self._gid_of.values
-
-    @property
-    def key_of(self) -> np.ndarray:
-        return self._key_of.values
-
-    @property
-    def in_top(self) -> np.ndarray:
-        return self._in_top.values
+        self.lists = None
 
     def open(self, ctx: OperatorContext) -> None:
         schema = pa.schema([(f"c{i}", t) for i, t in enumerate(self.types)])
         self.rows = ctx.keyed_rows("ranked_rows", schema, [f"c{i}" for i in self.partition], RANKED_ROWS,
                                    live="live")
+        if self.compiled:
+            from sqlstream.runtime.operators.rank_lists import PartitionLists
+            self.lists = PartitionLists(self.limit, self.spare)
+            self.lists.grow(len(self.part_index))
 
     def _new_part_index(self):
         return key_index([self.types[i] for i in self.partition])
@@ -129,10 +112,8 @@ class RankOperator(Operator):
         if grow > 0:
             self.floor = np.concatenate([self.floor, np.zeros(grow, self.floor_dtype)])
             self.has_floor = np.concatenate([self.has_floor, np.zeros(grow, bool)])
-        grow = len(self.part_index) - len(self.rest)
-        if grow > 0:
-            self.rest = np.concatenate([self.rest, np.zeros(grow, np.int64)])
-            self.top_len = np.concatenate([self.top_len, np.zeros(grow, np.int64)])
+        if self.lists is not None:
+            self.lists.grow(len(self.part_index))
         return gids
 
     def _sort_keys(self, cols: list[pa.Array], n: int) -> list:
@@ -169,29 +150,27 @@ class RankOperator(Operator):
         self.part_index = self._new_part_index()
         self.floor, self.has_floor = np.zeros(0, self.floor_dtype), np.zeros(0, bool)
         gids = self._partition_ids(cols, n) if n else np.zeros(0, np.int64)
-        skeys = self._sort_keys(cols, n) if n else []
         seqs = self.rows.array("seq")
         hashes = hash_keys(cols, n) if n else np.zeros(0, np.uint64)
         self._hash_of = Growing(hashes)
         self.parts = {}
-        for i, (g, k, s) in enumerate(zip(gids.tolist(), skeys, seqs.tolist())):
-            self.parts.setdefault(g, []).append((k, s, i))
-        for part in self.parts.values():
-            part.sort()
+        refs = np.arange(n, dtype=np.int64)
+        keys, fits = self._packed_keys(cols[self.order[0][0]]) if n and self.lists is not None else (None, False)
+        if self.lists is not None and (fits or not n):
+            self.lists.fill(gids.astype(np.int64), np.zeros(0, np.int64) if keys is None else keys, seqs, refs,
+                            len(self.part_index))
+        else:
+            self.lists = None
+            skeys = self._sort_keys(cols, n) if n else []
+            for i, (g, k, s) in enumerate(zip(gids.tolist(), skeys, seqs.tolist())):
+                self.parts.setdefault(g, []).append((k, s, i))
+            for part in self.parts.values():
+                part.sort()
         self.hashed = HeldRows()
         if not self.append_only:
-            self.hashed.reset(hashes, np.abs(seqs), np.arange(n, dtype=np.int64))
+            self.hashed.reset(hashes, np.abs(seqs), refs)
         self.held = n
         self.seq = int(np.abs(seqs).max()) + 1 if n else 0
-        self.rest = np.zeros(len(self.part_index), np.int64)
-        self.top_len = np.bincount(gids, minlength=len(self.part_index)).astype(np.int64) if n else \
-            np.zeros(len(self.part_index), np.int64)
-        if self.split:
-            keys, fits = self._packed_keys(cols[self.order[0][0]]) if n else (np.zeros(0, np.int64), True)
-            self._gid_of, self._key_of, self._in_top = Growing(gids.astype(np.int64)), Growing(keys), \
-                Growing(np.ones(n, bool))
-            if not fits:
-                self.split = False
         self._restored_floors()
 
     def _restored_floors(self) -> None:
@@ -200,8 +179,7 @@ class RankOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         """Row by row in arrival order, each step touching only its partition's sorted entries: a row that
         lands (or leaves) below the top N changes the entries and emits nothing; a retraction finds its entry
-        by binary search on its sort key and its hash. With top lists (`split`), the rows that land in or leave
-        a partition's rest are found over the batch and skip the steps."""
+        by binary search on its sort key and its hash. With numpy lists (`lists`) the steps run compiled."""
         self._index_restored()
         n = batch.num_rows
         if n == 0:
@@ -211,11 +189,9 @@ class RankOperator(Operator):
         adds = (ops == INSERT) | (ops == UPDATE_AFTER)
         gids = self._partition_ids(cols, n)
         packed = None
-        if self.split:
+        if self.lists is not None:
             packed, fits = self._packed_keys(cols[self.order[0][0]])
-            if fits:
-                self._settle(np.flatnonzero(np.bincount(gids, minlength=len(self.rest))))
-            else:
+            if not fits:
                 self._unsplit()
         hashes = hash_keys(cols, n)
         add_rows = np.flatnonzero(adds)
@@ -224,53 +200,50 @@ class RankOperator(Operator):
         refs = np.full(n, -1, np.int64)
         refs[add_rows] = base + np.arange(len(add_rows))
         self.seq += len(add_rows)
-        limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
         row_seq = np.zeros(n, np.int64)
         row_seq[add_rows] = seqs
-        target_arr = None if append_only else self.hashed.take(hashes, adds, refs, self.tie_sign > 0)
-        matched: list[int] = []  # (store row, batch row) of each retraction after one another
-        changes = None  # (batch row, store row, row kind, rank) of the partitions ranked over the batch
-        big = np.zeros(0, np.int64)  # new partitions of more changes than that, listed again after the steps
-        if self.split:
-            self._gid_of.append(gids[add_rows])
-            self._key_of.append(packed[add_rows])
-            self._in_top.append(np.ones(len(add_rows), bool))
-            steps = self._steps(adds, gids, packed, row_seq, target_arr, base, add_rows)
-            size = len(self.top_len)
-            self.top_len += _counts(gids, steps & adds, size) - _counts(gids, steps & ~adds & (target_arr >= 0), size)
-            quiet = np.flatnonzero(~steps & ~adds & (target_arr >= 0))
-            matched = np.column_stack([target_arr[quiet], quiet]).ravel().tolist()
-            changes, covered = self._fresh(steps, adds, gids, packed, row_seq, refs, target_arr)
-            if changes is not None:
-                gone = covered[~adds[covered] & (target_arr[covered] >= 0)]
-                matched += np.column_stack([target_arr[gone], gone]).ravel().tolist()
-                steps[covered] = False
-            big = self._new_partitions(steps, gids)
-            if len(big):
-                behind = self._behind_stayers(big, steps, adds, gids, packed, row_seq, refs, target_arr)
-                gone = behind[~adds[behind]]
-                matched += np.column_stack([target_arr[gone], gone]).ravel().tolist()
-                steps[behind] = False
-            steps = np.flatnonzero(steps)
-            skeys = self._python_keys(packed[steps])
+        target_arr = None if self.append_only else self.hashed.take(hashes, adds, refs, self.tie_sign > 0)
+        if self.lists is not None:
+            seq_of = self.rows.array("seq")
+            gone_seq = seq_of[np.maximum(target_arr, 0)] if len(seq_of) else np.zeros(n, np.int64)
+            out, pairs = self.lists.step(adds, gids.astype(np.int64), packed, row_seq, refs, target_arr, gone_seq,
+                                         len(self.rows), self.with_rank)
+            matched, retracted, dropped = pairs[:, 0], pairs[:, 1], np.zeros(0, np.int64)
         else:
-            steps = np.arange(n)
-            skeys = self._sort_keys(cols, n)
+            out, matched, retracted, dropped = self._steps(cols, n, adds, gids, refs, row_seq, target_arr)
+        dead = np.concatenate([matched, dropped])
+        if len(dead):
+            self.rows.set("live", dead, False)
+        self.held += len(add_rows) - len(dead)
+        if len(matched):
+            self._confirm(cols, matched, retracted)
+        result = self._output(out[:, 1:]) if len(out) else []
+        self._compact()
+        return result
+
+    def _steps(self, cols: list[pa.Array], n: int, adds: np.ndarray, gids: np.ndarray, refs: np.ndarray,
+               row_seq: np.ndarray, target_arr: np.ndarray | None) -> tuple[np.ndarray, ...]:
+        """The steps of the rows in Python over the partitions' lists of tuples: the changelog (batch row, store
+        row, row kind, rank), the (store row, batch row) of each retraction that found its entry, the rows an
+        insert-only input pushed below the top N."""
+        limit, parts, append_only, with_rank = self.limit, self.parts, self.append_only, self.with_rank
+        skeys = self._sort_keys(cols, n)
         targets = [] if append_only else target_arr.tolist()
         # per step: the signed arrival number of the row a retraction takes
         seq_of = self.rows.array("seq")
-        gone_seq = seq_of[target_arr[steps]].tolist() if not append_only and len(seq_of) else [0] * len(steps)
+        gone_seq = seq_of[target_arr].tolist() if not append_only and len(seq_of) else [0] * n
         out: list[int] = []  # (batch row, store row, row kind, rank) after one another
+        matched: list[int] = []  # (store row, batch row) of each retraction after one another
         dropped: list[int] = []  # rows an insert-only input pushed below the top N
         bisect_right, bisect_left = bisect.bisect_right, bisect.bisect_left
-        rows_l, refs_l, seqs_l = steps.tolist(), refs[steps].tolist(), row_seq[steps].tolist()
+        refs_l, seqs_l = refs.tolist(), row_seq.tolist()
         # a retraction followed by an add to its partition (an update as a GROUP BY emits it) that lands where the
         # retracted entry was: the entry is replaced, one step for both
-        paired = np.zeros(len(steps), bool)
-        paired[:-1] = ~adds[steps[:-1]] & adds[steps[1:]] & (gids[steps[:-1]] == gids[steps[1:]])
+        paired = np.zeros(n, bool)
+        paired[:-1] = ~adds[:-1] & adds[1:] & (gids[:-1] == gids[1:])
         skip = False
-        for at, (i, add, g, k, ref, s, gs, pair) in enumerate(zip(rows_l, adds[steps].tolist(), gids[steps].tolist(),
-                                                                 skeys, refs_l, seqs_l, gone_seq, paired.tolist())):
+        for i, (add, g, k, ref, s, gs, pair) in enumerate(zip(adds.tolist(), gids.tolist(), skeys, refs_l, seqs_l,
+                                                              gone_seq, paired.tolist())):
             if skip:
                 skip = False
                 continue
@@ -313,10 +286,10 @@ class RankOperator(Operator):
                 continue
             matched += (gone, i)
             if pair:
-                new = (skeys[at + 1], seqs_l[at + 1], refs_l[at + 1])
+                new = (skeys[i + 1], seqs_l[i + 1], refs_l[i + 1])
                 if (pos == 0 or part[pos - 1] < new) and (pos + 1 == end or new < part[pos + 1]):
                     if pos < limit:
-                        self._replace_changes(out, part, pos, new, i, rows_l[at + 1])
+                        self._replace_changes(out, part, pos, new, i, i + 1)
                     part[pos] = new
                     skip = True
                     continue
@@ -334,21 +307,8 @@ class RankOperator(Operator):
             del part[pos]
             if not part:
                 del parts[g]
-        if len(big):
-            self._relist(big, adds, gids, packed, row_seq, refs, target_arr, base)
-        dead = matched[::2] + dropped
-        if dead:
-            self.rows.set("live", dead, False)
-        self.held += len(add_rows) - len(dead)
-        if matched:
-            self._confirm(cols, matched[::2], matched[1::2])
-        out = np.array(out, np.int64).reshape(-1, 4)
-        if changes is not None and len(changes):
-            out = np.concatenate([out, changes])
-            out = out[np.argsort(out[:, 0], kind="stable")]  # in arrival order, as the steps emit
-        result = self._output(out[:, 1:]) if len(out) else []
-        self._compact()
-        return result
+        pairs = np.array(matched, np.int64).reshape(-1, 2)
+        return (np.array(out, np.int64).reshape(-1, 4), pairs[:, 0], pairs[:, 1], np.array(dropped, np.int64))
 
     def _replace_changes(self, out: list[int], part: list[tuple], pos: int, new: tuple, i: int, i_new: int) -> None:
         """What the steps emit for the retraction (batch row `i`) of the entry at `pos` (< N) of `part` and then the
@@ -374,7 +334,7 @@ class RankOperator(Operator):
             else:
                 out += (i_new, now, INSERT, j + 1)
 
-    # ---- top lists and rests (`split`) ------------------------------------------------------------------------
+    # ---- packed integer sort keys (`lists`) ---------------------------------------------------------------------
     def _packed_keys(self, col: pa.Array) -> tuple[np.ndarray, bool]:
         """The sort key of each row as one int64 (negated for DESC; NULLs first for ASC, last for DESC), and
         whether every value fits inside (-BOUND, BOUND)."""
@@ -393,199 +353,14 @@ class RankOperator(Operator):
             keys[j] = math.inf if keys[j] > 0 else -math.inf
         return keys
 
-    def _steps(self, adds: np.ndarray, gids: np.ndarray, packed: np.ndarray, row_seq: np.ndarray,
-               targets: np.ndarray, base: int, add_rows: np.ndarray) -> np.ndarray:
-        """Which batch rows must step through their partition's top list: those of partitions with neither a rest
-        nor N entries, rows that land before the top list's last entry, retractions of top-list entries. The
-        others land in or leave the rest and change no rank: the top list keeps at least N entries while they are
-        applied, else (a partition that could run short in this batch) its rest joins its top list first."""
-        rest = (self.rest[gids] > 0) | (self.top_len[gids] >= self.limit)  # rows may go to (or leave) a rest
-        steps = ~rest
-        if not rest.any():
-            return steps
-        parts = self.parts
-        tg = np.unique(gids[rest])
-        tails = [parts[g][-1] for g in tg.tolist()]
-        tail_key = np.array([k if type(k) is int else (BOUND if k > 0 else -BOUND) for k, _, _ in tails], np.int64)
-        tail_seq = np.array([t[1] for t in tails], np.int64)
-        top_len = self.top_len[tg]
-        at = np.searchsorted(tg, gids)
-        at[~rest] = 0
-        k_t, s_t = tail_key[at], tail_seq[at]
-        steps |= adds & rest & ((packed < k_t) | ((packed == k_t) & (row_seq < s_t)))
-        retracts = ~adds & (targets >= 0)
-        t = targets[retracts]
-        later = t >= base  # retracts a row of this batch
-        old_top = np.zeros(len(t), bool)
-        old_top[~later] = self.in_top[t[~later]]
-        add_of = np.full(len(self.in_top) - base, -1, np.int64)
-        add_of[:len(add_rows)] = add_rows
-        old_top[later] = steps[add_of[t[later] - base]]
-        steps[np.flatnonzero(retracts)[old_top]] = True
-        # a partition's top list must keep N entries after each retraction while its rest is not empty
-        moving = np.flatnonzero(steps & rest & (adds | retracts))
-        if len(moving):
-            delta = np.where(adds[moving], 1, -1)
-            by_part = np.lexsort((moving, at[moving]))
-            g_sorted, d_sorted = at[moving][by_part], delta[by_part]
-            run = np.cumsum(d_sorted)
-            firsts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
-            run -= np.repeat(run[firsts] - d_sorted[firsts], np.diff(np.r_[firsts, len(run)]))
-            short = (d_sorted < 0) & (top_len[g_sorted] + run < self.limit)
-            if short.any():
-                spill = tg[np.unique(g_sorted[short])]
-                self._join_rests(spill, base)
-                steps |= np.isin(gids, spill)
-        self.in_top[base:base + len(add_rows)] = steps[add_rows]
-        cold_adds = add_rows[~steps[add_rows]]
-        self.rest += np.bincount(gids[cold_adds], minlength=len(self.rest))
-        self.rest -= _counts(gids, retracts & ~steps, len(self.rest))
-        return steps
-
-    def _fresh(self, steps: np.ndarray, adds: np.ndarray, gids: np.ndarray, packed: np.ndarray,
-               row_seq: np.ndarray, refs: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """The changelog of the partitions that held nothing before this batch and bring at most MAX_CHANGES
-        changes, computed over the batch (`fresh_changes`) instead of a step per row, and the batch rows it
-        covers. Their lists then hold their best limit + spare rows, the others go to their rests."""
-        size = len(self.rest)
-        change = steps & (adds | (targets >= 0))
-        touched = np.flatnonzero(np.bincount(gids[change], minlength=size))
-        parts = self.parts
-        new = touched[np.array([g not in parts for g in touched.tolist()], bool)] if len(touched) else touched
-        new = new[(self.rest[new] == 0) & (_counts(gids, change, size)[new] <= MAX_CHANGES)]
-        if not len(new):
-            return None, new
-        mark = np.zeros(size, bool)
-        mark[new] = True
-        covered = np.flatnonzero(mark[gids])
-        rows = covered[change[covered]]
-        ref = np.where(adds[rows], refs[rows], targets[rows])
-        changes, left = fresh_changes(rows, gids[rows], adds[rows], packed[rows], row_seq[rows], ref, self.limit,
-                                      self.with_rank)
-        left = rows[left]
-        g, keys, seqs, stored = gids[left], packed[left], row_seq[left], refs[left]
-        # the rows left, in list order per partition: the first limit + spare into the list, the others to the rest
-        firsts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, np.int64)
-        place = np.arange(len(g)) - np.repeat(firsts, np.diff(np.r_[firsts, len(g)]))
-        top = place < self.limit + self.spare
-        if not top.all():
-            self.in_top[stored[~top]] = False
-            moved = np.bincount(g[~top], minlength=size)
-            self.rest += moved
-            self.top_len -= moved
-        g, keys, seqs, stored = g[top], keys[top], seqs[top], stored[top]
-        entries = list(zip(self._python_keys(keys), seqs.tolist(), stored.tolist()))
-        bounds = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), len(g)].tolist() if len(g) else []
-        for gid, lo, hi in zip(g[bounds[:-1]].tolist(), bounds[:-1], bounds[1:]):
-            parts[gid] = entries[lo:hi]
-        return changes, covered
-
-    def _new_partitions(self, steps: np.ndarray, gids: np.ndarray) -> np.ndarray:
-        """The partitions whose rows step that held nothing when the batch started (those fresh_changes left)."""
-        touched = np.flatnonzero(np.bincount(gids[steps], minlength=len(self.rest)) & (self.rest == 0))
-        parts = self.parts
-        return touched[np.array([g not in parts for g in touched.tolist()], bool)] if len(touched) else touched
-
-    def _behind_stayers(self, big: np.ndarray, steps: np.ndarray, adds: np.ndarray, gids: np.ndarray,
-                        packed: np.ndarray, row_seq: np.ndarray, refs: np.ndarray,
-                        targets: np.ndarray) -> np.ndarray:
-        """The batch rows of new partitions `big` that need no step (`behind_stayers`): adds behind N adds that
-        arrived before them and stay, and their retractions."""
-        mark = np.zeros(len(self.rest), bool)
-        mark[big] = True
-        rows = np.flatnonzero(steps & mark[gids] & (adds | (targets >= 0)))
-        own = np.where(adds[rows], refs[rows], targets[rows])
-        return rows[behind_stayers(rows, gids[rows], adds[rows], packed[rows], row_seq[rows], own, self.limit)]
-
-    def _relist(self, big: np.ndarray, adds: np.ndarray, gids: np.ndarray, packed: np.ndarray,
-                row_seq: np.ndarray, refs: np.ndarray, targets: np.ndarray, base: int) -> None:
-        """The lists of new partitions `big` from every row they hold at the end of the batch (some never
-        stepped): the best limit + spare in the list, the others in the rest."""
-        mark = np.zeros(len(self.rest), bool)
-        mark[big] = True
-        taken = np.zeros(len(self.in_top) - base, bool)
-        gone = targets[~adds & (targets >= base)] - base
-        taken[gone] = True
-        left = np.flatnonzero(adds & mark[gids])
-        left = left[~taken[refs[left] - base]]
-        left = left[np.lexsort((row_seq[left], packed[left], gids[left]))]
-        g = gids[left]
-        firsts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, np.int64)
-        place = np.arange(len(g)) - np.repeat(firsts, np.diff(np.r_[firsts, len(g)]))
-        top = place < self.limit + self.spare
-        self.in_top[refs[left]] = top
-        self.rest[big] = 0
-        self.top_len[big] = 0
-        self.rest += np.bincount(g[~top], minlength=len(self.rest))
-        self.top_len += np.bincount(g[top], minlength=len(self.rest))
-        parts = self.parts
-        for gid in big.tolist():
-            parts.pop(gid, None)
-        left, g = left[top], g[top]
-        entries = list(zip(self._python_keys(packed[left]), row_seq[left].tolist(), refs[left].tolist()))
-        bounds = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), len(g)].tolist() if len(g) else []
-        for gid, lo, hi in zip(g[bounds[:-1]].tolist(), bounds[:-1], bounds[1:]):
-            parts[gid] = entries[lo:hi]
-
-    def _join_rests(self, spill: np.ndarray, end: int) -> None:
-        """Moves the rest of partitions `spill` (their store rows before `end`) to the end of their top lists."""
-        live = self.rows.array("live")[:end]
-        rows = np.flatnonzero(live & ~self.in_top[:end] & np.isin(self.gid_of[:end], spill))
-        self._to_top(rows, None)
-
-    def _to_top(self, rows: np.ndarray, room: np.ndarray | None) -> None:
-        """Appends rest rows to their partitions' top lists in sort order, at most room[partition] of each
-        partition (all when None)."""
-        if not len(rows):
-            return
-        seqs = self.rows.array("seq")[rows]
-        g, k = self.gid_of[rows], self.key_of[rows]
-        order = np.lexsort((seqs, k, g))
-        rows, g, k, seqs = rows[order], g[order], k[order], seqs[order]
-        if room is not None:
-            firsts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-            place = np.arange(len(g)) - np.repeat(firsts, np.diff(np.r_[firsts, len(g)]))
-            take = place < room[g]
-            rows, g, k, seqs = rows[take], g[take], k[take], seqs[take]
-        self.in_top[rows] = True
-        moved = np.bincount(g, minlength=len(self.rest))
-        self.rest -= moved
-        self.top_len += moved
-        parts = self.parts
-        for gid, key, s, ref in zip(g.tolist(), self._python_keys(k), seqs.tolist(), rows.tolist()):
-            parts[gid].append((key, s, ref))
-
-    def _settle(self, touched: np.ndarray) -> None:
-        """Before a batch, puts the top list of each partition it touches between limit + SPARE // 2 and
-        limit + 2 * SPARE entries (or all of the partition): the longer ones give their tail to the rest, the
-        shorter ones take from it. A partition no batch touches again keeps its list as it is."""
-        parts, spare = self.parts, self.spare
-        keep = self.limit + spare
-        lens = self.top_len[touched]
-        long = np.flatnonzero(lens > self.limit + 2 * spare)
-        if len(long):
-            cut = []
-            for g in touched[long].tolist():
-                part = parts[g]
-                cut += [e[2] for e in part[keep:]]
-                del part[keep:]
-            self.in_top[cut] = False
-            self.rest[touched[long]] += lens[long] - keep
-            self.top_len[touched[long]] = keep
-        short = np.flatnonzero((lens < self.limit + spare // 2) & (self.rest[touched] > 0))
-        if len(short):
-            room = np.zeros(len(self.rest), np.int64)
-            room[touched[short]] = keep - lens[short]
-            live = self.rows.array("live")
-            rows = np.flatnonzero(live & ~self.in_top & (room[self.gid_of] > 0))
-            self._to_top(rows, room)
-
     def _unsplit(self) -> None:
-        """Every rest back into its top list (a sort key outside the packed range arrived)."""
-        spill = np.flatnonzero(self.rest)
-        if len(spill):
-            self._join_rests(spill, len(self.in_top))
-        self.split = False
+        """The lists back to Python lists of entries (a sort key outside the packed range arrived)."""
+        gids, keys, seqs, refs = self.lists.entries()
+        entries = list(zip(self._python_keys(keys), seqs.tolist(), refs.tolist()))
+        bounds = np.r_[np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]]), len(gids)].tolist() if len(gids) else []
+        for gid, lo, hi in zip(gids[bounds[:-1]].tolist(), bounds[:-1], bounds[1:]):
+            self.parts[gid] = entries[lo:hi]
+        self.lists = None
 
     def _confirm(self, cols: list[pa.Array], matched: list[int], retracted: list[int]) -> None:
         """A retraction found its row by sort key and hash; the rows must be equal in every column."""
@@ -637,20 +412,15 @@ class RankOperator(Operator):
         live = np.flatnonzero(self.rows.array("live"))
         new_ref = np.full(len(self.rows), -1, np.int64)
         new_ref[live] = np.arange(len(live))
-        remap = new_ref.tolist()
+        remap = new_ref.tolist() if self.parts else []
         self.rows.keep(live)
-        if self.split:
-            self._gid_of, self._key_of, self._in_top = (Growing(a.values[live])
-                                                        for a in (self._gid_of, self._key_of, self._in_top))
         self._hash_of = Growing(self._hash_of.values[live])
         self.hashed.remap(new_ref)
+        if self.lists is not None:
+            self.lists.remap(new_ref, len(self.part_index))
         self.parts = {g: [(e[0], e[1], remap[e[2]]) for e in part] for g, part in self.parts.items()}
         self.held = len(live)
 
     def metrics(self) -> dict:
         return {"state_bytes": self.rows.size_bytes() if self.rows is not None else 0}
 
-
-def _counts(gids: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
-    """Per partition id (of `size`), how many of the rows (a mask over the batch) it has."""
-    return np.bincount(gids[rows], minlength=size)
