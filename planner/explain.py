@@ -82,7 +82,8 @@ def describe(node: L.Node) -> str:
                f"pattern=[{' '.join(str(t) for t in node.pattern)}]{within}, after=[SKIP {skip}], " \
                f"define=[{defines}], measures=[{measures}], slots=[{slots}])"
     if isinstance(node, L.Unnest):
-        return f"Unnest(array=[{node.array}])"
+        return f"Unnest(array=[{node.array}]{', outer' if node.outer else ''}" \
+               f"{', ordinality' if node.ordinality else ''})"
     if isinstance(node, L.TemporalSort):
         keys = "".join(f", ${i} {'DESC' if d else 'ASC'}" for i, d in node.keys)
         return f"TemporalSort(orderBy=[${node.time_index} ASC{keys}])"

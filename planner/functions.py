@@ -12,7 +12,8 @@ _C, _I, _N = "CHARACTER", "INTEGER", "NUMERIC"
 
 AGGREGATES = ("COUNT", "SUM", "AVG", "MIN", "MAX", "SUM0", "FIRST_VALUE", "LAST_VALUE",
               "STDDEV_POP", "STDDEV_SAMP", "VAR_POP", "VAR_SAMP", "LISTAGG", "BOOL_AND", "BOOL_OR",
-              "ARRAY_AGG", "JSON_ARRAYAGG", "JSON_OBJECTAGG", "PERCENTILE", "COLLECT")
+              "ARRAY_AGG", "JSON_ARRAYAGG", "JSON_ARRAYAGG_NULL_ON_NULL", "JSON_OBJECTAGG", "PERCENTILE",
+              "COLLECT")
 # Aggregate functions Flink 2.3 has that sqlstream does not run yet: named as aggregates, so that a call is
 # "not supported yet" rather than a column that is not grouped
 UNSUPPORTED_AGGREGATES = ("SINGLE_VALUE", "APPROX_COUNT_DISTINCT", "BITMAP_AND_AGG",
@@ -89,7 +90,7 @@ def aggregate_type(name: str, args: list[FlinkType], distinct: bool = False) -> 
     if name in ("JSON_OBJECTAGG", "JSON_OBJECTAGG_ABSENT_ON_NULL"):
         require(name, args, len(args) == 2 and a.is_string)
         return FlinkType("VARCHAR", 2000, nullable=False)
-    if name == "JSON_ARRAYAGG":
+    if name in ("JSON_ARRAYAGG", "JSON_ARRAYAGG_NULL_ON_NULL"):
         return FlinkType("VARCHAR", 2000, nullable=False)
     if name == "PERCENTILE":
         require(name, args, a.is_numeric and len(args) == 2 and args[1].is_numeric)

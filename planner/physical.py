@@ -189,7 +189,9 @@ def _match_recognize(node: L.MatchRecognize, config: dict) -> Choice:
 
 
 def _unnest(node: L.Unnest, config: dict) -> Choice:
-    return "Unnest", dict(array=node.array, names=node.names), [Distribution(FORWARD)]
+    return "Unnest", dict(array=node.array, names=node.names, outer=node.outer, ordinality=node.ordinality,
+                     condition=node.condition), \
+        [Distribution(FORWARD)]
 
 
 def _window_rank(node: L.WindowRank, config: dict) -> Choice:

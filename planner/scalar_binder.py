@@ -524,6 +524,40 @@ class ScalarBinder:
             return self.call("IS_JSON", [a, Lit(NULL, kind)], n)
         raise ValidationError(f"{_where(n)}Unsupported IS predicate: {n.sql(dialect='flink')}")
 
+    def _jsoncall(self, n) -> Expr:
+        """JSON_VALUE / JSON_QUERY / JSON_EXISTS: arguments (doc, path, (wrapper, ON EMPTY, ON ERROR) words, the
+        DEFAULT ON EMPTY value, the DEFAULT ON ERROR value); RETURNING sets the type."""
+        from sqlstream.functions.json import JSON_VALUE_RETURNING
+        name = n.this.name
+        doc, path = (self.bind(a) for a in n.expressions)
+        t = self.call(name, [doc, path], n).type
+        returning = n.args.get("returning")
+        if returning is not None:
+            to = from_sqlglot(returning)
+            if name == "JSON_VALUE" and to.name not in JSON_VALUE_RETURNING or name == "JSON_QUERY" and not (
+                    to.is_string or to.name == "ARRAY" and to.children[0].is_string) or name == "JSON_EXISTS":
+                raise ValidationError(f"{_where(n)}Unsupported type '{to.with_nullable(True)}' for RETURNING in "
+                                      f"{name}().")
+            t = to.with_nullable(True)
+        allowed = {"JSON_VALUE": ("NULL", "ERROR", "DEFAULT"),
+                   "JSON_QUERY": ("NULL", "ERROR", "EMPTY ARRAY", "EMPTY OBJECT"),
+                   "JSON_EXISTS": ("TRUE", "FALSE", "UNKNOWN", "ERROR")}[name]
+        words, defaults = [], []
+        for where in ("empty", "error"):
+            word = n.args.get(f"on_{where}")
+            word = word.name if word is not None else None
+            if word is not None and word not in allowed or name == "JSON_EXISTS" and where == "empty" and word:
+                raise ValidationError(f"{_where(n)}{word} ON {where.upper()} is not a behavior of {name}: it takes "
+                                      f"{' | '.join(allowed)} ON {'ERROR' if name == 'JSON_EXISTS' else where.upper()}")
+            words.append(word)
+            value = n.args.get(f"{where}_default")
+            defaults.append(Lit(NULL, None) if value is None else cast(self.bind(value), t, False))
+        wrapper = n.args.get("wrapper")
+        if wrapper is not None and name != "JSON_QUERY":
+            raise ValidationError(f"{_where(n)}Only JSON_QUERY takes an ARRAY WRAPPER clause")
+        behavior = Lit(NULL, (wrapper.name if wrapper is not None else None, *words))
+        return Call(t, name, (doc, path, behavior, *defaults))
+
     def _jsonobject(self, n: exp.JSONObject) -> Expr:
         """JSON_OBJECT([KEY] k VALUE v, .. [NULL|ABSENT ON NULL]); a nested JSON_OBJECT/JSON_ARRAY goes in as JSON."""
         args: list[Expr] = []
@@ -672,6 +706,9 @@ class ScalarBinder:
             raise ValidationError(f"{_where(n)}The cast from NUMERIC type to TIMESTAMP type is not allowed. It's "
                                   f"recommended to use TO_TIMESTAMP(FROM_UNIXTIME(numeric_col)) instead, note the "
                                   f"numeric is in seconds.")
+        if a.type.is_numeric and to.name == "TIMESTAMP_LTZ":
+            raise ValidationError(f"{_where(n)}The cast from NUMERIC type to TIMESTAMP_LTZ type is not allowed. It's "
+                                  f"recommended to use TO_TIMESTAMP_LTZ(numeric_col, precision) instead.")
         if a.type.name == "TIMESTAMP" and to.is_numeric:
             raise ValidationError(f"{_where(n)}The cast from TIMESTAMP type to NUMERIC type is not allowed. It's "
                                   f"recommended to use UNIX_TIMESTAMP(CAST(timestamp_col AS STRING)) instead.")

@@ -302,6 +302,13 @@ class JsonArrayAgg(_Listed):
         return "[" + ",".join(json_text(v) for v in grp.values.values()) + "]"
 
 
+class JsonArrayAggNullOnNull(_Listed):
+    """JSON_ARRAYAGG(x NULL ON NULL): as JSON_ARRAYAGG, a NULL written as null."""
+
+    def value(self, grp):
+        return "[" + ",".join(json_text(v) for v in grp.values.values()) + "]"
+
+
 class JsonObjectAgg(GroupValues):
     """JSON_OBJECTAGG(KEY k VALUE v): a JSON object text, keys sorted; a NULL value is written as null (NULL
     ON NULL, Flink's default); a NULL or repeated key is an error, as in Flink."""
@@ -665,7 +672,8 @@ class DistinctSigns:
                 self.counts[(g, v)] = self.counts.get((g, v), 0) + c
 
 
-GROUP_VALUE_AGGREGATES = {"ARRAY_AGG": ArrayAgg, "JSON_ARRAYAGG": JsonArrayAgg, "JSON_OBJECTAGG": JsonObjectAgg,
+GROUP_VALUE_AGGREGATES = {"ARRAY_AGG": ArrayAgg, "JSON_ARRAYAGG": JsonArrayAgg,
+                          "JSON_ARRAYAGG_NULL_ON_NULL": JsonArrayAggNullOnNull, "JSON_OBJECTAGG": JsonObjectAgg,
                           "JSON_OBJECTAGG_ABSENT_ON_NULL": JsonObjectAgg, "PERCENTILE": Percentile,
                           "COLLECT": Collect}
 

@@ -7,6 +7,8 @@ key's values (never on Python's per-process hash seed, batch boundaries or the p
 sense of GROUP BY get equal hashes (-0.0 and 0.0, every NaN)."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -153,8 +155,20 @@ def key_groups(cols: list[pa.Array], n: int, max_parallelism: int = DEFAULT_MAX_
 
 def subtask_of_groups(groups: np.ndarray, parallelism: int,
                       max_parallelism: int = DEFAULT_MAX_PARALLELISM) -> np.ndarray:
-    """The subtask owning each key group (Flink's computeOperatorIndexForKeyGroup)."""
-    return groups * parallelism // max_parallelism
+    """The subtask owning each key group (Flink's computeOperatorIndexForKeyGroup), looked up in the owners of
+    the `max_parallelism` groups (a multiplication and an integer division per row cost twice the lookup)."""
+    return _owners(parallelism, max_parallelism)[groups]
+
+
+@functools.lru_cache(maxsize=16)
+def _owners(parallelism: int, max_parallelism: int) -> np.ndarray:
+    return np.arange(max_parallelism, dtype=np.int64) * parallelism // max_parallelism
+
+
+def subtask_of_keys(cols: list[pa.Array], n: int, parallelism: int,
+                    max_parallelism: int = DEFAULT_MAX_PARALLELISM) -> np.ndarray:
+    """The subtask owning each row's key (`cols`: the key columns of `n` rows)."""
+    return subtask_of_groups(key_groups(cols, n, max_parallelism), parallelism, max_parallelism)
 
 
 def group_range(subtask: int, parallelism: int, max_parallelism: int = DEFAULT_MAX_PARALLELISM) -> range:

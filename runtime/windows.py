@@ -73,9 +73,9 @@ class WindowBuffer:
         for a, b in zip(bounds[:-1], bounds[1:]):
             self.by_end.setdefault(int(sorted_ends[a]), []).append(table.slice(a, b - a))
 
-    def add_open(self, table: pa.Table, ends: np.ndarray, wm: int) -> int:
-        """Keeps the rows whose window is still open at watermark wm, their window end in `$we`; returns how
-        many rows were late (their window had closed)."""
+    def add_open(self, table: pa.Table, ends: np.ndarray, wm: "int | np.ndarray") -> int:
+        """Keeps the rows whose window is still open at watermark wm (one, or each row's), their window end in
+        `$we`; returns how many rows were late (their window had closed)."""
         open_ = ends - 1 > wm
         late = len(ends) - int(open_.sum())
         if late:

@@ -13,6 +13,7 @@ from sqlstream.planner.flink_functions import SQL_FUNCTIONS
 from sqlstream.planner.functions import AGGREGATES
 from sqlstream.planner.scalar_binder import _function_parts
 from sqlstream.dialect import Flink
+from sqlstream.dialect import expressions as fx
 from sqlstream.dialect.parser import WINDOW_TVFS
 
 # calls the binder takes apart itself rather than through a function's typing rule
@@ -30,7 +31,7 @@ def canonical(name: str) -> str:
             continue
     else:
         return name
-    if isinstance(node, (exp.JSONObject, exp.JSONArray)):  # bound by their own binder rules
+    if isinstance(node, (exp.JSONObject, exp.JSONArray, fx.JSONCall)):  # bound by their own binder rules
         return name
     if isinstance(node, exp.Func) and not isinstance(node, exp.AggFunc):
         return _function_parts(node)[0]

@@ -137,12 +137,15 @@ class ResultWriter(SinkWriter):
 
 def _millisecond_timestamps(data: pa.RecordBatch) -> pa.RecordBatch:
     """jsonl writes TIMESTAMPs as 'yyyy-MM-dd HH:mm:ss.SSS' whatever their precision (the contract the Flink
-    oracle's output follows); finer values are cut to the millisecond (CAST to STRING keeps every digit)."""
+    oracle's output follows); finer values are cut to the millisecond (CAST to STRING keeps every digit). A FLOAT
+    is written as the DOUBLE it widens to (0.1 as 0.10000000149011612), as the oracle receives it."""
     cols = list(data.columns)
     for i, c in enumerate(cols):
         if pa.types.is_timestamp(c.type) and c.type.unit in ("us", "ns"):
             cut = pc.floor_temporal(c, unit="millisecond")
             cols[i] = pc.cast(cut, pa.timestamp("ms", tz=c.type.tz))
+        elif pa.types.is_float32(c.type):
+            cols[i] = pc.cast(c, pa.float64())
     return pa.RecordBatch.from_arrays(cols, names=data.schema.names)
 
 

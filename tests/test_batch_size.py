@@ -44,3 +44,30 @@ def test_identical_output_for_any_batch_size(case):
         for i, (r, ref) in enumerate(zip(rows, reference)):
             assert r.keys() == ref.keys()
             assert all(_same(r[k], ref[k]) for k in r), f"batch size {size}, row {i + 1}: {r} != {ref}"
+
+
+LATE_E = ["a 1 01", "b 2 03", "a 3 07", "a 4 08", "b 4 12", "a 5 04", "c 6 20", "b 7 21"]
+LATE_F = ["a 10 02", "b 20 03", "a 30 09", "c 40 13", "b 50 14", "a 60 06", "b 70 22"]
+
+
+@pytest.mark.parametrize("query", [
+    # a window join: the right input's late row (a 60 06) arrives after its window closed
+    "SELECT l.k, l.window_start, v, w FROM (SELECT * FROM TABLE(TUMBLE(TABLE e, DESCRIPTOR(ts), INTERVAL '5' SECOND)))"
+    " l LEFT JOIN (SELECT * FROM TABLE(TUMBLE(TABLE f, DESCRIPTOR(ts), INTERVAL '5' SECOND))) r"
+    " ON l.k = r.k AND l.window_start = r.window_start AND l.window_end = r.window_end",
+    # a window Top-N: a 5 04 arrives after [0, 5) and [0, 10) closed
+    "SELECT window_start, window_end, k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end"
+    " ORDER BY v DESC) AS r FROM TABLE(CUMULATE(TABLE e, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)))"
+    " WHERE r <= 2"])
+def test_late_rows_of_window_joins_and_window_top_n_for_any_batch_size(tmp_path, query):
+    """A row that a window operator's watermark has made late is late at any batch size: the watermark in force
+    at each row of a batch, not the one before the batch (at batch size 10 000 no row was late)."""
+    ddl = ""
+    for name, rows, col in (("e", LATE_E, "v"), ("f", LATE_F, "w")):
+        path = tmp_path / f"{name}.json"
+        path.write_text("".join(f'{{"k": "{k}", "{col}": {x}, "ts": "2024-01-01 00:00:{s}.000"}}\n'
+                                for k, x, s in (r.split() for r in rows)))
+        ddl += (f"CREATE TABLE {name} (k STRING, {col} INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1'"
+                f" SECOND) WITH ('connector'='filesystem','path'='{path}','format'='json');\n")
+    runs = {size: run_sql(ddl + query + ";", batch_size=size) for size in (1, 7, 10_000)}
+    assert runs[1] == runs[7] == runs[10_000]

@@ -5,6 +5,7 @@ the same order."""
 from __future__ import annotations
 
 import io
+import signal
 
 import pytest
 
@@ -138,48 +139,75 @@ SET 'restart-strategy.fixed-delay.attempts' = '1000';
 SET 'restart-strategy.fixed-delay.delay' = '0 s';
 SET 'execution.checkpointing.interval' = '100 ms';
 SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
-""" + OUT_OF_ORDER + """
+CREATE TABLE t (i BIGINT, j INT, k INT, ts AS TO_TIMESTAMP_LTZ(1700000000000 + i * 20 + j, 3),
+                WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'filesystem', 'path' = '{data}', 'format' = 'json'{source});
 CREATE TABLE windowed (k INT, ws TIMESTAMP(3), cnt BIGINT, total BIGINT)
-WITH ('connector' = 'filesystem', 'path' = '{dir}/out/windowed', 'format' = 'json');
+WITH ('connector' = 'filesystem', 'path' = '{dir}/out/windowed', 'format' = 'json'{files});
 """
 COUNTS20 = COUNTS.replace("INTERVAL '1' SECOND", "INTERVAL '20' SECOND")
-KILLED = {"keyed": (3_000_000, """INSERT INTO windowed SELECT k, window_start, COUNT(*), SUM(j)
+KILLED = {"keyed": (300_000, """INSERT INTO windowed SELECT k, window_start, COUNT(*), SUM(j)
 FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY k, window_start, window_end;"""),
           # the counts per key come back to the job's process, whose operators' state is in the checkpoints too
           # (windows of 20 s: windows fire, and checkpoints are taken, round after round rather than at the end)
-          "returning": (1_000_000, "INSERT INTO windowed SELECT a.k, a.ws, a.c, a.lo FROM (" + COUNTS20 + ") a "
+          "returning": (200_000, "INSERT INTO windowed SELECT a.k, a.ws, a.c, a.lo FROM (" + COUNTS20 + ") a "
                         "JOIN (SELECT MAX(c) AS m, ws, we FROM (" + COUNTS20 + ") GROUP BY ws, we) b "
                         "ON a.ws = b.ws AND a.we = b.we AND a.c >= b.m;"),
           # nexmark q7's shape: the rows feed the MAX per window (partials back to the job's process) and the join
-          "forked": (1_000_000, "CREATE TEMPORARY VIEW v AS SELECT i, j, k, ts FROM t "
+          "forked": (200_000, "CREATE TEMPORARY VIEW v AS SELECT i, j, k, ts FROM t "
                      "WHERE k <> 13 AND MOD(i, 11) <> 0;\nINSERT INTO windowed SELECT a.k, b.ws, a.i, a.j FROM v a JOIN (SELECT MAX(j) AS m, window_start "
                      "AS ws, window_time AS wt FROM TABLE(TUMBLE(TABLE v, DESCRIPTOR(ts), INTERVAL '10' SECOND)) "
                      "GROUP BY window_start, window_end, window_time) b ON a.j = b.m "
                      "WHERE a.ts BETWEEN b.wt - INTERVAL '10' SECOND AND b.wt;")}
 
 
+def out_of_order_lines(rows: int) -> list[str]:
+    """OUT_OF_ORDER's rows as JSON lines: i in sequence, j in [-3000, 0], k in [0, 40]."""
+    import numpy as np
+    rng = np.random.default_rng(5)
+    j, k = rng.integers(-3000, 1, rows), rng.integers(0, 41, rows)
+    return [f'{{"i":{a},"j":{b},"k":{c}}}\n' for a, b, c in zip(range(rows), j.tolist(), k.tolist())]
+
+
 @pytest.mark.parametrize("shape", list(KILLED))
 def test_killed_workers_reading_the_source_restart_with_exactly_once_output(tmp_path, shape):
+    """The killed job reads a monitored folder (divided among the subtasks as a bounded folder is) holding half
+    the rows, so it cannot end before the kills however fast it reads; then the rest and a row far ahead, which
+    fires every window, arrive, and the job is stopped once it committed the bounded reference run's output."""
     import random
     from tests.cli_job import CliJob
-    from tests.test_checkpoints import committed
-    from tests.test_parallel import kill_workers
+    from tests.test_checkpoints import ROLLING, committed
+    from tests.test_parallel import arrive, kill_workers
     rows, insert = KILLED[shape]
+    lines = out_of_order_lines(rows)
     reference = tmp_path / "reference"
-    reference.mkdir()
-    (reference / "job.sql").write_text(KILL_JOB.format(p=1, dir=reference, last=rows - 1) + insert)
+    (reference / "in").mkdir(parents=True)
+    (reference / "in" / "t.json").write_text("".join(lines))
+    (reference / "job.sql").write_text(KILL_JOB.format(p=1, dir=reference, data=reference / "in", source="",
+                                                       files="") + insert)
     rc, _, err = CliJob(reference / "job.sql").finish()
     assert rc == 0, err
     expected = committed(reference)["windowed"]
-    assert sum(expected.values()) > 1000
+    assert sum(expected.values()) > 200
 
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     folder = tmp_path / "killed"
-    folder.mkdir()
-    (folder / "job.sql").write_text(KILL_JOB.format(p=2, dir=folder, last=rows - 1) + insert)
-    kills, err = kill_workers(CliJob(folder / "job.sql"), folder / "checkpoints", rng, seed, 3)
-    assert "source divided among them" in err, err
+    data = folder / "in"
+    data.mkdir(parents=True)
+    arrive(data, "a.json", "".join(lines[:rows // 2]))  # the rest arrives once the workers were killed
+    (folder / "job.sql").write_text(KILL_JOB.format(p=2, dir=folder, data=data, files=ROLLING["rolling"],
+                                                    source=", 'source.monitor-interval' = '50 ms'") + insert)
+    job = CliJob(folder / "job.sql")
+
+    def release() -> None:
+        arrive(data, "b.json", "".join(lines[rows // 2:]))
+        arrive(data, "c.json", '{"i":120122240000,"j":0,"k":0}\n')  # at 2100-01-01
+        job.wait_for(lambda: committed(folder)["windowed"] == expected, f"seed {seed}: the reference's rows committed")
+        job.signal(signal.SIGTERM)
+
+    kills, err = kill_workers(job, folder / "checkpoints", rng, seed, 3, release)
+    assert kills == 3 and "source divided among them" in err, err
     assert (shape == "returning") == ("output back to the job's process" in err), err
     got = committed(folder)["windowed"]
     assert got == expected, (f"seed {seed}: {sum((expected - got).values())} missing, "

@@ -40,6 +40,10 @@ def run(sql: str) -> str:
     # Flink: Numeric literal '999..' out of range
     ("SELECT 99999999999999999999999999999999999999999 FROM orders",
      r"At line 5, column 8: Numeric literal '9{41}' out of range"),
+    # Flink: The cast from NUMERIC type to TIMESTAMP_LTZ type is not allowed
+    ("SELECT CAST(order_id AS TIMESTAMP_LTZ(3)) FROM orders",
+     r"At line 5, column \d+: The cast from NUMERIC type to TIMESTAMP_LTZ type is not allowed\. It's recommended to "
+     r"use TO_TIMESTAMP_LTZ\(numeric_col, precision\) instead"),
     # Flink: 'FORTNIGHT' is not a valid time frame
     ("SELECT TIMESTAMPADD(FORTNIGHT, 1, ts) FROM orders", r"'FORTNIGHT' is not a valid time frame: TIMESTAMPADD "
                                                            r"takes one of YEAR, QUARTER, MONTH"),
@@ -155,12 +159,19 @@ def run(sql: str) -> str:
     ("SELECT CONCAT(NULL, user_id) FROM orders", r"Illegal use of 'NULL'"),
     ("SELECT CONCAT_WS(',', user_id, NULL) FROM orders", r"Illegal use of 'NULL'"),
     ("SELECT user_id NOT LIKE 'a' ESCAPE 'xx' FROM orders", r"Invalid escape character 'xx'"),
-    # Flink runs these (IN (subquery) as a value of an aggregating SELECT, or next to *); sqlstream not yet
-    ("SELECT user_id IN (SELECT user_id FROM orders) AS x, COUNT(*) FROM orders GROUP BY user_id",
-     r"IN \(subquery\) in SELECT is supported without aggregation and without \*"),
+    # Flink runs these (IN (subquery) inside an aggregate call, or next to *); sqlstream not yet
+    ("SELECT SUM(CASE WHEN quantity IN (SELECT quantity FROM orders) THEN 1 ELSE 0 END) AS x FROM orders",
+     r"IN \(subquery\) in SELECT is supported outside aggregate calls and OVER windows and without \*"),
     ("SELECT *, user_id IN (SELECT user_id FROM orders) AS x FROM orders", r"IN \(subquery\) in SELECT"),
     ("SELECT user_id IN (SELECT user_id FROM orders o2 WHERE o2.order_id = orders.order_id + 1) AS x FROM orders",
      r"At line 5, column \d+: A correlated IN subquery in SELECT \(one that reads the outer row's 'orders.order_id'\)"),
+    # the outer row's column named unqualified: refused as the qualified form (it was 'Column not found')
+    ("SELECT user_id IN (SELECT u FROM (SELECT user_id AS u FROM orders) WHERE u = order_id) AS x FROM orders",
+     r"At line 5, column \d+: A correlated IN subquery in SELECT \(one that reads the outer row's 'order_id'\)"),
+    ("SELECT COUNT(*) IN (SELECT u FROM (SELECT user_id AS u FROM orders) WHERE u = order_id) AS x FROM orders",
+     r"A correlated IN subquery in SELECT \(one that reads the outer row's 'order_id'\)"),
+    ("SELECT user_id IN (SELECT u FROM (SELECT user_id AS u FROM orders) WHERE u = nope) AS x FROM orders",
+     r"Column 'nope' not found in any table"),
     ("SELECT user_id IN (SELECT * FROM (SELECT user_id FROM orders)) AS x FROM orders",
      r"must return exactly one column, named in its SELECT list \(not \*\)"),
     # Flink: Binary literal string must contain an even number of hexits

@@ -107,3 +107,24 @@ def test_names_quoted_in_paths(probed):
     assert decoder.decode(texts, str).to_pylist() == [
         {"it's": {"x'y": "v", "$z": 3}, "a.b c": "w"}, {"it's": None, "a.b c": None},
         {"it's": {"x'y": None, "$z": None}, "a.b c": None}, {"it's": None, "a.b c": "1"}]
+
+
+def test_blocks_reuse_one_relation_each_reading_its_own_documents():
+    """A thread binds a decoding statement once and runs it again for every block (`over_docs`): each block gives
+    its own rows, whether its documents are string or large_string, and after a block DuckDB failed on (a
+    malformed document, read by Flink's rules) the next block still reads."""
+    from sqlstream.connectors.formats import json as json_format
+    decoder = JsonDecoder(SCHEMA, ignore_parse_errors=True)
+    blocks = [[{**CLEAN[1], "bid": {**CLEAN[1]["bid"], "auction": k}}] * 3 for k in range(4)]
+    texts = [[json.dumps(d) for d in block] for block in blocks]
+    texts[2][1] = '{"event_type": 2, "bid": {"auction": '  # DuckDB fails on this block
+    seen = []
+    for k, block in enumerate(texts):
+        docs = pa.array(block, pa.large_string() if k % 2 else pa.string())
+        seen.append([r["bid"]["auction"] for r in decoder.decode(docs, lambda i: f"line {i + 1}").to_pylist()])
+        if k == 0:
+            relations = dict(json_format._local.relations)
+    assert seen == [[0, 0, 0], [1, 1, 1], [2, 2], [3, 3, 3]]
+    assert decoder.skipped == 1
+    for key, rel in relations.items():  # the first block's statements were not bound again
+        assert json_format._local.relations.get(key) is rel

@@ -29,7 +29,7 @@ SET 'execution.checkpointing.dir' = '{dir}/checkpoints';
 SET 'sqlstream.batch-size' = '500';
 CREATE TABLE events (key STRING, val BIGINT, payload STRING, ts TIMESTAMP(3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
-WITH ('connector' = 'kafka', 'topic' = 'eos_in', 'properties.bootstrap.servers' = '{bootstrap}',
+WITH ('connector' = 'kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{bootstrap}',
       'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'specific-offsets',
       'scan.bounded.specific-offsets' = '{bounds}', 'format' = 'json');
 CREATE TABLE windowed (key STRING, ws TIMESTAMP(3), cnt BIGINT, total BIGINT)
@@ -46,31 +46,52 @@ INSERT INTO totals SELECT key, COUNT(*), SUM(val) FROM events WHERE val > 900 GR
 
 
 @pytest.fixture(scope="module")
-def events_topic(broker, tmp_path_factory):
-    """200k events spread round-robin over 4 partitions; the job's bounds are the per-partition counts."""
+def event_lines(tmp_path_factory) -> list[bytes]:
+    """200k events (JSON lines), message i for partition i % 4."""
     path = tmp_path_factory.mktemp("data") / "events.json"
     make_data(str(path), ROWS, 500)
-    broker.create_topic("eos_in", PARTITIONS)
+    return [line.encode() for line in path.read_text().splitlines()]
+
+
+def produce(broker, topic: str, lines: list[bytes], start: int, stop: int) -> None:
+    """Messages start..stop-1 of `lines`, message i into partition i % 4 (the topic is created with the first)."""
+    if start == 0:
+        broker.create_topic(topic, PARTITIONS)
     from confluent_kafka import Producer
     p = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 20, "log_level": 0})
-    for i, line in enumerate(path.read_text().splitlines()):
+    for i in range(start, stop):
         while True:
             try:
-                p.produce("eos_in", line.encode(), partition=i % PARTITIONS)
+                p.produce(topic, lines[i], partition=i % PARTITIONS)
                 break
             except BufferError:
                 p.poll(0.05)
     p.flush()
-    return ";".join(f"partition:{q},offset:{len(range(q, ROWS, PARTITIONS))}" for q in range(PARTITIONS))
 
 
-def write_job(folder: Path, broker, bounds: str, prefix: str, interval: str = "300 ms", head: str = "") -> Path:
+# The same messages produced a part at a time into a topic of their own, read by a table bounded at the end of all
+# of them: the killed job cannot end before the last part is produced, however fast it reads. Each part ends at a
+# whole batch (500 messages) of every partition, so every run reads the uninterrupted run's batches.
+PART = PARTITIONS * 500
+
+
+@pytest.fixture(scope="module")
+def events_topic(broker, event_lines):
+    """The uninterrupted run's topic, produced whole; the job's bounds are the per-partition counts."""
+    produce(broker, "eos_in", event_lines, 0, ROWS)
+    return "eos_in"
+
+
+BOUNDS = ";".join(f"partition:{q},offset:{len(range(q, ROWS, PARTITIONS))}" for q in range(PARTITIONS))
+
+
+def write_job(folder: Path, broker, topic: str, prefix: str, interval: str = "300 ms", head: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for sink in ("windowed", "totals"):
         broker.create_topic(f"{prefix}_{sink}", 2)
     job = folder / "job.sql"
-    job.write_text(head + JOB.format(interval=interval, dir=folder, bootstrap=broker.bootstrap, bounds=bounds,
-                                     prefix=prefix))
+    job.write_text(head + JOB.format(interval=interval, dir=folder, bootstrap=broker.bootstrap, topic=topic,
+                                     bounds=BOUNDS, prefix=prefix))
     return job
 
 
@@ -141,16 +162,19 @@ def expected(broker, events_topic, tmp_path_factory):
     return windowed, table
 
 
-def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker, events_topic, expected, tmp_path):
+def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker, event_lines, expected, tmp_path):
+    """Five runs, each killed; a part of the topic is produced before each, the last part after the kills, so
+    none of them can end before its kill."""
     expected_windowed, expected_table = expected
 
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     folder = tmp_path / "killed"
-    job = write_job(folder, broker, events_topic, "killed")
+    job = write_job(folder, broker, "eos_killed", "killed")
     checkpoints = folder / "checkpoints"
-    killed = 0
+    ends = [ROWS // PART * k // 6 * PART for k in range(7)]
     for attempt in range(5):
+        produce(broker, "eos_killed", event_lines, ends[attempt], ends[attempt + 1])
         # killed after 0-2 checkpoints of its own (the first attempt after at least one), at a random point of
         # the work after it, and only while no transaction is open (see the module docstring)
         target = latest_checkpoint_id(checkpoints) + (rng.randint(0, 2) if attempt else 1)
@@ -159,16 +183,13 @@ def test_sigkill_at_random_points_gives_exactly_the_uninterrupted_output(broker,
                    f"seed {seed}: checkpoint {target}")
         time.sleep(rng.uniform(0, 0.3))  # only moves the kill point: nothing waits on it
         p.wait_for(lambda: frozen_between_transactions(p, broker, folder), f"seed {seed}: no transaction open")
-        if p.exited():
-            rc, _, err = p.finish()
-            assert rc == 0, err
-            break
+        assert not p.exited(), f"seed {seed}: run {attempt} ended before the topic's end was produced: {p.err}"
         p.kill()
         p.finish()
-        killed += 1
+    produce(broker, "eos_killed", event_lines, ends[5], ROWS)
     rc, _, err = CliJob(job).finish()
     assert rc == 0, err
-    assert "restored from checkpoint" in err, f"seed {seed}: the final run did not resume ({killed} kills)"
+    assert "restored from checkpoint" in err, f"seed {seed}: the final run did not resume"
     got_windowed, got_table = outputs(broker, "killed")
     missing, extra = expected_windowed - got_windowed, got_windowed - expected_windowed
     assert not missing and not extra, (f"seed {seed}: {sum(missing.values())} windowed rows missing, "
@@ -183,17 +204,22 @@ SET 'restart-strategy.fixed-delay.attempts' = '1000';
 SET 'restart-strategy.fixed-delay.delay' = '0 s';"""
 
 
-def test_killed_workers_of_a_parallel_job_give_exactly_the_uninterrupted_output(broker, events_topic, expected,
+def test_killed_workers_of_a_parallel_job_give_exactly_the_uninterrupted_output(broker, event_lines, expected,
                                                                                 tmp_path):
     """Up to 10 worker processes of a parallelism-2 job killed with SIGKILL, each after a checkpoint of its own:
     the job's restart strategy restarts it from its last checkpoint, and the committed output equals an
-    uninterrupted parallelism-1 run."""
+    uninterrupted parallelism-1 run. Half the topic is produced before the kills, the rest after them, so the job
+    cannot end before the kills."""
     from tests.test_parallel import kill_workers
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     folder = tmp_path / "workers"
-    job = CliJob(write_job(folder, broker, events_topic, "workers", head=KILLED_WORKERS))
-    kills, _ = kill_workers(job, folder / "checkpoints", rng, seed, 10)
+    half = ROWS // PART // 2 * PART
+    produce(broker, "eos_workers", event_lines, 0, half)
+    job = CliJob(write_job(folder, broker, "eos_workers", "workers", head=KILLED_WORKERS))
+    kills, _ = kill_workers(job, folder / "checkpoints", rng, seed, 10,
+                            release=lambda: produce(broker, "eos_workers", event_lines, half, ROWS))
+    assert kills == 10, f"seed {seed}"
     got_windowed, got_table = outputs(broker, "workers")
     missing, extra = expected[0] - got_windowed, got_windowed - expected[0]
     assert not missing and not extra, (f"seed {seed}: {sum(missing.values())} windowed rows missing, "

@@ -68,6 +68,14 @@ def test_subtasks_own_contiguous_ranges_that_cover_all_groups(parallelism):
         assert set(subtask_of_groups(np.array(list(r)), parallelism)) == {i}
 
 
+@pytest.mark.parametrize("max_parallelism", [128, 100, 1000])
+def test_a_group_belongs_to_the_subtask_of_flinks_formula(max_parallelism):
+    groups = np.arange(max_parallelism)
+    for parallelism in (1, 2, 3, 7, max_parallelism):
+        owners = subtask_of_groups(groups[::-1], parallelism, max_parallelism)
+        assert owners.tolist() == (groups[::-1] * parallelism // max_parallelism).tolist()
+
+
 def test_an_empty_key_sends_every_row_to_one_group():
     assert len(set(key_groups([], 5))) == 1
 

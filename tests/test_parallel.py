@@ -141,6 +141,12 @@ def workers_of(pid: int) -> list[int]:
     return [w for child in children_of(pid) for w in children_of(child)]
 
 
+def arrive(folder: Path, name: str, text: str) -> None:
+    """A file appears whole in a monitored folder: the folder's listing skips dot names, and a rename is atomic."""
+    (folder / f".{name}").write_text(text)
+    os.rename(folder / f".{name}", folder / name)
+
+
 def kill_workers(job: CliJob, checkpoints: Path, rng: random.Random, seed: int, times: int,
                  release: Callable[[], None] | None = None) -> tuple[int, str]:
     """Up to `times` SIGKILLs of a random worker of a running parallel job, each after a checkpoint of its own
@@ -191,14 +197,9 @@ def test_killed_workers_restart_the_job_with_exactly_once_output(tmp_path, event
                                                     source=", 'source.monitor-interval' = '50 ms'"))
     job = CliJob(folder / "job.sql")
 
-    def arrive(name: str, text: str) -> None:
-        """A file appears whole: the folder's listing skips dot names, and a rename is atomic."""
-        (data / f".{name}").write_text(text)
-        os.rename(data / f".{name}", data / name)
-
     def release() -> None:
-        arrive("b.json", "".join(lines[len(lines) // 2:]))
-        arrive("c.json", '{"key":"k0","val":0,"payload":"","ts":"2100-01-01 00:00:00.000"}\n')
+        arrive(data, "b.json", "".join(lines[len(lines) // 2:]))
+        arrive(data, "c.json", '{"key":"k0","val":0,"payload":"","ts":"2100-01-01 00:00:00.000"}\n')
         job.wait_for(lambda: committed(folder) == expected_rows, f"seed {seed}: the reference's rows committed")
         job.signal(signal.SIGTERM)
 

@@ -48,6 +48,33 @@ def duck() -> duckdb.DuckDBPyConnection:
     return con
 
 
+# the name a block's documents take on this thread's connection while a statement reads them (`over_docs`)
+DOCS = "sqlstream_json_docs"
+KEPT_RELATIONS = 64  # statements whose relations a thread keeps (a few per table: json_leaves' forms)
+
+
+def over_docs(sql: str, params: dict | None, docs: pa.Array) -> pa.Table:
+    """`sql`, which reads the documents as table `DOCS` (column `line`), over `docs` on this thread's connection.
+    The statement's relation is made (bound) once per thread and run again for each block: binding it for every
+    block was a third of a small block's cost (~2 ms of each call)."""
+    con = duck()
+    relations = getattr(_local, "relations", None)
+    if relations is None:
+        relations = _local.relations = {}
+    key = (sql, docs.type, None if params is None else tuple((k, tuple(v) if isinstance(v, list) else v)
+                                                              for k, v in sorted(params.items())))
+    con.register(DOCS, pa.table({"line": docs}))
+    try:
+        rel = relations.get(key)
+        if rel is None:
+            if len(relations) >= KEPT_RELATIONS:
+                relations.clear()
+            rel = relations[key] = con.sql(sql, params=params)
+        return rel.to_arrow_table()
+    finally:
+        con.unregister(DOCS)
+
+
 def _duck_error() -> type[Exception]:
     import duckdb
     return duckdb.Error
@@ -164,8 +191,6 @@ class JsonDecoder:
         if not self.schema.names:
             kept = self._without_invalid_utf8(docs, where)
             return self._count_documents(docs, where) if kept is None else kept
-        con = duck()
-        tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
         # the values; the JSON type at each checked path in the same pass when every document needs it, else
         # afterwards for the few documents whose decoded values leave it open (`_type_candidates`)
         try:
@@ -173,13 +198,13 @@ class JsonDecoder:
             # per call; a document's NULL struct, JSON null, makes its fields NULL), or a table of text fields by
             # its leaves' paths (`json_leaves`)
             if self.by_path.typed_everywhere:
-                out = con.sql("SELECT from_json(line, $s), json_type(line, $p) FROM tbl",
-                              params={"s": self.structure, "p": self.checked_paths}).to_arrow_table()
+                out = over_docs(f"SELECT from_json(line, $s), json_type(line, $p) FROM {DOCS}",
+                                {"s": self.structure, "p": self.checked_paths}, docs)
                 raw, json_types = _one_array(out.column(0)).flatten(), _one_array(out.column(1))
             elif self.leaves is not None and not _row_of_another_type_is_null():
-                raw, json_types = self.leaves.read(con, docs), None  # the same columns, without STRUCTs
+                raw, json_types = self.leaves.read(docs), None  # the same columns, without STRUCTs
             else:
-                out = con.sql("SELECT from_json(line, $s) FROM tbl", params={"s": self.structure}).to_arrow_table()
+                out = over_docs(f"SELECT from_json(line, $s) FROM {DOCS}", {"s": self.structure}, docs)
                 raw, json_types = _one_array(out.column(0)).flatten(), None
         except (_duck_error(), UnicodeDecodeError):  # DuckDB's message may quote the invalid bytes
             kept = self._without_invalid_utf8(docs, where)
@@ -257,10 +282,8 @@ class JsonDecoder:
         else:
             candidates = np.flatnonzero(self._type_candidates(raw))
             if len(candidates):
-                tbl = pa.table({"line": docs.take(pa.array(candidates))})  # noqa: F841  (read by DuckDB)
-                json_types = duck().sql("SELECT json_type(line, $p) FROM tbl", params={"p": self.checked_paths}) \
-                    .to_arrow_table().column(0)
-                json_types = _one_array(json_types)
+                json_types = _one_array(over_docs(f"SELECT json_type(line, $p) FROM {DOCS}", {"p": self.checked_paths},
+                                                  docs.take(pa.array(candidates))).column(0))
                 idx = pa.array(candidates)
                 slow[candidates] |= self._of_another_type([c.take(idx) for c in raw], json_types)
         return slow if slow.any() else None

@@ -24,8 +24,6 @@ import pyarrow as pa
 from sqlstream.connectors.formats.json_text import true_mask, valid_mask
 
 if TYPE_CHECKING:
-    import duckdb
-
     from sqlstream.connectors.base import TableSchema
     from sqlstream.core.types import FlinkType
 
@@ -76,30 +74,30 @@ class LeafPaths:
                 return None
         return cls(schema)
 
-    def read(self, con: duckdb.DuckDBPyConnection, docs: pa.Array) -> list[pa.Array]:
+    def read(self, docs: pa.Array) -> list[pa.Array]:
         """The decoded columns of `docs` (a top-level field's text, a ROW as a STRUCT of its fields' texts), as
         from_json's STRUCT split into its fields gives them. Raises DuckDB's error for a block it cannot read."""
-        from sqlstream.connectors.formats.json import _one_array
+        from sqlstream.connectors.formats.json import DOCS, _one_array, over_docs
         probes = [j for j in self.rows if self.probed[j]]
         typed = [j for j in self.rows if not self.probed[j]]
         paths = self.paths + [_path(self.names[j]) for j in probes]
-        picks = [f"v[{i + 1}]" for i in range(len(paths))]
+        picks = [f"v[{i + 1}]" for i in range(len(self.paths))]
+        # a probed ROW's text only tells whether it is there: it comes back as that, not as the text (an object's
+        # text, written out by DuckDB, was copied to Arrow for nothing)
+        picks += [f"v[{len(self.paths) + k + 1}] IS NOT NULL" for k in range(len(probes))]
         for j in typed:  # json_type (a second parse) only where the ROW's first leaf is NULL: a few more documents
             # than those its leaves leave open, for one condition to plan instead of one per leaf
             first = self.columns[j][0]
             path = _path(self.names[j]).replace("'", "''")
             picks.append(f"CASE WHEN v[{first + 1}] IS NULL THEN json_type(line, '{path}') <> 'NULL' END")  # NULL:
             # the path is missing
-        tbl = pa.table({"line": docs})  # noqa: F841  (DuckDB reads the local `tbl` by name)
-        out = con.sql(f"SELECT {', '.join(picks)} FROM (SELECT line, json_extract_string(line, $p) AS v FROM tbl)",
-                      params={"p": paths}).to_arrow_table()
-        leaves = [_one_array(out.column(i)) for i in range(len(paths))]
+        out = over_docs(f"SELECT {', '.join(picks)} FROM (SELECT line, json_extract_string(line, $p) AS v FROM "
+                        f"{DOCS})", {"p": paths}, docs)
+        leaves = [_one_array(out.column(i)) for i in range(len(self.paths))]
         n = len(docs)
         present: dict[int, np.ndarray] = {}
-        for k, j in enumerate(probes):
-            present[j] = valid_mask(leaves[len(self.paths) + k])
-        for k, j in enumerate(typed):
-            present[j] = true_mask(_one_array(out.column(len(paths) + k)))
+        for k, j in enumerate(probes + typed):
+            present[j] = true_mask(_one_array(out.column(len(self.paths) + k)))
         cols: list[pa.Array] = []
         for j, (first, count, fields) in enumerate(self.columns):
             if fields is None:

@@ -251,7 +251,6 @@ class GroupBy:
             for a in args:
                 v = (v << 1) | (0 if any(a == m for m in s) else 1)
             ids.append(v)
-        t = BIGINT.with_nullable(False) if isinstance(node, exp.GroupingId) or node.name.upper() == "GROUPING_ID" \
-            else INT.with_nullable(False)
+        t = BIGINT.with_nullable(False)  # GROUPING and GROUPING_ID are both BIGINT NOT NULL in Flink
         return Call(t, "GROUPING_ID", (Ref(INT.with_nullable(False), gs_index, "$grouping_set"),
                                        Lit(t, tuple(ids))))

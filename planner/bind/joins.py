@@ -17,7 +17,7 @@ class Joins:
         side = (join.args.get("side") or "").upper()
         kind = (join.args.get("kind") or "").upper()
         if isinstance(join.this, exp.Unnest):
-            return self._bind_unnest(left, join.this)
+            return self._bind_unnest(left, join.this, join)
         if kind in ("SEMI", "ANTI") or join.args.get("method"):
             raise ValidationError(f"{_where(join)}{kind or join.args.get('method')} JOIN is not supported yet")
         if isinstance(join.this, exp.Lateral) and isinstance(join.this.this, (exp.Subquery, exp.Select)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
+from sqlstream.core.types import INT
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Ref
 from sqlstream.planner.bind.conjuncts import sql_conjuncts, where_clause
@@ -14,7 +15,15 @@ from sqlstream.planner.scalar_binder import ScalarBinder, Scope, ScopeField, _wh
 class Lateral:
     """The Binder's lateral FROM items."""
 
-    def _bind_unnest(self, left: Relation, un: exp.Unnest) -> Relation:
+    def _bind_unnest(self, left: Relation, un: exp.Unnest, join: exp.Join | None = None) -> Relation:
+        """UNNEST as a FROM item or joined: CROSS JOIN / `,` / [INNER] JOIN .. ON, or LEFT JOIN .. ON, which
+        keeps the rows none of whose elements meets the ON (an empty or NULL array too) once, padded."""
+        side = ((join.args.get("side") or "") if join is not None else "").upper()
+        if side in ("RIGHT", "FULL"):
+            raise ValidationError(f"{_where(join)}{side} JOIN UNNEST is not supported: use CROSS JOIN UNNEST or "
+                                  f"LEFT JOIN UNNEST .. ON TRUE")
+        outer = side == "LEFT"
+        on = join.args.get("on") if join is not None else None
         if len(un.expressions) != 1:
             raise ValidationError(f"{_where(un)}UNNEST takes one array")
         arr = ScalarBinder(left.scope).bind(un.expressions[0])
@@ -23,17 +32,33 @@ class Lateral:
         alias = un.args.get("alias")
         qual = alias.name if alias is not None and alias.name else None
         cols = [c.name for c in alias.columns] if alias is not None and alias.columns else []
-        if arr.type.name == "ARRAY":
-            elem_types = [arr.type.children[0].with_nullable(True)]
+        elem = arr.type.children[0]
+        if arr.type.name == "ARRAY" and elem.name == "ROW":  # a column per field
+            elem_types = [t.with_nullable(True) for t in elem.children]
+            names = cols or list(elem.field_names)
+        elif arr.type.name == "ARRAY":
+            elem_types = [elem.with_nullable(True)]
+            names = cols or ["f0"]
         else:
-            elem_types = [arr.type.children[0], arr.type.children[1].with_nullable(True)]
-        names = cols or (["f0"] if len(elem_types) == 1 else ["f0", "f1"])
+            elem_types = [elem, arr.type.children[1].with_nullable(True)]
+            names = cols or ["f0", "f1"]
+        ordinality = un.args.get("offset")
+        if ordinality:  # WITH ORDINALITY: the alias's last name (sqlglot's `offset`) is the position's
+            names = names + [ordinality.name if isinstance(ordinality, exp.Expr) else "ORDINALITY"]
+            elem_types = elem_types + [INT.with_nullable(outer)]
         if len(names) != len(elem_types):
             raise ValidationError(f"{_where(un)}UNNEST of {arr.type} gives {len(elem_types)} column(s), "
                                   f"the alias names {len(names)}")
         fields = list(left.node.fields) + [L.Field(n, t) for n, t in zip(names, elem_types)]
-        node = L.Unnest(fields, left.node.changelog, input=left.node, array=arr)
         scope = Scope(left.scope.fields + [ScopeField(qual, n, t) for n, t in zip(names, elem_types)])
+        condition = None
+        if on is not None and not (isinstance(on, exp.Boolean) and on.this):
+            condition = ScalarBinder(scope).bind(on)
+            if condition.type.name not in ("BOOLEAN", "NULL"):
+                raise ValidationError(f"{_where(on)}ON clause must be a condition: "
+                                      f"'{on.sql(dialect='flink')}' is {condition.type}, not BOOLEAN")
+        node = L.Unnest(fields, left.node.changelog, input=left.node, array=arr, outer=outer,
+                        ordinality=bool(ordinality), condition=condition)
         return Relation(node, scope)
 
     def _bind_lateral_subquery(self, left: Relation, join: exp.Join, side: str) -> Relation:

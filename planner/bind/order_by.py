@@ -5,6 +5,9 @@ from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
 from sqlstream.plan import logical as L
+from sqlstream.plan.expr import Ref
+from sqlstream.planner.bind.aggregate_calls import contains_agg
+from sqlstream.planner.bind.relation import project
 from sqlstream.planner.scalar_binder import _where
 
 
@@ -26,13 +29,42 @@ class OrderBy:
             keys.append((node.names.index(name), bool(o.args.get("desc"))))
         return keys
 
+    def _sorted_input(self, sel: exp.Select) -> tuple[exp.Select, L.Node, list[str], list[tuple[int, bool]]]:
+        """The SELECT without ORDER BY / LIMIT / OFFSET, bound, with a hidden column for each ORDER BY key that is
+        not a column of its result (a column not selected, an expression), when the SELECT neither aggregates
+        nor is DISTINCT; (query, node, the visible columns' names, keys)."""
+        order = sel.args.get("order")
+        inner = sel.copy()
+        for clause in ("order", "limit", "offset"):
+            inner.set(clause, None)
+        node = self.bind_query(inner)
+        visible = list(node.names)
+        if order is None:
+            return inner, node, visible, []
+        if not inner.args.get("distinct") and not inner.args.get("group") and \
+                not any(contains_agg(e) for e in inner.expressions):
+            hidden = []
+            for i, o in enumerate(order.expressions):
+                e = o.this
+                selected = isinstance(e, exp.Column) and not e.table and e.name in node.names or \
+                    isinstance(e, exp.Literal) and not e.is_string
+                if not selected:
+                    hidden.append(exp.alias_(e.copy(), f"$order{i}", quoted=True))
+                    o = o.copy()
+                    o.set("this", exp.column(f"$order{i}", quoted=True))
+                order.expressions[i] = o
+            if hidden:
+                inner = inner.copy()
+                inner.set("expressions", list(inner.expressions) + hidden)
+                node = self.bind_query(inner)
+        return inner, node, visible, self._order_keys(order, node)
+
     def _bind_temporal_sort(self, sel: exp.Select) -> L.Node:
         """ORDER BY on a stream: Flink allows it when the first key is a time attribute, ascending."""
         order = sel.args["order"]
-        inner = sel.copy()
-        inner.set("order", None)
-        node = self.bind_query(inner)
-        keys = self._order_keys(order, node)
+        sel = sel.copy()
+        inner, node, visible, keys = self._sorted_input(sel)
+        order = sel.args["order"]
         first, desc = keys[0]
         attr = node.fields[first].type.time_attr
         if attr is None or desc:
@@ -40,31 +72,43 @@ class OrderBy:
                                   f"on a stream needs a time attribute ascending as its first key, or a LIMIT)")
         if node.updating:
             raise ValidationError(f"{_where(order)}ORDER BY a time attribute needs an insert-only input")
-        return L.TemporalSort(list(node.fields), L.INSERT_ONLY, input=node, time_index=first,
+        sort = L.TemporalSort(list(node.fields), L.INSERT_ONLY, input=node, time_index=first,
                               rowtime=attr == "rowtime", keys=keys[1:])
+        if len(visible) == len(node.names):
+            return sort
+        return project(sort, [Ref(f.type, i, f.name) for i, f in enumerate(sort.fields[:len(visible)])], visible)
 
     def _bind_limit(self, sel: exp.Select) -> L.Node:
         """[ORDER BY ..] LIMIT n on a stream: Flink's global Top-N, ROW_NUMBER() OVER (ORDER BY ..) <= n over the
         query's rows (an updating result when ordered by anything but a time attribute)."""
-        limit = sel.args["limit"]
-        n = limit.expression if isinstance(limit, exp.Limit) else limit
-        if not isinstance(n, exp.Literal) or n.is_string:
-            raise ValidationError(f"{_where(limit)}LIMIT needs a whole number")
-        order = sel.args.get("order")
-        inner = sel.copy()
-        inner.set("order", None)
-        inner.set("limit", None)
-        node = self.bind_query(inner)
-        if order is None:
+        limit, offset = sel.args.get("limit"), sel.args.get("offset")
+        if limit is None:
+            raise ValidationError(f"{_where(offset)}OFFSET without LIMIT or FETCH is not supported on streams")
+        n = limit.args.get("count") if isinstance(limit, exp.Fetch) else \
+            limit.expression if isinstance(limit, exp.Limit) else limit
+        skip = offset.expression if isinstance(offset, exp.Offset) else offset
+        for clause, value in (("LIMIT", n), ("OFFSET", skip)):
+            if value is not None and (not isinstance(value, exp.Literal) or value.is_string):
+                raise ValidationError(f"{_where(limit)}{clause} needs a whole number")
+        sel = sel.copy()
+        inner, node, visible, keys = self._sorted_input(sel)
+        if int(n.this) == 0:  # no rows, as Flink prunes it
+            return self.bind_query(exp.select(*[exp.column(c, quoted=True) for c in visible]).from_(
+                exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("$limited")))).where(
+                exp.false()))
+        if not keys:
             raise ValidationError(f"{_where(limit)}LIMIT without ORDER BY is not supported on streams yet")
-        keys = self._order_keys(order, node)
         alias = exp.TableAlias(this=exp.to_identifier("$limited"))
         cols = [exp.column(c, quoted=True) for c in node.names]
         over = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
             exp.Ordered(this=cols[i].copy(), desc=d) for i, d in keys]))
         ranked = exp.select(*[c.copy() for c in cols], exp.alias_(over, "$rn", quoted=True)).from_(
             exp.Subquery(this=inner, alias=alias))
-        outer = exp.select(*[c.copy() for c in cols]).from_(
-            exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("$ranked")))).where(
-            exp.LTE(this=exp.column("$rn", quoted=True), expression=n.copy()))
+        first = int(skip.this) if skip is not None else 0
+        rn = exp.column("$rn", quoted=True)
+        where = exp.LTE(this=rn.copy(), expression=exp.Literal.number(first + int(n.this)))
+        if first:
+            where = exp.and_(exp.GT(this=rn.copy(), expression=exp.Literal.number(first)), where)
+        outer = exp.select(*[c.copy() for c in cols[:len(visible)]]).from_(
+            exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("$ranked")))).where(where)
         return self.bind_query(outer)

@@ -84,6 +84,8 @@ class OverWindows:
             frame = wspec.args.get("kind", "ROWS").upper()
             start = wspec.args.get("start")
             end = wspec.args.get("end")
+            if end is None and wspec.args.get("start_side", "").upper() == "PRECEDING":
+                end = "CURRENT ROW"  # `RANGE UNBOUNDED PRECEDING`, `ROWS 2 PRECEDING`: frames that end at the row
             if str(end).upper() != "CURRENT ROW":
                 raise ValidationError(f"{_where(wspec)}OVER windows must end at CURRENT ROW")
             if isinstance(start, exp.Interval):

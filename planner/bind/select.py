@@ -18,9 +18,7 @@ class SelectClause:
 
     def _bind_select(self, sel: exp.Select) -> L.Node:
         check_query_hints(sel)
-        if sel.args.get("offset"):
-            raise ValidationError(f"{_where(sel.args['offset'])}OFFSET is not supported yet")
-        if sel.args.get("limit"):
+        if sel.args.get("limit") or sel.args.get("offset"):
             return self._bind_limit(sel)
         if sel.args.get("order"):
             return self._bind_temporal_sort(sel)

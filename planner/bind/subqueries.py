@@ -9,8 +9,8 @@ from sqlstream.core.types import BOOLEAN, common_type
 from sqlstream.plan.expr import Ref, SubqueryPredicate
 from sqlstream.planner.bind.aggregate_calls import contains_agg
 from sqlstream.planner.bind.conjuncts import ancestors, sql_conjuncts, where_clause
-from sqlstream.planner.bind.relation import identity, project, Relation, streaming_shape
-from sqlstream.planner.scalar_binder import ScalarBinder, _where
+from sqlstream.planner.bind.relation import identity, output_name, project, Relation, streaming_shape
+from sqlstream.planner.scalar_binder import ScalarBinder, Scope, ScopeField, _where
 
 
 class Subqueries:
@@ -44,12 +44,20 @@ class Subqueries:
                     not contains_agg(inner.expressions[0]):
                 raise ValidationError(f"{_where(sq)}A scalar subquery must be one aggregate without GROUP BY "
                                       f"(so that it has one row), e.g. (SELECT MAX(x) FROM t)")
+            name = f"$sq{n}"
+            correlated = _correlated_scalar(inner, _from_names(sel), name)
+            if correlated is not None:
+                value, on, replacement = correlated
+                sq.replace(replacement)
+                sel = sel.join(exp.Subquery(this=value, alias=exp.TableAlias(this=exp.to_identifier(name,
+                                                                                                    quoted=True))),
+                               on=on, join_type="left", copy=False)
+                continue
             try:
                 self.bind_query(inner)
             except ValidationError as e:
                 raise ValidationError(f"{_where(sq)}Correlated scalar subqueries are not supported yet ({e})") \
                     from None
-            name = f"$sq{n}"
             value = inner.copy()
             value.set("expressions", [exp.alias_(inner.expressions[0].copy(), "$v", quoted=True)])
             sq.replace(exp.column("$v", table=name, quoted=True))
@@ -62,19 +70,20 @@ class Subqueries:
         values LEFT JOINed on `x = y` mark the rows that find theirs, and a one-row relation says whether the
         subquery holds a NULL, for SQL's three-valued answer: NULL for a NULL x or when x is not found among
         values with a NULL, else whether x was found."""
-        found = [i for e in sel.expressions for i in e.find_all(exp.In)
-                 if i.args.get("query") is not None and not any(isinstance(a, exp.Subquery) for a in
-                                                                   ancestors(i, e))]
+        found = [i for e in sel.expressions for i in _in_subqueries(e)]
         if not found:
             return sel
-        if sel.args.get("group") or any(contains_agg(e) for e in sel.expressions) or \
-                any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
-                    for e in sel.expressions):
-            raise ValidationError(f"{_where(found[0])}IN (subquery) in SELECT is supported without aggregation "
-                                  f"and without *; not here yet")
+        if any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
+               for e in sel.expressions) or \
+                any(isinstance(a, (exp.AggFunc, exp.Window)) for i in found for a in ancestors(i, sel)):
+            raise ValidationError(f"{_where(found[0])}IN (subquery) in SELECT is supported outside aggregate "
+                                  f"calls and OVER windows and without *; not here yet")
+        for inn in found:
+            self._refuse_unqualified_correlation(sel, inn)
+        if sel.args.get("group") or sel.args.get("having") or any(contains_agg(e) for e in sel.expressions):
+            return self._lift_in_subqueries(_aggregate_below(sel))
         sel = sel.copy()
-        targets = [i for e in sel.expressions for i in e.find_all(exp.In) if i.args.get("query") is not None
-                   and not any(isinstance(a, exp.Subquery) for a in ancestors(i, e))]
+        targets = [i for e in sel.expressions for i in _in_subqueries(e)]
         for n, inn in enumerate(targets):
             name = f"$in{n}"
             values = _one_column_values(inn)
@@ -106,6 +115,27 @@ class Subqueries:
                            join_type="left", copy=False)
         return sel
 
+    def _refuse_unqualified_correlation(self, sel: exp.Select, inn: exp.In) -> None:
+        """An IN subquery naming, unqualified, a column only the outer FROM has reads the outer row: refused as
+        the qualified form is (its binding alone would say the column is not found)."""
+        values = _one_column_values(inn)
+        try:
+            self.bind_query(values)
+        except ValidationError as e:
+            missing = [c for c in values.find_all(exp.Column) if not c.table and f"Column '{c.name}' not found"
+                       in str(e)]
+            if not missing:
+                raise
+            outer = exp.select(exp.column(missing[0].name, quoted=True))
+            outer.set("from_", sel.args["from_"].copy())
+            outer.set("joins", [j.copy() for j in sel.args.get("joins") or []])
+            try:
+                self.bind_query(outer)
+            except ValidationError:
+                raise e from None
+            raise ValidationError(f"{_where(missing[0])}A correlated IN subquery in SELECT (one that reads the outer "
+                                  f"row's '{missing[0].name}') is not supported yet") from None
+
     def _bind_semi_anti(self, sel: exp.Select):
         """`x [NOT] IN (SELECT y ..)` and `[NOT] EXISTS (..)` conjuncts of WHERE filter the FROM's rows, one after
         the other."""
@@ -119,6 +149,13 @@ class Subqueries:
             inn = c.this if neg else c
             if not (isinstance(inn, exp.In) and inn.args.get("query") is not None):
                 rest.append(c)
+                continue
+            query = inn.args["query"].this if isinstance(inn.args["query"], exp.Subquery) else inn.args["query"]
+            if isinstance(inn.this, exp.Tuple) or _reads_outer(query):
+                if neg:
+                    raise ValidationError(f"{_where(inn)}NOT IN of a correlated subquery or of a row of values is not "
+                                          f"supported yet; NOT EXISTS (SELECT .. WHERE inner = outer ..) is")
+                rel = self._bind_exists(rel, _in_as_exists(inn, query, rel.scope), False)
                 continue
             x = ScalarBinder(rel.scope).bind(inn.this)
             sub = self.bind_query(inn.args["query"].this if isinstance(inn.args["query"], exp.Subquery)
@@ -156,7 +193,7 @@ class Subqueries:
                     where.add("inner")  # let binding the subquery report the unknown column
             return where.pop() if len(where) == 1 else ("inner" if not where else "mixed")
 
-        local, inner_keys, outer_keys = [], [], []
+        local, inner_keys, outer_keys, mixed = [], [], [], []
         cond = sub.args.get("where")
         for c in sql_conjuncts(cond.this) if cond is not None else []:
             if side(c) == "inner":
@@ -167,13 +204,17 @@ class Subqueries:
                 inner_keys.append(a)
                 outer_keys.append(b)
                 continue
-            raise ValidationError(f"{_where(c)}EXISTS supports only equality correlation "
-                                  f"(inner.column = outer.column); got {c.sql()}")
-        if not inner_keys:
-            raise ValidationError(f"{_where(exists)}Uncorrelated EXISTS is not supported yet: correlate the "
-                                  f"subquery with the outer query by an equality")
+            mixed.append(c)  # another correlated conjunct: the join's condition
         inner = sub.copy()
-        inner.set("expressions", [exp.alias_(k.copy(), f"$k{i}") for i, k in enumerate(inner_keys)])
+        # the inner columns the other correlated conjuncts read, as columns of the subquery after its keys
+        used: list[exp.Column] = []
+        for c in mixed:
+            for col in c.find_all(exp.Column):
+                if side(col) == "inner" and not any(col == u for u in used):
+                    used.append(col)
+        # uncorrelated: a semi/anti join without keys (every row joins any row of the subquery)
+        inner.set("expressions", [exp.alias_(k.copy(), f"$k{i}") for i, k in enumerate(inner_keys)] +
+                  [exp.alias_(u.copy(), f"$c{j}") for j, u in enumerate(used)] or [exp.alias_(exp.true(), "$any")])
         inner.set("distinct", None)
         inner.set("where", where_clause([c.copy() for c in local]))
         right = self.bind_query(inner)
@@ -185,12 +226,62 @@ class Subqueries:
             if common_type(x.type, f.type) is None:
                 raise ValidationError(f"{_where(k)}EXISTS correlation compares {x.type} with {f.type}")
             keys.append(x)
-        return self._filter_by_subquery(exists, rel, SubqueryPredicate(BOOLEAN, tuple(keys), right, negated))
+        condition = None
+        if mixed:
+            def to_subquery_column(node: exp.Expr) -> exp.Expr:
+                if isinstance(node, exp.Column) and side(node) == "inner":
+                    j = next(j for j, u in enumerate(used) if u == node)
+                    return exp.column(f"$c{j}", table="$exists", quoted=True)
+                return node
+            scope = Scope(rel.scope.fields + [ScopeField("$exists", f.name, f.type) for f in right.fields])
+            condition = ScalarBinder(scope).bind(exp.and_(*[c.copy().transform(to_subquery_column) for c in mixed]))
+        return self._filter_by_subquery(exists, rel, SubqueryPredicate(BOOLEAN, tuple(keys), right, negated,
+                                                                       condition=condition))
 
     def _filter_by_subquery(self, where: exp.Expr, rel: Relation, predicate: SubqueryPredicate) -> Relation:
         """The rows of `rel` the subquery predicate admits: a plain filter, which a rule makes a semi/anti join."""
         node = streaming_shape(where, project(rel.node, identity(rel.node), rel.node.names, predicate))
         return Relation(node, rel.scope)
+
+
+def _in_subqueries(e: exp.Expr) -> list[exp.In]:
+    """The `x IN (SELECT ..)` of an expression, not those inside a subquery of it."""
+    return [i for i in e.find_all(exp.In) if i.args.get("query") is not None and
+            not any(isinstance(a, exp.Subquery) for a in ancestors(i, e))]
+
+
+def _aggregate_below(sel: exp.Select) -> exp.Select:
+    """An aggregating SELECT with IN (subquery) values, as Flink plans it: the aggregation first, giving every
+    part of the SELECT list that holds no IN subquery (and each IN's left operand) as a column, then the same
+    list over its rows, each IN's left operand now that column. Output names stay the SELECT list's."""
+    inner = sel.copy()
+    pushed: list[exp.Expr] = []
+
+    def push(e: exp.Expr) -> exp.Column:
+        name = f"$a{len(pushed)}"
+        pushed.append(exp.alias_(e, name, quoted=True))
+        return exp.column(name, table="$agg", quoted=True)
+
+    def split(e: exp.Expr) -> exp.Expr:
+        if not _in_subqueries(e):
+            return push(e)
+        if isinstance(e, exp.In) and e.args.get("query") is not None:
+            e.set("this", push(e.this))
+            return e
+        for key, value in list(e.args.items()):
+            if isinstance(value, exp.Expr):
+                e.set(key, split(value))
+            elif isinstance(value, list):
+                e.set(key, [split(v) if isinstance(v, exp.Expr) else v for v in value])
+        return e
+
+    outer = []
+    for position, item in enumerate(sel.expressions):
+        body = item.this if isinstance(item, exp.Alias) else item
+        outer.append(exp.alias_(split(body.copy()), output_name(item, position), quoted=True))
+    inner.set("expressions", pushed)
+    return exp.select(*outer).from_(exp.Subquery(this=inner, alias=exp.TableAlias(
+        this=exp.to_identifier("$agg", quoted=True))))
 
 
 def _one_column_values(inn: exp.In) -> exp.Select:
@@ -223,3 +314,98 @@ def _refuse_correlation(inn: exp.In, inner: exp.Expr) -> None:
         if col.table and col.table not in own:
             raise ValidationError(f"{_where(col)}A correlated IN subquery in SELECT (one that reads the outer "
                                   f"row's '{col.table}.{col.name}') is not supported yet")
+
+
+def _from_names(sel: exp.Select) -> set[str]:
+    """The names the FROM items of `sel` are referred to by (alias or table name)."""
+    items = ([sel.args["from_"].this] if sel.args.get("from_") else []) + [j.this for j in sel.args.get("joins") or []]
+    return {i.alias_or_name for i in items if isinstance(i, (exp.Table, exp.Subquery))}
+
+
+def _top_aggregates(e: exp.Expr) -> list[exp.Expr]:
+    """The aggregate calls of `e` not inside another one (an aggregate's FILTER clause with it)."""
+    if isinstance(e, exp.Filter):
+        return [e]
+    if not isinstance(e, exp.Subquery) and contains_agg(e) and \
+            not any(contains_agg(c) for c in e.iter_expressions() if not isinstance(c, exp.Subquery)):
+        return [e]
+    return [a for c in e.iter_expressions() if not isinstance(c, exp.Subquery) for a in _top_aggregates(c)]
+
+
+def _correlated_scalar(inner: exp.Select, outer: set[str], name: str):
+    """`(SELECT AGG(..) FROM r WHERE r.k = o.k [AND ..])`, correlated by equalities with the outer query,
+    decorrelated as Flink does: the aggregates grouped by r's side of the equalities, LEFT JOINed on them
+    (value subquery, ON condition, the expression replacing the subquery). A COUNT of a group without rows is
+    0, others NULL. None when the subquery is not correlated."""
+    outer = outer - _from_names(inner)
+
+    def correlated(e: exp.Expr) -> bool:
+        return any(c.table in outer for c in e.find_all(exp.Column))
+    where = inner.args.get("where")
+    keys, rest = [], []
+    for c in sql_conjuncts(where.this) if where is not None else []:
+        if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression):
+            keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
+        elif correlated(c):
+            raise ValidationError(f"{_where(c)}A correlated scalar subquery is correlated by equalities with the "
+                                  f"outer query only yet; got {c.sql(dialect='flink')}")
+        else:
+            rest.append(c)
+    if not keys:
+        return None
+    result = inner.expressions[0].copy()
+    if isinstance(result, exp.Alias):
+        result = result.this
+    aggregates = _top_aggregates(result)
+    if any(correlated(a) for a in aggregates) or inner.args.get("having") or inner.args.get("order") or \
+            inner.args.get("limit"):
+        raise ValidationError(f"{_where(inner)}A correlated scalar subquery is one aggregate of the inner "
+                              f"query's columns, correlated in WHERE, yet")
+    value = inner.copy()
+    value.set("expressions", [exp.alias_(k.copy(), f"$k{i}", quoted=True) for i, (k, _) in enumerate(keys)] +
+              [exp.alias_(a.copy(), f"$a{j}", quoted=True) for j, a in enumerate(aggregates)])
+    value.set("where", where_clause(rest))
+    value.set("group", exp.Group(expressions=[k.copy() for k, _ in keys]))
+    for j, a in enumerate(aggregates):
+        column = exp.column(f"$a{j}", table=name, quoted=True)
+        counted = isinstance(a, exp.Count) or isinstance(a, exp.Filter) and isinstance(a.this, exp.Count)
+        new = exp.Case(ifs=[exp.If(this=exp.Is(this=column.copy(), expression=exp.Null()),
+                                   true=exp.cast(exp.Literal.number(0), "BIGINT"))], default=column) \
+            if counted else column
+        result = new if a is result else result
+        a.replace(new)
+    on = exp.and_(*[exp.EQ(this=exp.column(f"$k{i}", table=name, quoted=True), expression=o.copy())
+                    for i, (_, o) in enumerate(keys)])
+    return value, on, exp.Paren(this=result) if not isinstance(result, (exp.Column, exp.Case)) else result
+
+
+def _reads_outer(query: exp.Expr) -> bool:
+    """The subquery names a column of a table it does not read (the outer query's)."""
+    own = {t.alias_or_name for t in query.find_all(exp.Table)} | \
+        {n.alias for n in query.find_all(exp.Subquery, exp.Unnest, exp.Lateral) if n.alias}
+    return any(col.table and col.table not in own for col in query.find_all(exp.Column))
+
+
+def _in_as_exists(inn: exp.In, query: exp.Expr, outer) -> exp.Exists:
+    """`x IN (SELECT y FROM r WHERE <correlated>)` and `(x1, x2) IN (SELECT y1, y2 ..)` as `EXISTS (SELECT y ..
+    WHERE <correlated> AND y = x ..)` (the same rows pass: a semi join on the values and the correlations); the
+    outer values' unqualified columns are qualified with their table, so the subquery's columns do not hide
+    them."""
+    values = list(inn.this.expressions) if isinstance(inn.this, exp.Tuple) else [inn.this]
+    if not isinstance(query, exp.Select) or len(query.expressions) != len(values) or \
+            any(isinstance(e, exp.Star) for e in query.expressions):
+        raise ValidationError(f"{_where(inn)}The IN subquery must return as many columns as the values before IN "
+                              f"({len(values)})")
+
+    def qualified(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and not node.table:
+            field = next((f for f in outer.fields if f.name == node.name and f.qualifier), None)
+            if field is not None:
+                return exp.column(node.name, table=field.qualifier)
+        return node
+    sub = query.copy()
+    equal = [exp.EQ(this=(e.this if isinstance(e, exp.Alias) else e).copy(), expression=v.copy().transform(qualified))
+             for e, v in zip(query.expressions, values)]
+    where = sub.args.get("where")
+    sub.set("where", where_clause(([where.this.copy()] if where is not None else []) + equal))
+    return exp.Exists(this=sub)

@@ -92,14 +92,17 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
         return new, m
     if isinstance(node, L.Unnest):
         n_in = len(node.input.fields)
-        child_needed = sorted({i for i in needed if i < n_in} | refs(node.array))
+        cond_refs = refs(node.condition) if node.condition is not None else set()
+        child_needed = sorted({i for i in set(needed) | cond_refs if i < n_in} | refs(node.array))
         child, m = prune_columns(node.input, child_needed)
         order = sorted(m, key=m.get)
         fields = [node.input.fields[i] for i in order] + node.fields[n_in:]
-        new = L.Unnest(fields, node.changelog, input=child, array=remap(node.array, m))
         out = {old: m[old] for old in m}
         for j in range(len(node.fields) - n_in):
             out[n_in + j] = len(order) + j
+        new = L.Unnest(fields, node.changelog, input=child, array=remap(node.array, m), outer=node.outer,
+                       ordinality=node.ordinality,
+                       condition=None if node.condition is None else remap(node.condition, out))
         return new, out
     if type(node) in (L.Join, L.WindowJoin, L.IntervalJoin) and not node.null_aware and not node.nulls_equal:
         return _prune_join(node, needed)

@@ -16,7 +16,7 @@ def rule(node: L.Node) -> L.Node | None:
     changelog = L.RETRACT if (left.updating or pred.query.updating or pred.negated) else L.INSERT_ONLY
     return L.Join(list(left.fields), changelog, left=left, right=pred.query, kind=kind,
                   left_keys=[k.index for k in pred.keys], right_keys=list(range(len(pred.keys))),
-                  null_aware=pred.null_aware)
+                  condition=pred.condition, null_aware=pred.null_aware)
 
 
 def passes_through(calc: L.Calc) -> bool:

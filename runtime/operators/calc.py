@@ -1,6 +1,9 @@
 """Calc: filter then projection, vectorized over the batch; `_op` and `_wm` pass through."""
 from __future__ import annotations
 
+from typing import Callable
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -64,6 +67,35 @@ class CalcOperator(Operator):
         out = [cols[p.index] if isinstance(p, Ref) else evaluate(p, cols, n, memo) for p in self.projections]
         return [make_batch(ops, out, self.names, None if wm is None else wm.to_numpy())]
 
+    def routes_before_filter(self) -> bool:
+        """Whether `split` can route this calc's output: it filters, reads no watermark, and every output column
+        is an input column or a field of one (nexmark's bid view), which can be read for the rows the filter
+        drops too (a computed column could fail on them, and would be computed for rows nobody keeps)."""
+        return self.condition is not None and not self.reads_watermark \
+            and all(_plain_read(p) for p in self.projections)
+
+    def split(self, batch: pa.RecordBatch, owner: Callable[[pa.RecordBatch], np.ndarray],
+              parallelism: int) -> list[pa.RecordBatch | None]:
+        """The output rows for each of `parallelism` destinations (None: none), in their order, where `owner`
+        gives each output row's destination: the columns are read for every input row, and each destination's
+        passing rows are copied once, instead of copying every passing row into one batch that routing then
+        copies again (`routes_before_filter`)."""
+        cols, n = data_columns(batch), batch.num_rows
+        if self.shared is None:
+            self.shared = SharedSubexpressions(self.projections, self.condition)
+        mask = pc.fill_null(evaluate(self.condition, cols, n, self.shared.batch()), False)
+        if not mask.true_count:
+            return [None] * parallelism
+        out = make_batch(batch.column(0), [cols[p.index] if isinstance(p, Ref) else evaluate(p, cols, n)
+                                           for p in self.projections], self.names, row_watermarks(batch))
+        destination = owner(out)
+        passing = mask.to_numpy(zero_copy_only=False)
+        routed: list[pa.RecordBatch | None] = []
+        for d in range(parallelism):
+            rows = np.flatnonzero(passing & (destination == d))
+            routed.append(out.take(pa.array(rows)) if len(rows) else None)
+        return routed
+
 
 WM_COLUMN = "$current_watermark"
 
@@ -76,6 +108,13 @@ def _find(e: Expr, fn: str) -> list[Call]:
     if not isinstance(e, Call):
         return []
     return ([e] if e.fn == fn else []) + [c for a in e.args for c in _find(a, fn)]
+
+
+def _plain_read(e: Expr) -> bool:
+    """An input column, or a field of one (of a field ..): read for any row without failing."""
+    while isinstance(e, Call) and e.fn == "FIELD" and len(e.args) == 2 and isinstance(e.args[1], Lit):
+        e = e.args[0]
+    return isinstance(e, Ref)
 
 
 def _reads(exprs: list[Expr]) -> dict[int, set[str] | None]:

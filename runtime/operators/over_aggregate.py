@@ -56,7 +56,9 @@ class OverAggregateOperator(Operator):
         self.seq = 0
         self.late_dropped = 0
         self.n_in = len(types) - len(aggs)
-        self.arg_cols = sorted({i for a in aggs for i in a.args})
+        # the kept rows' argument columns; at least one, as an Arrow table without columns loses its row count
+        # in take/concat (COUNT(*) alone over a bounded frame)
+        self.arg_cols = sorted({i for a in aggs for i in a.args}) or [0]
         self.bounded = preceding is not None
         self.cleans = frame == "RANGE" and self.bounded  # Flink's cleanup timer drops idle RANGE partitions
         self.index = KeyIndex()

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlstream.plan.expr import Expr, refs
-from sqlstream.core.changelog import INSERT, data_columns, make_batch
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.expressions import evaluate
 from sqlstream.runtime.keys import KeyIndex, equal_pairs, non_null_keys, one_key
 from sqlstream.runtime.operator import Operator, OperatorContext
@@ -34,22 +34,29 @@ class WindowJoinOperator(Operator):
         self.names = names
         self.last_wm = MIN_WM
         self.late_dropped = 0
+        self.input_watermarks = [MIN_WM, MIN_WM]
 
     def open(self, ctx: OperatorContext) -> None:
         # each side's rows keyed by its join keys (those its input is hashed on), so they split by key group
         self.buffers = tuple(ctx.window_buffer(name, [f"c{i}" for i in keys])
                              for name, keys in zip(("left_rows", "right_rows"), self.keys))
         ctx.counters("progress", self, ("last_wm", "late_dropped"), sums=("late_dropped",))
+        self.input_watermarks = ctx.input_watermarks  # each input's watermark, kept by the runtime
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         ends, _ = rowtime_ms(cols[self.ends[input]])
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
-        late = self.buffers[input].add_open(table, ends, self.last_wm)
+        # the watermark in force at each row: the smaller of its input's watermark before it (a batch's rows
+        # carry it) and the other input's, as row by row
+        row_wm = row_watermarks(batch)
+        now = np.full(len(ends), self.last_wm, np.int64) if row_wm is None else \
+            np.maximum(self.last_wm, np.minimum(row_wm, self.input_watermarks[1 - input]))
+        late = self.buffers[input].add_open(table, ends, now)
         if late:
             self.late_dropped += late
             if self.late_rows is not None:  # the row's time is its window's time: the operator sees no other
-                self.late_rows.add(cols, ends - 1 <= self.last_wm, ends - 1, np.full(len(ends), self.last_wm), input)
+                self.late_rows.add(cols, ends - 1 <= now, ends - 1, now, input)
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sqlstream.core.changelog import INSERT, data_columns, make_batch
+from sqlstream.core.changelog import INSERT, data_columns, make_batch, row_watermarks
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.runtime.operator import Operator, OperatorContext
 from sqlstream.runtime.operators.top1 import sort_positions
@@ -43,11 +43,15 @@ class WindowRankOperator(Operator):
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
         table = table.append_column("$seq", pa.array(self.seq + np.arange(n)))
         self.seq += n
-        late = self.buffer.add_open(table, ends, self.last_wm)
+        # the watermark in force at each row: a batch's rows carry the watermark before them (a window closed by
+        # an earlier row of the same batch makes a later row of it late, as row by row)
+        row_wm = row_watermarks(batch)
+        now = np.full(n, self.last_wm, np.int64) if row_wm is None else np.maximum(self.last_wm, row_wm)
+        late = self.buffer.add_open(table, ends, now)
         if late:
             self.late_dropped += late
             if self.late_rows is not None:  # the row's time is its window's time: the operator sees no other
-                self.late_rows.add(cols, ends - 1 <= self.last_wm, ends - 1, np.full(len(ends), self.last_wm))
+                self.late_rows.add(cols, ends - 1 <= now, ends - 1, now)
         return []
 
     def on_watermark(self, wm: int) -> list[pa.RecordBatch]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from sqlstream.runtime.operators import registry as operators
-from sqlstream.runtime.parallel.source_share import route, stateless_ops, through
+from sqlstream.runtime.parallel.source_share import route_through, stateless_ops, through
 
 
 class ForkBranches:
@@ -30,7 +30,7 @@ class ForkBranches:
         (None: none); and per returned branch with rows, (its index, the local phase's partials)."""
         routed = [[] for _ in range(self.parallelism)]
         for ops, keys in self.inputs:
-            for d, rows in enumerate(route(through(ops, batches), keys, self.parallelism, self.max_parallelism)):
+            for d, rows in enumerate(route_through(ops, batches, keys, self.parallelism, self.max_parallelism)):
                 routed[d].append(rows)
         partials = []
         for j, (ops, local) in enumerate(self.returned):

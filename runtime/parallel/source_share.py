@@ -21,9 +21,10 @@ import pyarrow as pa
 
 from sqlstream.core.changelog import INSERT, data_columns, make_batch
 from sqlstream.runtime.event_time import MIN_WM
-from sqlstream.runtime.key_groups import key_groups, subtask_of_groups
+from sqlstream.runtime.key_groups import subtask_of_keys
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators import registry as operators
+from sqlstream.runtime.operators.calc import CalcOperator
 from sqlstream.runtime.operators.watermark_assigner import WatermarkAssignerOperator
 from sqlstream.runtime.split_watermarks import part_prefix
 from sqlstream.runtime.state import StateBackend
@@ -199,11 +200,29 @@ def route(batches: list[pa.RecordBatch], keys: tuple[int, ...], parallelism: int
     if not batches:
         return [None] * parallelism
     batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
-    n = batch.num_rows
-    owner = subtask_of_groups(key_groups([batch.column(1 + k) for k in keys], n, max_parallelism),
-                              parallelism, max_parallelism)
+    owner = owners(batch, keys, parallelism, max_parallelism)
     out = []
     for d in range(parallelism):  # a pass per subtask: cheaper than sorting by owner at the parallelisms of a machine
         rows = np.flatnonzero(owner == d)
         out.append(batch.take(pa.array(rows)) if len(rows) else None)
     return out
+
+
+def owners(batch: pa.RecordBatch, keys: tuple[int, ...], parallelism: int, max_parallelism: int) -> np.ndarray:
+    """The subtask owning each row of a batch by its data columns `keys`."""
+    return subtask_of_keys([batch.column(1 + k) for k in keys], batch.num_rows, parallelism, max_parallelism)
+
+
+def route_through(ops: list, batches: list[pa.RecordBatch], keys: tuple[int, ...], parallelism: int,
+                  max_parallelism: int) -> list[pa.RecordBatch | None]:
+    """`route(through(ops, batches), ..)`; where the last operator is a filtering calc that only reads columns
+    (`CalcOperator.split`: nexmark's bid view, routed by price into q7's join), each subtask's rows are copied
+    once from its input instead of once by the filter and again by routing."""
+    last = ops[-1] if ops else None
+    if not isinstance(last, CalcOperator) or not last.routes_before_filter():
+        return route(through(ops, batches), keys, parallelism, max_parallelism)
+    batches = through(ops[:-1], batches)
+    if not batches:
+        return [None] * parallelism
+    batch = batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+    return last.split(batch, lambda out: owners(out, keys, parallelism, max_parallelism), parallelism)

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 def format_double(v: pa.Array) -> pa.Array:
     """Java's Double.toString for the common range (7.0 not 7; 1.0E10 for large magnitudes)."""
     s = pc.cast(v, pa.string())
+    s = pc.if_else(pc.fill_null(pc.is_nan(v), False), "NaN", s)  # Arrow writes 'nan'
     needs_dot = pc.invert(pc.match_substring_regex(s, r"[.eEnN]"))
     s = pc.if_else(pc.fill_null(needs_dot, False), pc.binary_join_element_wise(s, ".0", ""), s)
     vals = v.to_numpy(zero_copy_only=False)

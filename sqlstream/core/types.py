@@ -216,10 +216,15 @@ def from_sqlglot(dt: exp.DataType, nullable: bool = True) -> FlinkType:
         default = 1 if name in ("CHAR", "BINARY") else MAX_VARCHAR
         return FlinkType(name, nums[0] if nums else default, nullable=nullable)
     if name == "DECIMAL":
-        p = nums[0] if nums else 10
+        # as Flink's type factory: a precision above 38 is 38 (DECIMAL(40, 2) is DECIMAL(38, 2)), and the scale
+        # is then checked against it
+        p = min(nums[0] if nums else 10, 38)
         s = nums[1] if len(nums) > 1 else 0
-        if not 1 <= p <= 38 or not 0 <= s <= p:
-            raise ValidationError(f"DECIMAL precision must be 1..38 and scale 0..precision: {dt.sql()}")
+        if p < 1:
+            raise ValidationError(f"Decimal precision must be between 1 and 38 (both inclusive): {dt.sql()}")
+        if not 0 <= s <= p:
+            raise ValidationError(f"Decimal scale must be between 0 and the precision {p} (both inclusive): "
+                                  f"{dt.sql()}")
         return FlinkType("DECIMAL", p, s, nullable)
     if name in TIMESTAMPS or name == "TIME":
         p = nums[0] if nums else (0 if name == "TIME" else 6)

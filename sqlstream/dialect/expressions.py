@@ -136,3 +136,14 @@ class MatchRecognize(exp.MatchRecognize):
     """`MATCH_RECOGNIZE (..)` with Flink's `WITHIN INTERVAL ..` after the PATTERN."""
 
     arg_types = {**exp.MatchRecognize.arg_types, "within": False}
+
+
+class JSONCall(exp.Expression, exp.Func):
+    """`JSON_VALUE | JSON_QUERY | JSON_EXISTS(doc, path [RETURNING type] [wrapper] [behavior ON EMPTY] [behavior ON
+    ERROR])`: `this` names the function; `wrapper` is WITHOUT, CONDITIONAL or UNCONDITIONAL; `on_empty` and
+    `on_error` are NULL, ERROR, DEFAULT (with `empty_default` / `error_default`), EMPTY ARRAY, EMPTY OBJECT, TRUE,
+    FALSE or UNKNOWN."""
+
+    arg_types = {"this": True, "expressions": True, "returning": False, "wrapper": False, "on_empty": False,
+                 "empty_default": False, "on_error": False, "error_default": False}
+    is_var_len_args = True

@@ -31,6 +31,7 @@ class FlinkGenerator(generator.Generator):
     TRANSFORMS = {
         **generator.Generator.TRANSFORMS,
         fx.TableArgument: lambda self, e: "TABLE " + self.sql(e, "this") + _partition_sql(self, e),
+        fx.JSONCall: lambda self, e: _json_call_sql(self, e),
         fx.Descriptor: lambda self, e: f"DESCRIPTOR({_csv(self, e.expressions)})",
         fx.WindowTVF: lambda self, e: f"{e.this.name}({_csv(self, e.expressions)})",
         fx.ShowStatement: lambda self, e: f"SHOW {e.this.name}" + (f" {self.sql(e, 'target')}" if e.args.get(
@@ -101,3 +102,18 @@ class FlinkGenerator(generator.Generator):
 
     def strposition_sql(self, expression: exp.StrPosition) -> str:
         return f"POSITION({self.sql(expression, 'substr')} IN {self.sql(expression, 'this')})"
+
+
+def _json_call_sql(self, e) -> str:
+    parts = [_csv(self, e.expressions)]
+    if e.args.get("returning"):
+        parts.append(f"RETURNING {self.sql(e, 'returning')}")
+    wrapper = e.args.get("wrapper")
+    if wrapper is not None:
+        parts.append("WITHOUT ARRAY WRAPPER" if wrapper.name == "WITHOUT" else f"WITH {wrapper.name} ARRAY WRAPPER")
+    for where in ("empty", "error"):
+        behavior = e.args.get(f"on_{where}")
+        if behavior is not None:
+            default = f" {self.sql(e, where + '_default')}" if behavior.name == "DEFAULT" else ""
+            parts.append(f"{behavior.name}{default} ON {where.upper()}")
+    return f"{e.this.name}({' '.join(parts)})"

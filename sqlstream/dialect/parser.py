@@ -48,6 +48,9 @@ class FlinkParser(parser.Parser):
         "DESCRIPTOR": lambda self: self.expression(
             fx.Descriptor(expressions=self._parse_csv(self._parse_column))
         ),
+        **{name: (lambda self, name=name: self._parse_json_call(name))
+           for name in ("JSON_VALUE", "JSON_QUERY", "JSON_EXISTS")},
+        "JSON_ARRAYAGG": lambda self: self._parse_json_arrayagg(),
         "JSON_ARRAY": lambda self: self.expression(exp.JSONArray(
             expressions=self._parse_csv(self._parse_bitwise),
             null_handling=self._parse_on_handling("NULL", "NULL", "ABSENT"))),
@@ -601,6 +604,16 @@ class FlinkParser(parser.Parser):
         finally:
             self._watermarks = outer
 
+    def _parse_cube_or_rollup(self, with_prefix: bool = False) -> exp.Cube | exp.Rollup | None:
+        """CUBE(..) / ROLLUP(..) of any expressions, as Flink takes them (`CUBE(k, a IS NULL)`); sqlglot's
+        stops at operators such as IS."""
+        if with_prefix or self._curr is None or self._curr.token_type not in (TokenType.CUBE, TokenType.ROLLUP):
+            return super()._parse_cube_or_rollup(with_prefix)
+        kind = exp.Cube if self._match(TokenType.CUBE) else exp.Rollup
+        if kind is exp.Rollup:
+            self._match(TokenType.ROLLUP)
+        return self.expression(kind(expressions=self._parse_wrapped_csv(self._parse_disjunction)))
+
     def _parse_watermark(self) -> exp.Expr:
         """WATERMARK FOR col AS expr; a table has at most one, as in Flink."""
         token = self._prev
@@ -660,6 +673,53 @@ class FlinkParser(parser.Parser):
         if name is None or kind is None:
             return None
         return exp.ColumnDef(this=name, kind=kind)
+
+    def _parse_json_arrayagg(self) -> exp.Expr:
+        """JSON_ARRAYAGG(x [ABSENT ON NULL | NULL ON NULL]): NULL ON NULL is Flink's JSON_ARRAYAGG_NULL_ON_NULL."""
+        value = self._parse_assignment()
+        handling = str(self._parse_on_handling("NULL", "NULL", "ABSENT") or "").upper()
+        name = "JSON_ARRAYAGG_NULL_ON_NULL" if handling.startswith("NULL") else "JSON_ARRAYAGG"
+        return self.expression(exp.Anonymous(this=name, expressions=[value]))
+
+    JSON_BEHAVIORS = ("NULL", "ERROR", "DEFAULT", "EMPTY", "TRUE", "FALSE", "UNKNOWN")
+
+    def _parse_json_call(self, name: str) -> exp.Expr:
+        """JSON_VALUE / JSON_QUERY / JSON_EXISTS with Flink's RETURNING, wrapper and ON EMPTY / ON ERROR clauses."""
+        node = fx.JSONCall(this=exp.var(name), expressions=[self._parse_assignment()])
+        if not self._match(TokenType.COMMA):
+            self.raise_error(f"{name} takes a JSON text and a path: expected ',' after the first argument")
+        node.append("expressions", self._parse_assignment())
+        if self._match_text_seq("RETURNING"):
+            node.set("returning", self._parse_types())
+        if self._match_text_seq("WITHOUT"):
+            self._match_text_seq("ARRAY")
+            if not self._match_text_seq("WRAPPER"):
+                self.raise_error("Expected WRAPPER after WITHOUT [ARRAY]")
+            node.set("wrapper", exp.var("WITHOUT"))
+        elif self._match(TokenType.WITH):
+            kind = "CONDITIONAL" if self._match_text_seq("CONDITIONAL") else "UNCONDITIONAL"
+            self._match_text_seq("UNCONDITIONAL")
+            self._match_text_seq("ARRAY")
+            if not self._match_text_seq("WRAPPER"):
+                self.raise_error("Expected WRAPPER after WITH [CONDITIONAL | UNCONDITIONAL] [ARRAY]")
+            node.set("wrapper", exp.var(kind))
+        while self._curr and self._curr.text.upper() in self.JSON_BEHAVIORS:
+            word = self._curr.text.upper()
+            self._advance()
+            default = None
+            if word == "DEFAULT":
+                default = self._parse_assignment()
+            elif word == "EMPTY":
+                if not self._match_texts(("ARRAY", "OBJECT")):
+                    self.raise_error("Expected ARRAY or OBJECT after EMPTY")
+                word = f"EMPTY {self._prev.text.upper()}"
+            if not self._match(TokenType.ON) or not self._match_texts(("EMPTY", "ERROR")):
+                self.raise_error(f"Expected ON EMPTY or ON ERROR after {word}")
+            where = self._prev.text.lower()
+            node.set(f"on_{where}", exp.var(word))
+            if default is not None:
+                node.set(f"{where}_default", default)
+        return node
 
     def _parse_unit_function(self, name: str) -> exp.Expr:
         """TIMESTAMPADD(unit, n, ts) / TIMESTAMPDIFF(unit, a, b): Flink puts the time unit first."""

@@ -107,3 +107,15 @@ def hashable(value):
     if isinstance(value, tuple):
         return tuple(hashable(v) for v in value)
     return value
+
+
+def char_offsets(s: pa.Array, byte_offsets: pa.Array) -> pa.Array:
+    """Byte offsets into UTF-8 text (Arrow's find_substring) as character offsets (-1 stays -1)."""
+    ascii_only = pc.fill_null(pc.string_is_ascii(s), True)
+    if pc.all(ascii_only).as_py():
+        return byte_offsets
+    texts, out = s.to_pylist(), byte_offsets.to_pylist()
+    for i in np.flatnonzero(~np.asarray(ascii_only.to_numpy(zero_copy_only=False))):
+        if out[i] is not None and out[i] > 0:
+            out[i] = len(texts[i].encode()[:out[i]].decode())
+    return pa.array(out, byte_offsets.type)

@@ -60,6 +60,8 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
         if to.name == "ROW" and pa.types.is_struct(st) and st.num_fields == len(to.children):
             kinds = src.children if src.name == "ROW" else [FlinkType("?")] * st.num_fields
             return fields_by_position(v, target, lambda f, i: cast_array(f, kinds[i], to.children[i], safe))
+        if to.is_numeric and pa.types.is_boolean(st):  # 1 or 0
+            return pc.cast(pc.cast(v, pa.int8()), pa.decimal128(3, 0) if to.is_decimal else target).cast(target)
         if to.is_decimal:
             if pa.types.is_floating(st):
                 return _float_to_decimal(v, to)
@@ -72,11 +74,11 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
             return pc.cast(pc.trunc(pc.cast(v, pa.float64())) if st.precision > 18 else pc.trunc(v), target,
                            safe=False)
         if to.is_integer and pa.types.is_floating(st):
-            return pc.cast(pc.trunc(v), target, safe=False)
+            return _integer_from_float(v, to)
         if to.name == "BOOLEAN" and (pa.types.is_integer(st) or pa.types.is_floating(st) or pa.types.is_decimal(st)):
             return pc.not_equal(v, pa.scalar(0, st))
-        if to.is_numeric and pa.types.is_boolean(st):
-            return pc.cast(pc.cast(v, pa.int8()), target)
+        if pa.types.is_float32(target) and pa.types.is_decimal(st):  # Arrow's own is off by a float32 ulp
+            return pc.cast(pc.cast(v, pa.float64()), target)
         if to.is_timestamp and pa.types.is_timestamp(st):
             if to.name == "TIMESTAMP_LTZ" and st.tz is None or to.name == "TIMESTAMP" and st.tz is not None:
                 v = pc.cast(pc.cast(v, pa.int64()), pa.timestamp(st.unit, tz=target.tz))
@@ -109,9 +111,27 @@ def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = 
         raise ExecutionError(f"Cannot cast {src if not from_arrow else st} to {to}: {ex}") from None
 
 
+def _integer_from_float(v: pa.Array, to: FlinkType) -> pa.Array:
+    """FLOAT/DOUBLE to an integer type as Java casts it: toward zero, NaN is 0, and out of range the nearest end
+    of INT (of BIGINT for BIGINT) before a TINYINT or SMALLINT keeps its low bits (1e10 is 2147483647 as INT,
+    -1 as TINYINT)."""
+    wide = pc.if_else(pc.is_nan(v), pa.scalar(0.0, v.type), pc.trunc(v))
+    bits = 64 if to.name == "BIGINT" else 32
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    below = pc.less(wide, pa.scalar(float(lo), v.type))
+    above = pc.greater_equal(wide, pa.scalar(float(hi) + 1, v.type))
+    inside = pc.cast(pc.if_else(pc.or_(below, above), pa.scalar(0.0, v.type), wide), pa.int64())
+    clamped = pc.if_else(below, lo, pc.if_else(above, hi, inside))
+    return pc.cast(clamped, to.to_arrow(), safe=False)
+
+
 def _fitting_decimal(v: pa.Array, to: FlinkType) -> pa.Array:
     """An integer or DECIMAL as DECIMAL(p, s); NULL where it has more than p - s integer digits, as in Flink
     (Arrow refuses a narrower type outright, or wraps)."""
+    if pa.types.is_integer(v.type) and to.scale > 38 - 19:  # Arrow wants room for any integer at the scale
+        whole = pc.cast(v, pa.decimal128(38, 0))
+        limit = pa.scalar(decimal.Decimal(10) ** (to.precision - to.scale), whole.type)
+        v = pc.if_else(pc.less(pc.abs(whole), limit), whole, pa.scalar(None, whole.type))
     wide = pc.cast(v, pa.decimal128(38, to.scale)) if pa.types.is_integer(v.type) or v.type.scale != to.scale \
         else v
     if pa.types.is_decimal(wide.type) and wide.type.precision <= to.precision:
@@ -180,19 +200,94 @@ def _to_string(v: pa.Array) -> pa.Array:
 def _from_string(v, to: FlinkType, safe: bool):
     s = pc.utf8_trim_whitespace(v)
     target = to.to_arrow()
-    if to.name == "BOOLEAN":
-        low = pc.utf8_lower(s)
-        return pc.if_else(pc.equal(low, "true"), True,
-                          pc.if_else(pc.equal(low, "false"), False, pa.scalar(None, pa.bool_())))
     if to.is_timestamp:
         return parse_timestamp(s, to)
-    if to.is_decimal:
-        try:
-            return pc.cast(s, target)
-        except pa.ArrowInvalid:
-            wide = pc.cast(s, pa.decimal128(38, min(38, to.scale + 6)))
-            return pc.cast(pc.round(wide, ndigits=to.scale, round_mode="half_towards_infinity"), target, safe=False)
-    return pc.cast(s, target)
+    if to.is_integer:
+        return _integer_from_string(s, to, safe)
+    if to.name == "BOOLEAN":  # Flink's words for true and false
+        low = pc.utf8_lower(s)
+        out = pc.if_else(pc.is_in(low, value_set=_TRUE_WORDS), True,
+                         pc.if_else(pc.is_in(low, value_set=_FALSE_WORDS), False, pa.scalar(None, pa.bool_())))
+    elif to.name == "DATE":
+        out = _date_from_string(s)
+    elif to.is_decimal:
+        out = _decimal_from_string(s, to)
+    else:
+        return pc.cast(s, target)
+    if not safe:  # CAST fails on text that TRY_CAST makes NULL
+        bad = pc.and_(pc.is_valid(s), pc.is_null(out))
+        if pc.any(bad).as_py():
+            raise ExecutionError(f"Cannot cast STRING to {to}: '{pc.filter(v, bad)[0].as_py()}' is not a valid "
+                                 f"{to.with_nullable(True)} value; use TRY_CAST to get NULL for such values")
+    return out
+
+
+_TRUE_WORDS = pa.array(["t", "true", "y", "yes", "1"])
+_FALSE_WORDS = pa.array(["f", "false", "n", "no", "0"])
+_INTEGER_TEXT = r"^(?P<sign>[+-]?)0*(?P<digits>\d*)(?:\.\d*)?$"
+
+
+def _integer_from_string(s: pa.Array, to: FlinkType, safe: bool) -> pa.Array:
+    """Text as an integer type as Flink parses it: an optional sign, digits, and an optional fraction that is
+    cut off ('1.9' is 1, '.5' is 0, '5.' is 5); no exponent, no hexadecimal; out of the type's range, NULL."""
+    parts = pc.extract_regex(s, _INTEGER_TEXT)
+    valid = pc.and_(pc.is_valid(parts), pc.match_substring_regex(s, r"[0-9.]"))
+    if not safe:
+        bad = pc.and_(pc.is_valid(s), pc.invert(pc.fill_null(valid, False)))
+        if pc.any(bad).as_py():
+            text = pc.filter(s, bad)[0].as_py()
+            raise ExecutionError(f"Cannot cast STRING to {to}: '{text}' is not a valid {to.with_nullable(True)} "
+                                 f"value; use TRY_CAST to get NULL for such values")
+    digits = pc.struct_field(parts, [1])
+    fits = pc.less_equal(pc.utf8_length(digits), 38)
+    digits = pc.if_else(pc.equal(digits, ""), "0", pc.if_else(fits, digits, pa.scalar(None, pa.string())))
+    signed = pc.binary_join_element_wise(pc.struct_field(parts, [0]), digits, "")
+    number = pc.cast(pc.if_else(valid, signed, pa.scalar(None, pa.string())), pa.decimal128(38, 0))
+    half = 1 << (_BITS[to.name] - 1)
+    inside = pc.and_(pc.greater_equal(number, pa.scalar(decimal.Decimal(-half), number.type)),
+                     pc.less(number, pa.scalar(decimal.Decimal(half), number.type)))
+    if not safe and pc.any(pc.invert(pc.fill_null(inside, True))).as_py():
+        text = pc.filter(s, pc.invert(pc.fill_null(inside, True)))[0].as_py()
+        raise ExecutionError(f"Cannot cast STRING to {to}: '{text}' is out of the range of {to.with_nullable(True)}")
+    return pc.cast(pc.if_else(inside, number, pa.scalar(None, number.type)), to.to_arrow())
+
+
+_DECIMAL_TEXT = r"^(?P<sign>[+-]?)(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$"
+
+
+def _decimal_from_string(s: pa.Array, to: FlinkType) -> pa.Array:
+    """Text as DECIMAL(p, s) as Flink parses it: rounded HALF_UP to the scale; NULL if it does not parse or
+    needs more than p digits. Up to precision 18 (and text of up to 18 bytes) Flink counts every digit written,
+    leading zeros too ('00012' does not fit DECIMAL(5, 2))."""
+    parts = pc.extract_regex(s, _DECIMAL_TEXT)
+    int_len = pc.utf8_length(pc.struct_field(parts, [1]))
+    frac_len = pc.utf8_length(pc.fill_null(pc.struct_field(parts, [2]), ""))
+    written = pc.add(int_len, frac_len)
+    text = pc.if_else(pc.fill_null(pc.greater(written, 0), False), s, pa.scalar(None, pa.string()))
+    try:
+        wide = pc.cast(text, pa.decimal128(38, min(38, to.scale + 6)))
+    except pa.ArrowInvalid:  # digits past what 38 can hold: one at a time
+        return _per_row_try(text, to)
+    value = pc.round(wide, ndigits=to.scale, round_mode="half_towards_infinity")
+    if to.precision - to.scale < 38 - wide.type.scale:
+        fits = pc.less(pc.abs(value), pa.scalar(decimal.Decimal(10) ** (to.precision - to.scale), wide.type))
+    else:  # any value the wide type holds fits
+        fits = pc.is_valid(value)
+    if to.precision <= 18:
+        exp_text = pc.fill_null(pc.struct_field(parts, [3]), "")
+        exp = pc.cast(pc.if_else(pc.equal(exp_text, ""), "0", exp_text), pa.int64())
+        needed = pc.add(pc.subtract(pc.add(written, exp), frac_len), to.scale)
+        short = pc.less_equal(pc.binary_length(s), 18)
+        fits = pc.if_else(short, pc.less_equal(needed, to.precision), fits)
+    return pc.cast(pc.if_else(fits, value, pa.scalar(None, value.type)), to.to_arrow(), safe=False)
+
+
+def _date_from_string(s: pa.Array) -> pa.Array:
+    """Text as a DATE as Flink parses it: 'y-M-d' with one or more digits a field, anything after a space left
+    out ('2024-01-05 10:00' is 2024-01-05); NULL for a day that does not exist."""
+    day = pc.extract_regex(s, r"^(?P<day>[^ ]*)")
+    parsed = parse_local(pc.struct_field(day, [0]), "y-M-d", unit="s")
+    return pc.cast(parsed, pa.date32())
 
 
 def parse_timestamp(s: pa.Array, to: FlinkType, fmt: str | None = None) -> pa.Array:
@@ -245,6 +340,14 @@ def _cast_row(e, args):
     if e.type.is_approx:
         return lambda row: None if (v := x(row)) is None else float(v)
     half = 1 << (_BITS[e.type.name] - 1)  # a narrower integer wraps around, as Java's cast does
+    if e.args[0].type.is_approx:  # NaN is 0; past the ends of INT (BIGINT) the nearest end, as Java's cast does
+        end = 1 << (_BITS[e.type.name] - 1 if e.type.name == "BIGINT" else 31)
+
+        def from_float(v):
+            v = 0 if v != v else max(-end, min(end - 1, int(v))) if abs(v) != float("inf") else \
+                (end - 1 if v > 0 else -end)
+            return (v + half) % (2 * half) - half
+        return lambda row: None if (v := x(row)) is None else from_float(v)
     return lambda row: None if (v := x(row)) is None else (int(v) + half) % (2 * half) - half
 
 

@@ -238,8 +238,15 @@ def _map_value(e, args, n):
 
 
 def _element(e, args, n):
-    """`arr[i]` (1-based) and `map[key]`: NULL where the index is out of range or the key is absent."""
+    """`arr[i]` (1-based) and `map[key]`: NULL where the index is out of range or the key is absent. ELEMENT(arr):
+    the one element of an array, NULL for an empty one, an error for more than one, as Flink."""
     container = full(args[0], n)
+    if len(args) == 1:
+        lengths = pc.fill_null(pc.list_value_length(container), 0)
+        if pc.any(pc.greater(lengths, 1)).as_py():
+            raise ExecutionError("Array has more than one element.")
+        starts = pa.array(np.asarray(container.offsets)[:-1].astype(np.int64))
+        return container.values.take(pc.if_else(pc.equal(lengths, 1), starts, pa.scalar(None, pa.int64())))
     if pa.types.is_map(container.type):
         if isinstance(args[1], pa.Scalar):
             if not args[1].is_valid:
@@ -344,6 +351,11 @@ def map_part(part: str):
     return typer
 
 
+def _element_type(name: str, args: list[FlinkType]) -> FlinkType:
+    require(name, args, len(args) == 1 and args[0].name == "ARRAY")
+    return args[0].children[0].with_nullable(True)
+
+
 def map_from_arrays(name: str, args: list[FlinkType]) -> FlinkType:
     require(name, args, len(args) == 2 and all(a.name == "ARRAY" for a in args))
     return FlinkType("MAP", children=(args[0].children[0], args[1].children[0]), nullable=nullable(args))
@@ -365,7 +377,7 @@ FUNCTIONS = (
     scalar("ARRAY", array_value, _array_value),
     scalar("MAP", map_value, _map_value),
     scalar("ROW", row_value, _row_value),
-    scalar("ELEMENT", None, _element),  # arr[i] / map[key], typed by the binder
+    scalar("ELEMENT", _element_type, _element),  # also arr[i] / map[key], typed by the binder
     scalar("FIELD", None, _field),  # row.field, typed by the binder
     scalar("CARDINALITY", returns(INT, (1, 1), check=lambda a: a[0].name in ("ARRAY", "MAP", "MULTISET")),
            _cardinality),

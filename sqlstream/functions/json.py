@@ -8,39 +8,77 @@ import json
 import re
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
 from sqlstream.core.types import BOOLEAN, STRING
-from sqlstream.functions.arrow import full, per_unique, rows
+from sqlstream.functions.arrow import full, rows
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import returns, string_fn, strings
 from sqlstream.functions.text import java_double
 
 _MISSING = object()
+_PATH_STEP = re.compile(r"""\.([A-Za-z_$][\w$]*)|\.\*|\[(\d+)\]|\[\*\]|\[\s*'([^']*)'\s*\]|\[\s*"([^"]*)"\s*\]""")
+
+
+class JsonPathError(Exception):
+    """The document is not JSON, or a strict path does not match it: the call's ON ERROR behavior decides."""
+
+
+def _json_doc(text):
+    """A JSON text with numbers as Decimals (they keep the digits they were written with) and ints."""
+    try:
+        return json.loads(text, parse_float=decimal.Decimal)
+    except ValueError as e:
+        raise JsonPathError(f"Invalid JSON text: {e}") from None
 
 
 def _json_path(text, path):
-    """The value at a JSON path (`$`, `.key`, `[i]`) of a JSON text, _MISSING if the text does not parse or the
-    path leads nowhere; numbers are Decimals so they keep the digits they were written with."""
-    import decimal
-    import json
+    """The value at a JSON path (`$`, `.key`, `['key']`, `[i]`, and the wildcards `.*` and `[*]`, which make the
+    result the list of what they match) of a JSON text; _MISSING where a lax path leads nowhere. A malformed
+    document or a strict path that leads nowhere raises JsonPathError."""
     if text is None or path is None:
         return _MISSING
-    try:
-        obj = json.loads(text, parse_float=decimal.Decimal)
-    except ValueError:
-        return _MISSING
-    for key, idx in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path):
-        try:
-            obj = obj[key] if key else obj[int(idx)]
-        except (KeyError, IndexError, TypeError):
+    mode, _, rest = path.strip().partition(" ")
+    strict = mode.lower() == "strict"
+    if mode.lower() not in ("strict", "lax"):
+        rest = path.strip()
+    rest = rest.strip()
+    if not rest.startswith("$"):
+        raise JsonPathError(f"Illegal jsonpath spec: {path}")
+    steps, pos = [], 1
+    while pos < len(rest):
+        m = _PATH_STEP.match(rest, pos)
+        if m is None:
+            raise JsonPathError(f"Illegal jsonpath spec: {path}")
+        steps.append(m)
+        pos = m.end()
+    current, many = [_json_doc(text)], False
+    for m in steps:
+        key = m.group(1) or m.group(3) or m.group(4)
+        found = []
+        for obj in current:
+            if key is not None:
+                if isinstance(obj, dict) and key in obj:
+                    found.append(obj[key])
+            elif m.group(2) is not None:
+                if isinstance(obj, list) and int(m.group(2)) < len(obj):
+                    found.append(obj[int(m.group(2))])
+            elif isinstance(obj, dict):
+                found.extend(obj.values())
+            elif isinstance(obj, list):
+                found.extend(obj)
+        many = many or key is None and m.group(2) is None
+        if not found and not many:
+            if strict:
+                raise JsonPathError(f"No results for path: {path}")
             return _MISSING
-    return obj
+        current = found
+    return current if many else current[0]
 
 
 def _json_text(obj) -> str:
     """Compact JSON with object keys sorted, as Flink writes JSON_QUERY's result."""
-    import json
     if isinstance(obj, dict):
         return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_json_text(v)}" for k, v in sorted(obj.items())) + "}"
     if isinstance(obj, list):
@@ -52,26 +90,118 @@ def _json_text(obj) -> str:
     return str(obj)
 
 
-def _json_value(e, args, n):
-    def f(x, path):
-        obj = _json_path(x, path)
-        if obj is _MISSING or obj is None or isinstance(obj, (dict, list)):
-            return None
+# JSON_VALUE's RETURNING types: the Java class the JSON value must already be, as Flink's generated code casts it
+_RETURNING = {"INT": (int, "java.lang.Integer"), "DOUBLE": (decimal.Decimal, "java.math.BigDecimal"),
+              "BOOLEAN": (bool, "java.lang.Boolean")}
+JSON_VALUE_RETURNING = ("CHAR", "VARCHAR", "STRING", *_RETURNING)
+_JAVA_CLASS = {bool: "java.lang.Boolean", int: "java.lang.Integer", decimal.Decimal: "java.math.BigDecimal",
+               str: "java.lang.String"}
+
+
+def _json_scalar(obj, to):
+    """A JSON scalar as JSON_VALUE's RETURNING type; a value of another kind fails the job, as Flink's cast does."""
+    if to.is_string:
         return ("true" if obj else "false") if isinstance(obj, bool) else str(obj)
-    return per_unique(e, args, n, f)
+    kind, java = _RETURNING[to.name]
+    if type(obj) is not kind or kind is int and not -2 ** 31 <= obj < 2 ** 31:
+        raise ExecutionError(f"JSON_VALUE: class {_JAVA_CLASS.get(type(obj), 'java.lang.Long')} cannot be cast to "
+                             f"class {java} (the value {_json_text(obj)} RETURNING {to.name})")
+    return float(obj) if kind is decimal.Decimal else obj
+
+
+def _behavior(args) -> dict:
+    """The wrapper, ON EMPTY and ON ERROR words of a call (the binder's third argument; None where not given)."""
+    words = args[2].as_py() if len(args) > 2 else None
+    return dict(zip(("wrapper", "empty", "error"), words or (None, None, None)))
+
+
+def _json_call(e, args, n, one):
+    """`one(doc, path)` once per distinct document (when the path is a constant), with the call's ON ERROR behavior
+    where it raises JsonPathError: NULL, the DEFAULT, ERROR (the job fails), or a fixed value (EMPTY ARRAY, TRUE,
+    ..)."""
+    on_error = _behavior(args).get("error") or "NULL"
+    docs = full(args[0], n)
+    if isinstance(args[1], pa.Scalar):
+        enc = pc.dictionary_encode(docs)
+        pairs, indices = [(d, args[1].as_py()) for d in enc.dictionary.to_pylist()], enc.indices
+    else:
+        pairs, indices = list(zip(docs.to_pylist(), full(args[1], n).to_pylist())), None
+    values, errors = [], []
+    for doc, path in pairs:
+        try:
+            values.append(one(doc, path))
+            errors.append(None)
+        except JsonPathError as ex:
+            values.append(None)
+            errors.append(ex)
+    out = pa.array(values, e.type.to_arrow())
+    failed = pa.array([x is not None for x in errors], pa.bool_())
+    if indices is not None:
+        out, failed = out.take(indices), pc.fill_null(failed.take(indices), False)
+    if not any(x is not None for x in errors) or on_error == "NULL":
+        return out
+    if on_error == "ERROR":
+        raise ExecutionError(f"{e.fn}: {next(x for x in errors if x is not None)} (ERROR ON ERROR)")
+    if on_error == "DEFAULT":
+        fallback = full(args[4], n, e.type.to_arrow())
+    else:
+        fixed = _FIXED[on_error]
+        fallback = pa.scalar([] if fixed == "[]" and e.type.name == "ARRAY" else fixed, e.type.to_arrow())
+    return pc.if_else(failed, fallback, out)
+
+
+_FIXED = {"NULL": None, "EMPTY ARRAY": "[]", "EMPTY OBJECT": "{}", "TRUE": True, "FALSE": False, "UNKNOWN": None}
+
+
+def _json_value(e, args, n):
+    """JSON_VALUE as Flink 2.3 runs it: a path that leads nowhere or to a JSON null, an object or array, and a
+    malformed document take the ON ERROR behavior (ON EMPTY never applies)."""
+    def one(doc, path):
+        if doc is None:
+            return None
+        obj = _json_path(doc, path)
+        if obj is _MISSING or obj is None:
+            raise JsonPathError(f"No results for path: {path}")
+        if isinstance(obj, (dict, list)):
+            raise JsonPathError(f"The value at {path} is not a scalar: {_json_text(obj)}")
+        return _json_scalar(obj, e.type)
+    return _json_call(e, args, n, one)
 
 
 def _json_query(e, args, n):
-    """JSON_QUERY(doc, path): the object or array at the path as JSON text; NULL for scalars, misses and
-    malformed documents (Flink's default WITHOUT ARRAY WRAPPER, NULL ON EMPTY, NULL ON ERROR)."""
-    def f(x, path):
-        obj = _json_path(x, path)
-        return _json_text(obj) if isinstance(obj, (dict, list)) else None
-    return per_unique(e, args, n, f)
+    """JSON_QUERY: the object or array at the path as compact JSON (a wrapper makes any value one: WITH ARRAY
+    WRAPPER always, WITH CONDITIONAL unless it is an array already); a scalar without a wrapper, a path that
+    leads nowhere or to a JSON null and a malformed document take the ON ERROR behavior. RETURNING ARRAY<STRING>
+    gives the array's elements as JSON texts."""
+    wrapper = _behavior(args).get("wrapper") or "WITHOUT"
+
+    def one(doc, path):
+        if doc is None:
+            return None
+        obj = _json_path(doc, path)
+        if obj is _MISSING or obj is None:
+            raise JsonPathError(f"No results for path: {path}")
+        if wrapper == "UNCONDITIONAL" or wrapper == "CONDITIONAL" and not isinstance(obj, list):
+            obj = [obj]
+        if not isinstance(obj, (dict, list)):
+            raise JsonPathError(f"The value at {path} is not an object or array: {_json_text(obj)}")
+        if e.type.name == "ARRAY":
+            return [_json_text(x) for x in obj] if isinstance(obj, list) else None
+        return _json_text(obj)
+    return _json_call(e, args, n, one)
 
 
 def _json_exists(e, args, n):
-    return per_unique(e, args, n, lambda x, path: None if x is None else _json_path(x, path) is not _MISSING)
+    """JSON_EXISTS: whether the path leads to a value other than a JSON null; a malformed document or a strict
+    path that leads nowhere takes the ON ERROR behavior (FALSE unless told)."""
+    def one(doc, path):
+        if doc is None:
+            return None
+        obj = _json_path(doc, path)
+        return obj is not _MISSING and obj is not None
+    wrapper, empty, error = _behavior(args).values()
+    behavior = pa.scalar([wrapper, empty, error or "FALSE"], pa.list_(pa.string()))
+    return _json_call(e, [args[0], args[1], behavior, *args[3:]], n, one)
 
 
 # ---- JSON_OBJECT, JSON_ARRAY, JSON_STRING, JSON_QUOTE, JSON_UNQUOTE, IS JSON ----
@@ -185,7 +315,7 @@ def _json_build(builder):
 _C = "CHARACTER"
 
 FUNCTIONS = (
-    scalar("JSON_VALUE", string_fn((2, 2)), _json_value, signatures=((_C, _C),)),
+    scalar("JSON_VALUE", string_fn((2, 2)), _json_value, signatures=((_C, _C),)),  # RETURNING: the binder's
     scalar("JSON_QUERY", string_fn((2, 2)), _json_query, signatures=((_C, _C),)),
     scalar("JSON_EXISTS", returns(BOOLEAN, (2, 2)), _json_exists, signatures=((_C, _C),)),
     scalar("JSON_OBJECT", returns(STRING.with_nullable(False), keep_null=False), _json_build(json_object)),

@@ -43,9 +43,8 @@ def floor_ceil_type(name: str, args: list[FlinkType]) -> FlinkType:
     if a.is_temporal:
         return a.without_time_attr()
     require(name, args, a.is_numeric)
-    if a.is_decimal:
-        return FlinkType("DECIMAL", min(MAX_PRECISION, a.precision - a.scale + (1 if a.scale else 0)), 0,
-                         a.nullable)
+    if a.is_decimal:  # DECIMAL(p, s) -> DECIMAL(p, 0), as Flink
+        return FlinkType("DECIMAL", a.precision, 0, a.nullable)
     return a
 
 
@@ -56,6 +55,12 @@ def _round(e, args, n):
         return _round_exactly(x, r, decimal.ROUND_DOWN if e.fn == "TRUNCATE" else decimal.ROUND_HALF_UP)
     if pa.types.is_integer(x.type) and (r >= 0 or r < -19):  # nothing to cut, or every digit cut
         return x if r >= 0 else pc.if_else(pc.is_null(x), pa.scalar(None, x.type), pa.scalar(0, x.type))
+    if pa.types.is_integer(x.type):  # exactly, wrapping past the type's range as Java's long and casts do
+        mode = "towards_zero" if e.fn == "TRUNCATE" else "half_towards_infinity"
+        done = pc.round(pc.cast(x, pa.decimal128(38, 0)), ndigits=r, round_mode=mode)
+        return pc.cast(pc.cast(done, pa.int64(), safe=False), x.type, safe=False)
+    if pa.types.is_decimal(x.type) and x.type.precision < 38:  # room for a carry (99.99 -> 100.0)
+        x = pc.cast(x, pa.decimal128(x.type.precision + 1, x.type.scale))
     if e.fn == "TRUNCATE":
         f = 10.0 ** r
         if pa.types.is_decimal(x.type):
@@ -63,8 +68,6 @@ def _round(e, args, n):
         return pc.divide(pc.trunc(pc.multiply(x, f)), f)
     if pa.types.is_decimal(x.type):
         return pc.cast(pc.round(x, ndigits=r, round_mode="half_towards_infinity"), e.type.to_arrow(), safe=False)
-    if pa.types.is_integer(x.type):
-        return pc.cast(pc.round(x, ndigits=r, round_mode="half_towards_infinity"), x.type)
     return round_half_up(x, r)
 
 
@@ -100,6 +103,8 @@ def _floor_ceil(fn):
     def impl(e, args, n):
         x = full(args[0], n)
         if pa.types.is_decimal(x.type):
+            if x.type.precision < 38:  # room for a carry (99.5 -> 100)
+                x = pc.cast(x, pa.decimal128(x.type.precision + 1, x.type.scale))
             return pc.cast(fn(x), e.type.to_arrow(), safe=False)
         if pa.types.is_integer(x.type):
             return x

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError
 from sqlstream.core.types import BOOLEAN, INT, STRING, FlinkType
-from sqlstream.functions.arrow import full, per_row, per_unique, rows
+from sqlstream.functions.arrow import char_offsets, full, per_row, per_unique, rows
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import nullable, require, returns, string_fn, strings
 
@@ -162,7 +162,7 @@ def _regexp_instr(e, args, n):
     s, pattern = _regex_scalar(args, n, "REGEXP_INSTR")
     if pattern is None:
         return pa.nulls(n, pa.int32())
-    return pc.cast(pc.add(pc.find_substring_regex(s, pattern), 1), pa.int32())
+    return pc.cast(pc.add(char_offsets(s, pc.find_substring_regex(s, pattern)), 1), pa.int32())
 
 
 def _regexp_substr(e, args, n):

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import BOOLEAN, INT, MAX_VARCHAR, STRING, FlinkType
-from sqlstream.functions.arrow import cast_to, full, per_row, per_unique
+from sqlstream.functions.arrow import cast_to, char_offsets, full, per_row, per_unique
 from sqlstream.functions.catalog import scalar
 from sqlstream.functions.inference import (common_of, typed_string, nullable, require, returns,
                                            string_fn, string_then_integers, strings)
@@ -20,6 +20,14 @@ def _str1(fn):
     def impl(e, args, n):
         return fn(full(args[0], n))
     return impl
+
+
+def _upper(e, args, n):
+    """UPPER as Java's toUpperCase: full case mapping ('ß' is 'SS'; Arrow maps a character to one)."""
+    text = full(args[0], n)
+    if pc.all(pc.fill_null(pc.string_is_ascii(text), True)).as_py():
+        return pc.utf8_upper(text)
+    return pa.array([None if x is None else x.upper() for x in text.to_pylist()], text.type)
 
 
 def _trim(fn):
@@ -67,8 +75,9 @@ def _concat(e, args, n):
 
 def _concat_ws(e, args, n):
     sep, rest = args[0], [cast_to(a, pa.string()) for a in args[1:]]
-    if not isinstance(sep, pa.Scalar):
-        raise ExecutionError("CONCAT_WS separator must be a constant")
+    if not isinstance(sep, pa.Scalar):  # a separator per row
+        return per_row(e, [sep, *rest], n,
+                       lambda s, *xs: None if s is None else s.join(x for x in xs if x is not None))
     if sep.as_py() is None:
         return pa.nulls(n, pa.string())
     rest = [full(a, n, pa.string()) for a in rest]
@@ -96,7 +105,8 @@ def _position(e, args, n):
     if isinstance(sub, pa.Scalar):
         if not sub.is_valid:
             return pa.nulls(n, pa.int32())
-        return pc.cast(pc.add(pc.find_substring(full(s, n), sub.as_py()), 1), pa.int32())
+        text = full(s, n)
+        return pc.cast(pc.add(char_offsets(text, pc.find_substring(text, sub.as_py())), 1), pa.int32())
     return per_row(e, args, n, lambda y, x: None if None in (x, y) else x.find(y) + 1)
 
 
@@ -147,12 +157,10 @@ def _pad(left: bool):
             return pc.utf8_slice_codeunits(fn(full(s, n), width=width, padding=pad.as_py()), 0, width)
 
         def f(x, w, p):
-            if None in (x, w, p) or w < 0:
+            if None in (x, w, p) or w < 0 or not p:  # an empty pad is NULL, as in Flink, whatever the width
                 return None
             if len(x) >= w:
                 return x[:w]
-            if not p:
-                return None
             budget.take(w)
             fill = (p * (w // len(p) + 1))[:w - len(x)]
             return fill + x if left else x + fill
@@ -325,11 +333,12 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _ascii(e, args, n):
-    return per_row(e, args, n, lambda x: None if x is None else (ord(x[0]) if x else 0))
+    """The first byte of the text's UTF-8 form, as Java's signed byte (ASCII('ß') is -61), as Flink."""
+    return per_row(e, args, n, lambda x: None if x is None else ((x.encode()[0] + 128) % 256 - 128 if x else 0))
 
 
 def _chr(e, args, n):
-    return per_row(e, args, n, lambda x: None if x is None else chr(x % 256))
+    return per_row(e, args, n, lambda x: None if x is None else "" if x < 0 else chr(x % 256))
 
 
 
@@ -393,7 +402,7 @@ _TEXT_OR_NUMBER = ((_C,), ("NUMERIC",))
 _NOT_NULL_TEST = returns(BOOLEAN.with_nullable(False), (1, 1), keep_null=False)
 
 FUNCTIONS = (
-    scalar("UPPER", _case_type, _str1(pc.utf8_upper)),
+    scalar("UPPER", _case_type, _upper),
     scalar("LOWER", _case_type, _str1(pc.utf8_lower)),
     scalar("TRIM", string_fn((1, 2)), _trim(pc.utf8_trim), signatures=_TRIM),
     scalar("LTRIM", string_fn((1, 2)), _trim(pc.utf8_ltrim), signatures=_TRIM),

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlstream.core.errors import ValidationError
+from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import BIGINT, INT, STRING, FlinkType
 from sqlstream.functions.arrow import full, null_mask, trunc_div
 from sqlstream.functions.cast import cast_array, parse_default, parse_timestamp
@@ -101,14 +101,21 @@ def _floor_to(fn):
     result keeps the input's offset)."""
     def rounded(v, unit, **kw):
         r = fn(v, unit=unit, **kw)
-        if fn is pc.ceil_temporal:  # a value on the boundary stays (Arrow moves one of a month, quarter, year on)
+        if fn is pc.ceil_temporal and kw.get("multiple") is None:  # a value on the boundary stays (Arrow moves
+            # one of a month, quarter, year on); CEIL(.. TO DECADE) of a decade's first instant is the next, as Flink
             r = pc.if_else(pc.equal(pc.floor_temporal(v, unit=unit, **kw), v), v, r)
         return r
 
     def impl(e, args, n):
         v = full(args[0], n)
-        unit = _UNIT_ARROW[args[1].as_py()]
+        name = args[1].as_py()
+        if name not in _UNIT_ARROW and name != "DECADE":
+            raise ExecutionError(f"FLOOR/CEIL(.. TO {name}) is not supported: use YEAR, QUARTER, MONTH, WEEK, DAY, "
+                                 f"HOUR, MINUTE, SECOND, MILLISECOND or DECADE")
+        unit = _UNIT_ARROW.get(name, "year")
         kw = {"week_starts_monday": False} if unit == "week" else {}  # Flink's weeks start on Sunday
+        if name == "DECADE":  # years counted from 1970, a multiple of ten
+            kw = {"multiple": 10}
         if len(args) < 3:
             return rounded(v, unit, **kw)
         local = to_local(v, args[2].as_py())

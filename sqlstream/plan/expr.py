@@ -65,6 +65,9 @@ class SubqueryPredicate(Expr):
     query: Any  # the bound subquery (a logical node)
     negated: bool = False
     null_aware: bool = False  # NOT IN: a NULL on either side makes the comparison unknown, blocking the row
+    # EXISTS correlated by more than equalities: the other correlated conjuncts, over the outer row's columns
+    # followed by the subquery's
+    condition: Any = None
 
     def children(self) -> tuple[Expr, ...]:
         return self.keys

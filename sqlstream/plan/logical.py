@@ -250,10 +250,15 @@ class SetOpAll(Join):
 
 @dataclass(eq=False)
 class Unnest(SingleInput):
-    """CROSS JOIN UNNEST(array): one output row per element (input columns + the element); rows with an
-    empty or NULL array disappear, as in Flink."""
+    """CROSS JOIN UNNEST(array): one output row per element (input columns + the element [+ its position from
+    1, WITH ORDINALITY]); rows with an empty or NULL array disappear, as in Flink, unless `outer` (LEFT JOIN
+    UNNEST .. ON ..), which keeps each such row once, padded with NULLs. An array of ROWs gives a column per
+    field. `condition`: the ON of a join with UNNEST, over the input's columns and the element's."""
 
     array: Expr = None
+    outer: bool = False
+    ordinality: bool = False
+    condition: Expr | None = None
 
 
 @dataclass(eq=False)
