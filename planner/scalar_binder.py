@@ -364,6 +364,9 @@ class ScalarBinder:
         key = self.bind(node.expressions[0])
         if base.type.name == "ARRAY" and not key.type.is_numeric:
             raise ValidationError(f"{_where(node)}An ARRAY index must be an integer, got {key.type}")
+        if base.type.name == "ARRAY" and isinstance(key, Lit) and isinstance(key.value, int) and key.value < 1:
+            raise ValidationError(f"{_where(node)}Array element access needs an index starting at 1 but was "
+                                  f"{key.value}.")
         value = base.type.children[0] if base.type.name == "ARRAY" else base.type.children[1]
         return Call(value.with_nullable(True), "ELEMENT", (base, key))
 

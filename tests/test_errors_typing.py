@@ -40,6 +40,10 @@ def run(sql: str) -> str:
     # Flink: Numeric literal '999..' out of range
     ("SELECT 99999999999999999999999999999999999999999 FROM orders",
      r"At line 5, column 8: Numeric literal '9{41}' out of range"),
+    # Flink: Array element access needs an index starting at 1 but was 0.
+    ("SELECT tags[0] FROM orders", r"At line 5, column \d+: Array element access needs an index starting at 1 but "
+                                   r"was 0\."),
+    ("SELECT tags[-1] FROM orders", r"Array element access needs an index starting at 1 but was -1\."),
     # Flink: The cast from NUMERIC type to TIMESTAMP_LTZ type is not allowed
     ("SELECT CAST(order_id AS TIMESTAMP_LTZ(3)) FROM orders",
      r"At line 5, column \d+: The cast from NUMERIC type to TIMESTAMP_LTZ type is not allowed\. It's recommended to "

@@ -210,6 +210,8 @@ def _from_string(v, to: FlinkType, safe: bool):
                          pc.if_else(pc.is_in(low, value_set=_FALSE_WORDS), False, pa.scalar(None, pa.bool_())))
     elif to.name == "DATE":
         out = _date_from_string(s)
+    elif to.name == "TIME":
+        out = _time_from_string(s, to)
     elif to.is_decimal:
         out = _decimal_from_string(s, to)
     else:
@@ -280,6 +282,25 @@ def _decimal_from_string(s: pa.Array, to: FlinkType) -> pa.Array:
         short = pc.less_equal(pc.binary_length(s), 18)
         fits = pc.if_else(short, pc.less_equal(needed, to.precision), fits)
     return pc.cast(pc.if_else(fits, value, pa.scalar(None, value.type)), to.to_arrow(), safe=False)
+
+
+def _time_from_string(s: pa.Array, to: FlinkType) -> pa.Array:
+    """Text as TIME(p) as Flink parses it: 'H:m[:s[.fff]]' with one or two digits a field, the fraction cut to
+    milliseconds and then to p digits; NULL out of range."""
+    parts = pc.extract_regex(s, r"^(?P<h>\d{1,2}):(?P<m>\d{1,2})(?::(?P<s>\d{1,2})(?:\.(?P<f>\d*))?)?$")
+
+    def field(i, digits=None):
+        text = pc.fill_null(pc.struct_field(parts, [i]), "")
+        if digits:
+            text = pc.utf8_slice_codeunits(pc.utf8_rpad(text, digits, "0"), 0, digits)
+        return pc.cast(pc.if_else(pc.equal(text, ""), "0", text), pa.int64())
+    h, m, sec, frac = field(0), field(1), field(2), field(3, 3)
+    step = 10 ** (3 - min(to.precision if to.precision is not None else 0, 3))
+    millis = pc.add(pc.multiply(pc.add(pc.multiply(pc.add(pc.multiply(h, 60), m), 60), sec), 1000),
+                    pc.multiply(pc.divide(frac, step), step))
+    ok = pc.and_(pc.is_valid(parts), pc.and_(pc.less(h, 24), pc.and_(pc.less(m, 60), pc.less(sec, 60))))
+    millis = pc.if_else(ok, millis, pa.scalar(None, pa.int64()))
+    return pc.cast(pc.cast(millis, pa.int32()), pa.time32("ms")).cast(to.to_arrow())
 
 
 def _date_from_string(s: pa.Array) -> pa.Array:

@@ -279,8 +279,13 @@ def _str_to_map(e, args, n):
     def f(x, pairs=",", kv="="):
         if None in (x, pairs, kv):
             return None
+        if x == "":  # no pairs, as Flink
+            return []
         out = []
-        for item in re.split(pairs, x):
+        items = re.split(pairs, x)
+        while items and items[-1] == "":  # Java's String.split drops trailing empty strings
+            items.pop()
+        for item in items:
             k, *v = re.split(kv, item, maxsplit=1)
             out.append((k, v[0] if v else None))
         return out
