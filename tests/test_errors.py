@@ -474,6 +474,12 @@ def test_parse_errors_speak_sql_not_parser_internals(sql, message):
     assert "Token" not in str(e.value) and "class" not in str(e.value)
 
 
+def test_an_insert_without_a_query_names_what_is_missing(json_file):
+    with pytest.raises(ValidationError, match=r"INSERT INTO .*out needs a query after the table: SELECT"):
+        run(ddl(json_file(GOOD_JSON)) + "CREATE TABLE out (a INT) WITH ('connector' = 'blackhole');\n"
+            "INSERT INTO out;")
+
+
 def test_a_misspelled_statement_keyword_is_pointed_at():
     from sqlstream.core.errors import SqlError
     from sqlstream.session import parse_script

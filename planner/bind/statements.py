@@ -76,6 +76,9 @@ class Statements:
             raise ValidationError(f"Cannot INSERT INTO view '{name}'")
         if hinted is not None:
             tdef = dataclasses.replace(tdef, options=hinted)
+        if ins.expression is None:
+            raise ValidationError(f"{_where(ins)}INSERT INTO {name} needs a query after the table: "
+                                  "SELECT .. or VALUES (..)")
         query = self.bind_query(ins.expression)
         writable = [c for c in tdef.columns if c.kind == "physical" or (c.kind == "metadata" and not c.virtual)]
         if cols is not None:
