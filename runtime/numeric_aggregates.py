@@ -310,9 +310,9 @@ def average(total: pa.Array, count: pa.Array, a: AggCall) -> pa.Array:
         count = count.combine_chunks()
     cnt = count.to_numpy(zero_copy_only=False).astype(np.int64)
     if t.is_integer:
-        s = total.to_numpy(zero_copy_only=False)
         valid = np.asarray(pc.is_valid(total).to_numpy(zero_copy_only=False)) & (cnt > 0)
-        s = np.where(valid, s, 0).astype(np.int64)
+        # NULLs filled in Arrow: an integer array with NULLs would come to numpy as float64 and lose the digits
+        s = np.where(valid, pc.fill_null(total, 0).to_numpy(zero_copy_only=False), 0).astype(np.int64)
         c = np.where(cnt > 0, cnt, 1)
         q = np.floor_divide(s, c)
         q += ((np.remainder(s, c) != 0) & ((s < 0) ^ (c < 0))).astype(np.int64)
