@@ -69,56 +69,174 @@ class Subqueries:
         """`x IN (SELECT y ..)` used as a value in SELECT (Flink's SubQueryRemoveRule): the subquery's distinct
         values LEFT JOINed on `x = y` mark the rows that find theirs, and a one-row relation says whether the
         subquery holds a NULL, for SQL's three-valued answer: NULL for a NULL x or when x is not found among
-        values with a NULL, else whether x was found."""
+        values with a NULL, else whether x was found. Correlated by equalities (`WHERE r.y = o.b`), both
+        relations are grouped by r's side of them too and LEFT JOINed on them as well: a key the subquery has no
+        rows for answers FALSE (NULL for a NULL x). A correlated NOT IN conjunct of WHERE is such a value too
+        (there an empty subquery passes even a NULL x, as in Flink)."""
+        having = sel.args.get("having")
+        if any(isinstance(a, (exp.AggFunc, exp.Filter)) for e in sel.expressions + ([having] if having else [])
+               for i in _in_subqueries(e) for a in ancestors(i, e)):
+            sel = self._in_below_aggregates(sel)
         found = [i for e in sel.expressions for i in _in_subqueries(e)]
-        if not found:
+        where = sel.args.get("where")
+        negated = [c for c in sql_conjuncts(where.this) if isinstance(c, exp.Not) and isinstance(c.this, exp.In)
+                   and c.this.args.get("query") is not None] if where is not None else []
+        outer = None
+        if negated:
+            outer = self._bind_from(sel).scope
+            negated = [c for c in negated if not isinstance(c.this.this, exp.Tuple) and
+                       self._decorrelated_values(c.this, outer)[1]]
+        having = sel.args.get("having")
+        in_having = _in_subqueries(having.this) if having is not None else []
+        if not found and not negated and not in_having:
             return sel
         if any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
                for e in sel.expressions) or \
-                any(isinstance(a, (exp.AggFunc, exp.Window)) for i in found for a in ancestors(i, sel)):
-            raise ValidationError(f"{_where(found[0])}IN (subquery) in SELECT is supported outside aggregate "
-                                  f"calls and OVER windows and without *; not here yet")
-        for inn in found:
-            self._refuse_unqualified_correlation(sel, inn)
-        if sel.args.get("group") or sel.args.get("having") or any(contains_agg(e) for e in sel.expressions):
+                any(isinstance(a, (exp.AggFunc, exp.Window)) for i in found + in_having for a in ancestors(i, sel)):
+            raise ValidationError(f"{_where((found + in_having)[0])}IN (subquery) in SELECT is supported outside OVER "
+                                  f"windows and without *; not here yet")
+        outer = outer or self._bind_from(sel).scope
+        aggregating = sel.args.get("group") or sel.args.get("having") or any(contains_agg(e) for e in sel.expressions)
+        for inn in found + in_having:
+            values, pairs = self._decorrelated_values(inn, outer)
+            if pairs and aggregating:
+                raise ValidationError(f"{_where(inn)}A correlated IN subquery next to aggregates is not "
+                                      f"supported yet")
+            self._refuse_unqualified_correlation(sel, inn, values)
+        if found and aggregating or in_having:
             return self._lift_in_subqueries(_aggregate_below(sel))
         sel = sel.copy()
-        targets = [i for e in sel.expressions for i in _in_subqueries(e)]
-        for n, inn in enumerate(targets):
+        targets = [(i, False) for e in sel.expressions for i in _in_subqueries(e)]
+        if negated:
+            targets += [(c.this, True) for c in sql_conjuncts(sel.args["where"].this)
+                        if any(c == n for n in negated)]
+        for n, (inn, in_where) in enumerate(targets):
             name = f"$in{n}"
-            values = _one_column_values(inn)
+            values, pairs = self._decorrelated_values(inn, outer)
+            js = [exp.column(f"$j{i}", quoted=True) for i in range(len(pairs))]
 
             def over_values(*columns: exp.Expr) -> exp.Select:
                 return exp.select(*columns).from_(exp.Subquery(this=values.copy(), alias=exp.TableAlias(
                     this=exp.to_identifier("$q", quoted=True))))
             c = exp.column("$c", quoted=True)
-            keys = over_values(exp.alias_(c.copy(), "$k", quoted=True), exp.alias_(exp.true(), "$hit", quoted=True)
-                               ).group_by(c.copy())
-            # one row per subquery, JOINed (not LEFT JOINed) ON TRUE as Flink plans it: no row while the subquery
-            # has none, so an empty subquery gives no rows in a stream (Flink 2.3). BOOL_OR changes at most once,
-            # so the joined rows are not updated for every new subquery row.
-            counts = over_values(exp.alias_(exp.func("BOOL_OR", exp.Is(this=c.copy(), expression=exp.Null())),
-                                            "$nul", quoted=True))
+            keys = over_values(exp.alias_(c.copy(), "$k", quoted=True), *[j.copy() for j in js],
+                               exp.alias_(exp.true(), "$hit", quoted=True)).group_by(c.copy(), *[j.copy() for j in js])
+            # uncorrelated, one row per subquery, JOINed (not LEFT JOINed) ON TRUE as Flink plans it: no row while
+            # the subquery has none, so an empty subquery gives no rows in a stream (Flink 2.3). BOOL_OR changes
+            # at most once, so the joined rows are not updated for every new subquery row.
+            counts = over_values(*[j.copy() for j in js], exp.alias_(exp.func(
+                "BOOL_OR", exp.Is(this=c.copy(), expression=exp.Null())), "$nul", quoted=True))
+            if pairs:
+                counts = counts.group_by(*[j.copy() for j in js])
             x = inn.this.copy()
             unknown = exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN"))
-            answer = exp.Case(ifs=[
+            nul = exp.column("$nul", table=name + "n", quoted=True)
+            answer = exp.Case(ifs=([exp.If(this=exp.Is(this=nul.copy(), expression=exp.Null()), true=exp.false())]
+                                   if in_where else []) + [
                 exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=unknown.copy()),
                 exp.If(this=exp.column("$hit", table=name, quoted=True), true=exp.true()),
-                exp.If(this=exp.column("$nul", table=name + "n", quoted=True), true=unknown.copy())],
+                exp.If(this=nul, true=unknown.copy())],
                 default=exp.false())
             inn.replace(exp.Paren(this=answer))
+
+            def on(table: str, *first: exp.Expr) -> exp.Expr:
+                return exp.and_(*first, *[exp.EQ(this=exp.column(f"$j{i}", table=table, quoted=True),
+                                                 expression=o.copy()) for i, o in enumerate(pairs)]) \
+                    if first or pairs else exp.true()
             sel = sel.join(exp.Subquery(this=counts, alias=exp.TableAlias(this=exp.to_identifier(name + "n",
                                                                                                   quoted=True))),
-                           on=exp.true(), join_type="inner", copy=False)
+                           on=on(name + "n"), join_type="left" if pairs else "inner", copy=False)
             sel = sel.join(exp.Subquery(this=keys, alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True))),
-                           on=exp.EQ(this=x, expression=exp.column("$k", table=name, quoted=True)),
+                           on=on(name, exp.EQ(this=x, expression=exp.column("$k", table=name, quoted=True))),
                            join_type="left", copy=False)
         return sel
 
-    def _refuse_unqualified_correlation(self, sel: exp.Select, inn: exp.In) -> None:
-        """An IN subquery naming, unqualified, a column only the outer FROM has reads the outer row: refused as
-        the qualified form is (its binding alone would say the column is not found)."""
-        values = _one_column_values(inn)
+    def _in_below_aggregates(self, sel: exp.Select) -> exp.Select:
+        """IN subqueries inside aggregate calls (`SUM(CASE WHEN v IN (SELECT ..) ..)`) are values of the rows
+        aggregated, as Flink plans them: a SELECT of the FROM's columns and of each such IN (lifted as a value
+        there) under the aggregating SELECT, whose columns then read it."""
+        fields = self._bind_from(sel).scope.fields
+        inner = sel.copy()
+        outer = sel.copy()
+        for key in ("where", "joins", "group", "having"):
+            inner.set(key, None)
+        outer.set("where", None)
+        outer.set("joins", None)
+        outer.set("expressions", [e if isinstance(e, exp.Alias) else exp.alias_(e, output_name(e, i), quoted=True)
+                                  for i, e in enumerate(outer.expressions)])
+        rows = "$rows"
+        below: list[exp.Expr] = []
+        for clause in outer.expressions + [outer.args.get("having")]:
+            for inn in _in_subqueries(clause) if clause is not None else []:
+                if any(isinstance(a, (exp.AggFunc, exp.Filter)) for a in ancestors(inn, clause)):
+                    below.append(exp.alias_(inn.copy(), f"$i{len(below)}", quoted=True))
+                    inn.replace(exp.column(f"$i{len(below) - 1}", table=rows, quoted=True))
+
+        def to_row_column(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star) and node.table != rows and \
+                    not any(isinstance(a, exp.Subquery) for a in ancestors(node, None)):
+                at = next((i for i, f in enumerate(fields) if f.name == node.name and
+                           (not node.table or f.qualifier == node.table)), None)
+                if at is not None:
+                    return exp.column(f"$f{at}", table=rows, quoted=True)
+            return node
+        for key in ("expressions", "group", "having"):
+            value = outer.args.get(key)
+            if isinstance(value, list):
+                outer.set(key, [v.transform(to_row_column) for v in value])
+            elif value is not None:
+                outer.set(key, value.transform(to_row_column))
+        inner.set("expressions", [exp.alias_(exp.column(f.name, table=f.qualifier, quoted=True), f"$f{i}",
+                                             quoted=True) for i, f in enumerate(fields)] + below)
+        inner.set("where", sel.args.get("where").copy() if sel.args.get("where") else None)
+        inner.set("joins", [j.copy() for j in sel.args.get("joins") or []])
+        outer.set("from_", exp.From(this=exp.Subquery(this=inner, alias=exp.TableAlias(
+            this=exp.to_identifier(rows, quoted=True)))))
+        return outer
+
+    def _decorrelated_values(self, inn: exp.In, outer: Scope) -> tuple[exp.Select, list[exp.Expr]]:
+        """The values of an IN subquery as one column $c and, when its WHERE is correlated with the outer row by
+        equalities (`r.y = o.b`, or `y = b` with b a column only the outer row has), r's side of each as $j0,
+        $j1 .. with the outer side's expressions. A correlation that is not an equality is refused."""
+        query = inn.args["query"]
+        inner = query.this if isinstance(query, exp.Subquery) else query
+        where = inner.args.get("where") if isinstance(inner, exp.Select) else None
+        if where is None or not self._reads_outer_row(inner, outer):
+            return _one_column_values(inn), []
+        own = self._bind_from(inner).scope
+
+        def correlated(e: exp.Expr) -> bool:
+            return any(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
+        keys, rest = [], []
+        for c in sql_conjuncts(where.this):
+            if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression):
+                keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
+            elif correlated(c):
+                raise ValidationError(f"{_where(c)}A correlated IN subquery is correlated by equalities with the "
+                                      f"outer query only yet; got {c.sql(dialect='flink')}")
+            else:
+                rest.append(c)
+        if correlated(inner.expressions[0]) or inner.args.get("group") or inner.args.get("having"):
+            raise ValidationError(f"{_where(inn)}A correlated IN subquery reads the outer row in its WHERE only, "
+                                  f"without GROUP BY, yet")
+        stripped = inner.copy()
+        stripped.set("where", where_clause([c.copy() for c in rest]))
+        values = _one_column_values(exp.In(this=inn.this.copy(), query=exp.Subquery(this=stripped)))
+        values.set("expressions", values.expressions + [exp.alias_(k.copy(), f"$j{i}", quoted=True)
+                                                        for i, (k, _) in enumerate(keys)])
+        return values, [o for _, o in keys]
+
+    def _reads_outer_row(self, inner: exp.Expr, outer: Scope) -> bool:
+        """The WHERE of a subquery SELECT reads a column of the outer row (qualified or not)."""
+        where = inner.args.get("where") if isinstance(inner, exp.Select) else None
+        if where is None:
+            return False
+        own = self._bind_from(inner).scope
+        return any(_outer_column(c, inner, own, outer) for c in where.find_all(exp.Column))
+
+    def _refuse_unqualified_correlation(self, sel: exp.Select, inn: exp.In, values: exp.Select) -> None:
+        """An IN subquery naming, unqualified, a column only the outer FROM has outside the equalities of its
+        WHERE reads the outer row: refused (its binding alone would say the column is not found)."""
         try:
             self.bind_query(values)
         except ValidationError as e:
@@ -151,7 +269,7 @@ class Subqueries:
                 rest.append(c)
                 continue
             query = inn.args["query"].this if isinstance(inn.args["query"], exp.Subquery) else inn.args["query"]
-            if isinstance(inn.this, exp.Tuple) or _reads_outer(query):
+            if isinstance(inn.this, exp.Tuple) or _reads_outer(query) or self._reads_outer_row(query, rel.scope):
                 if neg:
                     raise ValidationError(f"{_where(inn)}NOT IN of a correlated subquery or of a row of values is not "
                                           f"supported yet; NOT EXISTS (SELECT .. WHERE inner = outer ..) is")
@@ -251,9 +369,10 @@ def _in_subqueries(e: exp.Expr) -> list[exp.In]:
 
 
 def _aggregate_below(sel: exp.Select) -> exp.Select:
-    """An aggregating SELECT with IN (subquery) values, as Flink plans it: the aggregation first, giving every
-    part of the SELECT list that holds no IN subquery (and each IN's left operand) as a column, then the same
-    list over its rows, each IN's left operand now that column. Output names stay the SELECT list's."""
+    """An aggregating SELECT with IN (subquery) values or an IN subquery in HAVING, as Flink plans it: the
+    aggregation first, giving every part of the SELECT list and HAVING that holds no IN subquery (and each IN's
+    left operand) as a column, then the same list over its rows, each IN's left operand now that column, and
+    HAVING as its WHERE. Output names stay the SELECT list's."""
     inner = sel.copy()
     pushed: list[exp.Expr] = []
 
@@ -279,9 +398,15 @@ def _aggregate_below(sel: exp.Select) -> exp.Select:
     for position, item in enumerate(sel.expressions):
         body = item.this if isinstance(item, exp.Alias) else item
         outer.append(exp.alias_(split(body.copy()), output_name(item, position), quoted=True))
+    having = sel.args.get("having")
+    condition = None
+    if having is not None and _in_subqueries(having.this):
+        condition = split(having.this.copy())  # filters the aggregation's rows, a semi/anti join as in Flink
+        inner.set("having", None)
     inner.set("expressions", pushed)
-    return exp.select(*outer).from_(exp.Subquery(this=inner, alias=exp.TableAlias(
+    lifted = exp.select(*outer).from_(exp.Subquery(this=inner, alias=exp.TableAlias(
         this=exp.to_identifier("$agg", quoted=True))))
+    return lifted.where(condition, copy=False) if condition is not None else lifted
 
 
 def _one_column_values(inn: exp.In) -> exp.Select:
@@ -314,6 +439,14 @@ def _refuse_correlation(inn: exp.In, inner: exp.Expr) -> None:
         if col.table and col.table not in own:
             raise ValidationError(f"{_where(col)}A correlated IN subquery in SELECT (one that reads the outer "
                                   f"row's '{col.table}.{col.name}') is not supported yet")
+
+
+def _outer_column(col: exp.Column, inner: exp.Select, own: Scope, outer: Scope) -> bool:
+    """Whether a column of a subquery's WHERE is the outer row's: qualified by a name the subquery's FROM does not
+    give, or unqualified and a column of the outer FROM only."""
+    if col.table:
+        return col.table not in _from_names(inner) and any(f.qualifier == col.table for f in outer.fields)
+    return not any(f.name == col.name for f in own.fields) and any(f.name == col.name for f in outer.fields)
 
 
 def _from_names(sel: exp.Select) -> set[str]:
