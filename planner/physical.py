@@ -214,7 +214,7 @@ def _first_row_deduplicate(node: L.FirstRowDeduplicate, config: dict) -> Choice:
 def _rank(node: L.Rank, config: dict) -> Choice:
     dist = [hash_or_single(node.partition)]
     common = dict(partition=node.partition, order=node.order, names=node.names, types=_arrow(node.input.fields))
-    if node.limit == 1 and not node.input.updating:
+    if node.limit == 1 and not node.input.updating and node.order:
         return "Top1", dict(newest_wins_ties=node.newest_wins_ties, **common), dist
     if not node.input.updating and not node.newest_wins_ties:
         return "AppendRank", dict(limit=node.limit, with_rank=node.with_rank, **common), dist

@@ -43,11 +43,12 @@ def changelog(op, data: list[tuple], batch: int, types=None, names=None) -> list
     return out
 
 
-ORDERS = [[(1, True)], [(1, False)], [(2, True), (1, False)], [(3, False)]]
+ORDERS = [[(1, True)], [(1, False)], [(2, True), (1, False)], [(3, False)], []]
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("order", ORDERS, ids=["price desc", "price asc", "score desc, price", "tag"])
+@pytest.mark.parametrize("order", ORDERS, ids=["price desc", "price asc", "score desc, price", "tag",
+                                          "no order (LIMIT without ORDER BY)"])
 @pytest.mark.parametrize("limit", [2, 3])
 def test_same_changelog_as_the_row_operator(seed, order, limit):
     data = rows(seed, 300)
@@ -69,6 +70,29 @@ def test_restore_continues_exactly():
     second.open(OperatorContext(restored))
     restored.restore(blobs)
     assert head + changelog(second, data[200:], 50) == full
+
+
+@pytest.mark.parametrize("partition", [[], [0]], ids=["global", "per k"])
+@pytest.mark.parametrize("with_rank", [True, False])
+def test_no_order_keeps_the_first_rows_in_arrival_order_across_batches_and_restores(partition, with_rank):
+    """LIMIT without ORDER BY: every row ties, so the first N rows (per partition) enter, +I each, and stay."""
+    data = rows(12, 400)
+
+    def make():
+        return AppendRankOperator(partition, [], 5, NAMES, TYPES, with_rank=with_rank)
+    expected = changelog(RankReference(partition, [], 5, NAMES, TYPES, append_only=True, with_rank=with_rank),
+                         data, 400)
+    assert {r[-1] for r in expected} == set(range(1, 6)) and len(expected) == 5 * (4 if partition else 1)
+    for batch in (1, 3, 400):
+        assert changelog(opened(make()), data, batch) == expected
+    for cut in (2, 150):
+        first, state = make(), StateBackend("rank")
+        first.open(OperatorContext(state))
+        head = changelog(first, data[:cut], 3)
+        second, restored = make(), StateBackend("rank")
+        second.open(OperatorContext(restored))
+        restored.restore(state.snapshot())
+        assert head + changelog(second, data[cut:], 7) == expected
 
 
 def test_store_is_compacted():

@@ -322,3 +322,20 @@ def test_compiled_lists_of_a_hot_partition_with_retractions(seed):
     assert run_sizes(make(RankOperator), log, sizes) == expected, f"batch sizes {sizes}"
     assert run_sizes(make(RepackedRankOperator), log, sizes) == expected, f"batch sizes {sizes}"
     assert run(make(RankOperator), log, 300, restore_at=4) == expected
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_no_order_ranks_by_arrival_like_the_reference(seed):
+    """LIMIT without ORDER BY over an updating input: every row ties, so rows keep their arrival order; a
+    retraction moves the rows after it up, an update's new row goes last."""
+    rng = random.Random(7000 + seed)
+    partition = rng.choice([[], [0]])
+    limit, with_rank = rng.randint(1, 4), rng.random() < 0.5
+    log = changelog(seed)
+
+    def make(cls):
+        return lambda: cls(partition, [], limit, NAMES, TYPES, append_only=False, with_rank=with_rank)
+    expected = run(make(RankReference), log, 1)
+    for size in (1, 3, 50, 1000):
+        assert run(make(RankOperator), log, size) == expected, f"batch size {size}"
+    assert run(make(RankOperator), log, 5, restore_at=len(log) // 10) == expected

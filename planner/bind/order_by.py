@@ -5,9 +5,10 @@ from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
 from sqlstream.plan import logical as L
-from sqlstream.plan.expr import Ref
+from sqlstream.core.types import BIGINT, BOOLEAN
+from sqlstream.plan.expr import Call, Lit, Ref
 from sqlstream.planner.bind.aggregate_calls import contains_agg
-from sqlstream.planner.bind.relation import project
+from sqlstream.planner.bind.relation import identity, project, streaming_shape
 from sqlstream.planner.scalar_binder import _where
 
 
@@ -96,15 +97,15 @@ class OrderBy:
             return self.bind_query(exp.select(*[exp.column(c, quoted=True) for c in visible]).from_(
                 exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("$limited")))).where(
                 exp.false()))
+        first = int(skip.this) if skip is not None else 0
         if not keys:
-            raise ValidationError(f"{_where(limit)}LIMIT without ORDER BY is not supported on streams yet")
+            return self._arrival_limit(limit, node, first, int(n.this))
         alias = exp.TableAlias(this=exp.to_identifier("$limited"))
         cols = [exp.column(c, quoted=True) for c in node.names]
         over = exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
             exp.Ordered(this=cols[i].copy(), desc=d) for i, d in keys]))
         ranked = exp.select(*[c.copy() for c in cols], exp.alias_(over, "$rn", quoted=True)).from_(
             exp.Subquery(this=inner, alias=alias))
-        first = int(skip.this) if skip is not None else 0
         rn = exp.column("$rn", quoted=True)
         where = exp.LTE(this=rn.copy(), expression=exp.Literal.number(first + int(n.this)))
         if first:
@@ -112,3 +113,19 @@ class OrderBy:
         outer = exp.select(*[c.copy() for c in cols[:len(visible)]]).from_(
             exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("$ranked")))).where(where)
         return self.bind_query(outer)
+
+    def _arrival_limit(self, limit: exp.Expr, node: L.Node, first: int, n: int) -> L.Node:
+        """LIMIT n [OFFSET first] without ORDER BY: Flink's Limit, a global Top-N whose order is arrival (every
+        row ties, so a row keeps its place until it is retracted): rows first + 1 .. first + n in arrival order.
+        Built as the Top-N of ROW_NUMBER() OVER (ORDER BY ..) <= first + n, with no order key."""
+        rank_field = L.Field("$rn", BIGINT.with_nullable(False))
+        numbered = L.RowNumber(list(node.fields) + [rank_field], L.RETRACT, input=node, partition=[], order=[])
+        rn = Ref(rank_field.type, len(node.fields), rank_field.name)
+        cols = identity(node)
+        ranked = streaming_shape(limit, project(numbered, cols + ([rn] if first else []),
+                                                node.names + ([rn.name] if first else []),
+                                                Call(BOOLEAN, "<=", (rn, Lit(BIGINT, first + n)))))
+        if not first:
+            return ranked
+        rn = Ref(rank_field.type, len(node.fields), rank_field.name)
+        return project(ranked, cols, node.names, Call(BOOLEAN, ">", (rn, Lit(BIGINT, first))))

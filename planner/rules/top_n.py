@@ -20,7 +20,9 @@ def rule(node: L.Node) -> L.Node | None:
         return None
     from sqlstream.planner.rules.streaming import recognize
     with_rank = any(rn in refs(e) for e in node.projections)
-    rank = recognize(L.Rank(numbered.fields, L.RETRACT, input=numbered.input, partition=numbered.partition,
+    # with no order (LIMIT without ORDER BY) every row ties: a row of an insert-only input never leaves
+    changelog = L.INSERT_ONLY if not numbered.order and not numbered.input.updating else L.RETRACT
+    rank = recognize(L.Rank(numbered.fields, changelog, input=numbered.input, partition=numbered.partition,
                             order=numbered.order, limit=limit, with_rank=with_rank))
     return replace(node, changelog=rank.changelog, input=rank, condition=None)
 

@@ -39,7 +39,10 @@ class AppendRankOperator(RankOperator):
 
     def __init__(self, partition, order, limit, names, types, with_rank: bool = True):
         super().__init__(partition, order, limit, names, types, append_only=True, with_rank=with_rank)
-        col, self.desc = order[0]
+        # no order (LIMIT without ORDER BY): every row ties, so a row enters while its partition has room and
+        # never leaves: the first N rows in arrival order
+        self.arrival = not order
+        col, self.desc = order[0] if order else (None, False)
         self.view = integer_view(types[col]) if len(order) == 1 else None
         self.columnar = self.view is not None and limit <= COLUMNAR_LIMIT
         # partition id -> its top N, best first: how many, each one's class and key, its row in the store
@@ -278,7 +281,37 @@ class AppendRankOperator(RankOperator):
                     self.floor[g], self.has_floor[g] = (-k if desc else k), True
 
     def _restored_floors(self) -> None:
+        if self.arrival:
+            self.count = np.zeros(len(self.part_index), np.int64)
+            for g, part in self.parts.items():
+                self.count[g] = len(part)
         self._note_floors(list(self.parts))
+
+    def _arrival_batch(self, cols: list[pa.Array], n: int) -> list[pa.RecordBatch]:
+        """With no order: the rows that find room in their partition (fewer than N before them), +I each."""
+        seq0 = self.seq
+        self.seq += n
+        if not self.partition and len(self.count) and self.count[0] >= self.limit:
+            return []
+        gids = self._partition_ids(cols, n)
+        if len(self.count) < len(self.part_index):
+            self.count = np.concatenate([self.count, np.zeros(len(self.part_index) - len(self.count), np.int64)])
+        by_part = np.argsort(gids, kind="stable")
+        g = gids[by_part]
+        start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        place = np.empty(n, np.int64)
+        place[by_part] = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+        pos = self.count[gids] + place
+        enter = np.flatnonzero(pos < self.limit)
+        if not len(enter):
+            return []
+        np.add.at(self.count, gids[enter], 1)
+        take = pa.array(enter)
+        picked = [c.take(take) for c in cols]
+        base = self._store(picked, None, seq0 + enter, hash_keys(picked, len(enter)))
+        self.held += len(enter)
+        out = np.column_stack([base + np.arange(len(enter)), np.full(len(enter), INSERT, np.int64), pos[enter] + 1])
+        return self._output(out)
 
     def _index_restored(self) -> None:
         if not self.columnar:
@@ -294,6 +327,8 @@ class AppendRankOperator(RankOperator):
         n = batch.num_rows
         if self.columnar:
             return self._columnar_batch(cols, n)
+        if self.arrival:
+            return self._arrival_batch(cols, n)
         gids = self._partition_ids(cols, n)
         if self.floor_col is not None:  # rows no better than a full partition's N-th row change nothing
             col = cols[self.floor_col]
