@@ -302,9 +302,22 @@ class RepackedRankOperator(RankOperator):
         return out
 
 
+@pytest.fixture(params=[False, True], ids=["python", "compiled"])
+def kernels(request, monkeypatch):
+    """The loops of `rank_lists` as plain Python (not compiled during the test), or compiled."""
+    from sqlstream.runtime.operators import rank_lists
+    if request.param:
+        rank_lists.compile_kernels()
+    else:
+        monkeypatch.setattr(rank_lists, "COMPILE_AFTER", float("inf"))
+        for fn in rank_lists._KERNELS:
+            monkeypatch.setattr(rank_lists, fn.__name__, fn)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(8))
-def test_compiled_lists_of_a_hot_partition_with_retractions(seed):
-    """The compiled steps on one partition of hundreds of keys whose values rise and fall: adds behind the top
+def test_compiled_lists_of_a_hot_partition_with_retractions(seed, kernels):
+    """The steps, in Python and compiled, on one partition of hundreds of keys whose values rise and fall: adds behind the top
     list, retractions of rest entries, top lists refilled from their rests when a leader is deleted or falls,
     within batches of thousands of rows and of one, a checkpoint, and lists repacked between batches."""
     rng = random.Random(21000 + seed)

@@ -17,7 +17,7 @@ UNUSED = ("confluent_kafka", "fastavro", "faker", "prompt_toolkit", "sqlstream.c
           "subprocess", "ctypes.util",  # no child process: the C library is found without ldconfig
           "sqlstream.core.udf", "sqlstream.planner.match_binder", "sqlstream.plan.match_pattern",  # used when used
           "sqlstream.functions.math",  # function families load on a call of theirs
-          "numba", "llvmlite", "sqlstream.runtime.operators.rank_lists")  # compiled only when an updating Top-N runs
+          "numba", "llvmlite", "sqlstream.runtime.operators.rank_lists")  # an updating Top-N's loops, compiled late
 PROBE = ("import gc, sys, json\n"
          "from sqlstream.cli import main\n"
          "rc = main(['run', sys.argv[1]])\n"
@@ -26,12 +26,12 @@ PROBE = ("import gc, sys, json\n"
          "sys.exit(rc)\n")
 
 
-def _modules_after(job: str) -> tuple[set[str], int]:
+def _modules_after(job: str, printed: str = "+I[3, n3]") -> tuple[set[str], int]:
     env = dict(os.environ, PYTHONPATH=ROOT)
     p = subprocess.run([sys.executable, "-c", PROBE, job], capture_output=True, text=True, env=env,
                        stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr
-    assert "+I[3, n3]" in p.stdout
+    assert printed in p.stdout
     line = next(x for x in p.stderr.splitlines() if x.startswith("MODULES "))
     frozen = next(x for x in p.stderr.splitlines() if x.startswith("FROZEN "))
     return set(json.loads(line[len("MODULES "):])), int(frozen.split()[1])
@@ -58,3 +58,18 @@ def test_a_file_job_imports_no_unused_connector(tmp_path, fmt):
     assert not modules & {"planner", "runtime", "connectors"}
     assert {"sqlstream.planner", "sqlstream.runtime", "sqlstream.connectors"} <= modules
     assert frozen > 10_000  # the objects the imports made are frozen: no collection walks them again
+
+
+def test_a_short_updating_top_n_does_not_compile(tmp_path):
+    """An updating Top-N steps its first rows in Python: a short job neither imports numba nor compiles."""
+    data = tmp_path / "data.json"
+    data.write_text("".join(json.dumps({"k": k % 3, "a": k % 5}) + "\n" for k in range(40)))
+    job = tmp_path / "job.sql"
+    job.write_text(f"CREATE TABLE src (k INT, a INT) WITH ('connector' = 'filesystem', 'path' = '{data}', "
+                   "'format' = 'json');\n"
+                   "CREATE TABLE out_t (k INT, a INT, c BIGINT) WITH ('connector' = 'print');\n"
+                   "INSERT INTO out_t SELECT k, a, c FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY c DESC) "
+                   "AS rn FROM (SELECT k, a, COUNT(*) AS c FROM src GROUP BY k, a)) WHERE rn <= 1;\n")
+    modules, _ = _modules_after(str(job), "+I[0, 0, 1]")
+    assert "sqlstream.runtime.operators.rank_lists" in modules
+    assert "numba" not in modules and "llvmlite" not in modules

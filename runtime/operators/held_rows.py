@@ -1,7 +1,7 @@
 """The rows a retraction can take back, found by their 64-bit hash: an open-addressing table of the held rows, one
 slot per row (equal rows share a hash and take a slot each) of a numpy array: its hash, store row and arrival
-in the table side by side, so that a probe reads one cache line. A batch's rows go through the table one after another in a compiled loop (numba, imported
-with the first updating Top-N): an add takes the first free slot from its hash's home, a retraction takes, of
+in the table side by side, so that a probe reads one cache line. A batch's rows go through the table one after another in a loop of `rank_lists` (compiled
+once the process has stepped enough rows): an add takes the first free slot from its hash's home, a retraction takes, of
 the slots of its hash on its probe run, the oldest (or, when the newest wins ties, the newest)."""
 from __future__ import annotations
 
@@ -49,8 +49,9 @@ class HeldRows:
 
     def _take(self, hashes: np.ndarray, adds: np.ndarray, refs: np.ndarray, arrivals: np.ndarray,
               oldest_first: bool, target: np.ndarray) -> None:
-        from sqlstream.runtime.operators.rank_lists import held_take
-        used, live = held_take(self.slots, hashes.astype(np.uint64).view(np.int64), self._home(hashes), adds, refs,
+        from sqlstream.runtime.operators import rank_lists
+        rank_lists.stepping(len(hashes))
+        used, live = rank_lists.held_take(self.slots, hashes.astype(np.uint64).view(np.int64), self._home(hashes), adds, refs,
                                arrivals, oldest_first, target)
         self.used += used
         self.live += live

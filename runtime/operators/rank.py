@@ -14,7 +14,8 @@ partition's list, because each row's changelog depends on the rows before it. An
 replaces the entry.
 
 Over updating input ordered by one signed integer column, a partition's list is a sorted top list and an
-unsorted rest in numpy arrays, and the steps run compiled (`rank_lists`, imported only then); the layout of the
+unsorted rest in numpy arrays, stepped by the loops of `rank_lists` (imported only then; compiled once a job has
+stepped enough rows); the layout of the
 state is the same, so snapshots restore either way."""
 from __future__ import annotations
 

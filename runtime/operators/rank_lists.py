@@ -8,16 +8,48 @@ limit + 1 + spare entries, and its rest, unsorted, every entry behind every top-
 behind the top list, or retracts a rest entry, changes no rank and costs no shifting; a top list about to run
 short of limit + 1 entries while its rest holds some takes the best of them first. Each kind of list lies in
 segments of three pool arrays (`Segments`); a segment that fills up moves to the end of its pool with twice the
-room, and the pools are packed again once moved-out segments outnumber the entries. numba is imported with this
-module, which the Top-N operator imports only when such a Top-N runs."""
+room, and the pools are packed again once moved-out segments outnumber the entries.
+
+The loops are plain Python until the process has stepped COMPILE_AFTER rows through them: a short job neither
+imports numba (about half a second) nor compiles (seconds the first time, a cached load after); a long one
+compiles them once, the same code, so results do not depend on which ran."""
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
 
 _UB, _UA, _INS, _DEL = int(UPDATE_BEFORE), int(UPDATE_AFTER), int(INSERT), int(DELETE)
+
+COMPILE_AFTER = 50_000  # rows stepped in this process before the loops are compiled
+_KERNELS: list = []  # the loops, as plain functions
+_stepped = 0
+_compiled = False
+
+
+def kernel(fn):
+    """A loop compiled by `compile_kernels`; until then the plain function."""
+    _KERNELS.append(fn)
+    return fn
+
+
+def stepping(rows: int) -> None:
+    """Counts rows about to go through the loops, and compiles them once COMPILE_AFTER have."""
+    global _stepped
+    _stepped += rows
+    if _stepped >= COMPILE_AFTER and not _compiled:
+        compile_kernels()
+
+
+def compile_kernels() -> None:
+    """Replaces every loop of this module by its numba-compiled version, compiled at its first call (cached on
+    disk); the loops it calls are resolved then, so all are replaced before any runs."""
+    global _compiled
+    import numba
+    names = globals()
+    for fn in _KERNELS:
+        names[fn.__name__] = numba.njit(cache=True)(fn)
+    _compiled = True
 
 
 class Segments:
@@ -107,6 +139,7 @@ class PartitionLists:
         if len(self.where) < stored:
             self.where = np.concatenate([self.where, np.full(max(stored - len(self.where), len(self.where)), -1,
                                                              np.int64)])
+        stepping(len(adds))
         out, matched, top, rest = steps(adds, gids, keys, seqs, refs, targets, gone_seqs, self.limit, self.top_max,
                                         with_rank, self.top.arrays(), self.rest.arrays(), self.where)
         for segments, arrays in ((self.top, top), (self.rest, rest)):
@@ -118,7 +151,7 @@ class PartitionLists:
         return out, matched
 
 
-@numba.njit(cache=True)
+@kernel
 def steps(adds, gids, keys, seqs, refs, targets, gone_seqs, limit, top_max, with_rank, top, rest, where):
     """The steps of `PartitionLists.step`; `top` and `rest` are the arrays of their `Segments`."""
     tstart, tlen, troom, tkey, tseq, tref, tend = top
@@ -205,7 +238,7 @@ def steps(adds, gids, keys, seqs, refs, targets, gone_seqs, limit, top_max, with
     return out[:nout], matched[:nm], (tkey, tseq, tref, tend), (rkey, rseq, rref, rend)
 
 
-@numba.njit(cache=True)
+@kernel
 def _bisect(pkey, pseq, st, ln, k, s, right):
     """The place of (k, s) in a sorted segment: after equal entries when `right`, else before them."""
     lo, hi = 0, ln
@@ -219,7 +252,7 @@ def _bisect(pkey, pseq, st, ln, k, s, right):
     return lo
 
 
-@numba.njit(cache=True)
+@kernel
 def _add_changes(out, nout, i, pos, ref, tref, st, ln, limit, with_rank):
     """The changes of an add (batch row `i`, store row `ref`) landing at `pos` of a list of `ln` entries whose
     first ones are the top list at `st`."""
@@ -243,7 +276,7 @@ def _add_changes(out, nout, i, pos, ref, tref, st, ln, limit, with_rank):
     return nout
 
 
-@numba.njit(cache=True)
+@kernel
 def _refill(g, top_max, tstart, tlen, troom, tkey, tseq, tref, tend, rstart, rlen, rkey, rseq, rref, where):
     """Moves the best entries of partition g's rest to the end of its top list, up to top_max entries."""
     want = min(top_max - tlen[g], rlen[g])
@@ -283,7 +316,7 @@ def _refill(g, top_max, tstart, tlen, troom, tkey, tseq, tref, tend, rstart, rle
     return tkey, tseq, tref, tend
 
 
-@numba.njit(cache=True)
+@kernel
 def _append(g, start, length, room, pkey, pseq, pref, end, k, s, ref):
     """Appends an entry to partition g's segment."""
     ln = length[g]
@@ -295,7 +328,7 @@ def _append(g, start, length, room, pkey, pseq, pref, end, k, s, ref):
     return pkey, pseq, pref, end
 
 
-@numba.njit(cache=True)
+@kernel
 def _move(g, start, room, pkey, pseq, pref, end, ln):
     """Moves a full segment to the end of the pool with twice the room (the pool grows when it must)."""
     new_room = max(8, 2 * room[g])
@@ -309,26 +342,26 @@ def _move(g, start, room, pkey, pseq, pref, end, ln):
     return pkey, pseq, pref, end + new_room
 
 
-@numba.njit(cache=True)
+@kernel
 def _resized(a, size, used):
     b = np.empty(size, a.dtype)
     b[:used] = a[:used]
     return b
 
 
-@numba.njit(cache=True)
+@kernel
 def _grown(out, need):
     b = np.empty((max(2 * len(out), need), 4), out.dtype)
     b[:len(out)] = out
     return b
 
 
-@numba.njit(cache=True)
+@kernel
 def _put(out, at, a, b, c, d):
     out[at, 0], out[at, 1], out[at, 2], out[at, 3] = a, b, c, d
 
 
-@numba.njit(cache=True)
+@kernel
 def held_take(slots, hashes, home, adds, refs, arrivals, oldest_first, target):
     """`HeldRows.take` over its slots (hash, store row or -1 never used or -2 emptied, arrival): per batch row,
     the store row a retraction takes into `target`; the slots it started using and the rows it holds more."""
