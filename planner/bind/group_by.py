@@ -183,7 +183,9 @@ class GroupBy:
                         raise ValidationError(f"{_where(node)}{fname} needs a window on a "
                                               f"{parts[1].lower()} attribute; this window is on {attr}")
                     i = nkeys + window_props.index(prop)
-                    return Ref(window_property_type(prop, spec, time_source), i, prop)
+                    t = window_property_type(prop, spec, time_source)
+                    # Flink types TUMBLE_ROWTIME & co. nullable (its CAST of the window's rowtime); window_time is not
+                    return Ref(t.with_nullable(True) if parts[1] == "ROWTIME" else t, i, prop)
             if isinstance(node, (exp.GroupingId, exp.Grouping)) or (
                     isinstance(node, exp.Anonymous) and node.name.upper() in ("GROUPING_ID", "GROUPING")):
                 return self._grouping_id(node, key_nodes, sets_spec, nkeys + len(window_props), key_nodes, binder)

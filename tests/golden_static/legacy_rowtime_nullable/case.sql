@@ -1,0 +1,3 @@
+-- legacy_rowtime_nullable: HOP_START/_END/_ROWTIME with late rows dropped; Flink types HOP_ROWTIME nullable TIMESTAMP(3) *ROWTIME*
+CREATE TABLE events (k STRING, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND) WITH ('connector'='filesystem','path'='${DATA}/events.json','format'='json');
+SELECT HOP_START(ts, INTERVAL '2' SECOND, INTERVAL '6' SECOND) AS s0, HOP_END(ts, INTERVAL '2' SECOND, INTERVAL '6' SECOND) AS e0, HOP_ROWTIME(ts, INTERVAL '2' SECOND, INTERVAL '6' SECOND) AS rt, COUNT(*) AS c, SUM(v) AS s FROM events GROUP BY HOP(ts, INTERVAL '2' SECOND, INTERVAL '6' SECOND);
