@@ -423,10 +423,19 @@ class ScalarBinder:
         return self.call(fn, [a, b], node)
 
     def _add(self, n):
-        return self._binary("+", n)
+        return self._shifted_rowtime(self._binary("+", n))
 
     def _sub(self, n):
-        return self._binary("-", n)
+        return self._shifted_rowtime(self._binary("-", n))
+
+    @staticmethod
+    def _shifted_rowtime(e: Expr) -> Expr:
+        """A rowtime plus or minus an interval stays a rowtime in Flink (`ts - INTERVAL '1' SECOND` can be the
+        time of a GROUP BY TUMBLE); TIMESTAMPADD and other functions of it do not."""
+        if isinstance(e, Call) and len(e.args) == 2 and e.type.time_attr is None and \
+                e.args[0].type.time_attr == "rowtime" and e.args[1].type.is_interval:
+            return Call(e.type.as_rowtime(), e.fn, e.args)
+        return e
 
     def _mul(self, n):
         return self._binary("*", n)

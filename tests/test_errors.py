@@ -260,6 +260,19 @@ def test_window_tvf_needs_a_time_attribute(tmp_path):
         run(sql)
 
 
+def test_window_tvf_refuses_a_rowtime_shifted_by_an_interval():
+    """`ts + INTERVAL ..` stays a rowtime for GROUP BY TUMBLE (golden case rowtime_shift_legacy_window), but
+    Flink's window table functions refuse it: 'The window function requires the timecol is a time attribute type,
+    but is TIMESTAMP(3).'"""
+    sql = ("CREATE TABLE t (a INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', "
+           "'number-of-rows' = '1');\n"
+           "CREATE VIEW v AS SELECT a, ts + INTERVAL '1' SECOND AS t2 FROM t WHERE a > 0;\n"
+           "SELECT * FROM TABLE(TUMBLE(TABLE v, DESCRIPTOR(t2), INTERVAL '1' MINUTE));")
+    with pytest.raises(ValidationError, match=r"requires the timecol to be a time attribute type, but is "
+                                              r"TIMESTAMP\(3\)\."):
+        run(sql)
+
+
 def test_updating_result_into_insert_only_sink_is_rejected(json_file, tmp_path):
     sql = ddl(json_file(GOOD_JSON)) + (
         f"CREATE TABLE out (user_id STRING, cnt BIGINT) WITH ('connector' = 'filesystem', "

@@ -15,6 +15,7 @@ from sqlstream.planner.bind.relation import output_name, project, Relation, stre
 from sqlstream.planner.functions import aggregate_type
 from sqlstream.planner.scalar_binder import ScalarBinder, Scope, _where
 
+NOT_NULL_WHEN_GROUPED = ("SUM", "MIN", "MAX", "AVG")
 WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
 
 
@@ -134,6 +135,7 @@ class GroupBy:
         agg_index: dict[str, int] = {}
         nkeys = len(pre)
         has_sets = sets_spec is not None
+        grouped = nkeys > 0 or spec is not None
         window_props = list(WINDOW_COLUMNS) if spec is not None else []
         nprops = len(window_props) + (1 if has_sets else 0)
 
@@ -158,6 +160,9 @@ class GroupBy:
                 t = aggregate_type(name, [a.type for a in args], distinct)
             except ValidationError as e:
                 raise ValidationError(f"{_where(node)}{e}") from None
+            if grouped and filt is None and name in NOT_NULL_WHEN_GROUPED and args and \
+                    not any(a.type.nullable for a in args) and not t.is_decimal:
+                t = t.with_nullable(False)  # as Calcite: a group is never empty, so no NULL for want of rows
             idx = tuple(arg_index(a) for a in args)
             fidx = arg_index(self._bind_condition(binder, filt)) if filt is not None else None
             call = L.AggCall(name, idx, t, distinct, fidx)

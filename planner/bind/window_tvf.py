@@ -7,6 +7,7 @@ from sqlstream.core.errors import ValidationError
 from sqlstream.core.types import FlinkType
 from sqlstream.dialect import expressions as fx
 from sqlstream.plan import logical as L
+from sqlstream.plan.expr import Call, Ref
 from sqlstream.planner.bind.relation import fields_scope, Relation
 from sqlstream.planner.scalar_binder import interval_value, session_zone, _where
 
@@ -41,6 +42,20 @@ def require_utc_windows(time_type: FlinkType, node: exp.Expr) -> None:
                               f"Use SET 'table.local-time-zone' = 'UTC', or a TIMESTAMP(3) rowtime column.")
 
 
+def shifted_rowtime(node: L.Node, index: int) -> bool:
+    """Whether a rowtime column is another rowtime plus or minus an interval: a time attribute for legacy group
+    windows, but Flink's window table functions refuse it as a plain TIMESTAMP."""
+    while isinstance(node, L.Calc):
+        if not node.projections:
+            node = node.input
+            continue
+        e = node.projections[index]
+        if not isinstance(e, Ref):
+            return isinstance(e, Call) and e.fn in ("+", "-")
+        node, index = node.input, e.index
+    return False
+
+
 class WindowTvf:
     """The Binder's window table functions."""
 
@@ -67,7 +82,8 @@ class WindowTvf:
         tcol = desc.expressions[0].name
         ti = rel.scope.resolve(tcol, None, desc)
         ttype = rel.node.fields[ti].type
-        if ttype.time_attr not in ("rowtime", "proctime"):
+        if ttype.time_attr not in ("rowtime", "proctime") or shifted_rowtime(rel.node, ti):
+            ttype = ttype.without_time_attr()
             raise ValidationError(
                 f"{_where(desc)}The window function {kind}(TABLE {table_arg.this.name}, DESCRIPTOR({tcol}), ...) "
                 f"requires the timecol to be a time attribute type, but is {ttype}.")
