@@ -123,10 +123,12 @@ class WatermarkAssignerOperator(Operator):
         return [make_batch(batch.column(0), cols, self.names, wm=per_row)]
 
     def values(self, cols, n) -> np.ndarray:
-        """The WATERMARK expression of each row as epoch ms (MIN_WM where NULL)."""
+        """The WATERMARK expression of each row as epoch ms (MIN_WM where NULL, and where not after 1970: Flink's
+        assigner starts from watermark 0 and emits only a larger one, so rows before 1970 are never late)."""
         wm = evaluate(self.watermark, cols, n)
         wm = pc.cast(pc.cast(wm, pa.timestamp("ms", tz=wm.type.tz), safe=False), pa.int64())
-        return np.asarray(pc.fill_null(wm, MIN_WM).to_numpy(zero_copy_only=False), dtype=np.int64)
+        ms = np.asarray(pc.fill_null(wm, MIN_WM).to_numpy(zero_copy_only=False), dtype=np.int64)
+        return np.where(ms > 0, ms, MIN_WM)
 
     def open(self, ctx: OperatorContext) -> None:
         ctx.register("watermark", self.state)
