@@ -487,6 +487,17 @@ def test_parse_errors_speak_sql_not_parser_internals(sql, message):
     assert "Token" not in str(e.value) and "class" not in str(e.value)
 
 
+@pytest.mark.parametrize("clause", ["LIMIT 2.5", "LIMIT 1e308", "LIMIT 2 OFFSET 1.5", "LIMIT 'a'"])
+def test_a_limit_that_is_no_whole_number_is_refused(json_file, clause):
+    with pytest.raises(ValidationError, match=r"(LIMIT|OFFSET) needs a whole number"):
+        run(ddl(json_file(GOOD_JSON)) + f"SELECT user_id FROM orders {clause};")
+
+
+def test_fetch_first_row_only_is_one_row(json_file):
+    out, _ = run(ddl(json_file(GOOD_JSON)) + "SELECT user_id FROM orders FETCH FIRST ROW ONLY;")
+    assert len([ln for ln in out.splitlines() if ln.startswith("{") or ln.startswith("+I")]) == 1, out
+
+
 def test_an_insert_without_a_query_names_what_is_missing(json_file):
     with pytest.raises(ValidationError, match=r"INSERT INTO .*out needs a query after the table: SELECT"):
         run(ddl(json_file(GOOD_JSON)) + "CREATE TABLE out (a INT) WITH ('connector' = 'blackhole');\n"

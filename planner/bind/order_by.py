@@ -87,9 +87,11 @@ class OrderBy:
             raise ValidationError(f"{_where(offset)}OFFSET without LIMIT or FETCH is not supported on streams")
         n = limit.args.get("count") if isinstance(limit, exp.Fetch) else \
             limit.expression if isinstance(limit, exp.Limit) else limit
+        if n is None and isinstance(limit, exp.Fetch):
+            n = exp.Literal.number(1)  # FETCH FIRST ROW ONLY: one row
         skip = offset.expression if isinstance(offset, exp.Offset) else offset
         for clause, value in (("LIMIT", n), ("OFFSET", skip)):
-            if value is not None and (not isinstance(value, exp.Literal) or value.is_string):
+            if value is not None and (not isinstance(value, exp.Literal) or not value.is_int):
                 raise ValidationError(f"{_where(limit)}{clause} needs a whole number")
         sel = sel.copy()
         inner, node, visible, keys = self._sorted_input(sel)

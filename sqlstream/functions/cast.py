@@ -202,8 +202,8 @@ def _from_string(v, to: FlinkType, safe: bool):
     target = to.to_arrow()
     if to.is_timestamp:
         return parse_timestamp(s, to)
-    if to.is_integer:
-        return _integer_from_string(s, to, safe)
+    if to.is_integer:  # Flink trims only spaces here: '\t7' is no INT
+        return _integer_from_string(pc.utf8_trim(v, " "), to, safe)
     if to.name == "BOOLEAN":  # Flink's words for true and false
         low = pc.utf8_lower(s)
         out = pc.if_else(pc.is_in(low, value_set=_TRUE_WORDS), True,
