@@ -72,3 +72,10 @@ def expected(tmp_path_factory, data):
     out = uninterrupted(tmp_path_factory.mktemp("reference"), data)
     assert sum(out["windowed"].values()) > 1000 and sum(out["totals"].values()) > 1000
     return out
+
+
+def pytest_configure(config):
+    """Loops of `runtime.compiled` stay Python in tests unless a test compiles them (its fixture says so): which
+    test crosses the row count would otherwise depend on the order tests run in."""
+    from sqlstream.runtime import compiled
+    compiled.COMPILE_AFTER = float("inf")

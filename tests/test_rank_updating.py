@@ -304,14 +304,19 @@ class RepackedRankOperator(RankOperator):
 
 @pytest.fixture(params=[False, True], ids=["python", "compiled"])
 def kernels(request, monkeypatch):
-    """The loops of `rank_lists` as plain Python (not compiled during the test), or compiled."""
-    from sqlstream.runtime.operators import rank_lists
+    """The loops of `runtime.compiled` as plain Python (not compiled during the test), or compiled; as before
+    after the test."""
+    from sqlstream.runtime import compiled
+    from sqlstream.runtime.operators import rank_lists  # noqa: F401 - its loops are kernels too
+    for fn in compiled._KERNELS:
+        monkeypatch.setitem(fn.__globals__, fn.__name__, fn.__globals__[fn.__name__])
+    monkeypatch.setattr(compiled, "_compiled", compiled._compiled)
     if request.param:
-        rank_lists.compile_kernels()
+        compiled.compile_kernels()
     else:
-        monkeypatch.setattr(rank_lists, "COMPILE_AFTER", float("inf"))
-        for fn in rank_lists._KERNELS:
-            monkeypatch.setattr(rank_lists, fn.__name__, fn)
+        monkeypatch.setattr(compiled, "COMPILE_AFTER", float("inf"))
+        for fn in compiled._KERNELS:
+            fn.__globals__[fn.__name__] = fn
     return request.param
 
 

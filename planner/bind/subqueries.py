@@ -207,18 +207,23 @@ class Subqueries:
 
         def correlated(e: exp.Expr) -> bool:
             return any(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
+
+        def outer_only(e: exp.Expr) -> bool:
+            return all(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
         keys, rest = [], []
         for c in sql_conjuncts(where.this):
-            if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression):
+            if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
+                    outer_only(c.this if correlated(c.this) else c.expression):
                 keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
             elif correlated(c):
-                raise ValidationError(f"{_where(c)}A correlated IN subquery is correlated by equalities with the "
-                                      f"outer query only yet; got {c.sql(dialect='flink')}")
+                raise ValidationError(f"{_where(c)}A correlated IN subquery is correlated only by equalities "
+                                      f"of an outer-row expression with a subquery expression yet; got {c.sql(dialect='flink')}")
             else:
                 rest.append(c)
-        if correlated(inner.expressions[0]) or inner.args.get("group") or inner.args.get("having"):
+        if correlated(inner.expressions[0]) or inner.args.get("group") or inner.args.get("having") or \
+                any(isinstance(x, exp.AggFunc) for e in inner.expressions for x in e.find_all(exp.AggFunc)):
             raise ValidationError(f"{_where(inn)}A correlated IN subquery reads the outer row in its WHERE only, "
-                                  f"without GROUP BY, yet")
+                                  f"without GROUP BY or aggregates, yet")
         stripped = inner.copy()
         stripped.set("where", where_clause([c.copy() for c in rest]))
         values = _one_column_values(exp.In(this=inn.this.copy(), query=exp.Subquery(this=stripped)))
@@ -295,7 +300,7 @@ class Subqueries:
         if not isinstance(sub, exp.Select) or (sub.args.get("from_") or sub.args.get("from")) is None:
             raise ValidationError(f"{_where(exists)}EXISTS needs a SELECT .. FROM subquery")
         if sub.args.get("group") or sub.args.get("having") or any(contains_agg(e) for e in sub.expressions):
-            raise ValidationError(f"{_where(exists)}EXISTS over an aggregating subquery is not supported yet")
+            raise ValidationError(f"{_where(exists)}EXISTS or a correlated IN over an aggregating subquery is not supported yet")
         inner_scope = self._bind_from(sub).scope
 
         def side(e: exp.Expr) -> str:
@@ -474,14 +479,18 @@ def _correlated_scalar(inner: exp.Select, outer: set[str], name: str):
 
     def correlated(e: exp.Expr) -> bool:
         return any(c.table in outer for c in e.find_all(exp.Column))
+
+    def outer_only(e: exp.Expr) -> bool:
+        return all(c.table in outer for c in e.find_all(exp.Column))
     where = inner.args.get("where")
     keys, rest = [], []
     for c in sql_conjuncts(where.this) if where is not None else []:
-        if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression):
+        if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
+                outer_only(c.this if correlated(c.this) else c.expression):
             keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
         elif correlated(c):
-            raise ValidationError(f"{_where(c)}A correlated scalar subquery is correlated by equalities with the "
-                                  f"outer query only yet; got {c.sql(dialect='flink')}")
+            raise ValidationError(f"{_where(c)}A correlated scalar subquery is correlated only by equalities "
+                                  f"of an outer-row expression with a subquery expression yet; got {c.sql(dialect='flink')}")
         else:
             rest.append(c)
     if not keys:

@@ -1,11 +1,13 @@
 """The rows a retraction can take back, found by their 64-bit hash: an open-addressing table of the held rows, one
 slot per row (equal rows share a hash and take a slot each) of a numpy array: its hash, store row and arrival
-in the table side by side, so that a probe reads one cache line. A batch's rows go through the table one after another in a loop of `rank_lists` (compiled
-once the process has stepped enough rows): an add takes the first free slot from its hash's home, a retraction takes, of
-the slots of its hash on its probe run, the oldest (or, when the newest wins ties, the newest)."""
+in the table side by side, so that a probe reads one cache line. A batch's rows go through the table one after
+another in a `runtime.compiled` kernel: an add takes the first free slot from its hash's home, a retraction takes,
+of the slots of its hash on its probe run, the oldest (or, when the newest wins ties, the newest)."""
 from __future__ import annotations
 
 import numpy as np
+
+from sqlstream.runtime.compiled import kernel, stepping
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _KEY, _REF, _ARRIVAL = range(3)  # a slot's fields (its hash as int64 bits)
@@ -49,9 +51,9 @@ class HeldRows:
 
     def _take(self, hashes: np.ndarray, adds: np.ndarray, refs: np.ndarray, arrivals: np.ndarray,
               oldest_first: bool, target: np.ndarray) -> None:
-        from sqlstream.runtime.operators import rank_lists
-        rank_lists.stepping(len(hashes))
-        used, live = rank_lists.held_take(self.slots, hashes.astype(np.uint64).view(np.int64), self._home(hashes), adds, refs,
+        stepping(len(hashes))
+        used, live = held_take(self.slots, hashes.astype(np.uint64).view(np.int64), self._home(hashes), adds,
+                               refs,
                                arrivals, oldest_first, target)
         self.used += used
         self.live += live
@@ -73,3 +75,31 @@ class HeldRows:
         self.arrived = arrived
         self._take(held[:, _KEY].view(np.uint64), np.ones(len(held), bool), held[:, _REF].copy(),
                    held[:, _ARRIVAL].copy(), True, np.zeros(len(held), np.int64))
+
+
+@kernel
+def held_take(slots, hashes, home, adds, refs, arrivals, oldest_first, target):
+    """`HeldRows.take` over its slots (hash, store row or -1 never used or -2 emptied, arrival): per batch row,
+    the store row a retraction takes into `target`; the slots it started using and the rows it holds more."""
+    mask = len(slots) - 1
+    used, live = 0, 0
+    for i in range(len(hashes)):
+        h, p = hashes[i], home[i]
+        if adds[i]:
+            while slots[p, 1] >= 0:
+                p = (p + 1) & mask
+            if slots[p, 1] == -1:
+                used += 1
+            slots[p, 0], slots[p, 1], slots[p, 2] = h, refs[i], arrivals[i]
+            live += 1
+            continue
+        best = -1
+        while slots[p, 1] != -1:
+            if slots[p, 1] >= 0 and slots[p, 0] == h and (best < 0 or (slots[p, 2] < slots[best, 2]) == oldest_first):
+                best = p
+            p = (p + 1) & mask
+        if best >= 0:
+            target[i] = slots[best, 1]
+            slots[best, 1] = -2
+            live -= 1
+    return used, live

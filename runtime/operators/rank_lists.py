@@ -10,47 +10,15 @@ short of limit + 1 entries while its rest holds some takes the best of them firs
 segments of three pool arrays (`Segments`); a segment that fills up moves to the end of its pool with twice the
 room, and the pools are packed again once moved-out segments outnumber the entries.
 
-The loops are plain Python until the process has stepped COMPILE_AFTER rows through them: a short job neither
-imports numba (about half a second) nor compiles (seconds the first time, a cached load after); a long one
-compiles them once, the same code, so results do not depend on which ran."""
+The loops are `runtime.compiled` kernels: Python for a short job, compiled for a long one."""
 from __future__ import annotations
 
 import numpy as np
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
+from sqlstream.runtime.compiled import kernel, stepping
 
 _UB, _UA, _INS, _DEL = int(UPDATE_BEFORE), int(UPDATE_AFTER), int(INSERT), int(DELETE)
-
-COMPILE_AFTER = 50_000  # rows stepped in this process before the loops are compiled
-_KERNELS: list = []  # the loops, as plain functions
-_stepped = 0
-_compiled = False
-
-
-def kernel(fn):
-    """A loop compiled by `compile_kernels`; until then the plain function."""
-    _KERNELS.append(fn)
-    return fn
-
-
-def stepping(rows: int) -> None:
-    """Counts rows about to go through the loops, and compiles them once COMPILE_AFTER have."""
-    global _stepped
-    _stepped += rows
-    if _stepped >= COMPILE_AFTER and not _compiled:
-        compile_kernels()
-
-
-def compile_kernels() -> None:
-    """Replaces every loop of this module by its numba-compiled version, compiled at its first call (cached on
-    disk); the loops it calls are resolved then, so all are replaced before any runs."""
-    global _compiled
-    import numba
-    names = globals()
-    for fn in _KERNELS:
-        names[fn.__name__] = numba.njit(cache=True)(fn)
-    _compiled = True
-
 
 class Segments:
     """Per partition id a segment (start, length, room) of the pool arrays key, seq, ref."""
@@ -359,31 +327,3 @@ def _grown(out, need):
 @kernel
 def _put(out, at, a, b, c, d):
     out[at, 0], out[at, 1], out[at, 2], out[at, 3] = a, b, c, d
-
-
-@kernel
-def held_take(slots, hashes, home, adds, refs, arrivals, oldest_first, target):
-    """`HeldRows.take` over its slots (hash, store row or -1 never used or -2 emptied, arrival): per batch row,
-    the store row a retraction takes into `target`; the slots it started using and the rows it holds more."""
-    mask = len(slots) - 1
-    used, live = 0, 0
-    for i in range(len(hashes)):
-        h, p = hashes[i], home[i]
-        if adds[i]:
-            while slots[p, 1] >= 0:
-                p = (p + 1) & mask
-            if slots[p, 1] == -1:
-                used += 1
-            slots[p, 0], slots[p, 1], slots[p, 2] = h, refs[i], arrivals[i]
-            live += 1
-            continue
-        best = -1
-        while slots[p, 1] != -1:
-            if slots[p, 1] >= 0 and slots[p, 0] == h and (best < 0 or (slots[p, 2] < slots[best, 2]) == oldest_first):
-                best = p
-            p = (p + 1) & mask
-        if best >= 0:
-            target[i] = slots[best, 1]
-            slots[best, 1] = -2
-            live -= 1
-    return used, live
