@@ -13,11 +13,12 @@ def test_summary_takes_medians_and_leaves_flinks_start_out():
         return {"job_s": job, "one_row_job_s": 1.0, "startup_s": 4.0}
 
     def ours(secs):
-        return {"seconds": secs, "cpu_s": secs * 0.9, "rows": 7, "peak_rss": 100}
+        return {"seconds": secs, "cpu_s": secs * 0.9, "rows": 7, "peak_rss": 100, "process_s": secs + 0.5}
     row = summary([(flink(11.0), ours(2.0)), (flink(9.0), ours(3.0)), (flink(21.0), ours(2.5))], 1_000_000)
     assert row["flink_job_s"] == 11.0 and row["sqlstream_seconds"] == 2.5
     assert row["flink_events_per_s_without_start"] == 1_000_000 / 10.0
     assert row["ratio_without_flink_start"] == (1_000_000 / 2.5) / (1_000_000 / 10.0)
+    assert row["ratio_whole_process_without_flink_start"] == (1_000_000 / 3.0) / (1_000_000 / 10.0)
     assert row["flink_startup_s"] == 4.0 and len(row["runs"]) == 3
 
 
@@ -28,5 +29,6 @@ def test_machine_names_cores_and_cpu():
 
 def test_an_input_no_longer_than_a_one_row_job_gives_no_rate_without_start():
     row = summary([({"job_s": 0.9, "one_row_job_s": 1.0, "startup_s": 4.0},
-                    {"seconds": 1.0, "cpu_s": 1.0, "rows": 0, "peak_rss": 1})], 1000)
+                    {"seconds": 1.0, "cpu_s": 1.0, "rows": 0, "peak_rss": 1, "process_s": 1.4})], 1000)
     assert row["flink_events_per_s_without_start"] is None and row["ratio_without_flink_start"] is None
+    assert row["ratio_whole_process_without_flink_start"] is None

@@ -428,7 +428,8 @@ def summary(runs: list[tuple[dict, dict]], events: int) -> dict:
     net = events / (job - one_row) if job > one_row else None
     ours = events / secs
     whole = events / med(o["process_s"] for _, o in runs)
-    return {"sqlstream_seconds": secs, "sqlstream_process_events_per_s": whole, "sqlstream_cpu_s": cpu, "sqlstream_events_per_s": ours,
+    return {"sqlstream_seconds": secs, "sqlstream_process_events_per_s": whole, "sqlstream_cpu_s": cpu,
+            "sqlstream_events_per_s": ours,
             "sqlstream_events_per_cpu_s": events / cpu, "sqlstream_rows": runs[0][1]["rows"],
             "sqlstream_peak_rss": max(o["peak_rss"] for _, o in runs),
             "flink_job_s": job, "flink_one_row_job_s": one_row,
