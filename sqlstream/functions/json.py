@@ -77,6 +77,15 @@ def _json_path(text, path):
     return current if many else current[0]
 
 
+def _json_result(text, path):
+    """The value at `path` for JSON_VALUE and JSON_QUERY, which treat a path that leads nowhere and one that leads
+    to a JSON null alike: an error, taken by the ON ERROR behavior."""
+    obj = _json_path(text, path)
+    if obj is _MISSING or obj is None:
+        raise JsonPathError(f"No results for path: {path}")
+    return obj
+
+
 def _json_text(obj) -> str:
     """Compact JSON with object keys sorted, as Flink writes JSON_QUERY's result."""
     if isinstance(obj, dict):
@@ -159,9 +168,7 @@ def _json_value(e, args, n):
     def one(doc, path):
         if doc is None:
             return None
-        obj = _json_path(doc, path)
-        if obj is _MISSING or obj is None:
-            raise JsonPathError(f"No results for path: {path}")
+        obj = _json_result(doc, path)
         if isinstance(obj, (dict, list)):
             raise JsonPathError(f"The value at {path} is not a scalar: {_json_text(obj)}")
         return _json_scalar(obj, e.type)
@@ -178,9 +185,7 @@ def _json_query(e, args, n):
     def one(doc, path):
         if doc is None:
             return None
-        obj = _json_path(doc, path)
-        if obj is _MISSING or obj is None:
-            raise JsonPathError(f"No results for path: {path}")
+        obj = _json_result(doc, path)
         if wrapper == "UNCONDITIONAL" or wrapper == "CONDITIONAL" and not isinstance(obj, list):
             obj = [obj]
         if not isinstance(obj, (dict, list)):
