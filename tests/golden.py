@@ -6,6 +6,7 @@ import decimal
 import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -124,6 +125,39 @@ def check_static_case(case: Path, batch_size: int | None = None) -> None:
     actual = run_sql(static_case_sql(case), batch_size)
     ok, msg = compare.compare_rows(rows, actual, cols, types)
     assert ok, f"{case.name}: {msg}"
+    key = changelog_key(case)
+    if key is not None:
+        check_changes_per_key(rows, actual, cols, types, key, case.name)
     if flink_appends(case):
         updates = sorted({r["op"] for r in actual} - {"+I"})
         assert not updates, f"{case.name}: Flink's result is insert-only, ours has {', '.join(updates)} rows"
+
+
+CHANGELOG_KEY = re.compile(r"^--\s*changelog key:(.*)$", re.MULTILINE)
+
+
+def changelog_key(case: Path) -> list[str] | None:
+    """The columns a case names in a `-- changelog key: a, b` line of its case.sql (an empty list: the whole
+    result is one key). Only for a case whose changelog Flink makes deterministic: one source, parallelism 1."""
+    m = CHANGELOG_KEY.search((case / "case.sql").read_text())
+    return None if m is None else [c.strip() for c in m.group(1).split(",") if c.strip()]
+
+
+def check_changes_per_key(expected_rows: list[dict], actual: list[dict], cols: list[str], types: list[str],
+                          key: list[str], label: str) -> None:
+    """Each key's changes (+I/-U/+U/-D with their rows) come in Flink's order, not only to the same end:
+    a consumer sees every intermediate version of a key, so the versions and their kinds must be Flink's."""
+    compare, _ = oracle()
+
+    def per_key(rows: list[dict]) -> dict:
+        out: dict = collections.defaultdict(list)
+        for r in rows:
+            exact, floats = compare.canon_row(r, cols, types)
+            out[json.dumps([r.get(k) for k in key], default=str)].append((r["op"], exact, floats))
+        return out
+    want, got = per_key(expected_rows), per_key(actual)
+    for k in sorted(set(want) | set(got)):
+        a, b = want.get(k, []), got.get(k, [])
+        same = len(a) == len(b) and all(x[:2] == y[:2] and compare.floats_close(x[2], y[2]) for x, y in zip(a, b))
+        assert same, (f"{label}: key {k}: Flink's changes {[(x[0], x[1]) for x in a]}"
+                      f" but ours {[(y[0], y[1]) for y in b]}")

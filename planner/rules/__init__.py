@@ -106,6 +106,8 @@ def prune_columns(node: L.Node, needed: list[int]) -> tuple[L.Node, dict[int, in
         return new, out
     if type(node) in (L.Join, L.WindowJoin, L.IntervalJoin) and not node.null_aware and not node.nulls_equal:
         return _prune_join(node, needed)
+    if type(node) is L.GroupAggregate and node.grouping_sets is None and node.window_end is None:
+        return _prune_group_aggregate(node, needed)
     # operators that read all of their input: keep their outputs, prune below them
     kids = []
     for c in node.inputs():
@@ -225,6 +227,27 @@ def _prune_join(node: L.Join, needed: list[int]) -> tuple[L.Node, dict[int, int]
                   right_keys=[mr[k] for k in node.right_keys],
                   condition=remap(node.condition, joined) if node.condition is not None else None, **extra)
     return new, (dict(ml) if semi else joined)
+
+
+def _prune_group_aggregate(node: L.GroupAggregate, needed: list[int]) -> tuple[L.Node, dict[int, int]]:
+    """Aggregate calls nobody reads are dropped, as Flink trims them: a group whose read results stay the same
+    then emits no -U/+U pair (an update of an unread LAST_VALUE would otherwise retract and re-add equal rows
+    downstream). A global aggregate keeps one call: it must still emit its single row."""
+    n_fixed = len(node.fields) - len(node.aggs)
+    kept = [j for j in range(len(node.aggs)) if n_fixed + j in needed]
+    if not kept and not node.keys and node.aggs:
+        kept = [0]
+    aggs = [node.aggs[j] for j in kept]
+    child_needed = set(node.keys)
+    for a in aggs:
+        child_needed |= set(a.args) | ({a.filter} if a.filter is not None else set())
+    child, m = prune_columns(node.input, sorted(child_needed))
+    aggs = [replace(a, args=tuple(m[i] for i in a.args), filter=None if a.filter is None else m[a.filter])
+            for a in aggs]
+    out = list(range(n_fixed)) + [n_fixed + j for j in kept]
+    new = replace(node, fields=[node.fields[i] for i in out], input=child, keys=[m[k] for k in node.keys],
+                  aggs=aggs)
+    return new, {old: new_i for new_i, old in enumerate(out)}
 
 
 def _with_inputs(node: L.Node, kids: list[L.Node]) -> L.Node:
