@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
+import pyarrow as pa
 
 from sqlglot import exp
 
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
+from sqlstream.functions.cast import cast_array
 from sqlstream.functions.catalog import lookup
 from sqlstream.planner.functions import calcite_type, check_signature, is_aggregate, scalar_type
 from sqlstream.core.errors import ValidationError
@@ -923,22 +925,27 @@ _NANOS_FROM, _NANOS_UNTIL = dt.datetime(1677, 9, 22), dt.datetime(2262, 4, 11)  
 
 
 def _temporal_literal(text: str, to: FlinkType, node) -> object:
-    try:
-        if to.name == "DATE":
-            return dt.date.fromisoformat(text.strip())
-        if to.name == "TIME":
-            return dt.time.fromisoformat(text.strip())
-        value = dt.datetime.fromisoformat(text.strip()[:26])
-        if to.precision > 6 and not _NANOS_FROM <= value < _NANOS_UNTIL:
-            raise ValidationError(f"{_where(node)}{to} literal '{text}' is out of range: values with nanoseconds are "
-                                  f"held as 64-bit counts since 1970, from 1677-09-21 to 2262-04-11; use "
-                                  f"TIMESTAMP(6) or less for other years")
-        nanos = re.search(r"\.\d{7,9}\s*$", text)
-        if nanos and to.precision > 6:  # beyond Python's microseconds
-            return np.datetime64(value.replace(microsecond=0).isoformat() + nanos.group(0).strip(), "ns")
+    """CAST('..' AS DATE / TIME(p) / TIMESTAMP(p)) folded as the cast parses text when it runs (single-digit
+    fields, the fraction cut to p digits); a TIMESTAMP_LTZ's text is its wall clock."""
+    if to.name in ("DATE", "TIME") or to.precision <= 6:
+        wall = FlinkType("TIMESTAMP", to.precision) if to.name == "TIMESTAMP_LTZ" else to.with_nullable(True)
+        value = cast_array(pa.array([text]), STRING, wall, safe=True)[0].as_py()
+        if value is None:
+            raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'")
         return value
+    try:
+        value = dt.datetime.fromisoformat(text.strip()[:26])
     except ValueError:
         raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'") from None
+    if not _NANOS_FROM <= value < _NANOS_UNTIL:
+        raise ValidationError(f"{_where(node)}{to} literal '{text}' is out of range: values with nanoseconds are "
+                              f"held as 64-bit counts since 1970, from 1677-09-21 to 2262-04-11; use "
+                              f"TIMESTAMP(6) or less for other years")
+    nanos = re.search(r"\.\d{7,9}\s*$", text)
+    if nanos:  # beyond Python's microseconds
+        return np.datetime64(value.replace(microsecond=0).isoformat() + nanos.group(0).strip()[:to.precision + 1]
+                             .ljust(10, "0"), "ns")
+    return value
 
 
 def _in_list_as(x: FlinkType, vals: list[Expr]) -> list[Expr]:

@@ -36,6 +36,29 @@ def fit_length(v: pa.Array, to: FlinkType) -> pa.Array:
 
 
 def cast_array(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool = False) -> pa.Array:
+    out = _convert(v, src, to, safe, from_arrow)
+    return cut_fraction(out, to) if to.is_timestamp or to.name == "TIME" else out
+
+
+_UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+
+
+def cut_fraction(v: pa.Array, to: FlinkType) -> pa.Array:
+    """A TIMESTAMP(p) / TIME(p) value with the fraction digits past p zeroed, as Flink's cast truncates them (its
+    unit holds 3, 6 or 9 digits): milliseconds toward zero, as Java's division, and finer digits down."""
+    digits = _UNIT_DIGITS[v.type.unit]
+    if to.precision is None or to.precision >= digits:
+        return v
+    step = 10 ** (digits - to.precision)
+    whole = pa.int32() if v.type.bit_width == 32 else pa.int64()
+    count = pc.cast(pc.cast(v, whole), pa.int64())
+    cut = pc.multiply(pc.divide(count, step), step)
+    if digits > 3 and to.precision > 3:  # the digits below a millisecond are counted up from it
+        cut = pc.if_else(pc.less(count, cut), pc.subtract(cut, step), cut)
+    return cut.cast(whole).cast(v.type)
+
+
+def _convert(v, src: FlinkType, to: FlinkType, safe: bool, from_arrow: bool) -> pa.Array:
     target = to.to_arrow()
     if v.type == target:
         return v
