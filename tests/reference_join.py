@@ -2,7 +2,9 @@
 must behave (those column-wise operators are checked against this one on random inputs). INNER, LEFT, RIGHT,
 FULL, SEMI, ANTI and NULL-aware ANTI (NOT IN) over insert-only or updating inputs, with Flink's changelog:
 a row of the preserved side is emitted NULL-padded while it has no match; the first match retracts that
-row (-D) and the last match to go restores it (+I).
+row (-D) and the last match to go restores it (+I). A joined row keeps its input row's kind (+U, -U) when an
+inner join adds it or a side that is not preserved retracts it; SEMI passes left rows with their kinds and a right
+row's kind to the left rows it lets in or out, ANTI emits -D / +I for those.
 
 Both sides are kept in state per join key with, for each row, how many rows of the other side it matches.
 Candidate pairs of a batch are checked against the extra join condition in one vectorized evaluation; the
@@ -179,7 +181,7 @@ class RowJoinOperator(Operator):
             else:
                 _remove(mine.rows, k, row)
                 for e in matched:
-                    emit(op if self.kind == "INNER" else DELETE, row, e[0], s)
+                    emit(DELETE if self.preserved[s] else op, row, e[0], s)
                     e[1] -= 1
                     other.touch(k, e, now)
                     if self.preserved[o] and e[1] == 0:
@@ -198,11 +200,11 @@ class RowJoinOperator(Operator):
             if add:
                 mine.add(k, row, len(matched), self.now)
                 if bool(matched) == semi:
-                    out_rows.append(row), out_ops.append(INSERT)
+                    out_rows.append(row), out_ops.append(op)
             else:
                 _remove(mine.rows, k, row)
                 if bool(matched) == semi:
-                    out_rows.append(row), out_ops.append(DELETE)
+                    out_rows.append(row), out_ops.append(op)
             return
         if add:
             mine.add(k, row, 0, self.now)
@@ -212,9 +214,9 @@ class RowJoinOperator(Operator):
             before = e[1]
             e[1] += 1 if add else -1
             if before == 0 and e[1] == 1:
-                out_rows.append(e[0]), out_ops.append(INSERT if semi else DELETE)
+                out_rows.append(e[0]), out_ops.append(op if semi else DELETE)
             elif before == 1 and e[1] == 0:
-                out_rows.append(e[0]), out_ops.append(DELETE if semi else INSERT)
+                out_rows.append(e[0]), out_ops.append(op if semi else INSERT)
 
     def _null_aware_anti(self, s, row, op, k, matched, mine, out_rows, out_ops) -> None:
         """NOT IN: a left row passes while the right side is empty, or, for a non-NULL key, while no right row
@@ -227,7 +229,7 @@ class RowJoinOperator(Operator):
             else:
                 _remove(mine.rows, k, row)
             if blocked == 0:
-                out_rows.append(row), out_ops.append(INSERT if add else DELETE)
+                out_rows.append(row), out_ops.append(op)
             return
         delta = 1 if add else -1
         if add:

@@ -67,17 +67,17 @@ class JoinOperator(OuterJoinOperator):
         probe, run_of, pos, other = self._pairs(mine, gids, valid, s, o)
         matches = np.bincount(probe, minlength=n)
         if s == 0:
-            out = self._left_rows(mine, valid, delta, matches)
+            out = self._left_rows(mine, valid, ops, matches)
         else:
-            out = self._right_rows(delta, valid, probe, run_of, pos, other)
+            out = self._right_rows(ops, delta, valid, probe, run_of, pos, other)
         self.keep(mine, gids, valid, ops, matches if s == 0 else np.zeros(n, dtype=np.int64), s)
         if self.null_aware and not valid.all():
             at = np.flatnonzero(~valid)
             self._apply(mine.take(pa.array(at)), np.zeros(len(at), dtype=np.int64), ops[at], self.null_sides[s])
         return out
 
-    def _left_rows(self, mine: pa.Table, valid: np.ndarray, delta: np.ndarray, matches: np.ndarray):
-        """A left row goes out (+I, or -D when it is retracted) if it passes now."""
+    def _left_rows(self, mine: pa.Table, valid: np.ndarray, ops: np.ndarray, matches: np.ndarray):
+        """A left row goes out with its own row kind if it passes now."""
         if self.null_aware:
             passes = np.where(valid, matches + self.right_null_count, self.right_count) == 0
         else:
@@ -85,12 +85,12 @@ class JoinOperator(OuterJoinOperator):
         at = np.flatnonzero(passes)
         if not len(at):
             return []
-        kinds = np.where(delta[at] > 0, INSERT, DELETE).astype(np.int8)
-        return [make_batch(kinds, [c.combine_chunks().take(pa.array(at)) for c in mine.columns], self.names)]
+        return [make_batch(ops[at], [c.combine_chunks().take(pa.array(at)) for c in mine.columns], self.names)]
 
-    def _right_rows(self, delta, valid, probe, run_of, pos, other):
+    def _right_rows(self, ops, delta, valid, probe, run_of, pos, other):
         """Right rows move the match counts of the left rows they match; a left row whose count leaves or
-        returns to 0 changes its membership."""
+        returns to 0 changes its membership: in a SEMI join with the right row's kind (+I/+U in, -U/-D out),
+        in an ANTI join as -D / +I."""
         before, after = self.count_matches(run_of, pos, delta[probe], 0, touch=False)
         if self.null_aware:
             return self._not_in_right(delta, valid, probe, run_of, pos, before, after, other)
@@ -100,7 +100,7 @@ class JoinOperator(OuterJoinOperator):
         at = np.flatnonzero(joins | leaves)
         if not len(at):
             return []
-        kinds = np.where(joins[at] == semi, INSERT, DELETE).astype(np.int8)
+        kinds = ops[probe[at]] if semi else np.where(joins[at], DELETE, INSERT).astype(np.int8)
         return [make_batch(kinds, [c.combine_chunks().take(pa.array(at)) for c in other.columns], self.names)]
 
     def _not_in_right(self, delta, valid, probe, run_of, pos, before, after, other):

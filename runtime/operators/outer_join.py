@@ -112,7 +112,11 @@ class OuterJoinOperator(InnerJoinOperator):
         pad_on = (after == 0) & ~add if self.preserved[o] else np.zeros(k, dtype=bool)
         unmatched = np.flatnonzero(np.bincount(probe, minlength=n) == 0) if self.preserved[s] else \
             np.zeros(0, dtype=np.int64)
-        joined_kind = ops[probe] if self.kind == "INNER" else np.where(add, INSERT, DELETE)
+        # as Flink's join: a joined row keeps its input row's kind (+U, -U) when it is added by an inner join,
+        # or retracted by a side that is not preserved (a LEFT join's right side); else +I / -D
+        kept_on_add, kept_on_retract = not any(self.preserved), not self.preserved[s]
+        joined_kind = np.where(add, ops[probe] if kept_on_add else INSERT,
+                               ops[probe] if kept_on_retract else DELETE)
         unmatched_kind = np.where(delta[unmatched] > 0, INSERT, DELETE)
         # output entries: (probe row, order within it, row of this batch or -1, other row or -1, kind)
         j = np.arange(k)
