@@ -1,7 +1,9 @@
-"""The C allocator's settings for a streaming job. Batches allocate and free the same few megabytes over and
-over; glibc's defaults give large freed blocks back to the kernel, so every batch pays page faults again
-(half the time of a stateless job). Large blocks are kept in the heap instead, with up to 128 MB of free heap
-held for reuse. Environment settings (MALLOC_MMAP_THRESHOLD_, ..) win; other C libraries are left alone."""
+"""The C allocator's settings for a streaming job, in the job's process and in each parallel subtask's worker.
+Batches allocate and free the same few megabytes over and over; glibc's defaults give large freed blocks back to
+the kernel, so every batch pays page faults again (half the time of a stateless job; a worker of a nexmark TUMBLE
+count took ~100k page faults and 0.2-0.3 s of system CPU over 5M events without them, 12k and 0.1 s with them).
+Large blocks are kept in the heap instead, with up to 128 MB of free heap held for reuse. Environment settings
+(MALLOC_MMAP_THRESHOLD_, ..) win; other C libraries are left alone."""
 from __future__ import annotations
 
 import ctypes

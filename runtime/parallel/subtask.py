@@ -521,8 +521,9 @@ def worker_main(unit: SubtaskUnit, conn, peer_conns: dict | None = None) -> None
     other subtasks (index -> connection)."""
     import os
     from sqlstream.runtime.parallel.channel import PipeChannel
+    from sqlstream.runtime.memory import tune_allocator
     _die_with_parent()
-    _keep_freed_memory()
+    tune_allocator()
     keep = sorted([conn.fileno()] + [c.fileno() for c in (peer_conns or {}).values()])
     # what the fork copied (the fork server's own descriptors) is not this worker's: holding it would keep them
     # open after the job's process died
@@ -549,20 +550,6 @@ def worker_main(unit: SubtaskUnit, conn, peer_conns: dict | None = None) -> None
         channel.close()
         for p in (peers or {}).values():
             p.close()
-
-
-def _keep_freed_memory() -> None:
-    """Linux (glibc): freed blocks stay in the heap for the next batch's arrays instead of going back to the
-    system and being faulted in again. Without it a worker of a nexmark TUMBLE count took ~100k page faults and
-    0.2-0.3 s of system CPU over 5M events (the whole job at parallelism 1: 14k); with it 12k and 0.1 s. A
-    worker's reader threads allocate messages in arenas of their own, which glibc trims eagerly."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD: blocks up to 64 MB from the heap, not fresh mappings
-        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: keep up to 256 MB free before returning it
-    except (OSError, AttributeError):
-        pass
 
 
 def _die_with_parent() -> None:
