@@ -174,6 +174,9 @@ class Operator:
     name = "Operator"
     drops_late_rows = False  # an operator that drops late rows hands them to `late_rows` (a LateRowCollector) if set
     late_rows = None
+    # whether the `_wm` column of its input (the watermark in force before each row) matters to it or to its output:
+    # where not, an exchange into it need not carry that column
+    reads_row_watermarks = True
 
     def open(self, ctx: OperatorContext) -> None:
         """Declare state tables and timers; called once before the first batch (and before restore)."""

@@ -70,3 +70,23 @@ def test_routing_a_filtering_calcs_input_gives_the_batches_of_filtering_then_rou
         assert got == [None] * parallelism
     else:
         assert sum(b.num_rows for b in got if b is not None) > 500
+
+
+@pytest.mark.parametrize("row_watermarks", [True, False])
+def test_a_forked_sources_rows_cross_to_a_head_that_reads_no_row_watermarks_without_them(row_watermarks):
+    """nexmark q7's join reads no row's watermark (`Operator.reads_row_watermarks`): the rows routed to it leave
+    the `_wm` column behind, and are otherwise the rows routed with it."""
+    from sqlstream.core.changelog import has_wm, strip_wm
+    from sqlstream.runtime.operators.inner_join import InnerJoinOperator
+    from sqlstream.runtime.parallel.forks import ForkBranches
+    from sqlstream.runtime.parallel.regions import Fork
+    assert not InnerJoinOperator.reads_row_watermarks
+    batch = source_batch(2_000, 3)
+    routed, partials = ForkBranches(Fork(inputs={0: ([], (0,)), 1: ([], (2,))}), {}, 2, 128,
+                                    row_watermarks=row_watermarks).split([batch])
+    assert partials == []
+    for input, keys in ((0, (0,)), (1, (2,))):
+        expected = route([batch], keys, 2, 128)
+        got = [routed[d][input] for d in range(2)]
+        assert all(has_wm(b) == row_watermarks for b in got)
+        assert [b.to_pylist() for b in got] == [(b if row_watermarks else strip_wm(b)).to_pylist() for b in expected]

@@ -63,6 +63,7 @@ def _retract(runs: list[Run], dels: np.ndarray, ids: np.ndarray, run_of: np.ndar
 class InnerJoinOperator(Operator):
     name = "Join"
     keeps_null_keys = False  # the NULL-aware anti join (NOT IN) keeps rows with a NULL key apart
+    reads_row_watermarks = False  # no row is late to a regular join, and its output carries no `_wm`
 
     def __init__(self, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],

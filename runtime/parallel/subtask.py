@@ -103,7 +103,8 @@ class RegionSubtask:
         self.job_marks = [MIN_WM] * (len(unit.specs[0].inputs) if unit.specs else 1)  # as the job's process sent
         if unit.fork is not None:
             from sqlstream.runtime.parallel.forks import ForkBranches
-            self.fork = ForkBranches(unit.fork, unit.config, unit.parallelism, max_parallelism_of(unit.config))
+            self.fork = ForkBranches(unit.fork, unit.config, unit.parallelism, max_parallelism_of(unit.config),
+                                     row_watermarks=self.ops[0].reads_row_watermarks)
         self.sink = None
         if unit.sink is not None:
             from sqlstream.runtime.parallel.subtask_sink import SubtaskSink
