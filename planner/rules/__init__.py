@@ -14,7 +14,28 @@ def optimize(root: L.Node) -> L.Node:
     root = merge_calcs(root)
     root, _ = prune_columns(root, list(range(len(root.fields))))
     root = prune_row_fields(root)
+    root = extremes_without_retraction(root)
     return reuse_subplans(drop_identity_calcs(root))
+
+
+def extremes_without_retraction(node: L.Node) -> L.Node:
+    """A GROUP BY over an updating input whose MAX reads a column that only increases (MIN: only decreases), by
+    Flink's modified monotonicity (`planner/monotonicity.py`), ignores that column's retractions as Flink's MAX
+    (not MAX_RETRACT) does: SELECT k, MAX(c) FROM (SELECT id, k, COUNT(*) c .. GROUP BY id, k) GROUP BY k keeps
+    the old maximum while an id's count goes from 3 to 4 (-U 3, +U 4) instead of dropping to the next one."""
+    from sqlstream.planner.monotonicity import DECREASING, INCREASING, modified_monotonicity
+    node = _with_inputs(node, [extremes_without_retraction(c) for c in node.inputs()])
+    if not (type(node) is L.GroupAggregate and node.input.updating and node.grouping_sets is None
+            and node.window_end is None):
+        return node
+    mono = modified_monotonicity(node)
+    if mono is None:
+        return node
+    n_fixed = len(node.fields) - len(node.aggs)
+    keeps = {"MAX": INCREASING, "MIN": DECREASING}
+    aggs = [replace(a, retracts=False) if keeps.get(a.fn) == mono[n_fixed + j] else a
+            for j, a in enumerate(node.aggs)]
+    return node if aggs == node.aggs else replace(node, aggs=aggs)
 
 
 def reuse_subplans(root: L.Node) -> L.Node:

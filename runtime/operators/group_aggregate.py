@@ -46,7 +46,7 @@ class GroupAggregateOperator(Operator):
             elif a.distinct and a.fn in NO_DISTINCT:
                 raise ValidationError(f"{a.fn}(DISTINCT ..) is not supported in a non-windowed GROUP BY yet")
             try:
-                acc = make_accumulator(a, [input_types[i].to_arrow() for i in a.args], input_updating)
+                acc = make_accumulator(a, [input_types[i].to_arrow() for i in a.args], input_updating and a.retracts)
             except ExecutionError:
                 raise ValidationError(f"Aggregate function {a.fn} is not supported in a non-windowed GROUP BY "
                                       f"yet") from None
@@ -97,8 +97,10 @@ class GroupAggregateOperator(Operator):
         after_cols, before_cols = [], []
         in_group_order = _Taken(cols, pa.array(order))
         for call, acc in zip(self.aggs, self.states):
-            a, b = acc.running(self._args(call, acc, in_group_order), sg,
-                               self._signs(call, acc, in_group_order, ss), fresh)
+            args = self._args(call, acc, in_group_order)
+            if not call.retracts:  # a retracted row leaves this MAX / MIN as it is: it reads as NULL
+                args[0] = pc.if_else(pa.array(ss > 0), args[0], pa.nulls(n, args[0].type))
+            a, b = acc.running(args, sg, self._signs(call, acc, in_group_order, ss), fresh)
             after_cols.append(a)
             before_cols.append(b)
 

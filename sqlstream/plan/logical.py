@@ -118,7 +118,9 @@ class WindowSpec:
 
 @dataclass(frozen=True)
 class AggCall:
-    """One aggregate: function over input columns, optional DISTINCT and FILTER column."""
+    """One aggregate: function over input columns, optional DISTINCT and FILTER column. `retracts`: over an
+    updating input, a row's retraction takes its value back (False: a MAX of a column that only increases, a MIN
+    of one that only decreases, leaves the result as it is, as Flink plans them)."""
 
     fn: str
     args: tuple[int, ...]
@@ -126,6 +128,7 @@ class AggCall:
     distinct: bool = False
     filter: int | None = None
     name: str = ""
+    retracts: bool = True
 
     def __str__(self) -> str:
         a = ", ".join(f"${i}" for i in self.args) or "*"
