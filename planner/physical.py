@@ -73,6 +73,14 @@ def _ttl_ms(config: dict) -> int:
     return parse_duration_ms(ttl) if ttl else 0
 
 
+def _zone(windowed: L.Node) -> dict[str, int]:
+    """`zone_offset` for an operator that closes the windows of windowed rows by their window_end column: those
+    of a TIMESTAMP_LTZ time attribute hold the session zone's wall clock, ahead of UTC by the offset."""
+    from sqlstream.planner.windowing import window_columns
+    wcols = window_columns(windowed)
+    return {"zone_offset": wcols[2].zone_offset} if wcols is not None and wcols[2].zone_offset else {}
+
+
 def _arrow(fields: list[L.Field]) -> list:
     return [f.type.to_arrow() for f in fields]
 
@@ -112,10 +120,11 @@ def _group_aggregate(node: L.GroupAggregate, config: dict) -> Choice:
                      input_updating=node.input.updating)
     if node.window_end is not None:
         return "WindowGroupAggregate", dict(window_end=node.window_end, input_names=node.input.names,
-                                            n_keys=len(node.keys),
+                                            n_keys=len(node.keys), **_zone(node.input),
                                             aggregate={**aggregate, "grouping_sets": None, "input_updating": False}
                                             ), dist
-    return "GroupAggregate", {**aggregate, "ttl_ms": _ttl_ms(config)}, dist
+    ttl = node.state_ttl if node.state_ttl is not None else _ttl_ms(config)
+    return "GroupAggregate", {**aggregate, "ttl_ms": ttl}, dist
 
 
 def _window_table_function(node: L.WindowTableFunction, config: dict) -> Choice:
@@ -140,7 +149,8 @@ def _keyed(node: L.Join) -> list[Distribution]:
 
 
 def _window_join(node: L.WindowJoin, config: dict) -> Choice:
-    return "WindowJoin", dict(kind=node.kind, left_end=node.left_end, right_end=node.right_end, **_sides(node)), \
+    return "WindowJoin", dict(kind=node.kind, left_end=node.left_end, right_end=node.right_end, **_sides(node),
+                              **_zone(node.left)), \
         _keyed(node)
 
 
@@ -162,7 +172,9 @@ def _set_op_all(node: L.SetOpAll, config: dict) -> Choice:
 def _join(node: L.Join, config: dict) -> Choice:
     # NOT IN: one NULL key on the right blocks every left row, so all rows must meet in one place
     dists = [Distribution(SINGLE)] * 2 if node.null_aware else _keyed(node)
-    ttl = _ttl_ms(config)
+    ttl: int | list[int] = _ttl_ms(config)
+    if node.state_ttl is not None:  # STATE_TTL hint: each side its own
+        ttl = [ttl if side is None else side for side in node.state_ttl]
     if node.kind == "INNER" and not node.null_aware:
         return "InnerJoin", dict(nulls_equal=node.nulls_equal, ttl_ms=ttl, **_sides(node)), dists
     if node.kind in ("LEFT", "RIGHT", "FULL") and not node.null_aware and not node.nulls_equal \
@@ -197,7 +209,8 @@ def _unnest(node: L.Unnest, config: dict) -> Choice:
 def _window_rank(node: L.WindowRank, config: dict) -> Choice:
     return "WindowRank", dict(partition=node.partition, order=node.order, limit=node.limit,
                               window_end=node.window_end, names=node.names, types=_arrow(node.input.fields),
-                              newest_wins_ties=node.newest_wins_ties), [hash_or_single(node.partition)]
+                              newest_wins_ties=node.newest_wins_ties, **_zone(node.input)), \
+        [hash_or_single(node.partition)]
 
 
 def _temporal_sort(node: L.TemporalSort, config: dict) -> Choice:
@@ -248,12 +261,21 @@ def node_signature(node: L.Node) -> str:
     """
     parts = [type(node).__name__, "types=" + ",".join(str(f.type) for f in node.fields)]
     for f in dataclasses.fields(node):
-        if f.name not in _INPUTS:
+        if f.name not in _INPUTS and not _left_out(node, f):
             value = getattr(node, f.name)
             if f.name == "options":  # a connector's parallelism is not the job's structure: rescaling keeps it
                 value = {k: v for k, v in value.items() if k not in PARALLELISM_OPTIONS}
             parts.append(f"{f.name}={canonical(value)}")
     return " ".join(parts)
+
+
+def _left_out(value: Any, f: dataclasses.Field) -> bool:
+    """A field added to a plan node after jobs were checkpointed is left out at its default (metadata
+    `signature_default`), so those jobs keep their fingerprint; one that is configuration rather than structure
+    (a state time-to-live) is always left out (metadata `signature` False)."""
+    if f.metadata.get("signature", True) is False:
+        return True
+    return f.metadata.get("signature_default", False) and getattr(value, f.name) == f.default
 
 
 def canonical(value: Any) -> str:
@@ -270,7 +292,7 @@ def canonical(value: Any) -> str:
         return f"{value.name}:{value.type}"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         inner = ",".join(f"{f.name}={canonical(getattr(value, f.name))}" for f in dataclasses.fields(value)
-                         if f.name != "name")
+                         if f.name != "name" and not _left_out(value, f))
         return f"{type(value).__name__}({inner})"
     if isinstance(value, dict):
         return "{" + ",".join(f"{canonical(k)}:{canonical(v)}" for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"

@@ -18,25 +18,34 @@ def assign(spec: WindowSpec, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     n = len(ts)
     rows = np.arange(n)
     if spec.kind == "TUMBLE":
-        start = ts - np.mod(ts - spec.offset, spec.size)
+        start = ts - np.mod(ts - spec.align, spec.size)
         return rows, start, start + spec.size
     if spec.kind == "HOP":
         # the windows whose start lies in (ts - size, ts]: ceil(size / slide) candidates, of which the oldest
         # holds the row only when the size is not a multiple of the slide (and none when slide > size)
         k = -(-spec.size // spec.slide)
-        last = ts - np.mod(ts - spec.offset, spec.slide)
+        last = ts - np.mod(ts - spec.align, spec.slide)
         starts = last[:, None] - spec.slide * np.arange(k)[None, :]
         keep = starts + spec.size > ts[:, None]
         return np.repeat(rows, k).reshape(n, k)[keep], starts[keep], starts[keep] + spec.size
     if spec.kind == "CUMULATE":
         k = spec.size // spec.step
-        start = ts - np.mod(ts - spec.offset, spec.size)
+        start = ts - np.mod(ts - spec.align, spec.size)
         ends = start[:, None] + spec.step * np.arange(1, k + 1)[None, :]
         keep = ends > ts[:, None]
         r = np.repeat(rows, k).reshape(n, k)[keep]
         s = np.repeat(start, k).reshape(n, k)[keep]
         return r, s, ends[keep]
     raise ValueError(f"window kind {spec.kind} is not assigned per row")
+
+
+def window_properties(spec: WindowSpec, start: np.ndarray, end: np.ndarray) -> list[pa.Array]:
+    """window_start, window_end and window_time of windows with UTC bounds (ms): the bounds on the session zone's
+    wall clock (a TIMESTAMP_LTZ time attribute's windows, as Flink), window_time the UTC instant before the end."""
+    start, end = np.asarray(start, dtype=np.int64), np.asarray(end, dtype=np.int64)
+    ms = pa.timestamp("ms")
+    return [pa.array(start + spec.zone_offset).cast(ms), pa.array(end + spec.zone_offset).cast(ms),
+            pa.array(end - 1).cast(ms)]
 
 
 class WindowBuffer:

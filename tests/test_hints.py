@@ -1,6 +1,7 @@
 """Hints as Flink reads them (probed on Flink 2.3): an OPTIONS table hint merges dynamic options over the table's
-WITH options, validated like them; a view takes none; a hint sqlstream does not implement is an error, never
-dropped in silence. Flink's golden case hint_options checks the rows."""
+WITH options, validated like them; a view takes none; STATE_TTL and the join strategy hints name a join's inputs
+(tests/test_state_ttl.py checks the time-to-live they give); a hint sqlstream does not implement is an error,
+never dropped in silence. Flink's golden cases hint_options and hint_join_strategies_state_ttl check the rows."""
 import collections
 
 import pytest
@@ -71,13 +72,35 @@ def test_table_hints_that_are_not_options_are_rejected(hint, message):
 
 
 @pytest.mark.parametrize("hint, message", [
-    ("STATE_TTL('g' = '1d')", "The STATE_TTL hint is not supported: use SET 'table.exec.state.ttl'"),
-    ("BROADCAST(g)", "The BROADCAST hint is not supported"),
     ("FOO(g)", "Hint: FOO should be registered in the HintStrategyTable"),
+    ("STATE_TTL('x' = '1d')", "The options of following hints cannot match the name of input tables or views: "
+                              "\n`x` in `STATE_TTL`"),
+    ("STATE_TTL('G' = '1d')", "`G` in `STATE_TTL`"),
+    ("STATE_TTL('g' = 'abc')", "Invalid STATE_TTL hint value: text does not start with a number, and is not a "
+                               "valid ISO-8601 duration format: abc"),
+    ("STATE_TTL()", "Invalid STATE_TTL hint, expecting at least one key-value options specified."),
+    ("LOOKUP('table' = 'g', 'retry-predicate' = 'lookup_miss')", "The LOOKUP hint's retry options are not "
+                                                                 "supported"),
 ])
-def test_query_hints_are_rejected_not_ignored(hint, message):
+def test_query_hints_are_checked_not_ignored(hint, message):
     with pytest.raises(ValidationError, match=message):
-        run_sql(GEN + f"SELECT /*+ {hint} */ id FROM g;")
+        run_sql(GEN + f"SELECT /*+ {hint} */ id, COUNT(*) AS c FROM g GROUP BY id;")
+
+
+@pytest.mark.parametrize("hint", ["BROADCAST(b)", "SHUFFLE_HASH(a, b)", "SHUFFLE_MERGE(a)", "NEST_LOOP(b)",
+                                  "LOOKUP('table' = 'b')", "STATE_TTL('a' = '1d', 'b' = '12h')"])
+def test_join_hints_change_nothing_in_a_streaming_job(hint):
+    """A streaming join runs one way: Flink takes the join strategy hints and gives the same rows."""
+    sql = "SELECT {} a.id FROM g a JOIN g b ON a.id = b.id;"
+    assert sorted(ids(sql.format(f"/*+ {hint} */"))) == sorted(ids(sql.format(""))) == [1, 2, 3, 4, 5]
+
+
+def test_join_hint_names_are_the_inputs_aliases():
+    """A hint names a join's inputs as the query does (the alias hides the table's name), and a block with no
+    join or aggregation takes any name, as in Flink."""
+    with pytest.raises(ValidationError, match="`g` in `BROADCAST`"):
+        run_sql(GEN + "SELECT /*+ BROADCAST(g) */ a.id FROM g a JOIN g b ON a.id = b.id;")
+    assert ids("SELECT /*+ BROADCAST(x), STATE_TTL('y' = '1d') */ id FROM g;") == [1, 2, 3, 4, 5]
 
 
 def test_hints_where_flink_does_not_read_them_are_parse_errors():

@@ -146,3 +146,41 @@ def test_count_distinct_forgets_the_values_of_an_expired_key():
     assert changelog(op.on_batch(rows(["a", "a"], [1, 2]))) == ["+I[a, 1]", "-U[a, 1]", "+U[a, 2]"]
     clock.now += 2_000
     assert changelog(op.on_batch(rows(["b", "a"], [1, 2]))) == ["+I[b, 1]", "+I[a, 1]"]
+
+
+def test_each_join_side_keeps_its_own_ttl():
+    """A STATE_TTL hint gives each input of a join its own time-to-live: the left rows expire, the right ones
+    (no TTL) stay."""
+    clock = Clock()
+    op = join("INNER", [1_000, 0], clock)
+    op.on_batch(side(["a"], [1]), 0)
+    op.on_batch(side(["b"], [20]), 1)
+    clock.now += 1_500  # both rows are 1 500 ms old: the left one is gone, the right one is not
+    assert join_rows(op.on_batch(side(["a"], [10]), 1)) == []
+    assert join_rows(op.on_batch(side(["b"], [2]), 0)) == ["+I['b', 2, 'b', 20]"]
+
+
+def hinted_plan(query: str, config: dict | None = None):
+    from sqlstream.planner.physical import physical_plan
+    from sqlstream.session import Session, parse_script
+    sql = ("CREATE TABLE t (k STRING, v BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');"
+           "CREATE TABLE u (k STRING, w BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');" + query)
+    s = Session()
+    stmts = parse_script(sql)
+    for stmt in stmts[:-1]:
+        s.execute(stmt, sql)
+    return physical_plan([s.plan(stmts[-1])], config or {})
+
+
+def test_state_ttl_hint_reaches_the_join_sides_and_the_aggregation():
+    """STATE_TTL('a' = .., 'b' = ..) names a join's inputs by alias (a side it leaves out keeps
+    table.exec.state.ttl), STATE_TTL('t' = ..) an aggregation's input; the fingerprint does not change."""
+    from sqlstream.runtime.operators import registry
+    join_sql = "SELECT /*+ STATE_TTL('a' = '1d') */ * FROM t a JOIN u b ON a.k = b.k;"
+    plan = hinted_plan(join_sql, {"table.exec.state.ttl": "1 h"})
+    op = registry.build(next(s for s in plan.operators if s.name == "InnerJoin"))
+    assert op.side_ttl == (86_400_000, 3_600_000)
+    plain = hinted_plan("SELECT * FROM t a JOIN u b ON a.k = b.k;", {"table.exec.state.ttl": "1 h"})
+    assert plan.fingerprint == plain.fingerprint
+    plan = hinted_plan("SELECT /*+ STATE_TTL('t' = '90 min') */ k, COUNT(*) AS c FROM t GROUP BY k;")
+    assert registry.build(next(s for s in plan.operators if s.name == "GroupAggregate")).ttl_ms == 5_400_000

@@ -13,7 +13,7 @@ from sqlstream.dialect import expressions as fx
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Ref
 from sqlstream.planner.bind.relation import fields_scope, project, Relation, row_numbers
-from sqlstream.planner.hints import table_options
+from sqlstream.planner.hints import query_hints, table_options
 from sqlstream.planner.scalar_binder import ScalarBinder, Scope, _where
 
 
@@ -34,8 +34,13 @@ class FromClause:
             from sqlstream.planner.match_binder import bind_match_recognize
             node, scope = bind_match_recognize(rel.node, rel.scope, sel.args["match"])
             rel = Relation(node, scope)
+        ttl = query_hints(sel).state_ttl
+        left_name = frm.this.alias_or_name if isinstance(frm.this, (exp.Table, exp.Subquery)) else None
         for join in sel.args.get("joins") or []:
-            rel = self._bind_join(rel, join)
+            # a STATE_TTL hint names the inputs of a join: the first FROM item, or the item joined
+            sides = (ttl.get(left_name), ttl.get(join.this.alias_or_name)) if ttl else (None, None)
+            rel = self._bind_join(rel, join, sides if sides != (None, None) else None)
+            left_name = None
         return rel
 
     def _bind_from_item(self, item: exp.Expr) -> Relation:

@@ -13,6 +13,7 @@ from sqlstream.planner.bind.aggregate_calls import agg_parts, contains_agg
 from sqlstream.planner.bind.legacy_windows import LEGACY_PROPS, same_group_window
 from sqlstream.planner.bind.relation import output_name, project, Relation, streaming_shape
 from sqlstream.planner.functions import aggregate_type
+from sqlstream.planner.hints import query_hints
 from sqlstream.planner.scalar_binder import ScalarBinder, Scope, _where
 
 NOT_NULL_WHEN_GROUPED = ("SUM", "MIN", "MAX", "AVG")
@@ -245,7 +246,7 @@ class GroupBy:
         # window aggregation (planner/rules/streaming.py)
         agg = streaming_shape(sel, L.GroupAggregate(fields, mode, input=pre_calc,
                                                      keys=list(range(nkeys)) + window_keys, aggs=aggs,
-                                                     grouping_sets=grouping_sets))
+                                                     grouping_sets=grouping_sets, state_ttl=_hinted_ttl(sel)))
         return project(agg, out_exprs, out_names, having_cond)
 
     def _grouping_id(self, node, key_nodes, sets_spec, gs_index, _keys, binder) -> Expr:
@@ -261,3 +262,13 @@ class GroupBy:
         t = BIGINT.with_nullable(False)  # GROUPING and GROUPING_ID are both BIGINT NOT NULL in Flink
         return Call(t, "GROUPING_ID", (Ref(INT.with_nullable(False), gs_index, "$grouping_set"),
                                        Lit(t, tuple(ids))))
+
+
+def _hinted_ttl(sel: exp.Select) -> int | None:
+    """The STATE_TTL hint's time-to-live for an aggregation of one FROM item, by that item's name (a join's
+    inputs take their hint at the join)."""
+    ttl = query_hints(sel).state_ttl
+    frm = sel.args.get("from_")
+    if not ttl or sel.args.get("joins") or frm is None or not isinstance(frm.this, (exp.Table, exp.Subquery)):
+        return None
+    return ttl.get(frm.this.alias_or_name)

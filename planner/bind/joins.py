@@ -13,7 +13,8 @@ from sqlstream.planner.scalar_binder import ScalarBinder, Scope, ScopeField, _wh
 class Joins:
     """The Binder's JOIN .. ON."""
 
-    def _bind_join(self, left: Relation, join: exp.Join) -> Relation:
+    def _bind_join(self, left: Relation, join: exp.Join,
+                   state_ttl: tuple[int | None, int | None] | None = None) -> Relation:
         side = (join.args.get("side") or "").upper()
         kind = (join.args.get("kind") or "").upper()
         if isinstance(join.this, exp.Unnest):
@@ -51,6 +52,6 @@ class Joins:
         updating = left.node.updating or right.node.updating or jtype != "INNER"
         node = streaming_shape(join, L.Join(lf + rf, L.RETRACT if updating else L.INSERT_ONLY, left=left.node,
                                              right=right.node, kind=jtype, left_keys=lkeys, right_keys=rkeys,
-                                             condition=condition))
+                                             condition=condition, state_ttl=state_ttl))
         fields = [ScopeField(sf.qualifier, sf.name, f.type) for sf, f in zip(scope.fields, node.fields)]
         return Relation(node, Scope(fields))

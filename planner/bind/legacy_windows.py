@@ -6,7 +6,7 @@ from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
 from sqlstream.plan import logical as L
-from sqlstream.planner.bind.window_tvf import require_utc_windows
+from sqlstream.planner.bind.window_tvf import window_zone_offset
 from sqlstream.planner.scalar_binder import interval_value, Scope, _where
 
 LEGACY_PROPS = {"START": "window_start", "END": "window_end", "ROWTIME": "window_time", "PROCTIME": "window_time"}
@@ -46,7 +46,7 @@ class LegacyWindows:
         if node.fields[ti].type.time_attr != "rowtime" and not proctime:
             raise ValidationError(f"{_where(g)}Window can only be defined on a time attribute column, but is type "
                                   f"of {node.fields[ti].type}")
-        require_utc_windows(node.fields[ti].type, g)
+        zone_offset = window_zone_offset(node.fields[ti].type, g)
         iv = [interval_value(a)[0] if isinstance(a, exp.Interval) else None for a in args[1:]]
         if None in iv or not iv:
             raise ValidationError(f"{_where(g)}{kind} expects INTERVAL arguments")
@@ -55,12 +55,12 @@ class LegacyWindows:
         if kind == "TUMBLE":
             if iv[0] <= 0:
                 raise ValidationError(f"{_where(g)}TumblingWindowAssigner parameters must satisfy size > 0")
-            return L.WindowSpec("TUMBLE", ti, size=iv[0], proctime=proctime)
+            return L.WindowSpec("TUMBLE", ti, size=iv[0], proctime=proctime, zone_offset=zone_offset)
         if kind == "HOP":
             if len(iv) < 2 or iv[0] <= 0 or iv[1] <= 0:
                 raise ValidationError(f"{_where(g)}SlidingWindowAssigner parameters must satisfy slide > 0 and "
                                       f"size > 0")
-            return L.WindowSpec("HOP", ti, slide=iv[0], size=iv[1], proctime=proctime)
+            return L.WindowSpec("HOP", ti, slide=iv[0], size=iv[1], proctime=proctime, zone_offset=zone_offset)
         if iv[0] <= 0:
             raise ValidationError(f"{_where(g)}SessionWindowAssigner parameters must satisfy 0 < size")
-        return L.WindowSpec("SESSION", ti, gap=iv[0])
+        return L.WindowSpec("SESSION", ti, gap=iv[0], zone_offset=zone_offset)

@@ -9,20 +9,39 @@ from sqlstream.plan.expr import Expr, Ref
 from sqlstream.planner.bind.aggregate_calls import contains_agg
 from sqlstream.planner.bind.conjuncts import has_subquery_conjunct
 from sqlstream.planner.bind.relation import dedupe_names, output_name, project
-from sqlstream.planner.hints import check_query_hints
+from sqlstream.planner.hints import check_hint_names, query_hints
 from sqlstream.planner.scalar_binder import ScalarBinder, Scope, _where
+
+
+def hinted_inputs(sel: exp.Select) -> list[str] | None:
+    """The input names a query hint of the block may give: its FROM items' (alias, else table name) when it
+    joins, the one FROM item's when it aggregates; none otherwise (any name goes)."""
+    frm = sel.args.get("from_")
+    items = ([frm.this] if frm is not None else []) + [j.this for j in sel.args.get("joins") or []]
+    names = [i.alias_or_name for i in items if isinstance(i, (exp.Table, exp.Subquery)) and i.alias_or_name]
+    if sel.args.get("joins"):
+        return names
+    if sel.args.get("group") or sel.args.get("having") or any(contains_agg(e) for e in sel.expressions):
+        return names
+    return None
+
+
+# the relations subqueries used as values are joined as (scalar, IN, EXISTS)
+LIFTED = ("$sq", "$in", "$ex")
 
 
 class SelectClause:
     """The Binder's SELECT blocks."""
 
     def _bind_select(self, sel: exp.Select) -> L.Node:
-        check_query_hints(sel)
+        hints = query_hints(sel)
+        if hints.names:
+            check_hint_names(sel, hints, hinted_inputs(sel))
         if sel.args.get("limit") or sel.args.get("offset"):
             return self._bind_limit(sel)
         if sel.args.get("order"):
             return self._bind_temporal_sort(sel)
-        sel = self._lift_scalar_subqueries(self._lift_in_subqueries(sel))
+        sel = self._lift_scalar_subqueries(self._lift_in_subqueries(self._lift_exists_values(sel)))
         if sel.args.get("distinct"):
             if sel.args.get("group") or any(contains_agg(e) for e in sel.expressions):
                 raise ValidationError(f"{_where(sel)}SELECT DISTINCT with GROUP BY or aggregates is not supported yet")
@@ -69,8 +88,8 @@ class SelectClause:
             if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
                 qual = item.table if isinstance(item, exp.Column) else None
                 for j, f in enumerate(scope.fields):
-                    if qual and f.qualifier != qual or not qual and (f.qualifier or "").startswith("$sq"):
-                        continue  # `*` does not show the columns lifted scalar subqueries add
+                    if qual and f.qualifier != qual or not qual and (f.qualifier or "").startswith(LIFTED):
+                        continue  # `*` does not show the columns lifted subqueries add
                     exprs.append(Ref(f.type, j, f.name))
                     names.append(f.name)
                 continue

@@ -65,6 +65,60 @@ class Subqueries:
                            on=exp.true(), join_type="left", copy=False)
         return sel
 
+    def _lift_exists_values(self, sel: exp.Select) -> exp.Select:
+        """`EXISTS (..)` as a value (in SELECT, or in WHERE under OR, NOT, CASE ..), as Flink's SubQueryRemoveRule
+        rewrites it: the subquery's distinct correlation keys with a marker `$hit`, LEFT JOINed on the equality
+        correlations (uncorrelated, its one distinct row ON TRUE); EXISTS is then `$hit IS NOT NULL`."""
+        where = sel.args.get("where")
+        aggregating = bool(sel.args.get("group")) or any(contains_agg(e) for e in sel.expressions)
+        in_select = [] if aggregating else [x for e in sel.expressions for x in e.find_all(exp.Exists)
+                                            if not any(isinstance(a, exp.Subquery) for a in ancestors(x, e))]
+        if not in_select and not any(isinstance(x, exp.Exists) for x in _nested_in_where(where)):
+            return sel
+        outer = self._bind_from(sel).scope
+        sel = sel.copy()
+        found = [x for e in sel.expressions for x in e.find_all(exp.Exists)
+                 if not any(isinstance(a, exp.Subquery) for a in ancestors(x, e))] if in_select else []
+        found += [x for x in _nested_in_where(sel.args.get("where")) if isinstance(x, exp.Exists)]
+        for n, exists in enumerate(found):
+            inner = exists.this.this if isinstance(exists.this, exp.Subquery) else exists.this
+            if not isinstance(inner, exp.Select) or inner.args.get("from_") is None:
+                raise ValidationError(f"{_where(exists)}EXISTS needs a SELECT .. FROM subquery")
+            if inner.args.get("group") or inner.args.get("having") or any(contains_agg(e) for e in inner.expressions):
+                raise ValidationError(f"{_where(exists)}EXISTS over an aggregating subquery is not supported yet")
+            own = self._bind_from(inner).scope
+
+            def correlated(e: exp.Expr) -> bool:
+                return any(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
+
+            def outer_only(e: exp.Expr) -> bool:
+                return all(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
+            keys, rest = [], []
+            cond = inner.args.get("where")
+            for c in sql_conjuncts(cond.this) if cond is not None else []:
+                if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
+                        outer_only(c.this if correlated(c.this) else c.expression):
+                    keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
+                elif correlated(c):
+                    raise ValidationError(f"{_where(c)}EXISTS as a value (in SELECT, or under OR or NOT) is "
+                                          f"correlated only by equalities of an outer-row expression with a "
+                                          f"subquery expression yet; got {c.sql(dialect='flink')}")
+                else:
+                    rest.append(c)
+            name = f"$ex{n}"
+            marks = inner.copy()
+            js = [exp.alias_(k.copy(), f"$j{i}", quoted=True) for i, (k, _) in enumerate(keys)]
+            marks.set("expressions", js + [exp.alias_(exp.true(), "$hit", quoted=True)])
+            marks.set("where", where_clause([c.copy() for c in rest]))
+            marks.set("distinct", exp.Distinct())
+            on = exp.and_(*[exp.EQ(this=exp.column(f"$j{i}", table=name, quoted=True), expression=o.copy())
+                            for i, (_, o) in enumerate(keys)]) if keys else exp.true()
+            exists.replace(exp.Paren(this=exp.Not(this=exp.Is(this=exp.column("$hit", table=name, quoted=True),
+                                                              expression=exp.Null()))))
+            sel = sel.join(exp.Subquery(this=marks, alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True))),
+                           on=on, join_type="left", copy=False)
+        return sel
+
     def _lift_in_subqueries(self, sel: exp.Select) -> exp.Select:
         """`x IN (SELECT y ..)` used as a value in SELECT (Flink's SubQueryRemoveRule): the subquery's distinct
         values LEFT JOINed on `x = y` mark the rows that find theirs, and a one-row relation says whether the
@@ -88,18 +142,19 @@ class Subqueries:
                        self._decorrelated_values(c.this, outer)[1]]
         having = sel.args.get("having")
         in_having = _in_subqueries(having.this) if having is not None else []
-        if not found and not negated and not in_having:
+        nested = [i for i in _nested_in_where(where) if isinstance(i, exp.In) and not isinstance(i.this, exp.Tuple)]
+        if not found and not negated and not in_having and not nested:
             return sel
-        if any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
-               for e in sel.expressions) or \
+        if (found or in_having) and any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and
+                                        isinstance(e.this, exp.Star) for e in sel.expressions) or \
                 any(isinstance(a, (exp.AggFunc, exp.Window)) for i in found + in_having for a in ancestors(i, sel)):
             raise ValidationError(f"{_where((found + in_having)[0])}IN (subquery) in SELECT is supported outside OVER "
                                   f"windows and without *; not here yet")
         outer = outer or self._bind_from(sel).scope
         aggregating = sel.args.get("group") or sel.args.get("having") or any(contains_agg(e) for e in sel.expressions)
-        for inn in found + in_having:
+        for inn in found + in_having + nested:
             values, pairs = self._decorrelated_values(inn, outer)
-            if pairs and aggregating:
+            if pairs and aggregating and not any(inn is i for i in nested):
                 raise ValidationError(f"{_where(inn)}A correlated IN subquery next to aggregates is not "
                                       f"supported yet")
             self._refuse_unqualified_correlation(sel, inn, values)
@@ -110,6 +165,9 @@ class Subqueries:
         if negated:
             targets += [(c.this, True) for c in sql_conjuncts(sel.args["where"].this)
                         if any(c == n for n in negated)]
+        # under OR, NOT, CASE .. in WHERE: the value SELECT gives (an empty uncorrelated subquery leaves no rows)
+        targets += [(i, False) for i in _nested_in_where(sel.args.get("where"))
+                    if isinstance(i, exp.In) and not isinstance(i.this, exp.Tuple)]
         for n, (inn, in_where) in enumerate(targets):
             name = f"$in{n}"
             values, pairs = self._decorrelated_values(inn, outer)
@@ -365,6 +423,22 @@ class Subqueries:
         """The rows of `rel` the subquery predicate admits: a plain filter, which a rule makes a semi/anti join."""
         node = streaming_shape(where, project(rel.node, identity(rel.node), rel.node.names, predicate))
         return Relation(node, rel.scope)
+
+
+def _nested_in_where(where: exp.Where | None) -> list[exp.Expr]:
+    """The IN and EXISTS subqueries of WHERE that are not its conjuncts (nor NOT of one): under OR, NOT, CASE ..
+    They are values of the row, as in SELECT (conjuncts are semi/anti joins)."""
+    if where is None:
+        return []
+    root = where.this
+    top = {id(c.this if isinstance(c, exp.Not) else c) for c in sql_conjuncts(root)}
+    out = []
+    for node in root.find_all(exp.In, exp.Exists):
+        if isinstance(node, exp.In) and node.args.get("query") is None or id(node) in top or \
+                any(isinstance(a, exp.Subquery) for a in ancestors(node, root)):
+            continue
+        out.append(node)
+    return out
 
 
 def _in_subqueries(e: exp.Expr) -> list[exp.In]:

@@ -1,6 +1,9 @@
 """Window table functions in FROM: TABLE(TUMBLE | HOP | CUMULATE | SESSION(TABLE t, DESCRIPTOR(ts), ..))."""
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 from sqlglot import exp
 
 from sqlstream.core.errors import ValidationError
@@ -9,7 +12,7 @@ from sqlstream.dialect import expressions as fx
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Call, Ref
 from sqlstream.planner.bind.relation import fields_scope, Relation
-from sqlstream.planner.scalar_binder import interval_value, session_zone, _where
+from sqlstream.planner.scalar_binder import interval_value, session_zone, _tzinfo, _where
 
 
 def require_positive_window(spec: L.WindowSpec, call: exp.Expr) -> None:
@@ -31,15 +34,24 @@ def require_positive_window(spec: L.WindowSpec, call: exp.Expr) -> None:
 UTC_ZONES = ("UTC", "GMT", "Etc/UTC", "Etc/GMT", "UCT", "Zulu", "+00:00", "-00:00")
 
 
-def require_utc_windows(time_type: FlinkType, node: exp.Expr) -> None:
-    """Flink assigns windows over a TIMESTAMP_LTZ time attribute on the session zone's wall clock (window_start
-    and window_end in local time); windows here are assigned in UTC, so any other zone is refused rather than
-    giving other windows."""
+def window_zone_offset(time_type: FlinkType, node: exp.Expr) -> int:
+    """The UTC offset (ms) of the wall clock windows over a time attribute are assigned on: Flink assigns those
+    of a TIMESTAMP_LTZ attribute on the session zone's wall clock, 0 for a TIMESTAMP one.
+
+    Windows take the zone's offset as one number, so a zone that keeps one offset through the year (Asia/Shanghai,
+    '+08:00') is supported, taken at its offset of today's calendar (for the years from 1992 on); a zone with
+    daylight saving time is refused rather than given windows an hour off around its changes."""
     zone = session_zone()
-    if time_type.name == "TIMESTAMP_LTZ" and zone not in UTC_ZONES:
+    if time_type.name != "TIMESTAMP_LTZ" or zone in UTC_ZONES:
+        return 0
+    tz = _tzinfo(zone)
+    offsets = {tz.utcoffset(dt.datetime(year, month, 1)) for year in range(1992, 2101) for month in (1, 4, 7, 10)}
+    if len(offsets) != 1:
         raise ValidationError(f"{_where(node)}Windows on a TIMESTAMP_LTZ time attribute in the session time zone "
-                              f"'{zone}' are not supported yet (Flink assigns them on that zone's wall clock). "
-                              f"Use SET 'table.local-time-zone' = 'UTC', or a TIMESTAMP(3) rowtime column.")
+                              f"'{zone}', which has daylight saving time, are not supported yet (Flink assigns "
+                              f"them on that zone's wall clock). Use a zone with one UTC offset, such as "
+                              f"'Asia/Shanghai' or '+08:00', or a TIMESTAMP(3) rowtime column.")
+    return int(offsets.pop().total_seconds() * 1000)
 
 
 def shifted_rowtime(node: L.Node, index: int) -> bool:
@@ -87,7 +99,7 @@ class WindowTvf:
             raise ValidationError(
                 f"{_where(desc)}The window function {kind}(TABLE {table_arg.this.name}, DESCRIPTOR({tcol}), ...) "
                 f"requires the timecol to be a time attribute type, but is {ttype}.")
-        require_utc_windows(ttype, desc)
+        zone_offset = window_zone_offset(ttype, desc)
 
         def ms(key: str) -> int:
             v = params.get(key)
@@ -116,12 +128,10 @@ class WindowTvf:
                 partition = tuple(rel.scope.resolve(c.name, None, c) for c in columns)
             spec = L.WindowSpec("SESSION", ti, gap=ms("GAP"), partition=partition)
         require_positive_window(spec, call)
-        if ttype.time_attr == "proctime":
-            if kind == "SESSION":
-                raise ValidationError(f"{_where(call)}SESSION windows on a processing-time attribute are not "
-                                      f"supported yet")
-            spec = L.WindowSpec(spec.kind, spec.time_index, spec.size, spec.slide, spec.step, spec.gap, spec.offset,
-                                spec.partition, proctime=True)
+        if ttype.time_attr == "proctime" and kind == "SESSION":
+            raise ValidationError(f"{_where(call)}SESSION windows on a processing-time attribute are not "
+                                  f"supported yet")
+        spec = replace(spec, proctime=ttype.time_attr == "proctime", zone_offset=zone_offset)
         ws_type = FlinkType("TIMESTAMP", 3, nullable=False)
         wt_type = FlinkType(ttype.name, 3, nullable=False, time_attr="rowtime")
         fields = [L.Field(f.name, f.type.without_time_attr() if i == ti else f.type)

@@ -67,9 +67,11 @@ class InnerJoinOperator(Operator):
 
     def __init__(self, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
-                 nulls_equal: bool = False, ttl_ms: int = 0, clock=None):
+                 nulls_equal: bool = False, ttl_ms: int | list[int] = 0, clock=None):
         self.keys = (left_keys, right_keys)
-        self.ttl = StateTtl(ttl_ms, clock)
+        # one time-to-live for both sides, or each side its own (a STATE_TTL hint)
+        self.side_ttl = tuple(ttl_ms) if isinstance(ttl_ms, (list, tuple)) else (ttl_ms, ttl_ms)
+        self.ttl = StateTtl(max(self.side_ttl), clock)
         self.now = 0
         self.condition = condition
         self.names = names
@@ -112,8 +114,9 @@ class InnerJoinOperator(Operator):
         cutoff = self.ttl.tick()
         self.now = self.ttl.now
         if cutoff is not None:
-            for rows in self.rows:
-                rows.expire(cutoff)
+            for rows, ttl in zip(self.rows, self.side_ttl):
+                if ttl > 0:
+                    rows.expire(self.now - ttl)
 
     @property
     def ttl_ms(self) -> int:

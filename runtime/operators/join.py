@@ -26,7 +26,7 @@ class JoinOperator(OuterJoinOperator):
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_types: list[pa.DataType], right_types: list[pa.DataType], names: list[str],
                  out_types: list[pa.DataType], null_aware: bool = False, nulls_equal: bool = False,
-                 ttl_ms: int = 0, clock=None):
+                 ttl_ms: int | list[int] = 0, clock=None):
         # SEMI and ANTI put out the left columns only; each side's rows keep names of their own
         semi_anti = kind in ("SEMI", "ANTI")
         sides = [f"$l{i}" for i in range(len(left_types))] + [f"$r{i}" for i in range(len(right_types))] \

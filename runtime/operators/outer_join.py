@@ -23,7 +23,7 @@ class OuterJoinOperator(InnerJoinOperator):
     name = "Join"
 
     def __init__(self, kind: str, left_keys, right_keys, condition, left_types, right_types, names,
-                 nulls_equal: bool = False, ttl_ms: int = 0, clock=None):
+                 nulls_equal: bool = False, ttl_ms: int | list[int] = 0, clock=None):
         super().__init__(left_keys, right_keys, condition, left_types, right_types, names, nulls_equal, ttl_ms, clock)
         self.kind = kind
         self.preserved = (kind in ("LEFT", "FULL"), kind in ("RIGHT", "FULL"))

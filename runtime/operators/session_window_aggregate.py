@@ -23,6 +23,7 @@ from sqlstream.runtime.aggregates import expand_grouping_sets, needed_columns
 from sqlstream.runtime.event_time import MIN_WM, event_times
 from sqlstream.runtime.keys import KeyIndex
 from sqlstream.core.types import FlinkType
+from sqlstream.runtime.windows import window_properties
 
 NONE = -1  # no session
 WAVES = 4  # column-wise passes over a batch, each after the row loop took every key's first row it could not
@@ -424,8 +425,7 @@ class SessionWindowAggregateOperator(Operator):
         result = result.take(pa.array(order))
         start, end = result.column("$ws").to_numpy(), result.column("$we").to_numpy()
         arrays = [result.column(k).combine_chunks() for k in key_names]
-        arrays += [pa.array(start).cast(pa.timestamp("ms")), pa.array(end).cast(pa.timestamp("ms")),
-                   pa.array(end - 1).cast(pa.timestamp("ms"))]
+        arrays += window_properties(self.window, start, end)
         if self.sets is not None:
             arrays.append(result.column("$gs").combine_chunks())
         arrays += finalize(result, self.aggs)

@@ -122,7 +122,7 @@ class WindowAggregateOperator(Operator):
         ts, wm = event_times(batch, self.window.time_index)
         w = self.window
         step = w.slide if w.kind == "HOP" else w.size
-        end = ts - np.mod(ts - w.offset, step) + step
+        end = ts - np.mod(ts - w.align, step) + step
         needed = self._needed()
         names = {f"c{i}": cols[i] for i in needed}
         inputs = prepare_inputs(names, self.aggs, [f"c{i}" for i in range(max(needed, default=-1) + 1)], n)
@@ -254,7 +254,7 @@ class WindowAggregateOperator(Operator):
         if w.kind != "HOP" or w.proctime or w.size % w.slide or self.sets is not None \
                 or not self._exact(cols):
             return False
-        slice_end = ts - np.mod(ts - w.offset, w.slide) + w.slide  # also the end of the row's first window
+        slice_end = ts - np.mod(ts - w.align, w.slide) + w.slide  # also the end of the row's first window
         if not (slice_end - 1 > wm).all():
             return False
         n = len(ts)
@@ -414,8 +414,7 @@ class WindowAggregateOperator(Operator):
         we = result.column("$we").combine_chunks()
         ws = result.column("$ws").combine_chunks()
         arrays = [result.column(k).combine_chunks() for k in key_names]
-        arrays += [pc.cast(ws, pa.timestamp("ms")), pc.cast(we, pa.timestamp("ms")),
-                   pc.cast(pc.subtract(we, 1), pa.timestamp("ms"))]
+        arrays += windows.window_properties(self.window, ws.to_numpy(), we.to_numpy())
         if self.sets is not None:
             arrays.append(result.column("$gs").combine_chunks())
         arrays += finalize(result, self.aggs)

@@ -22,7 +22,8 @@ class WindowGroupAggregateOperator(Operator):
     drops_late_rows = True
     name = "WindowGroupAggregate"
 
-    def __init__(self, window_end: int, aggregate: dict, input_names: list[str], n_keys: int):
+    def __init__(self, window_end: int, aggregate: dict, input_names: list[str], n_keys: int, zone_offset: int = 0):
+        self.zone_offset = zone_offset  # window_end holds the session zone's wall clock, this far ahead of UTC (TIMESTAMP_LTZ windows)
         self.window_end, self.n_keys = window_end, n_keys
         self.aggregate = aggregate  # GroupAggregate's arguments: keys, aggs, out_names, out_types, ..
         self.input_names = input_names
@@ -38,6 +39,7 @@ class WindowGroupAggregateOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         ends, _ = rowtime_ms(cols[self.window_end])
+        ends = ends - self.zone_offset
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
         late = self.buffer.add_open(table, ends, self.last_wm)
         if late:

@@ -25,8 +25,9 @@ class WindowJoinOperator(Operator):
 
     def __init__(self, kind: str, left_keys: list[int], right_keys: list[int], condition: Expr | None,
                  left_end: int, right_end: int, left_types: list[pa.DataType], right_types: list[pa.DataType],
-                 names: list[str]):
+                 names: list[str], zone_offset: int = 0):
         self.kind = kind
+        self.zone_offset = zone_offset  # window_end holds the session zone's wall clock, this far ahead of UTC (TIMESTAMP_LTZ windows)
         self.keys = (left_keys, right_keys)
         self.ends = (left_end, right_end)
         self.condition = condition
@@ -46,6 +47,7 @@ class WindowJoinOperator(Operator):
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         cols = data_columns(batch)
         ends, _ = rowtime_ms(cols[self.ends[input]])
+        ends = ends - self.zone_offset
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
         # the watermark in force at each row: the smaller of its input's watermark before it (a batch's rows
         # carry it) and the other input's, as row by row

@@ -23,7 +23,8 @@ class WindowRankOperator(Operator):
     name = "WindowRank"
 
     def __init__(self, partition: list[int], order: list[tuple[int, bool]], limit: int, window_end: int,
-                 names: list[str], types: list[pa.DataType], newest_wins_ties: bool = False):
+                 names: list[str], types: list[pa.DataType], newest_wins_ties: bool = False, zone_offset: int = 0):
+        self.zone_offset = zone_offset  # window_end holds the session zone's wall clock, this far ahead of UTC (TIMESTAMP_LTZ windows)
         self.partition, self.order, self.limit, self.window_end = partition, order, limit, window_end
         self.tie_sign = -1 if newest_wins_ties else 1  # keep-last window deduplication: a tie goes to the newer row
         self.names, self.types = names, types  # input types; the output adds the row number
@@ -40,6 +41,7 @@ class WindowRankOperator(Operator):
         cols = data_columns(batch)
         n = batch.num_rows
         ends, _ = rowtime_ms(cols[self.window_end])
+        ends = ends - self.zone_offset
         table = pa.table({f"c{i}": c for i, c in enumerate(cols)})
         table = table.append_column("$seq", pa.array(self.seq + np.arange(n)))
         self.seq += n

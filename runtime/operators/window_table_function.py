@@ -24,7 +24,6 @@ class WindowTableFunctionOperator(Operator):
         rows, start, end = rows[keep], start[keep], end[keep]
         take = pa.array(rows)
         out = [c.take(take) for c in cols]
-        out += [pa.array(start).cast(pa.timestamp("ms")), pa.array(end).cast(pa.timestamp("ms")),
-                pa.array(end - 1).cast(pa.timestamp("ms"))]
+        out += windows.window_properties(self.window, start, end)
         wm = row_watermarks(batch)
         return [make_batch(batch.column(0).take(take), out, self.names, None if wm is None else wm[rows])]

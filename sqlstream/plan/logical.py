@@ -100,20 +100,30 @@ class WindowSpec:
     offset: int = 0
     partition: tuple[int, ...] = ()
     proctime: bool = False  # windows over a PROCTIME() attribute fire by the wall clock, not the watermark
+    # of a TIMESTAMP_LTZ time attribute: the session zone's UTC offset. Windows are that zone's wall clock, as in
+    # Flink: aligned on local time, window_start/window_end local times, window_time and firing in UTC
+    zone_offset: int = field(default=0, metadata={"signature_default": True})
+
+    @property
+    def align(self) -> int:
+        """Where window starts fall, modulo the size (or slide), in UTC milliseconds: `offset` on the local clock."""
+        return self.offset - self.zone_offset
 
     def __str__(self) -> str:
         k = self.kind
         if self.proctime:
             return "proctime " + WindowSpec(k, self.time_index, self.size, self.slide, self.step, self.gap,
-                                            self.offset).__str__()
-        offset = f", offset={self.offset}ms" if self.offset else ""  # shown only when set: ids of other plans stay
+                                            self.offset, zone_offset=self.zone_offset).__str__()
+        # offset and zone are shown only when set: ids of other plans stay
+        offset = f", offset={self.offset}ms" if self.offset else ""
+        offset += f", zone_offset={self.zone_offset}ms" if self.zone_offset else ""
         if k == "TUMBLE":
             return f"TUMBLE(size={self.size}ms{offset})"
         if k == "HOP":
             return f"HOP(slide={self.slide}ms, size={self.size}ms{offset})"
         if k == "CUMULATE":
             return f"CUMULATE(step={self.step}ms, max_size={self.size}ms{offset})"
-        return f"SESSION(gap={self.gap}ms)"
+        return f"SESSION(gap={self.gap}ms{offset})"
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,8 @@ class GroupAggregate(SingleInput):
     aggs: list[AggCall] = field(default_factory=list)
     grouping_sets: list[list[int]] | None = None
     window_end: int | None = None  # key column holding the window end
+    # STATE_TTL hint: how long a group's state lives (ms), over table.exec.state.ttl; like it, not the job's structure
+    state_ttl: int | None = field(default=None, metadata={"signature": False})
 
 
 @dataclass(eq=False)
@@ -185,6 +197,8 @@ class Join(Node):
     condition: Expr | None = None
     null_aware: bool = False  # NOT IN: a NULL on either side makes the comparison unknown, blocking the row
     nulls_equal: bool = False  # INTERSECT / EXCEPT: NULL keys match each other
+    # STATE_TTL hint: how long each side's rows live (ms; None: table.exec.state.ttl), not the job's structure
+    state_ttl: tuple[int | None, int | None] | None = field(default=None, metadata={"signature": False})
 
     def inputs(self):
         return [self.left, self.right]
