@@ -14,10 +14,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# bytes per block: each block costs a DuckDB call's planning (~2 ms), ~40 calls of the JSON checks and one batch
-# through the job's operators; 16 MB (~58k nexmark events, one batch of the job's 65536) took 7-13% less CPU
-# per event than 8 MB
-CHUNK = 16 << 20
+# bytes per block: each block costs ~4 ms of fixed work (a DuckDB call's planning, registering the documents,
+# ~40 calls of the JSON checks); 16 MB (~58k nexmark events) took 7-13% less CPU per event than 8 MB, and 32 MB
+# (~120k events, two of the job's batches) 4% less than 16 MB over a whole nexmark q0-q2 process (8% of the
+# decoding alone) for ~130 MB more peak RSS; 64 MB was no cheaper than 32 MB
+CHUNK = 32 << 20
 KEPT_BLOCKS = 2  # blocks handed out whose pages stay mapped (decoded ahead while the job reads the next)
 
 
