@@ -28,6 +28,11 @@ def modified_monotonicity(node: L.Node) -> list[str] | None:
         return _calc(node)
     if type(node) is L.GroupAggregate and node.grouping_sets is None and node.window_end is None:
         return _group_aggregate(node)
+    if type(node) is L.Union:
+        each = [modified_monotonicity(c) for c in node.children]
+        if any(m is None for m in each):
+            return None
+        return each[0] if all(m == each[0] for m in each) else [NOT_MONOTONIC] * len(node.fields)
     return None
 
 
