@@ -45,7 +45,7 @@ class Subqueries:
                 raise ValidationError(f"{_where(sq)}A scalar subquery must be one aggregate without GROUP BY "
                                       f"(so that it has one row), e.g. (SELECT MAX(x) FROM t)")
             name = f"$sq{n}"
-            correlated = _correlated_scalar(inner, _from_names(sel), name)
+            correlated = _correlated_scalar(inner, sel, name)
             if correlated is not None:
                 value, on, replacement = correlated
                 sq.replace(replacement)
@@ -261,6 +261,9 @@ class Subqueries:
         where = inner.args.get("where") if isinstance(inner, exp.Select) else None
         if where is None or not self._reads_outer_row(inner, outer):
             return _one_column_values(inn), []
+        inner = self._grouped_by_correlation(inner, outer)
+        where = inner.args.get("where")
+        inn = exp.In(this=inn.this.copy(), query=exp.Subquery(this=inner))
         own = self._bind_from(inner).scope
 
         def correlated(e: exp.Expr) -> bool:
@@ -336,6 +339,7 @@ class Subqueries:
                 if neg:
                     raise ValidationError(f"{_where(inn)}NOT IN of a correlated subquery or of a row of values is not "
                                           f"supported yet; NOT EXISTS (SELECT .. WHERE inner = outer ..) is")
+                query = self._grouped_by_correlation(query, rel.scope)
                 rel = self._bind_exists(rel, _in_as_exists(inn, query, rel.scope), False)
                 continue
             x = ScalarBinder(rel.scope).bind(inn.this)
@@ -349,6 +353,51 @@ class Subqueries:
                 raise ValidationError(f"{_where(inn)}IN compares {x.type} with {sub.fields[0].type}")
             rel = self._filter_by_subquery(inn, rel, SubqueryPredicate(BOOLEAN, (x,), sub, neg, null_aware=neg))
         return rel, where_clause(rest)
+
+    def _grouped_by_correlation(self, query: exp.Expr, outer: Scope) -> exp.Expr:
+        """`x IN (SELECT AGG(..) FROM r WHERE r.k = o.k ..)`, an aggregate correlated by equalities, as Flink
+        decorrelates it: the aggregate grouped by r's side of the equalities, read where the group's keys equal
+        the outer row's (`SELECT $v FROM (SELECT r.k AS $k0, AGG(..) AS $v .. GROUP BY r.k) $g WHERE $g.$k0 =
+        o.k`); a semi join on the keys and the value then. An outer row whose key has no rows gets no value, so a
+        COUNT, which would be 0 there, is refused. Any other query is returned as it is."""
+        if not isinstance(query, exp.Select) or query.args.get("group") or query.args.get("having") or \
+                len(query.expressions) != 1 or not contains_agg(query.expressions[0]):
+            return query
+        value = query.expressions[0]
+        value = value.this if isinstance(value, exp.Alias) else value
+        own = self._bind_from(query).scope
+
+        def correlated(e: exp.Expr) -> bool:
+            return any(_outer_column(c, query, own, outer) for c in e.find_all(exp.Column))
+
+        def outer_only(e: exp.Expr) -> bool:
+            return all(_outer_column(c, query, own, outer) for c in e.find_all(exp.Column))
+        keys, rest = [], []
+        where = query.args.get("where")
+        for c in sql_conjuncts(where.this) if where is not None else []:
+            if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
+                    outer_only(c.this if correlated(c.this) else c.expression):
+                keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
+            elif correlated(c):
+                raise ValidationError(f"{_where(c)}A correlated IN over an aggregate is correlated only by "
+                                      f"equalities of an outer-row expression with a subquery expression yet; "
+                                      f"got {c.sql(dialect='flink')}")
+            else:
+                rest.append(c)
+        if not keys:
+            return query
+        if correlated(value) or any(value.find_all(exp.Count)):
+            raise ValidationError(f"{_where(query)}A correlated IN over an aggregate of the subquery's own columns, "
+                                  f"other than COUNT, is supported; not {value.sql(dialect='flink')} yet")
+        grouped = query.copy()
+        grouped.set("expressions", [exp.alias_(k.copy(), f"$k{i}", quoted=True) for i, (k, _) in enumerate(keys)]
+                    + [exp.alias_(value.copy(), "$v", quoted=True)])
+        grouped.set("where", where_clause([c.copy() for c in rest]))
+        grouped.set("group", exp.Group(expressions=[k.copy() for k, _ in keys]))
+        out = exp.select(exp.column("$v", table="$g", quoted=True)).from_(exp.Subquery(
+            this=grouped, alias=exp.TableAlias(this=exp.to_identifier("$g", quoted=True))))
+        return out.where(exp.and_(*[exp.EQ(this=exp.column(f"$k{i}", table="$g", quoted=True), expression=o.copy())
+                                    for i, (_, o) in enumerate(keys)]), copy=False)
 
     def _bind_exists(self, rel: Relation, exists: exp.Exists, negated: bool) -> Relation:
         """`[NOT] EXISTS (SELECT .. WHERE inner.a = outer.b AND ..)`: the equality correlations become the keys of
@@ -544,12 +593,14 @@ def _top_aggregates(e: exp.Expr) -> list[exp.Expr]:
     return [a for c in e.iter_expressions() if not isinstance(c, exp.Subquery) for a in _top_aggregates(c)]
 
 
-def _correlated_scalar(inner: exp.Select, outer: set[str], name: str):
-    """`(SELECT AGG(..) FROM r WHERE r.k = o.k [AND ..])`, correlated by equalities with the outer query,
+def _correlated_scalar(inner: exp.Select, sel: exp.Select, name: str):
+    """`(SELECT AGG(..) FROM r WHERE r.k = o.k [AND r.v < o.v ..])`, correlated with the outer query,
     decorrelated as Flink does: the aggregates grouped by r's side of the equalities, LEFT JOINed on them
     (value subquery, ON condition, the expression replacing the subquery). A COUNT of a group without rows is
-    0, others NULL. None when the subquery is not correlated."""
-    outer = outer - _from_names(inner)
+    0, others NULL. Correlated by comparisons too (`r.v < o.v`), the outer columns they read come from the
+    outer FROM's distinct values of them (Calcite's value generator), joined to r under the comparisons,
+    grouped by too and LEFT JOINed on. None when the subquery is not correlated."""
+    outer = _from_names(sel) - _from_names(inner)
 
     def correlated(e: exp.Expr) -> bool:
         return any(c.table in outer for c in e.find_all(exp.Column))
@@ -557,18 +608,26 @@ def _correlated_scalar(inner: exp.Select, outer: set[str], name: str):
     def outer_only(e: exp.Expr) -> bool:
         return all(c.table in outer for c in e.find_all(exp.Column))
     where = inner.args.get("where")
-    keys, rest = [], []
+    keys, rest, compared = [], [], []
     for c in sql_conjuncts(where.this) if where is not None else []:
         if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
                 outer_only(c.this if correlated(c.this) else c.expression):
             keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
+        elif isinstance(c, COMPARISONS) and correlated(c) and not (correlated(c.this) and correlated(c.expression)):
+            compared.append(c)  # a NULL outer value makes it unknown: no rows, as no generated value joins
         elif correlated(c):
-            raise ValidationError(f"{_where(c)}A correlated scalar subquery is correlated only by equalities "
+            raise ValidationError(f"{_where(c)}A correlated scalar subquery is correlated only by comparisons "
                                   f"of an outer-row expression with a subquery expression yet; got {c.sql(dialect='flink')}")
         else:
             rest.append(c)
-    if not keys:
+    if not keys and not compared:
         return None
+    generated = _generated_values(compared, outer, sel)
+    if generated is not None:
+        values, columns = generated
+        rest = rest + [c.copy().transform(lambda n: exp.column(f"$d{columns.index(n)}", table="$dv", quoted=True)
+                                          if isinstance(n, exp.Column) and n in columns else n) for c in compared]
+        keys = keys + [(exp.column(f"$d{i}", table="$dv", quoted=True), col) for i, col in enumerate(columns)]
     result = inner.expressions[0].copy()
     if isinstance(result, exp.Alias):
         result = result.this
@@ -578,6 +637,9 @@ def _correlated_scalar(inner: exp.Select, outer: set[str], name: str):
         raise ValidationError(f"{_where(inner)}A correlated scalar subquery is one aggregate of the inner "
                               f"query's columns, correlated in WHERE, yet")
     value = inner.copy()
+    if generated is not None:
+        value.set("joins", (value.args.get("joins") or []) + [exp.Join(this=exp.Subquery(
+            this=generated[0], alias=exp.TableAlias(this=exp.to_identifier("$dv", quoted=True))), on=exp.true())])
     value.set("expressions", [exp.alias_(k.copy(), f"$k{i}", quoted=True) for i, (k, _) in enumerate(keys)] +
               [exp.alias_(a.copy(), f"$a{j}", quoted=True) for j, a in enumerate(aggregates)])
     value.set("where", where_clause(rest))
@@ -593,6 +655,26 @@ def _correlated_scalar(inner: exp.Select, outer: set[str], name: str):
     on = exp.and_(*[exp.EQ(this=exp.column(f"$k{i}", table=name, quoted=True), expression=o.copy())
                     for i, (_, o) in enumerate(keys)])
     return value, on, exp.Paren(this=result) if not isinstance(result, (exp.Column, exp.Case)) else result
+
+
+COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
+
+
+def _generated_values(compared: list[exp.Expr], outer: set[str], sel: exp.Select):
+    """The distinct values of the outer columns that correlating comparisons read, over the outer FROM:
+    (the SELECT DISTINCT of them as $d0, $d1 .., those columns); None without such comparisons."""
+    columns: list[exp.Column] = []
+    for c in compared:
+        for col in c.find_all(exp.Column):
+            if col.table in outer and not any(col == seen for seen in columns):
+                columns.append(col)
+    if not columns:
+        return None
+    values = exp.select(*[exp.alias_(col.copy(), f"$d{i}", quoted=True) for i, col in enumerate(columns)])
+    values.set("from_", sel.args["from_"].copy())
+    values.set("joins", [j.copy() for j in sel.args.get("joins") or []])
+    values.set("distinct", exp.Distinct())
+    return values, columns
 
 
 def _reads_outer(query: exp.Expr) -> bool:
