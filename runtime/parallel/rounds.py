@@ -16,6 +16,11 @@ import os
 from sqlstream.connectors.file_monitor import taken_over
 from sqlstream.connectors.lines import CHUNK
 
+# a piece's bytes at most, below parallelism 1's block (CHUNK): pieces of up to 32 MB (nexmark's ~16.9 MB, a batch's
+# rows estimated from the file's first lines) were no cheaper than up to 16 MB (q2 at parallelism 2, workers' CPU
+# median 5.07 s against 4.82 s over 5 alternating rounds on a loaded machine)
+PIECE_BYTES = 16 << 20
+
 
 class RowRounds:
     """Rounds of a row-indexed source; its position is the number of rows merged. A round is `pieces` of
@@ -117,7 +122,7 @@ class FileRounds:
             first = (f, start) == tuple(self.merged[:2])  # the block a position starts at: its line and rows served
             served = self.merged[3] if first else 0
             # rows served count rows of parallelism 1's whole block there: the piece takes all of that block
-            most = CHUNK if served else int(self.batch_rows * self._line_bytes(f))
+            most = CHUNK if served else min(int(self.batch_rows * self._line_bytes(f)), PIECE_BYTES)
             end = block_end(self.files[f], start, self.sizes[f], most)
             blocks.append((self.files[f], f, start, end, self.merged[2] if first else 0, served))
             start = end
