@@ -117,10 +117,12 @@ def substitute(e: Expr, exprs: list[Expr]) -> Expr:
     return e
 
 
+NONDETERMINISTIC = frozenset({"RAND", "UUID", "NOW", "CURRENT_TIMESTAMP", "PROCTIME", "LOCALTIMESTAMP", "LOCALTIME",
+                              "CURRENT_DATE", "CURRENT_TIME", "CURRENT_ROW_TIMESTAMP", "UNIX_TIMESTAMP"})
+
+
 def is_deterministic(e: Expr) -> bool:
-    if isinstance(e, Call) and e.fn in ("RAND", "UUID", "NOW", "CURRENT_TIMESTAMP", "PROCTIME",
-                                        "LOCALTIMESTAMP", "LOCALTIME", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_ROW_TIMESTAMP",
-                                        "UNIX_TIMESTAMP"):
+    if isinstance(e, Call) and e.fn in NONDETERMINISTIC:
         return False
     return all(is_deterministic(c) for c in e.children())
 
