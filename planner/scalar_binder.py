@@ -71,6 +71,9 @@ class ScopeField:
     qualifier: str | None
     name: str
     type: FlinkType
+    # of a column a JOIN .. USING names: "side" for either side's, reached with its qualifier only; "merged" for
+    # the one column the name gives unqualified (the one `*` shows)
+    using: str = ""
 
 
 class Scope:
@@ -79,13 +82,21 @@ class Scope:
     def __init__(self, fields: list[ScopeField]):
         self.fields = fields
 
+    def in_where(self) -> "Scope":
+        """The scope WHERE binds in: Calcite merges a JOIN .. USING's columns in SELECT, GROUP BY .., not in WHERE,
+        where an unqualified one is ambiguous between the two sides (Flink's error)."""
+        if not any(f.using for f in self.fields):
+            return self
+        return Scope([ScopeField(f.qualifier, f"$merged.{f.name}" if f.using == "merged" else f.name, f.type)
+                      for f in self.fields])
+
     @staticmethod
     def of(names: list[str], types: list[FlinkType], qualifier: str | None = None) -> "Scope":
         return Scope([ScopeField(qualifier, n, t) for n, t in zip(names, types)])
 
     def resolve(self, name: str, qualifier: str | None, node: exp.Expr | None = None) -> int:
         hits = [i for i, f in enumerate(self.fields)
-                if f.name == name and (qualifier is None or f.qualifier == qualifier)]
+                if f.name == name and (f.qualifier == qualifier if qualifier is not None else f.using != "side")]
         if len(hits) == 1:
             return hits[0]
         where = _where(node)
@@ -616,6 +627,8 @@ class ScalarBinder:
     def _in(self, n):
         if n.args.get("query") is not None:
             raise ValidationError(f"{_where(n)}IN (subquery) is not supported yet")
+        if isinstance(n.this, exp.Tuple):
+            return self._row_in(n)
         x, *vals = self.as_instants([self.bind(n.this)] + [self.bind(v) for v in n.expressions])
         vals = _in_list_as(x.type, vals)
         t = x.type
@@ -627,6 +640,17 @@ class ScalarBinder:
             t = c
         return Call(BOOLEAN.with_nullable(x.type.nullable), "IN",
                     (coerce_to(x, t),) + tuple(coerce_to(v, t) for v in vals))
+
+    def _row_in(self, n):
+        """`(a, b) IN ((1, 'x'), (2, 'y'))`: the row equals one of the rows, field by field (as Calcite expands
+        it: an OR of ANDs of equalities, with SQL's unknowns)."""
+        row = n.this.expressions
+        rows = [v.expressions if isinstance(v, exp.Tuple) else None for v in n.expressions]
+        if any(r is None or len(r) != len(row) for r in rows):
+            raise ValidationError(f"{_where(n)}Values passed to IN operator must have compatible types: each value "
+                                  f"of the list is a row of {len(row)} values")
+        return self.bind(exp.or_(*[exp.paren(exp.and_(*[exp.EQ(this=a.copy(), expression=b.copy())
+                                                       for a, b in zip(row, r)])) for r in rows]))
 
     def _like(self, n):
         args = [self.bind(n.this), self.bind(n.expression)]

@@ -575,3 +575,14 @@ def test_a_statement_set_block_is_one_statement_explained_or_run_whole(tmp_path)
     assert "No Statement Set to submit" not in p.stdout, "the failed block's END belongs to it"
     assert f"File or directory '{out}' does not exist" in p.stdout, \
         "nothing was written: the explained set is not run, the failed one neither"
+
+
+def test_join_using_column_unqualified_in_where_is_ambiguous(json_file):
+    """Calcite merges a JOIN .. USING column in SELECT and GROUP BY, not in WHERE: there, unqualified, it is
+    Flink's ambiguity error (golden cases join_using_* run the rest)."""
+    path = json_file(GOOD_JSON)
+    with pytest.raises(ValidationError, match="Column 'user_id' is ambiguous"):
+        run(ddl(path) + "SELECT user_id FROM orders a JOIN orders b USING (user_id) WHERE user_id <> 'x';")
+    out, _ = run(ddl(path) + "SELECT user_id, a.amount FROM orders a JOIN orders b USING (user_id) "
+                 "WHERE a.user_id <> 'x';")
+    assert out.strip()

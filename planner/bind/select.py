@@ -76,6 +76,8 @@ class SelectClause:
         return project(node, exprs, names, cond)
 
     def _bind_condition(self, binder: ScalarBinder, where: exp.Expr) -> Expr:
+        if isinstance(where, exp.Where):
+            binder = ScalarBinder(binder.scope.in_where(), binder.agg_hook, binder.group_hook)
         node = where.this if isinstance(where, (exp.Where, exp.Having)) else where
         c = binder.bind(node)
         if c.type.name not in ("BOOLEAN", "NULL"):
@@ -88,7 +90,8 @@ class SelectClause:
             if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
                 qual = item.table if isinstance(item, exp.Column) else None
                 for j, f in enumerate(scope.fields):
-                    if qual and f.qualifier != qual or not qual and (f.qualifier or "").startswith(LIFTED):
+                    if qual and f.qualifier != qual or not qual and ((f.qualifier or "").startswith(LIFTED)
+                                                                     or f.using == "side"):
                         continue  # `*` does not show the columns lifted subqueries add
                     exprs.append(Ref(f.type, j, f.name))
                     names.append(f.name)
