@@ -22,13 +22,17 @@ class Subqueries:
         found = []
         aggregating = bool(sel.args.get("group")) or any(contains_agg(e) for e in sel.expressions)
         clauses = [sel.args.get("where")] + ([] if aggregating else list(sel.expressions))
-        for clause in [sel.args.get("having")] + ([list(sel.expressions)] if aggregating else []):
-            for c in clause if isinstance(clause, list) else [clause] if clause is not None else []:
-                sq = next((q for q in c.find_all(exp.Subquery)
-                           if not isinstance(q.parent, (exp.In, exp.Exists))), None)
-                if sq is not None:
-                    raise ValidationError(f"{_where(sq)}Scalar subqueries are supported in WHERE, and in SELECT "
-                                          f"without aggregation; not in HAVING or next to aggregates yet")
+        having = sel.args.get("having")
+        above = ([having.this] if having is not None else []) + (list(sel.expressions) if aggregating else [])
+        beside = [q for c in above for q in _scalar_subqueries(c)]
+        if beside:
+            # next to aggregates or in HAVING: values of the aggregation's rows, as Flink plans them
+            for q in beside:
+                if _reads_outer(q) or any(isinstance(a, (exp.AggFunc, exp.Filter)) for c in above
+                                          for a in ancestors(q, c)):
+                    raise ValidationError(f"{_where(q)}A scalar subquery next to aggregates or in HAVING is "
+                                          f"supported uncorrelated and outside aggregate calls; not here yet")
+            return self._lift_scalar_subqueries(_aggregate_below(sel))
         for clause in clauses:
             for sq in clause.find_all(exp.Subquery) if clause is not None else []:
                 if isinstance(sq.parent, (exp.In, exp.Exists, exp.From, exp.Join)) or \
@@ -490,6 +494,12 @@ def _nested_in_where(where: exp.Where | None) -> list[exp.Expr]:
     return out
 
 
+def _scalar_subqueries(e: exp.Expr) -> list[exp.Subquery]:
+    """The scalar subqueries of an expression (not IN's or EXISTS's, nor those inside a subquery of it)."""
+    return [q for q in e.find_all(exp.Subquery) if not isinstance(q.parent, (exp.In, exp.Exists)) and
+            not any(isinstance(a, exp.Subquery) for a in ancestors(q, e))]
+
+
 def _in_subqueries(e: exp.Expr) -> list[exp.In]:
     """The `x IN (SELECT ..)` of an expression, not those inside a subquery of it."""
     return [i for i in e.find_all(exp.In) if i.args.get("query") is not None and
@@ -497,10 +507,10 @@ def _in_subqueries(e: exp.Expr) -> list[exp.In]:
 
 
 def _aggregate_below(sel: exp.Select) -> exp.Select:
-    """An aggregating SELECT with IN (subquery) values or an IN subquery in HAVING, as Flink plans it: the
-    aggregation first, giving every part of the SELECT list and HAVING that holds no IN subquery (and each IN's
-    left operand) as a column, then the same list over its rows, each IN's left operand now that column, and
-    HAVING as its WHERE. Output names stay the SELECT list's."""
+    """An aggregating SELECT with IN (subquery) or scalar subquery values, or such subqueries in HAVING, as Flink
+    plans it: the aggregation first, giving every part of the SELECT list and HAVING that holds no subquery (and
+    each IN's left operand) as a column, then the same list over its rows, each IN's left operand now that
+    column, and HAVING as its WHERE. Output names stay the SELECT list's."""
     inner = sel.copy()
     pushed: list[exp.Expr] = []
 
@@ -510,10 +520,12 @@ def _aggregate_below(sel: exp.Select) -> exp.Select:
         return exp.column(name, table="$agg", quoted=True)
 
     def split(e: exp.Expr) -> exp.Expr:
-        if not _in_subqueries(e):
+        if not _in_subqueries(e) and not _scalar_subqueries(e):
             return push(e)
         if isinstance(e, exp.In) and e.args.get("query") is not None:
             e.set("this", push(e.this))
+            return e
+        if isinstance(e, exp.Subquery):  # an uncorrelated scalar subquery: a value above the aggregation
             return e
         for key, value in list(e.args.items()):
             if isinstance(value, exp.Expr):
@@ -525,10 +537,12 @@ def _aggregate_below(sel: exp.Select) -> exp.Select:
     outer = []
     for position, item in enumerate(sel.expressions):
         body = item.this if isinstance(item, exp.Alias) else item
-        outer.append(exp.alias_(split(body.copy()), output_name(item, position), quoted=True))
+        # exp.Alias itself: alias_ of a subquery would name the subquery, not the column
+        outer.append(exp.Alias(this=split(body.copy()), alias=exp.to_identifier(output_name(item, position),
+                                                                                quoted=True)))
     having = sel.args.get("having")
     condition = None
-    if having is not None and _in_subqueries(having.this):
+    if having is not None and (_in_subqueries(having.this) or _scalar_subqueries(having.this)):
         condition = split(having.this.copy())  # filters the aggregation's rows, a semi/anti join as in Flink
         inner.set("having", None)
     inner.set("expressions", pushed)
