@@ -39,8 +39,9 @@ def field_delimiter(opts, prefix: str = "csv.") -> str:
 class CsvDecoder:
     def __init__(self, schema: TableSchema, delimiter: str = ",", quote: str | None = '"',
                  escape: str | None = None, null_literal: str | None = None, ignore_parse_errors: bool = False,
-                 allow_comments: bool = False):
+                 allow_comments: bool = False, element_delimiter: str = ";"):
         self.schema = schema
+        self.element_delimiter = element_delimiter
         self.delimiter, self.quote, self.escape = delimiter, quote, escape
         self.null_literal, self.ignore_errors, self.allow_comments = null_literal, ignore_parse_errors, allow_comments
         self.skipped = 0
@@ -51,11 +52,11 @@ class CsvDecoder:
         delim = field_delimiter(opts, prefix)
         quote = None if opts.get_bool(prefix + "disable-quote-character") else \
             single_character(opts, prefix + "quote-character", '"')
-        opts.get(prefix + "array-element-delimiter")
         opts.get(prefix + "write-bigdecimal-in-scientific-notation")
         return cls(schema, delim, quote, single_character(opts, prefix + "escape-character", None),
                    opts.get(prefix + "null-literal"),
-                   opts.get_bool(prefix + "ignore-parse-errors"), opts.get_bool(prefix + "allow-comments"))
+                   opts.get_bool(prefix + "ignore-parse-errors"), opts.get_bool(prefix + "allow-comments"),
+                   opts.get(prefix + "array-element-delimiter", ";"))
 
     def decode(self, lines: pa.Array, where: Callable[[int], str]) -> pa.RecordBatch:
         """Lines -> batch. As Flink: too few fields are NULL-padded, too many fields drop the row (with
@@ -67,7 +68,8 @@ class CsvDecoder:
             return rows_batch([pa.array([], t.to_arrow()) for t in self.schema.types], self.schema.names, 0)
         index = np.arange(n)
         if self.allow_comments:
-            keep = np.asarray(pc.invert(pc.starts_with(lines, "#")).to_numpy(zero_copy_only=False))
+            comment = pc.match_substring_regex(lines, r"^[ \t]*#")  # Jackson skips spaces before the '#'
+            keep = np.asarray(pc.invert(comment).to_numpy(zero_copy_only=False))
             lines, index = lines.filter(pa.array(keep)), index[keep]
         valid = reject_invalid_utf8(lines, lambda i: where(int(index[i])), self.ignore_errors, "CSV")
         if valid is not None:
@@ -112,7 +114,7 @@ class CsvDecoder:
             table, rows = table.take(pa.array(order)), rows[order]
         cols, failed_rows = [], np.zeros(table.num_rows, dtype=bool)
         for name, t in zip(self.schema.names, self.schema.types):
-            col, failed = _convert(table.column(name).combine_chunks(), t)
+            col, failed = _convert(table.column(name).combine_chunks(), t, self.element_delimiter)
             if failed.any() and not self.ignore_errors:
                 r = int(np.flatnonzero(failed)[0])
                 raise FormatError(f"Failed to deserialize CSV row '{text(rows[r])}': field '{name}' does not "
@@ -164,7 +166,7 @@ class CsvDecoder:
         conv = pacsv.ConvertOptions(column_types={nm: pa.string() for nm in names},
                                     null_values=[self.null_literal] if self.null_literal else [],
                                     strings_can_be_null=self.null_literal is not None,
-                                    quoted_strings_can_be_null=False)
+                                    quoted_strings_can_be_null=True)
         newline = None
         if len(records) and pc.any(pc.match_substring(records, "\n")).as_py():  # records over several lines
             text = records.to_pylist()
@@ -225,8 +227,10 @@ def _ends_quoted(line: str, quoted: bool, fmt: CsvDecoder) -> bool:
 JAVA_SPACE = "".join(chr(c) for c in range(33))  # what Java's String.trim() removes
 # text Arrow casts exactly as Java parses it; other text takes Java's rules one value at a time
 PLAIN = {"INTEGER": r"^-?\d{1,18}$", "FLOAT": r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$", "DECIMAL": r"^-?\d+(\.\d+)?$",
-         "TIMESTAMP": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$", "DATE": r"^\d{4}-\d{2}-\d{2}$"}
+         "TIMESTAMP": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,9})?$", "DATE": r"^\d{4}-\d{2}-\d{2}$",
+         "TIMESTAMP_LTZ": r"^$.", "TIME": r"^$."}  # one value at a time
 SQL_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+ISO_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?")  # LocalTime.parse: seconds are optional
 
 
 def _kind(t: FlinkType) -> str | None:
@@ -234,17 +238,20 @@ def _kind(t: FlinkType) -> str | None:
         return "INTEGER"
     if t.is_approx:
         return "FLOAT"
-    if t.name in ("DECIMAL", "TIMESTAMP", "DATE"):
+    if t.name in ("DECIMAL", "TIMESTAMP", "TIMESTAMP_LTZ", "DATE", "TIME"):
         return t.name
     return None
 
 
-def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
+def _convert(raw: pa.Array, t: FlinkType, elements: str = ";") -> tuple[pa.Array, np.ndarray]:
     """A column of CSV text -> values of type `t` as Flink's CSV format converts them (Java's parse methods on
     the trimmed text: '+5' and ' 42' are integers, '3.7' and '' are not; BOOLEAN is true for 'true' in any case
     and false for anything else; DECIMAL rounds half up and is NULL when too wide) and the mask of the values
-    that do not convert (an error, or NULL under ignore-parse-errors)."""
+    that do not convert (an error, or NULL under ignore-parse-errors). ARRAY and ROW values are their
+    elements joined by `elements` (csv.array-element-delimiter)."""
     target = t.to_arrow()
+    if t.name in ("ARRAY", "ROW"):
+        return _convert_elements(raw, t, elements)
     if t.is_string:
         return raw, np.zeros(len(raw), dtype=bool)
     if t.name == "BOOLEAN":
@@ -261,7 +268,8 @@ def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             vals, failed = _convert_each(raw, lambda v: pc.cast(pa.array([v]), target)[0].as_py())
             return pa.array(vals, target), failed
-    text = raw if kind in ("DATE",) else pc.utf8_trim(raw, characters=JAVA_SPACE)
+    # new BigDecimal(text) and the date parser take the text as it is; the others trim it first
+    text = raw if kind in ("DATE", "DECIMAL") else pc.utf8_trim(raw, characters=JAVA_SPACE)
     plain = pc.fill_null(pc.match_substring_regex(text, PLAIN[kind]), False)
     if pc.all(pc.or_(plain, pc.is_null(text))).as_py():
         try:
@@ -271,6 +279,32 @@ def _convert(raw: pa.Array, t: FlinkType) -> tuple[pa.Array, np.ndarray]:
     from sqlstream.connectors.formats.json import arrow_values
     vals, failed = _convert_each(text, lambda v: _java_value(v, t, kind))
     return arrow_values(vals, t), failed
+
+
+def _convert_elements(raw: pa.Array, t: FlinkType, elements: str) -> tuple[pa.Array, np.ndarray]:
+    """An ARRAY or ROW column: each value split at the element delimiter, each element converted as a column of
+    its type would be (an empty value is one empty element); a value with an element that does not convert does
+    not convert. A ROW takes its fields in order, NULL for those the value has no element for."""
+    parts = pc.split_pattern(raw, elements)
+    sizes = pc.fill_null(pc.list_value_length(parts), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    owner = np.repeat(np.arange(len(raw)), sizes)
+    missing = pc.is_null(raw)
+    if t.name == "ARRAY":
+        flat, failed_flat = _convert(pc.list_flatten(parts), t.children[0], elements)
+        failed = np.bincount(owner[failed_flat], minlength=len(raw)) > 0
+        offsets = pa.array(np.concatenate([[0], np.cumsum(sizes)]), pa.int32())
+        arr = pa.ListArray.from_arrays(offsets, flat, mask=pc.or_(missing, pa.array(failed)))
+        return arr.cast(t.to_arrow()), failed
+    failed = np.zeros(len(raw), dtype=bool)
+    fields = []
+    flat, starts = pc.list_flatten(parts), np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    for i, child in enumerate(t.children):
+        text = flat.take(pa.array(starts + i, pa.int64(), mask=sizes <= i))
+        col, bad = _convert(text, child, elements)
+        failed |= bad
+        fields.append(col)
+    mask = pc.or_(missing, pa.array(failed))
+    return pa.StructArray.from_arrays(fields, fields=list(t.to_arrow()), mask=mask), failed
 
 
 def _cast_plain(text: pa.Array, t: FlinkType) -> pa.Array:
@@ -303,6 +337,14 @@ def _java_value(v: str, t: FlinkType, kind: str):
     """One trimmed CSV value by Java's rules (Integer.parseInt, Double.parseDouble, new BigDecimal,
     java.sql.Date.valueOf, the SQL timestamp pattern)."""
     from sqlstream.connectors.formats import json_flink
+    if kind == "TIME":  # LocalTime.parse, then milliseconds
+        m = ISO_TIME.fullmatch(v)
+        if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59 or int(m.group(3) or 0) > 59:
+            raise json_flink.FieldError(f"'{v}' is no time")
+        millis = ((int(m.group(1)) * 60 + int(m.group(2))) * 60 + int(m.group(3) or 0)) * 1000 + \
+            int((m.group(4) or "").ljust(3, "0")[:3])
+        millis -= millis % 10 ** (3 - min(t.precision, 3))  # cut to the column's precision
+        return millis * 1_000_000 // {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[t.to_arrow().unit]
     if kind != "DATE":  # the JSON format's rules for text are Java's parse methods too
         return json_flink.convert(v, t)
     m = SQL_DATE.fullmatch(v)

@@ -14,6 +14,9 @@ from sqlstream.core.types import FlinkType
 INT_RANGE = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "BIGINT": 64}
 JAVA_INT = re.compile(r"[+-]?\d+")
 JAVA_DOUBLE = re.compile(r"[+-]?(NaN|Infinity|((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)[fFdD]?)")
+# Double.parseDouble's hexadecimal form: 0x1.8p3 is 12.0
+JAVA_HEX_DOUBLE = re.compile(r"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+[fFdD]?")
+JAVA_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # new BigDecimal(text): no spaces
 # java.time's ISO_LOCAL_DATE: a year of 4 digits, or more with a sign; then HH:mm:ss and an optional fraction
 DATE = r"(?P<y>[+-]\d{4,9}|\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
 TIME = r"(?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?"
@@ -104,6 +107,8 @@ def _double(v) -> float:
     if isinstance(v, Number):
         return float(str.__str__(v))
     s = _java_trim(_scalar_text(v))
+    if not isinstance(v, bool) and JAVA_HEX_DOUBLE.fullmatch(s):
+        return float.fromhex(s.rstrip("fFdD"))
     if isinstance(v, bool) or not JAVA_DOUBLE.fullmatch(s):
         raise FieldError(f"For input string: \"{s}\"")
     s = s.rstrip("fFdD") if s[-1:] in "fFdD" and not s.endswith("Infinity") else s
@@ -173,19 +178,21 @@ def convert(v, t: FlinkType, standard: str = "SQL", ignore: bool = False):
     if t.is_string:
         return v if isinstance(v, str) and not isinstance(v, Number) else to_text(v)
     if n == "DECIMAL":
-        try:
-            d = decimal.Decimal(_java_trim(_scalar_text(v)))
-        except decimal.InvalidOperation:
-            raise FieldError(f"{v} is no DECIMAL") from None
-        if not d.is_finite():
+        text = _scalar_text(v)
+        if not JAVA_DECIMAL.fullmatch(text):
             raise FieldError(f"{v} is no DECIMAL")
+        d = decimal.Decimal(text)
         d = d.quantize(decimal.Decimal(1).scaleb(-t.scale), rounding=decimal.ROUND_HALF_UP)
         return d if len(d.as_tuple().digits) <= t.precision or d == 0 else None  # too wide: NULL, as Flink
     if n in ("TIMESTAMP", "TIMESTAMP_LTZ"):
         m = _pattern(t, standard).fullmatch(_scalar_text(v))
         if not m:
             raise FieldError(f"Text '{_scalar_text(v)}' could not be parsed")
-        nanos = _date_days(m, clamp=True) * 86_400_000_000_000 + _time_nanos(m)
+        day = 86_400_000_000_000
+        if m.group("h") == "24" and m.group("mi") == m.group("s") == "00" and not (m.group("f") or "").strip("0"):
+            nanos = (_date_days(m, clamp=True) + 1) * day  # java.time's SMART resolving: 24:00:00 ends the day
+        else:
+            nanos = _date_days(m, clamp=True) * day + _time_nanos(m)
         unit = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[t.to_arrow().unit]
         if not -(1 << 63) <= nanos // unit < 1 << 63:  # a TIMESTAMP(7..9) counts nanoseconds in an int64
             raise FieldError(f"Text '{_scalar_text(v)}' is out of the range of {t.with_nullable(True)} "
