@@ -6,7 +6,8 @@ from sqlglot import exp
 from sqlstream.core.errors import ValidationError
 from sqlstream.core.types import INT
 from sqlstream.plan import logical as L
-from sqlstream.plan.expr import Ref
+from sqlstream.plan.expr import Call, Lit, Ref
+from sqlstream.planner.bind.aggregate_calls import contains_agg
 from sqlstream.planner.bind.conjuncts import sql_conjuncts, where_clause
 from sqlstream.planner.bind.relation import project, Relation
 from sqlstream.planner.scalar_binder import ScalarBinder, Scope, ScopeField, _where
@@ -64,7 +65,8 @@ class Lateral:
     def _bind_lateral_subquery(self, left: Relation, join: exp.Join, side: str) -> Relation:
         """`, LATERAL (SELECT .. FROM r WHERE r.k = l.k [AND ..] [ORDER BY .. LIMIT n])`: decorrelated as Flink
         does, into a join on the correlated keys with the subquery computed once for all keys (its LIMIT a
-        Top-N per key)."""
+        Top-N per key). A SELECT of aggregate calls is grouped by the keys and LEFT JOINed (an aggregation
+        without GROUP BY has one row for every outer row: NULLs, and 0 for a COUNT, where the key has no rows)."""
         lat = join.this
         query = lat.this.this if isinstance(lat.this, exp.Subquery) else lat.this
         if not isinstance(query, exp.Select) or query.args.get("group") or query.args.get("joins") or \
@@ -94,6 +96,18 @@ class Lateral:
         body.set("from_", query.args["from_"].copy())
         if rest:
             body.set("where", where_clause([c.copy() for c in rest]))
+        counts = None
+        if any(contains_agg(e) for e in query.expressions):
+            calls = [e.this if isinstance(e, exp.Alias) else e for e in query.expressions]
+            if not all(isinstance(c, exp.AggFunc) for c in calls) or query.args.get("limit") or \
+                    query.args.get("having"):
+                raise ValidationError(f"{_where(lat)}An aggregating LATERAL subquery is a SELECT of aggregate calls "
+                                      f"correlated by equalities yet")
+            body.set("group", exp.Group(expressions=[k.copy() for k, _ in keys]))
+            counts = [i for i, c in enumerate(calls) if isinstance(c, exp.Count)]
+            # joined (not LEFT): Flink joins the outer rows with the aggregates of their keys' distinct values,
+            # so a row whose key is NULL has none
+            inner_join, side = side == "", "LEFT"
         if query.args.get("limit") or query.args.get("order"):
             if not query.args.get("limit"):
                 raise ValidationError(f"{_where(query)}ORDER BY in a LATERAL subquery needs a LIMIT")
@@ -115,9 +129,22 @@ class Lateral:
         rewritten = exp.Join(this=sub, on=on, side=side or None)
         rel = self._bind_join(left, rewritten)
         keep = [i for i, f in enumerate(rel.scope.fields) if f.name not in key_names]
-        node = project(rel.node, [Ref(rel.node.fields[i].type, i, rel.node.names[i]) for i in keep],
-                       [rel.node.names[i] for i in keep])
-        return Relation(node, Scope([rel.scope.fields[i] for i in keep]))
+        exprs = [Ref(rel.node.fields[i].type, i, rel.node.names[i]) for i in keep]
+        cond = None
+        if counts is not None:
+            # the outer row's key is one of the distinct values the aggregates are computed for (a NULL one is not)
+            known = ScalarBinder(rel.scope).bind(exp.and_(*[
+                exp.Not(this=exp.Is(this=o.copy(), expression=exp.Null())) for _, o in keys]))
+            cond = known if inner_join else None
+        for j in counts or []:  # a known key without rows counts 0
+            i = len(left.scope.fields) + j
+            t = exprs[i].type.with_nullable(False)
+            counted = Call(t, "COALESCE", (exprs[i], Lit(t, 0)))
+            exprs[i] = counted if inner_join else Call(t.with_nullable(True), "CASE", (
+                known, counted, Lit(t.with_nullable(True), None)))
+        node = project(rel.node, exprs, [rel.node.names[i] for i in keep], cond)
+        return Relation(node, Scope([ScopeField(rel.scope.fields[i].qualifier, rel.scope.fields[i].name, e.type)
+                                     for i, e in zip(keep, exprs)]))
 
     def _bind_lateral_table(self, left: Relation, join: exp.Join, side: str) -> Relation:
         """[LEFT] JOIN LATERAL TABLE(f(args)) [AS T(c1, ..)] [ON TRUE]: a Python table function per row."""
