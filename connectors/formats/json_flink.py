@@ -21,9 +21,11 @@ JAVA_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # new BigDe
 DATE = r"(?P<y>[+-]\d{4,9}|\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
 TIME = r"(?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?"
 TIMESTAMP_SQL = re.compile(DATE + " " + TIME)
-TIMESTAMP_ISO = re.compile(DATE + "T" + TIME)
+# ISO_LOCAL_DATE_TIME: the seconds are optional and the 'T' of either case
+ISO_TIME = r"(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?)?"
+TIMESTAMP_ISO = re.compile(DATE + "[Tt]" + ISO_TIME)
 TIMESTAMP_LTZ_SQL = re.compile(DATE + " " + TIME + "Z")
-TIMESTAMP_LTZ_ISO = re.compile(DATE + "T" + TIME + "Z")
+TIMESTAMP_LTZ_ISO = re.compile(DATE + "[Tt]" + ISO_TIME + "Z")
 DATE_ONLY = re.compile(DATE)
 TIME_ONLY = re.compile(TIME)
 MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -51,14 +53,33 @@ def _no_constant(name: str):
     raise ValueError(f"non-standard token {name}")
 
 
+DECODER = json.JSONDecoder(parse_int=Number, parse_float=Float, parse_constant=_no_constant)
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_document(text: str) -> dict:
+    """The first JSON value of the text (Jackson's readTree leaves what follows it unread)."""
     try:
-        doc = json.loads(text, parse_int=Number, parse_float=Float, parse_constant=_no_constant)
+        doc, _ = DECODER.raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
     except ValueError as e:
         raise Malformed(str(e)) from None
+    if "\\u" in text:
+        doc = _without_lone_surrogates(doc)
     if not isinstance(doc, dict):
         raise Malformed("not a JSON object")
     return doc
+
+
+def _without_lone_surrogates(v):
+    """A \\uD83D escape without its pair is one UTF-16 unit in Java; here it is one U+FFFD, as Java writes it
+    out in UTF-8."""
+    if isinstance(v, str) and not isinstance(v, Number):
+        return LONE_SURROGATE.sub("\ufffd", v)
+    if isinstance(v, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_without_lone_surrogates(x) for x in v]
+    return v
 
 
 def to_text(v) -> str:
@@ -85,6 +106,8 @@ def _java_trim(s: str) -> str:
 
 def _integer(v, name: str) -> int:
     if isinstance(v, Number):
+        if v.is_float and name in ("TINYINT", "SMALLINT"):  # Short.parseShort of the number's text
+            raise FieldError(f"For input string: \"{str.__str__(v)}\"")
         if v.is_float:
             d = decimal.Decimal(str.__str__(v))
             if not d.is_finite():
@@ -118,6 +141,8 @@ def _double(v) -> float:
 def _boolean(v) -> bool:
     if isinstance(v, bool):
         return v
+    if isinstance(v, (dict, list)):  # Boolean.parseBoolean of a container's text, which is empty
+        return False
     return _java_trim(_scalar_text(v)).lower() == "true"
 
 
