@@ -128,6 +128,10 @@ def _group_aggregate(node: L.GroupAggregate, config: dict) -> Choice:
 
 
 def _window_table_function(node: L.WindowTableFunction, config: dict) -> Choice:
+    if node.window.kind == "SESSION":  # a session's rows wait for it to close: the session operator, keeping rows
+        return "SessionWindowAggregate", dict(window=node.window, keys=[], aggs=[], grouping_sets=None,
+                                              out_names=node.names, out_types=[f.type for f in node.fields],
+                                              rows=True), [hash_or_single(node.window.partition)]
     return "WindowTableFunction", dict(window=node.window, names=node.names), [Distribution(FORWARD)]
 
 

@@ -18,7 +18,9 @@ def window_columns(node: L.Node) -> tuple[set[int], set[int], L.WindowSpec] | No
     """(every column holding window_start, every column holding window_end, window) of a node's rows."""
     if isinstance(node, L.WindowTableFunction):
         n = len(node.input.fields)
-        return ({n}, {n + 1}, node.window) if _closes_by_watermark(node.window) else None
+        # a SESSION TVF puts out a session's rows once the watermark closes it: their bounds are final too
+        final = _closes_by_watermark(node.window) or node.window.kind == "SESSION" and not node.window.proctime
+        return ({n}, {n + 1}, node.window) if final else None
     if isinstance(node, L.WindowAggregate):  # keys..., window_start, window_end, window_time, aggregates...
         k = len(node.keys)
         if node.names[k:k + 2] == ["window_start", "window_end"] and _closes_by_watermark(node.window):

@@ -70,9 +70,6 @@ class SelectClause:
         binder = ScalarBinder(scope)
         cond = self._bind_condition(binder, where) if where is not None else None
         exprs, names = self._bind_projection(sel, binder, scope)
-        if rel.tvf is not None and rel.tvf.window.kind == "SESSION":
-            raise ValidationError(f"{_where(sel)}SESSION window table function without aggregation is not "
-                                  f"supported yet")
         return project(node, exprs, names, cond)
 
     def _bind_condition(self, binder: ScalarBinder, where: exp.Expr) -> Expr:

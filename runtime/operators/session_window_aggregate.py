@@ -232,8 +232,11 @@ class SessionWindowAggregateOperator(Operator):
     name = "SessionWindowAggregate"
 
     def __init__(self, window: WindowSpec, keys: list[int], aggs: list[AggCall],
-                 grouping_sets: list[list[int]] | None, out_names: list[str], out_types: list[FlinkType]):
+                 grouping_sets: list[list[int]] | None, out_names: list[str], out_types: list[FlinkType],
+                 rows: bool = False):
         self.window, self.keys, self.aggs, self.sets = window, keys, aggs, grouping_sets
+        # rows: the SESSION window TVF itself, which puts out each row of a closed session with its bounds
+        self.rows = rows
         self.out_names, self.out_types = out_names, out_types
         # sessions are per PARTITION BY key (the group keys of a legacy GROUP BY SESSION), then aggregated per
         # group key: without PARTITION BY a session spans every key
@@ -250,6 +253,8 @@ class SessionWindowAggregateOperator(Operator):
         ctx.counters("progress", self, ("seq", "last_wm", "late_dropped"), sums=("late_dropped",))
 
     def _needed(self) -> list[int]:
+        if self.rows:  # every input column (the output's, before the window's three)
+            return list(range(len(self.out_names) - 3))
         return sorted(set(needed_columns(self.keys, self.aggs)) | set(self.session_keys))
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
@@ -405,10 +410,22 @@ class SessionWindowAggregateOperator(Operator):
         if not len(fired):
             return []
         done = st.take_fired(wm, fired) if st.rows else None
-        out = [] if done is None else [self._aggregate(done, prev)]
+        out = [] if done is None else [self._session_rows(done, prev) if self.rows else self._aggregate(done, prev)]
         st.close(fired)
         st.compact()
         return out
+
+    def _session_rows(self, table: pa.Table, prev_wm: int) -> pa.RecordBatch:
+        """The rows of closed sessions with their window_start, window_end and window_time, by session end and
+        then arrival (the watermark before them the one before this step, so operators after take them)."""
+        sid = table.column("$sid").to_numpy()
+        start, end = self.state.start[sid], self.state.end[sid]
+        order = np.lexsort((table.column("$rn").to_numpy(), end))
+        table = table.take(pa.array(order))
+        arrays = [table.column(f"c{i}").combine_chunks() for i in self._needed()]
+        arrays += window_properties(self.window, start[order], end[order])
+        arrays = [a.cast(t.to_arrow()) if a.type != t.to_arrow() else a for a, t in zip(arrays, self.out_types)]
+        return make_batch(INSERT, arrays, self.out_names, wm=np.full(table.num_rows, prev_wm, dtype=np.int64))
 
     def _aggregate(self, table: pa.Table, prev_wm: int) -> pa.RecordBatch:
         """Aggregates per (window_start, window_end, group key): sessions of different partitions with equal

@@ -1,0 +1,4 @@
+-- session_window_join: a window join of two SESSION TVFs (per key) on equal window bounds and key
+CREATE TABLE days (k STRING, v INT, ms BIGINT, ts AS TO_TIMESTAMP_LTZ(ms, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector'='filesystem','path'='${DATA}/days.json','format'='json');
+CREATE TABLE days2 (k STRING, v INT, ms BIGINT, ts AS TO_TIMESTAMP_LTZ(ms, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector'='filesystem','path'='${DATA}/days.json','format'='json');
+SELECT L.k, L.v, R.v AS rv, L.window_start, L.window_end FROM (SELECT * FROM TABLE(SESSION(TABLE days PARTITION BY k, DESCRIPTOR(ts), INTERVAL '5' HOUR))) L JOIN (SELECT * FROM TABLE(SESSION(TABLE days2 PARTITION BY k, DESCRIPTOR(ts), INTERVAL '5' HOUR)) WHERE v > 1) R ON L.window_start = R.window_start AND L.window_end = R.window_end AND L.k = R.k;
