@@ -587,3 +587,10 @@ def test_join_using_column_unqualified_in_where_is_ambiguous(json_file):
     out, _ = run(ddl(path) + "SELECT user_id, a.amount FROM orders a JOIN orders b USING (user_id) "
                  "WHERE a.user_id <> 'x';")
     assert out.strip()
+
+
+def test_two_names_for_one_over_window_are_refused_as_in_flink(json_file):
+    with pytest.raises(ValidationError, match="Duplicate window specification not allowed in the same window clause"):
+        run(ddl(json_file(GOOD_JSON)) + "SELECT SUM(amount) OVER w1 AS a, SUM(amount) OVER w2 AS b FROM orders "
+            "WINDOW w1 AS (ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), "
+            "w2 AS (ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW);")

@@ -47,6 +47,13 @@ class OverWindows:
         if where is not None:
             node = project(node, identity(node), node.names, self._bind_condition(binder, where))
         named = {w.this.name: w for w in (sel.args.get("windows") or [])}
+        seen: dict[str, str] = {}
+        for name, w in named.items():  # Calcite refuses two names for one window
+            text = w.copy()
+            text.set("this", None)
+            if seen.setdefault(text.sql(dialect="flink"), name) != name:
+                raise ValidationError(f"{_where(w)}Duplicate window specification not allowed in the same window "
+                                      f"clause")
         spec_key, spec = None, None
         calls: list[exp.Window] = [w for e in sel.expressions for w in e.find_all(exp.Window)]
         for w in calls:
