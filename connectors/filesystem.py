@@ -20,7 +20,10 @@ import pyarrow.compute as pc
 from sqlstream.connectors import partitions
 from sqlstream.connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema, rows_batch
 from sqlstream.connectors.formats import csv as csv_format
+from sqlstream.connectors.formats import debezium
 from sqlstream.connectors.formats import json as json_format
+from sqlstream.connectors.formats.debezium import DebeziumJsonDecoder
+from sqlstream.connectors.formats.raw import RawLines, one_column
 from sqlstream.connectors.lines import BlockText, LineFile, non_blank
 from sqlstream.connectors.file_monitor import MonitoredFilesReader, taken_over
 from sqlstream.connectors.options import Options, parse_duration_ms
@@ -28,13 +31,13 @@ from sqlstream.connectors.part_files import (COMPACTED_PREFIX, PartFile, Rolling
                                     hide_rolled_back, recover_in_progress)
 from sqlstream.core.errors import ConnectorError, OptionError, storage_error
 
-FORMATS = ("json", "csv", "parquet", "orc")
+FORMATS = ("json", "csv", "raw", "debezium-json", "parquet", "orc")
 SINK_FORMATS = ("json", "csv", "debezium-json", "raw", "parquet", "orc")
 OPTIONS = ["connector", "path", "format", "source.monitor-interval", "sink.rolling-policy.file-size",
            "sink.rolling-policy.rollover-interval", "sink.rolling-policy.check-interval",
            "sink.rolling-policy.inactivity-interval", "auto-compaction", "compaction.file-size",
            "partition.default-name", "sink.parallelism", "source.path.regex-pattern"] + \
-    json_format.FORMAT_OPTIONS + csv_format.FORMAT_OPTIONS
+    json_format.FORMAT_OPTIONS + csv_format.FORMAT_OPTIONS + debezium.FORMAT_OPTIONS + ["raw.charset", "raw.endianness"]
 
 
 def make_decoder(opts: Options, schema: TableSchema):
@@ -45,6 +48,11 @@ def make_decoder(opts: Options, schema: TableSchema):
         decoder = csv_format.CsvDecoder.from_options(opts, schema)
         decoder.records_span_lines = True
         return decoder
+    if fmt == "raw":
+        opts.get("raw.endianness")
+        return RawLines(one_column(opts.table, schema.types), schema.names[0], opts.get("raw.charset", "UTF-8"))
+    if fmt == "debezium-json":
+        return DebeziumJsonDecoder.from_options(opts, schema)
     raise OptionError(f"Table '{opts.table}': format '{fmt}' is not supported by the filesystem connector; "
                       f"use one of: {', '.join(FORMATS)}")
 
@@ -672,6 +680,8 @@ class PartitionedDecoder:
                 cols.append(text if t.to_arrow() == pa.string() else pc.cast(text, t.to_arrow()))
             else:
                 cols.append(batch.column(batch.schema.get_field_index(name)))
+        if getattr(self.inner, "changelog", False):  # the rows' kinds come first
+            return pa.RecordBatch.from_arrays([batch.column(0)] + cols, names=["_op"] + self.schema.names)
         return rows_batch(cols, self.schema.names, batch.num_rows)
 
 
