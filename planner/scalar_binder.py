@@ -735,10 +735,12 @@ class ScalarBinder:
         to = from_sqlglot(n.args["to"])
         inner = n.this
         if isinstance(inner, exp.Literal) and inner.is_string and to.is_temporal:
-            value = _temporal_literal(inner.this, to, n)
+            value = _temporal_literal(inner.this, to, n, safe)
+            if value is None:  # TRY_CAST of text that is no such value
+                return Lit(to.with_nullable(True), None)
             if to.name == "TIMESTAMP_LTZ":  # the wall clock in the session zone
                 value = value.replace(tzinfo=_tzinfo(self.zone)).astimezone(dt.timezone.utc).replace(tzinfo=None)
-            return Lit(to.with_nullable(False), value)
+            return Lit(to.with_nullable(safe), value)
         a = self.bind(inner)
         if a.type.is_numeric and to.name == "TIMESTAMP":
             raise ValidationError(f"{_where(n)}The cast from NUMERIC type to TIMESTAMP type is not allowed. It's "
@@ -948,18 +950,21 @@ def _field_access(base: Expr, name: str, node) -> Expr:
 _NANOS_FROM, _NANOS_UNTIL = dt.datetime(1677, 9, 22), dt.datetime(2262, 4, 11)  # within an int64 of nanoseconds
 
 
-def _temporal_literal(text: str, to: FlinkType, node) -> object:
+def _temporal_literal(text: str, to: FlinkType, node, safe: bool = False) -> object:
     """CAST('..' AS DATE / TIME(p) / TIMESTAMP(p)) folded as the cast parses text when it runs (single-digit
-    fields, the fraction cut to p digits); a TIMESTAMP_LTZ's text is its wall clock."""
+    fields, the fraction cut to p digits); a TIMESTAMP_LTZ's text is its wall clock. None for TRY_CAST of text
+    that does not parse."""
     if to.name in ("DATE", "TIME") or to.precision <= 6:
         wall = FlinkType("TIMESTAMP", to.precision) if to.name == "TIMESTAMP_LTZ" else to.with_nullable(True)
         value = cast_array(pa.array([text]), STRING, wall, safe=True)[0].as_py()
-        if value is None:
+        if value is None and not safe:
             raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'")
         return value
     try:
         value = dt.datetime.fromisoformat(text.strip()[:26])
     except ValueError:
+        if safe:
+            return None
         raise ValidationError(f"{_where(node)}Illegal {to.name} literal '{text}'") from None
     if not _NANOS_FROM <= value < _NANOS_UNTIL:
         raise ValidationError(f"{_where(node)}{to} literal '{text}' is out of range: values with nanoseconds are "

@@ -217,7 +217,17 @@ def _to_string(v: pa.Array) -> pa.Array:
         return format_double(v)
     if pa.types.is_timestamp(t):
         return format_timestamp(v)
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return _utf8_text(v)
     return pc.cast(v, pa.string())
+
+
+def _utf8_text(v: pa.Array) -> pa.Array:
+    """Bytes read as UTF-8 text, each malformed sequence U+FFFD, as Java's String of bytes makes it."""
+    try:
+        return pc.cast(v, pa.string())
+    except pa.ArrowInvalid:
+        return pa.array([None if b is None else b.decode("utf-8", "replace") for b in v.to_pylist()], pa.string())
 
 
 def _from_string(v, to: FlinkType, safe: bool):
@@ -227,8 +237,8 @@ def _from_string(v, to: FlinkType, safe: bool):
         return parse_timestamp(s, to)
     if to.is_integer:  # Flink trims only spaces here: '\t7' is no INT
         return _integer_from_string(pc.utf8_trim(v, " "), to, safe)
-    if to.name == "BOOLEAN":  # Flink's words for true and false
-        low = pc.utf8_lower(s)
+    if to.name == "BOOLEAN":  # Flink's words for true and false, as written (' true ' is none)
+        low = pc.utf8_lower(v)
         out = pc.if_else(pc.is_in(low, value_set=_TRUE_WORDS), True,
                          pc.if_else(pc.is_in(low, value_set=_FALSE_WORDS), False, pa.scalar(None, pa.bool_())))
     elif to.name == "DATE":
@@ -291,8 +301,8 @@ def _decimal_from_string(s: pa.Array, to: FlinkType) -> pa.Array:
     text = pc.if_else(pc.fill_null(pc.greater(written, 0), False), s, pa.scalar(None, pa.string()))
     try:
         wide = pc.cast(text, pa.decimal128(38, min(38, to.scale + 6)))
-    except pa.ArrowInvalid:  # digits past what 38 can hold: one at a time
-        return _per_row_try(text, to)
+    except pa.ArrowInvalid:  # digits or an exponent past what 38 can hold: one at a time
+        return pa.array([_decimal_of_text(x, to) for x in text.to_pylist()], to.to_arrow())
     value = pc.round(wide, ndigits=to.scale, round_mode="half_towards_infinity")
     if to.precision - to.scale < 38 - wide.type.scale:
         fits = pc.less(pc.abs(value), pa.scalar(decimal.Decimal(10) ** (to.precision - to.scale), wide.type))
@@ -307,10 +317,25 @@ def _decimal_from_string(s: pa.Array, to: FlinkType) -> pa.Array:
     return pc.cast(pc.if_else(fits, value, pa.scalar(None, value.type)), to.to_arrow(), safe=False)
 
 
+_WIDE = decimal.Context(prec=100)  # room for any DECIMAL(38, s) and its rounding
+
+
+def _decimal_of_text(text: str | None, to: FlinkType) -> decimal.Decimal | None:
+    """One text as DECIMAL(p, s), rounded HALF_UP; None if it is no number or does not fit."""
+    try:
+        d = decimal.Decimal(text)
+    except (decimal.InvalidOperation, TypeError):
+        return None
+    if not d.is_finite() or d and d.adjusted() >= to.precision - to.scale:
+        return None
+    d = d.quantize(decimal.Decimal(1).scaleb(-to.scale), rounding=decimal.ROUND_HALF_UP, context=_WIDE)
+    return d if abs(d) < decimal.Decimal(10) ** (to.precision - to.scale) else None
+
+
 def _time_from_string(s: pa.Array, to: FlinkType) -> pa.Array:
-    """Text as TIME(p) as Flink parses it: 'H:m[:s[.fff]]' with one or two digits a field, the fraction cut to
+    """Text as TIME(p) as Flink parses it: 'H[:m[:s[.fff]]]' with one or two digits a field, the fraction cut to
     milliseconds and then to p digits; NULL out of range."""
-    parts = pc.extract_regex(s, r"^(?P<h>\d{1,2}):(?P<m>\d{1,2})(?::(?P<s>\d{1,2})(?:\.(?P<f>\d*))?)?$")
+    parts = pc.extract_regex(s, r"^(?P<h>\d{1,2})(?::(?P<m>\d{1,2})(?::(?P<s>\d{1,2})(?:\.(?P<f>\d*))?)?)?$")
 
     def field(i, digits=None):
         text = pc.fill_null(pc.struct_field(parts, [i]), "")
@@ -327,10 +352,15 @@ def _time_from_string(s: pa.Array, to: FlinkType) -> pa.Array:
 
 
 def _date_from_string(s: pa.Array) -> pa.Array:
-    """Text as a DATE as Flink parses it: 'y-M-d' with one or more digits a field, anything after a space left
-    out ('2024-01-05 10:00' is 2024-01-05); NULL for a day that does not exist."""
-    day = pc.extract_regex(s, r"^(?P<day>[^ ]*)")
-    parsed = parse_local(pc.struct_field(day, [0]), "y-M-d", unit="s")
+    """Text as a DATE as Flink parses it: 'y[-M[-d]]' with digits only, a missing month or day 1 ('2024' is
+    2024-01-01), a year up to 9999, anything after a space left out ('2024-01-05 10:00' is 2024-01-05); NULL
+    for a day that does not exist."""
+    parts = pc.extract_regex(s, r"^(?P<y>\d{1,9})(?:-(?P<m>\d{1,9})(?:-(?P<d>\d{1,9}))?)?(?: .*)?$")
+    year, month, day = (pc.cast(pc.cast(pc.replace_substring_regex(pc.struct_field(parts, [i]), "^$", "1"),
+                                        pa.int64()), pa.string()) for i in (0, 1, 2))
+    text = pc.binary_join_element_wise(year, month, day, "-")
+    small = pc.less_equal(pc.cast(year, pa.int64()), 9999)
+    parsed = parse_local(pc.if_else(small, text, pa.scalar(None, pa.string())), "y-M-d", unit="s")
     return pc.cast(parsed, pa.date32())
 
 
