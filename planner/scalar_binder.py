@@ -790,6 +790,10 @@ class ScalarBinder:
                                       f"'EXTRACT(<DATETIME_INTERVAL> FROM <DATETIME_INTERVAL>)'")
             if x.type.is_interval:
                 _check_interval_unit(unit, x.type, node)
+            if x.type.name == "TIME" and unit not in ("HOUR", "MINUTE", "SECOND", "MILLISECOND"):
+                what = f"TIME({x.type.precision})" if unit in ("MICROSECOND", "NANOSECOND") else "time"
+                raise ValidationError(f"{_where(node)}unit {unit} can not be applied to {what} variable: EXTRACT "
+                                      f"takes HOUR, MINUTE, SECOND or MILLISECOND from a TIME")
             return Call(BIGINT.with_nullable(x.type.nullable), "EXTRACT", (Lit(NULL, unit), x))
         name, args = _function_parts(node)
         if name in ("TIMESTAMPADD", "TIMESTAMPDIFF"):
@@ -857,6 +861,7 @@ class ScalarBinder:
         if isinstance(node, exp.TimestampDiff):
             unit = _time_frame(node.args["unit"], TIMESTAMP_UNITS + SUBSECOND_UNITS, name)
             a, b = self.bind(node.this), self.bind(node.expression)
+            _no_time_with_date(a, b, node)
             t = BIGINT if unit == "NANOSECOND" else INT  # as Flink
             return Call(t.with_nullable(a.type.nullable or b.type.nullable), name, (Lit(NULL, unit), a, b))
         raw = node.expressions
@@ -869,6 +874,8 @@ class ScalarBinder:
         if name == "TIMESTAMPADD" and len(rest) == 2 and rest[1].type.name == "DATE" and unit in UNIT_MS \
                 and unit != "DAY":  # a time of day added to a DATE gives a TIMESTAMP, as in Flink
             rest[1] = cast(rest[1], FlinkType("TIMESTAMP", 6, nullable=rest[1].type.nullable))
+        if name == "TIMESTAMPDIFF" and len(rest) == 2:
+            _no_time_with_date(rest[0], rest[1], node)
         t = self.call(name, rest, node).type
         if name == "TIMESTAMPDIFF" and unit == "NANOSECOND":
             t = BIGINT.with_nullable(t.nullable)
@@ -890,6 +897,16 @@ SUBSECOND_UNITS = ("MICROSECOND", "NANOSECOND")  # TIMESTAMPDIFF takes them (who
 
 INTERVAL_UNITS = {"INTERVAL_YEAR_MONTH": ("YEAR", "QUARTER", "MONTH"),
                   "INTERVAL_DAY_TIME": ("DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND")}
+
+
+def _no_time_with_date(a: Expr, b: Expr, node) -> None:
+    """TIMESTAMPDIFF measures between two TIMEs or two dates / timestamps, not a TIME and another (Flink fails to
+    generate its code)."""
+    names = (a.type.name, b.type.name)
+    if names.count("TIME") == 1 and "NULL" not in names:
+        other = names[0] if names[1] == "TIME" else names[1]
+        raise ValidationError(f"{_where(node)}TIMESTAMPDIFF cannot measure between a TIME and a {other}: give both "
+                              f"the same type")
 
 
 def _check_interval_unit(unit: str, t: FlinkType, node) -> None:

@@ -130,6 +130,12 @@ _SUBSECOND_DIVISOR = {"MILLISECOND": 1_000_000, "MICROSECOND": 1_000, "NANOSECON
 
 def _extract_unit(unit: str, v: pa.Array) -> pa.Array:
     u = unit.upper()
+    if pa.types.is_date(v.type) and u in ("HOUR", "MINUTE", "SECOND") + tuple(_SUBSECOND_DIVISOR):
+        # as Flink's generated code, which reads a DATE's count of days as milliseconds (2024-01-31, day 19753,
+        # has SECOND 19 and MILLISECOND 753)
+        v = pc.cast(pc.cast(v, pa.int32()).cast(pa.int64()), pa.timestamp("ms"))
+    elif pa.types.is_date(v.type) or pa.types.is_time(v.type):  # a DATE at midnight, a TIME on 1970-01-01
+        v = _as_timestamp(v)
     if u == "DAYOFWEEK" or u == "DOW":
         r = pc.day_of_week(v, count_from_zero=False, week_start=7)
     elif u in ("DAYOFMONTH", "DAY"):
@@ -162,11 +168,19 @@ def _extract_unit(unit: str, v: pa.Array) -> pa.Array:
     return pc.cast(r, pa.int64())
 
 
-def _epoch_units(v: pa.Array) -> tuple[np.ndarray, int]:
-    """(units since 1970-01-01 00:00, 0 where NULL; units per second) of TIMESTAMP / DATE values (the wall
-    clock for a TIMESTAMP), in the type's own unit: nanoseconds in an int64 end in 2262."""
+def _as_timestamp(v: pa.Array) -> pa.Array:
+    """A DATE as the TIMESTAMP of its midnight, a TIME as that of its time on 1970-01-01."""
     if pa.types.is_date(v.type):
-        v = pc.cast(v, pa.timestamp("s"))
+        return pc.cast(v, pa.timestamp("s"))
+    whole = pa.int32() if v.type.bit_width == 32 else pa.int64()
+    return pc.cast(pc.cast(pc.cast(v, whole), pa.int64()), pa.timestamp(v.type.unit))
+
+
+def _epoch_units(v: pa.Array) -> tuple[np.ndarray, int]:
+    """(units since 1970-01-01 00:00, 0 where NULL; units per second) of TIMESTAMP / DATE / TIME values (the
+    wall clock for a TIMESTAMP), in the type's own unit: nanoseconds in an int64 end in 2262."""
+    if pa.types.is_date(v.type) or pa.types.is_time(v.type):
+        v = _as_timestamp(v)
     raw = np.asarray(pc.fill_null(pc.cast(v, pa.int64()), 0).to_numpy(zero_copy_only=False)).astype(np.int64)
     return raw, PER_SECOND[v.type.unit]
 
