@@ -996,11 +996,14 @@ def _temporal_literal(text: str, to: FlinkType, node, safe: bool = False) -> obj
 
 def _in_list_as(x: FlinkType, vals: list[Expr]) -> list[Expr]:
     """An IN list of text for a number is cast to the number's type, a list of numbers for text to text (each
-    number's text by its own type: 12.0 is '12.0', 3 beside it stays '3'), as Flink's validator coerces them."""
+    number's text by its own type: 12.0 is '12.0', 3 beside it stays '3'), and a list of text for a date or time
+    to its type, as Flink's validator coerces them."""
     if x.is_numeric and vals and all(v.type.is_string for v in vals):
         return [cast(v, x.without_time_attr().with_nullable(v.type.nullable)) for v in vals]
     if x.is_string and vals and all(v.type.is_numeric for v in vals):
         return [cast(v, STRING.with_nullable(v.type.nullable)) for v in vals]
+    if x.is_temporal and vals and all(v.type.is_string for v in vals):  # read as dates / times
+        return [cast(v, x.without_time_attr().with_nullable(v.type.nullable)) for v in vals]
     return vals
 
 
