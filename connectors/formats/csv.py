@@ -10,7 +10,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from sqlstream.connectors.base import TableSchema, rows_batch
-from sqlstream.connectors.lines import non_blank
 from sqlstream.connectors.options import Options
 from sqlstream.connectors.utf8 import reject_invalid_utf8
 from sqlstream.core.errors import FormatError, OptionError
@@ -75,13 +74,11 @@ class CsvDecoder:
         if valid is not None:
             self.skipped += int((~valid).sum())
             lines, index = lines.filter(pa.array(valid)), index[valid]
+        # a blank line is a record too (one empty field), as Flink's CSV reader reads a file
         records = pc.utf8_rtrim(lines, characters="\r\n")
-        blank = ~non_blank(lines) if self.records_span_lines else np.zeros(len(records), dtype=bool)
         if self.quote and pc.any(pc.not_equal(pc.bit_wise_and(pc.count_substring(lines, self.quote), 1), 0)).as_py():
-            joined, index = self._records(records.to_pylist(), index, blank, where)
+            joined, index = self._records(records.to_pylist(), lines.to_pylist(), index, where)
             records = pa.array(joined, pa.string())
-        elif blank.any():
-            records, index = records.filter(pa.array(~blank)), index[~blank]
 
         def text(i: int) -> str:
             return records[int(i)].as_py()
@@ -93,8 +90,9 @@ class CsvDecoder:
         wrong = [(i, cols) for i, cols in bad if i not in trailing]
         if wrong and not self.ignore_errors:
             i = wrong[0][0]
-            raise FormatError(f"Failed to deserialize CSV row '{text(i)}': wrong number of fields "
-                              f"(expected {len(names)}, found {wrong[0][1]})", where(int(index[i])))
+            problem = f"Row length mismatch. {len(names)} fields expected but was {wrong[0][1]}." \
+                if wrong[0][1] < len(names) else f"Too many entries: expected at most {len(names)}, found {wrong[0][1]}"
+            raise FormatError(f"Failed to deserialize CSV row '{text(i)}': {problem}", where(int(index[i])))
         self.skipped += len(long_)
         parsed = np.ones(len(records), dtype=bool)
         parsed[[i for i, _ in bad]] = False
@@ -127,8 +125,7 @@ class CsvDecoder:
             self.last_kept[index[rows]] = True
         return rows_batch(cols, self.schema.names, table.num_rows)
 
-    def _records(self, text: list[str], index: np.ndarray, blank: np.ndarray,
-                 where) -> tuple[list[str], np.ndarray]:
+    def _records(self, text: list[str], raw: list[str], index: np.ndarray, where) -> tuple[list[str], np.ndarray]:
         """Some line holds an odd number of quote characters: a quoted value runs on over the next lines (one
         record, as Flink's CSV reader reads a file) or is never closed. An unclosed quote is a malformed record:
         in a file it runs to the end of the data (as in Flink, whose parser looks for the quote until the end
@@ -144,8 +141,8 @@ class CsvDecoder:
                     raise FormatError(f"Failed to deserialize CSV row '{_snippet(text[i])}': Missing closing quote "
                                       f"for value", where(int(index[i])))
                 self.skipped += 1
-            elif j > i or not blank[i]:  # a blank line is no record, unless inside a quoted value
-                records.append("\n".join(text[i:j + 1]))
+            else:  # line breaks inside a quoted value are kept as written (CRLF too)
+                records.append(text[i] if j == i else "".join(raw[i:j + 1]).rstrip("\r\n"))
                 first.append(i)
             i = j + 1
         return records, index[np.array(first, dtype=np.int64)]
@@ -159,6 +156,14 @@ class CsvDecoder:
             bad.append((row.number - 1, row.actual_columns))
             return "skip"
         names = self.schema.all_names
+        blank = np.flatnonzero(np.asarray(pc.equal(records, "").to_numpy(zero_copy_only=False), dtype=bool)) \
+            if len(names) > 1 and len(records) else []
+        unescape = self.escape and pc.any(pc.match_substring(records, self.escape)).as_py() and \
+            not pc.any(pc.match_substring_regex(records, "[\ue000-\ue003]")).as_py()
+        if unescape:  # Jackson's escapes \n \r \t \0 are control characters; pyarrow's take the next one as is
+            pair = re.compile(re.escape(self.escape) + "(.)", re.S)
+            records = pa.array([pair.sub(lambda m: self.escape + ESCAPED.get(m.group(1), m.group(1)), r)
+                                for r in records.to_pylist()], pa.string())
         parse = pacsv.ParseOptions(delimiter=self.delimiter, quote_char=self.quote or False,
                                    escape_char=self.escape or False, invalid_row_handler=on_invalid,
                                    newlines_in_values=False, ignore_empty_lines=False)
@@ -178,10 +183,24 @@ class CsvDecoder:
         table = pacsv.read_csv(blob, read_options=read, parse_options=parse, convert_options=conv)
         if newline:
             table = pa.table({nm: pc.replace_substring(table.column(nm), newline, "\n") for nm in names})
+        if unescape:
+            table = pa.table({nm: _unescaped(table.column(nm)) for nm in names})
+        if len(blank):  # pyarrow reads a blank line as a row of empty fields; it is one empty field
+            rows = np.setdiff1d(np.arange(len(records)), np.array([i for i, _ in bad], dtype=np.int64))
+            keep = ~np.isin(rows, blank)
+            table = table.filter(pa.array(keep))
+            bad = sorted(bad + [(int(i), 1) for i in blank])
         return table, bad
 
 
 NEWLINE_STANDS_IN = ("\x1e", "\x1f", "\x1d", "\x1c")
+ESCAPED = {"n": "\ue000", "r": "\ue001", "t": "\ue002", "0": "\ue003"}  # stand-ins while pyarrow parses
+
+
+def _unescaped(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    for letter, stand_in in ESCAPED.items():
+        col = pc.replace_substring(col, stand_in, {"n": "\n", "r": "\r", "t": "\t", "0": "\0"}[letter])
+    return col
 
 
 def _lines_blob(records: pa.Array) -> pa.Buffer:
@@ -268,7 +287,7 @@ def _convert(raw: pa.Array, t: FlinkType, elements: str = ";") -> tuple[pa.Array
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             vals, failed = _convert_each(raw, lambda v: pc.cast(pa.array([v]), target)[0].as_py())
             return pa.array(vals, target), failed
-    # new BigDecimal(text) and the date parser take the text as it is; the others trim it first
+    # the CSV format's BigDecimal and date parsers take the text as it is; the others trim it first
     text = raw if kind in ("DATE", "DECIMAL") else pc.utf8_trim(raw, characters=JAVA_SPACE)
     plain = pc.fill_null(pc.match_substring_regex(text, PLAIN[kind]), False)
     if pc.all(pc.or_(plain, pc.is_null(text))).as_py():
@@ -284,16 +303,18 @@ def _convert(raw: pa.Array, t: FlinkType, elements: str = ";") -> tuple[pa.Array
 def _convert_elements(raw: pa.Array, t: FlinkType, elements: str) -> tuple[pa.Array, np.ndarray]:
     """An ARRAY or ROW column: each value split at the element delimiter, each element converted as a column of
     its type would be (an empty value is one empty element); a value with an element that does not convert does
-    not convert. A ROW takes its fields in order, NULL for those the value has no element for."""
-    parts = pc.split_pattern(raw, elements)
+    not convert (an error; NULL under ignore-parse-errors, the value kept). An empty ARRAY value has no element,
+    an empty ROW value is NULL; a ROW takes its fields in order, NULL for those the value has no element for."""
+    missing = pc.is_null(raw)
+    empty = pc.fill_null(pc.equal(raw, ""), False)
+    parts = pc.split_pattern(pc.if_else(empty, pa.scalar(None, pa.string()), raw), elements)
     sizes = pc.fill_null(pc.list_value_length(parts), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     owner = np.repeat(np.arange(len(raw)), sizes)
-    missing = pc.is_null(raw)
     if t.name == "ARRAY":
         flat, failed_flat = _convert(pc.list_flatten(parts), t.children[0], elements)
         failed = np.bincount(owner[failed_flat], minlength=len(raw)) > 0
         offsets = pa.array(np.concatenate([[0], np.cumsum(sizes)]), pa.int32())
-        arr = pa.ListArray.from_arrays(offsets, flat, mask=pc.or_(missing, pa.array(failed)))
+        arr = pa.ListArray.from_arrays(offsets, flat, mask=missing)
         return arr.cast(t.to_arrow()), failed
     failed = np.zeros(len(raw), dtype=bool)
     fields = []
@@ -303,8 +324,7 @@ def _convert_elements(raw: pa.Array, t: FlinkType, elements: str) -> tuple[pa.Ar
         col, bad = _convert(text, child, elements)
         failed |= bad
         fields.append(col)
-    mask = pc.or_(missing, pa.array(failed))
-    return pa.StructArray.from_arrays(fields, fields=list(t.to_arrow()), mask=mask), failed
+    return pa.StructArray.from_arrays(fields, fields=list(t.to_arrow()), mask=pc.or_(missing, empty)), failed
 
 
 def _cast_plain(text: pa.Array, t: FlinkType) -> pa.Array:
@@ -345,6 +365,8 @@ def _java_value(v: str, t: FlinkType, kind: str):
             int((m.group(4) or "").ljust(3, "0")[:3])
         millis -= millis % 10 ** (3 - min(t.precision, 3))  # cut to the column's precision
         return millis * 1_000_000 // {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[t.to_arrow().unit]
+    if kind == "DECIMAL" and v != v.strip(JAVA_SPACE):  # new BigDecimal(text) of the untrimmed text
+        raise json_flink.FieldError(f"'{v}' is no DECIMAL")
     if kind != "DATE":  # the JSON format's rules for text are Java's parse methods too
         return json_flink.convert(v, t)
     m = SQL_DATE.fullmatch(v)

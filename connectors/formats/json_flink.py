@@ -16,7 +16,7 @@ JAVA_INT = re.compile(r"[+-]?\d+")
 JAVA_DOUBLE = re.compile(r"[+-]?(NaN|Infinity|((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)[fFdD]?)")
 # Double.parseDouble's hexadecimal form: 0x1.8p3 is 12.0
 JAVA_HEX_DOUBLE = re.compile(r"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+[fFdD]?")
-JAVA_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # new BigDecimal(text): no spaces
+JAVA_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # new BigDecimal(text)
 # java.time's ISO_LOCAL_DATE: a year of 4 digits, or more with a sign; then HH:mm:ss and an optional fraction
 DATE = r"(?P<y>[+-]\d{4,9}|\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
 TIME = r"(?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?"
@@ -203,7 +203,7 @@ def convert(v, t: FlinkType, standard: str = "SQL", ignore: bool = False):
     if t.is_string:
         return v if isinstance(v, str) and not isinstance(v, Number) else to_text(v)
     if n == "DECIMAL":
-        text = _scalar_text(v)
+        text = _java_trim(_scalar_text(v))
         if not JAVA_DECIMAL.fullmatch(text):
             raise FieldError(f"{v} is no DECIMAL")
         d = decimal.Decimal(text)
