@@ -15,11 +15,16 @@ def test_golden_case(case):
 from tests.golden import GOLDEN_STATIC, check_static_case  # noqa: E402
 
 STATIC = case_dirs(GOLDEN_STATIC)
+# cases whose rows at batch size 1 run no line of sqlstream that batch size 7 does not run but those every case
+# does at size 1 (one-row batches: a Calc filtering a batch out whole, a sort of one key), traced line by line,
+# and for which size 1 is most of the suite's time: jdbc_upsert_totals' 4000 rows (8 CPU s; 1.4 at size 7)
+NOT_AT_SIZE_1 = {"jdbc_upsert_totals"}
+STATIC_RUNS = [(size, case) for size in (1, 7, 10_000) for case in STATIC
+               if not (size == 1 and case.name in NOT_AT_SIZE_1)]
 
 
 @pytest.mark.golden
-@pytest.mark.parametrize("case", STATIC, ids=[c.name for c in STATIC])
-@pytest.mark.parametrize("batch_size", [1, 7, 10_000])
+@pytest.mark.parametrize(("batch_size", "case"), STATIC_RUNS, ids=[f"{s}-{c.name}" for s, c in STATIC_RUNS])
 def test_golden_static_case(case, batch_size):
     check_static_case(case, batch_size)
 
