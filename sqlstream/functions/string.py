@@ -156,15 +156,19 @@ def _pad(left: bool):
             fn = pc.utf8_lpad if left else pc.utf8_rpad
             return pc.utf8_slice_codeunits(fn(full(s, n), width=width, padding=pad.as_py()), 0, width)
 
+        cols = [full(a, n).to_pylist() for a in args]
+        for x, w, p in zip(*cols):  # the whole batch is counted before any row's text is built
+            if None not in (x, w, p) and p and len(x) < w:
+                budget.take(w)
+
         def f(x, w, p):
             if None in (x, w, p) or w < 0 or not p:  # an empty pad is NULL, as in Flink, whatever the width
                 return None
             if len(x) >= w:
                 return x[:w]
-            budget.take(w)
             fill = (p * (w // len(p) + 1))[:w - len(x)]
             return fill + x if left else x + fill
-        return per_row(e, args, n, f)
+        return pa.array([f(*row) for row in zip(*cols)], e.type.to_arrow())
     return impl
 
 
