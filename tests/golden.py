@@ -32,11 +32,16 @@ def case_dirs(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.rglob("case.sql") if (p.parent / "expected.jsonl").exists())
 
 
-def case_sql(case: Path) -> str:
+def case_data(case: Path) -> Path:
+    """The folder of the case's generated input files (made by the oracle's generator on first use)."""
     _, gen = oracle()
     spec = json.loads((case / "gen.json").read_text())
-    data = gen.ensure_data(spec, os.environ.get("ORACLE_DATA_ROOT", "/tmp/oracle_scratch/data"))
-    return (case / "case.sql").read_text().replace("${DATA}", data.rstrip("/"))
+    return Path(gen.ensure_data(spec, os.environ.get("ORACLE_DATA_ROOT", "/tmp/oracle_scratch/data")))
+
+
+def case_sql(case: Path, data: Path | None = None) -> str:
+    """case.sql reading its inputs from `data` (the generated ones by default)."""
+    return (case / "case.sql").read_text().replace("${DATA}", str(data or case_data(case)))
 
 
 def run_sql(sql: str, batch_size: int | None = None) -> list[dict]:
