@@ -75,6 +75,9 @@ class Subqueries:
         correlations (uncorrelated, its one distinct row ON TRUE); EXISTS is then `$hit IS NOT NULL`."""
         where = sel.args.get("where")
         aggregating = bool(sel.args.get("group")) or any(contains_agg(e) for e in sel.expressions)
+        having = sel.args.get("having")
+        if aggregating and any(_exists_values(e) for e in sel.expressions + ([having.this] if having else [])):
+            return self._lift_exists_values(_aggregate_below(sel))  # values over the aggregation's rows
         in_select = [] if aggregating else [x for e in sel.expressions for x in e.find_all(exp.Exists)
                                             if not any(isinstance(a, exp.Subquery) for a in ancestors(x, e))]
         if not in_select and not any(isinstance(x, exp.Exists) for x in _nested_in_where(where)):
@@ -494,6 +497,11 @@ def _nested_in_where(where: exp.Where | None) -> list[exp.Expr]:
     return out
 
 
+def _exists_values(e: exp.Expr) -> list[exp.Exists]:
+    """The EXISTS of an expression (not those inside a subquery of it)."""
+    return [x for x in e.find_all(exp.Exists) if not any(isinstance(a, exp.Subquery) for a in ancestors(x, e))]
+
+
 def _scalar_subqueries(e: exp.Expr) -> list[exp.Subquery]:
     """The scalar subqueries of an expression (not IN's or EXISTS's, nor those inside a subquery of it)."""
     return [q for q in e.find_all(exp.Subquery) if not isinstance(q.parent, (exp.In, exp.Exists)) and
@@ -513,6 +521,7 @@ def _aggregate_below(sel: exp.Select) -> exp.Select:
     column, and HAVING as its WHERE. Output names stay the SELECT list's."""
     inner = sel.copy()
     pushed: list[exp.Expr] = []
+    outer_names = _from_names(sel)
 
     def push(e: exp.Expr) -> exp.Column:
         name = f"$a{len(pushed)}"
@@ -520,8 +529,15 @@ def _aggregate_below(sel: exp.Select) -> exp.Select:
         return exp.column(name, table="$agg", quoted=True)
 
     def split(e: exp.Expr) -> exp.Expr:
-        if not _in_subqueries(e) and not _scalar_subqueries(e):
+        if not _in_subqueries(e) and not _scalar_subqueries(e) and not _exists_values(e):
             return push(e)
+        if isinstance(e, exp.Exists):  # the outer columns it reads (group keys) become the aggregation's columns
+            query = e.this.this if isinstance(e.this, exp.Subquery) else e.this
+            reads = outer_names - (_from_names(query) if isinstance(query, exp.Select) else set())
+            for col in list(e.find_all(exp.Column)):
+                if col.table in reads:
+                    col.replace(push(col.copy()))
+            return e
         if isinstance(e, exp.In) and e.args.get("query") is not None:
             e.set("this", push(e.this))
             return e
@@ -542,7 +558,8 @@ def _aggregate_below(sel: exp.Select) -> exp.Select:
                                                                                 quoted=True)))
     having = sel.args.get("having")
     condition = None
-    if having is not None and (_in_subqueries(having.this) or _scalar_subqueries(having.this)):
+    if having is not None and (_in_subqueries(having.this) or _scalar_subqueries(having.this) or
+                               _exists_values(having.this)):
         condition = split(having.this.copy())  # filters the aggregation's rows, a semi/anti join as in Flink
         inner.set("having", None)
     inner.set("expressions", pushed)
