@@ -29,7 +29,7 @@ from sqlstream.connectors.file_monitor import MonitoredFilesReader, taken_over
 from sqlstream.connectors.options import Options, parse_duration_ms
 from sqlstream.connectors.part_files import (COMPACTED_PREFIX, PartFile, RollingPolicy, commit_file, compaction_bins,
                                     hide_rolled_back, recover_in_progress)
-from sqlstream.core.errors import ConnectorError, OptionError, storage_error
+from sqlstream.core.errors import ConnectorError, FormatError, OptionError, storage_error
 
 FORMATS = ("json", "csv", "raw", "debezium-json", "parquet", "orc")
 SINK_FORMATS = ("json", "csv", "debezium-json", "raw", "parquet", "orc")
@@ -73,8 +73,8 @@ def list_files(path: str, pattern: re.Pattern | None = None) -> list[str]:
     too) are left out, and with `pattern` ('source.path.regex-pattern') those whose whole absolute path it does not match."""
     if path.startswith("file://"):
         path = path[len("file://"):]
-    if os.path.isfile(path):
-        return [path]
+    if os.path.isfile(path):  # a hidden file is left out also when named alone, as by Flink
+        return [] if os.path.basename(path).startswith((".", "_")) else [path]
     if os.path.isdir(path):
         out = []
         for root, dirs, files in os.walk(path):
@@ -677,7 +677,11 @@ class PartitionedDecoder:
             if name in self.schema.partition_keys:
                 v = values.get(name)
                 text = pa.array([v] * batch.num_rows, pa.string())
-                cols.append(text if t.to_arrow() == pa.string() else pc.cast(text, t.to_arrow()))
+                try:
+                    cols.append(text if t.to_arrow() == pa.string() else pc.cast(text, t.to_arrow()))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise FormatError(f"Partition value '{name}={v}' is not of the column's type {t}: For input "
+                                      f"string: \"{v}\"", self.path) from None
             else:
                 cols.append(batch.column(batch.schema.get_field_index(name)))
         if getattr(self.inner, "changelog", False):  # the rows' kinds come first

@@ -5,6 +5,9 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
+from sqlstream.core.errors import FormatError
 from sqlstream.script import ScriptRunner
 
 ROWS = [{"order_id": 1, "user_id": "a", "amount": 10.0, "ts": "2024-01-01 00:00:00"},
@@ -45,3 +48,15 @@ def test_unknown_partition_column_is_an_error(tmp_path):
     with pytest.raises(ValidationError, match="Partition column 'nope' not defined in the table schema"):
         run(f"CREATE TABLE t (a INT) PARTITIONED BY (nope) WITH ('connector' = 'filesystem', "
             f"'path' = '{Path(tmp_path)}', 'format' = 'json');")
+
+
+def test_a_partition_value_not_of_its_column_type_fails_naming_the_file(tmp_path):
+    """As Flink (NumberFormatException for 'h=abc' into INT): the job fails; the message names the file."""
+    folder = tmp_path / "p" / "h=abc"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text("1\n")
+    sql = (f"CREATE TABLE t (id INT, h INT) PARTITIONED BY (h) WITH ('connector' = 'filesystem', "
+           f"'path' = '{tmp_path / 'p'}', 'format' = 'csv');\nSELECT * FROM t;")
+    with pytest.raises(FormatError, match=r"Partition value 'h=abc' is not of the column's type INT: For input "
+                                          r"string: \"abc\" \(at .*h=abc/a\.csv\)"):
+        run(sql)
