@@ -133,15 +133,15 @@ class BlockText:
 
 
 def non_blank(lines: pa.Array) -> np.ndarray:
-    """Mask of lines holding more than whitespace (only short lines are looked at, as bytes: a line of invalid
-    UTF-8 is not blank)."""
+    """Mask of lines holding more than their line break (an empty line is no record, as in Flink's line reader;
+    a line of spaces is one, which JSON refuses). Only short lines are looked at, as bytes."""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
     lengths = np.diff(offsets)
     keep = np.ones(len(lines), dtype=bool)
     short = np.flatnonzero(lengths <= 8)
     if len(short):
         sub = lines.take(pa.array(short)).view(pa.large_binary())
-        keep[short] = np.asarray(pc.match_substring_regex(sub, r"[^\s]").to_numpy(zero_copy_only=False))
+        keep[short] = np.asarray(pc.match_substring_regex(sub, r"[^\r\n]").to_numpy(zero_copy_only=False))
     return keep
 
 

@@ -39,7 +39,7 @@ def drain(reader, max_rows: int) -> list[tuple[list, list]]:
 @pytest.mark.parametrize("two_at_once", [False, True])
 def test_restored_at_every_position_a_reader_delivers_the_rest(tmp_path, monkeypatch, two_at_once):
     max_rows = 2
-    rows = [json.dumps({"k": i, "v": "x" * (i % 7)}) for i in range(16)] + ["", "  "]
+    rows = [json.dumps({"k": i, "v": "x" * (i % 7)}) for i in range(16)] + ["", "\r"]
     src = source(tmp_path, rows, monkeypatch, two_at_once=two_at_once)
     polls = drain(src.reader("0"), max_rows)
     keys = [k for _, batch in polls for k in batch]
@@ -94,7 +94,7 @@ def test_blocks_cut_on_the_job_thread_hold_every_line_once(tmp_path, monkeypatch
 def test_an_error_names_its_line_after_blank_lines_and_long_lines(tmp_path, monkeypatch):
     """A block's first line number comes from the blocks split before it, blank lines counted."""
     rows = [json.dumps({"k": i, "v": "x" * (200 if i == 3 else 1)}) for i in range(10)]
-    rows[4:4] = ["", "   "]
+    rows[4:4] = ["", "\r"]
     rows[9] = '{"k": 7, "v": '
     reader = source(tmp_path, rows, monkeypatch, files=1, two_at_once=True).reader("0")
     seen = []

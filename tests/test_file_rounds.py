@@ -34,7 +34,7 @@ def read_rounds(src, position, pieces: int, batch_rows: int, ahead: bool = False
 @pytest.mark.parametrize("pieces,ahead", [(2, False), (3, False), (2, True), (3, True)])
 def test_rounds_restored_at_every_position_deliver_the_rest(tmp_path, monkeypatch, pieces, ahead):
     monkeypatch.setattr(rounds, "CHUNK", 64)
-    rows = [json.dumps({"k": i, "v": "x" * (i % 7)}) for i in range(20)] + ["", "  "]
+    rows = [json.dumps({"k": i, "v": "x" * (i % 7)}) for i in range(20)] + ["", "\r"]
     src = source(tmp_path, rows, monkeypatch, files=3)
     polls = drain(src.reader("0"), 2)
     keys = [k for _, batch in polls for k in batch]

@@ -159,6 +159,7 @@ class JsonDecoder:
         # columns holding an ARRAY or MAP (DuckDB makes an element it cannot read NULL, with no path to ask its
         # JSON type at) or a BINARY (Flink decodes base64 text, DuckDB takes the text's bytes)
         self.null_walked = [j for j, t in enumerate(schema.types) if _collection_or_binary(t)]
+        self.floats = [j for j, t in enumerate(schema.types) if t.name in ("FLOAT", "DOUBLE")]
         # a table of text fields (top level or in ROWs) is read by its leaves' paths, not from_json
         self.leaves = None if fail_on_missing_field else LeafPaths.of(schema, text_kind)
         self.skipped = 0
@@ -277,6 +278,10 @@ class JsonDecoder:
                 slow |= bad
         for j in self.null_walked:
             slow |= _maybe_lost(raw[j], self.schema.types[j], False)
+        for j in self.floats:  # DuckDB reads a bare NaN or Infinity token, which Jackson refuses (as a string
+            # it is a number, for both)
+            if pa.types.is_floating(raw[j].type) and len(raw[j]):
+                slow |= true_mask(pc.or_(pc.is_nan(raw[j]), pc.is_inf(raw[j])))
         if json_types is not None:
             slow |= self._of_another_type(raw, json_types)
         else:
