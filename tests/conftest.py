@@ -74,6 +74,24 @@ def expected(tmp_path_factory, data):
     return out
 
 
+@pytest.fixture(params=[False, True], ids=["python", "compiled"])
+def kernels(request, monkeypatch):
+    """The loops of `runtime.compiled` as plain Python (not compiled during the test), or compiled; as before
+    after the test."""
+    from sqlstream.runtime import compiled
+    from sqlstream.runtime.operators import rank_lists  # noqa: F401 - its loops are kernels too
+    for fn in compiled._KERNELS:
+        monkeypatch.setitem(fn.__globals__, fn.__name__, fn.__globals__[fn.__name__])
+    monkeypatch.setattr(compiled, "_compiled", compiled._compiled)
+    if request.param:
+        compiled.compile_kernels()
+    else:
+        monkeypatch.setattr(compiled, "COMPILE_AFTER", float("inf"))
+        for fn in compiled._KERNELS:
+            fn.__globals__[fn.__name__] = fn
+    return request.param
+
+
 def pytest_configure(config):
     """Loops of `runtime.compiled` stay Python in tests unless a test compiles them (its fixture says so): which
     test crosses the row count would otherwise depend on the order tests run in."""

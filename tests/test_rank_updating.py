@@ -302,24 +302,6 @@ class RepackedRankOperator(RankOperator):
         return out
 
 
-@pytest.fixture(params=[False, True], ids=["python", "compiled"])
-def kernels(request, monkeypatch):
-    """The loops of `runtime.compiled` as plain Python (not compiled during the test), or compiled; as before
-    after the test."""
-    from sqlstream.runtime import compiled
-    from sqlstream.runtime.operators import rank_lists  # noqa: F401 - its loops are kernels too
-    for fn in compiled._KERNELS:
-        monkeypatch.setitem(fn.__globals__, fn.__name__, fn.__globals__[fn.__name__])
-    monkeypatch.setattr(compiled, "_compiled", compiled._compiled)
-    if request.param:
-        compiled.compile_kernels()
-    else:
-        monkeypatch.setattr(compiled, "COMPILE_AFTER", float("inf"))
-        for fn in compiled._KERNELS:
-            fn.__globals__[fn.__name__] = fn
-    return request.param
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_compiled_lists_of_a_hot_partition_with_retractions(seed, kernels):
     """The steps, in Python and compiled, on one partition of hundreds of keys whose values rise and fall: adds behind the top
