@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from sqlstream.connectors import partitions
 from sqlstream.connectors.base import Sink, SinkWriter, Source, SplitReader, TableSchema, rows_batch
 from sqlstream.connectors.formats import csv as csv_format
-from sqlstream.connectors.formats import debezium
+from sqlstream.connectors.formats import cdc_json, debezium
 from sqlstream.connectors.formats import json as json_format
 from sqlstream.connectors.formats.debezium import DebeziumJsonDecoder
 from sqlstream.connectors.formats.raw import RawLines, one_column
@@ -31,13 +31,14 @@ from sqlstream.connectors.part_files import (COMPACTED_PREFIX, PartFile, Rolling
                                     hide_rolled_back, recover_in_progress)
 from sqlstream.core.errors import ConnectorError, FormatError, OptionError, storage_error
 
-FORMATS = ("json", "csv", "raw", "debezium-json", "parquet", "orc")
+FORMATS = ("json", "csv", "raw", "debezium-json", "canal-json", "maxwell-json", "parquet", "orc")
 SINK_FORMATS = ("json", "csv", "debezium-json", "raw", "parquet", "orc")
 OPTIONS = ["connector", "path", "format", "source.monitor-interval", "sink.rolling-policy.file-size",
            "sink.rolling-policy.rollover-interval", "sink.rolling-policy.check-interval",
            "sink.rolling-policy.inactivity-interval", "auto-compaction", "compaction.file-size",
            "partition.default-name", "sink.parallelism", "source.path.regex-pattern"] + \
-    json_format.FORMAT_OPTIONS + csv_format.FORMAT_OPTIONS + debezium.FORMAT_OPTIONS + ["raw.charset", "raw.endianness"]
+    json_format.FORMAT_OPTIONS + csv_format.FORMAT_OPTIONS + debezium.FORMAT_OPTIONS + ["raw.charset", "raw.endianness"] + \
+    cdc_json.CANAL_OPTIONS + cdc_json.MAXWELL_OPTIONS
 
 
 def make_decoder(opts: Options, schema: TableSchema):
@@ -53,6 +54,10 @@ def make_decoder(opts: Options, schema: TableSchema):
         return RawLines(one_column(opts.table, schema.types), schema.names[0], opts.get("raw.charset", "UTF-8"))
     if fmt == "debezium-json":
         return DebeziumJsonDecoder.from_options(opts, schema)
+    if fmt == "canal-json":
+        return cdc_json.CanalJsonDecoder.from_options(opts, schema)
+    if fmt == "maxwell-json":
+        return cdc_json.MaxwellJsonDecoder.from_options(opts, schema)
     raise OptionError(f"Table '{opts.table}': format '{fmt}' is not supported by the filesystem connector; "
                       f"use one of: {', '.join(FORMATS)}")
 

@@ -159,6 +159,7 @@ def changelog_mode_of(table) -> str:
     if table.connector in ("kafka", "upsert-kafka"):
         from sqlstream.connectors import kafka
         return kafka.changelog_mode(table.options)
-    if table.connector == "filesystem" and table.options.get("format") == "debezium-json":
+    if table.connector == "filesystem" and table.options.get("format") in ("debezium-json", "canal-json",
+                                                                           "maxwell-json"):
         return "I,UB,UA,D"
     return "I"
