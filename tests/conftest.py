@@ -22,10 +22,16 @@ def pytest_collection_modifyitems(config, items):
 
 def xdist_group(item) -> str | None:
     """Under `pytest -n N --dist loadgroup`, the tests that must share one worker: those of a module whose
-    module-scoped fixture they use (it is built once, as without xdist) and those named in SAME_WORKER."""
+    module-scoped fixture they use (it is built once, as without xdist), those named in SAME_WORKER, and those that
+    compile the loops of `runtime.compiled` (the kernels fixture's compiled runs): numba compiles them in the first
+    such test of a process and caches them on disk, so two workers starting them together compiled them twice
+    (~11 CPU s each)."""
     module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
     if module in SAME_WORKER:
         return SAME_WORKER[module]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("kernels") is True:
+        return "compiled"
     info = getattr(item, "_fixtureinfo", None)
     for defs in (info.name2fixturedefs.values() if info else ()):
         if any(d.scope == "module" for d in defs):
