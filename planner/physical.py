@@ -1,10 +1,10 @@
 """The planner's last phase: logical nodes -> physical operator specs.
 
 Here the physical variant of each node is chosen (inner join; outer join of insert-only inputs; the general join for
-updating inputs, SEMI/ANTI and NOT IN; Top1, AppendRank or Rank; ...), its configuration resolved (state TTL, idle
-timeouts), and each input edge given its distribution (forward, hash on the keys that must meet, single where all
-rows must meet) and changelog mode; then `parallelism.py` gives each operator its parallelism and turns edges into
-the exchanges that implies.
+updating inputs, SEMI/ANTI and NOT IN; Top1, AppendRank, UpdatableRank or Rank; ...), its configuration resolved
+(state TTL, idle timeouts), and each input edge given its distribution (forward, hash on the keys that must meet,
+single where all rows must meet) and changelog mode; then `parallelism.py` gives each operator its parallelism and
+turns edges into the exchanges that implies.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlstream.plan.physical import (FORWARD, SINGLE, Distribution, Edge, Operat
                                      common_keys, hash_or_single)
 from sqlstream.plan import logical as L
 from sqlstream.plan.expr import Call, Expr, Lit, Ref
+from sqlstream.planner.rank_strategy import update_fast_key
 from sqlstream.planner.parallelism import DEFAULT_MAX_PARALLELISM, PARALLELISM_OPTIONS, assign, settings_of
 
 Choice = tuple[str, dict[str, Any], list[Distribution]]
@@ -233,6 +234,11 @@ def _rank(node: L.Rank, config: dict) -> Choice:
     common = dict(partition=node.partition, order=node.order, names=node.names, types=_arrow(node.input.fields))
     if node.limit == 1 and not node.input.updating and node.order:
         return "Top1", dict(newest_wins_ties=node.newest_wins_ties, **common), dist
+    row_key = update_fast_key(node)
+    if row_key is not None:
+        if node.limit == 1:
+            return "Top1", dict(upserts=True, **common), dist
+        return "UpdatableRank", dict(limit=node.limit, row_key=row_key, with_rank=node.with_rank, **common), dist
     if not node.input.updating and not node.newest_wins_ties:
         return "AppendRank", dict(limit=node.limit, with_rank=node.with_rank, **common), dist
     return "Rank", dict(limit=node.limit, append_only=not node.input.updating,

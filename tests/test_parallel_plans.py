@@ -24,8 +24,8 @@ FAMILIES = {
     "GroupAggregate": "Aggregate", "GlobalWindowAggregate": "Aggregate", "WindowAggregate": "Aggregate",
     "SessionWindowAggregate": "Aggregate", "WindowGroupAggregate": "Aggregate", "SetOpAll": "Aggregate",
     "Join": "Join", "InnerJoin": "Join", "OuterJoin": "Join", "IntervalJoin": "Join", "WindowJoin": "Join",
-    "TemporalJoin": "Join", "Rank": "Rank", "Top1": "Rank", "AppendRank": "Rank", "WindowRank": "Rank",
-    "SortLimit": "Rank", "Deduplicate": "Rank", "FirstRowDeduplicate": "Rank", "TemporalSort": "Sort",
+    "TemporalJoin": "Join", "Rank": "Rank", "Top1": "Rank", "AppendRank": "Rank", "UpdatableRank": "Rank",
+    "WindowRank": "Rank", "SortLimit": "Rank", "Deduplicate": "Rank", "FirstRowDeduplicate": "Rank", "TemporalSort": "Sort",
     "OverAggregate": "Over", "Match": "Match", "MatchRecognize": "Match", "ChangelogNormalize": "Normalize",
 }
 STRATEGIES = {"forward": "FORWARD", "hash": "HASH", "single": "GLOBAL", "rebalance": "REBALANCE",

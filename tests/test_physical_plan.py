@@ -58,6 +58,12 @@ def test_the_planner_picks_the_physical_variant():
           "FROM orders) WHERE rn <= {n};"
     assert any(s.name == "Top1" for s in plan_of(top.format(n=1)).operators)
     assert any(s.name == "AppendRank" for s in plan_of(top.format(n=3)).operators)
+    # over a GROUP BY holding the partition, ordered by what only rises (COUNT DESC), as Flink: update-fast
+    counts = "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY c {d}) AS rn FROM " \
+             "(SELECT user_id, order_id, COUNT(*) AS c FROM orders GROUP BY user_id, order_id)) WHERE rn <= {n};"
+    assert any(s.name == "UpdatableRank" for s in plan_of(counts.format(d="DESC", n=3)).operators)
+    assert any(s.config.get("upserts") for s in plan_of(counts.format(d="DESC", n=1)).operators if s.name == "Top1")
+    assert any(s.name == "Rank" for s in plan_of(counts.format(d="ASC", n=3)).operators)
     left = plan_of("SELECT * FROM orders o LEFT JOIN users u ON o.user_id = u.user_id;")
     assert any(s.name == "OuterJoin" for s in left.operators)
     session = plan_of("SELECT user_id, COUNT(*) FROM TABLE(SESSION(TABLE orders PARTITION BY user_id, "

@@ -37,6 +37,7 @@ OPERATORS: dict[str, str] = {
     "Top1": "top1:Top1Operator",
     "AppendRank": "rank_append:AppendRankOperator",
     "Rank": "rank:RankOperator",
+    "UpdatableRank": "rank_updatable:UpdatableRankOperator",
     "ChangelogNormalize": "changelog_normalize:ChangelogNormalizeOperator",
 }
 

@@ -1,8 +1,9 @@
-"""Top-1 and deduplication over an insert-only input (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) = 1),
-column-wise. Each partition keeps only its best row. A batch is ranked together with the kept rows of the
-partitions it touches; a row takes over when it beats every earlier row of its partition (a segmented running
-maximum of its rank), and emits -U for the row it replaces and +U for itself, or +I for a new partition, in
-arrival order: exactly the changelog of the per-row Top-N operator, whatever the batch size.
+"""Top-1 and deduplication over an insert-only input (ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) = 1), column-wise;
+also over an updating input Flink ranks update-fast (`upserts`). Each partition keeps only its best row. A batch is
+ranked together with the kept rows of the partitions it touches; a row takes over when it beats every earlier row of
+its partition (a segmented running maximum of its rank), and emits -U for the row it replaces and +U for itself, or
++I for a new partition, in arrival order: exactly the changelog of the per-row Top-N operator, whatever the batch
+size.
 
 Ties keep the earlier row, except in keep-last deduplication, where the newer row wins (Flink replaces the
 kept row when the new one's time is not older). The kept rows are declared keyed rows in the Top-N's layout
@@ -107,8 +108,11 @@ class Top1Operator(Operator):
     name = "Rank"
 
     def __init__(self, partition: list[int], order: list[tuple[int, bool]], names: list[str],
-                 types: list[pa.DataType], newest_wins_ties: bool = False):
+                 types: list[pa.DataType], newest_wins_ties: bool = False, upserts: bool = False):
         self.partition, self.order = partition, order
+        # an updating input with a unique key holding the partition, its sort key only moving up (Flink's
+        # update-fast Top-1, `planner/rank_strategy.py`): its -U rows are ignored and each other row is a candidate
+        self.upserts = upserts
         self.names, self.types = names, types  # input types; output adds the rank (always 1)
         self.newest_wins_ties = newest_wins_ties
         self.index = key_index([types[i] for i in partition])
@@ -136,6 +140,8 @@ class Top1Operator(Operator):
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
         self._index_restored()
+        if self.upserts:
+            batch = batch.filter(pc.not_equal(batch.column(0), UPDATE_BEFORE))
         cols = data_columns(batch)
         n = batch.num_rows
         if not n:

@@ -1,0 +1,92 @@
+"""The update-fast Top-N (Flink's UpdatableTopNFunction; its changelog is checked against Flink by the golden
+cases topn_update_fast_*): the same changelog per partition for any batch size, and its state, split by key
+group, restores at another parallelism and continues exactly as the unsplit operator does."""
+import random
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
+from sqlstream.runtime.key_groups import group_range, key_groups, subtask_of_groups
+from sqlstream.runtime.operator import OperatorContext
+from sqlstream.runtime.operators.rank_updatable import UpdatableRankOperator
+from sqlstream.runtime.state import StateBackend
+
+NAMES = ["p", "k", "v", "rk"]
+TYPES = [pa.string(), pa.int64(), pa.int64()]
+
+
+def counts(seed: int, n: int = 600) -> list[tuple]:
+    """A GROUP BY p, k's changelog of a value that only rises (a COUNT): +I, then -U old/+U new."""
+    rng = random.Random(seed)
+    table: dict[tuple, int] = {}
+    out = []
+    for _ in range(n):
+        key = (rng.choice([None] + [f"p{i}" for i in range(8)]), rng.randint(0, 6))
+        old = table.get(key)
+        new = (old or 0) + rng.choice([0, 1, 1, 2])
+        table[key] = new
+        out += [(INSERT, (*key, new))] if old is None else [(UPDATE_BEFORE, (*key, old)), (UPDATE_AFTER, (*key, new))]
+    return out
+
+
+def opened(with_rank: bool, limit: int = 3):
+    op, backend = UpdatableRankOperator([0], [(2, True)], limit, [0, 1], NAMES, TYPES, with_rank), StateBackend("t")
+    op.open(OperatorContext(backend))
+    return op, backend
+
+
+def feed(op, rows: list[tuple], size: int = 7) -> dict:
+    """Output lines per partition (the order within a partition is the changelog's)."""
+    out: dict = {}
+    for at in range(0, len(rows), size):
+        chunk = rows[at:at + size]
+        batch = make_batch(np.array([o for o, _ in chunk], np.int8),
+                           [pa.array([r[j] for _, r in chunk], t) for j, t in enumerate(TYPES)], NAMES[:3])
+        for b in op.on_batch(batch):
+            for line in zip(*[c.to_pylist() for c in b.columns]):
+                out.setdefault(line[1], []).append(line)
+    return out
+
+
+@pytest.mark.parametrize("with_rank", [True, False])
+@pytest.mark.parametrize("seed", range(4))
+def test_any_batch_size_gives_the_same_changelog(with_rank, seed):
+    rows = counts(seed)
+    expected = feed(opened(with_rank)[0], rows, 1)
+    assert sum(map(len, expected.values())) > 20
+    for size in (7, 10000):
+        assert feed(opened(with_rank)[0], rows, size) == expected
+
+
+@pytest.mark.parametrize("with_rank", [True, False])
+@pytest.mark.parametrize("old, new", [(1, 1), (1, 3), (2, 3), (3, 1)])
+def test_restored_state_continues_exactly_per_partition(with_rank, old, new):
+    rows = counts(11)
+    head, tail = rows[:300], rows[300:]
+    owner_old = subtask_of_groups(key_groups([pa.array([r[0] for _, r in head], pa.string())], len(head)), old)
+    snapshots = []
+    whole, _ = opened(with_rank)
+    feed(whole, head)
+    for s in range(old):
+        op, backend = opened(with_rank)
+        feed(op, [r for r, o in zip(head, owner_old) if o == s])
+        snapshots.append(backend.snapshot(group_range(s, old)))
+    expected = feed(whole, tail)
+    owner_new = subtask_of_groups(key_groups([pa.array([r[0] for _, r in tail], pa.string())], len(tail)), new)
+    got: dict = {}
+    for s in range(new):
+        op, backend = opened(with_rank)
+        backend.restore(snapshots, group_range(s, new))
+        got.update(feed(op, [r for r, o in zip(tail, owner_new) if o == s]))
+    assert got == expected and sum(map(len, expected.values())) > 5
+
+
+def test_a_row_pushed_out_of_the_top_n_is_forgotten_and_comes_back_as_new():
+    rows = [(INSERT, ("a", 1, 5)), (INSERT, ("a", 2, 4)), (INSERT, ("a", 3, 6)),
+            (UPDATE_BEFORE, ("a", 2, 4)), (UPDATE_AFTER, ("a", 2, 7))]
+    op, _ = opened(False, limit=2)
+    got = [(line[0], line[1:4]) for line in feed(op, rows, 1)["a"]]
+    assert got == [(INSERT, ("a", 1, 5)), (INSERT, ("a", 2, 4)), (DELETE, ("a", 2, 4)), (INSERT, ("a", 3, 6)),
+                   (DELETE, ("a", 1, 5)), (INSERT, ("a", 2, 7))]
