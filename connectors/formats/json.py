@@ -278,6 +278,8 @@ class JsonDecoder:
                 slow |= bad
         for j in self.null_walked:
             slow |= _maybe_lost(raw[j], self.schema.types[j], False)
+        if self.fail_on_missing and any(t.name in ("ROW", "ARRAY", "MAP") for t in self.schema.types):
+            return np.ones(len(docs), dtype=bool)  # a field missing inside: each document by Flink's rules
         for j in self.floats:  # DuckDB reads a bare NaN or Infinity token, which Jackson refuses (as a string
             # it is a number, for both)
             if pa.types.is_floating(raw[j].type) and len(raw[j]):
@@ -343,7 +345,8 @@ class JsonDecoder:
                     raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': Could not find field with "
                                       f"name '{name}'.", where(i))
                 try:
-                    row.append(json_flink.convert(doc.get(name), t, self.standard, self.ignore_errors))
+                    row.append(json_flink.convert(doc.get(name), t, self.standard, self.ignore_errors,
+                                                  self.fail_on_missing))
                 except (json_flink.FieldError, ValueError, OverflowError, ArithmeticError) as e:
                     if not self.ignore_errors:
                         raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': Fail to deserialize at "

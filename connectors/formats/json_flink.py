@@ -187,10 +187,11 @@ def _pattern(t: FlinkType, standard: str) -> re.Pattern:
     return TIMESTAMP_LTZ_SQL if ltz else TIMESTAMP_SQL
 
 
-def convert(v, t: FlinkType, standard: str = "SQL", ignore: bool = False):
+def convert(v, t: FlinkType, standard: str = "SQL", ignore: bool = False, require: bool = False):
     """One JSON value (None for JSON null) into the Arrow-ready Python value of type `t`, as Flink converts it;
     TIMESTAMP as an int in the column's Arrow unit, DATE as days, TIME in the column's unit. With `ignore`
-    (ignore-parse-errors) a field of a ROW or an element of an ARRAY or MAP that does not convert is NULL."""
+    (ignore-parse-errors) a field of a ROW or an element of an ARRAY or MAP that does not convert is NULL; with
+    `require` (fail-on-missing-field) a ROW's field missing from its object does not convert."""
     if v is None:
         return None
     n = t.name
@@ -241,22 +242,25 @@ def convert(v, t: FlinkType, standard: str = "SQL", ignore: bool = False):
     if n == "ROW":
         if not isinstance(v, dict):
             raise FieldError(f"{to_text(v)} is no JSON object")
-        return {f: _nested(v.get(f), c, standard, ignore) for f, c in zip(t.field_names, t.children)}
+        missing = next((f for f in t.field_names if f not in v), None) if require else None
+        if missing is not None:
+            raise FieldError(f"Could not find field with name '{missing}'.")
+        return {f: _nested(v.get(f), c, standard, ignore, require) for f, c in zip(t.field_names, t.children)}
     if n == "ARRAY":
         if not isinstance(v, list):
             raise FieldError(f"{to_text(v)} is no JSON array")
-        return [_nested(x, t.children[0], standard, ignore) for x in v]
+        return [_nested(x, t.children[0], standard, ignore, require) for x in v]
     if n == "MAP":
         if not isinstance(v, dict):
             raise FieldError(f"{to_text(v)} is no JSON object")
-        return [(convert(k, t.children[0], standard), _nested(x, t.children[1], standard, ignore))
+        return [(convert(k, t.children[0], standard), _nested(x, t.children[1], standard, ignore, require))
                 for k, x in v.items()]
     raise FieldError(f"JSON format does not support type {t}")
 
 
-def _nested(v, t: FlinkType, standard: str, ignore: bool):
+def _nested(v, t: FlinkType, standard: str, ignore: bool, require: bool = False):
     try:
-        return convert(v, t, standard, ignore)
+        return convert(v, t, standard, ignore, require)
     except (FieldError, ValueError, ArithmeticError):
         if not ignore:
             raise
