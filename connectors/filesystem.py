@@ -44,7 +44,9 @@ OPTIONS = ["connector", "path", "format", "source.monitor-interval", "sink.rolli
 def make_decoder(opts: Options, schema: TableSchema):
     fmt = opts.require("format")
     if fmt == "json":
-        return json_format.JsonDecoder.from_options(opts, schema)
+        decoder = json_format.JsonDecoder.from_options(opts, schema)
+        decoder.array_roots = True
+        return decoder
     if fmt == "csv":
         decoder = csv_format.CsvDecoder.from_options(opts, schema)
         decoder.records_span_lines = True

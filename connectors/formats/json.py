@@ -164,6 +164,8 @@ class JsonDecoder:
         self.leaves = None if fail_on_missing_field else LeafPaths.of(schema, text_kind)
         self.skipped = 0
         self._twin: JsonDecoder | None = None
+        # a document that is a JSON array is its elements, one row each (Flink's JSON format over a file)
+        self.array_roots = False
 
     def twin(self) -> "JsonDecoder | None":
         """A decoder of the same table for a second thread (its own skipped count), made once; None when no
@@ -172,6 +174,7 @@ class JsonDecoder:
             return None
         if self._twin is None:
             self._twin = JsonDecoder(self.schema, self.ignore_errors, self.fail_on_missing, self.standard)
+            self._twin.array_roots = self.array_roots
         return self._twin
 
     @classmethod
@@ -332,39 +335,55 @@ class JsonDecoder:
         kept = []
         for i in slow_idx.tolist():
             text = docs[i].as_py()
-            try:
-                doc = json_flink.parse_document(text)
-            except json_flink.Malformed as e:
-                if not self.ignore_errors:
-                    raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': {e}", where(i)) from None
-                self.skipped += 1
-                continue
-            row, failed = [], False
-            for name, t in zip(self.schema.names, self.schema.types):
-                if self.fail_on_missing and name not in doc:
-                    raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': Could not find field with "
-                                      f"name '{name}'.", where(i))
-                try:
-                    row.append(json_flink.convert(doc.get(name), t, self.standard, self.ignore_errors,
-                                                  self.fail_on_missing))
-                except (json_flink.FieldError, ValueError, OverflowError, ArithmeticError) as e:
-                    if not self.ignore_errors:
-                        raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': Fail to deserialize at "
-                                          f"field: {name}: {e}", where(i)) from None
-                    row.append(None)
-                    failed = True
-            self.skipped += failed
-            kept.append(i)
-            for j, v in enumerate(row):
-                values[j].append(v)
+            for doc in self._objects_of(text, i, where):
+                self._flink_row(doc, text, i, where, values)
+                kept.append(i)
         slow_cols = [arrow_values(vals, t) for vals, t in zip(values, self.schema.types)]
         idx = np.concatenate([fast_idx, np.array(kept, dtype=np.int64)])
         order = pa.array(np.argsort(idx, kind="stable"))
         cols = [pa.concat_arrays([fast.column(j), slow_cols[j]]).take(order) for j in range(len(slow_cols))]
-        if len(idx) < len(docs):
-            self.last_kept = np.zeros(len(docs), dtype=bool)
-            self.last_kept[idx] = True
+        produced = np.zeros(len(docs), dtype=bool)
+        produced[idx] = True
+        if not produced.all():
+            self.last_kept = produced
         return rows_batch(cols, self.schema.names, len(idx))
+
+    def _objects_of(self, text: str, i: int, where) -> list[dict]:
+        """The JSON objects a document holds: itself, or (array_roots) an array's elements up to the first that
+        is no object. One that is not fails the job, or is skipped and counted under ignore-parse-errors."""
+        objects: list[dict] = []  # those before an element that is no object stay, as in Flink
+        try:
+            root = json_flink.parse_root(text)
+            elements = root if self.array_roots and isinstance(root, list) else [root]
+            for el in elements:
+                if not isinstance(el, dict):
+                    raise json_flink.Malformed("not a JSON object")
+                objects.append(el)
+        except json_flink.Malformed as e:
+            if not self.ignore_errors:
+                raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': {e}", where(i)) from None
+            self.skipped += 1
+        return objects
+
+    def _flink_row(self, doc: dict, text: str, i: int, where, values: list[list]) -> None:
+        """One object's row by Flink's rules, appended to `values` (one list per column)."""
+        row, failed = [], False
+        for name, t in zip(self.schema.names, self.schema.types):
+            if self.fail_on_missing and name not in doc:
+                raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': Could not find field with "
+                                  f"name '{name}'.", where(i))
+            try:
+                row.append(json_flink.convert(doc.get(name), t, self.standard, self.ignore_errors,
+                                              self.fail_on_missing))
+            except (json_flink.FieldError, ValueError, OverflowError, ArithmeticError) as e:
+                if not self.ignore_errors:
+                    raise FormatError(f"Failed to deserialize JSON '{_snippet(text)}': Fail to deserialize at "
+                                      f"field: {name}: {e}", where(i)) from None
+                row.append(None)
+                failed = True
+        self.skipped += failed
+        for j, v in enumerate(row):
+            values[j].append(v)
 
     def _objects(self, docs: pa.Array, where) -> np.ndarray:
         """Mask of the documents that are JSON objects; the others fail the job or are skipped and counted."""
@@ -427,7 +446,13 @@ class JsonDecoder:
         return True
 
     def _count_documents(self, docs: pa.Array, where) -> pa.RecordBatch:
-        """No column is read: the documents are still checked, and each good one is a row."""
+        """No column is read: the documents are still checked, and each good one is a row (each object of an
+        array, with array_roots)."""
+        if self.array_roots and pc.any(pc.starts_with(pc.utf8_ltrim_whitespace(docs), "[")).as_py():
+            counts = np.array([len(self._objects_of(text, i, where)) for i, text in enumerate(docs.to_pylist())])
+            if not (counts > 0).all():
+                self.last_kept = counts > 0
+            return rows_batch([], [], int(counts.sum()))
         ok = self._objects(docs, where)
         if not ok.all():
             self.last_kept = ok

@@ -58,6 +58,13 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_document(text: str) -> dict:
+    doc = parse_root(text)
+    if not isinstance(doc, dict):
+        raise Malformed("not a JSON object")
+    return doc
+
+
+def parse_root(text: str):
     """The first JSON value of the text (Jackson's readTree leaves what follows it unread)."""
     try:
         doc, _ = DECODER.raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
@@ -65,8 +72,6 @@ def parse_document(text: str) -> dict:
         raise Malformed(str(e)) from None
     if "\\u" in text:
         doc = _without_lone_surrogates(doc)
-    if not isinstance(doc, dict):
-        raise Malformed("not a JSON object")
     return doc
 
 
