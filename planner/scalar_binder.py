@@ -219,34 +219,47 @@ def _span_value(node: exp.Interval, text: str, start: str, end: str, precision: 
     return int(-total if m.group(1) else total)
 
 
-def literal(node: exp.Literal) -> Lit:
+def literal(node: exp.Literal, negative: bool = False) -> Lit:
+    """A literal's value and type; a minus sign written before a number is part of it, as in Flink's parser."""
     if node.is_string:
         s = node.this
         return Lit(FlinkType("CHAR", max(len(s), 1), nullable=False), s)
-    text = node.this
+    text = ("-" if negative else "") + node.this
     if re.fullmatch(r"-?\d+", text):
         v = int(text)
-        t = INT if -2**31 <= v < 2**31 else BIGINT
-        if not -2**63 <= v < 2**63:
-            p = len(text.lstrip("-"))
-            _check_precision(node, p)
-            return Lit(FlinkType("DECIMAL", p, 0, nullable=False), decimal.Decimal(text))
-        return Lit(t.with_nullable(False), v)
+        _check_range(node, v, text)
+        return Lit((INT if -2**31 <= v < 2**31 else BIGINT).with_nullable(False), v)
     if "e" in text.lower():
         return Lit(DOUBLE.with_nullable(False), float(text))
     d = decimal.Decimal(text)
     digits = text.lstrip("-")
     scale = len(digits.split(".")[1]) if "." in digits else 0
     precision = max(len(digits.replace(".", "")), scale, 1)
-    _check_precision(node, precision)
+    _check_range(node, int(d.scaleb(scale)), text)
     return Lit(FlinkType("DECIMAL", precision, scale, nullable=False), d)
 
 
-def _check_precision(node: exp.Literal, precision: int) -> None:
-    """A numeric literal of more than DECIMAL's 38 digits has no type: Flink's validator refuses it."""
-    if precision > 38:
-        raise ValidationError(f"{_where(node)}Numeric literal '{node.this}' out of range: a DECIMAL holds at most "
-                              f"38 digits; write it as a DOUBLE (with an exponent, as 1E40) or use fewer digits")
+def _signed_number(n: exp.Neg) -> tuple[exp.Literal, bool] | None:
+    """A number under minus signs and parentheses, and whether it is negative: Flink's parser makes them one
+    literal (-(2147483648) is the INT -2147483648)."""
+    inner = n.this
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
+    if isinstance(inner, exp.Literal) and not inner.is_string:
+        return inner, True
+    if isinstance(inner, exp.Neg):
+        signed = _signed_number(inner)
+        return None if signed is None else (signed[0], not signed[1])
+    return None
+
+
+def _check_range(node: exp.Literal, unscaled: int, text: str) -> None:
+    """An exact numeric literal whose digits (without its point) are no 64-bit integer has no type: Flink's
+    validator refuses it."""
+    if not -2**63 <= unscaled < 2**63:
+        raise ValidationError(f"{_where(node)}Numeric literal '{text}' out of range: an exact number holds at most "
+                              f"19 digits; write it as a DOUBLE (with an exponent, as 1E40) or CAST text to DECIMAL "
+                              f"(CAST('{text}' AS DECIMAL(p, s)))")
 
 
 def cast(e: Expr, to: FlinkType, safe: bool = False) -> Expr:
@@ -466,6 +479,9 @@ class ScalarBinder:
         return self._binary("||", n)
 
     def _neg(self, n):
+        signed = _signed_number(n)
+        if signed is not None:
+            return literal(*signed)
         a = self.bind(n.this)
         if isinstance(a, Lit) and isinstance(a.value, (int, float, decimal.Decimal)):
             return Lit(a.type, -a.value)

@@ -40,6 +40,11 @@ def run(sql: str) -> str:
     # Flink: Numeric literal '999..' out of range
     ("SELECT 99999999999999999999999999999999999999999 FROM orders",
      r"At line 5, column 8: Numeric literal '9{41}' out of range"),
+    # Flink: an exact literal's digits must be a 64-bit integer
+    ("SELECT 9223372036854775808 FROM orders", r"At line 5, column 8: Numeric literal '9223372036854775808' out of "
+                                               r"range"),
+    ("SELECT -9223372036854775809 FROM orders", r"Numeric literal '-9223372036854775809' out of range"),
+    ("SELECT 12345678901234567890.5 FROM orders", r"Numeric literal '12345678901234567890.5' out of range"),
     # Flink: Array element access needs an index starting at 1 but was 0.
     ("SELECT tags[0] FROM orders", r"At line 5, column \d+: Array element access needs an index starting at 1 but "
                                    r"was 0\."),

@@ -25,7 +25,7 @@ def test_to_timestamp_ltz_reaches_year_9999_and_is_null_past_it():
 
 
 def test_a_decimal_product_past_its_type_is_null():
-    row = one_row("CAST(12000000000000000000000000000000000000 AS DECIMAL(38, 0)) * CAST(100 AS DECIMAL(10, 0)) AS "
+    row = one_row("CAST('12000000000000000000000000000000000000' AS DECIMAL(38, 0)) * CAST(100 AS DECIMAL(10, 0)) AS "
                   "over, CAST(1.5 AS DECIMAL(38, 2)) * CAST(2 AS DECIMAL(10, 0)) AS fits")
     assert row["over"] is None and str(row["fits"]) == "3.00"
 
