@@ -38,10 +38,15 @@ _ONLY_VALID = pc.CountOptions(mode="only_valid")
 
 
 # ---- numeric views of Arrow arrays -------------------------------------------------------------
+_WIDE = decimal.Context(prec=100)  # exact for any DECIMAL(38, s)
+
+
 def numeric_kind(t: pa.DataType) -> str:
     """The accumulator kind to_numeric gives values of type t."""
     if pa.types.is_floating(t):
         return "f"
+    if pa.types.is_decimal(t) and t.precision > 18:  # unscaled values past an int64: Python ints
+        return "o"
     if (pa.types.is_decimal(t) or pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_timestamp(t)
             or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_duration(t)):
         return "i"
@@ -54,9 +59,10 @@ def to_numeric(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, str]:
         arr = arr.combine_chunks()
     valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False))
     t = arr.type
+    if pa.types.is_decimal(t) and t.precision > 18:
+        unscaled = [0 if d is None else int(d.scaleb(t.scale, _WIDE)) for d in arr.to_pylist()]
+        return np.array(unscaled, dtype=object), valid, "o"
     if pa.types.is_decimal(t):
-        if t.precision > 18:
-            arr = pc.cast(arr, pa.decimal128(38, t.scale))
         words = np.frombuffer(arr.buffers()[1], dtype=np.int64).reshape(-1, 2)
         return words[arr.offset:arr.offset + len(arr), 0].copy() * valid, valid, "i"
     if pa.types.is_floating(t):
@@ -79,6 +85,9 @@ def _sorts_as_python(t: pa.DataType) -> bool:
 
 def from_numeric(values: np.ndarray, valid: np.ndarray, t: pa.DataType) -> pa.Array:
     mask = ~valid
+    if pa.types.is_decimal(t) and values.dtype == object:  # unscaled Python ints
+        return pa.array([decimal.Decimal(int(v)).scaleb(-t.scale, _WIDE) if ok else None
+                         for v, ok in zip(values, valid)], pa.decimal128(38, t.scale)).cast(t)
     if pa.types.is_decimal(t):
         v = values.astype(np.int64)
         words = np.empty((len(v), 2), dtype=np.int64)
@@ -580,7 +589,7 @@ class Sum(NumericAccumulator):
 
     def _contrib(self, v, ok, signs):
         if self.kind == "o":
-            return np.array([x * s if k else 0 for x, s, k in zip(v, signs, ok)], dtype=object)
+            return np.array([x * int(s) if k else 0 for x, s, k in zip(v, signs, ok)], dtype=object)
         return np.where(ok, v * signs, self.zero)
 
     def running(self, args, group_ids, signs, fresh):
