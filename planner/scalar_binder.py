@@ -712,6 +712,8 @@ class ScalarBinder:
             if c is None:
                 raise ValidationError(f"{_where(node)}Incompatible types in CASE/IF branches: "
                                       f"{t.without_time_attr()} and {v.type.without_time_attr()}")
+            if t.name == "FLOAT" and v.type.name == "DOUBLE":  # Flink's CASE keeps a FLOAT met first
+                c = FlinkType("FLOAT", nullable=c.nullable)
             t = c
         nullable = any(v.type.nullable for v in vals + [els])
         t = t.with_nullable(nullable).without_time_attr()
