@@ -46,13 +46,14 @@ def _arith(op: str):
 
 
 def _int_divide(a, b, target, n):
-    """Integer division truncating toward zero (Java semantics); division by zero is an error."""
+    """Integer division truncating toward zero (Java semantics); division by zero is an error, except where the
+    dividend is NULL (NULL, as Flink checks NULL first)."""
     a, b = full(a, n, target), full(b, n, target)
+    mask = np.asarray(pc.or_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False))
     an = np.asarray(pc.fill_null(a, 0).to_numpy(zero_copy_only=False))
-    bn = np.asarray(pc.fill_null(b, 1).to_numpy(zero_copy_only=False))
+    bn = np.where(mask, 1, np.asarray(pc.fill_null(b, 1).to_numpy(zero_copy_only=False)))
     if np.any(bn == 0):
         raise ExecutionError("Division by zero (integer division '/')")
-    mask = np.asarray(pc.or_(pc.is_null(a), pc.is_null(b)).to_numpy(zero_copy_only=False))
     return pa.array(trunc_div(an, bn), target, mask=mask)
 
 
