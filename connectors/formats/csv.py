@@ -20,19 +20,27 @@ FORMAT_OPTIONS = ["csv.field-delimiter", "csv.quote-character", "csv.disable-quo
                   "csv.escape-character", "csv.null-literal", "csv.write-bigdecimal-in-scientific-notation"]
 
 
-def single_character(opts, key: str, default: str | None) -> str | None:
-    """An option that is one character (Flink's csv.field-delimiter, quote and escape characters; '\\t' is a tab)."""
+def single_character(opts, key: str, default: str | None, unescape: bool = False) -> str | None:
+    """An option that is one character (Flink's csv.field-delimiter, quote and escape characters; '\\t' is a tab;
+    with `unescape` Java's escapes such as '\\u0001' are read, as Flink reads the field delimiter)."""
     value = opts.get(key, default)
     if value is None:
         return None
     value = {"\\t": "\t"}.get(value, value)
+    if unescape and "\\" in value:
+        value = JAVA_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) else
+                                JAVA_ESCAPES.get(m.group(2), m.group(2)), value)
     if len(value) != 1:
         raise OptionError(f"Option '{key}' must be a string with single character, but was: {value}")
     return value
 
 
+JAVA_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|(.))", re.S)
+JAVA_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
+
+
 def field_delimiter(opts, prefix: str = "csv.") -> str:
-    return single_character(opts, prefix + "field-delimiter", ",")
+    return single_character(opts, prefix + "field-delimiter", ",", unescape=True)
 
 
 class CsvDecoder:
