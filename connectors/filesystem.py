@@ -679,6 +679,10 @@ class PartitionedDecoder:
     def decode(self, lines: pa.Array, where) -> pa.RecordBatch:
         batch = self.inner.decode(lines, where)
         values = partitions.values_from_path(self.path, self.root, self.schema.partition_keys, self.default_name)
+        if len(values) < len(self.schema.partition_keys):  # a file outside the k=v folders, as Flink refuses it
+            spec = ", ".join(f"{k}={'null' if v is None else v}" for k, v in values.items())
+            raise FormatError(f"Partition keys are: [{', '.join(self.schema.partition_keys)}], incomplete partition "
+                              f"spec: {{{spec}}}", self.path)
         cols = []
         for name, t in zip(self.schema.names, self.schema.types):
             if name in self.schema.partition_keys:

@@ -60,3 +60,15 @@ def test_a_partition_value_not_of_its_column_type_fails_naming_the_file(tmp_path
     with pytest.raises(FormatError, match=r"Partition value 'h=abc' is not of the column's type INT: For input "
                                           r"string: \"abc\" \(at .*h=abc/a\.csv\)"):
         run(sql)
+
+
+def test_a_file_outside_the_partition_folders_fails_as_in_flink(tmp_path):
+    """Flink refuses a folder that names not every partition key: 'incomplete partition spec: {dt=b}'."""
+    for folder, line in (("dt=a/h=1", "1"), ("dt=b", "2")):
+        (tmp_path / "p" / folder).mkdir(parents=True)
+        (tmp_path / "p" / folder / "a.csv").write_text(line + "\n")
+    sql = (f"CREATE TABLE t (id INT, dt STRING, h INT) PARTITIONED BY (dt, h) WITH ('connector' = 'filesystem', "
+           f"'path' = '{tmp_path / 'p'}', 'format' = 'csv');\nSELECT * FROM t;")
+    with pytest.raises(FormatError, match=r"Partition keys are: \[dt, h\], incomplete partition spec: \{dt=b\} "
+                                          r"\(at .*dt=b/a\.csv\)"):
+        run(sql)
