@@ -11,7 +11,7 @@ Only the nodes below are analysed; any other gives None, which makes every aggre
 from __future__ import annotations
 
 from sqlstream.plan import logical as L
-from sqlstream.plan.expr import Call, Expr, Ref
+from sqlstream.plan.expr import Call, Expr, Ref, refs
 
 CONSTANT, INCREASING, DECREASING, NOT_MONOTONIC = "CONSTANT", "INCREASING", "DECREASING", "NOT_MONOTONIC"
 
@@ -66,25 +66,24 @@ def _uncast(e: Expr) -> Expr:
 
 
 def _filter_retracts(e: Expr, changing: dict[int, str]) -> bool:
-    """Whether the filter can drop a row it let through before, once a changing column of it is updated: a
-    comparison against a column that moves the other way, an equality on a changing column."""
-    if isinstance(e, Ref):
-        return e.index in changing
-    if not isinstance(e, Call):
+    """Whether the filter can drop a row it let through before, once a changing column of it is updated, as
+    Flink 2.3 decides it: a conjunction or disjunction of comparisons of a changing column itself (or its CAST)
+    with what does not change keeps the rows when the column moves the comparison's way (`c > x`, `c >= x` for an
+    INCREASING c, `<` for a DECREASING one; Flink reads the operator as written, so `3 > c` too); any other
+    condition that reads a changing column (`c + 0 < 3`, `MOD(c, 2) = 0`, `NOT (c >= 3)`, an equality) may
+    drop them."""
+    if not refs(e) & changing.keys():
         return False
-    operands = [_uncast(a) for a in e.args]
+    if not isinstance(e, Call):
+        return True
     if e.fn in ("AND", "OR"):
-        return any(_filter_retracts(a, changing) for a in operands)
-    moving = next((changing[a.index] for a in operands if isinstance(a, Ref) and a.index in changing), None)
-    if e.fn in (">", ">="):
-        return moving is not None and moving != INCREASING
-    if e.fn in ("<", "<="):
-        return moving is not None and moving != DECREASING
-    if e.fn in ("=", "<>", "IN", "NOT_IN"):
-        return moving is not None
-    if e.fn in ("NOT", "IS_NOT_TRUE", "IS_TRUE", "IS_NOT_NULL", "IS_NULL") and len(operands) == 1:
-        return _filter_retracts(operands[0], changing)
-    return False
+        return any(_filter_retracts(a, changing) for a in e.args)
+    if e.fn not in (">", ">=", "<", "<=") or len(e.args) != 2:
+        return True
+    moving = [a for a in map(_uncast, e.args) if isinstance(a, Ref) and a.index in changing]
+    if len(moving) != 1 or sum(bool(refs(a) & changing.keys()) for a in e.args) != 1:
+        return True
+    return changing[moving[0].index] != (INCREASING if e.fn in (">", ">=") else DECREASING)
 
 
 def _group_aggregate(node: L.GroupAggregate) -> list[str] | None:

@@ -144,3 +144,9 @@ def test_a_finished_job_is_recognized_after_cosmetic_edits_and_a_changed_one_run
     rc, _, err = CliJob(changed).finish()
     assert rc == 0 and "already finished" not in err, err
     assert committed(tmp_path) != first
+
+
+def test_the_job_identity_of_a_plan_stays_across_engine_changes():
+    """A job's fingerprint names its checkpoint folder: a field added to a plan node must keep the fingerprints
+    of the plans it does not change (metadata `signature_default`), or their jobs lose their checkpoints."""
+    assert plan_of(QUERY).fingerprint == "fe7f184af90f6735"

@@ -138,7 +138,7 @@ class AggCall:
     distinct: bool = False
     filter: int | None = None
     name: str = ""
-    retracts: bool = True
+    retracts: bool = field(default=True, metadata={"signature_default": True})
 
     def __str__(self) -> str:
         a = ", ".join(f"${i}" for i in self.args) or "*"
