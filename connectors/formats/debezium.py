@@ -20,15 +20,16 @@ KINDS = {"c": (0,), "r": (0,), "u": (1, 2), "d": (3,)}  # +I; -U +U; -D
 
 class DebeziumJsonDecoder:
     """c/r -> +I from 'after', u -> -U from 'before' and +U from 'after', d -> -D from 'before'. With
-    schema-include the event is the 'payload' of its message. A message of another op, or an update or delete
-    without its 'before' image, fails the job or (ignore-parse-errors) is skipped."""
+    schema-include the event is the 'payload' of its message. A message of another op, an update or delete
+    without its 'before' image, or an insert or update without its 'after' image fails the job or
+    (ignore-parse-errors) is skipped, as in Flink."""
 
     def __init__(self, schema: TableSchema, ignore_parse_errors: bool, schema_include: bool = False,
                  standard: str = "SQL"):
-        row = FlinkType("ROW", children=tuple(schema.types), field_names=tuple(schema.names))
-        # with no column read, only each event's kind is decoded
-        images = ["before", "after"] if schema.names else []
-        event = TableSchema(images + ["op"], [row] * len(images) + [FlinkType.of("STRING")])
+        # with no column read, the images are read as text: only whether each is null counts
+        row = FlinkType("ROW", children=tuple(schema.types), field_names=tuple(schema.names)) if schema.names \
+            else FlinkType.of("STRING")
+        event = TableSchema(["before", "after", "op"], [row, row, FlinkType.of("STRING")])
         if schema_include:
             payload = FlinkType("ROW", children=tuple(event.types), field_names=tuple(event.names))
             event = TableSchema(["payload"], [payload])
@@ -57,9 +58,9 @@ class DebeziumJsonDecoder:
             env = pa.RecordBatch.from_arrays([pc.struct_field(payload, [j]) for j in range(payload.type.num_fields)],
                                              names=[f.name for f in payload.type])
         op = env.column("op").to_pylist()
-        before = env.column("before") if self.schema.names else None
-        no_before = np.zeros(len(op), dtype=bool) if before is None else \
-            np.asarray(pc.is_null(before).to_numpy(zero_copy_only=False), dtype=bool)
+        before = env.column("before")
+        no_before, no_after = (np.asarray(pc.is_null(env.column(c)).to_numpy(zero_copy_only=False), dtype=bool)
+                               for c in ("before", "after"))
         kinds, src, use_before = [], [], []
         for i, o in enumerate(op):
             problem = None
@@ -69,6 +70,8 @@ class DebeziumJsonDecoder:
                 problem = (f'The "before" field of {"UPDATE" if o == "u" else "DELETE"} message is null, if you are '
                            f'using Debezium Postgres Connector, please check the Postgres table has been set REPLICA '
                            f'IDENTITY to FULL level.')
+            elif o in ("c", "r", "u") and no_after[i]:
+                problem = f'The "after" field of {"UPDATE" if o == "u" else "INSERT"} message is null.'
             if problem is not None:
                 if not self.ignore_errors:
                     raise FormatError(f"Corrupt Debezium JSON message '{_text(docs, kept[i])}': {problem}",
