@@ -724,9 +724,12 @@ class ScalarBinder:
         return Call(t, "CASE", tuple(args))
 
     def _if(self, n):
-        return self._conditional([self.bind(n.this)], [self.bind(n.args["true"])],
-                                 self.bind(n.args["false"]) if n.args.get("false") is not None
-                                 else Lit(NULL, None), n)
+        cond = self.bind(n.this)
+        out = self._conditional([cond], [self.bind(n.args["true"])],
+                                self.bind(n.args["false"]) if n.args.get("false") is not None else Lit(NULL, None), n)
+        if cond.type.nullable and not out.type.nullable:  # Flink's IF is nullable where its condition is (CASE not)
+            return Call(out.type.with_nullable(True), out.fn, out.args)
+        return out
 
     def _coalesce(self, n):
         args = self.as_instants([self.bind(n.this)] + [self.bind(e) for e in n.expressions])
