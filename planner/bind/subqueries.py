@@ -95,23 +95,9 @@ class Subqueries:
                 raise ValidationError(f"{_where(exists)}EXISTS over an aggregating subquery is not supported yet")
             own = self._bind_from(inner).scope
 
-            def correlated(e: exp.Expr) -> bool:
-                return any(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
-
-            def outer_only(e: exp.Expr) -> bool:
-                return all(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
-            keys, rest = [], []
-            cond = inner.args.get("where")
-            for c in sql_conjuncts(cond.this) if cond is not None else []:
-                if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
-                        outer_only(c.this if correlated(c.this) else c.expression):
-                    keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
-                elif correlated(c):
-                    raise ValidationError(f"{_where(c)}EXISTS as a value (in SELECT, or under OR or NOT) is "
-                                          f"correlated only by equalities of an outer-row expression with a "
-                                          f"subquery expression yet; got {c.sql(dialect='flink')}")
-                else:
-                    rest.append(c)
+            keys, rest, _ = _correlation(inner.args.get("where"), lambda c: _outer_column(c, inner, own, outer),
+                                         "EXISTS as a value (in SELECT, or under OR or NOT) is correlated only by "
+                                         "equalities of an outer-row expression with a subquery expression yet")
             name = f"$ex{n}"
             marks = inner.copy()
             js = [exp.alias_(k.copy(), f"$j{i}", quoted=True) for i, (k, _) in enumerate(keys)]
@@ -273,22 +259,11 @@ class Subqueries:
         inn = exp.In(this=inn.this.copy(), query=exp.Subquery(this=inner))
         own = self._bind_from(inner).scope
 
-        def correlated(e: exp.Expr) -> bool:
-            return any(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
-
-        def outer_only(e: exp.Expr) -> bool:
-            return all(_outer_column(c, inner, own, outer) for c in e.find_all(exp.Column))
-        keys, rest = [], []
-        for c in sql_conjuncts(where.this):
-            if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
-                    outer_only(c.this if correlated(c.this) else c.expression):
-                keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
-            elif correlated(c):
-                raise ValidationError(f"{_where(c)}A correlated IN subquery is correlated only by equalities "
-                                      f"of an outer-row expression with a subquery expression yet; got {c.sql(dialect='flink')}")
-            else:
-                rest.append(c)
-        if correlated(inner.expressions[0]) or inner.args.get("group") or inner.args.get("having") or \
+        def outer_col(c: exp.Column) -> bool:
+            return _outer_column(c, inner, own, outer)
+        keys, rest, _ = _correlation(where, outer_col, "A correlated IN subquery is correlated only by equalities "
+                                                       "of an outer-row expression with a subquery expression yet")
+        if _reads(inner.expressions[0], outer_col) or inner.args.get("group") or inner.args.get("having") or \
                 any(isinstance(x, exp.AggFunc) for e in inner.expressions for x in e.find_all(exp.AggFunc)):
             raise ValidationError(f"{_where(inn)}A correlated IN subquery reads the outer row in its WHERE only, "
                                   f"without GROUP BY or aggregates, yet")
@@ -374,26 +349,14 @@ class Subqueries:
         value = value.this if isinstance(value, exp.Alias) else value
         own = self._bind_from(query).scope
 
-        def correlated(e: exp.Expr) -> bool:
-            return any(_outer_column(c, query, own, outer) for c in e.find_all(exp.Column))
-
-        def outer_only(e: exp.Expr) -> bool:
-            return all(_outer_column(c, query, own, outer) for c in e.find_all(exp.Column))
-        keys, rest = [], []
-        where = query.args.get("where")
-        for c in sql_conjuncts(where.this) if where is not None else []:
-            if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
-                    outer_only(c.this if correlated(c.this) else c.expression):
-                keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
-            elif correlated(c):
-                raise ValidationError(f"{_where(c)}A correlated IN over an aggregate is correlated only by "
-                                      f"equalities of an outer-row expression with a subquery expression yet; "
-                                      f"got {c.sql(dialect='flink')}")
-            else:
-                rest.append(c)
+        def outer_col(c: exp.Column) -> bool:
+            return _outer_column(c, query, own, outer)
+        keys, rest, _ = _correlation(query.args.get("where"), outer_col,
+                                     "A correlated IN over an aggregate is correlated only by equalities of an "
+                                     "outer-row expression with a subquery expression yet")
         if not keys:
             return query
-        if correlated(value) or any(value.find_all(exp.Count)):
+        if _reads(value, outer_col) or any(value.find_all(exp.Count)):
             raise ValidationError(f"{_where(query)}A correlated IN over an aggregate of the subquery's own columns, "
                                   f"other than COUNT, is supported; not {value.sql(dialect='flink')} yet")
         grouped = query.copy()
@@ -633,24 +596,11 @@ def _correlated_scalar(inner: exp.Select, sel: exp.Select, name: str):
     grouped by too and LEFT JOINed on. None when the subquery is not correlated."""
     outer = _from_names(sel) - _from_names(inner)
 
-    def correlated(e: exp.Expr) -> bool:
-        return any(c.table in outer for c in e.find_all(exp.Column))
-
-    def outer_only(e: exp.Expr) -> bool:
-        return all(c.table in outer for c in e.find_all(exp.Column))
-    where = inner.args.get("where")
-    keys, rest, compared = [], [], []
-    for c in sql_conjuncts(where.this) if where is not None else []:
-        if isinstance(c, exp.EQ) and correlated(c.this) != correlated(c.expression) and \
-                outer_only(c.this if correlated(c.this) else c.expression):
-            keys.append((c.expression, c.this) if correlated(c.this) else (c.this, c.expression))
-        elif isinstance(c, COMPARISONS) and correlated(c) and not (correlated(c.this) and correlated(c.expression)):
-            compared.append(c)  # a NULL outer value makes it unknown: no rows, as no generated value joins
-        elif correlated(c):
-            raise ValidationError(f"{_where(c)}A correlated scalar subquery is correlated only by comparisons "
-                                  f"of an outer-row expression with a subquery expression yet; got {c.sql(dialect='flink')}")
-        else:
-            rest.append(c)
+    def outer_col(c: exp.Column) -> bool:
+        return c.table in outer
+    keys, rest, compared = _correlation(inner.args.get("where"), outer_col,
+                                        "A correlated scalar subquery is correlated only by comparisons of an "
+                                        "outer-row expression with a subquery expression yet", comparisons=True)
     if not keys and not compared:
         return None
     generated = _generated_values(compared, outer, sel)
@@ -663,7 +613,7 @@ def _correlated_scalar(inner: exp.Select, sel: exp.Select, name: str):
     if isinstance(result, exp.Alias):
         result = result.this
     aggregates = _top_aggregates(result)
-    if any(correlated(a) for a in aggregates) or inner.args.get("having") or inner.args.get("order") or \
+    if any(_reads(a, outer_col) for a in aggregates) or inner.args.get("having") or inner.args.get("order") or \
             inner.args.get("limit"):
         raise ValidationError(f"{_where(inner)}A correlated scalar subquery is one aggregate of the inner "
                               f"query's columns, correlated in WHERE, yet")
@@ -738,3 +688,30 @@ def _in_as_exists(inn: exp.In, query: exp.Expr, outer) -> exp.Exists:
     where = sub.args.get("where")
     sub.set("where", where_clause(([where.this.copy()] if where is not None else []) + equal))
     return exp.Exists(this=sub)
+
+
+def _reads(e: exp.Expr, outer_col) -> bool:
+    """Whether `e` reads a column of the outer row (`outer_col` tells one)."""
+    return any(outer_col(c) for c in e.find_all(exp.Column))
+
+
+def _correlation(where: exp.Where | None, outer_col, refusal: str, comparisons: bool = False):
+    """A subquery's WHERE split by how it reads the outer row: (keys, rest, compared). keys: the equalities of a
+    subquery expression with an outer-row expression, as (subquery side, outer side); rest: the conjuncts that
+    read no outer column; compared (with `comparisons`): comparisons of an outer-row expression with a subquery
+    expression. Any other conjunct that reads the outer row is refused, `refusal` saying what is supported."""
+    keys, rest, compared = [], [], []
+    for c in sql_conjuncts(where.this) if where is not None else []:
+        if not _reads(c, outer_col):
+            rest.append(c)
+            continue
+        left, right = (_reads(c.this, outer_col), _reads(c.expression, outer_col)) if isinstance(c, exp.Binary) \
+            else (True, True)
+        if isinstance(c, exp.EQ) and left != right and \
+                all(outer_col(x) for x in (c.this if left else c.expression).find_all(exp.Column)):
+            keys.append((c.expression, c.this) if left else (c.this, c.expression))
+        elif comparisons and isinstance(c, COMPARISONS) and not (left and right):
+            compared.append(c)  # a NULL outer value makes it unknown: no rows, as no generated value joins
+        else:
+            raise ValidationError(f"{_where(c)}{refusal}; got {c.sql(dialect='flink')}")
+    return keys, rest, compared
