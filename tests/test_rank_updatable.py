@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
-from sqlstream.runtime.key_groups import group_range, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.rank_updatable import UpdatableRankOperator
+from tests.keyed_rescale import rescaled_run
 from sqlstream.runtime.state import StateBackend
 
 NAMES = ["p", "k", "v", "rk"]
@@ -63,23 +63,7 @@ def test_any_batch_size_gives_the_same_changelog(with_rank, seed):
 @pytest.mark.parametrize("with_rank", [True, False])
 @pytest.mark.parametrize("old, new", [(1, 1), (1, 3), (2, 3), (3, 1)])
 def test_restored_state_continues_exactly_per_partition(with_rank, old, new):
-    rows = counts(11)
-    head, tail = rows[:300], rows[300:]
-    owner_old = subtask_of_groups(key_groups([pa.array([r[0] for _, r in head], pa.string())], len(head)), old)
-    snapshots = []
-    whole, _ = opened(with_rank)
-    feed(whole, head)
-    for s in range(old):
-        op, backend = opened(with_rank)
-        feed(op, [r for r, o in zip(head, owner_old) if o == s])
-        snapshots.append(backend.snapshot(group_range(s, old)))
-    expected = feed(whole, tail)
-    owner_new = subtask_of_groups(key_groups([pa.array([r[0] for _, r in tail], pa.string())], len(tail)), new)
-    got: dict = {}
-    for s in range(new):
-        op, backend = opened(with_rank)
-        backend.restore(snapshots, group_range(s, new))
-        got.update(feed(op, [r for r, o in zip(tail, owner_new) if o == s]))
+    expected, got = rescaled_run(counts(11), lambda: opened(with_rank), feed, old, new)
     assert got == expected and sum(map(len, expected.values())) > 5
 
 

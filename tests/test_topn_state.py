@@ -8,11 +8,11 @@ import pyarrow as pa
 import pytest
 
 from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
-from sqlstream.runtime.key_groups import group_range, key_groups, subtask_of_groups
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.operators.rank_append import AppendRankOperator
 from sqlstream.runtime.operators.top1 import Top1Operator
+from tests.keyed_rescale import rescaled_run
 from sqlstream.runtime.state import MANY_FRAGMENTS, StateBackend
 
 NAMES = ["p", "k", "v", "rk"]
@@ -73,23 +73,7 @@ def feed(op, rows: list[tuple], size: int = 7, pieces: list | None = None) -> di
 @pytest.mark.parametrize("name", OPERATORS)
 @pytest.mark.parametrize("old, new", [(1, 3), (2, 3), (3, 1)])
 def test_rescaled_top_n_continues_exactly_per_partition(name, old, new):
-    rows = changelog(5, updating=name == "Rank", ties="ties" in name)
-    head, tail = rows[:300], rows[300:]
-    owner_old = subtask_of_groups(key_groups([pa.array([r[0] for _, r in head], pa.string())], len(head)), old)
-    snapshots = []
-    whole, whole_backend = opened(name)
-    feed(whole, head)
-    for s in range(old):
-        op, backend = opened(name)
-        feed(op, [r for r, o in zip(head, owner_old) if o == s])
-        snapshots.append(backend.snapshot(group_range(s, old)))
-    expected = feed(whole, tail)
-    owner_new = subtask_of_groups(key_groups([pa.array([r[0] for _, r in tail], pa.string())], len(tail)), new)
-    got: dict = {}
-    for s in range(new):
-        op, backend = opened(name)
-        backend.restore(snapshots, group_range(s, new))
-        got.update(feed(op, [r for r, o in zip(tail, owner_new) if o == s]))
+    expected, got = rescaled_run(changelog(5, updating=name == "Rank", ties="ties" in name), lambda: opened(name), feed, old, new)
     assert got == expected and sum(map(len, expected.values())) > 5
 
 
