@@ -138,8 +138,8 @@ def _call(e: Expr, cols, n, memo: Memo | None):
     fn = lookup(e.fn)
     impl = fn.impl if fn is not None else None
     if impl is None and e.fn.startswith("UDF:"):
-        from sqlstream.core.udf import REGISTRY
-        udf = REGISTRY.get(e.fn[4:])
+        from sqlstream.core.udf import registered
+        udf = registered(e.fn[4:])
         if udf is None:
             raise ExecutionError(f"Python function {e.fn[4:]} is not registered in this process")
         return udf([full(_eval(a, cols, n, memo), n) for a in e.args], n)

@@ -110,3 +110,22 @@ def test_installed_packages_are_importable_without_python_files(tmp_path, monkey
     monkeypatch.syspath_prepend(str(tmp_path / "site-packages"))
     rows = run("CREATE FUNCTION p AS 'udf_installed.plus_one'; SELECT p(1) AS v;")
     assert [r["v"] for r in rows] == [2]
+
+
+@pytest.mark.parametrize("parallelism", [2, 3])
+def test_subtasks_import_the_functions_the_job_imported(tmp_path, parallelism):
+    """A subtask's worker is forked from a process started before CREATE FUNCTION ran: it imports the function
+    from where the job did, and each key's changes are those of parallelism 1."""
+    write_module(tmp_path, "udf_parallel")
+    job = (f"SET 'python.files' = '{tmp_path}/udf_parallel.py';"
+           "CREATE TEMPORARY FUNCTION plus_one AS 'udf_parallel.plus_one' LANGUAGE PYTHON;"
+           "CREATE TABLE t (i INT) WITH ('connector' = 'datagen', 'number-of-rows' = '20', "
+           "'fields.i.kind' = 'sequence', 'fields.i.start' = '0', 'fields.i.end' = '19');"
+           "SELECT k, plus_one(CAST(c AS INT)) AS c1 FROM (SELECT MOD(i, 2) AS k, COUNT(*) AS c FROM t "
+           "GROUP BY MOD(i, 2));")
+
+    def per_key(rows):
+        return {k: [r for r in rows if r["k"] == k] for k in (0, 1)}
+    single = run(job)
+    assert per_key(run(f"SET 'parallelism.default' = '{parallelism}';" + job)) == per_key(single)
+    assert [r["c1"] for r in single if r["op"] in ("+I", "+U")][-2:] == [11, 11]

@@ -19,8 +19,8 @@ class CorrelateOperator(Operator):
         self.function, self.args, self.left, self.names, self.types = function, args, left, names, types
 
     def on_batch(self, batch: pa.RecordBatch, input: int = 0) -> list[pa.RecordBatch]:
-        from sqlstream.core.udf import REGISTRY
-        fn = REGISTRY.get(self.function)
+        from sqlstream.core.udf import registered
+        fn = registered(self.function)
         if fn is None:
             raise ExecutionError(f"Python table function {self.function} is not registered in this process")
         cols = data_columns(batch)

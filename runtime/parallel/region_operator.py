@@ -190,8 +190,10 @@ class RegionOperator(Operator):
         self.pending: list[deque] = [deque() for _ in range(self.parallelism)]  # answers `collect` looked at
         fork = self.region.fork
         keys = self.region.keys[0] if self.region.specs and self.region.source and fork is None else None
+        from sqlstream.core.udf import loaded_functions
+        functions = loaded_functions()
         units = [SubtaskUnit(self.region.specs, self.config, i, self.parallelism, self.region.source, keys,
-                             self.region.sink, self.job, self.returns, fork)
+                             self.region.sink, self.job, self.returns, fork, functions)
                  for i in range(self.parallelism)]
         # a divided source's rows go from the subtask reading them to the one owning them, where the host can
         # connect its subtasks; else through this process

@@ -48,6 +48,7 @@ class SubtaskUnit:
     job: str = "job"  # the job's fingerprint, which names a sink writer's files and transactions
     returns: bool = False  # the output goes back to the job's dataflow with the watermark advances between it
     fork: object = None  # a regions.Fork: the source's rows reach the head through several branches
+    functions: tuple = ()  # the Python functions the job's process imported (udf.loaded_functions), to import here
 
     def modules(self) -> list[str]:
         """The modules the subtask's operators and source live in (a worker's host may import them ahead)."""
@@ -422,6 +423,9 @@ def serve(unit: SubtaskUnit, channel, peers: dict | None = None) -> None:
     """Run a subtask over a channel until STOP (or the other end goes away): a worker process's whole life.
     peers: channels to the region's other subtasks (index -> channel), where the host connected them."""
     try:
+        if unit.functions:
+            from sqlstream.core.udf import carry
+            carry(unit.functions)
         subtask = RegionSubtask(unit, peers)
     except BaseException as e:  # noqa: BLE001 -- the job's process raises it
         channel.send_marker(FAILED, _portable(e))

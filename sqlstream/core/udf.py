@@ -31,6 +31,10 @@ from sqlstream.core.errors import ExecutionError, ValidationError
 from sqlstream.core.types import FlinkType, from_sqlglot
 
 REGISTRY: dict[str, object] = {}  # name -> function, read by the runtime when it evaluates a call
+# name -> (name, path, python files) of each function `load` imported: what another process (a parallel subtask's
+# worker, a Ray actor) imports to register the same functions
+LOADED: dict[str, tuple[str, str, str | None]] = {}
+CARRIED: dict[str, tuple[str, str, str | None]] = {}  # what `carry` was given, until first called
 
 
 @dataclass
@@ -112,7 +116,7 @@ class PythonTableFunction:
 
 def python_aggregate(name: str) -> PythonAggregateFunction | None:
     """The registered Python aggregate function of a SQL name (or of an AggCall's `UDAF:NAME`), if any."""
-    f = REGISTRY.get(name[5:] if name.startswith("UDAF:") else name.upper())
+    f = registered(name[5:] if name.startswith("UDAF:") else name.upper())
     return f if isinstance(f, PythonAggregateFunction) else None
 
 
@@ -246,7 +250,29 @@ def load(name: str, path: str, python_files: str | None = None):
     except (Exception, SystemExit) as e:  # the module's own code failed while it was imported
         raise ValidationError(f"Cannot load Python function '{path}' for {name}: importing '{module}' failed: "
                               f"{type(e).__name__}: {e}") from None
-    return register(name, fn)
+    f = register(name, fn)
+    LOADED[f.name] = (name, path, python_files)
+    return f
+
+
+def loaded_functions() -> tuple:
+    """The Python functions this process imported by name and still has registered, as `load`'s arguments."""
+    return tuple(args for name, args in LOADED.items() if name in REGISTRY)
+
+
+def carry(functions: tuple) -> None:
+    """Makes the functions `loaded_functions` gave in the job's process importable here at their first call (a
+    subtask's worker is forked from a process started before the statement declaring them ran); a function the
+    subtask never calls is never imported."""
+    CARRIED.update({name.upper(): (name, path, python_files) for name, path, python_files in functions})
+
+
+def registered(name: str):
+    """The function registered under `name`, imported first if the job's process had imported it (`carry`)."""
+    f = REGISTRY.get(name)
+    if f is None and name in CARRIED:
+        f = load(*CARRIED.pop(name))
+    return f
 
 
 def _import(module: str, folders: list[str]):
