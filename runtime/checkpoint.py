@@ -170,6 +170,16 @@ class CheckpointStorage:
         except (OSError, ValueError):
             return {}  # damaged, but it exists: the job ran here
 
+    def other_jobs_with_output(self, directory: str) -> list[str]:
+        """The other jobs whose folders in the checkpoint `directory` (this job's folder's parent) say they
+        completed a checkpoint (`note_history`): their sinks hold committed output."""
+        mine = self.root.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            here = Files(directory)
+            return sorted(name for name in here.names() if name != mine and here.exists(join(name, HISTORY)))
+        except (OSError, ValueError):  # a directory that cannot be listed: nothing to say about other jobs
+            return []
+
     def newest_valid(self) -> tuple[str | None, dict, dict[str, bytes], list[tuple[str, str]]]:
         """(location, manifest, files) of the newest checkpoint that reads back intact, and the newer ones
         skipped with the reason; (None, {}, {}, skipped) when none is intact."""

@@ -422,6 +422,8 @@ class Job:
             if path is None and (skipped or storage.history() is not None and sinks):
                 raise CheckpointError(self._nothing_to_restore(storage, skipped))
         if path is None:
+            if storage is not None and not options.fresh and not explicit and sinks:
+                self._other_jobs_warning(storage)
             for sink in sinks.values():
                 sink.recover(self.id, [])
             return False
@@ -444,6 +446,19 @@ class Job:
             self.log.write("the job had already finished at that checkpoint; nothing to do\n")
             return True
         return False
+
+    def _other_jobs_warning(self, storage: CheckpointStorage) -> None:
+        """A job new to a checkpoint directory where other jobs committed output starts from its sources'
+        beginning, as any new job: said, since an edited statement (or a version of sqlstream that plans it
+        otherwise) is another job, and its sinks may receive what the earlier job wrote once more."""
+        others = storage.other_jobs_with_output(self.config.get("execution.checkpointing.dir"))
+        if others:
+            self.log.write(
+                f"WARNING: job {self.id} has no checkpoint in '{self.config.get('execution.checkpointing.dir')}', "
+                f"where other jobs committed output ({', '.join(others)}): it starts from its sources' beginning. "
+                f"An edited statement, or another version of sqlstream planning it otherwise, makes another job; "
+                f"to go on from an earlier job's state, restore its savepoint or checkpoint with --from-savepoint "
+                f"PATH (with --allow-non-restored-state for operators it does not have)\n")
 
     def _nothing_to_restore(self, storage: CheckpointStorage, skipped: list) -> str:
         history = storage.history() or {}

@@ -169,6 +169,19 @@ def test_job_with_no_restorable_checkpoint_refuses_to_start_over(tmp_path, data)
     assert rc == 0, err
 
 
+def test_an_edited_job_says_it_starts_over_beside_the_earlier_jobs_output(tmp_path, data):
+    """An edited statement is another job (another fingerprint): in the checkpoint directory where the earlier
+    job committed output it starts from its sources' beginning, as a new Flink job does, and says so."""
+    folder = tmp_path / "edited"
+    job = write_job(folder, data)
+    run_until_checkpoints(job, folder, 1, committed_output=True)
+    earlier = _job_root(folder).name
+    job.write_text(job.read_text().replace("WHERE val > 900", "WHERE val > 901"))
+    rc, _, err = start(job).finish()
+    assert rc == 0, err
+    assert f"other jobs committed output ({earlier})" in err and "--from-savepoint" in err, err
+
+
 def test_every_checkpoint_damaged_is_a_clear_error(tmp_path, data):
     folder = tmp_path / "alldamaged"
     job = _retained_job(folder, data, 2)
