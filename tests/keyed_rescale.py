@@ -1,7 +1,9 @@
-"""A keyed operator's state split by key group and restored at another parallelism, checked against one
-uninterrupted operator: the check the rank operators' state tests share."""
+"""What the rank operators' tests share: a keyed operator fed batch by batch, its output per partition, and its
+state split by key group and restored at another parallelism, checked against one uninterrupted operator."""
+import numpy as np
 import pyarrow as pa
 
+from sqlstream.core.changelog import make_batch
 from sqlstream.runtime.key_groups import group_range, key_groups, subtask_of_groups
 
 
@@ -28,3 +30,19 @@ def rescaled_run(rows: list, opened, feed, old: int, new: int, head_rows: int = 
         backend.restore(snapshots, group_range(s, new))
         got.update(feed(op, [r for r, o in zip(tail, owner_new) if o == s]))
     return expected, got
+
+
+def fed(op, rows: list, types: list, names: list, size: int, after_batch=None) -> dict:
+    """Output lines per partition (the order within a partition is the changelog's) of `rows` (kind, values)
+    fed to `op` in batches of `size`; `after_batch()` runs after each batch."""
+    out: dict = {}
+    for at in range(0, len(rows), size):
+        chunk = rows[at:at + size]
+        batch = make_batch(np.array([o for o, _ in chunk], np.int8),
+                           [pa.array([r[j] for _, r in chunk], t) for j, t in enumerate(types)], names)
+        for b in op.on_batch(batch):
+            for line in zip(*[c.to_pylist() for c in b.columns]):
+                out.setdefault(line[1], []).append(line)
+        if after_batch is not None:
+            after_batch()
+    return out

@@ -3,14 +3,13 @@ cases topn_update_fast_*): the same changelog per partition for any batch size, 
 group, restores at another parallelism and continues exactly as the unsplit operator does."""
 import random
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.rank_updatable import UpdatableRankOperator
-from tests.keyed_rescale import rescaled_run
+from tests.keyed_rescale import fed, rescaled_run
 from sqlstream.runtime.state import StateBackend
 
 NAMES = ["p", "k", "v", "rk"]
@@ -38,16 +37,7 @@ def opened(with_rank: bool, limit: int = 3):
 
 
 def feed(op, rows: list[tuple], size: int = 7) -> dict:
-    """Output lines per partition (the order within a partition is the changelog's)."""
-    out: dict = {}
-    for at in range(0, len(rows), size):
-        chunk = rows[at:at + size]
-        batch = make_batch(np.array([o for o, _ in chunk], np.int8),
-                           [pa.array([r[j] for _, r in chunk], t) for j, t in enumerate(TYPES)], NAMES[:3])
-        for b in op.on_batch(batch):
-            for line in zip(*[c.to_pylist() for c in b.columns]):
-                out.setdefault(line[1], []).append(line)
-    return out
+    return fed(op, rows, TYPES, NAMES[:3], size)
 
 
 @pytest.mark.parametrize("with_rank", [True, False])

@@ -3,16 +3,15 @@ restores at another (each subtask keeps the partitions it owns) and the operator
 partition, as the unsplit operator does; a checkpoint of the layout before is refused naming the columns."""
 import random
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, make_batch
+from sqlstream.core.changelog import DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE
 from sqlstream.runtime.operator import OperatorContext
 from sqlstream.runtime.operators.rank import RankOperator
 from sqlstream.runtime.operators.rank_append import AppendRankOperator
 from sqlstream.runtime.operators.top1 import Top1Operator
-from tests.keyed_rescale import rescaled_run
+from tests.keyed_rescale import fed, rescaled_run
 from sqlstream.runtime.state import MANY_FRAGMENTS, StateBackend
 
 NAMES = ["p", "k", "v", "rk"]
@@ -55,19 +54,8 @@ def opened(name: str):
 
 
 def feed(op, rows: list[tuple], size: int = 7, pieces: list | None = None) -> dict:
-    """Output lines per partition (the order within a partition is the changelog's); `pieces` gets the store's
-    piece count after each batch."""
-    out: dict = {}
-    for at in range(0, len(rows), size):
-        chunk = rows[at:at + size]
-        batch = make_batch(np.array([o for o, _ in chunk], np.int8),
-                           [pa.array([r[j] for _, r in chunk], t) for j, t in enumerate(TYPES)], NAMES[:3])
-        for b in op.on_batch(batch):
-            for line in zip(*[c.to_pylist() for c in b.columns]):
-                out.setdefault(line[1], []).append(line)
-        if pieces is not None:
-            pieces.append(op.rows.fragments())
-    return out
+    """`pieces` gets the store's piece count after each batch."""
+    return fed(op, rows, TYPES, NAMES[:3], size, None if pieces is None else lambda: pieces.append(op.rows.fragments()))
 
 
 @pytest.mark.parametrize("name", OPERATORS)
